@@ -1,0 +1,4 @@
+"""Allow ``python -m ionscope``."""
+from ionscope.cli.main import run
+
+run()

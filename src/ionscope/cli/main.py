@@ -1,0 +1,177 @@
+"""The ``ionscope`` command line: ``info``, ``convert``, ``demo``, ``formats`` and the command groups.
+
+Command groups live in sibling modules that define ``NAME`` and ``app``; they are found and added
+here, so a capability adds its commands without touching this file.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+import ionscope
+from ionscope.cli.common import console, dask_progress, emit_json, err_console, progress
+from ionscope.model.errors import IonscopeError
+
+app = typer.Typer(
+    name="ionscope",
+    help="Quantitative, reproducible analysis of buried battery interfaces (TOF-SIMS, FIB-SEM).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"ionscope {ionscope.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[Optional[bool], typer.Option("--version", callback=_version, is_eager=True,
+                                                    help="Print the version and exit.")] = None,
+) -> None:
+    """ionscope: TOF-SIMS and FIB-SEM analysis with units, provenance and uncertainties."""
+
+
+def _options(pairs: list[str]) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise IonscopeError(f"reader option {pair!r} is not KEY=VALUE")
+        try:
+            out[key] = float(value) if value.replace(".", "", 1).replace("e-", "", 1).isdigit() else value
+        except ValueError:
+            out[key] = value
+    return out
+
+
+OptionArg = Annotated[list[str], typer.Option("--option", "-o", help="Reader option KEY=VALUE (repeatable).")]
+FormatArg = Annotated[Optional[str], typer.Option("--format", "-f", help="Force a reader (see `ionscope formats`).")]
+
+
+@app.command()
+def info(
+    path: Annotated[Path, typer.Argument(help="File or Zarr store.")],
+    format: FormatArg = None,
+    option: OptionArg = [],  # noqa: B006 - typer needs a literal default
+    json: Annotated[bool, typer.Option("--json", help="Print a JSON object.")] = False,
+) -> None:
+    """Show what ionscope reads from PATH: kind, dimensions, coordinates with units, metadata."""
+    from ionscope.model.describe import describe
+
+    desc = describe(ionscope.read(path, format=format, **_options(option)))
+    desc = {"path": str(path), **desc}
+    if json:
+        emit_json(desc)
+        return
+    console.print(f"[bold]{path}[/bold]: {desc['kind']} {tuple(desc['shape'])} dims={tuple(desc['dims'])}")
+    table = Table("coordinate", "unit", "range", box=None)
+    for name, unit in desc["coords"].items():
+        rng = desc.get("coord_ranges", {}).get(name)
+        table.add_row(name, str(unit or ""), "" if rng is None else f"{rng[0]:.6g} … {rng[1]:.6g}")
+    console.print(table)
+    for key, value in desc.get("attrs", {}).items():
+        console.print(f"  [cyan]{key}[/cyan]: {value}")
+
+
+@app.command()
+def convert(
+    src: Annotated[Path, typer.Argument(help="Input file in any readable format.")],
+    dst: Annotated[Path, typer.Argument(help="Output path; the extension picks the writer (.zarr, …).")],
+    format: FormatArg = None,
+    option: OptionArg = [],  # noqa: B006
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing output.")] = False,
+) -> None:
+    """Convert SRC to DST (e.g. a text export or TIFF stack to a Zarr store)."""
+    from ionscope.io.atomic import check_writable
+
+    check_writable(dst, force)
+    data = ionscope.read(src, format=format, **_options(option))
+    with dask_progress(f"writing {dst.name}"):
+        ionscope.write(data, dst, force=force)
+    err_console.print(f"wrote {dst}")
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option("--out", help="Folder for report.html, results.json and data.")] = Path(
+        "demo-output"),
+    seed: Annotated[int, typer.Option(help="Seed of the virtual instrument.")] = 0,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing report.")] = False,
+) -> None:
+    """Run every capability on the virtual instrument and write an HTML report."""
+    from ionscope.report.demo_runner import demo_modules, run_demo
+
+    with progress("demo", total=len(demo_modules())) as task:
+        def on_section(title: str) -> None:
+            task.update(description=title)
+            task.advance(1)
+
+        paths = run_demo(out, force=force, seed=seed, on_section=on_section)
+    console.print(f"report: {paths['report'].resolve()}")
+    console.print(f"results: {paths['results'].resolve()}")
+
+
+@app.command()
+def formats(json: Annotated[bool, typer.Option("--json", help="Print a JSON object.")] = False) -> None:
+    """List the file formats ionscope reads and writes."""
+    table = ionscope.plugins()
+    rows = {name: {"extensions": list(p.extensions), "kinds": list(p.kinds), "read": p.read is not None,
+                   "write": p.write is not None, "description": p.description} for name, p in table.items()}
+    if json:
+        emit_json(rows)
+        return
+    t = Table("format", "extensions", "read", "write", "description")
+    for name, r in rows.items():
+        t.add_row(name, " ".join(r["extensions"]), "yes" if r["read"] else "", "yes" if r["write"] else "",
+                  r["description"])
+    console.print(t)
+
+
+def _add_groups() -> None:
+    import ionscope.cli as pkg
+
+    for info_ in pkgutil.iter_modules(pkg.__path__):
+        if info_.name in ("main", "common") or info_.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"ionscope.cli.{info_.name}")
+        if hasattr(module, "app") and hasattr(module, "NAME"):
+            app.add_typer(module.app, name=module.NAME)
+
+
+_add_groups()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; expected errors become one line on stderr and exit code 2."""
+    try:
+        rv = app(args=argv, prog_name="ionscope", standalone_mode=False)
+    except IonscopeError as exc:
+        err_console.print(f"[bold red]error:[/bold red] {exc}", highlight=False, soft_wrap=True)
+        return exc.exit_code
+    except typer.Exit as exc:
+        return exc.exit_code
+    except (typer.Abort, KeyboardInterrupt):
+        err_console.print("interrupted")
+        return 130
+    except Exception as exc:
+        if hasattr(exc, "show") and hasattr(exc, "exit_code"):  # usage errors of the click layer
+            exc.show()
+            return exc.exit_code
+        raise
+    return rv if isinstance(rv, int) else 0
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

@@ -1,0 +1,153 @@
+"""TIFF images and stacks (tifffile), with pixel size from FEI, Zeiss, ImageJ or resolution tags.
+
+A single page becomes an ``image`` (y, x); a multi-page stack a ``volume`` (z, y, x) whose slice
+thickness is declared by the user (FIB-SEM headers do not hold it) or taken from ImageJ's
+``spacing``. Large stacks are opened lazily as Dask arrays over tifffile's Zarr view.
+"""
+
+from __future__ import annotations
+
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+import tifffile
+import xarray as xr
+
+from ionscope.io.checks import checked_nbytes, require_file
+from ionscope.io.registry import FormatPlugin
+from ionscope.model.arrays import coord, labelled, make_volume, pixel_axis
+from ionscope.model.errors import FormatError, IonscopeError, UnsupportedError
+from ionscope.model.units import convert
+
+_MAGICS = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+#: Compressed TIFF data may expand at most this much over the file size before we call it absurd.
+MAX_COMPRESSION_RATIO = 1000
+#: Stacks larger than this (bytes) are opened lazily unless ``lazy=False``.
+LAZY_THRESHOLD = 1024**3
+
+
+def _sniff(path: Path, head: bytes) -> bool:
+    return head[:4] in _MAGICS
+
+
+def _pixel_size_from_tags(tif: tifffile.TiffFile) -> tuple[float | None, float | None, str]:
+    """(pixel height, pixel width) in µm and where they came from."""
+    fei = getattr(tif, "fei_metadata", None)
+    if fei:
+        scan = fei.get("Scan") or fei.get("EScan") or {}
+        if scan.get("PixelWidth"):
+            w = float(scan["PixelWidth"]) * 1e6
+            h = float(scan.get("PixelHeight") or scan["PixelWidth"]) * 1e6
+            return h, w, "FEI metadata (Scan/PixelWidth)"
+    sem = getattr(tif, "sem_metadata", None)
+    if sem:
+        for key in ("ap_image_pixel_size", "ap_pixel_size"):
+            val = sem.get(key)
+            if isinstance(val, (tuple, list)) and len(val) >= 3:
+                size = float(convert(float(val[1]), str(val[2]), "µm"))
+                return size, size, f"Zeiss SEM metadata ({key})"
+    page = tif.pages.first
+    xres, yres, unit = page.tags.get("XResolution"), page.tags.get("YResolution"), page.tags.get("ResolutionUnit")
+    ij = tif.imagej_metadata or {}
+    if xres is not None and unit is not None and int(unit.value) in (2, 3) or (xres is not None and ij.get("unit")):
+        per = {2: 25400.0, 3: 10000.0}.get(int(unit.value) if unit is not None else 0)
+        if ij.get("unit"):
+            try:
+                per = convert(1.0, str(ij["unit"]).replace("\\u00B5", "µ"), "µm")
+            except Exception:
+                per = None
+        num, den = xres.value
+        if per and num:
+            w = per * den / num
+            ynum, yden = yres.value if yres is not None else (num, den)
+            return per * yden / ynum, w, "TIFF resolution tags"
+    return None, None, "unknown"
+
+
+def read_tiff(path: str | PathLike[str], *, pixel_size_um: float | None = None,
+              slice_thickness_um: float | None = None, lazy: bool | None = None,
+              series: int = 0) -> xr.DataArray:
+    """Read a TIFF image or stack.
+
+    Parameters
+    ----------
+    pixel_size_um
+        In-plane pixel size; overrides tags.
+    slice_thickness_um
+        Spacing between slices of a stack (FIB-SEM slice thickness); defaults to ImageJ's
+        ``spacing`` or to the in-plane pixel size, and the source is recorded in ``attrs``.
+    lazy
+        Return a Dask-backed array; default: only for stacks over 1 GB.
+    """
+    p = require_file(path)
+    try:
+        tif = tifffile.TiffFile(p, mode="rb")
+    except (tifffile.TiffFileError, ValueError, OSError, IndexError, KeyError) as exc:
+        raise FormatError(f"not a readable TIFF: {exc}", p) from None
+    try:
+        if not tif.series:
+            raise FormatError("TIFF holds no image series", p)
+        s = tif.series[series]
+        axes, shape, dtype = s.axes, tuple(s.shape), s.dtype
+        if dtype is None:
+            raise FormatError("TIFF pages have an unsupported sample format", p)
+        compressed = any(pg.compression != 1 for pg in s.pages[:1] if pg is not None)
+        limit = p.stat().st_size * (MAX_COMPRESSION_RATIO if compressed else 1) + 65536
+        nbytes = checked_nbytes(p, shape, dtype, what="TIFF image", limit=limit)
+        if "S" in axes or "C" in axes and shape[axes.index("C")] > 1:
+            raise UnsupportedError(f"colour/multi-sample TIFF (axes {axes}); save it as grey levels", p)
+        squeeze_axes = [i for i, a in enumerate(axes) if a not in "ZYXQITC" or shape[i] == 1]
+        plane_y, plane_x, source = _pixel_size_from_tags(tif)
+        ij = tif.imagej_metadata or {}
+        use_lazy = nbytes > LAZY_THRESHOLD if lazy is None else lazy
+        if use_lazy:
+            import dask.array as dsa
+            import zarr
+
+            data: Any = dsa.from_zarr(zarr.open(tif.aszarr(series=series), mode="r"))
+        else:
+            data = s.asarray()
+    except IonscopeError:
+        tif.close()
+        raise
+    except (tifffile.TiffFileError, ValueError, KeyError, IndexError, OSError) as exc:
+        tif.close()
+        raise FormatError(f"corrupt TIFF: {exc}", p) from None
+    if not use_lazy:
+        tif.close()
+    data = data.reshape(tuple(n for i, n in enumerate(shape) if i not in squeeze_axes) or (1,))
+    if pixel_size_um is not None:
+        plane_y = plane_x = float(pixel_size_um)
+        source = "declared"
+    attrs = {"source_file": p.name, "pixel_size_source": source}
+    if plane_x is None:
+        plane_y = plane_x = 1.0
+        attrs["pixel_size_source"] = "unknown: 1 µm assumed; declare pixel_size_um"
+    if data.ndim == 2:
+        coords = {"y": coord("y", pixel_axis(data.shape[0], plane_y), "µm"),
+                  "x": coord("x", pixel_axis(data.shape[1], plane_x), "µm")}
+        return labelled(data, "image", coords=coords, units="grey", attrs=attrs)
+    if data.ndim != 3:
+        raise UnsupportedError(f"TIFF series with axes {axes} and shape {shape} is not an image or a stack", p)
+    if slice_thickness_um is not None:
+        dz, attrs["slice_thickness_source"] = float(slice_thickness_um), "declared"
+    elif ij.get("spacing"):
+        dz, attrs["slice_thickness_source"] = float(ij["spacing"]), "ImageJ spacing"
+    else:
+        dz, attrs["slice_thickness_source"] = plane_x, "assumed equal to the pixel size; declare slice_thickness_um"
+    return make_volume(data, (dz, plane_y, plane_x), attrs=attrs)
+
+
+PLUGIN = FormatPlugin(
+    name="tiff",
+    extensions=(".tif", ".tiff"),
+    kinds=("image", "volume"),
+    description="TIFF image or stack (FEI/Zeiss/ImageJ pixel sizes; lazy for large stacks)",
+    read=read_tiff,
+    sniff=_sniff,
+    options={"pixel_size_um": "in-plane pixel size", "slice_thickness_um": "FIB-SEM slice thickness",
+             "lazy": "open as Dask"},
+)
+
+__all__ = ["read_tiff"]

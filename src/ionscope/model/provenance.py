@@ -1,0 +1,68 @@
+"""Provenance records: content hashes of inputs, parameters, software version."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+from ionscope.model.metadata import Provenance
+from ionscope.model.result import to_plain
+
+_HASH_CHUNK = 1 << 22
+
+
+def sha256_of(path: str | PathLike[str]) -> str:
+    """SHA-256 hex digest of a file, or of every file below a folder in sorted order."""
+    p = Path(path)
+    h = hashlib.sha256()
+    files = sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p]
+    for f in files:
+        if p.is_dir():
+            h.update(str(f.relative_to(p)).encode())
+        with open(f, "rb") as fh:
+            while chunk := fh.read(_HASH_CHUNK):
+                h.update(chunk)
+    return h.hexdigest()
+
+
+def describe_input(path: str | PathLike[str]) -> dict[str, Any]:
+    """Name, size and SHA-256 of an input file for a provenance record."""
+    p = Path(path)
+    size = sum(f.stat().st_size for f in p.rglob("*") if f.is_file()) if p.is_dir() else p.stat().st_size
+    return {"path": str(p), "name": p.name, "bytes": int(size), "sha256": sha256_of(p)}
+
+
+def make_provenance(
+    operation: str,
+    *,
+    inputs: Iterable[str | PathLike[str] | Mapping[str, Any]] = (),
+    parameters: Mapping[str, Any] | None = None,
+    parents: Iterable[Mapping[str, Any]] = (),
+) -> dict[str, Any]:
+    """Build a provenance dictionary for a result.
+
+    Parameters
+    ----------
+    operation
+        Dotted name of the function that produced the result, e.g. ``"ionscope.depth.find_interfaces"``.
+    inputs
+        Input files (hashed here) or already-described inputs (dicts, e.g. ``{"synth": ...}``).
+    parameters
+        The parameters the operation used; converted to JSON-compatible values.
+    parents
+        Provenance dictionaries of the data the operation consumed.
+    """
+    from ionscope import __version__
+
+    described = [dict(i) if isinstance(i, Mapping) else describe_input(i) for i in inputs]
+    record = Provenance(
+        version=__version__,
+        operation=operation,
+        inputs=described,
+        parameters=to_plain(dict(parameters or {})),
+        parents=[to_plain(dict(p)) for p in parents],
+    )
+    return record.to_dict()

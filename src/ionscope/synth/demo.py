@@ -1,0 +1,49 @@
+"""Demo section: the virtual instrument and the data model, end to end.
+
+Simulate a composite-cathode cross-section, store it in Zarr, read it back through the reader
+registry (lazily), and recover each phase's mean count rate against the ground truth.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import ionscope
+from ionscope.model.provenance import make_provenance
+from ionscope.report.demo_runner import DemoContext
+from ionscope.report.figures import ion_image_panels
+from ionscope.synth.images import composite_cross_section
+
+TITLE = "Virtual instrument and data model"
+ORDER = 0
+
+
+def build(ctx: DemoContext) -> None:
+    images, truth = composite_cross_section(seed=ctx.seed)
+    store = ionscope.save(images, ctx.out / "data" / "composite_cross_section.zarr", force=True)
+    loaded = ionscope.read(store)  # lazy, through the registry, exactly as a user's file
+    phase = truth.truth["phase"]
+    names = list(truth.truth["expected"])
+    rows, recovered = [], {}
+    for peak in loaded.coords["peak"].values:
+        counts = np.asarray(loaded.sel(peak=peak).values, dtype=float)
+        for k, phase_name in enumerate(names):
+            sel = counts[phase == k]
+            mean, sem = sel.mean(), sel.std(ddof=1) / np.sqrt(sel.size)
+            true = truth.truth["expected"][phase_name][str(peak)]
+            z = (mean - true) / sem if sem > 0 else 0.0
+            rows.append({"species": str(peak), "phase": phase_name, "true (counts/px)": true,
+                         "recovered": f"{mean:.2f} ± {sem:.2f}", "z": round(float(z), 2)})
+            recovered[f"{peak}/{phase_name}"] = {"true": true, "value": mean, "uncertainty": sem}
+    prov = make_provenance("ionscope.synth.demo", inputs=[truth.as_input()],
+                           parameters={"store": str(store.name)})
+    ctx.report.record(prov)
+    sec = ctx.report.section(TITLE)
+    sec.text("A composite cathode (NCA particles in an oxide electrolyte) imaged by the virtual TOF-SIMS: "
+             "Poisson counts per pixel, 0.2 µm pixels. The images were written to a Zarr store and read "
+             "back lazily through ionscope.read; the phase-wise mean count rates are compared with the "
+             "rates the simulator used (z = deviation in standard errors).")
+    sec.figure(ion_image_panels(loaded.load()), "Simulated ion images (counts per pixel), scale bar in µm.")
+    sec.table(rows, caption="Recovered vs true mean counts per pixel per phase")
+    ctx.results["data_model"] = {"store": str(store), "dims": list(loaded.dims),
+                                 "phase_means": recovered, "provenance": prov}

@@ -1,0 +1,75 @@
+import struct
+
+import numpy as np
+import pytest
+import tifffile
+
+import ionscope
+from ionscope.model import AbsurdSizeError, FormatError, spacing_of
+
+from ..conftest import shared_data
+
+
+def test_stack_with_imagej_spacing(tmp_path):
+    data = np.random.default_rng(0).integers(0, 255, (5, 16, 20), dtype=np.uint8)
+    p = tmp_path / "stack.tif"
+    meta = {"spacing": 0.03, "unit": "um", "axes": "ZYX"}
+    tifffile.imwrite(p, data, imagej=True, resolution=(1 / 0.01, 1 / 0.01), metadata=meta)
+    vol = ionscope.read(p)
+    assert vol.dims == ("z", "y", "x")
+    np.testing.assert_array_equal(vol.values, data)
+    assert spacing_of(vol) == pytest.approx((0.03, 0.01, 0.01))
+    assert vol.attrs["slice_thickness_source"] == "ImageJ spacing"
+
+
+def test_declared_spacing_wins_and_lazy(tmp_path):
+    data = np.arange(2 * 8 * 8, dtype=np.uint16).reshape(2, 8, 8)
+    p = tmp_path / "s.tiff"
+    tifffile.imwrite(p, data)
+    vol = ionscope.read(p, pixel_size_um=0.005, slice_thickness_um=0.02, lazy=True)
+    assert vol.chunks is not None
+    np.testing.assert_array_equal(vol.values, data)
+    assert spacing_of(vol) == pytest.approx((0.02, 0.005, 0.005))
+
+
+def test_single_page_is_an_image_with_unknown_size_flagged(tmp_path):
+    p = tmp_path / "i.tif"
+    tifffile.imwrite(p, np.zeros((4, 6), np.float32))
+    img = ionscope.read(p)
+    assert img.dims == ("y", "x")
+    assert "unknown" in img.attrs["pixel_size_source"]
+
+
+def _tiny_tiff_header(width: int, height: int) -> bytes:
+    """A little-endian TIFF with one IFD declaring width × height 8-bit pixels and no real data."""
+    entries = [(256, 4, 1, width), (257, 4, 1, height), (258, 3, 1, 8), (259, 3, 1, 1), (262, 3, 1, 1),
+               (273, 4, 1, 8), (277, 3, 1, 1), (278, 4, 1, height), (279, 4, 1, width * height % 2**32)]
+    ifd = struct.pack("<H", len(entries)) + b"".join(struct.pack("<HHII", *e) for e in entries) + b"\0\0\0\0"
+    return b"II*\x00" + struct.pack("<I", 8) + ifd
+
+
+def test_absurd_header_is_rejected_before_allocation(tmp_path):
+    p = tmp_path / "absurd.tif"
+    p.write_bytes(_tiny_tiff_header(1_000_000, 1_000_000))  # 10^12 pixels in a 130-byte file
+    with pytest.raises(AbsurdSizeError, match="absurd.tif"):
+        ionscope.read(p)
+
+
+def test_truncated_and_foreign_files(tmp_path):
+    good = tmp_path / "g.tif"
+    tifffile.imwrite(good, np.zeros((64, 64), np.uint8))
+    trunc = tmp_path / "t.tif"
+    trunc.write_bytes(good.read_bytes()[:12])
+    with pytest.raises(FormatError, match="t.tif"):
+        ionscope.read(trunc)
+    other = tmp_path / "notes.tif"
+    other.write_text("this is text")
+    with pytest.raises(FormatError, match="content does not match"):
+        ionscope.read(other)
+
+
+@pytest.mark.realdata
+def test_real_three_phase_stack():
+    vol = ionscope.read(shared_data("microstructure", "three_phase_stack_100.tiff"))
+    assert vol.shape == (100, 100, 100)
+    assert set(np.unique(vol.values)) == {0, 127, 254}
