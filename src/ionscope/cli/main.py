@@ -1,7 +1,8 @@
 """The ``ionscope`` command line: ``info``, ``convert``, ``demo``, ``formats`` and the command groups.
 
-Command groups live in sibling modules that define ``NAME`` and ``app``; they are found and added
-here, so a capability adds its commands without touching this file.
+Command groups live in sibling modules that define ``NAME`` and ``app`` (or ``register(app)`` for
+top-level commands); they are found and added here, so a capability adds its commands without
+touching this file.
 """
 
 from __future__ import annotations
@@ -145,7 +146,9 @@ def _add_groups() -> None:
         if info_.name in ("main", "common") or info_.name.startswith("_"):
             continue
         module = importlib.import_module(f"ionscope.cli.{info_.name}")
-        if hasattr(module, "app") and hasattr(module, "NAME"):
+        if hasattr(module, "register"):  # top-level commands, e.g. `ionscope view`
+            module.register(app)
+        elif hasattr(module, "app") and hasattr(module, "NAME"):
             app.add_typer(module.app, name=module.NAME)
 
 

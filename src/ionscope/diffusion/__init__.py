@@ -1,0 +1,1 @@
+"""Isotope-exchange diffusion: analytic and numerical models, fits, grain boundaries, Arrhenius, Haven ratio."""

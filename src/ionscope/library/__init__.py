@@ -1,0 +1,1 @@
+"""Isotope masses and abundances, formula parsing, and the battery marker catalogue (versioned data files)."""

@@ -1,0 +1,1 @@
+"""Microstructure metrics: fractions, connectivity, sizes, surfaces, triple-phase boundaries, tortuosity."""

@@ -1,0 +1,1 @@
+"""Operando TOF-SIMS: cycling logs, image series aligned to electrochemistry, per-region tracking, dose."""

@@ -1,0 +1,1 @@
+"""Mass calibration, dead-time correction, peak detection, isotope patterns and peak assignment."""

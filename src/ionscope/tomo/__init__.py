@@ -1,0 +1,1 @@
+"""FIB-SEM stack correction: alignment, shear/tilt geometry, destriping, denoising, segmentation."""
