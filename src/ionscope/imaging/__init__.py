@@ -1,1 +1,1 @@
-"""Ion images and event binning (peak windows on imzML/BIF6/events, bounded-memory histogramming), ratios, ROIs and registration."""
+"""Ion images and event binning, ratios, ROIs and registration of image series."""
