@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -115,7 +115,7 @@ def _fmt(v: Any) -> str:
 
 def record(name: str, title: str, body: str, *, doc: Path = DOC) -> None:
     """Replace section ``name`` of docs/benchmarks.md with ``body`` (Markdown), stamped with date and machine."""
-    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d")
     block = (f"<!-- bench:{name}:start -->\n## {title}\n\n_Last run {stamp} on {machine()}; "
              f"`python benchmarks/bench_{name}.py`._\n\n{body.strip()}\n<!-- bench:{name}:end -->")
     text = doc.read_text(encoding="utf-8") if doc.exists() else "# Benchmarks\n"
