@@ -1,0 +1,87 @@
+"""IONTOF GRD raw-event export: headerless little-endian records of 5 × uint32 (scan, shot, x, y, tof).
+
+The file carries no calibration or geometry; the user supplies them (``k0``, ``sf``, ``binning``,
+``nx``, ``ny``, ``pixel_size_um``), as read from the accompanying SurfaceLab export. The reader
+only checks the size and maps the file (:class:`~ionscope.model.events.EventTable`).
+"""
+
+from __future__ import annotations
+
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ionscope.io.atomic import atomic_path
+from ionscope.io.checks import require_file
+from ionscope.io.registry import FormatPlugin
+from ionscope.model.errors import FormatError, ValidationError
+from ionscope.model.events import RECORD, Calibration, EventTable, Geometry
+
+
+def read_grd(path: str | PathLike[str], *, k0: float | None = None, sf: float | None = None, binning: float = 1.0,
+             nx: int | None = None, ny: int | None = None, pixel_size_um: float = 1.0,
+             n_scans: int | None = None) -> EventTable:
+    """Open a GRD file as a memory-mapped :class:`EventTable`.
+
+    Raises
+    ------
+    FormatError
+        If the length is not a whole number of 20-byte records (truncated file).
+    """
+    p = require_file(path)
+    size = p.stat().st_size
+    if size % RECORD.itemsize:
+        raise FormatError(f"length {size} bytes is not a multiple of the {RECORD.itemsize}-byte event record "
+                          f"(5 × uint32): truncated or not a GRD file ({size % RECORD.itemsize} bytes left over)", p)
+    cal = None
+    if k0 is not None or sf is not None:
+        if k0 is None or sf is None:
+            raise ValidationError("a mass calibration needs both k0 and sf", p)
+        cal = Calibration(float(k0), float(sf), float(binning))
+    geo = None
+    if nx is not None or ny is not None:
+        if nx is None or ny is None:
+            raise ValidationError("the raster geometry needs both nx and ny", p)
+        geo = Geometry(int(nx), int(ny), float(pixel_size_um), None if n_scans is None else int(n_scans))
+    return EventTable(p, calibration=cal, geometry=geo)
+
+
+def write_grd(records: Any, path: str | PathLike[str], *, force: bool = False, append: bool = False) -> Path:
+    """Write event records ((n, 5) integers or a structured array of :data:`RECORD`) as a GRD file."""
+    arr = np.asarray(records)
+    if arr.dtype != RECORD:
+        arr = np.ascontiguousarray(arr, dtype="<u4")
+        if arr.ndim != 2 or arr.shape[1] != 5:
+            raise ValidationError(f"GRD records are (n, 5) integers, got shape {arr.shape}")
+    if append:
+        with open(path, "ab") as fh:
+            fh.write(arr.tobytes())
+        return Path(path)
+    with atomic_path(path, force=force) as tmp:
+        tmp.write_bytes(arr.tobytes())
+    return Path(path)
+
+
+def _write(obj: Any, path: Path, *, force: bool = False, **_: Any) -> Path:
+    if isinstance(obj, EventTable):
+        with atomic_path(path, force=force) as tmp, open(tmp, "wb") as fh:
+            for _start, block in obj.iter_chunks():
+                fh.write(block.tobytes())
+        return path
+    return write_grd(obj, path, force=force)
+
+
+PLUGIN = FormatPlugin(
+    name="grd",
+    extensions=(".grd",),
+    kinds=("events",),
+    description="IONTOF GRD raw events (5 × uint32: scan, shot, x, y, tof), memory-mapped event table",
+    read=read_grd,
+    write=_write,
+    options={"k0": "time-zero (channels)", "sf": "scale factor", "binning": "channel binning",
+             "nx": "pixels per row", "ny": "rows", "pixel_size_um": "pixel size", "n_scans": "scans"},
+)
+
+__all__ = ["read_grd", "write_grd"]

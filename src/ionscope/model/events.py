@@ -1,0 +1,148 @@
+"""Raw TOF-SIMS events: a columnar, memory-mapped table of (scan, shot, x, y, tof) records.
+
+An IONTOF GRD export holds one little-endian record of five ``uint32`` per detected secondary ion:
+scan (frame) number, primary-ion shot number within the pixel, pixel column x, pixel row y and
+the TOF channel. A 2 GB file holds 10⁸ events; it is never loaded whole: columns are strided views
+of a read-only :class:`numpy.memmap`, and :meth:`EventTable.iter_chunks` streams fixed-size blocks
+through one reused buffer (bounded memory).
+
+Mass calibration is the IONTOF convention (DOMAIN.md §2): m/z = ((channel · binning − k0) / sf)².
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ionscope.model.errors import ValidationError
+
+#: One GRD record.
+RECORD = np.dtype([("scan", "<u4"), ("shot", "<u4"), ("x", "<u4"), ("y", "<u4"), ("tof", "<u4")])
+COLUMNS = RECORD.names
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """TOF → m/z calibration m/z = ((channel · binning − k0) / sf)².
+
+    ``k0`` is the time-zero offset (channels), ``sf`` the scale factor (channels per √(m/z)),
+    ``binning`` the channel binning of the export (1 for raw GRD channels).
+    """
+
+    k0: float
+    sf: float
+    binning: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not (np.isfinite(self.sf) and self.sf > 0 and np.isfinite(self.k0) and self.binning > 0):
+            raise ValidationError(f"calibration needs a positive sf and binning and a finite k0, got {self}")
+
+    def mz(self, channel: Any) -> np.ndarray:
+        """m/z of TOF channel(s); channels before time zero give NaN."""
+        t = np.asarray(channel, dtype=float) * self.binning - self.k0
+        return np.where(t >= 0, (t / self.sf) ** 2, np.nan)
+
+    def channel(self, mz: Any) -> np.ndarray:
+        """Fractional TOF channel of m/z value(s) (inverse of :meth:`mz`)."""
+        return (np.sqrt(np.asarray(mz, dtype=float)) * self.sf + self.k0) / self.binning
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """Raster geometry of an acquisition: pixels per row/column, pixel size (µm), optional scan count."""
+
+    nx: int
+    ny: int
+    pixel_size_um: float = 1.0
+    n_scans: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.nx <= 0 or self.ny <= 0 or not self.pixel_size_um > 0:
+            raise ValidationError(f"geometry needs positive nx, ny and pixel size, got {self}")
+
+
+@dataclass
+class EventTable:
+    """Memory-mapped event records of one file, with the user's calibration and geometry."""
+
+    path: Path
+    calibration: Calibration | None = None
+    geometry: Geometry | None = None
+    header_bytes: int = 0
+    attrs: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.path = Path(self.path)
+        self._records: np.memmap | None = None
+
+    @property
+    def n_events(self) -> int:
+        return (self.path.stat().st_size - self.header_bytes) // RECORD.itemsize
+
+    @property
+    def records(self) -> np.memmap:
+        """All records as a read-only structured memory map (nothing is read until indexed)."""
+        if self._records is None:
+            self._records = np.memmap(self.path, dtype=RECORD, mode="r", offset=self.header_bytes,
+                                      shape=(self.n_events,))
+        return self._records
+
+    def column(self, name: str) -> np.ndarray:
+        """A strided, memory-mapped view of one column (``scan``, ``shot``, ``x``, ``y``, ``tof``)."""
+        if name not in COLUMNS:
+            raise ValidationError(f"no event column {name!r}; columns are {COLUMNS}")
+        return self.records[name]
+
+    def __len__(self) -> int:
+        return self.n_events
+
+    def iter_chunks(self, chunk_events: int = 1 << 22, start: int = 0, stop: int | None = None
+                    ) -> Iterator[tuple[int, np.ndarray]]:
+        """Yield ``(first_event_index, records)`` blocks as (n, 5) ``uint32`` arrays.
+
+        One buffer of ``chunk_events`` × 20 bytes is reused: each yielded array is overwritten by the
+        next one, so memory stays bounded whatever the file size.
+        """
+        stop = self.n_events if stop is None else min(stop, self.n_events)
+        buf = np.empty((chunk_events, 5), dtype="<u4")
+        raw = memoryview(buf).cast("B")
+        with open(self.path, "rb") as fh:
+            fh.seek(self.header_bytes + start * RECORD.itemsize)
+            pos = start
+            while pos < stop:
+                n = min(chunk_events, stop - pos)
+                got = fh.readinto(raw[: n * RECORD.itemsize])
+                n = (got or 0) // RECORD.itemsize
+                if n == 0:
+                    break
+                yield pos, buf[:n]
+                pos += n
+
+    def mz(self, channel: Any) -> np.ndarray:
+        """m/z of TOF channels with this table's calibration."""
+        if self.calibration is None:
+            raise ValidationError("no mass calibration: pass k0 and sf (calibration=Calibration(k0, sf))", self.path)
+        return self.calibration.mz(channel)
+
+    def describe(self) -> dict[str, Any]:
+        """Summary for ``ionscope info`` (reads only the first and last records)."""
+        n = self.n_events
+        rec = self.records
+        first = {c: int(rec[0][c]) for c in COLUMNS} if n else None
+        last = {c: int(rec[n - 1][c]) for c in COLUMNS} if n else None
+        out: dict[str, Any] = {
+            "kind": "events", "name": self.path.name, "dims": ["event"], "shape": [n], "dtype": "5 × uint32",
+            "lazy": True, "coords": {c: ("channel" if c == "tof" else "index") for c in COLUMNS},
+            "coord_ranges": {},
+            "attrs": {"bytes": self.path.stat().st_size, "first_event": first, "last_event": last,
+                      "calibration": None if self.calibration is None else vars(self.calibration),
+                      "geometry": None if self.geometry is None else vars(self.geometry), **self.attrs},
+        }
+        return out
+
+
+__all__ = ["COLUMNS", "RECORD", "Calibration", "EventTable", "Geometry"]
