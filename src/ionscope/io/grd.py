@@ -22,8 +22,15 @@ from ionscope.model.events import RECORD, Calibration, EventTable, Geometry
 
 def read_grd(path: str | PathLike[str], *, k0: float | None = None, sf: float | None = None, binning: float = 1.0,
              nx: int | None = None, ny: int | None = None, pixel_size_um: float = 1.0,
-             n_scans: int | None = None) -> EventTable:
+             n_scans: int | None = None, peaks: str | None = None, tol_ppm: float | None = None,
+             tol_da: float | None = None, mz_bin: float | None = None, mz_range: str | None = None
+             ) -> EventTable | Any:
     """Open a GRD file as a memory-mapped :class:`EventTable`.
+
+    With ``peaks`` (comma-separated m/z, plus ``tol_ppm`` or ``tol_da``) or ``mz_bin`` (m/z width, over
+    ``mz_range`` "lo,hi", default 1–500) the events are binned at once
+    (:func:`ionscope.imaging.bin_events`) and the ion images or (y, x, mz) cube are returned — the
+    form ``ionscope convert run.grd cube.zarr -o k0=… -o sf=… -o nx=… -o ny=… -o peaks=…`` uses.
 
     Raises
     ------
@@ -45,7 +52,17 @@ def read_grd(path: str | PathLike[str], *, k0: float | None = None, sf: float | 
         if nx is None or ny is None:
             raise ValidationError("the raster geometry needs both nx and ny", p)
         geo = Geometry(int(nx), int(ny), float(pixel_size_um), None if n_scans is None else int(n_scans))
-    return EventTable(p, calibration=cal, geometry=geo)
+    table = EventTable(p, calibration=cal, geometry=geo)
+    if peaks is None and mz_bin is None:
+        return table
+    from ionscope.imaging.events import bin_events
+
+    if peaks is not None:
+        mz = [float(v) for v in str(peaks).replace(";", ",").split(",") if v.strip()]
+        return bin_events(table, peaks=mz, tolerance_ppm=tol_ppm, tolerance_da=tol_da)
+    lo, hi = (1.0, 500.0) if mz_range is None else (float(v) for v in str(mz_range).split(","))
+    width = float(mz_bin)  # type: ignore[arg-type]
+    return bin_events(table, mz_edges=lo + width * np.arange(int(np.ceil((hi - lo) / width)) + 1))
 
 
 def write_grd(records: Any, path: str | PathLike[str], *, force: bool = False, append: bool = False) -> Path:
@@ -81,6 +98,8 @@ PLUGIN = FormatPlugin(
     read=read_grd,
     write=_write,
     options={"k0": "time-zero (channels)", "sf": "scale factor", "binning": "channel binning",
+             "peaks": "bin at once: m/z list", "tol_ppm": "window", "tol_da": "window",
+             "mz_bin": "bin at once: m/z bin width", "mz_range": "lo,hi for mz_bin",
              "nx": "pixels per row", "ny": "rows", "pixel_size_um": "pixel size", "n_scans": "scans"},
 )
 

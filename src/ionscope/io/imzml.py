@@ -89,6 +89,19 @@ class ImzMLData:
         out[self.index.y - 1, self.index.x - 1] = per_spectrum
         return out
 
+    def mz_range(self) -> tuple[float, float]:
+        """Smallest and largest m/z of any spectrum (from the first and last value of each sorted array)."""
+        ix = self.index
+        full = ix.mz_length > 0
+        if not full.any():
+            raise ValidationError("every spectrum is empty", ix.path)
+        firsts, lasts = [], []
+        for off, n in zip(ix.mz_offset[full], ix.mz_length[full]):
+            a = np.frombuffer(self.ibd, ix.mz_dtype, int(n), int(off))
+            firsts.append(a[0])
+            lasts.append(a[-1])
+        return float(min(firsts)), float(max(lasts))
+
     def binned(self, mz_edges: np.ndarray, *, max_bytes: int = MAX_IN_MEMORY_BYTES) -> xr.DataArray:
         """Densify onto explicit m/z bins: a ``hyperspectral`` (y, x, mz) array of summed intensities.
 
@@ -180,7 +193,7 @@ def _rows(src: ImzMLData, y0: int, y1: int, nmz: int) -> np.ndarray:
 
 
 def read_imzml(path: str | PathLike[str], *, lazy: bool | None = None, as_spectra: bool = False,
-               checksum: bool = True) -> xr.DataArray | ImzMLData:
+               checksum: bool = True, mz_bin: float | None = None) -> xr.DataArray | ImzMLData:
     """Read an imzML file (``.imzML`` + ``.ibd``).
 
     Parameters
@@ -191,8 +204,20 @@ def read_imzml(path: str | PathLike[str], *, lazy: bool | None = None, as_spectr
         Return the sparse :class:`ImzMLData` even for continuous files.
     checksum
         Verify the SHA-1 (or MD5) the XML declares for the ``.ibd`` (reads the whole ``.ibd`` once).
+    mz_bin
+        Processed files: densify onto m/z bins of this width (m/z units) spanning the data, giving a
+        ``hyperspectral`` array (e.g. for ``ionscope convert x.imzML x.zarr -o mz_bin=0.01``).
     """
     src = open_imzml(path, checksum=checksum)
+    if mz_bin is not None and src.mode == "processed":
+        lo, hi = src.mz_range()
+        width = float(mz_bin)
+        if not width > 0:
+            raise ValidationError(f"mz_bin must be a positive m/z width, got {mz_bin!r}")
+        n = int(np.ceil((hi - lo) / width)) + 1
+        checked_nbytes(src.index.path, (src.index.ny, src.index.nx, n), np.float64, what="binned image",
+                       limit=MAX_IN_MEMORY_BYTES)
+        return src.binned(lo + width * np.arange(n + 1))
     if src.mode == "processed" or as_spectra:
         return src
     return continuous_cube(src, lazy=lazy)
@@ -217,7 +242,8 @@ PLUGIN = FormatPlugin(
     read=read_imzml,
     sniff=_sniff,
     write=_write,
-    options={"lazy": "continuous: Dask-backed", "as_spectra": "sparse spectra even if continuous",
+    options={"lazy": "continuous: Dask-backed", "mz_bin": "processed: densify onto m/z bins of this width",
+             "as_spectra": "sparse spectra even if continuous",
              "checksum": "verify the .ibd SHA-1/MD5"},
 )
 

@@ -1,0 +1,117 @@
+"""``ionscope image``: ion images from imzML/BIF6/cubes, and raw GRD events binned to Zarr cubes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import numpy as np
+import typer
+
+import ionscope
+from ionscope.cli.common import emit_json, err_console, progress
+from ionscope.model.errors import ValidationError
+from ionscope.model.result import Result
+
+NAME = "image"
+app = typer.Typer(help="Ion images (imzML, BIF6, cubes) and raw-event binning (GRD → Zarr).", no_args_is_help=True)
+
+Force = Annotated[bool, typer.Option("--force", help="Replace an existing output.")]
+Json = Annotated[bool, typer.Option("--json", help="Print a JSON object.")]
+
+
+def _floats(text: str, what: str) -> list[float]:
+    try:
+        values = [float(v) for v in text.replace(";", ",").split(",") if v.strip()]
+    except ValueError:
+        raise ValidationError(f"{what} must be comma-separated numbers, got {text!r}") from None
+    if not values:
+        raise ValidationError(f"{what} is empty")
+    return values
+
+
+def _summary(images, out: Path | None, kind: str) -> Result:
+    per_peak = {}
+    for k, label in enumerate(images["peak"].values if "peak" in images.dims else []):
+        im = np.asarray(images.isel(peak=k).values, dtype=float)
+        per_peak[str(label)] = {"mz": float(images["mz"].values[k]), "total_counts": float(im.sum()),
+                                "max_per_pixel": float(im.max())}
+    return Result(kind, {"output": None if out is None else str(out), "dims": list(images.dims),
+                         "shape": [int(n) for n in images.shape], "peaks": per_peak,
+                         **{k: images.attrs[k] for k in ("events_counted", "events_drifted_out", "events_total")
+                            if k in images.attrs}},
+                  provenance=images.attrs.get("provenance", {}))
+
+
+@app.command()
+def extract(
+    file: Annotated[Path, typer.Argument(help="imzML, BIF6, or a Zarr ion-image/hyperspectral store.")],
+    peaks: Annotated[str, typer.Option("--peaks", help="Comma-separated m/z values, e.g. 7.016,58.93.")],
+    tol_ppm: Annotated[Optional[float], typer.Option("--tol-ppm", help="Window half-width in ppm.")] = None,
+    tol_da: Annotated[Optional[float], typer.Option("--tol-da", help="Window half-width in m/z.")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", help="Write the ion images (.zarr, .bif6, …).")] = None,
+    force: Force = False,
+    json: Json = False,
+) -> None:
+    """Extract ion images around PEAKS from FILE."""
+    from ionscope.imaging import ion_images
+
+    if out is not None:
+        ionscope.io.atomic.check_writable(out, force)
+    mz = _floats(peaks, "--peaks")
+    with progress("ion images", quiet=json):
+        images = ion_images(ionscope.read(file), mz, tolerance_ppm=tol_ppm, tolerance_da=tol_da)
+    if out is not None:
+        ionscope.write(images, out, force=force)
+    result = _summary(images, out, "imaging.ion_images")
+    if json:
+        emit_json(result)
+    else:
+        for label, d in result["peaks"].items():
+            err_console.print(f"m/z {label}: {d['total_counts']:.6g} counts in total, max {d['max_per_pixel']:.6g}")
+        if out is not None:
+            err_console.print(f"wrote {out}")
+
+
+@app.command("bin-events")
+def bin_events_cmd(
+    grd: Annotated[Path, typer.Argument(help="IONTOF GRD raw-event file.")],
+    nx: Annotated[int, typer.Option("--nx", help="Pixels per row.")],
+    ny: Annotated[int, typer.Option("--ny", help="Rows.")],
+    k0: Annotated[float, typer.Option("--k0", help="Calibration time zero (channels).")],
+    sf: Annotated[float, typer.Option("--sf", help="Calibration scale factor.")],
+    out: Annotated[Path, typer.Option("--out", help="Output store (.zarr) or file.")],
+    binning: Annotated[float, typer.Option("--binning", help="TOF channel binning.")] = 1.0,
+    pixel_size: Annotated[float, typer.Option("--pixel-size-um", help="Pixel size (µm).")] = 1.0,
+    peaks: Annotated[Optional[str], typer.Option("--peaks", help="Comma-separated m/z values.")] = None,
+    tol_ppm: Annotated[Optional[float], typer.Option("--tol-ppm", help="Window half-width (ppm).")] = None,
+    tol_da: Annotated[Optional[float], typer.Option("--tol-da", help="Window half-width (m/z).")] = None,
+    mz_bin: Annotated[Optional[float], typer.Option("--mz-bin", help="Instead of peaks: m/z bin width.")] = None,
+    mz_range: Annotated[str, typer.Option("--mz-range", help="lo,hi m/z for --mz-bin.")] = "1,500",
+    keep_scans: Annotated[bool, typer.Option("--keep-scans", help="Keep the scan axis.")] = False,
+    spatial_bin: Annotated[int, typer.Option("--spatial-bin", help="Sum b×b pixel blocks.")] = 1,
+    force: Force = False,
+    json: Json = False,
+) -> None:
+    """Histogram the events of GRD into ion images or a cube and store it (e.g. Zarr)."""
+    from ionscope.imaging import bin_events
+    from ionscope.io.grd import read_grd
+
+    ionscope.io.atomic.check_writable(out, force)
+    table = read_grd(grd, k0=k0, sf=sf, binning=binning, nx=nx, ny=ny, pixel_size_um=pixel_size)
+    if (peaks is None) == (mz_bin is None):
+        raise ValidationError("give either --peaks (with --tol-ppm or --tol-da) or --mz-bin")
+    kwargs: dict = {"keep_scans": keep_scans, "spatial_bin": spatial_bin}
+    if peaks is not None:
+        kwargs.update(peaks=_floats(peaks, "--peaks"), tolerance_ppm=tol_ppm, tolerance_da=tol_da)
+    else:
+        lo, hi = _floats(mz_range, "--mz-range")[:2]
+        kwargs["mz_edges"] = lo + float(mz_bin) * np.arange(int(np.ceil((hi - lo) / float(mz_bin))) + 1)
+    with progress(f"binning {grd.name}", total=len(table), quiet=json) as task:
+        cube = bin_events(table, on_chunk=task.advance, **kwargs)
+    ionscope.write(cube, out, force=force)
+    result = _summary(cube, out, "imaging.bin_events")
+    if json:
+        emit_json(result)
+    else:
+        err_console.print(f"{cube.attrs['events_counted']} of {cube.attrs['events_total']} events binned; wrote {out}")
