@@ -343,13 +343,13 @@ def verify_ibd(idx: ImzMLIndex, *, checksum: bool = True) -> None:
                               f"{idx.uuid}; the two files do not belong together", idx.ibd_path)
     if not checksum or (idx.sha1 is None and idx.md5 is None):
         return
-    algo, expected = ("sha1", idx.sha1) if idx.sha1 is not None else ("md5", idx.md5)
+    algo, label, expected = ("sha1", "SHA-1", idx.sha1) if idx.sha1 is not None else ("md5", "MD5", idx.md5)
     h = hashlib.new(algo)
     with open(idx.ibd_path, "rb") as fh:
         while chunk := fh.read(1 << 22):
             h.update(chunk)
     if h.hexdigest() != expected:
-        raise FormatError(f"{algo.upper()} checksum mismatch: the .ibd hashes to {h.hexdigest()} but "
+        raise FormatError(f"{label} checksum mismatch: the .ibd hashes to {h.hexdigest()} but "
                           f"{idx.path.name} declares {expected}; the binary file is corrupt or altered",
                           idx.ibd_path)
 
