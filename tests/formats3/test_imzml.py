@@ -272,4 +272,4 @@ def test_sniffed_without_extension(tmp_path):
     renamed = path.rename(tmp_path / "export.xml")
     path.with_suffix(".ibd").rename(tmp_path / "export.ibd")
     assert find_plugin(renamed).name == "imzml"
-    assert ionscope.read(renamed).n_spectra == 18
+    assert ionscope.read(renamed).n_spectra == 19

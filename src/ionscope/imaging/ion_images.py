@@ -198,7 +198,7 @@ def _from_peak_images(images: xr.DataArray, peaks: Sequence[float], tolerance_pp
     """Select the exported intervals (BIF6, binned events) that match ``peaks``.
 
     A peak matches an interval whose [mz_low, mz_high] contains it, else whose centre lies within
-    the tolerance (if one is given); no match raises.
+    the tolerance (if one is given); no match raises. The total-ion image (label ``total``) never matches.
     """
     if "mz" not in images.coords:
         raise ValidationError("these ion images carry no m/z per peak; select them by label instead")
@@ -206,6 +206,8 @@ def _from_peak_images(images: xr.DataArray, peaks: Sequence[float], tolerance_pp
     centre = np.asarray(images["mz"].values, dtype=float)
     low = np.asarray(images["mz_low"].values, dtype=float) if "mz_low" in images.coords else centre
     high = np.asarray(images["mz_high"].values, dtype=float) if "mz_high" in images.coords else centre
+    total = np.asarray([str(p) == "total" for p in images["peak"].values])
+    centre, low, high = (np.where(total, np.nan, a) for a in (centre, low, high))
     picks = []
     for m in mz:
         inside = np.flatnonzero((low <= m) & (m <= high))
