@@ -195,30 +195,37 @@ def parse_index(path: str | Path) -> ImzMLIndex:
     root_checked = False
     spectrum_list = None
     index = 0
+    ns = ""
+    names: dict[str, str] = {}
     try:
         for event, elem in ET.iterparse(p, events=("start", "end")):
-            t = _tag(elem)
+            tag = elem.tag
             if event == "start":
                 if not root_checked:
                     root_checked = True
-                    if t not in ("mzML", "indexedmzML"):
-                        raise FormatError(f"the XML root element is <{t}>, not <mzML>: not an imzML file", p)
-                if t == "spectrumList":
+                    ns = tag[: tag.index("}") + 1] if tag.startswith("{") else ""
+                    names = {k: ns + k for k in ("spectrumList", "referenceableParamGroup", "cvParam", "spectrum")}
+                    if tag[len(ns):] not in ("mzML", "indexedmzML"):
+                        raise FormatError(f"the XML root element is <{tag[len(ns):]}>, not <mzML>: not an imzML "
+                                          "file", p)
+                elif tag == names["spectrumList"]:
                     in_run = True
                     spectrum_list = elem
                 continue
-            if t == "referenceableParamGroup":
-                groups[elem.attrib.get("id", "")] = [c.attrib for c in elem if _tag(c) == "cvParam"]
-            elif t == "cvParam" and not in_run:
-                acc = _accession(elem.attrib)
-                if acc and acc not in header:
-                    header[acc] = dict(elem.attrib)
-            elif t == "spectrum":
-                _spectrum(elem, groups, p, index, cols, dtypes)
+            if tag == names["spectrum"]:
+                _spectrum(elem, ns, groups, p, index, cols, dtypes)
                 index += 1
                 elem.clear()
                 if spectrum_list is not None:
                     spectrum_list.remove(elem)
+            elif in_run:
+                continue
+            elif tag == names["referenceableParamGroup"]:
+                groups[elem.attrib.get("id", "")] = [c.attrib for c in elem if _tag(c) == "cvParam"]
+            elif tag == names["cvParam"]:
+                acc = _accession(elem.attrib)
+                if acc and acc not in header:
+                    header[acc] = dict(elem.attrib)
     except ET.ParseError as exc:
         raise FormatError(f"not well-formed XML: {exc}", p) from None
     except UnicodeDecodeError as exc:
@@ -272,24 +279,23 @@ def parse_index(path: str | Path) -> ImzMLIndex:
     return idx
 
 
-def _spectrum(elem: ET.Element, groups: dict[str, list[dict[str, str]]], p: Path, index: int,
+def _spectrum(elem: ET.Element, ns: str, groups: dict[str, list[dict[str, str]]], p: Path, index: int,
               cols: dict[str, list[int]], dtypes: dict[str, set[str]]) -> None:
-    default_length = _int(elem.attrib.get("defaultArrayLength", "0"), p, f"defaultArrayLength of spectrum {index}")
+    default_length = _int(elem.get("defaultArrayLength", "0"), p, f"defaultArrayLength of spectrum {index}")
     pos: dict[str, int] = {}
+    scan = elem.find(f"{ns}scanList/{ns}scan")
+    for node in (scan if scan is not None else elem.iter(f"{ns}cvParam")):
+        acc = node.get("accession", "")
+        if acc in ("IMS:1000050", "IMS:1000051"):
+            pos[acc] = _int(node.get("value"), p, f"pixel position of spectrum {index}")
     arrays: dict[str, tuple[int, int]] = {}
-    for node in elem.iter():
-        t = _tag(node)
-        if t == "cvParam":
-            acc = node.attrib.get("accession", "")
-            if acc in ("IMS:1000050", "IMS:1000051"):
-                pos[acc] = _int(node.attrib.get("value"), p, f"pixel position of spectrum {index}")
-        elif t == "binaryDataArray":
-            role, offset, length, dtype = _array_info(node, groups, p, index, default_length)
-            if role is None:
-                continue
-            arrays[role] = (offset, length)
-            if dtype is not None:
-                dtypes[role].add(dtype)
+    for node in elem.iterfind(f"{ns}binaryDataArrayList/{ns}binaryDataArray"):
+        role, offset, length, dtype = _array_info(node, groups, p, index, default_length)
+        if role is None:
+            continue
+        arrays[role] = (offset, length)
+        if dtype is not None:
+            dtypes[role].add(dtype)
     if "IMS:1000050" not in pos or "IMS:1000051" not in pos:
         raise FormatError(f"spectrum {index} has no pixel position (IMS:1000050/51)", p)
     if MZ_ARRAY not in arrays or INTENSITY_ARRAY not in arrays:
