@@ -18,12 +18,11 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import WORK, measure, record, table  # noqa: E402
-
-from ionscope.imaging import ion_images  # noqa: E402
-from ionscope.io.imzml import open_imzml  # noqa: E402
-from ionscope.io.imzml_write import write_imzml  # noqa: E402
-from ionscope.synth.events import processed_imzml_spectra  # noqa: E402
+from harness import WORK, measure, record, table
+from ionscope.imaging import ion_images
+from ionscope.io.imzml import open_imzml
+from ionscope.io.imzml_write import write_imzml
+from ionscope.synth.events import processed_imzml_spectra
 
 
 def main() -> None:
@@ -81,7 +80,6 @@ def main() -> None:
             "memory-mapped .ibd pages it reads (file-backed, reclaimable), not allocations.")
     if not args.no_record:
         record("imzml_ion_images", "Ion images from processed imzML vs pyimzML (issue 3)", body)
-    del data, parser
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
     if not identical:

@@ -100,27 +100,47 @@ class EventTable:
     def __len__(self) -> int:
         return self.n_events
 
-    def iter_chunks(self, chunk_events: int = 1 << 22, start: int = 0, stop: int | None = None
-                    ) -> Iterator[tuple[int, np.ndarray]]:
+    def iter_chunks(self, chunk_events: int = 1 << 22, start: int = 0, stop: int | None = None, *,
+                    prefetch: bool = True) -> Iterator[tuple[int, np.ndarray]]:
         """Yield ``(first_event_index, records)`` blocks as (n, 5) ``uint32`` arrays.
 
-        One buffer of ``chunk_events`` × 20 bytes is reused: each yielded array is overwritten by the
-        next one, so memory stays bounded whatever the file size.
+        Two buffers of ``chunk_events`` × 20 bytes are reused: a yielded array is overwritten two
+        steps later, so memory stays bounded whatever the file size. With ``prefetch`` the next block
+        is read by a background thread while the caller works on the current one (reading releases
+        the GIL, so I/O and computation overlap on two cores).
         """
         stop = self.n_events if stop is None else min(stop, self.n_events)
-        buf = np.empty((chunk_events, 5), dtype="<u4")
-        raw = memoryview(buf).cast("B")
+        bufs = [np.empty((chunk_events, 5), dtype="<u4") for _ in range(2 if prefetch else 1)]
+        raws = [memoryview(b).cast("B") for b in bufs]
         with open(self.path, "rb") as fh:
             fh.seek(self.header_bytes + start * RECORD.itemsize)
+
+            def read(k: int, n: int) -> int:
+                got = fh.readinto(raws[k][: n * RECORD.itemsize])
+                return (got or 0) // RECORD.itemsize
+
             pos = start
-            while pos < stop:
-                n = min(chunk_events, stop - pos)
-                got = fh.readinto(raw[: n * RECORD.itemsize])
-                n = (got or 0) // RECORD.itemsize
-                if n == 0:
-                    break
-                yield pos, buf[:n]
-                pos += n
+            if not prefetch:
+                while pos < stop:
+                    n = read(0, min(chunk_events, stop - pos))
+                    if n == 0:
+                        break
+                    yield pos, bufs[0][:n]
+                    pos += n
+                return
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                k = 0
+                pending = pool.submit(read, k, min(chunk_events, stop - pos)) if pos < stop else None
+                while pending is not None:
+                    n = pending.result()
+                    if n == 0:
+                        break
+                    nxt = pos + n
+                    pending = pool.submit(read, 1 - k, min(chunk_events, stop - nxt)) if nxt < stop else None
+                    yield pos, bufs[k][:n]
+                    pos, k = nxt, 1 - k
 
     def mz(self, channel: Any) -> np.ndarray:
         """m/z of TOF channels with this table's calibration."""
