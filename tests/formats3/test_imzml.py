@@ -273,3 +273,34 @@ def test_sniffed_without_extension(tmp_path):
     path.with_suffix(".ibd").rename(tmp_path / "export.ibd")
     assert find_plugin(renamed).name == "imzml"
     assert ionscope.read(renamed).n_spectra == 19
+
+
+def test_int32_offsets_are_unwrapped():
+    from ionscope.io.imzml_index import _unwrap_int32
+
+    true = np.array([16, 2**31 - 8, 2**31 + 100, 2**32 + 5, 2**32 + 2**31 + 7], dtype=np.int64)
+    written = ((true + 2**31) % 2**32) - 2**31  # as a signed 32-bit exporter writes them
+    np.testing.assert_array_equal(_unwrap_int32(written), true)
+
+
+def test_cli_extract_info_and_convert_processed(tmp_path, cli):
+    import json
+
+    spectra = _spectra(seed=6)
+    path = write_imzml(spectra, tmp_path / "p.imzML", shape=(4, 5), pixel_size_um=2.0)
+    code, out, _ = cli("image", "extract", path, "--peaks", "50,150", "--tol-da", "10", "--json",
+                       "--out", tmp_path / "img.zarr")
+    assert code == 0
+    d = json.loads(out)
+    expected = sum(float(s[3][(s[2] >= 40) & (s[2] <= 60)].sum()) for s in spectra)
+    assert d["peaks"]["50.0000"]["total_counts"] == expected
+    assert ionscope.read(tmp_path / "img.zarr").shape == (4, 5, 2)
+    code, out, _ = cli("info", path, "--json")
+    assert code == 0 and json.loads(out)["attrs"]["mode"] == "processed"
+    code, _, _ = cli("convert", path, tmp_path / "dense.zarr", "-o", "mz_bin=0.5")
+    assert code == 0
+    dense = ionscope.read(tmp_path / "dense.zarr")
+    assert dense.dims == ("y", "x", "mz") and float(dense.sum()) == pytest.approx(
+        sum(float(s[3].sum()) for s in spectra))
+    code, _, err = cli("image", "extract", path, "--peaks", "50", "--json")
+    assert code == 2 and "exactly one of tolerance" in err
