@@ -27,8 +27,9 @@ CHUNK_EVENTS = 1 << 22
 
 
 @numba.njit(cache=True, nogil=True)
-def _bin_chunk(rec, lut, keep, scan0, shift_y, shift_x, nx_in, ny_in, by, bx, out):  # pragma: no cover
-    nsc, nyo, nxo = out.shape[0], out.shape[1], out.shape[2]
+def _bin_chunk(rec, lut, keep, scan0, shift_y, shift_x, nx_in, ny_in, b, shape, out):  # pragma: no cover
+    """Histogram one chunk into the flat C-ordered ``out`` of ``shape`` (scans, ny_out, nx_out, bins)."""
+    nsc, nyo, nxo, npk = shape[0], shape[1], shape[2], shape[3]
     nlut = lut.size
     nshift = shift_y.size
     outside_grid = 0
@@ -54,17 +55,17 @@ def _bin_chunk(rec, lut, keep, scan0, shift_y, shift_x, nx_in, ny_in, by, bx, ou
             if x < 0 or y < 0 or x >= nx_in or y >= ny_in:
                 drifted_out += 1
                 continue
-        yo = y // by
-        xo = x // bx
-        if yo >= nyo or xo >= nxo:
-            continue
+        if b != 1:
+            y //= b
+            x //= b
+            if y >= nyo or x >= nxo:
+                continue
+        si = 0
         if keep:
             si = s - scan0
             if si < 0 or si >= nsc:
                 continue
-            out[si, yo, xo, k] += 1
-        else:
-            out[0, yo, xo, k] += 1
+        out[((si * nyo + y) * nxo + x) * npk + k] += 1
         counted += 1
     return outside_grid, drifted_out, counted
 
@@ -172,9 +173,11 @@ def bin_events(events: EventTable, *, peaks: Sequence[float] | None = None, tole
     else:
         sy = sx = np.zeros(0, dtype=np.int64)
     out = np.zeros((nsc, nyo, nxo, mz.size), dtype=np.uint32)
+    flat = out.reshape(-1)
+    shape = np.array(out.shape, dtype=np.int64)
     outside = drifted = counted = 0
     for _start, block in events.iter_chunks(chunk_events):
-        o, d, c = _bin_chunk(block, lut, keep_scans, scan0, sy, sx, geo.nx, geo.ny, b, b, out)
+        o, d, c = _bin_chunk(block, lut, keep_scans, scan0, sy, sx, geo.nx, geo.ny, b, shape, flat)
         outside, drifted, counted = outside + o, drifted + d, counted + c
         if on_chunk is not None:
             on_chunk(block.shape[0])
