@@ -136,3 +136,31 @@ def test_cli_bin_events_extract_info_convert(drifted, cli, tmp_path):
     code, _, err = cli("image", "bin-events", table.path, "--nx", "4", "--ny", "4", "--k0", "2000", "--sf", "20000",
                        "--peaks", "7.016", "--tol-ppm", "2000", "--out", tmp_path / "x.zarr")
     assert code == 2 and "outside the declared 4 × 4 pixel grid" in err
+
+
+def test_streaming_scan_blocks_to_zarr(drifted, tmp_path):
+    from ionscope.imaging import bin_events_to_zarr
+
+    table, truth = drifted
+    shifts = truth.truth["drift_px"]
+    path = bin_events_to_zarr(table, tmp_path / "cube.zarr", scans_per_block=3, peaks=PEAKS,
+                              tolerance_ppm=TOL_PPM, shifts=shifts)
+    stored = ionscope.read(path)
+    assert stored.dims == ("scan", "y", "x", "peak") and stored.chunks is not None
+    direct = bin_events(table, peaks=PEAKS, tolerance_ppm=TOL_PPM, keep_scans=True, shifts=shifts)
+    np.testing.assert_array_equal(stored.values, direct.values)
+    np.testing.assert_array_equal(stored["scan"].values, np.arange(4))
+    assert stored["x"].attrs["units"] == "µm" and list(stored["peak"].values) == list(direct["peak"].values)
+    assert stored.attrs["events_counted"] == direct.attrs["events_counted"]
+
+
+def test_streaming_refuses_unordered_scans(tmp_path):
+    from ionscope.imaging import bin_events_to_zarr
+    from ionscope.io.grd import read_grd, write_grd
+
+    rec = np.array([[1, 0, 0, 0, 60000], [0, 0, 1, 1, 60000], [1, 0, 2, 2, 60000]], dtype=np.uint32)
+    table = read_grd(write_grd(rec, tmp_path / "u.grd"), k0=2000, sf=20000, nx=4, ny=4, n_scans=2)
+    with pytest.raises(ValidationError, match="not ordered by scan"):
+        bin_events_to_zarr(table, tmp_path / "u.zarr", scans_per_block=1, peaks=[50.0], tolerance_da=50)
+    with pytest.raises(ValidationError, match="keep_scans needs peaks"):
+        bin_events(table, mz_edges=[1, 100], keep_scans=True)

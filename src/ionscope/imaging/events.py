@@ -10,6 +10,8 @@ scan's drift). Memory: one reused chunk buffer plus the output array.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from os import PathLike
+from pathlib import Path
 from typing import Any
 
 import numba
@@ -33,6 +35,7 @@ def _bin_chunk(rec, lut, keep, scan0, shift_y, shift_x, nx_in, ny_in, b, shape, 
     nlut = lut.size
     nshift = shift_y.size
     outside_grid = 0
+    other_scans = 0
     drifted_out = 0
     counted = 0
     for i in range(rec.shape[0]):
@@ -64,10 +67,11 @@ def _bin_chunk(rec, lut, keep, scan0, shift_y, shift_x, nx_in, ny_in, b, shape, 
         if keep:
             si = s - scan0
             if si < 0 or si >= nsc:
+                other_scans += 1
                 continue
         out[((si * nyo + y) * nxo + x) * npk + k] += 1
         counted += 1
-    return outside_grid, drifted_out, counted
+    return outside_grid, drifted_out, counted, other_scans
 
 
 def channel_lut(cal: Calibration, lo: np.ndarray, hi: np.ndarray, *, what: str = "peak") -> np.ndarray:
@@ -97,6 +101,7 @@ def bin_events(events: EventTable, *, peaks: Sequence[float] | None = None, tole
                tolerance_da: float | None = None, mz_edges: Sequence[float] | None = None,
                keep_scans: bool = False, scans: tuple[int, int] | None = None, spatial_bin: int = 1,
                shifts: np.ndarray | None = None, chunk_events: int = CHUNK_EVENTS,
+               event_range: tuple[int, int] | None = None,
                max_bytes: int = MAX_IN_MEMORY_BYTES,
                on_chunk: Callable[[int], None] | None = None) -> xr.DataArray:
     """Histogram the events of ``events`` into ion images or an m/z-binned cube.
@@ -120,7 +125,10 @@ def bin_events(events: EventTable, *, peaks: Sequence[float] | None = None, tole
         event recorded at (y, x) in scan s is counted at (y − dy_s, x − dx_s); events moved out of
         the field are dropped and counted in ``attrs["events_drifted_out"]``.
     chunk_events
-        Events per streamed chunk (memory: 20 bytes each).
+        Events per streamed chunk (memory: 2 × 20 bytes each).
+    event_range
+        ``(start, stop)`` record indices to read (default all); used to bin scan blocks of
+        scan-ordered files without reading the rest (:func:`bin_events_to_zarr`).
     on_chunk
         Called with the number of events of each finished chunk (progress bars).
 
@@ -137,6 +145,8 @@ def bin_events(events: EventTable, *, peaks: Sequence[float] | None = None, tole
         raise ValidationError("binning events needs a calibration (k0, sf) and a geometry (nx, ny)", events.path)
     if (peaks is None) == (mz_edges is None):
         raise ValidationError("give either peaks (with a tolerance) or mz_edges")
+    if keep_scans and mz_edges is not None:
+        raise ValidationError("keep_scans needs peaks: a (scan, y, x, mz) cube is not an ionscope data kind")
     b = int(spatial_bin)
     if b < 1 or b > min(geo.nx, geo.ny):
         raise ValidationError(f"spatial_bin must be between 1 and {min(geo.nx, geo.ny)}, got {spatial_bin}")
@@ -175,10 +185,11 @@ def bin_events(events: EventTable, *, peaks: Sequence[float] | None = None, tole
     out = np.zeros((nsc, nyo, nxo, mz.size), dtype=np.uint32)
     flat = out.reshape(-1)
     shape = np.array(out.shape, dtype=np.int64)
-    outside = drifted = counted = 0
-    for _start, block in events.iter_chunks(chunk_events):
-        o, d, c = _bin_chunk(block, lut, keep_scans, scan0, sy, sx, geo.nx, geo.ny, b, shape, flat)
-        outside, drifted, counted = outside + o, drifted + d, counted + c
+    outside = drifted = counted = other = 0
+    start, stop = (0, None) if event_range is None else (int(event_range[0]), int(event_range[1]))
+    for _start, block in events.iter_chunks(chunk_events, start, stop):
+        o, d, c, x = _bin_chunk(block, lut, keep_scans, scan0, sy, sx, geo.nx, geo.ny, b, shape, flat)
+        outside, drifted, counted, other = outside + o, drifted + d, counted + c, other + x
         if on_chunk is not None:
             on_chunk(block.shape[0])
     if outside:
@@ -193,7 +204,7 @@ def bin_events(events: EventTable, *, peaks: Sequence[float] | None = None, tole
                                                                     "bytes": events.path.stat().st_size}],
                            parameters=params)
     attrs = {"source_file": events.path.name, "events_counted": int(counted), "events_drifted_out": int(drifted),
-             "events_total": int(len(events))}
+             "events_other_scans": int(other), "events_total": int(len(events))}
     coords: dict[str, Any] = {"y": coord("y", pixel_axis(nyo, step), "µm"),
                               "x": coord("x", pixel_axis(nxo, step), "µm")}
     if mz_edges is not None:
@@ -209,4 +220,58 @@ def bin_events(events: EventTable, *, peaks: Sequence[float] | None = None, tole
     return labelled(out[0], "ion_image", coords=coords, attrs=attrs, provenance=prov)
 
 
-__all__ = ["bin_events", "channel_lut"]
+def bin_events_to_zarr(events: EventTable, path: str | PathLike[str], *, scans_per_block: int = 8,
+                       force: bool = False, on_chunk: Callable[[int], None] | None = None,
+                       **options: Any) -> Path:
+    """Bin a scan-ordered event file into a ``cube3d`` (scan, y, x, peak) Zarr store, block by block.
+
+    Only ``scans_per_block`` scans are held in memory at a time: the record range of each block is
+    found by binary search on the memory-mapped scan column, binned with :func:`bin_events`
+    (``keep_scans=True``) and appended to the store along ``scan``. The store is written to a
+    temporary folder and renamed into place; read it with ``ionscope.read`` (lazy).
+
+    Raises
+    ------
+    ValidationError
+        If the events are not ordered by scan (an event of another scan appears inside a block).
+    """
+    from ionscope.io.atomic import atomic_path
+    from ionscope.io.zarr_store import _DATAARRAY_KEY
+
+    if events.geometry is None:
+        raise ValidationError("binning events needs a geometry (nx, ny)", events.path)
+    scan_col = events.column("scan")
+    n_scans = events.geometry.n_scans or (int(scan_col[-1]) + 1 if len(events) else 1)
+    first = list(range(0, n_scans, max(1, int(scans_per_block)))) + [n_scans]
+    bounds = np.searchsorted(scan_col, np.asarray(first, dtype=np.uint32), side="left")
+    counted = drifted = 0
+    with atomic_path(path, force=force, directory=True) as tmp:
+        for j in range(len(first) - 1):
+            cube = bin_events(events, keep_scans=True, scans=(first[j], first[j + 1]),
+                              event_range=(int(bounds[j]), int(bounds[j + 1])), on_chunk=on_chunk, **options)
+            if cube.attrs["events_other_scans"]:
+                raise ValidationError("events are not ordered by scan; bin with bin_events(keep_scans=True) "
+                                      "instead", events.path)
+            counted += cube.attrs["events_counted"]
+            drifted += cube.attrs["events_drifted_out"]
+            ds = cube.to_dataset(name="data")
+            ds.attrs = {_DATAARRAY_KEY: "data"}
+            for c in ds.coords.values():
+                if c.dtype.kind == "U":
+                    ds.coords[c.name] = c.astype(object)
+            ds["data"].attrs = {k: v for k, v in cube.attrs.items() if k not in ("events_counted",)}
+            if j == 0:
+                ds.to_zarr(tmp, mode="w", zarr_format=3, consolidated=False)
+            else:
+                ds.drop_vars([c for c in ds.coords if "scan" not in ds[c].dims]).to_zarr(
+                    tmp, append_dim="scan", consolidated=False)
+        import zarr
+
+        group = zarr.open_group(tmp, mode="r+")
+        attrs = dict(group["data"].attrs)
+        attrs.update(events_counted=int(counted), events_drifted_out=int(drifted))
+        group["data"].attrs.update(attrs)
+    return Path(path)
+
+
+__all__ = ["bin_events", "bin_events_to_zarr", "channel_lut"]
