@@ -164,3 +164,13 @@ def test_streaming_refuses_unordered_scans(tmp_path):
         bin_events_to_zarr(table, tmp_path / "u.zarr", scans_per_block=1, peaks=[50.0], tolerance_da=50)
     with pytest.raises(ValidationError, match="keep_scans needs peaks"):
         bin_events(table, mz_edges=[1, 100], keep_scans=True)
+
+
+def test_cli_keep_scans_streams_to_zarr(drifted, cli, tmp_path):
+    table, _ = drifted
+    out = tmp_path / "scans.zarr"
+    code, stdout, _ = cli("image", "bin-events", table.path, "--nx", "24", "--ny", "20", "--k0", "2000", "--sf",
+                          "20000", "--peaks", "7.016", "--tol-ppm", "2000", "--keep-scans", "--out", out, "--json")
+    assert code == 0 and json.loads(stdout)["shape"] == [4, 20, 24, 1]
+    direct = bin_events(table, peaks=[7.016], tolerance_ppm=2000, keep_scans=True)
+    np.testing.assert_array_equal(ionscope.read(out).values, direct.values)

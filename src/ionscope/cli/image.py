@@ -88,7 +88,8 @@ def bin_events_cmd(
     tol_da: Annotated[Optional[float], typer.Option("--tol-da", help="Window half-width (m/z).")] = None,
     mz_bin: Annotated[Optional[float], typer.Option("--mz-bin", help="Instead of peaks: m/z bin width.")] = None,
     mz_range: Annotated[str, typer.Option("--mz-range", help="lo,hi m/z for --mz-bin.")] = "1,500",
-    keep_scans: Annotated[bool, typer.Option("--keep-scans", help="Keep the scan axis.")] = False,
+    keep_scans: Annotated[bool, typer.Option("--keep-scans", help="Keep the scan axis (streamed to Zarr in "
+                                                                  "scan blocks for scan-ordered files).")] = False,
     spatial_bin: Annotated[int, typer.Option("--spatial-bin", help="Sum b×b pixel blocks.")] = 1,
     force: Force = False,
     json: Json = False,
@@ -108,8 +109,15 @@ def bin_events_cmd(
         lo, hi = _floats(mz_range, "--mz-range")[:2]
         kwargs["mz_edges"] = lo + float(mz_bin) * np.arange(int(np.ceil((hi - lo) / float(mz_bin))) + 1)
     with progress(f"binning {grd.name}", total=len(table), quiet=json) as task:
-        cube = bin_events(table, on_chunk=task.advance, **kwargs)
-    ionscope.write(cube, out, force=force)
+        if keep_scans and out.suffix.lower() == ".zarr":
+            from ionscope.imaging import bin_events_to_zarr
+
+            kwargs.pop("keep_scans")
+            bin_events_to_zarr(table, out, force=force, on_chunk=task.advance, **kwargs)
+            cube = ionscope.read(out)
+        else:
+            cube = bin_events(table, on_chunk=task.advance, **kwargs)
+            ionscope.write(cube, out, force=force)
     result = _summary(cube, out, "imaging.bin_events")
     if json:
         emit_json(result)
