@@ -304,3 +304,16 @@ def test_cli_extract_info_and_convert_processed(tmp_path, cli):
         sum(float(s[3].sum()) for s in spectra))
     code, _, err = cli("image", "extract", path, "--peaks", "50", "--json")
     assert code == 2 and "exactly one of tolerance" in err
+
+
+@pytest.mark.parametrize("n_values", [30, 3000])  # merge-walk path and binary-search path
+def test_unsorted_and_overlapping_windows_match_brute_force(tmp_path, n_values):
+    rng = np.random.default_rng(n_values)
+    spectra = [(x, y, np.sort(rng.uniform(1, 100, n_values)), rng.poisson(2.0, n_values).astype(np.float32))
+               for y in range(2) for x in range(3)]
+    path = write_imzml(spectra, tmp_path / "w.imzML", shape=(2, 3))
+    peaks = [80.0, 10.0, 10.5, 55.0, 99.9]  # unsorted; 10.0 and 10.5 overlap at ±1
+    images = ion_images(open_imzml(path), peaks, tolerance_da=1.0)
+    for k, m in enumerate(peaks):
+        for x, y, mz, it in spectra:
+            assert images.values[y, x, k] == it[(mz >= m - 1) & (mz <= m + 1)].sum()

@@ -43,27 +43,42 @@ def peak_windows(peaks: Sequence[float], *, tolerance_ppm: float | None = None,
 
 @numba.njit(cache=True, nogil=True)
 def _window_sums(mzv, mz_start, mz_len, intv, int_start, lo, hi, out):  # pragma: no cover - compiled
+    """Sum intensities per spectrum and window; windows sorted by ``lo``.
+
+    Short spectra (fewer than 500 values per window) are merged with the windows in one sequential
+    pass — cache-friendly, the m/z array is read once in order; long profile spectra with few
+    windows use a binary search per window instead.
+    """
+    k = lo.size
     for i in range(mz_start.size):
         m0 = mz_start[i]
         n = mz_len[i]
         i0 = int_start[i]
         if n == 0:
             continue
-        for p in range(lo.size):
-            a = 0
-            b = n
+        linear = n < 500 * k
+        j = 0
+        for p in range(k):
             low = lo[p]
-            while a < b:
-                c = (a + b) >> 1
-                if mzv[m0 + c] < low:
-                    a = c + 1
-                else:
-                    b = c
+            if linear:
+                while j < n and mzv[m0 + j] < low:
+                    j += 1
+            else:
+                a = j
+                b = n
+                while a < b:
+                    c = (a + b) >> 1
+                    if mzv[m0 + c] < low:
+                        a = c + 1
+                    else:
+                        b = c
+                j = a
             s = 0.0
             high = hi[p]
-            while a < n and mzv[m0 + a] <= high:
-                s += intv[i0 + a]
-                a += 1
+            q = j
+            while q < n and mzv[m0 + q] <= high:
+                s += intv[i0 + q]
+                q += 1
             out[i, p] = s
 
 
@@ -97,13 +112,14 @@ def window_sums(src: ImzMLData, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """(n_spectra, n_windows) sums of intensities with lo ≤ m/z ≤ hi, in file order (float64)."""
     ix = src.index
     out = np.zeros((ix.n_spectra, lo.size), dtype=np.float64)
-    lo = np.ascontiguousarray(lo, dtype=np.float64)
-    hi = np.ascontiguousarray(hi, dtype=np.float64)
+    order = np.argsort(lo, kind="stable")
+    slo = np.ascontiguousarray(np.asarray(lo, dtype=np.float64)[order])
+    shi = np.ascontiguousarray(np.asarray(hi, dtype=np.float64)[order])
     length = np.minimum(ix.mz_length, ix.int_length)
     for sel, ms, is_, r_mz, r_int in _groups(src):
         part = np.zeros((sel.size, lo.size), dtype=np.float64)
-        _window_sums(src.typed_view("mz", r_mz), ms, length[sel], src.typed_view("int", r_int), is_, lo, hi, part)
-        out[sel] = part
+        _window_sums(src.typed_view("mz", r_mz), ms, length[sel], src.typed_view("int", r_int), is_, slo, shi, part)
+        out[np.ix_(sel, order)] = part
     return out
 
 
