@@ -1,6 +1,6 @@
 """The index of an imzML file: what the XML says about each spectrum, in NumPy arrays.
 
-The ``.imzML`` XML is parsed with a streaming parser (:func:`xml.etree.ElementTree.iterparse`);
+The ``.imzML`` XML is parsed with a streaming parser (expat callbacks, :mod:`.imzml_scan`);
 each ``<spectrum>`` is reduced to its pixel position and the offset, length and number type of its
 m/z and intensity arrays in the ``.ibd`` file, then discarded, so the XML of a 10⁶-pixel image
 never sits in memory. The binary ``.ibd`` is memory-mapped read-only; nothing is read from it
@@ -14,7 +14,6 @@ flexible exchange and processing of mass spectrometry imaging data"; the imzML 1
 from __future__ import annotations
 
 import hashlib
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,51 +75,11 @@ class ImzMLIndex:
         return int(self.x.size)
 
 
-def _tag(elem: ET.Element) -> str:
-    return elem.tag.rsplit("}", 1)[-1]
-
-
-def _params(elem: ET.Element, groups: dict[str, list[dict[str, str]]]) -> list[dict[str, str]]:
-    """cvParams directly under ``elem`` plus those of the param groups it references."""
-    out: list[dict[str, str]] = []
-    for child in elem:
-        t = _tag(child)
-        if t == "cvParam":
-            out.append(child.attrib)
-        elif t == "referenceableParamGroupRef":
-            out.extend(groups.get(child.attrib.get("ref", ""), []))
-    return out
-
-
 def _accession(p: dict[str, str]) -> str:
     acc = p.get("accession", "")
     if acc:
         return acc
     return DTYPE_NAMES.get(p.get("name", ""), "")
-
-
-def _array_info(arr: ET.Element, groups: dict[str, list[dict[str, str]]], path: Path, index: int,
-                default_length: int) -> tuple[str | None, int, int, str | None]:
-    """(role accession, offset, length, dtype accession) of one ``<binaryDataArray>``."""
-    role = dtype = None
-    offset = length = None
-    for p in _params(arr, groups):
-        acc = _accession(p)
-        if acc in (MZ_ARRAY, INTENSITY_ARRAY):
-            role = acc
-        elif acc in DTYPES:
-            dtype = acc
-        elif acc in _COMPRESSED and _COMPRESSED[acc] is not None:
-            raise UnsupportedError(f"spectrum {index} uses {_COMPRESSED[acc]} compression; only uncompressed "
-                                   "imzML is supported", path)
-        elif acc == "IMS:1000102":
-            offset = _int(p.get("value"), path, f"external offset of spectrum {index}")
-        elif acc == "IMS:1000103":
-            length = _int(p.get("value"), path, f"external array length of spectrum {index}")
-    if offset is None:
-        raise FormatError(f"spectrum {index} has no external offset (IMS:1000102): not an imzML file "
-                          "(mzML with embedded arrays is not supported)", path)
-    return role, offset, default_length if length is None else length, dtype
 
 
 def _int(text: str | None, path: Path, what: str) -> int:
@@ -186,51 +145,12 @@ def parse_index(path: str | Path) -> ImzMLIndex:
     indentation, pixels absent from the grid, empty spectra (``defaultArrayLength="0"`` or an
     external array length 0) and ontology terms with misspelt names (accessions are used).
     """
+    from ionscope.io.imzml_scan import scan_imzml
+
     p = require_file(path)
-    groups: dict[str, list[dict[str, str]]] = {}
-    header: dict[str, dict[str, str]] = {}
-    cols: dict[str, list[int]] = {k: [] for k in ("x", "y", "mo", "ml", "io", "il")}
-    dtypes: dict[str, set[str]] = {MZ_ARRAY: set(), INTENSITY_ARRAY: set()}
-    in_run = False
-    root_checked = False
-    spectrum_list = None
-    index = 0
-    ns = ""
-    names: dict[str, str] = {}
-    try:
-        for event, elem in ET.iterparse(p, events=("start", "end")):
-            tag = elem.tag
-            if event == "start":
-                if not root_checked:
-                    root_checked = True
-                    ns = tag[: tag.index("}") + 1] if tag.startswith("{") else ""
-                    names = {k: ns + k for k in ("spectrumList", "referenceableParamGroup", "cvParam", "spectrum")}
-                    if tag[len(ns):] not in ("mzML", "indexedmzML"):
-                        raise FormatError(f"the XML root element is <{tag[len(ns):]}>, not <mzML>: not an imzML "
-                                          "file", p)
-                elif tag == names["spectrumList"]:
-                    in_run = True
-                    spectrum_list = elem
-                continue
-            if tag == names["spectrum"]:
-                _spectrum(elem, ns, groups, p, index, cols, dtypes)
-                index += 1
-                elem.clear()
-                if spectrum_list is not None:
-                    spectrum_list.remove(elem)
-            elif in_run:
-                continue
-            elif tag == names["referenceableParamGroup"]:
-                groups[elem.attrib.get("id", "")] = [c.attrib for c in elem if _tag(c) == "cvParam"]
-            elif tag == names["cvParam"]:
-                acc = _accession(elem.attrib)
-                if acc and acc not in header:
-                    header[acc] = dict(elem.attrib)
-    except ET.ParseError as exc:
-        raise FormatError(f"not well-formed XML: {exc}", p) from None
-    except UnicodeDecodeError as exc:
-        raise FormatError(f"undecodable text in the XML: {exc}", p) from None
-    if not root_checked:
+    res = scan_imzml(p, dtypes=DTYPES, dtype_names=DTYPE_NAMES, compressed=_COMPRESSED, to_int=_int)
+    header, groups, cols, dtypes, index = res.header, res.groups, res.cols, res.dtypes, res.n_spectra
+    if res.root is None:
         raise FormatError("empty XML document: not an imzML file", p)
     if index == 0:
         raise FormatError("the imzML holds no spectra", p)
@@ -277,35 +197,6 @@ def parse_index(path: str | Path) -> ImzMLIndex:
     )
     check_extents(idx)
     return idx
-
-
-def _spectrum(elem: ET.Element, ns: str, groups: dict[str, list[dict[str, str]]], p: Path, index: int,
-              cols: dict[str, list[int]], dtypes: dict[str, set[str]]) -> None:
-    default_length = _int(elem.get("defaultArrayLength", "0"), p, f"defaultArrayLength of spectrum {index}")
-    pos: dict[str, int] = {}
-    scan = elem.find(f"{ns}scanList/{ns}scan")
-    for node in (scan if scan is not None else elem.iter(f"{ns}cvParam")):
-        acc = node.get("accession", "")
-        if acc in ("IMS:1000050", "IMS:1000051"):
-            pos[acc] = _int(node.get("value"), p, f"pixel position of spectrum {index}")
-    arrays: dict[str, tuple[int, int]] = {}
-    for node in elem.iterfind(f"{ns}binaryDataArrayList/{ns}binaryDataArray"):
-        role, offset, length, dtype = _array_info(node, groups, p, index, default_length)
-        if role is None:
-            continue
-        arrays[role] = (offset, length)
-        if dtype is not None:
-            dtypes[role].add(dtype)
-    if "IMS:1000050" not in pos or "IMS:1000051" not in pos:
-        raise FormatError(f"spectrum {index} has no pixel position (IMS:1000050/51)", p)
-    if MZ_ARRAY not in arrays or INTENSITY_ARRAY not in arrays:
-        raise FormatError(f"spectrum {index} lacks an m/z or an intensity array", p)
-    cols["x"].append(pos["IMS:1000050"])
-    cols["y"].append(pos["IMS:1000051"])
-    cols["mo"].append(arrays[MZ_ARRAY][0])
-    cols["ml"].append(arrays[MZ_ARRAY][1])
-    cols["io"].append(arrays[INTENSITY_ARRAY][0])
-    cols["il"].append(arrays[INTENSITY_ARRAY][1])
 
 
 def _clean_hex(value: str | None) -> str | None:
