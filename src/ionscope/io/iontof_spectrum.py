@@ -27,7 +27,6 @@ not follow it; the default leaves it unset.
 
 from __future__ import annotations
 
-
 import re
 import warnings
 from os import PathLike

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import nnls
+from scipy.special import erf
 
 from ionscope.library.isotopes import element, multi_isotope_elements
 from ionscope.library.patterns import isotope_pattern
@@ -156,6 +157,8 @@ def identify_elements(spectrum, mz=None, *, polarity: str, elements: Sequence[st
     ok = (cm > x[0]) & (cm < x[-1])
     cm, ca, cs_idx = cm[ok], ca[ok], cs_idx[ok]
     half = np.maximum(cm / (2 * resolving_power), np.interp(cm, x, dx))
+    # fraction of a Gaussian peak of FWHM m/R inside ±half: the columns of A then give total counts
+    ca = ca * erf(half * 2.354820045 / (cm / resolving_power) / np.sqrt(2))
 
     def solve(shift_ppm, rows=None):
         sel = np.arange(cm.size) if rows is None else rows
