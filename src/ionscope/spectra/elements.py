@@ -17,9 +17,12 @@ A species is reported *present* when
    species predicts in every one of them, and the cosine similarity of observed and predicted
    pattern is ≥ ``min_match``.
 
-A residual calibration error is absorbed by a ppm shift of the windows per 50-m/z band, chosen to
-maximise the intensity explained by the species (``max_shift_ppm``). Condition 2 rejects elements "fitted" only into one or two windows that hold organic fragments of
-the same nominal mass. An element is present when any of its species is.
+Condition 2 rejects elements "fitted" only into one or two windows that hold organic fragments of
+the same nominal mass. An element is present when any of its species is. Optionally
+(``max_shift_ppm`` > 0) a residual calibration error is absorbed by a ppm shift of the windows per
+50-m/z band, chosen to maximise the intensity explained by the species (off by default: on the real
+IONTOF exports the auto-calibration is already within a bin and the shift search prefers organic
+neighbours).
 """
 
 from __future__ import annotations

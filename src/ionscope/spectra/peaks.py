@@ -5,9 +5,9 @@ expected count. When the values are *not* raw counts (per-channel averages of a 
 counts scaled by a dead-time correction), ``counts_per_unit`` converts them back: a bin value ``y``
 holds ``y·counts_per_unit`` counts and has standard deviation ``sqrt(y·counts_per_unit)/counts_per_unit``.
 
-Baseline: the median of blocks of ``baseline_window`` bins, linearly interpolated between block
-centres (peaks occupy a small fraction of a block, so they do not lift the median; it is unbiased for
-a flat Poisson background, unlike a running minimum).
+Baseline: the mean of each block of ``baseline_window`` bins after excluding bins above
+``median + 3·sqrt(median)`` (peaks), linearly interpolated between block centres (unbiased for a
+sparse Poisson background, unlike a running minimum or a median).
 
 A peak is a local maximum whose height above the baseline exceeds ``min_snr`` standard deviations of
 the Poisson noise of the baseline (``S/N = (y − b)/σ(b)`` with ``σ(b) = sqrt(max(b, 1 count))``) and at
@@ -31,19 +31,28 @@ PEAK_COLUMNS = ("mz", "height", "area", "fwhm", "resolving_power", "snr", "basel
 
 
 def estimate_baseline(y: np.ndarray, window: int = 101) -> np.ndarray:
-    """Block-median baseline over blocks of ``window`` bins, interpolated to every bin (counts)."""
+    """Clipped block-mean baseline over blocks of ``window`` bins, interpolated to every bin (counts).
+
+    In each block, bins above ``median + 3·sqrt(max(median, 1))`` (peaks) are excluded and the rest
+    averaged. The mean, unlike the median, is unbiased for sparse Poisson counts (the median of
+    Poisson(0.5) counts is 0).
+    """
     y = np.asarray(y, dtype=float)
     if window < 3:
         raise ValidationError(f"baseline window must be ≥ 3 bins, got {window}")
     n_blocks = max(1, y.size // window)
     used = n_blocks * window
-    med = np.median(y[:used].reshape(n_blocks, window), axis=1)
+    blocks = [y[:used].reshape(n_blocks, window)]
+    centres = [np.arange(n_blocks) * window + (window - 1) / 2]
     if used < y.size:
-        med = np.append(med, np.median(y[used:]))
-        centres = np.append(np.arange(n_blocks) * window + (window - 1) / 2, (used + y.size - 1) / 2)
-    else:
-        centres = np.arange(n_blocks) * window + (window - 1) / 2
-    return np.interp(np.arange(y.size), centres, med)
+        blocks.append(y[used:][None, :])
+        centres.append(np.array([(used + y.size - 1) / 2]))
+    levels = []
+    for b in blocks:
+        med = np.median(b, axis=1)
+        keep = b <= (med + 3 * np.sqrt(np.maximum(med, 1.0)))[:, None]
+        levels.append(np.sum(b * keep, axis=1) / np.maximum(keep.sum(axis=1), 1))
+    return np.interp(np.arange(y.size), np.concatenate(centres), np.concatenate(levels))
 
 
 def _interp(x: np.ndarray, pos: np.ndarray) -> np.ndarray:
