@@ -67,7 +67,8 @@ def build(ctx: DemoContext) -> None:
     sec.figure(fig, "Left: recalibrated spectrum around m/z 100 with the Ru⁺ pattern. Right: calibration "
                "residuals (red: rejected outliers).")
     plt.close(fig)
-    sec.table([{"parameter": "t0 (channel)", "true": f"{truth.truth['t0']:.3f}", "recovered": f"{cal.params[0]:.3f} ± {t0_u:.3f}"},
+    sec.table([{"parameter": "t0 (channel)", "true": f"{truth.truth['t0']:.3f}",
+                "recovered": f"{cal.params[0]:.3f} ± {t0_u:.3f}"},
                {"parameter": "k (channel/√(m/z))", "true": f"{truth.truth['k']:.4f}",
                 "recovered": f"{cal.params[1]:.4f} ± {k_u:.4f}"},
                {"parameter": "rms residual (ppm)", "true": "", "recovered": f"{cal.rms_ppm:.1f}"}],

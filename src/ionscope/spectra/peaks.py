@@ -11,9 +11,10 @@ sparse Poisson background, unlike a running minimum or a median).
 
 A peak is a local maximum whose height above the baseline exceeds ``min_snr`` standard deviations of
 the Poisson noise of the baseline (``S/N = (y − b)/σ(b)`` with ``σ(b) = sqrt(max(b, 1 count))``) and at
-least ``min_counts``. Widths come from :func:`scipy.signal.peak_widths` (linear interpolation at half
-height); centroids are the intensity-weighted mean m/z over the part above half height; areas are
-baseline-subtracted sums between the points where the peak falls to 5 % of its height.
+least ``min_counts``, and whose prominence exceeds ``min_prominence`` Poisson σ of its apex. Widths
+come from :func:`scipy.signal.peak_widths` (linear interpolation at half height); centroids are the
+intensity-weighted mean m/z over the part above half height; areas are baseline-subtracted sums
+between the points where the peak falls to 5 % of its height.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from scipy.signal import find_peaks, peak_widths
+from scipy.signal import find_peaks, peak_prominences, peak_widths
 
 from ionscope.model.errors import ValidationError
 
@@ -63,7 +64,8 @@ def _interp(x: np.ndarray, pos: np.ndarray) -> np.ndarray:
 
 def find_spectrum_peaks(spectrum, mz=None, *, min_snr: float = 3.0, min_counts: float = 5.0,
                         baseline_window: int = 101, counts_per_unit: float = 1.0,
-                        max_peaks: int | None = None) -> pd.DataFrame:
+                        max_peaks: int | None = None, min_prominence: float = 3.0,
+                        prominence_window: int = 2001) -> pd.DataFrame:
     """Detect peaks and measure them.
 
     Parameters
@@ -80,6 +82,10 @@ def find_spectrum_peaks(spectrum, mz=None, *, min_snr: float = 3.0, min_counts: 
         Width of the baseline filter in bins (should exceed the widest peak).
     counts_per_unit
         Counts represented by one unit of ``spectrum`` (1 for raw or summed-bin counts).
+    min_prominence, prominence_window
+        A maximum must rise ``min_prominence·sqrt(apex counts)`` above the higher of the minima
+        separating it from its neighbours (searched within ``prominence_window`` bins); this drops
+        counting-noise wiggles on wide peaks and keeps shoulders that are statistically resolved.
     max_peaks
         Keep only the most intense peaks.
 
@@ -106,6 +112,11 @@ def find_spectrum_peaks(spectrum, mz=None, *, min_snr: float = 3.0, min_counts: 
     base = estimate_baseline(y, min(baseline_window, max(3, x.size | 1)))
     sigma = np.sqrt(np.maximum(base, 1.0))
     idx, _ = find_peaks(y, height=base + np.maximum(min_snr * sigma, min_counts))
+    if idx.size:
+        # a maximum is a peak only if it rises min_prominence·sqrt(apex) above the saddle to its
+        # neighbours: Poisson wiggles on the flank of a wide peak do not
+        prom = peak_prominences(y, idx, wlen=int(prominence_window))[0]
+        idx = idx[prom >= min_prominence * np.sqrt(np.maximum(y[idx], 1.0))]
     if idx.size and max_peaks is not None and idx.size > max_peaks:
         idx = np.sort(idx[np.argsort(y[idx] - base[idx])[-max_peaks:]])
     if idx.size == 0:
