@@ -94,3 +94,16 @@ def test_apply_calibration_to_events_and_per_scan_recalibration():
     cals = recalibrate_scans(scans, ch, references=["H+", "C+", "CH3+", "Na+", "C2H3+", "C3H5+", "K+", "C4H7+"],
                              initial=cal)
     assert cals[1].params[0] - cals[0].params[0] == pytest.approx(3.0, abs=0.3)
+
+
+def test_apply_calibration_to_ion_images_with_channel_per_peak():
+    from ionscope.model import make_ion_image
+
+    img = make_ion_image(np.ones((4, 5, 2)), ["a", "b"], pixel_size_um=1.0, mz=[10.0, 20.0])
+    img = img.assign_coords(channel=("peak", [1000.0, 2000.0], {"units": "channel"}))
+    cal = fit_calibration([100.0 + 300.0 * np.sqrt(10.0), 100.0 + 300.0 * np.sqrt(30.0)], [10.0, 30.0])
+    out = apply_calibration(img, cal)
+    np.testing.assert_allclose(out.coords["mz"].values, ((np.array([1000.0, 2000.0]) - 100.0) / 300.0) ** 2)
+    assert out.dims == img.dims and out.attrs["calibration"]["model"] == "sqrt"
+    with pytest.raises(ValidationError, match="channel"):
+        apply_calibration(img.drop_vars("channel"), cal)

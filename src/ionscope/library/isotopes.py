@@ -86,3 +86,12 @@ def element(symbol: str) -> Element:
 def multi_isotope_elements(min_abundance: float = 0.01) -> list[str]:
     """Symbols of elements with at least two isotopes above ``min_abundance``."""
     return [s for s, e in isotope_table().items() if int(np.sum(e.abundances >= min_abundance)) >= 2]
+
+
+def diagnostic_elements(min_abundance: float = 0.05, min_isotopes: int = 3) -> list[str]:
+    """Elements whose isotope pattern identifies them: ≥ ``min_isotopes`` isotopes above ``min_abundance``.
+
+    Two-isotope patterns (Li, B, Cl, Cu, Ga, Br, Ag, Ir, …) are matched by chance by organic
+    fragments and oxides of other elements too often to be used without being asked for.
+    """
+    return [s for s, e in isotope_table().items() if int(np.sum(e.abundances >= min_abundance)) >= min_isotopes]

@@ -113,6 +113,9 @@ def identify_result(spec, *, elements: Sequence[str] | str = "auto", recalibrate
                 "uncertainty": f.uncertainty, "score": f.score, "significance": f.significance} for f in present]
     if not present:
         warnings.append("no element passed the significance and isotope-pattern tests")
+    if isinstance(elements, str) and elements == "auto":
+        warnings.append("auto mode screens every element with a diagnostic isotope pattern; organic fragments "
+                        "on coarsely binned spectra can mimic rare-earth or oxide patterns: confirm with --elements")
     prov = make_provenance("ionscope.spectra.identify_elements", inputs=[source] if source else [],
                            parameters={"elements": elements, "polarity": pol, **options})
     return Result("spectrum.identify",
