@@ -1,5 +1,7 @@
 """Real IONTOF spectra (Laurent et al., Anal. Chem. 2024; MIT licence; ../shared/data/iontof_spectra)."""
 
+from functools import cache
+
 import pytest
 
 import ionscope
@@ -23,6 +25,7 @@ EXPECTED = {
 KNOWN_MISSES = {("P_Ru-Pt-Pd_Bi1_1.txt", "Pt")}
 
 
+@cache  # each file is read and recalibrated once per session
 def _load(name):
     spec = ionscope.read(shared_data("iontof_spectra", name), polarity="from-name")
     return spec, auto_calibrate(spec)
