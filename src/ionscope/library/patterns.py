@@ -5,7 +5,9 @@ repeated squaring of the single-atom pattern; patterns of elements are convolved
 convolution, isotopologues below ``prune`` × (largest) are dropped and peaks closer than ``merge_u``
 are merged (abundance-weighted mass), which keeps the work ∝ (number of visible peaks)² instead of
 exponential (the "pruned transition" approach of e.g. Łącki et al., Anal. Chem. 2017, 89, 3272, in a
-simpler vectorised form). Unit-resolution patterns sum the fine structure by nominal-mass shift.
+simpler vectorised form). Unit-resolution patterns are convolved directly on the nominal-mass grid:
+abundances ``p`` and abundance-weighted masses ``p·m`` convolve exactly (``(pm)_ab = pm_a * p_b + p_a * pm_b``),
+so each nominal mass carries the exact total abundance and mean mass of its isotopologues.
 """
 
 from __future__ import annotations
@@ -24,9 +26,6 @@ from ionscope.model.errors import ValidationError
 PRUNE = 1e-6
 #: Default merge distance for fine structure (u); 1e-5 u ≈ 0.1 ppm at m/z 100.
 MERGE_U = 1e-5
-#: Merge distance used while building unit-resolution patterns: isotopologues of one nominal shift lie
-#: within ~0.1 u of each other and 1 u from the next, so merging at 0.4 u sums them exactly and fast.
-UNIT_MERGE_U = 0.4
 
 
 @dataclass(frozen=True)
@@ -96,6 +95,54 @@ def _element_pattern(symbol: str, n: int, prune: float, merge_u: float,
     return result
 
 
+def _unit_convolve(a, b, prune: float):
+    """Convolve two unit-resolution patterns (p, p·m) on a nominal-mass grid; exact for unit bins."""
+    p = np.convolve(a[0], b[0])
+    pm = np.convolve(a[1], b[0]) + np.convolve(a[0], b[1])
+    keep = np.nonzero(p >= prune * p.max())[0]
+    lo, hi = keep[0], keep[-1] + 1
+    return p[lo:hi], pm[lo:hi], a[2] + b[2] + int(lo)
+
+
+@lru_cache(maxsize=8192)
+def _unit_element(symbol: str, n: int, prune: float, override: tuple[tuple[int, float], ...] | None = None):
+    el = element(symbol)
+    ab = el.abundances.copy()
+    if override is not None:
+        ab = np.zeros_like(ab)
+        for a, f in override:
+            ab[el.mass_numbers == a] = f
+    a0 = int(el.mass_numbers.min())
+    size = int(el.mass_numbers.max()) - a0 + 1
+    p = np.zeros(size)
+    pm = np.zeros(size)
+    p[el.mass_numbers - a0] = ab
+    pm[el.mass_numbers - a0] = ab * el.masses
+    single = (p, pm, a0)
+    result, power, k = None, single, n
+    while k:
+        if k & 1:
+            result = power if result is None else _unit_convolve(result, power, prune)
+        k >>= 1
+        if k:
+            power = _unit_convolve(power, power, prune)
+    return result
+
+
+def _unit_pattern(f: Formula, prune: float, abundances) -> tuple[np.ndarray, np.ndarray]:
+    pat = (np.array([1.0]), np.array([0.0]), 0)
+    for (sym, a), n in f.counts:
+        if a is not None:
+            part = (np.array([1.0]), np.array([n * element(sym).isotope_mass(a)]), n * a)
+        else:
+            override = _checked_override(sym, abundances[sym]) if abundances and sym in abundances else None
+            part = _unit_element(sym, n, prune, override)
+        pat = _unit_convolve(pat, part, prune)
+    p, pm, _ = pat
+    nz = p > 0
+    return pm[nz] / p[nz], p[nz]
+
+
 def isotope_pattern(formula: str | Formula, *, prune: float = PRUNE, merge_u: float = MERGE_U,
                     resolution: str = "fine", abundances: Mapping[str, Mapping[int, float]] | None = None
                     ) -> IsotopePattern:
@@ -125,7 +172,9 @@ def isotope_pattern(formula: str | Formula, *, prune: float = PRUNE, merge_u: fl
     if resolution not in ("fine", "unit"):
         raise ValidationError(f"resolution must be 'fine' or 'unit', got {resolution!r}")
     if resolution == "unit":
-        merge_u = UNIT_MERGE_U
+        m, p = _unit_pattern(f, prune, abundances)
+        mz = ion_mz(m, f.charge) if f.charge else m.copy()
+        return IsotopePattern(str(f), f.charge, np.asarray(mz, dtype=float), np.asarray(p, dtype=float))
     masses = np.array([0.0])
     probs = np.array([1.0])
     pat = (masses, probs)
@@ -139,12 +188,6 @@ def isotope_pattern(formula: str | Formula, *, prune: float = PRUNE, merge_u: fl
             part = _element_pattern(sym, n, prune, merge_u, override)
         pat = _convolve(pat, part, prune, merge_u)
     m, p = pat
-    if resolution == "unit":
-        shift = np.rint(m - m[np.argmax(p)]).astype(int)
-        uniq, inv = np.unique(shift, return_inverse=True)
-        ps = np.bincount(inv, weights=p)
-        m = np.bincount(inv, weights=m * p) / ps
-        p = ps
     mz = ion_mz(m, f.charge) if f.charge else m.copy()
     return IsotopePattern(str(f), f.charge, np.asarray(mz, dtype=float), np.asarray(p, dtype=float))
 
