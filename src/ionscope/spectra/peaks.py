@@ -115,18 +115,24 @@ def find_spectrum_peaks(spectrum, mz=None, *, min_snr: float = 3.0, min_counts: 
     if idx.size:
         # a maximum is a peak only if it rises min_prominence·sqrt(apex) above the saddle to its
         # neighbours: Poisson wiggles on the flank of a wide peak do not
-        prom = peak_prominences(y, idx, wlen=int(prominence_window))[0]
-        idx = idx[prom >= min_prominence * np.sqrt(np.maximum(y[idx], 1.0))]
-    if idx.size and max_peaks is not None and idx.size > max_peaks:
-        idx = np.sort(idx[np.argsort(y[idx] - base[idx])[-max_peaks:]])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # maxima below a sloping baseline have prominence 0: dropped
+            prom_data = peak_prominences(y - base, idx, wlen=int(prominence_window))
+        keep = prom_data[0] >= min_prominence * np.sqrt(np.maximum(y[idx], 1.0))
+        if max_peaks is not None and keep.sum() > max_peaks:
+            strongest = np.argsort(np.where(keep, y[idx] - base[idx], -np.inf))[-max_peaks:]
+            keep = np.zeros_like(keep)
+            keep[strongest] = True
+        idx = idx[keep]
+        prom_data = tuple(d[keep] for d in prom_data)
     if idx.size == 0:
         return pd.DataFrame(columns=list(PEAK_COLUMNS))
     yb = y - base
     height = yb[idx]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # flat-topped 1-bin peaks: widths floored below
-        w_half = peak_widths(yb, idx, rel_height=0.5)
-        w_base = peak_widths(yb, idx, rel_height=0.95)
+        w_half = peak_widths(yb, idx, rel_height=0.5, prominence_data=prom_data)
+        w_base = peak_widths(yb, idx, rel_height=0.95, prominence_data=prom_data)
     lh, rh = w_half[2], w_half[3]
     lb, rb = w_base[2], w_base[3]
     left_mz_h, right_mz_h = _interp(x, lh), _interp(x, rh)
