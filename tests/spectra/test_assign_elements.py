@@ -38,6 +38,7 @@ def test_identify_recovers_species_intensities_from_overlapping_patterns(metal_s
     present = elements_present(fits)
     assert set(present) == {"Ru", "Pt", "Pd", "Ir"}  # Ru/Pd isobars at 102/104 and Mo at 96–100 decomposed
     assert by["Mo+"].present is False and by["Rh+"].present is False
+    assert by["Rh+"].diagnostic is False and by["Ru+"].diagnostic is True  # monoisotopic: no pattern to confirm
 
 
 def test_auto_mode_finds_only_elements_that_are_there():

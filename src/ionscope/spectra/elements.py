@@ -17,6 +17,10 @@ A species is reported *present* when
    species predicts in every one of them, and the cosine similarity of observed and predicted
    pattern is ≥ ``min_match``.
 
+A species whose pattern has a single isotopologue above 1 % of the largest (Rh⁺, RhO⁺, Au⁺, Co⁺ …)
+has no pattern to confirm: it is fitted (its intensity is reported) but never marked present
+(``SpeciesFit.diagnostic`` is False).
+
 Limitation: ``elements="auto"`` screens ~30 elements with 3–5 species each; on organic-rich,
 coarsely binned spectra (the real IONTOF exports, 0.12 m/z bins at m/z 100) organic fragments in the
 windows are fitted as rare-earth or oxide patterns (Gd⁺, DyO⁺, ErO⁻ …) at 5–10σ. Use auto mode
@@ -63,6 +67,7 @@ class SpeciesFit:
     score: float
     min_fraction: float
     mass_offset: float
+    diagnostic: bool
     present: bool
 
     def to_dict(self) -> dict:
@@ -241,10 +246,11 @@ def identify_elements(spectrum, mz=None, *, polarity: str, elements: Sequence[st
             match = float(o @ contrib[allrows] / (np.linalg.norm(o) * np.linalg.norm(contrib[allrows]) + 1e-300))
         z = float(coef[s] / sigma[s]) if np.isfinite(sigma[s]) and sigma[s] > 0 else 0.0
         offset = _centroid_offset(s) if coef[s] > 0 else np.nan
-        present = bool(z >= min_significance and match >= min_match and frac >= min_fraction
+        diagnostic = bool(np.sum(p.abundance >= 0.01 * p.abundance.max()) >= 2)
+        present = bool(diagnostic and z >= min_significance and match >= min_match and frac >= min_fraction
                        and abs(offset) <= max_offset)
         out.append(SpeciesFit(formula, el, p.base_mz, float(coef[s]), float(sigma[s]), z, match, frac,
-                              float(offset), present))
+                              float(offset), diagnostic, present))
     out.sort(key=lambda f: -f.intensity)
     return out
 

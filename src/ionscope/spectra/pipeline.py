@@ -113,6 +113,10 @@ def identify_result(spec, *, elements: Sequence[str] | str = "auto", recalibrate
                 "uncertainty": f.uncertainty, "score": f.score, "significance": f.significance} for f in present]
     if not present:
         warnings.append("no element passed the significance and isotope-pattern tests")
+    mono = sorted({f.element for f in fits if not f.diagnostic and f.intensity > 0})
+    if mono:
+        warnings.append(f"{', '.join(mono)}: species with a single isotopologue cannot be confirmed by isotope "
+                        "patterns; their fitted intensities are under 'unconfirmed'")
     if isinstance(elements, str) and elements == "auto":
         warnings.append("auto mode screens every element with a diagnostic isotope pattern; organic fragments "
                         "on coarsely binned spectra can mimic rare-earth or oxide patterns: confirm with --elements")
@@ -120,6 +124,9 @@ def identify_result(spec, *, elements: Sequence[str] | str = "auto", recalibrate
                            parameters={"elements": elements, "polarity": pol, **options})
     return Result("spectrum.identify",
                   {"polarity": pol, "species": species,
+                   "unconfirmed": [{"formula": f.formula, "mz": f.mz, "intensity": f.intensity,
+                                    "uncertainty": f.uncertainty} for f in fits
+                                   if not f.diagnostic and f.intensity > 0],
                    "elements": {e: {"intensity": v, "relative": v / ref} for e, v in totals.items()},
                    "candidates_tested": len(fits), "calibration": cal_dict},
                   tuple(warnings), prov)
