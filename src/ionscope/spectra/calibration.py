@@ -20,7 +20,7 @@ windows (iteratively re-weighted; robust to a few wrong matches).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -164,15 +164,8 @@ def calibration_from_axis(channel, mz, *, model: str = "sqrt") -> Calibration:
     if ok.sum() < 2:
         raise ValidationError("the m/z axis has fewer than 2 points above m/z 0.5: cannot infer a calibration")
     step = max(1, int(ok.sum()) // 2000)
-    return fit_calibration(channel[ok][::step], mz[ok][::step], model=model,
-                           ions=[""] * len(channel[ok][::step]))._replace_refs(())
-
-
-def _replace_refs(self: Calibration, refs) -> Calibration:
-    return Calibration(self.model, self.params, self.covariance, tuple(refs))
-
-
-Calibration._replace_refs = _replace_refs  # type: ignore[attr-defined]
+    fit = fit_calibration(channel[ok][::step], mz[ok][::step], model=model)
+    return replace(fit, references=())
 
 
 def reference_mz(ions: Sequence[str]) -> np.ndarray:
