@@ -1,0 +1,101 @@
+"""``ionscope library``: show, search and validate the battery marker library."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from ionscope.cli.common import console, emit_json, err_console
+
+NAME = "library"
+app = typer.Typer(help="The battery marker library: show, search, validate user files.", no_args_is_help=True)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print a JSON object.")]
+FileOpt = Annotated[Optional[Path], typer.Option("--library", help="User library file merged over the built-in.")]
+
+
+def _table(markers) -> Table:
+    table = Table("ion", "m/z", "polarity", "parents", "component", box=None)
+    for m in markers:
+        table.add_row(m.ion, f"{m.mz:.4f}", m.polarity, ", ".join(m.parents), ", ".join(m.components))
+    return table
+
+
+@app.command()
+def show(
+    library: FileOpt = None,
+    polarity: Annotated[Optional[str], typer.Option(help="positive | negative")] = None,
+    interferences: Annotated[bool, typer.Option(help="List known interferences instead.")] = False,
+    json: JsonOpt = False,
+) -> None:
+    """List the markers (or the interferences with the resolving power they need)."""
+    from ionscope.library.markers import load_library
+
+    lib = load_library(library)
+    if interferences:
+        items = [i.to_dict() for i in lib.interferences]
+        if json:
+            emit_json({"version": lib.version, "interferences": items})
+            return
+        table = Table("ions", "m/z", "m/Δm needed", "notes", box=None)
+        for i in lib.interferences:
+            table.add_row(" / ".join(i.ions), " / ".join(f"{m:.4f}" for m in i.mz),
+                          f"{i.required_resolving_power:.0f}", i.notes)
+        console.print(table)
+        return
+    markers = [m for m in lib.markers if polarity is None or m.polarity == polarity]
+    if json:
+        emit_json({"version": lib.version, "name": lib.name, "sources": list(lib.sources),
+                   "markers": [m.to_dict() for m in markers]})
+        return
+    console.print(f"[bold]{lib.name}[/bold] v{lib.version}: {len(markers)} markers")
+    console.print(_table(markers))
+
+
+@app.command()
+def search(
+    text: Annotated[Optional[str], typer.Argument(help="Text in ion, parent compound, component or notes.")] = None,
+    mz: Annotated[Optional[float], typer.Option(help="m/z to match.")] = None,
+    tolerance: Annotated[float, typer.Option(help="m/z tolerance.")] = 0.5,
+    polarity: Annotated[Optional[str], typer.Option(help="positive | negative")] = None,
+    component: Annotated[Optional[str], typer.Option(help="Battery component, e.g. SEI.")] = None,
+    library: FileOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Find markers by text, m/z, polarity or component."""
+    from ionscope.library.markers import load_library
+    from ionscope.model.errors import ValidationError
+
+    if text is None and mz is None and component is None:
+        raise ValidationError("give search text, --mz or --component")
+    hits = load_library(library).search(text, mz=mz, tolerance=tolerance, polarity=polarity, component=component)
+    if json:
+        emit_json({"query": {"text": text, "mz": mz, "tolerance": tolerance, "polarity": polarity,
+                             "component": component}, "markers": [m.to_dict() for m in hits]})
+        return
+    console.print(f"{len(hits)} marker(s)")
+    console.print(_table(hits))
+
+
+@app.command()
+def validate(
+    file: Annotated[Path, typer.Argument(help="User library file (YAML).")],
+    json: JsonOpt = False,
+) -> None:
+    """Check a user library file and report every problem with its line (exit 1 if any)."""
+    from ionscope.library.markers import validate_library
+
+    problems = validate_library(file)
+    if json:
+        emit_json({"file": str(file), "valid": not problems,
+                   "problems": [{"line": ln, "message": msg} for ln, msg in problems]})
+    elif problems:
+        for ln, msg in problems:
+            err_console.print(f"{file}:{ln}: {msg}")
+    else:
+        console.print(f"{file}: valid")
+    if problems:
+        raise typer.Exit(1)

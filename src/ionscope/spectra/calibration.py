@@ -1,0 +1,321 @@
+"""Time-of-flight → m/z calibration: models, fits from reference peaks, robust automatic calibration.
+
+Models (``t`` is flight time or channel number — any unit linear in time):
+
+* ``"sqrt"`` — the ideal reflectron/linear TOF relation (DOMAIN.md §2, IONTOF's
+  ``m = ((channel·binning − k0)/sf)²``): ``t = t0 + k·√m``, i.e. ``m = ((t − t0)/k)²``.
+* ``"sqrt-quadratic"`` — adds a term linear in mass, ``t = t0 + k·√m + c·m``, which absorbs the
+  small non-ideality of real flight paths over a wide mass range (as in pySPM's and SurfaceLab's
+  extended calibrations); needs ≥ 4 reference peaks.
+
+Both are linear in their parameters, so fits are weighted linear least squares; uncertainties come
+from the covariance scaled by the residual variance. Residuals are reported in ppm of m/z.
+
+:func:`auto_calibrate` needs no user input: it finds peaks, matches them to a polarity-specific list
+of common ions (H⁺, C⁺, CH₃⁺, Na⁺, … / H⁻, C⁻, O⁻, OH⁻, …) within a window around the current
+calibration, fits, rejects outliers by the median absolute deviation and repeats with narrower
+windows (iteratively re-weighted; robust to a few wrong matches).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from ionscope.library.formula import parse_formula
+from ionscope.model.errors import ValidationError
+
+MODELS = ("sqrt", "sqrt-quadratic")
+
+#: Common ions used by :func:`auto_calibrate` (DOMAIN.md §2; hydrocarbon series present on every surface).
+REFERENCE_IONS = {
+    "positive": ("H+", "H2+", "^6Li+", "Li+", "C+", "CH+", "CH2+", "CH3+", "Na+", "C2H3+", "C2H5+", "K+",
+                 "C3H5+", "C3H7+", "C4H7+", "C4H9+", "C5H9+", "C6H5+", "C7H7+"),
+    "negative": ("H-", "C-", "CH-", "O-", "OH-", "F-", "C2-", "C2H-", "Cl-", "C3-", "C3H-", "C4-", "C4H-",
+                 "PO2-", "PO3-", "C6-", "C6H-"),
+}
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """A fitted TOF → m/z relation.
+
+    Attributes
+    ----------
+    model
+        ``"sqrt"`` or ``"sqrt-quadratic"``.
+    params
+        ``(t0, k)`` or ``(t0, k, c)`` in units of ``t``.
+    covariance
+        Parameter covariance matrix (``None`` when not estimable).
+    references
+        Matched reference ions: dicts with ``ion``, ``mz_true``, ``t``, ``mz_fit``, ``residual_ppm``,
+        ``used`` (False for rejected outliers).
+    """
+
+    model: str
+    params: tuple[float, ...]
+    covariance: np.ndarray | None = None
+    references: tuple[dict, ...] = field(default_factory=tuple)
+
+    def mz(self, t) -> np.ndarray:
+        """m/z at flight time / channel ``t`` (array-like)."""
+        t = np.asarray(t, dtype=float)
+        t0, k = self.params[:2]
+        if self.model == "sqrt" or self.params[2] == 0:
+            return ((t - t0) / k) ** 2
+        c = self.params[2]
+        disc = np.maximum(k * k + 4 * c * (t - t0), 0.0)
+        root = 2 * (t - t0) / (k + np.sqrt(disc))  # stable form of (−k + √disc)/(2c)
+        return root ** 2
+
+    def tof(self, mz) -> np.ndarray:
+        """Flight time / channel of ions at ``mz``."""
+        r = np.sqrt(np.asarray(mz, dtype=float))
+        t = self.params[0] + self.params[1] * r
+        if self.model == "sqrt-quadratic":
+            t = t + self.params[2] * r * r
+        return t
+
+    @property
+    def residuals_ppm(self) -> np.ndarray:
+        return np.array([r["residual_ppm"] for r in self.references if r["used"]])
+
+    @property
+    def rms_ppm(self) -> float:
+        res = self.residuals_ppm
+        return float(np.sqrt(np.mean(res ** 2))) if res.size else float("nan")
+
+    @property
+    def uncertainties(self) -> tuple[float, ...] | None:
+        if self.covariance is None:
+            return None
+        return tuple(float(np.sqrt(max(v, 0.0))) for v in np.diag(self.covariance))
+
+    def to_dict(self) -> dict:
+        names = ("t0", "k", "c")[: len(self.params)]
+        unc = self.uncertainties
+        return {
+            "model": self.model,
+            "params": {n: {"value": float(v), "uncertainty": None if unc is None else unc[i]}
+                       for i, (n, v) in enumerate(zip(names, self.params))},
+            "rms_ppm": self.rms_ppm,
+            "references": [dict(r) for r in self.references],
+        }
+
+
+def _design(mz: np.ndarray, model: str) -> np.ndarray:
+    r = np.sqrt(mz)
+    cols = [np.ones_like(r), r] + ([mz] if model == "sqrt-quadratic" else [])
+    return np.column_stack(cols)
+
+
+def fit_calibration(t: Sequence[float], mz: Sequence[float], *, model: str = "sqrt",
+                    weights: Sequence[float] | None = None, ions: Sequence[str] | None = None) -> Calibration:
+    """Fit a calibration from reference peaks (flight times ``t`` and true ``mz``).
+
+    Parameters
+    ----------
+    t, mz
+        Measured flight times (or channels) and exact m/z of the reference ions (≥ 2, or ≥ 4 for
+        ``"sqrt-quadratic"``; one more than the parameters to estimate uncertainties).
+    model
+        ``"sqrt"`` or ``"sqrt-quadratic"``.
+    weights
+        Relative weights (e.g. peak areas); default equal.
+    ions
+        Names of the references, for the record.
+    """
+    if model not in MODELS:
+        raise ValidationError(f"unknown calibration model {model!r}; choose from {MODELS}")
+    t = np.asarray(t, dtype=float)
+    m = np.asarray(mz, dtype=float)
+    need = 2 if model == "sqrt" else 4
+    if t.size != m.size or t.size < need:
+        raise ValidationError(f"the {model!r} calibration needs ≥ {need} reference peaks, got {min(t.size, m.size)}")
+    if np.any(m <= 0) or not np.all(np.isfinite(t)):
+        raise ValidationError("reference m/z must be positive and flight times finite")
+    w = np.ones_like(t) if weights is None else np.asarray(weights, dtype=float)
+    a = _design(m, model)
+    sw = np.sqrt(w)
+    coef, *_ = np.linalg.lstsq(a * sw[:, None], t * sw, rcond=None)
+    dof = t.size - coef.size
+    cov = None
+    if dof > 0:
+        resid_t = t - a @ coef
+        s2 = float(np.sum(w * resid_t ** 2) / dof)
+        cov = s2 * np.linalg.pinv((a * w[:, None]).T @ a)
+    cal = Calibration(model, tuple(float(c) for c in coef), cov)
+    mz_fit = cal.mz(t)
+    names = list(ions) if ions is not None else [f"{x:.4f}" for x in m]
+    refs = tuple({"ion": n, "mz_true": float(mt), "t": float(tt), "mz_fit": float(mf),
+                  "residual_ppm": float((mf - mt) / mt * 1e6), "used": True}
+                 for n, mt, tt, mf in zip(names, m, t, mz_fit))
+    return Calibration(model, cal.params, cov, refs)
+
+
+def calibration_from_axis(channel, mz, *, model: str = "sqrt") -> Calibration:
+    """The calibration implied by an exported (channel, m/z) axis (e.g. SurfaceLab's own)."""
+    channel = np.asarray(channel, dtype=float)
+    mz = np.asarray(mz, dtype=float)
+    ok = mz > 0.5
+    if ok.sum() < 2:
+        raise ValidationError("the m/z axis has fewer than 2 points above m/z 0.5: cannot infer a calibration")
+    step = max(1, int(ok.sum()) // 2000)
+    fit = fit_calibration(channel[ok][::step], mz[ok][::step], model=model)
+    return replace(fit, references=())
+
+
+def reference_mz(ions: Sequence[str]) -> np.ndarray:
+    """Exact m/z of reference ions (formulas with charge)."""
+    return np.array([parse_formula(i).mz for i in ions])
+
+
+def auto_calibrate(spectrum, *, polarity: str | None = None, references: Sequence[str] | None = None,
+                   model: str = "sqrt", window_ppm: float = 3000.0, min_window: float = 0.15,
+                   iterations: int = 4, min_snr: float = 5.0, initial: Calibration | None = None) -> Calibration:
+    """Recalibrate a spectrum automatically from common ions.
+
+    Parameters
+    ----------
+    spectrum
+        ionscope ``spectrum`` DataArray with a ``channel`` (or ``tof``) coordinate.
+    polarity
+        ``"positive"``/``"negative"``; default from the spectrum's acquisition metadata.
+    references
+        Ion formulas to use instead of :data:`REFERENCE_IONS` of the polarity.
+    model
+        Calibration model (see :data:`MODELS`).
+    window_ppm, min_window
+        First search window around each reference: ±max(window_ppm·m/10⁶, min_window) m/z.
+    iterations
+        Match–fit–reject rounds; the window shrinks to 5× the robust residual spread each round.
+    min_snr
+        Peak detection threshold.
+    initial
+        Starting calibration; default: the one implied by the spectrum's own m/z axis.
+
+    Returns
+    -------
+    Calibration
+        With every matched reference and its residual (outliers marked ``used=False``).
+    """
+    from ionscope.spectra.peaks import find_spectrum_peaks
+
+    tname = "channel" if "channel" in spectrum.coords else "tof" if "tof" in spectrum.coords else None
+    if tname is None:
+        raise ValidationError("automatic calibration needs a 'channel' or 'tof' coordinate on the spectrum")
+    t_axis = np.asarray(spectrum.coords[tname].values, dtype=float)
+    mz_axis = np.asarray(spectrum.coords["mz"].values, dtype=float)
+    if polarity is None:
+        polarity = (spectrum.attrs.get("acquisition") or {}).get("polarity")
+    if references is None:
+        if polarity not in REFERENCE_IONS:
+            raise ValidationError("auto-calibration needs the polarity (positive/negative) or a list of references")
+        references = REFERENCE_IONS[polarity]
+    ref_mz = reference_mz(references)
+    cal = initial or calibration_from_axis(t_axis, mz_axis, model="sqrt")
+    peaks = find_spectrum_peaks(spectrum.values, mz_axis, min_snr=min_snr)
+    if len(peaks) == 0:
+        raise ValidationError("no peaks found: cannot calibrate")
+    peak_t = np.interp(peaks["mz"].to_numpy(), mz_axis, t_axis)
+    peak_h = peaks["area"].to_numpy()
+    need = 2 if model == "sqrt" else 4
+    half = np.maximum(window_ppm * 1e-6 * ref_mz, min_window)
+    best = None
+    for it in range(iterations):
+        peak_mz = cal.mz(peak_t)
+        matched = []
+        for name, m, h in zip(references, ref_mz, half):
+            sel = np.nonzero(np.abs(peak_mz - m) <= h)[0]
+            if sel.size:
+                j = sel[np.argmax(peak_h[sel])]
+                matched.append((name, m, peak_t[j], peak_h[j]))
+        if len(matched) < need:
+            if best is not None:
+                break
+            raise ValidationError(f"only {len(matched)} of {len(references)} reference ions found near their "
+                                  f"expected m/z: cannot calibrate (need ≥ {need})")
+        names, mt, tt, hh = (list(x) for x in zip(*matched))
+        mt, tt = np.array(mt), np.array(tt)
+        used = np.ones(mt.size, bool)
+        for _ in range(3):
+            fit_model = model if used.sum() >= need + 1 or model == "sqrt" else "sqrt"
+            fit = fit_calibration(tt[used], mt[used], model=fit_model, ions=[n for n, u in zip(names, used) if u])
+            res = (fit.mz(tt) - mt) / mt * 1e6
+            mad = 1.4826 * np.median(np.abs(res[used] - np.median(res[used])))
+            new_used = np.abs(res - np.median(res[used])) <= max(4 * mad, 50.0)
+            if new_used.sum() < need or np.array_equal(new_used, used):
+                break
+            used = new_used
+        refs = tuple({"ion": n, "mz_true": float(a), "t": float(b), "mz_fit": float(fit.mz(b)),
+                      "residual_ppm": float(r), "used": bool(u)}
+                     for n, a, b, r, u in zip(names, mt, tt, res, used))
+        cal = Calibration(fit.model, fit.params, fit.covariance, refs)
+        best = cal
+        spread = max(4 * mad, 50.0) if np.isfinite(mad) else 500.0
+        half = np.maximum(5 * spread * 1e-6 * ref_mz, 0.5 * min_window)
+        _ = it
+    return best
+
+
+def apply_calibration(obj, cal: Calibration):
+    """Put calibrated m/z on data.
+
+    * NumPy array (or list) of flight times/channels — e.g. event data — → array of m/z;
+    * DataArray with a ``channel``/``tof`` coordinate (spectra; ion images whose ``peak`` dimension
+      carries the channel of each peak) → the same data with a recalibrated ``mz`` coordinate and the
+      calibration in ``attrs["calibration"]``.
+    """
+    if not hasattr(obj, "coords"):
+        return cal.mz(obj)
+    tname = "channel" if "channel" in obj.coords else "tof" if "tof" in obj.coords else None
+    if tname is None:
+        raise ValidationError("the data have no 'channel' or 'tof' coordinate to calibrate")
+    tc = obj.coords[tname]
+    new = cal.mz(tc.values)
+    if tc.dims == ("mz",) and np.any(np.diff(new) <= 0):
+        raise ValidationError("the calibration makes m/z non-increasing over this spectrum (t0 inside the range)")
+    out = obj.assign_coords(mz=(tc.dims, new, {"units": "m/z"}))
+    out.attrs = dict(obj.attrs)
+    out.attrs["calibration"] = cal.to_dict()
+    return out
+
+
+def recalibrate_scans(counts, channel, *, references: Sequence[str], initial: Calibration,
+                      model: str = "sqrt", min_snr: float = 5.0) -> list[Calibration]:
+    """Per-scan recalibration of a drifting depth profile / frame series.
+
+    Parameters
+    ----------
+    counts
+        (scan, channel) counts: one TOF spectrum per scan.
+    channel
+        Channel (or flight time) of each column.
+    references
+        Ions present in every scan.
+    initial
+        Calibration to start from (used for scan 0; each scan then starts from the previous fit, so
+        slow charging drifts are followed).
+
+    Returns
+    -------
+    list of Calibration, one per scan.
+    """
+    from ionscope.model.arrays import make_spectrum
+
+    counts = np.asarray(counts, dtype=float)
+    channel = np.asarray(channel, dtype=float)
+    if counts.ndim != 2 or counts.shape[1] != channel.size:
+        raise ValidationError(f"counts must be (scan, channel) with {channel.size} channels, got {counts.shape}")
+    out = []
+    cal = initial
+    for row in counts:
+        mz = cal.mz(channel)
+        keep = np.concatenate(([True], np.diff(mz) > 0)) & (mz > 0)
+        spec = make_spectrum(row[keep], mz[keep], channel=channel[keep])
+        cal = auto_calibrate(spec, references=references, model=model, min_snr=min_snr, initial=cal)
+        out.append(cal)
+    return out

@@ -1,0 +1,106 @@
+import numpy as np
+import pytest
+
+import ionscope
+from ionscope.io.iontof_spectrum import NonMonotonicError, SpectrumFoldWarning, read_iontof_spectrum
+from ionscope.io.registry import find_plugin
+from ionscope.model import AbsurdSizeError, FormatError, UnknownFormatError, ValidationError
+
+from ..conftest import shared_data
+
+HEADER = "# Binning: 200 channels\n# Deadtime Correction: on\nChannel\tm/z\tIntensity\n"
+
+
+def _rows(n=50, t0=-300.0, k=33000.0, start=100):
+    ch = start + 200 * np.arange(n)
+    mz = ((ch - t0) / k) ** 2
+    return "".join(f"{c}\t{m:.6f}\t{i}\n" for c, m, i in zip(ch, mz, np.arange(n) % 7))
+
+
+def _write(tmp_path, text, name="P_sample.txt"):
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+def test_reads_header_channels_and_polarity_from_name(tmp_path):
+    p = _write(tmp_path, HEADER + _rows())
+    s = ionscope.read(p, polarity="from-name")
+    assert s.dims == ("mz",) and s.sizes["mz"] == 50
+    assert s.coords["channel"].attrs["units"] == "channel" and s.coords["mz"].attrs["units"] == "m/z"
+    assert s.coords["channel"].values[0] == 100
+    acq = s.attrs["acquisition"]
+    assert acq["binning"] == 200 and acq["dead_time_corrected"] is True and acq["polarity"] == "positive"
+    assert float(s.sum()) == float(np.sum(np.arange(50) % 7))
+    assert "polarity" not in ionscope.read(p).attrs["acquisition"]  # only on request
+
+
+def test_polarity_from_a_name_without_prefix_is_an_error(tmp_path):
+    p = _write(tmp_path, HEADER + _rows(), name="sample.txt")
+    with pytest.raises(ValidationError, match="P_"):
+        read_iontof_spectrum(p, polarity="from-name")
+
+
+def test_sniff_distinguishes_depth_profile_export(tmp_path):
+    p = _write(tmp_path, HEADER + _rows(), name="x.dat")
+    assert find_plugin(p).name == "iontof-spectrum"
+    profile = _write(tmp_path, "# Profile Smoothing: none\n# species\nChannel\tm/z\tIntensity\n1\t1\t1\n", "y.dat")
+    with pytest.raises(UnknownFormatError):
+        find_plugin(profile)
+
+
+def test_leading_fold_is_dropped_with_a_record(tmp_path):
+    # channels before t0 fold back: m/z decreases over the first rows, then increases
+    p = _write(tmp_path, HEADER + _rows(n=60, t0=1500.0))
+    with pytest.warns(SpectrumFoldWarning):
+        s = read_iontof_spectrum(p)
+    rec = s.attrs["dropped_leading_rows"]
+    assert rec["count"] == 7 and rec["channels"] == [100.0, 1300.0]
+    assert s.sizes["mz"] == 53
+    with pytest.raises(NonMonotonicError):
+        read_iontof_spectrum(p, fold="error")
+
+
+def test_non_monotonic_mz_in_the_middle_is_an_error_with_line(tmp_path):
+    lines = (HEADER + _rows()).splitlines(keepends=True)
+    lines[20], lines[21] = lines[21], lines[20]
+    lines[20] = lines[20].replace(lines[20].split("\t")[0], lines[19].split("\t")[0][:-1] + "9", 1)
+    p = _write(tmp_path, "".join(lines))
+    with pytest.raises((NonMonotonicError, FormatError), match="line"):
+        read_iontof_spectrum(p)
+
+
+@pytest.mark.parametrize(("body", "match"), [
+    ("100\t0.1\t5\n300\t0.2\t6\t7\n", "line 5 has 4 fields"),         # ragged row
+    ("100\t0.1\t5\n300\tabc\t6\n", "line 5 is not numeric"),           # non-numeric
+    ("100\t0.1\t5\n300\t0.2\n", "line 5 has 2 fields"),                # truncated last row
+    ("100\t0.1\t5\n300\t0.2\t-3\n", "negative intensity"),
+    ("", "no data rows"),
+])
+def test_corrupt_and_truncated_rows(tmp_path, body, match):
+    p = _write(tmp_path, HEADER + body)
+    with pytest.raises(FormatError, match=match):
+        read_iontof_spectrum(p)
+
+
+def test_missing_header_and_absurd_binning(tmp_path):
+    with pytest.raises(FormatError, match="column header"):
+        read_iontof_spectrum(_write(tmp_path, "# Binning: 200 channels\n100\t0.1\t5\n"))
+    with pytest.raises(FormatError, match="column header"):
+        read_iontof_spectrum(_write(tmp_path, "# Binning: 200 channels\n"))
+    absurd = HEADER.replace("200", "99999999999")
+    with pytest.raises(AbsurdSizeError, match="binning"):
+        read_iontof_spectrum(_write(tmp_path, absurd + _rows()))
+    with pytest.raises(FormatError, match="empty"):
+        read_iontof_spectrum(_write(tmp_path, ""))
+
+
+@pytest.mark.realdata
+def test_real_exports_read_completely():
+    folder = shared_data("iontof_spectra")
+    for path in sorted(folder.glob("*.txt")):
+        s = ionscope.read(path, polarity="from-name")
+        n_rows = sum(1 for _ in open(path)) - 3
+        assert s.sizes["mz"] == n_rows, path.name  # no row dropped
+        assert s.attrs["acquisition"]["binning"] == 200
+        assert s.attrs["acquisition"]["polarity"] == ("positive" if path.name.startswith("P_") else "negative")

@@ -1,0 +1,109 @@
+import numpy as np
+import pytest
+
+from ionscope.model import ValidationError
+from ionscope.spectra import (
+    apply_calibration,
+    auto_calibrate,
+    estimate_baseline,
+    find_spectrum_peaks,
+    fit_calibration,
+    recalibrate_scans,
+)
+from ionscope.synth.spectra import tof_spectrum
+
+
+def test_baseline_is_unbiased_for_sparse_poisson_background():
+    rng = np.random.default_rng(3)
+    y = rng.poisson(0.5, 100_000).astype(float)
+    y[::1000] += 500  # peaks must not lift it
+    # block means of 101 bins: σ ≈ sqrt(0.5/101) ≈ 0.07 per block; averaged over ~1000 blocks
+    assert abs(estimate_baseline(y).mean() - 0.5) < 0.02
+
+
+def test_peak_table_measures_a_gaussian():
+    x = np.linspace(99, 101, 4001)
+    sigma = 0.01
+    y = 1000 * np.exp(-0.5 * ((x - 100.003) / sigma) ** 2) + 2.0
+    pk = find_spectrum_peaks(y, x, baseline_window=1001)  # the window must exceed the ~140-bin peak base
+    assert len(pk) == 1
+    row = pk.iloc[0]
+    assert row.mz == pytest.approx(100.003, abs=2e-4)
+    assert row.fwhm == pytest.approx(2.3548 * sigma, rel=0.02)
+    assert row.resolving_power == pytest.approx(100.003 / (2.3548 * sigma), rel=0.02)
+    assert row.height == pytest.approx(998, rel=0.01)
+    assert row.area == pytest.approx(1000 * sigma * np.sqrt(2 * np.pi) / (x[1] - x[0]), rel=0.02)
+    assert row.snr > 100
+
+
+def test_pure_poisson_noise_gives_few_peaks_at_5_sigma():
+    rng = np.random.default_rng(1)
+    y = rng.poisson(20, 200_000).astype(float)
+    # P(Poisson(20) ≥ 20 + 5·4.47 = 42.4) ≈ 1e-5 per bin → ~2 expected among 2e5 bins
+    assert len(find_spectrum_peaks(y, np.arange(y.size) + 1.0, min_snr=5)) <= 10
+
+
+def test_fit_calibration_recovers_exact_parameters_and_alternative_model():
+    mz = np.array([1.007, 15.023, 22.99, 41.04, 91.05, 150.0])
+    t = 120.0 + 8000.0 * np.sqrt(mz)
+    cal = fit_calibration(t, mz)
+    assert cal.params == pytest.approx((120.0, 8000.0), rel=1e-9)
+    np.testing.assert_allclose(cal.mz(t), mz, rtol=1e-10)
+    t2 = t + 0.5 * mz
+    cal2 = fit_calibration(t2, mz, model="sqrt-quadratic")
+    assert cal2.params == pytest.approx((120.0, 8000.0, 0.5), rel=1e-7)
+    np.testing.assert_allclose(cal2.mz(t2), mz, rtol=1e-9)
+    np.testing.assert_allclose(cal2.tof(mz), t2, rtol=1e-12)
+    with pytest.raises(ValidationError, match="needs ≥ 4"):
+        fit_calibration(t[:3], mz[:3], model="sqrt-quadratic")
+
+
+def test_auto_calibration_recovers_true_t0_and_k_from_a_miscalibrated_export():
+    spec, truth = tof_spectrum(n_channels=150_000, seed=7)
+    cal = auto_calibrate(spec)
+    t0u, ku = cal.uncertainties
+    # fit uncertainties from the residual scatter of ~15 references (centroid noise of
+    # Poisson peaks); allow 4σ plus the 0.1-channel centroid bias of a binned Gaussian
+    assert abs(cal.params[0] - truth.truth["t0"]) < 4 * t0u + 0.1
+    assert abs(cal.params[1] - truth.truth["k"]) < 4 * ku + 1e-5 * truth.truth["k"]
+    assert cal.rms_ppm < 50  # R = 4000 peaks with ≥ 10^4 counts centroid to ~10 ppm
+    fixed = apply_calibration(spec, cal)
+    true_mz = ((fixed.coords["channel"].values - truth.truth["t0"]) / truth.truth["k"]) ** 2
+    sel = true_mz > 5
+    assert np.max(np.abs(fixed.mz.values[sel] / true_mz[sel] - 1)) < 1e-4
+    assert fixed.attrs["calibration"]["model"] == "sqrt"
+
+
+def test_auto_calibration_rejects_a_wrong_reference_as_outlier():
+    spec, _ = tof_spectrum(n_channels=150_000, seed=2)
+    cal = auto_calibrate(spec, references=["H+", "C+", "CH3+", "Na+", "C2H3+", "C3H5+", "K+", "C4H7+",
+                                           "C2H5+", "^7LiH+"])  # 7LiH+ 8.023 is absent: nearest peak is wrong
+    status = {r["ion"]: r["used"] for r in cal.references}
+    assert all(v for k, v in status.items() if k != "^7LiH+")
+    assert status.get("^7LiH+", False) is False
+
+
+def test_apply_calibration_to_events_and_per_scan_recalibration():
+    spec, truth = tof_spectrum(n_channels=120_000, shots=None, seed=4)
+    cal = auto_calibrate(spec)
+    events = np.array([truth.truth["t0"] + truth.truth["k"] * np.sqrt(22.98922)])
+    assert apply_calibration(events, cal)[0] == pytest.approx(22.98922, rel=5e-5)
+    # two scans drifting by 3 channels (charging): per-scan recalibration follows t0
+    ch = spec.coords["channel"].values
+    scans = np.stack([spec.values, np.interp(ch - 3.0, ch, spec.values)])
+    cals = recalibrate_scans(scans, ch, references=["H+", "C+", "CH3+", "Na+", "C2H3+", "C3H5+", "K+", "C4H7+"],
+                             initial=cal)
+    assert cals[1].params[0] - cals[0].params[0] == pytest.approx(3.0, abs=0.3)
+
+
+def test_apply_calibration_to_ion_images_with_channel_per_peak():
+    from ionscope.model import make_ion_image
+
+    img = make_ion_image(np.ones((4, 5, 2)), ["a", "b"], pixel_size_um=1.0, mz=[10.0, 20.0])
+    img = img.assign_coords(channel=("peak", [1000.0, 2000.0], {"units": "channel"}))
+    cal = fit_calibration([100.0 + 300.0 * np.sqrt(10.0), 100.0 + 300.0 * np.sqrt(30.0)], [10.0, 30.0])
+    out = apply_calibration(img, cal)
+    np.testing.assert_allclose(out.coords["mz"].values, ((np.array([1000.0, 2000.0]) - 100.0) / 300.0) ** 2)
+    assert out.dims == img.dims and out.attrs["calibration"]["model"] == "sqrt"
+    with pytest.raises(ValidationError, match="channel"):
+        apply_calibration(img.drop_vars("channel"), cal)
