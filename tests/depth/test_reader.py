@@ -136,3 +136,13 @@ def test_empty_file(tmp_path):
     p.write_bytes(b"")
     with pytest.raises(FormatError, match="empty"):
         read_iontof_profile(p)
+
+
+def test_info_handles_na_masses(cli, tmp_path):
+    # Masses given as N/A become NaN; `ionscope info` must still print the m/z range of the others.
+    code, out, err = cli("info", _write(tmp_path, HEADER + ROWS), "--json")
+    assert code == 0, err
+    import json
+
+    desc = json.loads(out)
+    assert desc["kind"] == "depth_profile" and desc["coord_ranges"]["mz"] == [118.9011, 118.9011]
