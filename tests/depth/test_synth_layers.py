@@ -109,3 +109,19 @@ def test_mri_fit_input_errors():
         fit_mri(z, np.ones((2, 10)), [0, 1], n_layers=3, interfaces_guess=[3.0])
     with pytest.raises(ValidationError):
         fit_mri(z, np.ones((2, 9)), [0, 1], n_layers=2, interfaces_guess=[3.0])
+
+
+def test_mri_fit_from_a_layer_table_on_depth():
+    # One declared rate (1 nm/s ± 0) puts the one-rate stack on depth; the layer table seeds the MRI fit.
+    from ionscope.depth import fit_profile_mri
+
+    profile, truth = layered_stack(thicknesses_nm=(30, 80, 200, 60), rates_nm_s=(1, 1, 1, 1, 1), mri_nm=MRI, seed=4)
+    species = list(truth.truth["layer_of_species"])
+    prof_d, _ = to_depth(profile, 1.0)
+    layers = find_layers(prof_d, species, axis="depth")
+    fit = fit_profile_mri(prof_d, layers)
+    # Same criterion as the direct fit: within 4 reported σ (+0.1 nm model grid) of the truth.
+    for q, true in zip(fit["thicknesses"], truth.truth["thicknesses_nm"][1:]):
+        assert abs(q.value - true) <= 4 * q.uncertainty + 0.1, (q, true)
+    with pytest.raises(ValidationError, match="found on"):
+        fit_profile_mri(prof_d, find_layers(prof_d, species))

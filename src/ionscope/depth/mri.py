@@ -202,4 +202,32 @@ def fit_mri(z: np.ndarray, signals: np.ndarray, species_layer: Sequence[int], *,
     return Result("depth.mri_fit", values, warnings=warnings, provenance=prov)
 
 
-__all__ = ["fit_mri", "layer_composition", "mri_kernel", "mri_profile"]
+
+
+def fit_profile_mri(profile, layers: Result, *, axis: str = "depth") -> Result:
+    """Fit the MRI model to a depth profile using a :func:`~ionscope.depth.find_layers` result.
+
+    Every species of each found layer marks that layer; the interface positions start the fit; scans
+    before the first trusted scan (surface transient) are left out. ``layers`` must have been found on
+    the same ``axis`` (use :func:`~ionscope.depth.to_depth` first for a depth axis in nm).
+    """
+    from ionscope.depth._common import axis_values, species_counts
+
+    if layers.values.get("axis") != axis:
+        raise ValidationError(f"the layers were found on {layers['axis']!r}, not on {axis!r}")
+    lay = layers["layers"]
+    if len(lay) < 2:
+        raise ValidationError("an MRI fit needs at least two layers")
+    z, unit = axis_values(profile, axis)
+    names, owner = [], []
+    for k, layer in enumerate(lay):
+        for s in layer["species"]:
+            names.append(s)
+            owner.append(k)
+    skip = int(layers["skipped_scans"])
+    counts = species_counts(profile, names)[skip:]
+    guess = [i["position"].value for i in layers["interfaces"]]
+    return fit_mri(z[skip:], counts.T, owner, n_layers=len(lay), interfaces_guess=guess, unit=unit, labels=names)
+
+
+__all__ = ["fit_mri", "fit_profile_mri", "layer_composition", "mri_kernel", "mri_profile"]
