@@ -146,3 +146,28 @@ def test_info_handles_na_masses(cli, tmp_path):
 
     desc = json.loads(out)
     assert desc["kind"] == "depth_profile" and desc["coord_ranges"]["mz"] == [118.9011, 118.9011]
+
+
+def test_damaged_exports_fail_cleanly(tmp_path):
+    """Truncated or byte-damaged exports either read or raise FormatError, never anything else."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    good = (HEADER + ROWS).replace("\n", "\r\n").encode()
+    path = tmp_path / "p.txt"
+
+    @settings(max_examples=60, deadline=None, database=None)
+    @given(cut=st.integers(1, len(good)), pos=st.integers(0, len(good) - 1),
+           byte=st.sampled_from(list(b"\t\n#x-.9 eE\x00\xff")))
+    def check(cut, pos, byte):
+        data = bytearray(good[:cut])
+        if pos < len(data):
+            data[pos] = byte
+        path.write_bytes(bytes(data))
+        try:
+            prof = read_iontof_profile(path)
+        except FormatError:
+            return
+        assert prof.sizes["peak"] == 3 and np.all(np.diff(prof.sputter_time.values) > 0)
+
+    check()
