@@ -1,1 +1,19 @@
-"""Depth profiles: depth scale, normalisation, interfaces and layers, MRI forward model, artefact flags, 3D."""
+"""Depth profiles: depth scales, normalisation, interfaces and layers, MRI model, artefact flags, 3D.
+
+Sputter time, dose and fluence are the default axes; depth needs declared rates (:func:`to_depth`).
+"""
+
+from ionscope.depth.artefacts import check_artefacts, compare_time_axes
+from ionscope.depth.axes import is_organic, rate_from_crater, to_depth
+from ionscope.depth.cube import interface_depth_map, layer_maps, pixel_interfaces, roi_profile, side_view
+from ionscope.depth.interfaces import find_layers, order_of_maxima, surface_transient_scans
+from ionscope.depth.mri import fit_mri, fit_profile_mri, layer_composition, mri_kernel, mri_profile
+from ionscope.depth.normalise import isotope_fraction, normalise, ratio, smooth
+
+__all__ = [
+    "check_artefacts", "compare_time_axes", "find_layers", "fit_mri", "fit_profile_mri", "interface_depth_map",
+    "is_organic",
+    "isotope_fraction", "layer_composition", "layer_maps", "mri_kernel", "mri_profile", "normalise",
+    "order_of_maxima", "pixel_interfaces", "rate_from_crater", "ratio", "roi_profile", "side_view", "smooth",
+    "surface_transient_scans", "to_depth",
+]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import xarray as xr
 
 from ionscope.model.arrays import kind_of
@@ -61,4 +62,8 @@ def _range(c: xr.DataArray) -> list[Any] | None:
     if c.size == 0 or c.dtype.kind not in "fiu":
         return None
     vals = c.values
+    if c.dtype.kind == "f":  # NaN entries (e.g. masses a profile export gives as N/A) do not bound the range
+        vals = vals[np.isfinite(vals)]
+        if vals.size == 0:
+            return None
     return [to_plain(vals.min()), to_plain(vals.max())]

@@ -1,0 +1,142 @@
+"""``ionscope depth``: interfaces, layer tables and plots of depth profiles."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ionscope.cli.common import console, emit_json, progress
+from ionscope.model.errors import ValidationError
+
+NAME = "depth"
+app = typer.Typer(help="Depth profiles: interfaces, layers, depth scales and plots.", no_args_is_help=True)
+
+SpeciesOpt = Annotated[str, typer.Option("--species", "-s", help="Comma-separated marker species, as labelled "
+                                                                 "in the file (e.g. 'Au-,PbI_3-,InO_2-').")]
+AxisOpt = Annotated[str, typer.Option("--axis", help="x-axis: sputter_time, dose, fluence or scan.")]
+
+
+def _species(text: str) -> list[str]:
+    names = [s.strip() for s in text.split(",") if s.strip()]
+    if not names:
+        raise ValidationError("--species needs at least one species name")
+    return names
+
+
+def _rates(text: str) -> list[tuple[float, float]]:
+    """'1.5' or '1.5±0.1,0.4±0.05' (nm/s) → [(value, sigma)…]."""
+    out = []
+    for part in text.split(","):
+        val, _, unc = part.replace("+-", "±").partition("±")
+        try:
+            out.append((float(val), float(unc) if unc else 0.0))
+        except ValueError:
+            raise ValidationError(f"--rates: {part!r} is not a rate in nm/s like 1.5 or 1.5±0.1") from None
+    return out
+
+
+@app.command()
+def layers(
+    path: Annotated[Path, typer.Argument(help="Depth-profile file (e.g. SurfaceLab text export).")],
+    species: SpeciesOpt,
+    rates: Annotated[Optional[str], typer.Option("--rates", help="Sputter rate(s) in nm/s, one for all or one per "
+                                                                 "layer, e.g. '0.8±0.05,2.0±0.1'.")] = None,
+    axis: AxisOpt = "sputter_time",
+    json: Annotated[bool, typer.Option("--json", help="Print a JSON object.")] = False,
+) -> None:
+    """Locate interfaces (50 % points, 16–84 % widths) and list the layers of PATH."""
+    import ionscope
+    from ionscope.depth import check_artefacts, find_layers, to_depth
+    from ionscope.model.result import Quantity, Result
+
+    names = _species(species)
+    with progress("locating interfaces", quiet=json):
+        profile = ionscope.read(path)
+        result = find_layers(profile, names, axis=axis)
+        flags = check_artefacts(profile)
+        values = dict(result.values)
+        warnings = list(result.warnings) + list(flags.warnings)
+        if rates is not None:
+            r = _rates(rates)
+            if axis != "sputter_time":
+                time_res = find_layers(profile, names, axis="sputter_time")
+            else:
+                time_res = result
+            switch = [i["position"] for i in time_res["interfaces"]] if len(r) > 1 else []
+            prof_d, w = to_depth(profile, r, interfaces_s=switch,
+                                 layer_species=[lay["dominant_species"] for lay in time_res["layers"]])
+            warnings += w
+            t = prof_d.sputter_time.values
+            z, uz = prof_d.depth.values, prof_d.depth_uncertainty.values
+
+            def at(q: Quantity) -> Quantity:
+                zz = float(_interp(q.value, t, z))
+                dz = float(_interp(q.value + (q.uncertainty or 0), t, z)) - zz
+                return Quantity(zz, float(_hypot(dz, _interp(q.value, t, uz))), "nm")
+
+            values["depth_interfaces"] = [{"upper": i["upper"], "lower": i["lower"], "unit": "nm",
+                                           "position": at(i["position"])} for i in time_res["interfaces"]]
+            values["depth_layers"] = []
+            for lay in time_res["layers"]:
+                a, b = at(lay["start"]), at(lay["end"])
+                values["depth_layers"].append({"dominant_species": lay["dominant_species"], "start": a, "end": b,
+                                               "thickness": Quantity(b.value - a.value,
+                                                                     _hypot(a.uncertainty, b.uncertainty), "nm")})
+        values["artefacts"] = flags["codes"]
+        out = Result("depth.layers", values, warnings=warnings, provenance=result.provenance)
+    if json:
+        emit_json(out)
+        return
+    console.print(f"[bold]{path.name}[/bold]: {len(values['layers'])} layers on {axis} ({values['unit']})")
+    for i in values["interfaces"]:
+        console.print(f"  {i['upper']} → {i['lower']}: {i['position']:.4g}, width {i['width']:.3g}")
+    for lay in values.get("depth_layers", values["layers"]):
+        console.print(f"  layer {lay['dominant_species']}: {lay['start']:.4g} … {lay['end']:.4g} "
+                      f"(thickness {lay['thickness']:.3g})")
+    for w in warnings:
+        console.print(f"  [yellow]warning:[/yellow] {w}")
+
+
+def _interp(v: float, xp, fp) -> float:
+    import numpy as np
+
+    return float(np.interp(v, xp, fp))
+
+
+def _hypot(a: float | None, b: float | None) -> float:
+    return float((a or 0.0) ** 2 + (b or 0.0) ** 2) ** 0.5
+
+
+@app.command()
+def plot(
+    path: Annotated[Path, typer.Argument(help="Depth-profile file.")],
+    species: SpeciesOpt,
+    out: Annotated[Path, typer.Option("--out", help="Figure file (.svg, .png or .pdf).")],
+    axis: AxisOpt = "sputter_time",
+    log: Annotated[bool, typer.Option("--log/--linear", help="Logarithmic intensity scale (default: linear, "
+                                                              "which shows sequential maxima better).")] = False,
+    normalise: Annotated[Optional[str], typer.Option("--normalise", help="total, max or a reference species "
+                                                                         "name.")] = None,
+    interfaces: Annotated[bool, typer.Option("--interfaces/--no-interfaces",
+                                             help="Mark the interfaces found from the species.")] = True,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing figure.")] = False,
+) -> None:
+    """Plot the chosen species of PATH against sputter time, dose or fluence, with interfaces marked."""
+    import ionscope
+    from ionscope.depth import find_layers
+    from ionscope.depth.plots import profile_figure
+    from ionscope.io.atomic import check_writable
+
+    check_writable(out, force)
+    if out.suffix.lower() not in (".svg", ".png", ".pdf"):
+        raise ValidationError(f"--out must end in .svg, .png or .pdf, got {out.name!r}")
+    names = _species(species)
+    profile = ionscope.read(path)
+    found = find_layers(profile, names, axis=axis) if interfaces else None
+    fig = profile_figure(profile, names, axis=axis, log=log, normalise=normalise, layers=found)
+    from ionscope.depth.plots import save_figure
+
+    save_figure(fig, out, force=force)
+    console.print(f"wrote {out}")

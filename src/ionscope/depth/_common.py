@@ -1,0 +1,98 @@
+"""Shared checks of depth-profile inputs: the x-axis, species selection, robust smoothing."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+
+import numpy as np
+import xarray as xr
+from scipy.ndimage import median_filter
+from scipy.signal import savgol_filter
+
+from ionscope.model.arrays import kind_of
+from ionscope.model.errors import ValidationError
+
+#: x-axes a depth profile can be analysed on, with their units.
+AXES = {"sputter_time": "s", "dose": "ions", "fluence": "ions/cm^2", "depth": "nm", "scan": "index"}
+
+
+def require_profile(profile: xr.DataArray) -> xr.DataArray:
+    """Raise unless ``profile`` is a (scan, peak) depth profile."""
+    if not isinstance(profile, xr.DataArray) or kind_of(profile) != "depth_profile":
+        raise ValidationError("expected a depth profile with dims (scan, peak)")
+    return profile.transpose("scan", "peak")
+
+
+def axis_values(profile: xr.DataArray, axis: str = "sputter_time") -> tuple[np.ndarray, str]:
+    """Values and unit of ``axis``; raise if absent or not strictly increasing.
+
+    Raises
+    ------
+    ValidationError
+        Unknown axis, axis missing from the profile (e.g. an export without the dose column), or a
+        time/dose/fluence axis that does not increase strictly.
+    """
+    if axis not in AXES:
+        raise ValidationError(f"unknown depth-profile axis {axis!r}; choose one of {sorted(AXES)}")
+    if axis not in profile.coords:
+        src = profile.attrs.get("source_file", "the profile")
+        hint = {"dose": "the 'Dose (ions)' column", "fluence": "the 'Fluence (ions/cm^2)' column",
+                "depth": "a depth scale (use ionscope.depth.to_depth with declared rates)"}.get(axis, axis)
+        raise ValidationError(f"{src} has no {axis!r} axis: the data lacks {hint}")
+    x = np.asarray(profile.coords[axis].values, dtype=float)
+    if not np.all(np.isfinite(x)):
+        raise ValidationError(f"the {axis} axis has non-finite values")
+    if x.size > 1 and np.any(np.diff(x) <= 0):
+        i = int(np.nonzero(np.diff(x) <= 0)[0][0])
+        raise ValidationError(
+            f"the {axis} axis is not monotonic: scan {i + 1} ({x[i + 1]:g}) does not exceed scan {i} ({x[i]:g})")
+    return x, profile.coords[axis].attrs.get("units", AXES[axis])
+
+
+def peak_labels(profile: xr.DataArray) -> list[str]:
+    return [str(p) for p in profile.coords["peak"].values]
+
+
+def species_index(profile: xr.DataArray, name: str) -> int:
+    """Column of species ``name`` (first occurrence of an exact label); a clear error otherwise."""
+    labels = peak_labels(profile)
+    if name in labels:
+        return labels.index(name)
+    stripped = [lab.strip() for lab in labels]
+    if name.strip() in stripped:
+        return stripped.index(name.strip())
+    close = difflib.get_close_matches(name, labels, n=4, cutoff=0.5)
+    hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+    raise ValidationError(f"species {name!r} is not in the profile ({len(labels)} species){hint}")
+
+
+def species_counts(profile: xr.DataArray, names: Sequence[str]) -> np.ndarray:
+    """Counts (n_scan, n_species) of ``names``; raise for unknown or all-zero species."""
+    prof = require_profile(profile)
+    if not names:
+        raise ValidationError("no species given")
+    cols = [species_index(prof, n) for n in names]
+    data = np.asarray(prof.values, dtype=float)[:, cols]
+    for j, n in enumerate(names):
+        if not np.any(data[:, j] > 0):
+            raise ValidationError(f"species {n!r} is zero in every scan: nothing to locate")
+        if not np.all(np.isfinite(data[:, j])):
+            raise ValidationError(f"species {n!r} has non-finite intensities")
+    return data
+
+
+def robust_smooth(y: np.ndarray, window: int) -> np.ndarray:
+    """Median filter (kills single-scan spikes) then Savitzky–Golay (keeps peak positions), along axis 0."""
+    y = np.asarray(y, dtype=float)
+    n = y.shape[0]
+    if window < 3 or n < 5:
+        return y.copy()
+    win = min(window | 1, n - (1 - n % 2))
+    med = median_filter(y, size=(min(5, win),) + (1,) * (y.ndim - 1), mode="nearest")
+    return savgol_filter(med, win, 2, axis=0, mode="interp") if win > 3 else med
+
+
+def default_window(n_scans: int) -> int:
+    """Smoothing window (scans): about 2 % of the profile, odd, between 3 and 15."""
+    return int(np.clip(round(n_scans / 50) | 1, 3, 15))

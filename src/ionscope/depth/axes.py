@@ -1,0 +1,113 @@
+"""Depth scales: sputter time, dose and fluence stay the default; depth only from declared rates.
+
+A depth ``z(t) = Σ_k r_k·Δt_k`` needs a sputter rate per material (crater depth ÷ time, DOMAIN.md §5);
+rates of organic and inorganic layers differ by large factors, so one rate across such layers is
+flagged. Depth uncertainty: ``σ_z² = Σ_k (σ_r,k·Δt_k)² + Σ_i ((r_i − r_i+1)·σ_t,i)²`` (independent
+rates; interface times with their uncertainties).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+import xarray as xr
+
+from ionscope.depth._common import axis_values, require_profile
+from ionscope.model.errors import ValidationError
+from ionscope.model.result import Quantity
+
+_ORGANIC = re.compile(r"C(_\d+)?H")
+
+
+def rate_from_crater(crater_depth_nm: float, crater_depth_unc_nm: float, sputter_time_s: float) -> Quantity:
+    """Average sputter rate (nm/s) from a measured crater depth (profilometry/AFM) and total time."""
+    if not (crater_depth_nm > 0 and sputter_time_s > 0 and crater_depth_unc_nm >= 0):
+        raise ValidationError("crater depth and sputter time must be positive (uncertainty ≥ 0)")
+    return Quantity(crater_depth_nm / sputter_time_s, crater_depth_unc_nm / sputter_time_s, "nm/s")
+
+
+def _as_rate(r: Quantity | float | tuple[float, float]) -> tuple[float, float]:
+    if isinstance(r, Quantity):
+        if r.unit not in ("nm/s", ""):
+            raise ValidationError(f"sputter rates must be in nm/s, got {r.unit!r}")
+        return r.value, r.uncertainty or 0.0
+    if isinstance(r, tuple):
+        return float(r[0]), float(r[1])
+    return float(r), 0.0
+
+
+def is_organic(label: str) -> bool:
+    """A species label with carbon bound to hydrogen (C…H…): an organic-layer marker."""
+    return bool(_ORGANIC.search(label))
+
+
+def to_depth(profile: xr.DataArray, rates: Sequence[Quantity | float | tuple[float, float]] | Quantity | float,
+             *, interfaces_s: Sequence[Quantity | float] = (), layer_species: Sequence[str] = ()
+             ) -> tuple[xr.DataArray, list[str]]:
+    """Add a ``depth`` (nm) coordinate and its 1σ ``depth_uncertainty`` from declared sputter rates.
+
+    Parameters
+    ----------
+    rates
+        One rate (nm/s) for the whole profile, or one per layer with ``interfaces_s`` (sputter times
+        where the rate switches, e.g. the positions from :func:`find_layers` on the time axis).
+        Values may be :class:`Quantity` (nm/s, with uncertainty), ``(value, sigma)`` or floats.
+    layer_species
+        Dominant species of the layers; used to warn when one rate spans organic and inorganic layers.
+
+    Returns
+    -------
+    profile, warnings
+        A copy with coordinates ``depth`` and ``depth_uncertainty`` (nm) on ``scan``.
+
+    Raises
+    ------
+    ValidationError
+        Non-positive rates, or a number of rates that does not match the layers (rates not covering
+        the profile), or interface times outside the profile or not increasing.
+    """
+    prof = require_profile(profile)
+    t, _ = axis_values(prof, "sputter_time")
+    rate_list = [rates] if isinstance(rates, (Quantity, float, int, tuple)) else list(rates)
+    r = np.array([_as_rate(q) for q in rate_list], dtype=float)
+    if r.size == 0:
+        raise ValidationError("no sputter rate given")
+    if np.any(r[:, 0] <= 0) or np.any(r[:, 1] < 0):
+        raise ValidationError("sputter rates must be positive (uncertainties ≥ 0)")
+    t_int = np.array([q.value if isinstance(q, Quantity) else float(q) for q in interfaces_s], dtype=float)
+    u_int = np.array([(q.uncertainty or 0.0) if isinstance(q, Quantity) else 0.0 for q in interfaces_s])
+    if len(r) != t_int.size + 1:
+        raise ValidationError(
+            f"{len(r)} sputter rate(s) for {t_int.size + 1} layer(s): rates do not cover the profile; give one "
+            "rate per layer (or one rate for all)")
+    if t_int.size and (np.any(np.diff(t_int) <= 0) or t_int[0] <= t[0] or t_int[-1] >= t[-1]):
+        raise ValidationError(f"rate switching times {t_int.tolist()} s must increase and lie inside "
+                              f"the profile ({t[0]:g}–{t[-1]:g} s)")
+    edges = np.concatenate([[t[0]], t_int])
+    k = np.searchsorted(t_int, t, side="right")
+    dz_edges = np.concatenate([[0.0], np.cumsum(np.diff(edges) * r[:-1, 0])])
+    depth = dz_edges[k] + (t - edges[k]) * r[k, 0]
+    var = np.zeros_like(t)
+    for j in range(len(r)):
+        lo = edges[j]
+        hi = t_int[j] if j < t_int.size else np.inf
+        dt = np.clip(np.minimum(t, hi) - lo, 0, None)
+        var += (r[j, 1] * dt) ** 2
+    for i in range(t_int.size):
+        var += np.where(t > t_int[i], ((r[i, 0] - r[i + 1, 0]) * u_int[i]) ** 2, 0.0)
+    warnings: list[str] = []
+    if len(r) == 1 and layer_species:
+        kinds = {is_organic(s) for s in layer_species}
+        if len(kinds) > 1:
+            warnings.append("one sputter rate is applied across organic and inorganic layers "
+                            f"({', '.join(layer_species)}); their rates differ strongly: declare a rate per layer")
+    out = prof.assign_coords(depth=("scan", depth), depth_uncertainty=("scan", np.sqrt(var)))
+    out.coords["depth"].attrs["units"] = "nm"
+    out.coords["depth_uncertainty"].attrs["units"] = "nm"
+    out.attrs["depth_scale"] = {"rates_nm_s": r.tolist(), "interfaces_s": t_int.tolist()}
+    return out, warnings
+
+
+__all__ = ["is_organic", "rate_from_crater", "to_depth"]

@@ -1,0 +1,232 @@
+"""IONTOF SurfaceLab depth-profile text export (tab separated, four ``#`` header rows).
+
+Layout of the export (SurfaceLab 7, "Export profile as text")::
+
+    # Profile Smoothing is Disabled
+    #<TAB><TAB><TAB><TAB>total<TAB>Ag_3+<TAB>…<TAB>           species labels
+    #<TAB><TAB><TAB><TAB>N/A<TAB>320.7077<TAB>…<TAB>          species masses (N/A for sums/ratios)
+    #Data Point #<TAB>Sputter Time (s)<TAB>Dose (ions)<TAB>Fluence (ions/cm^2)<TAB>Intensity<TAB>…
+    1<TAB>0<TAB>2.49e+06<TAB>9.98e+10<TAB>2.45e+06<TAB>…<TAB>
+
+Rows end with a tab; line ends are CRLF. The leading columns are the axis columns (``Data Point #``
+always; ``Sputter Time (s)``, ``Dose (ions)``, ``Fluence (ions/cm^2)`` when exported); every other
+column is an intensity of the species named in row 2 (labels are kept exactly as written, including
+isotope labels ``^119Sn+``, sums ``a, b`` and ratios ``A / ( B )``). The numbers are parsed by
+pandas' C parser.
+"""
+
+from __future__ import annotations
+
+import io
+from os import PathLike
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from ionscope.io.checks import checked_nbytes, require_file
+from ionscope.io.registry import FormatPlugin
+from ionscope.model.arrays import make_depth_profile
+from ionscope.model.errors import AbsurdSizeError, FormatError
+
+#: Axis columns the export may hold, title → coordinate name.
+AXIS_COLUMNS = {
+    "Data Point #": "data_point",
+    "Sputter Time (s)": "sputter_time",
+    "Dose (ions)": "dose",
+    "Fluence (ions/cm^2)": "fluence",
+}
+#: Longest header row accepted (bytes); SurfaceLab writes a few kB for ~150 species.
+MAX_HEADER_LINE = 1 << 20
+#: Most species a profile export may list.
+MAX_SPECIES = 20_000
+
+
+def _sniff(path: Path, head: bytes) -> bool:
+    text = head[:200].lstrip(b"\xef\xbb\xbf")
+    return text.startswith(b"# Profile Smoothing") or (
+        text.startswith(b"#") and b"#Data Point #\tSputter Time (s)" in head)
+
+
+def _header_lines(path: Path) -> tuple[list[str], int]:
+    """The four header rows (without line ends) and the byte offset of the first data row."""
+    lines, offset = [], 0
+    with open(path, "rb") as fh:
+        for i in range(4):
+            raw = fh.readline(MAX_HEADER_LINE + 1)
+            if len(raw) > MAX_HEADER_LINE:
+                raise AbsurdSizeError(f"header row {i + 1} is longer than {MAX_HEADER_LINE} bytes", path)
+            if not raw:
+                raise FormatError(f"ends after {i} of the 4 '#' header rows (truncated)", path)
+            offset += len(raw)
+            try:
+                line = raw.decode("utf-8").rstrip("\r\n")
+            except UnicodeDecodeError:
+                line = raw.decode("latin-1").rstrip("\r\n")
+            if not line.startswith("#"):
+                raise FormatError(
+                    f"header row {i + 1} does not start with '#': a SurfaceLab profile export has 4 header "
+                    f"rows (smoothing note, species, masses, column titles); got {line[:60]!r}", path)
+            lines.append(line)
+    return lines, offset
+
+
+def _fields(line: str) -> list[str]:
+    parts = line[1:].split("\t")
+    if parts and parts[-1].strip() == "":
+        parts = parts[:-1]
+    return parts
+
+
+def _parse_mass(text: str, path: Path, label: str) -> float:
+    text = text.strip()
+    if text in ("N/A", ""):
+        return float("nan")
+    try:
+        value = float(text)
+    except ValueError:
+        raise FormatError(f"mass {text!r} of species {label!r} is not a number or N/A", path) from None
+    if not (0 < value < 1e5):
+        raise FormatError(f"mass {value} of species {label!r} is not a plausible m/z", path)
+    return value
+
+
+def _polarity(labels: list[str]) -> str | None:
+    """'positive'/'negative' from the charge signs that end the species labels (majority)."""
+    plus = sum(lab.rstrip().endswith("+") for lab in labels)
+    minus = sum(lab.rstrip().endswith("-") for lab in labels)
+    if plus == minus:
+        return None
+    return "positive" if plus > minus else "negative"
+
+
+def read_iontof_profile(path: str | PathLike[str]) -> xr.DataArray:
+    """Read a SurfaceLab depth-profile text export into a ``depth_profile`` (scan, peak).
+
+    Returns
+    -------
+    xarray.DataArray
+        Intensities (counts per scan) with coordinates ``sputter_time`` (s), ``dose`` (ions) and
+        ``fluence`` (ions/cm²) when exported, ``data_point`` (the export's 1-based index), ``peak``
+        labels exactly as written and ``mz`` (m/z; NaN where the export says N/A). ``attrs`` hold the
+        smoothing note and the polarity inferred from the labels.
+
+    Raises
+    ------
+    FormatError
+        Missing or malformed header rows, a header/column count mismatch, a ragged or non-numeric
+        row, a non-increasing sputter time, or negative/non-finite values; naming the file.
+    AbsurdSizeError
+        Header rows or species counts no export produces.
+    """
+    p = require_file(path)
+    header, data_offset = _header_lines(p)
+    note = header[0][1:].strip()
+    labels = [s.strip() for s in _fields(header[1])]
+    masses = _fields(header[2])
+    titles = [t.strip() for t in _fields(header[3])]
+    n_axis = 0
+    while n_axis < len(titles) and titles[n_axis] in AXIS_COLUMNS:
+        n_axis += 1
+    if n_axis == 0 or titles[0] != "Data Point #":
+        raise FormatError("column-title row does not start with 'Data Point #' (not a profile export?)", p)
+    if "Sputter Time (s)" not in titles[:n_axis]:
+        raise FormatError("the export has no 'Sputter Time (s)' column; re-export with the time axis", p)
+    # Species rows are padded with one empty field per axis column.
+    species = labels[n_axis:]
+    if any(lab for lab in labels[:n_axis]):
+        raise FormatError(f"species row should leave the first {n_axis} columns empty", p)
+    mass_fields = masses[n_axis:]
+    n_species = len(titles) - n_axis
+    if n_species > MAX_SPECIES:
+        raise AbsurdSizeError(f"header lists {n_species} species (more than {MAX_SPECIES})", p)
+    if n_species == 0:
+        raise FormatError("header lists no intensity columns", p)
+    if len(species) != n_species or len(mass_fields) != n_species:
+        raise FormatError(
+            f"header rows disagree: {len(species)} species names, {len(mass_fields)} masses and "
+            f"{n_species} intensity columns", p)
+    if any(t != "Intensity" for t in titles[n_axis:]):
+        bad = next(t for t in titles[n_axis:] if t != "Intensity")
+        raise FormatError(f"unexpected column title {bad!r} among the intensity columns", p)
+    if any(not s for s in species):
+        raise FormatError("a species label is empty", p)
+    mz = np.array([_parse_mass(m, p, s) for m, s in zip(mass_fields, species)])
+    n_cols = n_axis + n_species
+    size = p.stat().st_size
+    with open(p, "rb") as fh:
+        fh.seek(data_offset)
+        body = fh.read()
+    n_rows = body.count(b"\n") + (0 if body.endswith(b"\n") or not body else 1)
+    # Every number takes at least 2 bytes of text ("0\t"): a larger claim cannot be in the file.
+    checked_nbytes(p, (n_rows, n_cols), np.float64, what="profile table", limit=4 * size + 4096)
+    lines = [ln.rstrip(b"\r") for ln in body.split(b"\n")]
+    lines = [ln for ln in lines if ln.strip()]
+    if not lines:
+        raise FormatError("has a header but no data rows (truncated)", p)
+    counts_per_line = np.array([len(ln.rstrip(b"\t").split(b"\t")) for ln in lines])
+    bad = np.nonzero(counts_per_line != n_cols)[0]
+    if bad.size:
+        row = int(bad[0])
+        what = "truncated" if row == len(lines) - 1 and counts_per_line[row] < n_cols else "ragged"
+        raise FormatError(f"data row {row + 1} has {counts_per_line[row]} values where the header declares "
+                          f"{n_cols} ({what} row)", p)
+    try:
+        table = pd.read_csv(io.BytesIO(body), sep="\t", header=None, engine="c", dtype=np.float64,
+                            names=range(n_cols + 1), usecols=range(n_cols), skip_blank_lines=True)
+    except (ValueError, pd.errors.ParserError) as exc:
+        msg = str(exc).splitlines()[0]
+        raise FormatError(f"non-numeric value in the data rows ({msg})", p) from None
+    values = table.to_numpy(dtype=np.float64)
+    if values.shape[0] == 0:
+        raise FormatError("has a header but no data rows (truncated)", p)
+    missing = np.isnan(values)
+    if missing.any():
+        row = int(np.nonzero(missing.any(axis=1))[0][0])
+        raise FormatError(f"data row {row + 1} has an empty or non-numeric value", p)
+    axes = {AXIS_COLUMNS[t]: values[:, i] for i, t in enumerate(titles[:n_axis])}
+    counts = values[:, n_axis:]
+    # SurfaceLab writes "inf" where a ratio column ("A / ( B )") divides by zero; nowhere else.
+    is_ratio = np.array(["/" in s for s in species])
+    bad_inf = ~np.isfinite(counts) & ~is_ratio[None, :]
+    if bad_inf.any() or not np.isfinite(values[:, :n_axis]).all():
+        col = int(np.nonzero(bad_inf.any(axis=0))[0][0]) if bad_inf.any() else 0
+        raise FormatError(f"infinite value outside a ratio column (species {species[col]!r})", p)
+    if (counts < 0).any():
+        raise FormatError("negative intensities: not a counts profile", p)
+    t = axes["sputter_time"]
+    if (t < 0).any():
+        raise FormatError("negative sputter times", p)
+    if t.size > 1 and (np.diff(t) <= 0).any():
+        i = int(np.nonzero(np.diff(t) <= 0)[0][0])
+        raise FormatError(
+            f"sputter time does not increase (row {i + 2}: {t[i + 1]:g} s after {t[i]:g} s); "
+            "a depth profile needs a monotonic time axis", p)
+    for name in ("dose", "fluence"):
+        if name in axes and (axes[name] < 0).any():
+            raise FormatError(f"negative {name} values", p)
+    polarity = _polarity(species)
+    profile = make_depth_profile(
+        counts, species, sputter_time_s=t, dose_ions=axes.get("dose"),
+        fluence_ions_cm2=axes.get("fluence"), mz=mz,
+        attrs={"source_file": p.name, "smoothing": note, "format": "iontof_profile",
+               "axis_columns": [AXIS_COLUMNS[t] for t in titles[:n_axis]]},
+        acquisition={"instrument": "IONTOF (SurfaceLab export)", "technique": "TOF-SIMS",
+                     "polarity": polarity},
+    )
+    profile = profile.assign_coords(data_point=("scan", axes["data_point"].astype(np.int64)))
+    profile.coords["data_point"].attrs["units"] = "index"
+    return profile
+
+
+PLUGIN = FormatPlugin(
+    name="iontof_profile",
+    extensions=(".txt",),
+    kinds=("depth_profile",),
+    description="IONTOF SurfaceLab depth-profile text export (time, dose, fluence; species labels and masses)",
+    read=read_iontof_profile,
+    sniff=_sniff,
+)
+
+__all__ = ["read_iontof_profile"]

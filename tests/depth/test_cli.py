@@ -1,0 +1,96 @@
+"""``ionscope depth layers`` and ``ionscope depth plot``."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from ionscope.synth.depth import layered_stack
+
+from ..conftest import shared_data
+
+
+def _export(profile, path):
+    """Write a profile as a SurfaceLab-style text export (the format the CLI reads)."""
+    labels = [str(p) for p in profile.peak.values]
+    lines = ["# Profile Smoothing is Disabled", "#\t\t\t\t" + "\t".join(labels) + "\t",
+             "#\t\t\t\t" + "\t".join("N/A" for _ in labels) + "\t",
+             "#Data Point #\tSputter Time (s)\tDose (ions)\tFluence (ions/cm^2)\t" + "Intensity\t" * len(labels)]
+    for i in range(profile.sizes["scan"]):
+        row = [str(i + 1), repr(float(profile.sputter_time[i])), repr(float(profile.dose[i])),
+               repr(float(profile.fluence[i]))] + [repr(float(v)) for v in profile.values[i]]
+        lines.append("\t".join(row) + "\t")
+    path.write_text("\r\n".join(lines) + "\r\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def stack_file(tmp_path_factory):
+    profile, truth = layered_stack(seed=5)
+    return _export(profile, tmp_path_factory.mktemp("cli") / "stack.txt"), truth
+
+
+def test_layers_json(cli, stack_file):
+    path, truth = stack_file
+    species = ",".join(truth.truth["layer_of_species"])
+    code, out, err = cli("depth", "layers", path, "--species", species, "--json")
+    assert code == 0, err
+    res = json.loads(out)
+    assert len(res["interfaces"]) == 4 and len(res["layers"]) == 5
+    for iface, t_true in zip(res["interfaces"], truth.truth["interface_times_s"]):
+        assert iface["unit"] == "s"
+        assert set(iface["position"]) == {"value", "uncertainty", "unit"}
+        assert iface["width"]["value"] > 0
+        assert abs(iface["position"]["value"] - t_true) < 10  # see test_synth_layers for the tolerance
+    assert [lay["dominant_species"] for lay in res["layers"]] == list(truth.truth["layer_of_species"])
+    assert {"start", "end", "thickness", "dominant_species"} <= set(res["layers"][0])
+
+
+def test_layers_with_rates_gives_depths(cli, stack_file):
+    path, truth = stack_file
+    species = ",".join(truth.truth["layer_of_species"])
+    rates = ",".join(f"{r}±{0.03 * r:.3f}" for r in truth.truth["rates_nm_s"])
+    code, out, err = cli("depth", "layers", path, "--species", species, "--rates", rates, "--json")
+    assert code == 0, err
+    res = json.loads(out)
+    depths = [i["position"]["value"] for i in res["depth_interfaces"]]
+    # MRI offset (≤ w + λ = 4.5 nm) plus 3 σ of the propagated rate/time uncertainty.
+    for d, u, true in zip(depths, [i["position"]["uncertainty"] for i in res["depth_interfaces"]],
+                          truth.truth["interfaces_nm"]):
+        assert abs(d - true) <= 4.5 + 3 * u
+    thick = [lay["thickness"]["value"] for lay in res["depth_layers"][1:-1]]
+    assert np.allclose(thick, truth.truth["thicknesses_nm"][1:], atol=12)
+
+
+def test_bad_input_exits_2(cli, stack_file, tmp_path):
+    path, _ = stack_file
+    code, _, err = cli("depth", "layers", path, "--species", "Au-,Nope-")
+    assert code == 2 and "Nope-" in err
+    code, _, err = cli("depth", "layers", path, "--species", "Au-,PbI_3-", "--rates", "1,2,3")
+    assert code == 2 and "cover" in err
+    code, _, err = cli("depth", "layers", tmp_path / "missing.txt", "--species", "Au-")
+    assert code == 2
+
+
+def test_plot_writes_figure(cli, stack_file, tmp_path):
+    path, _ = stack_file
+    out = tmp_path / "fig.svg"
+    code, _, err = cli("depth", "plot", path, "--species", "Au-,PbI_3-,InO_2-", "--out", out, "--axis", "fluence")
+    assert code == 0, err
+    assert out.read_text().lstrip().startswith("<?xml")
+    code, _, err = cli("depth", "plot", path, "--species", "Au-", "--out", out)
+    assert code == 2  # exists, no --force
+    code, _, _ = cli("depth", "plot", path, "--species", "Au-", "--out", out, "--force", "--log")
+    assert code == 0
+
+
+@pytest.mark.realdata
+def test_layers_on_real_file(cli):
+    path = shared_data("iontof_depth_profiles", "MAPI-stack", "I241209zc_C_MAPI-dev_4f-3nA_pos-B-electrode1.txt")
+    code, out, err = cli("depth", "layers", path, "--species", "Au+,Pb+,In+,Si+", "--axis", "fluence", "--json")
+    assert code == 0, err
+    res = json.loads(out)
+    assert [lay["dominant_species"] for lay in res["layers"]] == ["Au+", "Pb+", "In+", "Si+"]
+    assert "surface_transient" in res["artefacts"]
