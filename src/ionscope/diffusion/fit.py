@@ -280,7 +280,10 @@ def fit_profile(depth_nm, fraction, time_s: float, *, model: str = "surface-exch
     prob = _Problem(model, x, y, s, t, ps, background=background, source=source, resolution_nm=resolution_nm,
                     extra=extra)
     starts = _starts(prob) if model != "two-layer" else [np.array([p.to_internal(p.init) for p in ps])]
-    best = min((prob.solve(st) for st in starts), key=lambda r: r.cost)
+    best = prob.solve(starts[0])
+    # more starting points only when the first fit is not already statistically acceptable
+    if s is None or 2 * best.cost / max(y.size - len(ps), 1) > 1.5:
+        best = min([best] + [prob.solve(st) for st in starts[1:]], key=lambda r: r.cost)
     p = best.x
     r = prob.residuals(p)
     n, npar = y.size, len(ps)
