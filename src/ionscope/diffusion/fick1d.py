@@ -235,7 +235,7 @@ def solve_fick_1d(layers: Sequence[Layer], times: float | Sequence[float], *, su
             div[0] += src - g * C[0]
             return div / w
 
-        kwargs = {"jac_sparsity": sp.diags([1, 1, 1], [-1, 0, 1], shape=(len(w), len(w)))}
+        kwargs = {"jac_sparsity": sp.diags([1.0, 1.0, 1.0], [-1, 0, 1], shape=(len(w), len(w)))}
 
     sol = solve_ivp(rhs, (0.0, t_out[-1]), st.initial, method="BDF", t_eval=t_out, rtol=rtol, atol=atol,
                     first_step=min(1e-6 * t_out[-1], 1e-3 * st.widths.min() ** 2 / max(

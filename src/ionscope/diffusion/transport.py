@@ -124,6 +124,8 @@ def haven_ratio(D_star: float, sigma_S_cm: float, n_per_cm3: float, T_K: float, 
     H = D_star / Ds
     rel = [e / v for e, v in ((D_star_err, D_star), (sigma_err, sigma_S_cm), (n_err, n_per_cm3)) if e is not None]
     H_err = H * float(np.sqrt(np.sum(np.square(rel)))) if rel else None
+    rel_ds = [e / v for e, v in ((sigma_err, sigma_S_cm), (n_err, n_per_cm3)) if e is not None]
+    rel_ds = rel_ds + [0.0] * (2 - len(rel_ds)) if rel_ds else []
     warnings = []
     if H > 1.5 or H < 0.05:
         warnings.append(f"H_R = {H:.3g} is outside the usual 0.1–1 range: check n (carriers per cm³) and σ units "
@@ -131,7 +133,7 @@ def haven_ratio(D_star: float, sigma_S_cm: float, n_per_cm3: float, T_K: float, 
     if not rel:
         warnings.append("no input uncertainties given: H_R has no uncertainty")
     values = {"D_sigma_cm2_s": Ds, "haven_ratio": H, "haven_ratio_err": H_err,
-              "D_sigma": Quantity(Ds, Ds * float(np.hypot(*(rel[1:] or [0.0]))) if len(rel) > 1 else None, "cm^2/s"),
+              "D_sigma": Quantity(Ds, Ds * float(np.hypot(*rel_ds)) if rel_ds else None, "cm^2/s"),
               "H_R": Quantity(H, H_err, "1"), "T_K": float(T_K)}
     prov = make_provenance("ionscope.diffusion.haven_ratio", inputs=inputs, parameters={
         "D_star": D_star, "sigma_S_cm": sigma_S_cm, "n_per_cm3": n_per_cm3, "T_K": T_K, "z": z})
