@@ -67,7 +67,7 @@ def _jacobian(p, x, t, surface, sw, r):
 
 
 def fit_block(frac: np.ndarray, sigma: np.ndarray, depth_nm: np.ndarray, time_s: float, *,
-              model: str = "semi-infinite", iterations: int = 40) -> dict[str, np.ndarray]:
+              model: str = "semi-infinite", iterations: int = 100) -> dict[str, np.ndarray]:
     """Fit every row of ``frac`` (pixels, depth) with weights 1/σ²; returns parameter and error arrays."""
     surface = model == "surface-exchange"
     if model not in ("semi-infinite", "surface-exchange"):
