@@ -132,3 +132,17 @@ def test_bad_time_and_model():
         fit_profile([0, 1, 2, 3], [0.9, 0.5, 0.2, 0.1], 0.0)
     with pytest.raises(ValidationError, match="unknown diffusion model"):
         fit_profile([0, 1, 2, 3], [0.9, 0.5, 0.2, 0.1], 10.0, model="nope")
+
+
+def test_two_layer_numerical_model_reduces_to_erfc_for_equal_D():
+    from scipy.special import erfc
+
+    from ionscope.diffusion.fit import model_function
+
+    L_nm = np.sqrt(D0 * T0) * 1e7
+    f = model_function("two-layer", T0, film_thickness_cm=0.5 * L_nm * 1e-7)
+    depth = np.linspace(0, 5 * L_nm, 40)
+    np.testing.assert_allclose(f(depth, D=D0, D_substrate=D0), erfc(depth / (2 * L_nm)), atol=2e-3)
+    # a slow substrate holds the tracer back in the film
+    slow = f(depth, D=D0, D_substrate=D0 / 100)
+    assert slow[depth > L_nm].max() < f(depth, D=D0, D_substrate=D0)[depth > L_nm].max()
