@@ -99,30 +99,40 @@ def fit_block(frac: np.ndarray, sigma: np.ndarray, depth_nm: np.ndarray, time_s:
     eye = np.eye(npar)
     sw = np.sqrt(wts)
     active = np.ones(npx, dtype=bool)
+    stale = np.ones(npx, dtype=bool)  # Jacobian must be (re)computed: parameters changed
+    J = np.zeros((npx, n, npar))
     JtJ = np.zeros((npx, npar, npar))
+    grad = np.zeros((npx, npar))
     for _ in range(iterations):
         idx = np.flatnonzero(active)
         if idx.size == 0:
             break
-        pa, ra = p[idx], r[idx]
-        J = _jacobian(pa, x, time_s, surface, sw[idx], ra)
-        JtJ[idx] = np.einsum("pni,pnj->pij", J, J)
-        g = np.einsum("pni,pn->pi", J, ra)
+        new = idx[stale[idx]]
+        if new.size:
+            J[new] = _jacobian(p[new], x, time_s, surface, sw[new], r[new])
+            Jt = J[new].transpose(0, 2, 1)
+            JtJ[new] = Jt @ J[new]
+            grad[new] = (Jt @ r[new][..., None])[..., 0]
+            stale[new] = False
         A = JtJ[idx] + lam[idx, None, None] * (JtJ[idx] * eye + 1e-12 * eye)
-        step = -np.linalg.solve(A, g[..., None])[..., 0]
-        trial = _clip(pa + step, surface)
+        step = -np.linalg.solve(A, grad[idx][..., None])[..., 0]
+        trial = _clip(p[idx] + step, surface)
         r_new = (_model(trial, x, time_s, surface) - y[idx]) * sw[idx]
-        c_new = np.einsum("ij,ij->i", r_new, r_new)
+        c_new = np.sum(r_new * r_new, axis=1)
         better = c_new < cost[idx]
         gain = cost[idx] - c_new
         upd = idx[better]
         p[upd], r[upd], cost[upd] = trial[better], r_new[better], c_new[better]
+        stale[upd] = True
         lam[idx] = np.where(better, lam[idx] / 3, lam[idx] * 4)
         done = (better & (gain < 1e-9 * (1 + cost[idx]))) | (np.abs(step).max(axis=1) < 1e-9) | (lam[idx] > 1e8)
         active[idx[done]] = False
     J = _jacobian(p, x, time_s, surface, sw, r)
-    JtJ = np.einsum("pni,pnj->pij", J, J)
-    cov = np.linalg.pinv(JtJ)
+    JtJ = J.transpose(0, 2, 1) @ J
+    try:
+        cov = np.linalg.inv(JtJ)
+    except np.linalg.LinAlgError:  # some pixel's data do not constrain every parameter
+        cov = np.linalg.pinv(JtJ)
     dof = np.maximum(valid.sum(axis=1) - npar, 1)
     err = np.sqrt(np.clip(np.diagonal(cov, axis1=1, axis2=2), 0, None))
     D = 10.0 ** p[:, 0]
