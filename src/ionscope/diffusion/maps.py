@@ -1,11 +1,13 @@
-"""Per-pixel diffusion maps from (scan, y, x) isotope cubes: batched Levenberg–Marquardt in NumPy.
+"""Per-pixel diffusion maps from (scan, y, x) isotope cubes: batched Levenberg–Marquardt.
 
-Every pixel's depth profile is fitted at once: residuals, forward-difference Jacobians and the
-small normal equations of all pixels of a block are NumPy array operations (``np.linalg.solve``
-on a stack of 3×3 or 4×4 systems), so a 256 × 256 map of 200-point profiles takes seconds rather
-than the minutes of a per-pixel ``curve_fit`` loop. Pixels are processed in blocks of bounded
-memory. Models: ``semi-infinite`` (eq. 8 with k → ∞: log D, C_s, C₀) and ``surface-exchange``
-(eq. 8: log D, log k, C_s, C₀).
+The erfc model runs in a fused, parallel numba kernel (one pass over the depth points per
+iteration builds the 3×3 normal equations; :mod:`ionscope.diffusion._lm_kernel`). The
+surface-exchange model is batched in NumPy: residuals, forward-difference Jacobians (recomputed
+only for pixels whose parameters changed) and the small normal equations of all pixels of a block
+are array operations (``np.linalg.solve`` on a stack of 4×4 systems). A 256 × 256 map of 200-point
+profiles takes seconds rather than the minutes of a per-pixel ``curve_fit`` loop. Pixels are
+processed in blocks of bounded memory. Models: ``semi-infinite`` (eq. 8 with k → ∞: log D, C_s,
+C₀) and ``surface-exchange`` (eq. 8: log D, log k, C_s, C₀).
 """
 
 from __future__ import annotations
