@@ -1,0 +1,169 @@
+"""``ionscope diffusion``: fit isotope-exchange profiles, Arrhenius plots, Haven ratios, Le Claire analysis."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from ionscope.cli.common import console, emit_json, err_console, progress
+from ionscope.model.errors import ValidationError
+
+NAME = "diffusion"
+app = typer.Typer(help="Isotope-exchange diffusion: D*, surface exchange k, grain boundaries, Arrhenius, Haven ratio.",
+                  no_args_is_help=True)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print a JSON object.")]
+TimeOpt = Annotated[str, typer.Option("--time", help="Anneal time: seconds, or with a unit ('24h', '59 h').")]
+IsoOpt = Annotated[Optional[str], typer.Option("--isotopes", help="Tracer and other isotope columns/peaks, "
+                                                                  "e.g. Li6,Li7.")]
+
+
+def _isotopes(text: str | None) -> tuple[str, str] | None:
+    if text is None:
+        return None
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    if len(parts) != 2:
+        raise ValidationError(f"--isotopes needs two names separated by a comma (tracer,other), got {text!r}")
+    return parts[0], parts[1]
+
+
+def _print_warnings(warnings) -> None:
+    for w in warnings:
+        err_console.print(f"[yellow]warning:[/yellow] {w}", highlight=False, soft_wrap=True)
+
+
+@app.command()
+def fit(
+    profile: Annotated[Path, typer.Argument(help="Depth profile: CSV (depth_nm/depth_um + fraction or isotope "
+                                                 "counts) or any depth-profile file ionscope reads.")],
+    time: TimeOpt,
+    model: Annotated[str, typer.Option("--model", help="couple | surface-exchange | thin-film | auto")] = "auto",
+    isotopes: IsoOpt = None,
+    background: Annotated[Optional[float], typer.Option(help="Fix the background fraction (e.g. 0.0759 for "
+                                                             "natural ⁶Li).")] = None,
+    resolution_nm: Annotated[Optional[str], typer.Option("--resolution", help="Gaussian depth resolution σ in nm, "
+                                                                               "or 'fit'.")] = None,
+    offset: Annotated[bool, typer.Option("--offset", help="Fit a depth offset.")] = False,
+    thickness_nm: Annotated[Optional[float], typer.Option("--thickness", help="Sample/layer thickness (nm) for "
+                                                                              "the validity check.")] = None,
+    bootstrap: Annotated[int, typer.Option(help="Parametric bootstrap refits for the uncertainties (0: "
+                                                "covariance).")] = 0,
+    json: JsonOpt = False,
+) -> None:
+    """Fit D (and k) to an isotope-exchange depth profile."""
+    from ionscope.diffusion.fit import fit_profile
+    from ionscope.diffusion.tables import parse_time, read_profile
+
+    if model not in ("couple", "surface-exchange", "thin-film", "auto"):
+        raise ValidationError(f"--model must be couple, surface-exchange, thin-film or auto, got {model!r}")
+    t = parse_time(time)
+    table = read_profile(profile, _isotopes(isotopes))
+    res = None
+    if resolution_nm is not None and resolution_nm != "fit":
+        try:
+            res = float(resolution_nm)
+        except ValueError:
+            raise ValidationError(f"--resolution must be a number of nm or 'fit', got {resolution_nm!r}") from None
+    else:
+        res = resolution_nm
+    from ionscope.model.provenance import describe_input
+
+    with progress("fitting", quiet=json):
+        result = fit_profile(table.depth_nm, table.fraction, t, model=model, sigma=table.sigma, background=background,
+                             fit_offset=offset, resolution_nm=res, sample_thickness_nm=thickness_nm,
+                             uncertainty="bootstrap" if bootstrap > 0 else "covariance", n_boot=max(bootstrap, 1),
+                             inputs=[describe_input(profile)])
+    if json:
+        emit_json(result)
+        return
+    tab = Table("quantity", "value", box=None)
+    tab.add_row("model", str(result["model"]))
+    tab.add_row("D", f"{result['D']:.4g}")
+    if result["k_cm_s"] is not None:
+        tab.add_row("k", f"{result['k']:.4g}")
+        tab.add_row("h√(Dt)", f"{result['h_sqrt_Dt']:.3g}")
+    tab.add_row("√(Dt)", f"{result['diffusion_length_nm']:.4g} nm")
+    tab.add_row("χ²_red", f"{result['chi2_red']:.3g}")
+    console.print(tab)
+    if "comparison" in result.values:
+        comp = Table("model", "χ²_red", "AIC", "ΔAIC", "D (cm²/s)", box=None)
+        for r in result["comparison"]:
+            comp.add_row(r["model"], f"{r['chi2_red']:.3g}", f"{r['aic']:.1f}", f"{r['delta_aic']:.1f}",
+                         f"{r['D_cm2_s']:.3g}")
+        console.print(comp)
+    _print_warnings(result.warnings)
+
+
+@app.command()
+def arrhenius(
+    table: Annotated[Path, typer.Argument(help="CSV with T_K (or T_C), D_cm2_s and optional D_err_cm2_s.")],
+    json: JsonOpt = False,
+) -> None:
+    """Fit D = D₀ exp(−Eₐ/k_BT) (eq. 2): activation energy and prefactor with uncertainties."""
+    from ionscope.diffusion.tables import read_arrhenius_table
+    from ionscope.diffusion.transport import arrhenius as fit_arrhenius
+    from ionscope.model.provenance import describe_input
+
+    T, D, err = read_arrhenius_table(table)
+    result = fit_arrhenius(T, D, err, inputs=[describe_input(table)])
+    if json:
+        emit_json(result)
+        return
+    console.print(f"Eₐ = {result['Ea']:.4g}")
+    console.print(f"D₀ = {result['D0']:.4g}")
+    _print_warnings(result.warnings)
+
+
+@app.command()
+def haven(
+    dstar: Annotated[float, typer.Option("--dstar", help="Tracer diffusion coefficient D*, cm²/s.")],
+    sigma: Annotated[float, typer.Option("--sigma", help="Ionic conductivity, S/cm.")],
+    n: Annotated[float, typer.Option("--n", help="Mobile-ion concentration, cm⁻³.")],
+    T: Annotated[float, typer.Option("--T", help="Temperature, K.")],
+    z: Annotated[int, typer.Option("--z", help="Charge number of the mobile ion.")] = 1,
+    dstar_err: Annotated[Optional[float], typer.Option("--dstar-err", help="1σ of D*, cm²/s.")] = None,
+    sigma_err: Annotated[Optional[float], typer.Option("--sigma-err", help="1σ of σ, S/cm.")] = None,
+    json: JsonOpt = False,
+) -> None:
+    """Nernst–Einstein D_σ (eq. 4) and Haven ratio H_R = D*/D_σ (eq. 5)."""
+    from ionscope.diffusion.transport import haven_ratio
+
+    result = haven_ratio(dstar, sigma, n, T, z=z, D_star_err=dstar_err, sigma_err=sigma_err)
+    if json:
+        emit_json(result)
+        return
+    console.print(f"D_σ = {result['D_sigma_cm2_s']:.4g} cm²/s")
+    console.print(f"H_R = {result['H_R']:.4g}")
+    _print_warnings(result.warnings)
+
+
+@app.command()
+def leclaire(
+    profile: Annotated[Path, typer.Argument(help="Averaged depth profile (CSV or a depth-profile file).")],
+    time: TimeOpt,
+    d_bulk: Annotated[float, typer.Option("--d-bulk", help="Bulk diffusion coefficient, cm²/s.")],
+    isotopes: IsoOpt = None,
+    background: Annotated[float, typer.Option(help="Background fraction subtracted before ln C.")] = 0.0,
+    delta_nm: Annotated[float, typer.Option("--delta", help="Grain-boundary width δ, nm.")] = 0.5,
+    tail_start: Annotated[Optional[float], typer.Option("--tail-start", help="Force the tail start (nm).")] = None,
+    json: JsonOpt = False,
+) -> None:
+    """Grain-boundary δD_gb from the tail of ln C vs x^(6/5) (Le Claire, eq. 9) with the β regime check."""
+    from ionscope.diffusion.grain_boundary import le_claire
+    from ionscope.diffusion.tables import parse_time, read_profile
+    from ionscope.model.provenance import describe_input
+
+    t = parse_time(time)
+    table = read_profile(profile, _isotopes(isotopes))
+    result = le_claire(table.depth_nm, table.fraction, t, d_bulk, background=background, sigma=table.sigma,
+                       delta_nm=delta_nm, tail_start_nm=tail_start, inputs=[describe_input(profile)])
+    if json:
+        emit_json(result)
+        return
+    console.print(f"δD_gb = {result['delta_Dgb']:.4g}")
+    console.print(f"β = {result['beta']:.4g} (regime {result['regime']}); tail {result['tail_start_nm']:.4g}–"
+                  f"{result['tail_end_nm']:.4g} nm ({result['tail_points']} points)")
+    _print_warnings(result.warnings)

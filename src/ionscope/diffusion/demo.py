@@ -1,0 +1,118 @@
+"""Demo section: an isotope-exchange anneal series → profile fits → Arrhenius plot → Haven ratio.
+
+Amorphous Li₃PO₄ as in the review (000 §4): D*(25 °C) = 6.0e-13 cm² s⁻¹, Eₐ(D*) = 0.58 eV,
+Eₐ(D_σ) = 0.55 eV and H_R = 0.55 at 25 °C. The virtual instrument anneals five samples in ⁶Li
+with a finite surface exchange (eq. 8), measures Poisson ⁶Li/⁷Li depth profiles with 3 nm depth
+resolution, and ionscope recovers D and k per temperature, the activation energy and the Haven ratio.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ionscope.diffusion.fit import fit_profile
+from ionscope.diffusion.fraction import isotope_fraction
+from ionscope.diffusion.transport import E_CHARGE, K_B, K_B_EV, arrhenius, arrhenius_D, haven_ratio
+from ionscope.model.provenance import make_provenance
+from ionscope.report.demo_runner import DemoContext
+from ionscope.synth.diffusion import isotope_exchange_profile
+
+TITLE = "Isotope-exchange diffusion"
+ORDER = 40
+
+D25, EA, EA_SIGMA, H_TRUE = 6.0e-13, 0.58, 0.55, 0.55
+T25 = 298.15
+N_LI = 2.4e22  # mobile Li per cm³ (order of magnitude for Li₃PO₄)
+
+
+def _anneal_series(seed: int):
+    D0 = D25 / np.exp(-EA / (K_B_EV * T25))
+    temps_C = np.array([25.0, 50.0, 75.0, 100.0, 125.0])
+    out = []
+    for i, tc in enumerate(temps_C):
+        T = tc + 273.15
+        D = float(arrhenius_D(T, D0, EA))
+        t = float(np.clip(np.round(9e-10 / D / 60) * 60, 60, 86400))  # √(Dt) ≈ 300 nm
+        k = 2.0 * D / np.sqrt(D * t)  # h√(Dt) = 2: both D and k shape the profile
+        da, truth = isotope_exchange_profile("surface-exchange", D=D, k=k, time_s=t, resolution_nm=3.0,
+                                             total_counts=3e4, n_points=150, seed=seed + i)
+        out.append((T, D, k, t, da, truth))
+    return out
+
+
+def build(ctx: DemoContext) -> None:
+    import matplotlib.pyplot as plt
+
+    series = _anneal_series(ctx.seed)
+    rows, fits, provs = [], [], []
+    fig, (ax, axr) = plt.subplots(2, 1, figsize=(7, 5.5), sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+    for T, D, k, t, da, truth in series:
+        frac, sig = isotope_fraction(da.sel(peak="Li6").values, da.sel(peak="Li7").values)
+        res = fit_profile(da.depth.values, frac, t, model="surface-exchange", sigma=sig, resolution_nm=3.0,
+                          inputs=[truth.as_input()])
+        fits.append(res)
+        provs.append(res.provenance)
+        zD = (res["D_cm2_s"] - D) / res["D_err_cm2_s"]
+        rows.append({"T (°C)": round(T - 273.15, 1), "anneal (s)": t, "true D (cm²/s)": D,
+                     "fitted D": f"{res['D']:.3g}", "z(D)": round(float(zD), 2), "true k (cm/s)": k,
+                     "fitted k": f"{res['k']:.3g}", "χ²_red": round(res["chi2_red"], 2)})
+        line = ax.plot(da.depth.values, frac, ".", ms=2, alpha=0.5)[0]
+        ax.plot(da.depth.values, res["fitted"], "-", color=line.get_color(), label=f"{T - 273.15:.0f} °C")
+        axr.plot(da.depth.values, res["residuals"], ".", ms=2, color=line.get_color())
+    ax.set_ylabel("⁶Li fraction")
+    ax.legend(fontsize=8)
+    axr.set_xlabel("depth (nm)")
+    axr.set_ylabel("residual (σ)")
+    axr.axhline(0, color="k", lw=0.5)
+    fig.tight_layout()
+
+    T = np.array([s[0] for s in series])
+    Dfit = np.array([f["D_cm2_s"] for f in fits])
+    Derr = np.array([f["D_err_cm2_s"] for f in fits])
+    arr = arrhenius(T, Dfit, Derr, inputs=[{"fits": "anneal series"}])
+    fig2, ax2 = plt.subplots(figsize=(5.5, 4))
+    ax2.errorbar(1000 / T, Dfit, yerr=Derr, fmt="o", label="fitted D*")
+    tt = np.linspace(T.min(), T.max(), 50)
+    ax2.plot(1000 / tt, arrhenius_D(tt, arr["D0_cm2_s"], arr["Ea_eV"]), "-",
+             label=f"Eₐ = {arr['Ea_eV']:.3f} ± {arr['Ea_err_eV']:.3f} eV")
+    ax2.set_yscale("log")
+    ax2.set_xlabel("1000 / T (K⁻¹)")
+    ax2.set_ylabel("D* (cm²/s)")
+    ax2.legend(fontsize=8)
+    fig2.tight_layout()
+
+    # conductivity at 25 °C built from D_σ with Eₐ = 0.55 eV and H_R = 0.55 (Nernst–Einstein, eq. 4)
+    D_sigma_true = D25 / H_TRUE
+    sigma_S_cm = D_sigma_true * N_LI * E_CHARGE ** 2 / (K_B * T25)
+    D25_fit = float(arrhenius_D(T25, arr["D0_cm2_s"], arr["Ea_eV"]))
+    D25_err = fits[0]["D_err_cm2_s"]
+    hav = haven_ratio(D25_fit, sigma_S_cm, N_LI, T25, D_star_err=D25_err, sigma_err=0.02 * sigma_S_cm)
+
+    sec = ctx.report.section(TITLE)
+    sec.text("Five ⁶Li-exchange anneals of amorphous Li₃PO₄ between 25 and 125 °C, simulated with finite surface "
+             "exchange (eq. 8, h√(Dt) = 2), 3 nm Gaussian depth resolution and Poisson counts (3·10⁴ Li per depth "
+             "point). Each profile is fitted with eq. 8 convolved with the resolution function (D, k, source and "
+             "background free); the D values then give the activation energy (eq. 2) and, with a conductivity "
+             "constructed for Eₐ(D_σ) = 0.55 eV and H_R = 0.55, the Haven ratio (eqs. 4, 5).")
+    sec.figure(fig, "Simulated ⁶Li fraction profiles (dots), eq. 8 fits (lines) and normalised residuals.")
+    sec.table(rows, caption="Recovered vs true D* and k per anneal (z = deviation in reported σ)")
+    sec.figure(fig2, "Arrhenius plot of the fitted D* with the weighted fit (eq. 2).")
+    sec.table([
+        {"quantity": "Eₐ(D*) (eV)", "true": EA, "recovered": f"{arr['Ea']:.4g}"},
+        {"quantity": "D*(25 °C) (cm²/s)", "true": D25, "recovered": f"{D25_fit:.3g} ± {D25_err:.2g}"},
+        {"quantity": "H_R at 25 °C", "true": H_TRUE, "recovered": f"{hav['H_R']:.3g}"},
+    ], caption="Activation energy and Haven ratio, recovered vs true")
+    for w in {w for f in fits for w in f.warnings} | set(arr.warnings):
+        sec.warning(w)
+    plt.close(fig)
+    plt.close(fig2)
+    prov = make_provenance("ionscope.diffusion.demo", inputs=[s[5].as_input() for s in series],
+                           parameters={"seed": ctx.seed}, parents=provs)
+    ctx.report.record(prov)
+    ctx.results["diffusion"] = {
+        "anneals": [{"T_K": s[0], "D_true": s[1], "D": f["D_cm2_s"], "D_err": f["D_err_cm2_s"], "k_true": s[2],
+                     "k": f["k_cm_s"], "k_err": f["k_err_cm_s"]} for s, f in zip(series, fits)],
+        "Ea_eV": {"true": EA, "value": arr["Ea_eV"], "uncertainty": arr["Ea_err_eV"]},
+        "haven_ratio": {"true": H_TRUE, "value": hav["haven_ratio"], "uncertainty": hav["haven_ratio_err"]},
+        "provenance": prov,
+    }

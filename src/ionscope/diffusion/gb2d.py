@@ -1,0 +1,264 @@
+"""2D grain-boundary diffusion: the Fisher / Whipple–Suzuoka geometry solved numerically.
+
+A slab of bulk (diffusivity D_bulk) of half-width ``grain_size/2`` holds, at x = 0, half of a
+grain boundary of width δ with diffusivity D_gb (symmetry planes at x = 0 and x = grain_size/2).
+The isotope enters through the surface y = 0 (fixed source fraction, or finite exchange k) and
+the depth profile a SIMS raster measures is the laterally averaged C̄(y). Cell-centred finite
+volumes (the boundary is resolved by its own cells; geometric grading away from it and from the
+surface), harmonic face diffusivities, implicit variable-step BDF2 in time with banded Cholesky factorisations (LAPACK).
+
+Fitting the averaged profile with this solver gives δD_gb (and D_bulk) without the asymptotic
+assumptions of Le Claire's eq. 9 — the approach of the LMO pellet study cited in the review
+(000 §4, Fig. 10b).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.interpolate import PchipInterpolator
+from scipy.linalg import cho_solve_banded, cholesky_banded
+from threadpoolctl import threadpool_limits
+
+from ionscope.model.errors import ValidationError
+
+
+def graded_faces(length: float, first: float, growth: float = 1.15, max_cell: float | None = None,
+                 max_cells: int = 2000) -> np.ndarray:
+    """Faces from 0 to ``length``: first cell ``first``, growing by ``growth`` up to ``max_cell`` (cm)."""
+    if not (length > 0 and first > 0 and growth >= 1):
+        raise ValidationError("graded grid needs positive length and first cell, growth ≥ 1")
+    cap = max_cell or length
+    faces, h = [0.0], first
+    while faces[-1] < length and len(faces) <= max_cells:
+        faces.append(faces[-1] + h)
+        h = min(h * growth, cap)
+    faces = np.asarray(faces)
+    return faces * (length / faces[-1])
+
+
+@dataclass
+class GrainBoundarySolution:
+    """Lateral cell centres ``x`` and depth cell centres ``y`` (cm), field ``C[y, x]`` and C̄(y)."""
+
+    x: np.ndarray
+    y: np.ndarray
+    width_x: np.ndarray
+    C: np.ndarray
+
+    @property
+    def mean_profile(self) -> np.ndarray:
+        """Laterally averaged concentration at the depth cell centres."""
+        return self.C @ self.width_x / self.width_x.sum()
+
+    def averaged(self, depth_cm) -> np.ndarray:
+        """C̄ at arbitrary depths (cm), monotone cubic interpolation."""
+        return PchipInterpolator(self.y, self.mean_profile, extrapolate=True)(np.asarray(depth_cm, float))
+
+
+def solve_grain_boundary(D_bulk: float, D_gb: float, delta: float, time: float, *, grain_size: float,
+                         depth: float, k: float = np.inf, nx_boundary: int = 2, growth: float = 1.3,
+                         first_dy: float | None = None, ny_max: int = 100, nx_max: int = 12,
+                         steps_per_doubling: int = 12) -> GrainBoundarySolution:
+    """Solve the 2D grain-boundary problem and return the field after ``time``.
+
+    Parameters
+    ----------
+    D_bulk, D_gb
+        Bulk and boundary diffusion coefficients, cm² s⁻¹.
+    delta
+        Grain-boundary width δ, cm (the classical value is 0.5 nm = 5e-8 cm).
+    time
+        Anneal time, s.
+    grain_size
+        Distance between parallel boundaries, cm (the domain is half of it).
+    depth
+        Depth of the domain, cm (choose well beyond the measured profile; the bottom is closed).
+    k
+        Surface exchange coefficient, cm s⁻¹ (``inf``: fixed surface concentration 1).
+    nx_boundary
+        Cells across the half-boundary.
+    growth
+        Geometric growth of cells away from the boundary and the surface.
+    first_dy
+        First depth cell, cm (default √(D_bulk t)/20).
+    ny_max, nx_max
+        Depth and lateral cells are at most ``depth/ny_max`` and ``grain_size/2/nx_max`` wide.
+    """
+    for name, v in (("D_bulk", D_bulk), ("D_gb", D_gb), ("delta", delta), ("time", time),
+                    ("grain_size", grain_size), ("depth", depth)):
+        if not (np.isfinite(v) and v > 0):
+            raise ValidationError(f"grain-boundary model needs a positive {name}, got {v!r}")
+    half = grain_size / 2
+    if delta / 2 >= half:
+        raise ValidationError("the grain-boundary width must be smaller than the grain size")
+    Lb = np.sqrt(D_bulk * time)
+    fx_b = np.linspace(0, delta / 2, nx_boundary + 1)
+    fx_rest = delta / 2 + graded_faces(half - delta / 2, delta / 2 / nx_boundary, growth, half / nx_max)
+    fx = np.r_[fx_b, fx_rest[1:]]
+    fy = graded_faces(depth, first_dy or min(Lb / 20, depth / 200), growth, depth / ny_max)
+    xc, yc = 0.5 * (fx[1:] + fx[:-1]), 0.5 * (fy[1:] + fy[:-1])
+    wx, wy = np.diff(fx), np.diff(fy)
+    nx, ny = xc.size, yc.size
+    Dx = np.where(xc < delta / 2, D_gb, D_bulk)
+    # lateral conductances between columns i, i+1 (harmonic through the face)
+    gx = 1.0 / ((fx[1:-1] - xc[:-1]) / Dx[:-1] + (xc[1:] - fx[1:-1]) / Dx[1:])
+    gy = 1.0 / np.diff(yc)  # times D of the column (same material along y)
+    idx = np.arange(nx * ny).reshape(ny, nx)
+    rows, cols, vals = [], [], []
+    diag = np.zeros((ny, nx))
+
+    def link(a, b, g):
+        rows.extend([a.ravel(), b.ravel()])
+        cols.extend([b.ravel(), a.ravel()])
+        vals.extend([g.ravel(), g.ravel()])
+
+    cell_area = wy[:, None] * wx[None, :]
+    g_lat = np.broadcast_to(gx[None, :] * wy[:, None], (ny, nx - 1))
+    link(idx[:, :-1], idx[:, 1:], g_lat)
+    diag[:, :-1] -= g_lat
+    diag[:, 1:] -= g_lat
+    g_vert = gy[:, None] * Dx[None, :] * wx[None, :]
+    link(idx[:-1, :], idx[1:, :], g_vert)
+    diag[:-1, :] -= g_vert
+    diag[1:, :] -= g_vert
+    g_surf = wx / (1.0 / k + yc[0] / Dx) if np.isfinite(k) else wx * Dx / yc[0]
+    diag[0, :] -= g_surf
+    rows.append(idx.ravel())
+    cols.append(idx.ravel())
+    vals.append(diag.ravel())
+    K = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(nx * ny,) * 2)
+    g = np.zeros(nx * ny)
+    g[idx[0, :]] = g_surf
+    C = bdf2_symmetric(K, cell_area.ravel(), g, np.zeros(nx * ny), time, bandwidth=nx,
+                       steps_per_doubling=steps_per_doubling)
+    return GrainBoundarySolution(xc, yc, wx, C.reshape(ny, nx))
+
+
+def _upper_band(S: sp.spmatrix, u: int) -> np.ndarray:
+    """Upper banded storage of a symmetric matrix for :func:`scipy.linalg.cholesky_banded`."""
+    n = S.shape[0]
+    ab = np.zeros((u + 1, n))
+    dia = S.todia()
+    for off, data in zip(dia.offsets, dia.data):
+        if 0 <= off <= u:
+            ab[u - off, off:] = data[off:]
+    return ab
+
+
+def bdf2_symmetric(K: sp.spmatrix, mass: np.ndarray, g: np.ndarray, y0: np.ndarray, t_end: float, *, bandwidth: int,
+                   steps_per_doubling: int = 12, first_fraction: float = 1e-9) -> np.ndarray:
+    """Integrate ``M y' = K y + g`` (M = diag(mass), K symmetric negative semi-definite) to ``t_end``.
+
+    Variable-step BDF2 started by implicit Euler. Steps are constant within blocks and double from
+    block to block (from ``first_fraction·t_end``), so each doubling of time costs two banded
+    Cholesky factorisations of the SPD matrix ``a M − h K`` (LAPACK pbtrf); the step ratio 2 keeps
+    BDF2 zero-stable (ratio < 1 + √2).
+    """
+    n_blocks = int(np.ceil(np.log2(1.0 / first_fraction)))
+    dt = t_end / ((2.0 ** n_blocks - 1) * steps_per_doubling)  # the blocks add up to t_end exactly
+    Kb = _upper_band(K, bandwidth)
+    Mb = np.zeros_like(Kb)
+    Mb[-1] = mass
+    y = y0.astype(float)
+    cache: dict[tuple[float, float], np.ndarray] = {}
+
+    def solve(a: float, h: float, rhs: np.ndarray) -> np.ndarray:
+        if (a, h) not in cache:
+            cache.clear()
+            cache[(a, h)] = cholesky_banded(a * Mb - h * Kb, lower=False)
+        return cho_solve_banded((cache[(a, h)], False), rhs)
+
+    with threadpool_limits(1):  # small banded factorisations: BLAS threads only add contention
+        return _bdf2_steps(solve, mass, g, y, dt, n_blocks, steps_per_doubling)
+
+
+def _bdf2_steps(solve, mass, g, y, dt, n_blocks, steps_per_doubling):
+    y_prev, h_prev = None, None
+    for _block in range(n_blocks):
+        for _ in range(steps_per_doubling):
+            if y_prev is None:
+                y_new = solve(1.0, dt, mass * y + dt * g)
+            else:
+                w = dt / h_prev
+                rhs = mass * ((1 + w) * y - w * w / (1 + w) * y_prev) + dt * g
+                y_new = solve((1 + 2 * w) / (1 + w), dt, rhs)
+            y_prev, y, h_prev = y, y_new, dt
+        dt *= 2
+    return y
+
+
+def fit_grain_boundary(depth_nm, fraction, time_s: float, *, D_bulk: float, grain_size_um: float,
+                       delta_nm: float = 0.5, sigma=None, fit_D_bulk: bool = False, D_gb_start: float | None = None,
+                       solver_options: dict | None = None, inputs=()):
+    """Fit the whole averaged profile with the 2D grain-boundary model: D_gb (and optionally D_bulk).
+
+    Source and background fractions enter linearly and are eliminated at each step (variable
+    projection), so only log₁₀ D_gb (and log₁₀ D_bulk) are iterated; each step solves the 2D model.
+    Uncertainties come from the Jacobian of the projected residuals (scaled by χ²_red when ``sigma``
+    is not given).
+
+    Returns
+    -------
+    Result
+        ``D_gb_cm2_s``, ``D_gb_err_cm2_s``, ``delta_Dgb_cm3_s``, ``D_bulk_cm2_s`` (fitted or given),
+        ``c_source``, ``c_background``, ``chi2_red``, ``n_solves``.
+    """
+    from scipy.optimize import least_squares
+
+    from ionscope.diffusion.fit import validate_profile
+    from ionscope.model.provenance import make_provenance
+    from ionscope.model.result import Quantity, Result
+
+    x_nm, y, s = validate_profile(depth_nm, fraction, sigma)
+    w = 1.0 / (s if s is not None else np.ones_like(y))
+    delta = delta_nm * 1e-7
+    opts = {"ny_max": 60, **(solver_options or {})}
+    depth = x_nm.max() * 1e-7 * 1.3
+    n_solves = [0]
+
+    def shape(q):
+        Dgb = 10.0 ** q[0]
+        Db = 10.0 ** q[1] if fit_D_bulk else D_bulk
+        n_solves[0] += 1
+        sol = solve_grain_boundary(Db, Dgb, delta, time_s, grain_size=grain_size_um * 1e-4, depth=depth, **opts)
+        return sol.averaged(x_nm * 1e-7)
+
+    def linear(F):
+        A = np.c_[np.ones_like(F), F] * w[:, None]
+        coef, *_ = np.linalg.lstsq(A, y * w, rcond=None)
+        return coef, A @ coef - y * w
+
+    def resid(q):
+        return linear(shape(q))[1]
+
+    guess = np.log10(D_gb_start if D_gb_start is not None else 1e4 * D_bulk)
+    q0 = np.array([guess] + ([np.log10(D_bulk)] if fit_D_bulk else []))
+    lo = np.array([np.log10(D_bulk)] + ([-22.0] if fit_D_bulk else []))
+    hi = np.array([np.log10(D_bulk) + 12] + ([-3.0] if fit_D_bulk else []))
+    res = least_squares(resid, np.clip(q0, lo + 1e-6, hi - 1e-6), bounds=(lo, hi), x_scale=1.0, diff_step=1e-4,
+                        xtol=1e-8, ftol=1e-10)
+    coef, r = linear(shape(res.x))
+    dof = max(y.size - q0.size - 2, 1)
+    chi2_red = float(r @ r) / dof
+    J = res.jac
+    cov = np.linalg.pinv(J.T @ J) * (chi2_red if s is None else 1.0)
+    err = np.sqrt(np.clip(np.diag(cov), 0, None))
+    Dgb = 10.0 ** res.x[0]
+    Dgb_err = Dgb * np.log(10) * err[0]
+    Db = 10.0 ** res.x[1] if fit_D_bulk else D_bulk
+    warnings = []
+    if np.any(np.isclose(res.x, lo, atol=1e-3)) or np.any(np.isclose(res.x, hi, atol=1e-3)):
+        warnings.append("a fitted diffusion coefficient is at its bound; the grain-boundary fit is not meaningful")
+    beta = delta * Dgb / (2 * Db * np.sqrt(Db * time_s))
+    values = {"D_gb_cm2_s": Dgb, "D_gb_err_cm2_s": Dgb_err, "D_gb": Quantity(Dgb, Dgb_err, "cm^2/s"),
+              "delta_Dgb_cm3_s": delta * Dgb, "D_bulk_cm2_s": Db,
+              "D_bulk": Quantity(Db, Db * np.log(10) * err[1] if fit_D_bulk else None, "cm^2/s"),
+              "c_background": float(coef[0]), "c_source": float(coef[0] + coef[1]), "beta": float(beta),
+              "chi2_red": chi2_red, "n_solves": n_solves[0]}
+    prov = make_provenance("ionscope.diffusion.fit_grain_boundary", inputs=inputs, parameters={
+        "time_s": time_s, "D_bulk": D_bulk, "grain_size_um": grain_size_um, "delta_nm": delta_nm,
+        "fit_D_bulk": fit_D_bulk, "solver_options": opts})
+    return Result("diffusion.grain_boundary_fit", values, warnings=tuple(warnings), provenance=prov)

@@ -1,0 +1,181 @@
+"""Transport relations: Arrhenius (eq. 2), Nernst–Einstein (eq. 4), Haven ratio (eq. 5),
+thermodynamic factor (eq. 7) and chemical diffusion D̃ = Θ D_σ (eq. 6). Review 000 §4.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ionscope.model.errors import ValidationError
+from ionscope.model.provenance import make_provenance
+from ionscope.model.result import Quantity, Result
+
+K_B_EV = 8.617333262e-5  # eV/K
+K_B = 1.380649e-23  # J/K
+E_CHARGE = 1.602176634e-19  # C
+
+#: Kelvin temperatures below this are taken as a mistake (°C given where K is expected).
+T_MIN_K = 150.0
+T_MAX_K = 2500.0
+
+
+def check_kelvin(T_K, *, what: str = "temperature") -> np.ndarray:
+    """Temperatures in K, refusing values that look like °C (< 150 K) or are impossible."""
+    T = np.atleast_1d(np.asarray(T_K, dtype=float))
+    if np.any(~np.isfinite(T)) or np.any(T <= 0):
+        raise ValidationError(f"{what} must be positive kelvin values, got {T.tolist()}")
+    if np.any(T < T_MIN_K):
+        raise ValidationError(f"{what} {T.min():g} K is implausibly low for an anneal: were the values given in °C? "
+                              "(use the T_C column or add 273.15)")
+    if np.any(T > T_MAX_K):
+        raise ValidationError(f"{what} {T.max():g} K is implausibly high")
+    return T
+
+
+def arrhenius(T_K, D, D_err=None, *, inputs=()) -> Result:
+    """Fit ``D = D₀ exp(−Eₐ/k_B T)`` (eq. 2) as a weighted straight line in (1/T, ln D).
+
+    Parameters
+    ----------
+    T_K
+        Temperatures, K.
+    D
+        Diffusion coefficients, cm² s⁻¹.
+    D_err
+        1σ of each D (weights ``(D/σ_D)²``); without it the covariance is scaled by the residual
+        variance (needs ≥ 3 points).
+
+    Returns
+    -------
+    Result
+        ``Ea_eV``, ``Ea_err_eV``, ``D0_cm2_s``, ``D0_err_cm2_s`` (σ of D₀ from σ of ln D₀), quantities
+        ``Ea``, ``D0``, the ln D₀–Eₐ correlation and χ²_red.
+    """
+    T = check_kelvin(T_K)
+    Dv = np.atleast_1d(np.asarray(D, dtype=float))
+    if Dv.shape != T.shape:
+        raise ValidationError("temperatures and diffusion coefficients differ in length")
+    if np.any(~(Dv > 0)):
+        raise ValidationError("diffusion coefficients must be positive (cm²/s)")
+    if np.unique(T).size < 2:
+        raise ValidationError("an Arrhenius fit needs at least two different temperatures")
+    if D_err is None and T.size < 3:
+        raise ValidationError("without uncertainties an Arrhenius fit needs at least three temperatures")
+    z = np.log(Dv)
+    if D_err is not None:
+        e = np.atleast_1d(np.asarray(D_err, dtype=float))
+        if e.shape != Dv.shape or np.any(~(e > 0)):
+            raise ValidationError("D uncertainties must be positive, one per point")
+        w = (Dv / e) ** 2
+    else:
+        w = np.ones_like(z)
+    A = np.c_[np.ones_like(T), -1.0 / (K_B_EV * T)]
+    Wsq = np.sqrt(w)
+    coef, *_ = np.linalg.lstsq(A * Wsq[:, None], z * Wsq, rcond=None)
+    r = (z - A @ coef) * Wsq
+    dof = T.size - 2
+    chi2_red = float(r @ r) / dof if dof > 0 else float("nan")
+    cov = np.linalg.inv((A * w[:, None]).T @ A)
+    if D_err is None:
+        cov = cov * chi2_red
+    lnD0, Ea = coef
+    s_lnD0, s_Ea = np.sqrt(np.diag(cov))
+    D0 = float(np.exp(lnD0))
+    warnings = []
+    if D_err is not None and dof > 0 and chi2_red > 3:
+        warnings.append(f"χ²_red = {chi2_red:.3g}: the points scatter more than their uncertainties; a single "
+                        "Arrhenius line may not describe them (regime change?)")
+    values = {"Ea_eV": float(Ea), "Ea_err_eV": float(s_Ea), "D0_cm2_s": D0, "D0_err_cm2_s": float(D0 * s_lnD0),
+              "Ea": Quantity(Ea, s_Ea, "eV"), "D0": Quantity(D0, D0 * s_lnD0, "cm^2/s"),
+              "ln_D0": Quantity(lnD0, s_lnD0, "ln(cm^2/s)"),
+              "correlation_lnD0_Ea": float(cov[0, 1] / np.sqrt(cov[0, 0] * cov[1, 1])),
+              "chi2_red": chi2_red, "n_points": int(T.size)}
+    prov = make_provenance("ionscope.diffusion.arrhenius", inputs=inputs,
+                           parameters={"T_K": T, "weighted": D_err is not None})
+    return Result("diffusion.arrhenius", values, warnings=tuple(warnings), provenance=prov)
+
+
+def arrhenius_D(T_K, D0: float, Ea_eV: float):
+    """``D₀ exp(−Eₐ/k_B T)`` in the unit of D₀."""
+    return D0 * np.exp(-Ea_eV / (K_B_EV * np.asarray(T_K, dtype=float)))
+
+
+def nernst_einstein(sigma_S_cm: float, n_per_cm3: float, T_K: float, z: int = 1) -> float:
+    """Charge diffusion coefficient ``D_σ = k_B T σ / (n (z e)²)`` (eq. 4), cm² s⁻¹.
+
+    σ in S cm⁻¹ and n in cm⁻³ give cm² s⁻¹ directly (J·S·cm²/C² = cm² s⁻¹).
+    """
+    T = float(check_kelvin(T_K)[0])
+    if not (sigma_S_cm > 0 and n_per_cm3 > 0 and z != 0):
+        raise ValidationError("σ and n must be positive and the charge number non-zero")
+    return K_B * T * float(sigma_S_cm) / (float(n_per_cm3) * (z * E_CHARGE) ** 2)
+
+
+def haven_ratio(D_star: float, sigma_S_cm: float, n_per_cm3: float, T_K: float, *, z: int = 1,
+                D_star_err: float | None = None, sigma_err: float | None = None, n_err: float | None = None,
+                inputs=()) -> Result:
+    """Haven ratio ``H_R = D*/D_σ`` (eq. 5) with D_σ from Nernst–Einstein (eq. 4).
+
+    Relative uncertainties of D*, σ and n add in quadrature (H_R ∝ D* n / σ).
+    """
+    if not D_star > 0:
+        raise ValidationError("D* must be positive (cm²/s)")
+    Ds = nernst_einstein(sigma_S_cm, n_per_cm3, T_K, z)
+    H = D_star / Ds
+    rel = [e / v for e, v in ((D_star_err, D_star), (sigma_err, sigma_S_cm), (n_err, n_per_cm3)) if e is not None]
+    H_err = H * float(np.sqrt(np.sum(np.square(rel)))) if rel else None
+    rel_ds = [e / v for e, v in ((sigma_err, sigma_S_cm), (n_err, n_per_cm3)) if e is not None]
+    rel_ds = rel_ds + [0.0] * (2 - len(rel_ds)) if rel_ds else []
+    warnings = []
+    if H > 1.5 or H < 0.05:
+        warnings.append(f"H_R = {H:.3g} is outside the usual 0.1–1 range: check n (carriers per cm³) and σ units "
+                        "(S/cm)")
+    if not rel:
+        warnings.append("no input uncertainties given: H_R has no uncertainty")
+    values = {"D_sigma_cm2_s": Ds, "haven_ratio": H, "haven_ratio_err": H_err,
+              "D_sigma": Quantity(Ds, Ds * float(np.hypot(*rel_ds)) if rel_ds else None, "cm^2/s"),
+              "H_R": Quantity(H, H_err, "1"), "T_K": float(T_K)}
+    prov = make_provenance("ionscope.diffusion.haven_ratio", inputs=inputs, parameters={
+        "D_star": D_star, "sigma_S_cm": sigma_S_cm, "n_per_cm3": n_per_cm3, "T_K": T_K, "z": z})
+    return Result("diffusion.haven", values, warnings=tuple(warnings), provenance=prov)
+
+
+def thermodynamic_factor(x, E_V, T_K: float, *, smoothing: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Thermodynamic factor ``Θ = −(e x / k_B T) dE/dx`` (eq. 7) from an OCV curve E(x).
+
+    The derivative comes from a cubic smoothing spline whose smoothing is chosen by generalised
+    cross-validation (:func:`scipy.interpolate.make_smoothing_spline`) unless ``smoothing`` (λ) is
+    given — differentiating noisy OCV data point to point amplifies the noise by 1/Δx.
+
+    Parameters
+    ----------
+    x
+        Lithium composition (e.g. x in LiₓCoO₂), strictly increasing.
+    E_V
+        Electrode potential, V.
+    T_K
+        Temperature, K.
+
+    Returns
+    -------
+    theta, dE_dx
+        Θ at each x (dimensionless) and the smoothed dE/dx (V per unit x).
+    """
+    from scipy.interpolate import make_smoothing_spline
+
+    xv = np.asarray(x, dtype=float)
+    E = np.asarray(E_V, dtype=float)
+    if xv.shape != E.shape or xv.size < 5:
+        raise ValidationError("an OCV curve needs ≥ 5 (x, E) points of equal length")
+    if np.any(np.diff(xv) <= 0):
+        raise ValidationError("composition x of the OCV curve must increase strictly")
+    T = float(check_kelvin(T_K)[0])
+    spline = make_smoothing_spline(xv, E, lam=smoothing)
+    dE = spline.derivative()(xv)
+    theta = -(E_CHARGE * xv / (K_B * T)) * dE
+    return theta, dE
+
+
+def chemical_diffusion(theta, D_sigma):
+    """Chemical diffusion coefficient ``D̃ = Θ D_σ`` (eq. 6), in the unit of D_σ."""
+    return np.asarray(theta, dtype=float) * np.asarray(D_sigma, dtype=float)

@@ -1,0 +1,129 @@
+"""`ionscope diffusion …` commands: JSON keys, inputs (CSV fractions, CSV counts, Zarr), errors."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import ionscope
+from ionscope.diffusion.tables import parse_time
+from ionscope.model.errors import UnitError, ValidationError
+from ionscope.synth.diffusion import isotope_exchange_profile
+
+D0, K0, T0 = 1e-13, 3e-9, 86400.0
+
+
+@pytest.fixture
+def profile():
+    return isotope_exchange_profile("surface-exchange", D=D0, k=K0, time_s=T0, total_counts=1e5, seed=4)
+
+
+def test_fit_csv_counts_json(cli, tmp_path, profile):
+    da, _ = profile
+    path = tmp_path / "p.csv"
+    pd.DataFrame({"depth_nm": da.depth.values, "Li6": da.sel(peak="Li6").values,
+                  "Li7": da.sel(peak="Li7").values}).to_csv(path, index=False)
+    code, out, err = cli("diffusion", "fit", path, "--time", "24h", "--model", "surface-exchange",
+                         "--isotopes", "Li6,Li7", "--json")
+    assert code == 0, err
+    res = json.loads(out)
+    for key in ("model", "D_cm2_s", "D_err_cm2_s", "k_cm_s", "k_err_cm_s", "chi2_red", "warnings"):
+        assert key in res
+    assert abs(res["D_cm2_s"] - D0) < 3 * res["D_err_cm2_s"]
+    assert abs(res["k_cm_s"] - K0) < 3 * res["k_err_cm_s"]
+    assert res["provenance"]["inputs"][0]["sha256"]
+
+
+def test_fit_zarr_depth_profile_and_fraction_csv(cli, tmp_path, profile):
+    da, truth = profile
+    store = ionscope.save(da, tmp_path / "p.zarr")
+    code, out, err = cli("diffusion", "fit", store, "--time", "86400", "--model", "couple", "--json")
+    assert code == 0, err
+    assert json.loads(out)["model"] == "couple"
+    path = tmp_path / "f.csv"
+    pd.DataFrame({"depth_um": da.depth.values / 1e3, "fraction": truth.truth["fraction"]}).to_csv(path, index=False)
+    code, out, err = cli("diffusion", "fit", path, "--time", "24 h", "--model", "auto")
+    assert code == 0, err
+    assert "surface-exchange" in out
+
+
+@pytest.mark.parametrize("columns,match", [
+    ({"depth": [0, 1, 2], "fraction": [0.9, 0.5, 0.1]}, "no unit"),
+    ({"depth_nm": [0, 1, 2], "fraction": [0.9, 1.5, 0.1]}, "within"),
+    ({"depth_nm": [0, 2, 1], "fraction": [0.9, 0.5, 0.1]}, "increase strictly"),
+    ({"depth_nm": [0], "fraction": [0.9]}, "at least 3"),
+])
+def test_fit_bad_tables(cli, tmp_path, columns, match):
+    path = tmp_path / "bad.csv"
+    pd.DataFrame(columns).to_csv(path, index=False)
+    code, _, err = cli("diffusion", "fit", path, "--time", "1h")
+    assert code == 2
+    assert match in err and "bad.csv" in err
+
+
+def test_fit_bad_time(cli, tmp_path):
+    path = tmp_path / "p.csv"
+    pd.DataFrame({"depth_nm": [0, 1, 2, 3], "fraction": [0.9, 0.5, 0.2, 0.1]}).to_csv(path, index=False)
+    code, _, err = cli("diffusion", "fit", path, "--time", "0")
+    assert code == 2 and "positive" in err
+    code, _, err = cli("diffusion", "fit", path, "--time", "3 parsecs")
+    assert code == 2
+
+
+def test_parse_time():
+    assert parse_time("24h") == 86400
+    assert parse_time("59 h") == 59 * 3600
+    assert parse_time("90") == 90
+    with pytest.raises(ValidationError):
+        parse_time("-1 h")
+    with pytest.raises(UnitError):
+        parse_time("5 nm")
+
+
+def test_arrhenius_cli(cli, tmp_path):
+    from ionscope.diffusion.transport import K_B_EV
+
+    T_C = np.array([25.0, 50, 75, 100, 125])
+    D = 6e-13 * np.exp(-0.58 / K_B_EV * (1 / (T_C + 273.15) - 1 / 298.15))
+    path = tmp_path / "a.csv"
+    pd.DataFrame({"T_C": T_C, "D_cm2_s": D, "D_err_cm2_s": 0.05 * D}).to_csv(path, index=False)
+    code, out, err = cli("diffusion", "arrhenius", path, "--json")
+    assert code == 0, err
+    res = json.loads(out)
+    assert res["Ea_eV"] == pytest.approx(0.58, rel=1e-9)
+    assert {"Ea_err_eV", "D0_cm2_s", "D0_err_cm2_s"} <= set(res)
+    bad = tmp_path / "k.csv"
+    pd.DataFrame({"T_K": T_C, "D_cm2_s": D}).to_csv(bad, index=False)
+    code, _, err = cli("diffusion", "arrhenius", bad)
+    assert code == 2 and "°C" in err
+    nounit = tmp_path / "n.csv"
+    pd.DataFrame({"T": T_C, "D_cm2_s": D}).to_csv(nounit, index=False)
+    code, _, err = cli("diffusion", "arrhenius", nounit)
+    assert code == 2 and "no unit" in err
+
+
+def test_haven_cli(cli):
+    code, out, err = cli("diffusion", "haven", "--dstar", "6e-13", "--sigma", "3e-7", "--n", "2.4e22", "--T", "298.15",
+                         "--json")
+    assert code == 0, err
+    res = json.loads(out)
+    Ds = 1.380649e-23 * 298.15 * 3e-7 / (2.4e22 * 1.602176634e-19 ** 2)
+    assert res["D_sigma_cm2_s"] == pytest.approx(Ds)
+    assert res["haven_ratio"] == pytest.approx(6e-13 / Ds)
+    code, _, err = cli("diffusion", "haven", "--dstar", "6e-13", "--sigma", "3e-7", "--n", "2.4e22", "--T", "25")
+    assert code == 2 and "°C" in err
+
+
+def test_leclaire_cli(cli, tmp_path):
+    from scipy.special import erfc
+
+    x = np.linspace(5, 15000, 300)
+    c = 0.5 * erfc(x / 200.0) + 0.02 * np.exp(-2.8e4 * (x * 1e-7) ** 1.2)
+    path = tmp_path / "gb.csv"
+    pd.DataFrame({"depth_nm": x, "fraction": c}).to_csv(path, index=False)
+    code, out, err = cli("diffusion", "leclaire", path, "--time", "1e4", "--d-bulk", "1e-14", "--json")
+    assert code == 0, err
+    res = json.loads(out)
+    assert res["delta_Dgb_cm3_s"] == pytest.approx(1.322 * 1e-9 * 2.8e4 ** (-5 / 3), rel=1e-3)
+    assert res["beta"] > 10 and res["regime"] == "B"

@@ -1,0 +1,78 @@
+"""Arrhenius, Nernst–Einstein, Haven ratio and thermodynamic factor (review 000 §4, eqs. 2, 4–7)."""
+
+import numpy as np
+import pytest
+
+from ionscope.diffusion.transport import (
+    K_B_EV,
+    arrhenius,
+    arrhenius_D,
+    chemical_diffusion,
+    haven_ratio,
+    nernst_einstein,
+    thermodynamic_factor,
+)
+from ionscope.model.errors import ValidationError
+
+T25 = 298.15
+D25, EA = 6.0e-13, 0.58  # amorphous Li3PO4 (review 000 §4)
+D0 = D25 / np.exp(-EA / (K_B_EV * T25))
+
+
+def test_arrhenius_li3po4_recovers_0p58_eV_within_uncertainty():
+    rng = np.random.default_rng(0)
+    T = np.array([298.15, 323.15, 348.15, 373.15, 398.15, 423.15])
+    D_true = arrhenius_D(T, D0, EA)
+    rel = 0.05  # 5 % per-point uncertainty, typical of a profile fit
+    D = D_true * (1 + rel * rng.standard_normal(T.size))
+    res = arrhenius(T, D, rel * D)
+    assert abs(res["Ea_eV"] - EA) < 2 * res["Ea_err_eV"]
+    assert 0.005 < res["Ea_err_eV"] < 0.05
+    assert arrhenius_D(T25, res["D0_cm2_s"], res["Ea_eV"]) == pytest.approx(D25, rel=0.1)
+    exact = arrhenius(T, D_true, rel * D_true)
+    assert exact["Ea_eV"] == pytest.approx(EA, rel=1e-10)
+    assert exact["D0_cm2_s"] == pytest.approx(D0, rel=1e-8)
+
+
+def test_haven_ratio_0p55_when_D_sigma_constructed_to_match():
+    n = 2.4e22  # Li per cm³ in Li3PO4 (order of magnitude)
+    T = np.array([298.15, 333.15, 373.15])
+    for Ti in T:
+        Dstar = arrhenius_D(Ti, D0, EA)
+        Dsig = arrhenius_D(Ti, D25 / 0.55 / np.exp(-0.55 / (K_B_EV * T25)), 0.55)  # H_R = 0.55 at 25 °C
+        sigma = Dsig * n * 1.602176634e-19 ** 2 / (1.380649e-23 * Ti)
+        res = haven_ratio(Dstar, sigma, n, Ti, D_star_err=0.05 * Dstar, sigma_err=0.02 * sigma)
+        assert res["D_sigma_cm2_s"] == pytest.approx(Dsig, rel=1e-12)
+        if Ti == T25:
+            assert res["haven_ratio"] == pytest.approx(0.55, rel=1e-9)
+            assert res["haven_ratio_err"] == pytest.approx(0.55 * np.hypot(0.05, 0.02), rel=1e-9)
+        else:  # Eₐ(D*) > Eₐ(D_σ): H_R grows slowly with T, stays near 0.55
+            assert 0.55 < res["haven_ratio"] < 0.7
+
+
+def test_nernst_einstein_units():
+    # σ = 1e-3 S/cm, n = 1e22 cm⁻³ at 300 K → D_σ = kT σ / (n e²) ≈ 1.6e-8 cm²/s
+    assert nernst_einstein(1e-3, 1e22, 300.0) == pytest.approx(1.6136e-8, rel=1e-4)  # worked by hand
+
+
+def test_thermodynamic_factor_ideal_solution():
+    # ideal lattice gas: E = E0 − (kT/e) ln(x/(1−x)) ⇒ Θ = 1/(1−x)
+    T = 298.15
+    x = np.linspace(0.2, 0.8, 61)
+    rng = np.random.default_rng(1)
+    E = 4.0 - K_B_EV * T * np.log(x / (1 - x)) + 2e-4 * rng.standard_normal(x.size)
+    theta, _ = thermodynamic_factor(x, E, T)
+    inner = slice(8, -8)  # spline derivatives are least certain at the ends
+    np.testing.assert_allclose(theta[inner], 1 / (1 - x[inner]), rtol=0.1)
+    np.testing.assert_allclose(chemical_diffusion(theta, 2e-12), theta * 2e-12)
+
+
+@pytest.mark.parametrize("T", [25.0, -10.0, 5000.0])
+def test_implausible_kelvin_rejected(T):
+    with pytest.raises(ValidationError):
+        arrhenius([T, 350.0, 400.0], [1e-13, 1e-12, 1e-11])
+
+
+def test_arrhenius_needs_enough_points():
+    with pytest.raises(ValidationError, match="three"):
+        arrhenius([300.0, 400.0], [1e-13, 1e-12])
