@@ -60,8 +60,8 @@ def analyze_operando(series: xr.DataArray, log: pd.DataFrame, *, labels: Any | N
     reference); regions (``labels``, or segmentation of the pristine frame of ``segment_species``
     — default the first of ``species``); per-region tracking with dead-time correction and
     Poisson uncertainties on the region interiors (``erode_px`` pixels in from the edge, so
-    sub-pixel registration errors do not leak the neighbouring phase in); reversibility and classes between the pristine, charged and discharged
-    frames of ``cycle``; heterogeneity; dose.
+    sub-pixel registration errors do not leak the neighbouring phase in); reversibility and
+    classes between the pristine, charged and discharged frames of ``cycle``; heterogeneity; dose.
 
     Returns
     -------

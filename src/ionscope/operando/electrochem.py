@@ -54,7 +54,8 @@ def _part_integrals(t: np.ndarray, i: np.ndarray, sign: float) -> tuple[np.ndarr
     cross = (a > 0) & (b < 0) | (a < 0) & (b > 0)
     with np.errstate(divide="ignore", invalid="ignore"):
         f = np.where(cross, a / (a - b), 0.0)
-    trap = trap + np.where(cross & (a > 0), 0.5 * a * f * dt, 0.0) + np.where(cross & (b > 0), 0.5 * b * (1 - f) * dt, 0.0)
+    trap = trap + np.where(cross & (a > 0), 0.5 * a * f * dt, 0.0)
+    trap = trap + np.where(cross & (b > 0), 0.5 * b * (1 - f) * dt, 0.0)
     return trap, np.maximum(a, 0) * dt, np.maximum(b, 0) * dt
 
 
