@@ -210,6 +210,8 @@ def cycling_frame(table: pd.DataFrame, *, columns: Mapping[str, str] | None = No
             continue
         col = mapping[role]
         unit = units.get(role) or split_name_unit(col)[1]
+        if unit is None and role == "time" and pd.to_numeric(table[col], errors="coerce").isna().all():
+            unit = "s"  # time stamps: parsed to seconds by _numeric
         if unit is None:
             raise UnitError(f"the unit of the {role} column {col!r} is not in its header; declare it with "
                             f"units={{'{role}': '...'}}", p)
