@@ -16,7 +16,6 @@ from ionscope.imaging.registration import (
 )
 from ionscope.model.errors import ValidationError
 from ionscope.operando.analysis import registration_image
-from ionscope.synth.operando import operando_cell
 
 
 def _scene(shape=(96, 112), seed=0):
@@ -35,10 +34,10 @@ def test_known_subpixel_shifts_noise_free():
     true = np.array([[0, 0], [1.3, -2.45], [-3.7, 0.6], [0.25, 4.1]])
     stack = np.stack([_fourier_shift(img, *d) for d in true])
     # periodic, band-limited shifts: plain phase correlation is exact to the 1/upsample grid
-    est = estimate_shifts(stack, 0, upsample=50, window_alpha=0, smooth_px=0, edges=False)
-    np.testing.assert_allclose(est, -true, atol=0.021)
+    est = estimate_shifts(stack, 0, upsample=40, window_alpha=0, smooth_px=0, edges=False)
+    np.testing.assert_allclose(est, -true, atol=0.026)
     # the defaults (smoothing, gradient images, taper) cost a little accuracy on this ideal case
-    np.testing.assert_allclose(estimate_shifts(stack, 0, upsample=50), -true, atol=0.05)
+    np.testing.assert_allclose(estimate_shifts(stack, 0, upsample=40), -true, atol=0.05)
 
 
 def test_robust_to_intensity_change():
@@ -50,13 +49,8 @@ def test_robust_to_intensity_change():
     np.testing.assert_allclose(est[1], [-2.4, 1.2], atol=0.15)
 
 
-@pytest.fixture(scope="module")
-def cell():
-    return operando_cell(seed=3)
-
-
 def test_synthetic_series_drift_below_0p2_px(cell):
-    (series, _), truth = cell
+    series, _, truth, *_ = cell
     est = estimate_shifts(registration_image(series), 0)
     # issue acceptance: < 0.2 px on the synthetic series (Poisson counts, yields changing with SOC)
     assert np.abs(est - truth.truth["shifts_px"]).max() < 0.2
@@ -64,7 +58,7 @@ def test_synthetic_series_drift_below_0p2_px(cell):
 
 
 def test_previous_and_mean_references(cell):
-    (series, _), truth = cell
+    series, _, truth, *_ = cell
     img = registration_image(series)[:12]
     prev = estimate_shifts(img, "previous")
     assert np.abs(prev - truth.truth["shifts_px"][:12]).max() < 0.4  # accumulated pairwise errors
