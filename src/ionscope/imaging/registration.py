@@ -42,9 +42,17 @@ def _as_stack(stack: Any) -> np.ndarray:
 
 def tukey_window(shape: tuple[int, int], alpha: float = 0.25) -> np.ndarray:
     """2-D Tukey (tapered cosine) window; suppresses the edge discontinuity of the periodic FFT."""
-    from scipy.signal.windows import tukey
+    def taper(n: int) -> np.ndarray:
+        x = np.linspace(0.0, 1.0, n)
+        w = np.ones(n)
+        edge = alpha / 2
+        if edge > 0:
+            lo, hi = x < edge, x > 1 - edge
+            w[lo] = 0.5 * (1 + np.cos(np.pi * (x[lo] / edge - 1)))
+            w[hi] = 0.5 * (1 + np.cos(np.pi * ((x[hi] - 1) / edge + 1)))
+        return w
 
-    return np.outer(tukey(shape[0], alpha), tukey(shape[1], alpha))
+    return np.outer(taper(shape[0]), taper(shape[1]))
 
 
 def prepare_frames(frames: np.ndarray, *, smooth_px: float = 1.0, edges: bool = True,

@@ -114,7 +114,8 @@ def analyze_operando(series: xr.DataArray, log: pd.DataFrame, *, labels: Any | N
     areas = {r["id"]: r["area_um2"] for r in rows}
     dose = dose_summary(aligned, primary_current_pA=primary_current_pA, region_areas_um2=areas)
     warnings += list(dose.warnings)
-    c = aligned.coords
+    c = {k: np.asarray(aligned.coords[k].values) for k in ("time_start", "time_end", "voltage", "charge",
+                                                           "soc_start", "soc_end", "cycle")}
     frames = [{"state": int(i), "time_start_s": float(c["time_start"][i]), "time_end_s": float(c["time_end"][i]),
                "voltage_V": float(c["voltage"][i]), "charge_uAh": float(c["charge"][i]),
                "soc_start": float(c["soc_start"][i]), "soc_end": float(c["soc_end"][i]),

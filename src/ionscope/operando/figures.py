@@ -41,8 +41,8 @@ def voltage_curve(analysis: OperandoAnalysis):
     ax.plot(log["time_s"] / 3600, log["voltage_V"], color="#245", lw=1.2, label="cell voltage")
     t0, t1 = s.coords["time_start"].values / 3600, s.coords["time_end"].values / 3600
     v = s.coords["voltage"].values
-    for a, b in zip(t0, t1):
-        ax.axvspan(a, b, color="#cfd8e3", alpha=0.35, lw=0)
+    lo, hi = float(np.min(log["voltage_V"])), float(np.max(log["voltage_V"]))
+    ax.broken_barh(list(zip(t0, t1 - t0)), (lo, hi - lo), color="#cfd8e3", alpha=0.35, lw=0)
     ax.plot(s.coords["time"].values / 3600, v, "o", ms=3.5, color="#c51b7d", label="frames (window mean)")
     for name, k in analysis.states.items():
         ax.annotate(name, (s.coords["time"].values[k] / 3600, v[k]), textcoords="offset points", xytext=(0, 8),
