@@ -77,6 +77,8 @@ def dose_summary(series: xr.DataArray, *, primary_current_pA: float | None = Non
                         f"({static_limit:.0e}) from frame {int(past[0])} on: later frames probe a surface "
                         "the beam has altered (e.g. Li redistribution)")
     monolayers = sputter_yield * total / MONOLAYER_ATOMS_CM2
+    warnings.append(f"monolayers removed is an estimate without uncertainty: it assumes a sputter yield of "
+                    f"{sputter_yield:g} atom/ion and 1e15 surface atoms/cm²")
     values: dict[str, Any] = {
         "total_ions_per_cm2": total,
         "per_frame_ions_per_cm2": per,

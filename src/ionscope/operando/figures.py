@@ -9,7 +9,7 @@ import numpy as np
 
 from ionscope.model.arrays import make_ion_image
 from ionscope.operando.analysis import OperandoAnalysis
-from ionscope.operando.tracking import registered_frames
+from ionscope.operando.tracking import change_maps, registered_frames
 from ionscope.report.figures import ion_image_panels
 
 CLASS_COLOURS = {"reversible": "#1b7837", "sluggish": "#e08214", "irreversible": "#b2182b", "no response": "#888888"}
@@ -102,6 +102,31 @@ def reversibility_map(analysis: OperandoAnalysis):
     return fig
 
 
+def change_map_panels(maps):
+    """Relative-change maps (y, x, peak) on one symmetric diverging scale, with a µm scale bar."""
+    import matplotlib.pyplot as plt
+
+    from ionscope.report.figures import _scale_bar_um
+
+    peaks = [str(p) for p in maps.coords["peak"].values]
+    py, px = _pixel_size(maps)
+    ny, nx = maps.sizes["y"], maps.sizes["x"]
+    vals = np.asarray(maps.values, dtype=float)
+    lim = float(np.nanpercentile(np.abs(vals), 99)) if np.isfinite(vals).any() else 1.0
+    fig, axes = plt.subplots(1, len(peaks), figsize=(3.4 * len(peaks), 2.8), squeeze=False)
+    for ax, k, name in zip(axes.flat, range(len(peaks)), peaks):
+        im = ax.imshow(vals[..., k], cmap="RdBu_r", vmin=-lim, vmax=lim, extent=(0, nx * px, ny * py, 0),
+                       interpolation="nearest")
+        bar = _scale_bar_um(nx * px)
+        ax.plot([0.05 * nx * px, 0.05 * nx * px + bar], [0.93 * ny * py] * 2, color="k", lw=3)
+        ax.text(0.05 * nx * px + bar / 2, 0.9 * ny * py, f"{bar:g} µm", ha="center", va="bottom", fontsize=7)
+        ax.set_title(name, fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.colorbar(im, ax=list(axes.flat), fraction=0.03, label="(I − I_pristine)/I_pristine")
+    return fig
+
+
 def region_rows(regions: Sequence[dict[str, Any]], truth_classes: Sequence[str] | None = None) -> list[dict]:
     """Table rows per region (id, area, indicator, response, recovery, class[, true class])."""
     rows = []
@@ -130,6 +155,10 @@ def fill_section(sec: Any, analysis: OperandoAnalysis, *, species: Sequence[str]
     for sp in shown:
         sec.figure(state_panels(analysis, sp), f"{sp}: pristine, charged and discharged frames (registered, "
                    "dead-time corrected counts), one colour scale; scale bar in µm.")
+    maps = change_maps(analysis.series, analysis.states, shifts=analysis.shifts, species=shown[:1])
+    sec.figure(change_map_panels(maps),
+               f"Per-pixel relative change of {shown[0]} (registered, Gaussian σ = 1.5 px): charged vs pristine "
+               "and discharged vs pristine; pixels that stay changed after discharge reacted irreversibly.")
     sec.figure(region_trajectories(analysis), "Per-region intensity per area of each region's indicator species, "
                "relative to the pristine frame, ±1σ (counting statistics).")
     sec.figure(reversibility_map(analysis), "Recovery fraction R = (I_charged − I_discharged)/(I_charged − "
