@@ -89,3 +89,24 @@ def test_cli_bad_input(cli, files, tmp_path):
     code, _, err = cli("operando", "analyze", files / "series.zarr", "--cycling", files / "log.csv",
                        "--species", "^59Co+", "--json")
     assert code == 2 and "not in the series" in err
+
+
+def test_series_from_folder_of_frames(cell, tmp_path):
+    from ionscope.model.arrays import make_ion_image
+    from ionscope.model.errors import ValidationError
+    from ionscope.operando.io import load_series
+
+    series, *_ = cell
+    peaks = [str(p) for p in series.coords["peak"].values]
+    for k in range(3):
+        im = make_ion_image(series.isel(state=k).values, peaks, pixel_size_um=0.5)
+        ionscope.save(im, tmp_path / f"frame{k}.zarr")
+    (tmp_path / "frames.csv").write_text("file,time_start_s,time_end_s\n"
+                                         "frame0.zarr,0,1600\nframe1.zarr,1800,3400\nframe2.zarr,3600,5200\n")
+    loaded = load_series(tmp_path)
+    assert loaded.sizes["state"] == 3 and loaded.coords["time_end"].values[-1] == 5200
+    np.testing.assert_array_equal(loaded.isel(state=2).values, series.isel(state=2).values)
+    small = make_ion_image(series.isel(state=0, x=slice(0, 100)).values, peaks, pixel_size_um=0.5)
+    ionscope.save(small, tmp_path / "frame2.zarr", force=True)
+    with pytest.raises(ValidationError, match="frame 2 has"):
+        load_series(tmp_path)
