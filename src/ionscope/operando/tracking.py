@@ -116,7 +116,8 @@ def track_regions(series: xr.DataArray, labels: Any, *, shifts: Any | None = Non
     py, px = (abs(float(series.coords[d].values[1] - series.coords[d].values[0])) for d in ("y", "x"))
     pix_area = py * px
     shots = _shots(series) if dead_time else None
-    sub = series.sel(peak=species)
+    peak_idx = np.array([all_peaks.index(sp) for sp in species])
+    every = np.array_equal(peak_idx, np.arange(len(all_peaks)))
     counts = np.zeros((n, nreg, npk))
     variance = np.zeros((n, nreg, npk))
     area = np.zeros((n, nreg))
@@ -124,7 +125,8 @@ def track_regions(series: xr.DataArray, labels: Any, *, shifts: Any | None = Non
     ones = np.ones((ny, nx))
     worst_dt = 1.0
     for f in range(n):
-        raw = np.asarray(sub.isel(state=f).values, dtype=np.float64)
+        frame = np.asarray(series.data[f])  # one frame at a time (NumPy view or one Dask compute)
+        raw = (frame if every else frame[..., peak_idx]).astype(np.float64)
         if shots is not None:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DeadTimeWarning)
@@ -136,16 +138,17 @@ def track_regions(series: xr.DataArray, labels: Any, *, shifts: Any | None = Non
             tot = raw.sum()
             worst_dt = max(worst_dt, corr.sum() / tot if tot > 0 else 1.0)
         else:
-            corr, var = raw, raw
+            corr, var = raw, None  # Poisson: the variance is the count
         if sh[f, 0] or sh[f, 1]:
             corr = _bilinear_shift(corr, sh[f, 0], sh[f, 1])
-            var = _bilinear_shift(var, sh[f, 0], sh[f, 1])
+            var = None if var is None else _bilinear_shift(var, sh[f, 0], sh[f, 1])
             cover = _bilinear_shift(ones, sh[f, 0], sh[f, 1])
         else:
             cover = ones
         size = (nreg + 1) * npk
         counts[f] = np.bincount(index, weights=corr.ravel(), minlength=size).reshape(nreg + 1, npk)[1:]
-        variance[f] = np.bincount(index, weights=var.ravel(), minlength=size).reshape(nreg + 1, npk)[1:]
+        variance[f] = counts[f] if var is None else \
+            np.bincount(index, weights=var.ravel(), minlength=size).reshape(nreg + 1, npk)[1:]
         area[f] = np.bincount(compact.ravel(), weights=cover.ravel(), minlength=nreg + 1)[1:] * pix_area
     full = np.bincount(compact.ravel(), minlength=nreg + 1)[1:] * pix_area
     partial = np.flatnonzero((area < 0.9 * full[None]).any(axis=0))
