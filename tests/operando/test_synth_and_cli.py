@@ -110,3 +110,10 @@ def test_series_from_folder_of_frames(cell, tmp_path):
     ionscope.save(small, tmp_path / "frame2.zarr", force=True)
     with pytest.raises(ValidationError, match="frame 2 has"):
         load_series(tmp_path)
+
+
+def test_cli_analyze_human_output(cli, files):
+    code, out, err = cli("operando", "analyze", files / "series.zarr", "--cycling", files / "log.csv",
+                         "--regions", files / "labels.npy", "--species", "^58Ni+", "--no-register")
+    assert code == 0, err
+    assert "capacity" in out and "irreversible" in out and "static limit exceeded: True" in out

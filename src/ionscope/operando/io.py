@@ -26,6 +26,9 @@ from ionscope.io.checks import require_file
 from ionscope.model.errors import FormatError, InputNotFoundError, ValidationError
 from ionscope.operando.series import check_series, stack_frames
 
+#: Series up to this size are loaded into memory; larger ones stay Dask-backed.
+IN_MEMORY_BYTES = 2 * 1024**3
+
 
 def load_series(path: str | PathLike[str]) -> xr.DataArray:
     """Read an operando series from a Zarr store or a folder with ``frames.csv`` (see module doc)."""
@@ -47,8 +50,10 @@ def load_series(path: str | PathLike[str]) -> xr.DataArray:
     data = ionscope.read(p)
     if not isinstance(data, xr.DataArray):
         raise ValidationError("the store holds a dataset, not an operando array (state, y, x, peak)", p)
+    if data.nbytes <= IN_MEMORY_BYTES:
+        data = data.load()  # small series: one read; larger ones stay lazy and are read frame by frame
     try:
-        return check_series(data.load())
+        return check_series(data)
     except ValidationError as exc:
         raise ValidationError(exc.problem, p) from None
 
