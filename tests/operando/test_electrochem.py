@@ -78,3 +78,11 @@ def test_bad_logs():
         cycle_capacities(log)
     with pytest.raises(ValidationError, match="area"):
         cycle_capacities(synthetic_cycling_log()[0], area_cm2=0)
+
+
+def test_integration_error_bound(log_truth):
+    log, _ = log_truth
+    res = capacity_summary(log)
+    q = res["cycles"][0]["charge_uAh"]
+    # current jumps 0 → 6 µA (and CV tail → 0) within one 10 s sample: bound ≈ 2 × 6 µA·10 s / 2 / 3600
+    assert 0.01 < q.uncertainty < 0.05

@@ -8,8 +8,9 @@ with the current linear between samples (trapezoid rule; an interval whose curre
 split at the zero crossing so no charge is attributed to the wrong half cycle). Coulombic
 efficiency is ``Q_dis/Q_ch`` and the irreversible fraction ``(Q_ch − Q_dis)/Q_ch`` ([001]: 29 µAh
 charge, 25 µAh discharge → 14 %). The uncertainty given for each capacity is the integration-rule
-uncertainty ``|L − R|/2`` (left vs right rectangle sums), a bound on the trapezoid error for a
-current that is monotone between samples; instrument calibration errors are not included.
+error bound ``Σ |I_{k+1} − I_k| Δt_k / 2`` (the trapezoid error of a current that is monotone
+between samples cannot exceed it): a conservative bound from the sampling, not a standard
+deviation; instrument calibration errors are not included.
 """
 
 from __future__ import annotations
@@ -45,8 +46,8 @@ def check_log(log: pd.DataFrame) -> pd.DataFrame:
     return log
 
 
-def _part_integrals(t: np.ndarray, i: np.ndarray, sign: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-interval integral (A·s) of max(sign·I, 0) by trapezoid, and its left/right rectangle sums."""
+def _part_integrals(t: np.ndarray, i: np.ndarray, sign: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per-interval integral (A·s) of max(sign·I, 0) by trapezoid, and the interval's error bound."""
     a, b = sign * i[:-1], sign * i[1:]
     dt = np.diff(t)
     both = (a >= 0) & (b >= 0)
@@ -56,7 +57,7 @@ def _part_integrals(t: np.ndarray, i: np.ndarray, sign: float) -> tuple[np.ndarr
         f = np.where(cross, a / (a - b), 0.0)
     trap = trap + np.where(cross & (a > 0), 0.5 * a * f * dt, 0.0)
     trap = trap + np.where(cross & (b > 0), 0.5 * b * (1 - f) * dt, 0.0)
-    return trap, np.maximum(a, 0) * dt, np.maximum(b, 0) * dt
+    return trap, 0.5 * np.abs(np.maximum(a, 0) - np.maximum(b, 0)) * dt
 
 
 def cycle_capacities(log: pd.DataFrame, *, area_cm2: float | None = None) -> pd.DataFrame:
@@ -89,9 +90,9 @@ def cycle_capacities(log: pd.DataFrame, *, area_cm2: float | None = None) -> pd.
         row: dict[str, Any] = {"cycle": int(c)}
         for name, s in (("charge", 1.0), ("discharge", -1.0)):
             sel = owner[s] == c
-            trap, left, right = (p[sel].sum() / 3600.0 for p in parts[s])
+            trap, bound = (p[sel].sum() / 3600.0 for p in parts[s])
             row[f"{name}_Ah"] = trap
-            row[f"{name}_sigma_Ah"] = abs(left - right) / 2
+            row[f"{name}_sigma_Ah"] = bound
         q_ch, q_dis = row["charge_Ah"], row["discharge_Ah"]
         row["coulombic_efficiency"] = q_dis / q_ch if q_ch > 0 else np.nan
         row["irreversible_Ah"] = q_ch - q_dis
