@@ -59,14 +59,24 @@ def tukey_window(shape: tuple[int, int], alpha: float = 0.25) -> np.ndarray:
 
 def prepare_frames(frames: np.ndarray, *, smooth_px: float = 1.0, edges: bool = True,
                    window: np.ndarray | None = None) -> np.ndarray:
-    """Frames as registration sees them: smoothed, gradient magnitude (``edges``), zero-mean, windowed."""
+    """Frames as registration sees them: smoothed, gradient magnitude (``edges``), zero-mean, windowed.
+
+    With ``edges`` the Gaussian-smoothed gradient is computed in Fourier space (one real FFT and two
+    inverse FFTs per frame); without, the frames are smoothed in real space.
+    """
     f = np.asarray(frames, dtype=np.float32)
-    if smooth_px > 0:
-        f = ndimage.gaussian_filter(f, sigma=(0, smooth_px, smooth_px))
     if edges:
-        gy = np.diff(f, axis=1, append=f[:, -1:, :])
-        gx = np.diff(f, axis=2, append=f[:, :, -1:])
+        # smoothed gradient in one pass through Fourier space: ∇(G * f) = IFFT(2πi k · Ĝ · F)
+        ny, nx = f.shape[1:]
+        ky = np.fft.fftfreq(ny)[:, None].astype(np.float32)
+        kx = np.fft.rfftfreq(nx)[None, :].astype(np.float32)
+        gauss = np.exp(-2 * (np.pi * smooth_px) ** 2 * (ky**2 + kx**2)).astype(np.float32)
+        spec = sfft.rfft2(f - f.mean(axis=(1, 2), keepdims=True), axes=(1, 2), workers=-1) * gauss
+        gy = sfft.irfft2(spec * (2j * np.pi * ky), s=(ny, nx), axes=(1, 2), workers=-1)
+        gx = sfft.irfft2(spec * (2j * np.pi * kx), s=(ny, nx), axes=(1, 2), workers=-1)
         f = np.hypot(gy, gx)
+    elif smooth_px > 0:
+        f = ndimage.gaussian_filter(f, sigma=(0, smooth_px, smooth_px))
     f = f - f.mean(axis=(1, 2), keepdims=True)
     if window is not None:
         f = f * window
