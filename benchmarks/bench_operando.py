@@ -67,9 +67,10 @@ def main() -> None:
         return np.array([phase_cross_correlation(smooth[0], smooth[f], upsample_factor=UPSAMPLE)[0]
                          for f in range(N_FRAMES)])
 
-    m_ours = measure("ionscope estimate_shifts (batched)", ours, repeat=2)
-    m_sk = measure("skimage phase_cross_correlation (per frame, raw)", skimage_raw, repeat=1)
-    m_sk2 = measure("skimage phase_cross_correlation (per frame, smoothed σ=2)", skimage_smoothed, repeat=1)
+    # best of 3 for every method: the machine is shared, and single runs vary by ×2 with its load
+    m_ours = measure("ionscope estimate_shifts (batched)", ours, repeat=3, warmup=1)
+    m_sk = measure("skimage phase_cross_correlation (per frame, raw)", skimage_raw, repeat=3)
+    m_sk2 = measure("skimage phase_cross_correlation (per frame, smoothed σ=2)", skimage_smoothed, repeat=3)
 
     def err(s):
         e = np.asarray(s) - true_shifts
@@ -78,7 +79,7 @@ def main() -> None:
     def track():
         return track_regions(series, labels, shifts=m_ours.value, dead_time=False)
 
-    m_track = measure("ionscope track_regions (10 species, 500 regions)", track, repeat=1)
+    m_track = measure("ionscope track_regions (10 species, 500 regions)", track, repeat=2)
     tr = m_track.value
     # frame-0 check: region mean intensity per pixel vs the simulated yields (smoothing blurs
     # region edges, so compare interiors through the tracked totals: within 5 %)
@@ -100,7 +101,10 @@ def main() -> None:
             f"{np.abs(true_shifts).max():.1f} px, species yields varying ±30 % between frames. "
             "Registration on the total-ion image against frame 0, upsample 20.\n\n" + md +
             f"\n\nSpeed-up of ionscope's batched registration over scikit-image frame by frame: ×{ratio:.2f} "
-            f"(raw) / ×{ratio2:.2f} (smoothed input). Median |tracked − simulated| per-region mean count in "
+            f"(raw) / ×{ratio2:.2f} (smoothed input). scikit-image's pure phase normalisation on smoothed frames "
+            "divides noise by a vanishing signal at high frequencies and loses the peak; ionscope regularises "
+            "the normalisation and uses smoothed gradient images, which keeps it robust to the yield changes. "
+            "Median |tracked − simulated| per-region mean count in "
             f"frame 0: {np.median(rel):.2%} (region edges are blurred by the simulated PSF). Whole pipeline "
             f"(registration + tracking): {m_ours.best + m_track.best:.1f} s.")
     print(body)

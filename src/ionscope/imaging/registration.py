@@ -31,6 +31,8 @@ from ionscope.model.errors import ValidationError
 
 #: Frames processed per FFT batch (bounds memory: batch × ny × nx complex128).
 BATCH = 16
+#: Threads of the FFTs (scipy.fft ``workers``; -1 = all cores).
+WORKERS = -1
 
 
 def _as_stack(stack: Any) -> np.ndarray:
@@ -71,9 +73,9 @@ def prepare_frames(frames: np.ndarray, *, smooth_px: float = 1.0, edges: bool = 
         ky = np.fft.fftfreq(ny)[:, None].astype(np.float32)
         kx = np.fft.rfftfreq(nx)[None, :].astype(np.float32)
         gauss = np.exp(-2 * (np.pi * smooth_px) ** 2 * (ky**2 + kx**2)).astype(np.float32)
-        spec = sfft.rfft2(f - f.mean(axis=(1, 2), keepdims=True), axes=(1, 2), workers=-1) * gauss
-        gy = sfft.irfft2(spec * (2j * np.pi * ky), s=(ny, nx), axes=(1, 2), workers=-1)
-        gx = sfft.irfft2(spec * (2j * np.pi * kx), s=(ny, nx), axes=(1, 2), workers=-1)
+        spec = sfft.rfft2(f - f.mean(axis=(1, 2), keepdims=True), axes=(1, 2), workers=WORKERS) * gauss
+        gy = sfft.irfft2(spec * (2j * np.pi * ky), s=(ny, nx), axes=(1, 2), workers=WORKERS)
+        gx = sfft.irfft2(spec * (2j * np.pi * kx), s=(ny, nx), axes=(1, 2), workers=WORKERS)
         f = np.hypot(gy, gx)
     elif smooth_px > 0:
         f = ndimage.gaussian_filter(f, sigma=(0, smooth_px, smooth_px))
@@ -175,14 +177,14 @@ def estimate_shifts(stack: Any, reference: int | str | np.ndarray = 0, *, upsamp
         ref_img = np.asarray(reference, dtype=float)
         if ref_img.shape != (ny, nx):
             raise ValidationError(f"reference image has shape {ref_img.shape}, frames are {(ny, nx)}")
-    ref_f = sfft.rfft2(prepare_frames(ref_img[None], **prep)[0], workers=-1)
+    ref_f = sfft.rfft2(prepare_frames(ref_img[None], **prep)[0], workers=WORKERS)
     shifts = np.zeros((n, 2))
     heights = np.zeros(n)
     midpoints = np.array([ny // 2, nx // 2])
     for b0 in range(0, n, batch):
-        mov_f = sfft.rfft2(prepare_frames(a[b0:b0 + batch], **prep), axes=(1, 2), workers=-1)
+        mov_f = sfft.rfft2(prepare_frames(a[b0:b0 + batch], **prep), axes=(1, 2), workers=WORKERS)
         cp = _cross_power(ref_f, mov_f, eps) if normalise else ref_f[None] * np.conj(mov_f)
-        corr = sfft.irfft2(cp, s=(ny, nx), axes=(1, 2), workers=-1)
+        corr = sfft.irfft2(cp, s=(ny, nx), axes=(1, 2), workers=WORKERS)
         flat = corr.reshape(corr.shape[0], -1).argmax(axis=1)
         coarse = np.stack(np.unravel_index(flat, (ny, nx)), axis=1).astype(float)
         coarse = np.where(coarse > midpoints, coarse - np.array([ny, nx]), coarse)
