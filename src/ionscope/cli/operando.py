@@ -1,0 +1,142 @@
+"""``ionscope operando``: operando TOF-SIMS series against a cycling log.
+
+SERIES is a Zarr store of an operando array (state, y, x, peak) with ``time_start``/``time_end``
+(s) along ``state``, or a folder with ``frames.csv`` (``file, time_start_s, time_end_s``) and one
+ion-image file per state; see :mod:`ionscope.operando.io`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ionscope.cli.common import emit_json, err_console, progress
+from ionscope.model.errors import ValidationError
+
+NAME = "operando"
+app = typer.Typer(help="Operando TOF-SIMS: cycling logs, drift registration, per-region tracking, dose.",
+                  no_args_is_help=True)
+
+SeriesArg = Annotated[Path, typer.Argument(help="Zarr store of an operando series, or a folder with frames.csv.")]
+CyclingOpt = Annotated[Path, typer.Option("--cycling", help="Cycling log: BioLogic .mpt or CSV/TSV.")]
+RegionsOpt = Annotated[Optional[Path], typer.Option("--regions", help="Label image (.npy, TIFF, Zarr) on the "
+                                                    "series grid; default: segment the pristine frame.")]
+SpeciesOpt = Annotated[Optional[list[str]], typer.Option("--species",
+                                                         help="Species to track (repeatable; default all).")]
+ColumnOpt = Annotated[Optional[list[str]], typer.Option("--column", help="Log column ROLE=NAME (time, voltage, "
+                                                        "current, capacity, cycle, step); repeatable.")]
+UnitOpt = Annotated[Optional[list[str]], typer.Option("--unit",
+                                                      help="Log unit ROLE=UNIT, e.g. current=mA; repeatable.")]
+
+
+def _pairs(items: list[str] | None, what: str) -> dict[str, str]:
+    out = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ValidationError(f"{what} {item!r} is not ROLE=VALUE")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _run(series: Path, cycling: Path, regions: Path | None, species: list[str] | None, column: list[str] | None,
+         unit: list[str] | None, current_sign: float, area_cm2: float | None, normalise: str,
+         registration_channel: str, register: bool, segment_species: str | None,
+         primary_current_pa: float | None, cycle: int, quiet: bool):
+    from ionscope.io.cycling import read_cycling
+    from ionscope.operando.analysis import analyze_operando
+    from ionscope.operando.io import load_labels, load_series
+
+    with progress("reading", quiet=quiet):
+        log = read_cycling(cycling, columns=_pairs(column, "--column") or None, units=_pairs(unit, "--unit") or None,
+                           current_sign=current_sign)
+        data = load_series(series)
+        labels = load_labels(regions) if regions is not None else None
+    with progress("registering and tracking", quiet=quiet):
+        inputs = [series, cycling] + ([regions] if regions is not None else [])
+        return analyze_operando(data, log, labels=labels, species=species, register=register,
+                                registration_channel=registration_channel, segment_species=segment_species,
+                                normalisation=None if normalise == "none" else normalise, area_cm2=area_cm2,
+                                cycle=cycle, primary_current_pA=primary_current_pa, inputs=inputs)
+
+
+@app.command()
+def analyze(
+    series: SeriesArg,
+    cycling: CyclingOpt,
+    regions: RegionsOpt = None,
+    species: SpeciesOpt = None,
+    column: ColumnOpt = None,
+    unit: UnitOpt = None,
+    current_sign: Annotated[float, typer.Option(help="-1 if the log records charge as negative current.")] = 1.0,
+    area_cm2: Annotated[Optional[float], typer.Option("--area-cm2", help="Electrode area for areal values.")] = None,
+    normalise: Annotated[str, typer.Option(help="none, total, first or reference:<species>.")] = "none",
+    registration_channel: Annotated[str, typer.Option(help="'total' or a stable species.")] = "total",
+    register: Annotated[bool, typer.Option("--register/--no-register", help="Correct drift.")] = True,
+    segment_species: Annotated[Optional[str], typer.Option(help="Species to segment regions from.")] = None,
+    primary_current_pa: Annotated[Optional[float], typer.Option(
+        "--primary-current-pa", help="Mean primary current if not in metadata.")] = None,
+    cycle: Annotated[int, typer.Option(help="Cycle whose charged/discharged states define reversibility.")] = 1,
+    json: Annotated[bool, typer.Option("--json", help="Print a JSON object.")] = False,
+) -> None:
+    """Capacity, per-region reversibility and classes, and dose of an operando SERIES."""
+    res = _run(series, cycling, regions, species, column, unit, current_sign, area_cm2, normalise,
+               registration_channel, register, segment_species, primary_current_pa, cycle, json)
+    if json:
+        emit_json(res.result)
+        return
+    from rich.table import Table
+
+    from ionscope.cli.common import console
+
+    v = res.result.values
+    t = Table("cycle", "charge (µAh)", "discharge (µAh)", "CE", "irreversible", title="capacity")
+    for c in v["capacity"]["cycles"]:
+        t.add_row(str(c["cycle"]), f"{c['charge_uAh'].value:.4g}", f"{c['discharge_uAh'].value:.4g}",
+                  f"{c['coulombic_efficiency'].value:.3f}", f"{c['irreversible_fraction'].value:.1%}")
+    console.print(t)
+    t = Table("region", "area (µm²)", "indicator", "response", "recovery R", "class", title="regions")
+    for r in v["regions"]:
+        t.add_row(str(r["id"]), f"{r['area_um2']:.1f}", r["species"], f"{r['response']:+.3f}",
+                  f"{r['reversibility']:.2f} ± {r['reversibility_sigma']:.2f}", r["class"])
+    console.print(t)
+    d = v["dose"]
+    console.print(f"dose: {d['total_ions_per_cm2']:.3g} ions/cm²; static limit exceeded: {d['static_limit_exceeded']}")
+    for w in res.result.warnings:
+        err_console.print(f"[yellow]warning:[/yellow] {w}")
+
+
+@app.command()
+def report(
+    series: SeriesArg,
+    cycling: CyclingOpt,
+    out: Annotated[Path, typer.Option("--out", help="HTML report to write.")],
+    regions: RegionsOpt = None,
+    species: SpeciesOpt = None,
+    column: ColumnOpt = None,
+    unit: UnitOpt = None,
+    current_sign: Annotated[float, typer.Option(help="-1 if the log records charge as negative current.")] = 1.0,
+    area_cm2: Annotated[Optional[float], typer.Option("--area-cm2", help="Electrode area for areal values.")] = None,
+    normalise: Annotated[str, typer.Option(help="none, total, first or reference:<species>.")] = "none",
+    registration_channel: Annotated[str, typer.Option(help="'total' or a stable species.")] = "total",
+    segment_species: Annotated[Optional[str], typer.Option(help="Species to segment regions from.")] = None,
+    primary_current_pa: Annotated[Optional[float], typer.Option("--primary-current-pa")] = None,
+    cycle: Annotated[int, typer.Option(help="Cycle defining reversibility.")] = 1,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing report.")] = False,
+) -> None:
+    """Write an HTML report: state panels, voltage curve, trajectories, reversibility map, tables."""
+    from ionscope.io.atomic import check_writable
+    from ionscope.operando.figures import fill_section
+    from ionscope.report.html import Report
+
+    check_writable(out, force)
+    res = _run(series, cycling, regions, species, column, unit, current_sign, area_cm2, normalise,
+               registration_channel, True, segment_species, primary_current_pa, cycle, False)
+    rep = Report(f"Operando TOF-SIMS: {series.name}", f"cycling log {cycling.name}")
+    with progress("figures"):
+        fill_section(rep.section("Operando analysis"), res, species=species)
+    rep.record(res.result.provenance)
+    rep.save(out, force=force)
+    err_console.print(f"wrote {out}")

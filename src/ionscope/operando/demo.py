@@ -1,0 +1,64 @@
+"""Demo section: operando TOF-SIMS of a solid-state cell ([001]) on the virtual instrument.
+
+Simulate the cell (NCA particles that are reversible, sluggish or irreversible; LTO anode; an
+LLTO grain reduced near the anode; drift; dead time) and its cycling log; write the log as CSV and
+read it back; run the full analysis; compare the recovered drift, capacities and per-particle
+classes with the ground truth.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ionscope.io.cycling import read_cycling, write_cycling_csv
+from ionscope.model.provenance import make_provenance
+from ionscope.operando.analysis import analyze_operando
+from ionscope.operando.figures import fill_section
+from ionscope.report.demo_runner import DemoContext
+from ionscope.synth.operando import expected_recovery, operando_cell
+
+TITLE = "Operando TOF-SIMS of a solid-state cell"
+ORDER = 50
+
+
+def build(ctx: DemoContext) -> None:
+    (series, log), truth = operando_cell(seed=ctx.seed)
+    log_path = write_cycling_csv(log, ctx.out / "data" / "operando_cycling_log.csv", force=True)
+    log_read = read_cycling(log_path)
+    labels = truth.truth["labels"].copy()
+    k = int(labels.max())
+    labels[truth.truth["llto_mask"]] = k + 1
+    labels[truth.truth["lto_mask"]] = k + 2
+    true_classes = list(truth.truth["classes"]) + ["irreversible", "reversible"]
+    res = analyze_operando(series, log_read, labels=labels, species=["^58Ni+", "^48Ti+", "^6Li+"],
+                           area_cm2=0.2, inputs=[truth.as_input(), log_path])
+    v = res.result.values
+    drift_err = float(np.abs(res.shifts - truth.truth["shifts_px"]).max())
+    rec_true = np.r_[expected_recovery(truth, res.states), np.nan, np.nan]
+    per_region = []
+    for r, cls, rt in zip(res.regions, true_classes, rec_true):
+        per_region.append({"id": r["id"], "class": r["class"], "true_class": cls,
+                           "recovery": r["reversibility"], "recovery_sigma": r["reversibility_sigma"],
+                           "true_recovery": None if np.isnan(rt) else float(rt)})
+    caps = [{"cycle": c["cycle"], "charge_uAh": c["charge_uAh"].value, "discharge_uAh": c["discharge_uAh"].value,
+             "irreversible_fraction": c["irreversible_fraction"].value} for c in v["capacity"]["cycles"]]
+    n_ok = sum(p["class"] == p["true_class"] for p in per_region)
+    sec = ctx.report.section(TITLE)
+    sec.text(f"A synthetic NCA | Li2OHCl-LLTO | LTO cell cross-section imaged in {series.sizes['state']} frames of "
+             f"1600 s while cycled twice at 0.2 C with 1 h CV holds (after [001]). The cycling log was written as "
+             f"CSV and read back. Drift was registered by phase correlation on the total-ion image "
+             f"(largest error vs truth {drift_err:.3f} px); {n_ok} of {len(per_region)} regions (NCA particles, "
+             f"the LLTO grain, the LTO anode) were classified as the ground truth says. Capacities recovered: "
+             + "; ".join(f"cycle {c['cycle']}: {c['charge_uAh']:.2f}/{c['discharge_uAh']:.2f} µAh, "
+                         f"{c['irreversible_fraction']:.1%} irreversible" for c in caps)
+             + " (true: 29/25 µAh, 13.8 %; 25/22 µAh, 12.0 %).")
+    fill_section(sec, res, species=["^58Ni+", "^48Ti+"], truth_classes=true_classes)
+    prov = make_provenance("ionscope.operando.demo", inputs=[truth.as_input()],
+                           parents=[dict(res.result.provenance)])
+    ctx.report.record(prov)
+    ctx.results["operando"] = {
+        "drift_max_error_px": drift_err, "capacity": caps,
+        "capacity_true": {"charge_uAh": truth.truth["charge_uAh"], "discharge_uAh": truth.truth["discharge_uAh"]},
+        "regions": per_region, "classified_correctly": n_ok, "n_regions": len(per_region),
+        "dose_total_ions_per_cm2": v["dose"]["total_ions_per_cm2"], "provenance": prov,
+    }

@@ -1,0 +1,244 @@
+"""Operando image series: ion images per electrochemical state, aligned to the cycling log.
+
+An operando series is a DataArray of kind ``operando`` with dims ``(state, y, x, peak)`` and the
+acquisition window of every frame as coordinates along ``state``:
+
+``time_start``, ``time_end`` (s)
+    start and end of the frame's integration, on the clock of the cycling log (``time_s``);
+``time`` (s)
+    the window centre.
+
+:func:`align_to_log` adds what the cell did during each window (integration windows are long,
+1600 s in [001], so window means and start/end values are given, never a single sample):
+``voltage`` (V, window mean), ``voltage_start``/``voltage_end``, ``charge`` (µAh, net charge passed
+at the window centre), ``charge_start``/``charge_end``, ``soc``/``soc_start``/``soc_end``, and
+``cycle``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from ionscope.model.arrays import coord, labelled, pixel_axis
+from ionscope.model.errors import ValidationError
+from ionscope.operando.electrochem import check_log, cycle_capacities
+
+
+def make_operando_series(data: Any, peaks: Sequence[str], *, pixel_size_um: float | tuple[float, float],
+                         time_start_s: Sequence[float], time_end_s: Sequence[float],
+                         mz: Sequence[float] | None = None, units: str = "counts", name: str | None = "counts",
+                         **kwargs: Any) -> xr.DataArray:
+    """Build an operando series (state, y, x, peak) with acquisition windows in s.
+
+    Parameters
+    ----------
+    data
+        Array (state, y, x, peak), NumPy or Dask.
+    peaks
+        Species labels.
+    pixel_size_um
+        Pixel size (µm), scalar or (y, x).
+    time_start_s, time_end_s
+        Acquisition window of each frame on the cycling log's clock.
+    **kwargs
+        Passed to :func:`ionscope.model.arrays.labelled` (``acquisition``, ``sample``, ``attrs``…).
+    """
+    shape = np.shape(data)
+    if len(shape) != 4:
+        raise ValidationError(f"an operando series needs a 4-D array (state, y, x, peak), got shape {shape}")
+    n, ny, nx, npk = shape
+    if len(peaks) != npk:
+        raise ValidationError(f"{len(peaks)} species labels for {npk} peak images")
+    start, end = np.asarray(time_start_s, dtype=float), np.asarray(time_end_s, dtype=float)
+    if start.shape != (n,) or end.shape != (n,):
+        raise ValidationError(f"need one start and end time per frame ({n}), got {start.shape} and {end.shape}")
+    py, px = (pixel_size_um, pixel_size_um) if np.isscalar(pixel_size_um) else pixel_size_um
+    coords = {
+        "state": coord("state", np.arange(n), "index"),
+        "time_start": coord("state", start, "s"),
+        "time_end": coord("state", end, "s"),
+        "time": coord("state", 0.5 * (start + end), "s"),
+        "y": coord("y", pixel_axis(ny, py), "µm"),
+        "x": coord("x", pixel_axis(nx, px), "µm"),
+        "peak": xr.Variable("peak", np.asarray(list(peaks), dtype=str)),
+    }
+    if mz is not None:
+        coords["mz"] = coord("peak", np.asarray(mz, dtype=float), "m/z")
+    return check_series(labelled(data, "operando", coords=coords, units=units, name=name, **kwargs))
+
+
+def check_series(series: xr.DataArray) -> xr.DataArray:
+    """Raise :class:`ValidationError` unless ``series`` is a usable operando series.
+
+    Checks the dims, one acquisition window per frame with ``time_start < time_end`` and starts in
+    increasing order, and unique species labels.
+    """
+    if not isinstance(series, xr.DataArray):
+        raise ValidationError(f"an operando series must be an xarray DataArray, got {type(series).__name__}")
+    if set(series.dims) != {"state", "y", "x", "peak"}:
+        raise ValidationError(f"an operando series has dims (state, y, x, peak), got {tuple(series.dims)}")
+    start, end = frame_windows(series)
+    if np.any(end <= start):
+        bad = int(np.flatnonzero(end <= start)[0])
+        raise ValidationError(f"frame {bad}: acquisition ends ({end[bad]} s) before it starts ({start[bad]} s)")
+    if np.any(np.diff(start) <= 0):
+        raise ValidationError("frames must be in acquisition order (time_start strictly increasing)")
+    peaks = [str(p) for p in series.coords["peak"].values]
+    if len(set(peaks)) != len(peaks):
+        raise ValidationError(f"duplicate species labels in the series: {peaks}")
+    return series.transpose("state", "y", "x", "peak")
+
+
+def frame_windows(series: xr.DataArray) -> tuple[np.ndarray, np.ndarray]:
+    """(start, end) of each frame's acquisition in s.
+
+    From ``time_start``/``time_end``; or from ``time`` (window centre) and ``attrs["integration_s"]``.
+    """
+    c = series.coords
+    if "time_start" in c and "time_end" in c:
+        return _seconds(c["time_start"]), _seconds(c["time_end"])
+    if "time" in c and "integration_s" in series.attrs:
+        mid, half = _seconds(c["time"]), 0.5 * float(series.attrs["integration_s"])
+        return mid - half, mid + half
+    raise ValidationError("the series has no acquisition windows: need coords time_start and time_end (s) "
+                          "along 'state', or 'time' plus attrs['integration_s']")
+
+
+def _seconds(c: xr.DataArray) -> np.ndarray:
+    from ionscope.model.units import convert
+
+    return np.asarray(convert(np.asarray(c.values, dtype=float), c.attrs.get("units", "s"), "s"), dtype=float)
+
+
+def stack_frames(images: Sequence[xr.DataArray], time_start_s: Sequence[float], time_end_s: Sequence[float],
+                 **kwargs: Any) -> xr.DataArray:
+    """Stack per-state ion images (y, x, peak), e.g. one reader output per state, into a series.
+
+    Raises
+    ------
+    ValidationError
+        If the frames differ in shape, pixel size or species (nothing is cropped or dropped).
+    """
+    if not images:
+        raise ValidationError("no frames to stack")
+    first = images[0]
+    peaks = [str(p) for p in first.coords["peak"].values]
+    shape = (first.sizes["y"], first.sizes["x"])
+    step = _pixel_size(first)
+    for k, im in enumerate(images[1:], start=1):
+        if set(im.dims) != {"y", "x", "peak"}:
+            raise ValidationError(f"frame {k} is not an ion image (y, x, peak): dims {tuple(im.dims)}")
+        if (im.sizes["y"], im.sizes["x"]) != shape:
+            raise ValidationError(f"frame {k} has {im.sizes['y']}×{im.sizes['x']} pixels, frame 0 has "
+                                  f"{shape[0]}×{shape[1]}")
+        other = [str(p) for p in im.coords["peak"].values]
+        if sorted(other) != sorted(peaks):
+            raise ValidationError(f"frame {k} has species {other}, frame 0 has {peaks}")
+        if not np.allclose(_pixel_size(im), step, rtol=1e-6):
+            raise ValidationError(f"frame {k} has pixel size {_pixel_size(im)} µm, frame 0 has {step} µm")
+    data = np.stack([np.asarray(im.transpose("y", "x", "peak").sel(peak=peaks).values) for im in images])
+    mz = first.coords["mz"].values if "mz" in first.coords else None
+    kwargs.setdefault("acquisition", first.attrs.get("acquisition"))
+    kwargs.setdefault("sample", first.attrs.get("sample"))
+    return make_operando_series(data, peaks, pixel_size_um=step, time_start_s=time_start_s, time_end_s=time_end_s,
+                                mz=mz, units=first.attrs.get("units", "counts"), **kwargs)
+
+
+def _pixel_size(im: xr.DataArray) -> tuple[float, float]:
+    from ionscope.model.arrays import spacing_of
+
+    return spacing_of(im, ("y", "x"))
+
+
+def _window_mean(t: np.ndarray, f: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Mean of the piecewise-linear f(t) over [a, b] (exact for the linear interpolant)."""
+    cum = np.r_[0.0, np.cumsum(0.5 * (f[1:] + f[:-1]) * np.diff(t))]
+
+    def integral(x: np.ndarray) -> np.ndarray:
+        k = np.clip(np.searchsorted(t, x, side="right") - 1, 0, t.size - 2)
+        fx = np.interp(x, t, f)
+        return cum[k] + 0.5 * (f[k] + fx) * (x - t[k])
+
+    return (integral(b) - integral(a)) / (b - a)
+
+
+def align_to_log(series: xr.DataArray, log: pd.DataFrame, *, soc_reference_Ah: float | None = None,
+                 t0_s: float = 0.0) -> xr.DataArray:
+    """Attach the electrochemical state of every frame (voltage, charge passed, SOC interval).
+
+    Parameters
+    ----------
+    series
+        Operando series with acquisition windows on the log's clock.
+    log
+        Canonical cycling log (:func:`ionscope.io.cycling.read_cycling`).
+    soc_reference_Ah
+        Capacity that defines SOC = 1 (default: first-cycle charge capacity).
+    t0_s
+        Log time at which the series clock reads 0 (when the two clocks differ).
+
+    Raises
+    ------
+    ValidationError
+        If any frame's window lies (partly) outside the log's time span; the frames are named.
+    """
+    series = check_series(series)
+    check_log(log)
+    start, end = frame_windows(series)
+    start, end = start + t0_s, end + t0_s
+    t = log["time_s"].to_numpy(dtype=float)
+    outside = np.flatnonzero((start < t[0]) | (end > t[-1]))
+    if outside.size:
+        raise ValidationError(f"frame(s) {outside.tolist()} lie outside the cycling log's time span "
+                              f"[{t[0]:.6g}, {t[-1]:.6g}] s (windows e.g. {start[outside[0]]:.6g}–"
+                              f"{end[outside[0]]:.6g} s); wrong log, or clocks offset (t0_s)?")
+    v = log["voltage_V"].to_numpy(dtype=float)
+    q = log["capacity_Ah"].to_numpy(dtype=float)
+    if soc_reference_Ah is None:
+        soc_reference_Ah = float(cycle_capacities(log)["charge_Ah"].iloc[0])
+    if not soc_reference_Ah > 0:
+        raise ValidationError(f"SOC reference capacity must be positive, got {soc_reference_Ah} Ah")
+    mid = 0.5 * (start + end)
+    cycle = log["cycle"].to_numpy()[np.clip(np.searchsorted(t, mid, side="right") - 1, 0, t.size - 1)]
+    new = {
+        "voltage": coord("state", _window_mean(t, v, start, end), "V"),
+        "voltage_start": coord("state", np.interp(start, t, v), "V"),
+        "voltage_end": coord("state", np.interp(end, t, v), "V"),
+        "charge": coord("state", np.interp(mid, t, q) * 1e6, "µAh"),
+        "charge_start": coord("state", np.interp(start, t, q) * 1e6, "µAh"),
+        "charge_end": coord("state", np.interp(end, t, q) * 1e6, "µAh"),
+        "soc": coord("state", _window_mean(t, q, start, end) / soc_reference_Ah, "fraction"),
+        "soc_start": coord("state", np.interp(start, t, q) / soc_reference_Ah, "fraction"),
+        "soc_end": coord("state", np.interp(end, t, q) / soc_reference_Ah, "fraction"),
+        "cycle": coord("state", cycle.astype(np.int64), "index"),
+    }
+    out = series.assign_coords(new)
+    out.attrs = {**series.attrs, "soc_reference_Ah": float(soc_reference_Ah), "log_t0_s": float(t0_s)}
+    return out
+
+
+def key_states(series: xr.DataArray, cycle: int = 1) -> dict[str, int]:
+    """Indices of the pristine, charged and discharged frames of ``cycle``.
+
+    Pristine is the first frame; charged the frame of highest window-mean SOC in the cycle;
+    discharged the frame of lowest SOC after the charged one, within the cycle. Needs
+    :func:`align_to_log` first.
+    """
+    if "soc" not in series.coords:
+        raise ValidationError("align the series to the cycling log first (align_to_log)")
+    soc = np.asarray(series.coords["soc"].values, dtype=float)
+    cyc = np.asarray(series.coords["cycle"].values)
+    idx = np.flatnonzero(cyc == cycle)
+    if idx.size == 0:
+        raise ValidationError(f"no frame was acquired during cycle {cycle}")
+    charged = int(idx[np.argmax(soc[idx])])
+    after = idx[idx > charged]
+    if after.size == 0:
+        raise ValidationError(f"no frame after the charged state of cycle {cycle}: cannot tell reversibility")
+    discharged = int(after[np.argmin(soc[after])])
+    return {"pristine": 0, "charged": charged, "discharged": discharged}
