@@ -258,7 +258,9 @@ class ViewerHandler(BaseHTTPRequestHandler):
     def _image(self, entry: Entry, params: dict[str, str]) -> None:
         from ionscope.viewer.slicing import MAX_IMAGE_PX, image_of, int_param
 
-        max_px = int_param({"max": params.get("max", MAX_IMAGE_PX)}, "max", 4097) or MAX_IMAGE_PX
+        max_px = int_param({"max": params.get("max", MAX_IMAGE_PX)}, "max", 4097)
+        if max_px < 16:
+            raise ValidationError(f"parameter 'max' must be 16…4096 pixels, got {max_px}")
         key = (entry.id, "image", tuple(sorted(params.items())))
         body = self.server.cached(key, lambda: encode_image(*image_of(entry.data, entry.kind, params, max_px)))
         self._send(200, body, "application/octet-stream")
