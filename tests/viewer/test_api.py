@@ -29,7 +29,8 @@ def test_token_in_query_header_or_cookie(client):
     assert status == 200 and b"ionscope viewer" in body
     assert client.token in headers["Set-Cookie"] and "HttpOnly" in headers["Set-Cookie"]
     assert "default-src 'none'" in headers["Content-Security-Policy"]
-    assert client.request("/static/plot.js", token=False, headers={"Cookie": f"ionscope_token={client.token}"})[0] == 200
+    cookie = {"Cookie": f"ionscope_token={client.token}"}
+    assert client.request("/static/plot.js", token=False, headers=cookie)[0] == 200
     assert client.request("/api/datasets")[0] == 200
 
 

@@ -86,7 +86,8 @@ def depth_interfaces(profile: xr.DataArray, axis: str = "sputter_time") -> dict[
     the n/16 scans next to the step), so a species that falls from 60 % to 1 % is placed at the same
     interface as one that falls from 100 %; linear interpolation on ``axis``.
     Candidates of different species closer than 3 % of the axis span are merged (median). Layers are
-    the spans between interfaces, named by the species with the highest normalised mean inside.
+    the spans between interfaces, named by the species whose normalised mean rises most inside them
+    over its mean outside.
 
     Returns
     -------
@@ -130,7 +131,8 @@ def depth_interfaces(profile: xr.DataArray, axis: str = "sputter_time") -> dict[
         inside = (x >= a) & (x <= b)
         if not inside.any():
             continue
-        j = int(np.argmax(norm[inside].mean(axis=0)))
+        outside = norm[~inside].mean(axis=0) if (~inside).any() else 0.0
+        j = int(np.argmax(norm[inside].mean(axis=0) - outside))
         layers.append({"start": a, "end": b, "name": species[j]})
     return {"axis": axis, "unit": unit, "interfaces": interfaces, "layers": layers}
 
