@@ -185,6 +185,7 @@ def test_spectrum_peaks_are_found_and_labelled(client):
     _, truth = spectrum_sample(seed=1)
     _, sp = client.json(f"/api/datasets/{client.ids['spectrum']}/spectrum")
     found = {p["label"]: p["mz"] for p in sp["peaks"]}
+    assert len(found) == 5  # no noise peak: the threshold allows < 1 % false alarms per spectrum
     # bins are 0.005 m/z wide; the apex of a Poisson-noisy Gaussian (FWHM ≈ m/4000) lies within 2 bins
     for name, mz in truth.truth["peaks"].items():
         assert found[name] == pytest.approx(mz, abs=0.011)

@@ -175,7 +175,9 @@ const sp = S.views.spectrum = {
   async load(id) {
     this.id = id; $("sp-dataset").value = id;
     const m = await meta(id);
-    this.data = await getJSON(`/api/datasets/${id}/spectrum`);
+    const data = await getJSON(`/api/datasets/${id}/spectrum`);
+    if (this.id !== id) return; // a newer selection won the race
+    this.data = data;
     this.peaks = this.data.peaks;
     this.plot.opts.xRange = this.data.range;
     this.plot.view = null;
@@ -237,9 +239,12 @@ const im = S.views.images = {
   select: "im-dataset", id: null, meta: null, species: [], selected: [], panels: [], roiPlot: null,
   async load(id, focus) {
     this.id = id; $("im-dataset").value = id;
-    const m = this.meta = await meta(id);
+    const m = await meta(id);
+    if (this.id !== id) return;
+    this.meta = m;
     if (m.kind === "hyperspectral") {
       const spec = await getJSON(`/api/datasets/${id}/spectrum`);
+      if (this.id !== id) return;
       this.species = spec.peaks.map(p => ({ label: p.label, params: { lo: p.mz - 0.3, hi: p.mz + 0.3 } }));
       if (focus && focus.lo !== undefined) this.species.unshift({ label: focus.label || `m/z ${((focus.lo + focus.hi) / 2).toFixed(2)}`, params: { lo: focus.lo, hi: focus.hi } });
       if (!this.species.length) this.species = [{ label: "total", params: {} }];
@@ -289,7 +294,9 @@ const im = S.views.images = {
     const rgb = $("im-mode").value === "rgb";
     $("im-rgb-pickers").hidden = !rgb; $("im-species").hidden = rgb;
     const wanted = rgb ? ["im-r", "im-g", "im-b"].map(k => $(k).value === "" ? null : +$(k).value) : this.selected;
+    const seq = this.seq = (this.seq || 0) + 1;
     const imgs = await Promise.all(wanted.map(i => (i === null || i === undefined ? null : getImage(`/api/datasets/${this.id}/image?${qs(this.params(i))}`))));
+    if (seq !== this.seq) return; // a newer redraw is on its way
     const log = $("im-scale").value === "log", shared = $("im-shared").checked;
     const got = imgs.filter(Boolean);
     const gmin = Math.min(...got.map(g => g.header.min)), gmax = Math.max(...got.map(g => g.header.max));
@@ -363,7 +370,9 @@ const dp = S.views.depth = {
     this.id = id; $("dp-dataset").value = id;
     if (!fromRoi) this.roiProfile = null;
     const useRoi = this.roiProfile && this.roiProfile.id === id;
-    this.data = useRoi ? this.roiProfile.data : await getJSON(`/api/datasets/${id}/profile`);
+    const data = useRoi ? this.roiProfile.data : await getJSON(`/api/datasets/${id}/profile`);
+    if (this.id !== id) return;
+    this.data = data;
     $("dp-source").textContent = useRoi ? `ROI depth profile (${this.data.pixels} pixels)` : (entry(id).kind === "cube3d" ? "whole field of view" : "");
     const axSel = $("dp-axis"), prev = axSel.value; axSel.replaceChildren();
     for (const [k, a] of Object.entries(this.data.axes)) axSel.append(el("option", { value: k }, `${AXIS_LABEL[k] || k} (${a.unit})`));
@@ -403,8 +412,9 @@ const op = S.views.operando = {
   select: "op-dataset", id: null, meta: null, curve: null, traj: null, curvePlot: null, trajPlot: null, roi: null,
   async load(id) {
     this.id = id; $("op-dataset").value = id;
-    this.meta = await meta(id);
-    this.curve = await getJSON(`/api/datasets/${id}/operando`);
+    const m = await meta(id), curve = await getJSON(`/api/datasets/${id}/operando`);
+    if (this.id !== id) return;
+    this.meta = m; this.curve = curve;
     this.traj = this.curve.whole_field; this.trajTitle = "whole field (mean counts per pixel)";
     $("op-state").max = this.curve.n_states - 1;
     $("op-state").value = 0;
@@ -432,7 +442,9 @@ const op = S.views.operando = {
     this.trajPlot.draw();
     $("op-traj").dataset.pixels = this.traj.pixels;
     const peaks = this.meta.peaks, log = $("op-scale").value === "log";
+    const seq = this.seq = (this.seq || 0) + 1;
     const imgs = await Promise.all(peaks.map((_, j) => getImage(`/api/datasets/${this.id}/image?${qs({ peak: j, state: s })}`)));
+    if (seq !== this.seq) return;
     const cont = $("op-panels"); cont.replaceChildren();
     imgs.forEach((g, j) => {
       const h = g.header, p = makePanel(cont, peaks[j]);
@@ -465,7 +477,9 @@ const vo = S.views.volume = {
   select: "vo-dataset", id: null, meta: null, idx: {},
   async load(id) {
     this.id = id; $("vo-dataset").value = id;
-    const m = this.meta = await meta(id);
+    const m = await meta(id);
+    if (this.id !== id) return;
+    this.meta = m;
     const n = Object.fromEntries(m.dims.map((d, i) => [d, m.shape[i]]));
     this.n = n; this.idx = { z: Math.floor(n.z / 2), y: Math.floor(n.y / 2), x: Math.floor(n.x / 2) };
     $("vo-overlay").disabled = !m.has_labels;
