@@ -90,8 +90,18 @@ class Entry:
         return out
 
 
+#: An integer volume with at most this many distinct values (in its middle slice) is shown as a segmentation.
+MAX_SEGMENT_VALUES = 8
+
+
 def _is_label_volume(var: xr.DataArray) -> bool:
-    return "phases" in var.attrs or (var.dtype.kind in "iub" and str(var.attrs.get("units", "")) in ("label", "labels"))
+    """Phase labels: declared (``phases`` attr or unit ``label``), or an integer volume of a few values."""
+    if "phases" in var.attrs or (var.dtype.kind in "iub" and str(var.attrs.get("units", "")) in ("label", "labels")):
+        return True
+    if var.dtype.kind in "iub" and set(var.dims) == {"z", "y", "x"}:
+        middle = np.asarray(var.isel(z=var.sizes["z"] // 2).values)
+        return np.unique(middle).size <= MAX_SEGMENT_VALUES
+    return False
 
 
 def _choose(obj: Any, path: Path) -> tuple[xr.DataArray, str, xr.DataArray | None, list[str]]:
