@@ -46,6 +46,8 @@ import numpy as np
 from ionscope.model.errors import IonscopeError, ValidationError
 from ionscope.viewer.catalogue import Catalogue, Entry
 
+#: Largest scan/state block (all species) kept in memory for fast species switching, bytes.
+MAX_BLOCK_BYTES = 64 * 1024**2
 #: Largest request body accepted (ROI polygons), bytes.
 MAX_BODY = 1_000_000
 STATIC_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
@@ -109,7 +111,29 @@ class ViewerServer(ThreadingHTTPServer):
         self.static = _static_files()
         self.cache: OrderedDict[tuple, bytes] = OrderedDict()
         self.cache_lock = threading.Lock()
+        self.blocks: OrderedDict[tuple, Any] = OrderedDict()
         super().__init__((host, port), ViewerHandler)
+
+    def lead_block(self, entry: Entry, lead: str, index: int) -> Any:
+        """Scan (or state) ``index`` of a cube/series with all its species, loaded once and kept (LRU).
+
+        Switching species at the same depth or state then costs no chunk read. Blocks larger than
+        :data:`MAX_BLOCK_BYTES` stay lazy (only the requested plane is read).
+        """
+        block = entry.data.isel({lead: slice(index, index + 1)})
+        if block.nbytes > MAX_BLOCK_BYTES:
+            return block
+        key = (entry.id, lead, index)
+        with self.cache_lock:
+            if key in self.blocks:
+                self.blocks.move_to_end(key)
+                return self.blocks[key]
+        loaded = block.load()
+        with self.cache_lock:
+            self.blocks[key] = loaded
+            while len(self.blocks) > 4:
+                self.blocks.popitem(last=False)
+        return loaded
 
     @property
     def url(self) -> str:
@@ -262,8 +286,18 @@ class ViewerHandler(BaseHTTPRequestHandler):
         if max_px < 16:
             raise ValidationError(f"parameter 'max' must be 16…4096 pixels, got {max_px}")
         key = (entry.id, "image", tuple(sorted(params.items())))
-        body = self.server.cached(key, lambda: encode_image(*image_of(entry.data, entry.kind, params, max_px)))
-        self._send(200, body, "application/octet-stream")
+
+        def make() -> bytes:
+            lead = {"cube3d": "scan", "operando": "state"}.get(entry.kind or "")
+            if lead is None or params.get(lead) == "sum":
+                return encode_image(*image_of(entry.data, entry.kind, params, max_px))
+            i = int_param(params, lead, entry.data.sizes[lead])
+            block = self.server.lead_block(entry, lead, i)  # all species of this scan/state, read once
+            values, header = image_of(block, entry.kind, {**params, lead: 0}, max_px)
+            header["selection"][lead] = i
+            return encode_image(values, header)
+
+        self._send(200, self.server.cached(key, make), "application/octet-stream")
 
     def _labels(self, entry: Entry, params: dict[str, str]) -> None:
         if entry.labels is None:

@@ -222,7 +222,8 @@ class Plot {
     ctx.fillStyle = "#111"; ctx.textAlign = "center";
     const placed = [];
     for (const l of this.labels) {
-      const x = this.xMap(l.x); if (x < p.l || x > W - p.r) continue;
+      const xd = this.xMap(l.x); if (xd < p.l || xd > W - p.r) continue;
+      const half = ctx.measureText(l.text).width / 2 + 2, x = Math.min(W - p.r - half, Math.max(p.l + half, xd));
       const y = Math.max(p.t + 10, this.yMap(l.y) - 6);
       if (placed.some(q => Math.abs(q[0] - x) < 40 && Math.abs(q[1] - y) < 14)) continue;
       placed.push([x, y]); ctx.fillText(l.text, x, y);
