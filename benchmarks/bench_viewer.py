@@ -3,8 +3,8 @@
 Writes a cube (scan 500, y 256, x 256, peak 100; uint16 counts, 6.6 GB raw) to a Zarr store with
 ionscope's default chunks, starts the viewer server in this process, and times HTTP slice requests
 as the browser makes them: a new scan (reads the chunk holding all species of that scan), a new
-species at the same scan (that scan's block is kept in memory), a repeated request (slice cache). The peer is the floor: the same plane read directly with
-xarray + Zarr, no HTTP, no encoding. Both must return the same pixels. The store is deleted at the end.
+species at the same scan (that scan's block is kept in memory), a repeated request (slice cache).
+The peer is the floor: the same plane read directly with xarray + Zarr, no HTTP, no encoding. Both must return the same pixels. The store is deleted at the end.
 
 Run: ``python benchmarks/bench_viewer.py`` (takes a few minutes, needs ~3 GB of disk).
 """
@@ -92,8 +92,9 @@ def main() -> None:
         get("peak=3&scan=400")  # warm the cache entry for `repeat`
         get("peak=0&scan=251")  # the block of scan 251 for `new_peak`
         rows, ms = [], {}
-        for label, fn in (("viewer: new scan (new chunk)", new_scan), ("viewer: new species, same scan (block kept)", new_peak),
-                          ("viewer: repeated slice (cache)", repeat), ("xarray+zarr direct read (floor)", direct)):
+        cases = (("viewer: new scan (new chunk)", new_scan), ("viewer: new species, same scan (block kept)", new_peak),
+                 ("viewer: repeated slice (cache)", repeat), ("xarray+zarr direct read (floor)", direct))
+        for label, fn in cases:
             m = measure(label, fn, repeat=7, warmup=1)
             ms[label] = m
             rows.append({"request": label, "median (ms)": m.median * 1e3, "best (ms)": m.best * 1e3,
