@@ -4,7 +4,8 @@ Writes a cube (scan 500, y 256, x 256, peak 100; uint16 counts, 6.6 GB raw) to a
 ionscope's default chunks, starts the viewer server in this process, and times HTTP slice requests
 as the browser makes them: a new scan (reads the chunk holding all species of that scan), a new
 species at the same scan (that scan's block is kept in memory), a repeated request (slice cache).
-The peer is the floor: the same plane read directly with xarray + Zarr, no HTTP, no encoding. Both must return the same pixels. The store is deleted at the end.
+The peer is the floor: the same plane read directly with xarray + Zarr, no HTTP, no encoding.
+Both must return the same pixels. The store is deleted at the end.
 
 Run: ``python benchmarks/bench_viewer.py`` (takes a few minutes, needs ~3 GB of disk).
 """
