@@ -303,3 +303,17 @@ def test_roi_mask_geometry():
     assert m.sum() == 8 and m[3:5, 2:6].all()
     tri = roi_mask((100, 100), {"type": "polygon", "points": [[0, 0], [100, 0], [0, 100]]})
     assert tri.sum() == pytest.approx(5000, rel=0.02)
+
+
+def test_folders_are_listed_recursively_and_hidden_entries_skipped(samples, tmp_path):
+    import shutil
+
+    from ionscope.viewer.catalogue import Catalogue
+
+    root = tmp_path / "demo-output"
+    shutil.copytree(samples["spectrum"], root / "data" / "spectrum.zarr")
+    shutil.copytree(samples["volume"], root / "data" / ".hidden.zarr")
+    (root / "report.html").write_text("<html></html>")
+    cat = Catalogue()
+    added = cat.add(root)
+    assert [e.path.name for e in added] == ["spectrum.zarr"] and added[0].kind == "spectrum"

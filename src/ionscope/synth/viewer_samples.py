@@ -264,3 +264,10 @@ def write_viewer_samples(folder: str | PathLike[str], *, seed: int = 0, force: b
 
 def _seed(seed: SeedLike) -> int | None:
     return seed if isinstance(seed, int) else None
+
+
+if __name__ == "__main__":  # python -m ionscope.synth.viewer_samples OUT_FOLDER
+    import sys
+
+    for name, path in write_viewer_samples(sys.argv[1] if len(sys.argv) > 1 else "viewer-samples").items():
+        print(f"{name}: {path}")

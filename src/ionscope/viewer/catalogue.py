@@ -143,12 +143,20 @@ class Catalogue:
     def get(self, dataset_id: str) -> Entry | None:
         return self._entries.get(dataset_id)
 
-    def add(self, path: str | PathLike[str]) -> list[Entry]:
-        """Add a file or store, or every readable entry of a plain folder; return the new entries."""
+    def add(self, path: str | PathLike[str], *, depth: int = 2) -> list[Entry]:
+        """Add a file or store, or every readable entry of a plain folder (and its sub-folders down to
+        ``depth`` levels, e.g. ``demo-output/data/*.zarr``); return the new entries."""
         p = Path(path).expanduser().resolve()
-        if p.is_dir() and not _is_store(p):
-            children = [c for c in sorted(p.iterdir()) if not c.name.startswith(".") and _looks_readable(c)]
-            return [self._add_one(c) for c in children]
+        if p.is_dir() and not _is_store(p) and not p.name.lower().endswith(".zarr"):
+            added: list[Entry] = []
+            for c in sorted(p.iterdir()):
+                if c.name.startswith("."):
+                    continue
+                if _looks_readable(c):
+                    added.append(self._add_one(c))
+                elif c.is_dir() and depth > 1:
+                    added.extend(self.add(c, depth=depth - 1))
+            return added
         return [self._add_one(p)]
 
     def _add_one(self, path: Path) -> Entry:

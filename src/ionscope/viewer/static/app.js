@@ -59,6 +59,7 @@ async function init() {
   document.querySelectorAll("#tabs button").forEach(b => b.addEventListener("click", () => showView(b.dataset.view)));
   const first = datasets.find(d => d.status === "ok") || datasets[0];
   if (first) await openDataset(first.id);
+  else showError({ name: "— no datasets", error: "None of the paths given to `ionscope view` holds a file ionscope reads." });
   document.body.dataset.ready = "1";
 }
 
