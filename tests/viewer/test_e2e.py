@@ -135,6 +135,13 @@ def test_ion_images_panels_log_rgb_and_export(page):
     inside_phase = truth.truth["phase"][int(fy * 128), int(fx * 128)]
     assert inside_phase == 1
     assert sum(inside) > sum(outside) + 100 or truth.truth["phase"][2, 2] == 1
+    white = page.evaluate("""sel => {
+        const c = document.querySelector(sel);
+        const d = c.getContext('2d').getImageData(c.width / 2, c.height - 14, c.width / 2, 10).data;
+        let n = 0; for (let i = 0; i < d.length; i += 4) if (d[i] === 255 && d[i+1] === 255 && d[i+2] === 255) n++;
+        return n;
+    }""", ni)
+    assert white > 40  # the white µm scale bar (viridis has no white) in the bottom-right corner
     lin = _stats(page, ni)
     page.select_option("#im-scale", "log")
     _wait(page, "document.querySelector('#im-panels .hint').textContent.includes('log')")
@@ -194,6 +201,12 @@ def test_cube_roi_depth_profile_links_to_the_depth_view(page, client):
     page.wait_for_selector("#im-scan-box:not([hidden])")
     page.select_option("#im-roi-what", "profile")
     _wait(page, "document.querySelectorAll('#im-panels canvas').length === 3")
+    first = _stats(page, "#im-panels .panel:first-child canvas")
+    page.fill("#im-scan", "55")  # below 400 nm: the current collector, counts collapse
+    page.dispatch_event("#im-scan", "input")
+    _wait(page, "document.querySelector('#im-scan-val').textContent.startsWith('55')")
+    page.wait_for_selector("#im-panels .panel:first-child canvas[data-scan='55']")
+    assert _stats(page, "#im-panels .panel:first-child canvas")["mean"] != first["mean"]
     _drag(page, "#im-panels .panel:first-child canvas", (0.1, 0.1), (0.4, 0.4))
     page.wait_for_selector("body[data-view='depth']")
     _wait(page, "document.querySelector('#dp-source').textContent.includes('ROI')")

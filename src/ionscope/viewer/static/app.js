@@ -312,6 +312,7 @@ const im = S.views.images = {
       p.caption.textContent = caption;
       p.roi = attachRoi(p.canvas, h0.full_shape, () => $("im-roi").value, roi => this.submitRoi(roi), shape => { this.roiShape = shape; this.panels.forEach(q => { if (q !== p) drawRoiOverlay(q.canvas, shape); }); });
       p.canvas.dataset.drawn = "1";
+      for (const k of ["scan", "state"]) if (h0.selection[k] !== undefined) p.canvas.dataset[k] = h0.selection[k];
       this.panels.push(p);
       return p;
     };
