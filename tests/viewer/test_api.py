@@ -317,3 +317,13 @@ def test_folders_are_listed_recursively_and_hidden_entries_skipped(samples, tmp_
     cat = Catalogue()
     added = cat.add(root)
     assert [e.path.name for e in added] == ["spectrum.zarr"] and added[0].kind == "spectrum"
+
+
+def test_hyperspectral_roi_spectrum_and_summed_spectrum(client):
+    rect = {"type": "rect", "x0": 2, "y0": 4, "x1": 6, "y1": 6}  # pixels x 2…5, y 4…5
+    status, r = client.roi("hyperspectral", {"roi": rect, "what": "spectrum"})
+    assert status == 200 and r["mode"] == "line" and r["pixels"] == 8
+    expected = np.mean([y * 100 + x for y in (4, 5) for x in range(2, 6)])
+    assert r["counts"][50] == pytest.approx(expected) and r["counts"][0] == pytest.approx(1.0)
+    _, sp = client.json(f"/api/datasets/{client.ids['hyperspectral']}/spectrum")
+    assert sp["mode"] == "line" and sp["counts"][0] == pytest.approx(600.0)  # 20 × 30 pixels of 1 count
