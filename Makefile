@@ -4,7 +4,9 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 OUT    ?= demo-output
 
-.PHONY: demo test lint bench clean
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: demo test lint bench clean browser
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (or make PYTHON=python3)"; exit 1; }
@@ -23,7 +25,16 @@ demo: $(VENV)/.installed
 	$(BIN)/ionscope demo --out $(OUT) --force
 	@echo "Open $(abspath $(OUT))/report.html in a browser."
 
-test: $(VENV)/.installed-dev
+# The viewer's end-to-end tests drive Debian's Chromium; install it when missing and we are root.
+browser:
+	@if [ -x $(CHROMIUM) ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing chromium for the viewer's end-to-end tests"; \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+	    || echo "could not install chromium: the viewer's e2e tests will skip"; \
+	else echo "no $(CHROMIUM) and not root with apt-get: the viewer's e2e tests will skip"; fi
+
+test: $(VENV)/.installed-dev browser
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest
 

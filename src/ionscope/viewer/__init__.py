@@ -1,1 +1,11 @@
-"""The local browser viewer (ionscope view): a token-protected read-only server and offline assets."""
+"""The local browser viewer (ionscope view): a token-protected read-only server and offline assets.
+
+>>> from ionscope.viewer import make_server
+>>> server = make_server(["cross_section.zarr"])     # doctest: +SKIP
+>>> print(server.url); server.serve_forever()        # doctest: +SKIP
+"""
+
+from ionscope.viewer.catalogue import Catalogue, Entry
+from ionscope.viewer.server import ViewerServer, decode_image, encode_image, make_server, serve_in_thread
+
+__all__ = ["Catalogue", "Entry", "ViewerServer", "decode_image", "encode_image", "make_server", "serve_in_thread"]

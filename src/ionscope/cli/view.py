@@ -1,0 +1,48 @@
+"""``ionscope view PATH…``: open datasets in the local browser viewer."""
+
+from __future__ import annotations
+
+import threading
+import webbrowser
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ionscope.cli.common import console, err_console
+
+
+def view(
+    paths: Annotated[list[Path], typer.Argument(help="Files, Zarr stores, or folders of them (all listed).")],
+    port: Annotated[int, typer.Option("--port", help="Port to listen on (0: a free one).")] = 0,
+    no_browser: Annotated[bool, typer.Option("--no-browser", help="Print the URL but do not open a browser.")] = False,
+    host: Annotated[str, typer.Option("--host", help="Address to bind (default loopback only).")] = "127.0.0.1",
+    allow_remote: Annotated[bool, typer.Option("--allow-remote",
+                                               help="Allow a non-loopback --host (anyone with the token can read).")
+                            ] = False,
+) -> None:
+    """Explore spectra, ion images, depth profiles, operando series and volumes in the browser."""
+    from ionscope.viewer.server import is_loopback, make_server
+
+    server = make_server(paths, host=host, port=port, allow_remote=allow_remote)
+    if not is_loopback(host):
+        err_console.print(f"[bold yellow]warning:[/bold yellow] listening on {host}, not loopback: anyone who can "
+                          "reach this address and knows the token can read these datasets.")
+    for entry in server.catalogue.entries():
+        if not entry.ok:
+            err_console.print(f"[yellow]could not load[/yellow] {entry.error}", highlight=False, soft_wrap=True)
+    console.print(f"ionscope viewer: {len(server.catalogue)} dataset(s) at", highlight=False)
+    print(server.url, flush=True)
+    if not no_browser:
+        threading.Timer(0.3, webbrowser.open, args=(server.url,)).start()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+def register(app: typer.Typer) -> None:
+    """Add the top-level ``view`` command to the ``ionscope`` app."""
+    app.command(name="view")(view)

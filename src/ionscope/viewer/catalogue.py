@@ -1,0 +1,189 @@
+"""The viewer's catalogue: the only datasets a running viewer may open.
+
+Datasets are named on the command line (files, Zarr stores, or folders whose readable entries are
+listed). The browser refers to them by catalogue id (``d0``, ``d1``…) only; no path that comes from
+a request is ever opened. A dataset that fails to load stays in the catalogue with its error
+message, so the browser can show which file failed and why.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from ionscope.model.errors import IonscopeError
+
+#: Coordinates longer than this are described by their range only.
+MAX_COORD_VALUES = 5000
+
+
+@dataclass
+class Entry:
+    """One catalogue dataset: where it came from, and either the lazy data or why it failed."""
+
+    id: str
+    path: Path
+    data: xr.DataArray | None = None
+    kind: str | None = None
+    labels: xr.DataArray | None = None
+    error: str | None = None
+    variables: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def summary(self) -> dict[str, Any]:
+        """Short JSON description for the catalogue list."""
+        out: dict[str, Any] = {"id": self.id, "name": self.path.name, "path": str(self.path),
+                               "status": "ok" if self.ok else "error"}
+        if not self.ok:
+            out["error"] = self.error
+            return out
+        da = self.data
+        out.update(kind=self.kind, dims=list(da.dims), shape=[int(n) for n in da.shape],
+                   has_labels=self.labels is not None)
+        return out
+
+    def describe(self) -> dict[str, Any]:
+        """Everything the views need to lay themselves out: coordinates with units, peaks, phases."""
+        from ionscope.viewer.slicing import pixel_size_um
+
+        out = self.summary()
+        if not self.ok:
+            return out
+        da = self.data
+        coords: dict[str, Any] = {}
+        for name, c in da.coords.items():
+            info: dict[str, Any] = {"dims": list(c.dims), "unit": c.attrs.get("units")}
+            if c.ndim == 1 and c.dtype.kind in "fiu":
+                vals = np.asarray(c.values, dtype=float)
+                info["range"] = [float(np.nanmin(vals)), float(np.nanmax(vals))] if vals.size else None
+                if vals.size <= MAX_COORD_VALUES:
+                    info["values"] = vals.tolist()
+            elif c.ndim == 1:
+                info["values"] = [str(v) for v in c.values][:MAX_COORD_VALUES]
+            coords[str(name)] = info
+        out["coords"] = coords
+        out["units"] = str(da.attrs.get("units", ""))
+        out["variables"] = self.variables
+        if "peak" in da.dims:
+            out["peaks"] = [str(p) for p in da.coords["peak"].values]
+        if self.kind == "volume":
+            out["spacing_um"] = pixel_size_um(da, ("z", "y", "x"))
+            if self.labels is not None:
+                out["phases"] = dict(self.labels.attrs.get("phases") or {})
+                if not out["phases"]:
+                    values = np.unique(np.asarray(self.labels.isel(z=self.labels.sizes["z"] // 2).values))
+                    out["phases"] = {f"label {int(v)}": int(v) for v in values}
+        elif "y" in da.dims and "x" in da.dims:
+            out["pixel_um"] = pixel_size_um(da, ("y", "x"))
+        for key in ("sample", "acquisition"):
+            if isinstance(da.attrs.get(key), dict):
+                out[key] = {k: v for k, v in da.attrs[key].items() if isinstance(v, (str, int, float, bool))}
+        return out
+
+
+#: An integer volume with at most this many distinct values (in its middle slice) is shown as a segmentation.
+MAX_SEGMENT_VALUES = 8
+
+
+def _is_label_volume(var: xr.DataArray) -> bool:
+    """Phase labels: declared (``phases`` attr or unit ``label``), or an integer volume of a few values."""
+    if "phases" in var.attrs or (var.dtype.kind in "iub" and str(var.attrs.get("units", "")) in ("label", "labels")):
+        return True
+    if var.dtype.kind in "iub" and set(var.dims) == {"z", "y", "x"}:
+        middle = np.asarray(var.isel(z=var.sizes["z"] // 2).values)
+        return np.unique(middle).size <= MAX_SEGMENT_VALUES
+    return False
+
+
+def _choose(obj: Any, path: Path) -> tuple[xr.DataArray, str, xr.DataArray | None, list[str]]:
+    """Main array, kind, optional label volume and variable names of what a reader returned."""
+    from ionscope.model.arrays import kind_of
+
+    if isinstance(obj, xr.DataArray):
+        kind = obj.attrs.get("kind") or kind_of(obj)
+        if kind == "volume" and _is_label_volume(obj):
+            return obj, kind, obj, [str(obj.name)]
+        return obj, kind, None, [str(obj.name)]
+    if isinstance(obj, xr.Dataset):
+        names = [str(n) for n in obj.data_vars]
+        if not names:
+            raise IonscopeError("the dataset holds no data variable", path)
+        labels = next((obj[n] for n in names if _is_label_volume(obj[n])), None)
+        main_name = next((n for n in names if labels is None or n != labels.name), names[0])
+        main = obj[main_name]
+        kind = main.attrs.get("kind") or kind_of(main)
+        if labels is not None and (kind != "volume" or labels.dims != main.dims):
+            labels = None
+        return main, kind, labels, names
+    raise IonscopeError(f"the viewer shows labelled arrays, not a {type(obj).__name__}", path)
+
+
+class Catalogue:
+    """The datasets of one viewer session, by id."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, Entry] = {}
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def entries(self) -> list[Entry]:
+        return list(self._entries.values())
+
+    def get(self, dataset_id: str) -> Entry | None:
+        return self._entries.get(dataset_id)
+
+    def add(self, path: str | PathLike[str], *, depth: int = 2) -> list[Entry]:
+        """Add a file or store, or every readable entry of a plain folder (and its sub-folders down to
+        ``depth`` levels, e.g. ``demo-output/data/*.zarr``); return the new entries."""
+        p = Path(path).expanduser().resolve()
+        if p.is_dir() and not _is_store(p) and not p.name.lower().endswith(".zarr"):
+            added: list[Entry] = []
+            for c in sorted(p.iterdir()):
+                if c.name.startswith("."):
+                    continue
+                if _looks_readable(c):
+                    added.append(self._add_one(c))
+                elif c.is_dir() and depth > 1:
+                    added.extend(self.add(c, depth=depth - 1))
+            return added
+        return [self._add_one(p)]
+
+    def _add_one(self, path: Path) -> Entry:
+        import ionscope
+
+        with self._lock:
+            entry = Entry(id=f"d{len(self._entries)}", path=path)
+            self._entries[entry.id] = entry
+        try:
+            obj = ionscope.read(path)
+            entry.data, entry.kind, entry.labels, entry.variables = _choose(obj, path)
+        except IonscopeError as exc:
+            entry.error = str(exc) if exc.path else f"{path}: {exc}"
+        except Exception as exc:  # a reader bug must not stop the other datasets from showing
+            entry.error = f"{path}: cannot be read ({type(exc).__name__}: {exc})"
+        return entry
+
+
+def _is_store(p: Path) -> bool:
+    return any((p / f).exists() for f in ("zarr.json", ".zgroup", ".zarray"))
+
+
+def _looks_readable(p: Path) -> bool:
+    """Whether a folder entry has an extension some registered reader claims."""
+    import ionscope
+
+    name = p.name.lower()
+    if p.is_dir():
+        return _is_store(p) or name.endswith(".zarr")
+    return any(name.endswith(ext) for pl in ionscope.plugins().values() if pl.read for ext in pl.extensions)

@@ -1,0 +1,65 @@
+"""The annotation adapter's internal methods: peak labels, depth interfaces, the cycling curve."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.special import erf
+
+from ionscope.model.arrays import make_depth_profile
+from ionscope.viewer.annotations import depth_interfaces, operando_curve, peak_labels, spectrum_peaks
+
+
+def test_peak_labels_prefer_the_data_names_then_the_table():
+    assert peak_labels([7.016, 57.93], names=["Li", "Ni"]) == ["Li", "Ni"]
+    assert peak_labels([7.016, 57.935, 123.456]) == ["^7Li+", "^58Ni+", "m/z 123.46"]
+    assert peak_labels([7.2]) == ["m/z 7.20"]  # 0.18 m/z away from 7Li: not labelled as it
+
+
+def test_spectrum_peaks_on_an_exact_spectrum():
+    mz = np.arange(1, 100, 0.01)
+    counts = 5 + 1000 * np.exp(-0.5 * ((mz - 58.93) / 0.01) ** 2) + 300 * np.exp(-0.5 * ((mz - 27.0) / 0.01) ** 2)
+    peaks = spectrum_peaks(mz, counts)
+    assert [p["mz"] for p in peaks] == pytest.approx([27.0, 58.93], abs=0.006)
+    assert peaks[1]["label"] == "^59Co+"
+    assert spectrum_peaks(mz, np.full(mz.size, 5.0)) == []
+
+
+def test_depth_interfaces_of_noise_free_steps():
+    t = np.arange(0, 1000, 2.0)
+    step = lambda c, s: 0.5 * (1 + erf((t - c) / (np.sqrt(2) * s)))  # noqa: E731
+    a = 100 * (1 - step(300, 10))  # top layer
+    b = 100 * step(300, 10) * (1 - step(700, 10))  # middle layer
+    c = 60 * (1 - step(700, 10)) + 0.5  # present above 700 s at 60 % of its level, then gone
+    prof = make_depth_profile(np.stack([a, b, c], axis=1), ["A", "B", "C"], sputter_time_s=t)
+    ann = depth_interfaces(prof)
+    # exact erf steps, smoothed symmetrically: the midpoints are the step centres up to interpolation
+    assert [i["position"] for i in ann["interfaces"]] == pytest.approx([300.0, 700.0], abs=0.5)
+    assert [lay["name"] for lay in ann["layers"]][:2] == ["A", "B"]
+    assert ann["unit"] == "s" and ann["axis"] == "sputter_time"
+
+
+def test_depth_interfaces_of_a_flat_profile_is_empty():
+    prof = make_depth_profile(np.ones((50, 2)), ["A", "B"], sputter_time_s=np.arange(50.0))
+    assert depth_interfaces(prof)["interfaces"] == []
+
+
+def test_operando_curve_without_coordinates():
+    import xarray as xr
+
+    from ionscope.model.arrays import coord, labelled
+
+    da = labelled(np.zeros((3, 2, 2, 1)), "operando",
+                  coords={"voltage": coord("state", [3.0, 3.5, 4.0], "V"), "peak": xr.Variable("peak", ["Li"])})
+    curve = operando_curve(da)
+    assert curve["voltage"] == [3.0, 3.5, 4.0] and curve["time"] is None and curve["units"] == {"voltage": "V"}
+
+
+def test_make_spectrum_sample_matches_known_masses():
+    from ionscope.synth.viewer_samples import spectrum_sample
+
+    sp, truth = spectrum_sample(seed=2)
+    assert sp.attrs["kind"] == "spectrum" and sp.coords["mz"].attrs["units"] == "m/z"
+    found = {p["label"]: p["mz"] for p in spectrum_peaks(sp.mz.values, sp.values)}
+    for name, mz in truth.truth["peaks"].items():
+        assert found[name] == pytest.approx(mz, abs=0.011)  # two 0.005-wide bins
