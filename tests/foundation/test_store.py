@@ -86,3 +86,14 @@ def test_store_claiming_a_missing_variable(tmp_path):
     (path / "zarr.json").write_text(json.dumps(meta))
     with pytest.raises(FormatError, match="no such variable"):
         ionscope.read(path)
+
+
+def test_atomic_files_get_ordinary_permissions(tmp_path):
+    import os
+
+    from ionscope.io.atomic import write_text
+
+    p = write_text(tmp_path / "r.txt", "x")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert p.stat().st_mode & 0o777 == 0o666 & ~mask

@@ -21,6 +21,12 @@ def check_writable(path: str | PathLike[str], force: bool) -> Path:
     return p
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _remove(p: Path) -> None:
     if p.is_dir() and not p.is_symlink():
         shutil.rmtree(p)
@@ -52,6 +58,8 @@ def atomic_path(path: str | PathLike[str], *, force: bool = False, directory: bo
         tempfile.mkstemp(prefix=prefix, dir=target.parent)[1])
     if directory:
         tmp.rmdir()  # let the writer create it
+    else:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; outputs get the usual permissions
     try:
         yield tmp
         _replace(tmp, target)
