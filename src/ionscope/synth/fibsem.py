@@ -77,11 +77,13 @@ def three_phase_electrode(shape: tuple[int, int, int] = (64, 96, 96), *, voxel_u
 
 def image_stack(labels: np.ndarray, *, voxel_um: float = 0.1, noise_sigma: float = 12.0,
                 stripe_amplitude: float = 25.0, drift_step_px: float = 0.6, shading: float = 0.25,
-                blur_px: float = 0.7, seed: SeedLike = 1):
+                blur_px: float = 0.7, fiducial_rows: int = 0, seed: SeedLike = 1):
     """Grey-level FIB-SEM slices of a label volume with noise, curtaining, drift and shading.
 
     Returns the (z, y, x) float32 stack and truth: per-slice drift (y, x) in pixels (slice 0 at 0;
     the recorded image of slice k is the true slice shifted by ``drift[k]``), stripe pattern, grey levels.
+    ``fiducial_rows`` > 0 replaces the top rows by a fixed milled mark (bright marks in the
+    protective layer, a fixed random texture) that moves only with the drift, as used for fiducial alignment.
     """
     rng = make_rng(seed)
     nz, ny, nx = labels.shape
@@ -89,7 +91,11 @@ def image_stack(labels: np.ndarray, *, voxel_um: float = 0.1, noise_sigma: float
     for name, v in PHASES.items():
         if v < grey.size:
             grey[v] = GREY[name]
-    img = ndimage.gaussian_filter(grey[labels], (0, blur_px, blur_px))
+    img = grey[labels].astype(np.float32)
+    if fiducial_rows > 0:
+        mark = ndimage.gaussian_filter(rng.standard_normal((fiducial_rows, nx)), 1.5)
+        img[:, :fiducial_rows] = np.where(mark > 0.1, 230.0, 60.0)[None]
+    img = ndimage.gaussian_filter(img, (0, blur_px, blur_px))
     drift = np.cumsum(rng.normal(0, drift_step_px, (nz, 2)), axis=0)
     drift -= drift[0]
     # curtaining: vertical stripes (constant along y, random along x), varying slowly slice to slice

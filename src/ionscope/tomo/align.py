@@ -36,7 +36,9 @@ def _slice_shifts(stack: Any, *, reference: str = "previous", window: int = 5, u
     roi = fiducial or (slice(None), slice(None))
 
     def get(k: int) -> np.ndarray:
-        return np.asarray(stack[k], dtype=np.float32)[roi]
+        a = np.asarray(stack[k], dtype=np.float32)[roi]
+        # Hann window: the image borders would otherwise pull the correlation peak towards zero
+        return (a - a.mean()) * np.outer(np.hanning(a.shape[0]), np.hanning(a.shape[1])).astype(np.float32)
 
     shifts = np.zeros((nz, 2))
     prev = get(0)
@@ -51,7 +53,7 @@ def _slice_shifts(stack: Any, *, reference: str = "previous", window: int = 5, u
             ref = first if reference == "first" else np.median(np.stack(recent[-window:]), axis=0)
             s, _, _ = phase_cross_correlation(ref, cur, upsample_factor=upsample, normalization=None)
             shifts[k] = -s
-            recent.append(ndimage.shift(cur, s, order=1, mode="nearest"))
+            recent.append(ndimage.shift(cur, s, order=1, mode="constant"))
         prev = cur
     return shifts
 
@@ -60,12 +62,13 @@ def apply_shifts(stack: Any, shifts: np.ndarray, order: int = 1) -> dsa.Array:
     """Undo a drift: each slice shifted by −shift (linear interpolation); lazy, one chunk per slice."""
     arr = stack if isinstance(stack, dsa.Array) else dsa.from_array(np.asarray(stack), chunks=(1, -1, -1))
     arr = arr.rechunk((1, -1, -1)).astype(np.float32)
-    sh = dsa.from_array(np.asarray(shifts, float)[:, :, None, None], chunks=(1, 2, 1, 1))
+    sh = np.asarray(shifts, float)
 
-    def _shift(block: np.ndarray, s: np.ndarray) -> np.ndarray:
-        return ndimage.shift(block[0], -s[0, :, 0, 0], order=order, mode="nearest")[None]
+    def _shift(block: np.ndarray, block_info=None) -> np.ndarray:
+        k = block_info[0]["array-location"][0][0]
+        return ndimage.shift(block[0], -sh[k], order=order, mode="nearest")[None].astype(np.float32)
 
-    return dsa.map_blocks(_shift, arr, sh, dtype=np.float32, chunks=arr.chunks)
+    return arr.map_blocks(_shift, dtype=np.float32)
 
 
 def align_stack(vol: xr.DataArray, *, reference: str = "previous", window: int = 5, upsample: int = 20,

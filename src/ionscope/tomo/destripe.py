@@ -47,7 +47,7 @@ def ihaar2(ll: np.ndarray, lh: np.ndarray, hl: np.ndarray, hh: np.ndarray) -> np
     return out
 
 
-def wavelet_fft_destripe_slice(img: np.ndarray, levels: int = 4, sigma: float = 3.0) -> np.ndarray:
+def wavelet_fft_destripe_slice(img: np.ndarray, levels: int = 3, sigma: float = 1.0) -> np.ndarray:
     """Remove vertical stripes from one slice (Münch et al., Opt. Express 17, 8567 (2009))."""
     ny, nx = img.shape
     m = 2**levels
@@ -77,7 +77,7 @@ def wedge_destripe_slice(img: np.ndarray, half_angle_deg: float = 3.0, keep_radi
     return np.fft.irfft2(f, s=(ny, nx)).astype(np.float32)
 
 
-def destripe(vol: xr.DataArray, *, method: str = "wavelet-fft", levels: int = 4, sigma: float = 3.0,
+def destripe(vol: xr.DataArray, *, method: str = "wavelet-fft", levels: int = 3, sigma: float = 1.0,
              half_angle_deg: float = 3.0) -> xr.DataArray:
     """Remove curtaining from every slice (lazy; one Dask block per slice); parameters in provenance."""
     if method not in ("wavelet-fft", "wedge"):

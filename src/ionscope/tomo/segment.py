@@ -93,29 +93,28 @@ def watershed_particles(mask: np.ndarray, spacing: tuple[float, float, float] = 
     return watershed(-dist, markers, mask=mask).astype(np.int32)
 
 
-def _features_block(b: np.ndarray) -> np.ndarray:
-    feats = [b]
+def _feature_fns() -> list:
+    fns = [lambda b: b]
     for s in FEATURE_SIGMAS:
-        g = ndimage.gaussian_filter(b, s)
-        feats += [g, ndimage.gaussian_gradient_magnitude(b, s), ndimage.gaussian_laplace(b, s)]
-    return np.stack(feats, axis=-1).astype(np.float32)
+        fns += [lambda b, s=s: ndimage.gaussian_filter(b, s),
+                lambda b, s=s: ndimage.gaussian_gradient_magnitude(b, s),
+                lambda b, s=s: ndimage.gaussian_laplace(b, s)]
+    return fns
 
 
 def pixel_features(arr: dsa.Array) -> dsa.Array:
-    """Multiscale features (z, y, x, f) computed block-wise with a 4σ halo."""
+    """Multiscale features (z, y, x, f), each computed block-wise with a 4σ halo (map_overlap)."""
     depth = int(4 * max(FEATURE_SIGMAS)) + 1
     depth_t = tuple(min(depth, n - 1) for n in arr.shape)
-    nf = 1 + 3 * len(FEATURE_SIGMAS)
-    return arr.map_overlap(_features_block, depth=depth_t, boundary="reflect", dtype=np.float32,
-                           new_axis=3, chunks=arr.chunks + ((nf,),))
+    feats = [arr.map_overlap(fn, depth=depth_t, boundary="reflect", dtype=np.float32) for fn in _feature_fns()]
+    return dsa.stack(feats, axis=-1).rechunk(arr.chunks + (len(feats),))
 
 
 class RandomForestSegmenter:
     """Trainable pixel classifier (scikit-learn random forest) on multiscale features.
 
-    ``fit(vol, scribbles, phases)``: ``scribbles`` has the volume's shape, 0 = unlabelled, k ≥ 1 =
-    phase with value ``phases[name] + 1``… simpler: scribbles hold phase label values, with −1
-    for unlabelled voxels.
+    ``fit(vol, scribbles, phases)``: ``scribbles`` has the volume's shape and holds phase label
+    values where a user marked voxels, −1 elsewhere (sparse labels).
     """
 
     def __init__(self, n_estimators: int = 50, max_depth: int | None = 12, seed: int = 0) -> None:
