@@ -21,7 +21,7 @@ def _paint(shape, cz, cy, cx, r, sp, out):  # pragma: no cover - numba
     nz, ny, nx = shape
     for n in range(r.size):
         rad = r[n]
-        r2 = rad * rad
+        r2 = rad * rad * (1.0 - 1e-6)  # strict: a background centre at exactly r stays out
         kz, ky, kx = cz[n], cy[n], cx[n]
         ez, ey, ex = int(rad / dz), int(rad / dy), int(rad / dx)
         for k in range(max(kz - ez, 0), min(kz + ez + 1, nz)):
@@ -44,7 +44,7 @@ def local_thickness(mask: np.ndarray, spacing: tuple[float, float, float] = (1.0
     """
     mask = np.asarray(mask, bool)
     sp = tuple(float(s) for s in spacing)
-    dt = ndimage.distance_transform_edt(mask, sampling=sp).astype(np.float32)
+    dt = ndimage.distance_transform_edt(mask, sampling=sp)
     keep = mask.copy()
     for ax, step in enumerate(sp):
         for shift in (1, -1):
@@ -52,14 +52,14 @@ def local_thickness(mask: np.ndarray, spacing: tuple[float, float, float] = (1.0
             edge = [slice(None)] * 3
             edge[ax] = 0 if shift == 1 else -1
             nb_dt[tuple(edge)] = 0
-            keep &= ~(nb_dt >= dt + np.float32(step))
+            keep &= ~(nb_dt >= dt + step)
     cz, cy, cx = np.nonzero(keep)
     r = dt[cz, cy, cx]
     order = np.argsort(r, kind="stable")
-    out = np.zeros(mask.shape, np.float32)
+    out = np.zeros(mask.shape, np.float64)
     _paint(mask.shape, cz[order].astype(np.int64), cy[order].astype(np.int64), cx[order].astype(np.int64),
            r[order], sp, out)
-    return 2.0 * out
+    return (2.0 * out).astype(np.float32)
 
 
 def size_distribution(thickness: np.ndarray, mask: np.ndarray, bins: int | np.ndarray = 30) -> dict:

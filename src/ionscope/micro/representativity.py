@@ -31,7 +31,9 @@ def representativity(mask: np.ndarray, spacing: tuple[float, float, float], *, n
     if not fit or eps in (0.0, 1.0):
         return {"table": rows, "integral_range_um3": float("nan"), "fraction_uncertainty": float("nan"),
                 "rve_edge_um": float("nan")}
-    vc = float(np.mean([r["std"] ** 2 * r["volume_um3"] / (eps * (1 - eps)) for r in fit]))
+    # each size's estimate weighted by its number of subvolumes (the variance of a variance ∝ 1/n)
+    vc = float(np.average([r["std"] ** 2 * r["volume_um3"] / (eps * (1 - eps)) for r in fit],
+                          weights=[r["n_subvolumes"] for r in fit]))
     total = mask.size * vox
     sigma = float(np.sqrt(eps * (1 - eps) * vc / total))
     rve = float((eps * (1 - eps) * vc / (target_relative_error * eps) ** 2) ** (1 / 3))
