@@ -53,7 +53,8 @@ def write_stack(vol: xr.DataArray, out: Path, force: bool, quiet: bool) -> Path:
         sp = vol.attrs.get("spacing_um") or [1.0, 1.0, 1.0]
         with atomic_path(out, force=force) as tmp:
             tifffile.imwrite(tmp, data, imagej=data.dtype in (np.uint8, np.uint16, np.float32),
-                             resolution=(1 / sp[2], 1 / sp[1]), metadata={"spacing": sp[0], "unit": "um", "axes": "ZYX"})
+                             resolution=(1 / sp[2], 1 / sp[1]),
+                             metadata={"spacing": sp[0], "unit": "um", "axes": "ZYX"})
         return out
 
 
