@@ -163,3 +163,24 @@ def test_three_phase_stack_100_metrics():
     assert total > n_x
     tau = res["phases"]["a"]["tortuosity"]["x"]
     assert tau is None or tau >= 1.0
+
+
+@pytest.mark.realdata
+def test_nmc_electrode_fractions_surfaces_tpb():
+    import tifffile
+
+    data = tifffile.imread(shared_data("microstructure", "nmc_electrode_3phase_256.tiff"))
+    ph = {"pore": 0, "nmc": 85, "cbd": 170}
+    vol = label_volume(data, ph, 0.39)
+    from ionscope.micro import volume_fractions
+
+    fr = volume_fractions(data, ph)
+    # data README: fractions ≈ 0.45 / 0.40 / 0.15 (quoted to two digits)
+    assert fr["pore"] == pytest.approx(0.45, abs=0.01)
+    assert fr["nmc"] == pytest.approx(0.40, abs=0.01)
+    assert fr["cbd"] == pytest.approx(0.15, abs=0.01)
+    s = surface_metrics(data, ph, tuple(vol.attrs["spacing_um"]))
+    # consistency: each phase's surface is the sum of its two interfaces
+    ia = s["interfacial_area_per_um"]
+    assert s["specific_surface_area_per_um"]["nmc"] == pytest.approx(ia["pore-nmc"] + ia["nmc-cbd"])
+    assert s["tpb_density_per_um2"] > 0
