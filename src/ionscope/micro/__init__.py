@@ -1,1 +1,18 @@
 """Microstructure metrics: fractions, connectivity, sizes, surfaces, triple-phase boundaries, tortuosity."""
+
+from ionscope.micro.fractions import percolation, pore_connectivity, volume_fractions
+from ionscope.micro.local_thickness import local_thickness, size_distribution
+from ionscope.micro.metrics import microstructure_metrics, tortuosity
+from ionscope.micro.particles import equivalent_diameters, particle_radius_stats
+from ionscope.micro.phases import check_phases, label_volume, parse_length_um, parse_phases
+from ionscope.micro.profiles import fraction_profile, tortuosity_profile
+from ionscope.micro.pybamm import pybamm_parameters, write_pybamm_json
+from ionscope.micro.representativity import representativity
+from ionscope.micro.surface import surface_metrics
+from ionscope.micro.tortuosity import percolating_cluster, solve_diffusion
+
+__all__ = ["check_phases", "equivalent_diameters", "fraction_profile", "label_volume", "local_thickness",
+           "microstructure_metrics", "parse_length_um", "parse_phases", "particle_radius_stats", "percolating_cluster",
+           "percolation", "pore_connectivity", "pybamm_parameters", "representativity", "size_distribution",
+           "solve_diffusion", "surface_metrics", "tortuosity", "tortuosity_profile", "volume_fractions",
+           "write_pybamm_json"]

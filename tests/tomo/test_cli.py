@@ -1,0 +1,45 @@
+"""CLI: tomo align/destripe/segment and micro metrics (JSON contract, errors)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import tifffile
+
+from ionscope.synth.fibsem import image_stack, three_phase_electrode
+
+
+def test_tomo_and_micro_cli(cli, tmp_path):
+    vol, truth = three_phase_electrode((12, 48, 48), seed=8)
+    stack, _ = image_stack(vol.values, seed=9)
+    src = tmp_path / "stack.tif"
+    tifffile.imwrite(src, stack.values.astype(np.float32))
+    code, out, err = cli("tomo", "align", src, "--out", tmp_path / "a.tif", "--pixel-size", "100nm", "--json")
+    assert code == 0, err
+    assert len(json.loads(out)["drift_px"]) == 12
+    code, out, err = cli("tomo", "destripe", tmp_path / "a.tif", "--out", tmp_path / "d.zarr", "--json")
+    assert code == 0, err
+    code, out, _ = cli("tomo", "segment", tmp_path / "d.zarr", "--out", tmp_path / "s.tif",
+                       "--phases", "pore,cbd,nmc", "--json")
+    assert code == 0
+    seg = json.loads(out)
+    assert set(seg["volume_fraction"]) == {"pore", "cbd", "nmc"}
+    code, _, err = cli("tomo", "segment", tmp_path / "d.zarr", "--out", tmp_path / "s.tif", "--json")
+    assert code != 0 and "exists" in err
+
+    lab = tmp_path / "labels.tif"
+    tifffile.imwrite(lab, (truth.truth["labels"] * 85).astype(np.uint8))
+    code, out, err = cli("micro", "metrics", lab, "--phases", "pore=0,nmc=85,cbd=170", "--spacing", "0.1um",
+                         "--tortuosity", "pore", "--json")
+    assert code == 0, err
+    res = json.loads(out)
+    assert res["phases"]["pore"]["volume_fraction"] == truth.truth["volume_fraction"]["pore"]
+    assert set(res["phases"]["pore"]["tortuosity"]) == {"x", "y", "z"}
+    assert "tpb_density_per_um2" in res and "nmc-cbd" in res["interfacial_area_per_um"]
+    assert res["phases"]["nmc"]["specific_surface_area_per_um"] > 0
+
+    code, _, err = cli("micro", "metrics", lab, "--phases", "pore=0,nmc=85", "--json")
+    assert code == 2 and "not in the phase map" in err
+    code, _, err = cli("micro", "metrics", lab, "--phases", "pore=0,nmc=85,cbd=170", "--spacing", "0um")
+    assert code == 2 and "positive" in err
