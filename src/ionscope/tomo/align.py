@@ -1,8 +1,8 @@
 """Slice alignment: sub-pixel translation by phase correlation, drift curves, shifted stacks.
 
-:func:`_slice_shifts` is the single translation estimator (to be swapped for
-``ionscope.imaging.registration.estimate_shifts`` once merged). Rigid/affine alignment is not
-implemented (see docs/architecture.md).
+:func:`slice_shifts` pulls slices one at a time and registers each with the shared estimator
+:func:`ionscope.imaging.registration.estimate_shifts`. Rigid/affine alignment is not implemented
+(see docs/architecture.md).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import dask.array as dsa
 import numpy as np
 import xarray as xr
 from scipy import ndimage
-from skimage.registration import phase_cross_correlation
 
+from ionscope.imaging.registration import estimate_shifts
 from ionscope.model.errors import ValidationError
 from ionscope.model.provenance import make_provenance
 from ionscope.model.result import Result
@@ -22,13 +22,15 @@ from ionscope.model.result import Result
 REFERENCES = ("previous", "median", "first")
 
 
-def _slice_shifts(stack: Any, *, reference: str = "previous", window: int = 5, upsample: int = 20,
-                  fiducial: tuple[slice, slice] | None = None) -> np.ndarray:
+def slice_shifts(stack: Any, *, reference: str = "previous", window: int = 5, upsample: int = 20,
+                 fiducial: tuple[slice, slice] | None = None) -> np.ndarray:
     """Shift (dy, dx) in pixels of every slice relative to slice 0 (the recorded drift).
 
     ``reference``: 'previous' (consecutive pairs, accumulated), 'median' (running median of the
     last ``window`` already-aligned slices) or 'first'. ``fiducial`` restricts the correlation to a
-    (y, x) region, e.g. a milled fiducial mark. Slices are pulled one at a time (bounded memory).
+    (y, x) region, e.g. a milled fiducial mark. Slices are pulled one at a time (bounded memory);
+    each pair is registered by :func:`ionscope.imaging.registration.estimate_shifts` (tapered,
+    gradient-based phase correlation with upsampled-DFT refinement).
     """
     if reference not in REFERENCES:
         raise ValidationError(f"reference must be one of {REFERENCES}, got {reference!r}")
@@ -36,24 +38,23 @@ def _slice_shifts(stack: Any, *, reference: str = "previous", window: int = 5, u
     roi = fiducial or (slice(None), slice(None))
 
     def get(k: int) -> np.ndarray:
-        a = np.asarray(stack[k], dtype=np.float32)[roi]
-        # Hann window: the image borders would otherwise pull the correlation peak towards zero
-        return (a - a.mean()) * np.outer(np.hanning(a.shape[0]), np.hanning(a.shape[1])).astype(np.float32)
+        return np.asarray(stack[k], dtype=np.float32)[roi]
+
+    def register(ref: np.ndarray, mov: np.ndarray) -> np.ndarray:
+        return estimate_shifts(mov[None], ref, upsample=upsample, smooth_px=1.0)[0]
 
     shifts = np.zeros((nz, 2))
-    prev = get(0)
+    prev = first = get(0)
     recent = [prev]
-    first = prev
     for k in range(1, nz):
         cur = get(k)
         if reference == "previous":
-            s, _, _ = phase_cross_correlation(prev, cur, upsample_factor=upsample, normalization=None)
-            shifts[k] = shifts[k - 1] - s
+            shifts[k] = shifts[k - 1] - register(prev, cur)
         else:
             ref = first if reference == "first" else np.median(np.stack(recent[-window:]), axis=0)
-            s, _, _ = phase_cross_correlation(ref, cur, upsample_factor=upsample, normalization=None)
+            s = register(ref, cur)
             shifts[k] = -s
-            recent.append(ndimage.shift(cur, s, order=1, mode="constant"))
+            recent.append(ndimage.shift(cur, s, order=1, mode="nearest"))
         prev = cur
     return shifts
 
@@ -76,7 +77,7 @@ def align_stack(vol: xr.DataArray, *, reference: str = "previous", window: int =
     """Align the slices of ``vol``; returns the aligned (lazy) volume and the drift curves (µm and px)."""
     if vol.ndim != 3:
         raise ValidationError(f"alignment needs a (z, y, x) stack, got dims {vol.dims}")
-    shifts = _slice_shifts(vol.data, reference=reference, window=window, upsample=upsample, fiducial=fiducial)
+    shifts = slice_shifts(vol.data, reference=reference, window=window, upsample=upsample, fiducial=fiducial)
     aligned = apply_shifts(vol.data, shifts)
     params = {"reference": reference, "window": window, "upsample": upsample,
               "fiducial": None if fiducial is None else [[s.start, s.stop] for s in fiducial]}
