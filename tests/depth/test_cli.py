@@ -68,7 +68,8 @@ def test_bad_input_exits_2(cli, stack_file, tmp_path):
     path, _ = stack_file
     code, _, err = cli("depth", "layers", path, "--species", "Au-,Nope-")
     assert code == 2 and "Nope-" in err
-    code, _, err = cli("depth", "layers", path, "--species", "Au-,PbI_3-", "--rates", "1,2,3")
+    # two markers + the unmarked layer below them = 3 layers; 4 rates cannot be assigned
+    code, _, err = cli("depth", "layers", path, "--species", "Au-,PbI_3-", "--rates", "1,2,3,4")
     assert code == 2 and "cover" in err
     code, _, err = cli("depth", "layers", tmp_path / "missing.txt", "--species", "Au-")
     assert code == 2

@@ -184,11 +184,13 @@ def test_corrupt_chunk_gives_500_and_the_server_keeps_serving(tmp_path, samples)
 def test_spectrum_peaks_are_found_and_labelled(client):
     _, truth = spectrum_sample(seed=1)
     _, sp = client.json(f"/api/datasets/{client.ids['spectrum']}/spectrum")
-    found = {p["label"]: p["mz"] for p in sp["peaks"]}
+    found = sp["peaks"]
     assert len(found) == 5  # no noise peak: the threshold allows < 1 % false alarms per spectrum
     # bins are 0.005 m/z wide; the apex of a Poisson-noisy Gaussian (FWHM ≈ m/4000) lies within 2 bins
-    for name, mz in truth.truth["peaks"].items():
-        assert found[name] == pytest.approx(mz, abs=0.011)
+    for mz in truth.truth["peaks"].values():
+        nearest = min(found, key=lambda p: abs(p["mz"] - mz))
+        assert nearest["mz"] == pytest.approx(mz, abs=0.011)
+        assert not nearest["label"].startswith("m/z")  # named from the marker library
     assert len(sp["mz"]) <= 4000
     _, zoom = client.json(f"/api/datasets/{client.ids['spectrum']}/spectrum?lo=57&hi=60")
     assert min(zoom["mz"]) >= 57 and max(zoom["mz"]) <= 60 and len(zoom["mz"]) == 600

@@ -261,6 +261,32 @@ def find_layers(profile: xr.DataArray, species: Sequence[str], *, axis: str = "s
             "max_gradient": Quantity(float(np.mean(grads)) if grads else float("nan"), u, unit),
             "upper_fall_50": ea["x50"], "lower_rise_50": eb["x50"],
         })
+    last = groups[-1]
+    last_end = max(extents[i][1] for i in last)
+    lead = last[0]
+    tail = norm[last_end + (end - last_end) // 3:end][:, last]  # past the fall itself
+    if end - last_end >= max(3, (end - skip) // 20) and np.all(np.median(tail, axis=0) < 0.1) \
+            and np.all(np.percentile(tail, 95, axis=0) < 0.15):
+        # every marker of the deepest layer falls back to its background and stays there: the profile
+        # enters a layer none of the chosen species marks (e.g. a substrate), and that boundary is an
+        # interface too. A marker that only drops to a lower plateau (matrix effect, charging) is not.
+        ea = _edge(x, norm[:, lead], min(max(extents[lead][1] - 1, skip), end - 1), skip, end - 1, falling=True)
+        if np.isfinite(ea["x50"]):
+            width = ea["x16"] - ea["x84"]
+            noise = stats[lead]["noise"] / stats[lead]["amplitude"] / np.sqrt(f["window"])
+            slope = 0.68 / width if np.isfinite(width) and width > 0 else 1.0 / step
+            u = float(np.sqrt(step ** 2 / 12 + (noise / slope) ** 2))
+            interfaces.append({
+                "upper": species[lead], "lower": None, "unit": unit,
+                "position": Quantity(ea["x50"], u, unit),
+                "width": Quantity(width if np.isfinite(width) and width > 0 else float("nan"),
+                                  float(np.sqrt(step ** 2 / 12)), unit),
+                "max_gradient": Quantity(ea["xgrad"], u, unit),
+                "upper_fall_50": ea["x50"], "lower_rise_50": float("nan"),
+            })
+            groups = [*groups, []]
+            warnings.append(f"below {ea['x50']:.4g} {unit} no chosen species marks the layer (a substrate or an "
+                            "unmeasured material)")
     for k in range(1, len(interfaces)):
         if interfaces[k]["position"].value <= interfaces[k - 1]["position"].value:
             warnings.append(f"interfaces {interfaces[k - 1]['upper']}/{interfaces[k - 1]['lower']} and "
@@ -272,7 +298,8 @@ def find_layers(profile: xr.DataArray, species: Sequence[str], *, axis: str = "s
         stop = interfaces[k]["position"] if k < len(interfaces) else Quantity(float(x[end - 1]), 0.0, unit)
         thick = Quantity(stop.value - start.value, float(np.hypot(start.uncertainty or 0, stop.uncertainty or 0)),
                          unit)
-        layers.append({"index": k, "dominant_species": species[g[0]], "species": [species[i] for i in g],
+        layers.append({"index": k, "dominant_species": species[g[0]] if g else None,
+                       "species": [species[i] for i in g],
                        "start": start, "end": stop, "thickness": thick, "complete": 0 < k < len(groups) - 1})
         start = stop
     if len(groups) > 1:
