@@ -20,6 +20,20 @@ Force = Annotated[bool, typer.Option("--force", help="Replace an existing output
 Json = Annotated[bool, typer.Option("--json", help="Print a JSON object.")]
 
 
+def _peaks(text: str) -> list[float | str]:
+    """Comma-separated m/z values or ion names (``7.016,^58Ni+,Li2F+``)."""
+    out: list[float | str] = []
+    for part in text.replace(";", ",").split(","):
+        if part.strip():
+            try:
+                out.append(float(part))
+            except ValueError:
+                out.append(part.strip())
+    if not out:
+        raise ValidationError("--peaks is empty")
+    return out
+
+
 def _floats(text: str, what: str) -> list[float]:
     try:
         values = [float(v) for v in text.replace(";", ",").split(",") if v.strip()]
@@ -46,7 +60,7 @@ def _summary(images, out: Path | None, kind: str) -> Result:
 @app.command()
 def extract(
     file: Annotated[Path, typer.Argument(help="imzML, BIF6, or a Zarr ion-image/hyperspectral store.")],
-    peaks: Annotated[str, typer.Option("--peaks", help="Comma-separated m/z values, e.g. 7.016,58.93.")],
+    peaks: Annotated[str, typer.Option("--peaks", help="m/z values or ion names, e.g. 7.016,^58Ni+,Li2F+.")],
     tol_ppm: Annotated[Optional[float], typer.Option("--tol-ppm", help="Window half-width in ppm.")] = None,
     tol_da: Annotated[Optional[float], typer.Option("--tol-da", help="Window half-width in m/z.")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", help="Write the ion images (.zarr, .bif6, …).")] = None,
@@ -58,7 +72,7 @@ def extract(
 
     if out is not None:
         ionscope.io.atomic.check_writable(out, force)
-    mz = _floats(peaks, "--peaks")
+    mz = _peaks(peaks)
     with progress("ion images", quiet=json):
         images = ion_images(ionscope.read(file), mz, tolerance_ppm=tol_ppm, tolerance_da=tol_da)
     if out is not None:
@@ -83,7 +97,7 @@ def bin_events_cmd(
     out: Annotated[Path, typer.Option("--out", help="Output store (.zarr) or file.")],
     binning: Annotated[float, typer.Option("--binning", help="TOF channel binning.")] = 1.0,
     pixel_size: Annotated[float, typer.Option("--pixel-size-um", help="Pixel size (µm).")] = 1.0,
-    peaks: Annotated[Optional[str], typer.Option("--peaks", help="Comma-separated m/z values.")] = None,
+    peaks: Annotated[Optional[str], typer.Option("--peaks", help="Comma-separated m/z values or ion names.")] = None,
     tol_ppm: Annotated[Optional[float], typer.Option("--tol-ppm", help="Window half-width (ppm).")] = None,
     tol_da: Annotated[Optional[float], typer.Option("--tol-da", help="Window half-width (m/z).")] = None,
     mz_bin: Annotated[Optional[float], typer.Option("--mz-bin", help="Instead of peaks: m/z bin width.")] = None,
@@ -104,7 +118,7 @@ def bin_events_cmd(
         raise ValidationError("give either --peaks (with --tol-ppm or --tol-da) or --mz-bin")
     kwargs: dict = {"keep_scans": keep_scans, "spatial_bin": spatial_bin}
     if peaks is not None:
-        kwargs.update(peaks=_floats(peaks, "--peaks"), tolerance_ppm=tol_ppm, tolerance_da=tol_da)
+        kwargs.update(peaks=_peaks(peaks), tolerance_ppm=tol_ppm, tolerance_da=tol_da)
     else:
         lo, hi = _floats(mz_range, "--mz-range")[:2]
         kwargs["mz_edges"] = lo + float(mz_bin) * np.arange(int(np.ceil((hi - lo) / float(mz_bin))) + 1)

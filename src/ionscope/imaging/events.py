@@ -151,7 +151,7 @@ def bin_events(events: EventTable, *, peaks: Sequence[float] | None = None, tole
     if b < 1 or b > min(geo.nx, geo.ny):
         raise ValidationError(f"spatial_bin must be between 1 and {min(geo.nx, geo.ny)}, got {spatial_bin}")
     if peaks is not None:
-        from ionscope.imaging.ion_images import peak_windows
+        from ionscope.imaging.ion_images import peak_positions, peak_windows
 
         mz, lo, hi = peak_windows(peaks, tolerance_ppm=tolerance_ppm, tolerance_da=tolerance_da)
         lut = channel_lut(cal, lo, hi)
@@ -210,7 +210,8 @@ def bin_events(events: EventTable, *, peaks: Sequence[float] | None = None, tole
     if mz_edges is not None:
         coords["mz"] = coord("mz", mz, "m/z")
         return labelled(out[0], "hyperspectral", coords=coords, attrs=attrs, provenance=prov)
-    coords["peak"] = xr.Variable("peak", np.asarray([f"{m:.4f}" for m in mz], dtype=str))
+    labels = peak_positions(peaks)[1] if peaks is not None else [f"{m:.4f}" for m in mz]
+    coords["peak"] = xr.Variable("peak", np.asarray(labels, dtype=str))
     coords["mz"] = coord("peak", mz, "m/z")
     coords["mz_low"] = coord("peak", lo, "m/z")
     coords["mz_high"] = coord("peak", hi, "m/z")

@@ -23,14 +23,37 @@ from ionscope.model.events import EventTable
 from ionscope.model.provenance import make_provenance
 
 
-def peak_windows(peaks: Sequence[float], *, tolerance_ppm: float | None = None,
+def peak_positions(peaks: Sequence[float | str]) -> tuple[np.ndarray, list[str]]:
+    """m/z and label of each peak, given as an m/z value or as a named ion.
+
+    Names are ion formulas in any notation :func:`ionscope.library.parse_formula` reads (``"^7Li+"``,
+    ``"Li2F+"``, ``"PO3-"``, ``"C_6H_5+"``); their exact m/z (electron mass included) is the
+    window centre and the name labels the image. Numbers are labelled by their m/z.
+    """
+    from ionscope.library import parse_formula
+
+    mz, labels = [], []
+    for p in np.atleast_1d(np.asarray(peaks, dtype=object)):
+        try:
+            value = float(p)
+        except (TypeError, ValueError):
+            name = str(p).strip()
+            value = parse_formula(name).mz
+            labels.append(name)
+        else:
+            labels.append(f"{value:.4f}")
+        mz.append(value)
+    return np.asarray(mz, dtype=float), labels
+
+
+def peak_windows(peaks: Sequence[float | str], *, tolerance_ppm: float | None = None,
                  tolerance_da: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(centres, low edges, high edges) in m/z of the windows around ``peaks``.
+    """(centres, low edges, high edges) in m/z of the windows around ``peaks`` (m/z values or ion names).
 
     Exactly one of ``tolerance_ppm`` (parts per million of each m/z) and ``tolerance_da`` (absolute,
     m/z units) must be given.
     """
-    mz = np.atleast_1d(np.asarray(peaks, dtype=float))
+    mz = peak_positions(peaks)[0]
     if mz.ndim != 1 or mz.size == 0 or not np.all(np.isfinite(mz)) or np.any(mz <= 0):
         raise ValidationError(f"peaks must be positive m/z values, got {peaks!r}")
     if (tolerance_ppm is None) == (tolerance_da is None):
@@ -136,11 +159,7 @@ def sum_into_bins(src: ImzMLData, edges: np.ndarray) -> np.ndarray:
     return out
 
 
-def _labels(mz: np.ndarray) -> list[str]:
-    return [f"{m:.4f}" for m in mz]
-
-
-def ion_images(data: Any, peaks: Sequence[float], *, tolerance_ppm: float | None = None,
+def ion_images(data: Any, peaks: Sequence[float | str], *, tolerance_ppm: float | None = None,
                tolerance_da: float | None = None, **options: Any) -> xr.DataArray:
     """Ion images (y, x, peak): intensity summed in an m/z window around each of ``peaks``.
 
@@ -153,7 +172,8 @@ def ion_images(data: Any, peaks: Sequence[float], *, tolerance_ppm: float | None
         :class:`~ionscope.model.events.EventTable` with calibration and geometry (binned on the fly,
         ``options`` go to :func:`~ionscope.imaging.events.bin_events`).
     peaks
-        m/z values of the peak centres.
+        Peak centres: m/z values, or ion names (``"^7Li+"``, ``"Li2F+"``) whose exact m/z is used
+        and which label the images.
     tolerance_ppm, tolerance_da
         Half-width of each window, relative (ppm) or absolute (m/z); exactly one.
 
@@ -195,7 +215,7 @@ def ion_images(data: Any, peaks: Sequence[float], *, tolerance_ppm: float | None
         raise UnsupportedError(f"cannot make ion images from a {type(data).__name__}")
     prov = make_provenance("ionscope.imaging.ion_images", inputs=[{k: v for k, v in source.items() if v}],
                            parameters=params)
-    out = make_ion_image(grid, _labels(mz), pixel_size_um=pixel, mz=mz,
+    out = make_ion_image(grid, peak_positions(peaks)[1], pixel_size_um=pixel, mz=mz,
                          attrs={"tolerance_ppm": tolerance_ppm, "tolerance_da": tolerance_da,
                                 "source_file": source.get("name")}, provenance=prov)
     return out.assign_coords(mz_low=("peak", lo, {"units": "m/z"}), mz_high=("peak", hi, {"units": "m/z"}))

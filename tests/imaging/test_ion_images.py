@@ -1,0 +1,15 @@
+"""Ion images from named species."""
+
+import pytest
+
+
+def test_peaks_given_as_ion_names_use_their_exact_mz():
+    from ionscope.imaging.ion_images import peak_positions, peak_windows
+    from ionscope.model import ValidationError
+
+    mz, labels = peak_positions(["^7Li+", 58.9332, "Li2F+"])
+    # 7Li atom 7.016003 u minus one electron (0.000549 u); Li2F+ = 2·7.016003 + 18.998403 − mₑ
+    assert mz == pytest.approx([7.015455, 58.9332, 33.029861], abs=5e-5)  # the isotope table is AME to 5e-5 u
+    assert labels == ["^7Li+", "58.9332", "Li2F+"]
+    with pytest.raises(ValidationError):
+        peak_windows(["Xx+"], tolerance_ppm=50)
