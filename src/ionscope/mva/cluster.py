@@ -31,16 +31,16 @@ def cluster_scores(decomposition: MVAResult, n_clusters: int, *, method: str = "
     if not isinstance(n_clusters, (int, np.integer)) or not 1 <= n_clusters <= ok.sum():
         raise ValidationError(f"n_clusters must be between 1 and the number of samples ({int(ok.sum())}), "
                               f"got {n_clusters!r}")
-    if method == "kmeans":
-        from sklearn.cluster import KMeans
+    from sklearn.cluster import KMeans
 
-        model = KMeans(n_clusters, n_init=10, random_state=seed).fit(s[ok])
-        raw, centres = model.labels_, model.cluster_centers_
-    else:
+    model = KMeans(n_clusters, n_init=10, random_state=seed).fit(s[ok])
+    raw, centres = model.labels_, model.cluster_centers_
+    if method == "gmm":
         from sklearn.mixture import GaussianMixture
 
-        model = GaussianMixture(n_clusters, random_state=seed, n_init=3).fit(s[ok])
-        raw, centres = model.predict(s[ok]), model.means_
+        # started from the k-means centres: deterministic and immune to a broad "mixed pixels" mode
+        gmm = GaussianMixture(n_clusters, random_state=seed, means_init=centres).fit(s[ok])
+        raw, centres = gmm.predict(s[ok]), gmm.means_
     sizes = np.bincount(raw, minlength=n_clusters)
     order = np.argsort(-sizes, kind="stable")
     relabel = np.empty(n_clusters, dtype=int)

@@ -46,7 +46,8 @@ def nndsvd_init(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return w, h
 
 
-def kl_nmf(x: np.ndarray, k: int, *, max_iter: int = 500, tol: float = 1e-6) -> tuple[np.ndarray, np.ndarray, int, float]:
+def kl_nmf(x: np.ndarray, k: int, *, max_iter: int = 500,
+           tol: float = 1e-6) -> tuple[np.ndarray, np.ndarray, int, float]:
     """NMF minimising the generalised Kullback–Leibler divergence (Poisson log-likelihood) of ``x ≈ W H``.
 
     Multiplicative updates of Lee & Seung (2001):
@@ -96,7 +97,8 @@ def mcr_als(x: np.ndarray, k: int, *, max_iter: int = 200, tol: float = 1e-7, cl
     norm = float(np.linalg.norm(x))
     prev, err, it = np.inf, np.inf, 0
     c = np.zeros((x.shape[0], k))
-    for it in range(1, max_iter + 1):
+    while it < max_iter:
+        it += 1
         c = _nn_lstsq(s.T, x.T, nonneg).T
         if closure is not None:
             c = c / np.maximum(c.sum(axis=1, keepdims=True), _EPS) * closure
