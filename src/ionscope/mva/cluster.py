@@ -38,8 +38,10 @@ def cluster_scores(decomposition: MVAResult, n_clusters: int, *, method: str = "
     if method == "gmm":
         from sklearn.mixture import GaussianMixture
 
-        # started from the k-means centres: deterministic and immune to a broad "mixed pixels" mode
-        gmm = GaussianMixture(n_clusters, random_state=seed, means_init=centres).fit(s[ok])
+        # started from the k-means centres (deterministic). A shared ("tied") covariance: after Poisson
+        # scaling the noise is homoscedastic, phases differ in mean; a free covariance per component
+        # lets one broad Gaussian swallow the mixed boundary pixels of all phases.
+        gmm = GaussianMixture(n_clusters, covariance_type="tied", random_state=seed, means_init=centres).fit(s[ok])
         raw, centres = gmm.predict(s[ok]), gmm.means_
     sizes = np.bincount(raw, minlength=n_clusters)
     order = np.argsort(-sizes, kind="stable")
