@@ -29,6 +29,7 @@ from ionscope.mva.preprocess import (
     flatten,
     preprocess,
     sample_mask,
+    sparse_peak_warning,
 )
 from ionscope.mva.result import MVAResult, expand_rows, loadings_array, stable_signs
 
@@ -94,13 +95,17 @@ def pca(data: xr.DataArray, n_components: int, *, scaling: str = "poisson", norm
         loadings = vt * signs[:, None]
         scores = expand_rows(u * (s * signs)[None, :], pre.keep)
         evr = s**2 / total
-        extra = {"passes": 1}
+        colsum = np.asarray(flat.matrix if pre.keep is None else np.asarray(flat.matrix)[pre.keep],
+                            dtype=float).sum(axis=0)
+        extra = {"passes": 1, "_colsum": colsum}
+    colsum = extra.pop("_colsum")
+    warnings = sparse_peak_warning(colsum, flat.peaks) if scaling == "poisson" else ()
     score_da = flat.unflatten(scores, "component", name="scores")
     load_da = loadings_array(loadings, flat)
     prov = make_provenance("ionscope.mva.pca", parameters=params,
                            parents=[data.attrs["provenance"]] if "provenance" in data.attrs else [])
     return MVAResult("pca", score_da, load_da, np.asarray(evr), values={"solver": solver, **extra},
-                     provenance=prov)
+                     warnings=warnings, provenance=prov)
 
 
 def _check_rank(s: np.ndarray, k: int) -> None:
@@ -190,7 +195,8 @@ def _pca_gram(flat: Any, k: int, scaling: str, normalise: str, mask: Any) -> tup
     offset = mu @ vt.T
     scores = da.map_blocks(_chunk_scores, x, w[:, None], total_ion, poisson, proj, offset, dtype=np.float64,
                            chunks=(x.chunks[0], (k,)))
-    return scores, vt, evals[:k] / total, {"passes_fit": 1, "passes_scores": 1, "n_samples_used": n_kept}
+    return scores, vt, evals[:k] / total, {"passes_fit": 1, "passes_scores": 1, "n_samples_used": n_kept,
+                                         "_colsum": colsum_x}
 
 
 __all__ = ["SOLVERS", "check_matrix", "pca"]

@@ -103,6 +103,38 @@ def flatten(data: xr.DataArray) -> Flattened:
     return Flattened(arr, sample_dims, shape, coords, peaks, peak_coords)
 
 
+def select_peaks(data: xr.DataArray, min_counts: float = 100.0) -> xr.DataArray:
+    """Keep the peaks with at least ``min_counts`` counts summed over all samples (peak selection).
+
+    Poisson scaling divides by √(mean spectrum): a channel with a handful of counts in the whole
+    data set gets a weight so large that one pixel's single count becomes the first principal
+    component. Dropping such channels (and all-zero ones) is the usual first step (Keenan 2009).
+    Lazy data stay lazy except for the per-peak totals, which are computed.
+
+    Raises
+    ------
+    ValidationError
+        If fewer than 2 peaks remain.
+    """
+    if "peak" not in data.dims:
+        raise ValidationError(f"peak selection needs a 'peak' dimension; the data has dims {tuple(data.dims)}")
+    totals = np.asarray(data.sum([d for d in data.dims if d != "peak"]).values, dtype=float)
+    keep = np.flatnonzero(totals >= min_counts)
+    if keep.size < 2:
+        raise ValidationError(f"only {keep.size} peak(s) have ≥ {min_counts:g} counts; nothing to analyse")
+    return data.isel(peak=keep)
+
+
+def sparse_peak_warning(colsum: np.ndarray, peaks: Sequence[str], threshold: float = 100.0) -> tuple[str, ...]:
+    """A warning naming peaks with fewer than ``threshold`` counts in total (Poisson scaling amplifies them)."""
+    low = np.flatnonzero(colsum < threshold)
+    if low.size == 0:
+        return ()
+    return (f"{low.size} peak(s) have fewer than {threshold:g} counts in total ({[str(peaks[i]) for i in low[:8]]}); "
+            "Poisson scaling gives them large weights and single counts can dominate a component — "
+            "consider ionscope.mva.select_peaks",)
+
+
 def sample_mask(flat: Flattened, mask: Any) -> np.ndarray | None:
     """Boolean vector (n_samples,) of samples to KEEP, from a mask over the sample dims.
 
