@@ -64,7 +64,7 @@ def mixture_image(n_components: int = 3, *, shape: tuple[int, int] = (48, 48), n
     total = counts_per_pixel * rng.uniform(0.8, 1.2, size=shape)  # topography / emission variations
     expected = (fractions * total[..., None]) @ spectra
     counts = poisson_counts(expected, rng).astype(np.uint32)
-    mz = np.sort(rng.choice(np.arange(1, 200), size=n_peaks, replace=False)).astype(float)
+    mz = np.sort(rng.choice(np.arange(1, max(200, 2 * n_peaks)), size=n_peaks, replace=False)).astype(float)
     labels = [f"m{int(m)}" for m in mz]
     image = make_ion_image(counts, labels, pixel_size_um=pixel_size_um, mz=mz)
     truth = GroundTruth("ionscope.synth.mva.mixture_image",
