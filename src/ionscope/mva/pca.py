@@ -25,7 +25,6 @@ from ionscope.model.provenance import make_provenance
 from ionscope.mva.preprocess import (
     SCALINGS,
     check_components,
-    check_matrix,
     flatten,
     preprocess,
     sample_mask,
@@ -199,4 +198,4 @@ def _pca_gram(flat: Any, k: int, scaling: str, normalise: str, mask: Any) -> tup
                                          "_colsum": colsum_x}
 
 
-__all__ = ["SOLVERS", "check_matrix", "pca"]
+__all__ = ["SOLVERS", "pca"]
