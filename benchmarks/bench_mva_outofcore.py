@@ -4,7 +4,7 @@ The cube is generated chunk-wise (one scan per chunk: a depth-dependent mixture 
 Poisson counts) and written with ``ionscope.save``; it never exists in memory. ionscope's PCA
 then makes ONE pass to accumulate the Gram matrix and column sums, and a second pass to write the
 score maps to Zarr. The 10-component loadings are checked against an in-memory full SVD of a
-subsample (every 8th scan), which must span nearly the same signal subspace.
+subsample (12 scans spread over the depth), which must span nearly the same signal subspace.
 
 Usage: ``python bench_mva_outofcore.py [n_scans]`` (default 100; the issue's 500 takes 5× longer).
 """
@@ -70,7 +70,7 @@ def main() -> None:
         m = measure("ionscope pca (gram) + scores to Zarr", fit_and_write, repeat=1)
         fit_only = measure("ionscope pca fit only (1 pass)", lambda: pca(cube, K), repeat=1)
         res = m.value
-        sub = cube.isel(scan=slice(0, None, 8)).load()
+        sub = cube.isel(scan=np.linspace(0, n_scans - 1, 12).round().astype(int)).load()
         ref = pca(sub, K, solver="full")
         n_sig = N_PHASES - 1
         angle_sig = float(np.max(subspace_angles(res.loadings.values[:n_sig].T, ref.loadings.values[:n_sig].T)))
@@ -84,11 +84,12 @@ def main() -> None:
                 f"26 MB), generated chunk-wise in {t_gen:.0f} s; 2 Dask threads. Poisson-scaled PCA with "
                 f"{K} components.\n\n" + md +
                 f"\n\nThroughput {gb / fit_only.best:.2f} GB/s (fit). The fit is one pass (Gram matrix + column sums "
-                f"per chunk, {N_PEAKS}² floats each); the scores are a second pass. Memory is bounded by a few "
-                f"chunks and does not grow with the number of scans. The issue's cube (500 scans, 13 GB) was "
-                f"NOT run here (shared machine, time limit): wall time scales linearly with the number of scans "
-                f"(≈ {5 * m.best:.0f} s expected), peak memory stays the same. Check: the {n_sig}-dimensional signal "
-                f"subspace agrees with an in-memory full SVD of every 8th scan within {angle_sig:.1e} rad.")
+                f"per chunk, {N_PEAKS}² floats each); the scores are a second pass. Memory is bounded by the "
+                f"chunks in flight (2 threads × 26 MB float32 → float64 temporaries) plus the Dask graph, not by "
+                f"the cube size. Check: the {n_sig}-dimensional signal subspace agrees with an in-memory full "
+                f"SVD of 12 scans spread over the depth within {angle_sig:.1e} rad (the subsample differs "
+                f"from the full cube, so this is a sanity check, not a rounding-level comparison; the "
+                f"exactness of the out-of-core solver is tested against the eager SVD in tests/mva).")
         record("mva_outofcore", "Out-of-core PCA of a 3D cube from Zarr (issue 8)", body)
     finally:
         shutil.rmtree(store, ignore_errors=True)
