@@ -51,3 +51,15 @@ def test_bad_input_is_one_line_error(cli, store, tmp_path):
     assert code == 2 and "rank" in err
     code, _, err = cli("mva", "pca", path, "--scaling", "log")
     assert code == 2 and "scaling" in err
+
+
+def test_scheduler_option_runs_on_a_cluster(cli, store):
+    distributed = pytest.importorskip("distributed")
+    path, _ = store
+    with distributed.LocalCluster(n_workers=1, processes=False, dashboard_address=None) as cluster:
+        code, out, err = cli("mva", "pca", path, "--components", "2", "--scheduler", cluster.scheduler_address,
+                             "--json")
+    assert code == 0, err
+    local = json.loads(cli("mva", "pca", path, "--components", "2", "--json")[1])
+    np.testing.assert_allclose(json.loads(out)["explained_variance_ratio"], local["explained_variance_ratio"],
+                               rtol=1e-10)
