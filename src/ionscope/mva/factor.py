@@ -1,0 +1,189 @@
+"""Non-negative factorisations of counts: NMF with the Poisson (KL) loss and MCR-ALS.
+
+Both model the (optionally scaled) samples × peaks counts as ``X ≈ C S`` with abundance maps
+``C ≥ 0`` (n × k) and component spectra ``S ≥ 0`` (k × p). Results are returned in count units:
+when Poisson scaling was applied, ``C`` and ``S`` are unscaled (``X = D_h^{-1/2}… `` is inverted).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from ionscope.model.errors import ValidationError
+from ionscope.model.provenance import make_provenance
+from ionscope.mva.preprocess import Preprocessed, check_components, flatten, preprocess
+from ionscope.mva.result import MVAResult, expand_rows, loadings_array
+
+_EPS = 1e-12
+
+
+def nndsvd_init(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Deterministic non-negative start from the leading singular triplets (NNDSVDa; Boutsidis & Gallopoulos 2008).
+
+    Zeros are filled with the data mean so multiplicative updates can move them.
+    """
+    from sklearn.utils.extmath import randomized_svd
+
+    u, s, vt = randomized_svd(x, k, n_oversamples=10, n_iter=5, random_state=0)
+    w = np.zeros((x.shape[0], k))
+    h = np.zeros((k, x.shape[1]))
+    for j in range(k):
+        uj, vj = u[:, j], vt[j]
+        up, un = np.maximum(uj, 0), np.maximum(-uj, 0)
+        vp, vn = np.maximum(vj, 0), np.maximum(-vj, 0)
+        pos = np.linalg.norm(up) * np.linalg.norm(vp)
+        neg = np.linalg.norm(un) * np.linalg.norm(vn)
+        a, b, m = (up, vp, pos) if pos >= neg else (un, vn, neg)
+        scale = np.sqrt(s[j] * m) if m > 0 else 0.0
+        w[:, j] = scale * a / max(np.linalg.norm(a), _EPS)
+        h[j] = scale * b / max(np.linalg.norm(b), _EPS)
+    avg = x.mean()
+    w[w <= 0] = avg
+    h[h <= 0] = avg
+    return w, h
+
+
+def kl_nmf(x: np.ndarray, k: int, *, max_iter: int = 500,
+           tol: float = 1e-6) -> tuple[np.ndarray, np.ndarray, int, float]:
+    """NMF minimising the generalised Kullback–Leibler divergence (Poisson log-likelihood) of ``x ≈ W H``.
+
+    Multiplicative updates of Lee & Seung (2001):
+    ``H ← H ∘ (Wᵀ (X / WH)) / (Wᵀ 1)``, ``W ← W ∘ ((X / WH) Hᵀ) / (1 Hᵀ)``.
+    Stops when the relative decrease of the divergence over 10 iterations is below ``tol``.
+
+    Returns
+    -------
+    W (n × k), H (k × p), iterations, final divergence (counts).
+    """
+    w, h = nndsvd_init(x, k)
+    prev = np.inf
+    it = 0
+    div = np.inf
+    for it in range(1, max_iter + 1):
+        wh = w @ h + _EPS
+        h *= (w.T @ (x / wh)) / (w.sum(axis=0)[:, None] + _EPS)
+        wh = w @ h + _EPS
+        w *= ((x / wh) @ h.T) / (h.sum(axis=1)[None, :] + _EPS)
+        if it % 10 == 0:
+            wh = w @ h + _EPS
+            div = float(np.sum(np.where(x > 0, x * np.log(np.where(x > 0, x, 1.0) / wh), 0.0) - x + wh))
+            if prev - div < tol * abs(prev):
+                break
+            prev = div
+    return w, h, it, div
+
+
+def mcr_als(x: np.ndarray, k: int, *, max_iter: int = 200, tol: float = 1e-7, closure: float | None = None,
+            known: dict[int, np.ndarray] | None = None, nonneg: str = "clip",
+            init: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, int, float]:
+    """Multivariate curve resolution by alternating least squares (Tauler 1995; de Juan & Tauler 2006).
+
+    Alternates ``C = argmin‖X − C S‖`` and ``S = argmin‖X − C S‖`` under constraints:
+    non-negativity of both (``nonneg="clip"``: least squares then clipping, fast; ``"nnls"``: exact
+    row-wise :func:`scipy.optimize.nnls`), optional closure (each row of ``C`` sums to ``closure``)
+    and known spectra held fixed (``known``: component index → spectrum).
+
+    Returns
+    -------
+    C (n × k), S (k × p), iterations, final relative residual ‖X − C S‖/‖X‖.
+    """
+    known = dict(known or {})
+    s = nndsvd_init(x, k)[1] if init is None else np.array(init, dtype=float)
+    for j, spec in known.items():
+        s[j] = spec
+    norm = float(np.linalg.norm(x))
+    prev, err, it = np.inf, np.inf, 0
+    c = np.zeros((x.shape[0], k))
+    while it < max_iter:
+        it += 1
+        c = _nn_lstsq(s.T, x.T, nonneg).T
+        if closure is not None:
+            c = c / np.maximum(c.sum(axis=1, keepdims=True), _EPS) * closure
+        s_new = _nn_lstsq(c, x, nonneg)
+        for j, spec in known.items():
+            s_new[j] = spec
+        s = s_new
+        err = float(np.linalg.norm(x - c @ s)) / norm
+        if abs(prev - err) < tol:
+            break
+        prev = err
+    return c, s, it, err
+
+
+def _nn_lstsq(a: np.ndarray, b: np.ndarray, mode: str) -> np.ndarray:
+    """Solve ``a @ z ≈ b`` for z ≥ 0 (columns of b independently)."""
+    if mode == "clip":
+        z = np.linalg.lstsq(a, b, rcond=None)[0]
+        return np.maximum(z, 0.0)
+    if mode == "nnls":
+        from scipy.optimize import nnls
+
+        return np.stack([nnls(a, b[:, j])[0] for j in range(b.shape[1])], axis=1)
+    raise ValidationError(f"unknown non-negativity mode {mode!r}; expected 'clip' or 'nnls'")
+
+
+def _prepare(data: xr.DataArray, k: int, scaling: str, normalise: str, reference: str | None,
+             mask: Any) -> tuple[Any, Preprocessed]:
+    flat = flatten(data)
+    pre = preprocess(flat, scaling=scaling, normalise=normalise, reference=reference, centre=False, mask=mask)
+    check_components(k, *pre.matrix.shape)
+    return flat, pre
+
+
+def _finish(method: str, data: xr.DataArray, flat: Any, pre: Preprocessed, c: np.ndarray, s: np.ndarray,
+            params: dict[str, Any], values: dict[str, Any]) -> MVAResult:
+    c = c / pre.row_scale[:, None].clip(_EPS) if np.any(pre.row_scale != 1) else c
+    s = s / pre.col_scale[None, :]
+    # order by total signal (Σ C · Σ S), decreasing; spectra normalised to unit sum, maps carry counts
+    tot = s.sum(axis=1)
+    s = s / np.where(tot > 0, tot, 1.0)[:, None]
+    c = c * tot[None, :]
+    order = np.argsort(-c.sum(axis=0))
+    c, s = c[:, order], s[order]
+    maps = flat.unflatten(expand_rows(c, pre.keep), "component", name="abundance", units="counts")
+    spectra = loadings_array(s, flat, name="spectra", units="fraction of component counts")
+    prov = make_provenance(f"ionscope.mva.{method}", parameters=params,
+                           parents=[data.attrs["provenance"]] if "provenance" in data.attrs else [])
+    return MVAResult(method, maps, spectra, None, values=values, provenance=prov)
+
+
+def nmf(data: xr.DataArray, n_components: int, *, scaling: str = "none", normalise: str = "none",
+        reference: str | None = None, mask: Any = None, max_iter: int = 500, tol: float = 1e-6) -> MVAResult:
+    """Poisson (KL) NMF of counts with a ``peak`` dim; maps in counts, spectra normalised to unit sum.
+
+    ``scaling="none"`` (default) is the maximum-likelihood choice for raw counts; ``"poisson"``
+    applies Keenan–Kotula weighting first and unscales the factors afterwards. Components are
+    ordered by total counts, decreasing.
+    """
+    flat, pre = _prepare(data, n_components, scaling, normalise, reference, mask)
+    w, h, it, div = kl_nmf(pre.matrix, n_components, max_iter=max_iter, tol=tol)
+    params = {"n_components": n_components, "scaling": scaling, "normalise": normalise, "max_iter": max_iter,
+              "tol": tol, "loss": "kullback-leibler", "init": "nndsvda"}
+    return _finish("nmf", data, flat, pre, w, h, params, {"iterations": it, "kl_divergence": div})
+
+
+def mcr(data: xr.DataArray, n_components: int, *, scaling: str = "none", normalise: str = "none",
+        reference: str | None = None, mask: Any = None, closure: float | None = None,
+        known_spectra: dict[int, Any] | None = None, nonneg: str = "clip", max_iter: int = 200,
+        tol: float = 1e-7) -> MVAResult:
+    """MCR-ALS with non-negativity, optional closure and fixed known spectra (see :func:`mcr_als`).
+
+    ``known_spectra`` maps a component index to a spectrum over the peaks (in the data's units,
+    before scaling); those components keep their spectrum shape.
+    """
+    flat, pre = _prepare(data, n_components, scaling, normalise, reference, mask)
+    known = {}
+    for j, spec in (known_spectra or {}).items():
+        spec = np.asarray(spec, dtype=float)
+        if spec.shape != (pre.matrix.shape[1],) or not 0 <= int(j) < n_components:
+            raise ValidationError(f"known spectrum {j} must be a component index < {n_components} with "
+                                  f"{pre.matrix.shape[1]} values, got shape {spec.shape}")
+        known[int(j)] = spec * pre.col_scale
+    c, s, it, err = mcr_als(pre.matrix, n_components, max_iter=max_iter, tol=tol, closure=closure,
+                            known=known, nonneg=nonneg)
+    params = {"n_components": n_components, "scaling": scaling, "normalise": normalise, "closure": closure,
+              "known_spectra": sorted(known), "nonneg": nonneg, "max_iter": max_iter, "tol": tol}
+    return _finish("mcr", data, flat, pre, c, s, params, {"iterations": it, "relative_residual": err})

@@ -1,0 +1,65 @@
+import json
+
+import numpy as np
+import pytest
+
+import ionscope
+from ionscope.synth.mva import mixture_image
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    img, truth = mixture_image(3, shape=(24, 24), n_peaks=12, counts_per_pixel=300.0, seed=3)
+    path = tmp_path_factory.mktemp("mva") / "mix.zarr"
+    ionscope.save(img, path)
+    return path, img
+
+
+def test_pca_json_and_outputs(cli, store, tmp_path):
+    path, img = store
+    code, out, err = cli("mva", "pca", path, "--components", "3", "--out", tmp_path / "o", "--json")
+    assert code == 0, err
+    res = json.loads(out)
+    assert res["n_components"] == 3 and len(res["explained_variance_ratio"]) == 3
+    assert res["kind"] == "mva.pca" and res["solver"] == "gram"  # a Zarr store is read lazily
+    scores = ionscope.read(res["outputs"]["scores"])
+    loadings = ionscope.read(res["outputs"]["loadings"])
+    assert scores.dims == ("y", "x", "component") and loadings.dims == ("component", "peak")
+    from ionscope.mva import pca
+
+    direct = pca(img, 3)
+    np.testing.assert_allclose(res["explained_variance_ratio"], direct.explained_variance_ratio, rtol=1e-8)
+    np.testing.assert_allclose(loadings.values, direct.loadings.values, atol=1e-8)
+    # outputs exist now: a second run refuses without --force and succeeds with it
+    code, _, err = cli("mva", "pca", path, "--components", "3", "--out", tmp_path / "o")
+    assert code == 2 and "already exists" in err
+    assert cli("mva", "pca", path, "--components", "3", "--out", tmp_path / "o", "--force")[0] == 0
+
+
+@pytest.mark.parametrize("method", ["nmf", "mcr", "cluster"])
+def test_other_methods(cli, store, method):
+    path, _ = store
+    code, out, err = cli("mva", method, path, "--components", "3", "--json")
+    assert code == 0, err
+    res = json.loads(out)
+    assert res["kind"] == f"mva.{method}" and res["n_components"] == 3
+
+
+def test_bad_input_is_one_line_error(cli, store, tmp_path):
+    path, _ = store
+    code, _, err = cli("mva", "pca", path, "--components", "50")
+    assert code == 2 and "rank" in err
+    code, _, err = cli("mva", "pca", path, "--scaling", "log")
+    assert code == 2 and "scaling" in err
+
+
+def test_scheduler_option_runs_on_a_cluster(cli, store):
+    distributed = pytest.importorskip("distributed")
+    path, _ = store
+    with distributed.LocalCluster(n_workers=1, processes=False, dashboard_address=None) as cluster:
+        code, out, err = cli("mva", "pca", path, "--components", "2", "--scheduler", cluster.scheduler_address,
+                             "--json")
+    assert code == 0, err
+    local = json.loads(cli("mva", "pca", path, "--components", "2", "--json")[1])
+    np.testing.assert_allclose(json.loads(out)["explained_variance_ratio"], local["explained_variance_ratio"],
+                               rtol=1e-10)

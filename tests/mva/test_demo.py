@@ -1,0 +1,13 @@
+from pathlib import Path
+
+from ionscope.mva import demo
+from ionscope.report.demo_runner import DemoContext
+from ionscope.report.html import Report
+
+
+def test_demo_builds_and_recovers(tmp_path: Path):
+    ctx = DemoContext(out=tmp_path, report=Report("test"))
+    demo.build(ctx)
+    res = ctx.results["mva"]
+    assert min(res["nmf_spectrum_correlation"]) >= 0.98
+    assert res["explained_variance_ratio"][1] > 10 * res["explained_variance_ratio"][2]
