@@ -32,6 +32,7 @@ _LAZY = {
     "layered_stack": "depth", "layered_cube": "depth",
     "isotope_exchange_profile": "diffusion", "grain_boundary_profile": "diffusion", "isotope_map_cube": "diffusion",
     "operando_cell": "operando", "synthetic_cycling_log": "operando",
+    "mixture_image": "mva",
     "three_phase_electrode": "fibsem", "image_stack": "fibsem", "straight_channels": "fibsem",
     "layered_medium": "fibsem",
     "write_viewer_samples": "viewer_samples",
