@@ -74,16 +74,16 @@ def ratio(profile: xr.DataArray, numerator: str, denominator: str) -> tuple[np.n
 
 def isotope_fraction(profile: xr.DataArray, minor: str, major: str, *, natural_fraction: float | None = None
                      ) -> tuple[np.ndarray, np.ndarray]:
-    """Isotope fraction ``f = I_minor/(I_minor + I_major)`` per scan with its binomial 1σ.
+    """Isotope fraction ``f = I_minor/(I_minor + I_major)`` per scan with its binomial 1σ
+    (:func:`ionscope.diffusion.isotope_fraction` on the two species' counts).
 
     With ``natural_fraction`` (e.g. 0.00205 for ¹⁸O/(¹⁶O+¹⁸O)) the natural-abundance background is
     removed: ``f* = (f − f_nat)/(1 − f_nat)``, the tracer excess used in isotope-exchange profiles.
     """
+    from ionscope.diffusion.fraction import isotope_fraction as counts_fraction
+
     c = species_counts(profile, [minor, major])
-    n = c.sum(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        f = np.where(n > 0, c[:, 0] / n, np.nan)
-        u = np.sqrt(f * (1 - f) / np.maximum(n, 1))
+    f, u = counts_fraction(c[:, 0], c[:, 1])
     if natural_fraction is not None:
         if not 0 <= natural_fraction < 1:
             raise ValidationError("natural_fraction must lie in [0, 1)")
