@@ -17,7 +17,7 @@ import numpy as np
 import xarray as xr
 
 from ionscope.io.imzml import ImzMLData
-from ionscope.model.arrays import make_ion_image
+from ionscope.model.arrays import make_ion_image, spacing_of
 from ionscope.model.errors import UnsupportedError, ValidationError
 from ionscope.model.events import EventTable
 from ionscope.model.provenance import make_provenance
@@ -209,7 +209,7 @@ def ion_images(data: Any, peaks: Sequence[float | str], *, tolerance_ppm: float 
         b = np.searchsorted(axis, hi, side="right")
         parts = [cube.isel(mz=slice(int(i), int(j))).sum("mz", dtype=np.float64) for i, j in zip(a, b)]
         grid = np.stack([np.asarray(p.values) for p in parts], axis=-1)
-        pixel = _pixel(cube)
+        pixel = spacing_of(cube, ("y", "x"))
         source = {"name": cube.attrs.get("source_file")}
     else:
         raise UnsupportedError(f"cannot make ion images from a {type(data).__name__}")
@@ -219,14 +219,6 @@ def ion_images(data: Any, peaks: Sequence[float | str], *, tolerance_ppm: float 
                          attrs={"tolerance_ppm": tolerance_ppm, "tolerance_da": tolerance_da,
                                 "source_file": source.get("name")}, provenance=prov)
     return out.assign_coords(mz_low=("peak", lo, {"units": "m/z"}), mz_high=("peak", hi, {"units": "m/z"}))
-
-
-def _pixel(da: xr.DataArray) -> tuple[float, float]:
-    step = []
-    for d in ("y", "x"):
-        c = np.asarray(da[d].values, dtype=float)
-        step.append(float(c[1] - c[0]) if c.size > 1 else float(2 * c[0]) if c.size else 1.0)
-    return step[0], step[1]
 
 
 def _from_peak_images(images: xr.DataArray, peaks: Sequence[float], tolerance_ppm: float | None,

@@ -197,7 +197,11 @@ def make_volume(data: Any, spacing_um: float | tuple[float, float, float], *,
 
 
 def spacing_of(obj: xr.DataArray, dims: Sequence[str] = ("z", "y", "x"), unit: str = "µm") -> tuple[float, ...]:
-    """Physical step along each of ``dims`` (in ``unit``), from the coordinates."""
+    """Physical step along each of ``dims`` (in ``unit``), from the coordinates.
+
+    A one-pixel axis falls back to ``attrs["spacing_um"]``, else to twice its pixel centre (the
+    convention of :func:`pixel_axis` with origin 0).
+    """
     from ionscope.model.units import convert
 
     out = []
@@ -205,9 +209,12 @@ def spacing_of(obj: xr.DataArray, dims: Sequence[str] = ("z", "y", "x"), unit: s
         c = obj.coords.get(d)
         if c is None or c.size < 2:
             fallback = obj.attrs.get("spacing_um")
-            if fallback is None:
+            if fallback is not None:
+                out.append(float(convert(fallback[list("zyx").index(d)], "µm", unit)))
+            elif c is not None and c.size == 1 and float(c[0]) > 0:
+                out.append(float(convert(2 * float(c[0]), c.attrs.get("units", "µm"), unit)))
+            else:
                 raise ValidationError(f"cannot tell the spacing along {d!r}: no coordinate with ≥ 2 values")
-            out.append(float(convert(fallback[list("zyx").index(d)], "µm", unit)))
             continue
-        out.append(float(convert(float(c[1] - c[0]), c.attrs.get("units", "µm"), unit)))
+        out.append(abs(float(convert(float(c[1] - c[0]), c.attrs.get("units", "µm"), unit))))
     return tuple(out)

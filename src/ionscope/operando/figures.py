@@ -7,17 +7,12 @@ from typing import Any
 
 import numpy as np
 
-from ionscope.model.arrays import make_ion_image
+from ionscope.model.arrays import make_ion_image, spacing_of
 from ionscope.operando.analysis import OperandoAnalysis
 from ionscope.operando.tracking import change_maps, registered_frames
 from ionscope.report.figures import ion_image_panels
 
 CLASS_COLOURS = {"reversible": "#1b7837", "sluggish": "#e08214", "irreversible": "#b2182b", "no response": "#888888"}
-
-
-def _pixel_size(series) -> tuple[float, float]:
-    y, x = series.coords["y"].values, series.coords["x"].values
-    return abs(float(y[1] - y[0])), abs(float(x[1] - x[0]))
 
 
 def state_panels(analysis: OperandoAnalysis, species: str):
@@ -26,7 +21,7 @@ def state_panels(analysis: OperandoAnalysis, species: str):
     order = ("pristine", "charged", "discharged")
     frames = registered_frames(analysis.series, [st[k] for k in order], analysis.shifts, [species])[..., 0]
     img = make_ion_image(np.moveaxis(frames, 0, -1), [f"{species} {k}" for k in order],
-                         pixel_size_um=_pixel_size(analysis.series), units="counts")
+                         pixel_size_um=spacing_of(analysis.series, ("y", "x")), units="counts")
     soc = analysis.series.coords["soc"].values
     titles = [f"{species} {k} (SOC {soc[st[k]]:.2f})" for k in order]
     return ion_image_panels(img, shared_scale=True, titles=titles, ncols=3)
@@ -87,7 +82,7 @@ def reversibility_map(analysis: OperandoAnalysis):
     for r in analysis.regions:
         rec[r["id"]] = r["reversibility"]
     img = np.where(lab > 0, rec[lab], np.nan)
-    py, px = _pixel_size(analysis.series)
+    py, px = spacing_of(analysis.series, ("y", "x"))
     extent = (0, lab.shape[1] * px, lab.shape[0] * py, 0)
     fig, ax = plt.subplots(figsize=(6, 4))
     im = ax.imshow(img, cmap="RdYlGn", vmin=0, vmax=1.2, extent=extent, interpolation="nearest")
@@ -109,7 +104,7 @@ def change_map_panels(maps):
     from ionscope.report.figures import _scale_bar_um
 
     peaks = [str(p) for p in maps.coords["peak"].values]
-    py, px = _pixel_size(maps)
+    py, px = spacing_of(maps, ("y", "x"))
     ny, nx = maps.sizes["y"], maps.sizes["x"]
     vals = np.asarray(maps.values, dtype=float)
     lim = float(np.nanpercentile(np.abs(vals), 99)) if np.isfinite(vals).any() else 1.0

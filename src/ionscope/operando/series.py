@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ionscope.model.arrays import coord, labelled, pixel_axis
+from ionscope.model.arrays import coord, labelled, pixel_axis, spacing_of
 from ionscope.model.errors import ValidationError
 from ionscope.operando.electrochem import check_log, cycle_capacities
 
@@ -129,7 +129,7 @@ def stack_frames(images: Sequence[xr.DataArray], time_start_s: Sequence[float], 
     first = images[0]
     peaks = [str(p) for p in first.coords["peak"].values]
     shape = (first.sizes["y"], first.sizes["x"])
-    step = _pixel_size(first)
+    step = spacing_of(first, ("y", "x"))
     for k, im in enumerate(images[1:], start=1):
         if set(im.dims) != {"y", "x", "peak"}:
             raise ValidationError(f"frame {k} is not an ion image (y, x, peak): dims {tuple(im.dims)}")
@@ -139,20 +139,15 @@ def stack_frames(images: Sequence[xr.DataArray], time_start_s: Sequence[float], 
         other = [str(p) for p in im.coords["peak"].values]
         if sorted(other) != sorted(peaks):
             raise ValidationError(f"frame {k} has species {other}, frame 0 has {peaks}")
-        if not np.allclose(_pixel_size(im), step, rtol=1e-6):
-            raise ValidationError(f"frame {k} has pixel size {_pixel_size(im)} µm, frame 0 has {step} µm")
+        frame_step = spacing_of(im, ("y", "x"))
+        if not np.allclose(frame_step, step, rtol=1e-6):
+            raise ValidationError(f"frame {k} has pixel size {frame_step} µm, frame 0 has {step} µm")
     data = np.stack([np.asarray(im.transpose("y", "x", "peak").sel(peak=peaks).values) for im in images])
     mz = first.coords["mz"].values if "mz" in first.coords else None
     kwargs.setdefault("acquisition", first.attrs.get("acquisition"))
     kwargs.setdefault("sample", first.attrs.get("sample"))
     return make_operando_series(data, peaks, pixel_size_um=step, time_start_s=time_start_s, time_end_s=time_end_s,
                                 mz=mz, units=first.attrs.get("units", "counts"), **kwargs)
-
-
-def _pixel_size(im: xr.DataArray) -> tuple[float, float]:
-    from ionscope.model.arrays import spacing_of
-
-    return spacing_of(im, ("y", "x"))
 
 
 def _window_mean(t: np.ndarray, f: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -61,19 +61,15 @@ def float_param(params: Mapping[str, Any], name: str, default: float | None = No
 
 
 def pixel_size_um(da: xr.DataArray, dims: Sequence[str] = ("y", "x")) -> list[float | None]:
-    """Pixel step along ``dims`` in µm from the coordinates (None if unknown)."""
-    from ionscope.model.units import convert
+    """Pixel step along ``dims`` in µm from the coordinates (None where unknown)."""
+    from ionscope.model.arrays import spacing_of
+    from ionscope.model.errors import IonscopeError
 
     out: list[float | None] = []
     for d in dims:
-        c = da.coords.get(d)
-        if c is None or c.size < 2:
-            out.append(None)
-            continue
-        step = float(c.values[1] - c.values[0])
         try:
-            out.append(abs(float(convert(step, c.attrs.get("units", "µm"), "µm"))))
-        except Exception:
+            out.append(spacing_of(da, (d,))[0] if da.coords.get(d) is not None and da.coords[d].size > 1 else None)
+        except IonscopeError:
             out.append(None)
     return out
 
