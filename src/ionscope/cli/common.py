@@ -33,6 +33,12 @@ def emit_json(obj: Any) -> None:
     sys.stdout.flush()
 
 
+def print_warnings(warnings: Any) -> None:
+    """Print each validity warning of a result as one yellow line on stderr."""
+    for w in warnings:
+        err_console.print(f"[yellow]warning:[/yellow] {w}", highlight=False, soft_wrap=True)
+
+
 class _Task:
     def __init__(self, progress: Progress | None, task: Any) -> None:
         self._progress, self._task = progress, task

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from ionscope.cli.common import console, emit_json, err_console, progress
+from ionscope.cli.common import console, emit_json, print_warnings, progress
 from ionscope.model.errors import ValidationError
 
 NAME = "diffusion"
@@ -28,11 +28,6 @@ def _isotopes(text: str | None) -> tuple[str, str] | None:
     if len(parts) != 2:
         raise ValidationError(f"--isotopes needs two names separated by a comma (tracer,other), got {text!r}")
     return parts[0], parts[1]
-
-
-def _print_warnings(warnings) -> None:
-    for w in warnings:
-        err_console.print(f"[yellow]warning:[/yellow] {w}", highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -94,7 +89,7 @@ def fit(
             comp.add_row(r["model"], f"{r['chi2_red']:.3g}", f"{r['aic']:.1f}", f"{r['delta_aic']:.1f}",
                          f"{r['D_cm2_s']:.3g}")
         console.print(comp)
-    _print_warnings(result.warnings)
+    print_warnings(result.warnings)
 
 
 @app.command()
@@ -114,7 +109,7 @@ def arrhenius(
         return
     console.print(f"Eₐ = {result['Ea']:.4g}")
     console.print(f"D₀ = {result['D0']:.4g}")
-    _print_warnings(result.warnings)
+    print_warnings(result.warnings)
 
 
 @app.command()
@@ -137,7 +132,7 @@ def haven(
         return
     console.print(f"D_σ = {result['D_sigma_cm2_s']:.4g} cm²/s")
     console.print(f"H_R = {result['H_R']:.4g}")
-    _print_warnings(result.warnings)
+    print_warnings(result.warnings)
 
 
 @app.command()
@@ -166,4 +161,4 @@ def leclaire(
     console.print(f"δD_gb = {result['delta_Dgb']:.4g}")
     console.print(f"β = {result['beta']:.4g} (regime {result['regime']}); tail {result['tail_start_nm']:.4g}–"
                   f"{result['tail_end_nm']:.4g} nm ({result['tail_points']} points)")
-    _print_warnings(result.warnings)
+    print_warnings(result.warnings)

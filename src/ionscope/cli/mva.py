@@ -53,7 +53,7 @@ def _load(path: Path, min_counts: float) -> Any:
 
 def _run(method: str, data_path: Path, components: int, scaling: str, normalise: str, min_counts: float,
          out: Path | None, scheduler: str | None, json: bool, force: bool, **kwargs: Any) -> None:
-    from ionscope.cli.common import dask_progress, emit_json, err_console
+    from ionscope.cli.common import dask_progress, emit_json, err_console, print_warnings
     from ionscope.io.atomic import check_writable
     from ionscope.io.zarr_store import save
     from ionscope.model.provenance import describe_input
@@ -100,8 +100,7 @@ def _run(method: str, data_path: Path, components: int, scaling: str, normalise:
     if method == "cluster":
         for i, f in enumerate(res.values["phase_fractions"]):
             err_console.print(f"  phase {i}: {100 * f:.1f} % of the samples")
-    for w in res.warnings:
-        err_console.print(f"[yellow]warning:[/yellow] {w}")
+    print_warnings(res.warnings)
     for k, p in paths.items():
         err_console.print(f"wrote {k}: {p}")
 

@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ionscope.cli.common import emit_json, err_console, progress
+from ionscope.cli.common import emit_json, err_console, print_warnings, progress
 from ionscope.model.errors import ValidationError
 
 NAME = "operando"
@@ -104,8 +104,7 @@ def analyze(
     console.print(t)
     d = v["dose"]
     console.print(f"dose: {d['total_ions_per_cm2']:.3g} ions/cm²; static limit exceeded: {d['static_limit_exceeded']}")
-    for w in res.result.warnings:
-        err_console.print(f"[yellow]warning:[/yellow] {w}")
+    print_warnings(res.result.warnings)
 
 
 @app.command()

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from ionscope.cli.common import console, emit_json, err_console, progress
+from ionscope.cli.common import console, emit_json, err_console, print_warnings, progress
 
 NAME = "spectrum"
 app = typer.Typer(help="TOF-SIMS spectra: peak tables, mass calibration, element identification.",
@@ -43,8 +43,7 @@ def peaks(
                       f"{r['resolving_power']:.0f}", f"{r['snr']:.1f}")
     console.print(f"{res['n_peaks']} peaks in {file.name} (strongest {len(rows)} shown)")
     console.print(table)
-    for w in res.warnings:
-        err_console.print(f"[yellow]warning:[/yellow] {w}")
+    print_warnings(res.warnings)
 
 
 @app.command()
@@ -83,8 +82,7 @@ def calibrate(
     exported = res["exported_rms_ppm"]
     console.print(f"rms residual {res['rms_ppm']:.0f} ppm"
                   + (f" (exported calibration: {exported:.0f} ppm)" if exported is not None else ""))
-    for w in res.warnings:
-        err_console.print(f"[yellow]warning:[/yellow] {w}")
+    print_warnings(res.warnings)
     if out is not None:
         err_console.print(f"wrote {out}")
 
@@ -113,5 +111,4 @@ def identify(
     console.print(f"[bold]{file.name}[/bold] ({res['polarity']}): elements "
                   + (", ".join(f"{e} ({v['relative']:.2f})" for e, v in res["elements"].items()) or "none"))
     console.print(table)
-    for w in res.warnings:
-        err_console.print(f"[yellow]warning:[/yellow] {w}")
+    print_warnings(res.warnings)
