@@ -184,7 +184,8 @@ def refine(reference: Any, moving: Any, matrix: Any, model: str = "rigid", *, le
         ``matrix``; ``stderr`` of the model parameters (px, rad, log-scale or affine elements, about the
         image centre) from the Gauss–Newton covariance ``s² H⁻¹``, with the residual variance ``s²``
         scaled by ``4π σ²`` because smoothing by a Gaussian of σ px correlates neighbouring residuals
-        (only the statistical part: a real change of the scene between images is not noise);
+        (the residual includes any real change of the scene between the images, treated as noise);
+        ``covariance`` (the same, k×k in the order of :data:`PARAMETERS`);
         ``residual`` (rms of the final residual over the reference's rms, 0 = perfect);
         ``iterations``; ``converged``.
     """
@@ -199,7 +200,8 @@ def refine(reference: Any, moving: Any, matrix: Any, model: str = "rigid", *, le
         while min(ref.shape) / 2**levels >= 64 and levels < 5:
             levels += 1
     t_pyr, i_pyr = _pyramid(ref, levels, smooth_px), _pyramid(mov, levels, smooth_px)
-    total, converged, stderr, resid = 0, False, np.full(len(PARAMETERS[model]), np.nan), np.nan
+    k = len(PARAMETERS[model])
+    total, converged, cov, resid = 0, False, np.full((k, k), np.nan), np.nan
     for lev in range(levels - 1, -1, -1):
         tmpl, img = t_pyr[lev], i_pyr[lev]
         down = np.diag([2.0**lev, 2.0**lev, 1.0])
@@ -215,7 +217,6 @@ def refine(reference: Any, moving: Any, matrix: Any, model: str = "rigid", *, le
         cols = _steepest_descent(model, gr, gc, rr, cc) + [t_in, np.ones_like(t_in)]
         jac = np.stack([c_.ravel() for c_ in cols], axis=1)
         hess_all = jac.T @ jac
-        k = len(PARAMETERS[model])
         centre = _translate(cy, cx)
         corners = np.array([[-cy, -cx, 1], [-cy, cx, 1], [cy, -cx, 1], [cy, cx, 1]]).T
         converged = False
@@ -241,10 +242,11 @@ def refine(reference: Any, moving: Any, matrix: Any, model: str = "rigid", *, le
             n_ok = int((~bad).sum())
             r_fit = err - np.where(bad, 0.0, jac @ step)
             s2 = float(r_fit @ r_fit) / max(n_ok - jac.shape[1], 1) * max(1.0, 4 * np.pi * smooth_px**2)
-            stderr = np.sqrt(np.clip(np.diag(np.linalg.inv(hess))[:k], 0, None) * s2)
+            cov = np.linalg.inv(hess)[:k, :k] * s2
             resid = float(np.sqrt(r_fit @ r_fit / n_ok) / (t_in.std() + 1e-300))
         m = down @ m_lev @ np.linalg.inv(down)
-    return {"matrix": m, "stderr": dict(zip(PARAMETERS[model], stderr.tolist(), strict=True)),
+    stderr = np.sqrt(np.clip(np.diag(cov), 0, None))
+    return {"matrix": m, "stderr": dict(zip(PARAMETERS[model], stderr.tolist(), strict=True)), "covariance": cov,
             "residual": resid, "iterations": total, "converged": converged}
 
 
@@ -272,8 +274,8 @@ def estimate_transform(reference: Any, moving: Any, model: str = "rigid", *, ups
     -------
     dict
         ``matrix``; ``angle_deg`` (:func:`rotation_angle_deg`); ``shift_px`` (displacement of the
-        image centre, :func:`centre_displacement`); ``stderr``, ``residual``, ``iterations``,
-        ``converged`` from :func:`refine` (translation: no ``stderr``, ``residual`` NaN).
+        image centre, :func:`centre_displacement`); ``stderr``, ``covariance``, ``residual``, ``iterations``,
+        ``converged`` from :func:`refine` (translation: no ``stderr``/``covariance``, ``residual`` NaN).
     """
     ref, mov = _pair(reference, moving)
     if model not in MODELS:
@@ -290,7 +292,8 @@ def estimate_transform(reference: Any, moving: Any, model: str = "rigid", *, ups
     shifts, peaks = estimate_shifts(np.stack(frames), ref, **prep)
     best = int(np.argmax(peaks))
     matrix = candidates[best] @ _translate(-shifts[best, 0], -shifts[best, 1])
-    info: dict[str, Any] = {"stderr": {}, "residual": np.nan, "iterations": 0, "converged": True}
+    info: dict[str, Any] = {"stderr": {}, "covariance": np.zeros((0, 0)), "residual": np.nan, "iterations": 0,
+                            "converged": True}
     if model != "translation":
         info = refine(ref, mov, matrix, model, levels=levels, smooth_px=smooth_px, max_iter=max_iter, tol_px=tol_px)
         matrix = info["matrix"]
