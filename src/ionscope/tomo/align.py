@@ -188,7 +188,8 @@ def align_stack(vol: xr.DataArray, *, transform: str = "translation", reference:
     aligned = apply_transforms(vol.data, mats)
     params = {"transform": transform, "reference": reference, "window": window, "upsample": upsample,
               "interpolation_order": 1,
-              "fiducial": None if fiducial is None else [[s.start, s.stop] for s in fiducial]}
+              "fiducial": None if fiducial is None else [[s.start, s.stop]
+                                                         for s in fiducial_region(fiducial, vol.shape[1:])]}
     prov = make_provenance("ionscope.tomo.align_stack", parameters=params,
                            parents=[vol.attrs["provenance"]] if "provenance" in vol.attrs else [])
     out = vol.copy(data=aligned)
