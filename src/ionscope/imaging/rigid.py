@@ -157,7 +157,7 @@ def _pyramid(img: np.ndarray, levels: int, smooth_px: float) -> list[np.ndarray]
 
 
 def refine(reference: Any, moving: Any, matrix: Any, model: str = "rigid", *, levels: int | None = None,
-           smooth_px: float = 1.0, max_iter: int = 50, tol_px: float = 1e-3, border_px: int = 2) -> dict[str, Any]:
+           smooth_px: float = 1.0, max_iter: int = 50, tol_px: float = 1e-2, border_px: int = 2) -> dict[str, Any]:
     """Gauss–Newton (inverse-compositional Lucas–Kanade) refinement of ``matrix`` (reference → moving).
 
     Parameters
@@ -252,7 +252,7 @@ def refine(reference: Any, moving: Any, matrix: Any, model: str = "rigid", *, le
 
 def estimate_transform(reference: Any, moving: Any, model: str = "rigid", *, upsample: int = 20,
                        smooth_px: float = 1.0, levels: int | None = None, max_iter: int = 50,
-                       tol_px: float = 1e-3, coarse_rotation: bool = True) -> dict[str, Any]:
+                       tol_px: float = 1e-2, coarse_rotation: bool = True) -> dict[str, Any]:
     """Transform (3×3, reference → moving, see module docstring) registering ``moving`` with ``reference``.
 
     Parameters
@@ -280,18 +280,24 @@ def estimate_transform(reference: Any, moving: Any, model: str = "rigid", *, ups
     ref, mov = _pair(reference, moving)
     if model not in MODELS:
         raise ValidationError(f"unknown transform model {model!r}; use one of {MODELS}")
-    centre = ((ref.shape[0] - 1) / 2, (ref.shape[1] - 1) / 2)
-    prep = dict(upsample=upsample, smooth_px=smooth_px, return_error=True)
+    # the start (rotation, scale, whole-pixel-level translation) is found on a copy of ≤ ~256 px
+    # (factor f = 2^j): angles and scales do not change on a coarser grid, and the pyramid
+    # refinement below takes the translation to full precision
+    lev = 1 if model == "translation" else max(int(np.ceil(np.log2(min(ref.shape) / 256))), 0) + 1
+    sref, smov = (_pyramid(im, lev, 0.0)[-1] for im in (ref, mov))
+    centre = ((sref.shape[0] - 1) / 2, (sref.shape[1] - 1) / 2)
     candidates = [np.eye(3)]
     if model != "translation" and coarse_rotation:
-        angle, scale = rotation_scale(ref, mov, smooth_px=smooth_px, upsample=upsample)
+        angle, scale = rotation_scale(sref, smov, smooth_px=smooth_px, upsample=upsample)
         candidates.append(about_centre(rotation_matrix(angle, 1.0 if model == "rigid" else scale), centre))
-    # the rotated candidates see the moving image on the reference grid; edge pixels brought in
+    # the rotated candidate sees the moving image on the reference grid; edge pixels brought in
     # from outside get its mean (the Tukey taper of estimate_shifts hides the corners)
-    frames = [mov] + [warp_image(mov, c, ref.shape, fill=float(mov.mean())) for c in candidates[1:]]
-    shifts, peaks = estimate_shifts(np.stack(frames), ref, **prep)
+    frames = [smov] + [warp_image(smov, c, sref.shape, fill=float(smov.mean())) for c in candidates[1:]]
+    shifts, peaks = estimate_shifts(np.stack(frames), sref, upsample=upsample, smooth_px=smooth_px,
+                                    return_error=True)
     best = int(np.argmax(peaks))
-    matrix = candidates[best] @ _translate(-shifts[best, 0], -shifts[best, 1])
+    f = np.diag([2.0 ** (lev - 1), 2.0 ** (lev - 1), 1.0])
+    matrix = f @ candidates[best] @ _translate(-shifts[best, 0], -shifts[best, 1]) @ np.linalg.inv(f)
     info: dict[str, Any] = {"stderr": {}, "covariance": np.zeros((0, 0)), "residual": np.nan, "iterations": 0,
                             "converged": True}
     if model != "translation":
