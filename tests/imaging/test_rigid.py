@@ -100,3 +100,5 @@ def test_bad_pairs():
     bad[3, 3] = np.nan
     with pytest.raises(ValidationError, match="NaN"):
         estimate_transform(img, bad)
+    with pytest.raises(ValidationError, match="levels"):
+        estimate_transform(img, img, levels=0)

@@ -146,14 +146,20 @@ def _steepest_descent(model: str, gr: np.ndarray, gc: np.ndarray, r: np.ndarray,
     return cols
 
 
-def _pyramid(img: np.ndarray, levels: int, smooth_px: float) -> list[np.ndarray]:
-    """Levels 0..levels−1; level l samples pixel (2^l r, 2^l c) of the full image."""
-    out, cur = [], img
-    for lev in range(levels):
-        if lev:
-            cur = ndimage.gaussian_filter(cur, 1.0)[::2, ::2]
-        out.append(ndimage.gaussian_filter(cur, smooth_px) if smooth_px > 0 else cur)
+def _pyramid(img: np.ndarray, levels: int) -> list[np.ndarray]:
+    """Levels 0..levels−1 (float32, anti-aliased by a σ = 1 px Gaussian before each halving);
+    level l samples pixel (2^l r, 2^l c) of the full image."""
+    out = [np.asarray(img, np.float32)]
+    for _ in range(1, levels):
+        out.append(ndimage.gaussian_filter(out[-1], 1.0)[::2, ::2])
     return out
+
+
+def _default_levels(shape: tuple[int, ...]) -> int:
+    levels = 1
+    while min(shape) / 2**levels >= 64 and levels < 5:
+        levels += 1
+    return levels
 
 
 def refine(reference: Any, moving: Any, matrix: Any, model: str = "rigid", *, levels: int | None = None,
@@ -195,15 +201,20 @@ def refine(reference: Any, moving: Any, matrix: Any, model: str = "rigid", *, le
     m = np.asarray(matrix, float).copy()
     if m.shape != (3, 3):
         raise ValidationError(f"initial matrix must be 3×3, got {m.shape}")
-    if levels is None:
-        levels = 1
-        while min(ref.shape) / 2**levels >= 64 and levels < 5:
-            levels += 1
-    t_pyr, i_pyr = _pyramid(ref, levels, smooth_px), _pyramid(mov, levels, smooth_px)
+    levels = _default_levels(ref.shape) if levels is None else levels
+    if levels < 1:
+        raise ValidationError(f"pyramid levels must be ≥ 1, got {levels}")
+    return _refine(_pyramid(ref, levels), _pyramid(mov, levels), m, model, smooth_px, max_iter, tol_px, border_px)
+
+
+def _refine(t_pyr: list[np.ndarray], i_pyr: list[np.ndarray], m: np.ndarray, model: str, smooth_px: float,
+            max_iter: int, tol_px: float, border_px: int) -> dict[str, Any]:
+    levels = len(t_pyr)
     k = len(PARAMETERS[model])
     total, converged, cov, resid = 0, False, np.full((k, k), np.nan), np.nan
     for lev in range(levels - 1, -1, -1):
-        tmpl, img = t_pyr[lev], i_pyr[lev]
+        tmpl, img = (ndimage.gaussian_filter(p[lev], smooth_px) if smooth_px > 0 else p[lev] for p in (t_pyr, i_pyr))
+        tmpl, img = tmpl.astype(np.float64), img.astype(np.float64)
         down = np.diag([2.0**lev, 2.0**lev, 1.0])
         m_lev = np.linalg.inv(down) @ m @ down
         ny, nx = tmpl.shape
@@ -283,8 +294,12 @@ def estimate_transform(reference: Any, moving: Any, model: str = "rigid", *, ups
     # the start (rotation, scale, whole-pixel-level translation) is found on a copy of ≤ ~256 px
     # (factor f = 2^j): angles and scales do not change on a coarser grid, and the pyramid
     # refinement below takes the translation to full precision
+    if levels is not None and levels < 1:
+        raise ValidationError(f"pyramid levels must be ≥ 1, got {levels}")
     lev = 1 if model == "translation" else max(int(np.ceil(np.log2(min(ref.shape) / 256))), 0) + 1
-    sref, smov = (_pyramid(im, lev, 0.0)[-1] for im in (ref, mov))
+    n_lev = max(lev, _default_levels(ref.shape) if levels is None else levels)
+    t_pyr, i_pyr = (_pyramid(im, n_lev) if model != "translation" else [im] for im in (ref, mov))
+    sref, smov = t_pyr[lev - 1], i_pyr[lev - 1]
     centre = ((sref.shape[0] - 1) / 2, (sref.shape[1] - 1) / 2)
     candidates = [np.eye(3)]
     if model != "translation" and coarse_rotation:
@@ -301,7 +316,8 @@ def estimate_transform(reference: Any, moving: Any, model: str = "rigid", *, ups
     info: dict[str, Any] = {"stderr": {}, "covariance": np.zeros((0, 0)), "residual": np.nan, "iterations": 0,
                             "converged": True}
     if model != "translation":
-        info = refine(ref, mov, matrix, model, levels=levels, smooth_px=smooth_px, max_iter=max_iter, tol_px=tol_px)
+        n_ref = _default_levels(ref.shape) if levels is None else levels
+        info = _refine(t_pyr[:n_ref], i_pyr[:n_ref], matrix, model, smooth_px, max_iter, tol_px, border_px=2)
         matrix = info["matrix"]
     return {**info, "matrix": matrix, "angle_deg": rotation_angle_deg(matrix),
             "shift_px": centre_displacement(matrix, ref.shape)}
