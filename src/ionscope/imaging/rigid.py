@@ -16,7 +16,8 @@ The estimate is made in three steps:
    Fourier magnitudes, which do not depend on translation (Reddy & Chatterji, *IEEE Trans. Image
    Process.* 5, 1266 (1996)); only used if it makes the translation peak higher than no rotation;
 2. translation of the de-rotated image with the project's translation estimator
-   :func:`~ionscope.imaging.registration.estimate_shifts`;
+   :func:`~ionscope.imaging.registration.estimate_shifts` (steps 1–2 on a copy reduced to
+   ≤ ~256 px, which the pyramid of step 3 starts from);
 3. Gauss–Newton refinement of all parameters, inverse-compositional Lucas–Kanade (Baker &
    Matthews, *Int. J. Comput. Vis.* 56, 221 (2004), §3.2) on a Gaussian pyramid, with a gain and
    offset between the images solved alongside (linear appearance variation, ibid. Part 3) and
