@@ -18,6 +18,18 @@ def test_tomo_and_micro_cli(cli, tmp_path):
     code, out, err = cli("tomo", "align", src, "--out", tmp_path / "a.tif", "--pixel-size", "100nm", "--json")
     assert code == 0, err
     assert len(json.loads(out)["drift_px"]) == 12
+    code, out, err = cli("tomo", "align", src, "--out", tmp_path / "r.zarr", "--transform", "rigid",
+                         "--reference", "first", "--fiducial", "0:24,0:48", "--json")
+    assert code == 0, err
+    rig = json.loads(out)
+    assert rig["transform"] == "rigid" and len(rig["rotation_deg"]) == 12 and len(rig["matrices"]) == 12
+    assert len(rig["rotation_sigma_deg"]) == 12 and rig["provenance"]["parameters"]["fiducial"] == [[0, 24], [0, 48]]
+    code, _, err = cli("tomo", "align", src, "--out", tmp_path / "p.zarr", "--transform", "projective", "--json")
+    assert code == 2 and "transform must be one of" in err
+    code, _, err = cli("tomo", "align", src, "--out", tmp_path / "p.zarr", "--fiducial", "0:24", "--json")
+    assert code == 2 and "--fiducial" in err
+    code, _, err = cli("tomo", "align", src, "--out", tmp_path / "p.zarr", "--fiducial", "0:24,40:90", "--json")
+    assert code == 2 and "not inside the slice" in err
     code, out, err = cli("tomo", "destripe", tmp_path / "a.tif", "--out", tmp_path / "d.zarr", "--json")
     assert code == 0, err
     code, out, _ = cli("tomo", "segment", tmp_path / "d.zarr", "--out", tmp_path / "s.tif",

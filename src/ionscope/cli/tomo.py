@@ -67,15 +67,29 @@ def _finish(result: Result, json: bool) -> None:
                 console.print(f"{k}: {v}")
 
 
+def _fiducial(text: str | None) -> tuple[slice, slice] | None:
+    if not text:
+        return None
+    try:
+        y, x = (tuple(int(v) for v in part.split(":")) for part in text.split(","))
+        return slice(*y), slice(*x)
+    except (ValueError, TypeError) as exc:
+        raise ValidationError(f"--fiducial must look like Y0:Y1,X0:X1 (pixels), got {text!r}") from exc
+
+
 @app.command()
 def align(stack: Stack, out: Out, reference: Annotated[str, typer.Option(help="previous|median|first")] = "previous",
+          transform: Annotated[str, typer.Option(help="translation|rigid|affine")] = "translation",
+          fiducial: Annotated[str | None, typer.Option(help="Register on a region Y0:Y1,X0:X1 (px)")] = None,
+          window: Annotated[int, typer.Option(help="Slices in the running median (--reference median)")] = 5,
           upsample: int = 20, pixel_size: Pixel = None, slice_thickness: Thick = None, force: Force = False,
           json: Json = False) -> None:
-    """Align slices by sub-pixel phase correlation; report the drift curve."""
+    """Align slices (translation, rigid or affine); report drift and rotation curves."""
     from ionscope.tomo.align import align_stack
 
     vol = open_stack(stack, pixel_size, slice_thickness)
-    aligned, res = align_stack(vol, reference=reference, upsample=upsample)
+    aligned, res = align_stack(vol, transform=transform, reference=reference, window=window, upsample=upsample,
+                               fiducial=_fiducial(fiducial))
     path = write_stack(aligned, out, force, json)
     _finish(Result(res.kind, {**res.values, "output": str(path), "input": describe_input(stack)}, res.warnings,
                    res.provenance), json)

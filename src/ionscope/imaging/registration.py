@@ -279,13 +279,17 @@ def similarity_matrix(params: Sequence[float], scale0: float = 1.0) -> np.ndarra
 
 
 def warp_image(moving: Any, matrix: np.ndarray, output_shape: tuple[int, int], *, order: int = 1,
-               fill: float = np.nan) -> np.ndarray:
-    """Resample ``moving`` onto the fixed grid of ``output_shape`` (``order=0`` for label images)."""
+               fill: float = np.nan, mode: str = "constant") -> np.ndarray:
+    """Resample ``moving`` onto the fixed grid of ``output_shape`` (``order=0`` for label images).
+
+    Pixels mapped from outside ``moving`` get ``fill`` (``mode="constant"``) or, with
+    ``mode="nearest"``, the nearest edge pixel.
+    """
     mv = np.asarray(moving)
     dtype = mv.dtype if order == 0 else np.float64
     cval = 0 if order == 0 else fill
     return ndimage.affine_transform(mv.astype(dtype), matrix[:2, :2], offset=matrix[:2, 2],
-                                    output_shape=tuple(output_shape), order=order, mode="constant",
+                                    output_shape=tuple(output_shape), order=order, mode=mode,
                                     cval=cval, prefilter=False)
 
 

@@ -4,7 +4,8 @@
 overlap allowed up to a fraction of the radius), carbon-binder domain (CBD) as a shell-like film
 grown from the particle surfaces where a smooth random field is high, pore elsewhere.
 ``image_stack``: grey levels per phase, Gaussian noise, vertical curtaining stripes, a random-walk
-slice drift (integer + sub-pixel shifts, known), and a smooth multiplicative shading.
+slice drift (integer + sub-pixel shifts, known), optional per-slice rotation and shear jitter (known
+3×3 transforms), and a smooth multiplicative shading.
 ``straight_channels`` / ``layered_medium``: exact tortuosity factors.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
+from ionscope.imaging.rigid import about_centre, rotation_matrix
 from ionscope.micro.phases import label_volume
 from ionscope.model.arrays import make_volume
 from ionscope.synth.core import GroundTruth, SeedLike, make_rng
@@ -77,11 +79,19 @@ def three_phase_electrode(shape: tuple[int, int, int] = (64, 96, 96), *, voxel_u
 
 def image_stack(labels: np.ndarray, *, voxel_um: float = 0.1, noise_sigma: float = 12.0,
                 stripe_amplitude: float = 25.0, drift_step_px: float = 0.6, shading: float = 0.25,
-                blur_px: float = 0.7, fiducial_rows: int = 0, seed: SeedLike = 1):
+                blur_px: float = 0.7, fiducial_rows: int = 0, rotation_deg: float = 0.0, shear: float = 0.0,
+                seed: SeedLike = 1):
     """Grey-level FIB-SEM slices of a label volume with noise, curtaining, drift and shading.
 
     Returns the (z, y, x) float32 stack and truth: per-slice drift (y, x) in pixels (slice 0 at 0;
     the recorded image of slice k is the true slice shifted by ``drift[k]``), stripe pattern, grey levels.
+    ``rotation_deg`` / ``shear`` > 0 add independent per-slice jitter, uniform in ±``rotation_deg``
+    degrees and ±``shear``, of the image about its centre ``c``: the true slice point ``p`` (row, col)
+    is recorded at ``R(θ_k) S(γ_k) (p − c) + c + drift[k]`` with ``R`` as
+    :func:`ionscope.imaging.rigid.rotation_matrix` (θ > 0 turns +row towards +col) and
+    ``S = [[1, 0], [γ, 1]]`` (col += γ·row); truth ``transform`` holds these 3×3 matrices
+    (slice-0 frame → recorded slice, the convention of :mod:`ionscope.imaging.rigid`), with
+    ``rotation_deg`` and ``shear`` per slice (slice 0: identity).
     ``fiducial_rows`` > 0 replaces the top rows by a fixed milled mark (bright marks in the
     protective layer, a fixed random texture) that moves only with the drift, as used for fiducial alignment.
     """
@@ -98,6 +108,13 @@ def image_stack(labels: np.ndarray, *, voxel_um: float = 0.1, noise_sigma: float
     img = ndimage.gaussian_filter(img, (0, blur_px, blur_px))
     drift = np.cumsum(rng.normal(0, drift_step_px, (nz, 2)), axis=0)
     drift -= drift[0]
+    angles = np.zeros(nz) if rotation_deg <= 0 else rng.uniform(-rotation_deg, rotation_deg, nz)
+    gammas = np.zeros(nz) if shear <= 0 else rng.uniform(-shear, shear, nz)
+    angles[0] = gammas[0] = 0.0
+    centre = ((ny - 1) / 2, (nx - 1) / 2)
+    transforms = np.stack([about_centre(rotation_matrix(np.radians(a)) @ [[1.0, 0.0], [g, 1.0]], centre)
+                           for a, g in zip(angles, gammas, strict=True)])
+    transforms[:, :2, 2] += drift
     # curtaining: vertical stripes (constant along y, random along x), varying slowly slice to slice
     base = ndimage.gaussian_filter1d(rng.standard_normal(nx), 0.8)
     stripes = stripe_amplitude * base / (np.abs(base).max() + 1e-12)
@@ -105,14 +122,20 @@ def image_stack(labels: np.ndarray, *, voxel_um: float = 0.1, noise_sigma: float
     shade = 1.0 + shading * (((xv / nx) - 0.3) ** 2 + 0.5 * ((yv / ny) - 0.6) ** 2) - shading * 0.2
     out = np.empty(labels.shape, np.float32)
     for k in range(nz):
-        sl = ndimage.shift(img[k], drift[k], order=3, mode="nearest")
+        if angles[k] == 0 and gammas[k] == 0:
+            sl = ndimage.shift(img[k], drift[k], order=3, mode="nearest")
+        else:
+            inv = np.linalg.inv(transforms[k])
+            sl = ndimage.affine_transform(img[k], inv[:2, :2], offset=inv[:2, 2], order=3, mode="nearest")
         sl = sl * shade + stripes[None, :] * (1 + 0.2 * np.sin(k / 5))
         out[k] = sl + rng.normal(0, noise_sigma, (ny, nx))
     vol = make_volume(out, voxel_um, attrs={"source": "ionscope.synth.fibsem.image_stack"})
     truth = GroundTruth("ionscope.synth.fibsem.image_stack",
                         {"voxel_um": voxel_um, "noise_sigma": noise_sigma, "stripe_amplitude": stripe_amplitude,
-                         "drift_step_px": drift_step_px, "shading": shading, "blur_px": blur_px},
-                        {"drift_px": drift, "stripes": stripes, "grey": {k: GREY[k] for k in PHASES},
+                         "drift_step_px": drift_step_px, "shading": shading, "blur_px": blur_px,
+                         "rotation_deg": rotation_deg, "shear": shear},
+                        {"drift_px": drift, "transform": transforms, "rotation_deg": angles, "shear": gammas,
+                         "stripes": stripes, "grey": {k: GREY[k] for k in PHASES},
                          "shading": shade})
     return vol, truth
 
