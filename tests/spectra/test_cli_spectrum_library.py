@@ -82,3 +82,15 @@ def test_identify_real_file_via_cli(cli):
     res = json.loads(out)
     assert set(res["elements"]) == {"Ru", "Pt"}
     assert res["elements"]["Ru"]["relative"] == 1.0 and 0 < res["elements"]["Pt"]["relative"] < 1
+
+
+@pytest.mark.realdata
+def test_identify_auto_on_a_real_file_via_cli(cli):
+    code, out, err = cli("spectrum", "identify", shared_data("iontof_spectra", "P_Ru-Pd_Bi1_1.txt"),
+                         "--elements", "auto", "--json")
+    assert code == 0, err
+    res = json.loads(out)
+    assert set(res["elements"]) == {"Ru", "Pd"}
+    for s in res["species"]:
+        assert set(s) >= {"formula", "mz", "intensity", "score", "significance", "contrast"}
+        assert s["significance"] >= 4.5 and s["contrast"] >= 4.5

@@ -19,9 +19,28 @@ EXPECTED = {
     "P_Ru-Pt-Pd_Bi1_1.txt": {"Ru", "Pt", "Pd"},
     "P_HEA19_Bi1_1.txt": {"Ru"}, "N_HEA19_Bi1_1.txt": {"Ru"},
 }
-# Pt+ in positive polarity on the ternary sample gives ~2,300 counts spread over four isotopes, no more
-# than the organic background at m/z 194–198 on the Pt-free Ru–Pd sample (same fitted level, z ≈ 4):
-# with 200-channel binning (0.17 m/z bins at m/z 195) the patterns cannot tell them apart.
+# Pt+ in positive polarity on the ternary sample is not separable from the background at m/z 193–199
+# (200-channel binning: 0.17 m/z bins at m/z 195). Evidence (docs/architecture.md, "ionscope.spectra"):
+# * window NNLS (elements=["Ru", "Pt", "Pd"]): Pt+ = 3,646 ± 1,020 counts (3.6σ) on Ru–Pt–Pd against
+#   3,390 ± 868 (3.9σ) on the Pt-free Ru–Pd, 4,901 ± 1,803 on Ru, 12,376 ± 2,590 (4.8σ) on Ru–Pt;
+# * background contrast (SpeciesFit.contrast): Pt+ 0.0σ on Ru–Pt–Pd and on Ru–Pd, 3.0σ on Ru–Pt; the
+#   same local model fitted without the non-negativity constraint gives Pt+ = −420 ± 478 counts on
+#   Ru–Pt–Pd (42 ± 840 on Ru–Pd, 5,646 ± 1,880 on Ru–Pt): no Pt+ above the local background;
+# * Pt-bearing clusters (forms PtH+, PtC+, PtRu+, PtPd+, Pt2+, Pt2O+, PtRu2+): none passes; PtRu+
+#   reaches 4.9σ on Ru–Pt–Pd but also 3.7σ on the Pt-free Ru sample (Ru3+ at the same masses) and
+#   has contrast 1.9σ;
+# * bin-level fit of m/z 186–216 (Gaussian peaks at exact masses, R = 2000; every CxHyOz ion with
+#   z ≤ 2 at each nominal mass as free background; Ru2+, RuPd+, Pd2+, Bi+, PtO+, PtH+; calibration
+#   shift scanned ±0.06 m/z): Pt+ = 161 counts (0.5σ after scaling by χ²/dof = 21) on Ru–Pt–Pd,
+#   628 (2.4σ) on Ru–Pd, 5,536 (5.1σ) on Ru–Pt — mass defect separates nothing here;
+# * raw counts in the bins holding the exact Pt masses on Ru–Pt–Pd, m/z 193…199: 1165, 698, 820, 546,
+#   636, 422, 499 — m/z 193 (no Pt isotope) exceeds 194–196, no Pt pattern (2,300 Pt+ counts would add
+#   ~760 at 194); the background there has a negative mass defect like Pt (Ru-bearing cluster ions,
+#   Ru2+ at 200–208), so neither mass defect nor organic-series modelling removes it;
+# * detection limit at this binning: 4.5 × 478 ≈ 2,200 Pt+ counts over the local background
+#   (contrast test); the window fit alone (σ ≈ 1,000 counts, Pt-free background equivalent up to
+#   3,400–4,900 counts) needs ≈ 8,000 counts to tell Ru–Pt–Pd from Ru–Pd. On a synthetic organic
+#   series at the same binning (tests/spectra/test_assign_elements.py) 1e4 Pt+ counts are found.
 KNOWN_MISSES = {("P_Ru-Pt-Pd_Bi1_1.txt", "Pt")}
 
 
@@ -70,10 +89,24 @@ def test_recalibration_residuals_are_within_the_bin_width(name):
 
 
 @pytest.mark.realdata
-@pytest.mark.parametrize("name", [n for n in sorted(EXPECTED) if n.startswith("P_")])
-def test_auto_screening_finds_ru_in_positive_spectra(name):
-    # auto mode screens ~30 elements; it is a screening tool (see ionscope.spectra.elements) and its
-    # extra rare-earth/oxide hits on these organic-rich spectra are not asserted on
+@pytest.mark.parametrize("name", sorted(n for n in EXPECTED if "HEA19" not in n))
+def test_auto_screening_reports_only_elements_the_sample_can_hold(name):
+    # auto screens ~30 elements; without the background-contrast test these spectra give Gd+, DyO+,
+    # HgO+, PtO2+, ErO-, YbO2- … at 5–11σ (organic and metal-cluster ions at the same nominal masses)
     spec, cal = _load(name)
+    pol = spec.attrs["acquisition"]["polarity"]
+    found = set(elements_present(identify_elements(apply_calibration(spec, cal), polarity=pol, elements="auto")))
+    assert found <= EXPECTED[name], (name, found)
+    if name.startswith("P_"):
+        assert "Ru" in found, name
+
+
+@pytest.mark.realdata
+def test_auto_screening_misses_ru_on_the_alloy_for_lack_of_contrast():
+    # documents the cost of the contrast test (ionscope.spectra.elements): on HEA19 Ru+ passes the
+    # significance and pattern tests, but unscreened monoisotopic ions of the alloy inside its pattern
+    # (Rh+ at m/z 103) make the local background fit poor and its contrast < min_significance
+    spec, cal = _load("P_HEA19_Bi1_1.txt")
     fits = identify_elements(apply_calibration(spec, cal), polarity="positive", elements="auto")
-    assert "Ru" in elements_present(fits)
+    ru = next(f for f in fits if f.formula == "Ru+")
+    assert ru.significance >= 4.5 and ru.score >= 0.9 and ru.contrast < 4.5 and not ru.present

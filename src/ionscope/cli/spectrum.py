@@ -104,10 +104,11 @@ def identify(
     if json:
         emit_json(res)
         return
-    table = Table("species", "m/z", "intensity (counts)", "score", "significance (σ)", box=None)
+    table = Table("species", "m/z", "intensity (counts)", "score", "significance (σ)",
+                  "contrast (σ)", box=None)
     for s in res["species"]:
         table.add_row(s["formula"], f"{s['mz']:.3f}", f"{s['intensity']:.0f} ± {s['uncertainty']:.0f}",
-                      f"{s['score']:.3f}", f"{s['significance']:.1f}")
+                      f"{s['score']:.3f}", f"{s['significance']:.1f}", f"{s['contrast']:.1f}")
     console.print(f"[bold]{file.name}[/bold] ({res['polarity']}): elements "
                   + (", ".join(f"{e} ({v['relative']:.2f})" for e, v in res["elements"].items()) or "none"))
     console.print(table)

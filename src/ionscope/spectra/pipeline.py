@@ -110,7 +110,8 @@ def identify_result(spec, *, elements: Sequence[str] | str = "auto", recalibrate
     totals = elements_present(fits)
     ref = max(totals.values()) if totals else 1.0
     species = [{"formula": f.formula, "element": f.element, "mz": f.mz, "intensity": f.intensity,
-                "uncertainty": f.uncertainty, "score": f.score, "significance": f.significance} for f in present]
+                "uncertainty": f.uncertainty, "score": f.score, "significance": f.significance,
+                "contrast": f.contrast} for f in present]
     if not present:
         warnings.append("no element passed the significance and isotope-pattern tests")
     mono = sorted({f.element for f in fits if not f.diagnostic and f.intensity > 0})
@@ -118,8 +119,9 @@ def identify_result(spec, *, elements: Sequence[str] | str = "auto", recalibrate
         warnings.append(f"{', '.join(mono)}: species with a single isotopologue cannot be confirmed by isotope "
                         "patterns; their fitted intensities are under 'unconfirmed'")
     if isinstance(elements, str) and elements == "auto":
-        warnings.append("auto mode screens every element with a diagnostic isotope pattern; organic fragments "
-                        "on coarsely binned spectra can mimic rare-earth or oxide patterns: confirm with --elements")
+        warnings.append("auto mode screens every element with a diagnostic isotope pattern and reports only those "
+                        "that also stand out from a smooth local background (contrast ≥ min_significance); minor "
+                        "elements can be missed: test suspected ones with --elements")
     prov = make_provenance("ionscope.spectra.identify_elements", inputs=[source] if source else [],
                            parameters={"elements": elements, "polarity": pol, **options})
     return Result("spectrum.identify",
@@ -127,7 +129,10 @@ def identify_result(spec, *, elements: Sequence[str] | str = "auto", recalibrate
                    "unconfirmed": [{"formula": f.formula, "mz": f.mz, "intensity": f.intensity,
                                     "uncertainty": f.uncertainty} for f in fits
                                    if not f.diagnostic and f.intensity > 0],
-                   "elements": {e: {"intensity": v, "relative": v / ref} for e, v in totals.items()},
+                   "elements": {e: {"intensity": v, "relative": v / ref,
+                                    "significance": max(f.significance for f in present if f.element == e),
+                                    "contrast": max(f.contrast for f in present if f.element == e)}
+                                for e, v in totals.items()},
                    "candidates_tested": len(fits), "calibration": cal_dict},
                   tuple(warnings), prov)
 
