@@ -35,10 +35,15 @@ coarsely binned spectra (the real IONTOF exports, 0.12 m/z bins at m/z 100) orga
 metal–organic cluster ions in the windows are fitted as rare-earth or oxide patterns (Gd⁺, DyO⁺,
 HgO⁺, PtO₂⁺, ErO⁻ …) at 5–11σ by tests 1–2 alone; test 3 leaves none of them on the Ru, Ru–Pd,
 Ru–Pt and Ru–Pt–Pd samples (measured: largest false contrast 4.0σ, weakest true Ru⁺ 4.7σ; see
-``tests/spectra/test_realdata_spectra.py``). It costs sensitivity: minor species (Pt⁺ on Ru–Pt) and,
-on a multi-element alloy whose monoisotopic ions (e.g. Rh⁺ at m/z 103, inside the Ru pattern) are
-not among the auto candidates, even major ones can fail it. Name the elements to test them with
-tests 1–2 only (``contrast=True`` adds test 3 to a named list).
+``tests/spectra/test_realdata_spectra.py``). It costs sensitivity: minor species (Pt⁺ on Ru–Pt)
+fail it. Name the elements to test them with tests 1–2 only (``contrast=True`` adds test 3 to a
+named list).
+
+Auto mode also fits the monoisotopic noble metals :data:`AUTO_NUISANCE` (Rh⁺ at m/z 103 sits inside
+the Ru and Pd patterns, Au⁺ at 197 inside Pt's), never reported present: left out, a major Rh⁺ peak
+of an alloy spoils the local background of Ru⁺ (HEA19: Ru⁺ contrast 1.3σ without Rh, 5.2σ with).
+Other monoisotopic elements (Tb, Ho, Tm, Cs, I, …) are not added: fitted as nuisances they absorb
+organic intensity and bring false rare-earth patterns back on the Ru samples (measured).
 
 Test 2 rejects elements "fitted" only into one or two windows that hold organic fragments of
 the same nominal mass. An element is present when any of its species is. Optionally
@@ -60,6 +65,8 @@ from scipy.special import erf
 from ionscope.library.isotopes import diagnostic_elements, element
 from ionscope.library.patterns import isotope_pattern
 from ionscope.model.errors import ValidationError
+
+AUTO_NUISANCE = ("Rh", "Au")  #: monoisotopic metals fitted (never reported) in auto mode
 
 #: Species forms tried for each element, by polarity (metal surfaces: DOMAIN.md §2; Laurent et al. 2024).
 FORMS = {
@@ -141,8 +148,8 @@ def identify_elements(spectrum, mz=None, *, polarity: str, elements: Sequence[st
         ``"positive"`` or ``"negative"`` (chooses the species forms).
     elements
         ``"auto"`` (every element with a diagnostic pattern: ≥ 3 isotopes above 5 %, see
-        :func:`ionscope.library.isotopes.diagnostic_elements`) or a list such as ``["Ru", "Pt", "Pd"]``
-        (any element, including two-isotope and monoisotopic ones).
+        :func:`ionscope.library.isotopes.diagnostic_elements`, plus :data:`AUTO_NUISANCE`) or a list
+        such as ``["Ru", "Pt", "Pd"]`` (any element, including two-isotope and monoisotopic ones).
     forms
         Species templates such as ``("{E}", "{E}O")``; default :data:`FORMS` of the polarity.
     resolving_power
@@ -178,7 +185,7 @@ def identify_elements(spectrum, mz=None, *, polarity: str, elements: Sequence[st
     y = np.asarray(spectrum, dtype=float)
     x = np.asarray(mz, dtype=float)
     auto = isinstance(elements, str) and elements == "auto"
-    els = diagnostic_elements() if auto else list(elements)
+    els = diagnostic_elements() + list(AUTO_NUISANCE) if auto else list(elements)
     if contrast is None:
         contrast = auto
     species = candidate_species(els, polarity, forms, max_mz=float(x.max()))
