@@ -95,7 +95,8 @@ def measure(label: str, fn: Callable[[], Any], *, repeat: int = 3, warmup: int =
 def machine() -> str:
     """One line describing where the figures were measured."""
     return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-            f"{psutil.virtual_memory().total / 2**30:.0f} GiB, Python {platform.python_version()}")
+            f"{psutil.virtual_memory().total / 2**30:.0f} GiB, Python {platform.python_version()}, "
+            f"load average {os.getloadavg()[0]:.1f} when recorded")
 
 
 def table(rows: list[dict[str, Any]]) -> str:
