@@ -69,7 +69,8 @@ def main() -> None:
     record("tomo_pipeline", "FIB-SEM pipeline throughput (align + destripe + segment)",
            "Synthetic stack generated lazily per slice; phase-correlation alignment against the previous slice "
            "(slices streamed one at a time), wavelet–FFT destriping per slice, two-class multi-Otsu; labels "
-           "streamed to Zarr. Peak memory stays far below the stack size. Note that the slices are generated twice (alignment pass and output pass).\n\n" + table(rows))
+           "streamed to Zarr. Peak memory stays far below the stack size. Note that the slices are generated "
+           "twice (alignment pass and output pass).\n\n" + table(rows))
 
 
 if __name__ == "__main__":
