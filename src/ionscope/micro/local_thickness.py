@@ -61,39 +61,40 @@ def _envelope_1d(f, step, out, v, z):  # pragma: no cover - numba
 
 @nb.njit(parallel=True, cache=True)
 def _squared_edt(mask, sz, sy, sx):  # pragma: no cover - numba
-    """Squared distance to the nearest background voxel centre (inf where there is none); envelopes
-    in float64, stored as float32 (relative error 6e-8, far inside the 1e-6 margin of ``STRICT``)."""
+    """Squared distance to the nearest background voxel centre (inf where there is none), in an array
+    padded with one plane of zeros on every face (so neighbour loops need no bounds tests);
+    envelopes in float64, stored as float32 (relative error 6e-8, far inside ``STRICT``'s 1e-6)."""
     nz, ny, nx = mask.shape
-    d2 = np.empty(mask.shape, np.float32)
+    d2 = np.zeros((nz + 2, ny + 2, nx + 2), np.float32)
     for j in nb.prange(ny):  # z: two scans, rows of x innermost (contiguous)
         last = np.full(nx, -1, np.int64)
         for k in range(nz):
             for i in range(nx):
                 if not mask[k, j, i]:
                     last[i] = k
-                d2[k, j, i] = np.inf if last[i] < 0 else ((k - last[i]) * sz) ** 2
+                d2[k + 1, j + 1, i + 1] = np.inf if last[i] < 0 else ((k - last[i]) * sz) ** 2
         last[:] = -1
         for k in range(nz - 1, -1, -1):
             for i in range(nx):
                 if not mask[k, j, i]:
                     last[i] = k
                 if last[i] >= 0:
-                    d2[k, j, i] = min(d2[k, j, i], ((last[i] - k) * sz) ** 2)
-    for k in nb.prange(nz):  # y, then x, within the plane
+                    d2[k + 1, j + 1, i + 1] = min(d2[k + 1, j + 1, i + 1], ((last[i] - k) * sz) ** 2)
+    for k in nb.prange(1, nz + 1):  # y, then x, within the plane
         f, out = np.empty(ny), np.empty(ny)
         v, z = np.empty(ny, np.int64), np.empty(ny + 1)
-        for i in range(nx):
-            f[:] = d2[k, :, i]
+        for i in range(1, nx + 1):
+            f[:] = d2[k, 1:-1, i]
             if f.max() > 0.0:
                 _envelope_1d(f, sy, out, v, z)
-                d2[k, :, i] = out
+                d2[k, 1:-1, i] = out
         f, out = np.empty(nx), np.empty(nx)
         v, z = np.empty(nx, np.int64), np.empty(nx + 1)
-        for j in range(ny):
-            f[:] = d2[k, j, :]
+        for j in range(1, ny + 1):
+            f[:] = d2[k, j, 1:-1]
             if f.max() > 0.0:
                 _envelope_1d(f, sx, out, v, z)
-                d2[k, j, :] = out
+                d2[k, j, 1:-1] = out
     return d2
 
 
@@ -121,18 +122,36 @@ def _containment_table(rmax: float, sp: tuple[float, float, float]) -> tuple[np.
     return d2[last][complete], far[last][complete]
 
 
+def _neighbours(padded_shape: tuple[int, int, int], sp: tuple[float, float, float]):
+    """The 26 neighbours as flat offsets in the padded array, their table column and their distance;
+    faces first, where a containing ball is most often found."""
+    _, py, px = padded_shape
+    offs = sorted(((a, b, c) for a in (-1, 0, 1) for b in (-1, 0, 1) for c in (-1, 0, 1) if a or b or c),
+                  key=lambda o: abs(o[0]) + abs(o[1]) + abs(o[2]))
+    flat = np.array([(a * py + b) * px + c for a, b, c in offs], np.int64)
+    column = np.array([abs(a) * 4 + abs(b) * 2 + abs(c) - 1 for a, b, c in offs], np.int64)
+    step = np.array([np.sqrt((a * sp[0]) ** 2 + (b * sp[1]) ** 2 + (c * sp[2]) ** 2) for a, b, c in offs])
+    return flat, column, step
+
+
 @nb.njit(parallel=True, cache=True)
-def _maximal_balls(d2, u, far, sz, sy, sx, out):  # pragma: no cover - numba
+def _maximal_balls(d2, u, far, flat_off, column, step, out):  # pragma: no cover - numba
     """Kind of every discretely maximal ball: the index in ``u`` of the largest lattice squared
-    radius inside it (−2 beyond the table, −1 not maximal). One-voxel balls are written to ``out``
-    directly (kind −1): they cover their centre only."""
-    nz, ny, nx = d2.shape
-    kind = np.full(d2.shape, -1, np.int32)
+    radius inside it (−2 beyond the table, −1 not maximal). ``d2`` is padded (see
+    :func:`_squared_edt`). One-voxel balls are written to ``out`` directly (kind −1): they cover
+    their centre only."""
+    pz, py, px = d2.shape
+    nz, ny, nx = pz - 2, py - 2, px - 2
+    flat = d2.ravel()
+    kind = np.empty((nz, ny, nx), np.int32)
     umax = u[-1]
     for k in nb.prange(nz):
         for j in range(ny):
+            base = ((k + 1) * py + (j + 1)) * px + 1
             for i in range(nx):
-                dc = d2[k, j, i]
+                p = base + i
+                dc = flat[p]
+                kind[k, j, i] = -1
                 if dc == 0.0:
                     continue
                 qc = dc * STRICT
@@ -143,33 +162,27 @@ def _maximal_balls(d2, u, far, sz, sy, sx, out):  # pragma: no cover - numba
                         lo = mid
                     else:
                         hi = mid
-                rc = np.sqrt(dc)
                 maximal = True
-                for a in range(max(k - 1, 0), min(k + 2, nz)):
-                    for b in range(max(j - 1, 0), min(j + 2, ny)):
-                        for c in range(max(i - 1, 0), min(i + 2, nx)):
-                            dn = d2[a, b, c]
-                            if dn <= dc:
-                                continue
-                            if qc <= umax:
-                                o = abs(a - k) * 4 + abs(b - j) * 2 + abs(c - i) - 1
-                                inside = far[lo, o] < dn * STRICT
-                            else:  # geometric containment, |n − c| + r(c) ≤ r(n)
-                                step = np.sqrt(((a - k) * sz) ** 2 + ((b - j) * sy) ** 2 + ((c - i) * sx) ** 2)
-                                inside = rc + step <= np.sqrt(dn)
-                            if inside:
-                                maximal = False
-                                break
-                        if not maximal:
+                if qc <= umax:
+                    far_c = far[lo]
+                    for n in range(flat_off.size):
+                        dn = flat[p + flat_off[n]]
+                        if dn > dc and far_c[column[n]] < dn * STRICT:
+                            maximal = False
                             break
-                    if not maximal:
-                        break
+                else:  # beyond the table: geometric containment, |n − c| + r(c) ≤ r(n)
+                    rc = np.sqrt(dc)
+                    for n in range(flat_off.size):
+                        dn = flat[p + flat_off[n]]
+                        if dn > dc and rc + step[n] <= np.sqrt(dn):
+                            maximal = False
+                            break
                 if not maximal:
                     continue
                 if qc > umax:
                     kind[k, j, i] = -2
                 elif lo == 0:
-                    out[k, j, i] = 2.0 * rc
+                    out[k, j, i] = 2.0 * np.sqrt(dc)
                 else:
                     kind[k, j, i] = lo
     return kind
@@ -293,7 +306,8 @@ def local_thickness(mask: np.ndarray, spacing: tuple[float, float, float] = (1.0
         raise ValidationError("the phase fills the whole volume: its local thickness is unbounded")
     d2 = _squared_edt(mask, sz, sy, sx)
     u, far = _containment_table(float(np.sqrt(d2.max())), (sz, sy, sx))
-    kind = _maximal_balls(d2, u, far, sz, sy, sx, out)
+    kind = _maximal_balls(d2, u, far, *_neighbours(d2.shape, (sz, sy, sx)), out)
+    d2 = d2[1:-1, 1:-1, 1:-1]
     beyond = kind == -2
     big = np.unique(d2[beyond])  # balls larger than the table: rare, one kind per radius
     kind[beyond] = u.size + np.searchsorted(big, d2[beyond])
