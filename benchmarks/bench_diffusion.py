@@ -92,8 +92,8 @@ def main() -> None:
     note = ("There is no Python peer for these fits (TraceX is MATLAB). The map row compares the batched "
             "Levenberg–Marquardt of `ionscope.diffusion.diffusion_map` with a per-pixel `scipy.optimize.curve_fit` "
             f"loop of the same erfc model, timed on {SUBSET} random pixels and extrapolated linearly to 65,536 pixels. "
-            "The machine was shared by eight concurrent jobs (load ≈ 6 per core) when these figures were taken; "
-            "wall times are pessimistic; CPU seconds are given beside them. The eq. 8 fit includes up to five "
+            "CPU seconds are given beside the wall times (the load average is in the stamp above). The eq. 8 fit "
+            "includes up to five "
             "starts when the first is not statistically acceptable.")
     record("diffusion", "Isotope-exchange diffusion fits and maps (issue 6)", md + "\n\n" + note)
 

@@ -96,8 +96,8 @@ def main() -> None:
     md = table(rows)
     ratio = m_sk.best / m_ours.best
     ratio2 = m_sk2.best / m_ours.best
-    body = ("Times are the best of 3 runs (tracking: 2) on a machine shared with other jobs; single runs varied "
-            f"by up to ×2 with its load. {N_FRAMES} frames of {SIZE}×{SIZE} px × {N_SPECIES} species "
+    body = ("Times are the best of 3 runs (tracking: 2); on a loaded machine single runs varied by up to ×2. "
+            f"{N_FRAMES} frames of {SIZE}×{SIZE} px × {N_SPECIES} species "
             "(uint16 Poisson counts, "
             f"{cube.nbytes / 1e6:.0f} MB), {int(labels.max())} disc regions, random-walk drift up to "
             f"{np.abs(true_shifts).max():.1f} px, species yields varying ±30 % between frames. "

@@ -38,8 +38,7 @@ def taufactor_tau(mask: np.ndarray, axis: int, iter_limit: int) -> float:
 NOTE = ("ionscope: conjugate gradients preconditioned by an aggregation-multigrid V-cycle (numba, float32 "
         "field, stop at preconditioned residual 1e-6). TauFactor 1.2.1 `Solver(device='cpu')`, `conv_crit=1e-3`. "
         "Both use the same definition (Dirichlet faces half a voxel outside the volume, no-flux sides, "
-        "τ = ε·D/D_eff with ε the whole phase fraction). The machine was shared by 8 jobs (load ≈ 10 on 2 "
-        "cores), so absolute times are inflated several-fold; both tools ran in the same process one after "
+        "τ = ε·D/D_eff with ε the whole phase fraction). Both tools ran in the same process one after "
         "the other. TauFactor was run on the x direction only (its CPU run dominates the wall time). The "
         "published 500³ values are matched to array axes by rank.\n\n")
 

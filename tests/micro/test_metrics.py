@@ -72,6 +72,24 @@ def test_fractions_connectivity_and_synthetic_truth():
     assert set(out["interfacial_area_per_um"]) == {"pore-nmc", "pore-cbd", "nmc-cbd"}
 
 
+def test_metrics_report_the_size_distribution_of_each_phase():
+    # separate digital spheres of radius 6 voxels (0.5 µm voxels): every sphere voxel lies inside the
+    # sphere's own inscribed ball, whose radius (distance to the first background voxel centre) is
+    # exactly 6 voxels, so the local thickness is 6 µm everywhere in the particles — no tolerance
+    lab = np.zeros((30, 30, 60), np.uint8)
+    z, y, x = np.indices(lab.shape)
+    for cx in (15, 45):
+        lab[(z - 15) ** 2 + (y - 15) ** 2 + (x - cx) ** 2 < 36] = 1
+    res = microstructure_metrics(label_volume(lab, {"pore": 0, "particle": 1}, 0.5), tortuosity_phases=[])
+    lt = res["phases"]["particle"]["local_thickness_um"]
+    assert lt["d10"] == lt["d50"] == lt["d90"] == pytest.approx(6.0)
+    assert lt["mean"] == pytest.approx(6.0)
+    pore = res["phases"]["pore"]["local_thickness_um"]
+    assert pore["d50"] > 6.0 and sum(pore["volume_fraction"]) == pytest.approx(1.0)
+    assert "local_thickness_um" not in microstructure_metrics(label_volume(lab, {"pore": 0, "particle": 1}, 0.5),
+                                                              tortuosity_phases=[], sizes=False)["phases"]["pore"]
+
+
 def test_closed_pores_and_percolation():
     mask = np.zeros((20, 20, 20), bool)
     mask[5:8, 5:8, 5:8] = True          # closed pore (27 voxels)

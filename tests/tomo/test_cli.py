@@ -50,6 +50,13 @@ def test_tomo_and_micro_cli(cli, tmp_path):
     assert set(res["phases"]["pore"]["tortuosity"]) == {"x", "y", "z"}
     assert "tpb_density_per_um2" in res and "nmc-cbd" in res["interfacial_area_per_um"]
     assert res["phases"]["nmc"]["specific_surface_area_per_um"] > 0
+    lt = res["phases"]["nmc"]["local_thickness_um"]
+    assert 0 < lt["d10"] <= lt["d50"] <= lt["d90"]
+
+    code, out, err = cli("micro", "metrics", lab, "--phases", "pore=0,nmc=85,cbd=170", "--spacing", "0.1um",
+                         "--tortuosity", "pore")
+    assert code == 0, err
+    assert "local thickness d10/d50/d90" in out
 
     code, _, err = cli("micro", "metrics", lab, "--phases", "pore=0,nmc=85", "--json")
     assert code == 2 and "not in the phase map" in err

@@ -9,6 +9,7 @@ import numpy as np
 import xarray as xr
 
 from ionscope.micro.fractions import percolation, pore_connectivity, volume_fractions
+from ionscope.micro.local_thickness import local_thickness, size_distribution
 from ionscope.micro.phases import check_phases, volume_spacing
 from ionscope.micro.surface import surface_metrics
 from ionscope.micro.tortuosity import solve_diffusion
@@ -52,8 +53,9 @@ def tortuosity(vol: xr.DataArray, phase: str, directions: Sequence[str] = ("x", 
 def microstructure_metrics(vol: xr.DataArray, phases: Mapping[str, int] | None = None, *,
                            tortuosity_phases: Sequence[str] | None = None,
                            directions: Sequence[str] = ("x", "y", "z"), pore_phase: str | None = None,
-                           inputs: Sequence[Any] = ()) -> Result:
-    """Volume fractions, percolation, surfaces, TPB density and τ per phase and direction.
+                           sizes: bool = True, inputs: Sequence[Any] = ()) -> Result:
+    """Volume fractions, percolation, surfaces, TPB density, τ per phase and direction and, with
+    ``sizes``, each phase's continuous size distribution (local thickness, µm).
 
     ``tortuosity_phases`` defaults to every phase; ``pore_phase`` (default: a phase named 'pore')
     adds porosity, relative density and open/closed pores.
@@ -84,6 +86,8 @@ def microstructure_metrics(vol: xr.DataArray, phases: Mapping[str, int] | None =
                 entry.setdefault("relative_diffusivity", {})[d] = sol.relative_diffusivity
                 entry.setdefault("tortuosity_solver_rel_error", {})[d] = sol.flux_mismatch
             entry["tortuosity"] = taus
+        if sizes and mask.any() and not mask.all():
+            entry["local_thickness_um"] = size_distribution(local_thickness(mask, sp), mask)
         per_phase[name] = entry
     values: dict[str, Any] = {"spacing_um": list(sp), "shape": list(labels.shape), "phases": per_phase,
                               "interfacial_area_per_um": surf["interfacial_area_per_um"],
@@ -100,5 +104,5 @@ def microstructure_metrics(vol: xr.DataArray, phases: Mapping[str, int] | None =
         values.update(conn)
     prov = make_provenance("ionscope.micro.microstructure_metrics", inputs=inputs,
                            parameters={"phases": ph, "spacing_um": sp, "directions": list(directions),
-                                       "tortuosity_phases": list(tortuosity_phases or ph)})
+                                       "tortuosity_phases": list(tortuosity_phases or ph), "sizes": sizes})
     return Result("micro.metrics", values, warnings, prov)
