@@ -56,6 +56,11 @@ def build(ctx: DemoContext) -> None:
         rows.append({"phase": "pore", "metric": f"tortuosity {d}", "true": t and round(t, 3),
                      "recovered": v and round(v, 3)})
         results[f"pore/tortuosity_{d}"] = {"true": t, "value": v}
+    for name in ("nmc", "pore"):
+        t, v = ref["phases"][name]["local_thickness_um"]["d50"], got["phases"][name]["local_thickness_um"]["d50"]
+        rows.append({"phase": name, "metric": "local thickness d50 (µm)", "true": round(t, 3),
+                     "recovered": round(v, 3)})
+        results[f"{name}/local_thickness_d50_um"] = {"true": t, "value": v}
     t, v = ref["tpb_density_per_um2"], got["tpb_density_per_um2"]
     rows.append({"phase": "all", "metric": "TPB density (µm⁻²)", "true": round(t, 3), "recovered": round(v, 3)})
     results["tpb_density_per_um2"] = {"true": t, "value": v}
