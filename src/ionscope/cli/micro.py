@@ -36,8 +36,11 @@ def metrics(volume: Annotated[Path, typer.Argument(help="Label volume (TIFF stac
         emit_json(res)
         return
     for name, p in res["phases"].items():
+        taus = p.get("tortuosity")
+        tau = ("not computed" if taus is None else
+               ", ".join(f"{d} {'—' if t is None else f'{t:.3f}'}" for d, t in taus.items()))
         console.print(f"{name}: ε = {p['volume_fraction']:.4f}, SSA = {p['specific_surface_area_per_um']:.4g} µm⁻¹, "
-                      f"τ = {p.get('tortuosity')}")
+                      f"τ: {tau}")
         if "local_thickness_um" in p:
             lt = p["local_thickness_um"]
             console.print(f"  local thickness d10/d50/d90 = {lt['d10']:.3g}/{lt['d50']:.3g}/{lt['d90']:.3g} µm")
