@@ -61,12 +61,12 @@ def _envelope_1d(f, step, out, v, z):  # pragma: no cover - numba
 
 
 @nb.njit(parallel=True, cache=True)
-def _squared_edt(mask, sz, sy, sx):  # pragma: no cover - numba
+def _squared_edt(mask, sz, sy, sx, d2):  # pragma: no cover - numba
     """Squared distance to the nearest background voxel centre (inf where there is none), in an array
     padded with one plane of zeros on every face (so neighbour loops need no bounds tests);
-    envelopes in float64, stored as float32 (relative error 6e-8, far inside ``STRICT``'s 1e-6)."""
+    envelopes in float64, stored as float32 (relative error 6e-8, far inside ``STRICT``'s 1e-6).
+    ``d2``: zeroed float32 output of shape (nz + 2, ny + 2, nx + 2)."""
     nz, ny, nx = mask.shape
-    d2 = np.zeros((nz + 2, ny + 2, nx + 2), np.float32)
     for j in nb.prange(ny):  # z: two scans, rows of x innermost (contiguous)
         last = np.full(nx, -1, np.int64)
         for k in range(nz):
@@ -96,7 +96,6 @@ def _squared_edt(mask, sz, sy, sx):  # pragma: no cover - numba
             if f.max() > 0.0:
                 _envelope_1d(f, sx, out, v, z)
                 d2[k, j, 1:-1] = out
-    return d2
 
 
 def _containment_table(rmax: float, sp: tuple[float, float, float]) -> tuple[np.ndarray, np.ndarray]:
@@ -136,7 +135,7 @@ def _neighbours(padded_shape: tuple[int, int, int], sp: tuple[float, float, floa
 
 
 @nb.njit(parallel=True, cache=True)
-def _maximal_balls(d2, u, far, flat_off, column, step, out):  # pragma: no cover - numba
+def _maximal_balls(d2, u, far, flat_off, column, step, out, kind):  # pragma: no cover - numba
     """Kind of every discretely maximal ball: the index in ``u`` of the largest lattice squared
     radius inside it (−2 beyond the table, −1 not maximal). ``d2`` is padded (see
     :func:`_squared_edt`). One-voxel balls are written to ``out`` directly (kind −1): they cover
@@ -144,7 +143,6 @@ def _maximal_balls(d2, u, far, flat_off, column, step, out):  # pragma: no cover
     pz, py, px = d2.shape
     nz, ny, nx = pz - 2, py - 2, px - 2
     flat = d2.ravel()
-    kind = np.empty((nz, ny, nx), np.int32)
     umax = u[-1]
     for k in nb.prange(nz):
         for j in range(ny):
@@ -186,7 +184,6 @@ def _maximal_balls(d2, u, far, flat_off, column, step, out):  # pragma: no cover
                     out[k, j, i] = 2.0 * np.sqrt(dc)
                 else:
                     kind[k, j, i] = lo
-    return kind
 
 
 @nb.njit(cache=True)
@@ -305,9 +302,12 @@ def local_thickness(mask: np.ndarray, spacing: tuple[float, float, float] = (1.0
         return out
     if mask.all():
         raise ValidationError("the phase fills the whole volume: its local thickness is unbounded")
-    d2 = _squared_edt(mask, sz, sy, sx)
+    # allocated here, not in numba, so that NumPy asks for huge pages (page faults cost ~10 % otherwise)
+    d2 = np.zeros(tuple(n + 2 for n in mask.shape), np.float32)
+    kind = np.empty(mask.shape, np.int32)
+    _squared_edt(mask, sz, sy, sx, d2)
     u, far = _containment_table(float(np.sqrt(d2.max())), (sz, sy, sx))
-    kind = _maximal_balls(d2, u, far, *_neighbours(d2.shape, (sz, sy, sx)), out)
+    _maximal_balls(d2, u, far, *_neighbours(d2.shape, (sz, sy, sx)), out, kind)
     d2 = d2[1:-1, 1:-1, 1:-1]
     beyond = kind == -2
     big = np.unique(d2[beyond])  # balls larger than the table: rare, one kind per radius
