@@ -41,7 +41,8 @@ PARAMETERS = {"translation": ("dy", "dx"), "rigid": ("dy", "dx", "angle"),
               "affine": ("dy", "dx", "a_rr", "a_rc", "a_cr", "a_cc")}
 
 
-def _translate(dy: float, dx: float) -> np.ndarray:
+def translation_matrix(dy: float, dx: float) -> np.ndarray:
+    """3×3 matrix of a translation by (dy, dx) px in (row, col) coordinates."""
     m = np.eye(3)
     m[:2, 2] = dy, dx
     return m
@@ -52,7 +53,7 @@ def about_centre(linear: Any, centre: Any) -> np.ndarray:
     m = np.eye(3)
     m[:2, :2] = np.asarray(linear, float)
     cy, cx = centre
-    return _translate(cy, cx) @ m @ _translate(-cy, -cx)
+    return translation_matrix(cy, cx) @ m @ translation_matrix(-cy, -cx)
 
 
 def rotation_matrix(angle_rad: float, scale: float = 1.0) -> np.ndarray:
@@ -229,7 +230,7 @@ def _refine(t_pyr: list[np.ndarray], i_pyr: list[np.ndarray], m: np.ndarray, mod
         cols = _steepest_descent(model, gr, gc, rr, cc) + [t_in, np.ones_like(t_in)]
         jac = np.stack([c_.ravel() for c_ in cols], axis=1)
         hess_all = jac.T @ jac
-        centre = _translate(cy, cx)
+        centre = translation_matrix(cy, cx)
         corners = np.array([[-cy, -cx, 1], [-cy, cx, 1], [cy, -cx, 1], [cy, cx, 1]]).T
         converged = False
         for _ in range(max_iter):
@@ -313,7 +314,7 @@ def estimate_transform(reference: Any, moving: Any, model: str = "rigid", *, ups
                                     return_error=True)
     best = int(np.argmax(peaks))
     f = np.diag([2.0 ** (lev - 1), 2.0 ** (lev - 1), 1.0])
-    matrix = f @ candidates[best] @ _translate(-shifts[best, 0], -shifts[best, 1]) @ np.linalg.inv(f)
+    matrix = f @ candidates[best] @ translation_matrix(-shifts[best, 0], -shifts[best, 1]) @ np.linalg.inv(f)
     info: dict[str, Any] = {"stderr": {}, "covariance": np.zeros((0, 0)), "residual": np.nan, "iterations": 0,
                             "converged": True}
     if model != "translation":

@@ -18,19 +18,19 @@ import numpy as np
 import xarray as xr
 
 from ionscope.imaging.registration import warp_image
-from ionscope.imaging.rigid import PARAMETERS, centre_displacement, estimate_transform, rotation_angle_deg
+from ionscope.imaging.rigid import (
+    PARAMETERS,
+    centre_displacement,
+    estimate_transform,
+    rotation_angle_deg,
+    translation_matrix,
+)
 from ionscope.model.errors import ValidationError
 from ionscope.model.provenance import make_provenance
 from ionscope.model.result import Result
 
 REFERENCES = ("previous", "median", "first")
 TRANSFORMS = ("translation", "rigid", "affine")
-
-
-def _translate(dy: float, dx: float) -> np.ndarray:
-    m = np.eye(3)
-    m[:2, 2] = dy, dx
-    return m
 
 
 def fiducial_region(fiducial: tuple[slice, slice] | None, shape: tuple[int, int]) -> tuple[slice, slice]:
@@ -97,7 +97,7 @@ def slice_transforms(stack: Any, *, transform: str = "translation", reference: s
         raise ValidationError(f"median window must be ≥ 1 slice, got {window}")
     nz = stack.shape[0]
     roi = fiducial_region(fiducial, stack.shape[1:])
-    to_full = _translate(roi[0].start, roi[1].start)
+    to_full = translation_matrix(roi[0].start, roi[1].start)
     from_full = np.linalg.inv(to_full)
 
     def get(k: int) -> np.ndarray:
