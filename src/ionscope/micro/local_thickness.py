@@ -234,7 +234,7 @@ def _row_spans(q, sz, sy, sx):  # pragma: no cover - numba
             s = slot[t] + dz + ez[t]
             rem = q[t] - (dz * sz) ** 2
             ey[s] = int(np.sqrt(rem) / sy) if rem > 0.0 else -1
-            first[s + 1] = first[s] + 2 * ey[s] + 1
+            first[s + 1] = first[s] + max(2 * ey[s] + 1, 0)
     half = np.empty(first[-1], np.int32)
     for t in range(q.size):
         for dz in range(-ez[t], ez[t] + 1):
