@@ -31,7 +31,13 @@ from typing import Any
 import numpy as np
 from scipy import ndimage
 
-from ionscope.imaging.registration import estimate_shifts, prepare_frames, tukey_window, warp_image
+from ionscope.imaging.registration import (
+    estimate_shifts,
+    prepare_frames,
+    similarity_matrix,
+    tukey_window,
+    warp_image,
+)
 from ionscope.model.errors import ValidationError
 
 MODELS = ("translation", "rigid", "similarity", "affine")
@@ -125,13 +131,10 @@ def _pair(reference: Any, moving: Any) -> tuple[np.ndarray, np.ndarray]:
 
 def _parameter_matrix(model: str, p: np.ndarray) -> np.ndarray:
     """3×3 warp in centred coordinates for Gauss–Newton parameters ``p`` (identity at p = 0)."""
-    m = np.eye(3)
-    m[:2, 2] = p[0], p[1]
-    if model == "rigid":
-        m[:2, :2] = rotation_matrix(p[2])
-    elif model == "similarity":
-        m[:2, :2] = rotation_matrix(p[2], np.exp(p[3]))
-    elif model == "affine":
+    if model in ("rigid", "similarity"):
+        return similarity_matrix((p[0], p[1], p[2], p[3] if model == "similarity" else 0.0))
+    m = translation_matrix(p[0], p[1])
+    if model == "affine":
         m[:2, :2] += p[2:6].reshape(2, 2)
     return m
 

@@ -25,6 +25,7 @@ from ionscope.imaging.rigid import (
     rotation_angle_deg,
     translation_matrix,
 )
+from ionscope.model.arrays import spacing_of
 from ionscope.model.errors import ValidationError
 from ionscope.model.provenance import make_provenance
 from ionscope.model.result import Result
@@ -194,7 +195,7 @@ def align_stack(vol: xr.DataArray, *, transform: str = "translation", reference:
                            parents=[vol.attrs["provenance"]] if "provenance" in vol.attrs else [])
     out = vol.copy(data=aligned)
     out.attrs["provenance"] = prov
-    dy, dx = float(vol.y[1] - vol.y[0]), float(vol.x[1] - vol.x[0])
+    dy, dx = spacing_of(vol, ("y", "x"))
     drift = np.stack([centre_displacement(m, vol.shape[1:]) for m in mats])
     angles = np.array([rotation_angle_deg(m) for m in mats])
     values: dict[str, Any] = {
