@@ -1,12 +1,19 @@
-"""What every CLI command shares: JSON output, progress bars, the error contract.
+"""What every CLI command shares: the JSON envelope, progress bars, the error contract.
 
 Conventions for command modules (``ionscope/cli/<group>.py``):
 
 * define ``app = typer.Typer(help=...)`` and ``NAME = "<group>"``; :mod:`.main` adds it;
-* analysis commands take ``--json`` and print exactly ``Result.to_dict()`` (one JSON object);
-* long work runs inside :func:`progress` (rich; silent under ``--json`` or without a terminal);
+* analysis commands take ``--json`` and print their :class:`~ionscope.model.Result` through
+  :func:`emit_json`, which wraps it in the one envelope of every command
+  (:func:`ionscope.model.result.envelope`): kind, version, inputs with SHA-256, parameters, results,
+  reliability, warnings, provenance; every physical number a ``{value, uncertainty, unit}``;
+* long work runs inside :func:`progress` with a stage name and a total (rich: done/total and time
+  remaining); it is silent under ``--json``, with the global ``--quiet`` or without a terminal;
 * expected failures raise :class:`~ionscope.model.IonscopeError`; :func:`ionscope.cli.main.main`
-  prints one line and exits 2.
+  prints one line on stderr (or ``{"error": …}`` on stdout under ``--json``) and exits 2.
+
+This module is imported by every command group, so it imports nothing heavy (NumPy, xarray…) at
+module level: ``ionscope --version`` must stay fast.
 """
 
 from __future__ import annotations
@@ -14,22 +21,115 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-from ionscope.model.result import to_plain
 
 console = Console()
 err_console = Console(stderr=True)
 
+#: Set by the global ``--quiet`` option: no progress bars.
+_state: dict[str, bool] = {"quiet": False}
 
-def emit_json(obj: Any) -> None:
-    """Print ``obj`` (a Result, a dict…) as one JSON document on stdout."""
-    data = obj.to_dict() if hasattr(obj, "to_dict") else to_plain(obj)
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+#: Parameter names whose paths are outputs, not inputs, of a command.
+OUTPUT_PARAMETERS = frozenset({"out", "dst", "output"})
+
+
+def set_quiet(quiet: bool) -> None:
+    """Silence (or re-enable) progress bars for the rest of this process' commands."""
+    _state["quiet"] = bool(quiet)
+
+
+def _context() -> Any:
+    """The running click context: typer ≥ 0.2x vendors click as ``typer._click``, older typer uses click."""
+    import importlib
+
+    for name in ("typer._click.globals", "click.globals"):
+        try:
+            ctx = importlib.import_module(name).get_current_context(silent=True)
+        except ImportError:
+            continue
+        if ctx is not None:
+            return ctx
+    return None
+
+
+def command_kind() -> str:
+    """The running command as a dotted kind, e.g. ``"depth.layers"`` (``"ionscope"`` outside a command)."""
+    ctx = _context()
+    if ctx is None:
+        return "ionscope"
+    parts = ctx.command_path.split()[1:]
+    return ".".join(parts) or "ionscope"
+
+
+def json_requested() -> bool:
+    """Whether the running command was given ``--json``."""
+    ctx = _context()
+    while ctx is not None:
+        if ctx.params.get("json"):
+            return True
+        ctx = ctx.parent
+    return False
+
+
+def command_parameters() -> dict[str, Any]:
+    """The running command's parameters as given (``--json`` left out)."""
+    ctx = _context()
+    return {} if ctx is None else {k: v for k, v in ctx.params.items() if k != "json"}
+
+
+def command_inputs() -> list[Path]:
+    """Existing files or folders passed to the running command, except outputs (``--out`` …)."""
+    found: list[Path] = []
+    for name, value in command_parameters().items():
+        if name in OUTPUT_PARAMETERS:
+            continue
+        for v in value if isinstance(value, (list, tuple)) else [value]:
+            if isinstance(v, Path) and v.exists():
+                found.append(v)
+    return found
+
+
+def emit_json(obj: Any, *, kind: str | None = None, inputs: Iterable[Any] | None = None,
+              parameters: Mapping[str, Any] | None = None, warnings: Iterable[str] = (),
+              reliability: Mapping[str, Any] | None = None) -> None:
+    """Print ``obj`` wrapped in the JSON envelope, as one document on stdout.
+
+    Parameters
+    ----------
+    obj
+        A :class:`~ionscope.model.Result`, a list of them (one per input of a batch command) or a
+        mapping of plain values and quantities.
+    kind
+        Dotted command name; default: the running command (``ionscope depth layers`` → ``depth.layers``).
+    inputs
+        Input paths; default: every existing path given to the command except outputs. Inputs in the
+        results' provenance are added either way.
+    parameters
+        Parameters as used, e.g. parsed options as quantities so the output echoes their unit; merged
+        over the command's parameters as given.
+    warnings
+        Extra warnings (the results' own are included).
+    reliability
+        Sample history and reliability tier, when known.
+    """
+    from ionscope.model.result import envelope
+
+    params = {**command_parameters(), **dict(parameters or {})}
+    doc = envelope(kind or command_kind(), obj, inputs=command_inputs() if inputs is None else inputs,
+                   parameters=params, warnings=warnings, reliability=reliability)
+    sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+def emit_error(exc: BaseException) -> None:
+    """Print ``{"error": {"type", "message", "path"}}`` for ``exc`` on stdout (``--json`` mode)."""
+    from ionscope.model.result import error_document
+
+    sys.stdout.write(json.dumps(error_document(exc), indent=2, ensure_ascii=False) + "\n")
     sys.stdout.flush()
 
 
@@ -40,7 +140,9 @@ def print_warnings(warnings: Any) -> None:
 
 
 class _Task:
-    def __init__(self, progress: Progress | None, task: Any) -> None:
+    """Handle on one progress bar: ``advance``, ``update`` (does nothing when silent)."""
+
+    def __init__(self, progress: Any = None, task: Any = None) -> None:
         self._progress, self._task = progress, task
 
     def advance(self, n: float = 1) -> None:
@@ -51,22 +153,65 @@ class _Task:
         if self._progress is not None:
             self._progress.update(self._task, **kwargs)
 
+    def stage(self, name: str, total: float | None = None) -> None:
+        """Start a new stage on the same bar: its name, its total, done reset to 0."""
+        if self._progress is not None:
+            self._progress.reset(self._task, total=total, description=name)
+
+
+def progress_silent(quiet: bool = False) -> bool:
+    """Whether progress bars are off: asked to be, ``--quiet``, ``--json``, or stderr not a terminal."""
+    return quiet or _state["quiet"] or json_requested() or not err_console.is_terminal
+
 
 @contextlib.contextmanager
 def progress(description: str, total: float | None = None, *, quiet: bool = False) -> Iterator[_Task]:
-    """A rich progress bar on stderr; ``quiet`` (e.g. under ``--json``) shows nothing."""
-    if quiet or not err_console.is_terminal:
-        yield _Task(None, None)
+    """A rich progress bar on stderr: stage name, bar, done/total, elapsed and remaining time.
+
+    Parameters
+    ----------
+    description
+        Stage name shown in front of the bar (e.g. ``"registering frames"``).
+    total
+        Number of steps, so done/total and the time remaining can show; ``None`` shows a pulsing bar.
+    quiet
+        Show nothing (the bar is also silent under ``--json``, ``--quiet`` or without a terminal).
+    """
+    if progress_silent(quiet):
+        yield _Task()
         return
-    columns = [SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>5.1f}%"),
-               TimeElapsedColumn()]
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    columns = [SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("elapsed"), TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn()]
     with Progress(*columns, console=err_console, transient=True) as prog:
         yield _Task(prog, prog.add_task(description, total=total))
+
+
+def track(items: Iterable[Any], description: str, total: int | None = None, *, quiet: bool = False) -> Iterator[Any]:
+    """Iterate over ``items`` with a progress bar named ``description`` (total from ``len`` if known)."""
+    if total is None and hasattr(items, "__len__"):
+        total = len(items)  # type: ignore[arg-type]
+    with progress(description, total=total, quiet=quiet) as task:
+        for item in items:
+            yield item
+            task.advance(1)
 
 
 @contextlib.contextmanager
 def dask_progress(description: str, *, quiet: bool = False) -> Iterator[None]:
     """Show a progress bar over the tasks of any Dask computation run inside the block."""
+    if progress_silent(quiet):
+        yield
+        return
     from dask.callbacks import Callback
 
     with progress(description, total=None, quiet=quiet) as task:

@@ -17,7 +17,7 @@ import typer
 from rich.table import Table
 
 import ionscope
-from ionscope.cli.common import console, dask_progress, emit_json, err_console, progress
+from ionscope.cli.common import console, dask_progress, emit_error, emit_json, err_console, progress, set_quiet
 from ionscope.model.errors import IonscopeError
 
 app = typer.Typer(
@@ -39,8 +39,11 @@ def _version(value: bool) -> None:
 def _root(
     version: Annotated[Optional[bool], typer.Option("--version", callback=_version, is_eager=True,
                                                     help="Print the version and exit.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars (they are also off under "
+                                                               "--json and when stderr is not a terminal).")] = False,
 ) -> None:
     """ionscope: TOF-SIMS and FIB-SEM analysis with units, provenance and uncertainties."""
+    set_quiet(quiet)
 
 
 def _options(pairs: list[str]) -> dict[str, object]:
@@ -156,11 +159,21 @@ _add_groups()
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; expected errors become one line on stderr and exit code 2."""
+    """Run the CLI; expected errors become one line on stderr and exit code 2.
+
+    Under ``--json`` an expected error (and a usage error) is instead printed on stdout as
+    ``{"error": {"type", "message", "path"}}``, still with exit code 2.
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+    as_json = "--json" in args[: args.index("--")] if "--" in args else "--json" in args
+    set_quiet(False)
     try:
-        rv = app(args=argv, prog_name="ionscope", standalone_mode=False)
+        rv = app(args=args, prog_name="ionscope", standalone_mode=False)
     except IonscopeError as exc:
-        err_console.print(f"[bold red]error:[/bold red] {exc}", highlight=False, soft_wrap=True)
+        if as_json:
+            emit_error(exc)
+        else:
+            err_console.print(f"[bold red]error:[/bold red] {exc}", highlight=False, soft_wrap=True)
         return exc.exit_code
     except typer.Exit as exc:
         return exc.exit_code
@@ -169,6 +182,9 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as exc:
         if hasattr(exc, "show") and hasattr(exc, "exit_code"):  # usage errors of the click layer
+            if as_json:
+                emit_error(exc)
+                return 2
             exc.show()
             return exc.exit_code
         raise

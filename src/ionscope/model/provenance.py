@@ -14,9 +14,26 @@ from ionscope.model.result import to_plain
 _HASH_CHUNK = 1 << 22
 
 
+#: Digests already computed in this process, by (resolved path, size, modification time).
+_DIGESTS: dict[tuple[str, int, int], str] = {}
+
+
 def sha256_of(path: str | PathLike[str]) -> str:
-    """SHA-256 hex digest of a file, or of every file below a folder in sorted order."""
+    """SHA-256 hex digest of a file, or of every file below a folder in sorted order.
+
+    A file is hashed once per process while its size and modification time stay the same.
+    """
     p = Path(path)
+    if p.is_file():
+        st = p.stat()
+        key = (str(p.resolve()), st.st_size, st.st_mtime_ns)
+        if key not in _DIGESTS:
+            _DIGESTS[key] = _hash(p)
+        return _DIGESTS[key]
+    return _hash(p)
+
+
+def _hash(p: Path) -> str:
     h = hashlib.sha256()
     files = sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p]
     for f in files:

@@ -1,22 +1,29 @@
-"""Small frozen result records: value, uncertainty, unit, provenance, warnings.
+"""Small frozen result records: value, uncertainty, unit, provenance, warnings; the JSON envelope.
 
 Analysis functions return a :class:`Quantity` for a single number or a :class:`Result` that groups
-named quantities, tables and warnings. Both serialise with ``to_dict()``; the CLI's ``--json`` output
-is exactly that dictionary.
+named quantities, tables and warnings. Both serialise with ``to_dict()``. The CLI's ``--json``
+output wraps results in one envelope for every command (:func:`envelope`)::
+
+    {"schema_version", "kind", "ionscope_version", "inputs": [{"path", "sha256", "bytes"}],
+     "parameters", "results", "reliability", "warnings", "provenance"}
+
+Its JSON Schema per command is generated from :mod:`ionscope.model.contract`.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+import sys
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from os import PathLike
 from types import MappingProxyType
 from typing import Any
 
-import numpy as np
+#: Version of the envelope layout; bump the major part on any incompatible change.
+SCHEMA_VERSION = "1.0"
 
 
 def to_plain(value: Any) -> Any:
@@ -30,9 +37,10 @@ def to_plain(value: Any) -> Any:
         return {str(k): to_plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set)):
         return [to_plain(v) for v in value]
-    if isinstance(value, np.ndarray):
+    np = sys.modules.get("numpy")  # a NumPy value exists only if NumPy was imported: no import here
+    if np is not None and isinstance(value, np.ndarray):
         return to_plain(value.tolist())
-    if isinstance(value, np.generic):
+    if np is not None and isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
         return None
@@ -47,13 +55,14 @@ def to_plain(value: Any) -> Any:
 class Quantity:
     """A measured or derived number with its standard uncertainty (1σ) and unit.
 
-    ``uncertainty`` is ``None`` only where no honest estimate exists; such results say so in the
-    warnings of the enclosing :class:`Result`.
+    ``uncertainty`` is ``None`` only where no honest estimate exists; ``why_no_uncertainty`` then
+    says why, and the JSON envelope turns it into a warning (it is not part of ``to_dict()``).
     """
 
     value: float
     uncertainty: float | None
     unit: str
+    why_no_uncertainty: str | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "value", float(self.value))
@@ -116,3 +125,118 @@ class Result:
 
     def to_json(self, **kwargs: Any) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False, **kwargs)
+
+
+def _no_uncertainty(values: Any, path: str = "") -> Iterable[tuple[str, str | None]]:
+    """``(dotted path, reason)`` of every :class:`Quantity` without an uncertainty inside ``values``."""
+    if isinstance(values, Quantity):
+        if values.uncertainty is None and math.isfinite(values.value):
+            yield path, values.why_no_uncertainty
+        return
+    if isinstance(values, Result):
+        values = dict(values.values)
+    if isinstance(values, Mapping):
+        for k, v in values.items():
+            yield from _no_uncertainty(v, f"{path}.{k}" if path else str(k))
+    elif isinstance(values, (list, tuple)):
+        for i, v in enumerate(values):
+            yield from _no_uncertainty(v, f"{path}[{i}]")
+
+
+def uncertainty_warnings(values: Any, *, limit: int = 4) -> list[str]:
+    """One warning per distinct reason for the quantities in ``values`` that carry no uncertainty."""
+    by_reason: dict[str, list[str]] = {}
+    for path, why in _no_uncertainty(values):
+        by_reason.setdefault(why or "the method gives no error estimate for it", []).append(path)
+    out = []
+    for why, paths in by_reason.items():
+        shown = ", ".join(paths[:limit]) + (f" and {len(paths) - limit} more" if len(paths) > limit else "")
+        out.append(f"no uncertainty for {shown}: {why}")
+    return out
+
+
+def _inputs_of(provenance: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """File inputs (with a SHA-256) recorded in a provenance dictionary and its parents."""
+    found = [dict(i) for i in provenance.get("inputs", ()) if isinstance(i, Mapping) and i.get("sha256")]
+    for parent in provenance.get("parents", ()):
+        if isinstance(parent, Mapping):
+            found += _inputs_of(parent)
+    return found
+
+
+def envelope(kind: str, results: Any, *, inputs: Iterable[Any] = (), parameters: Mapping[str, Any] | None = None,
+             warnings: Iterable[str] = (), provenance: Mapping[str, Any] | None = None,
+             reliability: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The one JSON envelope every command prints under ``--json``.
+
+    Parameters
+    ----------
+    kind
+        The command, dotted (``"depth.layers"``); names its JSON Schema in ``docs/schemas/``.
+    results
+        A :class:`Result`, a mapping, or a list of :class:`Result` (batch commands: one entry per input,
+        each with its own ``inputs``, ``warnings`` and ``provenance``).
+    inputs
+        Input paths (hashed here) or described inputs (``{"path", "sha256", "bytes"}``); inputs recorded
+        in the results' provenance are added.
+    parameters
+        The parameters as used, with units (quantities) where they have one.
+    warnings
+        Warnings besides those of ``results``.
+    provenance
+        Provenance of the whole; defaults to the result's own, else a new record for ``kind``.
+    reliability
+        Sample history and reliability tier; ``{"tier": "unknown"}`` until they are known.
+    """
+    from ionscope import __version__
+    from ionscope.model.provenance import describe_input, make_provenance
+
+    warn = list(warnings)
+    if isinstance(results, (list, tuple)) and all(isinstance(r, Result) for r in results):
+        body: Any = [_batch_entry(r) for r in results]
+        prov = dict(provenance or make_provenance(f"ionscope.cli.{kind}", parameters=parameters))
+        recorded = [i for r in results for i in _inputs_of(r.provenance)]
+    elif isinstance(results, Result):
+        body = to_plain(dict(results.values))
+        warn = list(results.warnings) + warn + uncertainty_warnings(results)
+        prov = dict(provenance or results.provenance or make_provenance(results.kind, parameters=parameters))
+        recorded = _inputs_of(results.provenance)
+    else:
+        body = to_plain(results)
+        warn += uncertainty_warnings(results)
+        prov = dict(provenance or make_provenance(f"ionscope.cli.{kind}", parameters=parameters))
+        recorded = []
+    described: dict[str, dict[str, Any]] = {}
+    for item in [*inputs, *recorded]:
+        d = dict(item) if isinstance(item, Mapping) else describe_input(item)
+        if d.get("sha256") and d.get("path"):
+            described.setdefault(d["sha256"] + d["path"], {"path": str(d["path"]), "sha256": d["sha256"],
+                                                           "bytes": int(d.get("bytes", 0))})
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "kind": kind,
+        "ionscope_version": __version__,
+        "inputs": list(described.values()),
+        "parameters": to_plain(dict(parameters or {})),
+        "results": body,
+        "reliability": to_plain(dict(reliability or {"tier": "unknown"})),
+        "warnings": list(dict.fromkeys(str(w) for w in warn)),
+        "provenance": to_plain(prov),
+    }
+
+
+def _batch_entry(result: Result) -> dict[str, Any]:
+    return {"kind": result.kind, "inputs": [{"path": i["path"], "sha256": i["sha256"], "bytes": int(i["bytes"])}
+                                            for i in _inputs_of(result.provenance)],
+            "results": to_plain(dict(result.values)),
+            "warnings": list(result.warnings) + uncertainty_warnings(result),
+            "provenance": to_plain(dict(result.provenance))}
+
+
+def error_document(exc: BaseException) -> dict[str, Any]:
+    """``{"error": {"type", "message", "path"}}`` for an error shown under ``--json``."""
+    path = getattr(exc, "path", None)
+    message = getattr(exc, "problem", None) or str(exc)
+    if not isinstance(path, str):
+        path = None
+    return {"error": {"type": type(exc).__name__, "message": str(message), "path": path}}

@@ -1,0 +1,124 @@
+"""Small simulated inputs for every ``--json`` command, built once per test session.
+
+Each case is ``kind → argv``; ``kind`` is the dotted command (``depth.layers``) that names the
+command's JSON Schema in ``docs/schemas/``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+
+def _depth_export(profile, path: Path) -> Path:
+    labels = [str(p) for p in profile.peak.values]
+    lines = ["# Profile Smoothing is Disabled", "#\t\t\t\t" + "\t".join(labels) + "\t",
+             "#\t\t\t\t" + "\t".join("N/A" for _ in labels) + "\t",
+             "#Data Point #\tSputter Time (s)\tDose (ions)\tFluence (ions/cm^2)\t" + "Intensity\t" * len(labels)]
+    for i in range(profile.sizes["scan"]):
+        row = [str(i + 1), repr(float(profile.sputter_time[i])), repr(float(profile.dose[i])),
+               repr(float(profile.fluence[i]))] + [repr(float(v)) for v in profile.values[i]]
+        lines.append("\t".join(row) + "\t")
+    path.write_text("\r\n".join(lines) + "\r\n")
+    return path
+
+
+def _spectrum_export(path: Path) -> Path:
+    from ionscope.synth.spectra import tof_spectrum
+
+    spec, _ = tof_spectrum({"H+": 3e4, "C+": 2e4, "CH3+": 4e4, "Na+": 6e4, "C2H3+": 5e4, "C2H5+": 3e4, "K+": 2e4,
+                            "C3H5+": 3e4, "C4H7+": 1e4, "C7H7+": 5e3, "Ru+": 2e4, "Pt+": 8e3},
+                           n_channels=150_000, shots=None, seed=3)
+    rows = np.column_stack([spec.coords["channel"].values, spec.coords["mz"].values, spec.values])
+    with open(path, "w") as fh:
+        fh.write("# Binning: 1 channels\n# Deadtime Correction: off\nChannel\tm/z\tIntensity\n")
+        np.savetxt(fh, rows, fmt=["%d", "%.9g", "%d"], delimiter="\t")
+    return path
+
+
+@pytest.fixture(scope="session")
+def cases(tmp_path_factory) -> dict[str, list]:
+    """``kind → argv`` for every command that prints JSON, on small simulated inputs."""
+    import tifffile
+
+    import ionscope
+    from ionscope.io.cycling import write_cycling_csv
+    from ionscope.synth import composite_cross_section
+    from ionscope.synth.depth import layered_stack
+    from ionscope.synth.diffusion import isotope_exchange_profile
+    from ionscope.synth.events import raw_events
+    from ionscope.synth.fibsem import image_stack, three_phase_electrode
+    from ionscope.synth.mva import mixture_image
+    from ionscope.synth.operando import operando_cell
+
+    d = tmp_path_factory.mktemp("contract")
+    image = ionscope.save(composite_cross_section(shape=(16, 16), seed=0)[0], d / "image.zarr")
+    profile, truth = layered_stack(seed=5)
+    depth = _depth_export(profile, d / "stack.txt")
+    species = ",".join(truth.truth["layer_of_species"])
+    da, _ = isotope_exchange_profile("surface-exchange", D=1e-13, k=3e-9, time_s=86400.0, total_counts=1e5, seed=4)
+    iso = d / "iso.csv"
+    pd.DataFrame({"depth_nm": da.depth.values, "Li6": da.sel(peak="Li6").values,
+                  "Li7": da.sel(peak="Li7").values}).to_csv(iso, index=False)
+    T_C = np.array([25.0, 50, 75, 100, 125])
+    D = 6e-13 * np.exp(-0.58 / 8.617333262e-5 * (1 / (T_C + 273.15) - 1 / 298.15))
+    arr = d / "arrhenius.csv"
+    pd.DataFrame({"T_C": T_C, "D_cm2_s": D, "D_err_cm2_s": 0.05 * D}).to_csv(arr, index=False)
+    from scipy.special import erfc
+
+    x = np.linspace(5, 15000, 300)
+    gb = d / "gb.csv"
+    pd.DataFrame({"depth_nm": x, "fraction": 0.5 * erfc(x / 200.0) + 0.02 * np.exp(-2.8e4 * (x * 1e-7) ** 1.2)}
+                 ).to_csv(gb, index=False)
+    table, _ = raw_events(d / "run.grd", nx=24, ny=20, n_scans=4, drift_px=np.array([[0, 0], [1, 2], [-2, 1], [3, -1]]),
+                          seed=5)
+    mix = ionscope.save(mixture_image(3, shape=(16, 16), n_peaks=10, counts_per_pixel=300.0, seed=3)[0], d / "mix.zarr")
+    spectrum = _spectrum_export(d / "P_synthetic.txt")
+    vol, _ = three_phase_electrode((8, 32, 32), seed=8)
+    stack = d / "stack.tif"
+    tifffile.imwrite(stack, image_stack(vol.values, seed=9)[0].values.astype(np.float32))
+    labels = d / "labels.tif"
+    tifffile.imwrite(labels, vol.values.astype(np.uint8))
+    lib = d / "lib.yaml"
+    lib.write_text('version: 1\nmarkers:\n  - {ion: "PO3-", polarity: negative, parents: [x], component: [CEI]}\n')
+    (series, log), _ = operando_cell(seed=7)
+    ionscope.save(series, d / "series.zarr")
+    write_cycling_csv(log, d / "log.csv")
+    ph = ",".join(f"{name}={value}" for name, value in vol.attrs["phases"].items())
+    return {
+        "info": ["info", image],
+        "formats": ["formats"],
+        "depth.layers": ["depth", "layers", depth, "--species", species, "--rates", "0.8±0.05nm/s"],
+        "diffusion.fit": ["diffusion", "fit", iso, "--time", "24h", "--model", "surface-exchange",
+                          "--isotopes", "Li6,Li7"],
+        "diffusion.arrhenius": ["diffusion", "arrhenius", arr],
+        "diffusion.haven": ["diffusion", "haven", "--dstar", "6e-13", "--sigma", "3e-7", "--n", "2.4e22",
+                            "--T", "298.15"],
+        "diffusion.leclaire": ["diffusion", "leclaire", gb, "--time", "1e4", "--d-bulk", "1e-14"],
+        "image.extract": ["image", "extract", image, "--peaks", "7.016", "--tol-da", "0.2"],
+        "image.bin-events": ["image", "bin-events", table.path, "--nx", "24", "--ny", "20", "--k0", "2000",
+                             "--sf", "20000", "--peaks", "7.016,58.93", "--tol-ppm", "2000", "--out",
+                             d / "cube.zarr", "--force"],
+        "library.show": ["library", "show", "--polarity", "negative"],
+        "library.search": ["library", "search", "TFSI"],
+        "library.validate": ["library", "validate", lib],
+        "micro.metrics": ["micro", "metrics", labels, "--phases", ph, "--spacing", "0.39um", "--no-sizes"],
+        "mva.pca": ["mva", "pca", mix, "--components", "3"],
+        "mva.nmf": ["mva", "nmf", mix, "--components", "3"],
+        "mva.mcr": ["mva", "mcr", mix, "--components", "3"],
+        "mva.cluster": ["mva", "cluster", mix, "--components", "3"],
+        "operando.analyze": ["operando", "analyze", d / "series.zarr", "--cycling", d / "log.csv",
+                             "--species", "^58Ni+"],
+        "spectrum.peaks": ["spectrum", "peaks", spectrum],
+        "spectrum.calibrate": ["spectrum", "calibrate", spectrum],
+        "spectrum.identify": ["spectrum", "identify", spectrum, "--elements", "Ru,Pt,Pd"],
+        "tomo.align": ["tomo", "align", stack, "--out", d / "aligned.zarr", "--pixel-size", "100nm",
+                       "--slice-thickness", "100nm", "--force"],
+        "tomo.destripe": ["tomo", "destripe", stack, "--out", d / "destriped.zarr", "--pixel-size", "100nm",
+                          "--slice-thickness", "100nm", "--force"],
+        "tomo.segment": ["tomo", "segment", stack, "--out", d / "seg.zarr", "--pixel-size", "100nm",
+                         "--slice-thickness", "100nm", "--phases", "pore,cbd,nmc", "--force"],
+    }
