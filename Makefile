@@ -6,7 +6,7 @@ OUT    ?= demo-output
 
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: demo test lint bench clean browser
+.PHONY: demo test lint bench clean browser schemas
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (or make PYTHON=python3)"; exit 1; }
@@ -37,6 +37,10 @@ browser:
 test: $(VENV)/.installed-dev browser
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest
+
+# JSON Schemas of every command's --json output, generated from ionscope.model.contract.
+schemas: $(VENV)/.installed
+	$(BIN)/python -m ionscope.model.contract docs/schemas
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests benchmarks

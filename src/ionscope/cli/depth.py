@@ -26,14 +26,15 @@ def _species(text: str) -> list[str]:
 
 
 def _rates(text: str) -> list[tuple[float, float]]:
-    """'1.5' or '1.5±0.1,0.4±0.05' (nm/s) → [(value, sigma)…]."""
+    """'0.8nm/s', '1.5' (nm/s) or '0.8±0.05 nm/s,2±0.1 nm/s' → [(value, sigma) in nm/s…]."""
+    from ionscope.model.units import parse_measurement
+
     out = []
     for part in text.split(","):
-        val, _, unc = part.replace("+-", "±").partition("±")
-        try:
-            out.append((float(val), float(unc) if unc else 0.0))
-        except ValueError:
-            raise ValidationError(f"--rates: {part!r} is not a rate in nm/s like 1.5 or 1.5±0.1") from None
+        q = parse_measurement(part, default_unit="nm/s", to_unit="nm/s", what="--rates")
+        if not q.value > 0:
+            raise ValidationError(f"--rates: {part!r} is not a positive sputter rate")
+        out.append((q.value, q.uncertainty or 0.0))
     return out
 
 
@@ -41,8 +42,8 @@ def _rates(text: str) -> list[tuple[float, float]]:
 def layers(
     path: Annotated[Path, typer.Argument(help="Depth-profile file (e.g. SurfaceLab text export).")],
     species: SpeciesOpt,
-    rates: Annotated[Optional[str], typer.Option("--rates", help="Sputter rate(s) in nm/s, one for all or one per "
-                                                                 "layer, e.g. '0.8±0.05,2.0±0.1'.")] = None,
+    rates: Annotated[Optional[str], typer.Option("--rates", help="Sputter rate(s), one for all or one per layer, "
+                                                                 "with a unit or in nm/s: '0.8±0.05 nm/s,2.0±0.1'.")] = None,
     axis: AxisOpt = "sputter_time",
     json: Annotated[bool, typer.Option("--json", help="Print a JSON object.")] = False,
 ) -> None:
@@ -52,14 +53,15 @@ def layers(
     from ionscope.model.result import Quantity, Result
 
     names = _species(species)
+    parsed_rates = _rates(rates) if rates is not None else None
     with progress("locating interfaces", quiet=json):
         profile = ionscope.read(path)
         result = find_layers(profile, names, axis=axis)
         flags = check_artefacts(profile)
         values = dict(result.values)
         warnings = list(result.warnings) + list(flags.warnings)
-        if rates is not None:
-            r = _rates(rates)
+        if parsed_rates is not None:
+            r = parsed_rates
             if axis != "sputter_time":
                 time_res = find_layers(profile, names, axis="sputter_time")
             else:
@@ -76,7 +78,7 @@ def layers(
                 dz = float(_interp(q.value + (q.uncertainty or 0), t, z)) - zz
                 return Quantity(zz, float(_hypot(dz, _interp(q.value, t, uz))), "nm")
 
-            values["depth_interfaces"] = [{"upper": i["upper"], "lower": i["lower"], "unit": "nm",
+            values["depth_interfaces"] = [{"upper": i["upper"], "lower": i["lower"],
                                            "position": at(i["position"])} for i in time_res["interfaces"]]
             values["depth_layers"] = []
             for lay in time_res["layers"]:
@@ -87,7 +89,8 @@ def layers(
         values["artefacts"] = flags["codes"]
         out = Result("depth.layers", values, warnings=warnings, provenance=result.provenance)
     if json:
-        emit_json(out)
+        emit_json(_as_quantities(out), parameters={"rates": [Quantity(v, u, "nm/s") for v, u in parsed_rates]}
+                  if parsed_rates is not None else None)
         return
     console.print(f"[bold]{path.name}[/bold]: {len(values['layers'])} layers on {axis} ({values['unit']})")
     for i in values["interfaces"]:
@@ -97,6 +100,24 @@ def layers(
                       f"(thickness {lay['thickness']:.3g})")
     for w in warnings:
         console.print(f"  [yellow]warning:[/yellow] {w}")
+
+
+def _as_quantities(result):
+    """The layer result with every axis position a quantity: no separate ``unit`` keys."""
+    from ionscope.model.result import Quantity, Result
+
+    unit = result.values.get("unit")
+
+    def fix(item):
+        if isinstance(item, dict):
+            return {k: (Quantity(v, None, unit, why_no_uncertainty="the 50 % crossing of one species' smoothed "
+                                                                   "profile; the interface position carries the "
+                                                                   "uncertainty")
+                        if k in ("upper_fall_50", "lower_rise_50") and isinstance(v, float) else fix(v))
+                    for k, v in item.items() if k != "unit"}
+        return [fix(v) for v in item] if isinstance(item, list) else item
+
+    return Result(result.kind, fix(dict(result.values)), result.warnings, result.provenance)
 
 
 def _interp(v: float, xp, fp) -> float:

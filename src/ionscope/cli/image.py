@@ -11,7 +11,7 @@ import typer
 import ionscope
 from ionscope.cli.common import emit_json, err_console, progress
 from ionscope.model.errors import ValidationError
-from ionscope.model.result import Result
+from ionscope.model.result import Quantity, Result
 
 NAME = "image"
 app = typer.Typer(help="Ion images (imzML, BIF6, cubes) and raw-event binning (GRD → Zarr).", no_args_is_help=True)
@@ -48,8 +48,12 @@ def _summary(images, out: Path | None, kind: str) -> Result:
     per_peak = {}
     for k, label in enumerate(images["peak"].values if "peak" in images.dims else []):
         im = np.asarray(images.isel(peak=k).values, dtype=float)
-        per_peak[str(label)] = {"mz": float(images["mz"].values[k]), "total_counts": float(im.sum()),
-                                "max_per_pixel": float(im.max())}
+        total, peak = float(im.sum()), float(im.max())
+        per_peak[str(label)] = {
+            "mz": Quantity(float(images["mz"].values[k]), None, "m/z",
+                           why_no_uncertainty="the window centre as requested"),
+            "total_counts": Quantity(total, total ** 0.5, "counts"),  # Poisson counting: σ = √N
+            "max_per_pixel": Quantity(peak, peak ** 0.5, "counts")}
     return Result(kind, {"output": None if out is None else str(out), "dims": list(images.dims),
                          "shape": [int(n) for n in images.shape], "peaks": per_peak,
                          **{k: images.attrs[k] for k in ("events_counted", "events_drifted_out", "events_total")
@@ -82,7 +86,8 @@ def extract(
         emit_json(result)
     else:
         for label, d in result["peaks"].items():
-            err_console.print(f"m/z {label}: {d['total_counts']:.6g} counts in total, max {d['max_per_pixel']:.6g}")
+            err_console.print(f"m/z {label}: {d['total_counts'].value:.6g} counts in total, "
+                              f"max {d['max_per_pixel'].value:.6g}")
         if out is not None:
             err_console.print(f"wrote {out}")
 

@@ -85,7 +85,16 @@ def analyze(
     res = _run(series, cycling, regions, species, column, unit, current_sign, area_cm2, normalise,
                registration_channel, register, segment_species, primary_current_pa, cycle, json)
     if json:
-        emit_json(res.result)
+        from ionscope.model.result import Result, suffixed_to_quantities
+
+        r = res.result
+        emit_json(Result(r.kind, suffixed_to_quantities(r.values, {
+            "time_start": "frame times are read from the series, taken as exact",
+            "time_end": "frame times are read from the series, taken as exact",
+            "voltage": "the cycling log's voltage at the frame, taken as exact",
+            "charge": "charge passed up to the frame, integrated from the log",
+            "shift": "phase correlation gives no error estimate; its resolution is 1/upsample pixel",
+        }), r.warnings, r.provenance))
         return
     from rich.table import Table
 

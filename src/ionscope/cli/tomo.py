@@ -60,7 +60,12 @@ def write_stack(vol: xr.DataArray, out: Path, force: bool, quiet: bool) -> Path:
 
 def _finish(result: Result, json: bool) -> None:
     if json:
-        emit_json(result)
+        from ionscope.model.result import suffixed_to_quantities
+
+        values = {k: v for k, v in result.values.items() if k not in ("input", "drift_px")}
+        emit_json(Result(result.kind, suffixed_to_quantities(
+            values, "phase correlation gives no error estimate; its resolution is 1/upsample pixel"),
+            result.warnings, result.provenance))
     else:
         for k, v in result.values.items():
             if not isinstance(v, list):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -51,9 +52,19 @@ def to_plain(value: Any) -> Any:
     return repr(value)
 
 
+def _number_or_array(value: Any) -> Any:
+    """A float, or (for an array quantity such as a drift curve) nested lists of floats."""
+    if isinstance(value, (list, tuple)) or hasattr(value, "tolist") and getattr(value, "ndim", 0) > 0:
+        return to_plain(value.tolist() if hasattr(value, "tolist") else [_number_or_array(v) for v in value])
+    return float(value)
+
+
 @dataclass(frozen=True)
 class Quantity:
     """A measured or derived number with its standard uncertainty (1σ) and unit.
+
+    ``value`` is a float, or an array (nested lists) for a curve of one physical quantity (e.g. the
+    drift of every slice); ``uncertainty`` then has the same shape or is ``None``.
 
     ``uncertainty`` is ``None`` only where no honest estimate exists; ``why_no_uncertainty`` then
     says why, and the JSON envelope turns it into a warning (it is not part of ``to_dict()``).
@@ -65,9 +76,9 @@ class Quantity:
     why_no_uncertainty: str | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "value", float(self.value))
+        object.__setattr__(self, "value", _number_or_array(self.value))
         if self.uncertainty is not None:
-            object.__setattr__(self, "uncertainty", float(self.uncertainty))
+            object.__setattr__(self, "uncertainty", _number_or_array(self.uncertainty))
 
     @property
     def relative_uncertainty(self) -> float | None:
@@ -127,10 +138,103 @@ class Result:
         return json.dumps(self.to_dict(), ensure_ascii=False, **kwargs)
 
 
+#: Key suffixes that name a unit (``D_cm2_s``, ``width_nm``, ``ssa_per_um``) in legacy flat results.
+UNIT_SUFFIXES: dict[str, str] = {
+    "nm": "nm", "um": "µm", "mm": "mm", "cm": "cm", "um2": "µm^2", "um3": "µm^3", "cm2": "cm^2", "s": "s",
+    "h": "h", "K": "K", "C": "°C", "eV": "eV", "cm2_s": "cm^2/s", "cm_s": "cm/s", "cm3_s": "cm^3/s",
+    "nm_s": "nm/s", "per_um": "µm^-1", "per_um2": "µm^-2", "per_um3": "µm^-3", "uAh": "µAh", "mAh": "mAh",
+    "pA": "pA", "nA": "nA", "V": "V", "deg": "deg", "px": "px", "ppm": "ppm", "ions_per_cm2": "ions/cm^2",
+}
+_SUFFIXED = re.compile(r"^(?P<name>.+?)_(?P<suffix>" +
+                       "|".join(sorted(map(re.escape, UNIT_SUFFIXES), key=len, reverse=True)) + r")$")
+_ERROR_PART = re.compile(r"_(?:err|sigma|unc|uncertainty)$")
+
+
+def _repeats_a_quantity(key: str, values: Mapping[str, Any]) -> bool:
+    """Whether ``key`` is ``<q>_<unit>`` or ``<q>_err_<unit>`` for a :class:`Quantity` ``<q>`` in ``values``."""
+    m = _SUFFIXED.match(key)
+    if not m:
+        return False
+    name = m.group("name")
+    return isinstance(values.get(name), Quantity) or isinstance(values.get(_ERROR_PART.sub("", name)), Quantity)
+
+
+def json_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    """``values`` as the envelope prints them: bare numbers that only repeat a quantity are left out.
+
+    Analysis results keep flat, unit-suffixed numbers for existing Python callers (``D_cm2_s``,
+    ``D_err_cm2_s`` next to the quantity ``D``). Under ``--json`` a key ``<name>_<unit>`` or
+    ``<name>_err_<unit>`` is dropped when the same mapping holds a :class:`Quantity` ``<name>``; the
+    rule applies at every nesting level.
+    """
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if _repeats_a_quantity(str(key), values):
+            continue
+        out[key] = _json_value(value)
+    return out
+
+
+def suffixed_to_quantities(values: Mapping[str, Any], why: str | Mapping[str, str] = "") -> dict[str, Any]:
+    """Turn legacy ``<name>_<unit>`` numbers into quantities ``<name>``, at every nesting level.
+
+    ``drift_um`` becomes ``drift: {value, uncertainty, unit: "µm"}``; its uncertainty comes from a
+    sibling ``<name>_err_<unit>`` / ``<name>_sigma_<unit>`` (same unit), else it is ``None`` and
+    ``why`` (one text, or one per name) says why. Existing quantities and other keys are kept.
+
+    Parameters
+    ----------
+    values
+        A result's values (or any mapping).
+    why
+        Reason a number has no uncertainty, for the warning of the JSON envelope.
+    """
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        m = _SUFFIXED.match(str(key))
+        if isinstance(value, Mapping) and not isinstance(value, Quantity):
+            out[key] = suffixed_to_quantities(value, why)
+        elif isinstance(value, (list, tuple)) and value and all(isinstance(v, Mapping) for v in value):
+            out[key] = [suffixed_to_quantities(v, why) for v in value]
+        elif m and _is_number_or_array(value) and not _ERROR_PART.search(m.group("name")):
+            name, suffix = m.group("name"), m.group("suffix")
+            if isinstance(values.get(name), Quantity):
+                continue
+            sigma = next((values[f"{name}{e}_{suffix}"] for e in ("_err", "_sigma", "_unc")
+                          if f"{name}{e}_{suffix}" in values), None)
+            reason = why.get(name, "") if isinstance(why, Mapping) else why
+            out[name] = Quantity(value, sigma, UNIT_SUFFIXES[suffix], why_no_uncertainty=reason or None)
+        elif m and _ERROR_PART.search(m.group("name")) and _is_number_or_array(value):
+            continue  # carried by the quantity above
+        else:
+            out[key] = value
+    return out
+
+
+def _is_number_or_array(value: Any) -> bool:
+    if isinstance(value, bool) or value is None:
+        return False
+    if isinstance(value, (int, float)) or type(value).__module__ == "numpy" and getattr(value, "ndim", 1) == 0:
+        return True
+    return isinstance(value, (list, tuple)) and bool(value) and all(_is_number_or_array(v) for v in value) or (
+        hasattr(value, "ndim") and hasattr(value, "tolist") and getattr(value, "dtype", None) is not None
+        and value.dtype.kind in "fiu")
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, Result):
+        return json_values(value.values)
+    if isinstance(value, Mapping) and not isinstance(value, Quantity):
+        return json_values(value)
+    if isinstance(value, (list, tuple)):
+        return [_json_value(v) for v in value]
+    return value
+
+
 def _no_uncertainty(values: Any, path: str = "") -> Iterable[tuple[str, str | None]]:
     """``(dotted path, reason)`` of every :class:`Quantity` without an uncertainty inside ``values``."""
     if isinstance(values, Quantity):
-        if values.uncertainty is None and math.isfinite(values.value):
+        if values.uncertainty is None and not (isinstance(values.value, float) and not math.isfinite(values.value)):
             yield path, values.why_no_uncertainty
         return
     if isinstance(values, Result):
@@ -197,12 +301,12 @@ def envelope(kind: str, results: Any, *, inputs: Iterable[Any] = (), parameters:
         prov = dict(provenance or make_provenance(f"ionscope.cli.{kind}", parameters=parameters))
         recorded = [i for r in results for i in _inputs_of(r.provenance)]
     elif isinstance(results, Result):
-        body = to_plain(dict(results.values))
+        body = to_plain(json_values(results.values))
         warn = list(results.warnings) + warn + uncertainty_warnings(results)
         prov = dict(provenance or results.provenance or make_provenance(results.kind, parameters=parameters))
         recorded = _inputs_of(results.provenance)
     else:
-        body = to_plain(results)
+        body = to_plain(_json_value(results))
         warn += uncertainty_warnings(results)
         prov = dict(provenance or make_provenance(f"ionscope.cli.{kind}", parameters=parameters))
         recorded = []
@@ -228,7 +332,7 @@ def envelope(kind: str, results: Any, *, inputs: Iterable[Any] = (), parameters:
 def _batch_entry(result: Result) -> dict[str, Any]:
     return {"kind": result.kind, "inputs": [{"path": i["path"], "sha256": i["sha256"], "bytes": int(i["bytes"])}
                                             for i in _inputs_of(result.provenance)],
-            "results": to_plain(dict(result.values)),
+            "results": to_plain(json_values(result.values)),
             "warnings": list(result.warnings) + uncertainty_warnings(result),
             "provenance": to_plain(dict(result.provenance))}
 

@@ -1,0 +1,335 @@
+"""The output contract as pydantic models: the JSON envelope, quantities, errors, and each command's results.
+
+The JSON Schemas in ``docs/schemas/`` are generated from these models (``make schemas``, i.e.
+``python -m ionscope.model.contract docs/schemas``); a test fails when they are stale and another
+validates every command's ``--json`` output against its schema.
+
+Each command's results model names the fields that command promises, typed (quantities as
+:class:`QuantitySchema`); further fields are allowed, so adding a field is not a breaking change,
+while changing a promised field's shape is.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, Literal, Optional, Union
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from ionscope.model.result import SCHEMA_VERSION
+
+Number = Union[float, int, None]
+NumberArray = Union[Number, list[Any]]
+
+
+class _Open(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class _Closed(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class QuantitySchema(_Closed):
+    """A physical number: value, standard uncertainty (1σ, same unit) and unit (``docs/glossary.md``).
+
+    ``value`` may be an array (nested lists) for a curve of one quantity; ``uncertainty`` then has the
+    same shape. ``uncertainty`` is ``null`` only where none can be estimated, and a warning says why.
+    ``value`` is ``null`` only where it is not finite.
+    """
+
+    model_config = ConfigDict(extra="forbid", title="Quantity")
+    value: NumberArray
+    uncertainty: NumberArray
+    unit: str = Field(min_length=1)
+
+
+class InputSchema(_Closed):
+    """An input file or folder: its path as given, SHA-256 of its content, size in bytes."""
+
+    model_config = ConfigDict(extra="forbid", title="Input")
+    path: str
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    bytes: int = Field(ge=0)
+
+
+class ReliabilitySchema(_Open):
+    """Sample history and reliability tier; ``unknown`` until the sample history is known."""
+
+    model_config = ConfigDict(extra="allow", title="Reliability")
+    tier: Literal["unknown", "low", "medium", "high"]
+
+
+class ProvenanceSchema(_Open):
+    """Where a result came from: software, version, time, operation, inputs, parameters, parents."""
+
+    model_config = ConfigDict(extra="allow", title="Provenance")
+    software: str = "ionscope"
+    version: str
+    operation: str
+
+
+class ErrorDetail(_Closed):
+    """An expected failure: error class, one-sentence message, the file it is about (or null)."""
+
+    type: str
+    message: str
+    path: Optional[str]
+
+
+class ErrorDocument(_Closed):
+    """What every command prints on stdout under ``--json`` when it fails (exit code 2)."""
+
+    model_config = ConfigDict(extra="forbid", title="ionscope error")
+    error: ErrorDetail
+
+
+class EnvelopeBase(_Closed):
+    """The one JSON envelope of every command."""
+
+    schema_version: Literal[SCHEMA_VERSION]  # type: ignore[valid-type]
+    kind: str
+    ionscope_version: str
+    inputs: list[InputSchema]
+    parameters: dict[str, Any]
+    results: Any
+    reliability: ReliabilitySchema
+    warnings: list[str]
+    provenance: ProvenanceSchema
+
+
+Q = QuantitySchema
+
+
+# ---- results of each command -------------------------------------------------------------------
+
+class InfoResults(_Open):
+    kind: str
+    dims: list[str]
+    shape: list[int]
+    coords: dict[str, Optional[str]]
+    attrs: dict[str, Any]
+
+
+class FormatResults(_Open):
+    extensions: list[str]
+    kinds: list[str]
+    read: bool
+    write: bool
+    description: str
+
+
+class Interface(_Open):
+    upper: str
+    lower: str
+    position: Q
+    width: Q
+
+
+class Layer(_Open):
+    dominant_species: str
+    start: Q
+    end: Q
+    thickness: Q
+
+
+class DepthLayersResults(_Open):
+    axis: str
+    interfaces: list[Interface]
+    layers: list[Layer]
+    depth_layers: Optional[list[Layer]] = None
+    artefacts: list[str]
+
+
+class DiffusionFitResults(_Open):
+    model: str
+    D: Q
+    k: Optional[Q] = None
+    diffusion_length: Q
+    time: Q
+    chi2_red: float
+
+
+class ArrheniusResults(_Open):
+    Ea: Q
+    D0: Q
+    n_points: int
+
+
+class HavenResults(_Open):
+    D_sigma: Q
+    H_R: Q
+    T: Q
+
+
+class LeClaireResults(_Open):
+    delta_Dgb: Q
+    D_gb: Q
+    delta: Q
+    beta: float
+    regime: str
+    tail_start: Q
+    tail_end: Q
+
+
+class PeakImage(_Closed):
+    mz: Q
+    total_counts: Q
+    max_per_pixel: Q
+
+
+class ImageResults(_Open):
+    output: Optional[str]
+    dims: list[str]
+    shape: list[int]
+    peaks: dict[str, PeakImage]
+
+
+class LibraryShowResults(_Open):
+    version: Any
+    markers: Optional[list[dict[str, Any]]] = None
+    interferences: Optional[list[dict[str, Any]]] = None
+
+
+class LibrarySearchResults(_Open):
+    query: dict[str, Any]
+    markers: list[dict[str, Any]]
+
+
+class LibraryValidateResults(_Open):
+    file: str
+    valid: bool
+    problems: list[dict[str, Any]]
+
+
+class MicroMetricsResults(_Open):
+    phases: dict[str, dict[str, Any]]
+
+
+class MvaResults(_Open):
+    method: str
+    n_components: int
+    outputs: dict[str, str]
+
+
+class CapacityCycle(_Open):
+    cycle: int
+    coulombic_efficiency: Q
+
+
+class OperandoResults(_Open):
+    capacity: dict[str, Any]
+    frames: list[dict[str, Any]]
+    regions: list[dict[str, Any]]
+    dose: dict[str, Any]
+
+
+class SpectrumPeaksResults(_Open):
+    n_peaks: int
+    peaks: list[dict[str, Any]]
+
+
+class SpectrumCalibrateResults(_Open):
+    model: str
+    t0: Q
+    k: Q
+    references: list[dict[str, Any]]
+
+
+class SpectrumIdentifyResults(_Open):
+    polarity: str
+    species: list[dict[str, Any]]
+    elements: dict[str, Any]
+
+
+class TomoAlignResults(_Open):
+    transform: str
+    slices: int
+    drift: Q
+    rotation: Q
+    output: str
+
+
+class TomoDestripeResults(_Open):
+    output: str
+
+
+class TomoSegmentResults(_Open):
+    output: str
+    phases: dict[str, int]
+    volume_fraction: dict[str, Any]
+
+
+#: Command (dotted, as in ``ionscope depth layers`` → ``depth.layers``) → model of its ``results``.
+COMMANDS: dict[str, Any] = {
+    "info": InfoResults,
+    "formats": dict[str, FormatResults],
+    "depth.layers": DepthLayersResults,
+    "diffusion.fit": DiffusionFitResults,
+    "diffusion.arrhenius": ArrheniusResults,
+    "diffusion.haven": HavenResults,
+    "diffusion.leclaire": LeClaireResults,
+    "image.extract": ImageResults,
+    "image.bin-events": ImageResults,
+    "library.show": LibraryShowResults,
+    "library.search": LibrarySearchResults,
+    "library.validate": LibraryValidateResults,
+    "micro.metrics": MicroMetricsResults,
+    "mva.pca": MvaResults,
+    "mva.nmf": MvaResults,
+    "mva.mcr": MvaResults,
+    "mva.cluster": MvaResults,
+    "operando.analyze": OperandoResults,
+    "spectrum.peaks": SpectrumPeaksResults,
+    "spectrum.calibrate": SpectrumCalibrateResults,
+    "spectrum.identify": SpectrumIdentifyResults,
+    "tomo.align": TomoAlignResults,
+    "tomo.destripe": TomoDestripeResults,
+    "tomo.segment": TomoSegmentResults,
+}
+
+
+def envelope_model(kind: str) -> type[BaseModel]:
+    """The pydantic model of the whole ``--json`` output of command ``kind``."""
+    results = COMMANDS[kind]
+    name = "".join(p.capitalize() for p in kind.replace("-", ".").split(".")) + "Envelope"
+    return create_model(name, __base__=EnvelopeBase, __doc__=f"`ionscope {kind.replace('.', ' ')} --json` output.",
+                        kind=(Literal[kind], ...), results=(results, ...))
+
+
+def json_schema(kind: str) -> dict[str, Any]:
+    """JSON Schema (draft 2020-12) of command ``kind``'s ``--json`` output; ``"error"`` for the error document."""
+    model = ErrorDocument if kind == "error" else envelope_model(kind)
+    schema = model.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = f"https://ionscope.dev/schemas/{SCHEMA_VERSION}/{kind}.json"
+    return schema
+
+
+def schema_files() -> dict[str, str]:
+    """File name → text of every schema in ``docs/schemas/`` (one per command, plus ``error.json``)."""
+    return {f"{kind}.json": json.dumps(json_schema(kind), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+            for kind in [*COMMANDS, "error"]}
+
+
+def write_schemas(folder: str | Path) -> list[Path]:
+    """Write :func:`schema_files` into ``folder``; remove schemas of commands that no longer exist."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    files = schema_files()
+    for old in folder.glob("*.json"):
+        if old.name not in files:
+            old.unlink()
+    written = []
+    for name, text in files.items():
+        path = folder / name
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    return written
+
+
+if __name__ == "__main__":  # pragma: no cover - `make schemas`
+    for p in write_schemas(sys.argv[1] if len(sys.argv) > 1 else "docs/schemas"):
+        print(p)

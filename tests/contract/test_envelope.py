@@ -1,0 +1,143 @@
+"""The output contract: one envelope for every command, schemas, quantities, errors under --json."""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import io
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from ionscope.model.contract import COMMANDS, schema_files
+from ionscope.model.provenance import sha256_of
+
+from .checks import bare_physical_numbers
+
+ROOT = Path(__file__).resolve().parents[2]
+SCHEMAS = ROOT / "docs" / "schemas"
+
+#: Commands whose owners are rewriting them; they still print bare numbers. Strict: the mark fails
+#: as soon as the command is fixed, so it is removed then.
+NOT_YET_QUANTITIES = {"micro.metrics": "micro metrics prints spacing_um, *_per_um and tpb_density_per_um2",
+                      "spectrum.calibrate": "spectrum calibrate prints rms_ppm and residual_ppm",
+                      "spectrum.identify": "spectrum identify prints intensity and uncertainty side by side"}
+
+
+def _run(*argv: object) -> tuple[int, str, str]:
+    from ionscope.cli.main import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main([str(a) for a in argv])
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture(scope="session")
+def outputs(cases):
+    """``kind → (exit code, parsed stdout, stderr)`` of every case run once with ``--json``."""
+    done = {}
+    for kind, argv in cases.items():
+        code, out, err = _run(*argv, "--json")
+        done[kind] = (code, json.loads(out) if out.strip() else None, err)
+    return done
+
+
+def _json_commands() -> set[str]:
+    """Every command of the CLI that takes ``--json``, dotted."""
+    import typer
+
+    from ionscope.cli.main import app
+
+    found: set[str] = set()
+
+    def walk(cmd, prefix):
+        for name, sub in getattr(cmd, "commands", {}).items():
+            walk(sub, [*prefix, name])
+        if any("--json" in getattr(p, "opts", ()) for p in getattr(cmd, "params", ())):
+            found.add(".".join(prefix))
+
+    walk(typer.main.get_command(app), [])
+    return found
+
+
+def test_every_json_command_has_a_schema_and_a_case(cases):
+    commands = _json_commands()
+    assert commands == set(COMMANDS), commands ^ set(COMMANDS)
+    assert set(cases) == set(COMMANDS)
+
+
+def test_schemas_in_docs_are_generated_and_current():
+    files = schema_files()
+    on_disk = {p.name: p.read_text(encoding="utf-8") for p in SCHEMAS.glob("*.json")}
+    stale = sorted(n for n in files.keys() | on_disk.keys() if files.get(n) != on_disk.get(n))
+    assert not stale, f"docs/schemas is stale for {stale}: run `make schemas`"
+
+
+@pytest.mark.parametrize("kind", sorted(COMMANDS))
+def test_command_output_validates_against_its_schema(kind, outputs, cases):
+    code, doc, err = outputs[kind]
+    assert code == 0, err
+    jsonschema.validate(doc, json.loads((SCHEMAS / f"{kind}.json").read_text(encoding="utf-8")))
+    assert doc["kind"] == kind and doc["reliability"]["tier"] == "unknown"
+    given = [a for a in cases[kind] if isinstance(a, Path) and a.is_file() and a.suffix != ".zarr"]
+    hashes = {i["sha256"] for i in doc["inputs"]}
+    for path in given:
+        if path.name not in {"cube.zarr", "aligned.zarr", "destriped.zarr", "seg.zarr"}:
+            assert sha256_of(path) in hashes, f"{kind}: input {path.name} has no SHA-256 in the envelope"
+
+
+@pytest.mark.parametrize("kind", [pytest.param(k, marks=pytest.mark.xfail(strict=True, reason=NOT_YET_QUANTITIES[k]))
+                                  if k in NOT_YET_QUANTITIES else k for k in sorted(COMMANDS)])
+def test_no_bare_physical_number(kind, outputs):
+    code, doc, err = outputs[kind]
+    assert code == 0, err
+    assert bare_physical_numbers(doc["results"]) == []
+
+
+def test_a_quantity_without_uncertainty_comes_with_a_warning(outputs):
+    _, doc, _ = outputs["diffusion.haven"]
+    assert doc["results"]["H_R"]["uncertainty"] is None
+    assert any("H_R" in w and "no uncertainties of D*" in w for w in doc["warnings"])
+
+
+def test_checker_catches_the_old_shapes():
+    assert bare_physical_numbers({"x": {"position": 1.0, "unit": "s"}})
+    assert bare_physical_numbers({"species": [{"intensity": 3.0, "uncertainty": 1.0}]})
+    assert bare_physical_numbers({"width_nm": 3.0, "drift_um": [1.0, 2.0]})
+    assert not bare_physical_numbers({"width": {"value": 3.0, "uncertainty": None, "unit": "nm"}, "n_points": 4})
+
+
+def test_errors_under_json_are_a_document_on_stdout(tmp_path):
+    missing = tmp_path / "missing.txt"
+    code, out, err = _run("depth", "layers", missing, "--species", "Au-", "--json")
+    assert code == 2 and err == ""
+    doc = json.loads(out)
+    jsonschema.validate(doc, json.loads((SCHEMAS / "error.json").read_text(encoding="utf-8")))
+    assert doc["error"]["type"] == "InputNotFoundError" and doc["error"]["path"] == str(missing)
+    code, out, err = _run("depth", "layers", missing, "--species", "Au-")
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1 and "missing.txt" in err
+
+
+def test_usage_and_unit_errors_under_json(tmp_path):
+    code, out, _ = _run("diffusion", "haven", "--dstar", "6e-13", "--json")
+    assert code == 2 and json.loads(out)["error"]["type"] in ("MissingParameter", "UsageError")
+    profile = tmp_path / "p.txt"
+    profile.write_text("x")
+    code, out, _ = _run("depth", "layers", profile, "--species", "Au-", "--rates", "0.8 s", "--json")
+    assert code == 2 and json.loads(out)["error"]["type"] == "UnitError"
+
+
+def test_rates_accept_units_and_are_echoed(cases, outputs):
+    _, doc, _ = outputs["depth.layers"]
+    assert doc["parameters"]["rates"] == [{"value": 0.8, "uncertainty": 0.05, "unit": "nm/s"}]
+    assert all(lay["thickness"]["unit"] == "nm" for lay in doc["results"]["depth_layers"])
+
+
+def test_common_has_no_heavy_imports_at_module_level():
+    tree = ast.parse((ROOT / "src" / "ionscope" / "cli" / "common.py").read_text(encoding="utf-8"))
+    top = {a.name.split(".")[0] for n in tree.body if isinstance(n, ast.Import) for a in n.names}
+    top |= {n.module.split(".")[0] for n in tree.body if isinstance(n, ast.ImportFrom) and n.module}
+    assert not top & {"numpy", "xarray", "pandas", "dask", "scipy", "ionscope", "pint", "matplotlib"}, top
