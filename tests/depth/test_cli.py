@@ -37,11 +37,10 @@ def test_layers_json(cli, stack_file):
     species = ",".join(truth.truth["layer_of_species"])
     code, out, err = cli("depth", "layers", path, "--species", species, "--json")
     assert code == 0, err
-    res = json.loads(out)
+    res = json.loads(out)["results"]
     assert len(res["interfaces"]) == 4 and len(res["layers"]) == 5
     for iface, t_true in zip(res["interfaces"], truth.truth["interface_times_s"]):
-        assert iface["unit"] == "s"
-        assert set(iface["position"]) == {"value", "uncertainty", "unit"}
+        assert set(iface["position"]) == {"value", "uncertainty", "unit"} and iface["position"]["unit"] == "s"
         assert iface["width"]["value"] > 0
         assert abs(iface["position"]["value"] - t_true) < 10  # see test_synth_layers for the tolerance
     assert [lay["dominant_species"] for lay in res["layers"]] == list(truth.truth["layer_of_species"])
@@ -54,7 +53,7 @@ def test_layers_with_rates_gives_depths(cli, stack_file):
     rates = ",".join(f"{r}±{0.03 * r:.3f}" for r in truth.truth["rates_nm_s"])
     code, out, err = cli("depth", "layers", path, "--species", species, "--rates", rates, "--json")
     assert code == 0, err
-    res = json.loads(out)
+    res = json.loads(out)["results"]
     depths = [i["position"]["value"] for i in res["depth_interfaces"]]
     # MRI offset (≤ w + λ = 4.5 nm) plus 3 σ of the propagated rate/time uncertainty.
     for d, u, true in zip(depths, [i["position"]["uncertainty"] for i in res["depth_interfaces"]],
@@ -92,6 +91,6 @@ def test_layers_on_real_file(cli):
     path = shared_data("iontof_depth_profiles", "MAPI-stack", "I241209zc_C_MAPI-dev_4f-3nA_pos-B-electrode1.txt")
     code, out, err = cli("depth", "layers", path, "--species", "Au+,Pb+,In+,Si+", "--axis", "fluence", "--json")
     assert code == 0, err
-    res = json.loads(out)
+    res = json.loads(out)["results"]
     assert [lay["dominant_species"] for lay in res["layers"]] == ["Au+", "Pb+", "In+", "Si+"]
     assert "surface_transient" in res["artefacts"]

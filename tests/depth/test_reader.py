@@ -144,7 +144,7 @@ def test_info_handles_na_masses(cli, tmp_path):
     assert code == 0, err
     import json
 
-    desc = json.loads(out)
+    desc = json.loads(out)["results"]
     assert desc["kind"] == "depth_profile" and desc["coord_ranges"]["mz"] == [118.9011, 118.9011]
 
 

@@ -27,12 +27,13 @@ def test_fit_csv_counts_json(cli, tmp_path, profile):
     code, out, err = cli("diffusion", "fit", path, "--time", "24h", "--model", "surface-exchange",
                          "--isotopes", "Li6,Li7", "--json")
     assert code == 0, err
-    res = json.loads(out)
-    for key in ("model", "D_cm2_s", "D_err_cm2_s", "k_cm_s", "k_err_cm_s", "chi2_red", "warnings"):
+    res = json.loads(out)["results"]
+    for key in ("model", "D", "k", "chi2_red"):
         assert key in res
-    assert abs(res["D_cm2_s"] - D0) < 3 * res["D_err_cm2_s"]
-    assert abs(res["k_cm_s"] - K0) < 3 * res["k_err_cm_s"]
-    assert res["provenance"]["inputs"][0]["sha256"]
+    assert res["D"]["unit"] == "cm^2/s" and res["k"]["unit"] == "cm/s"
+    assert abs(res["D"]["value"] - D0) < 3 * res["D"]["uncertainty"]
+    assert abs(res["k"]["value"] - K0) < 3 * res["k"]["uncertainty"]
+    assert json.loads(out)["inputs"][0]["sha256"]
 
 
 def test_fit_zarr_depth_profile_and_fraction_csv(cli, tmp_path, profile):
@@ -40,7 +41,7 @@ def test_fit_zarr_depth_profile_and_fraction_csv(cli, tmp_path, profile):
     store = ionscope.save(da, tmp_path / "p.zarr")
     code, out, err = cli("diffusion", "fit", store, "--time", "86400", "--model", "couple", "--json")
     assert code == 0, err
-    assert json.loads(out)["model"] == "couple"
+    assert json.loads(out)["results"]["model"] == "couple"
     path = tmp_path / "f.csv"
     pd.DataFrame({"depth_um": da.depth.values / 1e3, "fraction": truth.truth["fraction"]}).to_csv(path, index=False)
     code, out, err = cli("diffusion", "fit", path, "--time", "24 h", "--model", "auto")
@@ -90,9 +91,9 @@ def test_arrhenius_cli(cli, tmp_path):
     pd.DataFrame({"T_C": T_C, "D_cm2_s": D, "D_err_cm2_s": 0.05 * D}).to_csv(path, index=False)
     code, out, err = cli("diffusion", "arrhenius", path, "--json")
     assert code == 0, err
-    res = json.loads(out)
-    assert res["Ea_eV"] == pytest.approx(0.58, rel=1e-9)
-    assert {"Ea_err_eV", "D0_cm2_s", "D0_err_cm2_s"} <= set(res)
+    res = json.loads(out)["results"]
+    assert res["Ea"]["value"] == pytest.approx(0.58, rel=1e-9) and res["Ea"]["unit"] == "eV"
+    assert res["D0"]["unit"] == "cm^2/s" and res["D0"]["uncertainty"] > 0
     bad = tmp_path / "k.csv"
     pd.DataFrame({"T_K": T_C, "D_cm2_s": D}).to_csv(bad, index=False)
     code, _, err = cli("diffusion", "arrhenius", bad)
@@ -107,9 +108,9 @@ def test_haven_cli(cli):
     code, out, err = cli("diffusion", "haven", "--dstar", "6e-13", "--sigma", "3e-7", "--n", "2.4e22", "--T", "298.15",
                          "--json")
     assert code == 0, err
-    res = json.loads(out)
+    res = json.loads(out)["results"]
     Ds = 1.380649e-23 * 298.15 * 3e-7 / (2.4e22 * 1.602176634e-19 ** 2)
-    assert res["D_sigma_cm2_s"] == pytest.approx(Ds)
+    assert res["D_sigma"]["value"] == pytest.approx(Ds)
     assert res["haven_ratio"] == pytest.approx(6e-13 / Ds)
     code, _, err = cli("diffusion", "haven", "--dstar", "6e-13", "--sigma", "3e-7", "--n", "2.4e22", "--T", "25")
     assert code == 2 and "°C" in err
@@ -124,6 +125,6 @@ def test_leclaire_cli(cli, tmp_path):
     pd.DataFrame({"depth_nm": x, "fraction": c}).to_csv(path, index=False)
     code, out, err = cli("diffusion", "leclaire", path, "--time", "1e4", "--d-bulk", "1e-14", "--json")
     assert code == 0, err
-    res = json.loads(out)
-    assert res["delta_Dgb_cm3_s"] == pytest.approx(1.322 * 1e-9 * 2.8e4 ** (-5 / 3), rel=1e-3)
+    res = json.loads(out)["results"]
+    assert res["delta_Dgb"]["value"] == pytest.approx(1.322 * 1e-9 * 2.8e4 ** (-5 / 3), rel=1e-3)
     assert res["beta"] > 10 and res["regime"] == "B"

@@ -291,19 +291,19 @@ def test_cli_extract_info_and_convert_processed(tmp_path, cli):
     code, out, _ = cli("image", "extract", path, "--peaks", "50,150", "--tol-da", "10", "--json",
                        "--out", tmp_path / "img.zarr")
     assert code == 0
-    d = json.loads(out)
+    d = json.loads(out)["results"]
     expected = sum(float(s[3][(s[2] >= 40) & (s[2] <= 60)].sum()) for s in spectra)
-    assert d["peaks"]["50.0000"]["total_counts"] == expected
+    assert d["peaks"]["50.0000"]["total_counts"]["value"] == expected
     assert ionscope.read(tmp_path / "img.zarr").shape == (4, 5, 2)
     code, out, _ = cli("info", path, "--json")
-    assert code == 0 and json.loads(out)["attrs"]["mode"] == "processed"
+    assert code == 0 and json.loads(out)["results"]["attrs"]["mode"] == "processed"
     code, _, _ = cli("convert", path, tmp_path / "dense.zarr", "-o", "mz_bin=0.5")
     assert code == 0
     dense = ionscope.read(tmp_path / "dense.zarr")
     assert dense.dims == ("y", "x", "mz") and float(dense.sum()) == pytest.approx(
         sum(float(s[3].sum()) for s in spectra))
-    code, _, err = cli("image", "extract", path, "--peaks", "50", "--json")
-    assert code == 2 and "exactly one of tolerance" in err
+    code, out, _ = cli("image", "extract", path, "--peaks", "50", "--json")
+    assert code == 2 and "exactly one of tolerance" in json.loads(out)["error"]["message"]
 
 
 @pytest.mark.parametrize("n_values", [30, 3000])  # merge-walk path and binary-search path

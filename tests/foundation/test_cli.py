@@ -18,7 +18,7 @@ def test_info_json_contract(cli, tmp_path):
     path = ionscope.save(composite_cross_section(shape=(16, 16), seed=0)[0], tmp_path / "c.zarr")
     code, out, _ = cli("info", path, "--json")
     assert code == 0
-    d = json.loads(out)
+    d = json.loads(out)["results"]
     assert {"kind", "dims", "shape", "coords", "attrs"} <= set(d)
     assert d["kind"] == "ion_image" and d["dims"] == ["y", "x", "peak"] and d["shape"] == [16, 16, 5]
     assert d["coords"]["x"] == "µm" and d["coords"]["mz"] == "m/z"

@@ -120,15 +120,16 @@ def test_cli_bin_events_extract_info_convert(drifted, cli, tmp_path):
     code, stdout, _ = cli("image", "bin-events", table.path, "--nx", "24", "--ny", "20", "--k0", "2000",
                           "--sf", "20000", "--peaks", "7.016,58.93", "--tol-ppm", "2000", "--out", out, "--json")
     assert code == 0
-    d = json.loads(stdout)
-    assert d["kind"] == "imaging.bin_events" and d["shape"] == [20, 24, 2] and d["provenance"]
+    doc = json.loads(stdout)
+    d = doc["results"]
+    assert doc["kind"] == "image.bin-events" and d["shape"] == [20, 24, 2] and doc["provenance"]
     stored = ionscope.read(out)
     direct = bin_events(table, peaks=[7.016, 58.93], tolerance_ppm=2000)
     np.testing.assert_array_equal(stored.values, direct.values)
     code, stdout, _ = cli("image", "extract", out, "--peaks", "58.93", "--tol-ppm", "10", "--json")
-    assert code == 0 and json.loads(stdout)["peaks"]["58.9300"]["total_counts"] == float(direct.values[..., 1].sum())
+    assert code == 0 and json.loads(stdout)["results"]["peaks"]["58.9300"]["total_counts"]["value"] == float(direct.values[..., 1].sum())
     code, stdout, _ = cli("info", table.path, "--json")
-    assert code == 0 and json.loads(stdout)["kind"] == "events"
+    assert code == 0 and json.loads(stdout)["results"]["kind"] == "events"
     code, _, _ = cli("convert", table.path, tmp_path / "c2.zarr", "-o", "k0=2000", "-o", "sf=20000", "-o", "nx=24",
                      "-o", "ny=20", "-o", "peaks=7.016", "-o", "tol_ppm=2000")
     assert code == 0
@@ -171,6 +172,6 @@ def test_cli_keep_scans_streams_to_zarr(drifted, cli, tmp_path):
     out = tmp_path / "scans.zarr"
     code, stdout, _ = cli("image", "bin-events", table.path, "--nx", "24", "--ny", "20", "--k0", "2000", "--sf",
                           "20000", "--peaks", "7.016", "--tol-ppm", "2000", "--keep-scans", "--out", out, "--json")
-    assert code == 0 and json.loads(stdout)["shape"] == [4, 20, 24, 1]
+    assert code == 0 and json.loads(stdout)["results"]["shape"] == [4, 20, 24, 1]
     direct = bin_events(table, peaks=[7.016], tolerance_ppm=2000, keep_scans=True)
     np.testing.assert_array_equal(ionscope.read(out).values, direct.values)

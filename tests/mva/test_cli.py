@@ -19,9 +19,10 @@ def test_pca_json_and_outputs(cli, store, tmp_path):
     path, img = store
     code, out, err = cli("mva", "pca", path, "--components", "3", "--out", tmp_path / "o", "--json")
     assert code == 0, err
-    res = json.loads(out)
+    doc = json.loads(out)
+    res = doc["results"]
     assert res["n_components"] == 3 and len(res["explained_variance_ratio"]) == 3
-    assert res["kind"] == "mva.pca" and res["solver"] == "gram"  # a Zarr store is read lazily
+    assert doc["kind"] == "mva.pca" and res["solver"] == "gram"  # a Zarr store is read lazily
     scores = ionscope.read(res["outputs"]["scores"])
     loadings = ionscope.read(res["outputs"]["loadings"])
     assert scores.dims == ("y", "x", "component") and loadings.dims == ("component", "peak")
@@ -41,8 +42,8 @@ def test_other_methods(cli, store, method):
     path, _ = store
     code, out, err = cli("mva", method, path, "--components", "3", "--json")
     assert code == 0, err
-    res = json.loads(out)
-    assert res["kind"] == f"mva.{method}" and res["n_components"] == 3
+    doc = json.loads(out)
+    assert doc["kind"] == f"mva.{method}" and doc["results"]["n_components"] == 3
 
 
 def test_bad_input_is_one_line_error(cli, store, tmp_path):
@@ -60,6 +61,6 @@ def test_scheduler_option_runs_on_a_cluster(cli, store):
         code, out, err = cli("mva", "pca", path, "--components", "2", "--scheduler", cluster.scheduler_address,
                              "--json")
     assert code == 0, err
-    local = json.loads(cli("mva", "pca", path, "--components", "2", "--json")[1])
-    np.testing.assert_allclose(json.loads(out)["explained_variance_ratio"], local["explained_variance_ratio"],
+    local = json.loads(cli("mva", "pca", path, "--components", "2", "--json")[1])["results"]
+    np.testing.assert_allclose(json.loads(out)["results"]["explained_variance_ratio"], local["explained_variance_ratio"],
                                rtol=1e-10)

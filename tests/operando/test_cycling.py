@@ -142,10 +142,10 @@ def test_info_cli_describes_logs(cli, tmp_path):
     p.write_bytes(_mpt_text(_rows()).encode("cp1252"))
     code, out, err = cli("info", p, "--json")
     assert code == 0, err
-    desc = json.loads(out)
+    desc = json.loads(out)["results"]
     assert desc["kind"] == "cycling_log" and desc["coords"]["current_A"] == "A"
     csv = tmp_path / "log.csv"
     csv.write_text("time (s),voltage (V),current (mA)\n0,2,1\n10,2,1\n")
     code, out, err = cli("info", csv, "--format", "cycling", "--json")
     assert code == 0, err
-    assert json.loads(out)["shape"] == [2]
+    assert json.loads(out)["results"]["shape"] == [2]

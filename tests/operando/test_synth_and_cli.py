@@ -42,23 +42,25 @@ def test_cli_analyze_json(cli, files, cell):
                          "--regions", files / "labels.npy", "--species", "^58Ni+", "--species", "^48Ti+",
                          "--area-cm2", "0.2", "--json")
     assert code == 0, err
-    res = json.loads(out)
+    res = json.loads(out)["results"]
     cyc = res["capacity"]["cycles"]
     assert cyc[0]["charge_uAh"]["value"] == pytest.approx(29.0, rel=1e-9)
     assert cyc[0]["discharge_uAh"]["value"] == pytest.approx(25.0, rel=1e-9)
     assert cyc[0]["irreversible_fraction"]["value"] == pytest.approx(4 / 29, rel=1e-9)
     assert cyc[1]["coulombic_efficiency"]["value"] == pytest.approx(22 / 25, rel=1e-9)
     assert [r["class"] for r in res["regions"]] == classes
-    assert {"id", "area_um2", "reversibility", "class"} <= set(res["regions"][0])
-    assert res["dose"]["static_limit_exceeded"] is True and res["dose"]["total_ions_per_cm2"] > 1e13
-    assert res["provenance"]["inputs"][0]["sha256"]
+    assert {"id", "area", "reversibility", "class"} <= set(res["regions"][0])
+    assert res["regions"][0]["area"]["unit"] == "µm^2"
+    assert res["dose"]["static_limit_exceeded"] is True and res["dose"]["total"]["value"] > 1e13
+    assert res["dose"]["total"]["unit"] == "ions/cm^2"
+    assert json.loads(out)["inputs"][0]["sha256"]
 
 
 def test_cli_segments_when_no_labels(cli, files):
     code, out, err = cli("operando", "analyze", files / "series.zarr", "--cycling", files / "log.csv",
                          "--species", "^58Ni+", "--json")
     assert code == 0, err
-    res = json.loads(out)
+    res = json.loads(out)["results"]
     assert "segmented" in res["regions_source"]
     assert len(res["regions"]) >= 7  # 9 particles; touching neighbours may merge at this pixel size
 
@@ -75,18 +77,18 @@ def test_cli_report(cli, files):
 
 
 def test_cli_bad_input(cli, files, tmp_path):
-    code, _, err = cli("operando", "analyze", files / "series.zarr", "--cycling", files / "log.csv",
+    code, err, _ = cli("operando", "analyze", files / "series.zarr", "--cycling", files / "log.csv",
                        "--regions", files / "wrong.npy", "--json")
     assert code == 2 and "label image has shape" in err
     bad_log = tmp_path / "bad.csv"
     bad_log.write_text("time (s),voltage (V),current (A)\n0,2,1\n10,2,1\n5,2,1\n")
-    code, _, err = cli("operando", "analyze", files / "series.zarr", "--cycling", bad_log, "--json")
+    code, err, _ = cli("operando", "analyze", files / "series.zarr", "--cycling", bad_log, "--json")
     assert code == 2 and "not strictly increasing" in err
     short_log = tmp_path / "short.csv"
     short_log.write_text("time (s),voltage (V),current (A)\n0,2,1e-6\n100,2,1e-6\n")
-    code, _, err = cli("operando", "analyze", files / "series.zarr", "--cycling", short_log, "--json")
+    code, err, _ = cli("operando", "analyze", files / "series.zarr", "--cycling", short_log, "--json")
     assert code == 2 and "outside the cycling log" in err
-    code, _, err = cli("operando", "analyze", files / "series.zarr", "--cycling", files / "log.csv",
+    code, err, _ = cli("operando", "analyze", files / "series.zarr", "--cycling", files / "log.csv",
                        "--species", "^59Co+", "--json")
     assert code == 2 and "not in the series" in err
 

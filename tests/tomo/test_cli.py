@@ -17,27 +17,29 @@ def test_tomo_and_micro_cli(cli, tmp_path):
     tifffile.imwrite(src, stack.values.astype(np.float32))
     code, out, err = cli("tomo", "align", src, "--out", tmp_path / "a.tif", "--pixel-size", "100nm", "--json")
     assert code == 0, err
-    assert len(json.loads(out)["drift_px"]) == 12
+    drift = json.loads(out)["results"]["drift"]
+    assert len(drift["value"]) == 12 and drift["unit"] == "µm"
     code, out, err = cli("tomo", "align", src, "--out", tmp_path / "r.zarr", "--transform", "rigid",
                          "--reference", "first", "--fiducial", "0:24,0:48", "--json")
     assert code == 0, err
-    rig = json.loads(out)
-    assert rig["transform"] == "rigid" and len(rig["rotation_deg"]) == 12 and len(rig["matrices"]) == 12
-    assert len(rig["rotation_sigma_deg"]) == 12 and rig["provenance"]["parameters"]["fiducial"] == [[0, 24], [0, 48]]
-    code, _, err = cli("tomo", "align", src, "--out", tmp_path / "p.zarr", "--transform", "projective", "--json")
+    rig = json.loads(out)["results"]
+    assert rig["transform"] == "rigid" and len(rig["rotation"]["value"]) == 12 and len(rig["matrices"]) == 12
+    assert len(rig["rotation"]["uncertainty"]) == 12
+    assert json.loads(out)["provenance"]["parameters"]["fiducial"] == [[0, 24], [0, 48]]
+    code, err, _ = cli("tomo", "align", src, "--out", tmp_path / "p.zarr", "--transform", "projective", "--json")
     assert code == 2 and "transform must be one of" in err
-    code, _, err = cli("tomo", "align", src, "--out", tmp_path / "p.zarr", "--fiducial", "0:24", "--json")
+    code, err, _ = cli("tomo", "align", src, "--out", tmp_path / "p.zarr", "--fiducial", "0:24", "--json")
     assert code == 2 and "--fiducial" in err
-    code, _, err = cli("tomo", "align", src, "--out", tmp_path / "p.zarr", "--fiducial", "0:24,40:90", "--json")
+    code, err, _ = cli("tomo", "align", src, "--out", tmp_path / "p.zarr", "--fiducial", "0:24,40:90", "--json")
     assert code == 2 and "not inside the slice" in err
     code, out, err = cli("tomo", "destripe", tmp_path / "a.tif", "--out", tmp_path / "d.zarr", "--json")
     assert code == 0, err
     code, out, _ = cli("tomo", "segment", tmp_path / "d.zarr", "--out", tmp_path / "s.tif",
                        "--phases", "pore,cbd,nmc", "--json")
     assert code == 0
-    seg = json.loads(out)
+    seg = json.loads(out)["results"]
     assert set(seg["volume_fraction"]) == {"pore", "cbd", "nmc"}
-    code, _, err = cli("tomo", "segment", tmp_path / "d.zarr", "--out", tmp_path / "s.tif", "--json")
+    code, err, _ = cli("tomo", "segment", tmp_path / "d.zarr", "--out", tmp_path / "s.tif", "--json")
     assert code != 0 and "exists" in err
 
     lab = tmp_path / "labels.tif"
@@ -45,7 +47,7 @@ def test_tomo_and_micro_cli(cli, tmp_path):
     code, out, err = cli("micro", "metrics", lab, "--phases", "pore=0,nmc=85,cbd=170", "--spacing", "0.1um",
                          "--tortuosity", "pore", "--json")
     assert code == 0, err
-    res = json.loads(out)
+    res = json.loads(out)["results"]
     assert res["phases"]["pore"]["volume_fraction"] == truth.truth["volume_fraction"]["pore"]
     assert set(res["phases"]["pore"]["tortuosity"]) == {"x", "y", "z"}
     assert "tpb_density_per_um2" in res and "nmc-cbd" in res["interfacial_area_per_um"]
@@ -58,7 +60,7 @@ def test_tomo_and_micro_cli(cli, tmp_path):
     assert code == 0, err
     assert "local thickness d10/d50/d90" in out
 
-    code, _, err = cli("micro", "metrics", lab, "--phases", "pore=0,nmc=85", "--json")
+    code, err, _ = cli("micro", "metrics", lab, "--phases", "pore=0,nmc=85", "--json")
     assert code == 2 and "not in the phase map" in err
     code, _, err = cli("micro", "metrics", lab, "--phases", "pore=0,nmc=85,cbd=170", "--spacing", "0um")
     assert code == 2 and "positive" in err
