@@ -62,5 +62,5 @@ def test_scheduler_option_runs_on_a_cluster(cli, store):
                              "--json")
     assert code == 0, err
     local = json.loads(cli("mva", "pca", path, "--components", "2", "--json")[1])["results"]
-    np.testing.assert_allclose(json.loads(out)["results"]["explained_variance_ratio"], local["explained_variance_ratio"],
-                               rtol=1e-10)
+    np.testing.assert_allclose(json.loads(out)["results"]["explained_variance_ratio"],
+                               local["explained_variance_ratio"], rtol=1e-10)

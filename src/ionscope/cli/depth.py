@@ -42,8 +42,9 @@ def _rates(text: str) -> list[tuple[float, float]]:
 def layers(
     path: Annotated[Path, typer.Argument(help="Depth-profile file (e.g. SurfaceLab text export).")],
     species: SpeciesOpt,
-    rates: Annotated[Optional[str], typer.Option("--rates", help="Sputter rate(s), one for all or one per layer, "
-                                                                 "with a unit or in nm/s: '0.8±0.05 nm/s,2.0±0.1'.")] = None,
+    rates: Annotated[Optional[str], typer.Option(
+        "--rates", help="Sputter rate(s), one for all or one per layer, with a unit or in nm/s: "
+                        "'0.8±0.05 nm/s,2.0±0.1'.")] = None,
     axis: AxisOpt = "sputter_time",
     json: Annotated[bool, typer.Option("--json", help="Print a JSON object.")] = False,
 ) -> None:

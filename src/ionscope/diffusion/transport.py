@@ -135,7 +135,8 @@ def haven_ratio(D_star: float, sigma_S_cm: float, n_per_cm3: float, T_K: float, 
     values = {"D_sigma_cm2_s": Ds, "haven_ratio": H, "haven_ratio_err": H_err,
               "D_sigma": Quantity(Ds, Ds * float(np.hypot(*rel_ds)) if rel_ds else None, "cm^2/s",
                                   why_no_uncertainty="no uncertainties of σ or n were given"),
-              "H_R": Quantity(H, H_err, "1", why_no_uncertainty="no uncertainties of D*, σ or n were given"), "T_K": float(T_K),
+              "H_R": Quantity(H, H_err, "1", why_no_uncertainty="no uncertainties of D*, σ or n were given"),
+              "T_K": float(T_K),
               "T": Quantity(T_K, None, "K", why_no_uncertainty="the temperature is given, taken as exact")}
     prov = make_provenance("ionscope.diffusion.haven_ratio", inputs=inputs, parameters={
         "D_star": D_star, "sigma_S_cm": sigma_S_cm, "n_per_cm3": n_per_cm3, "T_K": T_K, "z": z})
