@@ -141,3 +141,54 @@ def test_common_has_no_heavy_imports_at_module_level():
     top = {a.name.split(".")[0] for n in tree.body if isinstance(n, ast.Import) for a in n.names}
     top |= {n.module.split(".")[0] for n in tree.body if isinstance(n, ast.ImportFrom) and n.module}
     assert not top & {"numpy", "xarray", "pandas", "dask", "scipy", "ionscope", "pint", "matplotlib"}, top
+
+
+def test_options_parsed_with_a_unit_are_echoed_in_that_unit(outputs):
+    params = outputs["diffusion.haven"][1]["parameters"]
+    assert params["T"]["unit"] == "K" and abs(params["T"]["value"] - 298.15) < 1e-9  # given as '25 degC'
+    assert params["dstar"] == {"value": 6e-13, "uncertainty": None, "unit": "cm^2/s"}
+    assert outputs["operando.analyze"][1]["parameters"]["primary_current"]["unit"] == "pA"
+    assert outputs["tomo.align"][1]["parameters"]["pixel_size"] == {"value": 0.1, "uncertainty": None, "unit": "µm"}
+
+
+@pytest.mark.parametrize("argv", [
+    ["tomo", "align", "{stack}", "--out", "{tmp}/a.zarr", "--pixel-size", "0.1"],
+    ["image", "bin-events", "{grd}", "--nx", "24", "--ny", "20", "--k0", "2000", "--sf", "20000", "--peaks", "7.016",
+     "--tol-ppm", "2000", "--out", "{tmp}/c.zarr", "--pixel-size", "0.39"],
+    ["diffusion", "leclaire", "{gb}", "--time", "1e4", "--d-bulk", "1e-14", "--delta", "0.5"],
+    ["diffusion", "haven", "--dstar", "nan", "--sigma", "3e-7", "--n", "2.4e22", "--T", "298"],
+])
+def test_lengths_without_unit_and_non_finite_numbers_are_refused(argv, cases, tmp_path):
+    paths = {"stack": cases["tomo.align"][2], "grd": cases["image.bin-events"][2], "gb": cases["diffusion.leclaire"][2],
+             "tmp": tmp_path}
+    code, out, _ = _run(*[a.format(**paths) for a in argv], "--json")
+    err = json.loads(out)["error"]
+    assert code == 2 and err["type"] == "UnitError"
+    assert "finite" in err["message"] or ("no unit" in err["message"] and "0.39um" in err["message"])
+
+
+def test_progress_shows_stage_done_total_and_is_silenced_by_quiet(monkeypatch):
+    from rich.console import Console
+
+    from ionscope.cli import common
+
+    def render(quiet: bool) -> str:
+        buf = io.StringIO()
+        monkeypatch.setattr(common, "err_console", Console(file=buf, force_terminal=True, width=120))
+        common.set_quiet(quiet)
+        try:
+            with common.progress("registering frames", total=8) as task:
+                task.advance(3)
+                task._progress.refresh() if task._progress else None
+        finally:
+            common.set_quiet(False)
+        return buf.getvalue()
+
+    shown = render(False)
+    assert "registering frames" in shown and "3/8" in shown
+    assert render(True) == ""
+
+
+def test_quiet_is_a_global_option(outputs, cases):
+    code, out, err = _run("--quiet", *cases["diffusion.arrhenius"])
+    assert code == 0 and "Eₐ" in out

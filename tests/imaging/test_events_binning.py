@@ -117,7 +117,8 @@ def test_bad_requests(drifted):
 def test_cli_bin_events_extract_info_convert(drifted, cli, tmp_path):
     table, _ = drifted
     out = tmp_path / "cube.zarr"
-    code, stdout, _ = cli("image", "bin-events", table.path, "--nx", "24", "--ny", "20", "--k0", "2000",
+    code, stdout, _ = cli("image", "bin-events", table.path, "--pixel-size", "1um",
+                          "--nx", "24", "--ny", "20", "--k0", "2000",
                           "--sf", "20000", "--peaks", "7.016,58.93", "--tol-ppm", "2000", "--out", out, "--json")
     assert code == 0
     doc = json.loads(stdout)
@@ -135,7 +136,8 @@ def test_cli_bin_events_extract_info_convert(drifted, cli, tmp_path):
                      "-o", "ny=20", "-o", "peaks=7.016", "-o", "tol_ppm=2000")
     assert code == 0
     np.testing.assert_array_equal(ionscope.read(tmp_path / "c2.zarr").values[..., 0], direct.values[..., 0])
-    code, _, err = cli("image", "bin-events", table.path, "--nx", "4", "--ny", "4", "--k0", "2000", "--sf", "20000",
+    code, _, err = cli("image", "bin-events", table.path, "--pixel-size", "1um",
+                          "--nx", "4", "--ny", "4", "--k0", "2000", "--sf", "20000",
                        "--peaks", "7.016", "--tol-ppm", "2000", "--out", tmp_path / "x.zarr")
     assert code == 2 and "outside the declared 4 × 4 pixel grid" in err
 
@@ -171,7 +173,8 @@ def test_streaming_refuses_unordered_scans(tmp_path):
 def test_cli_keep_scans_streams_to_zarr(drifted, cli, tmp_path):
     table, _ = drifted
     out = tmp_path / "scans.zarr"
-    code, stdout, _ = cli("image", "bin-events", table.path, "--nx", "24", "--ny", "20", "--k0", "2000", "--sf",
+    code, stdout, _ = cli("image", "bin-events", table.path, "--pixel-size", "1um",
+                          "--nx", "24", "--ny", "20", "--k0", "2000", "--sf",
                           "20000", "--peaks", "7.016", "--tol-ppm", "2000", "--keep-scans", "--out", out, "--json")
     assert code == 0 and json.loads(stdout)["results"]["shape"] == [4, 20, 24, 1]
     direct = bin_events(table, peaks=[7.016], tolerance_ppm=2000, keep_scans=True)

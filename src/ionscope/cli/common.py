@@ -33,6 +33,9 @@ err_console = Console(stderr=True)
 #: Set by the global ``--quiet`` option: no progress bars.
 _state: dict[str, bool] = {"quiet": False}
 
+#: Options parsed with a unit in the running command (name → Quantity), echoed in the envelope.
+_parsed: dict[str, Any] = {}
+
 #: Parameter names whose paths are outputs, not inputs, of a command.
 OUTPUT_PARAMETERS = frozenset({"out", "dst", "output"})
 
@@ -40,6 +43,51 @@ OUTPUT_PARAMETERS = frozenset({"out", "dst", "output"})
 def set_quiet(quiet: bool) -> None:
     """Silence (or re-enable) progress bars for the rest of this process' commands."""
     _state["quiet"] = bool(quiet)
+
+
+def reset_command_state() -> None:
+    """Forget what the previous command of this process set (``--quiet``, parsed options)."""
+    _state["quiet"] = False
+    _parsed.clear()
+
+
+def quantity_option(text: str | float | None, option: str, unit: str, *, require_unit: bool = False,
+                    positive: bool = False) -> Any:
+    """Parse an option given with a unit (``"0.8±0.05 nm/s"``, ``"1.2pA"``, ``"24h"``) into ``unit``.
+
+    A bare number is taken in ``unit`` (which the option's ``--help`` must name) unless
+    ``require_unit`` (lengths and voxel sizes: a bare number is then an error listing the accepted
+    forms). NaN and infinite values are refused. The parsed quantity is echoed in the JSON envelope's
+    ``parameters`` under the option's name.
+
+    Parameters
+    ----------
+    text
+        The option's text as given; ``None`` passes through.
+    option
+        The option as the user types it, e.g. ``"--pixel-size"`` (for messages and the echo).
+    unit
+        Unit the value is converted to (``docs/glossary.md`` vocabulary).
+    require_unit
+        Refuse a bare number.
+    positive
+        Refuse zero and negative values.
+
+    Returns
+    -------
+    Quantity or None
+        Value and uncertainty (``None`` if not given) in ``unit``.
+    """
+    if text is None:
+        return None
+    from ionscope.model.errors import ValidationError
+    from ionscope.model.units import parse_measurement
+
+    q = parse_measurement(str(text), default_unit=unit, require_unit=require_unit, to_unit=unit, what=option)
+    if positive and not q.value > 0:
+        raise ValidationError(f"{option} must be positive, got {text!r}")
+    _parsed[option.lstrip("-").replace("-", "_")] = q
+    return q
 
 
 def _context() -> Any:
@@ -118,7 +166,7 @@ def emit_json(obj: Any, *, kind: str | None = None, inputs: Iterable[Any] | None
     """
     from ionscope.model.result import envelope
 
-    params = {**command_parameters(), **dict(parameters or {})}
+    params = {**command_parameters(), **_parsed, **dict(parameters or {})}
     doc = envelope(kind or command_kind(), obj, inputs=command_inputs() if inputs is None else inputs,
                    parameters=params, warnings=warnings, reliability=reliability)
     sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")

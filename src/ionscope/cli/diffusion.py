@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from ionscope.cli.common import console, emit_json, print_warnings, progress
+from ionscope.cli.common import console, emit_json, print_warnings, progress, quantity_option
 from ionscope.model.errors import ValidationError
 
 NAME = "diffusion"
@@ -39,36 +39,37 @@ def fit(
     isotopes: IsoOpt = None,
     background: Annotated[Optional[float], typer.Option(help="Fix the background fraction (e.g. 0.0759 for "
                                                              "natural ⁶Li).")] = None,
-    resolution_nm: Annotated[Optional[str], typer.Option("--resolution", help="Gaussian depth resolution σ in nm, "
+    resolution_nm: Annotated[Optional[str], typer.Option("--resolution", help="Gaussian depth resolution σ as a "
+                                                                               "length with its unit (e.g. '5nm'), "
                                                                                "or 'fit'.")] = None,
     offset: Annotated[bool, typer.Option("--offset", help="Fit a depth offset.")] = False,
-    thickness_nm: Annotated[Optional[float], typer.Option("--thickness", help="Sample/layer thickness (nm) for "
-                                                                              "the validity check.")] = None,
+    thickness_nm: Annotated[Optional[str], typer.Option("--thickness", help="Sample/layer thickness with its "
+                                                                            "unit (e.g. '2um') for the validity "
+                                                                            "check.")] = None,
     bootstrap: Annotated[int, typer.Option(help="Parametric bootstrap refits for the uncertainties (0: "
                                                 "covariance).")] = 0,
     json: JsonOpt = False,
 ) -> None:
     """Fit D (and k) to an isotope-exchange depth profile."""
     from ionscope.diffusion.fit import fit_profile
-    from ionscope.diffusion.tables import parse_time, read_profile
+    from ionscope.diffusion.tables import read_profile
 
     if model not in ("couple", "surface-exchange", "thin-film", "auto"):
         raise ValidationError(f"--model must be couple, surface-exchange, thin-film or auto, got {model!r}")
-    t = parse_time(time)
+    t = quantity_option(time, "--time", "s", positive=True).value
     table = read_profile(profile, _isotopes(isotopes))
     res = None
     if resolution_nm is not None and resolution_nm != "fit":
-        try:
-            res = float(resolution_nm)
-        except ValueError:
-            raise ValidationError(f"--resolution must be a number of nm or 'fit', got {resolution_nm!r}") from None
+        res = quantity_option(resolution_nm, "--resolution", "nm", require_unit=True, positive=True).value
     else:
         res = resolution_nm
+    thickness = quantity_option(thickness_nm, "--thickness", "nm", require_unit=True, positive=True)
     from ionscope.model.provenance import describe_input
 
     with progress("fitting", quiet=json):
         result = fit_profile(table.depth_nm, table.fraction, t, model=model, sigma=table.sigma, background=background,
-                             fit_offset=offset, resolution_nm=res, sample_thickness_nm=thickness_nm,
+                             fit_offset=offset, resolution_nm=res,
+                             sample_thickness_nm=None if thickness is None else thickness.value,
                              uncertainty="bootstrap" if bootstrap > 0 else "covariance", n_boot=max(bootstrap, 1),
                              inputs=[describe_input(profile)])
     if json:
@@ -114,19 +115,29 @@ def arrhenius(
 
 @app.command()
 def haven(
-    dstar: Annotated[float, typer.Option("--dstar", help="Tracer diffusion coefficient D*, cm²/s.")],
-    sigma: Annotated[float, typer.Option("--sigma", help="Ionic conductivity, S/cm.")],
-    n: Annotated[float, typer.Option("--n", help="Mobile-ion concentration, cm⁻³.")],
-    T: Annotated[float, typer.Option("--T", help="Temperature, K.")],
+    dstar: Annotated[str, typer.Option("--dstar", help="Tracer diffusion coefficient D*, in cm²/s or with a unit "
+                                                       "and optional 1σ ('6e-13±5e-14 cm^2/s').")],
+    sigma: Annotated[str, typer.Option("--sigma", help="Ionic conductivity, in S/cm or with a unit ('0.3 mS/cm').")],
+    n: Annotated[str, typer.Option("--n", help="Mobile-ion concentration, in cm⁻³ or with a unit.")],
+    T: Annotated[str, typer.Option("--T", help="Temperature, in K or with a unit ('298.15 K', '25 degC').")],
     z: Annotated[int, typer.Option("--z", help="Charge number of the mobile ion.")] = 1,
-    dstar_err: Annotated[Optional[float], typer.Option("--dstar-err", help="1σ of D*, cm²/s.")] = None,
-    sigma_err: Annotated[Optional[float], typer.Option("--sigma-err", help="1σ of σ, S/cm.")] = None,
+    dstar_err: Annotated[Optional[str], typer.Option("--dstar-err", help="1σ of D*, in cm²/s or with a unit.")
+                         ] = None,
+    sigma_err: Annotated[Optional[str], typer.Option("--sigma-err", help="1σ of σ, in S/cm or with a unit.")] = None,
     json: JsonOpt = False,
 ) -> None:
     """Nernst–Einstein D_σ (eq. 4) and Haven ratio H_R = D*/D_σ (eq. 5)."""
     from ionscope.diffusion.transport import haven_ratio
 
-    result = haven_ratio(dstar, sigma, n, T, z=z, D_star_err=dstar_err, sigma_err=sigma_err)
+    D = quantity_option(dstar, "--dstar", "cm^2/s", positive=True)
+    s = quantity_option(sigma, "--sigma", "S/cm", positive=True)
+    conc = quantity_option(n, "--n", "cm^-3", positive=True)
+    temp = quantity_option(T, "--T", "K")
+    D_err = quantity_option(dstar_err, "--dstar-err", "cm^2/s")
+    s_err = quantity_option(sigma_err, "--sigma-err", "S/cm")
+    result = haven_ratio(D.value, s.value, conc.value, temp.value, z=z,
+                         D_star_err=D_err.value if D_err else D.uncertainty,
+                         sigma_err=s_err.value if s_err else s.uncertainty, n_err=conc.uncertainty)
     if json:
         emit_json(result)
         return
@@ -139,22 +150,27 @@ def haven(
 def leclaire(
     profile: Annotated[Path, typer.Argument(help="Averaged depth profile (CSV or a depth-profile file).")],
     time: TimeOpt,
-    d_bulk: Annotated[float, typer.Option("--d-bulk", help="Bulk diffusion coefficient, cm²/s.")],
+    d_bulk: Annotated[str, typer.Option("--d-bulk", help="Bulk diffusion coefficient, in cm²/s or with a unit.")],
     isotopes: IsoOpt = None,
     background: Annotated[float, typer.Option(help="Background fraction subtracted before ln C.")] = 0.0,
-    delta_nm: Annotated[float, typer.Option("--delta", help="Grain-boundary width δ, nm.")] = 0.5,
-    tail_start: Annotated[Optional[float], typer.Option("--tail-start", help="Force the tail start (nm).")] = None,
+    delta_nm: Annotated[str, typer.Option("--delta", help="Grain-boundary width δ with its unit.")] = "0.5nm",
+    tail_start: Annotated[Optional[str], typer.Option("--tail-start", help="Force the tail start: a depth with "
+                                                                           "its unit (e.g. '300nm').")] = None,
     json: JsonOpt = False,
 ) -> None:
     """Grain-boundary δD_gb from the tail of ln C vs x^(6/5) (Le Claire, eq. 9) with the β regime check."""
     from ionscope.diffusion.grain_boundary import le_claire
-    from ionscope.diffusion.tables import parse_time, read_profile
+    from ionscope.diffusion.tables import read_profile
     from ionscope.model.provenance import describe_input
 
-    t = parse_time(time)
+    t = quantity_option(time, "--time", "s", positive=True).value
+    Db = quantity_option(d_bulk, "--d-bulk", "cm^2/s", positive=True).value
+    delta = quantity_option(delta_nm, "--delta", "nm", require_unit=True, positive=True).value
+    start = quantity_option(tail_start, "--tail-start", "nm", require_unit=True)
     table = read_profile(profile, _isotopes(isotopes))
-    result = le_claire(table.depth_nm, table.fraction, t, d_bulk, background=background, sigma=table.sigma,
-                       delta_nm=delta_nm, tail_start_nm=tail_start, inputs=[describe_input(profile)])
+    result = le_claire(table.depth_nm, table.fraction, t, Db, background=background, sigma=table.sigma,
+                       delta_nm=delta, tail_start_nm=None if start is None else start.value,
+                       inputs=[describe_input(profile)])
     if json:
         emit_json(result)
         return

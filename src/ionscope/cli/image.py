@@ -101,7 +101,11 @@ def bin_events_cmd(
     sf: Annotated[float, typer.Option("--sf", help="Calibration scale factor.")],
     out: Annotated[Path, typer.Option("--out", help="Output store (.zarr) or file.")],
     binning: Annotated[float, typer.Option("--binning", help="TOF channel binning.")] = 1.0,
-    pixel_size: Annotated[float, typer.Option("--pixel-size-um", help="Pixel size (µm).")] = 1.0,
+    pixel_size: Annotated[Optional[str], typer.Option("--pixel-size", help="Pixel size with its unit, e.g. "
+                                                                          "'0.39um' or '390nm'.")] = None,
+    pixel_size_um: Annotated[Optional[float], typer.Option("--pixel-size-um", help="Pixel size in µm (older "
+                                                                                   "spelling of --pixel-size).",
+                                                           hidden=True)] = None,
     peaks: Annotated[Optional[str], typer.Option("--peaks", help="Comma-separated m/z values or ion names.")] = None,
     tol_ppm: Annotated[Optional[float], typer.Option("--tol-ppm", help="Window half-width (ppm).")] = None,
     tol_da: Annotated[Optional[float], typer.Option("--tol-da", help="Window half-width (m/z).")] = None,
@@ -114,11 +118,19 @@ def bin_events_cmd(
     json: Json = False,
 ) -> None:
     """Histogram the events of GRD into ion images or a cube and store it (e.g. Zarr)."""
+    from ionscope.cli.common import quantity_option
     from ionscope.imaging import bin_events
     from ionscope.io.grd import read_grd
 
     ionscope.io.atomic.check_writable(out, force)
-    table = read_grd(grd, k0=k0, sf=sf, binning=binning, nx=nx, ny=ny, pixel_size_um=pixel_size)
+    if pixel_size is not None and pixel_size_um is not None:
+        raise ValidationError("give --pixel-size (with a unit) or --pixel-size-um, not both")
+    px = (quantity_option(pixel_size, "--pixel-size", "µm", require_unit=True, positive=True) if pixel_size
+          else quantity_option(pixel_size_um, "--pixel-size-um", "µm", positive=True))
+    if px is None:
+        raise ValidationError("--pixel-size is required: GRD files do not state their pixel size (e.g. "
+                              "--pixel-size 0.39um)")
+    table = read_grd(grd, k0=k0, sf=sf, binning=binning, nx=nx, ny=ny, pixel_size_um=px.value)
     if (peaks is None) == (mz_bin is None):
         raise ValidationError("give either --peaks (with --tol-ppm or --tol-da) or --mz-bin")
     kwargs: dict = {"keep_scans": keep_scans, "spatial_bin": spatial_bin}

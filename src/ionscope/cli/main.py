@@ -17,7 +17,16 @@ import typer
 from rich.table import Table
 
 import ionscope
-from ionscope.cli.common import console, dask_progress, emit_error, emit_json, err_console, progress, set_quiet
+from ionscope.cli.common import (
+    console,
+    dask_progress,
+    emit_error,
+    emit_json,
+    err_console,
+    progress,
+    reset_command_state,
+    set_quiet,
+)
 from ionscope.model.errors import IonscopeError
 
 app = typer.Typer(
@@ -166,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     """
     args = list(sys.argv[1:] if argv is None else argv)
     as_json = "--json" in args[: args.index("--")] if "--" in args else "--json" in args
-    set_quiet(False)
+    reset_command_state()
     try:
         rv = app(args=args, prog_name="ionscope", standalone_mode=False)
     except IonscopeError as exc:

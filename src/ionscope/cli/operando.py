@@ -27,6 +27,9 @@ SpeciesOpt = Annotated[Optional[list[str]], typer.Option("--species",
                                                          help="Species to track (repeatable; default all).")]
 ColumnOpt = Annotated[Optional[list[str]], typer.Option("--column", help="Log column ROLE=NAME (time, voltage, "
                                                         "current, capacity, cycle, step); repeatable.")]
+PrimaryCurrentOpt = Annotated[Optional[str], typer.Option(
+    "--primary-current", "--primary-current-pa", help="Mean primary current if not in the metadata, with a unit or "
+                                                      "in pA (e.g. '1.2pA').")]
 UnitOpt = Annotated[Optional[list[str]], typer.Option("--unit",
                                                       help="Log unit ROLE=UNIT, e.g. current=mA; repeatable.")]
 
@@ -44,11 +47,15 @@ def _pairs(items: list[str] | None, what: str) -> dict[str, str]:
 def _run(series: Path, cycling: Path, regions: Path | None, species: list[str] | None, column: list[str] | None,
          unit: list[str] | None, current_sign: float, area_cm2: float | None, normalise: str,
          registration_channel: str, register: bool, segment_species: str | None,
-         primary_current_pa: float | None, cycle: int, quiet: bool):
+         primary_current_pa: str | None, cycle: int, quiet: bool):
     from ionscope.io.cycling import read_cycling
     from ionscope.operando.analysis import analyze_operando
     from ionscope.operando.io import load_labels, load_series
 
+    from ionscope.cli.common import quantity_option
+
+    q = quantity_option(primary_current_pa, "--primary-current", "pA", positive=True)
+    current = None if q is None else q.value
     with progress("reading", quiet=quiet):
         log = read_cycling(cycling, columns=_pairs(column, "--column") or None, units=_pairs(unit, "--unit") or None,
                            current_sign=current_sign)
@@ -59,7 +66,7 @@ def _run(series: Path, cycling: Path, regions: Path | None, species: list[str] |
         return analyze_operando(data, log, labels=labels, species=species, register=register,
                                 registration_channel=registration_channel, segment_species=segment_species,
                                 normalisation=None if normalise == "none" else normalise, area_cm2=area_cm2,
-                                cycle=cycle, primary_current_pA=primary_current_pa, inputs=inputs)
+                                cycle=cycle, primary_current_pA=current, inputs=inputs)
 
 
 @app.command()
@@ -76,8 +83,7 @@ def analyze(
     registration_channel: Annotated[str, typer.Option(help="'total' or a stable species.")] = "total",
     register: Annotated[bool, typer.Option("--register/--no-register", help="Correct drift.")] = True,
     segment_species: Annotated[Optional[str], typer.Option(help="Species to segment regions from.")] = None,
-    primary_current_pa: Annotated[Optional[float], typer.Option(
-        "--primary-current-pa", help="Mean primary current if not in metadata.")] = None,
+    primary_current_pa: PrimaryCurrentOpt = None,
     cycle: Annotated[int, typer.Option(help="Cycle whose charged/discharged states define reversibility.")] = 1,
     json: Annotated[bool, typer.Option("--json", help="Print a JSON object.")] = False,
 ) -> None:
@@ -130,7 +136,7 @@ def report(
     normalise: Annotated[str, typer.Option(help="none, total, first or reference:<species>.")] = "none",
     registration_channel: Annotated[str, typer.Option(help="'total' or a stable species.")] = "total",
     segment_species: Annotated[Optional[str], typer.Option(help="Species to segment regions from.")] = None,
-    primary_current_pa: Annotated[Optional[float], typer.Option("--primary-current-pa")] = None,
+    primary_current_pa: PrimaryCurrentOpt = None,
     cycle: Annotated[int, typer.Option(help="Cycle defining reversibility.")] = 1,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing report.")] = False,
 ) -> None:

@@ -33,8 +33,12 @@ def open_stack(path: Path, pixel: str | None = None, thick: str | None = None) -
         from ionscope.io.zarr_store import load
 
         return load(path)  # type: ignore[return-value]
-    return read_stack(path, pixel_size_um=parse_length_um(pixel) if pixel else None,
-                      slice_thickness_um=parse_length_um(thick) if thick else None)
+    from ionscope.cli.common import quantity_option
+
+    px = quantity_option(pixel, "--pixel-size", "µm", require_unit=True, positive=True)
+    dz = quantity_option(thick, "--slice-thickness", "µm", require_unit=True, positive=True)
+    return read_stack(path, pixel_size_um=parse_length_um(px.value) if px else None,
+                      slice_thickness_um=parse_length_um(dz.value) if dz else None)
 
 
 def write_stack(vol: xr.DataArray, out: Path, force: bool, quiet: bool) -> Path:

@@ -95,7 +95,7 @@ def _pint_unit(unit: str) -> pint.Unit:
     name = _ALIASES.get(unit.strip(), unit.strip())
     if name in ("m/z", "channel", "index", "label", "fraction"):
         raise UnitError(f"{unit!r} is a label, not a physical unit")
-    text = name.replace("µm^-1", "1/µm").replace("µm^-2", "1/µm^2").replace("°C", "degC").replace("Å", "angstrom")
+    text = name.replace("°C", "degC").replace("Å", "angstrom")
     text = "dimensionless" if text == "1" else text
     try:
         return registry().Unit(text)
@@ -106,6 +106,9 @@ def _pint_unit(unit: str) -> pint.Unit:
 def _format(unit: pint.Unit) -> str:
     text = format(unit, "~C").replace("**", "^").replace("degree_Celsius", "°C").replace("Δ", "")
     text = re.sub(r"\bion\b", "ions", re.sub(r"\bcount\b", "counts", text))
+    per = re.fullmatch(r"1/([^/*^\s]+)(?:\^(\d+))?", text)  # 1/cm^3 → cm^-3, as the glossary writes it
+    if per:
+        text = f"{per.group(1)}^-{per.group(2) or 1}"
     return _FROM_PINT.get(text, text)
 
 
