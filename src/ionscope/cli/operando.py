@@ -48,11 +48,10 @@ def _run(series: Path, cycling: Path, regions: Path | None, species: list[str] |
          unit: list[str] | None, current_sign: float, area_cm2: float | None, normalise: str,
          registration_channel: str, register: bool, segment_species: str | None,
          primary_current_pa: str | None, cycle: int, quiet: bool):
+    from ionscope.cli.common import quantity_option
     from ionscope.io.cycling import read_cycling
     from ionscope.operando.analysis import analyze_operando
     from ionscope.operando.io import load_labels, load_series
-
-    from ionscope.cli.common import quantity_option
 
     q = quantity_option(primary_current_pa, "--primary-current", "pA", positive=True)
     current = None if q is None else q.value
