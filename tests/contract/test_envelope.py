@@ -192,3 +192,31 @@ def test_progress_shows_stage_done_total_and_is_silenced_by_quiet(monkeypatch):
 def test_quiet_is_a_global_option(outputs, cases):
     code, out, err = _run("--quiet", *cases["diffusion.arrhenius"])
     assert code == 0 and "Eₐ" in out
+
+
+def test_envelope_of_a_batch_has_one_entry_per_input(tmp_path):
+    from ionscope.model.provenance import make_provenance
+    from ionscope.model.result import Quantity, Result, envelope
+
+    results = []
+    for i in range(2):
+        f = tmp_path / f"in{i}.txt"
+        f.write_text(str(i))
+        results.append(Result("x.fit", {"D": Quantity(1e-12 * (i + 1), None, "cm^2/s",
+                                                      why_no_uncertainty="a single point"),
+                                        "D_cm2_s": 1e-12 * (i + 1)}, ["w"], make_provenance("x.fit", inputs=[f])))
+    doc = json.loads(json.dumps(envelope("x.batch", results)))
+    assert [e["inputs"][0]["sha256"] for e in doc["results"]] == [sha256_of(tmp_path / f"in{i}.txt") for i in range(2)]
+    assert all(set(e["results"]) == {"D"} for e in doc["results"])  # the bare duplicate is left out
+    assert any("a single point" in w for w in doc["results"][0]["warnings"])
+    assert doc["reliability"] == {"tier": "unknown"} and doc["schema_version"] == "1.0"
+
+
+def test_suffixed_numbers_become_quantities_with_their_sigma():
+    from ionscope.model.result import suffixed_to_quantities
+
+    out = suffixed_to_quantities({"rotation_deg": [0.1, 0.2], "rotation_sigma_deg": [0.01, 0.02],
+                                  "frames": [{"time_start_s": 0.0}], "n": 3}, "exact")
+    assert out["rotation"].unit == "deg" and out["rotation"].uncertainty == [0.01, 0.02]
+    assert out["frames"][0]["time_start"].why_no_uncertainty == "exact" and out["n"] == 3
+    assert "rotation_sigma_deg" not in out
