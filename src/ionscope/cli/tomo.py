@@ -9,7 +9,7 @@ import numpy as np
 import typer
 import xarray as xr
 
-from ionscope.cli.common import console, dask_progress, emit_json
+from ionscope.cli.common import console, dask_progress, emit_json, progress
 from ionscope.model.errors import ValidationError
 from ionscope.model.provenance import describe_input
 from ionscope.model.result import Result
@@ -97,8 +97,9 @@ def align(stack: Stack, out: Out, reference: Annotated[str, typer.Option(help="p
     from ionscope.tomo.align import align_stack
 
     vol = open_stack(stack, pixel_size, slice_thickness)
-    aligned, res = align_stack(vol, transform=transform, reference=reference, window=window, upsample=upsample,
-                               fiducial=_fiducial(fiducial))
+    with progress(f"registering {vol.sizes.get('z', 0)} slices ({transform})", quiet=json):
+        aligned, res = align_stack(vol, transform=transform, reference=reference, window=window, upsample=upsample,
+                                   fiducial=_fiducial(fiducial))
     path = write_stack(aligned, out, force, json)
     _finish(Result(res.kind, {**res.values, "output": str(path), "input": describe_input(stack)}, res.warnings,
                    res.provenance), json)
