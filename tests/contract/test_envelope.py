@@ -220,3 +220,21 @@ def test_suffixed_numbers_become_quantities_with_their_sigma():
     assert out["rotation"].unit == "deg" and out["rotation"].uncertainty == [0.01, 0.02]
     assert out["frames"][0]["time_start"].why_no_uncertainty == "exact" and out["n"] == 3
     assert "rotation_sigma_deg" not in out
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize(("kind", "parts", "extra"), [
+    ("depth.layers", ("iontof_depth_profiles", "MAPI-stack", "I241209zc_C_MAPI-dev_4f-3nA_pos-B-electrode1.txt"),
+     ["--species", "Au+,Pb+,In+,Si+", "--axis", "fluence"]),
+    ("spectrum.identify", ("iontof_spectra", "N_Ru-Pt_Bi1_1.txt"), ["--elements", "Ru,Pt,Pd"]),
+    ("info", ("iontof_spectra", "N_Ru-Pt_Bi1_1.txt"), []),
+])
+def test_real_files_give_valid_envelopes(kind, parts, extra):
+    from ..conftest import shared_data
+
+    path = shared_data(*parts)
+    code, out, err = _run(*kind.split("."), path, *extra, "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    jsonschema.validate(doc, json.loads((SCHEMAS / f"{kind}.json").read_text(encoding="utf-8")))
+    assert doc["inputs"] == [{"path": str(path), "sha256": sha256_of(path), "bytes": path.stat().st_size}]
