@@ -99,6 +99,13 @@ def analyze(
             "voltage": "the cycling log's voltage at the frame, taken as exact",
             "charge": "charge passed up to the frame, integrated from the log",
             "shift": "phase correlation gives no error estimate; its resolution is 1/upsample pixel",
+            "max_shift": "the largest shift the registration searches, a setting",
+            "duration": "from the time stamps of the cycling log, taken as exact",
+            "area": "pixel count of the region mask times the pixel area, exact for the mask",
+            "tracked_area": "pixel count of the eroded region mask times the pixel area, exact for the mask",
+            "total": "primary current × time / raster area; the current has no stated uncertainty",
+            "mean_per_frame": "primary current × time / raster area; the current has no stated uncertainty",
+            "cumulative": "primary current × time / raster area; the current has no stated uncertainty",
         }), r.warnings, r.provenance))
         return
     from rich.table import Table
