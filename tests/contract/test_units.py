@@ -95,3 +95,11 @@ def test_canonical_vocabulary():
     assert math.isclose(convert(25.0, "°C", "K"), 298.15)
     with pytest.raises(UnitError):
         convert(1.0, "nm", "s")
+
+
+def test_the_vocabulary_is_what_pint_spells_back():
+    """Every glossary unit is known to pint and canonicalises to itself through pint's formatting."""
+    from ionscope.model.units import DIMENSIONLESS, VOCABULARY, _format, _pint_unit
+
+    for unit in sorted(VOCABULARY - DIMENSIONLESS - {"°C", "ppm"}):
+        assert _format(_pint_unit(unit)) == unit, unit

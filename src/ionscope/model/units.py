@@ -47,6 +47,12 @@ _ALIASES: dict[str, str] = {
 #: Labels that are not physical units: valid on data as they are, never converted.
 DIMENSIONLESS = {"", "1", "counts", "counts/s", "fraction", "ions", "m/z", "channel", "index", "label"}
 
+#: The vocabulary of ``docs/glossary.md``: already canonical, recognised without loading pint.
+VOCABULARY = frozenset({
+    "µm", "nm", "Å", "mm", "cm", "m", "s", "ms", "min", "h", "d", "nm/s", "µm/h", "pA", "nA", "µA", "µAh", "mAh",
+    "V", "ions/cm^2", "cm^2/s", "cm^3/s", "cm/s", "S/cm", "cm^-3", "K", "°C", "eV", "µm^-1", "µm^-2", "µm^2",
+    "µm^3", "counts", "m/z", "px", "deg", "ppm", "fraction", "1"})
+
 #: pint's spelling → ionscope's, for units pint formats differently.
 _FROM_PINT: dict[str, str] = {"count": "counts", "ion": "ions", "1/µm": "µm^-1", "1/µm^2": "µm^-2",
                               "ion/cm^2": "ions/cm^2", "1/nm": "nm^-1", "dimensionless": "1", "": "1"}
@@ -79,7 +85,7 @@ def canonical_unit(unit: str) -> str:
     unit = unit.strip()
     if unit in _ALIASES:
         return _ALIASES[unit]
-    if unit in DIMENSIONLESS or unit in _FROM_PINT.values():
+    if unit in VOCABULARY or unit in DIMENSIONLESS or unit in _FROM_PINT.values():
         return unit
     try:
         parsed = _pint_unit(unit)
