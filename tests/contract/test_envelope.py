@@ -238,3 +238,19 @@ def test_real_files_give_valid_envelopes(kind, parts, extra):
     doc = json.loads(out)
     jsonschema.validate(doc, json.loads((SCHEMAS / f"{kind}.json").read_text(encoding="utf-8")))
     assert doc["inputs"] == [{"path": str(path), "sha256": sha256_of(path), "bytes": path.stat().st_size}]
+
+
+def test_track_and_stage_name_each_step(monkeypatch):
+    from rich.console import Console
+
+    from ionscope.cli import common
+
+    buf = io.StringIO()
+    monkeypatch.setattr(common, "err_console", Console(file=buf, force_terminal=True, width=120))
+    assert list(common.track(range(5), "binning events")) == list(range(5))
+    with common.progress("NMF", total=3) as task:
+        task.stage("MCR-ALS iterations", total=10)
+        task.advance(4)
+        task._progress.refresh()
+    shown = buf.getvalue()
+    assert "binning events" in shown and "5/5" in shown and "MCR-ALS iterations" in shown and "4/10" in shown
