@@ -65,8 +65,10 @@ def spectrum_peaks(mz: np.ndarray, counts: np.ndarray, *, max_peaks: int = 30) -
     y = np.asarray(counts, dtype=float)
     if y.size < 3:
         return []
+    # the default 101-bin baseline window, shrunk to an odd width that fits a short (binned) spectrum
+    window = min(101, (y.size - 1) | 1)
     try:
-        table = find_spectrum_peaks(y, mz, max_peaks=max_peaks)
+        table = find_spectrum_peaks(y, mz, max_peaks=max_peaks, baseline_window=window)
     except IonscopeError:
         return []
     # show only what background counting noise reaches in < 1 % of whole spectra (per-bin tail 0.01/n)

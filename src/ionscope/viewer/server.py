@@ -382,6 +382,7 @@ class ViewerHandler(BaseHTTPRequestHandler):
     server_version = "ionscope-viewer"
     sys_version = ""
     timeout = IDLE_TIMEOUT
+    default_request_version = "HTTP/1.0"  # answers always carry headers, even to an HTTP/0.9-style line
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet: the CLI prints the URL only
         pass
