@@ -278,5 +278,6 @@ def test_failed_dataset_shows_an_error_panel(page, samples):
     page.click("#catalogue li.error")
     page.wait_for_selector("#error-panel:not([hidden])")
     text = page.inner_text("#error-panel")
-    assert "broken.zarr" in text and str(samples["broken"]) in text and "Zarr metadata" in text
+    assert "broken.zarr" in text and "Zarr metadata" in text
+    assert str(samples["broken"].parent) not in text  # named relative to the folder given to the viewer
     _shot(page, "error")
