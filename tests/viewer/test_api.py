@@ -81,6 +81,22 @@ def test_failed_dataset_answers_409_and_unknown_dataset_404(client):
     assert client.request(f"/api/datasets/{client.ids['cube']}/nothing")[0] == 404
 
 
+def test_small_stores_are_read_once_and_a_corrupt_one_is_an_error_entry(tmp_path, samples):
+    import shutil
+
+    from ionscope.viewer.catalogue import Catalogue
+
+    cat = Catalogue()
+    (ok,) = cat.add(samples["cross_section"])
+    assert ok.data.chunks is None and cat.resident_bytes == ok.data.nbytes  # in memory, counted
+    store = shutil.copytree(samples["cross_section"], tmp_path / "damaged.zarr")
+    for chunk in (store / "counts" / "c").rglob("*"):
+        if chunk.is_file():
+            chunk.write_bytes(b"garbage")
+    (bad,) = cat.add(store)
+    assert not bad.ok and bad.error.startswith("damaged.zarr") and str(tmp_path) not in bad.error
+
+
 def test_missing_file_becomes_an_error_entry(tmp_path):
     from ionscope.viewer import make_server
 
@@ -158,9 +174,14 @@ def test_bad_slice_parameters_are_422(client, params):
     assert status == 422 and body["error"]["type"] == "ValidationError" and body["error"]["path"] == "cube.zarr"
 
 
-def test_corrupt_chunk_gives_500_and_the_server_keeps_serving(tmp_path, samples):
-    """A chunk damaged after start-up: that request fails with a message, every other one still works."""
+def test_corrupt_chunk_gives_500_and_the_server_keeps_serving(tmp_path, samples, monkeypatch):
+    """A chunk damaged after start-up: that request fails with a message, every other one still works.
+
+    (Stores are read lazily here, as large ones are; small ones are read into memory at start-up.)
+    """
     import shutil
+
+    monkeypatch.setattr("ionscope.viewer.catalogue.RESIDENT_BYTES", 0)
 
     from ionscope.viewer import make_server, serve_in_thread
     from tests.viewer.conftest import Client

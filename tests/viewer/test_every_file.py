@@ -80,6 +80,7 @@ def _open_everything(root: Path) -> list[str]:
     return seen
 
 
+@pytest.mark.slow
 @pytest.mark.realdata
 def test_every_shared_real_file_opens_with_strict_json():
     """The 20 IONTOF depth profiles (whose summed `total` column has no m/z), 19 spectra, both imzML
