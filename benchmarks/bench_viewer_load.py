@@ -7,7 +7,7 @@ interfaces, an ion image of a random peak, the stick spectrum, an ROI spectrum (
 request opens its own connection (the server speaks HTTP/1.0). A request counts as an error when
 the connection fails, is reset or times out, or the answer is not 200.
 
-Targets (issue "robustness on real files and hostile input"): 0 errors with 50 clients × 20
+Targets: 0 errors with 50 clients × 20
 requests; p95 ≤ 300 ms with 8 clients on an otherwise idle machine; p95 at 50 clients reported.
 Before this work the server answered from a listen backlog of 5 and one thread per connection:
 ≈ 0.5 % of 1000 requests from 50 clients were reset, p95 1.3–1.9 s.
@@ -186,7 +186,7 @@ def main() -> None:
                 "otherwise idle machine — this machine is shared by several jobs (see the load averages, on "
                 "2 cores), so latencies include waiting for a core.")
         print(body)
-        record("viewer_load", "Viewer under concurrent load (issue 16)", body)
+        record("viewer_load", "Viewer under concurrent load", body)
         if any(r["errors"] for r in rows):
             raise SystemExit("some requests failed")
     finally:
