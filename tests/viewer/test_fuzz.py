@@ -61,13 +61,20 @@ rects = st.fixed_dictionaries({"type": st.just("rect")},
 polygons = st.fixed_dictionaries({"type": st.just("polygon")},
                                  optional={"points": st.one_of(st.lists(point, max_size=8), junk)})
 rois = st.one_of(rects, polygons, junk, st.fixed_dictionaries({"type": st.text(max_size=8)}))
+#: Bodies that broke parsers elsewhere: non-JSON constants, numbers beyond float64, deep nesting, bad UTF-8.
+FIXED_BODIES = [
+    b'{"roi": {"type": "rect", "x0": NaN, "y0": 0, "x1": 3, "y1": 3}}',
+    b'{"roi": {"type": "rect", "x0": Infinity, "y0": 0, "x1": 3, "y1": 3}}',
+    b'{"roi": {"type": "rect", "x0": 1e999, "y0": 0, "x1": 3, "y1": 3}}',
+    b'{"roi": {"type": "rect", "x0": 1' + b"0" * 400 + b', "y0": 0, "x1": 3, "y1": 3}}',
+    b'{"roi": {"type": "polygon", "points": [[1' + b"0" * 400 + b', 0], [1, 1], [2, 0]]}}',
+    b"[" * 100_000, b'{"roi": ' * 5000, b"\xff\xfe", b'{"roi": 1}',
+]
+
 bodies = st.one_of(
     st.fixed_dictionaries({"roi": rois}, optional={"what": st.one_of(
         st.sampled_from(["spectrum", "profile", "trajectory"]), junk)}).map(lambda d: json.dumps(d).encode()),
-    st.sampled_from([b'{"roi": {"type": "rect", "x0": NaN, "y0": 0, "x1": 3, "y1": 3}}',
-                     b'{"roi": {"type": "rect", "x0": Infinity, "y0": 0, "x1": 3, "y1": 3}}',
-                     b'{"roi": {"type": "rect", "x0": 1e999, "y0": 0, "x1": 3, "y1": 3}}',
-                     b"[" * 100_000, b'{"roi": ' * 5000, b"\xff\xfe", b'{"roi": 1}']),
+    st.sampled_from(FIXED_BODIES),
     st.binary(min_size=1, max_size=40))
 
 
@@ -76,6 +83,15 @@ bodies = st.one_of(
 def test_fuzzed_roi_bodies_never_500(client, dataset, body):
     _check(*client.request(f"/api/datasets/{client.ids[dataset]}/roi", method="POST", body=body,
                            headers={"Content-Type": "application/json"}))
+
+
+@pytest.mark.parametrize("body", FIXED_BODIES)
+@pytest.mark.parametrize("dataset", ["cross_section", "cube", "hyperspectral"])
+def test_known_hostile_roi_bodies_are_422(client, dataset, body):
+    status, headers, raw = client.request(f"/api/datasets/{client.ids[dataset]}/roi", method="POST", body=body,
+                                          headers={"Content-Type": "application/json"})
+    assert status == 422
+    _check(status, headers, raw)
 
 
 @pytest.mark.parametrize("path", ["/api/datasets/" + "a" * 5000, "/api/datasets/d0/image?" + "a=1&" * 2000,

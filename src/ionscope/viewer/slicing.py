@@ -222,7 +222,7 @@ def roi_mask(shape: tuple[int, int], roi: Any) -> np.ndarray:
     if kind == "rect":
         try:
             x0, y0, x1, y1 = (float(roi[k]) for k in ("x0", "y0", "x1", "y1"))
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, OverflowError):
             raise ValidationError("a rectangle ROI needs numbers x0, y0, x1, y1") from None
         if not all(np.isfinite([x0, y0, x1, y1])):
             raise ValidationError("ROI corners must be finite")
@@ -233,7 +233,7 @@ def roi_mask(shape: tuple[int, int], roi: Any) -> np.ndarray:
         pts = roi.get("points")
         try:
             arr = np.asarray(pts, dtype=float)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise ValidationError("polygon points must be [[x, y], …] numbers") from None
         if arr.ndim != 2 or arr.shape[1] != 2 or arr.shape[0] < 3 or not np.all(np.isfinite(arr)):
             raise ValidationError("a polygon ROI needs at least 3 finite [x, y] points")
