@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 ROUTES = ("image", "labels", "spectrum", "profile", "operando")
 DATASETS = ("cross_section", "cube", "operando", "volume", "depth_profile", "spectrum", "hyperspectral", "broken")
 KEYS = ("peak", "scan", "state", "lo", "hi", "axis", "index", "max", "what", "x", "")
-FUZZ = settings(max_examples=150, deadline=None, derandomize=True, database=None,
+FUZZ = settings(max_examples=200, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 numbers = st.one_of(st.integers(-10**30, 10**30), st.floats(allow_nan=True, allow_infinity=True),

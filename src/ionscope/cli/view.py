@@ -29,8 +29,11 @@ def view(
 
     server = make_server(paths, host=host, port=port, allow_remote=allow_remote, allowed_hosts=allow_host or ())
     if not is_loopback(host):
+        names = ", ".join(sorted(server.allowed_hosts))
         err_console.print(f"[bold yellow]warning:[/bold yellow] listening on {host}, not loopback: anyone who can "
-                          "reach this address and knows the token can read these datasets.")
+                          "reach this address and knows the token can read these datasets. Clients must address "
+                          f"the viewer as {names} or a loopback name (add others with --allow-host).",
+                          highlight=False, soft_wrap=True)
     for entry in server.catalogue.entries():
         if not entry.ok:
             err_console.print(f"[yellow]could not load[/yellow] {entry.error}", highlight=False, soft_wrap=True)
