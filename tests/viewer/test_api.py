@@ -354,3 +354,30 @@ def test_hyperspectral_roi_spectrum_and_summed_spectrum(client):
     assert r["counts"][50] == pytest.approx(expected) and r["counts"][0] == pytest.approx(1.0)
     _, sp = client.json(f"/api/datasets/{client.ids['hyperspectral']}/spectrum")
     assert sp["mode"] == "line" and sp["counts"][0] == pytest.approx(600.0)  # 20 × 30 pixels of 1 count
+
+
+def test_sparse_readers_are_densified_within_bounds(tmp_path, monkeypatch):
+    """A processed imzML becomes a nominal-mass cube (1 u bins centred on integers) unless that is too
+    large, which is an error entry naming the file; a GRD event file becomes its total-ion image."""
+    from ionscope.io.imzml_write import write_imzml
+    from ionscope.synth.events import raw_events
+    from ionscope.viewer.catalogue import Catalogue
+
+    rng = np.random.default_rng(0)
+    spectra = [(k % 3, k // 3, np.sort(rng.uniform(10.0, 30.0, 5)), rng.integers(1, 9, 5).astype(np.float32))
+               for k in range(6)]
+    path = write_imzml(spectra, tmp_path / "sparse.imzML", shape=(2, 3), mode="processed")
+    cat = Catalogue()
+    (entry,) = cat.add(path)
+    assert entry.ok and entry.kind == "hyperspectral", entry.error
+    mz = entry.data.coords["mz"].values
+    assert np.all(np.diff(mz) == 1.0) and mz[0] <= 10.5 and mz[-1] >= 29.5
+    assert float(entry.data.sum()) == pytest.approx(sum(float(i.sum()) for *_, i in spectra))
+    monkeypatch.setattr("ionscope.viewer.catalogue.MAX_DENSE_BYTES", 100)
+    (big,) = cat.add(path)
+    assert not big.ok and big.error.startswith("sparse.imzML") and "ionscope image extract" in big.error
+
+    table, _ = raw_events(tmp_path / "run.grd", nx=8, ny=5, n_scans=2, seed=0)
+    (grd,) = cat.add(tmp_path / "run.grd")
+    assert grd.ok and grd.kind == "image", grd.error
+    assert int(grd.data.sum()) == len(table) and grd.data.shape[0] <= 5 and grd.data.shape[1] <= 8

@@ -219,6 +219,8 @@ class Catalogue:
         return da.load()
 
 
+#: Largest nominal-mass cube (bytes, float64) a processed imzML file is densified into.
+MAX_DENSE_BYTES = 512 * 1024**2
 #: Largest raster (pixels) a raw event file is counted onto for its total-ion image.
 MAX_EVENT_RASTER = 8192 * 8192
 
@@ -231,6 +233,13 @@ def _densify(obj: Any, path: Path) -> Any:
     if isinstance(obj, ImzMLData):
         lo, hi = obj.mz_range()
         edges = np.arange(np.floor(lo + 0.5) - 0.5, np.floor(hi + 0.5) + 1.0, 1.0)
+        ny, nx = obj.shape
+        nbytes = ny * nx * (edges.size - 1) * 8
+        if nbytes > MAX_DENSE_BYTES:
+            raise ValidationError(
+                f"{ny} × {nx} pixels over m/z {lo:.0f}–{hi:.0f} would need {nbytes / 1e9:.2g} GB binned on nominal "
+                f"masses, more than the viewer's {MAX_DENSE_BYTES / 1e9:.2g} GB; make ion images of the peaks of "
+                "interest with `ionscope image extract` and view those", path)
         return obj.binned(edges)
     if isinstance(obj, EventTable):
         return _total_ion_image(obj, path)
