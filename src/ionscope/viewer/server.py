@@ -24,8 +24,8 @@ command line's shape ``{"error": {"type", "message", "path"}}`` (see :mod:`ionsc
 400 malformed request, 401 without token, 403 for a Host or Origin that is not allowed, 404 for
 unknown routes and datasets, 405 for any method but GET, HEAD and POST, 409 for a dataset that
 failed to load, 415 for a POST body that is not ``application/json``, 422 for malformed parameters
-or ROIs, 503 when the connection queue is full, 500 for anything unexpected (the server keeps
-running).
+or ROIs and for stored data that cannot be read (damaged after start-up: ``FormatError``), 503
+when the connection queue is full, 500 for anything unexpected (the server keeps running).
 
 Defences against other web pages and slow clients
     *DNS rebinding*: the ``Host`` header must name a loopback address or ``localhost`` (with
@@ -500,12 +500,22 @@ class ViewerHandler(BaseHTTPRequestHandler):
             self._error(422, type(exc).__name__, msg, path)
         except (BrokenPipeError, ConnectionResetError, TimeoutError):
             self.close_connection = True
+        except (OSError, RuntimeError) as exc:
+            if self._entry is None:
+                self._internal(exc)
+            else:  # a lazy read of a file damaged or removed after start-up (e.g. a Zstd chunk error)
+                msg = f"the stored data cannot be read, the file may be damaged or gone: {exc}"
+                self._error(422, "FormatError", self.server.catalogue.scrub(msg), self._rel())
         except Exception as exc:  # never let one request take the server down
-            try:
-                msg = self.server.catalogue.scrub(f"internal error: {type(exc).__name__}: {exc}")
-                self._error(500, None, msg, self._rel())
-            except OSError:
-                pass
+            self._internal(exc)
+
+    def _internal(self, exc: Exception) -> None:
+        """A 500 naming the unexpected exception (paths made relative)."""
+        try:
+            msg = self.server.catalogue.scrub(f"internal error: {type(exc).__name__}: {exc}")
+            self._error(500, None, msg, self._rel())
+        except OSError:
+            pass
 
     def _rel(self) -> str | None:
         entry = getattr(self, "_entry", None)
