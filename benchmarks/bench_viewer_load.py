@@ -60,11 +60,13 @@ def start_viewer(paths) -> tuple[subprocess.Popen, str, int, str]:
     """``ionscope view`` in a child process; returns it with host, port and token."""
     cmd = [sys.executable, "-c", "from ionscope.cli.main import run; run()", "view", "--no-browser",
            "--host", "127.0.0.1", *map(str, paths)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    log = WORK / "viewer_load.stderr"
+    with open(log, "w") as err:  # a file, not a pipe: a full pipe would block the server
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True)
     for _ in range(100):  # a few header lines, then the URL
         line = proc.stdout.readline()
         if not line:
-            raise SystemExit(f"the viewer did not start: {proc.stderr.read()}")
+            raise SystemExit(f"the viewer did not start: {log.read_text()}")
         if line.startswith("http://"):
             hostport, token = line.strip()[len("http://"):].split("/?token=")
             host, port = hostport.rsplit(":", 1)
