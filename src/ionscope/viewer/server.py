@@ -152,8 +152,6 @@ def _bind_error(exc: OSError, host: str, port: int) -> IonscopeError:
                              "administrator rights); choose another with --port")
     if exc.errno == errno.EADDRNOTAVAIL:
         return IonscopeError(f"cannot listen on {where}: the address is not one of this machine's")
-    if isinstance(exc, socket.gaierror) or exc.errno in (errno.EAFNOSUPPORT,):
-        return IonscopeError(f"cannot listen on {where}: {exc.strerror or exc}")
     return IonscopeError(f"cannot listen on {where}: {exc.strerror or exc}")
 
 
@@ -233,7 +231,7 @@ class ViewerServer(HTTPServer):
                  allowed_hosts: Iterable[str] = (), workers: int = WORKERS) -> None:
         if not isinstance(port, int) or not 0 <= port <= 65535:
             raise ValidationError(f"port {port} is outside 0…65535 (0 picks a free one)")
-        extra = [h for h in allowed_hosts]
+        extra = list(allowed_hosts)
         if not is_loopback(host) and not allow_remote:
             raise IonscopeError(f"refusing to listen on the non-loopback address {host!r} without --allow-remote")
         if extra and not allow_remote:
@@ -359,12 +357,8 @@ def make_server(paths: Iterable[str | PathLike[str]], *, host: str = "127.0.0.1"
                 allowed_hosts: Iterable[str] = ()) -> ViewerServer:
     """Build the catalogue from ``paths`` and bind a server (not yet serving; call ``serve_forever``).
 
-    The address is checked before any dataset is read, so a bad ``host`` or ``port`` fails at once.
+    The address is bound before any dataset is read, so a bad ``host`` or ``port`` fails at once.
     """
-    if not isinstance(port, int) or not 0 <= port <= 65535:
-        raise ValidationError(f"port {port} is outside 0…65535 (0 picks a free one)")
-    if not is_loopback(host) and not allow_remote:
-        raise IonscopeError(f"refusing to listen on the non-loopback address {host!r} without --allow-remote")
     catalogue = Catalogue()
     server = ViewerServer(catalogue, host=host, port=port, token=token, allow_remote=allow_remote,
                           allowed_hosts=allowed_hosts)
