@@ -1,4 +1,4 @@
-"""Viewer slice latency on a 256 × 256 × 500 × 100 3D TOF-SIMS cube in Zarr (issue 10).
+"""Viewer slice latency on a 256 × 256 × 500 × 100 3D TOF-SIMS cube in Zarr.
 
 Writes a cube (scan 500, y 256, x 256, peak 100; uint16 counts, 6.6 GB raw) to a Zarr store with
 ionscope's default chunks, starts the viewer server in this process, and times HTTP slice requests
@@ -113,7 +113,7 @@ def main() -> None:
                 f"\n\nA new-scan slice costs {ratio:.2f}× the bare xarray+Zarr read of the same plane; "
                 "all are far below the one-second interactivity budget.")
         print(body)
-        record("viewer", "Viewer slice latency on a 3D cube (issue 10)", body)
+        record("viewer", "Viewer slice latency on a 3D cube", body)
         if not same:
             raise SystemExit("viewer and direct read disagree")
     finally:

@@ -21,7 +21,8 @@ def test_every_route_needs_the_token(client, path):
     for token in (False, "wrong-token"):
         status, _, body = client.request(path, token=token)
         assert status == 401
-        assert "token" in json.loads(body)["error"]
+        err = json.loads(body)["error"]
+        assert err["type"] == "Unauthorized" and "token" in err["message"] and err["path"] is None
 
 
 def test_token_in_query_header_or_cookie(client):
@@ -64,7 +65,9 @@ def test_catalogue_lists_every_kind_and_the_failure(client, samples):
     assert kinds["hyperspectral.zarr"] == "hyperspectral"
     broken = next(d for d in body["datasets"] if d["name"] == "broken.zarr")
     assert broken["status"] == "error"
-    assert str(samples["broken"]) in broken["error"] and "Zarr metadata" in broken["error"]
+    assert broken["error"].startswith("broken.zarr") and "Zarr metadata" in broken["error"]
+    assert str(samples["broken"].parent) not in json.dumps(body)  # no absolute path leaves the server
+    assert broken["path"] == "broken.zarr"
 
 
 def test_failed_dataset_answers_409_and_unknown_dataset_404(client):
@@ -72,10 +75,26 @@ def test_failed_dataset_answers_409_and_unknown_dataset_404(client):
     status, body = client.json(f"/api/datasets/{bid}")
     assert status == 200 and body["status"] == "error"
     status, body = client.json(f"/api/datasets/{bid}/image")
-    assert status == 409 and "broken.zarr" in body["error"]
+    assert status == 409 and "broken.zarr" in body["error"]["message"] and body["error"]["path"] == "broken.zarr"
     status, body = client.json("/api/datasets/d999/image")
-    assert status == 404 and "d999" in body["error"]
+    assert status == 404 and "d999" in body["error"]["message"] and body["error"]["type"] == "NotFound"
     assert client.request(f"/api/datasets/{client.ids['cube']}/nothing")[0] == 404
+
+
+def test_small_stores_are_read_once_and_a_corrupt_one_is_an_error_entry(tmp_path, samples):
+    import shutil
+
+    from ionscope.viewer.catalogue import Catalogue
+
+    cat = Catalogue()
+    (ok,) = cat.add(samples["cross_section"])
+    assert ok.data.chunks is None and cat.resident_bytes == ok.data.nbytes  # in memory, counted
+    store = shutil.copytree(samples["cross_section"], tmp_path / "damaged.zarr")
+    for chunk in (store / "counts" / "c").rglob("*"):
+        if chunk.is_file():
+            chunk.write_bytes(b"garbage")
+    (bad,) = cat.add(store)
+    assert not bad.ok and bad.error.startswith("damaged.zarr") and str(tmp_path) not in bad.error
 
 
 def test_missing_file_becomes_an_error_entry(tmp_path):
@@ -152,12 +171,17 @@ def test_large_slices_are_block_averaged():
 @pytest.mark.parametrize("params", ["peak=99", "peak=x", "peak=-1", "scan=1000&peak=0", "max=0"])
 def test_bad_slice_parameters_are_422(client, params):
     status, body = client.json(f"/api/datasets/{client.ids['cube']}/image?{params}")
-    assert status == 422 and "error" in body
+    assert status == 422 and body["error"]["type"] == "ValidationError" and body["error"]["path"] == "cube.zarr"
 
 
-def test_corrupt_chunk_gives_500_and_the_server_keeps_serving(tmp_path, samples):
-    """A chunk damaged after start-up: that request fails with a message, every other one still works."""
+def test_corrupt_chunk_gives_422_and_the_server_keeps_serving(tmp_path, samples, monkeypatch):
+    """A chunk damaged after start-up: that request fails with a message, every other one still works.
+
+    (Stores are read lazily here, as large ones are; small ones are read into memory at start-up.)
+    """
     import shutil
+
+    monkeypatch.setattr("ionscope.viewer.catalogue.RESIDENT_BYTES", 0)
 
     from ionscope.viewer import make_server, serve_in_thread
     from tests.viewer.conftest import Client
@@ -171,7 +195,8 @@ def test_corrupt_chunk_gives_500_and_the_server_keeps_serving(tmp_path, samples)
             if chunk.is_file():
                 chunk.write_bytes(b"garbage")
         status, body = c.json(f"/api/datasets/{c.ids['damaged']}/image?peak=0")
-        assert status in (422, 500) and body["error"]
+        assert status == 422 and body["error"]["type"] == "FormatError" and "damaged" in body["error"]["message"]
+        assert str(tmp_path) not in body["error"]["message"]
         assert c.json("/api/datasets")[0] == 200
     finally:
         srv.shutdown()
@@ -289,13 +314,13 @@ def test_roi_depth_profile_and_trajectory(client):
 ])
 def test_malformed_roi_is_422_and_server_survives(client, payload, raw):
     status, body = client.roi("cross_section", payload, raw)
-    assert status == 422 and body["error"]
+    assert status == 422 and body["error"]["message"]
     assert client.request("/api/datasets")[0] == 200
 
 
 def test_roi_on_a_profile_is_422(client):
     status, body = client.roi("depth_profile", {"roi": {"type": "rect", "x0": 0, "y0": 0, "x1": 2, "y1": 2}})
-    assert status == 422 and "depth_profile" in body["error"]
+    assert status == 422 and "depth_profile" in body["error"]["message"]
 
 
 def test_roi_mask_geometry():
@@ -329,3 +354,30 @@ def test_hyperspectral_roi_spectrum_and_summed_spectrum(client):
     assert r["counts"][50] == pytest.approx(expected) and r["counts"][0] == pytest.approx(1.0)
     _, sp = client.json(f"/api/datasets/{client.ids['hyperspectral']}/spectrum")
     assert sp["mode"] == "line" and sp["counts"][0] == pytest.approx(600.0)  # 20 × 30 pixels of 1 count
+
+
+def test_sparse_readers_are_densified_within_bounds(tmp_path, monkeypatch):
+    """A processed imzML becomes a nominal-mass cube (1 u bins centred on integers) unless that is too
+    large, which is an error entry naming the file; a GRD event file becomes its total-ion image."""
+    from ionscope.io.imzml_write import write_imzml
+    from ionscope.synth.events import raw_events
+    from ionscope.viewer.catalogue import Catalogue
+
+    rng = np.random.default_rng(0)
+    spectra = [(k % 3, k // 3, np.sort(rng.uniform(10.0, 30.0, 5)), rng.integers(1, 9, 5).astype(np.float32))
+               for k in range(6)]
+    path = write_imzml(spectra, tmp_path / "sparse.imzML", shape=(2, 3), mode="processed")
+    cat = Catalogue()
+    (entry,) = cat.add(path)
+    assert entry.ok and entry.kind == "hyperspectral", entry.error
+    mz = entry.data.coords["mz"].values
+    assert np.all(np.diff(mz) == 1.0) and mz[0] <= 10.5 and mz[-1] >= 29.5
+    assert float(entry.data.sum()) == pytest.approx(sum(float(i.sum()) for *_, i in spectra))
+    monkeypatch.setattr("ionscope.viewer.catalogue.MAX_DENSE_BYTES", 100)
+    (big,) = cat.add(path)
+    assert not big.ok and big.error.startswith("sparse.imzML") and "ionscope image extract" in big.error
+
+    table, _ = raw_events(tmp_path / "run.grd", nx=8, ny=5, n_scans=2, seed=0)
+    (grd,) = cat.add(tmp_path / "run.grd")
+    assert grd.ok and grd.kind == "image", grd.error
+    assert int(grd.data.sum()) == len(table) and grd.data.shape[0] <= 5 and grd.data.shape[1] <= 8

@@ -14,20 +14,26 @@ from ionscope.cli.common import console, err_console
 
 def view(
     paths: Annotated[list[Path], typer.Argument(help="Files, Zarr stores, or folders of them (all listed).")],
-    port: Annotated[int, typer.Option("--port", help="Port to listen on (0: a free one).")] = 0,
+    port: Annotated[int, typer.Option("--port", help="Port to listen on, 0…65535 (0: a free one).")] = 0,
     no_browser: Annotated[bool, typer.Option("--no-browser", help="Print the URL but do not open a browser.")] = False,
     host: Annotated[str, typer.Option("--host", help="Address to bind (default loopback only).")] = "127.0.0.1",
     allow_remote: Annotated[bool, typer.Option("--allow-remote",
                                                help="Allow a non-loopback --host (anyone with the token can read).")
                             ] = False,
+    allow_host: Annotated[list[str] | None, typer.Option(
+        "--allow-host", help="With --allow-remote: a further host name or address clients may use to reach the "
+                             "viewer (repeatable); requests naming any other host are refused.")] = None,
 ) -> None:
     """Explore spectra, ion images, depth profiles, operando series and volumes in the browser."""
     from ionscope.viewer.server import is_loopback, make_server
 
-    server = make_server(paths, host=host, port=port, allow_remote=allow_remote)
+    server = make_server(paths, host=host, port=port, allow_remote=allow_remote, allowed_hosts=allow_host or ())
     if not is_loopback(host):
+        names = ", ".join(sorted(server.allowed_hosts))
         err_console.print(f"[bold yellow]warning:[/bold yellow] listening on {host}, not loopback: anyone who can "
-                          "reach this address and knows the token can read these datasets.")
+                          "reach this address and knows the token can read these datasets. Clients must address "
+                          f"the viewer as {names} or a loopback name (add others with --allow-host).",
+                          highlight=False, soft_wrap=True)
     for entry in server.catalogue.entries():
         if not entry.ok:
             err_console.print(f"[yellow]could not load[/yellow] {entry.error}", highlight=False, soft_wrap=True)

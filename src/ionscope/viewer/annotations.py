@@ -65,8 +65,10 @@ def spectrum_peaks(mz: np.ndarray, counts: np.ndarray, *, max_peaks: int = 30) -
     y = np.asarray(counts, dtype=float)
     if y.size < 3:
         return []
+    # the default 101-bin baseline window, shrunk to an odd width that fits a short (binned) spectrum
+    window = min(101, (y.size - 1) | 1)
     try:
-        table = find_spectrum_peaks(y, mz, max_peaks=max_peaks)
+        table = find_spectrum_peaks(y, mz, max_peaks=max_peaks, baseline_window=window)
     except IonscopeError:
         return []
     # show only what background counting noise reaches in < 1 % of whole spectra (per-bin tail 0.01/n)
@@ -80,8 +82,10 @@ def spectrum_peaks(mz: np.ndarray, counts: np.ndarray, *, max_peaks: int = 30) -
 def depth_interfaces(profile: xr.DataArray, axis: str = "sputter_time") -> dict[str, Any]:
     """Interfaces and layers of a depth profile (scan, peak) by :func:`ionscope.depth.find_layers`.
 
-    All species except the ``total`` column are offered; weak species are left out by the analysis
-    itself. A profile without layers (flat, too short, all noise) gives empty lists and the reason.
+    All species except the ``total`` column and those with missing (non-finite) intensities — blank
+    cells of an export — are offered, and the left-out ones are named in the warnings; weak species
+    are left out by the analysis itself. A profile without layers (flat, too short, all noise) gives
+    empty lists and the reason.
 
     Returns
     -------
@@ -93,19 +97,25 @@ def depth_interfaces(profile: xr.DataArray, axis: str = "sputter_time") -> dict[
 
     unit = profile.coords[axis].attrs.get("units", "") if axis in profile.coords else "index"
     empty = {"axis": axis, "unit": unit, "interfaces": [], "layers": [], "warnings": []}
-    species = [str(p) for p in profile.coords["peak"].values if str(p).lower() != "total"]
+    names = [str(p) for p in profile.coords["peak"].values]
+    finite = np.isfinite(np.asarray(profile.transpose("scan", "peak").values, dtype=float)).all(axis=0)
+    species = [n for n, ok in zip(names, finite) if ok and n.lower() != "total"]
+    gaps = [n for n, ok in zip(names, finite) if not ok]
+    notes = ([f"left out of the layer analysis for missing (non-finite) intensities: {', '.join(gaps[:10])}"
+              + (f" and {len(gaps) - 10} more" if len(gaps) > 10 else "")] if gaps else [])
+    empty["warnings"] = notes
     if profile.sizes.get("scan", 0) < 3 or not species:
         return empty
     try:
         res = find_layers(profile, species, axis=axis)
     except IonscopeError as exc:
-        return {**empty, "warnings": [exc.problem]}
+        return {**empty, "warnings": [*notes, exc.problem]}
     value = lambda q: float(q.value) if hasattr(q, "value") else float(q)  # noqa: E731
     interfaces = [{"position": value(i["position"]), "width": value(i["width"]),
                    "species": [sp for sp in (i["upper"], i["lower"]) if sp]} for i in res["interfaces"]]
     layers = [{"start": value(lay["start"]), "end": value(lay["end"]), "name": lay["dominant_species"] or "(no marker)"}
               for lay in res["layers"]]
-    return {**empty, "interfaces": interfaces, "layers": layers, "warnings": list(res.warnings)}
+    return {**empty, "interfaces": interfaces, "layers": layers, "warnings": [*notes, *res.warnings]}
 
 
 def operando_curve(series: xr.DataArray) -> dict[str, Any]:

@@ -2,8 +2,21 @@
 
 Datasets are named on the command line (files, Zarr stores, or folders whose readable entries are
 listed). The browser refers to them by catalogue id (``d0``, ``d1``…) only; no path that comes from
-a request is ever opened. A dataset that fails to load stays in the catalogue with its error
-message, so the browser can show which file failed and why.
+a request is ever opened, and no absolute path is ever sent: datasets are named relative to the
+folders the viewer was started with (see :class:`ionscope.viewer.wire.PathScrubber`). A dataset that
+fails to load stays in the catalogue with its error message, so the browser can show which file
+failed and why.
+
+Two readers return sparse data rather than a labelled array; the catalogue densifies them so they
+show like any other image:
+
+* a *processed* imzML file (an m/z array per pixel) becomes a ``hyperspectral`` cube binned on
+  nominal masses (1 u wide bins centred on integer m/z), the unit-mass binning of TOF-SIMS survey
+  images (Vickerman & Briggs, *ToF-SIMS: Materials Analysis by Mass Spectrometry*, 2nd ed., 2013,
+  ch. 1; the ULVAC-PHI TRIFT cubes of Lorenz et al.'s ``tofsimsData`` are stored this way);
+* a raw event file (GRD), which carries no mass calibration, becomes its total-ion ``image``: events
+  counted per raster pixel (the raster is the file's declared geometry, else the largest x and y
+  recorded). Mass-resolved images need ``ionscope image bin-events`` with a calibration.
 """
 
 from __future__ import annotations
@@ -17,10 +30,17 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from ionscope.model.errors import IonscopeError
+from ionscope.model.errors import IonscopeError, ValidationError
+from ionscope.viewer.wire import PathScrubber
 
 #: Coordinates longer than this are described by their range only.
 MAX_COORD_VALUES = 5000
+#: A stored (lazy) dataset up to this size is read into memory once, at start-up: every slice, ROI
+#: and spectrum is then computed without decompressing chunks again (a whole 256² × 100-peak cube
+#: of uint16 counts is 13 MB and sits in one 32 MB chunk).
+RESIDENT_BYTES = 64 * 1024**2
+#: Most memory (bytes) the datasets kept resident by one viewer may take together.
+RESIDENT_TOTAL = 1024**3
 
 
 @dataclass
@@ -29,11 +49,13 @@ class Entry:
 
     id: str
     path: Path
+    rel: str = ""
     data: xr.DataArray | None = None
     kind: str | None = None
     labels: xr.DataArray | None = None
     error: str | None = None
     variables: list[str] = field(default_factory=list)
+    scrub: Any = field(default=str, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -41,7 +63,7 @@ class Entry:
 
     def summary(self) -> dict[str, Any]:
         """Short JSON description for the catalogue list."""
-        out: dict[str, Any] = {"id": self.id, "name": self.path.name, "path": str(self.path),
+        out: dict[str, Any] = {"id": self.id, "name": self.path.name, "path": self.rel or self.path.name,
                                "status": "ok" if self.ok else "error"}
         if not self.ok:
             out["error"] = self.error
@@ -64,7 +86,8 @@ class Entry:
             info: dict[str, Any] = {"dims": list(c.dims), "unit": c.attrs.get("units")}
             if c.ndim == 1 and c.dtype.kind in "fiu":
                 vals = np.asarray(c.values, dtype=float)
-                info["range"] = [float(np.nanmin(vals)), float(np.nanmax(vals))] if vals.size else None
+                known = vals[np.isfinite(vals)]
+                info["range"] = [float(known.min()), float(known.max())] if known.size else None
                 if vals.size <= MAX_COORD_VALUES:
                     info["values"] = vals.tolist()
             elif c.ndim == 1:
@@ -86,7 +109,8 @@ class Entry:
             out["pixel_um"] = pixel_size_um(da, ("y", "x"))
         for key in ("sample", "acquisition"):
             if isinstance(da.attrs.get(key), dict):
-                out[key] = {k: v for k, v in da.attrs[key].items() if isinstance(v, (str, int, float, bool))}
+                out[key] = {k: self.scrub(v) if isinstance(v, str) else v
+                            for k, v in da.attrs[key].items() if isinstance(v, (str, int, float, bool))}
         return out
 
 
@@ -133,6 +157,8 @@ class Catalogue:
     def __init__(self) -> None:
         self._entries: dict[str, Entry] = {}
         self._lock = threading.Lock()
+        self.scrub = PathScrubber()
+        self.resident_bytes = 0
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -143,11 +169,16 @@ class Catalogue:
     def get(self, dataset_id: str) -> Entry | None:
         return self._entries.get(dataset_id)
 
-    def add(self, path: str | PathLike[str], *, depth: int = 2) -> list[Entry]:
+    def add(self, path: str | PathLike[str], *, depth: int = 3, _nested: bool = False) -> list[Entry]:
         """Add a file or store, or every readable entry of a plain folder (and its sub-folders down to
-        ``depth`` levels, e.g. ``demo-output/data/*.zarr``); return the new entries."""
+        ``depth`` levels, e.g. ``demo-output/data/*.zarr``, ``data/profiles/stack/*.txt``); return the new entries."""
         p = Path(path).expanduser().resolve()
-        if p.is_dir() and not _is_store(p) and not p.name.lower().endswith(".zarr"):
+        folder = p.is_dir() and not _is_store(p) and not p.name.lower().endswith(".zarr")
+        if not _nested:  # a command-line argument: the base its entries are named from
+            given = Path(path).expanduser().absolute()
+            self.scrub.add_base(p if folder else p.parent)
+            self.scrub.add_base(given if folder else given.parent)
+        if folder:
             added: list[Entry] = []
             for c in sorted(p.iterdir()):
                 if c.name.startswith("."):
@@ -155,7 +186,7 @@ class Catalogue:
                 if _looks_readable(c):
                     added.append(self._add_one(c))
                 elif c.is_dir() and depth > 1:
-                    added.extend(self.add(c, depth=depth - 1))
+                    added.extend(self.add(c, depth=depth - 1, _nested=True))
             return added
         return [self._add_one(p)]
 
@@ -163,16 +194,81 @@ class Catalogue:
         import ionscope
 
         with self._lock:
-            entry = Entry(id=f"d{len(self._entries)}", path=path)
+            entry = Entry(id=f"d{len(self._entries)}", path=path, rel=self.scrub.relative(path), scrub=self.scrub)
             self._entries[entry.id] = entry
         try:
-            obj = ionscope.read(path)
+            obj = _densify(ionscope.read(path), path)
             entry.data, entry.kind, entry.labels, entry.variables = _choose(obj, path)
+            same = entry.labels is entry.data  # a segmentation shown as its own grey image
+            entry.data = self._resident(entry.data)
+            entry.labels = entry.data if same else self._resident(entry.labels)
         except IonscopeError as exc:
-            entry.error = str(exc) if exc.path else f"{path}: {exc}"
+            entry.error = self.scrub(str(exc) if exc.path else f"{path}: {exc}")
         except Exception as exc:  # a reader bug must not stop the other datasets from showing
-            entry.error = f"{path}: cannot be read ({type(exc).__name__}: {exc})"
+            entry.error = self.scrub(f"{path}: cannot be read ({type(exc).__name__}: {exc})")
         return entry
+
+    def _resident(self, da: xr.DataArray | None) -> xr.DataArray | None:
+        """``da`` read into memory if it is lazy and small enough (see :data:`RESIDENT_BYTES`)."""
+        if da is None or da.chunks is None or da.nbytes > RESIDENT_BYTES:
+            return da
+        with self._lock:
+            if self.resident_bytes + da.nbytes > RESIDENT_TOTAL:
+                return da
+            self.resident_bytes += da.nbytes
+        return da.load()
+
+
+#: Largest nominal-mass cube (bytes, float64) a processed imzML file is densified into.
+MAX_DENSE_BYTES = 512 * 1024**2
+#: Largest raster (pixels) a raw event file is counted onto for its total-ion image.
+MAX_EVENT_RASTER = 8192 * 8192
+
+
+def _densify(obj: Any, path: Path) -> Any:
+    """A labelled array for the sparse objects some readers return (see the module docstring)."""
+    from ionscope.io.imzml import ImzMLData
+    from ionscope.model.events import EventTable
+
+    if isinstance(obj, ImzMLData):
+        lo, hi = obj.mz_range()
+        edges = np.arange(np.floor(lo + 0.5) - 0.5, np.floor(hi + 0.5) + 1.0, 1.0)
+        ny, nx = obj.shape
+        nbytes = ny * nx * (edges.size - 1) * 8
+        if nbytes > MAX_DENSE_BYTES:
+            raise ValidationError(
+                f"{ny} × {nx} pixels over m/z {lo:.0f}–{hi:.0f} would need {nbytes / 1e9:.2g} GB binned on nominal "
+                f"masses, more than the viewer's {MAX_DENSE_BYTES / 1e9:.2g} GB; make ion images of the peaks of "
+                "interest with `ionscope image extract` and view those", path)
+        return obj.binned(edges)
+    if isinstance(obj, EventTable):
+        return _total_ion_image(obj, path)
+    return obj
+
+
+def _total_ion_image(events: Any, path: Path) -> xr.DataArray:
+    """Events counted per raster pixel (uint32 ``image``), streamed in chunks."""
+    from ionscope.model.arrays import coord, labelled, pixel_axis
+
+    x, y = events.column("x"), events.column("y")
+    if len(events) == 0:
+        raise ValidationError("the event file holds no event", path)
+    geo = events.geometry
+    if geo is not None:
+        ny, nx, step = geo.ny, geo.nx, geo.pixel_size_um
+    else:
+        ny, nx, step = int(y.max()) + 1, int(x.max()) + 1, 1.0
+    if ny * nx > MAX_EVENT_RASTER:
+        raise ValidationError(f"events span a {ny} × {nx} raster, larger than the viewer's "
+                              f"{MAX_EVENT_RASTER} pixels; give the geometry with `ionscope image bin-events`", path)
+    counts = np.zeros(ny * nx, dtype=np.int64)
+    for _, rec in events.iter_chunks(prefetch=False):
+        ry, rx = rec[:, 3].astype(np.int64), rec[:, 2].astype(np.int64)
+        inside = (ry < ny) & (rx < nx)
+        counts += np.bincount(ry[inside] * nx + rx[inside], minlength=ny * nx)
+    coords = {"y": coord("y", pixel_axis(ny, step), "µm"), "x": coord("x", pixel_axis(nx, step), "µm")}
+    image = labelled(counts.reshape(ny, nx).astype(np.uint32), "image", coords=coords, name="total_ions")
+    return image
 
 
 def _is_store(p: Path) -> bool:

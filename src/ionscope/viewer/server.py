@@ -1,4 +1,4 @@
-"""The viewer's HTTP server: standard library only, token-protected, read-only.
+"""The viewer's HTTP server: standard library only, token-protected, read-only, bounded.
 
 Routes (every one needs the session token as ``?token=``, header ``X-Ionscope-Token`` or the
 ``ionscope_token`` cookie set by the index page; otherwise 401):
@@ -6,7 +6,7 @@ Routes (every one needs the session token as ``?token=``, header ``X-Ionscope-To
 ==========================================  ==========================================================
 ``GET /``                                   the single-page app (sets the token cookie)
 ``GET /static/<file>``                      packaged JS/CSS (only files shipped in viewer/static)
-``GET /api/datasets``                       catalogue: id, name, kind, shape, status/error
+``GET /api/datasets``                       catalogue: id, name, relative path, kind, shape, status/error
 ``GET /api/datasets/<id>``                  coordinates with units, peaks, pixel size, phases
 ``GET /api/datasets/<id>/image``            one 2D slice, downsampled, as binary float32 (see below)
 ``GET /api/datasets/<id>/labels``           the label slice of a segmented volume (same format)
@@ -19,23 +19,42 @@ Routes (every one needs the session token as ``?token=``, header ``X-Ionscope-To
 Binary images: ``b"ISV1"``, a little-endian uint32 header length, the UTF-8 JSON header padded with
 spaces to a multiple of 4 bytes, then row-major little-endian float32 pixels.
 
-Errors are JSON ``{"error": message}``: 401 without token, 404 for unknown routes and datasets, 409 for
-a dataset that failed to load, 422 for malformed parameters or ROIs, 500 for anything unexpected
-(the server keeps running).
+JSON is strict (no NaN or infinity: a number that is not finite is ``null``), and errors have the
+command line's shape ``{"error": {"type", "message", "path"}}`` (see :mod:`ionscope.viewer.wire`):
+400 malformed request, 401 without token, 403 for a Host or Origin that is not allowed, 404 for
+unknown routes and datasets, 405 for any method but GET, HEAD and POST, 409 for a dataset that
+failed to load, 415 for a POST body that is not ``application/json``, 422 for malformed parameters
+or ROIs and for stored data that cannot be read (damaged after start-up: ``FormatError``), 503
+when the connection queue is full, 500 for anything unexpected (the server keeps running).
+
+Defences against other web pages and slow clients
+    *DNS rebinding*: the ``Host`` header must name a loopback address or ``localhost`` (with
+    ``allow_remote``, also the bound host and the names given as ``allowed_hosts``).
+    *Cross-site requests*: a POST must carry ``Content-Type: application/json`` (which a foreign page
+    cannot send without a CORS preflight, and the server never grants one), and its ``Origin``, when
+    present, must be this server's own origin.
+    *Exhaustion*: requests are served by a fixed pool of :data:`WORKERS` threads; at most
+    :data:`MAX_PENDING` connections are accepted but unfinished (more get 503 at once); the listen
+    backlog is :data:`BACKLOG`; a connection silent for :data:`IDLE_TIMEOUT` seconds, or that has not
+    delivered its whole request :data:`REQUEST_TIMEOUT` seconds after a worker took it, is closed.
 """
 
 from __future__ import annotations
 
+import errno
 import hmac
 import ipaddress
 import json
 import secrets
+import socket
 import struct
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Iterable
-from http.cookies import SimpleCookie
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from concurrent.futures import ThreadPoolExecutor
+from http.cookies import CookieError, SimpleCookie
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from importlib import resources
 from os import PathLike
 from typing import Any
@@ -45,11 +64,25 @@ import numpy as np
 
 from ionscope.model.errors import IonscopeError, ValidationError
 from ionscope.viewer.catalogue import Catalogue, Entry
+from ionscope.viewer.wire import HTTP_TYPES, error_body, json_bytes
 
 #: Largest scan/state block (all species) kept in memory for fast species switching, bytes.
 MAX_BLOCK_BYTES = 64 * 1024**2
 #: Largest request body accepted (ROI polygons), bytes.
 MAX_BODY = 1_000_000
+#: Threads serving requests. Slices are NumPy/Zarr work that releases the GIL, so a few threads per
+#: core keep both busy while others wait on the disk or the network.
+WORKERS = 16
+#: Connections accepted but not yet finished (queued or being served); more are answered 503.
+MAX_PENDING = 256
+#: Listen backlog of the socket (connections the kernel holds before the server accepts them).
+BACKLOG = 128
+#: Seconds a connection may stay silent (per read or write) before it is closed.
+IDLE_TIMEOUT = 5.0
+#: Seconds a client has, once a worker takes its connection, to deliver the request line, headers and body.
+REQUEST_TIMEOUT = 15.0
+#: The only methods the viewer answers; every other one gets a JSON 405.
+ALLOWED_METHODS = "GET, HEAD, POST"
 STATIC_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
                 ".html": "text/html; charset=utf-8", ".svg": "image/svg+xml", ".png": "image/png"}
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
@@ -59,9 +92,10 @@ CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' 
 class HTTPError(Exception):
     """An error answer with an HTTP status."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.headers = headers or {}
 
 
 def encode_image(values: np.ndarray, header: dict[str, Any]) -> bytes:
@@ -88,6 +122,7 @@ def _static_files() -> dict[str, bytes]:
 
 def is_loopback(host: str) -> bool:
     """Whether ``host`` is a loopback address or ``localhost``."""
+    host = host.strip().rstrip(".").lower().removeprefix("[").removesuffix("]")
     if host == "localhost":
         return True
     try:
@@ -96,24 +131,183 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-class ViewerServer(ThreadingHTTPServer):
-    """A threaded HTTP server holding the catalogue, the token and a small cache of rendered slices."""
+def host_name(value: str) -> str:
+    """The host part of a ``Host`` header or URL authority, lower case, without port or IPv6 brackets."""
+    value = value.strip().lower()
+    if value.startswith("["):
+        return value[1:value.find("]")] if "]" in value else value[1:]
+    if value.count(":") == 1:
+        value = value.split(":", 1)[0]
+    return value.rstrip(".")
 
-    daemon_threads = True
+
+def _bind_error(exc: OSError, host: str, port: int) -> IonscopeError:
+    """A one-line explanation of why ``host:port`` cannot be listened on."""
+    where = f"{host}:{port}" if ":" not in host else f"[{host}]:{port}"
+    if exc.errno == errno.EADDRINUSE:
+        return IonscopeError(f"cannot listen on {where}: the port is in use; choose another with --port "
+                             "(--port 0 picks a free one)")
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return IonscopeError(f"cannot listen on {where}: permission denied (ports below 1024 need "
+                             "administrator rights); choose another with --port")
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return IonscopeError(f"cannot listen on {where}: the address is not one of this machine's")
+    return IonscopeError(f"cannot listen on {where}: {exc.strerror or exc}")
+
+
+def _address_family(host: str, port: int) -> socket.AddressFamily:
+    """IPv4 or IPv6, as the system resolves ``host``."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise IonscopeError(f"cannot listen on {host!r}: the name does not resolve ({exc.strerror})") from None
+    except (UnicodeError, ValueError) as exc:
+        raise IonscopeError(f"cannot listen on {host!r}: not a host name ({exc})") from None
+    return infos[0][0]
+
+
+class _Deadlines:
+    """One watchdog thread that closes connections whose request has not arrived in time."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._due: dict[socket.socket, float] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name="ionscope-viewer-deadlines")
+        self._thread.start()
+
+    def start(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._due[sock] = time.monotonic() + self.seconds
+
+    def done(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._due.pop(sock, None)
+
+    def _run(self) -> None:
+        while not self._stop.wait(min(0.25, self.seconds / 4)):
+            now = time.monotonic()
+            with self._lock:
+                late = [s for s, t in self._due.items() if t <= now]
+                for s in late:
+                    del self._due[s]
+            for s in late:
+                try:
+                    s.shutdown(socket.SHUT_RDWR)  # the blocked read returns; the worker moves on
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)
+
+
+class ViewerServer(HTTPServer):
+    """An HTTP server holding the catalogue, the token and a small cache of rendered slices.
+
+    Requests run on a fixed thread pool (see the module docstring for every limit).
+
+    Parameters
+    ----------
+    catalogue
+        The datasets this session may show.
+    host, port
+        Address to listen on (loopback unless ``allow_remote``); port 0 picks a free one.
+    token
+        The session token (random when omitted).
+    allow_remote
+        Allow a non-loopback ``host``; then the bound host and ``allowed_hosts`` are accepted in the
+        ``Host`` header as well as loopback names.
+    allowed_hosts
+        Further host names or addresses clients may use (only with ``allow_remote``).
+    """
+
     allow_reuse_address = False
+    request_queue_size = BACKLOG
 
     def __init__(self, catalogue: Catalogue, *, host: str = "127.0.0.1", port: int = 0,
-                 token: str | None = None, allow_remote: bool = False) -> None:
+                 token: str | None = None, allow_remote: bool = False,
+                 allowed_hosts: Iterable[str] = (), workers: int = WORKERS) -> None:
+        if not isinstance(port, int) or not 0 <= port <= 65535:
+            raise ValidationError(f"port {port} is outside 0…65535 (0 picks a free one)")
+        extra = list(allowed_hosts)
         if not is_loopback(host) and not allow_remote:
             raise IonscopeError(f"refusing to listen on the non-loopback address {host!r} without --allow-remote")
+        if extra and not allow_remote:
+            raise IonscopeError("--allow-host names hosts other machines use; it needs --allow-remote")
         self.catalogue = catalogue
         self.token = token or secrets.token_urlsafe(24)
+        self.allowed_hosts = frozenset(host_name(h) for h in ([host, *extra] if allow_remote else []))
         self.static = _static_files()
         self.cache: OrderedDict[tuple, bytes] = OrderedDict()
         self.cache_lock = threading.Lock()
         self.blocks: OrderedDict[tuple, Any] = OrderedDict()
-        super().__init__((host, port), ViewerHandler)
+        self.address_family = _address_family(host, port)
+        try:
+            super().__init__((host, port), ViewerHandler)
+        except OSError as exc:
+            raise _bind_error(exc, host, port) from None
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ionscope-viewer")
+        self.deadlines = _Deadlines(REQUEST_TIMEOUT)
+        self._pending = 0
+        self._pending_lock = threading.Lock()
 
+    def server_bind(self) -> None:  # HTTPServer's calls getfqdn(), a DNS look-up that can hang
+        self.socket.bind(self.server_address)
+        self.server_address = self.socket.getsockname()
+        self.server_name, self.server_port = str(self.server_address[0]), int(self.server_address[1])
+
+    # --- the bounded pool ------------------------------------------------------------------------
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._pending_lock:
+            busy = self._pending >= MAX_PENDING
+            if not busy:
+                self._pending += 1
+        if busy:
+            self._refuse(request)
+            return
+        try:
+            self.pool.submit(self._work, request, client_address)
+        except RuntimeError:  # the pool is shut down: the server is closing
+            self._done(request)
+
+    def _work(self, request: Any, client_address: Any) -> None:
+        self.deadlines.start(request)
+        try:
+            self.finish_request(request, client_address)
+        except Exception:
+            self.handle_error(request, client_address)
+        finally:
+            self._done(request)
+
+    def _done(self, request: Any) -> None:
+        self.deadlines.done(request)
+        self.shutdown_request(request)
+        with self._pending_lock:
+            self._pending -= 1
+
+    def _refuse(self, request: socket.socket) -> None:
+        body = json_bytes(error_body("ServiceUnavailable", "the viewer is busy; try again in a moment"))
+        head = (f"HTTP/1.0 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(body)}\r\nRetry-After: 1\r\nConnection: close\r\n\r\n").encode()
+        try:
+            request.settimeout(0.2)
+            request.sendall(head + body)
+        except OSError:
+            pass
+        self.shutdown_request(request)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:  # a client that went away
+        pass
+
+    def server_close(self) -> None:
+        super().server_close()
+        if hasattr(self, "pool"):
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            self.deadlines.close()
+
+    # --- data helpers ---------------------------------------------------------------------------
     def lead_block(self, entry: Entry, lead: str, index: int) -> Any:
         """Scan (or state) ``index`` of a cube/series with all its species, loaded once and kept (LRU).
 
@@ -141,6 +335,10 @@ class ViewerServer(ThreadingHTTPServer):
         shown = host if ":" not in str(host) else f"[{host}]"
         return f"http://{shown}:{port}/?token={self.token}"
 
+    def host_allowed(self, name: str) -> bool:
+        """Whether a client may address this server as ``name`` (a Host header's host part)."""
+        return is_loopback(name) or name in self.allowed_hosts
+
     def cached(self, key: tuple, make: Any, limit: int = 96) -> bytes:
         with self.cache_lock:
             if key in self.cache:
@@ -155,18 +353,30 @@ class ViewerServer(ThreadingHTTPServer):
 
 
 def make_server(paths: Iterable[str | PathLike[str]], *, host: str = "127.0.0.1", port: int = 0,
-                token: str | None = None, allow_remote: bool = False) -> ViewerServer:
-    """Build the catalogue from ``paths`` and bind a server (not yet serving; call ``serve_forever``)."""
+                token: str | None = None, allow_remote: bool = False,
+                allowed_hosts: Iterable[str] = ()) -> ViewerServer:
+    """Build the catalogue from ``paths`` and bind a server (not yet serving; call ``serve_forever``).
+
+    The address is bound before any dataset is read, so a bad ``host`` or ``port`` fails at once.
+    """
     catalogue = Catalogue()
-    for p in paths:
-        catalogue.add(p)
-    return ViewerServer(catalogue, host=host, port=port, token=token, allow_remote=allow_remote)
+    server = ViewerServer(catalogue, host=host, port=port, token=token, allow_remote=allow_remote,
+                          allowed_hosts=allowed_hosts)
+    try:
+        for p in paths:
+            catalogue.add(p)
+    except BaseException:
+        server.server_close()
+        raise
+    return server
 
 
 class ViewerHandler(BaseHTTPRequestHandler):
     server: ViewerServer
     server_version = "ionscope-viewer"
     sys_version = ""
+    timeout = IDLE_TIMEOUT
+    default_request_version = "HTTP/1.0"  # answers always carry headers, even to an HTTP/0.9-style line
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet: the CLI prints the URL only
         pass
@@ -186,37 +396,124 @@ class ViewerHandler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
-    def _json(self, status: int, obj: Any) -> None:
-        self._send(status, json.dumps(obj, allow_nan=False, default=str).encode(), "application/json")
+    def _json(self, status: int, obj: Any, extra: dict[str, str] | None = None) -> None:
+        self._send(status, json_bytes(obj), "application/json", extra)
+
+    def _error(self, status: int, kind: str | None, message: str, path: str | None = None,
+               extra: dict[str, str] | None = None) -> None:
+        self._json(status, error_body(kind or HTTP_TYPES.get(status, "Error"), message, path), extra)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Errors found while parsing the request line and headers, as JSON (not the HTML page)."""
+        extra = {"Connection": "close"}
+        if code == 501:  # an unknown method
+            code, message = 405, f"method {self.command!r} is not allowed; the viewer answers {ALLOWED_METHODS}"
+            extra["Allow"] = ALLOWED_METHODS
+        self.close_connection = True
+        try:
+            self._error(code, None, message or self.responses.get(code, ("error",))[0], None, extra)
+        except OSError:
+            pass
 
     def _token_ok(self, query: dict[str, list[str]]) -> bool:
         given = query.get("token", [None])[0] or self.headers.get("X-Ionscope-Token")
         if not given:
-            cookie = SimpleCookie(self.headers.get("Cookie", ""))
+            try:
+                cookie = SimpleCookie(self.headers.get("Cookie", ""))
+            except CookieError:
+                cookie = SimpleCookie()
             given = cookie["ionscope_token"].value if "ionscope_token" in cookie else None
-        return bool(given) and hmac.compare_digest(str(given).encode(), self.server.token.encode())
+        try:
+            return bool(given) and hmac.compare_digest(str(given).encode(), self.server.token.encode())
+        except (UnicodeError, TypeError):
+            return False
+
+    def _check_host(self) -> None:
+        host = self.headers.get("Host")
+        if not host:
+            raise HTTPError(400, "the request has no Host header")
+        if not self.server.host_allowed(host_name(host)):
+            raise HTTPError(403, f"the viewer does not answer to the host name {host_name(host)!r}; open the "
+                                 "URL printed by `ionscope view` (other names need --allow-remote --allow-host)")
+
+    def _check_post(self) -> None:
+        origin = self.headers.get("Origin")
+        if origin is not None:
+            parts = urlsplit(origin)
+            try:
+                port = parts.port or 80
+            except ValueError:
+                port = -1
+            if (parts.scheme != "http" or not self.server.host_allowed(host_name(parts.hostname or ""))
+                    or port != self.server.server_port):
+                raise HTTPError(403, "cross-origin POST refused: the request comes from another web page")
+        if self.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
+            raise HTTPError(403, "cross-site POST refused: the request comes from another web page")
+        ctype = self.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
+        if ctype != "application/json":
+            raise HTTPError(415, f"a POST body must be sent as Content-Type: application/json, not {ctype or 'none'!r}")
+
+    def _body(self) -> bytes:
+        raw = self.headers.get("Content-Length")
+        if raw is None:
+            raise HTTPError(411, "a POST needs a Content-Length")
+        try:
+            length = int(raw)
+        except ValueError:
+            raise HTTPError(400, "bad Content-Length") from None
+        if length <= 0 or length > MAX_BODY:
+            raise HTTPError(413 if length > MAX_BODY else 400, f"the body must be 1…{MAX_BODY} bytes of JSON")
+        body = self.rfile.read(length)
+        if len(body) < length:
+            raise HTTPError(400, "the body ended before its Content-Length")
+        return body
 
     def _dispatch(self, method: str) -> None:
-        parts = urlsplit(self.path)
-        query = parse_qs(parts.query)
+        self._entry: Entry | None = None
         try:
+            try:
+                parts = urlsplit(self.path)
+                query = parse_qs(parts.query, max_num_fields=100)
+            except ValueError:
+                raise HTTPError(400, "malformed URL or too many query parameters") from None
+            self._check_host()
             if not self._token_ok(query):
                 raise HTTPError(401, "missing or wrong access token; open the URL printed by `ionscope view`")
+            body = b""
+            if method == "POST":
+                self._check_post()
+                body = self._body()
+            self.server.deadlines.done(self.connection)  # the whole request is in
             params = {k: v[-1] for k, v in query.items() if k != "token"}
-            self._route(method, parts.path, params)
+            self._route(method, parts.path, params, body)
         except HTTPError as exc:
-            self._json(exc.status, {"error": str(exc)})
-        except ValidationError as exc:
-            self._json(422, {"error": str(exc)})
+            self._error(exc.status, None, str(exc), self._rel(), exc.headers)
         except IonscopeError as exc:
-            self._json(422, {"error": str(exc)})
-        except (BrokenPipeError, ConnectionResetError):
-            pass
+            msg = self.server.catalogue.scrub(exc.problem)
+            path = self.server.catalogue.scrub.relative(exc.path) if exc.path else self._rel()
+            self._error(422, type(exc).__name__, msg, path)
+        except (BrokenPipeError, ConnectionResetError, TimeoutError):
+            self.close_connection = True
+        except (OSError, RuntimeError) as exc:
+            if self._entry is None:
+                self._internal(exc)
+            else:  # a lazy read of a file damaged or removed after start-up (e.g. a Zstd chunk error)
+                msg = f"the stored data cannot be read, the file may be damaged or gone: {exc}"
+                self._error(422, "FormatError", self.server.catalogue.scrub(msg), self._rel())
         except Exception as exc:  # never let one request take the server down
-            try:
-                self._json(500, {"error": f"internal error: {type(exc).__name__}: {exc}"})
-            except OSError:
-                pass
+            self._internal(exc)
+
+    def _internal(self, exc: Exception) -> None:
+        """A 500 naming the unexpected exception (paths made relative)."""
+        try:
+            msg = self.server.catalogue.scrub(f"internal error: {type(exc).__name__}: {exc}")
+            self._error(500, None, msg, self._rel())
+        except OSError:
+            pass
+
+    def _rel(self) -> str | None:
+        entry = getattr(self, "_entry", None)
+        return entry.rel if entry is not None else None
 
     def do_GET(self) -> None:
         self._dispatch("GET")
@@ -228,12 +525,14 @@ class ViewerHandler(BaseHTTPRequestHandler):
         self._dispatch("POST")
 
     def _method_not_allowed(self) -> None:
-        self._json(405, {"error": "the viewer is read-only"})
+        self.close_connection = True
+        self._error(405, None, f"method {self.command} is not allowed; the viewer is read-only and answers "
+                               f"{ALLOWED_METHODS}", None, {"Allow": ALLOWED_METHODS})
 
-    do_PUT = do_DELETE = do_PATCH = _method_not_allowed
+    do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_TRACE = do_CONNECT = _method_not_allowed
 
     # --- routes ---------------------------------------------------------------------------------
-    def _route(self, method: str, path: str, params: dict[str, str]) -> None:
+    def _route(self, method: str, path: str, params: dict[str, str], body: bytes) -> None:
         if path in ("/", "/index.html"):
             self._index()
             return
@@ -242,27 +541,34 @@ class ViewerHandler(BaseHTTPRequestHandler):
             return
         segs = [s for s in path.split("/") if s]
         if segs[:2] != ["api", "datasets"]:
-            raise HTTPError(404, f"no such page: {path}")
+            raise HTTPError(404, f"no such page: {path[:200]}")
         if len(segs) == 2 and method == "GET":
             self._json(200, {"datasets": [e.summary() for e in self.server.catalogue.entries()]})
             return
         entry = self.server.catalogue.get(segs[2]) if len(segs) >= 3 else None
         if entry is None:
-            raise HTTPError(404, f"unknown dataset {segs[2]!r}" if len(segs) >= 3 else "no dataset named")
+            raise HTTPError(404, f"unknown dataset {segs[2][:100]!r}" if len(segs) >= 3 else "no dataset named")
+        self._entry = entry
         if len(segs) == 3 and method == "GET":
             self._json(200, entry.describe())
             return
         if len(segs) != 4:
-            raise HTTPError(404, f"no such page: {path}")
+            raise HTTPError(404, f"no such page: {path[:200]}")
         action = segs[3]
         routes = {("GET", "image"): self._image, ("GET", "labels"): self._labels,
                   ("GET", "spectrum"): self._spectrum, ("GET", "profile"): self._profile,
-                  ("GET", "operando"): self._operando, ("POST", "roi"): self._roi}
+                  ("GET", "operando"): self._operando}
+        if (method, action) == ("POST", "roi"):
+            if not entry.ok:
+                raise HTTPError(409, entry.error or "the dataset failed to load")
+            self._roi(entry, body)
+            return
         handler = routes.get((method, action))
         if handler is None:
-            if any(a == action for _, a in routes):
-                raise HTTPError(405, f"{action} does not accept {method}")
-            raise HTTPError(404, f"no such view data: {action}")
+            if action == "roi" or any(a == action for _, a in routes):
+                raise HTTPError(405, f"{action[:100]} does not accept {method}",
+                                {"Allow": "POST" if action == "roi" else "GET, HEAD"})
+            raise HTTPError(404, f"no such view data: {action[:100]}")
         if not entry.ok:
             raise HTTPError(409, entry.error or "the dataset failed to load")
         handler(entry, params)
@@ -275,7 +581,7 @@ class ViewerHandler(BaseHTTPRequestHandler):
     def _static(self, name: str) -> None:
         body = self.server.static.get(name)  # a fixed set of packaged files: no path is opened
         if body is None or name == "index.html":
-            raise HTTPError(404, f"no such asset: {name}")
+            raise HTTPError(404, f"no such asset: {name[:100]}")
         ext = name[name.rfind("."):]
         self._send(200, body, STATIC_TYPES.get(ext, "application/octet-stream"))
 
@@ -323,15 +629,15 @@ class ViewerHandler(BaseHTTPRequestHandler):
         from ionscope.viewer.slicing import spectrum_of
 
         key = (entry.id, "spectrum", tuple(sorted(params.items())))
-        self._send(200, self.server.cached(key, lambda: json.dumps(spectrum_of(entry.data, entry.kind, params),
-                                                                   allow_nan=False).encode()), "application/json")
+        self._send(200, self.server.cached(key, lambda: json_bytes(spectrum_of(entry.data, entry.kind, params))),
+                   "application/json")
 
     def _profile(self, entry: Entry, params: dict[str, str]) -> None:
         from ionscope.viewer.slicing import profile_of
 
         key = (entry.id, "profile")
-        self._send(200, self.server.cached(key, lambda: json.dumps(profile_of(entry.data, entry.kind),
-                                                                   allow_nan=False).encode()), "application/json")
+        self._send(200, self.server.cached(key, lambda: json_bytes(profile_of(entry.data, entry.kind))),
+                   "application/json")
 
     def _operando(self, entry: Entry, params: dict[str, str]) -> None:
         from ionscope.viewer.annotations import operando_curve
@@ -345,26 +651,25 @@ class ViewerHandler(BaseHTTPRequestHandler):
         curve["whole_field"] = roi_result(entry.data, "operando", whole, "trajectory")
         self._json(200, curve)
 
-    def _roi(self, entry: Entry, params: dict[str, str]) -> None:
+    def _roi(self, entry: Entry, raw: bytes) -> None:
         from ionscope.viewer.slicing import roi_result
 
         try:
-            length = int(self.headers.get("Content-Length", "0"))
-        except ValueError:
-            raise ValidationError("bad Content-Length") from None
-        if length <= 0 or length > MAX_BODY:
-            raise ValidationError(f"the ROI body must be 1…{MAX_BODY} bytes of JSON")
-        raw = self.rfile.read(length)
-        try:
-            body = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError):
+            body = json.loads(raw, parse_constant=_no_constant)
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
             raise ValidationError("the ROI body is not valid JSON") from None
+        except ValueError as exc:
+            raise ValidationError(f"the ROI body is not strict JSON: {exc}") from None
         if not isinstance(body, dict) or "roi" not in body:
             raise ValidationError("the ROI body must be {\"roi\": {...}, \"what\": \"spectrum|profile|trajectory\"}")
         what = body.get("what", "spectrum")
         if what not in ("spectrum", "profile", "trajectory"):
-            raise ValidationError(f"'what' must be spectrum, profile or trajectory, got {what!r}")
+            raise ValidationError(f"'what' must be spectrum, profile or trajectory, got {str(what)[:50]!r}")
         self._json(200, roi_result(entry.data, entry.kind, body["roi"], what))
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def serve_in_thread(server: ViewerServer) -> threading.Thread:

@@ -222,7 +222,7 @@ def roi_mask(shape: tuple[int, int], roi: Any) -> np.ndarray:
     if kind == "rect":
         try:
             x0, y0, x1, y1 = (float(roi[k]) for k in ("x0", "y0", "x1", "y1"))
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, OverflowError):
             raise ValidationError("a rectangle ROI needs numbers x0, y0, x1, y1") from None
         if not all(np.isfinite([x0, y0, x1, y1])):
             raise ValidationError("ROI corners must be finite")
@@ -233,7 +233,7 @@ def roi_mask(shape: tuple[int, int], roi: Any) -> np.ndarray:
         pts = roi.get("points")
         try:
             arr = np.asarray(pts, dtype=float)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise ValidationError("polygon points must be [[x, y], …] numbers") from None
         if arr.ndim != 2 or arr.shape[1] != 2 or arr.shape[0] < 3 or not np.all(np.isfinite(arr)):
             raise ValidationError("a polygon ROI needs at least 3 finite [x, y] points")
@@ -248,6 +248,13 @@ def roi_mask(shape: tuple[int, int], roi: Any) -> np.ndarray:
     return mask
 
 
+def _crop_to(da: xr.DataArray, mask: np.ndarray) -> tuple[xr.DataArray, np.ndarray]:
+    """``da`` and ``mask`` cut to the mask's bounding box (only those pixels are read and summed)."""
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    ys, xs = slice(int(rows[0]), int(rows[-1]) + 1), slice(int(cols[0]), int(cols[-1]) + 1)
+    return da.isel(y=ys, x=xs), mask[ys, xs]
+
+
 def roi_result(da: xr.DataArray, kind: str, roi: Any, what: str) -> dict[str, Any]:
     """Spectrum, depth profile or trajectories of the pixels inside ``roi``.
 
@@ -257,7 +264,7 @@ def roi_result(da: xr.DataArray, kind: str, roi: Any, what: str) -> dict[str, An
     """
     if kind not in ("ion_image", "hyperspectral", "cube3d", "operando", "image"):
         raise ValidationError(f"ROIs are drawn on images; a {kind} has none")
-    mask = roi_mask((da.sizes["y"], da.sizes["x"]), roi)
+    da, mask = _crop_to(da, roi_mask((da.sizes["y"], da.sizes["x"]), roi))
     m = xr.DataArray(mask, dims=("y", "x"))
     npx = int(mask.sum())
     if what == "spectrum" and kind in ("ion_image", "hyperspectral", "cube3d"):

@@ -21,7 +21,7 @@ async function api(path, opts = {}) {
   const r = await fetch(path, { ...opts, headers: { ...(opts.headers || {}), "X-Ionscope-Token": TOKEN } });
   if (!r.ok) {
     let msg = r.statusText;
-    try { msg = (await r.json()).error; } catch (e) { /* not JSON */ }
+    try { const e = (await r.json()).error; msg = typeof e === "string" ? e : e.message; } catch (e) { /* not JSON */ }
     const err = new Error(msg); err.status = r.status; throw err;
   }
   return r;
