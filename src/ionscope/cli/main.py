@@ -18,7 +18,7 @@ from rich.table import Table
 
 import ionscope
 from ionscope.cli.common import console, dask_progress, emit_json, err_console, progress
-from ionscope.model.errors import IonscopeError
+from ionscope.model.errors import IonscopeError, ValidationError
 
 app = typer.Typer(
     name="ionscope",
@@ -44,15 +44,16 @@ def _root(
 
 
 def _options(pairs: list[str]) -> dict[str, object]:
+    """``KEY=VALUE`` pairs as strings; each reader's option schema parses and checks the values."""
     out: dict[str, object] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
-        if not sep:
-            raise IonscopeError(f"reader option {pair!r} is not KEY=VALUE")
-        try:
-            out[key] = float(value) if value.replace(".", "", 1).replace("e-", "", 1).isdigit() else value
-        except ValueError:
-            out[key] = value
+        key = key.strip()
+        if not sep or not key:
+            raise ValidationError(f"reader option {pair!r} is not KEY=VALUE")
+        if key in out:
+            raise ValidationError(f"reader option {key!r} is given twice")
+        out[key] = value
     return out
 
 

@@ -23,9 +23,20 @@ import xarray as xr
 
 from ionscope.io.checks import MAX_IN_MEMORY_BYTES, checked_nbytes
 from ionscope.io.imzml_index import ImzMLIndex, describe_index, parse_index, verify_ibd
-from ionscope.io.registry import FormatPlugin
+from ionscope.io.registry import FormatPlugin, PositiveFloat, ReaderOptions
 from ionscope.model.arrays import coord, labelled, pixel_axis
 from ionscope.model.errors import ValidationError
+
+
+class ImzMLOptions(ReaderOptions):
+    """Reader options of imzML files."""
+
+    lazy: bool | None = None
+    as_spectra: bool = False
+    checksum: bool = True
+    mz_bin: PositiveFloat | None = None
+    salvage: bool = False
+
 
 #: Continuous images larger than this (bytes, dense) are returned Dask-backed unless ``lazy=False``.
 LAZY_THRESHOLD = 1024**3
@@ -114,7 +125,8 @@ class ImzMLData:
         if edges.ndim != 1 or edges.size < 2 or np.any(np.diff(edges) <= 0):
             raise ValidationError("mz_edges must be at least two strictly increasing m/z values")
         checked_nbytes(self.index.path, (self.index.ny, self.index.nx, edges.size - 1), np.float64,
-                       what="binned image", limit=max_bytes)
+                       what="binned image", limit=max_bytes,
+                       limit_reason="allowed in memory")
         per = sum_into_bins(self, edges)
         centres = 0.5 * (edges[:-1] + edges[1:])
         return hyperspectral_array(self.to_grid(per), centres, self, extra={"mz_edges": edges.tolist()})
@@ -216,7 +228,7 @@ def read_imzml(path: str | PathLike[str], *, lazy: bool | None = None, as_spectr
             raise ValidationError(f"mz_bin must be a positive m/z width, got {mz_bin!r}")
         n = int(np.ceil((hi - lo) / width)) + 1
         checked_nbytes(src.index.path, (src.index.ny, src.index.nx, n), np.float64, what="binned image",
-                       limit=MAX_IN_MEMORY_BYTES)
+                       limit=MAX_IN_MEMORY_BYTES, limit_reason="allowed in memory (choose a wider mz_bin)")
         return src.binned(lo + width * np.arange(n + 1))
     if src.mode == "processed" or as_spectra:
         return src
@@ -242,9 +254,11 @@ PLUGIN = FormatPlugin(
     read=read_imzml,
     sniff=_sniff,
     write=_write,
+    options_model=ImzMLOptions,
     options={"lazy": "continuous: Dask-backed", "mz_bin": "processed: densify onto m/z bins of this width",
              "as_spectra": "sparse spectra even if continuous",
-             "checksum": "verify the .ibd SHA-1/MD5"},
+             "checksum": "verify the .ibd SHA-1/MD5",
+             "salvage": "truncated .ibd: keep the spectra that lie inside it, with a warning"},
 )
 
 __all__ = ["ImzMLData", "continuous_cube", "open_imzml", "read_imzml"]

@@ -26,7 +26,7 @@ import pandas as pd
 import xarray as xr
 
 from ionscope.io.checks import checked_nbytes, require_file
-from ionscope.io.registry import FormatPlugin
+from ionscope.io.registry import FormatPlugin, ReaderOptions
 from ionscope.model.arrays import make_depth_profile
 from ionscope.model.errors import AbsurdSizeError, FormatError
 
@@ -41,6 +41,12 @@ AXIS_COLUMNS = {
 MAX_HEADER_LINE = 1 << 20
 #: Most species a profile export may list.
 MAX_SPECIES = 20_000
+
+
+class ProfileOptions(ReaderOptions):
+    """Reader options of SurfaceLab depth-profile exports."""
+
+    salvage: bool = False
 
 
 def _sniff(path: Path, head: bytes) -> bool:
@@ -227,6 +233,8 @@ PLUGIN = FormatPlugin(
     description="IONTOF SurfaceLab depth-profile text export (time, dose, fluence; species labels and masses)",
     read=read_iontof_profile,
     sniff=_sniff,
+    options_model=ProfileOptions,
+    options={"salvage": "a truncated last row is dropped, with a warning"},
 )
 
 __all__ = ["read_iontof_profile"]

@@ -7,15 +7,17 @@ thickness is declared by the user (FIB-SEM headers do not hold it) or taken from
 
 from __future__ import annotations
 
+import typing
 from os import PathLike
 from pathlib import Path
 from typing import Any
 
+import pydantic
 import tifffile
 import xarray as xr
 
 from ionscope.io.checks import checked_nbytes, require_file
-from ionscope.io.registry import FormatPlugin
+from ionscope.io.registry import FormatPlugin, PositiveFloat, ReaderOptions
 from ionscope.model.arrays import coord, labelled, make_volume, pixel_axis
 from ionscope.model.errors import FormatError, IonscopeError, UnsupportedError
 from ionscope.model.units import convert
@@ -25,6 +27,15 @@ _MAGICS = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 MAX_COMPRESSION_RATIO = 1000
 #: Stacks larger than this (bytes) are opened lazily unless ``lazy=False``.
 LAZY_THRESHOLD = 1024**3
+
+
+class TiffOptions(ReaderOptions):
+    """Reader options of TIFF images and stacks."""
+
+    pixel_size_um: PositiveFloat | None = None
+    slice_thickness_um: PositiveFloat | None = None
+    lazy: bool | None = None
+    series: typing.Annotated[int, pydantic.Field(ge=0)] = 0
 
 
 def _sniff(path: Path, head: bytes) -> bool:
@@ -146,8 +157,9 @@ PLUGIN = FormatPlugin(
     description="TIFF image or stack (FEI/Zeiss/ImageJ pixel sizes; lazy for large stacks)",
     read=read_tiff,
     sniff=_sniff,
+    options_model=TiffOptions,
     options={"pixel_size_um": "in-plane pixel size", "slice_thickness_um": "FIB-SEM slice thickness",
-             "lazy": "open as Dask"},
+             "lazy": "open as Dask", "series": "index of the image series"},
 )
 
 __all__ = ["read_tiff"]

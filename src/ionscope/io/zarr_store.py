@@ -15,13 +15,19 @@ import xarray as xr
 
 from ionscope.io.atomic import atomic_path
 from ionscope.io.checks import require_dir
-from ionscope.io.registry import FormatPlugin
+from ionscope.io.registry import FormatPlugin, ReaderOptions
 from ionscope.model.errors import FormatError, ValidationError
 
 _DATAARRAY_KEY = "ionscope_dataarray"
 _DEFAULT_NAME = "data"
 #: Target chunk size of stored arrays, bytes.
 CHUNK_BYTES = 32 * 1024**2
+
+
+class ZarrOptions(ReaderOptions):
+    """Reader options of ionscope Zarr stores."""
+
+    lazy: bool = True
 
 
 def _default_chunks(da: xr.DataArray) -> dict[str, int]:
@@ -118,4 +124,6 @@ PLUGIN = FormatPlugin(
     write=lambda obj, path, force=False, **kw: save(obj, path, force=force, **kw),
     sniff=lambda path, head: _is_zarr(path),
     is_directory=True,
+    options_model=ZarrOptions,
+    options={"lazy": "Dask-backed (default true); false loads into memory"},
 )
