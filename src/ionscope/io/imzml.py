@@ -131,6 +131,48 @@ class ImzMLData:
         centres = 0.5 * (edges[:-1] + edges[1:])
         return hyperspectral_array(self.to_grid(per), centres, self, extra={"mz_edges": edges.tolist()})
 
+    def to_dataset(self, *, block_bytes: int = 32 * 1024**2) -> xr.Dataset:
+        """The sparse spectra as an :class:`xarray.Dataset` (lossless; what the Zarr store holds).
+
+        Variables ``mz`` and ``intensity`` concatenate every spectrum's values along ``value``;
+        spectrum ``i`` is ``value[start[i] : start[i] + length[i]]``, at 0-based pixel
+        (``pixel_y[i]``, ``pixel_x[i]``). The values stay Dask-backed (blocks of about
+        ``block_bytes`` gathered from the memory map), so a large file is streamed, not loaded.
+        """
+        import dask
+        import dask.array as dsa
+
+        ix = self.index
+        lengths = np.minimum(ix.mz_length, ix.int_length).astype(np.int64)
+        start = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+        per_value = ix.mz_dtype.itemsize + ix.int_dtype.itemsize
+        arrays: dict[str, list[Any]] = {"mz": [], "intensity": []}
+        i0 = 0
+        while i0 < ix.n_spectra:
+            i1, acc = i0, 0
+            while i1 < ix.n_spectra and (i1 == i0 or acc + lengths[i1] * per_value <= block_bytes):
+                acc += int(lengths[i1]) * per_value
+                i1 += 1
+            n = int(lengths[i0:i1].sum())
+            for role, dt in (("mz", ix.mz_dtype), ("intensity", ix.int_dtype)):
+                arrays[role].append(dsa.from_delayed(dask.delayed(_gather)(self, role, i0, i1, lengths), (n,), dt))
+            i0 = i1
+        py, px = self.pixel_size_um
+        attrs = {"kind": "imzml_spectra", "imzml_mode": ix.mode, "grid": [ix.ny, ix.nx],
+                 "pixel_size_um": [py, px], "source_file": ix.path.name, "uuid": ix.uuid,
+                 "polarity": ix.polarity, "notes": list(ix.notes),
+                 "pixel_size_source": "imzML scanSettings" if ix.pixel_size_um else "unknown: 1 µm assumed"}
+        empty = {"mz": np.empty(0, ix.mz_dtype), "intensity": np.empty(0, ix.int_dtype)}
+        data = {k: (("value",), dsa.concatenate(v) if v else empty[k]) for k, v in arrays.items()}
+        ds = xr.Dataset(data, coords={"pixel_y": ("spectrum", ix.y - 1), "pixel_x": ("spectrum", ix.x - 1),
+                                      "start": ("spectrum", start), "length": ("spectrum", lengths)},
+                        attrs=attrs)
+        ds["mz"].attrs["units"] = "m/z"
+        ds["intensity"].attrs["units"] = "counts"
+        for name in ("pixel_y", "pixel_x", "start", "length"):
+            ds.coords[name].attrs["units"] = "index"
+        return ds
+
     def describe(self) -> dict[str, Any]:
         """Summary for ``ionscope info``."""
         d = describe_index(self.index)
@@ -140,6 +182,14 @@ class ImzMLData:
                 "lazy": True, "coords": {"y": "µm", "x": "µm", "mz": "m/z"},
                 "coord_ranges": {"y": [py / 2, py * (self.index.ny - 0.5)], "x": [px / 2, px * (self.index.nx - 0.5)]},
                 "attrs": d}
+
+
+def _gather(src: ImzMLData, role: str, i0: int, i1: int, lengths: np.ndarray) -> np.ndarray:
+    """Values of spectra ``i0 ≤ i < i1`` of one role (m/z or intensity), concatenated."""
+    ix = src.index
+    off, dt = (ix.mz_offset, ix.mz_dtype) if role == "mz" else (ix.int_offset, ix.int_dtype)
+    parts = [np.frombuffer(src.ibd, dt, int(lengths[i]), int(off[i])) for i in range(i0, i1)]
+    return np.concatenate(parts) if parts else np.empty(0, dt)
 
 
 def open_imzml(path: str | PathLike[str], *, checksum: bool = True) -> ImzMLData:

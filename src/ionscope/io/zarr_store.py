@@ -69,6 +69,8 @@ def save(obj: xr.DataArray | xr.Dataset, path: str | PathLike[str], *, force: bo
         ds.attrs = {_DATAARRAY_KEY: str(name)}
     elif isinstance(obj, xr.Dataset):
         ds = obj
+    elif callable(getattr(obj, "to_dataset", None)):  # sparse data (processed imzML spectra)
+        ds = obj.to_dataset()
     else:
         raise ValidationError(f"cannot store a {type(obj).__name__} in Zarr; expected an xarray object")
     ds = ds.copy(deep=False)
