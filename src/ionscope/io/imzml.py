@@ -192,10 +192,13 @@ def _gather(src: ImzMLData, role: str, i0: int, i1: int, lengths: np.ndarray) ->
     return np.concatenate(parts) if parts else np.empty(0, dt)
 
 
-def open_imzml(path: str | PathLike[str], *, checksum: bool = True) -> ImzMLData:
-    """Parse the index of ``path``, check the ``.ibd`` (UUID, SHA-1/MD5, extents) and map it read-only."""
-    idx = parse_index(path)
-    verify_ibd(idx, checksum=checksum)
+def open_imzml(path: str | PathLike[str], *, checksum: bool = True, salvage: bool = False) -> ImzMLData:
+    """Parse the index of ``path``, check the ``.ibd`` (UUID, SHA-1/MD5, extents) and map it read-only.
+
+    ``salvage``: spectra beyond the end of a truncated ``.ibd`` are left out with a warning.
+    """
+    idx = parse_index(path, salvage=salvage)
+    verify_ibd(idx, checksum=checksum, salvage=salvage)
     return ImzMLData(idx, np.memmap(idx.ibd_path, dtype=np.uint8, mode="r"))
 
 
@@ -255,7 +258,8 @@ def _rows(src: ImzMLData, y0: int, y1: int, nmz: int) -> np.ndarray:
 
 
 def read_imzml(path: str | PathLike[str], *, lazy: bool | None = None, as_spectra: bool = False,
-               checksum: bool = True, mz_bin: float | None = None) -> xr.DataArray | ImzMLData:
+               checksum: bool = True, mz_bin: float | None = None, salvage: bool = False
+               ) -> xr.DataArray | ImzMLData:
     """Read an imzML file (``.imzML`` + ``.ibd``).
 
     Parameters
@@ -269,8 +273,11 @@ def read_imzml(path: str | PathLike[str], *, lazy: bool | None = None, as_spectr
     mz_bin
         Processed files: densify onto m/z bins of this width (m/z units) spanning the data, giving a
         ``hyperspectral`` array (e.g. for ``ionscope convert x.imzML x.zarr -o mz_bin=0.01``).
+    salvage
+        A truncated ``.ibd``: read the spectra that lie inside it (the others' pixels read as 0), with
+        a :class:`~ionscope.io.checks.TruncatedWarning`.
     """
-    src = open_imzml(path, checksum=checksum)
+    src = open_imzml(path, checksum=checksum, salvage=salvage)
     if mz_bin is not None and src.mode == "processed":
         lo, hi = src.mz_range()
         width = float(mz_bin)
