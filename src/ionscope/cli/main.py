@@ -7,9 +7,12 @@ touching this file.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import pkgutil
 import sys
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -17,7 +20,7 @@ import typer
 from rich.table import Table
 
 import ionscope
-from ionscope.cli.common import console, dask_progress, emit_json, err_console, progress
+from ionscope.cli.common import console, dask_progress, emit_json, err_console, print_warnings, progress
 from ionscope.model.errors import IonscopeError, ValidationError
 
 app = typer.Typer(
@@ -57,6 +60,29 @@ def _options(pairs: list[str]) -> dict[str, object]:
     return out
 
 
+def _read(path: Path, format: str | None, option: list[str], salvage: bool) -> object:
+    """Read through the registry with the parsed ``-o`` options (and ``salvage`` when asked)."""
+    options = _options(option)
+    if salvage:
+        options["salvage"] = True
+    return ionscope.read(path, format=format, **options)
+
+
+@contextlib.contextmanager
+def _warnings_to_stderr() -> Iterator[None]:
+    """Collect Python warnings raised inside and print each as one line on stderr."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            yield
+        finally:
+            messages = list(dict.fromkeys(str(w.message) for w in caught))
+            if messages:
+                print_warnings(messages)
+
+
+SalvageArg = Annotated[bool, typer.Option("--salvage", help="Read the complete part of a truncated file, with a "
+                                                            "warning (readers that support it).")]
 OptionArg = Annotated[list[str], typer.Option("--option", "-o", help="Reader option KEY=VALUE (repeatable).")]
 FormatArg = Annotated[Optional[str], typer.Option("--format", "-f", help="Force a reader (see `ionscope formats`).")]
 
@@ -67,11 +93,13 @@ def info(
     format: FormatArg = None,
     option: OptionArg = [],  # noqa: B006 - typer needs a literal default
     json: Annotated[bool, typer.Option("--json", help="Print a JSON object.")] = False,
+    salvage: SalvageArg = False,
 ) -> None:
     """Show what ionscope reads from PATH: kind, dimensions, coordinates with units, metadata."""
     from ionscope.model.describe import describe
 
-    desc = describe(ionscope.read(path, format=format, **_options(option)))
+    with _warnings_to_stderr():
+        desc = describe(_read(path, format, option, salvage))
     desc = {"path": str(path), **desc}
     if json:
         emit_json(desc)
@@ -93,14 +121,16 @@ def convert(
     format: FormatArg = None,
     option: OptionArg = [],  # noqa: B006
     force: Annotated[bool, typer.Option("--force", help="Replace an existing output.")] = False,
+    salvage: SalvageArg = False,
 ) -> None:
     """Convert SRC to DST (e.g. a text export or TIFF stack to a Zarr store)."""
     from ionscope.io.atomic import check_writable
 
     check_writable(dst, force)
-    data = ionscope.read(src, format=format, **_options(option))
-    with dask_progress(f"writing {dst.name}"):
-        ionscope.write(data, dst, force=force)
+    with _warnings_to_stderr():
+        data = _read(src, format, option, salvage)
+        with dask_progress(f"writing {dst.name}"):
+            ionscope.write(data, dst, force=force)
     err_console.print(f"wrote {dst}")
 
 

@@ -246,7 +246,7 @@ def bin_events_to_zarr(events: EventTable, path: str | PathLike[str], *, scans_p
         If the events are not ordered by scan (an event of another scan appears inside a block).
     """
     from ionscope.io.atomic import atomic_path
-    from ionscope.io.zarr_store import _DATAARRAY_KEY
+    from ionscope.io.zarr_store import _DATAARRAY_KEY, COMPLETE_KEY
 
     if events.geometry is None:
         raise ValidationError("binning events needs a geometry (nx, ny)", events.path)
@@ -265,16 +265,16 @@ def bin_events_to_zarr(events: EventTable, path: str | PathLike[str], *, scans_p
             counted += cube.attrs["events_counted"]
             drifted += cube.attrs["events_drifted_out"]
             ds = cube.to_dataset(name="data")
-            ds.attrs = {_DATAARRAY_KEY: "data"}
+            ds.attrs = {_DATAARRAY_KEY: "data", COMPLETE_KEY: True}
             for c in ds.coords.values():
                 if c.dtype.kind == "U":
                     ds.coords[c.name] = c.astype(object)
             ds["data"].attrs = {k: v for k, v in cube.attrs.items() if k not in ("events_counted",)}
             if j == 0:
-                ds.to_zarr(tmp, mode="w", zarr_format=3, consolidated=False)
+                ds.to_zarr(tmp, mode="w", zarr_format=3, consolidated=False, write_empty_chunks=True)
             else:
                 ds.drop_vars([c for c in ds.coords if "scan" not in ds[c].dims]).to_zarr(
-                    tmp, append_dim="scan", consolidated=False)
+                    tmp, append_dim="scan", consolidated=False, write_empty_chunks=True)
         import zarr
 
         group = zarr.open_group(tmp, mode="r+")

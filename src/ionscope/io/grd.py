@@ -75,14 +75,21 @@ def read_grd(path: str | PathLike[str], *, k0: float | None = None, sf: float | 
     (:func:`ionscope.imaging.bin_events`) and the ion images or (y, x, mz) cube are returned — the
     form ``ionscope convert run.grd cube.zarr -o k0=… -o sf=… -o nx=… -o ny=… -o peaks=…`` uses.
 
+    With ``salvage``, a file cut short inside a record (an acquisition stopped mid-write) is read
+    up to its last complete record, with a :class:`~ionscope.io.checks.TruncatedWarning`.
+
     Raises
     ------
     FormatError
-        If the length is not a whole number of 20-byte records (truncated file).
+        If the length is not a whole number of 20-byte records (truncated file) and not ``salvage``.
     """
     p = require_file(path)
     size = p.stat().st_size
-    if size % RECORD.itemsize:
+    if size % RECORD.itemsize and salvage and size >= RECORD.itemsize:
+        warnings.warn(f"{p}: truncated inside an event record; reading the {size // RECORD.itemsize} complete "
+                      f"records and ignoring the last {size % RECORD.itemsize} bytes", TruncatedWarning,
+                      stacklevel=2)
+    elif size % RECORD.itemsize:
         raise FormatError(f"length {size} bytes is not a multiple of the {RECORD.itemsize}-byte event record "
                           f"(5 × uint32): truncated or not a GRD file ({size % RECORD.itemsize} bytes left over)", p)
     cal = None
