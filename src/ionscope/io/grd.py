@@ -7,6 +7,7 @@ only checks the size and maps the file (:class:`~ionscope.model.events.EventTabl
 
 from __future__ import annotations
 
+import warnings
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ionscope.io.atomic import atomic_path
-from ionscope.io.checks import MAX_IN_MEMORY_BYTES, checked_nbytes, require_file
+from ionscope.io.checks import MAX_IN_MEMORY_BYTES, TruncatedWarning, checked_nbytes, require_file
 from ionscope.io.registry import FiniteFloat, FormatPlugin, PositiveFloat, PositiveInt, ReaderOptions
 from ionscope.model.errors import FormatError, ValidationError
 from ionscope.model.events import RECORD, Calibration, EventTable, Geometry
