@@ -195,7 +195,9 @@ def bin_events(events: EventTable, *, peaks: Sequence[float] | None = None, tole
     flat = out.reshape(-1)
     shape = np.array(out.shape, dtype=np.int64)
     outside = drifted = counted = other = 0
-    start, stop = (0, None) if event_range is None else (int(event_range[0]), int(event_range[1]))
+    start, stop = (0, len(events)) if event_range is None else (int(event_range[0]), int(event_range[1]))
+    # Buffers no larger than the events to read: a small file does not get 160 MB of chunk buffers.
+    chunk_events = max(1, min(int(chunk_events), stop - start))
     for _start, block in events.iter_chunks(chunk_events, start, stop):
         o, d, c, x = _bin_chunk(block, lut, keep_scans, scan0, sy, sx, geo.nx, geo.ny, b, shape, flat)
         outside, drifted, counted, other = outside + o, drifted + d, counted + c, other + x

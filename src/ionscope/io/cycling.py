@@ -290,7 +290,8 @@ def _parse_table(text: str, sep: str | None, decimal: str, p: Path) -> pd.DataFr
             raise FormatError(f"line {k} of the table has {len(line.rstrip(sep).split(sep))} fields, the header "
                               f"has {n_fields}: truncated or corrupt", p)
     try:
-        df = pd.read_csv(io.StringIO(text), sep=sep, decimal=decimal, skip_blank_lines=True, engine="c")
+        df = pd.read_csv(io.StringIO(text), sep=sep, decimal=decimal, skip_blank_lines=True, engine="c",
+                         index_col=False)
     except (pd.errors.ParserError, ValueError) as exc:
         raise FormatError(f"cannot parse the table: {exc}", p) from None
     return df.loc[:, [c for c in df.columns if not (str(c).startswith("Unnamed:") and df[c].isna().all())]]
