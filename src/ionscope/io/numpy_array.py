@@ -9,9 +9,11 @@ file holds (``.npy``) or more than 1000 × the compressed member (``.npz``).
 
 from __future__ import annotations
 
+import tokenize
 import zipfile
 from os import PathLike
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -29,11 +31,33 @@ class NumpyOptions(ReaderOptions):
     """Reader options of ``.npy``/``.npz`` files (none)."""
 
 
-def _header(fh, version: tuple[int, int]) -> tuple[tuple[int, ...], bool, np.dtype]:
-    """(shape, fortran order, dtype) of a .npy header, through NumPy's public readers."""
+#: What NumPy's header parser (``ast.literal_eval`` over tokenised text) raises on damaged headers.
+_BAD_HEADER = (ValueError, OSError, SyntaxError, TypeError, EOFError, tokenize.TokenError, KeyError, IndexError,
+               UnicodeDecodeError, MemoryError, RecursionError, AttributeError)
+#: Longest .npy header accepted (bytes); NumPy writes under 200 for ordinary arrays.
+MAX_HEADER = 10_000
+
+
+def _header(fh: Any, version: tuple[int, int]) -> tuple[tuple[int, ...], bool, np.dtype]:
+    """(shape, fortran order, dtype) of a .npy header, through NumPy's public readers.
+
+    The version and the declared header length are checked first: NumPy reads the whole declared
+    length before its own size check, so a damaged length field would allocate up to 4 GiB.
+    """
+    if version not in ((1, 0), (2, 0), (3, 0)):
+        raise ValueError(f"unknown .npy format version {version[0]}.{version[1]}")
+    width = 2 if version == (1, 0) else 4
+    pos = fh.tell()
+    raw = fh.read(width)
+    if len(raw) < width:
+        raise ValueError("the header ends early")
+    length = int.from_bytes(raw, "little")
+    if length > MAX_HEADER:
+        raise ValueError(f"the header declares {length} bytes (at most {MAX_HEADER} accepted)")
+    fh.seek(pos)
     fmt = np.lib.format
     reader = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
-    return reader(fh, max_header_size=10_000)
+    return reader(fh, max_header_size=MAX_HEADER)
 
 
 def _check_dtype(dtype: np.dtype, p: Path, what: str) -> None:
@@ -49,7 +73,7 @@ def read_npy(path: str | PathLike[str]) -> xr.DataArray:
             version = np.lib.format.read_magic(fh)
             shape, fortran, dtype = _header(fh, version)
             offset = fh.tell()
-    except (ValueError, OSError, SyntaxError, TypeError, EOFError) as exc:
+    except _BAD_HEADER as exc:
         raise FormatError(f"not a readable .npy array: {exc}", p) from None
     _check_dtype(dtype, p, "the array")
     size = p.stat().st_size
@@ -89,8 +113,7 @@ def read_npz(path: str | PathLike[str]) -> xr.Dataset:
                 arr = np.frombuffer(raw, dtype=dtype, count=n).reshape(shape, order="F" if fortran else "C")
                 name = info.filename[:-4]
                 variables[name] = xr.Variable([f"{name}_{i}" for i in range(arr.ndim)], arr)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError, SyntaxError, TypeError,
-            NotImplementedError, RuntimeError) as exc:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError, *_BAD_HEADER) as exc:
         raise FormatError(f"not a readable .npz archive: {type(exc).__name__}: {exc}", p) from None
     if not variables:
         raise FormatError("the .npz archive holds no arrays", p)

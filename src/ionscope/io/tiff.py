@@ -19,6 +19,7 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pydantic
 import tifffile
 import xarray as xr
@@ -210,7 +211,10 @@ def _read_open(tif: tifffile.TiffFile, p: Path, size: int, pixel_size_um: float 
         raise FormatError(f"corrupt TIFF: {type(exc).__name__}: {exc}", p) from None
     if not use_lazy:
         tif.close()
-    data = data.reshape(tuple(n for i, n in enumerate(shape) if i not in squeeze_axes) or (1,))
+    kept = tuple(n for i, n in enumerate(shape) if i not in squeeze_axes) or (1,)
+    if int(np.prod(kept, dtype=object)) != data.size:
+        raise FormatError(f"the pages hold {data.size} values where the header declares shape {shape}: corrupt", p)
+    data = data.reshape(kept)
     if pixel_size_um is not None:
         plane_y = plane_x = float(pixel_size_um)
         source = "declared"
