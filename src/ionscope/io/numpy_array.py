@@ -20,7 +20,7 @@ import xarray as xr
 
 from ionscope.io.checks import MAX_IN_MEMORY_BYTES, checked_nbytes, require_file
 from ionscope.io.registry import FormatPlugin, ReaderOptions
-from ionscope.model.errors import AbsurdSizeError, FormatError, UnsupportedError
+from ionscope.model.errors import AbsurdSizeError, FormatError, IonscopeError, UnsupportedError
 
 #: Largest expansion of a deflated ``.npz`` member over its stored size before it is called absurd.
 MAX_COMPRESSION_RATIO = 1000
@@ -73,6 +73,8 @@ def read_npy(path: str | PathLike[str]) -> xr.DataArray:
             version = np.lib.format.read_magic(fh)
             shape, fortran, dtype = _header(fh, version)
             offset = fh.tell()
+    except IonscopeError:
+        raise
     except _BAD_HEADER as exc:
         raise FormatError(f"not a readable .npy array: {exc}", p) from None
     _check_dtype(dtype, p, "the array")
@@ -113,6 +115,8 @@ def read_npz(path: str | PathLike[str]) -> xr.Dataset:
                 arr = np.frombuffer(raw, dtype=dtype, count=n).reshape(shape, order="F" if fortran else "C")
                 name = info.filename[:-4]
                 variables[name] = xr.Variable([f"{name}_{i}" for i in range(arr.ndim)], arr)
+    except IonscopeError:
+        raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError, *_BAD_HEADER) as exc:
         raise FormatError(f"not a readable .npz archive: {type(exc).__name__}: {exc}", p) from None
     if not variables:
