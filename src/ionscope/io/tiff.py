@@ -114,7 +114,14 @@ def read_tiff(path: str | PathLike[str], *, pixel_size_um: float | None = None,
             raise FormatError(f"not a readable TIFF: {type(exc).__name__}: {exc}", p) from None
         if not isinstance(source_file, (str, Path)):
             lazy = False  # a TIFF inside a zip archive is already in memory
-        da = _read_open(tif, p, size, pixel_size_um, slice_thickness_um, lazy, series)
+        try:
+            da = _read_open(tif, p, size, pixel_size_um, slice_thickness_um, lazy, series)
+        except IonscopeError:
+            raise
+        except NotImplementedError as exc:
+            raise UnsupportedError(f"TIFF feature not supported: {exc}", p) from None
+        except _CORRUPT as exc:  # damaged metadata (pixel sizes, ImageJ spacing) met after the pixels
+            raise FormatError(f"corrupt TIFF metadata: {type(exc).__name__}: {exc}", p) from None
     if log:
         da.attrs["reader_notes"] = log
     return da

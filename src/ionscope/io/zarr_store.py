@@ -84,6 +84,10 @@ def save(obj: xr.DataArray | xr.Dataset, path: str | PathLike[str], *, force: bo
         ds = obj
     elif callable(getattr(obj, "to_dataset", None)):  # sparse data (processed imzML spectra)
         ds = obj.to_dataset()
+    elif type(obj).__name__ == "EventTable":
+        raise ValidationError("raw events are stored as they are (.grd); to write ion images or a cube to Zarr, "
+                              "bin them: -o k0=… -o sf=… -o nx=… -o ny=… -o peaks=… (or mz_bin=…), or use "
+                              "`ionscope image bin-events`")
     else:
         raise ValidationError(f"cannot store a {type(obj).__name__} in Zarr; expected an xarray object")
     ds = ds.copy(deep=False)
