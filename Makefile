@@ -6,7 +6,7 @@ OUT    ?= demo-output
 
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: demo test lint bench clean browser schemas
+.PHONY: demo test lint bench clean browser schemas fuzz
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (or make PYTHON=python3)"; exit 1; }
@@ -41,6 +41,17 @@ test: $(VENV)/.installed-dev browser
 # JSON Schemas of every command's --json output, generated from ionscope.model.contract.
 schemas: $(VENV)/.installed
 	$(BIN)/python -m ionscope.model.contract docs/schemas
+
+# Long fuzz run: FUZZ_EXAMPLES mutants per reader case (16 cases: ≥ 10 000 in all), figures into docs/reliability.md.
+FUZZ_EXAMPLES ?= 650
+fuzz: $(VENV)/.installed-dev
+	@mkdir -p build
+	@start=$$(date +%s); \
+	IONSCOPE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) IONSCOPE_FUZZ_REPORT=build/fuzz-counts.json \
+	  $(BIN)/python -m pytest tests/fuzz/test_fuzz.py -q -p no:cacheprovider; rc=$$?; \
+	load="$$(cut -d' ' -f1-3 /proc/loadavg)"; \
+	$(BIN)/python -m tests.fuzz.report build/fuzz-counts.json docs/reliability.md $$(( $$(date +%s) - start )) "$$load"; \
+	exit $$rc
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests benchmarks

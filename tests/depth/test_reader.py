@@ -45,7 +45,9 @@ def test_real_export_matches_text(name):
     assert prof.dims == ("scan", "peak")
     assert prof.sizes["scan"] == table.shape[0]
     assert prof.sizes["peak"] == len(labels) == table.shape[1] - 4
-    assert [str(p) for p in prof.peak.values] == labels  # labels kept exactly as written
+    peaks = [str(p) for p in prof.peak.values]
+    assert len(set(peaks)) == len(peaks)  # repeated names made unique, the exported ones kept in attrs
+    assert prof.attrs.get("original_labels", peaks) == labels
     np.testing.assert_array_equal(prof.values, table[:, 4:])  # inf in ratio columns included
     np.testing.assert_array_equal(prof.sputter_time.values, table[:, 1])
     np.testing.assert_array_equal(prof.dose.values, table[:, 2])

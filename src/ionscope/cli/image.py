@@ -137,8 +137,10 @@ def bin_events_cmd(
     if peaks is not None:
         kwargs.update(peaks=_peaks(peaks), tolerance_ppm=tol_ppm, tolerance_da=tol_da)
     else:
+        from ionscope.io.grd import mz_bin_edges
+
         lo, hi = _floats(mz_range, "--mz-range")[:2]
-        kwargs["mz_edges"] = lo + float(mz_bin) * np.arange(int(np.ceil((hi - lo) / float(mz_bin))) + 1)
+        kwargs["mz_edges"] = mz_bin_edges(grd, (lo, hi), float(mz_bin), nx * ny)
     with progress(f"binning {grd.name}", total=len(table), quiet=json) as task:
         if keep_scans and out.suffix.lower() == ".zarr":
             from ionscope.imaging import bin_events_to_zarr

@@ -7,9 +7,12 @@ touching this file.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import pkgutil
 import sys
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -23,11 +26,12 @@ from ionscope.cli.common import (
     emit_error,
     emit_json,
     err_console,
+    print_warnings,
     progress,
     reset_command_state,
     set_quiet,
 )
-from ionscope.model.errors import IonscopeError
+from ionscope.model.errors import IonscopeError, ValidationError
 
 app = typer.Typer(
     name="ionscope",
@@ -56,18 +60,42 @@ def _root(
 
 
 def _options(pairs: list[str]) -> dict[str, object]:
+    """``KEY=VALUE`` pairs as strings; each reader's option schema parses and checks the values."""
     out: dict[str, object] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
-        if not sep:
-            raise IonscopeError(f"reader option {pair!r} is not KEY=VALUE")
-        try:
-            out[key] = float(value) if value.replace(".", "", 1).replace("e-", "", 1).isdigit() else value
-        except ValueError:
-            out[key] = value
+        key = key.strip()
+        if not sep or not key:
+            raise ValidationError(f"reader option {pair!r} is not KEY=VALUE")
+        if key in out:
+            raise ValidationError(f"reader option {key!r} is given twice")
+        out[key] = value
     return out
 
 
+def _read(path: Path, format: str | None, option: list[str], salvage: bool) -> object:
+    """Read through the registry with the parsed ``-o`` options (and ``salvage`` when asked)."""
+    options = _options(option)
+    if salvage:
+        options["salvage"] = True
+    return ionscope.read(path, format=format, **options)
+
+
+@contextlib.contextmanager
+def _warnings_to_stderr() -> Iterator[None]:
+    """Collect Python warnings raised inside and print each as one line on stderr."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            yield
+        finally:
+            messages = list(dict.fromkeys(str(w.message) for w in caught))
+            if messages:
+                print_warnings(messages)
+
+
+SalvageArg = Annotated[bool, typer.Option("--salvage", help="Read the complete part of a truncated file, with a "
+                                                            "warning (readers that support it).")]
 OptionArg = Annotated[list[str], typer.Option("--option", "-o", help="Reader option KEY=VALUE (repeatable).")]
 FormatArg = Annotated[Optional[str], typer.Option("--format", "-f", help="Force a reader (see `ionscope formats`).")]
 
@@ -78,11 +106,13 @@ def info(
     format: FormatArg = None,
     option: OptionArg = [],  # noqa: B006 - typer needs a literal default
     json: Annotated[bool, typer.Option("--json", help="Print a JSON object.")] = False,
+    salvage: SalvageArg = False,
 ) -> None:
     """Show what ionscope reads from PATH: kind, dimensions, coordinates with units, metadata."""
     from ionscope.model.describe import describe
 
-    desc = describe(ionscope.read(path, format=format, **_options(option)))
+    with _warnings_to_stderr():
+        desc = describe(_read(path, format, option, salvage))
     desc = {"path": str(path), **desc}
     if json:
         emit_json(desc)
@@ -104,14 +134,16 @@ def convert(
     format: FormatArg = None,
     option: OptionArg = [],  # noqa: B006
     force: Annotated[bool, typer.Option("--force", help="Replace an existing output.")] = False,
+    salvage: SalvageArg = False,
 ) -> None:
     """Convert SRC to DST (e.g. a text export or TIFF stack to a Zarr store)."""
     from ionscope.io.atomic import check_writable
 
     check_writable(dst, force)
-    data = ionscope.read(src, format=format, **_options(option))
-    with dask_progress(f"writing {dst.name}"):
-        ionscope.write(data, dst, force=force)
+    with _warnings_to_stderr():
+        data = _read(src, format, option, salvage)
+        with dask_progress(f"writing {dst.name}"):
+            ionscope.write(data, dst, force=force)
     err_console.print(f"wrote {dst}")
 
 

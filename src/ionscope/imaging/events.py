@@ -1,7 +1,9 @@
 """Histogram raw events into ion images or cubes, streaming the event file in bounded memory.
 
 Every TOF channel is first mapped to an output bin by a lookup table built from the calibration
-(m/z = ((channel · binning − k0)/sf)², DOMAIN.md §2): the peak whose window [m − Δ, m + Δ]
+(m/z = ((channel · binning − k0)/sf)², the quadratic TOF calibration of Vickerman & Briggs,
+*ToF-SIMS: Materials Analysis by Mass Spectrometry*, 2nd ed., IM Publications 2013, ch. 3): the peak
+whose window [m − Δ, m + Δ]
 contains the channel's m/z, or the m/z bin it falls in. One compiled pass per chunk then does, per
 event, ``bin = lut[tof]`` and increments ``out[scan, y // b, x // b, bin]`` (after subtracting the
 scan's drift). Memory: one reused chunk buffer plus the output array.
@@ -24,6 +26,8 @@ from ionscope.model.errors import ValidationError
 from ionscope.model.events import Calibration, EventTable
 from ionscope.model.provenance import make_provenance
 
+#: Most TOF channels a channel → output lookup table may span (12 bytes each while built: 2 GiB).
+LUT_MAX_CHANNELS = (2 * 1024**3) // 12
 #: Events read per chunk (20 bytes each): 4 Mi events = 80 MiB.
 CHUNK_EVENTS = 1 << 22
 
@@ -82,9 +86,13 @@ def channel_lut(cal: Calibration, lo: np.ndarray, hi: np.ndarray, *, what: str =
     order = np.argsort(lo)
     if np.any(lo[order][1:] <= hi[order][:-1]):
         raise ValidationError(f"{what} windows overlap; an event can count towards only one output")
-    n = int(np.floor(cal.channel(hi.max()))) + 2
-    if n > 2**31:
-        raise ValidationError(f"the calibration puts m/z {hi.max():g} at channel {n}; check k0 and sf")
+    top = float(cal.channel(hi.max()))
+    # The table costs 12 bytes per channel while built (float64 m/z + int32 index); past 2 GiB the
+    # calibration, not the data, is wrong (TOF analysers record ~10⁶–10⁷ channels per cycle).
+    if not np.isfinite(top) or top > LUT_MAX_CHANNELS:
+        raise ValidationError(f"the calibration puts m/z {hi.max():g} at TOF channel {top:.3g}, beyond the "
+                              f"{LUT_MAX_CHANNELS:.3g} channels a lookup table may span; check k0, sf and binning")
+    n = int(np.floor(top)) + 2
     mz = cal.mz(np.arange(n))
     valid = np.isfinite(mz)
     first = int(np.argmax(valid))
@@ -174,7 +182,8 @@ def bin_events(events: EventTable, *, peaks: Sequence[float] | None = None, tole
     else:
         scan0, nsc = 0, 1
     nyo, nxo = geo.ny // b, geo.nx // b
-    checked_nbytes(events.path, (nsc, nyo, nxo, mz.size), np.uint32, what="binned event cube", limit=max_bytes)
+    checked_nbytes(events.path, (nsc, nyo, nxo, mz.size), np.uint32, what="binned event cube", limit=max_bytes,
+                   limit_reason="allowed in memory")
     if shifts is not None:
         sh = np.asarray(shifts)
         if sh.ndim != 2 or sh.shape[1] != 2 or np.any(sh != np.round(sh)):
@@ -186,7 +195,9 @@ def bin_events(events: EventTable, *, peaks: Sequence[float] | None = None, tole
     flat = out.reshape(-1)
     shape = np.array(out.shape, dtype=np.int64)
     outside = drifted = counted = other = 0
-    start, stop = (0, None) if event_range is None else (int(event_range[0]), int(event_range[1]))
+    start, stop = (0, len(events)) if event_range is None else (int(event_range[0]), int(event_range[1]))
+    # Buffers no larger than the events to read: a small file does not get 160 MB of chunk buffers.
+    chunk_events = max(1, min(int(chunk_events), stop - start))
     for _start, block in events.iter_chunks(chunk_events, start, stop):
         o, d, c, x = _bin_chunk(block, lut, keep_scans, scan0, sy, sx, geo.nx, geo.ny, b, shape, flat)
         outside, drifted, counted, other = outside + o, drifted + d, counted + c, other + x
@@ -237,7 +248,7 @@ def bin_events_to_zarr(events: EventTable, path: str | PathLike[str], *, scans_p
         If the events are not ordered by scan (an event of another scan appears inside a block).
     """
     from ionscope.io.atomic import atomic_path
-    from ionscope.io.zarr_store import _DATAARRAY_KEY
+    from ionscope.io.zarr_store import _DATAARRAY_KEY, COMPLETE_KEY
 
     if events.geometry is None:
         raise ValidationError("binning events needs a geometry (nx, ny)", events.path)
@@ -256,16 +267,16 @@ def bin_events_to_zarr(events: EventTable, path: str | PathLike[str], *, scans_p
             counted += cube.attrs["events_counted"]
             drifted += cube.attrs["events_drifted_out"]
             ds = cube.to_dataset(name="data")
-            ds.attrs = {_DATAARRAY_KEY: "data"}
+            ds.attrs = {_DATAARRAY_KEY: "data", COMPLETE_KEY: True}
             for c in ds.coords.values():
                 if c.dtype.kind == "U":
                     ds.coords[c.name] = c.astype(object)
             ds["data"].attrs = {k: v for k, v in cube.attrs.items() if k not in ("events_counted",)}
             if j == 0:
-                ds.to_zarr(tmp, mode="w", zarr_format=3, consolidated=False)
+                ds.to_zarr(tmp, mode="w", zarr_format=3, consolidated=False, write_empty_chunks=True)
             else:
                 ds.drop_vars([c for c in ds.coords if "scan" not in ds[c].dims]).to_zarr(
-                    tmp, append_dim="scan", consolidated=False)
+                    tmp, append_dim="scan", consolidated=False, write_empty_chunks=True)
         import zarr
 
         group = zarr.open_group(tmp, mode="r+")

@@ -19,7 +19,7 @@ The estimate is made in three steps:
    :func:`~ionscope.imaging.registration.estimate_shifts` (steps 1–2 on a copy reduced to
    ≤ ~256 px, which the pyramid of step 3 starts from);
 3. Gauss–Newton refinement of all parameters, inverse-compositional Lucas–Kanade (Baker &
-   Matthews, *Int. J. Comput. Vis.* 56, 221 (2004), §3.2) on a Gaussian pyramid, with a gain and
+   Matthews, *Int. J. Comput. Vis.* 56, 221 (2004), sec. 3.2) on a Gaussian pyramid, with a gain and
    offset between the images solved alongside (linear appearance variation, ibid. Part 3) and
    pixels that leave the moving image excluded.
 """

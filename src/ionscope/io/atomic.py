@@ -1,11 +1,20 @@
-"""Atomic outputs: write beside the target, then rename; never overwrite without ``force``."""
+"""Atomic outputs: write beside the target, then rename; never overwrite without ``force``.
+
+Temporaries are named ``.<target>.tmp-<pid>-<random>`` and replaced outputs are moved aside as
+``.<target>.old-<pid>`` before deletion, so a process killed mid-write leaves only hidden entries
+that carry its process id. The next write to the same target removes those of dead processes (a
+moved-aside output whose replacement never arrived is put back) and reports what it did with a
+:class:`StaleTemporaryWarning`.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import tempfile
+import warnings
 from collections.abc import Iterator
 from os import PathLike
 from pathlib import Path
@@ -16,9 +25,59 @@ from ionscope.model.errors import OutputExistsError
 def check_writable(path: str | PathLike[str], force: bool) -> Path:
     """Refuse an existing ``path`` unless ``force``; return it as a :class:`Path`."""
     p = Path(path)
-    if p.exists() and not force:
+    if (p.exists() or p.is_symlink()) and not force:
         raise OutputExistsError("already exists; pass force=True (CLI: --force) to replace it", p)
     return p
+
+
+class StaleTemporaryWarning(UserWarning):
+    """Leftovers of an interrupted write were found beside an output (and cleaned up or reported)."""
+
+
+_STALE = re.compile(r"^\.(?P<name>.+)\.(?P<kind>tmp|old)-(?P<pid>\d+)(?:-.*)?$")
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def clean_stale(path: str | PathLike[str]) -> list[str]:
+    """Remove the temporaries that dead processes left beside ``path``; return what was done.
+
+    A ``.old-`` entry (an output moved aside just before its replacement was renamed in) is put back
+    when ``path`` itself is missing, else deleted. Entries of live processes are left alone; entries
+    whose owner cannot be told are reported, not deleted.
+    """
+    target = Path(path)
+    done: list[str] = []
+    try:
+        entries = list(target.parent.iterdir()) if target.parent.is_dir() else []
+    except OSError:
+        return done
+    for entry in entries:
+        m = _STALE.match(entry.name)
+        if m is None or m.group("name") != target.name or _alive(int(m.group("pid"))):
+            continue
+        try:
+            if m.group("kind") == "old" and not (target.exists() or target.is_symlink()):
+                os.replace(entry, target)
+                done.append(f"restored {target.name} from {entry.name} (a replacement was interrupted)")
+            else:
+                _remove(entry)
+                done.append(f"removed {entry.name} left by interrupted process {m.group('pid')}")
+        except OSError as exc:
+            done.append(f"could not remove {entry.name}: {exc}")
+    if done:
+        warnings.warn(f"{target}: " + "; ".join(done), StaleTemporaryWarning, stacklevel=3)
+    return done
 
 
 def _umask() -> int:
@@ -29,18 +88,24 @@ def _umask() -> int:
 
 def _remove(p: Path) -> None:
     if p.is_dir() and not p.is_symlink():
-        shutil.rmtree(p)
+        shutil.rmtree(p, ignore_errors=True)
     elif p.exists() or p.is_symlink():
         p.unlink()
 
 
 def _replace(tmp: Path, target: Path) -> None:
-    """Move ``tmp`` onto ``target``; a replaced folder is moved aside first, then deleted."""
-    if target.is_dir() and not target.is_symlink():
+    """Move ``tmp`` onto ``target``.
+
+    A file replaces a file in one rename. Anything else (a folder, a symlink, a file where a folder
+    goes or the reverse) is moved aside first, then deleted; a symlink is replaced, never followed.
+    """
+    exists = target.exists() or target.is_symlink()
+    if exists and (target.is_symlink() or target.is_dir() or tmp.is_dir()):
         aside = target.with_name(f".{target.name}.old-{os.getpid()}")
+        _remove(aside)
         os.replace(target, aside)
         os.replace(tmp, target)
-        shutil.rmtree(aside, ignore_errors=True)
+        _remove(aside)
     else:
         os.replace(tmp, target)
 
@@ -53,7 +118,8 @@ def atomic_path(path: str | PathLike[str], *, force: bool = False, directory: bo
     """
     target = check_writable(path, force)
     target.parent.mkdir(parents=True, exist_ok=True)
-    prefix = f".{target.name}.tmp-"
+    clean_stale(target)
+    prefix = f".{target.name}.tmp-{os.getpid()}-"
     tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=target.parent)) if directory else Path(
         tempfile.mkstemp(prefix=prefix, dir=target.parent)[1])
     if directory:

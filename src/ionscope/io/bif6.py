@@ -13,6 +13,7 @@ The file size must equal 12 + n·(16 + 4·nx·ny) exactly; the check runs before
 from __future__ import annotations
 
 import struct
+import warnings
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -21,8 +22,8 @@ import numpy as np
 import xarray as xr
 
 from ionscope.io.atomic import atomic_path
-from ionscope.io.checks import require_file
-from ionscope.io.registry import FormatPlugin
+from ionscope.io.checks import TruncatedWarning, require_file
+from ionscope.io.registry import FormatPlugin, PositiveFloat, ReaderOptions
 from ionscope.model.arrays import coord, make_ion_image
 from ionscope.model.errors import FormatError, ValidationError
 
@@ -31,12 +32,23 @@ HEADER = struct.Struct("<6s3H")
 INTERVAL = struct.Struct("<I3f")
 
 
+class Bif6Options(ReaderOptions):
+    """Reader options of BIF6 files."""
+
+    pixel_size_um: PositiveFloat = 1.0
+    salvage: bool = False
+
+
 def _sniff(path: Path, head: bytes) -> bool:
     return head[:6] == MAGIC
 
 
-def read_bif6(path: str | PathLike[str], *, pixel_size_um: float = 1.0) -> xr.DataArray:
-    """Read a BIF6 file; ``pixel_size_um`` is not stored in the file and must come from the user."""
+def read_bif6(path: str | PathLike[str], *, pixel_size_um: float = 1.0, salvage: bool = False) -> xr.DataArray:
+    """Read a BIF6 file; ``pixel_size_um`` is not stored in the file and must come from the user.
+
+    With ``salvage``, a file cut short (fewer bytes than the header declares) is read up to its last
+    complete interval, with a :class:`~ionscope.io.checks.TruncatedWarning`.
+    """
     p = require_file(path)
     size = p.stat().st_size
     with open(p, "rb") as fh:
@@ -50,10 +62,15 @@ def read_bif6(path: str | PathLike[str], *, pixel_size_um: float = 1.0) -> xr.Da
             raise FormatError(f"header declares {n} intervals of {nx} × {ny} pixels: nothing to read", p)
         block = INTERVAL.size + 4 * nx * ny
         expected = HEADER.size + n * block
-        if size != expected:
+        if salvage and size < expected and (size - HEADER.size) // block >= 1:
+            n_full = (size - HEADER.size) // block
+            warnings.warn(f"{p}: truncated: {n_full} of the {n} declared intervals are complete; reading those",
+                          TruncatedWarning, stacklevel=2)
+            n = n_full
+        elif size != expected:
             raise FormatError(f"inconsistent sizes: the header declares {n} intervals of {nx} × {ny} pixels "
                               f"({expected} bytes) but the file has {size} bytes", p)
-    raw = np.memmap(p, dtype=np.uint8, mode="r", offset=HEADER.size, shape=(n, block))
+    raw = np.memmap(p, dtype=np.uint8, mode="r", offset=HEADER.size, shape=(n * block,)).reshape(n, block)
     meta = np.ndarray((n,), dtype=np.dtype([("id", "<u4"), ("lo", "<f4"), ("mid", "<f4"), ("hi", "<f4")]),
                       buffer=raw, strides=(block,))
     counts = np.ndarray((n, ny, nx), dtype="<u4", buffer=raw, offset=INTERVAL.size, strides=(block, 4 * nx, 4))
@@ -99,7 +116,9 @@ PLUGIN = FormatPlugin(
     read=read_bif6,
     sniff=_sniff,
     write=write_bif6,
-    options={"pixel_size_um": "pixel size (not stored in BIF6)"},
+    options_model=Bif6Options,
+    options={"pixel_size_um": "pixel size (not stored in BIF6)",
+             "salvage": "read the complete intervals of a truncated file, with a warning"},
 )
 
 __all__ = ["read_bif6", "write_bif6"]

@@ -9,6 +9,11 @@ import numpy as np
 
 from ionscope.model.errors import AbsurdSizeError, FormatError, InputNotFoundError
 
+
+class TruncatedWarning(UserWarning):
+    """A file was cut short; with ``salvage`` its complete part was read and the rest ignored."""
+
+
 #: Largest array any reader will allocate in memory at once (bytes); larger data must be lazy.
 MAX_IN_MEMORY_BYTES = 8 * 1024**3
 
@@ -36,7 +41,8 @@ def require_dir(path: str | PathLike[str]) -> Path:
 
 
 def checked_nbytes(path: str | PathLike[str], shape: tuple[int, ...], dtype: np.dtype | str,
-                   *, what: str = "array", limit: int | None = None) -> int:
+                   *, what: str = "array", limit: int | None = None,
+                   limit_reason: str = "this file can hold") -> int:
     """Bytes an array of ``shape``/``dtype`` needs; raise if a header's claim is absurd.
 
     Sizes are multiplied in Python integers (no overflow), so a header declaring 10¹² pixels is
@@ -51,7 +57,7 @@ def checked_nbytes(path: str | PathLike[str], shape: tuple[int, ...], dtype: np.
     if limit is not None and nbytes > limit:
         raise AbsurdSizeError(
             f"{what} of shape {tuple(int(s) for s in shape)} would need {nbytes / 1e9:.3g} GB, more than "
-            f"the {limit / 1e9:.3g} GB this file can hold", path)
+            f"the {limit / 1e9:.3g} GB {limit_reason}", path)
     return nbytes
 
 

@@ -1,6 +1,6 @@
 """Cycling logs (electrochemistry): BioLogic EC-Lab/BT-Lab ``.mpt`` text exports and generic CSV/TSV.
 
-Every log becomes a :class:`pandas.DataFrame` with the columns of DESIGN.md
+Every log becomes a :class:`pandas.DataFrame` with the canonical columns
 
 ===============  ====  ==========================================================================
 column           unit  meaning
@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from ionscope.io.checks import require_file
-from ionscope.io.registry import FormatPlugin
+from ionscope.io.registry import FiniteFloat, FormatPlugin, ReaderOptions
 from ionscope.model.errors import FormatError, UnitError
 
 CANONICAL = ("time", "voltage", "current", "capacity", "cycle", "step")
@@ -69,6 +69,18 @@ _NB_HEADER = re.compile(r"Nb header lines\s*:\s*(\d+)", re.I)
 _UNIT_IN_NAME = re.compile(r"^\s*(?P<name>.*?)\s*(?:[(\[](?P<u1>[^()\[\]]+)[)\]]|/(?P<u2>[^/]+))\s*$")
 #: Relative current below which a row counts as rest when steps are derived.
 REST_FRACTION = 1e-3
+
+
+class CyclingOptions(ReaderOptions):
+    """Reader options of cycling logs."""
+
+    columns: dict[str, str] | None = None
+    units: dict[str, str] | None = None
+    sep: str | None = None
+    decimal: str = "auto"
+    comment: str | None = "#"
+    current_sign: FiniteFloat = 1.0
+    encoding: str | None = None
 
 
 def _sniff(path: Path, head: bytes) -> bool:
@@ -278,7 +290,8 @@ def _parse_table(text: str, sep: str | None, decimal: str, p: Path) -> pd.DataFr
             raise FormatError(f"line {k} of the table has {len(line.rstrip(sep).split(sep))} fields, the header "
                               f"has {n_fields}: truncated or corrupt", p)
     try:
-        df = pd.read_csv(io.StringIO(text), sep=sep, decimal=decimal, skip_blank_lines=True, engine="c")
+        df = pd.read_csv(io.StringIO(text), sep=sep, decimal=decimal, skip_blank_lines=True, engine="c",
+                         index_col=False)
     except (pd.errors.ParserError, ValueError) as exc:
         raise FormatError(f"cannot parse the table: {exc}", p) from None
     return df.loc[:, [c for c in df.columns if not (str(c).startswith("Unnamed:") and df[c].isna().all())]]
@@ -356,5 +369,6 @@ PLUGIN = FormatPlugin(
     description="cycling logs: BioLogic .mpt text exports (by content); generic CSV/TSV with format='cycling'",
     read=read_cycling,
     sniff=_sniff,
+    options_model=CyclingOptions,
     options={"columns": "role→column mapping", "units": "role→unit", "current_sign": "-1 if charge is negative"},
 )

@@ -7,6 +7,7 @@ only checks the size and maps the file (:class:`~ionscope.model.events.EventTabl
 
 from __future__ import annotations
 
+import warnings
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -14,17 +15,60 @@ from typing import Any
 import numpy as np
 
 from ionscope.io.atomic import atomic_path
-from ionscope.io.checks import require_file
-from ionscope.io.registry import FormatPlugin
+from ionscope.io.checks import MAX_IN_MEMORY_BYTES, TruncatedWarning, checked_nbytes, require_file
+from ionscope.io.registry import FiniteFloat, FormatPlugin, PositiveFloat, PositiveInt, ReaderOptions
 from ionscope.model.errors import FormatError, ValidationError
 from ionscope.model.events import RECORD, Calibration, EventTable, Geometry
+
+
+class GrdOptions(ReaderOptions):
+    """Reader options of GRD files (calibration and geometry are not in the file)."""
+
+    k0: FiniteFloat | None = None
+    sf: PositiveFloat | None = None
+    binning: PositiveFloat = 1.0
+    nx: PositiveInt | None = None
+    ny: PositiveInt | None = None
+    pixel_size_um: PositiveFloat = 1.0
+    n_scans: PositiveInt | None = None
+    peaks: str | None = None
+    tol_ppm: PositiveFloat | None = None
+    tol_da: PositiveFloat | None = None
+    mz_bin: PositiveFloat | None = None
+    mz_range: str | None = None
+    salvage: bool = False
+
+
+def mz_bin_edges(path: str | PathLike[str], mz_range: str | tuple[float, float] | None, width: float,
+                 pixels: int, *, limit: int = MAX_IN_MEMORY_BYTES) -> np.ndarray:
+    """Edges of m/z bins of ``width`` over ``mz_range`` ("lo,hi"; default 1–500), size-checked first.
+
+    The (pixels × bins) uint32 cube the edges imply is checked against ``limit`` bytes before the
+    edges themselves are allocated, so ``mz_bin=1e-7`` fails at once instead of asking for 37 GiB.
+    """
+    if mz_range is None:
+        lo, hi = 1.0, 500.0
+    else:
+        try:
+            lo, hi = (float(v) for v in (str(mz_range).replace(";", ",").split(",")
+                                         if isinstance(mz_range, str) else mz_range))
+        except ValueError:
+            raise ValidationError(f"mz_range must be two numbers 'lo,hi', got {mz_range!r}", path) from None
+    if not (np.isfinite(lo) and np.isfinite(hi) and 0 < lo < hi):
+        raise ValidationError(f"mz_range needs 0 < lo < hi, got {lo:g},{hi:g}", path)
+    if not (np.isfinite(width) and width > 0):
+        raise ValidationError(f"mz_bin must be a positive m/z width, got {width!r}", path)
+    n_bins = int(np.ceil((hi - lo) / width))
+    checked_nbytes(path, (max(int(pixels), 1), n_bins + 1), np.uint32, what=f"cube of {n_bins} m/z bins",
+                   limit=limit, limit_reason="allowed in memory (choose a wider mz_bin or a narrower mz_range)")
+    return lo + width * np.arange(n_bins + 1)
 
 
 def read_grd(path: str | PathLike[str], *, k0: float | None = None, sf: float | None = None, binning: float = 1.0,
              nx: int | None = None, ny: int | None = None, pixel_size_um: float = 1.0,
              n_scans: int | None = None, peaks: str | None = None, tol_ppm: float | None = None,
-             tol_da: float | None = None, mz_bin: float | None = None, mz_range: str | None = None
-             ) -> EventTable | Any:
+             tol_da: float | None = None, mz_bin: float | None = None, mz_range: str | None = None,
+             salvage: bool = False) -> EventTable | Any:
     """Open a GRD file as a memory-mapped :class:`EventTable`.
 
     With ``peaks`` (comma-separated m/z, plus ``tol_ppm`` or ``tol_da``) or ``mz_bin`` (m/z width, over
@@ -32,14 +76,21 @@ def read_grd(path: str | PathLike[str], *, k0: float | None = None, sf: float | 
     (:func:`ionscope.imaging.bin_events`) and the ion images or (y, x, mz) cube are returned — the
     form ``ionscope convert run.grd cube.zarr -o k0=… -o sf=… -o nx=… -o ny=… -o peaks=…`` uses.
 
+    With ``salvage``, a file cut short inside a record (an acquisition stopped mid-write) is read
+    up to its last complete record, with a :class:`~ionscope.io.checks.TruncatedWarning`.
+
     Raises
     ------
     FormatError
-        If the length is not a whole number of 20-byte records (truncated file).
+        If the length is not a whole number of 20-byte records (truncated file) and not ``salvage``.
     """
     p = require_file(path)
     size = p.stat().st_size
-    if size % RECORD.itemsize:
+    if size % RECORD.itemsize and salvage and size >= RECORD.itemsize:
+        warnings.warn(f"{p}: truncated inside an event record; reading the {size // RECORD.itemsize} complete "
+                      f"records and ignoring the last {size % RECORD.itemsize} bytes", TruncatedWarning,
+                      stacklevel=2)
+    elif size % RECORD.itemsize:
         raise FormatError(f"length {size} bytes is not a multiple of the {RECORD.itemsize}-byte event record "
                           f"(5 × uint32): truncated or not a GRD file ({size % RECORD.itemsize} bytes left over)", p)
     cal = None
@@ -57,12 +108,18 @@ def read_grd(path: str | PathLike[str], *, k0: float | None = None, sf: float | 
         return table
     from ionscope.imaging.events import bin_events
 
+    if geo is None or cal is None:
+        raise ValidationError("binning at once (peaks= or mz_bin=) needs k0, sf, nx and ny", p)
     if peaks is not None:
-        mz = [float(v) for v in str(peaks).replace(";", ",").split(",") if v.strip()]
+        try:
+            mz = [float(v) for v in str(peaks).replace(";", ",").split(",") if v.strip()]
+        except ValueError:
+            raise ValidationError(f"peaks must be comma-separated m/z values, got {peaks!r}", p) from None
+        if not mz:
+            raise ValidationError("peaks is empty", p)
         return bin_events(table, peaks=mz, tolerance_ppm=tol_ppm, tolerance_da=tol_da)
-    lo, hi = (1.0, 500.0) if mz_range is None else (float(v) for v in str(mz_range).split(","))
-    width = float(mz_bin)  # type: ignore[arg-type]
-    return bin_events(table, mz_edges=lo + width * np.arange(int(np.ceil((hi - lo) / width)) + 1))
+    edges = mz_bin_edges(p, mz_range, float(mz_bin), geo.nx * geo.ny)  # type: ignore[arg-type]
+    return bin_events(table, mz_edges=edges)
 
 
 def write_grd(records: Any, path: str | PathLike[str], *, force: bool = False, append: bool = False) -> Path:
@@ -97,10 +154,12 @@ PLUGIN = FormatPlugin(
     description="IONTOF GRD raw events (5 × uint32: scan, shot, x, y, tof), memory-mapped event table",
     read=read_grd,
     write=_write,
+    options_model=GrdOptions,
     options={"k0": "time-zero (channels)", "sf": "scale factor", "binning": "channel binning",
              "peaks": "bin at once: m/z list", "tol_ppm": "window", "tol_da": "window",
              "mz_bin": "bin at once: m/z bin width", "mz_range": "lo,hi for mz_bin",
-             "nx": "pixels per row", "ny": "rows", "pixel_size_um": "pixel size", "n_scans": "scans"},
+             "nx": "pixels per row", "ny": "rows", "pixel_size_um": "pixel size", "n_scans": "scans",
+             "salvage": "read the complete records of a truncated file, with a warning"},
 )
 
-__all__ = ["read_grd", "write_grd"]
+__all__ = ["GrdOptions", "mz_bin_edges", "read_grd", "write_grd"]

@@ -23,9 +23,20 @@ import xarray as xr
 
 from ionscope.io.checks import MAX_IN_MEMORY_BYTES, checked_nbytes
 from ionscope.io.imzml_index import ImzMLIndex, describe_index, parse_index, verify_ibd
-from ionscope.io.registry import FormatPlugin
+from ionscope.io.registry import FormatPlugin, PositiveFloat, ReaderOptions
 from ionscope.model.arrays import coord, labelled, pixel_axis
 from ionscope.model.errors import ValidationError
+
+
+class ImzMLOptions(ReaderOptions):
+    """Reader options of imzML files."""
+
+    lazy: bool | None = None
+    as_spectra: bool = False
+    checksum: bool = True
+    mz_bin: PositiveFloat | None = None
+    salvage: bool = False
+
 
 #: Continuous images larger than this (bytes, dense) are returned Dask-backed unless ``lazy=False``.
 LAZY_THRESHOLD = 1024**3
@@ -114,10 +125,53 @@ class ImzMLData:
         if edges.ndim != 1 or edges.size < 2 or np.any(np.diff(edges) <= 0):
             raise ValidationError("mz_edges must be at least two strictly increasing m/z values")
         checked_nbytes(self.index.path, (self.index.ny, self.index.nx, edges.size - 1), np.float64,
-                       what="binned image", limit=max_bytes)
+                       what="binned image", limit=max_bytes,
+                       limit_reason="allowed in memory")
         per = sum_into_bins(self, edges)
         centres = 0.5 * (edges[:-1] + edges[1:])
         return hyperspectral_array(self.to_grid(per), centres, self, extra={"mz_edges": edges.tolist()})
+
+    def to_dataset(self, *, block_bytes: int = 32 * 1024**2) -> xr.Dataset:
+        """The sparse spectra as an :class:`xarray.Dataset` (lossless; what the Zarr store holds).
+
+        Variables ``mz`` and ``intensity`` concatenate every spectrum's values along ``value``;
+        spectrum ``i`` is ``value[start[i] : start[i] + length[i]]``, at 0-based pixel
+        (``pixel_y[i]``, ``pixel_x[i]``). The values stay Dask-backed (blocks of about
+        ``block_bytes`` gathered from the memory map), so a large file is streamed, not loaded.
+        """
+        import dask
+        import dask.array as dsa
+
+        ix = self.index
+        lengths = np.minimum(ix.mz_length, ix.int_length).astype(np.int64)
+        start = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+        per_value = ix.mz_dtype.itemsize + ix.int_dtype.itemsize
+        arrays: dict[str, list[Any]] = {"mz": [], "intensity": []}
+        i0 = 0
+        while i0 < ix.n_spectra:
+            i1, acc = i0, 0
+            while i1 < ix.n_spectra and (i1 == i0 or acc + lengths[i1] * per_value <= block_bytes):
+                acc += int(lengths[i1]) * per_value
+                i1 += 1
+            n = int(lengths[i0:i1].sum())
+            for role, dt in (("mz", ix.mz_dtype), ("intensity", ix.int_dtype)):
+                arrays[role].append(dsa.from_delayed(dask.delayed(_gather)(self, role, i0, i1, lengths), (n,), dt))
+            i0 = i1
+        py, px = self.pixel_size_um
+        attrs = {"kind": "imzml_spectra", "imzml_mode": ix.mode, "grid": [ix.ny, ix.nx],
+                 "pixel_size_um": [py, px], "source_file": ix.path.name, "uuid": ix.uuid,
+                 "polarity": ix.polarity, "notes": list(ix.notes),
+                 "pixel_size_source": "imzML scanSettings" if ix.pixel_size_um else "unknown: 1 µm assumed"}
+        empty = {"mz": np.empty(0, ix.mz_dtype), "intensity": np.empty(0, ix.int_dtype)}
+        data = {k: (("value",), dsa.concatenate(v) if v else empty[k]) for k, v in arrays.items()}
+        ds = xr.Dataset(data, coords={"pixel_y": ("spectrum", ix.y - 1), "pixel_x": ("spectrum", ix.x - 1),
+                                      "start": ("spectrum", start), "length": ("spectrum", lengths)},
+                        attrs=attrs)
+        ds["mz"].attrs["units"] = "m/z"
+        ds["intensity"].attrs["units"] = "counts"
+        for name in ("pixel_y", "pixel_x", "start", "length"):
+            ds.coords[name].attrs["units"] = "index"
+        return ds
 
     def describe(self) -> dict[str, Any]:
         """Summary for ``ionscope info``."""
@@ -130,10 +184,21 @@ class ImzMLData:
                 "attrs": d}
 
 
-def open_imzml(path: str | PathLike[str], *, checksum: bool = True) -> ImzMLData:
-    """Parse the index of ``path``, check the ``.ibd`` (UUID, SHA-1/MD5, extents) and map it read-only."""
-    idx = parse_index(path)
-    verify_ibd(idx, checksum=checksum)
+def _gather(src: ImzMLData, role: str, i0: int, i1: int, lengths: np.ndarray) -> np.ndarray:
+    """Values of spectra ``i0 ≤ i < i1`` of one role (m/z or intensity), concatenated."""
+    ix = src.index
+    off, dt = (ix.mz_offset, ix.mz_dtype) if role == "mz" else (ix.int_offset, ix.int_dtype)
+    parts = [np.frombuffer(src.ibd, dt, int(lengths[i]), int(off[i])) for i in range(i0, i1)]
+    return np.concatenate(parts) if parts else np.empty(0, dt)
+
+
+def open_imzml(path: str | PathLike[str], *, checksum: bool = True, salvage: bool = False) -> ImzMLData:
+    """Parse the index of ``path``, check the ``.ibd`` (UUID, SHA-1/MD5, extents) and map it read-only.
+
+    ``salvage``: spectra beyond the end of a truncated ``.ibd`` are left out with a warning.
+    """
+    idx = parse_index(path, salvage=salvage)
+    verify_ibd(idx, checksum=checksum, salvage=salvage)
     return ImzMLData(idx, np.memmap(idx.ibd_path, dtype=np.uint8, mode="r"))
 
 
@@ -193,7 +258,8 @@ def _rows(src: ImzMLData, y0: int, y1: int, nmz: int) -> np.ndarray:
 
 
 def read_imzml(path: str | PathLike[str], *, lazy: bool | None = None, as_spectra: bool = False,
-               checksum: bool = True, mz_bin: float | None = None) -> xr.DataArray | ImzMLData:
+               checksum: bool = True, mz_bin: float | None = None, salvage: bool = False
+               ) -> xr.DataArray | ImzMLData:
     """Read an imzML file (``.imzML`` + ``.ibd``).
 
     Parameters
@@ -207,8 +273,11 @@ def read_imzml(path: str | PathLike[str], *, lazy: bool | None = None, as_spectr
     mz_bin
         Processed files: densify onto m/z bins of this width (m/z units) spanning the data, giving a
         ``hyperspectral`` array (e.g. for ``ionscope convert x.imzML x.zarr -o mz_bin=0.01``).
+    salvage
+        A truncated ``.ibd``: read the spectra that lie inside it (the others' pixels read as 0), with
+        a :class:`~ionscope.io.checks.TruncatedWarning`.
     """
-    src = open_imzml(path, checksum=checksum)
+    src = open_imzml(path, checksum=checksum, salvage=salvage)
     if mz_bin is not None and src.mode == "processed":
         lo, hi = src.mz_range()
         width = float(mz_bin)
@@ -216,7 +285,7 @@ def read_imzml(path: str | PathLike[str], *, lazy: bool | None = None, as_spectr
             raise ValidationError(f"mz_bin must be a positive m/z width, got {mz_bin!r}")
         n = int(np.ceil((hi - lo) / width)) + 1
         checked_nbytes(src.index.path, (src.index.ny, src.index.nx, n), np.float64, what="binned image",
-                       limit=MAX_IN_MEMORY_BYTES)
+                       limit=MAX_IN_MEMORY_BYTES, limit_reason="allowed in memory (choose a wider mz_bin)")
         return src.binned(lo + width * np.arange(n + 1))
     if src.mode == "processed" or as_spectra:
         return src
@@ -242,9 +311,11 @@ PLUGIN = FormatPlugin(
     read=read_imzml,
     sniff=_sniff,
     write=_write,
+    options_model=ImzMLOptions,
     options={"lazy": "continuous: Dask-backed", "mz_bin": "processed: densify onto m/z bins of this width",
              "as_spectra": "sparse spectra even if continuous",
-             "checksum": "verify the .ibd SHA-1/MD5"},
+             "checksum": "verify the .ibd SHA-1/MD5",
+             "salvage": "truncated .ibd: keep the spectra that lie inside it, with a warning"},
 )
 
 __all__ = ["ImzMLData", "continuous_cube", "open_imzml", "read_imzml"]

@@ -14,13 +14,14 @@ flexible exchange and processing of mass spectrometry imaging data"; the imzML 1
 from __future__ import annotations
 
 import hashlib
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ionscope.io.checks import require_bytes, require_file
+from ionscope.io.checks import TruncatedWarning, require_bytes, require_file
 from ionscope.model.errors import AbsurdSizeError, FormatError, InputNotFoundError, UnsupportedError
 from ionscope.model.units import convert
 
@@ -82,17 +83,24 @@ def _accession(p: dict[str, str]) -> str:
     return DTYPE_NAMES.get(p.get("name", ""), "")
 
 
+#: Integers in the XML must fit the signed 64-bit arrays of the index (offsets, lengths, positions).
+INT64_MAX = 2**63 - 1
+
+
 def _int(text: str | None, path: Path, what: str) -> int:
     try:
-        return int(text)  # type: ignore[arg-type]
+        value = int(text)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         try:
-            value = float(text)  # type: ignore[arg-type]
+            number = float(text)  # type: ignore[arg-type]
         except (TypeError, ValueError):
             raise FormatError(f"{what} is not a number: {text!r}", path) from None
-        if not value.is_integer():
+        if not number.is_integer():
             raise FormatError(f"{what} is not an integer: {text!r}", path) from None
-        return int(value)
+        value = int(number)
+    if abs(value) > INT64_MAX:
+        raise AbsurdSizeError(f"{what} {text!r} does not fit in 64 bits: corrupt", path)
+    return value
 
 
 def _unwrap_int32(values: np.ndarray) -> np.ndarray:
@@ -138,7 +146,7 @@ def find_ibd(path: Path) -> Path:
     raise InputNotFoundError(f"no binary data file {path.stem}.ibd beside the imzML", path)
 
 
-def parse_index(path: str | Path) -> ImzMLIndex:
+def parse_index(path: str | Path, *, salvage: bool = False) -> ImzMLIndex:
     """Stream through an ``.imzML`` file and return its :class:`ImzMLIndex`.
 
     Tolerates the IONTOF exporter's quirks: ISO-8859-1 declared encoding, CRLF line ends, no
@@ -171,8 +179,14 @@ def parse_index(path: str | Path) -> ImzMLIndex:
     y = np.asarray(cols["y"], dtype=np.int64)
     if x.min() < 1 or y.min() < 1:
         raise FormatError("pixel positions must start at 1 (IMS:1000050/51); found a position below 1", p)
-    nx = max(int(x.max()), _int(header.get("IMS:1000042", {}).get("value", "0"), p, "max count of pixels x"))
-    ny = max(int(y.max()), _int(header.get("IMS:1000043", {}).get("value", "0"), p, "max count of pixels y"))
+    declared = []
+    for acc, what in (("IMS:1000042", "max count of pixels x"), ("IMS:1000043", "max count of pixels y")):
+        n = _int(header[acc].get("value"), p, what) if acc in header else None
+        if n is not None and n < 1:
+            raise FormatError(f"{what} (IMS:{acc[4:]}) is {n}; a pixel count must be at least 1", p)
+        declared.append(n or 0)
+    nx = max(int(x.max()), declared[0])
+    ny = max(int(y.max()), declared[1])
     if nx * ny > MAX_GRID_PIXELS and nx * ny > MAX_GRID_EXCESS * index:
         raise AbsurdSizeError(f"the header declares a grid of {nx} × {ny} = {nx * ny:.3g} pixels for only "
                               f"{index} spectra", p)
@@ -195,7 +209,7 @@ def parse_index(path: str | Path) -> ImzMLIndex:
         md5=_clean_hex(header.get("IMS:1000090", {}).get("value")),
         polarity=polarity, notes=notes,
     )
-    check_extents(idx)
+    check_extents(idx, salvage=salvage)
     return idx
 
 
@@ -205,14 +219,55 @@ def _clean_hex(value: str | None) -> str | None:
     return value.strip().strip("{}").replace("-", "").lower()
 
 
-def check_extents(idx: ImzMLIndex) -> None:
-    """Raise if any array lies (partly) outside the ``.ibd`` or has a negative offset/length."""
+#: The ``.ibd`` starts with the 16-byte UUID; no array may start inside it.
+UUID_BYTES = 16
+
+
+def _select(idx: ImzMLIndex, keep: np.ndarray) -> None:
+    """Keep only the spectra where ``keep`` is true (salvage of a truncated ``.ibd``)."""
+    for name in ("x", "y", "mz_offset", "mz_length", "int_offset", "int_length"):
+        setattr(idx, name, getattr(idx, name)[keep])
+
+
+def check_extents(idx: ImzMLIndex, *, salvage: bool = False) -> None:
+    """Raise if any array lies (partly) outside the ``.ibd``, inside its UUID, overlaps its partner, or
+    has a negative offset/length.
+
+    With ``salvage``, spectra whose arrays run past the end of a truncated ``.ibd`` are dropped
+    with a :class:`~ionscope.io.checks.TruncatedWarning` (their pixels read as 0) instead.
+    """
     size = idx.ibd_path.stat().st_size
+    spans = {}
     for what, off, n, dt in (("m/z", idx.mz_offset, idx.mz_length, idx.mz_dtype),
                              ("intensity", idx.int_offset, idx.int_length, idx.int_dtype)):
         if (n < 0).any() or (off < 0).any():
             i = int(np.flatnonzero((n < 0) | (off < 0))[0])
             raise FormatError(f"spectrum {i} has a negative {what} offset or length", idx.path)
+        if (n > INT64_MAX // 8).any():
+            i = int(np.flatnonzero(n > INT64_MAX // 8)[0])
+            raise AbsurdSizeError(f"spectrum {i} declares {int(n[i])} {what} values", idx.path)
+        inside_uuid = (off < UUID_BYTES) & (n > 0)
+        if inside_uuid.any():
+            i = int(np.flatnonzero(inside_uuid)[0])
+            raise FormatError(f"the {what} array of spectrum {i} starts at byte {int(off[i])}, inside the "
+                              f"{UUID_BYTES}-byte UUID that opens the .ibd ({int(inside_uuid.sum())} spectra "
+                              "affected): corrupt offsets", idx.path)
+        spans[what] = (off, off + n * dt.itemsize, n > 0)
+    (mo, me, mf), (io_, ie, if_) = spans["m/z"], spans["intensity"]
+    overlap = mf & if_ & (mo < ie) & (io_ < me) & ((mo != io_) | (idx.mz_dtype != idx.int_dtype))
+    if overlap.any():
+        i = int(np.flatnonzero(overlap)[0])
+        raise FormatError(f"the m/z and intensity arrays of spectrum {i} overlap in the .ibd "
+                          f"({int(overlap.sum())} spectra affected): corrupt offsets", idx.path)
+    beyond = ((me > size) & mf) | ((ie > size) & if_)
+    if beyond.any() and salvage and not beyond.all():
+        warnings.warn(f"{idx.ibd_path}: truncated: {int(beyond.sum())} of {beyond.size} spectra lie beyond the "
+                      f"end of the file ({size} bytes) and are left out (their pixels read as 0)",
+                      TruncatedWarning, stacklevel=3)
+        idx.notes.append(f"salvaged: {int(beyond.sum())} spectra beyond the end of the truncated .ibd left out")
+        _select(idx, ~beyond)
+    for what, off, n, dt in (("m/z", idx.mz_offset, idx.mz_length, idx.mz_dtype),
+                             ("intensity", idx.int_offset, idx.int_length, idx.int_dtype)):
         end = off + n * dt.itemsize
         bad = np.flatnonzero((end > size) & (n > 0))
         if bad.size:
@@ -228,8 +283,11 @@ def check_extents(idx: ImzMLIndex) -> None:
         raise FormatError("continuous imzML whose intensity arrays differ in length from the m/z array", idx.path)
 
 
-def verify_ibd(idx: ImzMLIndex, *, checksum: bool = True) -> None:
-    """Check the ``.ibd`` UUID (first 16 bytes) and, if ``checksum``, its SHA-1/MD5 against the XML."""
+def verify_ibd(idx: ImzMLIndex, *, checksum: bool = True, salvage: bool = False) -> None:
+    """Check the ``.ibd`` UUID (first 16 bytes) and, if ``checksum``, its SHA-1/MD5 against the XML.
+
+    A salvaged index (spectra left out of a truncated ``.ibd``) skips the checksum, which cannot match.
+    """
     with open(idx.ibd_path, "rb") as fh:
         head = fh.read(16)
     if idx.uuid is not None:
@@ -239,6 +297,8 @@ def verify_ibd(idx: ImzMLIndex, *, checksum: bool = True) -> None:
             raise FormatError(f"UUID mismatch: the .ibd starts with {head.hex()} but {idx.path.name} declares "
                               f"{idx.uuid}; the two files do not belong together", idx.ibd_path)
     if not checksum or (idx.sha1 is None and idx.md5 is None):
+        return
+    if salvage and any(n.startswith("salvaged:") for n in idx.notes):
         return
     algo, label, expected = ("sha1", "SHA-1", idx.sha1) if idx.sha1 is not None else ("md5", "MD5", idx.md5)
     h = hashlib.new(algo)

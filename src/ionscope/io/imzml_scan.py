@@ -165,4 +165,6 @@ def scan_imzml(path: Path, *, dtypes: dict[str, object], dtype_names: dict[str, 
     except expat.ExpatError as exc:
         raise FormatError(f"not well-formed XML: {expat.errors.messages.get(exc.code, exc)} at line "
                           f"{exc.lineno}, column {exc.offset}", path) from None
+    except (LookupError, UnicodeError, ValueError) as exc:  # e.g. an unknown declared encoding
+        raise FormatError(f"unreadable XML: {type(exc).__name__}: {exc}", path) from None
     return res

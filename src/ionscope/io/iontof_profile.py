@@ -18,6 +18,7 @@ pandas' C parser.
 from __future__ import annotations
 
 import io
+import warnings
 from os import PathLike
 from pathlib import Path
 
@@ -25,8 +26,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ionscope.io.checks import checked_nbytes, require_file
-from ionscope.io.registry import FormatPlugin
+from ionscope.io.checks import TruncatedWarning, checked_nbytes, require_file
+from ionscope.io.registry import FormatPlugin, ReaderOptions
 from ionscope.model.arrays import make_depth_profile
 from ionscope.model.errors import AbsurdSizeError, FormatError
 
@@ -41,6 +42,12 @@ AXIS_COLUMNS = {
 MAX_HEADER_LINE = 1 << 20
 #: Most species a profile export may list.
 MAX_SPECIES = 20_000
+
+
+class ProfileOptions(ReaderOptions):
+    """Reader options of SurfaceLab depth-profile exports."""
+
+    salvage: bool = False
 
 
 def _sniff(path: Path, head: bytes) -> bool:
@@ -92,6 +99,34 @@ def _parse_mass(text: str, path: Path, label: str) -> float:
     return value
 
 
+def unique_labels(labels: list[str], mz: np.ndarray) -> tuple[list[str], dict[str, str]]:
+    """Make repeated species labels unique; return the labels and a map new label → original.
+
+    SurfaceLab lets a user define two peaks with one name (e.g. ``SnO+`` at m/z 135.8979 and
+    135.9143). Every member of such a group gets its m/z appended (``SnO+ (135.8979)``), or its
+    rank (``SnO+ #2``) where the masses do not tell them apart (equal or ``N/A``).
+    """
+    counts: dict[str, int] = {}
+    for lab in labels:
+        counts[lab] = counts.get(lab, 0) + 1
+    out, renamed = list(labels), {}
+    taken = set(labels)
+    for lab, n in counts.items():
+        if n < 2:
+            continue
+        idx = [i for i, v in enumerate(labels) if v == lab]
+        masses = [mz[i] for i in idx]
+        by_mass = all(np.isfinite(masses)) and len({f"{m:.4f}" for m in masses}) == n
+        for rank, i in enumerate(idx, start=1):
+            new = f"{lab} ({mz[i]:.4f})" if by_mass else f"{lab} #{rank}"
+            while new in taken:
+                new += "'"
+            taken.add(new)
+            out[i] = new
+            renamed[new] = lab
+    return out, renamed
+
+
 def _polarity(labels: list[str]) -> str | None:
     """'positive'/'negative' from the charge signs that end the species labels (majority)."""
     plus = sum(lab.rstrip().endswith("+") for lab in labels)
@@ -101,8 +136,14 @@ def _polarity(labels: list[str]) -> str | None:
     return "positive" if plus > minus else "negative"
 
 
-def read_iontof_profile(path: str | PathLike[str]) -> xr.DataArray:
+def read_iontof_profile(path: str | PathLike[str], *, salvage: bool = False) -> xr.DataArray:
     """Read a SurfaceLab depth-profile text export into a ``depth_profile`` (scan, peak).
+
+    Rows may or may not end with a tab (SurfaceLab writes one; other tools and hand edits do not).
+    Repeated species labels are made unique (:func:`unique_labels`); the labels as exported are
+    kept in ``attrs["original_labels"]`` and the renamings in ``attrs["renamed_labels"]``. With
+    ``salvage``, a last row cut short (an export interrupted mid-write) is dropped with a
+    :class:`~ionscope.io.checks.TruncatedWarning` instead of refused.
 
     Returns
     -------
@@ -161,20 +202,25 @@ def read_iontof_profile(path: str | PathLike[str]) -> xr.DataArray:
     n_rows = body.count(b"\n") + (0 if body.endswith(b"\n") or not body else 1)
     # Every number takes at least 2 bytes of text ("0\t"): a larger claim cannot be in the file.
     checked_nbytes(p, (n_rows, n_cols), np.float64, what="profile table", limit=4 * size + 4096)
-    lines = [ln.rstrip(b"\r") for ln in body.split(b"\n")]
+    lines = [ln.rstrip(b"\r").rstrip(b"\t") for ln in body.split(b"\n")]
     lines = [ln for ln in lines if ln.strip()]
     if not lines:
         raise FormatError("has a header but no data rows (truncated)", p)
-    counts_per_line = np.array([len(ln.rstrip(b"\t").split(b"\t")) for ln in lines])
+    counts_per_line = np.array([len(ln.split(b"\t")) for ln in lines])
     bad = np.nonzero(counts_per_line != n_cols)[0]
+    if salvage and bad.size == 1 and bad[0] == len(lines) - 1 and counts_per_line[-1] < n_cols and len(lines) > 1:
+        warnings.warn(f"{p}: the last data row is truncated ({counts_per_line[-1]} of {n_cols} values); "
+                      f"reading the {len(lines) - 1} complete rows", TruncatedWarning, stacklevel=2)
+        lines = lines[:-1]
+        bad = bad[:0]
     if bad.size:
         row = int(bad[0])
         what = "truncated" if row == len(lines) - 1 and counts_per_line[row] < n_cols else "ragged"
         raise FormatError(f"data row {row + 1} has {counts_per_line[row]} values where the header declares "
                           f"{n_cols} ({what} row)", p)
     try:
-        table = pd.read_csv(io.BytesIO(body), sep="\t", header=None, engine="c", dtype=np.float64,
-                            names=range(n_cols + 1), usecols=range(n_cols), skip_blank_lines=True)
+        table = pd.read_csv(io.BytesIO(b"\n".join(lines)), sep="\t", header=None, engine="c", dtype=np.float64,
+                            names=range(n_cols), skip_blank_lines=True)
     except (ValueError, pd.errors.ParserError) as exc:
         msg = str(exc).splitlines()[0]
         raise FormatError(f"non-numeric value in the data rows ({msg})", p) from None
@@ -207,11 +253,13 @@ def read_iontof_profile(path: str | PathLike[str]) -> xr.DataArray:
         if name in axes and (axes[name] < 0).any():
             raise FormatError(f"negative {name} values", p)
     polarity = _polarity(species)
+    labels_out, renamed = unique_labels(species, mz)
+    extra = {"original_labels": list(species), "renamed_labels": renamed} if renamed else {}
     profile = make_depth_profile(
-        counts, species, sputter_time_s=t, dose_ions=axes.get("dose"),
+        counts, labels_out, sputter_time_s=t, dose_ions=axes.get("dose"),
         fluence_ions_cm2=axes.get("fluence"), mz=mz,
         attrs={"source_file": p.name, "smoothing": note, "format": "iontof_profile",
-               "axis_columns": [AXIS_COLUMNS[t] for t in titles[:n_axis]]},
+               "axis_columns": [AXIS_COLUMNS[t] for t in titles[:n_axis]], **extra},
         acquisition={"instrument": "IONTOF (SurfaceLab export)", "technique": "TOF-SIMS",
                      "polarity": polarity},
     )
@@ -227,6 +275,8 @@ PLUGIN = FormatPlugin(
     description="IONTOF SurfaceLab depth-profile text export (time, dose, fluence; species labels and masses)",
     read=read_iontof_profile,
     sniff=_sniff,
+    options_model=ProfileOptions,
+    options={"salvage": "a truncated last row is dropped, with a warning"},
 )
 
-__all__ = ["read_iontof_profile"]
+__all__ = ["read_iontof_profile", "unique_labels"]

@@ -9,8 +9,11 @@ files into the data model and back, and nothing else.
 
 from __future__ import annotations
 
+import functools
 import importlib
+import inspect
 import pkgutil
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
@@ -18,8 +21,10 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
+import pydantic
+
 from ionscope.io.checks import require_dir, require_file
-from ionscope.model.errors import InputNotFoundError, UnknownFormatError, UnsupportedError
+from ionscope.model.errors import InputNotFoundError, UnknownFormatError, UnsupportedError, ValidationError
 
 #: Bytes handed to ``sniff`` functions.
 SNIFF_BYTES = 4096
@@ -48,6 +53,12 @@ class FormatPlugin:
         Optional ``write(obj, path, *, force=False, **options)``.
     is_directory
         The format is a folder (Zarr store, a folder of per-frame exports…).
+    options
+        Reader option name → one-line description (for ``ionscope formats`` and the docs).
+    options_model
+        The declared schema of the reader options: a :class:`ReaderOptions` subclass. Options are
+        validated against it (unknown names, wrong types, out-of-range values) before the reader
+        runs. Plugins without one get a schema derived from the ``read`` signature.
     """
 
     name: str
@@ -59,6 +70,25 @@ class FormatPlugin:
     write: Callable[..., Any] | None = None
     is_directory: bool = False
     options: dict[str, str] = field(default_factory=dict)
+    options_model: type[pydantic.BaseModel] | None = None
+
+
+class ReaderOptions(pydantic.BaseModel):
+    """Base of the per-reader option schemas: unknown options are refused, strings are parsed.
+
+    The CLI passes every ``-o KEY=VALUE`` as a string; pydantic turns ``"-3"``, ``"1e-7"``,
+    ``"true"`` into the declared number or boolean and refuses what does not parse.
+    """
+
+    model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
+
+
+#: A strictly positive, finite float (sizes, widths, tolerances).
+PositiveFloat = typing.Annotated[float, pydantic.Field(gt=0, allow_inf_nan=False)]
+#: A finite float.
+FiniteFloat = typing.Annotated[float, pydantic.Field(allow_inf_nan=False)]
+#: A strictly positive integer (pixel counts).
+PositiveInt = typing.Annotated[int, pydantic.Field(gt=0)]
 
 
 _PLUGINS: dict[str, FormatPlugin] = {}
@@ -139,8 +169,62 @@ def find_plugin(path: str | PathLike[str], format: str | None = None, *, for_wri
     if by_ext:
         names = ", ".join(pl.name for pl in by_ext)
         raise UnknownFormatError(f"the extension suggests {names} but the content does not match", p)
+    if p.suffix.lower() == ".ibd":
+        raise UnknownFormatError("is the binary half of an imzML pair: open the .imzML file beside it", p)
     what = "a folder that is not a store" if p.is_dir() else "not a format"
     raise UnknownFormatError(f"{what} ionscope reads (run `ionscope formats` for the list)", p)
+
+
+@functools.cache
+def _derived_model(read: Callable[..., Any], name: str) -> type[pydantic.BaseModel]:
+    """An option schema from a reader's signature (keyword parameters after the path)."""
+    try:
+        hints = typing.get_type_hints(read)
+    except Exception:  # unresolvable annotations: accept any value of the named options
+        hints = {}
+    fields: dict[str, Any] = {}
+    params = list(inspect.signature(read).parameters.values())[1:]
+    for prm in params:
+        if prm.kind in (prm.VAR_POSITIONAL, prm.VAR_KEYWORD):
+            continue
+        default = ... if prm.default is prm.empty else prm.default
+        fields[prm.name] = (hints.get(prm.name, Any), default)
+    return pydantic.create_model(f"{name}_options", __base__=ReaderOptions, **fields)
+
+
+def options_model(plugin: FormatPlugin) -> type[pydantic.BaseModel]:
+    """The option schema of ``plugin``'s reader (declared, or derived from its signature)."""
+    if plugin.options_model is not None:
+        return plugin.options_model
+    if plugin.read is None:
+        return ReaderOptions
+    return _derived_model(plugin.read, plugin.name)
+
+
+def validate_options(plugin: FormatPlugin, path: str | PathLike[str] | None,
+                     options: dict[str, Any]) -> dict[str, Any]:
+    """Check ``options`` against the reader's schema; return the parsed values the user set.
+
+    Raises
+    ------
+    ValidationError
+        One sentence naming the option, the problem and the options the reader accepts.
+    """
+    model = options_model(plugin)
+    accepted = ", ".join(sorted(model.model_fields)) or "none"
+    try:
+        parsed = model.model_validate(options)
+    except pydantic.ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(str(x) for x in err.get("loc", ())) or "?"
+        if err.get("type") == "extra_forbidden":
+            msg = f"unknown reader option {key!r} for the {plugin.name} reader; accepted options: {accepted}"
+        else:
+            value = options.get(key, err.get("input"))
+            msg = (f"reader option {key}={value!r} is invalid for the {plugin.name} reader "
+                   f"({err.get('msg', 'invalid')}); accepted options: {accepted}")
+        raise ValidationError(msg, path) from None
+    return {k: getattr(parsed, k) for k in parsed.model_fields_set}
 
 
 def read(path: str | PathLike[str], format: str | None = None, **options: Any) -> Any:
@@ -165,7 +249,7 @@ def read(path: str | PathLike[str], format: str | None = None, **options: Any) -
         require_dir(p)
     else:
         require_file(p)
-    return plugin.read(p, **options)
+    return plugin.read(p, **validate_options(plugin, p, options))
 
 
 def write(obj: Any, path: str | PathLike[str], format: str | None = None, *, force: bool = False,

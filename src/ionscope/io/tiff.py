@@ -7,28 +7,49 @@ thickness is declared by the user (FIB-SEM headers do not hold it) or taken from
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
+import struct
+import typing
+import zipfile
+import zlib
+from collections.abc import Iterator
 from os import PathLike
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pydantic
 import tifffile
 import xarray as xr
 
-from ionscope.io.checks import checked_nbytes, require_file
-from ionscope.io.registry import FormatPlugin
+from ionscope.io.checks import MAX_IN_MEMORY_BYTES, checked_nbytes, require_file
+from ionscope.io.registry import FormatPlugin, PositiveFloat, ReaderOptions
 from ionscope.model.arrays import coord, labelled, make_volume, pixel_axis
-from ionscope.model.errors import FormatError, IonscopeError, UnsupportedError
+from ionscope.model.errors import AbsurdSizeError, FormatError, IonscopeError, UnsupportedError
 from ionscope.model.units import convert
 
 _MAGICS = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 #: Compressed TIFF data may expand at most this much over the file size before we call it absurd.
 MAX_COMPRESSION_RATIO = 1000
+#: Zip archives holding one TIFF (how large benchmark volumes are shipped).
+_ZIP_SUFFIXES = (".tif.zip", ".tiff.zip")
 #: Stacks larger than this (bytes) are opened lazily unless ``lazy=False``.
 LAZY_THRESHOLD = 1024**3
 
 
+class TiffOptions(ReaderOptions):
+    """Reader options of TIFF images and stacks."""
+
+    pixel_size_um: PositiveFloat | None = None
+    slice_thickness_um: PositiveFloat | None = None
+    lazy: bool | None = None
+    series: typing.Annotated[int, pydantic.Field(ge=0)] = 0
+
+
 def _sniff(path: Path, head: bytes) -> bool:
-    return head[:4] in _MAGICS
+    return head[:4] in _MAGICS or (path.name.lower().endswith(_ZIP_SUFFIXES) and head[:4] == b"PK\x03\x04")
 
 
 def _pixel_size_from_tags(tif: tifffile.TiffFile) -> tuple[float | None, float | None, str]:
@@ -81,19 +102,94 @@ def read_tiff(path: str | PathLike[str], *, pixel_size_um: float | None = None,
         Return a Dask-backed array; default: only for stacks over 1 GB.
     """
     p = require_file(path)
+    source_file, size = _open_source(p)
+    with _tifffile_log() as log:
+        try:
+            tif = tifffile.TiffFile(source_file, mode="rb", name=p.name)
+        except MemoryError:
+            raise AbsurdSizeError("the TIFF header declares structures too large to hold in memory", p) from None
+        except NotImplementedError as exc:
+            raise UnsupportedError(f"TIFF feature not supported: {exc}", p) from None
+        except _CORRUPT as exc:
+            raise FormatError(f"not a readable TIFF: {type(exc).__name__}: {exc}", p) from None
+        if not isinstance(source_file, (str, Path)):
+            lazy = False  # a TIFF inside a zip archive is already in memory
+        try:
+            da = _read_open(tif, p, size, pixel_size_um, slice_thickness_um, lazy, series)
+        except IonscopeError:
+            raise
+        except NotImplementedError as exc:
+            raise UnsupportedError(f"TIFF feature not supported: {exc}", p) from None
+        except _CORRUPT as exc:  # damaged metadata (pixel sizes, ImageJ spacing) met after the pixels
+            raise FormatError(f"corrupt TIFF metadata: {type(exc).__name__}: {exc}", p) from None
+    if log:
+        da.attrs["reader_notes"] = log
+    return da
+
+
+#: Exceptions tifffile raises on damaged files (a zoo: its parser trusts the header's numbers).
+_CORRUPT = (tifffile.TiffFileError, ValueError, OSError, IndexError, KeyError, ZeroDivisionError, struct.error,
+            TypeError, AttributeError, OverflowError, RuntimeError, EOFError, UnicodeDecodeError)
+
+
+def _open_source(p: Path) -> tuple[Any, int]:
+    """The file to hand to tifffile and its size; a ``.tif.zip`` archive's single TIFF is read into memory."""
+    if not p.name.lower().endswith(_ZIP_SUFFIXES):
+        return p, p.stat().st_size
     try:
-        tif = tifffile.TiffFile(p, mode="rb")
-    except (tifffile.TiffFileError, ValueError, OSError, IndexError, KeyError) as exc:
-        raise FormatError(f"not a readable TIFF: {exc}", p) from None
+        with zipfile.ZipFile(p) as zf:
+            members = [i for i in zf.infolist() if i.filename.lower().endswith((".tif", ".tiff"))
+                       and not i.filename.startswith("__MACOSX/") and not i.is_dir()]
+            if len(members) != 1:
+                raise FormatError(f"a TIFF zip archive must hold exactly one .tif/.tiff, found {len(members)}", p)
+            info = members[0]
+            if info.file_size > MAX_IN_MEMORY_BYTES or info.file_size > MAX_COMPRESSION_RATIO * max(
+                    info.compress_size, 1) + 65536:
+                raise AbsurdSizeError(f"archive member {info.filename!r} claims {info.file_size} bytes from "
+                                      f"{info.compress_size} compressed", p)
+            data = zf.read(info)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, NotImplementedError, ValueError,
+            zlib.error, RuntimeError) as exc:
+        raise FormatError(f"not a readable zip archive: {type(exc).__name__}: {exc}", p) from None
+    return io.BytesIO(data), len(data)
+
+
+@contextlib.contextmanager
+def _tifffile_log() -> Iterator[list[str]]:
+    """Collect tifffile's log messages (kept in ``attrs["reader_notes"]``) instead of printing them."""
+    notes: list[str] = []
+
+    class _Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            notes.append(record.getMessage()[:300])
+
+    logger = logging.getLogger("tifffile")
+    handler, propagate = _Collect(level=logging.WARNING), logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield notes
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
+
+
+def _read_open(tif: tifffile.TiffFile, p: Path, size: int, pixel_size_um: float | None,
+               slice_thickness_um: float | None, lazy: bool | None, series: int) -> xr.DataArray:
+    """The array of series ``series`` of an opened TIFF, with coordinates in µm."""
     try:
         if not tif.series:
             raise FormatError("TIFF holds no image series", p)
+        if not 0 <= series < len(tif.series):
+            raise FormatError(f"TIFF holds {len(tif.series)} image series; series={series} does not exist", p)
         s = tif.series[series]
         axes, shape, dtype = s.axes, tuple(s.shape), s.dtype
         if dtype is None:
             raise FormatError("TIFF pages have an unsupported sample format", p)
+        if 0 in shape:
+            raise FormatError(f"TIFF declares an empty image (shape {shape})", p)
         compressed = any(pg.compression != 1 for pg in s.pages[:1] if pg is not None)
-        limit = p.stat().st_size * (MAX_COMPRESSION_RATIO if compressed else 1) + 65536
+        limit = size * (MAX_COMPRESSION_RATIO if compressed else 1) + 65536
         nbytes = checked_nbytes(p, shape, dtype, what="TIFF image", limit=limit)
         if "S" in axes or "C" in axes and shape[axes.index("C")] > 1:
             raise UnsupportedError(f"colour/multi-sample TIFF (axes {axes}); save it as grey levels", p)
@@ -111,12 +207,21 @@ def read_tiff(path: str | PathLike[str], *, pixel_size_um: float | None = None,
     except IonscopeError:
         tif.close()
         raise
-    except (tifffile.TiffFileError, ValueError, KeyError, IndexError, OSError) as exc:
+    except NotImplementedError as exc:
         tif.close()
-        raise FormatError(f"corrupt TIFF: {exc}", p) from None
+        raise UnsupportedError(f"TIFF encoding not supported: {exc}", p) from None
+    except MemoryError:
+        tif.close()
+        raise AbsurdSizeError("the TIFF header declares more data than fits in memory", p) from None
+    except _CORRUPT as exc:
+        tif.close()
+        raise FormatError(f"corrupt TIFF: {type(exc).__name__}: {exc}", p) from None
     if not use_lazy:
         tif.close()
-    data = data.reshape(tuple(n for i, n in enumerate(shape) if i not in squeeze_axes) or (1,))
+    kept = tuple(n for i, n in enumerate(shape) if i not in squeeze_axes) or (1,)
+    if int(np.prod(kept, dtype=object)) != data.size:
+        raise FormatError(f"the pages hold {data.size} values where the header declares shape {shape}: corrupt", p)
+    data = data.reshape(kept)
     if pixel_size_um is not None:
         plane_y = plane_x = float(pixel_size_um)
         source = "declared"
@@ -141,13 +246,14 @@ def read_tiff(path: str | PathLike[str], *, pixel_size_um: float | None = None,
 
 PLUGIN = FormatPlugin(
     name="tiff",
-    extensions=(".tif", ".tiff"),
+    extensions=(".tif", ".tiff", ".tif.zip", ".tiff.zip"),
     kinds=("image", "volume"),
     description="TIFF image or stack (FEI/Zeiss/ImageJ pixel sizes; lazy for large stacks)",
     read=read_tiff,
     sniff=_sniff,
+    options_model=TiffOptions,
     options={"pixel_size_um": "in-plane pixel size", "slice_thickness_um": "FIB-SEM slice thickness",
-             "lazy": "open as Dask"},
+             "lazy": "open as Dask", "series": "index of the image series"},
 )
 
 __all__ = ["read_tiff"]

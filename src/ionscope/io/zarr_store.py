@@ -8,20 +8,39 @@ folder beside the target and are renamed into place. Loading is lazy (Dask) by d
 from __future__ import annotations
 
 import json
+import os
+import warnings
 from os import PathLike
 from pathlib import Path
 
+import numpy as np
 import xarray as xr
 
 from ionscope.io.atomic import atomic_path
-from ionscope.io.checks import require_dir
-from ionscope.io.registry import FormatPlugin
-from ionscope.model.errors import FormatError, ValidationError
+from ionscope.io.checks import MAX_IN_MEMORY_BYTES, checked_nbytes, require_dir
+from ionscope.io.registry import FormatPlugin, ReaderOptions
+from ionscope.model.errors import AbsurdSizeError, FormatError, IonscopeError, ValidationError
 
 _DATAARRAY_KEY = "ionscope_dataarray"
 _DEFAULT_NAME = "data"
+#: Attribute of stores written by :func:`save`: every chunk is on disk (empty ones included).
+COMPLETE_KEY = "ionscope_complete_chunks"
+#: Largest chunk a store may declare (bytes); ionscope writes ~32 MB chunks.
+MAX_CHUNK_BYTES = min(MAX_IN_MEMORY_BYTES, 2 * 1024**3)
+
+
+class MissingChunksWarning(UserWarning):
+    """Chunks absent from a Zarr store not written by ionscope read as the fill value."""
+
+
 #: Target chunk size of stored arrays, bytes.
 CHUNK_BYTES = 32 * 1024**2
+
+
+class ZarrOptions(ReaderOptions):
+    """Reader options of ionscope Zarr stores."""
+
+    lazy: bool = True
 
 
 def _default_chunks(da: xr.DataArray) -> dict[str, int]:
@@ -63,6 +82,12 @@ def save(obj: xr.DataArray | xr.Dataset, path: str | PathLike[str], *, force: bo
         ds.attrs = {_DATAARRAY_KEY: str(name)}
     elif isinstance(obj, xr.Dataset):
         ds = obj
+    elif callable(getattr(obj, "to_dataset", None)):  # sparse data (processed imzML spectra)
+        ds = obj.to_dataset()
+    elif type(obj).__name__ == "EventTable":
+        raise ValidationError("raw events are stored as they are (.grd); to write ion images or a cube to Zarr, "
+                              "bin them: -o k0=… -o sf=… -o nx=… -o ny=… -o peaks=… (or mz_bin=…), or use "
+                              "`ionscope image bin-events`")
     else:
         raise ValidationError(f"cannot store a {type(obj).__name__} in Zarr; expected an xarray object")
     ds = ds.copy(deep=False)
@@ -75,25 +100,107 @@ def save(obj: xr.DataArray | xr.Dataset, path: str | PathLike[str], *, force: bo
         c.encoding = {}
         if c.dtype.kind == "U":  # fixed-width unicode is stored as variable-length strings
             ds.coords[name] = c.astype(object)
+    ds.attrs[COMPLETE_KEY] = True
     with atomic_path(path, force=force, directory=True) as tmp:
-        ds.to_zarr(tmp, mode="w", zarr_format=3, consolidated=False, compute=True)
+        ds.to_zarr(tmp, mode="w", zarr_format=3, consolidated=False, compute=True, write_empty_chunks=True)
     return Path(path)
 
 
+class _Guarded:
+    """Array-like over a lazily indexed variable: a damaged chunk raises a :class:`FormatError`
+    naming the store and the variable, not the codec's ``RuntimeError``."""
+
+    def __init__(self, var: xr.Variable, path: Path, name: str) -> None:
+        self.var, self.path, self.name = var, path, name
+        self.shape, self.dtype, self.ndim = var.shape, var.dtype, var.ndim
+
+    def __getitem__(self, key: tuple) -> np.ndarray:
+        try:
+            return np.asarray(self.var[key].values)
+        except MemoryError:
+            raise AbsurdSizeError(f"a chunk of {self.name!r} does not fit in memory", self.path) from None
+        except Exception as exc:  # codecs (Zstd, Blosc…) and zarr raise many types for damaged chunks
+            raise FormatError(f"damaged chunk in {self.name!r}: {type(exc).__name__}: {exc}", self.path) from None
+
+
+def _chunk_files(var_dir: Path) -> int:
+    """Number of chunk files of one Zarr v3 array (default key encoding: ``c/i/j/…``)."""
+    root = var_dir / "c"
+    if not root.is_dir():
+        return sum(1 for f in var_dir.iterdir() if f.is_file() and f.name[:1].isdigit())  # v2 keys "0.0"
+    return sum(len(files) for _d, _s, files in os.walk(root))
+
+
+def _check_arrays(p: Path, ds: xr.Dataset) -> list[str]:
+    """Refuse chunks too large to read; account for chunks that are missing from the store.
+
+    A store ionscope wrote (attribute ``ionscope_complete_chunks``) holds every chunk, so a missing
+    one means damage: :class:`FormatError`. In other stores Zarr omits chunks equal to the fill
+    value by design; missing chunks then read as the fill value and a warning says so.
+    """
+    import zarr
+
+    notes: list[str] = []
+    complete = bool(ds.attrs.get(COMPLETE_KEY))
+    group = zarr.open_group(p, mode="r")
+    for name in list(ds.data_vars) + list(ds.coords):
+        arr = group[str(name)]
+        chunk = tuple(int(c) for c in arr.chunks)
+        checked_nbytes(p, chunk, arr.dtype if arr.dtype.kind != "T" else np.dtype(object),
+                       what=f"chunk of {name!r}", limit=MAX_CHUNK_BYTES, limit_reason="allowed for one chunk")
+        expected = 1
+        for n, c in zip(arr.shape, chunk):
+            expected *= -(-int(n) // max(c, 1))
+        if expected == 0 or not (p / str(name)).is_dir():
+            continue
+        found = _chunk_files(p / str(name))
+        if found >= expected:
+            continue
+        if complete:
+            raise FormatError(f"{expected - found} of {expected} chunks of {name!r} are missing: damaged store", p)
+        note = (f"{expected - found} of {expected} chunks of {name!r} are absent and read as the fill value "
+                f"{arr.fill_value!r}")
+        warnings.warn(f"{p}: {note}", MissingChunksWarning, stacklevel=3)
+        notes.append(note)
+    return notes
+
+
 def load(path: str | PathLike[str], *, lazy: bool = True) -> xr.DataArray | xr.Dataset:
-    """Load a store written by :func:`save`; Dask-backed unless ``lazy=False``."""
+    """Load a store written by :func:`save`; Dask-backed unless ``lazy=False``.
+
+    Raises
+    ------
+    FormatError
+        Broken metadata, damaged or (in an ionscope store) missing chunks.
+    AbsurdSizeError
+        A chunk shape too large to ever read (e.g. 10¹² elements).
+    """
     p = require_dir(path)
     if not _is_zarr(p):
         raise FormatError("is a folder but not a Zarr store (no zarr.json or .zgroup)", p)
     try:
-        ds = xr.open_zarr(p, consolidated=False, chunks={} if lazy else None)
+        ds = xr.open_zarr(p, consolidated=False, chunks=None)
+        notes = _check_arrays(p, ds)
+    except IonscopeError:
+        raise
     except (json.JSONDecodeError, UnicodeDecodeError, KeyError, ValueError, TypeError) as exc:
-        raise FormatError(f"broken Zarr metadata: {exc}", p) from None
+        raise FormatError(f"broken Zarr metadata: {type(exc).__name__}: {exc}", p) from None
     except Exception as exc:  # zarr raises a zoo of exception types for damaged stores
         raise FormatError(f"cannot open as Zarr: {type(exc).__name__}: {exc}", p) from None
-    for c in ds.coords.values():
-        if c.dtype == object:
-            ds.coords[c.name] = c.astype(str)
+    try:
+        ds = _lazy(ds, p) if lazy else ds.load()
+        coords = {}
+        for k, c in ds.coords.items():
+            v = c.variable.load()
+            coords[k] = v.astype(str) if v.dtype == object else v
+        ds = ds.assign_coords(coords)
+    except IonscopeError:
+        raise
+    except MemoryError:
+        raise AbsurdSizeError("the store holds more data than fits in memory; load it lazily", p) from None
+    except Exception as exc:
+        raise FormatError(f"damaged Zarr data: {type(exc).__name__}: {exc}", p) from None
+    ds.attrs.pop(COMPLETE_KEY, None)
     name = ds.attrs.get(_DATAARRAY_KEY)
     if name is not None:
         if name not in ds:
@@ -102,7 +209,23 @@ def load(path: str | PathLike[str], *, lazy: bool = True) -> xr.DataArray | xr.D
         out.attrs = dict(ds[name].attrs)
     else:
         out = ds
-    return out if lazy else out.load()
+    if notes:
+        out.attrs["reader_notes"] = notes
+    return out
+
+
+def _lazy(ds: xr.Dataset, p: Path) -> xr.Dataset:
+    """Dask-back every data variable by the store's chunks, through :class:`_Guarded` reads."""
+    import dask.array as dsa
+
+    out = ds.copy()
+    for name, var in ds.data_vars.items():
+        chunks = var.encoding.get("preferred_chunks") or {}
+        shape = tuple(chunks.get(d, var.sizes[d]) for d in var.dims) or ()
+        data = dsa.from_array(_Guarded(var.variable, p, str(name)), chunks=shape or -1, asarray=False,
+                              lock=False, meta=np.empty((0,) * var.ndim, dtype=var.dtype))
+        out[name] = var.copy(data=data)
+    return out
 
 
 def _is_zarr(p: Path) -> bool:
@@ -118,4 +241,6 @@ PLUGIN = FormatPlugin(
     write=lambda obj, path, force=False, **kw: save(obj, path, force=force, **kw),
     sniff=lambda path, head: _is_zarr(path),
     is_directory=True,
+    options_model=ZarrOptions,
+    options={"lazy": "Dask-backed (default true); false loads into memory"},
 )
