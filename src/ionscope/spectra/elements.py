@@ -70,7 +70,7 @@ AUTO_NUISANCE = ("Rh", "Au")  #: monoisotopic metals fitted (never reported) in 
 
 #: Species forms tried for each element, by polarity (metal surfaces: DOMAIN.md §2; Laurent et al. 2024).
 FORMS = {
-    "positive": ("{E}", "{E}O", "{E}O2"),
+    "positive": ("{E}", "{E}O", "{E}O2", "{E}H"),
     "negative": ("{E}", "{E}O", "{E}O2", "{E}O3"),
 }
 
@@ -133,7 +133,7 @@ def _windows(centres: np.ndarray, half: np.ndarray) -> tuple[np.ndarray, np.ndar
 
 def identify_elements(spectrum, mz=None, *, polarity: str, elements: Sequence[str] | str = "auto",
                       forms: Sequence[str] | None = None, resolving_power: float | None = None,
-                      min_significance: float = 4.5, min_match: float = 0.9, min_fraction: float = 0.5,
+                      min_significance: float | None = None, min_match: float = 0.9, min_fraction: float = 0.5,
                       min_abundance: float = 0.01, max_shift_ppm: float = 0.0,
                       shift_step_ppm: float = 50.0, band_width: float = 50.0,
                       max_offset: float = 1.0, contrast: bool | None = None,
@@ -187,16 +187,18 @@ def identify_elements(spectrum, mz=None, *, polarity: str, elements: Sequence[st
     auto = isinstance(elements, str) and elements == "auto"
     els = diagnostic_elements() + list(AUTO_NUISANCE) if auto else list(elements)
     if contrast is None:
-        contrast = auto
+        contrast = True
     species = candidate_species(els, polarity, forms, max_mz=float(x.max()))
     if not species:
         raise ValidationError("no candidate species fall inside the m/z range of the spectrum")
+    z_crit = detection_threshold(len(species)) if min_significance is None else min_significance
     if resolving_power is None:
         pk = find_spectrum_peaks(y, x, min_snr=10)
         top = pk.nlargest(20, "height") if len(pk) else pk
         resolving_power = float(np.median(top["resolving_power"])) if len(top) else 1000.0
     yb = np.clip(y - estimate_baseline(y, 101), 0, None)
     cs = np.concatenate(([0.0], np.cumsum(yb)))
+    cs_raw = np.concatenate(([0.0], np.cumsum(y)))
     cs_x = np.concatenate(([0.0], np.cumsum(yb * x)))
     dx = np.gradient(x)
     pats = [isotope_pattern(f, resolution="unit") for f, _ in species]
@@ -218,10 +220,10 @@ def identify_elements(spectrum, mz=None, *, polarity: str, elements: Sequence[st
         shifts = shift_ppm if np.ndim(shift_ppm) == 0 else np.asarray(shift_ppm)[sel]
         centres = cm[sel] * (1 + shifts * 1e-6)
         wlo, whi, win = _windows(centres, half[sel])
-        b = cs[np.searchsorted(x, whi, side="right")] - cs[np.searchsorted(x, wlo, side="left")]
+        b, var = _window_counts(wlo, whi, x, cs_raw, dx)
         a = np.zeros((wlo.size, len(species)))
         np.add.at(a, (win, cs_idx[sel]), ca[sel])
-        w = 1.0 / np.sqrt(np.maximum(b, 1.0))
+        w = 1.0 / np.sqrt(np.maximum(var, 1.0))
         used = np.nonzero(a.any(axis=0))[0]
         coef = np.zeros(len(species))
         coef[used], _ = nnls(a[:, used] * w[:, None], b * w, maxiter=50 * used.size + 50)
@@ -278,12 +280,12 @@ def identify_elements(spectrum, mz=None, *, polarity: str, elements: Sequence[st
         z = float(coef[s] / sigma[s]) if np.isfinite(sigma[s]) and sigma[s] > 0 else 0.0
         offset = _centroid_offset(s) if coef[s] > 0 else np.nan
         diagnostic = bool(np.sum(p.abundance >= 0.01 * p.abundance.max()) >= 2)
-        present = bool(diagnostic and z >= min_significance and match >= min_match and frac >= min_fraction
-                       and abs(offset) <= max_offset)
-        z_c = (_contrast_significance(s, cm, ca, cs_idx, cs, x, dx, resolving_power, contrast_pad)
-               if coef[s] > 0 and diagnostic else 0.0)
-        if contrast:
-            present = present and z_c >= min_significance
+        present = bool(z >= z_crit and abs(offset) <= max_offset
+                       and (not diagnostic or (match >= min_match and frac >= min_fraction)))
+        z_c = (_contrast_significance(s, cm, ca, cs_idx, cs_raw, x, dx, resolving_power, contrast_pad)
+               if coef[s] > 0 else 0.0)
+        if contrast or not diagnostic:
+            present = present and z_c >= z_crit
         out.append(SpeciesFit(formula, el, p.base_mz, float(coef[s]), float(sigma[s]), z, match, frac,
                               float(offset), z_c, diagnostic, present))
     out.sort(key=lambda f: -f.intensity)
@@ -311,7 +313,7 @@ def _contrast_significance(s: int, cm: np.ndarray, ca: np.ndarray, cs_idx: np.nd
     if grid.size < 3:
         return 0.0
     half = np.maximum(centres / (2 * resolving_power), np.interp(centres, x, dx))
-    b = cs[np.searchsorted(x, centres + half, side="right")] - cs[np.searchsorted(x, centres - half, side="left")]
+    b, var = _window_counts(centres - half, centres + half, x, cs, dx)
     j = np.rint(cm - defect).astype(int) - grid[0]
     inside = (j >= 0) & (j < grid.size)
     inside[inside] &= np.abs(cm[inside] - centres[j[inside]]) <= half[j[inside]]
@@ -324,7 +326,7 @@ def _contrast_significance(s: int, cm: np.ndarray, ca: np.ndarray, cs_idx: np.nd
     even = (grid % 2 == 0).astype(float)
     ramps = np.column_stack([even * t, even * (1 - t), (1 - even) * t, (1 - even) * (1 - t)])
     design = np.column_stack([a, ramps])
-    w = 1.0 / np.sqrt(np.maximum(b, 1.0))
+    w = 1.0 / np.sqrt(np.maximum(var, 1.0))
     k = int(np.searchsorted(used, s))
     coef, _ = nnls(design * w[:, None], b * w, maxiter=50 * design.shape[1] + 50)
     if coef[k] <= 0:
@@ -338,6 +340,15 @@ def _contrast_significance(s: int, cm: np.ndarray, ca: np.ndarray, cs_idx: np.nd
     return float(coef[k] / np.sqrt(var)) if var > 0 else 0.0
 
 
+def detection_threshold(n_tests: int, family_sigma: float = 3.0) -> float:
+    """One-sided z needed per species so that a whole run of ``n_tests`` species tests has at most the
+    false-report probability of a single ``family_sigma`` test (Bonferroni: ``p = Φ(−3)/n``; 3σ one-sided
+    is p = 1.35·10⁻³). E.g. 20 species → 3.82σ, 150 species → 4.32σ."""
+    from scipy.stats import norm
+
+    return float(norm.isf(norm.sf(family_sigma) / max(int(n_tests), 1)))
+
+
 def elements_present(fits: Sequence[SpeciesFit]) -> dict[str, float]:
     """Element → summed intensity of its present species (counts)."""
     res: dict[str, float] = {}
@@ -345,3 +356,31 @@ def elements_present(fits: Sequence[SpeciesFit]) -> dict[str, float]:
         if f.present:
             res[f.element] = res.get(f.element, 0.0) + f.intensity
     return dict(sorted(res.items(), key=lambda kv: -kv[1]))
+
+
+def _window_counts(wlo: np.ndarray, whi: np.ndarray, x: np.ndarray, cs_raw: np.ndarray,
+                   dx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Background-subtracted counts in each window and their Poisson variance.
+
+    The local background of a window ``[lo, hi]`` of width ``W`` is the mean count per bin in two
+    flanks ``[lo − W, lo − W/2]`` and ``[hi + W/2, hi + W]`` (at least one bin each). A window is
+    ±FWHM/2 around the exact mass, so the flanks start one FWHM from the peak centre, where a
+    Gaussian peak has fallen to 6 % of its height, and end before the next nominal mass. With ``S``
+    counts in ``n`` window bins and ``F`` counts in ``n_f`` flank bins:
+    ``b = S − n·F/n_f`` and ``var(b) = S + n²·F/n_f²`` (both sums Poisson).
+    """
+    width = np.maximum(whi - wlo, 0.0)
+    i_lo = np.searchsorted(x, wlo, side="left")
+    i_hi = np.searchsorted(x, whi, side="right")
+    n = np.maximum(i_hi - i_lo, 1)
+    s = cs_raw[i_hi] - cs_raw[i_lo]
+    step = np.interp(wlo, x, dx)
+    l0 = np.searchsorted(x, wlo - np.maximum(width, 2 * step), side="left")
+    l1 = np.minimum(np.searchsorted(x, wlo - width / 2, side="right"), i_lo)
+    l0 = np.minimum(l0, np.maximum(l1 - 1, 0))
+    r0 = np.maximum(np.searchsorted(x, whi + width / 2, side="left"), i_hi)
+    r1 = np.searchsorted(x, whi + np.maximum(width, 2 * step), side="right")
+    r1 = np.maximum(r1, np.minimum(r0 + 1, x.size))
+    nf = np.maximum((l1 - l0) + (r1 - r0), 1)
+    f = (cs_raw[l1] - cs_raw[l0]) + (cs_raw[r1] - cs_raw[r0])
+    return s - n * f / nf, s + n * n * f / (nf * nf)
