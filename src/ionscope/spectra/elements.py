@@ -75,6 +75,11 @@ FORMS = {
 }
 
 
+#: Auto mode leaves the hydrides out: fitted for ~35 elements at once they are free absorbers of organic
+#: intensity one mass above every oxide and atomic ion (measured: foreign reports triple).
+AUTO_FORMS = {"positive": ("{E}", "{E}O", "{E}O2"), "negative": FORMS["negative"]}
+
+
 @dataclass(frozen=True)
 class SpeciesFit:
     """One candidate species: fitted intensity (counts), its 1σ, significance, pattern match, presence."""
@@ -188,6 +193,8 @@ def identify_elements(spectrum, mz=None, *, polarity: str, elements: Sequence[st
     els = diagnostic_elements() + list(AUTO_NUISANCE) if auto else list(elements)
     if contrast is None:
         contrast = True
+    if forms is None and auto:
+        forms = AUTO_FORMS[polarity] if polarity in AUTO_FORMS else None
     species = candidate_species(els, polarity, forms, max_mz=float(x.max()))
     if not species:
         raise ValidationError("no candidate species fall inside the m/z range of the spectrum")
@@ -252,6 +259,10 @@ def identify_elements(spectrum, mz=None, *, polarity: str, elements: Sequence[st
             rows = a[:, s] > 0
             local = float(np.mean(resid[rows] ** 2)) if rows.any() else 1.0
             sigma[s] = np.sqrt(max(cov[j, j], 0.0) * max(local, 1.0))
+    for s in np.nonzero(~np.isfinite(sigma) & a.any(axis=0))[0]:  # not fitted (x = 0): σ of it fitted alone
+        rows = a[:, s] > 0
+        local = float(np.mean(resid[rows] ** 2)) if rows.any() else 1.0
+        sigma[s] = np.sqrt(max(local, 1.0) / float(np.sum((a[rows, s] * w[rows]) ** 2)))
     def _centroid_offset(s: int) -> float:
         sel = np.nonzero(cs_idx == s)[0]
         sel = sel[ca[sel] >= 0.2 * ca[sel].max()]
@@ -282,10 +293,12 @@ def identify_elements(spectrum, mz=None, *, polarity: str, elements: Sequence[st
         diagnostic = bool(np.sum(p.abundance >= 0.01 * p.abundance.max()) >= 2)
         present = bool(z >= z_crit and abs(offset) <= max_offset
                        and (not diagnostic or (match >= min_match and frac >= min_fraction)))
-        z_c = (_contrast_significance(s, cm, ca, cs_idx, cs_raw, x, dx, resolving_power, contrast_pad)
+        z_c = (_contrast_significance(s, cm, ca, cs_idx, cs, x, dx, resolving_power, contrast_pad)
                if coef[s] > 0 else 0.0)
         if contrast or not diagnostic:
             present = present and z_c >= z_crit
+        if auto and el in AUTO_NUISANCE:
+            present = False
         out.append(SpeciesFit(formula, el, p.base_mz, float(coef[s]), float(sigma[s]), z, match, frac,
                               float(offset), z_c, diagnostic, present))
     out.sort(key=lambda f: -f.intensity)
@@ -313,7 +326,8 @@ def _contrast_significance(s: int, cm: np.ndarray, ca: np.ndarray, cs_idx: np.nd
     if grid.size < 3:
         return 0.0
     half = np.maximum(centres / (2 * resolving_power), np.interp(centres, x, dx))
-    b, var = _window_counts(centres - half, centres + half, x, cs, dx)
+    b = cs[np.searchsorted(x, centres + half, side="right")] - cs[np.searchsorted(x, centres - half, side="left")]
+    var = b
     j = np.rint(cm - defect).astype(int) - grid[0]
     inside = (j >= 0) & (j < grid.size)
     inside[inside] &= np.abs(cm[inside] - centres[j[inside]]) <= half[j[inside]]

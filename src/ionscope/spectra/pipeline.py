@@ -137,4 +137,201 @@ def identify_result(spec, *, elements: Sequence[str] | str = "auto", recalibrate
                   tuple(warnings), prov)
 
 
-__all__ = ["REFERENCE_IONS", "calibration_result", "identify_result", "peaks_result", "read_spectrum"]
+SPECTRUM_SUFFIXES = (".txt",)
+
+
+def element_rows(fits, elements: Sequence[str], polarity: str) -> list[dict]:
+    """One row per element: detected (intensity ± σ of its present species, evidence) or not detected
+    with a 3σ upper limit.
+
+    Intensity of a detected element: sum of its present species (counts), σ added in quadrature.
+    Upper limit of an element not detected: ``max(x, 0) + 3σ`` of its atomic ion M± from the window
+    fit (one-sided 3σ, the counting-statistics convention of Currie, *Anal. Chem.* 1968,
+    doi:10.1021/ac60259a007), or of its best-constrained form when the atomic ion is out of range.
+    """
+    sign = "+" if polarity == "positive" else "-"
+    rows = []
+    for el in elements:
+        mine = [f for f in fits if f.element == el]
+        present = [f for f in mine if f.present]
+        forms = [{"formula": f.formula, "intensity": Quantity(f.intensity, _fin(f.uncertainty), "counts"),
+                  "significance": f.significance, "contrast": f.contrast, "pattern_score": f.score,
+                  "present": f.present} for f in mine]
+        row = {"element": el, "detected": bool(present), "forms": forms}
+        if present:
+            x = sum(f.intensity for f in present)
+            s = float(np.sqrt(sum(_fin(f.uncertainty, 0.0) ** 2 for f in present)))
+            row.update(intensity=Quantity(x, s, "counts"), upper_limit=None,
+                       significance=max(f.significance for f in present),
+                       contrast=max(f.contrast for f in present),
+                       pattern_score=max(f.score for f in present),
+                       evidence=[f.formula for f in present])
+        else:
+            atom = [f for f in mine if f.formula == el + sign]
+            pool = atom or [f for f in mine if np.isfinite(f.uncertainty)] or mine
+            ul = min((max(f.intensity, 0.0) + 3 * f.uncertainty for f in pool if np.isfinite(f.uncertainty)),
+                     default=float("nan"))
+            best = max(mine, key=lambda f: f.contrast, default=None)
+            row.update(intensity=None, upper_limit=Quantity(ul, None, "counts") if np.isfinite(ul) else None,
+                       significance=best.significance if best else 0.0, contrast=best.contrast if best else 0.0,
+                       pattern_score=best.score if best else 0.0, evidence=[])
+        rows.append(row)
+    return rows
+
+
+def _fin(v: float, default=None):
+    return float(v) if np.isfinite(v) else default
+
+
+def parse_elements(text: str | Sequence[str]) -> str | list[str]:
+    """``"auto"`` or a validated list of element symbols (unknown symbols raise ``ValidationError``)."""
+    from ionscope.library.isotopes import element
+
+    if isinstance(text, str):
+        if text.strip().lower() == "auto":
+            return "auto"
+        text = [e.strip() for e in text.split(",") if e.strip()]
+    els = list(dict.fromkeys(text))
+    if not els:
+        raise ValidationError("no element given: pass --elements auto or symbols such as Ru,Pt,Pd")
+    for e in els:
+        element(e)
+    return els
+
+
+def identify_file(path: str | PathLike[str], *, elements: Sequence[str] | str = "auto", polarity: str | None = None,
+                  recalibrate: bool = True, **options) -> Result:
+    """Read, calibrate and identify one spectrum file; one row per requested (or, in auto mode, detected)
+    element. ``calibration`` records the model, rms ppm, reference ions used/rejected and whether the
+    file's own calibration was kept (see :func:`ionscope.spectra.calibration.recalibrate`)."""
+    from ionscope.spectra.calibration import recalibrate as _recalibrate
+
+    p = Path(path)
+    spec = read_spectrum(p, polarity)
+    pol = _polarity_of(spec)
+    warnings: list[str] = []
+    check = None
+    if recalibrate:
+        check = _recalibrate(spec, polarity=pol, source=p)
+        spec = apply_calibration(spec, check.calibration)
+        warnings += list(check.warnings)
+    else:
+        warnings.append("not recalibrated: m/z as exported")
+    auto = isinstance(elements, str) and elements == "auto"
+    fits = identify_elements(spec, polarity=pol, elements=elements, **options)
+    if auto:
+        names = list(elements_present(fits))
+    else:
+        names = list(elements)
+    rows = element_rows(fits, names, pol)
+    all_rows = element_rows(fits, sorted({f.element for f in fits}), pol) if auto else rows
+    if auto:
+        warnings.append("auto mode screens every element with a diagnostic isotope pattern (≥ 3 isotopes above 5 %); "
+                        "minor and one- or two-isotope elements can be missed: test suspected ones with --elements")
+    prov = make_provenance("ionscope.spectra.identify_elements", inputs=[p],
+                           parameters={"elements": elements, "polarity": pol, "recalibrate": recalibrate, **options})
+    return Result("spectrum.identify",
+                  {"file": str(p), "polarity": pol, "elements": rows,
+                   "calibration": check.to_dict() if check else None,
+                   "species": [{"formula": f.formula, "element": f.element, "mz": Quantity(f.mz, None, "m/z"),
+                                "intensity": Quantity(f.intensity, _fin(f.uncertainty), "counts"),
+                                "significance": f.significance, "contrast": f.contrast, "pattern_score": f.score}
+                               for f in fits if f.present],
+                   "screened": {r["element"]: r for r in all_rows} if auto else None,
+                   "error": None},
+                  tuple(warnings), prov)
+
+
+def spectrum_files(paths: Sequence[str | PathLike[str]]) -> list[Path]:
+    """Expand files and folders (a folder means its ``*.txt`` spectrum files, sorted) into a file list.
+
+    Raises
+    ------
+    InputNotFoundError
+        A path that does not exist, or nothing to analyse at all (e.g. an empty glob or folder).
+    """
+    from ionscope.model.errors import InputNotFoundError
+
+    out: list[Path] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            out += sorted(q for q in p.iterdir() if q.suffix.lower() in SPECTRUM_SUFFIXES and q.is_file())
+        elif p.exists():
+            out.append(p)
+        else:
+            raise InputNotFoundError(f"no such file or folder: {p}", p)
+    if not out:
+        raise InputNotFoundError("no spectrum files to analyse (empty folder or glob)",
+                                 Path(paths[0]) if paths else None)
+    return out
+
+
+def identify_batch(paths: Sequence[str | PathLike[str]], *, elements: Sequence[str] | str = "auto",
+                   polarity: str | None = None, recalibrate: bool = True, on_file=None,
+                   **options) -> list[Result]:
+    """:func:`identify_file` over many files; a file that fails gives a Result whose ``error`` says why
+    (its element rows are marked not analysed) and the others go on. ``on_file(path)`` is called after
+    each file (progress). In auto mode every file gets a row for every element detected in any file."""
+    from ionscope.model.errors import IonscopeError
+
+    out: list[Result] = []
+    for p in spectrum_files(paths):
+        try:
+            out.append(identify_file(p, elements=elements, polarity=polarity, recalibrate=recalibrate, **options))
+        except IonscopeError as exc:
+            prov = make_provenance("ionscope.spectra.identify_elements", inputs=[p] if Path(p).is_file() else [],
+                                   parameters={"elements": elements})
+            out.append(Result("spectrum.identify", {"file": str(p), "polarity": None, "elements": [],
+                                                    "calibration": None, "species": [], "screened": None,
+                                                    "error": f"{type(exc).__name__}: {exc}"}, (), prov))
+        if on_file is not None:
+            on_file(p)
+    if isinstance(elements, str) and elements == "auto":
+        union = sorted({r["element"] for res in out for r in res["elements"]})
+        out = [_with_rows(res, union) for res in out]
+    else:
+        out = [res if res["error"] is None else _with_rows(res, list(elements)) for res in out]
+    return out
+
+
+def _with_rows(res: Result, names: list[str]) -> Result:
+    if res["error"] is not None:
+        rows = [{"element": e, "detected": None, "intensity": None, "upper_limit": None, "significance": None,
+                 "contrast": None, "pattern_score": None, "evidence": [], "forms": []} for e in names]
+    else:
+        screened = res["screened"] or {}
+        have = {r["element"]: r for r in res["elements"]}
+        rows = [have.get(e) or screened.get(e) or {"element": e, "detected": False, "intensity": None,
+                                                   "upper_limit": None, "significance": None, "contrast": None,
+                                                   "pattern_score": None, "evidence": [], "forms": []}
+                for e in names]
+    values = dict(res.values)
+    values["elements"] = rows
+    return Result(res.kind, values, res.warnings, res.provenance)
+
+
+TABLE_COLUMNS = ("file", "polarity", "calibration", "calibration_rms_ppm", "element", "detected", "intensity",
+                 "sigma", "upper_limit", "significance", "contrast", "evidence", "error")
+
+
+def long_table(results: Sequence[Result]):
+    """One row per file and element (pandas DataFrame with :data:`TABLE_COLUMNS`; counts)."""
+    import pandas as pd
+
+    rows = []
+    for res in results:
+        cal = res["calibration"] or {}
+        base = {"file": Path(res["file"]).name, "polarity": res["polarity"],
+                "calibration": cal.get("source"), "calibration_rms_ppm": cal.get("rms_ppm"), "error": res["error"]}
+        for r in res["elements"] or [{"element": None}]:
+            q, ul = r.get("intensity"), r.get("upper_limit")
+            rows.append({**base, "element": r.get("element"), "detected": r.get("detected"),
+                         "intensity": q.value if q else None, "sigma": q.uncertainty if q else None,
+                         "upper_limit": ul.value if ul else None, "significance": r.get("significance"),
+                         "contrast": r.get("contrast"), "evidence": ";".join(r.get("evidence") or [])})
+    return pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
+
+
+__all__ = ["REFERENCE_IONS", "calibration_result", "element_rows", "identify_batch", "identify_file", "identify_result",
+           "long_table", "parse_elements", "peaks_result", "read_spectrum", "spectrum_files"]
