@@ -98,7 +98,7 @@ def identify(
     table_out: Annotated[Optional[Path], typer.Option("--table", help="Write a long CSV table: one row per "
                                                                       "file and element.")] = None,
     plot: Annotated[Optional[Path], typer.Option("--plot", help="Folder for one figure per file and element "
-                                                                "(observed counts, fitted pattern, background).")] = None,
+                                                                "(counts, fitted pattern, background).")] = None,
     json: JsonOpt = False,
 ) -> None:
     """Which elements are present: isotope patterns over a local background, NNLS decomposition of overlaps.

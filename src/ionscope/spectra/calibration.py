@@ -483,13 +483,13 @@ def recalibrate(spectrum, *, polarity: str | None = None, references: Sequence[s
         return j
 
     j0 = match(exported)
-    if not np.any(j0 >= 0):
+    if not np.any(j0 >= 0) and _prior_consensus(exported, pk_t, pk_area, ref_mz, tol, bin_at) is None:
         raise CalibrationError(f"none of the {len(names)} {polarity or ''} reference ions "
                                f"({', '.join(names[:6])}, …) is found near its expected m/z: no usable "
                                "reference ion", source)
     need = 2 if model == "sqrt" else 4
     best = None
-    cal = exported
+    cal = _prior_consensus(exported, pk_t, pk_area, ref_mz, tol, bin_at) or exported
     for _ in range(3):
         j = match(cal)
         hit = np.nonzero(j >= 0)[0]
@@ -573,3 +573,42 @@ def _consensus(t: np.ndarray, m: np.ndarray, tol: np.ndarray, bins: np.ndarray, 
         fit = fit_calibration(t[best], m[best], model=model)
         best = np.abs(fit.mz(t) - m) <= tol
     return best
+
+
+#: Largest error of an exported calibration searched for (relative m/z): 3000 ppm, a few times the
+#: drift of an uncorrected TOF over a day of charging (SurfaceLab re-fits are typically < 500 ppm).
+PRIOR_PPM = 3000.0
+
+
+def _prior_consensus(exported: Calibration, pk_t, pk_area, ref_mz, tol, bins) -> Calibration | None:
+    """A calibration from the largest consistent set of (reference, peak) pairs within
+    :data:`PRIOR_PPM` of the exported calibration (RANSAC over pairs of candidate pairs), or None when
+    fewer than three references agree. Lets a badly exported calibration be repaired; every candidate
+    peak within the prior window is considered, not just the nearest."""
+    pm = exported.mz(pk_t)
+    ri, pj = [], []
+    for i, m in enumerate(ref_mz):
+        sel = np.nonzero(np.abs(pm - m) <= max(PRIOR_PPM * 1e-6 * m, tol[i]))[0]
+        sel = sel[np.argsort(-pk_area[sel])][:5]
+        ri += [i] * sel.size
+        pj += list(sel)
+    if len(set(ri)) < 3:
+        return None
+    ri, pj = np.array(ri), np.array(pj)
+    t, m, r = pk_t[pj], ref_mz[ri], np.sqrt(ref_mz[ri])
+    best_n, best = 2, None
+    for a in range(t.size):
+        for b in range(a + 1, t.size):
+            if ri[a] == ri[b]:
+                continue
+            k = (t[b] - t[a]) / (r[b] - r[a])
+            if k <= 0:
+                continue
+            t0 = t[a] - k * r[a]
+            ok = np.abs(((t - t0) / k) ** 2 - m) <= tol[ri]
+            n = np.unique(ri[ok]).size
+            if n > best_n:
+                best_n, best = n, ok
+    if best is None:
+        return None
+    return fit_calibration(t[best], m[best], model="sqrt")

@@ -26,9 +26,20 @@ A species is reported *present* when
    absorbed by the background; a metal pattern with gaps (Ru⁺ has none at 97 and 103, Pd⁺ none at
    107 and 109) is not. The default pad of 4 gives each parity's background two masses on each side.
 
+Window counts are background-subtracted: each window's local background is the mean count per bin
+of two flanks one FWHM away (:func:`_window_counts`), its Poisson variance propagated into the
+weights. Presence thresholds come from counting statistics: a species needs ``z_crit`` σ in both
+the window fit and the contrast test, where ``z_crit`` (:func:`detection_threshold`) keeps the
+false-report probability of the whole run of species tests at that of one 3σ test (Bonferroni).
+Named mode runs the same contrast test as auto mode: naming an element does not make it present.
+
 A species whose pattern has a single isotopologue above 1 % of the largest (Rh⁺, RhO⁺, Au⁺, Co⁺ …)
-has no pattern to confirm: it is fitted (its intensity is reported) but never marked present
-(``SpeciesFit.diagnostic`` is False).
+has no pattern to confirm (``SpeciesFit.diagnostic`` is False): it is present only when it passes
+the window-fit and contrast tests, i.e. stands out of the local background at its exact mass as a
+species of its own once the named multi-isotope elements (Ru⁺ … whose patterns leave gaps at 103)
+are fitted jointly. In auto mode :data:`AUTO_NUISANCE` are fitted but never reported.
+Hydride forms (MH⁺) are not fitted by default: on synthetic spectra without hydrides, MH⁺ windows
+merging with the M⁺ windows one mass apart biased Ru⁺ by +12 %; pass ``forms`` to add them.
 
 Why test 3 in auto mode: ``"auto"`` screens ~30 elements with 3–5 species each. On organic-rich,
 coarsely binned spectra (the real IONTOF exports, 0.12 m/z bins at m/z 100) organic fragments and
@@ -70,14 +81,9 @@ AUTO_NUISANCE = ("Rh", "Au")  #: monoisotopic metals fitted (never reported) in 
 
 #: Species forms tried for each element, by polarity (metal surfaces: DOMAIN.md §2; Laurent et al. 2024).
 FORMS = {
-    "positive": ("{E}", "{E}O", "{E}O2", "{E}H"),
+    "positive": ("{E}", "{E}O", "{E}O2"),
     "negative": ("{E}", "{E}O", "{E}O2", "{E}O3"),
 }
-
-
-#: Auto mode leaves the hydrides out: fitted for ~35 elements at once they are free absorbers of organic
-#: intensity one mass above every oxide and atomic ion (measured: foreign reports triple).
-AUTO_FORMS = {"positive": ("{E}", "{E}O", "{E}O2"), "negative": FORMS["negative"]}
 
 
 @dataclass(frozen=True)
@@ -193,8 +199,6 @@ def identify_elements(spectrum, mz=None, *, polarity: str, elements: Sequence[st
     els = diagnostic_elements() + list(AUTO_NUISANCE) if auto else list(elements)
     if contrast is None:
         contrast = True
-    if forms is None and auto:
-        forms = AUTO_FORMS[polarity] if polarity in AUTO_FORMS else None
     species = candidate_species(els, polarity, forms, max_mz=float(x.max()))
     if not species:
         raise ValidationError("no candidate species fall inside the m/z range of the spectrum")
