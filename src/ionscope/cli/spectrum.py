@@ -42,6 +42,12 @@ def peaks(
         table.add_row(f"{r['mz']:.4f}", f"{r['height']:.0f}", f"{r['area']:.0f}", f"{r['fwhm']:.4f}",
                       f"{r['resolving_power']:.0f}", f"{r['snr']:.1f}")
     console.print(f"{res['n_peaks']} peaks in {file.name} (strongest {len(rows)} shown)")
+    if res["calibration"] is not None:
+        q = res["calibration"]
+        how = "file's own kept" if q["kept_exported"] else "refit"
+        console.print(f"calibration: {q['model']}, {how}, "
+                      f"rms {q['rms_ppm'] or float('nan'):.0f} ppm over {q['n_used']} reference ions "
+                      f"({len(q['rejected'])} rejected)", highlight=False)
     console.print(table)
     print_warnings(res.warnings)
 
@@ -79,9 +85,11 @@ def calibrate(
     for r in res["references"]:
         table.add_row(r["ion"], f"{r['mz_true']:.4f}", f"{r['residual_ppm']:+.0f}", "yes" if r["used"] else "no")
     console.print(table)
-    exported = res["exported_rms_ppm"]
-    console.print(f"rms residual {res['rms_ppm']:.0f} ppm"
-                  + (f" (exported calibration: {exported:.0f} ppm)" if exported is not None else ""))
+    q = res["quality"]
+    how = "the file's own calibration kept" if q["kept_exported"] else "recalibrated"
+    console.print(f"{how}: rms residual {res['rms_ppm']:.0f} ppm ({q['rms_bins'] or float('nan'):.2f} bin; exported "
+                  f"calibration {res['exported_rms_ppm']:.0f} ppm), {q['n_used']} reference ions used, "
+                  f"{len(q['rejected'])} rejected", highlight=False)
     print_warnings(res.warnings)
     if out is not None:
         err_console.print(f"wrote {out}")
