@@ -115,14 +115,23 @@ def identify(
     upper limit. A folder or several files run as a batch; a file that fails is reported in its rows and
     the others go on.
     """
-    from ionscope.spectra.pipeline import identify_batch, long_table, parse_elements, spectrum_files
+    from ionscope.spectra.pipeline import (
+        identify_batch,
+        identify_file,
+        long_table,
+        parse_elements,
+        spectrum_files,
+    )
 
     els = parse_elements(elements)
     files = spectrum_files(paths)
     pol = None if polarity == "auto" else polarity
     with progress("identifying elements", total=len(files), quiet=json) as task:
-        results = identify_batch(files, elements=els, polarity=pol, recalibrate=recalibrate,
-                                 on_file=lambda _p: task.advance(1))
+        if len(files) == 1:  # a single file's failure is the command's error (one line, exit 2)
+            results = [identify_file(files[0], elements=els, polarity=pol, recalibrate=recalibrate)]
+        else:
+            results = identify_batch(files, elements=els, polarity=pol, recalibrate=recalibrate,
+                                     on_file=lambda _p: task.advance(1))
     if table_out is not None:
         long_table(results).to_csv(table_out, index=False)
     if plot is not None:
@@ -131,10 +140,6 @@ def identify(
         plot.mkdir(parents=True, exist_ok=True)
         for res in results:
             plot_identification(res, plot, polarity=pol)
-    if len(files) == 1 and results[0]["error"] is not None:
-        from ionscope.model.errors import ValidationError
-
-        raise ValidationError(results[0]["error"].split(": ", 1)[-1], files[0])
     if json:
         if len(results) == 1:
             emit_json(results[0])

@@ -22,8 +22,14 @@ def read_spectrum(path: str | PathLike[str], polarity: str | None = None):
     """Read a spectrum file; polarity from the argument, the metadata, or the ``P_``/``N_`` file name."""
     import ionscope
 
+    import warnings as _warnings
+
     p = Path(path)
-    spec = ionscope.read(p)
+    with _warnings.catch_warnings(record=True) as caught:
+        _warnings.simplefilter("always")
+        spec = ionscope.read(p)
+    if caught:
+        spec.attrs["read_warnings"] = [str(w.message) for w in caught]
     if "mz" not in spec.dims:
         raise ValidationError(f"{p.name} holds a {spec.attrs.get('kind', 'non-spectrum')}, not a spectrum", p)
     acq = dict(spec.attrs.get("acquisition") or {})
@@ -161,7 +167,7 @@ def identify_file(path: str | PathLike[str], *, elements: Sequence[str] | str = 
     p = Path(path)
     spec = read_spectrum(p, polarity)
     pol = _polarity_of(spec)
-    warnings: list[str] = []
+    warnings: list[str] = list(spec.attrs.get("read_warnings", []))
     check = None
     if recalibrate:
         check = _recalibrate(spec, polarity=pol, source=p)
@@ -212,7 +218,8 @@ def spectrum_files(paths: Sequence[str | PathLike[str]]) -> list[Path]:
         elif p.exists():
             out.append(p)
         else:
-            raise InputNotFoundError(f"no such file or folder: {p}", p)
+            raise InputNotFoundError("no such file or folder" + (" (a glob that matched nothing?)"
+                                                                  if any(c in str(p) for c in "*?[") else ""), p)
     if not out:
         raise InputNotFoundError("no spectrum files to analyse (empty folder or glob)",
                                  Path(paths[0]) if paths else None)
