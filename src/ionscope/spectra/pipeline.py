@@ -20,9 +20,9 @@ from ionscope.spectra.peaks import find_spectrum_peaks
 
 def read_spectrum(path: str | PathLike[str], polarity: str | None = None):
     """Read a spectrum file; polarity from the argument, the metadata, or the ``P_``/``N_`` file name."""
-    import ionscope
-
     import warnings as _warnings
+
+    import ionscope
 
     p = Path(path)
     with _warnings.catch_warnings(record=True) as caught:
