@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import SHARED_DATA, machine, record, table
+from harness import SHARED_DATA, record, table
 
 NAMED = ["Ru", "Rh", "Pd", "Ir", "Pt"]
 FOLDER = SHARED_DATA / "iontof_spectra"
@@ -93,10 +93,11 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--no-record", action="store_true")
     ap.add_argument("--batch", type=int, default=250)
+    ap.add_argument("--data", type=Path, default=FOLDER, help="folder of the IONTOF spectra")
     args = ap.parse_args()
-    files = sorted(FOLDER.glob("*.txt"))
+    files = sorted(args.data.glob("*.txt"))
     if not files:
-        print(f"no spectra in {FOLDER}: nothing to do")
+        print(f"no spectra in {args.data}: nothing to do")
         return
     rows = []
     for mode, els in (("named Ru,Rh,Pd,Ir,Pt", NAMED), ("auto", "auto")):
@@ -110,9 +111,7 @@ def main() -> None:
     print(speed)
     if args.no_record:
         return
-    body = (f"_Last run {time.strftime('%Y-%m-%d')} on {machine()}, load average {load:.1f} when recorded; "
-            "`python benchmarks/bench_spectra_identify.py`._\n\n"
-            f"{len(files)} real IONTOF spectra (Laurent et al., *Anal. Chem.* 2024), both polarities; the elements "
+    body = (f"{len(files)} real IONTOF spectra (Laurent et al., *Anal. Chem.* 2024), both polarities; the elements "
             "present come from the file names (HEA19 counts only for Ru). Confusion of `ionscope spectrum identify` "
             "per element: detected on files containing it, and reported on files without it.\n\n"
             + table(rows) + "\n\n" + speed)
