@@ -362,9 +362,10 @@ def detection_threshold(n_tests: int, family_sigma: float = 3.0) -> float:
     """One-sided z needed per species so that a whole run of ``n_tests`` species tests has at most the
     false-report probability of a single ``family_sigma`` test (Bonferroni: ``p = Φ(−3)/n``; 3σ one-sided
     is p = 1.35·10⁻³). E.g. 20 species → 3.82σ, 150 species → 4.32σ."""
-    from scipy.stats import norm
+    from statistics import NormalDist
 
-    return float(norm.isf(norm.sf(family_sigma) / max(int(n_tests), 1)))
+    nd = NormalDist()
+    return float(-nd.inv_cdf(nd.cdf(-family_sigma) / max(int(n_tests), 1)))
 
 
 def elements_present(fits: Sequence[SpeciesFit]) -> dict[str, float]:
