@@ -2,8 +2,9 @@
 
 Models (``t`` is flight time or channel number — any unit linear in time):
 
-* ``"sqrt"`` — the ideal reflectron/linear TOF relation (DOMAIN.md §2, IONTOF's
-  ``m = ((channel·binning − k0)/sf)²``): ``t = t0 + k·√m``, i.e. ``m = ((t − t0)/k)²``.
+* ``"sqrt"`` — the ideal reflectron/linear TOF relation (Vickerman & Briggs, *ToF-SIMS: Materials
+  Analysis by Mass Spectrometry*, 2nd ed., 2013; IONTOF's ``m = ((channel·binning − k0)/sf)²``):
+  ``t = t0 + k·√m``, i.e. ``m = ((t − t0)/k)²``.
 * ``"sqrt-quadratic"`` — adds a term linear in mass, ``t = t0 + k·√m + c·m``, which absorbs the
   small non-ideality of real flight paths over a wide mass range (as in pySPM's and SurfaceLab's
   extended calibrations); needs ≥ 4 reference peaks.
@@ -29,7 +30,8 @@ from ionscope.model.errors import ValidationError
 
 MODELS = ("sqrt", "sqrt-quadratic")
 
-#: Common ions used by :func:`auto_calibrate` (DOMAIN.md §2; hydrocarbon series present on every surface).
+#: Common ions used for calibration (hydrocarbon, alkali and halide ions present on every surface;
+#: Vickerman & Briggs 2013).
 REFERENCE_IONS = {
     "positive": ("H+", "H2+", "^6Li+", "Li+", "C+", "CH+", "CH2+", "CH3+", "Na+", "C2H3+", "C2H5+", "K+",
                  "C3H5+", "C3H7+", "C4H7+", "C4H9+", "C5H9+", "C6H5+", "C7H7+"),

@@ -79,7 +79,8 @@ from ionscope.model.errors import ValidationError
 
 AUTO_NUISANCE = ("Rh", "Au")  #: monoisotopic metals fitted (never reported) in auto mode
 
-#: Species forms tried for each element, by polarity (metal surfaces: DOMAIN.md §2; Laurent et al. 2024).
+#: Species forms tried for each element, by polarity (metal surfaces and their oxides: Laurent et al.,
+#: Anal. Chem. 2024).
 FORMS = {
     "positive": ("{E}", "{E}O", "{E}O2"),
     "negative": ("{E}", "{E}O", "{E}O2", "{E}O3"),
