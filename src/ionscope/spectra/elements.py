@@ -1,67 +1,53 @@
 """Element identification from isotope patterns, with NNLS decomposition of overlapping patterns.
 
-Each candidate species (an element's atomic ion and its oxides/hydrides/dimers for the polarity) has
-an isotope pattern. Around every isotopologue m/z a window of ±``half_width`` holds the
-baseline-subtracted counts of that isotopologue; windows of different species that overlap are
-merged. The window intensities ``b`` are modelled as ``A·x`` with ``A[j, s]`` the fraction of species
-``s``'s ions falling in window ``j`` and ``x ≥ 0`` the total intensity of each species, solved by
-Poisson-weighted non-negative least squares (Lawson–Hanson, :func:`scipy.optimize.nnls`).
+Each candidate species (an element's atomic ion and its oxides for the polarity, :data:`FORMS`) has
+an isotope pattern. Around every isotopologue m/z a window of ±FWHM/2 (``m/2R``, never narrower than
+one bin) holds the counts of that isotopologue minus a local background: the mean count per bin of
+two flanks one FWHM away from the peak (:func:`_window_counts`), whose Poisson variance is propagated
+into the window variance. Windows of different species that overlap are merged. The window
+intensities ``b`` are modelled as ``A·x`` with ``A[j, s]`` the fraction of species ``s``'s ions
+falling in window ``j`` and ``x ≥ 0`` the total intensity of each species, solved by
+variance-weighted non-negative least squares (Lawson–Hanson, :func:`scipy.optimize.nnls`).
 
 A species is reported *present* when
 
-1. its intensity is significant: ``x_s / σ(x_s) ≥ min_significance`` (σ from the weighted normal
-   equations of the active set, scaled by the mean squared weighted residual of the species' own
-   windows when that exceeds 1 — misfit elsewhere in the spectrum does not dilute it), and
-2. its own pattern is seen: over its isotopologues with ≥ 20 % of its largest abundance, the counts
-   left after removing the other species' fitted share reach at least ``min_fraction`` of what the
-   species predicts in every one of them, and the cosine similarity of observed and predicted
-   pattern is ≥ ``min_match``, and
-3. (required in auto mode, reported always as ``SpeciesFit.contrast``) its pattern stands out from a
-   smooth local background: windows at *every* nominal mass from ``contrast_pad`` below to
-   ``contrast_pad`` above the pattern — including the masses where the species has no isotopologue —
-   are fitted with the candidate species plus a background linear in nominal mass, separately for
-   even and odd masses (organic fragment ions alternate in intensity with parity), and the species'
-   intensity must reach ``min_significance`` σ (σ scaled by √(χ²/dof) of this local fit). An
-   organic envelope spread over the same nominal masses as a rare-earth or oxide pattern is
-   absorbed by the background; a metal pattern with gaps (Ru⁺ has none at 97 and 103, Pd⁺ none at
-   107 and 109) is not. The default pad of 4 gives each parity's background two masses on each side.
+1. its intensity is significant: ``x_s / σ(x_s) ≥ z_crit`` (σ from the weighted normal equations of
+   the active set, scaled by the mean squared weighted residual of the species' own windows when
+   that exceeds 1 — misfit elsewhere in the spectrum does not dilute it);
+2. for a species with ≥ 2 isotopologues, its own pattern is seen: over its isotopologues with ≥ 20 %
+   of its largest abundance, the counts left after removing the other species' fitted share reach at
+   least ``min_fraction`` of what it predicts in every one of them, and the cosine similarity of
+   observed and predicted pattern is ≥ ``min_match``;
+3. its pattern stands out from a smooth local background (``SpeciesFit.contrast``): windows at
+   *every* nominal mass from ``contrast_pad`` below to ``contrast_pad`` above the pattern —
+   including the masses where the species has no isotopologue — are fitted with the candidate
+   species plus a background linear in nominal mass, separately for even and odd masses (organic
+   fragment ions alternate in intensity with parity); the species must reach ``z_crit`` σ (σ scaled
+   by √(χ²/dof) of this local fit). An organic envelope spread over the same nominal masses as a
+   rare-earth or oxide pattern is absorbed by the background; a metal pattern with gaps (Ru⁺ has none
+   at 97 and 103, Pd⁺ none at 107 and 109) is not. A pad of 4 gives each parity two masses per side.
 
-Window counts are background-subtracted: each window's local background is the mean count per bin
-of two flanks one FWHM away (:func:`_window_counts`), its Poisson variance propagated into the
-weights. Presence thresholds come from counting statistics: a species needs ``z_crit`` σ in both
-the window fit and the contrast test, where ``z_crit`` (:func:`detection_threshold`) keeps the
-false-report probability of the whole run of species tests at that of one 3σ test (Bonferroni).
-Named mode runs the same contrast test as auto mode: naming an element does not make it present.
+Named mode runs the same tests as auto mode: naming an element does not make it present.
+``z_crit`` comes from counting statistics (:func:`detection_threshold`): the one-sided z that keeps
+the false-report probability of the whole run of species tests at that of a single 3σ test
+(Bonferroni), e.g. 3.8σ for 5 elements × 4 forms, 4.3σ for the ~150 species of auto mode.
 
-A species whose pattern has a single isotopologue above 1 % of the largest (Rh⁺, RhO⁺, Au⁺, Co⁺ …)
-has no pattern to confirm (``SpeciesFit.diagnostic`` is False): it is present only when it passes
-the window-fit and contrast tests, i.e. stands out of the local background at its exact mass as a
-species of its own once the named multi-isotope elements (Ru⁺ … whose patterns leave gaps at 103)
-are fitted jointly. In auto mode :data:`AUTO_NUISANCE` are fitted but never reported.
+A species with a single isotopologue above 1 % of the largest (Rh⁺, RhO⁺, Au⁺, Co⁺ …;
+``SpeciesFit.diagnostic`` False) has no pattern to confirm: it is present only when it passes tests 1
+and 3, i.e. stands out of the local background at its own mass once the named multi-isotope
+elements are fitted jointly (Ru⁺ has no isotope at 103, so the Ru pattern fixes how much of m/z 103
+the Ru-bearing ions can explain). Such elements are not auto-mode candidates: screened over
+~35 elements a single-mass excess is what any organic or cluster ion produces. Auto mode fits the
+monoisotopic noble metals :data:`AUTO_NUISANCE` (Rh⁺ at m/z 103 inside the Ru and Pd patterns, Au⁺
+at 197 inside Pt's) without reporting them, so that a major Rh⁺ peak of an alloy does not spoil the
+local background of Ru⁺. Name them to test them.
+
 Hydride forms (MH⁺) are not fitted by default: on synthetic spectra without hydrides, MH⁺ windows
 merging with the M⁺ windows one mass apart biased Ru⁺ by +12 %; pass ``forms`` to add them.
 
-Why test 3 in auto mode: ``"auto"`` screens ~30 elements with 3–5 species each. On organic-rich,
-coarsely binned spectra (the real IONTOF exports, 0.12 m/z bins at m/z 100) organic fragments and
-metal–organic cluster ions in the windows are fitted as rare-earth or oxide patterns (Gd⁺, DyO⁺,
-HgO⁺, PtO₂⁺, ErO⁻ …) at 5–11σ by tests 1–2 alone; test 3 leaves none of them on the Ru, Ru–Pd,
-Ru–Pt and Ru–Pt–Pd samples (measured: largest false contrast 4.0σ, weakest true Ru⁺ 4.7σ; see
-``tests/spectra/test_realdata_spectra.py``). It costs sensitivity: minor species (Pt⁺ on Ru–Pt)
-fail it. Name the elements to test them with tests 1–2 only (``contrast=True`` adds test 3 to a
-named list).
-
-Auto mode also fits the monoisotopic noble metals :data:`AUTO_NUISANCE` (Rh⁺ at m/z 103 sits inside
-the Ru and Pd patterns, Au⁺ at 197 inside Pt's), never reported present: left out, a major Rh⁺ peak
-of an alloy spoils the local background of Ru⁺ (HEA19: Ru⁺ contrast 1.3σ without Rh, 5.2σ with).
-Other monoisotopic elements (Tb, Ho, Tm, Cs, I, …) are not added: fitted as nuisances they absorb
-organic intensity and bring false rare-earth patterns back on the Ru samples (measured).
-
-Test 2 rejects elements "fitted" only into one or two windows that hold organic fragments of
-the same nominal mass. An element is present when any of its species is. Optionally
-(``max_shift_ppm`` > 0) a residual calibration error is absorbed by a ppm shift of the windows per
-50-m/z band, chosen to maximise the intensity explained by the species (off by default: on the real
-IONTOF exports the auto-calibration is already within a bin and the shift search prefers organic
-neighbours).
+Optionally (``max_shift_ppm`` > 0) a residual calibration error is absorbed by a ppm shift of the
+windows per 50-m/z band, chosen to maximise the intensity explained by the species (off by default:
+the recalibration is kept within a fraction of a bin).
 """
 
 from __future__ import annotations
@@ -167,8 +153,10 @@ def identify_elements(spectrum, mz=None, *, polarity: str, elements: Sequence[st
     resolving_power
         m/Δm used for the window half-width ``m/(2R)`` (default: median of the 20 strongest peaks);
         never narrower than one bin.
-    min_significance, min_match, min_fraction
-        Presence criteria (module docstring).
+    min_significance
+        z needed in tests 1 and 3; default :func:`detection_threshold` of the number of species.
+    min_match, min_fraction
+        Pattern criteria (module docstring, test 2).
     min_abundance
         Isotopologues below this abundance are left out of the windows.
     max_offset
@@ -176,10 +164,10 @@ def identify_elements(spectrum, mz=None, *, polarity: str, elements: Sequence[st
         isotopologue windows, in window half-widths (``SpeciesFit.mass_offset``; 1 = anywhere in the
         window). A diagnostic more than a filter on coarsely binned data.
     contrast, contrast_pad
-        Background-contrast test (module docstring): required for presence when True; default True
-        in auto mode and False for a named list (its significance is reported either way, in
-        ``SpeciesFit.contrast``). ``contrast_pad`` nominal masses on each side of the pattern give
-        the local background.
+        Background-contrast test (module docstring, test 3): required for presence unless
+        ``contrast=False`` (then only for single-isotopologue species); its significance is reported
+        either way in ``SpeciesFit.contrast``. ``contrast_pad`` nominal masses on each side of the
+        pattern give the local background.
     max_shift_ppm, shift_step_ppm, band_width
         Residual calibration error tolerated: in every ``band_width`` (m/z) band the window centres
         are shifted by a ppm offset chosen on this grid to maximise the intensity the species explain
