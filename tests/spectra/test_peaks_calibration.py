@@ -107,3 +107,40 @@ def test_apply_calibration_to_ion_images_with_channel_per_peak():
     assert out.dims == img.dims and out.attrs["calibration"]["model"] == "sqrt"
     with pytest.raises(ValidationError, match="channel"):
         apply_calibration(img.drop_vars("channel"), cal)
+
+
+BASE_IONS = {"H+": 3e4, "C+": 2e4, "CH3+": 4e4, "Na+": 6e4, "C2H3+": 5e4, "C2H5+": 3e4, "K+": 2e4, "C3H5+": 3e4,
+             "C4H7+": 1e4, "C7H7+": 5e3}
+
+
+def test_recalibrate_repairs_a_miscalibrated_export_and_keeps_a_good_one():
+    from ionscope.spectra.calibration import recalibrate
+
+    # exported axis off by 6 channels in t0 and 2e-4 in k (≈ 400 ppm at m/z 100): the refit must win
+    spec, truth = tof_spectrum(BASE_IONS, n_channels=150_000, shots=None, seed=4)
+    check = recalibrate(spec, polarity="positive")
+    assert not check.kept_exported and check.rms_bins < check.exported_rms_bins
+    assert check.calibration.params[0] == pytest.approx(truth.truth["t0"], abs=1.0)
+    assert len(check.used) >= 8 and check.to_dict()["source"] == "refit"
+    # an export that is already right: the refit cannot beat it on held-out peaks by more than noise,
+    # and whichever is kept is within a fraction of a bin
+    good, _ = tof_spectrum(BASE_IONS, n_channels=150_000, shots=None, seed=4, t0_offset=0.0, k_rel_offset=0.0)
+    check = recalibrate(good, polarity="positive")
+    assert check.rms_bins < 0.5 and check.rms_bins <= check.exported_rms_bins
+
+
+def test_recalibrate_without_reference_ions_is_a_calibration_error():
+    from ionscope.spectra.calibration import CalibrationError, recalibrate
+
+    spec, _ = tof_spectrum({"Ru+": 2e4}, n_channels=50_000, shots=None, seed=1)
+    with pytest.raises(CalibrationError, match="no usable reference ion"):
+        recalibrate(spec, polarity="negative")
+
+
+def test_detection_threshold_is_bonferroni_at_three_sigma():
+    from ionscope.spectra.elements import detection_threshold
+
+    assert detection_threshold(1) == pytest.approx(3.0)
+    # Φ(−z) = Φ(−3)/20 → z = 3.817
+    assert detection_threshold(20) == pytest.approx(3.817, abs=1e-3)
+    assert detection_threshold(150) > detection_threshold(20)
