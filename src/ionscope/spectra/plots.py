@@ -8,9 +8,11 @@ import numpy as np
 
 
 def plot_identification(res, folder: Path, *, polarity: str | None = None) -> list[Path]:
-    """One PNG per element of an identification Result: the spectrum around each of the element's
-    species (counts per bin), the exact isotopologue masses scaled by the fitted intensity, and the
-    local background (clipped block mean of the counts, :func:`ionscope.spectra.peaks.estimate_baseline`).
+    """One PNG per element of an identification Result: for each of the element's species, the counts
+    per bin around its pattern, the local background (clipped block mean,
+    :func:`ionscope.spectra.peaks.estimate_baseline`) and the fitted pattern on top of it (Gaussian
+    peaks of FWHM m/R at the exact isotopologue masses, R the median m/Δm of the 20 strongest peaks,
+    areas = fitted intensity × isotopologue abundance).
 
     Returns the written paths (none for a file that could not be analysed).
     """
@@ -23,7 +25,7 @@ def plot_identification(res, folder: Path, *, polarity: str | None = None) -> li
 
     from ionscope.library.patterns import isotope_pattern
     from ionscope.spectra.calibration import apply_calibration, recalibrate
-    from ionscope.spectra.peaks import estimate_baseline
+    from ionscope.spectra.peaks import estimate_baseline, find_spectrum_peaks
     from ionscope.spectra.pipeline import read_spectrum
 
     spec = read_spectrum(res["file"], polarity)
@@ -31,6 +33,8 @@ def plot_identification(res, folder: Path, *, polarity: str | None = None) -> li
         spec = apply_calibration(spec, recalibrate(spec, polarity=res["polarity"]).calibration)
     x, y = spec.coords["mz"].values, np.asarray(spec.values, float)
     base = estimate_baseline(y, 101)
+    top = find_spectrum_peaks(y, x, min_snr=10).nlargest(20, "height")
+    resolving_power = float(np.median(top["resolving_power"])) if len(top) else 1000.0
     out = []
     stem = Path(res["file"]).stem
     for row in res["elements"]:
@@ -45,8 +49,11 @@ def plot_identification(res, folder: Path, *, polarity: str | None = None) -> li
             ax.step(x[sel], y[sel], where="mid", lw=0.8, color="0.3", label="observed")
             ax.plot(x[sel], base[sel], lw=0.8, color="tab:green", label="background")
             frac = pat.relative / pat.relative.sum()
-            ax.vlines(pat.mz, 0, frac * f["intensity"].value / max(np.sum(sel), 1) * 10, color="tab:red",
-                      lw=1.5, label="fitted pattern")
+            xs, dxs = x[sel], np.gradient(x)[sel]
+            sd = xs / (resolving_power * 2.354820045)
+            model = base[sel] + sum(max(f["intensity"].value, 0.0) * a * dxs / (sd * np.sqrt(2 * np.pi))
+                                    * np.exp(-0.5 * ((xs - m) / sd) ** 2) for m, a in zip(pat.mz, frac))
+            ax.plot(xs, model, lw=1.0, color="tab:red", label="fitted pattern + background")
             ax.set_title(f"{f['formula']} ({f['contrast']:.1f}σ)", fontsize=8)
             ax.set_xlabel("m/z", fontsize=8)
         axes[0][0].set_ylabel("counts per bin", fontsize=8)
