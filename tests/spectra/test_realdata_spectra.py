@@ -99,6 +99,7 @@ def test_recalibration_never_fails_and_is_never_worse_than_the_export(name):
     assert np.all(np.diff(m[m > 0.5]) > 0)
 
 
+@pytest.mark.slow
 @pytest.mark.realdata
 def test_auto_mode_finds_ru_in_positive_spectra_and_few_foreign_elements():
     # auto screens ~35 elements with ≥ 3 isotopes above 5 %; measured on the 19 files: Ru in 15 of 19
