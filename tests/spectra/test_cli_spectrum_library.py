@@ -104,9 +104,9 @@ def test_absurd_exported_calibration_is_rejected(tmp_path):
     # an export made with the extended law t = t0 + k√m + c·m is a valid calibration, kept as such
     from ionscope.spectra.calibration import Calibration
 
-    law = Calibration("sqrt-quadratic", (-400.0, 33000.0, 2.0))
+    law = Calibration("sqrt-quadratic", (-400.0, 33000.0, 50.0))
     got = exported_calibration(ch, law.mz(ch))
-    assert got.model == "sqrt-quadratic" and got.params[2] == pytest.approx(2.0, rel=1e-6)
+    assert got.model == "sqrt-quadratic" and got.params[2] == pytest.approx(50.0, rel=1e-6)
 
 
 def test_peaks_and_calibrate(cli, tmp_path):
