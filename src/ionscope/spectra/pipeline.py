@@ -169,7 +169,9 @@ def identify_file(path: str | PathLike[str], *, elements: Sequence[str] | str = 
     pol = _polarity_of(spec)
     warnings: list[str] = list(spec.attrs.get("read_warnings", []))
     check = None
-    if recalibrate:
+    if recalibrate and "channel" not in spec.coords:
+        warnings.append("not recalibrated: the file has no channel axis (m/z as read)")
+    elif recalibrate:
         check = _recalibrate(spec, polarity=pol, source=p)
         spec = apply_calibration(spec, check.calibration)
         warnings += list(check.warnings)
