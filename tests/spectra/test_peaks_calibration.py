@@ -144,3 +144,33 @@ def test_detection_threshold_is_bonferroni_at_three_sigma():
     # Φ(−z) = Φ(−3)/20 → z = 3.817
     assert detection_threshold(20) == pytest.approx(3.817, abs=1e-3)
     assert detection_threshold(150) > detection_threshold(20)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_numpy_peak_functions_match_scipy(seed):
+    import warnings
+
+    from scipy.signal import find_peaks, peak_prominences, peak_widths
+
+    from ionscope.spectra._peakfind import local_maxima, prominences, widths
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(200, 5000))
+    lam = np.full(n, rng.uniform(0.2, 20))
+    for c in rng.uniform(0, n, n // 50):
+        lam += rng.uniform(5, 500) * np.exp(-0.5 * ((np.arange(n) - c) / rng.uniform(0.5, 5)) ** 2)
+    y = rng.poisson(lam).astype(float)  # integer counts: many flat tops and equal minima
+    h = rng.uniform(0, 30) + 0.01 * np.arange(n)
+    ref, _ = find_peaks(y, height=h)
+    assert np.array_equal(local_maxima(y, h), ref)
+    z = y - np.convolve(y, np.ones(51) / 51, mode="same")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for wlen in (11, 2001):
+            want = peak_prominences(z, ref, wlen=wlen)
+            got = prominences(z, ref, wlen)
+            for a, b in zip(want, got):
+                np.testing.assert_allclose(b, a)
+            for rel in (0.5, 0.95):
+                for a, b in zip(peak_widths(z, ref, rel_height=rel, prominence_data=want), widths(z, ref, rel, got)):
+                    np.testing.assert_allclose(b, a)
