@@ -20,6 +20,7 @@ above half height; areas are baseline-subtracted sums between the points where t
 
 from __future__ import annotations
 
+import sys
 import warnings
 
 import numpy as np
@@ -58,14 +59,15 @@ def estimate_baseline(y: np.ndarray, window: int = 101) -> np.ndarray:
 
 
 #: Above this many bins the compiled SciPy peak functions pay for their import (~0.3 s): the NumPy ones
-#: loop over peaks in Python (~50 µs per peak), SciPy's are ~6× faster per peak. Same results either way.
+#: loop over peaks in Python (~50 µs per peak), SciPy's are ~6× faster per peak. Same results either way;
+#: once ``scipy.signal`` is imported (e.g. by a batch), it is always used.
 SCIPY_ABOVE = 200_000
 
 
 def _peak_functions(n: int):
     """(find maxima, prominences, widths) with positional arguments: NumPy for small spectra (fast start-up),
     :mod:`scipy.signal` for large ones."""
-    if n <= SCIPY_ABOVE:
+    if n <= SCIPY_ABOVE and "scipy.signal" not in sys.modules:
         return _peakfind.local_maxima, _peakfind.prominences, _peakfind.widths
     from scipy.signal import find_peaks, peak_prominences, peak_widths
 
