@@ -174,3 +174,21 @@ def test_numpy_peak_functions_match_scipy(seed):
             for rel in (0.5, 0.95):
                 for a, b in zip(peak_widths(z, ref, rel_height=rel, prominence_data=want), widths(z, ref, rel, got)):
                     np.testing.assert_allclose(b, a)
+
+
+def test_numpy_nnls_matches_scipy():
+    from scipy.optimize import nnls as scipy_nnls
+
+    from ionscope.spectra._peakfind import nnls
+
+    rng = np.random.default_rng(7)
+    for _ in range(50):
+        m, n = int(rng.integers(5, 60)), int(rng.integers(1, 30))
+        a = np.abs(rng.normal(size=(m, n))) * (rng.random((m, n)) < 0.4)
+        b = a @ np.maximum(rng.normal(size=n), 0) * 100 + rng.normal(size=m) * 5
+        x_ref, r_ref = scipy_nnls(a, b, maxiter=50 * n + 50)
+        x, r = nnls(a, b, maxiter=50 * n + 50)
+        assert np.all(x >= 0)
+        assert r <= r_ref * (1 + 1e-9) + 1e-9  # the same minimum (x unique when a has full column rank)
+        if np.linalg.matrix_rank(a) == n:
+            np.testing.assert_allclose(x, x_ref, rtol=1e-6, atol=1e-6 * max(1.0, np.abs(x_ref).max()))

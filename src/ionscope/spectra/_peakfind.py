@@ -91,3 +91,41 @@ def widths(y: np.ndarray, peaks: np.ndarray, rel_height: float,
             right -= (h - y[i]) / (y[i - 1] - y[i])
         w[k], wh[k], lip[k], rip[k] = right - left, h, left, right
     return w, wh, lip, rip
+
+
+def nnls(a: np.ndarray, b: np.ndarray, maxiter: int | None = None) -> tuple[np.ndarray, float]:
+    """Non-negative least squares ``min ‖a·x − b‖, x ≥ 0`` by the active-set method of Lawson & Hanson
+    (*Solving Least Squares Problems*, 1974, ch. 23) — the algorithm of :func:`scipy.optimize.nnls`,
+    here without importing ``scipy.optimize`` (start-up time). Returns ``(x, residual norm)``."""
+    a = np.asarray(a, dtype=float)
+    b = np.asarray(b, dtype=float)
+    n = a.shape[1]
+    maxiter = 3 * n if maxiter is None else maxiter
+    x = np.zeros(n)
+    passive = np.zeros(n, dtype=bool)
+    tol = 10 * np.finfo(float).eps * max(np.abs(a).sum(axis=0).max(initial=0.0), 1.0) * max(a.shape)
+    w = a.T @ b
+    it = 0
+    while (~passive).any() and np.max(np.where(passive, -np.inf, w)) > tol:
+        passive[int(np.argmax(np.where(passive, -np.inf, w)))] = True
+        s = _ls_on(a, b, passive)
+        while np.any(s[passive] <= tol) and it < maxiter:
+            it += 1
+            q = passive & (s <= tol)
+            alpha = float(np.min(x[q] / (x[q] - s[q])))
+            x = x + alpha * (s - x)
+            passive &= x > tol
+            s = _ls_on(a, b, passive)
+        x = s
+        w = a.T @ (b - a @ x)
+        if it >= maxiter:
+            break
+    x = np.where(passive, np.maximum(x, 0.0), 0.0)
+    return x, float(np.linalg.norm(a @ x - b))
+
+
+def _ls_on(a: np.ndarray, b: np.ndarray, passive: np.ndarray) -> np.ndarray:
+    s = np.zeros(a.shape[1])
+    if passive.any():
+        s[passive] = np.linalg.lstsq(a[:, passive], b, rcond=None)[0]
+    return s

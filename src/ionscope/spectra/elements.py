@@ -7,7 +7,7 @@ two flanks one FWHM away from the peak (:func:`_window_counts`), whose Poisson v
 into the window variance. Windows of different species that overlap are merged. The window
 intensities ``b`` are modelled as ``A·x`` with ``A[j, s]`` the fraction of species ``s``'s ions
 falling in window ``j`` and ``x ≥ 0`` the total intensity of each species, solved by
-variance-weighted non-negative least squares (Lawson–Hanson, :func:`scipy.optimize.nnls`).
+variance-weighted non-negative least squares (Lawson–Hanson 1974; the algorithm of :func:`scipy.optimize.nnls`).
 
 A species is reported *present* when
 
@@ -52,16 +52,24 @@ the recalibration is kept within a fraction of a bin).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import nnls
-from scipy.special import erf
 
 from ionscope.library.isotopes import diagnostic_elements, element
 from ionscope.library.patterns import isotope_pattern
 from ionscope.model.errors import ValidationError
+from ionscope.spectra._peakfind import nnls
+
+_erf = np.frompyfunc(math.erf, 1, 1)
+
+
+def erf(v) -> np.ndarray:
+    """Error function, element-wise (``math.erf``; avoids importing ``scipy.special`` at start-up)."""
+    return np.asarray(_erf(np.asarray(v, dtype=float)), dtype=float)
+
 
 AUTO_NUISANCE = ("Rh", "Au")  #: monoisotopic metals fitted (never reported) in auto mode
 
