@@ -109,3 +109,35 @@ def test_auto_mode_finds_ru_in_positive_spectra_and_few_foreign_elements():
     assert {n for n in EXPECTED if n.startswith("P_")} <= set(ru)
     foreign = sum(len(_found(n, "auto") - e) for n, e in EXPECTED.items() if e is not None)
     assert foreign <= 6
+
+
+def _rates(mode: str) -> dict[str, tuple[float, float]]:
+    """Element → (detection rate on files containing it, false-report rate on files without it)."""
+    out = {}
+    for el in NAMED:
+        have = [n for n, e in EXPECTED.items() if (e is not None and el in e) or (e is None and el == "Ru")]
+        lack = [n for n, e in EXPECTED.items() if e is not None and el not in e]
+        out[el] = (sum(el in _found(n, mode) for n in have) / len(have),
+                   sum(el in _found(n, mode) for n in lack) / len(lack) if lack else 0.0)
+    return out
+
+
+@pytest.mark.realdata
+@pytest.mark.xfail(strict=True, reason="not met on the shared files: Pd 50 %, Ir 50 % (27 % false), Pt 62 %, "
+                                       "Rh 75 % (8 % false); see KNOWN_MISSES / KNOWN_FALSE")
+def test_named_mode_meets_the_targets():
+    # targets: each metal found in ≥ 90 % of the spectra holding it, ≤ 5 % false reports
+    for el, (hit, false) in _rates("named").items():
+        assert hit >= 0.9 and false <= 0.05, (el, hit, false)
+
+
+@pytest.mark.slow
+@pytest.mark.realdata
+@pytest.mark.xfail(strict=True, reason="not met on the shared files: Ru 79 % (negative spectra of the "
+                                       "richer alloys), Rh/Ir are not auto candidates, Pt 0 %, Pd 50 %")
+def test_auto_mode_meets_the_targets():
+    # targets: Ru in ≥ 98 %; each metal ≥ 80 % with ≤ 5 % false reports
+    rates = _rates("auto")
+    assert rates["Ru"][0] >= 0.98
+    for el, (hit, false) in rates.items():
+        assert hit >= 0.8 and false <= 0.05, (el, hit, false)
