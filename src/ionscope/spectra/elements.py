@@ -53,6 +53,7 @@ the recalibration is kept within a fraction of a bin).
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -61,9 +62,17 @@ import numpy as np
 from ionscope.library.isotopes import diagnostic_elements, element
 from ionscope.library.patterns import isotope_pattern
 from ionscope.model.errors import ValidationError
-from ionscope.spectra._peakfind import nnls
+from ionscope.spectra import _peakfind
 
 _erf = np.frompyfunc(math.erf, 1, 1)
+
+
+def nnls(a: np.ndarray, b: np.ndarray, maxiter: int) -> tuple[np.ndarray, float]:
+    """Lawson–Hanson NNLS: :func:`scipy.optimize.nnls` (compiled) once ``scipy.optimize`` is imported
+    (a batch imports it), else the NumPy twin (no import cost for a single spectrum)."""
+    if "scipy.optimize" in sys.modules:
+        return sys.modules["scipy.optimize"].nnls(a, b, maxiter=maxiter)
+    return _peakfind.nnls(a, b, maxiter=maxiter)
 
 
 def erf(v) -> np.ndarray:

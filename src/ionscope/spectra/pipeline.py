@@ -163,7 +163,19 @@ def identify_file(path: str | PathLike[str], *, elements: Sequence[str] | str = 
                   recalibrate: bool = True, **options) -> Result:
     """Read, calibrate and identify one spectrum file; one row per requested (or, in auto mode, detected)
     element. ``calibration`` records the model, rms ppm, reference ions used/rejected and whether the
-    file's own calibration was kept (see :func:`ionscope.spectra.calibration.recalibrate`)."""
+    file's own calibration was kept (see :func:`ionscope.spectra.calibration.recalibrate`).
+
+    The linear algebra runs with one BLAS thread: its matrices are at most a few hundred wide, where
+    threads only add overhead — and on a loaded machine OpenBLAS's spinning threads made a 58 × 58
+    pseudo-inverse 100× slower (measured).
+    """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _identify_file(path, elements=elements, polarity=polarity, recalibrate=recalibrate, **options)
+
+
+def _identify_file(path, *, elements, polarity, recalibrate, **options) -> Result:
     p = Path(path)
     spec = read_spectrum(p, polarity)
     pol = _polarity_of(spec)
@@ -237,7 +249,8 @@ def identify_batch(paths: Sequence[str | PathLike[str]], *, elements: Sequence[s
     from ionscope.model.errors import IonscopeError
 
     files = spectrum_files(paths)
-    if len(files) > 3:  # the compiled peak finder's import (~0.3 s) pays for itself over a few files
+    if len(files) > 3:  # the compiled peak finder and NNLS imports (~0.5 s) pay for themselves over a few files
+        import scipy.optimize
         import scipy.signal  # noqa: F401
     out: list[Result] = []
     for p in files:
