@@ -2,7 +2,8 @@ import pytest
 
 from ionscope.library import LibraryError, builtin_library, load_library, parse_formula, validate_library
 
-# Every marker DOMAIN.md §2 names, and the ones from seed 000 §3–5 quoted in the library header.
+# Every marker named by Sharma et al. 2025 (doi:10.1080/14686996.2025.2580917, sections 3–5) and quoted in the
+# library header.
 DOMAIN_MARKERS = ["^6Li+", "^7Li+", "Li2O+", "LiO+", "Li2F+", "^58Ni+", "^59Co+", "^55Mn+", "^48Ti+", "LiF2-",
                   "F-", "PO2-", "PO3-", "S-", "P-", "PS3-", "LiS-", "Cl-", "NiO2-", "MnO-", "C2H-", "OH-",
                   "AlF4-", "SO-", "SO2-", "SO3-"]

@@ -107,3 +107,88 @@ def test_apply_calibration_to_ion_images_with_channel_per_peak():
     assert out.dims == img.dims and out.attrs["calibration"]["model"] == "sqrt"
     with pytest.raises(ValidationError, match="channel"):
         apply_calibration(img.drop_vars("channel"), cal)
+
+
+BASE_IONS = {"H+": 3e4, "C+": 2e4, "CH3+": 4e4, "Na+": 6e4, "C2H3+": 5e4, "C2H5+": 3e4, "K+": 2e4, "C3H5+": 3e4,
+             "C4H7+": 1e4, "C7H7+": 5e3}
+
+
+def test_recalibrate_repairs_a_miscalibrated_export_and_keeps_a_good_one():
+    from ionscope.spectra.calibration import recalibrate
+
+    # exported axis off by 6 channels in t0 and 2e-4 in k (≈ 400 ppm at m/z 100): the refit must win
+    spec, truth = tof_spectrum(BASE_IONS, n_channels=150_000, shots=None, seed=4)
+    check = recalibrate(spec, polarity="positive")
+    assert not check.kept_exported and check.rms_bins < check.exported_rms_bins
+    assert check.calibration.params[0] == pytest.approx(truth.truth["t0"], abs=1.0)
+    assert len(check.used) >= 8 and check.to_dict()["source"] == "refit"
+    # an export that is already right: the refit cannot beat it on held-out peaks by more than noise,
+    # and whichever is kept is within a fraction of a bin
+    good, _ = tof_spectrum(BASE_IONS, n_channels=150_000, shots=None, seed=4, t0_offset=0.0, k_rel_offset=0.0)
+    check = recalibrate(good, polarity="positive")
+    assert check.rms_bins < 0.5 and check.rms_bins <= check.exported_rms_bins
+
+
+def test_recalibrate_without_reference_ions_is_a_calibration_error():
+    from ionscope.spectra.calibration import CalibrationError, recalibrate
+
+    spec, _ = tof_spectrum({"Ru+": 2e4}, n_channels=50_000, shots=None, seed=1)
+    with pytest.raises(CalibrationError, match="no usable reference ion"):
+        recalibrate(spec, polarity="negative")
+
+
+def test_detection_threshold_is_bonferroni_at_three_sigma():
+    from ionscope.spectra.elements import detection_threshold
+
+    assert detection_threshold(1) == pytest.approx(3.0)
+    # Φ(−z) = Φ(−3)/20 → z = 3.817
+    assert detection_threshold(20) == pytest.approx(3.817, abs=1e-3)
+    assert detection_threshold(150) > detection_threshold(20)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_numpy_peak_functions_match_scipy(seed):
+    import warnings
+
+    from scipy.signal import find_peaks, peak_prominences, peak_widths
+
+    from ionscope.spectra._peakfind import local_maxima, prominences, widths
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(200, 5000))
+    lam = np.full(n, rng.uniform(0.2, 20))
+    for c in rng.uniform(0, n, n // 50):
+        lam += rng.uniform(5, 500) * np.exp(-0.5 * ((np.arange(n) - c) / rng.uniform(0.5, 5)) ** 2)
+    y = rng.poisson(lam).astype(float)  # integer counts: many flat tops and equal minima
+    h = rng.uniform(0, 30) + 0.01 * np.arange(n)
+    ref, _ = find_peaks(y, height=h)
+    assert np.array_equal(local_maxima(y, h), ref)
+    z = y - np.convolve(y, np.ones(51) / 51, mode="same")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for wlen in (11, 2001):
+            want = peak_prominences(z, ref, wlen=wlen)
+            got = prominences(z, ref, wlen)
+            for a, b in zip(want, got):
+                np.testing.assert_allclose(b, a)
+            for rel in (0.5, 0.95):
+                for a, b in zip(peak_widths(z, ref, rel_height=rel, prominence_data=want), widths(z, ref, rel, got)):
+                    np.testing.assert_allclose(b, a)
+
+
+def test_numpy_nnls_matches_scipy():
+    from scipy.optimize import nnls as scipy_nnls
+
+    from ionscope.spectra._peakfind import nnls
+
+    rng = np.random.default_rng(7)
+    for _ in range(50):
+        m, n = int(rng.integers(5, 60)), int(rng.integers(1, 30))
+        a = np.abs(rng.normal(size=(m, n))) * (rng.random((m, n)) < 0.4)
+        b = a @ np.maximum(rng.normal(size=n), 0) * 100 + rng.normal(size=m) * 5
+        x_ref, r_ref = scipy_nnls(a, b, maxiter=50 * n + 50)
+        x, r = nnls(a, b, maxiter=50 * n + 50)
+        assert np.all(x >= 0)
+        assert r <= r_ref * (1 + 1e-9) + 1e-9  # the same minimum (x unique when a has full column rank)
+        if np.linalg.matrix_rank(a) == n:
+            np.testing.assert_allclose(x, x_ref, rtol=1e-6, atol=1e-6 * max(1.0, np.abs(x_ref).max()))

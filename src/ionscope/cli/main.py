@@ -183,20 +183,36 @@ def formats(json: Annotated[bool, typer.Option("--json", help="Print a JSON obje
     console.print(t)
 
 
-def _add_groups() -> None:
+_OWN_COMMANDS = ("info", "convert", "demo", "formats")
+
+
+def _requested_group(argv: list[str]) -> str | None:
+    """The command group named on the command line (its module alone is imported: start-up time), ``""``
+    when only this module's own commands or ``--version`` are run, None (import every group) otherwise."""
+    words = [a for a in argv if not a.startswith("-")]
+    if not words:
+        return "" if any(a == "--version" for a in argv) else None
+    return "" if words[0] in _OWN_COMMANDS else words[0]
+
+
+def _add_groups(only: str | None = None) -> None:
     import ionscope.cli as pkg
 
-    for info_ in pkgutil.iter_modules(pkg.__path__):
-        if info_.name in ("main", "common") or info_.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"ionscope.cli.{info_.name}")
+    names = [i.name for i in pkgutil.iter_modules(pkg.__path__)
+             if i.name not in ("main", "common") and not i.name.startswith("_")]
+    if only is not None and only in names:
+        names = [only]
+    elif only == "":
+        names = []
+    for name in names:
+        module = importlib.import_module(f"ionscope.cli.{name}")
         if hasattr(module, "register"):  # top-level commands, e.g. `ionscope view`
             module.register(app)
         elif hasattr(module, "app") and hasattr(module, "NAME"):
             app.add_typer(module.app, name=module.NAME)
 
 
-_add_groups()
+_add_groups(_requested_group(sys.argv[1:]) if Path(sys.argv[0]).name in ("ionscope", "__main__.py") else None)
 
 
 def main(argv: list[str] | None = None) -> int:

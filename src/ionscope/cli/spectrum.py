@@ -42,6 +42,12 @@ def peaks(
         table.add_row(f"{r['mz']:.4f}", f"{r['height']:.0f}", f"{r['area']:.0f}", f"{r['fwhm']:.4f}",
                       f"{r['resolving_power']:.0f}", f"{r['snr']:.1f}")
     console.print(f"{res['n_peaks']} peaks in {file.name} (strongest {len(rows)} shown)")
+    if res["calibration"] is not None:
+        q = res["calibration"]
+        how = "file's own kept" if q["kept_exported"] else "refit"
+        console.print(f"calibration: {q['model']}, {how}, "
+                      f"rms {q['rms_ppm'] or float('nan'):.0f} ppm over {q['n_used']} reference ions "
+                      f"({len(q['rejected'])} rejected)", highlight=False)
     console.print(table)
     print_warnings(res.warnings)
 
@@ -79,9 +85,11 @@ def calibrate(
     for r in res["references"]:
         table.add_row(r["ion"], f"{r['mz_true']:.4f}", f"{r['residual_ppm']:+.0f}", "yes" if r["used"] else "no")
     console.print(table)
-    exported = res["exported_rms_ppm"]
-    console.print(f"rms residual {res['rms_ppm']:.0f} ppm"
-                  + (f" (exported calibration: {exported:.0f} ppm)" if exported is not None else ""))
+    q = res["quality"]
+    how = "the file's own calibration kept" if q["kept_exported"] else "recalibrated"
+    console.print(f"{how}: rms residual {res['rms_ppm']:.0f} ppm ({q['rms_bins'] or float('nan'):.2f} bin; exported "
+                  f"calibration {res['exported_rms_ppm']:.0f} ppm), {q['n_used']} reference ions used, "
+                  f"{len(q['rejected'])} rejected", highlight=False)
     print_warnings(res.warnings)
     if out is not None:
         err_console.print(f"wrote {out}")
@@ -89,27 +97,86 @@ def calibrate(
 
 @app.command()
 def identify(
-    file: Annotated[Path, typer.Argument(help="Spectrum file.")],
-    elements: Annotated[str, typer.Option(help="auto | comma-separated symbols, e.g. Ru,Pt,Pd")] = "auto",
+    paths: Annotated[list[Path], typer.Argument(help="Spectrum files and/or folders (a folder means its .txt "
+                                                     "spectrum exports).")],
+    elements: Annotated[str, typer.Option(help="auto | comma-separated symbols, e.g. Ru,Rh,Pd,Ir,Pt")] = "auto",
     polarity: PolarityOpt = "auto",
-    recalibrate: Annotated[bool, typer.Option(help="Auto-recalibrate first.")] = True,
+    recalibrate: Annotated[bool, typer.Option(help="Recalibrate from common ions (kept only if better than "
+                                                   "the file's own calibration).")] = True,
+    table_out: Annotated[Optional[Path], typer.Option("--table", help="Write a long CSV table: one row per "
+                                                                      "file and element.")] = None,
+    plot: Annotated[Optional[Path], typer.Option("--plot", help="Folder for one figure per file and element "
+                                                                "(counts, fitted pattern, background).")] = None,
     json: JsonOpt = False,
 ) -> None:
-    """Which multi-isotope elements are present (isotope patterns, NNLS decomposition of overlaps)."""
-    from ionscope.spectra.pipeline import identify_result, read_spectrum
+    """Which elements are present: isotope patterns over a local background, NNLS decomposition of overlaps.
 
-    els = "auto" if elements.strip().lower() == "auto" else [e.strip() for e in elements.split(",") if e.strip()]
-    with progress("identifying elements", quiet=json):
-        res = identify_result(read_spectrum(file, polarity), elements=els, recalibrate=recalibrate, source=file)
+    Every requested element gets a row: detected (intensity ± σ, evidence) or not detected with a 3σ
+    upper limit. A folder or several files run as a batch; a file that fails is reported in its rows and
+    the others go on.
+    """
+    from ionscope.spectra.pipeline import (
+        identify_batch,
+        identify_file,
+        long_table,
+        parse_elements,
+        spectrum_files,
+    )
+
+    els = parse_elements(elements)
+    files = spectrum_files(paths)
+    pol = None if polarity == "auto" else polarity
+    with progress("identifying elements", total=len(files), quiet=json) as task:
+        if len(files) == 1:  # a single file's failure is the command's error (one line, exit 2)
+            results = [identify_file(files[0], elements=els, polarity=pol, recalibrate=recalibrate)]
+        else:
+            results = identify_batch(files, elements=els, polarity=pol, recalibrate=recalibrate,
+                                     on_file=lambda _p: task.advance(1))
+    if table_out is not None:
+        long_table(results).to_csv(table_out, index=False)
+    if plot is not None:
+        from ionscope.spectra.plots import plot_identification
+
+        plot.mkdir(parents=True, exist_ok=True)
+        for res in results:
+            plot_identification(res, plot, polarity=pol)
     if json:
-        emit_json(res)
+        if len(results) == 1:
+            emit_json(results[0])
+        else:
+            from ionscope.model.provenance import make_provenance
+            from ionscope.model.result import Result
+
+            prov = make_provenance("ionscope.spectra.identify_batch", inputs=files,
+                                   parameters={"elements": els, "recalibrate": recalibrate})
+            emit_json(Result("spectrum.identify_batch", {"files": [r.to_dict() for r in results]},
+                             tuple(f"{Path(r['file']).name}: {r['error']}" for r in results if r["error"]), prov))
         return
-    table = Table("species", "m/z", "intensity (counts)", "score", "significance (σ)",
-                  "contrast (σ)", box=None)
-    for s in res["species"]:
-        table.add_row(s["formula"], f"{s['mz']:.3f}", f"{s['intensity']:.0f} ± {s['uncertainty']:.0f}",
-                      f"{s['score']:.3f}", f"{s['significance']:.1f}", f"{s['contrast']:.1f}")
-    console.print(f"[bold]{file.name}[/bold] ({res['polarity']}): elements "
-                  + (", ".join(f"{e} ({v['relative']:.2f})" for e, v in res["elements"].items()) or "none"))
+    for res in results:
+        _print_identification(res)
+    if table_out is not None:
+        err_console.print(f"wrote {table_out}")
+
+
+def _print_identification(res) -> None:
+    name = Path(res["file"]).name
+    if res["error"] is not None:
+        console.print(f"[bold]{name}[/bold]: [red]not analysed[/red] — {res['error']}", highlight=False)
+        return
+    cal = res["calibration"]
+    detected = [r["element"] for r in res["elements"] if r["detected"]]
+    console.print(f"[bold]{name}[/bold] ({res['polarity']}): detected " + (", ".join(detected) or "none"))
+    if cal is not None:
+        how = "file's own kept" if cal["kept_exported"] else "refit"
+        console.print(f"  calibration: {cal['model']}, {how}, rms {cal['rms_ppm'] or float('nan'):.0f} ppm, "
+                      f"{cal['n_used']} reference ions used, {len(cal['rejected'])} rejected", highlight=False)
+    table = Table("element", "detected", "intensity (counts)", "3σ upper limit", "significance (σ)",
+                  "contrast (σ)", "evidence", box=None)
+    for r in res["elements"]:
+        q, ul = r["intensity"], r["upper_limit"]
+        table.add_row(r["element"], "yes" if r["detected"] else "no",
+                      f"{q.value:.0f} ± {q.uncertainty:.0f}" if q else "",
+                      f"< {ul.value:.0f}" if ul else "", f"{r['significance'] or 0:.1f}", f"{r['contrast'] or 0:.1f}",
+                      ", ".join(r["evidence"]))
     console.print(table)
     print_warnings(res.warnings)

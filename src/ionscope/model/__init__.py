@@ -1,18 +1,10 @@
-"""The data model: labelled arrays, metadata schema, provenance, units, result records, errors."""
+"""The data model: labelled arrays, metadata schema, provenance, units, result records, errors.
 
-from ionscope.model.arrays import (
-    KIND_DIMS,
-    coord,
-    kind_of,
-    labelled,
-    make_depth_profile,
-    make_ion_image,
-    make_spectrum,
-    make_volume,
-    pixel_axis,
-    spacing_of,
-    validate,
-)
+``arrays`` (xarray) and ``metadata`` (pydantic) load on first use (PEP 562), so the CLI starts fast.
+"""
+
+from typing import Any
+
 from ionscope.model.errors import (
     AbsurdSizeError,
     FormatError,
@@ -24,7 +16,6 @@ from ionscope.model.errors import (
     UnsupportedError,
     ValidationError,
 )
-from ionscope.model.metadata import Acquisition, Provenance, SampleHistory, get_metadata, set_metadata
 from ionscope.model.provenance import make_provenance, sha256_of
 from ionscope.model.result import Quantity, Result
 
@@ -35,3 +26,19 @@ __all__ = [
     "labelled", "make_depth_profile", "make_ion_image", "make_provenance", "make_spectrum", "make_volume",
     "pixel_axis", "set_metadata", "sha256_of", "spacing_of", "validate",
 ]
+
+_LAZY = {name: "ionscope.model.arrays" for name in (
+    "KIND_DIMS", "coord", "kind_of", "labelled", "make_depth_profile", "make_ion_image", "make_spectrum",
+    "make_volume", "pixel_axis", "spacing_of", "validate")}
+_LAZY.update({name: "ionscope.model.metadata" for name in (
+    "Acquisition", "Provenance", "SampleHistory", "get_metadata", "set_metadata")})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'ionscope.model' has no attribute {name!r}")

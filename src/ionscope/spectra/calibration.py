@@ -2,8 +2,9 @@
 
 Models (``t`` is flight time or channel number — any unit linear in time):
 
-* ``"sqrt"`` — the ideal reflectron/linear TOF relation (DOMAIN.md §2, IONTOF's
-  ``m = ((channel·binning − k0)/sf)²``): ``t = t0 + k·√m``, i.e. ``m = ((t − t0)/k)²``.
+* ``"sqrt"`` — the ideal reflectron/linear TOF relation (Vickerman & Briggs, *ToF-SIMS: Materials
+  Analysis by Mass Spectrometry*, 2nd ed., 2013; IONTOF's ``m = ((channel·binning − k0)/sf)²``):
+  ``t = t0 + k·√m``, i.e. ``m = ((t − t0)/k)²``.
 * ``"sqrt-quadratic"`` — adds a term linear in mass, ``t = t0 + k·√m + c·m``, which absorbs the
   small non-ideality of real flight paths over a wide mass range (as in pySPM's and SurfaceLab's
   extended calibrations); needs ≥ 4 reference peaks.
@@ -29,7 +30,8 @@ from ionscope.model.errors import ValidationError
 
 MODELS = ("sqrt", "sqrt-quadratic")
 
-#: Common ions used by :func:`auto_calibrate` (DOMAIN.md §2; hydrocarbon series present on every surface).
+#: Common ions used for calibration (hydrocarbon, alkali and halide ions present on every surface;
+#: Vickerman & Briggs 2013).
 REFERENCE_IONS = {
     "positive": ("H+", "H2+", "^6Li+", "Li+", "C+", "CH+", "CH2+", "CH3+", "Na+", "C2H3+", "C2H5+", "K+",
                  "C3H5+", "C3H7+", "C4H7+", "C4H9+", "C5H9+", "C6H5+", "C7H7+"),
@@ -319,3 +321,304 @@ def recalibrate_scans(counts, channel, *, references: Sequence[str], initial: Ca
         cal = auto_calibrate(spec, references=references, model=model, min_snr=min_snr, initial=cal)
         out.append(cal)
     return out
+
+
+class CalibrationError(ValidationError):
+    """A spectrum cannot be calibrated: no usable reference ion, or an absent/absurd exported calibration."""
+
+
+@dataclass(frozen=True)
+class CalibrationCheck:
+    """Outcome of :func:`recalibrate`: the calibration to use and how it was chosen.
+
+    Attributes
+    ----------
+    calibration
+        The calibration applied (the refit, or the file's own when that was kept).
+    exported
+        The calibration implied by the file's exported (channel, m/z) axis.
+    kept_exported
+        True when the refit did not beat the exported calibration on held-out reference peaks.
+    used, rejected
+        Names of the reference ions used in the fit and of those matched but rejected as outliers.
+    rms_ppm
+        rms residual (ppm of m/z) of the applied calibration at the used reference ions; for a refit
+        these are leave-one-out (held-out) residuals.
+    exported_rms_ppm
+        rms residual of the exported calibration at the same ions.
+    rms_bins, exported_rms_bins
+        The same rms residuals in units of the local bin width (what the export can resolve).
+    warnings
+        Why the exported calibration was kept, or other caveats.
+    """
+
+    calibration: Calibration
+    exported: Calibration | None
+    kept_exported: bool
+    used: tuple[str, ...]
+    rejected: tuple[str, ...]
+    rms_ppm: float
+    exported_rms_ppm: float
+    rms_bins: float
+    exported_rms_bins: float
+    warnings: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        """Plain summary: model, rms ppm, ions used and rejected, kept or refit."""
+        return {"model": self.calibration.model, "source": "exported" if self.kept_exported else "refit",
+                "kept_exported": self.kept_exported, "rms_ppm": _finite(self.rms_ppm),
+                "exported_rms_ppm": _finite(self.exported_rms_ppm), "rms_bins": _finite(self.rms_bins),
+                "exported_rms_bins": _finite(self.exported_rms_bins), "n_used": len(self.used),
+                "used": list(self.used), "rejected": list(self.rejected),
+                "params": list(self.calibration.params)}
+
+    def summary(self) -> str:
+        """One line for text reports."""
+        how = "file's own calibration kept" if self.kept_exported else "recalibrated"
+        return (f"calibration: {how} ({self.calibration.model}), rms {self.rms_ppm:.0f} ppm = "
+                f"{self.rms_bins:.2f} bin over {len(self.used)} reference ions"
+                + (f" ({len(self.rejected)} rejected)" if self.rejected else "")
+                + (f"; exported {self.exported_rms_ppm:.0f} ppm" if np.isfinite(self.exported_rms_ppm) else ""))
+
+
+def _finite(v: float) -> float | None:
+    return float(v) if np.isfinite(v) else None
+
+
+def exported_calibration(channel, mz, *, source=None) -> Calibration:
+    """The file's own channel → m/z calibration, checked for sanity.
+
+    The exported axis of a TOF spectrum follows ``m = ((t − t0)/k)²`` (the export computes m/z from it),
+    so a ``"sqrt"`` fit to the axis — or, for exports made with the extended law, a
+    ``"sqrt-quadratic"`` one — must reproduce every exported m/z above 0.5 to better than half the
+    local bin width; otherwise (or with ``k ≤ 0``, or a TOF zero inside the channel range above m/z
+    0.5) the axis is not a TOF calibration and :class:`CalibrationError` is raised.
+    """
+    channel = np.asarray(channel, dtype=float)
+    mz = np.asarray(mz, dtype=float)
+    ok = np.isfinite(mz) & (mz > 0.5)
+    if ok.sum() < 3:
+        raise CalibrationError("the exported m/z axis is absent (fewer than 3 values above m/z 0.5): "
+                               "no calibration to start from", source)
+    cal = calibration_from_axis(channel, mz)
+    t0, k = cal.params
+    c, m = channel[ok], mz[ok]
+    if not (k > 0 and t0 < c.min()):
+        raise CalibrationError(f"the exported m/z axis is absurd (t0 = {t0:.4g}, k = {k:.4g} channels/√(m/z)): "
+                               "m/z must grow with the square of the flight time", source)
+    half_bin = np.maximum(np.abs(np.gradient(m)) / 2, 1e-6 * m)
+    dev = np.abs(cal.mz(c) - m)
+    if np.all(dev <= half_bin):
+        return cal
+    if ok.sum() >= 4:  # an export made with the extended law t = t0 + k√m + c·m
+        quad = replace(fit_calibration(c[:: max(1, c.size // 2000)], m[:: max(1, c.size // 2000)],
+                                       model="sqrt-quadratic"), references=())
+        t0q, kq, cq = quad.params
+        small = kq > 0 and abs(cq) * np.sqrt(m.max()) <= 0.1 * kq  # the mass-linear term is a correction
+        if small and np.all(np.abs(quad.mz(c) - m) <= half_bin):
+            return quad
+    i = int(np.argmax(dev - half_bin))
+    raise CalibrationError(f"the exported m/z axis is absurd: m/z {m[i]:.4g} at channel {c[i]:.6g} is "
+                           f"{dev[i]:.3g} off the time-of-flight law m = ((t − t0)/k)² (or t = t0 + k√m + c·m) "
+                           "fitted to the axis, more than half a bin", source)
+
+
+def _loo_residuals(t: np.ndarray, m: np.ndarray, model: str) -> np.ndarray:
+    """Leave-one-out m/z residuals (m/z units): each reference predicted by a fit without it."""
+    out = np.empty(t.size)
+    idx = np.arange(t.size)
+    for i in idx:
+        keep = idx != i
+        out[i] = fit_calibration(t[keep], m[keep], model=model).mz(t[i]) - m[i]
+    return out
+
+
+def recalibrate(spectrum, *, polarity: str | None = None, references: Sequence[str] | None = None,
+                model: str = "sqrt", min_snr: float = 5.0, source=None) -> CalibrationCheck:
+    """Recalibrate from common ions, never worse than the file's own calibration.
+
+    1. Start from the exported calibration (:func:`exported_calibration`).
+    2. Peaks (``min_snr`` Poisson σ over the baseline) are matched to reference ions within
+       ``tol(m) = max(Δbin(m), m/R)``: one bin width (a centroid of a binned export is good to a
+       fraction of a bin) or one FWHM at the measured resolving power ``R`` (median m/Δm of the 20
+       strongest peaks), whichever is larger; farther than that the peak is another ion.
+    3. Robust fit by exhaustive consensus (RANSAC over all pairs of matched references for ``"sqrt"``):
+       each pair defines a calibration, its inliers are the references within ``tol`` of it; the largest
+       consensus set (ties: smallest rms in bins) is refitted by least squares. Matching and fitting
+       are repeated from the new calibration up to three rounds and the best round (most inliers,
+       then smallest rms) is kept.
+    4. Held-out check: the refit's leave-one-out residuals at its inliers are compared, in units of the
+       local bin width, with the exported calibration's residuals at the same peaks. The refit is
+       applied only if its held-out rms is smaller and it keeps m/z increasing over the whole channel
+       range; otherwise the exported calibration is kept, with a warning.
+
+    Raises
+    ------
+    CalibrationError
+        No reference ion at all near its expected m/z, or the exported calibration is absent/absurd.
+    """
+    from ionscope.spectra.peaks import find_spectrum_peaks
+
+    if "channel" not in spectrum.coords:
+        raise CalibrationError("the spectrum has no channel axis: the exported calibration is absent", source)
+    t_axis = np.asarray(spectrum.coords["channel"].values, dtype=float)
+    mz_axis = np.asarray(spectrum.coords["mz"].values, dtype=float)
+    exported = exported_calibration(t_axis, mz_axis, source=source)
+    if polarity is None:
+        polarity = (spectrum.attrs.get("acquisition") or {}).get("polarity")
+    if references is None:
+        if polarity not in REFERENCE_IONS:
+            raise CalibrationError("recalibration needs the polarity (positive/negative) or reference ions", source)
+        references = REFERENCE_IONS[polarity]
+    names = np.asarray(list(references), dtype=object)
+    ref_mz = reference_mz(references)
+    peaks = find_spectrum_peaks(np.asarray(spectrum.values, float), mz_axis, min_snr=min_snr)
+    if len(peaks) == 0:
+        raise CalibrationError("no peak stands out of the noise: no usable reference ion", source)
+    pk_t = np.interp(peaks["mz"].to_numpy(), mz_axis, t_axis)
+    pk_area = peaks["area"].to_numpy()
+    top = peaks.nlargest(20, "height")
+    rp = float(np.median(top["resolving_power"])) if len(top) else 1000.0
+    dmz = np.gradient(mz_axis)
+    tol = np.maximum(np.interp(ref_mz, mz_axis, dmz), ref_mz / rp)
+    bin_at = np.interp(ref_mz, mz_axis, dmz)
+
+    def match(cal: Calibration) -> np.ndarray:
+        pm = cal.mz(pk_t)
+        j = np.full(ref_mz.size, -1)
+        for i, (m, tl) in enumerate(zip(ref_mz, tol)):
+            sel = np.nonzero(np.abs(pm - m) <= tl)[0]
+            if sel.size:
+                j[i] = sel[np.argmax(pk_area[sel])]
+        return j
+
+    j0 = match(exported)
+    if not np.any(j0 >= 0) and _prior_consensus(exported, pk_t, pk_area, ref_mz, tol, bin_at) is None:
+        raise CalibrationError(f"none of the {len(names)} {polarity or ''} reference ions "
+                               f"({', '.join(names[:6])}, …) is found near its expected m/z: no usable "
+                               "reference ion", source)
+    need = 2 if model == "sqrt" else 4
+    best = None
+    cal = _prior_consensus(exported, pk_t, pk_area, ref_mz, tol, bin_at) or exported
+    for _ in range(3):
+        j = match(cal)
+        hit = np.nonzero(j >= 0)[0]
+        if hit.size < need + 1:
+            break
+        t, m = pk_t[j[hit]], ref_mz[hit]
+        inl = _consensus(t, m, tol[hit], bin_at[hit], model)
+        if inl.sum() < need + 1:
+            break
+        fit = fit_calibration(t[inl], m[inl], model=model)
+        res_bins = (fit.mz(t[inl]) - m[inl]) / bin_at[hit][inl]
+        key = (int(inl.sum()), -float(np.sqrt(np.mean(res_bins ** 2))))
+        if best is None or key > best[0]:
+            best = (key, fit, hit, j, inl)
+        cal = fit
+    warnings: list[str] = []
+    if best is None:
+        return _keep(exported, names, ref_mz, pk_t, j0, bin_at, model,
+                     [f"too few reference ions for a {model!r} refit (found "
+                      f"{int(np.sum(j0 >= 0))}): the file's own calibration is kept"])
+    _, fit, hit, j, inl = best
+    t, m = pk_t[j[hit]], ref_mz[hit]
+    loo = _loo_residuals(t[inl], m[inl], model)
+    exp_res = exported.mz(t[inl]) - m[inl]
+    b = bin_at[hit][inl]
+    rms_b, exp_b = float(np.sqrt(np.mean((loo / b) ** 2))), float(np.sqrt(np.mean((exp_res / b) ** 2)))
+    used = tuple(names[hit][inl])
+    rejected = tuple(names[hit][~inl])
+    mono = bool(np.all(np.diff(fit.mz(t_axis[mz_axis > 0.5])) > 0)) and fit.params[0] < t_axis[mz_axis > 0.5][0]
+    if rms_b < exp_b and mono:
+        refs = tuple({"ion": n, "mz_true": float(a), "t": float(tt), "mz_fit": float(fit.mz(tt)),
+                      "residual_ppm": float((fit.mz(tt) - a) / a * 1e6), "used": bool(u)}
+                     for n, a, tt, u in zip(names[hit], m, t, inl))
+        final = Calibration(fit.model, fit.params, fit.covariance, refs)
+        return CalibrationCheck(final, exported, False, used, rejected, _rms_ppm(loo, m[inl]),
+                                _rms_ppm(exp_res, m[inl]), rms_b, exp_b, tuple(warnings))
+    why = ("the refit makes m/z non-monotonic over the spectrum" if not mono else
+           f"the refit ({rms_b:.2f} bin held-out rms) does not beat the exported calibration ({exp_b:.2f} bin)")
+    return _keep(exported, names, ref_mz, pk_t, j0, bin_at, model, [f"{why}: the file's own calibration is kept"],
+                 rejected=rejected)
+
+
+def _rms_ppm(res: np.ndarray, m: np.ndarray) -> float:
+    return float(np.sqrt(np.mean((res / m * 1e6) ** 2))) if res.size else float("nan")
+
+
+def _keep(exported: Calibration, names, ref_mz, pk_t, j, bin_at, model, warnings, rejected=()) -> CalibrationCheck:
+    hit = np.nonzero(j >= 0)[0]
+    t, m = pk_t[j[hit]], ref_mz[hit]
+    res = exported.mz(t) - m
+    rms_b = float(np.sqrt(np.mean((res / bin_at[hit]) ** 2))) if hit.size else float("nan")
+    refs = tuple({"ion": n, "mz_true": float(a), "t": float(tt), "mz_fit": float(exported.mz(tt)),
+                  "residual_ppm": float((exported.mz(tt) - a) / a * 1e6), "used": True}
+                 for n, a, tt in zip(names[hit], m, t))
+    cal = Calibration(exported.model, exported.params, exported.covariance, refs)
+    return CalibrationCheck(cal, exported, True, tuple(names[hit]), tuple(rejected), _rms_ppm(res, m),
+                            _rms_ppm(res, m), rms_b, rms_b, tuple(warnings))
+
+
+def _consensus(t: np.ndarray, m: np.ndarray, tol: np.ndarray, bins: np.ndarray, model: str) -> np.ndarray:
+    """Largest set of references consistent with one calibration (RANSAC over all pairs)."""
+    best_n, best_rms, best = -1, np.inf, np.ones(t.size, bool)
+    r = np.sqrt(m)
+    for a in range(t.size):
+        for b in range(a + 1, t.size):
+            if r[a] == r[b]:
+                continue
+            k = (t[b] - t[a]) / (r[b] - r[a])
+            if k <= 0:
+                continue
+            t0 = t[a] - k * r[a]
+            pred = ((t - t0) / k) ** 2
+            inl = np.abs(pred - m) <= tol
+            n = int(inl.sum())
+            if n < best_n:
+                continue
+            rms = float(np.sqrt(np.mean(((pred - m)[inl] / bins[inl]) ** 2)))
+            if n > best_n or rms < best_rms:
+                best_n, best_rms, best = n, rms, inl
+    if model != "sqrt" and best.sum() >= 4:
+        fit = fit_calibration(t[best], m[best], model=model)
+        best = np.abs(fit.mz(t) - m) <= tol
+    return best
+
+
+#: Largest error of an exported calibration searched for (relative m/z): 3000 ppm, a few times the
+#: drift of an uncorrected TOF over a day of charging (SurfaceLab re-fits are typically < 500 ppm).
+PRIOR_PPM = 3000.0
+
+
+def _prior_consensus(exported: Calibration, pk_t, pk_area, ref_mz, tol, bins) -> Calibration | None:
+    """A calibration from the largest consistent set of (reference, peak) pairs within
+    :data:`PRIOR_PPM` of the exported calibration (RANSAC over pairs of candidate pairs), or None when
+    fewer than three references agree. Lets a badly exported calibration be repaired; every candidate
+    peak within the prior window is considered, not just the nearest."""
+    pm = exported.mz(pk_t)
+    ri, pj = [], []
+    for i, m in enumerate(ref_mz):
+        sel = np.nonzero(np.abs(pm - m) <= max(PRIOR_PPM * 1e-6 * m, tol[i]))[0]
+        sel = sel[np.argsort(-pk_area[sel])][:5]
+        ri += [i] * sel.size
+        pj += list(sel)
+    if len(set(ri)) < 3:
+        return None
+    ri, pj = np.array(ri), np.array(pj)
+    t, m, r = pk_t[pj], ref_mz[ri], np.sqrt(ref_mz[ri])
+    best_n, best = 2, None
+    for a in range(t.size):
+        for b in range(a + 1, t.size):
+            if ri[a] == ri[b]:
+                continue
+            k = (t[b] - t[a]) / (r[b] - r[a])
+            if k <= 0:
+                continue
+            t0 = t[a] - k * r[a]
+            ok = np.abs(((t - t0) / k) ** 2 - m) <= tol[ri]
+            n = np.unique(ri[ok]).size
+            if n > best_n:
+                best_n, best = n, ok
+    if best is None:
+        return None
+    return fit_calibration(t[best], m[best], model="sqrt")

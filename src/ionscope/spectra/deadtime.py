@@ -1,4 +1,7 @@
-"""Poisson dead-time correction of TOF-SIMS counts (DOMAIN.md §2; pySPM and SurfaceLab use the same).
+"""Poisson dead-time correction of TOF-SIMS counts.
+
+Stephan, Zehnpfenning & Benninghoven, J. Vac. Sci. Technol. A 12 (1994) 405, doi:10.1116/1.579255;
+pySPM and SurfaceLab use the same.
 
 A TOF detector registers at most one ion per mass channel per primary-ion shot. With ``N`` shots and
 a true mean of ``λ`` ions per channel over the acquisition, the recorded counts ``I′`` have mean

@@ -1,74 +1,89 @@
 """Element identification from isotope patterns, with NNLS decomposition of overlapping patterns.
 
-Each candidate species (an element's atomic ion and its oxides/hydrides/dimers for the polarity) has
-an isotope pattern. Around every isotopologue m/z a window of ±``half_width`` holds the
-baseline-subtracted counts of that isotopologue; windows of different species that overlap are
-merged. The window intensities ``b`` are modelled as ``A·x`` with ``A[j, s]`` the fraction of species
-``s``'s ions falling in window ``j`` and ``x ≥ 0`` the total intensity of each species, solved by
-Poisson-weighted non-negative least squares (Lawson–Hanson, :func:`scipy.optimize.nnls`).
+Each candidate species (an element's atomic ion and its oxides for the polarity, :data:`FORMS`) has
+an isotope pattern. Around every isotopologue m/z a window of ±FWHM/2 (``m/2R``, never narrower than
+one bin) holds the counts of that isotopologue minus a local background: the mean count per bin of
+two flanks one FWHM away from the peak (:func:`_window_counts`), whose Poisson variance is propagated
+into the window variance. Windows of different species that overlap are merged. The window
+intensities ``b`` are modelled as ``A·x`` with ``A[j, s]`` the fraction of species ``s``'s ions
+falling in window ``j`` and ``x ≥ 0`` the total intensity of each species, solved by
+variance-weighted non-negative least squares (Lawson–Hanson 1974; the algorithm of :func:`scipy.optimize.nnls`).
 
 A species is reported *present* when
 
-1. its intensity is significant: ``x_s / σ(x_s) ≥ min_significance`` (σ from the weighted normal
-   equations of the active set, scaled by the mean squared weighted residual of the species' own
-   windows when that exceeds 1 — misfit elsewhere in the spectrum does not dilute it), and
-2. its own pattern is seen: over its isotopologues with ≥ 20 % of its largest abundance, the counts
-   left after removing the other species' fitted share reach at least ``min_fraction`` of what the
-   species predicts in every one of them, and the cosine similarity of observed and predicted
-   pattern is ≥ ``min_match``, and
-3. (required in auto mode, reported always as ``SpeciesFit.contrast``) its pattern stands out from a
-   smooth local background: windows at *every* nominal mass from ``contrast_pad`` below to
-   ``contrast_pad`` above the pattern — including the masses where the species has no isotopologue —
-   are fitted with the candidate species plus a background linear in nominal mass, separately for
-   even and odd masses (organic fragment ions alternate in intensity with parity), and the species'
-   intensity must reach ``min_significance`` σ (σ scaled by √(χ²/dof) of this local fit). An
-   organic envelope spread over the same nominal masses as a rare-earth or oxide pattern is
-   absorbed by the background; a metal pattern with gaps (Ru⁺ has none at 97 and 103, Pd⁺ none at
-   107 and 109) is not. The default pad of 4 gives each parity's background two masses on each side.
+1. its intensity is significant: ``x_s / σ(x_s) ≥ z_crit`` (σ from the weighted normal equations of
+   the active set, scaled by the mean squared weighted residual of the species' own windows when
+   that exceeds 1 — misfit elsewhere in the spectrum does not dilute it);
+2. for a species with ≥ 2 isotopologues, its own pattern is seen: over its isotopologues with ≥ 20 %
+   of its largest abundance, the counts left after removing the other species' fitted share reach at
+   least ``min_fraction`` of what it predicts in every one of them, and the cosine similarity of
+   observed and predicted pattern is ≥ ``min_match``;
+3. its pattern stands out from a smooth local background (``SpeciesFit.contrast``): windows at
+   *every* nominal mass from ``contrast_pad`` below to ``contrast_pad`` above the pattern —
+   including the masses where the species has no isotopologue — are fitted with the candidate
+   species plus a background linear in nominal mass, separately for even and odd masses (organic
+   fragment ions alternate in intensity with parity); the species must reach ``z_crit`` σ (σ scaled
+   by √(χ²/dof) of this local fit). An organic envelope spread over the same nominal masses as a
+   rare-earth or oxide pattern is absorbed by the background; a metal pattern with gaps (Ru⁺ has none
+   at 97 and 103, Pd⁺ none at 107 and 109) is not. A pad of 4 gives each parity two masses per side.
 
-A species whose pattern has a single isotopologue above 1 % of the largest (Rh⁺, RhO⁺, Au⁺, Co⁺ …)
-has no pattern to confirm: it is fitted (its intensity is reported) but never marked present
-(``SpeciesFit.diagnostic`` is False).
+Named mode runs the same tests as auto mode: naming an element does not make it present.
+``z_crit`` comes from counting statistics (:func:`detection_threshold`): the one-sided z that keeps
+the false-report probability of the whole run of species tests at that of a single 3σ test
+(Bonferroni), e.g. 3.8σ for 5 elements × 4 forms, 4.3σ for the ~150 species of auto mode.
 
-Why test 3 in auto mode: ``"auto"`` screens ~30 elements with 3–5 species each. On organic-rich,
-coarsely binned spectra (the real IONTOF exports, 0.12 m/z bins at m/z 100) organic fragments and
-metal–organic cluster ions in the windows are fitted as rare-earth or oxide patterns (Gd⁺, DyO⁺,
-HgO⁺, PtO₂⁺, ErO⁻ …) at 5–11σ by tests 1–2 alone; test 3 leaves none of them on the Ru, Ru–Pd,
-Ru–Pt and Ru–Pt–Pd samples (measured: largest false contrast 4.0σ, weakest true Ru⁺ 4.7σ; see
-``tests/spectra/test_realdata_spectra.py``). It costs sensitivity: minor species (Pt⁺ on Ru–Pt)
-fail it. Name the elements to test them with tests 1–2 only (``contrast=True`` adds test 3 to a
-named list).
+A species with a single isotopologue above 1 % of the largest (Rh⁺, RhO⁺, Au⁺, Co⁺ …;
+``SpeciesFit.diagnostic`` False) has no pattern to confirm: it is present only when it passes tests 1
+and 3, i.e. stands out of the local background at its own mass once the named multi-isotope
+elements are fitted jointly (Ru⁺ has no isotope at 103, so the Ru pattern fixes how much of m/z 103
+the Ru-bearing ions can explain). Such elements are not auto-mode candidates: screened over
+~35 elements a single-mass excess is what any organic or cluster ion produces. Auto mode fits the
+monoisotopic noble metals :data:`AUTO_NUISANCE` (Rh⁺ at m/z 103 inside the Ru and Pd patterns, Au⁺
+at 197 inside Pt's) without reporting them, so that a major Rh⁺ peak of an alloy does not spoil the
+local background of Ru⁺. Name them to test them.
 
-Auto mode also fits the monoisotopic noble metals :data:`AUTO_NUISANCE` (Rh⁺ at m/z 103 sits inside
-the Ru and Pd patterns, Au⁺ at 197 inside Pt's), never reported present: left out, a major Rh⁺ peak
-of an alloy spoils the local background of Ru⁺ (HEA19: Ru⁺ contrast 1.3σ without Rh, 5.2σ with).
-Other monoisotopic elements (Tb, Ho, Tm, Cs, I, …) are not added: fitted as nuisances they absorb
-organic intensity and bring false rare-earth patterns back on the Ru samples (measured).
+Hydride forms (MH⁺) are not fitted by default: on synthetic spectra without hydrides, MH⁺ windows
+merging with the M⁺ windows one mass apart biased Ru⁺ by +12 %; pass ``forms`` to add them.
 
-Test 2 rejects elements "fitted" only into one or two windows that hold organic fragments of
-the same nominal mass. An element is present when any of its species is. Optionally
-(``max_shift_ppm`` > 0) a residual calibration error is absorbed by a ppm shift of the windows per
-50-m/z band, chosen to maximise the intensity explained by the species (off by default: on the real
-IONTOF exports the auto-calibration is already within a bin and the shift search prefers organic
-neighbours).
+Optionally (``max_shift_ppm`` > 0) a residual calibration error is absorbed by a ppm shift of the
+windows per 50-m/z band, chosen to maximise the intensity explained by the species (off by default:
+the recalibration is kept within a fraction of a bin).
 """
 
 from __future__ import annotations
 
+import math
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import nnls
-from scipy.special import erf
 
 from ionscope.library.isotopes import diagnostic_elements, element
 from ionscope.library.patterns import isotope_pattern
 from ionscope.model.errors import ValidationError
+from ionscope.spectra import _peakfind
+
+_erf = np.frompyfunc(math.erf, 1, 1)
+
+
+def nnls(a: np.ndarray, b: np.ndarray, maxiter: int) -> tuple[np.ndarray, float]:
+    """Lawson–Hanson NNLS: :func:`scipy.optimize.nnls` (compiled) once ``scipy.optimize`` is imported
+    (a batch imports it), else the NumPy twin (no import cost for a single spectrum)."""
+    if "scipy.optimize" in sys.modules:
+        return sys.modules["scipy.optimize"].nnls(a, b, maxiter=maxiter)
+    return _peakfind.nnls(a, b, maxiter=maxiter)
+
+
+def erf(v) -> np.ndarray:
+    """Error function, element-wise (``math.erf``; avoids importing ``scipy.special`` at start-up)."""
+    return np.asarray(_erf(np.asarray(v, dtype=float)), dtype=float)
+
 
 AUTO_NUISANCE = ("Rh", "Au")  #: monoisotopic metals fitted (never reported) in auto mode
 
-#: Species forms tried for each element, by polarity (metal surfaces: DOMAIN.md §2; Laurent et al. 2024).
+#: Species forms tried for each element, by polarity (metal surfaces and their oxides: Laurent et al.,
+#: Anal. Chem. 2024).
 FORMS = {
     "positive": ("{E}", "{E}O", "{E}O2"),
     "negative": ("{E}", "{E}O", "{E}O2", "{E}O3"),
@@ -133,7 +148,7 @@ def _windows(centres: np.ndarray, half: np.ndarray) -> tuple[np.ndarray, np.ndar
 
 def identify_elements(spectrum, mz=None, *, polarity: str, elements: Sequence[str] | str = "auto",
                       forms: Sequence[str] | None = None, resolving_power: float | None = None,
-                      min_significance: float = 4.5, min_match: float = 0.9, min_fraction: float = 0.5,
+                      min_significance: float | None = None, min_match: float = 0.9, min_fraction: float = 0.5,
                       min_abundance: float = 0.01, max_shift_ppm: float = 0.0,
                       shift_step_ppm: float = 50.0, band_width: float = 50.0,
                       max_offset: float = 1.0, contrast: bool | None = None,
@@ -155,8 +170,10 @@ def identify_elements(spectrum, mz=None, *, polarity: str, elements: Sequence[st
     resolving_power
         m/Δm used for the window half-width ``m/(2R)`` (default: median of the 20 strongest peaks);
         never narrower than one bin.
-    min_significance, min_match, min_fraction
-        Presence criteria (module docstring).
+    min_significance
+        z needed in tests 1 and 3; default :func:`detection_threshold` of the number of species.
+    min_match, min_fraction
+        Pattern criteria (module docstring, test 2).
     min_abundance
         Isotopologues below this abundance are left out of the windows.
     max_offset
@@ -164,10 +181,10 @@ def identify_elements(spectrum, mz=None, *, polarity: str, elements: Sequence[st
         isotopologue windows, in window half-widths (``SpeciesFit.mass_offset``; 1 = anywhere in the
         window). A diagnostic more than a filter on coarsely binned data.
     contrast, contrast_pad
-        Background-contrast test (module docstring): required for presence when True; default True
-        in auto mode and False for a named list (its significance is reported either way, in
-        ``SpeciesFit.contrast``). ``contrast_pad`` nominal masses on each side of the pattern give
-        the local background.
+        Background-contrast test (module docstring, test 3): required for presence unless
+        ``contrast=False`` (then only for single-isotopologue species); its significance is reported
+        either way in ``SpeciesFit.contrast``. ``contrast_pad`` nominal masses on each side of the
+        pattern give the local background.
     max_shift_ppm, shift_step_ppm, band_width
         Residual calibration error tolerated: in every ``band_width`` (m/z) band the window centres
         are shifted by a ppm offset chosen on this grid to maximise the intensity the species explain
@@ -187,16 +204,18 @@ def identify_elements(spectrum, mz=None, *, polarity: str, elements: Sequence[st
     auto = isinstance(elements, str) and elements == "auto"
     els = diagnostic_elements() + list(AUTO_NUISANCE) if auto else list(elements)
     if contrast is None:
-        contrast = auto
+        contrast = True
     species = candidate_species(els, polarity, forms, max_mz=float(x.max()))
     if not species:
         raise ValidationError("no candidate species fall inside the m/z range of the spectrum")
+    z_crit = detection_threshold(len(species)) if min_significance is None else min_significance
     if resolving_power is None:
         pk = find_spectrum_peaks(y, x, min_snr=10)
         top = pk.nlargest(20, "height") if len(pk) else pk
         resolving_power = float(np.median(top["resolving_power"])) if len(top) else 1000.0
     yb = np.clip(y - estimate_baseline(y, 101), 0, None)
     cs = np.concatenate(([0.0], np.cumsum(yb)))
+    cs_raw = np.concatenate(([0.0], np.cumsum(y)))
     cs_x = np.concatenate(([0.0], np.cumsum(yb * x)))
     dx = np.gradient(x)
     pats = [isotope_pattern(f, resolution="unit") for f, _ in species]
@@ -218,10 +237,10 @@ def identify_elements(spectrum, mz=None, *, polarity: str, elements: Sequence[st
         shifts = shift_ppm if np.ndim(shift_ppm) == 0 else np.asarray(shift_ppm)[sel]
         centres = cm[sel] * (1 + shifts * 1e-6)
         wlo, whi, win = _windows(centres, half[sel])
-        b = cs[np.searchsorted(x, whi, side="right")] - cs[np.searchsorted(x, wlo, side="left")]
+        b, var = _window_counts(wlo, whi, x, cs_raw, dx)
         a = np.zeros((wlo.size, len(species)))
         np.add.at(a, (win, cs_idx[sel]), ca[sel])
-        w = 1.0 / np.sqrt(np.maximum(b, 1.0))
+        w = 1.0 / np.sqrt(np.maximum(var, 1.0))
         used = np.nonzero(a.any(axis=0))[0]
         coef = np.zeros(len(species))
         coef[used], _ = nnls(a[:, used] * w[:, None], b * w, maxiter=50 * used.size + 50)
@@ -250,6 +269,10 @@ def identify_elements(spectrum, mz=None, *, polarity: str, elements: Sequence[st
             rows = a[:, s] > 0
             local = float(np.mean(resid[rows] ** 2)) if rows.any() else 1.0
             sigma[s] = np.sqrt(max(cov[j, j], 0.0) * max(local, 1.0))
+    for s in np.nonzero(~np.isfinite(sigma) & a.any(axis=0))[0]:  # not fitted (x = 0): σ of it fitted alone
+        rows = a[:, s] > 0
+        local = float(np.mean(resid[rows] ** 2)) if rows.any() else 1.0
+        sigma[s] = np.sqrt(max(local, 1.0) / float(np.sum((a[rows, s] * w[rows]) ** 2)))
     def _centroid_offset(s: int) -> float:
         sel = np.nonzero(cs_idx == s)[0]
         sel = sel[ca[sel] >= 0.2 * ca[sel].max()]
@@ -278,12 +301,14 @@ def identify_elements(spectrum, mz=None, *, polarity: str, elements: Sequence[st
         z = float(coef[s] / sigma[s]) if np.isfinite(sigma[s]) and sigma[s] > 0 else 0.0
         offset = _centroid_offset(s) if coef[s] > 0 else np.nan
         diagnostic = bool(np.sum(p.abundance >= 0.01 * p.abundance.max()) >= 2)
-        present = bool(diagnostic and z >= min_significance and match >= min_match and frac >= min_fraction
-                       and abs(offset) <= max_offset)
+        present = bool(z >= z_crit and abs(offset) <= max_offset
+                       and (not diagnostic or (match >= min_match and frac >= min_fraction)))
         z_c = (_contrast_significance(s, cm, ca, cs_idx, cs, x, dx, resolving_power, contrast_pad)
-               if coef[s] > 0 and diagnostic else 0.0)
-        if contrast:
-            present = present and z_c >= min_significance
+               if coef[s] > 0 else 0.0)
+        if contrast or not diagnostic:
+            present = present and z_c >= z_crit
+        if auto and el in AUTO_NUISANCE:
+            present = False
         out.append(SpeciesFit(formula, el, p.base_mz, float(coef[s]), float(sigma[s]), z, match, frac,
                               float(offset), z_c, diagnostic, present))
     out.sort(key=lambda f: -f.intensity)
@@ -312,6 +337,7 @@ def _contrast_significance(s: int, cm: np.ndarray, ca: np.ndarray, cs_idx: np.nd
         return 0.0
     half = np.maximum(centres / (2 * resolving_power), np.interp(centres, x, dx))
     b = cs[np.searchsorted(x, centres + half, side="right")] - cs[np.searchsorted(x, centres - half, side="left")]
+    var = b
     j = np.rint(cm - defect).astype(int) - grid[0]
     inside = (j >= 0) & (j < grid.size)
     inside[inside] &= np.abs(cm[inside] - centres[j[inside]]) <= half[j[inside]]
@@ -324,7 +350,7 @@ def _contrast_significance(s: int, cm: np.ndarray, ca: np.ndarray, cs_idx: np.nd
     even = (grid % 2 == 0).astype(float)
     ramps = np.column_stack([even * t, even * (1 - t), (1 - even) * t, (1 - even) * (1 - t)])
     design = np.column_stack([a, ramps])
-    w = 1.0 / np.sqrt(np.maximum(b, 1.0))
+    w = 1.0 / np.sqrt(np.maximum(var, 1.0))
     k = int(np.searchsorted(used, s))
     coef, _ = nnls(design * w[:, None], b * w, maxiter=50 * design.shape[1] + 50)
     if coef[k] <= 0:
@@ -338,6 +364,16 @@ def _contrast_significance(s: int, cm: np.ndarray, ca: np.ndarray, cs_idx: np.nd
     return float(coef[k] / np.sqrt(var)) if var > 0 else 0.0
 
 
+def detection_threshold(n_tests: int, family_sigma: float = 3.0) -> float:
+    """One-sided z needed per species so that a whole run of ``n_tests`` species tests has at most the
+    false-report probability of a single ``family_sigma`` test (Bonferroni: ``p = Φ(−3)/n``; 3σ one-sided
+    is p = 1.35·10⁻³). E.g. 20 species → 3.82σ, 150 species → 4.32σ."""
+    from statistics import NormalDist
+
+    nd = NormalDist()
+    return float(-nd.inv_cdf(nd.cdf(-family_sigma) / max(int(n_tests), 1)))
+
+
 def elements_present(fits: Sequence[SpeciesFit]) -> dict[str, float]:
     """Element → summed intensity of its present species (counts)."""
     res: dict[str, float] = {}
@@ -345,3 +381,31 @@ def elements_present(fits: Sequence[SpeciesFit]) -> dict[str, float]:
         if f.present:
             res[f.element] = res.get(f.element, 0.0) + f.intensity
     return dict(sorted(res.items(), key=lambda kv: -kv[1]))
+
+
+def _window_counts(wlo: np.ndarray, whi: np.ndarray, x: np.ndarray, cs_raw: np.ndarray,
+                   dx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Background-subtracted counts in each window and their Poisson variance.
+
+    The local background of a window ``[lo, hi]`` of width ``W`` is the mean count per bin in two
+    flanks ``[lo − W, lo − W/2]`` and ``[hi + W/2, hi + W]`` (at least one bin each). A window is
+    ±FWHM/2 around the exact mass, so the flanks start one FWHM from the peak centre, where a
+    Gaussian peak has fallen to 6 % of its height, and end before the next nominal mass. With ``S``
+    counts in ``n`` window bins and ``F`` counts in ``n_f`` flank bins:
+    ``b = S − n·F/n_f`` and ``var(b) = S + n²·F/n_f²`` (both sums Poisson).
+    """
+    width = np.maximum(whi - wlo, 0.0)
+    i_lo = np.searchsorted(x, wlo, side="left")
+    i_hi = np.searchsorted(x, whi, side="right")
+    n = np.maximum(i_hi - i_lo, 1)
+    s = cs_raw[i_hi] - cs_raw[i_lo]
+    step = np.interp(wlo, x, dx)
+    l0 = np.searchsorted(x, wlo - np.maximum(width, 2 * step), side="left")
+    l1 = np.minimum(np.searchsorted(x, wlo - width / 2, side="right"), i_lo)
+    l0 = np.minimum(l0, np.maximum(l1 - 1, 0))
+    r0 = np.maximum(np.searchsorted(x, whi + width / 2, side="left"), i_hi)
+    r1 = np.searchsorted(x, whi + np.maximum(width, 2 * step), side="right")
+    r1 = np.maximum(r1, np.minimum(r0 + 1, x.size))
+    nf = np.maximum((l1 - l0) + (r1 - r0), 1)
+    f = (cs_raw[l1] - cs_raw[l0]) + (cs_raw[r1] - cs_raw[r0])
+    return s - n * f / nf, s + n * n * f / (nf * nf)

@@ -12,23 +12,24 @@ import numpy as np
 from ionscope.model.errors import ValidationError
 from ionscope.model.provenance import make_provenance
 from ionscope.model.result import Quantity, Result
-from ionscope.spectra.calibration import (
-    REFERENCE_IONS,
-    Calibration,
-    apply_calibration,
-    auto_calibrate,
-    calibration_from_axis,
-)
+from ionscope.spectra.calibration import REFERENCE_IONS, Calibration, apply_calibration, recalibrate
+from ionscope.spectra.calibration import recalibrate as _recalibrate
 from ionscope.spectra.elements import elements_present, identify_elements
 from ionscope.spectra.peaks import find_spectrum_peaks
 
 
 def read_spectrum(path: str | PathLike[str], polarity: str | None = None):
     """Read a spectrum file; polarity from the argument, the metadata, or the ``P_``/``N_`` file name."""
+    import warnings as _warnings
+
     import ionscope
 
     p = Path(path)
-    spec = ionscope.read(p)
+    with _warnings.catch_warnings(record=True) as caught:
+        _warnings.simplefilter("always")
+        spec = ionscope.read(p)
+    if caught:
+        spec.attrs["read_warnings"] = [str(w.message) for w in caught]
     if "mz" not in spec.dims:
         raise ValidationError(f"{p.name} holds a {spec.attrs.get('kind', 'non-spectrum')}, not a spectrum", p)
     acq = dict(spec.attrs.get("acquisition") or {})
@@ -52,89 +53,262 @@ def _polarity_of(spec) -> str:
 
 def calibration_result(spec, *, model: str = "sqrt", references: Sequence[str] | None = None,
                        source: str | PathLike[str] | None = None) -> tuple[Result, Calibration]:
-    """Auto-recalibrate ``spec``; report parameters, per-reference residuals (ppm) and the residuals
-    of the file's own (exported) calibration at the same peaks."""
-    cal = auto_calibrate(spec, model=model, references=references)
-    warnings = []
-    exported = None
-    if "channel" in spec.coords:
-        exp = calibration_from_axis(spec.coords["channel"].values, spec.coords["mz"].values, model="sqrt")
-        used = [r for r in cal.references if r["used"]]
-        res = np.array([(exp.mz(r["t"]) - r["mz_true"]) / r["mz_true"] * 1e6 for r in used])
-        exported = float(np.sqrt(np.mean(res ** 2))) if res.size else None
+    """Recalibrate ``spec`` (:func:`ionscope.spectra.calibration.recalibrate`: never worse than the file's
+    own calibration); report parameters, per-reference residuals (ppm), the exported calibration's rms at
+    the same peaks and the calibration quality (model, rms ppm, ions used/rejected, kept or refit)."""
+    check = recalibrate(spec, polarity=(spec.attrs.get("acquisition") or {}).get("polarity"), model=model,
+                        references=references, source=source)
+    cal = check.calibration
+    warnings = list(check.warnings)
     binning = (spec.attrs.get("acquisition") or {}).get("binning")
     if binning and binning > 1:
         warnings.append(f"the export is binned by {binning} channels: residuals are limited by the bin width "
                         "(≈ 2·binning/(k·√m) relative), not by the fit")
-    n_out = sum(not r["used"] for r in cal.references)
-    if n_out:
-        warnings.append(f"{n_out} reference peak(s) rejected as outliers")
+    if check.rejected:
+        warnings.append(f"{len(check.rejected)} reference peak(s) rejected as outliers: {', '.join(check.rejected)}")
     unc = cal.uncertainties or (None,) * len(cal.params)
     names = ("t0", "k", "c")
     values = {names[i]: Quantity(v, unc[i], "channel" if i == 0 else "channel/√(m/z)" if i == 1 else "channel/(m/z)")
               for i, v in enumerate(cal.params)}
-    values.update({"model": cal.model, "rms_ppm": cal.rms_ppm, "exported_rms_ppm": exported,
-                   "references": [dict(r) for r in cal.references]})
-    prov = make_provenance("ionscope.spectra.auto_calibrate", inputs=[source] if source else [],
+    values.update({"model": cal.model, "rms_ppm": check.rms_ppm, "exported_rms_ppm": check.exported_rms_ppm,
+                   "references": [dict(r) for r in cal.references], "quality": check.to_dict()})
+    prov = make_provenance("ionscope.spectra.recalibrate", inputs=[source] if source else [],
                            parameters={"model": model, "references": list(references) if references else "default"})
     return Result("spectrum.calibration", values, tuple(warnings), prov), cal
 
 
 def peaks_result(spec, *, min_snr: float = 3.0, recalibrate: bool = True,
                  source: str | PathLike[str] | None = None) -> Result:
-    """Peak table of ``spec`` (recalibrated first when it has a channel axis and a known polarity)."""
+    """Peak table of ``spec`` (recalibrated first when it has a channel axis and a known polarity; the
+    calibration quality is reported under ``calibration``)."""
     warnings = []
+    quality = None
     if recalibrate and "channel" in spec.coords and (spec.attrs.get("acquisition") or {}).get("polarity"):
-        spec = apply_calibration(spec, auto_calibrate(spec))
+        check = _recalibrate(spec, source=source)
+        spec = apply_calibration(spec, check.calibration)
+        warnings += list(check.warnings)
+        quality = check.to_dict()
     elif recalibrate:
         warnings.append("not recalibrated (no channel axis or unknown polarity): m/z as exported")
     table = find_spectrum_peaks(spec, min_snr=min_snr)
     prov = make_provenance("ionscope.spectra.find_spectrum_peaks", inputs=[source] if source else [],
                            parameters={"min_snr": min_snr, "recalibrate": recalibrate})
-    return Result("spectrum.peaks", {"n_peaks": len(table), "peaks": table.to_dict(orient="records")},
-                  tuple(warnings), prov)
+    return Result("spectrum.peaks", {"n_peaks": len(table), "peaks": table.to_dict(orient="records"),
+                                     "calibration": quality}, tuple(warnings), prov)
 
 
-def identify_result(spec, *, elements: Sequence[str] | str = "auto", recalibrate: bool = True,
-                    source: str | PathLike[str] | None = None, **options) -> Result:
-    """Elements and species present in ``spec`` with intensities (counts) and scores."""
+SPECTRUM_SUFFIXES = (".txt",)
+
+
+def element_rows(fits, elements: Sequence[str], polarity: str) -> list[dict]:
+    """One row per element: detected (intensity ± σ of its present species, evidence) or not detected
+    with a 3σ upper limit.
+
+    Intensity of a detected element: sum of its present species (counts), σ added in quadrature.
+    Upper limit of an element not detected: ``max(x, 0) + 3σ`` of its atomic ion M± from the window
+    fit (one-sided 3σ, the counting-statistics convention of Currie, *Anal. Chem.* 1968,
+    doi:10.1021/ac60259a007), or of its best-constrained form when the atomic ion is out of range.
+    """
+    sign = "+" if polarity == "positive" else "-"
+    rows = []
+    for el in elements:
+        mine = [f for f in fits if f.element == el]
+        present = [f for f in mine if f.present]
+        forms = [{"formula": f.formula, "intensity": Quantity(f.intensity, _fin(f.uncertainty), "counts"),
+                  "significance": f.significance, "contrast": f.contrast, "pattern_score": f.score,
+                  "present": f.present} for f in mine]
+        row = {"element": el, "detected": bool(present), "forms": forms}
+        if present:
+            x = sum(f.intensity for f in present)
+            s = float(np.sqrt(sum(_fin(f.uncertainty, 0.0) ** 2 for f in present)))
+            row.update(intensity=Quantity(x, s, "counts"), upper_limit=None,
+                       significance=max(f.significance for f in present),
+                       contrast=max(f.contrast for f in present),
+                       pattern_score=max(f.score for f in present),
+                       evidence=[f.formula for f in present])
+        else:
+            atom = [f for f in mine if f.formula == el + sign]
+            pool = atom or [f for f in mine if np.isfinite(f.uncertainty)] or mine
+            ul = min((max(f.intensity, 0.0) + 3 * f.uncertainty for f in pool if np.isfinite(f.uncertainty)),
+                     default=float("nan"))
+            best = max(mine, key=lambda f: f.contrast, default=None)
+            row.update(intensity=None, upper_limit=Quantity(ul, None, "counts") if np.isfinite(ul) else None,
+                       significance=best.significance if best else 0.0, contrast=best.contrast if best else 0.0,
+                       pattern_score=best.score if best else 0.0, evidence=[])
+        rows.append(row)
+    return rows
+
+
+def _fin(v: float, default=None):
+    return float(v) if np.isfinite(v) else default
+
+
+def parse_elements(text: str | Sequence[str]) -> str | list[str]:
+    """``"auto"`` or a validated list of element symbols (unknown symbols raise ``ValidationError``)."""
+    from ionscope.library.isotopes import element
+
+    if isinstance(text, str):
+        if text.strip().lower() == "auto":
+            return "auto"
+        text = [e.strip() for e in text.split(",") if e.strip()]
+    els = list(dict.fromkeys(text))
+    if not els:
+        raise ValidationError("no element given: pass --elements auto or symbols such as Ru,Pt,Pd")
+    for e in els:
+        element(e)
+    return els
+
+
+def identify_file(path: str | PathLike[str], *, elements: Sequence[str] | str = "auto", polarity: str | None = None,
+                  recalibrate: bool = True, **options) -> Result:
+    """Read, calibrate and identify one spectrum file; one row per requested (or, in auto mode, detected)
+    element. ``calibration`` records the model, rms ppm, reference ions used/rejected and whether the
+    file's own calibration was kept (see :func:`ionscope.spectra.calibration.recalibrate`).
+
+    The linear algebra runs with one BLAS thread: its matrices are at most a few hundred wide, where
+    threads only add overhead — and on a loaded machine OpenBLAS's spinning threads made a 58 × 58
+    pseudo-inverse 100× slower (measured).
+    """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _identify_file(path, elements=elements, polarity=polarity, recalibrate=recalibrate, **options)
+
+
+def _identify_file(path, *, elements, polarity, recalibrate, **options) -> Result:
+    p = Path(path)
+    spec = read_spectrum(p, polarity)
     pol = _polarity_of(spec)
-    warnings = []
-    cal_dict = None
-    if recalibrate and "channel" in spec.coords:
-        cal = auto_calibrate(spec, polarity=pol)
-        spec = apply_calibration(spec, cal)
-        cal_dict = {"model": cal.model, "rms_ppm": cal.rms_ppm, "params": list(cal.params)}
+    warnings: list[str] = list(spec.attrs.get("read_warnings", []))
+    check = None
+    if recalibrate and "channel" not in spec.coords:
+        warnings.append("not recalibrated: the file has no channel axis (m/z as read)")
+    elif recalibrate:
+        check = _recalibrate(spec, polarity=pol, source=p)
+        spec = apply_calibration(spec, check.calibration)
+        warnings += list(check.warnings)
+    else:
+        warnings.append("not recalibrated: m/z as exported")
+    auto = isinstance(elements, str) and elements == "auto"
     fits = identify_elements(spec, polarity=pol, elements=elements, **options)
-    present = [f for f in fits if f.present]
-    totals = elements_present(fits)
-    ref = max(totals.values()) if totals else 1.0
-    species = [{"formula": f.formula, "element": f.element, "mz": f.mz, "intensity": f.intensity,
-                "uncertainty": f.uncertainty, "score": f.score, "significance": f.significance,
-                "contrast": f.contrast} for f in present]
-    if not present:
-        warnings.append("no element passed the significance and isotope-pattern tests")
-    mono = sorted({f.element for f in fits if not f.diagnostic and f.intensity > 0})
-    if mono:
-        warnings.append(f"{', '.join(mono)}: species with a single isotopologue cannot be confirmed by isotope "
-                        "patterns; their fitted intensities are under 'unconfirmed'")
-    if isinstance(elements, str) and elements == "auto":
-        warnings.append("auto mode screens every element with a diagnostic isotope pattern and reports only those "
-                        "that also stand out from a smooth local background (contrast ≥ min_significance); minor "
-                        "elements can be missed: test suspected ones with --elements")
-    prov = make_provenance("ionscope.spectra.identify_elements", inputs=[source] if source else [],
-                           parameters={"elements": elements, "polarity": pol, **options})
+    if auto:
+        names = list(elements_present(fits))
+    else:
+        names = list(elements)
+    rows = element_rows(fits, names, pol)
+    all_rows = element_rows(fits, sorted({f.element for f in fits}), pol) if auto else rows
+    if auto:
+        warnings.append("auto mode screens every element with a diagnostic isotope pattern (≥ 3 isotopes above 5 %); "
+                        "minor and one- or two-isotope elements can be missed: test suspected ones with --elements")
+    prov = make_provenance("ionscope.spectra.identify_elements", inputs=[p],
+                           parameters={"elements": elements, "polarity": pol, "recalibrate": recalibrate, **options})
     return Result("spectrum.identify",
-                  {"polarity": pol, "species": species,
-                   "unconfirmed": [{"formula": f.formula, "mz": f.mz, "intensity": f.intensity,
-                                    "uncertainty": f.uncertainty} for f in fits
-                                   if not f.diagnostic and f.intensity > 0],
-                   "elements": {e: {"intensity": v, "relative": v / ref,
-                                    "significance": max(f.significance for f in present if f.element == e),
-                                    "contrast": max(f.contrast for f in present if f.element == e)}
-                                for e, v in totals.items()},
-                   "candidates_tested": len(fits), "calibration": cal_dict},
+                  {"file": str(p), "polarity": pol, "elements": rows,
+                   "calibration": check.to_dict() if check else None,
+                   "species": [{"formula": f.formula, "element": f.element, "mz": Quantity(f.mz, None, "m/z"),
+                                "intensity": Quantity(f.intensity, _fin(f.uncertainty), "counts"),
+                                "significance": f.significance, "contrast": f.contrast, "pattern_score": f.score}
+                               for f in fits if f.present],
+                   "screened": {r["element"]: r for r in all_rows} if auto else None,
+                   "error": None},
                   tuple(warnings), prov)
 
 
-__all__ = ["REFERENCE_IONS", "calibration_result", "identify_result", "peaks_result", "read_spectrum"]
+def spectrum_files(paths: Sequence[str | PathLike[str]]) -> list[Path]:
+    """Expand files and folders (a folder means its ``*.txt`` spectrum files, sorted) into a file list.
+
+    Raises
+    ------
+    InputNotFoundError
+        A path that does not exist, or nothing to analyse at all (e.g. an empty glob or folder).
+    """
+    from ionscope.model.errors import InputNotFoundError
+
+    out: list[Path] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            out += sorted(q for q in p.iterdir() if q.suffix.lower() in SPECTRUM_SUFFIXES and q.is_file())
+        elif p.exists():
+            out.append(p)
+        else:
+            raise InputNotFoundError("no such file or folder" + (" (a glob that matched nothing?)"
+                                                                  if any(c in str(p) for c in "*?[") else ""), p)
+    if not out:
+        raise InputNotFoundError("no spectrum files to analyse (empty folder or glob)",
+                                 Path(paths[0]) if paths else None)
+    return out
+
+
+def identify_batch(paths: Sequence[str | PathLike[str]], *, elements: Sequence[str] | str = "auto",
+                   polarity: str | None = None, recalibrate: bool = True, on_file=None,
+                   **options) -> list[Result]:
+    """:func:`identify_file` over many files; a file that fails gives a Result whose ``error`` says why
+    (its element rows are marked not analysed) and the others go on. ``on_file(path)`` is called after
+    each file (progress). In auto mode every file gets a row for every element detected in any file."""
+    from ionscope.model.errors import IonscopeError
+
+    files = spectrum_files(paths)
+    if len(files) > 3:  # the compiled peak finder and NNLS imports (~0.5 s) pay for themselves over a few files
+        import scipy.optimize
+        import scipy.signal  # noqa: F401
+    out: list[Result] = []
+    for p in files:
+        try:
+            out.append(identify_file(p, elements=elements, polarity=polarity, recalibrate=recalibrate, **options))
+        except IonscopeError as exc:
+            prov = make_provenance("ionscope.spectra.identify_elements", inputs=[p] if Path(p).is_file() else [],
+                                   parameters={"elements": elements})
+            out.append(Result("spectrum.identify", {"file": str(p), "polarity": None, "elements": [],
+                                                    "calibration": None, "species": [], "screened": None,
+                                                    "error": f"{type(exc).__name__}: {exc}"}, (), prov))
+        if on_file is not None:
+            on_file(p)
+    if isinstance(elements, str) and elements == "auto":
+        union = sorted({r["element"] for res in out for r in res["elements"]})
+        out = [_with_rows(res, union) for res in out]
+    else:
+        out = [res if res["error"] is None else _with_rows(res, list(elements)) for res in out]
+    return out
+
+
+def _with_rows(res: Result, names: list[str]) -> Result:
+    if res["error"] is not None:
+        rows = [{"element": e, "detected": None, "intensity": None, "upper_limit": None, "significance": None,
+                 "contrast": None, "pattern_score": None, "evidence": [], "forms": []} for e in names]
+    else:
+        screened = res["screened"] or {}
+        have = {r["element"]: r for r in res["elements"]}
+        rows = [have.get(e) or screened.get(e) or {"element": e, "detected": False, "intensity": None,
+                                                   "upper_limit": None, "significance": None, "contrast": None,
+                                                   "pattern_score": None, "evidence": [], "forms": []}
+                for e in names]
+    values = dict(res.values)
+    values["elements"] = rows
+    return Result(res.kind, values, res.warnings, res.provenance)
+
+
+TABLE_COLUMNS = ("file", "polarity", "calibration", "calibration_rms_ppm", "element", "detected", "intensity",
+                 "sigma", "upper_limit", "significance", "contrast", "evidence", "error")
+
+
+def long_table(results: Sequence[Result]):
+    """One row per file and element (pandas DataFrame with :data:`TABLE_COLUMNS`; counts)."""
+    import pandas as pd
+
+    rows = []
+    for res in results:
+        cal = res["calibration"] or {}
+        base = {"file": Path(res["file"]).name, "polarity": res["polarity"],
+                "calibration": cal.get("source"), "calibration_rms_ppm": cal.get("rms_ppm"), "error": res["error"]}
+        for r in res["elements"] or [{"element": None}]:
+            q, ul = r.get("intensity"), r.get("upper_limit")
+            rows.append({**base, "element": r.get("element"), "detected": r.get("detected"),
+                         "intensity": q.value if q else None, "sigma": q.uncertainty if q else None,
+                         "upper_limit": ul.value if ul else None, "significance": r.get("significance"),
+                         "contrast": r.get("contrast"), "evidence": ";".join(r.get("evidence") or [])})
+    return pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
+
+
+__all__ = ["REFERENCE_IONS", "calibration_result", "element_rows", "identify_batch", "identify_file",
+           "long_table", "parse_elements", "peaks_result", "read_spectrum", "spectrum_files"]
