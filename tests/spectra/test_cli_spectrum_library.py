@@ -24,8 +24,9 @@ def test_identify_json_gives_every_requested_element_a_row(cli, tmp_path):
     path, _ = _export(tmp_path)
     code, out, err = cli("spectrum", "identify", path, "--elements", "Ru,Pt,Pd", "--json")
     assert code == 0, err
-    res = json.loads(out)
-    assert res["kind"] == "spectrum.identify" and res["polarity"] == "positive"
+    doc = json.loads(out)
+    res = doc["results"]
+    assert doc["kind"] == "spectrum.identify" and res["polarity"] == "positive"
     rows = {r["element"]: r for r in res["elements"]}
     assert list(rows) == ["Ru", "Pt", "Pd"]
     assert rows["Ru"]["detected"] and rows["Pt"]["detected"] and not rows["Pd"]["detected"]
@@ -156,7 +157,7 @@ def test_identify_real_file_via_cli(cli):
     path = shared_data("iontof_spectra", "N_Ru-Pt_Bi1_1.txt")
     code, out, err = cli("spectrum", "identify", path, "--elements", "Ru,Pt,Pd", "--json")
     assert code == 0, err
-    res = json.loads(out)
+    res = json.loads(out)["results"]
     detected = {r["element"] for r in res["elements"] if r["detected"]}
     assert detected == {"Ru", "Pt"}
     assert res["calibration"]["rms_bins"] < 0.5
