@@ -77,7 +77,8 @@ def analyze(
     register: Annotated[bool, typer.Option("--register/--no-register", help="Correct drift.")] = True,
     segment_species: Annotated[Optional[str], typer.Option(help="Species to segment regions from.")] = None,
     primary_current_pa: Annotated[Optional[float], typer.Option(
-        "--primary-current-pa", help="Mean primary current if not in metadata.")] = None,
+        "--primary-current-pa", help="Mean primary-ion current in pA, if not in the series metadata; only the "
+                                     "dose needs it.")] = None,
     cycle: Annotated[int, typer.Option(help="Cycle whose charged/discharged states define reversibility.")] = 1,
     json: Annotated[bool, typer.Option("--json", help="Print a JSON object.")] = False,
 ) -> None:
@@ -103,7 +104,9 @@ def analyze(
                   f"{r['reversibility']:.2f} ± {r['reversibility_sigma']:.2f}", r["class"])
     console.print(t)
     d = v["dose"]
-    console.print(f"dose: {d['total_ions_per_cm2']:.3g} ions/cm²; static limit exceeded: {d['static_limit_exceeded']}")
+    if d["total_ions_per_cm2"] is not None:
+        console.print(f"dose: {d['total_ions_per_cm2']:.3g} ions/cm²; static limit exceeded: "
+                      f"{'yes' if d['static_limit_exceeded'] else 'no'}")
     print_warnings(res.result.warnings)
 
 
@@ -121,7 +124,9 @@ def report(
     normalise: Annotated[str, typer.Option(help="none, total, first or reference:<species>.")] = "none",
     registration_channel: Annotated[str, typer.Option(help="'total' or a stable species.")] = "total",
     segment_species: Annotated[Optional[str], typer.Option(help="Species to segment regions from.")] = None,
-    primary_current_pa: Annotated[Optional[float], typer.Option("--primary-current-pa")] = None,
+    primary_current_pa: Annotated[Optional[float], typer.Option(
+        "--primary-current-pa", help="Mean primary-ion current in pA, if not in the series metadata; only the dose "
+                                     "needs it.")] = None,
     cycle: Annotated[int, typer.Option(help="Cycle defining reversibility.")] = 1,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing report.")] = False,
 ) -> None:

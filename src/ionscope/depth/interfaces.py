@@ -1,4 +1,6 @@
-"""Interfaces, layers and the order of maxima in a depth profile (DOMAIN.md §5).
+"""Interfaces, layers and the order of maxima in a depth profile (Sharma et al. 2025, Sci. Technol. Adv. Mater.
+26, 2580917, doi:10.1080/14686996.2025.2580917; López et al. 2021, J. Mater. Chem. A 9, 25341,
+doi:10.1039/D1TA04532F).
 
 An interface is located where the signal of the upper layer's species falls, and the lower layer's
 species rises, through 50 % of its plateau-to-background step; its width is the 16–84 % distance of

@@ -80,5 +80,16 @@ def build(ctx: DemoContext) -> None:
     sec.table(rows, caption="Recovered vs true counts per pixel; correlation of each image with the true rate map")
     sec.text(f"The per-pixel spectra were then written as a processed imzML ({imzml.name}) and read back; "
              f"ion images extracted from it equal those binned from the events: {identical}.")
+    worst = max(rows, key=lambda r: abs(r["z"]))
+    sec.text("Drift correction raises every image's correlation with the true rate map; the recovered bright-phase "
+             f"means lie within {abs(worst['z']):.1f} standard errors of the truth (largest: {worst['species']}), "
+             "as expected from Poisson counts alone." if abs(worst["z"]) < 3 else
+             f"{worst['species']} deviates by {abs(worst['z']):.1f} standard errors from the truth: more than "
+             "counting statistics explain.")
+    li7 = recovered["⁷Li⁺"]
+    ctx.report.key("⁷Li⁺ counts per pixel, bright phase (drift-corrected)", li7["value"], li7["uncertainty"],
+                   "counts", truth=li7["true"])
+    ctx.report.key("ion images from the written imzML vs direct binning", None,
+                   text="identical" if identical else "different")
     ctx.results["ion_images"] = {"counts_per_pixel": recovered, "imzml_round_trip_identical": identical,
                                  "provenance": prov}

@@ -81,4 +81,19 @@ def build(ctx: DemoContext) -> None:
     sec.table([{"peak m/z": f"{r.peak_mz:.4f}", "assigned": r.formula, "error (ppm)": f"{r.error_ppm:+.0f}",
                 "score": f"{r.score:.2f}", "confidence": f"{r.confidence:.2f}"} for r in top.itertuples()],
               caption="Best assignments against the battery marker library")
+    z_t0 = (cal.params[0] - truth.truth["t0"]) / t0_u
+    z_k = (cal.params[1] - truth.truth["k"]) / k_u
+    missed = [f.formula for f in fits if f.formula in truth.truth["species"] and not f.present]
+    false = [f.formula for f in fits if f.present and f.formula not in truth.truth["species"]]
+    sec.text(f"The calibration constants lie {abs(z_t0):.1f} and {abs(z_k):.1f} standard uncertainties from the "
+             "truth. " + (f"Elements put in but not identified: {', '.join(missed)}. " if missed else
+                          "Every element put in is identified. ")
+             + (f"Identified but absent: {', '.join(false)}." if false else "No absent element is reported present.")
+             + " Element intensities are fitted over the summed isotope pattern of the measured peak windows; "
+             "counts that dead time removed and counts outside the windows are not in them, so a recovered "
+             "intensity can differ from the simulated number of ions by more than its counting uncertainty.")
+    ctx.report.key("calibration t₀", cal.params[0], t0_u, "channels", truth=truth.truth["t0"])
+    ru = next(f for f in fits if f.formula == "Ru+")
+    ctx.report.key("Ru⁺ intensity (isotope-pattern fit)", ru.intensity, ru.uncertainty, "counts",
+                   truth=truth.truth["species"].get("Ru+"))
     ctx.results["spectra"] = results
