@@ -116,4 +116,4 @@ def test_cli_analyze_human_output(cli, files):
     code, out, err = cli("operando", "analyze", files / "series.zarr", "--cycling", files / "log.csv",
                          "--regions", files / "labels.npy", "--species", "^58Ni+", "--no-register")
     assert code == 0, err
-    assert "capacity" in out and "irreversible" in out and "static limit exceeded: True" in out
+    assert "capacity" in out and "irreversible" in out and "static limit exceeded: yes" in out
