@@ -11,7 +11,7 @@ from ionscope.model.arrays import make_ion_image, spacing_of
 from ionscope.operando.analysis import OperandoAnalysis
 from ionscope.operando.tracking import change_maps, registered_frames
 from ionscope.report.figures import ion_image_panels
-from ionscope.report.text import pretty_ion, pretty_text
+from ionscope.report.text import pretty_text
 
 CLASS_COLOURS = {"reversible": "#1b7837", "sluggish": "#e08214", "irreversible": "#b2182b", "no response": "#888888"}
 
@@ -116,7 +116,7 @@ def change_map_panels(maps):
         bar = _scale_bar_um(nx * px)
         ax.plot([0.05 * nx * px, 0.05 * nx * px + bar], [0.93 * ny * py] * 2, color="k", lw=3)
         ax.text(0.05 * nx * px + bar / 2, 0.9 * ny * py, f"{bar:g} µm", ha="center", va="bottom", fontsize=7)
-        ax.set_title(pretty_ion(name), fontsize=9)
+        ax.set_title(pretty_text(name), fontsize=9)
         ax.set_xticks([])
         ax.set_yticks([])
     fig.colorbar(im, ax=list(axes.flat), fraction=0.03, label="(I − I_pristine)/I_pristine")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import io
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -42,12 +43,16 @@ summary{cursor:pointer;font-weight:600}
 
 def _unique_ids(svg: str, prefix: str) -> str:
     """Give every ``id`` of an inline SVG a document-unique prefix (several figures share one page)."""
-    import re
-
     ids = set(re.findall(r'\bid="([^"]+)"', svg))
     if not ids:
         return svg
-    svg = re.sub(r'\bid="([^"]+)"', lambda m: f'id="{prefix}{m.group(1)}"', svg)
+    seen: dict[str, int] = {}
+
+    def rename(m: re.Match[str]) -> str:
+        n = seen[m.group(1)] = seen.get(m.group(1), 0) + 1  # identical images share a content-hash id
+        return f'id="{prefix}{m.group(1)}{"" if n == 1 else f"-{n}"}"'
+
+    svg = re.sub(r'\bid="([^"]+)"', rename, svg)
     return re.sub(r'(href="#|url\(#)([^")]+)', lambda m: m.group(1) + (prefix + m.group(2) if m.group(2) in ids
                                                                          else m.group(2)), svg)
 
@@ -68,7 +73,10 @@ def figure_svg(fig: Any, description: str = "") -> str:
         fig.savefig(buf, format="svg", bbox_inches="tight")
     plt.close(fig)
     text = buf.getvalue()
-    text = text[text.find("<svg"):]
+    text = re.sub(r"<!--.*?-->", "", text[text.find("<svg"):], flags=re.S)  # comments repeat raw labels
+    text = re.sub(r"(<text\b[^>]*>)(.*?)(</text>)", lambda m: m.group(1) + re.sub(
+        r">([^<]+)<", lambda t: ">" + html.escape(pretty_text(html.unescape(t.group(1))), quote=False) + "<",
+        ">" + m.group(2) + "<")[1:-1] + m.group(3), text, flags=re.S)
     _FIGURE_COUNTER[0] += 1
     text = _unique_ids(text, f"f{_FIGURE_COUNTER[0]}-")
     label = html.escape(pretty_text(description) or "figure", quote=True)
