@@ -116,14 +116,6 @@ def test_small_report_in_the_browser(page, tmp_path):
     assert _axe_violations(page) == []
 
 
-@pytest.fixture(scope="module")
-def demo_report(tmp_path_factory):
-    from ionscope.report.demo_runner import run_demo
-
-    out = tmp_path_factory.mktemp("demo")
-    return run_demo(out)["report"]
-
-
 @pytest.mark.slow
 def test_demo_report_structure(demo_report):
     html = demo_report.read_text()

@@ -17,9 +17,11 @@ import typer
 from rich.table import Table
 
 import ionscope
+from ionscope.cli._help import show_flags_as_flags
 from ionscope.cli.common import console, dask_progress, emit_json, err_console, progress
 from ionscope.model.errors import IonscopeError
 
+show_flags_as_flags()
 app = typer.Typer(
     name="ionscope",
     help="Quantitative, reproducible analysis of buried battery interfaces (TOF-SIMS, FIB-SEM).",
