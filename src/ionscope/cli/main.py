@@ -85,6 +85,9 @@ def info(
     console.print(table)
     for key, value in desc.get("attrs", {}).items():
         console.print(f"  [cyan]{key}[/cyan]: {value}")
+    if desc.get("species"):  # species and masses of a peak dimension
+        console.print(f"  [cyan]species ({len(desc['species'])})[/cyan]: " + ", ".join(
+            s["name"] + ("" if s["mz"] is None else f" ({s['mz']:.4f})") for s in desc["species"]), highlight=False)
 
 
 @app.command()
