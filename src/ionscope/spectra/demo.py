@@ -83,15 +83,18 @@ def build(ctx: DemoContext) -> None:
               caption="Best assignments against the battery marker library")
     z_t0 = (cal.params[0] - truth.truth["t0"]) / t0_u
     z_k = (cal.params[1] - truth.truth["k"]) / k_u
-    missed = [f.formula for f in fits if f.formula in truth.truth["species"] and not f.present]
+    missed = [f.formula for f in fits if f.formula in truth.truth["species"] and not f.present
+              and getattr(f, "diagnostic", True)]
+    single = [f.formula for f in fits if f.formula in truth.truth["species"] and not f.present
+              and not getattr(f, "diagnostic", True)]
     false = [f.formula for f in fits if f.present and f.formula not in truth.truth["species"]]
     sec.text(f"The calibration constants lie {abs(z_t0):.1f} and {abs(z_k):.1f} standard uncertainties from the "
              "truth. " + (f"Elements put in but not identified: {', '.join(missed)}. " if missed else
                           "Every element put in is identified. ")
              + (f"Identified but absent: {', '.join(false)}." if false else "No absent element is reported present.")
-             + " Element intensities are fitted over the summed isotope pattern of the measured peak windows; "
-             "counts that dead time removed and counts outside the windows are not in them, so a recovered "
-             "intensity can differ from the simulated number of ions by more than its counting uncertainty.")
+             + (f" {', '.join(single)} has a single isotope, so no isotope pattern can confirm it: its intensity is "
+                "fitted and reported, but it is never marked present." if single else "")
+             + " The recovered intensities are compared with the simulated ion numbers in the table.")
     ctx.report.key("calibration t₀", cal.params[0], t0_u, "channels", truth=truth.truth["t0"])
     ru = next(f for f in fits if f.formula == "Ru+")
     ctx.report.key("Ru⁺ intensity (isotope-pattern fit)", ru.intensity, ru.uncertainty, "counts",
