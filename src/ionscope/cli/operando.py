@@ -139,8 +139,24 @@ def report(
     res = _run(series, cycling, regions, species, column, unit, current_sign, area_cm2, normalise,
                registration_channel, True, segment_species, primary_current_pa, cycle, False)
     rep = Report(f"Operando TOF-SIMS: {series.name}", f"cycling log {cycling.name}")
-    with progress("figures"):
+    with progress("report: figures"):
         fill_section(rep.section("Operando analysis"), res, species=species)
+    _summary_keys(rep, res.result.values)
     rep.record(res.result.provenance)
     rep.save(out, force=force)
     err_console.print(f"wrote {out}")
+
+
+def _summary_keys(rep, values) -> None:
+    """Key numbers of an operando analysis for the report's summary."""
+    from collections import Counter
+
+    for c in values["capacity"]["cycles"]:
+        rep.key(f"cycle {c['cycle']}: charge / discharge capacity", None,
+                text=f"{c['charge_uAh'].value:.3g} / {c['discharge_uAh'].value:.3g} µAh")
+        rep.key(f"cycle {c['cycle']}: Coulombic efficiency", c["coulombic_efficiency"])
+    classes = Counter(r["class"] for r in values["regions"])
+    rep.key("regions by class", None, text=", ".join(f"{n} {k}" for k, n in sorted(classes.items())))
+    dose = values["dose"].get("total_ions_per_cm2")
+    rep.key("primary-ion dose", dose, None, "ions/cm^2", note="" if dose is not None else "current not known",
+            text="" if dose is not None else "not computed")
