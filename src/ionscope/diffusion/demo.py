@@ -81,7 +81,7 @@ def build(ctx: DemoContext) -> None:
     ax2.errorbar(1000 / T, Dfit, yerr=Derr, fmt="o", label="fitted D*")
     tt = np.linspace(T.min(), T.max(), 50)
     ax2.plot(1000 / tt, arrhenius_D(tt, arr["D0_cm2_s"], arr["Ea_eV"]), "-",
-             label=f"Eₐ = {arr['Ea_eV']:.3f} ± {arr['Ea_err_eV']:.3f} eV")
+             label=f"Eₐ = {format_measurement(arr['Ea_eV'], arr['Ea_err_eV'], 'eV')}")
     ax2.set_yscale("log")
     ax2.set_xlabel("1000 / T (K⁻¹)")
     ax2.set_ylabel("D* (cm²/s)")

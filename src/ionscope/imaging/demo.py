@@ -16,6 +16,7 @@ from ionscope.io.imzml_write import write_imzml
 from ionscope.model.provenance import make_provenance
 from ionscope.report.demo_runner import DemoContext
 from ionscope.report.figures import ion_image_panels
+from ionscope.report.text import format_measurement
 from ionscope.synth.events import raw_events
 
 TITLE = "Ion images and raw events"
@@ -58,7 +59,7 @@ def build(ctx: DemoContext) -> None:
         c_raw = np.corrcoef(raw.values[..., k].ravel(), expected[k].ravel())[0, 1]
         c_fix = np.corrcoef(fixed.values[..., k].ravel(), expected[k].ravel())[0, 1]
         rows.append({"species": name, "m/z": mz[k], "true counts/px (bright phase)": round(true_mean, 2),
-                     "recovered": f"{mean:.2f} ± {sem:.2f}", "z": round(float((mean - true_mean) / sem), 2),
+                     "recovered": format_measurement(mean, sem), "z": round(float((mean - true_mean) / sem), 2),
                      "corr. with truth, raw": round(float(c_raw), 3), "drift-corrected": round(float(c_fix), 3)})
         recovered[name] = {"true": true_mean, "value": float(mean), "uncertainty": float(sem)}
     imzml = write_imzml(_pixel_spectra(table), data_dir / "drifting_run.imzML", shape=(64, 64),

@@ -66,10 +66,10 @@ def build(ctx: DemoContext) -> None:
     sec.text(f"The weakest NMF spectrum correlates with its true spectrum at r = {corr_s.min():.3f} and the weakest "
              f"map at r = {corr_m.min():.3f}. Maps correlate less than spectra because each pixel carries only "
              "~500 counts spread over 30 peaks (Poisson noise per pixel), whereas each spectrum pools all pixels.")
-    ctx.report.key("NMF spectra: lowest correlation with the truth", float(corr_s.min()), None, "", truth=1.0,
-                   note="Pearson r over 30 peaks")
-    ctx.report.key("NMF maps: lowest correlation with the truth", float(corr_m.min()), None, "", truth=1.0,
-                   note="Pearson r over 48 × 48 pixels")
+    ctx.report.key("NMF spectra: lowest correlation with the truth", float(corr_s.min()), truth=1.0,
+                   text=f"{corr_s.min():.4f}", note="Pearson r over 30 peaks")
+    ctx.report.key("NMF maps: lowest correlation with the truth", float(corr_m.min()), truth=1.0,
+                   text=f"{corr_m.min():.3f}", note="Pearson r over 48 × 48 pixels")
     plt.close(fig)
     plt.close(fig2)
     ctx.results["mva"] = {"explained_variance_ratio": [float(v) for v in evr],

@@ -11,7 +11,7 @@ from ionscope.model.arrays import make_ion_image, spacing_of
 from ionscope.operando.analysis import OperandoAnalysis
 from ionscope.operando.tracking import change_maps, registered_frames
 from ionscope.report.figures import ion_image_panels
-from ionscope.report.text import pretty_text
+from ionscope.report.text import format_measurement, pretty_text
 
 CLASS_COLOURS = {"reversible": "#1b7837", "sluggish": "#e08214", "irreversible": "#b2182b", "no response": "#888888"}
 
@@ -128,8 +128,8 @@ def region_rows(regions: Sequence[dict[str, Any]], truth_classes: Sequence[str] 
     rows = []
     for k, r in enumerate(regions):
         row = {"region": r["id"], "area (µm²)": round(r["area_um2"], 1), "indicator": r["species"],
-               "response ρ": f"{r['response']:+.3f} ± {r['response_sigma']:.3f}",
-               "recovery R": f"{r['reversibility']:.3f} ± {r['reversibility_sigma']:.3f}", "class": r["class"]}
+               "response ρ": format_measurement(r["response"], r["response_sigma"]),
+               "recovery R": format_measurement(r["reversibility"], r["reversibility_sigma"]), "class": r["class"]}
         if truth_classes is not None:
             row["true class"] = truth_classes[k]
         rows.append(row)

@@ -34,7 +34,7 @@ def check_labels(labels: Any, shape: tuple[int, int]) -> np.ndarray:
         if not np.all(np.isfinite(lab)) or np.any(lab != np.round(lab)):
             raise ValidationError("label image holds non-integer values")
     elif lab.dtype.kind not in "iub":
-        raise ValidationError(f"label image has dtype {lab.dtype}, expected integers")
+        raise ValidationError(f"label image holds {lab.dtype} values; region labels must be whole numbers")
     if lab.size and lab.min() < 0:
         raise ValidationError("label image has negative labels")
     lab = lab.astype(np.int32)

@@ -7,6 +7,7 @@ import numpy as np
 from ionscope.library.markers import builtin_library
 from ionscope.model.provenance import make_provenance
 from ionscope.report.demo_runner import DemoContext
+from ionscope.report.text import format_measurement
 from ionscope.spectra.assign import assign_peaks
 from ionscope.spectra.calibration import apply_calibration, auto_calibrate
 from ionscope.spectra.elements import identify_elements
@@ -68,13 +69,13 @@ def build(ctx: DemoContext) -> None:
                "residuals (red: rejected outliers).")
     plt.close(fig)
     sec.table([{"parameter": "t0 (channel)", "true": f"{truth.truth['t0']:.3f}",
-                "recovered": f"{cal.params[0]:.3f} ± {t0_u:.3f}"},
+                "recovered": format_measurement(cal.params[0], t0_u)},
                {"parameter": "k (channel/√(m/z))", "true": f"{truth.truth['k']:.4f}",
-                "recovered": f"{cal.params[1]:.4f} ± {k_u:.4f}"},
+                "recovered": format_measurement(cal.params[1], k_u)},
                {"parameter": "rms residual (ppm)", "true": "", "recovered": f"{cal.rms_ppm:.1f}"}],
               caption="Calibration: true vs recovered")
     sec.table([{"species": f.formula, "true counts": f"{truth.truth['species'].get(f.formula, 0):.0f}",
-                "recovered": f"{f.intensity:.0f} ± {f.uncertainty:.0f}", "present": f.present}
+                "recovered": format_measurement(f.intensity, f.uncertainty), "present": f.present}
                for f in fits if f.intensity > 0 or f.formula in truth.truth["species"]][:10],
               caption="Element identification (NNLS over isotope patterns)")
     top = assigned[assigned["rank"] == 1].nlargest(12, "score")

@@ -12,6 +12,7 @@ import ionscope
 from ionscope.model.provenance import make_provenance
 from ionscope.report.demo_runner import DemoContext
 from ionscope.report.figures import ion_image_panels
+from ionscope.report.text import format_measurement
 from ionscope.synth.images import composite_cross_section
 
 TITLE = "Virtual instrument and data model"
@@ -33,7 +34,7 @@ def build(ctx: DemoContext) -> None:
             true = truth.truth["expected"][phase_name][str(peak)]
             z = (mean - true) / sem if sem > 0 else 0.0
             rows.append({"species": str(peak), "phase": phase_name, "true (counts/px)": true,
-                         "recovered": f"{mean:.2f} ± {sem:.2f}", "z": round(float(z), 2)})
+                         "recovered": format_measurement(mean, sem), "z": round(float(z), 2)})
             recovered[f"{peak}/{phase_name}"] = {"true": true, "value": mean, "uncertainty": sem}
     prov = make_provenance("ionscope.synth.demo", inputs=[truth.as_input()],
                            parameters={"store": str(store.name)})
