@@ -119,9 +119,13 @@ def demo(
     from ionscope.report.demo_runner import demo_modules, run_demo
 
     with progress("demo", total=len(demo_modules())) as task:
+        started: list[str] = []
+
         def on_section(title: str) -> None:
-            task.update(description=title)
-            task.advance(1)
+            if started:  # the previous section is done
+                task.advance(1)
+            started.append(title)
+            task.update(description=f"demo: {title}")
 
         paths = run_demo(out, force=force, seed=seed, on_section=on_section)
     console.print(f"report: {paths['report'].resolve()}")

@@ -51,7 +51,7 @@ def build(ctx: DemoContext) -> None:
                      "found time (s)": format_measurement(q.value, q.uncertainty),
                      "width 16–84 % (s)": format_measurement(iface["width"].value, iface["width"].uncertainty),
                      "true depth (nm)": true_z, "found depth (nm)": format_measurement(zk, u_tot),
-                     "z (depth)": round((zk - true_z) / u_tot, 1)})
+                     "z (depth)": round((zk - true_z) / u_tot, 1) + 0.0})
         recovered.append({"true_time_s": true_t, "time_s": q.value, "time_uncertainty_s": q.uncertainty,
                           "true_depth_nm": true_z, "depth_nm": zk, "depth_uncertainty_nm": u_tot})
     # MRI fit: one rate (1 nm/s) so that depth = rate × time; true w, σ, λ = 3, 4, 1.5 nm.
