@@ -49,12 +49,12 @@ def _run(series: Path, cycling: Path, regions: Path | None, species: list[str] |
     from ionscope.operando.analysis import analyze_operando
     from ionscope.operando.io import load_labels, load_series
 
-    with progress("reading", quiet=quiet):
+    with progress("operando: reading the series and the cycling log", quiet=quiet):
         log = read_cycling(cycling, columns=_pairs(column, "--column") or None, units=_pairs(unit, "--unit") or None,
                            current_sign=current_sign)
         data = load_series(series)
         labels = load_labels(regions) if regions is not None else None
-    with progress("registering and tracking", quiet=quiet):
+    with progress("operando: registration, regions and tracking", quiet=quiet):
         inputs = [series, cycling] + ([regions] if regions is not None else [])
         return analyze_operando(data, log, labels=labels, species=species, register=register,
                                 registration_channel=registration_channel, segment_species=segment_species,
@@ -91,6 +91,7 @@ def analyze(
     from rich.table import Table
 
     from ionscope.cli.common import console
+    from ionscope.report.text import format_measurement, pretty_ion
 
     v = res.result.values
     t = Table("cycle", "charge (µAh)", "discharge (µAh)", "CE", "irreversible", title="capacity")
@@ -100,8 +101,8 @@ def analyze(
     console.print(t)
     t = Table("region", "area (µm²)", "indicator", "response", "recovery R", "class", title="regions")
     for r in v["regions"]:
-        t.add_row(str(r["id"]), f"{r['area_um2']:.1f}", r["species"], f"{r['response']:+.3f}",
-                  f"{r['reversibility']:.2f} ± {r['reversibility_sigma']:.2f}", r["class"])
+        t.add_row(str(r["id"]), f"{r['area_um2']:.1f}", pretty_ion(r["species"]), f"{r['response']:+.3f}",
+                  format_measurement(r["reversibility"], r["reversibility_sigma"]), r["class"])
     console.print(t)
     d = v["dose"]
     if d["total_ions_per_cm2"] is not None:
