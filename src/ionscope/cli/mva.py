@@ -16,7 +16,8 @@ app = typer.Typer(help="Multivariate analysis (PCA, NMF, MCR-ALS, clustering) wi
 DataArg = Annotated[Path, typer.Argument(help="Any file ionscope reads that has a 'peak' dimension.")]
 ComponentsOpt = Annotated[int, typer.Option("--components", "-n",
                                             help="Number of components (clusters for `cluster`).")]
-ScalingOpt = Annotated[str, typer.Option("--scaling", help="poisson (Keenan–Kotula) or none.")]
+ScalingOpt = Annotated[str, typer.Option("--scaling", help="poisson (Keenan & Kotula 2004, Surf. Interface Anal. "
+                                                           "36, 203, doi:10.1002/sia.1657) or none.")]
 NormaliseOpt = Annotated[str, typer.Option("--normalise", help="none or total (total-ion normalisation).")]
 MinCountsOpt = Annotated[float, typer.Option("--min-counts", help="Drop peaks with fewer total counts (0: keep all).")]
 OutOpt = Annotated[Optional[Path], typer.Option("--out", help="Folder for scores.zarr and loadings.zarr.")]
