@@ -1,8 +1,10 @@
-"""How ``--help`` shows options: flags as flags.
+"""How ``--help`` shows options and arguments: flags as flags, arguments in capitals.
 
 Typer's rich help gives every option a type column; for an on/off flag (``--json``, ``--force``)
 it prints ``<bool>``, as if the flag took a value. Flags take none, so their type column is left
-empty; options that take a value keep theirs (``<str>``, ``<float>``, ``<path>``).
+empty; options that take a value keep theirs (``<str>``, ``<float>``, ``<path>``). The usage line
+names a required argument ``PATH`` (not ``{path}``), the convention of Unix manuals and the name
+the command descriptions use.
 """
 
 from __future__ import annotations
@@ -27,3 +29,20 @@ def show_flags_as_flags() -> None:
 
     display_type_rich._flags_as_flags = True  # type: ignore[attr-defined]
     TyperOption.display_type_rich = display_type_rich
+    _arguments_in_capitals()
+
+
+def _arguments_in_capitals() -> None:
+    from typer.core import TyperArgument
+
+    original = getattr(TyperArgument, "_usage_display_name", None)
+    if original is None or getattr(original, "_capitals", False):
+        return
+
+    def usage_name(self: Any) -> str:
+        name = str(self.display_name_raw).upper() if self.metavar is None else str(self.metavar)
+        name = name if self.required else f"[{name}]"
+        return name + ("..." if self.nargs != 1 else "")
+
+    usage_name._capitals = True  # type: ignore[attr-defined]
+    TyperArgument._usage_display_name = usage_name
