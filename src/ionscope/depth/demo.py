@@ -83,10 +83,22 @@ def build(ctx: DemoContext) -> None:
     sec.table(rows, caption="Recovered vs true interfaces (time and depth)")
     sec.table(fit_rows, caption=f"MRI fit on a one-rate stack: reduced χ² = {fit['reduced_chi2']:.2f}")
     worst = max(rows, key=lambda r: abs(r["z (depth)"]))
-    sec.text(f"Every interface depth agrees with the truth within {abs(worst['z (depth)']):.1f} combined standard "
-             "uncertainties (position on the time axis and the 3 % rate uncertainty). The MRI fit recovers the "
-             "three broadening lengths of the one-rate stack; its reduced χ² near 1 says the model explains the "
-             "profiles to counting precision.")
+    offset = float(np.mean([r["time_s"] - r["true_time_s"] for r in recovered]))
+    u_time = float(np.mean([r["time_uncertainty_s"] for r in recovered]))
+    early = (f" On the time axis the 50 % points lie {abs(offset):.1f} s {'before' if offset < 0 else 'after'} the "
+             "true interfaces on average (statistical uncertainty of each: about "
+             f"{u_time:.1f} s): " + (
+                 "the information depth λ lets the next layer's signal appear before the beam reaches it, and "
+                 "that systematic shift is what the MRI model describes." if offset < 0 else
+                 "atomic mixing drags each layer's signal deeper, the systematic shift the MRI model describes.")
+             if abs(offset) > u_time else "")
+    sec.text(f"Every interface depth lies within {abs(worst['z (depth)']):.1f} combined standard "
+             f"uncertainties of its true value (position on the time axis and the 3 % rate uncertainty).{early} "
+             "The MRI fit recovers the "
+             "three broadening lengths of the one-rate stack" + (
+                 "; its reduced χ² near 1 says the model explains the profiles to counting precision."
+                 if 0.7 < fit["reduced_chi2"] < 1.3 else
+                 f"; its reduced χ² of {fit['reduced_chi2']:.2f} says the model leaves structure unexplained."))
     for w in flags.warnings:
         sec.warning(w, _EXPECTED.get(_kind(w), ""))
     i0 = recovered[0]
