@@ -1,4 +1,4 @@
-"""Benchmark: per-pixel interface maps of a 3D depth-profile cube stored in Zarr (issue 5).
+"""Benchmark: per-pixel interface maps of a 3D depth-profile cube stored in Zarr.
 
 The cube is (scan, y, x, peak) = (1000, 256, 256, 50) uint16 Poisson counts (6.6 GB raw; float32 would
 be 13 GB), generated lazily block by block and streamed into a compressed Zarr store in
@@ -141,7 +141,7 @@ def main() -> None:
         )
         print(summary)
         if not args.small:
-            record("depth3d", "Per-pixel interfaces of a 3D depth-profile cube (issue 5)", summary)
+            record("depth3d", "Per-pixel interfaces of a 3D depth-profile cube", summary)
     finally:
         shutil.rmtree(store, ignore_errors=True)
 

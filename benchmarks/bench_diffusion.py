@@ -95,7 +95,7 @@ def main() -> None:
             "CPU seconds are given beside the wall times (the load average is in the stamp above). The eq. 8 fit "
             "includes up to five "
             "starts when the first is not statistically acceptable.")
-    record("diffusion", "Isotope-exchange diffusion fits and maps (issue 6)", md + "\n\n" + note)
+    record("diffusion", "Isotope-exchange diffusion fits and maps", md + "\n\n" + note)
 
 
 if __name__ == "__main__":

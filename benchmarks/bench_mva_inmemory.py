@@ -45,7 +45,7 @@ def main() -> None:
             f"{image.sizes['peak']} peaks (~2,000 counts/pixel), Poisson-scaled (Keenan & Kotula 2004) and "
             f"centred, {K} components, one run each. ionscope times include preprocessing from the raw counts; "
             "the peers get the already-preprocessed float64 matrix.\n\n" + md)
-    record("mva_inmemory", "PCA of 65,536 px × 1,000 peaks, in memory (issue 8)", body)
+    record("mva_inmemory", "PCA of 65,536 px × 1,000 peaks, in memory", body)
 
 
 if __name__ == "__main__":

@@ -90,7 +90,7 @@ def main() -> None:
                 f"SVD of 12 scans spread over the depth within {angle_sig:.1e} rad (the subsample differs "
                 f"from the full cube, so this is a sanity check, not a rounding-level comparison; the "
                 f"exactness of the out-of-core solver is tested against the eager SVD in tests/mva).")
-        record("mva_outofcore", "Out-of-core PCA of a 3D cube from Zarr (issue 8)", body)
+        record("mva_outofcore", "Out-of-core PCA of a 3D cube from Zarr", body)
     finally:
         shutil.rmtree(store, ignore_errors=True)
         shutil.rmtree(scores_store, ignore_errors=True)

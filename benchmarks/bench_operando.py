@@ -110,7 +110,7 @@ def main() -> None:
             f"frame 0: {np.median(rel):.2%} (region edges are blurred by the simulated PSF). Whole pipeline "
             f"(registration + tracking): {m_ours.best + m_track.best:.1f} s.")
     print(body)
-    record("operando", "Operando registration and tracking vs scikit-image (issue 7)", body)
+    record("operando", "Operando registration and tracking vs scikit-image", body)
 
 
 if __name__ == "__main__":

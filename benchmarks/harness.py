@@ -125,4 +125,4 @@ def record(name: str, title: str, body: str, *, doc: Path = DOC) -> None:
     tmp = doc.with_suffix(".md.tmp")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, doc)
-    print(f"recorded in {doc.relative_to(ROOT)} § {title}")
+    print(f"recorded in {doc.relative_to(ROOT)}, section {title!r}")

@@ -94,3 +94,60 @@ def test_layers_on_real_file(cli):
     res = json.loads(out)["results"]
     assert [lay["dominant_species"] for lay in res["layers"]] == ["Au+", "Pb+", "In+", "Si+"]
     assert "surface_transient" in res["artefacts"]
+
+
+def _body(out: str) -> dict:
+    data = json.loads(out)
+    return data.get("results", data)
+
+
+def test_layers_without_species_chooses_the_markers(cli, stack_file):
+    path, truth = stack_file
+    code, out, err = cli("depth", "layers", path, "--json")
+    assert code == 0, err
+    res = _body(out)
+    assert res["species_chosen"]["species"] == list(truth.truth["layer_of_species"])
+    code, out, err = cli("depth", "layers", path)
+    assert code == 0 and "chose 5 marker species" in err
+
+
+def test_layers_text_shows_merged_layers(cli, stack_file):
+    path, _ = stack_file
+    code, out, err = cli("depth", "layers", path, "--species", "PbI_3-,Au-,InO_2-")
+    assert code == 0, err
+    assert "interface" in out and "^" not in out and "PbI₃⁻" in out
+
+
+@pytest.mark.parametrize("rates", ["nan", "inf", "-1", "1±nan", "0"])
+def test_layers_refuses_non_finite_rates(cli, stack_file, rates):
+    path, _ = stack_file
+    code, out, err = cli("depth", "layers", path, "--species", "Au-,PbI_3-", "--rates", rates)
+    assert code == 2 and "--rates" in err + out
+
+
+def test_choose_markers_on_flat_profile_is_an_error(stack_file):
+    from ionscope.depth import choose_marker_species
+    from ionscope.model.errors import ValidationError
+
+    profile, _ = layered_stack(seed=5)
+    flat = profile.copy(data=np.full(profile.shape, 100.0))
+    with pytest.raises(ValidationError, match="--species"):
+        choose_marker_species(flat)
+
+
+@pytest.mark.realdata
+def test_markers_chosen_on_every_real_profile():
+    """On all 20 real exports a few markers are chosen, one per layer, and they give a layer table."""
+    import glob
+
+    import ionscope
+    from ionscope.depth import choose_marker_species, find_layers
+
+    files = sorted(glob.glob(str(shared_data("iontof_depth_profiles") / "*" / "*.txt")))
+    assert len(files) == 20
+    for f in files:
+        prof = ionscope.read(f)
+        chosen = choose_marker_species(prof)["species"]
+        assert 2 <= len(chosen) <= 6, f
+        assert len({s.lstrip("^0123456789") for s in chosen}) == len(chosen), f
+        assert len(find_layers(prof, chosen)["layers"]) >= 2, f

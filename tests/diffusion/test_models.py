@@ -1,4 +1,5 @@
-"""Analytic models: stability, limits and identities (Crank; review 000 §4 eqs. 3, 8)."""
+"""Analytic models: stability, limits and identities (Crank 1975; Sharma et al. 2025,
+doi:10.1080/14686996.2025.2580917, eqs. 3, 8)."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,5 @@
-"""Arrhenius, Nernst–Einstein, Haven ratio and thermodynamic factor (review 000 §4, eqs. 2, 4–7)."""
+"""Arrhenius, Nernst–Einstein, Haven ratio and thermodynamic factor (Sharma et al. 2025,
+doi:10.1080/14686996.2025.2580917, eqs. 2, 4–7)."""
 
 import numpy as np
 import pytest
@@ -15,7 +16,7 @@ from ionscope.diffusion.transport import (
 from ionscope.model.errors import ValidationError
 
 T25 = 298.15
-D25, EA = 6.0e-13, 0.58  # amorphous Li3PO4 (review 000 §4)
+D25, EA = 6.0e-13, 0.58  # amorphous Li3PO4 (Sharma et al. 2025)
 D0 = D25 / np.exp(-EA / (K_B_EV * T25))
 
 

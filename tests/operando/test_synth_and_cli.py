@@ -72,6 +72,10 @@ def test_cli_report(cli, files):
     assert code == 0, err
     text = out.read_text()
     assert "<svg" in text and "recovery" in text.lower()
+    from tests.report.test_report import check_report
+
+    check_report(text)  # valid, summary first, provenance collapsed, no raw ion markup
+    assert "Coulombic efficiency" in text and "⁵⁸Ni⁺" in text
     code, _, err = cli("operando", "report", files / "series.zarr", "--cycling", files / "log.csv", "--out", out)
     assert code == 2 and "already exists" in err
 
@@ -118,4 +122,4 @@ def test_cli_analyze_human_output(cli, files):
     code, out, err = cli("operando", "analyze", files / "series.zarr", "--cycling", files / "log.csv",
                          "--regions", files / "labels.npy", "--species", "^58Ni+", "--no-register")
     assert code == 0, err
-    assert "capacity" in out and "irreversible" in out and "static limit exceeded: True" in out
+    assert "capacity" in out and "irreversible" in out and "static limit exceeded: yes" in out

@@ -127,3 +127,18 @@ def test_bad_series_and_labels(cell):
         key_states(aligned)
     with pytest.raises(ValidationError, match="pristine"):
         reversibility(track_regions(series.isel(state=slice(0, 3)), labels), {"charged": 1})
+
+
+def test_analysis_runs_without_primary_current(cell):
+    """Only the dose needs the primary-ion current: without it the rest is computed and a warning says so."""
+    from ionscope.operando.analysis import analyze_operando
+
+    series, log, _, labels, _ = cell
+    bare = series.copy()
+    bare.attrs = {**series.attrs, "acquisition": {k: v for k, v in (series.attrs.get("acquisition") or {}).items()
+                                                  if k != "primary_current_pA"}}
+    res = analyze_operando(bare, log, labels=labels, species=["^58Ni+"], register=False)
+    values = res.result.values
+    assert values["dose"]["total_ions_per_cm2"] is None
+    assert values["regions"] and values["capacity"]["cycles"]
+    assert any("primary-ion current" in w for w in res.result.warnings)

@@ -13,8 +13,10 @@ from ionscope.model.errors import ValidationError
 NAME = "depth"
 app = typer.Typer(help="Depth profiles: interfaces, layers, depth scales and plots.", no_args_is_help=True)
 
-SpeciesOpt = Annotated[str, typer.Option("--species", "-s", help="Comma-separated marker species, as labelled "
-                                                                 "in the file (e.g. 'Au-,PbI_3-,InO_2-').")]
+SpeciesOpt = Annotated[Optional[str], typer.Option(
+    "--species", "-s", help="Comma-separated marker species, as labelled in the file (e.g. 'Au-,PbI_3-,InO_2-'). "
+                            "Default: the species with a significant step or maximum, one per layer (the choice is "
+                            "printed).")]
 AxisOpt = Annotated[str, typer.Option("--axis", help="x-axis: sputter_time, dose, fluence or scan.")]
 
 
@@ -38,10 +40,26 @@ def _rates(text: str) -> list[tuple[float, float]]:
     return out
 
 
+def _names_or_choose(species: str | None, profile, axis: str, quiet: bool) -> tuple[list[str], dict | None]:
+    """The named species, or the automatically chosen marker species (and how they were chosen)."""
+    if species is not None:
+        return _species(species), None
+    from ionscope.cli.common import err_console
+    from ionscope.depth import choose_marker_species
+
+    chosen = choose_marker_species(profile, axis=axis)
+    names = list(chosen["species"])
+    if not quiet:
+        err_console.print(f"chose {len(names)} marker species (of {chosen['qualified']} with a significant step or "
+                          f"maximum, {chosen['candidates']} in the file): {', '.join(names)}; give --species to "
+                          "choose others", highlight=False, soft_wrap=True)
+    return names, dict(chosen.values)
+
+
 @app.command()
 def layers(
     path: Annotated[Path, typer.Argument(help="Depth-profile file (e.g. SurfaceLab text export).")],
-    species: SpeciesOpt,
+    species: SpeciesOpt = None,
     rates: Annotated[Optional[str], typer.Option(
         "--rates", help="Sputter rate(s), one for all or one per layer, with a unit or in nm/s: "
                         "'0.8±0.05 nm/s,2.0±0.1'.")] = None,
@@ -53,10 +71,10 @@ def layers(
     from ionscope.depth import check_artefacts, find_layers, to_depth
     from ionscope.model.result import Quantity, Result
 
-    names = _species(species)
     parsed_rates = _rates(rates) if rates is not None else None
     with progress("locating interfaces", quiet=json):
         profile = ionscope.read(path)
+        names, chosen = _names_or_choose(species, profile, axis, json)
         result = find_layers(profile, names, axis=axis)
         flags = check_artefacts(profile)
         values = dict(result.values)
@@ -84,23 +102,40 @@ def layers(
             values["depth_layers"] = []
             for lay in time_res["layers"]:
                 a, b = at(lay["start"]), at(lay["end"])
-                values["depth_layers"].append({"dominant_species": lay["dominant_species"], "start": a, "end": b,
+                values["depth_layers"].append({"dominant_species": lay["dominant_species"], "species": lay["species"],
+                                               "start": a, "end": b,
                                                "thickness": Quantity(b.value - a.value,
                                                                      _hypot(a.uncertainty, b.uncertainty), "nm")})
         values["artefacts"] = flags["codes"]
+        if chosen is not None:
+            values["species_chosen"] = chosen
         out = Result("depth.layers", values, warnings=warnings, provenance=result.provenance)
     if json:
         emit_json(_as_quantities(out), parameters={"rates": [Quantity(v, u, "nm/s") for v, u in parsed_rates]}
                   if parsed_rates is not None else None)
         return
-    console.print(f"[bold]{path.name}[/bold]: {len(values['layers'])} layers on {axis} ({values['unit']})")
+    from ionscope.report.text import format_measurement as fm
+    from ionscope.report.text import pretty_ion
+
+    def q(x: Quantity) -> str:
+        return fm(x.value, x.uncertainty, x.unit)
+
+    console.print(f"[bold]{path.name}[/bold]: {len(values['layers'])} layers on {axis} ({values['unit']})",
+                  highlight=False)
     for i in values["interfaces"]:
-        console.print(f"  {i['upper']} → {i['lower']}: {i['position']:.4g}, width {i['width']:.3g}")
+        lower = pretty_ion(i["lower"]) if i["lower"] else "unmarked layer"
+        console.print(f"  interface {pretty_ion(i['upper'])} → {lower}: {q(i['position'])}, width {q(i['width'])}",
+                      highlight=False)
     for lay in values.get("depth_layers", values["layers"]):
-        console.print(f"  layer {lay['dominant_species']}: {lay['start']:.4g} … {lay['end']:.4g} "
-                      f"(thickness {lay['thickness']:.3g})")
+        members = lay.get("species") or []
+        merged = f" (merged: {', '.join(map(pretty_ion, members))} share this layer)" if len(members) > 1 else ""
+        name = pretty_ion(lay["dominant_species"]) if lay["dominant_species"] else "unmarked (no chosen species)"
+        console.print(f"  layer {name}: {q(lay['start'])} … {q(lay['end'])}, thickness {q(lay['thickness'])}{merged}",
+                      highlight=False)
+    if values.get("weak_species"):
+        console.print(f"  left out as too weak: {', '.join(map(pretty_ion, values['weak_species']))}", highlight=False)
     for w in warnings:
-        console.print(f"  [yellow]warning:[/yellow] {w}")
+        console.print(f"  [yellow]warning:[/yellow] {w}", highlight=False)
 
 
 def _as_quantities(result):
@@ -134,11 +169,12 @@ def _hypot(a: float | None, b: float | None) -> float:
 @app.command()
 def plot(
     path: Annotated[Path, typer.Argument(help="Depth-profile file.")],
-    species: SpeciesOpt,
     out: Annotated[Path, typer.Option("--out", help="Figure file (.svg, .png or .pdf).")],
+    species: SpeciesOpt = None,
     axis: AxisOpt = "sputter_time",
-    log: Annotated[bool, typer.Option("--log/--linear", help="Logarithmic intensity scale (default: linear, "
-                                                              "which shows sequential maxima better).")] = False,
+    log: Annotated[bool, typer.Option("--log/--linear", help="Logarithmic intensity scale (default), which shows "
+                                                              "minor species; --linear shows sequential maxima "
+                                                              "better.")] = True,
     normalise: Annotated[Optional[str], typer.Option("--normalise", help="total, max or a reference species "
                                                                          "name.")] = None,
     interfaces: Annotated[bool, typer.Option("--interfaces/--no-interfaces",
@@ -154,8 +190,8 @@ def plot(
     check_writable(out, force)
     if out.suffix.lower() not in (".svg", ".png", ".pdf"):
         raise ValidationError(f"--out must end in .svg, .png or .pdf, got {out.name!r}")
-    names = _species(species)
     profile = ionscope.read(path)
+    names, _ = _names_or_choose(species, profile, axis, False)
     found = find_layers(profile, names, axis=axis) if interfaces else None
     fig = profile_figure(profile, names, axis=axis, log=log, normalise=normalise, layers=found)
     from ionscope.depth.plots import save_figure

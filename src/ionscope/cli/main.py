@@ -20,6 +20,7 @@ import typer
 from rich.table import Table
 
 import ionscope
+from ionscope.cli._help import show_flags_as_flags
 from ionscope.cli.common import (
     console,
     dask_progress,
@@ -33,6 +34,7 @@ from ionscope.cli.common import (
 )
 from ionscope.model.errors import IonscopeError, ValidationError
 
+show_flags_as_flags()
 app = typer.Typer(
     name="ionscope",
     help="Quantitative, reproducible analysis of buried battery interfaces (TOF-SIMS, FIB-SEM).",
@@ -125,6 +127,9 @@ def info(
     console.print(table)
     for key, value in desc.get("attrs", {}).items():
         console.print(f"  [cyan]{key}[/cyan]: {value}")
+    if desc.get("species"):  # species and masses of a peak dimension
+        console.print(f"  [cyan]species ({len(desc['species'])})[/cyan]: " + ", ".join(
+            s["name"] + ("" if s["mz"] is None else f" ({s['mz']:.4f})") for s in desc["species"]), highlight=False)
 
 
 @app.command()
@@ -158,9 +163,13 @@ def demo(
     from ionscope.report.demo_runner import demo_modules, run_demo
 
     with progress("demo", total=len(demo_modules())) as task:
+        started: list[str] = []
+
         def on_section(title: str) -> None:
-            task.update(description=title)
-            task.advance(1)
+            if started:  # the previous section is done
+                task.advance(1)
+            started.append(title)
+            task.update(description=f"demo: {title}")
 
         paths = run_demo(out, force=force, seed=seed, on_section=on_section)
     console.print(f"report: {paths['report'].resolve()}")

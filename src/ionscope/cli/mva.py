@@ -16,7 +16,8 @@ app = typer.Typer(help="Multivariate analysis (PCA, NMF, MCR-ALS, clustering) wi
 DataArg = Annotated[Path, typer.Argument(help="Any file ionscope reads that has a 'peak' dimension.")]
 ComponentsOpt = Annotated[int, typer.Option("--components", "-n",
                                             help="Number of components (clusters for `cluster`).")]
-ScalingOpt = Annotated[str, typer.Option("--scaling", help="poisson (Keenan–Kotula) or none.")]
+ScalingOpt = Annotated[str, typer.Option("--scaling", help="poisson (Keenan & Kotula 2004, Surf. Interface Anal. "
+                                                           "36, 203, doi:10.1002/sia.1657) or none.")]
 NormaliseOpt = Annotated[str, typer.Option("--normalise", help="none or total (total-ion normalisation).")]
 MinCountsOpt = Annotated[float, typer.Option("--min-counts", help="Drop peaks with fewer total counts (0: keep all).")]
 OutOpt = Annotated[Optional[Path], typer.Option("--out", help="Folder for scores.zarr and loadings.zarr.")]
@@ -53,7 +54,7 @@ def _load(path: Path, min_counts: float) -> Any:
 
 def _run(method: str, data_path: Path, components: int, scaling: str, normalise: str, min_counts: float,
          out: Path | None, scheduler: str | None, json: bool, force: bool, **kwargs: Any) -> None:
-    from ionscope.cli.common import dask_progress, emit_json, err_console, print_warnings
+    from ionscope.cli.common import dask_progress, emit_json, err_console, print_warnings, progress
     from ionscope.io.atomic import check_writable
     from ionscope.io.zarr_store import save
     from ionscope.model.provenance import describe_input
@@ -67,42 +68,63 @@ def _run(method: str, data_path: Path, components: int, scaling: str, normalise:
             paths = {"phases": out / "phases.zarr"}
         for p in paths.values():
             check_writable(p, force)
-    with _scheduler(scheduler), dask_progress(f"{method} of {data_path.name}", quiet=json):
-        data = _load(data_path, min_counts)
+    label = {"pca": "PCA", "nmf": "NMF", "mcr": "MCR-ALS", "cluster": "clustering"}[method]
+    with _scheduler(scheduler):
+        with dask_progress(f"{label}: reading {data_path.name}", quiet=json):
+            data = _load(data_path, min_counts)
+            if method in ("nmf", "mcr"):
+                data = data.load()
         if method == "pca":
-            res = pca(data, components, scaling=scaling, normalise=normalise)
+            with dask_progress("PCA: decomposition", quiet=json):
+                res = pca(data, components, scaling=scaling, normalise=normalise)
         elif method == "cluster":
-            n_pc = max(components - 1, 1)
-            res = cluster_scores(pca(data, n_pc, scaling=scaling, normalise=normalise), components,
-                                 method=kwargs["algorithm"])
+            with dask_progress(f"clustering: PCA with {max(components - 1, 1)} components", quiet=json):
+                scores = pca(data, max(components - 1, 1), scaling=scaling, normalise=normalise)
+            from ionscope.mva.cluster import N_STARTS
+
+            steps = N_STARTS + (1 if kwargs["algorithm"] == "gmm" else 0)
+            with progress(f"clustering: {kwargs['algorithm']} into {components} phases", total=steps,
+                          quiet=json) as task:
+                res = cluster_scores(scores, components, method=kwargs["algorithm"],
+                                     on_step=lambda stage, n: task.advance(1))
         else:
-            data = data.load()
             fn = nmf if method == "nmf" else mcr
-            res = fn(data, components, scaling=scaling, normalise=normalise)
+            limit = 500 if method == "nmf" else 200
+            with progress(f"{label}: iterations (stops when converged)", total=limit, quiet=json) as task:
+                res = fn(data, components, scaling=scaling, normalise=normalise,
+                         on_iteration=lambda it, n: task.update(completed=it, total=n))
+                task.update(completed=limit, total=limit)
         if out is not None:
-            out.mkdir(parents=True, exist_ok=True)
-            if method == "cluster":
-                save(res.scores, paths["phases"], force=force)
-            else:
-                save(res.scores, paths["scores"], force=force)
-                save(res.loadings, paths["loadings"], force=force)
+            with dask_progress(f"{label}: writing to {out}", quiet=json):
+                out.mkdir(parents=True, exist_ok=True)
+                if method == "cluster":
+                    save(res.scores, paths["phases"], force=force)
+                else:
+                    save(res.scores, paths["scores"], force=force)
+                    save(res.loadings, paths["loadings"], force=force)
     base = res.to_result()
     prov = {**base.provenance, "inputs": [describe_input(data_path)]}
+    notes = list(base.warnings)
+    if out is None:
+        notes.append("nothing was written: the maps and spectra stay in memory only; give --out FOLDER to save "
+                     + ("phases.zarr" if method == "cluster" else "scores.zarr and loadings.zarr"))
     result = Result(base.kind, {**base.values, "outputs": {k: str(v) for k, v in paths.items()}},
-                    base.warnings, prov)
+                    tuple(notes), prov)
     if json:
         emit_json(result)
         return
-    err_console.print(f"{method}: {res.n_components} components of {data_path}")
+    err_console.print(f"{label}: {res.n_components} components of {data_path}", highlight=False)
     if res.explained_variance_ratio is not None:
         for i, v in enumerate(res.explained_variance_ratio):
-            err_console.print(f"  PC{i + 1}: {100 * v:.2f} % of the variance")
+            err_console.print(f"  component {i + 1}: {100 * v:.2f} % of the variance", highlight=False)
     if method == "cluster":
         for i, f in enumerate(res.values["phase_fractions"]):
-            err_console.print(f"  phase {i}: {100 * f:.1f} % of the samples")
-    print_warnings(res.warnings)
+            err_console.print(f"  phase {i}: {100 * f:.1f} % of the samples", highlight=False)
+    if "iterations" in res.values:
+        err_console.print(f"  {res.values['iterations']} iterations", highlight=False)
+    print_warnings(notes)
     for k, p in paths.items():
-        err_console.print(f"wrote {k}: {p}")
+        err_console.print(f"wrote {k}: {p}", highlight=False)
 
 
 @app.command("pca")

@@ -55,12 +55,12 @@ def _run(series: Path, cycling: Path, regions: Path | None, species: list[str] |
 
     q = quantity_option(primary_current_pa, "--primary-current", "pA", positive=True)
     current = None if q is None else q.value
-    with progress("reading", quiet=quiet):
+    with progress("operando: reading the series and the cycling log", quiet=quiet):
         log = read_cycling(cycling, columns=_pairs(column, "--column") or None, units=_pairs(unit, "--unit") or None,
                            current_sign=current_sign)
         data = load_series(series)
         labels = load_labels(regions) if regions is not None else None
-    with progress("registering and tracking", quiet=quiet):
+    with progress("operando: registration, regions and tracking", quiet=quiet):
         inputs = [series, cycling] + ([regions] if regions is not None else [])
         return analyze_operando(data, log, labels=labels, species=species, register=register,
                                 registration_channel=registration_channel, segment_species=segment_species,
@@ -111,6 +111,7 @@ def analyze(
     from rich.table import Table
 
     from ionscope.cli.common import console
+    from ionscope.report.text import format_measurement, pretty_ion
 
     v = res.result.values
     t = Table("cycle", "charge (µAh)", "discharge (µAh)", "CE", "irreversible", title="capacity")
@@ -120,11 +121,13 @@ def analyze(
     console.print(t)
     t = Table("region", "area (µm²)", "indicator", "response", "recovery R", "class", title="regions")
     for r in v["regions"]:
-        t.add_row(str(r["id"]), f"{r['area_um2']:.1f}", r["species"], f"{r['response']:+.3f}",
-                  f"{r['reversibility']:.2f} ± {r['reversibility_sigma']:.2f}", r["class"])
+        t.add_row(str(r["id"]), f"{r['area_um2']:.1f}", pretty_ion(r["species"]), f"{r['response']:+.3f}",
+                  format_measurement(r["reversibility"], r["reversibility_sigma"]), r["class"])
     console.print(t)
     d = v["dose"]
-    console.print(f"dose: {d['total_ions_per_cm2']:.3g} ions/cm²; static limit exceeded: {d['static_limit_exceeded']}")
+    if d["total_ions_per_cm2"] is not None:
+        console.print(f"dose: {d['total_ions_per_cm2']:.3g} ions/cm²; static limit exceeded: "
+                      f"{'yes' if d['static_limit_exceeded'] else 'no'}")
     print_warnings(res.result.warnings)
 
 
@@ -155,8 +158,24 @@ def report(
     res = _run(series, cycling, regions, species, column, unit, current_sign, area_cm2, normalise,
                registration_channel, True, segment_species, primary_current_pa, cycle, False)
     rep = Report(f"Operando TOF-SIMS: {series.name}", f"cycling log {cycling.name}")
-    with progress("figures"):
+    with progress("report: figures"):
         fill_section(rep.section("Operando analysis"), res, species=species)
+    _summary_keys(rep, res.result.values)
     rep.record(res.result.provenance)
     rep.save(out, force=force)
     err_console.print(f"wrote {out}")
+
+
+def _summary_keys(rep, values) -> None:
+    """Key numbers of an operando analysis for the report's summary."""
+    from collections import Counter
+
+    for c in values["capacity"]["cycles"]:
+        rep.key(f"cycle {c['cycle']}: charge / discharge capacity", None,
+                text=f"{c['charge_uAh'].value:.3g} / {c['discharge_uAh'].value:.3g} µAh")
+        rep.key(f"cycle {c['cycle']}: Coulombic efficiency", c["coulombic_efficiency"])
+    classes = Counter(r["class"] for r in values["regions"])
+    rep.key("regions by class", None, text=", ".join(f"{n} {k}" for k, n in sorted(classes.items())))
+    dose = values["dose"].get("total_ions_per_cm2")
+    rep.key("primary-ion dose", dose, None, "ions/cm^2", note="" if dose is not None else "current not known",
+            text="" if dose is not None else "not computed")

@@ -6,12 +6,13 @@ Sputter time, dose and fluence are the default axes; depth needs declared rates 
 from ionscope.depth.artefacts import check_artefacts, compare_time_axes
 from ionscope.depth.axes import is_organic, rate_from_crater, to_depth
 from ionscope.depth.cube import interface_depth_map, layer_maps, pixel_interfaces, roi_profile, side_view
-from ionscope.depth.interfaces import find_layers, order_of_maxima, surface_transient_scans
+from ionscope.depth.interfaces import choose_marker_species, find_layers, order_of_maxima, surface_transient_scans
 from ionscope.depth.mri import fit_mri, fit_profile_mri, layer_composition, mri_kernel, mri_profile
 from ionscope.depth.normalise import isotope_fraction, normalise, ratio, smooth
 
 __all__ = [
-    "check_artefacts", "compare_time_axes", "find_layers", "fit_mri", "fit_profile_mri", "interface_depth_map",
+    "check_artefacts", "choose_marker_species", "compare_time_axes", "find_layers", "fit_mri", "fit_profile_mri",
+    "interface_depth_map",
     "is_organic",
     "isotope_fraction", "layer_composition", "layer_maps", "mri_kernel", "mri_profile", "normalise",
     "order_of_maxima", "pixel_interfaces", "rate_from_crater", "ratio", "roi_profile", "side_view", "smooth",

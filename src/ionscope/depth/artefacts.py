@@ -1,6 +1,7 @@
-"""Artefact awareness: flags for profiles whose stratigraphy or axis may mislead (DOMAIN.md §5).
+"""Artefact awareness: flags for profiles whose stratigraphy or axis may mislead (López et al. 2021, J. Mater.
+Chem. A 9, 25341, doi:10.1039/D1TA04532F).
 
-* **Beam-induced stratigraphy** (seed 002 §5): monatomic Ar⁺ (and other non-cluster) sputtering turns
+* **Beam-induced stratigraphy** (López et al. 2021): monatomic Ar⁺ (and other non-cluster) sputtering turns
   LiTFSI into LiF and Li₂CO₃/LiOH into Li₂O, producing a false "organic-outer / inorganic-inner"
   bilayer. Flagged when the beam is not a cluster and product and precursor markers are both present,
   more strongly when the product peaks deeper than the precursor.
@@ -24,12 +25,13 @@ from ionscope.depth.interfaces import surface_transient_scans
 from ionscope.model.provenance import make_provenance
 from ionscope.model.result import Result
 
-#: (product markers, precursor markers, message) for beam-induced chemistry (002 §5).
+#: (product markers, precursor markers, message) for beam-induced chemistry (López et al. 2021, doi:10.1039/D1TA04532F).
 BEAM_REACTIONS = (
     (("LiF", "LiF_2", "Li_2F", "F"), ("C_2F_6NO_4S_2", "CF_3", "SO_2", "SO_3", "CF_3SO_2", "NSO_2"),
-     "LiF can be produced by the sputter beam from LiTFSI (Ar⁺-induced decomposition, 002 §5)"),
+     "LiF can be produced by the sputter beam from LiTFSI (Ar⁺-induced decomposition; López et al. 2021, "
+     "doi:10.1039/D1TA04532F)"),
     (("Li_2O", "LiO", "Li_3O"), ("CO_3", "LiCO_3", "Li_2CO_3", "OH", "LiOH", "Li_2OH", "C_2O_4"),
-     "Li₂O can be produced by the sputter beam from Li₂CO₃/LiOH (002 §5)"),
+     "Li₂O can be produced by the sputter beam from Li₂CO₃/LiOH (López et al. 2021, doi:10.1039/D1TA04532F)"),
 )
 _CLUSTER = re.compile(r"(Ar|C)_?\d{2,}|Ar\d{2,}|C60|C_60|cluster|GCIB|Bi_?3|H2O", re.I)
 

@@ -1,6 +1,7 @@
 """Depth scales: sputter time, dose and fluence stay the default; depth only from declared rates.
 
-A depth ``z(t) = Σ_k r_k·Δt_k`` needs a sputter rate per material (crater depth ÷ time, DOMAIN.md §5);
+A depth ``z(t) = Σ_k r_k·Δt_k`` needs a sputter rate per material (crater depth ÷ time; López et al. 2021, J.
+Mater. Chem. A 9, 25341, doi:10.1039/D1TA04532F);
 rates of organic and inorganic layers differ by large factors, so one rate across such layers is
 flagged. Depth uncertainty: ``σ_z² = Σ_k (σ_r,k·Δt_k)² + Σ_i ((r_i − r_i+1)·σ_t,i)²`` (independent
 rates; interface times with their uncertainties).

@@ -12,9 +12,23 @@ from ionscope.depth.plots import profile_figure
 from ionscope.model.provenance import make_provenance
 from ionscope.model.result import Quantity
 from ionscope.report.demo_runner import DemoContext
+from ionscope.report.text import format_measurement
 from ionscope.synth.depth import layered_stack
 
 TITLE = "Depth profiles: interfaces and layers"
+
+# The simulation puts these artefacts in on purpose; the checker's warnings are then the expected answer.
+_EXPECTED = {
+    "transient": "Expected: the simulation adds a surface transient to scan 0 (contamination before equilibrium "
+                 "sputtering); the interface search ignores that scan.",
+    "matrix": "Expected: the simulation changes the ionisation yield by 1.5× and 0.6× in two layers (matrix "
+              "effect), so the total ion signal is not constant; the interfaces are located from each marker's own "
+              "50 % points, and the table shows them at their true depths all the same.",
+}
+
+
+def _kind(message: str) -> str:
+    return "transient" if "transient" in message else "matrix" if "matrix effect" in message else ""
 ORDER = 30
 
 
@@ -34,9 +48,10 @@ def build(ctx: DemoContext) -> None:
         u_tot = float(np.hypot(uzk, dz))
         true_t, true_z = float(truth.truth["interface_times_s"][k]), float(truth.truth["interfaces_nm"][k])
         rows.append({"interface": f"{iface['upper']} → {iface['lower']}", "true time (s)": true_t,
-                     "found time (s)": f"{q.value:.1f} ± {q.uncertainty:.1f}",
-                     "width 16–84 % (s)": f"{iface['width'].value:.1f}",
-                     "true depth (nm)": true_z, "found depth (nm)": f"{zk:.1f} ± {u_tot:.1f}"})
+                     "found time (s)": format_measurement(q.value, q.uncertainty),
+                     "width 16–84 % (s)": format_measurement(iface["width"].value, iface["width"].uncertainty),
+                     "true depth (nm)": true_z, "found depth (nm)": format_measurement(zk, u_tot),
+                     "z (depth)": round((zk - true_z) / u_tot, 1) + 0.0})
         recovered.append({"true_time_s": true_t, "time_s": q.value, "time_uncertainty_s": q.uncertainty,
                           "true_depth_nm": true_z, "depth_nm": zk, "depth_uncertainty_nm": u_tot})
     # MRI fit: one rate (1 nm/s) so that depth = rate × time; true w, σ, λ = 3, 4, 1.5 nm.
@@ -47,9 +62,10 @@ def build(ctx: DemoContext) -> None:
     guess = np.interp([i["position"].value for i in lm["interfaces"]], mri_prof.sputter_time.values, depth_scan)
     fit = fit_mri(depth_scan[1:], mri_prof.values[1:].T, [mri_truth.truth["layer_of_species"][s] for s in species],
                   n_layers=5, interfaces_guess=guess, labels=species)
-    fit_rows = [{"parameter": f"thickness of {name}", "true (nm)": float(true), "fitted (nm)": f"{q:.3g}"}
+    fit_rows = [{"parameter": f"thickness of {name}", "true (nm)": float(true),
+                 "fitted (nm)": format_measurement(q.value, q.uncertainty)}
                 for name, q, true in zip(species[1:4], fit["thicknesses"], mri_truth.truth["thicknesses_nm"][1:])]
-    fit_rows += [{"parameter": n, "true (nm)": v, "fitted (nm)": f"{fit[k]:.3g}"}
+    fit_rows += [{"parameter": n, "true (nm)": v, "fitted (nm)": format_measurement(fit[k].value, fit[k].uncertainty)}
                  for n, k, v in (("mixing w", "w", 3.0), ("roughness σ", "sigma", 4.0), ("information depth λ", "lam",
                                                                                      1.5))]
     flags = check_artefacts(profile)
@@ -66,8 +82,29 @@ def build(ctx: DemoContext) -> None:
                "Simulated profile (log scale) with the detected interfaces (dashed, ±1σ shaded).")
     sec.table(rows, caption="Recovered vs true interfaces (time and depth)")
     sec.table(fit_rows, caption=f"MRI fit on a one-rate stack: reduced χ² = {fit['reduced_chi2']:.2f}")
+    worst = max(rows, key=lambda r: abs(r["z (depth)"]))
+    offset = float(np.mean([r["time_s"] - r["true_time_s"] for r in recovered]))
+    u_time = float(np.mean([r["time_uncertainty_s"] for r in recovered]))
+    early = (f" On the time axis the 50 % points lie {abs(offset):.1f} s {'before' if offset < 0 else 'after'} the "
+             "true interfaces on average (statistical uncertainty of each: about "
+             f"{u_time:.1f} s): " + (
+                 "the information depth λ lets the next layer's signal appear before the beam reaches it, and "
+                 "that systematic shift is what the MRI model describes." if offset < 0 else
+                 "atomic mixing drags each layer's signal deeper, the systematic shift the MRI model describes.")
+             if abs(offset) > u_time else "")
+    sec.text(f"Every interface depth lies within {abs(worst['z (depth)']):.1f} combined standard "
+             f"uncertainties of its true value (position on the time axis and the 3 % rate uncertainty).{early} "
+             "The MRI fit recovers the "
+             "three broadening lengths of the one-rate stack" + (
+                 "; its reduced χ² near 1 says the model explains the profiles to counting precision."
+                 if 0.7 < fit["reduced_chi2"] < 1.3 else
+                 f"; its reduced χ² of {fit['reduced_chi2']:.2f} says the model leaves structure unexplained."))
     for w in flags.warnings:
-        sec.warning(w)
+        sec.warning(w, _EXPECTED.get(_kind(w), ""))
+    i0 = recovered[0]
+    ctx.report.key(f"depth of the {layers['interfaces'][0]['upper']} → {layers['interfaces'][0]['lower']} interface",
+                   i0["depth_nm"], i0["depth_uncertainty_nm"], "nm", truth=i0["true_depth_nm"])
+    ctx.report.key("roughness σ (MRI fit)", fit["sigma"], truth=4.0)
     ctx.results["depth_profiles"] = {
         "interfaces": recovered,
         "mri_fit": {"thicknesses_nm": [q.to_dict() for q in fit["thicknesses"]],

@@ -1,4 +1,6 @@
-"""Interfaces, layers and the order of maxima in a depth profile (DOMAIN.md §5).
+"""Interfaces, layers and the order of maxima in a depth profile (Sharma et al. 2025, Sci. Technol. Adv. Mater.
+26, 2580917, doi:10.1080/14686996.2025.2580917; López et al. 2021, J. Mater. Chem. A 9, 25341,
+doi:10.1039/D1TA04532F).
 
 An interface is located where the signal of the upper layer's species falls, and the lower layer's
 species rises, through 50 % of its plateau-to-background step; its width is the 16–84 % distance of
@@ -316,4 +318,69 @@ def find_layers(profile: xr.DataArray, species: Sequence[str], *, axis: str = "s
                   warnings=warnings, provenance=prov)
 
 
-__all__ = ["find_layers", "order_of_maxima", "profile_features", "surface_transient_scans"]
+def choose_marker_species(profile: xr.DataArray, *, axis: str = "sputter_time", max_species: int = 6,
+                          min_snr: float = MIN_SNR) -> Result:
+    """The species that define the layers of a profile, when the user names none.
+
+    A species qualifies when
+
+    * its step (smoothed maximum − background) exceeds ``min_snr`` times its scan-to-scan noise,
+      which is at least the Poisson noise √N: a 5σ step is not a counting fluctuation (the chance of
+      a ≥ 5σ excursion in one Gaussian variable is 3·10⁻⁷, small against the ~10⁴ scan × species
+      values of a profile), and its maximum reaches :data:`MIN_PEAK_COUNTS` counts per scan;
+    * it has a clear maximum or step: its ≥ 50 % extent starts or ends at least one smoothing
+      window inside the trusted scans, so the 50 % crossing is resolved and not an edge of the
+      smoothing filter.
+
+    The ``total`` column and columns with non-finite values (ratios of empty channels) are not
+    candidates. Isotopologues of one formula (``Sn+``, ``^116Sn+``) carry the same depth information: only the
+    one with the highest signal-to-noise ratio is kept (a minor isotope wins when the major one is
+    saturated by detector dead time). Qualifying species are grouped by overlapping extents as in
+    :func:`find_layers`; the strongest of each group represents it, and the ``max_species`` groups
+    with the strongest representatives are returned in depth order.
+
+    Returns
+    -------
+    Result
+        ``species`` (chosen, in depth order), ``candidates`` (number of species looked at),
+        ``qualified`` (number meeting both criteria), ``criteria`` (text).
+    """
+    import re
+
+    prof = require_profile(profile)
+    peaks = [str(p) for p in prof.coords["peak"].values]
+    finite = np.isfinite(np.asarray(prof.values, dtype=float)).all(axis=0)
+    cand = [p for p, ok in zip(peaks, finite) if ok and p.strip().lower() != "total"]
+    if not cand:
+        raise ValidationError("the profile has no species columns to choose from")
+    f = profile_features(prof, cand, axis=axis)
+    skip, end, win = f["skip"], f["end"], f["window"]
+    qualified: dict[int, tuple[int, int]] = {}
+    for j, st in enumerate(f["stats"]):
+        if st["snr"] < min_snr or st["top"] < MIN_PEAK_COUNTS:
+            continue
+        a, b = _extent(f["norm"][:, j], skip, end)
+        if b - a >= 2 and (a - skip >= win or end - b >= win):
+            qualified[j] = (a, b)
+    best: dict[str, int] = {}
+    for j in qualified:
+        base = re.sub(r"\^\d+", "", cand[j])
+        if base not in best or f["stats"][j]["snr"] > f["stats"][best[base]]["snr"]:
+            best[base] = j
+    kept = {j: qualified[j] for j in best.values()}
+    if not kept:
+        raise ValidationError("no species has a significant step or maximum in this profile; name the marker "
+                              "species with --species")
+    groups = _groups(kept, {j: f["stats"][j]["snr"] for j in kept})
+    leaders = sorted((g[0] for g in groups), key=lambda j: -f["stats"][j]["snr"])[:max_species]
+    leaders.sort(key=lambda j: sum(kept[j]) / 2)
+    criteria = (f"step ≥ {min_snr:g}× scan-to-scan noise, maximum ≥ {MIN_PEAK_COUNTS:g} counts per scan, 50 % "
+                f"crossing ≥ {win} scans inside the profile; strongest species of each layer")
+    prov = make_provenance("ionscope.depth.choose_marker_species",
+                           parameters={"axis": axis, "max_species": max_species, "min_snr": min_snr})
+    return Result("depth.marker_species", {"species": [cand[j] for j in leaders], "candidates": len(cand),
+                                           "qualified": len(qualified), "criteria": criteria},
+                  provenance=prov)
+
+
+__all__ = ["choose_marker_species", "find_layers", "order_of_maxima", "profile_features", "surface_transient_scans"]

@@ -1,4 +1,5 @@
-"""Depth-profile figures: species against time/dose/fluence on a linear or log scale, interfaces marked."""
+"""Depth-profile figures: species against time/dose/fluence on a log (default in the CLI) or linear scale,
+interfaces marked; ion names written with super- and subscripts."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import xarray as xr
 
 from ionscope.depth._common import axis_values, species_counts
 from ionscope.depth.normalise import normalise as normalise_profile
+from ionscope.report.text import pretty_ion
 
 
 def profile_figure(profile: xr.DataArray, species: Sequence[str], *, axis: str = "sputter_time", log: bool = False,
@@ -28,13 +30,14 @@ def profile_figure(profile: xr.DataArray, species: Sequence[str], *, axis: str =
     if normalise in ("total", "max"):
         prof, ylabel = normalise_profile(profile, normalise), f"normalised ({normalise})"
     elif normalise:
-        prof, ylabel = normalise_profile(profile, "reference", reference=normalise), f"relative to {normalise}"
+        prof, ylabel = (normalise_profile(profile, "reference", reference=normalise),
+                        f"relative to {pretty_ion(normalise)}")
     data = species_counts(profile, species) if prof is profile else np.stack(
         [np.asarray(prof.isel(peak=[str(p) for p in prof.peak.values].index(s)).values, float) for s in species], 1)
     fig, ax = plt.subplots(figsize=(7, 4))
     for j, s in enumerate(species):
         y = data[:, j]
-        ax.plot(x, np.where(y > 0, y, np.nan) if log else y, lw=1.2, label=s)
+        ax.plot(x, np.where(y > 0, y, np.nan) if log else y, lw=1.2, label=pretty_ion(s))
     if log:
         ax.set_yscale("log")
     if layers is not None:

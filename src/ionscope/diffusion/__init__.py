@@ -1,6 +1,7 @@
 """Isotope-exchange diffusion: analytic and numerical models, fits, grain boundaries, Arrhenius, Haven ratio.
 
-Physics: review 000 §4 (DOMAIN.md §4), eqs. 2–10. Depths are nm at the API surface and cm inside
+Physics: Sharma et al. 2025, Sci. Technol. Adv. Mater. 26, 2580917, doi:10.1080/14686996.2025.2580917, eqs.
+2–10. Depths are nm at the API surface and cm inside
 the models; D in cm² s⁻¹, k in cm s⁻¹, times in s.
 """
 

@@ -1,4 +1,5 @@
-"""Isotope fractions from counts, with Poisson uncertainty per point (DOMAIN.md §4).
+"""Isotope fractions from counts, with Poisson uncertainty per point (Sharma et al. 2025, Sci. Technol. Adv.
+Mater. 26, 2580917, doi:10.1080/14686996.2025.2580917).
 
 The tracer fraction of a pair of isotopes is ``f = a / (a + b)`` (⁶Li/(⁶Li + ⁷Li), ¹⁸O/(¹⁶O + ¹⁸O), …).
 For independent Poisson counts the delta method gives ``σ_f² = (b² σ_a² + a² σ_b²) / (a + b)⁴``, i.e.

@@ -9,7 +9,7 @@ surface), harmonic face diffusivities, implicit variable-step BDF2 in time with 
 
 Fitting the averaged profile with this solver gives δD_gb (and D_bulk) without the asymptotic
 assumptions of Le Claire's eq. 9 — the approach of the LMO pellet study cited in the review
-(000 §4, Fig. 10b).
+(Sharma et al. 2025, Sci. Technol. Adv. Mater. 26, 2580917, doi:10.1080/14686996.2025.2580917, Fig. 10b).
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 Le Claire (1963): in the type-B regime the deep tail of the laterally averaged profile follows
 ``ln C̄ = const − (∂ln C̄/∂x^{6/5}) x^{6/5}`` and
-``δ D_gb = 1.322 (D_bulk/t)^{1/2} (−∂ln C̄/∂x^{6/5})^{−5/3}`` (review 000 §4, eq. 9). The regime
+``δ D_gb = 1.322 (D_bulk/t)^{1/2} (−∂ln C̄/∂x^{6/5})^{−5/3}`` (Sharma et al. 2025, eq. 9,
+doi:10.1080/14686996.2025.2580917). The regime
 parameter is ``β = δ D_gb / (2 D_bulk √(D_bulk t))`` (segregation factor 1); the 6/5 law holds
 for β ≳ 10 with ``α = δ / (2√(D_bulk t)) < 0.1`` (Harrison type B: √(D_bulk t) ≫ δ and smaller
 than the grain size).

@@ -1,11 +1,12 @@
-"""Analytic isotope-exchange profiles, numerically stable for every argument (DOMAIN.md §4).
+"""Analytic isotope-exchange profiles, numerically stable for every argument (Sharma et al. 2025, Sci. Technol.
+Adv. Mater. 26, 2580917, doi:10.1080/14686996.2025.2580917).
 
 All functions take depth ``x`` in cm, time ``t`` in s and diffusivities in cm² s⁻¹, and return the
 *normalised* isotope excess ``F = (C − C₀)/(C_s − C₀)`` (0 = background, 1 = source). The measured
 fraction is ``C₀ + (C_s − C₀) F``; see :func:`scaled_profile`.
 
 References: Crank, *The Mathematics of Diffusion* (2nd ed.), eqs. 2.14, 2.15, 3.15, 4.19; the review
-000 §4, eqs. 3 and 8.
+Sharma et al. 2025, eqs. 3 and 8.
 """
 
 from __future__ import annotations

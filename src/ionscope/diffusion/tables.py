@@ -60,7 +60,7 @@ def _read_csv(path: Path):
     try:
         df = pd.read_csv(path, comment="#", skipinitialspace=True)
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise FormatError(f"not a readable CSV table ({exc.__class__.__name__}: {exc})", path) from None
+        raise FormatError(f"not a readable CSV table: {exc}", path) from None
     df.columns = [str(c).strip() for c in df.columns]
     return df
 

@@ -1,5 +1,6 @@
 """Transport relations: Arrhenius (eq. 2), Nernst–Einstein (eq. 4), Haven ratio (eq. 5),
-thermodynamic factor (eq. 7) and chemical diffusion D̃ = Θ D_σ (eq. 6). Review 000 §4.
+thermodynamic factor (eq. 7) and chemical diffusion D̃ = Θ D_σ (eq. 6). Equations of Sharma et al. 2025, Sci.
+Technol. Adv. Mater. 26, 2580917, doi:10.1080/14686996.2025.2580917.
 """
 
 from __future__ import annotations

@@ -13,7 +13,10 @@ from ionscope.model.result import to_plain
 
 
 def describe(obj: Any) -> dict[str, Any]:
-    """Kind, dims, shape, coordinates (name → unit), attrs, and storage of ``obj``.
+    """Kind, dims, shape, axes, species with their masses, coordinates (name → unit), attrs of ``obj``.
+
+    ``axes`` gives every dimension's length, unit and range; ``species`` every entry of a ``peak``
+    dimension with its m/z (``None`` where the file gives none, e.g. a ``total`` column).
 
     Works for ionscope arrays and datasets, pandas tables and any object with a ``describe()``
     method returning the same keys (e.g. the event table).
@@ -31,6 +34,8 @@ def describe(obj: Any) -> dict[str, Any]:
             "dtype": str(obj.dtype),
             "units": obj.attrs.get("units"),
             "lazy": obj.chunks is not None,
+            "axes": _axes(obj),
+            "species": _species(obj),
             "coords": {str(k): c.attrs.get("units") for k, c in obj.coords.items()},
             "coord_ranges": {str(k): _range(c) for k, c in obj.coords.items()},
             "attrs": to_plain({k: v for k, v in obj.attrs.items() if k not in ("units", "kind")}),
@@ -40,6 +45,8 @@ def describe(obj: Any) -> dict[str, Any]:
             "kind": obj.attrs.get("kind", "dataset"),
             "dims": list(obj.dims),
             "shape": [int(obj.sizes[d]) for d in obj.dims],
+            "axes": _axes(obj),
+            "species": _species(obj),
             "variables": {str(k): describe(v) for k, v in obj.data_vars.items()},
             "coords": {str(k): c.attrs.get("units") for k, c in obj.coords.items()},
             "attrs": to_plain(dict(obj.attrs)),
@@ -56,6 +63,30 @@ def describe(obj: Any) -> dict[str, Any]:
             "attrs": to_plain({k: v for k, v in getattr(obj, "attrs", {}).items() if k != "units"}),
         }
     raise ValidationError(f"cannot describe a {type(obj).__name__}")
+
+
+def _axes(obj: xr.DataArray | xr.Dataset) -> list[dict[str, Any]]:
+    """Every dimension: name, length, unit and range of its coordinate (if it has one)."""
+    out = []
+    for d in obj.dims:
+        c = obj.coords.get(d)
+        out.append({"name": str(d), "size": int(obj.sizes[d]), "unit": None if c is None else c.attrs.get("units"),
+                    "range": None if c is None else _range(c)})
+    return out
+
+
+def _species(obj: xr.DataArray | xr.Dataset) -> list[dict[str, Any]]:
+    """The entries of a ``peak`` dimension and their m/z (``None`` where unknown)."""
+    if "peak" not in obj.dims or "peak" not in obj.coords:
+        return []
+    names = [str(p) for p in obj.coords["peak"].values]
+    mz = None
+    for cand in ("mz", "peak_mz"):
+        if cand in obj.coords and obj.coords[cand].dims == ("peak",):
+            mz = np.asarray(obj.coords[cand].values, dtype=float)
+            break
+    return [{"name": n, "mz": None if mz is None or not np.isfinite(mz[i]) else float(mz[i])}
+            for i, n in enumerate(names)]
 
 
 def _range(c: xr.DataArray) -> list[Any] | None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Callable
+
 import numpy as np
 
 from ionscope.model.errors import ValidationError
@@ -11,12 +14,20 @@ from ionscope.mva.result import MVAResult
 METHODS = ("kmeans", "gmm")
 
 
-def cluster_scores(decomposition: MVAResult, n_clusters: int, *, method: str = "kmeans", seed: int = 0) -> MVAResult:
+N_STARTS = 10  # k-means restarts from k-means++ seeds; the lowest within-cluster sum of squares wins
+
+
+def cluster_scores(decomposition: MVAResult, n_clusters: int, *, method: str = "kmeans", seed: int = 0,
+                   on_step: Callable[[str, int], None] | None = None) -> MVAResult:
     """Cluster each sample's scores into ``n_clusters`` phases.
 
     Labels are ordered by cluster size (0 = largest) so they are stable between runs; masked
     samples (NaN scores) get label −1. The centroids (in score space) are the ``loadings``-free
-    result's ``values["centroids"]``.
+    result's ``values["centroids"]``. Phases left without any sample, fewer distinct score vectors
+    than clusters, and a Gaussian mixture that does not converge are reported as warnings.
+
+    ``on_step(stage, n_steps)`` is called after each k-means start and after the mixture fit (for
+    progress display).
     """
     if method not in METHODS:
         raise ValidationError(f"unknown clustering method {method!r}; expected one of {METHODS}")
@@ -32,18 +43,45 @@ def cluster_scores(decomposition: MVAResult, n_clusters: int, *, method: str = "
         raise ValidationError(f"n_clusters must be between 1 and the number of samples ({int(ok.sum())}), "
                               f"got {n_clusters!r}")
     from sklearn.cluster import KMeans
+    from sklearn.exceptions import ConvergenceWarning
 
-    model = KMeans(n_clusters, n_init=10, random_state=seed).fit(s[ok])
+    messages: list[str] = []
+    model = None
+    for start in range(N_STARTS):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ConvergenceWarning)
+            trial = KMeans(n_clusters, n_init=1, random_state=seed + start).fit(s[ok])
+        messages += [str(w.message) for w in caught if issubclass(w.category, ConvergenceWarning)]
+        if model is None or trial.inertia_ < model.inertia_:
+            model = trial
+        if on_step:
+            on_step("k-means starts", N_STARTS)
     raw, centres = model.labels_, model.cluster_centers_
+    notes = []
+    n_distinct = len(np.unique(s[ok], axis=0)) if messages else n_clusters
+    if n_distinct < n_clusters:
+        notes.append(f"the scores hold only {n_distinct} distinct sample(s) for {n_clusters} clusters: the data do "
+                     "not separate into that many phases")
     if method == "gmm":
         from sklearn.mixture import GaussianMixture
 
         # started from the k-means centres (deterministic). A shared ("tied") covariance: after Poisson
         # scaling the noise is homoscedastic, phases differ in mean; a free covariance per component
         # lets one broad Gaussian swallow the mixed boundary pixels of all phases.
-        gmm = GaussianMixture(n_clusters, covariance_type="tied", random_state=seed, means_init=centres).fit(s[ok])
+        gmm = GaussianMixture(n_clusters, covariance_type="tied", random_state=seed, means_init=centres)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ConvergenceWarning)
+            gmm.fit(s[ok])
+        if any(issubclass(w.category, ConvergenceWarning) for w in caught):
+            notes.append(f"the Gaussian mixture did not converge in {gmm.max_iter} iterations; its labels are "
+                         "those of the last iteration")
         raw, centres = gmm.predict(s[ok]), gmm.means_
+        if on_step:
+            on_step("Gaussian mixture", 1)
     sizes = np.bincount(raw, minlength=n_clusters)
+    if (sizes == 0).any():
+        notes.append(f"{int((sizes == 0).sum())} of {n_clusters} phases received no sample (empty clusters): the "
+                     f"data separate into fewer phases; try fewer clusters")
     order = np.argsort(-sizes, kind="stable")
     relabel = np.empty(n_clusters, dtype=int)
     relabel[order] = np.arange(n_clusters)
@@ -57,4 +95,4 @@ def cluster_scores(decomposition: MVAResult, n_clusters: int, *, method: str = "
     fractions = [float(v) for v in sizes[order] / sizes.sum()]
     return MVAResult("cluster", label_da, None, None,
                      values={"n_clusters": int(n_clusters), "algorithm": method, "phase_fractions": fractions,
-                             "centroids": centres[order].tolist()}, provenance=prov)
+                             "centroids": centres[order].tolist()}, warnings=tuple(notes), provenance=prov)

@@ -56,13 +56,25 @@ def build(ctx: DemoContext) -> None:
     ctx.report.record(p.provenance)
     ctx.report.record(f.provenance)
     sec = ctx.report.section(TITLE)
+    drops = evr[:-1] / evr[1:]
+    n_signal = int(np.argmax(drops)) + 1  # the largest drop in the scree separates signal from noise
     sec.text("A simulated 48 × 48-pixel image of three phases (30 peaks, ~500 counts per pixel, Poisson "
-             "noise) is decomposed by PCA with Poisson scaling (Keenan & Kotula 2004) and by NMF with "
-             "the Poisson (Kullback–Leibler) loss. The scree shows two signal components (three phases "
-             "less one for centring) above the noise floor; NMF recovers the known spectra and maps.")
+             "noise) is decomposed by PCA with Poisson scaling (Keenan & Kotula 2004, Surf. Interface Anal. 36, "
+             "203, doi:10.1002/sia.1657) and by NMF with the Poisson (Kullback–Leibler) loss. "
+             f"The scree's largest drop (×{drops[n_signal - 1]:.0f}) follows component {n_signal}: "
+             + ("two signal components, as expected for three phases less one for centring; "
+                if n_signal == 2 else "not the two expected for three phases less one for centring; ")
+             + "the rest is the Poisson noise floor. NMF is compared with the known spectra and maps below.")
     sec.figure(fig, "Left: explained variance ratio per PCA component. Right: NMF spectra vs true spectra.")
     sec.figure(fig2, "True phase fractions (top) and NMF abundance maps (bottom).")
     sec.table(rows, caption="Recovered vs true components (Pearson correlation)")
+    sec.text(f"The weakest NMF spectrum correlates with its true spectrum at r = {corr_s.min():.3f} and the weakest "
+             f"map at r = {corr_m.min():.3f}. Maps correlate less than spectra because each pixel carries only "
+             "~500 counts spread over 30 peaks (Poisson noise per pixel), whereas each spectrum pools all pixels.")
+    ctx.report.key("NMF spectra: lowest correlation with the truth", float(corr_s.min()), truth=1.0,
+                   text=f"{corr_s.min():.4f}", note="Pearson r over 30 peaks")
+    ctx.report.key("NMF maps: lowest correlation with the truth", float(corr_m.min()), truth=1.0,
+                   text=f"{corr_m.min():.3f}", note="Pearson r over 48 × 48 pixels")
     plt.close(fig)
     plt.close(fig2)
     ctx.results["mva"] = {"explained_variance_ratio": [float(v) for v in evr],

@@ -7,6 +7,7 @@ when Poisson scaling was applied, ``C`` and ``S`` are unscaled (``X = D_h^{-1/2}
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -46,13 +47,14 @@ def nndsvd_init(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return w, h
 
 
-def kl_nmf(x: np.ndarray, k: int, *, max_iter: int = 500,
-           tol: float = 1e-6) -> tuple[np.ndarray, np.ndarray, int, float]:
+def kl_nmf(x: np.ndarray, k: int, *, max_iter: int = 500, tol: float = 1e-6,
+           on_iteration: Callable[[int, int], None] | None = None) -> tuple[np.ndarray, np.ndarray, int, float]:
     """NMF minimising the generalised Kullback–Leibler divergence (Poisson log-likelihood) of ``x ≈ W H``.
 
     Multiplicative updates of Lee & Seung (2001):
     ``H ← H ∘ (Wᵀ (X / WH)) / (Wᵀ 1)``, ``W ← W ∘ ((X / WH) Hᵀ) / (1 Hᵀ)``.
     Stops when the relative decrease of the divergence over 10 iterations is below ``tol``.
+    ``on_iteration(iteration, max_iter)`` is called every 10 iterations (progress display).
 
     Returns
     -------
@@ -68,6 +70,8 @@ def kl_nmf(x: np.ndarray, k: int, *, max_iter: int = 500,
         wh = w @ h + _EPS
         w *= ((x / wh) @ h.T) / (h.sum(axis=1)[None, :] + _EPS)
         if it % 10 == 0:
+            if on_iteration:
+                on_iteration(it, max_iter)
             wh = w @ h + _EPS
             div = float(np.sum(np.where(x > 0, x * np.log(np.where(x > 0, x, 1.0) / wh), 0.0) - x + wh))
             if prev - div < tol * abs(prev):
@@ -78,13 +82,15 @@ def kl_nmf(x: np.ndarray, k: int, *, max_iter: int = 500,
 
 def mcr_als(x: np.ndarray, k: int, *, max_iter: int = 200, tol: float = 1e-7, closure: float | None = None,
             known: dict[int, np.ndarray] | None = None, nonneg: str = "clip",
-            init: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, int, float]:
+            init: np.ndarray | None = None,
+            on_iteration: Callable[[int, int], None] | None = None) -> tuple[np.ndarray, np.ndarray, int, float]:
     """Multivariate curve resolution by alternating least squares (Tauler 1995; de Juan & Tauler 2006).
 
     Alternates ``C = argmin‖X − C S‖`` and ``S = argmin‖X − C S‖`` under constraints:
     non-negativity of both (``nonneg="clip"``: least squares then clipping, fast; ``"nnls"``: exact
     row-wise :func:`scipy.optimize.nnls`), optional closure (each row of ``C`` sums to ``closure``)
-    and known spectra held fixed (``known``: component index → spectrum).
+    and known spectra held fixed (``known``: component index → spectrum). ``on_iteration(iteration,
+    max_iter)`` is called after each iteration (progress display).
 
     Returns
     -------
@@ -107,6 +113,8 @@ def mcr_als(x: np.ndarray, k: int, *, max_iter: int = 200, tol: float = 1e-7, cl
             s_new[j] = spec
         s = s_new
         err = float(np.linalg.norm(x - c @ s)) / norm
+        if on_iteration:
+            on_iteration(it, max_iter)
         if abs(prev - err) < tol:
             break
         prev = err
@@ -125,6 +133,14 @@ def _nn_lstsq(a: np.ndarray, b: np.ndarray, mode: str) -> np.ndarray:
     raise ValidationError(f"unknown non-negativity mode {mode!r}; expected 'clip' or 'nnls'")
 
 
+def _unconverged(name: str, iterations: int, max_iter: int, tol: float) -> tuple[str, ...]:
+    """A warning when an iterative factorisation stopped at its iteration limit."""
+    if iterations < max_iter:
+        return ()
+    return (f"{name} stopped at its limit of {max_iter} iterations before its change fell below {tol:g}: the "
+            "factors may not have converged; allow more iterations",)
+
+
 def _prepare(data: xr.DataArray, k: int, scaling: str, normalise: str, reference: str | None,
              mask: Any) -> tuple[Any, Preprocessed]:
     flat = flatten(data)
@@ -134,7 +150,7 @@ def _prepare(data: xr.DataArray, k: int, scaling: str, normalise: str, reference
 
 
 def _finish(method: str, data: xr.DataArray, flat: Any, pre: Preprocessed, c: np.ndarray, s: np.ndarray,
-            params: dict[str, Any], values: dict[str, Any]) -> MVAResult:
+            params: dict[str, Any], values: dict[str, Any], warnings: tuple[str, ...] = ()) -> MVAResult:
     c = c / pre.row_scale[:, None].clip(_EPS) if np.any(pre.row_scale != 1) else c
     s = s / pre.col_scale[None, :]
     # order by total signal (Σ C · Σ S), decreasing; spectra normalised to unit sum, maps carry counts
@@ -147,11 +163,12 @@ def _finish(method: str, data: xr.DataArray, flat: Any, pre: Preprocessed, c: np
     spectra = loadings_array(s, flat, name="spectra", units="fraction of component counts")
     prov = make_provenance(f"ionscope.mva.{method}", parameters=params,
                            parents=[data.attrs["provenance"]] if "provenance" in data.attrs else [])
-    return MVAResult(method, maps, spectra, None, values=values, provenance=prov)
+    return MVAResult(method, maps, spectra, None, values=values, warnings=warnings, provenance=prov)
 
 
 def nmf(data: xr.DataArray, n_components: int, *, scaling: str = "none", normalise: str = "none",
-        reference: str | None = None, mask: Any = None, max_iter: int = 500, tol: float = 1e-6) -> MVAResult:
+        reference: str | None = None, mask: Any = None, max_iter: int = 500, tol: float = 1e-6,
+        on_iteration: Callable[[int, int], None] | None = None) -> MVAResult:
     """Poisson (KL) NMF of counts with a ``peak`` dim; maps in counts, spectra normalised to unit sum.
 
     ``scaling="none"`` (default) is the maximum-likelihood choice for raw counts; ``"poisson"``
@@ -159,16 +176,17 @@ def nmf(data: xr.DataArray, n_components: int, *, scaling: str = "none", normali
     ordered by total counts, decreasing.
     """
     flat, pre = _prepare(data, n_components, scaling, normalise, reference, mask)
-    w, h, it, div = kl_nmf(pre.matrix, n_components, max_iter=max_iter, tol=tol)
+    w, h, it, div = kl_nmf(pre.matrix, n_components, max_iter=max_iter, tol=tol, on_iteration=on_iteration)
     params = {"n_components": n_components, "scaling": scaling, "normalise": normalise, "max_iter": max_iter,
               "tol": tol, "loss": "kullback-leibler", "init": "nndsvda"}
-    return _finish("nmf", data, flat, pre, w, h, params, {"iterations": it, "kl_divergence": div})
+    return _finish("nmf", data, flat, pre, w, h, params, {"iterations": it, "kl_divergence": div},
+                   _unconverged("NMF", it, max_iter, tol))
 
 
 def mcr(data: xr.DataArray, n_components: int, *, scaling: str = "none", normalise: str = "none",
         reference: str | None = None, mask: Any = None, closure: float | None = None,
         known_spectra: dict[int, Any] | None = None, nonneg: str = "clip", max_iter: int = 200,
-        tol: float = 1e-7) -> MVAResult:
+        tol: float = 1e-7, on_iteration: Callable[[int, int], None] | None = None) -> MVAResult:
     """MCR-ALS with non-negativity, optional closure and fixed known spectra (see :func:`mcr_als`).
 
     ``known_spectra`` maps a component index to a spectrum over the peaks (in the data's units,
@@ -183,7 +201,8 @@ def mcr(data: xr.DataArray, n_components: int, *, scaling: str = "none", normali
                                   f"{pre.matrix.shape[1]} values, got shape {spec.shape}")
         known[int(j)] = spec * pre.col_scale
     c, s, it, err = mcr_als(pre.matrix, n_components, max_iter=max_iter, tol=tol, closure=closure,
-                            known=known, nonneg=nonneg)
+                            known=known, nonneg=nonneg, on_iteration=on_iteration)
     params = {"n_components": n_components, "scaling": scaling, "normalise": normalise, "closure": closure,
               "known_spectra": sorted(known), "nonneg": nonneg, "max_iter": max_iter, "tol": tol}
-    return _finish("mcr", data, flat, pre, c, s, params, {"iterations": it, "relative_residual": err})
+    return _finish("mcr", data, flat, pre, c, s, params, {"iterations": it, "relative_residual": err},
+                   _unconverged("MCR-ALS", it, max_iter, tol))

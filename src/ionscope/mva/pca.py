@@ -88,23 +88,42 @@ def pca(data: xr.DataArray, n_components: int, *, scaling: str = "poisson", norm
             from sklearn.utils.extmath import randomized_svd
 
             u, s, vt = randomized_svd(pre.matrix, n_components, n_oversamples=20, n_iter=7, random_state=seed)
-        _check_rank(s, n_components)
+        const = _constant_warning(total, total + n * float(pre.mean @ pre.mean), n)
+        if not const:
+            _check_rank(s, n_components)
         u, s, vt = u[:, :n_components], s[:n_components], vt[:n_components]
         signs = stable_signs(vt)
         loadings = vt * signs[:, None]
         scores = expand_rows(u * (s * signs)[None, :], pre.keep)
-        evr = s**2 / total
+        evr = s**2 / total if total > 0 and not const else np.zeros_like(s)
         colsum = np.asarray(flat.matrix if pre.keep is None else np.asarray(flat.matrix)[pre.keep],
                             dtype=float).sum(axis=0)
-        extra = {"passes": 1, "_colsum": colsum}
+        extra = {"passes": 1, "_colsum": colsum, "_constant": const}
     colsum = extra.pop("_colsum")
-    warnings = sparse_peak_warning(colsum, flat.peaks) if scaling == "poisson" else ()
+    warnings = extra.pop("_constant") + (sparse_peak_warning(colsum, flat.peaks) if scaling == "poisson" else ())
     score_da = flat.unflatten(scores, "component", name="scores")
     load_da = loadings_array(loadings, flat)
     prov = make_provenance("ionscope.mva.pca", parameters=params,
                            parents=[data.attrs["provenance"]] if "provenance" in data.attrs else [])
     return MVAResult("pca", score_da, load_da, np.asarray(evr), values={"solver": solver, **extra},
                      warnings=warnings, provenance=prov)
+
+
+def _constant_warning(total: float, uncentred: float, n: int, *, from_gram: bool = False) -> tuple[str, ...]:
+    """A warning when the centred data hold no variance beyond floating-point round-off.
+
+    Centring n values of magnitude |x| leaves a round-off of about √n·ε·|x| per element (ε the
+    machine epsilon), so a total centred sum of squares below (10·√n·ε)² times the uncentred one is
+    round-off, not signal. The out-of-core solver centres sums of squares instead (ΣY² − n·ȳ²), whose
+    cancellation leaves about √n·ε of the uncentred sum: there the bound is 10·√n·ε. Below it every
+    component, and its explained-variance ratio, is meaningless.
+    """
+    eps = float(np.finfo(float).eps)
+    bound = 10 * np.sqrt(n) * eps
+    if uncentred > 0 and total > (bound if from_gram else bound ** 2) * uncentred:
+        return ()
+    return ("the data do not vary between samples (the variance left after centring is at the floating-point "
+            "round-off level): every component is numerical noise and the explained-variance ratios mean nothing",)
 
 
 def _check_rank(s: np.ndarray, k: int) -> None:
@@ -185,8 +204,10 @@ def _pca_gram(flat: Any, k: int, scaling: str, normalise: str, mask: Any) -> tup
     evals, evecs = np.linalg.eigh(cov)
     order = np.argsort(evals)[::-1]
     evals, evecs = np.clip(evals[order], 0, None), evecs[:, order]
-    _check_rank(np.sqrt(evals), k)
     total = float(np.trace(cov))
+    const = _constant_warning(total, float(np.sum(dcol**2 * np.diag(gram))), n_kept, from_gram=True)
+    if not const:
+        _check_rank(np.sqrt(evals), k)
     vt = evecs[:, :k].T
     signs = stable_signs(vt)
     vt = vt * signs[:, None]
@@ -194,8 +215,9 @@ def _pca_gram(flat: Any, k: int, scaling: str, normalise: str, mask: Any) -> tup
     offset = mu @ vt.T
     scores = da.map_blocks(_chunk_scores, x, w[:, None], total_ion, poisson, proj, offset, dtype=np.float64,
                            chunks=(x.chunks[0], (k,)))
-    return scores, vt, evals[:k] / total, {"passes_fit": 1, "passes_scores": 1, "n_samples_used": n_kept,
-                                         "_colsum": colsum_x}
+    evr = evals[:k] / total if total > 0 and not const else np.zeros(k)
+    return scores, vt, evr, {"passes_fit": 1, "passes_scores": 1, "n_samples_used": n_kept,
+                             "_colsum": colsum_x, "_constant": const}
 
 
 __all__ = ["SOLVERS", "pca"]

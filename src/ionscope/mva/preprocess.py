@@ -132,7 +132,7 @@ def sparse_peak_warning(colsum: np.ndarray, peaks: Sequence[str], threshold: flo
         return ()
     return (f"{low.size} peak(s) have fewer than {threshold:g} counts in total ({[str(peaks[i]) for i in low[:8]]}); "
             "Poisson scaling gives them large weights and single counts can dominate a component — "
-            "consider ionscope.mva.select_peaks",)
+            "consider leaving them out (--min-counts on the command line, select_peaks in Python)",)
 
 
 def sample_mask(flat: Flattened, mask: Any) -> np.ndarray | None:

@@ -53,7 +53,8 @@ def analyze_operando(series: xr.DataArray, log: pd.DataFrame, *, labels: Any | N
                      cycle: int = 1, primary_current_pA: float | None = None,
                      indicator: dict[int, str] | None = None, erode_px: int = 1,
                      inputs: Sequence[Any] = ()) -> OperandoAnalysis:
-    """Operando TOF-SIMS analysis of a series and its cycling log ([001], DOMAIN.md §3).
+    """Operando TOF-SIMS analysis of a series and its cycling log (Xing et al. 2026, ACS Energy Lett. 11, 1889,
+    doi:10.1021/acsenergylett.5c03610).
 
     Steps: capacity bookkeeping of the log; alignment of every frame to the log (voltage, charge,
     SOC window); drift registration (phase correlation on ``registration_channel``, frame 0 as
@@ -61,7 +62,9 @@ def analyze_operando(series: xr.DataArray, log: pd.DataFrame, *, labels: Any | N
     — default the first of ``species``); per-region tracking with dead-time correction and
     Poisson uncertainties on the region interiors (``erode_px`` pixels in from the edge, so
     sub-pixel registration errors do not leak the neighbouring phase in); reversibility and
-    classes between the pristine, charged and discharged frames of ``cycle``; heterogeneity; dose.
+    classes between the pristine, charged and discharged frames of ``cycle``; heterogeneity; dose (only
+    when the primary-ion current is known: ``primary_current_pA`` or the series' acquisition metadata;
+    otherwise the dose values are ``None`` and a warning says so).
 
     Returns
     -------
@@ -112,8 +115,17 @@ def analyze_operando(series: xr.DataArray, log: pd.DataFrame, *, labels: Any | N
         r["tracked_area_um2"] = r["area_um2"]
         r["area_um2"] = float(full[r["id"] - 1])
     areas = {r["id"]: r["area_um2"] for r in rows}
-    dose = dose_summary(aligned, primary_current_pA=primary_current_pA, region_areas_um2=areas)
-    warnings += list(dose.warnings)
+    dose_keys = ("total_ions_per_cm2", "static_limit_exceeded", "first_frame_past_static_limit",
+                 "mean_per_frame_ions_per_cm2", "monolayers_removed", "sputter_yield_assumed", "ratio_to_paper",
+                 "cumulative_ions_per_cm2")
+    if primary_current_pA is None and (aligned.attrs.get("acquisition") or {}).get("primary_current_pA") is None:
+        dose_values: dict[str, Any] = dict.fromkeys(dose_keys)
+        warnings.append("the primary-ion current is not in the series metadata and was not given "
+                        "(--primary-current-pa): the primary-ion dose and the static-limit check are left out")
+    else:
+        dose = dose_summary(aligned, primary_current_pA=primary_current_pA, region_areas_um2=areas)
+        warnings += list(dose.warnings)
+        dose_values = {k: dose.values[k] for k in dose_keys}
     c = {k: np.asarray(aligned.coords[k].values) for k in ("time_start", "time_end", "voltage", "charge",
                                                            "soc_start", "soc_end", "cycle")}
     frames = [{"state": int(i), "time_start_s": float(c["time_start"][i]), "time_end_s": float(c["time_end"][i]),
@@ -137,10 +149,7 @@ def analyze_operando(series: xr.DataArray, log: pd.DataFrame, *, labels: Any | N
                        "no response": "|I_charged − I_pristine| < 3σ"},
         "regions": [{k: v for k, v in r.items()} for r in rows],
         "heterogeneity": het,
-        "dose": {k: dose.values[k] for k in ("total_ions_per_cm2", "static_limit_exceeded",
-                                             "first_frame_past_static_limit", "mean_per_frame_ions_per_cm2",
-                                             "monolayers_removed", "sputter_yield_assumed", "ratio_to_paper",
-                                             "cumulative_ions_per_cm2")},
+        "dose": dose_values,
     }
     prov = make_provenance(
         "ionscope.operando.analyze_operando", inputs=list(inputs),

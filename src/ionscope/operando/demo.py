@@ -1,4 +1,5 @@
-"""Demo section: operando TOF-SIMS of a solid-state cell ([001]) on the virtual instrument.
+"""Demo section: operando TOF-SIMS of a solid-state cell (Xing et al. 2026, ACS Energy Lett. 11, 1889,
+doi:10.1021/acsenergylett.5c03610) on the virtual instrument.
 
 Simulate the cell (NCA particles that are reversible, sluggish or irreversible; LTO anode; an
 LLTO grain reduced near the anode; drift; dead time) and its cycling log; write the log as CSV and
@@ -18,6 +19,20 @@ from ionscope.report.demo_runner import DemoContext
 from ionscope.synth.operando import expected_recovery, operando_cell
 
 TITLE = "Operando TOF-SIMS of a solid-state cell"
+
+
+def _explain(warning: str) -> str:
+    """Why the simulated cell trips this warning (it is built to resemble the measurement it mimics)."""
+    if "out of the field" in warning:
+        return ("Expected: the simulated stage drift moves a region at the field edge partly out of view in "
+                "late frames; its intensity per area uses only the pixels still inside.")
+    if "static limit" in warning:
+        return ("Expected: the simulation uses a per-frame dose like the measurement it follows (Xing et al. "
+                "2026 used 1.2×10¹⁴ ions/cm² per measurement), far above the static limit; the analysis "
+                "therefore compares frames with each other rather than reading absolute surface composition.")
+    if "monolayers removed" in warning:
+        return "Expected: an order-of-magnitude estimate, shown as such."
+    return ""
 ORDER = 50
 
 
@@ -45,14 +60,27 @@ def build(ctx: DemoContext) -> None:
     n_ok = sum(p["class"] == p["true_class"] for p in per_region)
     sec = ctx.report.section(TITLE)
     sec.text(f"A synthetic NCA | Li2OHCl-LLTO | LTO cell cross-section imaged in {series.sizes['state']} frames of "
-             f"1600 s while cycled twice at 0.2 C with 1 h CV holds (after [001]). The cycling log was written as "
+             "1600 s while cycled twice at 0.2 C with 1 h CV holds (after Xing et al. 2026). The cycling log was "
+             "written as "
              f"CSV and read back. Drift was registered by phase correlation on the total-ion image "
              f"(largest error vs truth {drift_err:.3f} px); {n_ok} of {len(per_region)} regions (NCA particles, "
              f"the LLTO grain, the LTO anode) were classified as the ground truth says. Capacities recovered: "
              + "; ".join(f"cycle {c['cycle']}: {c['charge_uAh']:.2f}/{c['discharge_uAh']:.2f} µAh, "
                          f"{c['irreversible_fraction']:.1%} irreversible" for c in caps)
              + " (true: 29/25 µAh, 13.8 %; 25/22 µAh, 12.0 %).")
-    fill_section(sec, res, species=["^58Ni+", "^48Ti+"], truth_classes=true_classes)
+    fill_section(sec, res, species=["^58Ni+", "^48Ti+"], truth_classes=true_classes, explain=_explain)
+    wrong = [p for p in per_region if p["class"] != p["true_class"]]
+    sec.text("Every region is classified as simulated." if not wrong else
+             "Misclassified: " + ", ".join(f"region {p['id']} ({p['class']}, true {p['true_class']})" for p in wrong)
+             + ". "
+             "The classes are thresholds on a recovery fraction with counting noise, so a region near a threshold "
+             "can fall on either side.")
+    c1, t_ch = caps[0], truth.truth["charge_uAh"]
+    ctx.report.key("largest drift registration error", drift_err, None, "px", truth=0.0,
+                   note="sub-pixel" if drift_err < 0.5 else "above half a pixel")
+    ctx.report.key("charge capacity, cycle 1", c1["charge_uAh"], None, "µAh",
+                   truth=t_ch[0] if np.ndim(t_ch) else t_ch, note="from the cycling log (no counting noise)")
+    ctx.report.key("regions classified as simulated", None, text=f"{n_ok} of {len(per_region)}")
     prov = make_provenance("ionscope.operando.demo", inputs=[truth.as_input()],
                            parents=[dict(res.result.provenance)])
     ctx.report.record(prov)

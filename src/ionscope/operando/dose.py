@@ -1,4 +1,5 @@
-"""Primary-ion dose bookkeeping of an operando series (DOMAIN.md §2, [001]).
+"""Primary-ion dose bookkeeping of an operando series (Xing et al. 2026, ACS Energy Lett. 11, 1889,
+doi:10.1021/acsenergylett.5c03610).
 
 Dose density of frame f: ``D_f = I_p · t_f / (e · A)`` with the mean (pulsed) primary current
 ``I_p`` (``acquisition.primary_current_pA``), the beam-on time ``t_f`` (coordinate ``beam_time``
@@ -6,7 +7,8 @@ in s if present, else the acquisition window ``time_end − time_start``) and th
 ``A`` (from the pixel coordinates). The raster is uniform, so every region receives the same dose
 density; a region's ion count is ``D · area``.
 
-The static limit is ~10¹³ ions cm⁻² [000:L114]; [001] used 1.2 × 10¹⁴ cm⁻² per measurement,
+The static limit is ~10¹³ ions cm⁻² (Sharma et al. 2025, Sci. Technol. Adv. Mater. 26, 2580917,
+doi:10.1080/14686996.2025.2580917); Xing et al. 2026 used 1.2 × 10¹⁴ cm⁻² per measurement,
 "approximately one monolayer over ten measurements". Monolayers removed are estimated as
 ``Y · ΣD / n_s`` with a sputter yield ``Y`` (atoms per primary ion, default 1, an order-of-
 magnitude figure for Bi clusters on oxides) and a surface atom density ``n_s`` = 10¹⁵ cm⁻².

@@ -6,7 +6,7 @@ Charge and discharge capacities are integrals of the positive and negative parts
 
 with the current linear between samples (trapezoid rule; an interval whose current changes sign is
 split at the zero crossing so no charge is attributed to the wrong half cycle). Coulombic
-efficiency is ``Q_dis/Q_ch`` and the irreversible fraction ``(Q_ch − Q_dis)/Q_ch`` ([001]: 29 µAh
+efficiency is ``Q_dis/Q_ch`` and the irreversible fraction ``(Q_ch − Q_dis)/Q_ch`` (Xing et al. 2026: 29 µAh
 charge, 25 µAh discharge → 14 %). The uncertainty given for each capacity is the integration-rule
 error bound ``Σ |I_{k+1} − I_k| Δt_k / 2`` (the trapezoid error of a current that is monotone
 between samples cannot exceed it): a conservative bound from the sampling, not a standard

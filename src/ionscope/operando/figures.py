@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -11,6 +11,7 @@ from ionscope.model.arrays import make_ion_image, spacing_of
 from ionscope.operando.analysis import OperandoAnalysis
 from ionscope.operando.tracking import change_maps, registered_frames
 from ionscope.report.figures import ion_image_panels
+from ionscope.report.text import format_measurement, pretty_text
 
 CLASS_COLOURS = {"reversible": "#1b7837", "sluggish": "#e08214", "irreversible": "#b2182b", "no response": "#888888"}
 
@@ -64,7 +65,7 @@ def region_trajectories(analysis: OperandoAnalysis, species: str | None = None):
         i = tr["intensity"].sel(region=row["id"], peak=sp).values
         s = tr["sigma"].sel(region=row["id"], peak=sp).values
         ax.errorbar(t, i / i[0], yerr=s / i[0], color=CLASS_COLOURS[row["class"]], lw=1, ms=2, marker="o",
-                    elinewidth=0.6, alpha=0.85, label=f"{row['id']} ({sp}, {row['class']})")
+                    elinewidth=0.6, alpha=0.85, label=pretty_text(f"{row['id']} ({sp}, {row['class']})"))
     ax.set_xlabel("time (h)")
     ax.set_ylabel("intensity per area ÷ pristine")
     ax.axhline(1, color="k", lw=0.5)
@@ -115,7 +116,7 @@ def change_map_panels(maps):
         bar = _scale_bar_um(nx * px)
         ax.plot([0.05 * nx * px, 0.05 * nx * px + bar], [0.93 * ny * py] * 2, color="k", lw=3)
         ax.text(0.05 * nx * px + bar / 2, 0.9 * ny * py, f"{bar:g} µm", ha="center", va="bottom", fontsize=7)
-        ax.set_title(name, fontsize=9)
+        ax.set_title(pretty_text(name), fontsize=9)
         ax.set_xticks([])
         ax.set_yticks([])
     fig.colorbar(im, ax=list(axes.flat), fraction=0.03, label="(I − I_pristine)/I_pristine")
@@ -127,8 +128,8 @@ def region_rows(regions: Sequence[dict[str, Any]], truth_classes: Sequence[str] 
     rows = []
     for k, r in enumerate(regions):
         row = {"region": r["id"], "area (µm²)": round(r["area_um2"], 1), "indicator": r["species"],
-               "response ρ": f"{r['response']:+.3f} ± {r['response_sigma']:.3f}",
-               "recovery R": f"{r['reversibility']:.3f} ± {r['reversibility_sigma']:.3f}", "class": r["class"]}
+               "response ρ": format_measurement(r["response"], r["response_sigma"]),
+               "recovery R": format_measurement(r["reversibility"], r["reversibility_sigma"]), "class": r["class"]}
         if truth_classes is not None:
             row["true class"] = truth_classes[k]
         rows.append(row)
@@ -136,8 +137,12 @@ def region_rows(regions: Sequence[dict[str, Any]], truth_classes: Sequence[str] 
 
 
 def fill_section(sec: Any, analysis: OperandoAnalysis, *, species: Sequence[str] | None = None,
-                 truth_classes: Sequence[str] | None = None) -> None:
-    """Add the standard operando figures and tables to a report section."""
+                 truth_classes: Sequence[str] | None = None,
+                 explain: Callable[[str], str] | None = None) -> None:
+    """Add the standard operando figures and tables to a report section.
+
+    ``explain`` maps a warning to a sentence saying why it appears (e.g. in a simulation built to trip it).
+    """
     res = analysis.result.values
     cap_rows = [{"cycle": c["cycle"], "charge (µAh)": c["charge_uAh"].value,
                  "discharge (µAh)": c["discharge_uAh"].value,
@@ -161,9 +166,13 @@ def fill_section(sec: Any, analysis: OperandoAnalysis, *, species: Sequence[str]
     sec.table(region_rows(analysis.regions, truth_classes), caption="Regions: response on charge, recovery after "
               "discharge, class (irreversible: R < 0.5; sluggish: R ≥ 0.5 and |ρ| < 0.6 × 90th percentile)")
     dose = res["dose"]
-    sec.text(f"Primary-ion dose: {dose['total_ions_per_cm2']:.3g} ions/cm² in total "
-             f"({dose['mean_per_frame_ions_per_cm2']:.3g} per frame; [001] used 1.2e14), about "
-             f"{dose['monolayers_removed'].value:.2g} monolayers removed at an assumed sputter yield of "
-             f"{dose['sputter_yield_assumed']:g}; static limit exceeded: {dose['static_limit_exceeded']}.")
+    if dose.get("total_ions_per_cm2") is None:
+        sec.text("Primary-ion dose: not computed (the primary-ion current is not known).")
+    else:
+        sec.text(f"Primary-ion dose: {dose['total_ions_per_cm2']:.3g} ions/cm² in total "
+                 f"({dose['mean_per_frame_ions_per_cm2']:.3g} per frame; Xing et al. 2026 used 1.2e14), about "
+                 f"{dose['monolayers_removed'].value:.2g} monolayers removed at an assumed sputter yield of "
+                 f"{dose['sputter_yield_assumed']:g}; static limit exceeded: "
+                 f"{'yes' if dose['static_limit_exceeded'] else 'no'}.")
     for w in analysis.result.warnings:
-        sec.warning(w)
+        sec.warning(w, explain(w) if explain else "")

@@ -3,7 +3,7 @@
 A region set is an ``int32`` label image of the series' (y, x) shape: 0 = background, 1…k =
 regions. It can be imported (TIFF/NumPy/Zarr, drawn elsewhere), segmented from a SIMS channel or
 a registered SEM image (threshold + distance-transform watershed, the classic particle splitting
-of [003:L429]), or drawn as polygons in µm.
+of Liu et al. 2025, Chem. Rev., doi:10.1021/acs.chemrev.4c00831), or drawn as polygons in µm.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def check_labels(labels: Any, shape: tuple[int, int]) -> np.ndarray:
         if not np.all(np.isfinite(lab)) or np.any(lab != np.round(lab)):
             raise ValidationError("label image holds non-integer values")
     elif lab.dtype.kind not in "iub":
-        raise ValidationError(f"label image has dtype {lab.dtype}, expected integers")
+        raise ValidationError(f"label image holds {lab.dtype} values; region labels must be whole numbers")
     if lab.size and lab.min() < 0:
         raise ValidationError("label image has negative labels")
     lab = lab.astype(np.int32)

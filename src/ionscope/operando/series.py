@@ -9,7 +9,7 @@ acquisition window of every frame as coordinates along ``state``:
     the window centre.
 
 :func:`align_to_log` adds what the cell did during each window (integration windows are long,
-1600 s in [001], so window means and start/end values are given, never a single sample):
+1600 s in Xing et al. 2026, so window means and start/end values are given, never a single sample):
 ``voltage`` (V, window mean), ``voltage_start``/``voltage_end``, ``charge`` (µAh, net charge passed
 at the window centre), ``charge_start``/``charge_end``, ``soc``/``soc_start``/``soc_end``, and
 ``cycle``.

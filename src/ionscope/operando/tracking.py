@@ -3,13 +3,14 @@
 Region sums follow the drift: with the registration shift ``s_f`` of frame f (see
 :mod:`ionscope.imaging.registration`), frame f is resampled bilinearly onto the reference grid
 and summed per region label, so regions drawn once on the reference frame stay on their particles.
-Counts are dead-time corrected per pixel first (``I = −N ln(1 − I′/N)``, DOMAIN.md §2) when the
+Counts are dead-time corrected per pixel first (``I = −N ln(1 − I′/N)``, Stephan, Zehnpfenning & Benninghoven
+1994, J. Vac. Sci. Technol. A 12, 405, doi:10.1116/1.579255) when the
 acquisition says they were not, with binomial variances. The variance of a region sum of the
 resampled image is taken as the resampled sum of per-pixel variances, which is exact for whole
 pixel shifts and an upper bound (at most ~×2 for half-pixel shifts at the region edge, much less
 for whole regions) otherwise: Σ w² σ² ≤ Σ w σ² for bilinear weights 0 ≤ w ≤ 1.
 
-Reversibility of a region ([001], Fig. 3–4: charged vs pristine vs discharged):
+Reversibility of a region (Xing et al. 2026, Figs. 3–4: charged vs pristine vs discharged):
 
     response ρ = (I_c − I_p)/I_p,        recovery R = (I_c − I_d)/(I_c − I_p)
 

@@ -67,6 +67,23 @@ def run_demo(out: str | PathLike[str], *, force: bool = False, seed: int = 0,
         if on_section:
             on_section(module.TITLE)
         module.build(ctx)
+        if module.__name__ == "ionscope.micro.demo":
+            _micro_keys(ctx)
     report.save(report_path, force=force)
     write_text(results_path, json.dumps(to_plain(ctx.results), indent=2, ensure_ascii=False), force=force)
     return {"report": report_path, "results": results_path}
+
+
+def _micro_keys(ctx: DemoContext) -> None:
+    """Summary lines for the microstructure section, from the numbers it recorded (it adds none itself)."""
+    micro = ctx.results.get("microstructure") or {}
+    title = next((s.title for s in reversed(ctx.report.sections)), "")
+    tpb = micro.get("tpb_density_per_um2")
+    if isinstance(tpb, dict) and tpb.get("value") is not None:
+        true = tpb.get("true")
+        ratio = f"{tpb['value'] / true:.2g}× the true value; " if true else ""
+        ctx.report.key("triple-phase-boundary density", tpb["value"], None, "µm^-2", truth=true,
+                       note=f"{ratio}segmented vs true label volume", section=title)
+    acc = micro.get("voxel_accuracy")
+    if isinstance(acc, (int, float)):
+        ctx.report.key("voxels segmented correctly", None, text=f"{acc:.1%}", section=title)

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 import numpy as np
 import xarray as xr
 
+from ionscope.report.text import pretty_ion, pretty_text
+
 
 def _scale_bar_um(width_um: float) -> float:
     """A round scale-bar length of about a fifth of the field of view."""
@@ -48,7 +50,7 @@ def ion_image_panels(images: xr.DataArray, peaks: Sequence[str] | None = None, *
         vmax = vmax_all if shared_scale else float(np.nanpercentile(arr, 99.5)) or 1.0
         norm = LogNorm(vmin=1, vmax=max(vmax + 1, 2)) if log else Normalize(vmin=0, vmax=vmax)
         im = ax.imshow(arr + 1 if log else arr, extent=extent, cmap=cmap, norm=norm, interpolation="nearest")
-        ax.set_title(titles[i] if titles else str(p), fontsize=9)
+        ax.set_title(pretty_text(titles[i]) if titles else pretty_ion(str(p)), fontsize=9)
         ax.set_xticks([])
         ax.set_yticks([])
         bar = _scale_bar_um(extent[1] - extent[0])

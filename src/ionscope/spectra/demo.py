@@ -7,6 +7,7 @@ import numpy as np
 from ionscope.library.markers import builtin_library
 from ionscope.model.provenance import make_provenance
 from ionscope.report.demo_runner import DemoContext
+from ionscope.report.text import format_measurement
 from ionscope.spectra.assign import assign_peaks
 from ionscope.spectra.calibration import apply_calibration, auto_calibrate
 from ionscope.spectra.elements import identify_elements
@@ -68,17 +69,35 @@ def build(ctx: DemoContext) -> None:
                "residuals (red: rejected outliers).")
     plt.close(fig)
     sec.table([{"parameter": "t0 (channel)", "true": f"{truth.truth['t0']:.3f}",
-                "recovered": f"{cal.params[0]:.3f} ± {t0_u:.3f}"},
+                "recovered": format_measurement(cal.params[0], t0_u)},
                {"parameter": "k (channel/√(m/z))", "true": f"{truth.truth['k']:.4f}",
-                "recovered": f"{cal.params[1]:.4f} ± {k_u:.4f}"},
+                "recovered": format_measurement(cal.params[1], k_u)},
                {"parameter": "rms residual (ppm)", "true": "", "recovered": f"{cal.rms_ppm:.1f}"}],
               caption="Calibration: true vs recovered")
     sec.table([{"species": f.formula, "true counts": f"{truth.truth['species'].get(f.formula, 0):.0f}",
-                "recovered": f"{f.intensity:.0f} ± {f.uncertainty:.0f}", "present": f.present}
+                "recovered": format_measurement(f.intensity, f.uncertainty), "present": f.present}
                for f in fits if f.intensity > 0 or f.formula in truth.truth["species"]][:10],
               caption="Element identification (NNLS over isotope patterns)")
     top = assigned[assigned["rank"] == 1].nlargest(12, "score")
     sec.table([{"peak m/z": f"{r.peak_mz:.4f}", "assigned": r.formula, "error (ppm)": f"{r.error_ppm:+.0f}",
                 "score": f"{r.score:.2f}", "confidence": f"{r.confidence:.2f}"} for r in top.itertuples()],
               caption="Best assignments against the battery marker library")
+    z_t0 = (cal.params[0] - truth.truth["t0"]) / t0_u
+    z_k = (cal.params[1] - truth.truth["k"]) / k_u
+    missed = [f.formula for f in fits if f.formula in truth.truth["species"] and not f.present
+              and getattr(f, "diagnostic", True)]
+    single = [f.formula for f in fits if f.formula in truth.truth["species"] and not f.present
+              and not getattr(f, "diagnostic", True)]
+    false = [f.formula for f in fits if f.present and f.formula not in truth.truth["species"]]
+    sec.text(f"The calibration constants lie {abs(z_t0):.1f} and {abs(z_k):.1f} standard uncertainties from the "
+             "truth. " + (f"Elements put in but not identified: {', '.join(missed)}. " if missed else
+                          "Every element put in is identified. ")
+             + (f"Identified but absent: {', '.join(false)}." if false else "No absent element is reported present.")
+             + (f" {', '.join(single)} has a single isotope, so no isotope pattern can confirm it: its intensity is "
+                "fitted and reported, but it is never marked present." if single else "")
+             + " The recovered intensities are compared with the simulated ion numbers in the table.")
+    ctx.report.key("calibration t₀", cal.params[0], t0_u, "channels", truth=truth.truth["t0"])
+    ru = next(f for f in fits if f.formula == "Ru+")
+    ctx.report.key("Ru⁺ intensity (isotope-pattern fit)", ru.intensity, ru.uncertainty, "counts",
+                   truth=truth.truth["species"].get("Ru+"))
     ctx.results["spectra"] = results

@@ -39,7 +39,8 @@ def dead_time_counts(expected: np.ndarray, shots: int, rng: SeedLike = None) -> 
 
     With ``λ`` ions expected over ``shots`` primary pulses, each shot registers at most one ion with
     probability ``1 − exp(−λ/shots)``; recorded counts are binomial. The Poisson correction
-    ``I = −N ln(1 − I′/N)`` inverts the mean exactly (DOMAIN.md §2).
+    ``I = −N ln(1 − I′/N)`` inverts the mean exactly (Stephan, Zehnpfenning & Benninghoven 1994, J. Vac. Sci.
+    Technol. A 12, 405, doi:10.1116/1.579255).
     """
     lam = np.asarray(expected, dtype=float)
     if shots <= 0:

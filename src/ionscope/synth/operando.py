@@ -1,4 +1,5 @@
-"""Operando TOF-SIMS of a solid-state cell cross-section, after [001] (DOMAIN.md §3).
+"""Operando TOF-SIMS of a solid-state cell cross-section, after Xing et al. 2026, ACS Energy Lett. 11, 1889,
+doi:10.1021/acsenergylett.5c03610.
 
 The cell: NCA composite cathode (top), Li₂OHCl/LLTO composite electrolyte (middle) with one LLTO
 grain touching the anode, LTO composite anode (bottom). It is cycled twice at 0.2 C
@@ -6,7 +7,7 @@ grain touching the anode, LTO composite anode (bottom). It is cycled twice at 0.
 29/25 µAh (cycle 1, 14 % irreversible) and 25/22 µAh (cycle 2). Ion images are integrated over long
 windows (1600 s) while the cell runs.
 
-Signals (matrix effects, eq. 1 of [001]: yield ∝ ionisation probability, which tracks the local
+Signals (matrix effects, eq. 1 of Xing et al. 2026: yield ∝ ionisation probability, which tracks the local
 state of charge ``s``):
 
 * ⁵⁸Ni⁺ in NCA particle p: ``Y = Y₀ (1 + g s_p)``. Particles are *reversible* (``s_p`` follows the
@@ -59,7 +60,7 @@ CLASSES = ("reversible", "sluggish", "irreversible")
 
 @dataclass(frozen=True)
 class CellDesign:
-    """Cycling protocol of the synthetic cell (defaults: [001])."""
+    """Cycling protocol of the synthetic cell (defaults: Xing et al. 2026)."""
 
     area_cm2: float = 0.2
     current_density_mA_cm2: float = 0.03

@@ -1,0 +1,42 @@
+"""``ionscope info``: every axis with size, unit and range, every species with its m/z."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from ionscope.model.describe import describe
+from ionscope.synth.depth import layered_stack
+
+
+def test_profile_lists_axes_and_species():
+    profile, truth = layered_stack(seed=2)
+    d = describe(profile)
+    assert [a["name"] for a in d["axes"]] == list(profile.dims)
+    scan = next(a for a in d["axes"] if a["name"] == "scan")
+    assert scan["size"] == profile.sizes["scan"]
+    assert [s["name"] for s in d["species"]] == [str(p) for p in profile.peak.values]
+    json.dumps(d)  # JSON-compatible
+
+
+def test_species_masses_and_missing_masses():
+    from ionscope.model.arrays import make_ion_image
+
+    img = make_ion_image(np.zeros((4, 4, 3)), ["^7Li+", "total", "Co+"], pixel_size_um=0.5,
+                         mz=[7.016, float("nan"), 58.93])
+    d = describe(img)
+    assert d["species"] == [{"name": "^7Li+", "mz": 7.016}, {"name": "total", "mz": None},
+                            {"name": "Co+", "mz": 58.93}]
+    x = next(a for a in d["axes"] if a["name"] == "x")
+    assert x["size"] == 4 and x["unit"] == "µm" and x["range"][1] - x["range"][0] == 1.5  # pixel centres
+
+
+def test_info_text_shows_species(cli, tmp_path):
+    import ionscope
+
+    profile, _ = layered_stack(seed=2)
+    path = ionscope.save(profile, tmp_path / "p.zarr")
+    code, out, err = cli("info", path)
+    assert code == 0, err
+    assert "species (5)" in out and "Au-" in out

@@ -1,0 +1,56 @@
+"""Every script in examples/ runs, prints its numbers and writes its figure (on simulated and real data)."""
+
+from __future__ import annotations
+
+import runpy
+import sys
+from pathlib import Path
+
+import pytest
+
+from ..conftest import shared_data
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def _run(name: str, data: str, out: Path, monkeypatch, capsys) -> str:
+    monkeypatch.setattr(sys, "argv", [str(EXAMPLES / name), data, str(out)])
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    runpy.run_path(str(EXAMPLES / name), run_name="__main__")
+    png = out / name.replace(".py", ".png")
+    assert png.exists() and png.stat().st_size > 2000
+    return capsys.readouterr().out
+
+
+def test_spectrum_identify_simulated(tmp_path, monkeypatch, capsys):
+    out = _run("spectrum_identify.py", "-", tmp_path, monkeypatch, capsys)
+    assert "Ru⁺" in out and "Pt⁺" in out and "present" in out
+
+
+def test_depth_layers_simulated(tmp_path, monkeypatch, capsys):
+    out = _run("depth_layers.py", "-", tmp_path, monkeypatch, capsys)
+    assert "marker species: Au⁻" in out and out.count("→") == 4
+
+
+def test_operando_simulated(tmp_path, monkeypatch, capsys):
+    out = _run("operando.py", "-", tmp_path, monkeypatch, capsys)
+    assert "cycle 1: charge 29 µAh" in out and "classified as simulated" in out
+
+
+def test_microstructure_simulated(tmp_path, monkeypatch, capsys):
+    out = _run("microstructure.py", "-", tmp_path, monkeypatch, capsys)
+    assert "volume fraction" in out and "tortuosity" in out
+
+
+@pytest.mark.realdata
+def test_spectrum_identify_real(tmp_path, monkeypatch, capsys):
+    path = shared_data("iontof_spectra", "P_Ru-Pt_Bi1_1.txt")
+    out = _run("spectrum_identify.py", str(path), tmp_path, monkeypatch, capsys)
+    assert "Ru⁺" in out and "present" in out
+
+
+@pytest.mark.realdata
+def test_depth_layers_real(tmp_path, monkeypatch, capsys):
+    path = shared_data("iontof_depth_profiles", "MAPI-stack", "I241209zc_C_MAPI-dev_4f-3nA_pos-B-electrode1.txt")
+    out = _run("depth_layers.py", str(path), tmp_path, monkeypatch, capsys)
+    assert "marker species:" in out and "→" in out
