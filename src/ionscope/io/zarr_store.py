@@ -87,7 +87,7 @@ def save(obj: xr.DataArray | xr.Dataset, path: str | PathLike[str], *, force: bo
     elif type(obj).__name__ == "EventTable":
         raise ValidationError("raw events are stored as they are (.grd); to write ion images or a cube to Zarr, "
                               "bin them: -o k0=… -o sf=… -o nx=… -o ny=… -o peaks=… (or mz_bin=…), or use "
-                              "`ionscope image bin-events`")
+                              "`ionscope image bin-events`", path)
     else:
         raise ValidationError(f"cannot store a {type(obj).__name__} in Zarr; expected an xarray object")
     ds = ds.copy(deep=False)
