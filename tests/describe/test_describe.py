@@ -29,7 +29,9 @@ def test_species_masses_and_missing_masses():
     assert d["species"] == [{"name": "^7Li+", "mz": 7.016}, {"name": "total", "mz": None},
                             {"name": "Co+", "mz": 58.93}]
     x = next(a for a in d["axes"] if a["name"] == "x")
-    assert x["size"] == 4 and x["unit"] == "µm" and x["range"][1] - x["range"][0] == 1.5  # pixel centres
+    rng = x["range"]
+    assert x["size"] == 4 and rng["unit"] == "µm" and rng["value"][1] - rng["value"][0] == 1.5  # pixel centres
+    assert rng["uncertainty"] is None
 
 
 def test_info_text_shows_species(cli, tmp_path):

@@ -23,9 +23,6 @@ INTERNAL = re.compile(
 #: Files owned by other engineers that still held such references when this test was written; they are
 #: expected to be cleaned by their owners (xfail, not strict, so a cleaned file simply passes).
 PENDING_ELSEWHERE: set[str] = {
-    "imaging/events.py", "imaging/rigid.py",  # robust
-    "model/events.py", "model/metadata.py",  # contract
-    "spectra/calibration.py", "spectra/deadtime.py",  # spectra
     "tomo/geometry.py",  # micro
 }
 

@@ -55,6 +55,10 @@ def _open_everything(root: Path) -> list[str]:
         assert str(root) not in body.decode()
         assert {d["path"] for d in listing} == _claimed(root)
         for d in listing:
+            if d["path"].endswith((".npy", ".npz")):
+                # plain NumPy arrays carry no dimension names: listed with the reason, never a 500
+                assert d["status"] == "error" and "match no ionscope data kind" in json.dumps(d), d
+                continue
             assert d["status"] == "ok", d
             status, _, body = c.request(f"/api/datasets/{d['id']}")
             assert status == 200, (d["path"], body[:300])

@@ -66,12 +66,17 @@ def describe(obj: Any) -> dict[str, Any]:
 
 
 def _axes(obj: xr.DataArray | xr.Dataset) -> list[dict[str, Any]]:
-    """Every dimension: name, length, unit and range of its coordinate (if it has one)."""
+    """Every dimension: name, length, and the ``[min, max]`` range of its coordinate with its unit (if it has one).
+
+    The range is read from the file, so it has no uncertainty (``null``).
+    """
     out = []
     for d in obj.dims:
         c = obj.coords.get(d)
-        out.append({"name": str(d), "size": int(obj.sizes[d]), "unit": None if c is None else c.attrs.get("units"),
-                    "range": None if c is None else _range(c)})
+        rng = None if c is None else _range(c)
+        out.append({"name": str(d), "size": int(obj.sizes[d]),
+                    "range": None if rng is None else {"value": rng, "uncertainty": None,
+                                                       "unit": c.attrs.get("units")}})
     return out
 
 

@@ -6,7 +6,8 @@ the TOF channel. A 2 GB file holds 10⁸ events; it is never loaded whole: colum
 of a read-only :class:`numpy.memmap`, and :meth:`EventTable.iter_chunks` streams fixed-size blocks
 through one reused buffer (bounded memory).
 
-Mass calibration is the IONTOF convention (DOMAIN.md §2): m/z = ((channel · binning − k0) / sf)².
+Mass calibration is the IONTOF convention (Sharma et al. 2025, doi:10.1080/14686996.2025.2580917):
+m/z = ((channel · binning − k0) / sf)².
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""Metadata schema: acquisition, sample history and provenance (DOMAIN.md §7).
+"""Metadata schema: acquisition, sample history and provenance.
+
+What is recorded follows López et al. 2021 (doi:10.1039/D1TA04532F) on what decides whether a buried
+interface measurement can be trusted.
 
 The models are pydantic so that user-supplied and reader-supplied values are validated with clear
 messages. On arrays they are stored as plain dictionaries in ``attrs`` under the keys
