@@ -129,10 +129,16 @@ def grain_boundary_profile(*, D_bulk: float = 1e-14, D_gb: float = 1e-9, delta_n
 
 def isotope_map_cube(shape=(200, 64, 64), *, depth_step_nm: float = 2.0, D_range=(3e-15, 3e-14),
                      time_s: float = 3600.0, c_source: float = 0.95, c_background: float = 0.0759,
-                     total_counts: float = 400.0, seed: SeedLike = None) -> tuple[dict[str, np.ndarray], GroundTruth]:
-    """A (scan, y, x) ⁶Li/⁷Li count cube whose D varies smoothly across the field (eq. 3 semi-infinite).
+                     total_counts: float = 400.0, k_range=None,
+                     seed: SeedLike = None) -> tuple[dict[str, np.ndarray], GroundTruth]:
+    """A (scan, y, x) ⁶Li/⁷Li count cube whose D (and k) vary smoothly across the field.
 
-    Returns the two count cubes (uint32) and the depth axis; the truth holds the D map (cm² s⁻¹).
+    D varies log-linearly along the diagonal; without ``k_range`` every pixel follows the semi-infinite
+    profile (eq. 3), with ``k_range = (k_min, k_max)`` (cm s⁻¹) the surface-exchange profile (eq. 8)
+    with log k varying along the other diagonal.
+
+    Returns the two count cubes (uint32) and the depth axis; the truth holds the D map (cm² s⁻¹) and,
+    with ``k_range``, the k map (cm s⁻¹).
     """
     rng = make_rng(seed)
     n, ny, nx = shape
@@ -140,14 +146,24 @@ def isotope_map_cube(shape=(200, 64, 64), *, depth_step_nm: float = 2.0, D_range
     logD = np.log10(D_range[0]) + (np.log10(D_range[1]) - np.log10(D_range[0])) * (0.5 * (xx + yy))
     Dmap = 10 ** logD
     depth = np.arange(n) * depth_step_nm
-    from scipy.special import erfc
+    from scipy.special import erfc, erfcx
 
     u = (depth[:, None, None] * NM) / (2 * np.sqrt(Dmap * time_s))[None]
-    frac = c_background + (c_source - c_background) * erfc(u)
+    truth_maps = {"D": Dmap}
+    if k_range is None:
+        F = erfc(u)
+    else:
+        logk = np.log10(k_range[0]) + (np.log10(k_range[1]) - np.log10(k_range[0])) * (0.5 * (1 - xx + yy))
+        kmap = 10 ** logk
+        w = (kmap * np.sqrt(time_s / Dmap))[None]
+        F = np.exp(-u * u) * (erfcx(u) - erfcx(u + w))
+        truth_maps["k"] = kmap
+    frac = c_background + (c_source - c_background) * F
     a = rng.poisson(total_counts * frac).astype(np.uint32)
     b = rng.poisson(total_counts * (1 - frac)).astype(np.uint32)
     truth = GroundTruth("ionscope.synth.diffusion.isotope_map_cube",
                         {"shape": list(shape), "depth_step_nm": depth_step_nm, "time_s": time_s,
-                         "c_source": c_source, "c_background": c_background, "total_counts": total_counts},
-                        {"D": Dmap})
+                         "c_source": c_source, "c_background": c_background, "total_counts": total_counts,
+                         "k_range": None if k_range is None else list(k_range)},
+                        truth_maps)
     return {"tracer": a, "other": b, "depth_nm": depth}, truth
