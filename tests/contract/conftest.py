@@ -88,6 +88,10 @@ def cases(tmp_path_factory) -> dict[str, list]:
     ionscope.save(series, d / "series.zarr")
     write_cycling_csv(log, d / "log.csv")
     ph = ",".join(f"{name}={value}" for name, value in vol.attrs["phases"].items())
+    from ionscope.synth.diffusion import isotope_exchange_cube
+
+    ionscope.save(isotope_exchange_cube((60, 6, 6), seed=2, k_range=(1e-9, 1e-8), total_counts=1e4)[0],
+                  d / "iso_cube.zarr")
     return {
         "info": ["info", image],
         "formats": ["formats"],
@@ -98,6 +102,8 @@ def cases(tmp_path_factory) -> dict[str, list]:
         "diffusion.haven": ["diffusion", "haven", "--dstar", "6e-13", "--sigma", "3e-7", "--n", "2.4e22",
                             "--T", "25 degC"],
         "diffusion.leclaire": ["diffusion", "leclaire", gb, "--time", "1e4", "--d-bulk", "1e-14"],
+        "diffusion.map": ["diffusion", "map", d / "iso_cube.zarr", "--isotopes", "^18O-,^16O-", "--time", "1h",
+                          "--out", d / "D.zarr", "--force"],
         "image.extract": ["image", "extract", image, "--peaks", "7.016", "--tol-da", "0.2"],
         "image.bin-events": ["image", "bin-events", table.path, "--pixel-size", "0.39um", "--nx", "24", "--ny", "20",
                              "--k0", "2000",

@@ -128,3 +128,34 @@ def test_leclaire_cli(cli, tmp_path):
     res = json.loads(out)["results"]
     assert res["delta_Dgb"]["value"] == pytest.approx(1.322 * 1e-9 * 2.8e4 ** (-5 / 3), rel=1e-3)
     assert res["beta"] > 10 and res["regime"] == "B"
+
+
+def test_map_command_writes_store_figure_and_json(cli, tmp_path):
+    from ionscope.synth.diffusion import isotope_exchange_cube
+
+    cube, truth = isotope_exchange_cube((80, 4, 5), seed=6, k_range=(2e-9, 6e-9), total_counts=1e4)
+    src = ionscope.save(cube, tmp_path / "cube.zarr")
+    out, fig = tmp_path / "D.zarr", tmp_path / "D.png"
+    code, text, err = cli("diffusion", "map", src, "--isotopes", "^18O-,^16O-", "--time", "1h", "--out", out,
+                          "--figure", fig, "--json")
+    assert code == 0, err
+    doc = json.loads(text)
+    assert doc["kind"] == "diffusion.map" and doc["results"]["pixels_fitted"] == 20
+    maps = ionscope.read(out)
+    for var in ("D", "D_uncertainty", "k", "k_uncertainty", "chi2_red"):
+        assert maps[var].shape == (4, 5)
+    assert maps["D"].attrs["units"] == "cm^2/s" and fig.stat().st_size > 0
+    assert np.median(np.abs(maps["D"].values / truth.truth["D"] - 1)) < 0.1
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--isotopes", "^17O-,^16O-", "--time", "1h"], "'^17O-' is not in the data"),
+    (["--isotopes", "^18O-,^16O-", "--time", "3600"], "has no unit"),
+    (["--isotopes", "^18O-", "--time", "1h"], "two names"),
+])
+def test_map_command_bad_input(cli, tmp_path, args, message):
+    from ionscope.synth.diffusion import isotope_exchange_cube
+
+    src = ionscope.save(isotope_exchange_cube((10, 2, 2), seed=1)[0], tmp_path / "cube.zarr")
+    code, _, err = cli("diffusion", "map", src, *args, "--out", tmp_path / "D.zarr")
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1

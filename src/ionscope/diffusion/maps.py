@@ -21,6 +21,7 @@ import xarray as xr
 from ionscope.model.arrays import coord
 from ionscope.model.errors import ValidationError
 from ionscope.model.provenance import make_provenance
+from ionscope.model.result import Quantity, Result
 
 NM = 1e-7
 _LOG_D_RANGE = (-22.0, -3.0)
@@ -28,6 +29,9 @@ MODELS = ("semi-infinite", "surface-exchange")
 #: χ²_red above which a pixel is flagged: for ~100 degrees of freedom the 99.9 % point of χ²_red is ≈ 1.5;
 #: 3 flags only clear model failure, not statistical scatter.
 CHI2_FLAG = 3.0
+WALL_CLOCK = "a wall-clock time of this run (depends on the machine and its load)"
+#: Pixels fitted per block (parallel over pixels within a block).
+BLOCK_PIXELS = 16384
 
 
 def _bounds(surface: bool) -> np.ndarray:
@@ -102,7 +106,7 @@ def _block_counts(cube, y0: int, y1: int, nz: int) -> np.ndarray:
 
 
 def diffusion_map(tracer, other, depth_nm, time_s: float, *, model: str = "semi-infinite",
-                  block_pixels: int = 16384, pixel_size_um: float = 1.0, shots=None,
+                  block_pixels: int = BLOCK_PIXELS, pixel_size_um: float = 1.0, shots=None,
                   progress: Callable[[], None] | None = None, iterations: int = 100) -> xr.Dataset:
     """Per-pixel D (and k) maps with 1σ uncertainty maps from two (scan, y, x) isotope count cubes.
 
@@ -208,3 +212,153 @@ def _map_warnings(ds: xr.Dataset, surface: bool, time_s: float) -> list[str]:
     if bad.any():
         warnings.append(f"{int(bad.sum())} pixel(s) fit poorly (χ²_red > {CHI2_FLAG:g})")
     return warnings
+
+
+def match_peak(labels: list[str], name: str, what: str = "species", path=None) -> str:
+    """The peak label in ``labels`` that names ``name`` (exact, else ignoring ``^``, spaces and case)."""
+    if name in labels:
+        return name
+
+    def norm(s: str) -> str:
+        return s.replace("^", "").replace(" ", "").lower()
+
+    hits = [lab for lab in labels if norm(lab) == norm(name)]
+    if len(hits) == 1:
+        return hits[0]
+    shown = ", ".join(labels[:12]) + (" …" if len(labels) > 12 else "")
+    raise ValidationError(f"{what} {name!r} is not in the data; it holds {shown}", path)
+
+
+def cube_depth_nm(cube: xr.DataArray, rate_nm_s: float | None = None, path=None) -> np.ndarray:
+    """Depth of every scan of a (scan, y, x, peak) cube, nm: its ``depth`` coordinate, or sputter time × rate."""
+    from ionscope.model.units import convert
+
+    if "depth" in cube.coords:
+        unit = cube.coords["depth"].attrs.get("units")
+        if not unit:
+            raise ValidationError("the cube's depth coordinate has no unit", path)
+        return np.asarray(convert(np.asarray(cube.coords["depth"].values, float), unit, "nm"), dtype=float)
+    if rate_nm_s is not None and "sputter_time" in cube.coords:
+        return np.asarray(cube.coords["sputter_time"].values, dtype=float) * rate_nm_s
+    raise ValidationError("the cube has no depth axis (no depth coordinate); give the sputter rate "
+                          "(--rate, e.g. '0.8nm/s') to convert its sputter time to depth", path)
+
+
+def map_cube(cube: xr.DataArray, isotopes: tuple[str, str], time_s: float, *, model: str = "surface-exchange",
+             rate_nm_s: float | None = None, shots=None, path=None, inputs=(),
+             progress: Callable[[], None] | None = None) -> tuple[xr.Dataset, Result]:
+    """Per-pixel D* (and k) maps of a (scan, y, x, peak) isotope-exchange cube, and their summary.
+
+    Parameters
+    ----------
+    cube
+        3-D depth profile (scan, y, x, peak) with a depth coordinate (or give ``rate_nm_s``).
+    isotopes
+        Tracer and other isotope peak labels, e.g. ``("^18O-", "^16O-")``.
+    time_s
+        Anneal (exchange) time, s.
+    model
+        ``surface-exchange`` (D and k; eq. 8 of Sharma et al. 2025, doi:10.1080/14686996.2025.2580917)
+        or ``semi-infinite`` (D only; eq. 3).
+    rate_nm_s
+        Sputter rate, nm s⁻¹, when the cube has no depth coordinate.
+
+    Returns
+    -------
+    maps, summary
+        The Dataset with ``D``, ``D_uncertainty`` (cm² s⁻¹), ``k``, ``k_uncertainty`` (cm s⁻¹, surface
+        exchange), ``chi2_red``, ``c_source``, ``c_background``; and a :class:`Result` with the medians
+        over the fitted pixels (standard error of the median as uncertainty), the robust spread of the
+        map, the median per-pixel uncertainty and the fit time.
+    """
+    from ionscope.model.arrays import kind_of
+
+    if not isinstance(cube, xr.DataArray) or kind_of(cube) != "cube3d":
+        dims = tuple(getattr(cube, "dims", ()))
+        raise ValidationError(f"expected a 3-D depth profile with dims (scan, y, x, peak), got dims {dims}", path)
+    cube = cube.transpose("scan", "y", "x", "peak")
+    labels = [str(p) for p in cube.coords["peak"].values]
+    tracer, other = (match_peak(labels, name, "isotope", path) for name in isotopes)
+    if tracer == other:
+        raise ValidationError(f"tracer and other isotope are the same peak {tracer!r}", path)
+    depth = cube_depth_nm(cube, rate_nm_s, path)
+    px = float(abs(cube.x.values[1] - cube.x.values[0])) if cube.sizes["x"] > 1 else 1.0
+    a = cube.sel(peak=tracer).data
+    b = cube.sel(peak=other).data
+    ds = diffusion_map(a, b, depth, time_s, model=model, pixel_size_um=px, shots=shots, progress=progress)
+    ds = ds.rename({"D_err": "D_uncertainty", **({"k_err": "k_uncertainty"} if "k_err" in ds else {})})
+    ds.attrs["isotopes"] = [tracer, other]
+    return ds, summarise_map(ds, model, time_s, (tracer, other), inputs)
+
+
+def _median_quantity(values: np.ndarray, sigma: np.ndarray, unit: str) -> dict:
+    v = values[np.isfinite(values)]
+    s = sigma[np.isfinite(sigma)]
+    if v.size == 0:
+        nan = float("nan")
+        return {"median": Quantity(nan, None, unit), "spread": Quantity(nan, None, unit),
+                "pixel_uncertainty": Quantity(nan, None, unit)}
+    q1, med, q3 = np.percentile(v, [25, 50, 75])
+    spread = (q3 - q1) / 1.349  # IQR of a normal distribution = 1.349 σ
+    # standard error of the median of N draws: √(π/2) σ/√N
+    return {"median": Quantity(med, float(np.sqrt(np.pi / 2) * spread / np.sqrt(v.size)), unit),
+            "spread": Quantity(spread, None, unit, why_no_uncertainty="robust spread (IQR/1.349) of the map: a "
+                               "description of the pixels, not an estimate"),
+            "pixel_uncertainty": Quantity(float(np.median(s)) if s.size else float("nan"), None, unit,
+                                          why_no_uncertainty="median of the per-pixel 1σ: a description")}
+
+
+def summarise_map(ds: xr.Dataset, model: str, time_s: float, isotopes, inputs=()) -> Result:
+    """Summary :class:`Result` of a diffusion map (kind ``diffusion.map``)."""
+    values: dict = {"model": model, "isotopes": list(isotopes), "shape": [int(ds.sizes["y"]), int(ds.sizes["x"])],
+                    "time": Quantity(time_s, None, "s", why_no_uncertainty="the anneal time is given, taken as exact")}
+    fitted = np.isfinite(ds["D"].values)
+    values["pixels_fitted"] = int(fitted.sum())
+    D = _median_quantity(ds["D"].values, ds["D_uncertainty"].values, "cm^2/s")
+    values.update({"D": D["median"], "D_spread": D["spread"], "D_pixel_uncertainty": D["pixel_uncertainty"]})
+    if "k" in ds:
+        k = _median_quantity(ds["k"].values, ds["k_uncertainty"].values, "cm/s")
+        values.update({"k": k["median"], "k_spread": k["spread"], "k_pixel_uncertainty": k["pixel_uncertainty"]})
+    chi = ds["chi2_red"].values[fitted]
+    values["chi2_red"] = float(np.median(chi)) if chi.size else float("nan")
+    values["fit_time"] = Quantity(float(ds.attrs.get("fit_seconds", float("nan"))), None, "s",
+                                  why_no_uncertainty=WALL_CLOCK)
+    prov = make_provenance("ionscope.diffusion.map_cube", inputs=inputs,
+                           parameters={"model": model, "time_s": time_s, "isotopes": list(isotopes)})
+    return Result("diffusion.map", values, warnings=tuple(ds.attrs.get("warnings", ())), provenance=prov)
+
+
+def write_map(ds: xr.Dataset, path, *, force: bool = False):
+    """Save a diffusion map (variables, units, warnings) as a Zarr store readable by :func:`ionscope.read`."""
+    import json
+
+    from ionscope.io.zarr_store import save
+    from ionscope.model.result import to_plain
+
+    out = ds.copy()
+    out.attrs = {k: json.loads(json.dumps(to_plain(v))) for k, v in ds.attrs.items()}
+    return save(out, path, force=force)
+
+
+def map_figure(ds: xr.Dataset):
+    """Figure of the D (and k) map and χ²_red, colour bars in physical units (log scale for D and k)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import LogNorm
+
+    names = [n for n in ("D", "k", "chi2_red") if n in ds]
+    fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 3.6), constrained_layout=True)
+    ext = [float(ds.x.min()), float(ds.x.max()), float(ds.y.max()), float(ds.y.min())]
+    labels = {"D": "D* (cm²/s)", "k": "k (cm/s)", "chi2_red": "χ²_red"}
+    for ax, name in zip(np.atleast_1d(axes), names):
+        v = ds[name].values
+        good = v[np.isfinite(v) & (v > 0)]
+        norm = LogNorm(*np.percentile(good, [1, 99])) if name != "chi2_red" and good.size else None
+        im = ax.imshow(v, extent=ext, norm=norm, cmap="viridis")
+        ax.set_xlabel("x (µm)")
+        ax.set_ylabel("y (µm)")
+        ax.set_title(labels[name])
+        fig.colorbar(im, ax=ax, label=labels[name])
+    return fig

@@ -174,6 +174,45 @@ class LeClaireResults(_Open):
     tail_end: Q
 
 
+class DiffusionMapResults(_Open):
+    model: str
+    isotopes: list[str]
+    pixels_fitted: int
+    D: Q
+    k: Optional[Q] = None
+    chi2_red: Optional[float]
+    output: str
+
+
+class DiffusionFractionResults(_Open):
+    isotopes: list[str]
+    background: Q
+    fraction: Q
+    normalised_fraction: Q
+
+
+class DiffusionChemicalResults(_Open):
+    D_chemical: Q
+    D_star: Q
+    thermodynamic_factor: Q
+    H_R: Q
+
+
+class DiffusionGbResults(_Open):
+    delta_Dgb: Q
+    D_gb: Q
+    le_claire: Optional[dict[str, Any]] = None
+    beta: float
+    regime: str
+
+
+class DepthMriResults(_Open):
+    mixing_length: Q
+    roughness: Q
+    information_depth: Q
+    layers: list[dict[str, Any]]
+
+
 class PeakImage(_Closed):
     mz: Q
     total_counts: Q
@@ -271,6 +310,7 @@ COMMANDS: dict[str, Any] = {
     "diffusion.arrhenius": ArrheniusResults,
     "diffusion.haven": HavenResults,
     "diffusion.leclaire": LeClaireResults,
+    "diffusion.map": DiffusionMapResults,
     "image.extract": ImageResults,
     "image.bin-events": ImageResults,
     "library.show": LibraryShowResults,

@@ -167,3 +167,30 @@ def isotope_map_cube(shape=(200, 64, 64), *, depth_step_nm: float = 2.0, D_range
                          "k_range": None if k_range is None else list(k_range)},
                         truth_maps)
     return {"tracer": a, "other": b, "depth_nm": depth}, truth
+
+
+def isotope_exchange_cube(shape=(120, 32, 32), *, isotopes=("^18O-", "^16O-"), pixel_size_um: float = 0.5,
+                          sputter_rate_nm_s: float = 0.5, depth_axis: bool = True, seed: SeedLike = None,
+                          **kwargs) -> tuple[xr.DataArray, GroundTruth]:
+    """A ``cube3d`` (scan, y, x, peak) isotope-exchange cube with known per-pixel D (and k) maps.
+
+    Wraps :func:`isotope_map_cube` (same keyword arguments, e.g. ``k_range``, ``total_counts``); the
+    tracer is the first of ``isotopes``. The scans carry sputter time (s) and, if ``depth_axis``, a
+    depth coordinate (nm).
+    """
+    from ionscope.model.arrays import labelled, pixel_axis
+
+    data, truth = isotope_map_cube(shape, seed=seed, **kwargs)
+    n, ny, nx = shape
+    counts = np.stack([data["tracer"], data["other"]], axis=-1)
+    coords = {
+        "scan": coord("scan", np.arange(n), "index"),
+        "sputter_time": coord("scan", data["depth_nm"] / sputter_rate_nm_s, "s"),
+        "y": coord("y", pixel_axis(ny, pixel_size_um), "µm"),
+        "x": coord("x", pixel_axis(nx, pixel_size_um), "µm"),
+        "peak": xr.Variable("peak", np.asarray(list(isotopes), dtype=str)),
+    }
+    if depth_axis:
+        coords["depth"] = coord("scan", data["depth_nm"], "nm")
+    cube = labelled(counts, "cube3d", coords=coords, attrs={"source_file": "synthetic"})
+    return cube, truth
