@@ -159,3 +159,30 @@ def test_map_command_bad_input(cli, tmp_path, args, message):
     src = ionscope.save(isotope_exchange_cube((10, 2, 2), seed=1)[0], tmp_path / "cube.zarr")
     code, _, err = cli("diffusion", "map", src, *args, "--out", tmp_path / "D.zarr")
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_fraction_command_background_and_normalised(cli, tmp_path, profile):
+    da, _ = profile
+    path = ionscope.save(da, tmp_path / "p.zarr")
+    code, out, err = cli("diffusion", "fraction", path, "--isotopes", "^6Li+,^7Li+", "--json")
+    assert code == 0, err
+    res = json.loads(out)["results"]
+    assert res["isotopes"] == ["Li6", "Li7"] and res["background"]["value"] == pytest.approx(0.0759)
+    f = np.array(res["fraction"]["value"])
+    a, b = da.sel(peak="Li6").values, da.sel(peak="Li7").values
+    np.testing.assert_allclose(f, a / (a + b))
+    np.testing.assert_allclose(res["normalised_fraction"]["value"], (f - 0.0759) / (1 - 0.0759))
+    # the profile reaches natural abundance at depth: the deep fraction agrees with it within 3σ
+    deep = res["deep_fraction"]
+    assert abs(deep["value"] - 0.0759) < 3 * deep["uncertainty"]
+
+
+def test_fraction_command_dead_time_lowers_the_tracer_fraction(cli, tmp_path):
+    # with dead time the abundant isotope saturates more: the corrected tracer fraction is lower
+    path = tmp_path / "c.csv"
+    pd.DataFrame({"depth_nm": [0.0, 10.0, 20.0], "Li6": [100.0, 80.0, 60.0],
+                  "Li7": [900.0, 920.0, 940.0]}).to_csv(path, index=False)
+    code, out, err = cli("diffusion", "fraction", path, "--isotopes", "Li6,Li7", "--shots", "2000", "--json")
+    assert code == 0, err
+    f = np.array(json.loads(out)["results"]["fraction"]["value"])
+    assert np.all(f < np.array([0.1, 0.08, 0.06]))

@@ -246,3 +246,73 @@ def map_(
     console.print(f"χ²_red (median) {result['chi2_red']:.3g}; {result['pixels_fitted']} pixels fitted in "
                   f"{result['fit_time'].value:.2f} s (command {values['command_time'].value:.2f} s); wrote {out}")
     print_warnings(result.warnings)
+
+
+@app.command()
+def fraction(
+    profile: Annotated[Path, typer.Argument(help="Depth profile: CSV (depth_nm/depth_um/sputter_time_s + isotope "
+                                                 "count columns) or any depth-profile file ionscope reads.")],
+    isotopes: Annotated[str, typer.Option("--isotopes", help="Tracer and other isotope, tracer first, e.g. "
+                                                             "'^6Li+,^7Li+'.")],
+    shots: Annotated[Optional[float], typer.Option("--shots", help="Primary shots per point: correct the raw "
+                                                                   "counts for detector dead time.")] = None,
+    background: Annotated[Optional[str], typer.Option("--background", help="Background tracer fraction with "
+                                                                           "optional 1σ ('0.0759±0.0005'); "
+                                                                           "default: natural abundance.")] = None,
+    source: Annotated[float, typer.Option("--source", help="Tracer fraction of the source (enrichment), for the "
+                                                           "normalised fraction.")] = 1.0,
+    json: JsonOpt = False,
+) -> None:
+    """Tracer isotope fraction per point with its natural-abundance background and the normalised fraction."""
+    from ionscope.diffusion.fraction import fraction_profile, read_isotope_counts
+    from ionscope.model.provenance import describe_input
+
+    pair = _isotopes(isotopes)
+    if shots is not None and not shots > 0:
+        raise ValidationError(f"--shots must be positive, got {shots!r}")
+    bg = quantity_option(background, "--background", "1")
+    axis, unit, a, b, labels = read_isotope_counts(profile, pair)
+    result = fraction_profile(axis, unit, a, b, tuple(labels), shots=shots,
+                              background=None if bg is None else (bg.value, bg.uncertainty), source=source,
+                              inputs=[describe_input(profile)])
+    if json:
+        emit_json(result)
+        return
+    deep = result["deep_fraction"]
+    console.print(f"background f_bg = {result['background'].value:.4g}; deepest tenth f = {deep.value:.4g} ± "
+                  f"{deep.uncertainty:.2g}")
+    tab = Table(f"{'depth' if unit == 'nm' else 'time'} ({unit})", "f", "σ_f", "f′ (normalised)", box=None)
+    f, n = result["fraction"], result["normalised_fraction"]
+    step = max(1, len(axis) // 20)
+    for i in range(0, len(axis), step):
+        tab.add_row(f"{axis[i]:.4g}", f"{f.value[i]:.4f}", f"{f.uncertainty[i]:.2g}", f"{n.value[i]:.4f}")
+    console.print(tab)
+    print_warnings(result.warnings)
+
+
+@app.command()
+def chemical(
+    dstar: Annotated[str, typer.Option("--dstar", help="Tracer diffusion coefficient D*, in cm²/s or with a unit "
+                                                       "and optional 1σ ('6e-13±5e-14 cm^2/s').")],
+    thermodynamic_factor: Annotated[str, typer.Option("--thermodynamic-factor", help="Thermodynamic factor Θ "
+                                                                                    "(dimensionless, optional "
+                                                                                    "1σ: '12±2').")],
+    haven: Annotated[str, typer.Option("--haven", help="Haven ratio H_R (dimensionless, optional 1σ: "
+                                                       "'0.55±0.05').")],
+    json: JsonOpt = False,
+) -> None:
+    """Chemical diffusion coefficient D̃ = Θ·D*/H_R (eqs. 5–6 of Sharma et al. 2025,
+    doi:10.1080/14686996.2025.2580917) with its propagated uncertainty."""
+    from ionscope.diffusion.transport import chemical_from_tracer
+
+    D = quantity_option(dstar, "--dstar", "cm^2/s", positive=True)
+    th = quantity_option(thermodynamic_factor, "--thermodynamic-factor", "1", positive=True)
+    hr = quantity_option(haven, "--haven", "1", positive=True)
+    result = chemical_from_tracer(D.value, th.value, hr.value, D_star_err=D.uncertainty, theta_err=th.uncertainty,
+                                  haven_err=hr.uncertainty)
+    if json:
+        emit_json(result)
+        return
+    console.print(f"D_σ = D*/H_R = {result['D_sigma']:.4g}")
+    console.print(f"D̃ = Θ·D_σ = {result['D_chemical']:.4g}")
+    print_warnings(result.warnings)

@@ -215,7 +215,8 @@ def _map_warnings(ds: xr.Dataset, surface: bool, time_s: float) -> list[str]:
 
 
 def match_peak(labels: list[str], name: str, what: str = "species", path=None) -> str:
-    """The peak label in ``labels`` that names ``name`` (exact, else ignoring ``^``, spaces and case)."""
+    """The peak label in ``labels`` that names ``name``: exact, else ignoring ``^``, spaces and case, else the
+    same isotope written another way (``^6Li+`` for ``Li6``) when that is unique."""
     if name in labels:
         return name
 
@@ -223,6 +224,11 @@ def match_peak(labels: list[str], name: str, what: str = "species", path=None) -
         return s.replace("^", "").replace(" ", "").lower()
 
     hits = [lab for lab in labels if norm(lab) == norm(name)]
+    if len(hits) == 1:
+        return hits[0]
+    from ionscope.diffusion.fraction import isotope_key
+
+    hits = [lab for lab in labels if isotope_key(lab) == isotope_key(name)]  # '^6Li+' ↔ 'Li6'
     if len(hits) == 1:
         return hits[0]
     shown = ", ".join(labels[:12]) + (" …" if len(labels) > 12 else "")

@@ -193,6 +193,7 @@ class DiffusionFractionResults(_Open):
 
 class DiffusionChemicalResults(_Open):
     D_chemical: Q
+    D_sigma: Q
     D_star: Q
     thermodynamic_factor: Q
     H_R: Q
@@ -311,6 +312,8 @@ COMMANDS: dict[str, Any] = {
     "diffusion.haven": HavenResults,
     "diffusion.leclaire": LeClaireResults,
     "diffusion.map": DiffusionMapResults,
+    "diffusion.fraction": DiffusionFractionResults,
+    "diffusion.chemical": DiffusionChemicalResults,
     "image.extract": ImageResults,
     "image.bin-events": ImageResults,
     "library.show": LibraryShowResults,
