@@ -88,8 +88,12 @@ def cases(tmp_path_factory) -> dict[str, list]:
     ionscope.save(series, d / "series.zarr")
     write_cycling_csv(log, d / "log.csv")
     ph = ",".join(f"{name}={value}" for name, value in vol.attrs["phases"].items())
-    from ionscope.synth.diffusion import isotope_exchange_cube
+    from ionscope.synth.diffusion import grain_boundary_profile, isotope_exchange_cube
 
+    gda, _ = grain_boundary_profile(max_depth_nm=12000, n_points=40, seed=1)
+    gb2 = d / "gb2d.csv"
+    pd.DataFrame({"depth_nm": gda.depth.values, "Li6": gda.sel(peak="Li6").values,
+                  "Li7": gda.sel(peak="Li7").values}).to_csv(gb2, index=False)
     ionscope.save(isotope_exchange_cube((60, 6, 6), seed=2, k_range=(1e-9, 1e-8), total_counts=1e4)[0],
                   d / "iso_cube.zarr")
     return {
@@ -107,6 +111,8 @@ def cases(tmp_path_factory) -> dict[str, list]:
         "diffusion.fraction": ["diffusion", "fraction", iso, "--isotopes", "^6Li+,^7Li+"],
         "diffusion.chemical": ["diffusion", "chemical", "--dstar", "6e-13±5e-14 cm^2/s", "--thermodynamic-factor",
                                "12±2", "--haven", "0.55±0.05"],
+        "diffusion.gb": ["diffusion", "gb", gb2, "--time", "1e4 s", "--dbulk", "1e-14", "--grain-size", "4um",
+                         "--isotopes", "Li6,Li7"],
         "image.extract": ["image", "extract", image, "--peaks", "7.016", "--tol-da", "0.2"],
         "image.bin-events": ["image", "bin-events", table.path, "--pixel-size", "0.39um", "--nx", "24", "--ny", "20",
                              "--k0", "2000",

@@ -186,3 +186,31 @@ def test_fraction_command_dead_time_lowers_the_tracer_fraction(cli, tmp_path):
     assert code == 0, err
     f = np.array(json.loads(out)["results"]["fraction"]["value"])
     assert np.all(f < np.array([0.1, 0.08, 0.06]))
+
+
+@pytest.fixture(scope="module")
+def gb_csv(tmp_path_factory):
+    from ionscope.synth.diffusion import grain_boundary_profile
+
+    da, _ = grain_boundary_profile(D_bulk=1e-14, D_gb=1e-9, time_s=1e4, max_depth_nm=12000, n_points=60, seed=1)
+    path = tmp_path_factory.mktemp("gb") / "gb.csv"
+    pd.DataFrame({"depth_nm": da.depth.values, "Li6": da.sel(peak="Li6").values,
+                  "Li7": da.sel(peak="Li7").values}).to_csv(path, index=False)
+    return path
+
+
+def test_gb_command_2d_beside_le_claire(cli, gb_csv):
+    code, out, err = cli("diffusion", "gb", gb_csv, "--time", "1e4 s", "--dbulk", "1e-14", "--grain-size", "4um",
+                         "--isotopes", "Li6,Li7", "--json")
+    assert code == 0, err
+    res = json.loads(out)["results"]
+    # δ = 0.5 nm, D_gb = 1e-9 cm²/s: δD_gb = 5e-17 cm³/s; 1e7 counts per point make the fit ≈ 1 % precise
+    assert res["delta_Dgb"]["value"] == pytest.approx(5e-17, rel=0.1)
+    assert res["delta_Dgb"]["unit"] == "cm^3/s" and res["regime"] == "B" and res["le_claire_holds"]
+    assert res["le_claire"]["delta_Dgb"]["value"] == pytest.approx(5e-17, rel=0.2)
+
+
+def test_gb_command_grain_size_needs_unit(cli, gb_csv):
+    code, _, err = cli("diffusion", "gb", gb_csv, "--time", "1e4", "--dbulk", "1e-14", "--grain-size", "4",
+                       "--isotopes", "Li6,Li7")
+    assert code == 2 and "--grain-size" in err

@@ -202,9 +202,10 @@ class DiffusionChemicalResults(_Open):
 class DiffusionGbResults(_Open):
     delta_Dgb: Q
     D_gb: Q
-    le_claire: Optional[dict[str, Any]] = None
+    le_claire: dict[str, Any]
     beta: float
     regime: str
+    le_claire_holds: bool
 
 
 class DepthMriResults(_Open):
@@ -314,6 +315,7 @@ COMMANDS: dict[str, Any] = {
     "diffusion.map": DiffusionMapResults,
     "diffusion.fraction": DiffusionFractionResults,
     "diffusion.chemical": DiffusionChemicalResults,
+    "diffusion.gb": DiffusionGbResults,
     "image.extract": ImageResults,
     "image.bin-events": ImageResults,
     "library.show": LibraryShowResults,
