@@ -90,6 +90,9 @@ def cases(tmp_path_factory) -> dict[str, list]:
     ph = ",".join(f"{name}={value}" for name, value in vol.attrs["phases"].items())
     from ionscope.synth.diffusion import grain_boundary_profile, isotope_exchange_cube
 
+    mri_profile = ionscope.save(layered_stack(thicknesses_nm=(60.0, 120.0), rates_nm_s=(1, 1, 1),
+                                              species={"A+": 0, "B+": 1, "C+": 2}, seed=3)[0], d / "mri.zarr")
+
     gda, _ = grain_boundary_profile(max_depth_nm=12000, n_points=40, seed=1)
     gb2 = d / "gb2d.csv"
     pd.DataFrame({"depth_nm": gda.depth.values, "Li6": gda.sel(peak="Li6").values,
@@ -100,6 +103,7 @@ def cases(tmp_path_factory) -> dict[str, list]:
         "info": ["info", image],
         "formats": ["formats"],
         "depth.layers": ["depth", "layers", depth, "--species", species, "--rates", "0.8±0.05nm/s"],
+        "depth.mri": ["depth", "mri", mri_profile, "--species", "A+,B+,C+"],
         "diffusion.fit": ["diffusion", "fit", iso, "--time", "24h", "--model", "surface-exchange",
                           "--isotopes", "Li6,Li7"],
         "diffusion.arrhenius": ["diffusion", "arrhenius", arr],

@@ -212,7 +212,9 @@ class DepthMriResults(_Open):
     mixing_length: Q
     roughness: Q
     information_depth: Q
+    interfaces: list[Q]
     layers: list[dict[str, Any]]
+    reduced_chi2: Optional[float]
 
 
 class PeakImage(_Closed):
@@ -308,6 +310,7 @@ COMMANDS: dict[str, Any] = {
     "info": InfoResults,
     "formats": dict[str, FormatResults],
     "depth.layers": DepthLayersResults,
+    "depth.mri": DepthMriResults,
     "diffusion.fit": DiffusionFitResults,
     "diffusion.arrhenius": ArrheniusResults,
     "diffusion.haven": HavenResults,
