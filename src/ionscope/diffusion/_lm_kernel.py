@@ -239,14 +239,6 @@ def _fit_pixel(y, w, x, t, npar, g, dg, bounds, iterations, p, cov):
     F = np.empty(x.size)
     d0 = np.empty(x.size)
     d1 = np.empty(x.size)
-    if npar == 4:  # coarse start in log₁₀ h√(Dt): the cost is flat in k for diffusion-limited profiles
-        best, best_k = np.inf, p[1]
-        for lw in (-1.0, 0.5, 2.0):
-            p[1] = lw
-            c = _pass(p, npar, y, w, x, t, g, dg, JtJ, grad, F, d0, d1)
-            if c < best:
-                best, best_k = c, p[1]
-        p[1] = best_k
     cost = _pass(p, npar, y, w, x, t, g, dg, JtJ, grad, F, d0, d1)
     lam = 1e-3
     for _ in range(iterations):
