@@ -88,8 +88,10 @@ def cases(tmp_path_factory) -> dict[str, list]:
     ionscope.save(series, d / "series.zarr")
     write_cycling_csv(log, d / "log.csv")
     ph = ",".join(f"{name}={value}" for name, value in vol.attrs["phases"].items())
+    from ionscope.synth.depth import layered_cube
     from ionscope.synth.diffusion import grain_boundary_profile, isotope_exchange_cube
 
+    layered = ionscope.save(layered_cube((8, 8), seed=1)[0], d / "layered.zarr")
     mri_profile = ionscope.save(layered_stack(thicknesses_nm=(60.0, 120.0), rates_nm_s=(1, 1, 1),
                                               species={"A+": 0, "B+": 1, "C+": 2}, seed=3)[0], d / "mri.zarr")
 
@@ -103,6 +105,8 @@ def cases(tmp_path_factory) -> dict[str, list]:
         "info": ["info", image],
         "formats": ["formats"],
         "depth.layers": ["depth", "layers", depth, "--species", species, "--rates", "0.8±0.05nm/s"],
+        "depth.cube": ["depth", "cube", layered, "--out", d / "maps.zarr", "--interface", "Li2O-:falling",
+                       "--layers", "0:20", "--side-view", "xz", "--force"],
         "depth.mri": ["depth", "mri", mri_profile, "--species", "A+,B+,C+"],
         "diffusion.fit": ["diffusion", "fit", iso, "--time", "24h", "--model", "surface-exchange",
                           "--isotopes", "Li6,Li7"],

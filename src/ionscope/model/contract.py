@@ -208,6 +208,19 @@ class DiffusionGbResults(_Open):
     le_claire_holds: bool
 
 
+class CubeInterface(_Open):
+    species: str
+    pixels: int
+    mean_position: Optional[Q] = None
+    roughness_rms: Optional[Q] = None
+
+
+class DepthCubeResults(_Open):
+    axis: str
+    shape: list[int]
+    interfaces: list[CubeInterface]
+
+
 class DepthMriResults(_Open):
     mixing_length: Q
     roughness: Q
@@ -311,6 +324,7 @@ COMMANDS: dict[str, Any] = {
     "formats": dict[str, FormatResults],
     "depth.layers": DepthLayersResults,
     "depth.mri": DepthMriResults,
+    "depth.cube": DepthCubeResults,
     "diffusion.fit": DiffusionFitResults,
     "diffusion.arrhenius": ArrheniusResults,
     "diffusion.haven": HavenResults,
