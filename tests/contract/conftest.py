@@ -88,16 +88,39 @@ def cases(tmp_path_factory) -> dict[str, list]:
     ionscope.save(series, d / "series.zarr")
     write_cycling_csv(log, d / "log.csv")
     ph = ",".join(f"{name}={value}" for name, value in vol.attrs["phases"].items())
+    from ionscope.synth.depth import layered_cube
+    from ionscope.synth.diffusion import grain_boundary_profile, isotope_exchange_cube
+
+    layered = ionscope.save(layered_cube((8, 8), seed=1)[0], d / "layered.zarr")
+    mri_profile = ionscope.save(layered_stack(thicknesses_nm=(60.0, 120.0), rates_nm_s=(1, 1, 1),
+                                              species={"A+": 0, "B+": 1, "C+": 2}, seed=3)[0], d / "mri.zarr")
+
+    gda, _ = grain_boundary_profile(max_depth_nm=12000, n_points=40, seed=1)
+    gb2 = d / "gb2d.csv"
+    pd.DataFrame({"depth_nm": gda.depth.values, "Li6": gda.sel(peak="Li6").values,
+                  "Li7": gda.sel(peak="Li7").values}).to_csv(gb2, index=False)
+    ionscope.save(isotope_exchange_cube((60, 6, 6), seed=2, k_range=(1e-9, 1e-8), total_counts=1e4)[0],
+                  d / "iso_cube.zarr")
     return {
         "info": ["info", image],
         "formats": ["formats"],
         "depth.layers": ["depth", "layers", depth, "--species", species, "--rates", "0.8±0.05nm/s"],
+        "depth.cube": ["depth", "cube", layered, "--out", d / "maps.zarr", "--interface", "Li2O-:falling",
+                       "--layers", "0:20", "--side-view", "xz", "--force"],
+        "depth.mri": ["depth", "mri", mri_profile, "--species", "A+,B+,C+"],
         "diffusion.fit": ["diffusion", "fit", iso, "--time", "24h", "--model", "surface-exchange",
                           "--isotopes", "Li6,Li7"],
         "diffusion.arrhenius": ["diffusion", "arrhenius", arr],
         "diffusion.haven": ["diffusion", "haven", "--dstar", "6e-13", "--sigma", "3e-7", "--n", "2.4e22",
                             "--T", "25 degC"],
         "diffusion.leclaire": ["diffusion", "leclaire", gb, "--time", "1e4", "--d-bulk", "1e-14"],
+        "diffusion.map": ["diffusion", "map", d / "iso_cube.zarr", "--isotopes", "^18O-,^16O-", "--time", "1h",
+                          "--out", d / "D.zarr", "--force"],
+        "diffusion.fraction": ["diffusion", "fraction", iso, "--isotopes", "^6Li+,^7Li+"],
+        "diffusion.chemical": ["diffusion", "chemical", "--dstar", "6e-13±5e-14 cm^2/s", "--thermodynamic-factor",
+                               "12±2", "--haven", "0.55±0.05"],
+        "diffusion.gb": ["diffusion", "gb", gb2, "--time", "1e4 s", "--dbulk", "1e-14", "--grain-size", "4um",
+                         "--isotopes", "Li6,Li7"],
         "image.extract": ["image", "extract", image, "--peaks", "7.016", "--tol-da", "0.2"],
         "image.bin-events": ["image", "bin-events", table.path, "--pixel-size", "0.39um", "--nx", "24", "--ny", "20",
                              "--k0", "2000",

@@ -128,3 +128,89 @@ def test_leclaire_cli(cli, tmp_path):
     res = json.loads(out)["results"]
     assert res["delta_Dgb"]["value"] == pytest.approx(1.322 * 1e-9 * 2.8e4 ** (-5 / 3), rel=1e-3)
     assert res["beta"] > 10 and res["regime"] == "B"
+
+
+def test_map_command_writes_store_figure_and_json(cli, tmp_path):
+    from ionscope.synth.diffusion import isotope_exchange_cube
+
+    cube, truth = isotope_exchange_cube((80, 4, 5), seed=6, k_range=(2e-9, 6e-9), total_counts=1e4)
+    src = ionscope.save(cube, tmp_path / "cube.zarr")
+    out, fig = tmp_path / "D.zarr", tmp_path / "D.png"
+    code, text, err = cli("diffusion", "map", src, "--isotopes", "^18O-,^16O-", "--time", "1h", "--out", out,
+                          "--figure", fig, "--json")
+    assert code == 0, err
+    doc = json.loads(text)
+    assert doc["kind"] == "diffusion.map" and doc["results"]["pixels_fitted"] == 20
+    maps = ionscope.read(out)
+    for var in ("D", "D_uncertainty", "k", "k_uncertainty", "chi2_red"):
+        assert maps[var].shape == (4, 5)
+    assert maps["D"].attrs["units"] == "cm^2/s" and fig.stat().st_size > 0
+    assert np.median(np.abs(maps["D"].values / truth.truth["D"] - 1)) < 0.1
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--isotopes", "^17O-,^16O-", "--time", "1h"], "'^17O-' is not in the data"),
+    (["--isotopes", "^18O-,^16O-", "--time", "3600"], "has no unit"),
+    (["--isotopes", "^18O-", "--time", "1h"], "two names"),
+])
+def test_map_command_bad_input(cli, tmp_path, args, message):
+    from ionscope.synth.diffusion import isotope_exchange_cube
+
+    src = ionscope.save(isotope_exchange_cube((10, 2, 2), seed=1)[0], tmp_path / "cube.zarr")
+    code, _, err = cli("diffusion", "map", src, *args, "--out", tmp_path / "D.zarr")
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_fraction_command_background_and_normalised(cli, tmp_path, profile):
+    da, _ = profile
+    path = ionscope.save(da, tmp_path / "p.zarr")
+    code, out, err = cli("diffusion", "fraction", path, "--isotopes", "^6Li+,^7Li+", "--json")
+    assert code == 0, err
+    res = json.loads(out)["results"]
+    assert res["isotopes"] == ["Li6", "Li7"] and res["background"]["value"] == pytest.approx(0.0759)
+    f = np.array(res["fraction"]["value"])
+    a, b = da.sel(peak="Li6").values, da.sel(peak="Li7").values
+    np.testing.assert_allclose(f, a / (a + b))
+    np.testing.assert_allclose(res["normalised_fraction"]["value"], (f - 0.0759) / (1 - 0.0759))
+    # the profile reaches natural abundance at depth: the deep fraction agrees with it within 3σ
+    deep = res["deep_fraction"]
+    assert abs(deep["value"] - 0.0759) < 3 * deep["uncertainty"]
+
+
+def test_fraction_command_dead_time_lowers_the_tracer_fraction(cli, tmp_path):
+    # with dead time the abundant isotope saturates more: the corrected tracer fraction is lower
+    path = tmp_path / "c.csv"
+    pd.DataFrame({"depth_nm": [0.0, 10.0, 20.0], "Li6": [100.0, 80.0, 60.0],
+                  "Li7": [900.0, 920.0, 940.0]}).to_csv(path, index=False)
+    code, out, err = cli("diffusion", "fraction", path, "--isotopes", "Li6,Li7", "--shots", "2000", "--json")
+    assert code == 0, err
+    f = np.array(json.loads(out)["results"]["fraction"]["value"])
+    assert np.all(f < np.array([0.1, 0.08, 0.06]))
+
+
+@pytest.fixture(scope="module")
+def gb_csv(tmp_path_factory):
+    from ionscope.synth.diffusion import grain_boundary_profile
+
+    da, _ = grain_boundary_profile(D_bulk=1e-14, D_gb=1e-9, time_s=1e4, max_depth_nm=12000, n_points=60, seed=1)
+    path = tmp_path_factory.mktemp("gb") / "gb.csv"
+    pd.DataFrame({"depth_nm": da.depth.values, "Li6": da.sel(peak="Li6").values,
+                  "Li7": da.sel(peak="Li7").values}).to_csv(path, index=False)
+    return path
+
+
+def test_gb_command_2d_beside_le_claire(cli, gb_csv):
+    code, out, err = cli("diffusion", "gb", gb_csv, "--time", "1e4 s", "--dbulk", "1e-14", "--grain-size", "4um",
+                         "--isotopes", "Li6,Li7", "--json")
+    assert code == 0, err
+    res = json.loads(out)["results"]
+    # δ = 0.5 nm, D_gb = 1e-9 cm²/s: δD_gb = 5e-17 cm³/s; 1e7 counts per point make the fit ≈ 1 % precise
+    assert res["delta_Dgb"]["value"] == pytest.approx(5e-17, rel=0.1)
+    assert res["delta_Dgb"]["unit"] == "cm^3/s" and res["regime"] == "B" and res["le_claire_holds"]
+    assert res["le_claire"]["delta_Dgb"]["value"] == pytest.approx(5e-17, rel=0.2)
+
+
+def test_gb_command_grain_size_needs_unit(cli, gb_csv):
+    code, _, err = cli("diffusion", "gb", gb_csv, "--time", "1e4", "--dbulk", "1e-14", "--grain-size", "4",
+                       "--isotopes", "Li6,Li7")
+    assert code == 2 and "--grain-size" in err

@@ -17,3 +17,16 @@ def test_fit_grain_boundary_recovers_D_gb():
     assert res["D_gb_cm2_s"] == pytest.approx(1e-9, rel=0.03)
     assert abs(res["c_background"] - 0.0759) < 1e-3
     assert np.isfinite(res["D_gb_err_cm2_s"]) and res["beta"] > 10
+
+
+def test_grain_boundary_analysis_flags_type_A():
+    """√(D_bulk t) = 1 µm ≥ a 0.5 µm grain: type A, where Le Claire's eq. 9 does not hold."""
+    from ionscope.diffusion.gb2d import grain_boundary_analysis
+
+    da, _ = grain_boundary_profile(D_bulk=1e-12, D_gb=1e-9, time_s=1e4, grain_size_um=0.5, max_depth_nm=8000,
+                                   n_points=40, seed=2)
+    frac, sig = isotope_fraction(da.sel(peak="Li6").values, da.sel(peak="Li7").values)
+    res = grain_boundary_analysis(da.depth.values, frac, 1e4, D_bulk=1e-12, grain_size_um=0.5, sigma=sig,
+                                  solver_options={"ny_max": 30})
+    assert res["regime"] == "A" and not res["le_claire_holds"]
+    assert any("does not hold" in w for w in res.warnings)

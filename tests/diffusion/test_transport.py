@@ -77,3 +77,15 @@ def test_implausible_kelvin_rejected(T):
 def test_arrhenius_needs_enough_points():
     with pytest.raises(ValidationError, match="three"):
         arrhenius([300.0, 400.0], [1e-13, 1e-12])
+
+
+def test_chemical_from_tracer_propagates_relative_errors():
+    from ionscope.diffusion.transport import chemical_from_tracer
+
+    r = chemical_from_tracer(6e-13, 12.0, 0.55, D_star_err=6e-14, theta_err=1.2, haven_err=0.055)
+    assert r["D_chemical"].value == pytest.approx(12 * 6e-13 / 0.55)
+    # three independent 10 % errors: √3 × 10 %
+    assert r["D_chemical"].relative_uncertainty == pytest.approx(np.sqrt(3) * 0.1)
+    assert r["D_sigma"].relative_uncertainty == pytest.approx(np.sqrt(2) * 0.1)
+    with pytest.raises(ValidationError, match="spinodal"):
+        chemical_from_tracer(6e-13, -1.0, 0.55)

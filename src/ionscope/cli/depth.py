@@ -198,3 +198,132 @@ def plot(
 
     save_figure(fig, out, force=force)
     console.print(f"wrote {out}")
+
+
+@app.command()
+def mri(
+    path: Annotated[Path, typer.Argument(help="Depth-profile file.")],
+    species: Annotated[str, typer.Option("--species", "-s", help="One marker species per layer, top to bottom "
+                                                                 "(e.g. 'Au-,PbI_3-,InO_2-').")],
+    axis: AxisOpt = "sputter_time",
+    figure: Annotated[Optional[Path], typer.Option("--figure", help="Draw the data and the fitted curves (.png, "
+                                                                    ".svg or .pdf).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing figure.")] = False,
+    json: Annotated[bool, typer.Option("--json", help="Print a JSON object.")] = False,
+) -> None:
+    """Mixing–roughness–information-depth fit (Hofmann 1994, Surf. Interface Anal. 21, 673,
+    doi:10.1002/sia.740210912): w, σ, λ, true interfaces and per-layer composition with uncertainties."""
+    import ionscope
+    from ionscope.depth.mri import mri_analysis, mri_figure
+    from ionscope.io.atomic import check_writable
+    from ionscope.model.provenance import describe_input
+
+    names = _species(species)
+    if figure is not None:
+        check_writable(figure, force)
+        if figure.suffix.lower() not in (".svg", ".png", ".pdf"):
+            raise ValidationError(f"--figure must end in .svg, .png or .pdf, got {figure.name!r}")
+    with progress("MRI fit", quiet=json):
+        profile = ionscope.read(path)
+        result, curves = mri_analysis(profile, names, axis=axis, inputs=[describe_input(path)])
+    if figure is not None:
+        from ionscope.depth.plots import save_figure
+
+        save_figure(mri_figure(curves), figure, force=force)
+    if json:
+        emit_json(result)
+        return
+    from rich.table import Table
+
+    tab = Table("parameter", "value", box=None)
+    for key, label in (("mixing_length", "mixing length w"), ("roughness", "roughness σ"),
+                       ("information_depth", "information depth λ")):
+        tab.add_row(label, f"{result[key]:.3g}")
+    for k, q in enumerate(result["interfaces"]):
+        tab.add_row(f"interface {k + 1}", f"{q:.4g}")
+    tab.add_row("χ²_red", f"{result['reduced_chi2']:.3g}")
+    console.print(tab)
+    comp = Table("layer (marker)", *names, box=None)
+    for layer in result["layers"]:
+        c = layer["composition"]
+        comp.add_row(layer["marker"], *(f"{c[n].value:.3f} ± {c[n].uncertainty:.3f}" for n in names))
+    console.print(comp)
+    from ionscope.cli.common import print_warnings
+
+    print_warnings(result.warnings)
+
+
+def _interface_specs(items: list[str]) -> list[tuple[str, bool]]:
+    out = []
+    for item in items:
+        name, _, edge = item.rpartition(":")
+        if not name or edge not in ("falling", "rising"):
+            raise ValidationError(f"--interface needs SPECIES:falling or SPECIES:rising, got {item!r}")
+        out.append((name, edge == "falling"))
+    return out
+
+
+def _scan_ranges(text: str | None) -> list[tuple[int, int]]:
+    if text is None:
+        return []
+    out = []
+    for part in text.split(","):
+        a, sep, b = part.strip().partition(":")
+        if not sep or not a.strip().isdigit() or not b.strip().isdigit():
+            raise ValidationError(f"--layers takes scan ranges START:STOP (scan indices), got {part!r}")
+        out.append((int(a), int(b)))
+    return out
+
+
+@app.command()
+def cube(
+    path: Annotated[Path, typer.Argument(help="3-D depth profile (scan, y, x, peak): Zarr, GRD, BIF6 or imzML.")],
+    out: Annotated[Path, typer.Option("--out", help="Maps as a Zarr store.")],
+    interface: Annotated[Optional[list[str]], typer.Option("--interface", help="SPECIES:falling or "
+                                                                              "SPECIES:rising (repeatable).")] = None,
+    layers_: Annotated[Optional[str], typer.Option("--layers", help="Scan ranges to average, e.g. "
+                                                                    "'0:20,20:60'.")] = None,
+    side_view_: Annotated[Optional[str], typer.Option("--side-view", help="xz or yz: side views of the "
+                                                                          "interface species.")] = None,
+    axis: Annotated[str, typer.Option("--axis", help="sputter_time, depth or scan.")] = "sputter_time",
+    rate: Annotated[Optional[str], typer.Option("--rate", help="Sputter rate with unit and optional 1σ "
+                                                               "('0.8±0.05nm/s') for --axis depth.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing output.")] = False,
+    json: Annotated[bool, typer.Option("--json", help="Print a JSON object.")] = False,
+) -> None:
+    """Interface-depth maps with per-pixel uncertainty and roughness, layer maps and side views of a cube."""
+    import ionscope
+    from ionscope.cli.common import print_warnings, quantity_option
+    from ionscope.depth.cube_maps import cube_maps
+    from ionscope.io.atomic import check_writable
+    from ionscope.model.provenance import describe_input
+
+    specs = _interface_specs(interface or [])
+    ranges = _scan_ranges(layers_)
+    if side_view_ is not None and side_view_ not in ("xz", "yz"):
+        raise ValidationError(f"--side-view must be xz or yz, got {side_view_!r}")
+    if axis not in ("sputter_time", "depth", "scan"):
+        raise ValidationError(f"--axis must be sputter_time, depth or scan, got {axis!r}")
+    r = quantity_option(rate, "--rate", "nm/s", require_unit=True, positive=True)
+    check_writable(out, force)
+    data = ionscope.read(path)
+    views = [(sp, side_view_) for sp, _ in specs] if side_view_ else []
+    with progress("interface maps", total=max(len(specs), 1), quiet=json) as task:
+        ds, result = cube_maps(data, interfaces=specs, layers=ranges, side_views=views, axis=axis,
+                               rate_nm_s=None if r is None else r.value,
+                               rate_err_nm_s=None if r is None else r.uncertainty,
+                               inputs=[describe_input(path)], progress=task.advance, path=path)
+    ionscope.save(ds, out, force=force)
+    if json:
+        emit_json(result)
+        return
+    from rich.table import Table
+
+    tab = Table("interface", "pixels", "mean position", "roughness (rms)", box=None)
+    for i in result["interfaces"]:
+        if "mean_position" in i:
+            tab.add_row(f"{i['species']} ({i['edge']})", str(i["pixels"]), f"{i['mean_position']:.4g}",
+                        f"{i['roughness_rms']:.3g}")
+    console.print(tab)
+    console.print(f"wrote {out}")
+    print_warnings(result.warnings)

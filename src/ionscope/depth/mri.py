@@ -103,6 +103,13 @@ def _model(params: np.ndarray, z: np.ndarray, n_layers: int, species_layer: np.n
     return fitted, bounds
 
 
+def _grid(z: np.ndarray) -> np.ndarray:
+    """Uniform model grid: half the smallest spacing of ``z``, 5 % margins."""
+    span = float(z[-1] - z[0])
+    h = float(np.min(np.diff(z))) / 2
+    return np.arange(z[0] - 0.05 * span, z[-1] + 0.05 * span + h, h)
+
+
 def fit_mri(z: np.ndarray, signals: np.ndarray, species_layer: Sequence[int], *, n_layers: int,
             interfaces_guess: Sequence[float], w: float = 2.0, sigma: float = 2.0, lam: float = 1.0,
             unit: str = "nm", labels: Sequence[str] | None = None) -> Result:
@@ -142,8 +149,7 @@ def fit_mri(z: np.ndarray, signals: np.ndarray, species_layer: Sequence[int], *,
         raise ValidationError("depths must increase strictly (≥ 4 points)")
     step = float(np.median(np.diff(z)))
     span = float(z[-1] - z[0])
-    h = float(np.min(np.diff(z))) / 2
-    grid = np.arange(z[0] - 0.05 * span, z[-1] + 0.05 * span + h, h)
+    grid = _grid(z)
     p0 = np.concatenate([np.diff(guess), [max(w, step), max(sigma, step), max(lam, step)], [guess[0]]])
     lo = np.concatenate([np.full(n_layers - 2, step), [0.05 * step] * 3, [z[0]]])
     hi = np.concatenate([np.full(n_layers - 2, span), [span / 4] * 3, [z[-1]]])
@@ -194,6 +200,7 @@ def fit_mri(z: np.ndarray, signals: np.ndarray, species_layer: Sequence[int], *,
         "sigma": Quantity(sol.x[n_layers - 1], err[n_layers - 1], unit),
         "lam": Quantity(sol.x[n_layers], err[n_layers], unit),
         "reduced_chi2": chi2,
+        "correlation_w_sigma_lam": _correlation(cov, slice(n_layers - 2, n_layers + 1)),
         "species": list(labels) if labels is not None else list(range(sl.size)),
         "species_layer": sl.tolist(),
     }
@@ -202,6 +209,13 @@ def fit_mri(z: np.ndarray, signals: np.ndarray, species_layer: Sequence[int], *,
     return Result("depth.mri_fit", values, warnings=warnings, provenance=prov)
 
 
+
+
+def _correlation(cov: np.ndarray, sel: slice) -> list[list[float]]:
+    c = cov[sel, sel]
+    d = np.sqrt(np.clip(np.diag(c), 0, None))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (c / np.outer(d, d)).tolist()
 
 
 def fit_profile_mri(profile, layers: Result, *, axis: str = "depth") -> Result:
@@ -230,4 +244,125 @@ def fit_profile_mri(profile, layers: Result, *, axis: str = "depth") -> Result:
     return fit_mri(z[skip:], counts.T, owner, n_layers=len(lay), interfaces_guess=guess, unit=unit, labels=names)
 
 
-__all__ = ["fit_mri", "fit_profile_mri", "layer_composition", "mri_kernel", "mri_profile"]
+
+
+#: |correlation| above which two of w, σ, λ are reported as not separately identifiable: at 0.95 the
+#: 1σ ellipse is ~3× longer along the trade-off direction than the parameters' own 1σ suggest.
+CORRELATION_LIMIT = 0.95
+#: Relative 1σ above which a parameter is reported as not determined by the profile.
+RELATIVE_LIMIT = 0.5
+
+
+def _guesses(z: np.ndarray, counts: np.ndarray, profile, names, axis: str) -> list[float]:
+    """Interface starts: the layer finder's 50 % points when it finds one per pair, else midpoints of maxima."""
+    from ionscope.depth.interfaces import find_layers
+
+    n = len(names)
+    try:
+        found = find_layers(profile, names, axis=axis)
+        pos = sorted(i["position"].value for i in found["interfaces"])
+        if len(pos) == n - 1:
+            return pos
+    except ValidationError:
+        pass
+    peaks = [float(z[int(np.argmax(counts[:, j]))]) for j in range(n)]
+    return [0.5 * (peaks[k] + peaks[k + 1]) for k in range(n - 1)]
+
+
+def _composition(z, counts, shapes, weights, chi2, names):
+    """Per-layer signal fractions of every species with 1σ (delta method over independent species)."""
+    n = len(names)
+    amp, bkg, var = np.empty(n), np.empty(n), np.empty((n, 2, 2))
+    for j in range(n):
+        a = np.stack([shapes[j], np.ones_like(z)], axis=1) * weights[j][:, None]
+        coef, *_ = np.linalg.lstsq(a, counts[j] * weights[j], rcond=None)
+        amp[j], bkg[j] = coef
+        var[j] = np.linalg.pinv(a.T @ a) * max(chi2, 1.0)
+    layers = []
+    for k in range(n):
+        S = np.array([amp[j] * (j == k) + bkg[j] for j in range(n)])
+        vS = np.array([var[j, 0, 0] * (j == k) + var[j, 1, 1] + 2 * var[j, 0, 1] * (j == k) for j in range(n)])
+        tot = S.sum()
+        comp = {}
+        for j in range(n):
+            grad = ((np.arange(n) == j) * tot - S[j]) / tot ** 2
+            comp[names[j]] = Quantity(S[j] / tot, float(np.sqrt(np.sum(grad ** 2 * vS))), "1")
+        layers.append({"marker": names[k], "composition": comp})
+    return layers
+
+
+def mri_analysis(profile, species: Sequence[str], *, axis: str = "sputter_time", inputs=()) -> tuple[Result, dict]:
+    """MRI fit of a layered profile with one marker species per layer (top to bottom).
+
+    Fits Hofmann's mixing length w, roughness σ and information depth λ with the true interface depths
+    (:func:`fit_mri`), then gives each layer's composition as the fractions of the species' fitted
+    plateau signals in it (signal fractions: without relative sensitivity factors they are not atomic
+    fractions), and warns where w, σ, λ are not identifiable (|correlation| > 0.95 or relative 1σ > 50 %).
+
+    Returns
+    -------
+    result, curves
+        :class:`Result` of kind ``depth.mri`` (``mixing_length``, ``roughness``, ``information_depth``,
+        ``interfaces``, ``thicknesses``, ``layers``); and ``{"z", "data", "fitted", "unit", "species"}``
+        for a figure.
+    """
+    from ionscope.depth._common import axis_values, species_counts
+
+    names = list(species)
+    if len(names) < 2:
+        raise ValidationError("an MRI fit needs at least two layers: give one marker species per layer")
+    z, unit = axis_values(profile, axis)
+    counts = species_counts(profile, names)
+    guess = _guesses(z, counts, profile, names, axis)
+    fit = fit_mri(z, counts.T, list(range(len(names))), n_layers=len(names), interfaces_guess=guess, unit=unit,
+                  labels=names)
+    n = len(names)
+    params = np.concatenate([[q.value for q in fit["thicknesses"]],
+                             [fit["w"].value, fit["sigma"].value, fit["lam"].value], [fit["interfaces"][0].value]])
+    weights = 1.0 / np.sqrt(np.maximum(counts.T, 1.0))
+    grid = _grid(z)
+    bounds = params[n + 1] + np.concatenate([[0.0], np.cumsum(params[: n - 2])])
+    fine = mri_profile(grid, layer_composition(grid, bounds, n), *params[n - 2:n + 1])
+    shapes = np.stack([np.interp(z, grid, fine[k]) for k in range(n)])
+    fitted, _ = _model(params, z, n, np.arange(n), counts.T, weights, grid)
+    warnings = list(fit.warnings)
+    labels = {"w": "mixing length w", "sigma": "roughness σ", "lam": "information depth λ"}
+    keys = ["w", "sigma", "lam"]
+    corr = np.asarray(fit["correlation_w_sigma_lam"], dtype=float)
+    for a in range(3):
+        for b in range(a + 1, 3):
+            if np.isfinite(corr[a, b]) and abs(corr[a, b]) > CORRELATION_LIMIT:
+                warnings.append(f"{labels[keys[a]]} and {labels[keys[b]]} are not separately identifiable "
+                                f"(correlation {corr[a, b]:.2f}): only a combination of them is determined")
+    for k in keys:
+        rel = fit[k].relative_uncertainty
+        if rel is None or not np.isfinite(rel) or rel > RELATIVE_LIMIT:
+            warnings.append(f"{labels[k]} is not determined by this profile (relative 1σ "
+                            f"{'unknown' if rel is None or not np.isfinite(rel) else f'{rel:.0%}'})")
+    values = {"axis": axis, "species": names, "mixing_length": fit["w"], "roughness": fit["sigma"],
+              "information_depth": fit["lam"], "interfaces": fit["interfaces"], "thicknesses": fit["thicknesses"],
+              "layers": _composition(z, counts.T, shapes, weights, fit["reduced_chi2"], names),
+              "reduced_chi2": fit["reduced_chi2"], "correlation_w_sigma_lam": fit["correlation_w_sigma_lam"]}
+    prov = make_provenance("ionscope.depth.mri_analysis", inputs=inputs,
+                           parameters={"species": names, "axis": axis}, parents=[dict(fit.provenance)])
+    curves = {"z": z, "data": counts.T, "fitted": fitted, "unit": unit, "species": names, "axis": axis}
+    return Result("depth.mri", values, warnings=tuple(warnings), provenance=prov), curves
+
+
+def mri_figure(curves: dict):
+    """Measured counts (points) and fitted MRI curves (lines) of every marker species, log scale."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.2), constrained_layout=True)
+    for j, name in enumerate(curves["species"]):
+        line, = ax.plot(curves["z"], curves["fitted"][j], lw=1.5, label=f"{name} (MRI fit)")
+        ax.plot(curves["z"], curves["data"][j], ".", ms=3, color=line.get_color(), alpha=0.6)
+    ax.set_yscale("log")
+    ax.set_xlabel(f"{curves['axis'].replace('_', ' ')} ({curves['unit']})")
+    ax.set_ylabel("counts")
+    ax.legend(fontsize=8)
+    return fig
+__all__ = ["fit_mri", "fit_profile_mri", "layer_composition", "mri_analysis", "mri_figure", "mri_kernel", "mri_profile"]

@@ -1,5 +1,4 @@
-"""Isotope fractions from counts, with Poisson uncertainty per point (Sharma et al. 2025, Sci. Technol. Adv.
-Mater. 26, 2580917, doi:10.1080/14686996.2025.2580917).
+"""Isotope fractions from counts, with Poisson uncertainty per point and natural-abundance background.
 
 The tracer fraction of a pair of isotopes is ``f = a / (a + b)`` (⁶Li/(⁶Li + ⁷Li), ¹⁸O/(¹⁶O + ¹⁸O), …).
 For independent Poisson counts the delta method gives ``σ_f² = (b² σ_a² + a² σ_b²) / (a + b)⁴``, i.e.
@@ -72,3 +71,132 @@ def isotope_fraction(tracer_counts, other_counts, *, shots=None, floor: float = 
         # zero counts in one channel would give σ = 0; use the binomial floor f(1-f)→1/(n+1) instead
         var = np.maximum(var, 1.0 / np.maximum(total + 1.0, floor) ** 2 / 4)
     return frac, np.sqrt(var)
+
+
+def isotope_key(label: str) -> str:
+    """``'^6Li+'``, ``'6Li'``, ``'Li6'`` → ``'Li6'`` (the key of :data:`NATURAL_ABUNDANCE`)."""
+    import re
+
+    s = label.replace("^", "").replace(" ", "").rstrip("+-")
+    m = re.fullmatch(r"(\d+)([A-Z][a-z]?)", s) or re.fullmatch(r"([A-Z][a-z]?)(\d+)", s)
+    if not m:
+        return s
+    a, b = m.groups()
+    return f"{b}{a}" if a.isdigit() else f"{a}{b}"
+
+
+def read_isotope_counts(path, isotopes: tuple[str, str]):
+    """Depth axis and the two isotopes' counts of a depth profile (CSV with count columns, or any profile file).
+
+    Returns ``(axis, axis_unit, tracer_counts, other_counts, labels)``; the axis is depth (nm) when the
+    file has one, else sputter time (s).
+    """
+    from pathlib import Path
+
+    import ionscope
+    from ionscope.diffusion.maps import match_peak
+    from ionscope.model.arrays import kind_of
+    from ionscope.model.units import convert
+
+    p = Path(path)
+    if p.suffix.lower() in (".csv", ".tsv") and p.is_file():
+        from ionscope.diffusion.tables import _numeric, _read_csv, _refuse_unitless
+
+        df = _read_csv(p)
+        cols = [str(c) for c in df.columns]
+        labels = [match_peak(cols, name, "isotope column", p) for name in isotopes]
+        if "depth_nm" in cols:
+            axis, unit = _numeric(df, "depth_nm", p), "nm"
+        elif "depth_um" in cols:
+            axis, unit = _numeric(df, "depth_um", p) * 1e3, "nm"
+        elif "sputter_time_s" in cols:
+            axis, unit = _numeric(df, "sputter_time_s", p), "s"
+        else:
+            _refuse_unitless(cols, p, "depth_nm, depth_um or sputter_time_s")
+        a, b = _numeric(df, labels[0], p), _numeric(df, labels[1], p)
+        return axis, unit, a, b, labels
+    data = ionscope.read(p)
+    if hasattr(data, "data_vars"):
+        data = data[next(iter(data.data_vars))]
+    if kind_of(data) != "depth_profile":
+        raise ValidationError(f"expected a depth profile (scan, peak), got a {kind_of(data)}", p)
+    peaks = [str(v) for v in data.coords["peak"].values]
+    labels = [match_peak(peaks, name, "isotope", p) for name in isotopes]
+    if "depth" in data.coords:
+        unit = data.coords["depth"].attrs.get("units") or "nm"
+        axis, unit = np.asarray(convert(np.asarray(data.coords["depth"].values, float), unit, "nm")), "nm"
+    else:
+        axis, unit = np.asarray(data.coords["sputter_time"].values, float), "s"
+    a = np.asarray(data.sel(peak=labels[0]).values, float)
+    b = np.asarray(data.sel(peak=labels[1]).values, float)
+    return axis, unit, a, b, labels
+
+
+def fraction_profile(axis, axis_unit: str, tracer_counts, other_counts, isotopes: tuple[str, str], *,
+                     shots=None, background=None, source: float = 1.0, inputs=()):
+    """Tracer isotope fraction of a depth profile with its natural-abundance background, point by point.
+
+    ``f = a/(a + b)`` with Poisson (or, with ``shots``, dead-time binomial) 1σ; the background ``f_bg``
+    is the natural abundance ratio of the pair (IUPAC: Meija et al. 2016, Pure Appl. Chem. 88, 293,
+    doi:10.1515/pac-2015-0503) unless given; the normalised fraction is
+    ``f′ = (f − f_bg)/(f_s − f_bg)`` with the source (enrichment) fraction ``f_s`` (Sharma, Hasegawa,
+    Xing & Kuwata 2025, doi:10.1080/14686996.2025.2580917, eq. 3 is written in f′).
+
+    Parameters
+    ----------
+    axis, axis_unit
+        Depth (nm) or sputter time (s) of each point.
+    tracer_counts, other_counts
+        Counts of the tracer (e.g. ⁶Li⁺) and the other isotope (⁷Li⁺).
+    shots
+        Primary shots per point for the dead-time correction (``None``: counts already corrected).
+    background
+        ``(value, uncertainty)`` of f_bg, or ``None`` for the natural abundance.
+    source
+        Tracer fraction of the source, f_s (1 for a pure tracer).
+
+    Returns
+    -------
+    Result
+        Kind ``diffusion.fraction``: ``background``, ``fraction``, ``normalised_fraction`` (arrays with
+        1σ), the axis, the mean fraction of the deepest tenth (a check of the background).
+    """
+    from ionscope.model.provenance import make_provenance
+    from ionscope.model.result import Quantity, Result
+
+    f, s = isotope_fraction(tracer_counts, other_counts, shots=shots)
+    warnings = []
+    if background is None:
+        bg = natural_fraction(isotope_key(isotopes[0]), isotope_key(isotopes[1]))
+        bg_q = Quantity(bg, None, "1", why_no_uncertainty="representative natural abundance (IUPAC); its natural "
+                        "variation is not propagated — give --background with ± to include it")
+        bg_err = 0.0
+    else:
+        bg, bg_err = float(background[0]), float(background[1] or 0.0)
+        bg_q = Quantity(bg, background[1], "1", why_no_uncertainty="no uncertainty given with --background")
+    if not 0 <= bg < source <= 1:
+        raise ValidationError(f"need 0 ≤ background ({bg:g}) < source fraction ({source:g}) ≤ 1")
+    span = source - bg
+    norm = (f - bg) / span
+    # ∂f′/∂f_bg = (f − f_s)/span²
+    norm_err = np.sqrt((s / span) ** 2 + ((f - source) / span ** 2 * bg_err) ** 2)
+    n = f.size
+    tail = slice(n - max(n // 10, 2), n)
+    tail_f = f[tail][np.isfinite(f[tail])]
+    tail_mean = float(np.mean(tail_f)) if tail_f.size else float("nan")
+    tail_err = float(np.sqrt(np.sum(s[tail][np.isfinite(f[tail])] ** 2)) / max(tail_f.size, 1))
+    if tail_f.size and abs(tail_mean - bg) > 3 * np.hypot(tail_err, bg_err) and tail_mean > bg:
+        warnings.append(f"the deepest points have f = {tail_mean:.4g} ± {tail_err:.2g}, above the background "
+                        f"{bg:.4g}: the tracer has not died out (profile too short) or the background is wrong")
+    elif tail_f.size and abs(tail_mean - bg) > 3 * np.hypot(tail_err, bg_err):
+        warnings.append(f"the deepest points have f = {tail_mean:.4g} ± {tail_err:.2g}, below the natural "
+                        f"background {bg:.4g}: check the isotope order (tracer first) or a depleted material")
+    values = {"isotopes": list(isotopes), "axis": Quantity(axis, None, axis_unit, why_no_uncertainty=(
+                  "the depth/time scale of the file; its calibration uncertainty is not known here")),
+              "background": bg_q, "source": source, "dead_time_corrected": shots is not None,
+              "fraction": Quantity(f, s, "1"), "normalised_fraction": Quantity(norm, norm_err, "1"),
+              "deep_fraction": Quantity(tail_mean, tail_err, "1")}
+    prov = make_provenance("ionscope.diffusion.fraction_profile", inputs=inputs,
+                           parameters={"isotopes": list(isotopes), "shots": shots, "background": bg,
+                                       "source": source})
+    return Result("diffusion.fraction", values, warnings=tuple(warnings), provenance=prov)

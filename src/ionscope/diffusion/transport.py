@@ -1,6 +1,6 @@
 """Transport relations: Arrhenius (eq. 2), Nernst–Einstein (eq. 4), Haven ratio (eq. 5),
-thermodynamic factor (eq. 7) and chemical diffusion D̃ = Θ D_σ (eq. 6). Equations of Sharma et al. 2025, Sci.
-Technol. Adv. Mater. 26, 2580917, doi:10.1080/14686996.2025.2580917.
+thermodynamic factor (eq. 7) and chemical diffusion D̃ = Θ D_σ (eq. 6) of Sharma, Hasegawa, Xing &
+Kuwata 2025, Sci. Technol. Adv. Mater. 26, 2580917, doi:10.1080/14686996.2025.2580917.
 """
 
 from __future__ import annotations
@@ -183,3 +183,55 @@ def thermodynamic_factor(x, E_V, T_K: float, *, smoothing: float | None = None) 
 def chemical_diffusion(theta, D_sigma):
     """Chemical diffusion coefficient ``D̃ = Θ D_σ`` (eq. 6), in the unit of D_σ."""
     return np.asarray(theta, dtype=float) * np.asarray(D_sigma, dtype=float)
+
+
+def chemical_from_tracer(D_star: float, thermodynamic_factor: float, haven: float, *,
+                         D_star_err: float | None = None, theta_err: float | None = None,
+                         haven_err: float | None = None, inputs=()) -> Result:
+    """Chemical diffusion coefficient from the tracer one: ``D̃ = Θ D_σ = Θ D*/H_R``.
+
+    Combines eqs. 5 and 6 of Sharma, Hasegawa, Xing & Kuwata 2025 (doi:10.1080/14686996.2025.2580917):
+    ``D_σ = D*/H_R`` (Haven ratio) and ``D̃ = Θ D_σ`` (thermodynamic factor Θ, eq. 7). Relative 1σ of
+    D*, Θ and H_R add in quadrature, i.e. they are taken as independent — not so when H_R was itself
+    computed from the same D* (then give D_σ from the conductivity via ``diffusion haven`` instead).
+
+    Parameters
+    ----------
+    D_star
+        Tracer diffusion coefficient, cm² s⁻¹.
+    thermodynamic_factor
+        Θ = ∂ln a/∂ln c (dimensionless, > 0; ≈ 1 for an ideal dilute solution).
+    haven
+        Haven ratio H_R (dimensionless, > 0).
+
+    Returns
+    -------
+    Result
+        Kind ``diffusion.chemical``: quantities ``D_chemical``, ``D_sigma``, ``D_star``,
+        ``thermodynamic_factor``, ``H_R``.
+    """
+    for name, v in (("D*", D_star), ("the thermodynamic factor", thermodynamic_factor), ("H_R", haven)):
+        if not (np.isfinite(v) and v > 0):
+            raise ValidationError(f"{name} must be positive, got {v!r}" + (
+                " (Θ ≤ 0 means a two-phase, spinodal region where D̃ is not defined)"
+                if name.startswith("the thermo") else ""))
+    Ds = D_star / haven
+    Dc = thermodynamic_factor * Ds
+    pairs = ((D_star_err, D_star), (theta_err, thermodynamic_factor), (haven_err, haven))
+    rel = [e / v for e, v in pairs if e is not None]
+    rel_s = [e / v for e, v in (pairs[0], pairs[2]) if e is not None]
+    none_why = "no uncertainties of D*, Θ or H_R were given"
+    warnings = []
+    if haven > 1.5 or haven < 0.05:
+        warnings.append(f"H_R = {haven:.3g} is outside the usual 0.1–1 range")
+    values = {"D_chemical": Quantity(Dc, Dc * float(np.sqrt(np.sum(np.square(rel)))) if rel else None, "cm^2/s",
+                                     why_no_uncertainty=none_why),
+              "D_sigma": Quantity(Ds, Ds * float(np.sqrt(np.sum(np.square(rel_s)))) if rel_s else None, "cm^2/s",
+                                  why_no_uncertainty="no uncertainties of D* or H_R were given"),
+              "D_star": Quantity(D_star, D_star_err, "cm^2/s", why_no_uncertainty="no uncertainty of D* given"),
+              "thermodynamic_factor": Quantity(thermodynamic_factor, theta_err, "1",
+                                               why_no_uncertainty="no uncertainty of Θ given"),
+              "H_R": Quantity(haven, haven_err, "1", why_no_uncertainty="no uncertainty of H_R given")}
+    prov = make_provenance("ionscope.diffusion.chemical_from_tracer", inputs=inputs, parameters={
+        "D_star": D_star, "thermodynamic_factor": thermodynamic_factor, "H_R": haven})
+    return Result("diffusion.chemical", values, warnings=tuple(warnings), provenance=prov)

@@ -174,6 +174,62 @@ class LeClaireResults(_Open):
     tail_end: Q
 
 
+class DiffusionMapResults(_Open):
+    model: str
+    isotopes: list[str]
+    pixels_fitted: int
+    D: Q
+    k: Optional[Q] = None
+    chi2_red: Optional[float]
+    output: str
+
+
+class DiffusionFractionResults(_Open):
+    isotopes: list[str]
+    background: Q
+    fraction: Q
+    normalised_fraction: Q
+
+
+class DiffusionChemicalResults(_Open):
+    D_chemical: Q
+    D_sigma: Q
+    D_star: Q
+    thermodynamic_factor: Q
+    H_R: Q
+
+
+class DiffusionGbResults(_Open):
+    delta_Dgb: Q
+    D_gb: Q
+    le_claire: dict[str, Any]
+    beta: float
+    regime: str
+    le_claire_holds: bool
+
+
+class CubeInterface(_Open):
+    species: str
+    pixels: int
+    mean_position: Optional[Q] = None
+    roughness_rms: Optional[Q] = None
+
+
+class DepthCubeResults(_Open):
+    axis: str
+    shape: list[int]
+    interfaces: list[CubeInterface]
+
+
+class DepthMriResults(_Open):
+    mixing_length: Q
+    roughness: Q
+    information_depth: Q
+    interfaces: list[Q]
+    layers: list[dict[str, Any]]
+    reduced_chi2: Optional[float]
+
+
 class PeakImage(_Closed):
     mz: Q
     total_counts: Q
@@ -267,10 +323,16 @@ COMMANDS: dict[str, Any] = {
     "info": InfoResults,
     "formats": dict[str, FormatResults],
     "depth.layers": DepthLayersResults,
+    "depth.mri": DepthMriResults,
+    "depth.cube": DepthCubeResults,
     "diffusion.fit": DiffusionFitResults,
     "diffusion.arrhenius": ArrheniusResults,
     "diffusion.haven": HavenResults,
     "diffusion.leclaire": LeClaireResults,
+    "diffusion.map": DiffusionMapResults,
+    "diffusion.fraction": DiffusionFractionResults,
+    "diffusion.chemical": DiffusionChemicalResults,
+    "diffusion.gb": DiffusionGbResults,
     "image.extract": ImageResults,
     "image.bin-events": ImageResults,
     "library.show": LibraryShowResults,

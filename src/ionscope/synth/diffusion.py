@@ -129,10 +129,16 @@ def grain_boundary_profile(*, D_bulk: float = 1e-14, D_gb: float = 1e-9, delta_n
 
 def isotope_map_cube(shape=(200, 64, 64), *, depth_step_nm: float = 2.0, D_range=(3e-15, 3e-14),
                      time_s: float = 3600.0, c_source: float = 0.95, c_background: float = 0.0759,
-                     total_counts: float = 400.0, seed: SeedLike = None) -> tuple[dict[str, np.ndarray], GroundTruth]:
-    """A (scan, y, x) ⁶Li/⁷Li count cube whose D varies smoothly across the field (eq. 3 semi-infinite).
+                     total_counts: float = 400.0, k_range=None,
+                     seed: SeedLike = None) -> tuple[dict[str, np.ndarray], GroundTruth]:
+    """A (scan, y, x) ⁶Li/⁷Li count cube whose D (and k) vary smoothly across the field.
 
-    Returns the two count cubes (uint32) and the depth axis; the truth holds the D map (cm² s⁻¹).
+    D varies log-linearly along the diagonal; without ``k_range`` every pixel follows the semi-infinite
+    profile (eq. 3), with ``k_range = (k_min, k_max)`` (cm s⁻¹) the surface-exchange profile (eq. 8)
+    with log k varying along the other diagonal.
+
+    Returns the two count cubes (uint32) and the depth axis; the truth holds the D map (cm² s⁻¹) and,
+    with ``k_range``, the k map (cm s⁻¹).
     """
     rng = make_rng(seed)
     n, ny, nx = shape
@@ -140,14 +146,51 @@ def isotope_map_cube(shape=(200, 64, 64), *, depth_step_nm: float = 2.0, D_range
     logD = np.log10(D_range[0]) + (np.log10(D_range[1]) - np.log10(D_range[0])) * (0.5 * (xx + yy))
     Dmap = 10 ** logD
     depth = np.arange(n) * depth_step_nm
-    from scipy.special import erfc
+    from scipy.special import erfc, erfcx
 
     u = (depth[:, None, None] * NM) / (2 * np.sqrt(Dmap * time_s))[None]
-    frac = c_background + (c_source - c_background) * erfc(u)
+    truth_maps = {"D": Dmap}
+    if k_range is None:
+        F = erfc(u)
+    else:
+        logk = np.log10(k_range[0]) + (np.log10(k_range[1]) - np.log10(k_range[0])) * (0.5 * (1 - xx + yy))
+        kmap = 10 ** logk
+        w = (kmap * np.sqrt(time_s / Dmap))[None]
+        F = np.exp(-u * u) * (erfcx(u) - erfcx(u + w))
+        truth_maps["k"] = kmap
+    frac = c_background + (c_source - c_background) * F
     a = rng.poisson(total_counts * frac).astype(np.uint32)
     b = rng.poisson(total_counts * (1 - frac)).astype(np.uint32)
     truth = GroundTruth("ionscope.synth.diffusion.isotope_map_cube",
                         {"shape": list(shape), "depth_step_nm": depth_step_nm, "time_s": time_s,
-                         "c_source": c_source, "c_background": c_background, "total_counts": total_counts},
-                        {"D": Dmap})
+                         "c_source": c_source, "c_background": c_background, "total_counts": total_counts,
+                         "k_range": None if k_range is None else list(k_range)},
+                        truth_maps)
     return {"tracer": a, "other": b, "depth_nm": depth}, truth
+
+
+def isotope_exchange_cube(shape=(120, 32, 32), *, isotopes=("^18O-", "^16O-"), pixel_size_um: float = 0.5,
+                          sputter_rate_nm_s: float = 0.5, depth_axis: bool = True, seed: SeedLike = None,
+                          **kwargs) -> tuple[xr.DataArray, GroundTruth]:
+    """A ``cube3d`` (scan, y, x, peak) isotope-exchange cube with known per-pixel D (and k) maps.
+
+    Wraps :func:`isotope_map_cube` (same keyword arguments, e.g. ``k_range``, ``total_counts``); the
+    tracer is the first of ``isotopes``. The scans carry sputter time (s) and, if ``depth_axis``, a
+    depth coordinate (nm).
+    """
+    from ionscope.model.arrays import labelled, pixel_axis
+
+    data, truth = isotope_map_cube(shape, seed=seed, **kwargs)
+    n, ny, nx = shape
+    counts = np.stack([data["tracer"], data["other"]], axis=-1)
+    coords = {
+        "scan": coord("scan", np.arange(n), "index"),
+        "sputter_time": coord("scan", data["depth_nm"] / sputter_rate_nm_s, "s"),
+        "y": coord("y", pixel_axis(ny, pixel_size_um), "µm"),
+        "x": coord("x", pixel_axis(nx, pixel_size_um), "µm"),
+        "peak": xr.Variable("peak", np.asarray(list(isotopes), dtype=str)),
+    }
+    if depth_axis:
+        coords["depth"] = coord("scan", data["depth_nm"], "nm")
+    cube = labelled(counts, "cube3d", coords=coords, attrs={"source_file": "synthetic"})
+    return cube, truth

@@ -1,0 +1,164 @@
+"""Maps of a 3-D depth profile (scan, y, x, peak) in one call: interface-depth maps with per-pixel
+uncertainty, their roughness, layer maps over scan ranges and side views.
+
+The interface of a pixel is the 50 % crossing of its smoothed, normalised signal (as in
+:func:`ionscope.depth.cube.pixel_interfaces`); its 1σ follows from the Poisson noise of the smoothed
+signal at the crossing divided by the local slope (delta method), ``σ_pos = σ_y / |dy/dscan|``.
+The roughness of an interface is the rms deviation of its map from the mean (including any tilt);
+its 1σ combines the sampling error ``rms/√(2(N − 1))`` with the relative uncertainty of the depth
+scale (sputter rate), when given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import xarray as xr
+from scipy.ndimage import uniform_filter1d
+
+from ionscope.model.errors import ValidationError
+from ionscope.model.provenance import make_provenance
+from ionscope.model.result import Quantity, Result
+
+
+def interface_with_sigma(block: np.ndarray, *, falling: bool, smooth_scans: int = 5,
+                         skip: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Fractional scan index of the 50 % crossing per pixel of a (scan, y, x) count block, and its 1σ."""
+    y = np.asarray(block, dtype=float)
+    n = max(int(smooth_scans), 1)
+    if n > 1:
+        y = uniform_filter1d(y, n, axis=0, mode="nearest")
+    y = y[skip:]
+    lo = np.percentile(y, 5, axis=0)
+    hi = np.percentile(y, 95, axis=0)
+    amp = np.where(hi - lo > 0, hi - lo, np.nan)
+    yn = (y - lo) / amp
+    above = yn >= 0.5
+    trans = (above[:-1] & ~above[1:]) if falling else (~above[:-1] & above[1:])
+    has = trans.any(axis=0)
+    i = np.argmax(trans, axis=0) if falling else trans.shape[0] - 1 - np.argmax(trans[::-1], axis=0)
+    y0 = np.take_along_axis(yn, i[None], 0)[0]
+    y1 = np.take_along_axis(yn, (i + 1)[None], 0)[0]
+    raw = np.take_along_axis(y, i[None], 0)[0]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frac = np.where(y1 != y0, (0.5 - y0) / (y1 - y0), 0.5)
+        sigma_y = np.sqrt(np.maximum(raw, 1.0) / n) / amp  # Poisson σ of a mean of n scans, normalised
+        sigma = sigma_y / np.abs(y1 - y0)
+    pos = i + np.clip(frac, 0, 1) + skip
+    ok = has & np.isfinite(amp)
+    return np.where(ok, pos, np.nan), np.where(ok, sigma, np.nan)
+
+
+def _axis(cube: xr.DataArray, axis: str, rate_nm_s: float | None) -> tuple[np.ndarray, str]:
+    if axis == "scan":
+        return np.arange(cube.sizes["scan"], dtype=float), "index"
+    if axis == "depth" and "depth" not in cube.coords:
+        if rate_nm_s is None or "sputter_time" not in cube.coords:
+            raise ValidationError("the cube has no depth axis; give the sputter rate to convert sputter time "
+                                  "to depth, or use the sputter_time axis")
+        return np.asarray(cube.coords["sputter_time"].values, float) * rate_nm_s, "nm"
+    if axis not in cube.coords:
+        raise ValidationError(f"the cube has no {axis!r} axis")
+    x = np.asarray(cube.coords[axis].values, dtype=float)
+    if x.size > 1 and np.any(np.diff(x) <= 0):
+        raise ValidationError(f"the {axis} axis of the cube is not increasing")
+    return x, str(cube.coords[axis].attrs.get("units", ""))
+
+
+def cube_maps(cube: xr.DataArray, *, interfaces: Sequence[tuple[str, bool]] = (),
+              layers: Sequence[tuple[int, int]] = (), side_views: Sequence[tuple[str, str]] = (),
+              axis: str = "sputter_time", rate_nm_s: float | None = None, rate_err_nm_s: float | None = None,
+              smooth_scans: int = 5, inputs=(), progress=None, path=None) -> tuple[xr.Dataset, Result]:
+    """Interface-depth maps, roughness, layer maps and side views of a (scan, y, x, peak) cube.
+
+    Parameters
+    ----------
+    interfaces
+        ``(species, falling)`` pairs: the 50 % crossing of the species' fall (or rise) per pixel.
+    layers
+        Scan ranges ``[start, stop)``: mean counts per scan of every species per pixel.
+    side_views
+        ``(species, plane)`` with plane ``xz`` (sum over y) or ``yz`` (sum over x).
+    axis
+        ``sputter_time``, ``depth`` (coordinate, or sputter time × ``rate_nm_s``) or ``scan``.
+    rate_nm_s, rate_err_nm_s
+        Sputter rate and its 1σ, nm s⁻¹ (for the depth axis; its relative error enters the roughness).
+
+    Returns
+    -------
+    maps, summary
+        Dataset with ``interface_<species>``, ``interface_<species>_uncertainty`` (y, x; axis unit),
+        ``layer_<a>_<b>`` (y, x, peak; counts/scan) and ``side_<plane>_<species>``; :class:`Result` of
+        kind ``depth.cube`` with the mean position and roughness of every interface.
+    """
+    from ionscope.depth.cube import _peak, _require_cube, side_view
+    from ionscope.model.arrays import kind_of
+
+    if not isinstance(cube, xr.DataArray) or kind_of(cube) != "cube3d":
+        raise ValidationError(f"expected a 3-D depth profile with dims (scan, y, x, peak), got dims "
+                              f"{tuple(getattr(cube, 'dims', ()))}", path)
+    c = _require_cube(cube)
+    try:
+        x_axis, unit = _axis(c, axis, rate_nm_s)
+        for sp, _ in interfaces:
+            _peak(c, sp)
+        for sp, plane in side_views:
+            _peak(c, sp)
+            if plane not in ("xz", "yz"):
+                raise ValidationError(f"side view plane must be xz or yz, got {plane!r}")
+        for a, b in layers:
+            if not 0 <= a < b <= c.sizes["scan"]:
+                raise ValidationError(f"scan range {a}:{b} is outside 0…{c.sizes['scan']}")
+    except ValidationError as exc:
+        raise ValidationError(exc.problem, path) from None
+    data: dict[str, xr.DataArray] = {}
+    values: dict = {"axis": axis, "shape": [int(c.sizes[d]) for d in ("scan", "y", "x")], "interfaces": []}
+    rel_rate = (rate_err_nm_s / rate_nm_s) if (axis == "depth" and rate_nm_s and rate_err_nm_s) else 0.0
+    step = np.gradient(x_axis) if x_axis.size > 1 else np.ones(1)
+    for sp, falling in interfaces:
+        counts = np.asarray(c.isel(peak=_peak(c, sp)).values)
+        pos_scan, sig_scan = interface_with_sigma(counts, falling=falling, smooth_scans=smooth_scans)
+        pos = np.interp(pos_scan, np.arange(x_axis.size), x_axis, left=np.nan, right=np.nan)
+        pos[~np.isfinite(pos_scan)] = np.nan
+        local = np.interp(pos_scan, np.arange(x_axis.size), step)
+        sig = sig_scan * local
+        name = f"interface_{sp}"
+        data[name] = xr.DataArray(pos, dims=("y", "x"), attrs={"units": unit, "species": sp,
+                                                                "edge": "fall" if falling else "rise"})
+        data[name + "_uncertainty"] = xr.DataArray(sig, dims=("y", "x"), attrs={"units": unit})
+        good = np.isfinite(pos)
+        N = int(good.sum())
+        if N < 2:
+            values["interfaces"].append({"species": sp, "pixels": N})
+            continue
+        mean = float(np.mean(pos[good]))
+        rms = float(np.std(pos[good], ddof=1))
+        rms_err = rms * float(np.hypot(1.0 / np.sqrt(2 * (N - 1)), rel_rate))
+        mean_err = float(np.hypot(rms / np.sqrt(N), mean * rel_rate))
+        values["interfaces"].append({
+            "species": sp, "edge": "fall" if falling else "rise", "pixels": N,
+            "mean_position": Quantity(mean, mean_err, unit), "roughness_rms": Quantity(rms, rms_err, unit),
+            "median_pixel_uncertainty": Quantity(float(np.nanmedian(sig)), None, unit,
+                                                 why_no_uncertainty="median of the per-pixel 1σ: a description")})
+        if progress is not None:
+            progress()
+    for a, b in layers:
+        img = c.isel(scan=slice(a, b)).mean("scan")
+        data[f"layer_{a}_{b}"] = xr.DataArray(np.asarray(img.values, float), dims=("y", "x", "peak"),
+                                              attrs={"units": "counts/scan", "scan_range": [int(a), int(b)]})
+    for sp, plane in side_views:
+        sv = side_view(c, sp, plane=plane)
+        data[f"side_{plane}_{sp}"] = xr.DataArray(np.asarray(sv.values, float), dims=sv.dims,
+                                                  attrs={"units": sv.attrs.get("units", "counts")})
+    coords = {"y": c.y, "x": c.x, "peak": c.peak, "scan": c.scan}
+    if axis in c.coords and axis != "scan":
+        coords[axis] = c.coords[axis]
+    ds = xr.Dataset(data, coords={k: v for k, v in coords.items()
+                                  if any(k in d.dims or k in ("y", "x") for d in data.values())})
+    warnings = [f"interface of {i['species']}: no 50 % crossing in any pixel" for i in values["interfaces"]
+                if i["pixels"] < 2]
+    prov = make_provenance("ionscope.depth.cube_maps", inputs=inputs, parameters={
+        "interfaces": [list(i) for i in interfaces], "layers": [list(r) for r in layers],
+        "side_views": [list(s) for s in side_views], "axis": axis, "rate_nm_s": rate_nm_s})
+    return ds, Result("depth.cube", values, warnings=tuple(warnings), provenance=prov)
