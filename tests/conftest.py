@@ -29,3 +29,13 @@ def cli(capsys):
         return code, out.out, out.err
 
     return run
+
+
+@pytest.fixture(scope="session")
+def demo_output(tmp_path_factory) -> Path:
+    """One ``ionscope demo --out …/demo-output`` run, shared by every test that reads its files."""
+    from ionscope.cli.main import main
+
+    out = tmp_path_factory.mktemp("demo") / "demo-output"
+    assert main(["--quiet", "demo", "--out", str(out)]) == 0
+    return out

@@ -55,10 +55,8 @@ def test_convert_and_force(cli, tmp_path):
     assert cli("convert", src, dst, "--force")[0] == 0
 
 
-def test_demo_writes_report_and_results(cli, tmp_path):
-    out = tmp_path / "demo"
-    code, stdout, _ = cli("demo", "--out", out)
-    assert code == 0
+def test_demo_writes_report_and_results(cli, demo_output):
+    out = demo_output
     html = (out / "report.html").read_text()
     assert html.startswith("<!DOCTYPE html>") and "<svg" in html and "Provenance" in html
     for external in ('src="http', "src='http", 'href="http', "<link", "@import"):  # self-contained

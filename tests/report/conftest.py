@@ -6,7 +6,5 @@ import pytest
 
 
 @pytest.fixture(scope="session")
-def demo_report(tmp_path_factory):
-    from ionscope.report.demo_runner import run_demo
-
-    return run_demo(tmp_path_factory.mktemp("demo"))["report"]
+def demo_report(demo_output):
+    return demo_output / "report.html"

@@ -94,16 +94,6 @@ def test_every_shared_real_file_opens_with_strict_json():
     assert kinds.count("depth_profile") >= 20 and "hyperspectral" in kinds and "volume" in kinds
 
 
-@pytest.fixture(scope="module")
-def demo_output(tmp_path_factory) -> Path:
-    """One full `ionscope demo` run for this module (about half a minute of CPU)."""
-    from ionscope.report.demo_runner import run_demo
-
-    out = tmp_path_factory.mktemp("demo") / "demo-output"
-    run_demo(out)
-    return out
-
-
 @pytest.mark.slow
 def test_every_file_the_demo_writes_opens_with_strict_json(demo_output):
     """Includes the raw event file (GRD, shown as its total-ion image) and the processed imzML
