@@ -3,50 +3,103 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from ionscope.cli.common import console, emit_json, progress
+from ionscope.cli.common import console, emit_json, print_warnings, progress
 
 NAME = "micro"
 app = typer.Typer(help="Microstructure metrics: fractions, surfaces, TPB, percolation, tortuosity.")
 
+Volume = Annotated[Path, typer.Argument(help="Label volume or 2-D label image (TIFF stack, folder, .zip, .tiff.zip "
+                                             "or .zarr)")]
+Phases = Annotated[str | None, typer.Option(help="NAME=VALUE list, e.g. pore=0,nmc=85,cbd=170; name only the "
+                                                 "phases of interest, or omit to analyse every label value")]
+Spacing = Annotated[str | None, typer.Option(help="Voxel size with its unit, e.g. 0.39um or 390nm "
+                                                  "(default: from the file)")]
+Json = Annotated[bool, typer.Option("--json", help="Print a JSON object")]
+
+
+def _load(volume: Path, phases: str | None, spacing: str | None) -> Any:
+    from ionscope.cli.tomo import open_stack
+    from ionscope.micro.phases import label_volume, parse_length_um, parse_phases
+    from ionscope.model.errors import ValidationError
+
+    ph = parse_phases(phases) if phases is not None else {}
+    vol = open_stack(volume)
+    if spacing is not None:
+        sp: Any = parse_length_um(spacing)
+    elif vol.attrs.get("spacing_um"):
+        sp = tuple(float(s) for s in vol.attrs["spacing_um"])
+    else:
+        raise ValidationError(f"{volume.name} records no voxel size: give --spacing, e.g. 0.39um", path=volume)
+    try:
+        return label_volume(vol.values, ph, sp)
+    except ValidationError as exc:
+        raise ValidationError(str(exc), path=volume) from exc
+
+
+def _names(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    names = [t.strip() for t in text.split(",") if t.strip()]
+    from ionscope.model.errors import ValidationError
+
+    if len(set(names)) != len(names):
+        raise ValidationError(f"a name is given twice in {text!r}")
+    return names
+
 
 @app.command()
-def metrics(volume: Annotated[Path, typer.Argument(help="Label volume (TIFF stack, folder, .zip or .zarr)")],
-            phases: Annotated[str, typer.Option(help="NAME=VALUE list, e.g. pore=0,nmc=85,cbd=170")],
-            spacing: Annotated[str | None, typer.Option(help="Voxel size, e.g. 0.39um (default: from file)")] = None,
+def metrics(volume: Volume, phases: Phases = None, spacing: Spacing = None,
             tortuosity: Annotated[str | None, typer.Option(help="Phases for τ, comma separated (default all)")] = None,
+            only: Annotated[str | None, typer.Option(help="Metrics to compute, comma separated: fractions, "
+                                                           "surfaces, tpb, percolation, tortuosity, sizes")] = None,
+            skip: Annotated[str | None, typer.Option(help="Metrics to leave out (same names as --only)")] = None,
+            directions: Annotated[str, typer.Option(help="τ directions, e.g. x,y,z")] = "x,y,z",
+            tol: Annotated[float, typer.Option(help="Relative accuracy asked of τ")] = 1e-3,
             sizes: Annotated[bool, typer.Option(help="Local-thickness size distribution per phase")] = True,
-            json: Annotated[bool, typer.Option("--json", help="Print a JSON object")] = False) -> None:
-    """Volume fractions, SSA, interfacial areas, TPB density, percolation, τ per direction and sizes."""
-    from ionscope.cli.tomo import open_stack
-    from ionscope.micro.metrics import microstructure_metrics
-    from ionscope.micro.phases import label_volume, parse_length_um, parse_phases
+            json: Json = False) -> None:
+    """Volume fractions, surface areas, TPB density, percolation, τ per direction and sizes."""
+    from ionscope.micro.metrics import microstructure_metrics, select_metrics
+    from ionscope.model.errors import ValidationError
 
-    ph = parse_phases(phases)
-    vol = open_stack(volume)
-    sp = parse_length_um(spacing) if spacing is not None else tuple(vol.attrs.get("spacing_um") or (1.0,) * 3)
-    lab = label_volume(vol.values, ph, sp)
-    tph = [t.strip() for t in tortuosity.split(",")] if tortuosity else None
-    with progress("computing metrics", quiet=json):
-        res = microstructure_metrics(lab, tortuosity_phases=tph, sizes=sizes, inputs=[volume])
+    chosen = select_metrics(_names(only), _names(skip))
+    dirs = _names(directions) or []
+    if not 0 < tol < 0.1:
+        raise ValidationError(f"--tol {tol} must lie between 0 and 0.1")
+    lab = _load(volume, phases, spacing)
+
+    def stage(name: str, total: float | None) -> Any:
+        return progress(name, total, quiet=json)
+
+    res = microstructure_metrics(lab, metrics=chosen, tortuosity_phases=_names(tortuosity), sizes=sizes,
+                                 directions=dirs, tol=tol, inputs=[volume], stage=stage)
     if json:
         emit_json(res)
         return
+    _print_metrics(res)
+    print_warnings(res.warnings)
+
+
+def _print_metrics(res: Any) -> None:
     for name, p in res["phases"].items():
-        taus = p.get("tortuosity")
-        tau = ("not computed" if taus is None else
-               ", ".join(f"{d} {'—' if t is None else f'{t:.3f}'}" for d, t in taus.items()))
-        console.print(f"{name}: ε = {p['volume_fraction']:.4f}, SSA = {p['specific_surface_area_per_um']:.4g} µm⁻¹, "
-                      f"τ: {tau}")
+        line = f"{name}: ε = {p['volume_fraction']:.4f}"
+        if "specific_surface_area_per_um" in p:
+            line += (f", SSA = {p['specific_surface_area_per_um']:.4g} (marching cubes; "
+                     f"face count {p['face_count_area_per_um'].value:.4g})")
+        console.print(line, highlight=False)
+        for d, t in (p.get("tortuosity") or {}).items():
+            tau = t["tortuosity"]
+            console.print(f"  τ {d}: " + ("— (" + t["reason"] + ")" if tau is None else f"{tau:.4g}"), highlight=False)
         if "local_thickness_um" in p:
             lt = p["local_thickness_um"]
-            console.print(f"  local thickness d10/d50/d90 = {lt['d10']:.3g}/{lt['d50']:.3g}/{lt['d90']:.3g} µm")
-    for k, v in res["interfacial_area_per_um"].items():
-        console.print(f"{k}: interfacial area {v:.4g} µm⁻¹")
+            console.print(f"  local thickness d10/d50/d90 = {lt['d10']:.3g}/{lt['d50']:.3g}/{lt['d90']:.3g} µm",
+                          highlight=False)
+    for k, v in (res.values.get("interfacial_area_per_um") or {}).items():
+        console.print(f"{k}: interfacial area {v:.4g} (marching cubes)", highlight=False)
     if "tpb_density_per_um2" in res.values:
-        console.print(f"TPB density {res['tpb_density_per_um2']:.4g} µm⁻²")
-    for w in res.warnings:
-        console.print(f"[yellow]warning:[/] {w}")
+        console.print(f"TPB density {res['tpb_density_per_um2']:.4g}", highlight=False)
+    if res.values.get("unnamed_labels"):
+        console.print(f"unnamed labels (not analysed): {res['unnamed_labels']}", highlight=False)
