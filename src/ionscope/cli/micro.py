@@ -58,7 +58,7 @@ def metrics(volume: Volume, phases: Phases = None, spacing: Spacing = None,
                                                            "surfaces, tpb, percolation, tortuosity, sizes")] = None,
             skip: Annotated[str | None, typer.Option(help="Metrics to leave out (same names as --only)")] = None,
             directions: Annotated[str, typer.Option(help="τ directions, e.g. x,y,z")] = "x,y,z",
-            tol: Annotated[float, typer.Option(help="Relative accuracy asked of τ")] = 1e-3,
+            tol: Annotated[float, typer.Option(help="Relative accuracy asked of τ (its solver error estimate is reported)")] = 1e-2,
             sizes: Annotated[bool, typer.Option(help="Local-thickness size distribution per phase")] = True,
             json: Json = False) -> None:
     """Volume fractions, surface areas, TPB density, percolation, τ per direction and sizes."""
