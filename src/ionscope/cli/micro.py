@@ -58,7 +58,8 @@ def metrics(volume: Volume, phases: Phases = None, spacing: Spacing = None,
                                                            "surfaces, tpb, percolation, tortuosity, sizes")] = None,
             skip: Annotated[str | None, typer.Option(help="Metrics to leave out (same names as --only)")] = None,
             directions: Annotated[str, typer.Option(help="τ directions, e.g. x,y,z")] = "x,y,z",
-            tol: Annotated[float, typer.Option(help="Relative accuracy asked of τ (its solver error estimate is reported)")] = 1e-2,
+            tol: Annotated[float, typer.Option(help="Relative accuracy asked of τ (its solver error estimate "
+                                                    "is reported)")] = 1e-2,
             sizes: Annotated[bool, typer.Option(help="Local-thickness size distribution per phase")] = True,
             json: Json = False) -> None:
     """Volume fractions, surface areas, TPB density, percolation, τ per direction and sizes."""
@@ -103,3 +104,91 @@ def _print_metrics(res: Any) -> None:
         console.print(f"TPB density {res['tpb_density_per_um2']:.4g}", highlight=False)
     if res.values.get("unnamed_labels"):
         console.print(f"unnamed labels (not analysed): {res['unnamed_labels']}", highlight=False)
+
+
+def _phase_mask(lab: Any, phase: str, path: Path) -> Any:
+    import numpy as np
+
+    from ionscope.micro.phases import analysis_phases
+    from ionscope.model.errors import ValidationError
+
+    ph, _ = analysis_phases(lab)
+    if phase not in ph:
+        raise ValidationError(f"phase {phase!r} is not among {', '.join(ph)}", path=path)
+    return np.asarray(lab.values) == ph[phase]
+
+
+@app.command()
+def representativity(volume: Volume, phase: Annotated[str, typer.Option(help="Phase to assess, e.g. pore")],
+                     phases: Phases = None, spacing: Spacing = None,
+                     target: Annotated[float, typer.Option(help="Target relative error of the volume "
+                                                                "fraction (1σ)")] = 0.05,
+                     json: Json = False) -> None:
+    """Volume-fraction uncertainty from this volume's size, and the cube edge needed for a target error."""
+    from ionscope.micro.phases import volume_spacing
+    from ionscope.micro.representativity import representativity as rep
+    from ionscope.model.errors import ValidationError
+    from ionscope.model.provenance import make_provenance
+    from ionscope.model.result import Quantity, Result
+
+    if not 0 < target < 1:
+        raise ValidationError(f"--target {target} must lie between 0 and 1")
+    lab = _load(volume, phases, spacing)
+    mask = _phase_mask(lab, phase, volume)
+    sp = volume_spacing(lab)
+    with progress("subvolume statistics", None, quiet=json):
+        r = rep(mask, sp, target_relative_error=target)
+    eps = float(mask.mean())
+    values = {"phase": phase, "volume_fraction": Quantity(eps, r["fraction_uncertainty"], "1"),
+              "integral_range_um3": r["integral_range_um3"],
+              "edge_for_target_um": Quantity(r["rve_edge_um"], None, "µm"), "target_relative_error": target,
+              "subvolumes": r["table"]}
+    res = Result("micro.representativity", values, [],
+                 make_provenance("ionscope.micro.representativity", inputs=[volume],
+                                 parameters={"phase": phase, "target_relative_error": target,
+                                             "spacing_um": list(sp)}))
+    if json:
+        emit_json(res)
+        return
+    console.print(f"{phase}: ε = {values['volume_fraction']:.4f} (1σ between volumes of this size)", highlight=False)
+    console.print(f"cube edge for a {target:.0%} relative error: {r['rve_edge_um']:.3g} µm", highlight=False)
+
+
+@app.command()
+def profile(volume: Volume, phase: Annotated[str, typer.Option(help="Phase, e.g. pore")],
+            phases: Phases = None, spacing: Spacing = None,
+            axis: Annotated[str, typer.Option(help="Axis of the profile: x, y or z (e.g. through the "
+                                                    "electrode)")] = "z",
+            slabs: Annotated[int, typer.Option(help="Number of slabs for τ(position)")] = 4,
+            tortuosity: Annotated[bool, typer.Option(help="Also τ per slab (transport along the axis)")] = True,
+            json: Json = False) -> None:
+    """Volume fraction at every plane and τ through consecutive slabs along one axis."""
+    from ionscope.micro.phases import volume_spacing
+    from ionscope.micro.profiles import fraction_profile, tortuosity_profile
+    from ionscope.model.errors import ValidationError
+    from ionscope.model.provenance import make_provenance
+    from ionscope.model.result import Result
+
+    axes = {"z": 0, "y": 1, "x": 2}
+    if axis not in axes:
+        raise ValidationError(f"--axis must be x, y or z, got {axis!r}")
+    lab = _load(volume, phases, spacing)
+    mask = _phase_mask(lab, phase, volume)
+    if mask.shape[axes[axis]] < 2 * max(slabs, 1):
+        raise ValidationError(f"{volume.name} has {mask.shape[axes[axis]]} planes along {axis}: too few for "
+                              f"{slabs} slabs of at least 2 planes", path=volume)
+    sp = volume_spacing(lab)
+    values: dict[str, Any] = {"phase": phase, "axis": axis, **fraction_profile(mask, axes[axis], sp)}
+    if tortuosity:
+        with progress(f"τ in {slabs} slabs", None, quiet=json):
+            values.update(tortuosity_profile(mask, axes[axis], sp, n_slabs=slabs))
+    res = Result("micro.profile", values, [],
+                 make_provenance("ionscope.micro.profile", inputs=[volume],
+                                 parameters={"phase": phase, "axis": axis, "slabs": slabs, "spacing_um": list(sp)}))
+    if json:
+        emit_json(res)
+        return
+    for row in values.get("slabs", []):
+        tau = "— (does not percolate)" if row["tortuosity"] is None else f"{row['tortuosity']:.3f}"
+        console.print(f"{row['from_um']:.3g}–{row['to_um']:.3g} µm: ε = {row['volume_fraction']:.3f}, τ = {tau}",
+                      highlight=False)
