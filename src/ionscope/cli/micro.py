@@ -192,3 +192,100 @@ def profile(volume: Volume, phase: Annotated[str, typer.Option(help="Phase, e.g.
         tau = "— (does not percolate)" if row["tortuosity"] is None else f"{row['tortuosity']:.3f}"
         console.print(f"{row['from_um']:.3g}–{row['to_um']:.3g} µm: ε = {row['volume_fraction']:.3f}, τ = {tau}",
                       highlight=False)
+
+
+def _coefficients(text: str) -> dict[str, float]:
+    from ionscope.model.errors import ValidationError
+
+    out: dict[str, float] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, sep, val = part.partition("=")
+        try:
+            out[name.strip()] = float(val)
+        except ValueError:
+            sep = ""
+        if not sep or not name.strip():
+            raise ValidationError(f"coefficient entry {part!r} is not NAME=NUMBER (e.g. pore=1.0)")
+    if not out:
+        raise ValidationError("give intrinsic coefficients such as --coefficients pore=1.0")
+    return out
+
+
+@app.command()
+def transport(volume: Volume,
+              coefficients: Annotated[str, typer.Option(help="Intrinsic coefficient per conducting phase, e.g. "
+                                                             "pore=1 (electrolyte) or nmc=0.1,cbd=100 (electronic)")],
+              phases: Phases = None, spacing: Spacing = None,
+              unit: Annotated[str, typer.Option(help="Unit of the coefficients (kept for the result), e.g. S/m "
+                                                     "or cm^2/s; 1 for relative values")] = "1",
+              directions: Annotated[str, typer.Option(help="Directions, e.g. x,y,z")] = "x,y,z",
+              electrode_axis: Annotated[str | None, typer.Option(help="Also the electrode tortuosity factor of "
+                                                                      "the single conducting phase, separator at "
+                                                                      "the first plane of this axis")] = None,
+              tol: Annotated[float, typer.Option(help="Relative accuracy asked of the solves")] = 1e-2,
+              json: Json = False) -> None:
+    """Effective conductivity/diffusivity, MacMullin number and the blocking-electrode tortuosity factor."""
+    import numpy as np
+
+    from ionscope.micro.phases import analysis_phases, volume_spacing
+    from ionscope.micro.transport import effective_coefficient, electrode_tortuosity
+    from ionscope.model.errors import ValidationError
+    from ionscope.model.provenance import make_provenance
+    from ionscope.model.result import Quantity, Result
+
+    axes = {"z": 0, "y": 1, "x": 2}
+    dirs = _names(directions) or []
+    for d in [*dirs, *([electrode_axis] if electrode_axis else [])]:
+        if d not in axes:
+            raise ValidationError(f"direction must be x, y or z, got {d!r}")
+    coef = _coefficients(coefficients)
+    lab = _load(volume, phases, spacing)
+    ph, _ = analysis_phases(lab)
+    sp = volume_spacing(lab)
+    labels = np.asarray(lab.values)
+    values: dict[str, Any] = {"coefficients": coef, "unit": unit}
+    warnings: list[str] = []
+    for d in dirs:
+        with progress(f"effective coefficient {d}", None, quiet=json):
+            r = effective_coefficient(labels, ph, coef, axes[d], sp, tol=tol)
+        if r["effective"] is None:
+            values[d] = {"effective": None, "reason": r["reason"]}
+            warnings.append(f"along {d}: {r['reason']}")
+            continue
+        err = r["relative_error"]
+        entry: dict[str, Any] = {"effective": Quantity(r["effective"], r["effective"] * err, unit)}
+        if "macmullin" in r:
+            entry["tortuosity"] = Quantity(r["tortuosity"], r["tortuosity"] * err, "1")
+            entry["macmullin"] = Quantity(r["macmullin"], r["macmullin"] * err, "1")
+        values[d] = entry
+    if electrode_axis:
+        if len(coef) != 1:
+            raise ValidationError("the electrode tortuosity factor needs exactly one conducting phase (the pore)")
+        name = next(iter(coef))
+        with progress(f"electrode tortuosity {electrode_axis}", None, quiet=json):
+            e = electrode_tortuosity(labels == ph[name], axes[electrode_axis], sp, tol=tol)
+        if e["electrode_tortuosity"] is None:
+            values["electrode_tortuosity"] = {"value": None, "reason": e["reason"]}
+            warnings.append(e["reason"])
+        else:
+            t = e["electrode_tortuosity"]
+            values["electrode_tortuosity"] = Quantity(t, t * e["relative_error"], "1")
+    res = Result("micro.transport", values, warnings,
+                 make_provenance("ionscope.micro.transport", inputs=[volume],
+                                 parameters={"coefficients": coef, "unit": unit, "directions": dirs,
+                                             "electrode_axis": electrode_axis, "tolerance": tol,
+                                             "spacing_um": list(sp)}))
+    if json:
+        emit_json(res)
+        return
+    for d in dirs:
+        v = values[d]
+        if v["effective"] is None:
+            console.print(f"{d}: — ({v['reason']})", highlight=False)
+            continue
+        extra = f", τ = {v['tortuosity']:.4g}, MacMullin = {v['macmullin']:.4g}" if "macmullin" in v else ""
+        console.print(f"{d}: effective {v['effective']:.4g}{extra}", highlight=False)
+    if isinstance(values.get("electrode_tortuosity"), Quantity):
+        console.print(f"electrode tortuosity factor ({electrode_axis}): {values['electrode_tortuosity']:.4g}",
+                      highlight=False)
+    print_warnings(warnings)

@@ -50,7 +50,8 @@ class _MaskLevel:
 
     m: np.ndarray      # uint8, 1 on the conducting cluster
     g: tuple[float, float, float]
-    gb: float          # conductance to the Dirichlet faces (first and last x planes)
+    gb: float          # conductance to the Dirichlet face at the first x plane
+    gb_last: float     # … and at the last x plane (0: no-flux, a blocking current collector)
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -58,7 +59,7 @@ class _MaskLevel:
 
 
 @nb.njit(parallel=True, cache=True)
-def _apply_mask(m, g0, g1, g2, gb, x, out):  # pragma: no cover - numba
+def _apply_mask(m, g0, g1, g2, gb, gbl, x, out):  # pragma: no cover - numba
     nz, ny, nx = x.shape
     for k in nb.prange(nz):
         for j in range(ny):
@@ -94,12 +95,12 @@ def _apply_mask(m, g0, g1, g2, gb, x, out):  # pragma: no cover - numba
                 if i == 0:
                     d += gb
                 if i == nx - 1:
-                    d += gb
+                    d += gbl
                 out[k, j, i] = d * x[k, j, i] - s
 
 
 @nb.njit(parallel=True, cache=True)
-def _gs_colour_mask(m, g0, g1, g2, gb, b, x, colour):  # pragma: no cover - numba
+def _gs_colour_mask(m, g0, g1, g2, gb, gbl, b, x, colour):  # pragma: no cover - numba
     nz, ny, nx = x.shape
     for k in nb.prange(nz):
         for j in range(ny):
@@ -134,7 +135,7 @@ def _gs_colour_mask(m, g0, g1, g2, gb, b, x, colour):  # pragma: no cover - numb
                 if i == 0:
                     d += gb
                 if i == nx - 1:
-                    d += gb
+                    d += gbl
                 if d > 0.0:
                     x[k, j, i] = (b[k, j, i] + s) / d
 
@@ -290,7 +291,8 @@ def _harmonic(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(s > 0, 2 * a * b / np.where(s > 0, s, 1), 0).astype(_F)
 
 
-def _build_levels(m: np.ndarray, g: tuple[float, float, float], gb: float, coarsest: int = 8) -> list[_Level]:
+def _build_levels(m: np.ndarray, g: tuple[float, float, float], gb: float, coarsest: int = 8,
+                  gb_last: float | None = None) -> list[_Level]:
     """Fine operator (axis 2 is the transport direction) and its aggregation hierarchy.
 
     ``m`` is the relative diffusivity per voxel (1 on a binary phase, 0 outside); face conductances
@@ -316,7 +318,8 @@ def _build_levels(m: np.ndarray, g: tuple[float, float, float], gb: float, coars
     diag += gz
     diag[1:] += gz[:-1]
     diag[:, :, 0] += gb * m[:, :, 0]
-    diag[:, :, -1] += gb * m[:, :, -1]
+    gbl = gb if gb_last is None else gb_last
+    diag[:, :, -1] += gbl * m[:, :, -1]
     levels: list = [_Level(gx, gy, gz, diag)]
     while min(levels[-1].diag.shape) > coarsest and levels[-1].diag.size > 4096:
         f = levels[-1]
@@ -325,13 +328,13 @@ def _build_levels(m: np.ndarray, g: tuple[float, float, float], gb: float, coars
         _coarsen(f.gz, f.gy, f.gx, f.diag, c.gz, c.gy, c.gx, c.diag)
         levels.append(c)
     if binary and len(levels) > 1:
-        levels[0] = _MaskLevel(m.astype(np.uint8), (float(g[0]), float(g[1]), float(g[2])), float(gb))
+        levels[0] = _MaskLevel(m.astype(np.uint8), (float(g[0]), float(g[1]), float(g[2])), float(gb), float(gbl))
     return levels
 
 
 def _level_apply(L: _Level | _MaskLevel, x: np.ndarray, out: np.ndarray) -> None:
     if isinstance(L, _MaskLevel):
-        _apply_mask(L.m, _F(L.g[0]), _F(L.g[1]), _F(L.g[2]), _F(L.gb), x, out)
+        _apply_mask(L.m, _F(L.g[0]), _F(L.g[1]), _F(L.g[2]), _F(L.gb), _F(L.gb_last), x, out)
     else:
         _apply(L.gz, L.gy, L.gx, L.diag, x, out)
 
@@ -371,10 +374,10 @@ def _gs_serial(gz, gy, gx, diag, b, x, sweeps, forward):  # pragma: no cover - n
 
 def _smooth(L: _Level | _MaskLevel, b: np.ndarray, x: np.ndarray, sweeps: int, forward: bool) -> None:
     if isinstance(L, _MaskLevel):
-        g0, g1, g2, gb = _F(L.g[0]), _F(L.g[1]), _F(L.g[2]), _F(L.gb)
+        g0, g1, g2, gb, gbl = _F(L.g[0]), _F(L.g[1]), _F(L.g[2]), _F(L.gb), _F(L.gb_last)
         for _ in range(sweeps):
-            _gs_colour_mask(L.m, g0, g1, g2, gb, b, x, 0 if forward else 1)
-            _gs_colour_mask(L.m, g0, g1, g2, gb, b, x, 1 if forward else 0)
+            _gs_colour_mask(L.m, g0, g1, g2, gb, gbl, b, x, 0 if forward else 1)
+            _gs_colour_mask(L.m, g0, g1, g2, gb, gbl, b, x, 1 if forward else 0)
         return
     if b.size < _SERIAL_BELOW:
         _gs_serial(L.gz, L.gy, L.gx, L.diag, b, x, sweeps, forward)
