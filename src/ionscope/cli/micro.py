@@ -289,3 +289,49 @@ def transport(volume: Volume,
         console.print(f"electrode tortuosity factor ({electrode_axis}): {values['electrode_tortuosity']:.4g}",
                       highlight=False)
     print_warnings(warnings)
+
+
+@app.command()
+def export(volume: Volume,
+           electrode: Annotated[str, typer.Option(help="positive or negative")],
+           base: Annotated[str, typer.Option(help="Base parameter set: a BPX file (--to bpx) or a PyBaMM set "
+                                                  "name such as Chen2020 (--to pybamm)")],
+           to: Annotated[str, typer.Option("--to", help="bpx or pybamm")],
+           out: Annotated[Path, typer.Option("--out", "-o", help="Output JSON file")],
+           active: Annotated[str, typer.Option(help="Active-material phase name, e.g. nmc")],
+           phases: Phases = None, spacing: Spacing = None,
+           pore: Annotated[str, typer.Option(help="Pore (electrolyte) phase name")] = "pore",
+           axis: Annotated[str, typer.Option(help="Through-thickness axis of the volume")] = "z",
+           force: Annotated[bool, typer.Option("--force", help="Replace an existing output")] = False,
+           json: Json = False) -> None:
+    """Write the parameters the microstructure determines into a base BPX file or PyBaMM set."""
+    import numpy as np
+
+    from ionscope.micro.export import microstructure_parameters, to_bpx, to_pybamm, write_export
+    from ionscope.micro.phases import analysis_phases, volume_spacing
+    from ionscope.model.errors import ValidationError
+    from ionscope.model.provenance import make_provenance
+    from ionscope.model.result import Result
+
+    if electrode not in ("positive", "negative"):
+        raise ValidationError(f"--electrode must be positive or negative, got {electrode!r}")
+    if to not in ("bpx", "pybamm"):
+        raise ValidationError(f"--to must be bpx or pybamm, got {to!r}")
+    lab = _load(volume, phases, spacing)
+    ph, _ = analysis_phases(lab)
+    with progress("microstructure parameters", None, quiet=json):
+        params = microstructure_parameters(np.asarray(lab.values), ph, volume_spacing(lab), pore=pore,
+                                           active=active, axis=axis)
+    doc, sources = to_bpx(params, base, electrode) if to == "bpx" else to_pybamm(params, base, electrode)
+    path = write_export(doc, out, force=force)
+    res = Result("micro.export", {"output": str(path), "format": to, "base": base, "electrode": electrode,
+                                  "microstructure": params, "sources": sources}, [],
+                 make_provenance("ionscope.micro.export", inputs=[volume],
+                                 parameters={"electrode": electrode, "base": base, "to": to, "active": active,
+                                             "pore": pore, "axis": axis}))
+    if json:
+        emit_json(res)
+        return
+    console.print(f"wrote {path}", highlight=False)
+    for k, v in sources.items():
+        console.print(f"  {k}: {v}", highlight=False)
