@@ -84,24 +84,30 @@ def metrics(volume: Volume, phases: Phases = None, spacing: Spacing = None,
     print_warnings(res.warnings)
 
 
+def _q(q: Any, spec: str = ".4g") -> str:
+    """``value ± uncertainty unit`` with the unit left out when dimensionless."""
+    text = f"{q.value:{spec}}" if q.uncertainty is None else f"{q.value:{spec}} ± {q.uncertainty:.2g}"
+    return text if q.unit == "1" else f"{text} {q.unit}"
+
+
 def _print_metrics(res: Any) -> None:
     for name, p in res["phases"].items():
-        line = f"{name}: ε = {p['volume_fraction']:.4f}"
+        line = f"{name}: ε = {_q(p['volume_fraction'], '.4f')}"
         if "specific_surface_area_per_um" in p:
-            line += (f", SSA = {p['specific_surface_area_per_um']:.4g} (marching cubes; "
+            line += (f", SSA = {_q(p['specific_surface_area_per_um'])} (marching cubes; "
                      f"face count {p['face_count_area_per_um'].value:.4g})")
         console.print(line, highlight=False)
         for d, t in (p.get("tortuosity") or {}).items():
             tau = t["tortuosity"]
-            console.print(f"  τ {d}: " + ("— (" + t["reason"] + ")" if tau is None else f"{tau:.4g}"), highlight=False)
+            console.print(f"  τ {d}: " + ("— (" + t["reason"] + ")" if tau is None else _q(tau)), highlight=False)
         if "local_thickness_um" in p:
             lt = p["local_thickness_um"]
             console.print(f"  local thickness d10/d50/d90 = {lt['d10']:.3g}/{lt['d50']:.3g}/{lt['d90']:.3g} µm",
                           highlight=False)
     for k, v in (res.values.get("interfacial_area_per_um") or {}).items():
-        console.print(f"{k}: interfacial area {v:.4g} (marching cubes)", highlight=False)
+        console.print(f"{k}: interfacial area {_q(v)} (marching cubes)", highlight=False)
     if "tpb_density_per_um2" in res.values:
-        console.print(f"TPB density {res['tpb_density_per_um2']:.4g}", highlight=False)
+        console.print(f"TPB density {_q(res['tpb_density_per_um2'])}", highlight=False)
     if res.values.get("unnamed_labels"):
         console.print(f"unnamed labels (not analysed): {res['unnamed_labels']}", highlight=False)
 
