@@ -22,12 +22,15 @@ def _labels(tmp_path, shape=(24, 32, 32)):
 def test_representativity_and_profile_commands(cli, tmp_path):
     path, truth = _labels(tmp_path)
     code, out, err = cli("micro", "representativity", path, "--phase", "pore", "--phases", "pore=0",
-                         "--spacing", "0.1um", "--json")
+                         "--spacing", "0.1um", "--tortuosity", "x", "--json")
     assert code == 0, err
     res = json.loads(out)
     eps = res["volume_fraction"]
     assert eps["value"] == truth.truth["volume_fraction"]["pore"] and 0 < eps["uncertainty"] < 0.1
     assert res["edge_for_target_um"]["unit"] == "µm" and res["edge_for_target_um"]["value"] > 0
+    tx = res["tortuosity_x"]
+    assert len(tx["octant_tortuosity"]) + tx["non_percolating_octants"] == 8
+    assert tx["uncertainty"] is None or tx["uncertainty"] > 0
     code, out, err = cli("micro", "profile", path, "--phase", "pore", "--phases", "pore=0", "--spacing", "0.1um",
                          "--axis", "z", "--slabs", "2", "--json")
     assert code == 0, err

@@ -129,8 +129,10 @@ def representativity(volume: Volume, phase: Annotated[str, typer.Option(help="Ph
                      phases: Phases = None, spacing: Spacing = None,
                      target: Annotated[float, typer.Option(help="Target relative error of the volume "
                                                                 "fraction (1σ)")] = 0.05,
+                     tortuosity: Annotated[str | None, typer.Option(help="Also τ's uncertainty along these "
+                                                                         "directions (8 octant solves each)")] = None,
                      json: Json = False) -> None:
-    """Volume-fraction uncertainty from this volume's size, and the cube edge needed for a target error."""
+    """Volume-fraction (and τ) uncertainty from this volume's size, and the cube edge for a target error."""
     from ionscope.micro.phases import volume_spacing
     from ionscope.micro.representativity import representativity as rep
     from ionscope.model.errors import ValidationError
@@ -145,10 +147,19 @@ def representativity(volume: Volume, phase: Annotated[str, typer.Option(help="Ph
     with progress("subvolume statistics", None, quiet=json):
         r = rep(mask, sp, target_relative_error=target)
     eps = float(mask.mean())
-    values = {"phase": phase, "volume_fraction": Quantity(eps, r["fraction_uncertainty"], "1"),
-              "integral_range_um3": r["integral_range_um3"],
-              "edge_for_target_um": Quantity(r["rve_edge_um"], None, "µm"), "target_relative_error": target,
-              "subvolumes": r["table"]}
+    values: dict[str, Any] = {"phase": phase, "volume_fraction": Quantity(eps, r["fraction_uncertainty"], "1"),
+                              "integral_range_um3": r["integral_range_um3"],
+                              "edge_for_target_um": Quantity(r["rve_edge_um"], None, "µm"),
+                              "target_relative_error": target, "subvolumes": r["table"]}
+    if tortuosity:
+        from ionscope.micro.representativity import tortuosity_uncertainty
+
+        axes = {"z": 0, "y": 1, "x": 2}
+        for d in _names(tortuosity) or []:
+            if d not in axes:
+                raise ValidationError(f"direction must be x, y or z, got {d!r}")
+            with progress(f"τ {d} on 8 octants", None, quiet=json):
+                values[f"tortuosity_{d}"] = tortuosity_uncertainty(mask, axes[d], sp)
     res = Result("micro.representativity", values, [],
                  make_provenance("ionscope.micro.representativity", inputs=[volume],
                                  parameters={"phase": phase, "target_relative_error": target,
@@ -158,6 +169,10 @@ def representativity(volume: Volume, phase: Annotated[str, typer.Option(help="Ph
         return
     console.print(f"{phase}: ε = {values['volume_fraction']:.4f} (1σ between volumes of this size)", highlight=False)
     console.print(f"cube edge for a {target:.0%} relative error: {r['rve_edge_um']:.3g} µm", highlight=False)
+    for k, v in values.items():
+        if k.startswith("tortuosity_") and v["uncertainty"] is not None:
+            console.print(f"τ {k[-1]}: representativity 1σ {v['uncertainty']:.3g} (octants "
+                          f"{', '.join(f'{t:.3g}' for t in v['octant_tortuosity'])})", highlight=False)
 
 
 @app.command()
