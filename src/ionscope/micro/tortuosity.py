@@ -463,6 +463,16 @@ def percolating_cluster(mask: np.ndarray, axis: int, labels: tuple[np.ndarray, i
     return table[lab]
 
 
+def _error_estimate(history: list[float], mismatch: float) -> float:
+    """Relative error estimate of the latest τ: the flux mismatch, four times the last change and
+    twice the change over the last three iterations (CG's τ can pause for an iteration or two while
+    still far from converged; the three-step window catches those plateaus)."""
+    if len(history) < 4 or not all(math.isfinite(t) for t in history[-4:]):
+        return math.inf
+    tau = history[-1]
+    return max(mismatch, 4 * abs(tau - history[-2]) / tau, 2 * abs(tau - history[-4]) / tau)
+
+
 def _fluxes(x: np.ndarray, cond: np.ndarray, gb: float) -> tuple[float, float]:
     q_in = float(np.sum(gb * (1.0 - x[:, :, 0].astype(float)) * cond[:, :, 0]))
     q_out = float(np.sum(gb * x[:, :, -1].astype(float) * cond[:, :, -1]))
@@ -482,10 +492,9 @@ def solve_diffusion(mask: np.ndarray, axis: int, spacing: tuple[float, float, fl
     tol
         Relative accuracy wanted on τ. Conjugate gradients stop when both error indicators are
         below it: the inlet/outlet flux mismatch |Q_in − Q_out|/Q (zero at the exact solution, by
-        conservation) and four times the change of τ over the last iteration (CG on a
-        multigrid-preconditioned system contracts the error by a factor ≲ 0.5 per iteration here, so
-        the remaining error is below the last change; the factor 4 is the margin). The larger of the
-        two at the stop is reported as ``relative_error``.
+        conservation), four times the change of τ over the last iteration and twice its change over
+        the last three (see ``_error_estimate``). The largest at the stop is reported as
+        ``relative_error``; the tests and the 256³ NMC electrode check it against tight solves.
     rtol
         Also stop when the preconditioned residual norm has fallen by this factor (full
         convergence in float32).
@@ -544,7 +553,7 @@ def solve_diffusion(mask: np.ndarray, axis: int, spacing: tuple[float, float, fl
     rz0 = rz
     ap = np.empty_like(b)
     it = 0
-    tau_prev = math.nan
+    history: list[float] = []
     err = math.inf
     while rz > (rtol**2) * rz0 and rz > 0 and it < max_iter:
         it += 1
@@ -556,8 +565,8 @@ def solve_diffusion(mask: np.ndarray, axis: int, spacing: tuple[float, float, fl
         q_in, q_out = _fluxes(x, cond, gb)
         q = 0.5 * (q_in + q_out)
         tau = eps / (q * d_scale) if q > 0 else math.inf
-        err = max(abs(q_in - q_out) / q if q > 0 else math.inf, 4 * abs(tau - tau_prev) / tau)
-        tau_prev = tau
+        history.append(tau)
+        err = _error_estimate(history, abs(q_in - q_out) / q if q > 0 else math.inf)
         if callback is not None:
             callback(it, tau, err)
         if err <= tol:
