@@ -12,9 +12,9 @@ from ionscope.micro.surface import marching_cubes_area, surface_metrics
 from ionscope.micro.tortuosity import percolating_cluster, solve_diffusion
 from ionscope.micro.transport import effective_coefficient, electrode_tortuosity
 
-__all__ = ["METRICS", "additive_uncertainty", "effective_coefficient", "electrode_tortuosity",
-           "marching_cubes_area", "select_metrics", "tortuosity_uncertainty", "check_phases", "equivalent_diameters", "fraction_profile", "label_volume", "local_thickness",
+__all__ = ["METRICS", "additive_uncertainty", "check_phases", "effective_coefficient", "electrode_tortuosity",
+           "equivalent_diameters", "fraction_profile", "label_volume", "local_thickness", "marching_cubes_area",
            "microstructure_metrics", "parse_length_um", "parse_phases", "particle_radius_stats", "percolating_cluster",
-           "percolation", "pore_connectivity", "pybamm_parameters", "representativity", "size_distribution",
-           "solve_diffusion", "surface_metrics", "tortuosity", "tortuosity_profile", "volume_fractions",
-           "write_pybamm_json"]
+           "percolation", "pore_connectivity", "pybamm_parameters", "representativity", "select_metrics",
+           "size_distribution", "solve_diffusion", "surface_metrics", "tortuosity", "tortuosity_profile",
+           "tortuosity_uncertainty", "volume_fractions", "write_pybamm_json"]
