@@ -35,12 +35,23 @@ def taufactor_tau(mask: np.ndarray, axis: int, iter_limit: int) -> float:
     return float(np.asarray(s.solve(verbose=False, iter_limit=iter_limit, conv_crit=1e-3)).ravel()[0])
 
 
-NOTE = ("ionscope: conjugate gradients preconditioned by an aggregation-multigrid V-cycle (numba, float32 "
-        "field, stop at preconditioned residual 1e-6). TauFactor 1.2.1 `Solver(device='cpu')`, `conv_crit=1e-3`. "
+NOTE = ("ionscope: conjugate gradients preconditioned by an aggregation-multigrid V-cycle with over-corrected "
+        "coarse grid (numba, float32 field, one byte per voxel on the finest level), stopped when the error "
+        "estimate (flux mismatch, 4× the last change of τ) is below 1e-3 (the NMC rows: also the 1e-2 default "
+        "of `micro metrics`). TauFactor 1.2.1 `Solver(device='cpu')`, `conv_crit=1e-3`. "
         "Both use the same definition (Dirichlet faces half a voxel outside the volume, no-flux sides, "
         "τ = ε·D/D_eff with ε the whole phase fraction). Both tools ran in the same process one after "
         "the other. TauFactor was run on the x direction only (its CPU run dominates the wall time). The "
         "published 500³ values are matched to array axes by rank.\n\n")
+
+
+def _has_taufactor() -> bool:
+    try:
+        import taufactor  # noqa: F401
+    except ImportError:
+        print("taufactor not installed: its row keeps the figures recorded on 2026-12-01", flush=True)
+        return False
+    return True
 
 
 def main() -> None:
@@ -49,11 +60,14 @@ def main() -> None:
     pore = nmc == 0
     sp = (0.39, 0.39, 0.39)
     for ax, name in ((2, "x"), (1, "y"), (0, "z")):
-        a = measure(f"ionscope nmc {name}", lambda ax=ax: solve_diffusion(pore, ax, sp), repeat=1)
+        a = measure(f"ionscope nmc {name}", lambda ax=ax: solve_diffusion(pore, ax, sp, tol=1e-3), repeat=1)
         row = {"volume": "NMC 256³ pore", "axis": f"{ax} ({name})", "reference τ": "TauFactor",
                "τ ionscope": f"{a.value.tortuosity:.4f}", "τ TauFactor": "", "Δ %": "", "ionscope s": a.best,
                "TauFactor s": "", "speed-up": "", "ionscope MB": a.peak_mb, "TauFactor MB": ""}
-        if name == "x":
+        if name == "x" and not _has_taufactor():
+            row.update({"τ TauFactor": "2.2098 (recorded)", "Δ %": 100 * (a.value.tortuosity / 2.2098 - 1),
+                        "TauFactor s": "330 (recorded)", "speed-up": 330 / a.best, "TauFactor MB": "1360 (recorded)"})
+        elif name == "x":
             b = measure(f"taufactor nmc {name}", lambda ax=ax: taufactor_tau(pore, ax, 100000), repeat=1)
             row.update({"τ TauFactor": f"{b.value:.4f}", "Δ %": 100 * (a.value.tortuosity / b.value - 1),
                         "TauFactor s": b.best, "speed-up": b.best / a.best, "TauFactor MB": b.peak_mb})
@@ -70,7 +84,7 @@ def main() -> None:
     del big
     taus = {}
     for ax in range(3):
-        taus[ax] = measure(f"ionscope 500 {ax}", lambda ax=ax: solve_diffusion(mask, ax), repeat=1)
+        taus[ax] = measure(f"ionscope 500 {ax}", lambda ax=ax: solve_diffusion(mask, ax, tol=1e-3), repeat=1)
         v = taus[ax]
         print(ax, v.value.tortuosity, v.value.iterations, v.best, v.peak_mb, flush=True)
     order = sorted(taus, key=lambda k: taus[k].value.tortuosity)

@@ -48,10 +48,10 @@ def test_tomo_and_micro_cli(cli, tmp_path):
                          "--tortuosity", "pore", "--json")
     assert code == 0, err
     res = json.loads(out)["results"]
-    assert res["phases"]["pore"]["volume_fraction"] == truth.truth["volume_fraction"]["pore"]
+    assert res["phases"]["pore"]["volume_fraction"]["value"] == truth.truth["volume_fraction"]["pore"]
     assert set(res["phases"]["pore"]["tortuosity"]) == {"x", "y", "z"}
     assert "tpb_density_per_um2" in res and "nmc-cbd" in res["interfacial_area_per_um"]
-    assert res["phases"]["nmc"]["specific_surface_area_per_um"] > 0
+    assert res["phases"]["nmc"]["specific_surface_area_per_um"]["value"] > 0
     lt = res["phases"]["nmc"]["local_thickness_um"]
     assert 0 < lt["d10"] <= lt["d50"] <= lt["d90"]
 
@@ -60,7 +60,18 @@ def test_tomo_and_micro_cli(cli, tmp_path):
     assert code == 0, err
     assert "local thickness d10/d50/d90" in out
 
-    code, err, _ = cli("micro", "metrics", lab, "--phases", "pore=0,nmc=85", "--json")
-    assert code == 2 and "not in the phase map" in err
-    code, _, err = cli("micro", "metrics", lab, "--phases", "pore=0,nmc=85,cbd=170", "--spacing", "0um")
-    assert code == 2 and "positive" in err
+    # only the phase of interest: the other labels are listed as unnamed
+    code, out, err = cli("micro", "metrics", lab, "--phases", "pore=0", "--spacing", "0.1um", "--only",
+                         "fractions,percolation", "--json")
+    assert code == 0, err
+    assert json.loads(out)["results"]["unnamed_labels"] == [85, 170]
+    for args, message in ((["--phases", "pore=0,nmc=99"], "do not occur"),
+                          (["--phases", "pore=0,pore=85"], "given twice"),
+                          (["--tortuosity", "bogus"], "not among the analysed phases"),
+                          (["--only", "bogus"], "unknown metric"),
+                          (["--spacing", "0.39"], "needs a number with a length unit"),
+                          (["--spacing", "0um"], "positive"),
+                          (["--spacing", "3cm"], "check the unit")):
+        extra = [] if "--spacing" in args else ["--spacing", "0.1um"]
+        code, out, err = cli("micro", "metrics", lab, *args, *extra)
+        assert code == 2 and message in err and len(err.strip().splitlines()) == 1, (args, err)

@@ -3,50 +3,356 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from ionscope.cli.common import console, emit_json, progress
+from ionscope.cli.common import console, emit_json, print_warnings, progress
 
 NAME = "micro"
 app = typer.Typer(help="Microstructure metrics: fractions, surfaces, TPB, percolation, tortuosity.")
 
+Volume = Annotated[Path, typer.Argument(help="Label volume or 2-D label image (TIFF stack, folder, .zip, .tiff.zip "
+                                             "or .zarr)")]
+Phases = Annotated[str | None, typer.Option(help="NAME=VALUE list, e.g. pore=0,nmc=85,cbd=170; name only the "
+                                                 "phases of interest, or omit to analyse every label value")]
+Spacing = Annotated[str | None, typer.Option(help="Voxel size with its unit, e.g. 0.39um or 390nm "
+                                                  "(default: from the file)")]
+Json = Annotated[bool, typer.Option("--json", help="Print a JSON object")]
+
+
+def _load(volume: Path, phases: str | None, spacing: str | None) -> Any:
+    from ionscope.cli.tomo import open_stack
+    from ionscope.micro.phases import label_volume, parse_length_um, parse_phases
+    from ionscope.model.errors import ValidationError
+
+    ph = parse_phases(phases) if phases is not None else {}
+    vol = open_stack(volume)
+    if spacing is not None:
+        sp: Any = parse_length_um(spacing)
+    elif vol.attrs.get("spacing_um"):
+        sp = tuple(float(s) for s in vol.attrs["spacing_um"])
+    else:
+        raise ValidationError(f"{volume.name} records no voxel size: give --spacing, e.g. 0.39um", path=volume)
+    try:
+        return label_volume(vol.values, ph, sp)
+    except ValidationError as exc:
+        raise ValidationError(str(exc), path=volume) from exc
+
+
+def _names(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    names = [t.strip() for t in text.split(",") if t.strip()]
+    from ionscope.model.errors import ValidationError
+
+    if len(set(names)) != len(names):
+        raise ValidationError(f"a name is given twice in {text!r}")
+    return names
+
 
 @app.command()
-def metrics(volume: Annotated[Path, typer.Argument(help="Label volume (TIFF stack, folder, .zip or .zarr)")],
-            phases: Annotated[str, typer.Option(help="NAME=VALUE list, e.g. pore=0,nmc=85,cbd=170")],
-            spacing: Annotated[str | None, typer.Option(help="Voxel size, e.g. 0.39um (default: from file)")] = None,
+def metrics(volume: Volume, phases: Phases = None, spacing: Spacing = None,
             tortuosity: Annotated[str | None, typer.Option(help="Phases for τ, comma separated (default all)")] = None,
+            only: Annotated[str | None, typer.Option(help="Metrics to compute, comma separated: fractions, "
+                                                           "surfaces, tpb, percolation, tortuosity, sizes")] = None,
+            skip: Annotated[str | None, typer.Option(help="Metrics to leave out (same names as --only)")] = None,
+            directions: Annotated[str, typer.Option(help="τ directions, e.g. x,y,z")] = "x,y,z",
+            tol: Annotated[float, typer.Option(help="Relative accuracy asked of τ (its solver error estimate "
+                                                    "is reported)")] = 1e-2,
             sizes: Annotated[bool, typer.Option(help="Local-thickness size distribution per phase")] = True,
-            json: Annotated[bool, typer.Option("--json", help="Print a JSON object")] = False) -> None:
-    """Volume fractions, SSA, interfacial areas, TPB density, percolation, τ per direction and sizes."""
-    from ionscope.cli.tomo import open_stack
-    from ionscope.micro.metrics import microstructure_metrics
-    from ionscope.micro.phases import label_volume, parse_length_um, parse_phases
+            json: Json = False) -> None:
+    """Volume fractions, surface areas, TPB density, percolation, τ per direction and sizes."""
+    from ionscope.micro.metrics import microstructure_metrics, select_metrics
+    from ionscope.model.errors import ValidationError
 
-    ph = parse_phases(phases)
-    vol = open_stack(volume)
-    sp = parse_length_um(spacing) if spacing is not None else tuple(vol.attrs.get("spacing_um") or (1.0,) * 3)
-    lab = label_volume(vol.values, ph, sp)
-    tph = [t.strip() for t in tortuosity.split(",")] if tortuosity else None
-    with progress("computing metrics", quiet=json):
-        res = microstructure_metrics(lab, tortuosity_phases=tph, sizes=sizes, inputs=[volume])
+    chosen = select_metrics(_names(only), _names(skip))
+    dirs = _names(directions) or []
+    if not 0 < tol < 0.1:
+        raise ValidationError(f"--tol {tol} must lie between 0 and 0.1")
+    lab = _load(volume, phases, spacing)
+
+    def stage(name: str, total: float | None) -> Any:
+        return progress(name, total, quiet=json)
+
+    res = microstructure_metrics(lab, metrics=chosen, tortuosity_phases=_names(tortuosity), sizes=sizes,
+                                 directions=dirs, tol=tol, inputs=[volume], stage=stage)
     if json:
         emit_json(res)
         return
+    _print_metrics(res)
+    print_warnings(res.warnings)
+
+
+def _q(q: Any, spec: str = ".4g") -> str:
+    """``value ± uncertainty unit`` with the unit left out when dimensionless."""
+    text = f"{q.value:{spec}}" if q.uncertainty is None else f"{q.value:{spec}} ± {q.uncertainty:.2g}"
+    return text if q.unit == "1" else f"{text} {q.unit}"
+
+
+def _print_metrics(res: Any) -> None:
     for name, p in res["phases"].items():
-        taus = p.get("tortuosity")
-        tau = ("not computed" if taus is None else
-               ", ".join(f"{d} {'—' if t is None else f'{t:.3f}'}" for d, t in taus.items()))
-        console.print(f"{name}: ε = {p['volume_fraction']:.4f}, SSA = {p['specific_surface_area_per_um']:.4g} µm⁻¹, "
-                      f"τ: {tau}")
+        line = f"{name}: ε = {_q(p['volume_fraction'], '.4f')}"
+        if "specific_surface_area_per_um" in p:
+            line += (f", SSA = {_q(p['specific_surface_area_per_um'])} (marching cubes; "
+                     f"face count {p['face_count_area_per_um'].value:.4g})")
+        console.print(line, highlight=False)
+        for d, t in (p.get("tortuosity") or {}).items():
+            tau = t["tortuosity"]
+            console.print(f"  τ {d}: " + ("— (" + t["reason"] + ")" if tau is None else _q(tau)), highlight=False)
         if "local_thickness_um" in p:
             lt = p["local_thickness_um"]
-            console.print(f"  local thickness d10/d50/d90 = {lt['d10']:.3g}/{lt['d50']:.3g}/{lt['d90']:.3g} µm")
-    for k, v in res["interfacial_area_per_um"].items():
-        console.print(f"{k}: interfacial area {v:.4g} µm⁻¹")
+            console.print(f"  local thickness d10/d50/d90 = {lt['d10']:.3g}/{lt['d50']:.3g}/{lt['d90']:.3g} µm",
+                          highlight=False)
+    for k, v in (res.values.get("interfacial_area_per_um") or {}).items():
+        console.print(f"{k}: interfacial area {_q(v)} (marching cubes)", highlight=False)
     if "tpb_density_per_um2" in res.values:
-        console.print(f"TPB density {res['tpb_density_per_um2']:.4g} µm⁻²")
-    for w in res.warnings:
-        console.print(f"[yellow]warning:[/] {w}")
+        console.print(f"TPB density {_q(res['tpb_density_per_um2'])}", highlight=False)
+    if res.values.get("unnamed_labels"):
+        console.print(f"unnamed labels (not analysed): {res['unnamed_labels']}", highlight=False)
+
+
+def _phase_mask(lab: Any, phase: str, path: Path) -> Any:
+    import numpy as np
+
+    from ionscope.micro.phases import analysis_phases
+    from ionscope.model.errors import ValidationError
+
+    ph, _ = analysis_phases(lab)
+    if phase not in ph:
+        raise ValidationError(f"phase {phase!r} is not among {', '.join(ph)}", path=path)
+    return np.asarray(lab.values) == ph[phase]
+
+
+@app.command()
+def representativity(volume: Volume, phase: Annotated[str, typer.Option(help="Phase to assess, e.g. pore")],
+                     phases: Phases = None, spacing: Spacing = None,
+                     target: Annotated[float, typer.Option(help="Target relative error of the volume "
+                                                                "fraction (1σ)")] = 0.05,
+                     tortuosity: Annotated[str | None, typer.Option(help="Also τ's uncertainty along these "
+                                                                         "directions (8 octant solves each)")] = None,
+                     json: Json = False) -> None:
+    """Volume-fraction (and τ) uncertainty from this volume's size, and the cube edge for a target error."""
+    from ionscope.micro.phases import volume_spacing
+    from ionscope.micro.representativity import representativity as rep
+    from ionscope.model.errors import ValidationError
+    from ionscope.model.provenance import make_provenance
+    from ionscope.model.result import Quantity, Result
+
+    if not 0 < target < 1:
+        raise ValidationError(f"--target {target} must lie between 0 and 1")
+    lab = _load(volume, phases, spacing)
+    mask = _phase_mask(lab, phase, volume)
+    sp = volume_spacing(lab)
+    with progress("subvolume statistics", None, quiet=json):
+        r = rep(mask, sp, target_relative_error=target)
+    eps = float(mask.mean())
+    values: dict[str, Any] = {"phase": phase, "volume_fraction": Quantity(eps, r["fraction_uncertainty"], "1"),
+                              "integral_range_um3": r["integral_range_um3"],
+                              "edge_for_target_um": Quantity(r["rve_edge_um"], None, "µm"),
+                              "target_relative_error": target, "subvolumes": r["table"]}
+    if tortuosity:
+        from ionscope.micro.representativity import tortuosity_uncertainty
+
+        axes = {"z": 0, "y": 1, "x": 2}
+        for d in _names(tortuosity) or []:
+            if d not in axes:
+                raise ValidationError(f"direction must be x, y or z, got {d!r}")
+            with progress(f"τ {d} on 8 octants", None, quiet=json):
+                values[f"tortuosity_{d}"] = tortuosity_uncertainty(mask, axes[d], sp)
+    res = Result("micro.representativity", values, [],
+                 make_provenance("ionscope.micro.representativity", inputs=[volume],
+                                 parameters={"phase": phase, "target_relative_error": target,
+                                             "spacing_um": list(sp)}))
+    if json:
+        emit_json(res)
+        return
+    console.print(f"{phase}: ε = {values['volume_fraction']:.4f} (1σ between volumes of this size)", highlight=False)
+    console.print(f"cube edge for a {target:.0%} relative error: {r['rve_edge_um']:.3g} µm", highlight=False)
+    for k, v in values.items():
+        if k.startswith("tortuosity_") and v["uncertainty"] is not None:
+            console.print(f"τ {k[-1]}: representativity 1σ {v['uncertainty']:.3g} (octants "
+                          f"{', '.join(f'{t:.3g}' for t in v['octant_tortuosity'])})", highlight=False)
+
+
+@app.command()
+def profile(volume: Volume, phase: Annotated[str, typer.Option(help="Phase, e.g. pore")],
+            phases: Phases = None, spacing: Spacing = None,
+            axis: Annotated[str, typer.Option(help="Axis of the profile: x, y or z (e.g. through the "
+                                                    "electrode)")] = "z",
+            slabs: Annotated[int, typer.Option(help="Number of slabs for τ(position)")] = 4,
+            tortuosity: Annotated[bool, typer.Option(help="Also τ per slab (transport along the axis)")] = True,
+            json: Json = False) -> None:
+    """Volume fraction at every plane and τ through consecutive slabs along one axis."""
+    from ionscope.micro.phases import volume_spacing
+    from ionscope.micro.profiles import fraction_profile, tortuosity_profile
+    from ionscope.model.errors import ValidationError
+    from ionscope.model.provenance import make_provenance
+    from ionscope.model.result import Result
+
+    axes = {"z": 0, "y": 1, "x": 2}
+    if axis not in axes:
+        raise ValidationError(f"--axis must be x, y or z, got {axis!r}")
+    lab = _load(volume, phases, spacing)
+    mask = _phase_mask(lab, phase, volume)
+    if mask.shape[axes[axis]] < 2 * max(slabs, 1):
+        raise ValidationError(f"{volume.name} has {mask.shape[axes[axis]]} planes along {axis}: too few for "
+                              f"{slabs} slabs of at least 2 planes", path=volume)
+    sp = volume_spacing(lab)
+    values: dict[str, Any] = {"phase": phase, "axis": axis, **fraction_profile(mask, axes[axis], sp)}
+    if tortuosity:
+        with progress(f"τ in {slabs} slabs", None, quiet=json):
+            values.update(tortuosity_profile(mask, axes[axis], sp, n_slabs=slabs))
+    res = Result("micro.profile", values, [],
+                 make_provenance("ionscope.micro.profile", inputs=[volume],
+                                 parameters={"phase": phase, "axis": axis, "slabs": slabs, "spacing_um": list(sp)}))
+    if json:
+        emit_json(res)
+        return
+    for row in values.get("slabs", []):
+        tau = "— (does not percolate)" if row["tortuosity"] is None else f"{row['tortuosity']:.3f}"
+        console.print(f"{row['from_um']:.3g}–{row['to_um']:.3g} µm: ε = {row['volume_fraction']:.3f}, τ = {tau}",
+                      highlight=False)
+
+
+def _coefficients(text: str) -> dict[str, float]:
+    from ionscope.model.errors import ValidationError
+
+    out: dict[str, float] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, sep, val = part.partition("=")
+        try:
+            out[name.strip()] = float(val)
+        except ValueError:
+            sep = ""
+        if not sep or not name.strip():
+            raise ValidationError(f"coefficient entry {part!r} is not NAME=NUMBER (e.g. pore=1.0)")
+    if not out:
+        raise ValidationError("give intrinsic coefficients such as --coefficients pore=1.0")
+    return out
+
+
+@app.command()
+def transport(volume: Volume,
+              coefficients: Annotated[str, typer.Option(help="Intrinsic coefficient per conducting phase, e.g. "
+                                                             "pore=1 (electrolyte) or nmc=0.1,cbd=100 (electronic)")],
+              phases: Phases = None, spacing: Spacing = None,
+              unit: Annotated[str, typer.Option(help="Unit of the coefficients (kept for the result), e.g. S/m "
+                                                     "or cm^2/s; 1 for relative values")] = "1",
+              directions: Annotated[str, typer.Option(help="Directions, e.g. x,y,z")] = "x,y,z",
+              electrode_axis: Annotated[str | None, typer.Option(help="Also the electrode tortuosity factor of "
+                                                                      "the single conducting phase, separator at "
+                                                                      "the first plane of this axis")] = None,
+              tol: Annotated[float, typer.Option(help="Relative accuracy asked of the solves")] = 1e-2,
+              json: Json = False) -> None:
+    """Effective conductivity/diffusivity, MacMullin number and the blocking-electrode tortuosity factor."""
+    import numpy as np
+
+    from ionscope.micro.phases import analysis_phases, volume_spacing
+    from ionscope.micro.transport import effective_coefficient, electrode_tortuosity
+    from ionscope.model.errors import ValidationError
+    from ionscope.model.provenance import make_provenance
+    from ionscope.model.result import Quantity, Result
+
+    axes = {"z": 0, "y": 1, "x": 2}
+    dirs = _names(directions) or []
+    for d in [*dirs, *([electrode_axis] if electrode_axis else [])]:
+        if d not in axes:
+            raise ValidationError(f"direction must be x, y or z, got {d!r}")
+    coef = _coefficients(coefficients)
+    lab = _load(volume, phases, spacing)
+    ph, _ = analysis_phases(lab)
+    sp = volume_spacing(lab)
+    labels = np.asarray(lab.values)
+    values: dict[str, Any] = {"coefficients": coef, "unit": unit}
+    warnings: list[str] = []
+    for d in dirs:
+        with progress(f"effective coefficient {d}", None, quiet=json):
+            r = effective_coefficient(labels, ph, coef, axes[d], sp, tol=tol)
+        if r["effective"] is None:
+            values[d] = {"effective": None, "reason": r["reason"]}
+            warnings.append(f"along {d}: {r['reason']}")
+            continue
+        err = r["relative_error"]
+        entry: dict[str, Any] = {"effective": Quantity(r["effective"], r["effective"] * err, unit)}
+        if "macmullin" in r:
+            entry["tortuosity"] = Quantity(r["tortuosity"], r["tortuosity"] * err, "1")
+            entry["macmullin"] = Quantity(r["macmullin"], r["macmullin"] * err, "1")
+        values[d] = entry
+    if electrode_axis:
+        if len(coef) != 1:
+            raise ValidationError("the electrode tortuosity factor needs exactly one conducting phase (the pore)")
+        name = next(iter(coef))
+        with progress(f"electrode tortuosity {electrode_axis}", None, quiet=json):
+            e = electrode_tortuosity(labels == ph[name], axes[electrode_axis], sp, tol=tol)
+        if e["electrode_tortuosity"] is None:
+            values["electrode_tortuosity"] = {"value": None, "reason": e["reason"]}
+            warnings.append(e["reason"])
+        else:
+            t = e["electrode_tortuosity"]
+            values["electrode_tortuosity"] = Quantity(t, t * e["relative_error"], "1")
+    res = Result("micro.transport", values, warnings,
+                 make_provenance("ionscope.micro.transport", inputs=[volume],
+                                 parameters={"coefficients": coef, "unit": unit, "directions": dirs,
+                                             "electrode_axis": electrode_axis, "tolerance": tol,
+                                             "spacing_um": list(sp)}))
+    if json:
+        emit_json(res)
+        return
+    for d in dirs:
+        v = values[d]
+        if v["effective"] is None:
+            console.print(f"{d}: — ({v['reason']})", highlight=False)
+            continue
+        extra = f", τ = {v['tortuosity']:.4g}, MacMullin = {v['macmullin']:.4g}" if "macmullin" in v else ""
+        console.print(f"{d}: effective {v['effective']:.4g}{extra}", highlight=False)
+    if isinstance(values.get("electrode_tortuosity"), Quantity):
+        console.print(f"electrode tortuosity factor ({electrode_axis}): {values['electrode_tortuosity']:.4g}",
+                      highlight=False)
+    print_warnings(warnings)
+
+
+@app.command()
+def export(volume: Volume,
+           electrode: Annotated[str, typer.Option(help="positive or negative")],
+           base: Annotated[str, typer.Option(help="Base parameter set: a BPX file (--to bpx) or a PyBaMM set "
+                                                  "name such as Chen2020 (--to pybamm)")],
+           to: Annotated[str, typer.Option("--to", help="bpx or pybamm")],
+           out: Annotated[Path, typer.Option("--out", "-o", help="Output JSON file")],
+           active: Annotated[str, typer.Option(help="Active-material phase name, e.g. nmc")],
+           phases: Phases = None, spacing: Spacing = None,
+           pore: Annotated[str, typer.Option(help="Pore (electrolyte) phase name")] = "pore",
+           axis: Annotated[str, typer.Option(help="Through-thickness axis of the volume")] = "z",
+           force: Annotated[bool, typer.Option("--force", help="Replace an existing output")] = False,
+           json: Json = False) -> None:
+    """Write the parameters the microstructure determines into a base BPX file or PyBaMM set."""
+    import numpy as np
+
+    from ionscope.micro.export import microstructure_parameters, to_bpx, to_pybamm, write_export
+    from ionscope.micro.phases import analysis_phases, volume_spacing
+    from ionscope.model.errors import ValidationError
+    from ionscope.model.provenance import make_provenance
+    from ionscope.model.result import Result
+
+    if electrode not in ("positive", "negative"):
+        raise ValidationError(f"--electrode must be positive or negative, got {electrode!r}")
+    if to not in ("bpx", "pybamm"):
+        raise ValidationError(f"--to must be bpx or pybamm, got {to!r}")
+    lab = _load(volume, phases, spacing)
+    ph, _ = analysis_phases(lab)
+    with progress("microstructure parameters", None, quiet=json):
+        params = microstructure_parameters(np.asarray(lab.values), ph, volume_spacing(lab), pore=pore,
+                                           active=active, axis=axis)
+    doc, sources = to_bpx(params, base, electrode) if to == "bpx" else to_pybamm(params, base, electrode)
+    path = write_export(doc, out, force=force)
+    res = Result("micro.export", {"output": str(path), "format": to, "base": base, "electrode": electrode,
+                                  "microstructure": params, "sources": sources}, [],
+                 make_provenance("ionscope.micro.export", inputs=[volume],
+                                 parameters={"electrode": electrode, "base": base, "to": to, "active": active,
+                                             "pore": pore, "axis": axis}))
+    if json:
+        emit_json(res)
+        return
+    console.print(f"wrote {path}", highlight=False)
+    for k, v in sources.items():
+        console.print(f"  {k}: {v}", highlight=False)

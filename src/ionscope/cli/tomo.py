@@ -141,3 +141,22 @@ def segment(stack: Stack, out: Out,
     _finish(Result("tomo.segment", {"output": str(path), "phases": ph, "thresholds": lab.attrs["thresholds"],
                                     "volume_fraction": volume_fractions(lab.values, ph),
                                     "input": describe_input(stack)}, (), lab.attrs["provenance"]), json)
+
+
+@app.command()
+def correct(stack: Stack, out: Out,
+            tilt: Annotated[float, typer.Option(help="Angle between the SEM column and the milled face, "
+                                                     "degrees")] = 52.0,
+            keep_shear: Annotated[bool, typer.Option(help="Keep the per-slice vertical shift (already aligned "
+                                                          "on a fiducial)")] = False,
+            pixel_size: Pixel = None, slice_thickness: Thick = None, force: Force = False, json: Json = False) -> None:
+    """FIB-SEM view geometry: y pixel size ÷ sin(tilt) and removal of the t·cos(tilt) shift per slice."""
+    from ionscope.tomo.geometry import correct_view_geometry
+
+    vol = open_stack(stack, pixel_size, slice_thickness)
+    res = correct_view_geometry(vol, angle_deg=tilt, remove_shear=not keep_shear)
+    path = write_stack(res, out, force, json)
+    _finish(Result("tomo.correct", {"output": str(path), "tilt_deg": tilt,
+                                    "spacing_um": list(res.attrs["spacing_um"]),
+                                    "shear_px_per_slice": res.attrs["provenance"]["parameters"]["shear_px_per_slice"],
+                                    "input": describe_input(stack)}, (), res.attrs["provenance"]), json)

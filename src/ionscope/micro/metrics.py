@@ -1,108 +1,257 @@
-"""All microstructure metrics of a segmented volume in one Result (what ``ionscope micro metrics`` prints)."""
+"""All microstructure metrics of a segmented volume in one Result (what ``ionscope micro metrics`` prints).
+
+Work is shared between stages: each phase is labelled into face-connected clusters once, and the
+labels serve percolation, open/closed pores and the percolating cluster of every τ direction.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import contextlib
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
-from ionscope.micro.fractions import percolation, pore_connectivity, volume_fractions
+from ionscope.micro.fractions import pore_connectivity
 from ionscope.micro.local_thickness import local_thickness, size_distribution
-from ionscope.micro.phases import check_phases, volume_spacing
-from ionscope.micro.surface import surface_metrics
-from ionscope.micro.tortuosity import solve_diffusion
+from ionscope.micro.phases import analysis_phases, volume_spacing
+from ionscope.micro.representativity import additive_uncertainty
+from ionscope.micro.surface import AREA_CONVENTION, surface_metrics
+from ionscope.micro.tortuosity import DEFAULT_TOL, label_phase, solve_diffusion
 from ionscope.model.errors import ValidationError
 from ionscope.model.provenance import make_provenance
 from ionscope.model.result import Quantity, Result
 
 _AXES = {"z": 0, "y": 1, "x": 2}
+METRICS = ("fractions", "surfaces", "tpb", "percolation", "tortuosity", "sizes")
+"""Names accepted by ``only``/``skip`` (``--only``/``--skip`` on the command line)."""
+
+Stage = Callable[[str, float | None], contextlib.AbstractContextManager[Any]]
+
+
+class _Silent:
+    def advance(self, n: float = 1) -> None:
+        """Nothing to show."""
+
+    def update(self, **kwargs: Any) -> None:
+        """Nothing to show."""
+
+
+def _silent_stage(name: str, total: float | None) -> contextlib.AbstractContextManager[Any]:
+    return contextlib.nullcontext(_Silent())
+
+
+def select_metrics(only: Iterable[str] | None = None, skip: Iterable[str] | None = None) -> list[str]:
+    """The metrics to compute from ``only``/``skip`` name lists; unknown names are refused."""
+    only = [s.strip() for s in only or () if s.strip()]
+    skip = [s.strip() for s in skip or () if s.strip()]
+    bad = sorted(set(only + skip) - set(METRICS))
+    if bad:
+        raise ValidationError(f"unknown metric(s) {', '.join(bad)}; choose from {', '.join(METRICS)}")
+    chosen = [m for m in METRICS if (not only or m in only) and m not in skip]
+    if not chosen:
+        raise ValidationError("--only/--skip leave no metric to compute")
+    return chosen
+
+
+def _directions(directions: Sequence[str], two_d: bool) -> list[str]:
+    out = []
+    for d in directions:
+        if d not in _AXES:
+            raise ValidationError(f"direction must be x, y or z, got {d!r}")
+        if d in out:
+            raise ValidationError(f"direction {d!r} given twice")
+        out.append(d)
+    if two_d and "z" in out:
+        raise ValidationError("a 2-D image has no z direction: give directions among x, y")
+    return out
+
+
+def _percolation(lab: np.ndarray, n: int, total: int, axes: Sequence[str]) -> dict[str, dict[str, Any]]:
+    sizes = np.bincount(lab.ravel(), minlength=n + 1)
+    out: dict[str, dict[str, Any]] = {}
+    for name in axes:
+        ax = _AXES[name]
+        a = np.unique(np.take(lab, 0, axis=ax))
+        b = np.unique(np.take(lab, -1, axis=ax))
+        keep = np.intersect1d(a[a > 0], b[b > 0])
+        out[name] = {"percolating": bool(keep.size), "percolating_fraction": float(sizes[keep].sum()) / max(total, 1)}
+    return out
+
+
+def _tau_stage(stage: Stage, phase: str, d: str, mask: np.ndarray, sp: tuple[float, float, float],
+               labels: tuple[np.ndarray, int], tol: float) -> Any:
+    with stage(f"τ {phase} {d}", 100.0) as task:
+        def report(it: int, tau: float, err: float) -> None:
+            done = 100.0 * min(1.0, max(0.0, math.log(max(err, 1e-30)) / math.log(tol))) if math.isfinite(err) else 0
+            task.update(completed=done, description=f"τ {phase} {d}: iteration {it}, τ ≈ {tau:.4g}, error {err:.1e}")
+
+        return solve_diffusion(mask, _AXES[d], sp, tol=tol, labels=labels, callback=report)
+
+
+def _tau_entry(sol: Any) -> dict[str, Any]:
+    # the solver's error estimate (flux mismatch, last change) bounds its error on τ and D_eff/D
+    return {"tortuosity": Quantity(sol.tortuosity, sol.tortuosity * sol.relative_error, "1"),
+            "relative_diffusivity": Quantity(sol.relative_diffusivity, sol.relative_diffusivity * sol.relative_error,
+                                             "1"),
+            "iterations": sol.iterations, "solver_relative_error": sol.relative_error}
 
 
 def tortuosity(vol: xr.DataArray, phase: str, directions: Sequence[str] = ("x", "y", "z"),
-               phases: Mapping[str, int] | None = None) -> Result:
+               phases: Mapping[str, int] | None = None, *, tol: float = DEFAULT_TOL) -> Result:
     """Tortuosity factor of ``phase`` along each direction (TauFactor definition, see
     :mod:`ionscope.micro.tortuosity`); non-percolating directions give ``percolating: False`` and no τ."""
-    ph = check_phases(vol, phases)
+    ph, _ = analysis_phases(vol, phases)
     if phase not in ph:
         raise ValidationError(f"phase {phase!r} is not in the phase map {ph}")
     sp = volume_spacing(vol)
     mask = np.asarray(vol.values) == ph[phase]
-    values: dict[str, Any] = {"phase": phase, "volume_fraction": float(mask.mean())}
+    labels = label_phase(mask)
+    values: dict[str, Any] = {"phase": phase, "volume_fraction": float(mask.mean()), "tolerance": tol}
     warnings = []
-    for d in directions:
-        if d not in _AXES:
-            raise ValidationError(f"direction must be x, y or z, got {d!r}")
-        sol = solve_diffusion(mask, _AXES[d], sp)
-        entry: dict[str, Any] = {"percolating": sol.percolating,
-                                 "percolating_fraction": sol.percolating_fraction}
+    for d in _directions(directions, mask.shape[0] == 1):
+        sol = solve_diffusion(mask, _AXES[d], sp, tol=tol, labels=labels)
+        entry: dict[str, Any] = {"percolating": sol.percolating, "percolating_fraction": sol.percolating_fraction}
         if sol.percolating:
-            # the flux mismatch between inlet and outlet bounds the solver error on τ
-            entry["tortuosity"] = Quantity(sol.tortuosity, sol.tortuosity * sol.flux_mismatch, "1")
-            entry["relative_diffusivity"] = sol.relative_diffusivity
-            entry["iterations"] = sol.iterations
+            entry.update(_tau_entry(sol))
         else:
             warnings.append(f"phase {phase!r} does not percolate along {d}: no tortuosity")
         values[d] = entry
     prov = make_provenance("ionscope.micro.tortuosity", parameters={"phase": phase, "directions": list(directions),
-                                                                      "spacing_um": sp})
+                                                                      "spacing_um": sp, "tolerance": tol})
     return Result("micro.tortuosity", values, warnings, prov)
 
 
 def microstructure_metrics(vol: xr.DataArray, phases: Mapping[str, int] | None = None, *,
-                           tortuosity_phases: Sequence[str] | None = None,
+                           metrics: Sequence[str] | None = None, tortuosity_phases: Sequence[str] | None = None,
                            directions: Sequence[str] = ("x", "y", "z"), pore_phase: str | None = None,
-                           sizes: bool = True, inputs: Sequence[Any] = ()) -> Result:
-    """Volume fractions, percolation, surfaces, TPB density, τ per phase and direction and, with
-    ``sizes``, each phase's continuous size distribution (local thickness, µm).
+                           sizes: bool = True, tol: float = DEFAULT_TOL, representativity: bool = True,
+                           inputs: Sequence[Any] = (), stage: Stage | None = None) -> Result:
+    """Volume fractions, surfaces (two conventions), TPB density, percolation, τ per phase and
+    direction and each phase's continuous size distribution (local thickness, µm).
 
-    ``tortuosity_phases`` defaults to every phase; ``pore_phase`` (default: a phase named 'pore')
-    adds porosity, relative density and open/closed pores.
+    Parameters
+    ----------
+    metrics
+        Subset of :data:`METRICS` (default all; ``sizes=False`` drops ``sizes``).
+    tortuosity_phases
+        Phases whose τ is solved (default every analysed phase); each must be analysed.
+    tol
+        Relative accuracy asked of τ (see :func:`ionscope.micro.tortuosity.solve_diffusion`).
+    representativity
+        Attach to fractions and surface areas the 1σ spread expected between volumes of this size
+        (integral-range fit over subvolumes, Kanit et al., *Int. J. Solids Struct.* 40, 3647, 2003;
+        the question ImageRep answers, Dahari et al., arXiv:2410.19568, 2024).
+    stage
+        ``stage(name, total)`` returning a context manager whose value has ``advance``/``update``
+        (e.g. ``ionscope.cli.common.progress``): one per stage, for progress bars.
     """
-    ph = check_phases(vol, phases)
+    stage = stage or _silent_stage
+    chosen = list(metrics or METRICS)
+    if not sizes and "sizes" in chosen:
+        chosen.remove("sizes")
+    ph, unnamed = analysis_phases(vol, phases)
     sp = volume_spacing(vol)
     labels = np.asarray(vol.values)
-    fr = volume_fractions(labels, ph)
-    surf = surface_metrics(labels, ph, sp)
-    per_phase: dict[str, Any] = {}
+    two_d = labels.shape[0] == 1
+    dirs = _directions(directions, two_d)
+    if tortuosity_phases is not None:
+        bad = [t for t in tortuosity_phases if t not in ph]
+        if bad:
+            raise ValidationError(f"--tortuosity names {', '.join(map(repr, bad))}, not among the analysed phases "
+                                  f"{', '.join(ph)}")
     warnings: list[str] = []
+    if unnamed:
+        warnings.append(f"label values {unnamed[:10]} have no phase name: listed as unnamed, not analysed "
+                        "(they count in the total volume)")
+    if two_d:
+        warnings.append("2-D image: surfaces are boundary lengths per area, percolation and τ are in-plane, "
+                        "local thickness uses discs; no triple-phase boundary")
+    n = labels.size
+    per_phase: dict[str, Any] = {}
+    with stage("fractions", len(ph)) as task:
+        for name, val in ph.items():
+            mask = labels == val
+            eps = float(np.count_nonzero(mask)) / n
+            unc = additive_uncertainty(mask, sp)["uncertainty"] if representativity else None
+            per_phase[name] = {"label": val, "volume_fraction": Quantity(eps, unc, "1")}
+            task.advance(1)
+    values: dict[str, Any] = {"spacing_um": list(sp), "shape": list(labels.shape), "dimensions": 2 if two_d else 3,
+                              "metrics": chosen, "phases": per_phase, "unnamed_labels": unnamed}
+    if "surfaces" in chosen or "tpb" in chosen:
+        with stage("surfaces" + (" and TPB" if "tpb" in chosen else ""), None):
+            surf = surface_metrics(labels, ph, sp, tpb="tpb" in chosen)
+        if "surfaces" in chosen:
+            _add_surfaces(values, surf, labels, ph, sp, representativity, stage)
+        if "tpb" in chosen and "tpb_density_per_um2" in surf:
+            values["tpb_density_per_um2"] = Quantity(surf["tpb_density_per_um2"], None, "µm^-2")
+            values["tpb_edge_density_per_um2"] = Quantity(surf["tpb_edge_density_per_um2"], None, "µm^-2")
+        elif "tpb" in chosen:
+            warnings.append("TPB density needs exactly three named phases filling a 3-D volume: not computed")
+    tph = list(ph) if tortuosity_phases is None else list(tortuosity_phases)
+    need_labels = "percolation" in chosen or "tortuosity" in chosen
+    axes = [d for d in "xyz" if not (two_d and d == "z")]
     for name, val in ph.items():
+        entry = per_phase[name]
         mask = labels == val
-        perc = percolation(mask)
-        entry: dict[str, Any] = {"label": val, "volume_fraction": fr[name],
-                                 "specific_surface_area_per_um": surf["specific_surface_area_per_um"][name],
-                                 "percolating": {d: perc[d]["percolating"] for d in "xyz"},
-                                 "percolating_fraction": {d: perc[d]["percolating_fraction"] for d in "xyz"}}
-        if tortuosity_phases is None or name in tortuosity_phases:
+        lab = None
+        if need_labels:
+            with stage(f"percolation {name}", None):
+                lab = label_phase(mask)
+                perc = _percolation(lab[0], lab[1], int(np.count_nonzero(mask)), axes)
+            if "percolation" in chosen:
+                entry["percolating"] = {d: perc[d]["percolating"] for d in axes}
+                entry["percolating_fraction"] = {d: perc[d]["percolating_fraction"] for d in axes}
+        if "tortuosity" in chosen and name in tph:
             taus: dict[str, Any] = {}
-            for d in directions:
+            for d in dirs:
                 if not perc[d]["percolating"]:
-                    taus[d] = None
+                    taus[d] = {"tortuosity": None, "reason": f"{name} does not connect the two faces normal to {d}"}
                     warnings.append(f"phase {name!r} does not percolate along {d}: tortuosity not defined")
                     continue
-                sol = solve_diffusion(mask, _AXES[d], sp)
-                taus[d] = sol.tortuosity
-                entry.setdefault("relative_diffusivity", {})[d] = sol.relative_diffusivity
-                entry.setdefault("tortuosity_solver_rel_error", {})[d] = sol.flux_mismatch
+                taus[d] = _tau_entry(_tau_stage(stage, name, d, mask, sp, lab, tol))
             entry["tortuosity"] = taus
-        if sizes and mask.any() and not mask.all():
-            entry["local_thickness_um"] = size_distribution(local_thickness(mask, sp), mask)
-        per_phase[name] = entry
-    values: dict[str, Any] = {"spacing_um": list(sp), "shape": list(labels.shape), "phases": per_phase,
-                              "interfacial_area_per_um": surf["interfacial_area_per_um"],
-                              "surface_definition": "voxel-face count × 2/3 (Crofton correction), per total volume"}
-    if "tpb_density_per_um2" in surf:
-        values["tpb_density_per_um2"] = surf["tpb_density_per_um2"]
+        del lab
+        if "sizes" in chosen and mask.any() and not mask.all():
+            with stage(f"local thickness {name}", None):
+                entry["local_thickness_um"] = size_distribution(local_thickness(mask, sp), mask)
     pore = pore_phase or ("pore" if "pore" in ph else None)
     if pore is not None:
         if pore not in ph:
             raise ValidationError(f"pore phase {pore!r} is not in the phase map {ph}")
-        conn = pore_connectivity(labels == ph[pore])
-        values["porosity"] = fr[pore]
-        values["relative_density"] = 1.0 - fr[pore]
-        values.update(conn)
+        values["porosity"] = per_phase[pore]["volume_fraction"]
+        eps = values["porosity"]
+        values["relative_density"] = Quantity(1.0 - eps.value, eps.uncertainty, "1")
+        if "percolation" in chosen:
+            values.update(pore_connectivity(labels == ph[pore]))
+    if "tortuosity" in chosen:
+        values["tortuosity_tolerance"] = tol
     prov = make_provenance("ionscope.micro.microstructure_metrics", inputs=inputs,
-                           parameters={"phases": ph, "spacing_um": sp, "directions": list(directions),
-                                       "tortuosity_phases": list(tortuosity_phases or ph), "sizes": sizes})
+                           parameters={"phases": ph, "spacing_um": sp, "directions": dirs, "metrics": chosen,
+                                       "tortuosity_phases": tph, "tolerance": tol})
     return Result("micro.metrics", values, warnings, prov)
+
+
+def _add_surfaces(values: dict[str, Any], surf: dict, labels: np.ndarray, ph: Mapping[str, int],
+                  sp: tuple[float, float, float], representativity: bool, stage: Stage) -> None:
+    unc: dict[str, float | None] = dict.fromkeys(ph)
+    if representativity:
+        from ionscope.micro.surface import marching_cubes_density
+
+        with stage("surface representativity", len(ph)) as task:
+            for name, val in ph.items():
+                dens = marching_cubes_density(labels == val, sp)
+                unc[name] = additive_uncertainty(dens, sp)["uncertainty"]
+                task.advance(1)
+    for name in ph:
+        entry = values["phases"][name]
+        entry["specific_surface_area_per_um"] = Quantity(surf["specific_surface_area_per_um"][name], unc[name],
+                                                         "µm^-1")
+        entry["face_count_area_per_um"] = Quantity(surf["face_count_area_per_um"][name], None, "µm^-1")
+    values["interfacial_area_per_um"] = {k: Quantity(v, None, "µm^-1")
+                                         for k, v in surf["interfacial_area_per_um"].items()}
+    values["face_count_interfacial_area_per_um"] = {k: Quantity(v, None, "µm^-1")
+                                                    for k, v in surf["face_count_interfacial_area_per_um"].items()}
+    values["area_convention"] = AREA_CONVENTION

@@ -27,19 +27,42 @@ def parse_phases(text: str) -> dict[str, int]:
         raise ValidationError("the phase map is empty; give e.g. --phases pore=0,nmc=85,cbd=170")
     if len(set(out.values())) != len(out):
         raise ValidationError(f"two phases share a label value in {text!r}")
+    names = [p.partition("=")[0].strip() for p in text.split(",") if p.strip()]
+    if len(set(names)) != len(names):
+        dup = sorted({n for n in names if names.count(n) > 1})
+        raise ValidationError(f"phase name(s) {', '.join(dup)} given twice in {text!r}")
     return out
 
 
+VOXEL_RANGE_UM = (1e-4, 1e3)
+"""Accepted voxel sizes (µm): below 0.1 nm a voxel is smaller than an atom; above 1 mm it is
+larger than a whole battery cell's thickness — either way the number is a unit mistake."""
+
+ACCEPTED_LENGTHS = "a number with a length unit, e.g. 0.39um, 390nm, 0.39 µm or 3.9e-7m"
+
+
+def check_voxel_size(value_um: float, what: str = "voxel size") -> float:
+    """``value_um`` if it is a plausible voxel size (see :data:`VOXEL_RANGE_UM`), else an error."""
+    lo, hi = VOXEL_RANGE_UM
+    if not (math.isfinite(value_um) and value_um > 0):
+        raise ValidationError(f"{what} must be a positive length, got {value_um!r} µm")
+    if not lo <= value_um <= hi:
+        raise ValidationError(f"{what} {value_um:g} µm is outside {lo:g}–{hi:g} µm: check the unit")
+    return value_um
+
+
 def parse_length_um(text: str | float) -> float:
-    """A length such as ``"0.39um"``, ``"390 nm"`` or ``0.39`` (µm) in µm; must be positive."""
+    """A length such as ``"0.39um"`` or ``"390 nm"`` in µm (a bare number is µm only when passed
+    as a number, never as text); must be a plausible voxel size."""
     if isinstance(text, (int, float)):
         value = float(text)
     else:
-        number, unit = parse_quantity(str(text), default_unit="µm")
-        value = float(convert(number, unit, "µm"))
-    if not (math.isfinite(value) and value > 0):
-        raise ValidationError(f"voxel spacing must be a positive length, got {text!r}")
-    return value
+        try:
+            number, unit = parse_quantity(str(text).strip())
+            value = float(convert(number, unit, "µm"))
+        except ValidationError as exc:
+            raise ValidationError(f"voxel size {text!r} needs {ACCEPTED_LENGTHS}") from exc
+    return check_voxel_size(value)
 
 
 def label_volume(labels: Any, phases: Mapping[str, int], spacing_um: float | tuple[float, float, float],
@@ -48,22 +71,40 @@ def label_volume(labels: Any, phases: Mapping[str, int], spacing_um: float | tup
     arr = np.asarray(labels) if not hasattr(labels, "dask") else labels
     sp = (spacing_um,) * 3 if np.isscalar(spacing_um) else tuple(spacing_um)
     for s in sp:
-        if not (math.isfinite(float(s)) and float(s) > 0):
-            raise ValidationError(f"voxel spacing must be positive, got {spacing_um}")
-    vol = make_volume(arr, sp, units="label", phases=dict(phases), **kwargs)
-    check_phases(vol)
-    return vol
+        check_voxel_size(float(s))
+    if np.ndim(arr) == 2:
+        arr = np.asarray(arr)[None]
+    if np.ndim(arr) != 3:
+        raise ValidationError(f"a label image must be 2-D or 3-D, got {np.ndim(arr)} dimensions")
+    return make_volume(arr, sp, units="label", phases=dict(phases), **kwargs)
+
+
+def analysis_phases(vol: xr.DataArray, phases: Mapping[str, int] | None = None) -> tuple[dict[str, int], list[int]]:
+    """The phases to analyse and the label values left unnamed.
+
+    Without a phase map (neither ``phases`` nor ``attrs["phases"]``) every label value present is
+    a phase named ``label_<value>``. A named value absent from the volume and a volume holding a
+    single label value are refused.
+    """
+    present = [int(v) for v in np.unique(np.asarray(vol.values))]
+    ph = dict(phases if phases is not None else vol.attrs.get("phases") or {})
+    if len(present) < 2:
+        raise ValidationError(f"the volume holds a single label value ({present[0] if present else 'none'}): "
+                              "there is no microstructure to analyse")
+    if not ph:
+        return {f"label_{v}": v for v in present}, []
+    absent = {k: v for k, v in ph.items() if v not in present}
+    if absent:
+        raise ValidationError(f"phase value(s) {absent} do not occur in the volume, whose labels are {present[:20]}")
+    return ph, sorted(set(present) - set(ph.values()))
 
 
 def check_phases(vol: xr.DataArray, phases: Mapping[str, int] | None = None) -> dict[str, int]:
-    """The phase map of ``vol`` (or ``phases``); raises if the volume holds a label with no name."""
+    """The phase map of ``vol`` (or ``phases``); raises if none of its phases occurs."""
     ph = dict(phases if phases is not None else vol.attrs.get("phases") or {})
     if not ph:
         raise ValidationError("the label volume has no phase map; give phases such as pore=0,nmc=85")
     present = np.unique(np.asarray(vol.data if not hasattr(vol, "values") else vol.values))
-    unknown = sorted(set(present.tolist()) - set(ph.values()))
-    if unknown:
-        raise ValidationError(f"label values {unknown[:10]} in the volume are not in the phase map {ph}")
     missing = [k for k, v in ph.items() if v not in set(present.tolist())]
     if len(missing) == len(ph):
         raise ValidationError(f"none of the phases {ph} occurs in the volume")
@@ -74,6 +115,5 @@ def volume_spacing(vol: xr.DataArray) -> tuple[float, float, float]:
     """(dz, dy, dx) in µm, each positive."""
     sp = spacing_of(vol)
     for s in sp:
-        if not (math.isfinite(s) and s > 0):
-            raise ValidationError(f"voxel spacing must be positive, got {sp}")
+        check_voxel_size(float(s))
     return sp  # type: ignore[return-value]

@@ -5,7 +5,9 @@ sin θ, so the true y pixel size is ``p_y / sin θ``. Each new slice moves the f
 thickness t along the ion beam; in the SEM image this appears as a vertical shift of
 ``t·cos θ / p_y`` pixels per slice (the 'shear' of the raw stack), removed here unless alignment
 on a fiducial already did. Slice thicknesses measured from the apparent (image) advance of the
-face are divided by sin θ (tilt correction of the apparent thickness). DOMAIN.md §6, seed 003 §2.4.
+face are divided by sin θ (tilt correction of the apparent thickness); Z. Liu et al., "FIB-SEM:
+Emerging Multimodal/Multiscale Characterization Techniques for Advanced Battery Development",
+*Chem. Rev.* (2024).
 """
 
 from __future__ import annotations

@@ -1,0 +1,71 @@
+"""Cell-model export: BPX written into a base file and validated by the bpx package; PyBaMM."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tifffile
+
+from ionscope.micro.export import microstructure_parameters
+from ionscope.synth.fibsem import three_phase_electrode
+
+BASE = Path(__file__).parent / "data" / "bpx_base.json"  # illustrative values, valid BPX 1.0
+
+
+def _volume(tmp_path):
+    vol, truth = three_phase_electrode((24, 32, 32), seed=3)
+    path = tmp_path / "el.tif"
+    tifffile.imwrite(path, (truth.truth["labels"] * 85).astype(np.uint8))
+    return path, truth.truth["labels"]
+
+
+def test_microstructure_parameters_are_consistent():
+    _, truth = three_phase_electrode((24, 32, 32), seed=3)
+    lab = truth.truth["labels"]
+    p = microstructure_parameters(lab, {"pore": 0, "nmc": 1, "cbd": 2}, (0.1, 0.1, 0.1), active="nmc")
+    eps = float((lab == 0).mean())
+    assert p["porosity"] == pytest.approx(eps)
+    # transport efficiency = ε/τ and the Bruggeman exponent reproduces it: ε^b = ε/τ
+    assert p["transport_efficiency"] == pytest.approx(eps / p["tortuosity"], rel=1e-9)
+    assert eps ** p["bruggeman"] == pytest.approx(p["transport_efficiency"], rel=1e-9)
+    assert 0 < p["particle_radius_m"] < 32 * 0.1e-6 and p["surface_area_per_volume_per_m"] > 0
+
+
+def test_bpx_export_validates(cli, tmp_path):
+    bpx = pytest.importorskip("bpx")
+    path, lab = _volume(tmp_path)
+    out = tmp_path / "cell.json"
+    code, stdout, err = cli("micro", "export", path, "--phases", "pore=0,nmc=85,cbd=170", "--spacing", "0.1um",
+                            "--electrode", "positive", "--active", "nmc", "--base", BASE, "--to", "bpx",
+                            "--out", out, "--json")
+    assert code == 0, err
+    doc = json.loads(out.read_text())
+    bpx.parse_bpx_obj(json.loads(out.read_text()))  # raises on invalid BPX
+    el = doc["Parameterisation"]["Positive electrode"]
+    assert el["Porosity"] == pytest.approx(float((lab == 0).mean()))
+    base = json.loads(BASE.read_text())
+    assert doc["Parameterisation"]["Negative electrode"] == base["Parameterisation"]["Negative electrode"]
+    res = json.loads(stdout)
+    assert res["sources"]["Positive electrode/Porosity"] == "microstructure"
+    code, _, err = cli("micro", "export", path, "--phases", "pore=0,nmc=85,cbd=170", "--spacing", "0.1um",
+                       "--electrode", "positive", "--active", "nmc", "--base", tmp_path / "none.json",
+                       "--to", "bpx", "--out", tmp_path / "x.json")
+    assert code == 2 and "not found" in err
+
+
+def test_pybamm_export_runs_a_discharge(cli, tmp_path):
+    pybamm = pytest.importorskip("pybamm")
+    path, _ = _volume(tmp_path)
+    out = tmp_path / "pb.json"
+    code, _, err = cli("micro", "export", path, "--phases", "pore=0,nmc=85,cbd=170", "--spacing", "0.1um",
+                       "--electrode", "positive", "--active", "nmc", "--base", "Chen2020", "--to", "pybamm",
+                       "--out", out)
+    assert code == 0, err
+    doc = json.loads(out.read_text())
+    values = pybamm.ParameterValues(doc["base"])
+    values.update(doc["update"])
+    sol = pybamm.Simulation(pybamm.lithium_ion.DFN(), parameter_values=values).solve([0, 3600])
+    assert sol["Terminal voltage [V]"].entries[-1] > 2.0
