@@ -83,7 +83,8 @@ def calibrate(
     console.print(f"[bold]{file.name}[/bold]: model {res['model']}, t0 = {res['t0']}, k = {res['k']}")
     table = Table("ion", "m/z", "residual (ppm)", "used", box=None)
     for r in res["references"]:
-        table.add_row(r["ion"], f"{r['mz_true'].value:.4f}", f"{r['residual'].value:+.0f}", "yes" if r["used"] else "no")
+        table.add_row(r["ion"], f"{r['mz_true'].value:.4f}", f"{r['residual'].value:+.0f}",
+                      "yes" if r["used"] else "no")
     console.print(table)
     q = res["quality"]
     how = "the file's own calibration kept" if q["kept_exported"] else "recalibrated"
