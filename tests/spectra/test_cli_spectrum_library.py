@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -57,6 +58,10 @@ def test_identify_batch_table_json_and_a_bad_file(cli, tmp_path):
     entry = next(e for e in doc["results"] if e["results"]["file"].endswith("P_one.txt"))
     assert [i["path"].rsplit("/", 1)[-1] for i in entry["inputs"]] == ["P_one.txt"]
     assert any("P_bad.txt" in w for w in doc["warnings"])
+    import jsonschema
+
+    schema = Path(__file__).resolve().parents[2] / "docs" / "schemas" / "spectrum.identify.json"
+    jsonschema.validate(doc, json.loads(schema.read_text(encoding="utf-8")))
     assert files["P_bad.txt"]["error"] and files["P_one.txt"]["error"] is None
     assert [r["element"] for r in files["P_bad.txt"]["elements"]] == ["Ru", "Pd"]
     import pandas as pd

@@ -104,7 +104,7 @@ def peak_record(row: dict) -> dict:
     Uncertainties from counting statistics of a peak of ``N`` counts (its area) and Gaussian width
     ``σ = FWHM/2.3548``: centroid ``σ/√N``, height ``√height``, area ``√N`` (Poisson), FWHM
     ``FWHM/√(2N)`` (the standard error of a width estimated from ``N`` samples); see Bevington &
-    Robinson, *Data Reduction and Error Analysis*, 3rd ed. 2003, eqs. 1.9 and 4.14.
+    Robinson, *Data Reduction and Error Analysis for the Physical Sciences*, 3rd ed., McGraw-Hill 2003.
     """
     n = max(float(row["area"]), 1.0)
     fwhm = float(row["fwhm"])
@@ -121,7 +121,7 @@ def peak_record(row: dict) -> dict:
 def _rms_quantity(rms: float, n: int) -> Quantity | None:
     """An rms residual (ppm) with the standard error of an rms from ``n`` normal residuals,
     ``rms/√(2(n−1))`` (Ahn & Fessler 2003, "Standard errors of mean, variance and standard deviation
-    estimators", University of Michigan tech. note, eq. 17)."""
+    estimators", University of Michigan technical note)."""
     if not np.isfinite(rms):
         return None
     if n < 2:
