@@ -24,7 +24,7 @@ def test_representativity_and_profile_commands(cli, tmp_path):
     code, out, err = cli("micro", "representativity", path, "--phase", "pore", "--phases", "pore=0",
                          "--spacing", "0.1um", "--tortuosity", "x", "--json")
     assert code == 0, err
-    res = json.loads(out)
+    res = json.loads(out)["results"]
     eps = res["volume_fraction"]
     assert eps["value"] == truth.truth["volume_fraction"]["pore"] and 0 < eps["uncertainty"] < 0.1
     assert res["edge_for_target_um"]["unit"] == "µm" and res["edge_for_target_um"]["value"] > 0
@@ -34,7 +34,7 @@ def test_representativity_and_profile_commands(cli, tmp_path):
     code, out, err = cli("micro", "profile", path, "--phase", "pore", "--phases", "pore=0", "--spacing", "0.1um",
                          "--axis", "z", "--slabs", "2", "--json")
     assert code == 0, err
-    prof = json.loads(out)
+    prof = json.loads(out)["results"]
     assert len(prof["volume_fraction"]) == 24 and len(prof["slabs"]) == 2
     assert all(s["tortuosity"] is None or s["tortuosity"] >= 1 for s in prof["slabs"])
     code, _, err = cli("micro", "profile", path, "--phase", "pore", "--phases", "pore=0", "--spacing", "0.1um",
@@ -49,13 +49,13 @@ def test_tiff_zip_and_two_d_image(cli, tmp_path):
         zf.write(path, "labels.tif")
     code, out, err = cli("micro", "metrics", zpath, "--spacing", "0.1um", "--only", "fractions", "--json")
     assert code == 0, err
-    assert set(json.loads(out)["phases"]) == {"label_0", "label_85", "label_170"}
+    assert set(json.loads(out)["results"]["phases"]) == {"label_0", "label_85", "label_170"}
     img = tmp_path / "slice.tif"
     tifffile.imwrite(img, tifffile.imread(path)[5])
     code, out, err = cli("micro", "metrics", img, "--phases", "pore=0,nmc=85,cbd=170", "--spacing", "0.1um",
                          "--directions", "x,y", "--skip", "sizes", "--json")
     assert code == 0, err
-    res = json.loads(out)
+    res = json.loads(out)["results"]
     assert res["dimensions"] == 2 and "tpb_density_per_um2" not in res
     code, _, err = cli("micro", "metrics", img, "--spacing", "0.1um", "--directions", "z")
     assert code == 2 and "2-D image has no z" in err
@@ -68,7 +68,7 @@ def test_tomo_correct_tilt(cli, tmp_path):
     code, out, err = cli("tomo", "correct", src, "--out", tmp_path / "c.zarr", "--tilt", "52",
                          "--pixel-size", "10nm", "--slice-thickness", "20nm", "--json")
     assert code == 0, err
-    res = json.loads(out)
+    res = json.loads(out)["results"]
     # y pixel size / sin 52°; shift t·cos 52° / p_y pixels per slice
     assert math.isclose(res["spacing_um"][1], 0.01 / math.sin(math.radians(52)), rel_tol=1e-9)
     assert math.isclose(res["shear_px_per_slice"], 0.02 * math.cos(math.radians(52)) / 0.01, rel_tol=1e-9)

@@ -68,7 +68,7 @@ def test_transport_cli(cli, tmp_path):
                          "--coefficients", "pore=1.2", "--unit", "S/m", "--directions", "x,z",
                          "--electrode-axis", "x", "--json")
     assert code == 0, err
-    res = json.loads(out)
+    res = json.loads(out)["results"]
     assert res["x"]["effective"]["unit"] == "S/m"
     assert res["x"]["effective"]["value"] == pytest.approx(1.2 * m.mean(), rel=2e-2)
     assert res["z"]["effective"] is None

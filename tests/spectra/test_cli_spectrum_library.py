@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -35,7 +36,8 @@ def test_identify_json_gives_every_requested_element_a_row(cli, tmp_path):
     assert rows["Pd"]["intensity"] is None and rows["Pd"]["upper_limit"]["value"] > 0
     assert "Ru+" in rows["Ru"]["evidence"]
     cal = res["calibration"]
-    assert cal["n_used"] >= 8 and cal["rms_ppm"] < 50 and cal["kept_exported"] is False  # the export was off
+    assert cal["n_used"] >= 8 and cal["rms"]["value"] < 50 and cal["rms"]["unit"] == "ppm"
+    assert cal["kept_exported"] is False  # the export was off
     for s in res["species"]:
         assert set(s) >= {"formula", "mz", "intensity", "pattern_score", "significance", "contrast"}
 
@@ -49,9 +51,17 @@ def test_identify_batch_table_json_and_a_bad_file(cli, tmp_path):
     table = tmp_path / "results.csv"
     code, out, err = cli("spectrum", "identify", folder, "--elements", "Ru,Pd", "--table", table, "--json")
     assert code == 0, err
-    res = json.loads(out)
-    files = {f["file"].rsplit("/", 1)[-1]: f for f in res["files"]}
+    doc = json.loads(out)
+    assert isinstance(doc["results"], list) and len(doc["results"]) == 3  # one entry per input file
+    files = {e["results"]["file"].rsplit("/", 1)[-1]: e["results"] for e in doc["results"]}
     assert set(files) == {"P_bad.txt", "P_one.txt", "P_two.txt"}
+    entry = next(e for e in doc["results"] if e["results"]["file"].endswith("P_one.txt"))
+    assert [i["path"].rsplit("/", 1)[-1] for i in entry["inputs"]] == ["P_one.txt"]
+    assert any("P_bad.txt" in w for w in doc["warnings"])
+    import jsonschema
+
+    schema = Path(__file__).resolve().parents[2] / "docs" / "schemas" / "spectrum.identify.json"
+    jsonschema.validate(doc, json.loads(schema.read_text(encoding="utf-8")))
     assert files["P_bad.txt"]["error"] and files["P_one.txt"]["error"] is None
     assert [r["element"] for r in files["P_bad.txt"]["elements"]] == ["Ru", "Pd"]
     import pandas as pd
@@ -116,11 +126,15 @@ def test_peaks_and_calibrate(cli, tmp_path):
     assert code == 0, err
     res = json.loads(out)["results"]
     assert res["n_peaks"] == len(res["peaks"]) > 10
+    h = next(p for p in res["peaks"] if abs(p["mz"]["value"] - 1.0073) < 0.01)  # H+
+    assert h["mz"]["unit"] == "m/z" and 0 < h["mz"]["uncertainty"] < h["fwhm"]["value"]
+    assert h["height"]["uncertainty"] == pytest.approx(h["height"]["value"] ** 0.5)
     code, out, err = cli("spectrum", "calibrate", path, "--json")
     assert code == 0, err
     cal = json.loads(out)["results"]
     assert cal["t0"]["value"] == pytest.approx(truth.truth["t0"], abs=1.0)
-    assert cal["rms_ppm"] < 50 and cal["exported_rms_ppm"] > cal["rms_ppm"]  # the export was miscalibrated
+    assert cal["rms"]["value"] < 50 and cal["exported_rms"]["value"] > cal["rms"]["value"]  # export miscalibrated
+    assert cal["rms"]["uncertainty"] > 0 and all(r["residual"]["unit"] == "ppm" for r in cal["references"])
     out_store = tmp_path / "recal.zarr"
     code, _, err = cli("spectrum", "calibrate", path, "--out", out_store)
     assert code == 0 and out_store.exists()

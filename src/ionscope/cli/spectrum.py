@@ -37,16 +37,16 @@ def peaks(
         emit_json(res)
         return
     table = Table("m/z", "height", "area", "FWHM", "m/Δm", "S/N", box=None)
-    rows = sorted(res["peaks"], key=lambda r: -r["height"])[:top]
-    for r in sorted(rows, key=lambda r: r["mz"]):
-        table.add_row(f"{r['mz']:.4f}", f"{r['height']:.0f}", f"{r['area']:.0f}", f"{r['fwhm']:.4f}",
-                      f"{r['resolving_power']:.0f}", f"{r['snr']:.1f}")
+    rows = sorted(res["peaks"], key=lambda r: -r["height"].value)[:top]
+    for r in sorted(rows, key=lambda r: r["mz"].value):
+        table.add_row(f"{r['mz'].value:.4f}", f"{r['height'].value:.0f}", f"{r['area'].value:.0f}",
+                      f"{r['fwhm'].value:.4f}", f"{r['resolving_power']:.0f}", f"{r['snr']:.1f}")
     console.print(f"{res['n_peaks']} peaks in {file.name} (strongest {len(rows)} shown)")
     if res["calibration"] is not None:
         q = res["calibration"]
         how = "file's own kept" if q["kept_exported"] else "refit"
         console.print(f"calibration: {q['model']}, {how}, "
-                      f"rms {q['rms_ppm'] or float('nan'):.0f} ppm over {q['n_used']} reference ions "
+                      f"rms {_ppm(q['rms'])} ppm over {q['n_used']} reference ions "
                       f"({len(q['rejected'])} rejected)", highlight=False)
     console.print(table)
     print_warnings(res.warnings)
@@ -83,12 +83,13 @@ def calibrate(
     console.print(f"[bold]{file.name}[/bold]: model {res['model']}, t0 = {res['t0']}, k = {res['k']}")
     table = Table("ion", "m/z", "residual (ppm)", "used", box=None)
     for r in res["references"]:
-        table.add_row(r["ion"], f"{r['mz_true']:.4f}", f"{r['residual_ppm']:+.0f}", "yes" if r["used"] else "no")
+        table.add_row(r["ion"], f"{r['mz_true'].value:.4f}", f"{r['residual'].value:+.0f}",
+                      "yes" if r["used"] else "no")
     console.print(table)
     q = res["quality"]
     how = "the file's own calibration kept" if q["kept_exported"] else "recalibrated"
-    console.print(f"{how}: rms residual {res['rms_ppm']:.0f} ppm ({q['rms_bins'] or float('nan'):.2f} bin; exported "
-                  f"calibration {res['exported_rms_ppm']:.0f} ppm), {q['n_used']} reference ions used, "
+    console.print(f"{how}: rms residual {_ppm(res['rms'])} ppm ({q['rms_bins'] or float('nan'):.2f} bin; exported "
+                  f"calibration {_ppm(res['exported_rms'])} ppm), {q['n_used']} reference ions used, "
                   f"{len(q['rejected'])} rejected", highlight=False)
     print_warnings(res.warnings)
     if out is not None:
@@ -141,21 +142,20 @@ def identify(
         for res in results:
             plot_identification(res, plot, polarity=pol)
     if json:
-        if len(results) == 1:
+        if len(paths) == 1 and len(results) == 1 and not paths[0].is_dir():
             emit_json(results[0])
-        else:
-            from ionscope.model.provenance import make_provenance
-            from ionscope.model.result import Result
-
-            prov = make_provenance("ionscope.spectra.identify_batch", inputs=files,
-                                   parameters={"elements": els, "recalibrate": recalibrate})
-            emit_json(Result("spectrum.identify_batch", {"files": [r.to_dict() for r in results]},
-                             tuple(f"{Path(r['file']).name}: {r['error']}" for r in results if r["error"]), prov))
+        else:  # a batch: one entry per input file in the envelope's results
+            emit_json(results, warnings=[f"{Path(r['file']).name}: {r['error']}" for r in results if r["error"]])
         return
     for res in results:
         _print_identification(res)
     if table_out is not None:
         err_console.print(f"wrote {table_out}")
+
+
+def _ppm(q) -> str:
+    """An rms quantity (ppm) for text, or ``nan`` when there is none."""
+    return f"{q.value:.0f}" if q is not None else "nan"
 
 
 def _print_identification(res) -> None:
@@ -168,7 +168,7 @@ def _print_identification(res) -> None:
     console.print(f"[bold]{name}[/bold] ({res['polarity']}): detected " + (", ".join(detected) or "none"))
     if cal is not None:
         how = "file's own kept" if cal["kept_exported"] else "refit"
-        console.print(f"  calibration: {cal['model']}, {how}, rms {cal['rms_ppm'] or float('nan'):.0f} ppm, "
+        console.print(f"  calibration: {cal['model']}, {how}, rms {_ppm(cal['rms'])} ppm, "
                       f"{cal['n_used']} reference ions used, {len(cal['rejected'])} rejected", highlight=False)
     table = Table("element", "detected", "intensity (counts)", "3σ upper limit", "significance (σ)",
                   "contrast (σ)", "evidence", box=None)

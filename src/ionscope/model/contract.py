@@ -282,22 +282,79 @@ class OperandoResults(_Open):
     dose: dict[str, Any]
 
 
+class SpectrumPeak(_Open):
+    mz: Q
+    height: Q
+    area: Q
+    fwhm: Q
+    resolving_power: float
+    snr: float
+
+
+class CalibrationQuality(_Open):
+    """Calibration quality: model, rms residual of the kept and of the exported calibration (ppm),
+    reference ions used and rejected, and whether the file's own calibration was kept."""
+
+    model: str
+    kept_exported: bool
+    rms: Optional[Q]
+    exported_rms: Optional[Q]
+    n_used: int
+    used: list[str]
+    rejected: list[str]
+
+
 class SpectrumPeaksResults(_Open):
     n_peaks: int
-    peaks: list[dict[str, Any]]
+    peaks: list[SpectrumPeak]
+    calibration: Optional[CalibrationQuality]
+
+
+class CalibrationReference(_Open):
+    ion: str
+    mz_true: Q
+    residual: Q
+    used: bool
 
 
 class SpectrumCalibrateResults(_Open):
     model: str
     t0: Q
     k: Q
-    references: list[dict[str, Any]]
+    rms: Optional[Q]
+    exported_rms: Optional[Q]
+    references: list[CalibrationReference]
+    quality: CalibrationQuality
+
+
+class ElementRow(_Open):
+    """One requested (or, in auto mode, detected) element: detected with intensity ± σ and evidence,
+    or not detected with a 3σ upper limit; ``detected`` is null when the file could not be analysed."""
+
+    element: str
+    detected: Optional[bool]
+    intensity: Optional[Q]
+    upper_limit: Optional[Q]
+    evidence: list[str]
 
 
 class SpectrumIdentifyResults(_Open):
-    polarity: str
+    file: str
+    polarity: Optional[str]
+    calibration: Optional[CalibrationQuality]
     species: list[dict[str, Any]]
-    elements: dict[str, Any]
+    elements: list[ElementRow]
+    error: Optional[str]
+
+
+class SpectrumIdentifyEntry(_Closed):
+    """One input file of a batch: its own inputs, results, warnings and provenance."""
+
+    kind: str
+    inputs: list[InputSchema]
+    results: SpectrumIdentifyResults
+    warnings: list[str]
+    provenance: ProvenanceSchema
 
 
 class TomoAlignResults(_Open):
@@ -346,7 +403,7 @@ COMMANDS: dict[str, Any] = {
     "operando.analyze": OperandoResults,
     "spectrum.peaks": SpectrumPeaksResults,
     "spectrum.calibrate": SpectrumCalibrateResults,
-    "spectrum.identify": SpectrumIdentifyResults,
+    "spectrum.identify": Union[SpectrumIdentifyResults, list[SpectrumIdentifyEntry]],
     "tomo.align": TomoAlignResults,
     "tomo.destripe": TomoDestripeResults,
     "tomo.segment": TomoSegmentResults,

@@ -70,8 +70,9 @@ def calibration_result(spec, *, model: str = "sqrt", references: Sequence[str] |
     names = ("t0", "k", "c")
     values = {names[i]: Quantity(v, unc[i], "channel" if i == 0 else "channel/√(m/z)" if i == 1 else "channel/(m/z)")
               for i, v in enumerate(cal.params)}
-    values.update({"model": cal.model, "rms_ppm": check.rms_ppm, "exported_rms_ppm": check.exported_rms_ppm,
-                   "references": [dict(r) for r in cal.references], "quality": check.to_dict()})
+    quality = quality_record(check)
+    values.update({"model": cal.model, "rms": quality["rms"], "exported_rms": quality["exported_rms"],
+                   "references": [reference_record(r) for r in cal.references], "quality": quality})
     prov = make_provenance("ionscope.spectra.recalibrate", inputs=[source] if source else [],
                            parameters={"model": model, "references": list(references) if references else "default"})
     return Result("spectrum.calibration", values, tuple(warnings), prov), cal
@@ -87,14 +88,66 @@ def peaks_result(spec, *, min_snr: float = 3.0, recalibrate: bool = True,
         check = _recalibrate(spec, source=source)
         spec = apply_calibration(spec, check.calibration)
         warnings += list(check.warnings)
-        quality = check.to_dict()
+        quality = quality_record(check)
     elif recalibrate:
         warnings.append("not recalibrated (no channel axis or unknown polarity): m/z as exported")
     table = find_spectrum_peaks(spec, min_snr=min_snr)
     prov = make_provenance("ionscope.spectra.find_spectrum_peaks", inputs=[source] if source else [],
                            parameters={"min_snr": min_snr, "recalibrate": recalibrate})
-    return Result("spectrum.peaks", {"n_peaks": len(table), "peaks": table.to_dict(orient="records"),
+    return Result("spectrum.peaks", {"n_peaks": len(table), "peaks": [peak_record(r) for r in table.to_dict("records")],
                                      "calibration": quality}, tuple(warnings), prov)
+
+
+def peak_record(row: dict) -> dict:
+    """One peak of :func:`find_spectrum_peaks` with its physical numbers as quantities.
+
+    Uncertainties from counting statistics of a peak of ``N`` counts (its area) and Gaussian width
+    ``σ = FWHM/2.3548``: centroid ``σ/√N``, height ``√height``, area ``√N`` (Poisson), FWHM
+    ``FWHM/√(2N)`` (the standard error of a width estimated from ``N`` samples); see Bevington &
+    Robinson, *Data Reduction and Error Analysis for the Physical Sciences*, 3rd ed., McGraw-Hill 2003.
+    """
+    n = max(float(row["area"]), 1.0)
+    fwhm = float(row["fwhm"])
+    out = {"mz": Quantity(float(row["mz"]), fwhm / 2.3548 / np.sqrt(n), "m/z"),
+           "height": Quantity(float(row["height"]), float(np.sqrt(max(row["height"], 1.0))), "counts"),
+           "area": Quantity(float(row["area"]), float(np.sqrt(n)), "counts"),
+           "fwhm": Quantity(fwhm, fwhm / np.sqrt(2 * n), "m/z"),
+           "resolving_power": float(row["resolving_power"]), "snr": float(row["snr"]),
+           "baseline": Quantity(float(row["baseline"]), float(np.sqrt(max(row["baseline"], 1.0))), "counts"),
+           "left_mz": float(row["left_mz"]), "right_mz": float(row["right_mz"]), "index": int(row["index"])}
+    return out
+
+
+def _rms_quantity(rms: float, n: int) -> Quantity | None:
+    """An rms residual (ppm) with the standard error of an rms from ``n`` normal residuals,
+    ``rms/√(2(n−1))`` (Ahn & Fessler 2003, "Standard errors of mean, variance and standard deviation
+    estimators", University of Michigan technical note)."""
+    if not np.isfinite(rms):
+        return None
+    if n < 2:
+        return Quantity(float(rms), None, "ppm", why_no_uncertainty="an rms from fewer than two reference ions")
+    return Quantity(float(rms), float(rms / np.sqrt(2 * (n - 1))), "ppm")
+
+
+def quality_record(check) -> dict:
+    """Calibration quality for results: model, rms (ppm, quantity) of the kept and the exported
+    calibration, rms in bins, reference ions used and rejected, and whether the file's own was kept."""
+    d = check.to_dict()
+    n = len(check.used)
+    d["rms"] = _rms_quantity(check.rms_ppm, n)
+    d["exported_rms"] = _rms_quantity(check.exported_rms_ppm, n)
+    del d["rms_ppm"], d["exported_rms_ppm"]
+    return d
+
+
+def reference_record(ref: dict) -> dict:
+    """A calibration reference ion: exact m/z, fitted m/z and residual as quantities (ppm)."""
+    return {"ion": ref["ion"], "mz_true": Quantity(float(ref["mz_true"]), 0.0, "m/z"),
+            "mz_fit": Quantity(float(ref["mz_fit"]), None, "m/z",
+                               why_no_uncertainty="per-peak centroid uncertainties are not propagated"),
+            "residual": Quantity(float(ref["residual_ppm"]), None, "ppm",
+                                 why_no_uncertainty="per-peak centroid uncertainties are not propagated"),
+            "channel": float(ref["t"]), "used": bool(ref["used"])}
 
 
 SPECTRUM_SUFFIXES = (".txt",)
@@ -204,7 +257,7 @@ def _identify_file(path, *, elements, polarity, recalibrate, **options) -> Resul
                            parameters={"elements": elements, "polarity": pol, "recalibrate": recalibrate, **options})
     return Result("spectrum.identify",
                   {"file": str(p), "polarity": pol, "elements": rows,
-                   "calibration": check.to_dict() if check else None,
+                   "calibration": quality_record(check) if check else None,
                    "species": [{"formula": f.formula, "element": f.element, "mz": Quantity(f.mz, None, "m/z"),
                                 "intensity": Quantity(f.intensity, _fin(f.uncertainty), "counts"),
                                 "significance": f.significance, "contrast": f.contrast, "pattern_score": f.score}
@@ -300,7 +353,8 @@ def long_table(results: Sequence[Result]):
     for res in results:
         cal = res["calibration"] or {}
         base = {"file": Path(res["file"]).name, "polarity": res["polarity"],
-                "calibration": cal.get("source"), "calibration_rms_ppm": cal.get("rms_ppm"), "error": res["error"]}
+                "calibration": cal.get("source"),
+                "calibration_rms_ppm": cal["rms"].value if cal.get("rms") else None, "error": res["error"]}
         for r in res["elements"] or [{"element": None}]:
             q, ul = r.get("intensity"), r.get("upper_limit")
             rows.append({**base, "element": r.get("element"), "detected": r.get("detected"),
