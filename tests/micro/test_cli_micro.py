@@ -70,7 +70,8 @@ def test_tomo_correct_tilt(cli, tmp_path):
     assert code == 0, err
     res = json.loads(out)["results"]
     # y pixel size / sin 52°; shift t·cos 52° / p_y pixels per slice
-    assert math.isclose(res["spacing_um"][1], 0.01 / math.sin(math.radians(52)), rel_tol=1e-9)
-    assert math.isclose(res["shear_px_per_slice"], 0.02 * math.cos(math.radians(52)) / 0.01, rel_tol=1e-9)
+    assert res["spacing"]["unit"] == "µm" and res["shear_per_slice"]["unit"] == "px"
+    assert math.isclose(res["spacing"]["value"][1], 0.01 / math.sin(math.radians(52)), rel_tol=1e-9)
+    assert math.isclose(res["shear_per_slice"]["value"], 0.02 * math.cos(math.radians(52)) / 0.01, rel_tol=1e-9)
     code, _, err = cli("tomo", "correct", src, "--out", tmp_path / "d.zarr", "--tilt", "120")
     assert code == 2 and "angle" in err

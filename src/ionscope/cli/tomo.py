@@ -12,7 +12,7 @@ import xarray as xr
 from ionscope.cli.common import console, dask_progress, emit_json, progress
 from ionscope.model.errors import ValidationError
 from ionscope.model.provenance import describe_input
-from ionscope.model.result import Result
+from ionscope.model.result import Quantity, Result
 
 NAME = "tomo"
 app = typer.Typer(help="FIB-SEM serial-section stacks: slice alignment, curtaining removal, segmentation.")
@@ -156,7 +156,10 @@ def correct(stack: Stack, out: Out,
     vol = open_stack(stack, pixel_size, slice_thickness)
     res = correct_view_geometry(vol, angle_deg=tilt, remove_shear=not keep_shear)
     path = write_stack(res, out, force, json)
-    _finish(Result("tomo.correct", {"output": str(path), "tilt_deg": tilt,
-                                    "spacing_um": list(res.attrs["spacing_um"]),
-                                    "shear_px_per_slice": res.attrs["provenance"]["parameters"]["shear_px_per_slice"],
+    why = "follows from the nominal tilt and voxel size as given, whose uncertainties are not known"
+    shear = res.attrs["provenance"]["parameters"]["shear_px_per_slice"]
+    _finish(Result("tomo.correct", {"output": str(path), "tilt": Quantity(tilt, None, "deg", why_no_uncertainty=why),
+                                    "spacing": Quantity(list(res.attrs["spacing_um"]), None, "µm",
+                                                        why_no_uncertainty=why),
+                                    "shear_per_slice": Quantity(shear, None, "px", why_no_uncertainty=why),
                                     "input": describe_input(stack)}, (), res.attrs["provenance"]), json)
