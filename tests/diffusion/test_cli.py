@@ -39,7 +39,7 @@ def test_fit_csv_counts_json(cli, tmp_path, profile):
 def test_fit_zarr_depth_profile_and_fraction_csv(cli, tmp_path, profile):
     da, truth = profile
     store = ionscope.save(da, tmp_path / "p.zarr")
-    code, out, err = cli("diffusion", "fit", store, "--time", "86400", "--model", "couple", "--json")
+    code, out, err = cli("diffusion", "fit", store, "--time", "86400s", "--model", "couple", "--json")
     assert code == 0, err
     assert json.loads(out)["results"]["model"] == "couple"
     path = tmp_path / "f.csv"
@@ -66,8 +66,10 @@ def test_fit_bad_tables(cli, tmp_path, columns, match):
 def test_fit_bad_time(cli, tmp_path):
     path = tmp_path / "p.csv"
     pd.DataFrame({"depth_nm": [0, 1, 2, 3], "fraction": [0.9, 0.5, 0.2, 0.1]}).to_csv(path, index=False)
-    code, _, err = cli("diffusion", "fit", path, "--time", "0")
+    code, _, err = cli("diffusion", "fit", path, "--time", "0s")
     assert code == 2 and "positive" in err
+    code, _, err = cli("diffusion", "fit", path, "--time", "24")  # 24 s or 24 h? D would change 3600-fold
+    assert code == 2 and "unit" in err
     code, _, err = cli("diffusion", "fit", path, "--time", "3 parsecs")
     assert code == 2
 
@@ -123,7 +125,7 @@ def test_leclaire_cli(cli, tmp_path):
     c = 0.5 * erfc(x / 200.0) + 0.02 * np.exp(-2.8e4 * (x * 1e-7) ** 1.2)
     path = tmp_path / "gb.csv"
     pd.DataFrame({"depth_nm": x, "fraction": c}).to_csv(path, index=False)
-    code, out, err = cli("diffusion", "leclaire", path, "--time", "1e4", "--d-bulk", "1e-14", "--json")
+    code, out, err = cli("diffusion", "leclaire", path, "--time", "1e4s", "--d-bulk", "1e-14", "--json")
     assert code == 0, err
     res = json.loads(out)["results"]
     assert res["delta_Dgb"]["value"] == pytest.approx(1.322 * 1e-9 * 2.8e4 ** (-5 / 3), rel=1e-3)
@@ -211,6 +213,6 @@ def test_gb_command_2d_beside_le_claire(cli, gb_csv):
 
 
 def test_gb_command_grain_size_needs_unit(cli, gb_csv):
-    code, _, err = cli("diffusion", "gb", gb_csv, "--time", "1e4", "--dbulk", "1e-14", "--grain-size", "4",
+    code, _, err = cli("diffusion", "gb", gb_csv, "--time", "1e4s", "--dbulk", "1e-14", "--grain-size", "4",
                        "--isotopes", "Li6,Li7")
     assert code == 2 and "--grain-size" in err

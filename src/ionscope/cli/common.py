@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 console = Console()
 err_console = Console(stderr=True)
@@ -184,7 +185,7 @@ def emit_error(exc: BaseException) -> None:
 def print_warnings(warnings: Any) -> None:
     """Print each validity warning of a result as one yellow line on stderr."""
     for w in warnings:
-        err_console.print(f"[yellow]warning:[/yellow] {w}", highlight=False, soft_wrap=True)
+        err_console.print(f"[yellow]warning:[/yellow] {escape(str(w))}", highlight=False, soft_wrap=True)
 
 
 class _Task:

@@ -16,7 +16,8 @@ app = typer.Typer(help="Isotope-exchange diffusion: D*, surface exchange k, grai
                   no_args_is_help=True)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print a JSON object.")]
-TimeOpt = Annotated[str, typer.Option("--time", help="Anneal time: seconds, or with a unit ('24h', '59 h').")]
+TimeOpt = Annotated[str, typer.Option("--time", help="Anneal time with its unit ('24h', '59 h', '3600s'); D scales "
+                                                    "with 1/t, so a bare number is refused.")]
 IsoOpt = Annotated[Optional[str], typer.Option("--isotopes", help="Tracer and other isotope columns/peaks, "
                                                                   "e.g. Li6,Li7.")]
 
@@ -35,7 +36,9 @@ def fit(
     profile: Annotated[Path, typer.Argument(help="Depth profile: CSV (depth_nm/depth_um + fraction or isotope "
                                                  "counts) or any depth-profile file ionscope reads.")],
     time: TimeOpt,
-    model: Annotated[str, typer.Option("--model", help="couple | surface-exchange | thin-film | auto")] = "auto",
+    model: Annotated[str, typer.Option("--model", help="auto (chooses among couple, surface-exchange, thin-film by "
+                                                       "AIC) or one of couple, surface-exchange, thin-film, "
+                                                       "semi-infinite, thin-source, two-layer")] = "auto",
     isotopes: IsoOpt = None,
     background: Annotated[Optional[float], typer.Option(help="Fix the background fraction (e.g. 0.0759 for "
                                                              "natural ⁶Li).")] = None,
@@ -51,12 +54,12 @@ def fit(
     json: JsonOpt = False,
 ) -> None:
     """Fit D (and k) to an isotope-exchange depth profile."""
-    from ionscope.diffusion.fit import fit_profile
+    from ionscope.diffusion.fit import MODELS, fit_profile
     from ionscope.diffusion.tables import read_profile
 
-    if model not in ("couple", "surface-exchange", "thin-film", "auto"):
-        raise ValidationError(f"--model must be couple, surface-exchange, thin-film or auto, got {model!r}")
-    t = quantity_option(time, "--time", "s", positive=True).value
+    if model not in (*MODELS, "auto"):
+        raise ValidationError(f"--model must be auto or one of {', '.join(MODELS)}, got {model!r}")
+    t = quantity_option(time, "--time", "s", require_unit=True, positive=True).value
     table = read_profile(profile, _isotopes(isotopes))
     res = None
     if resolution_nm is not None and resolution_nm != "fit":
@@ -163,7 +166,7 @@ def leclaire(
     from ionscope.diffusion.tables import read_profile
     from ionscope.model.provenance import describe_input
 
-    t = quantity_option(time, "--time", "s", positive=True).value
+    t = quantity_option(time, "--time", "s", require_unit=True, positive=True).value
     Db = quantity_option(d_bulk, "--d-bulk", "cm^2/s", positive=True).value
     delta = quantity_option(delta_nm, "--delta", "nm", require_unit=True, positive=True).value
     start = quantity_option(tail_start, "--tail-start", "nm", require_unit=True)
@@ -336,7 +339,7 @@ def gb(
     from ionscope.diffusion.tables import read_profile
     from ionscope.model.provenance import describe_input
 
-    t = quantity_option(time, "--time", "s", positive=True).value
+    t = quantity_option(time, "--time", "s", require_unit=True, positive=True).value
     Db = quantity_option(dbulk, "--dbulk", "cm^2/s", positive=True).value
     d = quantity_option(grain_size, "--grain-size", "µm", require_unit=True, positive=True).value
     delta = quantity_option(delta_nm, "--delta", "nm", require_unit=True, positive=True).value
