@@ -68,7 +68,7 @@ def layers(
 ) -> None:
     """Locate interfaces (50 % points, 16–84 % widths) and list the layers of PATH."""
     import ionscope
-    from ionscope.depth import check_artefacts, find_layers, to_depth
+    from ionscope.depth import check_artefacts, find_layers, layer_thickness, to_depth
     from ionscope.model.result import Quantity, Result
 
     parsed_rates = _rates(rates) if rates is not None else None
@@ -104,8 +104,7 @@ def layers(
                 a, b = at(lay["start"]), at(lay["end"])
                 values["depth_layers"].append({"dominant_species": lay["dominant_species"], "species": lay["species"],
                                                "start": a, "end": b,
-                                               "thickness": Quantity(b.value - a.value,
-                                                                     _hypot(a.uncertainty, b.uncertainty), "nm")})
+                                               "thickness": layer_thickness(lay["start"], lay["end"], r, switch)})
         values["artefacts"] = flags["codes"]
         if chosen is not None:
             values["species_chosen"] = chosen

@@ -4,7 +4,7 @@ Sputter time, dose and fluence are the default axes; depth needs declared rates 
 """
 
 from ionscope.depth.artefacts import check_artefacts, compare_time_axes
-from ionscope.depth.axes import is_organic, rate_from_crater, to_depth
+from ionscope.depth.axes import is_organic, layer_thickness, rate_from_crater, to_depth
 from ionscope.depth.cube import interface_depth_map, layer_maps, pixel_interfaces, roi_profile, side_view
 from ionscope.depth.interfaces import choose_marker_species, find_layers, order_of_maxima, surface_transient_scans
 from ionscope.depth.mri import fit_mri, fit_profile_mri, layer_composition, mri_kernel, mri_profile
@@ -16,5 +16,5 @@ __all__ = [
     "is_organic",
     "isotope_fraction", "layer_composition", "layer_maps", "mri_kernel", "mri_profile", "normalise",
     "order_of_maxima", "pixel_interfaces", "rate_from_crater", "ratio", "roi_profile", "side_view", "smooth",
-    "surface_transient_scans", "to_depth",
+    "surface_transient_scans", "to_depth", "layer_thickness",
 ]
