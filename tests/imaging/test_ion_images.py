@@ -1,5 +1,7 @@
 """Ion images from named species."""
 
+import json
+
 import pytest
 
 
@@ -13,3 +15,15 @@ def test_peaks_given_as_ion_names_use_their_exact_mz():
     assert labels == ["^7Li+", "58.9332", "Li2F+"]
     with pytest.raises(ValidationError):
         peak_windows(["Xx+"], tolerance_ppm=50)
+
+
+@pytest.mark.realdata
+def test_peaks_outside_the_measured_range_warn(cli):
+    from ..conftest import shared_data
+
+    path = shared_data("imzml", "Example_Continuous.imzML")  # measured m/z 100–800
+    code, out, err = cli("image", "extract", path, "--peaks", "7.016,152", "--tol-ppm", "50", "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert any("7.016" in w and "outside the measured range" in w for w in doc["warnings"])
+    assert not any("152" in w and "outside" in w for w in doc["warnings"])

@@ -9,7 +9,7 @@ import numpy as np
 import typer
 
 import ionscope
-from ionscope.cli.common import emit_json, err_console, progress
+from ionscope.cli.common import emit_json, err_console, print_warnings, progress
 from ionscope.model.errors import ValidationError
 from ionscope.model.result import Quantity, Result
 
@@ -58,7 +58,7 @@ def _summary(images, out: Path | None, kind: str) -> Result:
                          "shape": [int(n) for n in images.shape], "peaks": per_peak,
                          **{k: images.attrs[k] for k in ("events_counted", "events_drifted_out", "events_total")
                             if k in images.attrs}},
-                  provenance=images.attrs.get("provenance", {}))
+                  warnings=tuple(images.attrs.get("warnings") or ()), provenance=images.attrs.get("provenance", {}))
 
 
 @app.command()
@@ -88,6 +88,7 @@ def extract(
         for label, d in result["peaks"].items():
             err_console.print(f"m/z {label}: {d['total_counts'].value:.6g} counts in total, "
                               f"max {d['max_per_pixel'].value:.6g}")
+        print_warnings(result.warnings)
         if out is not None:
             err_console.print(f"wrote {out}")
 

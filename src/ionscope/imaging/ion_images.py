@@ -202,9 +202,11 @@ def ion_images(data: Any, peaks: Sequence[float | str], *, tolerance_ppm: float 
         grid = data.to_grid(window_sums(data, lo, hi))
         pixel = data.pixel_size_um
         source = {"name": data.index.path.name, "uuid": data.index.uuid}
+        measured = data.mz_range()
     elif isinstance(data, xr.DataArray) and set(data.dims) == {"y", "x", "mz"}:
         cube = data.transpose("y", "x", "mz")
         axis = np.asarray(cube["mz"].values, dtype=float)
+        measured = (float(axis.min()), float(axis.max())) if axis.size else (np.nan, np.nan)
         a = np.searchsorted(axis, lo, side="left")
         b = np.searchsorted(axis, hi, side="right")
         parts = [cube.isel(mz=slice(int(i), int(j))).sum("mz", dtype=np.float64) for i, j in zip(a, b)]
@@ -215,9 +217,13 @@ def ion_images(data: Any, peaks: Sequence[float | str], *, tolerance_ppm: float 
         raise UnsupportedError(f"cannot make ion images from a {type(data).__name__}")
     prov = make_provenance("ionscope.imaging.ion_images", inputs=[{k: v for k, v in source.items() if v}],
                            parameters=params)
+    outside = [f"{m:g}" for m, a, b in zip(mz, lo, hi) if not (b >= measured[0] and a <= measured[1])]
+    warnings = [f"m/z {', '.join(outside)} lie outside the measured range {measured[0]:g}–{measured[1]:g}: "
+                "their images are empty because nothing was measured there, not because nothing is there"
+                ] if outside else []
     out = make_ion_image(grid, peak_positions(peaks)[1], pixel_size_um=pixel, mz=mz,
                          attrs={"tolerance_ppm": tolerance_ppm, "tolerance_da": tolerance_da,
-                                "source_file": source.get("name")}, provenance=prov)
+                                "source_file": source.get("name"), "warnings": warnings}, provenance=prov)
     return out.assign_coords(mz_low=("peak", lo, {"units": "m/z"}), mz_high=("peak", hi, {"units": "m/z"}))
 
 
