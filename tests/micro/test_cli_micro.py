@@ -27,16 +27,19 @@ def test_representativity_and_profile_commands(cli, tmp_path):
     res = json.loads(out)["results"]
     eps = res["volume_fraction"]
     assert eps["value"] == truth.truth["volume_fraction"]["pore"] and 0 < eps["uncertainty"] < 0.1
-    assert res["edge_for_target_um"]["unit"] == "µm" and res["edge_for_target_um"]["value"] > 0
+    assert res["edge_for_target"]["unit"] == "µm" and res["edge_for_target"]["value"] > 0
+    assert res["integral_range"]["unit"] == "µm^3" and res["subvolumes"][0]["edge"]["unit"] == "µm"
     tx = res["tortuosity_x"]
-    assert len(tx["octant_tortuosity"]) + tx["non_percolating_octants"] == 8
-    assert tx["uncertainty"] is None or tx["uncertainty"] > 0
+    octants = tx["octant_tortuosity"]["value"] if tx["octant_tortuosity"] else []
+    assert len(octants) + tx["non_percolating_octants"] == 8
+    assert tx["sigma"] is None or tx["sigma"]["value"] > 0
     code, out, err = cli("micro", "profile", path, "--phase", "pore", "--phases", "pore=0", "--spacing", "0.1um",
                          "--axis", "z", "--slabs", "2", "--json")
     assert code == 0, err
     prof = json.loads(out)["results"]
     assert len(prof["volume_fraction"]) == 24 and len(prof["slabs"]) == 2
     assert all(s["tortuosity"] is None or s["tortuosity"] >= 1 for s in prof["slabs"])
+    assert prof["position"]["unit"] == "µm" and prof["slabs"][1]["from"]["unit"] == "µm"
     code, _, err = cli("micro", "profile", path, "--phase", "pore", "--phases", "pore=0", "--spacing", "0.1um",
                        "--slabs", "20")
     assert code == 2 and "too few" in err

@@ -48,8 +48,10 @@ def test_bpx_export_validates(cli, tmp_path):
     assert el["Porosity"] == pytest.approx(float((lab == 0).mean()))
     base = json.loads(BASE.read_text())
     assert doc["Parameterisation"]["Negative electrode"] == base["Parameterisation"]["Negative electrode"]
-    res = json.loads(stdout)
+    res = json.loads(stdout)["results"]
     assert res["sources"]["Positive electrode/Porosity"] == "microstructure"
+    radius = res["microstructure"]["particle_radius"]
+    assert radius["unit"] == "m" and radius["value"] == pytest.approx(el["Particle radius [m]"])
     code, _, err = cli("micro", "export", path, "--phases", "pore=0,nmc=85,cbd=170", "--spacing", "0.1um",
                        "--electrode", "positive", "--active", "nmc", "--base", tmp_path / "none.json",
                        "--to", "bpx", "--out", tmp_path / "x.json")

@@ -19,6 +19,8 @@ Phases = Annotated[str | None, typer.Option(help="NAME=VALUE list, e.g. pore=0,n
 Spacing = Annotated[str | None, typer.Option(help="Voxel size with its unit, e.g. 0.39um or 390nm "
                                                   "(default: from the file)")]
 Json = Annotated[bool, typer.Option("--json", help="Print a JSON object")]
+PROFILE_WHY = "position follows from the voxel size as given, whose uncertainty is not known"
+SUBVOLUME_WHY = "subvolume size follows from the voxel size as given, whose uncertainty is not known"
 
 
 def _load(volume: Path, phases: str | None, spacing: str | None) -> Any:
@@ -124,6 +126,18 @@ def _phase_mask(lab: Any, phase: str, path: Path) -> Any:
     return np.asarray(lab.values) == ph[phase]
 
 
+def _tau_spread(t: dict[str, Any]) -> dict[str, Any]:
+    """τ of the eight octants and the whole volume's representativity 1σ, as quantities."""
+    from ionscope.model.result import Quantity
+
+    taus, sigma = t["octant_tortuosity"], t["uncertainty"]
+    one = "a single solve per octant; the spread between octants is the uncertainty that matters here"
+    own = "this σ is itself the spread of eight octants; its own uncertainty is not estimated"
+    return {"octant_tortuosity": Quantity(list(taus), None, "1", why_no_uncertainty=one) if taus else None,
+            "sigma": Quantity(sigma, None, "1", why_no_uncertainty=own) if sigma is not None else None,
+            "non_percolating_octants": t["non_percolating_octants"]}
+
+
 @app.command()
 def representativity(volume: Volume, phase: Annotated[str, typer.Option(help="Phase to assess, e.g. pore")],
                      phases: Phases = None, spacing: Spacing = None,
@@ -137,7 +151,7 @@ def representativity(volume: Volume, phase: Annotated[str, typer.Option(help="Ph
     from ionscope.micro.representativity import representativity as rep
     from ionscope.model.errors import ValidationError
     from ionscope.model.provenance import make_provenance
-    from ionscope.model.result import Quantity, Result
+    from ionscope.model.result import Quantity, Result, suffixed_to_quantities
 
     if not 0 < target < 1:
         raise ValidationError(f"--target {target} must lie between 0 and 1")
@@ -148,9 +162,13 @@ def representativity(volume: Volume, phase: Annotated[str, typer.Option(help="Ph
         r = rep(mask, sp, target_relative_error=target)
     eps = float(mask.mean())
     values: dict[str, Any] = {"phase": phase, "volume_fraction": Quantity(eps, r["fraction_uncertainty"], "1"),
-                              "integral_range_um3": r["integral_range_um3"],
-                              "edge_for_target_um": Quantity(r["rve_edge_um"], None, "µm"),
-                              "target_relative_error": target, "subvolumes": r["table"]}
+                              "integral_range": Quantity(r["integral_range_um3"], None, "µm^3", why_no_uncertainty=(
+                                  "estimated from the variance of subvolume fractions; its own uncertainty is not "
+                                  "computed")),
+                              "edge_for_target": Quantity(r["rve_edge_um"], None, "µm", why_no_uncertainty=(
+                                  "follows from the integral range, whose uncertainty is not computed")),
+                              "target_relative_error": target,
+                              "subvolumes": [suffixed_to_quantities(row, SUBVOLUME_WHY) for row in r["table"]]}
     if tortuosity:
         from ionscope.micro.representativity import tortuosity_uncertainty
 
@@ -159,7 +177,7 @@ def representativity(volume: Volume, phase: Annotated[str, typer.Option(help="Ph
             if d not in axes:
                 raise ValidationError(f"direction must be x, y or z, got {d!r}")
             with progress(f"τ {d} on 8 octants", None, quiet=json):
-                values[f"tortuosity_{d}"] = tortuosity_uncertainty(mask, axes[d], sp)
+                values[f"tortuosity_{d}"] = _tau_spread(tortuosity_uncertainty(mask, axes[d], sp))
     res = Result("micro.representativity", values, [],
                  make_provenance("ionscope.micro.representativity", inputs=[volume],
                                  parameters={"phase": phase, "target_relative_error": target,
@@ -170,9 +188,9 @@ def representativity(volume: Volume, phase: Annotated[str, typer.Option(help="Ph
     console.print(f"{phase}: ε = {values['volume_fraction']:.4f} (1σ between volumes of this size)", highlight=False)
     console.print(f"cube edge for a {target:.0%} relative error: {r['rve_edge_um']:.3g} µm", highlight=False)
     for k, v in values.items():
-        if k.startswith("tortuosity_") and v["uncertainty"] is not None:
-            console.print(f"τ {k[-1]}: representativity 1σ {v['uncertainty']:.3g} (octants "
-                          f"{', '.join(f'{t:.3g}' for t in v['octant_tortuosity'])})", highlight=False)
+        if k.startswith("tortuosity_") and v["sigma"] is not None:
+            console.print(f"τ {k[-1]}: representativity 1σ {v['sigma'].value:.3g} (octants "
+                          f"{', '.join(f'{t:.3g}' for t in v['octant_tortuosity'].value)})", highlight=False)
 
 
 @app.command()
@@ -188,7 +206,7 @@ def profile(volume: Volume, phase: Annotated[str, typer.Option(help="Phase, e.g.
     from ionscope.micro.profiles import fraction_profile, tortuosity_profile
     from ionscope.model.errors import ValidationError
     from ionscope.model.provenance import make_provenance
-    from ionscope.model.result import Result
+    from ionscope.model.result import Result, suffixed_to_quantities
 
     axes = {"z": 0, "y": 1, "x": 2}
     if axis not in axes:
@@ -203,7 +221,7 @@ def profile(volume: Volume, phase: Annotated[str, typer.Option(help="Phase, e.g.
     if tortuosity:
         with progress(f"τ in {slabs} slabs", None, quiet=json):
             values.update(tortuosity_profile(mask, axes[axis], sp, n_slabs=slabs))
-    res = Result("micro.profile", values, [],
+    res = Result("micro.profile", suffixed_to_quantities(values, PROFILE_WHY), [],
                  make_provenance("ionscope.micro.profile", inputs=[volume],
                                  parameters={"phase": phase, "axis": axis, "slabs": slabs, "spacing_um": list(sp)}))
     if json:
@@ -264,7 +282,9 @@ def transport(volume: Volume,
     ph, _ = analysis_phases(lab)
     sp = volume_spacing(lab)
     labels = np.asarray(lab.values)
-    values: dict[str, Any] = {"coefficients": coef, "unit": unit}
+    why = "the intrinsic coefficient as given; its uncertainty is not known"
+    values: dict[str, Any] = {"coefficients": {k: Quantity(v, None, unit, why_no_uncertainty=why)
+                                               for k, v in coef.items()}}
     warnings: list[str] = []
     for d in dirs:
         with progress(f"effective coefficient {d}", None, quiet=json):
@@ -312,6 +332,26 @@ def transport(volume: Volume,
     print_warnings(warnings)
 
 
+def _export_quantities(params: dict[str, Any]) -> dict[str, Any]:
+    """The microstructure parameters of an export as quantities (τ's solver error carried to ε/τ)."""
+    from ionscope.model.result import Quantity
+
+    err = params["tortuosity_relative_error"]
+    counted = "counted from the voxels of this volume; its sampling uncertainty is not estimated here"
+    size = "from the marching-cubes surface and local thickness at this voxel size; no uncertainty is estimated"
+    tau, eff = params["tortuosity"], params["transport_efficiency"]
+    return {"porosity": Quantity(params["porosity"], None, "1", why_no_uncertainty=counted),
+            "tortuosity": Quantity(tau, tau * err, "1"),
+            "transport_efficiency": Quantity(eff, eff * err, "1"),
+            "active_fraction": Quantity(params["active_fraction"], None, "1", why_no_uncertainty=counted),
+            "bruggeman": Quantity(params["bruggeman"], None, "1",
+                                  why_no_uncertainty="derived from porosity and τ; not propagated"),
+            "particle_radius": Quantity(params["particle_radius_m"], None, "m", why_no_uncertainty=size),
+            "surface_area_per_volume": Quantity(params["surface_area_per_volume_per_m"], None, "m^-1",
+                                                why_no_uncertainty=size),
+            "axis": params["axis"]}
+
+
 @app.command()
 def export(volume: Volume,
            electrode: Annotated[str, typer.Option(help="positive or negative")],
@@ -346,8 +386,8 @@ def export(volume: Volume,
     doc, sources = to_bpx(params, base, electrode) if to == "bpx" else to_pybamm(params, base, electrode)
     path = write_export(doc, out, force=force)
     res = Result("micro.export", {"output": str(path), "format": to, "base": base, "electrode": electrode,
-                                  "microstructure": params, "sources": sources}, [],
-                 make_provenance("ionscope.micro.export", inputs=[volume],
+                                  "microstructure": _export_quantities(params), "sources": sources}, [],
+                 make_provenance("ionscope.micro.export", inputs=[volume, *([Path(base)] if to == "bpx" else [])],
                                  parameters={"electrode": electrode, "base": base, "to": to, "active": active,
                                              "pore": pore, "axis": axis}))
     if json:

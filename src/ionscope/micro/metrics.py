@@ -24,6 +24,9 @@ from ionscope.model.errors import ValidationError
 from ionscope.model.provenance import make_provenance
 from ionscope.model.result import Quantity, Result
 
+#: Why the voxel size is printed without an uncertainty.
+SPACING_WHY = "the voxel size as given or as recorded in the file; its uncertainty is not known"
+
 _AXES = {"z": 0, "y": 1, "x": 2}
 METRICS = ("fractions", "surfaces", "tpb", "percolation", "tortuosity", "sizes")
 """Names accepted by ``only``/``skip`` (``--only``/``--skip`` on the command line)."""
@@ -178,7 +181,9 @@ def microstructure_metrics(vol: xr.DataArray, phases: Mapping[str, int] | None =
             unc = additive_uncertainty(mask, sp)["uncertainty"] if representativity else None
             per_phase[name] = {"label": val, "volume_fraction": Quantity(eps, unc, "1")}
             task.advance(1)
-    values: dict[str, Any] = {"spacing_um": list(sp), "shape": list(labels.shape), "dimensions": 2 if two_d else 3,
+    values: dict[str, Any] = {"spacing_um": list(sp),
+                              "spacing": Quantity(list(sp), None, "µm", why_no_uncertainty=SPACING_WHY),
+                              "shape": list(labels.shape), "dimensions": 2 if two_d else 3,
                               "metrics": chosen, "phases": per_phase, "unnamed_labels": unnamed}
     if "surfaces" in chosen or "tpb" in chosen:
         with stage("surfaces" + (" and TPB" if "tpb" in chosen else ""), None):

@@ -261,7 +261,78 @@ class LibraryValidateResults(_Open):
 
 
 class MicroMetricsResults(_Open):
+    spacing: Q
     phases: dict[str, dict[str, Any]]
+
+
+class MicroTransportDirection(_Open):
+    """Along one direction: the effective coefficient (with τ and MacMullin number when one phase
+    conducts), or ``effective: null`` and the reason when nothing connects the two faces."""
+
+    effective: Optional[Q]
+    tortuosity: Optional[Q] = None
+    macmullin: Optional[Q] = None
+    reason: Optional[str] = None
+
+
+class MicroTransportResults(_Open):
+    coefficients: dict[str, Q]
+    x: Optional[MicroTransportDirection] = None
+    y: Optional[MicroTransportDirection] = None
+    z: Optional[MicroTransportDirection] = None
+    electrode_tortuosity: Optional[Union[Q, dict[str, Any]]] = None
+
+
+class MicroExportParameters(_Open):
+    porosity: Q
+    tortuosity: Q
+    transport_efficiency: Q
+    active_fraction: Q
+    bruggeman: Q
+    particle_radius: Q
+    surface_area_per_volume: Q
+    axis: str
+
+
+class MicroExportResults(_Open):
+    output: str
+    format: Literal["bpx", "pybamm"]
+    base: str
+    electrode: Literal["positive", "negative"]
+    microstructure: MicroExportParameters
+    sources: dict[str, str]
+
+
+class MicroProfileSlab(_Open):
+    from_: Q = Field(alias="from")
+    to: Q
+    volume_fraction: float
+    percolating: bool
+    tortuosity: Optional[float]
+
+
+class MicroProfileResults(_Open):
+    phase: str
+    axis: str
+    position: Q
+    volume_fraction: list[float]
+    slabs: Optional[list[MicroProfileSlab]] = None
+
+
+class MicroSubvolumes(_Open):
+    edge: Q
+    n_subvolumes: int
+    volume: Q
+    std: Optional[float]
+
+
+class MicroRepresentativityResults(_Open):
+    phase: str
+    volume_fraction: Q
+    integral_range: Q
+    edge_for_target: Q
+    target_relative_error: float
+    subvolumes: list[MicroSubvolumes]
 
 
 class MvaResults(_Open):
@@ -365,6 +436,13 @@ class TomoAlignResults(_Open):
     output: str
 
 
+class TomoCorrectResults(_Open):
+    output: str
+    tilt: Q
+    spacing: Q
+    shear_per_slice: Q
+
+
 class TomoDestripeResults(_Open):
     output: str
 
@@ -396,6 +474,10 @@ COMMANDS: dict[str, Any] = {
     "library.search": LibrarySearchResults,
     "library.validate": LibraryValidateResults,
     "micro.metrics": MicroMetricsResults,
+    "micro.transport": MicroTransportResults,
+    "micro.export": MicroExportResults,
+    "micro.profile": MicroProfileResults,
+    "micro.representativity": MicroRepresentativityResults,
     "mva.pca": MvaResults,
     "mva.nmf": MvaResults,
     "mva.mcr": MvaResults,
@@ -405,6 +487,7 @@ COMMANDS: dict[str, Any] = {
     "spectrum.calibrate": SpectrumCalibrateResults,
     "spectrum.identify": Union[SpectrumIdentifyResults, list[SpectrumIdentifyEntry]],
     "tomo.align": TomoAlignResults,
+    "tomo.correct": TomoCorrectResults,
     "tomo.destripe": TomoDestripeResults,
     "tomo.segment": TomoSegmentResults,
 }
