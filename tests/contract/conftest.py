@@ -113,7 +113,7 @@ def cases(tmp_path_factory) -> dict[str, list]:
         "diffusion.arrhenius": ["diffusion", "arrhenius", arr],
         "diffusion.haven": ["diffusion", "haven", "--dstar", "6e-13", "--sigma", "3e-7", "--n", "2.4e22",
                             "--T", "25 degC"],
-        "diffusion.leclaire": ["diffusion", "leclaire", gb, "--time", "1e4", "--d-bulk", "1e-14"],
+        "diffusion.leclaire": ["diffusion", "leclaire", gb, "--time", "1e4s", "--d-bulk", "1e-14"],
         "diffusion.map": ["diffusion", "map", d / "iso_cube.zarr", "--isotopes", "^18O-,^16O-", "--time", "1h",
                           "--out", d / "D.zarr", "--force"],
         "diffusion.fraction": ["diffusion", "fraction", iso, "--isotopes", "^6Li+,^7Li+"],
