@@ -22,9 +22,7 @@ INTERNAL = re.compile(
 
 #: Files owned by other engineers that still held such references when this test was written; they are
 #: expected to be cleaned by their owners (xfail, not strict, so a cleaned file simply passes).
-PENDING_ELSEWHERE: set[str] = {
-    "tomo/geometry.py",  # micro
-}
+PENDING_ELSEWHERE: set[str] = set()
 
 
 def _strings(path: Path) -> list[tuple[int, str]]:

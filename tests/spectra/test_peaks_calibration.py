@@ -192,3 +192,21 @@ def test_numpy_nnls_matches_scipy():
         assert r <= r_ref * (1 + 1e-9) + 1e-9  # the same minimum (x unique when a has full column rank)
         if np.linalg.matrix_rank(a) == n:
             np.testing.assert_allclose(x, x_ref, rtol=1e-6, atol=1e-6 * max(1.0, np.abs(x_ref).max()))
+
+
+@pytest.mark.realdata
+def test_a_kept_export_reports_the_accuracy_its_reference_ions_show():
+    """Fitting the law to the exported axis recovers it to print precision (σ(k)/k ~ 1e-10);
+    the calibration's accuracy is what the reference residuals show, so the reported parameter
+    uncertainty must be of the order of the residual scatter over √n (δm/m = 2 δk/k)."""
+    import ionscope
+    from ionscope.spectra.calibration import recalibrate
+
+    from ..conftest import shared_data
+
+    spec = ionscope.read(shared_data("iontof_spectra", "P_Ru_Bi1_1.txt"))
+    check = recalibrate(spec, polarity="positive")
+    assert check.kept_exported
+    k, sk = check.calibration.params[1], check.calibration.uncertainties[1]
+    floor = check.rms_ppm * 1e-6 / np.sqrt(len(check.used))
+    assert 0.1 * floor < 2 * sk / k < 10 * floor

@@ -20,7 +20,10 @@ AXES = {"sputter_time": "s", "dose": "ions", "fluence": "ions/cm^2", "depth": "n
 def require_profile(profile: xr.DataArray) -> xr.DataArray:
     """Raise unless ``profile`` is a (scan, peak) depth profile."""
     if not isinstance(profile, xr.DataArray) or kind_of(profile) != "depth_profile":
-        raise ValidationError("expected a depth profile with dims (scan, peak)")
+        attrs = getattr(profile, "attrs", {})
+        what = attrs.get("kind") or (kind_of(profile) if isinstance(profile, xr.DataArray) else type(profile).__name__)
+        raise ValidationError(f"expected a depth profile with dims (scan, peak), got a {what}",
+                              attrs.get("source_file"))
     return profile.transpose("scan", "peak")
 
 
@@ -38,7 +41,8 @@ def axis_values(profile: xr.DataArray, axis: str = "sputter_time") -> tuple[np.n
     if axis not in profile.coords:
         src = profile.attrs.get("source_file", "the profile")
         hint = {"dose": "the 'Dose (ions)' column", "fluence": "the 'Fluence (ions/cm^2)' column",
-                "depth": "a depth scale (use ionscope.depth.to_depth with declared rates)"}.get(axis, axis)
+                "depth": "a depth scale (give sputter rates: --rates on the command line, "
+                         "ionscope.depth.to_depth in Python)"}.get(axis, axis)
         raise ValidationError(f"{src} has no {axis!r} axis: the data lacks {hint}")
     x = np.asarray(profile.coords[axis].values, dtype=float)
     if not np.all(np.isfinite(x)):

@@ -57,7 +57,8 @@ def peak_windows(peaks: Sequence[float | str], *, tolerance_ppm: float | None = 
     if mz.ndim != 1 or mz.size == 0 or not np.all(np.isfinite(mz)) or np.any(mz <= 0):
         raise ValidationError(f"peaks must be positive m/z values, got {peaks!r}")
     if (tolerance_ppm is None) == (tolerance_da is None):
-        raise ValidationError("give exactly one of tolerance_ppm and tolerance_da")
+        raise ValidationError("give exactly one window half-width: --tol-ppm or --tol-da "
+                              "(tolerance_ppm or tolerance_da in Python)")
     half = mz * float(tolerance_ppm) * 1e-6 if tolerance_ppm is not None else np.full_like(mz, float(tolerance_da))
     if np.any(half < 0) or not np.all(np.isfinite(half)):
         raise ValidationError("the m/z tolerance must be a non-negative number")
@@ -214,7 +215,9 @@ def ion_images(data: Any, peaks: Sequence[float | str], *, tolerance_ppm: float 
         pixel = spacing_of(cube, ("y", "x"))
         source = {"name": cube.attrs.get("source_file")}
     else:
-        raise UnsupportedError(f"cannot make ion images from a {type(data).__name__}")
+        what = data.attrs.get("kind", type(data).__name__) if isinstance(data, xr.DataArray) else type(data).__name__
+        raise UnsupportedError(f"cannot make ion images from a {what}: give an imzML, BIF6, binned event cube or "
+                               "(y, x, mz) store", getattr(data, "attrs", {}).get("source_file"))
     prov = make_provenance("ionscope.imaging.ion_images", inputs=[{k: v for k, v in source.items() if v}],
                            parameters=params)
     outside = [f"{m:g}" for m, a, b in zip(mz, lo, hi) if not (b >= measured[0] and a <= measured[1])]

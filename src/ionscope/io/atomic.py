@@ -26,7 +26,7 @@ def check_writable(path: str | PathLike[str], force: bool) -> Path:
     """Refuse an existing ``path`` unless ``force``; return it as a :class:`Path`."""
     p = Path(path)
     if (p.exists() or p.is_symlink()) and not force:
-        raise OutputExistsError("already exists; pass force=True (CLI: --force) to replace it", p)
+        raise OutputExistsError("already exists; add --force to replace it (force=True in Python)", p)
     return p
 
 

@@ -249,7 +249,11 @@ def read(path: str | PathLike[str], format: str | None = None, **options: Any) -
         require_dir(p)
     else:
         require_file(p)
-    return plugin.read(p, **validate_options(plugin, p, options))
+    obj = plugin.read(p, **validate_options(plugin, p, options))
+    attrs = getattr(obj, "attrs", None)
+    if isinstance(attrs, dict):  # analysis errors name the file whatever the reader called its source
+        attrs.setdefault("source_file", p.name)
+    return obj
 
 
 def write(obj: Any, path: str | PathLike[str], format: str | None = None, *, force: bool = False,

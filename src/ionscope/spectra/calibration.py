@@ -554,9 +554,26 @@ def _keep(exported: Calibration, names, ref_mz, pk_t, j, bin_at, model, warnings
     refs = tuple({"ion": n, "mz_true": float(a), "t": float(tt), "mz_fit": float(exported.mz(tt)),
                   "residual_ppm": float((exported.mz(tt) - a) / a * 1e6), "used": True}
                  for n, a, tt in zip(names[hit], m, t))
-    cal = Calibration(exported.model, exported.params, exported.covariance, refs)
+    cal = Calibration(exported.model, exported.params, _reference_covariance(exported, t, m), refs)
     return CalibrationCheck(cal, exported, True, tuple(names[hit]), tuple(rejected), _rms_ppm(res, m),
                             _rms_ppm(res, m), rms_b, rms_b, tuple(warnings))
+
+
+def _reference_covariance(cal: Calibration, t: np.ndarray, m: np.ndarray) -> np.ndarray | None:
+    """Parameter covariance of a kept calibration, judged by the reference ions.
+
+    The exported m/z axis is a deterministic function of the channel, so fitting the law to it
+    recovers the parameters to the print precision of the export, not to the accuracy of the
+    calibration. Its accuracy is what the reference peaks show: the covariance of a least-squares
+    fit at those peaks, ``s² (AᵀA)⁻¹`` with ``s²`` the flight-time residual variance over
+    ``n − p`` degrees of freedom (e.g. Press et al. 2007, *Numerical Recipes*, 3rd ed., eq. 15.4.15).
+    """
+    a = _design(m, cal.model)
+    dof = t.size - a.shape[1]
+    if dof <= 0:
+        return None
+    resid = t - a @ np.asarray(cal.params[: a.shape[1]], dtype=float)
+    return float(resid @ resid / dof) * np.linalg.pinv(a.T @ a)
 
 
 def _consensus(t: np.ndarray, m: np.ndarray, tol: np.ndarray, bins: np.ndarray, model: str) -> np.ndarray:
