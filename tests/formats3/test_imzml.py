@@ -303,7 +303,7 @@ def test_cli_extract_info_and_convert_processed(tmp_path, cli):
     assert dense.dims == ("y", "x", "mz") and float(dense.sum()) == pytest.approx(
         sum(float(s[3].sum()) for s in spectra))
     code, out, _ = cli("image", "extract", path, "--peaks", "50", "--json")
-    assert code == 2 and "exactly one of tolerance" in json.loads(out)["error"]["message"]
+    assert code == 2 and "exactly one window half-width" in json.loads(out)["error"]["message"]
 
 
 @pytest.mark.parametrize("n_values", [30, 3000])  # merge-walk path and binary-search path

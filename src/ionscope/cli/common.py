@@ -130,6 +130,20 @@ def command_parameters() -> dict[str, Any]:
     return {} if ctx is None else {k: v for k, v in ctx.params.items() if k != "json"}
 
 
+@contextlib.contextmanager
+def naming(path: Path) -> Iterator[None]:
+    """Errors raised inside the block that name no file are about ``path``: say so."""
+    from ionscope.model.errors import IonscopeError
+
+    try:
+        yield
+    except IonscopeError as exc:
+        if exc.path is None:
+            exc.path = str(path)
+            exc.args = (f"{path}: {exc.problem}",)
+        raise
+
+
 def command_inputs() -> list[Path]:
     """Existing files or folders passed to the running command, except outputs (``--out`` …)."""
     found: list[Path] = []

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ionscope.cli.common import console, emit_json, progress
+from ionscope.cli.common import console, emit_json, naming, progress
 from ionscope.model.errors import ValidationError
 
 NAME = "depth"
@@ -72,7 +72,7 @@ def layers(
     from ionscope.model.result import Quantity, Result
 
     parsed_rates = _rates(rates) if rates is not None else None
-    with progress("locating interfaces", quiet=json):
+    with progress("locating interfaces", quiet=json), naming(path):
         profile = ionscope.read(path)
         names, chosen = _names_or_choose(species, profile, axis, json)
         result = find_layers(profile, names, axis=axis)

@@ -9,7 +9,7 @@ import numpy as np
 import typer
 
 import ionscope
-from ionscope.cli.common import emit_json, err_console, print_warnings, progress
+from ionscope.cli.common import emit_json, err_console, naming, print_warnings, progress
 from ionscope.model.errors import ValidationError
 from ionscope.model.result import Quantity, Result
 
@@ -77,7 +77,7 @@ def extract(
     if out is not None:
         ionscope.io.atomic.check_writable(out, force)
     mz = _peaks(peaks)
-    with progress("ion images", quiet=json):
+    with progress("ion images", quiet=json), naming(file):
         images = ion_images(ionscope.read(file), mz, tolerance_ppm=tol_ppm, tolerance_da=tol_da)
     if out is not None:
         ionscope.write(images, out, force=force)

@@ -249,11 +249,7 @@ def read(path: str | PathLike[str], format: str | None = None, **options: Any) -
         require_dir(p)
     else:
         require_file(p)
-    obj = plugin.read(p, **validate_options(plugin, p, options))
-    attrs = getattr(obj, "attrs", None)
-    if isinstance(attrs, dict):  # analysis errors name the file whatever the reader called its source
-        attrs.setdefault("source_file", p.name)
-    return obj
+    return plugin.read(p, **validate_options(plugin, p, options))
 
 
 def write(obj: Any, path: str | PathLike[str], format: str | None = None, *, force: bool = False,
