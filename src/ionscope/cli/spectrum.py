@@ -179,4 +179,7 @@ def _print_identification(res) -> None:
                       f"< {ul.value:.0f}" if ul else "", f"{r['significance'] or 0:.1f}", f"{r['contrast'] or 0:.1f}",
                       ", ".join(r["evidence"]))
     console.print(table)
+    console.print("  detected: the isotope pattern fits and its contrast over the local background passes the "
+                  "family-wise 3σ test (Bonferroni over the species tested); significance is the fitted intensity "
+                  "over zero, which background alone can make large", highlight=False, style="dim")
     print_warnings(res.warnings)
