@@ -53,3 +53,12 @@ def test_bad_psf_is_refused():
         remove_partial_volume_specks(np.zeros((2, 2, 2), np.uint8), CBD, (0.7, 0.7))
     with pytest.raises(ValidationError):
         psf_resolution_voxels((0.0, -1.0, 0.7))
+
+
+def test_tpb_tolerance_grows_with_the_boundary_error_rate():
+    from ionscope.micro.demo import tpb_boundary_tolerance
+
+    truth, _ = _electrode()
+    tols = [tpb_boundary_tolerance(truth, rate, 0.1, seed=1) for rate in (0.0, 0.1, 0.5)]
+    assert tols[0] == 0.0
+    assert 0.0 < tols[1] < tols[2]
