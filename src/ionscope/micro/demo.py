@@ -8,8 +8,9 @@ those of the true label volume (same definitions, same voxels).
 
 The forest labels the partial-volume voxels on pore/NMC interfaces (their grey level lies between
 the two, at that of carbon-binder) as carbon-binder; carbon-binder components smaller than the
-resolution cell of the point-spread function are relabelled to their nearest other phase
-(:func:`ionscope.tomo.remove_partial_volume_specks`; Vincent 1993, doi:10.1109/83.217222).
+resolution cell of the point-spread function are relabelled to the phase around them
+(:func:`ionscope.tomo.remove_partial_volume_specks`; area opening, Soille 2003, Morphological Image
+Analysis, Springer, doi:10.1007/978-3-662-05088-0).
 
 Stated tolerance of a volume fraction: the voxel misclassification rate 1 − accuracy (each
 misclassified voxel moves one fraction by at most its share). Stated tolerance of the
@@ -174,18 +175,21 @@ def build(ctx: DemoContext) -> None:
              "forest labels them carbon-binder; carbon-binder components smaller than the resolution cell of "
              f"the point-spread function ({psf_resolution_voxels(psf):.1f} voxels: the ellipse with the FWHM of "
              f"the {psf[1]:.1f}-px Gaussian blur as diameters, one slice thick) cannot be resolved objects, and "
-             f"their {n_specks} voxels were relabelled to the nearest other phase (size opening; Vincent 1993, "
-             "doi:10.1109/83.217222). A morphological opening was not used: the true carbon-binder is itself a "
+             f"their {n_specks} voxels were relabelled to the phase around them (area opening; Soille 2003, "
+             "Morphological Image Analysis, Springer, doi:10.1007/978-3-662-05088-0). A morphological opening "
+             "was not used: the true carbon-binder is itself a "
              "film one or two voxels thick and an opening erases it. "
              f"Voxel accuracy {raw_accuracy:.3f} before and {accuracy:.3f} after the clean-up; maximal drift "
              f"error {dr:.2f} px. Volume fractions are held to the misclassification rate 1 − accuracy. The "
-             "TPB density is held to its sensitivity to boundary errors: the change in the true volume's TPB "
+             "triple-phase-boundary (TPB) density is held to its sensitivity to boundary errors: the change in "
+             "the true volume's TPB "
              f"when its interface voxels are mislabelled at random at the segmentation's rate ({boundary_error:.0%} "
              f"of interface voxels), ±{tpb_tol:.2f} µm⁻². The clean-up brings the TPB density from "
-             f"{tpb_raw / t:.2f}× to {v / t:.2f}× the truth. The remaining excess is real: larger partial-volume "
-             "clusters along pore/NMC interfaces survive the size filter, and one-voxel carbon-binder films "
-             "between pore and NMC are below the resolution (the FWHM exceeds one voxel), so a film and a bare "
-             "pore/NMC interface give the same grey-level profile and no voxel classifier can tell them apart.")
+             f"{tpb_raw / t:.2f}× to {v / t:.2f}× the truth. The remaining excess has two causes: larger "
+             "partial-volume clusters along pore/NMC interfaces survive the size filter, and one-voxel "
+             "carbon-binder films between pore and NMC are below the resolution (the FWHM exceeds one "
+             "voxel), so a film and a bare pore/NMC interface give the same grey-level profile and no voxel "
+             "classifier can tell them apart.")
     sec.figure(fig, "Middle slice through the correction and segmentation chain.")
     sec.figure(fig2, "Slice drift along x: truth vs phase correlation on the fiducial.")
     sec.table(rows, caption="Metrics of the segmented volume vs the true label volume (same definitions)")

@@ -6,8 +6,8 @@ microscope mixes them: a voxel straddling a pore/NMC interface gets an intermedi
 doi:10.1016/S0098-3004(00)00116-3) and a pixel classifier labels it as the phase of intermediate
 grey level (carbon-binder in an NMC electrode). Such voxels form specks of a few voxels that the
 microscope cannot resolve. Removing connected components smaller than the resolution volume is the
-area-opening (size filter) of mathematical morphology (Vincent 1993, IEEE Trans. Image Process. 2,
-176–201, doi:10.1109/83.217222), used on FIB-SEM segmentations by Prill et al. 2013
+area opening (size filter) of mathematical morphology (Soille 2003, Morphological Image Analysis,
+2nd ed., Springer, doi:10.1007/978-3-662-05088-0), used on FIB-SEM segmentations by Prill et al. 2013
 (J. Microsc. 250, 77–87, doi:10.1111/jmi.12021).
 """
 
@@ -56,8 +56,8 @@ def remove_partial_volume_specks(labels: np.ndarray, phase: int, psf_sigma_px: S
     other phases. Each of its voxels takes the label most frequent among the other phases in its
     3×…×3 neighbourhood (the phase that fills most of the mixed voxel's surroundings), or, with none
     there, that of the nearest voxel not of ``phase`` (Euclidean distance transform). This is a
-    size (area) opening (Vincent 1993, IEEE Trans. Image Process. 2, 176–201,
-    doi:10.1109/83.217222; Prill et al. 2013, J. Microsc. 250, 77–87, doi:10.1111/jmi.12021).
+    size (area) opening (Soille 2003, Morphological Image Analysis, Springer,
+    doi:10.1007/978-3-662-05088-0; Prill et al. 2013, J. Microsc. 250, 77–87, doi:10.1111/jmi.12021).
     Resolved thin films of ``phase`` (components larger than the cell) are kept, unlike a
     morphological opening, which would also erase true films one or two voxels thick.
 
