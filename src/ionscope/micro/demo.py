@@ -6,11 +6,19 @@ shading; the stack is aligned on a fiducial, destriped, shading-corrected, denoi
 by a random forest trained on sparse labels; metrics of the segmented volume are compared with
 those of the true label volume (same definitions, same voxels).
 
+The forest labels the partial-volume voxels on pore/NMC interfaces (their grey level lies between
+the two, at that of carbon-binder) as carbon-binder; carbon-binder components smaller than the
+resolution cell of the point-spread function are relabelled to the phase around them
+(:func:`ionscope.tomo.remove_partial_volume_specks`; area opening, Soille 2003, Morphological Image
+Analysis, Springer, doi:10.1007/978-3-662-05088-0).
+
 Stated tolerance of a volume fraction: the voxel misclassification rate 1 − accuracy (each
-misclassified voxel moves one fraction by at most its share). The triple-phase boundary has no such
-bound: it counts voxel edges where three labels meet, and the partial-volume voxels on every
-pore/NMC boundary have the grey level of carbon-binder, so each misclassified boundary voxel adds TPB
-edges — the recovered TPB density exceeds the truth by the factor the table shows.
+misclassified voxel moves one fraction by at most its share). Stated tolerance of the
+triple-phase-boundary (TPB) density: its sensitivity to boundary misclassification — the change in
+the TPB density of the true volume when its interface voxels are mislabelled (each as a random
+differing face neighbour) at the rate the segmentation mislabels them. TPB counts voxel edges where
+three labels meet (Wilson et al. 2006, Nat. Mater. 5, 541–544, doi:10.1038/nmat1668), so it is
+set by interface voxels only and is far more sensitive to them than the fractions are.
 """
 
 from __future__ import annotations
@@ -23,14 +31,61 @@ import numpy as np
 
 from ionscope.micro.metrics import microstructure_metrics
 from ionscope.micro.phases import label_volume
+from ionscope.micro.surface import CROFTON, tpb_edge_length
 from ionscope.model.provenance import make_provenance
 from ionscope.report.demo_runner import DemoContext
 from ionscope.synth.fibsem import PHASES, image_stack, three_phase_electrode
-from ionscope.tomo import RandomForestSegmenter, align_stack, correct_shading, destripe, gaussian_denoise
+from ionscope.tomo import (
+    RandomForestSegmenter,
+    align_stack,
+    correct_shading,
+    destripe,
+    gaussian_denoise,
+    psf_resolution_voxels,
+    remove_partial_volume_specks,
+)
 
 TITLE = "FIB-SEM stack correction and microstructure"
 ORDER = 70
 FID = 20
+FACES = np.array([[1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1]])
+
+
+def _interface(labels: np.ndarray) -> np.ndarray:
+    """Voxels with a differently labelled face neighbour."""
+    out = np.zeros(labels.shape, bool)
+    for ax in range(labels.ndim):
+        d = np.diff(labels, axis=ax) != 0
+        lo, hi = [slice(None)] * labels.ndim, [slice(None)] * labels.ndim
+        lo[ax], hi[ax] = slice(None, -1), slice(1, None)
+        out[tuple(lo)] |= d
+        out[tuple(hi)] |= d
+    return out
+
+
+def _tpb_density(labels: np.ndarray, spacing_um: float) -> float:
+    """TPB density (µm⁻²) of pore/NMC/CBD, as :func:`ionscope.micro.surface.surface_metrics` defines it."""
+    length = tpb_edge_length(labels, (spacing_um,) * 3, (PHASES["pore"], PHASES["nmc"], PHASES["cbd"]))
+    return CROFTON * length / (labels.size * spacing_um**3)
+
+
+def tpb_boundary_tolerance(truth: np.ndarray, rate: float, spacing_um: float, seed: int = 0) -> float:
+    """TPB-density change (µm⁻²) caused by mislabelling interface voxels of ``truth`` at ``rate``.
+
+    Each interface voxel (one with a differently labelled face neighbour) is, with probability
+    ``rate``, given the label of one of its differing face neighbours chosen at random — the
+    error a segmentation with boundary misclassification rate ``rate`` makes if its errors fall at
+    random on the interfaces. The returned |ΔTPB| is the tolerance on a recovered TPB density
+    (edge counting of Wilson et al. 2006, Nat. Mater. 5, 541–544, doi:10.1038/nmat1668).
+    """
+    rng = np.random.default_rng(seed)
+    sel = np.argwhere(_interface(truth) & (rng.random(truth.shape) < rate))
+    nb = np.stack([truth[tuple(np.clip(sel + f, 0, np.array(truth.shape) - 1).T)] for f in FACES], axis=1)
+    differs = nb != truth[tuple(sel.T)][:, None]
+    choice = (rng.random(nb.shape) * differs).argmax(axis=1)
+    perturbed = truth.copy()
+    perturbed[tuple(sel.T)] = nb[np.arange(len(sel)), choice]
+    return abs(_tpb_density(perturbed, spacing_um) - _tpb_density(truth, spacing_um))
 
 
 def build(ctx: DemoContext) -> None:
@@ -45,14 +100,21 @@ def build(ctx: DemoContext) -> None:
     pick[:, :FID] = False
     scrib[pick] = labels[pick]
     seg = RandomForestSegmenter(n_estimators=20, seed=ctx.seed).fit(cleaned, scrib, PHASES).predict(cleaned)
-    seg_lab = np.asarray(seg.values)
-    seg_lab[:, :FID] = labels[:, :FID]  # the fiducial band is not sample: keep it out of the comparison
+    raw_lab = np.asarray(seg.values)
+    raw_lab[:, :FID] = labels[:, :FID]  # the fiducial band is not sample: keep it out of the comparison
+    psf = (0.0, itruth.parameters["blur_px"], itruth.parameters["blur_px"])  # FIB-SEM blurs in-plane only
+    seg_lab, n_specks = remove_partial_volume_specks(raw_lab, PHASES["cbd"], psf)
     inner = (slice(2, -2), slice(FID + 4, -4), slice(4, -4))  # edges lose to the drift correction
     got = microstructure_metrics(label_volume(seg_lab[inner], PHASES, 0.1), tortuosity_phases=["pore"],
                                  directions=("z", "x"), representativity=False)
     ref = microstructure_metrics(label_volume(labels[inner], PHASES, 0.1), tortuosity_phases=["pore"],
                                  directions=("z", "x"), representativity=False)
     accuracy = float((seg_lab[inner] == labels[inner]).mean())
+    raw_accuracy = float((raw_lab[inner] == labels[inner]).mean())
+    iface = _interface(labels[inner])
+    boundary_error = float((seg_lab[inner] != labels[inner])[iface].mean())
+    tpb_tol = tpb_boundary_tolerance(labels[inner], boundary_error, 0.1, seed=ctx.seed)
+    tpb_raw = _tpb_density(raw_lab[inner], 0.1)
     rows, results = [], {}
     for name in PHASES:
         for key in ("volume_fraction", "specific_surface_area_per_um"):
@@ -75,12 +137,18 @@ def build(ctx: DemoContext) -> None:
                      "recovered": round(v, 3), "tolerance": None, "within": None})
         results[f"{name}/local_thickness_d50_um"] = {"true": t, "value": v}
     t, v = ref["tpb_density_per_um2"].value, got["tpb_density_per_um2"].value
+    rows.append({"phase": "all", "metric": "TPB density, forest before clean-up (µm⁻²)", "true": round(t, 3),
+                 "recovered": round(tpb_raw, 3), "tolerance": round(tpb_tol, 3),
+                 "within": bool(abs(tpb_raw - t) <= tpb_tol)})
     rows.append({"phase": "all", "metric": "TPB density (µm⁻²)", "true": round(t, 3), "recovered": round(v, 3),
-                 "tolerance": None, "within": None})
-    results["tpb_density_per_um2"] = {"true": t, "value": v}
+                 "tolerance": round(tpb_tol, 3), "within": bool(abs(v - t) <= tpb_tol)})
+    results["tpb_density_per_um2"] = {"true": t, "value": v, "tolerance": tpb_tol, "before_cleanup": tpb_raw}
+    results["boundary_misclassification_rate"] = boundary_error
+    results["partial_volume_voxels_relabelled"] = n_specks
     dr = np.abs(np.asarray(drift["drift_px"]) - itruth.truth["drift_px"]).max()
     results["drift_max_error_px"] = float(dr)
     results["voxel_accuracy"] = accuracy
+    results["voxel_accuracy_before_cleanup"] = raw_accuracy
 
     fig, ax = plt.subplots(1, 4, figsize=(12, 3.2))
     k = stack.shape[0] // 2
@@ -102,11 +170,26 @@ def build(ctx: DemoContext) -> None:
     sec.text("A synthetic NMC electrode (spheres with log-normal radii, carbon-binder film, pore) imaged as "
              "a FIB-SEM stack (0.1 µm voxels) with noise, curtaining, slice drift and shading. The stack was "
              "aligned on a fiducial against the first slice, destriped (wavelet–FFT), flat-fielded, smoothed "
-             f"and segmented by a random forest trained on {pick.mean():.1%} labelled voxels. Voxel accuracy "
-             f"{accuracy:.3f}; maximal drift error {dr:.2f} px. Volume fractions are held to the "
-             "misclassification rate 1 − accuracy. The TPB density has no such bound: partial-volume voxels on "
-             "pore/NMC boundaries share the carbon-binder grey level, and every one the forest labels "
-             "carbon-binder creates triple-phase edges, so the recovered TPB density overestimates the truth.")
+             f"and segmented by a random forest trained on {pick.mean():.1%} labelled voxels. Partial-volume "
+             "voxels on pore/NMC interfaces have a grey level between the two, that of carbon-binder, and the "
+             "forest labels them carbon-binder; carbon-binder components smaller than the resolution cell of "
+             f"the point-spread function ({psf_resolution_voxels(psf):.1f} voxels: the ellipse with the FWHM of "
+             f"the {psf[1]:.1f}-px Gaussian blur as diameters, one slice thick) cannot be resolved objects, and "
+             f"their {n_specks} voxels were relabelled to the phase around them (area opening; Soille 2003, "
+             "Morphological Image Analysis, Springer, doi:10.1007/978-3-662-05088-0). A morphological opening "
+             "was not used: the true carbon-binder is itself a "
+             "film one or two voxels thick and an opening erases it. "
+             f"Voxel accuracy {raw_accuracy:.3f} before and {accuracy:.3f} after the clean-up; maximal drift "
+             f"error {dr:.2f} px. Volume fractions are held to the misclassification rate 1 − accuracy. The "
+             "triple-phase-boundary (TPB) density is held to its sensitivity to boundary errors: the change in "
+             "the true volume's TPB "
+             f"when its interface voxels are mislabelled at random at the segmentation's rate ({boundary_error:.0%} "
+             f"of interface voxels), ±{tpb_tol:.2f} µm⁻². The clean-up brings the TPB density from "
+             f"{tpb_raw / t:.2f}× to {v / t:.2f}× the truth. The remaining excess has two causes: larger "
+             "partial-volume clusters along pore/NMC interfaces survive the size filter, and one-voxel "
+             "carbon-binder films between pore and NMC are below the resolution (the FWHM exceeds one "
+             "voxel), so a film and a bare pore/NMC interface give the same grey-level profile and no voxel "
+             "classifier can tell them apart.")
     sec.figure(fig, "Middle slice through the correction and segmentation chain.")
     sec.figure(fig2, "Slice drift along x: truth vs phase correlation on the fiducial.")
     sec.table(rows, caption="Metrics of the segmented volume vs the true label volume (same definitions)")
