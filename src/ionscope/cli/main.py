@@ -180,12 +180,17 @@ def demo(
 @app.command()
 def formats(json: Annotated[bool, typer.Option("--json", help="Print a JSON object.")] = False) -> None:
     """List the file formats ionscope reads and writes."""
+    from ionscope.io import failed_plugins
+
     table = ionscope.plugins()
     rows = {name: {"extensions": list(p.extensions), "kinds": list(p.kinds), "read": p.read is not None,
                    "write": p.write is not None, "description": p.description} for name, p in table.items()}
+    broken = [f"format plugin {src} could not be loaded and is skipped ({err})"
+              for src, err in failed_plugins().items()]
     if json:
-        emit_json(rows)
+        emit_json(rows, warnings=broken)
         return
+    print_warnings(broken)
     t = Table("format", "extensions", "read", "write", "description")
     for name, r in rows.items():
         t.add_row(name, " ".join(r["extensions"]), "yes" if r["read"] else "", "yes" if r["write"] else "",

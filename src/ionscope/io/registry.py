@@ -13,6 +13,7 @@ import functools
 import importlib
 import inspect
 import pkgutil
+import types
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -104,7 +105,15 @@ def register(plugin: FormatPlugin, *, replace: bool = False) -> FormatPlugin:
     return plugin
 
 
+_FAILED: dict[str, str] = {}
+
+
 def _discover() -> None:
+    """Register the plugins of ``ionscope.io`` and of the ``ionscope.formats`` entry points.
+
+    A plugin that cannot be imported or loaded is skipped and recorded (:func:`failed_plugins`):
+    one broken format never stops the others from reading.
+    """
     global _DISCOVERED
     if _DISCOVERED:
         return
@@ -114,13 +123,28 @@ def _discover() -> None:
     for info in pkgutil.iter_modules(pkg.__path__):
         if info.name.startswith("_") or info.name in _INFRASTRUCTURE:
             continue
-        module = importlib.import_module(f"ionscope.io.{info.name}")
-        for plugin in getattr(module, "PLUGINS", [getattr(module, "PLUGIN", None)]):
+        _register_from(f"ionscope.io.{info.name}",
+                       lambda name=info.name: importlib.import_module(f"ionscope.io.{name}"))
+    for ep in entry_points(group="ionscope.formats"):
+        _register_from(f"{ep.name} ({ep.value})", ep.load)
+
+
+def _register_from(source: str, load: typing.Callable[[], Any]) -> None:
+    try:
+        obj = load()
+        found = (getattr(obj, "PLUGINS", [getattr(obj, "PLUGIN", None)]) if isinstance(obj, types.ModuleType)
+                 else obj if isinstance(obj, (list, tuple)) else [obj])
+        for plugin in found:
             if plugin is not None:
                 register(plugin, replace=True)
-    for ep in entry_points(group="ionscope.formats"):
-        for plugin in (lambda p: p if isinstance(p, (list, tuple)) else [p])(ep.load()):
-            register(plugin, replace=True)
+    except Exception as exc:  # a plugin's own bug: reported by `ionscope formats`, never fatal
+        _FAILED[source] = f"{type(exc).__name__}: {exc}"
+
+
+def failed_plugins() -> dict[str, str]:
+    """Format plugins that could not be loaded: source → the error they raised."""
+    _discover()
+    return dict(_FAILED)
 
 
 def plugins() -> dict[str, FormatPlugin]:
