@@ -189,7 +189,7 @@ def cube_maps(cube: xr.DataArray, *, interfaces: Sequence[tuple[str, bool]] = ()
     maps, summary
         Dataset with ``interface_<species>``, ``interface_<species>_uncertainty`` (y, x; axis unit),
         ``layer_<a>_<b>`` (y, x, peak; counts/scan), ``side_<plane>_<species>`` and ``roi_profiles``
-        (roi, scan, peak; counts per pixel and scan) with ``roi_pixels``; :class:`Result` of kind
+        (roi, scan, peak; counts per pixel and scan) with the coordinate ``roi_pixels``; :class:`Result` of kind
         ``depth.cube`` with the mean position and roughness of every interface, the layers' scan ranges
         and the ROIs' pixel counts and total counts per species.
     """
@@ -261,11 +261,10 @@ def cube_maps(cube: xr.DataArray, *, interfaces: Sequence[tuple[str, bool]] = ()
         profiles = np.stack([np.asarray(c.where(xr.DataArray(m, dims=("y", "x"))).mean(("y", "x")).values, float)
                              for _, m in regions])
         names = [n for n, _ in regions]
-        data["roi_profiles"] = xr.DataArray(profiles, dims=("roi", "scan", "peak"),
-                                            coords={"roi": np.asarray(names, dtype=str)},
+        roi_coords = {"roi": np.asarray(names, dtype=str),
+                      "roi_pixels": ("roi", np.array([int(m.sum()) for _, m in regions]), {"units": "1"})}
+        data["roi_profiles"] = xr.DataArray(profiles, dims=("roi", "scan", "peak"), coords=roi_coords,
                                             attrs={"units": "counts/pixel/scan"})
-        data["roi_pixels"] = xr.DataArray(np.array([int(m.sum()) for _, m in regions]), dims=("roi",),
-                                          coords={"roi": np.asarray(names, dtype=str)}, attrs={"units": "1"})
         peaks = [str(p) for p in c.peak.values]
         values["rois"] = [{"name": n, "pixels": int(m.sum()),
                            "total_counts": {p: float(profiles[i, :, j].sum() * m.sum()) for j, p in enumerate(peaks)}}
@@ -277,6 +276,7 @@ def cube_maps(cube: xr.DataArray, *, interfaces: Sequence[tuple[str, bool]] = ()
     coords = {"y": c.y, "x": c.x, "peak": c.peak, "scan": c.scan}
     if regions:
         coords["roi"] = data["roi_profiles"].roi
+        coords["roi_pixels"] = data["roi_profiles"].roi_pixels
     if axis in c.coords and axis != "scan":
         coords[axis] = c.coords[axis]
     used = {dim for d in data.values() for dim in d.dims} | {"y", "x"}
