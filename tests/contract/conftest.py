@@ -106,7 +106,7 @@ def cases(tmp_path_factory) -> dict[str, list]:
         "formats": ["formats"],
         "depth.layers": ["depth", "layers", depth, "--species", species, "--rates", "0.8±0.05nm/s"],
         "depth.cube": ["depth", "cube", layered, "--out", d / "maps.zarr", "--interface", "Li2O-:falling",
-                       "--layers", "0:20", "--side-view", "xz", "--force"],
+                       "--layers", "0:20,0s:10s", "--rect", "0um,0um,2um,2um", "--side-view", "xz", "--force"],
         "depth.mri": ["depth", "mri", mri_profile, "--species", "A+,B+,C+"],
         "diffusion.fit": ["diffusion", "fit", iso, "--time", "24h", "--model", "surface-exchange",
                           "--isotopes", "Li6,Li7"],

@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pytest
 
 import ionscope
 from ionscope.depth.cube_maps import cube_maps
@@ -45,3 +46,78 @@ def test_cube_command_outputs_and_bad_input(cli, tmp_path):
                           (["--axis", "depth", "--interface", "Li2O-:falling"], "no depth axis")):
         code, _, err = cli("depth", "cube", src, "--out", tmp_path / "x.zarr", *args)
         assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_layers_in_sputter_time_and_depth(tmp_path):
+    """A layer given in s or nm holds the scans whose axis value lies in [start, stop)."""
+    from ionscope.depth.cube_maps import layer_scans
+
+    cube, _ = layered_cube((4, 4), seed=2)  # sputter_time 0, 1, 2 … s
+    assert layer_scans(cube, 0, 20, None) == (0, 20)
+    assert layer_scans(cube, 0.0, 10.0, "s") == (0, 10)
+    assert layer_scans(cube, 2.5, 5.0, "s") == (3, 5)
+    assert layer_scans(cube, 0.0, 0.05, "min") == (0, 3)  # 3 s
+    assert layer_scans(cube, 0.0, 5.0, "nm", rate_nm_s=0.5) == (0, 10)  # 0.5 nm per 1-s scan
+    with_depth = cube.assign_coords(depth=("scan", np.arange(cube.sizes["scan"]) * 2.0, {"units": "nm"}))
+    assert layer_scans(with_depth, 0.0, 0.01, "µm") == (0, 5)
+    ds, res = cube_maps(with_depth, layers=[(0.0, 10.0, "nm"), (0, 20)])
+    assert [lay["scans"] for lay in res["layers"]] == [[0, 5], [0, 20]]
+    assert res["layers"][0]["request"] == "0nm:10nm"
+    assert np.allclose(ds["layer_0_5"].values, cube.isel(scan=slice(0, 5)).mean("scan").values)
+
+
+def test_roi_profiles_from_mask_and_rectangle():
+    """Each region's profile is the mean over its pixels of the (scan, peak) counts."""
+    from ionscope.depth.cube_maps import rect_mask, roi_masks_from_labels
+
+    cube, _ = layered_cube((6, 8), seed=4, pixel_size_um=0.5)  # pixel centres 0.25, 0.75 … µm
+    labels = np.zeros((6, 8), np.uint8)
+    labels[:3] = 1
+    labels[3:, :2] = 2
+    rois = roi_masks_from_labels(labels, (6, 8))
+    assert [n for n, _ in rois] == ["label_1", "label_2"]
+    rect = rect_mask(cube, 0.0, 0.0, 1.0, 1.5)  # x centres 0.25, 0.75; y centres 0.25, 0.75, 1.25
+    assert rect.sum() == 6 and rect[:3, :2].all()
+    ds, res = cube_maps(cube, rois=rois, rects=[(0.0, 0.0, 1.0, 1.5)])
+    prof = ds["roi_profiles"]
+    assert list(prof.roi.values) == ["label_1", "label_2", "rect"] and prof.dims == ("roi", "scan", "peak")
+    assert np.allclose(prof.sel(roi="label_2").values, cube.values[:, 3:, :2].mean(axis=(1, 2)))
+    assert np.allclose(prof.sel(roi="rect").values, cube.values[:, :3, :2].mean(axis=(1, 2)))
+    assert [r["pixels"] for r in res["rois"]] == [24, 6, 6]
+    total = res["rois"][1]["total_counts"]["Li2O-"]
+    assert total == pytest.approx(cube.sel(peak="Li2O-").values[:, 3:, :2].sum(), rel=1e-6)
+    assert roi_masks_from_labels(labels > 0, (6, 8))[0][0] == "mask"
+
+
+def test_cube_command_layers_rois_and_bad_input(cli, tmp_path):
+    import tifffile
+
+    cube, _ = layered_cube((8, 8), seed=1)
+    src = ionscope.save(cube, tmp_path / "c.zarr")
+    mask = tmp_path / "mask.tif"
+    m = np.zeros((8, 8), np.uint8)
+    m[:4] = 1
+    tifffile.imwrite(mask, m)
+    bad_mask = tmp_path / "bad.tif"
+    tifffile.imwrite(bad_mask, np.ones((5, 8), np.uint8))
+    out = tmp_path / "maps.zarr"
+    code, text, err = cli("depth", "cube", src, "--out", out, "--layers", "0s:10s,20:40", "--roi", mask,
+                          "--rect", "0um,0um,2um,2um", "--json")
+    assert code == 0, err
+    res = json.loads(text)["results"]
+    assert [lay["scans"] for lay in res["layers"]] == [[0, 10], [20, 40]]
+    assert [(r["name"], r["pixels"]) for r in res["rois"]] == [("mask", 32), ("rect", 16)]
+    maps = ionscope.read(out)
+    assert maps["roi_profiles"].shape == (2, 120, 2) and "layer_0_10" in maps
+    code, _, err = cli("depth", "cube", src, "--out", tmp_path / "d.zarr", "--layers", "0nm:50nm", "--rate", "0.5nm/s",
+                       "--json")
+    assert code == 0, err
+    for args, message in ((["--layers", "0nm:50nm"], "no depth axis"),
+                          (["--layers", "0nm:50s"], "same kind"),
+                          (["--layers", "500s:600s"], "holds no scan"),
+                          (["--roi", bad_mask], "ROI mask is 5×8 pixels but the cube is 8×8"),
+                          (["--rect", "0,0,1,1"], "has no unit"),
+                          (["--rect", "0um,0um,1um"], "x0,y0,x1,y1"),
+                          (["--rect", "10um,10um,20um,20um"], "holds no pixel centre")):
+        code, _, err = cli("depth", "cube", src, "--out", tmp_path / "x.zarr", *args)
+        assert code == 2 and message in err and len(err.strip().splitlines()) == 1, (args, err)

@@ -262,16 +262,60 @@ def _interface_specs(items: list[str]) -> list[tuple[str, bool]]:
     return out
 
 
-def _scan_ranges(text: str | None) -> list[tuple[int, int]]:
+def _scan_ranges(text: str | None) -> list[tuple]:
+    """``'0:20,20:60'`` (scan indices) or ``'0nm:50nm,0s:100s'``: ``(start, stop)`` or ``(start, stop, unit)``."""
+    from ionscope.model.errors import UnitError
+    from ionscope.model.units import conversion_factor, parse_measurement
+
     if text is None:
         return []
-    out = []
+    out: list[tuple] = []
+    usage = "--layers takes ranges START:STOP in scan indices ('0:20') or with a unit ('0nm:50nm', '0s:100s')"
     for part in text.split(","):
-        a, sep, b = part.strip().partition(":")
-        if not sep or not a.strip().isdigit() or not b.strip().isdigit():
-            raise ValidationError(f"--layers takes scan ranges START:STOP (scan indices), got {part!r}")
-        out.append((int(a), int(b)))
+        a, sep, b = (t.strip() for t in part.strip().partition(":"))
+        if not sep or not a or not b:
+            raise ValidationError(f"{usage}, got {part!r}")
+        if a.isdigit() and b.isdigit():
+            out.append((int(a), int(b)))
+            continue
+        try:
+            qa = parse_measurement(a, require_unit=True, what="--layers")
+            qb = parse_measurement(b, require_unit=True, what="--layers")
+            stop = qb.value * conversion_factor(qb.unit, qa.unit)
+        except UnitError:
+            raise ValidationError(f"{usage}; both ends with units of the same kind, got {part!r}") from None
+        out.append((qa.value, stop, qa.unit))
     return out
+
+
+def _rect(text: str | None) -> list[tuple[float, float, float, float]]:
+    """``'0um,0um,5um,5um'`` → ``[(x0, y0, x1, y1)]`` in µm (units required)."""
+    if text is None:
+        return []
+    from ionscope.model.errors import UnitError
+    from ionscope.model.units import parse_measurement
+
+    parts = [t.strip() for t in text.split(",")]
+    if len(parts) != 4:
+        raise ValidationError(f"--rect takes x0,y0,x1,y1 with units, e.g. '0um,0um,5um,5um', got {text!r}")
+    try:
+        vals = [parse_measurement(t, require_unit=True, to_unit="µm", what="--rect").value for t in parts]
+    except UnitError as exc:
+        raise ValidationError(f"{exc.problem}; --rect takes x0,y0,x1,y1 with units, e.g. '0um,0um,5um,5um'") from None
+    if vals[0] == vals[2] or vals[1] == vals[3]:
+        raise ValidationError(f"--rect {text!r} has zero width or height")
+    return [tuple(vals)]
+
+
+def _mask_image(path: Path):
+    """The 2-D image of a mask file (TIFF, or anything ``ionscope.read`` opens), as a NumPy array."""
+    import numpy as np
+
+    import ionscope
+
+    img = ionscope.read(path)
+    arr = np.asarray(getattr(img, "values", img))
+    return arr.squeeze() if arr.ndim > 2 else arr
 
 
 @app.command()
@@ -280,8 +324,13 @@ def cube(
     out: Annotated[Path, typer.Option("--out", help="Maps as a Zarr store.")],
     interface: Annotated[Optional[list[str]], typer.Option("--interface", help="SPECIES:falling or "
                                                                               "SPECIES:rising (repeatable).")] = None,
-    layers_: Annotated[Optional[str], typer.Option("--layers", help="Scan ranges to average, e.g. "
-                                                                    "'0:20,20:60'.")] = None,
+    layers_: Annotated[Optional[str], typer.Option("--layers", help="Ranges to average: scan indices "
+                                                                    "('0:20,20:60'), depths ('0nm:50nm') or "
+                                                                    "sputter times ('0s:100s').")] = None,
+    roi: Annotated[Optional[Path], typer.Option("--roi", help="Boolean or label image (TIFF, y×x of the cube): "
+                                                          "mean depth profile of each region.")] = None,
+    rect: Annotated[Optional[str], typer.Option("--rect", help="Rectangle x0,y0,x1,y1 with units (e.g. "
+                                                           "'0um,0um,5um,5um'): its mean depth profile.")] = None,
     side_view_: Annotated[Optional[str], typer.Option("--side-view", help="xz or yz: side views of the "
                                                                           "interface species.")] = None,
     axis: Annotated[str, typer.Option("--axis", help="sputter_time, depth or scan.")] = "sputter_time",
@@ -299,6 +348,7 @@ def cube(
 
     specs = _interface_specs(interface or [])
     ranges = _scan_ranges(layers_)
+    rects = _rect(rect)
     if side_view_ is not None and side_view_ not in ("xz", "yz"):
         raise ValidationError(f"--side-view must be xz or yz, got {side_view_!r}")
     if axis not in ("sputter_time", "depth", "scan"):
@@ -306,9 +356,16 @@ def cube(
     r = quantity_option(rate, "--rate", "nm/s", require_unit=True, positive=True)
     check_writable(out, force)
     data = ionscope.read(path)
+    rois = []
+    if roi is not None:
+        from ionscope.depth.cube_maps import roi_masks_from_labels
+
+        shape_yx = (data.sizes.get("y", 0), data.sizes.get("x", 0)) if hasattr(data, "sizes") else (0, 0)
+        rois = roi_masks_from_labels(_mask_image(roi), shape_yx, roi)
     views = [(sp, side_view_) for sp, _ in specs] if side_view_ else []
     with progress("interface maps", total=max(len(specs), 1), quiet=json) as task:
         ds, result = cube_maps(data, interfaces=specs, layers=ranges, side_views=views, axis=axis,
+                               rois=rois, rects=rects,
                                rate_nm_s=None if r is None else r.value,
                                rate_err_nm_s=None if r is None else r.uncertainty,
                                inputs=[describe_input(path)], progress=task.advance, path=path)
@@ -324,5 +381,7 @@ def cube(
             tab.add_row(f"{i['species']} ({i['edge']})", str(i["pixels"]), f"{i['mean_position']:.4g}",
                         f"{i['roughness_rms']:.3g}")
     console.print(tab)
+    for r in result.values.get("rois", []):
+        console.print(f"ROI {r['name']}: {r['pixels']} pixels")
     console.print(f"wrote {out}")
     print_warnings(result.warnings)

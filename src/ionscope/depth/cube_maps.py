@@ -66,8 +66,103 @@ def _axis(cube: xr.DataArray, axis: str, rate_nm_s: float | None) -> tuple[np.nd
     return x, str(cube.coords[axis].attrs.get("units", ""))
 
 
+def layer_scans(cube: xr.DataArray, start: float, stop: float, unit: str | None,
+                rate_nm_s: float | None = None) -> tuple[int, int]:
+    """Scan range ``[a, b)`` of a layer given in scan indices (``unit`` None) or in depth or sputter time.
+
+    A length is converted through the cube's ``depth`` coordinate (or its sputter time × ``rate_nm_s``),
+    a time through its ``sputter_time`` coordinate; the layer holds the scans whose axis value lies in
+    ``[start, stop)``.
+
+    Raises
+    ------
+    ValidationError
+        If the cube has no axis of that kind, the unit is neither a length nor a time, or no scan falls
+        in the range.
+    """
+    from ionscope.model.units import conversion_factor, dimensionality
+
+    n = cube.sizes["scan"]
+    if unit is None:
+        a, b = int(start), int(stop)
+        if a != start or b != stop or not 0 <= a < b <= n:
+            raise ValidationError(f"scan range {start:g}:{stop:g} is outside 0…{n}")
+        return a, b
+    dim = dimensionality(unit)
+    if dim == "[length]":
+        if "depth" in cube.coords:
+            axis = np.asarray(cube.coords["depth"].values, float)
+            axis_unit = str(cube.coords["depth"].attrs.get("units") or "nm")
+        elif "sputter_time" in cube.coords and rate_nm_s:
+            axis, axis_unit = np.asarray(cube.coords["sputter_time"].values, float) * rate_nm_s, "nm"
+        else:
+            raise ValidationError(f"layer {start:g}{unit}:{stop:g}{unit} is a depth range but the cube has no depth "
+                                  "axis; give the sputter rate (--rate) or use scan indices or sputter time")
+    elif dim == "[time]":
+        if "sputter_time" not in cube.coords:
+            raise ValidationError(f"layer {start:g}{unit}:{stop:g}{unit} is a sputter-time range but the cube has "
+                                  "no sputter_time axis; use scan indices")
+        axis = np.asarray(cube.coords["sputter_time"].values, float)
+        axis_unit = str(cube.coords["sputter_time"].attrs.get("units") or "s")
+    else:
+        raise ValidationError(f"layer range unit {unit!r} is neither a length nor a time")
+    f = conversion_factor(unit, axis_unit)
+    inside = np.flatnonzero((axis >= start * f) & (axis < stop * f))
+    if stop <= start or inside.size == 0:
+        raise ValidationError(f"layer {start:g}{unit}:{stop:g}{unit} holds no scan of the cube "
+                              f"(its axis runs {axis.min():g}…{axis.max():g} {axis_unit})")
+    return int(inside[0]), int(inside[-1]) + 1
+
+
+def roi_masks_from_labels(labels, shape_yx: tuple[int, int], path=None) -> list[tuple[str, np.ndarray]]:
+    """Boolean masks of a boolean or label image: one per non-zero label (``label_<n>``, or ``mask``).
+
+    Raises
+    ------
+    ValidationError
+        If the image is not 2-D of the cube's (y, x) shape, or holds no non-zero pixel.
+    """
+    img = np.asarray(labels)
+    if img.ndim != 2 or img.shape != tuple(shape_yx):
+        raise ValidationError(f"ROI mask is {'×'.join(map(str, img.shape))} pixels but the cube is "
+                              f"{shape_yx[0]}×{shape_yx[1]} (y×x)", path)
+    if img.dtype.kind == "f" and not np.all(np.isfinite(img) & (img == np.round(img))):
+        raise ValidationError("ROI mask must be a boolean or integer label image", path)
+    values = np.unique(img[img != 0])
+    if values.size == 0:
+        raise ValidationError("ROI mask has no non-zero pixel", path)
+    if img.dtype == bool or values.size == 1:
+        return [("mask", img != 0)]
+    return [(f"label_{int(v)}", img == v) for v in values]
+
+
+def rect_mask(cube: xr.DataArray, x0: float, y0: float, x1: float, y1: float) -> np.ndarray:
+    """Pixels whose centres lie in the rectangle ``[x0, x1] × [y0, y1]`` (µm) of the cube's lateral axes."""
+    from ionscope.model.units import conversion_factor
+
+    centres = []
+    for d in ("y", "x"):
+        unit = str(cube.coords[d].attrs.get("units", "")) if d in cube.coords else ""
+        if not unit or unit in ("index", "1", "px", "pixel"):
+            raise ValidationError("the cube has no lateral scale in µm; --rect needs one (use --roi with a mask)")
+        centres.append(np.asarray(cube.coords[d].values, float) * conversion_factor(unit, "µm"))
+    yc, xc = centres
+    in_y = (yc >= min(y0, y1)) & (yc <= max(y0, y1))
+    in_x = (xc >= min(x0, x1)) & (xc <= max(x0, x1))
+    if not in_y.any() or not in_x.any():
+        raise ValidationError(f"rectangle x {x0:g}…{x1:g} µm, y {y0:g}…{y1:g} µm holds no pixel centre of the "
+                              f"cube (x {xc.min():g}…{xc.max():g} µm, y {yc.min():g}…{yc.max():g} µm)")
+    return in_y[:, None] & in_x[None, :]
+
+
+def _layer_text(layer: tuple) -> str:
+    start, stop, unit = (tuple(layer) + (None,))[:3]
+    return f"{start:g}{unit or ''}:{stop:g}{unit or ''}"
+
+
 def cube_maps(cube: xr.DataArray, *, interfaces: Sequence[tuple[str, bool]] = (),
-              layers: Sequence[tuple[int, int]] = (), side_views: Sequence[tuple[str, str]] = (),
+              layers: Sequence[tuple] = (), side_views: Sequence[tuple[str, str]] = (),
+              rois: Sequence[tuple[str, np.ndarray]] = (), rects: Sequence[tuple[float, float, float, float]] = (),
               axis: str = "sputter_time", rate_nm_s: float | None = None, rate_err_nm_s: float | None = None,
               smooth_scans: int = 5, inputs=(), progress=None, path=None) -> tuple[xr.Dataset, Result]:
     """Interface-depth maps, roughness, layer maps and side views of a (scan, y, x, peak) cube.
@@ -77,7 +172,11 @@ def cube_maps(cube: xr.DataArray, *, interfaces: Sequence[tuple[str, bool]] = ()
     interfaces
         ``(species, falling)`` pairs: the 50 % crossing of the species' fall (or rise) per pixel.
     layers
-        Scan ranges ``[start, stop)``: mean counts per scan of every species per pixel.
+        ``(start, stop)`` scan ranges ``[start, stop)``, or ``(start, stop, unit)`` in depth (a length
+        unit) or sputter time (see :func:`layer_scans`): mean counts per scan of every species per pixel.
+    rois, rects
+        ``(name, mask)`` boolean (y, x) masks (:func:`roi_masks_from_labels`) and rectangles
+        ``(x0, y0, x1, y1)`` in µm (:func:`rect_mask`): mean depth profile per pixel of each region.
     side_views
         ``(species, plane)`` with plane ``xz`` (sum over y) or ``yz`` (sum over x).
     axis
@@ -89,8 +188,10 @@ def cube_maps(cube: xr.DataArray, *, interfaces: Sequence[tuple[str, bool]] = ()
     -------
     maps, summary
         Dataset with ``interface_<species>``, ``interface_<species>_uncertainty`` (y, x; axis unit),
-        ``layer_<a>_<b>`` (y, x, peak; counts/scan) and ``side_<plane>_<species>``; :class:`Result` of
-        kind ``depth.cube`` with the mean position and roughness of every interface.
+        ``layer_<a>_<b>`` (y, x, peak; counts/scan), ``side_<plane>_<species>`` and ``roi_profiles``
+        (roi, scan, peak; counts per pixel and scan) with the coordinate ``roi_pixels``; :class:`Result` of kind
+        ``depth.cube`` with the mean position and roughness of every interface, the layers' scan ranges
+        and the ROIs' pixel counts and total counts per species.
     """
     from ionscope.depth.cube import _peak, _require_cube, side_view
     from ionscope.model.arrays import kind_of
@@ -107,9 +208,14 @@ def cube_maps(cube: xr.DataArray, *, interfaces: Sequence[tuple[str, bool]] = ()
             _peak(c, sp)
             if plane not in ("xz", "yz"):
                 raise ValidationError(f"side view plane must be xz or yz, got {plane!r}")
-        for a, b in layers:
-            if not 0 <= a < b <= c.sizes["scan"]:
-                raise ValidationError(f"scan range {a}:{b} is outside 0…{c.sizes['scan']}")
+        scan_ranges = [layer_scans(c, *(tuple(lay) + (None,))[:3], rate_nm_s=rate_nm_s) for lay in layers]
+        shape_yx = (c.sizes["y"], c.sizes["x"])
+        regions = [(name, np.asarray(m, bool)) for name, m in rois]
+        for name, m in regions:
+            if m.shape != shape_yx:
+                raise ValidationError(f"ROI {name!r} is {'×'.join(map(str, m.shape))} pixels but the cube is "
+                                      f"{shape_yx[0]}×{shape_yx[1]} (y×x)")
+        regions += [(f"rect_{i}" if len(rects) > 1 else "rect", rect_mask(c, *r)) for i, r in enumerate(rects)]
     except ValidationError as exc:
         raise ValidationError(exc.problem, path) from None
     data: dict[str, xr.DataArray] = {}
@@ -143,22 +249,42 @@ def cube_maps(cube: xr.DataArray, *, interfaces: Sequence[tuple[str, bool]] = ()
                                                  why_no_uncertainty="median of the per-pixel 1σ: a description")})
         if progress is not None:
             progress()
-    for a, b in layers:
+    values["layers"] = []
+    for lay, (a, b) in zip(layers, scan_ranges):
         img = c.isel(scan=slice(a, b)).mean("scan")
+        request = _layer_text(lay)
         data[f"layer_{a}_{b}"] = xr.DataArray(np.asarray(img.values, float), dims=("y", "x", "peak"),
-                                              attrs={"units": "counts/scan", "scan_range": [int(a), int(b)]})
+                                              attrs={"units": "counts/scan", "scan_range": [int(a), int(b)],
+                                                     "request": request})
+        values["layers"].append({"name": f"layer_{a}_{b}", "request": request, "scans": [int(a), int(b)]})
+    if regions:
+        profiles = np.stack([np.asarray(c.where(xr.DataArray(m, dims=("y", "x"))).mean(("y", "x")).values, float)
+                             for _, m in regions])
+        names = [n for n, _ in regions]
+        roi_coords = {"roi": np.asarray(names, dtype=str),
+                      "roi_pixels": ("roi", np.array([int(m.sum()) for _, m in regions]), {"units": "1"})}
+        data["roi_profiles"] = xr.DataArray(profiles, dims=("roi", "scan", "peak"), coords=roi_coords,
+                                            attrs={"units": "counts/pixel/scan"})
+        peaks = [str(p) for p in c.peak.values]
+        values["rois"] = [{"name": n, "pixels": int(m.sum()),
+                           "total_counts": {p: float(profiles[i, :, j].sum() * m.sum()) for j, p in enumerate(peaks)}}
+                          for i, (n, m) in enumerate(regions)]
     for sp, plane in side_views:
         sv = side_view(c, sp, plane=plane)
         data[f"side_{plane}_{sp}"] = xr.DataArray(np.asarray(sv.values, float), dims=sv.dims,
                                                   attrs={"units": sv.attrs.get("units", "counts")})
     coords = {"y": c.y, "x": c.x, "peak": c.peak, "scan": c.scan}
+    if regions:
+        coords["roi"] = data["roi_profiles"].roi
+        coords["roi_pixels"] = data["roi_profiles"].roi_pixels
     if axis in c.coords and axis != "scan":
         coords[axis] = c.coords[axis]
-    ds = xr.Dataset(data, coords={k: v for k, v in coords.items()
-                                  if any(k in d.dims or k in ("y", "x") for d in data.values())})
+    used = {dim for d in data.values() for dim in d.dims} | {"y", "x"}
+    ds = xr.Dataset(data, coords={k: v for k, v in coords.items() if set(v.dims) <= used})
     warnings = [f"interface of {i['species']}: no 50 % crossing in any pixel" for i in values["interfaces"]
                 if i["pixels"] < 2]
     prov = make_provenance("ionscope.depth.cube_maps", inputs=inputs, parameters={
-        "interfaces": [list(i) for i in interfaces], "layers": [list(r) for r in layers],
+        "interfaces": [list(i) for i in interfaces], "layers": [_layer_text(r) for r in layers],
+        "rois": [n for n, _ in rois], "rects_um": [list(map(float, r)) for r in rects],
         "side_views": [list(s) for s in side_views], "axis": axis, "rate_nm_s": rate_nm_s})
     return ds, Result("depth.cube", values, warnings=tuple(warnings), provenance=prov)

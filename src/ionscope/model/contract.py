@@ -215,10 +215,24 @@ class CubeInterface(_Open):
     roughness_rms: Optional[Q] = None
 
 
+class CubeLayer(_Closed):
+    name: str
+    request: str
+    scans: list[int]
+
+
+class CubeRoi(_Closed):
+    name: str
+    pixels: int
+    total_counts: dict[str, float]
+
+
 class DepthCubeResults(_Open):
     axis: str
     shape: list[int]
     interfaces: list[CubeInterface]
+    layers: list[CubeLayer] = []
+    rois: list[CubeRoi] = []
 
 
 class DepthMriResults(_Open):

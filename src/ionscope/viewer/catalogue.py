@@ -128,6 +128,16 @@ def _is_label_volume(var: xr.DataArray) -> bool:
     return False
 
 
+def _has_kind(var: xr.DataArray) -> bool:
+    """Whether a variable is one of the data kinds the views show (side views and tables are not)."""
+    from ionscope.model.arrays import kind_of
+
+    try:
+        return bool(var.attrs.get("kind") or kind_of(var))
+    except ValidationError:
+        return False
+
+
 def _choose(obj: Any, path: Path) -> tuple[xr.DataArray, str, xr.DataArray | None, list[str]]:
     """Main array, kind, optional label volume and variable names of what a reader returned."""
     from ionscope.model.arrays import kind_of
@@ -142,7 +152,8 @@ def _choose(obj: Any, path: Path) -> tuple[xr.DataArray, str, xr.DataArray | Non
         if not names:
             raise IonscopeError("the dataset holds no data variable", path)
         labels = next((obj[n] for n in names if _is_label_volume(obj[n])), None)
-        main_name = next((n for n in names if labels is None or n != labels.name), names[0])
+        candidates = [n for n in names if labels is None or n != labels.name]
+        main_name = next((n for n in candidates if _has_kind(obj[n])), candidates[0] if candidates else names[0])
         main = obj[main_name]
         kind = main.attrs.get("kind") or kind_of(main)
         if labels is not None and (kind != "volume" or labels.dims != main.dims):
