@@ -74,16 +74,13 @@ def roi_profile(cube: xr.DataArray, mask: np.ndarray) -> xr.DataArray:
                               attrs={"roi_pixels": int(m.sum())}, **kw)
 
 
-def pixel_interfaces(block: np.ndarray, *, falling: bool, smooth_scans: int = 5, skip: int = 1) -> np.ndarray:
-    """Fractional scan index of the 50 % crossing per pixel of a (scan, y, x) block (NaN if none).
-
-    Each pixel's signal is smoothed along the scans (moving mean of ``smooth_scans``), scaled between
-    its 5th and 95th percentile, and the first crossing of 0.5 after its plateau (falling species)
-    or before it (rising species) is interpolated linearly.
-    """
-    y = np.asarray(block, dtype=np.float32)
-    if smooth_scans > 1:
-        y = uniform_filter1d(y, smooth_scans, axis=0, mode="nearest")
+def interface_with_sigma(block: np.ndarray, *, falling: bool, smooth_scans: int = 5,
+                         skip: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Fractional scan index of the 50 % crossing per pixel of a (scan, y, x) count block, and its 1σ."""
+    y = np.asarray(block, dtype=float)
+    n = max(int(smooth_scans), 1)
+    if n > 1:
+        y = uniform_filter1d(y, n, axis=0, mode="nearest")
     y = y[skip:]
     lo = np.percentile(y, 5, axis=0)
     hi = np.percentile(y, 95, axis=0)
@@ -92,17 +89,28 @@ def pixel_interfaces(block: np.ndarray, *, falling: bool, smooth_scans: int = 5,
     above = yn >= 0.5
     trans = (above[:-1] & ~above[1:]) if falling else (~above[:-1] & above[1:])
     has = trans.any(axis=0)
-    # falling: first crossing after the signal was high; rising: last crossing into the plateau
-    if falling:
-        i = np.argmax(trans, axis=0)
-    else:
-        i = trans.shape[0] - 1 - np.argmax(trans[::-1], axis=0)
+    i = np.argmax(trans, axis=0) if falling else trans.shape[0] - 1 - np.argmax(trans[::-1], axis=0)
     y0 = np.take_along_axis(yn, i[None], 0)[0]
     y1 = np.take_along_axis(yn, (i + 1)[None], 0)[0]
+    raw = np.take_along_axis(y, i[None], 0)[0]
     with np.errstate(divide="ignore", invalid="ignore"):
         frac = np.where(y1 != y0, (0.5 - y0) / (y1 - y0), 0.5)
+        sigma_y = np.sqrt(np.maximum(raw, 1.0) / n) / amp  # Poisson σ of a mean of n scans, normalised
+        sigma = sigma_y / np.abs(y1 - y0)
     pos = i + np.clip(frac, 0, 1) + skip
-    return np.where(has & np.isfinite(amp), pos, np.nan).astype(np.float32)
+    ok = has & np.isfinite(amp)
+    return np.where(ok, pos, np.nan), np.where(ok, sigma, np.nan)
+
+
+def pixel_interfaces(block: np.ndarray, *, falling: bool, smooth_scans: int = 5, skip: int = 1) -> np.ndarray:
+    """Fractional scan index of the 50 % crossing per pixel of a (scan, y, x) block (NaN if none).
+
+    Each pixel's signal is smoothed along the scans (moving mean of ``smooth_scans``), scaled between
+    its 5th and 95th percentile, and the first crossing of 0.5 after its plateau (falling species)
+    or before it (rising species) is interpolated linearly.
+    """
+    pos, _ = interface_with_sigma(block, falling=falling, smooth_scans=smooth_scans, skip=skip)
+    return pos.astype(np.float32)
 
 
 def interface_depth_map(cube: xr.DataArray, species: str, *, falling: bool = True, axis: str = "sputter_time",

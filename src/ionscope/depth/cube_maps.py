@@ -15,39 +15,11 @@ from collections.abc import Sequence
 
 import numpy as np
 import xarray as xr
-from scipy.ndimage import uniform_filter1d
 
+from ionscope.depth.cube import interface_with_sigma
 from ionscope.model.errors import ValidationError
 from ionscope.model.provenance import make_provenance
 from ionscope.model.result import Quantity, Result
-
-
-def interface_with_sigma(block: np.ndarray, *, falling: bool, smooth_scans: int = 5,
-                         skip: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    """Fractional scan index of the 50 % crossing per pixel of a (scan, y, x) count block, and its 1σ."""
-    y = np.asarray(block, dtype=float)
-    n = max(int(smooth_scans), 1)
-    if n > 1:
-        y = uniform_filter1d(y, n, axis=0, mode="nearest")
-    y = y[skip:]
-    lo = np.percentile(y, 5, axis=0)
-    hi = np.percentile(y, 95, axis=0)
-    amp = np.where(hi - lo > 0, hi - lo, np.nan)
-    yn = (y - lo) / amp
-    above = yn >= 0.5
-    trans = (above[:-1] & ~above[1:]) if falling else (~above[:-1] & above[1:])
-    has = trans.any(axis=0)
-    i = np.argmax(trans, axis=0) if falling else trans.shape[0] - 1 - np.argmax(trans[::-1], axis=0)
-    y0 = np.take_along_axis(yn, i[None], 0)[0]
-    y1 = np.take_along_axis(yn, (i + 1)[None], 0)[0]
-    raw = np.take_along_axis(y, i[None], 0)[0]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        frac = np.where(y1 != y0, (0.5 - y0) / (y1 - y0), 0.5)
-        sigma_y = np.sqrt(np.maximum(raw, 1.0) / n) / amp  # Poisson σ of a mean of n scans, normalised
-        sigma = sigma_y / np.abs(y1 - y0)
-    pos = i + np.clip(frac, 0, 1) + skip
-    ok = has & np.isfinite(amp)
-    return np.where(ok, pos, np.nan), np.where(ok, sigma, np.nan)
 
 
 def _axis(cube: xr.DataArray, axis: str, rate_nm_s: float | None) -> tuple[np.ndarray, str]:
