@@ -144,6 +144,15 @@ def naming(path: Path) -> Iterator[None]:
         raise
 
 
+def show(value: Any, unit: str = "") -> str:
+    """A quantity (or a plain number) for people: rounded to its uncertainty, units written out."""
+    from ionscope.report.text import format_measurement
+
+    if hasattr(value, "value") and hasattr(value, "unit"):
+        return format_measurement(value.value, value.uncertainty, value.unit)
+    return format_measurement(None if value is None else float(value), None, unit)
+
+
 def command_inputs() -> list[Path]:
     """Existing files or folders passed to the running command, except outputs (``--out`` …)."""
     found: list[Path] = []

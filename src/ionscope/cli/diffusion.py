@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from ionscope.cli.common import console, emit_json, print_warnings, progress, quantity_option
+from ionscope.cli.common import console, emit_json, print_warnings, progress, quantity_option, show
 from ionscope.model.errors import ValidationError
 
 NAME = "diffusion"
@@ -80,12 +80,12 @@ def fit(
         return
     tab = Table("quantity", "value", box=None)
     tab.add_row("model", str(result["model"]))
-    tab.add_row("D", f"{result['D']:.4g}")
+    tab.add_row("D", f"{show(result['D'])}")
     if result["k_cm_s"] is not None:
-        tab.add_row("k", f"{result['k']:.4g}")
-        tab.add_row("h√(Dt)", f"{result['h_sqrt_Dt']:.3g}")
-    tab.add_row("√(Dt)", f"{result['diffusion_length_nm']:.4g} nm")
-    tab.add_row("χ²_red", f"{result['chi2_red']:.3g}")
+        tab.add_row("k", f"{show(result['k'])}")
+        tab.add_row("h√(Dt)", f"{show(result['h_sqrt_Dt'])}")
+    tab.add_row("√(Dt)", f"{show(result['diffusion_length_nm'])} nm")
+    tab.add_row("χ²_red", f"{show(result['chi2_red'])}")
     console.print(tab)
     if "comparison" in result.values:
         comp = Table("model", "χ²_red", "AIC", "ΔAIC", "D (cm²/s)", box=None)
@@ -111,8 +111,8 @@ def arrhenius(
     if json:
         emit_json(result)
         return
-    console.print(f"Eₐ = {result['Ea']:.4g}")
-    console.print(f"D₀ = {result['D0']:.4g}")
+    console.print(f"Eₐ = {show(result['Ea'])}")
+    console.print(f"D₀ = {show(result['D0'])}")
     print_warnings(result.warnings)
 
 
@@ -144,8 +144,8 @@ def haven(
     if json:
         emit_json(result)
         return
-    console.print(f"D_σ = {result['D_sigma_cm2_s']:.4g} cm²/s")
-    console.print(f"H_R = {result['H_R']:.4g}")
+    console.print(f"D_σ = {show(result['D_sigma_cm2_s'])} cm²/s")
+    console.print(f"H_R = {show(result['H_R'])}")
     print_warnings(result.warnings)
 
 
@@ -177,9 +177,9 @@ def leclaire(
     if json:
         emit_json(result)
         return
-    console.print(f"δD_gb = {result['delta_Dgb']:.4g}")
-    console.print(f"β = {result['beta']:.4g} (regime {result['regime']}); tail {result['tail_start_nm']:.4g}–"
-                  f"{result['tail_end_nm']:.4g} nm ({result['tail_points']} points)")
+    console.print(f"δD_gb = {show(result['delta_Dgb'])}")
+    console.print(f"β = {show(result['beta'])} (regime {result['regime']}); tail {show(result['tail_start_nm'])}–"
+                  f"{show(result['tail_end_nm'])} nm ({result['tail_points']} points)")
     print_warnings(result.warnings)
 
 
@@ -240,13 +240,13 @@ def map_(
         emit_json(result)
         return
     tab = Table("quantity", "median over pixels", "spread", "per-pixel 1σ", box=None)
-    tab.add_row("D*", f"{result['D']:.3g}", f"{result['D_spread'].value:.2g}",
+    tab.add_row("D*", f"{show(result['D'])}", f"{result['D_spread'].value:.2g}",
                 f"{result['D_pixel_uncertainty'].value:.2g}")
     if "k" in result.values:
-        tab.add_row("k", f"{result['k']:.3g}", f"{result['k_spread'].value:.2g}",
+        tab.add_row("k", f"{show(result['k'])}", f"{result['k_spread'].value:.2g}",
                     f"{result['k_pixel_uncertainty'].value:.2g}")
     console.print(tab)
-    console.print(f"χ²_red (median) {result['chi2_red']:.3g}; {result['pixels_fitted']} pixels fitted in "
+    console.print(f"χ²_red (median) {show(result['chi2_red'])}; {result['pixels_fitted']} pixels fitted in "
                   f"{result['fit_time'].value:.2f} s (command {values['command_time'].value:.2f} s); wrote {out}")
     print_warnings(result.warnings)
 
@@ -316,8 +316,8 @@ def chemical(
     if json:
         emit_json(result)
         return
-    console.print(f"D_σ = D*/H_R = {result['D_sigma']:.4g}")
-    console.print(f"D̃ = Θ·D_σ = {result['D_chemical']:.4g}")
+    console.print(f"D_σ = D*/H_R = {show(result['D_sigma'])}")
+    console.print(f"D̃ = Θ·D_σ = {show(result['D_chemical'])}")
     print_warnings(result.warnings)
 
 
@@ -354,14 +354,14 @@ def gb(
         emit_json(result)
         return
     tab = Table("method", "δD_gb", "D_gb", "β", "regime", box=None)
-    tab.add_row("2-D model", f"{result['delta_Dgb']:.3g}", f"{result['D_gb']:.3g}", f"{result['beta']:.3g}",
+    tab.add_row("2-D model", f"{show(result['delta_Dgb'])}", f"{show(result['D_gb'])}", f"{show(result['beta'])}",
                 result["regime"])
     lc = result["le_claire"]
     if "delta_Dgb" in lc:
-        tab.add_row("Le Claire (eq. 9)", f"{lc['delta_Dgb']:.3g}", f"{lc['D_gb']:.3g}", f"{lc['beta']:.3g}",
+        tab.add_row("Le Claire (eq. 9)", f"{show(lc['delta_Dgb'])}", f"{show(lc['D_gb'])}", f"{show(lc['beta'])}",
                     lc["regime"])
     console.print(tab)
     console.print(f"Le Claire {'holds' if result['le_claire_holds'] else 'does not hold'} here (type B needs "
                   "β ≥ 10, α ≤ 0.1, √(D_bulk t) < grain size); χ²_red of the 2-D fit "
-                  f"{result['chi2_red']:.3g}")
+                  f"{show(result['chi2_red'])}")
     print_warnings(result.warnings)
