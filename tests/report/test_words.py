@@ -17,13 +17,8 @@ import ionscope
 
 PACKAGE = Path(ionscope.__file__).resolve().parent
 INTERNAL = re.compile(
-    r"DOMAIN\.md|§|\bissue\s*#?\d+|\[00\d(?::L\d+(?:[–-]\d+)?)?\]|\b00\d\s*(?:§|:L\d)|\bseed\s+00\d|\breview\s+00\d",
+    r"(?:DOMAIN|DESIGN|ANCHORS)\.md|§|\bissue\s*#?\d+|\[00\d(?::L\d+(?:[–-]\d+)?)?\]|\b00\d\s*(?:§|:L\d)|\bseed\s+00\d|\breview\s+00\d",
     re.IGNORECASE)
-
-#: Files owned by other engineers that still held such references when this test was written; they are
-#: expected to be cleaned by their owners (xfail, not strict, so a cleaned file simply passes).
-PENDING_ELSEWHERE: set[str] = set()
-
 
 def _strings(path: Path) -> list[tuple[int, str]]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
@@ -41,9 +36,7 @@ def _hits(text: str) -> list[str]:
 SOURCES = sorted(p.relative_to(PACKAGE).as_posix() for p in PACKAGE.rglob("*.py"))
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(
-    reason="owned by another engineer; reference not yet replaced by a citation", strict=False))
-    if n in PENDING_ELSEWHERE else n for n in SOURCES])
+@pytest.mark.parametrize("name", SOURCES)
 def test_package_strings_cite_papers(name):
     bad = [(line, _hits(text)) for line, text in _strings(PACKAGE / name) if _hits(text)]
     assert not bad, f"{name}: internal references at lines {bad}"

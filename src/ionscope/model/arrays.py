@@ -1,4 +1,5 @@
-"""Labelled arrays with conventional dimensions and units on every coordinate (DESIGN.md).
+"""Labelled arrays with conventional dimensions and units on every coordinate (xarray: Hoyer & Hamman
+2017, J. Open Res. Softw. 5, 10, doi:10.5334/jors.148).
 
 Each *kind* of TOF-SIMS or microscopy data has a canonical dimension order:
 
