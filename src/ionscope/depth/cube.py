@@ -74,10 +74,13 @@ def roi_profile(cube: xr.DataArray, mask: np.ndarray) -> xr.DataArray:
                               attrs={"roi_pixels": int(m.sum())}, **kw)
 
 
-def interface_with_sigma(block: np.ndarray, *, falling: bool, smooth_scans: int = 5,
-                         skip: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    """Fractional scan index of the 50 % crossing per pixel of a (scan, y, x) count block, and its 1σ."""
-    y = np.asarray(block, dtype=float)
+def interface_with_sigma(block: np.ndarray, *, falling: bool, smooth_scans: int = 5, skip: int = 1,
+                         dtype: type = np.float64) -> tuple[np.ndarray, np.ndarray]:
+    """Fractional scan index of the 50 % crossing per pixel of a (scan, y, x) count block, and its 1σ.
+
+    ``dtype`` is the working precision (float32 halves the memory of large chunked cubes).
+    """
+    y = np.asarray(block, dtype=dtype)
     n = max(int(smooth_scans), 1)
     if n > 1:
         y = uniform_filter1d(y, n, axis=0, mode="nearest")
@@ -109,8 +112,8 @@ def pixel_interfaces(block: np.ndarray, *, falling: bool, smooth_scans: int = 5,
     its 5th and 95th percentile, and the first crossing of 0.5 after its plateau (falling species)
     or before it (rising species) is interpolated linearly.
     """
-    pos, _ = interface_with_sigma(block, falling=falling, smooth_scans=smooth_scans, skip=skip)
-    return pos.astype(np.float32)
+    pos, _ = interface_with_sigma(block, falling=falling, smooth_scans=smooth_scans, skip=skip, dtype=np.float32)
+    return pos.astype(np.float32, copy=False)
 
 
 def interface_depth_map(cube: xr.DataArray, species: str, *, falling: bool = True, axis: str = "sputter_time",

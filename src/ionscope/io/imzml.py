@@ -106,12 +106,16 @@ class ImzMLData:
         full = ix.mz_length > 0
         if not full.any():
             raise ValidationError("every spectrum is empty", ix.path)
-        firsts, lasts = [], []
-        for off, n in zip(ix.mz_offset[full], ix.mz_length[full]):
-            a = np.frombuffer(self.ibd, ix.mz_dtype, int(n), int(off))
-            firsts.append(a[0])
-            lasts.append(a[-1])
-        return float(min(firsts)), float(max(lasts))
+        dt = np.dtype(ix.mz_dtype)
+        raw = np.frombuffer(self.ibd, np.uint8)
+        off = np.unique(np.stack([ix.mz_offset[full], ix.mz_length[full]]).astype(np.int64), axis=1)
+
+        def values_at(byte_offsets: np.ndarray) -> np.ndarray:  # one value per offset, gathered at once
+            return np.ascontiguousarray(raw[byte_offsets[:, None] + np.arange(dt.itemsize)]).view(dt).ravel()
+
+        firsts = values_at(off[0])
+        lasts = values_at(off[0] + (off[1] - 1) * dt.itemsize)
+        return float(firsts.min()), float(lasts.max())
 
     def binned(self, mz_edges: np.ndarray, *, max_bytes: int = MAX_IN_MEMORY_BYTES) -> xr.DataArray:
         """Densify onto explicit m/z bins: a ``hyperspectral`` (y, x, mz) array of summed intensities.

@@ -129,7 +129,7 @@ def _discover() -> None:
         _register_from(f"{ep.name} ({ep.value})", ep.load)
 
 
-def _register_from(source: str, load: typing.Callable[[], Any]) -> None:
+def _register_from(source: str, load: Callable[[], Any]) -> None:
     try:
         obj = load()
         found = (getattr(obj, "PLUGINS", [getattr(obj, "PLUGIN", None)]) if isinstance(obj, types.ModuleType)
