@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ionscope.cli.common import console, emit_json, naming, progress
+from ionscope.cli.common import console, emit_json, naming, progress, show
 from ionscope.model.errors import ValidationError
 
 NAME = "depth"
@@ -113,24 +113,20 @@ def layers(
         emit_json(_as_quantities(out), parameters={"rates": [Quantity(v, u, "nm/s") for v, u in parsed_rates]}
                   if parsed_rates is not None else None)
         return
-    from ionscope.report.text import format_measurement as fm
     from ionscope.report.text import pretty_ion
-
-    def q(x: Quantity) -> str:
-        return fm(x.value, x.uncertainty, x.unit)
 
     console.print(f"[bold]{path.name}[/bold]: {len(values['layers'])} layers on {axis} ({values['unit']})",
                   highlight=False)
     for i in values["interfaces"]:
         lower = pretty_ion(i["lower"]) if i["lower"] else "unmarked layer"
-        console.print(f"  interface {pretty_ion(i['upper'])} → {lower}: {q(i['position'])}, width {q(i['width'])}",
-                      highlight=False)
+        console.print(f"  interface {pretty_ion(i['upper'])} → {lower}: {show(i['position'])}, "
+                      f"width {show(i['width'])}", highlight=False)
     for lay in values.get("depth_layers", values["layers"]):
         members = lay.get("species") or []
         merged = f" (merged: {', '.join(map(pretty_ion, members))} share this layer)" if len(members) > 1 else ""
         name = pretty_ion(lay["dominant_species"]) if lay["dominant_species"] else "unmarked (no chosen species)"
-        console.print(f"  layer {name}: {q(lay['start'])} … {q(lay['end'])}, thickness {q(lay['thickness'])}{merged}",
-                      highlight=False)
+        console.print(f"  layer {name}: {show(lay['start'])} … {show(lay['end'])}, "
+                      f"thickness {show(lay['thickness'])}{merged}", highlight=False)
     if values.get("weak_species"):
         console.print(f"  left out as too weak: {', '.join(map(pretty_ion, values['weak_species']))}", highlight=False)
     for w in warnings:

@@ -144,7 +144,7 @@ def haven(
     if json:
         emit_json(result)
         return
-    console.print(f"D_σ = {show(result['D_sigma_cm2_s'])} cm²/s")
+    console.print(f"D_σ = {show(result['D_sigma'])}")
     console.print(f"H_R = {show(result['H_R'])}")
     print_warnings(result.warnings)
 
@@ -325,7 +325,8 @@ def chemical(
 def gb(
     profile: Annotated[Path, typer.Argument(help="Averaged depth profile (CSV or a depth-profile file).")],
     time: TimeOpt,
-    dbulk: Annotated[str, typer.Option("--dbulk", help="Bulk diffusion coefficient, in cm²/s or with a unit.")],
+    dbulk: Annotated[str, typer.Option("--d-bulk", "--dbulk", help="Bulk diffusion coefficient, in cm²/s or "
+                                                                   "with a unit.")],
     grain_size: Annotated[str, typer.Option("--grain-size", help="Grain size with its unit (e.g. '4um').")],
     isotopes: IsoOpt = None,
     delta_nm: Annotated[str, typer.Option("--delta", help="Grain-boundary width δ with its unit.")] = "0.5nm",
@@ -340,7 +341,7 @@ def gb(
     from ionscope.model.provenance import describe_input
 
     t = quantity_option(time, "--time", "s", require_unit=True, positive=True).value
-    Db = quantity_option(dbulk, "--dbulk", "cm^2/s", positive=True).value
+    Db = quantity_option(dbulk, "--d-bulk", "cm^2/s", positive=True).value
     d = quantity_option(grain_size, "--grain-size", "µm", require_unit=True, positive=True).value
     delta = quantity_option(delta_nm, "--delta", "nm", require_unit=True, positive=True).value
     start = quantity_option(tail_start, "--tail-start", "nm", require_unit=True)
