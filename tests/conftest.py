@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -39,3 +41,16 @@ def demo_output(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("demo") / "demo-output"
     assert main(["--quiet", "demo", "--out", str(out)]) == 0
     return out
+
+
+#: Headless Chromium flags for the browser tests (no network, no first-run work).
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def chromium_executable() -> str | None:
+    """Chromium for the browser tests: ``$IONSCOPE_CHROMIUM``, Debian's, or one on PATH (None if absent)."""
+    for candidate in (os.environ.get("IONSCOPE_CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium")):
+        if candidate and Path(candidate).exists():
+            return candidate
+    return None

@@ -7,17 +7,15 @@ without it.
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-from pathlib import Path
 
 import pytest
 
 from ionscope.model.result import Quantity
 from ionscope.report.html import Report
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
+from ..conftest import CHROMIUM_ARGS, chromium_executable
+
 #: The summary must be visible without scrolling on a common laptop screen (1280 × 800 CSS px).
 FOLD_PX = 800
 #: Total height budget of the demo report at 1280 px width. The report that prompted the redesign was
@@ -81,16 +79,9 @@ def test_small_report_is_valid_and_pretty():
     assert "class=why" in html
 
 
-def _chromium() -> str | None:
-    for candidate in (os.environ.get("IONSCOPE_CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium")):
-        if candidate and Path(candidate).exists():
-            return candidate
-    return None
-
-
 @pytest.fixture(scope="module")
 def page():
-    exe = _chromium()
+    exe = chromium_executable()
     if exe is None:
         pytest.skip("no Chromium found (/usr/bin/chromium or $IONSCOPE_CHROMIUM)")
     sync_api = pytest.importorskip("playwright.sync_api")

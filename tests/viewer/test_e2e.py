@@ -6,32 +6,23 @@ pixels and DOM state). Screenshots go to ``tests/_artifacts/`` for a developer t
 
 from __future__ import annotations
 
-import os
-import shutil
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from ..conftest import CHROMIUM_ARGS, chromium_executable
+
 pytestmark = pytest.mark.e2e
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "_artifacts"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 TIMEOUT_MS = 15_000
-
-
-def _chromium() -> str | None:
-    for candidate in (os.environ.get("IONSCOPE_CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium")):
-        if candidate and Path(candidate).exists():
-            return candidate
-    return None
 
 
 @pytest.fixture(scope="module")
 def browser():
-    exe = _chromium()
+    exe = chromium_executable()
     if exe is None:
         pytest.skip("no Chromium found (/usr/bin/chromium or $IONSCOPE_CHROMIUM): e2e viewer tests skipped; "
                     "install Debian's `chromium` (make test does it as root)")
