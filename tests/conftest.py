@@ -54,3 +54,17 @@ def chromium_executable() -> str | None:
         if candidate and Path(candidate).exists():
             return candidate
     return None
+
+
+def write_surfacelab_profile(profile, path: Path) -> Path:
+    """Write a (scan, peak) profile as an IONTOF SurfaceLab text export (the format the CLI reads)."""
+    labels = [str(p) for p in profile.peak.values]
+    lines = ["# Profile Smoothing is Disabled", "#\t\t\t\t" + "\t".join(labels) + "\t",
+             "#\t\t\t\t" + "\t".join("N/A" for _ in labels) + "\t",
+             "#Data Point #\tSputter Time (s)\tDose (ions)\tFluence (ions/cm^2)\t" + "Intensity\t" * len(labels)]
+    for i in range(profile.sizes["scan"]):
+        row = [str(i + 1), repr(float(profile.sputter_time[i])), repr(float(profile.dose[i])),
+               repr(float(profile.fluence[i]))] + [repr(float(v)) for v in profile.values[i]]
+        lines.append("\t".join(row) + "\t")
+    path.write_text("\r\n".join(lines) + "\r\n")
+    return path

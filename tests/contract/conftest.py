@@ -12,18 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-
-def _depth_export(profile, path: Path) -> Path:
-    labels = [str(p) for p in profile.peak.values]
-    lines = ["# Profile Smoothing is Disabled", "#\t\t\t\t" + "\t".join(labels) + "\t",
-             "#\t\t\t\t" + "\t".join("N/A" for _ in labels) + "\t",
-             "#Data Point #\tSputter Time (s)\tDose (ions)\tFluence (ions/cm^2)\t" + "Intensity\t" * len(labels)]
-    for i in range(profile.sizes["scan"]):
-        row = [str(i + 1), repr(float(profile.sputter_time[i])), repr(float(profile.dose[i])),
-               repr(float(profile.fluence[i]))] + [repr(float(v)) for v in profile.values[i]]
-        lines.append("\t".join(row) + "\t")
-    path.write_text("\r\n".join(lines) + "\r\n")
-    return path
+from ..conftest import write_surfacelab_profile
 
 
 def _spectrum_export(path: Path) -> Path:
@@ -57,7 +46,7 @@ def cases(tmp_path_factory) -> dict[str, list]:
     d = tmp_path_factory.mktemp("contract")
     image = ionscope.save(composite_cross_section(shape=(16, 16), seed=0)[0], d / "image.zarr")
     profile, truth = layered_stack(seed=5)
-    depth = _depth_export(profile, d / "stack.txt")
+    depth = write_surfacelab_profile(profile, d / "stack.txt")
     species = ",".join(truth.truth["layer_of_species"])
     da, _ = isotope_exchange_profile("surface-exchange", D=1e-13, k=3e-9, time_s=86400.0, total_counts=1e5, seed=4)
     iso = d / "iso.csv"

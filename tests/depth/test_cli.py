@@ -9,27 +9,13 @@ import pytest
 
 from ionscope.synth.depth import layered_stack
 
-from ..conftest import shared_data
-
-
-def _export(profile, path):
-    """Write a profile as a SurfaceLab-style text export (the format the CLI reads)."""
-    labels = [str(p) for p in profile.peak.values]
-    lines = ["# Profile Smoothing is Disabled", "#\t\t\t\t" + "\t".join(labels) + "\t",
-             "#\t\t\t\t" + "\t".join("N/A" for _ in labels) + "\t",
-             "#Data Point #\tSputter Time (s)\tDose (ions)\tFluence (ions/cm^2)\t" + "Intensity\t" * len(labels)]
-    for i in range(profile.sizes["scan"]):
-        row = [str(i + 1), repr(float(profile.sputter_time[i])), repr(float(profile.dose[i])),
-               repr(float(profile.fluence[i]))] + [repr(float(v)) for v in profile.values[i]]
-        lines.append("\t".join(row) + "\t")
-    path.write_text("\r\n".join(lines) + "\r\n")
-    return path
+from ..conftest import shared_data, write_surfacelab_profile
 
 
 @pytest.fixture(scope="module")
 def stack_file(tmp_path_factory):
     profile, truth = layered_stack(seed=5)
-    return _export(profile, tmp_path_factory.mktemp("cli") / "stack.txt"), truth
+    return write_surfacelab_profile(profile, tmp_path_factory.mktemp("cli") / "stack.txt"), truth
 
 
 def test_layers_json(cli, stack_file):
