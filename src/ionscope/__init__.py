@@ -8,34 +8,26 @@ units, provenance and uncertainties.
 >>> data = ionscope.read("profile.txt")            # doctest: +SKIP
 >>> ionscope.save(data, "profile.zarr")            # doctest: +SKIP
 
-The readers, writers and model classes are imported on first use (PEP 562 module ``__getattr__``), so
-``import ionscope`` and ``ionscope --version`` stay fast.
+The readers, writers and model classes are imported on first use (PEP 562 module ``__getattr__``,
+through scientific-python's ``lazy_loader``), so ``import ionscope`` and ``ionscope --version`` stay fast.
 """
 
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any
+
+import lazy_loader
 
 try:
     __version__ = version("ionscope")
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
-_LAZY = {"load": "ionscope.io", "plugins": "ionscope.io", "read": "ionscope.io", "save": "ionscope.io",
-         "write": "ionscope.io", "IonscopeError": "ionscope.model", "Quantity": "ionscope.model",
-         "Result": "ionscope.model"}
+__getattr__, _lazy_dir, _lazy_names = lazy_loader.attach(__name__, submod_attrs={
+    "io": ["load", "plugins", "read", "save", "write"],
+    "model": ["IonscopeError", "Quantity", "Result"],
+})
 
-__all__ = ["IonscopeError", "Quantity", "Result", "__version__", "load", "plugins", "read", "save", "write"]
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'ionscope' has no attribute {name!r}")
+__all__ = sorted(["__version__", *_lazy_names])
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_lazy_names))

@@ -3,7 +3,7 @@
 ``arrays`` (xarray) and ``metadata`` (pydantic) load on first use (PEP 562), so the CLI starts fast.
 """
 
-from typing import Any
+import lazy_loader
 
 from ionscope.model.errors import (
     AbsurdSizeError,
@@ -27,18 +27,8 @@ __all__ = [
     "pixel_axis", "set_metadata", "sha256_of", "spacing_of", "validate",
 ]
 
-_LAZY = {name: "ionscope.model.arrays" for name in (
-    "KIND_DIMS", "coord", "kind_of", "labelled", "make_depth_profile", "make_ion_image", "make_spectrum",
-    "make_volume", "pixel_axis", "spacing_of", "validate")}
-_LAZY.update({name: "ionscope.model.metadata" for name in (
-    "Acquisition", "Provenance", "SampleHistory", "get_metadata", "set_metadata")})
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'ionscope.model' has no attribute {name!r}")
+__getattr__, _, _ = lazy_loader.attach(__name__, submod_attrs={
+    "arrays": ["KIND_DIMS", "coord", "kind_of", "labelled", "make_depth_profile", "make_ion_image", "make_spectrum",
+               "make_volume", "pixel_axis", "spacing_of", "validate"],
+    "metadata": ["Acquisition", "Provenance", "SampleHistory", "get_metadata", "set_metadata"],
+})

@@ -19,31 +19,23 @@ module                    simulators
 ========================  ===============================================================
 """
 
-from importlib import import_module
-from typing import Any
+import lazy_loader
 
 from ionscope.synth.core import GroundTruth, dead_time_counts, make_rng, poisson_counts
 from ionscope.synth.images import composite_cross_section
 from ionscope.synth.particles import disc_labels
 
-_LAZY = {
-    "raw_events": "events", "processed_imzml_spectra": "events",
-    "tof_spectrum": "spectra",
-    "layered_stack": "depth", "layered_cube": "depth",
-    "isotope_exchange_profile": "diffusion", "grain_boundary_profile": "diffusion", "isotope_map_cube": "diffusion",
-    "operando_cell": "operando", "synthetic_cycling_log": "operando",
-    "mixture_image": "mva",
-    "three_phase_electrode": "fibsem", "image_stack": "fibsem", "straight_channels": "fibsem",
-    "layered_medium": "fibsem",
-    "write_viewer_samples": "viewer_samples",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(import_module(f"ionscope.synth.{_LAZY[name]}"), name)
-    raise AttributeError(f"module 'ionscope.synth' has no attribute {name!r}")
+__getattr__, _, _LAZY_NAMES = lazy_loader.attach(__name__, submod_attrs={
+    "events": ["raw_events", "processed_imzml_spectra"],
+    "spectra": ["tof_spectrum"],
+    "depth": ["layered_stack", "layered_cube"],
+    "diffusion": ["isotope_exchange_profile", "grain_boundary_profile", "isotope_map_cube"],
+    "operando": ["operando_cell", "synthetic_cycling_log"],
+    "mva": ["mixture_image"],
+    "fibsem": ["three_phase_electrode", "image_stack", "straight_channels", "layered_medium"],
+    "viewer_samples": ["write_viewer_samples"],
+})
 
 
 __all__ = ["GroundTruth", "composite_cross_section", "dead_time_counts", "disc_labels", "make_rng",
-           "poisson_counts", *_LAZY]
+           "poisson_counts", *_LAZY_NAMES]
