@@ -16,6 +16,7 @@ import pytest
 from .conftest import ROOT, SHARED_DATA
 
 FENCE = re.compile(r"```console\n(.*?)```", re.S)
+PYTHON = re.compile(r"```python\n(.*?)```", re.S)
 
 
 def readme_commands() -> list[str]:
@@ -40,12 +41,29 @@ def test_the_readme_has_runnable_examples():
 def test_readme_command_runs_as_written(command, cli, demo_output, tmp_path_factory, monkeypatch):
     if "../shared/" in command and not SHARED_DATA.exists():
         pytest.skip(f"real data not available: {SHARED_DATA}")
-    work = tmp_path_factory.mktemp("readme") / "ionscope"
-    work.mkdir()
-    (work / "demo-output").symlink_to(demo_output, target_is_directory=True)
-    (work.parent / "shared").symlink_to(SHARED_DATA.parent, target_is_directory=True)
+    work = _scratch(tmp_path_factory, demo_output)
     monkeypatch.chdir(work)
     args = shlex.split(command)[1:]
     code, out, err = cli(*args)
     assert code == 0, f"{command}\n{err[-2000:]}"
     assert out.strip() or any(Path(work).iterdir()), command
+
+
+def _scratch(tmp_path_factory, demo_output) -> Path:
+    """A folder laid out like the repository's: ``demo-output`` and ``../shared`` beside it."""
+    work = tmp_path_factory.mktemp("readme") / "ionscope"
+    work.mkdir()
+    (work / "demo-output").symlink_to(demo_output, target_is_directory=True)
+    (work.parent / "shared").symlink_to(SHARED_DATA.parent, target_is_directory=True)
+    return work
+
+
+@pytest.mark.slow
+def test_readme_python_runs_as_written(demo_output, tmp_path_factory, monkeypatch):
+    if not SHARED_DATA.exists():
+        pytest.skip(f"real data not available: {SHARED_DATA}")
+    blocks = PYTHON.findall((ROOT / "README.md").read_text(encoding="utf-8"))
+    assert blocks
+    monkeypatch.chdir(_scratch(tmp_path_factory, demo_output))
+    for code in blocks:
+        exec(compile(code, "README.md", "exec"), {})
