@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import WORK, measure, record
 from harness import table as md_table
 from ionscope.imaging import bin_events
-from ionscope.imaging.events import CHUNK_EVENTS
+from ionscope.io.events import CHUNK_EVENTS
 from ionscope.synth.events import disc_rate_maps, raw_events
 
 PEAKS = [1.008, 6.015, 7.016, 12.0, 15.995, 18.998, 22.99, 26.98, 27.98, 39.96, 43.99, 55.93, 58.93, 62.93, 68.93,

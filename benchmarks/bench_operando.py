@@ -18,7 +18,7 @@ from scipy import ndimage
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import measure, record, table
 from ionscope.imaging.registration import estimate_shifts
-from ionscope.operando.series import make_operando_series
+from ionscope.model.operando import make_operando_series
 from ionscope.operando.tracking import track_regions
 from ionscope.synth.particles import disc_labels
 

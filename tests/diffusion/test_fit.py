@@ -111,7 +111,7 @@ def test_fraction_uncertainty_and_natural_background():
 
 def test_dead_time_corrected_fraction():
     f_raw, _ = isotope_fraction(np.array([500.0]), np.array([900.0]))
-    from ionscope.spectra.deadtime import DeadTimeWarning
+    from ionscope.kernels.deadtime import DeadTimeWarning
 
     with pytest.warns(DeadTimeWarning):  # 90 % of shots hit: a large correction, rightly flagged
         f_dt, s_dt = isotope_fraction(np.array([500.0]), np.array([900.0]), shots=1000)

@@ -6,7 +6,7 @@ import pytest
 
 
 def test_peaks_given_as_ion_names_use_their_exact_mz():
-    from ionscope.imaging.ion_images import peak_positions, peak_windows
+    from ionscope.library.windows import peak_positions, peak_windows
     from ionscope.model import ValidationError
 
     mz, labels = peak_positions(["^7Li+", 58.9332, "Li2F+"])

@@ -1,7 +1,7 @@
 from pathlib import Path
 
-from ionscope.mva import demo
-from ionscope.report.demo_runner import DemoContext
+from ionscope.demo import mva as demo
+from ionscope.demo.runner import DemoContext
 from ionscope.report.html import Report
 
 

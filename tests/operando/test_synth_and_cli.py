@@ -98,9 +98,9 @@ def test_cli_bad_input(cli, files, tmp_path):
 
 
 def test_series_from_folder_of_frames(cell, tmp_path):
+    from ionscope.io.operando_series import load_series
     from ionscope.model.arrays import make_ion_image
     from ionscope.model.errors import ValidationError
-    from ionscope.operando.io import load_series
 
     series, *_ = cell
     peaks = [str(p) for p in series.coords["peak"].values]

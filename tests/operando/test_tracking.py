@@ -7,8 +7,9 @@ import pytest
 import xarray as xr
 
 from ionscope.model.errors import ValidationError
+from ionscope.model.operando import make_operando_series, stack_frames
 from ionscope.operando.dose import dose_summary
-from ionscope.operando.series import align_to_log, key_states, make_operando_series, stack_frames
+from ionscope.operando.series import align_to_log, key_states
 from ionscope.operando.tracking import change_maps, normalise, reversibility, track_regions
 from ionscope.synth.operando import expected_recovery
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ionscope.report.text import format_measurement, pretty_ion, pretty_text, round_to_uncertainty, uncertainty_digits
+from ionscope.model.text import format_measurement, pretty_ion, pretty_text, round_to_uncertainty, uncertainty_digits
 
 
 @pytest.mark.parametrize(("u", "digits"), [(0.0100, 2), (0.0354, 2), (0.0355, 1), (0.0949, 1), (0.0950, 2),

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
+from ionscope.kernels.deadtime import DeadTimeWarning, correct_dead_time, dead_time_uncertainty
 from ionscope.model import ValidationError
-from ionscope.spectra.deadtime import DeadTimeWarning, correct_dead_time, dead_time_uncertainty
 from ionscope.synth import dead_time_counts
 
 

@@ -56,7 +56,7 @@ def test_bad_psf_is_refused():
 
 
 def test_tpb_tolerance_grows_with_the_boundary_error_rate():
-    from ionscope.micro.demo import tpb_boundary_tolerance
+    from ionscope.demo.micro import tpb_boundary_tolerance
 
     truth, _ = _electrode()
     tols = [tpb_boundary_tolerance(truth, rate, 0.1, seed=1) for rate in (0.0, 0.1, 0.5)]

@@ -146,7 +146,7 @@ def naming(path: Path) -> Iterator[None]:
 
 def show(value: Any, unit: str = "") -> str:
     """A quantity (or a plain number) for people: rounded to its uncertainty, units written out."""
-    from ionscope.report.text import format_measurement
+    from ionscope.model.text import format_measurement
 
     if hasattr(value, "value") and hasattr(value, "unit"):
         return format_measurement(value.value, value.uncertainty, value.unit)

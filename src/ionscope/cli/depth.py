@@ -113,7 +113,7 @@ def layers(
         emit_json(_as_quantities(out), parameters={"rates": [Quantity(v, u, "nm/s") for v, u in parsed_rates]}
                   if parsed_rates is not None else None)
         return
-    from ionscope.report.text import pretty_ion
+    from ionscope.model.text import pretty_ion
 
     console.print(f"[bold]{path.name}[/bold]: {len(values['layers'])} layers on {axis} ({values['unit']})",
                   highlight=False)

@@ -161,7 +161,7 @@ def demo(
     force: Annotated[bool, typer.Option("--force", help="Replace an existing report.")] = False,
 ) -> None:
     """Run every capability on the virtual instrument and write an HTML report."""
-    from ionscope.report.demo_runner import demo_modules, run_demo
+    from ionscope.demo.runner import demo_modules, run_demo
 
     with progress("demo", total=len(demo_modules())) as task:
         started: list[str] = []

@@ -2,7 +2,7 @@
 
 SERIES is a Zarr store of an operando array (state, y, x, peak) with ``time_start``/``time_end``
 (s) along ``state``, or a folder with ``frames.csv`` (``file, time_start_s, time_end_s``) and one
-ion-image file per state; see :mod:`ionscope.operando.io`.
+ion-image file per state; see :mod:`ionscope.io.operando_series`.
 """
 
 from __future__ import annotations
@@ -50,8 +50,8 @@ def _run(series: Path, cycling: Path, regions: Path | None, species: list[str] |
          primary_current_pa: str | None, cycle: int, quiet: bool):
     from ionscope.cli.common import quantity_option
     from ionscope.io.cycling import read_cycling
+    from ionscope.io.operando_series import load_labels, load_series
     from ionscope.operando.analysis import analyze_operando
-    from ionscope.operando.io import load_labels, load_series
 
     q = quantity_option(primary_current_pa, "--primary-current", "pA", positive=True)
     current = None if q is None else q.value
@@ -111,7 +111,7 @@ def analyze(
     from rich.table import Table
 
     from ionscope.cli.common import console
-    from ionscope.report.text import format_measurement, pretty_ion
+    from ionscope.model.text import format_measurement, pretty_ion
 
     v = res.result.values
     t = Table("cycle", "charge (µAh)", "discharge (µAh)", "CE", "irreversible", title="capacity")

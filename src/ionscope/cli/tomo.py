@@ -26,8 +26,8 @@ Json = Annotated[bool, typer.Option("--json", help="Print a JSON object")]
 
 
 def open_stack(path: Path, pixel: str | None = None, thick: str | None = None) -> xr.DataArray:
+    from ionscope.io.tiff_stack import read_stack
     from ionscope.micro.phases import parse_length_um
-    from ionscope.tomo.stack import read_stack
 
     if path.suffix == ".zarr":
         from ionscope.io.zarr_store import load

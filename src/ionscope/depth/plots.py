@@ -13,7 +13,7 @@ import xarray as xr
 
 from ionscope.depth._common import axis_values, species_counts
 from ionscope.depth.normalise import normalise as normalise_profile
-from ionscope.report.text import pretty_ion
+from ionscope.model.text import pretty_ion
 
 
 def profile_figure(profile: xr.DataArray, species: Sequence[str], *, axis: str = "sputter_time", log: bool = False,

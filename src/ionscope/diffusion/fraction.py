@@ -3,7 +3,7 @@
 The tracer fraction of a pair of isotopes is ``f = a / (a + b)`` (⁶Li/(⁶Li + ⁷Li), ¹⁸O/(¹⁶O + ¹⁸O), …).
 For independent Poisson counts the delta method gives ``σ_f² = (b² σ_a² + a² σ_b²) / (a + b)⁴``, i.e.
 ``σ_f = √(f (1 − f) / (a + b))`` with ``σ² = counts``. Counts may first be corrected for detector
-dead time with :func:`ionscope.spectra.deadtime.correct_dead_time`, whose binomial uncertainty is
+dead time with :func:`ionscope.kernels.deadtime.correct_dead_time`, whose binomial uncertainty is
 then propagated instead.
 """
 
@@ -58,7 +58,7 @@ def isotope_fraction(tracer_counts, other_counts, *, shots=None, floor: float = 
     if np.any(a < 0) or np.any(b < 0):
         raise ValidationError("isotope counts must be non-negative")
     if shots is not None:
-        from ionscope.spectra.deadtime import correct_dead_time, dead_time_uncertainty
+        from ionscope.kernels.deadtime import correct_dead_time, dead_time_uncertainty
 
         va, vb = dead_time_uncertainty(a, shots) ** 2, dead_time_uncertainty(b, shots) ** 2
         a, b = correct_dead_time(a, shots), correct_dead_time(b, shots)
@@ -100,7 +100,9 @@ def read_isotope_counts(path, isotopes: tuple[str, str]):
 
     p = Path(path)
     if p.suffix.lower() in (".csv", ".tsv") and p.is_file():
-        from ionscope.diffusion.tables import _numeric, _read_csv, _refuse_unitless
+        from ionscope.io.profile_tables import numeric_column as _numeric
+        from ionscope.io.profile_tables import read_csv_table as _read_csv
+        from ionscope.io.profile_tables import refuse_unitless as _refuse_unitless
 
         df = _read_csv(p)
         cols = [str(c) for c in df.columns]

@@ -126,7 +126,7 @@ def diffusion_map(tracer, other, depth_nm, time_s: float, *, model: str = "semi-
         Pixel size, µm (for the x/y coordinates).
     shots
         Primary shots per pixel and scan: if given, counts are raw and corrected for detector dead time
-        (binomial variance propagated; :func:`ionscope.spectra.deadtime.correct_dead_time`).
+        (binomial variance propagated; :func:`ionscope.kernels.deadtime.correct_dead_time`).
     progress
         Optional callable advanced once per block.
 
@@ -163,7 +163,7 @@ def diffusion_map(tracer, other, depth_nm, time_s: float, *, model: str = "semi-
             raise ValidationError("isotope counts must be non-negative")
         va, vb = a, b
         if shots is not None:
-            from ionscope.spectra.deadtime import correct_dead_time, dead_time_uncertainty
+            from ionscope.kernels.deadtime import correct_dead_time, dead_time_uncertainty
 
             va, vb = dead_time_uncertainty(a, shots) ** 2, dead_time_uncertainty(b, shots) ** 2
             a, b = correct_dead_time(a, shots), correct_dead_time(b, shots)

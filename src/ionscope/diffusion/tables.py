@@ -1,10 +1,8 @@
-"""Reading diffusion inputs: depth-profile CSV tables, any depth profile ionscope reads, Arrhenius tables.
+"""Diffusion inputs: a depth profile ready to fit from a CSV table or any depth-profile file, Arrhenius data.
 
-Profile CSV: a depth column ``depth_nm`` or ``depth_um`` and either a ``fraction`` column (optional
-``fraction_err``) or two isotope count columns named by the caller (``--isotopes Li6,Li7``).
-Arrhenius CSV: ``T_K`` or ``T_C``, ``D_cm2_s`` and optional ``D_err_cm2_s``. Columns without a unit
-in their name (``depth``, ``T``, ``D``) are refused: a unit guessed wrong changes D by orders of
-magnitude.
+The files are read by :mod:`ionscope.io.profile_tables`; here the two isotopes' counts become the
+tracer fraction with its binomial 1σ (:func:`ionscope.diffusion.fraction.isotope_fraction`) and the
+profile is checked before a fit sees it.
 """
 
 from __future__ import annotations
@@ -15,12 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ionscope.io.checks import require_file
-from ionscope.model.errors import FormatError, UnitError, ValidationError
+from ionscope.io.profile_tables import read_arrhenius_columns, read_profile_columns, read_profile_counts
+from ionscope.model.errors import UnitError, ValidationError
 from ionscope.model.units import convert, parse_quantity
-
-_UNITLESS = {"depth": "depth_nm or depth_um", "x": "depth_nm or depth_um", "t": "T_K or T_C",
-             "temperature": "T_K or T_C", "d": "D_cm2_s", "diffusivity": "D_cm2_s"}
 
 
 @dataclass
@@ -53,64 +48,19 @@ def parse_time(text: str | float) -> float:
     return seconds
 
 
-def _read_csv(path: Path):
-    import pandas as pd
-
-    require_file(path)
-    try:
-        df = pd.read_csv(path, comment="#", skipinitialspace=True)
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise FormatError(f"not a readable CSV table: {exc}", path) from None
-    df.columns = [str(c).strip() for c in df.columns]
-    return df
-
-
-def _numeric(df, col: str, path: Path) -> np.ndarray:
-    import pandas as pd
-
-    vals = pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=float)
-    if np.any(~np.isfinite(vals)):
-        row = int(np.argmax(~np.isfinite(vals)))
-        raise FormatError(f"column {col!r} has a non-numeric or missing value in data row {row + 1}", path)
-    return vals
-
-
-def _refuse_unitless(columns, path: Path, needed: str) -> None:
-    for c in columns:
-        if c.lower() in _UNITLESS:
-            raise UnitError(f"column {c!r} has no unit; name it {_UNITLESS[c.lower()]}", path)
-    raise FormatError(f"no {needed} column; found {', '.join(columns) or 'none'}", path)
-
-
 def read_profile_table(path: str | PathLike[str], isotopes: tuple[str, str] | None = None) -> ProfileTable:
-    """Read a depth-profile CSV (see module docstring) into depth (nm), fraction and σ."""
+    """Read a depth-profile CSV (see :mod:`ionscope.io.profile_tables`) into depth (nm), fraction and σ."""
     from ionscope.diffusion.fraction import isotope_fraction
 
     p = Path(path)
-    df = _read_csv(p)
-    cols = list(df.columns)
-    if "depth_nm" in cols:
-        depth = _numeric(df, "depth_nm", p)
-    elif "depth_um" in cols or "depth_µm" in cols:
-        depth = _numeric(df, "depth_um" if "depth_um" in cols else "depth_µm", p) * 1e3
-    else:
-        _refuse_unitless(cols, p, "depth_nm or depth_um")
-    if isotopes is not None:
-        missing = [i for i in isotopes if i not in cols]
-        if missing:
-            raise FormatError(f"isotope column(s) {', '.join(missing)} not found; columns are {', '.join(cols)}", p)
-        a, b = _numeric(df, isotopes[0], p), _numeric(df, isotopes[1], p)
-        if np.any(a < 0) or np.any(b < 0):
-            raise ValidationError("isotope counts must be non-negative", p)
-        frac, sig = isotope_fraction(a, b)
+    columns = read_profile_columns(p, isotopes)
+    depth = columns["depth_nm"]
+    if "counts" in columns:
+        frac, sig = isotope_fraction(*columns["counts"])
         if np.any(~np.isfinite(frac)):
             raise ValidationError("some rows have zero counts of both isotopes; remove them", p)
-    elif "fraction" in cols:
-        frac = _numeric(df, "fraction", p)
-        sig = _numeric(df, "fraction_err", p) if "fraction_err" in cols else None
     else:
-        raise FormatError("no 'fraction' column; give one, or name the two isotope count columns with "
-                          f"--isotopes (columns are {', '.join(cols)})", p)
+        frac, sig = columns["fraction"], columns["sigma"]
     _check_profile(depth, frac, p)
     return ProfileTable(depth, frac, sig, tuple(isotopes) if isotopes else None, str(p))
 
@@ -130,68 +80,26 @@ def read_profile(path: str | PathLike[str], isotopes: tuple[str, str] | None = N
     A depth profile ``(scan, peak)`` needs a ``depth`` coordinate (any length unit) and the two
     isotope peaks (``isotopes``; default Li6/Li7 or O18/O16 when present).
     """
-    import ionscope
     from ionscope.diffusion.fraction import isotope_fraction
-    from ionscope.model.arrays import kind_of
 
     p = Path(path)
     if p.suffix.lower() in (".csv", ".tsv") and p.is_file():
         return read_profile_table(p, isotopes)
-    data = ionscope.read(p)
-    if hasattr(data, "data_vars"):
-        data = data[next(iter(data.data_vars))]
-    if kind_of(data) != "depth_profile":
-        raise ValidationError(f"expected a depth profile (scan, peak), got a {kind_of(data)}", p)
-    if "depth" not in data.coords:
-        raise ValidationError("the depth profile has no depth coordinate; calibrate the depth scale first "
-                              "(sputter time alone does not give D)", p)
-    unit = data.coords["depth"].attrs.get("units")
-    if not unit:
-        raise UnitError("the depth coordinate has no unit", p)
-    depth = np.asarray(convert(np.asarray(data.coords["depth"].values, float), unit, "nm"))
-    peaks = [str(v) for v in data.coords["peak"].values]
-    if isotopes is None:
-        for pair in (("Li6", "Li7"), ("O18", "O16"), ("6Li", "7Li"), ("18O", "16O")):
-            if all(q in peaks for q in pair):
-                isotopes = pair
-                break
-        else:
-            raise ValidationError(f"name the two isotope peaks with --isotopes (peaks: {', '.join(peaks)})", p)
-    missing = [i for i in isotopes if i not in peaks]
-    if missing:
-        raise ValidationError(f"peak(s) {', '.join(missing)} not in the profile (peaks: {', '.join(peaks)})", p)
-    a = np.asarray(data.sel(peak=isotopes[0]).values, float)
-    b = np.asarray(data.sel(peak=isotopes[1]).values, float)
-    frac, sig = isotope_fraction(a, b)
+    found = read_profile_counts(p, isotopes)
+    frac, sig = isotope_fraction(*found["counts"])
     keep = np.isfinite(frac)
+    depth = found["depth_nm"]
     _check_profile(depth[keep], frac[keep], p)
-    return ProfileTable(depth[keep], frac[keep], sig[keep], tuple(isotopes), str(p), dict(data.attrs))
+    return ProfileTable(depth[keep], frac[keep], sig[keep], found["isotopes"], str(p), found["attrs"])
 
 
 def read_arrhenius_table(path: str | PathLike[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Read ``T_K``/``T_C``, ``D_cm2_s`` and optional ``D_err_cm2_s`` from a CSV; returns (T in K, D, σ_D)."""
     from ionscope.diffusion.transport import check_kelvin
 
-    p = Path(path)
-    df = _read_csv(p)
-    cols = list(df.columns)
-    if "T_K" in cols:
-        T = _numeric(df, "T_K", p)
-    elif "T_C" in cols:
-        Tc = _numeric(df, "T_C", p)
-        if np.any(Tc < -273.15):
-            raise ValidationError(f"T_C value {Tc.min():g} °C is below absolute zero", p)
-        if np.any(Tc > 2000):
-            raise ValidationError(f"T_C value {Tc.max():g} °C is implausible: were kelvin given as °C?", p)
-        T = Tc + 273.15
-    else:
-        _refuse_unitless(cols, p, "T_K or T_C")
-    if "D_cm2_s" not in cols:
-        _refuse_unitless([c for c in cols if c not in ("T_K", "T_C")], p, "D_cm2_s")
-    D = _numeric(df, "D_cm2_s", p)
-    err = _numeric(df, "D_err_cm2_s", p) if "D_err_cm2_s" in cols else None
+    T, D, err = read_arrhenius_columns(path)
     try:
         check_kelvin(T)
     except ValidationError as exc:
-        raise ValidationError(exc.problem, p) from None
+        raise ValidationError(exc.problem, Path(path)) from None
     return T, D, err

@@ -12,152 +12,16 @@ from collections.abc import Sequence
 from os import PathLike
 from typing import Any
 
-import numba
 import numpy as np
 import xarray as xr
 
 from ionscope.io.imzml import ImzMLData
+from ionscope.io.imzml_sums import window_sums
+from ionscope.library.windows import peak_positions, peak_windows
 from ionscope.model.arrays import make_ion_image, spacing_of
 from ionscope.model.errors import UnsupportedError, ValidationError
 from ionscope.model.events import EventTable
 from ionscope.model.provenance import make_provenance
-
-
-def peak_positions(peaks: Sequence[float | str]) -> tuple[np.ndarray, list[str]]:
-    """m/z and label of each peak, given as an m/z value or as a named ion.
-
-    Names are ion formulas in any notation :func:`ionscope.library.parse_formula` reads (``"^7Li+"``,
-    ``"Li2F+"``, ``"PO3-"``, ``"C_6H_5+"``); their exact m/z (electron mass included) is the
-    window centre and the name labels the image. Numbers are labelled by their m/z.
-    """
-    from ionscope.library import parse_formula
-
-    mz, labels = [], []
-    for p in np.atleast_1d(np.asarray(peaks, dtype=object)):
-        try:
-            value = float(p)
-        except (TypeError, ValueError):
-            name = str(p).strip()
-            value = parse_formula(name).mz
-            labels.append(name)
-        else:
-            labels.append(f"{value:.4f}")
-        mz.append(value)
-    return np.asarray(mz, dtype=float), labels
-
-
-def peak_windows(peaks: Sequence[float | str], *, tolerance_ppm: float | None = None,
-                 tolerance_da: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(centres, low edges, high edges) in m/z of the windows around ``peaks`` (m/z values or ion names).
-
-    Exactly one of ``tolerance_ppm`` (parts per million of each m/z) and ``tolerance_da`` (absolute,
-    m/z units) must be given.
-    """
-    mz = peak_positions(peaks)[0]
-    if mz.ndim != 1 or mz.size == 0 or not np.all(np.isfinite(mz)) or np.any(mz <= 0):
-        raise ValidationError(f"peaks must be positive m/z values, got {peaks!r}")
-    if (tolerance_ppm is None) == (tolerance_da is None):
-        raise ValidationError("give exactly one window half-width: --tol-ppm or --tol-da "
-                              "(tolerance_ppm or tolerance_da in Python)")
-    half = mz * float(tolerance_ppm) * 1e-6 if tolerance_ppm is not None else np.full_like(mz, float(tolerance_da))
-    if np.any(half < 0) or not np.all(np.isfinite(half)):
-        raise ValidationError("the m/z tolerance must be a non-negative number")
-    return mz, mz - half, mz + half
-
-
-@numba.njit(cache=True, nogil=True)
-def _window_sums(mzv, mz_start, mz_len, intv, int_start, lo, hi, out):  # pragma: no cover - compiled
-    """Sum intensities per spectrum and window; windows sorted by ``lo``.
-
-    Short spectra (fewer than 500 values per window) are merged with the windows in one sequential
-    pass — cache-friendly, the m/z array is read once in order; long profile spectra with few
-    windows use a binary search per window instead.
-    """
-    k = lo.size
-    for i in range(mz_start.size):
-        m0 = mz_start[i]
-        n = mz_len[i]
-        i0 = int_start[i]
-        if n == 0:
-            continue
-        linear = n < 500 * k
-        j = 0
-        for p in range(k):
-            low = lo[p]
-            if linear:
-                while j < n and mzv[m0 + j] < low:
-                    j += 1
-            else:
-                a = j
-                b = n
-                while a < b:
-                    c = (a + b) >> 1
-                    if mzv[m0 + c] < low:
-                        a = c + 1
-                    else:
-                        b = c
-                j = a
-            s = 0.0
-            high = hi[p]
-            q = j
-            while q < n and mzv[m0 + q] <= high:
-                s += intv[i0 + q]
-                q += 1
-            out[i, p] = s
-
-
-@numba.njit(cache=True, nogil=True)
-def _bin_sums(mzv, mz_start, mz_len, intv, int_start, edges, out):  # pragma: no cover - compiled
-    nb = edges.size - 1
-    for i in range(mz_start.size):
-        m0 = mz_start[i]
-        i0 = int_start[i]
-        for j in range(mz_len[i]):
-            k = np.searchsorted(edges, mzv[m0 + j], side="right") - 1
-            if 0 <= k < nb:
-                out[i, k] += intv[i0 + j]
-
-
-def _groups(src: ImzMLData) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, int, int]]:
-    """Spectra grouped by the byte residue of their m/z and intensity offsets (usually one group)."""
-    ix = src.index
-    mi, ii = ix.mz_dtype.itemsize, ix.int_dtype.itemsize
-    rm, ri = ix.mz_offset % mi, ix.int_offset % ii
-    key = rm * 16 + ri
-    out = []
-    for k in np.unique(key):
-        sel = np.flatnonzero(key == k)
-        r_mz, r_int = int(k // 16), int(k % 16)
-        out.append((sel, (ix.mz_offset[sel] - r_mz) // mi, (ix.int_offset[sel] - r_int) // ii, r_mz, r_int))
-    return out
-
-
-def window_sums(src: ImzMLData, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """(n_spectra, n_windows) sums of intensities with lo ≤ m/z ≤ hi, in file order (float64)."""
-    ix = src.index
-    out = np.zeros((ix.n_spectra, lo.size), dtype=np.float64)
-    order = np.argsort(lo, kind="stable")
-    slo = np.ascontiguousarray(np.asarray(lo, dtype=np.float64)[order])
-    shi = np.ascontiguousarray(np.asarray(hi, dtype=np.float64)[order])
-    length = np.minimum(ix.mz_length, ix.int_length)
-    for sel, ms, is_, r_mz, r_int in _groups(src):
-        part = np.zeros((sel.size, lo.size), dtype=np.float64)
-        _window_sums(src.typed_view("mz", r_mz), ms, length[sel], src.typed_view("int", r_int), is_, slo, shi, part)
-        out[np.ix_(sel, order)] = part
-    return out
-
-
-def sum_into_bins(src: ImzMLData, edges: np.ndarray) -> np.ndarray:
-    """(n_spectra, n_bins) intensities summed into m/z bins ``edges[k] ≤ m/z < edges[k+1]``."""
-    ix = src.index
-    out = np.zeros((ix.n_spectra, edges.size - 1), dtype=np.float64)
-    length = np.minimum(ix.mz_length, ix.int_length)
-    e = np.ascontiguousarray(edges, dtype=np.float64)
-    for sel, ms, is_, r_mz, r_int in _groups(src):
-        part = np.zeros((sel.size, e.size - 1), dtype=np.float64)
-        _bin_sums(src.typed_view("mz", r_mz), ms, length[sel], src.typed_view("int", r_int), is_, e, part)
-        out[sel] = part
-    return out
 
 
 def ion_images(data: Any, peaks: Sequence[float | str], *, tolerance_ppm: float | None = None,
@@ -171,7 +35,7 @@ def ion_images(data: Any, peaks: Sequence[float | str], *, tolerance_ppm: float 
         ``hyperspectral`` array of a continuous file), a BIF6 ``ion_image`` (peaks are matched to the
         exported intervals), a binned ``(y, x, mz)`` event cube, or an
         :class:`~ionscope.model.events.EventTable` with calibration and geometry (binned on the fly,
-        ``options`` go to :func:`~ionscope.imaging.events.bin_events`).
+        ``options`` go to :func:`~ionscope.io.events.bin_events`).
     peaks
         Peak centres: m/z values, or ion names (``"^7Li+"``, ``"Li2F+"``) whose exact m/z is used
         and which label the images.
@@ -190,7 +54,7 @@ def ion_images(data: Any, peaks: Sequence[float | str], *, tolerance_ppm: float 
         data = ionscope.read(data, **options)
         options = {}
     if isinstance(data, EventTable):
-        from ionscope.imaging.events import bin_events
+        from ionscope.io.events import bin_events
 
         return bin_events(data, peaks=peaks, tolerance_ppm=tolerance_ppm, tolerance_da=tolerance_da, **options)
     if options:
@@ -259,4 +123,4 @@ def _from_peak_images(images: xr.DataArray, peaks: Sequence[float], tolerance_pp
     return images.isel(peak=picks)
 
 
-__all__ = ["ion_images", "peak_windows", "sum_into_bins", "window_sums"]
+__all__ = ["ion_images"]

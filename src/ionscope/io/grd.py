@@ -106,7 +106,7 @@ def read_grd(path: str | PathLike[str], *, k0: float | None = None, sf: float | 
     table = EventTable(p, calibration=cal, geometry=geo)
     if peaks is None and mz_bin is None:
         return table
-    from ionscope.imaging.events import bin_events
+    from ionscope.io.events import bin_events
 
     if geo is None or cal is None:
         raise ValidationError("binning at once (peaks= or mz_bin=) needs k0, sf, nx and ny", p)

@@ -123,7 +123,7 @@ class ImzMLData:
         ``mz_edges`` are the n+1 increasing bin edges (m/z); a value ``m`` falls in bin ``k`` when
         ``edges[k] ≤ m < edges[k+1]``. The size is checked against ``max_bytes`` before allocation.
         """
-        from ionscope.imaging.ion_images import sum_into_bins
+        from ionscope.io.imzml_sums import sum_into_bins
 
         edges = np.asarray(mz_edges, dtype=float)
         if edges.ndim != 1 or edges.size < 2 or np.any(np.diff(edges) <= 0):

@@ -94,7 +94,7 @@ PositiveInt = typing.Annotated[int, pydantic.Field(gt=0)]
 
 _PLUGINS: dict[str, FormatPlugin] = {}
 _DISCOVERED = False
-_INFRASTRUCTURE = {"registry", "atomic", "checks"}
+_INFRASTRUCTURE = {"registry", "atomic", "checks", "events", "imzml_sums"}
 
 
 def register(plugin: FormatPlugin, *, replace: bool = False) -> FormatPlugin:

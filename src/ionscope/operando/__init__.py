@@ -7,6 +7,7 @@ Modules: :mod:`.electrochem` (capacities, Coulombic efficiency, SOC, CC/CV segme
 Registration lives in :mod:`ionscope.imaging.registration`.
 """
 
+from ionscope.model.operando import check_series, make_operando_series, stack_frames
 from ionscope.operando.analysis import OperandoAnalysis, analyze_operando
 from ionscope.operando.dose import dose_per_frame, dose_summary
 from ionscope.operando.electrochem import capacity_summary, cycle_capacities, segments, state_of_charge
@@ -17,7 +18,7 @@ from ionscope.operando.regions import (
     labels_from_registered,
     segment_particles,
 )
-from ionscope.operando.series import align_to_log, check_series, key_states, make_operando_series, stack_frames
+from ionscope.operando.series import align_to_log, key_states
 from ionscope.operando.tracking import change_maps, heterogeneity, normalise, reversibility, track_regions
 
 __all__ = [

@@ -12,12 +12,13 @@ import xarray as xr
 
 from ionscope.imaging.registration import estimate_shifts
 from ionscope.model.errors import ValidationError
+from ionscope.model.operando import check_series
 from ionscope.model.provenance import make_provenance
 from ionscope.model.result import Result
 from ionscope.operando.dose import dose_summary
 from ionscope.operando.electrochem import capacity_summary
 from ionscope.operando.regions import check_labels, erode_labels, region_areas_um2, segment_particles
-from ionscope.operando.series import align_to_log, check_series, key_states
+from ionscope.operando.series import align_to_log, key_states
 from ionscope.operando.tracking import heterogeneity, normalise, reversibility, track_regions
 
 

@@ -22,9 +22,9 @@ import numpy as np
 import xarray as xr
 
 from ionscope.model.errors import ValidationError
+from ionscope.model.operando import check_series, frame_windows
 from ionscope.model.provenance import make_provenance
 from ionscope.model.result import Quantity, Result
-from ionscope.operando.series import check_series, frame_windows
 
 ELEMENTARY_CHARGE_C = 1.602176634e-19
 STATIC_LIMIT_IONS_CM2 = 1e13

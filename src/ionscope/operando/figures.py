@@ -7,11 +7,11 @@ from typing import Any
 
 import numpy as np
 
+from ionscope.graphics.panels import ion_image_panels
 from ionscope.model.arrays import make_ion_image, spacing_of
+from ionscope.model.text import format_measurement, pretty_text
 from ionscope.operando.analysis import OperandoAnalysis
 from ionscope.operando.tracking import change_maps, registered_frames
-from ionscope.report.figures import ion_image_panels
-from ionscope.report.text import format_measurement, pretty_text
 
 CLASS_COLOURS = {"reversible": "#1b7837", "sluggish": "#e08214", "irreversible": "#b2182b", "no response": "#888888"}
 
@@ -102,7 +102,7 @@ def change_map_panels(maps):
     """Relative-change maps (y, x, peak) on one symmetric diverging scale, with a µm scale bar."""
     import matplotlib.pyplot as plt
 
-    from ionscope.report.figures import _scale_bar_um
+    from ionscope.graphics.panels import _scale_bar_um
 
     peaks = [str(p) for p in maps.coords["peak"].values]
     py, px = spacing_of(maps, ("y", "x"))

@@ -34,10 +34,10 @@ import numpy as np
 import xarray as xr
 from scipy import ndimage
 
+from ionscope.kernels.deadtime import DeadTimeWarning, correct_dead_time, dead_time_uncertainty
 from ionscope.model.errors import ValidationError
+from ionscope.model.operando import check_series
 from ionscope.operando.regions import check_labels
-from ionscope.operando.series import check_series
-from ionscope.spectra.deadtime import DeadTimeWarning, correct_dead_time, dead_time_uncertainty
 
 THRESHOLDS = {"irreversible_recovery_below": 0.5, "sluggish_response_fraction": 0.6,
               "reference_percentile": 90.0, "significance_sigma": 3.0}

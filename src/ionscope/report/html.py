@@ -20,7 +20,7 @@ from typing import Any
 
 from ionscope.io.atomic import write_text
 from ionscope.model.result import Quantity
-from ionscope.report.text import format_measurement, pretty_text
+from ionscope.model.text import format_measurement, pretty_text
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:1.2rem auto;max-width:80rem;

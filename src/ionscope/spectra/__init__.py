@@ -1,5 +1,6 @@
 """Mass calibration, dead-time correction, peak detection, isotope patterns and peak assignment."""
 
+from ionscope.kernels.deadtime import correct_dead_time, dead_time_uncertainty
 from ionscope.spectra.assign import assign_peaks, candidate_table
 from ionscope.spectra.calibration import (
     MODELS,
@@ -11,7 +12,6 @@ from ionscope.spectra.calibration import (
     fit_calibration,
     recalibrate_scans,
 )
-from ionscope.spectra.deadtime import correct_dead_time, dead_time_uncertainty
 from ionscope.spectra.elements import SpeciesFit, candidate_species, elements_present, identify_elements
 from ionscope.spectra.peaks import estimate_baseline, find_spectrum_peaks
 

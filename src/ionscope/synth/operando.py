@@ -236,7 +236,7 @@ def operando_cell(
         sits in each frame; the registration shift is its negative), ``phase`` map of frame 0,
         the LLTO/LTO masks and the capacities.
     """
-    from ionscope.operando.series import make_operando_series
+    from ionscope.model.operando import make_operando_series
 
     rng = make_rng(seed)
     d = design or CellDesign()

@@ -21,10 +21,10 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-import ionscope
 from ionscope.io.checks import require_file
+from ionscope.io.registry import read
 from ionscope.model.errors import FormatError, InputNotFoundError, ValidationError
-from ionscope.operando.series import check_series, stack_frames
+from ionscope.model.operando import check_series, stack_frames
 
 #: Series up to this size are loaded into memory; larger ones stay Dask-backed.
 IN_MEMORY_BYTES = 2 * 1024**3
@@ -42,12 +42,12 @@ def load_series(path: str | PathLike[str]) -> xr.DataArray:
             raise FormatError(f"frames.csv needs columns {sorted(need)}, has {list(table.columns)}", p / "frames.csv")
         images = []
         for name in table["file"]:
-            im = ionscope.read(p / str(name))
+            im = read(p / str(name))
             if isinstance(im, xr.DataArray) and im.ndim == 2 and set(im.dims) == {"y", "x"}:
                 raise ValidationError(f"frame {name} is a single image; each frame needs species (y, x, peak)", p)
             images.append(im.load() if hasattr(im, "load") else im)
         return stack_frames(images, table["time_start_s"].to_numpy(float), table["time_end_s"].to_numpy(float))
-    data = ionscope.read(p)
+    data = read(p)
     if not isinstance(data, xr.DataArray):
         raise ValidationError("the store holds a dataset, not an operando array (state, y, x, peak)", p)
     if data.nbytes <= IN_MEMORY_BYTES:
@@ -68,7 +68,7 @@ def load_labels(path: str | PathLike[str]) -> np.ndarray:
         except (ValueError, OSError) as exc:
             raise FormatError(f"not a readable .npy array: {exc}", p) from None
     else:
-        data = ionscope.read(p)
+        data = read(p)
         arr = np.asarray(data.values if hasattr(data, "values") else data)
     arr = np.squeeze(arr)
     if arr.ndim != 2:

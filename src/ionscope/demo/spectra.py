@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ionscope.demo.runner import DemoContext
 from ionscope.library.markers import builtin_library
 from ionscope.model.provenance import make_provenance
-from ionscope.report.demo_runner import DemoContext
-from ionscope.report.text import format_measurement
+from ionscope.model.text import format_measurement
 from ionscope.spectra.assign import assign_peaks
 from ionscope.spectra.calibration import apply_calibration, auto_calibrate
 from ionscope.spectra.elements import identify_elements
@@ -37,7 +37,7 @@ def build(ctx: DemoContext) -> None:
                                 "uncertainty": f.uncertainty, "present": f.present} for f in fits if f.intensity > 0},
         "n_peaks": len(peaks),
     }
-    prov = make_provenance("ionscope.spectra.demo", inputs=[truth.as_input()],
+    prov = make_provenance("ionscope.demo.spectra", inputs=[truth.as_input()],
                            parameters={"model": cal.model, "min_snr": 5})
     ctx.report.record(prov)
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ionscope.demo.runner import DemoContext
 from ionscope.depth.artefacts import check_artefacts
 from ionscope.depth.axes import to_depth
 from ionscope.depth.interfaces import find_layers
@@ -11,8 +12,7 @@ from ionscope.depth.mri import fit_mri
 from ionscope.depth.plots import profile_figure
 from ionscope.model.provenance import make_provenance
 from ionscope.model.result import Quantity
-from ionscope.report.demo_runner import DemoContext
-from ionscope.report.text import format_measurement
+from ionscope.model.text import format_measurement
 from ionscope.synth.depth import layered_stack
 
 TITLE = "Depth profiles: interfaces and layers"
@@ -69,7 +69,7 @@ def build(ctx: DemoContext) -> None:
                  for n, k, v in (("mixing w", "w", 3.0), ("roughness σ", "sigma", 4.0), ("information depth λ", "lam",
                                                                                      1.5))]
     flags = check_artefacts(profile)
-    prov = make_provenance("ionscope.depth.demo", inputs=[truth.as_input(), mri_truth.as_input()],
+    prov = make_provenance("ionscope.demo.depth", inputs=[truth.as_input(), mri_truth.as_input()],
                            parameters={"species": species}, parents=[layers.provenance, fit.provenance])
     ctx.report.record(prov)
     sec = ctx.report.section(TITLE)

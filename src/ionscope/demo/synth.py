@@ -9,10 +9,10 @@ from __future__ import annotations
 import numpy as np
 
 import ionscope
+from ionscope.demo.runner import DemoContext
+from ionscope.graphics.panels import ion_image_panels
 from ionscope.model.provenance import make_provenance
-from ionscope.report.demo_runner import DemoContext
-from ionscope.report.figures import ion_image_panels
-from ionscope.report.text import format_measurement
+from ionscope.model.text import format_measurement
 from ionscope.synth.images import composite_cross_section
 
 TITLE = "Virtual instrument and data model"
@@ -36,7 +36,7 @@ def build(ctx: DemoContext) -> None:
             rows.append({"species": str(peak), "phase": phase_name, "true (counts/px)": true,
                          "recovered": format_measurement(mean, sem), "z": round(float(z), 2)})
             recovered[f"{peak}/{phase_name}"] = {"true": true, "value": mean, "uncertainty": sem}
-    prov = make_provenance("ionscope.synth.demo", inputs=[truth.as_input()],
+    prov = make_provenance("ionscope.demo.synth", inputs=[truth.as_input()],
                            parameters={"store": str(store.name)})
     ctx.report.record(prov)
     sec = ctx.report.section(TITLE)

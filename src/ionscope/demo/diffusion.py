@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from ionscope.demo.runner import DemoContext
 from ionscope.diffusion.fit import fit_profile
 from ionscope.diffusion.fraction import isotope_fraction
 from ionscope.diffusion.transport import E_CHARGE, K_B, K_B_EV, arrhenius, arrhenius_D, haven_ratio
 from ionscope.model.provenance import make_provenance
-from ionscope.report.demo_runner import DemoContext
-from ionscope.report.text import format_measurement
+from ionscope.model.text import format_measurement
 from ionscope.synth.diffusion import isotope_exchange_profile
 
 TITLE = "Isotope-exchange diffusion"
@@ -123,7 +123,7 @@ def build(ctx: DemoContext) -> None:
     ctx.report.key("Haven ratio at 25 °C", hav["haven_ratio"], hav["haven_ratio_err"], truth=H_TRUE)
     plt.close(fig)
     plt.close(fig2)
-    prov = make_provenance("ionscope.diffusion.demo", inputs=[s[5].as_input() for s in series],
+    prov = make_provenance("ionscope.demo.diffusion", inputs=[s[5].as_input() for s in series],
                            parameters={"seed": ctx.seed}, parents=provs)
     ctx.report.record(prov)
     ctx.results["diffusion"] = {

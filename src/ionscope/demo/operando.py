@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from ionscope.demo.runner import DemoContext
 from ionscope.io.cycling import read_cycling, write_cycling_csv
 from ionscope.model.provenance import make_provenance
 from ionscope.operando.analysis import analyze_operando
 from ionscope.operando.figures import fill_section
-from ionscope.report.demo_runner import DemoContext
 from ionscope.synth.operando import expected_recovery, operando_cell
 
 TITLE = "Operando TOF-SIMS of a solid-state cell"
@@ -81,7 +81,7 @@ def build(ctx: DemoContext) -> None:
     ctx.report.key("charge capacity, cycle 1", c1["charge_uAh"], None, "µAh",
                    truth=t_ch[0] if np.ndim(t_ch) else t_ch, note="from the cycling log (no counting noise)")
     ctx.report.key("regions classified as simulated", None, text=f"{n_ok} of {len(per_region)}")
-    prov = make_provenance("ionscope.operando.demo", inputs=[truth.as_input()],
+    prov = make_provenance("ionscope.demo.operando", inputs=[truth.as_input()],
                            parents=[dict(res.result.provenance)])
     ctx.report.record(prov)
     ctx.results["operando"] = {

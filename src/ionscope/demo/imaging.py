@@ -11,12 +11,12 @@ from __future__ import annotations
 import numpy as np
 
 import ionscope
+from ionscope.demo.runner import DemoContext
+from ionscope.graphics.panels import ion_image_panels
 from ionscope.imaging import bin_events, ion_images
 from ionscope.io.imzml_write import write_imzml
 from ionscope.model.provenance import make_provenance
-from ionscope.report.demo_runner import DemoContext
-from ionscope.report.figures import ion_image_panels
-from ionscope.report.text import format_measurement
+from ionscope.model.text import format_measurement
 from ionscope.synth.events import raw_events
 
 TITLE = "Ion images and raw events"
@@ -66,7 +66,7 @@ def build(ctx: DemoContext) -> None:
                         pixel_size_um=1.0, force=True)
     from_imzml = ion_images(ionscope.read(imzml), mz, tolerance_ppm=TOL_PPM)
     identical = bool(np.array_equal(from_imzml.values, raw.values.astype(float)))
-    prov = make_provenance("ionscope.imaging.demo", inputs=[truth.as_input()],
+    prov = make_provenance("ionscope.demo.imaging", inputs=[truth.as_input()],
                            parameters={"peaks_mz": mz, "tolerance_ppm": TOL_PPM})
     ctx.report.record(prov)
     sec = ctx.report.section(TITLE)

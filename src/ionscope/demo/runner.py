@@ -1,14 +1,13 @@
 """``ionscope demo``: run every capability on the virtual instrument and write one report.
 
-Each capability package may ship a module ``ionscope.<package>.demo`` with ``TITLE``, ``ORDER`` and
-``build(ctx: DemoContext)``; the demo discovers them, runs them in ``ORDER`` and writes
+Every module of :mod:`ionscope.demo` other than this one has ``TITLE``, ``ORDER`` and
+``build(ctx: DemoContext)``; the runner discovers them, runs them in ``ORDER`` and writes
 ``report.html`` and ``results.json`` (recovered vs true values of every section).
 """
 
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import json
 import pkgutil
 from collections.abc import Callable
@@ -17,7 +16,7 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
-import ionscope
+import ionscope.demo
 from ionscope.io.atomic import check_writable, write_text
 from ionscope.model.result import to_plain
 from ionscope.report.html import Report
@@ -35,16 +34,12 @@ class DemoContext:
 
 
 def demo_modules() -> list[Any]:
-    """The ``ionscope.*.demo`` modules, in their ``ORDER``."""
+    """The demo sections (modules of :mod:`ionscope.demo` with a ``build``), in their ``ORDER``."""
     found = []
-    for info in pkgutil.iter_modules(ionscope.__path__):
-        if not info.ispkg:
-            continue
-        name = f"ionscope.{info.name}.demo"
-        if importlib.util.find_spec(name) is not None:
-            module = importlib.import_module(name)
-            if hasattr(module, "build"):
-                found.append(module)
+    for info in pkgutil.iter_modules(ionscope.demo.__path__):
+        module = importlib.import_module(f"ionscope.demo.{info.name}")
+        if hasattr(module, "build"):
+            found.append(module)
     return sorted(found, key=lambda m: (getattr(m, "ORDER", 100), m.__name__))
 
 
@@ -67,7 +62,7 @@ def run_demo(out: str | PathLike[str], *, force: bool = False, seed: int = 0,
         if on_section:
             on_section(module.TITLE)
         module.build(ctx)
-        if module.__name__ == "ionscope.micro.demo":
+        if module.__name__ == "ionscope.demo.micro":
             _micro_keys(ctx)
     report.save(report_path, force=force)
     write_text(results_path, json.dumps(to_plain(ctx.results), indent=2, ensure_ascii=False), force=force)

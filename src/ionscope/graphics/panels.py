@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import xarray as xr
 
-from ionscope.report.text import pretty_ion, pretty_text
+from ionscope.model.text import pretty_ion, pretty_text
 
 
 def _scale_bar_um(width_um: float) -> float:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ionscope.demo.runner import DemoContext
 from ionscope.mva import nmf, pca
-from ionscope.report.demo_runner import DemoContext
 from ionscope.synth.mva import mixture_image
 
 TITLE = "Multivariate analysis"

@@ -29,11 +29,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
+from ionscope.demo.runner import DemoContext
 from ionscope.micro.metrics import microstructure_metrics
 from ionscope.micro.phases import label_volume
 from ionscope.micro.surface import CROFTON, tpb_edge_length
 from ionscope.model.provenance import make_provenance
-from ionscope.report.demo_runner import DemoContext
 from ionscope.synth.fibsem import PHASES, image_stack, three_phase_electrode
 from ionscope.tomo import (
     RandomForestSegmenter,
@@ -163,7 +163,7 @@ def build(ctx: DemoContext) -> None:
     ax2.set_xlabel("slice")
     ax2.set_ylabel("drift (px)")
     ax2.legend(fontsize=8)
-    prov = make_provenance("ionscope.micro.demo", inputs=[truth.as_input(), itruth.as_input()],
+    prov = make_provenance("ionscope.demo.micro", inputs=[truth.as_input(), itruth.as_input()],
                            parameters={"segmenter": "random forest", "scribble_fraction": float(pick.mean())})
     ctx.report.record(prov)
     sec = ctx.report.section(TITLE)

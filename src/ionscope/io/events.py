@@ -20,7 +20,10 @@ import numba
 import numpy as np
 import xarray as xr
 
+from ionscope.io.atomic import atomic_path
 from ionscope.io.checks import MAX_IN_MEMORY_BYTES, checked_nbytes
+from ionscope.io.zarr_store import _DATAARRAY_KEY, COMPLETE_KEY
+from ionscope.library.windows import peak_positions, peak_windows
 from ionscope.model.arrays import coord, labelled, pixel_axis
 from ionscope.model.errors import ValidationError
 from ionscope.model.events import Calibration, EventTable
@@ -159,8 +162,6 @@ def bin_events(events: EventTable, *, peaks: Sequence[float] | None = None, tole
     if b < 1 or b > min(geo.nx, geo.ny):
         raise ValidationError(f"spatial_bin must be between 1 and {min(geo.nx, geo.ny)}, got {spatial_bin}")
     if peaks is not None:
-        from ionscope.imaging.ion_images import peak_positions, peak_windows
-
         mz, lo, hi = peak_windows(peaks, tolerance_ppm=tolerance_ppm, tolerance_da=tolerance_da)
         lut = channel_lut(cal, lo, hi)
     else:
@@ -247,9 +248,6 @@ def bin_events_to_zarr(events: EventTable, path: str | PathLike[str], *, scans_p
     ValidationError
         If the events are not ordered by scan (an event of another scan appears inside a block).
     """
-    from ionscope.io.atomic import atomic_path
-    from ionscope.io.zarr_store import _DATAARRAY_KEY, COMPLETE_KEY
-
     if events.geometry is None:
         raise ValidationError("binning events needs a geometry (nx, ny)", events.path)
     scan_col = events.column("scan")
