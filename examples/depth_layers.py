@@ -11,7 +11,7 @@ from _common import figure_dir, input_path
 import ionscope
 from ionscope.depth import choose_marker_species, find_layers
 from ionscope.depth.plots import profile_figure
-from ionscope.report.text import format_measurement, pretty_ion
+from ionscope.model.text import format_measurement, pretty_ion
 from ionscope.synth.depth import layered_stack
 
 path = input_path()

@@ -11,7 +11,7 @@ from _common import figure_dir
 
 from ionscope.operando.analysis import analyze_operando
 from ionscope.operando.figures import region_trajectories
-from ionscope.report.text import format_measurement
+from ionscope.model.text import format_measurement
 from ionscope.synth.operando import operando_cell
 
 (series, log), truth = operando_cell(seed=0)

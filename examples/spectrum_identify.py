@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt
 from _common import figure_dir, input_path
 
 import ionscope
-from ionscope.report.text import format_measurement, pretty_ion
+from ionscope.model.text import format_measurement, pretty_ion
 from ionscope.spectra.calibration import apply_calibration, auto_calibrate
 from ionscope.spectra.elements import identify_elements
 from ionscope.spectra.peaks import find_spectrum_peaks
