@@ -3,6 +3,7 @@ import struct
 import numpy as np
 import pytest
 import tifffile
+import xarray as xr
 
 import ionscope
 from ionscope.model import AbsurdSizeError, FormatError, spacing_of
@@ -73,3 +74,33 @@ def test_real_three_phase_stack():
     vol = ionscope.read(shared_data("microstructure", "three_phase_stack_100.tiff"))
     assert vol.shape == (100, 100, 100)
     assert set(np.unique(vol.values)) == {0, 127, 254}
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32, np.int32])
+def test_write_tiff_round_trips_data_and_spacing(tmp_path, dtype):
+    from ionscope.io.registry import write
+    from ionscope.model.arrays import make_volume
+
+    data = np.arange(3 * 4 * 5, dtype=dtype).reshape(3, 4, 5)
+    vol = make_volume(data, (0.05, 0.012, 0.012))
+    out = write(vol, tmp_path / "v.tif")
+    back = ionscope.read(out)
+    np.testing.assert_array_equal(back.values, data)
+    inplane = spacing_of(back, ("y", "x"))
+    np.testing.assert_allclose(inplane, (0.012, 0.012), rtol=1e-6)
+    if dtype != np.int32:  # ImageJ metadata (slice spacing) exists only for ImageJ's dtypes
+        np.testing.assert_allclose(spacing_of(back, ("z",)), (0.05,), rtol=1e-6)
+
+
+def test_write_tiff_refuses_overwrite_and_wrong_dims(tmp_path):
+    from ionscope.io.registry import write
+    from ionscope.model.arrays import make_volume
+    from ionscope.model.errors import OutputExistsError, ValidationError
+
+    vol = make_volume(np.zeros((2, 3, 3), np.uint8), (1.0, 1.0, 1.0))
+    out = write(vol, tmp_path / "v.tif")
+    with pytest.raises(OutputExistsError):
+        write(vol, out)
+    write(vol, out, force=True)
+    with pytest.raises(ValidationError, match="image \\(y, x\\) or a volume"):
+        write(xr.DataArray(np.zeros((2, 2, 2, 2)), dims=("a", "b", "c", "d")), tmp_path / "w.tif")

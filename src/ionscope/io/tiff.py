@@ -244,16 +244,57 @@ def _read_open(tif: tifffile.TiffFile, p: Path, size: int, pixel_size_um: float 
     return make_volume(data, (dz, plane_y, plane_x), attrs=attrs)
 
 
+#: dtypes ImageJ hyperstacks can hold; others are written as plain TIFF with resolution tags only.
+_IMAGEJ_DTYPES = (np.uint8, np.uint16, np.float32)
+
+
+def write_tiff(obj: xr.DataArray, path: str | PathLike[str], *, force: bool = False) -> Path:
+    """Write an ``image`` (y, x) or a ``volume`` (z, y, x) as a TIFF that :func:`read_tiff` reads back.
+
+    The in-plane pixel size (µm) goes into the resolution tags; for a volume, the slice spacing (µm)
+    into ImageJ's ``spacing`` (ImageJ metadata is written for uint8, uint16 and float32 data).
+    The file is written beside the target and renamed into place; an existing file is replaced
+    only with ``force``.
+
+    Raises
+    ------
+    ValidationError
+        If ``obj`` is not a labelled (y, x) or (z, y, x) array with spacing coordinates.
+    """
+    from ionscope.io.atomic import atomic_path
+    from ionscope.model.arrays import spacing_of
+    from ionscope.model.errors import ValidationError
+
+    if not isinstance(obj, xr.DataArray) or set(obj.dims) not in ({"y", "x"}, {"z", "y", "x"}):
+        what = tuple(obj.dims) if isinstance(obj, xr.DataArray) else type(obj).__name__
+        raise ValidationError(f"a TIFF holds an image (y, x) or a volume (z, y, x), not {what}", Path(path))
+    dims = ("z", "y", "x") if "z" in obj.dims else ("y", "x")
+    data = np.asarray(obj.transpose(*dims).values)
+    step = spacing_of(obj, dims)
+    imagej = data.dtype in _IMAGEJ_DTYPES
+    metadata: dict[str, Any] = {"unit": "um", "axes": "".join(d.upper() for d in dims)} if imagej else {}
+    if imagej and len(dims) == 3:
+        metadata["spacing"] = step[0]
+    # Without ImageJ's unit, resolution is stored per centimetre (TIFF ResolutionUnit 3).
+    per_unit = 1.0 if imagej else 1e4
+    with atomic_path(path, force=force) as tmp:
+        tifffile.imwrite(tmp, data, imagej=imagej, photometric="minisblack",
+                         resolution=(per_unit / step[-1], per_unit / step[-2]),
+                         resolutionunit=None if imagej else "CENTIMETER", metadata=metadata or None)
+    return Path(path)
+
+
 PLUGIN = FormatPlugin(
     name="tiff",
     extensions=(".tif", ".tiff", ".tif.zip", ".tiff.zip"),
     kinds=("image", "volume"),
     description="TIFF image or stack (FEI/Zeiss/ImageJ pixel sizes; lazy for large stacks)",
     read=read_tiff,
+    write=write_tiff,
     sniff=_sniff,
     options_model=TiffOptions,
     options={"pixel_size_um": "in-plane pixel size", "slice_thickness_um": "FIB-SEM slice thickness",
              "lazy": "open as Dask", "series": "index of the image series"},
 )
 
-__all__ = ["read_tiff"]
+__all__ = ["read_tiff", "write_tiff"]
