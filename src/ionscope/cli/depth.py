@@ -40,22 +40,6 @@ def _rates(text: str) -> list[tuple[float, float]]:
     return out
 
 
-def _names_or_choose(species: str | None, profile, axis: str, quiet: bool) -> tuple[list[str], dict | None]:
-    """The named species, or the automatically chosen marker species (and how they were chosen)."""
-    if species is not None:
-        return _species(species), None
-    from ionscope.cli.common import err_console
-    from ionscope.depth import choose_marker_species
-
-    chosen = choose_marker_species(profile, axis=axis)
-    names = list(chosen["species"])
-    if not quiet:
-        err_console.print(f"chose {len(names)} marker species (of {chosen['qualified']} with a significant step or "
-                          f"maximum, {chosen['candidates']} in the file): {', '.join(names)}; give --species to "
-                          "choose others", highlight=False, soft_wrap=True)
-    return names, dict(chosen.values)
-
-
 @app.command()
 def layers(
     path: Annotated[Path, typer.Argument(help="Depth-profile file (e.g. SurfaceLab text export).")],
@@ -68,55 +52,40 @@ def layers(
 ) -> None:
     """Locate interfaces (50 % points, 16–84 % widths) and list the layers of PATH."""
     import ionscope
-    from ionscope.depth import check_artefacts, find_layers, layer_thickness, to_depth
-    from ionscope.model.result import Quantity, Result
+    from ionscope.depth.layer_table import layer_table
+    from ionscope.model.result import Quantity
 
     parsed_rates = _rates(rates) if rates is not None else None
     with progress("locating interfaces", quiet=json), naming(path):
-        profile = ionscope.read(path)
-        names, chosen = _names_or_choose(species, profile, axis, json)
-        result = find_layers(profile, names, axis=axis)
-        flags = check_artefacts(profile)
-        values = dict(result.values)
-        warnings = list(result.warnings) + list(flags.warnings)
-        if parsed_rates is not None:
-            r = parsed_rates
-            if axis != "sputter_time":
-                time_res = find_layers(profile, names, axis="sputter_time")
-            else:
-                time_res = result
-            switch = [i["position"] for i in time_res["interfaces"]] if len(r) > 1 else []
-            prof_d, w = to_depth(profile, r, interfaces_s=switch,
-                                 layer_species=[lay["dominant_species"] for lay in time_res["layers"]])
-            warnings += w
-            t = prof_d.sputter_time.values
-            z, uz = prof_d.depth.values, prof_d.depth_uncertainty.values
-
-            def at(q: Quantity) -> Quantity:
-                zz = float(_interp(q.value, t, z))
-                dz = float(_interp(q.value + (q.uncertainty or 0), t, z)) - zz
-                return Quantity(zz, float(_hypot(dz, _interp(q.value, t, uz))), "nm")
-
-            values["depth_interfaces"] = [{"upper": i["upper"], "lower": i["lower"],
-                                           "position": at(i["position"])} for i in time_res["interfaces"]]
-            values["depth_layers"] = []
-            for lay in time_res["layers"]:
-                a, b = at(lay["start"]), at(lay["end"])
-                values["depth_layers"].append({"dominant_species": lay["dominant_species"], "species": lay["species"],
-                                               "start": a, "end": b,
-                                               "thickness": layer_thickness(lay["start"], lay["end"], r, switch)})
-        values["artefacts"] = flags["codes"]
-        if chosen is not None:
-            values["species_chosen"] = chosen
-        out = Result("depth.layers", values, warnings=warnings, provenance=result.provenance)
+        result = layer_table(ionscope.read(path), _species(species) if species is not None else None,
+                             axis=axis, rates=parsed_rates)
     if json:
-        emit_json(_as_quantities(out), parameters={"rates": [Quantity(v, u, "nm/s") for v, u in parsed_rates]}
+        emit_json(result, parameters={"rates": [Quantity(v, u, "nm/s") for v, u in parsed_rates]}
                   if parsed_rates is not None else None)
         return
+    _print_layers(path, result, axis)
+
+
+def _say_chosen(chosen) -> None:
+    """Tell (on stderr) which marker species were chosen automatically and how."""
+    from ionscope.cli.common import err_console
+
+    err_console.print(f"chose {len(chosen['species'])} marker species (of {chosen['qualified']} with a "
+                      f"significant step or maximum, {chosen['candidates']} in the file): "
+                      f"{', '.join(chosen['species'])}; give --species to choose others",
+                      highlight=False, soft_wrap=True)
+
+
+def _print_layers(path: Path, result, axis: str) -> None:
+    """The layer table as text on stdout; warnings on stderr."""
+    from ionscope.cli.common import print_warnings
     from ionscope.model.text import pretty_ion
 
-    console.print(f"[bold]{path.name}[/bold]: {len(values['layers'])} layers on {axis} ({values['unit']})",
-                  highlight=False)
+    values = result.values
+    if values.get("species_chosen") is not None:
+        _say_chosen(values["species_chosen"])
+    unit = values["layers"][0]["start"].unit if values["layers"] else ""
+    console.print(f"[bold]{path.name}[/bold]: {len(values['layers'])} layers on {axis} ({unit})", highlight=False)
     for i in values["interfaces"]:
         lower = pretty_ion(i["lower"]) if i["lower"] else "unmarked layer"
         console.print(f"  interface {pretty_ion(i['upper'])} → {lower}: {show(i['position'])}, "
@@ -129,36 +98,7 @@ def layers(
                       f"thickness {show(lay['thickness'])}{merged}", highlight=False)
     if values.get("weak_species"):
         console.print(f"  left out as too weak: {', '.join(map(pretty_ion, values['weak_species']))}", highlight=False)
-    for w in warnings:
-        console.print(f"  [yellow]warning:[/yellow] {w}", highlight=False)
-
-
-def _as_quantities(result):
-    """The layer result with every axis position a quantity: no separate ``unit`` keys."""
-    from ionscope.model.result import Quantity, Result
-
-    unit = result.values.get("unit")
-
-    def fix(item):
-        if isinstance(item, dict):
-            return {k: (Quantity(v, None, unit, why_no_uncertainty="the 50 % crossing of one species' smoothed "
-                                                                   "profile; the interface position carries the "
-                                                                   "uncertainty")
-                        if k in ("upper_fall_50", "lower_rise_50") and isinstance(v, float) else fix(v))
-                    for k, v in item.items() if k != "unit"}
-        return [fix(v) for v in item] if isinstance(item, list) else item
-
-    return Result(result.kind, fix(dict(result.values)), result.warnings, result.provenance)
-
-
-def _interp(v: float, xp, fp) -> float:
-    import numpy as np
-
-    return float(np.interp(v, xp, fp))
-
-
-def _hypot(a: float | None, b: float | None) -> float:
-    return float((a or 0.0) ** 2 + (b or 0.0) ** 2) ** 0.5
+    print_warnings(result.warnings)
 
 
 @app.command()
@@ -178,7 +118,7 @@ def plot(
 ) -> None:
     """Plot the chosen species of PATH against sputter time, dose or fluence, with interfaces marked."""
     import ionscope
-    from ionscope.depth import find_layers
+    from ionscope.depth import choose_marker_species, find_layers
     from ionscope.depth.plots import profile_figure
     from ionscope.io.atomic import check_writable
 
@@ -186,7 +126,12 @@ def plot(
     if out.suffix.lower() not in (".svg", ".png", ".pdf"):
         raise ValidationError(f"--out must end in .svg, .png or .pdf, got {out.name!r}")
     profile = ionscope.read(path)
-    names, _ = _names_or_choose(species, profile, axis, False)
+    if species is not None:
+        names = _species(species)
+    else:
+        chosen = choose_marker_species(profile, axis=axis)
+        _say_chosen(chosen)
+        names = list(chosen["species"])
     found = find_layers(profile, names, axis=axis) if interfaces else None
     fig = profile_figure(profile, names, axis=axis, log=log, normalise=normalise, layers=found)
     from ionscope.depth.plots import save_figure

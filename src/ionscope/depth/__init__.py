@@ -7,6 +7,7 @@ from ionscope.depth.artefacts import check_artefacts, compare_time_axes
 from ionscope.depth.axes import is_organic, layer_thickness, rate_from_crater, to_depth
 from ionscope.depth.cube import interface_depth_map, layer_maps, pixel_interfaces, roi_profile, side_view
 from ionscope.depth.interfaces import choose_marker_species, find_layers, order_of_maxima, surface_transient_scans
+from ionscope.depth.layer_table import layer_table
 from ionscope.depth.mri import fit_mri, fit_profile_mri, layer_composition, mri_kernel, mri_profile
 from ionscope.depth.normalise import isotope_fraction, normalise, ratio, smooth
 
@@ -16,5 +17,5 @@ __all__ = [
     "is_organic",
     "isotope_fraction", "layer_composition", "layer_maps", "mri_kernel", "mri_profile", "normalise",
     "order_of_maxima", "pixel_interfaces", "rate_from_crater", "ratio", "roi_profile", "side_view", "smooth",
-    "surface_transient_scans", "to_depth", "layer_thickness",
+    "surface_transient_scans", "to_depth", "layer_table", "layer_thickness",
 ]
