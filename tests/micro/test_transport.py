@@ -75,3 +75,31 @@ def test_transport_cli(cli, tmp_path):
     assert res["electrode_tortuosity"]["value"] == pytest.approx(1.0, rel=2e-2)
     code, _, err = cli("micro", "transport", path, "--spacing", "1um", "--coefficients", "pore=x")
     assert code == 2 and "NAME=NUMBER" in err
+
+
+def test_transport_properties_gathers_directions_with_units_and_reasons():
+    from ionscope.micro.phases import label_volume
+    from ionscope.micro.transport import transport_properties
+    from ionscope.model.errors import ValidationError
+
+    m = _channels()
+    vol = label_volume(m.astype(np.uint8), {"solid": 0, "pore": 1}, 0.5)
+    stages = []
+
+    def stage(name):
+        import contextlib
+
+        stages.append(name)
+        return contextlib.nullcontext()
+
+    res = transport_properties(vol, {"pore": 2.0}, unit="S/m", directions=["x", "z"], electrode_axis="x",
+                               tol=1e-5, stage=stage)
+    assert stages == ["effective coefficient x", "effective coefficient z", "electrode tortuosity x"]
+    x = res["x"]
+    assert x["effective"].unit == "S/m"
+    assert x["effective"].value == pytest.approx(2.0 * m.mean(), rel=1e-4)
+    assert x["tortuosity"].value == pytest.approx(1.0, rel=1e-4)
+    assert res["z"]["effective"] is None and res.warnings  # channels along x do not connect along z
+    assert res["electrode_tortuosity"].value == pytest.approx(1.0, rel=1e-3)
+    with pytest.raises(ValidationError, match="direction must be"):
+        transport_properties(vol, {"pore": 2.0}, directions=["w"])

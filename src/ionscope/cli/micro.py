@@ -264,58 +264,14 @@ def transport(volume: Volume,
               tol: Annotated[float, typer.Option(help="Relative accuracy asked of the solves")] = 1e-2,
               json: Json = False) -> None:
     """Effective conductivity/diffusivity, MacMullin number and the blocking-electrode tortuosity factor."""
-    import numpy as np
+    from ionscope.micro.transport import transport_properties
+    from ionscope.model.result import Quantity
 
-    from ionscope.micro.phases import analysis_phases, volume_spacing
-    from ionscope.micro.transport import effective_coefficient, electrode_tortuosity
-    from ionscope.model.errors import ValidationError
-    from ionscope.model.provenance import make_provenance
-    from ionscope.model.result import Quantity, Result
-
-    axes = {"z": 0, "y": 1, "x": 2}
     dirs = _names(directions) or []
-    for d in [*dirs, *([electrode_axis] if electrode_axis else [])]:
-        if d not in axes:
-            raise ValidationError(f"direction must be x, y or z, got {d!r}")
-    coef = _coefficients(coefficients)
-    lab = _load(volume, phases, spacing)
-    ph, _ = analysis_phases(lab)
-    sp = volume_spacing(lab)
-    labels = np.asarray(lab.values)
-    why = "the intrinsic coefficient as given; its uncertainty is not known"
-    values: dict[str, Any] = {"coefficients": {k: Quantity(v, None, unit, why_no_uncertainty=why)
-                                               for k, v in coef.items()}}
-    warnings: list[str] = []
-    for d in dirs:
-        with progress(f"effective coefficient {d}", None, quiet=json):
-            r = effective_coefficient(labels, ph, coef, axes[d], sp, tol=tol)
-        if r["effective"] is None:
-            values[d] = {"effective": None, "reason": r["reason"]}
-            warnings.append(f"along {d}: {r['reason']}")
-            continue
-        err = r["relative_error"]
-        entry: dict[str, Any] = {"effective": Quantity(r["effective"], r["effective"] * err, unit)}
-        if "macmullin" in r:
-            entry["tortuosity"] = Quantity(r["tortuosity"], r["tortuosity"] * err, "1")
-            entry["macmullin"] = Quantity(r["macmullin"], r["macmullin"] * err, "1")
-        values[d] = entry
-    if electrode_axis:
-        if len(coef) != 1:
-            raise ValidationError("the electrode tortuosity factor needs exactly one conducting phase (the pore)")
-        name = next(iter(coef))
-        with progress(f"electrode tortuosity {electrode_axis}", None, quiet=json):
-            e = electrode_tortuosity(labels == ph[name], axes[electrode_axis], sp, tol=tol)
-        if e["electrode_tortuosity"] is None:
-            values["electrode_tortuosity"] = {"value": None, "reason": e["reason"]}
-            warnings.append(e["reason"])
-        else:
-            t = e["electrode_tortuosity"]
-            values["electrode_tortuosity"] = Quantity(t, t * e["relative_error"], "1")
-    res = Result("micro.transport", values, warnings,
-                 make_provenance("ionscope.micro.transport", inputs=[volume],
-                                 parameters={"coefficients": coef, "unit": unit, "directions": dirs,
-                                             "electrode_axis": electrode_axis, "tolerance": tol,
-                                             "spacing_um": list(sp)}))
+    res = transport_properties(_load(volume, phases, spacing), _coefficients(coefficients), unit=unit,
+                               directions=dirs, electrode_axis=electrode_axis, tol=tol, source=volume,
+                               stage=lambda name: progress(name, None, quiet=json))
+    values = res.values
     if json:
         emit_json(res)
         return
@@ -329,7 +285,7 @@ def transport(volume: Volume,
     if isinstance(values.get("electrode_tortuosity"), Quantity):
         console.print(f"electrode tortuosity factor ({electrode_axis}): {values['electrode_tortuosity']:.4g}",
                       highlight=False)
-    print_warnings(warnings)
+    print_warnings(res.warnings)
 
 
 def _export_quantities(params: dict[str, Any]) -> dict[str, Any]:

@@ -10,11 +10,11 @@ from ionscope.micro.pybamm import pybamm_parameters, write_pybamm_json
 from ionscope.micro.representativity import additive_uncertainty, representativity, tortuosity_uncertainty
 from ionscope.micro.surface import marching_cubes_area, surface_metrics
 from ionscope.micro.tortuosity import percolating_cluster, solve_diffusion
-from ionscope.micro.transport import effective_coefficient, electrode_tortuosity
+from ionscope.micro.transport import effective_coefficient, electrode_tortuosity, transport_properties
 
 __all__ = ["METRICS", "additive_uncertainty", "check_phases", "effective_coefficient", "electrode_tortuosity",
            "equivalent_diameters", "fraction_profile", "label_volume", "local_thickness", "marching_cubes_area",
            "microstructure_metrics", "parse_length_um", "parse_phases", "particle_radius_stats", "percolating_cluster",
            "percolation", "pore_connectivity", "pybamm_parameters", "representativity", "select_metrics",
            "size_distribution", "solve_diffusion", "surface_metrics", "tortuosity", "tortuosity_profile",
-           "tortuosity_uncertainty", "volume_fractions", "write_pybamm_json"]
+           "tortuosity_uncertainty", "transport_properties", "volume_fractions", "write_pybamm_json"]

@@ -21,8 +21,10 @@ Electrode tortuosity factor (blocking electrode)
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -39,6 +41,8 @@ from ionscope.micro.tortuosity import (
     solve_diffusion,
 )
 from ionscope.model.errors import ValidationError
+from ionscope.model.provenance import make_provenance
+from ionscope.model.result import Quantity, Result
 
 
 def effective_coefficient(labels: np.ndarray, phases: Mapping[str, int], coefficients: Mapping[str, float],
@@ -146,3 +150,92 @@ def electrode_tortuosity(mask: np.ndarray, axis: int, spacing: tuple[float, floa
     tau_e = 3.0 * eps * cross * power / length
     return {"electrode_tortuosity": float(tau_e), "relative_error": float(err if math.isfinite(err) else 0.0),
             "iterations": it, "volume_fraction": eps, "open_fraction": float(cluster.mean())}
+
+
+#: Axis index of each direction name in a (z, y, x) volume.
+_AXES = {"z": 0, "y": 1, "x": 2}
+_GIVEN = "the intrinsic coefficient as given; its uncertainty is not known"
+
+
+def transport_properties(volume: Any, coefficients: Mapping[str, float], *, unit: str = "1",
+                         directions: Sequence[str] = ("x", "y", "z"), electrode_axis: str | None = None,
+                         tol: float = 1e-2, source: Any = None,
+                         stage: Callable[[str], contextlib.AbstractContextManager[Any]] | None = None) -> Result:
+    """Effective coefficients, MacMullin numbers and the blocking-electrode tortuosity factor of a labelled volume.
+
+    Parameters
+    ----------
+    volume
+        Labelled phase volume (z, y, x) with spacing and phase names
+        (:func:`~ionscope.micro.phases.label_volume`).
+    coefficients
+        Intrinsic coefficient of each conducting phase, in ``unit`` (e.g. ``{"pore": 1.0}``).
+    unit
+        Unit of the coefficients, kept on the effective ones (``S/m``, ``cm^2/s``; ``1`` for relative).
+    directions
+        Directions of the applied gradient, by name (``x``, ``y``, ``z``).
+    electrode_axis
+        Also the electrode tortuosity factor of the single conducting phase along this axis
+        (Nguyen et al. 2020, *npj Comput. Mater.* 6, 123, doi:10.1038/s41524-020-00386-4).
+    tol
+        Relative accuracy asked of each solve; the solver's error estimate is the uncertainty.
+    source
+        The input file, recorded in the provenance.
+    stage
+        Called with a stage name; returns the context manager that runs the stage (a progress bar).
+
+    Returns
+    -------
+    Result
+        ``micro.transport``: per direction ``effective`` (in ``unit``), ``tortuosity`` and
+        ``macmullin`` (1) with the solver's error as uncertainty, or ``effective = None`` and a
+        ``reason``; ``electrode_tortuosity`` when asked.
+    """
+    from ionscope.micro.phases import analysis_phases, volume_spacing
+
+    run = stage or (lambda name: contextlib.nullcontext())
+    for d in [*directions, *([electrode_axis] if electrode_axis else [])]:
+        if d not in _AXES:
+            raise ValidationError(f"direction must be x, y or z, got {d!r}")
+    if electrode_axis and len(coefficients) != 1:
+        raise ValidationError("the electrode tortuosity factor needs exactly one conducting phase (the pore)")
+    phases, _ = analysis_phases(volume)
+    spacing = volume_spacing(volume)
+    labels = np.asarray(volume.values)
+    values: dict[str, Any] = {"coefficients": {k: Quantity(v, None, unit, why_no_uncertainty=_GIVEN)
+                                               for k, v in coefficients.items()}}
+    warnings: list[str] = []
+    for d in directions:
+        with run(f"effective coefficient {d}"):
+            r = effective_coefficient(labels, phases, coefficients, _AXES[d], spacing, tol=tol)
+        values[d] = _direction_entry(r, unit)
+        if values[d]["effective"] is None:
+            warnings.append(f"along {d}: {r['reason']}")
+    if electrode_axis:
+        name = next(iter(coefficients))
+        with run(f"electrode tortuosity {electrode_axis}"):
+            e = electrode_tortuosity(labels == phases[name], _AXES[electrode_axis], spacing, tol=tol)
+        if e["electrode_tortuosity"] is None:
+            values["electrode_tortuosity"] = {"value": None, "reason": e["reason"]}
+            warnings.append(e["reason"])
+        else:
+            t = e["electrode_tortuosity"]
+            values["electrode_tortuosity"] = Quantity(t, t * e["relative_error"], "1")
+    parameters = {"coefficients": dict(coefficients), "unit": unit, "directions": list(directions),
+                  "electrode_axis": electrode_axis, "tolerance": tol, "spacing_um": list(spacing)}
+    return Result("micro.transport", values, warnings,
+                  make_provenance("ionscope.micro.transport", inputs=[source] if source is not None else [],
+                                  parameters=parameters))
+
+
+def _direction_entry(r: Mapping[str, Any], unit: str) -> dict[str, Any]:
+    """One direction's effective coefficient (and τ, MacMullin number) as quantities with the solver's error."""
+    if r["effective"] is None:
+        return {"effective": None, "reason": r["reason"]}
+    err = r["relative_error"]
+    entry: dict[str, Any] = {"effective": Quantity(r["effective"], r["effective"] * err, unit)}
+    if "macmullin" in r:
+        entry["tortuosity"] = Quantity(r["tortuosity"], r["tortuosity"] * err, "1")
+        entry["macmullin"] = Quantity(r["macmullin"], r["macmullin"] * err, "1")
+    return entry
+
