@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ionscope.cli.common import console, emit_json, print_warnings, progress
+from ionscope.cli.common import console, emit_json, naming, print_warnings, progress
 
 NAME = "micro"
 app = typer.Typer(help="Microstructure metrics: fractions, surfaces, TPB, percolation, tortuosity.")
@@ -19,8 +19,6 @@ Phases = Annotated[str | None, typer.Option(help="NAME=VALUE list, e.g. pore=0,n
 Spacing = Annotated[str | None, typer.Option(help="Voxel size with its unit, e.g. 0.39um or 390nm "
                                                   "(default: from the file)")]
 Json = Annotated[bool, typer.Option("--json", help="Print a JSON object")]
-PROFILE_WHY = "position follows from the voxel size as given, whose uncertainty is not known"
-SUBVOLUME_WHY = "subvolume size follows from the voxel size as given, whose uncertainty is not known"
 
 
 def _load(volume: Path, phases: str | None, spacing: str | None) -> Any:
@@ -114,30 +112,6 @@ def _print_metrics(res: Any) -> None:
         console.print(f"unnamed labels (not analysed): {res['unnamed_labels']}", highlight=False)
 
 
-def _phase_mask(lab: Any, phase: str, path: Path) -> Any:
-    import numpy as np
-
-    from ionscope.micro.phases import analysis_phases
-    from ionscope.model.errors import ValidationError
-
-    ph, _ = analysis_phases(lab)
-    if phase not in ph:
-        raise ValidationError(f"phase {phase!r} is not among {', '.join(ph)}", path=path)
-    return np.asarray(lab.values) == ph[phase]
-
-
-def _tau_spread(t: dict[str, Any]) -> dict[str, Any]:
-    """τ of the eight octants and the whole volume's representativity 1σ, as quantities."""
-    from ionscope.model.result import Quantity
-
-    taus, sigma = t["octant_tortuosity"], t["uncertainty"]
-    one = "a single solve per octant; the spread between octants is the uncertainty that matters here"
-    own = "this σ is itself the spread of eight octants; its own uncertainty is not estimated"
-    return {"octant_tortuosity": Quantity(list(taus), None, "1", why_no_uncertainty=one) if taus else None,
-            "sigma": Quantity(sigma, None, "1", why_no_uncertainty=own) if sigma is not None else None,
-            "non_percolating_octants": t["non_percolating_octants"]}
-
-
 @app.command()
 def representativity(volume: Volume, phase: Annotated[str, typer.Option(help="Phase to assess, e.g. pore")],
                      phases: Phases = None, spacing: Spacing = None,
@@ -147,46 +121,19 @@ def representativity(volume: Volume, phase: Annotated[str, typer.Option(help="Ph
                                                                          "directions (8 octant solves each)")] = None,
                      json: Json = False) -> None:
     """Volume-fraction (and τ) uncertainty from this volume's size, and the cube edge for a target error."""
-    from ionscope.micro.phases import volume_spacing
-    from ionscope.micro.representativity import representativity as rep
-    from ionscope.model.errors import ValidationError
-    from ionscope.model.provenance import make_provenance
-    from ionscope.model.result import Quantity, Result, suffixed_to_quantities
+    from ionscope.micro.representativity import representativity_result
 
-    if not 0 < target < 1:
-        raise ValidationError(f"--target {target} must lie between 0 and 1")
-    lab = _load(volume, phases, spacing)
-    mask = _phase_mask(lab, phase, volume)
-    sp = volume_spacing(lab)
-    with progress("subvolume statistics", None, quiet=json):
-        r = rep(mask, sp, target_relative_error=target)
-    eps = float(mask.mean())
-    values: dict[str, Any] = {"phase": phase, "volume_fraction": Quantity(eps, r["fraction_uncertainty"], "1"),
-                              "integral_range": Quantity(r["integral_range_um3"], None, "µm^3", why_no_uncertainty=(
-                                  "estimated from the variance of subvolume fractions; its own uncertainty is not "
-                                  "computed")),
-                              "edge_for_target": Quantity(r["rve_edge_um"], None, "µm", why_no_uncertainty=(
-                                  "follows from the integral range, whose uncertainty is not computed")),
-                              "target_relative_error": target,
-                              "subvolumes": [suffixed_to_quantities(row, SUBVOLUME_WHY) for row in r["table"]]}
-    if tortuosity:
-        from ionscope.micro.representativity import tortuosity_uncertainty
-
-        axes = {"z": 0, "y": 1, "x": 2}
-        for d in _names(tortuosity) or []:
-            if d not in axes:
-                raise ValidationError(f"direction must be x, y or z, got {d!r}")
-            with progress(f"τ {d} on 8 octants", None, quiet=json):
-                values[f"tortuosity_{d}"] = _tau_spread(tortuosity_uncertainty(mask, axes[d], sp))
-    res = Result("micro.representativity", values, [],
-                 make_provenance("ionscope.micro.representativity", inputs=[volume],
-                                 parameters={"phase": phase, "target_relative_error": target,
-                                             "spacing_um": list(sp)}))
+    with naming(volume):
+        res = representativity_result(_load(volume, phases, spacing), phase, target=target,
+                                      directions=_names(tortuosity) or [], source=volume,
+                                      stage=lambda name: progress(name, None, quiet=json))
+    values = res.values
     if json:
         emit_json(res)
         return
     console.print(f"{phase}: ε = {values['volume_fraction']:.4f} (1σ between volumes of this size)", highlight=False)
-    console.print(f"cube edge for a {target:.0%} relative error: {r['rve_edge_um']:.3g} µm", highlight=False)
+    console.print(f"cube edge for a {target:.0%} relative error: {values['edge_for_target'].value:.3g} µm",
+                  highlight=False)
     for k, v in values.items():
         if k.startswith("tortuosity_") and v["sigma"] is not None:
             console.print(f"τ {k[-1]}: representativity 1σ {v['sigma'].value:.3g} (octants "
@@ -202,35 +149,18 @@ def profile(volume: Volume, phase: Annotated[str, typer.Option(help="Phase, e.g.
             tortuosity: Annotated[bool, typer.Option(help="Also τ per slab (transport along the axis)")] = True,
             json: Json = False) -> None:
     """Volume fraction at every plane and τ through consecutive slabs along one axis."""
-    from ionscope.micro.phases import volume_spacing
-    from ionscope.micro.profiles import fraction_profile, tortuosity_profile
-    from ionscope.model.errors import ValidationError
-    from ionscope.model.provenance import make_provenance
-    from ionscope.model.result import Result, suffixed_to_quantities
+    from ionscope.micro.profiles import phase_profile
 
-    axes = {"z": 0, "y": 1, "x": 2}
-    if axis not in axes:
-        raise ValidationError(f"--axis must be x, y or z, got {axis!r}")
-    lab = _load(volume, phases, spacing)
-    mask = _phase_mask(lab, phase, volume)
-    if mask.shape[axes[axis]] < 2 * max(slabs, 1):
-        raise ValidationError(f"{volume.name} has {mask.shape[axes[axis]]} planes along {axis}: too few for "
-                              f"{slabs} slabs of at least 2 planes", path=volume)
-    sp = volume_spacing(lab)
-    values: dict[str, Any] = {"phase": phase, "axis": axis, **fraction_profile(mask, axes[axis], sp)}
-    if tortuosity:
-        with progress(f"τ in {slabs} slabs", None, quiet=json):
-            values.update(tortuosity_profile(mask, axes[axis], sp, n_slabs=slabs))
-    res = Result("micro.profile", suffixed_to_quantities(values, PROFILE_WHY), [],
-                 make_provenance("ionscope.micro.profile", inputs=[volume],
-                                 parameters={"phase": phase, "axis": axis, "slabs": slabs, "spacing_um": list(sp)}))
+    with naming(volume):
+        res = phase_profile(_load(volume, phases, spacing), phase, axis=axis, slabs=slabs, tortuosity=tortuosity,
+                            source=volume, stage=lambda name: progress(name, None, quiet=json))
     if json:
         emit_json(res)
         return
-    for row in values.get("slabs", []):
+    for row in res.values.get("slabs", []):
         tau = "— (does not percolate)" if row["tortuosity"] is None else f"{row['tortuosity']:.3f}"
-        console.print(f"{row['from_um']:.3g}–{row['to_um']:.3g} µm: ε = {row['volume_fraction']:.3f}, τ = {tau}",
-                      highlight=False)
+        console.print(f"{row['from'].value:.3g}–{row['to'].value:.3g} µm: ε = {row['volume_fraction']:.3f}, "
+                      f"τ = {tau}", highlight=False)
 
 
 def _coefficients(text: str) -> dict[str, float]:

@@ -117,3 +117,23 @@ def volume_spacing(vol: xr.DataArray) -> tuple[float, float, float]:
     for s in sp:
         check_voxel_size(float(s))
     return sp  # type: ignore[return-value]
+
+
+#: Axis index of each direction name in a (z, y, x) volume.
+AXES = {"z": 0, "y": 1, "x": 2}
+
+
+def axis_index(name: str, what: str = "direction") -> int:
+    """Index (0, 1, 2) of the direction ``name`` (``z``, ``y`` or ``x``) in a (z, y, x) volume."""
+    if name not in AXES:
+        raise ValidationError(f"{what} must be x, y or z, got {name!r}")
+    return AXES[name]
+
+
+def phase_mask(vol: xr.DataArray, phase: str) -> np.ndarray:
+    """Boolean (z, y, x) mask of the phase named ``phase`` in a labelled volume."""
+    phases, _ = analysis_phases(vol)
+    if phase not in phases:
+        raise ValidationError(f"phase {phase!r} is not among {', '.join(phases)}")
+    return np.asarray(vol.values) == phases[phase]
+

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 
 from ionscope.micro.tortuosity import solve_diffusion
@@ -35,3 +39,56 @@ def tortuosity_profile(mask: np.ndarray, axis: int, spacing: tuple[float, float,
                      "volume_fraction": sol.volume_fraction, "percolating": sol.percolating,
                      "tortuosity": sol.tortuosity if sol.percolating else None})
     return {"slabs": rows}
+
+
+_POSITION_WHY = "position follows from the voxel size as given, whose uncertainty is not known"
+
+
+def phase_profile(volume: Any, phase: str, *, axis: str = "z", slabs: int = 4, tortuosity: bool = True,
+                  source: Any = None,
+                  stage: Callable[[str], contextlib.AbstractContextManager[Any]] | None = None) -> Any:
+    """Volume fraction of one phase at every plane along ``axis``, and τ through consecutive slabs.
+
+    Parameters
+    ----------
+    volume
+        Labelled phase volume (z, y, x) with spacing (:func:`~ionscope.micro.phases.label_volume`).
+    phase
+        Name of the phase.
+    axis
+        ``x``, ``y`` or ``z``; e.g. through the electrode thickness.
+    slabs
+        Number of slabs for τ(position); each needs at least two planes.
+    tortuosity
+        Also τ per slab (transport along ``axis``).
+    source
+        The input file, recorded in the provenance.
+    stage
+        Called with a stage name; returns the context manager that runs the stage (a progress bar).
+
+    Returns
+    -------
+    Result
+        ``micro.profile``: positions (µm) and fractions per plane, and ``slabs`` with τ per slab.
+    """
+    from ionscope.micro.phases import axis_index, phase_mask, volume_spacing
+    from ionscope.model.errors import ValidationError
+    from ionscope.model.provenance import make_provenance
+    from ionscope.model.result import Result, suffixed_to_quantities
+
+    run = stage or (lambda name: contextlib.nullcontext())
+    index = axis_index(axis, "--axis")
+    mask = phase_mask(volume, phase)
+    if mask.shape[index] < 2 * max(slabs, 1):
+        raise ValidationError(f"the volume has {mask.shape[index]} planes along {axis}: too few for "
+                              f"{slabs} slabs of at least 2 planes")
+    spacing = volume_spacing(volume)
+    values: dict[str, Any] = {"phase": phase, "axis": axis, **fraction_profile(mask, index, spacing)}
+    if tortuosity:
+        with run(f"τ in {slabs} slabs"):
+            values.update(tortuosity_profile(mask, index, spacing, n_slabs=slabs))
+    return Result("micro.profile", suffixed_to_quantities(values, _POSITION_WHY), [],
+                  make_provenance("ionscope.micro.profile", inputs=[source] if source is not None else [],
+                                  parameters={"phase": phase, "axis": axis, "slabs": slabs,
+                                              "spacing_um": list(spacing)}))
+

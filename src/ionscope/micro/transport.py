@@ -152,8 +152,6 @@ def electrode_tortuosity(mask: np.ndarray, axis: int, spacing: tuple[float, floa
             "iterations": it, "volume_fraction": eps, "open_fraction": float(cluster.mean())}
 
 
-#: Axis index of each direction name in a (z, y, x) volume.
-_AXES = {"z": 0, "y": 1, "x": 2}
 _GIVEN = "the intrinsic coefficient as given; its uncertainty is not known"
 
 
@@ -191,12 +189,10 @@ def transport_properties(volume: Any, coefficients: Mapping[str, float], *, unit
         ``macmullin`` (1) with the solver's error as uncertainty, or ``effective = None`` and a
         ``reason``; ``electrode_tortuosity`` when asked.
     """
-    from ionscope.micro.phases import analysis_phases, volume_spacing
+    from ionscope.micro.phases import analysis_phases, axis_index, volume_spacing
 
     run = stage or (lambda name: contextlib.nullcontext())
-    for d in [*directions, *([electrode_axis] if electrode_axis else [])]:
-        if d not in _AXES:
-            raise ValidationError(f"direction must be x, y or z, got {d!r}")
+    axes = {d: axis_index(d) for d in [*directions, *([electrode_axis] if electrode_axis else [])]}
     if electrode_axis and len(coefficients) != 1:
         raise ValidationError("the electrode tortuosity factor needs exactly one conducting phase (the pore)")
     phases, _ = analysis_phases(volume)
@@ -207,14 +203,14 @@ def transport_properties(volume: Any, coefficients: Mapping[str, float], *, unit
     warnings: list[str] = []
     for d in directions:
         with run(f"effective coefficient {d}"):
-            r = effective_coefficient(labels, phases, coefficients, _AXES[d], spacing, tol=tol)
+            r = effective_coefficient(labels, phases, coefficients, axes[d], spacing, tol=tol)
         values[d] = _direction_entry(r, unit)
         if values[d]["effective"] is None:
             warnings.append(f"along {d}: {r['reason']}")
     if electrode_axis:
         name = next(iter(coefficients))
         with run(f"electrode tortuosity {electrode_axis}"):
-            e = electrode_tortuosity(labels == phases[name], _AXES[electrode_axis], spacing, tol=tol)
+            e = electrode_tortuosity(labels == phases[name], axes[electrode_axis], spacing, tol=tol)
         if e["electrode_tortuosity"] is None:
             values["electrode_tortuosity"] = {"value": None, "reason": e["reason"]}
             warnings.append(e["reason"])
