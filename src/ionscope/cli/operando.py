@@ -90,23 +90,9 @@ def analyze(
     res = _run(series, cycling, regions, species, column, unit, current_sign, area_cm2, normalise,
                registration_channel, register, segment_species, primary_current_pa, cycle, json)
     if json:
-        from ionscope.model.result import Result, suffixed_to_quantities
+        from ionscope.operando.result import operando_result
 
-        r = res.result
-        emit_json(Result(r.kind, suffixed_to_quantities(r.values, {
-            "time_start": "frame times are read from the series, taken as exact",
-            "time_end": "frame times are read from the series, taken as exact",
-            "voltage": "the cycling log's voltage at the frame, taken as exact",
-            "charge": "charge passed up to the frame, integrated from the log",
-            "shift": "phase correlation gives no error estimate; its resolution is 1/upsample pixel",
-            "max_shift": "the largest shift the registration searches, a setting",
-            "duration": "from the time stamps of the cycling log, taken as exact",
-            "area": "pixel count of the region mask times the pixel area, exact for the mask",
-            "tracked_area": "pixel count of the eroded region mask times the pixel area, exact for the mask",
-            "total": "primary current × time / raster area; the current has no stated uncertainty",
-            "mean_per_frame": "primary current × time / raster area; the current has no stated uncertainty",
-            "cumulative": "primary current × time / raster area; the current has no stated uncertainty",
-        }), r.warnings, r.provenance))
+        emit_json(operando_result(res))
         return
     from rich.table import Table
 

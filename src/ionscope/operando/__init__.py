@@ -18,6 +18,7 @@ from ionscope.operando.regions import (
     labels_from_registered,
     segment_particles,
 )
+from ionscope.operando.result import operando_result
 from ionscope.operando.series import align_to_log, key_states
 from ionscope.operando.tracking import change_maps, heterogeneity, normalise, reversibility, track_regions
 
@@ -25,5 +26,6 @@ __all__ = [
     "OperandoAnalysis", "align_to_log", "analyze_operando", "capacity_summary", "change_maps", "check_labels",
     "check_series", "cycle_capacities", "dose_per_frame", "dose_summary", "erode_labels", "heterogeneity",
     "key_states", "labels_from_polygons", "labels_from_registered", "make_operando_series", "normalise",
+    "operando_result",
     "reversibility", "segment_particles", "segments", "stack_frames", "state_of_charge", "track_regions",
 ]
