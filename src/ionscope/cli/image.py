@@ -5,19 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Optional
 
-import numpy as np
 import typer
 
 import ionscope
 from ionscope.cli.common import emit_json, err_console, naming, print_warnings, progress
+from ionscope.cli.options import ForceOpt, JsonOpt
+from ionscope.imaging.summary import ion_image_summary
 from ionscope.model.errors import ValidationError
-from ionscope.model.result import Quantity, Result
 
 NAME = "image"
 app = typer.Typer(help="Ion images (imzML, BIF6, cubes) and raw-event binning (GRD → Zarr).", no_args_is_help=True)
 
-Force = Annotated[bool, typer.Option("--force", help="Replace an existing output.")]
-Json = Annotated[bool, typer.Option("--json", help="Print a JSON object.")]
 
 
 def _peaks(text: str) -> list[float | str]:
@@ -44,23 +42,6 @@ def _floats(text: str, what: str) -> list[float]:
     return values
 
 
-def _summary(images, out: Path | None, kind: str) -> Result:
-    per_peak = {}
-    for k, label in enumerate(images["peak"].values if "peak" in images.dims else []):
-        im = np.asarray(images.isel(peak=k).values, dtype=float)
-        total, peak = float(im.sum()), float(im.max())
-        per_peak[str(label)] = {
-            "mz": Quantity(float(images["mz"].values[k]), None, "m/z",
-                           why_no_uncertainty="the window centre as requested"),
-            "total_counts": Quantity(total, total ** 0.5, "counts"),  # Poisson counting: σ = √N
-            "max_per_pixel": Quantity(peak, peak ** 0.5, "counts")}
-    return Result(kind, {"output": None if out is None else str(out), "dims": list(images.dims),
-                         "shape": [int(n) for n in images.shape], "peaks": per_peak,
-                         **{k: images.attrs[k] for k in ("events_counted", "events_drifted_out", "events_total")
-                            if k in images.attrs}},
-                  warnings=tuple(images.attrs.get("warnings") or ()), provenance=images.attrs.get("provenance", {}))
-
-
 @app.command()
 def extract(
     file: Annotated[Path, typer.Argument(help="imzML, BIF6, or a Zarr ion-image/hyperspectral store.")],
@@ -68,8 +49,8 @@ def extract(
     tol_ppm: Annotated[Optional[float], typer.Option("--tol-ppm", help="Window half-width in ppm.")] = None,
     tol_da: Annotated[Optional[float], typer.Option("--tol-da", help="Window half-width in m/z.")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", help="Write the ion images (.zarr, .bif6, …).")] = None,
-    force: Force = False,
-    json: Json = False,
+    force: ForceOpt = False,
+    json: JsonOpt = False,
 ) -> None:
     """Extract ion images around PEAKS from FILE."""
     from ionscope.imaging import ion_images
@@ -81,7 +62,7 @@ def extract(
         images = ion_images(ionscope.read(file), mz, tolerance_ppm=tol_ppm, tolerance_da=tol_da)
     if out is not None:
         ionscope.write(images, out, force=force)
-    result = _summary(images, out, "imaging.ion_images")
+    result = ion_image_summary(images, out, "imaging.ion_images")
     if json:
         emit_json(result)
     else:
@@ -115,8 +96,8 @@ def bin_events_cmd(
     keep_scans: Annotated[bool, typer.Option("--keep-scans", help="Keep the scan axis (streamed to Zarr in "
                                                                   "scan blocks for scan-ordered files).")] = False,
     spatial_bin: Annotated[int, typer.Option("--spatial-bin", help="Sum b×b pixel blocks.")] = 1,
-    force: Force = False,
-    json: Json = False,
+    force: ForceOpt = False,
+    json: JsonOpt = False,
 ) -> None:
     """Histogram the events of GRD into ion images or a cube and store it (e.g. Zarr)."""
     from ionscope.cli.common import quantity_option
@@ -152,7 +133,7 @@ def bin_events_cmd(
         else:
             cube = bin_events(table, on_chunk=task.advance, **kwargs)
             ionscope.write(cube, out, force=force)
-    result = _summary(cube, out, "imaging.bin_events")
+    result = ion_image_summary(cube, out, "imaging.bin_events")
     if json:
         emit_json(result)
     else:

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from ionscope.cli.common import console, emit_json, naming, print_warnings, progress
+from ionscope.cli.options import JsonOpt
 
 NAME = "micro"
 app = typer.Typer(help="Microstructure metrics: fractions, surfaces, TPB, percolation, tortuosity.")
@@ -18,7 +19,6 @@ Phases = Annotated[str | None, typer.Option(help="NAME=VALUE list, e.g. pore=0,n
                                                  "phases of interest, or omit to analyse every label value")]
 Spacing = Annotated[str | None, typer.Option(help="Voxel size with its unit, e.g. 0.39um or 390nm "
                                                   "(default: from the file)")]
-Json = Annotated[bool, typer.Option("--json", help="Print a JSON object")]
 
 
 def _load(volume: Path, phases: str | None, spacing: str | None) -> Any:
@@ -61,7 +61,7 @@ def metrics(volume: Volume, phases: Phases = None, spacing: Spacing = None,
             tol: Annotated[float, typer.Option(help="Relative accuracy asked of τ (its solver error estimate "
                                                     "is reported)")] = 1e-2,
             sizes: Annotated[bool, typer.Option(help="Local-thickness size distribution per phase")] = True,
-            json: Json = False) -> None:
+            json: JsonOpt = False) -> None:
     """Volume fractions, surface areas, TPB density, percolation, τ per direction and sizes."""
     from ionscope.micro.metrics import microstructure_metrics, select_metrics
     from ionscope.model.errors import ValidationError
@@ -119,7 +119,7 @@ def representativity(volume: Volume, phase: Annotated[str, typer.Option(help="Ph
                                                                 "fraction (1σ)")] = 0.05,
                      tortuosity: Annotated[str | None, typer.Option(help="Also τ's uncertainty along these "
                                                                          "directions (8 octant solves each)")] = None,
-                     json: Json = False) -> None:
+                     json: JsonOpt = False) -> None:
     """Volume-fraction (and τ) uncertainty from this volume's size, and the cube edge for a target error."""
     from ionscope.micro.representativity import representativity_result
 
@@ -147,7 +147,7 @@ def profile(volume: Volume, phase: Annotated[str, typer.Option(help="Phase, e.g.
                                                     "electrode)")] = "z",
             slabs: Annotated[int, typer.Option(help="Number of slabs for τ(position)")] = 4,
             tortuosity: Annotated[bool, typer.Option(help="Also τ per slab (transport along the axis)")] = True,
-            json: Json = False) -> None:
+            json: JsonOpt = False) -> None:
     """Volume fraction at every plane and τ through consecutive slabs along one axis."""
     from ionscope.micro.profiles import phase_profile
 
@@ -192,7 +192,7 @@ def transport(volume: Volume,
                                                                       "the single conducting phase, separator at "
                                                                       "the first plane of this axis")] = None,
               tol: Annotated[float, typer.Option(help="Relative accuracy asked of the solves")] = 1e-2,
-              json: Json = False) -> None:
+              json: JsonOpt = False) -> None:
     """Effective conductivity/diffusivity, MacMullin number and the blocking-electrode tortuosity factor."""
     from ionscope.micro.transport import transport_properties
     from ionscope.model.result import Quantity
@@ -250,7 +250,7 @@ def export(volume: Volume,
            pore: Annotated[str, typer.Option(help="Pore (electrolyte) phase name")] = "pore",
            axis: Annotated[str, typer.Option(help="Through-thickness axis of the volume")] = "z",
            force: Annotated[bool, typer.Option("--force", help="Replace an existing output")] = False,
-           json: Json = False) -> None:
+           json: JsonOpt = False) -> None:
     """Write the parameters the microstructure determines into a base BPX file or PyBaMM set."""
     import numpy as np
 
