@@ -26,7 +26,7 @@ from ionscope.io.zarr_store import _DATAARRAY_KEY, COMPLETE_KEY
 from ionscope.library.windows import peak_positions, peak_windows
 from ionscope.model.arrays import coord, labelled, pixel_axis
 from ionscope.model.errors import ValidationError
-from ionscope.model.events import Calibration, EventTable
+from ionscope.model.events import Calibration, EventTable, Geometry
 from ionscope.model.provenance import make_provenance
 
 #: Most TOF channels a channel → output lookup table may span (12 bytes each while built: 2 GiB).
@@ -149,65 +149,23 @@ def bin_events(events: EventTable, *, peaks: Sequence[float] | None = None, tole
         uint32 counts: ``ion_image`` (y, x, peak), ``cube3d`` (scan, y, x, peak) or
         ``hyperspectral`` (y, x, mz).
     """
-    if not isinstance(events, EventTable):
-        raise ValidationError(f"bin_events needs an EventTable, got {type(events).__name__}")
-    cal, geo = events.calibration, events.geometry
-    if cal is None or geo is None:
-        raise ValidationError("binning events needs a calibration (k0, sf) and a geometry (nx, ny)", events.path)
-    if (peaks is None) == (mz_edges is None):
-        raise ValidationError("give either peaks (with a tolerance) or mz_edges")
-    if keep_scans and mz_edges is not None:
-        raise ValidationError("keep_scans needs peaks: a (scan, y, x, mz) cube is not an ionscope data kind")
-    b = int(spatial_bin)
-    if b < 1 or b > min(geo.nx, geo.ny):
-        raise ValidationError(f"spatial_bin must be between 1 and {min(geo.nx, geo.ny)}, got {spatial_bin}")
-    if peaks is not None:
-        mz, lo, hi = peak_windows(peaks, tolerance_ppm=tolerance_ppm, tolerance_da=tolerance_da)
-        lut = channel_lut(cal, lo, hi)
-    else:
-        edges = np.asarray(mz_edges, dtype=float)
-        if edges.ndim != 1 or edges.size < 2 or np.any(np.diff(edges) <= 0) or edges[0] <= 0:
-            raise ValidationError("mz_edges must be at least two strictly increasing positive m/z values")
-        lo, hi = edges[:-1], np.nextafter(edges[1:], -np.inf)
-        mz = 0.5 * (edges[:-1] + edges[1:])
-        lut = channel_lut(cal, lo, hi, what="m/z bin")
-    n_scans = geo.n_scans
-    if keep_scans:
-        if scans is None:
-            if n_scans is None:
-                n_scans = int(events.column("scan")[-1]) + 1 if len(events) else 1
-            scans = (0, n_scans)
-        scan0, nsc = int(scans[0]), int(scans[1]) - int(scans[0])
-        if nsc < 1:
-            raise ValidationError(f"empty scan range {scans}")
-    else:
-        scan0, nsc = 0, 1
+    cal, geo, b = _check_request(events, peaks, mz_edges, keep_scans, spatial_bin)
+    mz, lo, hi, lut = _output_bins(cal, peaks, tolerance_ppm, tolerance_da, mz_edges)
+    scans, scan0, nsc = _scan_range(events, geo, keep_scans, scans)
     nyo, nxo = geo.ny // b, geo.nx // b
     checked_nbytes(events.path, (nsc, nyo, nxo, mz.size), np.uint32, what="binned event cube", limit=max_bytes,
                    limit_reason="allowed in memory")
-    if shifts is not None:
-        sh = np.asarray(shifts)
-        if sh.ndim != 2 or sh.shape[1] != 2 or np.any(sh != np.round(sh)):
-            raise ValidationError("shifts must be an (n_scans, 2) array of whole-pixel (dy, dx) drifts")
-        sy, sx = np.ascontiguousarray(sh[:, 0], dtype=np.int64), np.ascontiguousarray(sh[:, 1], dtype=np.int64)
-    else:
-        sy = sx = np.zeros(0, dtype=np.int64)
+    sy, sx = _drift_columns(shifts)
     out = np.zeros((nsc, nyo, nxo, mz.size), dtype=np.uint32)
-    flat = out.reshape(-1)
-    shape = np.array(out.shape, dtype=np.int64)
-    outside = drifted = counted = other = 0
     start, stop = (0, len(events)) if event_range is None else (int(event_range[0]), int(event_range[1]))
     # Buffers no larger than the events to read: a small file does not get 160 MB of chunk buffers.
     chunk_events = max(1, min(int(chunk_events), stop - start))
-    for _start, block in events.iter_chunks(chunk_events, start, stop):
-        o, d, c, x = _bin_chunk(block, lut, keep_scans, scan0, sy, sx, geo.nx, geo.ny, b, shape, flat)
-        outside, drifted, counted, other = outside + o, drifted + d, counted + c, other + x
-        if on_chunk is not None:
-            on_chunk(block.shape[0])
+    tallies = _histogram(events, (start, stop), chunk_events, lut, keep_scans, scan0, (sy, sx), (geo.nx, geo.ny), b,
+                         out, on_chunk)
+    outside, drifted, counted, other = tallies
     if outside:
         raise ValidationError(f"{outside} events lie outside the declared {geo.ny} × {geo.nx} pixel grid; "
                               "check nx and ny", events.path)
-    step = geo.pixel_size_um * b
     params = {"peaks_mz": mz.tolist() if peaks is not None else None, "tolerance_ppm": tolerance_ppm,
               "tolerance_da": tolerance_da, "n_mz_bins": None if mz_edges is None else int(mz.size),
               "keep_scans": keep_scans, "scans": scans, "spatial_bin": b, "shift_corrected": shifts is not None,
@@ -217,8 +175,8 @@ def bin_events(events: EventTable, *, peaks: Sequence[float] | None = None, tole
                            parameters=params)
     attrs = {"source_file": events.path.name, "events_counted": int(counted), "events_drifted_out": int(drifted),
              "events_other_scans": int(other), "events_total": int(len(events))}
-    coords: dict[str, Any] = {"y": coord("y", pixel_axis(nyo, step), "µm"),
-                              "x": coord("x", pixel_axis(nxo, step), "µm")}
+    coords: dict[str, Any] = {"y": coord("y", pixel_axis(nyo, geo.pixel_size_um * b), "µm"),
+                              "x": coord("x", pixel_axis(nxo, geo.pixel_size_um * b), "µm")}
     if mz_edges is not None:
         coords["mz"] = coord("mz", mz, "m/z")
         return labelled(out[0], "hyperspectral", coords=coords, attrs=attrs, provenance=prov)
@@ -231,6 +189,84 @@ def bin_events(events: EventTable, *, peaks: Sequence[float] | None = None, tole
         coords["scan"] = coord("scan", np.arange(scan0, scan0 + nsc), "index")
         return labelled(out, "cube3d", coords=coords, attrs=attrs, provenance=prov)
     return labelled(out[0], "ion_image", coords=coords, attrs=attrs, provenance=prov)
+
+
+def _check_request(events: EventTable, peaks: Sequence[float] | None, mz_edges: Sequence[float] | None,
+                   keep_scans: bool, spatial_bin: int) -> tuple[Calibration, Geometry, int]:
+    """The event table's calibration and geometry and the spatial bin, after checking that the
+    request is one :func:`bin_events` can serve."""
+    if not isinstance(events, EventTable):
+        raise ValidationError(f"bin_events needs an EventTable, got {type(events).__name__}")
+    cal, geo = events.calibration, events.geometry
+    if cal is None or geo is None:
+        raise ValidationError("binning events needs a calibration (k0, sf) and a geometry (nx, ny)", events.path)
+    if (peaks is None) == (mz_edges is None):
+        raise ValidationError("give either peaks (with a tolerance) or mz_edges")
+    if keep_scans and mz_edges is not None:
+        raise ValidationError("keep_scans needs peaks: a (scan, y, x, mz) cube is not an ionscope data kind")
+    b = int(spatial_bin)
+    if b < 1 or b > min(geo.nx, geo.ny):
+        raise ValidationError(f"spatial_bin must be between 1 and {min(geo.nx, geo.ny)}, got {spatial_bin}")
+    return cal, geo, b
+
+
+def _output_bins(cal: Calibration, peaks: Sequence[float] | None, tolerance_ppm: float | None,
+                 tolerance_da: float | None,
+                 mz_edges: Sequence[float] | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Output m/z (peak centres or bin centres), window bounds lo/hi and the channel lookup table."""
+    if peaks is not None:
+        mz, lo, hi = peak_windows(peaks, tolerance_ppm=tolerance_ppm, tolerance_da=tolerance_da)
+        return mz, lo, hi, channel_lut(cal, lo, hi)
+    edges = np.asarray(mz_edges, dtype=float)
+    if edges.ndim != 1 or edges.size < 2 or np.any(np.diff(edges) <= 0) or edges[0] <= 0:
+        raise ValidationError("mz_edges must be at least two strictly increasing positive m/z values")
+    lo, hi = edges[:-1], np.nextafter(edges[1:], -np.inf)
+    mz = 0.5 * (edges[:-1] + edges[1:])
+    return mz, lo, hi, channel_lut(cal, lo, hi, what="m/z bin")
+
+
+def _scan_range(events: EventTable, geo: Geometry, keep_scans: bool,
+                scans: tuple[int, int] | None) -> tuple[tuple[int, int] | None, int, int]:
+    """``(scans, first scan, number of scans)`` of the output: all declared (or recorded) scans by
+    default when the scan axis is kept, one summed scan otherwise."""
+    if not keep_scans:
+        return scans, 0, 1
+    if scans is None:
+        n_scans = geo.n_scans
+        if n_scans is None:
+            n_scans = int(events.column("scan")[-1]) + 1 if len(events) else 1
+        scans = (0, n_scans)
+    scan0, nsc = int(scans[0]), int(scans[1]) - int(scans[0])
+    if nsc < 1:
+        raise ValidationError(f"empty scan range {scans}")
+    return scans, scan0, nsc
+
+
+def _drift_columns(shifts: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Per-scan whole-pixel drift (dy, dx) as two int64 columns (empty: no drift correction)."""
+    if shifts is None:
+        sy = sx = np.zeros(0, dtype=np.int64)
+        return sy, sx
+    sh = np.asarray(shifts)
+    if sh.ndim != 2 or sh.shape[1] != 2 or np.any(sh != np.round(sh)):
+        raise ValidationError("shifts must be an (n_scans, 2) array of whole-pixel (dy, dx) drifts")
+    return np.ascontiguousarray(sh[:, 0], dtype=np.int64), np.ascontiguousarray(sh[:, 1], dtype=np.int64)
+
+
+def _histogram(events: EventTable, bounds: tuple[int, int], chunk_events: int, lut: np.ndarray, keep_scans: bool,
+               scan0: int, drift: tuple[np.ndarray, np.ndarray], grid: tuple[int, int], b: int, out: np.ndarray,
+               on_chunk: Callable[[int], None] | None) -> tuple[int, int, int, int]:
+    """Stream records ``bounds`` of ``events`` chunk by chunk into ``out``; return the events outside
+    the ``grid`` (nx, ny), drifted out of the field, counted, and of scans outside the range."""
+    flat = out.reshape(-1)
+    shape = np.array(out.shape, dtype=np.int64)
+    outside = drifted = counted = other = 0
+    for _start, block in events.iter_chunks(chunk_events, *bounds):
+        o, d, c, x = _bin_chunk(block, lut, keep_scans, scan0, drift[0], drift[1], grid[0], grid[1], b, shape, flat)
+        outside, drifted, counted, other = outside + o, drifted + d, counted + c, other + x
+        if on_chunk is not None:
+            on_chunk(block.shape[0])
+    return outside, drifted, counted, other
 
 
 def bin_events_to_zarr(events: EventTable, path: str | PathLike[str], *, scans_per_block: int = 8,

@@ -164,9 +164,34 @@ def read_iontof_profile(path: str | PathLike[str], *, salvage: bool = False) -> 
     p = require_file(path)
     header, data_offset = _header_lines(p)
     note = header[0][1:].strip()
-    labels = [s.strip() for s in _fields(header[1])]
-    masses = _fields(header[2])
     titles = [t.strip() for t in _fields(header[3])]
+    n_axis = _axis_count(titles, p)
+    species, mz = _species(header, titles, n_axis, p)
+    n_cols = n_axis + len(species)
+    lines = _data_lines(p, data_offset, n_cols, salvage)
+    values = _numbers(lines, n_cols, p)
+    axes = {AXIS_COLUMNS[t]: values[:, i] for i, t in enumerate(titles[:n_axis])}
+    counts = values[:, n_axis:]
+    _check_values(values, counts, axes, species, n_axis, p)
+    t = axes["sputter_time"]
+    polarity = _polarity(species)
+    labels_out, renamed = unique_labels(species, mz)
+    extra = {"original_labels": list(species), "renamed_labels": renamed} if renamed else {}
+    profile = make_depth_profile(
+        counts, labels_out, sputter_time_s=t, dose_ions=axes.get("dose"),
+        fluence_ions_cm2=axes.get("fluence"), mz=mz,
+        attrs={"source_file": p.name, "smoothing": note, "format": "iontof_profile",
+               "axis_columns": [AXIS_COLUMNS[t] for t in titles[:n_axis]], **extra},
+        acquisition={"instrument": "IONTOF (SurfaceLab export)", "technique": "TOF-SIMS",
+                     "polarity": polarity},
+    )
+    profile = profile.assign_coords(data_point=("scan", axes["data_point"].astype(np.int64)))
+    profile.coords["data_point"].attrs["units"] = "index"
+    return profile
+
+
+def _axis_count(titles: list[str], p: Path) -> int:
+    """Number of leading axis columns in the column-title row; it must hold 'Data Point #' and the time."""
     n_axis = 0
     while n_axis < len(titles) and titles[n_axis] in AXIS_COLUMNS:
         n_axis += 1
@@ -174,6 +199,13 @@ def read_iontof_profile(path: str | PathLike[str], *, salvage: bool = False) -> 
         raise FormatError("column-title row does not start with 'Data Point #' (not a profile export?)", p)
     if "Sputter Time (s)" not in titles[:n_axis]:
         raise FormatError("the export has no 'Sputter Time (s)' column; re-export with the time axis", p)
+    return n_axis
+
+
+def _species(header: list[str], titles: list[str], n_axis: int, p: Path) -> tuple[list[str], np.ndarray]:
+    """Species labels (header row 2) and their m/z (row 3, NaN for N/A), checked against the titles."""
+    labels = [s.strip() for s in _fields(header[1])]
+    masses = _fields(header[2])
     # Species rows are padded with one empty field per axis column.
     species = labels[n_axis:]
     if any(lab for lab in labels[:n_axis]):
@@ -193,8 +225,14 @@ def read_iontof_profile(path: str | PathLike[str], *, salvage: bool = False) -> 
         raise FormatError(f"unexpected column title {bad!r} among the intensity columns", p)
     if any(not s for s in species):
         raise FormatError("a species label is empty", p)
-    mz = np.array([_parse_mass(m, p, s) for m, s in zip(mass_fields, species)])
-    n_cols = n_axis + n_species
+    return species, np.array([_parse_mass(m, p, s) for m, s in zip(mass_fields, species)])
+
+
+def _data_lines(p: Path, data_offset: int, n_cols: int, salvage: bool) -> list[bytes]:
+    """The non-blank data rows (line ends and trailing tab removed), each of ``n_cols`` values.
+
+    With ``salvage`` a last row cut short is dropped with a :class:`TruncatedWarning`.
+    """
     size = p.stat().st_size
     with open(p, "rb") as fh:
         fh.seek(data_offset)
@@ -210,7 +248,7 @@ def read_iontof_profile(path: str | PathLike[str], *, salvage: bool = False) -> 
     bad = np.nonzero(counts_per_line != n_cols)[0]
     if salvage and bad.size == 1 and bad[0] == len(lines) - 1 and counts_per_line[-1] < n_cols and len(lines) > 1:
         warnings.warn(f"{p}: the last data row is truncated ({counts_per_line[-1]} of {n_cols} values); "
-                      f"reading the {len(lines) - 1} complete rows", TruncatedWarning, stacklevel=2)
+                      f"reading the {len(lines) - 1} complete rows", TruncatedWarning, stacklevel=3)
         lines = lines[:-1]
         bad = bad[:0]
     if bad.size:
@@ -218,6 +256,11 @@ def read_iontof_profile(path: str | PathLike[str], *, salvage: bool = False) -> 
         what = "truncated" if row == len(lines) - 1 and counts_per_line[row] < n_cols else "ragged"
         raise FormatError(f"data row {row + 1} has {counts_per_line[row]} values where the header declares "
                           f"{n_cols} ({what} row)", p)
+    return lines
+
+
+def _numbers(lines: list[bytes], n_cols: int, p: Path) -> np.ndarray:
+    """The data rows parsed as float64 (pandas' C parser); a missing or non-numeric value is refused."""
     try:
         table = pd.read_csv(io.BytesIO(b"\n".join(lines)), sep="\t", header=None, engine="c", dtype=np.float64,
                             names=range(n_cols), skip_blank_lines=True)
@@ -231,8 +274,13 @@ def read_iontof_profile(path: str | PathLike[str], *, salvage: bool = False) -> 
     if missing.any():
         row = int(np.nonzero(missing.any(axis=1))[0][0])
         raise FormatError(f"data row {row + 1} has an empty or non-numeric value", p)
-    axes = {AXIS_COLUMNS[t]: values[:, i] for i, t in enumerate(titles[:n_axis])}
-    counts = values[:, n_axis:]
+    return values
+
+
+def _check_values(values: np.ndarray, counts: np.ndarray, axes: dict[str, np.ndarray], species: list[str],
+                  n_axis: int, p: Path) -> None:
+    """Refuse infinities outside ratio columns, negative counts, doses or fluences and a time axis
+    that is negative or does not increase."""
     # SurfaceLab writes "inf" where a ratio column ("A / ( B )") divides by zero; nowhere else.
     is_ratio = np.array(["/" in s for s in species])
     bad_inf = ~np.isfinite(counts) & ~is_ratio[None, :]
@@ -252,20 +300,6 @@ def read_iontof_profile(path: str | PathLike[str], *, salvage: bool = False) -> 
     for name in ("dose", "fluence"):
         if name in axes and (axes[name] < 0).any():
             raise FormatError(f"negative {name} values", p)
-    polarity = _polarity(species)
-    labels_out, renamed = unique_labels(species, mz)
-    extra = {"original_labels": list(species), "renamed_labels": renamed} if renamed else {}
-    profile = make_depth_profile(
-        counts, labels_out, sputter_time_s=t, dose_ions=axes.get("dose"),
-        fluence_ions_cm2=axes.get("fluence"), mz=mz,
-        attrs={"source_file": p.name, "smoothing": note, "format": "iontof_profile",
-               "axis_columns": [AXIS_COLUMNS[t] for t in titles[:n_axis]], **extra},
-        acquisition={"instrument": "IONTOF (SurfaceLab export)", "technique": "TOF-SIMS",
-                     "polarity": polarity},
-    )
-    profile = profile.assign_coords(data_point=("scan", axes["data_point"].astype(np.int64)))
-    profile.coords["data_point"].attrs["units"] = "index"
-    return profile
 
 
 PLUGIN = FormatPlugin(

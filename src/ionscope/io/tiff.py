@@ -174,54 +174,33 @@ def _tifffile_log() -> Iterator[list[str]]:
         logger.propagate = propagate
 
 
+class _Series(typing.NamedTuple):
+    """One image series of an opened TIFF: its pixels and what its tags say about them."""
+
+    data: Any
+    axes: str
+    shape: tuple[int, ...]
+    squeeze_axes: list[int]
+    plane_y: float | None
+    plane_x: float | None
+    source: str
+    imagej: dict[str, Any]
+    lazy: bool
+
+
 def _read_open(tif: tifffile.TiffFile, p: Path, size: int, pixel_size_um: float | None,
                slice_thickness_um: float | None, lazy: bool | None, series: int) -> xr.DataArray:
     """The array of series ``series`` of an opened TIFF, with coordinates in µm."""
-    try:
-        if not tif.series:
-            raise FormatError("TIFF holds no image series", p)
-        if not 0 <= series < len(tif.series):
-            raise FormatError(f"TIFF holds {len(tif.series)} image series; series={series} does not exist", p)
-        s = tif.series[series]
-        axes, shape, dtype = s.axes, tuple(s.shape), s.dtype
-        if dtype is None:
-            raise FormatError("TIFF pages have an unsupported sample format", p)
-        if 0 in shape:
-            raise FormatError(f"TIFF declares an empty image (shape {shape})", p)
-        compressed = any(pg.compression != 1 for pg in s.pages[:1] if pg is not None)
-        limit = size * (MAX_COMPRESSION_RATIO if compressed else 1) + 65536
-        nbytes = checked_nbytes(p, shape, dtype, what="TIFF image", limit=limit)
-        if "S" in axes or "C" in axes and shape[axes.index("C")] > 1:
-            raise UnsupportedError(f"colour/multi-sample TIFF (axes {axes}); save it as grey levels", p)
-        squeeze_axes = [i for i, a in enumerate(axes) if a not in "ZYXQITC" or shape[i] == 1]
-        plane_y, plane_x, source = _pixel_size_from_tags(tif)
-        ij = tif.imagej_metadata or {}
-        use_lazy = nbytes > LAZY_THRESHOLD if lazy is None else lazy
-        if use_lazy:
-            import dask.array as dsa
-            import zarr
-
-            data: Any = dsa.from_zarr(zarr.open(tif.aszarr(series=series), mode="r"))
-        else:
-            data = s.asarray()
-    except IonscopeError:
+    loaded = _load_series(tif, p, size, lazy, series)
+    if not loaded.lazy:
         tif.close()
-        raise
-    except NotImplementedError as exc:
-        tif.close()
-        raise UnsupportedError(f"TIFF encoding not supported: {exc}", p) from None
-    except MemoryError:
-        tif.close()
-        raise AbsurdSizeError("the TIFF header declares more data than fits in memory", p) from None
-    except _CORRUPT as exc:
-        tif.close()
-        raise FormatError(f"corrupt TIFF: {type(exc).__name__}: {exc}", p) from None
-    if not use_lazy:
-        tif.close()
-    kept = tuple(n for i, n in enumerate(shape) if i not in squeeze_axes) or (1,)
-    if int(np.prod(kept, dtype=object)) != data.size:
-        raise FormatError(f"the pages hold {data.size} values where the header declares shape {shape}: corrupt", p)
-    data = data.reshape(kept)
+    shape = loaded.shape
+    kept = tuple(n for i, n in enumerate(shape) if i not in loaded.squeeze_axes) or (1,)
+    if int(np.prod(kept, dtype=object)) != loaded.data.size:
+        raise FormatError(f"the pages hold {loaded.data.size} values where the header declares shape {shape}: "
+                          "corrupt", p)
+    data = loaded.data.reshape(kept)
+    plane_y, plane_x, source = loaded.plane_y, loaded.plane_x, loaded.source
     if pixel_size_um is not None:
         plane_y = plane_x = float(pixel_size_um)
         source = "declared"
@@ -234,14 +213,73 @@ def _read_open(tif: tifffile.TiffFile, p: Path, size: int, pixel_size_um: float 
                   "x": coord("x", pixel_axis(data.shape[1], plane_x), "µm")}
         return labelled(data, "image", coords=coords, units="grey", attrs=attrs)
     if data.ndim != 3:
-        raise UnsupportedError(f"TIFF series with axes {axes} and shape {shape} is not an image or a stack", p)
+        raise UnsupportedError(f"TIFF series with axes {loaded.axes} and shape {shape} is not an image or a stack", p)
+    dz = _slice_spacing(slice_thickness_um, loaded.imagej, plane_x, attrs)
+    return make_volume(data, (dz, plane_y, plane_x), attrs=attrs)
+
+
+def _slice_spacing(slice_thickness_um: float | None, ij: dict[str, Any], plane_x: float,
+                   attrs: dict[str, Any]) -> float:
+    """Slice spacing of a stack (µm): declared, ImageJ's ``spacing``, or the pixel size; its source
+    goes into ``attrs["slice_thickness_source"]``."""
     if slice_thickness_um is not None:
         dz, attrs["slice_thickness_source"] = float(slice_thickness_um), "declared"
     elif ij.get("spacing"):
         dz, attrs["slice_thickness_source"] = float(ij["spacing"]), "ImageJ spacing"
     else:
         dz, attrs["slice_thickness_source"] = plane_x, "assumed equal to the pixel size; declare slice_thickness_um"
-    return make_volume(data, (dz, plane_y, plane_x), attrs=attrs)
+    return dz
+
+
+def _load_series(tif: tifffile.TiffFile, p: Path, size: int, lazy: bool | None, series: int) -> _Series:
+    """Check and load series ``series`` (Dask-backed when lazy); on any failure close ``tif`` and raise
+    the matching :class:`IonscopeError`."""
+    try:
+        return _checked_series(tif, p, size, lazy, series)
+    except IonscopeError:
+        tif.close()
+        raise
+    except NotImplementedError as exc:
+        tif.close()
+        raise UnsupportedError(f"TIFF encoding not supported: {exc}", p) from None
+    except MemoryError:
+        tif.close()
+        raise AbsurdSizeError("the TIFF header declares more data than fits in memory", p) from None
+    except _CORRUPT as exc:
+        tif.close()
+        raise FormatError(f"corrupt TIFF: {type(exc).__name__}: {exc}", p) from None
+
+
+def _checked_series(tif: tifffile.TiffFile, p: Path, size: int, lazy: bool | None, series: int) -> _Series:
+    """Series ``series`` after the checks that need no pixels (it exists, is non-empty, grey, and not
+    larger than the file can hold), then its pixels and pixel size."""
+    if not tif.series:
+        raise FormatError("TIFF holds no image series", p)
+    if not 0 <= series < len(tif.series):
+        raise FormatError(f"TIFF holds {len(tif.series)} image series; series={series} does not exist", p)
+    s = tif.series[series]
+    axes, shape, dtype = s.axes, tuple(s.shape), s.dtype
+    if dtype is None:
+        raise FormatError("TIFF pages have an unsupported sample format", p)
+    if 0 in shape:
+        raise FormatError(f"TIFF declares an empty image (shape {shape})", p)
+    compressed = any(pg.compression != 1 for pg in s.pages[:1] if pg is not None)
+    limit = size * (MAX_COMPRESSION_RATIO if compressed else 1) + 65536
+    nbytes = checked_nbytes(p, shape, dtype, what="TIFF image", limit=limit)
+    if "S" in axes or "C" in axes and shape[axes.index("C")] > 1:
+        raise UnsupportedError(f"colour/multi-sample TIFF (axes {axes}); save it as grey levels", p)
+    squeeze_axes = [i for i, a in enumerate(axes) if a not in "ZYXQITC" or shape[i] == 1]
+    plane_y, plane_x, source = _pixel_size_from_tags(tif)
+    ij = tif.imagej_metadata or {}
+    use_lazy = nbytes > LAZY_THRESHOLD if lazy is None else lazy
+    if use_lazy:
+        import dask.array as dsa
+        import zarr
+
+        data: Any = dsa.from_zarr(zarr.open(tif.aszarr(series=series), mode="r"))
+    else:
+        data = s.asarray()
+    return _Series(data, axes, shape, squeeze_axes, plane_y, plane_x, source, ij, use_lazy)
 
 
 #: dtypes ImageJ hyperstacks can hold; others are written as plain TIFF with resolution tags only.

@@ -160,11 +160,40 @@ def microstructure_metrics(vol: xr.DataArray, phases: Mapping[str, int] | None =
     labels = np.asarray(vol.values)
     two_d = labels.shape[0] == 1
     dirs = _directions(directions, two_d)
+    _check_tortuosity_phases(tortuosity_phases, ph)
+    warnings = _input_warnings(unnamed, two_d)
+    per_phase = _fractions(labels, ph, sp, representativity, stage)
+    values: dict[str, Any] = {"spacing_um": list(sp),
+                              "spacing": Quantity(list(sp), None, "µm", why_no_uncertainty=SPACING_WHY),
+                              "shape": list(labels.shape), "dimensions": 2 if two_d else 3,
+                              "metrics": chosen, "phases": per_phase, "unnamed_labels": unnamed}
+    if "surfaces" in chosen or "tpb" in chosen:
+        warnings += _surfaces_and_tpb(values, labels, ph, sp, chosen, representativity, stage)
+    tph = list(ph) if tortuosity_phases is None else list(tortuosity_phases)
+    axes = [d for d in "xyz" if not (two_d and d == "z")]
+    for name, val in ph.items():
+        warnings += _phase_structure(per_phase[name], name, labels == val, sp, chosen, name in tph, axes, dirs,
+                                     tol, stage)
+    _add_porosity(values, labels, ph, pore_phase, chosen)
+    if "tortuosity" in chosen:
+        values["tortuosity_tolerance"] = tol
+    prov = make_provenance("ionscope.micro.microstructure_metrics", inputs=inputs,
+                           parameters={"phases": ph, "spacing_um": sp, "directions": dirs, "metrics": chosen,
+                                       "tortuosity_phases": tph, "tolerance": tol})
+    return Result("micro.metrics", values, warnings, prov)
+
+
+def _check_tortuosity_phases(tortuosity_phases: Sequence[str] | None, ph: Mapping[str, int]) -> None:
+    """Refuse τ phases that are not among the analysed phases."""
     if tortuosity_phases is not None:
         bad = [t for t in tortuosity_phases if t not in ph]
         if bad:
             raise ValidationError(f"--tortuosity names {', '.join(map(repr, bad))}, not among the analysed phases "
                                   f"{', '.join(ph)}")
+
+
+def _input_warnings(unnamed: list[int], two_d: bool) -> list[str]:
+    """Warnings about the input itself: unnamed label values, a 2-D image."""
     warnings: list[str] = []
     if unnamed:
         warnings.append(f"label values {unnamed[:10]} have no phase name: listed as unnamed, not analysed "
@@ -172,6 +201,12 @@ def microstructure_metrics(vol: xr.DataArray, phases: Mapping[str, int] | None =
     if two_d:
         warnings.append("2-D image: surfaces are boundary lengths per area, percolation and τ are in-plane, "
                         "local thickness uses discs; no triple-phase boundary")
+    return warnings
+
+
+def _fractions(labels: np.ndarray, ph: Mapping[str, int], sp: tuple[float, float, float], representativity: bool,
+               stage: Stage) -> dict[str, Any]:
+    """Per phase: its label and its volume fraction (with the representativity 1σ when asked)."""
     n = labels.size
     per_phase: dict[str, Any] = {}
     with stage("fractions", len(ph)) as task:
@@ -181,62 +216,68 @@ def microstructure_metrics(vol: xr.DataArray, phases: Mapping[str, int] | None =
             unc = additive_uncertainty(mask, sp)["uncertainty"] if representativity else None
             per_phase[name] = {"label": val, "volume_fraction": Quantity(eps, unc, "1")}
             task.advance(1)
-    values: dict[str, Any] = {"spacing_um": list(sp),
-                              "spacing": Quantity(list(sp), None, "µm", why_no_uncertainty=SPACING_WHY),
-                              "shape": list(labels.shape), "dimensions": 2 if two_d else 3,
-                              "metrics": chosen, "phases": per_phase, "unnamed_labels": unnamed}
-    if "surfaces" in chosen or "tpb" in chosen:
-        with stage("surfaces" + (" and TPB" if "tpb" in chosen else ""), None):
-            surf = surface_metrics(labels, ph, sp, tpb="tpb" in chosen)
-        if "surfaces" in chosen:
-            _add_surfaces(values, surf, labels, ph, sp, representativity, stage)
-        if "tpb" in chosen and "tpb_density_per_um2" in surf:
-            values["tpb_density_per_um2"] = Quantity(surf["tpb_density_per_um2"], None, "µm^-2")
-            values["tpb_edge_density_per_um2"] = Quantity(surf["tpb_edge_density_per_um2"], None, "µm^-2")
-        elif "tpb" in chosen:
-            warnings.append("TPB density needs exactly three named phases filling a 3-D volume: not computed")
-    tph = list(ph) if tortuosity_phases is None else list(tortuosity_phases)
-    need_labels = "percolation" in chosen or "tortuosity" in chosen
-    axes = [d for d in "xyz" if not (two_d and d == "z")]
-    for name, val in ph.items():
-        entry = per_phase[name]
-        mask = labels == val
-        lab = None
-        if need_labels:
-            with stage(f"percolation {name}", None):
-                lab = label_phase(mask)
-                perc = _percolation(lab[0], lab[1], int(np.count_nonzero(mask)), axes)
-            if "percolation" in chosen:
-                entry["percolating"] = {d: perc[d]["percolating"] for d in axes}
-                entry["percolating_fraction"] = {d: perc[d]["percolating_fraction"] for d in axes}
-        if "tortuosity" in chosen and name in tph:
-            taus: dict[str, Any] = {}
-            for d in dirs:
-                if not perc[d]["percolating"]:
-                    taus[d] = {"tortuosity": None, "reason": f"{name} does not connect the two faces normal to {d}"}
-                    warnings.append(f"phase {name!r} does not percolate along {d}: tortuosity not defined")
-                    continue
-                taus[d] = _tau_entry(_tau_stage(stage, name, d, mask, sp, lab, tol))
-            entry["tortuosity"] = taus
-        del lab
-        if "sizes" in chosen and mask.any() and not mask.all():
-            with stage(f"local thickness {name}", None):
-                entry["local_thickness_um"] = size_distribution(local_thickness(mask, sp), mask)
-    pore = pore_phase or ("pore" if "pore" in ph else None)
-    if pore is not None:
-        if pore not in ph:
-            raise ValidationError(f"pore phase {pore!r} is not in the phase map {ph}")
-        values["porosity"] = per_phase[pore]["volume_fraction"]
-        eps = values["porosity"]
-        values["relative_density"] = Quantity(1.0 - eps.value, eps.uncertainty, "1")
+    return per_phase
+
+
+def _surfaces_and_tpb(values: dict[str, Any], labels: np.ndarray, ph: Mapping[str, int],
+                      sp: tuple[float, float, float], chosen: Sequence[str], representativity: bool,
+                      stage: Stage) -> list[str]:
+    """Add surface areas and the TPB densities (as chosen) to ``values``; return the warnings."""
+    with stage("surfaces" + (" and TPB" if "tpb" in chosen else ""), None):
+        surf = surface_metrics(labels, ph, sp, tpb="tpb" in chosen)
+    if "surfaces" in chosen:
+        _add_surfaces(values, surf, labels, ph, sp, representativity, stage)
+    if "tpb" in chosen and "tpb_density_per_um2" in surf:
+        values["tpb_density_per_um2"] = Quantity(surf["tpb_density_per_um2"], None, "µm^-2")
+        values["tpb_edge_density_per_um2"] = Quantity(surf["tpb_edge_density_per_um2"], None, "µm^-2")
+    elif "tpb" in chosen:
+        return ["TPB density needs exactly three named phases filling a 3-D volume: not computed"]
+    return []
+
+
+def _phase_structure(entry: dict[str, Any], name: str, mask: np.ndarray, sp: tuple[float, float, float],
+                     chosen: Sequence[str], solve_tau: bool, axes: Sequence[str], dirs: Sequence[str], tol: float,
+                     stage: Stage) -> list[str]:
+    """Add one phase's percolation, τ per direction and size distribution (as chosen) to its
+    ``entry``; return the warnings. The face-connected labels are computed once and shared."""
+    warnings: list[str] = []
+    lab = None
+    if "percolation" in chosen or "tortuosity" in chosen:
+        with stage(f"percolation {name}", None):
+            lab = label_phase(mask)
+            perc = _percolation(lab[0], lab[1], int(np.count_nonzero(mask)), axes)
         if "percolation" in chosen:
-            values.update(pore_connectivity(labels == ph[pore]))
-    if "tortuosity" in chosen:
-        values["tortuosity_tolerance"] = tol
-    prov = make_provenance("ionscope.micro.microstructure_metrics", inputs=inputs,
-                           parameters={"phases": ph, "spacing_um": sp, "directions": dirs, "metrics": chosen,
-                                       "tortuosity_phases": tph, "tolerance": tol})
-    return Result("micro.metrics", values, warnings, prov)
+            entry["percolating"] = {d: perc[d]["percolating"] for d in axes}
+            entry["percolating_fraction"] = {d: perc[d]["percolating_fraction"] for d in axes}
+    if "tortuosity" in chosen and solve_tau:
+        taus: dict[str, Any] = {}
+        for d in dirs:
+            if not perc[d]["percolating"]:
+                taus[d] = {"tortuosity": None, "reason": f"{name} does not connect the two faces normal to {d}"}
+                warnings.append(f"phase {name!r} does not percolate along {d}: tortuosity not defined")
+                continue
+            taus[d] = _tau_entry(_tau_stage(stage, name, d, mask, sp, lab, tol))
+        entry["tortuosity"] = taus
+    del lab
+    if "sizes" in chosen and mask.any() and not mask.all():
+        with stage(f"local thickness {name}", None):
+            entry["local_thickness_um"] = size_distribution(local_thickness(mask, sp), mask)
+    return warnings
+
+
+def _add_porosity(values: dict[str, Any], labels: np.ndarray, ph: Mapping[str, int], pore_phase: str | None,
+                  chosen: Sequence[str]) -> None:
+    """Add porosity, relative density and (with percolation) open/closed pores of the pore phase."""
+    pore = pore_phase or ("pore" if "pore" in ph else None)
+    if pore is None:
+        return
+    if pore not in ph:
+        raise ValidationError(f"pore phase {pore!r} is not in the phase map {ph}")
+    values["porosity"] = values["phases"][pore]["volume_fraction"]
+    eps = values["porosity"]
+    values["relative_density"] = Quantity(1.0 - eps.value, eps.uncertainty, "1")
+    if "percolation" in chosen:
+        values.update(pore_connectivity(labels == ph[pore]))
 
 
 def _add_surfaces(values: dict[str, Any], surf: dict, labels: np.ndarray, ph: Mapping[str, int],

@@ -506,6 +506,44 @@ def solve_diffusion(mask: np.ndarray, axis: int, spacing: tuple[float, float, fl
     callback
         Called after every iteration with (iteration, current τ, current error indicator).
     """
+    mask, sp, diffusivity, labels = _checked_problem(mask, axis, tol, spacing, diffusivity, labels)
+    eps = float(mask.mean())
+    cluster = percolating_cluster(mask, axis, labels)
+    n_perc = int(cluster.sum())
+    if n_perc == 0:
+        return DiffusionSolution(math.nan, 0.0, eps, False, 0.0, 0, math.nan, tolerance=tol)
+    # move the transport direction to the last axis
+    order = [a for a in range(3) if a != axis] + [axis]
+    cl = np.ascontiguousarray(np.transpose(cluster, order))
+    cond = cl if diffusivity is None else np.ascontiguousarray(np.transpose(diffusivity, order)) * cl
+    del cluster
+    s = [sp[a] for a in order]
+    g = (s[1] * s[2] / s[0], s[0] * s[2] / s[1], s[0] * s[1] / s[2])  # face area / centre distance
+    gb = 2.0 * g[2]
+    nx = cl.shape[2]
+    d_scale = nx * s[2] / (cl.shape[0] * s[0] * cl.shape[1] * s[1])   # D_rel = Q · L / A
+    # initial guess: linear profile on the cluster
+    x = ((nx - 0.5 - np.arange(nx, dtype=_F)) / nx)[None, None, :] * cl
+    x = x.astype(_F)
+    it, err = _conjugate_gradients(_build_levels(cond, g, gb), x, cond, gb, eps, d_scale,
+                                   (tol, rtol, max_iter), callback)
+    q_in, q_out = _fluxes(x, cond, gb)
+    q = 0.5 * (q_in + q_out)
+    mismatch = abs(q_in - q_out) / q if q > 0 else math.nan
+    if not math.isfinite(err):
+        err = mismatch
+    d_rel = q * d_scale
+    tau = eps / d_rel if d_rel > 0 else math.nan
+    field = np.transpose(x, np.argsort(order)) if keep_field else None
+    return DiffusionSolution(float(tau), float(d_rel), eps, True, n_perc / max(mask.sum(), 1), it,
+                             mismatch, field, float(max(err, mismatch)), tol)
+
+
+def _checked_problem(mask: np.ndarray, axis: int, tol: float, spacing: tuple[float, float, float],
+                     diffusivity: np.ndarray | None, labels: tuple[np.ndarray, int] | None) -> tuple[
+                         np.ndarray, tuple[float, ...], np.ndarray | None, tuple[np.ndarray, int] | None]:
+    """The conducting mask, the spacing as floats, the diffusivity as float32 and the shared labels
+    (dropped when a diffusivity changes the conductor), after checking every argument."""
     mask = np.asarray(mask, bool)
     if mask.ndim != 3:
         raise ValidationError(f"tortuosity needs a 3-D phase mask, got shape {mask.shape}")
@@ -522,28 +560,22 @@ def solve_diffusion(mask: np.ndarray, axis: int, spacing: tuple[float, float, fl
             raise ValidationError("diffusivity must be finite, ≥ 0 and of the mask's shape")
         mask = mask & (diffusivity > 0)
         labels = None
-    eps = float(mask.mean())
-    cluster = percolating_cluster(mask, axis, labels)
-    n_perc = int(cluster.sum())
-    if n_perc == 0:
-        return DiffusionSolution(math.nan, 0.0, eps, False, 0.0, 0, math.nan, tolerance=tol)
-    # move the transport direction to the last axis
-    order = [a for a in range(3) if a != axis] + [axis]
-    cl = np.ascontiguousarray(np.transpose(cluster, order))
-    cond = cl if diffusivity is None else np.ascontiguousarray(np.transpose(diffusivity, order)) * cl
-    del cluster
-    s = [sp[a] for a in order]
-    g = (s[1] * s[2] / s[0], s[0] * s[2] / s[1], s[0] * s[1] / s[2])  # face area / centre distance
-    gb = 2.0 * g[2]
-    levels = _build_levels(cond, g, gb)
+    return mask, sp, diffusivity, labels
+
+
+def _conjugate_gradients(levels: list[_Level], x: np.ndarray, cond: np.ndarray, gb: float, eps: float,
+                         d_scale: float, stops: tuple[float, float, int],
+                         callback: Callable[[int, float, float], None] | None) -> tuple[int, float]:
+    """Multigrid-preconditioned conjugate gradients on the concentration ``x`` (updated in place),
+    with the source of the inlet face; stops on the τ error estimate, the residual or the iteration
+    limit (``stops`` = tol, rtol, max_iter). Returns the iterations and the last error estimate.
+
+    The hierarchy ``levels`` and the work arrays are freed on return, before the caller's final flux.
+    """
+    tol, rtol, max_iter = stops
     fine = levels[0]
-    b = np.zeros(cl.shape, _F)
+    b = np.zeros(x.shape, _F)
     b[:, :, 0] = gb * cond[:, :, 0]
-    nx = cl.shape[2]
-    d_scale = nx * s[2] / (cl.shape[0] * s[0] * cl.shape[1] * s[1])   # D_rel = Q · L / A
-    # initial guess: linear profile on the cluster
-    x = ((nx - 0.5 - np.arange(nx, dtype=_F)) / nx)[None, None, :] * cl
-    x = x.astype(_F)
     r = np.empty_like(b)
     _level_apply(fine, x, r)
     np.subtract(b, r, out=r)
@@ -575,14 +607,4 @@ def solve_diffusion(mask: np.ndarray, axis: int, spacing: tuple[float, float, fl
         rz_new = _dot(r, z)
         _update_p(p, z, _F(rz_new / rz))
         rz = rz_new
-    del levels, r, z, p, ap, b
-    q_in, q_out = _fluxes(x, cond, gb)
-    q = 0.5 * (q_in + q_out)
-    mismatch = abs(q_in - q_out) / q if q > 0 else math.nan
-    if not math.isfinite(err):
-        err = mismatch
-    d_rel = q * d_scale
-    tau = eps / d_rel if d_rel > 0 else math.nan
-    field = np.transpose(x, np.argsort(order)) if keep_field else None
-    return DiffusionSolution(float(tau), float(d_rel), eps, True, n_perc / max(mask.sum(), 1), it,
-                             mismatch, field, float(max(err, mismatch)), tol)
+    return it, err
