@@ -90,6 +90,14 @@ FORMS = {
 }
 
 
+#: Interference species of each candidate element, by polarity: hydrides and hydroxides of its forms
+#: (RuH⁺ on ¹⁰³Rh⁺, RuO₃H⁻ on RhO₃⁻) — the dimers M₂± and MM'± are added by :func:`interference_species`.
+INTERFERENCE_FORMS = {
+    "positive": ("{E}H", "{E}OH", "{E}O2H"),
+    "negative": ("{E}H", "{E}OH", "{E}O2H", "{E}O3H"),
+}
+
+
 @dataclass(frozen=True)
 class SpeciesFit:
     """One candidate species: fitted intensity (counts), its 1σ, significance, pattern match, presence."""
@@ -106,6 +114,9 @@ class SpeciesFit:
     contrast: float
     diagnostic: bool
     present: bool
+    interference: bool = False
+    element_significance: float = 0.0
+    element_p_value: float = 1.0
 
     def to_dict(self) -> dict:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -124,6 +135,22 @@ def candidate_species(elements: Sequence[str], polarity: str, forms: Sequence[st
             formula = f.format(E=e) + sign
             if max_mz is None or isotope_pattern(formula, resolution="unit").mz.max() < max_mz:
                 out.append((formula, e))
+    return out
+
+
+def interference_species(elements: Sequence[str], polarity: str, max_mz: float | None = None
+                          ) -> list[tuple[str, frozenset]]:
+    """(formula, metal elements) of the interference species of ``elements``: hydrides/hydroxides
+    (:data:`INTERFERENCE_FORMS`) of each, and the dimers M₂ and MM' of every pair (metal dimer ions are
+    among the strongest cluster ions of metal surfaces; Laurent et al., *Anal. Chem.* 2024)."""
+    sign = "+" if polarity == "positive" else "-"
+    out = [(f.format(E=e) + sign, frozenset((e,))) for e in elements for f in INTERFERENCE_FORMS[polarity]]
+    els = list(dict.fromkeys(elements))
+    for i, e in enumerate(els):
+        for f in els[i:]:
+            out.append(((f"{e}2" if e == f else f"{e}{f}") + sign, frozenset((e, f))))
+    if max_mz is not None:
+        out = [(f, m) for f, m in out if isotope_pattern(f, resolution="unit").mz.max() < max_mz]
     return out
 
 
@@ -146,14 +173,119 @@ def _windows(centres: np.ndarray, half: np.ndarray) -> tuple[np.ndarray, np.ndar
     return wlo, whi, inv
 
 
+@dataclass(frozen=True)
+class IdentifyParameters:
+    """Settings of :func:`identify_elements` (all optional; the defaults come from counting statistics).
+
+    Attributes
+    ----------
+    forms
+        Species templates reported per element, e.g. ``("{E}", "{E}O")``; default :data:`FORMS`.
+    interferences
+        Fit the interference species of every candidate element jointly (:data:`INTERFERENCE_FORMS`:
+        hydrides and hydroxides MOₙH±, homo- and hetero-nuclear dimers M₂±, MM'±).
+    resolving_power
+        m/Δm for the window half-width ``m/(2R)`` (default: median of the 20 strongest peaks).
+    false_alarm
+        Probability of reporting at least one absent element in a run (family-wise; default that of
+        a one-sided 3σ test, Φ(−3) = 1.35·10⁻³), split over the candidate elements (Bonferroni).
+    min_significance
+        z needed by the species tests (default :func:`detection_threshold` of the species count).
+    min_match, min_fraction
+        Pattern criteria of multi-isotope species (module docstring).
+    min_abundance
+        Isotopologues below this fraction of the largest are left out of the windows.
+    max_offset
+        Largest offset of the count centroid from the exact m/z, in window half-widths.
+    contrast, contrast_pad
+        Background-contrast test of the strongest form (module docstring); ``contrast_pad`` nominal
+        masses on each side give the local background.
+    max_shift_ppm, shift_step_ppm, band_width
+        Residual calibration error absorbed per ``band_width`` m/z band (0 disables).
+    """
+
+    forms: tuple[str, ...] | None = None
+    interferences: bool = False
+    resolving_power: float | None = None
+    false_alarm: float = 1.3498980316301035e-3
+    min_significance: float | None = None
+    min_match: float = 0.9
+    min_fraction: float = 0.5
+    min_abundance: float = 0.01
+    max_offset: float = 1.0
+    contrast: bool = True
+    contrast_pad: int = 4
+    max_shift_ppm: float = 0.0
+    shift_step_ppm: float = 50.0
+    band_width: float = 50.0
+    robust: bool = False
+    decision: str = "species"
+
+    @classmethod
+    def from_options(cls, base: IdentifyParameters | None = None, **options) -> IdentifyParameters:
+        """``base`` (or the defaults) with ``options`` replaced; an unknown name raises ValidationError."""
+        from dataclasses import fields, replace
+
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(options) - known)
+        if unknown:
+            raise ValidationError(f"unknown identification option(s) {', '.join(unknown)}; "
+                                  f"known: {', '.join(sorted(known))}")
+        if options.get("contrast") is None:
+            options.pop("contrast", None)
+        if options.get("forms") is not None:
+            options["forms"] = tuple(options["forms"])
+        return replace(base or cls(), **options)
+
+
+@dataclass(frozen=True)
+class _Spectrum:
+    """Counts, m/z, bin widths, running sums and the resolving power of one calibrated spectrum."""
+
+    y: np.ndarray
+    x: np.ndarray
+    dx: np.ndarray
+    cs: np.ndarray      # running sum of baseline-subtracted counts
+    cs_raw: np.ndarray  # running sum of counts
+    cs_x: np.ndarray    # running sum of baseline-subtracted counts × m/z
+    resolving_power: float
+
+
+@dataclass(frozen=True)
+class _Species:
+    """Candidate species: formula, its metal elements, the element it is reported under (None for an
+    interference), and its isotopologue rows (m/z, capture-weighted abundance, species index, half-width)."""
+
+    formulas: list[str]
+    metals: list[frozenset]
+    reported: list[str | None]
+    patterns: list
+    cm: np.ndarray
+    ca: np.ndarray
+    idx: np.ndarray
+    half: np.ndarray
+
+
+@dataclass(frozen=True)
+class _WindowFit:
+    """Design ``a`` (windows × species), background-subtracted window counts ``b``, weights ``w``,
+    coefficients, per-isotopologue ppm shifts and 1σ of each coefficient."""
+
+    a: np.ndarray
+    b: np.ndarray
+    w: np.ndarray
+    coef: np.ndarray
+    shifts: np.ndarray
+    sigma: np.ndarray
+
+    @property
+    def fitted(self) -> np.ndarray:
+        return self.a @ self.coef
+
+
 def identify_elements(spectrum, mz=None, *, polarity: str, elements: Sequence[str] | str = "auto",
-                      forms: Sequence[str] | None = None, resolving_power: float | None = None,
-                      min_significance: float | None = None, min_match: float = 0.9, min_fraction: float = 0.5,
-                      min_abundance: float = 0.01, max_shift_ppm: float = 0.0,
-                      shift_step_ppm: float = 50.0, band_width: float = 50.0,
-                      max_offset: float = 1.0, contrast: bool | None = None,
-                      contrast_pad: int = 4) -> list[SpeciesFit]:
-    """Which multi-isotope elements are in a calibrated spectrum, and how much of each species.
+                      parameters: IdentifyParameters | None = None, **options) -> list[SpeciesFit]:
+    """Which elements are in a calibrated spectrum, and how much of each species.
 
     Parameters
     ----------
@@ -162,38 +294,41 @@ def identify_elements(spectrum, mz=None, *, polarity: str, elements: Sequence[st
     polarity
         ``"positive"`` or ``"negative"`` (chooses the species forms).
     elements
-        ``"auto"`` (every element with a diagnostic pattern: ≥ 3 isotopes above 5 %, see
-        :func:`ionscope.library.isotopes.diagnostic_elements`, plus :data:`AUTO_NUISANCE`) or a list
-        such as ``["Ru", "Pt", "Pd"]`` (any element, including two-isotope and monoisotopic ones).
-    forms
-        Species templates such as ``("{E}", "{E}O")``; default :data:`FORMS` of the polarity.
-    resolving_power
-        m/Δm used for the window half-width ``m/(2R)`` (default: median of the 20 strongest peaks);
-        never narrower than one bin.
-    min_significance
-        z needed in tests 1 and 3; default :func:`detection_threshold` of the number of species.
-    min_match, min_fraction
-        Pattern criteria (module docstring, test 2).
-    min_abundance
-        Isotopologues below this abundance are left out of the windows.
-    max_offset
-        Largest allowed offset of the observed count centroid from the exact m/z in the species' main
-        isotopologue windows, in window half-widths (``SpeciesFit.mass_offset``; 1 = anywhere in the
-        window). A diagnostic more than a filter on coarsely binned data.
-    contrast, contrast_pad
-        Background-contrast test (module docstring, test 3): required for presence unless
-        ``contrast=False`` (then only for single-isotopologue species); its significance is reported
-        either way in ``SpeciesFit.contrast``. ``contrast_pad`` nominal masses on each side of the
-        pattern give the local background.
-    max_shift_ppm, shift_step_ppm, band_width
-        Residual calibration error tolerated: in every ``band_width`` (m/z) band the window centres
-        are shifted by a ppm offset chosen on this grid to maximise the intensity the species explain
-        there (a calibration extrapolated from light reference ions drifts with mass); 0 disables.
+        ``"auto"`` (:func:`auto_candidates`: every element with a diagnostic pattern plus the one- and
+        two-isotope noble metals) or a list such as ``["Ru", "Pt", "Pd"]`` (any element).
+    parameters, **options
+        :class:`IdentifyParameters`, or its fields by name (``min_match=0.8``).
 
     Returns
     -------
-    list of SpeciesFit, sorted by decreasing intensity.
+    list of SpeciesFit (reported forms, then interference species), sorted by decreasing intensity.
     """
+    params = IdentifyParameters.from_options(parameters, **options)
+    auto = isinstance(elements, str) and elements == "auto"
+    els = auto_candidates() if auto else list(elements)
+    data = _prepare(spectrum, mz, params)
+    species = _build_species(els, polarity, params, data)
+    fit = _fit_windows(species, data, params)
+    if auto and params.interferences:
+        # the interference model only needs the elements that explain anything: refit with those
+        keep = [e for e in els if any(fit.coef[s] > 0 and e in species.metals[s] for s in range(len(species.formulas)))]
+        species = _build_species(keep, polarity, params, data)
+        fit = _fit_windows(species, data, params)
+    alpha = params.false_alarm / max(len(els), 1)
+    tests = {e: _element_test(e, species, fit, params.robust) for e in els}
+    if auto:
+        tests = {e: t for e, t in tests.items() if e not in AUTO_NUISANCE}
+    return _assess(species, fit, data, params, tests, alpha)
+
+
+def auto_candidates() -> list[str]:
+    """Elements fitted in auto mode: those with a diagnostic pattern (≥ 3 isotopes above 5 %) and the
+    monoisotopic noble metals :data:`AUTO_NUISANCE` (fitted, never reported)."""
+    return list(dict.fromkeys(diagnostic_elements() + list(AUTO_NUISANCE)))
+
+
+def _prepare(spectrum, mz, params: IdentifyParameters) -> _Spectrum:
+    """Arrays, running sums and resolving power (median of the 20 strongest peaks, else 1000)."""
     from ionscope.spectra.peaks import estimate_baseline, find_spectrum_peaks
 
     if mz is None:
@@ -201,118 +336,313 @@ def identify_elements(spectrum, mz=None, *, polarity: str, elements: Sequence[st
         spectrum = spectrum.values
     y = np.asarray(spectrum, dtype=float)
     x = np.asarray(mz, dtype=float)
-    auto = isinstance(elements, str) and elements == "auto"
-    els = diagnostic_elements() + list(AUTO_NUISANCE) if auto else list(elements)
-    if contrast is None:
-        contrast = True
-    species = candidate_species(els, polarity, forms, max_mz=float(x.max()))
-    if not species:
-        raise ValidationError("no candidate species fall inside the m/z range of the spectrum")
-    z_crit = detection_threshold(len(species)) if min_significance is None else min_significance
-    if resolving_power is None:
+    rp = params.resolving_power
+    if rp is None:
         pk = find_spectrum_peaks(y, x, min_snr=10)
         top = pk.nlargest(20, "height") if len(pk) else pk
-        resolving_power = float(np.median(top["resolving_power"])) if len(top) else 1000.0
+        rp = float(np.median(top["resolving_power"])) if len(top) else 1000.0
     yb = np.clip(y - estimate_baseline(y, 101), 0, None)
-    cs = np.concatenate(([0.0], np.cumsum(yb)))
-    cs_raw = np.concatenate(([0.0], np.cumsum(y)))
-    cs_x = np.concatenate(([0.0], np.cumsum(yb * x)))
-    dx = np.gradient(x)
-    pats = [isotope_pattern(f, resolution="unit") for f, _ in species]
-    cm, ca, cs_idx = [], [], []
+    zero = np.zeros(1)
+    return _Spectrum(y, x, np.gradient(x), np.concatenate((zero, np.cumsum(yb))),
+                     np.concatenate((zero, np.cumsum(y))), np.concatenate((zero, np.cumsum(yb * x))), rp)
+
+
+def _build_species(els: Sequence[str], polarity: str, params: IdentifyParameters, data: _Spectrum) -> _Species:
+    """Reported forms of every element, plus (``params.interferences``) their interference species; the
+    isotopologues above ``min_abundance`` inside the m/z range, with the fraction of a Gaussian peak of
+    FWHM m/R captured by a window of half-width ``max(m/2R, one bin)``."""
+    x, rp = data.x, data.resolving_power
+    pairs = [(f, frozenset((e,)), e) for f, e in candidate_species(els, polarity, params.forms, max_mz=float(x.max()))]
+    if not pairs:
+        raise ValidationError("no candidate species fall inside the m/z range of the spectrum")
+    if params.interferences:
+        pairs += [(f, m, None) for f, m in interference_species(els, polarity, max_mz=float(x.max()))]
+    pats = [isotope_pattern(f, resolution="unit") for f, _, _ in pairs]
+    cm, ca, idx = [], [], []
     for s, p in enumerate(pats):
-        keep = p.abundance >= min_abundance * p.abundance.max()
+        keep = p.abundance >= params.min_abundance * p.abundance.max()
         cm.append(p.mz[keep])
         ca.append(p.abundance[keep])
-        cs_idx.append(np.full(int(keep.sum()), s))
-    cm, ca, cs_idx = np.concatenate(cm), np.concatenate(ca), np.concatenate(cs_idx)
+        idx.append(np.full(int(keep.sum()), s))
+    cm, ca, idx = np.concatenate(cm), np.concatenate(ca), np.concatenate(idx)
     ok = (cm > x[0]) & (cm < x[-1])
-    cm, ca, cs_idx = cm[ok], ca[ok], cs_idx[ok]
-    half = np.maximum(cm / (2 * resolving_power), np.interp(cm, x, dx))
-    # fraction of a Gaussian peak of FWHM m/R inside ±half: the columns of A then give total counts
-    ca = ca * erf(half * 2.354820045 / (cm / resolving_power) / np.sqrt(2))
+    cm, ca, idx = cm[ok], ca[ok], idx[ok]
+    half = np.maximum(cm / (2 * rp), np.interp(cm, x, data.dx))
+    ca = ca * erf(half * 2.354820045 / (cm / rp) / np.sqrt(2))
+    return _Species([f for f, _, _ in pairs], [m for _, m, _ in pairs], [r for _, _, r in pairs], pats,
+                    cm, ca, idx, half)
 
-    def solve(shift_ppm, rows=None):
-        sel = np.arange(cm.size) if rows is None else rows
-        shifts = shift_ppm if np.ndim(shift_ppm) == 0 else np.asarray(shift_ppm)[sel]
-        centres = cm[sel] * (1 + shifts * 1e-6)
-        wlo, whi, win = _windows(centres, half[sel])
-        b, var = _window_counts(wlo, whi, x, cs_raw, dx)
-        a = np.zeros((wlo.size, len(species)))
-        np.add.at(a, (win, cs_idx[sel]), ca[sel])
-        w = 1.0 / np.sqrt(np.maximum(var, 1.0))
-        used = np.nonzero(a.any(axis=0))[0]
-        coef = np.zeros(len(species))
-        coef[used], _ = nnls(a[:, used] * w[:, None], b * w, maxiter=50 * used.size + 50)
-        return a, b, w, coef
 
-    shifts = np.zeros(cm.size)
-    if max_shift_ppm > 0:
-        grid = np.arange(-max_shift_ppm, max_shift_ppm + 1e-9, shift_step_ppm)
-        band = np.floor(cm / band_width).astype(int)
-        for k in np.unique(band):
-            rows = np.nonzero(band == k)[0]
-            explained = []
-            for g in grid:
-                a_k, _, _, c_k = solve(g, rows)
-                explained.append(float(np.sum(a_k @ c_k)))
-            shifts[rows] = grid[int(np.argmax(explained))]
-    a, b, w, coef = solve(shifts)
-    fitted = a @ coef
-    resid = (b - fitted) * w
+def _solve(species: _Species, data: _Spectrum, shift_ppm, rows=None, robust: bool = True):
+    """Variance-weighted NNLS of the window counts on the species' capture fractions."""
+    n = len(species.formulas)
+    sel = np.arange(species.cm.size) if rows is None else rows
+    shifts = shift_ppm if np.ndim(shift_ppm) == 0 else np.asarray(shift_ppm)[sel]
+    centres = species.cm[sel] * (1 + shifts * 1e-6)
+    wlo, whi, win = _windows(centres, species.half[sel])
+    b, var = _window_counts(wlo, whi, data.x, data.cs_raw, data.dx)
+    a = np.zeros((wlo.size, n))
+    np.add.at(a, (win, species.idx[sel]), species.ca[sel])
+    w = 1.0 / np.sqrt(np.maximum(var, 1.0))
+    used = np.nonzero(a.any(axis=0))[0]
+    coef = np.zeros(n)
+    c_out = outlier_threshold(wlo.size) if robust else np.inf
+    coef[used], _ = huber_nnls(a[:, used] * w[:, None], b * w, c_out)
+    return a, b, w, coef
+
+
+def outlier_threshold(n_windows: int) -> float:
+    """Weighted residual above which a window holds an ion the model lacks: the one-sided z that keeps
+    the chance of flagging any of ``n_windows`` correctly modelled windows at Φ(−3) (Bonferroni,
+    :func:`detection_threshold`)."""
+    return detection_threshold(n_windows)
+
+
+def one_sided_huber(r: np.ndarray, c: float) -> np.ndarray:
+    """Loss of weighted residuals ``r = (observed − model)/σ``: ``r²/2`` up to ``r = c``, linear
+    ``c·r − c²/2`` beyond (Huber, *Ann. Math. Stat.* 1964, doi:10.1214/aoms/1177703732, on one side only:
+    ions missing from the model only ever *add* counts, so large positive residuals are contamination,
+    while a model predicting more than is observed stays fully penalised)."""
+    r = np.asarray(r, dtype=float)
+    if not np.isfinite(c):
+        return 0.5 * r * r
+    return np.where(r > c, c * r - 0.5 * c * c, 0.5 * r * r)
+
+
+def huber_nnls(a: np.ndarray, b: np.ndarray, c: float, iterations: int = 8) -> tuple[np.ndarray, float]:
+    """Non-negative fit of ``b ≈ a·x`` minimising :func:`one_sided_huber` by iteratively reweighted NNLS
+    (row weights ``√(c/r)`` for ``r > c``); returns ``(x, 2·Σ loss)`` — the χ² of the inliers."""
+    v = np.ones(b.size)
+    x = np.zeros(a.shape[1])
+    for _ in range(iterations if np.isfinite(c) else 1):
+        x, _ = nnls(a * v[:, None], b * v, maxiter=50 * a.shape[1] + 50)
+        r = b - a @ x
+        v_new = np.where(r > c, np.sqrt(c / np.maximum(r, c)), 1.0)
+        if np.allclose(v_new, v, rtol=1e-3, atol=1e-6):
+            break
+        v = v_new
+    return x, float(2.0 * np.sum(one_sided_huber(b - a @ x, c)))
+
+
+def _band_shifts(species: _Species, data: _Spectrum, params: IdentifyParameters) -> np.ndarray:
+    """Per-isotopologue ppm shift: per ``band_width`` band, the grid value explaining most intensity."""
+    shifts = np.zeros(species.cm.size)
+    if params.max_shift_ppm <= 0:
+        return shifts
+    grid = np.arange(-params.max_shift_ppm, params.max_shift_ppm + 1e-9, params.shift_step_ppm)
+    band = np.floor(species.cm / params.band_width).astype(int)
+    for k in np.unique(band):
+        rows = np.nonzero(band == k)[0]
+        fits = (_solve(species, data, g, rows, params.robust) for g in grid)
+        explained = [float(np.sum(a @ c)) for a, _, _, c in fits]
+        shifts[rows] = grid[int(np.argmax(explained))]
+    return shifts
+
+
+def _fit_windows(species: _Species, data: _Spectrum, params: IdentifyParameters) -> _WindowFit:
+    """Joint window fit of all species and the 1σ of each intensity (:func:`_sigmas`)."""
+    shifts = _band_shifts(species, data, params)
+    a, b, w, coef = _solve(species, data, shifts, robust=params.robust)
+    return _WindowFit(a, b, w, coef, shifts, _sigmas(a, b, w, coef))
+
+
+def _sigmas(a: np.ndarray, b: np.ndarray, w: np.ndarray, coef: np.ndarray) -> np.ndarray:
+    """1σ of each coefficient from the weighted normal equations of the active set, scaled by the mean
+    squared weighted residual of the species' own windows when that exceeds 1; a species not fitted
+    (x = 0) gets the σ it would have fitted alone."""
+    resid = (b - a @ coef) * w
+    sigma = np.full(a.shape[1], np.inf)
+
+    def local(s: int) -> float:
+        rows = a[:, s] > 0
+        return max(float(np.mean(resid[rows] ** 2)) if rows.any() else 1.0, 1.0)
+
     active = np.nonzero(coef > 0)[0]
-    sigma = np.full(len(species), np.inf)
     if active.size:
         aw = a[:, active] * w[:, None]
         cov = np.linalg.pinv(aw.T @ aw)
         for j, s in enumerate(active):
-            rows = a[:, s] > 0
-            local = float(np.mean(resid[rows] ** 2)) if rows.any() else 1.0
-            sigma[s] = np.sqrt(max(cov[j, j], 0.0) * max(local, 1.0))
-    for s in np.nonzero(~np.isfinite(sigma) & a.any(axis=0))[0]:  # not fitted (x = 0): σ of it fitted alone
+            sigma[s] = np.sqrt(max(cov[j, j], 0.0) * local(s))
+    for s in np.nonzero(~np.isfinite(sigma) & a.any(axis=0))[0]:
         rows = a[:, s] > 0
-        local = float(np.mean(resid[rows] ** 2)) if rows.any() else 1.0
-        sigma[s] = np.sqrt(max(local, 1.0) / float(np.sum((a[rows, s] * w[rows]) ** 2)))
-    def _centroid_offset(s: int) -> float:
-        sel = np.nonzero(cs_idx == s)[0]
-        sel = sel[ca[sel] >= 0.2 * ca[sel].max()]
-        c = cm[sel] * (1 + shifts[sel] * 1e-6)
-        lo = np.searchsorted(x, c - half[sel], side="left")
-        hi = np.searchsorted(x, c + half[sel], side="right")
-        n = cs[hi] - cs[lo]
-        ok = n > 0
-        if not ok.any():
-            return float("nan")
-        centroid = (cs_x[hi[ok]] - cs_x[lo[ok]]) / n[ok]
-        return float(np.average((centroid - c[ok]) / half[sel][ok], weights=ca[sel][ok]))
+        sigma[s] = np.sqrt(local(s) / float(np.sum((a[rows, s] * w[rows]) ** 2)))
+    return sigma
 
-    out = []
-    for s, (formula, el) in enumerate(species):
-        p = pats[s]
-        contrib = a[:, s] * coef[s]
-        rows = np.nonzero(a[:, s] >= 0.2 * a[:, s].max())[0] if coef[s] > 0 else np.array([], int)
-        frac, match = 0.0, 0.0
-        if rows.size:
-            own = np.clip(b[rows] - (fitted[rows] - contrib[rows]), 0, None)
-            frac = float(np.min(own / contrib[rows]))
-            allrows = np.nonzero(a[:, s] > 0)[0]
-            o = np.clip(b[allrows] - (fitted[allrows] - contrib[allrows]), 0, None)
-            match = float(o @ contrib[allrows] / (np.linalg.norm(o) * np.linalg.norm(contrib[allrows]) + 1e-300))
-        z = float(coef[s] / sigma[s]) if np.isfinite(sigma[s]) and sigma[s] > 0 else 0.0
-        offset = _centroid_offset(s) if coef[s] > 0 else np.nan
+
+@dataclass(frozen=True)
+class _ElementTest:
+    """Likelihood-ratio test of one element: statistic, degrees of freedom, dispersion, p-value."""
+
+    statistic: float
+    dof: int
+    dispersion: float
+    p_value: float
+
+
+def _element_test(el: str, species: _Species, fit: _WindowFit, robust: bool = True) -> _ElementTest:
+    """Does the joint model need element ``el``? (module docstring, "Deciding presence").
+
+    Over the windows of ``el``'s species and of every species sharing a window with them (the other
+    species' fitted share elsewhere held fixed), the weighted residual sum of squares without every
+    species holding ``el`` minus that with them, divided by the dispersion ``φ = max(1, RSS₁/dof)``
+    of the fit with them (quasi-likelihood; McCullagh & Nelder 1989, *Generalized Linear Models*,
+    2nd ed., ch. 9), is referred to the chi-bar-squared law of ``k`` non-negative parameters.
+    """
+    a, b, w, coef = fit.a, fit.b, fit.w, fit.coef
+    mine = np.array([el in m for m in species.metals])
+    if not np.any(coef[mine] > 0):
+        return _ElementTest(0.0, int(mine.sum()), 1.0, 1.0)
+    rows_el = a[:, mine].any(axis=1)
+    cols = a[rows_el].any(axis=0)
+    rows = a[:, cols].any(axis=1)
+    fixed = a[rows][:, ~cols] @ coef[~cols]
+    bb = (b[rows] - fixed) * w[rows]
+    aa = a[rows][:, cols] * w[rows, None]
+    mine_c = mine[cols]
+    c_out = outlier_threshold(a.shape[0]) if robust else np.inf
+    c1, d1 = huber_nnls(aa, bb, c_out)
+    others = np.nonzero(~mine_c)[0]
+    d0 = float(2.0 * np.sum(one_sided_huber(bb, c_out)))
+    if others.size:
+        _, d0 = huber_nnls(aa[:, others], bb, c_out)
+    dof = max(int(rows.sum()) - int(np.count_nonzero(c1)), 1)
+    phi = max(d1 / dof, 1.0)
+    t = max(d0 - d1, 0.0) / phi
+    k = int(np.count_nonzero(a[:, mine].any(axis=0)))
+    return _ElementTest(t, k, phi, chi_bar_squared_sf(t, k))
+
+
+def chi_bar_squared_sf(t: float, k: int) -> float:
+    """Upper tail of the chi-bar-squared law of ``k`` non-negative parameters with orthogonal
+    information, ``Σⱼ C(k, j) 2⁻ᵏ P(χ²ⱼ ≥ t)`` (Shapiro, *Int. Stat. Rev.* 1985, doi:10.2307/1402525;
+    Self & Liang, *JASA* 1987, doi:10.1080/01621459.1987.10478472): the null law of a likelihood
+    ratio whose parameters may sit on the boundary x = 0."""
+    if t <= 0:
+        return 1.0
+    return float(sum(math.comb(k, j) * 0.5 ** k * chi2_sf(t, j) for j in range(1, k + 1)))
+
+
+def chi2_sf(t: float, dof: int) -> float:
+    """``P(χ²_dof ≥ t)`` for integer ``dof`` in closed form (Abramowitz & Stegun 1964, eq. 26.4.4–5),
+    avoiding an import of ``scipy.stats`` at start-up."""
+    if t <= 0:
+        return 1.0
+    h = t / 2.0
+    if dof % 2 == 0:
+        term, total = 1.0, 1.0
+        for i in range(1, dof // 2):
+            term *= h / i
+            total += term
+        return float(math.exp(-h) * total)
+    total = math.erfc(math.sqrt(h))
+    term = math.sqrt(h) * math.exp(-h) * 2.0 / math.sqrt(math.pi)
+    for i in range(1, (dof - 1) // 2 + 1):
+        total += term
+        term *= h / (i + 0.5)
+    return float(total)
+
+
+def _pattern_agreement(s: int, fit: _WindowFit) -> tuple[float, float]:
+    """Cosine similarity of observed (others' share removed) and predicted counts over the species'
+    windows, and the least observed/predicted ratio over its windows with ≥ 20 % of its largest."""
+    a, b, coef = fit.a, fit.b, fit.coef
+    if coef[s] <= 0:
+        return 0.0, 0.0
+    fitted = fit.fitted
+    contrib = a[:, s] * coef[s]
+    rows = np.nonzero(a[:, s] >= 0.2 * a[:, s].max())[0]
+    own = np.clip(b[rows] - (fitted[rows] - contrib[rows]), 0, None)
+    frac = float(np.min(own / contrib[rows]))
+    allrows = np.nonzero(a[:, s] > 0)[0]
+    o = np.clip(b[allrows] - (fitted[allrows] - contrib[allrows]), 0, None)
+    match = float(o @ contrib[allrows] / (np.linalg.norm(o) * np.linalg.norm(contrib[allrows]) + 1e-300))
+    return match, frac
+
+
+def _centroid_offset(s: int, species: _Species, fit: _WindowFit, data: _Spectrum) -> float:
+    """Offset of the count centroid from the exact m/z in the species' main windows (half-widths)."""
+    sel = np.nonzero(species.idx == s)[0]
+    if not sel.size:
+        return float("nan")
+    sel = sel[species.ca[sel] >= 0.2 * species.ca[sel].max()]
+    half = species.half[sel]
+    c = species.cm[sel] * (1 + fit.shifts[sel] * 1e-6)
+    lo = np.searchsorted(data.x, c - half, side="left")
+    hi = np.searchsorted(data.x, c + half, side="right")
+    n = data.cs[hi] - data.cs[lo]
+    ok = n > 0
+    if not ok.any():
+        return float("nan")
+    centroid = (data.cs_x[hi[ok]] - data.cs_x[lo[ok]]) / n[ok]
+    return float(np.average((centroid - c[ok]) / half[ok], weights=species.ca[sel][ok]))
+
+
+def _assess(species: _Species, fit: _WindowFit, data: _Spectrum, params: IdentifyParameters,
+            tests: dict[str, _ElementTest], alpha: float) -> list[SpeciesFit]:
+    """SpeciesFit records and presence (module docstring, "Deciding presence")."""
+    n = len(species.formulas)
+    n_tested = sum(r is not None for r in species.reported)
+    z_crit = detection_threshold(n_tested) if params.min_significance is None else params.min_significance
+    z_form = detection_threshold(1)
+    rows = []
+    for s in range(n):
+        z = float(fit.coef[s] / fit.sigma[s]) if np.isfinite(fit.sigma[s]) and fit.sigma[s] > 0 else 0.0
+        match, frac = _pattern_agreement(s, fit)
+        p = species.patterns[s]
         diagnostic = bool(np.sum(p.abundance >= 0.01 * p.abundance.max()) >= 2)
-        present = bool(z >= z_crit and abs(offset) <= max_offset
-                       and (not diagnostic or (match >= min_match and frac >= min_fraction)))
-        z_c = (_contrast_significance(s, cm, ca, cs_idx, cs, x, dx, resolving_power, contrast_pad)
-               if coef[s] > 0 else 0.0)
-        if contrast or not diagnostic:
-            present = present and z_c >= z_crit
-        if auto and el in AUTO_NUISANCE:
-            present = False
-        out.append(SpeciesFit(formula, el, p.base_mz, float(coef[s]), float(sigma[s]), z, match, frac,
-                              float(offset), z_c, diagnostic, present))
-    out.sort(key=lambda f: -f.intensity)
+        offset = _centroid_offset(s, species, fit, data) if fit.coef[s] > 0 else float("nan")
+        rows.append((z, match, frac, diagnostic, offset))
+    contrast = np.zeros(n)
+    for s in range(n):
+        if species.reported[s] is not None and fit.coef[s] > 0:
+            contrast[s] = _contrast_significance(s, species.cm, species.ca, species.idx, data.cs, data.x, data.dx,
+                                                 data.resolving_power, params.contrast_pad)
+
+    def form_ok(s: int, z_min: float) -> bool:
+        z, match, frac, diagnostic, offset = rows[s]
+        ok = (fit.coef[s] > 0 and z >= z_min and abs(offset) <= params.max_offset
+              and (not diagnostic or (match >= params.min_match and frac >= params.min_fraction)))
+        if params.contrast or not diagnostic:
+            ok = ok and contrast[s] >= z_min
+        return bool(ok)
+
+    if params.decision == "species":
+        species_ok = [species.reported[s] is not None and form_ok(s, z_crit) for s in range(n)]
+        present_el = {el: any(species_ok[s] for s in range(n) if species.reported[s] == el) for el in tests}
+        species_ok = [ok and present_el.get(species.reported[s], False) for s, ok in enumerate(species_ok)]
+    else:
+        strongest: dict[str, int] = {}
+        for s, el in enumerate(species.reported):  # the form carrying the evidence: the most significant
+            if el is not None and (el not in strongest or rows[s][0] > rows[strongest[el]][0]):
+                strongest[el] = s
+        present_el = {el: tests[el].p_value <= alpha and form_ok(s, z_form) for el, s in strongest.items()}
+        species_ok = [species.reported[s] is not None and present_el.get(species.reported[s], False)
+                      and rows[s][0] >= z_form and fit.coef[s] > 0 for s in range(n)]
+    out = []
+    for s, formula in enumerate(species.formulas):
+        z, match, frac, diagnostic, offset = rows[s]
+        el = species.reported[s]
+        owner = el if el is not None else "".join(sorted(species.metals[s]))
+        test = tests.get(el) if el is not None else None
+        present = bool(species_ok[s])
+        out.append(SpeciesFit(formula, owner, species.patterns[s].base_mz, float(fit.coef[s]), float(fit.sigma[s]),
+                              z, match, frac, float(offset), float(contrast[s]), diagnostic, present,
+                              interference=el is None,
+                              element_significance=_z_of(test.p_value) if test else 0.0,
+                              element_p_value=test.p_value if test else 1.0))
+    out.sort(key=lambda f: (f.interference, -f.intensity))
     return out
+
+
+def _z_of(p: float) -> float:
+    """One-sided z of a p-value (``−Φ⁻¹(p)``), capped at 40 where ``p`` underflows."""
+    from statistics import NormalDist
+
+    if p >= 1.0:
+        return 0.0
+    if p <= 1e-300:
+        return 40.0
+    return float(-NormalDist().inv_cdf(p))
 
 
 def _contrast_significance(s: int, cm: np.ndarray, ca: np.ndarray, cs_idx: np.ndarray, cs: np.ndarray,
