@@ -115,8 +115,6 @@ class SpeciesFit:
     diagnostic: bool
     present: bool
     interference: bool = False
-    element_significance: float = 0.0
-    element_p_value: float = 1.0
 
     def to_dict(self) -> dict:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -182,32 +180,36 @@ class IdentifyParameters:
     forms
         Species templates reported per element, e.g. ``("{E}", "{E}O")``; default :data:`FORMS`.
     interferences
-        Fit the interference species of every candidate element jointly (:data:`INTERFERENCE_FORMS`:
-        hydrides and hydroxides MOₙH±, homo- and hetero-nuclear dimers M₂±, MM'±).
+        Fit jointly the interference species that land on a one- or two-isotope form of another
+        candidate element (:func:`interference_species`, :func:`deciding_interferences`: RuH⁺ on
+        ¹⁰³Rh⁺, RuO₃H⁻ on RhO₃⁻ …). Default (None): in named mode only — over the ~30 candidates of
+        auto mode they add hundreds of columns and let hydrides of absent elements absorb counts.
     resolving_power
-        m/Δm for the window half-width ``m/(2R)`` (default: median of the 20 strongest peaks).
-    false_alarm
-        Probability of reporting at least one absent element in a run (family-wise; default that of
-        a one-sided 3σ test, Φ(−3) = 1.35·10⁻³), split over the candidate elements (Bonferroni).
+        m/Δm for the window half-width ``m/(2R)`` (default: median of the 20 strongest peaks); never
+        narrower than one bin.
     min_significance
-        z needed by the species tests (default :func:`detection_threshold` of the species count).
+        z needed in tests 1 and 3; default :func:`detection_threshold` of the number of reported
+        species tested.
     min_match, min_fraction
-        Pattern criteria of multi-isotope species (module docstring).
+        Pattern criteria of multi-isotope species (module docstring, test 2).
     min_abundance
         Isotopologues below this fraction of the largest are left out of the windows.
     max_offset
-        Largest offset of the count centroid from the exact m/z, in window half-widths.
+        Largest offset of the count centroid from the exact m/z in the species' main isotopologue
+        windows, in window half-widths (1 = anywhere in the window; a diagnostic on binned data).
     contrast, contrast_pad
-        Background-contrast test of the strongest form (module docstring); ``contrast_pad`` nominal
-        masses on each side give the local background.
+        Background-contrast test (module docstring, test 3): required for presence unless
+        ``contrast=False`` (then only for single-isotopologue species); ``contrast_pad`` nominal masses
+        on each side of the pattern give the local background.
     max_shift_ppm, shift_step_ppm, band_width
-        Residual calibration error absorbed per ``band_width`` m/z band (0 disables).
+        Residual calibration error tolerated: in every ``band_width`` (m/z) band the window centres are
+        shifted by a ppm offset on this grid chosen to maximise the intensity the species explain
+        there; 0 disables.
     """
 
     forms: tuple[str, ...] | None = None
-    interferences: bool = False
+    interferences: bool | None = None
     resolving_power: float | None = None
-    false_alarm: float = 1.3498980316301035e-3
     min_significance: float | None = None
     min_match: float = 0.9
     min_fraction: float = 0.5
@@ -218,8 +220,6 @@ class IdentifyParameters:
     max_shift_ppm: float = 0.0
     shift_step_ppm: float = 50.0
     band_width: float = 50.0
-    robust: bool = False
-    decision: str = "species"
 
     @classmethod
     def from_options(cls, base: IdentifyParameters | None = None, **options) -> IdentifyParameters:
@@ -253,8 +253,9 @@ class _Spectrum:
 
 @dataclass(frozen=True)
 class _Species:
-    """Candidate species: formula, its metal elements, the element it is reported under (None for an
-    interference), and its isotopologue rows (m/z, capture-weighted abundance, species index, half-width)."""
+    """Candidate species: formula, its elements, the element it is reported under (None for an
+    interference species), and its isotopologue rows (m/z, capture-weighted abundance, species index,
+    window half-width)."""
 
     formulas: list[str]
     metals: list[frozenset]
@@ -306,25 +307,45 @@ def identify_elements(spectrum, mz=None, *, polarity: str, elements: Sequence[st
     params = IdentifyParameters.from_options(parameters, **options)
     auto = isinstance(elements, str) and elements == "auto"
     els = auto_candidates() if auto else list(elements)
+    interferences = (not auto) if params.interferences is None else params.interferences
     data = _prepare(spectrum, mz, params)
-    species = _build_species(els, polarity, params, data)
+    species = _build_species(els, polarity, params, data, interferences)
     fit = _fit_windows(species, data, params)
-    if auto and params.interferences:
-        # the interference model only needs the elements that explain anything: refit with those
-        keep = [e for e in els if any(fit.coef[s] > 0 and e in species.metals[s] for s in range(len(species.formulas)))]
-        species = _build_species(keep, polarity, params, data)
-        fit = _fit_windows(species, data, params)
-    alpha = params.false_alarm / max(len(els), 1)
-    tests = {e: _element_test(e, species, fit, params.robust) for e in els}
-    if auto:
-        tests = {e: t for e, t in tests.items() if e not in AUTO_NUISANCE}
-    return _assess(species, fit, data, params, tests, alpha)
+    hidden = set(AUTO_NUISANCE) if auto else set()
+    return _assess(species, fit, data, params, hidden)
 
 
 def auto_candidates() -> list[str]:
     """Elements fitted in auto mode: those with a diagnostic pattern (≥ 3 isotopes above 5 %) and the
     monoisotopic noble metals :data:`AUTO_NUISANCE` (fitted, never reported)."""
     return list(dict.fromkeys(diagnostic_elements() + list(AUTO_NUISANCE)))
+
+
+def _few_isotope_masses(formula: str) -> set[int]:
+    """Nominal masses of a species with at most two isotopologues ≥ 1 % (empty for richer patterns)."""
+    p = isotope_pattern(formula, resolution="unit")
+    main = p.mz[p.abundance >= 0.01 * p.abundance.max()]
+    return set(np.rint(main).astype(int).tolist()) if main.size <= 2 else set()
+
+
+def deciding_interferences(forms: list, candidates: list[tuple[str, frozenset]]) -> list:
+    """Of ``candidates`` ((formula, elements) pairs), those landing with an isotopologue of ≥ 5 % of their
+    largest on a nominal mass of a one- or two-isotope form (``forms``: (formula, elements, element)
+    triples) of another element (RuH⁺ on
+    ¹⁰³Rh⁺, RuO₃H⁻ on RhO₃⁻), where no isotope pattern can tell them apart. Elsewhere they are left out:
+    an element's hydride is its own pattern moved by one mass, nearly collinear with it, which leaves
+    the split between the two undetermined and the significance of each form meaningless."""
+    targets: dict[int, set[str]] = {}
+    for f, _, el in forms:
+        for m in _few_isotope_masses(f):
+            targets.setdefault(m, set()).add(el)
+    out = []
+    for f, metals in candidates:
+        p = isotope_pattern(f, resolution="unit")
+        masses = np.rint(p.mz[p.abundance >= 0.05 * p.abundance.max()]).astype(int)
+        if any(targets.get(int(m), set()) - metals for m in masses):
+            out.append((f, metals, None))
+    return out
 
 
 def _prepare(spectrum, mz, params: IdentifyParameters) -> _Spectrum:
@@ -347,16 +368,17 @@ def _prepare(spectrum, mz, params: IdentifyParameters) -> _Spectrum:
                      np.concatenate((zero, np.cumsum(y))), np.concatenate((zero, np.cumsum(yb * x))), rp)
 
 
-def _build_species(els: Sequence[str], polarity: str, params: IdentifyParameters, data: _Spectrum) -> _Species:
-    """Reported forms of every element, plus (``params.interferences``) their interference species; the
+def _build_species(els: Sequence[str], polarity: str, params: IdentifyParameters, data: _Spectrum,
+                   interferences: bool) -> _Species:
+    """Reported forms of every element, plus (``interferences``) the deciding interference species; the
     isotopologues above ``min_abundance`` inside the m/z range, with the fraction of a Gaussian peak of
     FWHM m/R captured by a window of half-width ``max(m/2R, one bin)``."""
     x, rp = data.x, data.resolving_power
     pairs = [(f, frozenset((e,)), e) for f, e in candidate_species(els, polarity, params.forms, max_mz=float(x.max()))]
     if not pairs:
         raise ValidationError("no candidate species fall inside the m/z range of the spectrum")
-    if params.interferences:
-        pairs += [(f, m, None) for f, m in interference_species(els, polarity, max_mz=float(x.max()))]
+    if interferences:
+        pairs += deciding_interferences(pairs, interference_species(els, polarity, max_mz=float(x.max())))
     pats = [isotope_pattern(f, resolution="unit") for f, _, _ in pairs]
     cm, ca, idx = [], [], []
     for s, p in enumerate(pats):
@@ -373,7 +395,7 @@ def _build_species(els: Sequence[str], polarity: str, params: IdentifyParameters
                     cm, ca, idx, half)
 
 
-def _solve(species: _Species, data: _Spectrum, shift_ppm, rows=None, robust: bool = True):
+def _solve(species: _Species, data: _Spectrum, shift_ppm, rows=None):
     """Variance-weighted NNLS of the window counts on the species' capture fractions."""
     n = len(species.formulas)
     sel = np.arange(species.cm.size) if rows is None else rows
@@ -386,42 +408,8 @@ def _solve(species: _Species, data: _Spectrum, shift_ppm, rows=None, robust: boo
     w = 1.0 / np.sqrt(np.maximum(var, 1.0))
     used = np.nonzero(a.any(axis=0))[0]
     coef = np.zeros(n)
-    c_out = outlier_threshold(wlo.size) if robust else np.inf
-    coef[used], _ = huber_nnls(a[:, used] * w[:, None], b * w, c_out)
+    coef[used], _ = nnls(a[:, used] * w[:, None], b * w, maxiter=50 * used.size + 50)
     return a, b, w, coef
-
-
-def outlier_threshold(n_windows: int) -> float:
-    """Weighted residual above which a window holds an ion the model lacks: the one-sided z that keeps
-    the chance of flagging any of ``n_windows`` correctly modelled windows at Φ(−3) (Bonferroni,
-    :func:`detection_threshold`)."""
-    return detection_threshold(n_windows)
-
-
-def one_sided_huber(r: np.ndarray, c: float) -> np.ndarray:
-    """Loss of weighted residuals ``r = (observed − model)/σ``: ``r²/2`` up to ``r = c``, linear
-    ``c·r − c²/2`` beyond (Huber, *Ann. Math. Stat.* 1964, doi:10.1214/aoms/1177703732, on one side only:
-    ions missing from the model only ever *add* counts, so large positive residuals are contamination,
-    while a model predicting more than is observed stays fully penalised)."""
-    r = np.asarray(r, dtype=float)
-    if not np.isfinite(c):
-        return 0.5 * r * r
-    return np.where(r > c, c * r - 0.5 * c * c, 0.5 * r * r)
-
-
-def huber_nnls(a: np.ndarray, b: np.ndarray, c: float, iterations: int = 8) -> tuple[np.ndarray, float]:
-    """Non-negative fit of ``b ≈ a·x`` minimising :func:`one_sided_huber` by iteratively reweighted NNLS
-    (row weights ``√(c/r)`` for ``r > c``); returns ``(x, 2·Σ loss)`` — the χ² of the inliers."""
-    v = np.ones(b.size)
-    x = np.zeros(a.shape[1])
-    for _ in range(iterations if np.isfinite(c) else 1):
-        x, _ = nnls(a * v[:, None], b * v, maxiter=50 * a.shape[1] + 50)
-        r = b - a @ x
-        v_new = np.where(r > c, np.sqrt(c / np.maximum(r, c)), 1.0)
-        if np.allclose(v_new, v, rtol=1e-3, atol=1e-6):
-            break
-        v = v_new
-    return x, float(2.0 * np.sum(one_sided_huber(b - a @ x, c)))
 
 
 def _band_shifts(species: _Species, data: _Spectrum, params: IdentifyParameters) -> np.ndarray:
@@ -433,7 +421,7 @@ def _band_shifts(species: _Species, data: _Spectrum, params: IdentifyParameters)
     band = np.floor(species.cm / params.band_width).astype(int)
     for k in np.unique(band):
         rows = np.nonzero(band == k)[0]
-        fits = (_solve(species, data, g, rows, params.robust) for g in grid)
+        fits = (_solve(species, data, g, rows) for g in grid)
         explained = [float(np.sum(a @ c)) for a, _, _, c in fits]
         shifts[rows] = grid[int(np.argmax(explained))]
     return shifts
@@ -442,7 +430,7 @@ def _band_shifts(species: _Species, data: _Spectrum, params: IdentifyParameters)
 def _fit_windows(species: _Species, data: _Spectrum, params: IdentifyParameters) -> _WindowFit:
     """Joint window fit of all species and the 1σ of each intensity (:func:`_sigmas`)."""
     shifts = _band_shifts(species, data, params)
-    a, b, w, coef = _solve(species, data, shifts, robust=params.robust)
+    a, b, w, coef = _solve(species, data, shifts)
     return _WindowFit(a, b, w, coef, shifts, _sigmas(a, b, w, coef))
 
 
@@ -469,91 +457,19 @@ def _sigmas(a: np.ndarray, b: np.ndarray, w: np.ndarray, coef: np.ndarray) -> np
     return sigma
 
 
-@dataclass(frozen=True)
-class _ElementTest:
-    """Likelihood-ratio test of one element: statistic, degrees of freedom, dispersion, p-value."""
-
-    statistic: float
-    dof: int
-    dispersion: float
-    p_value: float
-
-
-def _element_test(el: str, species: _Species, fit: _WindowFit, robust: bool = True) -> _ElementTest:
-    """Does the joint model need element ``el``? (module docstring, "Deciding presence").
-
-    Over the windows of ``el``'s species and of every species sharing a window with them (the other
-    species' fitted share elsewhere held fixed), the weighted residual sum of squares without every
-    species holding ``el`` minus that with them, divided by the dispersion ``φ = max(1, RSS₁/dof)``
-    of the fit with them (quasi-likelihood; McCullagh & Nelder 1989, *Generalized Linear Models*,
-    2nd ed., ch. 9), is referred to the chi-bar-squared law of ``k`` non-negative parameters.
-    """
-    a, b, w, coef = fit.a, fit.b, fit.w, fit.coef
-    mine = np.array([el in m for m in species.metals])
-    if not np.any(coef[mine] > 0):
-        return _ElementTest(0.0, int(mine.sum()), 1.0, 1.0)
-    rows_el = a[:, mine].any(axis=1)
-    cols = a[rows_el].any(axis=0)
-    rows = a[:, cols].any(axis=1)
-    fixed = a[rows][:, ~cols] @ coef[~cols]
-    bb = (b[rows] - fixed) * w[rows]
-    aa = a[rows][:, cols] * w[rows, None]
-    mine_c = mine[cols]
-    c_out = outlier_threshold(a.shape[0]) if robust else np.inf
-    c1, d1 = huber_nnls(aa, bb, c_out)
-    others = np.nonzero(~mine_c)[0]
-    d0 = float(2.0 * np.sum(one_sided_huber(bb, c_out)))
-    if others.size:
-        _, d0 = huber_nnls(aa[:, others], bb, c_out)
-    dof = max(int(rows.sum()) - int(np.count_nonzero(c1)), 1)
-    phi = max(d1 / dof, 1.0)
-    t = max(d0 - d1, 0.0) / phi
-    k = int(np.count_nonzero(a[:, mine].any(axis=0)))
-    return _ElementTest(t, k, phi, chi_bar_squared_sf(t, k))
-
-
-def chi_bar_squared_sf(t: float, k: int) -> float:
-    """Upper tail of the chi-bar-squared law of ``k`` non-negative parameters with orthogonal
-    information, ``Σⱼ C(k, j) 2⁻ᵏ P(χ²ⱼ ≥ t)`` (Shapiro, *Int. Stat. Rev.* 1985, doi:10.2307/1402525;
-    Self & Liang, *JASA* 1987, doi:10.1080/01621459.1987.10478472): the null law of a likelihood
-    ratio whose parameters may sit on the boundary x = 0."""
-    if t <= 0:
-        return 1.0
-    return float(sum(math.comb(k, j) * 0.5 ** k * chi2_sf(t, j) for j in range(1, k + 1)))
-
-
-def chi2_sf(t: float, dof: int) -> float:
-    """``P(χ²_dof ≥ t)`` for integer ``dof`` in closed form (Abramowitz & Stegun 1964, eq. 26.4.4–5),
-    avoiding an import of ``scipy.stats`` at start-up."""
-    if t <= 0:
-        return 1.0
-    h = t / 2.0
-    if dof % 2 == 0:
-        term, total = 1.0, 1.0
-        for i in range(1, dof // 2):
-            term *= h / i
-            total += term
-        return float(math.exp(-h) * total)
-    total = math.erfc(math.sqrt(h))
-    term = math.sqrt(h) * math.exp(-h) * 2.0 / math.sqrt(math.pi)
-    for i in range(1, (dof - 1) // 2 + 1):
-        total += term
-        term *= h / (i + 0.5)
-    return float(total)
-
-
 def _pattern_agreement(s: int, fit: _WindowFit) -> tuple[float, float]:
-    """Cosine similarity of observed (others' share removed) and predicted counts over the species'
-    windows, and the least observed/predicted ratio over its windows with ≥ 20 % of its largest."""
+    """Cosine similarity of observed (the other species' share removed) and predicted counts over the
+    species' windows, and the least observed/predicted ratio over its windows with ≥ 20 % of its
+    largest."""
     a, b, coef = fit.a, fit.b, fit.coef
     if coef[s] <= 0:
         return 0.0, 0.0
     fitted = fit.fitted
     contrib = a[:, s] * coef[s]
-    rows = np.nonzero(a[:, s] >= 0.2 * a[:, s].max())[0]
+    rows = np.nonzero(contrib >= 0.2 * contrib.max())[0]
     own = np.clip(b[rows] - (fitted[rows] - contrib[rows]), 0, None)
     frac = float(np.min(own / contrib[rows]))
-    allrows = np.nonzero(a[:, s] > 0)[0]
+    allrows = np.nonzero(contrib > 0)[0]
     o = np.clip(b[allrows] - (fitted[allrows] - contrib[allrows]), 0, None)
     match = float(o @ contrib[allrows] / (np.linalg.norm(o) * np.linalg.norm(contrib[allrows]) + 1e-300))
     return match, frac
@@ -578,71 +494,32 @@ def _centroid_offset(s: int, species: _Species, fit: _WindowFit, data: _Spectrum
 
 
 def _assess(species: _Species, fit: _WindowFit, data: _Spectrum, params: IdentifyParameters,
-            tests: dict[str, _ElementTest], alpha: float) -> list[SpeciesFit]:
-    """SpeciesFit records and presence (module docstring, "Deciding presence")."""
+            hidden: set[str]) -> list[SpeciesFit]:
+    """SpeciesFit records and presence (module docstring, tests 1–3) of the reported species; the
+    interference species follow with ``present=False``. Elements in ``hidden`` are never present."""
     n = len(species.formulas)
-    n_tested = sum(r is not None for r in species.reported)
-    z_crit = detection_threshold(n_tested) if params.min_significance is None else params.min_significance
-    z_form = detection_threshold(1)
-    rows = []
+    tested = [s for s in range(n) if species.reported[s] is not None]
+    z_crit = detection_threshold(len(tested)) if params.min_significance is None else params.min_significance
+    out = []
     for s in range(n):
+        el = species.reported[s]
         z = float(fit.coef[s] / fit.sigma[s]) if np.isfinite(fit.sigma[s]) and fit.sigma[s] > 0 else 0.0
         match, frac = _pattern_agreement(s, fit)
         p = species.patterns[s]
         diagnostic = bool(np.sum(p.abundance >= 0.01 * p.abundance.max()) >= 2)
         offset = _centroid_offset(s, species, fit, data) if fit.coef[s] > 0 else float("nan")
-        rows.append((z, match, frac, diagnostic, offset))
-    contrast = np.zeros(n)
-    for s in range(n):
-        if species.reported[s] is not None and fit.coef[s] > 0:
-            contrast[s] = _contrast_significance(s, species.cm, species.ca, species.idx, data.cs, data.x, data.dx,
-                                                 data.resolving_power, params.contrast_pad)
-
-    def form_ok(s: int, z_min: float) -> bool:
-        z, match, frac, diagnostic, offset = rows[s]
-        ok = (fit.coef[s] > 0 and z >= z_min and abs(offset) <= params.max_offset
-              and (not diagnostic or (match >= params.min_match and frac >= params.min_fraction)))
-        if params.contrast or not diagnostic:
-            ok = ok and contrast[s] >= z_min
-        return bool(ok)
-
-    if params.decision == "species":
-        species_ok = [species.reported[s] is not None and form_ok(s, z_crit) for s in range(n)]
-        present_el = {el: any(species_ok[s] for s in range(n) if species.reported[s] == el) for el in tests}
-        species_ok = [ok and present_el.get(species.reported[s], False) for s, ok in enumerate(species_ok)]
-    else:
-        strongest: dict[str, int] = {}
-        for s, el in enumerate(species.reported):  # the form carrying the evidence: the most significant
-            if el is not None and (el not in strongest or rows[s][0] > rows[strongest[el]][0]):
-                strongest[el] = s
-        present_el = {el: tests[el].p_value <= alpha and form_ok(s, z_form) for el, s in strongest.items()}
-        species_ok = [species.reported[s] is not None and present_el.get(species.reported[s], False)
-                      and rows[s][0] >= z_form and fit.coef[s] > 0 for s in range(n)]
-    out = []
-    for s, formula in enumerate(species.formulas):
-        z, match, frac, diagnostic, offset = rows[s]
-        el = species.reported[s]
+        contrast = 0.0
+        if el is not None and fit.coef[s] > 0:
+            contrast = _contrast_significance(s, species.cm, species.ca, species.idx, data.cs, data.x, data.dx,
+                                              data.resolving_power, params.contrast_pad)
+        present = bool(el is not None and el not in hidden and z >= z_crit and abs(offset) <= params.max_offset
+                       and (not diagnostic or (match >= params.min_match and frac >= params.min_fraction))
+                       and (contrast >= z_crit or not (params.contrast or not diagnostic)))
         owner = el if el is not None else "".join(sorted(species.metals[s]))
-        test = tests.get(el) if el is not None else None
-        present = bool(species_ok[s])
-        out.append(SpeciesFit(formula, owner, species.patterns[s].base_mz, float(fit.coef[s]), float(fit.sigma[s]),
-                              z, match, frac, float(offset), float(contrast[s]), diagnostic, present,
-                              interference=el is None,
-                              element_significance=_z_of(test.p_value) if test else 0.0,
-                              element_p_value=test.p_value if test else 1.0))
+        out.append(SpeciesFit(species.formulas[s], owner, p.base_mz, float(fit.coef[s]), float(fit.sigma[s]), z,
+                              match, frac, float(offset), contrast, diagnostic, present, interference=el is None))
     out.sort(key=lambda f: (f.interference, -f.intensity))
     return out
-
-
-def _z_of(p: float) -> float:
-    """One-sided z of a p-value (``−Φ⁻¹(p)``), capped at 40 where ``p`` underflows."""
-    from statistics import NormalDist
-
-    if p >= 1.0:
-        return 0.0
-    if p <= 1e-300:
-        return 40.0
-    return float(-NormalDist().inv_cdf(p))
 
 
 def _contrast_significance(s: int, cm: np.ndarray, ca: np.ndarray, cs_idx: np.ndarray, cs: np.ndarray,
@@ -657,6 +534,8 @@ def _contrast_significance(s: int, cm: np.ndarray, ca: np.ndarray, cs_idx: np.nd
     ramps. Poisson-weighted NNLS; σ of the species from the active set, scaled by √(χ²/dof) when > 1.
     """
     mine = cs_idx == s
+    if not mine.any():
+        return 0.0
     nom = np.rint(cm[mine]).astype(int)
     defect = float(np.average(cm[mine] - nom, weights=ca[mine]))
     grid = np.arange(nom.min() - pad, nom.max() + pad + 1)
@@ -674,6 +553,7 @@ def _contrast_significance(s: int, cm: np.ndarray, ca: np.ndarray, cs_idx: np.nd
     used = np.unique(cs_idx[inside])
     if s not in used:
         return 0.0
+    k = int(np.searchsorted(used, s))
     a = np.zeros((grid.size, used.size))
     np.add.at(a, (j[inside], np.searchsorted(used, cs_idx[inside])), ca[inside])
     t = (grid - grid[0]) / max(grid[-1] - grid[0], 1)
@@ -681,7 +561,6 @@ def _contrast_significance(s: int, cm: np.ndarray, ca: np.ndarray, cs_idx: np.nd
     ramps = np.column_stack([even * t, even * (1 - t), (1 - even) * t, (1 - even) * (1 - t)])
     design = np.column_stack([a, ramps])
     w = 1.0 / np.sqrt(np.maximum(var, 1.0))
-    k = int(np.searchsorted(used, s))
     coef, _ = nnls(design * w[:, None], b * w, maxiter=50 * design.shape[1] + 50)
     if coef[k] <= 0:
         return 0.0
@@ -690,7 +569,8 @@ def _contrast_significance(s: int, cm: np.ndarray, ca: np.ndarray, cs_idx: np.nd
     dof = max(grid.size - active.size, 1)
     aw = design[:, active] * w[:, None]
     cov = np.linalg.pinv(aw.T @ aw) * max(float(resid @ resid) / dof, 1.0)
-    var = cov[int(np.searchsorted(active, k)), int(np.searchsorted(active, k))]
+    j = int(np.searchsorted(active, k))
+    var = cov[j, j]
     return float(coef[k] / np.sqrt(var)) if var > 0 else 0.0
 
 
