@@ -42,8 +42,22 @@ monoisotopic noble metals :data:`AUTO_NUISANCE` (Rh⁺ at m/z 103 inside the Ru 
 at 197 inside Pt's) without reporting them, so that a major Rh⁺ peak of an alloy does not spoil the
 local background of Ru⁺. Name them to test them.
 
-Hydride forms (MH⁺) are not fitted by default: on synthetic spectra without hydrides, MH⁺ windows
-merging with the M⁺ windows one mass apart biased Ru⁺ by +12 %; pass ``forms`` to add them.
+Interferences (named mode). A one- or two-isotope form cannot tell itself apart from another ion of
+the same nominal mass: RuH⁺ (¹⁰²Ru¹H, m/z 102.912) sits on ¹⁰³Rh⁺ (102.905), RuOₙH⁻ on RhOₙ⁻, within
+one bin of these exports. In named mode the window fit therefore also holds every hydride/hydroxide
+(:data:`INTERFERENCE_FORMS`) and metal dimer (M₂±, MM'±) of the named elements that lands on a
+one- or two-isotope form of *another* named element (:func:`deciding_interferences`), so that the
+form is credited only with what the other elements' ions cannot explain — their share being fixed by
+their own isotopologues at the other masses. Interference species are fitted, listed with
+``interference=True`` and never reported as present. Hydrides are not fitted elsewhere: an element's
+hydride is its own pattern moved by one mass, nearly collinear with it (on synthetic spectra without
+hydrides, MH⁺ windows next to the M⁺ ones biased Ru⁺ by +12 %), which leaves the split between them
+undetermined and the significance of each form meaningless. Auto mode fits none: over ~30
+candidates they add hundreds of columns and let the hydrides of absent elements absorb counts.
+
+The work is split into named steps: :class:`IdentifyParameters` (settings), ``_prepare`` (arrays,
+running sums, resolving power), ``_build_species`` (forms, interferences, isotopologue windows),
+``_fit_windows`` (joint NNLS and σ), ``_assess`` (tests 1–3 per species).
 
 Optionally (``max_shift_ppm`` > 0) a residual calibration error is absorbed by a ppm shift of the
 windows per 50-m/z band, chosen to maximise the intensity explained by the species (off by default:
@@ -100,7 +114,12 @@ INTERFERENCE_FORMS = {
 
 @dataclass(frozen=True)
 class SpeciesFit:
-    """One candidate species: fitted intensity (counts), its 1σ, significance, pattern match, presence."""
+    """One candidate species: fitted intensity (counts), its 1σ, significance, pattern match, presence.
+
+    ``interference`` marks a species fitted only to account for its counts (a hydride or dimer landing
+    on a one- or two-isotope form of another element); its ``element`` is then its metal symbols
+    joined (``"IrRu"`` for RuIr⁺) and it is never ``present``.
+    """
 
     formula: str
     element: str
