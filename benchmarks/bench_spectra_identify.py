@@ -145,7 +145,7 @@ def main() -> None:
             "present come from the file names (HEA19 counts only for Ru). Confusion of `ionscope spectrum identify` "
             "per element: detected on files containing it, and reported on files without it.\n\n"
             + table(rows) + "\n\n" + speed)
-    record("spectra_identify", "Element identification on real IONTOF alloy spectra (issue 15)", body)
+    record("spectra_identify", "Element identification on real IONTOF alloy spectra", body)
 
 
 if __name__ == "__main__":

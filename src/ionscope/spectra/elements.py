@@ -42,8 +42,22 @@ monoisotopic noble metals :data:`AUTO_NUISANCE` (Rh⁺ at m/z 103 inside the Ru 
 at 197 inside Pt's) without reporting them, so that a major Rh⁺ peak of an alloy does not spoil the
 local background of Ru⁺. Name them to test them.
 
-Hydride forms (MH⁺) are not fitted by default: on synthetic spectra without hydrides, MH⁺ windows
-merging with the M⁺ windows one mass apart biased Ru⁺ by +12 %; pass ``forms`` to add them.
+Interferences (named mode). A one- or two-isotope form cannot tell itself apart from another ion of
+the same nominal mass: RuH⁺ (¹⁰²Ru¹H, m/z 102.912) sits on ¹⁰³Rh⁺ (102.905), RuOₙH⁻ on RhOₙ⁻, within
+one bin of these exports. In named mode the window fit therefore also holds every hydride/hydroxide
+(:data:`INTERFERENCE_FORMS`) and metal dimer (M₂±, MM'±) of the named elements that lands on a
+one- or two-isotope form of *another* named element (:func:`deciding_interferences`), so that the
+form is credited only with what the other elements' ions cannot explain — their share being fixed by
+their own isotopologues at the other masses. Interference species are fitted, listed with
+``interference=True`` and never reported as present. Hydrides are not fitted elsewhere: an element's
+hydride is its own pattern moved by one mass, nearly collinear with it (on synthetic spectra without
+hydrides, MH⁺ windows next to the M⁺ ones biased Ru⁺ by +12 %), which leaves the split between them
+undetermined and the significance of each form meaningless. Auto mode fits none: over ~30
+candidates they add hundreds of columns and let the hydrides of absent elements absorb counts.
+
+The work is split into named steps: :class:`IdentifyParameters` (settings), ``_prepare`` (arrays,
+running sums, resolving power), ``_build_species`` (forms, interferences, isotopologue windows),
+``_fit_windows`` (joint NNLS and σ), ``_assess`` (tests 1–3 per species).
 
 Optionally (``max_shift_ppm`` > 0) a residual calibration error is absorbed by a ppm shift of the
 windows per 50-m/z band, chosen to maximise the intensity explained by the species (off by default:
@@ -90,9 +104,22 @@ FORMS = {
 }
 
 
+#: Interference species of each candidate element, by polarity: hydrides and hydroxides of its forms
+#: (RuH⁺ on ¹⁰³Rh⁺, RuO₃H⁻ on RhO₃⁻) — the dimers M₂± and MM'± are added by :func:`interference_species`.
+INTERFERENCE_FORMS = {
+    "positive": ("{E}H", "{E}OH", "{E}O2H"),
+    "negative": ("{E}H", "{E}OH", "{E}O2H", "{E}O3H"),
+}
+
+
 @dataclass(frozen=True)
 class SpeciesFit:
-    """One candidate species: fitted intensity (counts), its 1σ, significance, pattern match, presence."""
+    """One candidate species: fitted intensity (counts), its 1σ, significance, pattern match, presence.
+
+    ``interference`` marks a species fitted only to account for its counts (a hydride or dimer landing
+    on a one- or two-isotope form of another element); its ``element`` is then its metal symbols
+    joined (``"IrRu"`` for RuIr⁺) and it is never ``present``.
+    """
 
     formula: str
     element: str
@@ -106,6 +133,7 @@ class SpeciesFit:
     contrast: float
     diagnostic: bool
     present: bool
+    interference: bool = False
 
     def to_dict(self) -> dict:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -124,6 +152,22 @@ def candidate_species(elements: Sequence[str], polarity: str, forms: Sequence[st
             formula = f.format(E=e) + sign
             if max_mz is None or isotope_pattern(formula, resolution="unit").mz.max() < max_mz:
                 out.append((formula, e))
+    return out
+
+
+def interference_species(elements: Sequence[str], polarity: str, max_mz: float | None = None
+                          ) -> list[tuple[str, frozenset]]:
+    """(formula, metal elements) of the interference species of ``elements``: hydrides/hydroxides
+    (:data:`INTERFERENCE_FORMS`) of each, and the dimers M₂ and MM' of every pair (metal dimer ions are
+    among the strongest cluster ions of metal surfaces; Laurent et al., *Anal. Chem.* 2024)."""
+    sign = "+" if polarity == "positive" else "-"
+    out = [(f.format(E=e) + sign, frozenset((e,))) for e in elements for f in INTERFERENCE_FORMS[polarity]]
+    els = list(dict.fromkeys(elements))
+    for i, e in enumerate(els):
+        for f in els[i:]:
+            out.append(((f"{e}2" if e == f else f"{e}{f}") + sign, frozenset((e, f))))
+    if max_mz is not None:
+        out = [(f, m) for f, m in out if isotope_pattern(f, resolution="unit").mz.max() < max_mz]
     return out
 
 
@@ -146,14 +190,122 @@ def _windows(centres: np.ndarray, half: np.ndarray) -> tuple[np.ndarray, np.ndar
     return wlo, whi, inv
 
 
+@dataclass(frozen=True)
+class IdentifyParameters:
+    """Settings of :func:`identify_elements` (all optional; the defaults come from counting statistics).
+
+    Attributes
+    ----------
+    forms
+        Species templates reported per element, e.g. ``("{E}", "{E}O")``; default :data:`FORMS`.
+    interferences
+        Fit jointly the interference species that land on a one- or two-isotope form of another
+        candidate element (:func:`interference_species`, :func:`deciding_interferences`: RuH⁺ on
+        ¹⁰³Rh⁺, RuO₃H⁻ on RhO₃⁻ …). Default (None): in named mode only — over the ~30 candidates of
+        auto mode they add hundreds of columns and let hydrides of absent elements absorb counts.
+    resolving_power
+        m/Δm for the window half-width ``m/(2R)`` (default: median of the 20 strongest peaks); never
+        narrower than one bin.
+    min_significance
+        z needed in tests 1 and 3; default :func:`detection_threshold` of the number of reported
+        species tested.
+    min_match, min_fraction
+        Pattern criteria of multi-isotope species (module docstring, test 2).
+    min_abundance
+        Isotopologues below this fraction of the largest are left out of the windows.
+    max_offset
+        Largest offset of the count centroid from the exact m/z in the species' main isotopologue
+        windows, in window half-widths (1 = anywhere in the window; a diagnostic on binned data).
+    contrast, contrast_pad
+        Background-contrast test (module docstring, test 3): required for presence unless
+        ``contrast=False`` (then only for single-isotopologue species); ``contrast_pad`` nominal masses
+        on each side of the pattern give the local background.
+    max_shift_ppm, shift_step_ppm, band_width
+        Residual calibration error tolerated: in every ``band_width`` (m/z) band the window centres are
+        shifted by a ppm offset on this grid chosen to maximise the intensity the species explain
+        there; 0 disables.
+    """
+
+    forms: tuple[str, ...] | None = None
+    interferences: bool | None = None
+    resolving_power: float | None = None
+    min_significance: float | None = None
+    min_match: float = 0.9
+    min_fraction: float = 0.5
+    min_abundance: float = 0.01
+    max_offset: float = 1.0
+    contrast: bool = True
+    contrast_pad: int = 4
+    max_shift_ppm: float = 0.0
+    shift_step_ppm: float = 50.0
+    band_width: float = 50.0
+
+    @classmethod
+    def from_options(cls, base: IdentifyParameters | None = None, **options) -> IdentifyParameters:
+        """``base`` (or the defaults) with ``options`` replaced; an unknown name raises ValidationError."""
+        from dataclasses import fields, replace
+
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(options) - known)
+        if unknown:
+            raise ValidationError(f"unknown identification option(s) {', '.join(unknown)}; "
+                                  f"known: {', '.join(sorted(known))}")
+        if options.get("contrast") is None:
+            options.pop("contrast", None)
+        if options.get("forms") is not None:
+            options["forms"] = tuple(options["forms"])
+        return replace(base or cls(), **options)
+
+
+@dataclass(frozen=True)
+class _Spectrum:
+    """Counts, m/z, bin widths, running sums and the resolving power of one calibrated spectrum."""
+
+    y: np.ndarray
+    x: np.ndarray
+    dx: np.ndarray
+    cs: np.ndarray      # running sum of baseline-subtracted counts
+    cs_raw: np.ndarray  # running sum of counts
+    cs_x: np.ndarray    # running sum of baseline-subtracted counts × m/z
+    resolving_power: float
+
+
+@dataclass(frozen=True)
+class _Species:
+    """Candidate species: formula, its elements, the element it is reported under (None for an
+    interference species), and its isotopologue rows (m/z, capture-weighted abundance, species index,
+    window half-width)."""
+
+    formulas: list[str]
+    metals: list[frozenset]
+    reported: list[str | None]
+    patterns: list
+    cm: np.ndarray
+    ca: np.ndarray
+    idx: np.ndarray
+    half: np.ndarray
+
+
+@dataclass(frozen=True)
+class _WindowFit:
+    """Design ``a`` (windows × species), background-subtracted window counts ``b``, weights ``w``,
+    coefficients, per-isotopologue ppm shifts and 1σ of each coefficient."""
+
+    a: np.ndarray
+    b: np.ndarray
+    w: np.ndarray
+    coef: np.ndarray
+    shifts: np.ndarray
+    sigma: np.ndarray
+
+    @property
+    def fitted(self) -> np.ndarray:
+        return self.a @ self.coef
+
+
 def identify_elements(spectrum, mz=None, *, polarity: str, elements: Sequence[str] | str = "auto",
-                      forms: Sequence[str] | None = None, resolving_power: float | None = None,
-                      min_significance: float | None = None, min_match: float = 0.9, min_fraction: float = 0.5,
-                      min_abundance: float = 0.01, max_shift_ppm: float = 0.0,
-                      shift_step_ppm: float = 50.0, band_width: float = 50.0,
-                      max_offset: float = 1.0, contrast: bool | None = None,
-                      contrast_pad: int = 4) -> list[SpeciesFit]:
-    """Which multi-isotope elements are in a calibrated spectrum, and how much of each species.
+                      parameters: IdentifyParameters | None = None, **options) -> list[SpeciesFit]:
+    """Which elements are in a calibrated spectrum, and how much of each species.
 
     Parameters
     ----------
@@ -162,38 +314,61 @@ def identify_elements(spectrum, mz=None, *, polarity: str, elements: Sequence[st
     polarity
         ``"positive"`` or ``"negative"`` (chooses the species forms).
     elements
-        ``"auto"`` (every element with a diagnostic pattern: ≥ 3 isotopes above 5 %, see
-        :func:`ionscope.library.isotopes.diagnostic_elements`, plus :data:`AUTO_NUISANCE`) or a list
-        such as ``["Ru", "Pt", "Pd"]`` (any element, including two-isotope and monoisotopic ones).
-    forms
-        Species templates such as ``("{E}", "{E}O")``; default :data:`FORMS` of the polarity.
-    resolving_power
-        m/Δm used for the window half-width ``m/(2R)`` (default: median of the 20 strongest peaks);
-        never narrower than one bin.
-    min_significance
-        z needed in tests 1 and 3; default :func:`detection_threshold` of the number of species.
-    min_match, min_fraction
-        Pattern criteria (module docstring, test 2).
-    min_abundance
-        Isotopologues below this abundance are left out of the windows.
-    max_offset
-        Largest allowed offset of the observed count centroid from the exact m/z in the species' main
-        isotopologue windows, in window half-widths (``SpeciesFit.mass_offset``; 1 = anywhere in the
-        window). A diagnostic more than a filter on coarsely binned data.
-    contrast, contrast_pad
-        Background-contrast test (module docstring, test 3): required for presence unless
-        ``contrast=False`` (then only for single-isotopologue species); its significance is reported
-        either way in ``SpeciesFit.contrast``. ``contrast_pad`` nominal masses on each side of the
-        pattern give the local background.
-    max_shift_ppm, shift_step_ppm, band_width
-        Residual calibration error tolerated: in every ``band_width`` (m/z) band the window centres
-        are shifted by a ppm offset chosen on this grid to maximise the intensity the species explain
-        there (a calibration extrapolated from light reference ions drifts with mass); 0 disables.
+        ``"auto"`` (:func:`auto_candidates`: every element with a diagnostic pattern plus the one- and
+        two-isotope noble metals) or a list such as ``["Ru", "Pt", "Pd"]`` (any element).
+    parameters, **options
+        :class:`IdentifyParameters`, or its fields by name (``min_match=0.8``).
 
     Returns
     -------
-    list of SpeciesFit, sorted by decreasing intensity.
+    list of SpeciesFit (reported forms, then interference species), sorted by decreasing intensity.
     """
+    params = IdentifyParameters.from_options(parameters, **options)
+    auto = isinstance(elements, str) and elements == "auto"
+    els = auto_candidates() if auto else list(elements)
+    interferences = (not auto) if params.interferences is None else params.interferences
+    data = _prepare(spectrum, mz, params)
+    species = _build_species(els, polarity, params, data, interferences)
+    fit = _fit_windows(species, data, params)
+    hidden = set(AUTO_NUISANCE) if auto else set()
+    return _assess(species, fit, data, params, hidden)
+
+
+def auto_candidates() -> list[str]:
+    """Elements fitted in auto mode: those with a diagnostic pattern (≥ 3 isotopes above 5 %) and the
+    monoisotopic noble metals :data:`AUTO_NUISANCE` (fitted, never reported)."""
+    return list(dict.fromkeys(diagnostic_elements() + list(AUTO_NUISANCE)))
+
+
+def _few_isotope_masses(formula: str) -> set[int]:
+    """Nominal masses of a species with at most two isotopologues ≥ 1 % (empty for richer patterns)."""
+    p = isotope_pattern(formula, resolution="unit")
+    main = p.mz[p.abundance >= 0.01 * p.abundance.max()]
+    return set(np.rint(main).astype(int).tolist()) if main.size <= 2 else set()
+
+
+def deciding_interferences(forms: list, candidates: list[tuple[str, frozenset]]) -> list:
+    """Of ``candidates`` ((formula, elements) pairs), those landing with an isotopologue of ≥ 5 % of their
+    largest on a nominal mass of a one- or two-isotope form (``forms``: (formula, elements, element)
+    triples) of another element (RuH⁺ on
+    ¹⁰³Rh⁺, RuO₃H⁻ on RhO₃⁻), where no isotope pattern can tell them apart. Elsewhere they are left out:
+    an element's hydride is its own pattern moved by one mass, nearly collinear with it, which leaves
+    the split between the two undetermined and the significance of each form meaningless."""
+    targets: dict[int, set[str]] = {}
+    for f, _, el in forms:
+        for m in _few_isotope_masses(f):
+            targets.setdefault(m, set()).add(el)
+    out = []
+    for f, metals in candidates:
+        p = isotope_pattern(f, resolution="unit")
+        masses = np.rint(p.mz[p.abundance >= 0.05 * p.abundance.max()]).astype(int)
+        if any(targets.get(int(m), set()) - metals for m in masses):
+            out.append((f, metals, None))
+    return out
+
+
+def _prepare(spectrum, mz, params: IdentifyParameters) -> _Spectrum:
+    """Arrays, running sums and resolving power (median of the 20 strongest peaks, else 1000)."""
     from ionscope.spectra.peaks import estimate_baseline, find_spectrum_peaks
 
     if mz is None:
@@ -201,117 +376,168 @@ def identify_elements(spectrum, mz=None, *, polarity: str, elements: Sequence[st
         spectrum = spectrum.values
     y = np.asarray(spectrum, dtype=float)
     x = np.asarray(mz, dtype=float)
-    auto = isinstance(elements, str) and elements == "auto"
-    els = diagnostic_elements() + list(AUTO_NUISANCE) if auto else list(elements)
-    if contrast is None:
-        contrast = True
-    species = candidate_species(els, polarity, forms, max_mz=float(x.max()))
-    if not species:
-        raise ValidationError("no candidate species fall inside the m/z range of the spectrum")
-    z_crit = detection_threshold(len(species)) if min_significance is None else min_significance
-    if resolving_power is None:
+    rp = params.resolving_power
+    if rp is None:
         pk = find_spectrum_peaks(y, x, min_snr=10)
         top = pk.nlargest(20, "height") if len(pk) else pk
-        resolving_power = float(np.median(top["resolving_power"])) if len(top) else 1000.0
+        rp = float(np.median(top["resolving_power"])) if len(top) else 1000.0
     yb = np.clip(y - estimate_baseline(y, 101), 0, None)
-    cs = np.concatenate(([0.0], np.cumsum(yb)))
-    cs_raw = np.concatenate(([0.0], np.cumsum(y)))
-    cs_x = np.concatenate(([0.0], np.cumsum(yb * x)))
-    dx = np.gradient(x)
-    pats = [isotope_pattern(f, resolution="unit") for f, _ in species]
-    cm, ca, cs_idx = [], [], []
+    zero = np.zeros(1)
+    return _Spectrum(y, x, np.gradient(x), np.concatenate((zero, np.cumsum(yb))),
+                     np.concatenate((zero, np.cumsum(y))), np.concatenate((zero, np.cumsum(yb * x))), rp)
+
+
+def _build_species(els: Sequence[str], polarity: str, params: IdentifyParameters, data: _Spectrum,
+                   interferences: bool) -> _Species:
+    """Reported forms of every element, plus (``interferences``) the deciding interference species; the
+    isotopologues above ``min_abundance`` inside the m/z range, with the fraction of a Gaussian peak of
+    FWHM m/R captured by a window of half-width ``max(m/2R, one bin)``."""
+    x, rp = data.x, data.resolving_power
+    pairs = [(f, frozenset((e,)), e) for f, e in candidate_species(els, polarity, params.forms, max_mz=float(x.max()))]
+    if not pairs:
+        raise ValidationError("no candidate species fall inside the m/z range of the spectrum")
+    if interferences:
+        pairs += deciding_interferences(pairs, interference_species(els, polarity, max_mz=float(x.max())))
+    pats = [isotope_pattern(f, resolution="unit") for f, _, _ in pairs]
+    cm, ca, idx = [], [], []
     for s, p in enumerate(pats):
-        keep = p.abundance >= min_abundance * p.abundance.max()
+        keep = p.abundance >= params.min_abundance * p.abundance.max()
         cm.append(p.mz[keep])
         ca.append(p.abundance[keep])
-        cs_idx.append(np.full(int(keep.sum()), s))
-    cm, ca, cs_idx = np.concatenate(cm), np.concatenate(ca), np.concatenate(cs_idx)
+        idx.append(np.full(int(keep.sum()), s))
+    cm, ca, idx = np.concatenate(cm), np.concatenate(ca), np.concatenate(idx)
     ok = (cm > x[0]) & (cm < x[-1])
-    cm, ca, cs_idx = cm[ok], ca[ok], cs_idx[ok]
-    half = np.maximum(cm / (2 * resolving_power), np.interp(cm, x, dx))
-    # fraction of a Gaussian peak of FWHM m/R inside ±half: the columns of A then give total counts
-    ca = ca * erf(half * 2.354820045 / (cm / resolving_power) / np.sqrt(2))
+    cm, ca, idx = cm[ok], ca[ok], idx[ok]
+    half = np.maximum(cm / (2 * rp), np.interp(cm, x, data.dx))
+    ca = ca * erf(half * 2.354820045 / (cm / rp) / np.sqrt(2))
+    return _Species([f for f, _, _ in pairs], [m for _, m, _ in pairs], [r for _, _, r in pairs], pats,
+                    cm, ca, idx, half)
 
-    def solve(shift_ppm, rows=None):
-        sel = np.arange(cm.size) if rows is None else rows
-        shifts = shift_ppm if np.ndim(shift_ppm) == 0 else np.asarray(shift_ppm)[sel]
-        centres = cm[sel] * (1 + shifts * 1e-6)
-        wlo, whi, win = _windows(centres, half[sel])
-        b, var = _window_counts(wlo, whi, x, cs_raw, dx)
-        a = np.zeros((wlo.size, len(species)))
-        np.add.at(a, (win, cs_idx[sel]), ca[sel])
-        w = 1.0 / np.sqrt(np.maximum(var, 1.0))
-        used = np.nonzero(a.any(axis=0))[0]
-        coef = np.zeros(len(species))
-        coef[used], _ = nnls(a[:, used] * w[:, None], b * w, maxiter=50 * used.size + 50)
-        return a, b, w, coef
 
-    shifts = np.zeros(cm.size)
-    if max_shift_ppm > 0:
-        grid = np.arange(-max_shift_ppm, max_shift_ppm + 1e-9, shift_step_ppm)
-        band = np.floor(cm / band_width).astype(int)
-        for k in np.unique(band):
-            rows = np.nonzero(band == k)[0]
-            explained = []
-            for g in grid:
-                a_k, _, _, c_k = solve(g, rows)
-                explained.append(float(np.sum(a_k @ c_k)))
-            shifts[rows] = grid[int(np.argmax(explained))]
-    a, b, w, coef = solve(shifts)
-    fitted = a @ coef
-    resid = (b - fitted) * w
+def _solve(species: _Species, data: _Spectrum, shift_ppm, rows=None):
+    """Variance-weighted NNLS of the window counts on the species' capture fractions."""
+    n = len(species.formulas)
+    sel = np.arange(species.cm.size) if rows is None else rows
+    shifts = shift_ppm if np.ndim(shift_ppm) == 0 else np.asarray(shift_ppm)[sel]
+    centres = species.cm[sel] * (1 + shifts * 1e-6)
+    wlo, whi, win = _windows(centres, species.half[sel])
+    b, var = _window_counts(wlo, whi, data.x, data.cs_raw, data.dx)
+    a = np.zeros((wlo.size, n))
+    np.add.at(a, (win, species.idx[sel]), species.ca[sel])
+    w = 1.0 / np.sqrt(np.maximum(var, 1.0))
+    used = np.nonzero(a.any(axis=0))[0]
+    coef = np.zeros(n)
+    coef[used], _ = nnls(a[:, used] * w[:, None], b * w, maxiter=50 * used.size + 50)
+    return a, b, w, coef
+
+
+def _band_shifts(species: _Species, data: _Spectrum, params: IdentifyParameters) -> np.ndarray:
+    """Per-isotopologue ppm shift: per ``band_width`` band, the grid value explaining most intensity."""
+    shifts = np.zeros(species.cm.size)
+    if params.max_shift_ppm <= 0:
+        return shifts
+    grid = np.arange(-params.max_shift_ppm, params.max_shift_ppm + 1e-9, params.shift_step_ppm)
+    band = np.floor(species.cm / params.band_width).astype(int)
+    for k in np.unique(band):
+        rows = np.nonzero(band == k)[0]
+        fits = (_solve(species, data, g, rows) for g in grid)
+        explained = [float(np.sum(a @ c)) for a, _, _, c in fits]
+        shifts[rows] = grid[int(np.argmax(explained))]
+    return shifts
+
+
+def _fit_windows(species: _Species, data: _Spectrum, params: IdentifyParameters) -> _WindowFit:
+    """Joint window fit of all species and the 1σ of each intensity (:func:`_sigmas`)."""
+    shifts = _band_shifts(species, data, params)
+    a, b, w, coef = _solve(species, data, shifts)
+    return _WindowFit(a, b, w, coef, shifts, _sigmas(a, b, w, coef))
+
+
+def _sigmas(a: np.ndarray, b: np.ndarray, w: np.ndarray, coef: np.ndarray) -> np.ndarray:
+    """1σ of each coefficient from the weighted normal equations of the active set, scaled by the mean
+    squared weighted residual of the species' own windows when that exceeds 1; a species not fitted
+    (x = 0) gets the σ it would have fitted alone."""
+    resid = (b - a @ coef) * w
+    sigma = np.full(a.shape[1], np.inf)
+
+    def local(s: int) -> float:
+        rows = a[:, s] > 0
+        return max(float(np.mean(resid[rows] ** 2)) if rows.any() else 1.0, 1.0)
+
     active = np.nonzero(coef > 0)[0]
-    sigma = np.full(len(species), np.inf)
     if active.size:
         aw = a[:, active] * w[:, None]
         cov = np.linalg.pinv(aw.T @ aw)
         for j, s in enumerate(active):
-            rows = a[:, s] > 0
-            local = float(np.mean(resid[rows] ** 2)) if rows.any() else 1.0
-            sigma[s] = np.sqrt(max(cov[j, j], 0.0) * max(local, 1.0))
-    for s in np.nonzero(~np.isfinite(sigma) & a.any(axis=0))[0]:  # not fitted (x = 0): σ of it fitted alone
+            sigma[s] = np.sqrt(max(cov[j, j], 0.0) * local(s))
+    for s in np.nonzero(~np.isfinite(sigma) & a.any(axis=0))[0]:
         rows = a[:, s] > 0
-        local = float(np.mean(resid[rows] ** 2)) if rows.any() else 1.0
-        sigma[s] = np.sqrt(max(local, 1.0) / float(np.sum((a[rows, s] * w[rows]) ** 2)))
-    def _centroid_offset(s: int) -> float:
-        sel = np.nonzero(cs_idx == s)[0]
-        sel = sel[ca[sel] >= 0.2 * ca[sel].max()]
-        c = cm[sel] * (1 + shifts[sel] * 1e-6)
-        lo = np.searchsorted(x, c - half[sel], side="left")
-        hi = np.searchsorted(x, c + half[sel], side="right")
-        n = cs[hi] - cs[lo]
-        ok = n > 0
-        if not ok.any():
-            return float("nan")
-        centroid = (cs_x[hi[ok]] - cs_x[lo[ok]]) / n[ok]
-        return float(np.average((centroid - c[ok]) / half[sel][ok], weights=ca[sel][ok]))
+        sigma[s] = np.sqrt(local(s) / float(np.sum((a[rows, s] * w[rows]) ** 2)))
+    return sigma
 
+
+def _pattern_agreement(s: int, fit: _WindowFit) -> tuple[float, float]:
+    """Cosine similarity of observed (the other species' share removed) and predicted counts over the
+    species' windows, and the least observed/predicted ratio over its windows with ≥ 20 % of its
+    largest."""
+    a, b, coef = fit.a, fit.b, fit.coef
+    if coef[s] <= 0:
+        return 0.0, 0.0
+    fitted = fit.fitted
+    contrib = a[:, s] * coef[s]
+    rows = np.nonzero(contrib >= 0.2 * contrib.max())[0]
+    own = np.clip(b[rows] - (fitted[rows] - contrib[rows]), 0, None)
+    frac = float(np.min(own / contrib[rows]))
+    allrows = np.nonzero(contrib > 0)[0]
+    o = np.clip(b[allrows] - (fitted[allrows] - contrib[allrows]), 0, None)
+    match = float(o @ contrib[allrows] / (np.linalg.norm(o) * np.linalg.norm(contrib[allrows]) + 1e-300))
+    return match, frac
+
+
+def _centroid_offset(s: int, species: _Species, fit: _WindowFit, data: _Spectrum) -> float:
+    """Offset of the count centroid from the exact m/z in the species' main windows (half-widths)."""
+    sel = np.nonzero(species.idx == s)[0]
+    if not sel.size:
+        return float("nan")
+    sel = sel[species.ca[sel] >= 0.2 * species.ca[sel].max()]
+    half = species.half[sel]
+    c = species.cm[sel] * (1 + fit.shifts[sel] * 1e-6)
+    lo = np.searchsorted(data.x, c - half, side="left")
+    hi = np.searchsorted(data.x, c + half, side="right")
+    n = data.cs[hi] - data.cs[lo]
+    ok = n > 0
+    if not ok.any():
+        return float("nan")
+    centroid = (data.cs_x[hi[ok]] - data.cs_x[lo[ok]]) / n[ok]
+    return float(np.average((centroid - c[ok]) / half[ok], weights=species.ca[sel][ok]))
+
+
+def _assess(species: _Species, fit: _WindowFit, data: _Spectrum, params: IdentifyParameters,
+            hidden: set[str]) -> list[SpeciesFit]:
+    """SpeciesFit records and presence (module docstring, tests 1–3) of the reported species; the
+    interference species follow with ``present=False``. Elements in ``hidden`` are never present."""
+    n = len(species.formulas)
+    tested = [s for s in range(n) if species.reported[s] is not None]
+    z_crit = detection_threshold(len(tested)) if params.min_significance is None else params.min_significance
     out = []
-    for s, (formula, el) in enumerate(species):
-        p = pats[s]
-        contrib = a[:, s] * coef[s]
-        rows = np.nonzero(a[:, s] >= 0.2 * a[:, s].max())[0] if coef[s] > 0 else np.array([], int)
-        frac, match = 0.0, 0.0
-        if rows.size:
-            own = np.clip(b[rows] - (fitted[rows] - contrib[rows]), 0, None)
-            frac = float(np.min(own / contrib[rows]))
-            allrows = np.nonzero(a[:, s] > 0)[0]
-            o = np.clip(b[allrows] - (fitted[allrows] - contrib[allrows]), 0, None)
-            match = float(o @ contrib[allrows] / (np.linalg.norm(o) * np.linalg.norm(contrib[allrows]) + 1e-300))
-        z = float(coef[s] / sigma[s]) if np.isfinite(sigma[s]) and sigma[s] > 0 else 0.0
-        offset = _centroid_offset(s) if coef[s] > 0 else np.nan
+    for s in range(n):
+        el = species.reported[s]
+        z = float(fit.coef[s] / fit.sigma[s]) if np.isfinite(fit.sigma[s]) and fit.sigma[s] > 0 else 0.0
+        match, frac = _pattern_agreement(s, fit)
+        p = species.patterns[s]
         diagnostic = bool(np.sum(p.abundance >= 0.01 * p.abundance.max()) >= 2)
-        present = bool(z >= z_crit and abs(offset) <= max_offset
-                       and (not diagnostic or (match >= min_match and frac >= min_fraction)))
-        z_c = (_contrast_significance(s, cm, ca, cs_idx, cs, x, dx, resolving_power, contrast_pad)
-               if coef[s] > 0 else 0.0)
-        if contrast or not diagnostic:
-            present = present and z_c >= z_crit
-        if auto and el in AUTO_NUISANCE:
-            present = False
-        out.append(SpeciesFit(formula, el, p.base_mz, float(coef[s]), float(sigma[s]), z, match, frac,
-                              float(offset), z_c, diagnostic, present))
-    out.sort(key=lambda f: -f.intensity)
+        offset = _centroid_offset(s, species, fit, data) if fit.coef[s] > 0 else float("nan")
+        contrast = 0.0
+        if el is not None and fit.coef[s] > 0:
+            contrast = _contrast_significance(s, species.cm, species.ca, species.idx, data.cs, data.x, data.dx,
+                                              data.resolving_power, params.contrast_pad)
+        present = bool(el is not None and el not in hidden and z >= z_crit and abs(offset) <= params.max_offset
+                       and (not diagnostic or (match >= params.min_match and frac >= params.min_fraction))
+                       and (contrast >= z_crit or not (params.contrast or not diagnostic)))
+        owner = el if el is not None else "".join(sorted(species.metals[s]))
+        out.append(SpeciesFit(species.formulas[s], owner, p.base_mz, float(fit.coef[s]), float(fit.sigma[s]), z,
+                              match, frac, float(offset), contrast, diagnostic, present, interference=el is None))
+    out.sort(key=lambda f: (f.interference, -f.intensity))
     return out
 
 
@@ -327,6 +553,8 @@ def _contrast_significance(s: int, cm: np.ndarray, ca: np.ndarray, cs_idx: np.nd
     ramps. Poisson-weighted NNLS; σ of the species from the active set, scaled by √(χ²/dof) when > 1.
     """
     mine = cs_idx == s
+    if not mine.any():
+        return 0.0
     nom = np.rint(cm[mine]).astype(int)
     defect = float(np.average(cm[mine] - nom, weights=ca[mine]))
     grid = np.arange(nom.min() - pad, nom.max() + pad + 1)
@@ -344,6 +572,7 @@ def _contrast_significance(s: int, cm: np.ndarray, ca: np.ndarray, cs_idx: np.nd
     used = np.unique(cs_idx[inside])
     if s not in used:
         return 0.0
+    k = int(np.searchsorted(used, s))
     a = np.zeros((grid.size, used.size))
     np.add.at(a, (j[inside], np.searchsorted(used, cs_idx[inside])), ca[inside])
     t = (grid - grid[0]) / max(grid[-1] - grid[0], 1)
@@ -351,7 +580,6 @@ def _contrast_significance(s: int, cm: np.ndarray, ca: np.ndarray, cs_idx: np.nd
     ramps = np.column_stack([even * t, even * (1 - t), (1 - even) * t, (1 - even) * (1 - t)])
     design = np.column_stack([a, ramps])
     w = 1.0 / np.sqrt(np.maximum(var, 1.0))
-    k = int(np.searchsorted(used, s))
     coef, _ = nnls(design * w[:, None], b * w, maxiter=50 * design.shape[1] + 50)
     if coef[k] <= 0:
         return 0.0
@@ -360,7 +588,8 @@ def _contrast_significance(s: int, cm: np.ndarray, ca: np.ndarray, cs_idx: np.nd
     dof = max(grid.size - active.size, 1)
     aw = design[:, active] * w[:, None]
     cov = np.linalg.pinv(aw.T @ aw) * max(float(resid @ resid) / dof, 1.0)
-    var = cov[int(np.searchsorted(active, k)), int(np.searchsorted(active, k))]
+    j = int(np.searchsorted(active, k))
+    var = cov[j, j]
     return float(coef[k] / np.sqrt(var)) if var > 0 else 0.0
 
 

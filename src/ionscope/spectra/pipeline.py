@@ -165,7 +165,7 @@ def element_rows(fits, elements: Sequence[str], polarity: str) -> list[dict]:
     sign = "+" if polarity == "positive" else "-"
     rows = []
     for el in elements:
-        mine = [f for f in fits if f.element == el]
+        mine = [f for f in fits if f.element == el and not f.interference]
         present = [f for f in mine if f.present]
         forms = [{"formula": f.formula, "intensity": Quantity(f.intensity, _fin(f.uncertainty), "counts"),
                   "significance": f.significance, "contrast": f.contrast, "pattern_score": f.score,
@@ -249,7 +249,7 @@ def _identify_file(path, *, elements, polarity, recalibrate, **options) -> Resul
     else:
         names = list(elements)
     rows = element_rows(fits, names, pol)
-    all_rows = element_rows(fits, sorted({f.element for f in fits}), pol) if auto else rows
+    all_rows = element_rows(fits, sorted({f.element for f in fits if not f.interference}), pol) if auto else rows
     if auto:
         warnings.append("auto mode screens every element with a diagnostic isotope pattern (≥ 3 isotopes above 5 %); "
                         "minor and one- or two-isotope elements can be missed: test suspected ones with --elements")
