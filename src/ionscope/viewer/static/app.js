@@ -576,6 +576,7 @@ const mp = S.views.maps = {
     const g = await getImage(`/api/datasets/${this.id}/${route}?${qs(params)}`);
     if (seq !== this.seq) return;
     this.img = g; this.query = params;
+    const out = $("mp-hover"); out.textContent = ""; for (const k of ["value", "uncertainty", "unit", "row", "col"]) delete out.dataset[k];
     const h = g.header, c = $("mp-canvas"), [ay, ax] = h.axes;
     const spatial = ay.unit === ax.unit && ay.unit !== "index";
     const um = a => Math.abs(a.last - a.first) / Math.max(1, h.full_shape[h.axes.indexOf(a)] - 1) || 1;
