@@ -24,7 +24,8 @@ def view(
         "--allow-host", help="With --allow-remote: a further host name or address clients may use to reach the "
                              "viewer (repeatable); requests naming any other host are refused.")] = None,
 ) -> None:
-    """Explore spectra, ion images, depth profiles, operando series and volumes in the browser."""
+    """Explore spectra, ion images, depth profiles, operando series, volumes, D*/k and interface-depth maps
+    (colour bars in physical units, hover value ± 1σ) and side views of cubes in the browser."""
     from ionscope.viewer.server import is_loopback, make_server
 
     server = make_server(paths, host=host, port=port, allow_remote=allow_remote, allowed_hosts=allow_host or ())

@@ -7,10 +7,10 @@ A *map store* is what ``ionscope diffusion map --out`` and ``ionscope depth cube
 physical unit and answers hover requests with the value ± its uncertainty at a pixel.
 
 Colour scale
-    Diffusion coefficients and surface-exchange coefficients follow Arrhenius laws and vary over
-    decades across a sample (De Souza & Kilner 1998, Solid State Ionics 106, 175,
-    doi:10.1016/S0167-2738(97)00499-X), so variables in cm²/s or cm/s are drawn on a log₁₀ scale;
-    every other variable on a linear scale.
+    Diffusion and surface-exchange coefficients (cm²/s, cm/s) are positive and known to a relative
+    precision: the per-pixel fit works in log₁₀ D and log₁₀ k (``ionscope diffusion map``), so equal
+    steps of the colour bar are equal factors, and they are drawn on a log₁₀ scale; every other
+    variable on a linear scale.
 Length unit
     Depths are shown in nm below 1 µm and in µm from 1 µm (the median of the map decides).
 Side views of a cube
