@@ -154,3 +154,28 @@ def test_bad_map_requests_are_422_with_one_sentence(mclient, path, message):
     status, body = _get(mclient, f"/api/datasets/{mclient.ids[name]}/{rest}")
     assert status == 422 and message in body["error"]["message"], body
     assert body["error"]["path"] == f"{name}.zarr"
+
+
+@pytest.mark.slow
+def test_fuzzed_map_queries_never_500(mclient):
+    """Hostile values for every parameter the map routes read: a JSON error or data, never a 500."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from tests.viewer.test_fuzz import _check, values
+
+    keys = st.sampled_from(("var", "peak", "plane", "index", "row", "col", "x", ""))
+    names = st.sampled_from(("D", "k", "chi2_red", "interface_Li2O-", "layer_0_20", "side_xz_Li2O-", "D_uncertainty"))
+    query = st.lists(st.tuples(keys, st.one_of(values, names)), max_size=6)
+
+    @settings(max_examples=60, deadline=None, derandomize=True, database=None,
+              suppress_health_check=[HealthCheck.too_slow])
+    @given(dataset=st.sampled_from(("D", "maps", "cube")), route=st.sampled_from(("map", "side", "value")),
+           q=query)
+    def run(dataset, route, q):
+        from urllib.parse import quote
+
+        text = "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in q)
+        _check(*mclient.request(f"/api/datasets/{mclient.ids[dataset]}/{route}?{text}"))
+
+    run()
