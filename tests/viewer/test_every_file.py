@@ -39,6 +39,19 @@ def _claimed(root: Path) -> set[str]:
     return found
 
 
+def _map_routes(dataset_id: str, meta: dict) -> list[str]:
+    """The Maps view's requests: every map variable and a hover value on it; a cube's two side views."""
+    out = []
+    for v in meta.get("map_variables", []):
+        out += [f"/api/datasets/{dataset_id}/map?var={v['name']}",
+                f"/api/datasets/{dataset_id}/value?var={v['name']}&row=0&col=0"]
+    if meta["kind"] == "cube3d":
+        for plane in ("xz", "yz"):
+            out += [f"/api/datasets/{dataset_id}/side?plane={plane}",
+                    f"/api/datasets/{dataset_id}/value?plane={plane}&row=0&col=0"]
+    return out
+
+
 def _open_everything(root: Path) -> list[str]:
     """Serve ``root``; check every claimed file is listed and loaded, and request all its data."""
     from ionscope.viewer import make_server, serve_in_thread
@@ -69,6 +82,12 @@ def _open_everything(root: Path) -> list[str]:
                 assert status == 200, (d["path"], route, body[:300])
                 if headers["Content-Type"] == "application/json":
                     _strict(body)
+            for path in _map_routes(d["id"], meta):
+                status, _, body = c.request(path)
+                assert status == 200, (d["path"], path, body[:300])
+                if path.split("?")[0].endswith("/value"):
+                    value = _strict(body)["value"]
+                    assert "unit" in value and "uncertainty" in value, (d["path"], path, value)
             what = ROI_WHAT.get(meta["kind"])
             if what:
                 roi = {"type": "rect", "x0": 0, "y0": 0, "x1": 2, "y1": 2}

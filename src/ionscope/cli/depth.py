@@ -259,6 +259,48 @@ def _mask_image(path: Path):
     return arr.squeeze() if arr.ndim > 2 else arr
 
 
+def _mesh_paths(mesh: Path | None, specs: list[tuple[str, bool]], axis: str, force: bool) -> list[tuple[str, Path]]:
+    """``(species, file)`` for every interface surface ``--mesh`` asks for, checked before any work."""
+    import re
+
+    from ionscope.io.atomic import check_writable
+    from ionscope.io.mesh import MESH_FORMATS
+
+    if mesh is None:
+        return []
+    if mesh.suffix.lower() not in MESH_FORMATS:
+        raise ValidationError(f"--mesh must end in .vtk or .stl, got {mesh.name!r}")
+    if not specs:
+        raise ValidationError("--mesh writes interface surfaces: give at least one --interface SPECIES:falling")
+    if axis != "depth":
+        raise ValidationError(f"--mesh needs the interface in depth (--axis depth, with --rate when the cube has "
+                              f"no depth coordinate), not in {axis}")
+    if len(specs) == 1:
+        paths = [(specs[0][0], mesh)]
+    else:
+        paths = [(sp, mesh.with_name(f"{mesh.stem}_{re.sub(r'[^A-Za-z0-9+-]+', '', sp) or i}{mesh.suffix}"))
+                 for i, (sp, _) in enumerate(specs)]
+    for _, p in paths:
+        check_writable(p, force)
+    return paths
+
+
+def _write_meshes(ds, result, meshes: list[tuple[str, Path]], source: Path, force: bool):
+    """Write the surfaces and add ``meshes`` (path, vertex and triangle counts, unit) to the result."""
+    from ionscope.depth.cube_maps import interface_mesh
+    from ionscope.io.mesh import write_mesh
+    from ionscope.model.result import Result
+
+    done = []
+    for sp, p in meshes:
+        vertices, triangles = interface_mesh(ds, sp, source)
+        write_mesh(p, vertices, triangles, force=force,
+                   title=f"ionscope interface {sp} of {source.name}: x, y, z in um, z = depth below the surface")
+        done.append({"species": sp, "path": str(p), "vertices": int(len(vertices)),
+                     "triangles": int(len(triangles)), "unit": "µm"})
+    return Result(result.kind, {**result.values, "meshes": done}, result.warnings, result.provenance)
+
+
 @app.command()
 def cube(
     path: Annotated[Path, typer.Argument(help="3-D depth profile (scan, y, x, peak): Zarr, GRD, BIF6 or imzML.")],
@@ -277,6 +319,10 @@ def cube(
     axis: Annotated[str, typer.Option("--axis", help="sputter_time, depth or scan.")] = "sputter_time",
     rate: Annotated[Optional[str], typer.Option("--rate", help="Sputter rate with unit and optional 1σ "
                                                                "('0.8±0.05nm/s') for --axis depth.")] = None,
+    mesh: Annotated[Optional[Path], typer.Option("--mesh", help="Also write each interface as a triangulated "
+                                                             "surface, OUT.vtk or OUT.stl (x, y, depth all in µm; "
+                                                             "needs --axis depth; one file per --interface, "
+                                                             "suffixed with the species when several).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing output.")] = False,
     json: Annotated[bool, typer.Option("--json", help="Print a JSON object.")] = False,
 ) -> None:
@@ -296,6 +342,7 @@ def cube(
         raise ValidationError(f"--axis must be sputter_time, depth or scan, got {axis!r}")
     r = quantity_option(rate, "--rate", "nm/s", require_unit=True, positive=True)
     check_writable(out, force)
+    meshes = _mesh_paths(mesh, specs, axis, force)
     data = ionscope.read(path)
     rois = []
     if roi is not None:
@@ -311,6 +358,8 @@ def cube(
                                rate_err_nm_s=None if r is None else r.uncertainty,
                                inputs=[describe_input(path)], progress=task.advance, path=path)
     ionscope.save(ds, out, force=force)
+    if meshes:
+        result = _write_meshes(ds, result, meshes, path, force)
     if json:
         emit_json(result)
         return
@@ -325,4 +374,6 @@ def cube(
     for r in result.values.get("rois", []):
         console.print(f"ROI {r['name']}: {r['pixels']} pixels")
     console.print(f"wrote {out}")
+    for m in result.values.get("meshes", []):
+        console.print(f"wrote {m['path']} ({m['vertices']} vertices, {m['triangles']} triangles; x, y, depth in µm)")
     print_warnings(result.warnings)

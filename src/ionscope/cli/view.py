@@ -24,7 +24,10 @@ def view(
         "--allow-host", help="With --allow-remote: a further host name or address clients may use to reach the "
                              "viewer (repeatable); requests naming any other host are refused.")] = None,
 ) -> None:
-    """Explore spectra, ion images, depth profiles, operando series and volumes in the browser."""
+    """Explore spectra, ion images, depth profiles, operando series, volumes and maps in the browser.
+
+    Maps (D*, k, interface depth …) show with colour bars in physical units and the value ± 1σ under
+    the pointer; 3-D cubes also show side views (scan × x at a row, scan × y at a column)."""
     from ionscope.viewer.server import is_loopback, make_server
 
     server = make_server(paths, host=host, port=port, allow_remote=allow_remote, allowed_hosts=allow_host or ())

@@ -260,3 +260,32 @@ def cube_maps(cube: xr.DataArray, *, interfaces: Sequence[tuple[str, bool]] = ()
         "rois": [n for n, _ in rois], "rects_um": [list(map(float, r)) for r in rects],
         "side_views": [list(s) for s in side_views], "axis": axis, "rate_nm_s": rate_nm_s})
     return ds, Result("depth.cube", values, warnings=tuple(warnings), provenance=prov)
+
+
+def interface_mesh(maps: xr.Dataset, species: str, path=None) -> tuple[np.ndarray, np.ndarray]:
+    """The interface-depth map of ``species`` as a triangulated surface, every coordinate in µm.
+
+    Vertices are (x, y, z) with x, y the pixel centres and z the interface depth below the surface
+    (all µm, so the surface keeps its true shape); pixels without an interface are left out
+    (:func:`ionscope.io.mesh.grid_surface`).
+
+    Raises
+    ------
+    ValidationError
+        If the map is not in a length unit (the cube was mapped on sputter time or scan index).
+    """
+    from ionscope.io.mesh import grid_surface
+    from ionscope.model.errors import UnitError
+    from ionscope.model.units import convert
+
+    var = maps[f"interface_{species}"]
+    unit = str(var.attrs.get("units", ""))
+    try:
+        depth_um = np.asarray(convert(np.asarray(var.values, float), unit, "µm"), dtype=float)
+        xy = [np.asarray(convert(np.asarray(maps[d].values, float), str(maps[d].attrs.get("units", "")), "µm"),
+                         dtype=float) for d in ("x", "y")]
+    except UnitError:
+        raise ValidationError(f"the interface of {species} is mapped in {unit or 'no unit'}, not a depth: a "
+                              "surface mesh needs --axis depth (with --rate when the cube has no depth "
+                              "coordinate)", path) from None
+    return grid_surface(depth_um, *xy)

@@ -56,6 +56,10 @@ class Entry:
     error: str | None = None
     variables: list[str] = field(default_factory=list)
     scrub: Any = field(default=str, repr=False)
+    #: The whole store when the reader returned a Dataset (map stores: every map variable).
+    dataset: xr.Dataset | None = field(default=None, repr=False)
+    #: The map variables the Maps view shows (:func:`ionscope.viewer.maps.map_variables`).
+    maps: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -70,7 +74,7 @@ class Entry:
             return out
         da = self.data
         out.update(kind=self.kind, dims=list(da.dims), shape=[int(n) for n in da.shape],
-                   has_labels=self.labels is not None)
+                   has_labels=self.labels is not None, maps=len(self.maps))
         return out
 
     def describe(self) -> dict[str, Any]:
@@ -96,6 +100,8 @@ class Entry:
         out["coords"] = coords
         out["units"] = str(da.attrs.get("units", ""))
         out["variables"] = self.variables
+        if self.maps:
+            out["map_variables"] = self.maps
         if "peak" in da.dims:
             out["peaks"] = [str(p) for p in da.coords["peak"].values]
         if self.kind == "volume":
@@ -210,6 +216,12 @@ class Catalogue:
         try:
             obj = _densify(ionscope.read(path), path)
             entry.data, entry.kind, entry.labels, entry.variables = _choose(obj, path)
+            if isinstance(obj, xr.Dataset):
+                from ionscope.viewer.maps import map_variables
+
+                entry.maps = map_variables(obj)
+                small = entry.maps and obj.nbytes <= RESIDENT_BYTES
+                entry.dataset = (obj.load() if small else obj) if entry.maps else None
             same = entry.labels is entry.data  # a segmentation shown as its own grey image
             entry.data = self._resident(entry.data)
             entry.labels = entry.data if same else self._resident(entry.labels)

@@ -13,6 +13,9 @@ Routes (every one needs the session token as ``?token=``, header ``X-Ionscope-To
 ``GET /api/datasets/<id>/spectrum``         spectrum or stick spectrum, detected/labelled peaks
 ``GET /api/datasets/<id>/profile``          depth profile on every axis, interfaces and layers
 ``GET /api/datasets/<id>/operando``         the cycling curve (time, voltage, charge) of the states
+``GET /api/datasets/<id>/map``              one map variable (``var``, ``peak``) in its display unit (binary)
+``GET /api/datasets/<id>/side``             side view of a cube (``plane`` xz|yz, ``index``, ``peak``; binary)
+``GET /api/datasets/<id>/value``            value ± 1σ and unit at (``row``, ``col``) of a map or side view
 ``POST /api/datasets/<id>/roi``             ROI spectrum / depth profile / trajectories (JSON body)
 ==========================================  ==========================================================
 
@@ -557,7 +560,8 @@ class ViewerHandler(BaseHTTPRequestHandler):
         action = segs[3]
         routes = {("GET", "image"): self._image, ("GET", "labels"): self._labels,
                   ("GET", "spectrum"): self._spectrum, ("GET", "profile"): self._profile,
-                  ("GET", "operando"): self._operando}
+                  ("GET", "operando"): self._operando, ("GET", "map"): self._map, ("GET", "side"): self._side,
+                  ("GET", "value"): self._value}
         if (method, action) == ("POST", "roi"):
             if not entry.ok:
                 raise HTTPError(409, entry.error or "the dataset failed to load")
@@ -638,6 +642,32 @@ class ViewerHandler(BaseHTTPRequestHandler):
         key = (entry.id, "profile")
         self._send(200, self.server.cached(key, lambda: json_bytes(profile_of(entry.data, entry.kind))),
                    "application/json")
+
+    def _map(self, entry: Entry, params: dict[str, str]) -> None:
+        from ionscope.viewer.maps import map_image
+
+        key = (entry.id, "map", tuple(sorted(params.items())))
+        self._send(200, self.server.cached(key, lambda: encode_image(*map_image(entry.dataset, params))),
+                   "application/octet-stream")
+
+    def _side(self, entry: Entry, params: dict[str, str]) -> None:
+        from ionscope.viewer.maps import side_image
+
+        if entry.kind != "cube3d":
+            raise ValidationError(f"side views are cut from 3-D cubes, not from a {entry.kind}")
+        key = (entry.id, "side", tuple(sorted(params.items())))
+        self._send(200, self.server.cached(key, lambda: encode_image(*side_image(entry.data, params))),
+                   "application/octet-stream")
+
+    def _value(self, entry: Entry, params: dict[str, str]) -> None:
+        from ionscope.viewer.maps import map_value, side_value
+
+        if "plane" in params:
+            if entry.kind != "cube3d":
+                raise ValidationError(f"side views are cut from 3-D cubes, not from a {entry.kind}")
+            self._json(200, side_value(entry.data, params))
+        else:
+            self._json(200, map_value(entry.dataset, params))
 
     def _operando(self, entry: Entry, params: dict[str, str]) -> None:
         from ionscope.viewer.annotations import operando_curve

@@ -9,7 +9,10 @@ const VIEW_KINDS = {
   depth: ["depth_profile", "cube3d"],
   operando: ["operando"],
   volume: ["volume"],
+  maps: ["cube3d"],
 };
+/* Datasets a view lists: its kinds, and for the Maps view every store holding maps. */
+const inView = (view, d) => d.status === "ok" && (VIEW_KINDS[view].includes(d.kind) || (view === "maps" && d.maps > 0));
 const DEFAULT_VIEW = { spectrum: "spectrum", hyperspectral: "images", ion_image: "images", image: "images",
   cube3d: "images", depth_profile: "depth", operando: "operando", volume: "volume" };
 const AXIS_LABEL = { sputter_time: "sputter time", dose: "dose", fluence: "fluence", depth: "depth", scan: "scan" };
@@ -49,9 +52,9 @@ async function init() {
     li.addEventListener("click", () => openDataset(d.id));
     ul.append(li);
   }
-  for (const [view, kinds] of Object.entries(VIEW_KINDS)) {
+  for (const view of Object.keys(VIEW_KINDS)) {
     const sel = $(S.views[view].select);
-    const ok = datasets.filter(d => d.status === "ok" && kinds.includes(d.kind));
+    const ok = datasets.filter(d => inView(view, d));
     for (const d of ok) sel.append(el("option", { value: d.id }, d.name));
     sel.addEventListener("change", () => S.views[view].load(sel.value));
     document.querySelector(`#tabs button[data-view="${view}"]`).disabled = ok.length === 0;
@@ -71,7 +74,7 @@ async function openDataset(id) {
   const d = entry(id);
   markSelected(id);
   if (d.status === "error") { showError(d); return; }
-  const view = DEFAULT_VIEW[d.kind];
+  const view = d.maps > 0 ? "maps" : DEFAULT_VIEW[d.kind];
   await S.views[view].load(id);
   showView(view);
 }
@@ -531,6 +534,93 @@ const vo = S.views.volume = {
   async redraw() { if (this.id) await Promise.all(["z", "y", "x"].map(a => this.drawPanel(a))); },
 };
 
+/* ---------------------------------------------------------------- Maps view: physical-unit maps and cube side views */
+const mp = S.views.maps = {
+  select: "mp-dataset", id: null, meta: null, img: null, pending: null, busy: false,
+  async load(id) {
+    this.id = id; $("mp-dataset").value = id;
+    const m = await meta(id);
+    if (this.id !== id) return;
+    this.meta = m; this.side = m.kind === "cube3d" && !(m.map_variables || []).length;
+    $("mp-var-box").hidden = this.side; $("mp-plane-box").hidden = !this.side; $("mp-index-box").hidden = !this.side;
+    if (!this.side) {
+      const sel = $("mp-var"); sel.replaceChildren();
+      for (const v of m.map_variables) sel.append(el("option", { value: v.name }, `${v.label} (${IS.unitText(v.unit)})`));
+    }
+    this.setPeaks();
+    await this.redraw();
+  },
+  variable() { return this.side ? null : this.meta.map_variables.find(v => v.name === $("mp-var").value); },
+  setPeaks() {
+    const v = this.variable(), peaks = this.side ? this.meta.peaks : (v && v.peaks), sel = $("mp-peak"), prev = sel.value;
+    $("mp-peak-box").hidden = !peaks; sel.replaceChildren();
+    (peaks || []).forEach((p, i) => sel.append(el("option", { value: i }, p)));
+    if (peaks && prev !== "" && +prev < peaks.length) sel.value = prev;
+  },
+  params() {
+    if (this.side) {
+      const plane = $("mp-plane").value, fixed = plane === "xz" ? "y" : "x", n = this.meta.shape[this.meta.dims.indexOf(fixed)];
+      const slider = $("mp-index");
+      if (+slider.max !== n - 1) { slider.max = n - 1; slider.value = Math.floor(n / 2); }
+      $("mp-index-name").textContent = plane === "xz" ? "Row (y)" : "Column (x)";
+      return { plane, index: slider.value, peak: $("mp-peak").value || 0 };
+    }
+    const p = { var: $("mp-var").value };
+    if (!$("mp-peak-box").hidden) p.peak = $("mp-peak").value || 0;
+    return p;
+  },
+  async redraw() {
+    if (!this.id) return;
+    const params = this.params(), route = this.side ? "side" : "map";
+    const seq = this.seq = (this.seq || 0) + 1;
+    const g = await getImage(`/api/datasets/${this.id}/${route}?${qs(params)}`);
+    if (seq !== this.seq) return;
+    this.img = g; this.query = params;
+    const out = $("mp-hover"); out.textContent = ""; for (const k of ["value", "uncertainty", "unit", "row", "col"]) delete out.dataset[k];
+    const h = g.header, c = $("mp-canvas"), [ay, ax] = h.axes;
+    const spatial = ay.unit === ax.unit && ay.unit !== "index";
+    const um = a => Math.abs(a.last - a.first) / Math.max(1, h.full_shape[h.axes.indexOf(a)] - 1) || 1;
+    const [ch, cw] = spatial ? displaySize(h.full_shape[0], h.full_shape[1], um(ay), um(ax), 420) : [320, 420];
+    c.width = cw; c.height = ch;
+    IS.paint(c, IS.colouriseMap(g, h.min, h.max, h.scale));
+    if (spatial && ax.unit === "µm") IS.drawScaleBar(c, um(ax) * h.full_shape[1] / cw);
+    $("mp-colourbar").height = Math.max(200, ch);
+    IS.drawColourBar($("mp-colourbar"), h.min, h.max, h.scale, h.unit);
+    const label = this.side ? `${h.selection.species}: side view ${h.selection.plane} at ${h.selection.plane === "xz" ? "row y" : "column x"} = ${h.selection.index}`
+      : `${this.variable().label}${h.selection.peak !== undefined ? " · " + this.variable().peaks[h.selection.peak] : ""}`;
+    $("mp-title").textContent = label;
+    const axText = a => `${AXIS_LABEL[a.name] || a.name} ${IS.fmt(a.first)} – ${IS.fmt(a.last)} ${IS.unitText(a.unit)}`;
+    $("mp-axes").textContent = `rows: ${axText(ay)} (top to bottom) · columns: ${axText(ax)}`;
+    $("mp-index-val").textContent = this.side ? h.selection.index : "";
+    c.dataset.drawn = "1"; c.dataset.var = this.side ? `side_${h.selection.plane}` : h.selection.var;
+    c.dataset.scale = h.scale; c.dataset.unit = h.unit;
+    c.dataset.rows = h.full_shape[0]; c.dataset.cols = h.full_shape[1];
+  },
+  hover(e) {
+    if (!this.img) return;
+    const c = $("mp-canvas"), r = c.getBoundingClientRect(), fs = this.img.header.full_shape;
+    const row = Math.min(fs[0] - 1, Math.max(0, Math.floor((e.clientY - r.top) / r.height * fs[0])));
+    const col = Math.min(fs[1] - 1, Math.max(0, Math.floor((e.clientX - r.left) / r.width * fs[1])));
+    this.pending = { ...this.query, row, col };
+    if (!this.busy) this.fetchValue();
+  },
+  async fetchValue() {
+    this.busy = true;
+    try {
+      while (this.pending) {
+        const q = this.pending; this.pending = null;
+        const v = await getJSON(`/api/datasets/${this.id}/value?${qs(q)}`);
+        const out = $("mp-hover"), val = v.value;
+        const where = Object.values(v.position).map(p => `${AXIS_LABEL[p.axis] || p.axis} = ${IS.fmt(p.value)} ${IS.unitText(p.unit)}`).join(", ");
+        out.textContent = `${v.label} = ${IS.fmtPm(val.value, val.uncertainty)} ${IS.unitText(val.unit)} at ${where}`;
+        out.dataset.value = val.value === null ? "" : val.value;
+        out.dataset.uncertainty = val.uncertainty === null ? "" : val.uncertainty;
+        out.dataset.unit = val.unit; out.dataset.row = q.row; out.dataset.col = q.col;
+      }
+    } finally { this.busy = false; }
+  },
+};
+
 /* ---------------------------------------------------------------- wiring */
 sp.plot = new IS.Plot($("sp-canvas"), { xlabel: "m/z", ylabel: "counts", onClick: guard((x, p) => sp.click(x, p)), onZoom: guard((a, b) => sp.zoom(a, b)) });
 dp.plot = new IS.Plot($("dp-canvas"), { xlabel: "", ylabel: "counts", zeroBased: true });
@@ -539,6 +629,7 @@ op.trajPlot = new IS.Plot($("op-traj"), { zeroBased: false });
 im.roiPlot = new IS.Plot($("im-roi-plot"), { xlabel: "m/z", ylabel: "mean counts / pixel" });
 for (const v of Object.values(S.views)) { v.load = guard(v.load.bind(v)); v.redraw = guard(v.redraw.bind(v)); }
 im.submitRoi = guard(im.submitRoi.bind(im));
+mp.fetchValue = guard(mp.fetchValue.bind(mp));
 $("sp-scale").addEventListener("change", () => sp.redraw());
 $("sp-reset").addEventListener("click", () => sp.plot.resetZoom());
 for (const id of ["im-mode", "im-scale", "im-shared", "im-r", "im-g", "im-b", "im-scan-sum"]) $(id).addEventListener("change", () => im.redraw());
@@ -548,4 +639,8 @@ for (const id of ["dp-axis", "dp-scale", "dp-annot"]) $(id).addEventListener("ch
 $("op-state").addEventListener("input", () => op.redraw());
 $("op-scale").addEventListener("change", () => op.redraw());
 for (const id of ["vo-overlay", "vo-opacity"]) $(id).addEventListener("input", () => vo.redraw());
+$("mp-var").addEventListener("change", () => { mp.setPeaks(); mp.redraw(); });
+for (const id of ["mp-peak", "mp-plane"]) $(id).addEventListener("change", () => mp.redraw());
+$("mp-index").addEventListener("input", () => mp.redraw());
+$("mp-canvas").addEventListener("mousemove", guard(e => mp.hover(e)));
 guard(init)();

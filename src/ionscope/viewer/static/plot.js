@@ -244,3 +244,73 @@ class Plot {
   }
 }
 IS.Plot = Plot;
+
+/* Units as printed: cm^2/s → cm²/s, µm^-1 → µm⁻¹. */
+IS.unitText = function (u) {
+  const sup = { "-": "⁻", "0": "⁰", "1": "¹", "2": "²", "3": "³", "4": "⁴", "5": "⁵", "6": "⁶", "7": "⁷", "8": "⁸", "9": "⁹" };
+  return (u || "").replace(/\^(-?\d+)/g, (_, e) => [...e].map(ch => sup[ch]).join(""));
+};
+
+/* Value ± uncertainty with the uncertainty's two significant digits setting the precision. */
+IS.fmtPm = function (v, u) {
+  if (v === null || v === undefined || !Number.isFinite(v)) return "no value";
+  if (u === null || u === undefined || !Number.isFinite(u) || u <= 0) return IS.fmt(v);
+  const digits = Math.max(0, 1 - Math.floor(Math.log10(u)));
+  const a = Math.abs(v);
+  if (a >= 1e5 || a < 1e-3) {
+    const e = Math.floor(Math.log10(a || u)), s = Math.pow(10, e), d = Math.max(0, e + 1 - Math.floor(Math.log10(u)));
+    return `(${(v / s).toFixed(d)} ± ${(u / s).toFixed(d)})e${e}`;
+  }
+  return `${v.toFixed(Math.min(digits, 12))} ± ${u.toFixed(Math.min(digits, 12))}`;
+};
+
+/* 0…1 position of a value on a linear or log10 colour scale of lo…hi. */
+IS.scaleMap = function (lo, hi, scale) {
+  if (scale === "log") {
+    const l0 = Math.log10(lo), l1 = Math.log10(hi), d = l1 > l0 ? l1 - l0 : 1;
+    return v => (v > 0 ? (Math.log10(v) - l0) / d : NaN);
+  }
+  const d = hi > lo ? hi - lo : 1;
+  return v => (v - lo) / d;
+};
+
+/* A map in viridis on a linear or log10 scale; pixels without a value are light grey. */
+IS.colouriseMap = function (img, lo, hi, scale) {
+  const [h, w] = img.shape, out = new ImageData(w, h), px = out.data, f = IS.scaleMap(lo, hi, scale), lut = IS.VIRIDIS;
+  for (let i = 0; i < w * h; i++) {
+    const t = f(img.data[i]);
+    if (!Number.isFinite(t)) { px[i * 4] = px[i * 4 + 1] = px[i * 4 + 2] = 215; px[i * 4 + 3] = 255; continue; }
+    const k = Math.round(Math.max(0, Math.min(1, t)) * 255) * 3;
+    px[i * 4] = lut[k]; px[i * 4 + 1] = lut[k + 1]; px[i * 4 + 2] = lut[k + 2]; px[i * 4 + 3] = 255;
+  }
+  return out;
+};
+
+/* Tick values of a colour bar: decades (and 2, 5 within them when the span is short) on a log scale. */
+IS.barTicks = function (lo, hi, scale) {
+  if (scale !== "log") return IS.niceTicks(lo, hi, 5);
+  const out = [], e0 = Math.floor(Math.log10(lo)), e1 = Math.ceil(Math.log10(hi));
+  const mult = e1 - e0 <= 2 ? [1, 2, 5] : [1];
+  for (let e = e0; e <= e1; e++) for (const m of mult) { const v = m * Math.pow(10, e); if (v >= lo * (1 - 1e-9) && v <= hi * (1 + 1e-9)) out.push(v); }
+  return out.length ? out : [lo, hi];
+};
+
+/* A vertical colour bar with ticks in the map's unit (high values at the top). */
+IS.drawColourBar = function (canvas, lo, hi, scale, unit) {
+  const ctx = canvas.getContext("2d"), W = canvas.width, H = canvas.height, top = 10, bottom = H - 28, x0 = 6, bw = 18;
+  ctx.clearRect(0, 0, W, H); ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, W, H);
+  for (let y = top; y <= bottom; y++) {
+    const k = Math.round((bottom - y) / (bottom - top) * 255) * 3, lut = IS.VIRIDIS;
+    ctx.fillStyle = `rgb(${lut[k]},${lut[k + 1]},${lut[k + 2]})`; ctx.fillRect(x0, y, bw, 1);
+  }
+  ctx.strokeStyle = "#888"; ctx.strokeRect(x0, top, bw, bottom - top);
+  ctx.fillStyle = "#222"; ctx.font = "11px sans-serif"; ctx.textAlign = "left";
+  const f = IS.scaleMap(lo, hi, scale), ticks = hi > lo ? IS.barTicks(lo, hi, scale) : [lo];
+  for (const t of ticks) {
+    const y = bottom - Math.max(0, Math.min(1, hi > lo ? f(t) : 0.5)) * (bottom - top);
+    ctx.fillRect(x0 + bw, y, 4, 1); ctx.fillText(IS.fmt(t), x0 + bw + 6, y + 4);
+  }
+  ctx.textAlign = "center"; ctx.font = "11px sans-serif";
+  ctx.fillText(`${IS.unitText(unit)}${scale === "log" ? " (log)" : ""}`, W / 2, H - 8);
+  canvas.dataset.unit = unit; canvas.dataset.scale = scale; canvas.dataset.ticks = ticks.length;
+};
