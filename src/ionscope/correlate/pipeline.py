@@ -187,6 +187,14 @@ def _plane_from(draw: np.ndarray, moving: xr.DataArray, species: list[str] | Non
     return registration_plane(da, species, True)
 
 
+def _image_summary(rec: ImageRecord) -> dict[str, Any]:
+    why = "as read from the file or declared"
+    return {"shape": list(rec.grid.shape), "pixel_size": Quantity(list(rec.grid.pixel_um), None, "µm",
+                                                                  why_no_uncertainty=why),
+            "origin": Quantity(list(rec.grid.origin_um), None, "µm", why_no_uncertainty=why),
+            "sha256": rec.sha256, "path": rec.path}
+
+
 def _result(ct: CorrelativeTransform, cov: np.ndarray | None, metric: float | None, iterations: int,
             overlap: float, warnings: list[str], mgrid: Grid) -> Result:
     m = ct.matrix
@@ -219,8 +227,8 @@ def _result(ct: CorrelativeTransform, cov: np.ndarray | None, metric: float | No
         "tre_method": ct.tre_method,
         "overlap_fraction": overlap,
         "iterations": iterations,
-        "fixed": ct.fixed.to_dict(),
-        "moving": ct.moving.to_dict(),
+        "fixed": _image_summary(ct.fixed),
+        "moving": _image_summary(ct.moving),
     }
     if "tre_bootstrap_um" in ct.extra:
         values["tre_bootstrap"] = Quantity(ct.extra["tre_bootstrap_um"], None, "µm", why_no_uncertainty=tre_why)

@@ -382,8 +382,15 @@ def landmark_fit(moving_xy: np.ndarray, fixed_xy: np.ndarray, model: str) -> np.
     the similarity, IEEE Trans. Pattern Anal. Mach. Intell. 13, 376, doi:10.1109/34.88573)."""
     from skimage.transform import AffineTransform, SimilarityTransform
 
-    tf = SimilarityTransform() if model == "similarity" else AffineTransform()
-    if not tf.estimate(np.asarray(moving_xy, float), np.asarray(fixed_xy, float)):
+    cls = SimilarityTransform if model == "similarity" else AffineTransform
+    src, dst = np.asarray(moving_xy, float), np.asarray(fixed_xy, float)
+    if hasattr(cls, "from_estimate"):  # scikit-image ≥ 0.26
+        tf = cls.from_estimate(src, dst)
+        ok = bool(tf)
+    else:  # pragma: no cover - older scikit-image
+        tf = cls()
+        ok = tf.estimate(src, dst)
+    if not ok or not np.all(np.isfinite(tf.params)) or abs(np.linalg.det(tf.params[:2, :2])) < 1e-12:
         raise ValidationError("the landmarks do not determine a transform (collinear or repeated points)")
     return np.asarray(tf.params, float)
 
