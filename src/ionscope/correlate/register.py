@@ -139,14 +139,14 @@ def _shrink_factors(shape: tuple[int, int]) -> list[int]:
     return f[::-1]
 
 
-def _method(levels: list[int], seed: int, iterations: int = 200) -> Any:
+def _method(levels: list[int], seed: int, iterations: int = 200, learning_rate: float = 1.0) -> Any:
     import SimpleITK as sitk
 
     r = sitk.ImageRegistrationMethod()
     r.SetMetricAsMattesMutualInformation(numberOfHistogramBins=BINS)
     r.SetMetricSamplingStrategy(r.NONE)
     r.SetInterpolator(sitk.sitkLinear)
-    r.SetOptimizerAsRegularStepGradientDescent(learningRate=1.0, minStep=1e-4, numberOfIterations=iterations,
+    r.SetOptimizerAsRegularStepGradientDescent(learningRate=learning_rate, minStep=1e-4, numberOfIterations=iterations,
                                                relaxationFactor=0.6, gradientMagnitudeTolerance=1e-8)
     r.SetOptimizerScalesFromPhysicalShift()
     r.SetShrinkFactorsPerLevel(levels)
@@ -249,7 +249,8 @@ def register_planes(fixed: np.ndarray, fixed_grid: Grid, moving: np.ndarray, mov
                                  "on the fixed image: the images do not overlap")
     else:
         start = _search(moving_img, fixed_img, moving_grid, fixed_grid, levels[0], seed)
-    r = _method(levels, seed)
+    step = max(moving_grid.pixel_um)  # first step: one coarse pixel of shift (physical-shift scales)
+    r = _method(levels, seed, learning_rate=step)
     r.SetInitialTransform(start, inPlace=False)
     out, val, iters = _run(r, moving_img, fixed_img, start)
     tx = sitk.Similarity2DTransform(out.GetNthTransform(0)) if isinstance(out, sitk.CompositeTransform) else out
@@ -258,11 +259,15 @@ def register_planes(fixed: np.ndarray, fixed_grid: Grid, moving: np.ndarray, mov
         aff.SetCenter(tx.GetCenter())
         aff.SetMatrix(tx.GetMatrix())
         aff.SetTranslation(tx.GetTranslation())
-        r = _method(levels[-2:], seed)
+        r = _method(levels[-2:], seed, learning_rate=0.2 * step)
         r.SetInitialTransform(aff, inPlace=False)
-        out, val, it2 = _run(r, moving_img, fixed_img, aff)
+        out, aval, it2 = _run(r, moving_img, fixed_img, aff)
         iters += it2
-        tx = sitk.AffineTransform(out.GetNthTransform(0)) if isinstance(out, sitk.CompositeTransform) else out
+        if aval <= val:  # keep the similarity (as an affine) if the affine search wandered off
+            tx = sitk.AffineTransform(out.GetNthTransform(0)) if isinstance(out, sitk.CompositeTransform) else out
+            val = aval
+        else:
+            tx = aff
     final: Any = tx
     if bspline_mesh > 0:
         final, val, it3 = _bspline(tx, moving_img, fixed_img, bspline_mesh, seed)

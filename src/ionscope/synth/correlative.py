@@ -74,8 +74,8 @@ def correlative_pair(
     scale: float = 1.0,
     shift_um: tuple[float, float] = (2.0, -1.5),
     count_scale: float = 1.0,
-    n_particles: int = 30,
-    n_binder: int = 80,
+    particles_per_100um2: float = 2.0,
+    binder_per_100um2: float = 5.4,
     sem_noise: float = 0.04,
     supersample: int = 6,
     seed: SeedLike = 0,
@@ -97,8 +97,9 @@ def correlative_pair(
         x then y) of its centre from the SEM centre.
     count_scale
         Multiplies every yield of :data:`YIELDS` (5–50 counts per pixel at 1).
-    n_particles, n_binder
-        Number of cathode discs (radius 2–4 µm) and binder discs (0.5–1.2 µm) per SEM field of view.
+    particles_per_100um2, binder_per_100um2
+        Number density of cathode discs (radius 2–4 µm) and binder discs (0.5–1.2 µm) per 100 µm²
+        (about 40 % cathode and 13 % binder by area).
     sem_noise
         Standard deviation of the SEM detector noise (grey levels 0–1).
     supersample
@@ -122,9 +123,9 @@ def correlative_pair(
     my, mx = moving_shape
     box = max(fy, fx) * fixed_pixel_um
     margin = 0.25 * box
-    area_ratio = ((box + 2 * margin) / box) ** 2  # the discs also cover the margin around the SEM field
-    cathode = _discs(rng, box + 2 * margin, round(n_particles * area_ratio), (2.0, 4.0))
-    cbd = _discs(rng, box + 2 * margin, round(n_binder * area_ratio), (0.5, 1.2))
+    area = (box + 2 * margin) ** 2 / 100.0  # the discs also cover a margin around the SEM field
+    cathode = _discs(rng, box + 2 * margin, round(particles_per_100um2 * area), (2.0, 4.0))
+    cbd = _discs(rng, box + 2 * margin, round(binder_per_100um2 * area), (0.5, 1.2))
     cathode[:, :2] -= margin
     cbd[:, :2] -= margin
 
@@ -163,8 +164,9 @@ def correlative_pair(
 
     params = {"fixed_shape": list(fixed_shape), "fixed_pixel_um": fixed_pixel_um, "pixel_ratio": pixel_ratio,
               "moving_shape": list(moving_shape), "rotation_deg": rotation_deg, "scale": scale,
-              "shift_um": list(shift_um), "count_scale": count_scale, "n_particles": n_particles,
-              "n_binder": n_binder, "sem_noise": sem_noise, "seed": seed if isinstance(seed, int) else None}
+              "shift_um": list(shift_um), "count_scale": count_scale,
+              "particles_per_100um2": particles_per_100um2, "binder_per_100um2": binder_per_100um2,
+              "sem_noise": sem_noise, "seed": seed if isinstance(seed, int) else None}
     truth = GroundTruth("ionscope.synth.correlative_pair", params,
                         {"matrix": matrix, "phase": phase, "fractions": fractions, "phases": dict(PHASES),
                          "expected": {p: {s: YIELDS[p][s] * count_scale for s in species} for p in PHASES}})
