@@ -42,13 +42,24 @@ def _discs(rng: np.random.Generator, box: float, n: int, radius: tuple[float, fl
     return np.hstack([xy, r])
 
 
-def phase_at(points: np.ndarray, cathode: np.ndarray, cbd: np.ndarray) -> np.ndarray:
-    """Phase code (:data:`PHASES`) at (n, 2) points (x, y) in µm; binder lies over the particles."""
-    out = np.zeros(len(points), dtype=np.int8)
+def raster_phase(cathode: np.ndarray, cbd: np.ndarray, ny: int, nx: int, step: float, k: int = 1) -> np.ndarray:
+    """Phase code (:data:`PHASES`) at the ``k × k`` sub-samples of an (ny, nx) grid of pixel ``step`` µm
+    (sub-sample ``(i, j)`` at ``((j + 0.5)/k·step, (i + 0.5)/k·step)``); binder lies over the particles.
+
+    Each disc is drawn in its bounding box only, so large grids stay cheap.
+    """
+    h = step / k
+    out = np.zeros((ny * k, nx * k), dtype=np.int8)
     for discs, code in ((cathode, 1), (cbd, 2)):
         for x, y, r in discs:
-            inside = (points[:, 0] - x) ** 2 + (points[:, 1] - y) ** 2 <= r * r
-            out[inside] = code
+            i0, i1 = max(0, int((y - r) / h - 1)), min(ny * k, int((y + r) / h + 2))
+            j0, j1 = max(0, int((x - r) / h - 1)), min(nx * k, int((x + r) / h + 2))
+            if i0 >= i1 or j0 >= j1:
+                continue
+            yy = (np.arange(i0, i1) + 0.5) * h - y
+            xx = (np.arange(j0, j1) + 0.5) * h - x
+            inside = yy[:, None] ** 2 + xx[None, :] ** 2 <= r * r
+            out[i0:i1, j0:j1][inside] = code
     return out
 
 
@@ -129,32 +140,27 @@ def correlative_pair(
     cathode[:, :2] -= margin
     cbd[:, :2] -= margin
 
-    def grid(ny: int, nx: int, step: float, k: int) -> np.ndarray:
-        sub = (np.arange(k) + 0.5) / k
-        ys = (np.arange(ny)[:, None] + sub[None, :]).ravel() * step
-        xs = (np.arange(nx)[:, None] + sub[None, :]).ravel() * step
-        gx, gy = np.meshgrid(xs, ys)
-        return np.column_stack([gx.ravel(), gy.ravel()])
-
     def block_mean(values: np.ndarray, ny: int, nx: int, k: int) -> np.ndarray:
         return values.reshape(ny, k, nx, k).mean(axis=(1, 3))
 
     k_sem = 2
-    sem_phase_sub = phase_at(grid(fy, fx, fixed_pixel_um, k_sem), cathode, cbd)
     grey_of = np.array([GREY[n] for n in PHASES])
-    sem = block_mean(grey_of[sem_phase_sub], fy, fx, k_sem)
+    sem = block_mean(grey_of[raster_phase(cathode, cbd, fy, fx, fixed_pixel_um, k_sem)], fy, fx, k_sem)
     texture = ndimage.gaussian_filter(rng.normal(size=(fy, fx)), 3.0)
     sem = sem + 0.05 * texture / max(texture.std(), 1e-12) + rng.normal(0, sem_noise, size=(fy, fx))
-    centres = np.column_stack([pixel_axis(fx, fixed_pixel_um)[None, :].repeat(fy, 0).ravel(),
-                               pixel_axis(fy, fixed_pixel_um)[:, None].repeat(fx, 1).ravel()])
-    phase = phase_at(centres, cathode, cbd).reshape(fy, fx)
+    phase = raster_phase(cathode, cbd, fy, fx, fixed_pixel_um)
 
     fixed_centre = np.array([fx, fy]) * fixed_pixel_um / 2
     moving_centre = np.array([mx, my]) * mpx / 2
     matrix = true_matrix(rotation_deg, scale, shift_um, fixed_centre, moving_centre)
-    sub_pts = grid(my, mx, mpx, supersample)
-    mapped = sub_pts @ matrix[:2, :2].T + matrix[:2, 2]
-    sub_phase = phase_at(mapped, cathode, cbd)
+    # the discs seen in the SIMS frame: centres mapped back, radii divided by the scale
+    inv = np.linalg.inv(matrix)
+
+    def to_moving(discs: np.ndarray) -> np.ndarray:
+        xy = discs[:, :2] @ inv[:2, :2].T + inv[:2, 2]
+        return np.column_stack([xy, discs[:, 2] / scale])
+
+    sub_phase = raster_phase(to_moving(cathode), to_moving(cbd), my, mx, mpx, supersample)
     fractions = np.stack([block_mean((sub_phase == c).astype(float), my, mx, supersample)
                           for c in PHASES.values()], axis=-1)
     species = list(next(iter(YIELDS.values())))
