@@ -76,9 +76,9 @@ def main() -> None:
         m = truth.truth["matrix"]
         fg, mg = grid_of(sem, "fixed"), grid_of(sims, "moving")
         load = os.getloadavg()[0]
-        ours = measure("ionscope", lambda: register_images(sem, sims)[0], repeat=2)
+        ours = measure("ionscope", lambda sem=sem, sims=sims: register_images(sem, sims)[0], repeat=2)
         ct = ours.value
-        plain = measure("plain SimpleITK", lambda: plain_sitk(sem, sims), repeat=2)
+        plain = measure("plain SimpleITK", lambda sem=sem, sims=sims: plain_sitk(sem, sims), repeat=2)
         pair = f"seed {seed}, {rot:+.0f}°, shift ({shift[0]:+.0f}, {shift[1]:+.0f}) µm"
         rows.append({"pair": pair, "tool": "ionscope", "time (s)": ours.best,
                      "TRE (SIMS px)": true_error_px(ct.map, mg, fg, m),

@@ -34,9 +34,11 @@ def _species(text: str | None) -> list[str] | None:
 
 def _read(path: Path):
     import ionscope
+    from ionscope.io.eds import looks_like_eds
 
     with naming(path):
-        da = ionscope.read(path)
+        multipage_eds = path.is_file() and looks_like_eds(path)
+        da = ionscope.read(path, format="eds-tiff" if multipage_eds else None)
     if not hasattr(da, "dims") or "y" not in da.dims or "x" not in da.dims:
         raise ValidationError("not an image (no y and x dimensions)", path)
     return da
@@ -225,11 +227,12 @@ def _write_resampled(m_da, ct, path: Path, force: bool) -> None:
               "x": coord("x", g.origin_um[1] + np.arange(g.shape[1]) * g.pixel_um[1], "µm")}
     del pixel_axis
     attrs = {"resampled_from": str(ct.moving.path), "note": "counts per MOVING pixel, bilinear on the FIXED grid"}
-    if other == ("peak",):
+    if other in (("peak",), ("element",)):
         import xarray as xr
 
-        coords["peak"] = xr.Variable("peak", np.asarray(names, dtype=str))
-        da = labelled(out.astype(np.float32), "ion_image", coords=coords, units="counts", attrs=attrs)
+        coords[other[0]] = xr.Variable(other[0], np.asarray(names, dtype=str))
+        kind = "ion_image" if other == ("peak",) else "element_map"
+        da = labelled(out.astype(np.float32), kind, coords=coords, units="counts", attrs=attrs)
     elif not other:
         da = labelled(out[..., 0].astype(np.float32), "image", coords=coords, units="counts", attrs=attrs)
     else:

@@ -103,13 +103,23 @@ def anscombe(counts: np.ndarray) -> np.ndarray:
     return 2.0 * np.sqrt(np.clip(np.asarray(counts, dtype=float), 0, None) + 0.375)
 
 
+#: Dimensions whose entries are named channels (ion species, EDS elements).
+CHANNEL_DIMS = ("peak", "element")
+
+
+def channel_dim(da: xr.DataArray) -> str | None:
+    """The named-channel dimension of ``da`` (``peak`` or ``element``), if any."""
+    return next((d for d in CHANNEL_DIMS if d in da.dims), None)
+
+
 def channels_of(da: xr.DataArray) -> tuple[np.ndarray, list[str], tuple[str, ...], dict[str, Any]]:
     """Data as (y, x, channels), channel names, the non-spatial dims and their coordinates."""
     other = tuple(d for d in da.dims if d not in ("y", "x"))
     arr = da.transpose("y", "x", *other).values
     ny, nx = arr.shape[:2]
     flat = arr.reshape(ny, nx, -1)
-    names = [str(v) for v in da["peak"].values] if other == ("peak",) else [str(i) for i in range(flat.shape[2])]
+    named = len(other) == 1 and other[0] in CHANNEL_DIMS
+    names = [str(v) for v in da[other[0]].values] if named else [str(i) for i in range(flat.shape[2])]
     coords = {d: da[d].values for d in other if d in da.coords}
     return flat, names, other, coords
 
@@ -118,15 +128,16 @@ def registration_plane(da: xr.DataArray, species: list[str] | None, counts: bool
     """One 2-D image of ``da`` to register: the sum of ``species``, the image itself, or (several
     channels, none chosen) the first principal component of the variance-stabilised channels, the
     combination of species with the most contrast."""
-    if "peak" in da.dims:
-        names = [str(p) for p in da["peak"].values]
+    cdim = channel_dim(da)
+    if cdim is not None and set(da.dims) == {"y", "x", cdim}:
+        names = [str(p) for p in da[cdim].values]
         if species:
             missing = [s for s in species if s not in names]
             if missing:
                 raise ValidationError(f"species {', '.join(missing)} not in the image (has {', '.join(names)})")
-            plane = da.sel(peak=species).sum("peak").values.astype(float)
+            plane = da.sel({cdim: species}).sum(cdim).transpose("y", "x").values.astype(float)
             return anscombe(plane) if counts else plane
-        stack = da.transpose("y", "x", "peak").values.astype(float)
+        stack = da.transpose("y", "x", cdim).values.astype(float)
         stack = anscombe(stack) if counts else stack
         if stack.shape[2] == 1:
             return stack[..., 0]
@@ -135,11 +146,12 @@ def registration_plane(da: xr.DataArray, species: list[str] | None, counts: bool
         _, _, vt = np.linalg.svd(flat[:: max(1, len(flat) // 20000)], full_matrices=False)
         return (flat @ vt[0]).reshape(stack.shape[:2])
     if set(da.dims) != {"y", "x"}:
-        raise ValidationError(f"expected an image (y, x) or ion images (y, x, peak), got dims {tuple(da.dims)}")
+        raise ValidationError(f"expected an image (y, x), ion images (y, x, peak) or element maps (y, x, element), "
+                              f"got dims {tuple(da.dims)}")
     plane = da.transpose("y", "x").values.astype(float)
     return anscombe(plane) if counts else plane
 
 
 def looks_like_counts(da: xr.DataArray) -> bool:
     """Whether ``da`` holds detector counts (integers or unit ``counts``)."""
-    return str(da.attrs.get("units", "")) == "counts" or np.issubdtype(da.dtype, np.integer) and "peak" in da.dims
+    return str(da.attrs.get("units", "")) == "counts" or np.issubdtype(da.dtype, np.integer) and bool(channel_dim(da))

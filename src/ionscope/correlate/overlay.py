@@ -31,7 +31,7 @@ def overlay_rgb(fixed: xr.DataArray, moving: xr.DataArray, ct: CorrelativeTransf
     Colours are shown only where the moving image covers the fixed one.
     """
     chans, names, other, _ = channels_of(moving)
-    if other not in ((), ("peak",)):
+    if other not in ((), ("peak",), ("element",)):
         raise ValidationError(f"overlay needs ion images (y, x, peak) or an image, got dims {tuple(moving.dims)}")
     if species:
         missing = [s for s in species if s not in names]

@@ -11,7 +11,15 @@ import numpy as np
 import xarray as xr
 from scipy import ndimage
 
-from ionscope.correlate.grid import Grid, anscombe, channels_of, grid_of, looks_like_counts, registration_plane
+from ionscope.correlate.grid import (
+    Grid,
+    anscombe,
+    channel_dim,
+    channels_of,
+    grid_of,
+    looks_like_counts,
+    registration_plane,
+)
 from ionscope.correlate.register import (
     NoOverlapError,
     bootstrap_tre,
@@ -58,7 +66,7 @@ def fixed_plane(da: xr.DataArray) -> np.ndarray:
     """The fine image as a 2-D float array (grey levels; several channels are summed)."""
     if set(da.dims) == {"y", "x"}:
         return da.transpose("y", "x").values.astype(float)
-    if "peak" in da.dims and set(da.dims) == {"y", "x", "peak"}:
+    if len(da.dims) == 3 and channel_dim(da) is not None:
         return registration_plane(da, None, looks_like_counts(da))
     raise ValidationError(f"the fixed image must be 2-D (y, x), got dims {tuple(da.dims)}")
 
@@ -267,7 +275,7 @@ def transfer(labels: xr.DataArray, moving: xr.DataArray, ct: CorrelativeTransfor
         entry: dict[str, Any] = {"value": lv, "area": Quantity(tr.weight[li] * area_px, None, "µm^2",
                                                                why_no_uncertainty="area of the label in the used "
                                                                                   "pixels under the transform")}
-        if other == ("peak",) or not other:
+        if (len(other) == 1 and other[0] in ("peak", "element")) or not other:
             species = {}
             for ci, cn in enumerate(names if other else ["counts"]):
                 mean, sig = tr.mean[li, ci], tr.sigma[li, ci]

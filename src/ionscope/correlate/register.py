@@ -55,6 +55,8 @@ ANGLE_STEP = 5.0
 SEARCH_FRACTION = 0.3
 #: Smallest side (pixels) of the coarsest pyramid level.
 MIN_LEVEL_PX = 24
+#: Smallest side (pixels) of the level of the exhaustive search.
+MIN_SEARCH_PX = 48
 #: Least fraction of the moving pixels that must fall on the fixed image.
 MIN_OVERLAP = 0.05
 
@@ -159,14 +161,16 @@ def _method(levels: list[int], seed: int, iterations: int = 200, learning_rate: 
 def _search(moving_img: Any, fixed_img: Any, moving: Grid, fixed: Grid, shrink: int, seed: int) -> Any:
     """Exhaustive search of rotation and shift on the coarsest level (the capture range of gradient
     descent is a few pixels and degrees): rotations ``±MAX_ANGLE`` in 5° steps, shifts of the centre
-    up to ``SEARCH_FRACTION`` of the moving field of view in steps of ``2·shrink`` coarse pixels."""
+    up to ``SEARCH_FRACTION`` of the moving field of view in steps of ``3·shrink`` coarse pixels. The
+    level keeps at least :data:`MIN_SEARCH_PX` pixels a side: mutual information estimated from few
+    samples is biased upwards, which on smaller levels favours spurious optima of small overlap."""
     import SimpleITK as sitk
 
     centre = moving.centre_xy
     start = sitk.Similarity2DTransform()
     start.SetCenter(centre.tolist())
     start.SetTranslation((fixed.centre_xy - centre).tolist())
-    t_step = 2 * shrink * max(moving.pixel_um)
+    t_step = 3 * shrink * max(moving.pixel_um)
     n_t = max(1, int(np.ceil(SEARCH_FRACTION * max(moving.shape) * max(moving.pixel_um) / t_step)))
     n_a = int(MAX_ANGLE // ANGLE_STEP)
     r = _method([shrink], seed)
@@ -248,7 +252,8 @@ def register_planes(fixed: np.ndarray, fixed_grid: Grid, moving: np.ndarray, mov
             raise NoOverlapError(f"the starting transform puts less than {MIN_OVERLAP:.0%} of the moving image "
                                  "on the fixed image: the images do not overlap")
     else:
-        start = _search(moving_img, fixed_img, moving_grid, fixed_grid, levels[0], seed)
+        search = max([f for f in levels if min(moving_grid.shape) / f >= MIN_SEARCH_PX] or [1])
+        start = _search(moving_img, fixed_img, moving_grid, fixed_grid, search, seed)
     step = max(moving_grid.pixel_um)  # first step: one coarse pixel of shift (physical-shift scales)
     r = _method(levels, seed, learning_rate=step)
     r.SetInitialTransform(start, inPlace=False)
