@@ -49,6 +49,8 @@ def element_of(name: str) -> str | None:
     tokens = [t for t in re.split(r"[\s_\-,;()]+", stem) if t]
     for i in range(len(tokens) - 1, -1, -1):
         tok = tokens[i]
+        if _LINE.match(tok) and i > 0 and tokens[i - 1] in _SYMBOLS:  # "O K": oxygen K line, not potassium
+            return f"{tokens[i - 1]} {tok}"
         if tok in _SYMBOLS:
             line = tokens[i + 1] if i + 1 < len(tokens) and _LINE.match(tokens[i + 1]) else ""
             return f"{tok} {line}".strip()
