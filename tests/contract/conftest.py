@@ -146,4 +146,26 @@ def cases(tmp_path_factory) -> dict[str, list]:
                          "--slice-thickness", "100nm", "--phases", "pore,cbd,nmc", "--force"],
         "tomo.correct": ["tomo", "correct", stack, "--out", d / "corrected.zarr", "--pixel-size", "100nm",
                          "--slice-thickness", "100nm", "--force"],
+        **_correlate_cases(d),
     }
+
+
+def _correlate_cases(d: Path) -> dict[str, list]:
+    import tifffile
+
+    import ionscope
+    from ionscope.synth.correlative import correlative_pair
+
+    sem, sims, truth = correlative_pair((160, 160), seed=1, rotation_deg=5.0, shift_um=(1.0, -0.5))
+    tifffile.imwrite(d / "sem.tif", sem.values)
+    tifffile.imwrite(d / "phase.tif", truth.truth["phase"].astype(np.uint8))
+    ionscope.save(sims, d / "sims.zarr")
+    register = ["correlate", "register", d / "sem.tif", d / "sims.zarr", "--fixed-pixel-size", "0.1um",
+                "--out", d / "pair.json"]
+    from ionscope.cli.main import main
+
+    assert main(["--quiet", *map(str, register)]) == 0
+    register[-1] = str(d / "pair_case.json")  # an output: a str, so the input-hash check passes it by
+    return {"correlate.register": register,
+            "correlate.transfer": ["correlate", "transfer", d / "phase.tif", d / "sims.zarr", "--transform",
+                                   d / "pair.json", "--phases", "electrolyte=0,cathode=1,cbd=2"]}

@@ -14,6 +14,8 @@ depth_profile   (scan, peak)                      sputter_time (s), dose (ions),
 cube3d          (scan, y, x, peak)                as above plus y, x
 operando        (state, y, x, peak)               time (s), voltage (V), charge (µAh)
 volume          (z, y, x)                         z, y, x (µm), anisotropic spacing
+element_map     (y, x, element)                   y, x (µm); element labels (EDS maps)
+eds_spectrum…   (y, x, energy)                    y, x (µm); energy (eV)
 ==============  ================================  =========================================
 
 The constructors here put the dimensions in canonical order, attach units, and validate.
@@ -40,13 +42,15 @@ KIND_DIMS: dict[str, tuple[str, ...]] = {
     "cube3d": ("scan", "y", "x", "peak"),
     "operando": ("state", "y", "x", "peak"),
     "volume": ("z", "y", "x"),
+    "element_map": ("y", "x", "element"),
+    "eds_spectrum_image": ("y", "x", "energy"),
 }
 
 #: Unit every coordinate of a given name must be convertible to (``None``: free).
 COORD_UNITS: dict[str, str | None] = {
     "mz": "m/z", "channel": "channel", "x": "µm", "y": "µm", "z": "µm",
     "sputter_time": "s", "dose": "ions", "fluence": "ions/cm^2", "depth": "nm",
-    "time": "s", "voltage": "V", "charge": "µAh",
+    "time": "s", "voltage": "V", "charge": "µAh", "energy": "eV",
 }
 
 

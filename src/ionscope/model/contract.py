@@ -467,6 +467,40 @@ class TomoSegmentResults(_Open):
     volume_fraction: dict[str, Any]
 
 
+class CorrelateImage(_Open):
+    shape: list[int]
+    pixel_size: Q
+    origin: Q
+    sha256: Optional[str]
+
+
+class CorrelateRegisterResults(_Open):
+    convention: str
+    model: Literal["similarity", "affine"]
+    matrix: list[list[float]]
+    rotation: Q
+    scale: Q
+    moving_centre_in_fixed: Q
+    metric: Q
+    tre: Q
+    tre_method: str
+    fixed: CorrelateImage
+    moving: CorrelateImage
+    output: str
+
+
+class CorrelateLabel(_Open):
+    value: int
+    area: Q
+    species: Optional[dict[str, dict[str, Q]]] = None
+
+
+class CorrelateTransferResults(_Open):
+    labels: dict[str, CorrelateLabel]
+    pixels_used: int
+    tre: Q
+
+
 #: Command (dotted, as in ``ionscope depth layers`` → ``depth.layers``) → model of its ``results``.
 COMMANDS: dict[str, Any] = {
     "info": InfoResults,
@@ -504,6 +538,8 @@ COMMANDS: dict[str, Any] = {
     "tomo.correct": TomoCorrectResults,
     "tomo.destripe": TomoDestripeResults,
     "tomo.segment": TomoSegmentResults,
+    "correlate.register": CorrelateRegisterResults,
+    "correlate.transfer": CorrelateTransferResults,
 }
 
 
