@@ -44,7 +44,8 @@ def build_unet(n_classes: int, width: int = 8, levels: int = 2) -> Any:
             ch = [width * 2**i for i in range(levels + 1)]
             self.down = nn.ModuleList([block(1 if i == 0 else ch[i - 1], ch[i]) for i in range(levels)])
             self.bottom = block(ch[levels - 1], ch[levels])
-            self.up = nn.ModuleList([nn.ConvTranspose2d(ch[i + 1], ch[i], 2, stride=2) for i in reversed(range(levels))])
+            self.up = nn.ModuleList([nn.ConvTranspose2d(ch[i + 1], ch[i], 2, stride=2)
+                                     for i in reversed(range(levels))])
             self.dec = nn.ModuleList([block(2 * ch[i], ch[i]) for i in reversed(range(levels))])
             self.head = nn.Conv2d(ch[0], n_classes, 1)
 
