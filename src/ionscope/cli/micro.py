@@ -419,7 +419,8 @@ def generate(image: Annotated[Path, typer.Argument(help="Segmented 2-D label ima
 
     from ionscope.cli.tomo import open_stack, write_stack
     from ionscope.io.atomic import check_writable
-    from ionscope.micro.generate import compare_statistics, generate as run, section_statistics
+    from ionscope.micro.generate import compare_statistics, section_statistics
+    from ionscope.micro.generate import generate as run
     from ionscope.micro.phases import label_volume, parse_length_um, parse_phases
     from ionscope.model.errors import ValidationError
     from ionscope.model.provenance import make_provenance

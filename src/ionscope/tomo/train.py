@@ -207,7 +207,8 @@ def _feature_rows(vol: xr.DataArray, norm: tuple[float, float], lab: np.ndarray)
     arr = (_dask(vol) - norm[0]) / norm[1]
     feats = pixel_features(arr)
     zs = np.unique(np.nonzero(lab > 0)[0])
-    X = np.concatenate([np.asarray(feats[k])[lab[k] > 0] for k in zs])
+    f = np.asarray(feats[zs].compute())
+    X = np.concatenate([f[i][lab[k] > 0] for i, k in enumerate(zs)])
     y = np.concatenate([lab[k][lab[k] > 0] for k in zs]) - 1
     return X.astype(np.float32), y.astype(np.int64)
 

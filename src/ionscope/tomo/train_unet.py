@@ -120,7 +120,7 @@ def train_unet(vol: xr.DataArray, labels: np.ndarray, classes: Sequence[str], *,
             loss = loss_fn(net(x), y)
             loss.backward()
             opt.step()
-            total += float(loss)
+            total += float(loss.detach())
         losses.append(total / steps_per_epoch)
         if progress:
             progress(epoch + 1, epochs, losses[-1])
