@@ -167,7 +167,7 @@ def gaussian_field(mix: np.ndarray, shape: Sequence[int], rng: np.random.Generat
     cov = mixture_correlation(mix, r)
     psd = np.clip(np.fft.rfftn(cov).real, 0.0, None)
     noise = np.fft.rfftn(rng.standard_normal(shape))
-    field = np.fft.irfftn(noise * np.sqrt(psd), s=shape)
+    field = np.fft.irfftn(noise * np.sqrt(psd), s=tuple(shape), axes=tuple(range(len(shape))))
     return ((field - field.mean()) / (field.std() + 1e-12)).astype(np.float32)
 
 

@@ -467,6 +467,28 @@ class TomoSegmentResults(_Open):
     volume_fraction: dict[str, Any]
 
 
+class TomoTrainResults(_Open):
+    output: str
+    learner: str
+    classes: list[str]
+    labelled_voxels: dict[str, int]
+    pixel_size: Optional[Q]
+    final_loss: Q
+    training_time: Q
+
+
+class MicroGenerateResults(_Open):
+    output: str
+    method: str
+    shape: list[int]
+    spacing: Q
+    phase_order: list[str]
+    image: dict[str, Any]
+    generated: dict[str, Any]
+    difference: dict[str, Any]
+    time: Q
+
+
 #: Command (dotted, as in ``ionscope depth layers`` → ``depth.layers``) → model of its ``results``.
 COMMANDS: dict[str, Any] = {
     "info": InfoResults,
@@ -504,6 +526,8 @@ COMMANDS: dict[str, Any] = {
     "tomo.correct": TomoCorrectResults,
     "tomo.destripe": TomoDestripeResults,
     "tomo.segment": TomoSegmentResults,
+    "tomo.train": TomoTrainResults,
+    "micro.generate": MicroGenerateResults,
 }
 
 
