@@ -91,8 +91,9 @@ def test_cli_generate(cli, tmp_path):
 def test_nmc_slices_reproduce_fractions_and_pore_surface():
     """Four xy sections of the 256³ NMC electrode → 96³: fractions within 0.01 of the volume's and the
     pore surface area within 10 % (the targets of the method; NMC and CBD surfaces are not met, see docs)."""
-    from ..conftest import shared_data
     from ionscope.micro.surface import marching_cubes_area
+
+    from ..conftest import shared_data
 
     real = tifffile.imread(shared_data("microstructure", "nmc_electrode_3phase_256.tiff"))
     ph = {"pore": 0, "nmc": 85, "cbd": 170}
