@@ -180,25 +180,13 @@ def _forest_arrays(forest: Any, n_classes: int) -> dict[str, np.ndarray]:
 
 def forest_proba(arrays: Mapping[str, np.ndarray], X: np.ndarray) -> np.ndarray:
     """Class probabilities (n, classes) of feature rows ``X`` (n, f): mean leaf frequency over trees."""
-    left, right, feat = arrays["rf_left"], arrays["rf_right"], arrays["rf_feature"]
-    thr, value = arrays["rf_threshold"], arrays["rf_value"]
-    n, nf = X.shape
-    flat = np.ascontiguousarray(X, np.float32).ravel()
-    base = np.arange(n, dtype=np.int64) * nf
-    out = np.zeros((n, value.shape[2]), np.float32)
-    for t in range(left.shape[0]):
-        node = np.zeros(n, np.int32)
-        active = np.arange(n)
-        while active.size:
-            nd = node[active]
-            f = feat[t, nd]
-            go_left = flat[base[active] + np.maximum(f, 0)] <= thr[t, nd]
-            nxt = np.where(go_left, left[t, nd], right[t, nd])
-            leaf = left[t, nd] < 0
-            node[active] = np.where(leaf, nd, nxt)
-            active = active[~leaf]
-        out += value[t, node]
-    return out / left.shape[0]
+    from ionscope.tomo._forest_kernel import forest_proba_kernel
+
+    out = np.zeros((X.shape[0], arrays["rf_value"].shape[2]), np.float32)
+    forest_proba_kernel(np.ascontiguousarray(X, np.float32), arrays["rf_left"], arrays["rf_right"],
+                        arrays["rf_feature"], arrays["rf_threshold"].astype(np.float32),
+                        arrays["rf_value"].astype(np.float32), out)
+    return out
 
 
 def _feature_rows(vol: xr.DataArray, norm: tuple[float, float], lab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
