@@ -75,15 +75,16 @@ def main() -> None:
         img_b, truth_b = _stack(2, extra)
         lab = _labels(truth_a)
         for sigma in (0.0, 1.0):
-            m = measure("otsu", lambda s=sigma: _otsu(img_a, s), repeat=1)
+            m = measure("otsu", lambda s=sigma, im=img_a: _otsu(im, s), repeat=1)
             b = _otsu(img_b, sigma)
             rows.append(_row(f"multi-Otsu σ={sigma:g} px", case, None, m.best,
                              tr.iou_per_class(m.value, truth_a, 3), tr.iou_per_class(b, truth_b, 3)))
         for learner in learners:
             kw = {"n_estimators": 60} if learner == "random-forest" else {"epochs": 40}
-            fit = measure(learner, lambda ln=learner, k=kw: tr.train(img_a, lab, CLASSES, learner=ln, **k), repeat=1)
+            fit = measure(learner, lambda ln=learner, k=kw, im=img_a, lb=lab:
+                          tr.train(im, lb, CLASSES, learner=ln, **k), repeat=1)
             model = fit.value
-            seg = measure("seg", lambda mo=model: tr.segment_with_model(mo, img_a)["labels"].values, repeat=1)
+            seg = measure("seg", lambda mo=model, im=img_a: tr.segment_with_model(mo, im)["labels"].values, repeat=1)
             pb = tr.segment_with_model(model, img_b)["labels"].values
             rows.append(_row(learner, case, fit.best, seg.best, tr.iou_per_class(seg.value, truth_a, 3),
                              tr.iou_per_class(pb, truth_b, 3)))

@@ -102,3 +102,22 @@ def test_nmc_slices_reproduce_fractions_and_pore_surface():
         assert abs((vol == v).mean() - (real == v).mean()) < 0.01
     area = [marching_cubes_area(m, (1, 1, 1)) / m.size for m in (real == 0, vol == 0)]
     assert abs(area[1] / area[0] - 1) < 0.10
+
+
+@pytest.mark.slow
+def test_slicegan_mechanics():
+    """Two training steps on a small section: critic and generator run, the volume has the phases' values.
+
+    (Convergence takes hundreds of steps; it is measured in the benchmarks, not here.)"""
+    pytest.importorskip("torch")
+    from ionscope.micro.generate_slicegan import slicegan_volume
+
+    seen = []
+    vol, log = slicegan_volume(_section(n=48), [0, 1, 2], (16, 12, 8), iterations=2, critic_steps=1, crop=16,
+                               progress=lambda i, n, w: seen.append((i, n)))
+    assert vol.shape == (16, 12, 8) and set(np.unique(vol)) <= {0, 1, 2}
+    assert seen == [(1, 2), (2, 2)] and len(log["wasserstein_history"]) == 2
+    with pytest.raises(ValidationError, match="too small"):
+        slicegan_volume(_section(n=48)[:20, :20], [0, 1, 2], (8, 8, 8), iterations=1)
+    with pytest.raises(ValidationError, match="device"):
+        slicegan_volume(_section(n=48), [0, 1, 2], (8, 8, 8), iterations=1, device="nosuchdevice")

@@ -408,7 +408,11 @@ def generate(image: Annotated[Path, typer.Argument(help="Segmented 2-D label ima
              grey_phases: Annotated[int, typer.Option(help="A grey image is segmented into this many phases "
                                                            "(multi-Otsu)")] = 2,
              method: Annotated[str, typer.Option(help="grf: pluri-Gaussian random fields matched to the "
-                                                      "two-point functions")] = "grf",
+                                                      "two-point functions (minutes on 2 cores); slicegan: a "
+                                                      "3-D GAN trained on 2-D slices (PyTorch, ionscope[ml]; "
+                                                      "hours on a CPU, use a GPU)")] = "grf",
+             device: Annotated[str, typer.Option(help="slicegan: cpu or cuda")] = "cpu",
+             iterations: Annotated[int, typer.Option(help="slicegan: generator steps")] = 300,
              range_px: Annotated[int | None, typer.Option("--range", help="Two-point range in pixels (default half "
                                                                           "the image)")] = None,
              seed: Annotated[int, typer.Option(help="Random seed")] = 0,
@@ -445,15 +449,23 @@ def generate(image: Annotated[Path, typer.Argument(help="Segmented 2-D label ima
     absent = [k for k, v in ph.items() if not (arr == v).any()]
     if absent:
         raise ValidationError(f"phase {', '.join(absent)} does not occur in the image", path=image)
-    with progress("fitting and generating", None, quiet=json):
-        vol, info = run(arr, ph, dims, method=method, r_max=range_px, seed=seed, path=image)
+    if iterations < 1:
+        raise ValidationError(f"--iterations must be at least 1, got {iterations}")
+    with progress(f"generating ({method})", iterations if method == "slicegan" else None, quiet=json) as task:
+        def report(done: int, total: int, w: float) -> None:
+            task.update(description=f"iteration {done}/{total}, Wasserstein estimate {w:.3g}")
+            task.advance()
+
+        vol, info = run(arr, ph, dims, method=method, r_max=range_px, seed=seed, path=image, device=device,
+                        iterations=iterations, progress=report)
     r = info["two_point_range_px"]
     with progress("statistics of the image and the volume", None, quiet=json):
         ref = section_statistics(arr if arr.ndim == 3 else arr[None], ph, sp, axes=(1, 2), r_max=min(r, 32))
         gen = section_statistics(vol, ph, sp, axes=(0, 1, 2), r_max=min(r, 32))
     diff = compare_statistics(ref, gen)
     lab = label_volume(vol, ph, sp, provenance=make_provenance("ionscope.micro.generate", inputs=[image], parameters={
-        "method": method, "shape": list(dims), "seed": seed, "two_point_range_px": r, "order": info["order"]}))
+        "method": method, "shape": list(dims), "seed": seed, "two_point_range_px": r, "order": info["order"],
+        **({"slicegan": info["parameters"]} if method == "slicegan" else {})}))
     path = write_stack(lab, out, force, json)
     why_img = "measured on the image as given; its sampling uncertainty is not estimated"
     why_gen = "one realisation; generate with other seeds for the spread between realisations"

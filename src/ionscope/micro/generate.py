@@ -25,7 +25,7 @@ from __future__ import annotations
 import itertools
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -33,7 +33,7 @@ from scipy import stats
 
 from ionscope.model.errors import ValidationError
 
-METHODS = ("grf",)
+METHODS = ("grf", "slicegan")
 #: Smallest two-point-function range (px) the fit needs: ``MIN_RANGE_FACTOR`` × the correlation length.
 MIN_RANGE_FACTOR = 4.0
 
@@ -303,8 +303,14 @@ def check_image(labels2d: np.ndarray, values: Mapping[str, int], r_max: int, pat
 
 
 def generate(labels2d: np.ndarray, values: Mapping[str, int], shape: Sequence[int], *, method: str = "grf",
-             r_max: int | None = None, seed: int = 0, path: Any = None) -> tuple[np.ndarray, dict]:
-    """Generate a 3-D label volume of ``shape`` whose statistics match the 2-D section(s) ``labels2d``."""
+             r_max: int | None = None, seed: int = 0, path: Any = None, device: str = "cpu",
+             iterations: int = 300, progress: Callable[[int, int, float], None] | None = None,
+             ) -> tuple[np.ndarray, dict]:
+    """Generate a 3-D label volume of ``shape`` whose statistics match the 2-D section(s) ``labels2d``.
+
+    ``method``: ``grf`` (pluri-Gaussian random fields, the default) or ``slicegan`` (see
+    :mod:`ionscope.micro.generate_slicegan`; ``device``, ``iterations`` and ``progress`` apply to it).
+    """
     lab = np.asarray(labels2d)
     if lab.ndim == 2:
         lab = lab[None]
@@ -314,10 +320,17 @@ def generate(labels2d: np.ndarray, values: Mapping[str, int], shape: Sequence[in
     r = int(r_max if r_max is not None else min(ny, nx) // 2)
     check_image(lab, values, r, path)
     t0 = time.perf_counter()
-    fit = fit_pluri_gaussian(lab, list(values.values()), r)
-    vol = grf_volume(fit, shape, seed)
-    info: dict[str, Any] = {"order": [next(k for k, v in values.items() if v == o) for o in fit["order"]],
-                            "order_error": fit["error"]}
+    if method == "slicegan":
+        from ionscope.micro.generate_slicegan import slicegan_volume
+
+        vol, info = slicegan_volume(lab, list(values.values()), shape, seed=seed, device=device,
+                                    iterations=iterations, progress=progress)
+        info["order"] = list(values)
+    else:
+        fit = fit_pluri_gaussian(lab, list(values.values()), r)
+        vol = grf_volume(fit, shape, seed)
+        info = {"order": [next(k for k, v in values.items() if v == o) for o in fit["order"]],
+                "order_error": fit["error"]}
     info["seconds"] = time.perf_counter() - t0
     info["two_point_range_px"] = r
     return vol, info

@@ -28,7 +28,7 @@ def _torch() -> Any:
     return require_torch()
 
 
-def build_generator(n_phases: int, nz: int = 16, width: int = 32) -> Any:
+def build_generator(n_phases: int, nz: int = 16, width: int = 16) -> Any:
     """3-D generator: latent (b, nz, s, s, s) → softmax volume (b, n_phases, 8(s−2), …)."""
     torch = _torch()
     nn = torch.nn
@@ -50,15 +50,15 @@ def build_generator(n_phases: int, nz: int = 16, width: int = 32) -> Any:
     return Generator()
 
 
-def build_critic(n_phases: int, width: int = 32) -> Any:
-    """2-D critic on (b, n_phases, 32, 32) slices → one score each."""
+def build_critic(n_phases: int, width: int = 16, crop: int = 32) -> Any:
+    """2-D critic on (b, n_phases, crop, crop) slices → one score each (crop a multiple of 8)."""
     torch = _torch()
     nn = torch.nn
     c = [n_phases, width // 2, width, 2 * width]
     layers: list[Any] = []
     for i in range(3):
         layers += [nn.Conv2d(c[i], c[i + 1], 4, 2, 1), nn.LeakyReLU(0.2, inplace=True)]
-    layers += [nn.Conv2d(c[3], 1, 4, 1, 0)]
+    layers += [nn.Conv2d(c[3], 1, crop // 8, 1, 0)]
     return nn.Sequential(*layers)
 
 
@@ -84,15 +84,18 @@ def _slices(vol: Any) -> Any:
     return torch.cat([z, y, x])
 
 
-def train_slicegan(labels2d: np.ndarray, values: Sequence[int], *, iterations: int = 300, batch: int = 2,
-                   width: int = 32, nz: int = 16, critic_steps: int = 5, seed: int = 0, device: str = "cpu",
+def train_slicegan(labels2d: np.ndarray, values: Sequence[int], *, iterations: int = 300, batch: int = 1,
+                   width: int = 16, nz: int = 16, critic_steps: int = 5, crop: int = 32, seed: int = 0,
+                   device: str = "cpu",
                    progress: Callable[[int, int, float], None] | None = None) -> tuple[Any, dict[str, Any]]:
-    """Train generator and critic on 32 px crops of the 2-D label slices; return the generator and a log."""
+    """Train generator and critic on ``crop`` px crops of the 2-D label slices; return the generator and a log."""
     torch = _torch()
     lab = np.asarray(labels2d)
     if lab.ndim == 2:
         lab = lab[None]
-    size = 32
+    if crop < 16 or crop % 8:
+        raise ValidationError(f"the SliceGAN crop must be a multiple of 8 of at least 16 px, got {crop}")
+    size = crop
     if min(lab.shape[1:]) < size:
         raise ValidationError(f"SliceGAN trains on {size} px crops: the image ({lab.shape[1]}×{lab.shape[2]} px) is "
                               f"too small")
@@ -105,7 +108,7 @@ def train_slicegan(labels2d: np.ndarray, values: Sequence[int], *, iterations: i
     rng = np.random.default_rng(seed)
     data = _one_hot(lab, values)
     gen = build_generator(len(values), nz, width).to(dev)
-    crit = build_critic(len(values), width).to(dev)
+    crit = build_critic(len(values), width, size).to(dev)
     opt_g = torch.optim.Adam(gen.parameters(), lr=1e-4, betas=(0.0, 0.9))
     opt_c = torch.optim.Adam(crit.parameters(), lr=1e-4, betas=(0.0, 0.9))
     lat = size // 8 + 2
