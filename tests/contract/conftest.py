@@ -71,6 +71,10 @@ def cases(tmp_path_factory) -> dict[str, list]:
     tifffile.imwrite(stack, image_stack(vol.values, seed=9)[0].values.astype(np.float32))
     labels = d / "labels.tif"
     tifffile.imwrite(labels, vol.values.astype(np.uint8))
+    scribbles = d / "scribbles.tif"
+    tifffile.imwrite(scribbles, np.where(np.arange(8)[:, None, None] % 4 == 1, vol.values + 1, 0).astype(np.uint8))
+    section = d / "section.tif"
+    tifffile.imwrite(section, three_phase_electrode((1, 64, 64), voxel_um=0.1, seed=2)[0].values[0])
     lib = d / "lib.yaml"
     lib.write_text('version: 1\nmarkers:\n  - {ion: "PO3-", polarity: negative, parents: [x], component: [CEI]}\n')
     (series, log), _ = operando_cell(seed=7)
@@ -147,6 +151,11 @@ def cases(tmp_path_factory) -> dict[str, list]:
         "tomo.correct": ["tomo", "correct", stack, "--out", d / "corrected.zarr", "--pixel-size", "100nm",
                          "--slice-thickness", "100nm", "--force"],
         **_correlate_cases(d),
+        "tomo.train": ["tomo", "train", stack, "--labels", scribbles, "--classes", "pore,nmc,cbd", "--out",
+                       d / "model.ionseg", "--trees", "10", "--pixel-size", "100nm", "--slice-thickness", "100nm",
+                       "--force"],
+        "micro.generate": ["micro", "generate", section, "--size", "16", "--out", d / "generated.zarr",
+                           "--spacing", "0.39um", "--range", "32", "--force"],
     }
 
 

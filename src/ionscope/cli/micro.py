@@ -282,3 +282,131 @@ def export(volume: Volume,
     console.print(f"wrote {path}", highlight=False)
     for k, v in sources.items():
         console.print(f"  {k}: {v}", highlight=False)
+
+
+@app.command()
+def generate(image: Annotated[Path, typer.Argument(help="Segmented 2-D label image, or a stack of 2-D sections "
+                                                        "(TIFF, .zarr); a grey image is segmented first")],
+             out: Annotated[Path, typer.Option("--out", "-o", help="Output label volume (.zarr or .tif)")],
+             size: Annotated[int | None, typer.Option(help="Edge of the generated cube, voxels")] = None,
+             shape: Annotated[str | None, typer.Option(help="Shape Z,Y,X instead of --size")] = None,
+             phases: Phases = None, spacing: Spacing = None,
+             grey_phases: Annotated[int, typer.Option(help="A grey image is segmented into this many phases "
+                                                           "(multi-Otsu)")] = 2,
+             method: Annotated[str, typer.Option(help="grf: pluri-Gaussian random fields matched to the "
+                                                      "two-point functions (minutes on 2 cores); slicegan: a "
+                                                      "3-D GAN trained on 2-D slices (PyTorch, ionscope[ml]; "
+                                                      "hours on a CPU, use a GPU)")] = "grf",
+             device: Annotated[str, typer.Option(help="slicegan: cpu or cuda")] = "cpu",
+             iterations: Annotated[int, typer.Option(help="slicegan: generator steps")] = 300,
+             range_px: Annotated[int | None, typer.Option("--range", help="Two-point range in pixels (default half "
+                                                                          "the image)")] = None,
+             seed: Annotated[int, typer.Option(help="Random seed")] = 0,
+             force: Annotated[bool, typer.Option("--force", help="Replace an existing output")] = False,
+             json: JsonOpt = False) -> None:
+    """Generate a 3-D volume whose fractions and two-point functions match a 2-D micrograph."""
+    import numpy as np
+
+    from ionscope.cli.tomo import open_stack, write_stack
+    from ionscope.io.atomic import check_writable
+    from ionscope.micro.generate import compare_statistics, section_statistics
+    from ionscope.micro.generate import generate as run
+    from ionscope.micro.phases import label_volume, parse_length_um, parse_phases
+    from ionscope.model.errors import ValidationError
+    from ionscope.model.provenance import make_provenance
+    from ionscope.model.result import Quantity, Result
+
+    dims = _shape(size, shape)
+    check_writable(out, force)
+    src = open_stack(image)
+    arr = np.asarray(src.values)
+    if arr.ndim == 3 and arr.shape[0] > 16:
+        raise ValidationError(f"{image.name} has {arr.shape[0]} slices: give a 2-D image or a few 2-D sections",
+                              path=image)
+    sp = parse_length_um(spacing) if spacing is not None else (src.attrs.get("spacing_um") or [None] * 3)[-1]
+    if sp is None:
+        raise ValidationError(f"{image.name} records no pixel size: give --spacing, e.g. 0.39um", path=image)
+    sp = float(sp if np.isscalar(sp) else sp[-1])
+    if np.issubdtype(arr.dtype, np.floating) or len(np.unique(arr)) > 16:
+        from skimage.filters import threshold_multiotsu
+
+        arr = np.digitize(arr, threshold_multiotsu(arr, classes=grey_phases)).astype(np.uint8)
+    ph = parse_phases(phases) if phases is not None else {f"phase{int(v)}": int(v) for v in np.unique(arr)}
+    absent = [k for k, v in ph.items() if not (arr == v).any()]
+    if absent:
+        raise ValidationError(f"phase {', '.join(absent)} does not occur in the image", path=image)
+    if iterations < 1:
+        raise ValidationError(f"--iterations must be at least 1, got {iterations}")
+    with progress(f"generating ({method})", iterations if method == "slicegan" else None, quiet=json) as task:
+        def report(done: int, total: int, w: float) -> None:
+            task.update(description=f"iteration {done}/{total}, Wasserstein estimate {w:.3g}")
+            task.advance()
+
+        vol, info = run(arr, ph, dims, method=method, r_max=range_px, seed=seed, path=image, device=device,
+                        iterations=iterations, progress=report)
+    r = info["two_point_range_px"]
+    with progress("statistics of the image and the volume", None, quiet=json):
+        ref = section_statistics(arr if arr.ndim == 3 else arr[None], ph, sp, axes=(1, 2), r_max=min(r, 32))
+        gen = section_statistics(vol, ph, sp, axes=(0, 1, 2), r_max=min(r, 32))
+    diff = compare_statistics(ref, gen)
+    lab = label_volume(vol, ph, sp, provenance=make_provenance("ionscope.micro.generate", inputs=[image], parameters={
+        "method": method, "shape": list(dims), "seed": seed, "two_point_range_px": r, "order": info["order"],
+        **({"slicegan": info["parameters"]} if method == "slicegan" else {})}))
+    path = write_stack(lab, out, force, json)
+    why_img = "measured on the image as given; its sampling uncertainty is not estimated"
+    why_gen = "one realisation; generate with other seeds for the spread between realisations"
+
+    def _q(v: float, unit: str, why: str) -> Quantity:
+        return Quantity(float(v), None, unit, why_no_uncertainty=why)
+
+    def _block(st: dict, why: str) -> dict:
+        return {k: {"volume_fraction": _q(e["volume_fraction"], "1", why),
+                    "specific_surface_area": _q(e["specific_surface_area_per_um"], "µm^-1", why),
+                    "mean_chord_length": {a: _q(c, "µm", why) for a, c in e["mean_chord_length_um"].items()},
+                    "two_point": {a: Quantity(v, None, "1", why_no_uncertainty=why)
+                                  for a, v in e["two_point"].items()}}
+                for k, e in st.items()}
+
+    values = {"output": str(path), "method": method, "shape": list(dims),
+              "spacing": _q(sp, "µm", "the pixel size as given or recorded in the file"),
+              "phase_order": info["order"], "image": _block(ref, why_img), "generated": _block(gen, why_gen),
+              "difference": {k: {m: _q(v, "1", why_gen) for m, v in d.items()} for k, d in diff.items()},
+              "time": _q(info["seconds"], "s", "one wall-clock measurement")}
+    warnings = []
+    if arr.ndim == 2 or arr.shape[0] == 1:
+        warnings.append("an isotropic structure is assumed: the 2-D section stands for every direction")
+    res = Result("micro.generate", values, warnings, lab.attrs["provenance"])
+    if json:
+        emit_json(res)
+        return
+    console.print(f"wrote {path} ({'×'.join(map(str, dims))} voxels, {method}, {info['seconds']:.1f} s)",
+                  highlight=False)
+    for k in ph:
+        d = diff[k]
+        console.print(f"{k}: ε {gen[k]['volume_fraction']:.4f} (image {ref[k]['volume_fraction']:.4f}), "
+                      f"SSA {gen[k]['specific_surface_area_per_um']:.4g} µm^-1 "
+                      f"({d['specific_surface_area_relative']:+.1%} vs the image's (4/π)·L_A), "
+                      f"max |ΔS2| {d['two_point_max_abs']:.3f}, chord {d['mean_chord_length_relative']:+.1%}",
+                      highlight=False)
+    print_warnings(warnings)
+
+
+def _shape(size: int | None, shape: str | None) -> tuple[int, int, int]:
+    import math
+
+    from ionscope.model.errors import ValidationError
+
+    if (size is None) == (shape is None):
+        raise ValidationError("give either --size N (cube edge) or --shape Z,Y,X")
+    if shape is not None:
+        try:
+            dims = tuple(int(v) for v in shape.split(","))
+        except ValueError as exc:
+            raise ValidationError(f"--shape must be Z,Y,X whole numbers, got {shape!r}") from exc
+        if len(dims) != 3:
+            raise ValidationError(f"--shape must be Z,Y,X, got {shape!r}")
+    else:
+        dims = (size, size, size)  # type: ignore[assignment]
+    if min(dims) < 8 or math.prod(dims) > 1024**3:
+        raise ValidationError(f"the volume {dims} must have every edge ≥ 8 voxels and at most 1024³ voxels")
+    return dims  # type: ignore[return-value]

@@ -1,4 +1,4 @@
-"""``ionscope tomo``: FIB-SEM stack correction (align, destripe, segment)."""
+"""``ionscope tomo``: FIB-SEM stack correction (align, destripe, segment) and trainable segmentation."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import xarray as xr
 
 from ionscope.cli.common import console, dask_progress, emit_json, progress
 from ionscope.model.errors import ValidationError
-from ionscope.model.provenance import describe_input
+from ionscope.model.provenance import describe_input, make_provenance
 from ionscope.model.result import Quantity, Result
 
 NAME = "tomo"
@@ -119,13 +119,102 @@ def destripe(stack: Stack, out: Out, method: Annotated[str, typer.Option(help="w
                    res.attrs["provenance"]), json)
 
 
+def _read_labels(path: Path) -> np.ndarray:
+    from ionscope.model.errors import IonscopeError
+
+    try:
+        return np.asarray(open_stack(path).values)
+    except IonscopeError:
+        raise
+    except Exception as exc:  # an unreadable label file is named with its reader's reason
+        raise ValidationError(f"cannot read the label file ({exc})", path=path) from exc
+
+
+@app.command()
+def train(stack: Stack, labels: Annotated[Path, typer.Option(help="Sparse label volume of the stack's shape: 0 not "
+                                                                  "labelled, 1…n the classes (scribbles or a few "
+                                                                  "labelled slices)")],
+          classes: Annotated[str, typer.Option(help="Class names for label values 1, 2, …, e.g. pore,nmc,cbd")],
+          out: Annotated[Path, typer.Option("--out", "-o", help="Model file to write (e.g. model.ionseg)")],
+          learner: Annotated[str, typer.Option(help="random-forest (always available) or unet (PyTorch, "
+                                                    "ionscope[ml])")] = "random-forest",
+          trees: Annotated[int, typer.Option(help="Random forest: number of trees")] = 60,
+          epochs: Annotated[int, typer.Option(help="U-Net: training epochs")] = 30,
+          seed: Annotated[int, typer.Option(help="Random seed (sampling, initial weights)")] = 0,
+          pixel_size: Pixel = None, slice_thickness: Thick = None, force: Force = False, json: Json = False) -> None:
+    """Train a pixel classifier from sparse labels; the model file records classes, voxel size and inputs."""
+    from ionscope.tomo.train import LEARNERS, parse_classes, save_model
+    from ionscope.tomo.train import train as run
+
+    if learner not in LEARNERS:
+        raise ValidationError(f"--learner must be one of {', '.join(LEARNERS)}, got {learner!r}")
+    if trees < 1 or epochs < 1:
+        raise ValidationError("--trees and --epochs must be at least 1")
+    from ionscope.io.atomic import check_writable
+
+    check_writable(out, force)
+    names = parse_classes(classes)
+    vol = open_stack(stack, pixel_size, slice_thickness)
+    lab = _read_labels(labels)
+    from ionscope.tomo.train import check_labels
+
+    lab = check_labels(vol.shape, lab, names, path=labels)
+    steps = -(-trees // 10) if learner == "random-forest" else epochs
+    unit = "trees ×10" if learner == "random-forest" else "epoch"
+    kwargs = {"n_estimators": trees, "seed": seed} if learner == "random-forest" else {"epochs": epochs, "seed": seed}
+    with progress(f"training {learner}", steps, quiet=json) as task:
+        def report(done: int, total: int, loss: float) -> None:
+            name = "hold-out error" if learner == "random-forest" else "loss"
+            task.update(description=f"{unit} {done}/{total}, {name} {loss:.3g}")
+            task.advance()
+
+        model = run(vol, lab, names, learner=learner, progress=report,
+                    inputs=[describe_input(stack), describe_input(labels)], **kwargs)
+    path = save_model(model, out, force=force)
+    why = "a training statistic on held-out labelled voxels; no uncertainty is estimated"
+    hist = model.meta["loss_history"]
+    values = {"output": str(path), "learner": learner, "classes": names,
+              "labelled_voxels": model.meta["labelled_voxels"],
+              "pixel_size": Quantity(model.pixel_size_um, None, "µm",
+                                     why_no_uncertainty="the voxel size as given or recorded in the file")
+              if model.pixel_size_um else None,
+              "final_loss": Quantity(hist[-1] if hist else None, None, "1", why_no_uncertainty=why),
+              "training_time": Quantity(model.meta["training_seconds"], None, "s",
+                                        why_no_uncertainty="one wall-clock measurement")}
+    res = Result("tomo.train", values, (), make_provenance("ionscope.tomo.train", inputs=[stack, labels],
+                                                          parameters={"learner": learner, "classes": names,
+                                                                      **model.meta["parameters"]}))
+    if json:
+        emit_json(res)
+        return
+    loss_name = "hold-out error" if learner == "random-forest" else "final loss"
+    console.print(f"wrote {path} ({learner}, classes {', '.join(names)}; {loss_name} {hist[-1]:.3g}, "
+                  f"{model.meta['training_seconds']:.1f} s)", highlight=False)
+
+
 @app.command()
 def segment(stack: Stack, out: Out,
-            phases: Annotated[str, typer.Option(help="Phase names darkest first, e.g. pore,cbd,nmc")] = "pore,solid",
+            phases: Annotated[str, typer.Option(help="Multi-Otsu: phase names darkest first, e.g. "
+                                                     "pore,cbd,nmc")] = "pore,solid",
             denoise_um: Annotated[float, typer.Option(help="Gaussian σ in µm before thresholding (0: none)")] = 0.0,
+            model: Annotated[Path | None, typer.Option(help="Trained model file (ionscope tomo train) instead "
+                                                            "of multi-Otsu thresholds")] = None,
+            probabilities: Annotated[Path | None, typer.Option(help="With --model: also write per-class "
+                                                                    "probabilities and the uncertainty map "
+                                                                    "(.zarr)")] = None,
+            allow_pixel_size_mismatch: Annotated[bool, typer.Option(help="Apply a model trained at another "
+                                                                         "voxel size")] = False,
+            chunk: Annotated[int, typer.Option(help="With --model: slices per chunk of inference")] = 16,
             pixel_size: Pixel = None, slice_thickness: Thick = None, force: Force = False, json: Json = False) -> None:
-    """Multi-Otsu segmentation into named phases; writes a label volume."""
+    """Segment into named phases by multi-Otsu thresholds or a trained model; writes a label volume."""
     from ionscope.micro.fractions import volume_fractions
+
+    if model is not None:
+        _segment_model(stack, out, model, probabilities, allow_pixel_size_mismatch, chunk, pixel_size,
+                       slice_thickness, force, json)
+        return
+    if probabilities is not None:
+        raise ValidationError("--probabilities needs --model (multi-Otsu gives no probabilities)")
     from ionscope.tomo.correct import gaussian_denoise
     from ionscope.tomo.segment import multi_otsu_segment
 
@@ -141,6 +230,55 @@ def segment(stack: Stack, out: Out,
     _finish(Result("tomo.segment", {"output": str(path), "phases": ph, "thresholds": lab.attrs["thresholds"],
                                     "volume_fraction": volume_fractions(lab.values, ph),
                                     "input": describe_input(stack)}, (), lab.attrs["provenance"]), json)
+
+
+def _segment_model(stack: Path, out: Path, model_path: Path, probabilities: Path | None, allow: bool, chunk: int,
+                   pixel_size: str | None, slice_thickness: str | None, force: bool, json: bool) -> None:
+    from ionscope.io.atomic import check_writable
+    from ionscope.micro.fractions import volume_fractions
+    from ionscope.micro.phases import label_volume
+    from ionscope.tomo.train import check_pixel_size, load_model, segment_with_model
+
+    if chunk < 1:
+        raise ValidationError(f"--chunk must be at least 1, got {chunk}")
+    check_writable(out, force)
+    if probabilities is not None:
+        check_writable(probabilities, force)
+        if probabilities.suffix != ".zarr":
+            raise ValidationError(f"--probabilities must end in .zarr, got {probabilities.name}")
+    m = load_model(model_path)
+    vol = open_stack(stack, pixel_size, slice_thickness)
+    warnings = check_pixel_size(m, vol, allow, path=stack)
+    ds = segment_with_model(m, vol, chunk_z=chunk)
+    with dask_progress(f"segmenting with the {m.learner} ({chunk} slices per chunk)", quiet=json):
+        if probabilities is not None:
+            from ionscope.io.zarr_store import load, save
+
+            save(ds, probabilities, force=force)
+            ds = load(probabilities)
+        import dask
+
+        labels, unc = dask.compute(ds["labels"].data, ds["uncertainty"].data.mean())
+    labels, unc = np.asarray(labels), float(unc)
+    lab = label_volume(labels, m.phases, tuple(ds.attrs["spacing_um"]), provenance=ds.attrs["provenance"])
+    path = write_stack(lab, out, force, json)
+    values = {"output": str(path), "phases": m.phases, "learner": m.learner,
+              "volume_fraction": volume_fractions(labels, m.phases),
+              "mean_uncertainty": Quantity(unc, None, "1", why_no_uncertainty=(
+                  "a mean of normalised entropies; the sampling error of the mean is negligible")),
+              "probabilities": str(probabilities) if probabilities is not None else None,
+              "model": {"path": str(model_path), "sha256": describe_input(model_path)["sha256"],
+                        "training_inputs": m.meta.get("training_inputs", [])},
+              "input": describe_input(stack)}
+    res = Result("tomo.segment", values, warnings, ds.attrs["provenance"])
+    if json:
+        emit_json(Result(res.kind, {k: v for k, v in values.items() if k != "input"}, warnings, res.provenance))
+        return
+    from ionscope.cli.common import print_warnings
+
+    fr = ", ".join(f"{k} {v:.3f}" for k, v in values["volume_fraction"].items())
+    console.print(f"wrote {path} ({m.learner}): {fr}; mean uncertainty {unc:.3f}", highlight=False)
+    print_warnings(warnings)
 
 
 @app.command()

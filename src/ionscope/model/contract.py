@@ -499,6 +499,26 @@ class CorrelateTransferResults(_Open):
     labels: dict[str, CorrelateLabel]
     pixels_used: int
     tre: Q
+class TomoTrainResults(_Open):
+    output: str
+    learner: str
+    classes: list[str]
+    labelled_voxels: dict[str, int]
+    pixel_size: Optional[Q]
+    final_loss: Q
+    training_time: Q
+
+
+class MicroGenerateResults(_Open):
+    output: str
+    method: str
+    shape: list[int]
+    spacing: Q
+    phase_order: list[str]
+    image: dict[str, Any]
+    generated: dict[str, Any]
+    difference: dict[str, Any]
+    time: Q
 
 
 #: Command (dotted, as in ``ionscope depth layers`` → ``depth.layers``) → model of its ``results``.
@@ -540,6 +560,8 @@ COMMANDS: dict[str, Any] = {
     "tomo.segment": TomoSegmentResults,
     "correlate.register": CorrelateRegisterResults,
     "correlate.transfer": CorrelateTransferResults,
+    "tomo.train": TomoTrainResults,
+    "micro.generate": MicroGenerateResults,
 }
 
 

@@ -1,0 +1,336 @@
+"""2-D → 3-D statistical reconstruction of multiphase microstructures, and the statistics compared.
+
+Default method (``grf``): thresholded Gaussian random fields, pluri-Gaussian for more than two
+phases (Quiblier 1984, doi:10.1016/0021-9797(84)90321-3; Adler, Jacquin & Quiblier 1990,
+doi:10.1016/0301-9322(90)90007-7; Armstrong et al. 2019, doi:10.1007/s11242-018-1175-4 for the
+pluri-Gaussian construction). Phase ``a`` is where a Gaussian field Z₁ < t₁; among the rest, phase
+``b`` is where an independent field Z₂ < t₂; and so on. For a field thresholded at
+``t = Φ⁻¹(p)`` the indicator two-point function is ``S₂(r) = Φ₂(t, t; ρ(r))`` (bivariate normal
+probability), so the field correlation ``ρ(r)`` follows from the measured ``S₂(r)`` by inverting
+``Φ₂``: ``Φ₂(t, t; ρ) = p² + ∫₀^ρ exp(−t²/(1+s)) / (2π√(1−s²)) ds``. The second field is fitted
+to the conditional two-point function ``S₂ᵇ(r) / S₂^{not a}(r)``. The phase order is chosen to
+minimise the squared error of every phase's predicted ``S₂`` (the last phase is not fitted). The 3-D
+field with the isotropic correlation ``ρ(|r|)`` is made by FFT filtering of white noise (spectral
+density = FFT of ρ, negative parts clipped). Thresholds are set at the generated field's quantiles,
+so the volume fractions equal the image's exactly.
+
+Statistics: two-point function along each axis, the lineal mean chord length per phase (Torquato
+2002, *Random Heterogeneous Materials*, doi:10.1007/978-1-4757-6355-3, Ch. 2), and specific surface
+area — in 3-D by marching cubes, from a 2-D section by stereology ``S_V = (4/π)·L_A`` with ``L_A``
+the boundary length per unit area (Underwood 1970, *Quantitative Stereology*; Cahn 1967).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from ionscope.model.errors import ValidationError
+
+METHODS = ("grf", "slicegan")
+#: Smallest two-point-function range (px) the fit needs: ``MIN_RANGE_FACTOR`` × the correlation length.
+MIN_RANGE_FACTOR = 4.0
+
+
+# --------------------------------------------------------------------------- statistics
+
+
+def radial_two_point(mask: np.ndarray, r_max: int) -> np.ndarray:
+    """Isotropic two-point probability S₂(r), r = 0…r_max px, of a 2-D (or stack of 2-D) boolean image.
+
+    Non-periodic: the FFT autocorrelation of the zero-padded image divided by the number of pixel
+    pairs at each offset; averaged over offsets in rings of integer radius and over slices.
+    """
+    m = np.asarray(mask, bool)
+    if m.ndim == 2:
+        m = m[None]
+    _, ny, nx = m.shape
+    shape = (2 * ny, 2 * nx)
+    ones = np.fft.rfft2(np.ones((ny, nx)), shape)
+    norm = np.fft.irfft2(ones * ones.conj(), shape)
+    acc = np.zeros(shape)
+    for sl in m:
+        f = np.fft.rfft2(sl.astype(float), shape)
+        acc += np.fft.irfft2(f * f.conj(), shape)
+    corr = acc / len(m) / np.maximum(norm, 1.0)
+    dy = np.fft.fftfreq(shape[0]) * shape[0]
+    dx = np.fft.fftfreq(shape[1]) * shape[1]
+    r = np.rint(np.hypot(dy[:, None], dx[None, :])).astype(int)
+    ok = (r <= r_max) & (norm > 0.25 * ny * nx)
+    s = np.bincount(r[ok], corr[ok], minlength=r_max + 1)[: r_max + 1]
+    c = np.bincount(r[ok], minlength=r_max + 1)[: r_max + 1]
+    return s / np.maximum(c, 1)
+
+
+def axis_two_point(mask: np.ndarray, axis: int, r_max: int) -> np.ndarray:
+    """S₂(r) along one axis (non-periodic), r = 0…r_max px."""
+    m = np.asarray(mask, bool)
+    n = m.shape[axis]
+    out = np.empty(min(r_max, n - 1) + 1)
+    for r in range(out.size):
+        a = np.take(m, range(0, n - r), axis=axis)
+        b = np.take(m, range(r, n), axis=axis)
+        out[r] = np.count_nonzero(a & b) / a.size
+    return out
+
+
+def mean_chord_length(mask: np.ndarray, axis: int) -> float:
+    """Mean length (px) of the runs of ``mask`` along ``axis`` that do not touch the borders; NaN if none."""
+    m = np.moveaxis(np.asarray(mask, bool), axis, -1).reshape(-1, np.shape(mask)[axis]).astype(np.int8)
+    d = np.diff(np.pad(m, ((0, 0), (1, 1))), axis=1)
+    rows_s, starts = np.nonzero(d == 1)
+    _, ends = np.nonzero(d == -1)
+    lengths = ends - starts
+    inner = (starts > 0) & (ends < m.shape[1])
+    return float(lengths[inner].mean()) if inner.any() else float("nan")
+
+
+def correlation_length(s2: np.ndarray, p: float) -> float:
+    """∫ (S₂(r) − p²)/(p − p²) dr (px) up to the first zero crossing: the phase's correlation length."""
+    c = (s2 - p * p) / max(p - p * p, 1e-12)
+    neg = np.flatnonzero(c <= 0)
+    end = int(neg[0]) if neg.size else c.size
+    return float(np.trapezoid(c[:end])) if end > 1 else 0.5
+
+
+# --------------------------------------------------------------------------- Gaussian-field inversion
+
+
+def _phi2_table(t: float, n: int = 4001) -> tuple[np.ndarray, np.ndarray]:
+    """Φ₂(t, t; ρ) on a grid of ρ ∈ (−1, 1) by integrating its ρ-derivative from ρ = 0."""
+    rho = np.linspace(-0.9999, 0.9999, n)
+    dens = np.exp(-t * t / (1 + rho)) / (2 * np.pi * np.sqrt(1 - rho * rho))
+    cum = np.concatenate([[0.0], np.cumsum(0.5 * (dens[1:] + dens[:-1]) * np.diff(rho))])
+    p = stats.norm.cdf(t)
+    return rho, p * p + cum - np.interp(0.0, rho, cum)
+
+
+def invert_two_point(s2: np.ndarray, p: float) -> np.ndarray:
+    """Field correlation ρ(r) whose thresholded indicator (fraction ``p``) has two-point function ``s2``."""
+    t = float(stats.norm.ppf(np.clip(p, 1e-9, 1 - 1e-9)))
+    rho, g = _phi2_table(t)
+    return np.interp(np.clip(s2, g[0], g[-1]), g, rho)
+
+
+def predicted_two_point(rho: np.ndarray, p: float) -> np.ndarray:
+    """S₂(r) of a field with correlation ρ(r) thresholded to fraction ``p`` (forward of :func:`invert_two_point`)."""
+    t = float(stats.norm.ppf(np.clip(p, 1e-9, 1 - 1e-9)))
+    grid, g = _phi2_table(t)
+    return np.interp(rho, grid, g)
+
+
+def valid_correlation(rho: np.ndarray, n_scales: int = 32) -> np.ndarray:
+    """The closest (least squares) scale mixture of Gaussians ``Σ w_k exp(−(r/a_k)²)``, ``w_k ≥ 0``, ``Σ w_k = 1``.
+
+    An inverted ρ(r) is in general not positive definite (its spectral density has negative parts,
+    and clipping them adds a white-noise floor that roughens every interface). A non-negative
+    mixture of Gaussian covariances is positive definite in any dimension (Schoenberg 1938,
+    doi:10.2307/1968466), so the fitted ρ is a valid correlation. Scales are log-spaced from 0.5 px
+    to a quarter of the measured range, the longest correlation the range can resolve (the image-size
+    check asks for ``MIN_RANGE_FACTOR`` correlation lengths), so that ρ has decayed within the range.
+    """
+    from scipy.optimize import nnls
+
+    r = np.arange(rho.size, dtype=float)
+    scales = np.geomspace(0.5, max(rho.size / MIN_RANGE_FACTOR, 1.0), n_scales)
+    basis = np.exp(-(r[:, None] / scales[None, :]) ** 2)
+    big = 100.0 * math.sqrt(rho.size)  # the sum-to-one row, weighted to hold almost exactly
+    a = np.vstack([basis, big * np.ones(n_scales)])
+    b = np.concatenate([rho, [big]])
+    w, _ = nnls(a, b)
+    keep = w > 0
+    return np.stack([scales[keep], w[keep] / w.sum()])
+
+
+def mixture_correlation(mix: np.ndarray, r: Any) -> Any:
+    """ρ(r) of a Gaussian scale mixture (``mix`` = [scales; weights] from :func:`valid_correlation`)."""
+    r = np.asarray(r, float)
+    out = np.zeros(r.shape)
+    for a, w in mix.T:
+        out += w * np.exp(-(r / a) ** 2)
+    return out
+
+
+def gaussian_field(mix: np.ndarray, shape: Sequence[int], rng: np.random.Generator,
+                   scale: Sequence[float] = (1.0, 1.0, 1.0)) -> np.ndarray:
+    """Periodic unit-variance Gaussian field with the mixture correlation ρ(|r|) (r in px, stretched by
+    ``scale``), evaluated exactly on the lag grid so that its spectral density stays non-negative."""
+    grids = np.meshgrid(*[np.fft.fftfreq(n) * n / s for n, s in zip(shape, scale, strict=True)], indexing="ij",
+                        sparse=True)
+    r = np.sqrt(sum(g * g for g in grids))
+    cov = mixture_correlation(mix, r)
+    psd = np.clip(np.fft.rfftn(cov).real, 0.0, None)
+    noise = np.fft.rfftn(rng.standard_normal(shape))
+    field = np.fft.irfftn(noise * np.sqrt(psd), s=tuple(shape), axes=tuple(range(len(shape))))
+    return ((field - field.mean()) / (field.std() + 1e-12)).astype(np.float32)
+
+
+def _fit_order(s2: Mapping[int, np.ndarray], frac: Mapping[int, float],
+               order: Sequence[int]) -> tuple[list[np.ndarray], list[float], float]:
+    """Correlations of the n−1 fields for one phase order, their conditional fractions and the error.
+
+    The error sums over all phases the mean squared difference between the predicted and measured
+    S₂, relative to p²: the last phase is not fitted, and a fitted phase is reproduced only where
+    its conditional two-point function is attainable by a thresholded field.
+    """
+    rhos, qs = [], []
+    n = next(iter(s2.values())).size
+    r = np.arange(n)
+    rest = np.ones(n)  # S₂ of "none of the phases so far"
+    p_rest = 1.0
+    err = 0.0
+    for v in order[:-1]:
+        q = frac[v] / p_rest
+        cond = np.clip(s2[v] / np.maximum(rest, 1e-12), 0.0, 1.0)
+        mix = valid_correlation(invert_two_point(cond, q))
+        rho = mixture_correlation(mix, r)
+        rhos.append(mix)
+        qs.append(q)
+        err += float(np.mean((rest * predicted_two_point(rho, q) - s2[v]) ** 2)) / max(frac[v] ** 2, 1e-12)
+        rest = rest * (1 - 2 * q + predicted_two_point(rho, q))  # P(both not v | both in rest)
+        p_rest -= frac[v]
+    err += float(np.mean((rest - s2[order[-1]]) ** 2)) / max(frac[order[-1]] ** 2, 1e-12)
+    return rhos, qs, err
+
+
+def fit_pluri_gaussian(labels2d: np.ndarray, values: Sequence[int], r_max: int) -> dict[str, Any]:
+    """Fit the pluri-Gaussian model to 2-D label slices: phase order, field correlations, fractions."""
+    s2 = {v: radial_two_point(labels2d == v, r_max) for v in values}
+    frac = {v: float(np.mean(labels2d == v)) for v in values}
+    best = None
+    for order in itertools.permutations(values):
+        rhos, qs, err = _fit_order(s2, frac, order)
+        if best is None or err < best["error"]:
+            best = {"order": list(order), "rhos": rhos, "fractions": qs, "error": err}
+    assert best is not None
+    best.update({"two_point": s2, "volume_fraction": frac})
+    return best
+
+
+def grf_volume(fit: Mapping[str, Any], shape: Sequence[int], seed: int = 0,
+               scale: Sequence[float] = (1.0, 1.0, 1.0)) -> np.ndarray:
+    """A label volume from a pluri-Gaussian fit; fractions set exactly by the fields' quantiles."""
+    rng = np.random.default_rng(seed)
+    order = fit["order"]
+    out = np.full(tuple(shape), order[-1], np.uint8)
+    free = np.ones(tuple(shape), bool)
+    for v, mix in zip(order[:-1], fit["rhos"], strict=True):
+        z = gaussian_field(mix, shape, rng, scale)
+        n_target = int(round(fit["volume_fraction"][v] * z.size))
+        vals = z[free]
+        if n_target > 0:
+            th = np.partition(vals, n_target - 1)[n_target - 1]
+            take = free & (z <= th)
+            out[take] = v
+            free &= ~take
+    return out
+
+
+# --------------------------------------------------------------------------- comparison
+
+
+def section_statistics(labels: np.ndarray, values: Mapping[str, int], spacing_um: float, *,
+                       axes: Sequence[int] = (1, 2), r_max: int = 32) -> dict[str, Any]:
+    """Fractions, S₂ along ``axes``, mean chord lengths (µm) and specific surface area (µm⁻¹) per phase.
+
+    For a stack of 2-D sections (axes y, x) the surface area is the stereological ``(4/π)·L_A``;
+    for a volume (axes z, y, x) it is the marching-cubes area per volume.
+    """
+    from ionscope.micro.surface import marching_cubes_area
+
+    lab = np.asarray(labels)
+    out: dict[str, Any] = {}
+    for name, v in values.items():
+        m = lab == v
+        entry: dict[str, Any] = {"volume_fraction": float(m.mean())}
+        entry["two_point"] = {"zyx"[a]: axis_two_point(m, a, r_max).tolist() for a in axes}
+        entry["mean_chord_length_um"] = {"zyx"[a]: mean_chord_length(m, a) * spacing_um for a in axes}
+        if len(axes) == 3:
+            entry["specific_surface_area_per_um"] = marching_cubes_area(m, (spacing_um,) * 3) / (m.size * spacing_um**3)
+        else:
+            la = np.mean([marching_cubes_area(sl, (spacing_um,) * 2) for sl in m]) / (m[0].size * spacing_um**2)
+            entry["specific_surface_area_per_um"] = 4 / math.pi * la
+        out[name] = entry
+    return out
+
+
+def compare_statistics(ref: Mapping[str, Any], gen: Mapping[str, Any]) -> dict[str, Any]:
+    """Generated − reference: fraction difference, relative surface-area and chord-length differences,
+    and the largest absolute difference of S₂ over r (directions averaged)."""
+    out: dict[str, Any] = {}
+    for name, r in ref.items():
+        g = gen[name]
+        s_ref = np.mean([np.asarray(v) for v in r["two_point"].values()], axis=0)
+        s_gen = np.mean([np.asarray(v) for v in g["two_point"].values()], axis=0)
+        n = min(s_ref.size, s_gen.size)
+        c_ref = np.nanmean(list(r["mean_chord_length_um"].values()))
+        c_gen = np.nanmean(list(g["mean_chord_length_um"].values()))
+        out[name] = {"volume_fraction": g["volume_fraction"] - r["volume_fraction"],
+                     "specific_surface_area_relative": g["specific_surface_area_per_um"]
+                     / max(r["specific_surface_area_per_um"], 1e-12) - 1,
+                     "two_point_max_abs": float(np.max(np.abs(s_gen[:n] - s_ref[:n]))),
+                     "mean_chord_length_relative": float(c_gen / c_ref - 1) if c_ref > 0 else float("nan")}
+    return out
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def check_image(labels2d: np.ndarray, values: Mapping[str, int], r_max: int, path: Any = None) -> None:
+    """Refuse images too small for the statistics: each phase's correlation length × ``MIN_RANGE_FACTOR``
+    must fit within the two-point range, and the range within half the image (pairs at larger
+    offsets are too few to estimate S₂)."""
+    ny, nx = labels2d.shape[-2:]
+    if r_max > min(ny, nx) // 2:
+        raise ValidationError(f"a {ny}×{nx} px image is too small for two-point statistics up to {r_max} px "
+                              f"(needs at least {2 * r_max} px on each side)", path=path)
+    for name, v in values.items():
+        m = labels2d == v
+        p = float(m.mean())
+        if p == 0:
+            raise ValidationError(f"phase {name} ({v}) does not occur in the image", path=path)
+        ell = correlation_length(radial_two_point(m, r_max), p)
+        if MIN_RANGE_FACTOR * ell > r_max:
+            raise ValidationError(f"phase {name} is correlated over {ell:.1f} px: the image ({ny}×{nx} px) is too "
+                                  f"small to measure it (two-point range {r_max} px, need {MIN_RANGE_FACTOR:g}× the "
+                                  f"correlation length)", path=path)
+
+
+def generate(labels2d: np.ndarray, values: Mapping[str, int], shape: Sequence[int], *, method: str = "grf",
+             r_max: int | None = None, seed: int = 0, path: Any = None, device: str = "cpu",
+             iterations: int = 300, progress: Callable[[int, int, float], None] | None = None,
+             ) -> tuple[np.ndarray, dict]:
+    """Generate a 3-D label volume of ``shape`` whose statistics match the 2-D section(s) ``labels2d``.
+
+    ``method``: ``grf`` (pluri-Gaussian random fields, the default) or ``slicegan`` (see
+    :mod:`ionscope.micro.generate_slicegan`; ``device``, ``iterations`` and ``progress`` apply to it).
+    """
+    lab = np.asarray(labels2d)
+    if lab.ndim == 2:
+        lab = lab[None]
+    if method not in METHODS:
+        raise ValidationError(f"--method must be one of {', '.join(METHODS)}, got {method!r}")
+    ny, nx = lab.shape[1:]
+    r = int(r_max if r_max is not None else min(ny, nx) // 2)
+    check_image(lab, values, r, path)
+    t0 = time.perf_counter()
+    if method == "slicegan":
+        from ionscope.micro.generate_slicegan import slicegan_volume
+
+        vol, info = slicegan_volume(lab, list(values.values()), shape, seed=seed, device=device,
+                                    iterations=iterations, progress=progress)
+        info["order"] = list(values)
+    else:
+        fit = fit_pluri_gaussian(lab, list(values.values()), r)
+        vol = grf_volume(fit, shape, seed)
+        info = {"order": [next(k for k, v in values.items() if v == o) for o in fit["order"]],
+                "order_error": fit["error"]}
+    info["seconds"] = time.perf_counter() - t0
+    info["two_point_range_px"] = r
+    return vol, info

@@ -1,0 +1,123 @@
+"""2-D → 3-D generation: Gaussian-field inversion, statistics, CLI and bad input."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import tifffile
+
+from ionscope.micro import generate as gen
+from ionscope.model.errors import ValidationError
+
+
+def _section(seed: int = 0, n: int = 96) -> np.ndarray:
+    """A three-phase 2-D section from two thresholded smooth fields (known to be pluri-Gaussian)."""
+    from scipy import ndimage
+
+    rng = np.random.default_rng(seed)
+    a = ndimage.gaussian_filter(rng.standard_normal((n, n)), 3.0, mode="wrap")
+    b = ndimage.gaussian_filter(rng.standard_normal((n, n)), 2.0, mode="wrap")
+    out = np.where(a < np.quantile(a, 0.4), 0, np.where(b < np.quantile(b, 0.5), 1, 2)).astype(np.uint8)
+    return out
+
+
+def test_inversion_roundtrip():
+    rho = np.linspace(1.0, 0.0, 20) ** 2
+    for p in (0.1, 0.5, 0.8):
+        back = gen.invert_two_point(gen.predicted_two_point(rho, p), p)
+        np.testing.assert_allclose(back, rho, atol=2e-3)
+
+
+def test_mixture_is_valid_and_close():
+    r = np.arange(30.0)
+    rho = np.exp(-r / 5.0)
+    mix = gen.valid_correlation(rho)
+    assert abs(mix[1].sum() - 1) < 1e-3 and (mix[1] > 0).all()
+    assert np.max(np.abs(gen.mixture_correlation(mix, r) - rho)) < 0.05
+
+
+def test_generated_volume_matches_section_statistics():
+    sec = _section()
+    ph = {"a": 0, "b": 1, "c": 2}
+    vol, info = gen.generate(sec, ph, (48, 48, 48), r_max=24, seed=1)
+    ref = gen.section_statistics(sec[None], ph, 1.0, r_max=12)
+    out = gen.section_statistics(vol, ph, 1.0, axes=(0, 1, 2), r_max=12)
+    diff = gen.compare_statistics(ref, out)
+    for name in ph:
+        assert abs(diff[name]["volume_fraction"]) < 2e-3  # set by the field quantiles
+        # S2 of one 48³ realisation vs one 96² section: sampling spread of S2 is a few 0.01
+        assert diff[name]["two_point_max_abs"] < 0.06
+    assert set(info["order"]) == set(ph)
+
+
+def test_two_point_and_chords_on_known_patterns():
+    stripes = np.zeros((1, 40, 40), bool)
+    stripes[:, :, ::4] = stripes[:, :, 1::4] = True  # runs of 2 along x
+    assert gen.mean_chord_length(stripes, 2) == 2.0
+    s2 = gen.axis_two_point(stripes, 2, 4)
+    np.testing.assert_allclose(s2[[0, 2, 4]], [0.5, 0.0, 0.5], atol=0.03)
+    np.testing.assert_allclose(gen.radial_two_point(stripes[0], 0), [0.5])
+
+
+def test_too_small_and_absent_phase():
+    sec = _section(n=96)
+    with pytest.raises(ValidationError, match="too small"):
+        gen.generate(sec[:20, :20], {"a": 0, "b": 1, "c": 2}, (16, 16, 16))
+    with pytest.raises(ValidationError, match="does not occur"):
+        gen.generate(sec, {"a": 0, "z": 9}, (16, 16, 16))
+
+
+def test_cli_generate(cli, tmp_path):
+    src = tmp_path / "sec.tif"
+    tifffile.imwrite(src, _section())
+    code, out, err = cli("micro", "generate", src, "--size", "32", "--out", tmp_path / "v.zarr", "--spacing",
+                         "0.5um", "--phases", "a=0,b=1,c=2", "--range", "24", "--json")
+    assert code == 0, err
+    res = json.loads(out)["results"]
+    assert res["shape"] == [32, 32, 32]
+    assert abs(res["difference"]["a"]["volume_fraction"]["value"]) < 2e-3
+    assert res["generated"]["b"]["specific_surface_area"]["unit"] == "µm^-1"
+    code, err, _ = cli("micro", "generate", src, "--out", tmp_path / "w.zarr", "--spacing", "0.5um", "--json")
+    assert code == 2 and "--size" in err
+    tifffile.imwrite(tmp_path / "tiny.tif", _section()[:16, :16])
+    code, err, _ = cli("micro", "generate", tmp_path / "tiny.tif", "--size", "16", "--out", tmp_path / "t.zarr",
+                       "--spacing", "0.5um", "--json")
+    assert code == 2 and "too small" in err
+
+
+@pytest.mark.realdata
+def test_nmc_slices_reproduce_fractions_and_pore_surface():
+    """Four xy sections of the 256³ NMC electrode → 96³: fractions within 0.01 of the volume's and the
+    pore surface area within 10 % (the targets of the method; NMC and CBD surfaces are not met, see docs)."""
+    from ionscope.micro.surface import marching_cubes_area
+
+    from ..conftest import shared_data
+
+    real = tifffile.imread(shared_data("microstructure", "nmc_electrode_3phase_256.tiff"))
+    ph = {"pore": 0, "nmc": 85, "cbd": 170}
+    vol, _ = gen.generate(real[[32, 96, 160, 224]], ph, (96, 96, 96), r_max=64, seed=0)
+    for v in ph.values():
+        assert abs((vol == v).mean() - (real == v).mean()) < 0.01
+    area = [marching_cubes_area(m, (1, 1, 1)) / m.size for m in (real == 0, vol == 0)]
+    assert abs(area[1] / area[0] - 1) < 0.10
+
+
+@pytest.mark.slow
+def test_slicegan_mechanics():
+    """Two training steps on a small section: critic and generator run, the volume has the phases' values.
+
+    (Convergence takes hundreds of steps; it is measured in the benchmarks, not here.)"""
+    pytest.importorskip("torch")
+    from ionscope.micro.generate_slicegan import slicegan_volume
+
+    seen = []
+    vol, log = slicegan_volume(_section(n=48), [0, 1, 2], (16, 12, 8), iterations=2, critic_steps=1, crop=16,
+                               progress=lambda i, n, w: seen.append((i, n)))
+    assert vol.shape == (16, 12, 8) and set(np.unique(vol)) <= {0, 1, 2}
+    assert seen == [(1, 2), (2, 2)] and len(log["wasserstein_history"]) == 2
+    with pytest.raises(ValidationError, match="too small"):
+        slicegan_volume(_section(n=48)[:20, :20], [0, 1, 2], (8, 8, 8), iterations=1)
+    with pytest.raises(ValidationError, match="device"):
+        slicegan_volume(_section(n=48), [0, 1, 2], (8, 8, 8), iterations=1, device="nosuchdevice")
