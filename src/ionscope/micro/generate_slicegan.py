@@ -23,9 +23,9 @@ from ionscope.model.errors import ValidationError
 
 
 def _torch() -> Any:
-    from ionscope.tomo.train_unet import require_torch
+    from ionscope.kernels.optional import require_torch
 
-    return require_torch()
+    return require_torch("the SliceGAN-style generator")
 
 
 def build_generator(n_phases: int, nz: int = 16, width: int = 16) -> Any:

@@ -17,21 +17,12 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from ionscope.model.errors import UnsupportedError
-
-
-def require_torch() -> Any:
-    """Import PyTorch or explain how to install it."""
-    try:
-        import torch
-    except ImportError as exc:
-        raise UnsupportedError("the U-Net needs PyTorch: pip install 'ionscope[ml]'") from exc
-    return torch
+from ionscope.kernels.optional import require_torch
 
 
 def build_unet(n_classes: int, width: int = 8, levels: int = 2) -> Any:
     """The U-Net as a ``torch.nn.Module`` mapping (batch, 1, y, x) to (batch, classes, y, x)."""
-    torch = require_torch()
+    torch = require_torch("the U-Net")
     nn = torch.nn
 
     def block(cin: int, cout: int) -> Any:
@@ -77,7 +68,7 @@ def train_unet(vol: xr.DataArray, labels: np.ndarray, classes: Sequence[str], *,
                learning_rate: float = 3e-3, seed: int = 0,
                progress: Callable[[int, int, float], None] | None = None) -> Any:
     """Train the U-Net on labelled slices of ``vol`` (labels 0 = unlabelled, 1…n classes)."""
-    torch = require_torch()
+    torch = require_torch("the U-Net")
     from ionscope.tomo.train import SegmentationModel, grey_normalisation
 
     torch.manual_seed(seed)
@@ -135,7 +126,7 @@ def train_unet(vol: xr.DataArray, labels: np.ndarray, classes: Sequence[str], *,
 
 def unet_from_arrays(arrays: Mapping[str, np.ndarray], params: Mapping[str, Any], n_classes: int) -> Any:
     """Rebuild the trained network from the weights stored in a model file."""
-    torch = require_torch()
+    torch = require_torch("the U-Net")
     net = build_unet(n_classes, int(params["width"]), int(params["levels"]))
     state = {k[len("unet."):]: torch.from_numpy(np.array(v)) for k, v in arrays.items() if k.startswith("unet.")}
     net.load_state_dict(state)
@@ -146,7 +137,7 @@ def unet_from_arrays(arrays: Mapping[str, np.ndarray], params: Mapping[str, Any]
 
 def unet_proba_block(net: Any, block: np.ndarray) -> np.ndarray:
     """Softmax class probabilities (z, y, x, class) of standardised slices, padded to the pooling grid."""
-    torch = require_torch()
+    torch = require_torch("the U-Net")
     m = 2**net.levels
     nz, ny, nx = block.shape
     py, px = (-ny) % m, (-nx) % m
