@@ -282,7 +282,9 @@ def _sum(left: Quantity, other: Any, sign: float) -> Any:
         return left
     if not isinstance(other, Quantity) and not is_dimensionless(unit):
         raise UnitError(f"cannot add the number {other!r} to {left!r}: give it a unit")
-    k = 1.0 if canonical_unit(unit_b) == canonical_unit(unit) else conversion_factor(unit_b, unit)
+    same = not isinstance(other, Quantity) or canonical_unit(unit_b) == canonical_unit(unit) \
+        or {canonical_unit(unit_b), canonical_unit(unit)} <= {"", "1", "fraction"}
+    k = 1.0 if same else conversion_factor(unit_b, unit)
     return _combine(a + sign * k * b, unit, [(1.0, ua), (sign * k, ub)], [why_a, why_b],
                     ua is None or ub is None)
 
