@@ -12,6 +12,7 @@ Its JSON Schema per command is generated from :mod:`ionscope.model.contract`.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import operator
@@ -265,8 +266,12 @@ def _combine(value: Any, unit: str, terms: Iterable[tuple[Any, Any]], whys: Iter
     if missing:
         why = next((w for w in whys if w), None) or "an operand has no uncertainty"
         return Quantity(value, None, unit, why_no_uncertainty=why)
-    variance = sum((d * u) ** 2 for d, u in terms if getattr(u, "ndim", 0) or u != 0)
-    return Quantity(value, variance ** 0.5, unit)
+    parts = [d * u for d, u in terms if getattr(u, "ndim", 0) or u != 0]
+    if any(getattr(p, "ndim", 0) for p in parts):
+        import numpy as np
+
+        return Quantity(value, functools.reduce(np.hypot, parts, 0.0 * value), unit)
+    return Quantity(value, math.hypot(*parts), unit)  # hypot: no overflow or underflow of the squares
 
 
 def _sum(left: Quantity, other: Any, sign: float) -> Any:
@@ -359,7 +364,7 @@ def _rounded_pair(value: float, sigma: float) -> tuple[str, str]:
     last = math.floor(math.log10(sigma)) - 1  # power of ten of the last digit shown
     e_v = math.floor(math.log10(abs(value))) if value != 0 else last + 1
     magnitude = max(e_v, last + 1)
-    if -3 <= magnitude < 5:
+    if -3 <= magnitude < 5 and last >= -6:
         decimals = max(0, -last)
         return f"{round(value, -last):.{decimals}f}", f"{round(sigma, -last):.{decimals}f}"
     return f"{value:.{max(e_v - last, 0)}e}", f"{sigma:.1e}"

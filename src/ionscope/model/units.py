@@ -59,7 +59,7 @@ _FROM_PINT: dict[str, str] = {"count": "counts", "ion": "ions", "1/µm": "µm^-1
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _QUANTITY = re.compile(
-    rf"^\s*\(?\s*(?P<value>{_NUMBER})\s*(?:(?:±|\+/-|\+-)\s*(?P<unc>{_NUMBER}))?\s*\)?\s*(?P<unit>[^\d\s(].*?)?\s*$")
+    rf"^\s*\(?\s*(?P<value>{_NUMBER})\s*(?:(?:±|\+/-|\+-)\s*(?P<unc>{_NUMBER}))?\s*\)?\s*(?P<unit>(?:1/)?[^\d\s(].*?)?\s*$")
 
 _NON_FINITE = re.compile(r"(?:^|±|\+-|\+/-|\()\s*[-+]?(?:nan|inf(?:inity)?)\b", re.IGNORECASE)
 
