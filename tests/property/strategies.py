@@ -10,7 +10,7 @@ from ionscope.model.result import Quantity
 #: Each property test's budget: the whole folder stays under ~20 s on a loaded 2-core machine.
 FAST = settings(max_examples=40, deadline=None)
 #: For tests that write files.
-IO = settings(max_examples=8, deadline=None)
+IO = settings(max_examples=5, deadline=None)
 
 #: Magnitudes spanning what ionscope reports (1e-15 cm^2/s … 1e12 ions/cm^2), both signs.
 magnitudes = st.floats(min_value=1e-15, max_value=1e12, allow_nan=False, allow_infinity=False)
