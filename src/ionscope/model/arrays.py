@@ -27,8 +27,10 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from ionscope.model.deprecation import renamed_parameters
 from ionscope.model.errors import ValidationError
 from ionscope.model.metadata import set_metadata
+from ionscope.model.units import lengths_um
 
 KIND_DIMS: dict[str, tuple[str, ...]] = {
     "spectrum": ("mz",),
@@ -178,14 +180,24 @@ def make_depth_profile(data: Any, peaks: Sequence[str], *, sputter_time_s: Any,
     return labelled(data, "depth_profile", coords=coords, **kwargs)
 
 
-def make_volume(data: Any, spacing_um: float | tuple[float, float, float], *,
-                units: str = "grey", phases: Mapping[str, int] | None = None,
+@renamed_parameters(spacing_um="spacing")
+def make_volume(data: Any, spacing: Any, *, units: str = "grey", phases: Mapping[str, int] | None = None,
                 **kwargs: Any) -> xr.DataArray:
-    """A (z, y, x) volume with physical, possibly anisotropic, spacing in µm.
+    """A (z, y, x) volume with physical, possibly anisotropic, spacing.
 
-    ``phases`` maps phase names to label values for segmented volumes (stored in attrs).
+    Parameters
+    ----------
+    data
+        The (z, y, x) values.
+    spacing
+        Voxel size: one length or (z, y, x) lengths, each a number in µm, a text with a unit
+        (``"20 nm"``) or a :class:`~ionscope.model.result.Quantity`. (Formerly ``spacing_um``.)
+    units
+        Unit or label of the values (``"grey"``, ``"label"``).
+    phases
+        Phase names → label values for segmented volumes (stored in attrs).
     """
-    spacing = (spacing_um,) * 3 if np.isscalar(spacing_um) else tuple(spacing_um)
+    spacing = lengths_um(spacing, 3)
     if len(spacing) != 3:
         raise ValidationError(f"volume spacing needs 3 values (z, y, x), got {spacing}")
     shape = np.shape(data)

@@ -305,3 +305,29 @@ def is_dimensionless(unit: str) -> bool:
     if a in _LABELS:
         return False
     return bool(_pint_unit(a).dimensionless)
+
+
+def length_um(value: Any, what: str = "length") -> float:
+    """A length in µm from a number (already µm), a text with a unit (``"390 nm"``) or a Quantity.
+
+    Raises
+    ------
+    UnitError
+        If a text has no unit or a quantity is not a length.
+    """
+    from ionscope.model.result import Quantity
+
+    if isinstance(value, Quantity):
+        return float(value.to("µm"))
+    if isinstance(value, str):
+        return parse_quantity(value, require_unit=True, to_unit="µm", what=what)[0]
+    return float(value)
+
+
+def lengths_um(value: Any, n: int, what: str = "spacing") -> tuple[float, ...]:
+    """``n`` lengths in µm from one length (repeated) or ``n`` of them, each as in :func:`length_um`."""
+    from ionscope.model.result import Quantity
+
+    single = isinstance(value, (str, Quantity, int, float)) or getattr(value, "ndim", None) == 0
+    items = (value,) * n if single else tuple(value)
+    return tuple(length_um(v, what) for v in items)
