@@ -127,11 +127,12 @@ def labelled(
     da = xr.DataArray(data, dims=dims, coords=dict(coords or {}), name=name,
                       attrs={"units": units, "kind": kind, **dict(attrs or {})})
     da = da.transpose(*canonical)
-    records = {k: v for k, v in (("acquisition", acquisition), ("sample", sample)) if v is not None}
+    records: dict[str, Any] = {k: v for k, v in (("acquisition", acquisition), ("sample", sample)) if v is not None}
     set_metadata(da, **records)
     if provenance is not None:
         da.attrs["provenance"] = dict(provenance)
-    return validate(da)
+    validate(da)
+    return da
 
 
 def make_spectrum(counts: Any, mz: Any, *, channel: Any | None = None, units: str = "counts",
@@ -146,12 +147,13 @@ def make_spectrum(counts: Any, mz: Any, *, channel: Any | None = None, units: st
     return labelled(counts, "spectrum", coords=coords, units=units, **kwargs)
 
 
-def make_ion_image(data: Any, peaks: Sequence[str], *, pixel_size_um: float | tuple[float, float],
-                   mz: Sequence[float] | None = None, dims: Sequence[str] = ("y", "x", "peak"),
+def make_ion_image(data: Any, peaks: Sequence[str], *, pixel_size_um: Any,
+                   mz: Any = None, dims: Sequence[str] = ("y", "x", "peak"),
                    **kwargs: Any) -> xr.DataArray:
     """Ion images with dims (y, x, peak); coordinates in µm, peaks labelled, optional m/z per peak."""
     sizes = dict(zip(dims, np.shape(data)))
-    py, px = (pixel_size_um, pixel_size_um) if np.isscalar(pixel_size_um) else pixel_size_um
+    scalar = isinstance(pixel_size_um, (int, float, np.number))
+    py, px = (float(pixel_size_um),) * 2 if scalar else map(float, pixel_size_um)
     coords = {
         "y": coord("y", pixel_axis(sizes["y"], py), "µm"),
         "x": coord("x", pixel_axis(sizes["x"], px), "µm"),

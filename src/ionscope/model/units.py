@@ -72,7 +72,7 @@ def registry() -> pint.UnitRegistry:
     """The shared pint registry, with the counting units ionscope uses (``ions``, ``counts``)."""
     import pint
 
-    ureg = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
+    ureg: pint.UnitRegistry = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
     ureg.define("ion = count = ions")
     return ureg
 
@@ -109,7 +109,7 @@ def _pint_unit(unit: str) -> pint.Unit:
         raise UnitError(f"unknown unit {unit!r}") from None
 
 
-def _format(unit: pint.Unit) -> str:
+def _format(unit: Any) -> str:
     text = format(unit, "~C").replace("**", "^").replace("degree_Celsius", "°C").replace("Δ", "")
     text = re.sub(r"\bion\b", "ions", re.sub(r"\bcount\b", "counts", text))
     per = re.fullmatch(r"1/([^/*^\s]+)(?:\^(\d+))?", text)  # 1/cm^3 → cm^-3, as the glossary writes it
