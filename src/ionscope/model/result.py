@@ -405,6 +405,8 @@ class Result:
     provenance
         From :func:`ionscope.model.provenance.make_provenance`.
 
+    Notes
+    -----
     Values are read by item (``r["D"]``) or, where the name is an identifier that is not one of
     the fields or methods below, by attribute (``r.D``); ``"D" in r``, ``r.keys()`` and ``r.get``
     work as on a mapping. ``to_dict()`` is the JSON-compatible form; ``repr`` lists the values.
