@@ -3,6 +3,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 import tifffile
 
 import ionscope
@@ -55,6 +56,7 @@ def test_convert_and_force(cli, tmp_path):
     assert cli("convert", src, dst, "--force")[0] == 0
 
 
+@pytest.mark.slow
 def test_demo_writes_report_and_results(cli, demo_output):
     out = demo_output
     html = (out / "report.html").read_text()

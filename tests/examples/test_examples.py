@@ -22,6 +22,7 @@ def _run(name: str, data: str, out: Path, monkeypatch, capsys) -> str:
     return capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_spectrum_identify_simulated(tmp_path, monkeypatch, capsys):
     out = _run("spectrum_identify.py", "-", tmp_path, monkeypatch, capsys)
     assert "Ru⁺" in out and "Pt⁺" in out and "present" in out
@@ -32,6 +33,7 @@ def test_depth_layers_simulated(tmp_path, monkeypatch, capsys):
     assert "marker species: Au⁻" in out and out.count("→") == 4
 
 
+@pytest.mark.slow
 def test_operando_simulated(tmp_path, monkeypatch, capsys):
     out = _run("operando.py", "-", tmp_path, monkeypatch, capsys)
     assert "cycle 1: charge 29 µAh" in out and "classified as simulated" in out

@@ -262,6 +262,7 @@ def test_three_phase_stack_100_metrics():
     assert tau is None or tau.value >= 1.0
 
 
+@pytest.mark.slow
 @pytest.mark.realdata
 def test_nmc_electrode_fractions_surfaces_tpb():
     import tifffile

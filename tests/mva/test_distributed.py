@@ -9,6 +9,7 @@ from ionscope.synth.mva import mixture_image
 distributed = pytest.importorskip("distributed")
 
 
+@pytest.mark.slow
 def test_local_cluster_two_processes_gives_the_in_process_subspace():
     img, _ = mixture_image(3, shape=(32, 32), n_peaks=20, counts_per_pixel=200.0, seed=11)
     lazy = img.copy(data=da.from_array(img.values, chunks=(8, 32, 20)))

@@ -49,8 +49,8 @@ def test_scores_keep_spatial_coords_and_reconstruct(mixture):
 def test_lazy_out_of_core_equals_eager(mixture, scaling, normalise):
     img, _ = mixture
     lazy = img.copy(data=da.from_array(img.values, chunks=(7, 40, 25)))
-    eager = pca(img, 3, scaling=scaling, normalise=normalise, solver="full")
-    out = pca(lazy, 3, scaling=scaling, normalise=normalise)
+    eager = pca(img, 3, scaling=scaling, normalisation=normalise, solver="full")
+    out = pca(lazy, 3, scaling=scaling, normalisation=normalise)
     assert out.values["solver"] == "gram" and out.values["passes_fit"] == 1
     assert hasattr(out.scores.data, "dask")
     assert np.max(subspace_angles(out.loadings.values.T, eager.loadings.values.T)) < 1e-6

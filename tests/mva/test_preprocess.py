@@ -22,7 +22,7 @@ def test_poisson_scaling_matches_keenan_kotula():
 def test_total_ion_normalisation_sqrt_and_centring():
     rng = np.random.default_rng(1)
     x = rng.poisson(9.0, size=(5, 5, 3)).astype(float) + 1
-    pre = preprocess(flatten(_image(x)), scaling="none", normalise="total", sqrt=True)
+    pre = preprocess(flatten(_image(x)), scaling="none", normalisation="total", sqrt=True)
     m = x.reshape(-1, 3)
     z = np.sqrt(m / m.sum(axis=1, keepdims=True))
     np.testing.assert_allclose(pre.matrix, z - z.mean(axis=0), atol=1e-12)
@@ -31,7 +31,7 @@ def test_total_ion_normalisation_sqrt_and_centring():
 
 def test_reference_normalisation_divides_by_reference_peak():
     x = np.arange(1, 2 * 2 * 3 + 1, dtype=float).reshape(2, 2, 3)
-    pre = preprocess(flatten(_image(x)), scaling="none", normalise="reference", reference="p2", centre=False)
+    pre = preprocess(flatten(_image(x)), scaling="none", normalisation="reference", reference="p2", centre=False)
     np.testing.assert_allclose(pre.matrix[:, 2], 1.0)
 
 

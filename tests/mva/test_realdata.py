@@ -28,6 +28,7 @@ def _lag1(a: np.ndarray) -> float:
     return float((np.mean(a[1:] * a[:-1]) + np.mean(a[:, 1:] * a[:, :-1])) / 2)
 
 
+@pytest.mark.slow
 @pytest.mark.realdata
 def test_poplar_poisson_pca_equals_sklearn_and_shows_structure():
     img = _poplar()

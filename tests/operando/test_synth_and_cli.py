@@ -65,6 +65,7 @@ def test_cli_segments_when_no_labels(cli, files):
     assert len(res["regions"]) >= 7  # 9 particles; touching neighbours may merge at this pixel size
 
 
+@pytest.mark.slow
 def test_cli_report(cli, files):
     out = files / "report.html"
     code, _, err = cli("operando", "report", files / "series.zarr", "--cycling", files / "log.csv",

@@ -76,10 +76,10 @@ def _run(method: str, data_path: Path, components: int, scaling: str, normalise:
                 data = data.load()
         if method == "pca":
             with dask_progress("PCA: decomposition", quiet=json):
-                res = pca(data, components, scaling=scaling, normalise=normalise)
+                res = pca(data, components, scaling=scaling, normalisation=normalise)
         elif method == "cluster":
             with dask_progress(f"clustering: PCA with {max(components - 1, 1)} components", quiet=json):
-                scores = pca(data, max(components - 1, 1), scaling=scaling, normalise=normalise)
+                scores = pca(data, max(components - 1, 1), scaling=scaling, normalisation=normalise)
             from ionscope.mva.cluster import N_STARTS
 
             steps = N_STARTS + (1 if kwargs["algorithm"] == "gmm" else 0)
@@ -91,7 +91,7 @@ def _run(method: str, data_path: Path, components: int, scaling: str, normalise:
             fn = nmf if method == "nmf" else mcr
             limit = 500 if method == "nmf" else 200
             with progress(f"{label}: iterations (stops when converged)", total=limit, quiet=json) as task:
-                res = fn(data, components, scaling=scaling, normalise=normalise,
+                res = fn(data, components, scaling=scaling, normalisation=normalise,
                          on_iteration=lambda it, n: task.update(completed=it, total=n))
                 task.update(completed=limit, total=limit)
         if out is not None:

@@ -6,6 +6,7 @@ from os import PathLike
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 from ionscope.model.errors import AbsurdSizeError, FormatError, InputNotFoundError
 
@@ -40,7 +41,7 @@ def require_dir(path: str | PathLike[str]) -> Path:
     return p
 
 
-def checked_nbytes(path: str | PathLike[str], shape: tuple[int, ...], dtype: np.dtype | str,
+def checked_nbytes(path: str | PathLike[str], shape: tuple[int, ...], dtype: npt.DTypeLike,
                    *, what: str = "array", limit: int | None = None,
                    limit_reason: str = "this file can hold") -> int:
     """Bytes an array of ``shape``/``dtype`` needs; raise if a header's claim is absurd.

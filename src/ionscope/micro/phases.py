@@ -11,8 +11,9 @@ import numpy as np
 import xarray as xr
 
 from ionscope.model.arrays import make_volume, spacing_of
+from ionscope.model.deprecation import renamed_parameters
 from ionscope.model.errors import ValidationError
-from ionscope.model.units import convert, parse_quantity
+from ionscope.model.units import convert, lengths_um, parse_quantity
 
 
 def parse_phases(text: str) -> dict[str, int]:
@@ -65,11 +66,15 @@ def parse_length_um(text: str | float) -> float:
     return check_voxel_size(value)
 
 
-def label_volume(labels: Any, phases: Mapping[str, int], spacing_um: float | tuple[float, float, float],
-                 **kwargs: Any) -> xr.DataArray:
-    """A segmented (z, y, x) volume with its phase map in ``attrs["phases"]``; checks every label is named."""
+@renamed_parameters(spacing_um="spacing")
+def label_volume(labels: Any, phases: Mapping[str, int], spacing: Any, **kwargs: Any) -> xr.DataArray:
+    """A segmented (z, y, x) volume with its phase map in ``attrs["phases"]``; checks every label is named.
+
+    ``spacing`` is one voxel length or (z, y, x) lengths: numbers in µm, texts with a unit (``"20 nm"``)
+    or quantities (formerly ``spacing_um``).
+    """
     arr = np.asarray(labels) if not hasattr(labels, "dask") else labels
-    sp = (spacing_um,) * 3 if np.isscalar(spacing_um) else tuple(spacing_um)
+    sp = lengths_um(spacing, 3)
     for s in sp:
         check_voxel_size(float(s))
     if np.ndim(arr) == 2:

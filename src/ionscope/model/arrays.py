@@ -29,8 +29,10 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from ionscope.model.deprecation import renamed_parameters
 from ionscope.model.errors import ValidationError
 from ionscope.model.metadata import set_metadata
+from ionscope.model.units import lengths_um
 
 KIND_DIMS: dict[str, tuple[str, ...]] = {
     "spectrum": ("mz",),
@@ -129,11 +131,12 @@ def labelled(
     da = xr.DataArray(data, dims=dims, coords=dict(coords or {}), name=name,
                       attrs={"units": units, "kind": kind, **dict(attrs or {})})
     da = da.transpose(*canonical)
-    records = {k: v for k, v in (("acquisition", acquisition), ("sample", sample)) if v is not None}
+    records: dict[str, Any] = {k: v for k, v in (("acquisition", acquisition), ("sample", sample)) if v is not None}
     set_metadata(da, **records)
     if provenance is not None:
         da.attrs["provenance"] = dict(provenance)
-    return validate(da)
+    validate(da)
+    return da
 
 
 def make_spectrum(counts: Any, mz: Any, *, channel: Any | None = None, units: str = "counts",
@@ -148,12 +151,13 @@ def make_spectrum(counts: Any, mz: Any, *, channel: Any | None = None, units: st
     return labelled(counts, "spectrum", coords=coords, units=units, **kwargs)
 
 
-def make_ion_image(data: Any, peaks: Sequence[str], *, pixel_size_um: float | tuple[float, float],
-                   mz: Sequence[float] | None = None, dims: Sequence[str] = ("y", "x", "peak"),
+def make_ion_image(data: Any, peaks: Sequence[str], *, pixel_size_um: Any,
+                   mz: Any = None, dims: Sequence[str] = ("y", "x", "peak"),
                    **kwargs: Any) -> xr.DataArray:
     """Ion images with dims (y, x, peak); coordinates in µm, peaks labelled, optional m/z per peak."""
     sizes = dict(zip(dims, np.shape(data)))
-    py, px = (pixel_size_um, pixel_size_um) if np.isscalar(pixel_size_um) else pixel_size_um
+    scalar = isinstance(pixel_size_um, (int, float, np.number))
+    py, px = (float(pixel_size_um),) * 2 if scalar else map(float, pixel_size_um)
     coords = {
         "y": coord("y", pixel_axis(sizes["y"], py), "µm"),
         "x": coord("x", pixel_axis(sizes["x"], px), "µm"),
@@ -182,14 +186,24 @@ def make_depth_profile(data: Any, peaks: Sequence[str], *, sputter_time_s: Any,
     return labelled(data, "depth_profile", coords=coords, **kwargs)
 
 
-def make_volume(data: Any, spacing_um: float | tuple[float, float, float], *,
-                units: str = "grey", phases: Mapping[str, int] | None = None,
+@renamed_parameters(spacing_um="spacing")
+def make_volume(data: Any, spacing: Any, *, units: str = "grey", phases: Mapping[str, int] | None = None,
                 **kwargs: Any) -> xr.DataArray:
-    """A (z, y, x) volume with physical, possibly anisotropic, spacing in µm.
+    """A (z, y, x) volume with physical, possibly anisotropic, spacing.
 
-    ``phases`` maps phase names to label values for segmented volumes (stored in attrs).
+    Parameters
+    ----------
+    data
+        The (z, y, x) values.
+    spacing
+        Voxel size: one length or (z, y, x) lengths, each a number in µm, a text with a unit
+        (``"20 nm"``) or a :class:`~ionscope.model.result.Quantity`. (Formerly ``spacing_um``.)
+    units
+        Unit or label of the values (``"grey"``, ``"label"``).
+    phases
+        Phase names → label values for segmented volumes (stored in attrs).
     """
-    spacing = (spacing_um,) * 3 if np.isscalar(spacing_um) else tuple(spacing_um)
+    spacing = lengths_um(spacing, 3)
     if len(spacing) != 3:
         raise ValidationError(f"volume spacing needs 3 values (z, y, x), got {spacing}")
     shape = np.shape(data)

@@ -570,7 +570,7 @@ def envelope_model(kind: str) -> type[BaseModel]:
     results = COMMANDS[kind]
     name = "".join(p.capitalize() for p in kind.replace("-", ".").split(".")) + "Envelope"
     return create_model(name, __base__=EnvelopeBase, __doc__=f"`ionscope {kind.replace('.', ' ')} --json` output.",
-                        kind=(Literal[kind], ...), results=(results, ...))
+                        kind=(Literal[kind], ...), results=(results, ...))  # type: ignore[arg-type]
 
 
 def json_schema(kind: str) -> dict[str, Any]:

@@ -75,8 +75,8 @@ def _axes(obj: xr.DataArray | xr.Dataset) -> list[dict[str, Any]]:
         c = obj.coords.get(d)
         rng = None if c is None else _range(c)
         out.append({"name": str(d), "size": int(obj.sizes[d]),
-                    "range": None if rng is None else {"value": rng, "uncertainty": None,
-                                                       "unit": c.attrs.get("units")}})
+                    "range": None if rng is None or c is None else {"value": rng, "uncertainty": None,
+                                                                    "unit": c.attrs.get("units")}})
     return out
 
 

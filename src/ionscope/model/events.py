@@ -23,7 +23,7 @@ from ionscope.model.errors import ValidationError
 
 #: One GRD record.
 RECORD = np.dtype([("scan", "<u4"), ("shot", "<u4"), ("x", "<u4"), ("y", "<u4"), ("tof", "<u4")])
-COLUMNS = RECORD.names
+COLUMNS: tuple[str, ...] = tuple(RECORD.names or ())
 
 
 @dataclass(frozen=True)
@@ -112,7 +112,7 @@ class EventTable:
         """
         stop = self.n_events if stop is None else min(stop, self.n_events)
         bufs = [np.empty((chunk_events, 5), dtype="<u4") for _ in range(2 if prefetch else 1)]
-        raws = [memoryview(b).cast("B") for b in bufs]
+        raws = [b.data.cast("B") for b in bufs]
         with open(self.path, "rb") as fh:
             fh.seek(self.header_bytes + start * RECORD.itemsize)
 

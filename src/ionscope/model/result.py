@@ -12,16 +12,21 @@ Its JSON Schema per command is generated from :mod:`ionscope.model.contract`.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
+import operator
 import re
+import reprlib
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from os import PathLike
 from types import MappingProxyType
 from typing import Any
+
+from ionscope.model.errors import UnitError
 
 #: Version of the envelope layout; bump the major part on any incompatible change.
 SCHEMA_VERSION = "1.0"
@@ -68,12 +73,42 @@ class Quantity:
 
     ``uncertainty`` is ``None`` only where no honest estimate exists; ``why_no_uncertainty`` then
     says why, and the JSON envelope turns it into a warning (it is not part of ``to_dict()``).
+
+    Arithmetic (``+ - * / **``, unary ``-``, ``abs``) works with numbers and other quantities and
+    propagates the uncertainty to first order for independent errors (JCGM 100:2008, *Guide to the
+    expression of uncertainty in measurement*, eq. 10):
+
+    .. math:: u^2(f) = \\sum_i \\left(\\frac{\\partial f}{\\partial x_i}\\right)^2 u^2(x_i)
+
+    Plain numbers are exact. Units go through pint (:mod:`ionscope.model.units`): a sum converts the
+    right operand into the left one's unit (``1 µm + 500 nm`` → ``1.5 µm``), a product or quotient
+    multiplies units (``cm^2/s · s`` → ``cm^2``) and a dimensionless result is reduced to ``1``.
+    ``<``, ``<=``, ``>``, ``>=`` compare values after unit conversion; ``==`` compares the records
+    (value, uncertainty and unit), as before. ``float(q)`` is the value in ``q.unit``; :meth:`to`
+    converts.
+
+    Why not the ``uncertainties`` package: it tracks correlations (``a - a`` is exactly 0), but its
+    numbers are objects that neither serialise to the ``{"value", "uncertainty", "unit"}`` layout nor
+    hold the array quantities stored here, and the correlations would be lost at the first JSON
+    round trip anyway. Operands are therefore taken as independent: ``a - a`` gives ``√2·u(a)``,
+    not 0 — write such expressions so that each measured input appears once.
+
+    Examples
+    --------
+    >>> d = Quantity(1.234e-12, 4.5e-14, "cm^2/s")
+    >>> d
+    Quantity(1.234e-12 ± 4.5e-14 cm^2/s)
+    >>> Quantity(3.0, 0.3, "µm") * Quantity(2.0, 0.4, "µm")
+    Quantity(6.0 ± 1.3 µm^2)
     """
 
     value: float
     uncertainty: float | None
     unit: str
     why_no_uncertainty: str | None = field(default=None, compare=False, repr=False)
+
+    #: NumPy scalars and arrays defer to the operators below instead of making object arrays.
+    __array_ufunc__ = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "value", _number_or_array(self.value))
@@ -91,10 +126,268 @@ class Quantity:
         return {"value": to_plain(self.value), "uncertainty": to_plain(self.uncertainty), "unit": self.unit}
 
     def __format__(self, spec: str) -> str:
-        spec = spec or ".4g"
+        if not spec:
+            return str(self)
+        if isinstance(self.value, list):
+            return str(self)
         if self.uncertainty is None:
             return f"{self.value:{spec}} {self.unit}"
         return f"({self.value:{spec}} ± {self.uncertainty:{spec}}) {self.unit}"
+
+    def __str__(self) -> str:
+        """``1.234e-12 ± 4.5e-14 cm^2/s``: the uncertainty to two significant digits, the value to the same
+        decimal; :func:`ionscope.model.units.parse_measurement` reads it back."""
+        return _measurement_text(self.value, self.uncertainty, self.unit)
+
+    def __repr__(self) -> str:
+        why = f"; no uncertainty: {self.why_no_uncertainty}" if self.why_no_uncertainty else ""
+        return f"Quantity({self}{why})"
+
+    def __float__(self) -> float:
+        if isinstance(self.value, list):
+            raise TypeError(f"{self!r} is an array quantity; it has no single float value")
+        return float(self.value)
+
+    def to(self, unit: str) -> Quantity:
+        """The same quantity in ``unit`` (value and uncertainty converted; °C ↔ K with the offset).
+
+        Raises
+        ------
+        UnitError
+            If ``unit`` is unknown or measures something else.
+        """
+        from ionscope.model.units import canonical_unit, convert
+
+        target, source = canonical_unit(unit), canonical_unit(self.unit)
+        if target == source or {target, source} <= {"", "1", "fraction"}:
+            return Quantity(self.value, self.uncertainty, target, self.why_no_uncertainty)
+        value = convert(_numeric(self.value), self.unit, target)
+        sigma = None
+        if self.uncertainty is not None:
+            zero = convert(0.0, self.unit, target)
+            sigma = abs(convert(_numeric(self.uncertainty), self.unit, target) - zero)
+        return Quantity(value, sigma, target, self.why_no_uncertainty)
+
+    # arithmetic: each operator states f and its partial derivatives; _combine propagates them
+
+    def __add__(self, other: Any) -> Quantity:
+        return _sum(self, other, 1.0)
+
+    def __radd__(self, other: Any) -> Quantity:
+        return _sum(self, other, 1.0)  # addition commutes; the result keeps this quantity's unit
+
+    def __sub__(self, other: Any) -> Quantity:
+        return _sum(self, other, -1.0)
+
+    def __rsub__(self, other: Any) -> Quantity:
+        return _sum(-self, other, 1.0)
+
+    def __mul__(self, other: Any) -> Quantity:
+        return _product(self, other, 1.0)
+
+    def __rmul__(self, other: Any) -> Quantity:
+        return _product(self, other, 1.0)
+
+    def __truediv__(self, other: Any) -> Quantity:
+        return _product(self, other, -1.0)
+
+    def __rtruediv__(self, other: Any) -> Quantity:
+        right = _operand(other)
+        if right is None:
+            return NotImplemented
+        return _product(Quantity(right[0], right[1], right[2], right[3]), self, -1.0)
+
+    def __pow__(self, other: Any) -> Quantity:
+        return _power(self, other)
+
+    def __rpow__(self, other: Any) -> Quantity:
+        base = _operand(other)
+        if base is None:
+            return NotImplemented
+        return _power(Quantity(base[0], base[1], base[2], base[3]), self)
+
+    def __neg__(self) -> Quantity:
+        return Quantity(-_numeric(self.value), self.uncertainty, self.unit, self.why_no_uncertainty)
+
+    def __pos__(self) -> Quantity:
+        return self
+
+    def __abs__(self) -> Quantity:
+        return Quantity(abs(_numeric(self.value)), self.uncertainty, self.unit, self.why_no_uncertainty)
+
+    def __lt__(self, other: Any) -> bool:
+        return _compare(self, other, operator.lt)
+
+    def __le__(self, other: Any) -> bool:
+        return _compare(self, other, operator.le)
+
+    def __gt__(self, other: Any) -> bool:
+        return _compare(self, other, operator.gt)
+
+    def __ge__(self, other: Any) -> bool:
+        return _compare(self, other, operator.ge)
+
+
+_Operand = tuple[Any, Any, str, "str | None"]
+
+
+def _numeric(value: Any) -> Any:
+    """A float, or a float NumPy array for a list-valued quantity."""
+    if isinstance(value, list):
+        import numpy as np
+
+        return np.asarray(value, dtype=float)
+    return value
+
+
+def _operand(x: Any) -> _Operand | None:
+    """``(value, uncertainty, unit, why_no_uncertainty)`` of a quantity or an exact number; ``None`` otherwise."""
+    if isinstance(x, Quantity):
+        return _parts(x)
+    if isinstance(x, bool) or not (isinstance(x, (int, float)) or _is_number_or_array(x)):
+        return None
+    value = _numeric(x) if isinstance(x, list) else x
+    return value, 0.0 * value, "1", None
+
+
+def _parts(q: Quantity) -> _Operand:
+    return _numeric(q.value), None if q.uncertainty is None else _numeric(q.uncertainty), q.unit, q.why_no_uncertainty
+
+
+def _is_zero(x: Any) -> bool:
+    """Whether ``x`` is the plain number 0, which adds to (and compares with) a quantity of any unit."""
+    return (not isinstance(x, (Quantity, list, tuple, bool)) and getattr(x, "ndim", 0) == 0
+            and _operand(x) is not None and x == 0)
+
+
+def _combine(value: Any, unit: str, terms: Iterable[tuple[Any, Any]], whys: Iterable[str | None],
+             missing: bool) -> Quantity:
+    """A quantity with ``u = sqrt(Σ (∂f/∂x · u(x))²)`` over ``terms`` of ``(∂f/∂x, u(x))``."""
+    if missing:
+        why = next((w for w in whys if w), None) or "an operand has no uncertainty"
+        return Quantity(value, None, unit, why_no_uncertainty=why)
+    parts = [d * u for d, u in terms if getattr(u, "ndim", 0) or u != 0]
+    if any(getattr(p, "ndim", 0) for p in parts):
+        import numpy as np
+
+        return Quantity(value, functools.reduce(np.hypot, parts, 0.0 * value), unit)
+    return Quantity(value, math.hypot(*parts), unit)  # hypot: no overflow or underflow of the squares
+
+
+def _sum(left: Quantity, other: Any, sign: float) -> Any:
+    """``left + sign · other``; ``other`` is converted into ``left``'s unit."""
+    from ionscope.model.units import canonical_unit, conversion_factor, is_dimensionless
+
+    right = _operand(other)
+    if right is None:
+        return NotImplemented
+    a, ua, unit, why_a = _parts(left)
+    b, ub, unit_b, why_b = right
+    if _is_zero(other):
+        return left
+    if not isinstance(other, Quantity) and not is_dimensionless(unit):
+        raise UnitError(f"cannot add the number {other!r} to {left!r}: give it a unit")
+    same = not isinstance(other, Quantity) or canonical_unit(unit_b) == canonical_unit(unit) \
+        or {canonical_unit(unit_b), canonical_unit(unit)} <= {"", "1", "fraction"}
+    k = 1.0 if same else conversion_factor(unit_b, unit)
+    return _combine(a + sign * k * b, unit, [(1.0, ua), (sign * k, ub)], [why_a, why_b],
+                    ua is None or ub is None)
+
+
+def _product(left: Quantity, other: Any, exponent: float) -> Any:
+    """``left · other`` (``exponent`` 1) or ``left / other`` (``exponent`` −1)."""
+    from ionscope.model.units import product_unit
+
+    right = _operand(other)
+    if right is None:
+        return NotImplemented
+    a, ua, unit_a, why_a = _parts(left)
+    b, ub, unit_b, why_b = right
+    unit, factor = product_unit(unit_a, unit_b, exponent)
+    if exponent > 0:
+        value, da, db = a * b, b, a
+    else:
+        value, da, db = a / b, 1.0 / b, -a / b ** 2
+    return _combine(factor * value, unit, [(factor * da, ua), (factor * db, ub)], [why_a, why_b],
+                    ua is None or ub is None)
+
+
+def _power(base: Quantity, exponent: Any) -> Any:
+    """``base ** exponent``; an exponent with an uncertainty needs a dimensionless base and exponent."""
+    import numpy as np
+
+    from ionscope.model.units import power_unit
+
+    if _operand(exponent) is None:
+        return NotImplemented
+    why_p = None
+    if isinstance(exponent, Quantity):
+        exponent = exponent.to("1")  # UnitError unless dimensionless
+        p, up, why_p = float(exponent), exponent.uncertainty, exponent.why_no_uncertainty
+    else:
+        p, up = exponent, 0.0
+    if np.ndim(p):
+        raise TypeError(f"{base!r} ** an array: the exponent must be a single number")
+    if up != 0:
+        base = base.to("1")  # the unit of a^p would depend on the uncertain p
+    a, ua, unit_a, why_a = _parts(base)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = a ** p
+        d_base = p * a ** (p - 1) if p != 0 else 0.0 * a
+        d_exp = value * np.log(a) if up else 0.0
+    return _combine(value, power_unit(unit_a, float(p)), [(d_base, ua), (d_exp, up)], [why_a, why_p],
+                    ua is None or up is None)
+
+
+def _compare(left: Quantity, other: Any, op: Callable[[Any, Any], Any]) -> Any:
+    """``op(left.value, other.value)`` after converting ``other`` into ``left``'s unit."""
+    from ionscope.model.units import canonical_unit, conversion_factor, is_dimensionless
+
+    right = _operand(other)
+    if right is None:
+        return NotImplemented
+    b, _, unit_b, _ = right
+    if isinstance(other, Quantity) and canonical_unit(unit_b) != canonical_unit(left.unit):
+        b = b * conversion_factor(unit_b, left.unit)
+    elif not isinstance(other, Quantity) and not _is_zero(other) and not is_dimensionless(left.unit):
+        raise UnitError(f"cannot compare {left!r} with the number {other!r}: give it a unit")
+    result = op(_numeric(left.value), b)
+    return bool(result) if not hasattr(result, "all") else bool(result.all())
+
+
+def _significant_text(x: float, digits: int = 6) -> str:
+    return f"{x:.{digits}g}"
+
+
+def _rounded_pair(value: float, sigma: float) -> tuple[str, str]:
+    """``value`` and ``sigma`` as text: ``sigma`` to two significant digits, ``value`` to the same decimal."""
+    last = math.floor(math.log10(sigma)) - 1  # power of ten of the last digit shown
+    e_v = math.floor(math.log10(abs(value))) if value != 0 else last + 1
+    magnitude = max(e_v, last + 1)
+    if -3 <= magnitude < 5 and last >= -6:
+        decimals = max(0, -last)
+        return f"{round(value, -last):.{decimals}f}", f"{round(sigma, -last):.{decimals}f}"
+    return f"{value:.{max(e_v - last, 0)}e}", f"{sigma:.1e}"
+
+
+def _list_text(values: Any, limit: int = 4) -> str:
+    """``[1.5, 2.25, 3, …]`` (first ``limit`` numbers, 4 significant digits) for an array quantity."""
+    if not isinstance(values, list):
+        return _significant_text(float(values), 4)
+    items = [_list_text(v, limit) for v in values[:limit]]
+    return "[" + ", ".join(items) + (", …" if len(values) > limit else "") + "]"
+
+
+def _measurement_text(value: Any, sigma: Any, unit: str) -> str:
+    unit_text = "" if unit in ("", "1") else f" {unit}"
+    if isinstance(value, list):
+        shown = _list_text(value)
+        return f"{shown} ± {_list_text(sigma)}{unit_text}" if sigma is not None else f"{shown}{unit_text}"
+    if sigma is None or not math.isfinite(value) or not math.isfinite(sigma) or sigma <= 0:
+        exact = " ± 0" if sigma == 0 and math.isfinite(value) else ""
+        return f"{_significant_text(value)}{exact}{unit_text}"
+    v, s = _rounded_pair(value, sigma)
+    return f"{v} ± {s}{unit_text}"
 
 
 @dataclass(frozen=True)
@@ -111,6 +404,20 @@ class Result:
         Validity concerns a user must see (regime checks, parameters at bounds, …).
     provenance
         From :func:`ionscope.model.provenance.make_provenance`.
+
+    Notes
+    -----
+    Values are read by item (``r["D"]``) or, where the name is an identifier that is not one of
+    the fields or methods below, by attribute (``r.D``); ``"D" in r``, ``r.keys()`` and ``r.get``
+    work as on a mapping. ``to_dict()`` is the JSON-compatible form; ``repr`` lists the values.
+
+    Examples
+    --------
+    >>> r = Result("diffusion.fit", {"D": Quantity(1.2e-12, 4e-14, "cm^2/s"), "n_points": 40})
+    >>> r.D
+    Quantity(1.200e-12 ± 4.0e-14 cm^2/s)
+    >>> r
+    Result('diffusion.fit', D=1.200e-12 ± 4.0e-14 cm^2/s, n_points=40)
     """
 
     kind: str
@@ -126,6 +433,40 @@ class Result:
     def __getitem__(self, key: str) -> Any:
         return self.values[key]
 
+    def __getattr__(self, name: str) -> Any:
+        values = self.__dict__.get("values")  # absent while unpickling or copying
+        if values is None or name.startswith("__") or name not in values:
+            raise AttributeError(f"{type(self).__name__} {self.__dict__.get('kind', '')!r} has no value {name!r}"
+                                 + (f"; it has {', '.join(map(str, values))}" if values else ""))
+        return values[name]
+
+    def __dir__(self) -> list[str]:
+        return sorted(set(super().__dir__()) | {k for k in self.values if str(k).isidentifier()})
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.values
+
+    def __reduce__(self) -> tuple[Any, ...]:  # the read-only mappings do not pickle: rebuild from dicts
+        return type(self), (self.kind, dict(self.values), self.warnings, dict(self.provenance))
+
+    def keys(self) -> Any:
+        """The names of the values."""
+        return self.values.keys()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """The value ``key``, or ``default`` when there is none."""
+        return self.values.get(key, default)
+
+    def __repr__(self) -> str:
+        shown = [f"{k}={_short(v)}" for k, v in self.values.items()]
+        if self.warnings:
+            shown.append(f"warnings={list(self.warnings)!r}")
+        text = ", ".join([repr(self.kind), *shown])
+        if len(text) > 100:
+            text = ",\n    ".join([repr(self.kind), *shown])
+            return f"Result(\n    {text})"
+        return f"Result({text})"
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "kind": self.kind,
@@ -136,6 +477,14 @@ class Result:
 
     def to_json(self, **kwargs: Any) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False, **kwargs)
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    """One value of a :class:`Result` for its ``repr``: quantities as text, long things shortened."""
+    text = str(value) if isinstance(value, Quantity) else reprlib.repr(value)
+    if hasattr(value, "dims") and hasattr(value, "shape"):
+        text = f"<{type(value).__name__} {dict(zip(value.dims, value.shape, strict=False))}>"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 #: Key suffixes that name a unit (``D_cm2_s``, ``width_nm``, ``ssa_per_um``) in legacy flat results.

@@ -59,7 +59,7 @@ _FROM_PINT: dict[str, str] = {"count": "counts", "ion": "ions", "1/µm": "µm^-1
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _QUANTITY = re.compile(
-    rf"^\s*\(?\s*(?P<value>{_NUMBER})\s*(?:(?:±|\+/-|\+-)\s*(?P<unc>{_NUMBER}))?\s*\)?\s*(?P<unit>[^\d\s(].*?)?\s*$")
+    rf"^\s*\(?\s*(?P<value>{_NUMBER})\s*(?:(?:±|\+/-|\+-)\s*(?P<unc>{_NUMBER}))?\s*\)?\s*(?P<unit>(?:1/)?[^\d\s(].*?)?\s*$")
 
 _NON_FINITE = re.compile(r"(?:^|±|\+-|\+/-|\()\s*[-+]?(?:nan|inf(?:inity)?)\b", re.IGNORECASE)
 
@@ -72,7 +72,7 @@ def registry() -> pint.UnitRegistry:
     """The shared pint registry, with the counting units ionscope uses (``ions``, ``counts``)."""
     import pint
 
-    ureg = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
+    ureg: pint.UnitRegistry = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
     ureg.define("ion = count = ions")
     return ureg
 
@@ -109,7 +109,7 @@ def _pint_unit(unit: str) -> pint.Unit:
         raise UnitError(f"unknown unit {unit!r}") from None
 
 
-def _format(unit: pint.Unit) -> str:
+def _format(unit: Any) -> str:
     text = format(unit, "~C").replace("**", "^").replace("degree_Celsius", "°C").replace("Δ", "")
     text = re.sub(r"\bion\b", "ions", re.sub(r"\bcount\b", "counts", text))
     per = re.fullmatch(r"1/([^/*^\s]+)(?:\^(\d+))?", text)  # 1/cm^3 → cm^-3, as the glossary writes it
@@ -243,3 +243,91 @@ def format_quantity(value: float, unit: str, uncertainty: float | None = None) -
     """Text that :func:`parse_measurement` reads back: ``"0.8±0.05 nm/s"`` or ``"390 nm"``."""
     core = repr(float(value)) if uncertainty is None else f"{float(value)!r}±{float(uncertainty)!r}"
     return core if unit in ("", "1") else f"{core} {unit}"
+
+
+#: Dimensionless spellings that leave the other factor's unit unchanged in a product.
+_IDENTITY = frozenset({"", "1", "fraction"})
+#: Labels that are not physical units: they survive a product with a number and cancel with themselves.
+_LABELS = frozenset({"m/z", "channel", "index", "label"})
+
+
+def product_unit(unit: str, other: str, exponent: float = 1.0) -> tuple[str, float]:
+    """Unit of ``unit · other^exponent`` and the factor that brings the magnitude into it.
+
+    ``exponent`` is ``1`` for a product and ``-1`` for a quotient. A dimensionless result is
+    reduced to ``"1"`` with its factor (``µm / nm`` → ``("1", 1000.0)``); otherwise the factor is 1
+    and the unit is pint's product in ionscope's spelling (``cm^2/s · s`` → ``cm^2``).
+
+    Raises
+    ------
+    UnitError
+        If a unit is unknown, or a label (``m/z``, ``channel``) would be multiplied by a physical unit.
+    """
+    a, b = canonical_unit(unit), canonical_unit(other)
+    if b in _IDENTITY or exponent == 0:
+        return a, 1.0
+    if a in _IDENTITY and exponent == 1:
+        return b, 1.0
+    if a in _LABELS or b in _LABELS:
+        if a == b and exponent == -1:
+            return "1", 1.0
+        raise UnitError(f"cannot combine the label {a if a in _LABELS else b!r} with {b if a in _LABELS else a!r}")
+    pa = registry().Unit("dimensionless") if a in _IDENTITY else _pint_unit(a)
+    combined = pa * _pint_unit(b) ** exponent
+    if combined.dimensionless:
+        return "1", float(registry().Quantity(1.0, combined).to("dimensionless").magnitude)
+    return _format(combined), 1.0
+
+
+def power_unit(unit: str, exponent: float) -> str:
+    """Unit of a quantity in ``unit`` raised to ``exponent`` (``µm``, 2 → ``µm^2``).
+
+    Raises
+    ------
+    UnitError
+        If the unit is unknown or is a label (``m/z``) and ``exponent`` is not 1.
+    """
+    a = canonical_unit(unit)
+    if a in _IDENTITY or exponent == 1:
+        return a
+    if exponent == 0:
+        return "1"
+    if a in _LABELS:
+        raise UnitError(f"cannot raise the label {a!r} to a power")
+    return _format(_pint_unit(a) ** exponent)
+
+
+def is_dimensionless(unit: str) -> bool:
+    """Whether ``unit`` is a pure number (``1``, ``fraction``, ``ppm``, ``µm/nm``) — labels are not."""
+    a = canonical_unit(unit)
+    if a in _IDENTITY:
+        return True
+    if a in _LABELS:
+        return False
+    return bool(_pint_unit(a).dimensionless)
+
+
+def length_um(value: Any, what: str = "length") -> float:
+    """A length in µm from a number (already µm), a text with a unit (``"390 nm"``) or a Quantity.
+
+    Raises
+    ------
+    UnitError
+        If a text has no unit or a quantity is not a length.
+    """
+    from ionscope.model.result import Quantity
+
+    if isinstance(value, Quantity):
+        return float(value.to("µm"))
+    if isinstance(value, str):
+        return parse_quantity(value, require_unit=True, to_unit="µm", what=what)[0]
+    return float(value)
+
+
+def lengths_um(value: Any, n: int, what: str = "spacing") -> tuple[float, ...]:
+    """``n`` lengths in µm from one length (repeated) or ``n`` of them, each as in :func:`length_um`."""
+    from ionscope.model.result import Quantity
+
+    single = isinstance(value, (str, Quantity, int, float)) or getattr(value, "ndim", None) == 0
+    items = (value,) * n if single else tuple(value)
+    return tuple(length_um(v, what) for v in items)

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from ionscope.model.deprecation import renamed_parameters
 from ionscope.model.errors import ValidationError
 from ionscope.model.provenance import make_provenance
 from ionscope.mva.preprocess import Preprocessed, check_components, flatten, preprocess
@@ -141,10 +142,10 @@ def _unconverged(name: str, iterations: int, max_iter: int, tol: float) -> tuple
             "factors may not have converged; allow more iterations",)
 
 
-def _prepare(data: xr.DataArray, k: int, scaling: str, normalise: str, reference: str | None,
+def _prepare(data: xr.DataArray, k: int, scaling: str, normalisation: str, reference: str | None,
              mask: Any) -> tuple[Any, Preprocessed]:
     flat = flatten(data)
-    pre = preprocess(flat, scaling=scaling, normalise=normalise, reference=reference, centre=False, mask=mask)
+    pre = preprocess(flat, scaling=scaling, normalisation=normalisation, reference=reference, centre=False, mask=mask)
     check_components(k, *pre.matrix.shape)
     return flat, pre
 
@@ -166,7 +167,8 @@ def _finish(method: str, data: xr.DataArray, flat: Any, pre: Preprocessed, c: np
     return MVAResult(method, maps, spectra, None, values=values, warnings=warnings, provenance=prov)
 
 
-def nmf(data: xr.DataArray, n_components: int, *, scaling: str = "none", normalise: str = "none",
+@renamed_parameters(normalise="normalisation")
+def nmf(data: xr.DataArray, n_components: int, *, scaling: str = "none", normalisation: str = "none",
         reference: str | None = None, mask: Any = None, max_iter: int = 500, tol: float = 1e-6,
         on_iteration: Callable[[int, int], None] | None = None) -> MVAResult:
     """Poisson (KL) NMF of counts with a ``peak`` dim; maps in counts, spectra normalised to unit sum.
@@ -175,15 +177,16 @@ def nmf(data: xr.DataArray, n_components: int, *, scaling: str = "none", normali
     applies Keenan–Kotula weighting first and unscales the factors afterwards. Components are
     ordered by total counts, decreasing.
     """
-    flat, pre = _prepare(data, n_components, scaling, normalise, reference, mask)
+    flat, pre = _prepare(data, n_components, scaling, normalisation, reference, mask)
     w, h, it, div = kl_nmf(pre.matrix, n_components, max_iter=max_iter, tol=tol, on_iteration=on_iteration)
-    params = {"n_components": n_components, "scaling": scaling, "normalise": normalise, "max_iter": max_iter,
+    params = {"n_components": n_components, "scaling": scaling, "normalisation": normalisation, "max_iter": max_iter,
               "tol": tol, "loss": "kullback-leibler", "init": "nndsvda"}
     return _finish("nmf", data, flat, pre, w, h, params, {"iterations": it, "kl_divergence": div},
                    _unconverged("NMF", it, max_iter, tol))
 
 
-def mcr(data: xr.DataArray, n_components: int, *, scaling: str = "none", normalise: str = "none",
+@renamed_parameters(normalise="normalisation")
+def mcr(data: xr.DataArray, n_components: int, *, scaling: str = "none", normalisation: str = "none",
         reference: str | None = None, mask: Any = None, closure: float | None = None,
         known_spectra: dict[int, Any] | None = None, nonneg: str = "clip", max_iter: int = 200,
         tol: float = 1e-7, on_iteration: Callable[[int, int], None] | None = None) -> MVAResult:
@@ -192,7 +195,7 @@ def mcr(data: xr.DataArray, n_components: int, *, scaling: str = "none", normali
     ``known_spectra`` maps a component index to a spectrum over the peaks (in the data's units,
     before scaling); those components keep their spectrum shape.
     """
-    flat, pre = _prepare(data, n_components, scaling, normalise, reference, mask)
+    flat, pre = _prepare(data, n_components, scaling, normalisation, reference, mask)
     known = {}
     for j, spec in (known_spectra or {}).items():
         spec = np.asarray(spec, dtype=float)
@@ -202,7 +205,7 @@ def mcr(data: xr.DataArray, n_components: int, *, scaling: str = "none", normali
         known[int(j)] = spec * pre.col_scale
     c, s, it, err = mcr_als(pre.matrix, n_components, max_iter=max_iter, tol=tol, closure=closure,
                             known=known, nonneg=nonneg, on_iteration=on_iteration)
-    params = {"n_components": n_components, "scaling": scaling, "normalise": normalise, "closure": closure,
+    params = {"n_components": n_components, "scaling": scaling, "normalisation": normalisation, "closure": closure,
               "known_spectra": sorted(known), "nonneg": nonneg, "max_iter": max_iter, "tol": tol}
     return _finish("mcr", data, flat, pre, c, s, params, {"iterations": it, "relative_residual": err},
                    _unconverged("MCR-ALS", it, max_iter, tol))

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from ionscope.model.deprecation import renamed_parameters
 from ionscope.model.errors import ValidationError
 from ionscope.model.provenance import make_provenance
 from ionscope.mva.preprocess import (
@@ -35,7 +36,8 @@ from ionscope.mva.result import MVAResult, expand_rows, loadings_array, stable_s
 SOLVERS = ("auto", "full", "randomized", "gram")
 
 
-def pca(data: xr.DataArray, n_components: int, *, scaling: str = "poisson", normalise: str = "none",
+@renamed_parameters(normalise="normalisation")
+def pca(data: xr.DataArray, n_components: int, *, scaling: str = "poisson", normalisation: str = "none",
         reference: str | None = None, sqrt: bool = False, mask: Any = None, solver: str = "auto",
         seed: int = 0) -> MVAResult:
     """PCA of TOF-SIMS data (any kind with a ``peak`` dim) with the field's counting-statistics scaling.
@@ -48,7 +50,7 @@ def pca(data: xr.DataArray, n_components: int, *, scaling: str = "poisson", norm
         Number of components kept (≤ rank of the centred data).
     scaling
         ``"poisson"`` (Keenan & Kotula 2004) or ``"none"``.
-    normalise, reference, sqrt, mask
+    normalisation, reference, sqrt, mask
         See :func:`ionscope.mva.preprocess.preprocess`.
     solver
         ``"full"`` SVD, ``"randomized"`` SVD, ``"gram"`` (out of core, one pass), or ``"auto"``:
@@ -70,14 +72,14 @@ def pca(data: xr.DataArray, n_components: int, *, scaling: str = "poisson", norm
     flat = flatten(data)
     if solver == "auto":
         solver = "gram" if flat.lazy else "full"
-    params = {"n_components": n_components, "scaling": scaling, "normalise": normalise, "reference": reference,
+    params = {"n_components": n_components, "scaling": scaling, "normalisation": normalisation, "reference": reference,
               "sqrt": sqrt, "solver": solver, "seed": seed, "masked": mask is not None}
     if solver == "gram":
-        if normalise == "reference" or sqrt:
-            raise ValidationError("the out-of-core solver supports normalise='none'/'total' without sqrt")
-        scores, loadings, evr, extra = _pca_gram(flat, n_components, scaling, normalise, mask)
+        if normalisation == "reference" or sqrt:
+            raise ValidationError("the out-of-core solver supports normalisation='none'/'total' without sqrt")
+        scores, loadings, evr, extra = _pca_gram(flat, n_components, scaling, normalisation, mask)
     else:
-        pre = preprocess(flat, scaling=scaling, normalise=normalise, reference=reference, sqrt=sqrt,
+        pre = preprocess(flat, scaling=scaling, normalisation=normalisation, reference=reference, sqrt=sqrt,
                          centre=True, mask=mask)
         n, p = pre.matrix.shape
         check_components(n_components, n - 1, p)
@@ -170,7 +172,8 @@ def _chunk_scores(x: np.ndarray, w: np.ndarray, total_ion: bool, poisson: bool, 
     return out
 
 
-def _pca_gram(flat: Any, k: int, scaling: str, normalise: str, mask: Any) -> tuple[Any, np.ndarray, np.ndarray, dict]:
+def _pca_gram(flat: Any, k: int, scaling: str, normalisation: str,
+              mask: Any) -> tuple[Any, np.ndarray, np.ndarray, dict]:
     import dask.array as da
 
     x = flat.matrix
@@ -179,9 +182,9 @@ def _pca_gram(flat: Any, k: int, scaling: str, normalise: str, mask: Any) -> tup
     n, p = x.shape
     keep = sample_mask(flat, mask)
     w = da.from_array(np.ones(n) if keep is None else keep.astype(np.float64), chunks=(x.chunks[0],))
-    if normalise not in ("none", "total"):
-        raise ValidationError(f"unknown normalisation {normalise!r} for the out-of-core solver")
-    total_ion = normalise == "total"
+    if normalisation not in ("none", "total"):
+        raise ValidationError(f"unknown normalisation {normalisation!r} for the out-of-core solver")
+    total_ion = normalisation == "total"
     poisson = scaling == "poisson"
     stats = da.map_blocks(_chunk_stats, x, w[:, None], total_ion, poisson, dtype=np.float64,
                           chunks=((1,) * len(x.chunks[0]), (p + 3,), (p,)), new_axis=[2])

@@ -1,4 +1,4 @@
-"""Preprocessing of TOF-SIMS data for multivariate analysis: flatten, normalise, Poisson-scale, centre.
+"""Preprocessing of TOF-SIMS data for multivariate analysis: flatten, normalisation, Poisson-scale, centre.
 
 Any ionscope array with a ``peak`` dimension — an image (y, x, peak), a depth profile (scan, peak), a
 3D cube (scan, y, x, peak) or an operando series (state, y, x, peak) — is viewed as a matrix of
@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from ionscope.model.deprecation import renamed_parameters
 from ionscope.model.errors import ValidationError
 
 SCALINGS = ("poisson", "none")
@@ -186,24 +187,24 @@ def check_matrix(matrix: np.ndarray, peaks: Sequence[str]) -> None:
                               "; remove them (e.g. data.drop_sel(peak=[...])) before multivariate analysis")
 
 
-def row_factors(matrix: Any, normalise: str, reference: int | None) -> Any:
+def row_factors(matrix: Any, normalisation: str, reference: int | None) -> Any:
     """Per-sample multipliers for total-ion or reference-peak normalisation (1 where undefined).
 
     Total-ion normalisation divides each sample by its total counts over the selected peaks (result:
     fraction of the total); reference normalisation divides by the reference peak's counts (ratio).
     Samples whose total/reference is zero get factor 0.
     """
-    if normalise == "none":
+    if normalisation == "none":
         return None
     xp = _xp(matrix)
-    if normalise == "total":
+    if normalisation == "total":
         ref = matrix.sum(axis=1)
-    elif normalise == "reference":
+    elif normalisation == "reference":
         if reference is None:
-            raise ValidationError("normalise='reference' needs the reference peak")
+            raise ValidationError("normalisation='reference' needs the reference peak")
         ref = matrix[:, reference]
     else:
-        raise ValidationError(f"unknown normalisation {normalise!r}; expected one of {NORMALISATIONS}")
+        raise ValidationError(f"unknown normalisation {normalisation!r}; expected one of {NORMALISATIONS}")
     ref = ref.astype(np.float64)
     return xp.where(ref > 0, 1.0 / xp.where(ref > 0, ref, 1.0), 0.0)
 
@@ -230,7 +231,8 @@ class Preprocessed:
     keep: np.ndarray | None
 
 
-def preprocess(flat: Flattened, *, scaling: str = "poisson", normalise: str = "none",
+@renamed_parameters(normalise="normalisation")
+def preprocess(flat: Flattened, *, scaling: str = "poisson", normalisation: str = "none",
                reference: str | None = None, sqrt: bool = False, centre: bool = True,
                mask: Any = None) -> Preprocessed:
     """Normalise, transform, Poisson-scale and centre an in-memory samples × peaks matrix.
@@ -242,7 +244,7 @@ def preprocess(flat: Flattened, *, scaling: str = "poisson", normalise: str = "n
     ----------
     scaling
         ``"poisson"``: divide by √(mean image) per sample and √(mean spectrum) per peak; ``"none"``.
-    normalise
+    normalisation
         ``"none"``, ``"total"`` (total ion counts) or ``"reference"`` (a peak named by ``reference``).
     sqrt
         Square-root transform of the counts (a variance stabiliser alternative to Poisson scaling).
@@ -258,9 +260,9 @@ def preprocess(flat: Flattened, *, scaling: str = "poisson", normalise: str = "n
     if keep is not None:
         x = x[keep]
     check_matrix(x, flat.peaks)
-    ref_idx = _reference_index(flat, reference) if normalise == "reference" else None
+    ref_idx = _reference_index(flat, reference) if normalisation == "reference" else None
     row = np.ones(x.shape[0])
-    f = row_factors(x, normalise, ref_idx)
+    f = row_factors(x, normalisation, ref_idx)
     if f is not None:
         row = f
         x = x * row[:, None]
@@ -282,7 +284,7 @@ def preprocess(flat: Flattened, *, scaling: str = "poisson", normalise: str = "n
 
 def _reference_index(flat: Flattened, reference: str | None) -> int:
     if reference is None:
-        raise ValidationError("normalise='reference' needs reference=<peak label>")
+        raise ValidationError("normalisation='reference' needs reference=<peak label>")
     hits = np.flatnonzero(flat.peaks == str(reference))
     if hits.size != 1:
         raise ValidationError(f"reference peak {reference!r} is not one of the peaks {list(flat.peaks[:20])}")

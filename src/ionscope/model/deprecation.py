@@ -1,0 +1,54 @@
+"""Renamed keyword arguments: the old name keeps working for a while, with a ``DeprecationWarning``.
+
+>>> @renamed_parameters(normalise="normalisation")
+... def f(x, *, normalisation="none"):
+...     return normalisation
+>>> import warnings
+>>> with warnings.catch_warnings():
+...     warnings.simplefilter("ignore")
+...     f(1, normalise="total")
+'total'
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import warnings
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def renamed_parameters(**renames: str) -> Callable[[F], F]:
+    """Decorator: accept each old keyword ``old=`` as the new one (``renames`` maps old → new).
+
+    A call with an old name warns (``DeprecationWarning``, pointing at the caller) and passes the value
+    on under the new name; giving both names is a ``TypeError``. The signature shown by ``help`` and
+    :func:`inspect.signature` is the new one.
+    """
+
+    def decorate(func: F) -> F:
+        params = inspect.signature(func).parameters
+        for old, new in renames.items():
+            if new not in params:
+                raise TypeError(f"{func.__qualname__} has no parameter {new!r} to rename {old!r} to")
+            if old in params:
+                raise TypeError(f"{func.__qualname__} still has the old parameter {old!r}")
+
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            for old, new in renames.items():
+                if old in kwargs:
+                    if new in kwargs:
+                        raise TypeError(f"{func.__qualname__}() got both {old!r} and its new name {new!r}")
+                    warnings.warn(f"{func.__qualname__}(): the parameter {old!r} is now called {new!r}; "
+                                  f"the old name will be removed", DeprecationWarning, stacklevel=2)
+                    kwargs[new] = kwargs.pop(old)
+            return func(*args, **kwargs)
+
+        wrapper.__renamed_parameters__ = dict(renames)  # type: ignore[attr-defined]
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
