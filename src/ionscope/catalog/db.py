@@ -133,7 +133,7 @@ class Catalog:
             return engine
         try:
             return create_engine(url, pool_pre_ping=True)
-        except Exception as exc:  # noqa: BLE001 - a bad URL or a missing driver
+        except Exception as exc:
             raise CatalogError(f"cannot open catalogue URL: {exc}", path=self._shown()) from None
 
     def _shown(self) -> str:
@@ -143,7 +143,7 @@ class Catalog:
 
         try:
             return make_url(self.target).render_as_string(hide_password=True)
-        except Exception:  # noqa: BLE001
+        except Exception:
             return "catalogue URL"
 
     @contextlib.contextmanager
@@ -274,7 +274,7 @@ class Catalog:
                 if vals:
                     conn.execute(S.values.insert(), vals)
                 report.added = [ids[r["dedup_key"]] for r, _, _ in new if r["dedup_key"] in ids]
-                for r, s, _ in new:
+                for r, _, _ in new:
                     if r["dedup_key"] not in ids:  # stored by another process since we looked
                         existing[r["dedup_key"]] = conn.execute(select(S.results.c.id).where(
                             S.results.c.dedup_key == r["dedup_key"])).scalar_one()
@@ -317,7 +317,8 @@ class Catalog:
         out["inputs"] = [i.get("path") for i in json.loads(out["inputs"])]
         return out
 
-    def query(self, filters: Filters | None = None, *, limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
+    def query(self, filters: Filters | None = None, *, limit: int | None = None,
+              offset: int = 0) -> list[dict[str, Any]]:
         """Summaries (id, kind, tier, material, sample, created, added, inputs, dedup_key) matching ``filters``."""
         from sqlalchemy import and_, exists, func, or_, select
 

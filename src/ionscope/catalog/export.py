@@ -64,7 +64,8 @@ def write_parquet(entries: Iterable[tuple[int, dict[str, Any]]], out: Path, *, f
         pq.write_table(table, tmp)
 
 
-def export(entries: Iterable[tuple[int, dict[str, Any]]], fmt: str, out: Path | None, *, force: bool = False) -> str | None:
+def export(entries: Iterable[tuple[int, dict[str, Any]]], fmt: str, out: Path | None, *,
+           force: bool = False) -> str | None:
     """Write ``entries`` as ``fmt`` to ``out`` (atomically), or return the text when ``out`` is ``None``."""
     if fmt not in FORMATS:
         raise ValidationError(f"--to must be one of {', '.join(FORMATS)}, got {fmt!r}")

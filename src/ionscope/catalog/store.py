@@ -88,7 +88,8 @@ def read_document(path: Path) -> dict[str, Any]:
     try:
         doc = json.loads(path.read_bytes())
     except (UnicodeDecodeError, ValueError) as exc:
-        raise FormatError(f"not an ionscope result: not JSON ({str(exc).splitlines()[0]})", path=str(path)) from None
+        raise FormatError(f"not an ionscope result: not JSON ({str(exc).splitlines()[0]})",
+                          path=str(path)) from None
     return check_document(doc, str(path))
 
 
@@ -125,7 +126,8 @@ def entry_row(doc: Mapping[str, Any], added: str, batch: str) -> dict[str, Any]:
     created = (doc.get("provenance") or {}).get("created")
     canonical = canonical_parameters(doc.get("parameters") or {}, paths)
     return {
-        "dedup_key": dedup_key(doc, canonical), "kind": str(doc["kind"]), "created": None if created is None else str(created),
+        "dedup_key": dedup_key(doc, canonical), "kind": str(doc["kind"]),
+        "created": None if created is None else str(created),
         "added": added, "tier": str(rel.get("tier", "unknown")), "material": sample.get("material"),
         "sample": sample.get("name"), "inputs": json.dumps(doc["inputs"], ensure_ascii=False),
         "parameters": canonical,

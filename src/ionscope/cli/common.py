@@ -133,7 +133,10 @@ def json_requested() -> bool:
 def command_parameters() -> dict[str, Any]:
     """The running command's parameters as given (``--json`` left out)."""
     ctx = _context()
-    return {} if ctx is None else {k: v for k, v in ctx.params.items() if k != "json"}
+    if ctx is None:
+        return {}
+    added = getattr(ctx.command, "_ionscope_added", ())  # --sample/--catalog…: recorded in reliability
+    return {k: v for k, v in ctx.params.items() if k != "json" and k not in added}
 
 
 @contextlib.contextmanager
@@ -439,6 +442,8 @@ def install_shared_options(group: Any) -> None:
         names = {p.name for p in cmd.params}
         if "json" not in names or getattr(cmd, "_ionscope_shared", False):
             continue
-        cmd.params.extend(_shared_params(names))
+        extra = _shared_params(names)
+        cmd.params.extend(extra)
         cmd.callback = _wrap(cmd.callback, frozenset(names))
         cmd._ionscope_shared = True
+        cmd._ionscope_added = frozenset(p.name for p in extra)

@@ -51,7 +51,7 @@ def load_history(path: Path) -> dict[str, Any]:
             import yaml
 
             raw = yaml.safe_load(text)
-    except Exception as exc:  # noqa: BLE001 - any parser error is the same user problem
+    except Exception as exc:
         raise FormatError(f"not valid {'JSON' if path.suffix.lower() == '.json' else 'YAML'}: "
                           f"{str(exc).splitlines()[0]}", path=str(path)) from None
     if raw is None:
