@@ -126,6 +126,7 @@ for i in range(start, stop, 10):
 """
 
 
+@pytest.mark.slow
 def test_concurrent_writers_lose_nothing(tmp_path):
     """Two processes add overlapping batches at the same moment: every distinct result is stored once."""
     from pathlib import Path
