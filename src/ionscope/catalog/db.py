@@ -267,12 +267,12 @@ class Catalog:
                                              .where(S.results.c.dedup_key.in_(chunk))).all())
             new = [(r, s, d) for r, s, d in zip(rows, sources, docs, strict=True) if r["dedup_key"] not in existing]
             if new:
-                conn.execute(self._insert_ignore(), [r for r, _, _ in new])
+                self._bulk_insert(conn, S.results, [r for r, _, _ in new], ignore_conflicts=True)
                 ids = dict(conn.execute(select(S.results.c.dedup_key, S.results.c.id)
                                         .where(S.results.c.batch == batch)).all())
                 vals = [v for r, _, d in new if r["dedup_key"] in ids for v in value_rows(d, ids[r["dedup_key"]])]
                 if vals:
-                    conn.execute(S.values.insert(), vals)
+                    self._bulk_insert(conn, S.values, vals)
                 report.added = [ids[r["dedup_key"]] for r, _, _ in new if r["dedup_key"] in ids]
                 for r, _, _ in new:
                     if r["dedup_key"] not in ids:  # stored by another process since we looked
@@ -287,12 +287,22 @@ class Catalog:
                 report.duplicates.append((s, stored))
         return report
 
-    def _insert_ignore(self) -> Any:
-        if self.engine.dialect.name == "postgresql":
+    def _bulk_insert(self, conn: Any, table: Any, rows: list[dict[str, Any]], *,
+                     ignore_conflicts: bool = False) -> None:
+        """Insert many rows; on SQLite straight through the driver's ``executemany`` (a third of the time of
+        SQLAlchemy's per-row parameter processing), elsewhere through SQLAlchemy."""
+        if self.engine.dialect.name == "sqlite":
+            cols = [c.name for c in table.columns if c.name in rows[0]]
+            sql = (f"INSERT {'OR IGNORE ' if ignore_conflicts else ''}INTO {table.name} ({', '.join(cols)}) "
+                   f"VALUES ({', '.join('?' for _ in cols)})")
+            conn.exec_driver_sql(sql, [tuple(r[c] for c in cols) for r in rows])
+            return
+        if ignore_conflicts:
             from sqlalchemy.dialects.postgresql import insert
+
+            conn.execute(insert(table).on_conflict_do_nothing(index_elements=["dedup_key"]), rows)
         else:
-            from sqlalchemy.dialects.sqlite import insert
-        return insert(S.results).on_conflict_do_nothing(index_elements=["dedup_key"])
+            conn.execute(table.insert(), rows)
 
     def remove(self, ids: Iterable[int]) -> list[int]:
         """Remove entries by id; an unknown id is an error and nothing is removed."""
@@ -320,7 +330,7 @@ class Catalog:
     def query(self, filters: Filters | None = None, *, limit: int | None = None,
               offset: int = 0) -> list[dict[str, Any]]:
         """Summaries (id, kind, tier, material, sample, created, added, inputs, dedup_key) matching ``filters``."""
-        from sqlalchemy import and_, exists, func, or_, select
+        from sqlalchemy import and_, func, or_, select
 
         f = filters or Filters()
         cols = [getattr(S.results.c, k) for k in self._SUMMARY]
@@ -338,15 +348,14 @@ class Catalog:
         if f.until:
             stmt = stmt.where(func.substr(S.results.c.created, 1, len(f.until)) <= f.until)
         for r in f.values:
-            cond = [S.values.c.result_id == S.results.c.id,
-                    or_(S.values.c.leaf == r.name, S.values.c.path == r.name)]
+            cond = [or_(S.values.c.leaf == r.name, S.values.c.path == r.name)]
             if r.si_unit is not None:
                 cond.append(S.values.c.si_unit == r.si_unit)
             if r.lo is not None:
                 cond.append(S.values.c.si_value >= r.lo)
             if r.hi is not None:
                 cond.append(S.values.c.si_value <= r.hi)
-            stmt = stmt.where(exists().where(and_(*cond)))
+            stmt = stmt.where(S.results.c.id.in_(select(S.values.c.result_id).where(and_(*cond))))
         stmt = stmt.order_by(S.results.c.id).offset(offset)
         if limit is not None:
             stmt = stmt.limit(limit)
