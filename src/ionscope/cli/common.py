@@ -322,7 +322,7 @@ NOT_ANALYSES = frozenset({"sample", "catalog", "formats"})
 
 def result_flags(obj: Any) -> list[str]:
     """Artefact flags of ``obj`` (a result or list of them) and of every result built during the command."""
-    items = obj if isinstance(obj, (list, tuple)) else [obj]
+    items = obj if isinstance(obj, (list, tuple)) else [] if obj is None else [obj]
     flags = [f for r in items for f in getattr(r, "flags", ())]
     record = _shared.get("record")
     if record is not None:
@@ -351,6 +351,15 @@ def assess_command(paths: Iterable[str | Path], flags: Iterable[str] = ()) -> di
         history, sources = history_for(Path(p), override)
         assessments.append(assess(history, flags, sources))
     return combine(assessments)
+
+
+def current_reliability() -> dict[str, Any]:
+    """Reliability of the running command from its inputs and the flags raised so far (``unknown`` outside)."""
+    if _context() is None:
+        from ionscope.reliability import assess
+
+        return assess(None, result_flags(None))
+    return assess_command([str(p) for p in command_inputs()], result_flags(None))
 
 
 def print_reliability(assessment: Mapping[str, Any]) -> None:

@@ -1,0 +1,28 @@
+"""Reports show the reliability tier at the top, before the key numbers."""
+
+from __future__ import annotations
+
+from ionscope.reliability import assess
+from ionscope.report.demo_runner import demo_reliability
+from ionscope.report.html import Report
+
+
+def test_tier_is_the_first_thing_in_the_report():
+    r = Report("t")
+    r.set_reliability(assess({"preparation": "scalpel", "air_free_transfer": False}))
+    r.section("s").text("x")
+    r.key("width", 3.0, 0.1, "nm")
+    html = r.to_html()
+    assert html.index('id="reliability"') < html.index('id="summary"')
+    assert "Reliability: tier D" in html and "doi:10.1039/D1TA04532F" in html
+
+
+def test_report_outside_a_command_says_unknown():
+    html = Report("t").to_html()
+    assert "Reliability: tier unknown" in html and "no sample history" in html
+
+
+def test_demo_is_unknown_and_lists_its_flags():
+    rel = demo_reliability(["surface_transient"])
+    assert rel["tier"] == "unknown" and rel["reasons"][0]["message"].startswith("simulated measurements")
+    assert [r["code"] for r in rel["reasons"]] == ["no_history", "surface_transient"]
