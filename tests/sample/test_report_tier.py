@@ -26,3 +26,14 @@ def test_demo_is_unknown_and_lists_its_flags():
     rel = demo_reliability(["surface_transient"])
     assert rel["tier"] == "unknown" and rel["reasons"][0]["message"].startswith("simulated measurements")
     assert [r["code"] for r in rel["reasons"]] == ["no_history", "surface_transient"]
+
+
+def test_every_rule_and_flag_is_documented():
+    from pathlib import Path
+
+    from ionscope.model.flags import FLAGS
+    from ionscope.reliability import RULES
+
+    doc = (Path(__file__).parents[2] / "docs" / "reliability-tiers.md").read_text(encoding="utf-8")
+    missing = [c for c in [*RULES, *FLAGS] if f"`{c}`" not in doc]
+    assert not missing, f"docs/reliability-tiers.md lacks {missing}: regenerate its tables"
