@@ -84,3 +84,12 @@ def test_postgres_catalogue_add_dedup_query(pg_url, cli):
     code, out, err = cli("catalog", "list", "--db", pg_url, "--limit", "5")
     assert code == 0, err
     assert "5 of 19 entries" in out
+
+
+def test_unreachable_server_is_a_clear_error_without_the_password():
+    pytest.importorskip("psycopg", reason="the PostgreSQL driver is the 'postgresql' extra (psycopg)")
+    from ionscope.catalog import CatalogError
+
+    with pytest.raises(CatalogError, match="database error") as exc:
+        open_catalog("postgresql://user:secret@127.0.0.1:1/db")
+    assert "secret" not in str(exc.value) and "***" in str(exc.value)

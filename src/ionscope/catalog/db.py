@@ -153,19 +153,22 @@ class Catalog:
 
         delay = 0.05
         for attempt in range(RETRIES):
-            conn = self.engine.connect().execution_options(write=write)
+            conn = None
             try:
+                conn = self.engine.connect().execution_options(write=write)
                 trans = conn.begin()
                 break
             except OperationalError as exc:
-                conn.close()
+                if conn is not None:
+                    conn.close()
                 locked = "locked" in str(exc) or "busy" in str(exc)
                 if not locked or attempt == RETRIES - 1:
                     raise self._database_error(exc) from None
                 time.sleep(delay)
                 delay *= 2
             except DatabaseError as exc:
-                conn.close()
+                if conn is not None:
+                    conn.close()
                 raise self._database_error(exc) from None
         try:
             yield conn
