@@ -156,6 +156,36 @@ def cases(tmp_path_factory) -> dict[str, list]:
                        "--force"],
         "micro.generate": ["micro", "generate", section, "--size", "16", "--out", d / "generated.zarr",
                            "--spacing", "0.39um", "--range", "32", "--force"],
+        **_catalog_cases(d, depth),
+    }
+
+
+def _catalog_cases(d: Path, depth: Path) -> dict[str, list]:
+    """A sample history beside the depth profile, a result file and catalogues for the catalog commands."""
+    import json
+
+    from ionscope.catalog import open_catalog
+    from ionscope.catalog.store import check_document
+    from ionscope.model.result import Quantity, Result, envelope
+
+    (d / "stack.sample.yaml").write_text("preparation: cryo-fib\nair_free_transfer: true\n"
+                                         "roi_rationale: interface chosen on the SEM image\n")
+    doc = envelope("diffusion.fit", Result("diffusion.fit", {"D": Quantity(1e-13, 1e-15, "cm^2/s")}),
+                   inputs=[depth], parameters={"time": Quantity(24.0, None, "h")})
+    result = d / "result.json"
+    result.write_text(json.dumps(doc))
+    for name in ("catalog.sqlite", "remove.sqlite"):
+        with open_catalog(d / name, create=True) as cat:
+            cat.add([("contract", check_document(doc))])
+    db = str(d / "catalog.sqlite")
+    return {
+        "sample.check": ["sample", "check", d / "stack.sample.yaml"],
+        "catalog.add": ["catalog", "add", result, "--db", str(d / "add.sqlite")],
+        "catalog.list": ["catalog", "list", "--db", db],
+        "catalog.query": ["catalog", "query", "--db", db, "--value", "D=1e-14..1e-12 cm^2/s", "--kind", "diffusion.*"],
+        "catalog.show": ["catalog", "show", "1", "--db", db],
+        "catalog.remove": ["catalog", "remove", "1", "--db", str(d / "remove.sqlite")],
+        "catalog.export": ["catalog", "export", "--to", "csv", "--db", db, "--out", str(d / "export.csv"), "--force"],
     }
 
 

@@ -19,6 +19,7 @@ module level: ``ionscope --version`` must stay fast.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import sys
 from collections.abc import Iterable, Iterator, Mapping
@@ -33,6 +34,10 @@ err_console = Console(stderr=True)
 
 #: Set by the global ``--quiet`` option: no progress bars.
 _state: dict[str, bool] = {"quiet": False}
+
+#: Set by the shared options of analysis commands (``--sample``, ``--catalog``, ``--catalog-db``) and the
+#: artefact flags recorded while the command runs (:func:`ionscope.model.flags.recording`).
+_shared: dict[str, Any] = {"sample": None, "catalog": False, "catalog_db": None, "record": None}
 
 #: Options parsed with a unit in the running command (name → Quantity), echoed in the envelope.
 _parsed: dict[str, Any] = {}
@@ -50,6 +55,7 @@ def reset_command_state() -> None:
     """Forget what the previous command of this process set (``--quiet``, parsed options)."""
     _state["quiet"] = False
     _parsed.clear()
+    _shared.update(sample=None, catalog=False, catalog_db=None, record=None)
 
 
 def quantity_option(text: str | float | None, option: str, unit: str, *, require_unit: bool = False,
@@ -127,7 +133,10 @@ def json_requested() -> bool:
 def command_parameters() -> dict[str, Any]:
     """The running command's parameters as given (``--json`` left out)."""
     ctx = _context()
-    return {} if ctx is None else {k: v for k, v in ctx.params.items() if k != "json"}
+    if ctx is None:
+        return {}
+    added = getattr(ctx.command, "_ionscope_added", ())  # --sample/--catalog…: recorded in reliability
+    return {k: v for k, v in ctx.params.items() if k != "json" and k not in added}
 
 
 @contextlib.contextmanager
@@ -186,15 +195,22 @@ def emit_json(obj: Any, *, kind: str | None = None, inputs: Iterable[Any] | None
     warnings
         Extra warnings (the results' own are included).
     reliability
-        Sample history and reliability tier, when known.
+        Reliability tier and sample history; default: assessed from the sample history of the inputs
+        (``sample.yaml`` beside them, or ``--sample``) and the artefact flags of the results
+        (:func:`assess_command`). With ``--catalog`` / ``--catalog-db`` the document is also added to
+        the results catalogue.
     """
     from ionscope.model.result import envelope
 
     params = {**command_parameters(), **_parsed, **dict(parameters or {})}
     doc = envelope(kind or command_kind(), obj, inputs=command_inputs() if inputs is None else inputs,
                    parameters=params, warnings=warnings, reliability=reliability)
+    if reliability is None:
+        doc["reliability"] = assess_command([i["path"] for i in doc["inputs"]], result_flags(obj))
     sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
     sys.stdout.flush()
+    if _shared["catalog"] or _shared["catalog_db"]:
+        catalogue(doc)
 
 
 def emit_error(exc: BaseException) -> None:
@@ -296,3 +312,147 @@ def dask_progress(description: str, *, quiet: bool = False) -> Iterator[None]:
 
         with _CB():
             yield
+
+
+# -- reliability, sample history and catalogue: one mechanism for every analysis command ------------------
+
+#: Command groups and commands that do not get ``--sample`` / ``--catalog`` (they are not analyses).
+NOT_ANALYSES = frozenset({"sample", "catalog", "formats"})
+
+
+def result_flags(obj: Any) -> list[str]:
+    """Artefact flags of ``obj`` (a result or list of them) and of every result built during the command."""
+    items = obj if isinstance(obj, (list, tuple)) else [] if obj is None else [obj]
+    flags = [f for r in items for f in getattr(r, "flags", ())]
+    record = _shared.get("record")
+    if record is not None:
+        flags += record.flags
+    return list(dict.fromkeys(flags))
+
+
+def assess_command(paths: Iterable[str | Path], flags: Iterable[str] = ()) -> dict[str, Any]:
+    """Reliability of a result computed from ``paths``: each input's sample history, then the flags.
+
+    The history of an input is its folder's ``sample.yaml``, overridden by ``NAME.sample.yaml`` beside
+    it, overridden by ``--sample FILE``; the tier is the worst over the inputs
+    (:func:`ionscope.reliability.combine`). Without inputs, ``--sample`` alone is used.
+    """
+    from ionscope.reliability import assess, combine
+    from ionscope.sample import history_for
+
+    flags = list(flags)
+    override = _shared.get("sample")
+    paths = list(paths)
+    if not paths:
+        history, sources = history_for(None, override)
+        return assess(history, flags, sources)
+    assessments = []
+    for p in paths:
+        history, sources = history_for(Path(p), override)
+        assessments.append(assess(history, flags, sources))
+    return combine(assessments)
+
+
+def current_reliability() -> dict[str, Any]:
+    """Reliability of the running command from its inputs and the flags raised so far (``unknown`` outside)."""
+    if _context() is None:
+        from ionscope.reliability import assess
+
+        return assess(None, result_flags(None))
+    return assess_command([str(p) for p in command_inputs()], result_flags(None))
+
+
+def print_reliability(assessment: Mapping[str, Any]) -> None:
+    """Print the one tier line of a command's text output."""
+    from ionscope.reliability.rules import tier_line
+
+    colour = {"A": "green", "B": "cyan", "C": "yellow", "D": "red"}.get(str(assessment.get("tier")), "magenta")
+    console.print(f"[{colour}]{escape(tier_line(assessment))}[/{colour}]", highlight=False, soft_wrap=True)
+
+
+def catalogue(doc: Mapping[str, Any]) -> None:
+    """Add an envelope to the catalogue chosen by ``--catalog-db`` (else the default one); report on stderr."""
+    from ionscope.catalog import open_catalog
+    from ionscope.catalog.store import check_document
+
+    with open_catalog(_shared["catalog_db"], create=True) as cat:
+        report = cat.add([("this result", check_document(dict(doc)))])
+        where = cat.target
+    if report.added:
+        err_console.print(f"catalogued as entry {report.added[0]} in {escape(where)}", highlight=False)
+    else:
+        err_console.print(f"already catalogued as entry {report.duplicates[0][1]} in {escape(where)}",
+                          highlight=False)
+
+
+_SHARED_NAMES = ("sample", "catalog", "catalog_db")
+
+
+def _shared_params(existing: set[str]) -> list[Any]:
+    """The shared options a command does not already define itself."""
+    from ionscope.cli._shared import shared_params
+
+    return [p for p in shared_params() if p.name not in existing]
+
+
+def _wrap(callback: Any, own: frozenset[str]) -> Any:
+    """Run a command recording its artefact flags; in text mode, print the tier line (and catalogue)."""
+    from ionscope.model.flags import recording
+
+    @functools.wraps(callback)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        for name in _SHARED_NAMES:
+            if name not in own and name in kwargs:
+                value = kwargs.pop(name)
+                if value not in (None, False):
+                    _shared[name] = value
+        with recording() as record:
+            _shared["record"] = record
+            rv = callback(*args, **kwargs)
+        if not json_requested():
+            _text_epilogue(record)
+        return rv
+    return run
+
+
+def _text_epilogue(record: Any) -> None:
+    """Tier line after a command's text output; ``--catalog`` stores the command's final result."""
+    inputs = command_inputs()
+    flags = list(record.flags)
+    assessment = assess_command([str(p) for p in inputs], flags)
+    if inputs or flags or _shared.get("sample"):
+        print_reliability(assessment)
+    if _shared["catalog"] or _shared["catalog_db"]:
+        from ionscope.model.errors import ValidationError
+        from ionscope.model.result import envelope
+
+        kind = command_kind()
+        results = [r for r in record.results if r.kind == kind] or record.results
+        if not results:
+            raise ValidationError(f"`{kind.replace('.', ' ')}` built no result to catalogue; run it with --json")
+        params = {**command_parameters(), **_parsed}
+        doc = envelope(kind, results[-1], inputs=inputs, parameters=params, reliability=assessment)
+        catalogue(doc)
+
+
+def install_shared_options(group: Any) -> None:
+    """Give every analysis command of ``group`` (a click group, recursively) ``--sample``, ``--catalog``
+    and ``--catalog-db``, and wrap it so that its text output ends with the reliability tier line.
+
+    Analysis commands are those with a ``--json`` option outside :data:`NOT_ANALYSES`. Called once per
+    command line from the root callback, so no command module has to declare these options.
+    """
+    for name, cmd in list(getattr(group, "commands", {}).items()):
+        if name in NOT_ANALYSES:
+            continue
+        if hasattr(cmd, "commands"):
+            install_shared_options(cmd)
+            continue
+        names = {p.name for p in cmd.params}
+        if "json" not in names or getattr(cmd, "_ionscope_shared", False):
+            continue
+        extra = _shared_params(names)
+        cmd.params.extend(extra)
+        cmd.callback = _wrap(cmd.callback, frozenset(names))
+        cmd._ionscope_shared = True
+        cmd._ionscope_added = frozenset(p.name for p in extra)

@@ -28,6 +28,7 @@ from ionscope.cli.common import (
     emit_error,
     emit_json,
     err_console,
+    install_shared_options,
     print_warnings,
     progress,
     reset_command_state,
@@ -53,6 +54,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     version: Annotated[Optional[bool], typer.Option("--version", callback=_version, is_eager=True,
                                                     help="Print the version and exit.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars (they are also off under "
@@ -60,6 +62,7 @@ def _root(
 ) -> None:
     """ionscope: TOF-SIMS and FIB-SEM analysis with units, provenance and uncertainties."""
     set_quiet(quiet)
+    install_shared_options(ctx.command)
 
 
 def _options(pairs: list[str]) -> dict[str, object]:

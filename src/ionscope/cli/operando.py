@@ -136,6 +136,7 @@ def report(
     force: Annotated[bool, typer.Option("--force", help="Replace an existing report.")] = False,
 ) -> None:
     """Write an HTML report: state panels, voltage curve, trajectories, reversibility map, tables."""
+    from ionscope.cli.common import current_reliability
     from ionscope.io.atomic import check_writable
     from ionscope.operando.figures import fill_section
     from ionscope.report.html import Report
@@ -144,6 +145,7 @@ def report(
     res = _run(series, cycling, regions, species, column, unit, current_sign, area_cm2, normalise,
                registration_channel, True, segment_species, primary_current_pa, cycle, False)
     rep = Report(f"Operando TOF-SIMS: {series.name}", f"cycling log {cycling.name}")
+    rep.set_reliability(current_reliability())
     with progress("report: figures"):
         fill_section(rep.section("Operando analysis"), res, species=species)
     _summary_keys(rep, res.result.values)

@@ -23,6 +23,9 @@ def view(
     allow_host: Annotated[list[str] | None, typer.Option(
         "--allow-host", help="With --allow-remote: a further host name or address clients may use to reach the "
                              "viewer (repeatable); requests naming any other host are refused.")] = None,
+    catalog_db: Annotated[str | None, typer.Option(
+        "--catalog-db", metavar="PATH_OR_URL", help="Results catalogue shown at /catalog (default: the default "
+                                                    "catalogue of `ionscope catalog`).")] = None,
 ) -> None:
     """Explore spectra, ion images, depth profiles, operando series, volumes and maps in the browser.
 
@@ -31,6 +34,7 @@ def view(
     from ionscope.viewer.server import is_loopback, make_server
 
     server = make_server(paths, host=host, port=port, allow_remote=allow_remote, allowed_hosts=allow_host or ())
+    server.catalog_db = catalog_db  # read by the /catalog page; fixed here, never taken from a request
     if not is_loopback(host):
         names = ", ".join(sorted(server.allowed_hosts))
         err_console.print(f"[bold yellow]warning:[/bold yellow] listening on {host}, not loopback: anyone who can "

@@ -18,6 +18,7 @@ from typing import Any
 
 import ionscope.demo
 from ionscope.io.atomic import check_writable, write_text
+from ionscope.model.flags import recording
 from ionscope.model.result import to_plain
 from ionscope.report.html import Report
 
@@ -58,15 +59,28 @@ def run_demo(out: str | PathLike[str], *, force: bool = False, seed: int = 0,
                     "Every number below is computed by ionscope from simulated measurements with known "
                     "ground truth; each section compares what was recovered with what was put in.")
     ctx = DemoContext(out=out, report=report, seed=seed)
-    for module in demo_modules():
-        if on_section:
-            on_section(module.TITLE)
-        module.build(ctx)
-        if module.__name__ == "ionscope.demo.micro":
-            _micro_keys(ctx)
+    with recording() as flagged:
+        for module in demo_modules():
+            if on_section:
+                on_section(module.TITLE)
+            module.build(ctx)
+            if module.__name__ == "ionscope.demo.micro":
+                _micro_keys(ctx)
+    report.set_reliability(demo_reliability(flagged.flags))
     report.save(report_path, force=force)
     write_text(results_path, json.dumps(to_plain(ctx.results), indent=2, ensure_ascii=False), force=force)
     return {"report": report_path, "results": results_path}
+
+
+def demo_reliability(flags: list[str]) -> dict[str, Any]:
+    """The demo's tier: simulated measurements have no sample history, so ``unknown``, with every
+    artefact flag the analyses raised on the simulated data listed as a reason."""
+    from ionscope.reliability import assess
+
+    rel = assess(None, flags)
+    rel["reasons"][0] = {**rel["reasons"][0], "message": "simulated measurements: there is no sample history, so "
+                         "no preparation route can be assessed"}
+    return rel
 
 
 def _micro_keys(ctx: DemoContext) -> None:

@@ -104,7 +104,7 @@ def check_artefacts(profile: xr.DataArray, *, layer_order: Sequence[str] | None 
         flags[-1]["detail"]["layer_order"] = list(layer_order)
     prov = make_provenance("ionscope.depth.check_artefacts", parameters={"drift_ratio": drift_ratio})
     return Result("depth.artefacts", {"flags": flags, "codes": [f["code"] for f in flags]},
-                  warnings=[f["message"] for f in flags], provenance=prov)
+                  warnings=[f["message"] for f in flags], provenance=prov, flags=[f["code"] for f in flags])
 
 
 def compare_time_axes(a: xr.DataArray, b: xr.DataArray, *, tolerance: float = 0.05) -> Result:

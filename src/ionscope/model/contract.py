@@ -55,11 +55,27 @@ class InputSchema(_Closed):
     bytes: int = Field(ge=0)
 
 
+class ReasonSchema(_Open):
+    """One rule that fired: its code, the tier it caps at, what it means, the paper it rests on."""
+
+    model_config = ConfigDict(extra="allow", title="Reason")
+    code: str
+    tier: Literal["A", "B", "C", "D", "unknown"]
+    message: str
+    reference: str
+
+
 class ReliabilitySchema(_Open):
-    """Sample history and reliability tier; ``unknown`` until the sample history is known."""
+    """Reliability tier (A best … D, or ``unknown`` without a sample history), its reasons and the sample
+    history it rests on (``docs/reliability-tiers.md``)."""
 
     model_config = ConfigDict(extra="allow", title="Reliability")
-    tier: Literal["unknown", "low", "medium", "high"]
+    tier: Literal["A", "B", "C", "D", "unknown"]
+    at_best: Optional[Literal["A", "B", "C", "D"]] = None
+    reasons: list[ReasonSchema] = Field(default_factory=list)
+    flags: list[str] = Field(default_factory=list)
+    sample: Optional[dict[str, Any]] = None
+    sample_sources: list[str] = Field(default_factory=list)
 
 
 class ProvenanceSchema(_Open):
@@ -519,6 +535,58 @@ class MicroGenerateResults(_Open):
     generated: dict[str, Any]
     difference: dict[str, Any]
     time: Q
+class SampleCheckResults(_Open):
+    valid: bool
+    sources: list[str]
+    sample: Optional[dict[str, Any]]
+    tier: Literal["A", "B", "C", "D", "unknown"]
+    reasons: list[ReasonSchema]
+
+
+class CatalogEntrySchema(_Open):
+    id: int
+    kind: str
+    tier: str
+    material: Optional[str]
+    sample: Optional[str]
+    created: Optional[str]
+    added: str
+    inputs: list[Optional[str]]
+    dedup_key: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
+class CatalogDuplicate(_Closed):
+    source: str
+    id: int
+
+
+class CatalogAddResults(_Open):
+    catalog: str
+    added: list[int]
+    duplicates: list[CatalogDuplicate]
+
+
+class CatalogListResults(_Open):
+    entries: list[CatalogEntrySchema]
+    count: int
+
+
+class CatalogShowEntry(CatalogEntrySchema):
+    document: dict[str, Any]
+
+
+class CatalogShowResults(_Open):
+    entry: CatalogShowEntry
+
+
+class CatalogRemoveResults(_Open):
+    removed: list[int]
+
+
+class CatalogExportResults(_Open):
+    format: Literal["csv", "parquet", "jsonld"]
+    entries: int
+    out: Optional[str]
 
 
 #: Command (dotted, as in ``ionscope depth layers`` → ``depth.layers``) → model of its ``results``.
@@ -562,6 +630,13 @@ COMMANDS: dict[str, Any] = {
     "correlate.transfer": CorrelateTransferResults,
     "tomo.train": TomoTrainResults,
     "micro.generate": MicroGenerateResults,
+    "sample.check": SampleCheckResults,
+    "catalog.add": CatalogAddResults,
+    "catalog.list": CatalogListResults,
+    "catalog.query": CatalogListResults,
+    "catalog.show": CatalogShowResults,
+    "catalog.remove": CatalogRemoveResults,
+    "catalog.export": CatalogExportResults,
 }
 
 

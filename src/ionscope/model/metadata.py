@@ -49,17 +49,45 @@ class Acquisition(_Record):
     start_time: datetime | None = None
 
 
-class SampleHistory(_Record):
-    """What happened to the sample before it was measured (002: preparation decides trust)."""
+#: Preparation routes that expose a buried interface (López et al. 2021, doi:10.1039/D1TA04532F, section 3).
+PREPARATIONS = (
+    "manual-separation", "scalpel", "mechanical-cut", "polished", "cryo-microtomy", "fib", "cryo-fib", "xe-pfib",
+    "bib", "cryo-bib", "perforated-collector", "in-chamber-deposition", "as-received", "other",
+)
+Preparation = Literal[
+    "manual-separation", "scalpel", "mechanical-cut", "polished", "cryo-microtomy", "fib", "cryo-fib", "xe-pfib",
+    "bib", "cryo-bib", "perforated-collector", "in-chamber-deposition", "as-received", "other",
+]
 
-    name: str | None = None
-    preparation: Literal[
-        "manual-separation", "mechanical-cut", "fib", "cryo-fib", "bib", "perforated-collector",
-        "polished", "as-received", "other",
-    ] | None = None
-    air_free_transfer: bool | None = None
-    temperature_K: float | None = Field(None, gt=0)
+
+class SampleHistory(_Record):
+    """What happened to the sample before and while it was measured.
+
+    The preparation route decides how far a buried-interface measurement can be trusted (López et al.
+    2021, J. Mater. Chem. A 9, 25341, doi:10.1039/D1TA04532F): manual separation, a scalpel cut or air
+    exposure create the very layers one then measures; cryo-FIB, air-free transfer and an intact holder
+    preserve them. Units are in the field names.
+    """
+
+    name: str | None = Field(None, description="sample identifier")
+    material: str | None = Field(None, description="material or cell stack, e.g. 'Li | LPSCl | NMC622'")
+    preparation: Preparation | None = Field(None, description="route that exposed the analysed surface")
+    preparation_temperature_K: float | None = Field(None, gt=0, description="temperature during preparation")
+    temperature_K: float | None = Field(None, gt=0, description="sample temperature during the measurement")
+    air_free_transfer: bool | None = Field(None, description="transferred under inert gas or vacuum")
+    holder: str | None = Field(None, description="holder or transfer vessel, e.g. 'vacuum transfer vessel'")
+    holder_intact: bool | None = Field(None, description="the holder kept its seal up to the instrument")
+    air_exposure_s: float | None = Field(None, ge=0, description="total time the surface saw air")
     measurement_mode: Literal["ex-situ", "in-situ", "operando"] | None = None
+    cell_pressure_MPa: float | None = Field(None, ge=0, description="stack pressure during the measurement")
+    primary_ion: str | None = Field(None, description="analysis beam species, e.g. Bi3+, Ga+")
+    primary_energy_keV: float | None = Field(None, ge=0)
+    primary_current_pA: float | None = Field(None, ge=0)
+    sputter_ion: str | None = Field(None, description="sputter beam species, e.g. Cs+, Ar+, Ar1500+")
+    sputter_energy_keV: float | None = Field(None, ge=0)
+    primary_dose_ions_per_cm2: float | None = Field(None, ge=0, description="cumulative primary-ion dose density")
+    charge_compensation: str | None = Field(None, description="e.g. 'electron flood gun', 'none'")
+    roi_rationale: str | None = Field(None, description="why this region was analysed")
     notes: str | None = None
 
 

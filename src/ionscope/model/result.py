@@ -27,6 +27,7 @@ from types import MappingProxyType
 from typing import Any
 
 from ionscope.model.errors import UnitError
+from ionscope.model.flags import check_flags, note_result
 
 #: Version of the envelope layout; bump the major part on any incompatible change.
 SCHEMA_VERSION = "1.0"
@@ -404,6 +405,9 @@ class Result:
         Validity concerns a user must see (regime checks, parameters at bounds, …).
     provenance
         From :func:`ionscope.model.provenance.make_provenance`.
+    flags
+        Artefact flags (codes of :data:`ionscope.model.flags.FLAGS`) the analysis detected; they lower
+        the result's reliability tier (:mod:`ionscope.reliability`).
 
     Notes
     -----
@@ -424,11 +428,14 @@ class Result:
     values: Mapping[str, Any]
     warnings: tuple[str, ...] = ()
     provenance: Mapping[str, Any] = field(default_factory=dict)
+    flags: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "values", MappingProxyType(dict(self.values)))
         object.__setattr__(self, "warnings", tuple(self.warnings))
         object.__setattr__(self, "provenance", MappingProxyType(dict(self.provenance)))
+        object.__setattr__(self, "flags", check_flags(self.flags))
+        note_result(self)
 
     def __getitem__(self, key: str) -> Any:
         return self.values[key]
@@ -447,7 +454,7 @@ class Result:
         return key in self.values
 
     def __reduce__(self) -> tuple[Any, ...]:  # the read-only mappings do not pickle: rebuild from dicts
-        return type(self), (self.kind, dict(self.values), self.warnings, dict(self.provenance))
+        return type(self), (self.kind, dict(self.values), self.warnings, dict(self.provenance), self.flags)
 
     def keys(self) -> Any:
         """The names of the values."""
@@ -639,7 +646,9 @@ def envelope(kind: str, results: Any, *, inputs: Iterable[Any] = (), parameters:
     provenance
         Provenance of the whole; defaults to the result's own, else a new record for ``kind``.
     reliability
-        Sample history and reliability tier; ``{"tier": "unknown"}`` until they are known.
+        Reliability tier, its reasons and the sample history it rests on
+        (:func:`ionscope.reliability.assess`); ``{"tier": "unknown"}`` when nothing is known. The command
+        line always passes the assessed tier (:func:`ionscope.cli.common.emit_json`).
     """
     from ionscope import __version__
     from ionscope.model.provenance import describe_input, make_provenance

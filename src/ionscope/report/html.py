@@ -38,6 +38,9 @@ pre{background:#f5f6f8;padding:.6rem;overflow-x:auto;font-size:.78rem}nav{margin
 details{margin:.4rem 0}.summary{font-size:.84rem}.summary td,.summary th{padding:.12rem .45rem}
 #summary h2{margin-top:.8rem}.summary th[scope=rowgroup]{background:#f6f8fa;font-weight:600;max-width:14rem}
 summary{cursor:pointer;font-weight:600}
+.tier{border-left:6px solid #245;background:#f4f7fa;padding:.3rem .9rem;margin:.6rem 0}.tier h2{margin:.3rem 0}
+.tier-A{border-color:#1b6e2a}.tier-B{border-color:#1f5f8b}.tier-C{border-color:#b36b00}.tier-D{border-color:#8f1010}
+.tier ul{margin:.2rem 0;padding-left:1.2rem}.tier li{font-size:.9rem}
 """
 
 
@@ -189,6 +192,32 @@ class Report:
         self.sections: list[Section] = []
         self.keys: list[KeyNumber] = []
         self.provenance: list[Mapping[str, Any]] = []
+        self.reliability: Mapping[str, Any] | None = None
+
+    def set_reliability(self, assessment: Mapping[str, Any]) -> None:
+        """Set the reliability tier shown at the top (:func:`ionscope.reliability.assess`).
+
+        Without it, the report says the tier is unknown (no sample history was given).
+        """
+        self.reliability = dict(assessment)
+
+    def _reliability(self) -> str:
+        rel = self.reliability
+        if rel is None:
+            from ionscope.reliability import assess
+
+            rel = assess(None, [])
+        tier = str(rel.get("tier", "unknown"))
+        items = "".join(f"<li><strong>{html.escape(str(r.get('tier')))}</strong>: "
+                        f"{html.escape(pretty_text(str(r.get('message'))))} "
+                        f"<span class=why>{html.escape(str(r.get('reference')))}</span></li>"
+                        for r in rel.get("reasons", []))
+        best = rel.get("at_best")
+        note = (f"<p>Best tier still possible with a complete sample history: {html.escape(str(best))}.</p>"
+                if tier == "unknown" and best else "")
+        return (f'<section id="reliability" class="tier tier-{html.escape(tier)}" aria-labelledby="reliability-h">'
+                f'<h2 id="reliability-h">Reliability: tier {html.escape(tier)}</h2>{note}'
+                f"<ul>{items}</ul></section>")
 
     def section(self, title: str) -> Section:
         """Start and return a new section."""
@@ -261,7 +290,8 @@ class Report:
                 f"<title>{html.escape(self.title)}</title><style>{_CSS}</style></head><body>"
                 f"<header><h1>{html.escape(pretty_text(self.title))}</h1>"
                 f"<p class=sub>{html.escape(pretty_text(self.subtitle))}</p>"
-                f"<p class=stamp>ionscope {__version__} · {stamp}</p></header><main>{self._summary()}"
+                f"<p class=stamp>ionscope {__version__} · {stamp}</p></header><main>{self._reliability()}"
+                f"{self._summary()}"
                 f'<nav aria-label="sections">{nav}</nav>{body}{self._provenance()}</main></body></html>')
 
     def save(self, path: str | PathLike[str], *, force: bool = False) -> Path:

@@ -542,6 +542,11 @@ class ViewerHandler(BaseHTTPRequestHandler):
         if path.startswith("/static/"):
             self._static(path[len("/static/"):])
             return
+        if path == "/catalog" or path == "/api/catalog" or path.startswith("/api/catalog/"):
+            from ionscope.viewer.catalog_page import handle  # the results-catalogue page
+
+            handle(self, method, path, params)
+            return
         segs = [s for s in path.split("/") if s]
         if segs[:2] != ["api", "datasets"]:
             raise HTTPError(404, f"no such page: {path[:200]}")

@@ -60,7 +60,8 @@ async function init() {
     document.querySelector(`#tabs button[data-view="${view}"]`).disabled = ok.length === 0;
   }
   document.querySelectorAll("#tabs button").forEach(b => b.addEventListener("click", () => showView(b.dataset.view)));
-  const first = datasets.find(d => d.status === "ok") || datasets[0];
+  const wanted = new URLSearchParams(location.hash.slice(1)).get("dataset");  // from the catalogue page
+  const first = datasets.find(d => d.id === wanted) || datasets.find(d => d.status === "ok") || datasets[0];
   if (first) await openDataset(first.id);
   else showError({ name: "— no datasets", error: "None of the paths given to `ionscope view` holds a file ionscope reads." });
   document.body.dataset.ready = "1";

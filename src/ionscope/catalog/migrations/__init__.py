@@ -1,0 +1,1 @@
+"""Alembic migrations of the results catalogue (run programmatically by :mod:`ionscope.catalog.db`)."""
