@@ -28,6 +28,8 @@ ComputeStage = Callable[[str], contextlib.AbstractContextManager[Any]]
 
 
 class _Silent:
+    """A progress task that shows nothing."""
+
     def advance(self, n: float = 1) -> None:
         """Nothing to show."""
 
@@ -36,10 +38,12 @@ class _Silent:
 
 
 def _silent_stage(name: str, total: float | None) -> contextlib.AbstractContextManager[Any]:
+    """A stage without a progress display."""
     return contextlib.nullcontext(_Silent())
 
 
 def _silent_compute(name: str) -> contextlib.AbstractContextManager[Any]:
+    """A Dask computation without a progress display."""
     return contextlib.nullcontext()
 
 
