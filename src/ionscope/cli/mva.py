@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -26,104 +24,37 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as one J
 ForceOpt = Annotated[bool, typer.Option("--force", help="Replace existing outputs.")]
 
 
-@contextlib.contextmanager
-def _scheduler(address: str | None) -> Iterator[None]:
-    """Run the block on a dask.distributed cluster at ``address`` (or the local scheduler)."""
-    if address is None:
-        yield
-        return
-    try:
-        from distributed import Client
-    except ImportError:
-        from ionscope.model.errors import UnsupportedError
-
-        raise UnsupportedError("--scheduler needs the 'distributed' package (pip install distributed)") from None
-    with Client(address, timeout="20s"):
-        yield
-
-
-def _load(path: Path, min_counts: float) -> Any:
-    import ionscope
-    from ionscope.mva import select_peaks
-
-    data = ionscope.read(path)
-    if min_counts > 0:
-        data = select_peaks(data, min_counts)
-    return data
-
-
 def _run(method: str, data_path: Path, components: int, scaling: str, normalise: str, min_counts: float,
-         out: Path | None, scheduler: str | None, json: bool, force: bool, **kwargs: Any) -> None:
-    from ionscope.cli.common import dask_progress, emit_json, err_console, print_warnings, progress
-    from ionscope.io.atomic import check_writable
-    from ionscope.io.zarr_store import save
-    from ionscope.model.provenance import describe_input
-    from ionscope.model.result import Result
-    from ionscope.mva import cluster_scores, mcr, nmf, pca
+         out: Path | None, scheduler: str | None, json: bool, force: bool, algorithm: str = "kmeans") -> None:
+    from ionscope.cli.common import dask_progress, emit_json, progress
+    from ionscope.mva.run import run_mva
 
-    paths = {}
-    if out is not None:
-        paths = {"scores": out / "scores.zarr", "loadings": out / "loadings.zarr"}
-        if method == "cluster":
-            paths = {"phases": out / "phases.zarr"}
-        for p in paths.values():
-            check_writable(p, force)
-    label = {"pca": "PCA", "nmf": "NMF", "mcr": "MCR-ALS", "cluster": "clustering"}[method]
-    with _scheduler(scheduler):
-        with dask_progress(f"{label}: reading {data_path.name}", quiet=json):
-            data = _load(data_path, min_counts)
-            if method in ("nmf", "mcr"):
-                data = data.load()
-        if method == "pca":
-            with dask_progress("PCA: decomposition", quiet=json):
-                res = pca(data, components, scaling=scaling, normalisation=normalise)
-        elif method == "cluster":
-            with dask_progress(f"clustering: PCA with {max(components - 1, 1)} components", quiet=json):
-                scores = pca(data, max(components - 1, 1), scaling=scaling, normalisation=normalise)
-            from ionscope.mva.cluster import N_STARTS
-
-            steps = N_STARTS + (1 if kwargs["algorithm"] == "gmm" else 0)
-            with progress(f"clustering: {kwargs['algorithm']} into {components} phases", total=steps,
-                          quiet=json) as task:
-                res = cluster_scores(scores, components, method=kwargs["algorithm"],
-                                     on_step=lambda stage, n: task.advance(1))
-        else:
-            fn = nmf if method == "nmf" else mcr
-            limit = 500 if method == "nmf" else 200
-            with progress(f"{label}: iterations (stops when converged)", total=limit, quiet=json) as task:
-                res = fn(data, components, scaling=scaling, normalisation=normalise,
-                         on_iteration=lambda it, n: task.update(completed=it, total=n))
-                task.update(completed=limit, total=limit)
-        if out is not None:
-            with dask_progress(f"{label}: writing to {out}", quiet=json):
-                out.mkdir(parents=True, exist_ok=True)
-                if method == "cluster":
-                    save(res.scores, paths["phases"], force=force)
-                else:
-                    save(res.scores, paths["scores"], force=force)
-                    save(res.loadings, paths["loadings"], force=force)
-    base = res.to_result()
-    prov = {**base.provenance, "inputs": [describe_input(data_path)]}
-    notes = list(base.warnings)
-    if out is None:
-        notes.append("nothing was written: the maps and spectra stay in memory only; give --out FOLDER to save "
-                     + ("phases.zarr" if method == "cluster" else "scores.zarr and loadings.zarr"))
-    result = Result(base.kind, {**base.values, "outputs": {k: str(v) for k, v in paths.items()}},
-                    tuple(notes), prov)
+    run = run_mva(data_path, method, components, scaling=scaling, normalise=normalise, min_counts=min_counts,
+                  out=out, force=force, algorithm=algorithm, scheduler=scheduler,
+                  stage=lambda name, total: progress(name, total, quiet=json),
+                  compute_stage=lambda name: dask_progress(name, quiet=json))
     if json:
-        emit_json(result)
+        emit_json(run.result)
         return
-    err_console.print(f"{label}: {res.n_components} components of {data_path}", highlight=False)
+    _print_run(run, data_path)
+
+
+def _print_run(run: Any, data_path: Path) -> None:
+    """The run in a few lines on stderr: components, variance, phase fractions, iterations, warnings, files."""
+    from ionscope.cli.common import err_console, print_warnings
+
+    res = run.decomposition
+    err_console.print(f"{run.label}: {res.n_components} components of {data_path}", highlight=False)
     if res.explained_variance_ratio is not None:
         for i, v in enumerate(res.explained_variance_ratio):
             err_console.print(f"  component {i + 1}: {100 * v:.2f} % of the variance", highlight=False)
-    if method == "cluster":
+    if res.method == "cluster":
         for i, f in enumerate(res.values["phase_fractions"]):
             err_console.print(f"  phase {i}: {100 * f:.1f} % of the samples", highlight=False)
     if "iterations" in res.values:
         err_console.print(f"  {res.values['iterations']} iterations", highlight=False)
-    print_warnings(notes)
-    for k, p in paths.items():
+    print_warnings(run.result.warnings)
+    for k, p in run.outputs.items():
         err_console.print(f"wrote {k}: {p}", highlight=False)
 
 

@@ -23,6 +23,8 @@ set by interface voxels only and is far more sensitive to them than the fraction
 
 from __future__ import annotations
 
+from typing import Any
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -89,21 +91,14 @@ def tpb_boundary_tolerance(truth: np.ndarray, rate: float, spacing_um: float, se
 
 
 def build(ctx: DemoContext) -> None:
+    """Run the section: simulate, correct and segment the stack, compare its metrics with the truth,
+    and write the text, figures and table into the report."""
     vol, truth = three_phase_electrode((64, 96, 96), seed=ctx.seed)
     stack, itruth = image_stack(vol.values, fiducial_rows=FID, seed=ctx.seed + 1)
     aligned, drift = align_stack(stack, reference="first", fiducial=(slice(0, FID), slice(None)))
     cleaned = gaussian_denoise(correct_shading(destripe(aligned)), 0.05).load()
     labels = truth.truth["labels"]
-    rng = np.random.default_rng(ctx.seed)
-    scrib = np.full(labels.shape, -1, np.int16)
-    pick = (rng.random(labels.shape) < 0.02) & (np.arange(labels.shape[0]) % 5 == 0)[:, None, None]
-    pick[:, :FID] = False
-    scrib[pick] = labels[pick]
-    seg = RandomForestSegmenter(n_estimators=20, seed=ctx.seed).fit(cleaned, scrib, PHASES).predict(cleaned)
-    raw_lab = np.asarray(seg.values)
-    raw_lab[:, :FID] = labels[:, :FID]  # the fiducial band is not sample: keep it out of the comparison
-    psf = (0.0, itruth.parameters["blur_px"], itruth.parameters["blur_px"])  # FIB-SEM blurs in-plane only
-    seg_lab, n_specks = remove_partial_volume_specks(raw_lab, PHASES["cbd"], psf)
+    seg_lab, raw_lab, n_specks, pick, psf = _segment(cleaned, labels, itruth.parameters["blur_px"], ctx.seed)
     inner = (slice(2, -2), slice(FID + 4, -4), slice(4, -4))  # edges lose to the drift correction
     got = microstructure_metrics(label_volume(seg_lab[inner], PHASES, 0.1), tortuosity_phases=["pore"],
                                  directions=("z", "x"), representativity=False)
@@ -115,6 +110,70 @@ def build(ctx: DemoContext) -> None:
     boundary_error = float((seg_lab[inner] != labels[inner])[iface].mean())
     tpb_tol = tpb_boundary_tolerance(labels[inner], boundary_error, 0.1, seed=ctx.seed)
     tpb_raw = _tpb_density(raw_lab[inner], 0.1)
+    rows, results = _comparison(ref, got, accuracy, tpb_raw, tpb_tol)
+    results["boundary_misclassification_rate"] = boundary_error
+    results["partial_volume_voxels_relabelled"] = n_specks
+    dr = np.abs(np.asarray(drift["drift_px"]) - itruth.truth["drift_px"]).max()
+    results["drift_max_error_px"] = float(dr)
+    results["voxel_accuracy"] = accuracy
+    results["voxel_accuracy_before_cleanup"] = raw_accuracy
+    fig, fig2 = _figures(stack, cleaned, seg_lab, labels, itruth.truth["drift_px"], np.asarray(drift["drift_px"]))
+    prov = make_provenance("ionscope.demo.micro", inputs=[truth.as_input(), itruth.as_input()],
+                           parameters={"segmenter": "random forest", "scribble_fraction": float(pick.mean())})
+    ctx.report.record(prov)
+    sec = ctx.report.section(TITLE)
+    t, v = results["tpb_density_per_um2"]["true"], results["tpb_density_per_um2"]["value"]
+    sec.text("A synthetic NMC electrode (spheres with log-normal radii, carbon-binder film, pore) imaged as "
+             "a FIB-SEM stack (0.1 µm voxels) with noise, curtaining, slice drift and shading. The stack was "
+             "aligned on a fiducial against the first slice, destriped (wavelet–FFT), flat-fielded, smoothed "
+             f"and segmented by a random forest trained on {pick.mean():.1%} labelled voxels. Partial-volume "
+             "voxels on pore/NMC interfaces have a grey level between the two, that of carbon-binder, and the "
+             "forest labels them carbon-binder; carbon-binder components smaller than the resolution cell of "
+             f"the point-spread function ({psf_resolution_voxels(psf):.1f} voxels: the ellipse with the FWHM of "
+             f"the {psf[1]:.1f}-px Gaussian blur as diameters, one slice thick) cannot be resolved objects, and "
+             f"their {n_specks} voxels were relabelled to the phase around them (area opening; Soille 2003, "
+             "Morphological Image Analysis, Springer, doi:10.1007/978-3-662-05088-0). A morphological opening "
+             "was not used: the true carbon-binder is itself a "
+             "film one or two voxels thick and an opening erases it. "
+             f"Voxel accuracy {raw_accuracy:.3f} before and {accuracy:.3f} after the clean-up; maximal drift "
+             f"error {dr:.2f} px. Volume fractions are held to the misclassification rate 1 − accuracy. The "
+             "triple-phase-boundary (TPB) density is held to its sensitivity to boundary errors: the change in "
+             "the true volume's TPB "
+             f"when its interface voxels are mislabelled at random at the segmentation's rate ({boundary_error:.0%} "
+             f"of interface voxels), ±{tpb_tol:.2f} µm⁻². The clean-up brings the TPB density from "
+             f"{tpb_raw / t:.2f}× to {v / t:.2f}× the truth. The remaining excess has two causes: larger "
+             "partial-volume clusters along pore/NMC interfaces survive the size filter, and one-voxel "
+             "carbon-binder films between pore and NMC are below the resolution (the FWHM exceeds one "
+             "voxel), so a film and a bare pore/NMC interface give the same grey-level profile and no voxel "
+             "classifier can tell them apart.")
+    sec.figure(fig, "Middle slice through the correction and segmentation chain.")
+    sec.figure(fig2, "Slice drift along x: truth vs phase correlation on the fiducial.")
+    sec.table(rows, caption="Metrics of the segmented volume vs the true label volume (same definitions)")
+    ctx.results["microstructure"] = results
+
+
+def _segment(cleaned: Any, labels: np.ndarray, blur_px: float,
+             seed: int) -> tuple[np.ndarray, np.ndarray, int, np.ndarray, tuple[float, float, float]]:
+    """Segment the corrected stack with a random forest trained on sparse scribbles drawn from the
+    truth, then relabel partial-volume specks. Returns the cleaned labels, the forest's labels, the
+    number of voxels relabelled, the scribble mask and the point-spread function (σ per axis, px)."""
+    rng = np.random.default_rng(seed)
+    scrib = np.full(labels.shape, -1, np.int16)
+    pick = (rng.random(labels.shape) < 0.02) & (np.arange(labels.shape[0]) % 5 == 0)[:, None, None]
+    pick[:, :FID] = False
+    scrib[pick] = labels[pick]
+    seg = RandomForestSegmenter(n_estimators=20, seed=seed).fit(cleaned, scrib, PHASES).predict(cleaned)
+    raw_lab = np.asarray(seg.values)
+    raw_lab[:, :FID] = labels[:, :FID]  # the fiducial band is not sample: keep it out of the comparison
+    psf = (0.0, blur_px, blur_px)  # FIB-SEM blurs in-plane only
+    seg_lab, n_specks = remove_partial_volume_specks(raw_lab, PHASES["cbd"], psf)
+    return seg_lab, raw_lab, n_specks, pick, psf
+
+
+def _comparison(ref: Any, got: Any, accuracy: float, tpb_raw: float,
+                tpb_tol: float) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Table rows and results of recovered vs true metrics: fractions and surface areas per phase,
+    pore τ, local-thickness d50 and the TPB density before and after the clean-up."""
     rows, results = [], {}
     for name in PHASES:
         for key in ("volume_fraction", "specific_surface_area_per_um"):
@@ -143,13 +202,12 @@ def build(ctx: DemoContext) -> None:
     rows.append({"phase": "all", "metric": "TPB density (µm⁻²)", "true": round(t, 3), "recovered": round(v, 3),
                  "tolerance": round(tpb_tol, 3), "within": bool(abs(v - t) <= tpb_tol)})
     results["tpb_density_per_um2"] = {"true": t, "value": v, "tolerance": tpb_tol, "before_cleanup": tpb_raw}
-    results["boundary_misclassification_rate"] = boundary_error
-    results["partial_volume_voxels_relabelled"] = n_specks
-    dr = np.abs(np.asarray(drift["drift_px"]) - itruth.truth["drift_px"]).max()
-    results["drift_max_error_px"] = float(dr)
-    results["voxel_accuracy"] = accuracy
-    results["voxel_accuracy_before_cleanup"] = raw_accuracy
+    return rows, results
 
+
+def _figures(stack: Any, cleaned: Any, seg_lab: np.ndarray, labels: np.ndarray, true_drift: np.ndarray,
+             drift: np.ndarray) -> tuple[Any, Any]:
+    """The middle slice through the correction and segmentation chain, and the x drift per slice."""
     fig, ax = plt.subplots(1, 4, figsize=(12, 3.2))
     k = stack.shape[0] // 2
     for a, img, title in zip(ax, [stack.values[k], cleaned.values[k], seg_lab[k], labels[k]],
@@ -158,39 +216,9 @@ def build(ctx: DemoContext) -> None:
         a.set_title(title, fontsize=9)
         a.axis("off")
     fig2, ax2 = plt.subplots(figsize=(5, 3))
-    ax2.plot(itruth.truth["drift_px"][:, 1], "k-", label="true x drift")
-    ax2.plot(np.asarray(drift["drift_px"])[:, 1], "o", ms=3, label="recovered")
+    ax2.plot(true_drift[:, 1], "k-", label="true x drift")
+    ax2.plot(drift[:, 1], "o", ms=3, label="recovered")
     ax2.set_xlabel("slice")
     ax2.set_ylabel("drift (px)")
     ax2.legend(fontsize=8)
-    prov = make_provenance("ionscope.demo.micro", inputs=[truth.as_input(), itruth.as_input()],
-                           parameters={"segmenter": "random forest", "scribble_fraction": float(pick.mean())})
-    ctx.report.record(prov)
-    sec = ctx.report.section(TITLE)
-    sec.text("A synthetic NMC electrode (spheres with log-normal radii, carbon-binder film, pore) imaged as "
-             "a FIB-SEM stack (0.1 µm voxels) with noise, curtaining, slice drift and shading. The stack was "
-             "aligned on a fiducial against the first slice, destriped (wavelet–FFT), flat-fielded, smoothed "
-             f"and segmented by a random forest trained on {pick.mean():.1%} labelled voxels. Partial-volume "
-             "voxels on pore/NMC interfaces have a grey level between the two, that of carbon-binder, and the "
-             "forest labels them carbon-binder; carbon-binder components smaller than the resolution cell of "
-             f"the point-spread function ({psf_resolution_voxels(psf):.1f} voxels: the ellipse with the FWHM of "
-             f"the {psf[1]:.1f}-px Gaussian blur as diameters, one slice thick) cannot be resolved objects, and "
-             f"their {n_specks} voxels were relabelled to the phase around them (area opening; Soille 2003, "
-             "Morphological Image Analysis, Springer, doi:10.1007/978-3-662-05088-0). A morphological opening "
-             "was not used: the true carbon-binder is itself a "
-             "film one or two voxels thick and an opening erases it. "
-             f"Voxel accuracy {raw_accuracy:.3f} before and {accuracy:.3f} after the clean-up; maximal drift "
-             f"error {dr:.2f} px. Volume fractions are held to the misclassification rate 1 − accuracy. The "
-             "triple-phase-boundary (TPB) density is held to its sensitivity to boundary errors: the change in "
-             "the true volume's TPB "
-             f"when its interface voxels are mislabelled at random at the segmentation's rate ({boundary_error:.0%} "
-             f"of interface voxels), ±{tpb_tol:.2f} µm⁻². The clean-up brings the TPB density from "
-             f"{tpb_raw / t:.2f}× to {v / t:.2f}× the truth. The remaining excess has two causes: larger "
-             "partial-volume clusters along pore/NMC interfaces survive the size filter, and one-voxel "
-             "carbon-binder films between pore and NMC are below the resolution (the FWHM exceeds one "
-             "voxel), so a film and a bare pore/NMC interface give the same grey-level profile and no voxel "
-             "classifier can tell them apart.")
-    sec.figure(fig, "Middle slice through the correction and segmentation chain.")
-    sec.figure(fig2, "Slice drift along x: truth vs phase correlation on the fiducial.")
-    sec.table(rows, caption="Metrics of the segmented volume vs the true label volume (same definitions)")
-    ctx.results["microstructure"] = results
+    return fig, fig2

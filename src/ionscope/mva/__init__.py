@@ -13,8 +13,9 @@ from ionscope.mva.preprocess import (
                                      select_peaks,
 )
 from ionscope.mva.result import MVAResult
+from ionscope.mva.run import MVARun, run_mva
 
 __all__ = [
-    "SOLVERS", "Flattened", "MVAResult", "Preprocessed", "check_matrix", "cluster_scores", "flatten", "kl_nmf",
-    "mcr", "mcr_als", "nmf", "pca", "preprocess", "sample_mask", "select_peaks",
+    "SOLVERS", "Flattened", "MVAResult", "MVARun", "Preprocessed", "check_matrix", "cluster_scores", "flatten",
+    "kl_nmf", "mcr", "mcr_als", "nmf", "pca", "preprocess", "run_mva", "sample_mask", "select_peaks",
 ]

@@ -106,11 +106,7 @@ def track_regions(series: xr.DataArray, labels: Any, *, shifts: Any | None = Non
     sh = np.zeros((n, 2)) if shifts is None else np.asarray(shifts, dtype=float)
     if sh.shape != (n, 2):
         raise ValidationError(f"need one (dy, dx) shift per frame: shape ({n}, 2), got {sh.shape}")
-    ids = np.unique(lab)
-    ids = ids[ids > 0]
-    lut = np.zeros(int(lab.max()) + 1, dtype=np.int64)
-    lut[ids] = np.arange(1, ids.size + 1)
-    compact = lut[lab]
+    ids, compact = _compact_labels(lab)
     npk = len(species)
     nreg = ids.size
     index = (compact[..., None] * npk + np.arange(npk)).ravel()
@@ -122,24 +118,13 @@ def track_regions(series: xr.DataArray, labels: Any, *, shifts: Any | None = Non
     counts = np.zeros((n, nreg, npk))
     variance = np.zeros((n, nreg, npk))
     area = np.zeros((n, nreg))
-    notes: list[str] = []
     ones = np.ones((ny, nx))
     worst_dt = 1.0
     for f in range(n):
         frame = np.asarray(series.data[f])  # one frame at a time (NumPy view or one Dask compute)
         raw = (frame if every else frame[..., peak_idx]).astype(np.float64)
-        if shots is not None:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", DeadTimeWarning)
-                corr = correct_dead_time(raw, shots)
-            var = dead_time_uncertainty(raw, shots) ** 2
-            if np.any(~np.isfinite(corr)):
-                raise ValidationError(f"frame {f}: saturated pixels (counts = shots = {shots}); "
-                                      "dead-time correction impossible")
-            tot = raw.sum()
-            worst_dt = max(worst_dt, corr.sum() / tot if tot > 0 else 1.0)
-        else:
-            corr, var = raw, None  # Poisson: the variance is the count
+        corr, var, dt_factor = _corrected_frame(raw, shots, f)
+        worst_dt = max(worst_dt, dt_factor)
         if sh[f, 0] or sh[f, 1]:
             corr = _bilinear_shift(corr, sh[f, 0], sh[f, 1])
             var = None if var is None else _bilinear_shift(var, sh[f, 0], sh[f, 1])
@@ -152,12 +137,7 @@ def track_regions(series: xr.DataArray, labels: Any, *, shifts: Any | None = Non
             np.bincount(index, weights=var.ravel(), minlength=size).reshape(nreg + 1, npk)[1:]
         area[f] = np.bincount(compact.ravel(), weights=cover.ravel(), minlength=nreg + 1)[1:] * pix_area
     full = np.bincount(compact.ravel(), minlength=nreg + 1)[1:] * pix_area
-    partial = np.flatnonzero((area < 0.9 * full[None]).any(axis=0))
-    if partial.size:
-        notes.append(f"regions {ids[partial].tolist()} drift partly (>10 %) out of the field in some frames; "
-                     "their intensity is per area inside the field")
-    if worst_dt > 1.1:
-        notes.append(f"dead-time correction raised counts by up to ×{worst_dt:.2f} in a frame")
+    notes = _tracking_notes(area, full, ids, worst_dt)
     with np.errstate(divide="ignore", invalid="ignore"):
         inten = counts / area[..., None]
         sig = np.sqrt(variance) / area[..., None]
@@ -176,6 +156,43 @@ def track_regions(series: xr.DataArray, labels: Any, *, shifts: Any | None = Non
                "pixel_area_um2": pix_area},
     )
     return ds
+
+
+def _compact_labels(lab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The region ids (> 0, sorted) and the label image renumbered 1…n in that order (0: no region)."""
+    ids = np.unique(lab)
+    ids = ids[ids > 0]
+    lut = np.zeros(int(lab.max()) + 1, dtype=np.int64)
+    lut[ids] = np.arange(1, ids.size + 1)
+    return ids, lut[lab]
+
+
+def _corrected_frame(raw: np.ndarray, shots: int | None, f: int) -> tuple[np.ndarray, np.ndarray | None, float]:
+    """Counts of frame ``f`` corrected for dead time (when ``shots`` is known), their variance
+    (``None``: Poisson, the variance is the count) and the factor the correction raised the total by."""
+    if shots is None:
+        return raw, None, 1.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeadTimeWarning)
+        corr = correct_dead_time(raw, shots)
+    var = dead_time_uncertainty(raw, shots) ** 2
+    if np.any(~np.isfinite(corr)):
+        raise ValidationError(f"frame {f}: saturated pixels (counts = shots = {shots}); "
+                              "dead-time correction impossible")
+    tot = raw.sum()
+    return corr, var, corr.sum() / tot if tot > 0 else 1.0
+
+
+def _tracking_notes(area: np.ndarray, full: np.ndarray, ids: np.ndarray, worst_dt: float) -> list[str]:
+    """Warnings: regions that drift partly out of the field, large dead-time corrections."""
+    notes: list[str] = []
+    partial = np.flatnonzero((area < 0.9 * full[None]).any(axis=0))
+    if partial.size:
+        notes.append(f"regions {ids[partial].tolist()} drift partly (>10 %) out of the field in some frames; "
+                     "their intensity is per area inside the field")
+    if worst_dt > 1.1:
+        notes.append(f"dead-time correction raised counts by up to ×{worst_dt:.2f} in a frame")
+    return notes
 
 
 def normalise(track: xr.Dataset, method: str | None = None, *, series: xr.DataArray | None = None) -> xr.Dataset:

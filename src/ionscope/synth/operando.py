@@ -256,77 +256,30 @@ def operando_cell(
     labels_cath, discs = disc_labels((cath_h, nx), n_particles,
                                      (radius_um[0] / pixel_size_um, radius_um[1] / pixel_size_um), seed=rng,
                                      gap_px=3.0)
-    k = len(discs)
-    if classes is None:
-        cycle = ("reversible", "reversible", "sluggish", "irreversible")
-        classes = tuple(cycle[i % 4] for i in range(k))
-    if len(classes) != k:
-        raise ValueError(f"{len(classes)} classes for {k} particles")
-    bad = set(classes) - set(CLASSES)
-    if bad:
-        raise ValueError(f"unknown particle classes {bad}; use {CLASSES}")
+    classes = _particle_classes(classes, len(discs))
     amplitude = np.array([rng.uniform(0.3, 0.45) if c == "sluggish" else 1.0 for c in classes])
-    # local SOC of each particle on the log's clock
-    peak_rev = np.maximum.accumulate(soc_rev_t)
-    s_particles = []
-    for c, a in zip(classes, amplitude):
-        if c == "irreversible":
-            s_particles.append(np.where(soc_rev_t >= peak_rev, soc_rev_t, peak_rev - 0.1 * (peak_rev - soc_rev_t)))
-        else:
-            s_particles.append(a * soc_rev_t)
-    s_frames = np.array([_window_means(t_log, s, start, end) for s in s_particles])  # (k, n)
-    soc_rev_frames = _window_means(t_log, soc_rev_t, start, end)
-    llto_frames = _window_means(t_log, llto_reduction_t, start, end)
-    dose_frac = np.arange(1, n_frames + 1) / n_frames - 0.5 / n_frames  # mid-frame cumulative dose / final
+    s_particles = _particle_soc(classes, amplitude, soc_rev_t)
+    frames = _FrameSignals(
+        particle_soc=np.array([_window_means(t_log, s, start, end) for s in s_particles]),  # (k, n)
+        cell_soc=_window_means(t_log, soc_rev_t, start, end),
+        llto_reduction=_window_means(t_log, llto_reduction_t, start, end),
+        dose_fraction=np.arange(1, n_frames + 1) / n_frames - 0.5 / n_frames,  # mid-frame cumulative dose / final
+    )
 
     steps = rng.normal(0.0, drift_step_px, size=(n_frames, 2)) + np.asarray(drift_trend_px)
     steps[0] = 0.0
     drift = np.cumsum(steps, axis=0)
-    yy, xx = np.mgrid[:ny, :nx].astype(float)
-    pad = 16
-    tex_spec = _texture(shape, pad, rng)
-    y_anode = 0.75 * ny
-    llto_c = (0.68 * ny, 0.55 * nx)
-    llto_r = 0.09 * ny
-
+    cell = _CellGeometry(shape, discs, _texture(shape, 16, rng))
     counts = np.empty((n_frames, ny, nx, len(SPECIES)), dtype=np.uint32)
     for f in range(n_frames):
-        dy, dx = drift[f]
-        nca = np.zeros(shape)
-        per_particle = []
-        for cy, cx, r in discs:
-            cov = _soft_disc(yy, xx, cy + dy, cx + dx, r)
-            per_particle.append(cov)
-            nca += cov
-        nca = np.clip(nca, 0, 1)
-        lto = _soft_step(yy, y_anode + dy)
-        llto = _soft_disc(yy, xx, llto_c[0] + dy, llto_c[1] + dx, llto_r) * (1 - lto)
-        elec = np.clip(1 - nca - lto - llto, 0, 1)
-        tex = 1 + texture * _shifted_texture(tex_spec, dy, dx, pad, shape)
-        expected = np.empty((ny, nx, len(SPECIES)))
-        for j, sp in enumerate(SPECIES):
-            e = (elec * YIELDS["electrolyte"][sp] + llto * YIELDS["llto"][sp] + lto * YIELDS["lto"][sp])
-            if sp == "^48Ti+":
-                e = e - llto * YIELDS["llto"][sp] * TI_LOSS_LLTO * llto_frames[f]
-                e = e - lto * YIELDS["lto"][sp] * TI_GAIN_LTO * soc_rev_frames[f]
-            if sp == "^6Li+":
-                e = (elec * YIELDS["electrolyte"][sp] * (1 + LI6_DOSE_GAIN["electrolyte"] * dose_frac[f])
-                     + llto * YIELDS["llto"][sp] * (1 + LI6_DOSE_GAIN["llto"] * dose_frac[f])
-                     + lto * YIELDS["lto"][sp] * (1 + LI6_DOSE_GAIN["lto"] * dose_frac[f]))
-            for p, cov in enumerate(per_particle):
-                y0 = YIELDS["nca"][sp]
-                if sp == "^58Ni+":
-                    y0 = y0 * (1 + NI_GAIN * s_frames[p, f])
-                elif sp == "^6Li+":
-                    y0 = y0 * (1 + LI6_SOC_GAIN * s_frames[p, f]) * (1 + LI6_DOSE_GAIN["nca"] * dose_frac[f])
-                e = e + cov * y0
-            expected[..., j] = np.clip(e, 0, None) * tex
+        expected = _expected_frame(cell, drift[f], frames, f, texture)
         counts[f] = dead_time_counts(expected, shots_per_pixel, rng)
 
     labels = np.zeros(shape, dtype=np.int32)
     labels[:cath_h] = labels_cath
-    llto_mask = _soft_disc(yy, xx, *llto_c, llto_r) * (1 - _soft_step(yy, y_anode)) >= 0.5
-    lto_mask = _soft_step(yy, y_anode) >= 0.5
+    yy, xx = cell.grid
+    llto_mask = _soft_disc(yy, xx, *cell.llto_centre, cell.llto_radius) * (1 - _soft_step(yy, cell.y_anode)) >= 0.5
+    lto_mask = _soft_step(yy, cell.y_anode) >= 0.5
     field_cm2 = (ny * pixel_size_um * 1e-4) * (nx * pixel_size_um * 1e-4)
     dose_per_frame = primary_current_pA * 1e-12 * integration_s / 1.602176634e-19 / field_cm2
     acquisition = {"instrument": "ionscope virtual TOF-SIMS", "technique": "TOF-SIMS", "polarity": "positive",
@@ -341,7 +294,8 @@ def operando_cell(
     truth = GroundTruth("ionscope.synth.operando.operando_cell", params, {
         **dict(log_truth.truth),
         "labels": labels, "discs_px": discs, "classes": list(classes), "amplitude": amplitude,
-        "particle_soc": s_frames, "cell_soc_reversible": soc_rev_frames, "llto_reduction": llto_frames,
+        "particle_soc": frames.particle_soc, "cell_soc_reversible": frames.cell_soc,
+        "llto_reduction": frames.llto_reduction,
         "drift_px": drift, "shifts_px": -drift, "llto_mask": llto_mask, "lto_mask": lto_mask,
         "dose_per_frame_ions_cm2": dose_per_frame, "ni_gain": NI_GAIN,
     })
@@ -354,6 +308,104 @@ def operando_cell(
         provenance=make_provenance("ionscope.synth.operando.operando_cell", inputs=[truth.as_input()]),
     )
     return (series, log), truth
+
+
+def _particle_classes(classes: tuple[str, ...] | None, k: int) -> tuple[str, ...]:
+    """The class of each of the ``k`` particles: as given (checked) or cycling through reversible,
+    reversible, sluggish, irreversible."""
+    if classes is None:
+        cycle = ("reversible", "reversible", "sluggish", "irreversible")
+        classes = tuple(cycle[i % 4] for i in range(k))
+    if len(classes) != k:
+        raise ValueError(f"{len(classes)} classes for {k} particles")
+    bad = set(classes) - set(CLASSES)
+    if bad:
+        raise ValueError(f"unknown particle classes {bad}; use {CLASSES}")
+    return classes
+
+
+def _particle_soc(classes: tuple[str, ...], amplitude: np.ndarray, soc_rev_t: np.ndarray) -> list[np.ndarray]:
+    """Local SOC of each particle on the log's clock: the reversible SOC scaled by the particle's
+    amplitude, or (irreversible particles) charged with the cell and then kept near the peak."""
+    peak_rev = np.maximum.accumulate(soc_rev_t)
+    s_particles = []
+    for c, a in zip(classes, amplitude):
+        if c == "irreversible":
+            s_particles.append(np.where(soc_rev_t >= peak_rev, soc_rev_t, peak_rev - 0.1 * (peak_rev - soc_rev_t)))
+        else:
+            s_particles.append(a * soc_rev_t)
+    return s_particles
+
+
+@dataclass(frozen=True)
+class _FrameSignals:
+    """Per-frame means over each integration window of what drives the yields."""
+
+    particle_soc: np.ndarray    # (particle, frame) local SOC
+    cell_soc: np.ndarray        # (frame,) reversible SOC of the cell
+    llto_reduction: np.ndarray  # (frame,) fraction of the first cycle's irreversible charge passed
+    dose_fraction: np.ndarray   # (frame,) mid-frame cumulative dose / final dose
+
+
+class _CellGeometry:
+    """Where the phases of the cross-section sit on the undrifted frame (pixels) and its texture."""
+
+    pad = 16
+
+    def __init__(self, shape: tuple[int, int], discs: Any, texture_spectrum: np.ndarray) -> None:
+        ny, nx = shape
+        self.shape = shape
+        self.discs = discs
+        self.texture_spectrum = texture_spectrum
+        self.grid = np.mgrid[:ny, :nx].astype(float)
+        self.y_anode = 0.75 * ny
+        self.llto_centre = (0.68 * ny, 0.55 * nx)
+        self.llto_radius = 0.09 * ny
+
+    def covers(self, dy: float, dx: float) -> tuple[list[np.ndarray], np.ndarray, np.ndarray, np.ndarray]:
+        """Area fraction per pixel of each NCA particle, of LLTO, LTO and the electrolyte, with the
+        sample drifted by (dy, dx) px."""
+        yy, xx = self.grid
+        nca = np.zeros(self.shape)
+        per_particle = []
+        for cy, cx, r in self.discs:
+            cov = _soft_disc(yy, xx, cy + dy, cx + dx, r)
+            per_particle.append(cov)
+            nca += cov
+        nca = np.clip(nca, 0, 1)
+        lto = _soft_step(yy, self.y_anode + dy)
+        llto = _soft_disc(yy, xx, self.llto_centre[0] + dy, self.llto_centre[1] + dx, self.llto_radius) * (1 - lto)
+        elec = np.clip(1 - nca - lto - llto, 0, 1)
+        return per_particle, llto, lto, elec
+
+
+def _expected_frame(cell: _CellGeometry, drift: np.ndarray, frames: _FrameSignals, f: int,
+                    texture: float) -> np.ndarray:
+    """Mean counts per pixel and species of frame ``f`` before dead time (matrix-effect yields of
+    each phase, times the static texture), the sample drifted by ``drift`` px."""
+    dy, dx = drift
+    per_particle, llto, lto, elec = cell.covers(dy, dx)
+    tex = 1 + texture * _shifted_texture(cell.texture_spectrum, dy, dx, cell.pad, cell.shape)
+    dose = frames.dose_fraction[f]
+    expected = np.empty((*cell.shape, len(SPECIES)))
+    for j, sp in enumerate(SPECIES):
+        e = (elec * YIELDS["electrolyte"][sp] + llto * YIELDS["llto"][sp] + lto * YIELDS["lto"][sp])
+        if sp == "^48Ti+":
+            e = e - llto * YIELDS["llto"][sp] * TI_LOSS_LLTO * frames.llto_reduction[f]
+            e = e - lto * YIELDS["lto"][sp] * TI_GAIN_LTO * frames.cell_soc[f]
+        if sp == "^6Li+":
+            e = (elec * YIELDS["electrolyte"][sp] * (1 + LI6_DOSE_GAIN["electrolyte"] * dose)
+                 + llto * YIELDS["llto"][sp] * (1 + LI6_DOSE_GAIN["llto"] * dose)
+                 + lto * YIELDS["lto"][sp] * (1 + LI6_DOSE_GAIN["lto"] * dose))
+        for p, cov in enumerate(per_particle):
+            y0 = YIELDS["nca"][sp]
+            if sp == "^58Ni+":
+                y0 = y0 * (1 + NI_GAIN * frames.particle_soc[p, f])
+            elif sp == "^6Li+":
+                y0 = y0 * (1 + LI6_SOC_GAIN * frames.particle_soc[p, f]) * (1 + LI6_DOSE_GAIN["nca"] * dose)
+            e = e + cov * y0
+        expected[..., j] = np.clip(e, 0, None) * tex
+    return expected
 
 
 def expected_recovery(truth: GroundTruth, states: dict[str, int]) -> np.ndarray:
