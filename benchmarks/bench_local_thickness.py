@@ -21,9 +21,9 @@ from harness import SHARED_DATA, measure, record, table
 from ionscope.micro.local_thickness import local_thickness
 
 SHARED_DATA = Path(os.environ.get("IONSCOPE_SHARED_DATA", SHARED_DATA))
-# PoreSpy 3.2.0 on this machine, 2026-12-01 (load average 1.9): seconds, peak MB, agreement with ionscope
-RECORDED = {"first call s": 6.6, "warm s": 2.66, "peak MB": 339, "mean": 8.55, "median": 6, "agree": 0.931,
-            "dt warm s": 22.1, "dt peak MB": 306, "512 s": 27.6, "512 peak MB": 2420}
+# PoreSpy 3.2.0 on this machine, 2026-12-04 (load average 0.7-1.6): seconds, peak MB, agreement with ionscope
+RECORDED = {"first call s": 4.44, "warm s": 1.67, "peak MB": 305, "mean": 8.55, "median": 6, "agree": 0.931,
+            "dt warm s": 28.0, "dt peak MB": 315, "512 s": 17.1, "512 peak MB": 2540}
 
 
 def ours_only() -> None:
@@ -56,7 +56,7 @@ def ours_only() -> None:
            "(division-free parabola envelopes), reduction to discretely maximal balls (radius class by a bin "
            "lookup), painting largest first with a next-free-voxel pointer per row (no size discretisation: equal "
            "to the definition evaluated by brute force in the tests). PoreSpy is not installed in this run: its "
-           "rows are the figures recorded on this machine on 2026-12-01 at load average 1.9 (PoreSpy 3.2.0 "
+           "rows are the figures recorded on this machine on 2026-12-04 at load average 0.7–1.6 (PoreSpy 3.2.0 "
            "`filters.local_thickness`, default `bf`: every integer radius, radii rounded down, hence its smaller "
            "mean; `dt` with 25 sizes: the old default; radii ×2), so the ratios compare runs at different loads "
            f"(this run's load is in the line above). Warm speed-up vs the default: {ratio:.2f}×; first call: "
