@@ -9,7 +9,7 @@ import pytest
 from scipy import ndimage
 
 from ionscope.micro import local_thickness
-from ionscope.micro.local_thickness import _squared_edt
+from ionscope.micro.local_thickness import _WINDOW, _envelope_1d, _min_convolve_line, _squared_edt
 from ionscope.model.errors import ValidationError
 
 
@@ -63,3 +63,68 @@ def test_balls_beyond_the_containment_table_are_still_exact(monkeypatch):
     u, _ = lt_module._containment_table(10.0, sp)
     assert u[-1] < 1.0  # the table now covers radii below one micrometre only
     np.testing.assert_array_equal(local_thickness(m, sp), full)
+
+
+def _reference(mask, spacing=(1.0, 1.0, 1.0)):
+    """The definition, one ball at a time: every phase voxel c is the centre of the open ball of
+    radius r(c) (SciPy's Euclidean distance transform); each voxel takes the largest 2·r(c) among
+    the balls that cover it. Cost N², for small volumes only."""
+    r = ndimage.distance_transform_edt(mask, sampling=spacing)
+    grid = np.indices(mask.shape).reshape(3, -1).T * np.asarray(spacing)
+    out = np.zeros(mask.size)
+    for c in np.argwhere(mask):
+        rc = r[tuple(c)]
+        covered = ((grid - c * np.asarray(spacing)) ** 2).sum(1) < rc * rc * (1 - 1e-6)
+        out[covered] = np.maximum(out[covered], 2 * rc)
+    return out.reshape(mask.shape)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random_volumes_equal_the_reference(seed):
+    rng = np.random.default_rng(seed)
+    shape = tuple(int(n) for n in rng.integers(6, 15, 3))
+    spacing = (1.0, 1.0, 1.0) if seed % 2 == 0 else tuple(float(s) for s in rng.uniform(0.4, 1.2, 3))
+    m = ndimage.gaussian_filter(rng.normal(size=shape), rng.uniform(0.6, 2.0)) > rng.uniform(-0.4, 0.4)
+    np.testing.assert_allclose(local_thickness(m, spacing), _reference(m, spacing), rtol=1e-6)
+
+
+def test_one_voxel_and_phases_touching_the_faces():
+    one = np.zeros((5, 6, 7), bool)
+    one[2, 3, 4] = True  # distance 1 to background: the ball covers its centre only
+    assert local_thickness(one)[2, 3, 4] == 2.0 and local_thickness(one).sum() == 2.0
+    corner = np.zeros((5, 6, 7), bool)
+    corner[0, 0, 0] = True  # faces are not background: still distance 1
+    assert local_thickness(corner)[0, 0, 0] == 2.0
+    slab = np.ones((9, 7, 8), bool)
+    slab[0] = False  # background on one face only: thickness grows towards the opposite face
+    sp = (0.5, 1.0, 1.0)
+    np.testing.assert_allclose(local_thickness(slab, sp), _reference(slab, sp), rtol=1e-6)
+    assert local_thickness(slab, sp)[-1].min() == pytest.approx(2 * 8 * 0.5)
+
+
+def test_long_lines_fall_back_to_the_envelope_and_agree():
+    # fine in-plane spacing: the in-line search would pass _WINDOW voxels, so lines use the envelope
+    m = np.ones((6, 24, 22), bool)
+    m[0, ::5, ::4] = False
+    sp = (1.0, 0.1, 0.12)
+    assert 5 * sp[0] / sp[1] > _WINDOW
+    np.testing.assert_allclose(local_thickness(m, sp), _reference(m, sp), rtol=1e-6)
+
+
+@pytest.mark.parametrize("step", [1.0, 0.37])
+def test_line_search_equals_the_parabola_envelope(step):
+    # random lines with background (0), no background at all (inf) and distances beyond the window
+    rng = np.random.default_rng(7)
+    n = 60
+    buf, out, v, z, g = np.empty(n), np.empty(n), np.empty(n, np.int64), np.empty(n + 1), np.empty(n)
+    for trial in range(200):
+        f = (rng.integers(0, 30, n) ** 2 * step**2).astype(np.float64)
+        f[rng.random(n) < rng.uniform(0.0, 0.5)] = 0.0
+        if trial % 10 == 0:
+            f[:] = np.inf
+            f[rng.integers(0, n)] = 0.0 if trial % 20 == 0 else np.inf
+        expected = np.empty(n)
+        line = f.astype(np.float32)  # the EDT stores float32 and searches in float64
+        _envelope_1d(line.astype(np.float64), step, expected, v, z, g)
+        _min_convolve_line(line, step, buf, out, v, z, g)
+        np.testing.assert_array_equal(line, expected.astype(np.float32))

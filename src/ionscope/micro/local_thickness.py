@@ -6,16 +6,19 @@ covers the voxels strictly closer than r(c). The result is exact (no discretisat
 PoreSpy's ``local_thickness`` rounds radii down to whole voxels). Four steps, numba-parallel over
 z-planes:
 
-1. squared Euclidean distance transform with the anisotropic voxel spacing, by the separable lower
-   envelope of parabolas (Felzenszwalb & Huttenlocher, *Theory Comput.* 8, 415, 2012);
+1. squared Euclidean distance transform with the anisotropic voxel spacing: exact separable passes
+   (Saito & Toriwaki, *Pattern Recogn.* 27, 1551, 1994), each line's minimum searched outwards from
+   the voxel no farther than its distance to background, the lower envelope of parabolas
+   (Felzenszwalb & Huttenlocher, *Theory Comput.* 8, 415, 2012) for lines with distant background;
 2. reduction to the discretely maximal balls: a ball is dropped when the voxel set of a neighbour's
    larger ball contains its own voxel set, tested exactly with a table of the farthest lattice point
    of every digital ball from each neighbour offset (the lookup idea of Rémy & Thiel, *Pattern
    Recogn. Lett.* 23, 649, 2002, for any spacing);
 3. balls grouped by radius, largest first;
 4. painting plane by plane from precomputed row spans of every digital ball: each span writes only
-   voxels still unpainted, found with a union–find "next free voxel" pointer per row, so every
-   voxel is written once and spans that larger balls already filled cost one lookup.
+   voxels still unpainted, found with a union–find "next free voxel" pointer per row (full path
+   compression), so every voxel is written once and spans that larger balls already filled cost
+   one lookup.
 """
 
 from __future__ import annotations
@@ -231,34 +234,39 @@ def _maximal_balls(d2, u, far, lut, h, flat_off, column, step, out, kind):  # pr
                     kind[k, j, i] = lo
 
 
-@nb.njit(cache=True)
+@nb.njit(parallel=True, cache=True)
 def _bucket_by_kind(kind, d2, nkinds):  # pragma: no cover - numba
     """Counting sort of the ball centres by (kind, z); start offsets per (kind, z) and the largest
-    squared radius of each kind."""
+    squared radius of each kind. Parallel over z: the counts and slots of plane k are its own."""
     nz, ny, nx = kind.shape
     start = np.zeros(nkinds * nz + 1, np.int64)
-    largest = np.zeros(nkinds)
-    for k in range(nz):
+    for k in nb.prange(nz):
         for j in range(ny):
             for i in range(nx):
                 t = kind[k, j, i]
                 if t >= 0:
                     start[t * nz + k + 1] += 1
-                    largest[t] = max(largest[t], d2[k, j, i])
     for a in range(1, start.size):
         start[a] += start[a - 1]
-    pos = start[:-1].copy()
     cy = np.empty(start[-1], np.int32)
     cx = np.empty(start[-1], np.int32)
     cz = np.empty(start[-1], np.int32)
-    for k in range(nz):
+    cd = np.empty(start[-1], d2.dtype)
+    for k in nb.prange(nz):
         for j in range(ny):
             for i in range(nx):
                 t = kind[k, j, i]
                 if t >= 0:
-                    p = pos[t * nz + k]
-                    cz[p], cy[p], cx[p] = k, j, i
-                    pos[t * nz + k] += 1
+                    p = start[t * nz + k]
+                    cz[p], cy[p], cx[p], cd[p] = k, j, i, d2[k, j, i]
+                    start[t * nz + k] += 1  # restored below: each slot now holds the next one's start
+    for a in range(start.size - 1, 0, -1):
+        start[a] = start[a - 1]
+    start[0] = 0
+    largest = np.zeros(nkinds)
+    for t in range(nkinds):
+        for p in range(start[t * nz], start[(t + 1) * nz]):
+            largest[t] = max(largest[t], cd[p])
     return cz, cy, cx, start, largest
 
 
@@ -314,18 +322,21 @@ def _paint_largest_first(cz, cy, cx, start, ez, slot, ey, first, half, diam, out
                         continue
                     a, b = max(kx - e, 0), min(kx + e, nx - 1)
                     row = free[j]
-                    i = a
-                    while row[i] != i:  # path halving
-                        row[i] = row[row[i]]
+                    i = row[a]
+                    if i > b:  # the span is painted already: one lookup
+                        continue
+                    while row[i] != i:
                         i = row[i]
                     while i <= b:
                         plane[j, i] = max(plane[j, i], diam[t])  # one-voxel balls were written first
                         row[i] = i + 1
                         i += 1
                         while row[i] != i:
-                            row[i] = row[row[i]]
                             i = row[i]
-                    row[a] = i
+                    while a < i:  # full path compression: every voxel passed now points past the span
+                        nxt = row[a]
+                        row[a] = i
+                        a = nxt
 
 
 def local_thickness(mask: np.ndarray, spacing: tuple[float, float, float] = (1.0, 1.0, 1.0)) -> np.ndarray:
