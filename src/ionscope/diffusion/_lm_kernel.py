@@ -11,12 +11,12 @@ doi:10.1080/14686996.2025.2580917, eqs. 3 and 8; Crank 1975, *The Mathematics of
 The fraction is ``C₀ + (C_s − C₀) F``; C_s and C₀ enter linearly and are set to their weighted
 least-squares optimum at every step (variable projection, Golub & Pereyra 1973, SIAM J. Numer. Anal.
 10, 413, doi:10.1137/0710036), which removes their valley with k from the search. One pass over a
-pixel's depth points gives the weighted cost, the normal matrix JᵀWJ and the gradient JᵀWr together
-(analytic Jacobian), so one LM iteration costs one pass. erfcx is interpolated from a cubic-Hermite
-table in ``y = 1/(1 + z)`` (values and exact
-derivatives from :func:`scipy.special.erfcx`): relative error < 1e-11 for every z ≥ 0, far below the
-counting noise of any profile, and cheaper than ``exp(z²)·erfc(z)`` (scipy's erfcx cannot be
-called from numba).
+pixel's depth points accumulates the weighted moments of the model, its analytic derivatives and the
+data, from which the normal matrix JᵀWJ and the gradient JᵀWr follow in closed form (the cost is
+summed from the residuals in a second, three-operation loop), so one LM iteration costs one pass.
+erfcx is interpolated from a cubic-Hermite table in ``y = 1/(1 + z)`` (values and exact derivatives
+from :func:`scipy.special.erfcx`): relative error < 1e-11 for every z ≥ 0, far below the counting noise
+of any profile, and cheaper than ``exp(z²)·erfc(z)`` (scipy's erfcx cannot be called from numba).
 
 Tracer fractions ``a/(a+b)`` and their Poisson weights (``σ_f² = (b² σ_a² + a² σ_b²)/(a+b)⁴``, as in
 :func:`ionscope.diffusion.fraction.isotope_fraction`) are formed in the kernel from the raw counts, so
@@ -87,16 +87,22 @@ def erfcx_nb(z, g, dg):
 
 
 @njit(cache=True)
-def _pass(p, npar, y, w, x, t, g, dg, JtJ, grad, F, d0, d1):
+def _pass(p, npar, y, w, x, t, g, dg, JtJ, grad, F):
     """Weighted cost at the nonlinear parameters of ``p`` (log₁₀ D and, for surface exchange, log₁₀ w with
     ``w = h√(Dt) = k√(t/D)``), with C_s and C₀ set to their weighted
-    least-squares optimum (variable projection); fills JᵀWJ and JᵀWr of all parameters."""
+    least-squares optimum (variable projection); fills JᵀWJ and JᵀWr of all parameters.
+
+    One pass over the points accumulates the weighted moments of the model F, its derivatives and the
+    data; JᵀWJ and JᵀWr follow from them once C_s and C₀ are known. The cost is summed from the
+    residuals themselves (a second, three-operation pass) so that it carries no cancellation."""
     surface = npar == 4
     D = 10.0 ** p[0]
     L = math.sqrt(D * t)
     inv2L = 0.5 / L
     ww = 10.0 ** p[1] if surface else 0.0
     s0 = s1 = s2 = sy = sfy = 0.0
+    a0 = a00 = a01 = a0f = a0y = 0.0
+    b1 = b11 = b1f = b1y = 0.0
     for j in range(x.size):
         wj = w[j]
         if wj == 0.0:
@@ -104,61 +110,72 @@ def _pass(p, npar, y, w, x, t, g, dg, JtJ, grad, F, d0, d1):
             continue
         u = x[j] * inv2L
         e = math.exp(-u * u)
+        yj = y[j]
         if surface:
             s = u + ww
             es = _erfcx(s, g, dg)
             G = e * es
             Fj = e * _erfcx(u, g, dg) - G
             H = e * (2.0 * s * es - _TWO_OVER_SQRT_PI)  # −∂F/∂w
-            d0[j] = u * ww * G * _LN10  # ∂F/∂log₁₀D at fixed w (∂F/∂u = −2wG, ∂u/∂ln D = −u/2)
-            d1[j] = -ww * H * _LN10  # ∂F/∂log₁₀w
+            dj0 = u * ww * G * _LN10  # ∂F/∂log₁₀D at fixed w (∂F/∂u = −2wG, ∂u/∂ln D = −u/2)
+            dj1 = -ww * H * _LN10  # ∂F/∂log₁₀w
+            wd1 = wj * dj1
+            b1 += wd1
+            b11 += wd1 * dj1
+            b1f += wd1 * Fj
+            b1y += wd1 * yj
+            a01 += wj * dj0 * dj1
         else:
             Fj = e * _erfcx(u, g, dg)
-            d0[j] = e * u / _SQRT_PI * _LN10
+            dj0 = e * u / _SQRT_PI * _LN10
         F[j] = Fj
+        wd0 = wj * dj0
+        a0 += wd0
+        a00 += wd0 * dj0
+        a0f += wd0 * Fj
+        a0y += wd0 * yj
+        wf = wj * Fj
         s0 += wj
-        s1 += wj * Fj
-        s2 += wj * Fj * Fj
-        sy += wj * y[j]
-        sfy += wj * Fj * y[j]
+        s1 += wf
+        s2 += wf * Fj
+        sy += wj * yj
+        sfy += wf * yj
     # y ≈ C₀ (1 − F) + C_s F: 2×2 weighted normal equations in (C₀, C_s)
-    a11 = s0 - 2 * s1 + s2
-    a12 = s1 - s2
-    a22 = s2
-    b1 = sy - sfy
-    b2 = sfy
-    det = a11 * a22 - a12 * a12
-    if det > 1e-12 * max(a11 * a22, 1e-300):
-        p[npar - 1] = (a22 * b1 - a12 * b2) / det
-        p[npar - 2] = (a11 * b2 - a12 * b1) / det
+    m11 = s0 - 2 * s1 + s2
+    m12 = s1 - s2
+    m22 = s2
+    r1 = sy - sfy
+    r2 = sfy
+    det = m11 * m22 - m12 * m12
+    if det > 1e-12 * max(m11 * m22, 1e-300):
+        p[npar - 1] = (m22 * r1 - m12 * r2) / det
+        p[npar - 2] = (m11 * r2 - m12 * r1) / det
     cs, c0 = p[npar - 2], p[npar - 1]
     amp = cs - c0
-    for a in range(npar):
-        grad[a] = 0.0
-        for b in range(npar):
-            JtJ[a, b] = 0.0
-    jac = np.zeros(4)
-    cost = 0.0
-    for j in range(x.size):
-        wj = w[j]
-        if wj == 0.0:
-            continue
-        Fj = F[j]
-        jac[0] = amp * d0[j]
-        if surface:
-            jac[1] = amp * d1[j]
-        jac[npar - 2] = Fj
-        jac[npar - 1] = 1.0 - Fj
-        r = c0 + amp * Fj - y[j]
-        cost += wj * r * r
-        for a in range(npar):
-            wa = wj * jac[a]
-            grad[a] += wa * r
-            for b in range(a, npar):
-                JtJ[a, b] += wa * jac[b]
+    ics, ic0 = npar - 2, npar - 1
+    # Jacobian columns: amp·d0, (amp·d1), F, 1 − F; residual r = C₀ + amp·F − y
+    JtJ[0, 0] = amp * amp * a00
+    JtJ[0, ics] = amp * a0f
+    JtJ[0, ic0] = amp * (a0 - a0f)
+    JtJ[ics, ics] = s2
+    JtJ[ics, ic0] = s1 - s2
+    JtJ[ic0, ic0] = s0 - 2 * s1 + s2
+    grad[0] = amp * (c0 * a0 + amp * a0f - a0y)
+    grad[ics] = c0 * s1 + amp * s2 - sfy
+    grad[ic0] = (c0 * s0 + amp * s1 - sy) - grad[ics]
+    if surface:
+        JtJ[0, 1] = amp * amp * a01
+        JtJ[1, 1] = amp * amp * b11
+        JtJ[1, ics] = amp * b1f
+        JtJ[1, ic0] = amp * (b1 - b1f)
+        grad[1] = amp * (c0 * b1 + amp * b1f - b1y)
     for a in range(npar):
         for b in range(a):
             JtJ[a, b] = JtJ[b, a]
+    cost = 0.0
+    for j in range(x.size):
+        r = c0 + amp * F[j] - y[j]
+        cost += w[j] * r * r
     return cost
 
 
@@ -237,9 +254,7 @@ def _fit_pixel(y, w, x, t, npar, g, dg, bounds, iterations, p, cov):
     step = np.zeros(4)
     trial = np.zeros(4)
     F = np.empty(x.size)
-    d0 = np.empty(x.size)
-    d1 = np.empty(x.size)
-    cost = _pass(p, npar, y, w, x, t, g, dg, JtJ, grad, F, d0, d1)
+    cost = _pass(p, npar, y, w, x, t, g, dg, JtJ, grad, F)
     lam = 1e-3
     for _ in range(iterations):
         for a in range(npar):
@@ -261,7 +276,7 @@ def _fit_pixel(y, w, x, t, npar, g, dg, bounds, iterations, p, cov):
         for a in range(npar):
             trial[a] = min(max(p[a] + step[a], bounds[a, 0]), bounds[a, 1])
             biggest = max(biggest, abs(step[a]))
-        c_new = _pass(trial, npar, y, w, x, t, g, dg, JtJ_t, grad_t, F, d0, d1)
+        c_new = _pass(trial, npar, y, w, x, t, g, dg, JtJ_t, grad_t, F)
         if c_new < cost:
             gain = cost - c_new
             cost = c_new

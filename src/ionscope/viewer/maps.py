@@ -94,10 +94,9 @@ def _label(name: str, var: xr.DataArray) -> str:
     return name
 
 
-def _order(name: str) -> tuple[int, str]:
-    """D* and k first, then interface depths, then the rest in store order."""
-    first = {"D": 0, "k": 1}
-    return (first.get(name, 2 if name.startswith("interface_") else 3), "")
+def _order(name: str) -> int:
+    """D* and k first, then interface depths, then the rest in store order (the sort is stable)."""
+    return {"D": 0, "k": 1}.get(name, 2 if name.startswith("interface_") else 3)
 
 
 def map_variables(ds: xr.Dataset | None) -> list[dict[str, Any]]:

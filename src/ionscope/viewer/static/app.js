@@ -576,8 +576,9 @@ const mp = S.views.maps = {
     const seq = this.seq = (this.seq || 0) + 1;
     const g = await getImage(`/api/datasets/${this.id}/${route}?${qs(params)}`);
     if (seq !== this.seq) return;
+    const changed = JSON.stringify(params) !== JSON.stringify(this.query);
     this.img = g; this.query = params;
-    const out = $("mp-hover"); out.textContent = ""; for (const k of ["value", "uncertainty", "unit", "row", "col"]) delete out.dataset[k];
+    if (changed) { const out = $("mp-hover"); out.textContent = ""; for (const k of ["value", "uncertainty", "unit", "row", "col"]) delete out.dataset[k]; }
     const h = g.header, c = $("mp-canvas"), [ay, ax] = h.axes;
     const spatial = ay.unit === ax.unit && ay.unit !== "index";
     const um = a => Math.abs(a.last - a.first) / Math.max(1, h.full_shape[h.axes.indexOf(a)] - 1) || 1;
@@ -611,6 +612,8 @@ const mp = S.views.maps = {
       while (this.pending) {
         const q = this.pending; this.pending = null;
         const v = await getJSON(`/api/datasets/${this.id}/value?${qs(q)}`);
+        const { row: _r, col: _c, ...shown } = q;
+        if (JSON.stringify(shown) !== JSON.stringify(this.query)) continue; // the map changed meanwhile
         const out = $("mp-hover"), val = v.value;
         const where = Object.values(v.position).map(p => `${AXIS_LABEL[p.axis] || p.axis} = ${IS.fmt(p.value)} ${IS.unitText(p.unit)}`).join(", ");
         out.textContent = `${v.label} = ${IS.fmtPm(val.value, val.uncertainty)} ${IS.unitText(val.unit)} at ${where}`;
