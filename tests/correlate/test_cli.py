@@ -143,3 +143,20 @@ def test_bad_input_unreadable_transform(registered, cli, tmp_path, text):
     t.write_text(text)
     code, out, err = cli("correlate", "transfer", registered["phase"], registered["sims"], "--transform", t)
     _one_line_error(code, out, err, "bad.json")
+
+
+@pytest.mark.slow
+def test_written_pair_runs_the_readme_commands(tmp_path, cli, monkeypatch):
+    """The README's correlate lines, on the files ``write_correlative_pair`` leaves for the demo."""
+    from ionscope.synth import write_correlative_pair
+
+    d = tmp_path / "correlative"
+    files = write_correlative_pair(d)
+    monkeypatch.chdir(tmp_path)
+    code, _, err = cli("correlate", "register", d / "sem.tif", d / "sims.zarr", "--out", "transform.json",
+                       "--export-itk", "transform.tfm")
+    assert code == 0, err
+    code, out, err = cli("correlate", "transfer", d / "phase.tif", d / "sims.zarr", "--transform", files["transform"],
+                         "--phases", "electrolyte=0,cathode=1,cbd=2", "--csv", "phases.csv")
+    assert code == 0, err
+    assert "cathode" in out and (tmp_path / "phases.csv").exists()

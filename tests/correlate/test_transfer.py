@@ -64,3 +64,35 @@ def test_resampling_puts_the_ion_image_on_the_sem_grid():
     ph = truth.truth["phase"]
     # Ni is ~9× richer in the cathode than elsewhere: the resampled image follows the SEM phases
     assert out[..., 1][ok & (ph == 1)].mean() > 3 * out[..., 1][ok & (ph == 0)].mean()
+
+
+@pytest.mark.slow
+def test_depth_profiles_per_phase_from_a_cube(tmp_path):
+    """A SIMS cube (scan, y, x, peak) whose yields change with depth: the cube registers through its
+    depth-integrated image and each phase gets a depth profile per species within its uncertainty
+    (χ² over phases × scans × species below its 99.9 % point)."""
+    from ionscope.correlate.pipeline import register_images, transfer
+    from ionscope.model.arrays import coord, labelled
+    from ionscope.synth.core import poisson_counts
+
+    sem, sims, truth = correlative_pair((256, 256), seed=21, rotation_deg=7.0, shift_um=(1.0, 2.0))
+    depth_factor = np.array([1.0, 0.6, 0.3])  # yields fall with depth
+    fr = truth.truth["fractions"]
+    names = [str(p) for p in sims["peak"].values]
+    y = np.array([[truth.truth["expected"][p][s] for s in names] for p in PHASES])
+    lam = depth_factor[:, None, None, None] * (fr @ y)[None]
+    counts = poisson_counts(lam, np.random.default_rng(5)).astype(np.uint32)
+    cube = labelled(counts, "cube3d", units="counts",
+                    coords={"scan": coord("scan", np.arange(3), "index"), "y": sims["y"].variable,
+                            "x": sims["x"].variable, "peak": sims["peak"].variable,
+                            "sputter_time": coord("scan", [10.0, 20.0, 30.0], "s")})
+    ct, _ = register_images(sem, cube)
+    res, _ = transfer(truth.truth["phase"], cube, ct)
+    z2 = []
+    for pi, pname in enumerate(PHASES):
+        entry = res["labels"][f"label {PHASES[pname]}"]
+        assert entry["axis"] == "scan"
+        for si, sname in enumerate(names):
+            q = entry["profiles"][sname]
+            z2 += list(((np.asarray(q.value) - depth_factor * y[pi, si]) / np.asarray(q.uncertainty)) ** 2)
+    assert np.sum(z2) < stats.chi2.ppf(0.999, len(z2))

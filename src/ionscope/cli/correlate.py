@@ -33,15 +33,9 @@ def _species(text: str | None) -> list[str] | None:
 
 
 def _read(path: Path):
-    import ionscope
-    from ionscope.io.eds import looks_like_eds
+    from ionscope.correlate.pipeline import read_image
 
-    with naming(path):
-        multipage_eds = path.is_file() and looks_like_eds(path)
-        da = ionscope.read(path, format="eds-tiff" if multipage_eds else None)
-    if not hasattr(da, "dims") or "y" not in da.dims or "x" not in da.dims:
-        raise ValidationError("not an image (no y and x dimensions)", path)
-    return da
+    return read_image(path)
 
 
 def _phases(text: str | None) -> dict[str, int] | None:
@@ -267,3 +261,33 @@ def overlay(
     with naming(out):
         overlay_figure(f_da, m_da, ct, out, species=_species(species), alpha=alpha)
     err_console.print(f"wrote {out}")
+
+
+def view_pair(*paths: Path, transform: Path | None, landmarks_out: Path = Path("landmarks.csv"), port: int = 0,
+              no_browser: bool = False, force_pair: bool = False) -> None:
+    """Serve the pair page (shared by ``correlate view`` and ``ionscope view FIXED MOVING --transform``)."""
+    from ionscope.viewer.correlate_view import pair_view, serve
+
+    if len(paths) != 2:
+        raise ValidationError(f"a correlative pair needs exactly two paths, FIXED MOVING; got {len(paths)}")
+    view = pair_view(paths[0], paths[1], transform, landmarks_out, force_pair=force_pair)
+    console.print(f"ionscope correlative viewer; landmarks are saved to {landmarks_out}", highlight=False)
+    serve(view, port=port, open_browser=not no_browser)
+
+
+@app.command()
+def view(
+    fixed: Annotated[Path, typer.Argument(help="Fine image (SEM).")],
+    moving: Annotated[Path, typer.Argument(help="Coarse image (ion images, EDS maps).")],
+    transform: Annotated[Optional[Path], typer.Option("--transform", help="Transform JSON: show the registered "
+                                                                          "blend.")] = None,
+    landmarks_out: Annotated[Path, typer.Option("--landmarks-out", help="Where Save writes the landmark CSV.")
+                             ] = Path("landmarks.csv"),
+    port: Annotated[int, typer.Option("--port", help="Port to listen on (0: a free one).", min=0, max=65535)] = 0,
+    no_browser: Annotated[bool, typer.Option("--no-browser", help="Print the URL but do not open a browser.")
+                          ] = False,
+    force_pair: ForcePair = False,
+) -> None:
+    """Show FIXED and MOVING in the browser: blend slider, landmark pairs clicked and saved as CSV."""
+    view_pair(fixed, moving, transform=transform, landmarks_out=landmarks_out, port=port, no_browser=no_browser,
+              force_pair=force_pair)

@@ -20,6 +20,9 @@ def view(
     allow_remote: Annotated[bool, typer.Option("--allow-remote",
                                                help="Allow a non-loopback --host (anyone with the token can read).")
                             ] = False,
+    transform: Annotated[Path | None, typer.Option(
+        "--transform", help="With FIXED MOVING: show the registered pair (blend, landmarks; `correlate view`).")
+                         ] = None,
     allow_host: Annotated[list[str] | None, typer.Option(
         "--allow-host", help="With --allow-remote: a further host name or address clients may use to reach the "
                              "viewer (repeatable); requests naming any other host are refused.")] = None,
@@ -31,6 +34,10 @@ def view(
 
     Maps (D*, k, interface depth …) show with colour bars in physical units and the value ± 1σ under
     the pointer; 3-D cubes also show side views (scan × x at a row, scan × y at a column)."""
+    if transform is not None:  # a correlative pair: FIXED MOVING --transform T
+        from ionscope.cli.correlate import view_pair
+
+        return view_pair(*paths, transform=transform, port=port, no_browser=no_browser)
     from ionscope.viewer.server import is_loopback, make_server
 
     server = make_server(paths, host=host, port=port, allow_remote=allow_remote, allowed_hosts=allow_host or ())

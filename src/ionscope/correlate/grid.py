@@ -128,6 +128,8 @@ def registration_plane(da: xr.DataArray, species: list[str] | None, counts: bool
     """One 2-D image of ``da`` to register: the sum of ``species``, the image itself, or (several
     channels, none chosen) the first principal component of the variance-stabilised channels, the
     combination of species with the most contrast."""
+    if "scan" in da.dims:  # a 3-D cube (scan, y, x, peak): register the depth-integrated image
+        da = da.sum("scan", keep_attrs=True)
     cdim = channel_dim(da)
     if cdim is not None and set(da.dims) == {"y", "x", cdim}:
         names = [str(p) for p in da[cdim].values]

@@ -34,7 +34,7 @@ from ionscope.correlate.register import (
 )
 from ionscope.correlate.transfer import transfer_labels
 from ionscope.correlate.transform import CONVENTION, CorrelativeTransform, ImageRecord
-from ionscope.model.errors import FormatError, ValidationError
+from ionscope.model.errors import FormatError, IonscopeError, ValidationError
 from ionscope.model.result import Quantity, Result
 
 LANDMARK_COLUMNS = ("fixed_x_um", "fixed_y_um", "moving_x_um", "moving_y_um")
@@ -60,6 +60,24 @@ def read_landmarks(path: str | PathLike[str]) -> tuple[np.ndarray, np.ndarray]:
     if len(values) < 3:
         raise FormatError(f"need at least 3 landmark pairs, the file has {len(values)}", p)
     return values[:, 2:4], values[:, 0:2]
+
+
+def read_image(path: str | PathLike[str]) -> xr.DataArray:
+    """Read an image for correlative work (multi-page TIFFs with element page names as EDS maps)."""
+    import ionscope
+    from ionscope.io.eds import looks_like_eds
+
+    p = Path(path)
+    try:
+        multipage_eds = p.is_file() and looks_like_eds(p)
+        da = ionscope.read(p, format="eds-tiff" if multipage_eds else None)
+    except IonscopeError as exc:
+        if exc.path is None:
+            exc.path, exc.args = str(p), (f"{p}: {exc.problem}",)
+        raise
+    if not hasattr(da, "dims") or "y" not in da.dims or "x" not in da.dims:
+        raise ValidationError("not an image (no y and x dimensions)", p)
+    return da
 
 
 def fixed_plane(da: xr.DataArray) -> np.ndarray:

@@ -35,7 +35,7 @@ __getattr__, _, _LAZY_NAMES = lazy_loader.attach(__name__, submod_attrs={
     "mva": ["mixture_image"],
     "fibsem": ["three_phase_electrode", "image_stack", "straight_channels", "layered_medium"],
     "viewer_samples": ["write_viewer_samples"],
-    "correlative": ["correlative_pair"],
+    "correlative": ["correlative_pair", "write_correlative_pair"],
 })
 
 

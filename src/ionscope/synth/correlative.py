@@ -198,3 +198,34 @@ def phase_labels(phase: np.ndarray, fixed_pixel_um: float) -> object:
                     coords={"y": coord("y", pixel_axis(ny, fixed_pixel_um), "µm"),
                             "x": coord("x", pixel_axis(nx, fixed_pixel_um), "µm")},
                     attrs={"phases": dict(PHASES), "pixel_size_source": "simulated"})
+
+
+def write_correlative_pair(folder, *, seed: int = 0, register: bool = True) -> dict:
+    """Write a simulated pair as files: ``sem.tif`` (50 nm pixels in the TIFF tags), ``sims.zarr``,
+    ``phase.tif`` (the SEM phase map) and, with ``register``, ``transform.json`` from registering them.
+
+    Returns the paths by name and the :class:`GroundTruth` (``"truth"``).
+    """
+    from pathlib import Path
+
+    import tifffile
+
+    import ionscope
+
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    sem, sims, truth = correlative_pair((512, 512), fixed_pixel_um=0.05, rotation_deg=9.0, shift_um=(1.5, -1.0),
+                                        seed=seed)
+    paths = {"sem": out / "sem.tif", "sims": out / "sims.zarr", "phase": out / "phase.tif"}
+    tifffile.imwrite(paths["sem"], sem.values, resolution=(20.0, 20.0), imagej=True, metadata={"unit": "um"})
+    tifffile.imwrite(paths["phase"], truth.truth["phase"].astype(np.uint8))
+    ionscope.save(sims, paths["sims"], force=True)
+    if register:
+        from ionscope.correlate.pipeline import read_image, register_images
+        from ionscope.model.provenance import sha256_of
+
+        ct, _ = register_images(read_image(paths["sem"]), read_image(paths["sims"]),
+                                fixed_id=(sha256_of(paths["sem"]), str(paths["sem"])),
+                                moving_id=(sha256_of(paths["sims"]), str(paths["sims"])))
+        paths["transform"] = ct.save(out / "transform.json")
+    return {**paths, "truth": truth}

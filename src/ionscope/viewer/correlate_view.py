@@ -1,0 +1,224 @@
+"""A registered pair in the browser: blend slider, and landmark pairs clicked and saved as CSV.
+
+The page shows the FIXED image with the MOVING image resampled onto it (a slider blends them), and
+both images side by side for landmark picking: click a feature on the fixed image, then the same
+feature on the moving image; the pairs (in each image's µm) are saved as the CSV that
+``ionscope correlate register --landmarks`` reads. Standard library server, loopback only, every
+request needs the session token; the only write is the landmark CSV at the path given on the
+command line.
+"""
+
+from __future__ import annotations
+
+import hmac
+import io
+import json
+import secrets
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import numpy as np
+
+from ionscope.correlate.grid import Grid
+from ionscope.model.errors import ValidationError
+
+#: Longest side (pixels) of the images sent to the browser.
+MAX_SIDE = 1024
+#: Largest landmark POST body (bytes).
+MAX_BODY = 200_000
+#: Most landmark pairs saved at once.
+MAX_PAIRS = 500
+
+
+def _png(plane: np.ndarray) -> bytes:
+    """8-bit greyscale PNG of ``plane`` (1st–99th percentile stretch; NaN transparent-black)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    a = np.asarray(plane, float)
+    ok = np.isfinite(a)
+    lo, hi = np.percentile(a[ok], [1, 99]) if ok.any() else (0.0, 1.0)
+    grey = np.clip((np.nan_to_num(a, nan=lo) - lo) / max(hi - lo, 1e-12), 0, 1)
+    rgba = np.dstack([grey, grey, grey, ok.astype(float)])
+    buf = io.BytesIO()
+    plt.imsave(buf, rgba, format="png")
+    return buf.getvalue()
+
+
+def _shrink(plane: np.ndarray) -> tuple[np.ndarray, int]:
+    """Block-mean ``plane`` by an integer factor so that its longer side is ≤ :data:`MAX_SIDE`."""
+    f = max(1, int(np.ceil(max(plane.shape) / MAX_SIDE)))
+    if f == 1:
+        return plane, 1
+    ny, nx = (plane.shape[0] // f) * f, (plane.shape[1] // f) * f
+    return plane[:ny, :nx].reshape(ny // f, f, nx // f, f).mean(axis=(1, 3)), f
+
+
+def _extent(grid: Grid, factor: int) -> list[float]:
+    """[x_left, x_right, y_top, y_bottom] (µm, pixel edges) of the image as sent (after shrinking)."""
+    (ny, nx), (dy, dx), (y0, x0) = grid.shape, grid.pixel_um, grid.origin_um
+    return [x0 - dx / 2, x0 - dx / 2 + (nx // factor) * factor * dx,
+            y0 - dy / 2, y0 - dy / 2 + (ny // factor) * factor * dy]
+
+
+class PairView:
+    """What the page shows: PNGs of the fixed, moving and resampled moving images, and their grids."""
+
+    def __init__(self, fixed: np.ndarray, fixed_grid: Grid, moving: np.ndarray, moving_grid: Grid,
+                 warped: np.ndarray | None, landmarks_out: Path) -> None:
+        f_small, self.f_factor = _shrink(fixed)
+        self.images = {"fixed.png": _png(f_small), "moving.png": _png(moving)}
+        if warped is not None:
+            self.images["warped.png"] = _png(_shrink(warped)[0])
+        self.meta = {"fixed": fixed_grid.to_dict(), "moving": moving_grid.to_dict(),
+                     "fixed_extent_um": _extent(fixed_grid, self.f_factor),
+                     "moving_extent_um": _extent(moving_grid, 1),
+                     "registered": warped is not None, "landmarks_file": str(landmarks_out)}
+        self.landmarks_out = landmarks_out
+
+
+def write_landmarks(path: Path, pairs: Any) -> int:
+    """Write landmark pairs ``[{fixed: [x, y], moving: [x, y]}, …]`` (µm) as the ``--landmarks`` CSV."""
+    if not isinstance(pairs, list) or not 1 <= len(pairs) <= MAX_PAIRS:
+        raise ValidationError(f"landmarks must be a list of 1–{MAX_PAIRS} pairs")
+    rows = []
+    for p in pairs:
+        try:
+            fx, fy = (float(v) for v in p["fixed"])
+            mx, my = (float(v) for v in p["moving"])
+        except (KeyError, TypeError, ValueError):
+            raise ValidationError("each landmark pair needs fixed [x, y] and moving [x, y] in µm") from None
+        if not all(np.isfinite([fx, fy, mx, my])):
+            raise ValidationError("landmark positions must be finite numbers")
+        rows.append(f"{fx!r},{fy!r},{mx!r},{my!r}")
+    from ionscope.correlate.pipeline import LANDMARK_COLUMNS
+    from ionscope.io.atomic import write_text
+
+    write_text(path, ",".join(LANDMARK_COLUMNS) + "\n" + "\n".join(rows) + "\n", force=True)
+    return len(rows)
+
+
+def _static(name: str) -> bytes:
+    return resources.files("ionscope.viewer").joinpath("static", "correlate", name).read_bytes()
+
+
+def make_server(view: PairView, *, port: int = 0) -> ThreadingHTTPServer:
+    """A loopback server for ``view``; its URL (with the token) is ``server.url``."""
+    token = secrets.token_urlsafe(24)
+    types = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
+             ".css": "text/css; charset=utf-8", ".png": "image/png", ".json": "application/json"}
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:  # quiet
+            pass
+
+        def _authorised(self) -> bool:
+            q = parse_qs(urlsplit(self.path).query)
+            given = (q.get("token") or [self.headers.get("X-Ionscope-Token", "")])[0]
+            host = (self.headers.get("Host") or "").rsplit(":", 1)[0]
+            return hmac.compare_digest(given, token) and host in ("127.0.0.1", "localhost", "[::1]")
+
+        def _send(self, code: int, body: bytes, ctype: str) -> None:
+            self.send_response(code)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Cache-Control", "no-store")
+            self.send_header("X-Content-Type-Options", "nosniff")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def _error(self, code: int, message: str) -> None:
+            self._send(code, json.dumps({"error": {"type": "HTTPError", "message": message, "path": None}}).encode(),
+                       types[".json"])
+
+        def do_GET(self) -> None:
+            if not self._authorised():
+                return self._error(401, "missing or wrong token")
+            route = urlsplit(self.path).path
+            if route == "/":
+                page = _static("correlate.html")
+                for asset in (b"correlate.js", b"correlate.css"):
+                    page = page.replace(b'"' + asset + b'"', b'"' + asset + b"?token=" + token.encode() + b'"')
+                return self._send(200, page, types[".html"])
+            if route in ("/correlate.js", "/correlate.css"):
+                return self._send(200, _static(route[1:]), types[Path(route).suffix])
+            if route.startswith("/img/") and route[5:] in view.images:
+                return self._send(200, view.images[route[5:]], types[".png"])
+            if route == "/api/meta":
+                return self._send(200, json.dumps(view.meta).encode(), types[".json"])
+            return self._error(404, "no such route")
+
+        def do_POST(self) -> None:
+            if not self._authorised():
+                return self._error(401, "missing or wrong token")
+            if urlsplit(self.path).path != "/api/landmarks":
+                return self._error(404, "no such route")
+            if not (self.headers.get("Content-Type") or "").startswith("application/json"):
+                return self._error(415, "send application/json")
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                length = -1
+            if not 0 < length <= MAX_BODY:
+                return self._error(413 if length > MAX_BODY else 400, "bad request body size")
+            try:
+                pairs = json.loads(self.rfile.read(length))
+                n = write_landmarks(view.landmarks_out, pairs)
+            except (json.JSONDecodeError, UnicodeDecodeError, ValidationError) as exc:
+                return self._error(422, str(exc))
+            return self._send(200, json.dumps({"saved": n, "path": str(view.landmarks_out)}).encode(),
+                              types[".json"])
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    server.daemon_threads = True
+    server.url = f"http://127.0.0.1:{server.server_address[1]}/?token={token}"  # type: ignore[attr-defined]
+    server.token = token  # type: ignore[attr-defined]
+    return server
+
+
+def pair_view(fixed_path: Path, moving_path: Path, transform_path: Path | None, landmarks_out: Path, *,
+              fixed_pixel_um: float | None = None, moving_pixel_um: float | None = None,
+              force_pair: bool = False) -> PairView:
+    """Read the pair (and the transform, checked against it) and build the page's images."""
+    from ionscope.correlate.grid import grid_of, looks_like_counts, registration_plane
+    from ionscope.correlate.pipeline import fixed_plane, read_image
+    from ionscope.correlate.transfer import resample_to_fixed
+    from ionscope.correlate.transform import check_image, load_transform
+    from ionscope.model.provenance import sha256_of
+
+    f_da, m_da = read_image(fixed_path), read_image(moving_path)
+    mplane = registration_plane(m_da, None, looks_like_counts(m_da))
+    warped = None
+    if transform_path is not None:
+        ct = load_transform(transform_path)
+        check_image(ct.fixed, "fixed", (f_da.sizes["y"], f_da.sizes["x"]), sha256_of(fixed_path), fixed_path,
+                    force_pair)
+        check_image(ct.moving, "moving", (m_da.sizes["y"], m_da.sizes["x"]), sha256_of(moving_path), moving_path,
+                    force_pair)
+        fgrid, mgrid = ct.fixed.grid, ct.moving.grid
+        warped = resample_to_fixed(mplane[..., None], mgrid, fgrid, ct.itk())[..., 0]
+    else:
+        fgrid, mgrid = grid_of(f_da, "fixed", fixed_pixel_um), grid_of(m_da, "moving", moving_pixel_um)
+    return PairView(fixed_plane(f_da), fgrid, mplane, mgrid, warped, landmarks_out)
+
+
+def serve(view: PairView, *, port: int = 0, open_browser: bool = True) -> None:
+    """Serve ``view`` until interrupted, printing the URL."""
+    import webbrowser
+
+    server = make_server(view, port=port)
+    print(server.url, flush=True)
+    if open_browser:
+        threading.Timer(0.3, webbrowser.open, args=(server.url,)).start()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
