@@ -486,7 +486,7 @@ def generate(image: Annotated[Path, typer.Argument(help="Segmented 2-D label ima
               "phase_order": info["order"], "image": _block(ref, why_img), "generated": _block(gen, why_gen),
               "difference": {k: {m: _q(v, "1", why_gen) for m, v in d.items()} for k, d in diff.items()},
               "time": _q(info["seconds"], "s", "one wall-clock measurement")}
-    warnings = []
+    warnings = list(info["warnings"])
     if arr.ndim == 2 or arr.shape[0] == 1:
         warnings.append("an isotropic structure is assumed: the 2-D section stands for every direction")
     res = Result("micro.generate", values, warnings, lab.attrs["provenance"])

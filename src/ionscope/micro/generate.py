@@ -282,14 +282,15 @@ def compare_statistics(ref: Mapping[str, Any], gen: Mapping[str, Any]) -> dict[s
 # --------------------------------------------------------------------------- entry point
 
 
-def check_image(labels2d: np.ndarray, values: Mapping[str, int], r_max: int, path: Any = None) -> None:
+def check_image(labels2d: np.ndarray, values: Mapping[str, int], r_max: int, path: Any = None) -> dict[str, float]:
     """Refuse images too small for the statistics: each phase's correlation length × ``MIN_RANGE_FACTOR``
     must fit within the two-point range, and the range within half the image (pairs at larger
-    offsets are too few to estimate S₂)."""
+    offsets are too few to estimate S₂). Return each phase's correlation length (px)."""
     ny, nx = labels2d.shape[-2:]
     if r_max > min(ny, nx) // 2:
         raise ValidationError(f"a {ny}×{nx} px image is too small for two-point statistics up to {r_max} px "
                               f"(needs at least {2 * r_max} px on each side)", path=path)
+    lengths = {}
     for name, v in values.items():
         m = labels2d == v
         p = float(m.mean())
@@ -300,6 +301,8 @@ def check_image(labels2d: np.ndarray, values: Mapping[str, int], r_max: int, pat
             raise ValidationError(f"phase {name} is correlated over {ell:.1f} px: the image ({ny}×{nx} px) is too "
                                   f"small to measure it (two-point range {r_max} px, need {MIN_RANGE_FACTOR:g}× the "
                                   f"correlation length)", path=path)
+        lengths[name] = ell
+    return lengths
 
 
 def generate(labels2d: np.ndarray, values: Mapping[str, int], shape: Sequence[int], *, method: str = "grf",
@@ -318,7 +321,7 @@ def generate(labels2d: np.ndarray, values: Mapping[str, int], shape: Sequence[in
         raise ValidationError(f"--method must be one of {', '.join(METHODS)}, got {method!r}")
     ny, nx = lab.shape[1:]
     r = int(r_max if r_max is not None else min(ny, nx) // 2)
-    check_image(lab, values, r, path)
+    lengths = check_image(lab, values, r, path)
     t0 = time.perf_counter()
     if method == "slicegan":
         from ionscope.micro.generate_slicegan import slicegan_volume
@@ -333,4 +336,9 @@ def generate(labels2d: np.ndarray, values: Mapping[str, int], shape: Sequence[in
                 "order_error": fit["error"]}
     info["seconds"] = time.perf_counter() - t0
     info["two_point_range_px"] = r
+    info["correlation_length_px"] = lengths
+    longest = max(lengths, key=lengths.get)
+    info["warnings"] = [] if min(shape) >= MIN_RANGE_FACTOR * lengths[longest] else [
+        f"the volume's smallest edge ({min(shape)} voxels) is less than {MIN_RANGE_FACTOR:g} correlation lengths of "
+        f"phase {longest} ({lengths[longest]:.1f} px): a periodic box this small misrepresents its structure"]
     return vol, info
