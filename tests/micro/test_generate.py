@@ -121,3 +121,25 @@ def test_slicegan_mechanics():
         slicegan_volume(_section(n=48)[:20, :20], [0, 1, 2], (8, 8, 8), iterations=1)
     with pytest.raises(ValidationError, match="device"):
         slicegan_volume(_section(n=48), [0, 1, 2], (8, 8, 8), iterations=1, device="nosuchdevice")
+
+
+def test_lineal_path_of_a_periodic_line():
+    from ionscope.micro.generate_anneal import lineal_path_line
+
+    # the run wraps around: positions 5, 0, 1, 2 form one run of four
+    np.testing.assert_array_equal(lineal_path_line(np.array([1, 1, 1, 0, 0, 1], bool), 4), [4, 3, 2, 1, 0])
+    np.testing.assert_array_equal(lineal_path_line(np.ones(5, bool), 2), [5, 5, 5])
+
+
+@pytest.mark.slow
+def test_annealing_lowers_the_energy_and_keeps_fractions():
+    from ionscope.micro.generate_anneal import anneal
+
+    sec = _section(n=64)
+    start = np.random.default_rng(0).permutation(np.resize(sec.ravel(), 16**3)).reshape(16, 16, 16)
+    vol, log = anneal(start, sec, [0, 1, 2], r_max=6, sweeps=1.0)
+    assert log["energy_history"][-1] < 0.7 * log["energy_history"][0]
+    for v in (0, 1, 2):
+        assert (vol == v).sum() == (start == v).sum()
+    with pytest.raises(ValidationError, match="limited to 64"):
+        anneal(np.zeros((65, 64, 64), np.uint8), sec, [0, 1, 2])

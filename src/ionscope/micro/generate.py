@@ -33,7 +33,7 @@ from scipy import stats
 
 from ionscope.model.errors import ValidationError
 
-METHODS = ("grf", "slicegan")
+METHODS = ("grf", "anneal", "slicegan")
 #: Smallest two-point-function range (px) the fit needs: ``MIN_RANGE_FACTOR`` × the correlation length.
 MIN_RANGE_FACTOR = 4.0
 
@@ -307,12 +307,14 @@ def check_image(labels2d: np.ndarray, values: Mapping[str, int], r_max: int, pat
 
 def generate(labels2d: np.ndarray, values: Mapping[str, int], shape: Sequence[int], *, method: str = "grf",
              r_max: int | None = None, seed: int = 0, path: Any = None, device: str = "cpu",
-             iterations: int = 300, progress: Callable[[int, int, float], None] | None = None,
-             ) -> tuple[np.ndarray, dict]:
+             iterations: int = 300, sweeps: float = 2.0,
+             progress: Callable[[int, int, float], None] | None = None) -> tuple[np.ndarray, dict]:
     """Generate a 3-D label volume of ``shape`` whose statistics match the 2-D section(s) ``labels2d``.
 
-    ``method``: ``grf`` (pluri-Gaussian random fields, the default) or ``slicegan`` (see
-    :mod:`ionscope.micro.generate_slicegan`; ``device``, ``iterations`` and ``progress`` apply to it).
+    ``method``: ``grf`` (pluri-Gaussian random fields, the default), ``anneal`` (the ``grf`` volume
+    refined by simulated annealing on S₂ and the lineal path, :mod:`ionscope.micro.generate_anneal`;
+    ``sweeps`` swaps per voxel) or ``slicegan`` (:mod:`ionscope.micro.generate_slicegan`; ``device``
+    and ``iterations`` apply to it). ``progress(done, total, loss)`` follows annealing or training.
     """
     lab = np.asarray(labels2d)
     if lab.ndim == 2:
@@ -334,6 +336,12 @@ def generate(labels2d: np.ndarray, values: Mapping[str, int], shape: Sequence[in
         vol = grf_volume(fit, shape, seed)
         info = {"order": [next(k for k, v in values.items() if v == o) for o in fit["order"]],
                 "order_error": fit["error"]}
+        if method == "anneal":
+            from ionscope.micro.generate_anneal import anneal
+
+            vol, log = anneal(vol, lab, list(values.values()), r_max=min(16, r, min(shape) - 1), sweeps=sweeps,
+                              seed=seed, progress=progress)
+            info.update(log)
     info["seconds"] = time.perf_counter() - t0
     info["two_point_range_px"] = r
     info["correlation_length_px"] = lengths
