@@ -143,3 +143,25 @@ def test_annealing_lowers_the_energy_and_keeps_fractions():
         assert (vol == v).sum() == (start == v).sum()
     with pytest.raises(ValidationError, match="limited to 64"):
         anneal(np.zeros((65, 64, 64), np.uint8), sec, [0, 1, 2])
+
+
+README_EXAMPLE = ("micro generate ../shared/data/microstructure/three_phase_2d_518.tiff --size 128 --spacing 1um "
+                  "--out generated.zarr")
+
+
+@pytest.mark.realdata
+def test_readme_example_runs_as_written(cli, tmp_path, monkeypatch):
+    """The README console line for ``micro generate``, run from a folder with ``../shared`` beside it."""
+    import shlex
+
+    from ..conftest import SHARED_DATA
+
+    if not SHARED_DATA.exists():
+        pytest.skip(f"real data not available: {SHARED_DATA}")
+    work = tmp_path / "ionscope"
+    work.mkdir()
+    (tmp_path / "shared").symlink_to(SHARED_DATA.parent, target_is_directory=True)
+    monkeypatch.chdir(work)
+    code, out, err = cli(*shlex.split(README_EXAMPLE))
+    assert code == 0, err
+    assert "wrote generated.zarr (128×128×128 voxels" in out and (work / "generated.zarr").is_dir()
