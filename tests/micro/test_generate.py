@@ -104,6 +104,19 @@ def test_nmc_slices_reproduce_fractions_and_pore_surface():
     assert abs(area[1] / area[0] - 1) < 0.10
 
 
+def test_cli_generate_segments_a_grey_image_first(cli, tmp_path):
+    sec = _section()
+    grey = (sec * 100.0 + np.random.default_rng(3).normal(0, 5, sec.shape)).astype(np.float32)
+    tifffile.imwrite(tmp_path / "grey.tif", grey)
+    code, out, err = cli("micro", "generate", tmp_path / "grey.tif", "--size", "24", "--out", tmp_path / "g.zarr",
+                         "--spacing", "1um", "--grey-phases", "3", "--range", "24", "--json")
+    assert code == 0, err
+    image = json.loads(out)["results"]["image"]
+    # three grey levels 100 apart with σ = 5 noise: multi-Otsu recovers the labels' fractions
+    for i, name in enumerate(["phase0", "phase1", "phase2"]):
+        assert abs(image[name]["volume_fraction"]["value"] - (sec == i).mean()) < 0.01
+
+
 @pytest.mark.slow
 def test_slicegan_mechanics():
     """Two training steps on a small section: critic and generator run, the volume has the phases' values.
