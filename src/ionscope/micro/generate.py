@@ -35,6 +35,8 @@ from ionscope.model.errors import ValidationError
 
 METHODS = ("grf", "anneal", "slicegan")
 #: Smallest two-point-function range (px) the fit needs: ``MIN_RANGE_FACTOR`` × the correlation length.
+#: An exponentially decaying correlation has fallen to e⁻⁴ ≈ 2 % of its start after four correlation
+#: lengths, so the range then covers S₂'s approach to p² and the fitted ρ can decay inside it.
 MIN_RANGE_FACTOR = 4.0
 
 
