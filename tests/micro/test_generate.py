@@ -104,6 +104,19 @@ def test_nmc_slices_reproduce_fractions_and_pore_surface():
     assert abs(area[1] / area[0] - 1) < 0.10
 
 
+def test_cli_generate_segments_a_grey_image_first(cli, tmp_path):
+    sec = _section()
+    grey = (sec * 100.0 + np.random.default_rng(3).normal(0, 5, sec.shape)).astype(np.float32)
+    tifffile.imwrite(tmp_path / "grey.tif", grey)
+    code, out, err = cli("micro", "generate", tmp_path / "grey.tif", "--size", "24", "--out", tmp_path / "g.zarr",
+                         "--spacing", "1um", "--grey-phases", "3", "--range", "24", "--json")
+    assert code == 0, err
+    image = json.loads(out)["results"]["image"]
+    # three grey levels 100 apart with σ = 5 noise: multi-Otsu recovers the labels' fractions
+    for i, name in enumerate(["phase0", "phase1", "phase2"]):
+        assert abs(image[name]["volume_fraction"]["value"] - (sec == i).mean()) < 0.01
+
+
 @pytest.mark.slow
 def test_slicegan_mechanics():
     """Two training steps on a small section: critic and generator run, the volume has the phases' values.
@@ -121,3 +134,47 @@ def test_slicegan_mechanics():
         slicegan_volume(_section(n=48)[:20, :20], [0, 1, 2], (8, 8, 8), iterations=1)
     with pytest.raises(ValidationError, match="device"):
         slicegan_volume(_section(n=48), [0, 1, 2], (8, 8, 8), iterations=1, device="nosuchdevice")
+
+
+def test_lineal_path_of_a_periodic_line():
+    from ionscope.micro.generate_anneal import lineal_path_line
+
+    # the run wraps around: positions 5, 0, 1, 2 form one run of four
+    np.testing.assert_array_equal(lineal_path_line(np.array([1, 1, 1, 0, 0, 1], bool), 4), [4, 3, 2, 1, 0])
+    np.testing.assert_array_equal(lineal_path_line(np.ones(5, bool), 2), [5, 5, 5])
+
+
+@pytest.mark.slow
+def test_annealing_lowers_the_energy_and_keeps_fractions():
+    from ionscope.micro.generate_anneal import anneal
+
+    sec = _section(n=64)
+    start = np.random.default_rng(0).permutation(np.resize(sec.ravel(), 16**3)).reshape(16, 16, 16)
+    vol, log = anneal(start, sec, [0, 1, 2], r_max=6, sweeps=1.0)
+    assert log["energy_history"][-1] < 0.7 * log["energy_history"][0]
+    for v in (0, 1, 2):
+        assert (vol == v).sum() == (start == v).sum()
+    with pytest.raises(ValidationError, match="limited to 64"):
+        anneal(np.zeros((65, 64, 64), np.uint8), sec, [0, 1, 2])
+
+
+README_EXAMPLE = ("micro generate ../shared/data/microstructure/three_phase_2d_518.tiff --size 128 --spacing 1um "
+                  "--out generated.zarr")
+
+
+@pytest.mark.realdata
+def test_readme_example_runs_as_written(cli, tmp_path, monkeypatch):
+    """The README console line for ``micro generate``, run from a folder with ``../shared`` beside it."""
+    import shlex
+
+    from ..conftest import SHARED_DATA
+
+    if not SHARED_DATA.exists():
+        pytest.skip(f"real data not available: {SHARED_DATA}")
+    work = tmp_path / "ionscope"
+    work.mkdir()
+    (tmp_path / "shared").symlink_to(SHARED_DATA.parent, target_is_directory=True)
+    monkeypatch.chdir(work)
+    code, out, err = cli(*shlex.split(README_EXAMPLE))
+    assert code == 0, err
+    assert "wrote generated.zarr (128×128×128 voxels" in out and (work / "generated.zarr").is_dir()

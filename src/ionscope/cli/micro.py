@@ -294,11 +294,14 @@ def generate(image: Annotated[Path, typer.Argument(help="Segmented 2-D label ima
              grey_phases: Annotated[int, typer.Option(help="A grey image is segmented into this many phases "
                                                            "(multi-Otsu)")] = 2,
              method: Annotated[str, typer.Option(help="grf: pluri-Gaussian random fields matched to the "
-                                                      "two-point functions (minutes on 2 cores); slicegan: a "
+                                                      "two-point functions (minutes on 2 cores); anneal: grf "
+                                                      "refined by simulated annealing on two-point and lineal-"
+                                                      "path functions (up to 64³); slicegan: a "
                                                       "3-D GAN trained on 2-D slices (PyTorch, ionscope[ml]; "
                                                       "hours on a CPU, use a GPU)")] = "grf",
              device: Annotated[str, typer.Option(help="slicegan: cpu or cuda")] = "cpu",
              iterations: Annotated[int, typer.Option(help="slicegan: generator steps")] = 300,
+             sweeps: Annotated[float, typer.Option(help="anneal: swaps tried per voxel")] = 2.0,
              range_px: Annotated[int | None, typer.Option("--range", help="Two-point range in pixels (default half "
                                                                           "the image)")] = None,
              seed: Annotated[int, typer.Option(help="Random seed")] = 0,
@@ -337,13 +340,18 @@ def generate(image: Annotated[Path, typer.Argument(help="Segmented 2-D label ima
         raise ValidationError(f"phase {', '.join(absent)} does not occur in the image", path=image)
     if iterations < 1:
         raise ValidationError(f"--iterations must be at least 1, got {iterations}")
-    with progress(f"generating ({method})", iterations if method == "slicegan" else None, quiet=json) as task:
-        def report(done: int, total: int, w: float) -> None:
-            task.update(description=f"iteration {done}/{total}, Wasserstein estimate {w:.3g}")
+    if sweeps <= 0:
+        raise ValidationError(f"--sweeps must be positive, got {sweeps}")
+    total = {"slicegan": iterations, "anneal": 10}.get(method)
+    with progress(f"generating ({method})", total, quiet=json) as task:
+        def report(done: int, total: int, loss: float) -> None:
+            what = "iteration" if method == "slicegan" else "annealing stage"
+            name = "Wasserstein estimate" if method == "slicegan" else "energy"
+            task.update(description=f"{what} {done}/{total}, {name} {loss:.3g}")
             task.advance()
 
         vol, info = run(arr, ph, dims, method=method, r_max=range_px, seed=seed, path=image, device=device,
-                        iterations=iterations, progress=report)
+                        iterations=iterations, sweeps=sweeps, progress=report)
     r = info["two_point_range_px"]
     with progress("statistics of the image and the volume", None, quiet=json):
         ref = section_statistics(arr if arr.ndim == 3 else arr[None], ph, sp, axes=(1, 2), r_max=min(r, 32))
@@ -372,7 +380,7 @@ def generate(image: Annotated[Path, typer.Argument(help="Segmented 2-D label ima
               "phase_order": info["order"], "image": _block(ref, why_img), "generated": _block(gen, why_gen),
               "difference": {k: {m: _q(v, "1", why_gen) for m, v in d.items()} for k, d in diff.items()},
               "time": _q(info["seconds"], "s", "one wall-clock measurement")}
-    warnings = []
+    warnings = list(info["warnings"])
     if arr.ndim == 2 or arr.shape[0] == 1:
         warnings.append("an isotropic structure is assumed: the 2-D section stands for every direction")
     res = Result("micro.generate", values, warnings, lab.attrs["provenance"])

@@ -33,8 +33,10 @@ from scipy import stats
 
 from ionscope.model.errors import ValidationError
 
-METHODS = ("grf", "slicegan")
+METHODS = ("grf", "anneal", "slicegan")
 #: Smallest two-point-function range (px) the fit needs: ``MIN_RANGE_FACTOR`` × the correlation length.
+#: An exponentially decaying correlation has fallen to e⁻⁴ ≈ 2 % of its start after four correlation
+#: lengths, so the range then covers S₂'s approach to p² and the fitted ρ can decay inside it.
 MIN_RANGE_FACTOR = 4.0
 
 
@@ -282,14 +284,15 @@ def compare_statistics(ref: Mapping[str, Any], gen: Mapping[str, Any]) -> dict[s
 # --------------------------------------------------------------------------- entry point
 
 
-def check_image(labels2d: np.ndarray, values: Mapping[str, int], r_max: int, path: Any = None) -> None:
+def check_image(labels2d: np.ndarray, values: Mapping[str, int], r_max: int, path: Any = None) -> dict[str, float]:
     """Refuse images too small for the statistics: each phase's correlation length × ``MIN_RANGE_FACTOR``
     must fit within the two-point range, and the range within half the image (pairs at larger
-    offsets are too few to estimate S₂)."""
+    offsets are too few to estimate S₂). Return each phase's correlation length (px)."""
     ny, nx = labels2d.shape[-2:]
     if r_max > min(ny, nx) // 2:
         raise ValidationError(f"a {ny}×{nx} px image is too small for two-point statistics up to {r_max} px "
                               f"(needs at least {2 * r_max} px on each side)", path=path)
+    lengths = {}
     for name, v in values.items():
         m = labels2d == v
         p = float(m.mean())
@@ -300,16 +303,20 @@ def check_image(labels2d: np.ndarray, values: Mapping[str, int], r_max: int, pat
             raise ValidationError(f"phase {name} is correlated over {ell:.1f} px: the image ({ny}×{nx} px) is too "
                                   f"small to measure it (two-point range {r_max} px, need {MIN_RANGE_FACTOR:g}× the "
                                   f"correlation length)", path=path)
+        lengths[name] = ell
+    return lengths
 
 
 def generate(labels2d: np.ndarray, values: Mapping[str, int], shape: Sequence[int], *, method: str = "grf",
              r_max: int | None = None, seed: int = 0, path: Any = None, device: str = "cpu",
-             iterations: int = 300, progress: Callable[[int, int, float], None] | None = None,
-             ) -> tuple[np.ndarray, dict]:
+             iterations: int = 300, sweeps: float = 2.0,
+             progress: Callable[[int, int, float], None] | None = None) -> tuple[np.ndarray, dict]:
     """Generate a 3-D label volume of ``shape`` whose statistics match the 2-D section(s) ``labels2d``.
 
-    ``method``: ``grf`` (pluri-Gaussian random fields, the default) or ``slicegan`` (see
-    :mod:`ionscope.micro.generate_slicegan`; ``device``, ``iterations`` and ``progress`` apply to it).
+    ``method``: ``grf`` (pluri-Gaussian random fields, the default), ``anneal`` (the ``grf`` volume
+    refined by simulated annealing on S₂ and the lineal path, :mod:`ionscope.micro.generate_anneal`;
+    ``sweeps`` swaps per voxel) or ``slicegan`` (:mod:`ionscope.micro.generate_slicegan`; ``device``
+    and ``iterations`` apply to it). ``progress(done, total, loss)`` follows annealing or training.
     """
     lab = np.asarray(labels2d)
     if lab.ndim == 2:
@@ -318,7 +325,7 @@ def generate(labels2d: np.ndarray, values: Mapping[str, int], shape: Sequence[in
         raise ValidationError(f"--method must be one of {', '.join(METHODS)}, got {method!r}")
     ny, nx = lab.shape[1:]
     r = int(r_max if r_max is not None else min(ny, nx) // 2)
-    check_image(lab, values, r, path)
+    lengths = check_image(lab, values, r, path)
     t0 = time.perf_counter()
     if method == "slicegan":
         from ionscope.micro.generate_slicegan import slicegan_volume
@@ -331,6 +338,17 @@ def generate(labels2d: np.ndarray, values: Mapping[str, int], shape: Sequence[in
         vol = grf_volume(fit, shape, seed)
         info = {"order": [next(k for k, v in values.items() if v == o) for o in fit["order"]],
                 "order_error": fit["error"]}
+        if method == "anneal":
+            from ionscope.micro.generate_anneal import anneal
+
+            vol, log = anneal(vol, lab, list(values.values()), r_max=min(16, r, min(shape) - 1), sweeps=sweeps,
+                              seed=seed, progress=progress)
+            info.update(log)
     info["seconds"] = time.perf_counter() - t0
     info["two_point_range_px"] = r
+    info["correlation_length_px"] = lengths
+    longest = max(lengths, key=lengths.get)
+    info["warnings"] = [] if min(shape) >= MIN_RANGE_FACTOR * lengths[longest] else [
+        f"the volume's smallest edge ({min(shape)} voxels) is less than {MIN_RANGE_FACTOR:g} correlation lengths of "
+        f"phase {longest} ({lengths[longest]:.1f} px): a periodic box this small misrepresents its structure"]
     return vol, info
