@@ -38,7 +38,7 @@ pre{background:#f5f6f8;padding:.6rem;overflow-x:auto;font-size:.78rem}nav{margin
 details{margin:.4rem 0}.summary{font-size:.84rem}.summary td,.summary th{padding:.12rem .45rem}
 #summary h2{margin-top:.8rem}.summary th[scope=rowgroup]{background:#f6f8fa;font-weight:600;max-width:14rem}
 summary{cursor:pointer;font-weight:600}
-.tier{border-left:6px solid #245;background:#f4f7fa;padding:.3rem .9rem;margin:.6rem 0}.tier h2{margin:.3rem 0}
+.tier{border-left:6px solid #245;background:#f4f7fa;padding:.15rem .9rem;margin:.4rem 0}
 .tier-A{border-color:#1b6e2a}.tier-B{border-color:#1f5f8b}.tier-C{border-color:#b36b00}.tier-D{border-color:#8f1010}
 .tier ul{margin:.2rem 0;padding-left:1.2rem}.tier li{font-size:.9rem}
 """
@@ -213,11 +213,12 @@ class Report:
                         f"<span class=why>{html.escape(str(r.get('reference')))}</span></li>"
                         for r in rel.get("reasons", []))
         best = rel.get("at_best")
-        note = (f"<p>Best tier still possible with a complete sample history: {html.escape(str(best))}.</p>"
-                if tier == "unknown" and best else "")
-        return (f'<section id="reliability" class="tier tier-{html.escape(tier)}" aria-labelledby="reliability-h">'
-                f'<h2 id="reliability-h">Reliability: tier {html.escape(tier)}</h2>{note}'
-                f"<ul>{items}</ul></section>")
+        note = f" (at best {html.escape(str(best))} with a complete sample history)" if tier == "unknown" and best \
+            else ""
+        count = len(rel.get("reasons", []))
+        return (f'<section id="reliability" class="tier tier-{html.escape(tier)}" aria-label="Reliability tier">'
+                f"<details><summary>Reliability: tier {html.escape(tier)}{note} · {count} "
+                f"reason{'' if count == 1 else 's'}</summary><ul>{items}</ul></details></section>")
 
     def section(self, title: str) -> Section:
         """Start and return a new section."""
