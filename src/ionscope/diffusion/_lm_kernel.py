@@ -87,7 +87,7 @@ def erfcx_nb(z, g, dg):
 
 
 @njit(cache=True)
-def _pass(p, npar, y, w, x, t, g, dg, JtJ, grad, F):
+def _pass(p, npar, y, w, x, t, g, dg, JtJ, grad, F):  # noqa: PLR0915 - one compiled pass over the depth points
     """Weighted cost at the nonlinear parameters of ``p`` (log₁₀ D and, for surface exchange, log₁₀ w with
     ``w = h√(Dt) = k√(t/D)``), with C_s and C₀ set to their weighted
     least-squares optimum (variable projection); fills JᵀWJ and JᵀWr of all parameters.

@@ -98,7 +98,7 @@ def _line_s2(line, r_max):  # pragma: no cover - numba
 
 
 @nb.njit(cache=True)
-def _anneal(vol, phases, s2c, lpc, s2t, lpt, r_max, n_steps, t0, cool, seed):  # pragma: no cover - numba
+def _anneal(vol, phases, s2c, lpc, s2t, lpt, r_max, n_steps, t0, cool, seed):  # noqa: C901, PLR0912  # pragma: no cover - compiled loop, one kernel
     np.random.seed(seed)  # noqa: NPY002 - numba supports only the legacy global generator
     nz, ny, nx = vol.shape
     size = nz * ny * nx
