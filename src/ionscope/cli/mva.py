@@ -29,7 +29,7 @@ def _run(method: str, data_path: Path, components: int, scaling: str, normalise:
     from ionscope.cli.common import dask_progress, emit_json, progress
     from ionscope.mva.run import run_mva
 
-    run = run_mva(data_path, method, components, scaling=scaling, normalise=normalise, min_counts=min_counts,
+    run = run_mva(data_path, method, components, scaling=scaling, normalisation=normalise, min_counts=min_counts,
                   out=out, force=force, algorithm=algorithm, scheduler=scheduler,
                   stage=lambda name, total: progress(name, total, quiet=json),
                   compute_stage=lambda name: dask_progress(name, quiet=json))

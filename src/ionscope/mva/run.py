@@ -15,6 +15,7 @@ from typing import Any
 
 import xarray as xr
 
+from ionscope.model.deprecation import renamed_parameters
 from ionscope.model.result import Result
 from ionscope.mva.result import MVAResult
 
@@ -103,8 +104,9 @@ def output_paths(method: str, out: Path | None) -> dict[str, Path]:
     return {"scores": out / "scores.zarr", "loadings": out / "loadings.zarr"}
 
 
+@renamed_parameters(normalise="normalisation")
 def run_mva(path: str | PathLike[str], method: str, n_components: int, *, scaling: str = "poisson",
-            normalise: str = "none", min_counts: float = 0.0, out: str | PathLike[str] | None = None,
+            normalisation: str = "none", min_counts: float = 0.0, out: str | PathLike[str] | None = None,
             force: bool = False, algorithm: str = "kmeans", scheduler: str | None = None,
             stage: Stage | None = None, compute_stage: ComputeStage | None = None) -> MVARun:
     """Read ``path``, decompose it with ``method`` and save the score maps and loadings.
@@ -114,7 +116,7 @@ def run_mva(path: str | PathLike[str], method: str, n_components: int, *, scalin
     method
         ``"pca"``, ``"nmf"``, ``"mcr"`` or ``"cluster"`` (a PCA with ``n_components − 1`` components
         whose scores are clustered into ``n_components`` phases).
-    scaling, normalise
+    scaling, normalisation
         See :func:`ionscope.mva.pca` (Poisson scaling: Keenan & Kotula 2004, Surf. Interface Anal.
         36, 203, doi:10.1002/sia.1657).
     min_counts
@@ -146,7 +148,7 @@ def run_mva(path: str | PathLike[str], method: str, n_components: int, *, scalin
     with on_scheduler(scheduler):
         with compute_stage(f"{label}: reading {path.name}"):
             data = _load(path, min_counts, in_memory=method in ITERATION_LIMITS)
-        res = _decompose(data, method, n_components, scaling, normalise, algorithm, stage, compute_stage)
+        res = _decompose(data, method, n_components, scaling, normalisation, algorithm, stage, compute_stage)
         if out is not None:
             with compute_stage(f"{label}: writing to {out}"):
                 _save(res, out, paths, force)
@@ -167,7 +169,7 @@ def _load(path: Path, min_counts: float, *, in_memory: bool) -> xr.DataArray:
     return data
 
 
-def _decompose(data: xr.DataArray, method: str, n_components: int, scaling: str, normalise: str, algorithm: str,
+def _decompose(data: xr.DataArray, method: str, n_components: int, scaling: str, normalisation: str, algorithm: str,
                stage: Stage, compute_stage: ComputeStage) -> MVAResult:
     """Run the decomposition ``method`` on ``data``, reporting its stages."""
     from ionscope.mva.cluster import N_STARTS, cluster_scores
@@ -176,18 +178,18 @@ def _decompose(data: xr.DataArray, method: str, n_components: int, scaling: str,
 
     if method == "pca":
         with compute_stage("PCA: decomposition"):
-            return pca(data, n_components, scaling=scaling, normalise=normalise)
+            return pca(data, n_components, scaling=scaling, normalisation=normalisation)
     if method == "cluster":
         k = max(n_components - 1, 1)
         with compute_stage(f"clustering: PCA with {k} components"):
-            scores = pca(data, k, scaling=scaling, normalise=normalise)
+            scores = pca(data, k, scaling=scaling, normalisation=normalisation)
         steps = N_STARTS + (1 if algorithm == "gmm" else 0)
         with stage(f"clustering: {algorithm} into {n_components} phases", steps) as task:
             return cluster_scores(scores, n_components, method=algorithm, on_step=lambda name, n: task.advance(1))
     fn = nmf if method == "nmf" else mcr
     limit = ITERATION_LIMITS[method]
     with stage(f"{METHODS[method]}: iterations (stops when converged)", limit) as task:
-        res = fn(data, n_components, scaling=scaling, normalise=normalise,
+        res = fn(data, n_components, scaling=scaling, normalisation=normalisation,
                  on_iteration=lambda it, n: task.update(completed=it, total=n))
         task.update(completed=limit, total=limit)
     return res
