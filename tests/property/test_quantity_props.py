@@ -92,9 +92,11 @@ def test_text_reads_back_within_its_rounding(value, rel, unit):
 
 
 @FAST
-@given(quantities(with_none=False), st.floats(min_value=-3, max_value=3).filter(lambda p: abs(p) > 0.1))
+@given(quantities(with_none=False),
+       st.one_of(st.floats(min_value=0.1, max_value=3), st.floats(min_value=-3, max_value=-0.1)))
 def test_power_propagates_the_relative_uncertainty_times_the_exponent(q, p):
-    assume(q.value > 0 and q.unit != "m/z")
+    q = Quantity(abs(q.value), q.uncertainty, "1" if q.unit == "m/z" else q.unit)  # a power needs a positive base
+    assume(q.value > 0)
     r = q ** p
     assert r.uncertainty / r.value == pytest.approx(abs(p) * q.uncertainty / q.value, rel=1e-9)
 
