@@ -86,7 +86,7 @@ def test_transport_properties_gathers_directions_with_units_and_reasons():
     vol = label_volume(m.astype(np.uint8), {"solid": 0, "pore": 1}, 0.5)
     stages = []
 
-    def stage(name):
+    def stage(name, total):
         import contextlib
 
         stages.append(name)

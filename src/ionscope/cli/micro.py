@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -72,11 +73,8 @@ def metrics(volume: Volume, phases: Phases = None, spacing: Spacing = None,
         raise ValidationError(f"--tol {tol} must lie between 0 and 0.1")
     lab = _load(volume, phases, spacing)
 
-    def stage(name: str, total: float | None) -> Any:
-        return progress(name, total, quiet=json)
-
     res = microstructure_metrics(lab, metrics=chosen, tortuosity_phases=_names(tortuosity), sizes=sizes,
-                                 directions=dirs, tol=tol, inputs=[volume], stage=stage)
+                                 directions=dirs, tol=tol, inputs=[volume], stage=partial(progress, quiet=json))
     if json:
         emit_json(res)
         return
@@ -126,7 +124,7 @@ def representativity(volume: Volume, phase: Annotated[str, typer.Option(help="Ph
     with naming(volume):
         res = representativity_result(_load(volume, phases, spacing), phase, target=target,
                                       directions=_names(tortuosity) or [], source=volume,
-                                      stage=lambda name: progress(name, None, quiet=json))
+                                      stage=partial(progress, quiet=json))
     values = res.values
     if json:
         emit_json(res)
@@ -153,7 +151,7 @@ def profile(volume: Volume, phase: Annotated[str, typer.Option(help="Phase, e.g.
 
     with naming(volume):
         res = phase_profile(_load(volume, phases, spacing), phase, axis=axis, slabs=slabs, tortuosity=tortuosity,
-                            source=volume, stage=lambda name: progress(name, None, quiet=json))
+                            source=volume, stage=partial(progress, quiet=json))
     if json:
         emit_json(res)
         return
@@ -200,7 +198,7 @@ def transport(volume: Volume,
     dirs = _names(directions) or []
     res = transport_properties(_load(volume, phases, spacing), _coefficients(coefficients), unit=unit,
                                directions=dirs, electrode_axis=electrode_axis, tol=tol, source=volume,
-                               stage=lambda name: progress(name, None, quiet=json))
+                               stage=partial(progress, quiet=json))
     values = res.values
     if json:
         emit_json(res)

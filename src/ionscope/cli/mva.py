@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -31,7 +32,7 @@ def _run(method: str, data_path: Path, components: int, scaling: str, normalise:
 
     run = run_mva(data_path, method, components, scaling=scaling, normalisation=normalise, min_counts=min_counts,
                   out=out, force=force, algorithm=algorithm, scheduler=scheduler,
-                  stage=lambda name, total: progress(name, total, quiet=json),
+                  stage=partial(progress, quiet=json),
                   compute_stage=lambda name: dask_progress(name, quiet=json))
     if json:
         emit_json(run.result)

@@ -6,9 +6,8 @@ labels serve percolation, open/closed pores and the percolating cluster of every
 
 from __future__ import annotations
 
-import contextlib
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -23,6 +22,7 @@ from ionscope.micro.tortuosity import DEFAULT_TOL, label_phase, solve_diffusion
 from ionscope.model.errors import ValidationError
 from ionscope.model.provenance import make_provenance
 from ionscope.model.result import Quantity, Result
+from ionscope.model.stages import Stage, silent_stage
 
 #: Why the voxel size is printed without an uncertainty.
 SPACING_WHY = "the voxel size as given or as recorded in the file; its uncertainty is not known"
@@ -31,19 +31,8 @@ _AXES = {"z": 0, "y": 1, "x": 2}
 METRICS = ("fractions", "surfaces", "tpb", "percolation", "tortuosity", "sizes")
 """Names accepted by ``only``/``skip`` (``--only``/``--skip`` on the command line)."""
 
-Stage = Callable[[str, float | None], contextlib.AbstractContextManager[Any]]
 
 
-class _Silent:
-    def advance(self, n: float = 1) -> None:
-        """Nothing to show."""
-
-    def update(self, **kwargs: Any) -> None:
-        """Nothing to show."""
-
-
-def _silent_stage(name: str, total: float | None) -> contextlib.AbstractContextManager[Any]:
-    return contextlib.nullcontext(_Silent())
 
 
 def select_metrics(only: Iterable[str] | None = None, skip: Iterable[str] | None = None) -> list[str]:
@@ -151,7 +140,7 @@ def microstructure_metrics(vol: xr.DataArray, phases: Mapping[str, int] | None =
         ``stage(name, total)`` returning a context manager whose value has ``advance``/``update``
         (e.g. ``ionscope.cli.common.progress``): one per stage, for progress bars.
     """
-    stage = stage or _silent_stage
+    stage = stage or silent_stage
     chosen = list(metrics or METRICS)
     if not sizes and "sizes" in chosen:
         chosen.remove("sizes")

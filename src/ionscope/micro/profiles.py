@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from ionscope.micro.tortuosity import solve_diffusion
+from ionscope.model.stages import Stage, silent_stage
 
 
 def fraction_profile(mask: np.ndarray, axis: int, spacing: tuple[float, float, float]) -> dict:
@@ -46,7 +45,7 @@ _POSITION_WHY = "position follows from the voxel size as given, whose uncertaint
 
 def phase_profile(volume: Any, phase: str, *, axis: str = "z", slabs: int = 4, tortuosity: bool = True,
                   source: Any = None,
-                  stage: Callable[[str], contextlib.AbstractContextManager[Any]] | None = None) -> Any:
+                  stage: Stage | None = None) -> Any:
     """Volume fraction of one phase at every plane along ``axis``, and τ through consecutive slabs.
 
     Parameters
@@ -64,7 +63,7 @@ def phase_profile(volume: Any, phase: str, *, axis: str = "z", slabs: int = 4, t
     source
         The input file, recorded in the provenance.
     stage
-        Called with a stage name; returns the context manager that runs the stage (a progress bar).
+        ``stage(name, total)``, the context of each stage (:mod:`ionscope.model.stages`; a progress bar).
 
     Returns
     -------
@@ -76,7 +75,7 @@ def phase_profile(volume: Any, phase: str, *, axis: str = "z", slabs: int = 4, t
     from ionscope.model.provenance import make_provenance
     from ionscope.model.result import Result, suffixed_to_quantities
 
-    run = stage or (lambda name: contextlib.nullcontext())
+    run = stage or silent_stage
     index = axis_index(axis, "--axis")
     mask = phase_mask(volume, phase)
     if mask.shape[index] < 2 * max(slabs, 1):
@@ -85,7 +84,7 @@ def phase_profile(volume: Any, phase: str, *, axis: str = "z", slabs: int = 4, t
     spacing = volume_spacing(volume)
     values: dict[str, Any] = {"phase": phase, "axis": axis, **fraction_profile(mask, index, spacing)}
     if tortuosity:
-        with run(f"τ in {slabs} slabs"):
+        with run(f"τ in {slabs} slabs", None):
             values.update(tortuosity_profile(mask, index, spacing, n_slabs=slabs))
     return Result("micro.profile", suffixed_to_quantities(values, _POSITION_WHY), [],
                   make_provenance("ionscope.micro.profile", inputs=[source] if source is not None else [],

@@ -8,11 +8,12 @@ the fraction measured on the whole volume and the edge needed for a target relat
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+
+from ionscope.model.stages import Stage, silent_stage
 
 
 def representativity(mask: np.ndarray, spacing: tuple[float, float, float], *, n_sizes: int = 6,
@@ -112,7 +113,7 @@ _SUBVOLUME_WHY = "subvolume size follows from the voxel size as given, whose unc
 
 def representativity_result(volume: Any, phase: str, *, target: float = 0.05, directions: Sequence[str] = (),
                             source: Any = None,
-                            stage: Callable[[str], contextlib.AbstractContextManager[Any]] | None = None) -> Any:
+                            stage: Stage | None = None) -> Any:
     """How representative a volume is for one phase: its volume fraction's 1σ and the cube edge for a target error.
 
     Parameters
@@ -128,7 +129,7 @@ def representativity_result(volume: Any, phase: str, *, target: float = 0.05, di
     source
         The input file, recorded in the provenance.
     stage
-        Called with a stage name; returns the context manager that runs the stage (a progress bar).
+        ``stage(name, total)``, the context of each stage (:mod:`ionscope.model.stages`; a progress bar).
 
     Returns
     -------
@@ -145,11 +146,11 @@ def representativity_result(volume: Any, phase: str, *, target: float = 0.05, di
 
     if not 0 < target < 1:
         raise ValidationError(f"--target {target} must lie between 0 and 1")
-    run = stage or (lambda name: contextlib.nullcontext())
+    run = stage or silent_stage
     axes = [axis_index(d) for d in directions]
     mask = phase_mask(volume, phase)
     spacing = volume_spacing(volume)
-    with run("subvolume statistics"):
+    with run("subvolume statistics", None):
         r = representativity(mask, spacing, target_relative_error=target)
     values: dict[str, Any] = {
         "phase": phase, "volume_fraction": Quantity(float(mask.mean()), r["fraction_uncertainty"], "1"),
@@ -160,7 +161,7 @@ def representativity_result(volume: Any, phase: str, *, target: float = 0.05, di
         "target_relative_error": target,
         "subvolumes": [suffixed_to_quantities(row, _SUBVOLUME_WHY) for row in r["table"]]}
     for d, axis in zip(directions, axes):
-        with run(f"τ {d} on 8 octants"):
+        with run(f"τ {d} on 8 octants", None):
             values[f"tortuosity_{d}"] = _tortuosity_spread(tortuosity_uncertainty(mask, axis, spacing))
     return Result("micro.representativity", values, [],
                   make_provenance("ionscope.micro.representativity", inputs=[source] if source is not None else [],

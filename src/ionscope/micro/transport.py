@@ -21,9 +21,8 @@ Electrode tortuosity factor (blocking electrode)
 
 from __future__ import annotations
 
-import contextlib
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -43,6 +42,7 @@ from ionscope.micro.tortuosity import (
 from ionscope.model.errors import ValidationError
 from ionscope.model.provenance import make_provenance
 from ionscope.model.result import Quantity, Result
+from ionscope.model.stages import Stage, silent_stage
 
 
 def effective_coefficient(labels: np.ndarray, phases: Mapping[str, int], coefficients: Mapping[str, float],
@@ -158,7 +158,7 @@ _GIVEN = "the intrinsic coefficient as given; its uncertainty is not known"
 def transport_properties(volume: Any, coefficients: Mapping[str, float], *, unit: str = "1",
                          directions: Sequence[str] = ("x", "y", "z"), electrode_axis: str | None = None,
                          tol: float = 1e-2, source: Any = None,
-                         stage: Callable[[str], contextlib.AbstractContextManager[Any]] | None = None) -> Result:
+                         stage: Stage | None = None) -> Result:
     """Effective coefficients, MacMullin numbers and the blocking-electrode tortuosity factor of a labelled volume.
 
     Parameters
@@ -180,7 +180,7 @@ def transport_properties(volume: Any, coefficients: Mapping[str, float], *, unit
     source
         The input file, recorded in the provenance.
     stage
-        Called with a stage name; returns the context manager that runs the stage (a progress bar).
+        ``stage(name, total)``, the context of each stage (:mod:`ionscope.model.stages`; a progress bar).
 
     Returns
     -------
@@ -191,7 +191,7 @@ def transport_properties(volume: Any, coefficients: Mapping[str, float], *, unit
     """
     from ionscope.micro.phases import analysis_phases, axis_index, volume_spacing
 
-    run = stage or (lambda name: contextlib.nullcontext())
+    run = stage or silent_stage
     axes = {d: axis_index(d) for d in [*directions, *([electrode_axis] if electrode_axis else [])]}
     if electrode_axis and len(coefficients) != 1:
         raise ValidationError("the electrode tortuosity factor needs exactly one conducting phase (the pore)")
@@ -202,14 +202,14 @@ def transport_properties(volume: Any, coefficients: Mapping[str, float], *, unit
                                                for k, v in coefficients.items()}}
     warnings: list[str] = []
     for d in directions:
-        with run(f"effective coefficient {d}"):
+        with run(f"effective coefficient {d}", None):
             r = effective_coefficient(labels, phases, coefficients, axes[d], spacing, tol=tol)
         values[d] = _direction_entry(r, unit)
         if values[d]["effective"] is None:
             warnings.append(f"along {d}: {r['reason']}")
     if electrode_axis:
         name = next(iter(coefficients))
-        with run(f"electrode tortuosity {electrode_axis}"):
+        with run(f"electrode tortuosity {electrode_axis}", None):
             e = electrode_tortuosity(labels == phases[name], axes[electrode_axis], spacing, tol=tol)
         if e["electrode_tortuosity"] is None:
             values["electrode_tortuosity"] = {"value": None, "reason": e["reason"]}

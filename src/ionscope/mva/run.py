@@ -17,6 +17,7 @@ import xarray as xr
 
 from ionscope.model.deprecation import renamed_parameters
 from ionscope.model.result import Result
+from ionscope.model.stages import Stage, silent_stage
 from ionscope.mva.result import MVAResult
 
 #: Methods :func:`run_mva` runs and their names in messages.
@@ -24,23 +25,9 @@ METHODS = {"pca": "PCA", "nmf": "NMF", "mcr": "MCR-ALS", "cluster": "clustering"
 #: Iteration limits of NMF and MCR-ALS (their functions' defaults), the totals of their progress.
 ITERATION_LIMITS = {"nmf": 500, "mcr": 200}
 
-Stage = Callable[[str, float | None], contextlib.AbstractContextManager[Any]]
 ComputeStage = Callable[[str], contextlib.AbstractContextManager[Any]]
 
 
-class _Silent:
-    """A progress task that shows nothing."""
-
-    def advance(self, n: float = 1) -> None:
-        """Nothing to show."""
-
-    def update(self, **kwargs: Any) -> None:
-        """Nothing to show."""
-
-
-def _silent_stage(name: str, total: float | None) -> contextlib.AbstractContextManager[Any]:
-    """A stage without a progress display."""
-    return contextlib.nullcontext(_Silent())
 
 
 def _silent_compute(name: str) -> contextlib.AbstractContextManager[Any]:
@@ -137,7 +124,7 @@ def run_mva(path: str | PathLike[str], method: str, n_components: int, *, scalin
     """
     from ionscope.io.atomic import check_writable
 
-    stage = stage or _silent_stage
+    stage = stage or silent_stage
     compute_stage = compute_stage or _silent_compute
     out = None if out is None else Path(out)
     path = Path(path)
