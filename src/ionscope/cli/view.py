@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-import webbrowser
 from pathlib import Path
 from typing import Annotated
 
@@ -38,7 +36,7 @@ def view(
         from ionscope.cli.correlate import view_pair
 
         return view_pair(*paths, transform=transform, port=port, no_browser=no_browser)
-    from ionscope.viewer.server import is_loopback, make_server
+    from ionscope.viewer.server import is_loopback, make_server, serve_until_interrupted
 
     server = make_server(paths, host=host, port=port, allow_remote=allow_remote, allowed_hosts=allow_host or ())
     server.catalog_db = catalog_db  # read by the /catalog page; fixed here, never taken from a request
@@ -52,15 +50,7 @@ def view(
         if not entry.ok:
             err_console.print(f"[yellow]could not load[/yellow] {entry.error}", highlight=False, soft_wrap=True)
     console.print(f"ionscope viewer: {len(server.catalogue)} dataset(s) at", highlight=False)
-    print(server.url, flush=True)
-    if not no_browser:
-        threading.Timer(0.3, webbrowser.open, args=(server.url,)).start()
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+    serve_until_interrupted(server, open_browser=not no_browser)
 
 
 def register(app: typer.Typer) -> None:

@@ -14,7 +14,6 @@ import hmac
 import io
 import json
 import secrets
-import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
@@ -210,15 +209,6 @@ def pair_view(fixed_path: Path, moving_path: Path, transform_path: Path | None, 
 
 def serve(view: PairView, *, port: int = 0, open_browser: bool = True) -> None:
     """Serve ``view`` until interrupted, printing the URL."""
-    import webbrowser
+    from ionscope.viewer.server import serve_until_interrupted
 
-    server = make_server(view, port=port)
-    print(server.url, flush=True)
-    if open_browser:
-        threading.Timer(0.3, webbrowser.open, args=(server.url,)).start()
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+    serve_until_interrupted(make_server(view, port=port), open_browser=open_browser)

@@ -123,6 +123,21 @@ def _static_files() -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in root.iterdir() if p.is_file() and not p.name.startswith(".")}
 
 
+def serve_until_interrupted(server: Any, *, open_browser: bool = True) -> None:
+    """Print ``server.url`` (with its token) on stdout, open it in a browser unless told not to, serve until Ctrl-C."""
+    import webbrowser
+
+    print(server.url, flush=True)
+    if open_browser:
+        threading.Timer(0.3, webbrowser.open, args=(server.url,)).start()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
 def is_loopback(host: str) -> bool:
     """Whether ``host`` is a loopback address or ``localhost``."""
     host = host.strip().rstrip(".").lower().removeprefix("[").removesuffix("]")
