@@ -41,3 +41,16 @@ def test_a_broken_plugin_is_skipped_and_reported(broken_plugin, tmp_path, cli):
     doc = json.loads(out)
     assert "tiff" in doc["results"]
     assert any("broken_vendor_plugin" in w and "skipped" in w for w in doc["warnings"])
+
+
+def test_discovery_skips_exactly_the_modules_without_a_plugin():
+    import importlib
+    import pkgutil
+
+    import ionscope.io
+    from ionscope.io.registry import _INFRASTRUCTURE
+
+    for info in pkgutil.iter_modules(ionscope.io.__path__):
+        module = importlib.import_module(f"ionscope.io.{info.name}")
+        has_plugin = hasattr(module, "PLUGIN") or hasattr(module, "PLUGINS")
+        assert has_plugin != (info.name in _INFRASTRUCTURE), info.name

@@ -94,7 +94,10 @@ PositiveInt = typing.Annotated[int, pydantic.Field(gt=0)]
 
 _PLUGINS: dict[str, FormatPlugin] = {}
 _DISCOVERED = False
-_INFRASTRUCTURE = {"registry", "atomic", "checks", "events", "imzml_sums"}
+#: Modules of ``ionscope.io`` that define no format plugin: discovery does not import them (it imports
+#: every other module to find its ``PLUGIN``), so a read does not pay for their imports.
+_INFRASTRUCTURE = {"registry", "atomic", "checks", "events", "imzml_index", "imzml_scan", "imzml_sums", "imzml_write",
+                   "mesh", "operando_series", "profile_tables", "tiff_stack"}
 
 
 def register(plugin: FormatPlugin, *, replace: bool = False) -> FormatPlugin:
