@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from ionscope.cli.common import console, emit_json, naming, progress, show
+from ionscope.cli.options import ForceOpt, JsonOpt
 from ionscope.model.errors import ValidationError
 
 NAME = "depth"
@@ -48,7 +49,7 @@ def layers(
         "--rates", help="Sputter rate(s), one for all or one per layer, with a unit or in nm/s: "
                         "'0.8±0.05 nm/s,2.0±0.1'.")] = None,
     axis: AxisOpt = "sputter_time",
-    json: Annotated[bool, typer.Option("--json", help="Print a JSON object.")] = False,
+    json: JsonOpt = False,
 ) -> None:
     """Locate interfaces (50 % points, 16–84 % widths) and list the layers of PATH."""
     import ionscope
@@ -114,7 +115,7 @@ def plot(
                                                                          "name.")] = None,
     interfaces: Annotated[bool, typer.Option("--interfaces/--no-interfaces",
                                              help="Mark the interfaces found from the species.")] = True,
-    force: Annotated[bool, typer.Option("--force", help="Replace an existing figure.")] = False,
+    force: ForceOpt = False,
 ) -> None:
     """Plot the chosen species of PATH against sputter time, dose or fluence, with interfaces marked."""
     import ionscope
@@ -148,8 +149,8 @@ def mri(
     axis: AxisOpt = "sputter_time",
     figure: Annotated[Optional[Path], typer.Option("--figure", help="Draw the data and the fitted curves (.png, "
                                                                     ".svg or .pdf).")] = None,
-    force: Annotated[bool, typer.Option("--force", help="Replace an existing figure.")] = False,
-    json: Annotated[bool, typer.Option("--json", help="Print a JSON object.")] = False,
+    force: ForceOpt = False,
+    json: JsonOpt = False,
 ) -> None:
     """Mixing–roughness–information-depth fit (Hofmann 1994, Surf. Interface Anal. 21, 673,
     doi:10.1002/sia.740210912): w, σ, λ, true interfaces and per-layer composition with uncertainties."""
@@ -323,8 +324,8 @@ def cube(
                                                              "surface, OUT.vtk or OUT.stl (x, y, depth all in µm; "
                                                              "needs --axis depth; one file per --interface, "
                                                              "suffixed with the species when several).")] = None,
-    force: Annotated[bool, typer.Option("--force", help="Replace an existing output.")] = False,
-    json: Annotated[bool, typer.Option("--json", help="Print a JSON object.")] = False,
+    force: ForceOpt = False,
+    json: JsonOpt = False,
 ) -> None:
     """Interface-depth maps with per-pixel uncertainty and roughness, layer maps and side views of a cube."""
     import ionscope

@@ -9,13 +9,13 @@ import typer
 from rich.table import Table
 
 from ionscope.cli.common import console, emit_json, print_warnings, progress, quantity_option, show
+from ionscope.cli.options import ForceOpt, JsonOpt
 from ionscope.model.errors import ValidationError
 
 NAME = "diffusion"
 app = typer.Typer(help="Isotope-exchange diffusion: D*, surface exchange k, grain boundaries, Arrhenius, Haven ratio.",
                   no_args_is_help=True)
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print a JSON object.")]
 TimeOpt = Annotated[str, typer.Option("--time", help="Anneal time with its unit ('24h', '59 h', '3600s'); D scales "
                                                     "with 1/t, so a bare number is refused.")]
 IsoOpt = Annotated[Optional[str], typer.Option("--isotopes", help="Tracer and other isotope columns/peaks, "
@@ -197,7 +197,7 @@ def map_(
                                                                "the cube has no depth axis.")] = None,
     figure: Annotated[Optional[Path], typer.Option("--figure", help="Also draw the maps (.png, .svg or "
                                                                     ".pdf).")] = None,
-    force: Annotated[bool, typer.Option("--force", help="Replace existing outputs.")] = False,
+    force: ForceOpt = False,
     json: JsonOpt = False,
 ) -> None:
     """Per-pixel D* and k maps with uncertainties and χ²_red (eq. 8 of Sharma et al. 2025,

@@ -8,6 +8,8 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from ionscope.cli.options import ForceOpt, JsonOpt
+
 NAME = "mva"
 app = typer.Typer(help="Multivariate analysis (PCA, NMF, MCR-ALS, clustering) with Poisson scaling.",
                   no_args_is_help=True)
@@ -21,8 +23,6 @@ NormaliseOpt = Annotated[str, typer.Option("--normalise", help="none or total (t
 MinCountsOpt = Annotated[float, typer.Option("--min-counts", help="Drop peaks with fewer total counts (0: keep all).")]
 OutOpt = Annotated[Optional[Path], typer.Option("--out", help="Folder for scores.zarr and loadings.zarr.")]
 SchedulerOpt = Annotated[Optional[str], typer.Option("--scheduler", help="Dask distributed scheduler address.")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as one JSON object.")]
-ForceOpt = Annotated[bool, typer.Option("--force", help="Replace existing outputs.")]
 
 
 def _run(method: str, data_path: Path, components: int, scaling: str, normalise: str, min_counts: float,

@@ -13,6 +13,7 @@ from typing import Annotated, Optional
 import typer
 
 from ionscope.cli.common import emit_json, err_console, print_warnings, progress
+from ionscope.cli.options import ForceOpt, JsonOpt
 from ionscope.model.errors import ValidationError
 
 NAME = "operando"
@@ -84,7 +85,7 @@ def analyze(
     segment_species: Annotated[Optional[str], typer.Option(help="Species to segment regions from.")] = None,
     primary_current_pa: PrimaryCurrentOpt = None,
     cycle: Annotated[int, typer.Option(help="Cycle whose charged/discharged states define reversibility.")] = 1,
-    json: Annotated[bool, typer.Option("--json", help="Print a JSON object.")] = False,
+    json: JsonOpt = False,
 ) -> None:
     """Capacity, per-region reversibility and classes, and dose of an operando SERIES."""
     res = _run(series, cycling, regions, species, column, unit, current_sign, area_cm2, normalise,
@@ -133,7 +134,7 @@ def report(
     segment_species: Annotated[Optional[str], typer.Option(help="Species to segment regions from.")] = None,
     primary_current_pa: PrimaryCurrentOpt = None,
     cycle: Annotated[int, typer.Option(help="Cycle defining reversibility.")] = 1,
-    force: Annotated[bool, typer.Option("--force", help="Replace an existing report.")] = False,
+    force: ForceOpt = False,
 ) -> None:
     """Write an HTML report: state panels, voltage curve, trajectories, reversibility map, tables."""
     from ionscope.cli.common import current_reliability

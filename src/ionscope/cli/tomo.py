@@ -10,6 +10,7 @@ import typer
 import xarray as xr
 
 from ionscope.cli.common import console, dask_progress, emit_json, progress
+from ionscope.cli.options import ForceOpt, JsonOpt
 from ionscope.model.errors import ValidationError
 from ionscope.model.provenance import describe_input, make_provenance
 from ionscope.model.result import Quantity, Result
@@ -21,8 +22,6 @@ Stack = Annotated[Path, typer.Argument(help="TIFF stack, folder of TIFF slices, 
 Out = Annotated[Path, typer.Option("--out", "-o", help="Output stack (.zarr or .tif)")]
 Pixel = Annotated[str | None, typer.Option("--pixel-size", help="In-plane pixel size, e.g. 10nm")]
 Thick = Annotated[str | None, typer.Option("--slice-thickness", help="FIB slice thickness, e.g. 20nm")]
-Force = Annotated[bool, typer.Option("--force", help="Replace an existing output")]
-Json = Annotated[bool, typer.Option("--json", help="Print a JSON object")]
 
 
 def open_stack(path: Path, pixel: str | None = None, thick: str | None = None) -> xr.DataArray:
@@ -91,8 +90,8 @@ def align(stack: Stack, out: Out, reference: Annotated[str, typer.Option(help="p
           transform: Annotated[str, typer.Option(help="translation|rigid|affine")] = "translation",
           fiducial: Annotated[str | None, typer.Option(help="Register on a region Y0:Y1,X0:X1 (px)")] = None,
           window: Annotated[int, typer.Option(help="Slices in the running median (--reference median)")] = 5,
-          upsample: int = 20, pixel_size: Pixel = None, slice_thickness: Thick = None, force: Force = False,
-          json: Json = False) -> None:
+          upsample: int = 20, pixel_size: Pixel = None, slice_thickness: Thick = None, force: ForceOpt = False,
+          json: JsonOpt = False) -> None:
     """Align slices (translation, rigid or affine); report drift and rotation curves."""
     from ionscope.tomo.align import align_stack
 
@@ -108,7 +107,7 @@ def align(stack: Stack, out: Out, reference: Annotated[str, typer.Option(help="p
 @app.command()
 def destripe(stack: Stack, out: Out, method: Annotated[str, typer.Option(help="wavelet-fft|wedge")] = "wavelet-fft",
              levels: int = 3, sigma: float = 1.0, pixel_size: Pixel = None, slice_thickness: Thick = None,
-             force: Force = False, json: Json = False) -> None:
+             force: ForceOpt = False, json: JsonOpt = False) -> None:
     """Remove curtaining stripes (Münch wavelet–FFT filter or FFT wedge)."""
     from ionscope.tomo.destripe import destripe as run
 
@@ -141,7 +140,8 @@ def train(stack: Stack, labels: Annotated[Path, typer.Option(help="Sparse label 
           trees: Annotated[int, typer.Option(help="Random forest: number of trees")] = 60,
           epochs: Annotated[int, typer.Option(help="U-Net: training epochs")] = 30,
           seed: Annotated[int, typer.Option(help="Random seed (sampling, initial weights)")] = 0,
-          pixel_size: Pixel = None, slice_thickness: Thick = None, force: Force = False, json: Json = False) -> None:
+          pixel_size: Pixel = None, slice_thickness: Thick = None, force: ForceOpt = False,
+          json: JsonOpt = False) -> None:
     """Train a pixel classifier from sparse labels; the model file records classes, voxel size and inputs."""
     from ionscope.tomo.train import LEARNERS, parse_classes, save_model
     from ionscope.tomo.train import train as run
@@ -205,7 +205,8 @@ def segment(stack: Stack, out: Out,
             allow_pixel_size_mismatch: Annotated[bool, typer.Option(help="Apply a model trained at another "
                                                                          "voxel size")] = False,
             chunk: Annotated[int, typer.Option(help="With --model: slices per chunk of inference")] = 16,
-            pixel_size: Pixel = None, slice_thickness: Thick = None, force: Force = False, json: Json = False) -> None:
+            pixel_size: Pixel = None, slice_thickness: Thick = None, force: ForceOpt = False,
+          json: JsonOpt = False) -> None:
     """Segment into named phases by multi-Otsu thresholds or a trained model; writes a label volume."""
     from ionscope.micro.fractions import volume_fractions
 
@@ -287,7 +288,8 @@ def correct(stack: Stack, out: Out,
                                                      "degrees")] = 52.0,
             keep_shear: Annotated[bool, typer.Option(help="Keep the per-slice vertical shift (already aligned "
                                                           "on a fiducial)")] = False,
-            pixel_size: Pixel = None, slice_thickness: Thick = None, force: Force = False, json: Json = False) -> None:
+            pixel_size: Pixel = None, slice_thickness: Thick = None, force: ForceOpt = False,
+          json: JsonOpt = False) -> None:
     """FIB-SEM view geometry: y pixel size ÷ sin(tilt) and removal of the t·cos(tilt) shift per slice."""
     from ionscope.tomo.geometry import correct_view_geometry
 
