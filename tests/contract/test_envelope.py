@@ -152,7 +152,7 @@ def test_options_parsed_with_a_unit_are_echoed_in_that_unit(outputs):
 @pytest.mark.parametrize("argv", [
     ["tomo", "align", "{stack}", "--out", "{tmp}/a.zarr", "--pixel-size", "0.1"],
     ["image", "bin-events", "{grd}", "--nx", "24", "--ny", "20", "--k0", "2000", "--sf", "20000", "--peaks", "7.016",
-     "--tol-ppm", "2000", "--out", "{tmp}/c.zarr", "--pixel-size", "0.39"],
+     "--tolerance-ppm", "2000", "--out", "{tmp}/c.zarr", "--pixel-size", "0.39"],
     ["diffusion", "leclaire", "{gb}", "--time", "1e4s", "--d-bulk", "1e-14", "--delta", "0.5"],
     ["diffusion", "haven", "--dstar", "nan", "--sigma", "3e-7", "--n", "2.4e22", "--T", "298"],
 ])

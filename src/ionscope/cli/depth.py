@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from ionscope.cli.common import console, emit_json, naming, progress, show
-from ionscope.cli.options import ForceOpt, JsonOpt
+from ionscope.cli.options import ForceOpt, JsonOpt, deprecated_spelling, renamed
 from ionscope.model.errors import ValidationError
 
 NAME = "depth"
@@ -111,11 +111,12 @@ def plot(
     log: Annotated[bool, typer.Option("--log/--linear", help="Logarithmic intensity scale (default), which shows "
                                                               "minor species; --linear shows sequential maxima "
                                                               "better.")] = True,
-    normalise: Annotated[Optional[str], typer.Option("--normalise", help="total, max or a reference species "
-                                                                         "name.")] = None,
+    normalisation: Annotated[Optional[str], typer.Option("--normalisation", help="total, max or a reference "
+                                                                                 "species name.")] = None,
     interfaces: Annotated[bool, typer.Option("--interfaces/--no-interfaces",
                                              help="Mark the interfaces found from the species.")] = True,
     force: ForceOpt = False,
+    normalise: Annotated[Optional[str], deprecated_spelling("--normalise", "--normalisation")] = None,
 ) -> None:
     """Plot the chosen species of PATH against sputter time, dose or fluence, with interfaces marked."""
     import ionscope
@@ -134,7 +135,8 @@ def plot(
         _say_chosen(chosen)
         names = list(chosen["species"])
     found = find_layers(profile, names, axis=axis) if interfaces else None
-    fig = profile_figure(profile, names, axis=axis, log=log, normalise=normalise, layers=found)
+    normalisation = renamed(normalisation, normalise, old="--normalise", new="--normalisation")
+    fig = profile_figure(profile, names, axis=axis, log=log, normalise=normalisation, layers=found)
     from ionscope.depth.plots import save_figure
 
     save_figure(fig, out, force=force)

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from ionscope.cli.common import console, emit_json, print_warnings, progress, quantity_option, show
-from ionscope.cli.options import ForceOpt, JsonOpt
+from ionscope.cli.options import ForceOpt, JsonOpt, deprecated_spelling, renamed
 from ionscope.model.errors import ValidationError
 
 NAME = "diffusion"
@@ -124,9 +124,12 @@ def haven(
     n: Annotated[str, typer.Option("--n", help="Mobile-ion concentration, in cm⁻³ or with a unit.")],
     T: Annotated[str, typer.Option("--T", help="Temperature, in K or with a unit ('298.15 K', '25 degC').")],
     z: Annotated[int, typer.Option("--z", help="Charge number of the mobile ion.")] = 1,
-    dstar_err: Annotated[Optional[str], typer.Option("--dstar-err", help="1σ of D*, in cm²/s or with a unit.")
-                         ] = None,
-    sigma_err: Annotated[Optional[str], typer.Option("--sigma-err", help="1σ of σ, in S/cm or with a unit.")] = None,
+    dstar_uncertainty: Annotated[Optional[str], typer.Option("--dstar-uncertainty", help="1σ of D*, in cm²/s or "
+                                                                                      "with a unit.")] = None,
+    sigma_uncertainty: Annotated[Optional[str], typer.Option("--sigma-uncertainty", help="1σ of σ, in S/cm or with "
+                                                                                      "a unit.")] = None,
+    dstar_err: Annotated[Optional[str], deprecated_spelling("--dstar-err", "--dstar-uncertainty")] = None,
+    sigma_err: Annotated[Optional[str], deprecated_spelling("--sigma-err", "--sigma-uncertainty")] = None,
     json: JsonOpt = False,
 ) -> None:
     """Nernst–Einstein D_σ (eq. 4) and Haven ratio H_R = D*/D_σ (eq. 5)."""
@@ -136,8 +139,10 @@ def haven(
     s = quantity_option(sigma, "--sigma", "S/cm", positive=True)
     conc = quantity_option(n, "--n", "cm^-3", positive=True)
     temp = quantity_option(T, "--T", "K")
-    D_err = quantity_option(dstar_err, "--dstar-err", "cm^2/s")
-    s_err = quantity_option(sigma_err, "--sigma-err", "S/cm")
+    dstar_uncertainty = renamed(dstar_uncertainty, dstar_err, old="--dstar-err", new="--dstar-uncertainty")
+    sigma_uncertainty = renamed(sigma_uncertainty, sigma_err, old="--sigma-err", new="--sigma-uncertainty")
+    D_err = quantity_option(dstar_uncertainty, "--dstar-uncertainty", "cm^2/s")
+    s_err = quantity_option(sigma_uncertainty, "--sigma-uncertainty", "S/cm")
     result = haven_ratio(D.value, s.value, conc.value, temp.value, z=z,
                          D_star_err=D_err.value if D_err else D.uncertainty,
                          sigma_err=s_err.value if s_err else s.uncertainty, n_err=conc.uncertainty)

@@ -9,8 +9,8 @@ import numpy as np
 import typer
 import xarray as xr
 
-from ionscope.cli.common import console, dask_progress, emit_json, progress
-from ionscope.cli.options import ForceOpt, JsonOpt
+from ionscope.cli.common import console, dask_progress, emit_json, progress, quantity_option
+from ionscope.cli.options import ForceOpt, JsonOpt, deprecated_spelling, renamed
 from ionscope.model.errors import ValidationError
 from ionscope.model.provenance import describe_input, make_provenance
 from ionscope.model.result import Quantity, Result
@@ -196,7 +196,8 @@ def train(stack: Stack, labels: Annotated[Path, typer.Option(help="Sparse label 
 def segment(stack: Stack, out: Out,
             phases: Annotated[str, typer.Option(help="Multi-Otsu: phase names darkest first, e.g. "
                                                      "pore,cbd,nmc")] = "pore,solid",
-            denoise_um: Annotated[float, typer.Option(help="Gaussian σ in µm before thresholding (0: none)")] = 0.0,
+            denoise: Annotated[str | None, typer.Option(help="Gaussian σ before thresholding, a length with its "
+                                                             "unit, e.g. 50nm (default: none)")] = None,
             model: Annotated[Path | None, typer.Option(help="Trained model file (ionscope tomo train) instead "
                                                             "of multi-Otsu thresholds")] = None,
             probabilities: Annotated[Path | None, typer.Option(help="With --model: also write per-class "
@@ -206,7 +207,8 @@ def segment(stack: Stack, out: Out,
                                                                          "voxel size")] = False,
             chunk: Annotated[int, typer.Option(help="With --model: slices per chunk of inference")] = 16,
             pixel_size: Pixel = None, slice_thickness: Thick = None, force: ForceOpt = False,
-          json: JsonOpt = False) -> None:
+            json: JsonOpt = False,
+            denoise_um: Annotated[float | None, deprecated_spelling("--denoise-um", "--denoise")] = None) -> None:
     """Segment into named phases by multi-Otsu thresholds or a trained model; writes a label volume."""
     from ionscope.micro.fractions import volume_fractions
 
@@ -221,8 +223,13 @@ def segment(stack: Stack, out: Out,
 
     names = [p.strip() for p in phases.split(",") if p.strip()]
     vol = open_stack(stack, pixel_size, slice_thickness)
-    if denoise_um > 0:
-        vol = gaussian_denoise(vol, denoise_um)
+    denoise = renamed(denoise, None if denoise_um is None else f"{denoise_um!r} um", old="--denoise-um",
+                      new="--denoise")
+    sigma = quantity_option(denoise, "--denoise", "µm", require_unit=True)
+    if sigma is not None and sigma.value < 0:
+        raise ValidationError(f"--denoise must not be negative, got {denoise!r}")
+    if sigma is not None and sigma.value > 0:
+        vol = gaussian_denoise(vol, sigma.value)
     lab = multi_otsu_segment(vol, names)
     with dask_progress("segmenting", quiet=json):
         lab = lab.load()
@@ -289,7 +296,7 @@ def correct(stack: Stack, out: Out,
             keep_shear: Annotated[bool, typer.Option(help="Keep the per-slice vertical shift (already aligned "
                                                           "on a fiducial)")] = False,
             pixel_size: Pixel = None, slice_thickness: Thick = None, force: ForceOpt = False,
-          json: JsonOpt = False) -> None:
+            json: JsonOpt = False) -> None:
     """FIB-SEM view geometry: y pixel size ÷ sin(tilt) and removal of the t·cos(tilt) shift per slice."""
     from ionscope.tomo.geometry import correct_view_geometry
 
