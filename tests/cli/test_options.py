@@ -92,8 +92,13 @@ def test_denoise_takes_a_length_and_the_old_micrometre_spelling_agrees(cli, tmp_
     src = tmp_path / "stack.tif"
     tifffile.imwrite(src, stack.values.astype(np.float32))
     common = ["--phases", "pore,cbd,nmc", "--pixel-size", "100nm", "--slice-thickness", "100nm", "--json"]
-    code, new, err = cli("tomo", "segment", src, "--out", tmp_path / "a.zarr", "--denoise", "50nm", *common)
+    code, new, err = cli("tomo", "segment", src, "--out", tmp_path / "a.tif", "--denoise", "50nm", *common)
     assert code == 0, err
+    import ionscope
+    from ionscope.model.arrays import spacing_of
+
+    written = ionscope.read(tmp_path / "a.tif")  # the TIFF goes through ionscope.io: its voxel size reads back
+    np.testing.assert_allclose(spacing_of(written), (0.1, 0.1, 0.1), rtol=1e-6)
     code, old, err = cli("tomo", "segment", src, "--out", tmp_path / "b.zarr", "--denoise-um", "0.05", *common)
     assert code == 0 and "--denoise-um is deprecated" in err
     assert json.loads(new)["results"]["volume_fraction"] == json.loads(old)["results"]["volume_fraction"]

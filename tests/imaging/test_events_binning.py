@@ -175,7 +175,8 @@ def test_cli_keep_scans_streams_to_zarr(drifted, cli, tmp_path):
     out = tmp_path / "scans.zarr"
     code, stdout, _ = cli("image", "bin-events", table.path, "--pixel-size", "1um",
                           "--nx", "24", "--ny", "20", "--k0", "2000", "--sf",
-                          "20000", "--peaks", "7.016", "--tolerance-ppm", "2000", "--keep-scans", "--out", out, "--json")
+                          "20000", "--peaks", "7.016", "--tolerance-ppm", "2000", "--keep-scans", "--out", out,
+                          "--json")
     assert code == 0 and json.loads(stdout)["results"]["shape"] == [4, 20, 24, 1]
     direct = bin_events(table, peaks=[7.016], tolerance_ppm=2000, keep_scans=True)
     np.testing.assert_array_equal(ionscope.read(out).values, direct.values)

@@ -41,24 +41,13 @@ def open_stack(path: Path, pixel: str | None = None, thick: str | None = None) -
 
 
 def write_stack(vol: xr.DataArray, out: Path, force: bool, quiet: bool) -> Path:
+    """Write ``vol`` to ``out`` (.zarr, .tif or .tiff) through the format registry, with a progress bar."""
+    if out.suffix.lower() not in (".zarr", ".tif", ".tiff"):
+        raise ValidationError(f"output must end in .zarr, .tif or .tiff, got {out.name}")
+    from ionscope.io import write
+
     with dask_progress(f"writing {out.name}", quiet=quiet):
-        if out.suffix == ".zarr":
-            from ionscope.io.zarr_store import save
-
-            return save(vol, out, force=force)
-        if out.suffix.lower() not in (".tif", ".tiff"):
-            raise ValidationError(f"output must end in .zarr, .tif or .tiff, got {out.name}")
-        import tifffile
-
-        from ionscope.io.atomic import atomic_path
-
-        data = np.asarray(vol.values)
-        sp = vol.attrs.get("spacing_um") or [1.0, 1.0, 1.0]
-        with atomic_path(out, force=force) as tmp:
-            tifffile.imwrite(tmp, data, imagej=data.dtype in (np.uint8, np.uint16, np.float32),
-                             resolution=(1 / sp[2], 1 / sp[1]),
-                             metadata={"spacing": sp[0], "unit": "um", "axes": "ZYX"})
-        return out
+        return write(vol, out, force=force)
 
 
 def _finish(result: Result, json: bool) -> None:
