@@ -26,6 +26,7 @@ CASES = [(1, 15.0, (3.0, 2.0)), (2, -12.0, (-4.0, 2.5)), (3, 6.0, (2.0, -4.0))]
 
 
 @pytest.mark.parametrize(("seed", "rotation", "shift"), CASES)
+@pytest.mark.slow
 def test_tre_below_half_a_sims_pixel(seed, rotation, shift):
     """The target: TRE ≤ 0.5 SIMS pixel on pairs with the exact transform known."""
     sem, sims, truth = correlative_pair((256, 256), seed=seed, rotation_deg=rotation, shift_um=shift)

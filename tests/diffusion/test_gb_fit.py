@@ -8,6 +8,7 @@ from ionscope.diffusion.gb2d import fit_grain_boundary
 from ionscope.synth.diffusion import grain_boundary_profile
 
 
+@pytest.mark.slow
 def test_fit_grain_boundary_recovers_D_gb():
     da, truth = grain_boundary_profile(D_bulk=1e-14, D_gb=1e-9, time_s=1e4, max_depth_nm=12000, n_points=80, seed=1)
     frac, sig = isotope_fraction(da.sel(peak="Li6").values, da.sel(peak="Li7").values)

@@ -36,6 +36,7 @@ def files(cell, tmp_path_factory):
     return d
 
 
+@pytest.mark.slow
 def test_cli_analyze_json(cli, files, cell):
     *_, classes = cell
     code, out, err = cli("operando", "analyze", files / "series.zarr", "--cycling", files / "log.csv",
