@@ -41,6 +41,7 @@ def test_tre_below_half_a_sims_pixel(seed, rotation, shift):
     assert tre / mg.pixel_um[0] > err / 10
 
 
+@pytest.mark.slow
 def test_affine_model_and_bspline_refinement_stay_accurate():
     sem, sims, truth = correlative_pair((256, 256), seed=4, rotation_deg=-9.0, shift_um=(2.0, 1.0))
     fg, mg = grid_of(sem, "fixed"), grid_of(sims, "moving")

@@ -20,6 +20,7 @@ def test_fit_grain_boundary_recovers_D_gb():
     assert np.isfinite(res["D_gb_err_cm2_s"]) and res["beta"] > 10
 
 
+@pytest.mark.slow
 def test_grain_boundary_analysis_flags_type_A():
     """√(D_bulk t) = 1 µm ≥ a 0.5 µm grain: type A, where Le Claire's eq. 9 does not hold."""
     from ionscope.diffusion.gb2d import grain_boundary_analysis

@@ -9,7 +9,7 @@ import numpy as np
 import typer
 import xarray as xr
 
-from ionscope.cli.common import console, dask_progress, emit_json, progress, quantity_option
+from ionscope.cli.common import console, dask_progress, emit_json, print_warnings, progress, quantity_option
 from ionscope.cli.options import ForceOpt, JsonOpt, deprecated_spelling, renamed
 from ionscope.model.errors import ValidationError
 from ionscope.model.provenance import describe_input, make_provenance
@@ -62,6 +62,7 @@ def _finish(result: Result, json: bool) -> None:
         for k, v in result.values.items():
             if not isinstance(v, list):
                 console.print(f"{k}: {v}")
+        print_warnings(result.warnings)
 
 
 def _fiducial(text: str | None) -> tuple[slice, slice] | None:
@@ -271,8 +272,6 @@ def _segment_model(stack: Path, out: Path, model_path: Path, probabilities: Path
     if json:
         emit_json(Result(res.kind, {k: v for k, v in values.items() if k != "input"}, warnings, res.provenance))
         return
-    from ionscope.cli.common import print_warnings
-
     fr = ", ".join(f"{k} {v:.3f}" for k, v in values["volume_fraction"].items())
     console.print(f"wrote {path} ({m.learner}): {fr}; mean uncertainty {unc:.3f}", highlight=False)
     print_warnings(warnings)
