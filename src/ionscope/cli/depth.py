@@ -248,7 +248,7 @@ def _rect(text: str | None) -> list[tuple[float, float, float, float]]:
         raise ValidationError(f"{exc.problem}; --rect takes x0,y0,x1,y1 with units, e.g. '0um,0um,5um,5um'") from None
     if vals[0] == vals[2] or vals[1] == vals[3]:
         raise ValidationError(f"--rect {text!r} has zero width or height")
-    return [tuple(vals)]
+    return [(vals[0], vals[1], vals[2], vals[3])]
 
 
 def _mask_image(path: Path):

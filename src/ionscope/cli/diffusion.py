@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Optional, overload
 
 import typer
 from rich.table import Table
@@ -20,6 +20,14 @@ TimeOpt = Annotated[str, typer.Option("--time", help="Anneal time with its unit 
                                                     "with 1/t, so a bare number is refused.")]
 IsoOpt = Annotated[Optional[str], typer.Option("--isotopes", help="Tracer and other isotope columns/peaks, "
                                                                   "e.g. Li6,Li7.")]
+
+
+@overload
+def _isotopes(text: str) -> tuple[str, str]: ...
+
+
+@overload
+def _isotopes(text: None) -> None: ...
 
 
 def _isotopes(text: str | None) -> tuple[str, str] | None:

@@ -129,7 +129,7 @@ def bin_events_cmd(
     kwargs: dict = {"keep_scans": keep_scans, "spatial_bin": spatial_bin}
     if peaks is not None:
         kwargs.update(peaks=_peaks(peaks), **_tolerances(tolerance_ppm, tolerance, tol_ppm, tol_da))
-    else:
+    elif mz_bin is not None:  # exactly one of the two, checked above
         from ionscope.io.grd import mz_bin_edges
 
         lo, hi = _floats(mz_range, "--mz-range")[:2]
