@@ -30,6 +30,7 @@ def _pair(section, seed, **kw):
     return a[0], a[1], truth.truth["transform"][1]
 
 
+@pytest.mark.slow
 def test_rigid_recovers_pair_and_error_is_calibrated(section):
     z, errs = [], []
     for seed in range(100, 120):
