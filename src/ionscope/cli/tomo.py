@@ -119,11 +119,12 @@ def destripe(stack: Stack, out: Out, method: Annotated[str, typer.Option(help="w
                    res.attrs["provenance"]), json)
 
 
-def _read_labels(path: Path) -> np.ndarray:
+def _read_labels(path: Path) -> tuple[np.ndarray, dict]:
     from ionscope.model.errors import IonscopeError
 
     try:
-        return np.asarray(open_stack(path).values)
+        da = open_stack(path)
+        return np.asarray(da.values), dict(da.attrs)
     except IonscopeError:
         raise
     except Exception as exc:  # an unreadable label file is named with its reader's reason
@@ -134,8 +135,10 @@ def _read_labels(path: Path) -> np.ndarray:
 def train(stack: Stack, labels: Annotated[Path, typer.Option(help="Sparse label volume of the stack's shape: 0 not "
                                                                   "labelled, 1…n the classes (scribbles or a few "
                                                                   "labelled slices)")],
-          classes: Annotated[str, typer.Option(help="Class names for label values 1, 2, …, e.g. pore,nmc,cbd")],
           out: Annotated[Path, typer.Option("--out", "-o", help="Model file to write (e.g. model.ionseg)")],
+          classes: Annotated[str | None, typer.Option(help="Class names for label values 1, 2, …, e.g. "
+                                                           "pore,nmc,cbd (default: the names stored in the "
+                                                           "label file, as `ionscope view` saves them)")] = None,
           learner: Annotated[str, typer.Option(help="random-forest (always available) or unet (PyTorch, "
                                                     "ionscope[ml])")] = "random-forest",
           trees: Annotated[int, typer.Option(help="Random forest: number of trees")] = 60,
@@ -153,9 +156,13 @@ def train(stack: Stack, labels: Annotated[Path, typer.Option(help="Sparse label 
     from ionscope.io.atomic import check_writable
 
     check_writable(out, force)
-    names = parse_classes(classes)
+    names = parse_classes(classes) if classes is not None else None
     vol = open_stack(stack, pixel_size, slice_thickness)
-    lab = _read_labels(labels)
+    lab, lab_attrs = _read_labels(labels)
+    if names is None:  # a label file saved by the viewer names its classes
+        if not lab_attrs.get("classes"):
+            raise ValidationError("the label file names no classes; give them with --classes", path=labels)
+        names = parse_classes(",".join(str(c) for c in lab_attrs["classes"]))
     from ionscope.tomo.train import check_labels
 
     lab = check_labels(vol.shape, lab, names, path=labels)
