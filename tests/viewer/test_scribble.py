@@ -7,6 +7,8 @@ import shutil
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ionscope.model.errors import OutputExistsError, ValidationError
 from ionscope.viewer import scribble as sc
@@ -88,7 +90,9 @@ def _body(strokes=None, **kw):
     ({"radius": 1e9}, "radius must be"),
     ({"points": [3, 4, 5]}, "flat list"),
     ({"points": []}, "flat list"),
-    ({"points": [3, "a"]}, "must be numbers"),
+    ({"points": [3, "a"]}, "must be finite numbers"),
+    ({"points": [3, 10**400]}, "must be finite numbers"),
+    ({"radius": 10**400}, "radius must be"),
     ({"points": [41, 4]}, "x in 0…40 and y in 0…30"),
     ({"points": [-0.5, 4]}, "must lie in the z slice"),
     ({"axis": "x", "points": [31, 4]}, "x in 0…30 and y in 0…10"),
@@ -129,6 +133,27 @@ def test_size_limits_come_before_any_allocation(monkeypatch):
     with pytest.raises(ValidationError, match="voxel evaluations"):
         sc.parse_request(_body([{"axis": "z", "index": 0, "class": 1, "radius": 20, "points": [0, 0, 40, 30]}]),
                          (10, 30, 40))
+
+
+_json = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8)
+                     | st.sampled_from(["z", "y", "x", "none", "file", "#00ff00"]),
+                     lambda inner: st.lists(inner, max_size=5) | st.dictionaries(
+                         st.sampled_from(["classes", "strokes", "base", "overwrite", "axis", "index", "class",
+                                          "radius", "points", "name", "colour"]), inner, max_size=6),
+                     max_leaves=30)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(body=_json, extra=st.lists(st.integers(-(10**30), 10**30) | st.floats(), max_size=6))
+def test_any_body_is_accepted_or_refused_with_a_validation_error(body, extra):
+    """Arbitrary JSON — and strokes with arbitrary numbers — never raise anything but ValidationError."""
+    stroke = {"axis": "z", "index": 1, "class": 1, "radius": 2, "points": extra}
+    for b in (body, {"classes": CLASSES, "strokes": [stroke]}, {"classes": CLASSES, "strokes": [body]}):
+        try:
+            req = sc.parse_request(b, (4, 30, 40))
+        except ValidationError:
+            continue
+        sc.paint(np.zeros((4, 30, 40), np.uint8), req.strokes)
 
 
 # --------------------------------------------------------------------------- over HTTP
@@ -268,6 +293,18 @@ def test_save_is_exact_and_never_overwrites_unasked(http, stack_dir):
     np.testing.assert_array_equal(values, expect[2])
     status, info = http.json(f"/api/datasets/{http.fib}/scribbles")
     assert info["exists"] and info["classes"] == ["pore", "nmc", "cbd", "crack"] and info["error"] is None
+
+
+def test_a_label_file_of_another_shape_is_named(http):
+    from ionscope.io.zarr_store import save
+    from ionscope.model.arrays import make_volume
+
+    save(make_volume(np.zeros((3, 4, 5), np.uint8), 0.1, units="label"), http.out)
+    status, info = http.json(f"/api/datasets/{http.fib}/scribbles")
+    assert status == 200 and info["exists"] and "shape (3, 4, 5) differs from the stack's (10, 40, 40)" in info["error"]
+    status, err = http.post(_body(base="file", overwrite=True))
+    assert status == 422 and "differs from the stack's" in err["error"]["message"]
+    assert err["error"]["path"] == "fib.labels.zarr"
 
 
 def test_unwritable_folder_is_a_clear_error(http, stack_dir, monkeypatch):

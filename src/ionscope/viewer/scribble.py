@@ -154,7 +154,13 @@ def _classes(raw: Any) -> tuple[list[str], list[str]]:
 
 
 def _number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
+    """A JSON number that is a finite float (an integer too large for a float is not)."""
+    if not isinstance(v, (int, float)) or isinstance(v, bool):
+        return False
+    try:
+        return math.isfinite(float(v))
+    except OverflowError:
+        return False
 
 
 def _stroke(i: int, s: Any, shape: Sequence[int], n_classes: int) -> Stroke:
@@ -162,7 +168,7 @@ def _stroke(i: int, s: Any, shape: Sequence[int], n_classes: int) -> Stroke:
     if not isinstance(s, Mapping):
         raise ValidationError(f"{where} must be an object {{axis, index, class, radius, points}}")
     axis = s.get("axis")
-    if axis not in PLANES:
+    if not isinstance(axis, str) or axis not in PLANES:
         raise ValidationError(f"{where}: axis must be z, y or x, got {str(axis)[:20]!r}")
     n_axis = dict(zip("zyx", shape))[axis]
     index, code, radius = s.get("index"), s.get("class"), s.get("radius")
@@ -171,13 +177,13 @@ def _stroke(i: int, s: Any, shape: Sequence[int], n_classes: int) -> Stroke:
                               f"got {str(index)[:20]}")
     if not isinstance(code, int) or isinstance(code, bool) or not 0 <= code <= n_classes:
         raise ValidationError(f"{where}: class must be 0 (erase) or a class code 1…{n_classes}, got {str(code)[:20]}")
-    if not _number(radius) or not math.isfinite(radius) or not MIN_RADIUS <= radius <= MAX_RADIUS:
+    if not _number(radius) or not MIN_RADIUS <= radius <= MAX_RADIUS:
         raise ValidationError(f"{where}: radius must be {MIN_RADIUS}…{MAX_RADIUS:g} voxels, got {str(radius)[:20]}")
     pts = s.get("points")
     if not isinstance(pts, list) or len(pts) < 2 or len(pts) % 2:
         raise ValidationError(f"{where}: points must be a flat list [x0, y0, x1, y1, …] of at least one point")
     if not all(_number(v) for v in pts):
-        raise ValidationError(f"{where}: points must be numbers")
+        raise ValidationError(f"{where}: points must be finite numbers")
     arr = np.asarray(pts, dtype=float).reshape(-1, 2)
     rows, cols = _plane_shape(shape, axis)
     if not np.all(np.isfinite(arr)) or arr[:, 0].min() < 0 or arr[:, 0].max() > cols or arr[:, 1].min() < 0 \
