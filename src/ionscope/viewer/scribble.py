@@ -177,7 +177,8 @@ def _stroke(i: int, s: Any, shape: Sequence[int], n_classes: int) -> Stroke:
                               f"got {str(index)[:20]}")
     if not isinstance(code, int) or isinstance(code, bool) or not 0 <= code <= n_classes:
         raise ValidationError(f"{where}: class must be 0 (erase) or a class code 1…{n_classes}, got {str(code)[:20]}")
-    if not _number(radius) or not MIN_RADIUS <= radius <= MAX_RADIUS:
+    r = float(radius) if isinstance(radius, (int, float)) and _number(radius) else math.nan
+    if not MIN_RADIUS <= r <= MAX_RADIUS:
         raise ValidationError(f"{where}: radius must be {MIN_RADIUS}…{MAX_RADIUS:g} voxels, got {str(radius)[:20]}")
     pts = s.get("points")
     if not isinstance(pts, list) or len(pts) < 2 or len(pts) % 2:
@@ -190,7 +191,7 @@ def _stroke(i: int, s: Any, shape: Sequence[int], n_classes: int) -> Stroke:
             or arr[:, 1].max() > rows:
         raise ValidationError(f"{where}: points must lie in the {axis} slice, x in 0…{cols} and y in 0…{rows} "
                               "(full-resolution pixels)")
-    return Stroke(axis, index, code, float(radius), arr)
+    return Stroke(axis, index, code, r, arr)
 
 
 def paint_work(strokes: Sequence[Stroke]) -> float:
