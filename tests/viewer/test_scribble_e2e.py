@@ -84,6 +84,12 @@ def test_draw_move_undo_save_and_continue(page, stack_server):
     assert _strokes_on_slice(page) == 1
     after = _pixel(page, Z, 0.5, 0.5)
     assert after[0] - after[2] > before[0] - before[2] + 40  # the red overlay, semi-transparent over grey
+    # the y = 24 and x = 32 slices show where the stroke crosses them, in row z = 3 (6 slices: fy = 3.5 / 6)
+    y_panel, x_panel = "#vo-panels canvas[data-axis='y']", "#vo-panels canvas[data-axis='x']"
+    assert page.evaluate(f"+document.querySelector(\"{y_panel}\").dataset.crossed") >= 36  # x ≈ 13…51
+    assert 5 <= page.evaluate(f"+document.querySelector(\"{x_panel}\").dataset.crossed") <= 7  # y = 21…26
+    crossing, beside = _pixel(page, y_panel, 0.5, 3.5 / 6), _pixel(page, y_panel, 0.05, 3.5 / 6)
+    assert crossing[0] - crossing[2] > 40 and beside[0] - beside[2] < 40
     # another slice: no stroke there; back: the stroke is kept
     z0 = int(page.evaluate(f"+document.querySelector(\"{Z}\").dataset.index"))
     _go_to_slice(page, z0 + 1)

@@ -8,6 +8,33 @@
   const PALETTE = ["#e41a1c", "#377eb8", "#4daf4a", "#984ea3", "#ff7f00", "#ffff33", "#a65628", "#f781bf"];
   const PLANES = { z: ["y", "x"], y: ["z", "x"], x: ["z", "y"] };
   const rgb = hex => [1, 3, 5].map(i => parseInt(hex.slice(i, i + 2), 16));
+  /* Distance from (x, y) to a stroke's polyline (flat [x0, y0, x1, y1, …]), in voxels. */
+  function distance(x, y, pts) {
+    if (pts.length === 2) return Math.hypot(x - pts[0], y - pts[1]);
+    let best = Infinity;
+    for (let i = 0; i + 3 < pts.length; i += 2) {
+      const ax = pts[i], ay = pts[i + 1], dx = pts[i + 2] - ax, dy = pts[i + 3] - ay, l2 = dx * dx + dy * dy;
+      const t = l2 > 0 ? Math.max(0, Math.min(1, ((x - ax) * dx + (y - ay) * dy) / l2)) : 0;
+      best = Math.min(best, Math.hypot(x - ax - t * dx, y - ay - t * dy));
+    }
+    return best;
+  }
+  /* Where a stroke drawn on another orientation crosses the slice `index` along `axis`: the voxels of
+     that slice (as [row, col] of its plane) that the server will label — the stroke's swept disc cut
+     along the line where the two slices meet. */
+  function crossing(s, axis, index, n) {
+    const [rA, cA] = PLANES[s.axis], other = rA === axis ? cA : rA, along = rA === axis ? 1 : 0;
+    const c = index + 0.5, pts = s.points;
+    let lo = Infinity, hi = -Infinity;
+    for (let i = along; i < pts.length; i += 2) { lo = Math.min(lo, pts[i]); hi = Math.max(hi, pts[i]); }
+    if (c < lo - s.radius || c > hi + s.radius) return [];
+    const [rB] = PLANES[axis], cells = [];
+    for (let o = 0; o < n[other]; o++) {
+      const x = along === 0 ? c : o + 0.5, y = along === 0 ? o + 0.5 : c;
+      if (distance(x, y, pts) <= s.radius) cells.push(rB === s.axis ? [s.index, o] : [o, s.index]);
+    }
+    return cells;
+  }
 
   const lb = S.scribble = {
     vo: null, id: null, classes: [], strokes: [], base: "none", info: null, cache: {}, drawing: null,
@@ -72,17 +99,16 @@
 
     up() {
       if (!this.drawing) return;
-      const axis = this.drawing.axis;
       this.drawing = null;
       this.updateUi();
-      this.paint(axis);
+      this.paintAll();
     },
 
     undo() {
       const s = this.strokes.pop();
       if (!s) { setStatus("nothing to undo (saved strokes are in the label file)"); return; }
       this.updateUi();
-      this.paint(s.axis);
+      this.paintAll();
     },
 
     colour(code) { const c = this.classes[code - 1]; return c ? c.colour : "#808080"; },
@@ -116,6 +142,7 @@
       ctx.clearRect(0, 0, c.width, c.height); ctx.drawImage(c._base, 0, 0);
       const mine = this.strokes.filter(s => s.axis === axis && s.index === index);
       c.dataset.strokes = mine.length;
+      let crossed = 0;
       if (!this.on()) return;
       const layer = el("canvas"); layer.width = c.width; layer.height = c.height;
       const lc = layer.getContext("2d");
@@ -127,9 +154,16 @@
       const [rows, cols] = this.planeShape(axis);
       lc.save(); lc.scale(c.width / cols, c.height / rows);
       lc.lineCap = "round"; lc.lineJoin = "round";
-      for (const s of mine) {
+      for (const s of this.strokes) {
+        if (s.axis === axis && s.index !== index) continue;
         lc.globalCompositeOperation = s.class === 0 ? "destination-out" : "source-over";
         lc.strokeStyle = lc.fillStyle = s.class === 0 ? "#000" : this.colour(s.class);
+        if (s.axis !== axis) {  // drawn on another orientation: the voxels where it crosses this slice
+          const cells = crossing(s, axis, index, vo.n);
+          for (const [r, col] of cells) lc.fillRect(col, r, 1, 1);
+          crossed += cells.length;
+          continue;
+        }
         lc.lineWidth = 2 * s.radius;
         const pts = s.points;
         if (pts.length === 2) { lc.beginPath(); lc.arc(pts[0], pts[1], s.radius, 0, 2 * Math.PI); lc.fill(); continue; }
@@ -138,6 +172,7 @@
         lc.stroke();
       }
       lc.restore();
+      c.dataset.crossed = crossed;
       ctx.globalAlpha = Math.max(0.15, +$("vo-opacity").value / 100);
       ctx.drawImage(layer, 0, 0);
       ctx.globalAlpha = 1;
