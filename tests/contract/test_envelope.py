@@ -152,7 +152,7 @@ def test_options_parsed_with_a_unit_are_echoed_in_that_unit(outputs):
 @pytest.mark.parametrize("argv", [
     ["tomo", "align", "{stack}", "--out", "{tmp}/a.zarr", "--pixel-size", "0.1"],
     ["image", "bin-events", "{grd}", "--nx", "24", "--ny", "20", "--k0", "2000", "--sf", "20000", "--peaks", "7.016",
-     "--tol-ppm", "2000", "--out", "{tmp}/c.zarr", "--pixel-size", "0.39"],
+     "--tolerance-ppm", "2000", "--out", "{tmp}/c.zarr", "--pixel-size", "0.39"],
     ["diffusion", "leclaire", "{gb}", "--time", "1e4s", "--d-bulk", "1e-14", "--delta", "0.5"],
     ["diffusion", "haven", "--dstar", "nan", "--sigma", "3e-7", "--n", "2.4e22", "--T", "298"],
 ])
@@ -252,3 +252,30 @@ def test_track_and_stage_name_each_step(monkeypatch):
         task._progress.refresh()
     shown = buf.getvalue()
     assert "binning events" in shown and "5/5" in shown and "MCR-ALS iterations" in shown and "4/10" in shown
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+@pytest.mark.slow
+def test_text_mode_never_prints_warnings_on_stdout(outputs, cases):
+    """Every command whose JSON carries warnings, run again in text mode: stdout holds the output only.
+
+    Warnings go to stderr (one ``warning:`` line each) or into the JSON object, never between the lines
+    of a text result that a user may pipe into another program.
+    """
+    checked = []
+    for kind, (code, doc, _) in outputs.items():
+        if code != 0 or not doc or not doc.get("warnings"):
+            continue
+        code, out, err = _run(*cases[kind])
+        if code == 2 and "--force" in err:  # the JSON run wrote the output already
+            code, out, err = _run(*cases[kind], "--force")
+        assert code == 0, (kind, err)
+        flat = _flat(out)
+        assert "warning:" not in flat.lower(), f"{kind}: a warning line on stdout:\n{out}"
+        leaked = [w for w in doc["warnings"] if len(w) > 20 and _flat(w)[:40] in flat]
+        assert not leaked, f"{kind}: warnings printed on stdout: {leaked}"
+        checked.append(kind)
+    assert len(checked) >= 5, checked  # the contract cases include warning-producing inputs

@@ -56,6 +56,7 @@ def test_transfer_csv_and_resampled(registered, cli, tmp_path):
     assert ionscope.read(res).shape == (256, 256, 3)
 
 
+@pytest.mark.slow
 def test_overlay_writes_a_figure(registered, cli, tmp_path):
     out = tmp_path / "ov.png"
     code, _, err = cli("correlate", "overlay", registered["sem"], registered["sims"], "--transform",

@@ -26,6 +26,7 @@ CASES = [(1, 15.0, (3.0, 2.0)), (2, -12.0, (-4.0, 2.5)), (3, 6.0, (2.0, -4.0))]
 
 
 @pytest.mark.parametrize(("seed", "rotation", "shift"), CASES)
+@pytest.mark.slow
 def test_tre_below_half_a_sims_pixel(seed, rotation, shift):
     """The target: TRE ≤ 0.5 SIMS pixel on pairs with the exact transform known."""
     sem, sims, truth = correlative_pair((256, 256), seed=seed, rotation_deg=rotation, shift_um=shift)
@@ -40,6 +41,7 @@ def test_tre_below_half_a_sims_pixel(seed, rotation, shift):
     assert tre / mg.pixel_um[0] > err / 10
 
 
+@pytest.mark.slow
 def test_affine_model_and_bspline_refinement_stay_accurate():
     sem, sims, truth = correlative_pair((256, 256), seed=4, rotation_deg=-9.0, shift_um=(2.0, 1.0))
     fg, mg = grid_of(sem, "fixed"), grid_of(sims, "moving")

@@ -38,6 +38,7 @@ def test_unmix_is_exact_without_noise():
 
 
 @pytest.mark.parametrize("seed", [11, 12, 13])
+@pytest.mark.slow
 def test_transferred_phase_means_lie_within_their_uncertainty(seed):
     """After registration, the per-phase means of all species agree with the simulated yields: the
     sum of squared z-scores of the 9 (phase, species) means stays below the 99.9 % point of χ²(9)."""

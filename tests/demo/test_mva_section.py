@@ -1,10 +1,13 @@
 from pathlib import Path
 
+import pytest
+
 from ionscope.demo import mva as demo
 from ionscope.demo.runner import DemoContext
 from ionscope.report.html import Report
 
 
+@pytest.mark.slow
 def test_demo_builds_and_recovers(tmp_path: Path):
     ctx = DemoContext(out=tmp_path, report=Report("test"))
     demo.build(ctx)

@@ -60,6 +60,7 @@ def test_bad_input_exits_2(cli, stack_file, tmp_path):
     assert code == 2
 
 
+@pytest.mark.slow
 def test_plot_writes_figure(cli, stack_file, tmp_path):
     path, _ = stack_file
     out = tmp_path / "fig.svg"

@@ -89,6 +89,7 @@ def test_roi_profiles_from_mask_and_rectangle():
     assert roi_masks_from_labels(labels > 0, (6, 8))[0][0] == "mask"
 
 
+@pytest.mark.slow
 def test_cube_command_layers_rois_and_bad_input(cli, tmp_path):
     import tifffile
 

@@ -42,6 +42,7 @@ def test_stl_and_vtk_round_trip_through_an_independent_reader():
     assert text.startswith("# vtk DataFile Version 3.0\ntest\nASCII\nDATASET POLYDATA\nPOINTS 24 double\n")
 
 
+@pytest.mark.slow
 def test_cube_mesh_command_writes_the_interface_in_micrometres(cli, tmp_path):
     """The cube's interface depth map (nm, 2 nm per scan) comes back from the files in µm."""
     cube, _ = layered_cube((6, 7), seed=1, pixel_size_um=0.5)

@@ -201,6 +201,7 @@ def gb_csv(tmp_path_factory):
     return path
 
 
+@pytest.mark.slow
 def test_gb_command_2d_beside_le_claire(cli, gb_csv):
     code, out, err = cli("diffusion", "gb", gb_csv, "--time", "1e4 s", "--dbulk", "1e-14", "--grain-size", "4um",
                          "--isotopes", "Li6,Li7", "--json")

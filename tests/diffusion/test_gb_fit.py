@@ -8,6 +8,7 @@ from ionscope.diffusion.gb2d import fit_grain_boundary
 from ionscope.synth.diffusion import grain_boundary_profile
 
 
+@pytest.mark.slow
 def test_fit_grain_boundary_recovers_D_gb():
     da, truth = grain_boundary_profile(D_bulk=1e-14, D_gb=1e-9, time_s=1e4, max_depth_nm=12000, n_points=80, seed=1)
     frac, sig = isotope_fraction(da.sel(peak="Li6").values, da.sel(peak="Li7").values)
@@ -19,6 +20,7 @@ def test_fit_grain_boundary_recovers_D_gb():
     assert np.isfinite(res["D_gb_err_cm2_s"]) and res["beta"] > 10
 
 
+@pytest.mark.slow
 def test_grain_boundary_analysis_flags_type_A():
     """√(D_bulk t) = 1 µm ≥ a 0.5 µm grain: type A, where Le Claire's eq. 9 does not hold."""
     from ionscope.diffusion.gb2d import grain_boundary_analysis

@@ -80,6 +80,7 @@ def test_numerical_model_matches_whipple_within_the_noise():
     assert np.max(np.abs(z)) < 5.0 and np.sqrt(np.mean(z * z)) < 1.0
 
 
+@pytest.mark.slow
 def test_fit_recovers_delta_D_gb_of_the_whipple_profile(whipple_counts):
     """δ·D_gb within 10 % (the acceptance level) and within 3σ_fit + 2 %.
 
@@ -100,6 +101,7 @@ def test_fit_recovers_delta_D_gb_of_the_whipple_profile(whipple_counts):
     assert abs(res["c_background"] - C_BACKGROUND) < 1e-3 and abs(res["c_source"] - C_SOURCE) < 1e-2
 
 
+@pytest.mark.slow
 def test_gb_command_on_the_whipple_profile(cli, whipple_counts, tmp_path):
     """The ``gb`` command (default grid) on the same counts: δ·D_gb within 10 %, type B, Le Claire holds."""
     import json

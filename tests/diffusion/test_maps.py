@@ -19,6 +19,7 @@ def test_map_recovers_D_with_calibrated_errors():
     assert ds["D"].attrs["units"] == "cm^2/s" and ds.x.attrs["units"] == "µm"
 
 
+@pytest.mark.slow
 def test_map_surface_exchange_noise_free():
     from ionscope.diffusion.models import scaled_profile, surface_exchange_profile
 

@@ -39,6 +39,7 @@ def test_operando_simulated(tmp_path, monkeypatch, capsys):
     assert "cycle 1: charge 29 µAh" in out and "classified as simulated" in out
 
 
+@pytest.mark.slow
 def test_microstructure_simulated(tmp_path, monkeypatch, capsys):
     out = _run("microstructure.py", "-", tmp_path, monkeypatch, capsys)
     assert "volume fraction" in out and "tortuosity" in out

@@ -126,7 +126,8 @@ def test_kill_bin_events(tmp_path: Path) -> None:
 
     def args(target: Path, force: bool) -> list[str]:
         return ["image", "bin-events", str(grd), "--nx", "64", "--ny", "64", "--k0", "0", "--sf", "1000",
-                "--peaks", "7,58,100", "--tol-da", "0.5", "--keep-scans", "--pixel-size", "1um", "--out", str(target),
+                "--peaks", "7,58,100", "--tolerance", "0.5", "--keep-scans", "--pixel-size", "1um",
+                "--out", str(target),
                 *(["--force"] if force else [])]
 
     _kill_cycle(tmp_path, args, "bin_events")

@@ -63,6 +63,7 @@ def _parts(seed: Path) -> list[str]:
 
 
 @pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.slow
 def test_reader_survives_mutants(case: str, seeds: dict[str, Path], tmp_path: Path) -> None:
     """Each mutant either reads (all lazy parts computed) or raises an IonscopeError, within the
     time limit and memory budget of :mod:`tests.fuzz.harness`."""

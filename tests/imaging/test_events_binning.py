@@ -119,7 +119,7 @@ def test_cli_bin_events_extract_info_convert(drifted, cli, tmp_path):
     out = tmp_path / "cube.zarr"
     code, stdout, _ = cli("image", "bin-events", table.path, "--pixel-size", "1um",
                           "--nx", "24", "--ny", "20", "--k0", "2000",
-                          "--sf", "20000", "--peaks", "7.016,58.93", "--tol-ppm", "2000", "--out", out, "--json")
+                          "--sf", "20000", "--peaks", "7.016,58.93", "--tolerance-ppm", "2000", "--out", out, "--json")
     assert code == 0
     doc = json.loads(stdout)
     d = doc["results"]
@@ -127,7 +127,7 @@ def test_cli_bin_events_extract_info_convert(drifted, cli, tmp_path):
     stored = ionscope.read(out)
     direct = bin_events(table, peaks=[7.016, 58.93], tolerance_ppm=2000)
     np.testing.assert_array_equal(stored.values, direct.values)
-    code, stdout, _ = cli("image", "extract", out, "--peaks", "58.93", "--tol-ppm", "10", "--json")
+    code, stdout, _ = cli("image", "extract", out, "--peaks", "58.93", "--tolerance-ppm", "10", "--json")
     total = json.loads(stdout)["results"]["peaks"]["58.9300"]["total_counts"]["value"]
     assert code == 0 and total == float(direct.values[..., 1].sum())
     code, stdout, _ = cli("info", table.path, "--json")
@@ -138,7 +138,7 @@ def test_cli_bin_events_extract_info_convert(drifted, cli, tmp_path):
     np.testing.assert_array_equal(ionscope.read(tmp_path / "c2.zarr").values[..., 0], direct.values[..., 0])
     code, _, err = cli("image", "bin-events", table.path, "--pixel-size", "1um",
                           "--nx", "4", "--ny", "4", "--k0", "2000", "--sf", "20000",
-                       "--peaks", "7.016", "--tol-ppm", "2000", "--out", tmp_path / "x.zarr")
+                       "--peaks", "7.016", "--tolerance-ppm", "2000", "--out", tmp_path / "x.zarr")
     assert code == 2 and "outside the declared 4 × 4 pixel grid" in err
 
 
@@ -175,7 +175,8 @@ def test_cli_keep_scans_streams_to_zarr(drifted, cli, tmp_path):
     out = tmp_path / "scans.zarr"
     code, stdout, _ = cli("image", "bin-events", table.path, "--pixel-size", "1um",
                           "--nx", "24", "--ny", "20", "--k0", "2000", "--sf",
-                          "20000", "--peaks", "7.016", "--tol-ppm", "2000", "--keep-scans", "--out", out, "--json")
+                          "20000", "--peaks", "7.016", "--tolerance-ppm", "2000", "--keep-scans", "--out", out,
+                          "--json")
     assert code == 0 and json.loads(stdout)["results"]["shape"] == [4, 20, 24, 1]
     direct = bin_events(table, peaks=[7.016], tolerance_ppm=2000, keep_scans=True)
     np.testing.assert_array_equal(ionscope.read(out).values, direct.values)

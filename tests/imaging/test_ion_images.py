@@ -22,7 +22,7 @@ def test_peaks_outside_the_measured_range_warn(cli):
     from ..conftest import shared_data
 
     path = shared_data("imzml", "Example_Continuous.imzML")  # measured m/z 100–800
-    code, out, err = cli("image", "extract", path, "--peaks", "7.016,152", "--tol-ppm", "50", "--json")
+    code, out, err = cli("image", "extract", path, "--peaks", "7.016,152", "--tolerance-ppm", "50", "--json")
     assert code == 0, err
     doc = json.loads(out)
     assert any("7.016" in w and "outside the measured range" in w for w in doc["warnings"])

@@ -288,7 +288,7 @@ def test_cli_extract_info_and_convert_processed(tmp_path, cli):
 
     spectra = _spectra(seed=6)
     path = write_imzml(spectra, tmp_path / "p.imzML", shape=(4, 5), pixel_size_um=2.0)
-    code, out, _ = cli("image", "extract", path, "--peaks", "50,150", "--tol-da", "10", "--json",
+    code, out, _ = cli("image", "extract", path, "--peaks", "50,150", "--tolerance", "10", "--json",
                        "--out", tmp_path / "img.zarr")
     assert code == 0
     d = json.loads(out)["results"]

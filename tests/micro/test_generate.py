@@ -163,6 +163,7 @@ README_EXAMPLE = ("micro generate ../shared/data/microstructure/three_phase_2d_5
 
 
 @pytest.mark.realdata
+@pytest.mark.slow
 def test_readme_example_runs_as_written(cli, tmp_path, monkeypatch):
     """The README console line for ``micro generate``, run from a folder with ``../shared`` beside it."""
     import shlex

@@ -246,6 +246,7 @@ def test_two_d_image_metrics_and_non_percolating_phase():
 
 
 @pytest.mark.realdata
+@pytest.mark.slow
 def test_three_phase_stack_100_metrics():
     import tifffile
 

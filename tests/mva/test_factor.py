@@ -51,6 +51,7 @@ def test_mcr_with_known_spectrum_and_closure(mixture):
     assert np.all(_match(spectra, truth.truth["spectra"]) >= 0.98)
 
 
+@pytest.mark.slow
 def test_mcr_nnls_mode(mixture):
     img, truth = mixture
     r = mcr(img.isel(y=slice(0, 24)), 3, nonneg="nnls", max_iter=30)

@@ -26,6 +26,7 @@ def test_subspace_equals_sklearn_pca_on_the_same_matrix(mixture, solver):
     np.testing.assert_allclose(r.explained_variance_ratio, sk.explained_variance_ratio_, rtol=1e-6)
 
 
+@pytest.mark.slow
 def test_sign_and_order_conventions(mixture):
     img, _ = mixture
     r = pca(img, 4)

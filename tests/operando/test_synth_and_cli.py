@@ -36,11 +36,12 @@ def files(cell, tmp_path_factory):
     return d
 
 
+@pytest.mark.slow
 def test_cli_analyze_json(cli, files, cell):
     *_, classes = cell
     code, out, err = cli("operando", "analyze", files / "series.zarr", "--cycling", files / "log.csv",
                          "--regions", files / "labels.npy", "--species", "^58Ni+", "--species", "^48Ti+",
-                         "--area-cm2", "0.2", "--json")
+                         "--area", "0.2cm^2", "--json")
     assert code == 0, err
     res = json.loads(out)["results"]
     cyc = res["capacity"]["cycles"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -47,6 +48,7 @@ def test_array_and_non_finite_quantities_serialise_to_valid_json(vals, scalar):
 @given(st.dictionaries(names, st.one_of(quantities(), st.integers(-10**6, 10**6), st.text(max_size=8)),
                        min_size=1, max_size=6),
        st.lists(st.text(min_size=1, max_size=20), max_size=3))
+@pytest.mark.slow
 def test_result_envelope_round_trips_and_validates(values, warnings):
     r = Result("test.property", values, warnings)
     doc = json.loads(json.dumps(envelope("test.property", r), allow_nan=False))

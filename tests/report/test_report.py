@@ -100,6 +100,7 @@ def _axe_violations(pg) -> list[str]:
 
 
 @pytest.mark.e2e
+@pytest.mark.slow
 def test_small_report_in_the_browser(page, tmp_path):
     path = _small_report().save(tmp_path / "r.html")
     page.goto(path.resolve().as_uri())

@@ -59,6 +59,7 @@ def _commands():
     return sorted(found)
 
 
+@pytest.mark.slow
 def test_every_help_text_is_clean(cli):
     commands = _commands()
     assert len(commands) > 20

@@ -76,6 +76,7 @@ def test_assignment_ranks_true_species_first_and_flags_unresolved(metal_spectrum
     assert rows["required_resolving_power"].iloc[0] == pytest.approx(101.904 / 0.00126, rel=0.02)
 
 
+@pytest.mark.slow
 def test_assignment_of_a_10k_library_is_vectorised():
     rng = np.random.default_rng(0)
     peaks = find_spectrum_peaks(*_peaky(rng))

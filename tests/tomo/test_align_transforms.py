@@ -60,6 +60,7 @@ def test_rigid_recovers_rotation_on_fiducial(rotated):
     assert np.abs(again["rotation_deg"]).max() < 0.1 and np.abs(again["drift_px"]).max() < 0.2
 
 
+@pytest.mark.slow
 def test_previous_and_median_references_follow_rotation(rotated):
     stack, truth = rotated
     for ref in ("previous", "median"):
@@ -73,6 +74,7 @@ def test_previous_and_median_references_follow_rotation(rotated):
                 < 0.5 * field_error(_translation_matrices(tr), truth.truth["transform"]).max())
 
 
+@pytest.mark.slow
 def test_previous_composes_pair_transforms(electrode):
     vol, _ = electrode
     # one section repeated: every slice is the same scene moved, so the chain of pairs must land on the
@@ -85,6 +87,7 @@ def test_previous_composes_pair_transforms(electrode):
     assert np.all(sig[1:] > 0) and np.all(np.diff(sig[:, 2]) > 0)
 
 
+@pytest.mark.slow
 def test_affine_recovers_shear(electrode):
     vol, _ = electrode
     same = np.repeat(vol.values[:1], 8, axis=0)

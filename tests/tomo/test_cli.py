@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 import tifffile
 
 from ionscope.synth.fibsem import image_stack, three_phase_electrode
 
 
+@pytest.mark.slow
 def test_tomo_and_micro_cli(cli, tmp_path):
     vol, truth = three_phase_electrode((12, 48, 48), seed=8)
     stack, _ = image_stack(vol.values, seed=9)

@@ -92,6 +92,7 @@ def test_pipeline_recovers_phase_fractions():
     assert "provenance" in lab.attrs and lab.attrs["provenance"]["parents"]
 
 
+@pytest.mark.slow
 def test_random_forest_with_sparse_labels(electrode):
     vol, truth = electrode
     stack, _ = image_stack(vol.values, drift_step_px=0.0, stripe_amplitude=0.0, seed=6)

@@ -136,6 +136,7 @@ def tr_open(path):
     return open_stack(path, "100nm", "100nm")
 
 
+@pytest.mark.slow
 def test_cli_train_and_segment(sample, tmp_path, cli):
     _, _, truth, d = sample
     model = tmp_path / "m.ionseg"

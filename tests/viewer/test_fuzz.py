@@ -46,6 +46,7 @@ def _check(status: int, headers: dict, body: bytes) -> None:
 
 @FUZZ
 @given(dataset=st.sampled_from(DATASETS), route=st.sampled_from(ROUTES), query=queries)
+@pytest.mark.slow
 def test_fuzzed_query_strings_never_500(client, dataset, route, query):
     q = "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in query)
     _check(*client.request(f"/api/datasets/{client.ids[dataset]}/{route}?{q}"))

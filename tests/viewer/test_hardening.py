@@ -153,6 +153,7 @@ def _closed_within(sock: socket.socket, seconds: float) -> bool:
         return True
 
 
+@pytest.mark.slow
 def test_half_open_connections_time_out_and_threads_stay_bounded(quick_server):
     """80 clients that send half a request: the pool keeps its size and every connection is closed."""
     from ionscope.viewer.server import WORKERS
@@ -175,6 +176,7 @@ def test_half_open_connections_time_out_and_threads_stay_bounded(quick_server):
     assert status == 200
 
 
+@pytest.mark.slow
 def test_a_slow_drip_client_is_cut_at_the_request_deadline(quick_server):
     """One byte every 0.2 s never trips the 0.4 s idle timeout; the 1.2 s request deadline closes it."""
     host, port = quick_server.server_address[:2]

@@ -170,6 +170,8 @@ class Catalog:
                 if conn is not None:
                     conn.close()
                 raise self._database_error(exc) from None
+        if conn is None:  # RETRIES ≥ 1: the loop either connected or raised
+            raise CatalogError("could not connect to the catalogue", path=self._shown())
         try:
             yield conn
             trans.commit()

@@ -28,7 +28,7 @@ def show_flags_as_flags() -> None:
         return original(self, ctx)
 
     display_type_rich._flags_as_flags = True  # type: ignore[attr-defined]
-    TyperOption.display_type_rich = display_type_rich
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]  # a deliberate patch of typer
     _arguments_in_capitals()
 
 
@@ -45,4 +45,4 @@ def _arguments_in_capitals() -> None:
         return name + ("..." if self.nargs != 1 else "")
 
     usage_name._capitals = True  # type: ignore[attr-defined]
-    TyperArgument._usage_display_name = usage_name
+    TyperArgument._usage_display_name = usage_name  # type: ignore[method-assign]  # a deliberate patch of typer

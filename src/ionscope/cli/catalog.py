@@ -10,12 +10,12 @@ from rich.markup import escape
 from rich.table import Table
 
 from ionscope.cli.common import console, emit_json, err_console, print_reliability
+from ionscope.cli.options import ForceOpt, JsonOpt
 
 NAME = "catalog"
 app = typer.Typer(help="Results catalogue: add ionscope --json results, list, query by value range, export.",
                   no_args_is_help=True)
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print a JSON object.")]
 DbOpt = Annotated[Optional[str], typer.Option(
     "--db", metavar="PATH_OR_URL", help="Catalogue: SQLite file or postgresql://user@host/db URL (default: "
                                         "$IONSCOPE_CATALOG_DB, else catalog.sqlite in the user data folder).")]
@@ -165,7 +165,7 @@ def export(
     db: DbOpt = None,
     out: Annotated[Optional[Path], typer.Option("--out", help="File to write; default: print (not parquet).")] = None,
     entries: Annotated[list[int], typer.Option("--id", help="Only these entries (repeatable).")] = [],  # noqa: B006
-    force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
+    force: ForceOpt = False,
     json: JsonOpt = False,
 ) -> None:
     """Export entries: CSV/Parquet with one row per quantity, or JSON-LD with ontology terms."""

@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from ionscope.cli.common import console, emit_json, naming, progress, show
+from ionscope.cli.options import ForceOpt, JsonOpt, deprecated_spelling, renamed
 from ionscope.model.errors import ValidationError
 
 NAME = "depth"
@@ -48,7 +49,7 @@ def layers(
         "--rates", help="Sputter rate(s), one for all or one per layer, with a unit or in nm/s: "
                         "'0.8±0.05 nm/s,2.0±0.1'.")] = None,
     axis: AxisOpt = "sputter_time",
-    json: Annotated[bool, typer.Option("--json", help="Print a JSON object.")] = False,
+    json: JsonOpt = False,
 ) -> None:
     """Locate interfaces (50 % points, 16–84 % widths) and list the layers of PATH."""
     import ionscope
@@ -110,11 +111,12 @@ def plot(
     log: Annotated[bool, typer.Option("--log/--linear", help="Logarithmic intensity scale (default), which shows "
                                                               "minor species; --linear shows sequential maxima "
                                                               "better.")] = True,
-    normalise: Annotated[Optional[str], typer.Option("--normalise", help="total, max or a reference species "
-                                                                         "name.")] = None,
+    normalisation: Annotated[Optional[str], typer.Option("--normalisation", help="total, max or a reference "
+                                                                                 "species name.")] = None,
     interfaces: Annotated[bool, typer.Option("--interfaces/--no-interfaces",
                                              help="Mark the interfaces found from the species.")] = True,
-    force: Annotated[bool, typer.Option("--force", help="Replace an existing figure.")] = False,
+    force: ForceOpt = False,
+    normalise: Annotated[Optional[str], deprecated_spelling("--normalise", "--normalisation")] = None,
 ) -> None:
     """Plot the chosen species of PATH against sputter time, dose or fluence, with interfaces marked."""
     import ionscope
@@ -133,7 +135,8 @@ def plot(
         _say_chosen(chosen)
         names = list(chosen["species"])
     found = find_layers(profile, names, axis=axis) if interfaces else None
-    fig = profile_figure(profile, names, axis=axis, log=log, normalise=normalise, layers=found)
+    normalisation = renamed(normalisation, normalise, old="--normalise", new="--normalisation")
+    fig = profile_figure(profile, names, axis=axis, log=log, normalise=normalisation, layers=found)
     from ionscope.depth.plots import save_figure
 
     save_figure(fig, out, force=force)
@@ -148,8 +151,8 @@ def mri(
     axis: AxisOpt = "sputter_time",
     figure: Annotated[Optional[Path], typer.Option("--figure", help="Draw the data and the fitted curves (.png, "
                                                                     ".svg or .pdf).")] = None,
-    force: Annotated[bool, typer.Option("--force", help="Replace an existing figure.")] = False,
-    json: Annotated[bool, typer.Option("--json", help="Print a JSON object.")] = False,
+    force: ForceOpt = False,
+    json: JsonOpt = False,
 ) -> None:
     """Mixing–roughness–information-depth fit (Hofmann 1994, Surf. Interface Anal. 21, 673,
     doi:10.1002/sia.740210912): w, σ, λ, true interfaces and per-layer composition with uncertainties."""
@@ -245,7 +248,7 @@ def _rect(text: str | None) -> list[tuple[float, float, float, float]]:
         raise ValidationError(f"{exc.problem}; --rect takes x0,y0,x1,y1 with units, e.g. '0um,0um,5um,5um'") from None
     if vals[0] == vals[2] or vals[1] == vals[3]:
         raise ValidationError(f"--rect {text!r} has zero width or height")
-    return [tuple(vals)]
+    return [(vals[0], vals[1], vals[2], vals[3])]
 
 
 def _mask_image(path: Path):
@@ -323,8 +326,8 @@ def cube(
                                                              "surface, OUT.vtk or OUT.stl (x, y, depth all in µm; "
                                                              "needs --axis depth; one file per --interface, "
                                                              "suffixed with the species when several).")] = None,
-    force: Annotated[bool, typer.Option("--force", help="Replace an existing output.")] = False,
-    json: Annotated[bool, typer.Option("--json", help="Print a JSON object.")] = False,
+    force: ForceOpt = False,
+    json: JsonOpt = False,
 ) -> None:
     """Interface-depth maps with per-pixel uncertainty and roughness, layer maps and side views of a cube."""
     import ionscope

@@ -3,23 +3,31 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Optional, overload
 
 import typer
 from rich.table import Table
 
 from ionscope.cli.common import console, emit_json, print_warnings, progress, quantity_option, show
+from ionscope.cli.options import ForceOpt, JsonOpt, deprecated_spelling, renamed
 from ionscope.model.errors import ValidationError
 
 NAME = "diffusion"
 app = typer.Typer(help="Isotope-exchange diffusion: D*, surface exchange k, grain boundaries, Arrhenius, Haven ratio.",
                   no_args_is_help=True)
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print a JSON object.")]
 TimeOpt = Annotated[str, typer.Option("--time", help="Anneal time with its unit ('24h', '59 h', '3600s'); D scales "
                                                     "with 1/t, so a bare number is refused.")]
 IsoOpt = Annotated[Optional[str], typer.Option("--isotopes", help="Tracer and other isotope columns/peaks, "
                                                                   "e.g. Li6,Li7.")]
+
+
+@overload
+def _isotopes(text: str) -> tuple[str, str]: ...
+
+
+@overload
+def _isotopes(text: None) -> None: ...
 
 
 def _isotopes(text: str | None) -> tuple[str, str] | None:
@@ -124,9 +132,12 @@ def haven(
     n: Annotated[str, typer.Option("--n", help="Mobile-ion concentration, in cm⁻³ or with a unit.")],
     T: Annotated[str, typer.Option("--T", help="Temperature, in K or with a unit ('298.15 K', '25 degC').")],
     z: Annotated[int, typer.Option("--z", help="Charge number of the mobile ion.")] = 1,
-    dstar_err: Annotated[Optional[str], typer.Option("--dstar-err", help="1σ of D*, in cm²/s or with a unit.")
-                         ] = None,
-    sigma_err: Annotated[Optional[str], typer.Option("--sigma-err", help="1σ of σ, in S/cm or with a unit.")] = None,
+    dstar_uncertainty: Annotated[Optional[str], typer.Option("--dstar-uncertainty", help="1σ of D*, in cm²/s or "
+                                                                                      "with a unit.")] = None,
+    sigma_uncertainty: Annotated[Optional[str], typer.Option("--sigma-uncertainty", help="1σ of σ, in S/cm or with "
+                                                                                      "a unit.")] = None,
+    dstar_err: Annotated[Optional[str], deprecated_spelling("--dstar-err", "--dstar-uncertainty")] = None,
+    sigma_err: Annotated[Optional[str], deprecated_spelling("--sigma-err", "--sigma-uncertainty")] = None,
     json: JsonOpt = False,
 ) -> None:
     """Nernst–Einstein D_σ (eq. 4) and Haven ratio H_R = D*/D_σ (eq. 5)."""
@@ -136,8 +147,10 @@ def haven(
     s = quantity_option(sigma, "--sigma", "S/cm", positive=True)
     conc = quantity_option(n, "--n", "cm^-3", positive=True)
     temp = quantity_option(T, "--T", "K")
-    D_err = quantity_option(dstar_err, "--dstar-err", "cm^2/s")
-    s_err = quantity_option(sigma_err, "--sigma-err", "S/cm")
+    dstar_uncertainty = renamed(dstar_uncertainty, dstar_err, old="--dstar-err", new="--dstar-uncertainty")
+    sigma_uncertainty = renamed(sigma_uncertainty, sigma_err, old="--sigma-err", new="--sigma-uncertainty")
+    D_err = quantity_option(dstar_uncertainty, "--dstar-uncertainty", "cm^2/s")
+    s_err = quantity_option(sigma_uncertainty, "--sigma-uncertainty", "S/cm")
     result = haven_ratio(D.value, s.value, conc.value, temp.value, z=z,
                          D_star_err=D_err.value if D_err else D.uncertainty,
                          sigma_err=s_err.value if s_err else s.uncertainty, n_err=conc.uncertainty)
@@ -197,7 +210,7 @@ def map_(
                                                                "the cube has no depth axis.")] = None,
     figure: Annotated[Optional[Path], typer.Option("--figure", help="Also draw the maps (.png, .svg or "
                                                                     ".pdf).")] = None,
-    force: Annotated[bool, typer.Option("--force", help="Replace existing outputs.")] = False,
+    force: ForceOpt = False,
     json: JsonOpt = False,
 ) -> None:
     """Per-pixel D* and k maps with uncertainties and χ²_red (eq. 8 of Sharma et al. 2025,

@@ -9,7 +9,7 @@ import typer
 
 import ionscope
 from ionscope.cli.common import emit_json, err_console, naming, print_warnings, progress
-from ionscope.cli.options import ForceOpt, JsonOpt
+from ionscope.cli.options import ForceOpt, JsonOpt, deprecated_spelling, renamed
 from ionscope.imaging.summary import ion_image_summary
 from ionscope.model.errors import ValidationError
 
@@ -42,12 +42,24 @@ def _floats(text: str, what: str) -> list[float]:
     return values
 
 
+TolerancePpmOpt = Annotated[Optional[float], typer.Option("--tolerance-ppm", help="Window half-width in ppm.")]
+ToleranceOpt = Annotated[Optional[float], typer.Option("--tolerance", help="Window half-width in m/z.")]
+
+
+def _tolerances(ppm: float | None, mz: float | None, tol_ppm: float | None, tol_da: float | None) -> dict:
+    """The window half-widths from the options, accepting the old spellings --tol-ppm and --tol-da."""
+    return {"tolerance_ppm": renamed(ppm, tol_ppm, old="--tol-ppm", new="--tolerance-ppm"),
+            "tolerance_da": renamed(mz, tol_da, old="--tol-da", new="--tolerance")}
+
+
 @app.command()
 def extract(
     file: Annotated[Path, typer.Argument(help="imzML, BIF6, or a Zarr ion-image/hyperspectral store.")],
     peaks: Annotated[str, typer.Option("--peaks", help="m/z values or ion names, e.g. 7.016,^58Ni+,Li2F+.")],
-    tol_ppm: Annotated[Optional[float], typer.Option("--tol-ppm", help="Window half-width in ppm.")] = None,
-    tol_da: Annotated[Optional[float], typer.Option("--tol-da", help="Window half-width in m/z.")] = None,
+    tolerance_ppm: TolerancePpmOpt = None,
+    tolerance: ToleranceOpt = None,
+    tol_ppm: Annotated[Optional[float], deprecated_spelling("--tol-ppm", "--tolerance-ppm")] = None,
+    tol_da: Annotated[Optional[float], deprecated_spelling("--tol-da", "--tolerance")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", help="Write the ion images (.zarr, .bif6, …).")] = None,
     force: ForceOpt = False,
     json: JsonOpt = False,
@@ -59,7 +71,7 @@ def extract(
         ionscope.io.atomic.check_writable(out, force)
     mz = _peaks(peaks)
     with progress("ion images", quiet=json), naming(file):
-        images = ion_images(ionscope.read(file), mz, tolerance_ppm=tol_ppm, tolerance_da=tol_da)
+        images = ion_images(ionscope.read(file), mz, **_tolerances(tolerance_ppm, tolerance, tol_ppm, tol_da))
     if out is not None:
         ionscope.write(images, out, force=force)
     result = ion_image_summary(images, out, "imaging.ion_images")
@@ -85,12 +97,12 @@ def bin_events_cmd(
     binning: Annotated[float, typer.Option("--binning", help="TOF channel binning.")] = 1.0,
     pixel_size: Annotated[Optional[str], typer.Option("--pixel-size", help="Pixel size with its unit, e.g. "
                                                                           "'0.39um' or '390nm'.")] = None,
-    pixel_size_um: Annotated[Optional[float], typer.Option("--pixel-size-um", help="Pixel size in µm (older "
-                                                                                   "spelling of --pixel-size).",
-                                                           hidden=True)] = None,
+    pixel_size_um: Annotated[Optional[float], deprecated_spelling("--pixel-size-um", "--pixel-size")] = None,
     peaks: Annotated[Optional[str], typer.Option("--peaks", help="Comma-separated m/z values or ion names.")] = None,
-    tol_ppm: Annotated[Optional[float], typer.Option("--tol-ppm", help="Window half-width (ppm).")] = None,
-    tol_da: Annotated[Optional[float], typer.Option("--tol-da", help="Window half-width (m/z).")] = None,
+    tolerance_ppm: TolerancePpmOpt = None,
+    tolerance: ToleranceOpt = None,
+    tol_ppm: Annotated[Optional[float], deprecated_spelling("--tol-ppm", "--tolerance-ppm")] = None,
+    tol_da: Annotated[Optional[float], deprecated_spelling("--tol-da", "--tolerance")] = None,
     mz_bin: Annotated[Optional[float], typer.Option("--mz-bin", help="Instead of peaks: m/z bin width.")] = None,
     mz_range: Annotated[str, typer.Option("--mz-range", help="lo,hi m/z for --mz-bin.")] = "1,500",
     keep_scans: Annotated[bool, typer.Option("--keep-scans", help="Keep the scan axis (streamed to Zarr in "
@@ -105,20 +117,19 @@ def bin_events_cmd(
     from ionscope.io.grd import read_grd
 
     ionscope.io.atomic.check_writable(out, force)
-    if pixel_size is not None and pixel_size_um is not None:
-        raise ValidationError("give --pixel-size (with a unit) or --pixel-size-um, not both")
-    px = (quantity_option(pixel_size, "--pixel-size", "µm", require_unit=True, positive=True) if pixel_size
-          else quantity_option(pixel_size_um, "--pixel-size-um", "µm", positive=True))
+    pixel_size = renamed(pixel_size, None if pixel_size_um is None else f"{pixel_size_um!r} um",
+                         old="--pixel-size-um", new="--pixel-size")
+    px = quantity_option(pixel_size, "--pixel-size", "µm", require_unit=True, positive=True)
     if px is None:
         raise ValidationError("--pixel-size is required: GRD files do not state their pixel size (e.g. "
                               "--pixel-size 0.39um)")
     table = read_grd(grd, k0=k0, sf=sf, binning=binning, nx=nx, ny=ny, pixel_size_um=px.value)
     if (peaks is None) == (mz_bin is None):
-        raise ValidationError("give either --peaks (with --tol-ppm or --tol-da) or --mz-bin")
+        raise ValidationError("give either --peaks (with --tolerance-ppm or --tolerance) or --mz-bin")
     kwargs: dict = {"keep_scans": keep_scans, "spatial_bin": spatial_bin}
     if peaks is not None:
-        kwargs.update(peaks=_peaks(peaks), tolerance_ppm=tol_ppm, tolerance_da=tol_da)
-    else:
+        kwargs.update(peaks=_peaks(peaks), **_tolerances(tolerance_ppm, tolerance, tol_ppm, tol_da))
+    elif mz_bin is not None:  # exactly one of the two, checked above
         from ionscope.io.grd import mz_bin_edges
 
         lo, hi = _floats(mz_range, "--mz-range")[:2]

@@ -9,11 +9,11 @@ import typer
 from rich.table import Table
 
 from ionscope.cli.common import console, emit_json, err_console
+from ionscope.cli.options import JsonOpt
 
 NAME = "library"
 app = typer.Typer(help="The battery marker library: show, search, validate user files.", no_args_is_help=True)
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print a JSON object.")]
 FileOpt = Annotated[Optional[Path], typer.Option("--library", help="User library file merged over the built-in.")]
 
 

@@ -34,6 +34,7 @@ from ionscope.cli.common import (
     reset_command_state,
     set_quiet,
 )
+from ionscope.cli.options import ForceOpt, JsonOpt, QuietOpt
 from ionscope.model.errors import IonscopeError, ValidationError
 
 show_flags_as_flags()
@@ -57,8 +58,7 @@ def _root(
     ctx: typer.Context,
     version: Annotated[Optional[bool], typer.Option("--version", callback=_version, is_eager=True,
                                                     help="Print the version and exit.")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars (they are also off under "
-                                                               "--json and when stderr is not a terminal).")] = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """ionscope: TOF-SIMS and FIB-SEM analysis with units, provenance and uncertainties."""
     set_quiet(quiet)
@@ -111,7 +111,7 @@ def info(
     path: Annotated[Path, typer.Argument(help="File or Zarr store.")],
     format: FormatArg = None,
     option: OptionArg = [],  # noqa: B006 - typer needs a literal default
-    json: Annotated[bool, typer.Option("--json", help="Print a JSON object.")] = False,
+    json: JsonOpt = False,
     salvage: SalvageArg = False,
 ) -> None:
     """Show what ionscope reads from PATH: kind, dimensions, coordinates with units, metadata."""
@@ -142,7 +142,7 @@ def convert(
     dst: Annotated[Path, typer.Argument(help="Output path; the extension picks the writer (.zarr, …).")],
     format: FormatArg = None,
     option: OptionArg = [],  # noqa: B006
-    force: Annotated[bool, typer.Option("--force", help="Replace an existing output.")] = False,
+    force: ForceOpt = False,
     salvage: SalvageArg = False,
 ) -> None:
     """Convert SRC to DST (e.g. a text export or TIFF stack to a Zarr store)."""
@@ -161,7 +161,7 @@ def demo(
     out: Annotated[Path, typer.Option("--out", help="Folder for report.html, results.json and data.")] = Path(
         "demo-output"),
     seed: Annotated[int, typer.Option(help="Seed of the virtual instrument.")] = 0,
-    force: Annotated[bool, typer.Option("--force", help="Replace an existing report.")] = False,
+    force: ForceOpt = False,
 ) -> None:
     """Run every capability on the virtual instrument and write an HTML report."""
     from ionscope.demo.runner import demo_modules, run_demo
@@ -181,7 +181,7 @@ def demo(
 
 
 @app.command()
-def formats(json: Annotated[bool, typer.Option("--json", help="Print a JSON object.")] = False) -> None:
+def formats(json: JsonOpt = False) -> None:
     """List the file formats ionscope reads and writes."""
     from ionscope.io import failed_plugins
 

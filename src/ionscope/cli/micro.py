@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from ionscope.cli.common import console, emit_json, naming, print_warnings, progress
-from ionscope.cli.options import JsonOpt
+from ionscope.cli.options import ForceOpt, JsonOpt
 
 NAME = "micro"
 app = typer.Typer(help="Microstructure metrics: fractions, surfaces, TPB, percolation, tortuosity.")
@@ -247,7 +247,7 @@ def export(volume: Volume,
            phases: Phases = None, spacing: Spacing = None,
            pore: Annotated[str, typer.Option(help="Pore (electrolyte) phase name")] = "pore",
            axis: Annotated[str, typer.Option(help="Through-thickness axis of the volume")] = "z",
-           force: Annotated[bool, typer.Option("--force", help="Replace an existing output")] = False,
+           force: ForceOpt = False,
            json: JsonOpt = False) -> None:
     """Write the parameters the microstructure determines into a base BPX file or PyBaMM set."""
     import numpy as np

@@ -8,6 +8,8 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from ionscope.cli.options import ForceOpt, JsonOpt, deprecated_spelling, renamed
+
 NAME = "mva"
 app = typer.Typer(help="Multivariate analysis (PCA, NMF, MCR-ALS, clustering) with Poisson scaling.",
                   no_args_is_help=True)
@@ -17,12 +19,16 @@ ComponentsOpt = Annotated[int, typer.Option("--components", "-n",
                                             help="Number of components (clusters for `cluster`).")]
 ScalingOpt = Annotated[str, typer.Option("--scaling", help="poisson (Keenan & Kotula 2004, Surf. Interface Anal. "
                                                            "36, 203, doi:10.1002/sia.1657) or none.")]
-NormaliseOpt = Annotated[str, typer.Option("--normalise", help="none or total (total-ion normalisation).")]
+NormalisationOpt = Annotated[str, typer.Option("--normalisation", help="none or total (total-ion normalisation).")]
+NormaliseOldOpt = Annotated[Optional[str], deprecated_spelling("--normalise", "--normalisation")]
 MinCountsOpt = Annotated[float, typer.Option("--min-counts", help="Drop peaks with fewer total counts (0: keep all).")]
 OutOpt = Annotated[Optional[Path], typer.Option("--out", help="Folder for scores.zarr and loadings.zarr.")]
 SchedulerOpt = Annotated[Optional[str], typer.Option("--scheduler", help="Dask distributed scheduler address.")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as one JSON object.")]
-ForceOpt = Annotated[bool, typer.Option("--force", help="Replace existing outputs.")]
+
+
+def _normalisation(normalisation: str, normalise: str | None) -> str:
+    """--normalisation, or its old spelling --normalise (with a deprecation warning)."""
+    return renamed(normalisation, normalise, old="--normalise", new="--normalisation", default="none")
 
 
 def _run(method: str, data_path: Path, components: int, scaling: str, normalise: str, min_counts: float,
@@ -61,32 +67,40 @@ def _print_run(run: Any, data_path: Path) -> None:
 
 @app.command("pca")
 def pca_cmd(data: DataArg, components: ComponentsOpt = 5, scaling: ScalingOpt = "poisson",
-            normalise: NormaliseOpt = "none", min_counts: MinCountsOpt = 0.0, out: OutOpt = None,
-            scheduler: SchedulerOpt = None, json: JsonOpt = False, force: ForceOpt = False) -> None:
+            normalisation: NormalisationOpt = "none", min_counts: MinCountsOpt = 0.0, out: OutOpt = None,
+            scheduler: SchedulerOpt = None, json: JsonOpt = False, force: ForceOpt = False,
+            normalise: NormaliseOldOpt = None) -> None:
     """PCA (full SVD in memory; one-pass Gram matrix out of core for lazy/Zarr data)."""
-    _run("pca", data, components, scaling, normalise, min_counts, out, scheduler, json, force)
+    _run("pca", data, components, scaling, _normalisation(normalisation, normalise),
+         min_counts, out, scheduler, json, force)
 
 
 @app.command("nmf")
 def nmf_cmd(data: DataArg, components: ComponentsOpt = 3, scaling: ScalingOpt = "none",
-            normalise: NormaliseOpt = "none", min_counts: MinCountsOpt = 0.0, out: OutOpt = None,
-            scheduler: SchedulerOpt = None, json: JsonOpt = False, force: ForceOpt = False) -> None:
+            normalisation: NormalisationOpt = "none", min_counts: MinCountsOpt = 0.0, out: OutOpt = None,
+            scheduler: SchedulerOpt = None, json: JsonOpt = False, force: ForceOpt = False,
+            normalise: NormaliseOldOpt = None) -> None:
     """NMF with the Poisson (Kullback–Leibler) loss; in memory."""
-    _run("nmf", data, components, scaling, normalise, min_counts, out, scheduler, json, force)
+    _run("nmf", data, components, scaling, _normalisation(normalisation, normalise),
+         min_counts, out, scheduler, json, force)
 
 
 @app.command("mcr")
 def mcr_cmd(data: DataArg, components: ComponentsOpt = 3, scaling: ScalingOpt = "none",
-            normalise: NormaliseOpt = "none", min_counts: MinCountsOpt = 0.0, out: OutOpt = None,
-            scheduler: SchedulerOpt = None, json: JsonOpt = False, force: ForceOpt = False) -> None:
+            normalisation: NormalisationOpt = "none", min_counts: MinCountsOpt = 0.0, out: OutOpt = None,
+            scheduler: SchedulerOpt = None, json: JsonOpt = False, force: ForceOpt = False,
+            normalise: NormaliseOldOpt = None) -> None:
     """MCR-ALS with non-negative concentrations and spectra; in memory."""
-    _run("mcr", data, components, scaling, normalise, min_counts, out, scheduler, json, force)
+    _run("mcr", data, components, scaling, _normalisation(normalisation, normalise),
+         min_counts, out, scheduler, json, force)
 
 
 @app.command("cluster")
 def cluster_cmd(data: DataArg, components: ComponentsOpt = 3, scaling: ScalingOpt = "poisson",
-                normalise: NormaliseOpt = "none", min_counts: MinCountsOpt = 0.0, out: OutOpt = None,
+                normalisation: NormalisationOpt = "none", min_counts: MinCountsOpt = 0.0, out: OutOpt = None,
                 scheduler: SchedulerOpt = None, json: JsonOpt = False, force: ForceOpt = False,
+                normalise: NormaliseOldOpt = None,
                 method: Annotated[str, typer.Option("--method", help="kmeans or gmm.")] = "kmeans") -> None:
     """Phase map: cluster the scores of an (N−1)-component PCA into N phases."""
-    _run("cluster", data, components, scaling, normalise, min_counts, out, scheduler, json, force, algorithm=method)
+    _run("cluster", data, components, scaling, _normalisation(normalisation, normalise),
+         min_counts, out, scheduler, json, force, algorithm=method)

@@ -13,6 +13,7 @@ from typing import Annotated, Optional
 import typer
 
 from ionscope.cli.common import emit_json, err_console, print_warnings, progress
+from ionscope.cli.options import ForceOpt, JsonOpt, deprecated_spelling, renamed
 from ionscope.model.errors import ValidationError
 
 NAME = "operando"
@@ -30,6 +31,11 @@ ColumnOpt = Annotated[Optional[list[str]], typer.Option("--column", help="Log co
 PrimaryCurrentOpt = Annotated[Optional[str], typer.Option(
     "--primary-current", "--primary-current-pa", help="Mean primary current if not in the metadata, with a unit or "
                                                       "in pA (e.g. '1.2pA').")]
+AreaOpt = Annotated[Optional[str], typer.Option("--area", help="Electrode area for areal values, with a unit or "
+                                                              "in cm² (e.g. '0.2cm^2').")]
+AreaOldOpt = Annotated[Optional[float], deprecated_spelling("--area-cm2", "--area")]
+NormalisationOpt = Annotated[str, typer.Option("--normalisation", help="none, total, first or reference:<species>.")]
+NormaliseOldOpt = Annotated[Optional[str], deprecated_spelling("--normalise", "--normalisation")]
 UnitOpt = Annotated[Optional[list[str]], typer.Option("--unit",
                                                       help="Log unit ROLE=UNIT, e.g. current=mA; repeatable.")]
 
@@ -42,6 +48,20 @@ def _pairs(items: list[str] | None, what: str) -> dict[str, str]:
             raise ValidationError(f"{what} {item!r} is not ROLE=VALUE")
         out[key.strip()] = value.strip()
     return out
+
+
+def _area(area: str | None, area_cm2: float | None) -> float | None:
+    """Electrode area in cm² from --area (or its old spelling --area-cm2, a number in cm²)."""
+    from ionscope.cli.common import quantity_option
+
+    area = renamed(area, None if area_cm2 is None else repr(area_cm2), old="--area-cm2", new="--area")
+    q = quantity_option(area, "--area", "cm^2", positive=True)
+    return None if q is None else q.value
+
+
+def _normalisation(normalisation: str, normalise: str | None) -> str:
+    """--normalisation, or its old spelling --normalise (with a deprecation warning)."""
+    return renamed(normalisation, normalise, old="--normalise", new="--normalisation", default="none")
 
 
 def _run(series: Path, cycling: Path, regions: Path | None, species: list[str] | None, column: list[str] | None,
@@ -77,17 +97,20 @@ def analyze(
     column: ColumnOpt = None,
     unit: UnitOpt = None,
     current_sign: Annotated[float, typer.Option(help="-1 if the log records charge as negative current.")] = 1.0,
-    area_cm2: Annotated[Optional[float], typer.Option("--area-cm2", help="Electrode area for areal values.")] = None,
-    normalise: Annotated[str, typer.Option(help="none, total, first or reference:<species>.")] = "none",
+    area: AreaOpt = None,
+    normalisation: NormalisationOpt = "none",
     registration_channel: Annotated[str, typer.Option(help="'total' or a stable species.")] = "total",
     register: Annotated[bool, typer.Option("--register/--no-register", help="Correct drift.")] = True,
     segment_species: Annotated[Optional[str], typer.Option(help="Species to segment regions from.")] = None,
     primary_current_pa: PrimaryCurrentOpt = None,
     cycle: Annotated[int, typer.Option(help="Cycle whose charged/discharged states define reversibility.")] = 1,
-    json: Annotated[bool, typer.Option("--json", help="Print a JSON object.")] = False,
+    json: JsonOpt = False,
+    area_cm2: AreaOldOpt = None,
+    normalise: NormaliseOldOpt = None,
 ) -> None:
     """Capacity, per-region reversibility and classes, and dose of an operando SERIES."""
-    res = _run(series, cycling, regions, species, column, unit, current_sign, area_cm2, normalise,
+    res = _run(series, cycling, regions, species, column, unit, current_sign, _area(area, area_cm2),
+               _normalisation(normalisation, normalise),
                registration_channel, register, segment_species, primary_current_pa, cycle, json)
     if json:
         from ionscope.operando.result import operando_result
@@ -127,13 +150,15 @@ def report(
     column: ColumnOpt = None,
     unit: UnitOpt = None,
     current_sign: Annotated[float, typer.Option(help="-1 if the log records charge as negative current.")] = 1.0,
-    area_cm2: Annotated[Optional[float], typer.Option("--area-cm2", help="Electrode area for areal values.")] = None,
-    normalise: Annotated[str, typer.Option(help="none, total, first or reference:<species>.")] = "none",
+    area: AreaOpt = None,
+    normalisation: NormalisationOpt = "none",
     registration_channel: Annotated[str, typer.Option(help="'total' or a stable species.")] = "total",
     segment_species: Annotated[Optional[str], typer.Option(help="Species to segment regions from.")] = None,
     primary_current_pa: PrimaryCurrentOpt = None,
     cycle: Annotated[int, typer.Option(help="Cycle defining reversibility.")] = 1,
-    force: Annotated[bool, typer.Option("--force", help="Replace an existing report.")] = False,
+    force: ForceOpt = False,
+    area_cm2: AreaOldOpt = None,
+    normalise: NormaliseOldOpt = None,
 ) -> None:
     """Write an HTML report: state panels, voltage curve, trajectories, reversibility map, tables."""
     from ionscope.cli.common import current_reliability
@@ -142,7 +167,8 @@ def report(
     from ionscope.report.html import Report
 
     check_writable(out, force)
-    res = _run(series, cycling, regions, species, column, unit, current_sign, area_cm2, normalise,
+    res = _run(series, cycling, regions, species, column, unit, current_sign, _area(area, area_cm2),
+               _normalisation(normalisation, normalise),
                registration_channel, True, segment_species, primary_current_pa, cycle, False)
     rep = Report(f"Operando TOF-SIMS: {series.name}", f"cycling log {cycling.name}")
     rep.set_reliability(current_reliability())

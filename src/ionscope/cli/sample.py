@@ -9,18 +9,18 @@ from typing import Annotated, Optional
 import typer
 
 from ionscope.cli.common import console, emit_json, err_console, print_reliability
+from ionscope.cli.options import ForceOpt, JsonOpt
 
 NAME = "sample"
 app = typer.Typer(help="Sample history: preparation, transfer, beam; it sets the reliability tier of every result.",
                   no_args_is_help=True)
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print a JSON object.")]
 
 
 @app.command()
 def init(
     out: Annotated[Optional[Path], typer.Argument(help="File to write (e.g. sample.yaml); default: print it.")] = None,
-    force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
+    force: ForceOpt = False,
 ) -> None:
     """Write a commented sample-history template (YAML) to fill in."""
     from ionscope.sample import template
@@ -78,7 +78,7 @@ def export(
     path: Annotated[Path, typer.Argument(help="Sample history (YAML/JSON) or a data file whose history to find.")],
     sample: Annotated[Optional[Path], typer.Option("--sample", help="History overriding the ones found.")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", help="JSON-LD file to write; default: print.")] = None,
-    force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
+    force: ForceOpt = False,
 ) -> None:
     """Write the sample history as JSON-LD (EMMO battery-domain / BattINFO terms, schema.org, PROV-O)."""
     from ionscope.catalog.jsonld import sample_jsonld

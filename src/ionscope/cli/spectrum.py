@@ -9,12 +9,12 @@ import typer
 from rich.table import Table
 
 from ionscope.cli.common import console, emit_json, err_console, print_warnings, progress
+from ionscope.cli.options import ForceOpt, JsonOpt
 
 NAME = "spectrum"
 app = typer.Typer(help="TOF-SIMS spectra: peak tables, mass calibration, element identification.",
                   no_args_is_help=True)
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print a JSON object.")]
 PolarityOpt = Annotated[str, typer.Option("--polarity", help="auto (metadata or P_/N_ file name) | positive | "
                                                              "negative")]
 
@@ -61,7 +61,7 @@ def calibrate(
                                                            help="Reference ion (repeatable); default: "
                                                                 "common ions of the polarity.")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", help="Write the recalibrated spectrum (.zarr).")] = None,
-    force: Annotated[bool, typer.Option("--force", help="Replace an existing output.")] = False,
+    force: ForceOpt = False,
     json: JsonOpt = False,
 ) -> None:
     """Recalibrate m/z from reference ions; report parameters and residuals in ppm."""

@@ -9,7 +9,8 @@ import numpy as np
 import typer
 import xarray as xr
 
-from ionscope.cli.common import console, dask_progress, emit_json, progress
+from ionscope.cli.common import console, dask_progress, emit_json, print_warnings, progress, quantity_option
+from ionscope.cli.options import ForceOpt, JsonOpt, deprecated_spelling, renamed
 from ionscope.model.errors import ValidationError
 from ionscope.model.provenance import describe_input, make_provenance
 from ionscope.model.result import Quantity, Result
@@ -21,8 +22,6 @@ Stack = Annotated[Path, typer.Argument(help="TIFF stack, folder of TIFF slices, 
 Out = Annotated[Path, typer.Option("--out", "-o", help="Output stack (.zarr or .tif)")]
 Pixel = Annotated[str | None, typer.Option("--pixel-size", help="In-plane pixel size, e.g. 10nm")]
 Thick = Annotated[str | None, typer.Option("--slice-thickness", help="FIB slice thickness, e.g. 20nm")]
-Force = Annotated[bool, typer.Option("--force", help="Replace an existing output")]
-Json = Annotated[bool, typer.Option("--json", help="Print a JSON object")]
 
 
 def open_stack(path: Path, pixel: str | None = None, thick: str | None = None) -> xr.DataArray:
@@ -42,24 +41,13 @@ def open_stack(path: Path, pixel: str | None = None, thick: str | None = None) -
 
 
 def write_stack(vol: xr.DataArray, out: Path, force: bool, quiet: bool) -> Path:
+    """Write ``vol`` to ``out`` (.zarr, .tif or .tiff) through the format registry, with a progress bar."""
+    if out.suffix.lower() not in (".zarr", ".tif", ".tiff"):
+        raise ValidationError(f"output must end in .zarr, .tif or .tiff, got {out.name}")
+    from ionscope.io import write
+
     with dask_progress(f"writing {out.name}", quiet=quiet):
-        if out.suffix == ".zarr":
-            from ionscope.io.zarr_store import save
-
-            return save(vol, out, force=force)
-        if out.suffix.lower() not in (".tif", ".tiff"):
-            raise ValidationError(f"output must end in .zarr, .tif or .tiff, got {out.name}")
-        import tifffile
-
-        from ionscope.io.atomic import atomic_path
-
-        data = np.asarray(vol.values)
-        sp = vol.attrs.get("spacing_um") or [1.0, 1.0, 1.0]
-        with atomic_path(out, force=force) as tmp:
-            tifffile.imwrite(tmp, data, imagej=data.dtype in (np.uint8, np.uint16, np.float32),
-                             resolution=(1 / sp[2], 1 / sp[1]),
-                             metadata={"spacing": sp[0], "unit": "um", "axes": "ZYX"})
-        return out
+        return write(vol, out, force=force)
 
 
 def _finish(result: Result, json: bool) -> None:
@@ -74,6 +62,7 @@ def _finish(result: Result, json: bool) -> None:
         for k, v in result.values.items():
             if not isinstance(v, list):
                 console.print(f"{k}: {v}")
+        print_warnings(result.warnings)
 
 
 def _fiducial(text: str | None) -> tuple[slice, slice] | None:
@@ -91,8 +80,8 @@ def align(stack: Stack, out: Out, reference: Annotated[str, typer.Option(help="p
           transform: Annotated[str, typer.Option(help="translation|rigid|affine")] = "translation",
           fiducial: Annotated[str | None, typer.Option(help="Register on a region Y0:Y1,X0:X1 (px)")] = None,
           window: Annotated[int, typer.Option(help="Slices in the running median (--reference median)")] = 5,
-          upsample: int = 20, pixel_size: Pixel = None, slice_thickness: Thick = None, force: Force = False,
-          json: Json = False) -> None:
+          upsample: int = 20, pixel_size: Pixel = None, slice_thickness: Thick = None, force: ForceOpt = False,
+          json: JsonOpt = False) -> None:
     """Align slices (translation, rigid or affine); report drift and rotation curves."""
     from ionscope.tomo.align import align_stack
 
@@ -108,7 +97,7 @@ def align(stack: Stack, out: Out, reference: Annotated[str, typer.Option(help="p
 @app.command()
 def destripe(stack: Stack, out: Out, method: Annotated[str, typer.Option(help="wavelet-fft|wedge")] = "wavelet-fft",
              levels: int = 3, sigma: float = 1.0, pixel_size: Pixel = None, slice_thickness: Thick = None,
-             force: Force = False, json: Json = False) -> None:
+             force: ForceOpt = False, json: JsonOpt = False) -> None:
     """Remove curtaining stripes (Münch wavelet–FFT filter or FFT wedge)."""
     from ionscope.tomo.destripe import destripe as run
 
@@ -144,7 +133,8 @@ def train(stack: Stack, labels: Annotated[Path, typer.Option(help="Sparse label 
           trees: Annotated[int, typer.Option(help="Random forest: number of trees")] = 60,
           epochs: Annotated[int, typer.Option(help="U-Net: training epochs")] = 30,
           seed: Annotated[int, typer.Option(help="Random seed (sampling, initial weights)")] = 0,
-          pixel_size: Pixel = None, slice_thickness: Thick = None, force: Force = False, json: Json = False) -> None:
+          pixel_size: Pixel = None, slice_thickness: Thick = None, force: ForceOpt = False,
+          json: JsonOpt = False) -> None:
     """Train a pixel classifier from sparse labels; the model file records classes, voxel size and inputs."""
     from ionscope.tomo.train import LEARNERS, parse_classes, save_model
     from ionscope.tomo.train import train as run
@@ -203,7 +193,8 @@ def train(stack: Stack, labels: Annotated[Path, typer.Option(help="Sparse label 
 def segment(stack: Stack, out: Out,
             phases: Annotated[str, typer.Option(help="Multi-Otsu: phase names darkest first, e.g. "
                                                      "pore,cbd,nmc")] = "pore,solid",
-            denoise_um: Annotated[float, typer.Option(help="Gaussian σ in µm before thresholding (0: none)")] = 0.0,
+            denoise: Annotated[str | None, typer.Option(help="Gaussian σ before thresholding, a length with its "
+                                                             "unit, e.g. 50nm (default: none)")] = None,
             model: Annotated[Path | None, typer.Option(help="Trained model file (ionscope tomo train) instead "
                                                             "of multi-Otsu thresholds")] = None,
             probabilities: Annotated[Path | None, typer.Option(help="With --model: also write per-class "
@@ -212,7 +203,9 @@ def segment(stack: Stack, out: Out,
             allow_pixel_size_mismatch: Annotated[bool, typer.Option(help="Apply a model trained at another "
                                                                          "voxel size")] = False,
             chunk: Annotated[int, typer.Option(help="With --model: slices per chunk of inference")] = 16,
-            pixel_size: Pixel = None, slice_thickness: Thick = None, force: Force = False, json: Json = False) -> None:
+            pixel_size: Pixel = None, slice_thickness: Thick = None, force: ForceOpt = False,
+            json: JsonOpt = False,
+            denoise_um: Annotated[float | None, deprecated_spelling("--denoise-um", "--denoise")] = None) -> None:
     """Segment into named phases by multi-Otsu thresholds or a trained model; writes a label volume."""
     from ionscope.micro.fractions import volume_fractions
 
@@ -227,8 +220,13 @@ def segment(stack: Stack, out: Out,
 
     names = [p.strip() for p in phases.split(",") if p.strip()]
     vol = open_stack(stack, pixel_size, slice_thickness)
-    if denoise_um > 0:
-        vol = gaussian_denoise(vol, denoise_um)
+    denoise = renamed(denoise, None if denoise_um is None else f"{denoise_um!r} um", old="--denoise-um",
+                      new="--denoise")
+    sigma = quantity_option(denoise, "--denoise", "µm", require_unit=True)
+    if sigma is not None and sigma.value < 0:
+        raise ValidationError(f"--denoise must not be negative, got {denoise!r}")
+    if sigma is not None and sigma.value > 0:
+        vol = gaussian_denoise(vol, sigma.value)
     lab = multi_otsu_segment(vol, names)
     with dask_progress("segmenting", quiet=json):
         lab = lab.load()
@@ -281,8 +279,6 @@ def _segment_model(stack: Path, out: Path, model_path: Path, probabilities: Path
     if json:
         emit_json(Result(res.kind, {k: v for k, v in values.items() if k != "input"}, warnings, res.provenance))
         return
-    from ionscope.cli.common import print_warnings
-
     fr = ", ".join(f"{k} {v:.3f}" for k, v in values["volume_fraction"].items())
     console.print(f"wrote {path} ({m.learner}): {fr}; mean uncertainty {unc:.3f}", highlight=False)
     print_warnings(warnings)
@@ -294,7 +290,8 @@ def correct(stack: Stack, out: Out,
                                                      "degrees")] = 52.0,
             keep_shear: Annotated[bool, typer.Option(help="Keep the per-slice vertical shift (already aligned "
                                                           "on a fiducial)")] = False,
-            pixel_size: Pixel = None, slice_thickness: Thick = None, force: Force = False, json: Json = False) -> None:
+            pixel_size: Pixel = None, slice_thickness: Thick = None, force: ForceOpt = False,
+            json: JsonOpt = False) -> None:
     """FIB-SEM view geometry: y pixel size ÷ sin(tilt) and removal of the t·cos(tilt) shift per slice."""
     from ionscope.tomo.geometry import correct_view_geometry
 

@@ -113,7 +113,7 @@ def unit_factor(quantity: str, unit: str, path: Any = None) -> float:
         raise UnitError(f"unknown {quantity} unit {unit!r} (known: {known}); declare it with units=…", path) from None
 
 
-def _map_columns(df: pd.DataFrame, columns: Mapping[str, str] | None, path: Path) -> dict[str, str]:
+def _map_columns(df: pd.DataFrame, columns: Mapping[str, str] | None, path: Path | None) -> dict[str, str]:
     columns = dict(columns or {})
     for key in columns:
         if key not in CANONICAL:
@@ -134,7 +134,7 @@ def _map_columns(df: pd.DataFrame, columns: Mapping[str, str] | None, path: Path
     return columns
 
 
-def _numeric(df: pd.DataFrame, col: str, role: str, path: Path) -> np.ndarray:
+def _numeric(df: pd.DataFrame, col: str, role: str, path: Path | None) -> np.ndarray:
     raw = df[col]
     values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
     if role == "time" and np.isnan(values).all():

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import warnings
 from dataclasses import dataclass, field
+from os import PathLike
 from pathlib import Path
 from typing import Any
 
@@ -114,7 +115,7 @@ def _unwrap_int32(values: np.ndarray) -> np.ndarray:
 
 def _pixel_size(header: dict[str, dict[str, str]], path: Path) -> tuple[tuple[float, float] | None, list[str]]:
     notes: list[str] = []
-    sizes = []
+    sizes: list[float | None] = []
     for acc in ("IMS:1000046", "IMS:1000047"):
         p = header.get(acc)
         if p is None:
@@ -132,7 +133,9 @@ def _pixel_size(header: dict[str, dict[str, str]], path: Path) -> tuple[tuple[fl
         return None, notes
     sx = sizes[0] if sizes[0] is not None else sizes[1]
     sy = sizes[1] if sizes[1] is not None else sx
-    return (float(sy), float(sx)), notes  # type: ignore[arg-type]
+    if sx is None or sy is None:  # unreachable: at least one of the two is given (checked above)
+        return None, notes
+    return (float(sy), float(sx)), notes
 
 
 def find_ibd(path: Path) -> Path:
@@ -146,7 +149,7 @@ def find_ibd(path: Path) -> Path:
     raise InputNotFoundError(f"no binary data file {path.stem}.ibd beside the imzML", path)
 
 
-def parse_index(path: str | Path, *, salvage: bool = False) -> ImzMLIndex:
+def parse_index(path: str | PathLike[str], *, salvage: bool = False) -> ImzMLIndex:
     """Stream through an ``.imzML`` file and return its :class:`ImzMLIndex`.
 
     Tolerates the IONTOF exporter's quirks: ISO-8859-1 declared encoding, CRLF line ends, no

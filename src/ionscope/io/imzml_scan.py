@@ -9,8 +9,9 @@ memory. expat honours the XML declaration's encoding (ISO-8859-1 from IONTOF) an
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 from xml.parsers import expat
 
 from ionscope.model.errors import FormatError, UnsupportedError
@@ -32,7 +33,7 @@ class ScanResult:
         self.root: str | None = None
 
 
-def scan_imzml(path: Path, *, dtypes: dict[str, object], dtype_names: dict[str, str],
+def scan_imzml(path: Path, *, dtypes: Mapping[str, object], dtype_names: dict[str, str],
                compressed: dict[str, str | None], to_int: Callable[..., int]) -> ScanResult:
     """Scan ``path`` and return a :class:`ScanResult`; raise :class:`FormatError` naming the problem."""
     scanner = _Scanner(path, dtypes, dtype_names, compressed, to_int)
@@ -54,14 +55,14 @@ def scan_imzml(path: Path, *, dtypes: dict[str, object], dtype_names: dict[str, 
 class _Scanner:
     """The expat callbacks of one scan and the state they share (where in the document we are)."""
 
-    def __init__(self, path: Path, dtypes: dict[str, object], dtype_names: dict[str, str],
+    def __init__(self, path: Path, dtypes: Mapping[str, object], dtype_names: dict[str, str],
                  compressed: dict[str, str | None], to_int: Callable[..., int]) -> None:
         self.path, self.dtypes, self.dtype_names, self.compressed, self.to_int = (
             path, dtypes, dtype_names, compressed, to_int)
         self.res = ScanResult()
         self.group: str | None = None
         self.in_run = self.in_spectrum = self.in_array = False
-        self.spec: dict[str, object] = {}
+        self.spec: dict[str, Any] = {}  # cvParam accession → int, or (offset, length)
         self.arr_params: list[dict[str, str]] = []
         self.arr_refs: list[str] = []
         self.group_info: dict[str, tuple[str | None, str | None, str | None]] = {}

@@ -90,7 +90,7 @@ def write_imzml(data: Any, path: str | PathLike[str], *, force: bool = False, mo
             put(file_uuid.bytes)
             pos = 16
             shared: tuple[int, int] | None = None
-            shared_mz: np.ndarray | None = None
+            shared_mz: np.ndarray = np.empty(0)
             for x, y, mz, it in spectra:
                 mz = np.asarray(mz)
                 it = np.asarray(it)
@@ -157,7 +157,7 @@ def _source(data: Any, mode: str | None, shape: tuple[int, int] | None, pixel: A
 def _pair(pixel: Any) -> tuple[float, float] | None:
     if pixel is None:
         return None
-    if np.isscalar(pixel):
+    if np.ndim(pixel) == 0:
         return float(pixel), float(pixel)
     return float(pixel[0]), float(pixel[1])
 

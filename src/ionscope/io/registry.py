@@ -127,7 +127,7 @@ def _discover() -> None:
         if info.name.startswith("_") or info.name in _INFRASTRUCTURE:
             continue
         _register_from(f"ionscope.io.{info.name}",
-                       lambda name=info.name: importlib.import_module(f"ionscope.io.{name}"))
+                       functools.partial(importlib.import_module, f"ionscope.io.{info.name}"))
     for ep in entry_points(group="ionscope.formats"):
         _register_from(f"{ep.name} ({ep.value})", ep.load)
 
@@ -276,12 +276,18 @@ def read(path: str | PathLike[str], format: str | None = None, **options: Any) -
         require_dir(p)
     else:
         require_file(p)
-    return plugin.read(p, **validate_options(plugin, p, options))
+    reader = plugin.read
+    if reader is None:  # find_plugin returns only plugins that read
+        raise UnsupportedError(f"format {plugin.name!r} cannot be read", p)
+    return reader(p, **validate_options(plugin, p, options))
 
 
 def write(obj: Any, path: str | PathLike[str], format: str | None = None, *, force: bool = False,
           **options: Any) -> Path:
     """Write ``obj`` to ``path`` in ``format`` (chosen from the extension when not given), atomically."""
     plugin = find_plugin(path, format, for_writing=True)
-    plugin.write(obj, Path(path), force=force, **options)
+    writer = plugin.write
+    if writer is None:  # find_plugin returns only plugins that write
+        raise UnsupportedError(f"format {plugin.name!r} cannot be written", Path(path))
+    writer(obj, Path(path), force=force, **options)
     return Path(path)

@@ -50,7 +50,7 @@ def table_text(obj: xr.DataArray, *, sep: str = ",") -> str:
         if "channel" in obj.coords:
             cols["channel"] = np.asarray(obj["channel"].values)
         if not cols:
-            cols[dim] = np.arange(obj.sizes[dim])
+            cols[str(dim)] = np.arange(obj.sizes[dim])
         cols[f"intensity ({unit})" if unit else "intensity"] = np.asarray(obj.values)
     elif dims == {"scan", "peak"}:
         comments["kind"] = "depth_profile"

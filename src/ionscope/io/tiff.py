@@ -105,7 +105,7 @@ def read_tiff(path: str | PathLike[str], *, pixel_size_um: float | None = None,
     source_file, size = _open_source(p)
     with _tifffile_log() as log:
         try:
-            tif = tifffile.TiffFile(source_file, mode="rb", name=p.name)
+            tif = tifffile.TiffFile(source_file, mode="r", name=p.name)
         except MemoryError:
             raise AbsurdSizeError("the TIFF header declares structures too large to hold in memory", p) from None
         except NotImplementedError as exc:
@@ -205,7 +205,7 @@ def _read_open(tif: tifffile.TiffFile, p: Path, size: int, pixel_size_um: float 
         plane_y = plane_x = float(pixel_size_um)
         source = "declared"
     attrs = {"source_file": p.name, "pixel_size_source": source}
-    if plane_x is None:
+    if plane_x is None or plane_y is None:
         plane_y = plane_x = 1.0
         attrs["pixel_size_source"] = "unknown: 1 µm assumed; declare pixel_size_um"
     if data.ndim == 2:

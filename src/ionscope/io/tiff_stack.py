@@ -83,8 +83,9 @@ def _read_zip(p: Path, pixel_size_um: float | None, slice_thickness_um: float | 
     except (zipfile.BadZipFile, OSError) as exc:
         raise FormatError(f"not a readable zip archive: {exc}", p) from None
     with zf:
-        members = sorted(i for i in zf.infolist() if i.filename.lower().endswith(_EXT)
-                         and not i.filename.startswith("__MACOSX") and not Path(i.filename).name.startswith("._"))
+        members = sorted((i for i in zf.infolist() if i.filename.lower().endswith(_EXT)
+                          and not i.filename.startswith("__MACOSX") and not Path(i.filename).name.startswith("._")),
+                         key=lambda i: i.filename)
         if not members:
             raise FormatError("zip archive holds no .tif/.tiff file", p)
         for m in members:

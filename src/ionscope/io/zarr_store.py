@@ -45,12 +45,11 @@ class ZarrOptions(ReaderOptions):
 
 def _default_chunks(da: xr.DataArray) -> dict[str, int]:
     """Chunks of about :data:`CHUNK_BYTES`, split along the leading (slowest) dimensions first."""
-    sizes = dict(da.sizes)
+    chunks = {str(d): int(n) for d, n in da.sizes.items()}
     itemsize = da.dtype.itemsize
-    chunks = dict(sizes)
-    for dim in da.dims:
+    for dim in chunks:
         total = itemsize
-        for d in da.dims:
+        for d in chunks:
             total *= chunks[d]
         if total <= CHUNK_BYTES:
             break
@@ -94,7 +93,7 @@ def save(obj: xr.DataArray | xr.Dataset, path: str | PathLike[str], *, force: bo
     for var in ds.data_vars.values():
         var.encoding = {}
         per_var = chunks or _default_chunks(var)
-        var_chunks = {d: per_var.get(d, var.sizes[d]) for d in var.dims}
+        var_chunks = {d: per_var.get(str(d), var.sizes[d]) for d in var.dims}
         ds[var.name] = var.chunk(var_chunks)
     for name, c in ds.coords.items():
         c.encoding = {}
@@ -145,6 +144,8 @@ def _check_arrays(p: Path, ds: xr.Dataset) -> list[str]:
     group = zarr.open_group(p, mode="r")
     for name in list(ds.data_vars) + list(ds.coords):
         arr = group[str(name)]
+        if not isinstance(arr, zarr.Array):
+            raise FormatError(f"{name!r} is a group, not an array, in the store", p)
         chunk = tuple(int(c) for c in arr.chunks)
         checked_nbytes(p, chunk, arr.dtype if arr.dtype.kind != "T" else np.dtype(object),
                        what=f"chunk of {name!r}", limit=MAX_CHUNK_BYTES, limit_reason="allowed for one chunk")

@@ -17,9 +17,14 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING, overload
 
 from ionscope.library.isotopes import ELECTRON_MASS, element, isotope_table
 from ionscope.model.errors import ValidationError
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
 
 _SUP = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
 _SUB = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
@@ -88,7 +93,15 @@ class Formula:
         return "".join(parts)
 
 
-def ion_mz(neutral_mass: float, charge: int) -> float:
+@overload
+def ion_mz(neutral_mass: float, charge: int) -> float: ...
+
+
+@overload
+def ion_mz(neutral_mass: NDArray[np.float64], charge: int) -> NDArray[np.float64]: ...
+
+
+def ion_mz(neutral_mass: float | NDArray[np.float64], charge: int) -> float | NDArray[np.float64]:
     """m/z of an ion of neutral mass ``neutral_mass`` (u) and ``charge``: (M − z·mₑ)/|z|."""
     if charge == 0:
         return float(neutral_mass)

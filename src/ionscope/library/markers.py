@@ -24,6 +24,7 @@ from functools import lru_cache
 from importlib.resources import files
 from os import PathLike
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import yaml
@@ -127,17 +128,22 @@ def _construct_mapping(loader, node, deep=False):
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
-def _as_list(value) -> list:
+def _line(obj: Any, default: int) -> int:
+    """The YAML line of a mapping (recorded by the loader as ``__line__``), else ``default``."""
+    return int(obj.get("__line__", default)) if isinstance(obj, dict) else default
+
+
+def _as_list(value: Any) -> list[Any]:
     if value is None:
         return []
     return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
-def _check(doc, path) -> tuple[list[tuple[int, str]], dict]:
+def _check(doc: Any, path: Any) -> tuple[list[tuple[int, str]], dict[str, Any]]:
     problems: list[tuple[int, str]] = []
     if not isinstance(doc, dict):
         return [(1, "the file must be a YAML mapping with a 'markers' list")], {}
-    top = doc.get("__line__", 1)
+    top = _line(doc, 1)
     version = doc.get("version")
     if not isinstance(version, int) or version < 1:
         problems.append((top, f"'version' must be a positive integer, got {version!r}"))
@@ -150,7 +156,7 @@ def _check(doc, path) -> tuple[list[tuple[int, str]], dict]:
     for sym, ab in iso.items():
         if sym == "__line__":
             continue
-        line = ab.get("__line__", iso.get("__line__", top)) if isinstance(ab, dict) else iso.get("__line__", top)
+        line = _line(ab, _line(iso, top))
         try:
             el = element(str(sym))
         except ValidationError as exc:
@@ -182,7 +188,7 @@ def _check(doc, path) -> tuple[list[tuple[int, str]], dict]:
         if not isinstance(entry, dict):
             problems.append((top, f"marker entry {entry!r} is not a mapping"))
             continue
-        line = entry.get("__line__", top)
+        line = _line(entry, top)
         unknown = set(entry) - _MARKER_KEYS - {"__line__"}
         if unknown:
             problems.append((line, f"unknown key(s) {sorted(unknown)} (allowed: {sorted(_MARKER_KEYS)})"))
@@ -223,7 +229,7 @@ def _check(doc, path) -> tuple[list[tuple[int, str]], dict]:
                               str(entry.get("notes") or ""), line))
     interferences = []
     for entry in _as_list(doc.get("interferences")):
-        line = entry.get("__line__", top) if isinstance(entry, dict) else top
+        line = _line(entry, top)
         ions = _as_list(entry.get("ions")) if isinstance(entry, dict) else []
         if len(ions) < 2:
             problems.append((line, "an interference needs 'ions' with at least two formulas"))

@@ -46,9 +46,12 @@ def peak_windows(peaks: Sequence[float | str], *, tolerance_ppm: float | None = 
     if mz.ndim != 1 or mz.size == 0 or not np.all(np.isfinite(mz)) or np.any(mz <= 0):
         raise ValidationError(f"peaks must be positive m/z values, got {peaks!r}")
     if (tolerance_ppm is None) == (tolerance_da is None):
-        raise ValidationError("give exactly one window half-width: --tol-ppm or --tol-da "
+        raise ValidationError("give exactly one window half-width: --tolerance-ppm or --tolerance "
                               "(tolerance_ppm or tolerance_da in Python)")
-    half = mz * float(tolerance_ppm) * 1e-6 if tolerance_ppm is not None else np.full_like(mz, float(tolerance_da))
+    if tolerance_ppm is not None:
+        half = mz * float(tolerance_ppm) * 1e-6
+    elif tolerance_da is not None:  # always, after the check above
+        half = np.full_like(mz, float(tolerance_da))
     if np.any(half < 0) or not np.all(np.isfinite(half)):
         raise ValidationError("the m/z tolerance must be a non-negative number")
     return mz, mz - half, mz + half

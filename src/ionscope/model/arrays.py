@@ -170,7 +170,7 @@ def make_ion_image(data: Any, peaks: Sequence[str], *, pixel_size_um: Any,
 
 def make_depth_profile(data: Any, peaks: Sequence[str], *, sputter_time_s: Any,
                        dose_ions: Any | None = None, fluence_ions_cm2: Any | None = None,
-                       mz: Sequence[float] | None = None, **kwargs: Any) -> xr.DataArray:
+                       mz: Sequence[float] | np.ndarray | None = None, **kwargs: Any) -> xr.DataArray:
     """A depth profile (scan, peak) with sputter time (s), and dose/fluence when known."""
     coords = {
         "scan": coord("scan", np.arange(np.shape(data)[0]), "index"),

@@ -9,7 +9,7 @@ window centre. Its analysis (alignment to the cycling log, tracking) is :mod:`io
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import xarray as xr
@@ -18,8 +18,8 @@ from ionscope.model.arrays import coord, labelled, pixel_axis, spacing_of
 from ionscope.model.errors import ValidationError
 
 
-def make_operando_series(data: Any, peaks: Sequence[str], *, pixel_size_um: float | tuple[float, float],
-                         time_start_s: Sequence[float], time_end_s: Sequence[float],
+def make_operando_series(data: Any, peaks: Sequence[str], *, pixel_size_um: float | Sequence[float],
+                         time_start_s: Sequence[float] | np.ndarray, time_end_s: Sequence[float] | np.ndarray,
                          mz: Sequence[float] | None = None, units: str = "counts", name: str | None = "counts",
                          **kwargs: Any) -> xr.DataArray:
     """Build an operando series (state, y, x, peak) with acquisition windows in s.
@@ -46,7 +46,10 @@ def make_operando_series(data: Any, peaks: Sequence[str], *, pixel_size_um: floa
     start, end = np.asarray(time_start_s, dtype=float), np.asarray(time_end_s, dtype=float)
     if start.shape != (n,) or end.shape != (n,):
         raise ValidationError(f"need one start and end time per frame ({n}), got {start.shape} and {end.shape}")
-    py, px = (pixel_size_um, pixel_size_um) if np.isscalar(pixel_size_um) else pixel_size_um
+    if np.ndim(pixel_size_um) == 0:
+        py = px = float(cast(float, pixel_size_um))
+    else:
+        py, px = (float(v) for v in cast(Sequence[float], pixel_size_um))
     coords = {
         "state": coord("state", np.arange(n), "index"),
         "time_start": coord("state", start, "s"),

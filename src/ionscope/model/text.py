@@ -95,20 +95,21 @@ def format_measurement(value: float | None, uncertainty: float | None = None, un
     if value is None or not math.isfinite(float(value)):
         return "not determined"
     value = float(value)
-    has_u = uncertainty is not None and math.isfinite(float(uncertainty)) and float(uncertainty) != 0
-    scale_of = abs(float(uncertainty)) if has_u and value == 0 else abs(value)
+    u = math.nan if uncertainty is None else float(uncertainty)
+    has_u = math.isfinite(u) and u != 0
+    scale_of = abs(u) if has_u and value == 0 else abs(value)
     exp = math.floor(math.log10(scale_of)) if scale_of > 0 else 0
     if not -3 <= exp <= 4:
         factor = 10.0 ** exp
-        inner = format_measurement(value / factor, float(uncertainty) / factor if has_u else None,
+        inner = format_measurement(value / factor, u / factor if has_u else None,
                                    digits=digits)
         power = f"×10{_superscript_exponent(exp)}"
         return f"({inner}){power}{unit_text}" if has_u else f"{inner}{power}{unit_text}"
     if not has_u:
         return f"{_significant(value, digits)}{unit_text}"
-    v, u, decimals = round_to_uncertainty(value, float(uncertainty))
+    v, u_rounded, decimals = round_to_uncertainty(value, u)
     d = max(decimals, 0)
-    return f"{v:.{d}f} ± {u:.{d}f}{unit_text}"
+    return f"{v:.{d}f} ± {u_rounded:.{d}f}{unit_text}"
 
 
 def pretty_ion(name: str) -> str:

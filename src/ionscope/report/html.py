@@ -119,14 +119,14 @@ class Section:
     def table(self, rows: Iterable[Mapping[str, Any]] | Iterable[Sequence[Any]],
               columns: Sequence[str] | None = None, caption: str = "") -> Section:
         """Add a table from dict rows (columns from the first row) or sequences with ``columns``."""
-        rows = list(rows)
-        if rows and isinstance(rows[0], Mapping):
-            columns = list(columns or rows[0].keys())
-            rows = [[r.get(c, "") for c in columns] for r in rows]
+        given: list[Any] = list(rows)
+        if given and isinstance(given[0], Mapping):
+            columns = list(columns or given[0].keys())
+            given = [[r.get(c, "") for c in columns] for r in given]
         head = "".join(f'<th scope="col" class=l>{_fmt(c)}</th>' if i == 0 else f'<th scope="col">{_fmt(c)}</th>'
                        for i, c in enumerate(columns or []))
         body = "".join("<tr>" + "".join(f"<td class=l>{_fmt(v)}</td>" if i == 0 else f"<td>{_fmt(v)}</td>"
-                                        for i, v in enumerate(r)) + "</tr>" for r in rows)
+                                        for i, v in enumerate(r)) + "</tr>" for r in given)
         cap = f"<caption>{_fmt(caption)}</caption>" if caption else ""
         self.blocks.append(f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
         return self
@@ -233,7 +233,8 @@ class Report:
         ``text`` replaces the formatted value (for yes/no results or counts of matches).
         """
         if isinstance(value, Quantity):
-            value, uncertainty, unit = value.value, value.uncertainty, unit or value.unit
+            q = value
+            value, uncertainty, unit = q.value, q.uncertainty, unit or q.unit
         title = section if section is not None else (self.sections[-1].title if self.sections else "")
         k = KeyNumber(title, label, None if value is None else float(value),
                       None if uncertainty is None else float(uncertainty), unit,

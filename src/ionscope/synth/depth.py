@@ -10,6 +10,7 @@ depths, the times at which the crater reaches them and the thicknesses.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -98,7 +99,7 @@ def layered_stack(
     # Composition on a fine uniform depth grid, broadened, then sampled at the crater depth of each scan.
     step = min(0.25, float(np.min(rates)) * scan_time_s / 4)
     zg = np.arange(-20.0, depth[-1] + 40.0, step)
-    comp = layer_composition(zg, boundaries, n_layers)
+    comp = layer_composition(zg, boundaries.tolist(), n_layers)
     w, sigma, lam = mri_nm
     broadened = mri_profile(zg, comp, w, sigma, lam)
     matrix = np.interp(depth, zg, (mf[:, None] * broadened).sum(axis=0))
@@ -164,7 +165,7 @@ def layered_cube(
     frac_upper = 0.5 * erfc((s - z_int[None]) / (np.sqrt(2) * width_scans))
     lam = np.stack([yields[0] * frac_upper + background, yields[1] * (1 - frac_upper) + background], axis=-1)
     counts = poisson_counts(lam, rng).astype(np.float32)
-    coords = {
+    coords: dict[str, Any] = {
         "scan": coord("scan", np.arange(n_scans), "index"),
         "sputter_time": coord("scan", np.arange(n_scans, dtype=float), "s"),
         "y": coord("y", pixel_axis(ny, pixel_size_um), "µm"),

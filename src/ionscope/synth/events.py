@@ -21,7 +21,7 @@ from ionscope.synth.core import GroundTruth, SeedLike, make_rng
 DEFAULT_CALIBRATION = Calibration(k0=2000.0, sf=20000.0, binning=1.0)
 
 
-def disc_rate_maps(ny: int, nx: int, peaks_mz: Sequence[float], *, peak_rate: float = 2.0,
+def disc_rate_maps(ny: int, nx: int, peaks_mz: Sequence[float] | np.ndarray, *, peak_rate: float = 2.0,
                    seed: SeedLike = 0) -> np.ndarray:
     """(n_species, ny, nx) mean ions per pixel per scan: each species a bright disc on a dim floor."""
     rng = make_rng(seed)
@@ -63,15 +63,15 @@ def raw_events(path: str | Path, *, nx: int = 64, ny: int = 64, n_scans: int = 4
         each peak inside ±3σ.
     """
     rng = make_rng(seed)
-    peaks_mz = np.asarray(peaks_mz, dtype=float)
+    mz = np.asarray(peaks_mz, dtype=float)
     if rates is None:
-        rates = disc_rate_maps(ny, nx, peaks_mz, seed=rng)
+        rates = disc_rate_maps(ny, nx, mz, seed=rng)
     rates = np.asarray(rates, dtype=float)
-    if rates.shape != (peaks_mz.size, ny, nx):
-        raise ValueError(f"rates must have shape {(peaks_mz.size, ny, nx)}, got {rates.shape}")
+    if rates.shape != (mz.size, ny, nx):
+        raise ValueError(f"rates must have shape {(mz.size, ny, nx)}, got {rates.shape}")
     drift = np.zeros((n_scans, 2), dtype=np.int64) if drift_px is None else np.asarray(drift_px, dtype=np.int64)
     ch_lo, ch_hi = calibration.channel(mz_range[0]), calibration.channel(mz_range[1])
-    centre_ch = calibration.channel(peaks_mz)
+    centre_ch = calibration.channel(mz)
     yy, xx = np.mgrid[0:ny, 0:nx]
     with atomic_path(path, force=force) as tmp, open(tmp, "wb") as fh:
         for s in range(n_scans):
@@ -81,7 +81,7 @@ def raw_events(path: str | Path, *, nx: int = 64, ny: int = 64, n_scans: int = 4
             pix = np.repeat(np.tile(np.arange(ny * nx), lam.shape[0]), counts.ravel())
             n = species.size
             tof = np.empty(n)
-            is_bg = species == peaks_mz.size
+            is_bg = species == mz.size
             tof[is_bg] = rng.uniform(ch_lo, ch_hi, is_bg.sum())
             sig = ~is_bg
             tof[sig] = rng.normal(centre_ch[species[sig]], peak_width_channels)
@@ -101,7 +101,7 @@ def raw_events(path: str | Path, *, nx: int = 64, ny: int = 64, n_scans: int = 4
 
     truth = GroundTruth(
         "ionscope.synth.events.raw_events",
-        {"nx": nx, "ny": ny, "n_scans": n_scans, "peaks_mz": peaks_mz.tolist(),
+        {"nx": nx, "ny": ny, "n_scans": n_scans, "peaks_mz": mz.tolist(),
          "background_per_pixel": background_per_pixel, "peak_width_channels": peak_width_channels,
          "calibration": vars(calibration), "pixel_size_um": pixel_size_um, "seed": seed if isinstance(seed, int)
          else None},

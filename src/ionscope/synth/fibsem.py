@@ -33,7 +33,8 @@ def three_phase_electrode(shape: tuple[int, int, int] = (64, 96, 96), *, voxel_u
     nz, ny, nx = shape
     zz, yy, xx = (np.arange(n, dtype=np.float32) for n in shape)
     nmc = np.zeros(shape, bool)
-    centres, radii = [], []
+    centres: list[np.ndarray] = []
+    radii: list[float] = []
     vol_box = nz * ny * nx * voxel_um**3
     mu = np.log(mean_radius_um) - sigma_log**2 / 2
     while nmc.mean() < am_fraction and len(radii) < 100000:
@@ -108,7 +109,7 @@ def image_stack(labels: np.ndarray, *, voxel_um: float = 0.1, noise_sigma: float
     art_rng = np.random.default_rng(rng.integers(2**63)) if (pore_back_px > 0 or charging > 0) else None
     if pore_back_px > 0:
         img = _pore_back(img, labels, grey, pore_back_px)
-    if charging > 0:
+    if charging > 0 and art_rng is not None:
         img = img + _charging(labels == PHASES["nmc"], charging, charging_length_px, art_rng)
     if fiducial_rows > 0:
         mark = ndimage.gaussian_filter(rng.standard_normal((fiducial_rows, nx)), 1.5)
@@ -116,8 +117,8 @@ def image_stack(labels: np.ndarray, *, voxel_um: float = 0.1, noise_sigma: float
     img = ndimage.gaussian_filter(img, (0, blur_px, blur_px))
     drift = np.cumsum(rng.normal(0, drift_step_px, (nz, 2)), axis=0)
     drift -= drift[0]
-    angles = np.zeros(nz) if rotation_deg <= 0 else rng.uniform(-rotation_deg, rotation_deg, nz)
-    gammas = np.zeros(nz) if shear <= 0 else rng.uniform(-shear, shear, nz)
+    angles = np.zeros(nz) if rotation_deg <= 0 else np.asarray(rng.uniform(-rotation_deg, rotation_deg, nz))
+    gammas = np.zeros(nz) if shear <= 0 else np.asarray(rng.uniform(-shear, shear, nz))
     angles[0] = gammas[0] = 0.0
     centre = ((ny - 1) / 2, (nx - 1) / 2)
     transforms = np.stack([about_centre(rotation_matrix(np.radians(a)) @ [[1.0, 0.0], [g, 1.0]], centre)
