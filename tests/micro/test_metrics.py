@@ -20,6 +20,7 @@ from ionscope.micro import (
     pybamm_parameters,
     representativity,
     surface_metrics,
+    volume_fractions,
     write_pybamm_json,
 )
 from ionscope.micro.surface import marching_cubes_area
@@ -127,6 +128,19 @@ def test_closed_pores_and_percolation():
     p = percolation(mask)
     assert p["z"]["percolating"] and not p["x"]["percolating"]
     assert p["z"]["percolating_fraction"] == pytest.approx(180 / 207)
+
+
+def test_helpers_return_results_read_by_key_and_attribute():
+    from ionscope.model.result import Result
+
+    mask = np.zeros((10, 10, 10), bool)
+    mask[:, 2:5, 2:5] = True
+    c = pore_connectivity(mask)
+    assert isinstance(c, Result) and c.kind == "micro.pore_connectivity"
+    assert c.open_porosity == c["open_porosity"] == pytest.approx(90 / 1000)
+    assert c.to_dict()["closed_pore_count"] == 0 and "open_porosity=0.09" in repr(c)
+    fr = volume_fractions(mask.astype(np.uint8), {"solid": 0, "pore": 1})
+    assert isinstance(fr, Result) and fr["pore"] == pytest.approx(0.09) and set(fr.keys()) == {"solid", "pore"}
 
 
 def test_local_thickness_of_a_slab_and_a_ball():
@@ -270,7 +284,6 @@ def test_nmc_electrode_fractions_surfaces_tpb():
     data = tifffile.imread(shared_data("microstructure", "nmc_electrode_3phase_256.tiff"))
     ph = {"pore": 0, "nmc": 85, "cbd": 170}
     vol = label_volume(data, ph, 0.39)
-    from ionscope.micro import volume_fractions
 
     fr = volume_fractions(data, ph)
     # data README: fractions ≈ 0.45 / 0.40 / 0.15 (quoted to two digits)

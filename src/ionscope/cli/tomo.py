@@ -228,7 +228,7 @@ def segment(stack: Stack, out: Out,
     path = write_stack(lab, out, force, json)
     ph = lab.attrs["phases"]
     _finish(Result("tomo.segment", {"output": str(path), "phases": ph, "thresholds": lab.attrs["thresholds"],
-                                    "volume_fraction": volume_fractions(lab.values, ph),
+                                    "volume_fraction": dict(volume_fractions(lab.values, ph).values),
                                     "input": describe_input(stack)}, (), lab.attrs["provenance"]), json)
 
 
@@ -263,7 +263,7 @@ def _segment_model(stack: Path, out: Path, model_path: Path, probabilities: Path
     lab = label_volume(labels, m.phases, tuple(ds.attrs["spacing_um"]), provenance=ds.attrs["provenance"])
     path = write_stack(lab, out, force, json)
     values = {"output": str(path), "phases": m.phases, "learner": m.learner,
-              "volume_fraction": volume_fractions(labels, m.phases),
+              "volume_fraction": dict(volume_fractions(labels, m.phases).values),
               "mean_uncertainty": Quantity(unc, None, "1", why_no_uncertainty=(
                   "a mean of normalised entropies; the sampling error of the mean is negligible")),
               "probabilities": str(probabilities) if probabilities is not None else None,

@@ -266,10 +266,10 @@ def _add_porosity(values: dict[str, Any], labels: np.ndarray, ph: Mapping[str, i
     eps = values["porosity"]
     values["relative_density"] = Quantity(1.0 - eps.value, eps.uncertainty, "1")
     if "percolation" in chosen:
-        values.update(pore_connectivity(labels == ph[pore]))
+        values.update(pore_connectivity(labels == ph[pore]).values)
 
 
-def _add_surfaces(values: dict[str, Any], surf: dict, labels: np.ndarray, ph: Mapping[str, int],
+def _add_surfaces(values: dict[str, Any], surf: Result, labels: np.ndarray, ph: Mapping[str, int],
                   sp: tuple[float, float, float], representativity: bool, stage: Stage) -> None:
     unc: dict[str, float | None] = dict.fromkeys(ph)
     if representativity:

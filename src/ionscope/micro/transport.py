@@ -46,10 +46,18 @@ from ionscope.model.stages import Stage, silent_stage
 
 
 def effective_coefficient(labels: np.ndarray, phases: Mapping[str, int], coefficients: Mapping[str, float],
-                          axis: int, spacing: tuple[float, float, float], *, tol: float = DEFAULT_TOL) -> dict:
+                          axis: int, spacing: tuple[float, float, float], *, tol: float = DEFAULT_TOL) -> Result:
     """Effective transport coefficient along ``axis`` of the phases in ``coefficients`` (same unit
     as the coefficients); others insulate. Returns ``k_eff``, its solver error, the conducting
-    fraction and, for one phase, τ and the MacMullin number."""
+    fraction and, for one phase, τ and the MacMullin number.
+
+    Returns
+    -------
+    Result
+        ``micro.effective_coefficient``: ``conducting_fraction`` (1), ``percolating``, ``effective`` (unit
+        of the coefficients; ``None`` with a ``reason`` when the phases do not percolate),
+        ``relative_error``, ``iterations`` and, for one phase, ``tortuosity`` and ``macmullin`` (1).
+    """
     bad = [n for n in coefficients if n not in phases]
     if bad:
         raise ValidationError(f"coefficients given for {bad}, not among the phases {list(phases)}")
@@ -66,13 +74,13 @@ def effective_coefficient(labels: np.ndarray, phases: Mapping[str, int], coeffic
     out = {"conducting_fraction": sol.volume_fraction, "percolating": sol.percolating}
     if not sol.percolating:
         out.update({"effective": None, "reason": "the conducting phases do not connect the two faces"})
-        return out
+        return Result("micro.effective_coefficient", out)
     k_eff = sol.relative_diffusivity * kmax
     out.update({"effective": k_eff, "relative_error": sol.relative_error, "iterations": sol.iterations})
     if len(coefficients) == 1:
         out["tortuosity"] = sol.tortuosity
         out["macmullin"] = kmax / k_eff
-    return out
+    return Result("micro.effective_coefficient", out)
 
 
 def interface_area_voxels(mask: np.ndarray, spacing: tuple[float, float, float]) -> np.ndarray:
@@ -91,12 +99,19 @@ def interface_area_voxels(mask: np.ndarray, spacing: tuple[float, float, float])
 
 
 def electrode_tortuosity(mask: np.ndarray, axis: int, spacing: tuple[float, float, float] = (1.0, 1.0, 1.0), *,
-                         tol: float = DEFAULT_TOL, rtol: float = 1e-7, max_iter: int = 2000) -> dict:
+                         tol: float = DEFAULT_TOL, rtol: float = 1e-7, max_iter: int = 2000) -> Result:
     """Electrode tortuosity factor τ_e of the pore ``mask`` (bool (z, y, x)) with the separator at
     the first plane normal to ``axis`` and a blocking current collector at the last (see module).
 
     Stops when four times the relative change of the dissipated power over the last iteration is
     below ``tol`` (reported as ``relative_error``) or the preconditioned residual fell by ``rtol``.
+
+    Returns
+    -------
+    Result
+        ``micro.electrode_tortuosity``: ``electrode_tortuosity`` (1; ``None`` with a ``reason`` when no
+        open pore carries current), ``relative_error``, ``iterations``, ``volume_fraction`` and
+        ``open_fraction`` (1).
     """
     mask = np.asarray(mask, bool)
     if mask.ndim != 3:
@@ -112,10 +127,12 @@ def electrode_tortuosity(mask: np.ndarray, axis: int, spacing: tuple[float, floa
     cluster = keep[lab]
     del lab
     if not cluster.any():
-        return {"electrode_tortuosity": None, "reason": "no pore reaches the separator face"}
+        return Result("micro.electrode_tortuosity", {"electrode_tortuosity": None,
+                                                     "reason": "no pore reaches the separator face"})
     area = interface_area_voxels(mask, sp) * cluster
     if area.sum() <= 0:
-        return {"electrode_tortuosity": None, "reason": "the open pores have no interface with the solid"}
+        return Result("micro.electrode_tortuosity", {"electrode_tortuosity": None,
+                                                     "reason": "the open pores have no interface with the solid"})
     order = [a for a in range(3) if a != axis] + [axis]
     cl = np.ascontiguousarray(np.transpose(cluster, order))
     b = np.ascontiguousarray(np.transpose(area, order)) / _F(area.sum())
@@ -148,8 +165,9 @@ def electrode_tortuosity(mask: np.ndarray, axis: int, spacing: tuple[float, floa
     length = cl.shape[2] * s[2]
     cross = cl.shape[0] * s[0] * cl.shape[1] * s[1]
     tau_e = 3.0 * eps * cross * power / length
-    return {"electrode_tortuosity": float(tau_e), "relative_error": float(err if math.isfinite(err) else 0.0),
-            "iterations": it, "volume_fraction": eps, "open_fraction": float(cluster.mean())}
+    return Result("micro.electrode_tortuosity", {
+        "electrode_tortuosity": float(tau_e), "relative_error": float(err if math.isfinite(err) else 0.0),
+        "iterations": it, "volume_fraction": eps, "open_fraction": float(cluster.mean())})
 
 
 _GIVEN = "the intrinsic coefficient as given; its uncertainty is not known"
@@ -224,7 +242,7 @@ def transport_properties(volume: Any, coefficients: Mapping[str, float], *, unit
                                   parameters=parameters))
 
 
-def _direction_entry(r: Mapping[str, Any], unit: str) -> dict[str, Any]:
+def _direction_entry(r: Result, unit: str) -> dict[str, Any]:
     """One direction's effective coefficient (and τ, MacMullin number) as quantities with the solver's error."""
     if r["effective"] is None:
         return {"effective": None, "reason": r["reason"]}
