@@ -98,10 +98,11 @@ def align(stack: Stack, out: Out, reference: Annotated[str, typer.Option(help="p
 
     vol = open_stack(stack, pixel_size, slice_thickness)
     with progress(f"registering {vol.sizes.get('z', 0)} slices ({transform})", quiet=json):
-        aligned, res = align_stack(vol, transform=transform, reference=reference, window=window, upsample=upsample,
-                                   fiducial=_fiducial(fiducial))
-    path = write_stack(aligned, out, force, json)
-    _finish(Result(res.kind, {**res.values, "output": str(path), "input": describe_input(stack)}, res.warnings,
+        res = align_stack(vol, transform=transform, reference=reference, window=window, upsample=upsample,
+                          fiducial=_fiducial(fiducial))
+    path = write_stack(res.aligned, out, force, json)
+    drift = {k: v for k, v in res.values.items() if k != "aligned"}
+    _finish(Result(res.kind, {**drift, "output": str(path), "input": describe_input(stack)}, res.warnings,
                    res.provenance), json)
 
 
