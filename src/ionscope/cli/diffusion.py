@@ -106,7 +106,8 @@ def arrhenius(
     from ionscope.diffusion.transport import arrhenius as fit_arrhenius
     from ionscope.model.provenance import describe_input
 
-    T, D, err = read_arrhenius_table(table)
+    tab = read_arrhenius_table(table)
+    T, D, err = tab.T_K, tab.D, tab.D_uncertainty
     result = fit_arrhenius(T, D, err, inputs=[describe_input(table)])
     if json:
         emit_json(result)

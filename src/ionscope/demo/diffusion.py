@@ -52,7 +52,8 @@ def build(ctx: DemoContext) -> None:
     rows, fits, provs = [], [], []
     fig, (ax, axr) = plt.subplots(2, 1, figsize=(7, 5.5), sharex=True, gridspec_kw={"height_ratios": [3, 1]})
     for T, D, k, t, da, truth in series:
-        frac, sig = isotope_fraction(da.sel(peak="Li6").values, da.sel(peak="Li7").values)
+        iso = isotope_fraction(da.sel(peak="Li6").values, da.sel(peak="Li7").values)
+        frac, sig = iso.fraction, iso.uncertainty
         # the tracer source's enrichment is known in an exchange experiment (here 95 % ⁶Li): fixing it
         # separates k from the source fraction, which the profile shape alone cannot tell apart
         res = fit_profile(da.depth.values, frac, t, model="surface-exchange", sigma=sig, resolution_nm=3.0,

@@ -49,8 +49,14 @@ class Param:
         return float(10.0 ** p) if self.log else float(p)
 
 
-def validate_profile(depth_nm, fraction, sigma=None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+def validate_profile(depth_nm, fraction, sigma=None) -> Result:
     """Check a depth profile: ≥ 3 finite points, depth strictly increasing, fractions within [0, 1].
+
+    Returns
+    -------
+    Result
+        ``diffusion.profile``: the checked ``depth_nm`` (nm), ``fraction`` and ``sigma`` (1σ, or ``None``)
+        as flat float arrays.
 
     Raises
     ------
@@ -79,7 +85,7 @@ def validate_profile(depth_nm, fraction, sigma=None) -> tuple[np.ndarray, np.nda
         s = np.asarray(sigma, dtype=float).ravel()
         if s.shape != y.shape or np.any(~(s > 0)):
             raise ValidationError("uncertainties must be positive numbers, one per point")
-    return x, y, s
+    return Result("diffusion.profile", {"depth_nm": x, "fraction": y, "sigma": s})
 
 
 def _norm_shape(model: str, x_cm: np.ndarray, v: dict[str, float], t: float, extra: dict) -> np.ndarray:
@@ -265,7 +271,8 @@ def fit_profile(depth_nm, fraction, time_s: float, *, model: str = "surface-exch
     t = float(time_s)
     if not (np.isfinite(t) and t > 0):
         raise ValidationError(f"anneal time must be positive, got {time_s!r} s")
-    x_nm, y, s = validate_profile(depth_nm, fraction, sigma)
+    checked = validate_profile(depth_nm, fraction, sigma)
+    x_nm, y, s = checked.depth_nm, checked.fraction, checked.sigma
     if isinstance(resolution_nm, str) and resolution_nm != "fit":
         raise ValidationError(f"resolution must be a width in nm, 'fit' or None, got {resolution_nm!r}")
     extra = {}

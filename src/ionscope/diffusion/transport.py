@@ -96,7 +96,7 @@ def arrhenius(T_K, D, D_err=None, *, inputs=()) -> Result:
     return Result("diffusion.arrhenius", values, warnings=tuple(warnings), provenance=prov)
 
 
-def arrhenius_D(T_K, D0: float, Ea_eV: float):
+def arrhenius_D(T_K, D0: float, Ea_eV: float) -> np.ndarray:
     """``D₀ exp(−Eₐ/k_B T)`` in the unit of D₀."""
     return D0 * np.exp(-Ea_eV / (K_B_EV * np.asarray(T_K, dtype=float)))
 
@@ -144,7 +144,7 @@ def haven_ratio(D_star: float, sigma_S_cm: float, n_per_cm3: float, T_K: float, 
     return Result("diffusion.haven", values, warnings=tuple(warnings), provenance=prov)
 
 
-def thermodynamic_factor(x, E_V, T_K: float, *, smoothing: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+def thermodynamic_factor(x, E_V, T_K: float, *, smoothing: float | None = None) -> Result:
     """Thermodynamic factor ``Θ = −(e x / k_B T) dE/dx`` (eq. 7) from an OCV curve E(x).
 
     The derivative comes from a cubic smoothing spline whose smoothing is chosen by generalised
@@ -162,8 +162,9 @@ def thermodynamic_factor(x, E_V, T_K: float, *, smoothing: float | None = None) 
 
     Returns
     -------
-    theta, dE_dx
-        Θ at each x (dimensionless) and the smoothed dE/dx (V per unit x).
+    Result
+        ``diffusion.thermodynamic_factor``: ``theta``, Θ at each x (1), and ``dE_dx``, the smoothed
+        dE/dx (V per unit x).
     """
     from scipy.interpolate import make_smoothing_spline
 
@@ -177,10 +178,10 @@ def thermodynamic_factor(x, E_V, T_K: float, *, smoothing: float | None = None) 
     spline = make_smoothing_spline(xv, E, lam=smoothing)
     dE = spline.derivative()(xv)
     theta = -(E_CHARGE * xv / (K_B * T)) * dE
-    return theta, dE
+    return Result("diffusion.thermodynamic_factor", {"theta": theta, "dE_dx": dE})
 
 
-def chemical_diffusion(theta, D_sigma):
+def chemical_diffusion(theta, D_sigma) -> np.ndarray:
     """Chemical diffusion coefficient ``D̃ = Θ D_σ`` (eq. 6), in the unit of D_σ."""
     return np.asarray(theta, dtype=float) * np.asarray(D_sigma, dtype=float)
 
