@@ -17,7 +17,7 @@ import xarray as xr
 
 from ionscope.depth._common import axis_values, require_profile
 from ionscope.model.errors import ValidationError
-from ionscope.model.result import Quantity
+from ionscope.model.result import Quantity, Result
 
 _ORGANIC = re.compile(r"C(_\d+)?H")
 
@@ -46,7 +46,7 @@ def is_organic(label: str) -> bool:
 
 def to_depth(profile: xr.DataArray, rates: Sequence[Quantity | float | tuple[float, float]] | Quantity | float,
              *, interfaces_s: Sequence[Quantity | float] = (), layer_species: Sequence[str] = ()
-             ) -> tuple[xr.DataArray, list[str]]:
+             ) -> Result:
     """Add a ``depth`` (nm) coordinate and its 1σ ``depth_uncertainty`` from declared sputter rates.
 
     Parameters
@@ -60,8 +60,9 @@ def to_depth(profile: xr.DataArray, rates: Sequence[Quantity | float | tuple[flo
 
     Returns
     -------
-    profile, warnings
-        A copy with coordinates ``depth`` and ``depth_uncertainty`` (nm) on ``scan``.
+    Result
+        ``depth.to_depth``: ``profile``, a copy with coordinates ``depth`` and ``depth_uncertainty``
+        (nm) on ``scan``; its ``warnings`` say where one rate spans unlike layers.
 
     Raises
     ------
@@ -108,7 +109,7 @@ def to_depth(profile: xr.DataArray, rates: Sequence[Quantity | float | tuple[flo
     out.coords["depth"].attrs["units"] = "nm"
     out.coords["depth_uncertainty"].attrs["units"] = "nm"
     out.attrs["depth_scale"] = {"rates_nm_s": r.tolist(), "interfaces_s": t_int.tolist()}
-    return out, warnings
+    return Result("depth.to_depth", {"profile": out}, warnings)
 
 
 __all__ = ["is_organic", "rate_from_crater", "to_depth"]
