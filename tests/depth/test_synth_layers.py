@@ -126,3 +126,10 @@ def test_mri_fit_from_a_layer_table_on_depth():
         assert abs(q.value - true) <= 4 * q.uncertainty + 0.1, (q, true)
     with pytest.raises(ValidationError, match="found on"):
         fit_profile_mri(prof_d, find_layers(prof_d, species))
+
+
+def test_crater_depth_uncertainty_takes_a_unit_and_the_old_name():
+    assert rate_from_crater(500.0, "0.01 um", 250.0).uncertainty == pytest.approx(0.04)
+    with pytest.warns(DeprecationWarning, match="crater_depth_uncertainty"):
+        old = rate_from_crater(500.0, crater_depth_unc_nm=10.0, sputter_time_s=250.0)
+    assert old.uncertainty == pytest.approx(0.04)

@@ -140,8 +140,8 @@ def haven(
     D_err = quantity_option(dstar_err, "--dstar-err", "cm^2/s")
     s_err = quantity_option(sigma_err, "--sigma-err", "S/cm")
     result = haven_ratio(D.value, s.value, conc.value, temp.value, z=z,
-                         D_star_err=D_err.value if D_err else D.uncertainty,
-                         sigma_err=s_err.value if s_err else s.uncertainty, n_err=conc.uncertainty)
+                         D_star_uncertainty=D_err.value if D_err else D.uncertainty,
+                         sigma_uncertainty=s_err.value if s_err else s.uncertainty, n_uncertainty=conc.uncertainty)
     if json:
         emit_json(result)
         return

@@ -94,7 +94,7 @@ def build(ctx: DemoContext) -> None:
     sigma_S_cm = D_sigma_true * N_LI * E_CHARGE ** 2 / (K_B * T25)
     D25_fit = float(arrhenius_D(T25, arr["D0_cm2_s"], arr["Ea_eV"]))
     D25_err = fits[0]["D_err_cm2_s"]
-    hav = haven_ratio(D25_fit, sigma_S_cm, N_LI, T25, D_star_err=D25_err, sigma_err=0.02 * sigma_S_cm)
+    hav = haven_ratio(D25_fit, sigma_S_cm, N_LI, T25, D_star_uncertainty=D25_err, sigma_uncertainty=0.02 * sigma_S_cm)
 
     sec = ctx.report.section(TITLE)
     sec.text("Five ⁶Li-exchange anneals of amorphous Li₃PO₄ between 25 and 125 °C, simulated with finite surface "
