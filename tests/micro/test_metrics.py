@@ -175,7 +175,7 @@ def test_representativity_and_profiles():
     # white noise: integral range = one voxel; uncertainty = sqrt(ε(1−ε)/N)
     assert r["integral_range_um3"] == pytest.approx(1.0, rel=0.2)
     assert r["fraction_uncertainty"] == pytest.approx(np.sqrt(0.21 / m.size), rel=0.1)
-    prof = fraction_profile(m, 2, (1.0, 1.0, 2.0))
+    prof = fraction_profile(m, "x", (1.0, 1.0, 2.0))
     assert len(prof["volume_fraction"]) == 48 and prof["position_um"][0] == 1.0
 
 

@@ -97,9 +97,10 @@ def additive_uncertainty(field: np.ndarray, spacing: tuple[float, float, float],
     return Result("micro.additive_uncertainty", {"uncertainty": float(np.sqrt(k / total)), "k": k})
 
 
-def tortuosity_uncertainty(mask: np.ndarray, axis: int, spacing: tuple[float, float, float], *,
+def tortuosity_uncertainty(mask: np.ndarray, axis: str | int, spacing: tuple[float, float, float], *,
                            tol: float = 1e-2) -> Result:
-    """Representativity uncertainty of τ along ``axis`` from its spread over the eight octants.
+    """Representativity uncertainty of τ along ``axis`` (``"z"``, ``"y"`` or ``"x"``) from its spread over
+    the eight octants.
 
     τ is solved on each 2×2×2 subvolume (half the edge); with the integral-range scaling of the
     variance of a volume average (σ² ∝ 1/V, Kanit et al. 2003) the whole volume's 1σ is the octant
@@ -112,15 +113,17 @@ def tortuosity_uncertainty(mask: np.ndarray, axis: int, spacing: tuple[float, fl
         ``micro.tortuosity_uncertainty``: ``uncertainty`` (1σ of τ, 1; ``None`` with fewer than three
         percolating octants), ``octant_tortuosity`` and ``non_percolating_octants``.
     """
+    from ionscope.micro.phases import volume_axis
     from ionscope.micro.tortuosity import solve_diffusion
 
+    direction = "zyx"[volume_axis(axis)]
     mask = np.asarray(mask, bool)
     halves = [(slice(0, n // 2), slice(n // 2, 2 * (n // 2))) for n in mask.shape]
     taus, blocked = [], 0
     for sz in halves[0]:
         for sy in halves[1]:
             for sx in halves[2]:
-                sol = solve_diffusion(mask[sz, sy, sx], axis, spacing, tol=tol)
+                sol = solve_diffusion(mask[sz, sy, sx], direction, spacing, tol=tol)
                 if sol.percolating and np.isfinite(sol.tortuosity):
                     taus.append(sol.tortuosity)
                 else:
@@ -171,7 +174,8 @@ def representativity_result(volume: Any, phase: str, *, target: float = 0.05, di
     if not 0 < target < 1:
         raise ValidationError(f"--target {target} must lie between 0 and 1")
     run = stage or silent_stage
-    axes = [axis_index(d) for d in directions]
+    for d in directions:
+        axis_index(d)  # a wrong name fails here, before any solve
     mask = phase_mask(volume, phase)
     spacing = volume_spacing(volume)
     with run("subvolume statistics", None):
@@ -184,9 +188,9 @@ def representativity_result(volume: Any, phase: str, *, target: float = 0.05, di
             "follows from the integral range, whose uncertainty is not computed")),
         "target_relative_error": target,
         "subvolumes": [suffixed_to_quantities(row, _SUBVOLUME_WHY) for row in r["table"]]}
-    for d, axis in zip(directions, axes):
+    for d in directions:
         with run(f"τ {d} on 8 octants", None):
-            values[f"tortuosity_{d}"] = _tortuosity_spread(tortuosity_uncertainty(mask, axis, spacing))
+            values[f"tortuosity_{d}"] = _tortuosity_spread(tortuosity_uncertainty(mask, d, spacing))
     return Result("micro.representativity", values, [],
                   make_provenance("ionscope.micro.representativity", inputs=[source] if source is not None else [],
                                   parameters={"phase": phase, "target_relative_error": target,
