@@ -128,7 +128,7 @@ def to_depth(profile: xr.DataArray, rates: Sequence[Quantity | float | tuple[flo
     out.coords["depth"].attrs["units"] = "nm"
     out.coords["depth_uncertainty"].attrs["units"] = "nm"
     out.attrs["depth_scale"] = {"rates_nm_s": r.tolist(), "interfaces_s": t_int.tolist()}
-    return Result("depth.to_depth", {"profile": out}, warnings)
+    return Result("depth.to_depth", {"profile": out}, tuple(warnings))
 
 
 __all__ = ["is_organic", "rate_from_crater", "to_depth"]
