@@ -87,10 +87,11 @@ def align(stack: Stack, out: Out, reference: Annotated[str, typer.Option(help="p
 
     vol = open_stack(stack, pixel_size, slice_thickness)
     with progress(f"registering {vol.sizes.get('z', 0)} slices ({transform})", quiet=json):
-        aligned, res = align_stack(vol, transform=transform, reference=reference, window=window, upsample=upsample,
-                                   fiducial=_fiducial(fiducial))
-    path = write_stack(aligned, out, force, json)
-    _finish(Result(res.kind, {**res.values, "output": str(path), "input": describe_input(stack)}, res.warnings,
+        res = align_stack(vol, transform=transform, reference=reference, window=window, upsample=upsample,
+                          fiducial=_fiducial(fiducial))
+    path = write_stack(res.aligned, out, force, json)
+    drift = {k: v for k, v in res.values.items() if k != "aligned"}
+    _finish(Result(res.kind, {**drift, "output": str(path), "input": describe_input(stack)}, res.warnings,
                    res.provenance), json)
 
 
@@ -233,7 +234,7 @@ def segment(stack: Stack, out: Out,
     path = write_stack(lab, out, force, json)
     ph = lab.attrs["phases"]
     _finish(Result("tomo.segment", {"output": str(path), "phases": ph, "thresholds": lab.attrs["thresholds"],
-                                    "volume_fraction": volume_fractions(lab.values, ph),
+                                    "volume_fraction": dict(volume_fractions(lab.values, ph).values),
                                     "input": describe_input(stack)}, (), lab.attrs["provenance"]), json)
 
 
@@ -268,7 +269,7 @@ def _segment_model(stack: Path, out: Path, model_path: Path, probabilities: Path
     lab = label_volume(labels, m.phases, tuple(ds.attrs["spacing_um"]), provenance=ds.attrs["provenance"])
     path = write_stack(lab, out, force, json)
     values = {"output": str(path), "phases": m.phases, "learner": m.learner,
-              "volume_fraction": volume_fractions(labels, m.phases),
+              "volume_fraction": dict(volume_fractions(labels, m.phases).values),
               "mean_uncertainty": Quantity(unc, None, "1", why_no_uncertainty=(
                   "a mean of normalised entropies; the sampling error of the mean is negligible")),
               "probabilities": str(probabilities) if probabilities is not None else None,
