@@ -35,7 +35,7 @@ browser:
 	else echo "no $(CHROMIUM) and not root with apt-get: the viewer's e2e tests will skip"; fi
 
 test: $(VENV)/.installed-dev browser
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks examples
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
@@ -55,7 +55,7 @@ fuzz: $(VENV)/.installed-dev
 	exit $$rc
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks examples
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 

@@ -30,7 +30,8 @@ def main() -> None:
     rows = []
     # 1. one eq. 8 fit of 1000 points
     da, truth = isotope_exchange_profile("surface-exchange", D=1e-13, k=3e-9, time_s=86400, n_points=1000, seed=0)
-    frac, sig = isotope_fraction(da.sel(peak="Li6").values, da.sel(peak="Li7").values)
+    iso = isotope_fraction(da.sel(peak="Li6").values, da.sel(peak="Li7").values)
+    frac, sig = iso.fraction, iso.uncertainty
     m1 = measure("eq8 fit", lambda: fit_profile(da.depth.values, frac, 86400, sigma=sig), repeat=5, warmup=1)
     r1 = m1.value
     rows.append({"task": "one eq. 8 fit, 1,000 points (D, k, C_s, C₀)", "ionscope": f"{m1.best * 1e3:.0f} ms",
@@ -56,7 +57,8 @@ def main() -> None:
         out = np.empty(SUBSET)
         for n, p in enumerate(picks):
             iy, ix = divmod(int(p), 256)
-            f, s = isotope_fraction(cube["tracer"][:, iy, ix].astype(float), cube["other"][:, iy, ix].astype(float))
+            iso = isotope_fraction(cube["tracer"][:, iy, ix].astype(float), cube["other"][:, iy, ix].astype(float))
+            f, s = iso.fraction, iso.uncertainty
             popt, _ = curve_fit(model, x_cm, f, p0=(-14.0, 0.9, 0.1), sigma=s, absolute_sigma=True)
             out[n] = 10.0 ** popt[0]
         return out
@@ -79,7 +81,8 @@ def main() -> None:
 
     # 3. numerical 2D grain-boundary fit of a whole averaged profile
     gda, gtruth = grain_boundary_profile(seed=0, n_points=150)
-    gf, gs = isotope_fraction(gda.sel(peak="Li6").values, gda.sel(peak="Li7").values)
+    iso = isotope_fraction(gda.sel(peak="Li6").values, gda.sel(peak="Li7").values)
+    gf, gs = iso.fraction, iso.uncertainty
     m4 = measure("gb fit", lambda: fit_grain_boundary(gda.depth.values, gf, 1e4, D_bulk=1e-14, grain_size_um=4.0,
                                                       sigma=gs), repeat=1)
     g = m4.value

@@ -36,7 +36,8 @@ def _loop(cube, picks, t, model, p0_of):
     out = np.empty(picks.size)
     for n, p in enumerate(picks):
         iy, ix = divmod(int(p), SHAPE[2])
-        f, s = isotope_fraction(cube["tracer"][:, iy, ix].astype(float), cube["other"][:, iy, ix].astype(float))
+        iso = isotope_fraction(cube["tracer"][:, iy, ix].astype(float), cube["other"][:, iy, ix].astype(float))
+        f, s = iso.fraction, iso.uncertainty
         popt, _ = curve_fit(model, x_cm, f, p0=p0_of(iy, ix), sigma=s, absolute_sigma=True, maxfev=20000)
         out[n] = 10.0 ** popt[0]
     return out

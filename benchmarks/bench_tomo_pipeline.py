@@ -42,7 +42,7 @@ def lazy_stack(nz: int, ny: int, nx: int):
 def run(nz: int, ny: int, nx: int, transform: str = "translation") -> Path:
     out = WORK / "tomo_pipeline_labels.zarr"
     vol = lazy_stack(nz, ny, nx)
-    aligned, _ = align_stack(vol, transform=transform, reference="previous")
+    aligned = align_stack(vol, transform=transform, reference="previous").aligned
     lab = multi_otsu_segment(destripe(aligned), ["dark", "bright"])
     with dask.config.set(scheduler="threads", num_workers=2):
         return save(lab, out, force=True, chunks={"z": 8, "y": ny, "x": nx})

@@ -60,7 +60,7 @@ def main() -> None:
     pore = nmc == 0
     sp = (0.39, 0.39, 0.39)
     for ax, name in ((2, "x"), (1, "y"), (0, "z")):
-        a = measure(f"ionscope nmc {name}", lambda ax=ax: solve_diffusion(pore, ax, sp, tol=1e-3), repeat=1)
+        a = measure(f"ionscope nmc {name}", lambda ax=ax: solve_diffusion(pore, "zyx"[ax], sp, tol=1e-3), repeat=1)
         row = {"volume": "NMC 256³ pore", "axis": f"{ax} ({name})", "reference τ": "TauFactor",
                "τ ionscope": f"{a.value.tortuosity:.4f}", "τ TauFactor": "", "Δ %": "", "ionscope s": a.best,
                "TauFactor s": "", "speed-up": "", "ionscope MB": a.peak_mb, "TauFactor MB": ""}
@@ -84,7 +84,7 @@ def main() -> None:
     del big
     taus = {}
     for ax in range(3):
-        taus[ax] = measure(f"ionscope 500 {ax}", lambda ax=ax: solve_diffusion(mask, ax, tol=1e-3), repeat=1)
+        taus[ax] = measure(f"ionscope 500 {ax}", lambda ax=ax: solve_diffusion(mask, "zyx"[ax], tol=1e-3), repeat=1)
         v = taus[ax]
         print(ax, v.value.tortuosity, v.value.iterations, v.best, v.peak_mb, flush=True)
     order = sorted(taus, key=lambda k: taus[k].value.tortuosity)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from _common import figure_dir
 
+from ionscope.model.text import format_measurement
 from ionscope.operando.analysis import analyze_operando
 from ionscope.operando.figures import region_trajectories
-from ionscope.model.text import format_measurement
 from ionscope.synth.operando import operando_cell
 
 (series, log), truth = operando_cell(seed=0)

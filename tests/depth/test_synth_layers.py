@@ -50,9 +50,10 @@ def test_thicknesses_from_per_layer_rates(stack):
     species = list(truth.truth["layer_of_species"])
     res = find_layers(profile, species)
     rates = [Quantity(r, 0.03 * r, "nm/s") for r in truth.truth["rates_nm_s"]]
-    prof_d, warnings = to_depth(profile, rates, interfaces_s=[i["position"] for i in res["interfaces"]],
-                                layer_species=species)
-    assert not warnings  # one rate per layer: nothing to warn about
+    converted = to_depth(profile, rates, interfaces_s=[i["position"] for i in res["interfaces"]],
+                         layer_species=species)
+    prof_d = converted.profile
+    assert not converted.warnings  # one rate per layer: nothing to warn about
     t, z, uz = prof_d.sputter_time.values, prof_d.depth.values, prof_d.depth_uncertainty.values
     zi = np.interp([i["position"].value for i in res["interfaces"]], t, z)
     uzi = np.interp([i["position"].value for i in res["interfaces"]], t, uz)
@@ -67,7 +68,7 @@ def test_thicknesses_from_per_layer_rates(stack):
 
 def test_one_rate_across_organic_and_inorganic_layers_warns(stack):
     profile, truth = stack
-    _, warnings = to_depth(profile, Quantity(1.0, 0.1, "nm/s"), layer_species=["Au-", "C_26H_20N_2-", "PbI_3-"])
+    warnings = to_depth(profile, Quantity(1.0, 0.1, "nm/s"), layer_species=["Au-", "C_26H_20N_2-", "PbI_3-"]).warnings
     assert warnings and "organic" in warnings[0]
 
 
@@ -117,7 +118,7 @@ def test_mri_fit_from_a_layer_table_on_depth():
 
     profile, truth = layered_stack(thicknesses_nm=(30, 80, 200, 60), rates_nm_s=(1, 1, 1, 1, 1), mri_nm=MRI, seed=4)
     species = list(truth.truth["layer_of_species"])
-    prof_d, _ = to_depth(profile, 1.0)
+    prof_d = to_depth(profile, 1.0).profile
     layers = find_layers(prof_d, species, axis="depth")
     fit = fit_profile_mri(prof_d, layers)
     # Same criterion as the direct fit: within 4 reported σ (+0.1 nm model grid) of the truth.
@@ -125,3 +126,10 @@ def test_mri_fit_from_a_layer_table_on_depth():
         assert abs(q.value - true) <= 4 * q.uncertainty + 0.1, (q, true)
     with pytest.raises(ValidationError, match="found on"):
         fit_profile_mri(prof_d, find_layers(prof_d, species))
+
+
+def test_crater_depth_uncertainty_takes_a_unit_and_the_old_name():
+    assert rate_from_crater(500.0, "0.01 um", 250.0).uncertainty == pytest.approx(0.04)
+    with pytest.warns(DeprecationWarning, match="crater_depth_uncertainty"):
+        old = rate_from_crater(500.0, crater_depth_unc_nm=10.0, sputter_time_s=250.0)
+    assert old.uncertainty == pytest.approx(0.04)

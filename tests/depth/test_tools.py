@@ -49,10 +49,12 @@ def test_isotope_fraction_removes_natural_abundance():
     total = 5000
     minor = rng.binomial(total, f_true, n)
     p = _profile(np.stack([minor, total - minor], 1), ["^18O-", "O-"])
-    f, u = isotope_fraction(p, "^18O-", "O-", natural_fraction=0.002)
+    fr = isotope_fraction(p, "^18O-", "O-", natural_fraction=0.002)
+    f, u = fr.fraction, fr["uncertainty"]
     # Mean of 200 scans: standard error ≈ u/√200 ≈ 3e-4; allow 4 standard errors.
     assert abs(f.mean() - 0.10) < 4 * u.mean() / np.sqrt(n)
-    r, ur = ratio(p, "^18O-", "O-")
+    rr = ratio(p, "^18O-", "O-")
+    r, ur = rr.ratio, rr.uncertainty
     assert np.all(ur > 0) and np.allclose(r, minor / (total - minor))
 
 
@@ -69,7 +71,8 @@ def test_smoothing_keeps_peak_position():
 
 
 def test_mri_kernel_is_normalised_and_asymmetric():
-    u, g = mri_kernel(0.1, 3.0, 1.0, 1.0)
+    kernel = mri_kernel(0.1, 3.0, 1.0, 1.0)
+    u, g = kernel.offsets, kernel["g"]
     assert g.sum() == pytest.approx(1.0)
     # Mean offset of the resolution function: mixing contributes 0 (−w + w), information depth −λ.
     assert float((u * g).sum()) == pytest.approx(-1.0, abs=0.05)
@@ -138,7 +141,7 @@ def test_cube_views_and_roi():
     xz = side_view(cube, "PS3-", plane="xz")
     assert xz.dims == ("scan", "x") and xz.shape == (60, 20)
     np.testing.assert_allclose(xz.values, cube.sel(peak="PS3-").sum("y").values)
-    maps = layer_maps(cube, [(2, 15), (45, 60)])
+    maps = layer_maps(cube, [(2, 15), (45, 60)]).maps
     assert maps[0].dims == ("y", "x", "peak")
     assert float(maps[0].sel(peak="Li2O-").mean()) > 5 * float(maps[1].sel(peak="Li2O-").mean())
     mask = np.zeros((16, 20), bool)

@@ -11,7 +11,8 @@ from ionscope.synth.diffusion import grain_boundary_profile
 @pytest.mark.slow
 def test_fit_grain_boundary_recovers_D_gb():
     da, truth = grain_boundary_profile(D_bulk=1e-14, D_gb=1e-9, time_s=1e4, max_depth_nm=12000, n_points=80, seed=1)
-    frac, sig = isotope_fraction(da.sel(peak="Li6").values, da.sel(peak="Li7").values)
+    iso = isotope_fraction(da.sel(peak="Li6").values, da.sel(peak="Li7").values)
+    frac, sig = iso.fraction, iso.uncertainty
     res = fit_grain_boundary(da.depth.values, frac, 1e4, D_bulk=1e-14, grain_size_um=4.0, sigma=sig,
                              solver_options={"ny_max": 30}, D_gb_start=3e-9)
     # the fit uses a coarser grid than the simulator (≈ 1 % model difference) plus 1e7-count Poisson noise
@@ -27,7 +28,8 @@ def test_grain_boundary_analysis_flags_type_A():
 
     da, _ = grain_boundary_profile(D_bulk=1e-12, D_gb=1e-9, time_s=1e4, grain_size_um=0.5, max_depth_nm=8000,
                                    n_points=40, seed=2)
-    frac, sig = isotope_fraction(da.sel(peak="Li6").values, da.sel(peak="Li7").values)
+    iso = isotope_fraction(da.sel(peak="Li6").values, da.sel(peak="Li7").values)
+    frac, sig = iso.fraction, iso.uncertainty
     res = grain_boundary_analysis(da.depth.values, frac, 1e4, D_bulk=1e-12, grain_size_um=0.5, sigma=sig,
                                   solver_options={"ny_max": 30})
     assert res["regime"] == "A" and not res["le_claire_holds"]

@@ -90,7 +90,8 @@ def test_fit_recovers_delta_D_gb_of_the_whipple_profile(whipple_counts):
     (≤ 1 + 5·√(2/ν) for ν = 76) because the model matches Whipple within the noise.
     """
     depth_nm, a, b, _ = whipple_counts
-    frac, sig = isotope_fraction(a, b)
+    iso = isotope_fraction(a, b)
+    frac, sig = iso.fraction, iso.uncertainty
     res = fit_grain_boundary(depth_nm, frac, TIME_S, D_bulk=D_BULK, grain_size_um=GRAIN_CM * 1e4, sigma=sig,
                              solver_options={"ny_max": 30})
     rel = res["delta_Dgb_cm3_s"] / (DELTA_CM * D_GB) - 1

@@ -75,7 +75,8 @@ def test_map_agrees_with_curve_fit():
 
     ds3 = diffusion_map(cube["tracer"], cube["other"], cube["depth_nm"], t)
     for iy, ix in [(0, 0), (1, 2)]:
-        f, s = isotope_fraction(cube["tracer"][:, iy, ix], cube["other"][:, iy, ix])
+        iso = isotope_fraction(cube["tracer"][:, iy, ix], cube["other"][:, iy, ix])
+        f, s = iso.fraction, iso.uncertainty
         p0 = (np.log10(truth.truth["D"][iy, ix]), np.log10(truth.truth["k"][iy, ix]), 0.9, 0.1)
         popt, pcov = curve_fit(model, x, f, p0=p0, sigma=s, absolute_sigma=True)
         assert abs(ds["D"].values[iy, ix] / 10 ** popt[0] - 1) < 2e-3

@@ -16,7 +16,8 @@ L = np.sqrt(D * T)
 def test_fick_reproduces_eq8_to_1e6(hsqrt):
     k = hsqrt * D / L
     x = np.linspace(0, 8 * L, 120)
-    num, est = converged_profile([Layer(14 * L, D, cells=200)], T, x, surface=Surface(1.0, k))
+    conv = converged_profile([Layer(14 * L, D, cells=200)], T, x, surface=Surface(1.0, k))
+    num, est = conv.profile, conv["error_estimate"]
     ref = surface_exchange_profile(x, D, k, T)
     assert np.max(np.abs(num - ref)) / ref.max() < 1e-6
     assert est < 1e-4  # the grid-error estimate is honest and small
@@ -25,7 +26,7 @@ def test_fick_reproduces_eq8_to_1e6(hsqrt):
 def test_fick_reproduces_eq3_couple_to_1e6():
     x = np.linspace(-6 * L, 6 * L, 121)
     layers = [Layer(14 * L, D, initial=1.0, cells=200), Layer(14 * L, D, initial=0.0, cells=200)]
-    num, _ = converged_profile(layers, T, x + 14 * L, surface=None)
+    num = converged_profile(layers, T, x + 14 * L, surface=None).profile
     assert np.max(np.abs(num - couple_profile(x, D, T))) < 1e-6
 
 

@@ -42,7 +42,7 @@ def test_haven_ratio_0p55_when_D_sigma_constructed_to_match():
         Dstar = arrhenius_D(Ti, D0, EA)
         Dsig = arrhenius_D(Ti, D25 / 0.55 / np.exp(-0.55 / (K_B_EV * T25)), 0.55)  # H_R = 0.55 at 25 °C
         sigma = Dsig * n * 1.602176634e-19 ** 2 / (1.380649e-23 * Ti)
-        res = haven_ratio(Dstar, sigma, n, Ti, D_star_err=0.05 * Dstar, sigma_err=0.02 * sigma)
+        res = haven_ratio(Dstar, sigma, n, Ti, D_star_uncertainty=0.05 * Dstar, sigma_uncertainty=0.02 * sigma)
         assert res["D_sigma_cm2_s"] == pytest.approx(Dsig, rel=1e-12)
         if Ti == T25:
             assert res["haven_ratio"] == pytest.approx(0.55, rel=1e-9)
@@ -62,7 +62,7 @@ def test_thermodynamic_factor_ideal_solution():
     x = np.linspace(0.2, 0.8, 61)
     rng = np.random.default_rng(1)
     E = 4.0 - K_B_EV * T * np.log(x / (1 - x)) + 2e-4 * rng.standard_normal(x.size)
-    theta, _ = thermodynamic_factor(x, E, T)
+    theta = thermodynamic_factor(x, E, T).theta
     inner = slice(8, -8)  # spline derivatives are least certain at the ends
     np.testing.assert_allclose(theta[inner], 1 / (1 - x[inner]), rtol=0.1)
     np.testing.assert_allclose(chemical_diffusion(theta, 2e-12), theta * 2e-12)
@@ -89,3 +89,15 @@ def test_chemical_from_tracer_propagates_relative_errors():
     assert r["D_sigma"].relative_uncertainty == pytest.approx(np.sqrt(2) * 0.1)
     with pytest.raises(ValidationError, match="spinodal"):
         chemical_from_tracer(6e-13, -1.0, 0.55)
+
+
+def test_old_uncertainty_names_still_work_with_a_warning():
+    with pytest.warns(DeprecationWarning, match="D_star_uncertainty"):
+        old = haven_ratio(1e-12, 1e-3, 1e22, 300.0, D_star_err=1e-13)
+    new = haven_ratio(1e-12, 1e-3, 1e22, 300.0, D_star_uncertainty=1e-13)
+    assert old["H_R"] == new["H_R"] and new["H_R"].uncertainty == pytest.approx(0.1 * new["H_R"].value)
+    T = np.array([500.0, 600.0, 700.0])
+    D = 1e-3 * np.exp(-1.0 / (8.617333262e-5 * T))
+    with pytest.warns(DeprecationWarning, match="D_uncertainty"):
+        a = arrhenius(T, D, D_err=0.05 * D)
+    assert a["Ea"].value == pytest.approx(1.0, rel=1e-6)

@@ -20,6 +20,7 @@ from ionscope.micro import (
     pybamm_parameters,
     representativity,
     surface_metrics,
+    volume_fractions,
     write_pybamm_json,
 )
 from ionscope.micro.surface import marching_cubes_area
@@ -129,6 +130,19 @@ def test_closed_pores_and_percolation():
     assert p["z"]["percolating_fraction"] == pytest.approx(180 / 207)
 
 
+def test_helpers_return_results_read_by_key_and_attribute():
+    from ionscope.model.result import Result
+
+    mask = np.zeros((10, 10, 10), bool)
+    mask[:, 2:5, 2:5] = True
+    c = pore_connectivity(mask)
+    assert isinstance(c, Result) and c.kind == "micro.pore_connectivity"
+    assert c.open_porosity == c["open_porosity"] == pytest.approx(90 / 1000)
+    assert c.to_dict()["closed_pore_count"] == 0 and "open_porosity=0.09" in repr(c)
+    fr = volume_fractions(mask.astype(np.uint8), {"solid": 0, "pore": 1})
+    assert isinstance(fr, Result) and fr["pore"] == pytest.approx(0.09) and set(fr.keys()) == {"solid", "pore"}
+
+
 def test_local_thickness_of_a_slab_and_a_ball():
     # a slab 9 voxels thick: the inscribed ball has radius 5 (distance to first background voxel
     # centre), diameter 10 voxels, everywhere inside (away from the lateral edges)
@@ -161,7 +175,7 @@ def test_representativity_and_profiles():
     # white noise: integral range = one voxel; uncertainty = sqrt(ε(1−ε)/N)
     assert r["integral_range_um3"] == pytest.approx(1.0, rel=0.2)
     assert r["fraction_uncertainty"] == pytest.approx(np.sqrt(0.21 / m.size), rel=0.1)
-    prof = fraction_profile(m, 2, (1.0, 1.0, 2.0))
+    prof = fraction_profile(m, "x", (1.0, 1.0, 2.0))
     assert len(prof["volume_fraction"]) == 48 and prof["position_um"][0] == 1.0
 
 
@@ -271,7 +285,6 @@ def test_nmc_electrode_fractions_surfaces_tpb():
     data = tifffile.imread(shared_data("microstructure", "nmc_electrode_3phase_256.tiff"))
     ph = {"pore": 0, "nmc": 85, "cbd": 170}
     vol = label_volume(data, ph, 0.39)
-    from ionscope.micro import volume_fractions
 
     fr = volume_fractions(data, ph)
     # data README: fractions ≈ 0.45 / 0.40 / 0.15 (quoted to two digits)

@@ -20,11 +20,11 @@ EXACT = {"tol": 1e-5}
 def test_straight_channels_have_unit_tortuosity_along_and_do_not_percolate_across(spacing):
     vol, truth = straight_channels(voxel_um=spacing)
     mask = vol.values == 1
-    along = solve_diffusion(mask, 2, spacing, **EXACT)
+    along = solve_diffusion(mask, "x", spacing, **EXACT)
     assert along.percolating
     assert along.tortuosity == pytest.approx(truth.truth["tortuosity"], rel=TOL)
     assert along.relative_diffusivity == pytest.approx(truth.truth["volume_fraction"], rel=TOL)
-    for axis in (0, 1):
+    for axis in ("z", "y"):
         across = solve_diffusion(mask, axis, spacing)
         assert not across.percolating and np.isnan(across.tortuosity) and across.relative_diffusivity == 0
 
@@ -32,8 +32,8 @@ def test_straight_channels_have_unit_tortuosity_along_and_do_not_percolate_acros
 def test_layered_medium_series_and_parallel():
     field, truth = layered_medium()
     mask = np.ones(field.shape, bool)
-    tau_x = solve_diffusion(mask, 2, diffusivity=field, **EXACT).tortuosity
-    tau_z = solve_diffusion(mask, 0, diffusivity=field, **EXACT).tortuosity
+    tau_x = solve_diffusion(mask, "x", diffusivity=field, **EXACT).tortuosity
+    tau_z = solve_diffusion(mask, "z", diffusivity=field, **EXACT).tortuosity
     assert tau_x == pytest.approx(truth.truth["tau_x"], rel=TOL)
     assert tau_z == pytest.approx(truth.truth["tau_z"], rel=TOL)
 
@@ -43,9 +43,9 @@ def test_dead_ends_carry_no_flux_and_islands_are_excluded():
     mask[2:5, 2:5, :] = True        # through channel
     mask[6:8, 6:8, 3:9] = True      # island
     mask[2:5, 5:9, 10] = True       # dead end attached to the channel
-    cl = percolating_cluster(mask, 2)
+    cl = percolating_cluster(mask, "x")
     assert not cl[6:8, 6:8, 3:9].any() and cl[2:5, 5:9, 10].all()
-    sol = solve_diffusion(mask, 2, **EXACT)
+    sol = solve_diffusion(mask, "x", **EXACT)
     # D_rel = channel area fraction; τ = ε / D_rel with ε counting every voxel of the phase
     d_rel = 9 / 100
     assert sol.relative_diffusivity == pytest.approx(d_rel, rel=TOL)
@@ -57,8 +57,8 @@ def test_random_medium_tortuosity_is_finite_above_one_and_agrees_with_refined_so
     from scipy import ndimage
 
     mask = ndimage.gaussian_filter(rng.random((40, 40, 40)), 2) > 0.5
-    loose = solve_diffusion(mask, 2)          # default accuracy
-    tight = solve_diffusion(mask, 2, tol=1e-6, rtol=1e-9)
+    loose = solve_diffusion(mask, "x")          # default accuracy
+    tight = solve_diffusion(mask, "x", tol=1e-6, rtol=1e-9)
     assert 1.0 < tight.tortuosity < 10
     # the reported error estimate bounds the true error and meets the tolerance asked
     assert abs(loose.tortuosity / tight.tortuosity - 1) <= loose.relative_error <= loose.tolerance
@@ -77,9 +77,20 @@ def test_non_percolating_phase_reports_false_never_infinite():
 
 def test_bad_inputs():
     with pytest.raises(ValidationError):
-        solve_diffusion(np.ones((4, 4, 4), bool), 2, (1.0, 0.0, 1.0))
+        solve_diffusion(np.ones((4, 4, 4), bool), "x", (1.0, 0.0, 1.0))
     with pytest.raises(ValidationError):
-        solve_diffusion(np.ones((4, 4), bool), 1)
+        solve_diffusion(np.ones((4, 4), bool), "y")
     vol, _ = straight_channels()
     with pytest.raises(ValidationError, match="not in the phase map"):
         tortuosity(vol, "nmc")
+
+
+def test_axis_is_a_dimension_name_and_an_index_is_deprecated():
+    mask = np.zeros((6, 6, 6), bool)
+    mask[:, :, 2:4] = True  # a slab: connects the faces normal to z and y, not to x
+    assert solve_diffusion(mask, "z").percolating and not solve_diffusion(mask, "x").percolating
+    with pytest.warns(DeprecationWarning, match="by name"):
+        old = solve_diffusion(mask, 0)
+    assert old.tortuosity == pytest.approx(solve_diffusion(mask, "z").tortuosity)
+    with pytest.raises(ValidationError, match="x, y or z"):
+        solve_diffusion(mask, "w")

@@ -24,19 +24,19 @@ def _channels(n=(16, 16, 24), width=2, pitch=5):
 def test_single_phase_effective_conductivity_and_macmullin():
     m = _channels()
     lab = m.astype(np.uint8)
-    r = effective_coefficient(lab, {"solid": 0, "pore": 1}, {"pore": 2.0}, 2, (1.0, 1.0, 1.0), tol=1e-5)
+    r = effective_coefficient(lab, {"solid": 0, "pore": 1}, {"pore": 2.0}, "x", (1.0, 1.0, 1.0), tol=1e-5)
     # straight channels: k_eff = k0 ε, τ = 1, N_M = 1/ε
     assert r["effective"] == pytest.approx(2.0 * m.mean(), rel=1e-4)
     assert r["tortuosity"] == pytest.approx(1.0, rel=1e-4)
     assert r["macmullin"] == pytest.approx(1 / m.mean(), rel=1e-4)
-    across = effective_coefficient(lab, {"solid": 0, "pore": 1}, {"pore": 2.0}, 0, (1.0, 1.0, 1.0))
+    across = effective_coefficient(lab, {"solid": 0, "pore": 1}, {"pore": 2.0}, "z", (1.0, 1.0, 1.0))
     assert across["effective"] is None and "do not connect" in across["reason"]
 
 
 def test_two_phase_combination_in_series_is_the_harmonic_mean():
     lab = np.zeros((6, 6, 20), np.uint8)
     lab[:, :, 10:] = 1
-    r = effective_coefficient(lab, {"a": 0, "b": 1}, {"a": 1.0, "b": 4.0}, 2, (1.0, 1.0, 1.0), tol=1e-5)
+    r = effective_coefficient(lab, {"a": 0, "b": 1}, {"a": 1.0, "b": 4.0}, "x", (1.0, 1.0, 1.0), tol=1e-5)
     # two equal layers in series: k_eff = 2 / (1/1 + 1/4) (exact with harmonic face conductances)
     assert r["effective"] == pytest.approx(2 / (1 + 0.25), rel=1e-4)
     assert "macmullin" not in r
@@ -47,7 +47,7 @@ def test_electrode_tortuosity_of_identical_channels_is_one():
     # (1/2 + (n−1)(2n−1)/(6n)) / (n/3) = 1.00125 for n = 24 (source at voxel centres)
     m = _channels()
     n = m.shape[2]
-    r = electrode_tortuosity(m, 2, tol=1e-6)
+    r = electrode_tortuosity(m, "x", tol=1e-6)
     assert r["electrode_tortuosity"] == pytest.approx((0.5 + (n - 1) * (2 * n - 1) / (6 * n)) / (n / 3), rel=1e-4)
 
 
@@ -57,7 +57,7 @@ def test_electrode_tortuosity_exceeds_one_for_unequal_channels():
     m = np.zeros((12, 12, 24), bool)
     m[1:2, 1:2, :] = True
     m[4:10, 4:10, :] = True
-    assert electrode_tortuosity(m, 2, tol=1e-6)["electrode_tortuosity"] > 1.05
+    assert electrode_tortuosity(m, "x", tol=1e-6)["electrode_tortuosity"] > 1.05
 
 
 def test_transport_cli(cli, tmp_path):

@@ -88,3 +88,16 @@ def test_factorisation_errors(mixture):
         mcr(img, 2, known_spectra={5: np.ones(30)})
     with pytest.raises(ValidationError, match="n_clusters"):
         cluster_scores(pca(img, 2), 0)
+
+
+def test_solvers_return_named_factors():
+    from ionscope.mva import kl_nmf, mcr_als
+
+    rng = np.random.default_rng(3)
+    w, h = rng.random((40, 2)), rng.random((2, 6))
+    x = rng.poisson(200 * w @ h).astype(float)
+    fit = kl_nmf(x, 2, max_iter=300)
+    assert fit.W.shape == (40, 2) and fit["H"].shape == (2, 6) and fit.iterations >= 10
+    assert np.linalg.norm(x - fit.W @ fit.H) / np.linalg.norm(x) < 0.1  # Poisson noise of ~100 counts
+    als = mcr_als(x, 2)
+    assert als.C.shape == (40, 2) and 0 <= als.relative_residual < 0.1 and "S" in als

@@ -143,3 +143,15 @@ def test_analysis_runs_without_primary_current(cell):
     assert values["dose"]["total_ions_per_cm2"] is None
     assert values["regions"] and values["capacity"]["cycles"]
     assert any("primary-ion current" in w for w in res.result.warnings)
+
+
+def test_heterogeneity_is_a_result_of_the_responding_regions():
+    from ionscope.model.result import Result
+    from ionscope.operando import heterogeneity
+
+    rows = [{"species": "Li+", "class": c, "response": rho, "response_sigma": 0.01}
+            for c, rho in (("reversible", 0.5), ("reversible", 0.7), ("no response", 0.0))]
+    h = heterogeneity(rows, "Li+")
+    assert isinstance(h, Result) and h.n_regions == h["n_regions"] == 2
+    assert h.mean_response == pytest.approx(0.6) and h["counts"]["reversible"] == 2
+    assert heterogeneity(rows[:1], "Li+").to_dict()["n_regions"] == 1

@@ -39,7 +39,8 @@ def _translation_matrices(res) -> np.ndarray:
 
 def test_rigid_recovers_rotation_on_fiducial(rotated):
     stack, truth = rotated
-    aligned, res = align_stack(stack, transform="rigid", reference="first", fiducial=FIDUCIAL)
+    res = align_stack(stack, transform="rigid", reference="first", fiducial=FIDUCIAL)
+    aligned = res.aligned
     # the fixed 32×128 px mark against slice 0: Gauss–Newton σ(θ) ≈ 0.02° (reported), σ(shift) ≈ 0.01 px;
     # the blurred binary mark adds interpolation bias of ≈0.05 px → 0.1° and 0.2 px are ≥ 4σ
     sigma = np.asarray(res["rotation_sigma_deg"])[1:]
@@ -51,12 +52,12 @@ def test_rigid_recovers_rotation_on_fiducial(rotated):
     assert res.provenance["parameters"]["fiducial"] == [[0, 32], [0, 128]]
     np.testing.assert_allclose(res["drift_um"], np.asarray(res["drift_px"]) * 0.1, rtol=1e-6)
     # translation alone cannot follow a ±1° jitter: up to 64 px · 0.0175 ≈ 1.1 px off at the edge
-    _, tr = align_stack(stack, transform="translation", reference="first", fiducial=FIDUCIAL)
+    tr = align_stack(stack, transform="translation", reference="first", fiducial=FIDUCIAL)
     err_rigid = field_error(res["matrices"], truth.truth["transform"]).max()
     err_trans = field_error(_translation_matrices(tr), truth.truth["transform"]).max()
     assert err_rigid < 0.2 and err_trans > 0.6
     # the aligned stack carries no rotation or drift any more
-    _, again = align_stack(aligned.load(), transform="rigid", reference="first", fiducial=FIDUCIAL)
+    again = align_stack(aligned.load(), transform="rigid", reference="first", fiducial=FIDUCIAL)
     assert np.abs(again["rotation_deg"]).max() < 0.1 and np.abs(again["drift_px"]).max() < 0.2
 
 
@@ -64,12 +65,12 @@ def test_rigid_recovers_rotation_on_fiducial(rotated):
 def test_previous_and_median_references_follow_rotation(rotated):
     stack, truth = rotated
     for ref in ("previous", "median"):
-        _, res = align_stack(stack, transform="rigid", reference=ref)
+        res = align_stack(stack, transform="rigid", reference=ref)
         # consecutive sections differ (0.1 µm apart): per-pair θ errors ≈ 0.03° accumulate over 11 steps
         # to ≈ 0.1° (the reported σ); allow 0.4°, and 1 px of accumulated drift
         np.testing.assert_allclose(res["rotation_deg"], truth.truth["rotation_deg"], atol=0.4)
         np.testing.assert_allclose(res["drift_px"], truth.truth["drift_px"], atol=1.0)
-        _, tr = align_stack(stack, transform="translation", reference=ref)
+        tr = align_stack(stack, transform="translation", reference=ref)
         assert (field_error(res["matrices"], truth.truth["transform"]).max()
                 < 0.5 * field_error(_translation_matrices(tr), truth.truth["transform"]).max())
 
@@ -81,7 +82,8 @@ def test_previous_composes_pair_transforms(electrode):
     # direct estimate; a wrong composition order misplaces by the rotation × drift (≈ 1.5° · 5 px)
     same = np.repeat(vol.values[:1], 8, axis=0)
     stack, truth = image_stack(same, stripe_amplitude=0, shading=0, drift_step_px=2.0, rotation_deg=1.5, seed=4)
-    chain, sig = slice_transforms(stack.data, transform="rigid", reference="previous")
+    fit = slice_transforms(stack.data, transform="rigid", reference="previous")
+    chain, sig = fit.matrices, fit["sigma"]
     # noise σ = 12 on grey steps of 80–160: per pair σ(shift) ≈ 0.01 px, σ(θ) ≈ 0.01°; 7 links → < 0.1 px
     assert field_error(chain, truth.truth["transform"]).max() < 0.1
     assert np.all(sig[1:] > 0) and np.all(np.diff(sig[:, 2]) > 0)
@@ -93,8 +95,8 @@ def test_affine_recovers_shear(electrode):
     same = np.repeat(vol.values[:1], 8, axis=0)
     stack, truth = image_stack(same, stripe_amplitude=0, shading=0, rotation_deg=1.0, shear=0.01, seed=6)
     tm = truth.truth["transform"]
-    _, aff = align_stack(stack, transform="affine", reference="first")
-    _, rig = align_stack(stack, transform="rigid", reference="first")
+    aff = align_stack(stack, transform="affine", reference="first")
+    rig = align_stack(stack, transform="rigid", reference="first")
     # whole 128² slice against slice 0: σ ≈ 0.01 px per parameter-induced displacement; a shear of up to
     # 0.01 displaces the edge rows by up to 0.64 px relative to the centre, which rigid cannot follow
     assert field_error(aff["matrices"], tm).max() < 0.15

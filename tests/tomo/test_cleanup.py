@@ -31,7 +31,8 @@ def test_resolution_cell_of_fibsem_psf():
 
 def test_specks_take_the_nearest_other_phase_and_the_film_stays():
     truth, seg = _electrode()
-    cleaned, n = remove_partial_volume_specks(seg, CBD, (0.0, 0.7, 0.7))
+    res = remove_partial_volume_specks(seg, CBD, (0.0, 0.7, 0.7))
+    cleaned, n = res.labels, res["removed"]
     assert n == 4
     np.testing.assert_array_equal(cleaned, truth)
     assert cleaned[1, 10, 8] == NMC and cleaned[5, 12, 7] == PORE
@@ -41,9 +42,9 @@ def test_specks_take_the_nearest_other_phase_and_the_film_stays():
 def test_larger_psf_removes_larger_specks_only():
     truth, seg = _electrode()
     seg[3, 12:14, 9:11] = CBD  # a 2×2 speck: area 4 > π/4·(2.35·0.7)² but < the cell of σ = 1.5 px
-    kept, _ = remove_partial_volume_specks(seg, CBD, (0.0, 0.7, 0.7))
+    kept = remove_partial_volume_specks(seg, CBD, (0.0, 0.7, 0.7)).labels
     assert (kept[3, 12:14, 9:11] == CBD).all()
-    gone, _ = remove_partial_volume_specks(seg, CBD, (0.0, 1.5, 1.5))
+    gone = remove_partial_volume_specks(seg, CBD, (0.0, 1.5, 1.5)).labels
     assert (gone[3, 12:14, 9:11] == NMC).all()
     assert (gone == CBD).sum() == (truth == CBD).sum()  # the 48-voxel film exceeds that cell too
 

@@ -59,16 +59,17 @@ def test_alignment_recovers_drift(electrode):
     # on the fixed fiducial mark against the first slice, errors do not accumulate: noise σ = 12 grey
     # levels on a 24×64 px mark gives ≈0.05 px scatter plus interpolation bias of
     # the sub-pixel shift of a blurred binary mark (≈0.1 px); allow 0.25 px
-    aligned, res = align_stack(stack, reference="first", fiducial=(slice(0, 24), slice(None)))
+    res = align_stack(stack, reference="first", fiducial=(slice(0, 24), slice(None)))
+    aligned = res.aligned
     np.testing.assert_allclose(res["drift_px"], truth.truth["drift_px"], atol=0.25)
     assert aligned.shape == stack.shape
     resid = np.asarray(align_stack(aligned.load(), reference="first",
-                                   fiducial=(slice(0, 24), slice(None)))[1]["drift_px"])
+                                   fiducial=(slice(0, 24), slice(None)))["drift_px"])
     assert np.abs(resid).max() < 0.25
     # on the changing structure, consecutive-slice errors (≈0.2 px each: the sections themselves
     # change by 0.1 µm between slices) accumulate as a random walk over 23 steps → allow 2 px
     for ref in ("previous", "median"):
-        _, r = align_stack(stack, reference=ref)
+        r = align_stack(stack, reference=ref)
         np.testing.assert_allclose(r["drift_px"], truth.truth["drift_px"], atol=2.0)
 
 

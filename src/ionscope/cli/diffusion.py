@@ -114,7 +114,8 @@ def arrhenius(
     from ionscope.diffusion.transport import arrhenius as fit_arrhenius
     from ionscope.model.provenance import describe_input
 
-    T, D, err = read_arrhenius_table(table)
+    tab = read_arrhenius_table(table)
+    T, D, err = tab.T_K, tab.D, tab.D_uncertainty
     result = fit_arrhenius(T, D, err, inputs=[describe_input(table)])
     if json:
         emit_json(result)
@@ -152,8 +153,8 @@ def haven(
     D_err = quantity_option(dstar_uncertainty, "--dstar-uncertainty", "cm^2/s")
     s_err = quantity_option(sigma_uncertainty, "--sigma-uncertainty", "S/cm")
     result = haven_ratio(D.value, s.value, conc.value, temp.value, z=z,
-                         D_star_err=D_err.value if D_err else D.uncertainty,
-                         sigma_err=s_err.value if s_err else s.uncertainty, n_err=conc.uncertainty)
+                         D_star_uncertainty=D_err.value if D_err else D.uncertainty,
+                         sigma_uncertainty=s_err.value if s_err else s.uncertainty, n_uncertainty=conc.uncertainty)
     if json:
         emit_json(result)
         return

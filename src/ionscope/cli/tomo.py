@@ -87,10 +87,11 @@ def align(stack: Stack, out: Out, reference: Annotated[str, typer.Option(help="p
 
     vol = open_stack(stack, pixel_size, slice_thickness)
     with progress(f"registering {vol.sizes.get('z', 0)} slices ({transform})", quiet=json):
-        aligned, res = align_stack(vol, transform=transform, reference=reference, window=window, upsample=upsample,
-                                   fiducial=_fiducial(fiducial))
-    path = write_stack(aligned, out, force, json)
-    _finish(Result(res.kind, {**res.values, "output": str(path), "input": describe_input(stack)}, res.warnings,
+        res = align_stack(vol, transform=transform, reference=reference, window=window, upsample=upsample,
+                          fiducial=_fiducial(fiducial))
+    path = write_stack(res.aligned, out, force, json)
+    drift = {k: v for k, v in res.values.items() if k != "aligned"}
+    _finish(Result(res.kind, {**drift, "output": str(path), "input": describe_input(stack)}, res.warnings,
                    res.provenance), json)
 
 
@@ -108,11 +109,12 @@ def destripe(stack: Stack, out: Out, method: Annotated[str, typer.Option(help="w
                    res.attrs["provenance"]), json)
 
 
-def _read_labels(path: Path) -> np.ndarray:
+def _read_labels(path: Path) -> tuple[np.ndarray, dict]:
     from ionscope.model.errors import IonscopeError
 
     try:
-        return np.asarray(open_stack(path).values)
+        da = open_stack(path)
+        return np.asarray(da.values), dict(da.attrs)
     except IonscopeError:
         raise
     except Exception as exc:  # an unreadable label file is named with its reader's reason
@@ -123,8 +125,10 @@ def _read_labels(path: Path) -> np.ndarray:
 def train(stack: Stack, labels: Annotated[Path, typer.Option(help="Sparse label volume of the stack's shape: 0 not "
                                                                   "labelled, 1…n the classes (scribbles or a few "
                                                                   "labelled slices)")],
-          classes: Annotated[str, typer.Option(help="Class names for label values 1, 2, …, e.g. pore,nmc,cbd")],
           out: Annotated[Path, typer.Option("--out", "-o", help="Model file to write (e.g. model.ionseg)")],
+          classes: Annotated[str | None, typer.Option(help="Class names for label values 1, 2, …, e.g. "
+                                                           "pore,nmc,cbd (default: the names stored in the "
+                                                           "label file, as `ionscope view` saves them)")] = None,
           learner: Annotated[str, typer.Option(help="random-forest (always available) or unet (PyTorch, "
                                                     "ionscope[ml])")] = "random-forest",
           trees: Annotated[int, typer.Option(help="Random forest: number of trees")] = 60,
@@ -143,9 +147,13 @@ def train(stack: Stack, labels: Annotated[Path, typer.Option(help="Sparse label 
     from ionscope.io.atomic import check_writable
 
     check_writable(out, force)
-    names = parse_classes(classes)
+    names = parse_classes(classes) if classes is not None else None
     vol = open_stack(stack, pixel_size, slice_thickness)
-    lab = _read_labels(labels)
+    lab, lab_attrs = _read_labels(labels)
+    if names is None:  # a label file saved by the viewer names its classes
+        if not lab_attrs.get("classes"):
+            raise ValidationError("the label file names no classes; give them with --classes", path=labels)
+        names = parse_classes(",".join(str(c) for c in lab_attrs["classes"]))
     from ionscope.tomo.train import check_labels
 
     lab = check_labels(vol.shape, lab, names, path=labels)
@@ -226,7 +234,7 @@ def segment(stack: Stack, out: Out,
     path = write_stack(lab, out, force, json)
     ph = lab.attrs["phases"]
     _finish(Result("tomo.segment", {"output": str(path), "phases": ph, "thresholds": lab.attrs["thresholds"],
-                                    "volume_fraction": volume_fractions(lab.values, ph),
+                                    "volume_fraction": dict(volume_fractions(lab.values, ph).values),
                                     "input": describe_input(stack)}, (), lab.attrs["provenance"]), json)
 
 
@@ -261,7 +269,7 @@ def _segment_model(stack: Path, out: Path, model_path: Path, probabilities: Path
     lab = label_volume(labels, m.phases, tuple(ds.attrs["spacing_um"]), provenance=ds.attrs["provenance"])
     path = write_stack(lab, out, force, json)
     values = {"output": str(path), "phases": m.phases, "learner": m.learner,
-              "volume_fraction": volume_fractions(labels, m.phases),
+              "volume_fraction": dict(volume_fractions(labels, m.phases).values),
               "mean_uncertainty": Quantity(unc, None, "1", why_no_uncertainty=(
                   "a mean of normalised entropies; the sampling error of the mean is negligible")),
               "probabilities": str(probabilities) if probabilities is not None else None,

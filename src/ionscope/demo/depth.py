@@ -37,8 +37,8 @@ def build(ctx: DemoContext) -> None:
     species = list(truth.truth["layer_of_species"])
     layers = find_layers(profile, species)
     rates = [Quantity(r, 0.03 * r, "nm/s") for r in truth.truth["rates_nm_s"]]
-    prof_d, _ = to_depth(profile, rates, interfaces_s=[i["position"] for i in layers["interfaces"]],
-                         layer_species=species)
+    prof_d = to_depth(profile, rates, interfaces_s=[i["position"] for i in layers["interfaces"]],
+                      layer_species=species).profile
     t, z, uz = prof_d.sputter_time.values, prof_d.depth.values, prof_d.depth_uncertainty.values
     rows, recovered = [], []
     for k, iface in enumerate(layers["interfaces"]):

@@ -52,7 +52,8 @@ def build(ctx: DemoContext) -> None:
     rows, fits, provs = [], [], []
     fig, (ax, axr) = plt.subplots(2, 1, figsize=(7, 5.5), sharex=True, gridspec_kw={"height_ratios": [3, 1]})
     for T, D, k, t, da, truth in series:
-        frac, sig = isotope_fraction(da.sel(peak="Li6").values, da.sel(peak="Li7").values)
+        iso = isotope_fraction(da.sel(peak="Li6").values, da.sel(peak="Li7").values)
+        frac, sig = iso.fraction, iso.uncertainty
         # the tracer source's enrichment is known in an exchange experiment (here 95 % ⁶Li): fixing it
         # separates k from the source fraction, which the profile shape alone cannot tell apart
         res = fit_profile(da.depth.values, frac, t, model="surface-exchange", sigma=sig, resolution_nm=3.0,
@@ -93,7 +94,7 @@ def build(ctx: DemoContext) -> None:
     sigma_S_cm = D_sigma_true * N_LI * E_CHARGE ** 2 / (K_B * T25)
     D25_fit = float(arrhenius_D(T25, arr["D0_cm2_s"], arr["Ea_eV"]))
     D25_err = fits[0]["D_err_cm2_s"]
-    hav = haven_ratio(D25_fit, sigma_S_cm, N_LI, T25, D_star_err=D25_err, sigma_err=0.02 * sigma_S_cm)
+    hav = haven_ratio(D25_fit, sigma_S_cm, N_LI, T25, D_star_uncertainty=D25_err, sigma_uncertainty=0.02 * sigma_S_cm)
 
     sec = ctx.report.section(TITLE)
     sec.text("Five ⁶Li-exchange anneals of amorphous Li₃PO₄ between 25 and 125 °C, simulated with finite surface "

@@ -95,7 +95,8 @@ def build(ctx: DemoContext) -> None:
     and write the text, figures and table into the report."""
     vol, truth = three_phase_electrode((64, 96, 96), seed=ctx.seed)
     stack, itruth = image_stack(vol.values, fiducial_rows=FID, seed=ctx.seed + 1)
-    aligned, drift = align_stack(stack, reference="first", fiducial=(slice(0, FID), slice(None)))
+    drift = align_stack(stack, reference="first", fiducial=(slice(0, FID), slice(None)))
+    aligned = drift.aligned
     cleaned = gaussian_denoise(correct_shading(destripe(aligned)), 0.05).load()
     labels = truth.truth["labels"]
     seg_lab, raw_lab, n_specks, pick, psf = _segment(cleaned, labels, itruth.parameters["blur_px"], ctx.seed)
@@ -166,7 +167,8 @@ def _segment(cleaned: Any, labels: np.ndarray, blur_px: float,
     raw_lab = np.asarray(seg.values)
     raw_lab[:, :FID] = labels[:, :FID]  # the fiducial band is not sample: keep it out of the comparison
     psf = (0.0, blur_px, blur_px)  # FIB-SEM blurs in-plane only
-    seg_lab, n_specks = remove_partial_volume_specks(raw_lab, PHASES["cbd"], psf)
+    cleaned = remove_partial_volume_specks(raw_lab, PHASES["cbd"], psf)
+    seg_lab, n_specks = cleaned.labels, cleaned.removed
     return seg_lab, raw_lab, n_specks, pick, psf
 
 

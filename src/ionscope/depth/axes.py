@@ -16,17 +16,36 @@ import numpy as np
 import xarray as xr
 
 from ionscope.depth._common import axis_values, require_profile
+from ionscope.model.deprecation import renamed_parameters
 from ionscope.model.errors import ValidationError
-from ionscope.model.result import Quantity
+from ionscope.model.result import Quantity, Result
 
 _ORGANIC = re.compile(r"C(_\d+)?H")
 
 
-def rate_from_crater(crater_depth_nm: float, crater_depth_unc_nm: float, sputter_time_s: float) -> Quantity:
-    """Average sputter rate (nm/s) from a measured crater depth (profilometry/AFM) and total time."""
-    if not (crater_depth_nm > 0 and sputter_time_s > 0 and crater_depth_unc_nm >= 0):
+@renamed_parameters(crater_depth_unc_nm="crater_depth_uncertainty")
+def rate_from_crater(crater_depth_nm: float, crater_depth_uncertainty: float | str | Quantity,
+                     sputter_time_s: float) -> Quantity:
+    """Average sputter rate (nm/s) from a measured crater depth (profilometry/AFM) and total time.
+
+    Parameters
+    ----------
+    crater_depth_nm
+        Crater depth, nm.
+    crater_depth_uncertainty
+        Its 1σ: a number in nm, or a length with its unit (``"5 nm"``, a :class:`Quantity`);
+        formerly ``crater_depth_unc_nm``.
+    sputter_time_s
+        Total sputter time, s.
+    """
+    if isinstance(crater_depth_uncertainty, (str, Quantity)):
+        from ionscope.model.units import length_um
+
+        crater_depth_uncertainty = 1e3 * length_um(crater_depth_uncertainty, "crater depth uncertainty")
+    sigma = float(crater_depth_uncertainty)
+    if not (crater_depth_nm > 0 and sputter_time_s > 0 and sigma >= 0):
         raise ValidationError("crater depth and sputter time must be positive (uncertainty ≥ 0)")
-    return Quantity(crater_depth_nm / sputter_time_s, crater_depth_unc_nm / sputter_time_s, "nm/s")
+    return Quantity(crater_depth_nm / sputter_time_s, sigma / sputter_time_s, "nm/s")
 
 
 def _as_rate(r: Quantity | float | tuple[float, float]) -> tuple[float, float]:
@@ -46,7 +65,7 @@ def is_organic(label: str) -> bool:
 
 def to_depth(profile: xr.DataArray, rates: Sequence[Quantity | float | tuple[float, float]] | Quantity | float,
              *, interfaces_s: Sequence[Quantity | float] = (), layer_species: Sequence[str] = ()
-             ) -> tuple[xr.DataArray, list[str]]:
+             ) -> Result:
     """Add a ``depth`` (nm) coordinate and its 1σ ``depth_uncertainty`` from declared sputter rates.
 
     Parameters
@@ -60,8 +79,9 @@ def to_depth(profile: xr.DataArray, rates: Sequence[Quantity | float | tuple[flo
 
     Returns
     -------
-    profile, warnings
-        A copy with coordinates ``depth`` and ``depth_uncertainty`` (nm) on ``scan``.
+    Result
+        ``depth.to_depth``: ``profile``, a copy with coordinates ``depth`` and ``depth_uncertainty``
+        (nm) on ``scan``; its ``warnings`` say where one rate spans unlike layers.
 
     Raises
     ------
@@ -108,7 +128,7 @@ def to_depth(profile: xr.DataArray, rates: Sequence[Quantity | float | tuple[flo
     out.coords["depth"].attrs["units"] = "nm"
     out.coords["depth_uncertainty"].attrs["units"] = "nm"
     out.attrs["depth_scale"] = {"rates_nm_s": r.tolist(), "interfaces_s": t_int.tolist()}
-    return out, warnings
+    return Result("depth.to_depth", {"profile": out}, tuple(warnings))
 
 
 __all__ = ["is_organic", "rate_from_crater", "to_depth"]

@@ -15,6 +15,7 @@ from scipy.ndimage import uniform_filter1d
 
 from ionscope.model.arrays import kind_of, make_depth_profile, make_ion_image
 from ionscope.model.errors import ValidationError
+from ionscope.model.result import Result
 
 
 def _require_cube(cube: xr.DataArray) -> xr.DataArray:
@@ -41,8 +42,15 @@ def side_view(cube: xr.DataArray, species: str, *, plane: str = "xz") -> xr.Data
 
 
 def layer_maps(cube: xr.DataArray, scan_ranges: Sequence[tuple[int, int]], *,
-               species: Sequence[str] | None = None) -> list[xr.DataArray]:
-    """Ion images (y, x, peak) averaged over each scan range ``[start, stop)`` (one per layer)."""
+               species: Sequence[str] | None = None) -> Result:
+    """Ion images (y, x, peak) averaged over each scan range ``[start, stop)`` (one per layer).
+
+    Returns
+    -------
+    Result
+        ``depth.layer_maps``: ``maps``, one ion image (y, x, peak; counts/scan) per range, and the
+        ``scan_ranges``.
+    """
     c = _require_cube(cube)
     n = c.sizes["scan"]
     sel = c if species is None else c.isel(peak=[_peak(c, s) for s in species])
@@ -55,7 +63,7 @@ def layer_maps(cube: xr.DataArray, scan_ranges: Sequence[tuple[int, int]], *,
         maps.append(make_ion_image(np.asarray(img.values), [str(p) for p in img.peak.values],
                                    pixel_size_um=step, units="counts/scan",
                                    attrs={"scan_range": [int(a), int(b)]}))
-    return maps
+    return Result("depth.layer_maps", {"maps": maps, "scan_ranges": [[int(a), int(b)] for a, b in scan_ranges]})
 
 
 def roi_profile(cube: xr.DataArray, mask: np.ndarray) -> xr.DataArray:

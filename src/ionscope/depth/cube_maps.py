@@ -12,6 +12,7 @@ scale (sputter rate), when given.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -165,7 +166,37 @@ def cube_maps(cube: xr.DataArray, *, interfaces: Sequence[tuple[str, bool]] = ()
         ``depth.cube`` with the mean position and roughness of every interface, the layers' scan ranges
         and the ROIs' pixel counts and total counts per species.
     """
-    from ionscope.depth.cube import _peak, _require_cube, side_view
+    c, x_axis, unit, scan_ranges, regions = _checked_request(cube, interfaces, layers, side_views, rois, rects,
+                                                             axis, rate_nm_s, path)
+    data: dict[str, xr.DataArray] = {}
+    values: dict = {"axis": axis, "shape": [int(c.sizes[d]) for d in ("scan", "y", "x")]}
+    rel_rate = (rate_err_nm_s / rate_nm_s) if (axis == "depth" and rate_nm_s and rate_err_nm_s) else 0.0
+    values["interfaces"] = _interface_maps(c, interfaces, x_axis, unit, rel_rate, smooth_scans, progress, data)
+    values["layers"] = _layer_maps(c, layers, scan_ranges, data)
+    if regions:
+        values["rois"] = _roi_profiles(c, regions, data)
+    _side_views(c, side_views, data)
+    ds = _dataset(c, data, axis)
+    warnings = [f"interface of {i['species']}: no 50 % crossing in any pixel" for i in values["interfaces"]
+                if i["pixels"] < 2]
+    prov = make_provenance("ionscope.depth.cube_maps", inputs=inputs, parameters={
+        "interfaces": [list(i) for i in interfaces], "layers": [_layer_text(r) for r in layers],
+        "rois": [n for n, _ in rois], "rects_um": [list(map(float, r)) for r in rects],
+        "side_views": [list(s) for s in side_views], "axis": axis, "rate_nm_s": rate_nm_s})
+    return ds, Result("depth.cube", values, warnings=tuple(warnings), provenance=prov)
+
+
+def _checked_request(cube: xr.DataArray, interfaces: Sequence[tuple[str, bool]], layers: Sequence[tuple],
+                     side_views: Sequence[tuple[str, str]], rois: Sequence[tuple[str, np.ndarray]],
+                     rects: Sequence[tuple[float, float, float, float]], axis: str, rate_nm_s: float | None,
+                     path: Any) -> tuple[xr.DataArray, np.ndarray, str, list[tuple[int, int]],
+                                         list[tuple[str, np.ndarray]]]:
+    """Step 1 of :func:`cube_maps`: check every request against the cube before any computation.
+
+    Returns the cube, the x axis and its unit, the layers' scan ranges and the regions (ROI masks
+    and rectangles as (y, x) masks); a problem is a :class:`ValidationError` naming ``path``.
+    """
+    from ionscope.depth.cube import _peak, _require_cube
     from ionscope.model.arrays import kind_of
 
     if not isinstance(cube, xr.DataArray) or kind_of(cube) != "cube3d":
@@ -190,10 +221,19 @@ def cube_maps(cube: xr.DataArray, *, interfaces: Sequence[tuple[str, bool]] = ()
         regions += [(f"rect_{i}" if len(rects) > 1 else "rect", rect_mask(c, *r)) for i, r in enumerate(rects)]
     except ValidationError as exc:
         raise ValidationError(exc.problem, path) from None
-    data: dict[str, xr.DataArray] = {}
-    values: dict = {"axis": axis, "shape": [int(c.sizes[d]) for d in ("scan", "y", "x")], "interfaces": []}
-    rel_rate = (rate_err_nm_s / rate_nm_s) if (axis == "depth" and rate_nm_s and rate_err_nm_s) else 0.0
+    return c, x_axis, unit, scan_ranges, regions
+
+
+def _interface_maps(c: xr.DataArray, interfaces: Sequence[tuple[str, bool]], x_axis: np.ndarray, unit: str,
+                    rel_rate: float, smooth_scans: int, progress: Any,
+                    data: dict[str, xr.DataArray]) -> list[dict[str, Any]]:
+    """Step 2: per interface, the position map and its 1σ (into ``data``) and the summary: mean
+    position and rms roughness over the pixels with a crossing. The roughness's 1σ combines the
+    sampling error of a standard deviation, 1/√(2(N−1)), with the rate's relative error."""
+    from ionscope.depth.cube import _peak
+
     step = np.gradient(x_axis) if x_axis.size > 1 else np.ones(1)
+    out: list[dict[str, Any]] = []
     for sp, falling in interfaces:
         counts = np.asarray(c.isel(peak=_peak(c, sp)).values)
         pos_scan, sig_scan = interface_with_sigma(counts, falling=falling, smooth_scans=smooth_scans)
@@ -208,58 +248,72 @@ def cube_maps(cube: xr.DataArray, *, interfaces: Sequence[tuple[str, bool]] = ()
         good = np.isfinite(pos)
         N = int(good.sum())
         if N < 2:
-            values["interfaces"].append({"species": sp, "pixels": N})
+            out.append({"species": sp, "pixels": N})
             continue
         mean = float(np.mean(pos[good]))
         rms = float(np.std(pos[good], ddof=1))
         rms_err = rms * float(np.hypot(1.0 / np.sqrt(2 * (N - 1)), rel_rate))
         mean_err = float(np.hypot(rms / np.sqrt(N), mean * rel_rate))
-        values["interfaces"].append({
+        out.append({
             "species": sp, "edge": "fall" if falling else "rise", "pixels": N,
             "mean_position": Quantity(mean, mean_err, unit), "roughness_rms": Quantity(rms, rms_err, unit),
             "median_pixel_uncertainty": Quantity(float(np.nanmedian(sig)), None, unit,
                                                  why_no_uncertainty="median of the per-pixel 1σ: a description")})
         if progress is not None:
             progress()
-    values["layers"] = []
+    return out
+
+
+def _layer_maps(c: xr.DataArray, layers: Sequence[tuple], scan_ranges: Sequence[tuple[int, int]],
+                data: dict[str, xr.DataArray]) -> list[dict[str, Any]]:
+    """Step 3: mean counts per scan of every species per pixel over each layer's scans (into ``data``)."""
+    out = []
     for lay, (a, b) in zip(layers, scan_ranges):
         img = c.isel(scan=slice(a, b)).mean("scan")
         request = _layer_text(lay)
         data[f"layer_{a}_{b}"] = xr.DataArray(np.asarray(img.values, float), dims=("y", "x", "peak"),
                                               attrs={"units": "counts/scan", "scan_range": [int(a), int(b)],
                                                      "request": request})
-        values["layers"].append({"name": f"layer_{a}_{b}", "request": request, "scans": [int(a), int(b)]})
-    if regions:
-        profiles = np.stack([np.asarray(c.where(xr.DataArray(m, dims=("y", "x"))).mean(("y", "x")).values, float)
-                             for _, m in regions])
-        names = [n for n, _ in regions]
-        roi_coords = {"roi": np.asarray(names, dtype=str),
-                      "roi_pixels": ("roi", np.array([int(m.sum()) for _, m in regions]), {"units": "1"})}
-        data["roi_profiles"] = xr.DataArray(profiles, dims=("roi", "scan", "peak"), coords=roi_coords,
-                                            attrs={"units": "counts/pixel/scan"})
-        peaks = [str(p) for p in c.peak.values]
-        values["rois"] = [{"name": n, "pixels": int(m.sum()),
-                           "total_counts": {p: float(profiles[i, :, j].sum() * m.sum()) for j, p in enumerate(peaks)}}
-                          for i, (n, m) in enumerate(regions)]
+        out.append({"name": f"layer_{a}_{b}", "request": request, "scans": [int(a), int(b)]})
+    return out
+
+
+def _roi_profiles(c: xr.DataArray, regions: Sequence[tuple[str, np.ndarray]],
+                  data: dict[str, xr.DataArray]) -> list[dict[str, Any]]:
+    """Step 4: the mean depth profile per pixel of each region (into ``data``) and its total counts."""
+    profiles = np.stack([np.asarray(c.where(xr.DataArray(m, dims=("y", "x"))).mean(("y", "x")).values, float)
+                         for _, m in regions])
+    names = [n for n, _ in regions]
+    roi_coords = {"roi": np.asarray(names, dtype=str),
+                  "roi_pixels": ("roi", np.array([int(m.sum()) for _, m in regions]), {"units": "1"})}
+    data["roi_profiles"] = xr.DataArray(profiles, dims=("roi", "scan", "peak"), coords=roi_coords,
+                                        attrs={"units": "counts/pixel/scan"})
+    peaks = [str(p) for p in c.peak.values]
+    return [{"name": n, "pixels": int(m.sum()),
+             "total_counts": {p: float(profiles[i, :, j].sum() * m.sum()) for j, p in enumerate(peaks)}}
+            for i, (n, m) in enumerate(regions)]
+
+
+def _side_views(c: xr.DataArray, side_views: Sequence[tuple[str, str]], data: dict[str, xr.DataArray]) -> None:
+    """Step 5: the side views (counts summed over y for ``xz``, over x for ``yz``) into ``data``."""
+    from ionscope.depth.cube import side_view
+
     for sp, plane in side_views:
         sv = side_view(c, sp, plane=plane)
         data[f"side_{plane}_{sp}"] = xr.DataArray(np.asarray(sv.values, float), dims=sv.dims,
                                                   attrs={"units": sv.attrs.get("units", "counts")})
+
+
+def _dataset(c: xr.DataArray, data: dict[str, xr.DataArray], axis: str) -> xr.Dataset:
+    """Step 6: one Dataset of the maps with the cube's coordinates that their dimensions use."""
     coords = {"y": c.y, "x": c.x, "peak": c.peak, "scan": c.scan}
-    if regions:
+    if "roi_profiles" in data:
         coords["roi"] = data["roi_profiles"].roi
         coords["roi_pixels"] = data["roi_profiles"].roi_pixels
     if axis in c.coords and axis != "scan":
         coords[axis] = c.coords[axis]
     used = {dim for d in data.values() for dim in d.dims} | {"y", "x"}
-    ds = xr.Dataset(data, coords={k: v for k, v in coords.items() if set(v.dims) <= used})
-    warnings = [f"interface of {i['species']}: no 50 % crossing in any pixel" for i in values["interfaces"]
-                if i["pixels"] < 2]
-    prov = make_provenance("ionscope.depth.cube_maps", inputs=inputs, parameters={
-        "interfaces": [list(i) for i in interfaces], "layers": [_layer_text(r) for r in layers],
-        "rois": [n for n, _ in rois], "rects_um": [list(map(float, r)) for r in rects],
-        "side_views": [list(s) for s in side_views], "axis": axis, "rate_nm_s": rate_nm_s})
-    return ds, Result("depth.cube", values, warnings=tuple(warnings), provenance=prov)
+    return xr.Dataset(data, coords={k: v for k, v in coords.items() if set(v.dims) <= used})
 
 
 def interface_mesh(maps: xr.Dataset, species: str, path=None) -> tuple[np.ndarray, np.ndarray]:

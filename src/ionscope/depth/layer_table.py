@@ -70,9 +70,10 @@ def _in_depth(profile: xr.DataArray, time_layers: Result, rates: list[tuple[floa
               warnings: list[str]) -> dict[str, Any]:
     """Interfaces and layers (found on sputter time) converted to depth (nm) with the rates' 1σ."""
     switch = [i["position"] for i in time_layers["interfaces"]] if len(rates) > 1 else []
-    in_depth, more = to_depth(profile, rates, interfaces_s=switch,
-                              layer_species=[lay["dominant_species"] for lay in time_layers["layers"]])
-    warnings += more
+    converted = to_depth(profile, rates, interfaces_s=switch,
+                         layer_species=[lay["dominant_species"] for lay in time_layers["layers"]])
+    in_depth = converted.profile
+    warnings += converted.warnings
     t = np.asarray(in_depth.sputter_time.values, float)
     z, uz = np.asarray(in_depth.depth.values, float), np.asarray(in_depth.depth_uncertainty.values, float)
 

@@ -24,13 +24,14 @@ from ionscope.model.provenance import make_provenance
 from ionscope.model.result import Quantity, Result
 
 
-def mri_kernel(step: float, w: float, sigma: float, lam: float) -> tuple[np.ndarray, np.ndarray]:
+def mri_kernel(step: float, w: float, sigma: float, lam: float) -> Result:
     """The MRI depth resolution function on a grid of spacing ``step`` (same length unit as w, σ, λ).
 
     Returns
     -------
-    offsets, g
-        Offsets ``z − z0`` (odd number of points, centred on 0) and ``g`` normalised to unit sum.
+    Result
+        ``depth.mri_kernel``: ``offsets`` ``z − z0`` (odd number of points, centred on 0; unit of
+        ``step``) and the resolution function ``g`` normalised to unit sum.
     """
     if not step > 0:
         raise ValidationError("MRI grid step must be positive")
@@ -49,7 +50,7 @@ def mri_kernel(step: float, w: float, sigma: float, lam: float) -> tuple[np.ndar
     g_s = np.exp(-0.5 * (u / sigma) ** 2) if sigma > step / 20 else delta()
     g = fftconvolve(fftconvolve(g_w, g_s, mode="same"), g_l, mode="same")
     g = np.clip(g, 0, None)
-    return u, g / g.sum()
+    return Result("depth.mri_kernel", {"offsets": u, "g": g / g.sum()})
 
 
 def layer_composition(z: np.ndarray, boundaries: Sequence[float], n_layers: int) -> np.ndarray:
@@ -78,7 +79,8 @@ def mri_profile(z: np.ndarray, composition: np.ndarray, w: float, sigma: float, 
     z = np.asarray(z, dtype=float)
     step = float(np.median(np.diff(z)))
     x = np.atleast_2d(np.asarray(composition, dtype=float))
-    u, g = mri_kernel(step, w, sigma, lam)
+    kernel = mri_kernel(step, w, sigma, lam)
+    u, g = kernel.offsets, kernel.g
     pad = u.size // 2
     xp = np.pad(x, ((0, 0), (pad, pad)), mode="edge")
     # I(z) = Σ X(z0) g(z − z0) = (X ∗ g)(z) on the grid.

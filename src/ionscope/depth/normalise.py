@@ -15,6 +15,7 @@ from scipy.signal import savgol_filter
 
 from ionscope.depth._common import axis_values, require_profile, species_counts, species_index
 from ionscope.model.errors import ValidationError
+from ionscope.model.result import Result
 
 
 def normalise(profile: xr.DataArray, method: str = "total", *, reference: str | None = None,
@@ -62,34 +63,46 @@ def normalise(profile: xr.DataArray, method: str = "total", *, reference: str | 
     return res
 
 
-def ratio(profile: xr.DataArray, numerator: str, denominator: str) -> tuple[np.ndarray, np.ndarray]:
-    """Scan-by-scan ratio of two species and its Poisson 1σ (NaN where the denominator is 0)."""
+def ratio(profile: xr.DataArray, numerator: str, denominator: str) -> Result:
+    """Scan-by-scan ratio of two species and its Poisson 1σ (NaN where the denominator is 0).
+
+    Returns
+    -------
+    Result
+        ``depth.ratio``: ``ratio`` and its 1σ ``uncertainty`` (1), one value per scan.
+    """
     c = species_counts(profile, [numerator, denominator])
     a, b = c[:, 0], c[:, 1]
     with np.errstate(divide="ignore", invalid="ignore"):
         r = np.where(b > 0, a / b, np.nan)
         u = r * np.sqrt(1 / np.maximum(a, 1) + 1 / np.maximum(b, 1))
-    return r, u
+    return Result("depth.ratio", {"ratio": r, "uncertainty": u})
 
 
 def isotope_fraction(profile: xr.DataArray, minor: str, major: str, *, natural_fraction: float | None = None
-                     ) -> tuple[np.ndarray, np.ndarray]:
+                     ) -> Result:
     """Isotope fraction ``f = I_minor/(I_minor + I_major)`` per scan with its binomial 1σ
     (:func:`ionscope.diffusion.isotope_fraction` on the two species' counts).
 
     With ``natural_fraction`` (e.g. 0.00205 for ¹⁸O/(¹⁶O+¹⁸O)) the natural-abundance background is
     removed: ``f* = (f − f_nat)/(1 − f_nat)``, the tracer excess used in isotope-exchange profiles.
+
+    Returns
+    -------
+    Result
+        ``depth.isotope_fraction``: ``fraction`` and its 1σ ``uncertainty`` (1), one value per scan.
     """
     from ionscope.diffusion.fraction import isotope_fraction as counts_fraction
 
     c = species_counts(profile, [minor, major])
-    f, u = counts_fraction(c[:, 0], c[:, 1])
+    fr = counts_fraction(c[:, 0], c[:, 1])
+    f, u = fr.fraction, fr.uncertainty
     if natural_fraction is not None:
         if not 0 <= natural_fraction < 1:
             raise ValidationError("natural_fraction must lie in [0, 1)")
         f = (f - natural_fraction) / (1 - natural_fraction)
         u = u / (1 - natural_fraction)
-    return f, u
+    return Result("depth.isotope_fraction", {"fraction": f, "uncertainty": u})
 
 
 def smooth(profile: xr.DataArray, window: int = 5, *, order: int = 2,

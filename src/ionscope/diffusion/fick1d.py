@@ -25,6 +25,7 @@ from scipy.integrate import solve_ivp
 from scipy.interpolate import CubicSpline
 
 from ionscope.model.errors import ValidationError
+from ionscope.model.result import Result
 
 #: D as a number (cm²/s) or a function ``D(C, t)`` of the local concentration and time.
 Diffusivity = float | Callable[[np.ndarray, float], np.ndarray]
@@ -265,16 +266,22 @@ def solve_fick_1d(layers: Sequence[Layer], times: float | Sequence[float], *, su
 
 
 def converged_profile(layers: Sequence[Layer], time: float, x, *, surface: Surface | None = Surface(),
-                      rtol: float = 1e-10, atol: float = 1e-13) -> tuple[np.ndarray, float]:
+                      rtol: float = 1e-10, atol: float = 1e-13) -> Result:
     """Profile at depths ``x`` (cm) after ``time`` (s), Richardson-extrapolated in the grid spacing.
 
     Solves on the given cells and on twice as many; since the scheme is second order,
-    ``(4 C_2n − C_n)/3`` cancels the leading error. Returns the profile and an error estimate
-    (max |C_2n − C_n|/3, an upper bound on the error of the finer, un-extrapolated solution).
+    ``(4 C_2n − C_n)/3`` cancels the leading error.
+
+    Returns
+    -------
+    Result
+        ``diffusion.converged_profile``: ``profile`` at ``x`` and ``error_estimate`` (max |C_2n − C_n|/3,
+        an upper bound on the error of the finer, un-extrapolated solution), in the unit of the profile.
     """
     from dataclasses import replace
 
     coarse = solve_fick_1d(layers, time, surface=surface, rtol=rtol, atol=atol).profile(x)
     fine_layers = [replace(la, cells=2 * la.cells) for la in layers]
     fine = solve_fick_1d(fine_layers, time, surface=surface, rtol=rtol, atol=atol).profile(x)
-    return (4 * fine - coarse) / 3, float(np.nanmax(np.abs(fine - coarse)) / 3)
+    return Result("diffusion.converged_profile", {"profile": (4 * fine - coarse) / 3,
+                                                  "error_estimate": float(np.nanmax(np.abs(fine - coarse)) / 3)})

@@ -9,8 +9,9 @@ uncertainties are propagated linearly back to cm² s⁻¹ and cm s⁻¹.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.optimize import least_squares
@@ -49,8 +50,14 @@ class Param:
         return float(10.0 ** p) if self.log else float(p)
 
 
-def validate_profile(depth_nm, fraction, sigma=None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+def validate_profile(depth_nm, fraction, sigma=None) -> Result:
     """Check a depth profile: ≥ 3 finite points, depth strictly increasing, fractions within [0, 1].
+
+    Returns
+    -------
+    Result
+        ``diffusion.profile``: the checked ``depth_nm`` (nm), ``fraction`` and ``sigma`` (1σ, or ``None``)
+        as flat float arrays.
 
     Raises
     ------
@@ -79,7 +86,7 @@ def validate_profile(depth_nm, fraction, sigma=None) -> tuple[np.ndarray, np.nda
         s = np.asarray(sigma, dtype=float).ravel()
         if s.shape != y.shape or np.any(~(s > 0)):
             raise ValidationError("uncertainties must be positive numbers, one per point")
-    return x, y, s
+    return Result("diffusion.profile", {"depth_nm": x, "fraction": y, "sigma": s})
 
 
 def _norm_shape(model: str, x_cm: np.ndarray, v: dict[str, float], t: float, extra: dict) -> np.ndarray:
@@ -208,7 +215,9 @@ def _starts(problem: _Problem) -> list[np.ndarray]:
     return out
 
 
-def fit_profile(depth_nm, fraction, time_s: float, *, model: str = "surface-exchange", sigma=None,
+# 17 parameters: each is a documented keyword users pass (the fit's model, fixed values, bounds and
+# uncertainty method); grouping them into an options object would break every call for no gain.
+def fit_profile(depth_nm, fraction, time_s: float, *, model: str = "surface-exchange", sigma=None,  # noqa: PLR0913
                 background: float | None = None, source: float | None = None, fit_offset: bool = False,
                 resolution_nm: float | str | None = None, film_thickness_nm: float | None = None,
                 sample_thickness_nm: float | None = None, D_bounds: tuple[float, float] = (1e-22, 1e-3),
@@ -260,12 +269,63 @@ def fit_profile(depth_nm, fraction, time_s: float, *, model: str = "surface-exch
                               source=source, fit_offset=fit_offset, resolution_nm=resolution_nm,
                               sample_thickness_nm=sample_thickness_nm, D_bounds=D_bounds, k_bounds=k_bounds,
                               uncertainty=uncertainty, n_boot=n_boot, seed=seed, inputs=inputs)
+    t, x_nm, y, s, extra = _checked_inputs(model, depth_nm, fraction, time_s, sigma, resolution_nm,
+                                           film_thickness_nm, uncertainty)
+    x = x_nm * NM
+    ps = _params(model, x, y, t, background=background, source=source, fit_offset=fit_offset,
+                 resolution_nm=resolution_nm, D_bounds=D_bounds, k_bounds=k_bounds,
+                 film_thickness_cm=extra.get("film_thickness_cm"))
+    prob = _Problem(model, x, y, s, t, ps, background=background, source=source, resolution_nm=resolution_nm,
+                    extra=extra)
+    best = _best_fit(prob, model, ps, s, y)
+    p = best.x
+    r = prob.residuals(p)
+    n, npar = y.size, len(ps)
+    chi2 = float(r @ r)
+    chi2_red = chi2 / max(n - npar, 1)
+    cov = _covariance(best.jac)
+    if s is None:
+        cov = cov * chi2_red
+    err = np.sqrt(np.clip(np.diag(cov), 0, None))
+    if uncertainty == "bootstrap":
+        err = _bootstrap_errors(prob, p, n_boot, seed, err, absolute=s is not None, chi2_red=chi2_red)
+    vals = prob.values(p)
+    out, warnings = _parameter_values(model, ps, p, err, vals, t)
+    D, D_err = out["D_cm2_s"], out["D_err_cm2_s"]
+    corr = cov / np.sqrt(np.outer(np.diag(cov), np.diag(cov)) + 1e-300)
+    warnings += _identifiability_warnings(corr, ps)
+    warnings += _validity_warnings(model, prob.normalised(p), _norm_shape(model, x, vals, t, extra), D, t,
+                                   sample_thickness_nm)
+    out.update({"chi2": chi2, "chi2_red": chi2_red, "n_points": n, "n_parameters": npar,
+                "aic": _aic(chi2, n, npar, s is not None), "bic": _bic(chi2, n, npar, s is not None),
+                "diffusion_length_nm": float(np.sqrt(D * t) / NM), "time_s": t,
+                "diffusion_length": Quantity(np.sqrt(D * t) / NM, 0.5 * np.sqrt(D * t) / NM * D_err / D, "nm"),
+                "time": Quantity(t, None, "s", why_no_uncertainty="the anneal time is given, taken as exact"),
+                "correlation": {f"{ps[i].name}/{ps[j].name}": float(corr[i, j]) for i in range(npar)
+                                for j in range(i + 1, npar)},
+                "depth_nm": x_nm, "fitted": prob.curve(p), "residuals": r,
+                "depth": Quantity(x_nm, None, "nm", why_no_uncertainty="the depth scale of the profile, taken as "
+                                                                         "exact")})
+    prov = make_provenance("ionscope.diffusion.fit_profile", inputs=inputs, parameters={
+        "model": model, "time_s": t, "background": background, "source": source, "fit_offset": fit_offset,
+        "resolution_nm": resolution_nm, "uncertainty": uncertainty, "D_bounds": D_bounds, "k_bounds": k_bounds})
+    return Result("diffusion.fit", out, warnings=tuple(dict.fromkeys(warnings)), provenance=prov)
+
+
+def _checked_inputs(model: str, depth_nm: Any, fraction: Any, time_s: float, sigma: Any,
+                    resolution_nm: float | str | None, film_thickness_nm: float | None,
+                    uncertainty: str) -> tuple[float, np.ndarray, np.ndarray, np.ndarray | None, dict[str, float]]:
+    """Step 1 of :func:`fit_profile`: check the model, time, profile and options before fitting.
+
+    Returns the anneal time (s), depth (nm), fractions, their 1σ (or ``None``) and the model's fixed
+    extras (the film thickness in cm for ``two-layer``).
+    """
     if model not in MODELS:
         raise ValidationError(f"unknown diffusion model {model!r}; choose one of {', '.join(MODELS)} or auto")
     t = float(time_s)
     if not (np.isfinite(t) and t > 0):
         raise ValidationError(f"anneal time must be positive, got {time_s!r} s")
-    x_nm, y, s = validate_profile(depth_nm, fraction, sigma)
+    checked = validate_profile(depth_nm, fraction, sigma)
     if isinstance(resolution_nm, str) and resolution_nm != "fit":
         raise ValidationError(f"resolution must be a width in nm, 'fit' or None, got {resolution_nm!r}")
     extra = {}
@@ -273,34 +333,27 @@ def fit_profile(depth_nm, fraction, time_s: float, *, model: str = "surface-exch
         if film_thickness_nm is None or not film_thickness_nm > 0:
             raise ValidationError("the two-layer model needs the film thickness (nm)")
         extra["film_thickness_cm"] = float(film_thickness_nm) * NM
-    x = x_nm * NM
-    ps = _params(model, x, y, t, background=background, source=source, fit_offset=fit_offset,
-                 resolution_nm=resolution_nm, D_bounds=D_bounds, k_bounds=k_bounds,
-                 film_thickness_cm=extra.get("film_thickness_cm"))
-    prob = _Problem(model, x, y, s, t, ps, background=background, source=source, resolution_nm=resolution_nm,
-                    extra=extra)
+    if uncertainty not in ("covariance", "bootstrap"):
+        raise ValidationError(f"uncertainty must be 'covariance' or 'bootstrap', got {uncertainty!r}")
+    return t, checked.depth_nm, checked.fraction, checked.sigma, extra
+
+
+def _best_fit(prob: _Problem, model: str, ps: Sequence[Param], s: np.ndarray | None, y: np.ndarray) -> Any:
+    """Step 2: the least-squares solution from the first starting point, and from the others only
+    when the first is not statistically acceptable (χ²_red > 1.5, or no σ given)."""
     starts = _starts(prob) if model != "two-layer" else [np.array([p.to_internal(p.init) for p in ps])]
     best = prob.solve(starts[0])
-    # more starting points only when the first fit is not already statistically acceptable
     if s is None or 2 * best.cost / max(y.size - len(ps), 1) > 1.5:
         best = min([best] + [prob.solve(st) for st in starts[1:]], key=lambda r: r.cost)
-    p = best.x
-    r = prob.residuals(p)
-    n, npar = y.size, len(ps)
-    dof = max(n - npar, 1)
-    chi2 = float(r @ r)
-    chi2_red = chi2 / dof
-    cov = _covariance(best.jac)
-    if s is None:
-        cov = cov * chi2_red
-    err = np.sqrt(np.clip(np.diag(cov), 0, None))
+    return best
+
+
+def _parameter_values(model: str, ps: Sequence[Param], p: np.ndarray, err: np.ndarray, vals: dict[str, float],
+                      t: float) -> tuple[dict[str, Any], list[str]]:
+    """Step 3: the fitted parameters as numbers and quantities (D, k, h√(Dt), lengths in nm), with
+    the warnings about parameters at their bounds and an undetermined surface-exchange k."""
+    out: dict[str, Any] = {"model": model}
     warnings: list[str] = []
-    if uncertainty == "bootstrap":
-        err = _bootstrap_errors(prob, p, n_boot, seed, err, absolute=s is not None, chi2_red=chi2_red)
-    elif uncertainty != "covariance":
-        raise ValidationError(f"uncertainty must be 'covariance' or 'bootstrap', got {uncertainty!r}")
-    vals = prob.values(p)
-    out: dict = {"model": model}
     quantities = {}
     for par, q, e in zip(ps, p, err):
         v = par.from_internal(q)
@@ -331,32 +384,29 @@ def fit_profile(depth_nm, fraction, time_s: float, *, model: str = "surface-exch
             out[key] = Quantity(quantities[name][0] * scale, quantities[name][1] * scale, unit)
         elif name in ("c_source", "c_background"):
             out[key] = Quantity(vals[name], None, unit)
-    corr = cov / np.sqrt(np.outer(np.diag(cov), np.diag(cov)) + 1e-300)
-    for i in range(npar):
-        for j in range(i + 1, npar):
+    return out, warnings
+
+
+def _identifiability_warnings(corr: np.ndarray, ps: Sequence[Param]) -> list[str]:
+    """Step 4: a warning for every pair of parameters correlated beyond |r| = 0.995."""
+    warnings = []
+    for i in range(len(ps)):
+        for j in range(i + 1, len(ps)):
             if np.isfinite(corr[i, j]) and abs(corr[i, j]) > 0.995:
                 warnings.append(f"parameters {ps[i].name} and {ps[j].name} are not separately identifiable "
                                 f"(correlation {corr[i, j]:+.4f}); fix one of them")
-    F = prob.normalised(p)
-    F_shape = _norm_shape(model, x, vals, t, extra)
-    warnings += check_diffusion_length(D, t, None if sample_thickness_nm is None else sample_thickness_nm * NM)
+    return warnings
+
+
+def _validity_warnings(model: str, F: np.ndarray, F_shape: np.ndarray, D: float, t: float,
+                       sample_thickness_nm: float | None) -> list[str]:
+    """Step 5: the regime checks: diffusion length against the sample, the profile reaching the
+    background, and enough points on the gradient (:mod:`ionscope.diffusion.checks`)."""
+    warnings = check_diffusion_length(D, t, None if sample_thickness_nm is None else sample_thickness_nm * NM)
     if model in ("surface-exchange", "semi-infinite", "thin-film", "two-layer", "couple", "thin-source"):
         warnings += check_reaches_background(float(F_shape[-1]))
     warnings += check_gradient_points(F)
-    out.update({"chi2": chi2, "chi2_red": chi2_red, "n_points": n, "n_parameters": npar,
-                "aic": _aic(chi2, n, npar, s is not None), "bic": _bic(chi2, n, npar, s is not None),
-                "diffusion_length_nm": float(np.sqrt(D * t) / NM), "time_s": t,
-                "diffusion_length": Quantity(np.sqrt(D * t) / NM, 0.5 * np.sqrt(D * t) / NM * D_err / D, "nm"),
-                "time": Quantity(t, None, "s", why_no_uncertainty="the anneal time is given, taken as exact"),
-                "correlation": {f"{ps[i].name}/{ps[j].name}": float(corr[i, j]) for i in range(npar)
-                                for j in range(i + 1, npar)},
-                "depth_nm": x_nm, "fitted": prob.curve(p), "residuals": r,
-                "depth": Quantity(x_nm, None, "nm", why_no_uncertainty="the depth scale of the profile, taken as "
-                                                                         "exact")})
-    prov = make_provenance("ionscope.diffusion.fit_profile", inputs=inputs, parameters={
-        "model": model, "time_s": t, "background": background, "source": source, "fit_offset": fit_offset,
-        "resolution_nm": resolution_nm, "uncertainty": uncertainty, "D_bounds": D_bounds, "k_bounds": k_bounds})
-    return Result("diffusion.fit", out, warnings=tuple(dict.fromkeys(warnings)), provenance=prov)
+    return warnings
 
 
 def _aic(chi2: float, n: int, k: int, absolute: bool) -> float:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ionscope.model.errors import ValidationError
+from ionscope.model.result import Result
 
 #: Natural isotopic abundances (IUPAC 2013, representative values) of common tracer pairs.
 NATURAL_ABUNDANCE: dict[str, float] = {
@@ -32,7 +33,7 @@ def natural_fraction(tracer: str, other: str) -> float:
     return a / (a + b)
 
 
-def isotope_fraction(tracer_counts, other_counts, *, shots=None, floor: float = 1.0):
+def isotope_fraction(tracer_counts, other_counts, *, shots=None, floor: float = 1.0) -> Result:
     """Tracer fraction ``a/(a+b)`` and its 1σ Poisson uncertainty, point by point.
 
     Parameters
@@ -48,8 +49,9 @@ def isotope_fraction(tracer_counts, other_counts, *, shots=None, floor: float = 
 
     Returns
     -------
-    fraction, sigma
-        Arrays of the input shape; NaN where both counts are zero.
+    Result
+        ``diffusion.isotope_fraction``: ``fraction`` and its 1σ ``uncertainty`` (1), arrays of the input
+        shape; NaN where both counts are zero.
     """
     a = np.asarray(tracer_counts, dtype=float)
     b = np.asarray(other_counts, dtype=float)
@@ -70,7 +72,7 @@ def isotope_fraction(tracer_counts, other_counts, *, shots=None, floor: float = 
         var = (b * b * np.maximum(va, 0) + a * a * np.maximum(vb, 0)) / np.maximum(total, floor) ** 4
         # zero counts in one channel would give σ = 0; use the binomial floor f(1-f)→1/(n+1) instead
         var = np.maximum(var, 1.0 / np.maximum(total + 1.0, floor) ** 2 / 4)
-    return frac, np.sqrt(var)
+    return Result("diffusion.isotope_fraction", {"fraction": frac, "uncertainty": np.sqrt(var)})
 
 
 def isotope_key(label: str) -> str:
@@ -166,7 +168,8 @@ def fraction_profile(axis, axis_unit: str, tracer_counts, other_counts, isotopes
     from ionscope.model.provenance import make_provenance
     from ionscope.model.result import Quantity, Result
 
-    f, s = isotope_fraction(tracer_counts, other_counts, shots=shots)
+    iso = isotope_fraction(tracer_counts, other_counts, shots=shots)
+    f, s = iso.fraction, iso.uncertainty
     warnings = []
     if background is None:
         bg = natural_fraction(isotope_key(isotopes[0]), isotope_key(isotopes[1]))

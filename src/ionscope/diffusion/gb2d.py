@@ -23,6 +23,7 @@ from scipy.linalg import cho_solve_banded, cholesky_banded
 from threadpoolctl import threadpool_limits
 
 from ionscope.model.errors import ValidationError
+from ionscope.model.result import Result
 
 
 def graded_faces(length: float, first: float, growth: float = 1.15, max_cell: float | None = None,
@@ -207,7 +208,7 @@ def _bdf2_steps(solve, mass, g, y, dt, n_blocks, steps_per_doubling):
 
 def fit_grain_boundary(depth_nm, fraction, time_s: float, *, D_bulk: float, grain_size_um: float,
                        delta_nm: float = 0.5, sigma=None, fit_D_bulk: bool = False, D_gb_start: float | None = None,
-                       solver_options: dict | None = None, inputs=()):
+                       solver_options: dict | None = None, inputs=()) -> Result:
     """Fit the whole averaged profile with the 2D grain-boundary model: D_gb (and optionally D_bulk).
 
     Source and background fractions enter linearly and are eliminated at each step (variable
@@ -225,9 +226,10 @@ def fit_grain_boundary(depth_nm, fraction, time_s: float, *, D_bulk: float, grai
 
     from ionscope.diffusion.fit import validate_profile
     from ionscope.model.provenance import make_provenance
-    from ionscope.model.result import Quantity, Result
+    from ionscope.model.result import Quantity
 
-    x_nm, y, s = validate_profile(depth_nm, fraction, sigma)
+    checked = validate_profile(depth_nm, fraction, sigma)
+    x_nm, y, s = checked.depth_nm, checked.fraction, checked.sigma
     w = 1.0 / (s if s is not None else np.ones_like(y))
     delta = delta_nm * 1e-7
     opts = {"ny_max": 60, **(solver_options or {})}
@@ -281,7 +283,7 @@ def fit_grain_boundary(depth_nm, fraction, time_s: float, *, D_bulk: float, grai
 
 def grain_boundary_analysis(depth_nm, fraction, time_s: float, *, D_bulk: float, grain_size_um: float,
                             delta_nm: float = 0.5, sigma=None, tail_start_nm: float | None = None,
-                            solver_options: dict | None = None, inputs=()):
+                            solver_options: dict | None = None, inputs=()) -> Result:
     """δ·D_gb from the numerical 2-D model, side by side with Le Claire's tail estimate and its regime.
 
     The 2-D fit (:func:`fit_grain_boundary`) uses the whole averaged profile and no asymptotics; Le
@@ -302,7 +304,7 @@ def grain_boundary_analysis(depth_nm, fraction, time_s: float, *, D_bulk: float,
     """
     from ionscope.diffusion.grain_boundary import BETA_MIN, le_claire
     from ionscope.model.provenance import make_provenance
-    from ionscope.model.result import Quantity, Result
+    from ionscope.model.result import Quantity
 
     if not (D_bulk > 0 and grain_size_um > 0 and delta_nm > 0 and time_s > 0):
         raise ValidationError("D_bulk, grain size, δ and time must all be positive")

@@ -80,7 +80,8 @@ def le_claire(depth_nm, fraction, time_s: float, D_bulk: float, *, background: f
         raise ValidationError(f"D_bulk must be a positive number of cm²/s, got {D_bulk!r}")
     from ionscope.diffusion.fit import validate_profile
 
-    x_nm, y, s = validate_profile(depth_nm, fraction, sigma)
+    checked = validate_profile(depth_nm, fraction, sigma)
+    x_nm, y, s = checked.depth_nm, checked.fraction, checked.sigma
     step = y[0] - background
     if not step > 0:
         raise ValidationError("the profile does not start above the background; no tracer uptake to analyse")

@@ -19,9 +19,11 @@ import numpy as np
 import xarray as xr
 
 from ionscope.model.arrays import coord
+from ionscope.model.deprecation import renamed_parameters
 from ionscope.model.errors import ValidationError
 from ionscope.model.provenance import make_provenance
 from ionscope.model.result import Quantity, Result
+from ionscope.model.units import length_um
 
 NM = 1e-7
 _LOG_D_RANGE = (-22.0, -3.0)
@@ -108,8 +110,9 @@ def _block_counts(cube, y0: int, y1: int, nz: int) -> np.ndarray:
     return np.ascontiguousarray(block.reshape(nz, -1))
 
 
+@renamed_parameters(pixel_size_um="spacing")
 def diffusion_map(tracer, other, depth_nm, time_s: float, *, model: str = "semi-infinite",
-                  block_pixels: int = BLOCK_PIXELS, pixel_size_um: float = 1.0, shots=None,
+                  block_pixels: int = BLOCK_PIXELS, spacing: float | str | Quantity = 1.0, shots=None,
                   progress: Callable[[], None] | None = None, iterations: int = 100) -> xr.Dataset:
     """Per-pixel D (and k) maps with 1σ uncertainty maps from two (scan, y, x) isotope count cubes.
 
@@ -125,8 +128,9 @@ def diffusion_map(tracer, other, depth_nm, time_s: float, *, model: str = "semi-
         ``semi-infinite`` or ``surface-exchange``.
     block_pixels
         Pixels fitted together; bounds the working memory to ≈ block × scans × 2 × (bytes per count).
-    pixel_size_um
-        Pixel size, µm (for the x/y coordinates).
+    spacing
+        Pixel size (for the x/y coordinates): a number in µm or a length with its unit (``"0.5 um"``,
+        a :class:`Quantity`); formerly ``pixel_size_um``.
     shots
         Primary shots per pixel and scan: if given, counts are raw and corrected for detector dead time
         (binomial variance propagated; :func:`ionscope.kernels.deadtime.correct_dead_time`).
@@ -140,6 +144,7 @@ def diffusion_map(tracer, other, depth_nm, time_s: float, *, model: str = "semi-
         ``k``, ``k_err`` (cm s⁻¹), each (y, x) with µm coordinates; provenance, warnings and the fit time
         (``fit_seconds``) in attrs.
     """
+    pixel_um = length_um(spacing, "spacing")  # checked before the fit
     from ionscope.diffusion._lm_kernel import lm_counts
 
     surface = _check_model(model)
@@ -176,8 +181,8 @@ def diffusion_map(tracer, other, depth_nm, time_s: float, *, model: str = "semi-
         if progress is not None:
             progress()
     seconds = _time.perf_counter() - t0
-    coords = {"y": coord("y", (np.arange(ny) + 0.5) * pixel_size_um, "µm"),
-              "x": coord("x", (np.arange(nx) + 0.5) * pixel_size_um, "µm")}
+    coords = {"y": coord("y", (np.arange(ny) + 0.5) * pixel_um, "µm"),
+              "x": coord("x", (np.arange(nx) + 0.5) * pixel_um, "µm")}
     units = {"D": "cm^2/s", "D_err": "cm^2/s", "k": "cm/s", "k_err": "cm/s", "chi2_red": "1",
              "c_source": "fraction", "c_background": "fraction", "h_sqrt_Dt": "1"}
     ds = xr.Dataset({k: xr.DataArray(v.reshape(ny, nx), dims=("y", "x"), attrs={"units": units[k]})
@@ -298,7 +303,7 @@ def map_cube(cube: xr.DataArray, isotopes: tuple[str, str], time_s: float, *, mo
         pair = pair.load()
     a = pair.sel(peak=tracer).data
     b = pair.sel(peak=other).data
-    ds = diffusion_map(a, b, depth, time_s, model=model, pixel_size_um=px, shots=shots, progress=progress)
+    ds = diffusion_map(a, b, depth, time_s, model=model, spacing=px, shots=shots, progress=progress)
     ds = ds.rename({"D_err": "D_uncertainty", **({"k_err": "k_uncertainty"} if "k_err" in ds else {})})
     ds.attrs["isotopes"] = [tracer, other]
     return ds, summarise_map(ds, model, time_s, (tracer, other), inputs)

@@ -31,7 +31,7 @@ def diffusion_length(D: float, t: float) -> float:
     return _check_dt(D, t)
 
 
-def couple_profile(x, D: float, t: float):
+def couple_profile(x, D: float, t: float) -> np.ndarray:
     """Diffusion couple, eq. 3: ``F = ½ erfc(x / 2√(Dt))``, defined for all x (x = 0 at the interface).
 
     Parameters
@@ -45,13 +45,13 @@ def couple_profile(x, D: float, t: float):
     return 0.5 * erfc(np.asarray(x, dtype=float) / (2 * L))
 
 
-def semi_infinite_profile(x, D: float, t: float):
+def semi_infinite_profile(x, D: float, t: float) -> np.ndarray:
     """Constant surface concentration (infinitely fast exchange): ``F = erfc(x / 2√(Dt))``, x ≥ 0."""
     L = _check_dt(D, t)
     return erfc(np.maximum(np.asarray(x, dtype=float), 0.0) / (2 * L))
 
 
-def surface_exchange_profile(x, D: float, k: float, t: float):
+def surface_exchange_profile(x, D: float, k: float, t: float) -> np.ndarray:
     """Semi-infinite medium with finite surface exchange, eq. 8 (Crank eq. 3.15).
 
     ``F = erfc(u) − exp(hx + h²Dt) erfc(u + h√(Dt))`` with ``u = x/2√(Dt)``, ``h = k/D``. Because
@@ -80,7 +80,7 @@ def surface_exchange_profile(x, D: float, k: float, t: float):
     return np.exp(-u * u) * (erfcx(u) - erfcx(u + w))
 
 
-def film_exchange_profile(x, D: float, t: float, thickness: float):
+def film_exchange_profile(x, D: float, t: float, thickness: float) -> np.ndarray:
     """Exchange from the surface into a film of ``thickness`` (cm) on a blocking substrate.
 
     Constant surface concentration at x = 0 and zero flux at x = thickness; method of images
@@ -98,7 +98,7 @@ def film_exchange_profile(x, D: float, t: float, thickness: float):
     return out
 
 
-def finite_source_profile(x, D: float, t: float, thickness: float):
+def finite_source_profile(x, D: float, t: float, thickness: float) -> np.ndarray:
     """Enriched film of ``thickness`` (cm) on a substrate of the same D, reflecting free surface.
 
     Crank eq. 2.15 with its image in the surface:
@@ -113,7 +113,7 @@ def finite_source_profile(x, D: float, t: float, thickness: float):
     return 0.5 * (erfc((xx - ell) / (2 * L)) - erfc((xx + ell) / (2 * L)))
 
 
-def thin_source_profile(x, D: float, t: float):
+def thin_source_profile(x, D: float, t: float) -> np.ndarray:
     """Instantaneous thin source at a reflecting surface (Crank eq. 2.6), normalised to F(0) = 1.
 
     ``F = exp(−x²/4Dt)``; the amount per area is ``M = C_s √(π D t)``.
@@ -132,7 +132,7 @@ def scaled_profile(F, c_source: float, c_background: float):
 _GH_X, _GH_W = np.polynomial.hermite.hermgauss(32)
 
 
-def gaussian_smear(func, x, sigma: float):
+def gaussian_smear(func, x, sigma: float) -> np.ndarray:
     """Convolve ``func(x)`` with a Gaussian depth-resolution function of standard deviation ``sigma``.
 
     Uses 32-point Gauss–Hermite quadrature, exact for polynomials up to degree 63 over the

@@ -15,6 +15,7 @@ import numpy as np
 
 from ionscope.io.profile_tables import read_arrhenius_columns, read_profile_columns, read_profile_counts
 from ionscope.model.errors import UnitError, ValidationError
+from ionscope.model.result import Result
 from ionscope.model.units import convert, parse_quantity
 
 
@@ -56,7 +57,8 @@ def read_profile_table(path: str | PathLike[str], isotopes: tuple[str, str] | No
     columns = read_profile_columns(p, isotopes)
     depth = columns["depth_nm"]
     if "counts" in columns:
-        frac, sig = isotope_fraction(*columns["counts"])
+        iso = isotope_fraction(*columns["counts"])
+        frac, sig = iso.fraction, iso.uncertainty
         if np.any(~np.isfinite(frac)):
             raise ValidationError("some rows have zero counts of both isotopes; remove them", p)
     else:
@@ -86,15 +88,23 @@ def read_profile(path: str | PathLike[str], isotopes: tuple[str, str] | None = N
     if p.suffix.lower() in (".csv", ".tsv") and p.is_file():
         return read_profile_table(p, isotopes)
     found = read_profile_counts(p, isotopes)
-    frac, sig = isotope_fraction(*found["counts"])
+    iso = isotope_fraction(*found["counts"])
+    frac, sig = iso.fraction, iso.uncertainty
     keep = np.isfinite(frac)
     depth = found["depth_nm"]
     _check_profile(depth[keep], frac[keep], p)
     return ProfileTable(depth[keep], frac[keep], sig[keep], found["isotopes"], str(p), found["attrs"])
 
 
-def read_arrhenius_table(path: str | PathLike[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """Read ``T_K``/``T_C``, ``D_cm2_s`` and optional ``D_err_cm2_s`` from a CSV; returns (T in K, D, σ_D)."""
+def read_arrhenius_table(path: str | PathLike[str]) -> Result:
+    """Read ``T_K``/``T_C``, ``D_cm2_s`` and optional ``D_err_cm2_s`` from a CSV.
+
+    Returns
+    -------
+    Result
+        ``diffusion.arrhenius_table``: ``T_K`` (K), ``D`` and its 1σ ``D_uncertainty`` (cm²/s; ``None``
+        without the column).
+    """
     from ionscope.diffusion.transport import check_kelvin
 
     T, D, err = read_arrhenius_columns(path)
@@ -102,4 +112,4 @@ def read_arrhenius_table(path: str | PathLike[str]) -> tuple[np.ndarray, np.ndar
         check_kelvin(T)
     except ValidationError as exc:
         raise ValidationError(exc.problem, Path(path)) from None
-    return T, D, err
+    return Result("diffusion.arrhenius_table", {"T_K": T, "D": D, "D_uncertainty": err})

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ionscope.model.deprecation import renamed_parameters
 from ionscope.model.errors import ValidationError
 from ionscope.model.provenance import make_provenance
 from ionscope.model.result import Quantity, Result
@@ -33,7 +34,8 @@ def check_kelvin(T_K, *, what: str = "temperature") -> np.ndarray:
     return T
 
 
-def arrhenius(T_K, D, D_err=None, *, inputs=()) -> Result:
+@renamed_parameters(D_err="D_uncertainty")
+def arrhenius(T_K, D, D_uncertainty=None, *, inputs=()) -> Result:
     """Fit ``D = D₀ exp(−Eₐ/k_B T)`` (eq. 2) as a weighted straight line in (1/T, ln D).
 
     Parameters
@@ -42,9 +44,9 @@ def arrhenius(T_K, D, D_err=None, *, inputs=()) -> Result:
         Temperatures, K.
     D
         Diffusion coefficients, cm² s⁻¹.
-    D_err
-        1σ of each D (weights ``(D/σ_D)²``); without it the covariance is scaled by the residual
-        variance (needs ≥ 3 points).
+    D_uncertainty
+        1σ of each D, cm² s⁻¹ (formerly ``D_err``; weights ``(D/σ_D)²``); without it the covariance
+        is scaled by the residual variance (needs ≥ 3 points).
 
     Returns
     -------
@@ -60,11 +62,11 @@ def arrhenius(T_K, D, D_err=None, *, inputs=()) -> Result:
         raise ValidationError("diffusion coefficients must be positive (cm²/s)")
     if np.unique(T).size < 2:
         raise ValidationError("an Arrhenius fit needs at least two different temperatures")
-    if D_err is None and T.size < 3:
+    if D_uncertainty is None and T.size < 3:
         raise ValidationError("without uncertainties an Arrhenius fit needs at least three temperatures")
     z = np.log(Dv)
-    if D_err is not None:
-        e = np.atleast_1d(np.asarray(D_err, dtype=float))
+    if D_uncertainty is not None:
+        e = np.atleast_1d(np.asarray(D_uncertainty, dtype=float))
         if e.shape != Dv.shape or np.any(~(e > 0)):
             raise ValidationError("D uncertainties must be positive, one per point")
         w = (Dv / e) ** 2
@@ -77,13 +79,13 @@ def arrhenius(T_K, D, D_err=None, *, inputs=()) -> Result:
     dof = T.size - 2
     chi2_red = float(r @ r) / dof if dof > 0 else float("nan")
     cov = np.linalg.inv((A * w[:, None]).T @ A)
-    if D_err is None:
+    if D_uncertainty is None:
         cov = cov * chi2_red
     lnD0, Ea = coef
     s_lnD0, s_Ea = np.sqrt(np.diag(cov))
     D0 = float(np.exp(lnD0))
     warnings = []
-    if D_err is not None and dof > 0 and chi2_red > 3:
+    if D_uncertainty is not None and dof > 0 and chi2_red > 3:
         warnings.append(f"χ²_red = {chi2_red:.3g}: the points scatter more than their uncertainties; a single "
                         "Arrhenius line may not describe them (regime change?)")
     values = {"Ea_eV": float(Ea), "Ea_err_eV": float(s_Ea), "D0_cm2_s": D0, "D0_err_cm2_s": float(D0 * s_lnD0),
@@ -92,11 +94,11 @@ def arrhenius(T_K, D, D_err=None, *, inputs=()) -> Result:
               "correlation_lnD0_Ea": float(cov[0, 1] / np.sqrt(cov[0, 0] * cov[1, 1])),
               "chi2_red": chi2_red, "n_points": int(T.size)}
     prov = make_provenance("ionscope.diffusion.arrhenius", inputs=inputs,
-                           parameters={"T_K": T, "weighted": D_err is not None})
+                           parameters={"T_K": T, "weighted": D_uncertainty is not None})
     return Result("diffusion.arrhenius", values, warnings=tuple(warnings), provenance=prov)
 
 
-def arrhenius_D(T_K, D0: float, Ea_eV: float):
+def arrhenius_D(T_K, D0: float, Ea_eV: float) -> np.ndarray:
     """``D₀ exp(−Eₐ/k_B T)`` in the unit of D₀."""
     return D0 * np.exp(-Ea_eV / (K_B_EV * np.asarray(T_K, dtype=float)))
 
@@ -112,20 +114,24 @@ def nernst_einstein(sigma_S_cm: float, n_per_cm3: float, T_K: float, z: int = 1)
     return K_B * T * float(sigma_S_cm) / (float(n_per_cm3) * (z * E_CHARGE) ** 2)
 
 
+@renamed_parameters(D_star_err="D_star_uncertainty", sigma_err="sigma_uncertainty", n_err="n_uncertainty")
 def haven_ratio(D_star: float, sigma_S_cm: float, n_per_cm3: float, T_K: float, *, z: int = 1,
-                D_star_err: float | None = None, sigma_err: float | None = None, n_err: float | None = None,
-                inputs=()) -> Result:
+                D_star_uncertainty: float | None = None, sigma_uncertainty: float | None = None,
+                n_uncertainty: float | None = None, inputs=()) -> Result:
     """Haven ratio ``H_R = D*/D_σ`` (eq. 5) with D_σ from Nernst–Einstein (eq. 4).
 
-    Relative uncertainties of D*, σ and n add in quadrature (H_R ∝ D* n / σ).
+    Relative uncertainties of D*, σ and n add in quadrature (H_R ∝ D* n / σ). ``D_star_uncertainty``
+    (cm²/s), ``sigma_uncertainty`` (S/cm) and ``n_uncertainty`` (cm⁻³) are their 1σ, in the units of
+    ``D_star``, ``sigma_S_cm`` and ``n_per_cm3`` (formerly ``D_star_err``, ``sigma_err``, ``n_err``).
     """
     if not D_star > 0:
         raise ValidationError("D* must be positive (cm²/s)")
     Ds = nernst_einstein(sigma_S_cm, n_per_cm3, T_K, z)
     H = D_star / Ds
-    rel = [e / v for e, v in ((D_star_err, D_star), (sigma_err, sigma_S_cm), (n_err, n_per_cm3)) if e is not None]
+    given = ((D_star_uncertainty, D_star), (sigma_uncertainty, sigma_S_cm), (n_uncertainty, n_per_cm3))
+    rel = [e / v for e, v in given if e is not None]
     H_err = H * float(np.sqrt(np.sum(np.square(rel)))) if rel else None
-    rel_ds = [e / v for e, v in ((sigma_err, sigma_S_cm), (n_err, n_per_cm3)) if e is not None]
+    rel_ds = [e / v for e, v in ((sigma_uncertainty, sigma_S_cm), (n_uncertainty, n_per_cm3)) if e is not None]
     rel_ds = rel_ds + [0.0] * (2 - len(rel_ds)) if rel_ds else []
     warnings = []
     if H > 1.5 or H < 0.05:
@@ -144,7 +150,7 @@ def haven_ratio(D_star: float, sigma_S_cm: float, n_per_cm3: float, T_K: float, 
     return Result("diffusion.haven", values, warnings=tuple(warnings), provenance=prov)
 
 
-def thermodynamic_factor(x, E_V, T_K: float, *, smoothing: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+def thermodynamic_factor(x, E_V, T_K: float, *, smoothing: float | None = None) -> Result:
     """Thermodynamic factor ``Θ = −(e x / k_B T) dE/dx`` (eq. 7) from an OCV curve E(x).
 
     The derivative comes from a cubic smoothing spline whose smoothing is chosen by generalised
@@ -162,8 +168,9 @@ def thermodynamic_factor(x, E_V, T_K: float, *, smoothing: float | None = None) 
 
     Returns
     -------
-    theta, dE_dx
-        Θ at each x (dimensionless) and the smoothed dE/dx (V per unit x).
+    Result
+        ``diffusion.thermodynamic_factor``: ``theta``, Θ at each x (1), and ``dE_dx``, the smoothed
+        dE/dx (V per unit x).
     """
     from scipy.interpolate import make_smoothing_spline
 
@@ -177,10 +184,10 @@ def thermodynamic_factor(x, E_V, T_K: float, *, smoothing: float | None = None) 
     spline = make_smoothing_spline(xv, E, lam=smoothing)
     dE = spline.derivative()(xv)
     theta = -(E_CHARGE * xv / (K_B * T)) * dE
-    return theta, dE
+    return Result("diffusion.thermodynamic_factor", {"theta": theta, "dE_dx": dE})
 
 
-def chemical_diffusion(theta, D_sigma):
+def chemical_diffusion(theta, D_sigma) -> np.ndarray:
     """Chemical diffusion coefficient ``D̃ = Θ D_σ`` (eq. 6), in the unit of D_σ."""
     return np.asarray(theta, dtype=float) * np.asarray(D_sigma, dtype=float)
 

@@ -52,7 +52,7 @@ def microstructure_parameters(labels: np.ndarray, phases: Mapping[str, int], spa
     pmask = labels == phases[pore]
     amask = labels == phases[active]
     eps = float(pmask.mean())
-    sol = solve_diffusion(pmask, _AXES[axis], spacing, tol=tol)
+    sol = solve_diffusion(pmask, axis, spacing, tol=tol)
     if not sol.percolating:
         raise ValidationError(f"the pore phase does not connect the faces normal to {axis}: no transport efficiency")
     surf = surface_metrics(labels, phases, spacing, tpb=False)

@@ -5,13 +5,22 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
+from ionscope.model.result import Result
 
-def volume_fractions(labels: np.ndarray, phases: dict[str, int]) -> dict[str, float]:
-    """Fraction of voxels of each phase (dimensionless; anisotropic voxels all have the same volume)."""
+
+def volume_fractions(labels: np.ndarray, phases: dict[str, int]) -> Result:
+    """Fraction of voxels of each phase (dimensionless; anisotropic voxels all have the same volume).
+
+    Returns
+    -------
+    Result
+        ``micro.volume_fractions``: phase name → fraction (1), e.g. ``r["pore"]``.
+    """
     counts = np.bincount(np.asarray(labels).ravel().astype(np.int64) - min(phases.values()),
                          minlength=max(phases.values()) - min(phases.values()) + 1)
     n = labels.size
-    return {name: float(counts[v - min(phases.values())]) / n for name, v in phases.items()}
+    return Result("micro.volume_fractions",
+                  {name: float(counts[v - min(phases.values())]) / n for name, v in phases.items()})
 
 
 def volume_fraction_uncertainty(mask: np.ndarray, spacing: tuple[float, float, float],
@@ -24,15 +33,21 @@ def volume_fraction_uncertainty(mask: np.ndarray, spacing: tuple[float, float, f
     return float(np.sqrt(eps * (1 - eps) * min(vc / volume, 1.0)))
 
 
-def pore_connectivity(mask: np.ndarray) -> dict[str, float]:
+def pore_connectivity(mask: np.ndarray) -> Result:
     """Open and closed (isolated) pore fractions of the pore mask.
 
     A pore voxel is *open* when its face-connected pore cluster reaches any face of the volume;
     pores enclosed by solid inside the field of view are *closed*. Fractions are of the total volume.
+
+    Returns
+    -------
+    Result
+        ``micro.pore_connectivity``: ``open_porosity``, ``closed_porosity`` (1) and ``closed_pore_count``.
     """
     lab, n = ndimage.label(mask)
     if n == 0:
-        return {"open_porosity": 0.0, "closed_porosity": 0.0, "closed_pore_count": 0}
+        return Result("micro.pore_connectivity", {"open_porosity": 0.0, "closed_porosity": 0.0,
+                                                   "closed_pore_count": 0})
     border = np.zeros(n + 1, bool)
     for ax in range(3):
         for idx in (0, -1):
@@ -41,13 +56,21 @@ def pore_connectivity(mask: np.ndarray) -> dict[str, float]:
     sizes = np.bincount(lab.ravel(), minlength=n + 1)
     open_vox = sizes[border].sum()
     closed_vox = sizes[1:].sum() - open_vox
-    return {"open_porosity": float(open_vox) / mask.size, "closed_porosity": float(closed_vox) / mask.size,
-            "closed_pore_count": int((~border[1:]).sum())}
+    return Result("micro.pore_connectivity", {
+        "open_porosity": float(open_vox) / mask.size, "closed_porosity": float(closed_vox) / mask.size,
+        "closed_pore_count": int((~border[1:]).sum())})
 
 
-def percolation(mask: np.ndarray) -> dict[str, dict[str, float | bool]]:
+def percolation(mask: np.ndarray) -> Result:
     """Per direction (z, y, x): whether the phase connects the two opposite faces (face connectivity),
-    and the fraction of the phase in clusters that do."""
+    and the fraction of the phase in clusters that do.
+
+    Returns
+    -------
+    Result
+        ``micro.percolation``: per direction ``z``, ``y``, ``x`` a mapping with ``percolating`` (bool)
+        and ``percolating_fraction`` (1), e.g. ``r["z"]["percolating"]``.
+    """
     lab, n = ndimage.label(mask)
     total = max(int(mask.sum()), 1)
     sizes = np.bincount(lab.ravel(), minlength=n + 1)
@@ -57,4 +80,4 @@ def percolation(mask: np.ndarray) -> dict[str, dict[str, float | bool]]:
         b = np.unique(np.take(lab, -1, axis=ax))
         keep = np.intersect1d(a[a > 0], b[b > 0])
         out[name] = {"percolating": bool(keep.size), "percolating_fraction": float(sizes[keep].sum()) / total}
-    return out
+    return Result("micro.percolation", out)

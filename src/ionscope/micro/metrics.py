@@ -80,7 +80,7 @@ def _tau_stage(stage: Stage, phase: str, d: str, mask: np.ndarray, sp: tuple[flo
             done = 100.0 * min(1.0, max(0.0, math.log(max(err, 1e-30)) / math.log(tol))) if math.isfinite(err) else 0
             task.update(completed=done, description=f"τ {phase} {d}: iteration {it}, τ ≈ {tau:.4g}, error {err:.1e}")
 
-        return solve_diffusion(mask, _AXES[d], sp, tol=tol, labels=labels, callback=report)
+        return solve_diffusion(mask, d, sp, tol=tol, labels=labels, callback=report)
 
 
 def _tau_entry(sol: Any) -> dict[str, Any]:
@@ -104,7 +104,7 @@ def tortuosity(vol: xr.DataArray, phase: str, directions: Sequence[str] = ("x", 
     values: dict[str, Any] = {"phase": phase, "volume_fraction": float(mask.mean()), "tolerance": tol}
     warnings = []
     for d in _directions(directions, mask.shape[0] == 1):
-        sol = solve_diffusion(mask, _AXES[d], sp, tol=tol, labels=labels)
+        sol = solve_diffusion(mask, d, sp, tol=tol, labels=labels)
         entry: dict[str, Any] = {"percolating": sol.percolating, "percolating_fraction": sol.percolating_fraction}
         if sol.percolating:
             entry.update(_tau_entry(sol))
@@ -266,10 +266,10 @@ def _add_porosity(values: dict[str, Any], labels: np.ndarray, ph: Mapping[str, i
     eps = values["porosity"]
     values["relative_density"] = Quantity(1.0 - eps.value, eps.uncertainty, "1")
     if "percolation" in chosen:
-        values.update(pore_connectivity(labels == ph[pore]))
+        values.update(pore_connectivity(labels == ph[pore]).values)
 
 
-def _add_surfaces(values: dict[str, Any], surf: dict, labels: np.ndarray, ph: Mapping[str, int],
+def _add_surfaces(values: dict[str, Any], surf: Result, labels: np.ndarray, ph: Mapping[str, int],
                   sp: tuple[float, float, float], representativity: bool, stage: Stage) -> None:
     unc: dict[str, float | None] = dict.fromkeys(ph)
     if representativity:

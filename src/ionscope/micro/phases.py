@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -126,6 +127,26 @@ def volume_spacing(vol: xr.DataArray) -> tuple[float, float, float]:
 
 #: Axis index of each direction name in a (z, y, x) volume.
 AXES = {"z": 0, "y": 1, "x": 2}
+
+
+def volume_axis(axis: str | int, what: str = "axis") -> int:
+    """Index (0, 1, 2) of the dimension named ``axis`` (``"z"``, ``"y"`` or ``"x"``) of a (z, y, x) volume.
+
+    Dimensions are addressed by name; an int index (0 = z, 1 = y, 2 = x) is still accepted with a
+    ``DeprecationWarning`` pointing at the caller of the function that received it.
+
+    Raises
+    ------
+    ValidationError
+        If ``axis`` is neither a dimension name nor an index 0–2.
+    """
+    if isinstance(axis, str):
+        return axis_index(axis, what)
+    if isinstance(axis, (int, np.integer)) and not isinstance(axis, bool) and 0 <= int(axis) <= 2:
+        warnings.warn(f"{what}: give the dimension by name ({'zyx'[int(axis)]!r}), not the index {int(axis)}; "
+                      "indices will be refused in a later version", DeprecationWarning, stacklevel=3)
+        return int(axis)
+    raise ValidationError(f"{what} must be x, y or z, got {axis!r}")
 
 
 def axis_index(name: str, what: str = "direction") -> int:

@@ -6,24 +6,41 @@ from typing import Any
 
 import numpy as np
 
+from ionscope.micro.phases import volume_axis
 from ionscope.micro.tortuosity import solve_diffusion
+from ionscope.model.result import Result
 from ionscope.model.stages import Stage, silent_stage
 
 
-def fraction_profile(mask: np.ndarray, axis: int, spacing: tuple[float, float, float]) -> dict:
-    """ε at every plane normal to ``axis``; positions (µm) are plane centres."""
+def fraction_profile(mask: np.ndarray, axis: str | int, spacing: tuple[float, float, float]) -> Result:
+    """ε at every plane normal to ``axis`` (``"z"``, ``"y"`` or ``"x"`` of a (z, y, x) mask); positions (µm)
+    are plane centres.
+
+    Returns
+    -------
+    Result
+        ``micro.fraction_profile``: ``position_um`` (µm) and ``volume_fraction`` (1), one per plane.
+    """
+    axis = volume_axis(axis)
     other = tuple(a for a in range(3) if a != axis)
     eps = np.asarray(mask, bool).mean(axis=other)
     pos = (np.arange(mask.shape[axis]) + 0.5) * spacing[axis]
-    return {"position_um": pos.tolist(), "volume_fraction": eps.tolist()}
+    return Result("micro.fraction_profile", {"position_um": pos.tolist(), "volume_fraction": eps.tolist()})
 
 
-def tortuosity_profile(mask: np.ndarray, axis: int, spacing: tuple[float, float, float], *,
-                       n_slabs: int = 4) -> dict:
+def tortuosity_profile(mask: np.ndarray, axis: str | int, spacing: tuple[float, float, float], *,
+                       n_slabs: int = 4) -> Result:
     """τ through each of ``n_slabs`` consecutive slabs along ``axis`` (transport along ``axis``).
 
     Non-percolating slabs get τ = None and ``percolating: False``, never an infinite value.
+
+    Returns
+    -------
+    Result
+        ``micro.tortuosity_profile``: ``slabs``, one mapping per slab with ``from_um``, ``to_um`` (µm),
+        ``volume_fraction``, ``percolating`` and ``tortuosity`` (1).
     """
+    axis = volume_axis(axis)
     mask = np.asarray(mask, bool)
     n = mask.shape[axis]
     bounds = np.linspace(0, n, n_slabs + 1).astype(int)
@@ -33,11 +50,11 @@ def tortuosity_profile(mask: np.ndarray, axis: int, spacing: tuple[float, float,
             continue
         idx = [slice(None)] * 3
         idx[axis] = slice(a, b)
-        sol = solve_diffusion(mask[tuple(idx)], axis, spacing)
+        sol = solve_diffusion(mask[tuple(idx)], "zyx"[axis], spacing)
         rows.append({"from_um": float(a * spacing[axis]), "to_um": float(b * spacing[axis]),
                      "volume_fraction": sol.volume_fraction, "percolating": sol.percolating,
                      "tortuosity": sol.tortuosity if sol.percolating else None})
-    return {"slabs": rows}
+    return Result("micro.tortuosity_profile", {"slabs": rows})
 
 
 _POSITION_WHY = "position follows from the voxel size as given, whose uncertainty is not known"
@@ -45,7 +62,7 @@ _POSITION_WHY = "position follows from the voxel size as given, whose uncertaint
 
 def phase_profile(volume: Any, phase: str, *, axis: str = "z", slabs: int = 4, tortuosity: bool = True,
                   source: Any = None,
-                  stage: Stage | None = None) -> Any:
+                  stage: Stage | None = None) -> Result:
     """Volume fraction of one phase at every plane along ``axis``, and τ through consecutive slabs.
 
     Parameters
@@ -73,7 +90,7 @@ def phase_profile(volume: Any, phase: str, *, axis: str = "z", slabs: int = 4, t
     from ionscope.micro.phases import axis_index, phase_mask, volume_spacing
     from ionscope.model.errors import ValidationError
     from ionscope.model.provenance import make_provenance
-    from ionscope.model.result import Result, suffixed_to_quantities
+    from ionscope.model.result import suffixed_to_quantities
 
     run = stage or silent_stage
     index = axis_index(axis, "--axis")
@@ -82,10 +99,10 @@ def phase_profile(volume: Any, phase: str, *, axis: str = "z", slabs: int = 4, t
         raise ValidationError(f"the volume has {mask.shape[index]} planes along {axis}: too few for "
                               f"{slabs} slabs of at least 2 planes")
     spacing = volume_spacing(volume)
-    values: dict[str, Any] = {"phase": phase, "axis": axis, **fraction_profile(mask, index, spacing)}
+    values: dict[str, Any] = {"phase": phase, "axis": axis, **fraction_profile(mask, axis, spacing).values}
     if tortuosity:
         with run(f"τ in {slabs} slabs", None):
-            values.update(tortuosity_profile(mask, index, spacing, n_slabs=slabs))
+            values.update(tortuosity_profile(mask, axis, spacing, n_slabs=slabs).values)
     return Result("micro.profile", suffixed_to_quantities(values, _POSITION_WHY), [],
                   make_provenance("ionscope.micro.profile", inputs=[source] if source is not None else [],
                                   parameters={"phase": phase, "axis": axis, "slabs": slabs,

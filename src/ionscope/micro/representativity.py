@@ -13,12 +13,21 @@ from typing import Any
 
 import numpy as np
 
+from ionscope.model.result import Result
 from ionscope.model.stages import Stage, silent_stage
 
 
 def representativity(mask: np.ndarray, spacing: tuple[float, float, float], *, n_sizes: int = 6,
-                     target_relative_error: float = 0.05) -> dict:
-    """Table of subvolume edge (µm) vs σ of the fraction, the integral range and the whole-volume σ."""
+                     target_relative_error: float = 0.05) -> Result:
+    """Table of subvolume edge (µm) vs σ of the fraction, the integral range and the whole-volume σ.
+
+    Returns
+    -------
+    Result
+        ``micro.subvolume_statistics``: ``table`` (one mapping per edge: ``edge_um``, ``n_subvolumes``,
+        ``volume_um3``, ``std``), ``integral_range_um3`` (µm³), ``fraction_uncertainty`` (1σ, 1),
+        ``rve_edge_um`` (µm) and ``target_relative_error``; NaN where the fit is not possible.
+    """
     mask = np.asarray(mask, bool)
     eps = float(mask.mean())
     vox = float(np.prod(spacing))
@@ -34,19 +43,21 @@ def representativity(mask: np.ndarray, spacing: tuple[float, float, float], *, n
                      "volume_um3": float(e**3 * vox), "std": float(sub.std(ddof=1))})
     fit = [r for r in rows if r["n_subvolumes"] >= 8 and r["std"] > 0]
     if not fit or eps in (0.0, 1.0):
-        return {"table": rows, "integral_range_um3": float("nan"), "fraction_uncertainty": float("nan"),
-                "rve_edge_um": float("nan")}
+        return Result("micro.subvolume_statistics", {
+            "table": rows, "integral_range_um3": float("nan"), "fraction_uncertainty": float("nan"),
+            "rve_edge_um": float("nan")})
     # each size's estimate weighted by its number of subvolumes (the variance of a variance ∝ 1/n)
     vc = float(np.average([r["std"] ** 2 * r["volume_um3"] / (eps * (1 - eps)) for r in fit],
                           weights=[r["n_subvolumes"] for r in fit]))
     total = mask.size * vox
     sigma = float(np.sqrt(eps * (1 - eps) * vc / total))
     rve = float((eps * (1 - eps) * vc / (target_relative_error * eps) ** 2) ** (1 / 3))
-    return {"table": rows, "integral_range_um3": vc, "fraction_uncertainty": sigma, "rve_edge_um": rve,
-            "target_relative_error": target_relative_error}
+    return Result("micro.subvolume_statistics", {
+        "table": rows, "integral_range_um3": vc, "fraction_uncertainty": sigma, "rve_edge_um": rve,
+        "target_relative_error": target_relative_error})
 
 
-def additive_uncertainty(field: np.ndarray, spacing: tuple[float, float, float], *, n_sizes: int = 5) -> dict:
+def additive_uncertainty(field: np.ndarray, spacing: tuple[float, float, float], *, n_sizes: int = 5) -> Result:
     """1σ representativity uncertainty of the volume mean of an additive density ``field``.
 
     ``field`` is a per-voxel (or per-cell) density whose volume mean is the metric: a phase
@@ -57,6 +68,12 @@ def additive_uncertainty(field: np.ndarray, spacing: tuple[float, float, float],
     and the whole volume's uncertainty is √(K/V). This answers the question ImageRep answers
     (Dahari et al., arXiv:2410.19568, 2024) by subvolume statistics rather than the two-point
     correlation. Dimensions of size 1 (a 2-D image) are not blocked.
+
+    Returns
+    -------
+    Result
+        ``micro.additive_uncertainty``: ``uncertainty`` (1σ, unit of ``field``) and ``k`` (the fitted
+        K); both ``None`` when fewer than 8 blocks fit.
     """
     f = np.asarray(field)
     active = [a for a in range(3) if f.shape[a] > 1]
@@ -75,37 +92,47 @@ def additive_uncertainty(field: np.ndarray, spacing: tuple[float, float, float],
         rows.append((int(means.size), float(means.var(ddof=1)) * e ** len(active) * cell))
     total = f.size * cell
     if not rows:
-        return {"uncertainty": None, "k": None}
+        return Result("micro.additive_uncertainty", {"uncertainty": None, "k": None})
     k = float(np.average([r[1] for r in rows], weights=[r[0] for r in rows]))
-    return {"uncertainty": float(np.sqrt(k / total)), "k": k}
+    return Result("micro.additive_uncertainty", {"uncertainty": float(np.sqrt(k / total)), "k": k})
 
 
-def tortuosity_uncertainty(mask: np.ndarray, axis: int, spacing: tuple[float, float, float], *,
-                           tol: float = 1e-2) -> dict:
-    """Representativity uncertainty of τ along ``axis`` from its spread over the eight octants.
+def tortuosity_uncertainty(mask: np.ndarray, axis: str | int, spacing: tuple[float, float, float], *,
+                           tol: float = 1e-2) -> Result:
+    """Representativity uncertainty of τ along ``axis`` (``"z"``, ``"y"`` or ``"x"``) from its spread over
+    the eight octants.
 
     τ is solved on each 2×2×2 subvolume (half the edge); with the integral-range scaling of the
     variance of a volume average (σ² ∝ 1/V, Kanit et al. 2003) the whole volume's 1σ is the octant
     standard deviation / √8. The scaling holds when an octant is much larger than the
     microstructure's correlation length; non-percolating octants are reported and left out.
+
+    Returns
+    -------
+    Result
+        ``micro.tortuosity_uncertainty``: ``uncertainty`` (1σ of τ, 1; ``None`` with fewer than three
+        percolating octants), ``octant_tortuosity`` and ``non_percolating_octants``.
     """
+    from ionscope.micro.phases import volume_axis
     from ionscope.micro.tortuosity import solve_diffusion
 
+    direction = "zyx"[volume_axis(axis)]
     mask = np.asarray(mask, bool)
     halves = [(slice(0, n // 2), slice(n // 2, 2 * (n // 2))) for n in mask.shape]
     taus, blocked = [], 0
     for sz in halves[0]:
         for sy in halves[1]:
             for sx in halves[2]:
-                sol = solve_diffusion(mask[sz, sy, sx], axis, spacing, tol=tol)
+                sol = solve_diffusion(mask[sz, sy, sx], direction, spacing, tol=tol)
                 if sol.percolating and np.isfinite(sol.tortuosity):
                     taus.append(sol.tortuosity)
                 else:
                     blocked += 1
     if len(taus) < 3:
-        return {"uncertainty": None, "octant_tortuosity": taus, "non_percolating_octants": blocked}
-    return {"uncertainty": float(np.std(taus, ddof=1) / np.sqrt(8)), "octant_tortuosity": taus,
-            "non_percolating_octants": blocked}
+        return Result("micro.tortuosity_uncertainty", {"uncertainty": None, "octant_tortuosity": taus,
+                                                       "non_percolating_octants": blocked})
+    return Result("micro.tortuosity_uncertainty", {"uncertainty": float(np.std(taus, ddof=1) / np.sqrt(8)),
+                                                   "octant_tortuosity": taus, "non_percolating_octants": blocked})
 
 
 _SUBVOLUME_WHY = "subvolume size follows from the voxel size as given, whose uncertainty is not known"
@@ -113,7 +140,7 @@ _SUBVOLUME_WHY = "subvolume size follows from the voxel size as given, whose unc
 
 def representativity_result(volume: Any, phase: str, *, target: float = 0.05, directions: Sequence[str] = (),
                             source: Any = None,
-                            stage: Stage | None = None) -> Any:
+                            stage: Stage | None = None) -> Result:
     """How representative a volume is for one phase: its volume fraction's 1σ and the cube edge for a target error.
 
     Parameters
@@ -142,12 +169,13 @@ def representativity_result(volume: Any, phase: str, *, target: float = 0.05, di
     from ionscope.micro.phases import axis_index, phase_mask, volume_spacing
     from ionscope.model.errors import ValidationError
     from ionscope.model.provenance import make_provenance
-    from ionscope.model.result import Quantity, Result, suffixed_to_quantities
+    from ionscope.model.result import Quantity, suffixed_to_quantities
 
     if not 0 < target < 1:
         raise ValidationError(f"--target {target} must lie between 0 and 1")
     run = stage or silent_stage
-    axes = [axis_index(d) for d in directions]
+    for d in directions:
+        axis_index(d)  # a wrong name fails here, before any solve
     mask = phase_mask(volume, phase)
     spacing = volume_spacing(volume)
     with run("subvolume statistics", None):
@@ -160,16 +188,16 @@ def representativity_result(volume: Any, phase: str, *, target: float = 0.05, di
             "follows from the integral range, whose uncertainty is not computed")),
         "target_relative_error": target,
         "subvolumes": [suffixed_to_quantities(row, _SUBVOLUME_WHY) for row in r["table"]]}
-    for d, axis in zip(directions, axes):
+    for d in directions:
         with run(f"τ {d} on 8 octants", None):
-            values[f"tortuosity_{d}"] = _tortuosity_spread(tortuosity_uncertainty(mask, axis, spacing))
+            values[f"tortuosity_{d}"] = _tortuosity_spread(tortuosity_uncertainty(mask, d, spacing))
     return Result("micro.representativity", values, [],
                   make_provenance("ionscope.micro.representativity", inputs=[source] if source is not None else [],
                                   parameters={"phase": phase, "target_relative_error": target,
                                               "spacing_um": list(spacing)}))
 
 
-def _tortuosity_spread(t: dict[str, Any]) -> dict[str, Any]:
+def _tortuosity_spread(t: Result) -> dict[str, Any]:
     """τ of the eight octants and the whole volume's representativity 1σ, as quantities."""
     from ionscope.model.result import Quantity
 

@@ -31,6 +31,8 @@ import itertools
 
 import numpy as np
 
+from ionscope.model.result import Result
+
 CROFTON = 2.0 / 3.0
 AREA_CONVENTION = ("marching_cubes: scikit-image marching-cubes isosurface at level 1/2 of each phase indicator, "
                    "per total volume; face_count: voxel faces between phases (TauFactor face counting), "
@@ -149,11 +151,19 @@ def phase_codes(labels: np.ndarray, phases: dict[str, int]) -> np.ndarray:
 
 
 def surface_metrics(labels: np.ndarray, phases: dict[str, int], spacing: tuple[float, float, float], *,
-                    tpb: bool = True) -> dict:
+                    tpb: bool = True) -> Result:
     """Specific surface areas (µm⁻¹) per phase and interfacial areas per pair (µm⁻¹) in both
     conventions, and TPB density (µm⁻²) for exactly three named phases filling the volume.
 
     A (1, ny, nx) volume is a 2-D image: boundary lengths per area (µm⁻¹), no TPB.
+
+    Returns
+    -------
+    Result
+        ``micro.surfaces``: ``specific_surface_area_per_um`` and ``face_count_area_per_um`` (phase →
+        µm⁻¹), ``interfacial_area_per_um`` and ``face_count_interfacial_area_per_um`` (``a-b`` →
+        µm⁻¹), ``area_convention`` and, with TPB, ``tpb_density_per_um2`` and
+        ``tpb_edge_density_per_um2`` (µm⁻²).
     """
     labels = np.asarray(labels)
     names = list(phases)
@@ -188,7 +198,7 @@ def surface_metrics(labels: np.ndarray, phases: dict[str, int], spacing: tuple[f
         raw = tpb_edge_length(codes, sp, (0, 1, 2))
         out["tpb_density_per_um2"] = CROFTON * raw / volume
         out["tpb_edge_density_per_um2"] = raw / volume
-    return out
+    return Result("micro.surfaces", out)
 
 
 def marching_cubes_density(mask: np.ndarray, spacing: tuple[float, ...]) -> np.ndarray:

@@ -448,8 +448,15 @@ def label_phase(mask: np.ndarray) -> tuple[np.ndarray, int]:
     return lab, int(n)
 
 
-def percolating_cluster(mask: np.ndarray, axis: int, labels: tuple[np.ndarray, int] | None = None) -> np.ndarray:
-    """Voxels of ``mask`` face-connected to both faces normal to ``axis``."""
+def percolating_cluster(mask: np.ndarray, axis: str | int,
+                        labels: tuple[np.ndarray, int] | None = None) -> np.ndarray:
+    """Voxels of ``mask`` (z, y, x) face-connected to both faces normal to ``axis`` (``"z"``, ``"y"``, ``"x"``)."""
+    from ionscope.micro.phases import volume_axis
+
+    return _percolating_cluster(mask, volume_axis(axis), labels)
+
+
+def _percolating_cluster(mask: np.ndarray, axis: int, labels: tuple[np.ndarray, int] | None = None) -> np.ndarray:
     lab, n = labels if labels is not None else label_phase(mask)
     if n == 0:
         return np.zeros(mask.shape, bool)
@@ -479,14 +486,16 @@ def _fluxes(x: np.ndarray, cond: np.ndarray, gb: float) -> tuple[float, float]:
     return q_in, q_out
 
 
-def solve_diffusion(mask: np.ndarray, axis: int, spacing: tuple[float, float, float] = (1.0, 1.0, 1.0), *,
+def solve_diffusion(mask: np.ndarray, axis: str | int, spacing: tuple[float, float, float] = (1.0, 1.0, 1.0), *,
                     tol: float = DEFAULT_TOL, rtol: float = 1e-7, max_iter: int = 2000, keep_field: bool = False,
                     diffusivity: np.ndarray | None = None, labels: tuple[np.ndarray, int] | None = None,
                     callback: Callable[[int, float, float], None] | None = None) -> DiffusionSolution:
-    """Steady diffusion through ``mask`` (bool, (z, y, x)) along ``axis`` (0 = z, 1 = y, 2 = x).
+    """Steady diffusion through ``mask`` (bool, (z, y, x)) along ``axis``.
 
     Parameters
     ----------
+    axis
+        Transport direction: the dimension ``"z"``, ``"y"`` or ``"x"`` (an index 0–2 is deprecated).
     spacing
         Voxel size along (z, y, x), any common length unit (τ is dimensionless).
     tol
@@ -506,9 +515,12 @@ def solve_diffusion(mask: np.ndarray, axis: int, spacing: tuple[float, float, fl
     callback
         Called after every iteration with (iteration, current τ, current error indicator).
     """
+    from ionscope.micro.phases import volume_axis
+
+    axis = volume_axis(axis)
     mask, sp, diffusivity, labels = _checked_problem(mask, axis, tol, spacing, diffusivity, labels)
     eps = float(mask.mean())
-    cluster = percolating_cluster(mask, axis, labels)
+    cluster = _percolating_cluster(mask, axis, labels)
     n_perc = int(cluster.sum())
     if n_perc == 0:
         return DiffusionSolution(math.nan, 0.0, eps, False, 0.0, 0, math.nan, tolerance=tol)

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from ionscope.micro.phases import volume_axis
 from ionscope.micro.tortuosity import (
     _F,
     DEFAULT_TOL,
@@ -46,10 +47,19 @@ from ionscope.model.stages import Stage, silent_stage
 
 
 def effective_coefficient(labels: np.ndarray, phases: Mapping[str, int], coefficients: Mapping[str, float],
-                          axis: int, spacing: tuple[float, float, float], *, tol: float = DEFAULT_TOL) -> dict:
-    """Effective transport coefficient along ``axis`` of the phases in ``coefficients`` (same unit
-    as the coefficients); others insulate. Returns ``k_eff``, its solver error, the conducting
-    fraction and, for one phase, τ and the MacMullin number."""
+                          axis: str | int, spacing: tuple[float, float, float], *, tol: float = DEFAULT_TOL) -> Result:
+    """Effective transport coefficient along ``axis`` (``"z"``, ``"y"`` or ``"x"``) of the phases in
+    ``coefficients`` (same unit as the coefficients); others insulate. Returns ``k_eff``, its solver
+    error, the conducting fraction and, for one phase, τ and the MacMullin number.
+
+    Returns
+    -------
+    Result
+        ``micro.effective_coefficient``: ``conducting_fraction`` (1), ``percolating``, ``effective`` (unit
+        of the coefficients; ``None`` with a ``reason`` when the phases do not percolate),
+        ``relative_error``, ``iterations`` and, for one phase, ``tortuosity`` and ``macmullin`` (1).
+    """
+    axis = volume_axis(axis)
     bad = [n for n in coefficients if n not in phases]
     if bad:
         raise ValidationError(f"coefficients given for {bad}, not among the phases {list(phases)}")
@@ -62,17 +72,17 @@ def effective_coefficient(labels: np.ndarray, phases: Mapping[str, int], coeffic
     for name, k in coefficients.items():
         field[labels == phases[name]] = k / kmax
     mask = field > 0
-    sol = solve_diffusion(mask, axis, spacing, tol=tol, diffusivity=field)
+    sol = solve_diffusion(mask, "zyx"[axis], spacing, tol=tol, diffusivity=field)
     out = {"conducting_fraction": sol.volume_fraction, "percolating": sol.percolating}
     if not sol.percolating:
         out.update({"effective": None, "reason": "the conducting phases do not connect the two faces"})
-        return out
+        return Result("micro.effective_coefficient", out)
     k_eff = sol.relative_diffusivity * kmax
     out.update({"effective": k_eff, "relative_error": sol.relative_error, "iterations": sol.iterations})
     if len(coefficients) == 1:
         out["tortuosity"] = sol.tortuosity
         out["macmullin"] = kmax / k_eff
-    return out
+    return Result("micro.effective_coefficient", out)
 
 
 def interface_area_voxels(mask: np.ndarray, spacing: tuple[float, float, float]) -> np.ndarray:
@@ -90,19 +100,26 @@ def interface_area_voxels(mask: np.ndarray, spacing: tuple[float, float, float])
     return area
 
 
-def electrode_tortuosity(mask: np.ndarray, axis: int, spacing: tuple[float, float, float] = (1.0, 1.0, 1.0), *,
-                         tol: float = DEFAULT_TOL, rtol: float = 1e-7, max_iter: int = 2000) -> dict:
+def electrode_tortuosity(mask: np.ndarray, axis: str | int, spacing: tuple[float, float, float] = (1.0, 1.0, 1.0), *,
+                         tol: float = DEFAULT_TOL, rtol: float = 1e-7, max_iter: int = 2000) -> Result:
     """Electrode tortuosity factor τ_e of the pore ``mask`` (bool (z, y, x)) with the separator at
-    the first plane normal to ``axis`` and a blocking current collector at the last (see module).
+    the first plane normal to ``axis`` (``"z"``, ``"y"`` or ``"x"``) and a blocking current collector at
+    the last (see module).
 
     Stops when four times the relative change of the dissipated power over the last iteration is
     below ``tol`` (reported as ``relative_error``) or the preconditioned residual fell by ``rtol``.
+
+    Returns
+    -------
+    Result
+        ``micro.electrode_tortuosity``: ``electrode_tortuosity`` (1; ``None`` with a ``reason`` when no
+        open pore carries current), ``relative_error``, ``iterations``, ``volume_fraction`` and
+        ``open_fraction`` (1).
     """
     mask = np.asarray(mask, bool)
     if mask.ndim != 3:
         raise ValidationError(f"the electrode tortuosity needs a 3-D pore mask, got shape {mask.shape}")
-    if axis not in (0, 1, 2):
-        raise ValidationError(f"axis must be 0, 1 or 2, got {axis}")
+    axis = volume_axis(axis)
     sp = tuple(float(s) for s in spacing)
     eps = float(mask.mean())
     lab, n = label_phase(mask)
@@ -112,10 +129,12 @@ def electrode_tortuosity(mask: np.ndarray, axis: int, spacing: tuple[float, floa
     cluster = keep[lab]
     del lab
     if not cluster.any():
-        return {"electrode_tortuosity": None, "reason": "no pore reaches the separator face"}
+        return Result("micro.electrode_tortuosity", {"electrode_tortuosity": None,
+                                                     "reason": "no pore reaches the separator face"})
     area = interface_area_voxels(mask, sp) * cluster
     if area.sum() <= 0:
-        return {"electrode_tortuosity": None, "reason": "the open pores have no interface with the solid"}
+        return Result("micro.electrode_tortuosity", {"electrode_tortuosity": None,
+                                                     "reason": "the open pores have no interface with the solid"})
     order = [a for a in range(3) if a != axis] + [axis]
     cl = np.ascontiguousarray(np.transpose(cluster, order))
     b = np.ascontiguousarray(np.transpose(area, order)) / _F(area.sum())
@@ -148,8 +167,9 @@ def electrode_tortuosity(mask: np.ndarray, axis: int, spacing: tuple[float, floa
     length = cl.shape[2] * s[2]
     cross = cl.shape[0] * s[0] * cl.shape[1] * s[1]
     tau_e = 3.0 * eps * cross * power / length
-    return {"electrode_tortuosity": float(tau_e), "relative_error": float(err if math.isfinite(err) else 0.0),
-            "iterations": it, "volume_fraction": eps, "open_fraction": float(cluster.mean())}
+    return Result("micro.electrode_tortuosity", {
+        "electrode_tortuosity": float(tau_e), "relative_error": float(err if math.isfinite(err) else 0.0),
+        "iterations": it, "volume_fraction": eps, "open_fraction": float(cluster.mean())})
 
 
 _GIVEN = "the intrinsic coefficient as given; its uncertainty is not known"
@@ -192,7 +212,8 @@ def transport_properties(volume: Any, coefficients: Mapping[str, float], *, unit
     from ionscope.micro.phases import analysis_phases, axis_index, volume_spacing
 
     run = stage or silent_stage
-    axes = {d: axis_index(d) for d in [*directions, *([electrode_axis] if electrode_axis else [])]}
+    for d in [*directions, *([electrode_axis] if electrode_axis else [])]:
+        axis_index(d)  # a wrong name fails here, before any solve
     if electrode_axis and len(coefficients) != 1:
         raise ValidationError("the electrode tortuosity factor needs exactly one conducting phase (the pore)")
     phases, _ = analysis_phases(volume)
@@ -203,14 +224,14 @@ def transport_properties(volume: Any, coefficients: Mapping[str, float], *, unit
     warnings: list[str] = []
     for d in directions:
         with run(f"effective coefficient {d}", None):
-            r = effective_coefficient(labels, phases, coefficients, axes[d], spacing, tol=tol)
+            r = effective_coefficient(labels, phases, coefficients, d, spacing, tol=tol)
         values[d] = _direction_entry(r, unit)
         if values[d]["effective"] is None:
             warnings.append(f"along {d}: {r['reason']}")
     if electrode_axis:
         name = next(iter(coefficients))
         with run(f"electrode tortuosity {electrode_axis}", None):
-            e = electrode_tortuosity(labels == phases[name], axes[electrode_axis], spacing, tol=tol)
+            e = electrode_tortuosity(labels == phases[name], electrode_axis, spacing, tol=tol)
         if e["electrode_tortuosity"] is None:
             values["electrode_tortuosity"] = {"value": None, "reason": e["reason"]}
             warnings.append(e["reason"])
@@ -224,7 +245,7 @@ def transport_properties(volume: Any, coefficients: Mapping[str, float], *, unit
                                   parameters=parameters))
 
 
-def _direction_entry(r: Mapping[str, Any], unit: str) -> dict[str, Any]:
+def _direction_entry(r: Result, unit: str) -> dict[str, Any]:
     """One direction's effective coefficient (and τ, MacMullin number) as quantities with the solver's error."""
     if r["effective"] is None:
         return {"effective": None, "reason": r["reason"]}

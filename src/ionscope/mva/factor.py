@@ -16,6 +16,7 @@ import xarray as xr
 from ionscope.model.deprecation import renamed_parameters
 from ionscope.model.errors import ValidationError
 from ionscope.model.provenance import make_provenance
+from ionscope.model.result import Result
 from ionscope.mva.preprocess import Preprocessed, check_components, flatten, preprocess
 from ionscope.mva.result import MVAResult, expand_rows, loadings_array
 
@@ -49,7 +50,7 @@ def nndsvd_init(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def kl_nmf(x: np.ndarray, k: int, *, max_iter: int = 500, tol: float = 1e-6,
-           on_iteration: Callable[[int, int], None] | None = None) -> tuple[np.ndarray, np.ndarray, int, float]:
+           on_iteration: Callable[[int, int], None] | None = None) -> Result:
     """NMF minimising the generalised Kullback–Leibler divergence (Poisson log-likelihood) of ``x ≈ W H``.
 
     Multiplicative updates of Lee & Seung (2001):
@@ -59,7 +60,8 @@ def kl_nmf(x: np.ndarray, k: int, *, max_iter: int = 500, tol: float = 1e-6,
 
     Returns
     -------
-    W (n × k), H (k × p), iterations, final divergence (counts).
+    Result
+        ``mva.kl_nmf``: ``W`` (n × k), ``H`` (k × p), ``iterations`` and the final ``kl_divergence`` (counts).
     """
     w, h = nndsvd_init(x, k)
     prev = np.inf
@@ -78,13 +80,13 @@ def kl_nmf(x: np.ndarray, k: int, *, max_iter: int = 500, tol: float = 1e-6,
             if prev - div < tol * abs(prev):
                 break
             prev = div
-    return w, h, it, div
+    return Result("mva.kl_nmf", {"W": w, "H": h, "iterations": it, "kl_divergence": div})
 
 
 def mcr_als(x: np.ndarray, k: int, *, max_iter: int = 200, tol: float = 1e-7, closure: float | None = None,
             known: dict[int, np.ndarray] | None = None, nonneg: str = "clip",
             init: np.ndarray | None = None,
-            on_iteration: Callable[[int, int], None] | None = None) -> tuple[np.ndarray, np.ndarray, int, float]:
+            on_iteration: Callable[[int, int], None] | None = None) -> Result:
     """Multivariate curve resolution by alternating least squares (Tauler 1995; de Juan & Tauler 2006).
 
     Alternates ``C = argmin‖X − C S‖`` and ``S = argmin‖X − C S‖`` under constraints:
@@ -95,7 +97,9 @@ def mcr_als(x: np.ndarray, k: int, *, max_iter: int = 200, tol: float = 1e-7, cl
 
     Returns
     -------
-    C (n × k), S (k × p), iterations, final relative residual ‖X − C S‖/‖X‖.
+    Result
+        ``mva.mcr_als``: ``C`` (n × k), ``S`` (k × p), ``iterations`` and the final
+        ``relative_residual`` ‖X − C S‖/‖X‖ (1).
     """
     known = dict(known or {})
     s = nndsvd_init(x, k)[1] if init is None else np.array(init, dtype=float)
@@ -119,7 +123,7 @@ def mcr_als(x: np.ndarray, k: int, *, max_iter: int = 200, tol: float = 1e-7, cl
         if abs(prev - err) < tol:
             break
         prev = err
-    return c, s, it, err
+    return Result("mva.mcr_als", {"C": c, "S": s, "iterations": it, "relative_residual": err})
 
 
 def _nn_lstsq(a: np.ndarray, b: np.ndarray, mode: str) -> np.ndarray:
@@ -178,7 +182,8 @@ def nmf(data: xr.DataArray, n_components: int, *, scaling: str = "none", normali
     ordered by total counts, decreasing.
     """
     flat, pre = _prepare(data, n_components, scaling, normalisation, reference, mask)
-    w, h, it, div = kl_nmf(pre.matrix, n_components, max_iter=max_iter, tol=tol, on_iteration=on_iteration)
+    fit = kl_nmf(pre.matrix, n_components, max_iter=max_iter, tol=tol, on_iteration=on_iteration)
+    w, h, it, div = fit.W, fit.H, fit.iterations, fit.kl_divergence
     params = {"n_components": n_components, "scaling": scaling, "normalisation": normalisation, "max_iter": max_iter,
               "tol": tol, "loss": "kullback-leibler", "init": "nndsvda"}
     return _finish("nmf", data, flat, pre, w, h, params, {"iterations": it, "kl_divergence": div},
@@ -203,8 +208,9 @@ def mcr(data: xr.DataArray, n_components: int, *, scaling: str = "none", normali
             raise ValidationError(f"known spectrum {j} must be a component index < {n_components} with "
                                   f"{pre.matrix.shape[1]} values, got shape {spec.shape}")
         known[int(j)] = spec * pre.col_scale
-    c, s, it, err = mcr_als(pre.matrix, n_components, max_iter=max_iter, tol=tol, closure=closure,
-                            known=known, nonneg=nonneg, on_iteration=on_iteration)
+    fit = mcr_als(pre.matrix, n_components, max_iter=max_iter, tol=tol, closure=closure,
+                  known=known, nonneg=nonneg, on_iteration=on_iteration)
+    c, s, it, err = fit.C, fit.S, fit.iterations, fit.relative_residual
     params = {"n_components": n_components, "scaling": scaling, "normalisation": normalisation, "closure": closure,
               "known_spectra": sorted(known), "nonneg": nonneg, "max_iter": max_iter, "tol": tol}
     return _finish("mcr", data, flat, pre, c, s, params, {"iterations": it, "relative_residual": err},

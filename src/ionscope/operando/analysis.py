@@ -83,7 +83,7 @@ def analyze_operando(series: xr.DataArray, log: pd.DataFrame, *, labels: Any | N
         raise ValidationError(f"species {unknown} are not in the series (it has {peaks})")
     cap = capacity_summary(log, area_cm2=area_cm2)
     aligned = align_to_log(series, log, soc_reference_Ah=soc_reference_Ah)
-    states = key_states(aligned, cycle)
+    states = dict(key_states(aligned, cycle).values)
     warnings = list(cap.warnings)
     if register:
         shifts, peak_heights = estimate_shifts(registration_image(aligned, registration_channel), 0,
@@ -108,8 +108,8 @@ def analyze_operando(series: xr.DataArray, log: pd.DataFrame, *, labels: Any | N
     track = track_regions(aligned, erode_labels(lab, erode_px), shifts=shifts, species=species)
     warnings += list(track.attrs.get("warnings", []))
     normed = normalise(track, normalisation, series=aligned)
-    rows = reversibility(normed, states, species=species, indicator=indicator)
-    het = {s: heterogeneity(rows, s) for s in sorted({r["species"] for r in rows})}
+    rows = reversibility(normed, states, species=species, indicator=indicator)["regions"]
+    het = {s: dict(heterogeneity(rows, s).values) for s in sorted({r["species"] for r in rows})}
     pix = float(track.attrs["pixel_area_um2"])
     full = region_areas_um2(lab, pix)
     for r in rows:

@@ -24,6 +24,7 @@ import xarray as xr
 from ionscope.model.arrays import coord
 from ionscope.model.errors import ValidationError
 from ionscope.model.operando import check_series, frame_windows
+from ionscope.model.result import Result
 from ionscope.operando.electrochem import check_log, cycle_capacities
 
 
@@ -94,12 +95,17 @@ def align_to_log(series: xr.DataArray, log: pd.DataFrame, *, soc_reference_Ah: f
     return out
 
 
-def key_states(series: xr.DataArray, cycle: int = 1) -> dict[str, int]:
+def key_states(series: xr.DataArray, cycle: int = 1) -> Result:
     """Indices of the pristine, charged and discharged frames of ``cycle``.
 
     Pristine is the first frame; charged the frame of highest window-mean SOC in the cycle;
     discharged the frame of lowest SOC after the charged one, within the cycle. Needs
     :func:`align_to_log` first.
+
+    Returns
+    -------
+    Result
+        ``operando.key_states``: frame indices ``pristine``, ``charged`` and ``discharged``.
     """
     if "soc" not in series.coords:
         raise ValidationError("align the series to the cycling log first (align_to_log)")
@@ -113,4 +119,4 @@ def key_states(series: xr.DataArray, cycle: int = 1) -> dict[str, int]:
     if after.size == 0:
         raise ValidationError(f"no frame after the charged state of cycle {cycle}: cannot tell reversibility")
     discharged = int(after[np.argmin(soc[after])])
-    return {"pristine": 0, "charged": charged, "discharged": discharged}
+    return Result("operando.key_states", {"pristine": 0, "charged": charged, "discharged": discharged})

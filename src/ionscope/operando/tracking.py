@@ -27,7 +27,7 @@ thresholds stated in :data:`THRESHOLDS`:
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -37,6 +37,7 @@ from scipy import ndimage
 from ionscope.kernels.deadtime import DeadTimeWarning, correct_dead_time, dead_time_uncertainty
 from ionscope.model.errors import ValidationError
 from ionscope.model.operando import check_series
+from ionscope.model.result import Result
 from ionscope.operando.regions import check_labels
 
 THRESHOLDS = {"irreversible_recovery_below": 0.5, "sluggish_response_fraction": 0.6,
@@ -242,8 +243,8 @@ def normalise(track: xr.Dataset, method: str | None = None, *, series: xr.DataAr
     return out
 
 
-def reversibility(track: xr.Dataset, states: dict[str, int], *, species: Sequence[str] | None = None,
-                  indicator: dict[int, str] | None = None, thresholds: dict[str, float] | None = None) -> list[dict]:
+def reversibility(track: xr.Dataset, states: Mapping[str, int] | Result, *, species: Sequence[str] | None = None,
+                  indicator: dict[int, str] | None = None, thresholds: dict[str, float] | None = None) -> Result:
     """Response, recovery and class of every region (see the module docstring for the rules).
 
     Parameters
@@ -263,10 +264,11 @@ def reversibility(track: xr.Dataset, states: dict[str, int], *, species: Sequenc
 
     Returns
     -------
-    list of dict
-        Per region: ``id``, ``area_um2``, ``species`` (indicator), ``response``, ``response_sigma``,
-        ``reversibility`` (recovery R), ``reversibility_sigma``, ``class``, and ``per_species``
-        (response and recovery of every candidate).
+    Result
+        ``operando.reversibility``: ``regions``, one mapping per region: ``id``, ``area_um2``,
+        ``species`` (indicator), ``response``, ``response_sigma``, ``reversibility`` (recovery R),
+        ``reversibility_sigma``, ``class``, and ``per_species`` (response and recovery of every
+        candidate); ``r["regions"]``.
     """
     th = {**THRESHOLDS, **(thresholds or {})}
     peaks = [str(p) for p in track.coords["peak"].values]
@@ -322,27 +324,35 @@ def reversibility(track: xr.Dataset, states: dict[str, int], *, species: Sequenc
                                          "reversibility": float(rec[r, k]),
                                          "reversibility_sigma": float(s_rec[r, k])} for k in range(len(species))},
         })
-    return rows
+    return Result("operando.reversibility", {"regions": rows})
 
 
-def heterogeneity(rows: Sequence[dict], species: str | None = None) -> dict[str, Any]:
+def heterogeneity(rows: Sequence[Mapping[str, Any]], species: str | None = None) -> Result:
     """Spread of the charge response across regions judged by one species.
 
     Returns the mean, standard deviation and coefficient of variation of ρ, the χ²/dof of ρ about
     its mean using each region's σ (≫ 1: differences beyond counting noise), and the intrinsic
     spread ``sqrt(max(var(ρ) − mean σ², 0))``.
+
+    Returns
+    -------
+    Result
+        ``operando.heterogeneity``: ``species``, ``n_regions`` and, with two or more responding regions,
+        ``mean_response``, ``sd_response``, ``cv_response``, ``chi2_per_dof``, ``intrinsic_sd`` (1)
+        and the region ``counts`` per class.
     """
     sel = [r for r in rows if (species is None or r["species"] == species) and r["class"] != "no response"]
     if len(sel) < 2:
-        return {"species": species, "n_regions": len(sel)}
+        return Result("operando.heterogeneity", {"species": species, "n_regions": len(sel)})
     rho = np.array([r["response"] for r in sel])
     sig = np.array([r["response_sigma"] for r in sel])
     mean, sd = float(rho.mean()), float(rho.std(ddof=1))
     chi2 = float(np.sum(((rho - mean) / sig) ** 2) / (len(rho) - 1))
     intrinsic = float(np.sqrt(max(sd**2 - np.mean(sig**2), 0.0)))
-    return {"species": species, "n_regions": len(sel), "mean_response": mean, "sd_response": sd,
-            "cv_response": sd / abs(mean) if mean else np.nan, "chi2_per_dof": chi2, "intrinsic_sd": intrinsic,
-            "counts": {c: sum(r["class"] == c for r in sel) for c in ("reversible", "sluggish", "irreversible")}}
+    return Result("operando.heterogeneity", {
+        "species": species, "n_regions": len(sel), "mean_response": mean, "sd_response": sd,
+        "cv_response": sd / abs(mean) if mean else np.nan, "chi2_per_dof": chi2, "intrinsic_sd": intrinsic,
+        "counts": {c: sum(r["class"] == c for r in sel) for c in ("reversible", "sluggish", "irreversible")}})
 
 
 def registered_frames(series: xr.DataArray, states: Sequence[int], shifts: Any | None = None,

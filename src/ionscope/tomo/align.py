@@ -63,7 +63,7 @@ def _angle_variance(model: str, cov: np.ndarray) -> float:
 
 def slice_transforms(stack: Any, *, transform: str = "translation", reference: str = "previous", window: int = 5,
                      upsample: int = 20, fiducial: tuple[slice, slice] | None = None
-                     ) -> tuple[np.ndarray, np.ndarray]:
+                     ) -> Result:
     """Transform of every slice relative to slice 0 (the recorded drift), and its statistical error.
 
     Parameters
@@ -83,10 +83,11 @@ def slice_transforms(stack: Any, *, transform: str = "translation", reference: s
 
     Returns
     -------
-    matrices, sigma
-        (z, 3, 3) slice-0 frame → slice k; (z, 3) standard errors (dy px, dx px at the registration
-        region's centre, rotation rad) from the Gauss–Newton covariance, variances summed along the
-        chain for 'previous'; NaN for ``translation`` (phase correlation gives none).
+    Result
+        ``tomo.slice_transforms``: ``matrices`` (z, 3, 3) slice-0 frame → slice k; ``sigma`` (z, 3)
+        standard errors (dy px, dx px at the registration region's centre, rotation rad) from the
+        Gauss–Newton covariance, variances summed along the chain for 'previous'; NaN for
+        ``translation`` (phase correlation gives none).
     """
     if transform not in TRANSFORMS:
         raise ValidationError(f"transform must be one of {TRANSFORMS}, got {transform!r}")
@@ -128,7 +129,7 @@ def slice_transforms(stack: Any, *, transform: str = "translation", reference: s
             if reference == "median":
                 recent.append(warp_image(cur, m_roi, cur.shape, mode="nearest").astype(np.float32))
         prev = cur
-    return mats, np.sqrt(var)
+    return Result("tomo.slice_transforms", {"matrices": mats, "sigma": np.sqrt(var)})
 
 
 def slice_shifts(stack: Any, *, reference: str = "previous", window: int = 5, upsample: int = 20,
@@ -139,8 +140,8 @@ def slice_shifts(stack: Any, *, reference: str = "previous", window: int = 5, up
     :func:`ionscope.imaging.registration.estimate_shifts` (tapered, gradient-based phase
     correlation with upsampled-DFT refinement).
     """
-    mats, _ = slice_transforms(stack, transform="translation", reference=reference, window=window,
-                               upsample=upsample, fiducial=fiducial)
+    mats = slice_transforms(stack, transform="translation", reference=reference, window=window,
+                            upsample=upsample, fiducial=fiducial).matrices
     return mats[:, :2, 2].copy()
 
 
@@ -173,10 +174,11 @@ def apply_shifts(stack: Any, shifts: np.ndarray, order: int = 1) -> dsa.Array:
 
 
 def align_stack(vol: xr.DataArray, *, transform: str = "translation", reference: str = "previous", window: int = 5,
-                upsample: int = 20, fiducial: tuple[slice, slice] | None = None) -> tuple[xr.DataArray, Result]:
-    """Align the slices of ``vol``; returns the aligned (lazy) volume and the drift curves.
+                upsample: int = 20, fiducial: tuple[slice, slice] | None = None) -> Result:
+    """Align the slices of ``vol``: the aligned (lazy) volume and the drift curves.
 
-    The Result holds, per slice relative to slice 0: ``drift_px`` / ``drift_um`` (displacement
+    The Result holds ``aligned``, the aligned volume (labelled like ``vol``), and, per slice relative
+    to slice 0: ``drift_px`` / ``drift_um`` (displacement
     (dy, dx) of the slice centre, px and µm), ``rotation_deg`` (degrees, positive = counter-clockwise
     as displayed, :func:`ionscope.imaging.rigid.rotation_angle_deg`) and, for rigid/affine,
     ``matrices`` (3×3, slice-0 frame → slice k, px) with statistical standard errors
@@ -184,8 +186,9 @@ def align_stack(vol: xr.DataArray, *, transform: str = "translation", reference:
     """
     if vol.ndim != 3:
         raise ValidationError(f"alignment needs a (z, y, x) stack, got dims {vol.dims}")
-    mats, sigma = slice_transforms(vol.data, transform=transform, reference=reference, window=window,
-                                   upsample=upsample, fiducial=fiducial)
+    fit = slice_transforms(vol.data, transform=transform, reference=reference, window=window,
+                           upsample=upsample, fiducial=fiducial)
+    mats, sigma = fit.matrices, fit.sigma
     aligned = apply_transforms(vol.data, mats)
     params = {"transform": transform, "reference": reference, "window": window, "upsample": upsample,
               "interpolation_order": 1,
@@ -199,11 +202,11 @@ def align_stack(vol: xr.DataArray, *, transform: str = "translation", reference:
     drift = np.stack([centre_displacement(m, vol.shape[1:]) for m in mats])
     angles = np.array([rotation_angle_deg(m) for m in mats])
     values: dict[str, Any] = {
-        "transform": transform, "slices": int(vol.shape[0]),
+        "aligned": out, "transform": transform, "slices": int(vol.shape[0]),
         "drift_px": drift.tolist(), "drift_um": (drift * [dy, dx]).tolist(),
         "max_drift_um": float(np.abs(drift * [dy, dx]).max()),
         "rotation_deg": angles.tolist(), "max_rotation_deg": float(np.abs(angles).max())}
     if transform != "translation":
         values |= {"matrices": mats.tolist(), "drift_sigma_px": sigma[:, :2].tolist(),
                    "rotation_sigma_deg": np.degrees(sigma[:, 2]).tolist()}
-    return out, Result("tomo.align", values, (), prov)
+    return Result("tomo.align", values, (), prov)

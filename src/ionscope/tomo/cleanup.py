@@ -19,6 +19,7 @@ import numpy as np
 from scipy import ndimage
 
 from ionscope.model.errors import ValidationError
+from ionscope.model.result import Result
 
 FWHM_PER_SIGMA = 2.0 * np.sqrt(2.0 * np.log(2.0))
 
@@ -48,7 +49,7 @@ def psf_resolution_voxels(psf_sigma_px: Sequence[float]) -> float:
 
 
 def remove_partial_volume_specks(labels: np.ndarray, phase: int, psf_sigma_px: Sequence[float], *,
-                                 connectivity: int = 1) -> tuple[np.ndarray, int]:
+                                 connectivity: int = 1) -> Result:
     """Relabel components of ``phase`` smaller than the PSF's resolution cell to the surrounding phase.
 
     A connected component of ``phase`` with fewer voxels than :func:`psf_resolution_voxels` cannot
@@ -74,10 +75,9 @@ def remove_partial_volume_specks(labels: np.ndarray, phase: int, psf_sigma_px: S
 
     Returns
     -------
-    cleaned : ndarray
-        Copy of ``labels`` with the specks relabelled.
-    n_removed : int
-        Number of voxels relabelled.
+    Result
+        ``tomo.specks``: ``labels``, a copy of ``labels`` with the specks relabelled, and ``removed``,
+        the number of voxels relabelled.
     """
     labels = np.asarray(labels)
     if len(psf_sigma_px) != labels.ndim:
@@ -87,7 +87,7 @@ def remove_partial_volume_specks(labels: np.ndarray, phase: int, psf_sigma_px: S
         raise ValidationError(f"connectivity must be 1…{labels.ndim}, got {connectivity}")
     mask = labels == phase
     if not mask.any() or mask.all():
-        return labels.copy(), 0
+        return Result("tomo.specks", {"labels": labels.copy(), "removed": 0})
     cell = psf_resolution_voxels(psf_sigma_px)
     comp, _ = ndimage.label(mask, structure=ndimage.generate_binary_structure(labels.ndim, connectivity))
     size = np.bincount(comp.ravel())
@@ -104,4 +104,4 @@ def remove_partial_volume_specks(labels: np.ndarray, phase: int, psf_sigma_px: S
     seen = counts.max(axis=0) > 0
     idx = np.flatnonzero(small)[seen]
     out.flat[idx] = others[counts[:, seen].argmax(axis=0)]
-    return out, int(small.sum())
+    return Result("tomo.specks", {"labels": out, "removed": int(small.sum())})

@@ -1,4 +1,6 @@
-"""The local browser viewer (ionscope view): a token-protected read-only server and offline assets.
+"""The local browser viewer (ionscope view): a token-protected server and offline assets.
+
+The server only reads, but for the scribble label files drawn in it (:mod:`ionscope.viewer.scribble`).
 
 >>> from ionscope.viewer import make_server
 >>> server = make_server(["cross_section.zarr"])     # doctest: +SKIP

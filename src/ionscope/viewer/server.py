@@ -1,4 +1,4 @@
-"""The viewer's HTTP server: standard library only, token-protected, read-only, bounded.
+"""The viewer's HTTP server: standard library only, token-protected, read-only but for label files, bounded.
 
 Routes (every one needs the session token as ``?token=``, header ``X-Ionscope-Token`` or the
 ``ionscope_token`` cookie set by the index page; otherwise 401):
@@ -17,7 +17,13 @@ Routes (every one needs the session token as ``?token=``, header ``X-Ionscope-To
 ``GET /api/datasets/<id>/side``             side view of a cube (``plane`` xz|yz, ``index``, ``peak``; binary)
 ``GET /api/datasets/<id>/value``            value ± 1σ and unit at (``row``, ``col``) of a map or side view
 ``POST /api/datasets/<id>/roi``             ROI spectrum / depth profile / trajectories (JSON body)
+``GET|POST /api/datasets/<id>/scribbles``   label file of a volume: its state; save drawn strokes
+``GET /api/datasets/<id>/scribbles-slice``  one slice of the saved label file (binary)
 ==========================================  ==========================================================
+
+The only write is the label file of a volume (:mod:`ionscope.viewer.scribble`): a path the server
+derives from the stack's own (``<stack>.labels.zarr`` beside it), written atomically and never
+replaced without the request's explicit ``overwrite``.
 
 Binary images: ``b"ISV1"``, a little-endian uint32 header length, the UTF-8 JSON header padded with
 spaces to a multiple of 4 bytes, then row-major little-endian float32 pixels.
@@ -73,6 +79,8 @@ from ionscope.viewer.wire import HTTP_TYPES, error_body, json_bytes
 MAX_BLOCK_BYTES = 64 * 1024**2
 #: Largest request body accepted (ROI polygons), bytes.
 MAX_BODY = 1_000_000
+#: Largest body of a scribble-label save (strokes as polylines, :mod:`ionscope.viewer.scribble`), bytes.
+SCRIBBLE_BODY = 8_000_000
 #: Threads serving requests. Slices are NumPy/Zarr work that releases the GIL, so a few threads per
 #: core keep both busy while others wait on the disk or the network.
 WORKERS = 16
@@ -471,7 +479,7 @@ class ViewerHandler(BaseHTTPRequestHandler):
         if ctype != "application/json":
             raise HTTPError(415, f"a POST body must be sent as Content-Type: application/json, not {ctype or 'none'!r}")
 
-    def _body(self) -> bytes:
+    def _body(self, limit: int = MAX_BODY) -> bytes:
         raw = self.headers.get("Content-Length")
         if raw is None:
             raise HTTPError(411, "a POST needs a Content-Length")
@@ -479,8 +487,8 @@ class ViewerHandler(BaseHTTPRequestHandler):
             length = int(raw)
         except ValueError:
             raise HTTPError(400, "bad Content-Length") from None
-        if length <= 0 or length > MAX_BODY:
-            raise HTTPError(413 if length > MAX_BODY else 400, f"the body must be 1…{MAX_BODY} bytes of JSON")
+        if length <= 0 or length > limit:
+            raise HTTPError(413 if length > limit else 400, f"the body must be 1…{limit} bytes of JSON")
         body = self.rfile.read(length)
         if len(body) < length:
             raise HTTPError(400, "the body ended before its Content-Length")
@@ -500,7 +508,7 @@ class ViewerHandler(BaseHTTPRequestHandler):
             body = b""
             if method == "POST":
                 self._check_post()
-                body = self._body()
+                body = self._body(SCRIBBLE_BODY if parts.path.endswith("/scribbles") else MAX_BODY)
             self.server.deadlines.done(self.connection)  # the whole request is in
             params = {k: v[-1] for k, v in query.items() if k != "token"}
             self._route(method, parts.path, params, body)
@@ -544,7 +552,7 @@ class ViewerHandler(BaseHTTPRequestHandler):
 
     def _method_not_allowed(self) -> None:
         self.close_connection = True
-        self._error(405, None, f"method {self.command} is not allowed; the viewer is read-only and answers "
+        self._error(405, None, f"method {self.command} is not allowed; the viewer answers "
                                f"{ALLOWED_METHODS}", None, {"Allow": ALLOWED_METHODS})
 
     do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_TRACE = do_CONNECT = _method_not_allowed
@@ -578,6 +586,11 @@ class ViewerHandler(BaseHTTPRequestHandler):
         if len(segs) != 4:
             raise HTTPError(404, f"no such page: {path[:200]}")
         action = segs[3]
+        if action in ("scribbles", "scribbles-slice"):
+            from ionscope.viewer.scribble import handle as scribbles
+
+            scribbles(self, entry, method, action, params, body)
+            return
         routes = {("GET", "image"): self._image, ("GET", "labels"): self._labels,
                   ("GET", "spectrum"): self._spectrum, ("GET", "profile"): self._profile,
                   ("GET", "operando"): self._operando, ("GET", "map"): self._map, ("GET", "side"): self._side,

@@ -510,6 +510,7 @@ const vo = S.views.volume = {
       p.div.insertBefore(slider, p.caption);
       this.panels[axis] = p;
     }
+    if (S.scribble) S.scribble.attach(this);  // Label mode (scribble.js)
     await this.redraw();
   },
   async drawPanel(axis) {
@@ -528,6 +529,8 @@ const vo = S.views.volume = {
     }
     IS.paint(p.canvas, img);
     IS.drawScaleBar(p.canvas, p.umPerPx);
+    snapshot(p.canvas);
+    if (S.scribble) S.scribble.paint(axis);  // scribbled labels over the slice
     p.caption.textContent = `${axis} = ${this.idx[axis]} / ${this.n[axis] - 1}`;
     p.canvas.dataset.index = this.idx[axis];
     p.canvas.dataset.overlay = lab && $("vo-overlay").checked ? "1" : "0";
