@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from os import PathLike
 from pathlib import Path
 
@@ -17,6 +19,54 @@ from ionscope.spectra.calibration import recalibrate as _recalibrate
 from ionscope.spectra.elements import elements_present, identify_elements
 from ionscope.spectra.peaks import find_spectrum_peaks
 
+#: Array libraries xarray imports only to check whether an array is one of theirs.
+_DUCK_ARRAY_LIBRARIES = ("dask", "pint", "sparse", "cupy", "cubed")
+
+
+@contextmanager
+def numpy_only_arrays() -> Iterator[None]:
+    """Within this block, xarray does not import dask, pint, sparse or cupy to check array types.
+
+    xarray asks, for every array it wraps, whether it is a dask/pint/sparse/cupy array, importing
+    each installed library to find out (dask alone, with the parts of SciPy it pulls in, is ~0.3 s of
+    CPU — a fifth of a single-spectrum ``identify``). No array of a library that is not yet imported
+    can exist, so for those the answer is "no" without importing them: their entries in xarray's
+    duck-array cache are set to "not available" here and removed on exit (only the ones set here), so
+    a later import of the library behaves as usual. Likewise xarray's test for dask collections, which
+    imports ``dask.base``, answers "no" while dask is not imported. Without these internals (another
+    xarray version) this does nothing.
+    """
+    try:
+        from xarray.namedarray import pycompat
+        from xarray.namedarray import utils as xr_utils
+
+        cache = pycompat._cached_duck_array_modules
+        module_type = pycompat.DuckArrayModule
+        version = pycompat.Version("0.0.0")
+        is_dask = xr_utils.is_dask_collection
+    except (ImportError, AttributeError):
+        yield
+        return
+    added = {}
+    for mod in _DUCK_ARRAY_LIBRARIES:
+        if mod not in sys.modules and mod not in cache:
+            absent = object.__new__(module_type)
+            absent.module, absent.version, absent.type, absent.available = None, version, (), False
+            cache[mod] = added[mod] = absent
+
+    def is_dask_collection(x) -> bool:  # imports dask.base (~0.1 s) only once dask is in use
+        return "dask" in sys.modules and is_dask(x)
+
+    xr_utils.is_dask_collection = is_dask_collection
+    try:
+        yield
+    finally:
+        for mod, absent in added.items():
+            if cache.get(mod) is absent:
+                del cache[mod]
+        if xr_utils.is_dask_collection is is_dask_collection:
+            xr_utils.is_dask_collection = is_dask
+
 
 def read_spectrum(path: str | PathLike[str], polarity: str | None = None):
     """Read a spectrum file; polarity from the argument, the metadata, or the ``P_``/``N_`` file name."""
@@ -25,7 +75,7 @@ def read_spectrum(path: str | PathLike[str], polarity: str | None = None):
     import ionscope
 
     p = Path(path)
-    with _warnings.catch_warnings(record=True) as caught:
+    with _warnings.catch_warnings(record=True) as caught, numpy_only_arrays():
         _warnings.simplefilter("always")
         spec = ionscope.read(p)
     if caught:
@@ -224,7 +274,7 @@ def identify_file(path: str | PathLike[str], *, elements: Sequence[str] | str = 
     """
     from threadpoolctl import threadpool_limits
 
-    with threadpool_limits(limits=1, user_api="blas"):
+    with threadpool_limits(limits=1, user_api="blas"), numpy_only_arrays():
         return _identify_file(path, elements=elements, polarity=polarity, recalibrate=recalibrate, **options)
 
 
