@@ -13,6 +13,7 @@ from ionscope.spectra import (
     find_spectrum_peaks,
     identify_elements,
 )
+from ionscope.spectra.elements import oxide_fragment_allowed
 from ionscope.synth.spectra import tof_spectrum
 
 METALS = {"Ru+": 2.0e4, "Pt+": 8e3, "Pd+": 6e3, "RuO+": 4e3, "Ir+": 3e3}
@@ -50,6 +51,18 @@ def test_auto_mode_finds_only_elements_that_are_there():
     # two-isotope elements are found when named: C+ (12C/13C) and K+ (39K/41K) are in BASE, Cl and Ru are not
     named = elements_present(identify_elements(spec, polarity="positive", elements=["C", "K", "Cl", "Ru"]))
     assert set(named) == {"C", "K"}
+
+
+def test_oxide_fragment_rule_drops_cations_beyond_the_oxide_valence():
+    # Hirokawa et al. 2003: MOy+ needs valence >= 2y+1; rare earths (3) give DyO+ but not DyO2+
+    pos = {f for f, _ in candidate_species(["Dy", "Ru", "Pt", "Sr", "Fe"], "positive")}
+    assert {"Dy+", "DyO+", "Ru+", "RuO+", "RuO2+", "Pt+", "PtO+", "Sr+", "Fe+", "FeO+", "FeO2+"} <= pos
+    assert not pos & {"DyO2+", "PtO2+", "SrO+", "SrO2+"}
+    # negative ions and explicitly requested forms are not restricted
+    neg = {f for f, _ in candidate_species(["Dy", "Sr"], "negative")}
+    assert {"DyO2-", "DyO3-", "SrO-", "SrO3-"} <= neg
+    assert ("DyO2+", "Dy") in candidate_species(["Dy"], "positive", forms=["{E}O2"])
+    assert oxide_fragment_allowed("Xx", "{E}O2", "positive")  # no tabulated valence: allowed
 
 
 def test_candidate_species_and_polarity_errors():

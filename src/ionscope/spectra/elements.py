@@ -1,13 +1,15 @@
 """Element identification from isotope patterns, with NNLS decomposition of overlapping patterns.
 
-Each candidate species (an element's atomic ion and its oxides for the polarity, :data:`FORMS`) has
-an isotope pattern. Around every isotopologue m/z a window of ±FWHM/2 (``m/2R``, never narrower than
-one bin) holds the counts of that isotopologue minus a local background: the mean count per bin of
-two flanks one FWHM away from the peak (:func:`_window_counts`), whose Poisson variance is propagated
-into the window variance. Windows of different species that overlap are merged. The window
-intensities ``b`` are modelled as ``A·x`` with ``A[j, s]`` the fraction of species ``s``'s ions
-falling in window ``j`` and ``x ≥ 0`` the total intensity of each species, solved by
-variance-weighted non-negative least squares (Lawson–Hanson 1974; the algorithm of :func:`scipy.optimize.nnls`).
+Each candidate species (an element's atomic ion and its oxides for the polarity, :data:`FORMS`, less
+the oxide cations that the fragment rule of Hirokawa et al. 2003 excludes for the element's oxide
+valence, :func:`oxide_fragment_allowed`: no DyO₂⁺ or SrO⁺) has an isotope pattern. Around every
+isotopologue m/z a window of ±FWHM/2 (``m/2R``, never narrower than one bin) holds the counts of
+that isotopologue minus a local background: the mean count per bin of two flanks one FWHM away from
+the peak (:func:`_window_counts`), whose Poisson variance is propagated into the window variance.
+Windows of different species that overlap are merged. The window intensities ``b`` are modelled as
+``A·x`` with ``A[j, s]`` the fraction of species ``s``'s ions falling in window ``j`` and ``x ≥ 0``
+the total intensity of each species, solved by variance-weighted non-negative least squares
+(Lawson–Hanson 1974; the algorithm of :func:`scipy.optimize.nnls`).
 
 A species is reported *present* when
 
@@ -96,6 +98,40 @@ def erf(v) -> np.ndarray:
 
 AUTO_NUISANCE = ("Rh", "Au")  #: monoisotopic metals fitted (never reported) in auto mode
 
+#: Highest oxidation state of each element in its known oxides (Greenwood & Earnshaw, *Chemistry of the
+#: Elements*, 2nd ed., Butterworth-Heinemann 1997): the valence ``n`` of the fragment rule of
+#: :func:`oxide_fragment_allowed`. Rare earths other than Ce, Pr, Tb form only M₂O₃; Pt, Pd, Rh, Ir
+#: at most MO₂ (PtO₃, RhO₃, IrO₃ are not established solids); Ru and Os MO₄; Ni and Co count with
+#: the +4 of delithiated layered oxides (NiO₂, CoO₂). Elements not listed are not restricted.
+OXIDE_VALENCE = {
+    "Mg": 2, "Ca": 2, "Sr": 2, "Ba": 2, "Zn": 2, "Cd": 2, "Hg": 2, "Ni": 4, "Co": 4, "Cu": 3, "Ag": 3,
+    "Ti": 4, "Zr": 4, "Hf": 4, "Ge": 4, "Sn": 4, "Pb": 4, "Si": 4, "Ce": 4, "Pr": 4, "Tb": 4,
+    "Sc": 3, "Y": 3, "La": 3, "Nd": 3, "Sm": 3, "Eu": 3, "Gd": 3, "Dy": 3, "Ho": 3, "Er": 3, "Tm": 3,
+    "Yb": 3, "Lu": 3, "Ga": 3, "In": 3, "Au": 3, "Al": 3,
+    "Pt": 4, "Pd": 4, "Rh": 4, "Ir": 4,
+    "V": 5, "Nb": 5, "Ta": 5, "Cr": 6, "Mo": 6, "W": 6, "Se": 6, "Te": 6, "Re": 7, "Mn": 7,
+    "Ru": 8, "Os": 8, "Xe": 8,
+}
+
+
+def oxide_fragment_allowed(element_symbol: str, template: str, polarity: str) -> bool:
+    """Whether the oxide ion ``template`` (``"{E}O2"`` …) of an element is an expected SIMS fragment.
+
+    Fragment rule of Hirokawa et al. (*Anal. Sci.* 19, 1231, 2003, doi:10.2116/analsci.19.1231): an
+    oxide fragment MₓOᵧ of a cation of valence ``n`` appears as a positive ion when ``n·x ≥ 2y + 1``
+    and as a negative ion when ``n·x ≤ 2y + 1``. For the cations MOᵧ⁺ tried here (x = 1) the largest
+    valence the element reaches in an oxide (:data:`OXIDE_VALENCE`) must be ≥ 2y + 1: a rare-earth
+    dioxide cation DyO₂⁺ (needs n ≥ 5, rare earths have 3) is not expected, whereas DyO⁺ is. The
+    negative rule excludes nothing here (valence 0 of the metal or 1 satisfies it for every MOᵧ⁻),
+    and atomic ions (y = 0) are always allowed. Elements without a tabulated valence are allowed.
+    """
+    n = OXIDE_VALENCE.get(element_symbol)
+    body = template.replace("{E}", "")
+    if n is None or polarity != "positive" or not body.startswith("O") or set(body[1:]) - set("0123456789"):
+        return True
+    y = int(body[1:] or 1)
+    return n >= 2 * y + 1
+
 #: Species forms tried for each element, by polarity (metal surfaces and their oxides: Laurent et al.,
 #: Anal. Chem. 2024).
 FORMS = {
@@ -141,7 +177,9 @@ class SpeciesFit:
 
 def candidate_species(elements: Sequence[str], polarity: str, forms: Sequence[str] | None = None,
                       max_mz: float | None = None) -> list[tuple[str, str]]:
-    """(formula, element) pairs for ``elements`` in the forms of ``polarity``."""
+    """(formula, element) pairs for ``elements`` in the forms of ``polarity``: given ``forms`` all of
+    them, else the default :data:`FORMS` that the oxide fragment rule allows
+    (:func:`oxide_fragment_allowed`)."""
     if polarity not in FORMS:
         raise ValidationError(f"polarity must be 'positive' or 'negative', got {polarity!r}")
     sign = "+" if polarity == "positive" else "-"
@@ -149,6 +187,8 @@ def candidate_species(elements: Sequence[str], polarity: str, forms: Sequence[st
     for e in elements:
         element(e)
         for f in forms or FORMS[polarity]:
+            if not forms and not oxide_fragment_allowed(e, f, polarity):
+                continue
             formula = f.format(E=e) + sign
             if max_mz is None or isotope_pattern(formula, resolution="unit").mz.max() < max_mz:
                 out.append((formula, e))
