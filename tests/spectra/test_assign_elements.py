@@ -65,6 +65,15 @@ def test_oxide_fragment_rule_drops_cations_beyond_the_oxide_valence():
     assert oxide_fragment_allowed("Xx", "{E}O2", "positive")  # no tabulated valence: allowed
 
 
+def test_noble_gases_only_as_cations_and_no_unbound_atomic_anions():
+    neg = {f for f, _ in candidate_species(["Xe", "Kr", "Zn", "Ru"], "negative")}
+    assert not neg & {"Xe-", "XeO-", "XeO2-", "XeO3-", "Kr-", "KrO3-", "Zn-"}
+    assert {"ZnO-", "ZnO2-", "Ru-", "RuO3-"} <= neg  # zinc's oxide anions and Ru⁻ (bound) stay
+    pos = {f for f, _ in candidate_species(["Xe", "Zn"], "positive")}
+    assert "Xe+" in pos and not pos & {"XeO+", "XeO2+"}
+    assert "Zn+" in pos
+
+
 def test_candidate_species_and_polarity_errors():
     assert ("RuO3-", "Ru") in candidate_species(["Ru"], "negative")
     with pytest.raises(ValidationError):

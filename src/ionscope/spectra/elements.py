@@ -1,8 +1,9 @@
 """Element identification from isotope patterns, with NNLS decomposition of overlapping patterns.
 
 Each candidate species (an element's atomic ion and its oxides for the polarity, :data:`FORMS`, less
-the oxide cations that the fragment rule of Hirokawa et al. 2003 excludes for the element's oxide
-valence, :func:`oxide_fragment_allowed`: no DyO₂⁺ or SrO⁺) has an isotope pattern. Around every
+the ions that are not expected (:func:`form_expected`): oxide cations beyond the element's oxide
+valence by the fragment rule of Hirokawa et al. 2003 (no DyO₂⁺ or SrO⁺), atomic anions of elements
+whose anion is unbound (no Xe⁻, Zn⁻), noble gases other than as M⁺) has an isotope pattern. Around every
 isotopologue m/z a window of ±FWHM/2 (``m/2R``, never narrower than one bin) holds the counts of
 that isotopologue minus a local background: the mean count per bin of two flanks one FWHM away from
 the peak (:func:`_window_counts`), whose Poisson variance is propagated into the window variance.
@@ -114,6 +115,27 @@ OXIDE_VALENCE = {
 }
 
 
+#: Elements whose atomic anion is unbound (electron affinity ≤ 0; Andersen, Haugen & Hotop, *J. Phys.
+#: Chem. Ref. Data* 28, 1511, 1999, doi:10.1063/1.556047): no M⁻ ion, though their oxide anions can form.
+UNBOUND_ANION = frozenset({"He", "Be", "N", "Ne", "Mg", "Ar", "Mn", "Zn", "Kr", "Cd", "Xe", "Hg", "Rn"})
+
+#: Noble gases: in a sputtered solid only as implanted atoms (primary or sputter beams), which form no
+#: oxides there (the xenon oxides are made from the fluorides by hydrolysis; Greenwood & Earnshaw 1997).
+NOBLE_GASES = frozenset({"He", "Ne", "Ar", "Kr", "Xe", "Rn"})
+
+
+def form_expected(element_symbol: str, template: str, polarity: str) -> bool:
+    """Whether the ion ``template`` (``"{E}"``, ``"{E}O2"`` …) of an element is an expected SIMS ion of
+    ``polarity``: a noble gas only as M⁺ (:data:`NOBLE_GASES`); no atomic anion M⁻ of an element whose
+    anion is unbound (:data:`UNBOUND_ANION`); oxide cations only as :func:`oxide_fragment_allowed`."""
+    atomic = template == "{E}"
+    if element_symbol in NOBLE_GASES:
+        return atomic and polarity == "positive"
+    if atomic and polarity == "negative" and element_symbol in UNBOUND_ANION:
+        return False
+    return oxide_fragment_allowed(element_symbol, template, polarity)
+
+
 def oxide_fragment_allowed(element_symbol: str, template: str, polarity: str) -> bool:
     """Whether the oxide ion ``template`` (``"{E}O2"`` …) of an element is an expected SIMS fragment.
 
@@ -187,7 +209,7 @@ def candidate_species(elements: Sequence[str], polarity: str, forms: Sequence[st
     for e in elements:
         element(e)
         for f in forms or FORMS[polarity]:
-            if not forms and not oxide_fragment_allowed(e, f, polarity):
+            if not forms and not form_expected(e, f, polarity):
                 continue
             formula = f.format(E=e) + sign
             if max_mz is None or isotope_pattern(formula, resolution="unit").mz.max() < max_mz:
