@@ -13,7 +13,7 @@ from ionscope.spectra import (
     find_spectrum_peaks,
     identify_elements,
 )
-from ionscope.spectra.elements import oxide_fragment_allowed
+from ionscope.spectra.elements import oxide_fragment_allowed, untestable
 from ionscope.synth.spectra import tof_spectrum
 
 METALS = {"Ru+": 2.0e4, "Pt+": 8e3, "Pd+": 6e3, "RuO+": 4e3, "Ir+": 3e3}
@@ -72,6 +72,7 @@ def test_noble_gases_only_as_cations_and_no_unbound_atomic_anions():
     pos = {f for f, _ in candidate_species(["Xe", "Zn"], "positive")}
     assert "Xe+" in pos and not pos & {"XeO+", "XeO2+"}
     assert "Zn+" in pos
+    assert untestable(["Xe", "Ru", "Zn"], "negative") == ["Xe"] and untestable(["Xe"], "positive") == []
 
 
 def test_candidate_species_and_polarity_errors():

@@ -217,6 +217,12 @@ def candidate_species(elements: Sequence[str], polarity: str, forms: Sequence[st
     return out
 
 
+def untestable(elements: Sequence[str], polarity: str) -> list[str]:
+    """The elements of which no ion of the default :data:`FORMS` is expected in ``polarity``
+    (:func:`form_expected`), e.g. Xe in negative spectra: they cannot be tested there."""
+    return [e for e in elements if not any(form_expected(e, f, polarity) for f in FORMS[polarity])]
+
+
 def interference_species(elements: Sequence[str], polarity: str, max_mz: float | None = None
                           ) -> list[tuple[str, frozenset]]:
     """(formula, metal elements) of the interference species of ``elements``: hydrides/hydroxides
@@ -457,7 +463,10 @@ def _build_species(els: Sequence[str], polarity: str, params: IdentifyParameters
     x, rp = data.x, data.resolving_power
     pairs = [(f, frozenset((e,)), e) for f, e in candidate_species(els, polarity, params.forms, max_mz=float(x.max()))]
     if not pairs:
-        raise ValidationError("no candidate species fall inside the m/z range of the spectrum")
+        none = untestable(els, polarity)
+        why = (f"; no {polarity} ion of {', '.join(none)} is expected (noble gases form only cations, "
+               "elements with an unbound anion no M⁻)") if none else ""
+        raise ValidationError("no candidate species fall inside the m/z range of the spectrum" + why)
     if interferences:
         pairs += deciding_interferences(pairs, interference_species(els, polarity, max_mz=float(x.max())))
     pats = [isotope_pattern(f, resolution="unit") for f, _, _ in pairs]

@@ -16,7 +16,7 @@ from ionscope.model.provenance import make_provenance
 from ionscope.model.result import Quantity, Result
 from ionscope.spectra.calibration import REFERENCE_IONS, Calibration, apply_calibration, recalibrate
 from ionscope.spectra.calibration import recalibrate as _recalibrate
-from ionscope.spectra.elements import elements_present, identify_elements
+from ionscope.spectra.elements import elements_present, identify_elements, untestable
 from ionscope.spectra.peaks import find_spectrum_peaks
 
 #: Array libraries xarray imports only to check whether an array is one of theirs.
@@ -293,6 +293,9 @@ def _identify_file(path, *, elements, polarity, recalibrate, **options) -> Resul
     else:
         warnings.append("not recalibrated: m/z as exported")
     auto = isinstance(elements, str) and elements == "auto"
+    if not auto and not options.get("forms"):
+        warnings += [f"{e}: no {pol} ion of it is expected (noble gases form only cations, elements with an "
+                     "unbound anion no M⁻): not tested" for e in untestable(elements, pol)]
     fits = identify_elements(spec, polarity=pol, elements=elements, **options)
     if auto:
         names = list(elements_present(fits))
