@@ -34,7 +34,8 @@ def numpy_only_arrays() -> Iterator[None]:
     duck-array cache are set to "not available" here and removed on exit (only the ones set here), so
     a later import of the library behaves as usual. Likewise xarray's test for dask collections, which
     imports ``dask.base``, answers "no" while dask is not imported. Without these internals (another
-    xarray version) this does nothing.
+    xarray version) this does nothing. Not meant for a process whose other threads import one of these
+    libraries for the first time while the block runs.
     """
     try:
         from xarray.namedarray import pycompat
