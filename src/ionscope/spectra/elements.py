@@ -588,7 +588,8 @@ def _assess(species: _Species, fit: _WindowFit, data: _Spectrum, params: Identif
     """SpeciesFit records and presence (module docstring, tests 1–3) of the reported species; the
     interference species follow with ``present=False``. Elements in ``hidden`` are never present."""
     n = len(species.formulas)
-    tested = [s for s in range(n) if species.reported[s] is not None]
+    # the Bonferroni family: the tests that can report something (not the hidden nuisance elements)
+    tested = [s for s in range(n) if species.reported[s] is not None and species.reported[s] not in hidden]
     z_crit = detection_threshold(len(tested)) if params.min_significance is None else params.min_significance
     out = []
     for s in range(n):
