@@ -33,7 +33,8 @@ A species is reported *present* when
 Named mode runs the same tests as auto mode: naming an element does not make it present.
 ``z_crit`` comes from counting statistics (:func:`detection_threshold`): the one-sided z that keeps
 the false-report probability of the whole run of species tests at that of a single 3σ test
-(Bonferroni), e.g. 3.8σ for 5 elements × 4 forms, 4.3σ for the ~150 species of auto mode.
+(Bonferroni), e.g. 3.7σ for the 11 positive and 3.8σ for the 20 negative species of Ru, Rh, Pd, Ir,
+Pt, 4.1–4.2σ for the 54 positive and 100 negative species of auto mode.
 
 A species with a single isotopologue above 1 % of the largest (Rh⁺, RhO⁺, Au⁺, Co⁺ …;
 ``SpeciesFit.diagnostic`` False) has no pattern to confirm: it is present only when it passes tests 1
