@@ -31,11 +31,13 @@ EXPECTED = {
 
 # Named mode (--elements Ru,Rh,Pd,Ir,Pt), measured on these files (contrast over the local background, σ):
 # * Pd has no pattern over the background in negative polarity (PdO⁻…PdO₃⁻ ≤ 2.2σ on all four Pd samples);
-# * Pt⁺ in positive polarity stays at 0.4–1.7σ on the Pt samples except Ru–Pt (3.8σ): 200-channel binning
-#   puts 0.17 m/z bins under Pt's isotopes, where Ru-bearing cluster ions have the same nominal masses;
-#   in negative polarity Pt⁻/PtO⁻/PtO₂⁻ find it on every Pt sample;
-# * Ir in positive polarity: Ir⁺/IrO⁺ at 1.9–3.7σ on the Ir samples; negative IrO₂⁻ finds every one;
-# * Ru in negative polarity on the quaternary, quinary and HEA19 alloys (RuOₓ⁻ ≤ 2.4σ);
+# * Pt⁺ in positive polarity stays at 0.8–3.1σ on the three richer Pt samples (Ru–Pt: 5.0σ, found):
+#   200-channel binning puts 0.17 m/z bins under Pt's isotopes, where metal-bearing cluster ions have
+#   the same nominal masses (Ru–Rh, without Pt, gives Pt⁺ 2.6σ); in negative polarity Pt⁻/PtO⁻/PtO₂⁻
+#   find it on every Pt sample;
+# * Ir in positive polarity: Ir⁺/IrO⁺ at 2.4–2.8σ on the Ir samples (the ions at m/z 191/193 of every
+#   sample have a metal-like mass defect, not an organic one); negative IrO₂⁻ finds every one;
+# * Ru in negative polarity on the quaternary, quinary and HEA19 alloys (RuOₓ⁻ ≤ 2.1σ);
 # * Rh on the negative quinary (RhO₂⁻ 2.0σ).
 KNOWN_MISSES = {
     ("N_Ru-Pd_Bi1_1.txt", "Pd"), ("N_Ru-Pt-Pd_Bi1_1.txt", "Pd"), ("N_Ru-Pt-Pd-Ir_Bi1_1.txt", "Pd"),
