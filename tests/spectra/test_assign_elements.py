@@ -166,7 +166,7 @@ def test_window_background_ignores_a_peak_in_one_flank():
     mu += 2000.0 * np.exp(-0.5 * ((x - 100.075) / 0.005) ** 2)  # a peak in the upper flank [100.06, 100.09]
     y = rng.poisson(mu).astype(float)
     cs = np.concatenate(([0.0], np.cumsum(y)))
-    b, var = _window_counts(np.array([99.97]), np.array([100.03]), x, cs, np.gradient(x))
+    b, var, _ = _window_counts(np.array([99.97]), np.array([100.03]), x, cs, np.gradient(x))
     # the window holds background only: 61 bins × 20 counts; the upper flank's peak must not be subtracted
     assert abs(b[0]) < 4 * np.sqrt(var[0]), (b, var)
 
@@ -182,3 +182,24 @@ def test_metal_next_to_hydrocarbon_ions_of_the_same_nominal_mass():
     # the Gaussian tails of the hydrocarbon peaks (beyond 1.6σ) put ≈ 6 % of their 11 000 counts, ≈ 600,
     # inside the Pt windows; Poisson σ of Pt⁺ ≈ 2 %: allow +25 % / −10 %
     assert 0.9 * 3e3 < pt.intensity < 1.25 * 3e3, pt.intensity
+
+
+@pytest.mark.parametrize("interferences", [False, True])
+def test_single_isotope_intensity_is_unbiased_whatever_the_bin_phase(interferences):
+    # ⁵⁹Co⁺ spans ~8.6 channels (m/Δm = 4000). Counting the bins whose centres fall in the window made
+    # its intensity swing ±10 % with the bin phase, and the window merged with ⁵⁸NiH⁺ (10 mDa away, a
+    # deciding interference in named mode) counted a wider interval than its capture fraction assumed
+    # (+9 %). Over 6 noise seeds the mean z-score of an unbiased estimate is N(0, 1/√6): 4σ = 1.6.
+    from ionscope.spectra.calibration import apply_calibration, auto_calibrate
+    from ionscope.spectra.elements import identify_elements
+    from ionscope.synth.spectra import tof_spectrum
+
+    z = []
+    for seed in range(6):
+        spec, truth = tof_spectrum(shots=None, seed=seed)  # a lithium-metal SEI with Ni, Co, Ru, Pt
+        spec = apply_calibration(spec, auto_calibrate(spec))
+        fits = identify_elements(spec, polarity="positive", elements=["Co", "Ni", "Ru"],
+                                 interferences=interferences)
+        co = next(f for f in fits if f.formula == "Co+")
+        z.append((co.intensity - truth.truth["species"]["Co+"]) / co.uncertainty)
+    assert abs(np.mean(z)) < 4 / np.sqrt(6), z

@@ -353,6 +353,7 @@ class _Species:
     ca: np.ndarray
     idx: np.ndarray
     half: np.ndarray
+    ab: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -481,21 +482,28 @@ def _build_species(els: Sequence[str], polarity: str, params: IdentifyParameters
     ok = (cm > x[0]) & (cm < x[-1])
     cm, ca, idx = cm[ok], ca[ok], idx[ok]
     half = np.maximum(cm / (2 * rp), np.interp(cm, x, data.dx))
-    ca = ca * erf(half * 2.354820045 / (cm / rp) / np.sqrt(2))
+    captured = ca * erf(half * 2.354820045 / (cm / rp) / np.sqrt(2))
     return _Species([f for f, _, _ in pairs], [m for _, m, _ in pairs], [r for _, _, r in pairs], pats,
-                    cm, ca, idx, half)
+                    cm, captured, idx, half, ca)
 
 
 def _solve(species: _Species, data: _Spectrum, shift_ppm, rows=None):
-    """Variance-weighted NNLS of the window counts on the species' capture fractions."""
+    """Variance-weighted NNLS of the window counts on the species' capture fractions.
+
+    A species' column holds, per window, its isotopologues' abundance times the share of their
+    Gaussian peak (FWHM m/R) that the background-subtracted window count keeps
+    (:func:`_captured_fraction`).
+    """
     n = len(species.formulas)
     sel = np.arange(species.cm.size) if rows is None else rows
     shifts = shift_ppm if np.ndim(shift_ppm) == 0 else np.asarray(shift_ppm)[sel]
     centres = species.cm[sel] * (1 + shifts * 1e-6)
     wlo, whi, win = _windows(centres, species.half[sel])
-    b, var = _window_counts(wlo, whi, data.x, data.cs_raw, data.dx)
+    b, var, flanks = _window_counts(wlo, whi, data.x, data.cs_raw, data.dx)
+    sigma = centres / (data.resolving_power * 2.354820045)
+    kept = _captured_fraction(centres, sigma, wlo, whi, flanks, win)
     a = np.zeros((wlo.size, n))
-    np.add.at(a, (win, species.idx[sel]), species.ca[sel])
+    np.add.at(a, (win, species.idx[sel]), species.ab[sel] * kept)
     w = 1.0 / np.sqrt(np.maximum(var, 1.0))
     used = np.nonzero(a.any(axis=0))[0]
     coef = np.zeros(n)
@@ -692,42 +700,76 @@ FLANK_Z = 3.0
 
 
 def _window_counts(wlo: np.ndarray, whi: np.ndarray, x: np.ndarray, cs_raw: np.ndarray,
-                   dx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Background-subtracted counts in each window and their Poisson variance.
+                   dx: np.ndarray) -> tuple[np.ndarray, np.ndarray, _Flanks]:
+    """Background-subtracted counts in each window, their Poisson variance, and the flanks used.
 
-    The local background of a window ``[lo, hi]`` of width ``W`` is the mean count per bin in two
-    flanks ``[lo − W, lo − W/2]`` and ``[hi + W/2, hi + W]`` (at least one bin each). A window is
+    Counts are taken over the exact m/z interval of a window, not over the bins whose centres fall in
+    it: the running sum is interpolated linearly between bin edges (half a bin either side of each
+    centre), i.e. counts are spread evenly over a bin. Otherwise the counted interval jumps by up to a
+    bin at each edge with the bin phase — a 10 % swing of a single-isotope species when the window
+    spans eight bins — while the capture fraction assumes the nominal window.
+
+    The local background of a window ``[lo, hi]`` of width ``W`` is the count rate per unit m/z in two
+    flanks ``[lo − W, lo − W/2]`` and ``[hi + W/2, hi + W]`` (at least one bin wide each). A window is
     ±FWHM/2 around the exact mass, so the flanks start one FWHM from the peak centre, where a
     Gaussian peak has fallen to 6 % of its height, and end before the next nominal mass. With ``S``
-    counts in ``n`` window bins and ``F`` counts in ``n_f`` flank bins:
-    ``b = S − n·F/n_f`` and ``var(b) = S + n²·F/n_f²`` (both sums Poisson).
+    counts in the window and ``F`` counts over flank width ``W_f``:
+    ``b = S − W·F/W_f`` and ``var(b) = S + W²·F/W_f²`` (both sums Poisson).
 
-    When the two flanks disagree beyond counting statistics — their per-bin rates differ by more than
+    When the two flanks disagree beyond counting statistics — their rates differ by more than
     :data:`FLANK_Z` standard deviations of the difference — another peak sits in one of them (at high
     resolving power a hydrocarbon ion of the same nominal mass lies 0.1–0.2 m/z above a metal ion,
     i.e. in its upper flank), and the lower flank alone gives the background. Pooling them would
     subtract that peak from the window: ¹⁹⁵Pt⁺ next to C₁₅H₁₅⁺ came out as zero.
     """
+    edges = np.concatenate((x - dx / 2, [x[-1] + dx[-1] / 2]))
+
+    def counts(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.interp(b, edges, cs_raw) - np.interp(a, edges, cs_raw)
+
     width = np.maximum(whi - wlo, 0.0)
-    i_lo = np.searchsorted(x, wlo, side="left")
-    i_hi = np.searchsorted(x, whi, side="right")
-    n = np.maximum(i_hi - i_lo, 1)
-    s = cs_raw[i_hi] - cs_raw[i_lo]
-    step = np.interp(wlo, x, dx)
-    l0 = np.searchsorted(x, wlo - np.maximum(width, 2 * step), side="left")
-    l1 = np.minimum(np.searchsorted(x, wlo - width / 2, side="right"), i_lo)
-    l0 = np.minimum(l0, np.maximum(l1 - 1, 0))
-    r0 = np.maximum(np.searchsorted(x, whi + width / 2, side="left"), i_hi)
-    r1 = np.searchsorted(x, whi + np.maximum(width, 2 * step), side="right")
-    r1 = np.maximum(r1, np.minimum(r0 + 1, x.size))
-    nl, nr = l1 - l0, r1 - r0
-    fl, fr = cs_raw[l1] - cs_raw[l0], cs_raw[r1] - cs_raw[r0]
-    f, nf = fl + fr, np.maximum(nl + nr, 1)
-    rate_l, rate_r = fl / np.maximum(nl, 1), fr / np.maximum(nr, 1)
-    sd = np.sqrt(np.maximum(fl, 1) / np.maximum(nl, 1) ** 2 + np.maximum(fr, 1) / np.maximum(nr, 1) ** 2)
-    discordant = (nl > 0) & (nr > 0) & (np.abs(rate_l - rate_r) > FLANK_Z * sd)
-    left = discordant & (rate_l <= rate_r)
-    right = discordant & (rate_r < rate_l)
-    f = np.where(left, fl, np.where(right, fr, f))
-    nf = np.maximum(np.where(left, nl, np.where(right, nr, nf)), 1)
-    return s - n * f / nf, s + n * n * f / (nf * nf)
+    s = counts(wlo, whi)
+    reach = np.maximum(width, width / 2 + np.interp(wlo, x, dx))  # each flank at least one bin wide
+    left = (wlo - reach, wlo - width / 2)
+    right = (whi + width / 2, whi + reach)
+    fl, fr = counts(*left), counts(*right)
+    wf = reach - width / 2
+    rate_l, rate_r = fl / wf, fr / wf
+    sd = np.sqrt((np.maximum(fl, 1) + np.maximum(fr, 1))) / wf
+    discordant = np.abs(rate_l - rate_r) > FLANK_Z * sd
+    use_l = ~discordant | (rate_l <= rate_r)
+    use_r = ~discordant | (rate_r < rate_l)
+    f = fl * use_l + fr * use_r
+    wsum = wf * (use_l.astype(float) + use_r)
+    weight = width / wsum
+    flanks = _Flanks(left, right, weight * use_l, weight * use_r)
+    return s - weight * f, s + weight * weight * f, flanks
+
+
+@dataclass(frozen=True)
+class _Flanks:
+    """m/z intervals ``(start, stop)`` of each window's two flanks and the weight with which each
+    flank's counts were subtracted (0 for a flank left out)."""
+
+    left: tuple[np.ndarray, np.ndarray]
+    right: tuple[np.ndarray, np.ndarray]
+    left_weight: np.ndarray
+    right_weight: np.ndarray
+
+
+def _gaussian_share(centre: np.ndarray, sigma: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Share of a Gaussian peak (centre and σ in m/z) between ``lo`` and ``hi``."""
+    z = 1.0 / (sigma * np.sqrt(2))
+    return 0.5 * (erf((hi - centre) * z) - erf((lo - centre) * z))
+
+
+def _captured_fraction(centre: np.ndarray, sigma: np.ndarray, wlo: np.ndarray, whi: np.ndarray,
+                       flanks: _Flanks, win: np.ndarray) -> np.ndarray:
+    """Expected share of each isotopologue's counts in its window's background-subtracted count: the
+    Gaussian integral over its window — wider than its own ±FWHM/2 when windows of neighbouring
+    isotopologues merged — minus the flank weights times the integrals over the flanks, where the
+    peak's own tail lies partly."""
+    inside = _gaussian_share(centre, sigma, wlo[win], whi[win])
+    left = _gaussian_share(centre, sigma, flanks.left[0][win], flanks.left[1][win])
+    right = _gaussian_share(centre, sigma, flanks.right[0][win], flanks.right[1][win])
+    return inside - flanks.left_weight[win] * left - flanks.right_weight[win] * right
