@@ -89,8 +89,9 @@ def test_cli_generate(cli, tmp_path):
 
 @pytest.mark.realdata
 def test_nmc_slices_reproduce_fractions_and_pore_surface():
-    """Four xy sections of the 256³ NMC electrode → 96³: fractions within 0.01 of the volume's and the
-    pore surface area within 10 % (the targets of the method; NMC and CBD surfaces are not met, see docs)."""
+    """Four xy sections of the 256³ NMC electrode → 96³: fractions within 0.01 of the volume's and every
+    phase's surface area within 10 % (the targets of the method; the sections' own representativity
+    uncertainty is ~1 % for the surface, see docs)."""
     from ionscope.micro.surface import marching_cubes_area
 
     from ..conftest import shared_data
@@ -100,8 +101,9 @@ def test_nmc_slices_reproduce_fractions_and_pore_surface():
     vol, _ = gen.generate(real[[32, 96, 160, 224]], ph, (96, 96, 96), r_max=64, seed=0)
     for v in ph.values():
         assert abs((vol == v).mean() - (real == v).mean()) < 0.01
-    area = [marching_cubes_area(m, (1, 1, 1)) / m.size for m in (real == 0, vol == 0)]
-    assert abs(area[1] / area[0] - 1) < 0.10
+    for v in ph.values():
+        area = [marching_cubes_area(m, (1, 1, 1)) / m.size for m in (real == v, vol == v)]
+        assert abs(area[1] / area[0] - 1) < 0.10, v
 
 
 def test_cli_generate_segments_a_grey_image_first(cli, tmp_path):
@@ -180,7 +182,7 @@ def test_readme_example_runs_as_written(cli, tmp_path, monkeypatch):
     assert "wrote generated.zarr (128×128×128 voxels" in out and (work / "generated.zarr").is_dir()
 
 
-def _anisotropic_truth(seed: int, n: int = 64, stretch=(2.0, 1.0, 0.6)) -> np.ndarray:
+def _anisotropic_truth(seed: int, n: int = 96, stretch=(2.0, 1.0, 0.6)) -> np.ndarray:
     """Two-phase volume: a Gaussian field with a Gaussian correlation of 3 px stretched by ``stretch``
     along z, y, x (correlation lengths 6, 3, 1.8 px), thresholded at 40 %."""
     rng = np.random.default_rng(seed)
@@ -193,12 +195,14 @@ def _norm_corr(mask: np.ndarray, axis: int, r_max: int = 8) -> np.ndarray:
     return (gen.axis_two_point(mask, axis, r_max) - p * p) / (p - p * p)
 
 
+@pytest.mark.slow
 def test_anisotropic_sections_recover_per_axis_statistics():
-    """Three central sections of a stretched volume → a volume whose chord lengths and S₂ along z, y, x
-    match the truth's; tolerance: 3× the sampling noise — the difference between two independent truth
-    realisations (one volume of this size) or between the sections' own statistic and the truth's (the
-    sections are a sample too), whichever is larger (plus a 2 % floor for the chord)."""
-    truth, other = _anisotropic_truth(0), _anisotropic_truth(1)
+    """Three central sections of a stretched volume → a volume whose chord lengths and normalised S₂
+    along z, y, x match the truth's. The generator reproduces the sections' statistics up to the
+    realisation noise of one volume, so the tolerance is the sections' own deviation from the truth
+    plus 3σ of the statistic over four independent volumes of this size (plus a 2 % floor for the chord)."""
+    truth = _anisotropic_truth(0)
+    others = [_anisotropic_truth(s) for s in (1, 2, 3, 4)]  # 96³: several correlation lengths along z
     c = truth.shape[0] // 2
     secs = {"xy": truth[c], "xz": truth[:, c], "yz": truth[:, :, c]}
     secs_axes = gen.PLANES
@@ -207,18 +211,16 @@ def test_anisotropic_sections_recover_per_axis_statistics():
     np.testing.assert_allclose(s / s[2], [2.0 / 0.6, 1.0 / 0.6, 1.0], rtol=0.15)
     for v in (0, 1):
         for ax in range(3):
+            in_secs = [k for k in secs if ax in secs_axes[k]]
             ref = gen.mean_chord_length(truth == v, ax)
-            sec = np.mean([gen.mean_chord_length(secs[k] == v, secs_axes[k].index(ax)) for k in secs
-                           if ax in secs_axes[k]])
-            noise = max(abs(gen.mean_chord_length(other == v, ax) - ref), abs(sec - ref)) / ref
-            assert abs(gen.mean_chord_length(vol == v, ax) / ref - 1) < 3 * noise + 0.02
-            # normalised correlation (S₂ − p²)/(p − p²): free of the sections' fraction error, which is
-            # checked separately below
-            c_ref, c_oth, c_gen = (_norm_corr(x == v, ax) for x in (truth, other, vol))
-            c_sec = np.mean([_norm_corr(secs[k] == v, secs_axes[k].index(ax)) for k in secs if ax in secs_axes[k]],
-                            axis=0)
-            tol = 3 * max(np.max(np.abs(c_oth - c_ref)), np.max(np.abs(c_sec - c_ref)))
-            assert np.max(np.abs(c_gen - c_ref)) < tol
+            sec = np.mean([gen.mean_chord_length(secs[k] == v, secs_axes[k].index(ax)) for k in in_secs])
+            sd = np.std([gen.mean_chord_length(o == v, ax) for o in others], ddof=1)
+            assert abs(gen.mean_chord_length(vol == v, ax) - ref) < abs(sec - ref) + 3 * sd + 0.02 * ref
+            # normalised correlation (S₂ − p²)/(p − p²): free of the sections' fraction error, checked below
+            c_ref, c_gen = _norm_corr(truth == v, ax), _norm_corr(vol == v, ax)
+            c_sec = np.mean([_norm_corr(secs[k] == v, secs_axes[k].index(ax)) for k in in_secs], axis=0)
+            c_sd = np.std([_norm_corr(o == v, ax) for o in others], axis=0, ddof=1)
+            assert np.all(np.abs(c_gen - c_ref) < np.abs(c_sec - c_ref) + 3 * c_sd + 0.01)
         assert abs((vol == v).mean() - np.mean([(x == v).mean() for x in secs.values()])) < 2e-3
     # an isotropic reconstruction from the xy section alone gets the z chord badly wrong
     iso, _ = gen.generate(truth[c], {"a": 0, "b": 1}, truth.shape, r_max=32, seed=5)
@@ -259,3 +261,21 @@ def test_cli_generate_anisotropic(cli, tmp_path):
     code, err, _ = cli("micro", "generate", "--xy", tmp_path / "big.tif", "--xz", tmp_path / "small.tif", "--yz",
                        tmp_path / "small.tif", "--size", "32", "--out", tmp_path / "w.zarr", "--json")
     assert code == 2 and "different pixel sizes" in err, err
+
+
+def test_section_representativity_matches_the_spread_between_images():
+    """The 1σ fraction uncertainty estimated from one image agrees with the spread of the fraction over
+    independent images of the same statistics: 24 images give the spread to ±15 % (1σ of a standard
+    deviation from n samples ≈ 1/√(2n)), one image's integral-range estimate to ~±30 %; accept a factor 1.6."""
+    from scipy import ndimage
+
+    rng = np.random.default_rng(7)
+    images = []
+    for _ in range(24):
+        f = ndimage.gaussian_filter(rng.standard_normal((128, 128)), 3.0, mode="wrap")
+        images.append((f < 0.0).astype(np.uint8))  # ~50 % phase 1
+    spread = np.std([im.mean() for im in images], ddof=1)
+    est = np.median([gen.section_representativity(im, {"a": 1})["a"]["fraction_uncertainty"] for im in images[:6]])
+    assert spread / 1.6 < est < spread * 1.6
+    four = gen.section_representativity(np.stack(images[:4]), {"a": 1})["a"]["fraction_uncertainty"]
+    assert four < 0.7 * est  # four independent sections: σ/2 in expectation

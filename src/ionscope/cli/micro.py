@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
@@ -320,6 +321,7 @@ def generate(out: Annotated[Path, typer.Option("--out", "-o", help="Output label
         anisotropic_section_statistics,
         compare_statistics,
         generate_anisotropic,
+        section_representativity,
         section_statistics,
     )
     from ionscope.micro.generate import generate as run
@@ -358,6 +360,7 @@ def generate(out: Annotated[Path, typer.Option("--out", "-o", help="Output label
         else:
             ref = section_statistics(arr if arr.ndim == 3 else arr[None], ph, sp, axes=(1, 2), r_max=min(r, 32))
         gen = section_statistics(vol, ph, sp, axes=(0, 1, 2), r_max=min(r, 32))
+        rep = section_representativity([v[0] for v in loaded.values()] if planes else arr, ph)
     diff = compare_statistics(ref, gen)
     lab = label_volume(vol, ph, sp, provenance=make_provenance("ionscope.micro.generate", inputs=list(sources.values()),
                                                                parameters={
@@ -365,15 +368,23 @@ def generate(out: Annotated[Path, typer.Option("--out", "-o", help="Output label
         "couplings": info.get("couplings", []), **({"stretch_zyx": info["stretch_zyx"]} if planes else {}),
         **({"slicegan": info["parameters"]} if method == "slicegan" else {})}))
     path = write_stack(lab, out, force, json)
-    why_img = "measured on the image as given; its sampling uncertainty is not estimated"
+    why_img = ("measured on the image as given; its representativity uncertainty could not be estimated "
+               "(image too small for eight sub-squares)")
     why_gen = "one realisation; generate with other seeds for the spread between realisations"
 
     def _q(v: float, unit: str, why: str) -> Quantity:
         return Quantity(float(v), None, unit, why_no_uncertainty=why)
 
-    def _block(st: dict, why: str) -> dict:
-        return {k: {"volume_fraction": _q(e["volume_fraction"], "1", why),
-                    "specific_surface_area": _q(e["specific_surface_area_per_um"], "µm^-1", why),
+    def _block(st: dict, why: str, rep: dict | None = None) -> dict:
+        def unc(k: str, key: str, value: float, unit: str, rel: bool) -> Quantity:
+            u = (rep or {}).get(k, {}).get(key, float("nan"))
+            if not math.isfinite(u):
+                return _q(value, unit, why)
+            return Quantity(float(value), float(u * value if rel else u), unit)
+
+        return {k: {"volume_fraction": unc(k, "fraction_uncertainty", e["volume_fraction"], "1", False),
+                    "specific_surface_area": unc(k, "boundary_relative_uncertainty",
+                                                 e["specific_surface_area_per_um"], "µm^-1", True),
                     "mean_chord_length": {a: _q(c, "µm", why) for a, c in e["mean_chord_length_um"].items()},
                     "two_point": {a: Quantity(v, None, "1", why_no_uncertainty=why)
                                   for a, v in e["two_point"].items()}}
@@ -381,7 +392,7 @@ def generate(out: Annotated[Path, typer.Option("--out", "-o", help="Output label
 
     values = {"output": str(path), "method": method, "shape": list(dims),
               "spacing": _q(sp, "µm", "the pixel size as given or recorded in the file"),
-              "phase_order": info["order"], "image": _block(ref, why_img), "generated": _block(gen, why_gen),
+              "phase_order": info["order"], "image": _block(ref, why_img, rep), "generated": _block(gen, why_gen),
               "difference": {k: {m: _q(v, "1", why_gen) for m, v in d.items()} for k, d in diff.items()},
               "time": _q(info["seconds"], "s", "one wall-clock measurement")}
     if planes:

@@ -258,7 +258,9 @@ class _Section:
         self.s2 = {v: radial_two_point(self.labels == v, r_max) for v in values}
         self.boundary = {v: float(np.mean([marching_cubes_area(sl == v, (1.0, 1.0)) for sl in self.labels]))
                          / self.labels[0].size for v in values}
-        self.shape = (min(self.labels.shape[1], 384), min(self.labels.shape[2], 384))
+        # the simulated section is at least 256² (so that its own sampling noise is below that of a small
+        # image) and at most 384² (cost); it is periodic, so it may be larger than the image
+        self.shape = tuple(int(np.clip(n, 256, 384)) for n in self.labels.shape[1:])
 
 
 def _choose_couplings(sections: Sequence[_Section], mixes: Sequence[np.ndarray], order: Sequence[int],
@@ -377,6 +379,56 @@ def compare_statistics(ref: Mapping[str, Any], gen: Mapping[str, Any]) -> dict[s
                      / max(r["specific_surface_area_per_um"], 1e-12) - 1,
                      "two_point_max_abs": float(np.max(np.abs(s_gen[:n] - s_ref[:n]))),
                      "mean_chord_length_relative": float(c_gen / c_ref - 1) if c_ref > 0 else float("nan")}
+    return out
+
+
+def section_representativity(labels2d: np.ndarray | Sequence[np.ndarray], values: Mapping[str, int], *,
+                             min_squares: int = 8) -> dict[str, dict[str, float]]:
+    """1σ representativity uncertainty of each phase's fraction and boundary length per area measured
+    on 2-D section(s) (a 2-D image, a stack, or a list of images of any shapes): the absolute
+    uncertainty of the fraction and the relative one of the boundary length (∝ the stereological
+    surface area).
+
+    The section is cut into non-overlapping squares of edge ℓ; for ℓ beyond the correlation length
+    the variance of an additive quantity's mean over a square falls as ``K/ℓ²`` (integral range in
+    2-D, Kanit et al. 2003, doi:10.1016/S0020-7683(03)00143-4, eq. 18 with d = 2). ``K`` is estimated
+    from every size with at least ``min_squares`` squares (weighted by their number) and gives the
+    uncertainty of the whole sections' value, ``√(K/A)`` with A their total area — sections far apart
+    count as independent. What 2-D sections cannot say: whether the sampled region itself represents
+    the material (its position in the electrode, gradients through it), nor anisotropy.
+    """
+    from ionscope.micro.surface import marching_cubes_area
+
+    arr = labels2d if isinstance(labels2d, list | tuple) else np.asarray(labels2d)
+    slices = [np.asarray(a) for a in (arr if isinstance(arr, list | tuple) or np.ndim(arr) == 3 else [arr])]
+    edges = np.unique(np.round(np.geomspace(8, min(min(sl.shape) for sl in slices) // 3, 6)).astype(int))
+    area = float(sum(sl.size for sl in slices))
+    out: dict[str, dict[str, float]] = {}
+    for name, v in values.items():
+        masks = [sl == v for sl in slices]
+        frac = float(sum(np.count_nonzero(m) for m in masks) / area)
+        bnd_total = sum(marching_cubes_area(m, (1.0, 1.0)) for m in masks) / area
+        k_frac, k_bnd, wts = [], [], []
+        for e in edges:
+            fr, bd = [], []
+            for m in masks:
+                jy, jx = m.shape[0] // e, m.shape[1] // e
+                fr.extend(m[:jy * e, :jx * e].reshape(jy, e, jx, e).mean(axis=(1, 3)).ravel())
+                bd.extend(marching_cubes_area(m[a * e:(a + 1) * e, b * e:(b + 1) * e], (1.0, 1.0)) / (e * e)
+                          for a in range(jy) for b in range(jx))
+            if len(fr) < min_squares:
+                continue
+            k_frac.append(np.var(fr, ddof=1) * e * e)
+            k_bnd.append(np.var(bd, ddof=1) * e * e)
+            wts.append(len(fr))
+        if not wts:
+            out[name] = {"fraction": frac, "fraction_uncertainty": float("nan"),
+                         "boundary_relative_uncertainty": float("nan")}
+            continue
+        out[name] = {"fraction": frac,
+                     "fraction_uncertainty": float(math.sqrt(np.average(k_frac, weights=wts) / area)),
+                     "boundary_relative_uncertainty": float(math.sqrt(np.average(k_bnd, weights=wts) / area)
+                                                            / max(bnd_total, 1e-12))}
     return out
 
 
