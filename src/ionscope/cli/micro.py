@@ -406,6 +406,9 @@ def generate(out: Annotated[Path, typer.Option("--out", "-o", help="Output label
         return
     console.print(f"wrote {path} ({'×'.join(map(str, dims))} voxels, {method}, {info['seconds']:.1f} s)",
                   highlight=False)
+    if planes:
+        console.print("stretch of the correlation along z, y, x: "
+                      + " : ".join(f"{v:.2f}" for v in info["stretch_zyx"]), highlight=False)
     for k in ph:
         d = diff[k]
         console.print(f"{k}: ε {gen[k]['volume_fraction']:.4f} (image {ref[k]['volume_fraction']:.4f}), "

@@ -488,7 +488,7 @@ def generate(labels2d: np.ndarray, values: Mapping[str, int], shape: Sequence[in
         fit = fit_pluri_gaussian(lab, list(values.values()), r)
         vol = grf_volume(fit, shape, seed)
         info = {"order": [next(k for k, v in values.items() if v == o) for o in fit["order"]],
-                "order_error": fit["error"]}
+                "order_error": fit["error"], "couplings": fit["couplings"]}
         if method == "anneal":
             from ionscope.micro.generate_anneal import anneal
 
