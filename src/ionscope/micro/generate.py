@@ -546,7 +546,7 @@ def anisotropic_targets(sections: Mapping[str, np.ndarray], values: Sequence[int
     Each volume axis lies in two of the sections (x in xy and xz, y in xy and yz, z in xz and yz);
     its S₂ is the mean of the two estimates. The model is a stretched isotropic one,
     ``ρ(r) = ρ_iso(|(r_z/s_z, r_y/s_y, r_x/s_x)|)`` (geometric anisotropy, Chilès & Delfiner 2012,
-    *Geostatistics*, doi:10.1002/9781118136188, §2.5.2): every phase's correlation length along
+    *Geostatistics*, doi:10.1002/9781118136188, section 2.5.2): every phase's correlation length along
     axis a is then ``s_a`` times its isotropic one: every level of the normalised correlation
     ``(S₂(r) − p²)/(p − p²)`` is crossed at a lag ∝ ``s_a``. ``s_a`` is taken from the lag at which it
     falls to ½ (each section normalised by its own fraction; geometric mean over phases), scaled so
