@@ -349,7 +349,8 @@ def generate(out: Annotated[Path, typer.Option("--out", "-o", help="Output label
 
         if planes:
             vol, info = generate_anisotropic({k: v[0] for k, v in loaded.items()}, ph, dims, r_max=range_px,
-                                             seed=seed, paths=planes)
+                                             seed=seed, paths=planes, method=method, sweeps=sweeps,
+                                             progress=report)
         else:
             vol, info = run(arr, ph, dims, method=method, r_max=range_px, seed=seed, path=image, device=device,
                             iterations=iterations, sweeps=sweeps, progress=report)
@@ -432,8 +433,8 @@ def _generate_inputs(image: Path | None, planes: dict[str, Path], method: str, s
     if planes and len(planes) < 3:
         raise ValidationError("anisotropic input needs all three sections --xy, --xz and --yz (missing "
                               + ", ".join(f"--{k}" for k in ("xy", "xz", "yz") if k not in planes) + ")")
-    if planes and method != "grf":
-        raise ValidationError(f"--xy/--xz/--yz work with --method grf only, got {method!r}")
+    if planes and method not in ("grf", "anneal"):
+        raise ValidationError(f"--xy/--xz/--yz work with --method grf or anneal, got {method!r}")
     if image is None and not planes:
         raise ValidationError("give a 2-D label image, or three sections with --xy, --xz and --yz")
     sources = planes or {"image": image}

@@ -579,14 +579,17 @@ def anisotropic_targets(sections: Mapping[str, np.ndarray], values: Sequence[int
 
 def generate_anisotropic(sections: Mapping[str, np.ndarray], values: Mapping[str, int], shape: Sequence[int], *,
                          r_max: int | None = None, seed: int = 0, paths: Mapping[str, Any] | None = None,
-                         ) -> tuple[np.ndarray, dict]:
+                         method: str = "grf", sweeps: float = 2.0,
+                         progress: Callable[[int, int, float], None] | None = None) -> tuple[np.ndarray, dict]:
     """A pluri-Gaussian volume from three orthogonal sections ``{"xy": …, "xz": …, "yz": …}``.
 
     Rows and columns of the sections: xy (y, x), xz (z, x), yz (z, y). The field correlation is the
     isotropic one fitted to the stretched-back S₂ (:func:`anisotropic_targets`), stretched by
     ``s_z, s_y, s_x``; order and couplings are chosen on simulated sections of each plane with that
     plane's stretch (:func:`fit_pluri_gaussian`). Refused: a section that is not 2-D, sections with
-    different phase sets, a section too small for the two-point range.
+    different phase sets, a section too small for the two-point range. ``method="anneal"`` refines
+    the volume by simulated annealing with each axis's own targets
+    (:func:`ionscope.micro.generate_anneal.plane_targets`).
     """
     paths = dict(paths or {})
     missing = [k for k in PLANES if k not in sections]
@@ -602,12 +605,21 @@ def generate_anisotropic(sections: Mapping[str, np.ndarray], values: Mapping[str
                              (float(scale[PLANES[k][0]]), float(scale[PLANES[k][1]]))) for k in PLANES]
     fit = fit_pluri_gaussian(fit_sections, vals, iso[vals[0]].size - 1, two_point=iso, seed=seed + 12345)
     vol = grf_volume(fit, shape, seed, scale=tuple(float(s) for s in scale))
+    log: dict[str, Any] = {}
+    if method == "anneal":
+        from ionscope.micro.generate_anneal import anneal, plane_targets
+
+        ra = min(16, r, min(shape) - 1)
+        vol, log = anneal(vol, None, vals, r_max=ra, sweeps=sweeps, seed=seed, progress=progress,
+                          targets=plane_targets(sections, vals, ra))
+    elif method != "grf":
+        raise ValidationError(f"three orthogonal sections work with --method grf or anneal, got {method!r}")
     lengths = {name: float(np.mean([correlation_length(radial_two_point(np.asarray(a) == v, r),
                                                        float(np.mean(np.asarray(a) == v)))
                                     for a in sections.values()])) for name, v in values.items()}
     info = {"order": [next(k for k, v in values.items() if v == o) for o in fit["order"]],
             "order_error": fit["error"], "couplings": fit["couplings"], "stretch_zyx": scale.tolist(),
-            "seconds": time.perf_counter() - t0, "two_point_range_px": r, "correlation_length_px": lengths}
+            "seconds": time.perf_counter() - t0, "two_point_range_px": r, "correlation_length_px": lengths, **log}
     longest = max(lengths, key=lengths.get)
     info["warnings"] = [] if min(shape) >= MIN_RANGE_FACTOR * lengths[longest] * max(scale) else [
         f"the volume's smallest edge ({min(shape)} voxels) is less than {MIN_RANGE_FACTOR:g} correlation lengths of "
