@@ -223,6 +223,8 @@ def anneal(start: np.ndarray, labels2d: np.ndarray | None, values: Sequence[int]
         raise ValidationError(f"the annealing range {r_max} px must be below the volume's smallest edge")
     vals = np.asarray(values, np.int64)
     if targets is None:
+        if labels2d is None:
+            raise ValidationError("annealing needs the 2-D sections or per-axis targets")
         s2i, lpi = section_targets(labels2d, values, r_max)
         s2t, lpt = np.repeat(s2i[:, None], 3, axis=1), np.repeat(lpi[:, None], 3, axis=1)
     else:
