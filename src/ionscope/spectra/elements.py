@@ -735,7 +735,7 @@ def _window_counts(wlo: np.ndarray, whi: np.ndarray, x: np.ndarray, cs_raw: np.n
     fl, fr = counts(*left), counts(*right)
     wf = reach - width / 2
     rate_l, rate_r = fl / wf, fr / wf
-    sd = np.sqrt((np.maximum(fl, 1) + np.maximum(fr, 1))) / wf
+    sd = np.sqrt(np.maximum(fl, 1) + np.maximum(fr, 1)) / wf
     discordant = np.abs(rate_l - rate_r) > FLANK_Z * sd
     use_l = ~discordant | (rate_l <= rate_r)
     use_r = ~discordant | (rate_r < rate_l)
