@@ -2,46 +2,43 @@
 
 Parametrisation. Both instruments look at the sample along its surface normal (the FIB-SEM volume
 as reconstructed with z into the sample, the SIMS cube with z the sputtered depth), so the map from
-SIMS to FIB-SEM coordinates has six parameters, applied about the centre ``c`` of the SIMS cube::
+SIMS to FIB-SEM coordinates has seven parameters, applied about the centre ``c`` of the SIMS cube::
 
-    [x_f, y_f]ᵀ = s · R(θ) · [x_m − c_x, y_m − c_y]ᵀ + [c_x + t_x, c_y + t_y]ᵀ
+    [x_f, y_f]ᵀ = R(θ) · diag(s_x, s_y) · [x_m − c_x, y_m − c_y]ᵀ + [c_x + t_x, c_y + t_y]ᵀ
     z_f         = s_z · (z_m − c_z) + c_z + t_z
 
-* ``θ`` — rotation about the surface normal (the SIMS raster and the SEM scan are rotated against
-  each other by the stage and scan rotation);
-* ``s`` — one in-plane scale (the raster's field-of-view calibration; x and y share the deflection
-  calibration, and a free anisotropic in-plane scale is poorly determined through pixels 4–20× the
-  FIB-SEM pixel);
+* ``θ`` — rotation about the surface normal (stage and scan rotation of the two instruments);
+* ``s_x, s_y`` — the in-plane scales of the SIMS raster (its field-of-view calibration; the x and y
+  deflections are calibrated separately, so a few per cent of anisotropy is allowed and reported);
 * ``s_z`` — the **depth scale**: the SIMS depth axis is sputter time times a calibrated sputter rate
   (crater depth ÷ time, López et al. 2021, J. Mater. Chem. A 9, 25341, doi:10.1039/D1TA04532F), and
   the rate of the analysed material is uncertain by tens of per cent (rates differ strongly between
-  phases; the crater depth itself is often measured on another spot). With one rate, an error of
-  the rate is exactly a scale factor of the depth axis, so ``s_z`` is free and fitted; the z shift
-  ``t_z`` absorbs the unknown position of the first scan in the FIB-SEM volume. This is the depth
-  correction of 3-D ToF-SIMS data by an independent topography/structure measurement (Robinson,
-  Graham & Castner 2012, Anal. Chem. 84, 4880, doi:10.1021/ac300480g), here against the FIB-SEM
-  volume of the same region (correlative SIMS–electron microscopy: Vollnhals et al. 2017, Anal.
-  Chem. 89, 10702, doi:10.1021/acs.analchem.7b01256);
-* no tilt: a tilt of the surface between the instruments of a few mrad shifts depth by less than
-  a SIMS voxel across the field, and its two parameters would trade off against ``s_z`` and ``t_z``.
+  phases; the crater depth is often measured on another spot). With one rate, an error of the rate
+  is exactly a scale factor of the depth axis, so ``s_z`` is free and fitted; the z shift ``t_z``
+  absorbs the unknown position of the first scan in the FIB-SEM volume. This is the depth correction
+  of 3-D ToF-SIMS data by an independent structure measurement (Robinson, Graham & Castner 2012,
+  Anal. Chem. 84, 4880, doi:10.1021/ac300480g), here against the FIB-SEM volume of the same region
+  (correlative SIMS–electron microscopy: Vollnhals et al. 2017, Anal. Chem. 89, 10702,
+  doi:10.1021/acs.analchem.7b01256);
+* no tilt and no shear: a tilt of a few mrad between the instruments shifts depth by less than a
+  SIMS voxel across the field, and tilts and shears would trade off against ``s_z`` and ``t_z``
+  through the coarse, noisy cube; a full 3-D affine is therefore not offered.
 
-A full 3-D affine would add shears and tilts that the coarse, noisy cube cannot determine.
-
-Method. The similarity is SimpleITK's 3-D Mattes mutual information (Lowekamp et al. 2013, Front.
-Neuroinform. 7, 45, doi:10.3389/fninf.2013.00045; Mattes et al. 2003, IEEE Trans. Med. Imaging 22,
-120, doi:10.1109/TMI.2002.808360) on images with their physical voxel sizes (anisotropic voxels
-are physical spacings, not resampled). ITK has no transform with exactly these six parameters (its
-``ScaleVersor3DTransform`` adds the scales to the matrix diagonal instead of multiplying), so the
-metric is evaluated on an ``AffineTransform`` built from them and minimised by Powell's
-derivative-free method (Powell 1964, Comput. J. 7, 155, doi:10.1093/comjnl/7.2.155) in units where
-one step moves the cube's corners by one SIMS voxel. The start: the in-plane parameters from the 2-D
-registration (exhaustive rotation/shift search, :func:`ionscope.correlate.register.register_planes`)
-of the depth-summed cube against z-projections of the volume (whole depth and three half-depth slabs;
-the best mutual information wins), then an exhaustive search of ``(s_z, t_z)`` on a grid.
+Method. SimpleITK's registration framework (Lowekamp et al. 2013, Front. Neuroinform. 7, 45,
+doi:10.3389/fninf.2013.00045) with 3-D Mattes mutual information (Mattes et al. 2003, IEEE Trans.
+Med. Imaging 22, 120, doi:10.1109/TMI.2002.808360) on images carrying their physical, anisotropic
+voxel sizes (no resampling to isotropic voxels). The transform is ITK's
+``ComposeScaleSkewVersor3DTransform`` (matrix = rotation · scale · skew) with optimiser weights that
+freeze the tilt (versor x, y) and the skews, which leaves exactly the seven parameters above. Start:
+the in-plane parameters from the 2-D registration (exhaustive rotation/shift search,
+:func:`ionscope.correlate.register.register_planes`) of the depth-summed cube against z-projections
+of the volume (whole depth and three half-depth slabs; the largest mutual information wins), then
+an exhaustive search of ``(s_z, t_z)`` on a grid; then regular-step gradient descent on a two-level
+pyramid.
 
 Uncertainty. As in 2-D, maximising mutual information is maximum-likelihood estimation of the
 transform (Roche, Malandain & Ayache 2000, Int. J. Imaging Syst. Technol. 11, 71), so
-``N_eff · ∇²(−MI)`` is the observed Fisher information of the six parameters, ``N_eff`` the
+``N_eff · ∇²(−MI)`` is the observed Fisher information of the seven parameters, ``N_eff`` the
 overlapping SIMS voxels divided by the smoothing kernel's volume ``(4πσ²)^{3/2}`` (voxels); its
 inverse is the parameter covariance, which gives the depth scale's standard deviation and, mapped
 through the Jacobian at the overlap's voxels, the target registration error (Fitzpatrick & West
@@ -62,7 +59,7 @@ from ionscope.correlate.grid import Grid, PixelSizeMissingError
 from ionscope.correlate.register import BINS, MIN_OVERLAP, SMOOTH_PX, NoOverlapError, register_planes
 from ionscope.model.errors import ValidationError
 
-#: Names of the six transform parameters, in order.
+#: Names of the seven transform parameters, in order.
 PARAMS = ("rotation_rad", "scale_x", "scale_y", "depth_scale", "shift_x_um", "shift_y_um", "shift_z_um")
 #: Range of the depth-scale search, as a factor either way of the nominal calibration.
 DEPTH_SCALE_RANGE = 1.5
