@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,16 @@ from ionscope.model.errors import ValidationError
 from ionscope.model.result import Quantity, Result
 
 MODEL_3D = "depth-scaled"
+
+
+@dataclass(frozen=True)
+class DepthOptions:
+    """Options of a 3-D registration: the volume's slice thickness (µm) where the file lacks it, the
+    sputter rate (nm/s) of a cube without a depth coordinate, and the depth-scale search range."""
+
+    fixed_slice_um: float | None = None
+    rate_nm_s: float | None = None
+    depth_scale_range: float = 1.5
 _UNITS = {"rotation_rad": "rad", "scale_x": "1", "scale_y": "1", "depth_scale": "1", "shift_x_um": "µm",
           "shift_y_um": "µm", "shift_z_um": "µm"}
 
@@ -264,4 +275,5 @@ def transfer_volume_labels(labels: xr.DataArray, cube: xr.DataArray, ct: Correla
     return Result("correlate.transfer", values, warnings=warnings), {"rows": rows}
 
 
-__all__ = ["cube_volume", "draw_matrices", "is_volume_pair", "register_volume_pair", "transfer_volume_labels"]
+__all__ = ["DepthOptions", "cube_volume", "draw_matrices", "is_volume_pair", "register_volume_pair",
+           "transfer_volume_labels"]
