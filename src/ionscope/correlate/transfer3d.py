@@ -110,7 +110,8 @@ def _solve(w: np.ndarray, counts: np.ndarray, n_labels: int) -> tuple[np.ndarray
 
 
 def _transfer_once(labels: np.ndarray, fixed: Grid3, flat: np.ndarray, moving: Grid3, matrix: np.ndarray,
-                   values: list[int], k: tuple[int, int]) -> tuple[np.ndarray, ...]:
+                   values: list[int], k: tuple[int, int]
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
     nz = moving.shape[0]
     lut = np.full(int(max(values)) + 1, -1, dtype=np.int64)
     lut[np.asarray(values, dtype=np.int64)] = np.arange(len(values))
@@ -128,11 +129,12 @@ def _transfer_once(labels: np.ndarray, fixed: Grid3, flat: np.ndarray, moving: G
         weight_z[:, iz] = np.where(np.isfinite(mean_z[:, iz, 0]), w[full].sum(axis=0), 0.0)
         all_w.append(w[full])
         all_c.append(flat[iz][full])
-    if not all_w or sum(len(a) for a in all_w) < n_l + 1:
+    n_used = int(sum(len(a) for a in all_w))
+    if not all_w or n_used < n_l + 1:
         raise ValidationError("no SIMS voxel lies wholly in the FIB-SEM volume under the transform: too little "
                               "overlap to transfer labels")
     mean, sig = _solve(np.concatenate(all_w), np.concatenate(all_c), n_l)
-    return mean_z, sig_z, weight_z, mean, sig, sum(len(a) for a in all_w)
+    return mean_z, sig_z, weight_z, mean, sig, n_used
 
 
 def transfer_volume(labels: np.ndarray, fixed: Grid3, cube: np.ndarray, moving: Grid3, matrix: np.ndarray, *,

@@ -48,7 +48,7 @@ class TransformMismatchError(ValidationError):
 class ImageRecord:
     """How a transform file identifies one image."""
 
-    grid: Grid
+    grid: Any  # Grid (2-D) or correlate.volume.Grid3
     sha256: str | None
     path: str | None
 

@@ -75,9 +75,9 @@ UNIFORM_TOLERANCE = 0.01
 class Grid3:
     """A voxel grid: shape (z, y, x), voxel size (dz, dy, dx) µm, centre of the first voxel (z0, y0, x0) µm."""
 
-    shape: tuple[int, int, int]
-    voxel_um: tuple[float, float, float]
-    origin_um: tuple[float, float, float]
+    shape: tuple[int, ...]  # (z, y, x)
+    voxel_um: tuple[float, ...]
+    origin_um: tuple[float, ...]
 
     @property
     def centre_xyz(self) -> np.ndarray:
@@ -88,7 +88,8 @@ class Grid3:
     @property
     def plane(self) -> Grid:
         """The in-plane (y, x) grid."""
-        return Grid(self.shape[1:], self.voxel_um[1:], self.origin_um[1:])
+        return Grid((self.shape[1], self.shape[2]), (self.voxel_um[1], self.voxel_um[2]),
+                    (self.origin_um[1], self.origin_um[2]))
 
     @property
     def extent_xyz(self) -> np.ndarray:
@@ -259,7 +260,7 @@ def overlap_3d(m: np.ndarray, moving: Grid3, fixed: Grid3, step: int = 2) -> flo
     return float(fixed.inside(map_xyz(m, pts)).mean())
 
 
-def _bin(vol: np.ndarray, factors: tuple[int, int, int]) -> np.ndarray:
+def _bin(vol: np.ndarray, factors: tuple[int, ...]) -> np.ndarray:
     """Block means over ``factors`` (z, y, x) voxels (edges that do not fill a block are dropped)."""
     fz, fy, fx = factors
     nz, ny, nx = (s // f for s, f in zip(vol.shape, factors))

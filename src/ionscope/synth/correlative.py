@@ -243,8 +243,8 @@ def _spheres(rng: np.random.Generator, lo: np.ndarray, hi: np.ndarray, density: 
     return np.hstack([xyz, rng.uniform(*radius, size=(n, 1))])
 
 
-def raster_ellipsoids(bodies: list[tuple[np.ndarray, int]], shape: tuple[int, int, int],
-                      step: tuple[float, float, float], origin: tuple[float, float, float]) -> np.ndarray:
+def raster_ellipsoids(bodies: list[tuple[np.ndarray, int]], shape: tuple[int, ...],
+                      step: tuple[float, ...], origin: tuple[float, ...]) -> np.ndarray:
     """Phase code at the voxel centres of a (z, y, x) grid (``step`` µm, first centre ``origin`` µm, both
     (z, y, x)); ``bodies`` are (array (n, 6) of axis-aligned ellipsoids (x, y, z, rx, ry, rz), code),
     later ones drawn over earlier ones. Each ellipsoid is drawn in its bounding box only."""
