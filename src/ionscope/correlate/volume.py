@@ -384,6 +384,25 @@ def _z_search(moving_img: Any, fixed_img: Any, xy: np.ndarray, moving: Grid3, fi
     return min(ok, key=lambda c: c[1])[0], len(ok)
 
 
+def _search_level(mov: np.ndarray, mgrid: Grid3, fixed: np.ndarray, fgrid: Grid3
+                  ) -> tuple[np.ndarray, Grid3, np.ndarray, Grid3]:
+    """Images for the exhaustive depth search: the cube block-averaged 2× in-plane while it keeps
+    ≥ :data:`ionscope.correlate.register.MIN_SEARCH_PX` // 2 pixels a side (the depth axis keeps its
+    resolution, which the depth scale is read from), the volume binned to half that pixel. The grid
+    keeps the cube's centre, so the search's parameters apply to the full-resolution images."""
+    from ionscope.correlate.register import MIN_SEARCH_PX
+
+    if min(mgrid.shape[1:]) < MIN_SEARCH_PX:
+        f_b, g_b = prepare_fixed3(fixed, fgrid, mgrid)
+        return mov, mgrid, f_b, g_b
+    m_b = _bin(mov, (1, 2, 2))
+    vox = (mgrid.voxel_um[0], 2 * mgrid.voxel_um[1], 2 * mgrid.voxel_um[2])
+    origin = tuple(o - v / 2 + w / 2 for o, v, w in zip(mgrid.origin_um, mgrid.voxel_um, vox))
+    g = Grid3(m_b.shape, vox, origin)
+    f_b, g_b = prepare_fixed3(fixed, fgrid, g)
+    return m_b, g, f_b, g_b
+
+
 def _refine(moving_img: Any, fixed_img: Any, p0: np.ndarray, moving: Grid3, seed: int) -> tuple[np.ndarray, int]:
     """Regular-step gradient descent on the seven parameters (physical-shift scales, two pyramid levels)."""
     tx = _itk_transform(p0, moving.centre_xyz)
@@ -472,7 +491,9 @@ def register_volumes(fixed: np.ndarray, fixed_grid: Grid3, moving: np.ndarray, m
         proj = np.asarray(moving, float).mean(axis=0) if projection is None else projection
         xy, search = _xy_start(fixed, fixed_grid, proj, moving_grid, seed)
         stage("depth scale and shift search")
-        p0, n_tried = _z_search(moving_img, fixed_img, xy, moving_grid, fixed_grid, depth_scale_range, seed)
+        s_mov, s_mgrid, s_fix, s_fgrid = _search_level(mov, moving_grid, fixed, fixed_grid)
+        p0, n_tried = _z_search(to_sitk3(s_mov, s_mgrid), to_sitk3(s_fix, s_fgrid), xy, moving_grid, fixed_grid,
+                                depth_scale_range, seed)
         search["depth_candidates"] = n_tried
     stage("refining (rotation, scales, shifts)")
     p, iters = _refine(moving_img, fixed_img, p0, moving_grid, seed)
