@@ -18,7 +18,8 @@ def test_interface_maps_recovered_within_their_uncertainty():
     nominal 95 %: at least 80 % of the pixels within 2σ, and no bias beyond 1.5 × the median σ.
     """
     cube, truth = layered_cube((24, 24), seed=3)
-    ds, res = cube_maps(cube, interfaces=[("Li2O-", True), ("PS3-", False)])
+    res = cube_maps(cube, interfaces=[("Li2O-", True), ("PS3-", False)])
+    ds = res.maps
     t = truth.truth["interface_scan"]  # sputter_time is 1 s per scan from 0
     for sp in ("Li2O-", "PS3-"):
         p, s = ds[f"interface_{sp}"].values, ds[f"interface_{sp}_uncertainty"].values
@@ -60,7 +61,8 @@ def test_layers_in_sputter_time_and_depth(tmp_path):
     assert layer_scans(cube, 0.0, 5.0, "nm", rate_nm_s=0.5) == (0, 10)  # 0.5 nm per 1-s scan
     with_depth = cube.assign_coords(depth=("scan", np.arange(cube.sizes["scan"]) * 2.0, {"units": "nm"}))
     assert layer_scans(with_depth, 0.0, 0.01, "µm") == (0, 5)
-    ds, res = cube_maps(with_depth, layers=[(0.0, 10.0, "nm"), (0, 20)])
+    res = cube_maps(with_depth, layers=[(0.0, 10.0, "nm"), (0, 20)])
+    ds = res.maps
     assert [lay["scans"] for lay in res["layers"]] == [[0, 5], [0, 20]]
     assert res["layers"][0]["request"] == "0nm:10nm"
     assert np.allclose(ds["layer_0_5"].values, cube.isel(scan=slice(0, 5)).mean("scan").values)
@@ -78,7 +80,8 @@ def test_roi_profiles_from_mask_and_rectangle():
     assert [n for n, _ in rois] == ["label_1", "label_2"]
     rect = rect_mask(cube, 0.0, 0.0, 1.0, 1.5)  # x centres 0.25, 0.75; y centres 0.25, 0.75, 1.25
     assert rect.sum() == 6 and rect[:3, :2].all()
-    ds, res = cube_maps(cube, rois=rois, rects=[(0.0, 0.0, 1.0, 1.5)])
+    res = cube_maps(cube, rois=rois, rects=[(0.0, 0.0, 1.0, 1.5)])
+    ds = res.maps
     prof = ds["roi_profiles"]
     assert list(prof.roi.values) == ["label_1", "label_2", "rect"] and prof.dims == ("roi", "scan", "peak")
     assert np.allclose(prof.sel(roi="label_2").values, cube.values[:, 3:, :2].mean(axis=(1, 2)))

@@ -137,7 +137,7 @@ def cube_maps(cube: xr.DataArray, *, interfaces: Sequence[tuple[str, bool]] = ()
               layers: Sequence[tuple] = (), side_views: Sequence[tuple[str, str]] = (),
               rois: Sequence[tuple[str, np.ndarray]] = (), rects: Sequence[tuple[float, float, float, float]] = (),
               axis: str = "sputter_time", rate_nm_s: float | None = None, rate_err_nm_s: float | None = None,
-              smooth_scans: int = 5, inputs=(), progress=None, path=None) -> tuple[xr.Dataset, Result]:
+              smooth_scans: int = 5, inputs=(), progress=None, path=None) -> Result:
     """Interface-depth maps, roughness, layer maps and side views of a (scan, y, x, peak) cube.
 
     Parameters
@@ -159,12 +159,13 @@ def cube_maps(cube: xr.DataArray, *, interfaces: Sequence[tuple[str, bool]] = ()
 
     Returns
     -------
-    maps, summary
-        Dataset with ``interface_<species>``, ``interface_<species>_uncertainty`` (y, x; axis unit),
-        ``layer_<a>_<b>`` (y, x, peak; counts/scan), ``side_<plane>_<species>`` and ``roi_profiles``
-        (roi, scan, peak; counts per pixel and scan) with the coordinate ``roi_pixels``; :class:`Result` of kind
-        ``depth.cube`` with the mean position and roughness of every interface, the layers' scan ranges
-        and the ROIs' pixel counts and total counts per species.
+    Result
+        Kind ``depth.cube``: the mean position and roughness of every interface, the layers' scan ranges
+        and the ROIs' pixel counts and total counts per species; and ``maps``, the Dataset with
+        ``interface_<species>``, ``interface_<species>_uncertainty`` (y, x; axis unit), ``layer_<a>_<b>``
+        (y, x, peak; counts/scan), ``side_<plane>_<species>`` and ``roi_profiles`` (roi, scan, peak; counts
+        per pixel and scan) with the coordinate ``roi_pixels`` (``r.maps``; the command line saves it and
+        leaves it out of its JSON).
     """
     c, x_axis, unit, scan_ranges, regions = _checked_request(cube, interfaces, layers, side_views, rois, rects,
                                                              axis, rate_nm_s, path)
@@ -183,7 +184,7 @@ def cube_maps(cube: xr.DataArray, *, interfaces: Sequence[tuple[str, bool]] = ()
         "interfaces": [list(i) for i in interfaces], "layers": [_layer_text(r) for r in layers],
         "rois": [n for n, _ in rois], "rects_um": [list(map(float, r)) for r in rects],
         "side_views": [list(s) for s in side_views], "axis": axis, "rate_nm_s": rate_nm_s})
-    return ds, Result("depth.cube", values, warnings=tuple(warnings), provenance=prov)
+    return Result("depth.cube", {**values, "maps": ds}, warnings=tuple(warnings), provenance=prov)
 
 
 def _checked_request(cube: xr.DataArray, interfaces: Sequence[tuple[str, bool]], layers: Sequence[tuple],

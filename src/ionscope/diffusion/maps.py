@@ -279,11 +279,12 @@ def map_cube(cube: xr.DataArray, isotopes: tuple[str, str], time_s: float, *, mo
 
     Returns
     -------
-    maps, summary
-        The Dataset with ``D``, ``D_uncertainty`` (cm² s⁻¹), ``k``, ``k_uncertainty`` (cm s⁻¹, surface
-        exchange), ``chi2_red``, ``c_source``, ``c_background``; and a :class:`Result` with the medians
-        over the fitted pixels (standard error of the median as uncertainty), the robust spread of the
-        map, the median per-pixel uncertainty and the fit time.
+    Result
+        Kind ``diffusion.map`` (:func:`summarise_map`): the medians over the fitted pixels (standard error
+        of the median as uncertainty), the robust spread of the map, the median per-pixel uncertainty and
+        the fit time; and ``maps``, the Dataset with ``D``, ``D_uncertainty`` (cm² s⁻¹), ``k``,
+        ``k_uncertainty`` (cm s⁻¹, surface exchange), ``chi2_red``, ``c_source``, ``c_background``
+        (``r.maps``; the command line writes it to the store and leaves it out of its JSON).
     """
     from ionscope.model.arrays import kind_of
 
@@ -306,7 +307,8 @@ def map_cube(cube: xr.DataArray, isotopes: tuple[str, str], time_s: float, *, mo
     ds = diffusion_map(a, b, depth, time_s, model=model, spacing=px, shots=shots, progress=progress)
     ds = ds.rename({"D_err": "D_uncertainty", **({"k_err": "k_uncertainty"} if "k_err" in ds else {})})
     ds.attrs["isotopes"] = [tracer, other]
-    return ds, summarise_map(ds, model, time_s, (tracer, other), inputs)
+    summary = summarise_map(ds, model, time_s, (tracer, other), inputs)
+    return Result(summary.kind, {**summary.values, "maps": ds}, summary.warnings, summary.provenance, summary.flags)
 
 
 def _median_quantity(values: np.ndarray, sigma: np.ndarray, unit: str) -> dict:
