@@ -49,18 +49,24 @@ def test_cube_command_outputs_and_bad_input(cli, tmp_path):
         assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
 
 
+def _range(r):
+    """The ``[start, stop)`` scan range of a :func:`layer_scans` Result as a pair."""
+    assert r.kind == "depth.scan_range"
+    return r.start, r.stop
+
+
 def test_layers_in_sputter_time_and_depth(tmp_path):
     """A layer given in s or nm holds the scans whose axis value lies in [start, stop)."""
     from ionscope.depth.cube_maps import layer_scans
 
     cube, _ = layered_cube((4, 4), seed=2)  # sputter_time 0, 1, 2 … s
-    assert layer_scans(cube, 0, 20, None) == (0, 20)
-    assert layer_scans(cube, 0.0, 10.0, "s") == (0, 10)
-    assert layer_scans(cube, 2.5, 5.0, "s") == (3, 5)
-    assert layer_scans(cube, 0.0, 0.05, "min") == (0, 3)  # 3 s
-    assert layer_scans(cube, 0.0, 5.0, "nm", rate_nm_s=0.5) == (0, 10)  # 0.5 nm per 1-s scan
+    assert _range(layer_scans(cube, 0, 20, None)) == (0, 20)
+    assert _range(layer_scans(cube, 0.0, 10.0, "s")) == (0, 10)
+    assert _range(layer_scans(cube, 2.5, 5.0, "s")) == (3, 5)
+    assert _range(layer_scans(cube, 0.0, 0.05, "min")) == (0, 3)  # 3 s
+    assert _range(layer_scans(cube, 0.0, 5.0, "nm", rate_nm_s=0.5)) == (0, 10)  # 0.5 nm per 1-s scan
     with_depth = cube.assign_coords(depth=("scan", np.arange(cube.sizes["scan"]) * 2.0, {"units": "nm"}))
-    assert layer_scans(with_depth, 0.0, 0.01, "µm") == (0, 5)
+    assert _range(layer_scans(with_depth, 0.0, 0.01, "µm")) == (0, 5)
     res = cube_maps(with_depth, layers=[(0.0, 10.0, "nm"), (0, 20)])
     ds = res.maps
     assert [lay["scans"] for lay in res["layers"]] == [[0, 5], [0, 20]]

@@ -300,7 +300,8 @@ def _write_meshes(ds, result, meshes: list[tuple[str, Path]], source: Path, forc
 
     done = []
     for sp, p in meshes:
-        vertices, triangles = interface_mesh(ds, sp, source)
+        mesh = interface_mesh(ds, sp, source)
+        vertices, triangles = mesh.vertices, mesh.triangles
         write_mesh(p, vertices, triangles, force=force,
                    title=f"ionscope interface {sp} of {source.name}: x, y, z in um, z = depth below the surface")
         done.append({"species": sp, "path": str(p), "vertices": int(len(vertices)),

@@ -289,7 +289,8 @@ def fraction(
     if shots is not None and not shots > 0:
         raise ValidationError(f"--shots must be positive, got {shots!r}")
     bg = quantity_option(background, "--background", "1")
-    axis, unit, a, b, labels = read_isotope_counts(profile, pair)
+    counts = read_isotope_counts(profile, pair)
+    axis, unit, a, b, labels = (counts[k] for k in ("axis", "axis_unit", "tracer_counts", "other_counts", "labels"))
     result = fraction_profile(axis, unit, a, b, tuple(labels), shots=shots,
                               background=None if bg is None else (bg.value, bg.uncertainty), source=source,
                               inputs=[describe_input(profile)])

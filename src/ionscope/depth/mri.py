@@ -13,7 +13,8 @@ gives the exponential trailing tail of a layer, the information depth its expone
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy.optimize import least_squares
@@ -22,6 +23,9 @@ from scipy.signal import fftconvolve
 from ionscope.model.errors import ValidationError
 from ionscope.model.provenance import make_provenance
 from ionscope.model.result import Quantity, Result
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 def mri_kernel(step: float, w: float, sigma: float, lam: float) -> Result:
@@ -352,7 +356,7 @@ def mri_analysis(profile, species: Sequence[str], *, axis: str = "sputter_time",
     return Result("depth.mri", values, warnings=tuple(warnings), provenance=prov)
 
 
-def mri_figure(curves: dict):
+def mri_figure(curves: Mapping[str, Any]) -> Figure:
     """Measured counts (points) and fitted MRI curves (lines) of every marker species, log scale."""
     import matplotlib
 
