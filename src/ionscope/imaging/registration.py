@@ -21,7 +21,7 @@ affine transform (:func:`register_intensity`, Viola & Wells 1997; Mattes et al. 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 from scipy import fft as sfft
@@ -115,6 +115,20 @@ def _cross_power(ref_f: np.ndarray, mov_f: np.ndarray, eps: float) -> np.ndarray
     cp = ref_f[None] * np.conj(mov_f)
     mag = np.abs(cp)
     return cp / (mag + eps * mag.max(axis=(1, 2), keepdims=True))
+
+
+@overload
+def estimate_shifts(stack: Any, reference: int | str | np.ndarray = 0, *, upsample: int = 20,
+                    smooth_px: float = 2.0, edges: bool = True, window_alpha: float = 0.25,
+                    normalise: bool = True, eps: float = 1e-3, batch: int = BATCH,
+                    return_error: Literal[False] = False) -> np.ndarray: ...
+
+
+@overload
+def estimate_shifts(stack: Any, reference: int | str | np.ndarray = 0, *, upsample: int = 20,
+                    smooth_px: float = 2.0, edges: bool = True, window_alpha: float = 0.25,
+                    normalise: bool = True, eps: float = 1e-3, batch: int = BATCH,
+                    return_error: Literal[True]) -> Result: ...
 
 
 def estimate_shifts(stack: Any, reference: int | str | np.ndarray = 0, *, upsample: int = 20,
