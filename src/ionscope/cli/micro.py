@@ -264,11 +264,12 @@ def export(volume: Volume,
     if to not in ("bpx", "pybamm"):
         raise ValidationError(f"--to must be bpx or pybamm, got {to!r}")
     lab = _load(volume, phases, spacing)
-    ph, _ = analysis_phases(lab)
+    ph = analysis_phases(lab).phases
     with progress("microstructure parameters", None, quiet=json):
-        params = microstructure_parameters(np.asarray(lab.values), ph, volume_spacing(lab), pore=pore,
+        params = microstructure_parameters(np.asarray(lab.values), ph, volume_spacing(lab).zyx, pore=pore,
                                            active=active, axis=axis)
-    doc, sources = to_bpx(params, base, electrode) if to == "bpx" else to_pybamm(params, base, electrode)
+    exported = to_bpx(params, base, electrode) if to == "bpx" else to_pybamm(params, base, electrode)
+    doc, sources = exported.document, exported.sources
     path = write_export(doc, out, force=force)
     res = Result("micro.export", {"output": str(path), "format": to, "base": base, "electrode": electrode,
                                   "microstructure": _export_quantities(params), "sources": sources}, [],
