@@ -326,14 +326,16 @@ def _bucket_by_kind(d2, slots, cpos, ckind, ncent, nu, big):  # pragma: no cover
 
 
 @nb.njit(cache=True)
-def _row_spans(q, sz, sy, sx):  # pragma: no cover - numba
+def _row_spans(q, sz, sy, sx, nz, ny):  # pragma: no cover - numba
     """Digital ball {|v|² < q[t]} of every kind as x half-widths of its rows: the rows of the plane at
     z-offset dz are ``half[first[s] : first[s + 1]]`` (dy = −ey … ey) with s = slot[t] + dz + ez[t];
-    a half-width of −1 marks an empty row."""
+    a half-width of −1 marks an empty row. Offsets are cut at the volume's extent (``nz``, ``ny``
+    voxels): a ball centred inside reaches no farther, and a phase with a single background voxel
+    then does not need a table of every large ball's full extent."""
     ez = np.empty(q.size, np.int64)
     slot = np.zeros(q.size + 1, np.int64)
     for t in range(q.size):
-        ez[t] = int(np.sqrt(q[t]) / sz)
+        ez[t] = min(int(np.sqrt(q[t]) / sz), nz - 1)
         slot[t + 1] = slot[t] + 2 * ez[t] + 1
     ey = np.empty(slot[-1], np.int64)
     first = np.zeros(slot[-1] + 1, np.int64)
@@ -341,7 +343,7 @@ def _row_spans(q, sz, sy, sx):  # pragma: no cover - numba
         for dz in range(-ez[t], ez[t] + 1):
             s = slot[t] + dz + ez[t]
             rem = q[t] - (dz * sz) ** 2
-            ey[s] = int(np.sqrt(rem) / sy) if rem > 0.0 else -1
+            ey[s] = min(int(np.sqrt(rem) / sy), ny - 1) if rem > 0.0 else -1
             first[s + 1] = first[s] + max(2 * ey[s] + 1, 0)
     half = np.empty(first[-1], np.int32)
     for t in range(q.size):
@@ -437,7 +439,7 @@ def local_thickness(mask: np.ndarray, spacing: tuple[float, float, float] = (1.0
     # kind t < u.size holds the balls {|v|² ≤ u[t]}: any threshold between u[t] and u[t + 1] selects
     # them (the last table kind stays empty); larger kinds keep their strict radius
     q = np.r_[0.5 * (u[:-1] + u[1:]), u[-1], big * STRICT]
-    _paint_largest_first(cz, cy, cx, start, *_row_spans(q, sz, sy, sx), (2.0 * np.sqrt(largest)).astype(np.float32),
+    _paint_largest_first(cz, cy, cx, start, *_row_spans(q, sz, sy, sx, *mask.shape[:2]), (2.0 * np.sqrt(largest)).astype(np.float32),
                          out)
     return out
 
