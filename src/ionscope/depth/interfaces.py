@@ -318,6 +318,91 @@ def find_layers(profile: xr.DataArray, species: Sequence[str], *, axis: str = "s
                   warnings=warnings, provenance=prov)
 
 
+#: Two species share a layer when the pairs of the group share on average more than half of the depth variance of
+#: its log-profile (r² > ½, i.e. r > 1/√2): fragments of one compound and isotopes/oxides of one
+#: element follow the same composition X(z) times a constant ionisation yield, so their log-profiles
+#: differ only by noise and by a constant (Vickerman & Briggs 2013, *ToF-SIMS*, 2nd ed., ch. 4 on
+#: fragment families; Lee, Gilmore & Alexander 2008, *Surf. Interface Anal.* 40, 1,
+#: doi:10.1002/sia.2701, on correlated species in multivariate SIMS analysis).
+SAME_LAYER_R2 = 0.5
+
+
+def _log_profiles(smooth: np.ndarray, skip: int, end: int) -> np.ndarray:
+    """Standardised log-profiles of the trusted scans; below one count per scan Poisson noise dominates."""
+    lg = np.log(np.clip(smooth[skip:end], 1.0, None))
+    sd = lg.std(axis=0)
+    return (lg - lg.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
+
+
+def correlated_groups(z: np.ndarray, min_r2: float = SAME_LAYER_R2) -> list[list[int]]:
+    """Average-linkage groups of the columns of ``z`` (standardised): merged while the mean r between two groups
+    is positive with r² > ``min_r2`` (average linkage tolerates single members distorted by dead time)."""
+    r = (z.T @ z) / max(z.shape[0], 1)
+    groups: list[list[int]] = [[j] for j in range(z.shape[1])]
+    while len(groups) > 1:
+        best, pair = -1.0, None
+        for a in range(len(groups)):
+            for b in range(a + 1, len(groups)):
+                link = float(np.mean([r[i, k] for i in groups[a] for k in groups[b]]))
+                if link > best:
+                    best, pair = link, (a, b)
+        if pair is None or best <= 0 or best ** 2 <= min_r2:
+            break
+        a, b = pair
+        groups[a] = groups[a] + groups.pop(b)
+    return groups
+
+
+def layer_contrast(raw: np.ndarray, a: int, b: int, skip: int, end: int) -> tuple[float, float]:
+    """Contrast of a marker: mean counts per scan inside its ≥ 50 % extent [a, b) over the mean outside.
+
+    Both means are of raw (Poisson) counts, so ``σ_c/c = √(1/ΣN_in + 1/ΣN_out)``; zero counts outside
+    over ``n`` scans are taken as the 68 % Poisson upper limit 1.15/n counts per scan (Gehrels 1986,
+    *ApJ* 303, 336, doi:10.1086/164079, Table 1).
+    """
+    inside = raw[a:b]
+    outside = np.concatenate([raw[skip:a], raw[b:end]])
+    if inside.size == 0 or outside.size == 0:
+        return float("nan"), float("nan")
+    n_in, n_out = float(inside.sum()), float(outside.sum())
+    mean_in = n_in / inside.size
+    mean_out = max(n_out / outside.size, 1.15 / outside.size)
+    c = mean_in / mean_out
+    return c, c * float(np.sqrt(1.0 / max(n_in, 1.0) + 1.0 / max(n_out, 1.15)))
+
+
+def layer_resolution(x: np.ndarray, yn: np.ndarray, skip: int, end: int) -> dict[str, Any]:
+    """Plateau (≥ 84 % run around the maximum) and the 16–84 % widths of the edges beside it.
+
+    Hofmann's depth resolution Δz is the 16–84 % distance of an edge (Hofmann 1994, *Surf. Interface
+    Anal.* 21, 673, doi:10.1002/sia.740210912; Dowsett et al. 1994, *J. Vac. Sci. Technol. B* 12, 186,
+    doi:10.1116/1.587180). A layer is resolved when the plateau between its edges, where the signal
+    stays above the 84 % point, is longer than the width of each edge beside it: otherwise its
+    maximum is a resolution-limited peak whose height and position are set by the broadening, not by
+    the layer. An edge at the start or end of the trusted scans is not an edge of the layer.
+    """
+    seg = yn[skip:end]
+    imax = int(np.argmax(seg)) + skip
+    lo = imax
+    while lo > skip and yn[lo - 1] >= 0.84:
+        lo -= 1
+    hi = imax
+    while hi < end - 1 and yn[hi + 1] >= 0.84:
+        hi += 1
+    plateau = float(x[hi] - x[lo])
+    widths = []
+    if lo > skip:
+        x16 = _crossing(x, yn, 0.16, skip, lo, False, "last")
+        if np.isfinite(x16):  # else the signal never drops to 16 %: the profile starts inside the layer
+            widths.append(float(x[lo] - x16))
+    if hi < end - 1:
+        x16 = _crossing(x, yn, 0.16, hi, end - 1, True, "first")
+        if np.isfinite(x16):  # else the profile ends inside the layer
+            widths.append(float(x16 - x[hi]))
+    resolved = all(plateau > w for w in widths)
+    return {"plateau": plateau, "edge_widths": widths, "resolved": resolved}
+
+
 def choose_marker_species(profile: xr.DataArray, *, axis: str = "sputter_time", max_species: int = 6,
                           min_snr: float = MIN_SNR) -> Result:
     """The species that define the layers of a profile, when the user names none.
@@ -332,21 +417,26 @@ def choose_marker_species(profile: xr.DataArray, *, axis: str = "sputter_time", 
       window inside the trusted scans, so the 50 % crossing is resolved and not an edge of the
       smoothing filter.
 
-    The ``total`` column and columns with non-finite values (ratios of empty channels) are not
-    candidates. Isotopologues of one formula (``Sn+``, ``^116Sn+``) carry the same depth information: only the
-    one with the highest signal-to-noise ratio is kept (a minor isotope wins when the major one is
-    saturated by detector dead time). Qualifying species are grouped by overlapping extents as in
-    :func:`find_layers`; the strongest of each group represents it, and the ``max_species`` groups
-    with the strongest representatives are returned in depth order.
+    Qualifying species are grouped by the similarity of their depth profiles: species whose
+    log-profiles correlate with r² > :data:`SAME_LAYER_R2` on average with the members of a group (average
+    linkage) follow one composition — fragments of one compound, isotopes and oxides of one element
+    — and mark one layer. Each group is represented by its species of highest *contrast* (mean counts
+    inside its ≥ 50 % extent over the mean outside, :func:`layer_contrast`, ranked by the lower 1σ
+    bound), not by its raw intensity: a minor, clean marker locates a layer better than an intense
+    fragment present everywhere. A group whose marker has no plateau longer than its edges
+    (:func:`layer_resolution`) is thinner than the depth resolution: it is reported under
+    ``unresolved`` and not used as a layer. The ``max_species`` groups of highest contrast are
+    returned in depth order. The ``total`` column and columns with non-finite values are not
+    candidates.
 
     Returns
     -------
     Result
-        ``species`` (chosen, in depth order), ``candidates`` (number of species looked at),
-        ``qualified`` (number meeting both criteria), ``criteria`` (text).
+        ``species`` (chosen, in depth order), ``groups`` (per chosen species: ``marker``, ``members``,
+        ``contrast`` as a quantity), ``unresolved`` (groups thinner than the depth resolution, with
+        the reason), ``candidates`` (number of species looked at), ``qualified`` (number meeting both
+        criteria), ``criteria`` (text).
     """
-    import re
-
     prof = require_profile(profile)
     peaks = [str(p) for p in prof.coords["peak"].values]
     finite = np.isfinite(np.asarray(prof.values, dtype=float)).all(axis=0)
@@ -354,7 +444,7 @@ def choose_marker_species(profile: xr.DataArray, *, axis: str = "sputter_time", 
     if not cand:
         raise ValidationError("the profile has no species columns to choose from")
     f = profile_features(prof, cand, axis=axis)
-    skip, end, win = f["skip"], f["end"], f["window"]
+    x, skip, end, win = f["x"], f["skip"], f["end"], f["window"]
     qualified: dict[int, tuple[int, int]] = {}
     for j, st in enumerate(f["stats"]):
         if st["snr"] < min_snr or st["top"] < MIN_PEAK_COUNTS:
@@ -362,23 +452,45 @@ def choose_marker_species(profile: xr.DataArray, *, axis: str = "sputter_time", 
         a, b = _extent(f["norm"][:, j], skip, end)
         if b - a >= 2 and (a - skip >= win or end - b >= win):
             qualified[j] = (a, b)
-    best: dict[str, int] = {}
-    for j in qualified:
-        base = re.sub(r"\^\d+", "", cand[j])
-        if base not in best or f["stats"][j]["snr"] > f["stats"][best[base]]["snr"]:
-            best[base] = j
-    kept = {j: qualified[j] for j in best.values()}
-    if not kept:
+    if not qualified:
         raise ValidationError("no species has a significant step or maximum in this profile; name the marker "
                               "species with --species")
-    groups = _groups(kept, {j: f["stats"][j]["snr"] for j in kept})
-    leaders = sorted((g[0] for g in groups), key=lambda j: -f["stats"][j]["snr"])[:max_species]
-    leaders.sort(key=lambda j: sum(kept[j]) / 2)
+    idx = sorted(qualified)
+    z = _log_profiles(f["smooth"][:, idx], skip, end)
+    rows, unresolved = [], []
+    for g in correlated_groups(z):
+        members = [idx[i] for i in g]
+        scored = []
+        for j in members:
+            c, u = layer_contrast(f["raw"][:, j], *qualified[j], skip, end)
+            scored.append((c - u if np.isfinite(c) else -np.inf, c, u, j))
+        scored.sort(key=lambda t: -t[0])
+        _, c, u, lead = scored[0]
+        res = layer_resolution(x, f["norm"][:, lead], skip, end)
+        row = {"marker": cand[lead], "members": [cand[j] for j in members],
+               "contrast": Quantity(float(c), float(u), "1"), "_lead": lead, "_score": scored[0][0]}
+        if res["resolved"]:
+            rows.append(row)
+        else:
+            unresolved.append({"marker": cand[lead], "members": row["members"],
+                               "reason": f"plateau {res['plateau']:.3g} {f['unit']} is not longer than its edges' "
+                                         "16–84 % widths " + ", ".join(f"{w:.3g}" for w in res["edge_widths"])
+                                         + f" {f['unit']}: thinner than the depth resolution"})
+    if not rows:
+        raise ValidationError("no layer of this profile is thicker than the depth resolution; name the marker "
+                              "species with --species")
+    rows = sorted(rows, key=lambda r: -r["_score"])[:max_species]
+    rows.sort(key=lambda r: sum(qualified[r["_lead"]]) / 2)
+    for r in rows:
+        del r["_lead"], r["_score"]
     criteria = (f"step ≥ {min_snr:g}× scan-to-scan noise, maximum ≥ {MIN_PEAK_COUNTS:g} counts per scan, 50 % "
-                f"crossing ≥ {win} scans inside the profile; strongest species of each layer")
+                f"crossing ≥ {win} scans inside the profile; species with log-profiles correlated r² > "
+                f"{SAME_LAYER_R2:g} form one layer, marked by its highest-contrast species; layers thinner than "
+                "the depth resolution left out")
     prov = make_provenance("ionscope.depth.choose_marker_species",
                            parameters={"axis": axis, "max_species": max_species, "min_snr": min_snr})
-    return Result("depth.marker_species", {"species": [cand[j] for j in leaders], "candidates": len(cand),
+    return Result("depth.marker_species", {"species": [r["marker"] for r in rows], "groups": rows,
+                                           "unresolved": unresolved, "candidates": len(cand),
                                            "qualified": len(qualified), "criteria": criteria},
                   provenance=prov)
 
