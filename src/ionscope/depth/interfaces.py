@@ -200,6 +200,89 @@ def _groups(extents: dict[int, tuple[int, int]], snr: dict[int, float]) -> list[
     return groups
 
 
+def mri_shift(width: float) -> tuple[float, float]:
+    """Correction and systematic 1σ of a 50 % point for the MRI shift, from the edge's 16–84 % ``width``.
+
+    In Hofmann's MRI model (Hofmann 1994, *Surf. Interface Anal.* 21, 673, doi:10.1002/sia.740210912)
+    the 50 % point of a broadened step sits at the median of the resolution function g. Atomic
+    mixing (median −(1 − ln 2)·w) and the information depth (median −ln 2·λ) both move it toward the
+    surface, roughness (a Gaussian) not at all; for a resolution function of standard deviation
+    σ_g ≈ width/2 the shift lies between 0 and −ln 2·σ_g (the extreme of a pure exponential). With no
+    further knowledge of w, σ, λ the shift is taken as uniform on that range: the crossing is moved
+    deeper by ln 2·σ_g/2 with a systematic 1σ of ln 2·σ_g/√12 (GUM, JCGM 100:2008, §4.3.7).
+
+    Returns
+    -------
+    shift, sigma
+        In the unit of ``width``; (0, 0) when the width is unknown.
+    """
+    if not (np.isfinite(width) and width > 0):
+        return 0.0, 0.0
+    span = np.log(2.0) * width / 2
+    return float(span / 2), float(span / np.sqrt(12.0))
+
+
+def _layer_unresolved(thick: Quantity, sides: list[dict[str, Any]]) -> str | None:
+    """Why a layer is not resolved: thickness within its 1σ of zero, or not above the edges' widths.
+
+    A layer is resolved when its thickness exceeds the depth resolution (the 16–84 % width) of the
+    interfaces beside it (Hofmann 1994, doi:10.1002/sia.740210912) and is significantly above zero.
+    """
+    if thick.uncertainty is not None and thick.uncertainty >= abs(thick.value):
+        return f"thickness uncertainty {thick.uncertainty:.3g} exceeds its value {thick.value:.3g}"
+    widths = [i["width"].value for i in sides if np.isfinite(i["width"].value)]
+    if widths and thick.value <= max(widths):
+        return f"thickness {thick.value:.3g} is not above the interface width {max(widths):.3g} (depth resolution)"
+    return None
+
+
+def _pair_interface(f: dict[str, Any], species: Sequence[str], extents: dict[int, tuple[int, int]],
+                    ga: list[int], gb: list[int], step: float, warnings: list[str]) -> dict[str, Any]:
+    """The interface between layer groups ``ga`` (above) and ``gb`` (below); see :func:`find_layers`."""
+    x, norm, stats, skip, unit, end = f["x"], f["norm"], f["stats"], f["skip"], f["unit"], f["end"]
+    a, b = ga[0], gb[0]
+    ea_end = max(extents[i][1] for i in ga)
+    eb_start = min(extents[i][0] for i in gb)
+    ea = _edge(x, norm[:, a], min(max(extents[a][1] - 1, skip), end - 1), skip, end - 1, falling=True)
+    eb = _edge(x, norm[:, b], min(max(extents[b][0], skip), end - 1), skip, end - 1, falling=False)
+    pos = [e["x50"] for e in (ea, eb) if np.isfinite(e["x50"])]
+    reason = None
+    if len(pos) < 2:
+        missing = " and ".join(n for n, e in ((f"{species[a]} fall", ea), (f"{species[b]} rise", eb))
+                               if not np.isfinite(e["x50"]))
+        reason = f"no 50 % crossing of the {missing}: the edge is not resolved"
+    if not pos:
+        pos = [float(x[min((ea_end + eb_start) // 2, end - 1)])]
+    widths = [ea["x16"] - ea["x84"], eb["x84"] - eb["x16"]]
+    widths = [w for w in widths if np.isfinite(w) and w > 0]
+    if reason is None and len(widths) < 2:
+        reason = "an edge does not reach its 16 % and 84 % points: its width is not measured"
+    grads = [e["xgrad"] for e in (ea, eb) if np.isfinite(e["xgrad"])]
+    width = float(np.mean(widths)) if widths else float("nan")
+    spread = (max(pos) - min(pos)) / 2 if len(pos) == 2 else 0.0
+    slope = 0.68 / width if np.isfinite(width) and width > 0 else 1.0 / step
+    noise = np.mean([stats[a]["noise"] / stats[a]["amplitude"], stats[b]["noise"] / stats[b]["amplitude"]])
+    noise /= np.sqrt(f["window"])  # smoothing averages ~window scans
+    u_cross = float(np.sqrt(step ** 2 / 12 + (noise / slope) ** 2))  # one crossing: binning + noise/slope
+    shift, u_sys = mri_shift(width) if reason is None else (0.0, 0.0)  # no resolved edge, no MRI model
+    u = float(np.sqrt(u_cross ** 2 + spread ** 2 + u_sys ** 2))
+    if reason is None:
+        # a width is the difference of two crossings (√2·σ each), averaged over two edges, plus their disagreement
+        u_w = float(np.sqrt(u_cross ** 2 + (abs(widths[0] - widths[1]) / 2) ** 2))
+        width_q = Quantity(width, u_w, unit)
+    else:
+        warnings.append(f"{species[a]} → {species[b]}: {reason}; no width reported")
+        width_q = Quantity(float("nan"), None, unit, why_no_uncertainty=reason)
+    return {
+        "upper": species[a], "lower": species[b], "unit": unit, "resolved": reason is None,
+        "unresolved_reason": reason,
+        "position": Quantity(float(np.mean(pos)) + shift, u, unit),
+        "width": width_q,
+        "max_gradient": Quantity(float(np.mean(grads)) if grads else float("nan"), u, unit),
+        "upper_fall_50": ea["x50"], "lower_rise_50": eb["x50"],
+    }
+
+
 def find_layers(profile: xr.DataArray, species: Sequence[str], *, axis: str = "sputter_time",
                 skip_scans: int | None = None, window: int | None = None, min_snr: float = MIN_SNR) -> Result:
     """Interfaces and the layer table from the chosen marker species.
@@ -210,9 +293,14 @@ def find_layers(profile: xr.DataArray, species: Sequence[str], *, axis: str = "s
     boundary between layers A (above) and B (below) the interface position is the mean of the 50 %
     fall of A's strongest species and the 50 % rise of B's; the width is the mean 16–84 % distance.
 
-    Uncertainty of a position: ``√(Δx²/12 + (x50,A − x50,B)²/4 + σ_noise²)`` with the scan step Δx,
-    the disagreement of the two edges (matrix effects, asymmetric MRI tails) and the noise of the
-    normalised signal divided by the edge slope (0.68/width).
+    Uncertainty of a position: ``√(Δx²/12 + (x50,A − x50,B)²/4 + σ_noise² + σ_MRI²)`` with the scan step
+    Δx, the disagreement of the two edges (matrix effects), the noise of the normalised signal divided
+    by the edge slope (0.68/width) and the systematic term of the MRI-shift correction
+    (:func:`mri_shift`, which also moves the position). The width's 1σ combines the same crossing
+    uncertainty with the disagreement of the two edges' widths. An interface where a 50 % crossing or
+    a 16/84 % point is missing is ``resolved: false`` with ``unresolved_reason`` and no width; a layer
+    whose thickness is within 1σ of zero or not above the widths of its interfaces (the depth
+    resolution) is ``resolved: false`` with the reason.
 
     Returns
     -------
@@ -234,35 +322,7 @@ def find_layers(profile: xr.DataArray, species: Sequence[str], *, axis: str = "s
     groups = _groups(extents, {j: stats[j]["snr"] for j in strong})
     interfaces: list[dict[str, Any]] = []
     for ga, gb in zip(groups[:-1], groups[1:]):
-        a, b = ga[0], gb[0]
-        ea_end = max(extents[i][1] for i in ga)
-        eb_start = min(extents[i][0] for i in gb)
-        ea = _edge(x, norm[:, a], min(max(extents[a][1] - 1, skip), end - 1), skip, end - 1, falling=True)
-        eb = _edge(x, norm[:, b], min(max(extents[b][0], skip), end - 1), skip, end - 1, falling=False)
-        pos = [e["x50"] for e in (ea, eb) if np.isfinite(e["x50"])]
-        if not pos:
-            pos = [float(x[min((ea_end + eb_start) // 2, end - 1)])]
-            warnings.append(f"{species[a]} → {species[b]}: no 50 % crossing; placed between the extents")
-        widths = [ea["x16"] - ea["x84"], eb["x84"] - eb["x16"]]
-        widths = [w for w in widths if np.isfinite(w) and w > 0]
-        grads = [e["xgrad"] for e in (ea, eb) if np.isfinite(e["xgrad"])]
-        width = float(np.mean(widths)) if widths else float("nan")
-        spread = (max(pos) - min(pos)) / 2 if len(pos) == 2 else 0.0
-        slope = 0.68 / width if np.isfinite(width) and width > 0 else 1.0 / step
-        noise = np.mean([stats[a]["noise"] / stats[a]["amplitude"], stats[b]["noise"] / stats[b]["amplitude"]])
-        noise /= np.sqrt(f["window"])  # smoothing averages ~window scans
-        u = float(np.sqrt(step ** 2 / 12 + spread ** 2 + (noise / slope) ** 2))
-        u_w = float(np.sqrt(2 * step ** 2 / 12 + (abs(widths[0] - widths[1]) / 2 if len(widths) == 2 else 0) ** 2)) \
-            if widths else None
-        if not widths:
-            warnings.append(f"{species[a]} → {species[b]}: edges do not reach 16 %/84 %; width unknown")
-        interfaces.append({
-            "upper": species[a], "lower": species[b], "unit": unit,
-            "position": Quantity(float(np.mean(pos)), u, unit),
-            "width": Quantity(width, u_w, unit),
-            "max_gradient": Quantity(float(np.mean(grads)) if grads else float("nan"), u, unit),
-            "upper_fall_50": ea["x50"], "lower_rise_50": eb["x50"],
-        })
+        interfaces.append(_pair_interface(f, species, extents, ga, gb, step, warnings))
     last = groups[-1]
     last_end = max(extents[i][1] for i in last)
     lead = last[0]
@@ -277,12 +337,16 @@ def find_layers(profile: xr.DataArray, species: Sequence[str], *, axis: str = "s
             width = ea["x16"] - ea["x84"]
             noise = stats[lead]["noise"] / stats[lead]["amplitude"] / np.sqrt(f["window"])
             slope = 0.68 / width if np.isfinite(width) and width > 0 else 1.0 / step
-            u = float(np.sqrt(step ** 2 / 12 + (noise / slope) ** 2))
+            u_cross = float(np.sqrt(step ** 2 / 12 + (noise / slope) ** 2))
+            ok = bool(np.isfinite(width) and width > 0)
+            shift, u_sys = mri_shift(width if ok else float("nan"))
+            u = float(np.hypot(u_cross, u_sys))
+            reason = None if ok else "the edge does not reach its 16 % and 84 % points: its width is not measured"
             interfaces.append({
-                "upper": species[lead], "lower": None, "unit": unit,
-                "position": Quantity(ea["x50"], u, unit),
-                "width": Quantity(width if np.isfinite(width) and width > 0 else float("nan"),
-                                  float(np.sqrt(step ** 2 / 12)), unit),
+                "upper": species[lead], "lower": None, "unit": unit, "resolved": ok, "unresolved_reason": reason,
+                "position": Quantity(ea["x50"] + shift, u, unit),
+                "width": Quantity(width, float(np.sqrt(2) * u_cross), unit) if ok
+                else Quantity(float("nan"), None, unit, why_no_uncertainty=reason),
                 "max_gradient": Quantity(ea["xgrad"], u, unit),
                 "upper_fall_50": ea["x50"], "lower_rise_50": float("nan"),
             })
@@ -300,8 +364,12 @@ def find_layers(profile: xr.DataArray, species: Sequence[str], *, axis: str = "s
         stop = interfaces[k]["position"] if k < len(interfaces) else Quantity(float(x[end - 1]), 0.0, unit)
         thick = Quantity(stop.value - start.value, float(np.hypot(start.uncertainty or 0, stop.uncertainty or 0)),
                          unit)
+        lay_reason = _layer_unresolved(thick, [interfaces[i] for i in (k - 1, k) if 0 <= i < len(interfaces)])
+        if lay_reason:
+            warnings.append(f"layer {species[g[0]] if g else 'unmarked'}: not resolved ({lay_reason})")
         layers.append({"index": k, "dominant_species": species[g[0]] if g else None,
-                       "species": [species[i] for i in g],
+                       "species": [species[i] for i in g], "resolved": lay_reason is None,
+                       "unresolved_reason": lay_reason,
                        "start": start, "end": stop, "thickness": thick, "complete": 0 < k < len(groups) - 1})
         start = stop
     if len(groups) > 1:
