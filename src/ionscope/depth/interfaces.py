@@ -490,7 +490,8 @@ def choose_marker_species(profile: xr.DataArray, *, axis: str = "sputter_time", 
     linkage) follow one composition — fragments of one compound, isotopes and oxides of one element
     — and mark one layer. Each group is represented by its species of highest *contrast* (mean counts
     inside its ≥ 50 % extent over the mean outside, :func:`layer_contrast`, ranked by the lower 1σ
-    bound), not by its raw intensity: a minor, clean marker locates a layer better than an intense
+    bound; the best member with a resolved plateau), not by its raw intensity: a minor, clean marker
+    locates a layer better than an intense
     fragment present everywhere. A group whose marker has no plateau longer than its edges
     (:func:`layer_resolution`) is thinner than the depth resolution: it is reported under
     ``unresolved`` and not used as a layer. The ``max_species`` groups of highest contrast are
@@ -533,10 +534,13 @@ def choose_marker_species(profile: xr.DataArray, *, axis: str = "sputter_time", 
             c, u = layer_contrast(f["raw"][:, j], *qualified[j], skip, end)
             scored.append((c - u if np.isfinite(c) else -np.inf, c, u, j))
         scored.sort(key=lambda t: -t[0])
-        _, c, u, lead = scored[0]
+        # the highest-contrast member with a resolved plateau marks the layer (a surface-enhanced fragment
+        # has its maximum in the first scans and no plateau; a cleaner member of the group may have one)
+        pick = next((t for t in scored if layer_resolution(x, f["norm"][:, t[3]], skip, end)["resolved"]), scored[0])
+        _, c, u, lead = pick
         res = layer_resolution(x, f["norm"][:, lead], skip, end)
         row = {"marker": cand[lead], "members": [cand[j] for j in members],
-               "contrast": Quantity(float(c), float(u), "1"), "_lead": lead, "_score": scored[0][0]}
+               "contrast": Quantity(float(c), float(u), "1"), "_lead": lead, "_score": pick[0]}
         if res["resolved"]:
             rows.append(row)
         else:
