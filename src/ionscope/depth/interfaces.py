@@ -439,7 +439,7 @@ def layer_contrast(raw: np.ndarray, a: int, b: int, skip: int, end: int) -> tupl
     return c, c * float(np.sqrt(1.0 / max(n_in, 1.0) + 1.0 / max(n_out, 1.15)))
 
 
-def layer_resolution(x: np.ndarray, yn: np.ndarray, skip: int, end: int) -> dict[str, Any]:
+def layer_resolution(x: np.ndarray, yn: np.ndarray, skip: int, end: int, *, above: bool = True) -> dict[str, Any]:
     """Plateau (≥ 84 % run around the maximum) and the 16–84 % widths of the edges beside it.
 
     Hofmann's depth resolution Δz is the 16–84 % distance of an edge (Hofmann 1994, *Surf. Interface
@@ -447,7 +447,12 @@ def layer_resolution(x: np.ndarray, yn: np.ndarray, skip: int, end: int) -> dict
     doi:10.1116/1.587180). A layer is resolved when the plateau between its edges, where the signal
     stays above the 84 % point, is longer than the width of each edge beside it: otherwise its
     maximum is a resolution-limited peak whose height and position are set by the broadening, not by
-    the layer. An edge at the start or end of the trusted scans is not an edge of the layer.
+    the layer. The sample surface is a real top of the first layer, but a layer the profile ends in
+    (no fall to 16 % before the last scan) is cut short by the measurement, not by the sample: its
+    plateau is a lower bound and it counts as resolved (``truncated``). With ``above=False`` (no
+    layer ends before this one starts) the rise from the surface is the pre-equilibrium transient of
+    sputtering (Wittmaack 1984, *Nucl. Instrum. Methods B* 2, 674, doi:10.1016/0168-583X(84)90291-X),
+    not an interface, and only the lower edge counts.
     """
     seg = yn[skip:end]
     imax = int(np.argmax(seg)) + skip
@@ -459,16 +464,18 @@ def layer_resolution(x: np.ndarray, yn: np.ndarray, skip: int, end: int) -> dict
         hi += 1
     plateau = float(x[hi] - x[lo])
     widths = []
-    if lo > skip:
+    if lo > skip and above:
         x16 = _crossing(x, yn, 0.16, skip, lo, False, "last")
         if np.isfinite(x16):  # else the signal never drops to 16 %: the profile starts inside the layer
             widths.append(float(x[lo] - x16))
+    truncated = True  # the profile ends inside the layer: its plateau (and thickness) is only a lower bound
     if hi < end - 1:
         x16 = _crossing(x, yn, 0.16, hi, end - 1, True, "first")
-        if np.isfinite(x16):  # else the profile ends inside the layer
+        if np.isfinite(x16):
             widths.append(float(x16 - x[hi]))
-    resolved = all(plateau > w for w in widths)
-    return {"plateau": plateau, "edge_widths": widths, "resolved": resolved}
+            truncated = False
+    resolved = truncated or all(plateau > w for w in widths)
+    return {"plateau": plateau, "edge_widths": widths, "resolved": resolved, "truncated": truncated}
 
 
 def choose_marker_species(profile: xr.DataArray, *, axis: str = "sputter_time", max_species: int = 6,
@@ -529,16 +536,27 @@ def choose_marker_species(profile: xr.DataArray, *, axis: str = "sputter_time", 
     rows, unresolved = [], []
     for g in correlated_groups(z):
         members = [idx[i] for i in g]
+        # candidates for the marker: members following the group's mean log-profile with r² > ½ (average
+        # linkage can hold a member that correlates with only part of the group)
+        mean = z[:, g].mean(axis=1)
+        mean = (mean - mean.mean()) / (mean.std() or 1.0)
+        core = [idx[i] for i in g if float(np.mean(z[:, i] * mean)) ** 2 > SAME_LAYER_R2] or members
         scored = []
-        for j in members:
+        for j in core:
             c, u = layer_contrast(f["raw"][:, j], *qualified[j], skip, end)
             scored.append((c - u if np.isfinite(c) else -np.inf, c, u, j))
         scored.sort(key=lambda t: -t[0])
         # the highest-contrast member with a resolved plateau marks the layer (a surface-enhanced fragment
         # has its maximum in the first scans and no plateau; a cleaner member of the group may have one)
-        pick = next((t for t in scored if layer_resolution(x, f["norm"][:, t[3]], skip, end)["resolved"]), scored[0])
+        start = min(qualified[j][0] for j in members)
+        above = any(qualified[k][1] <= start for k in idx if k not in members)
+
+        def res_of(j: int, above: bool = above) -> dict[str, Any]:
+            return layer_resolution(x, f["norm"][:, j], skip, end, above=above)
+
+        pick = next((t for t in scored if res_of(t[3])["resolved"]), scored[0])
         _, c, u, lead = pick
-        res = layer_resolution(x, f["norm"][:, lead], skip, end)
+        res = res_of(lead)
         row = {"marker": cand[lead], "members": [cand[j] for j in members],
                "contrast": Quantity(float(c), float(u), "1"), "_lead": lead, "_score": pick[0]}
         if res["resolved"]:
