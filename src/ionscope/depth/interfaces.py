@@ -223,11 +223,15 @@ def mri_shift(width: float) -> tuple[float, float]:
 
 
 def _layer_unresolved(thick: Quantity, sides: list[dict[str, Any]]) -> str | None:
-    """Why a layer is not resolved: thickness within its 1σ of zero, or not above the edges' widths.
+    """Why a layer is not resolved: an unresolved interface beside it, thickness within 1σ of zero, or not
+    above the edges' widths.
 
     A layer is resolved when its thickness exceeds the depth resolution (the 16–84 % width) of the
     interfaces beside it (Hofmann 1994, doi:10.1002/sia.740210912) and is significantly above zero.
     """
+    bad = [i for i in sides if not i.get("resolved", True)]
+    if bad:
+        return f"bounded by an unresolved interface ({bad[0]['unresolved_reason']})"
     if thick.uncertainty is not None and thick.uncertainty >= abs(thick.value):
         return f"thickness uncertainty {thick.uncertainty:.3g} exceeds its value {thick.value:.3g}"
     widths = [i["width"].value for i in sides if np.isfinite(i["width"].value)]
@@ -266,6 +270,9 @@ def _pair_interface(f: dict[str, Any], species: Sequence[str], extents: dict[int
     u_cross = float(np.sqrt(step ** 2 / 12 + (noise / slope) ** 2))  # one crossing: binning + noise/slope
     shift, u_sys = mri_shift(width) if reason is None else (0.0, 0.0)  # no resolved edge, no MRI model
     u = float(np.sqrt(u_cross ** 2 + spread ** 2 + u_sys ** 2))
+    if reason is not None:  # the boundary lies somewhere between the two layers' ≥ 50 % extents
+        gap = abs(float(x[min(eb_start, end - 1)] - x[min(max(ea_end - 1, 0), end - 1)]))
+        u = float(np.hypot(u, gap / np.sqrt(12.0)))
     if reason is None:
         # a width is the difference of two crossings (√2·σ each), averaged over two edges, plus their disagreement
         u_w = float(np.sqrt(u_cross ** 2 + (abs(widths[0] - widths[1]) / 2) ** 2))
