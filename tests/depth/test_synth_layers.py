@@ -164,18 +164,21 @@ def test_honest_interfaces_on_fragment_stack():
     res = find_layers(profile, ["A1-", "B1-", "C1-"])
     t_true = truth.truth["interface_times_s"]
     found = [i["position"] for i in res["interfaces"]]
-    # A→B (true 80 s, the 1.5 nm T layer is unseen) and B→C (281.5 s) within 2σ of the MRI-corrected estimate
-    assert abs(found[0].value - t_true[0]) <= 2 * found[0].uncertainty + 1.5, (found[0], t_true[0])
+    # A→B (80 s, or 81.5 s below the unseen 1.5 nm T layer: ±0.75 s) and B→C (281.5 s) within 2σ of the
+    # MRI-corrected estimate
+    mid = 0.5 * (t_true[0] + t_true[1])
+    assert abs(found[0].value - mid) <= 2 * found[0].uncertainty + 0.75, (found[0], mid)
     assert abs(found[1].value - t_true[2]) <= 2 * found[1].uncertainty, (found[1], t_true[2])
     assert all(i["resolved"] and i["width"].uncertainty > 0 for i in res["interfaces"])
 
 
-def test_unresolved_thin_layer_has_no_width():
+def test_unresolved_thin_layer_is_flagged():
     profile, _ = _fragment_stack()
     res = find_layers(profile, ["A1-", "T-", "B1-"])
-    thin = [lay for lay in res["layers"] if lay["dominant_species"] == "T-"]
-    bad = [i for i in res["interfaces"] if not i["resolved"]]
-    # the 1.5 nm layer is not resolved: either its layer is flagged or its interfaces carry no width
-    assert (thin and not thin[0]["resolved"]) or bad
-    for i in bad:
-        assert i["unresolved_reason"] and not np.isfinite(i["width"].value)
+    (thin,) = [lay for lay in res["layers"] if lay["dominant_species"] == "T-"]
+    # 1.5 nm at 1 nm/s against a 16–84 % width of ≈ 10 s: the layer is not resolved, and says why
+    assert not thin["resolved"] and "resolution" in thin["unresolved_reason"]
+    assert all(lay["resolved"] for lay in res["layers"] if lay["dominant_species"] != "T-")
+    for i in res["interfaces"]:
+        if not i["resolved"]:
+            assert i["unresolved_reason"] and not np.isfinite(i["width"].value)
