@@ -26,7 +26,7 @@ for k, iface in enumerate(layers["interfaces"]):
     print(f"{pretty_ion(iface['upper'])} → {lower}: {format_measurement(q.value, q.uncertainty, q.unit)}{true}")
 if truth is not None:
     print("(atomic mixing and information depth move the 50 % points toward the surface (Hofmann 1994, MRI model): "
-          "each position is corrected for that shift and carries its systematic 1σ)")
+          "each position is the measured 50 % point and its 1σ includes that shift as a systematic term)")
 
 fig = profile_figure(profile, species, log=True, layers=layers)
 fig.savefig(figure_dir() / "depth_layers.png", dpi=90)

@@ -1,6 +1,7 @@
 """A layer that none of the chosen species marks (a substrate) still has its upper interface."""
 
 import numpy as np
+import pytest
 from scipy.special import erf
 
 from ionscope.depth import find_layers
@@ -18,11 +19,9 @@ def _profile(tail_level: float, seed: int = 0):
 
 def test_interface_into_an_unmarked_substrate():
     res = find_layers(_profile(0.0), ["A", "B"])
-    # Poisson noise on 3000 counts moves a 50 % point of a 20 s wide edge by far less than 2 s; the position
-    # also carries the MRI-shift correction (zero for this symmetric edge) and its systematic 1σ: within 2σ
-    for q, true in zip([i["position"] for i in res["interfaces"]], [300.0, 700.0], strict=True):
-        assert abs(q.value - true) <= 2 * q.uncertainty, (q, true)
-        assert q.uncertainty < 3.0  # ln 2·σ_g/√12 = 2.0 s for σ_g = 10 s, plus noise
+    pos = [i["position"].value for i in res["interfaces"]]
+    # Poisson noise on 3000 counts moves a 50 % point of a 20 s wide edge by far less than 2 s
+    assert pos == pytest.approx([300.0, 700.0], abs=2.0)
     assert res["interfaces"][-1]["lower"] is None
     assert [lay["dominant_species"] for lay in res["layers"]] == ["A", "B", None]
     assert any("no chosen species marks" in w for w in res.warnings)
@@ -31,6 +30,5 @@ def test_interface_into_an_unmarked_substrate():
 def test_a_drop_to_a_lower_plateau_is_not_a_new_layer():
     # B falls to 30 % of its level and stays there (charging, matrix effect): still the same layer
     res = find_layers(_profile(0.3), ["A", "B"])
-    (q,) = [i["position"] for i in res["interfaces"]]
-    assert abs(q.value - 300.0) <= 2 * q.uncertainty, q
+    assert [i["position"].value for i in res["interfaces"]] == pytest.approx([300.0], abs=2.0)
     assert [lay["dominant_species"] for lay in res["layers"]] == ["A", "B"]

@@ -207,19 +207,23 @@ def mri_shift(width: float) -> tuple[float, float]:
     the 50 % point of a broadened step sits at the median of the resolution function g. Atomic
     mixing (median −(1 − ln 2)·w) and the information depth (median −ln 2·λ) both move it toward the
     surface, roughness (a Gaussian) not at all; for a resolution function of standard deviation
-    σ_g ≈ width/2 the shift lies between 0 and −ln 2·σ_g (the extreme of a pure exponential). With no
-    further knowledge of w, σ, λ the shift is taken as uniform on that range: the crossing is moved
-    deeper by ln 2·σ_g/2 with a systematic 1σ of ln 2·σ_g/√12 (GUM, JCGM 100:2008, §4.3.7).
+    σ_g ≈ width/2 the shift δ lies between 0 and −ln 2·σ_g (the extreme of a pure exponential). The
+    50 % point is left where it is measured — exact for a symmetric (roughness-limited) edge — and the
+    unknown shift enters as a systematic term: for δ uniform on that range the root-mean-square error
+    of the uncorrected point is ln 2·σ_g/√3 (GUM, JCGM 100:2008, §4.3.7–4.3.9, F.2.4.4 for an
+    uncorrected one-sided effect). The error is one-sided (the true interface is at or deeper than the
+    50 % point); the 1σ given is symmetric.
 
     Returns
     -------
     shift, sigma
-        In the unit of ``width``; (0, 0) when the width is unknown.
+        Correction (always 0: the point is not moved) and systematic 1σ, in the unit of ``width``;
+        (0, 0) when the width is unknown.
     """
     if not (np.isfinite(width) and width > 0):
         return 0.0, 0.0
     span = np.log(2.0) * width / 2
-    return float(span / 2), float(span / np.sqrt(12.0))
+    return 0.0, float(span / np.sqrt(3.0))
 
 
 def _layer_unresolved(thick: Quantity, sides: list[dict[str, Any]]) -> str | None:
@@ -302,10 +306,10 @@ def find_layers(profile: xr.DataArray, species: Sequence[str], *, axis: str = "s
 
     Uncertainty of a position: ``√(Δx²/12 + (x50,A − x50,B)²/4 + σ_noise² + σ_MRI²)`` with the scan step
     Δx, the disagreement of the two edges (matrix effects), the noise of the normalised signal divided
-    by the edge slope (0.68/width) and the systematic term of the MRI-shift correction
-    (:func:`mri_shift`, which also moves the position). The width's 1σ combines the same crossing
-    uncertainty with the disagreement of the two edges' widths. An interface where a 50 % crossing or
-    a 16/84 % point is missing is ``resolved: false`` with ``unresolved_reason`` and no width; a layer
+    by the edge slope (0.68/width) and the systematic term of the unknown MRI shift of the 50 % point
+    toward the surface (:func:`mri_shift`). The width's 1σ combines the same crossing uncertainty with
+    the disagreement of the two edges' widths. An interface where a 50 % crossing or a 16/84 % point
+    is missing is ``resolved: false`` with ``unresolved_reason`` and no width; a layer
     whose thickness is within 1σ of zero or not above the widths of its interfaces (the depth
     resolution) is ``resolved: false`` with the reason.
 
