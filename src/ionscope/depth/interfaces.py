@@ -210,7 +210,7 @@ def mri_shift(width: float) -> tuple[float, float]:
     σ_g ≈ width/2 the shift δ lies between 0 and −ln 2·σ_g (the extreme of a pure exponential). The
     50 % point is left where it is measured — exact for a symmetric (roughness-limited) edge — and the
     unknown shift enters as a systematic term: for δ uniform on that range the root-mean-square error
-    of the uncorrected point is ln 2·σ_g/√3 (GUM, JCGM 100:2008, §4.3.7–4.3.9, F.2.4.4 for an
+    of the uncorrected point is ln 2·σ_g/√3 (GUM, JCGM 100:2008, clauses 4.3.7–4.3.9 and F.2.4.4 for an
     uncorrected one-sided effect). The error is one-sided (the true interface is at or deeper than the
     50 % point); the 1σ given is symmetric.
 
