@@ -65,6 +65,7 @@ def test_overlay_writes_a_figure(registered, cli, tmp_path):
     assert out.read_bytes()[:4] == b"\x89PNG"
 
 
+@pytest.mark.slow
 def test_bootstrap_reports_a_spread(pair, cli, tmp_path):
     code, text, err = cli("correlate", "register", pair["sem"], pair["sims"], "--out", tmp_path / "t.json",
                           "--bootstrap", "3", "--json")

@@ -18,7 +18,8 @@ def test_interface_maps_recovered_within_their_uncertainty():
     nominal 95 %: at least 80 % of the pixels within 2σ, and no bias beyond 1.5 × the median σ.
     """
     cube, truth = layered_cube((24, 24), seed=3)
-    ds, res = cube_maps(cube, interfaces=[("Li2O-", True), ("PS3-", False)])
+    res = cube_maps(cube, interfaces=[("Li2O-", True), ("PS3-", False)])
+    ds = res.maps
     t = truth.truth["interface_scan"]  # sputter_time is 1 s per scan from 0
     for sp in ("Li2O-", "PS3-"):
         p, s = ds[f"interface_{sp}"].values, ds[f"interface_{sp}_uncertainty"].values
@@ -48,19 +49,26 @@ def test_cube_command_outputs_and_bad_input(cli, tmp_path):
         assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
 
 
+def _range(r):
+    """The ``[start, stop)`` scan range of a :func:`layer_scans` Result as a pair."""
+    assert r.kind == "depth.scan_range"
+    return r.start, r.stop
+
+
 def test_layers_in_sputter_time_and_depth(tmp_path):
     """A layer given in s or nm holds the scans whose axis value lies in [start, stop)."""
     from ionscope.depth.cube_maps import layer_scans
 
     cube, _ = layered_cube((4, 4), seed=2)  # sputter_time 0, 1, 2 … s
-    assert layer_scans(cube, 0, 20, None) == (0, 20)
-    assert layer_scans(cube, 0.0, 10.0, "s") == (0, 10)
-    assert layer_scans(cube, 2.5, 5.0, "s") == (3, 5)
-    assert layer_scans(cube, 0.0, 0.05, "min") == (0, 3)  # 3 s
-    assert layer_scans(cube, 0.0, 5.0, "nm", rate_nm_s=0.5) == (0, 10)  # 0.5 nm per 1-s scan
+    assert _range(layer_scans(cube, 0, 20, None)) == (0, 20)
+    assert _range(layer_scans(cube, 0.0, 10.0, "s")) == (0, 10)
+    assert _range(layer_scans(cube, 2.5, 5.0, "s")) == (3, 5)
+    assert _range(layer_scans(cube, 0.0, 0.05, "min")) == (0, 3)  # 3 s
+    assert _range(layer_scans(cube, 0.0, 5.0, "nm", rate_nm_s=0.5)) == (0, 10)  # 0.5 nm per 1-s scan
     with_depth = cube.assign_coords(depth=("scan", np.arange(cube.sizes["scan"]) * 2.0, {"units": "nm"}))
-    assert layer_scans(with_depth, 0.0, 0.01, "µm") == (0, 5)
-    ds, res = cube_maps(with_depth, layers=[(0.0, 10.0, "nm"), (0, 20)])
+    assert _range(layer_scans(with_depth, 0.0, 0.01, "µm")) == (0, 5)
+    res = cube_maps(with_depth, layers=[(0.0, 10.0, "nm"), (0, 20)])
+    ds = res.maps
     assert [lay["scans"] for lay in res["layers"]] == [[0, 5], [0, 20]]
     assert res["layers"][0]["request"] == "0nm:10nm"
     assert np.allclose(ds["layer_0_5"].values, cube.isel(scan=slice(0, 5)).mean("scan").values)
@@ -78,7 +86,8 @@ def test_roi_profiles_from_mask_and_rectangle():
     assert [n for n, _ in rois] == ["label_1", "label_2"]
     rect = rect_mask(cube, 0.0, 0.0, 1.0, 1.5)  # x centres 0.25, 0.75; y centres 0.25, 0.75, 1.25
     assert rect.sum() == 6 and rect[:3, :2].all()
-    ds, res = cube_maps(cube, rois=rois, rects=[(0.0, 0.0, 1.0, 1.5)])
+    res = cube_maps(cube, rois=rois, rects=[(0.0, 0.0, 1.0, 1.5)])
+    ds = res.maps
     prof = ds["roi_profiles"]
     assert list(prof.roi.values) == ["label_1", "label_2", "rect"] and prof.dims == ("roi", "scan", "peak")
     assert np.allclose(prof.sel(roi="label_2").values, cube.values[:, 3:, :2].mean(axis=(1, 2)))

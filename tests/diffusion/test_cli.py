@@ -132,6 +132,7 @@ def test_leclaire_cli(cli, tmp_path):
     assert res["beta"] > 10 and res["regime"] == "B"
 
 
+@pytest.mark.slow
 def test_map_command_writes_store_figure_and_json(cli, tmp_path):
     from ionscope.synth.diffusion import isotope_exchange_cube
 

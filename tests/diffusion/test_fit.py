@@ -47,6 +47,7 @@ def test_fitted_resolution_degenerate_with_D_for_erfc_is_flagged():
     assert Dt_eff == pytest.approx(2e-15 * 3600 + (5e-7) ** 2 / 2, rel=1e-4)
 
 
+@pytest.mark.slow
 def test_uncertainties_are_calibrated_over_50_poisson_repetitions():
     # 2e4 counts per point (≈ 1 % counting error on the fraction): the 2σ interval must contain the
     # truth in ≥ 90 % of repetitions (binomial: 95 % nominal, 90 % is 2.3σ below for n = 50)

@@ -98,7 +98,8 @@ def test_map_cube_recovers_D_and_k_field():
     from ionscope.synth.diffusion import isotope_exchange_cube
 
     cube, truth = isotope_exchange_cube((120, 10, 10), seed=4, k_range=(1e-9, 1e-8), total_counts=1e4)
-    ds, res = map_cube(cube, ("18O-", "^16O-"), 3600.0)
+    res = map_cube(cube, ("18O-", "^16O-"), 3600.0)
+    ds = res.maps
     D, k = truth.truth["D"], truth.truth["k"]
     assert np.median(np.abs(ds["D"].values / D - 1)) < 0.05
     zD = (ds["D"].values - D) / ds["D_uncertainty"].values

@@ -117,6 +117,27 @@ def _labels(folder: Path) -> Path:
     return p
 
 
+def _h5oina(folder: Path) -> Path:
+    """An Oxford .h5oina EDS map after the published layout (h5py; an optional extra, in the dev set)."""
+    import h5py
+
+    p = folder / "map.h5oina"
+    with h5py.File(p, "w") as f:
+        f["Format Version"] = np.array([b"6.0"])
+        f["Index"] = np.array([b"1"])
+        h = f.create_group("1/EDS/Header")
+        for name, value, dtype in (("X Cells", 5, np.int32), ("Y Cells", 4, np.int32), ("X Step", 0.5, np.float32),
+                                   ("Y Step", 0.5, np.float32), ("Start Channel", -50.0, np.float32),
+                                   ("Channel Width", 10.0, np.float32), ("Number Channels", 16, np.int32)):
+            h[name] = np.array([[value]], dtype)
+        d = f.create_group("1/EDS/Data")
+        d["Live Time"] = np.full((20, 1), 0.01, np.float32)
+        for k, el in enumerate(("O Ka1", "Fe Ka1")):
+            d[f"Window Integral/{el}"] = (np.arange(20, dtype=np.float32).reshape(20, 1) + k) * 100
+        d["Spectrum"] = (np.arange(20 * 16) % 7).reshape(20, 16).astype(np.int32)
+    return p
+
+
 #: Case → (builder, ``format=`` name to read with: explicit, so mutants reach the reader, not only sniffing).
 SEEDS: dict[str, tuple[Callable[[Path], Path], str | None]] = {
     "iontof_profile": (_text("profile.txt", PROFILE_TEXT), "iontof_profile"),
@@ -130,6 +151,7 @@ SEEDS: dict[str, tuple[Callable[[Path], Path], str | None]] = {
     "cycling_mpt": (_text("log.mpt", _mpt_text()), "cycling"),
     "cycling_csv": (_text("log.csv", _csv_text()), "cycling"),
     "label_image": (_labels, "numpy"),
+    "h5oina": (_h5oina, "h5oina"),
 }
 
 

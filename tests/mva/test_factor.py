@@ -20,6 +20,7 @@ def _match(est: np.ndarray, true: np.ndarray) -> np.ndarray:
 
 
 @pytest.mark.parametrize("method", [nmf, mcr])
+@pytest.mark.slow
 def test_components_recovered_at_realistic_counts(mixture, method):
     img, truth = mixture
     r = method(img, 3)
@@ -42,6 +43,7 @@ def test_nmf_is_deterministic(mixture):
     np.testing.assert_array_equal(a.loadings.values, b.loadings.values)
 
 
+@pytest.mark.slow
 def test_mcr_with_known_spectrum_and_closure(mixture):
     img, truth = mixture
     known = truth.truth["spectra"][1] * 1000.0  # any scale: the shape is what is fixed
@@ -58,6 +60,7 @@ def test_mcr_nnls_mode(mixture):
     assert (r.loadings.values >= 0).all() and (r.scores.values >= 0).all()
 
 
+@pytest.mark.slow
 def test_poisson_scaled_nmf_unscales_to_counts(mixture):
     img, truth = mixture
     r = nmf(img, 3, scaling="poisson")

@@ -38,6 +38,9 @@ def test_known_subpixel_shifts_noise_free():
     np.testing.assert_allclose(est, -true, atol=0.026)
     # the defaults (smoothing, gradient images, taper) cost a little accuracy on this ideal case
     np.testing.assert_allclose(estimate_shifts(stack, 0, upsample=40), -true, atol=0.05)
+    found = estimate_shifts(stack, 0, upsample=40, return_error=True)
+    np.testing.assert_allclose(found.shifts, -true, atol=0.05)
+    assert found.peak_heights.shape == (4,) and np.all(found.peak_heights <= 1.0 + 1e-6)
 
 
 def test_robust_to_intensity_change():
@@ -81,9 +84,10 @@ def test_landmark_affine_exact():
     m_true = np.array([[2.02, 0.05, 3.0], [-0.04, 1.98, -7.5], [0, 0, 1]])
     fixed = np.array([[10, 10], [80, 15], [20, 90], [70, 70.0]])
     moving = (m_true[:2, :2] @ fixed.T).T + m_true[:2, 2]
-    m, rms = affine_from_landmarks(fixed, moving)
-    np.testing.assert_allclose(m, m_true, atol=1e-9)
-    assert rms < 1e-9
+    fit = affine_from_landmarks(fixed, moving)
+    np.testing.assert_allclose(fit.matrix, m_true, atol=1e-9)
+    assert fit.rms < 1e-9
+    assert fit["rms"] == fit.rms
     with pytest.raises(ValidationError, match="at least 3"):
         affine_from_landmarks(fixed[:2], moving[:2])
     with pytest.raises(ValidationError, match="collinear"):

@@ -178,6 +178,7 @@ def test_identify_real_file_via_cli(cli):
 
 
 @pytest.mark.realdata
+@pytest.mark.slow
 def test_identify_folder_of_real_files_with_a_table(cli, tmp_path):
     # N_Ru-Ir failed outright before (the recalibration drifted until m/z was non-monotonic)
     folder = shared_data("iontof_spectra")

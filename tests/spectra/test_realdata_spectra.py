@@ -31,11 +31,13 @@ EXPECTED = {
 
 # Named mode (--elements Ru,Rh,Pd,Ir,Pt), measured on these files (contrast over the local background, σ):
 # * Pd has no pattern over the background in negative polarity (PdO⁻…PdO₃⁻ ≤ 2.2σ on all four Pd samples);
-# * Pt⁺ in positive polarity stays at 0.4–1.7σ on the Pt samples except Ru–Pt (3.8σ): 200-channel binning
-#   puts 0.17 m/z bins under Pt's isotopes, where Ru-bearing cluster ions have the same nominal masses;
-#   in negative polarity Pt⁻/PtO⁻/PtO₂⁻ find it on every Pt sample;
-# * Ir in positive polarity: Ir⁺/IrO⁺ at 1.9–3.7σ on the Ir samples; negative IrO₂⁻ finds every one;
-# * Ru in negative polarity on the quaternary, quinary and HEA19 alloys (RuOₓ⁻ ≤ 2.4σ);
+# * Pt⁺ in positive polarity stays at 0.8–3.1σ on the three richer Pt samples (Ru–Pt: 5.0σ, found):
+#   200-channel binning puts 0.17 m/z bins under Pt's isotopes, where metal-bearing cluster ions have
+#   the same nominal masses (Ru–Rh, without Pt, gives Pt⁺ 2.6σ); in negative polarity Pt⁻/PtO⁻/PtO₂⁻
+#   find it on every Pt sample;
+# * Ir in positive polarity: Ir⁺/IrO⁺ at 2.4–2.8σ on the Ir samples (the ions at m/z 191/193 of every
+#   sample have a metal-like mass defect, not an organic one); negative IrO₂⁻ finds every one;
+# * Ru in negative polarity on the quaternary, quinary and HEA19 alloys (RuOₓ⁻ ≤ 2.1σ);
 # * Rh on the negative quinary (RhO₂⁻ 2.0σ).
 KNOWN_MISSES = {
     ("N_Ru-Pd_Bi1_1.txt", "Pd"), ("N_Ru-Pt-Pd_Bi1_1.txt", "Pd"), ("N_Ru-Pt-Pd-Ir_Bi1_1.txt", "Pd"),
@@ -102,13 +104,20 @@ def test_recalibration_never_fails_and_is_never_worse_than_the_export(name):
 @pytest.mark.slow
 @pytest.mark.realdata
 def test_auto_mode_finds_ru_in_positive_spectra_and_few_foreign_elements():
-    # auto screens ~35 elements with ≥ 3 isotopes above 5 %; measured on the 19 files: Ru in 15 of 19
-    # (every positive spectrum; missed on four negative ones), and foreign elements (in no sample) on
-    # 5 of the 17 spectra of known composition: Dy, Sr, Yb (rare-earth/oxide patterns of organic ions)
+    # auto screens ~30 elements with ≥ 3 isotopes above 5 %; measured on the 19 files: Ru in 17 of 19
+    # (every positive spectrum; missed on the negative quinary and HEA19), and 4 reports of foreign
+    # elements (in no sample) over the 17 spectra of known composition: DyO₂⁻/DyO₃⁻/ErO₃⁻ on the masses
+    # of Pt⁻/PtO⁻ (×3) and SrO₂⁻. The oxide fragment rule removed DyO₂⁺, GdO₂⁺ … and SrO⁺ (6 reports
+    # before it: Dy×3, Sr×2, Yb); Xe⁻, XeO⁻ and KrO₃⁻ (no such anions) had taken the Ru oxide anions of
+    # two negative spectra (Ru 15 of 19 before). Counting windows over their exact m/z interval
+    # (unbiased single-isotope intensities) lifted BaO₂⁻ on the negative quinary from 4.0σ to 4.3σ,
+    # just over the threshold, in the oxide-anion region whose unmodelled structure limits Ru and Pd
+    # there too: 5 reports.
     ru = [n for n in EXPECTED if "Ru" in _found(n, "auto")]
     assert {n for n in EXPECTED if n.startswith("P_")} <= set(ru)
+    assert len(ru) >= 17
     foreign = sum(len(_found(n, "auto") - e) for n, e in EXPECTED.items() if e is not None)
-    assert foreign <= 6
+    assert foreign <= 5
 
 
 def _rates(mode: str) -> dict[str, tuple[float, float]]:
@@ -133,7 +142,7 @@ def test_named_mode_meets_the_targets():
 
 @pytest.mark.slow
 @pytest.mark.realdata
-@pytest.mark.xfail(strict=True, reason="not met on the shared files: Ru 79 % (negative spectra of the "
+@pytest.mark.xfail(strict=True, reason="not met on the shared files: Ru 89 % (negative spectra of the "
                                        "richer alloys), Rh/Ir are not auto candidates, Pt 0 %, Pd 50 %")
 def test_auto_mode_meets_the_targets():
     # targets: Ru in ≥ 98 %; each metal ≥ 80 % with ≤ 5 % false reports

@@ -27,13 +27,13 @@ def stores(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("map_stores")
     iso, _ = isotope_exchange_cube((60, 6, 8), seed=2, total_counts=1e4)
-    ds, _ = map_cube(iso, ("^18O-", "^16O-"), 3600.0)
+    ds = map_cube(iso, ("^18O-", "^16O-"), 3600.0).maps
     ds["D"].values[0, 0] = np.nan  # a pixel without a fit
     write_map(ds, root / "D.zarr")
     cube, _ = layered_cube((8, 10), seed=1)
     cube = cube.assign_coords(depth=("scan", np.arange(cube.sizes["scan"]) * 2.0, {"units": "nm"}))
-    maps, _ = cube_maps(cube, interfaces=[("Li2O-", True)], layers=[(0, 20)], side_views=[("Li2O-", "xz")],
-                        axis="depth")
+    maps = cube_maps(cube, interfaces=[("Li2O-", True)], layers=[(0, 20)], side_views=[("Li2O-", "xz")],
+                     axis="depth").maps
     ionscope.save(maps, root / "maps.zarr")
     ionscope.save(cube, root / "cube.zarr")
     return {"root": root, "D": ds, "maps": maps, "cube": cube}

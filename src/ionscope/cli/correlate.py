@@ -87,6 +87,15 @@ def register_pair(
         "--fixed-pixel-size", help="Pixel size of FIXED with its unit ('10nm'), if the file lacks it.")] = None,
     moving_pixel_size: Annotated[Optional[str], typer.Option(
         "--moving-pixel-size", help="Pixel size of MOVING with its unit ('0.4um'), if the file lacks it.")] = None,
+    fixed_slice_thickness: Annotated[Optional[str], typer.Option(
+        "--fixed-slice-thickness", help="3-D: slice thickness of the FIXED volume with its unit ('20nm'), if the "
+                                        "file lacks it.")] = None,
+    rate: Annotated[Optional[str], typer.Option(
+        "--rate", help="3-D: sputter rate with its unit ('0.8nm/s') giving the nominal depth of a MOVING cube "
+                       "without a depth axis.")] = None,
+    depth_scale_range: Annotated[float, typer.Option(
+        "--depth-scale-range", help="3-D: search the depth scale within [1/R, R] times the nominal calibration.",
+        min=1.01, max=10.0)] = 1.5,
     bootstrap: Annotated[int, typer.Option("--bootstrap", help="Re-registrations of Poisson-resampled counts for a "
                                                                "bootstrap TRE (0: none).", min=0, max=1000)] = 0,
     export_itk: Annotated[Optional[Path], typer.Option("--export-itk", help="Also write an ITK transform file "
@@ -95,7 +104,10 @@ def register_pair(
     force: Force = False,
     json: Json = False,
 ) -> None:
-    """Register MOVING onto FIXED by mutual information (or landmarks): transform in µm and its TRE."""
+    """Register MOVING onto FIXED by mutual information (or landmarks): transform in µm and its TRE.
+
+    A FIB-SEM volume (FIXED) and a depth-calibrated SIMS cube (MOVING) are registered in 3-D with a
+    fitted depth scale (the sputter-rate calibration's error) and its uncertainty."""
     from ionscope.correlate.pipeline import read_landmarks, register_images
 
     if model not in ("similarity", "affine"):
@@ -104,22 +116,26 @@ def register_pair(
     _check_writable(export_itk, force)
     fpx = quantity_option(fixed_pixel_size, "--fixed-pixel-size", "µm", require_unit=True, positive=True)
     mpx = quantity_option(moving_pixel_size, "--moving-pixel-size", "µm", require_unit=True, positive=True)
+    fdz = quantity_option(fixed_slice_thickness, "--fixed-slice-thickness", "µm", require_unit=True, positive=True)
+    rq = quantity_option(rate, "--rate", "nm/s", require_unit=True, positive=True)
     lms = read_landmarks(landmarks) if landmarks is not None else None
     f_da = _read(fixed)
     m_da = _read(moving)
-    from ionscope.correlate.grid import grid_of
+    from ionscope.correlate.pipeline import check_grids
+    from ionscope.correlate.pipeline3d import DepthOptions
 
     with naming(fixed):
-        grid_of(f_da, "fixed", fpx and fpx.value)
+        check_grids(f_da, m_da, "fixed", fpx and fpx.value, fdz and fdz.value, rq and rq.value)
     with naming(moving):
-        grid_of(m_da, "moving", mpx and mpx.value)
+        check_grids(f_da, m_da, "moving", mpx and mpx.value, fdz and fdz.value, rq and rq.value)
     with progress("correlate register", quiet=json) as task:
         with naming(moving):
             ct, result = register_images(
                 f_da, m_da, model=model, species=_species(species), fixed_pixel_um=fpx and fpx.value,
                 moving_pixel_um=mpx and mpx.value, landmarks=lms, landmarks_only=landmarks_only, bspline_mesh=bspline,
                 bootstrap=bootstrap, seed=seed, fixed_id=_identity(fixed), moving_id=_identity(moving),
-                on_stage=lambda name: task.update(description=f"correlate register: {name}"))
+                on_stage=lambda name: task.update(description=f"correlate register: {name}"),
+                depth_options=DepthOptions(fdz and fdz.value, rq and rq.value, depth_scale_range))
     ct.save(out)
     if export_itk is not None:
         ct.export_itk(export_itk)
@@ -135,10 +151,12 @@ def register_pair(
     from ionscope.model.result import Quantity
 
     tab = Table("quantity", "value", box=None)
-    for key in ("rotation", "scale", "metric", "tre", "tre_pixels"):
+    keys = ("rotation", "scale", "depth_scale", "depth_step", "metric", "tre", "tre_voxels") \
+        if values.get("ndim") == 3 else ("rotation", "scale", "metric", "tre", "tre_pixels")
+    for key in keys:
         tab.add_row(key, show(values[key]))
     c = values["moving_centre_in_fixed"]
-    unc = c.uncertainty or [None, None]
+    unc = c.uncertainty or [None] * len(c.value)
     tab.add_row("moving centre in fixed", ", ".join(show(Quantity(v, u, c.unit)) for v, u in zip(c.value, unc)))
     if "tre_bootstrap" in values:
         tab.add_row("tre (bootstrap)", show(values["tre_bootstrap"]))
@@ -176,10 +194,11 @@ def transfer(
     if names is not None:
         lab.attrs["phases"] = names
     m_da = _read(images)
-    check_image(ct.fixed, "fixed (label)", (lab.sizes.get("y", 0), lab.sizes.get("x", 0)) if "y" in lab.dims
-                else tuple(lab.shape), None, labels, force_pair)
-    check_image(ct.moving, "moving", (m_da.sizes.get("y", 0), m_da.sizes.get("x", 0)), sha256_of(images), images,
+    check_image(ct.fixed, "fixed (label)", _shape(lab, ct.ndim, ("z", "y", "x")), None, labels, force_pair)
+    check_image(ct.moving, "moving", _shape(m_da, ct.ndim, ("scan", "y", "x")), sha256_of(images), images,
                 force_pair)
+    if resampled is not None and ct.ndim == 3:
+        raise ValidationError("--resampled is available for 2-D transforms only")
     with progress("correlate transfer", quiet=json), naming(labels):
         result, table = do_transfer(lab, m_da, ct, seed=seed)
     if csv is not None:
@@ -201,9 +220,17 @@ def transfer(
     tab = Table("label", "channel", "mean counts/pixel", "total counts", box=None)
     for name, entry in values["labels"].items():
         for ch, q in entry.get("species", {}).items():
-            tab.add_row(name, ch, show(q["mean_per_pixel"]), show(q["total"]))
+            tab.add_row(name, ch, show(q.get("mean_per_pixel", q.get("mean_per_voxel"))), show(q["total"]))
     console.print(tab)
     print_warnings(result.warnings)
+
+
+def _shape(da, ndim: int, dims3: tuple[str, str, str]) -> tuple[int, ...]:
+    """The grid shape of ``da`` to compare with a transform's record: (y, x), or (z|scan, y, x) in 3-D."""
+    dims = dims3 if ndim == 3 else ("y", "x")
+    if not all(d in da.dims for d in dims):
+        return tuple(da.shape)
+    return tuple(int(da.sizes[d]) for d in dims)
 
 
 def _write_resampled(m_da, ct, path: Path, force: bool) -> None:
@@ -253,6 +280,8 @@ def overlay(
 
     _check_writable(out, force)
     ct = load_transform(transform)
+    if ct.ndim == 3:
+        raise ValidationError("overlays are drawn for 2-D transforms only; this transform is 3-D", transform)
     f_da, m_da = _read(fixed), _read(moving)
     check_image(ct.fixed, "fixed", (f_da.sizes.get("y", 0), f_da.sizes.get("x", 0)), sha256_of(fixed), fixed,
                 force_pair)

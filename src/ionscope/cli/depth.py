@@ -163,6 +163,7 @@ def mri(
     from ionscope.depth.mri import mri_analysis, mri_figure
     from ionscope.io.atomic import check_writable
     from ionscope.model.provenance import describe_input
+    from ionscope.model.result import Result
 
     names = _species(species)
     if figure is not None:
@@ -171,7 +172,10 @@ def mri(
             raise ValidationError(f"--figure must end in .svg, .png or .pdf, got {figure.name!r}")
     with progress("MRI fit", quiet=json):
         profile = ionscope.read(path)
-        result, curves = mri_analysis(profile, names, axis=axis, inputs=[describe_input(path)])
+        analysis = mri_analysis(profile, names, axis=axis, inputs=[describe_input(path)])
+    curves = analysis.curves
+    result = Result(analysis.kind, {k: v for k, v in analysis.values.items() if k != "curves"}, analysis.warnings,
+                    analysis.provenance, analysis.flags)
     if figure is not None:
         from ionscope.depth.plots import save_figure
 
@@ -299,7 +303,8 @@ def _write_meshes(ds, result, meshes: list[tuple[str, Path]], source: Path, forc
 
     done = []
     for sp, p in meshes:
-        vertices, triangles = interface_mesh(ds, sp, source)
+        mesh = interface_mesh(ds, sp, source)
+        vertices, triangles = mesh.vertices, mesh.triangles
         write_mesh(p, vertices, triangles, force=force,
                    title=f"ionscope interface {sp} of {source.name}: x, y, z in um, z = depth below the surface")
         done.append({"species": sp, "path": str(p), "vertices": int(len(vertices)),
@@ -338,6 +343,7 @@ def cube(
     from ionscope.depth.cube_maps import cube_maps
     from ionscope.io.atomic import check_writable
     from ionscope.model.provenance import describe_input
+    from ionscope.model.result import Result
 
     specs = _interface_specs(interface or [])
     ranges = _scan_ranges(layers_)
@@ -358,11 +364,14 @@ def cube(
         rois = roi_masks_from_labels(_mask_image(roi), shape_yx, roi)
     views = [(sp, side_view_) for sp, _ in specs] if side_view_ else []
     with progress("interface maps", total=max(len(specs), 1), quiet=json) as task:
-        ds, result = cube_maps(data, interfaces=specs, layers=ranges, side_views=views, axis=axis,
-                               rois=rois, rects=rects,
-                               rate_nm_s=None if r is None else r.value,
-                               rate_err_nm_s=None if r is None else r.uncertainty,
-                               inputs=[describe_input(path)], progress=task.advance, path=path)
+        found = cube_maps(data, interfaces=specs, layers=ranges, side_views=views, axis=axis,
+                          rois=rois, rects=rects,
+                          rate_nm_s=None if r is None else r.value,
+                          rate_err_nm_s=None if r is None else r.uncertainty,
+                          inputs=[describe_input(path)], progress=task.advance, path=path)
+    ds = found.maps
+    result = Result(found.kind, {k: v for k, v in found.values.items() if k != "maps"}, found.warnings,
+                    found.provenance, found.flags)
     ionscope.save(ds, out, force=force)
     if meshes:
         result = _write_meshes(ds, result, meshes, path, force)

@@ -239,14 +239,15 @@ def map_(
     sizes = dict(getattr(data, "sizes", {}))
     blocks = -(-sizes.get("y", 1) // max(1, BLOCK_PIXELS // max(sizes.get("x", 1), 1)))
     with progress("fitting pixel blocks", total=blocks, quiet=json) as task:
-        ds, result = map_cube(data, pair, t, model=model, rate_nm_s=None if r is None else r.value, path=cube,
-                              inputs=[describe_input(cube)], progress=task.advance)
+        result = map_cube(data, pair, t, model=model, rate_nm_s=None if r is None else r.value, path=cube,
+                          inputs=[describe_input(cube)], progress=task.advance)
+    ds = result.maps
     write_map(ds, out, force=force)
     if figure is not None:
         from ionscope.depth.plots import save_figure
 
         save_figure(map_figure(ds), figure, force=force)
-    values = dict(result.values)
+    values = {k: v for k, v in result.values.items() if k != "maps"}
     values["output"] = str(out)
     values["command_time"] = Quantity(_time.perf_counter() - start, None, "s", why_no_uncertainty=WALL_CLOCK)
     result = Result(result.kind, values, result.warnings, result.provenance)
@@ -288,7 +289,8 @@ def fraction(
     if shots is not None and not shots > 0:
         raise ValidationError(f"--shots must be positive, got {shots!r}")
     bg = quantity_option(background, "--background", "1")
-    axis, unit, a, b, labels = read_isotope_counts(profile, pair)
+    counts = read_isotope_counts(profile, pair)
+    axis, unit, a, b, labels = (counts[k] for k in ("axis", "axis_unit", "tracer_counts", "other_counts", "labels"))
     result = fraction_profile(axis, unit, a, b, tuple(labels), shots=shots,
                               background=None if bg is None else (bg.value, bg.uncertainty), source=source,
                               inputs=[describe_input(profile)])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
@@ -263,11 +264,12 @@ def export(volume: Volume,
     if to not in ("bpx", "pybamm"):
         raise ValidationError(f"--to must be bpx or pybamm, got {to!r}")
     lab = _load(volume, phases, spacing)
-    ph, _ = analysis_phases(lab)
+    ph = analysis_phases(lab).phases
     with progress("microstructure parameters", None, quiet=json):
-        params = microstructure_parameters(np.asarray(lab.values), ph, volume_spacing(lab), pore=pore,
+        params = microstructure_parameters(np.asarray(lab.values), ph, volume_spacing(lab).zyx, pore=pore,
                                            active=active, axis=axis)
-    doc, sources = to_bpx(params, base, electrode) if to == "bpx" else to_pybamm(params, base, electrode)
+    exported = to_bpx(params, base, electrode) if to == "bpx" else to_pybamm(params, base, electrode)
+    doc, sources = exported.document, exported.sources
     path = write_export(doc, out, force=force)
     res = Result("micro.export", {"output": str(path), "format": to, "base": base, "electrode": electrode,
                                   "microstructure": _export_quantities(params), "sources": sources}, [],
@@ -283,9 +285,10 @@ def export(volume: Volume,
 
 
 @app.command()
-def generate(image: Annotated[Path, typer.Argument(help="Segmented 2-D label image, or a stack of 2-D sections "
-                                                        "(TIFF, .zarr); a grey image is segmented first")],
-             out: Annotated[Path, typer.Option("--out", "-o", help="Output label volume (.zarr or .tif)")],
+def generate(out: Annotated[Path, typer.Option("--out", "-o", help="Output label volume (.zarr or .tif)")],
+             image: Annotated[Path | None, typer.Argument(help="Segmented 2-D label image, or a stack of 2-D "
+                                                               "sections (TIFF, .zarr); a grey image is segmented "
+                                                               "first. Omit it with --xy/--xz/--yz")] = None,
              size: Annotated[int | None, typer.Option(help="Edge of the generated cube, voxels")] = None,
              shape: Annotated[str | None, typer.Option(help="Shape Z,Y,X instead of --size")] = None,
              phases: Phases = None, spacing: Spacing = None,
@@ -303,39 +306,36 @@ def generate(image: Annotated[Path, typer.Argument(help="Segmented 2-D label ima
              range_px: Annotated[int | None, typer.Option("--range", help="Two-point range in pixels (default half "
                                                                           "the image)")] = None,
              seed: Annotated[int, typer.Option(help="Random seed")] = 0,
+             xy: Annotated[Path | None, typer.Option("--xy", help="Anisotropic input: section in the xy plane "
+                                                                 "(rows y, columns x); needs --xz and --yz")] = None,
+             xz: Annotated[Path | None, typer.Option("--xz", help="Section in the xz plane (rows z, "
+                                                                 "columns x)")] = None,
+             yz: Annotated[Path | None, typer.Option("--yz", help="Section in the yz plane (rows z, "
+                                                                 "columns y)")] = None,
              force: Annotated[bool, typer.Option("--force", help="Replace an existing output")] = False,
              json: JsonOpt = False) -> None:
-    """Generate a 3-D volume whose fractions and two-point functions match a 2-D micrograph."""
-    import numpy as np
-
-    from ionscope.cli.tomo import open_stack, write_stack
+    """Generate a 3-D volume whose fractions and two-point functions match a 2-D micrograph (or three
+    orthogonal sections of an anisotropic material)."""
+    from ionscope.cli.tomo import write_stack
     from ionscope.io.atomic import check_writable
-    from ionscope.micro.generate import compare_statistics, section_statistics
+    from ionscope.micro.generate import (
+        anisotropic_section_statistics,
+        compare_statistics,
+        generate_anisotropic,
+        section_representativity,
+        section_statistics,
+    )
     from ionscope.micro.generate import generate as run
-    from ionscope.micro.phases import label_volume, parse_length_um, parse_phases
+    from ionscope.micro.phases import label_volume
     from ionscope.model.errors import ValidationError
     from ionscope.model.provenance import make_provenance
     from ionscope.model.result import Quantity, Result
 
     dims = _shape(size, shape)
     check_writable(out, force)
-    src = open_stack(image)
-    arr = np.asarray(src.values)
-    if arr.ndim == 3 and arr.shape[0] > 16:
-        raise ValidationError(f"{image.name} has {arr.shape[0]} slices: give a 2-D image or a few 2-D sections",
-                              path=image)
-    sp = parse_length_um(spacing) if spacing is not None else (src.attrs.get("spacing_um") or [None] * 3)[-1]
-    if sp is None:
-        raise ValidationError(f"{image.name} records no pixel size: give --spacing, e.g. 0.39um", path=image)
-    sp = float(sp if np.isscalar(sp) else sp[-1])
-    if np.issubdtype(arr.dtype, np.floating) or len(np.unique(arr)) > 16:
-        from skimage.filters import threshold_multiotsu
-
-        arr = np.digitize(arr, threshold_multiotsu(arr, classes=grey_phases)).astype(np.uint8)
-    ph = parse_phases(phases) if phases is not None else {f"phase{int(v)}": int(v) for v in np.unique(arr)}
-    absent = [k for k, v in ph.items() if not (arr == v).any()]
-    if absent:
-        raise ValidationError(f"phase {', '.join(absent)} does not occur in the image", path=image)
+    planes = {k: p for k, p in (("xy", xy), ("xz", xz), ("yz", yz)) if p is not None}
+    loaded, sources, ph = _generate_inputs(image, planes, method, spacing, grey_phases, phases)
+    arr, sp = next(iter(loaded.values()))
     if iterations < 1:
         raise ValidationError(f"--iterations must be at least 1, got {iterations}")
     if sweeps <= 0:
@@ -348,26 +348,45 @@ def generate(image: Annotated[Path, typer.Argument(help="Segmented 2-D label ima
             task.update(description=f"{what} {done}/{total}, {name} {loss:.3g}")
             task.advance()
 
-        vol, info = run(arr, ph, dims, method=method, r_max=range_px, seed=seed, path=image, device=device,
-                        iterations=iterations, sweeps=sweeps, progress=report)
+        if planes:
+            vol, info = generate_anisotropic({k: v[0] for k, v in loaded.items()}, ph, dims, r_max=range_px,
+                                             seed=seed, paths=planes, method=method, sweeps=sweeps,
+                                             progress=report)
+        else:
+            vol, info = run(arr, ph, dims, method=method, r_max=range_px, seed=seed, path=image, device=device,
+                            iterations=iterations, sweeps=sweeps, progress=report)
     r = info["two_point_range_px"]
     with progress("statistics of the image and the volume", None, quiet=json):
-        ref = section_statistics(arr if arr.ndim == 3 else arr[None], ph, sp, axes=(1, 2), r_max=min(r, 32))
+        if planes:
+            ref = anisotropic_section_statistics({k: v[0] for k, v in loaded.items()}, ph, sp, r_max=min(r, 32))
+        else:
+            ref = section_statistics(arr if arr.ndim == 3 else arr[None], ph, sp, axes=(1, 2), r_max=min(r, 32))
         gen = section_statistics(vol, ph, sp, axes=(0, 1, 2), r_max=min(r, 32))
+        rep = section_representativity([v[0] for v in loaded.values()] if planes else arr, ph)
     diff = compare_statistics(ref, gen)
-    lab = label_volume(vol, ph, sp, provenance=make_provenance("ionscope.micro.generate", inputs=[image], parameters={
+    lab = label_volume(vol, ph, sp, provenance=make_provenance("ionscope.micro.generate", inputs=list(sources.values()),
+                                                               parameters={
         "method": method, "shape": list(dims), "seed": seed, "two_point_range_px": r, "order": info["order"],
+        "couplings": info.get("couplings", []), **({"stretch_zyx": info["stretch_zyx"]} if planes else {}),
         **({"slicegan": info["parameters"]} if method == "slicegan" else {})}))
     path = write_stack(lab, out, force, json)
-    why_img = "measured on the image as given; its sampling uncertainty is not estimated"
+    why_img = ("measured on the image as given; its representativity uncertainty could not be estimated "
+               "(image too small for eight sub-squares)")
     why_gen = "one realisation; generate with other seeds for the spread between realisations"
 
     def _q(v: float, unit: str, why: str) -> Quantity:
         return Quantity(float(v), None, unit, why_no_uncertainty=why)
 
-    def _block(st: dict, why: str) -> dict:
-        return {k: {"volume_fraction": _q(e["volume_fraction"], "1", why),
-                    "specific_surface_area": _q(e["specific_surface_area_per_um"], "µm^-1", why),
+    def _block(st: dict, why: str, rep: dict | None = None) -> dict:
+        def unc(k: str, key: str, value: float, unit: str, rel: bool) -> Quantity:
+            u = (rep or {}).get(k, {}).get(key, float("nan"))
+            if not math.isfinite(u):
+                return _q(value, unit, why)
+            return Quantity(float(value), float(u * value if rel else u), unit)
+
+        return {k: {"volume_fraction": unc(k, "fraction_uncertainty", e["volume_fraction"], "1", False),
+                    "specific_surface_area": unc(k, "boundary_relative_uncertainty",
+                                                 e["specific_surface_area_per_um"], "µm^-1", True),
                     "mean_chord_length": {a: _q(c, "µm", why) for a, c in e["mean_chord_length_um"].items()},
                     "two_point": {a: Quantity(v, None, "1", why_no_uncertainty=why)
                                   for a, v in e["two_point"].items()}}
@@ -375,11 +394,13 @@ def generate(image: Annotated[Path, typer.Argument(help="Segmented 2-D label ima
 
     values = {"output": str(path), "method": method, "shape": list(dims),
               "spacing": _q(sp, "µm", "the pixel size as given or recorded in the file"),
-              "phase_order": info["order"], "image": _block(ref, why_img), "generated": _block(gen, why_gen),
+              "phase_order": info["order"], "image": _block(ref, why_img, rep), "generated": _block(gen, why_gen),
               "difference": {k: {m: _q(v, "1", why_gen) for m, v in d.items()} for k, d in diff.items()},
               "time": _q(info["seconds"], "s", "one wall-clock measurement")}
+    if planes:
+        values["stretch_zyx"] = info["stretch_zyx"]
     warnings = list(info["warnings"])
-    if arr.ndim == 2 or arr.shape[0] == 1:
+    if not planes and (arr.ndim == 2 or arr.shape[0] == 1):
         warnings.append("an isotropic structure is assumed: the 2-D section stands for every direction")
     res = Result("micro.generate", values, warnings, lab.attrs["provenance"])
     if json:
@@ -387,6 +408,9 @@ def generate(image: Annotated[Path, typer.Argument(help="Segmented 2-D label ima
         return
     console.print(f"wrote {path} ({'×'.join(map(str, dims))} voxels, {method}, {info['seconds']:.1f} s)",
                   highlight=False)
+    if planes:
+        console.print("stretch of the correlation along z, y, x: "
+                      + " : ".join(f"{v:.2f}" for v in info["stretch_zyx"]), highlight=False)
     for k in ph:
         d = diff[k]
         console.print(f"{k}: ε {gen[k]['volume_fraction']:.4f} (image {ref[k]['volume_fraction']:.4f}), "
@@ -395,6 +419,70 @@ def generate(image: Annotated[Path, typer.Argument(help="Segmented 2-D label ima
                       f"max |ΔS2| {d['two_point_max_abs']:.3f}, chord {d['mean_chord_length_relative']:+.1%}",
                       highlight=False)
     print_warnings(warnings)
+
+
+def _generate_inputs(image: Path | None, planes: dict[str, Path], method: str, spacing: str | None,
+                     grey_phases: int, phases: str | None) -> tuple[dict[str, Any], dict[str, Path], dict[str, int]]:
+    """Load and check ``micro generate``'s input: one image or three sections, their pixel size and phases."""
+    import numpy as np
+
+    from ionscope.micro.phases import parse_phases
+    from ionscope.model.errors import ValidationError
+
+    if planes and image is not None:
+        raise ValidationError("give either IMAGE or the sections --xy/--xz/--yz, not both")
+    if planes and len(planes) < 3:
+        raise ValidationError("anisotropic input needs all three sections --xy, --xz and --yz (missing "
+                              + ", ".join(f"--{k}" for k in ("xy", "xz", "yz") if k not in planes) + ")")
+    if planes and method not in ("grf", "anneal"):
+        raise ValidationError(f"--xy/--xz/--yz work with --method grf or anneal, got {method!r}")
+    if image is None and not planes:
+        raise ValidationError("give a 2-D label image, or three sections with --xy, --xz and --yz")
+    sources = planes or {"image": image}
+    loaded = {k: _generate_input(p, spacing, grey_phases, max_slices=1 if planes else 16) for k, p in sources.items()}
+    if planes:
+        sizes = {k: v[1] for k, v in loaded.items()}
+        if max(sizes.values()) > 1.01 * min(sizes.values()):
+            raise ValidationError("the sections record different pixel sizes ("
+                                  + ", ".join(f"--{k} {v:g} µm" for k, v in sizes.items())
+                                  + "): resample them to one size, or give --spacing to state it")
+    arr = next(iter(loaded.values()))[0]
+    ph = parse_phases(phases) if phases is not None else {f"phase{int(v)}": int(v) for v in np.unique(arr)}
+    for k, (a, _) in loaded.items():
+        absent = [n for n, v in ph.items() if not (a == v).any()]
+        if absent:
+            raise ValidationError(f"phase {', '.join(absent)} does not occur in the image", path=sources[k])
+    return loaded, sources, ph
+
+
+def _generate_input(path: Path, spacing: str | None, grey_phases: int, max_slices: int) -> tuple[Any, float]:
+    """A label image for ``micro generate`` and its pixel size (µm): grey images segmented by multi-Otsu."""
+    import numpy as np
+
+    from ionscope.cli.tomo import open_stack
+    from ionscope.micro.phases import parse_length_um
+    from ionscope.model.errors import ValidationError
+
+    src = open_stack(path)
+    arr = np.asarray(src.values)
+    if arr.ndim == 3 and arr.shape[0] == 1 and max_slices == 1:
+        arr = arr[0]
+    if arr.ndim == 3 and arr.shape[0] > max_slices:
+        what = "one 2-D image" if max_slices == 1 else "a 2-D image or a few 2-D sections"
+        raise ValidationError(f"{path.name} has {arr.shape[0]} slices: give {what}", path=path)
+    sp = parse_length_um(spacing) if spacing is not None else (src.attrs.get("spacing_um") or [None] * 3)[-1]
+    if sp is None and "x" in src.dims and not str(src.attrs.get("pixel_size_source", "unknown")).startswith("unknown"):
+        from ionscope.model.arrays import spacing_of
+
+        sp = spacing_of(src, ("x",))[0]  # recorded in the file (e.g. TIFF resolution tags)
+    if sp is None:
+        raise ValidationError(f"{path.name} records no pixel size: give --spacing, e.g. 0.39um", path=path)
+    sp = float(sp if np.isscalar(sp) else sp[-1])
+    if np.issubdtype(arr.dtype, np.floating) or len(np.unique(arr)) > 16:
+        from skimage.filters import threshold_multiotsu
+
+        arr = np.digitize(arr, threshold_multiotsu(arr, classes=grey_phases)).astype(np.uint8)
+    return arr, sp
 
 
 def _shape(size: int | None, shape: str | None) -> tuple[int, int, int]:

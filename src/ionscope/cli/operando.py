@@ -28,8 +28,9 @@ SpeciesOpt = Annotated[Optional[list[str]], typer.Option("--species",
                                                          help="Species to track (repeatable; default all).")]
 ColumnOpt = Annotated[Optional[list[str]], typer.Option("--column", help="Log column ROLE=NAME (time, voltage, "
                                                         "current, capacity, cycle, step); repeatable.")]
+PrimaryCurrentPaOpt = Annotated[Optional[str], deprecated_spelling("--primary-current-pa", "--primary-current")]
 PrimaryCurrentOpt = Annotated[Optional[str], typer.Option(
-    "--primary-current", "--primary-current-pa", help="Mean primary current if not in the metadata, with a unit or "
+    "--primary-current", help="Mean primary current if not in the metadata, with a unit or "
                                                       "in pA (e.g. '1.2pA').")]
 AreaOpt = Annotated[Optional[str], typer.Option("--area", help="Electrode area for areal values, with a unit or "
                                                               "in cm² (e.g. '0.2cm^2').")]
@@ -67,13 +68,13 @@ def _normalisation(normalisation: str, normalise: str | None) -> str:
 def _run(series: Path, cycling: Path, regions: Path | None, species: list[str] | None, column: list[str] | None,
          unit: list[str] | None, current_sign: float, area_cm2: float | None, normalise: str,
          registration_channel: str, register: bool, segment_species: str | None,
-         primary_current_pa: str | None, cycle: int, quiet: bool):
+         primary_current: str | None, cycle: int, quiet: bool):
     from ionscope.cli.common import quantity_option
     from ionscope.io.cycling import read_cycling
     from ionscope.io.operando_series import load_labels, load_series
     from ionscope.operando.analysis import analyze_operando
 
-    q = quantity_option(primary_current_pa, "--primary-current", "pA", positive=True)
+    q = quantity_option(primary_current, "--primary-current", "pA", positive=True)
     current = None if q is None else q.value
     with progress("operando: reading the series and the cycling log", quiet=quiet):
         log = read_cycling(cycling, columns=_pairs(column, "--column") or None, units=_pairs(unit, "--unit") or None,
@@ -105,13 +106,16 @@ def analyze(
     primary_current_pa: PrimaryCurrentOpt = None,
     cycle: Annotated[int, typer.Option(help="Cycle whose charged/discharged states define reversibility.")] = 1,
     json: JsonOpt = False,
+    primary_current_old: PrimaryCurrentPaOpt = None,
     area_cm2: AreaOldOpt = None,
     normalise: NormaliseOldOpt = None,
 ) -> None:
     """Capacity, per-region reversibility and classes, and dose of an operando SERIES."""
     res = _run(series, cycling, regions, species, column, unit, current_sign, _area(area, area_cm2),
                _normalisation(normalisation, normalise),
-               registration_channel, register, segment_species, primary_current_pa, cycle, json)
+               registration_channel, register, segment_species,
+               renamed(primary_current_pa, primary_current_old, old="--primary-current-pa", new="--primary-current"),
+               cycle, json)
     if json:
         from ionscope.operando.result import operando_result
 
@@ -157,6 +161,7 @@ def report(
     primary_current_pa: PrimaryCurrentOpt = None,
     cycle: Annotated[int, typer.Option(help="Cycle defining reversibility.")] = 1,
     force: ForceOpt = False,
+    primary_current_old: PrimaryCurrentPaOpt = None,
     area_cm2: AreaOldOpt = None,
     normalise: NormaliseOldOpt = None,
 ) -> None:
@@ -169,7 +174,9 @@ def report(
     check_writable(out, force)
     res = _run(series, cycling, regions, species, column, unit, current_sign, _area(area, area_cm2),
                _normalisation(normalisation, normalise),
-               registration_channel, True, segment_species, primary_current_pa, cycle, False)
+               registration_channel, True, segment_species,
+               renamed(primary_current_pa, primary_current_old, old="--primary-current-pa", new="--primary-current"),
+               cycle, False)
     rep = Report(f"Operando TOF-SIMS: {series.name}", f"cycling log {cycling.name}")
     rep.set_reliability(current_reliability())
     with progress("report: figures"):

@@ -20,6 +20,7 @@ from ionscope.correlate.grid import (
     looks_like_counts,
     registration_plane,
 )
+from ionscope.correlate.pipeline3d import DepthOptions
 from ionscope.correlate.register import (
     NoOverlapError,
     bootstrap_tre,
@@ -80,6 +81,28 @@ def read_image(path: str | PathLike[str]) -> xr.DataArray:
     return da
 
 
+def check_grids(fixed: xr.DataArray, moving: xr.DataArray, which: str, pixel_um: float | None,
+                slice_um: float | None = None, rate_nm_s: float | None = None) -> None:
+    """Check, before registering, that image ``which`` ("fixed" or "moving") has (or is given) its pixel
+    size — for a 3-D pair also the volume's slice thickness and the cube's depth calibration.
+
+    Raises
+    ------
+    ValidationError
+        The pair mixes a volume with a 2-D image, or a size is missing.
+    """
+    from ionscope.correlate.pipeline3d import is_volume_pair
+    from ionscope.correlate.volume import cube_grid, volume_grid
+
+    if is_volume_pair(fixed, moving):
+        if which == "fixed":
+            volume_grid(fixed, "fixed", pixel_um, slice_um)
+        else:
+            cube_grid(moving, pixel_um, rate_nm_s)
+        return
+    grid_of(fixed if which == "fixed" else moving, which, pixel_um)
+
+
 def fixed_plane(da: xr.DataArray) -> np.ndarray:
     """The fine image as a 2-D float array (grey levels; several channels are summed)."""
     if set(da.dims) == {"y", "x"}:
@@ -101,8 +124,13 @@ def register_images(fixed: xr.DataArray, moving: xr.DataArray, *, model: str = "
                     landmarks_only: bool = False, bspline_mesh: int = 0, bootstrap: int = 0, seed: int = 0,
                     fixed_id: tuple[str | None, str | None] = (None, None),
                     moving_id: tuple[str | None, str | None] = (None, None),
-                    on_stage: Callable[[str], None] | None = None) -> tuple[CorrelativeTransform, Result]:
+                    on_stage: Callable[[str], None] | None = None, depth_options: DepthOptions | None = None
+                    ) -> tuple[CorrelativeTransform, Result]:
     """Register ``moving`` (coarse: ion images, EDS map) onto ``fixed`` (fine: SEM) in µm.
+
+    A FIB-SEM ``volume`` (z, y, x) as ``fixed`` with a SIMS ``cube3d`` as ``moving`` is registered in
+    3-D with a free depth scale (:func:`ionscope.correlate.pipeline3d.register_volume_pair`); a 2-D
+    ``fixed`` image with a cube registers the cube's depth-integrated image.
 
     Parameters
     ----------
@@ -127,11 +155,27 @@ def register_images(fixed: xr.DataArray, moving: xr.DataArray, *, model: str = "
         (SHA-256, path) of the files, stored in the transform.
     on_stage
         Called with the name of each stage (progress bars).
+    depth_options
+        3-D only: slice thickness of the volume (µm) where the file lacks it, sputter rate (nm/s) for
+        a cube without a depth coordinate, and the depth-scale search range (factor either way).
 
     Returns
     -------
     transform, result
     """
+    from ionscope.correlate.pipeline3d import is_volume_pair, register_volume_pair
+
+    if is_volume_pair(fixed, moving):
+        unsupported = [name for name, used in (("--model affine", model != "similarity"),
+                                               ("--landmarks", landmarks is not None), ("--bspline", bspline_mesh > 0),
+                                               ("--bootstrap", bootstrap > 0)) if used]
+        if unsupported:
+            raise ValidationError(f"{', '.join(unsupported)}: not available for a 3-D (volume, cube) pair")
+        opts = depth_options or DepthOptions()
+        return register_volume_pair(fixed, moving, species=species, fixed_pixel_um=fixed_pixel_um,
+                                    fixed_slice_um=opts.fixed_slice_um, moving_pixel_um=moving_pixel_um,
+                                    rate_nm_s=opts.rate_nm_s, depth_scale_range=opts.depth_scale_range, seed=seed,
+                                    fixed_id=fixed_id, moving_id=moving_id, on_stage=on_stage)
     stage = on_stage or (lambda _name: None)
     fgrid = grid_of(fixed, "fixed", fixed_pixel_um)
     mgrid = grid_of(moving, "moving", moving_pixel_um)
@@ -276,9 +320,17 @@ def transfer(labels: xr.DataArray, moving: xr.DataArray, ct: CorrelativeTransfor
              draws: int | None = None) -> tuple[Result, dict[str, Any]]:
     """Per-label mean counts per pixel, totals and their uncertainty (Poisson + registration).
 
-    Returns the result and a table (rows: label, channel) for CSV export.
+    Returns the result and a table (rows: label, channel) for CSV export. A 3-D transform (volume,
+    cube) gives per-label results per depth (:func:`ionscope.correlate.pipeline3d.transfer_volume_labels`).
     """
     from ionscope.correlate.transfer import REGISTRATION_DRAWS
+
+    if ct.ndim == 3:
+        from ionscope.correlate.pipeline3d import transfer_volume_labels
+
+        return transfer_volume_labels(labels, moving, ct, seed=seed, draws=draws)
+    if "z" in getattr(labels, "dims", ()):
+        raise ValidationError("a label volume (z, y, x) needs a 3-D transform (from registering a volume and a cube)")
 
     lab = np.asarray(labels.transpose("y", "x").values if isinstance(labels, xr.DataArray) else labels)
     chans, names, other, coords = channels_of(moving)

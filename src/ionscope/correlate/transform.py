@@ -29,6 +29,11 @@ CONVENTION = ("maps MOVING physical coordinates (µm) to FIXED physical coordina
               "points are pixel centres as in the images' x/y coordinates, i.e. pixel (row i, col j) of an "
               "image without offset is centred at ((j+0.5)·dx, (i+0.5)·dy) and the origin is the outer "
               "corner of the first pixel")
+CONVENTION_3D = ("maps MOVING physical coordinates (µm) to FIXED physical coordinates (µm): "
+                 "[x_f, y_f, z_f, 1]^T = matrix · [x_m, y_m, z_m, 1]^T; x along columns, y along rows (downwards), "
+                 "z along the slices of the FIB-SEM volume and along the scans (nominal depth) of the SIMS cube, "
+                 "both into the sample; points are voxel centres as in the arrays' x/y/z (volume) and x/y/depth "
+                 "(cube) coordinates; origin_um gives the first voxel centre (z, y, x)")
 ITK_NOTE = ("ITK convention: the .tfm maps points of ITK's fixed image (here the MOVING, coarse image) "
             "to ITK's moving image (the FIXED, fine image), origin at the first pixel centre; use it to "
             "resample the fine image onto the coarse grid (elastix: transformix with the coarse image "
@@ -43,7 +48,7 @@ class TransformMismatchError(ValidationError):
 class ImageRecord:
     """How a transform file identifies one image."""
 
-    grid: Grid
+    grid: Any  # Grid (2-D) or correlate.volume.Grid3
     sha256: str | None
     path: str | None
 
@@ -52,6 +57,10 @@ class ImageRecord:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ImageRecord:
+        if "voxel_size_um" in d:
+            from ionscope.correlate.volume import Grid3
+
+            return cls(Grid3.from_dict(d), d.get("sha256"), d.get("path"))
         return cls(Grid.from_dict(d), d.get("sha256"), d.get("path"))
 
 
@@ -70,20 +79,38 @@ class CorrelativeTransform:
     nonlinear_file: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def ndim(self) -> int:
+        """2 for an image pair, 3 for a volume pair."""
+        return int(self.matrix.shape[0]) - 1
+
     def itk(self) -> Any:
         """The transform as a SimpleITK object (moving µm → fixed µm)."""
         from ionscope.correlate.register import affine_transform
 
+        if self.ndim == 3:
+            from ionscope.correlate.volume import itk_affine
+
+            return itk_affine(self.matrix)
         return self.nonlinear if self.nonlinear is not None else affine_transform(self.matrix,
                                                                                    self.moving.grid.centre_xy)
 
     def map(self, xy: np.ndarray) -> np.ndarray:
-        """(n, 2) moving points (x, y) µm in fixed µm."""
+        """(n, 2) moving points (x, y) µm in fixed µm ((n, 3) (x, y, z) for a volume pair)."""
         from ionscope.correlate.register import map_points
 
+        if self.ndim == 3:
+            from ionscope.correlate.volume import map_xyz
+
+            return map_xyz(self.matrix, np.asarray(xy, float))
         return map_points(self.itk(), np.asarray(xy, float))
 
     def to_dict(self) -> dict[str, Any]:
+        if self.ndim == 3:
+            return {"format": FORMAT, "version": VERSION, "convention": CONVENTION_3D, "model": self.model,
+                    "matrix": self.matrix.tolist(), "fixed": self.fixed.to_dict(), "moving": self.moving.to_dict(),
+                    "nonlinear": None, "metric": {"name": "Mattes mutual information (nats)", "value": self.metric},
+                    "tre_um": self.tre_um, "tre_method": self.tre_method, **self.extra}
         a = self.matrix[:2, :2]
         return {"format": FORMAT, "version": VERSION, "convention": CONVENTION, "model": self.model,
                 "matrix": self.matrix.tolist(),
@@ -131,8 +158,11 @@ def load_transform(path: str | PathLike[str]) -> CorrelativeTransform:
         fixed, moving = ImageRecord.from_dict(d["fixed"]), ImageRecord.from_dict(d["moving"])
     except (KeyError, TypeError, ValueError) as exc:
         raise FormatError(f"transform file lacks or garbles {exc}", p) from None
-    if m.shape != (3, 3) or not np.all(np.isfinite(m)) or abs(np.linalg.det(m[:2, :2])) < 1e-12:
-        raise FormatError("the transform matrix is not a finite, invertible 3×3 matrix", p)
+    n = 4 if d.get("ndim") == 3 else 3
+    if m.shape != (n, n) or not np.all(np.isfinite(m)) or abs(np.linalg.det(m[:n - 1, :n - 1])) < 1e-12:
+        raise FormatError(f"the transform matrix is not a finite, invertible {n}×{n} matrix", p)
+    if not ((n == 4) == ("voxel_size_um" in d["fixed"]) == ("voxel_size_um" in d["moving"])):
+        raise FormatError("the transform's matrix and image records disagree about 2-D or 3-D", p)
     nonlinear, nl_file = None, None
     if d.get("nonlinear"):
         nl_file = d["nonlinear"].get("itk_file")

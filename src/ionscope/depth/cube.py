@@ -83,11 +83,23 @@ def roi_profile(cube: xr.DataArray, mask: np.ndarray) -> xr.DataArray:
 
 
 def interface_with_sigma(block: np.ndarray, *, falling: bool, smooth_scans: int = 5, skip: int = 1,
-                         dtype: type = np.float64) -> tuple[np.ndarray, np.ndarray]:
+                         dtype: type = np.float64) -> Result:
     """Fractional scan index of the 50 % crossing per pixel of a (scan, y, x) count block, and its 1σ.
 
     ``dtype`` is the working precision (float32 halves the memory of large chunked cubes).
+
+    Returns
+    -------
+    Result
+        ``kind="depth.interface_crossing"``: ``position`` (y, x; fractional scan index of the crossing,
+        NaN where the pixel has none) and ``sigma`` (its 1σ, scans).
     """
+    position, sigma = _crossing(block, falling=falling, smooth_scans=smooth_scans, skip=skip, dtype=dtype)
+    return Result("depth.interface_crossing", {"position": position, "sigma": sigma})
+
+
+def _crossing(block: np.ndarray, *, falling: bool, smooth_scans: int, skip: int,
+              dtype: type) -> tuple[np.ndarray, np.ndarray]:
     y = np.asarray(block, dtype=dtype)
     n = max(int(smooth_scans), 1)
     if n > 1:
@@ -120,7 +132,9 @@ def pixel_interfaces(block: np.ndarray, *, falling: bool, smooth_scans: int = 5,
     its 5th and 95th percentile, and the first crossing of 0.5 after its plateau (falling species)
     or before it (rising species) is interpolated linearly.
     """
-    pos, _ = interface_with_sigma(block, falling=falling, smooth_scans=smooth_scans, skip=skip, dtype=np.float32)
+    # the kernel itself, not the Result of interface_with_sigma: this runs once per Dask block, and a command
+    # keeps every Result built while it runs (ionscope.model.flags.recording)
+    pos, _ = _crossing(block, falling=falling, smooth_scans=smooth_scans, skip=skip, dtype=np.float32)
     return pos.astype(np.float32, copy=False)
 
 

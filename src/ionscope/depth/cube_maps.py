@@ -40,7 +40,7 @@ def _axis(cube: xr.DataArray, axis: str, rate_nm_s: float | None) -> tuple[np.nd
 
 
 def layer_scans(cube: xr.DataArray, start: float, stop: float, unit: str | None,
-                rate_nm_s: float | None = None) -> tuple[int, int]:
+                rate_nm_s: float | None = None) -> Result:
     """Scan range ``[a, b)`` of a layer given in scan indices (``unit`` None) or in depth or sputter time.
 
     A length is converted through the cube's ``depth`` coordinate (or its sputter time × ``rate_nm_s``),
@@ -52,7 +52,18 @@ def layer_scans(cube: xr.DataArray, start: float, stop: float, unit: str | None,
     ValidationError
         If the cube has no axis of that kind, the unit is neither a length nor a time, or no scan falls
         in the range.
+
+    Returns
+    -------
+    Result
+        ``kind="depth.scan_range"``: ``start`` and ``stop``, the scan indices of ``[start, stop)``.
     """
+    a, b = _scan_range(cube, start, stop, unit, rate_nm_s)
+    return Result("depth.scan_range", {"start": a, "stop": b})
+
+
+def _scan_range(cube: xr.DataArray, start: float, stop: float, unit: str | None,
+                rate_nm_s: float | None) -> tuple[int, int]:
     from ionscope.model.units import conversion_factor, dimensionality
 
     n = cube.sizes["scan"]
@@ -137,7 +148,7 @@ def cube_maps(cube: xr.DataArray, *, interfaces: Sequence[tuple[str, bool]] = ()
               layers: Sequence[tuple] = (), side_views: Sequence[tuple[str, str]] = (),
               rois: Sequence[tuple[str, np.ndarray]] = (), rects: Sequence[tuple[float, float, float, float]] = (),
               axis: str = "sputter_time", rate_nm_s: float | None = None, rate_err_nm_s: float | None = None,
-              smooth_scans: int = 5, inputs=(), progress=None, path=None) -> tuple[xr.Dataset, Result]:
+              smooth_scans: int = 5, inputs=(), progress=None, path=None) -> Result:
     """Interface-depth maps, roughness, layer maps and side views of a (scan, y, x, peak) cube.
 
     Parameters
@@ -159,12 +170,13 @@ def cube_maps(cube: xr.DataArray, *, interfaces: Sequence[tuple[str, bool]] = ()
 
     Returns
     -------
-    maps, summary
-        Dataset with ``interface_<species>``, ``interface_<species>_uncertainty`` (y, x; axis unit),
-        ``layer_<a>_<b>`` (y, x, peak; counts/scan), ``side_<plane>_<species>`` and ``roi_profiles``
-        (roi, scan, peak; counts per pixel and scan) with the coordinate ``roi_pixels``; :class:`Result` of kind
-        ``depth.cube`` with the mean position and roughness of every interface, the layers' scan ranges
-        and the ROIs' pixel counts and total counts per species.
+    Result
+        Kind ``depth.cube``: the mean position and roughness of every interface, the layers' scan ranges
+        and the ROIs' pixel counts and total counts per species; and ``maps``, the Dataset with
+        ``interface_<species>``, ``interface_<species>_uncertainty`` (y, x; axis unit), ``layer_<a>_<b>``
+        (y, x, peak; counts/scan), ``side_<plane>_<species>`` and ``roi_profiles`` (roi, scan, peak; counts
+        per pixel and scan) with the coordinate ``roi_pixels`` (``r.maps``; the command line saves it and
+        leaves it out of its JSON).
     """
     c, x_axis, unit, scan_ranges, regions = _checked_request(cube, interfaces, layers, side_views, rois, rects,
                                                              axis, rate_nm_s, path)
@@ -183,7 +195,7 @@ def cube_maps(cube: xr.DataArray, *, interfaces: Sequence[tuple[str, bool]] = ()
         "interfaces": [list(i) for i in interfaces], "layers": [_layer_text(r) for r in layers],
         "rois": [n for n, _ in rois], "rects_um": [list(map(float, r)) for r in rects],
         "side_views": [list(s) for s in side_views], "axis": axis, "rate_nm_s": rate_nm_s})
-    return ds, Result("depth.cube", values, warnings=tuple(warnings), provenance=prov)
+    return Result("depth.cube", {**values, "maps": ds}, warnings=tuple(warnings), provenance=prov)
 
 
 def _checked_request(cube: xr.DataArray, interfaces: Sequence[tuple[str, bool]], layers: Sequence[tuple],
@@ -211,7 +223,8 @@ def _checked_request(cube: xr.DataArray, interfaces: Sequence[tuple[str, bool]],
             _peak(c, sp)
             if plane not in ("xz", "yz"):
                 raise ValidationError(f"side view plane must be xz or yz, got {plane!r}")
-        scan_ranges = [layer_scans(c, *(tuple(lay) + (None,))[:3], rate_nm_s=rate_nm_s) for lay in layers]
+        found = [layer_scans(c, *(tuple(lay) + (None,))[:3], rate_nm_s=rate_nm_s) for lay in layers]
+        scan_ranges = [(r.start, r.stop) for r in found]
         shape_yx = (c.sizes["y"], c.sizes["x"])
         regions = [(name, np.asarray(m, bool)) for name, m in rois]
         for name, m in regions:
@@ -236,7 +249,8 @@ def _interface_maps(c: xr.DataArray, interfaces: Sequence[tuple[str, bool]], x_a
     out: list[dict[str, Any]] = []
     for sp, falling in interfaces:
         counts = np.asarray(c.isel(peak=_peak(c, sp)).values)
-        pos_scan, sig_scan = interface_with_sigma(counts, falling=falling, smooth_scans=smooth_scans)
+        crossing = interface_with_sigma(counts, falling=falling, smooth_scans=smooth_scans)
+        pos_scan, sig_scan = crossing.position, crossing.sigma
         pos = np.interp(pos_scan, np.arange(x_axis.size), x_axis, left=np.nan, right=np.nan)
         pos[~np.isfinite(pos_scan)] = np.nan
         local = np.interp(pos_scan, np.arange(x_axis.size), step)
@@ -316,7 +330,7 @@ def _dataset(c: xr.DataArray, data: dict[str, xr.DataArray], axis: str) -> xr.Da
     return xr.Dataset(data, coords={k: v for k, v in coords.items() if set(v.dims) <= used})
 
 
-def interface_mesh(maps: xr.Dataset, species: str, path=None) -> tuple[np.ndarray, np.ndarray]:
+def interface_mesh(maps: xr.Dataset, species: str, path=None) -> Result:
     """The interface-depth map of ``species`` as a triangulated surface, every coordinate in µm.
 
     Vertices are (x, y, z) with x, y the pixel centres and z the interface depth below the surface
@@ -327,6 +341,12 @@ def interface_mesh(maps: xr.Dataset, species: str, path=None) -> tuple[np.ndarra
     ------
     ValidationError
         If the map is not in a length unit (the cube was mapped on sputter time or scan index).
+
+    Returns
+    -------
+    Result
+        ``kind="depth.interface_mesh"``: ``vertices`` ((n, 3) x, y, z in µm) and ``triangles`` ((m, 3)
+        vertex indices).
     """
     from ionscope.io.mesh import grid_surface
     from ionscope.model.errors import UnitError
@@ -342,4 +362,5 @@ def interface_mesh(maps: xr.Dataset, species: str, path=None) -> tuple[np.ndarra
         raise ValidationError(f"the interface of {species} is mapped in {unit or 'no unit'}, not a depth: a "
                               "surface mesh needs --axis depth (with --rate when the cube has no depth "
                               "coordinate)", path) from None
-    return grid_surface(depth_um, *xy)
+    vertices, triangles = grid_surface(depth_um, *xy)
+    return Result("depth.interface_mesh", {"vertices": vertices, "triangles": triangles})

@@ -13,7 +13,8 @@ gives the exponential trailing tail of a layer, the information depth its expone
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy.optimize import least_squares
@@ -22,6 +23,9 @@ from scipy.signal import fftconvolve
 from ionscope.model.errors import ValidationError
 from ionscope.model.provenance import make_provenance
 from ionscope.model.result import Quantity, Result
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 def mri_kernel(step: float, w: float, sigma: float, lam: float) -> Result:
@@ -294,7 +298,7 @@ def _composition(z, counts, shapes, weights, chi2, names):
     return layers
 
 
-def mri_analysis(profile, species: Sequence[str], *, axis: str = "sputter_time", inputs=()) -> tuple[Result, dict]:
+def mri_analysis(profile, species: Sequence[str], *, axis: str = "sputter_time", inputs=()) -> Result:
     """MRI fit of a layered profile with one marker species per layer (top to bottom).
 
     Fits Hofmann's mixing length w, roughness σ and information depth λ with the true interface depths
@@ -304,10 +308,11 @@ def mri_analysis(profile, species: Sequence[str], *, axis: str = "sputter_time",
 
     Returns
     -------
-    result, curves
-        :class:`Result` of kind ``depth.mri`` (``mixing_length``, ``roughness``, ``information_depth``,
-        ``interfaces``, ``thicknesses``, ``layers``); and ``{"z", "data", "fitted", "unit", "species"}``
-        for a figure.
+    Result
+        Kind ``depth.mri``: ``mixing_length``, ``roughness``, ``information_depth``, ``interfaces``,
+        ``thicknesses``, ``layers``, ``reduced_chi2``, ``correlation_w_sigma_lam``; and ``curves``,
+        ``{"z", "data", "fitted", "unit", "species", "axis"}`` for :func:`mri_figure` (``r.curves``; the
+        command line leaves it out of its JSON).
     """
     from ionscope.depth._common import axis_values, species_counts
 
@@ -348,11 +353,11 @@ def mri_analysis(profile, species: Sequence[str], *, axis: str = "sputter_time",
               "reduced_chi2": fit["reduced_chi2"], "correlation_w_sigma_lam": fit["correlation_w_sigma_lam"]}
     prov = make_provenance("ionscope.depth.mri_analysis", inputs=inputs,
                            parameters={"species": names, "axis": axis}, parents=[dict(fit.provenance)])
-    curves = {"z": z, "data": counts.T, "fitted": fitted, "unit": unit, "species": names, "axis": axis}
-    return Result("depth.mri", values, warnings=tuple(warnings), provenance=prov), curves
+    values["curves"] = {"z": z, "data": counts.T, "fitted": fitted, "unit": unit, "species": names, "axis": axis}
+    return Result("depth.mri", values, warnings=tuple(warnings), provenance=prov)
 
 
-def mri_figure(curves: dict):
+def mri_figure(curves: Mapping[str, Any]) -> Figure:
     """Measured counts (points) and fitted MRI curves (lines) of every marker species, log scale."""
     import matplotlib
 

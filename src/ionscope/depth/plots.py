@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from os import PathLike
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
@@ -15,9 +15,12 @@ from ionscope.depth._common import axis_values, species_counts
 from ionscope.depth.normalise import normalise as normalise_profile
 from ionscope.model.text import pretty_ion
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
 
 def profile_figure(profile: xr.DataArray, species: Sequence[str], *, axis: str = "sputter_time", log: bool = False,
-                   normalise: str | None = None, layers: Any = None):
+                   normalise: str | None = None, layers: Any = None) -> Figure:
     """Matplotlib figure of ``species``; ``layers`` (a :func:`find_layers` result) adds interface lines."""
     import matplotlib
 

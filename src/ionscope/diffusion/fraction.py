@@ -87,11 +87,16 @@ def isotope_key(label: str) -> str:
     return f"{b}{a}" if a.isdigit() else f"{a}{b}"
 
 
-def read_isotope_counts(path, isotopes: tuple[str, str]):
+def read_isotope_counts(path, isotopes: tuple[str, str]) -> Result:
     """Depth axis and the two isotopes' counts of a depth profile (CSV with count columns, or any profile file).
 
-    Returns ``(axis, axis_unit, tracer_counts, other_counts, labels)``; the axis is depth (nm) when the
-    file has one, else sputter time (s).
+    Returns
+    -------
+    Result
+        Kind ``diffusion.isotope_counts``: ``axis`` (depth in nm when the file has one, else sputter time
+        in s), ``axis_unit`` (``"nm"`` or ``"s"``), ``tracer_counts`` and ``other_counts`` (counts per
+        point) and ``labels`` (the two peak or column names matched), the arguments of
+        :func:`fraction_profile`.
     """
     from pathlib import Path
 
@@ -118,7 +123,7 @@ def read_isotope_counts(path, isotopes: tuple[str, str]):
         else:
             _refuse_unitless(cols, p, "depth_nm, depth_um or sputter_time_s")
         a, b = _numeric(df, labels[0], p), _numeric(df, labels[1], p)
-        return axis, unit, a, b, labels
+        return _counts(axis, unit, a, b, labels)
     data = ionscope.read(p)
     if hasattr(data, "data_vars"):
         data = data[next(iter(data.data_vars))]
@@ -133,11 +138,16 @@ def read_isotope_counts(path, isotopes: tuple[str, str]):
         axis, unit = np.asarray(data.coords["sputter_time"].values, float), "s"
     a = np.asarray(data.sel(peak=labels[0]).values, float)
     b = np.asarray(data.sel(peak=labels[1]).values, float)
-    return axis, unit, a, b, labels
+    return _counts(axis, unit, a, b, labels)
+
+
+def _counts(axis: np.ndarray, unit: str, a: np.ndarray, b: np.ndarray, labels: list[str]) -> Result:
+    return Result("diffusion.isotope_counts", {"axis": axis, "axis_unit": unit, "tracer_counts": a,
+                                               "other_counts": b, "labels": list(labels)})
 
 
 def fraction_profile(axis, axis_unit: str, tracer_counts, other_counts, isotopes: tuple[str, str], *,
-                     shots=None, background=None, source: float = 1.0, inputs=()):
+                     shots=None, background=None, source: float = 1.0, inputs=()) -> Result:
     """Tracer isotope fraction of a depth profile with its natural-abundance background, point by point.
 
     ``f = a/(a + b)`` with Poisson (or, with ``shots``, dead-time binomial) 1σ; the background ``f_bg``

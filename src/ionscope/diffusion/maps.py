@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import time as _time
 from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import xarray as xr
@@ -24,6 +26,9 @@ from ionscope.model.errors import ValidationError
 from ionscope.model.provenance import make_provenance
 from ionscope.model.result import Quantity, Result
 from ionscope.model.units import length_um
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 NM = 1e-7
 _LOG_D_RANGE = (-22.0, -3.0)
@@ -82,11 +87,17 @@ def _unpack(p, cov, chi2, used, surface: bool, time_s: float) -> dict[str, np.nd
 
 
 def fit_block(frac: np.ndarray, sigma: np.ndarray, depth_nm: np.ndarray, time_s: float, *,
-              model: str = "semi-infinite", iterations: int = 100) -> dict[str, np.ndarray]:
+              model: str = "semi-infinite", iterations: int = 100) -> xr.Dataset:
     """Fit every row of ``frac`` (pixels, depth) with weights 1/σ²; returns parameter and error arrays.
 
-    ``D``, ``D_err`` (cm² s⁻¹), ``chi2_red``, ``c_source``, ``c_background`` and for surface exchange
-    ``k``, ``k_err`` (cm s⁻¹). Non-finite fractions or σ are left out of a pixel's fit.
+    Non-finite fractions or σ are left out of a pixel's fit.
+
+    Returns
+    -------
+    xarray.Dataset
+        Variables along ``pixel`` (one per row of ``frac``): ``D``, ``D_err`` (cm² s⁻¹), ``chi2_red``,
+        ``c_source``, ``c_background`` and for surface exchange ``k``, ``k_err`` (cm s⁻¹) and
+        ``h_sqrt_Dt``.
     """
     from ionscope.diffusion._lm_kernel import lm_fractions
 
@@ -100,7 +111,8 @@ def fit_block(frac: np.ndarray, sigma: np.ndarray, depth_nm: np.ndarray, time_s:
     npar = 4 if surface else 3
     p, var, chi2 = lm_fractions(y, w, np.asarray(depth_nm, float) * NM, float(time_s), npar, g, dg,
                                 _bounds(surface), iterations)
-    return _unpack(p, var, chi2, valid.sum(axis=1), surface, float(time_s))
+    fitted = _unpack(p, var, chi2, valid.sum(axis=1), surface, float(time_s))
+    return xr.Dataset({k: ("pixel", v) for k, v in fitted.items()})
 
 
 def _block_counts(cube, y0: int, y1: int, nz: int) -> np.ndarray:
@@ -260,7 +272,7 @@ def cube_depth_nm(cube: xr.DataArray, rate_nm_s: float | None = None, path=None)
 
 def map_cube(cube: xr.DataArray, isotopes: tuple[str, str], time_s: float, *, model: str = "surface-exchange",
              rate_nm_s: float | None = None, shots=None, path=None, inputs=(),
-             progress: Callable[[], None] | None = None) -> tuple[xr.Dataset, Result]:
+             progress: Callable[[], None] | None = None) -> Result:
     """Per-pixel D* (and k) maps of a (scan, y, x, peak) isotope-exchange cube, and their summary.
 
     Parameters
@@ -279,11 +291,12 @@ def map_cube(cube: xr.DataArray, isotopes: tuple[str, str], time_s: float, *, mo
 
     Returns
     -------
-    maps, summary
-        The Dataset with ``D``, ``D_uncertainty`` (cm² s⁻¹), ``k``, ``k_uncertainty`` (cm s⁻¹, surface
-        exchange), ``chi2_red``, ``c_source``, ``c_background``; and a :class:`Result` with the medians
-        over the fitted pixels (standard error of the median as uncertainty), the robust spread of the
-        map, the median per-pixel uncertainty and the fit time.
+    Result
+        Kind ``diffusion.map`` (:func:`summarise_map`): the medians over the fitted pixels (standard error
+        of the median as uncertainty), the robust spread of the map, the median per-pixel uncertainty and
+        the fit time; and ``maps``, the Dataset with ``D``, ``D_uncertainty`` (cm² s⁻¹), ``k``,
+        ``k_uncertainty`` (cm s⁻¹, surface exchange), ``chi2_red``, ``c_source``, ``c_background``
+        (``r.maps``; the command line writes it to the store and leaves it out of its JSON).
     """
     from ionscope.model.arrays import kind_of
 
@@ -306,7 +319,8 @@ def map_cube(cube: xr.DataArray, isotopes: tuple[str, str], time_s: float, *, mo
     ds = diffusion_map(a, b, depth, time_s, model=model, spacing=px, shots=shots, progress=progress)
     ds = ds.rename({"D_err": "D_uncertainty", **({"k_err": "k_uncertainty"} if "k_err" in ds else {})})
     ds.attrs["isotopes"] = [tracer, other]
-    return ds, summarise_map(ds, model, time_s, (tracer, other), inputs)
+    summary = summarise_map(ds, model, time_s, (tracer, other), inputs)
+    return Result(summary.kind, {**summary.values, "maps": ds}, summary.warnings, summary.provenance, summary.flags)
 
 
 def _median_quantity(values: np.ndarray, sigma: np.ndarray, unit: str) -> dict:
@@ -346,7 +360,7 @@ def summarise_map(ds: xr.Dataset, model: str, time_s: float, isotopes, inputs=()
     return Result("diffusion.map", values, warnings=tuple(ds.attrs.get("warnings", ())), provenance=prov)
 
 
-def write_map(ds: xr.Dataset, path, *, force: bool = False):
+def write_map(ds: xr.Dataset, path, *, force: bool = False) -> Path:
     """Save a diffusion map (variables, units, warnings) as a Zarr store readable by :func:`ionscope.read`."""
     import json
 
@@ -358,7 +372,7 @@ def write_map(ds: xr.Dataset, path, *, force: bool = False):
     return save(out, path, force=force)
 
 
-def map_figure(ds: xr.Dataset):
+def map_figure(ds: xr.Dataset) -> Figure:
     """Figure of the D (and k) map and χ²_red, colour bars in physical units (log scale for D and k)."""
     import matplotlib
 

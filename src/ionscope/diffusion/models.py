@@ -123,7 +123,7 @@ def thin_source_profile(x, D: float, t: float) -> np.ndarray:
     return np.exp(-(xx * xx) / (4 * L * L))
 
 
-def scaled_profile(F, c_source: float, c_background: float):
+def scaled_profile(F, c_source: float, c_background: float) -> np.ndarray:
     """Isotope fraction ``C = C₀ + (C_s − C₀) F`` from a normalised profile."""
     return c_background + (c_source - c_background) * np.asarray(F)
 

@@ -21,13 +21,14 @@ affine transform (:func:`register_intensity`, Viola & Wells 1997; Mattes et al. 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 from scipy import fft as sfft
 from scipy import ndimage, optimize
 
 from ionscope.model.errors import ValidationError
+from ionscope.model.result import Result
 
 #: Frames processed per FFT batch (bounds memory: batch × ny × nx complex128).
 BATCH = 16
@@ -116,10 +117,24 @@ def _cross_power(ref_f: np.ndarray, mov_f: np.ndarray, eps: float) -> np.ndarray
     return cp / (mag + eps * mag.max(axis=(1, 2), keepdims=True))
 
 
+@overload
 def estimate_shifts(stack: Any, reference: int | str | np.ndarray = 0, *, upsample: int = 20,
                     smooth_px: float = 2.0, edges: bool = True, window_alpha: float = 0.25,
                     normalise: bool = True, eps: float = 1e-3, batch: int = BATCH,
-                    return_error: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+                    return_error: Literal[False] = False) -> np.ndarray: ...
+
+
+@overload
+def estimate_shifts(stack: Any, reference: int | str | np.ndarray = 0, *, upsample: int = 20,
+                    smooth_px: float = 2.0, edges: bool = True, window_alpha: float = 0.25,
+                    normalise: bool = True, eps: float = 1e-3, batch: int = BATCH,
+                    return_error: Literal[True]) -> Result: ...
+
+
+def estimate_shifts(stack: Any, reference: int | str | np.ndarray = 0, *, upsample: int = 20,
+                    smooth_px: float = 2.0, edges: bool = True, window_alpha: float = 0.25,
+                    normalise: bool = True, eps: float = 1e-3, batch: int = BATCH,
+                    return_error: bool = False) -> np.ndarray | Result:
     """Sub-pixel translation of every frame of ``stack`` relative to a reference.
 
     Parameters
@@ -145,9 +160,11 @@ def estimate_shifts(stack: Any, reference: int | str | np.ndarray = 0, *, upsamp
 
     Returns
     -------
-    shifts
+    numpy.ndarray or Result
         (n, 2) array of (dy, dx) in pixels that register each frame with the reference
-        (:func:`apply_shifts`).
+        (:func:`apply_shifts`); with ``return_error`` a :class:`~ionscope.model.result.Result` of
+        ``kind="imaging.shifts"`` holding ``shifts`` (that array, px) and ``peak_heights`` ((n,) peak
+        heights of the correlation, 1 = perfect match).
     """
     a = _as_stack(stack)
     n, ny, nx = a.shape
@@ -159,11 +176,11 @@ def estimate_shifts(stack: Any, reference: int | str | np.ndarray = 0, *, upsamp
         pair = np.zeros((n, 2))
         peaks = np.ones(n)
         for i in range(1, n):
-            s, pk = estimate_shifts(a[i:i + 1], a[i - 1], upsample=upsample, smooth_px=smooth_px, edges=edges,
-                                    window_alpha=window_alpha, normalise=normalise, eps=eps, return_error=True)
-            pair[i], peaks[i] = s[0], pk[0]
+            one = estimate_shifts(a[i:i + 1], a[i - 1], upsample=upsample, smooth_px=smooth_px, edges=edges,
+                                  window_alpha=window_alpha, normalise=normalise, eps=eps, return_error=True)
+            pair[i], peaks[i] = one.shifts[0], one.peak_heights[0]
         shifts = np.cumsum(pair, axis=0)
-        return (shifts, peaks) if return_error else shifts
+        return _shifts_result(shifts, peaks) if return_error else shifts
     if isinstance(reference, str):
         if reference != "mean":
             raise ValidationError(f"reference must be an index, 'mean', 'previous' or an image, got {reference!r}")
@@ -202,7 +219,11 @@ def estimate_shifts(stack: Any, reference: int | str | np.ndarray = 0, *, upsamp
             refined = coarse
             heights[b0:b0 + batch] = corr.reshape(corr.shape[0], -1).max(axis=1)
         shifts[b0:b0 + batch] = refined
-    return (shifts, heights) if return_error else shifts
+    return _shifts_result(shifts, heights) if return_error else shifts
+
+
+def _shifts_result(shifts: np.ndarray, peak_heights: np.ndarray) -> Result:
+    return Result("imaging.shifts", {"shifts": shifts, "peak_heights": peak_heights})
 
 
 def apply_shifts(stack: Any, shifts: Any, *, method: str = "linear", fill: float = np.nan) -> np.ndarray:
@@ -240,7 +261,7 @@ def apply_shifts(stack: Any, shifts: Any, *, method: str = "linear", fill: float
 # of the *fixed* (SIMS) image to the *moving* (SEM) image: [r_m, c_m, 1] = M @ [r_f, c_f, 1].
 
 
-def affine_from_landmarks(fixed_pts: Any, moving_pts: Any) -> tuple[np.ndarray, float]:
+def affine_from_landmarks(fixed_pts: Any, moving_pts: Any) -> Result:
     """Least-squares affine transform from ≥ 3 landmark pairs.
 
     Parameters
@@ -251,8 +272,9 @@ def affine_from_landmarks(fixed_pts: Any, moving_pts: Any) -> tuple[np.ndarray, 
 
     Returns
     -------
-    matrix, rms
-        3×3 matrix mapping fixed → moving coordinates, and the RMS landmark residual (moving px).
+    Result
+        ``kind="imaging.landmarks"``: ``matrix`` (3×3, fixed → moving coordinates) and ``rms`` (the RMS
+        landmark residual, moving px).
     """
     f = np.asarray(fixed_pts, dtype=float)
     m = np.asarray(moving_pts, dtype=float)
@@ -267,7 +289,7 @@ def affine_from_landmarks(fixed_pts: Any, moving_pts: Any) -> tuple[np.ndarray, 
     matrix = np.eye(3)
     matrix[:2, :] = coef.T
     rms = float(np.sqrt(np.mean(np.sum((design @ coef - m) ** 2, axis=1))))
-    return matrix, rms
+    return Result("imaging.landmarks", {"matrix": matrix, "rms": rms})
 
 
 def similarity_matrix(params: Sequence[float], scale0: float = 1.0) -> np.ndarray:
@@ -307,7 +329,7 @@ def mutual_information(a: np.ndarray, b: np.ndarray, bins: int = 32) -> float:
 
 def register_intensity(fixed: Any, moving: Any, *, scale: float = 1.0, model: str = "similarity",
                        initial: np.ndarray | None = None, metric: str = "mi", smooth_px: float = 1.0,
-                       bins: int = 32) -> dict[str, Any]:
+                       bins: int = 32) -> Result:
     """Align ``moving`` (e.g. an SEM image) to ``fixed`` (a SIMS image) by maximising similarity.
 
     Parameters
@@ -327,8 +349,9 @@ def register_intensity(fixed: Any, moving: Any, *, scale: float = 1.0, model: st
 
     Returns
     -------
-    dict
-        ``matrix`` (fixed → moving), ``metric`` value at the optimum, ``success``.
+    Result
+        ``kind="imaging.register_intensity"``: ``matrix`` (3×3, fixed → moving), ``metric`` (its value
+        at the optimum), ``metric_name`` and ``success``; item access (``r["matrix"]``) works too.
     """
     fx = ndimage.gaussian_filter(np.asarray(fixed, dtype=float), smooth_px)
     mv = ndimage.gaussian_filter(np.asarray(moving, dtype=float), smooth_px * max(scale, 1.0))
@@ -368,4 +391,5 @@ def register_intensity(fixed: Any, moving: Any, *, scale: float = 1.0, model: st
         matrix, success = aff(res.x), bool(res.success)
     elif model != "similarity":
         raise ValidationError(f"unknown model {model!r}; use 'similarity' or 'affine'")
-    return {"matrix": matrix, "metric": -score(matrix), "metric_name": metric, "success": success}
+    return Result("imaging.register_intensity",
+                  {"matrix": matrix, "metric": -score(matrix), "metric_name": metric, "success": success})

@@ -39,6 +39,7 @@ from ionscope.imaging.registration import (
     warp_image,
 )
 from ionscope.model.errors import ValidationError
+from ionscope.model.result import Result
 
 MODELS = ("translation", "rigid", "similarity", "affine")
 #: Parameters of each model in the Gauss–Newton step (centred coordinates; angle in rad).
@@ -99,13 +100,18 @@ def _logpolar_spectrum(img: np.ndarray, n_angles: int, n_radii: int, smooth_px: 
 
 
 def rotation_scale(reference: Any, moving: Any, *, n_angles: int = 360, n_radii: int = 128,
-                   smooth_px: float = 1.0, upsample: int = 20) -> tuple[float, float]:
+                   smooth_px: float = 1.0, upsample: int = 20) -> Result:
     """Rotation (rad, in (−π/2, π/2]) and scale of ``moving`` relative to ``reference``.
 
     Reddy & Chatterji (1996): translation leaves the Fourier magnitude unchanged, a rotation
     turns it by the same angle and a scale ``s`` shrinks it by ``1/s``; on a (θ, log ρ) grid both
     become shifts, found by :func:`~ionscope.imaging.registration.estimate_shifts`. Resolution
     ``180° / n_angles / upsample``; a rotation and the same plus 180° are indistinguishable.
+
+    Returns
+    -------
+    Result
+        ``kind="imaging.rotation_scale"``: ``angle`` (rad) and ``scale`` (moving size ÷ reference size).
     """
     ref, mov = _pair(reference, moving)
     lr = _logpolar_spectrum(ref, n_angles, n_radii, smooth_px)
@@ -114,7 +120,7 @@ def rotation_scale(reference: Any, moving: Any, *, n_angles: int = 360, n_radii:
     dlog = (np.log(0.45) - np.log(2.0 / min(ref.shape))) / (n_radii - 1)
     angle = -s[0] * np.pi / n_angles
     angle = (angle + np.pi / 2) % np.pi - np.pi / 2
-    return float(angle), float(np.exp(s[1] * dlog))
+    return Result("imaging.rotation_scale", {"angle": float(angle), "scale": float(np.exp(s[1] * dlog))})
 
 
 def _pair(reference: Any, moving: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -168,7 +174,7 @@ def _default_levels(shape: tuple[int, ...]) -> int:
 
 
 def refine(reference: Any, moving: Any, matrix: Any, model: str = "rigid", *, levels: int | None = None,
-           smooth_px: float = 1.0, max_iter: int = 50, tol_px: float = 1e-2, border_px: int = 2) -> dict[str, Any]:
+           smooth_px: float = 1.0, max_iter: int = 50, tol_px: float = 1e-2, border_px: int = 2) -> Result:
     """Gauss–Newton (inverse-compositional Lucas–Kanade) refinement of ``matrix`` (reference → moving).
 
     Parameters
@@ -191,12 +197,12 @@ def refine(reference: Any, moving: Any, matrix: Any, model: str = "rigid", *, le
 
     Returns
     -------
-    dict
-        ``matrix``; ``stderr`` of the model parameters (px, rad, log-scale or affine elements, about the
-        image centre) from the Gauss–Newton covariance ``s² H⁻¹``, with the residual variance ``s²``
-        scaled by ``4π σ²`` because smoothing by a Gaussian of σ px correlates neighbouring residuals
-        (the residual includes any real change of the scene between the images, treated as noise);
-        ``covariance`` (the same, k×k in the order of :data:`PARAMETERS`);
+    Result
+        ``kind="imaging.refine"`` with ``matrix``; ``stderr`` of the model parameters (px, rad,
+        log-scale or affine elements, about the image centre) from the Gauss–Newton covariance ``s² H⁻¹``,
+        with the residual variance ``s²`` scaled by ``4π σ²`` because smoothing by a Gaussian of σ px
+        correlates neighbouring residuals (the residual includes any real change of the scene between
+        the images, treated as noise); ``covariance`` (the same, k×k in the order of :data:`PARAMETERS`);
         ``residual`` (rms of the final residual over the reference's rms, 0 = perfect);
         ``iterations``; ``converged``.
     """
@@ -209,7 +215,8 @@ def refine(reference: Any, moving: Any, matrix: Any, model: str = "rigid", *, le
     levels = _default_levels(ref.shape) if levels is None else levels
     if levels < 1:
         raise ValidationError(f"pyramid levels must be ≥ 1, got {levels}")
-    return _refine(_pyramid(ref, levels), _pyramid(mov, levels), m, model, smooth_px, max_iter, tol_px, border_px)
+    found = _refine(_pyramid(ref, levels), _pyramid(mov, levels), m, model, smooth_px, max_iter, tol_px, border_px)
+    return Result("imaging.refine", found)
 
 
 def _refine(t_pyr: list[np.ndarray], i_pyr: list[np.ndarray], m: np.ndarray, model: str, smooth_px: float,
@@ -268,7 +275,7 @@ def _refine(t_pyr: list[np.ndarray], i_pyr: list[np.ndarray], m: np.ndarray, mod
 
 def estimate_transform(reference: Any, moving: Any, model: str = "rigid", *, upsample: int = 20,
                        smooth_px: float = 1.0, levels: int | None = None, max_iter: int = 50,
-                       tol_px: float = 1e-2, coarse_rotation: bool = True) -> dict[str, Any]:
+                       tol_px: float = 1e-2, coarse_rotation: bool = True) -> Result:
     """Transform (3×3, reference → moving, see module docstring) registering ``moving`` with ``reference``.
 
     Parameters
@@ -288,10 +295,11 @@ def estimate_transform(reference: Any, moving: Any, model: str = "rigid", *, ups
 
     Returns
     -------
-    dict
-        ``matrix``; ``angle_deg`` (:func:`rotation_angle_deg`); ``shift_px`` (displacement of the
-        image centre, :func:`centre_displacement`); ``stderr``, ``covariance``, ``residual``, ``iterations``,
-        ``converged`` from :func:`refine` (translation: no ``stderr``/``covariance``, ``residual`` NaN).
+    Result
+        ``kind="imaging.transform"`` with ``matrix``; ``angle_deg`` (:func:`rotation_angle_deg`);
+        ``shift_px`` (displacement of the image centre, :func:`centre_displacement`); ``stderr``,
+        ``covariance``, ``residual``, ``iterations``, ``converged`` from :func:`refine` (translation: no
+        ``stderr``/``covariance``, ``residual`` NaN).
     """
     ref, mov = _pair(reference, moving)
     if model not in MODELS:
@@ -308,14 +316,14 @@ def estimate_transform(reference: Any, moving: Any, model: str = "rigid", *, ups
     centre = ((sref.shape[0] - 1) / 2, (sref.shape[1] - 1) / 2)
     candidates = [np.eye(3)]
     if model != "translation" and coarse_rotation:
-        angle, scale = rotation_scale(sref, smov, smooth_px=smooth_px, upsample=upsample)
-        candidates.append(about_centre(rotation_matrix(angle, 1.0 if model == "rigid" else scale), centre))
+        rs = rotation_scale(sref, smov, smooth_px=smooth_px, upsample=upsample)
+        candidates.append(about_centre(rotation_matrix(rs.angle, 1.0 if model == "rigid" else rs.scale), centre))
     # the rotated candidate sees the moving image on the reference grid; edge pixels brought in
     # from outside get its mean (the Tukey taper of estimate_shifts hides the corners)
     frames = [smov] + [warp_image(smov, c, sref.shape, fill=float(smov.mean())) for c in candidates[1:]]
-    shifts, peaks = estimate_shifts(np.stack(frames), sref, upsample=upsample, smooth_px=smooth_px,
-                                    return_error=True)
-    best = int(np.argmax(peaks))
+    found = estimate_shifts(np.stack(frames), sref, upsample=upsample, smooth_px=smooth_px, return_error=True)
+    shifts = found.shifts
+    best = int(np.argmax(found.peak_heights))
     f = np.diag([2.0 ** (lev - 1), 2.0 ** (lev - 1), 1.0])
     matrix = f @ candidates[best] @ translation_matrix(-shifts[best, 0], -shifts[best, 1]) @ np.linalg.inv(f)
     info: dict[str, Any] = {"stderr": {}, "covariance": np.zeros((0, 0)), "residual": np.nan, "iterations": 0,
@@ -324,5 +332,5 @@ def estimate_transform(reference: Any, moving: Any, model: str = "rigid", *, ups
         n_ref = _default_levels(ref.shape) if levels is None else levels
         info = _refine(t_pyr[:n_ref], i_pyr[:n_ref], matrix, model, smooth_px, max_iter, tol_px, border_px=2)
         matrix = info["matrix"]
-    return {**info, "matrix": matrix, "angle_deg": rotation_angle_deg(matrix),
-            "shift_px": centre_displacement(matrix, ref.shape)}
+    return Result("imaging.transform", {**info, "matrix": matrix, "angle_deg": rotation_angle_deg(matrix),
+                                        "shift_px": centre_displacement(matrix, ref.shape)})

@@ -8,8 +8,8 @@ kept as given. Pixel sizes come from the TIFF tags as for any TIFF, or from ``pi
 
 Bruker ``.bcf`` files are read through RosettaSciIO (GPL-3.0: an optional extra,
 ``pip install ionscope[eds]``, never a core dependency): the spectrum image becomes
-``(y, x, energy)`` counts with the energy axis in eV. Oxford ``.h5oina`` files are not read yet
-(export the element maps as TIFFs from AZtec).
+``(y, x, energy)`` counts with the energy axis in eV. Oxford ``.h5oina`` files are read by
+:mod:`ionscope.io.h5oina` (h5py, the same optional extra).
 """
 
 from __future__ import annotations

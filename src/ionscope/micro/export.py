@@ -34,13 +34,24 @@ from ionscope.micro.local_thickness import local_thickness, size_distribution
 from ionscope.micro.surface import surface_metrics
 from ionscope.micro.tortuosity import DEFAULT_TOL, solve_diffusion
 from ionscope.model.errors import FormatError, InputNotFoundError, UnsupportedError, ValidationError
+from ionscope.model.result import Result
 
 _AXES = {"z": 0, "y": 1, "x": 2}
 
 
 def microstructure_parameters(labels: np.ndarray, phases: Mapping[str, int], spacing: tuple[float, float, float], *,
-                              pore: str = "pore", active: str, axis: str = "z", tol: float = DEFAULT_TOL) -> dict:
-    """The parameters the microstructure determines (SI units), each with its uncertainty estimate."""
+                              pore: str = "pore", active: str, axis: str = "z", tol: float = DEFAULT_TOL) -> Result:
+    """The parameters the microstructure determines (SI units), each with its uncertainty estimate.
+
+    Returns
+    -------
+    Result
+        ``kind="micro.export.parameters"`` with plain numbers: ``porosity``, ``tortuosity`` and its
+        solver ``tortuosity_relative_error``, ``transport_efficiency`` (ε/τ), ``active_fraction``,
+        ``bruggeman`` (the exponent b with ε^b = ε/τ), ``particle_radius_m`` (m),
+        ``surface_area_per_volume_per_m`` (m⁻¹) and ``axis``; read by item (``p["porosity"]``) or
+        attribute.
+    """
     for name in (pore, active):
         if name not in phases:
             raise ValidationError(f"phase {name!r} is not among {list(phases)}")
@@ -59,16 +70,33 @@ def microstructure_parameters(labels: np.ndarray, phases: Mapping[str, int], spa
     key = f"{pore}-{active}" if f"{pore}-{active}" in surf["interfacial_area_per_um"] else f"{active}-{pore}"
     area_per_um = surf["interfacial_area_per_um"][key]
     d50_um = size_distribution(local_thickness(amask, spacing), amask)["d50"]
-    return {"porosity": eps, "tortuosity": sol.tortuosity, "tortuosity_relative_error": sol.relative_error,
-            "transport_efficiency": sol.relative_diffusivity, "active_fraction": float(amask.mean()),
-            "bruggeman": 1.0 + math.log(sol.tortuosity) / math.log(1.0 / eps) if 0 < eps < 1 else math.nan,
-            "particle_radius_m": 0.5 * d50_um * 1e-6, "surface_area_per_volume_per_m": area_per_um * 1e6,
-            "axis": axis}
+    return Result("micro.export.parameters", {
+        "porosity": eps, "tortuosity": sol.tortuosity, "tortuosity_relative_error": sol.relative_error,
+        "transport_efficiency": sol.relative_diffusivity, "active_fraction": float(amask.mean()),
+        "bruggeman": 1.0 + math.log(sol.tortuosity) / math.log(1.0 / eps) if 0 < eps < 1 else math.nan,
+        "particle_radius_m": 0.5 * d50_um * 1e-6, "surface_area_per_volume_per_m": area_per_um * 1e6,
+        "axis": axis})
 
 
-def to_bpx(params: Mapping[str, Any], base: str | PathLike[str], electrode: str) -> tuple[dict, dict]:
+def to_bpx(params: Mapping[str, Any] | Result, base: str | PathLike[str], electrode: str) -> Result:
     """The base BPX document with this electrode's microstructure fields replaced, and the source of
-    each field. Validated with the ``bpx`` package (``pip install bpx``)."""
+    each field. Validated with the ``bpx`` package (``pip install bpx``).
+
+    Parameters
+    ----------
+    params
+        The microstructure parameters (:func:`microstructure_parameters`).
+    base
+        The base BPX file.
+    electrode
+        ``"positive"`` or ``"negative"``.
+
+    Returns
+    -------
+    Result
+        ``kind="micro.export.bpx"``: ``document`` (the BPX document, BPX's own layout) and ``sources``
+        (field → where its value came from).
+    """
     try:
         import bpx
     except ImportError as exc:
@@ -94,12 +122,28 @@ def to_bpx(params: Mapping[str, Any], base: str | PathLike[str], electrode: str)
                               f"{str(exc).splitlines()[0]}") from exc
     sources = {f"{section}/{k}": "microstructure" for k in fields}
     sources["everything else"] = f"base BPX file {path.name}"
-    return doc, sources
+    return Result("micro.export.bpx", {"document": doc, "sources": sources})
 
 
-def to_pybamm(params: Mapping[str, Any], base: str, electrode: str) -> tuple[dict, dict]:
+def to_pybamm(params: Mapping[str, Any] | Result, base: str, electrode: str) -> Result:
     """PyBaMM parameter updates for the named base set (``pybamm.ParameterValues(base)``); needs
-    the ``pybamm`` extra. The file holds the base name and the values to ``update`` it with."""
+    the ``pybamm`` extra. The file holds the base name and the values to ``update`` it with.
+
+    Parameters
+    ----------
+    params
+        The microstructure parameters (:func:`microstructure_parameters`).
+    base
+        Name of a PyBaMM parameter set (e.g. ``"Chen2020"``).
+    electrode
+        ``"positive"`` or ``"negative"``.
+
+    Returns
+    -------
+    Result
+        ``kind="micro.export.pybamm"``: ``document`` (``{"base", "update"}``, the file's content) and
+        ``sources`` (parameter → where its value came from).
+    """
     try:
         import pybamm
     except ImportError as exc:
@@ -116,7 +160,7 @@ def to_pybamm(params: Mapping[str, Any], base: str, electrode: str) -> tuple[dic
                f"{e} electrode Bruggeman coefficient (electrolyte)": params["bruggeman"]}
     sources = {k: "microstructure" for k in updates}
     sources["everything else"] = f"PyBaMM parameter set {base}"
-    return {"base": base, "update": updates}, sources
+    return Result("micro.export.pybamm", {"document": {"base": base, "update": updates}, "sources": sources})
 
 
 def write_export(doc: Mapping[str, Any], path: str | PathLike[str], *, force: bool = False) -> Path:

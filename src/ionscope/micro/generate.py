@@ -160,9 +160,10 @@ def mixture_correlation(mix: np.ndarray, r: Any) -> Any:
 
 
 def gaussian_field(mix: np.ndarray, shape: Sequence[int], rng: np.random.Generator,
-                   scale: Sequence[float] = (1.0, 1.0, 1.0)) -> np.ndarray:
+                   scale: Sequence[float] | None = None) -> np.ndarray:
     """Periodic unit-variance Gaussian field with the mixture correlation ρ(|r|) (r in px, stretched by
     ``scale``), evaluated exactly on the lag grid so that its spectral density stays non-negative."""
+    scale = (1.0,) * len(shape) if scale is None else scale
     grids = np.meshgrid(*[np.fft.fftfreq(n) * n / s for n, s in zip(shape, scale, strict=True)], indexing="ij",
                         sparse=True)
     r = np.sqrt(sum(g * g for g in grids))
@@ -201,17 +202,126 @@ def _fit_order(s2: Mapping[int, np.ndarray], frac: Mapping[int, float],
     return rhos, qs, err
 
 
-def fit_pluri_gaussian(labels2d: np.ndarray, values: Sequence[int], r_max: int) -> dict[str, Any]:
-    """Fit the pluri-Gaussian model to 2-D label slices: phase order, field correlations, fractions."""
-    s2 = {v: radial_two_point(labels2d == v, r_max) for v in values}
-    frac = {v: float(np.mean(labels2d == v)) for v in values}
+#: Couplings tried between the first field and each later one (correlation coefficient ``a``).
+COUPLINGS = (-0.6, -0.3, 0.0, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95)
+
+
+def _threshold_fields(fields: Sequence[np.ndarray], order: Sequence[int], fractions: Mapping[int, float],
+                      couplings: Sequence[float]) -> np.ndarray:
+    """Truncation rule: phase ``order[0]`` where Z₁ is lowest; phase ``order[k]`` where
+    ``a_k·Z₁ + √(1−a_k²)·W_k`` is lowest among the voxels not yet assigned; the last phase fills the rest.
+    Thresholds are the quantiles of the free voxels, so every fraction is exact."""
+    shape = fields[0].shape
+    out = np.full(shape, order[-1], np.uint8)
+    free = np.ones(shape, bool)
+    z1 = fields[0]
+    for k, v in enumerate(order[:-1]):
+        a = couplings[k - 1] if k > 0 else 1.0
+        z = z1 if k == 0 else a * z1 + math.sqrt(max(1 - a * a, 0.0)) * fields[k]
+        n_target = int(round(fractions[v] * z.size))
+        if n_target > 0:
+            vals = z[free]
+            th = np.partition(vals, min(n_target, vals.size) - 1)[min(n_target, vals.size) - 1]
+            take = free & (z <= th)
+            out[take] = v
+            free &= ~take
+    return out
+
+
+def _section_error(sim: np.ndarray, s2: Mapping[int, np.ndarray], frac: Mapping[int, float],
+                   boundary: Mapping[int, float]) -> float:
+    """Misfit of a simulated 2-D section: per phase, the squared log ratio of boundary length per area
+    (the surface area, by stereology) plus the mean squared S₂ difference relative to p²."""
+    from ionscope.micro.surface import marching_cubes_area
+
+    r_max = next(iter(s2.values())).size - 1
+    err = 0.0
+    for v, target in s2.items():
+        m = sim == v
+        la = marching_cubes_area(m, (1.0, 1.0)) / m.size
+        err += math.log(max(la, 1e-12) / max(boundary[v], 1e-12)) ** 2
+        err += float(np.mean((radial_two_point(m, r_max) - target) ** 2)) / max(frac[v] ** 2, 1e-12)
+    return err
+
+
+class _Section:
+    """One input plane for the fit: its label slices, the model's stretch along its rows and columns,
+    and its measured radial S₂ and boundary length per area (px⁻¹)."""
+
+    def __init__(self, labels: np.ndarray, values: Sequence[int], r_max: int,
+                 scale: tuple[float, float] = (1.0, 1.0)) -> None:
+        from ionscope.micro.surface import marching_cubes_area
+
+        lab = np.asarray(labels)
+        self.labels = lab[None] if lab.ndim == 2 else lab
+        self.scale = scale
+        self.s2 = {v: radial_two_point(self.labels == v, r_max) for v in values}
+        self.boundary = {v: float(np.mean([marching_cubes_area(sl == v, (1.0, 1.0)) for sl in self.labels]))
+                         / self.labels[0].size for v in values}
+        # the simulated section is at least 256² (so that its own sampling noise is below that of a small
+        # image) and at most 384² (cost); it is periodic, so it may be larger than the image
+        self.shape = tuple(int(np.clip(n, 256, 384)) for n in self.labels.shape[1:])
+
+
+def _choose_couplings(sections: Sequence[_Section], mixes: Sequence[np.ndarray], order: Sequence[int],
+                      frac: Mapping[int, float], couplings: Sequence[float], seed: int) -> tuple[list[float], float]:
+    """Couplings of the later fields, one at a time, minimising the summed :func:`_section_error`."""
+    fields = []
+    for sec in sections:
+        rng = np.random.default_rng(seed)
+        fields.append([gaussian_field(m, sec.shape, rng, sec.scale) for m in mixes] if mixes
+                      else [np.zeros(sec.shape, np.float32)])
+
+    def error(cpl: list[float]) -> float:
+        return sum(_section_error(_threshold_fields(f, order, frac, cpl), sec.s2, frac, sec.boundary)
+                   for sec, f in zip(sections, fields, strict=True))
+
+    chosen: list[float] = []
+    err = error([0.0] * max(len(mixes) - 1, 0))
+    for k in range(1, len(mixes)):
+        err, a_best = min((error([*chosen, a] + [0.0] * (len(mixes) - 1 - k)), a) for a in couplings)
+        chosen.append(a_best)
+    return chosen, err
+
+
+def fit_pluri_gaussian(labels2d: np.ndarray | Sequence[_Section], values: Sequence[int], r_max: int, *,
+                       couplings: Sequence[float] = COUPLINGS, seed: int = 12345,
+                       two_point: Mapping[int, np.ndarray] | None = None) -> dict[str, Any]:
+    """Fit the pluri-Gaussian model to 2-D label slices: phase order, field correlations, couplings.
+
+    Each field's correlation comes from inverting its (conditional) two-point function
+    (:func:`_fit_order`). Independent fields place the later phases' interfaces at random with
+    respect to the first phase, so a phase that in the material coats another (carbon-binder on
+    active particles) borders the wrong neighbours and its surface area is wrong even though every
+    S₂ is matched. The later fields are therefore correlated with the first one,
+    ``Z_k = a_k·Z₁ + √(1−a_k²)·W_k`` (a pluri-Gaussian model with correlated Gaussian fields,
+    Armstrong et al. 2011, *Plurigaussian Simulations in Geosciences*, doi:10.1007/978-3-642-19607-2,
+    Ch. 3), so that ``a_k > 0`` puts phase k next to the first phase. Order and couplings are chosen by
+    simulating 2-D sections of the model (a plane section of an isotropic field with correlation ρ(|r|)
+    is a 2-D field with the same ρ, so no 3-D volume is needed) and minimising, over all phases, the
+    squared log ratio of the boundary length per area to the image's — the specific surface area by
+    stereology, ``S_V = (4/π)·L_A`` — plus the relative S₂ misfit. Common random numbers (one noise
+    seed) for every candidate keep the comparison between candidates free of sampling noise. The
+    later couplings are chosen one field at a time.
+
+    ``labels2d`` may instead be a list of sections with their stretch factors (anisotropic input,
+    :func:`generate_anisotropic`); ``two_point`` is then the isotropic S₂ of the stretched model.
+    """
+    sections = list(labels2d) if isinstance(labels2d, list | tuple) and labels2d and isinstance(
+        labels2d[0], _Section) else [_Section(np.asarray(labels2d), values, r_max)]
+    s2 = dict(two_point) if two_point is not None else sections[0].s2
+    n_px = [sec.labels.size for sec in sections]
+    frac = {v: float(np.average([np.mean(sec.labels == v) for sec in sections], weights=n_px)) for v in values}
     best = None
     for order in itertools.permutations(values):
-        rhos, qs, err = _fit_order(s2, frac, order)
+        mixes, qs, s2_err = _fit_order(s2, frac, order)
+        chosen, err = _choose_couplings(sections, mixes, order, frac, couplings, seed)
         if best is None or err < best["error"]:
-            best = {"order": list(order), "rhos": rhos, "fractions": qs, "error": err}
+            best = {"order": list(order), "rhos": mixes, "fractions": qs, "couplings": chosen, "error": err,
+                    "two_point_error_independent": s2_err}
     assert best is not None
-    best.update({"two_point": s2, "volume_fraction": frac})
+    best.update({"two_point": s2, "volume_fraction": frac,
+                 "boundary_per_area_px": [sec.boundary for sec in sections]})
     return best
 
 
@@ -219,19 +329,10 @@ def grf_volume(fit: Mapping[str, Any], shape: Sequence[int], seed: int = 0,
                scale: Sequence[float] = (1.0, 1.0, 1.0)) -> np.ndarray:
     """A label volume from a pluri-Gaussian fit; fractions set exactly by the fields' quantiles."""
     rng = np.random.default_rng(seed)
-    order = fit["order"]
-    out = np.full(tuple(shape), order[-1], np.uint8)
-    free = np.ones(tuple(shape), bool)
-    for v, mix in zip(order[:-1], fit["rhos"], strict=True):
-        z = gaussian_field(mix, shape, rng, scale)
-        n_target = int(round(fit["volume_fraction"][v] * z.size))
-        vals = z[free]
-        if n_target > 0:
-            th = np.partition(vals, n_target - 1)[n_target - 1]
-            take = free & (z <= th)
-            out[take] = v
-            free &= ~take
-    return out
+    fields = [gaussian_field(mix, shape, rng, scale) for mix in fit["rhos"]]
+    if not fields:
+        fields = [np.zeros(tuple(shape), np.float32)]
+    return _threshold_fields(fields, fit["order"], fit["volume_fraction"], fit.get("couplings", []))
 
 
 # --------------------------------------------------------------------------- comparison
@@ -278,6 +379,56 @@ def compare_statistics(ref: Mapping[str, Any], gen: Mapping[str, Any]) -> dict[s
                      / max(r["specific_surface_area_per_um"], 1e-12) - 1,
                      "two_point_max_abs": float(np.max(np.abs(s_gen[:n] - s_ref[:n]))),
                      "mean_chord_length_relative": float(c_gen / c_ref - 1) if c_ref > 0 else float("nan")}
+    return out
+
+
+def section_representativity(labels2d: np.ndarray | Sequence[np.ndarray], values: Mapping[str, int], *,
+                             min_squares: int = 8) -> dict[str, dict[str, float]]:
+    """1σ representativity uncertainty of each phase's fraction and boundary length per area measured
+    on 2-D section(s) (a 2-D image, a stack, or a list of images of any shapes): the absolute
+    uncertainty of the fraction and the relative one of the boundary length (∝ the stereological
+    surface area).
+
+    The section is cut into non-overlapping squares of edge ℓ; for ℓ beyond the correlation length
+    the variance of an additive quantity's mean over a square falls as ``K/ℓ²`` (integral range in
+    2-D, Kanit et al. 2003, doi:10.1016/S0020-7683(03)00143-4, eq. 18 with d = 2). ``K`` is estimated
+    from every size with at least ``min_squares`` squares (weighted by their number) and gives the
+    uncertainty of the whole sections' value, ``√(K/A)`` with A their total area — sections far apart
+    count as independent. What 2-D sections cannot say: whether the sampled region itself represents
+    the material (its position in the electrode, gradients through it), nor anisotropy.
+    """
+    from ionscope.micro.surface import marching_cubes_area
+
+    arr = labels2d if isinstance(labels2d, list | tuple) else np.asarray(labels2d)
+    slices = [np.asarray(a) for a in (arr if isinstance(arr, list | tuple) or np.ndim(arr) == 3 else [arr])]
+    edges = np.unique(np.round(np.geomspace(8, min(min(sl.shape) for sl in slices) // 3, 6)).astype(int))
+    area = float(sum(sl.size for sl in slices))
+    out: dict[str, dict[str, float]] = {}
+    for name, v in values.items():
+        masks = [sl == v for sl in slices]
+        frac = float(sum(np.count_nonzero(m) for m in masks) / area)
+        bnd_total = sum(marching_cubes_area(m, (1.0, 1.0)) for m in masks) / area
+        k_frac, k_bnd, wts = [], [], []
+        for e in edges:
+            fr, bd = [], []
+            for m in masks:
+                jy, jx = m.shape[0] // e, m.shape[1] // e
+                fr.extend(m[:jy * e, :jx * e].reshape(jy, e, jx, e).mean(axis=(1, 3)).ravel())
+                bd.extend(marching_cubes_area(m[a * e:(a + 1) * e, b * e:(b + 1) * e], (1.0, 1.0)) / (e * e)
+                          for a in range(jy) for b in range(jx))
+            if len(fr) < min_squares:
+                continue
+            k_frac.append(np.var(fr, ddof=1) * e * e)
+            k_bnd.append(np.var(bd, ddof=1) * e * e)
+            wts.append(len(fr))
+        if not wts:
+            out[name] = {"fraction": frac, "fraction_uncertainty": float("nan"),
+                         "boundary_relative_uncertainty": float("nan")}
+            continue
+        out[name] = {"fraction": frac,
+                     "fraction_uncertainty": float(math.sqrt(np.average(k_frac, weights=wts) / area)),
+                     "boundary_relative_uncertainty": float(math.sqrt(np.average(k_bnd, weights=wts) / area)
+                                                            / max(bnd_total, 1e-12))}
     return out
 
 
@@ -337,7 +488,7 @@ def generate(labels2d: np.ndarray, values: Mapping[str, int], shape: Sequence[in
         fit = fit_pluri_gaussian(lab, list(values.values()), r)
         vol = grf_volume(fit, shape, seed)
         info = {"order": [next(k for k, v in values.items() if v == o) for o in fit["order"]],
-                "order_error": fit["error"]}
+                "order_error": fit["error"], "couplings": fit["couplings"]}
         if method == "anneal":
             from ionscope.micro.generate_anneal import anneal
 
@@ -352,3 +503,154 @@ def generate(labels2d: np.ndarray, values: Mapping[str, int], shape: Sequence[in
         f"the volume's smallest edge ({min(shape)} voxels) is less than {MIN_RANGE_FACTOR:g} correlation lengths of "
         f"phase {longest} ({lengths[longest]:.1f} px): a periodic box this small misrepresents its structure"]
     return vol, info
+
+
+# --------------------------------------------------------------------------- anisotropic input
+
+#: The volume axes (z, y, x) along the rows and columns of each named section.
+PLANES = {"xy": (1, 2), "xz": (0, 2), "yz": (0, 1)}
+
+
+def _check_sections(sections: Mapping[str, np.ndarray], values: Mapping[str, int], r_max: int,
+                    paths: Mapping[str, Any]) -> None:
+    """One phase set for all sections, every section 2-D and large enough (:func:`check_image`)."""
+    sets = {k: {int(u) for u in np.unique(a)} for k, a in sections.items()}
+    for k, a in sections.items():
+        if np.ndim(a) != 2:
+            raise ValidationError(f"the --{k} section must be one 2-D image, got shape {np.shape(a)}",
+                                  path=paths.get(k))
+    first = next(iter(sets))
+    for k, s in sets.items():
+        if s != sets[first]:
+            raise ValidationError(f"the --{k} section has the phase values {sorted(s)}, the --{first} section "
+                                  f"{sorted(sets[first])}: all sections must show the same phases", path=paths.get(k))
+    for k, a in sections.items():
+        check_image(np.asarray(a)[None], values, r_max, paths.get(k))
+
+
+def _half_lag(c: np.ndarray) -> float:
+    """Lag (px, linear interpolation) at which a normalised correlation first falls to ½."""
+    below = np.flatnonzero(c <= 0.5)
+    if not below.size:
+        return float(c.size - 1)
+    k = int(below[0])
+    if k == 0:
+        return 0.5
+    return float(k - 1 + (c[k - 1] - 0.5) / max(c[k - 1] - c[k], 1e-12))
+
+
+def anisotropic_targets(sections: Mapping[str, np.ndarray], values: Sequence[int], r_max: int,
+                        ) -> tuple[dict[int, np.ndarray], np.ndarray, dict[int, dict[int, np.ndarray]]]:
+    """Per-axis S₂ from three orthogonal sections, the model's stretch along z, y, x and its isotropic S₂.
+
+    Each volume axis lies in two of the sections (x in xy and xz, y in xy and yz, z in xz and yz);
+    its S₂ is the mean of the two estimates. The model is a stretched isotropic one,
+    ``ρ(r) = ρ_iso(|(r_z/s_z, r_y/s_y, r_x/s_x)|)`` (geometric anisotropy, Chilès & Delfiner 2012,
+    *Geostatistics*, doi:10.1002/9781118136188, section 2.5.2): every phase's correlation length along
+    axis a is then ``s_a`` times its isotropic one: every level of the normalised correlation
+    ``(S₂(r) − p²)/(p − p²)`` is crossed at a lag ∝ ``s_a``. ``s_a`` is taken from the lag at which it
+    falls to ½ (each section normalised by its own fraction; geometric mean over phases), scaled so
+    that ``s_z·s_y·s_x = 1``. The isotropic S₂ is the mean of the axes' S₂ read at lag ``r·s_a``.
+    """
+    axis_s2: dict[int, dict[int, np.ndarray]] = {v: {} for v in values}
+    half = np.ones((len(values), 3))
+    for i, v in enumerate(values):
+        for ax in range(3):
+            est, norm = [], []
+            for name, img in sections.items():
+                planes = PLANES[name]
+                if ax in planes:
+                    m = np.asarray(img) == v
+                    e = axis_two_point(m, planes.index(ax), r_max)
+                    p = float(m.mean())
+                    est.append(e)
+                    norm.append((e - p * p) / max(p - p * p, 1e-12))
+            n = min(e.size for e in est)
+            axis_s2[v][ax] = np.mean([e[:n] for e in est], axis=0)
+            half[i, ax] = _half_lag(np.mean([c[:n] for c in norm], axis=0))
+    scale = np.exp(np.mean(np.log(half), axis=0))
+    scale = scale / np.exp(np.mean(np.log(scale)))
+    n_iso = int(min((axis_s2[values[0]][ax].size - 1) / scale[ax] for ax in range(3)))
+    r = np.arange(n_iso + 1, dtype=float)
+    iso = {v: np.mean([np.interp(r * scale[ax], np.arange(axis_s2[v][ax].size), axis_s2[v][ax]) for ax in range(3)],
+                      axis=0) for v in values}
+    return iso, scale, axis_s2
+
+
+def generate_anisotropic(sections: Mapping[str, np.ndarray], values: Mapping[str, int], shape: Sequence[int], *,
+                         r_max: int | None = None, seed: int = 0, paths: Mapping[str, Any] | None = None,
+                         method: str = "grf", sweeps: float = 2.0,
+                         progress: Callable[[int, int, float], None] | None = None) -> tuple[np.ndarray, dict]:
+    """A pluri-Gaussian volume from three orthogonal sections ``{"xy": …, "xz": …, "yz": …}``.
+
+    Rows and columns of the sections: xy (y, x), xz (z, x), yz (z, y). The field correlation is the
+    isotropic one fitted to the stretched-back S₂ (:func:`anisotropic_targets`), stretched by
+    ``s_z, s_y, s_x``; order and couplings are chosen on simulated sections of each plane with that
+    plane's stretch (:func:`fit_pluri_gaussian`). Refused: a section that is not 2-D, sections with
+    different phase sets, a section too small for the two-point range. ``method="anneal"`` refines
+    the volume by simulated annealing with each axis's own targets
+    (:func:`ionscope.micro.generate_anneal.plane_targets`).
+    """
+    paths = dict(paths or {})
+    missing = [k for k in PLANES if k not in sections]
+    if missing:
+        raise ValidationError(f"anisotropic input needs all three sections --xy, --xz, --yz (missing "
+                              f"{', '.join('--' + k for k in missing)})")
+    r = int(r_max if r_max is not None else min(min(np.shape(a)) for a in sections.values()) // 2)
+    _check_sections(sections, values, r, paths)
+    t0 = time.perf_counter()
+    vals = list(values.values())
+    iso, scale, _ = anisotropic_targets(sections, vals, r)
+    fit_sections = [_Section(np.asarray(sections[k]), vals, iso[vals[0]].size - 1,
+                             (float(scale[PLANES[k][0]]), float(scale[PLANES[k][1]]))) for k in PLANES]
+    fit = fit_pluri_gaussian(fit_sections, vals, iso[vals[0]].size - 1, two_point=iso, seed=seed + 12345)
+    vol = grf_volume(fit, shape, seed, scale=tuple(float(s) for s in scale))
+    log: dict[str, Any] = {}
+    if method == "anneal":
+        from ionscope.micro.generate_anneal import anneal, plane_targets
+
+        ra = min(16, r, min(shape) - 1)
+        vol, log = anneal(vol, None, vals, r_max=ra, sweeps=sweeps, seed=seed, progress=progress,
+                          targets=plane_targets(sections, vals, ra))
+    elif method != "grf":
+        raise ValidationError(f"three orthogonal sections work with --method grf or anneal, got {method!r}")
+    lengths = {name: float(np.mean([correlation_length(radial_two_point(np.asarray(a) == v, r),
+                                                       float(np.mean(np.asarray(a) == v)))
+                                    for a in sections.values()])) for name, v in values.items()}
+    info = {"order": [next(k for k, v in values.items() if v == o) for o in fit["order"]],
+            "order_error": fit["error"], "couplings": fit["couplings"], "stretch_zyx": scale.tolist(),
+            "seconds": time.perf_counter() - t0, "two_point_range_px": r, "correlation_length_px": lengths, **log}
+    longest = max(lengths, key=lengths.get)
+    info["warnings"] = [] if min(shape) >= MIN_RANGE_FACTOR * lengths[longest] * max(scale) else [
+        f"the volume's smallest edge ({min(shape)} voxels) is less than {MIN_RANGE_FACTOR:g} correlation lengths of "
+        f"phase {longest} along its longest direction: a periodic box this small misrepresents its structure"]
+    return vol, info
+
+
+def anisotropic_section_statistics(sections: Mapping[str, np.ndarray], values: Mapping[str, int], spacing_um: float,
+                                   *, r_max: int = 32) -> dict[str, Any]:
+    """:func:`section_statistics` of three orthogonal sections, merged per volume axis.
+
+    Fractions are pixel-weighted means; S₂ and chord lengths along each axis are the means of the two
+    sections containing it; the surface area is the mean of the sections' ``(4/π)·L_A`` (exact for
+    isotropic structures, an approximation for anisotropic ones).
+    """
+    per = {k: section_statistics(np.asarray(a)[None], values, spacing_um, r_max=r_max) for k, a in sections.items()}
+    n_px = {k: np.asarray(a).size for k, a in sections.items()}
+    out: dict[str, Any] = {}
+    for name in values:
+        s2: dict[str, list] = {}
+        chord: dict[str, list] = {}
+        for k, st in per.items():
+            for local, ax in zip("yx", PLANES[k], strict=True):
+                s2.setdefault("zyx"[ax], []).append(np.asarray(st[name]["two_point"][local]))
+                chord.setdefault("zyx"[ax], []).append(st[name]["mean_chord_length_um"][local])
+        out[name] = {
+            "volume_fraction": float(np.average([per[k][name]["volume_fraction"] for k in per],
+                                                weights=[n_px[k] for k in per])),
+            "two_point": {a: np.mean([e[:min(x.size for x in v)] for e in v], axis=0).tolist()
+                          for a, v in sorted(s2.items())},
+            "mean_chord_length_um": {a: float(np.nanmean(v)) for a, v in sorted(chord.items())},
+            "specific_surface_area_per_um": float(np.mean([per[k][name]["specific_surface_area_per_um"]
+                                                           for k in per]))}
+    return out

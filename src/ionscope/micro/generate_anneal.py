@@ -5,7 +5,8 @@ random (so the fractions never change), and a swap is kept with the Metropolis p
 ``min(1, exp(−ΔE/T))``, where the energy ``E = Σ_phases Σ_axes Σ_r [(S₂(r) − Ŝ₂(r))² + (L(r) − L̂(r))²]``
 compares the volume's two-point function ``S₂`` and lineal-path function ``L`` along z, y and x
 (periodic, ``r`` = 0…``r_max``) with the targets ``Ŝ₂``, ``L̂`` measured on the 2-D sections (along y
-and x, averaged; an isotropic material). Both functions are updated incrementally for the six lines
+and x, averaged, for an isotropic material; or per axis from three orthogonal sections,
+:func:`plane_targets`). Both functions are updated incrementally for the six lines
 through the two swapped voxels. The start is the pluri-Gaussian volume (the "hybrid" start of
 Jiao, Stillinger & Torquato 2008, doi:10.1103/PhysRevE.77.031135), the temperature starts where
 10 % of uphill moves of median size are accepted and falls geometrically.
@@ -14,7 +15,7 @@ Jiao, Stillinger & Torquato 2008, doi:10.1103/PhysRevE.77.031135), the temperatu
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numba as nb
 import numpy as np
@@ -110,7 +111,7 @@ def _anneal(vol, phases, s2c, lpc, s2t, lpt, r_max, n_steps, t0, cool, seed):  #
     for p in range(n_ph):
         for a in range(3):
             for r in range(r_max + 1):
-                energy += (s2c[p, a, r] / size - s2t[p, r]) ** 2 + (lpc[p, a, r] / size - lpt[p, r]) ** 2
+                energy += (s2c[p, a, r] / size - s2t[p, a, r]) ** 2 + (lpc[p, a, r] / size - lpt[p, a, r]) ** 2
     temp = t0
     accepted = 0
     new_s2 = np.empty((n_ph, 3, r_max + 1))
@@ -150,7 +151,7 @@ def _anneal(vol, phases, s2c, lpc, s2t, lpt, r_max, n_steps, t0, cool, seed):  #
         for p in range(n_ph):
             for a in range(3):
                 for r in range(r_max + 1):
-                    e_new += (new_s2[p, a, r] / size - s2t[p, r]) ** 2 + (new_lp[p, a, r] / size - lpt[p, r]) ** 2
+                    e_new += (new_s2[p, a, r] / size - s2t[p, a, r]) ** 2 + (new_lp[p, a, r] / size - lpt[p, a, r]) ** 2
         de = e_new - energy
         if de <= 0 or np.random.random() < math.exp(-de / temp):  # noqa: NPY002
             energy = e_new
@@ -163,12 +164,54 @@ def _anneal(vol, phases, s2c, lpc, s2t, lpt, r_max, n_steps, t0, cool, seed):  #
     return energy, accepted
 
 
-def anneal(start: np.ndarray, labels2d: np.ndarray, values: Sequence[int], *, r_max: int = 16,
+def plane_targets(sections: Mapping[str, np.ndarray], values: Sequence[int], r_max: int,
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Per-axis targets Ŝ₂, L̂ (phases, 3, r_max + 1) from three orthogonal sections ``{"xy", "xz", "yz"}``.
+
+    As SliceGAN trains on the three planes (Kench & Cooper 2021, doi:10.1038/s42256-021-00322-1), each
+    axis gets its own target: z from the xz and yz sections (their rows), y from xy (rows) and yz
+    (columns), x from xy and xz (columns), the two estimates averaged.
+    """
+    planes = {"xy": (1, 2), "xz": (0, 2), "yz": (0, 1)}
+    s2 = np.zeros((len(values), 3, r_max + 1))
+    lp = np.zeros((len(values), 3, r_max + 1))
+    count = np.zeros(3)
+    for name, img in sections.items():
+        for local, ax in enumerate(planes[name]):
+            # section_targets averages rows and columns; take one direction by transposing a copy
+            one = np.asarray(img) if local == 1 else np.asarray(img).T
+            s_row, l_row = _direction_targets(one, values, r_max)
+            s2[:, ax] += s_row
+            lp[:, ax] += l_row
+            count[ax] += 1
+    return s2 / count[None, :, None], lp / count[None, :, None]
+
+
+def _direction_targets(img: np.ndarray, values: Sequence[int], r_max: int) -> tuple[np.ndarray, np.ndarray]:
+    """Non-periodic S₂ and lineal path along the columns (last axis) of one 2-D image: (phases, r_max + 1)."""
+    s2 = np.zeros((len(values), r_max + 1))
+    lp = np.zeros((len(values), r_max + 1))
+    n = img.shape[1]
+    for i, v in enumerate(values):
+        m = img == v
+        for r in range(r_max + 1):
+            a = m[:, : n - r]
+            s2[i, r] = np.count_nonzero(a & m[:, r:]) / a.size
+            inside = a.copy()
+            for d in range(1, r + 1):
+                inside &= m[:, d: n - r + d]
+            lp[i, r] = np.count_nonzero(inside) / a.size
+    return s2, lp
+
+
+def anneal(start: np.ndarray, labels2d: np.ndarray | None, values: Sequence[int], *, r_max: int = 16,
            sweeps: float = 2.0, seed: int = 0, progress: Callable[[int, int, float], None] | None = None,
-           ) -> tuple[np.ndarray, dict]:
+           targets: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, dict]:
     """Anneal ``start`` (a label volume, e.g. the pluri-Gaussian one) towards the sections' S₂ and L.
 
     ``sweeps`` × voxels swaps are tried in ten stages (``progress`` after each, with the energy).
+    ``targets`` (from :func:`plane_targets`) gives each axis its own Ŝ₂ and L̂ for anisotropic
+    input; without it the sections ``labels2d`` stand for every direction.
     """
     from ionscope.model.errors import ValidationError
 
@@ -179,13 +222,19 @@ def anneal(start: np.ndarray, labels2d: np.ndarray, values: Sequence[int], *, r_
     if r_max >= min(vol.shape):
         raise ValidationError(f"the annealing range {r_max} px must be below the volume's smallest edge")
     vals = np.asarray(values, np.int64)
-    s2t, lpt = section_targets(labels2d, values, r_max)
+    if targets is None:
+        if labels2d is None:
+            raise ValidationError("annealing needs the 2-D sections or per-axis targets")
+        s2i, lpi = section_targets(labels2d, values, r_max)
+        s2t, lpt = np.repeat(s2i[:, None], 3, axis=1), np.repeat(lpi[:, None], 3, axis=1)
+    else:
+        s2t, lpt = (np.ascontiguousarray(t[:, :, : r_max + 1], float) for t in targets)
     s2c = np.zeros((len(vals), 3, r_max + 1))
     lpc = np.zeros((len(vals), 3, r_max + 1))
     for i, v in enumerate(vals):
         s, lp = axis_statistics(vol == v, r_max)
         s2c[i], lpc[i] = s * vol.size, lp * vol.size
-    e0 = float(np.sum((s2c / vol.size - s2t[:, None]) ** 2 + (lpc / vol.size - lpt[:, None]) ** 2))
+    e0 = float(np.sum((s2c / vol.size - s2t) ** 2 + (lpc / vol.size - lpt) ** 2))
     n_total = int(sweeps * vol.size)
     t0 = max(e0 * 1e-4, 1e-12)
     cool = (1e-3) ** (1.0 / max(n_total, 1))  # temperature falls by 10³ over the run

@@ -95,10 +95,10 @@ def tortuosity(vol: xr.DataArray, phase: str, directions: Sequence[str] = ("x", 
                phases: Mapping[str, int] | None = None, *, tol: float = DEFAULT_TOL) -> Result:
     """Tortuosity factor of ``phase`` along each direction (TauFactor definition, see
     :mod:`ionscope.micro.tortuosity`); non-percolating directions give ``percolating: False`` and no τ."""
-    ph, _ = analysis_phases(vol, phases)
+    ph = analysis_phases(vol, phases).phases
     if phase not in ph:
         raise ValidationError(f"phase {phase!r} is not in the phase map {ph}")
-    sp = volume_spacing(vol)
+    sp = volume_spacing(vol).zyx
     mask = np.asarray(vol.values) == ph[phase]
     labels = label_phase(mask)
     values: dict[str, Any] = {"phase": phase, "volume_fraction": float(mask.mean()), "tolerance": tol}
@@ -144,8 +144,9 @@ def microstructure_metrics(vol: xr.DataArray, phases: Mapping[str, int] | None =
     chosen = list(metrics or METRICS)
     if not sizes and "sizes" in chosen:
         chosen.remove("sizes")
-    ph, unnamed = analysis_phases(vol, phases)
-    sp = volume_spacing(vol)
+    found = analysis_phases(vol, phases)
+    ph, unnamed = found.phases, found.unnamed
+    sp = volume_spacing(vol).zyx
     labels = np.asarray(vol.values)
     two_d = labels.shape[0] == 1
     dirs = _directions(directions, two_d)

@@ -14,6 +14,7 @@ import xarray as xr
 from ionscope.model.arrays import make_volume, spacing_of
 from ionscope.model.deprecation import renamed_parameters
 from ionscope.model.errors import ValidationError
+from ionscope.model.result import Result
 from ionscope.model.units import convert, lengths_um, parse_quantity
 
 
@@ -85,12 +86,18 @@ def label_volume(labels: Any, phases: Mapping[str, int], spacing: Any, **kwargs:
     return make_volume(arr, sp, units="label", phases=dict(phases), **kwargs)
 
 
-def analysis_phases(vol: xr.DataArray, phases: Mapping[str, int] | None = None) -> tuple[dict[str, int], list[int]]:
+def analysis_phases(vol: xr.DataArray, phases: Mapping[str, int] | None = None) -> Result:
     """The phases to analyse and the label values left unnamed.
 
     Without a phase map (neither ``phases`` nor ``attrs["phases"]``) every label value present is
     a phase named ``label_<value>``. A named value absent from the volume and a volume holding a
     single label value are refused.
+
+    Returns
+    -------
+    Result
+        ``kind="micro.phases"``: ``phases`` (phase name → label value) and ``unnamed`` (the sorted label
+        values present in the volume but not in the phase map).
     """
     present = [int(v) for v in np.unique(np.asarray(vol.values))]
     ph = dict(phases if phases is not None else vol.attrs.get("phases") or {})
@@ -98,11 +105,11 @@ def analysis_phases(vol: xr.DataArray, phases: Mapping[str, int] | None = None) 
         raise ValidationError(f"the volume holds a single label value ({present[0] if present else 'none'}): "
                               "there is no microstructure to analyse")
     if not ph:
-        return {f"label_{v}": v for v in present}, []
+        return Result("micro.phases", {"phases": {f"label_{v}": v for v in present}, "unnamed": []})
     absent = {k: v for k, v in ph.items() if v not in present}
     if absent:
         raise ValidationError(f"phase value(s) {absent} do not occur in the volume, whose labels are {present[:20]}")
-    return ph, sorted(set(present) - set(ph.values()))
+    return Result("micro.phases", {"phases": ph, "unnamed": sorted(set(present) - set(ph.values()))})
 
 
 def check_phases(vol: xr.DataArray, phases: Mapping[str, int] | None = None) -> dict[str, int]:
@@ -117,12 +124,19 @@ def check_phases(vol: xr.DataArray, phases: Mapping[str, int] | None = None) -> 
     return ph
 
 
-def volume_spacing(vol: xr.DataArray) -> tuple[float, float, float]:
-    """(dz, dy, dx) in µm, each positive."""
-    sp = spacing_of(vol)
+def volume_spacing(vol: xr.DataArray) -> Result:
+    """The voxel size of a (z, y, x) volume, from its coordinates; each step checked positive.
+
+    Returns
+    -------
+    Result
+        ``kind="micro.spacing"``: ``dz``, ``dy``, ``dx`` (µm) and ``zyx``, the tuple ``(dz, dy, dx)`` (µm)
+        that the transport and geometry kernels take as their ``spacing``.
+    """
+    sp = tuple(float(s) for s in spacing_of(vol))
     for s in sp:
-        check_voxel_size(float(s))
-    return sp  # type: ignore[return-value]
+        check_voxel_size(s)
+    return Result("micro.spacing", {"dz": sp[0], "dy": sp[1], "dx": sp[2], "zyx": sp})
 
 
 #: Axis index of each direction name in a (z, y, x) volume.
@@ -158,7 +172,7 @@ def axis_index(name: str, what: str = "direction") -> int:
 
 def phase_mask(vol: xr.DataArray, phase: str) -> np.ndarray:
     """Boolean (z, y, x) mask of the phase named ``phase`` in a labelled volume."""
-    phases, _ = analysis_phases(vol)
+    phases = analysis_phases(vol).phases
     if phase not in phases:
         raise ValidationError(f"phase {phase!r} is not among {', '.join(phases)}")
     return np.asarray(vol.values) == phases[phase]

@@ -98,7 +98,7 @@ def phase_profile(volume: Any, phase: str, *, axis: str = "z", slabs: int = 4, t
     if mask.shape[index] < 2 * max(slabs, 1):
         raise ValidationError(f"the volume has {mask.shape[index]} planes along {axis}: too few for "
                               f"{slabs} slabs of at least 2 planes")
-    spacing = volume_spacing(volume)
+    spacing = volume_spacing(volume).zyx
     values: dict[str, Any] = {"phase": phase, "axis": axis, **fraction_profile(mask, axis, spacing).values}
     if tortuosity:
         with run(f"τ in {slabs} slabs", None):

@@ -177,7 +177,7 @@ def representativity_result(volume: Any, phase: str, *, target: float = 0.05, di
     for d in directions:
         axis_index(d)  # a wrong name fails here, before any solve
     mask = phase_mask(volume, phase)
-    spacing = volume_spacing(volume)
+    spacing = volume_spacing(volume).zyx
     with run("subvolume statistics", None):
         r = representativity(mask, spacing, target_relative_error=target)
     values: dict[str, Any] = {

@@ -216,8 +216,8 @@ def transport_properties(volume: Any, coefficients: Mapping[str, float], *, unit
         axis_index(d)  # a wrong name fails here, before any solve
     if electrode_axis and len(coefficients) != 1:
         raise ValidationError("the electrode tortuosity factor needs exactly one conducting phase (the pore)")
-    phases, _ = analysis_phases(volume)
-    spacing = volume_spacing(volume)
+    phases = analysis_phases(volume).phases
+    spacing = volume_spacing(volume).zyx
     labels = np.asarray(volume.values)
     values: dict[str, Any] = {"coefficients": {k: Quantity(v, None, unit, why_no_uncertainty=_GIVEN)
                                                for k, v in coefficients.items()}}

@@ -496,7 +496,7 @@ class CorrelateImage(_Open):
 
 class CorrelateRegisterResults(_Open):
     convention: str
-    model: Literal["similarity", "affine"]
+    model: Literal["similarity", "affine", "depth-scaled"]
     matrix: list[list[float]]
     rotation: Q
     scale: Q
@@ -511,7 +511,8 @@ class CorrelateRegisterResults(_Open):
 
 class CorrelateLabel(_Open):
     value: int
-    area: Q
+    area: Optional[Q] = None
+    volume: Optional[Q] = None
     species: Optional[dict[str, dict[str, Q]]] = None
 
 

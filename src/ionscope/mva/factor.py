@@ -23,10 +23,16 @@ from ionscope.mva.result import MVAResult, expand_rows, loadings_array
 _EPS = 1e-12
 
 
-def nndsvd_init(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+def nndsvd_init(x: np.ndarray, k: int) -> Result:
     """Deterministic non-negative start from the leading singular triplets (NNDSVDa; Boutsidis & Gallopoulos 2008).
 
     Zeros are filled with the data mean so multiplicative updates can move them.
+
+    Returns
+    -------
+    Result
+        ``kind="mva.nndsvd"``: ``W`` (n × k) and ``H`` (k × p), the starting factors of :func:`kl_nmf`
+        (``H`` also starts :func:`mcr_als`).
     """
     from sklearn.utils.extmath import randomized_svd
 
@@ -46,7 +52,7 @@ def nndsvd_init(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     avg = x.mean()
     w[w <= 0] = avg
     h[h <= 0] = avg
-    return w, h
+    return Result("mva.nndsvd", {"W": w, "H": h})
 
 
 def kl_nmf(x: np.ndarray, k: int, *, max_iter: int = 500, tol: float = 1e-6,
@@ -63,7 +69,8 @@ def kl_nmf(x: np.ndarray, k: int, *, max_iter: int = 500, tol: float = 1e-6,
     Result
         ``mva.kl_nmf``: ``W`` (n × k), ``H`` (k × p), ``iterations`` and the final ``kl_divergence`` (counts).
     """
-    w, h = nndsvd_init(x, k)
+    start = nndsvd_init(x, k)
+    w, h = start.W, start.H
     prev = np.inf
     it = 0
     div = np.inf
@@ -102,7 +109,7 @@ def mcr_als(x: np.ndarray, k: int, *, max_iter: int = 200, tol: float = 1e-7, cl
         ``relative_residual`` ‖X − C S‖/‖X‖ (1).
     """
     known = dict(known or {})
-    s = nndsvd_init(x, k)[1] if init is None else np.array(init, dtype=float)
+    s = nndsvd_init(x, k).H if init is None else np.array(init, dtype=float)
     for j, spec in known.items():
         s[j] = spec
     norm = float(np.linalg.norm(x))

@@ -15,13 +15,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
 
 from ionscope.model.deprecation import renamed_parameters
 from ionscope.model.errors import ValidationError
+
+if TYPE_CHECKING:
+    import dask.array as dsa
 
 SCALINGS = ("poisson", "none")
 NORMALISATIONS = ("none", "total", "reference")
@@ -187,12 +190,17 @@ def check_matrix(matrix: np.ndarray, peaks: Sequence[str]) -> None:
                               "; remove them (e.g. data.drop_sel(peak=[...])) before multivariate analysis")
 
 
-def row_factors(matrix: Any, normalisation: str, reference: int | None) -> Any:
+def row_factors(matrix: Any, normalisation: str, reference: int | None) -> np.ndarray | dsa.Array | None:
     """Per-sample multipliers for total-ion or reference-peak normalisation (1 where undefined).
 
     Total-ion normalisation divides each sample by its total counts over the selected peaks (result:
     fraction of the total); reference normalisation divides by the reference peak's counts (ratio).
     Samples whose total/reference is zero get factor 0.
+
+    Returns
+    -------
+    numpy.ndarray or dask.array.Array or None
+        (n,) factors, NumPy or Dask as ``matrix`` is; ``None`` for ``normalisation="none"``.
     """
     if normalisation == "none":
         return None

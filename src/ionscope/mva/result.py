@@ -72,7 +72,7 @@ def stable_signs(loadings: np.ndarray) -> np.ndarray:
     return s
 
 
-def expand_rows(values: Any, keep: np.ndarray | None, fill: float = np.nan) -> Any:
+def expand_rows(values: np.ndarray, keep: np.ndarray | None, fill: float = np.nan) -> np.ndarray:
     """Scatter per-kept-sample rows back to all samples, ``fill`` for masked ones (NumPy only)."""
     if keep is None:
         return values

@@ -86,8 +86,9 @@ def analyze_operando(series: xr.DataArray, log: pd.DataFrame, *, labels: Any | N
     states = dict(key_states(aligned, cycle).values)
     warnings = list(cap.warnings)
     if register:
-        shifts, peak_heights = estimate_shifts(registration_image(aligned, registration_channel), 0,
-                                               upsample=upsample, return_error=True)
+        found = estimate_shifts(registration_image(aligned, registration_channel), 0, upsample=upsample,
+                                return_error=True)
+        shifts, peak_heights = found.shifts, found.peak_heights
         if np.any(peak_heights < 0.05):
             warnings.append(f"weak registration peak in frames {np.flatnonzero(peak_heights < 0.05).tolist()}: "
                             "check the registration channel")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 
 from ionscope.graphics.panels import ion_image_panels
 from ionscope.model.arrays import make_ion_image, spacing_of
@@ -13,10 +14,13 @@ from ionscope.model.text import format_measurement, pretty_text
 from ionscope.operando.analysis import OperandoAnalysis
 from ionscope.operando.tracking import change_maps, registered_frames
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
 CLASS_COLOURS = {"reversible": "#1b7837", "sluggish": "#e08214", "irreversible": "#b2182b", "no response": "#888888"}
 
 
-def state_panels(analysis: OperandoAnalysis, species: str):
+def state_panels(analysis: OperandoAnalysis, species: str) -> Figure:
     """Pristine / charged / discharged images of one species, registered, one shared colour scale, µm bar."""
     st = analysis.states
     order = ("pristine", "charged", "discharged")
@@ -28,7 +32,7 @@ def state_panels(analysis: OperandoAnalysis, species: str):
     return ion_image_panels(img, shared_scale=True, titles=titles, ncols=3)
 
 
-def voltage_curve(analysis: OperandoAnalysis):
+def voltage_curve(analysis: OperandoAnalysis) -> Figure:
     """Cell voltage vs time with every frame's integration window and its mean voltage."""
     import matplotlib.pyplot as plt
 
@@ -53,7 +57,7 @@ def voltage_curve(analysis: OperandoAnalysis):
     return fig
 
 
-def region_trajectories(analysis: OperandoAnalysis, species: str | None = None):
+def region_trajectories(analysis: OperandoAnalysis, species: str | None = None) -> Figure:
     """Intensity per area of every region (÷ its first frame) vs time, coloured by class, ±1σ."""
     import matplotlib.pyplot as plt
 
@@ -74,7 +78,7 @@ def region_trajectories(analysis: OperandoAnalysis, species: str | None = None):
     return fig
 
 
-def reversibility_map(analysis: OperandoAnalysis):
+def reversibility_map(analysis: OperandoAnalysis) -> Figure:
     """Regions coloured by their recovery fraction R, labelled with id and class."""
     import matplotlib.pyplot as plt
 
@@ -98,7 +102,7 @@ def reversibility_map(analysis: OperandoAnalysis):
     return fig
 
 
-def change_map_panels(maps):
+def change_map_panels(maps) -> Figure:
     """Relative-change maps (y, x, peak) on one symmetric diverging scale, with a µm scale bar."""
     import matplotlib.pyplot as plt
 
@@ -123,8 +127,9 @@ def change_map_panels(maps):
     return fig
 
 
-def region_rows(regions: Sequence[dict[str, Any]], truth_classes: Sequence[str] | None = None) -> list[dict]:
-    """Table rows per region (id, area, indicator, response, recovery, class[, true class])."""
+def region_rows(regions: Sequence[dict[str, Any]], truth_classes: Sequence[str] | None = None) -> pd.DataFrame:
+    """The table of regions: one row per region, columns region (id), area (µm²), indicator (species),
+    response ρ and recovery R (each "value ± 1σ"), class[, true class]."""
     rows = []
     for k, r in enumerate(regions):
         row = {"region": r["id"], "area (µm²)": round(r["area_um2"], 1), "indicator": r["species"],
@@ -133,7 +138,7 @@ def region_rows(regions: Sequence[dict[str, Any]], truth_classes: Sequence[str] 
         if truth_classes is not None:
             row["true class"] = truth_classes[k]
         rows.append(row)
-    return rows
+    return pd.DataFrame(rows)
 
 
 def fill_section(sec: Any, analysis: OperandoAnalysis, *, species: Sequence[str] | None = None,
@@ -163,8 +168,9 @@ def fill_section(sec: Any, analysis: OperandoAnalysis, *, species: Sequence[str]
                "relative to the pristine frame, ±1σ (counting statistics).")
     sec.figure(reversibility_map(analysis), "Recovery fraction R = (I_charged − I_discharged)/(I_charged − "
                "I_pristine) per region.")
-    sec.table(region_rows(analysis.regions, truth_classes), caption="Regions: response on charge, recovery after "
-              "discharge, class (irreversible: R < 0.5; sluggish: R ≥ 0.5 and |ρ| < 0.6 × 90th percentile)")
+    sec.table(region_rows(analysis.regions, truth_classes).to_dict("records"),
+              caption="Regions: response on charge, recovery after discharge, class (irreversible: R < 0.5; "
+                      "sluggish: R ≥ 0.5 and |ρ| < 0.6 × 90th percentile)")
     dose = res["dose"]
     if dose.get("total_ions_per_cm2") is None:
         sec.text("Primary-ion dose: not computed (the primary-ion current is not known).")

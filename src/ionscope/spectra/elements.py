@@ -1,13 +1,16 @@
 """Element identification from isotope patterns, with NNLS decomposition of overlapping patterns.
 
-Each candidate species (an element's atomic ion and its oxides for the polarity, :data:`FORMS`) has
-an isotope pattern. Around every isotopologue m/z a window of ±FWHM/2 (``m/2R``, never narrower than
-one bin) holds the counts of that isotopologue minus a local background: the mean count per bin of
-two flanks one FWHM away from the peak (:func:`_window_counts`), whose Poisson variance is propagated
-into the window variance. Windows of different species that overlap are merged. The window
-intensities ``b`` are modelled as ``A·x`` with ``A[j, s]`` the fraction of species ``s``'s ions
-falling in window ``j`` and ``x ≥ 0`` the total intensity of each species, solved by
-variance-weighted non-negative least squares (Lawson–Hanson 1974; the algorithm of :func:`scipy.optimize.nnls`).
+Each candidate species (an element's atomic ion and its oxides for the polarity, :data:`FORMS`, less
+the ions that are not expected (:func:`form_expected`): oxide cations beyond the element's oxide
+valence by the fragment rule of Hirokawa et al. 2003 (no DyO₂⁺ or SrO⁺), atomic anions of elements
+whose anion is unbound (no Xe⁻, Zn⁻), noble gases other than as M⁺) has an isotope pattern. Around every
+isotopologue m/z a window of ±FWHM/2 (``m/2R``, never narrower than one bin) holds the counts of
+that isotopologue minus a local background: the mean count per bin of two flanks one FWHM away from
+the peak (:func:`_window_counts`), whose Poisson variance is propagated into the window variance.
+Windows of different species that overlap are merged. The window intensities ``b`` are modelled as
+``A·x`` with ``A[j, s]`` the fraction of species ``s``'s ions falling in window ``j`` and ``x ≥ 0``
+the total intensity of each species, solved by variance-weighted non-negative least squares
+(Lawson–Hanson 1974; the algorithm of :func:`scipy.optimize.nnls`).
 
 A species is reported *present* when
 
@@ -30,7 +33,8 @@ A species is reported *present* when
 Named mode runs the same tests as auto mode: naming an element does not make it present.
 ``z_crit`` comes from counting statistics (:func:`detection_threshold`): the one-sided z that keeps
 the false-report probability of the whole run of species tests at that of a single 3σ test
-(Bonferroni), e.g. 3.8σ for 5 elements × 4 forms, 4.3σ for the ~150 species of auto mode.
+(Bonferroni), e.g. 3.7σ for the 11 positive and 3.8σ for the 20 negative species of Ru, Rh, Pd, Ir,
+Pt, 4.1–4.2σ for the 54 positive and 100 negative species of auto mode.
 
 A species with a single isotopologue above 1 % of the largest (Rh⁺, RhO⁺, Au⁺, Co⁺ …;
 ``SpeciesFit.diagnostic`` False) has no pattern to confirm: it is present only when it passes tests 1
@@ -96,6 +100,61 @@ def erf(v) -> np.ndarray:
 
 AUTO_NUISANCE = ("Rh", "Au")  #: monoisotopic metals fitted (never reported) in auto mode
 
+#: Highest oxidation state of each element in its known oxides (Greenwood & Earnshaw, *Chemistry of the
+#: Elements*, 2nd ed., Butterworth-Heinemann 1997): the valence ``n`` of the fragment rule of
+#: :func:`oxide_fragment_allowed`. Rare earths other than Ce, Pr, Tb form only M₂O₃; Pt, Pd, Rh, Ir
+#: at most MO₂ (PtO₃, RhO₃, IrO₃ are not established solids); Ru and Os MO₄; Ni and Co count with
+#: the +4 of delithiated layered oxides (NiO₂, CoO₂). Elements not listed are not restricted.
+OXIDE_VALENCE = {
+    "Mg": 2, "Ca": 2, "Sr": 2, "Ba": 2, "Zn": 2, "Cd": 2, "Hg": 2, "Ni": 4, "Co": 4, "Cu": 3, "Ag": 3,
+    "Ti": 4, "Zr": 4, "Hf": 4, "Ge": 4, "Sn": 4, "Pb": 4, "Si": 4, "Ce": 4, "Pr": 4, "Tb": 4,
+    "Sc": 3, "Y": 3, "La": 3, "Nd": 3, "Sm": 3, "Eu": 3, "Gd": 3, "Dy": 3, "Ho": 3, "Er": 3, "Tm": 3,
+    "Yb": 3, "Lu": 3, "Ga": 3, "In": 3, "Au": 3, "Al": 3,
+    "Pt": 4, "Pd": 4, "Rh": 4, "Ir": 4,
+    "V": 5, "Nb": 5, "Ta": 5, "Cr": 6, "Mo": 6, "W": 6, "Se": 6, "Te": 6, "Re": 7, "Mn": 7,
+    "Ru": 8, "Os": 8, "Xe": 8,
+}
+
+
+#: Elements whose atomic anion is unbound (electron affinity ≤ 0; Andersen, Haugen & Hotop, *J. Phys.
+#: Chem. Ref. Data* 28, 1511, 1999, doi:10.1063/1.556047): no M⁻ ion, though their oxide anions can form.
+UNBOUND_ANION = frozenset({"He", "Be", "N", "Ne", "Mg", "Ar", "Mn", "Zn", "Kr", "Cd", "Xe", "Hg", "Rn"})
+
+#: Noble gases: in a sputtered solid only as implanted atoms (primary or sputter beams), which form no
+#: oxides there (the xenon oxides are made from the fluorides by hydrolysis; Greenwood & Earnshaw 1997).
+NOBLE_GASES = frozenset({"He", "Ne", "Ar", "Kr", "Xe", "Rn"})
+
+
+def form_expected(element_symbol: str, template: str, polarity: str) -> bool:
+    """Whether the ion ``template`` (``"{E}"``, ``"{E}O2"`` …) of an element is an expected SIMS ion of
+    ``polarity``: a noble gas only as M⁺ (:data:`NOBLE_GASES`); no atomic anion M⁻ of an element whose
+    anion is unbound (:data:`UNBOUND_ANION`); oxide cations only as :func:`oxide_fragment_allowed`."""
+    atomic = template == "{E}"
+    if element_symbol in NOBLE_GASES:
+        return atomic and polarity == "positive"
+    if atomic and polarity == "negative" and element_symbol in UNBOUND_ANION:
+        return False
+    return oxide_fragment_allowed(element_symbol, template, polarity)
+
+
+def oxide_fragment_allowed(element_symbol: str, template: str, polarity: str) -> bool:
+    """Whether the oxide ion ``template`` (``"{E}O2"`` …) of an element is an expected SIMS fragment.
+
+    Fragment rule of Hirokawa et al. (*Anal. Sci.* 19, 1231, 2003, doi:10.2116/analsci.19.1231): an
+    oxide fragment MₓOᵧ of a cation of valence ``n`` appears as a positive ion when ``n·x ≥ 2y + 1``
+    and as a negative ion when ``n·x ≤ 2y + 1``. For the cations MOᵧ⁺ tried here (x = 1) the largest
+    valence the element reaches in an oxide (:data:`OXIDE_VALENCE`) must be ≥ 2y + 1: a rare-earth
+    dioxide cation DyO₂⁺ (needs n ≥ 5, rare earths have 3) is not expected, whereas DyO⁺ is. The
+    negative rule excludes nothing here (valence 0 of the metal or 1 satisfies it for every MOᵧ⁻),
+    and atomic ions (y = 0) are always allowed. Elements without a tabulated valence are allowed.
+    """
+    n = OXIDE_VALENCE.get(element_symbol)
+    body = template.replace("{E}", "")
+    if n is None or polarity != "positive" or not body.startswith("O") or set(body[1:]) - set("0123456789"):
+        return True
+    y = int(body[1:] or 1)
+    return n >= 2 * y + 1
+
 #: Species forms tried for each element, by polarity (metal surfaces and their oxides: Laurent et al.,
 #: Anal. Chem. 2024).
 FORMS = {
@@ -141,7 +200,9 @@ class SpeciesFit:
 
 def candidate_species(elements: Sequence[str], polarity: str, forms: Sequence[str] | None = None,
                       max_mz: float | None = None) -> list[tuple[str, str]]:
-    """(formula, element) pairs for ``elements`` in the forms of ``polarity``."""
+    """(formula, element) pairs for ``elements`` in the forms of ``polarity``: given ``forms`` all of
+    them, else the default :data:`FORMS` that the oxide fragment rule allows
+    (:func:`oxide_fragment_allowed`)."""
     if polarity not in FORMS:
         raise ValidationError(f"polarity must be 'positive' or 'negative', got {polarity!r}")
     sign = "+" if polarity == "positive" else "-"
@@ -149,10 +210,18 @@ def candidate_species(elements: Sequence[str], polarity: str, forms: Sequence[st
     for e in elements:
         element(e)
         for f in forms or FORMS[polarity]:
+            if not forms and not form_expected(e, f, polarity):
+                continue
             formula = f.format(E=e) + sign
             if max_mz is None or isotope_pattern(formula, resolution="unit").mz.max() < max_mz:
                 out.append((formula, e))
     return out
+
+
+def untestable(elements: Sequence[str], polarity: str) -> list[str]:
+    """The elements of which no ion of the default :data:`FORMS` is expected in ``polarity``
+    (:func:`form_expected`), e.g. Xe in negative spectra: they cannot be tested there."""
+    return [e for e in elements if not any(form_expected(e, f, polarity) for f in FORMS[polarity])]
 
 
 def interference_species(elements: Sequence[str], polarity: str, max_mz: float | None = None
@@ -284,6 +353,7 @@ class _Species:
     ca: np.ndarray
     idx: np.ndarray
     half: np.ndarray
+    ab: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -395,7 +465,10 @@ def _build_species(els: Sequence[str], polarity: str, params: IdentifyParameters
     x, rp = data.x, data.resolving_power
     pairs = [(f, frozenset((e,)), e) for f, e in candidate_species(els, polarity, params.forms, max_mz=float(x.max()))]
     if not pairs:
-        raise ValidationError("no candidate species fall inside the m/z range of the spectrum")
+        none = untestable(els, polarity)
+        why = (f"; no {polarity} ion of {', '.join(none)} is expected (noble gases form only cations, "
+               "elements with an unbound anion no M⁻)") if none else ""
+        raise ValidationError("no candidate species fall inside the m/z range of the spectrum" + why)
     if interferences:
         pairs += deciding_interferences(pairs, interference_species(els, polarity, max_mz=float(x.max())))
     pats = [isotope_pattern(f, resolution="unit") for f, _, _ in pairs]
@@ -409,21 +482,28 @@ def _build_species(els: Sequence[str], polarity: str, params: IdentifyParameters
     ok = (cm > x[0]) & (cm < x[-1])
     cm, ca, idx = cm[ok], ca[ok], idx[ok]
     half = np.maximum(cm / (2 * rp), np.interp(cm, x, data.dx))
-    ca = ca * erf(half * 2.354820045 / (cm / rp) / np.sqrt(2))
+    captured = ca * erf(half * 2.354820045 / (cm / rp) / np.sqrt(2))
     return _Species([f for f, _, _ in pairs], [m for _, m, _ in pairs], [r for _, _, r in pairs], pats,
-                    cm, ca, idx, half)
+                    cm, captured, idx, half, ca)
 
 
 def _solve(species: _Species, data: _Spectrum, shift_ppm, rows=None):
-    """Variance-weighted NNLS of the window counts on the species' capture fractions."""
+    """Variance-weighted NNLS of the window counts on the species' capture fractions.
+
+    A species' column holds, per window, its isotopologues' abundance times the share of their
+    Gaussian peak (FWHM m/R) that the background-subtracted window count keeps
+    (:func:`_captured_fraction`).
+    """
     n = len(species.formulas)
     sel = np.arange(species.cm.size) if rows is None else rows
     shifts = shift_ppm if np.ndim(shift_ppm) == 0 else np.asarray(shift_ppm)[sel]
     centres = species.cm[sel] * (1 + shifts * 1e-6)
     wlo, whi, win = _windows(centres, species.half[sel])
-    b, var = _window_counts(wlo, whi, data.x, data.cs_raw, data.dx)
+    b, var, flanks = _window_counts(wlo, whi, data.x, data.cs_raw, data.dx)
+    sigma = centres / (data.resolving_power * 2.354820045)
+    kept = _captured_fraction(centres, sigma, wlo, whi, flanks, win)
     a = np.zeros((wlo.size, n))
-    np.add.at(a, (win, species.idx[sel]), species.ca[sel])
+    np.add.at(a, (win, species.idx[sel]), species.ab[sel] * kept)
     w = 1.0 / np.sqrt(np.maximum(var, 1.0))
     used = np.nonzero(a.any(axis=0))[0]
     coef = np.zeros(n)
@@ -517,7 +597,8 @@ def _assess(species: _Species, fit: _WindowFit, data: _Spectrum, params: Identif
     """SpeciesFit records and presence (module docstring, tests 1–3) of the reported species; the
     interference species follow with ``present=False``. Elements in ``hidden`` are never present."""
     n = len(species.formulas)
-    tested = [s for s in range(n) if species.reported[s] is not None]
+    # the Bonferroni family: the tests that can report something (not the hidden nuisance elements)
+    tested = [s for s in range(n) if species.reported[s] is not None and species.reported[s] not in hidden]
     z_crit = detection_threshold(len(tested)) if params.min_significance is None else params.min_significance
     out = []
     for s in range(n):
@@ -612,29 +693,83 @@ def elements_present(fits: Sequence[SpeciesFit]) -> dict[str, float]:
     return dict(sorted(res.items(), key=lambda kv: -kv[1]))
 
 
-def _window_counts(wlo: np.ndarray, whi: np.ndarray, x: np.ndarray, cs_raw: np.ndarray,
-                   dx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Background-subtracted counts in each window and their Poisson variance.
+#: z beyond which the two flanks of a window are taken to disagree (:func:`_window_counts`): a 3σ test
+#: of the difference of two Poisson rates (normal approximation, variance ``F_l/n_l² + F_r/n_r²``), the
+#: same 3σ convention as a detection limit (Currie, *Anal. Chem.* 1968, doi:10.1021/ac60259a007).
+FLANK_Z = 3.0
 
-    The local background of a window ``[lo, hi]`` of width ``W`` is the mean count per bin in two
-    flanks ``[lo − W, lo − W/2]`` and ``[hi + W/2, hi + W]`` (at least one bin each). A window is
+
+def _window_counts(wlo: np.ndarray, whi: np.ndarray, x: np.ndarray, cs_raw: np.ndarray,
+                   dx: np.ndarray) -> tuple[np.ndarray, np.ndarray, _Flanks]:
+    """Background-subtracted counts in each window, their Poisson variance, and the flanks used.
+
+    Counts are taken over the exact m/z interval of a window, not over the bins whose centres fall in
+    it: the running sum is interpolated linearly between bin edges (half a bin either side of each
+    centre), i.e. counts are spread evenly over a bin. Otherwise the counted interval jumps by up to a
+    bin at each edge with the bin phase — a 10 % swing of a single-isotope species when the window
+    spans eight bins — while the capture fraction assumes the nominal window.
+
+    The local background of a window ``[lo, hi]`` of width ``W`` is the count rate per unit m/z in two
+    flanks ``[lo − W, lo − W/2]`` and ``[hi + W/2, hi + W]`` (at least one bin wide each). A window is
     ±FWHM/2 around the exact mass, so the flanks start one FWHM from the peak centre, where a
     Gaussian peak has fallen to 6 % of its height, and end before the next nominal mass. With ``S``
-    counts in ``n`` window bins and ``F`` counts in ``n_f`` flank bins:
-    ``b = S − n·F/n_f`` and ``var(b) = S + n²·F/n_f²`` (both sums Poisson).
+    counts in the window and ``F`` counts over flank width ``W_f``:
+    ``b = S − W·F/W_f`` and ``var(b) = S + W²·F/W_f²`` (both sums Poisson).
+
+    When the two flanks disagree beyond counting statistics — their rates differ by more than
+    :data:`FLANK_Z` standard deviations of the difference — another peak sits in one of them (at high
+    resolving power a hydrocarbon ion of the same nominal mass lies 0.1–0.2 m/z above a metal ion,
+    i.e. in its upper flank), and the lower flank alone gives the background. Pooling them would
+    subtract that peak from the window: ¹⁹⁵Pt⁺ next to C₁₅H₁₅⁺ came out as zero.
     """
+    edges = np.concatenate((x - dx / 2, [x[-1] + dx[-1] / 2]))
+
+    def counts(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.interp(b, edges, cs_raw) - np.interp(a, edges, cs_raw)
+
     width = np.maximum(whi - wlo, 0.0)
-    i_lo = np.searchsorted(x, wlo, side="left")
-    i_hi = np.searchsorted(x, whi, side="right")
-    n = np.maximum(i_hi - i_lo, 1)
-    s = cs_raw[i_hi] - cs_raw[i_lo]
-    step = np.interp(wlo, x, dx)
-    l0 = np.searchsorted(x, wlo - np.maximum(width, 2 * step), side="left")
-    l1 = np.minimum(np.searchsorted(x, wlo - width / 2, side="right"), i_lo)
-    l0 = np.minimum(l0, np.maximum(l1 - 1, 0))
-    r0 = np.maximum(np.searchsorted(x, whi + width / 2, side="left"), i_hi)
-    r1 = np.searchsorted(x, whi + np.maximum(width, 2 * step), side="right")
-    r1 = np.maximum(r1, np.minimum(r0 + 1, x.size))
-    nf = np.maximum((l1 - l0) + (r1 - r0), 1)
-    f = (cs_raw[l1] - cs_raw[l0]) + (cs_raw[r1] - cs_raw[r0])
-    return s - n * f / nf, s + n * n * f / (nf * nf)
+    s = counts(wlo, whi)
+    reach = np.maximum(width, width / 2 + np.interp(wlo, x, dx))  # each flank at least one bin wide
+    left = (wlo - reach, wlo - width / 2)
+    right = (whi + width / 2, whi + reach)
+    fl, fr = counts(*left), counts(*right)
+    wf = reach - width / 2
+    rate_l, rate_r = fl / wf, fr / wf
+    sd = np.sqrt(np.maximum(fl, 1) + np.maximum(fr, 1)) / wf
+    discordant = np.abs(rate_l - rate_r) > FLANK_Z * sd
+    use_l = ~discordant | (rate_l <= rate_r)
+    use_r = ~discordant | (rate_r < rate_l)
+    f = fl * use_l + fr * use_r
+    wsum = wf * (use_l.astype(float) + use_r)
+    weight = width / wsum
+    flanks = _Flanks(left, right, weight * use_l, weight * use_r)
+    return s - weight * f, s + weight * weight * f, flanks
+
+
+@dataclass(frozen=True)
+class _Flanks:
+    """m/z intervals ``(start, stop)`` of each window's two flanks and the weight with which each
+    flank's counts were subtracted (0 for a flank left out)."""
+
+    left: tuple[np.ndarray, np.ndarray]
+    right: tuple[np.ndarray, np.ndarray]
+    left_weight: np.ndarray
+    right_weight: np.ndarray
+
+
+def _gaussian_share(centre: np.ndarray, sigma: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Share of a Gaussian peak (centre and σ in m/z) between ``lo`` and ``hi``."""
+    z = 1.0 / (sigma * np.sqrt(2))
+    return 0.5 * (erf((hi - centre) * z) - erf((lo - centre) * z))
+
+
+def _captured_fraction(centre: np.ndarray, sigma: np.ndarray, wlo: np.ndarray, whi: np.ndarray,
+                       flanks: _Flanks, win: np.ndarray) -> np.ndarray:
+    """Expected share of each isotopologue's counts in its window's background-subtracted count: the
+    Gaussian integral over its window — wider than its own ±FWHM/2 when windows of neighbouring
+    isotopologues merged — minus the flank weights times the integrals over the flanks, where the
+    peak's own tail lies partly."""
+    inside = _gaussian_share(centre, sigma, wlo[win], whi[win])
+    left = _gaussian_share(centre, sigma, flanks.left[0][win], flanks.left[1][win])
+    right = _gaussian_share(centre, sigma, flanks.right[0][win], flanks.right[1][win])
+    return inside - flanks.left_weight[win] * left - flanks.right_weight[win] * right

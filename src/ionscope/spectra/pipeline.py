@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from os import PathLike
 from pathlib import Path
 
@@ -14,8 +16,57 @@ from ionscope.model.provenance import make_provenance
 from ionscope.model.result import Quantity, Result
 from ionscope.spectra.calibration import REFERENCE_IONS, Calibration, apply_calibration, recalibrate
 from ionscope.spectra.calibration import recalibrate as _recalibrate
-from ionscope.spectra.elements import elements_present, identify_elements
+from ionscope.spectra.elements import elements_present, identify_elements, untestable
 from ionscope.spectra.peaks import find_spectrum_peaks
+
+#: Array libraries xarray imports only to check whether an array is one of theirs.
+_DUCK_ARRAY_LIBRARIES = ("dask", "pint", "sparse", "cupy", "cubed")
+
+
+@contextmanager
+def numpy_only_arrays() -> Iterator[None]:
+    """Within this block, xarray does not import dask, pint, sparse or cupy to check array types.
+
+    xarray asks, for every array it wraps, whether it is a dask/pint/sparse/cupy array, importing
+    each installed library to find out (dask alone, with the parts of SciPy it pulls in, is ~0.3 s of
+    CPU — a fifth of a single-spectrum ``identify``). No array of a library that is not yet imported
+    can exist, so for those the answer is "no" without importing them: their entries in xarray's
+    duck-array cache are set to "not available" here and removed on exit (only the ones set here), so
+    a later import of the library behaves as usual. Likewise xarray's test for dask collections, which
+    imports ``dask.base``, answers "no" while dask is not imported. Without these internals (another
+    xarray version) this does nothing. Not meant for a process whose other threads import one of these
+    libraries for the first time while the block runs.
+    """
+    try:
+        from xarray.namedarray import pycompat
+        from xarray.namedarray import utils as xr_utils
+
+        cache = pycompat._cached_duck_array_modules
+        module_type = pycompat.DuckArrayModule
+        version = pycompat.Version("0.0.0")
+        is_dask = xr_utils.is_dask_collection
+    except (ImportError, AttributeError):
+        yield
+        return
+    added = {}
+    for mod in _DUCK_ARRAY_LIBRARIES:
+        if mod not in sys.modules and mod not in cache:
+            absent = object.__new__(module_type)
+            absent.module, absent.version, absent.type, absent.available = None, version, (), False
+            cache[mod] = added[mod] = absent
+
+    def is_dask_collection(x) -> bool:  # imports dask.base (~0.1 s) only once dask is in use
+        return "dask" in sys.modules and is_dask(x)
+
+    xr_utils.is_dask_collection = is_dask_collection
+    try:
+        yield
+    finally:
+        for mod, absent in added.items():
+            if cache.get(mod) is absent:
+                del cache[mod]
+        if xr_utils.is_dask_collection is is_dask_collection:
+            xr_utils.is_dask_collection = is_dask
 
 
 def read_spectrum(path: str | PathLike[str], polarity: str | None = None):
@@ -25,7 +76,7 @@ def read_spectrum(path: str | PathLike[str], polarity: str | None = None):
     import ionscope
 
     p = Path(path)
-    with _warnings.catch_warnings(record=True) as caught:
+    with _warnings.catch_warnings(record=True) as caught, numpy_only_arrays():
         _warnings.simplefilter("always")
         spec = ionscope.read(p)
     if caught:
@@ -224,7 +275,7 @@ def identify_file(path: str | PathLike[str], *, elements: Sequence[str] | str = 
     """
     from threadpoolctl import threadpool_limits
 
-    with threadpool_limits(limits=1, user_api="blas"):
+    with threadpool_limits(limits=1, user_api="blas"), numpy_only_arrays():
         return _identify_file(path, elements=elements, polarity=polarity, recalibrate=recalibrate, **options)
 
 
@@ -243,6 +294,9 @@ def _identify_file(path, *, elements, polarity, recalibrate, **options) -> Resul
     else:
         warnings.append("not recalibrated: m/z as exported")
     auto = isinstance(elements, str) and elements == "auto"
+    if not auto and not options.get("forms"):
+        warnings += [f"{e}: no {pol} ion of it is expected (noble gases form only cations, elements with an "
+                     "unbound anion no M⁻): not tested" for e in untestable(elements, pol)]
     fits = identify_elements(spec, polarity=pol, elements=elements, **options)
     if auto:
         names = list(elements_present(fits))

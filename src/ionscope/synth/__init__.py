@@ -16,7 +16,7 @@ module                    simulators
 ``mva``                   mixtures of known component spectra
 ``fibsem``                three-phase electrodes, FIB-SEM image stacks, analytic media
 ``viewer_samples``        one small sample of every data kind (viewer tests, README)
-``correlative``           an SEM / TOF-SIMS pair of one area with the exact transform
+``correlative``           SEM / TOF-SIMS pairs and FIB-SEM / SIMS-cube pairs with the exact transform
 ========================  ===============================================================
 """
 
@@ -35,7 +35,7 @@ __getattr__, _, _LAZY_NAMES = lazy_loader.attach(__name__, submod_attrs={
     "mva": ["mixture_image"],
     "fibsem": ["three_phase_electrode", "image_stack", "straight_channels", "layered_medium"],
     "viewer_samples": ["write_viewer_samples"],
-    "correlative": ["correlative_pair", "write_correlative_pair"],
+    "correlative": ["correlative_pair", "correlative_volume_pair", "write_correlative_pair"],
 })
 
 

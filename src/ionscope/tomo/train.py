@@ -45,6 +45,7 @@ import numpy as np
 import xarray as xr
 
 from ionscope.model.errors import FormatError, ValidationError
+from ionscope.model.result import Result
 
 MODEL_FORMAT = "ionscope-segmentation-model"
 MODEL_FORMAT_VERSION = 1
@@ -121,8 +122,15 @@ def check_labels(stack_shape: Sequence[int], labels: np.ndarray, classes: Sequen
     return lab
 
 
-def grey_normalisation(vol: xr.DataArray, n: int = 500_000, seed: int = 0) -> tuple[float, float]:
-    """Median and inter-quartile range of a bounded random sample of the stack's grey levels."""
+def grey_normalisation(vol: xr.DataArray, n: int = 500_000, seed: int = 0) -> Result:
+    """Median and inter-quartile range of a bounded random sample of the stack's grey levels.
+
+    Returns
+    -------
+    Result
+        ``kind="tomo.grey_normalisation"``: ``median`` and ``iqr`` (grey levels; the standard deviation,
+        else 1, where the inter-quartile range is zero). A model stores them as its ``(median, iqr)``.
+    """
     from ionscope.tomo.segment import _dask, _sample
 
     vals = _sample(_dask(vol), n, seed)
@@ -130,7 +138,7 @@ def grey_normalisation(vol: xr.DataArray, n: int = 500_000, seed: int = 0) -> tu
     iqr = float(q3 - q1)
     if not np.isfinite(iqr) or iqr <= 0:
         iqr = float(np.std(vals)) or 1.0
-    return float(med), iqr
+    return Result("tomo.grey_normalisation", {"median": float(med), "iqr": iqr})
 
 
 def check_pixel_size(model: SegmentationModel, vol: xr.DataArray, allow_mismatch: bool,
@@ -215,7 +223,8 @@ def train_random_forest(vol: xr.DataArray, labels: np.ndarray, classes: Sequence
 
     from ionscope.tomo.segment import FEATURE_SIGMAS
 
-    norm = grey_normalisation(vol)
+    grey = grey_normalisation(vol)
+    norm = (grey.median, grey.iqr)
     X, y = _feature_rows(vol, norm, labels)
     rng = np.random.default_rng(seed)
     idx = _balanced(y, len(classes), max_samples, rng)
@@ -335,8 +344,11 @@ def _unet_from(model: SegmentationModel) -> Any:
     return unet_from_arrays(model.arrays, model.meta["parameters"], len(model.classes))
 
 
-def entropy_uncertainty(proba: Any) -> Any:
-    """Normalised Shannon entropy of the class probabilities along the last axis, in [0, 1]."""
+def entropy_uncertainty(proba: np.ndarray | dsa.Array) -> np.ndarray | dsa.Array:
+    """Normalised Shannon entropy of the class probabilities along the last axis, in [0, 1].
+
+    NumPy or Dask (lazy) as ``proba`` is; the shape of ``proba`` without its last axis.
+    """
     n = proba.shape[-1]
     p = proba.clip(1e-12, 1.0)
     return -(p * np.log(p)).sum(axis=-1) / math.log(n)
@@ -389,11 +401,17 @@ def train(vol: xr.DataArray, labels: np.ndarray, classes: Sequence[str], *, lear
     return model
 
 
-def iou_per_class(pred: np.ndarray, truth: np.ndarray, n: int) -> list[float]:
-    """Intersection over union of each class value 0…n−1 (Jaccard 1912, doi:10.1111/j.1469-8137.1912.tb05611.x)."""
+def iou_per_class(pred: np.ndarray, truth: np.ndarray, n: int) -> np.ndarray:
+    """Intersection over union of each class value 0…n−1 (Jaccard 1912, doi:10.1111/j.1469-8137.1912.tb05611.x).
+
+    Returns
+    -------
+    numpy.ndarray
+        (n,) IoU of each class, NaN for a class in neither image.
+    """
     out = []
     for c in range(n):
         a, b = pred == c, truth == c
         union = np.logical_or(a, b).sum()
         out.append(float(np.logical_and(a, b).sum() / union) if union else float("nan"))
-    return out
+    return np.array(out)

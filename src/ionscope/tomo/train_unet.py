@@ -73,7 +73,8 @@ def train_unet(vol: xr.DataArray, labels: np.ndarray, classes: Sequence[str], *,
 
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    norm = grey_normalisation(vol)
+    grey = grey_normalisation(vol)
+    norm = (grey.median, grey.iqr)
     img = ((np.asarray(vol.values, np.float32) - norm[0]) / norm[1]).astype(np.float32)
     target = labels.astype(np.int64) - 1
     zs = np.flatnonzero((labels > 0).any(axis=(1, 2)))

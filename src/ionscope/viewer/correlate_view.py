@@ -192,6 +192,8 @@ def pair_view(fixed_path: Path, moving_path: Path, transform_path: Path | None, 
     from ionscope.model.provenance import sha256_of
 
     f_da, m_da = read_image(fixed_path), read_image(moving_path)
+    if "z" in f_da.dims:
+        raise ValidationError("the pair viewer shows 2-D images; FIXED is a volume (z, y, x)", fixed_path)
     mplane = registration_plane(m_da, None, looks_like_counts(m_da))
     warped = None
     if transform_path is not None:
