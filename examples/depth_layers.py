@@ -25,8 +25,8 @@ for k, iface in enumerate(layers["interfaces"]):
     lower = pretty_ion(iface["lower"]) if iface["lower"] else "unmarked layer"
     print(f"{pretty_ion(iface['upper'])} → {lower}: {format_measurement(q.value, q.uncertainty, q.unit)}{true}")
 if truth is not None:
-    print("(the simulated profiles are broadened by atomic mixing, roughness and information depth, which move the "
-          "50 % points by up to a few seconds: the Hofmann MRI model, fitted in the demo, accounts for it)")
+    print("(atomic mixing and information depth move the 50 % points toward the surface (Hofmann 1994, MRI model): "
+          "each position is the measured 50 % point and its 1σ includes that shift as a systematic term)")
 
 fig = profile_figure(profile, species, log=True, layers=layers)
 fig.savefig(figure_dir() / "depth_layers.png", dpi=90)

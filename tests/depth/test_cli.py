@@ -134,7 +134,10 @@ def test_markers_chosen_on_every_real_profile():
     assert len(files) == 20
     for f in files:
         prof = ionscope.read(f)
-        chosen = choose_marker_species(prof)["species"]
+        res = choose_marker_species(prof)
+        chosen = res["species"]
         assert 2 <= len(chosen) <= 6, f
         assert len({s.lstrip("^0123456789") for s in chosen}) == len(chosen), f
-        assert len(find_layers(prof, chosen)["layers"]) >= 2, f
+        # two layers, or the layers that are missing are reported as thinner than the depth resolution
+        assert len(find_layers(prof, chosen)["layers"]) >= 2 or res["unresolved"], f
+        assert all(u["reason"] for u in res["unresolved"]), f

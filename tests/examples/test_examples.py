@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import runpy
 import sys
 from pathlib import Path
@@ -31,6 +32,10 @@ def test_spectrum_identify_simulated(tmp_path, monkeypatch, capsys):
 def test_depth_layers_simulated(tmp_path, monkeypatch, capsys):
     out = _run("depth_layers.py", "-", tmp_path, monkeypatch, capsys)
     assert "marker species: Au⁻" in out and out.count("→") == 4
+    # every interface within 2σ of the truth (the 1σ includes the MRI shift of the 50 % point)
+    for q, u, t in re.findall(r": ([\d.]+) ± ([\d.]+) s  \(true ([\d.]+) s\)", out):
+        assert abs(float(q) - float(t)) <= 2 * float(u), (q, u, t)
+    assert len(re.findall(r"\(true ", out)) == 4
 
 
 @pytest.mark.slow

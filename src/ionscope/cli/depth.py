@@ -89,14 +89,17 @@ def _print_layers(path: Path, result, axis: str) -> None:
     console.print(f"[bold]{path.name}[/bold]: {len(values['layers'])} layers on {axis} ({unit})", highlight=False)
     for i in values["interfaces"]:
         lower = pretty_ion(i["lower"]) if i["lower"] else "unmarked layer"
-        console.print(f"  interface {pretty_ion(i['upper'])} → {lower}: {show(i['position'])}, "
-                      f"width {show(i['width'])}", highlight=False)
+        width = f"width {show(i['width'])}" if i.get("resolved", True) else f"unresolved: {i['unresolved_reason']}"
+        console.print(f"  interface {pretty_ion(i['upper'])} → {lower}: {show(i['position'])}, {width}",
+                      highlight=False)
     for lay in values.get("depth_layers", values["layers"]):
         members = lay.get("species") or []
         merged = f" (merged: {', '.join(map(pretty_ion, members))} share this layer)" if len(members) > 1 else ""
         name = pretty_ion(lay["dominant_species"]) if lay["dominant_species"] else "unmarked (no chosen species)"
         console.print(f"  layer {name}: {show(lay['start'])} … {show(lay['end'])}, "
-                      f"thickness {show(lay['thickness'])}{merged}", highlight=False)
+                      f"thickness {show(lay['thickness'])}{merged}"
+                      + ("" if lay.get("resolved", True) else f" — not resolved: {lay['unresolved_reason']}"),
+                      highlight=False)
     if values.get("weak_species"):
         console.print(f"  left out as too weak: {', '.join(map(pretty_ion, values['weak_species']))}", highlight=False)
     print_warnings(result.warnings)

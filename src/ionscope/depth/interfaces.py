@@ -200,6 +200,100 @@ def _groups(extents: dict[int, tuple[int, int]], snr: dict[int, float]) -> list[
     return groups
 
 
+def mri_shift(width: float) -> tuple[float, float]:
+    """Correction and systematic 1σ of a 50 % point for the MRI shift, from the edge's 16–84 % ``width``.
+
+    In Hofmann's MRI model (Hofmann 1994, *Surf. Interface Anal.* 21, 673, doi:10.1002/sia.740210912)
+    the 50 % point of a broadened step sits at the median of the resolution function g. Atomic
+    mixing (median −(1 − ln 2)·w) and the information depth (median −ln 2·λ) both move it toward the
+    surface, roughness (a Gaussian) not at all; for a resolution function of standard deviation
+    σ_g ≈ width/2 the shift δ lies between 0 and −ln 2·σ_g (the extreme of a pure exponential). The
+    50 % point is left where it is measured — exact for a symmetric (roughness-limited) edge — and the
+    unknown shift enters as a systematic term: for δ uniform on that range the root-mean-square error
+    of the uncorrected point is ln 2·σ_g/√3 (GUM, JCGM 100:2008, clauses 4.3.7–4.3.9 and F.2.4.4 for an
+    uncorrected one-sided effect). The error is one-sided (the true interface is at or deeper than the
+    50 % point); the 1σ given is symmetric.
+
+    Returns
+    -------
+    shift, sigma
+        Correction (always 0: the point is not moved) and systematic 1σ, in the unit of ``width``;
+        (0, 0) when the width is unknown.
+    """
+    if not (np.isfinite(width) and width > 0):
+        return 0.0, 0.0
+    span = np.log(2.0) * width / 2
+    return 0.0, float(span / np.sqrt(3.0))
+
+
+def _layer_unresolved(thick: Quantity, sides: list[dict[str, Any]]) -> str | None:
+    """Why a layer is not resolved: an unresolved interface beside it, thickness within 1σ of zero, or not
+    above the edges' widths.
+
+    A layer is resolved when its thickness exceeds the depth resolution (the 16–84 % width) of the
+    interfaces beside it (Hofmann 1994, doi:10.1002/sia.740210912) and is significantly above zero.
+    """
+    bad = [i for i in sides if not i.get("resolved", True)]
+    if bad:
+        return f"bounded by an unresolved interface ({bad[0]['unresolved_reason']})"
+    if thick.uncertainty is not None and thick.uncertainty >= abs(thick.value):
+        return f"thickness uncertainty {thick.uncertainty:.3g} exceeds its value {thick.value:.3g}"
+    widths = [i["width"].value for i in sides if np.isfinite(i["width"].value)]
+    if widths and thick.value <= max(widths):
+        return f"thickness {thick.value:.3g} is not above the interface width {max(widths):.3g} (depth resolution)"
+    return None
+
+
+def _pair_interface(f: dict[str, Any], species: Sequence[str], extents: dict[int, tuple[int, int]],
+                    ga: list[int], gb: list[int], step: float, warnings: list[str]) -> dict[str, Any]:
+    """The interface between layer groups ``ga`` (above) and ``gb`` (below); see :func:`find_layers`."""
+    x, norm, stats, skip, unit, end = f["x"], f["norm"], f["stats"], f["skip"], f["unit"], f["end"]
+    a, b = ga[0], gb[0]
+    ea_end = max(extents[i][1] for i in ga)
+    eb_start = min(extents[i][0] for i in gb)
+    ea = _edge(x, norm[:, a], min(max(extents[a][1] - 1, skip), end - 1), skip, end - 1, falling=True)
+    eb = _edge(x, norm[:, b], min(max(extents[b][0], skip), end - 1), skip, end - 1, falling=False)
+    pos = [e["x50"] for e in (ea, eb) if np.isfinite(e["x50"])]
+    reason = None
+    if len(pos) < 2:
+        missing = " and ".join(n for n, e in ((f"{species[a]} fall", ea), (f"{species[b]} rise", eb))
+                               if not np.isfinite(e["x50"]))
+        reason = f"no 50 % crossing of the {missing}: the edge is not resolved"
+    if not pos:
+        pos = [float(x[min((ea_end + eb_start) // 2, end - 1)])]
+    widths = [ea["x16"] - ea["x84"], eb["x84"] - eb["x16"]]
+    widths = [w for w in widths if np.isfinite(w) and w > 0]
+    if reason is None and len(widths) < 2:
+        reason = "an edge does not reach its 16 % and 84 % points: its width is not measured"
+    grads = [e["xgrad"] for e in (ea, eb) if np.isfinite(e["xgrad"])]
+    width = float(np.mean(widths)) if widths else float("nan")
+    spread = (max(pos) - min(pos)) / 2 if len(pos) == 2 else 0.0
+    slope = 0.68 / width if np.isfinite(width) and width > 0 else 1.0 / step
+    noise = np.mean([stats[a]["noise"] / stats[a]["amplitude"], stats[b]["noise"] / stats[b]["amplitude"]])
+    noise /= np.sqrt(f["window"])  # smoothing averages ~window scans
+    u_cross = float(np.sqrt(step ** 2 / 12 + (noise / slope) ** 2))  # one crossing: binning + noise/slope
+    shift, u_sys = mri_shift(width) if reason is None else (0.0, 0.0)  # no resolved edge, no MRI model
+    u = float(np.sqrt(u_cross ** 2 + spread ** 2 + u_sys ** 2))
+    if reason is not None:  # the boundary lies somewhere between the two layers' ≥ 50 % extents
+        gap = abs(float(x[min(eb_start, end - 1)] - x[min(max(ea_end - 1, 0), end - 1)]))
+        u = float(np.hypot(u, gap / np.sqrt(12.0)))
+    if reason is None:
+        # a width is the difference of two crossings (√2·σ each), averaged over two edges, plus their disagreement
+        u_w = float(np.sqrt(u_cross ** 2 + (abs(widths[0] - widths[1]) / 2) ** 2))
+        width_q = Quantity(width, u_w, unit)
+    else:
+        warnings.append(f"{species[a]} → {species[b]}: {reason}; no width reported")
+        width_q = Quantity(float("nan"), None, unit, why_no_uncertainty=reason)
+    return {
+        "upper": species[a], "lower": species[b], "unit": unit, "resolved": reason is None,
+        "unresolved_reason": reason,
+        "position": Quantity(float(np.mean(pos)) + shift, u, unit),
+        "width": width_q,
+        "max_gradient": Quantity(float(np.mean(grads)) if grads else float("nan"), u, unit),
+        "upper_fall_50": ea["x50"], "lower_rise_50": eb["x50"],
+    }
+
+
 def find_layers(profile: xr.DataArray, species: Sequence[str], *, axis: str = "sputter_time",
                 skip_scans: int | None = None, window: int | None = None, min_snr: float = MIN_SNR) -> Result:
     """Interfaces and the layer table from the chosen marker species.
@@ -210,9 +304,14 @@ def find_layers(profile: xr.DataArray, species: Sequence[str], *, axis: str = "s
     boundary between layers A (above) and B (below) the interface position is the mean of the 50 %
     fall of A's strongest species and the 50 % rise of B's; the width is the mean 16–84 % distance.
 
-    Uncertainty of a position: ``√(Δx²/12 + (x50,A − x50,B)²/4 + σ_noise²)`` with the scan step Δx,
-    the disagreement of the two edges (matrix effects, asymmetric MRI tails) and the noise of the
-    normalised signal divided by the edge slope (0.68/width).
+    Uncertainty of a position: ``√(Δx²/12 + (x50,A − x50,B)²/4 + σ_noise² + σ_MRI²)`` with the scan step
+    Δx, the disagreement of the two edges (matrix effects), the noise of the normalised signal divided
+    by the edge slope (0.68/width) and the systematic term of the unknown MRI shift of the 50 % point
+    toward the surface (:func:`mri_shift`). The width's 1σ combines the same crossing uncertainty with
+    the disagreement of the two edges' widths. An interface where a 50 % crossing or a 16/84 % point
+    is missing is ``resolved: false`` with ``unresolved_reason`` and no width; a layer
+    whose thickness is within 1σ of zero or not above the widths of its interfaces (the depth
+    resolution) is ``resolved: false`` with the reason.
 
     Returns
     -------
@@ -234,35 +333,7 @@ def find_layers(profile: xr.DataArray, species: Sequence[str], *, axis: str = "s
     groups = _groups(extents, {j: stats[j]["snr"] for j in strong})
     interfaces: list[dict[str, Any]] = []
     for ga, gb in zip(groups[:-1], groups[1:]):
-        a, b = ga[0], gb[0]
-        ea_end = max(extents[i][1] for i in ga)
-        eb_start = min(extents[i][0] for i in gb)
-        ea = _edge(x, norm[:, a], min(max(extents[a][1] - 1, skip), end - 1), skip, end - 1, falling=True)
-        eb = _edge(x, norm[:, b], min(max(extents[b][0], skip), end - 1), skip, end - 1, falling=False)
-        pos = [e["x50"] for e in (ea, eb) if np.isfinite(e["x50"])]
-        if not pos:
-            pos = [float(x[min((ea_end + eb_start) // 2, end - 1)])]
-            warnings.append(f"{species[a]} → {species[b]}: no 50 % crossing; placed between the extents")
-        widths = [ea["x16"] - ea["x84"], eb["x84"] - eb["x16"]]
-        widths = [w for w in widths if np.isfinite(w) and w > 0]
-        grads = [e["xgrad"] for e in (ea, eb) if np.isfinite(e["xgrad"])]
-        width = float(np.mean(widths)) if widths else float("nan")
-        spread = (max(pos) - min(pos)) / 2 if len(pos) == 2 else 0.0
-        slope = 0.68 / width if np.isfinite(width) and width > 0 else 1.0 / step
-        noise = np.mean([stats[a]["noise"] / stats[a]["amplitude"], stats[b]["noise"] / stats[b]["amplitude"]])
-        noise /= np.sqrt(f["window"])  # smoothing averages ~window scans
-        u = float(np.sqrt(step ** 2 / 12 + spread ** 2 + (noise / slope) ** 2))
-        u_w = float(np.sqrt(2 * step ** 2 / 12 + (abs(widths[0] - widths[1]) / 2 if len(widths) == 2 else 0) ** 2)) \
-            if widths else None
-        if not widths:
-            warnings.append(f"{species[a]} → {species[b]}: edges do not reach 16 %/84 %; width unknown")
-        interfaces.append({
-            "upper": species[a], "lower": species[b], "unit": unit,
-            "position": Quantity(float(np.mean(pos)), u, unit),
-            "width": Quantity(width, u_w, unit),
-            "max_gradient": Quantity(float(np.mean(grads)) if grads else float("nan"), u, unit),
-            "upper_fall_50": ea["x50"], "lower_rise_50": eb["x50"],
-        })
+        interfaces.append(_pair_interface(f, species, extents, ga, gb, step, warnings))
     last = groups[-1]
     last_end = max(extents[i][1] for i in last)
     lead = last[0]
@@ -277,12 +348,16 @@ def find_layers(profile: xr.DataArray, species: Sequence[str], *, axis: str = "s
             width = ea["x16"] - ea["x84"]
             noise = stats[lead]["noise"] / stats[lead]["amplitude"] / np.sqrt(f["window"])
             slope = 0.68 / width if np.isfinite(width) and width > 0 else 1.0 / step
-            u = float(np.sqrt(step ** 2 / 12 + (noise / slope) ** 2))
+            u_cross = float(np.sqrt(step ** 2 / 12 + (noise / slope) ** 2))
+            ok = bool(np.isfinite(width) and width > 0)
+            shift, u_sys = mri_shift(width if ok else float("nan"))
+            u = float(np.hypot(u_cross, u_sys))
+            reason = None if ok else "the edge does not reach its 16 % and 84 % points: its width is not measured"
             interfaces.append({
-                "upper": species[lead], "lower": None, "unit": unit,
-                "position": Quantity(ea["x50"], u, unit),
-                "width": Quantity(width if np.isfinite(width) and width > 0 else float("nan"),
-                                  float(np.sqrt(step ** 2 / 12)), unit),
+                "upper": species[lead], "lower": None, "unit": unit, "resolved": ok, "unresolved_reason": reason,
+                "position": Quantity(ea["x50"] + shift, u, unit),
+                "width": Quantity(width, float(np.sqrt(2) * u_cross), unit) if ok
+                else Quantity(float("nan"), None, unit, why_no_uncertainty=reason),
                 "max_gradient": Quantity(ea["xgrad"], u, unit),
                 "upper_fall_50": ea["x50"], "lower_rise_50": float("nan"),
             })
@@ -300,8 +375,12 @@ def find_layers(profile: xr.DataArray, species: Sequence[str], *, axis: str = "s
         stop = interfaces[k]["position"] if k < len(interfaces) else Quantity(float(x[end - 1]), 0.0, unit)
         thick = Quantity(stop.value - start.value, float(np.hypot(start.uncertainty or 0, stop.uncertainty or 0)),
                          unit)
+        lay_reason = _layer_unresolved(thick, [interfaces[i] for i in (k - 1, k) if 0 <= i < len(interfaces)])
+        if lay_reason:
+            warnings.append(f"layer {species[g[0]] if g else 'unmarked'}: not resolved ({lay_reason})")
         layers.append({"index": k, "dominant_species": species[g[0]] if g else None,
-                       "species": [species[i] for i in g],
+                       "species": [species[i] for i in g], "resolved": lay_reason is None,
+                       "unresolved_reason": lay_reason,
                        "start": start, "end": stop, "thickness": thick, "complete": 0 < k < len(groups) - 1})
         start = stop
     if len(groups) > 1:
@@ -318,6 +397,98 @@ def find_layers(profile: xr.DataArray, species: Sequence[str], *, axis: str = "s
                   warnings=warnings, provenance=prov)
 
 
+#: Two species share a layer when the pairs of the group share on average more than half of the depth variance of
+#: its log-profile (r² > ½, i.e. r > 1/√2): fragments of one compound and isotopes/oxides of one
+#: element follow the same composition X(z) times a constant ionisation yield, so their log-profiles
+#: differ only by noise and by a constant (Vickerman & Briggs 2013, *ToF-SIMS*, 2nd ed., ch. 4 on
+#: fragment families; Lee, Gilmore & Alexander 2008, *Surf. Interface Anal.* 40, 1,
+#: doi:10.1002/sia.2701, on correlated species in multivariate SIMS analysis).
+SAME_LAYER_R2 = 0.5
+
+
+def _log_profiles(smooth: np.ndarray, skip: int, end: int) -> np.ndarray:
+    """Standardised log-profiles of the trusted scans; below one count per scan Poisson noise dominates."""
+    lg = np.log(np.clip(smooth[skip:end], 1.0, None))
+    sd = lg.std(axis=0)
+    return (lg - lg.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
+
+
+def correlated_groups(z: np.ndarray, min_r2: float = SAME_LAYER_R2) -> list[list[int]]:
+    """Average-linkage groups of the columns of ``z`` (standardised): merged while the mean r between two groups
+    is positive with r² > ``min_r2`` (average linkage tolerates single members distorted by dead time)."""
+    r = (z.T @ z) / max(z.shape[0], 1)
+    groups: list[list[int]] = [[j] for j in range(z.shape[1])]
+    while len(groups) > 1:
+        best, pair = -1.0, None
+        for a in range(len(groups)):
+            for b in range(a + 1, len(groups)):
+                link = float(np.mean([r[i, k] for i in groups[a] for k in groups[b]]))
+                if link > best:
+                    best, pair = link, (a, b)
+        if pair is None or best <= 0 or best ** 2 <= min_r2:
+            break
+        a, b = pair
+        groups[a] = groups[a] + groups.pop(b)
+    return groups
+
+
+def layer_contrast(raw: np.ndarray, a: int, b: int, skip: int, end: int) -> tuple[float, float]:
+    """Contrast of a marker: mean counts per scan inside its ≥ 50 % extent [a, b) over the mean outside.
+
+    Both means are of raw (Poisson) counts, so ``σ_c/c = √(1/ΣN_in + 1/ΣN_out)``; zero counts outside
+    over ``n`` scans are taken as the 68 % Poisson upper limit 1.15/n counts per scan (Gehrels 1986,
+    *ApJ* 303, 336, doi:10.1086/164079, Table 1).
+    """
+    inside = raw[a:b]
+    outside = np.concatenate([raw[skip:a], raw[b:end]])
+    if inside.size == 0 or outside.size == 0:
+        return float("nan"), float("nan")
+    n_in, n_out = float(inside.sum()), float(outside.sum())
+    mean_in = n_in / inside.size
+    mean_out = max(n_out / outside.size, 1.15 / outside.size)
+    c = mean_in / mean_out
+    return c, c * float(np.sqrt(1.0 / max(n_in, 1.0) + 1.0 / max(n_out, 1.15)))
+
+
+def layer_resolution(x: np.ndarray, yn: np.ndarray, skip: int, end: int, *, above: bool = True) -> dict[str, Any]:
+    """Plateau (≥ 84 % run around the maximum) and the 16–84 % widths of the edges beside it.
+
+    Hofmann's depth resolution Δz is the 16–84 % distance of an edge (Hofmann 1994, *Surf. Interface
+    Anal.* 21, 673, doi:10.1002/sia.740210912; Dowsett et al. 1994, *J. Vac. Sci. Technol. B* 12, 186,
+    doi:10.1116/1.587180). A layer is resolved when the plateau between its edges, where the signal
+    stays above the 84 % point, is longer than the width of each edge beside it: otherwise its
+    maximum is a resolution-limited peak whose height and position are set by the broadening, not by
+    the layer. The sample surface is a real top of the first layer, but a layer the profile ends in
+    (no fall to 16 % before the last scan) is cut short by the measurement, not by the sample: its
+    plateau is a lower bound and it counts as resolved (``truncated``). With ``above=False`` (no
+    layer ends before this one starts) the rise from the surface is the pre-equilibrium transient of
+    sputtering (Wittmaack 1984, *Nucl. Instrum. Methods B* 2, 674, doi:10.1016/0168-583X(84)90291-X),
+    not an interface, and only the lower edge counts.
+    """
+    seg = yn[skip:end]
+    imax = int(np.argmax(seg)) + skip
+    lo = imax
+    while lo > skip and yn[lo - 1] >= 0.84:
+        lo -= 1
+    hi = imax
+    while hi < end - 1 and yn[hi + 1] >= 0.84:
+        hi += 1
+    plateau = float(x[hi] - x[lo])
+    widths = []
+    if lo > skip and above:
+        x16 = _crossing(x, yn, 0.16, skip, lo, False, "last")
+        if np.isfinite(x16):  # else the signal never drops to 16 %: the profile starts inside the layer
+            widths.append(float(x[lo] - x16))
+    truncated = True  # the profile ends inside the layer: its plateau (and thickness) is only a lower bound
+    if hi < end - 1:
+        x16 = _crossing(x, yn, 0.16, hi, end - 1, True, "first")
+        if np.isfinite(x16):
+            widths.append(float(x16 - x[hi]))
+            truncated = False
+    resolved = truncated or all(plateau > w for w in widths)
+    return {"plateau": plateau, "edge_widths": widths, "resolved": resolved, "truncated": truncated}
+
+
 def choose_marker_species(profile: xr.DataArray, *, axis: str = "sputter_time", max_species: int = 6,
                           min_snr: float = MIN_SNR) -> Result:
     """The species that define the layers of a profile, when the user names none.
@@ -332,21 +503,27 @@ def choose_marker_species(profile: xr.DataArray, *, axis: str = "sputter_time", 
       window inside the trusted scans, so the 50 % crossing is resolved and not an edge of the
       smoothing filter.
 
-    The ``total`` column and columns with non-finite values (ratios of empty channels) are not
-    candidates. Isotopologues of one formula (``Sn+``, ``^116Sn+``) carry the same depth information: only the
-    one with the highest signal-to-noise ratio is kept (a minor isotope wins when the major one is
-    saturated by detector dead time). Qualifying species are grouped by overlapping extents as in
-    :func:`find_layers`; the strongest of each group represents it, and the ``max_species`` groups
-    with the strongest representatives are returned in depth order.
+    Qualifying species are grouped by the similarity of their depth profiles: species whose
+    log-profiles correlate with r² > :data:`SAME_LAYER_R2` on average with the members of a group (average
+    linkage) follow one composition — fragments of one compound, isotopes and oxides of one element
+    — and mark one layer. Each group is represented by its species of highest *contrast* (mean counts
+    inside its ≥ 50 % extent over the mean outside, :func:`layer_contrast`, ranked by the lower 1σ
+    bound; the best member with a resolved plateau), not by its raw intensity: a minor, clean marker
+    locates a layer better than an intense
+    fragment present everywhere. A group whose marker has no plateau longer than its edges
+    (:func:`layer_resolution`) is thinner than the depth resolution: it is reported under
+    ``unresolved`` and not used as a layer. The ``max_species`` groups of highest contrast are
+    returned in depth order. The ``total`` column and columns with non-finite values are not
+    candidates.
 
     Returns
     -------
     Result
-        ``species`` (chosen, in depth order), ``candidates`` (number of species looked at),
-        ``qualified`` (number meeting both criteria), ``criteria`` (text).
+        ``species`` (chosen, in depth order), ``groups`` (per chosen species: ``marker``, ``members``,
+        ``contrast`` as a quantity), ``unresolved`` (groups thinner than the depth resolution, with
+        the reason), ``candidates`` (number of species looked at), ``qualified`` (number meeting both
+        criteria), ``criteria`` (text).
     """
-    import re
-
     prof = require_profile(profile)
     peaks = [str(p) for p in prof.coords["peak"].values]
     finite = np.isfinite(np.asarray(prof.values, dtype=float)).all(axis=0)
@@ -354,7 +531,7 @@ def choose_marker_species(profile: xr.DataArray, *, axis: str = "sputter_time", 
     if not cand:
         raise ValidationError("the profile has no species columns to choose from")
     f = profile_features(prof, cand, axis=axis)
-    skip, end, win = f["skip"], f["end"], f["window"]
+    x, skip, end, win = f["x"], f["skip"], f["end"], f["window"]
     qualified: dict[int, tuple[int, int]] = {}
     for j, st in enumerate(f["stats"]):
         if st["snr"] < min_snr or st["top"] < MIN_PEAK_COUNTS:
@@ -362,23 +539,59 @@ def choose_marker_species(profile: xr.DataArray, *, axis: str = "sputter_time", 
         a, b = _extent(f["norm"][:, j], skip, end)
         if b - a >= 2 and (a - skip >= win or end - b >= win):
             qualified[j] = (a, b)
-    best: dict[str, int] = {}
-    for j in qualified:
-        base = re.sub(r"\^\d+", "", cand[j])
-        if base not in best or f["stats"][j]["snr"] > f["stats"][best[base]]["snr"]:
-            best[base] = j
-    kept = {j: qualified[j] for j in best.values()}
-    if not kept:
+    if not qualified:
         raise ValidationError("no species has a significant step or maximum in this profile; name the marker "
                               "species with --species")
-    groups = _groups(kept, {j: f["stats"][j]["snr"] for j in kept})
-    leaders = sorted((g[0] for g in groups), key=lambda j: -f["stats"][j]["snr"])[:max_species]
-    leaders.sort(key=lambda j: sum(kept[j]) / 2)
+    idx = sorted(qualified)
+    z = _log_profiles(f["smooth"][:, idx], skip, end)
+    rows, unresolved = [], []
+    for g in correlated_groups(z):
+        members = [idx[i] for i in g]
+        # candidates for the marker: members following the group's mean log-profile with r² > ½ (average
+        # linkage can hold a member that correlates with only part of the group)
+        mean = z[:, g].mean(axis=1)
+        mean = (mean - mean.mean()) / (mean.std() or 1.0)
+        core = [idx[i] for i in g if float(np.mean(z[:, i] * mean)) ** 2 > SAME_LAYER_R2] or members
+        scored = []
+        for j in core:
+            c, u = layer_contrast(f["raw"][:, j], *qualified[j], skip, end)
+            scored.append((c - u if np.isfinite(c) else -np.inf, c, u, j))
+        scored.sort(key=lambda t: -t[0])
+        # the highest-contrast member with a resolved plateau marks the layer (a surface-enhanced fragment
+        # has its maximum in the first scans and no plateau; a cleaner member of the group may have one)
+        start = min(qualified[j][0] for j in members)
+        above = any(qualified[k][1] <= start for k in idx if k not in members)
+
+        def res_of(j: int, above: bool = above) -> dict[str, Any]:
+            return layer_resolution(x, f["norm"][:, j], skip, end, above=above)
+
+        pick = next((t for t in scored if res_of(t[3])["resolved"]), scored[0])
+        _, c, u, lead = pick
+        res = res_of(lead)
+        row = {"marker": cand[lead], "members": [cand[j] for j in members],
+               "contrast": Quantity(float(c), float(u), "1"), "_lead": lead, "_score": pick[0]}
+        if res["resolved"]:
+            rows.append(row)
+        else:
+            unresolved.append({"marker": cand[lead], "members": row["members"],
+                               "reason": f"plateau {res['plateau']:.3g} {f['unit']} is not longer than its edges' "
+                                         "16–84 % widths " + ", ".join(f"{w:.3g}" for w in res["edge_widths"])
+                                         + f" {f['unit']}: thinner than the depth resolution"})
+    if not rows:
+        raise ValidationError("no layer of this profile is thicker than the depth resolution; name the marker "
+                              "species with --species")
+    rows = sorted(rows, key=lambda r: -r["_score"])[:max_species]
+    rows.sort(key=lambda r: sum(qualified[r["_lead"]]) / 2)
+    for r in rows:
+        del r["_lead"], r["_score"]
     criteria = (f"step ≥ {min_snr:g}× scan-to-scan noise, maximum ≥ {MIN_PEAK_COUNTS:g} counts per scan, 50 % "
-                f"crossing ≥ {win} scans inside the profile; strongest species of each layer")
+                f"crossing ≥ {win} scans inside the profile; species with log-profiles correlated r² > "
+                f"{SAME_LAYER_R2:g} form one layer, marked by its highest-contrast species; layers thinner than "
+                "the depth resolution left out")
     prov = make_provenance("ionscope.depth.choose_marker_species",
                            parameters={"axis": axis, "max_species": max_species, "min_snr": min_snr})
-    return Result("depth.marker_species", {"species": [cand[j] for j in leaders], "candidates": len(cand),
+    return Result("depth.marker_species", {"species": [r["marker"] for r in rows], "groups": rows,
+                                           "unresolved": unresolved, "candidates": len(cand),
                                            "qualified": len(qualified), "criteria": criteria},
                   provenance=prov)
 

@@ -266,7 +266,8 @@ def _guesses(z: np.ndarray, counts: np.ndarray, profile, names, axis: str) -> li
     n = len(names)
     try:
         found = find_layers(profile, names, axis=axis)
-        pos = sorted(i["position"].value for i in found["interfaces"])
+        # the measured 50 % points (the fit models the MRI shift itself), not the shift-corrected positions
+        pos = sorted(float(np.nanmean([i["upper_fall_50"], i["lower_rise_50"]])) for i in found["interfaces"])
         if len(pos) == n - 1:
             return pos
     except ValidationError:

@@ -142,6 +142,8 @@ class Interface(_Open):
     lower: str
     position: Q
     width: Q
+    resolved: bool = True
+    unresolved_reason: Optional[str] = None
 
 
 class Layer(_Open):
@@ -149,6 +151,8 @@ class Layer(_Open):
     start: Q
     end: Q
     thickness: Q
+    resolved: bool = True
+    unresolved_reason: Optional[str] = None
 
 
 class DepthLayersResults(_Open):
