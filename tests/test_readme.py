@@ -67,3 +67,13 @@ def test_readme_python_runs_as_written(demo_output, tmp_path_factory, monkeypatc
     monkeypatch.chdir(_scratch(tmp_path_factory, demo_output))
     for code in blocks:
         exec(compile(code, "README.md", "exec"), {})
+
+
+def test_the_readme_tour_does_not_rerun_the_demo_into_an_existing_folder():
+    """``make demo`` has written demo-output/ already: a README ``ionscope demo`` into it needs --force."""
+    make_out = re.search(r"^OUT\s*\?=\s*(\S+)", (ROOT / "Makefile").read_text(), flags=re.M).group(1)
+    demos = [shlex.split(c) for c in readme_commands() if c.startswith("ionscope demo")]
+    assert demos
+    for args in demos:
+        out = args[args.index("--out") + 1] if "--out" in args else "demo-output"
+        assert out != make_out or "--force" in args, " ".join(args)
