@@ -43,6 +43,7 @@ def test_operando_simulated(tmp_path, monkeypatch, capsys):
 def test_microstructure_simulated(tmp_path, monkeypatch, capsys):
     out = _run("microstructure.py", "-", tmp_path, monkeypatch, capsys)
     assert "volume fraction" in out and "tortuosity" in out
+    assert "Quantity(" not in out and "{" not in out and ") 1" not in out
 
 
 @pytest.mark.realdata
