@@ -343,6 +343,7 @@ def choose_marker_species(profile: xr.DataArray, *, axis: str = "sputter_time", 
     -------
     Result
         ``species`` (chosen, in depth order), ``candidates`` (number of species looked at),
+        ``columns`` (number of columns of the profile, ``total`` and non-finite ones included),
         ``qualified`` (number meeting both criteria), ``criteria`` (text).
     """
     import re
@@ -379,7 +380,7 @@ def choose_marker_species(profile: xr.DataArray, *, axis: str = "sputter_time", 
     prov = make_provenance("ionscope.depth.choose_marker_species",
                            parameters={"axis": axis, "max_species": max_species, "min_snr": min_snr})
     return Result("depth.marker_species", {"species": [cand[j] for j in leaders], "candidates": len(cand),
-                                           "qualified": len(qualified), "criteria": criteria},
+                                           "columns": len(peaks), "qualified": len(qualified), "criteria": criteria},
                   provenance=prov)
 
 
