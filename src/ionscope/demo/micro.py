@@ -32,6 +32,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ionscope.demo.runner import DemoContext
+from ionscope.io.tiff import write_tiff
 from ionscope.micro.metrics import microstructure_metrics
 from ionscope.micro.phases import label_volume
 from ionscope.micro.surface import CROFTON, tpb_edge_length
@@ -95,6 +96,11 @@ def build(ctx: DemoContext) -> None:
     and write the text, figures and table into the report."""
     vol, truth = three_phase_electrode((64, 96, 96), seed=ctx.seed)
     stack, itruth = image_stack(vol.values, fiducial_rows=FID, seed=ctx.seed + 1)
+    ctx.save_input(stack, "fibsem_stack.tif", "raw FIB-SEM stack (z, y, x) with drift, curtaining and shading",
+                   "ionscope tomo align demo-output/data/fibsem_stack.tif --out aligned.zarr", writer=write_tiff)
+    ctx.save_input(vol, "fibsem_phases.zarr", "its true phase labels (z, y, x), 0.1 µm voxels",
+                   "ionscope micro metrics demo-output/data/fibsem_phases.zarr --phases pore=0,nmc=1,cbd=2 "
+                   "--spacing 0.1um")
     drift = align_stack(stack, reference="first", fiducial=(slice(0, FID), slice(None)))
     aligned = drift.aligned
     cleaned = gaussian_denoise(correct_shading(destripe(aligned)), 0.05).load()
