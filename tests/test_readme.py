@@ -43,6 +43,8 @@ def test_readme_command_runs_as_written(command, cli, demo_output, tmp_path_fact
         pytest.skip(f"real data not available: {SHARED_DATA}")
     work = _scratch(tmp_path_factory, demo_output)
     monkeypatch.chdir(work)
+    for before in _producers(command):  # a line reading what an earlier line wrote (tomo train → segment)
+        assert cli(*shlex.split(before)[1:])[0] == 0, before
     args = shlex.split(command)[1:]
     code, out, err = cli(*args)
     assert code == 0, f"{command}\n{err[-2000:]}"
@@ -104,3 +106,11 @@ def test_the_readme_outputs_are_git_ignored():
                          input="\n".join(outs), capture_output=True, text=True)
     missed = [line.split("\t")[-1] for line in res.stdout.splitlines() if line.startswith("::")]
     assert not missed, f"not git-ignored: {missed}"
+
+
+def _producers(command: str) -> list[str]:
+    """The earlier README lines that write a file ``command`` reads."""
+    cmds = readme_commands()
+    args = shlex.split(command)
+    earlier = cmds[: cmds.index(command)] if command in cmds else []
+    return [c for c in earlier if set(_outputs(shlex.split(c))) & set(args[2:]) and not c.startswith("ionscope demo")]

@@ -37,3 +37,17 @@ def test_info_opens_every_file_the_demo_writes(demo_output, cli):
         assert json.loads(out)["results"]
         opened += 1
     assert opened >= 10
+
+
+@pytest.mark.slow
+def test_the_command_listed_for_each_file_runs(demo_output, cli, tmp_path_factory, monkeypatch):
+    """Every ``try`` command of data/README.md runs as written beside the demo's folder."""
+    import shlex
+
+    files = json.loads((demo_output / "results.json").read_text())["data_files"]
+    work = tmp_path_factory.mktemp("try")
+    (work / "demo-output").symlink_to(demo_output, target_is_directory=True)
+    monkeypatch.chdir(work)
+    for command in sorted({info["try"] for info in files.values() if info["try"]}):
+        code, _, err = cli(*shlex.split(command)[1:])
+        assert code == 0, f"{command}\n{err[-1000:]}"
