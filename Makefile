@@ -6,7 +6,7 @@ OUT    ?= demo-output
 
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: demo test lint bench clean browser schemas fuzz docs
+.PHONY: demo test lint bench clean browser schemas fuzz docs example-figures
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (or make PYTHON=python3)"; exit 1; }
@@ -24,6 +24,11 @@ $(VENV)/.installed-dev: $(BIN)/python pyproject.toml
 demo: $(VENV)/.installed
 	$(BIN)/ionscope demo --out $(OUT) --force
 	@echo "Open $(abspath $(OUT))/report.html in a browser."
+
+# The README's example figures (the scripts write into ./example-figures/ unless given a folder).
+example-figures: $(VENV)/.installed
+	for f in spectrum_identify depth_layers operando microstructure; do \
+	  $(BIN)/python examples/$$f.py - docs/images/examples || exit 1; done
 
 # The viewer's end-to-end tests drive Debian's Chromium; install it when missing and we are root.
 browser:

@@ -9,12 +9,13 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-#: Figures shown in the README are written here (override with the second command-line argument).
-FIGURES = Path(__file__).resolve().parents[1] / "docs" / "images" / "examples"
+#: Default folder for the figures, relative to the current directory (override with the second
+#: command-line argument; ``make example-figures`` passes docs/images/examples to refresh the README's).
+FIGURES = Path("example-figures")
 
 
 def figure_dir() -> Path:
-    """The folder for this run's figures (second argument, or docs/images/examples/)."""
+    """The folder for this run's figures (second argument, or ./example-figures/)."""
     out = Path(sys.argv[2]) if len(sys.argv) > 2 else FIGURES
     out.mkdir(parents=True, exist_ok=True)
     return out

@@ -14,6 +14,7 @@ from _common import figure_dir, input_path
 import ionscope
 from ionscope.micro.metrics import microstructure_metrics
 from ionscope.micro.phases import label_volume
+from ionscope.model.text import format_measurement
 from ionscope.synth.fibsem import PHASES, three_phase_electrode
 
 path = input_path()
@@ -26,9 +27,13 @@ else:
 volume = label_volume(labels, phases, spacing)
 metrics = microstructure_metrics(volume, tortuosity_phases=["pore"], directions=("z",), sizes=False)
 for name in phases:
-    p = metrics["phases"][name]
-    print(f"{name:>5}: volume fraction {p['volume_fraction']:.3f}")
-print(f"pore tortuosity along z: {metrics['phases']['pore']['tortuosity']['z']}")
+    vf = metrics["phases"][name]["volume_fraction"]
+    print(f"{name:>5}: volume fraction {format_measurement(vf.value, vf.uncertainty, vf.unit)}")
+tau = metrics["phases"]["pore"]["tortuosity"]["z"]
+for key, label in (("tortuosity", "tortuosity"), ("relative_diffusivity", "relative diffusivity D_eff/D")):
+    q = tau[key]
+    print(f"pore {label} along z: {format_measurement(q.value, q.uncertainty, q.unit)}")
+print(f"  (solver: {tau['iterations']} iterations, relative error {tau['solver_relative_error']:.1e})")
 
 fig, ax = plt.subplots(figsize=(3.5, 3.5))
 ax.imshow(labels[labels.shape[0] // 2], cmap="viridis", interpolation="nearest")

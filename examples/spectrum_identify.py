@@ -9,11 +9,11 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 from _common import figure_dir, input_path
 
-import ionscope
 from ionscope.model.text import format_measurement, pretty_ion
 from ionscope.spectra.calibration import apply_calibration, auto_calibrate
 from ionscope.spectra.elements import identify_elements
 from ionscope.spectra.peaks import find_spectrum_peaks
+from ionscope.spectra.pipeline import read_spectrum
 from ionscope.synth.spectra import tof_spectrum
 
 path = input_path()
@@ -22,11 +22,13 @@ if path is None:
     spectrum = apply_calibration(spectrum, auto_calibrate(spectrum))  # the simulated export is miscalibrated
     elements = ["Ru", "Pt", "Pd", "Ni", "Co"]
 else:
-    spectrum, truth = ionscope.read(path), None
+    # polarity from the file's metadata or its P_/N_ name, as `ionscope spectrum identify` does
+    spectrum, truth = read_spectrum(path), None
     elements = ["Ru", "Pt", "Pd", "Ir", "Rh"]
 peaks = find_spectrum_peaks(spectrum, min_snr=5)
-fits = identify_elements(spectrum, polarity="positive", elements=elements)
-print(f"{len(peaks)} peaks above 5σ")
+polarity = (spectrum.attrs.get("acquisition") or {}).get("polarity") or "positive"
+fits = identify_elements(spectrum, polarity=polarity, elements=elements)
+print(f"{len(peaks)} peaks above 5σ ({polarity} ions)")
 for f in fits:
     if not f.present and (truth is None or f.formula not in truth.truth["species"]):
         continue

@@ -43,6 +43,8 @@ def test_readme_command_runs_as_written(command, cli, demo_output, tmp_path_fact
         pytest.skip(f"real data not available: {SHARED_DATA}")
     work = _scratch(tmp_path_factory, demo_output)
     monkeypatch.chdir(work)
+    for before in _producers(command):  # a line reading what an earlier line wrote (tomo train → segment)
+        assert cli(*shlex.split(before)[1:])[0] == 0, before
     args = shlex.split(command)[1:]
     code, out, err = cli(*args)
     assert code == 0, f"{command}\n{err[-2000:]}"
@@ -67,3 +69,48 @@ def test_readme_python_runs_as_written(demo_output, tmp_path_factory, monkeypatc
     monkeypatch.chdir(_scratch(tmp_path_factory, demo_output))
     for code in blocks:
         exec(compile(code, "README.md", "exec"), {})
+
+
+def test_the_readme_tour_does_not_rerun_the_demo_into_an_existing_folder():
+    """``make demo`` has written demo-output/ already: a README ``ionscope demo`` into it needs --force."""
+    make_out = re.search(r"^OUT\s*\?=\s*(\S+)", (ROOT / "Makefile").read_text(), flags=re.M).group(1)
+    demos = [shlex.split(c) for c in readme_commands() if c.startswith("ionscope demo")]
+    assert demos
+    for args in demos:
+        out = args[args.index("--out") + 1] if "--out" in args else "demo-output"
+        assert out != make_out or "--force" in args, " ".join(args)
+
+
+def _outputs(args: list[str]) -> list[str]:
+    """The files a README command writes (its ``--out``-like options and ``convert``'s target)."""
+    opts = ("--out", "--table", "--csv", "--export-itk", "--catalog-db", "--labels")
+    outs = [args[i + 1] for i, a in enumerate(args[:-1]) if a in opts]
+    if args[1] == "convert":
+        outs.append(args[3])
+    if args[1:3] == ["sample", "init"]:
+        outs.append("sample.yaml")
+    outs = [o + "/report.html" if o == "demo-output" else o for o in outs]
+    return [o for o in outs if not o.startswith(("../", "/", "demo-output/"))]
+
+
+def test_the_readme_outputs_are_git_ignored():
+    """Running the README's commands in a clone leaves no untracked files behind (.gitignore names them)."""
+    import subprocess
+
+    if not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    cmds = [shlex.split(c) for c in readme_commands()] + [["ionscope", "sample", "init"]]
+    outs = sorted({o for args in cmds for o in _outputs(args)})
+    assert "results.csv" in outs and "transform.tfm" in outs
+    res = subprocess.run(["git", "check-ignore", "--no-index", "--stdin", "-v", "-n"], cwd=ROOT, check=False,
+                         input="\n".join(outs), capture_output=True, text=True)
+    missed = [line.split("\t")[-1] for line in res.stdout.splitlines() if line.startswith("::")]
+    assert not missed, f"not git-ignored: {missed}"
+
+
+def _producers(command: str) -> list[str]:
+    """The earlier README lines that write a file ``command`` reads."""
+    cmds = readme_commands()
+    args = shlex.split(command)
+    earlier = cmds[: cmds.index(command)] if command in cmds else []
+    return [c for c in earlier if set(_outputs(shlex.split(c))) & set(args[2:]) and not c.startswith("ionscope demo")]

@@ -197,3 +197,15 @@ def test_analysis_commands_catalogue_their_result(tmp_path, cli):
     with open_catalog(db) as cat:
         stored = cat.get(1)["document"]
     assert stored == printed
+
+
+def test_catalog_commands_take_catalog_db_like_the_analysis_commands(tmp_path, cli):
+    """``--catalog-db`` names the catalogue in every command (``catalog`` too); ``--db`` stays an alias."""
+    f = tmp_path / "r.json"
+    f.write_text(json.dumps(make_doc(1)))
+    db = tmp_path / "one.sqlite"
+    code, out, _ = cli("catalog", "add", f, "--catalog-db", db, "--json")
+    assert code == 0 and json.loads(out)["results"]["added"] == [1] and db.exists()
+    for option in ("--catalog-db", "--db"):
+        code, out, _ = cli("catalog", "query", "--value", "D=1e-14..1 cm^2/s", option, db, "--json")
+        assert code == 0 and [e["id"] for e in json.loads(out)["results"]["entries"]] == [1], option

@@ -141,3 +141,22 @@ def test_markers_chosen_on_every_real_profile():
         # two layers, or the layers that are missing are reported as thinner than the depth resolution
         assert len(find_layers(prof, chosen)["layers"]) >= 2 or res["unresolved"], f
         assert all(u["reason"] for u in res["unresolved"]), f
+
+
+def test_automatic_choice_names_ions_and_counts_columns_like_the_errors(cli, stack_file):
+    """The "chose N marker species" line writes ions as the results do (Au⁻, not Au-) and counts the
+    file's columns as the unknown-species error does."""
+    import re
+
+    from ionscope.model.text import pretty_ion
+
+    path, truth = stack_file
+    code, out, err = cli("depth", "layers", path)
+    assert code == 0, err
+    line = next(s for s in err.splitlines() if s.startswith("chose"))
+    names = truth.truth["layer_of_species"]
+    assert any(pretty_ion(n) in line for n in names)
+    assert not any(f" {n}," in line or f" {n};" in line for n in names if pretty_ion(n) != n)
+    columns = re.search(r"the (\d+) columns of the file", line).group(1)
+    code, _, err = cli("depth", "layers", path, "--species", "NoSuchIon+")
+    assert code == 2 and f"the {columns} columns of the profile" in err

@@ -48,6 +48,7 @@ def test_operando_simulated(tmp_path, monkeypatch, capsys):
 def test_microstructure_simulated(tmp_path, monkeypatch, capsys):
     out = _run("microstructure.py", "-", tmp_path, monkeypatch, capsys)
     assert "volume fraction" in out and "tortuosity" in out
+    assert "Quantity(" not in out and "{" not in out and ") 1" not in out
 
 
 @pytest.mark.realdata
@@ -62,3 +63,26 @@ def test_depth_layers_real(tmp_path, monkeypatch, capsys):
     path = shared_data("iontof_depth_profiles", "MAPI-stack", "I241209zc_C_MAPI-dev_4f-3nA_pos-B-electrode1.txt")
     out = _run("depth_layers.py", str(path), tmp_path, monkeypatch, capsys)
     assert "marker species:" in out and "→" in out
+
+
+@pytest.mark.realdata
+def test_spectrum_identify_negative_real(tmp_path, monkeypatch, capsys):
+    """A negative-polarity export is identified as negative ions (polarity from its N_ name/metadata)."""
+    path = shared_data("iontof_spectra", "N_Ru-Pt_Bi1_1.txt")
+    out = _run("spectrum_identify.py", str(path), tmp_path, monkeypatch, capsys)
+    assert "negative ions" in out and "⁺" not in out
+
+
+def test_default_figure_folder_is_in_the_current_directory(tmp_path, monkeypatch):
+    """Without a second argument, figures go to ./example-figures/, not into the tracked docs/images/."""
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", ["x.py", "-"])
+    common = runpy.run_path(str(EXAMPLES / "_common.py"))
+    assert common["figure_dir"]().resolve() == (tmp_path / "example-figures").resolve()
+
+
+def test_make_example_figures_writes_the_readme_figures():
+    makefile = (EXAMPLES.parent / "Makefile").read_text()
+    assert "example-figures:" in makefile and "docs/images/examples" in makefile
+    assert "example-figures/" in (EXAMPLES.parent / ".gitignore").read_text().splitlines()

@@ -36,6 +36,11 @@ def test_format_spec_is_kept_for_existing_callers():
     assert f"{Quantity(0.8, 0.05, 'nm/s')}" == "0.800 ± 0.050 nm/s"
 
 
+def test_a_dimensionless_quantity_formats_without_a_trailing_unit():
+    assert f"{Quantity(0.467, 0.020, '1'):.3f}" == "(0.467 ± 0.020)"
+    assert f"{Quantity(0.467, None, '1'):.3f}" == "0.467"
+
+
 def test_sum_converts_into_the_left_unit_and_adds_variances():
     q = Quantity(1.0, 0.03, "µm") + Quantity(500.0, 40.0, "nm")
     assert q.unit == "µm" and q.value == pytest.approx(1.5) and q.uncertainty == pytest.approx(0.05)

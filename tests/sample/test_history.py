@@ -90,3 +90,18 @@ def test_sample_cli_init_check_export(cli, tmp_path):
     out.write_text("preparation: cryo-fibb\n")
     code, _, err = cli("sample", "check", out)
     assert code == 2 and "cryo-fibb" in err
+
+
+def test_sample_init_writes_sample_yaml_in_the_current_folder(cli, tmp_path, monkeypatch):
+    """``sample init`` writes ./sample.yaml (as the README and the no-history hint say), never over an
+    existing one without --force; ``-`` prints the template instead."""
+    monkeypatch.chdir(tmp_path)
+    code, text, _ = cli("sample", "init")
+    assert code == 0 and (tmp_path / "sample.yaml").exists() and "preparation" not in text
+    (tmp_path / "sample.yaml").write_text("preparation: cryo-fib\n")
+    code, _, err = cli("sample", "init")
+    assert code == 2 and "--force" in err
+    assert (tmp_path / "sample.yaml").read_text() == "preparation: cryo-fib\n"
+    assert cli("sample", "init", "--force")[0] == 0 and "preparation" in (tmp_path / "sample.yaml").read_text()
+    code, text, _ = cli("sample", "init", "-")
+    assert code == 0 and "preparation" in text

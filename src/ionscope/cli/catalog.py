@@ -17,8 +17,9 @@ app = typer.Typer(help="Results catalogue: add ionscope --json results, list, qu
                   no_args_is_help=True)
 
 DbOpt = Annotated[Optional[str], typer.Option(
-    "--db", metavar="PATH_OR_URL", help="Catalogue: SQLite file or postgresql://user@host/db URL (default: "
-                                        "$IONSCOPE_CATALOG_DB, else catalog.sqlite in the user data folder).")]
+    "--catalog-db", "--db", metavar="PATH_OR_URL",
+    help="Catalogue (--db: older spelling): SQLite file or postgresql://user@host/db URL (default: "
+         "$IONSCOPE_CATALOG_DB, else catalog.sqlite in the user data folder).")]
 
 
 def _table(entries: list[dict[str, Any]]) -> Table:

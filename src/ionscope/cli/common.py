@@ -395,12 +395,29 @@ def _shared_params(existing: set[str]) -> list[Any]:
     return [p for p in shared_params() if p.name not in existing]
 
 
-def _wrap(callback: Any, own: frozenset[str]) -> Any:
+def _require_inputs(kwargs: dict[str, Any], arguments: frozenset[str]) -> None:
+    """Refuse a missing input path before the command imports its analysis modules (seconds under load).
+
+    Only positional path arguments are checked (every analysis command takes its inputs there and its
+    outputs as options); ``-`` and glob patterns are left to the command.
+    """
+    from ionscope.model.errors import InputNotFoundError
+
+    for name in arguments:
+        values = kwargs.get(name)
+        for value in values if isinstance(values, (list, tuple)) else [values]:
+            if isinstance(value, Path) and str(value) != "-" and not any(c in str(value) for c in "*?[") \
+                    and not value.exists():
+                raise InputNotFoundError("no such file or folder", value)
+
+
+def _wrap(callback: Any, own: frozenset[str], arguments: frozenset[str] = frozenset()) -> Any:
     """Run a command recording its artefact flags; in text mode, print the tier line (and catalogue)."""
     from ionscope.model.flags import recording
 
     @functools.wraps(callback)
     def run(*args: Any, **kwargs: Any) -> Any:
+        _require_inputs(kwargs, arguments)
         for name in _SHARED_NAMES:
             if name not in own and name in kwargs:
                 value = kwargs.pop(name)
@@ -453,6 +470,7 @@ def install_shared_options(group: Any) -> None:
             continue
         extra = _shared_params(names)
         cmd.params.extend(extra)
-        cmd.callback = _wrap(cmd.callback, frozenset(names))
+        cmd.callback = _wrap(cmd.callback, frozenset(names),
+                             frozenset(p.name for p in cmd.params if p.param_type_name == "argument"))
         cmd._ionscope_shared = True
         cmd._ionscope_added = frozenset(p.name for p in extra)

@@ -70,10 +70,12 @@ def layers(
 def _say_chosen(chosen) -> None:
     """Tell (on stderr) which marker species were chosen automatically and how."""
     from ionscope.cli.common import err_console
+    from ionscope.model.text import pretty_ion
 
     err_console.print(f"chose {len(chosen['species'])} marker species (of {chosen['qualified']} with a "
-                      f"significant step or maximum, {chosen['candidates']} in the file): "
-                      f"{', '.join(chosen['species'])}; give --species to choose others",
+                      f"significant step or maximum, among {chosen['candidates']} species with finite counts in "
+                      f"the {chosen['columns']} columns of the file): "
+                      f"{', '.join(pretty_ion(s) for s in chosen['species'])}; give --species to choose others",
                       highlight=False, soft_wrap=True)
 
 

@@ -24,6 +24,10 @@ NormaliseOldOpt = Annotated[Optional[str], deprecated_spelling("--normalise", "-
 MinCountsOpt = Annotated[float, typer.Option("--min-counts", help="Drop peaks with fewer total counts (0: keep all).")]
 OutOpt = Annotated[Optional[Path], typer.Option("--out", help="Folder for scores.zarr and loadings.zarr.")]
 SchedulerOpt = Annotated[Optional[str], typer.Option("--scheduler", help="Dask distributed scheduler address.")]
+VariableOpt = Annotated[Optional[str], typer.Option("--variable", help="Array to analyse in a file holding several "
+                                                                       "(.npz, Zarr group).")]
+DimsOpt = Annotated[Optional[str], typer.Option("--dims", help="Names of the array's dimensions, in order, 'peak' "
+                                                               "for the channel axis (e.g. pixel,peak).")]
 
 
 def _normalisation(normalisation: str, normalise: str | None) -> str:
@@ -32,12 +36,14 @@ def _normalisation(normalisation: str, normalise: str | None) -> str:
 
 
 def _run(method: str, data_path: Path, components: int, scaling: str, normalise: str, min_counts: float,
-         out: Path | None, scheduler: str | None, json: bool, force: bool, algorithm: str = "kmeans") -> None:
+         out: Path | None, scheduler: str | None, json: bool, force: bool, algorithm: str = "kmeans",
+         variable: str | None = None, dims: str | None = None) -> None:
     from ionscope.cli.common import dask_progress, emit_json, progress
     from ionscope.mva.run import run_mva
 
     run = run_mva(data_path, method, components, scaling=scaling, normalisation=normalise, min_counts=min_counts,
-                  out=out, force=force, algorithm=algorithm, scheduler=scheduler,
+                  out=out, force=force, algorithm=algorithm, scheduler=scheduler, variable=variable,
+                  dims=None if dims is None else dims.split(","),
                   stage=partial(progress, quiet=json),
                   compute_stage=lambda name: dask_progress(name, quiet=json))
     if json:
@@ -69,38 +75,38 @@ def _print_run(run: Any, data_path: Path) -> None:
 def pca_cmd(data: DataArg, components: ComponentsOpt = 5, scaling: ScalingOpt = "poisson",
             normalisation: NormalisationOpt = "none", min_counts: MinCountsOpt = 0.0, out: OutOpt = None,
             scheduler: SchedulerOpt = None, json: JsonOpt = False, force: ForceOpt = False,
-            normalise: NormaliseOldOpt = None) -> None:
+            normalise: NormaliseOldOpt = None, variable: VariableOpt = None, dims: DimsOpt = None) -> None:
     """PCA (full SVD in memory; one-pass Gram matrix out of core for lazy/Zarr data)."""
     _run("pca", data, components, scaling, _normalisation(normalisation, normalise),
-         min_counts, out, scheduler, json, force)
+         min_counts, out, scheduler, json, force, variable=variable, dims=dims)
 
 
 @app.command("nmf")
 def nmf_cmd(data: DataArg, components: ComponentsOpt = 3, scaling: ScalingOpt = "none",
             normalisation: NormalisationOpt = "none", min_counts: MinCountsOpt = 0.0, out: OutOpt = None,
             scheduler: SchedulerOpt = None, json: JsonOpt = False, force: ForceOpt = False,
-            normalise: NormaliseOldOpt = None) -> None:
+            normalise: NormaliseOldOpt = None, variable: VariableOpt = None, dims: DimsOpt = None) -> None:
     """NMF with the Poisson (Kullback–Leibler) loss; in memory."""
     _run("nmf", data, components, scaling, _normalisation(normalisation, normalise),
-         min_counts, out, scheduler, json, force)
+         min_counts, out, scheduler, json, force, variable=variable, dims=dims)
 
 
 @app.command("mcr")
 def mcr_cmd(data: DataArg, components: ComponentsOpt = 3, scaling: ScalingOpt = "none",
             normalisation: NormalisationOpt = "none", min_counts: MinCountsOpt = 0.0, out: OutOpt = None,
             scheduler: SchedulerOpt = None, json: JsonOpt = False, force: ForceOpt = False,
-            normalise: NormaliseOldOpt = None) -> None:
+            normalise: NormaliseOldOpt = None, variable: VariableOpt = None, dims: DimsOpt = None) -> None:
     """MCR-ALS with non-negative concentrations and spectra; in memory."""
     _run("mcr", data, components, scaling, _normalisation(normalisation, normalise),
-         min_counts, out, scheduler, json, force)
+         min_counts, out, scheduler, json, force, variable=variable, dims=dims)
 
 
 @app.command("cluster")
 def cluster_cmd(data: DataArg, components: ComponentsOpt = 3, scaling: ScalingOpt = "poisson",
                 normalisation: NormalisationOpt = "none", min_counts: MinCountsOpt = 0.0, out: OutOpt = None,
                 scheduler: SchedulerOpt = None, json: JsonOpt = False, force: ForceOpt = False,
-                normalise: NormaliseOldOpt = None,
+                normalise: NormaliseOldOpt = None, variable: VariableOpt = None, dims: DimsOpt = None,
                 method: Annotated[str, typer.Option("--method", help="kmeans or gmm.")] = "kmeans") -> None:
     """Phase map: cluster the scores of an (N−1)-component PCA into N phases."""
     _run("cluster", data, components, scaling, _normalisation(normalisation, normalise),
-         min_counts, out, scheduler, json, force, algorithm=method)
+         min_counts, out, scheduler, json, force, algorithm=method, variable=variable, dims=dims)

@@ -19,13 +19,13 @@ app = typer.Typer(help="Sample history: preparation, transfer, beam; it sets the
 
 @app.command()
 def init(
-    out: Annotated[Optional[Path], typer.Argument(help="File to write (e.g. sample.yaml); default: print it.")] = None,
+    out: Annotated[Path, typer.Argument(help="File to write; '-' prints it instead.")] = Path("sample.yaml"),
     force: ForceOpt = False,
 ) -> None:
-    """Write a commented sample-history template (YAML) to fill in."""
+    """Write a commented sample-history template (YAML) to fill in: sample.yaml in the current folder."""
     from ionscope.sample import template
 
-    if out is None:
+    if str(out) == "-":
         typer.echo(template(), nl=False)
         return
     from ionscope.io.atomic import write_text

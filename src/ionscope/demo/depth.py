@@ -13,7 +13,7 @@ from ionscope.depth.plots import profile_figure
 from ionscope.model.provenance import make_provenance
 from ionscope.model.result import Quantity
 from ionscope.model.text import format_measurement
-from ionscope.synth.depth import layered_stack
+from ionscope.synth.depth import layered_cube, layered_stack
 
 TITLE = "Depth profiles: interfaces and layers"
 
@@ -34,6 +34,11 @@ ORDER = 30
 
 def build(ctx: DemoContext) -> None:
     profile, truth = layered_stack(matrix_factors=(1.0, 1.5, 1.0, 0.6, 1.0), transient=3.0, seed=ctx.seed)
+    ctx.save_input(profile, "depth_profile.zarr", "TOF-SIMS depth profile (scan, peak) of a five-layer stack",
+                   "ionscope depth layers demo-output/data/depth_profile.zarr")
+    ctx.save_input(layered_cube(seed=ctx.seed)[0], "depth_cube.zarr",
+                   "3-D depth-profile cube (scan, y, x, peak) with a tilted interface",
+                   "ionscope depth cube demo-output/data/depth_cube.zarr --out maps.zarr")
     species = list(truth.truth["layer_of_species"])
     layers = find_layers(profile, species)
     rates = [Quantity(r, 0.03 * r, "nm/s") for r in truth.truth["rates_nm_s"]]

@@ -32,6 +32,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ionscope.demo.runner import DemoContext
+from ionscope.io.tiff import write_tiff
 from ionscope.micro.metrics import microstructure_metrics
 from ionscope.micro.phases import label_volume
 from ionscope.micro.surface import CROFTON, tpb_edge_length
@@ -90,11 +91,36 @@ def tpb_boundary_tolerance(truth: np.ndarray, rate: float, spacing_um: float, se
     return abs(_tpb_density(perturbed, spacing_um) - _tpb_density(truth, spacing_um))
 
 
+def _scribbles(vol, seed: int):
+    """Sparse training labels of the stack as the viewer's Label mode saves them: 1 % of the voxels,
+    drawn at random, carry their true phase + 1 (0: not labelled); classes named as :data:`PHASES`."""
+    from ionscope.model.arrays import make_volume, spacing_of
+    from ionscope.viewer.scribble import LABEL_FORMAT, LABEL_FORMAT_VERSION
+
+    truth = np.asarray(vol.values)
+    pick = np.random.default_rng(seed).random(truth.shape) < 0.01
+    labels = np.where(pick, truth + 1, 0).astype(np.uint8)
+    classes = sorted(PHASES, key=PHASES.get)
+    return make_volume(labels, spacing_of(vol, ("z", "y", "x")), units="label", name="labels",
+                       phases={"unlabelled": 0, **{c: PHASES[c] + 1 for c in classes}},
+                       attrs={"label_file": LABEL_FORMAT, "label_file_version": LABEL_FORMAT_VERSION,
+                              "classes": classes})
+
+
 def build(ctx: DemoContext) -> None:
     """Run the section: simulate, correct and segment the stack, compare its metrics with the truth,
     and write the text, figures and table into the report."""
     vol, truth = three_phase_electrode((64, 96, 96), seed=ctx.seed)
     stack, itruth = image_stack(vol.values, fiducial_rows=FID, seed=ctx.seed + 1)
+    ctx.save_input(stack, "fibsem_stack.tif", "raw FIB-SEM stack (z, y, x) with drift, curtaining and shading",
+                   "ionscope tomo align demo-output/data/fibsem_stack.tif --out aligned.zarr", writer=write_tiff)
+    ctx.save_input(_scribbles(vol, ctx.seed + 2), "fibsem_stack.labels.zarr",
+                   "sparse labels of the stack (1 % of voxels, from the true phases), as the viewer's Label mode "
+                   "saves them", "ionscope tomo train demo-output/data/fibsem_stack.tif --labels "
+                   "demo-output/data/fibsem_stack.labels.zarr --out model.ionseg")
+    ctx.save_input(vol, "fibsem_phases.zarr", "its true phase labels (z, y, x), 0.1 µm voxels",
+                   "ionscope micro metrics demo-output/data/fibsem_phases.zarr --phases pore=0,nmc=1,cbd=2 "
+                   "--spacing 0.1um")
     drift = align_stack(stack, reference="first", fiducial=(slice(0, FID), slice(None)))
     aligned = drift.aligned
     cleaned = gaussian_denoise(correct_shading(destripe(aligned)), 0.05).load()

@@ -39,6 +39,12 @@ ORDER = 50
 def build(ctx: DemoContext) -> None:
     (series, log), truth = operando_cell(seed=ctx.seed)
     log_path = write_cycling_csv(log, ctx.out / "data" / "operando_cycling_log.csv", force=True)
+    ctx.note_input("operando_cycling_log.csv", "cycling log (time, current, voltage) of the operando cell",
+                   "ionscope operando analyze demo-output/data/operando_series.zarr "
+                   "--cycling demo-output/data/operando_cycling_log.csv", info=False)
+    ctx.save_input(series, "operando_series.zarr", "operando image series (state, y, x, peak) of a cycled cell",
+                   "ionscope operando analyze demo-output/data/operando_series.zarr "
+                   "--cycling demo-output/data/operando_cycling_log.csv")
     log_read = read_cycling(log_path)
     labels = truth.truth["labels"].copy()
     k = int(labels.max())

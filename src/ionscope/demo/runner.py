@@ -32,6 +32,26 @@ class DemoContext:
     seed: int = 0
     results: dict[str, Any] = field(default_factory=dict)
     log: Callable[[str], None] = lambda message: None
+    #: The simulated input files written into ``out/data`` (path relative to it → what it holds and a
+    #: command to try on it), listed in ``data/README.md`` and ``results.json``.
+    data_files: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def save_input(self, obj: Any, name: str, what: str, command: str = "", *,
+                   writer: Callable[..., Any] | None = None, info: bool = True) -> Path:
+        """Write a simulated input into ``out/data/name`` (``ionscope.save``, i.e. Zarr, unless a
+        ``writer(obj, path, force=True)`` of :mod:`ionscope.io` is given) and list it (``info``: whether
+        ``ionscope info`` opens it; tables read only by their command say False)."""
+        import ionscope
+
+        path = self.out / "data" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        (writer or ionscope.save)(obj, path, force=True)
+        self.note_input(name, what, command, info=info)
+        return path
+
+    def note_input(self, name: str, what: str, command: str = "", *, info: bool = True) -> None:
+        """List a file a section wrote into ``out/data`` itself."""
+        self.data_files[name] = {"what": what, "try": command, "info": info}
 
 
 def demo_modules() -> list[Any]:
@@ -66,10 +86,24 @@ def run_demo(out: str | PathLike[str], *, force: bool = False, seed: int = 0,
             module.build(ctx)
             if module.__name__ == "ionscope.demo.micro":
                 _micro_keys(ctx)
+    ctx.results["data_files"] = dict(sorted(ctx.data_files.items()))
+    write_text(out / "data" / "README.md", data_readme(ctx.data_files), force=True)
     report.set_reliability(demo_reliability(flagged.flags))
     report.save(report_path, force=force)
     write_text(results_path, json.dumps(to_plain(ctx.results), indent=2, ensure_ascii=False), force=force)
     return {"report": report_path, "results": results_path}
+
+
+def data_readme(files: dict[str, dict[str, Any]]) -> str:
+    """``data/README.md``: every simulated input the demo wrote, what it holds and a command to try."""
+    lines = ["# Simulated inputs of `ionscope demo`", "",
+             "Every file here was simulated with known ground truth (`ionscope.synth`) and is read by the",
+             "analysis it belongs to; paths are relative to the demo's output folder.", "",
+             "| file | what it holds | try |", "|---|---|---|"]
+    for name, info in sorted(files.items()):
+        try_ = f"`{info['try']}`" if info["try"] else ""
+        lines.append(f"| `data/{name}` | {info['what']} | {try_} |")
+    return "\n".join(lines) + "\n"
 
 
 def demo_reliability(flags: list[str]) -> dict[str, Any]:

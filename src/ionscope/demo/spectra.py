@@ -22,6 +22,8 @@ def build(ctx: DemoContext) -> None:
     import matplotlib.pyplot as plt
 
     spec, truth = tof_spectrum(seed=ctx.seed)
+    ctx.save_input(spec, "spectrum.zarr", "positive TOF-SIMS spectrum with a channel axis (miscalibrated export)",
+                   "ionscope spectrum peaks demo-output/data/spectrum.zarr")
     cal = auto_calibrate(spec)
     spec = apply_calibration(spec, cal)
     peaks = find_spectrum_peaks(spec, min_snr=5)

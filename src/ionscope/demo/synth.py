@@ -26,6 +26,13 @@ def build(ctx: DemoContext) -> None:
     # an SEM image, an ion-image set of the same area (rotated, scaled, shifted) and the SEM phase map,
     # for `ionscope correlate`, registered once (transform.json; the exact transform is in the ground truth)
     write_correlative_pair(ctx.out / "data" / "correlative", seed=ctx.seed)
+    ctx.note_input("composite_cross_section.zarr", "ion images (y, x, peak) of a composite cross-section",
+                   "ionscope mva pca demo-output/data/composite_cross_section.zarr --components 4")
+    for name, what in (("sem.tif", "SEM image, 50 nm pixels"), ("sims.zarr", "ion images of the same area"),
+                       ("phase.tif", "SEM phase map"), ("transform.json", "their registration")):
+        ctx.note_input(f"correlative/{name}", what, "ionscope correlate register demo-output/data/correlative/sem.tif "
+                       "demo-output/data/correlative/sims.zarr --out transform.json" if name == "sem.tif" else "",
+                       info=name != "transform.json")
     loaded = ionscope.read(store)  # lazy, through the registry, exactly as a user's file
     phase = truth.truth["phase"]
     names = list(truth.truth["expected"])

@@ -68,7 +68,7 @@ def species_index(profile: xr.DataArray, name: str) -> int:
         return stripped.index(name.strip())
     close = difflib.get_close_matches(name, labels, n=4, cutoff=0.5)
     hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-    raise ValidationError(f"species {name!r} is not in the profile ({len(labels)} species){hint}")
+    raise ValidationError(f"species {name!r} is not among the {len(labels)} columns of the profile{hint}")
 
 
 def species_counts(profile: xr.DataArray, names: Sequence[str]) -> np.ndarray:

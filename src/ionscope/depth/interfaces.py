@@ -521,7 +521,8 @@ def choose_marker_species(profile: xr.DataArray, *, axis: str = "sputter_time", 
     Result
         ``species`` (chosen, in depth order), ``groups`` (per chosen species: ``marker``, ``members``,
         ``contrast`` as a quantity), ``unresolved`` (groups thinner than the depth resolution, with
-        the reason), ``candidates`` (number of species looked at), ``qualified`` (number meeting both
+        the reason), ``candidates`` (number of species looked at), ``columns`` (number of columns of
+        the profile, ``total`` and non-finite ones included), ``qualified`` (number meeting both
         criteria), ``criteria`` (text).
     """
     prof = require_profile(profile)
@@ -592,7 +593,8 @@ def choose_marker_species(profile: xr.DataArray, *, axis: str = "sputter_time", 
                            parameters={"axis": axis, "max_species": max_species, "min_snr": min_snr})
     return Result("depth.marker_species", {"species": [r["marker"] for r in rows], "groups": rows,
                                            "unresolved": unresolved, "candidates": len(cand),
-                                           "qualified": len(qualified), "criteria": criteria},
+                                           "columns": len(peaks), "qualified": len(qualified),
+                                           "criteria": criteria},
                   provenance=prov)
 
 

@@ -131,9 +131,10 @@ class Quantity:
             return str(self)
         if isinstance(self.value, list):
             return str(self)
+        unit_text = "" if self.unit in ("", "1") else f" {self.unit}"
         if self.uncertainty is None:
-            return f"{self.value:{spec}} {self.unit}"
-        return f"({self.value:{spec}} ± {self.uncertainty:{spec}}) {self.unit}"
+            return f"{self.value:{spec}}{unit_text}"
+        return f"({self.value:{spec}} ± {self.uncertainty:{spec}}){unit_text}"
 
     def __str__(self) -> str:
         """``1.234e-12 ± 4.5e-14 cm^2/s``: the uncertainty to two significant digits, the value to the same

@@ -7,7 +7,7 @@ options, calls :func:`run_mva` and prints.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
@@ -95,7 +95,8 @@ def output_paths(method: str, out: Path | None) -> dict[str, Path]:
 def run_mva(path: str | PathLike[str], method: str, n_components: int, *, scaling: str = "poisson",
             normalisation: str = "none", min_counts: float = 0.0, out: str | PathLike[str] | None = None,
             force: bool = False, algorithm: str = "kmeans", scheduler: str | None = None,
-            stage: Stage | None = None, compute_stage: ComputeStage | None = None) -> MVARun:
+            stage: Stage | None = None, compute_stage: ComputeStage | None = None,
+            variable: str | None = None, dims: Sequence[str] | None = None) -> MVARun:
     """Read ``path``, decompose it with ``method`` and save the score maps and loadings.
 
     Parameters
@@ -121,6 +122,9 @@ def run_mva(path: str | PathLike[str], method: str, n_components: int, *, scalin
     compute_stage
         ``compute_stage(name)`` returning a context manager around a Dask computation (e.g.
         ``ionscope.cli.common.dask_progress``).
+    variable, dims
+        For a file holding several arrays (``.npz``, Zarr group): the data variable to analyse, and new
+        names of its dimensions with ``peak`` for the channel axis (see :func:`ionscope.io.variables.select_array`).
     """
     from ionscope.io.atomic import check_writable
 
@@ -134,7 +138,7 @@ def run_mva(path: str | PathLike[str], method: str, n_components: int, *, scalin
     label = METHODS[method]
     with on_scheduler(scheduler):
         with compute_stage(f"{label}: reading {path.name}"):
-            data = _load(path, min_counts, in_memory=method in ITERATION_LIMITS)
+            data = _load(path, min_counts, in_memory=method in ITERATION_LIMITS, variable=variable, dims=dims)
         res = _decompose(data, method, n_components, scaling, normalisation, algorithm, stage, compute_stage)
         if out is not None:
             with compute_stage(f"{label}: writing to {out}"):
@@ -142,13 +146,15 @@ def run_mva(path: str | PathLike[str], method: str, n_components: int, *, scalin
     return MVARun(res, _run_result(res, path, method, paths), label, paths)
 
 
-def _load(path: Path, min_counts: float, *, in_memory: bool) -> xr.DataArray:
-    """The data of ``path`` without its peaks of fewer than ``min_counts`` counts, loaded into
-    memory for the methods that need it."""
+def _load(path: Path, min_counts: float, *, in_memory: bool, variable: str | None = None,
+          dims: Sequence[str] | None = None) -> xr.DataArray:
+    """The data of ``path`` (its array with a ``peak`` axis) without its peaks of fewer than
+    ``min_counts`` counts, loaded into memory for the methods that need it."""
     from ionscope.io import read
+    from ionscope.io.variables import select_array
     from ionscope.mva.preprocess import select_peaks
 
-    data = read(path)
+    data = select_array(read(path), path, need="peak", variable=variable, dims=dims)
     if min_counts > 0:
         data = select_peaks(data, min_counts)
     if in_memory:

@@ -50,7 +50,7 @@ class Rule:
 
 RULES: dict[str, Rule] = {r.code: r for r in (
     Rule("no_history", UNKNOWN, "no sample history: put a sample.yaml beside the data or pass --sample "
-         "(`ionscope sample init` writes a template)", LOPEZ_2021),
+         "(`ionscope sample init` writes a template sample.yaml in the current folder)", LOPEZ_2021),
     Rule("preparation_unknown", UNKNOWN, "the sample history does not record the preparation route", LOPEZ_2021),
     Rule("manual_separation", "D", "manual separation destroys, partly or fully, the interphase it exposes: the "
          "probed material may not be the interphase", LOPEZ_2021),

@@ -1,0 +1,32 @@
+"""Shared command machinery: a missing input is refused before the analysis modules are imported."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+_PROBE = """
+import sys
+from ionscope.cli.main import main
+code = main([{args}])
+heavy = sorted(m for m in sys.modules if m.split(".")[:2] in (["ionscope", "{package}"],))
+print(code, heavy)
+"""
+
+
+@pytest.mark.parametrize(("args", "package"), [("'depth', 'layers', 'nope.txt'", "depth"),
+                                               ("'mva', 'pca', 'nope.zarr'", "mva"),
+                                               ("'micro', 'metrics', 'nope.tif'", "micro")])
+def test_a_missing_input_fails_before_the_analysis_is_imported(args, package, tmp_path):
+    res = subprocess.run([sys.executable, "-c", _PROBE.format(args=args, package=package)], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=120, check=False)
+    assert "no such file or folder" in res.stderr and "nope." in res.stderr
+    assert res.stdout.strip() == "2 []", res.stdout + res.stderr[-500:]
+
+
+def test_globs_and_stdin_are_left_to_the_command(cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = cli("spectrum", "identify", "nothing*.txt")
+    assert code == 2 and "glob that matched nothing" in err
