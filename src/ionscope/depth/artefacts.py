@@ -104,7 +104,8 @@ def check_artefacts(profile: xr.DataArray, *, layer_order: Sequence[str] | None 
         flags[-1]["detail"]["layer_order"] = list(layer_order)
     prov = make_provenance("ionscope.depth.check_artefacts", parameters={"drift_ratio": drift_ratio})
     return Result("depth.artefacts", {"flags": flags, "codes": [f["code"] for f in flags]},
-                  warnings=[f["message"] for f in flags], provenance=prov, flags=[f["code"] for f in flags])
+                  warnings=tuple(f["message"] for f in flags), provenance=prov,
+                  flags=tuple(f["code"] for f in flags))
 
 
 def compare_time_axes(a: xr.DataArray, b: xr.DataArray, *, tolerance: float = 0.05) -> Result:
@@ -123,7 +124,7 @@ def compare_time_axes(a: xr.DataArray, b: xr.DataArray, *, tolerance: float = 0.
     warnings = [f"fluence per second differs by {100 * rel:.0f} % between the profiles (frames vs seconds or a "
                 "different current): compare them on fluence, not sputter time"] if rel > tolerance else []
     return Result("depth.time_axes", {"fluence_rates": rates, "unit": "ions/cm^2/s", "relative_difference": rel,
-                                      "comparable_on_time": rel <= tolerance}, warnings=warnings,
+                                      "comparable_on_time": rel <= tolerance}, warnings=tuple(warnings),
                   provenance=make_provenance("ionscope.depth.compare_time_axes", parameters={"tolerance": tolerance}))
 
 

@@ -100,7 +100,7 @@ def interface_with_sigma(block: np.ndarray, *, falling: bool, smooth_scans: int 
 
 def _crossing(block: np.ndarray, *, falling: bool, smooth_scans: int, skip: int,
               dtype: type) -> tuple[np.ndarray, np.ndarray]:
-    y = np.asarray(block, dtype=dtype)
+    y: np.ndarray = np.asarray(block, dtype=dtype)
     n = max(int(smooth_scans), 1)
     if n > 1:
         y = uniform_filter1d(y, n, axis=0, mode="nearest")

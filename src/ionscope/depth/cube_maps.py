@@ -198,6 +198,12 @@ def cube_maps(cube: xr.DataArray, *, interfaces: Sequence[tuple[str, bool]] = ()
     return Result("depth.cube", {**values, "maps": ds}, warnings=tuple(warnings), provenance=prov)
 
 
+def _layer_bounds(lay: tuple) -> tuple[float, float, str | None]:
+    """``(start, stop, unit)`` of a layer given as ``(start, stop)`` (scan indices) or ``(start, stop, unit)``."""
+    start, stop, unit = (tuple(lay) + (None,))[:3]
+    return start, stop, unit
+
+
 def _checked_request(cube: xr.DataArray, interfaces: Sequence[tuple[str, bool]], layers: Sequence[tuple],
                      side_views: Sequence[tuple[str, str]], rois: Sequence[tuple[str, np.ndarray]],
                      rects: Sequence[tuple[float, float, float, float]], axis: str, rate_nm_s: float | None,
@@ -223,7 +229,7 @@ def _checked_request(cube: xr.DataArray, interfaces: Sequence[tuple[str, bool]],
             _peak(c, sp)
             if plane not in ("xz", "yz"):
                 raise ValidationError(f"side view plane must be xz or yz, got {plane!r}")
-        found = [layer_scans(c, *(tuple(lay) + (None,))[:3], rate_nm_s=rate_nm_s) for lay in layers]
+        found = [layer_scans(c, *_layer_bounds(lay), rate_nm_s=rate_nm_s) for lay in layers]
         scan_ranges = [(r.start, r.stop) for r in found]
         shape_yx = (c.sizes["y"], c.sizes["x"])
         regions = [(name, np.asarray(m, bool)) for name, m in rois]

@@ -167,7 +167,7 @@ def order_of_maxima(profile: xr.DataArray, species: Sequence[str], *, axis: str 
         "species": list(species), "axis": axis, "skip_scans": f["skip"], "window": f["window"]})
     return Result("depth.order_of_maxima", {"order": [r["species"] for r in rows], "maxima": rows,
                                             "unit": f["unit"], "skipped_scans": f["skip"]},
-                  warnings=warnings, provenance=prov)
+                  warnings=tuple(warnings), provenance=prov)
 
 
 def _extent(yn: np.ndarray, lo: int, hi: int) -> tuple[int, int]:
@@ -394,7 +394,7 @@ def find_layers(profile: xr.DataArray, species: Sequence[str], *, axis: str = "s
     return Result("depth.layers", {"axis": axis, "unit": unit, "interfaces": interfaces, "layers": layers,
                                    "species": species_rows, "weak_species": weak, "skipped_scans": skip,
                                    "trailing_scans_dropped": int(x.size - end)},
-                  warnings=warnings, provenance=prov)
+                  warnings=tuple(warnings), provenance=prov)
 
 
 #: Two species share a layer when the pairs of the group share on average more than half of the depth variance of
@@ -545,7 +545,8 @@ def choose_marker_species(profile: xr.DataArray, *, axis: str = "sputter_time", 
                               "species with --species")
     idx = sorted(qualified)
     z = _log_profiles(f["smooth"][:, idx], skip, end)
-    rows, unresolved = [], []
+    rows: list[dict[str, Any]] = []
+    unresolved: list[dict[str, Any]] = []
     for g in correlated_groups(z):
         members = [idx[i] for i in g]
         # candidates for the marker: members following the group's mean log-profile with r² > ½ (average

@@ -62,7 +62,7 @@ def layer_table(profile: xr.DataArray, species: Sequence[str] | None = None, *, 
     values["artefacts"] = flags["codes"]
     if chosen is not None:
         values["species_chosen"] = dict(chosen.values)
-    return Result("depth.layers", _positions_as_quantities(values), warnings=warnings,
+    return Result("depth.layers", _positions_as_quantities(values), warnings=tuple(warnings),
                   provenance=result.provenance)
 
 
@@ -93,7 +93,7 @@ def _in_depth(profile: xr.DataArray, time_layers: Result, rates: list[tuple[floa
 
 def _positions_as_quantities(values: dict[str, Any]) -> dict[str, Any]:
     """Every axis position a quantity in the axis' unit, so no separate ``unit`` key is left."""
-    unit = values.get("unit")
+    unit = str(values.get("unit"))
 
     def fix(item: Any) -> Any:
         if isinstance(item, dict):

@@ -175,6 +175,7 @@ def fit_mri(z: np.ndarray, signals: np.ndarray, species_layer: Sequence[int], *,
                               diff_step=1e-3)
         if sol is None or trial.cost < sol.cost:
             sol = trial
+    assert sol is not None  # three starts ran
     dof = max(sol.fun.size - sol.x.size - 2 * sl.size, 1)
     chi2 = float(np.sum(sol.fun ** 2) / dof)
     warnings: list[str] = []
@@ -212,7 +213,7 @@ def fit_mri(z: np.ndarray, signals: np.ndarray, species_layer: Sequence[int], *,
     }
     prov = make_provenance("ionscope.depth.fit_mri", parameters={
         "n_layers": n_layers, "interfaces_guess": guess.tolist(), "unit": unit, "start": p0.tolist()})
-    return Result("depth.mri_fit", values, warnings=warnings, provenance=prov)
+    return Result("depth.mri_fit", values, warnings=tuple(warnings), provenance=prov)
 
 
 
