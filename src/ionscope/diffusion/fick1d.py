@@ -198,11 +198,10 @@ def solve_fick_1d(layers: Sequence[Layer], times: float | Sequence[float], *, su
     if t_out.size == 0 or np.any(~(t_out > 0)) or np.any(np.diff(t_out) <= 0):
         raise ValidationError("output times must be positive and increasing (s)")
     st = _Stack(layers)
-    closed = surface is None
-    time_dependent = st.variable or (not closed and (callable(surface.c_source) or callable(surface.k)))
+    time_dependent = st.variable or (surface is not None and (callable(surface.c_source) or callable(surface.k)))
 
     def g_surface(D0: float, t: float) -> tuple[float, float]:
-        if closed:
+        if surface is None:  # closed
             return 0.0, 0.0
         k = _value(surface.k, t)
         if not k > 0:
@@ -244,10 +243,11 @@ def solve_fick_1d(layers: Sequence[Layer], times: float | Sequence[float], *, su
     if not sol.success:  # pragma: no cover - BDF on a diffusion problem only fails on bad input
         raise ValidationError(f"the Fick solver did not converge: {sol.message}")
     C = sol.y.T
-    surf, inter = [], [([], []) for _ in range(len(layers) - 1)]
+    surf: list[float] = []
+    inter: list[tuple[list[float], list[float]]] = [([], []) for _ in range(len(layers) - 1)]
     for ti, c in zip(t_out, C):
         D = st.cell_D(c, ti)
-        if closed:
+        if surface is None:  # closed
             surf.append(np.nan)
         else:
             g, src = g_surface(D[0], ti)

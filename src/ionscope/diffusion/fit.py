@@ -126,12 +126,12 @@ def _params(model: str, x_cm, y, t, *, background, source, fit_offset, resolutio
             film_thickness_cm) -> list[Param]:
     D0 = float(np.clip(_initial_D(x_cm, y, t), D_bounds[0] * 1.01, D_bounds[1] / 1.01))
     ymax, ymin = float(np.max(y)), float(np.min(y))
-    ps = [Param("D", D0, *D_bounds, log=True)]
+    ps = [Param("D", D0, D_bounds[0], D_bounds[1], log=True)]
     if model == "surface-exchange":
         k0 = float(np.clip(D0 / np.sqrt(D0 * t), k_bounds[0] * 1.01, k_bounds[1] / 1.01))
-        ps.append(Param("k", k0, *k_bounds, log=True))
+        ps.append(Param("k", k0, k_bounds[0], k_bounds[1], log=True))
     if model == "two-layer":
-        ps.append(Param("D_substrate", D0, *D_bounds, log=True))
+        ps.append(Param("D_substrate", D0, D_bounds[0], D_bounds[1], log=True))
     if model == "couple":
         ps.append(Param("interface_cm", float(np.median(x_cm)), x_cm.min() - np.ptp(x_cm), x_cm.max() + np.ptp(x_cm)))
     if model == "thin-film":
@@ -272,6 +272,7 @@ def fit_profile(depth_nm, fraction, time_s: float, *, model: str = "surface-exch
     t, x_nm, y, s, extra = _checked_inputs(model, depth_nm, fraction, time_s, sigma, resolution_nm,
                                            film_thickness_nm, uncertainty)
     x = x_nm * NM
+    depth_curve: Any = x_nm  # an array Quantity: its value is an array (the annotation says float)
     ps = _params(model, x, y, t, background=background, source=source, fit_offset=fit_offset,
                  resolution_nm=resolution_nm, D_bounds=D_bounds, k_bounds=k_bounds,
                  film_thickness_cm=extra.get("film_thickness_cm"))
@@ -304,8 +305,8 @@ def fit_profile(depth_nm, fraction, time_s: float, *, model: str = "surface-exch
                 "correlation": {f"{ps[i].name}/{ps[j].name}": float(corr[i, j]) for i in range(npar)
                                 for j in range(i + 1, npar)},
                 "depth_nm": x_nm, "fitted": prob.curve(p), "residuals": r,
-                "depth": Quantity(x_nm, None, "nm", why_no_uncertainty="the depth scale of the profile, taken as "
-                                                                         "exact")})
+                "depth": Quantity(depth_curve, None, "nm",
+                                  why_no_uncertainty="the depth scale of the profile, taken as exact")})
     prov = make_provenance("ionscope.diffusion.fit_profile", inputs=inputs, parameters={
         "model": model, "time_s": t, "background": background, "source": source, "fit_offset": fit_offset,
         "resolution_nm": resolution_nm, "uncertainty": uncertainty, "D_bounds": D_bounds, "k_bounds": k_bounds})

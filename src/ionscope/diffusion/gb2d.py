@@ -36,8 +36,8 @@ def graded_faces(length: float, first: float, growth: float = 1.15, max_cell: fl
     while faces[-1] < length and len(faces) <= max_cells:
         faces.append(faces[-1] + h)
         h = min(h * growth, cap)
-    faces = np.asarray(faces)
-    return faces * (length / faces[-1])
+    out = np.asarray(faces)
+    return out * (length / out[-1])
 
 
 @dataclass

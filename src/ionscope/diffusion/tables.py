@@ -64,7 +64,7 @@ def read_profile_table(path: str | PathLike[str], isotopes: tuple[str, str] | No
     else:
         frac, sig = columns["fraction"], columns["sigma"]
     _check_profile(depth, frac, p)
-    return ProfileTable(depth, frac, sig, tuple(isotopes) if isotopes else None, str(p))
+    return ProfileTable(depth, frac, sig, (isotopes[0], isotopes[1]) if isotopes else None, str(p))
 
 
 def _check_profile(depth, frac, path) -> None:

@@ -140,7 +140,7 @@ def haven_ratio(D_star: float, sigma_S_cm: float, n_per_cm3: float, T_K: float, 
     if not rel:
         warnings.append("no input uncertainties given: H_R has no uncertainty")
     values = {"D_sigma_cm2_s": Ds, "haven_ratio": H, "haven_ratio_err": H_err,
-              "D_sigma": Quantity(Ds, Ds * float(np.hypot(*rel_ds)) if rel_ds else None, "cm^2/s",
+              "D_sigma": Quantity(Ds, Ds * float(np.hypot(rel_ds[0], rel_ds[1])) if rel_ds else None, "cm^2/s",
                                   why_no_uncertainty="no uncertainties of σ or n were given"),
               "H_R": Quantity(H, H_err, "1", why_no_uncertainty="no uncertainties of D*, σ or n were given"),
               "T_K": float(T_K),
