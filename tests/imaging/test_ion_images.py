@@ -27,3 +27,20 @@ def test_peaks_outside_the_measured_range_warn(cli):
     doc = json.loads(out)
     assert any("7.016" in w and "outside the measured range" in w for w in doc["warnings"])
     assert not any("152" in w and "outside" in w for w in doc["warnings"])
+
+
+def test_exported_peak_images_are_selected_by_ion_name():
+    """A (y, x, peak) export is selected by ion names as well as by m/z (names resolved to their exact m/z)."""
+    import numpy as np
+
+    from ionscope.imaging import ion_images
+    from ionscope.library.windows import peak_positions
+    from ionscope.model.arrays import make_ion_image
+
+    li7, f = peak_positions(["^7Li+", "F-"])[0]
+    grid = np.stack([np.full((4, 5), 1.0), np.full((4, 5), 2.0), np.full((4, 5), 3.0)], axis=-1)
+    images = make_ion_image(grid, ["a", "b", "c"], pixel_size_um=(1.0, 1.0), mz=np.array([li7, 12.0, f]))
+    by_name = ion_images(images, ["F-", "^7Li+"], tolerance_da=0.01)
+    by_mz = ion_images(images, [f, li7], tolerance_da=0.01)
+    assert list(by_name["peak"].values) == ["c", "a"]
+    np.testing.assert_array_equal(by_name.values, by_mz.values)

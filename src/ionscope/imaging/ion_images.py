@@ -63,6 +63,7 @@ def ion_images(data: Any, peaks: Sequence[float | str], *, tolerance_ppm: float 
         return _from_peak_images(data, peaks, tolerance_ppm, tolerance_da)
     mz, lo, hi = peak_windows(peaks, tolerance_ppm=tolerance_ppm, tolerance_da=tolerance_da)
     params = {"peaks_mz": mz.tolist(), "tolerance_ppm": tolerance_ppm, "tolerance_da": tolerance_da}
+    pixel: tuple[float, ...]  # (y, x) in µm
     if isinstance(data, ImzMLData):
         grid = data.to_grid(window_sums(data, lo, hi))
         pixel = data.pixel_size_um
@@ -94,7 +95,7 @@ def ion_images(data: Any, peaks: Sequence[float | str], *, tolerance_ppm: float 
     return out.assign_coords(mz_low=("peak", lo, {"units": "m/z"}), mz_high=("peak", hi, {"units": "m/z"}))
 
 
-def _from_peak_images(images: xr.DataArray, peaks: Sequence[float], tolerance_ppm: float | None,
+def _from_peak_images(images: xr.DataArray, peaks: Sequence[float | str], tolerance_ppm: float | None,
                       tolerance_da: float | None) -> xr.DataArray:
     """Select the exported intervals (BIF6, binned events) that match ``peaks``.
 
@@ -103,7 +104,7 @@ def _from_peak_images(images: xr.DataArray, peaks: Sequence[float], tolerance_pp
     """
     if "mz" not in images.coords:
         raise ValidationError("these ion images carry no m/z per peak; select them by label instead")
-    mz = np.atleast_1d(np.asarray(peaks, dtype=float))
+    mz = peak_positions(peaks)[0]  # ion names as well as m/z values
     centre = np.asarray(images["mz"].values, dtype=float)
     low = np.asarray(images["mz_low"].values, dtype=float) if "mz_low" in images.coords else centre
     high = np.asarray(images["mz_high"].values, dtype=float) if "mz_high" in images.coords else centre

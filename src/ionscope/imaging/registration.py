@@ -171,7 +171,7 @@ def estimate_shifts(stack: Any, reference: int | str | np.ndarray = 0, *, upsamp
     if upsample < 1:
         raise ValidationError(f"upsample must be ≥ 1, got {upsample}")
     win = tukey_window((ny, nx), window_alpha).astype(np.float32) if window_alpha > 0 else None
-    prep = dict(smooth_px=smooth_px, edges=edges, window=win)
+    prep: dict[str, Any] = {"smooth_px": smooth_px, "edges": edges, "window": win}  # prepare_frames options
     if isinstance(reference, str) and reference == "previous":
         pair = np.zeros((n, 2))
         peaks = np.ones(n)

@@ -108,7 +108,7 @@ def channel_lut(cal: Calibration, lo: np.ndarray, hi: np.ndarray, *, what: str =
     return lut
 
 
-def bin_events(events: EventTable, *, peaks: Sequence[float] | None = None, tolerance_ppm: float | None = None,
+def bin_events(events: EventTable, *, peaks: Sequence[float | str] | None = None, tolerance_ppm: float | None = None,
                tolerance_da: float | None = None, mz_edges: Sequence[float] | None = None,
                keep_scans: bool = False, scans: tuple[int, int] | None = None, spatial_bin: int = 1,
                shifts: np.ndarray | None = None, chunk_events: int = CHUNK_EVENTS,
@@ -191,7 +191,7 @@ def bin_events(events: EventTable, *, peaks: Sequence[float] | None = None, tole
     return labelled(out[0], "ion_image", coords=coords, attrs=attrs, provenance=prov)
 
 
-def _check_request(events: EventTable, peaks: Sequence[float] | None, mz_edges: Sequence[float] | None,
+def _check_request(events: EventTable, peaks: Sequence[float | str] | None, mz_edges: Sequence[float] | None,
                    keep_scans: bool, spatial_bin: int) -> tuple[Calibration, Geometry, int]:
     """The event table's calibration and geometry and the spatial bin, after checking that the
     request is one :func:`bin_events` can serve."""
@@ -210,7 +210,7 @@ def _check_request(events: EventTable, peaks: Sequence[float] | None, mz_edges: 
     return cal, geo, b
 
 
-def _output_bins(cal: Calibration, peaks: Sequence[float] | None, tolerance_ppm: float | None,
+def _output_bins(cal: Calibration, peaks: Sequence[float | str] | None, tolerance_ppm: float | None,
                  tolerance_da: float | None,
                  mz_edges: Sequence[float] | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Output m/z (peak centres or bin centres), window bounds lo/hi and the channel lookup table."""
