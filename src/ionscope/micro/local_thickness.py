@@ -439,8 +439,8 @@ def local_thickness(mask: np.ndarray, spacing: tuple[float, float, float] = (1.0
     # kind t < u.size holds the balls {|v|² ≤ u[t]}: any threshold between u[t] and u[t + 1] selects
     # them (the last table kind stays empty); larger kinds keep their strict radius
     q = np.r_[0.5 * (u[:-1] + u[1:]), u[-1], big * STRICT]
-    spans = _row_spans(q, sz, sy, sx, *mask.shape[:2])
-    _paint_largest_first(cz, cy, cx, start, *spans, (2.0 * np.sqrt(largest)).astype(np.float32), out)
+    ez, slot, ey, first, half = _row_spans(q, sz, sy, sx, mask.shape[0], mask.shape[1])
+    _paint_largest_first(cz, cy, cx, start, ez, slot, ey, first, half, (2.0 * np.sqrt(largest)).astype(np.float32), out)
     return out
 
 

@@ -113,7 +113,7 @@ def tortuosity(vol: xr.DataArray, phase: str, directions: Sequence[str] = ("x", 
         values[d] = entry
     prov = make_provenance("ionscope.micro.tortuosity", parameters={"phase": phase, "directions": list(directions),
                                                                       "spacing_um": sp, "tolerance": tol})
-    return Result("micro.tortuosity", values, warnings, prov)
+    return Result("micro.tortuosity", values, tuple(warnings), prov)
 
 
 def microstructure_metrics(vol: xr.DataArray, phases: Mapping[str, int] | None = None, *,
@@ -153,8 +153,9 @@ def microstructure_metrics(vol: xr.DataArray, phases: Mapping[str, int] | None =
     _check_tortuosity_phases(tortuosity_phases, ph)
     warnings = _input_warnings(unnamed, two_d)
     per_phase = _fractions(labels, ph, sp, representativity, stage)
+    spacing_list: Any = list(sp)  # an array Quantity: its value is a list (the annotation says float)
     values: dict[str, Any] = {"spacing_um": list(sp),
-                              "spacing": Quantity(list(sp), None, "µm", why_no_uncertainty=SPACING_WHY),
+                              "spacing": Quantity(spacing_list, None, "µm", why_no_uncertainty=SPACING_WHY),
                               "shape": list(labels.shape), "dimensions": 2 if two_d else 3,
                               "metrics": chosen, "phases": per_phase, "unnamed_labels": unnamed}
     if "surfaces" in chosen or "tpb" in chosen:
@@ -170,7 +171,7 @@ def microstructure_metrics(vol: xr.DataArray, phases: Mapping[str, int] | None =
     prov = make_provenance("ionscope.micro.microstructure_metrics", inputs=inputs,
                            parameters={"phases": ph, "spacing_um": sp, "directions": dirs, "metrics": chosen,
                                        "tortuosity_phases": tph, "tolerance": tol})
-    return Result("micro.metrics", values, warnings, prov)
+    return Result("micro.metrics", values, tuple(warnings), prov)
 
 
 def _check_tortuosity_phases(tortuosity_phases: Sequence[str] | None, ph: Mapping[str, int]) -> None:
@@ -239,7 +240,7 @@ def _phase_structure(entry: dict[str, Any], name: str, mask: np.ndarray, sp: tup
         if "percolation" in chosen:
             entry["percolating"] = {d: perc[d]["percolating"] for d in axes}
             entry["percolating_fraction"] = {d: perc[d]["percolating_fraction"] for d in axes}
-    if "tortuosity" in chosen and solve_tau:
+    if "tortuosity" in chosen and solve_tau and lab is not None:  # lab is set whenever τ is chosen
         taus: dict[str, Any] = {}
         for d in dirs:
             if not perc[d]["percolating"]:

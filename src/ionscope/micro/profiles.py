@@ -103,7 +103,7 @@ def phase_profile(volume: Any, phase: str, *, axis: str = "z", slabs: int = 4, t
     if tortuosity:
         with run(f"τ in {slabs} slabs", None):
             values.update(tortuosity_profile(mask, axis, spacing, n_slabs=slabs).values)
-    return Result("micro.profile", suffixed_to_quantities(values, _POSITION_WHY), [],
+    return Result("micro.profile", suffixed_to_quantities(values, _POSITION_WHY), (),
                   make_provenance("ionscope.micro.profile", inputs=[source] if source is not None else [],
                                   parameters={"phase": phase, "axis": axis, "slabs": slabs,
                                               "spacing_um": list(spacing)}))

@@ -191,7 +191,7 @@ def representativity_result(volume: Any, phase: str, *, target: float = 0.05, di
     for d in directions:
         with run(f"τ {d} on 8 octants", None):
             values[f"tortuosity_{d}"] = _tortuosity_spread(tortuosity_uncertainty(mask, d, spacing))
-    return Result("micro.representativity", values, [],
+    return Result("micro.representativity", values, (),
                   make_provenance("ionscope.micro.representativity", inputs=[source] if source is not None else [],
                                   parameters={"phase": phase, "target_relative_error": target,
                                               "spacing_um": list(spacing)}))
@@ -204,7 +204,8 @@ def _tortuosity_spread(t: Result) -> dict[str, Any]:
     taus, sigma = t["octant_tortuosity"], t["uncertainty"]
     one = "a single solve per octant; the spread between octants is the uncertainty that matters here"
     own = "this σ is itself the spread of eight octants; its own uncertainty is not estimated"
-    return {"octant_tortuosity": Quantity(list(taus), None, "1", why_no_uncertainty=one) if taus else None,
+    octants: Any = list(taus)  # an array Quantity: its value is a list (the annotation says float)
+    return {"octant_tortuosity": Quantity(octants, None, "1", why_no_uncertainty=one) if taus else None,
             "sigma": Quantity(sigma, None, "1", why_no_uncertainty=own) if sigma is not None else None,
             "non_percolating_octants": t["non_percolating_octants"]}
 

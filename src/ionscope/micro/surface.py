@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -139,7 +140,7 @@ def tpb_edge_length(codes: np.ndarray, spacing: tuple[float, float, float], phas
     return total
 
 
-def phase_codes(labels: np.ndarray, phases: dict[str, int]) -> np.ndarray:
+def phase_codes(labels: np.ndarray, phases: Mapping[str, int]) -> np.ndarray:
     """Phase index 0…n−1 of every voxel (n for a label no phase names)."""
     labels = np.asarray(labels)
     lo, hi = int(labels.min()), int(labels.max())
@@ -150,7 +151,7 @@ def phase_codes(labels: np.ndarray, phases: dict[str, int]) -> np.ndarray:
     return lut[labels.astype(np.int64) - lo] if lo != 0 else lut[labels]
 
 
-def surface_metrics(labels: np.ndarray, phases: dict[str, int], spacing: tuple[float, float, float], *,
+def surface_metrics(labels: np.ndarray, phases: Mapping[str, int], spacing: tuple[float, float, float], *,
                     tpb: bool = True) -> Result:
     """Specific surface areas (µm⁻¹) per phase and interfacial areas per pair (µm⁻¹) in both
     conventions, and TPB density (µm⁻²) for exactly three named phases filling the volume.
@@ -169,7 +170,7 @@ def surface_metrics(labels: np.ndarray, phases: dict[str, int], spacing: tuple[f
     names = list(phases)
     two_d = labels.shape[0] == 1
     codes = phase_codes(labels, phases)
-    sp = tuple(float(s) for s in spacing)
+    sp = (float(spacing[0]), float(spacing[1]), float(spacing[2]))
     if two_d:
         codes2 = codes[0]
         volume = codes2.size * sp[1] * sp[2]

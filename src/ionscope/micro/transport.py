@@ -73,7 +73,7 @@ def effective_coefficient(labels: np.ndarray, phases: Mapping[str, int], coeffic
         field[labels == phases[name]] = k / kmax
     mask = field > 0
     sol = solve_diffusion(mask, "zyx"[axis], spacing, tol=tol, diffusivity=field)
-    out = {"conducting_fraction": sol.volume_fraction, "percolating": sol.percolating}
+    out: dict[str, Any] = {"conducting_fraction": sol.volume_fraction, "percolating": sol.percolating}
     if not sol.percolating:
         out.update({"effective": None, "reason": "the conducting phases do not connect the two faces"})
         return Result("micro.effective_coefficient", out)
@@ -120,7 +120,7 @@ def electrode_tortuosity(mask: np.ndarray, axis: str | int, spacing: tuple[float
     if mask.ndim != 3:
         raise ValidationError(f"the electrode tortuosity needs a 3-D pore mask, got shape {mask.shape}")
     axis = volume_axis(axis)
-    sp = tuple(float(s) for s in spacing)
+    sp = (float(spacing[0]), float(spacing[1]), float(spacing[2]))
     eps = float(mask.mean())
     lab, n = label_phase(mask)
     first = np.unique(np.take(lab, 0, axis=axis))
@@ -240,7 +240,7 @@ def transport_properties(volume: Any, coefficients: Mapping[str, float], *, unit
             values["electrode_tortuosity"] = Quantity(t, t * e["relative_error"], "1")
     parameters = {"coefficients": dict(coefficients), "unit": unit, "directions": list(directions),
                   "electrode_axis": electrode_axis, "tolerance": tol, "spacing_um": list(spacing)}
-    return Result("micro.transport", values, warnings,
+    return Result("micro.transport", values, tuple(warnings),
                   make_provenance("ionscope.micro.transport", inputs=[source] if source is not None else [],
                                   parameters=parameters))
 
