@@ -56,6 +56,7 @@ def cluster_scores(decomposition: MVAResult, n_clusters: int, *, method: str = "
             model = trial
         if on_step:
             on_step("k-means starts", N_STARTS)
+    assert model is not None  # N_STARTS ≥ 1 starts ran
     raw, centres = model.labels_, model.cluster_centers_
     notes = []
     n_distinct = len(np.unique(s[ok], axis=0)) if messages else n_clusters

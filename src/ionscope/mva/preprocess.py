@@ -13,7 +13,7 @@ noise approximately homoscedastic so that PCA separates signal from noise.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -47,11 +47,11 @@ class Flattened:
     """
 
     matrix: Any
-    sample_dims: tuple[str, ...]
+    sample_dims: tuple[Hashable, ...]
     sample_shape: tuple[int, ...]
-    coords: dict[str, xr.Variable]
+    coords: dict[Hashable, xr.Variable]
     peaks: np.ndarray
-    peak_coords: dict[str, xr.Variable] = field(default_factory=dict)
+    peak_coords: dict[Hashable, xr.Variable] = field(default_factory=dict)
 
     @property
     def n_samples(self) -> int:
@@ -129,7 +129,8 @@ def select_peaks(data: xr.DataArray, min_counts: float = 100.0) -> xr.DataArray:
     return data.isel(peak=keep)
 
 
-def sparse_peak_warning(colsum: np.ndarray, peaks: Sequence[str], threshold: float = 100.0) -> tuple[str, ...]:
+def sparse_peak_warning(colsum: np.ndarray, peaks: Sequence[str] | np.ndarray,
+                        threshold: float = 100.0) -> tuple[str, ...]:
     """A warning naming peaks with fewer than ``threshold`` counts in total (Poisson scaling amplifies them)."""
     low = np.flatnonzero(colsum < threshold)
     if low.size == 0:
@@ -166,7 +167,7 @@ def sample_mask(flat: Flattened, mask: Any) -> np.ndarray | None:
     return m
 
 
-def check_matrix(matrix: np.ndarray, peaks: Sequence[str]) -> None:
+def check_matrix(matrix: np.ndarray, peaks: Sequence[str] | np.ndarray) -> None:
     """Reject NaN/inf, negative counts and all-zero channels, naming the offending peaks.
 
     Raises
@@ -272,7 +273,7 @@ def preprocess(flat: Flattened, *, scaling: str = "poisson", normalisation: str 
     row = np.ones(x.shape[0])
     f = row_factors(x, normalisation, ref_idx)
     if f is not None:
-        row = f
+        row = np.asarray(f)  # NumPy, as x is
         x = x * row[:, None]
     if sqrt:
         x = np.sqrt(x)

@@ -197,6 +197,7 @@ def _save(res: MVAResult, out: Path, paths: dict[str, Path], force: bool) -> Non
         save(res.scores, paths["phases"], force=force)
     else:
         save(res.scores, paths["scores"], force=force)
+        assert res.loadings is not None  # every method but clustering has loadings
         save(res.loadings, paths["loadings"], force=force)
 
 
