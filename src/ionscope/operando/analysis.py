@@ -160,5 +160,5 @@ def analyze_operando(series: xr.DataArray, log: pd.DataFrame, *, labels: Any | N
                     "soc_reference_Ah": soc_reference_Ah, "segment_species": segment_species,
                     "erode_px": erode_px},
         parents=[p for p in (series.attrs.get("provenance"),) if p])
-    result = Result("operando.analysis", values, warnings=warnings, provenance=prov)
+    result = Result("operando.analysis", values, warnings=tuple(warnings), provenance=prov)
     return OperandoAnalysis(result, aligned, log, lab, shifts, states, normed, rows)

@@ -99,5 +99,5 @@ def dose_summary(series: xr.DataArray, *, primary_current_pA: float | None = Non
     prov = make_provenance("ionscope.operando.dose_summary",
                            parameters={"primary_current_pA": primary_current_pA, "sputter_yield": sputter_yield,
                                        "static_limit": static_limit})
-    return Result("operando.dose", values, warnings=warnings, provenance=prov,
+    return Result("operando.dose", values, warnings=tuple(warnings), provenance=prov,
                   flags=("static_limit_exceeded",) if past.size else ())

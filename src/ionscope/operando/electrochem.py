@@ -227,4 +227,4 @@ def capacity_summary(log: pd.DataFrame, *, area_cm2: float | None = None,
     prov = make_provenance("ionscope.operando.capacity_summary",
                            parameters={"area_cm2": area_cm2, "nominal_capacity_Ah": nominal_capacity_Ah,
                                        "log": log.attrs.get("path") or log.attrs.get("source")})
-    return Result("operando.capacity", values, warnings=warnings, provenance=prov)
+    return Result("operando.capacity", values, warnings=tuple(warnings), provenance=prov)

@@ -238,7 +238,7 @@ def normalise(track: xr.Dataset, method: str | None = None, *, series: xr.DataAr
             rel = xr.where(track["state"] == track["state"][0], 0.0, rel)
     out = track.copy()
     out["intensity"] = ratio.transpose(*track["intensity"].dims).assign_attrs(units=unit)
-    out["sigma"] = (np.abs(ratio) * rel).transpose(*track["intensity"].dims).assign_attrs(units=unit)
+    out["sigma"] = (abs(ratio) * rel).transpose(*track["intensity"].dims).assign_attrs(units=unit)
     out.attrs["normalisation"] = method
     return out
 
