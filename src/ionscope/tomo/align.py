@@ -189,17 +189,18 @@ def align_stack(vol: xr.DataArray, *, transform: str = "translation", reference:
     fit = slice_transforms(vol.data, transform=transform, reference=reference, window=window,
                            upsample=upsample, fiducial=fiducial)
     mats, sigma = fit.matrices, fit.sigma
+    shape_yx = (int(vol.shape[1]), int(vol.shape[2]))
     aligned = apply_transforms(vol.data, mats)
     params = {"transform": transform, "reference": reference, "window": window, "upsample": upsample,
               "interpolation_order": 1,
               "fiducial": None if fiducial is None else [[s.start, s.stop]
-                                                         for s in fiducial_region(fiducial, vol.shape[1:])]}
+                                                         for s in fiducial_region(fiducial, shape_yx)]}
     prov = make_provenance("ionscope.tomo.align_stack", parameters=params,
                            parents=[vol.attrs["provenance"]] if "provenance" in vol.attrs else [])
     out = vol.copy(data=aligned)
     out.attrs["provenance"] = prov
     dy, dx = spacing_of(vol, ("y", "x"))
-    drift = np.stack([centre_displacement(m, vol.shape[1:]) for m in mats])
+    drift = np.stack([centre_displacement(m, shape_yx) for m in mats])
     angles = np.array([rotation_angle_deg(m) for m in mats])
     values: dict[str, Any] = {
         "aligned": out, "transform": transform, "slices": int(vol.shape[0]),

@@ -8,7 +8,8 @@ gradient magnitude and Laplacian of Gaussian at σ = 1, 2, 4 px — computed wit
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import functools
+from collections.abc import Callable, Mapping, Sequence
 
 import dask.array as dsa
 import numpy as np
@@ -55,7 +56,7 @@ def multi_otsu_segment(vol: xr.DataArray, phase_names: Sequence[str], *, sample:
         raise ValidationError("multi-Otsu needs at least two phase names")
     arr = _dask(vol)
     th = threshold_multiotsu(_sample(arr, sample), classes=n)
-    labels = arr.map_blocks(lambda b: np.digitize(b, th).astype(np.uint8), dtype=np.uint8)
+    labels = dsa.map_blocks(lambda b: np.digitize(b, th).astype(np.uint8), arr, dtype=np.uint8)
     out = _result(vol, labels, {p: i for i, p in enumerate(phase_names)}, "ionscope.tomo.multi_otsu_segment",
                   {"thresholds": th.tolist(), "phases": list(phase_names)})
     out.attrs["thresholds"] = th.tolist()
@@ -93,12 +94,12 @@ def watershed_particles(mask: np.ndarray, spacing: tuple[float, float, float] = 
     return watershed(-dist, markers, mask=mask).astype(np.int32)
 
 
-def _feature_fns() -> list:
-    fns = [lambda b: b]
+def _feature_fns() -> list[Callable[[np.ndarray], np.ndarray]]:
+    fns: list[Callable[[np.ndarray], np.ndarray]] = [lambda b: b]
     for s in FEATURE_SIGMAS:
-        fns += [lambda b, s=s: ndimage.gaussian_filter(b, s),
-                lambda b, s=s: ndimage.gaussian_gradient_magnitude(b, s),
-                lambda b, s=s: ndimage.gaussian_laplace(b, s)]
+        fns += [functools.partial(ndimage.gaussian_filter, sigma=s),
+                functools.partial(ndimage.gaussian_gradient_magnitude, sigma=s),
+                functools.partial(ndimage.gaussian_laplace, sigma=s)]
     return fns
 
 
@@ -153,5 +154,5 @@ class RandomForestSegmenter:
         def _pred(f: np.ndarray) -> np.ndarray:
             return model.predict(f.reshape(-1, f.shape[-1])).reshape(f.shape[:-1]).astype(np.uint8)
 
-        labels = feats.map_blocks(_pred, drop_axis=3, dtype=np.uint8)
+        labels = dsa.map_blocks(_pred, feats, drop_axis=3, dtype=np.uint8)
         return _result(vol, labels, self.phases, "ionscope.tomo.RandomForestSegmenter", self.params)

@@ -273,7 +273,8 @@ def save_model(model: SegmentationModel, path: str | PathLike[str], *, force: bo
 
     header = np.frombuffer(json.dumps(model.header(), default=_json_default).encode(), np.uint8)
     with atomic_path(path, force=force) as tmp, open(tmp, "wb") as fh:
-        np.savez_compressed(fh, __header__=header, **model.arrays)
+        arrays: dict[str, Any] = {"__header__": header, **model.arrays}
+        np.savez_compressed(fh, **arrays)
     return Path(path)
 
 
@@ -330,7 +331,7 @@ def predict_proba(model: SegmentationModel, vol: xr.DataArray, *, chunk_z: int =
         def _block(f: np.ndarray) -> np.ndarray:
             return forest_proba(arrays, f.reshape(-1, f.shape[-1])).reshape(f.shape[:-1] + (n,))
 
-        return feats.map_blocks(_block, chunks=feats.chunks[:3] + ((n,),), dtype=np.float32)
+        return dsa.map_blocks(_block, feats, chunks=feats.chunks[:3] + ((n,),), dtype=np.float32)
     from ionscope.tomo.train_unet import unet_proba_block
 
     net = _unet_from(model)

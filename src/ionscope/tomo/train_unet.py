@@ -29,7 +29,9 @@ def build_unet(n_classes: int, width: int = 8, levels: int = 2) -> Any:
         return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
                              nn.Conv2d(cout, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
 
-    class UNet(nn.Module):
+    module: Any = nn.Module  # torch is optional: the base class is only known at run time
+
+    class UNet(module):
         def __init__(self) -> None:
             super().__init__()
             ch = [width * 2**i for i in range(levels + 1)]
@@ -96,7 +98,8 @@ def train_unet(vol: xr.DataArray, labels: np.ndarray, classes: Sequence[str], *,
     for epoch in range(epochs):
         total = 0.0
         for _ in range(steps_per_epoch):
-            xs, ys = [], []
+            xs: list[np.ndarray] = []
+            ys: list[np.ndarray] = []
             while len(xs) < batch:
                 k = int(rng.choice(zs))
                 j, i = int(rng.integers(0, ny - p + 1)), int(rng.integers(0, nx - p + 1))
