@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import numpy as np
 import typer
@@ -171,12 +171,13 @@ def train(stack: Stack, labels: Annotated[Path, typer.Option(help="Sparse label 
     path = save_model(model, out, force=force)
     why = "a training statistic on held-out labelled voxels; no uncertainty is estimated"
     hist = model.meta["loss_history"]
+    pixel: Any = model.pixel_size_um  # an array Quantity (z, y, x): its value is a list
     values = {"output": str(path), "learner": learner, "classes": names,
               "labelled_voxels": model.meta["labelled_voxels"],
-              "pixel_size": Quantity(model.pixel_size_um, None, "µm",
+              "pixel_size": Quantity(pixel, None, "µm",
                                      why_no_uncertainty="the voxel size as given or recorded in the file")
               if model.pixel_size_um else None,
-              "final_loss": Quantity(hist[-1] if hist else None, None, "1", why_no_uncertainty=why),
+              "final_loss": Quantity(hist[-1], None, "1", why_no_uncertainty=why) if hist else None,
               "training_time": Quantity(model.meta["training_seconds"], None, "s",
                                         why_no_uncertainty="one wall-clock measurement")}
     res = Result("tomo.train", values, (), make_provenance("ionscope.tomo.train", inputs=[stack, labels],
@@ -261,14 +262,16 @@ def _segment_model(stack: Path, out: Path, model_path: Path, probabilities: Path
             from ionscope.io.zarr_store import load, save
 
             save(ds, probabilities, force=force)
-            ds = load(probabilities)
+            loaded = load(probabilities)
+            assert isinstance(loaded, xr.Dataset)  # the store save() just wrote from a Dataset
+            ds = loaded
         import dask
 
         labels, unc = dask.compute(ds["labels"].data, ds["uncertainty"].data.mean())
     labels, unc = np.asarray(labels), float(unc)
     lab = label_volume(labels, m.phases, tuple(ds.attrs["spacing_um"]), provenance=ds.attrs["provenance"])
     path = write_stack(lab, out, force, json)
-    values = {"output": str(path), "phases": m.phases, "learner": m.learner,
+    values: dict[str, Any] = {"output": str(path), "phases": m.phases, "learner": m.learner,
               "volume_fraction": dict(volume_fractions(labels, m.phases).values),
               "mean_uncertainty": Quantity(unc, None, "1", why_no_uncertainty=(
                   "a mean of normalised entropies; the sampling error of the mean is negligible")),
@@ -276,9 +279,9 @@ def _segment_model(stack: Path, out: Path, model_path: Path, probabilities: Path
               "model": {"path": str(model_path), "sha256": describe_input(model_path)["sha256"],
                         "training_inputs": m.meta.get("training_inputs", [])},
               "input": describe_input(stack)}
-    res = Result("tomo.segment", values, warnings, ds.attrs["provenance"])
+    res = Result("tomo.segment", values, tuple(warnings), ds.attrs["provenance"])
     if json:
-        emit_json(Result(res.kind, {k: v for k, v in values.items() if k != "input"}, warnings, res.provenance))
+        emit_json(Result(res.kind, {k: v for k, v in values.items() if k != "input"}, res.warnings, res.provenance))
         return
     fr = ", ".join(f"{k} {v:.3f}" for k, v in values["volume_fraction"].items())
     console.print(f"wrote {path} ({m.learner}): {fr}; mean uncertainty {unc:.3f}", highlight=False)
@@ -301,8 +304,9 @@ def correct(stack: Stack, out: Out,
     path = write_stack(res, out, force, json)
     why = "follows from the nominal tilt and voxel size as given, whose uncertainties are not known"
     shear = res.attrs["provenance"]["parameters"]["shear_px_per_slice"]
+    spacing: Any = list(res.attrs["spacing_um"])  # an array Quantity (z, y, x): its value is a list
     _finish(Result("tomo.correct", {"output": str(path), "tilt": Quantity(tilt, None, "deg", why_no_uncertainty=why),
-                                    "spacing": Quantity(list(res.attrs["spacing_um"]), None, "µm",
+                                    "spacing": Quantity(spacing, None, "µm",
                                                         why_no_uncertainty=why),
                                     "shear_per_slice": Quantity(shear, None, "px", why_no_uncertainty=why),
                                     "input": describe_input(stack)}, (), res.attrs["provenance"]), json)

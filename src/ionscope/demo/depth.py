@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ionscope.demo.runner import DemoContext
@@ -45,7 +47,8 @@ def build(ctx: DemoContext) -> None:
     prof_d = to_depth(profile, rates, interfaces_s=[i["position"] for i in layers["interfaces"]],
                       layer_species=species).profile
     t, z, uz = prof_d.sputter_time.values, prof_d.depth.values, prof_d.depth_uncertainty.values
-    rows, recovered = [], []
+    rows: list[dict[str, Any]] = []
+    recovered: list[dict[str, Any]] = []
     for k, iface in enumerate(layers["interfaces"]):
         q = iface["position"]
         zk, uzk = float(np.interp(q.value, t, z)), float(np.interp(q.value, t, uz))

@@ -8,6 +8,8 @@ directly from the events.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 import ionscope
@@ -50,7 +52,8 @@ def build(ctx: DemoContext) -> None:
     fixed = bin_events(table, peaks=mz, tolerance_ppm=TOL_PPM, shifts=truth.truth["drift_px"])
     expected = truth.truth["expected_counts"]
     inner = (slice(5, 59), slice(5, 59))  # pixels no scan's drift (≤ 4 px) pushed out of the field
-    rows, recovered = [], {}
+    rows: list[dict[str, Any]] = []
+    recovered: dict[str, Any] = {}
     for k, name in enumerate(PEAKS):
         bright = expected[k][inner] > expected[k][inner].min()
         obs = fixed.values[inner + (k,)][bright].astype(float)

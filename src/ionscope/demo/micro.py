@@ -100,7 +100,7 @@ def _scribbles(vol, seed: int):
     truth = np.asarray(vol.values)
     pick = np.random.default_rng(seed).random(truth.shape) < 0.01
     labels = np.where(pick, truth + 1, 0).astype(np.uint8)
-    classes = sorted(PHASES, key=PHASES.get)
+    classes = sorted(PHASES, key=PHASES.__getitem__)
     return make_volume(labels, spacing_of(vol, ("z", "y", "x")), units="label", name="labels",
                        phases={"unlabelled": 0, **{c: PHASES[c] + 1 for c in classes}},
                        attrs={"label_file": LABEL_FORMAT, "label_file_version": LABEL_FORMAT_VERSION,

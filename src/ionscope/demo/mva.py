@@ -26,6 +26,7 @@ def build(ctx: DemoContext) -> None:
     fractions = truth.truth["fractions"]
     p = pca(image, 8)
     f = nmf(image, 3)
+    assert f.loadings is not None and p.explained_variance_ratio is not None  # PCA and NMF fill both
     idx, corr_s = _best_match(f.loadings.values, spectra)
     maps = f.scores.values.reshape(-1, 3).T
     corr_m = np.array([np.corrcoef(maps[idx[k]], fractions.reshape(-1, 3)[:, k])[0, 1] for k in range(3)])

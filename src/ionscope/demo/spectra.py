@@ -30,7 +30,8 @@ def build(ctx: DemoContext) -> None:
     lib = builtin_library()
     assigned = assign_peaks(peaks, lib.formulas("positive") + ["Ru+", "Pt+", "Pd+", "Ni+", "Co+"])
     fits = identify_elements(spec, polarity="positive", elements=["Ru", "Pt", "Pd", "Ni", "Co", "Ir"])
-    t0_u, k_u = cal.uncertainties
+    unc = cal.uncertainties  # None when the fit had no spare degree of freedom
+    t0_u, k_u = (unc[0], unc[1]) if unc is not None else (None, None)
     results = {
         "t0": {"true": truth.truth["t0"], "value": cal.params[0], "uncertainty": t0_u},
         "k": {"true": truth.truth["k"], "value": cal.params[1], "uncertainty": k_u},

@@ -251,6 +251,7 @@ class ViewerServer(HTTPServer):
 
     allow_reuse_address = False
     request_queue_size = BACKLOG
+    catalog_db: str | None = None  # the results catalogue the /catalog page reads (set by ``ionscope view``)
 
     def __init__(self, catalogue: Catalogue, *, host: str = "127.0.0.1", port: int = 0,
                  token: str | None = None, allow_remote: bool = False,
