@@ -39,7 +39,10 @@ pyramid.
 Uncertainty. As in 2-D, maximising mutual information is maximum-likelihood estimation of the
 transform (Roche, Malandain & Ayache 2000, Int. J. Imaging Syst. Technol. 11, 71), so
 ``N_eff · ∇²(−MI)`` is the observed Fisher information of the seven parameters, ``N_eff`` the
-overlapping SIMS voxels divided by the smoothing kernel's volume ``(4πσ²)^{3/2}`` (voxels); its
+overlapping SIMS voxels divided by the integral correlation volume of the residual (the cube minus
+its conditional mean given the mapped FIB-SEM grey level; Bartlett 1946, J. R. Stat. Soc. Suppl. 8,
+27, doi:10.2307/2983611) — not only the smoothing kernel's ``(4πσ²)^{3/2}``, since structure the
+grey levels do not explain is correlated over a particle's size; its
 inverse is the parameter covariance, which gives the depth scale's standard deviation and, mapped
 through the Jacobian at the overlap's voxels, the target registration error (Fitzpatrick & West
 2001, IEEE Trans. Med. Imaging 20, 917, doi:10.1109/42.952729).
@@ -521,7 +524,9 @@ def register_volumes(fixed: np.ndarray, fixed_grid: Grid3, moving: np.ndarray, m
     def hessian(p0: np.ndarray, h: np.ndarray) -> np.ndarray:
         return _hessian_exhaustive(moving_img, crop_img, p0, h, centre, seed)
 
-    _curvature(out, hessian, moving_grid, fixed_grid, smooth_vox)
+    corr_vox = max(correlation_volume(f) for f in score_fields(moving_img, crop_img, mov, p, centre))
+    out.search["correlation_volume_voxels"] = corr_vox
+    _curvature(out, hessian, moving_grid, fixed_grid, corr_vox)
     out.evaluations = iters + calls[0] + 9 * 21
     return out
 
@@ -592,9 +597,77 @@ def _hessian_exhaustive(moving_img: Any, fixed_img: Any, p0: np.ndarray, h: np.n
     return hess
 
 
+def score_fields(moving_img: Any, fixed_img: Any, mov: np.ndarray, params: np.ndarray, centre: np.ndarray
+                 ) -> list[np.ma.MaskedArray]:
+    """Per-voxel contributions to the gradient of the fit along x, y and z: ``r · ∂g/∂x_a``.
+
+    ``g`` is the FIB-SEM grey level mapped onto each SIMS voxel by the transform, ``r = mov − E[mov | g]``
+    what it does not explain of the (smoothed) cube, with ``E[· | g]`` the mean of the cube over
+    :data:`ionscope.correlate.register.BINS` quantile bins of ``g`` (the conditional mean that the joint
+    histogram of the mutual information encodes). A shift along ``a`` changes the fit by ``Σ r ∂g/∂x_a``
+    (rotation and scales are position-weighted shifts), so the spatial correlation of these fields, not
+    of ``r`` alone, sets how many independent samples the estimate rests on. Voxels outside the FIB-SEM
+    volume are masked."""
+    import SimpleITK as sitk
+
+    res = sitk.Resample(fixed_img, moving_img, _itk_transform(params, centre), sitk.sitkLinear, np.nan,
+                        sitk.sitkFloat32)
+    g = sitk.GetArrayFromImage(res).astype(float)
+    ok = np.isfinite(g)
+    out = np.zeros_like(mov, dtype=float)
+    if ok.sum() < 2 * BINS:
+        return [np.ma.MaskedArray(out, ~ok)]
+    edges = np.unique(np.quantile(g[ok], np.linspace(0, 1, BINS + 1)))
+    b = np.clip(np.searchsorted(edges, g[ok], side="right") - 1, 0, len(edges) - 2)
+    m = np.asarray(mov, float)[ok]
+    cond = np.bincount(b, m, len(edges) - 1) / np.maximum(np.bincount(b, None, len(edges) - 1), 1)
+    out[ok] = m - cond[b]
+    grads = np.gradient(np.where(ok, g, float(np.mean(g[ok]))))  # (z, y, x) per voxel
+    ok_in = ok & ndimage.binary_erosion(ok, border_value=0)
+    return [np.ma.MaskedArray(out * d, ~ok_in) for d in grads[::-1]]
+
+
+def correlation_volume(residual: np.ma.MaskedArray) -> float:
+    """Integral correlation volume (voxels) of a residual field: ``Σ ρ(lag)`` over the lags around 0 where
+    the autocorrelation is significant.
+
+    Correlated samples carry less information than independent ones: the mean of ``N`` samples with
+    autocorrelation ``ρ`` has the variance of ``N / Σρ`` independent ones (the effective sample size of a
+    stationary field; Bartlett 1946, J. R. Stat. Soc. Suppl. 8, 27, doi:10.2307/2983611). ``ρ`` is the
+    masked-FFT autocorrelation; the sum runs over shells of lag radius (voxels) out to the first shell
+    whose mean ``ρ`` falls below ``2/√N``, twice the standard error of an autocorrelation of
+    uncorrelated samples, so noise at large lags does not add up. For white noise smoothed by a
+    Gaussian of σ voxels this is ``(4πσ²)^{3/2}``.
+    """
+    ok = ~np.ma.getmaskarray(residual)
+    n = int(ok.sum())
+    if n < 8:
+        return 1.0
+    r = np.where(ok, np.ma.getdata(residual) - float(np.ma.getdata(residual)[ok].mean()), 0.0)
+    shape = [2 * s for s in r.shape]
+    fr = np.fft.rfftn(r, shape)
+    fm = np.fft.rfftn(ok.astype(float), shape)
+    num = np.fft.irfftn(np.abs(fr) ** 2, shape)
+    pairs = np.fft.irfftn(np.abs(fm) ** 2, shape)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cov = np.where(pairs > 0.5 * n, num / np.maximum(pairs, 1.0), 0.0)
+    if cov.flat[0] <= 0:
+        return 1.0
+    rho = np.fft.fftshift(cov / cov.flat[0])
+    grids = np.meshgrid(*[np.arange(k) - k // 2 for k in shape], indexing="ij")
+    shell = np.rint(np.sqrt(sum(g.astype(float) ** 2 for g in grids))).astype(int).ravel()
+    sums = np.bincount(shell, rho.ravel())
+    counts = np.bincount(shell)
+    means = sums / np.maximum(counts, 1)
+    low = np.nonzero(means < 2 / np.sqrt(n))[0]
+    stop = int(low[0]) if len(low) else len(sums)
+    return float(max(1.0, sums[:stop].sum()))
+
+
 def _curvature(reg: Registration3, hessian: Callable[[np.ndarray, np.ndarray], np.ndarray], moving: Grid3,
-               fixed: Grid3, smooth_vox: float) -> None:
-    """Parameter covariance and TRE from the Hessian of −MI (central differences of 0.3-voxel steps)."""
+               fixed: Grid3, corr_vox: float) -> None:
+    """Parameter covariance and TRE from the Hessian of −MI (central differences of 0.3-voxel steps), with
+    the overlapping voxels counted as ``N / corr_vox`` independent samples (:func:`correlation_volume`)."""
     units = _units(reg.params, moving)
     hess = hessian(reg.params, 0.3 * units)
     if not np.all(np.isfinite(hess)):
@@ -605,7 +678,7 @@ def _curvature(reg: Registration3, hessian: Callable[[np.ndarray, np.ndarray], n
     except np.linalg.LinAlgError:
         reg.note = "the metric is not curved upwards at the optimum (flat or saddle): no curvature estimate"
         return
-    n_eff = reg.overlap * float(np.prod(moving.shape)) / max(1.0, (4 * np.pi * smooth_vox ** 2) ** 1.5)
+    n_eff = reg.overlap * float(np.prod(moving.shape)) / max(1.0, corr_vox)
     cov = np.linalg.inv(hess) / n_eff
     reg.covariance = cov
     pts = moving.centres(max(1, int(np.ceil(max(moving.shape) / 12))))
