@@ -204,3 +204,54 @@ def test_cli_3d_register_transfer_and_bad_input(cli, tmp_path):
     code, _, err = cli("correlate", "transfer", tmp_path / "fib.zarr", tmp_path / "cube.zarr", "--transform", out,
                        "--force-pair")
     assert code == 2 and len(err.strip().splitlines()) == 1, err
+
+
+def test_correlation_volume_of_smoothed_white_noise_is_the_kernel_volume():
+    """White noise smoothed by a Gaussian of σ voxels has the integral correlation volume (4πσ²)^{3/2}; the
+    estimate from one 40×30×30 field agrees within 10 % (its relative standard error is a few per cent)."""
+    from scipy import ndimage
+
+    from ionscope.correlate.volume import correlation_volume
+
+    rng = np.random.default_rng(0)
+    for sigma in (0.7, 1.2):
+        field = ndimage.gaussian_filter(rng.normal(size=(40, 30, 30)), sigma)
+        v = correlation_volume(np.ma.MaskedArray(field, np.zeros(field.shape, bool)))
+        assert v == pytest.approx((4 * np.pi * sigma ** 2) ** 1.5, rel=0.1)
+    white = rng.normal(size=(20, 20, 20))
+    assert correlation_volume(np.ma.MaskedArray(white, np.zeros(white.shape, bool))) < 1.5
+
+
+#: Seeds of the coverage check: rotation, depth scale and shift drawn per seed (see below).
+COVERAGE_SEEDS = range(10)
+
+
+def _coverage_case(seed: int) -> dict:
+    rng = np.random.default_rng(100 + seed)
+    return {"rotation_deg": float(rng.uniform(-15, 15)), "depth_scale": float(rng.uniform(0.8, 1.3)),
+            "shift_um": tuple(float(v) for v in rng.uniform([-0.8, -0.8, -0.2], [0.8, 0.8, 0.3]))}
+
+
+@pytest.mark.slow
+def test_reported_uncertainty_covers_the_true_error_over_seeds():
+    """Honest uncertainty over 10 simulated pairs (rotation ±15°, depth scale 0.8–1.3, shifts up to
+    0.8 µm in-plane): for a Gaussian estimator with the reported covariance, the true TRE exceeds twice
+    the reported (rms) TRE and |z| of the depth scale exceeds 3 each with probability below 1 %, and the
+    rms of the z-scores is 1 (estimated robustly as 1.4826 × median |z|, whose 10-sample estimate lies
+    in about 0.4–1.8 with 95 % probability). One seed
+    in ten may fail the first two (mutual information has a data-dependent bias of the depth scale that
+    no curvature estimate sees), which is also why the rms is estimated robustly.
+    """
+    ratios, zs = [], []
+    for seed in COVERAGE_SEEDS:
+        vol, cube, truth = correlative_volume_pair(seed=seed, **_coverage_case(seed))
+        ct, result = register_volume_pair(vol, cube)
+        err = true_error_voxels(ct.matrix, truth.truth["matrix"], ct.moving.grid, ct.fixed.grid)
+        ratios.append(err / result.values["tre_voxels"].value)
+        dz = result.values["depth_scale"]
+        zs.append((dz.value - truth.truth["depth_scale"]) / dz.uncertainty)
+    ratios, zs = np.array(ratios), np.array(zs)
+    assert np.sum(ratios > 2) <= 1, ratios
+    assert np.sum(np.abs(zs) > 3) <= 1, zs
+    assert 0.4 <= 1.4826 * np.median(np.abs(zs)) <= 1.8, zs
+    assert np.median(ratios) > 0.4, ratios  # not grossly over-stated either
