@@ -500,6 +500,9 @@ def register_volumes(fixed: np.ndarray, fixed_grid: Grid3, moving: np.ndarray, m
         search["depth_candidates"] = n_tried
     stage("refining (rotation, scales, shifts)")
     p, iters = _refine(moving_img, fixed_img, p0, moving_grid, seed)
+    if np.any(p[1:4] <= 0):
+        raise NoOverlapError(f"the registration diverged (scales x, y, depth {p[1]:.2f}, {p[2]:.2f}, {p[3]:.2f}): the "
+                             "volumes share too little structure to register")
     m = matrix_from_params(p, centre)
     ov = overlap_3d(m, moving_grid, fixed_grid, step=1)
     if ov < MIN_OVERLAP:
