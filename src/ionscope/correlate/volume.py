@@ -711,3 +711,61 @@ def point_jacobian(params: np.ndarray, centre: np.ndarray, pts: np.ndarray) -> n
         jac[:, :, k] = (map_xyz(matrix_from_params(params + d, centre), pts)
                         - map_xyz(matrix_from_params(params - d, centre), pts)) / (2 * d[k])
     return jac
+
+
+def bootstrap_volumes(fixed: np.ndarray, fixed_grid: Grid3, resample: Callable[[np.random.Generator], np.ndarray],
+                      moving_grid: Grid3, reg: Registration3, n: int, *, smooth_vox: float = SMOOTH_PX, seed: int = 0,
+                      on_step: Callable[[], None] | None = None) -> tuple[float, float, np.ndarray]:
+    """TRE (µm, SIMS voxels) and parameter covariance from ``n`` re-registrations of resampled cubes.
+
+    Each replicate draws a new registration volume (``resample``), starts from the optimum moved by a
+    normal draw of one SIMS voxel along every axis (the search's precision) and refines again (the
+    parametric bootstrap of Efron & Tibshirani 1993, *An Introduction to the Bootstrap*, Chapman &
+    Hall, ch. 6). The TRE is the RMS distance of the overlap's mapped voxel centres from their mean
+    over the replicates; the covariance is that of the replicates' parameters.
+    """
+    if n < 2:
+        raise ValidationError(f"a bootstrap needs at least 2 re-registrations, got {n}")
+    rng = np.random.default_rng(seed)
+    centre = moving_grid.centre_xyz
+    fixed_b, fgrid_b = prepare_fixed3(fixed, fixed_grid, moving_grid)
+    crop, cgrid = _crop_fixed(fixed_b, fgrid_b, reg.matrix, moving_grid)
+    fixed_img = to_sitk3(crop, cgrid)
+    units = _units(reg.params, moving_grid)
+    draws = []
+    for _ in range(n):
+        mov = resample(rng)
+        mov = ndimage.gaussian_filter(np.asarray(mov, float), smooth_vox) if smooth_vox > 0 else mov
+        start = reg.params + rng.normal(0, 1, len(reg.params)) * units * np.array([1, 0, 0, 1, 1, 1, 1])
+        try:
+            p, _ = _refine(to_sitk3(mov, moving_grid), fixed_img, start, moving_grid, seed)
+        except NoOverlapError:
+            continue
+        draws.append(p)
+        if on_step is not None:
+            on_step()
+    if len(draws) < 2:
+        raise NoOverlapError("the bootstrap re-registrations left the overlap: no bootstrap TRE")
+    par = np.array(draws)
+    pts = moving_grid.centres(max(1, int(np.ceil(max(moving_grid.shape) / 12))))
+    pts = pts[fixed_grid.inside(map_xyz(reg.matrix, pts))]
+    mapped = np.array([map_xyz(matrix_from_params(q, centre), pts) for q in par])  # (draw, point, 3)
+    dev = mapped - mapped.mean(axis=0)
+    vox = sims_voxel_in_fixed(reg.params, moving_grid)
+    tre_um = float(np.sqrt(np.mean(np.sum(dev ** 2, axis=2))))
+    tre_vox = float(np.sqrt(np.mean(np.sum((dev / vox) ** 2, axis=2))))
+    return tre_um, tre_vox, np.cov(par.T)
+
+
+def fit_landmarks3(moving_xyz: np.ndarray, fixed_xyz: np.ndarray, centre: np.ndarray) -> tuple[np.ndarray, float]:
+    """The seven parameters (:data:`PARAMS`) fitted by least squares to landmark pairs (x, y, z) µm, and the
+    RMS residual (µm). At least 4 pairs: seven parameters from three coordinates each."""
+    from scipy.optimize import least_squares
+
+    mv, fx = np.asarray(moving_xyz, float), np.asarray(fixed_xyz, float)
+    if len(mv) < 4:
+        raise ValidationError(f"a 3-D landmark fit needs at least 4 pairs, got {len(mv)}")
+    p0 = np.array([0.0, 1.0, 1.0, 1.0, *(fx.mean(axis=0) - mv.mean(axis=0))])
+    sol = least_squares(lambda q: (map_xyz(matrix_from_params(q, centre), mv) - fx).ravel(), p0)
+    resid = map_xyz(matrix_from_params(sol.x, centre), mv) - fx
+    return sol.x, float(np.sqrt(np.mean(np.sum(resid ** 2, axis=1))))
