@@ -209,9 +209,10 @@ def _correlate_cases(d: Path) -> dict[str, list]:
     from ionscope.synth.correlative import correlative_volume_pair
 
     fib, cube, _ = correlative_volume_pair((40, 100, 100), seed=1)
-    ionscope.save(fib, d / "fib.zarr")
-    ionscope.save(cube, d / "cube.zarr")
-    register = ["correlate", "register", d / "fib.zarr", d / "cube.zarr", "--out", str(d / "pair3d.json")]
+    ionscope.save(fib, d / "corr3d_fib.zarr")
+    ionscope.save(cube, d / "corr3d_cube.zarr")
+    register = ["correlate", "register", d / "corr3d_fib.zarr", d / "corr3d_cube.zarr", "--out",
+                str(d / "pair3d.json")]
     return {"correlate.register": register,
             "correlate.transfer": ["correlate", "transfer", d / "phase.tif", d / "sims.zarr", "--transform",
                                    d / "pair.json", "--phases", "electrolyte=0,cathode=1,cbd=2"]}
