@@ -637,9 +637,10 @@ def correlation_volume(residual: np.ma.MaskedArray) -> float:
     Correlated samples carry less information than independent ones: the mean of ``N`` samples with
     autocorrelation ``ρ`` has the variance of ``N / Σρ`` independent ones (the effective sample size of a
     stationary field; Bartlett 1946, J. R. Stat. Soc. Suppl. 8, 27, doi:10.2307/2983611). ``ρ`` is the
-    masked-FFT autocorrelation; the sum runs over shells of lag radius (voxels) out to the first shell
-    whose mean ``ρ`` falls below ``2/√N``, twice the standard error of an autocorrelation of
-    uncorrelated samples, so noise at large lags does not add up. For white noise smoothed by a
+    masked-FFT autocorrelation; the sum runs over the box of lags that reaches, along each axis, the
+    first lag where ``ρ`` falls below ``2/√N`` (twice the standard error of an autocorrelation of
+    uncorrelated samples), so noise at large lags does not add up and correlation lengths that differ
+    between the axes (thin SIMS depth steps, wide pixels) are each followed. For white noise smoothed by a
     Gaussian of σ voxels this is ``(4πσ²)^{3/2}``.
     """
     ok = ~np.ma.getmaskarray(residual)
@@ -657,14 +658,14 @@ def correlation_volume(residual: np.ma.MaskedArray) -> float:
     if cov.flat[0] <= 0:
         return 1.0
     rho = np.fft.fftshift(cov / cov.flat[0])
-    grids = np.meshgrid(*[np.arange(k) - k // 2 for k in shape], indexing="ij")
-    shell = np.rint(np.sqrt(sum(g.astype(float) ** 2 for g in grids))).astype(int).ravel()
-    sums = np.bincount(shell, rho.ravel())
-    counts = np.bincount(shell)
-    means = sums / np.maximum(counts, 1)
-    low = np.nonzero(means < 2 / np.sqrt(n))[0]
-    stop = int(low[0]) if len(low) else len(sums)
-    return float(max(1.0, sums[:stop].sum()))
+    centre = tuple(k // 2 for k in shape)
+    half = []
+    for ax in range(rho.ndim):
+        line = rho[tuple(slice(None) if a == ax else c for a, c in enumerate(centre))][centre[ax]:]
+        low = np.nonzero(line < 2 / np.sqrt(n))[0]
+        half.append(int(low[0]) if len(low) else len(line))
+    box = tuple(slice(c - h + 1, c + h) for c, h in zip(centre, half))
+    return float(max(1.0, rho[box].sum()))
 
 
 def _curvature(reg: Registration3, hessian: Callable[[np.ndarray, np.ndarray], np.ndarray], moving: Grid3,
