@@ -77,8 +77,8 @@ def register_pair(
                      ] = "similarity",
     species: SpeciesOpt = None,
     landmarks: Annotated[Optional[Path], typer.Option(
-        "--landmarks", help="CSV of landmark pairs (fixed_x_um, fixed_y_um, moving_x_um, moving_y_um) to start "
-                            "the search.")] = None,
+        "--landmarks", help="CSV of landmark pairs (fixed_x_um, fixed_y_um, moving_x_um, moving_y_um; for a 3-D "
+                            "pair also fixed_z_um, moving_z_um) to start the search.")] = None,
     landmarks_only: Annotated[bool, typer.Option("--landmarks-only", help="Fit the transform to the landmarks "
                                                                           "alone.")] = False,
     bspline: Annotated[int, typer.Option("--bspline", help="B-spline refinement with this many control points per "
