@@ -43,16 +43,9 @@ def true_error_px(mapping, sims_grid, sem_grid, matrix) -> float:
     return float(np.sqrt(np.mean(np.sum(err ** 2, axis=1)))) / sims_grid.pixel_um[0]
 
 
-def plain_sitk(sem, sims):
-    """The SimpleITK notebook set-up: returns a function mapping SIMS µm to SEM µm."""
-    import SimpleITK as sitk
-
-    from ionscope.correlate.grid import grid_of, to_sitk
-
-    fixed = to_sitk(sem.values, grid_of(sem, "fixed"))
-    moving = to_sitk(sims.sum("peak").values.astype(float), grid_of(sims, "moving"))
-    init = sitk.CenteredTransformInitializer(fixed, moving, sitk.Similarity2DTransform(),
-                                             sitk.CenteredTransformInitializerFilter.GEOMETRY)
+def plain_mi_method(sitk):
+    """The SimpleITK notebook's registration set-up: Mattes mutual information on 1 % random samples,
+    gradient descent, a 3-level pyramid (shrink 4, 2, 1; smoothing 2, 1, 0 pixels)."""
     r = sitk.ImageRegistrationMethod()
     r.SetMetricAsMattesMutualInformation(numberOfHistogramBins=50)
     r.SetMetricSamplingStrategy(r.RANDOM)
@@ -64,6 +57,20 @@ def plain_sitk(sem, sims):
     r.SetShrinkFactorsPerLevel([4, 2, 1])
     r.SetSmoothingSigmasPerLevel([2, 1, 0])
     r.SmoothingSigmasAreSpecifiedInPhysicalUnitsOff()
+    return r
+
+
+def plain_sitk(sem, sims):
+    """The SimpleITK notebook set-up: returns a function mapping SIMS µm to SEM µm."""
+    import SimpleITK as sitk
+
+    from ionscope.correlate.grid import grid_of, to_sitk
+
+    fixed = to_sitk(sem.values, grid_of(sem, "fixed"))
+    moving = to_sitk(sims.sum("peak").values.astype(float), grid_of(sims, "moving"))
+    init = sitk.CenteredTransformInitializer(fixed, moving, sitk.Similarity2DTransform(),
+                                             sitk.CenteredTransformInitializerFilter.GEOMETRY)
+    r = plain_mi_method(sitk)
     r.SetInitialTransform(init, inPlace=False)
     tx = r.Execute(fixed, moving)  # maps SEM (fixed) points to SIMS (moving) points
     inv = tx.GetInverse()
@@ -80,17 +87,7 @@ def plain_sitk_3d(fib, cube):
     moving = to_sitk3(cube.sum("peak").transpose("scan", "y", "x").values.astype(float), cube_grid(cube))
     init = sitk.CenteredTransformInitializer(fixed, moving, sitk.AffineTransform(3),
                                              sitk.CenteredTransformInitializerFilter.GEOMETRY)
-    r = sitk.ImageRegistrationMethod()
-    r.SetMetricAsMattesMutualInformation(numberOfHistogramBins=50)
-    r.SetMetricSamplingStrategy(r.RANDOM)
-    r.SetMetricSamplingPercentage(0.01, 1)
-    r.SetInterpolator(sitk.sitkLinear)
-    r.SetOptimizerAsGradientDescent(learningRate=1.0, numberOfIterations=100, convergenceMinimumValue=1e-6,
-                                    convergenceWindowSize=10)
-    r.SetOptimizerScalesFromPhysicalShift()
-    r.SetShrinkFactorsPerLevel([4, 2, 1])
-    r.SetSmoothingSigmasPerLevel([2, 1, 0])
-    r.SmoothingSigmasAreSpecifiedInPhysicalUnitsOff()
+    r = plain_mi_method(sitk)
     r.SetInitialTransform(init, inPlace=False)
     tx = r.Execute(fixed, moving)  # maps FIB-SEM (fixed) points to SIMS (moving) points
     aff = sitk.AffineTransform(tx.GetNthTransform(0)) if isinstance(tx, sitk.CompositeTransform) else tx

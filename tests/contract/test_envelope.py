@@ -279,3 +279,15 @@ def test_text_mode_never_prints_warnings_on_stdout(outputs, cases):
         assert not leaked, f"{kind}: warnings printed on stdout: {leaked}"
         checked.append(kind)
     assert len(checked) >= 5, checked  # the contract cases include warning-producing inputs
+
+
+def test_the_2d_registration_validates_too(cases, tmp_path):
+    """The ``correlate.register`` case is the 3-D pair; the 2-D pair (SEM image, ion images) the transfer
+    case uses must give a valid envelope of the same schema."""
+    d = cases["correlate.transfer"][2].parent
+    code, out, err = _run("correlate", "register", d / "sem.tif", d / "sims.zarr", "--fixed-pixel-size", "0.1um",
+                          "--out", tmp_path / "pair2d.json", "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    jsonschema.validate(doc, json.loads((SCHEMAS / "correlate.register.json").read_text(encoding="utf-8")))
+    assert bare_physical_numbers(doc["results"]) == []

@@ -85,7 +85,7 @@ def test_mri_kernel_is_normalised_and_asymmetric():
 def test_bad_profiles_give_specific_errors():
     data = np.abs(np.random.default_rng(0).normal(100, 10, (30, 3)))
     ok = _profile(data, ["A-", "B-", "C-"])
-    with pytest.raises(ValidationError, match="not in the profile.*did you mean"):
+    with pytest.raises(ValidationError, match="not among the .* columns of the profile.*did you mean"):
         find_layers(ok, ["A-", "Bx-"])
     zero = data.copy()
     zero[:, 2] = 0

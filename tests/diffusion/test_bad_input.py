@@ -65,7 +65,8 @@ def test_one_line_exit_2(cli, files, args, message):
 
 
 def test_time_without_unit_refused_before_reading(cli, files, tmp_path):
-    """The unit check comes before the cube is read: a missing cube is not what is reported."""
-    code, _, err = cli("diffusion", "map", str(tmp_path / "absent.zarr"), "--isotopes", "^18O-,^16O-",
+    """The unit check comes before the cube is read: an unreadable cube is not what is reported."""
+    (tmp_path / "unreadable.zarr").mkdir()
+    code, _, err = cli("diffusion", "map", str(tmp_path / "unreadable.zarr"), "--isotopes", "^18O-,^16O-",
                        "--time", "3600", "--out", str(tmp_path / "D.zarr"))
     assert code == 2 and "'3600' has no unit" in err and np.size(err.strip().splitlines()) == 1

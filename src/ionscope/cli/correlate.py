@@ -77,8 +77,8 @@ def register_pair(
                      ] = "similarity",
     species: SpeciesOpt = None,
     landmarks: Annotated[Optional[Path], typer.Option(
-        "--landmarks", help="CSV of landmark pairs (fixed_x_um, fixed_y_um, moving_x_um, moving_y_um) to start "
-                            "the search.")] = None,
+        "--landmarks", help="CSV of landmark pairs (fixed_x_um, fixed_y_um, moving_x_um, moving_y_um; for a 3-D "
+                            "pair also fixed_z_um, moving_z_um) to start the search.")] = None,
     landmarks_only: Annotated[bool, typer.Option("--landmarks-only", help="Fit the transform to the landmarks "
                                                                           "alone.")] = False,
     bspline: Annotated[int, typer.Option("--bspline", help="B-spline refinement with this many control points per "
@@ -197,8 +197,6 @@ def transfer(
     check_image(ct.fixed, "fixed (label)", _shape(lab, ct.ndim, ("z", "y", "x")), None, labels, force_pair)
     check_image(ct.moving, "moving", _shape(m_da, ct.ndim, ("scan", "y", "x")), sha256_of(images), images,
                 force_pair)
-    if resampled is not None and ct.ndim == 3:
-        raise ValidationError("--resampled is available for 2-D transforms only")
     with progress("correlate transfer", quiet=json), naming(labels):
         result, table = do_transfer(lab, m_da, ct, seed=seed)
     if csv is not None:
@@ -235,6 +233,13 @@ def _shape(da, ndim: int, dims3: tuple[str, str, str]) -> tuple[int, ...]:
 
 def _write_resampled(m_da, ct, path: Path, force: bool) -> None:
     import numpy as np
+
+    if ct.ndim == 3:
+        import ionscope
+        from ionscope.correlate.pipeline3d import resample_cube
+
+        ionscope.save(resample_cube(m_da, ct), path, force=force)
+        return
 
     import ionscope
     from ionscope.correlate.grid import channels_of

@@ -39,11 +39,14 @@ from ionscope.model.errors import FormatError, IonscopeError, ValidationError
 from ionscope.model.result import Quantity, Result
 
 LANDMARK_COLUMNS = ("fixed_x_um", "fixed_y_um", "moving_x_um", "moving_y_um")
+#: Columns of 3-D landmark pairs (a FIB-SEM volume and a SIMS cube; z into the sample, µm).
+LANDMARK_COLUMNS_3D = ("fixed_x_um", "fixed_y_um", "fixed_z_um", "moving_x_um", "moving_y_um", "moving_z_um")
 
 
 def read_landmarks(path: str | PathLike[str]) -> tuple[np.ndarray, np.ndarray]:
     """Landmark pairs from a CSV with columns ``fixed_x_um, fixed_y_um, moving_x_um, moving_y_um``
-    (physical µm in each image's coordinates, as ``ionscope view`` saves them)."""
+    (physical µm in each image's coordinates, as ``ionscope view`` saves them), or with
+    ``fixed_z_um`` and ``moving_z_um`` too for a 3-D pair (z: FIB-SEM depth and nominal SIMS depth)."""
     import pandas as pd
 
     p = Path(path)
@@ -51,16 +54,19 @@ def read_landmarks(path: str | PathLike[str]) -> tuple[np.ndarray, np.ndarray]:
         table = pd.read_csv(p, comment="#")
     except (OSError, ValueError, pd.errors.ParserError) as exc:
         raise FormatError(f"not a readable landmark CSV: {exc}", p) from None
+    three = all(c in table.columns for c in LANDMARK_COLUMNS_3D)
+    columns = LANDMARK_COLUMNS_3D if three else LANDMARK_COLUMNS
     missing = [c for c in LANDMARK_COLUMNS if c not in table.columns]
     if missing:
         raise FormatError(f"landmark CSV lacks column(s) {', '.join(missing)} (needs {', '.join(LANDMARK_COLUMNS)})",
                           p)
-    values = table[list(LANDMARK_COLUMNS)].to_numpy(dtype=float)
+    values = table[list(columns)].to_numpy(dtype=float)
     if not np.all(np.isfinite(values)):
         raise FormatError("landmark CSV holds non-numeric or missing positions", p)
     if len(values) < 3:
         raise FormatError(f"need at least 3 landmark pairs, the file has {len(values)}", p)
-    return values[:, 2:4], values[:, 0:2]
+    k = len(columns) // 2
+    return values[:, k:], values[:, :k]
 
 
 def read_image(path: str | PathLike[str]) -> xr.DataArray:
@@ -118,6 +124,28 @@ def _records(fixed: xr.DataArray, moving: xr.DataArray, fixed_grid: Grid, moving
     return (ImageRecord(fixed_grid, fixed_id[0], fixed_id[1]), ImageRecord(moving_grid, moving_id[0], moving_id[1]))
 
 
+def _register_3d(fixed: xr.DataArray, moving: xr.DataArray, *, model: str, species: list[str] | None,
+                 fixed_pixel_um: float | None, moving_pixel_um: float | None,
+                 landmarks: tuple[np.ndarray, np.ndarray] | None, landmarks_only: bool, bspline_mesh: int,
+                 bootstrap: int, seed: int, fixed_id: tuple[str | None, str | None],
+                 moving_id: tuple[str | None, str | None], on_stage: Callable[[str], None] | None,
+                 depth_options: DepthOptions | None) -> tuple[CorrelativeTransform, Result]:
+    """:func:`register_images` for a (volume, cube) pair: the options a 3-D registration has, or an error."""
+    from ionscope.correlate.pipeline3d import register_volume_pair
+
+    unsupported = [name for name, used in (("--model affine", model != "similarity"),
+                                           ("--landmarks-only", landmarks_only),
+                                           ("--bspline", bspline_mesh > 0)) if used]
+    if unsupported:
+        raise ValidationError(f"{', '.join(unsupported)}: not available for a 3-D (volume, cube) pair")
+    opts = depth_options or DepthOptions()
+    return register_volume_pair(fixed, moving, species=species, fixed_pixel_um=fixed_pixel_um,
+                                fixed_slice_um=opts.fixed_slice_um, moving_pixel_um=moving_pixel_um,
+                                rate_nm_s=opts.rate_nm_s, depth_scale_range=opts.depth_scale_range, seed=seed,
+                                landmarks=landmarks, bootstrap=bootstrap, fixed_id=fixed_id, moving_id=moving_id,
+                                on_stage=on_stage)
+
+
 def register_images(fixed: xr.DataArray, moving: xr.DataArray, *, model: str = "similarity",
                     species: list[str] | None = None, fixed_pixel_um: float | None = None,
                     moving_pixel_um: float | None = None, landmarks: tuple[np.ndarray, np.ndarray] | None = None,
@@ -163,19 +191,15 @@ def register_images(fixed: xr.DataArray, moving: xr.DataArray, *, model: str = "
     -------
     transform, result
     """
-    from ionscope.correlate.pipeline3d import is_volume_pair, register_volume_pair
+    from ionscope.correlate.pipeline3d import is_volume_pair
 
     if is_volume_pair(fixed, moving):
-        unsupported = [name for name, used in (("--model affine", model != "similarity"),
-                                               ("--landmarks", landmarks is not None), ("--bspline", bspline_mesh > 0),
-                                               ("--bootstrap", bootstrap > 0)) if used]
-        if unsupported:
-            raise ValidationError(f"{', '.join(unsupported)}: not available for a 3-D (volume, cube) pair")
-        opts = depth_options or DepthOptions()
-        return register_volume_pair(fixed, moving, species=species, fixed_pixel_um=fixed_pixel_um,
-                                    fixed_slice_um=opts.fixed_slice_um, moving_pixel_um=moving_pixel_um,
-                                    rate_nm_s=opts.rate_nm_s, depth_scale_range=opts.depth_scale_range, seed=seed,
-                                    fixed_id=fixed_id, moving_id=moving_id, on_stage=on_stage)
+        return _register_3d(fixed, moving, model=model, species=species, fixed_pixel_um=fixed_pixel_um,
+                            moving_pixel_um=moving_pixel_um, landmarks=landmarks, landmarks_only=landmarks_only,
+                            bspline_mesh=bspline_mesh, bootstrap=bootstrap, seed=seed, fixed_id=fixed_id,
+                            moving_id=moving_id, on_stage=on_stage, depth_options=depth_options)
+    if landmarks is not None and np.shape(landmarks[0])[1:] != (2,):
+        raise ValidationError("3-D landmarks (with z columns) need a 3-D pair (a FIB-SEM volume and a SIMS cube)")
     stage = on_stage or (lambda _name: None)
     fgrid = grid_of(fixed, "fixed", fixed_pixel_um)
     mgrid = grid_of(moving, "moving", moving_pixel_um)

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
+from scipy import ndimage
 
 from ionscope.correlate.grid import looks_like_counts, registration_plane
 from ionscope.correlate.transform import CONVENTION_3D, CorrelativeTransform, ImageRecord
@@ -83,6 +84,7 @@ def register_volume_pair(fixed: xr.DataArray, moving: xr.DataArray, *, species: 
                          fixed_pixel_um: float | None = None, fixed_slice_um: float | None = None,
                          moving_pixel_um: float | None = None, rate_nm_s: float | None = None,
                          depth_scale_range: float = 1.5, seed: int = 0,
+                         landmarks: tuple[np.ndarray, np.ndarray] | None = None, bootstrap: int = 0,
                          fixed_id: tuple[str | None, str | None] = (None, None),
                          moving_id: tuple[str | None, str | None] = (None, None),
                          on_stage: Callable[[str], None] | None = None) -> tuple[CorrelativeTransform, Result]:
@@ -103,7 +105,12 @@ def register_volume_pair(fixed: xr.DataArray, moving: xr.DataArray, *, species: 
     depth_scale_range
         The depth-scale search spans ``[1/range, range]`` times the nominal calibration.
     seed
-        Seed of the metric sampling.
+        Seed of the metric sampling and of the bootstrap.
+    landmarks
+        (moving (n, 3), fixed (n, 3)) landmark positions (x, y, z) µm: the seven parameters fitted to
+        them start the refinement instead of the exhaustive searches.
+    bootstrap
+        Re-registrations of Poisson-resampled counts (0: none) for a bootstrap TRE.
     fixed_id, moving_id
         (SHA-256, path) of the files, stored in the transform.
     on_stage
@@ -113,12 +120,30 @@ def register_volume_pair(fixed: xr.DataArray, moving: xr.DataArray, *, species: 
     -------
     transform, result
     """
+    from ionscope.correlate.volume import bootstrap_volumes, fit_landmarks3, matrix_from_params
+
     fgrid = volume_grid(fixed, "fixed", fixed_pixel_um, fixed_slice_um)
     mgrid = cube_grid(moving, moving_pixel_um, rate_nm_s)
     vol, proj, _ = cube_volume(moving, species)
     fvol = np.asarray(fixed.transpose("z", "y", "x").values, dtype=np.float32)
-    reg = register_volumes(fvol, fgrid, vol, mgrid, projection=proj, depth_scale_range=depth_scale_range, seed=seed,
-                           on_stage=on_stage)
+    initial, lm_rms = None, None
+    if landmarks is not None:
+        if np.shape(landmarks[0])[1:] != (3,):
+            raise ValidationError("a 3-D registration needs 3-D landmarks (columns fixed_z_um and moving_z_um too)")
+        p_lm, lm_rms = fit_landmarks3(landmarks[0], landmarks[1], mgrid.centre_xyz)
+        initial = matrix_from_params(p_lm, mgrid.centre_xyz)
+    reg = register_volumes(fvol, fgrid, vol, mgrid, projection=proj, initial=initial,
+                           depth_scale_range=depth_scale_range, seed=seed, on_stage=on_stage)
+    boot = None
+    if bootstrap > 0:
+        (on_stage or (lambda _n: None))(f"bootstrap ({bootstrap} re-registrations)")
+        mean = ndimage.gaussian_filter(np.clip(np.asarray(moving.values, float), 0, None),
+                                       [1.0 if d in ("scan", "y", "x") else 0.0 for d in moving.dims])
+
+        def resample(rng: np.random.Generator) -> np.ndarray:
+            return cube_volume(moving.copy(data=rng.poisson(mean).astype(np.float32)), species)[0]
+
+        boot = bootstrap_volumes(fvol, fgrid, resample, mgrid, reg, bootstrap, seed=seed)
     sd = np.sqrt(np.diag(reg.covariance)) if reg.covariance is not None else None
     params = {n: {"value": float(v), "uncertainty": None if sd is None else float(s), "unit": _UNITS[n]}
               for n, v, s in zip(PARAMS, reg.params, sd if sd is not None else [None] * len(PARAMS))}
@@ -127,6 +152,11 @@ def register_volume_pair(fixed: xr.DataArray, moving: xr.DataArray, *, species: 
                              "tre_voxels": reg.tre_voxels}
     if reg.covariance is not None:
         extra["parameter_covariance"] = reg.covariance.tolist()
+    if lm_rms is not None:
+        extra["landmark_residual_um"] = lm_rms
+    if boot is not None:
+        extra.update(tre_bootstrap_um=boot[0], tre_bootstrap_voxels=boot[1], bootstrap=bootstrap,
+                     bootstrap_covariance=boot[2].tolist())
     ct = CorrelativeTransform(reg.matrix, MODEL_3D, ImageRecord(fgrid, *fixed_id), ImageRecord(mgrid, *moving_id),
                               reg.metric, reg.tre_um, reg.note, extra=extra)
     return ct, _result(ct, reg.params, sd, reg.overlap, reg.evaluations, mgrid)
@@ -175,6 +205,7 @@ def _result(ct: CorrelativeTransform, p: np.ndarray, sd: np.ndarray | None, over
         "tre_voxels": Quantity(tre_vox if tre_vox is not None else float("nan"), None, "voxel",
                                why_no_uncertainty=tre_why),
         "tre_method": ct.tre_method,
+        **_optional(ct),
         "overlap_fraction": overlap,
         "iterations": evaluations,
         "fixed": _summary(ct.fixed),
@@ -187,6 +218,23 @@ def _result(ct: CorrelativeTransform, p: np.ndarray, sd: np.ndarray | None, over
         warnings.append(f"the depth scale {p[3]:.3f} ± {sd[3]:.3f} differs from 1: the nominal sputter-rate "
                         f"calibration is off by {100 * (p[3] - 1):+.0f} %")
     return Result("correlate.register", values, warnings=warnings)
+
+
+def _optional(ct: CorrelativeTransform) -> dict[str, Any]:
+    """Bootstrap TRE and depth-scale spread, landmark residual: where they were computed."""
+    out: dict[str, Any] = {}
+    if "tre_bootstrap_um" in ct.extra:
+        why = "the bootstrap TRE is itself an error estimate"
+        out["tre_bootstrap"] = Quantity(ct.extra["tre_bootstrap_um"], None, "µm", why_no_uncertainty=why)
+        out["tre_bootstrap_voxels"] = Quantity(ct.extra["tre_bootstrap_voxels"], None, "voxel",
+                                               why_no_uncertainty=why)
+        out["depth_scale_sigma_bootstrap"] = Quantity(float(np.sqrt(ct.extra["bootstrap_covariance"][3][3])), None,
+                                                      "1", why_no_uncertainty="a standard deviation")
+        out["bootstrap"] = ct.extra["bootstrap"]
+    if "landmark_residual_um" in ct.extra:
+        out["landmark_residual"] = Quantity(ct.extra["landmark_residual_um"], None, "µm",
+                                            why_no_uncertainty="the RMS residual of the landmark fit")
+    return out
 
 
 def draw_matrices(ct: CorrelativeTransform, n: int, seed: int) -> list[np.ndarray]:
@@ -275,5 +323,47 @@ def transfer_volume_labels(labels: xr.DataArray, cube: xr.DataArray, ct: Correla
     return Result("correlate.transfer", values, warnings=warnings), {"rows": rows}
 
 
+def resample_cube(cube: xr.DataArray, ct: CorrelativeTransform) -> xr.DataArray:
+    """The SIMS cube resampled onto the FIB-SEM grid: a ``cube3d`` with one scan per FIB-SEM slice.
+
+    Every channel is interpolated trilinearly at the FIB-SEM voxel centres mapped into the cube by the
+    inverse transform (counts per SIMS voxel, not rescaled to the finer voxels); voxels outside the
+    cube are NaN. ``depth`` is the FIB-SEM z of each slice (nm).
+
+    Raises
+    ------
+    ValidationError
+        A 2-D transform, or a cube that is not (scan, y, x[, channel]).
+    """
+    import SimpleITK as sitk
+
+    from ionscope.correlate.volume import itk_affine, to_sitk3
+    from ionscope.model.arrays import coord, labelled
+
+    if ct.ndim != 3:
+        raise ValidationError("this transform is 2-D; resampling a cube onto a volume needs a 3-D transform")
+    other = [d for d in cube.dims if d not in ("scan", "y", "x")]
+    if len(other) > 1 or not all(d in cube.dims for d in ("scan", "y", "x")):
+        raise ValidationError(f"expected a cube (scan, y, x, peak), got dims {tuple(cube.dims)}")
+    da = cube.transpose("scan", "y", "x", *other)
+    data = np.asarray(da.values, np.float32)
+    data = data if other else data[..., None]
+    fg, mg = ct.fixed.grid, ct.moving.grid
+    ref = to_sitk3(np.zeros(fg.shape, np.float32), fg)
+    inverse = itk_affine(np.linalg.inv(ct.matrix))
+    out = np.stack([sitk.GetArrayFromImage(sitk.Resample(to_sitk3(data[..., c], mg), ref, inverse, sitk.sitkLinear,
+                                                         np.nan, sitk.sitkFloat32))
+                    for c in range(data.shape[-1])], axis=-1)
+    axes = [o + np.arange(n) * v for o, n, v in zip(fg.origin_um, fg.shape, fg.voxel_um)]
+    names = [str(v) for v in da[other[0]].values] if other else ["counts"]
+    coords = {"scan": coord("scan", np.arange(fg.shape[0]), "index"),
+              "depth": coord("scan", 1000.0 * axes[0], "nm"),
+              "y": coord("y", axes[1], "µm"), "x": coord("x", axes[2], "µm"),
+              "peak": xr.Variable("peak", np.asarray(names, dtype=str))}
+    attrs = {"resampled_from": str(ct.moving.path),
+             "note": "counts per SIMS voxel, trilinear at the FIB-SEM voxel centres (depth: FIB-SEM z)"}
+    return labelled(out, "cube3d", coords=coords, units="counts", attrs=attrs)
+
+
 __all__ = ["DepthOptions", "cube_volume", "draw_matrices", "is_volume_pair", "register_volume_pair",
-           "transfer_volume_labels"]
+           "resample_cube", "transfer_volume_labels"]

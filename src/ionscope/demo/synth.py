@@ -13,7 +13,7 @@ from ionscope.demo.runner import DemoContext
 from ionscope.graphics.panels import ion_image_panels
 from ionscope.model.provenance import make_provenance
 from ionscope.model.text import format_measurement
-from ionscope.synth.correlative import write_correlative_pair
+from ionscope.synth.correlative import write_correlative_pair, write_correlative_volume_pair
 from ionscope.synth.images import composite_cross_section
 
 TITLE = "Virtual instrument and data model"
@@ -26,6 +26,8 @@ def build(ctx: DemoContext) -> None:
     # an SEM image, an ion-image set of the same area (rotated, scaled, shifted) and the SEM phase map,
     # for `ionscope correlate`, registered once (transform.json; the exact transform is in the ground truth)
     write_correlative_pair(ctx.out / "data" / "correlative", seed=ctx.seed)
+    # and a FIB-SEM volume with a depth-calibrated SIMS cube of one region (3-D registration, small)
+    write_correlative_volume_pair(ctx.out / "data" / "correlative", seed=ctx.seed)
     ctx.note_input("composite_cross_section.zarr", "ion images (y, x, peak) of a composite cross-section",
                    "ionscope mva pca demo-output/data/composite_cross_section.zarr --components 4")
     for name, what in (("sem.tif", "SEM image, 50 nm pixels"), ("sims.zarr", "ion images of the same area"),
@@ -33,6 +35,11 @@ def build(ctx: DemoContext) -> None:
         ctx.note_input(f"correlative/{name}", what, "ionscope correlate register demo-output/data/correlative/sem.tif "
                        "demo-output/data/correlative/sims.zarr --out transform.json" if name == "sem.tif" else "",
                        info=name != "transform.json")
+    for name, what in (("fib.zarr", "FIB-SEM volume (z, y, x), anisotropic voxels"),
+                       ("cube.zarr", "depth-calibrated TOF-SIMS cube of the same region"),
+                       ("labels.zarr", "phase labels of the FIB-SEM volume")):
+        ctx.note_input(f"correlative/{name}", what, "ionscope correlate register demo-output/data/correlative/fib.zarr "
+                       "demo-output/data/correlative/cube.zarr --out transform3d.json" if name == "fib.zarr" else "")
     loaded = ionscope.read(store)  # lazy, through the registry, exactly as a user's file
     phase = truth.truth["phase"]
     names = list(truth.truth["expected"])

@@ -200,7 +200,7 @@ def _groups(extents: dict[int, tuple[int, int]], snr: dict[int, float]) -> list[
     return groups
 
 
-def mri_shift(width: float) -> tuple[float, float]:
+def _mri_shift(width: float) -> tuple[float, float]:
     """Correction and systematic 1σ of a 50 % point for the MRI shift, from the edge's 16–84 % ``width``.
 
     In Hofmann's MRI model (Hofmann 1994, *Surf. Interface Anal.* 21, 673, doi:10.1002/sia.740210912)
@@ -272,7 +272,7 @@ def _pair_interface(f: dict[str, Any], species: Sequence[str], extents: dict[int
     noise = np.mean([stats[a]["noise"] / stats[a]["amplitude"], stats[b]["noise"] / stats[b]["amplitude"]])
     noise /= np.sqrt(f["window"])  # smoothing averages ~window scans
     u_cross = float(np.sqrt(step ** 2 / 12 + (noise / slope) ** 2))  # one crossing: binning + noise/slope
-    shift, u_sys = mri_shift(width) if reason is None else (0.0, 0.0)  # no resolved edge, no MRI model
+    shift, u_sys = _mri_shift(width) if reason is None else (0.0, 0.0)  # no resolved edge, no MRI model
     u = float(np.sqrt(u_cross ** 2 + spread ** 2 + u_sys ** 2))
     if reason is not None:  # the boundary lies somewhere between the two layers' ≥ 50 % extents
         gap = abs(float(x[min(eb_start, end - 1)] - x[min(max(ea_end - 1, 0), end - 1)]))
@@ -307,7 +307,7 @@ def find_layers(profile: xr.DataArray, species: Sequence[str], *, axis: str = "s
     Uncertainty of a position: ``√(Δx²/12 + (x50,A − x50,B)²/4 + σ_noise² + σ_MRI²)`` with the scan step
     Δx, the disagreement of the two edges (matrix effects), the noise of the normalised signal divided
     by the edge slope (0.68/width) and the systematic term of the unknown MRI shift of the 50 % point
-    toward the surface (:func:`mri_shift`). The width's 1σ combines the same crossing uncertainty with
+    toward the surface (:func:`_mri_shift`). The width's 1σ combines the same crossing uncertainty with
     the disagreement of the two edges' widths. An interface where a 50 % crossing or a 16/84 % point
     is missing is ``resolved: false`` with ``unresolved_reason`` and no width; a layer
     whose thickness is within 1σ of zero or not above the widths of its interfaces (the depth
@@ -350,7 +350,7 @@ def find_layers(profile: xr.DataArray, species: Sequence[str], *, axis: str = "s
             slope = 0.68 / width if np.isfinite(width) and width > 0 else 1.0 / step
             u_cross = float(np.sqrt(step ** 2 / 12 + (noise / slope) ** 2))
             ok = bool(np.isfinite(width) and width > 0)
-            shift, u_sys = mri_shift(width if ok else float("nan"))
+            shift, u_sys = _mri_shift(width if ok else float("nan"))
             u = float(np.hypot(u_cross, u_sys))
             reason = None if ok else "the edge does not reach its 16 % and 84 % points: its width is not measured"
             interfaces.append({
@@ -413,7 +413,7 @@ def _log_profiles(smooth: np.ndarray, skip: int, end: int) -> np.ndarray:
     return (lg - lg.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
 
 
-def correlated_groups(z: np.ndarray, min_r2: float = SAME_LAYER_R2) -> list[list[int]]:
+def _correlated_groups(z: np.ndarray, min_r2: float = SAME_LAYER_R2) -> list[list[int]]:
     """Average-linkage groups of the columns of ``z`` (standardised): merged while the mean r between two groups
     is positive with r² > ``min_r2`` (average linkage tolerates single members distorted by dead time)."""
     r = (z.T @ z) / max(z.shape[0], 1)
@@ -432,7 +432,7 @@ def correlated_groups(z: np.ndarray, min_r2: float = SAME_LAYER_R2) -> list[list
     return groups
 
 
-def layer_contrast(raw: np.ndarray, a: int, b: int, skip: int, end: int) -> tuple[float, float]:
+def _layer_contrast(raw: np.ndarray, a: int, b: int, skip: int, end: int) -> tuple[float, float]:
     """Contrast of a marker: mean counts per scan inside its ≥ 50 % extent [a, b) over the mean outside.
 
     Both means are of raw (Poisson) counts, so ``σ_c/c = √(1/ΣN_in + 1/ΣN_out)``; zero counts outside
@@ -450,7 +450,7 @@ def layer_contrast(raw: np.ndarray, a: int, b: int, skip: int, end: int) -> tupl
     return c, c * float(np.sqrt(1.0 / max(n_in, 1.0) + 1.0 / max(n_out, 1.15)))
 
 
-def layer_resolution(x: np.ndarray, yn: np.ndarray, skip: int, end: int, *, above: bool = True) -> dict[str, Any]:
+def _layer_resolution(x: np.ndarray, yn: np.ndarray, skip: int, end: int, *, above: bool = True) -> dict[str, Any]:
     """Plateau (≥ 84 % run around the maximum) and the 16–84 % widths of the edges beside it.
 
     Hofmann's depth resolution Δz is the 16–84 % distance of an edge (Hofmann 1994, *Surf. Interface
@@ -507,11 +507,11 @@ def choose_marker_species(profile: xr.DataArray, *, axis: str = "sputter_time", 
     log-profiles correlate with r² > :data:`SAME_LAYER_R2` on average with the members of a group (average
     linkage) follow one composition — fragments of one compound, isotopes and oxides of one element
     — and mark one layer. Each group is represented by its species of highest *contrast* (mean counts
-    inside its ≥ 50 % extent over the mean outside, :func:`layer_contrast`, ranked by the lower 1σ
+    inside its ≥ 50 % extent over the mean outside, :func:`_layer_contrast`, ranked by the lower 1σ
     bound; the best member with a resolved plateau), not by its raw intensity: a minor, clean marker
     locates a layer better than an intense
     fragment present everywhere. A group whose marker has no plateau longer than its edges
-    (:func:`layer_resolution`) is thinner than the depth resolution: it is reported under
+    (:func:`_layer_resolution`) is thinner than the depth resolution: it is reported under
     ``unresolved`` and not used as a layer. The ``max_species`` groups of highest contrast are
     returned in depth order. The ``total`` column and columns with non-finite values are not
     candidates.
@@ -547,7 +547,7 @@ def choose_marker_species(profile: xr.DataArray, *, axis: str = "sputter_time", 
     z = _log_profiles(f["smooth"][:, idx], skip, end)
     rows: list[dict[str, Any]] = []
     unresolved: list[dict[str, Any]] = []
-    for g in correlated_groups(z):
+    for g in _correlated_groups(z):
         members = [idx[i] for i in g]
         # candidates for the marker: members following the group's mean log-profile with r² > ½ (average
         # linkage can hold a member that correlates with only part of the group)
@@ -556,7 +556,7 @@ def choose_marker_species(profile: xr.DataArray, *, axis: str = "sputter_time", 
         core = [idx[i] for i in g if float(np.mean(z[:, i] * mean)) ** 2 > SAME_LAYER_R2] or members
         scored = []
         for j in core:
-            c, u = layer_contrast(f["raw"][:, j], *qualified[j], skip, end)
+            c, u = _layer_contrast(f["raw"][:, j], *qualified[j], skip, end)
             scored.append((c - u if np.isfinite(c) else -np.inf, c, u, j))
         scored.sort(key=lambda t: -t[0])
         # the highest-contrast member with a resolved plateau marks the layer (a surface-enhanced fragment
@@ -565,7 +565,7 @@ def choose_marker_species(profile: xr.DataArray, *, axis: str = "sputter_time", 
         above = any(qualified[k][1] <= start for k in idx if k not in members)
 
         def res_of(j: int, above: bool = above) -> dict[str, Any]:
-            return layer_resolution(x, f["norm"][:, j], skip, end, above=above)
+            return _layer_resolution(x, f["norm"][:, j], skip, end, above=above)
 
         pick = next((t for t in scored if res_of(t[3])["resolved"]), scored[0])
         _, c, u, lead = pick

@@ -423,3 +423,26 @@ def volume_labels(phase: np.ndarray, voxel_um: tuple[float, float, float]) -> ob
 
     return make_volume(np.asarray(phase, dtype=np.uint8), tuple(voxel_um), units="label", phases=dict(PHASES),
                        attrs={"pixel_size_source": "simulated", "slice_thickness_source": "simulated"})
+
+
+def write_correlative_volume_pair(folder, *, seed: int = 0, fixed_shape: tuple[int, int, int] = (40, 100, 100)
+                                  ) -> dict:
+    """Write a small simulated 3-D pair as files: ``fib.zarr`` (FIB-SEM volume, 40 × 50 × 50 nm voxels),
+    ``cube.zarr`` (depth-calibrated SIMS cube, 200 nm pixels, depth scale 1.15) and ``labels.zarr``
+    (the phase volume on the FIB-SEM grid), for ``ionscope correlate register``/``transfer`` in 3-D.
+
+    Returns the paths by name and the :class:`GroundTruth` (``"truth"``).
+    """
+    from pathlib import Path
+
+    import ionscope
+
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    fib, cube, truth = correlative_volume_pair(fixed_shape, seed=seed)
+    paths = {"fib": out / "fib.zarr", "cube": out / "cube.zarr", "labels": out / "labels.zarr"}
+    ionscope.save(fib, paths["fib"], force=True)
+    ionscope.save(cube, paths["cube"], force=True)
+    ionscope.save(volume_labels(truth.truth["phase"], tuple(truth.parameters["fixed_voxel_um"])), paths["labels"],
+                  force=True)
+    return {**paths, "truth": truth}

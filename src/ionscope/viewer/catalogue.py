@@ -159,7 +159,9 @@ def _choose(obj: Any, path: Path) -> tuple[xr.DataArray, str, xr.DataArray | Non
             raise IonscopeError("the dataset holds no data variable", path)
         labels = next((obj[n] for n in names if _is_label_volume(obj[n])), None)
         candidates = [n for n in names if labels is None or n != labels.name]
-        main_name = next((n for n in candidates if _has_kind(obj[n])), candidates[0] if candidates else names[0])
+        # by name, not store order: a directory store lists its variables in file-system order
+        ordered = sorted(candidates)
+        main_name = next((n for n in ordered if _has_kind(obj[n])), ordered[0] if ordered else names[0])
         main = obj[main_name]
         kind = main.attrs.get("kind") or kind_of(main)
         if labels is not None and (kind != "volume" or labels.dims != main.dims):
