@@ -128,11 +128,86 @@ def _split_charge(text: str) -> tuple[str, int]:
     return body.strip(), n if signs[0] == "+" else -n
 
 
-def _parse_part(part: str, text: str) -> dict[Key, int]:
+def _leading_multiplier(part: str) -> tuple[int, str]:
+    """Split a leading multiplier off one part of a formula.
+
+    Parameters
+    ----------
+    part : str
+        One ``.``/``·``-separated part, e.g. ``"2H2O"``.
+
+    Returns
+    -------
+    mult : int
+        The multiplier (1 when the part has none).
+    rest : str
+        The part without its multiplier.
+    """
     m = re.match(r"(\d+)(?=[A-Z(\[^])", part)
-    mult = 1
-    if m:
-        mult, part = int(m.group(1)), part[m.end():]
+    if not m:
+        return 1, part
+    return int(m.group(1)), part[m.end():]
+
+
+def _element_key(symbol: str, mass_number: int | None, text: str) -> Key:
+    """Check an element symbol (and isotope mass number) and return its key.
+
+    Parameters
+    ----------
+    symbol : str
+        Element symbol, e.g. ``"Li"``.
+    mass_number : int or None
+        Isotope mass number, or None for the natural element.
+    text : str
+        The whole formula, for the error message.
+
+    Returns
+    -------
+    Key
+        ``(symbol, mass_number)``.
+
+    Raises
+    ------
+    FormulaError
+        Unknown element, or an isotope that is not stable.
+    """
+    if symbol not in isotope_table():
+        raise FormulaError(f"unknown element {symbol!r} in formula {text!r}")
+    if mass_number is not None:
+        try:
+            element(symbol).isotope_mass(mass_number)
+        except ValidationError:
+            raise FormulaError(f"{mass_number}{symbol} in formula {text!r} is not a stable isotope") from None
+    return (symbol, mass_number)
+
+
+def _add_counts(target: dict[Key, int], counts: Mapping[Key, int], factor: int = 1) -> None:
+    """Add ``factor`` times ``counts`` into ``target`` in place (atom counts, dimensionless)."""
+    for k, v in counts.items():
+        target[k] = target.get(k, 0) + factor * v
+
+
+def _parse_part(part: str, text: str) -> dict[Key, int]:
+    """Atom counts of one part of a formula (no charge, no ``.`` separators).
+
+    Parameters
+    ----------
+    part : str
+        One part, e.g. ``"2Li(OH)2"`` or ``"[6Li]F"``.
+    text : str
+        The whole formula, for error messages.
+
+    Returns
+    -------
+    dict
+        ``{(symbol, mass_number): count}``, counts multiplied by the leading multiplier.
+
+    Raises
+    ------
+    FormulaError
+        Unparseable tokens, unknown elements or isotopes, unbalanced brackets, zero or dangling counts.
+    """
+    mult, part = _leading_multiplier(part)
     stack: list[dict[Key, int]] = [{}]
     last: dict[Key, int] | None = None
     pos = 0
@@ -145,17 +220,9 @@ def _parse_part(part: str, text: str) -> dict[Key, int]:
         if space:
             continue
         if iso_s or br_s or sym:
-            s = iso_s or br_s or sym
-            a = int(iso_a or br_a) if (iso_a or br_a) else None
-            if s not in isotope_table():
-                raise FormulaError(f"unknown element {s!r} in formula {text!r}")
-            if a is not None:
-                try:
-                    element(s).isotope_mass(a)
-                except ValidationError:
-                    raise FormulaError(f"{a}{s} in formula {text!r} is not a stable isotope") from None
-            key = (s, a)
-            stack[-1][key] = stack[-1].get(key, 0) + 1
+            a = iso_a or br_a
+            key = _element_key(iso_s or br_s or sym, int(a) if a else None, text)
+            _add_counts(stack[-1], {key: 1})
             last = {key: 1}
         elif open_:
             stack.append({})
@@ -163,18 +230,14 @@ def _parse_part(part: str, text: str) -> dict[Key, int]:
         elif close:
             if len(stack) == 1:
                 raise FormulaError(f"unbalanced ')' in formula {text!r}")
-            group = stack.pop()
-            for k, v in group.items():
-                stack[-1][k] = stack[-1].get(k, 0) + v
-            last = group
+            last = stack.pop()
+            _add_counts(stack[-1], last)
         elif num is not None:
             if last is None:
                 raise FormulaError(f"count {num!r} without an element or group in formula {text!r}")
-            extra = int(num) - 1
-            if extra < 0:
+            if int(num) < 1:
                 raise FormulaError(f"zero count in formula {text!r}")
-            for k, v in last.items():
-                stack[-1][k] = stack[-1].get(k, 0) + extra * v
+            _add_counts(stack[-1], last, int(num) - 1)
             last = None
     if len(stack) != 1:
         raise FormulaError(f"unbalanced '(' in formula {text!r}")

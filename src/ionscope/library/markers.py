@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from ionscope.library.formula import parse_formula
+from ionscope.library.formula import Formula, parse_formula
 from ionscope.library.isotopes import element
 from ionscope.model.errors import ValidationError
 
@@ -139,8 +139,247 @@ def _as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
-def _check(doc: Any, path: Any) -> tuple[list[tuple[int, str]], dict[str, Any]]:
-    problems: list[tuple[int, str]] = []
+#: A list of (line, message) that the checking steps below append to.
+Problems = list[tuple[int, str]]
+
+
+def _check_abundances(sym: Any, ab: dict, line: int, problems: Problems) -> dict[int, float] | None:
+    """Check the isotope abundances of one element of the ``isotopes`` section.
+
+    Parameters
+    ----------
+    sym : Any
+        Element symbol as written in the file.
+    ab : dict
+        ``{mass number: abundance}`` as written (abundance as a fraction, dimensionless).
+    line : int
+        Line of the entry, for the messages.
+    problems : list of (int, str)
+        Appended to in place.
+
+    Returns
+    -------
+    dict or None
+        ``{mass number: abundance}`` of the valid entries; None when the symbol is not an element.
+    """
+    try:
+        el = element(str(sym))
+    except ValidationError as exc:
+        problems.append((line, exc.problem))
+        return None
+    if not isinstance(ab, dict):
+        problems.append((line, f"isotopes of {sym} must map mass number → abundance"))
+        return None
+    stable = set(el.mass_numbers.tolist())
+    vals = {}
+    for a, f in ab.items():
+        if a == "__line__":
+            continue
+        if int(a) not in stable:
+            problems.append((line, f"{a}{sym} is not a stable isotope"))
+        elif not isinstance(f, (int, float)) or not np.isfinite(f) or f < 0:
+            problems.append((line, f"abundance of {a}{sym} must be a number ≥ 0, got {f!r} (negative abundance)"))
+        else:
+            vals[int(a)] = float(f)
+    if vals and abs(sum(vals.values()) - 1) > 1e-3:
+        problems.append((line, f"abundances of {sym} sum to {sum(vals.values()):.6g}, not 1"))
+    return vals
+
+
+def _check_isotopes(doc: dict, top: int, problems: Problems) -> dict[str, dict[int, float]]:
+    """Check the optional ``isotopes`` section (enriched-tracer abundances).
+
+    Parameters
+    ----------
+    doc : dict
+        The loaded YAML document.
+    top : int
+        Line of the document, for messages about the section as a whole.
+    problems : list of (int, str)
+        Appended to in place.
+
+    Returns
+    -------
+    dict
+        ``{symbol: {mass number: abundance}}`` (abundance as a fraction, dimensionless).
+    """
+    isotopes: dict[str, dict[int, float]] = {}
+    iso = doc.get("isotopes") or {}
+    if not isinstance(iso, dict):
+        problems.append((top, "'isotopes' must map element → {mass number: abundance}"))
+        return isotopes
+    for sym, ab in iso.items():
+        if sym == "__line__":
+            continue
+        vals = _check_abundances(sym, ab, _line(ab, _line(iso, top)), problems)
+        if vals is not None:
+            isotopes[str(sym)] = vals
+    return isotopes
+
+
+def _marker_formula(entry: dict, line: int, problems: Problems) -> Formula | None:
+    """Parse the ``ion`` of a marker entry and check its charge against its ``polarity``.
+
+    Parameters
+    ----------
+    entry : dict
+        One entry of the ``markers`` list.
+    line : int
+        Line of the entry, for the messages.
+    problems : list of (int, str)
+        Appended to in place.
+
+    Returns
+    -------
+    Formula or None
+        The parsed ion; None when the entry cannot become a marker.
+    """
+    ion = entry.get("ion")
+    pol = entry.get("polarity")
+    if not isinstance(ion, str):
+        problems.append((line, "marker without an 'ion' formula"))
+        return None
+    try:
+        f = parse_formula(ion)
+    except ValidationError as exc:
+        problems.append((line, exc.problem))
+        return None
+    if f.charge == 0:
+        problems.append((line, f"ion {ion!r} has no charge (end it with + or -)"))
+        return None
+    if pol not in ("positive", "negative"):
+        problems.append((line, f"polarity of {ion!r} must be 'positive' or 'negative', got {pol!r}"))
+        return None
+    if f.polarity != pol:
+        problems.append((line, f"polarity {pol!r} contradicts the charge of {ion!r} ({f.charge:+d})"))
+        return None
+    return f
+
+
+def _check_marker(entry: Any, top: int, components: set[str], seen: dict[tuple[str, str], int],
+                  problems: Problems) -> Marker | None:
+    """Check one entry of the ``markers`` list.
+
+    Parameters
+    ----------
+    entry : Any
+        The entry as loaded.
+    top : int
+        Line of the document, used when the entry has no line of its own.
+    components : set of str
+        Allowed battery components.
+    seen : dict
+        ``{(formula, polarity): line}`` of the markers so far, to report duplicates; updated in place.
+    problems : list of (int, str)
+        Appended to in place.
+
+    Returns
+    -------
+    Marker or None
+        The marker (also when it has non-fatal problems); None when the entry cannot become one.
+    """
+    if not isinstance(entry, dict):
+        problems.append((top, f"marker entry {entry!r} is not a mapping"))
+        return None
+    line = _line(entry, top)
+    unknown = set(entry) - _MARKER_KEYS - {"__line__"}
+    if unknown:
+        problems.append((line, f"unknown key(s) {sorted(unknown)} (allowed: {sorted(_MARKER_KEYS)})"))
+    f = _marker_formula(entry, line, problems)
+    if f is None:
+        return None
+    ion, pol = entry["ion"], entry["polarity"]
+    comps = tuple(str(c) for c in _as_list(entry.get("component")))
+    if not comps:
+        problems.append((line, f"marker {ion!r} has no 'component'"))
+    bad = [c for c in comps if c not in components]
+    if bad:
+        problems.append((line, f"unknown component(s) {bad} for {ion!r} (allowed: {sorted(components)})"))
+    parents = tuple(str(p) for p in _as_list(entry.get("parents")))
+    if not parents:
+        problems.append((line, f"marker {ion!r} has no 'parents'"))
+    key = (str(f), pol)
+    if key in seen:
+        problems.append((line, f"duplicate marker {ion!r} ({pol}); first on line {seen[key]}"))
+    seen[key] = line
+    return Marker(ion, float(f.mz), pol, parents, comps, tuple(str(r) for r in _as_list(entry.get("references"))),
+                  str(entry.get("notes") or ""), line)
+
+
+def _check_markers(doc: dict, top: int, components: set[str], problems: Problems) -> list[Marker]:
+    """Check the ``markers`` list and return its valid markers (see :func:`_check_marker`)."""
+    markers_raw = doc.get("markers")
+    if not isinstance(markers_raw, list):
+        problems.append((top, "'markers' must be a list of entries"))
+        markers_raw = []
+    seen: dict[tuple[str, str], int] = {}
+    markers = (_check_marker(entry, top, components, seen, problems) for entry in markers_raw)
+    return [m for m in markers if m is not None]
+
+
+def _check_interference(entry: Any, top: int, problems: Problems) -> Interference | None:
+    """Check one entry of the ``interferences`` list and compute its required resolving power.
+
+    The resolving power needed is ``m/Δm``, with ``m`` the mean exact m/z of the ions and ``Δm`` the
+    smallest difference between them (dimensionless).
+
+    Parameters
+    ----------
+    entry : Any
+        The entry as loaded.
+    top : int
+        Line of the document, used when the entry has no line of its own.
+    problems : list of (int, str)
+        Appended to in place.
+
+    Returns
+    -------
+    Interference or None
+        None when the entry is not a valid interference.
+    """
+    line = _line(entry, top)
+    ions = _as_list(entry.get("ions")) if isinstance(entry, dict) else []
+    if len(ions) < 2:
+        problems.append((line, "an interference needs 'ions' with at least two formulas"))
+        return None
+    try:
+        fs = [parse_formula(str(i)) for i in ions]
+    except ValidationError as exc:
+        problems.append((line, exc.problem))
+        return None
+    mzs = np.array([f.mz for f in fs])
+    if len({int(np.rint(m)) for m in mzs}) != 1:
+        problems.append((line, f"interfering ions {ions} do not share a nominal m/z ({np.round(mzs, 3).tolist()})"))
+        return None
+    if len({np.sign(f.charge) for f in fs}) != 1:
+        problems.append((line, f"interfering ions {ions} have different polarities"))
+        return None
+    d = np.diff(np.sort(mzs))
+    if np.any(d <= 0):
+        problems.append((line, f"interfering ions {ions} have identical m/z"))
+        return None
+    rp = float(np.mean(mzs) / d.min())
+    return Interference(tuple(str(i) for i in ions), tuple(float(m) for m in mzs), rp, str(entry.get("notes") or ""))
+
+
+def _check(doc: Any, path: Any) -> tuple[Problems, dict[str, Any]]:
+    """Check a loaded library document and collect every problem.
+
+    Parameters
+    ----------
+    doc : Any
+        The YAML document as loaded by :class:`_LineLoader`.
+    path : Any
+        The file the document came from (unused; kept for the callers).
+
+    Returns
+    -------
+    problems : list of (int, str)
+        Every problem as (line, message), in file-section order; empty when the document is valid.
+    library : dict
+        ``version``, ``name``, ``markers``, ``interferences`` and ``isotopes`` of the valid entries.
+    """
+    problems: Problems = []
     if not isinstance(doc, dict):
         return [(1, "the file must be a YAML mapping with a 'markers' list")], {}
     top = _line(doc, 1)
@@ -148,111 +387,10 @@ def _check(doc: Any, path: Any) -> tuple[list[tuple[int, str]], dict[str, Any]]:
     if not isinstance(version, int) or version < 1:
         problems.append((top, f"'version' must be a positive integer, got {version!r}"))
     components = set(COMPONENTS) | {str(c) for c in _as_list(doc.get("components"))}
-    isotopes = {}
-    iso = doc.get("isotopes") or {}
-    if not isinstance(iso, dict):
-        problems.append((top, "'isotopes' must map element → {mass number: abundance}"))
-        iso = {}
-    for sym, ab in iso.items():
-        if sym == "__line__":
-            continue
-        line = _line(ab, _line(iso, top))
-        try:
-            el = element(str(sym))
-        except ValidationError as exc:
-            problems.append((line, exc.problem))
-            continue
-        if not isinstance(ab, dict):
-            problems.append((line, f"isotopes of {sym} must map mass number → abundance"))
-            continue
-        vals = {}
-        for a, f in ab.items():
-            if a == "__line__":
-                continue
-            if int(a) not in set(el.mass_numbers.tolist()):
-                problems.append((line, f"{a}{sym} is not a stable isotope"))
-            elif not isinstance(f, (int, float)) or not np.isfinite(f) or f < 0:
-                problems.append((line, f"abundance of {a}{sym} must be a number ≥ 0, got {f!r} (negative abundance)"))
-            else:
-                vals[int(a)] = float(f)
-        if vals and abs(sum(vals.values()) - 1) > 1e-3:
-            problems.append((line, f"abundances of {sym} sum to {sum(vals.values()):.6g}, not 1"))
-        isotopes[str(sym)] = vals
-    markers_raw = doc.get("markers")
-    if not isinstance(markers_raw, list):
-        problems.append((top, "'markers' must be a list of entries"))
-        markers_raw = []
-    markers: list[Marker] = []
-    seen: dict[tuple[str, str], int] = {}
-    for entry in markers_raw:
-        if not isinstance(entry, dict):
-            problems.append((top, f"marker entry {entry!r} is not a mapping"))
-            continue
-        line = _line(entry, top)
-        unknown = set(entry) - _MARKER_KEYS - {"__line__"}
-        if unknown:
-            problems.append((line, f"unknown key(s) {sorted(unknown)} (allowed: {sorted(_MARKER_KEYS)})"))
-        ion = entry.get("ion")
-        pol = entry.get("polarity")
-        if not isinstance(ion, str):
-            problems.append((line, "marker without an 'ion' formula"))
-            continue
-        try:
-            f = parse_formula(ion)
-        except ValidationError as exc:
-            problems.append((line, exc.problem))
-            continue
-        if f.charge == 0:
-            problems.append((line, f"ion {ion!r} has no charge (end it with + or -)"))
-            continue
-        if pol not in ("positive", "negative"):
-            problems.append((line, f"polarity of {ion!r} must be 'positive' or 'negative', got {pol!r}"))
-            continue
-        if f.polarity != pol:
-            problems.append((line, f"polarity {pol!r} contradicts the charge of {ion!r} ({f.charge:+d})"))
-            continue
-        comps = tuple(str(c) for c in _as_list(entry.get("component")))
-        if not comps:
-            problems.append((line, f"marker {ion!r} has no 'component'"))
-        bad = [c for c in comps if c not in components]
-        if bad:
-            problems.append((line, f"unknown component(s) {bad} for {ion!r} (allowed: {sorted(components)})"))
-        parents = tuple(str(p) for p in _as_list(entry.get("parents")))
-        if not parents:
-            problems.append((line, f"marker {ion!r} has no 'parents'"))
-        key = (str(f), pol)
-        if key in seen:
-            problems.append((line, f"duplicate marker {ion!r} ({pol}); first on line {seen[key]}"))
-        seen[key] = line
-        markers.append(Marker(ion, float(f.mz), pol, parents, comps,
-                              tuple(str(r) for r in _as_list(entry.get("references"))),
-                              str(entry.get("notes") or ""), line))
-    interferences = []
-    for entry in _as_list(doc.get("interferences")):
-        line = _line(entry, top)
-        ions = _as_list(entry.get("ions")) if isinstance(entry, dict) else []
-        if len(ions) < 2:
-            problems.append((line, "an interference needs 'ions' with at least two formulas"))
-            continue
-        try:
-            fs = [parse_formula(str(i)) for i in ions]
-        except ValidationError as exc:
-            problems.append((line, exc.problem))
-            continue
-        mzs = np.array([f.mz for f in fs])
-        if len({int(np.rint(m)) for m in mzs}) != 1:
-            problems.append((line, f"interfering ions {ions} do not share a nominal m/z ({np.round(mzs, 3).tolist()})"))
-            continue
-        if len({np.sign(f.charge) for f in fs}) != 1:
-            problems.append((line, f"interfering ions {ions} have different polarities"))
-            continue
-        d = np.diff(np.sort(mzs))
-        if np.any(d <= 0):
-            problems.append((line, f"interfering ions {ions} have identical m/z"))
-            continue
-        rp = float(np.mean(mzs) / d.min())
-        interferences.append(Interference(tuple(str(i) for i in ions), tuple(float(m) for m in mzs), rp,
-                                          str(entry.get("notes") or "")))
+    isotopes = _check_isotopes(doc, top, problems)
+    markers = _check_markers(doc, top, components, problems)
+    interferences = [i for i in (_check_interference(e, top, problems) for e in _as_list(doc.get("interferences")))
+                     if i is not None]
     return problems, {"version": version if isinstance(version, int) else 0, "name": str(doc.get("name", "")),
                       "markers": markers, "interferences": interferences, "isotopes": isotopes}
 

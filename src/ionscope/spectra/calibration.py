@@ -457,21 +457,103 @@ def recalibrate(spectrum, *, polarity: str | None = None, references: Sequence[s
     CalibrationError
         No reference ion at all near its expected m/z, or the exported calibration is absent/absurd.
     """
-    from ionscope.spectra.peaks import find_spectrum_peaks
-
     if "channel" not in spectrum.coords:
         raise CalibrationError("the spectrum has no channel axis: the exported calibration is absent", source)
     t_axis = np.asarray(spectrum.coords["channel"].values, dtype=float)
     mz_axis = np.asarray(spectrum.coords["mz"].values, dtype=float)
     exported = exported_calibration(t_axis, mz_axis, source=source)
+    polarity, names, ref_mz = _reference_ions(spectrum, polarity, references, source)
+    pk_t, pk_area, tol, bin_at = _calibration_peaks(spectrum, t_axis, mz_axis, ref_mz, min_snr, source)
+    j0 = _match_references(exported, pk_t, pk_area, ref_mz, tol)
+    prior = _prior_consensus(exported, pk_t, pk_area, ref_mz, tol, bin_at)
+    if not np.any(j0 >= 0) and prior is None:
+        raise CalibrationError(f"none of the {len(names)} {polarity or ''} reference ions "
+                               f"({', '.join(names[:6])}, …) is found near its expected m/z: no usable "
+                               "reference ion", source)
+    best = _best_refit(prior or exported, pk_t, pk_area, ref_mz, tol, bin_at, model)
+    if best is None:
+        return _keep(exported, names, ref_mz, pk_t, j0, bin_at, model,
+                     [f"too few reference ions for a {model!r} refit (found "
+                      f"{int(np.sum(j0 >= 0))}): the file's own calibration is kept"])
+    return _held_out_choice(exported, best, names, ref_mz, pk_t, j0, bin_at, model, t_axis, mz_axis)
+
+
+def _reference_ions(spectrum, polarity: str | None, references: Sequence[str] | None,
+                    source) -> tuple[str | None, np.ndarray, np.ndarray]:
+    """The reference ions of a recalibration and their exact m/z.
+
+    Parameters
+    ----------
+    spectrum : xarray.DataArray
+        The spectrum; its ``acquisition`` attribute gives the polarity when ``polarity`` is None.
+    polarity : str or None
+        ``"positive"`` or ``"negative"``.
+    references : sequence of str or None
+        Ion formulas; None for :data:`REFERENCE_IONS` of the polarity.
+    source : path-like or None
+        File named in errors.
+
+    Returns
+    -------
+    polarity : str or None
+        The polarity used.
+    names : numpy.ndarray of str
+        The reference ion formulas.
+    ref_mz : numpy.ndarray
+        Their exact m/z (u/e).
+
+    Raises
+    ------
+    CalibrationError
+        Neither a known polarity nor reference ions.
+    """
     if polarity is None:
         polarity = (spectrum.attrs.get("acquisition") or {}).get("polarity")
     if references is None:
         if polarity not in REFERENCE_IONS:
             raise CalibrationError("recalibration needs the polarity (positive/negative) or reference ions", source)
         references = REFERENCE_IONS[polarity]
-    names = np.asarray(list(references), dtype=object)
-    ref_mz = reference_mz(references)
+    return polarity, np.asarray(list(references), dtype=object), reference_mz(references)
+
+
+def _calibration_peaks(spectrum, t_axis: np.ndarray, mz_axis: np.ndarray, ref_mz: np.ndarray, min_snr: float,
+                       source) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Peaks of the spectrum and the matching tolerance at every reference ion.
+
+    The tolerance is ``tol(m) = max(Δbin(m), m/R)``: one bin width or one FWHM at the measured
+    resolving power ``R`` (median m/Δm of the 20 strongest peaks), whichever is larger.
+
+    Parameters
+    ----------
+    spectrum : xarray.DataArray
+        Counts per channel.
+    t_axis, mz_axis : numpy.ndarray
+        Channel and exported m/z (u/e) of every bin.
+    ref_mz : numpy.ndarray
+        Exact m/z of the reference ions (u/e).
+    min_snr : float
+        Peak threshold in Poisson σ over the baseline.
+    source : path-like or None
+        File named in errors.
+
+    Returns
+    -------
+    pk_t : numpy.ndarray
+        Peak positions in channels.
+    pk_area : numpy.ndarray
+        Peak areas (counts).
+    tol : numpy.ndarray
+        Matching tolerance at each reference ion (u/e).
+    bin_at : numpy.ndarray
+        Bin width at each reference ion (u/e).
+
+    Raises
+    ------
+    CalibrationError
+        No peak stands out of the noise.
+    """
+    from ionscope.spectra.peaks import find_spectrum_peaks
+
     peaks = find_spectrum_peaks(np.asarray(spectrum.values, float), mz_axis, min_snr=min_snr)
     if len(peaks) == 0:
         raise CalibrationError("no peak stands out of the noise: no usable reference ion", source)
@@ -482,26 +564,66 @@ def recalibrate(spectrum, *, polarity: str | None = None, references: Sequence[s
     dmz = np.gradient(mz_axis)
     tol = np.maximum(np.interp(ref_mz, mz_axis, dmz), ref_mz / rp)
     bin_at = np.interp(ref_mz, mz_axis, dmz)
+    return pk_t, pk_area, tol, bin_at
 
-    def match(cal: Calibration) -> np.ndarray:
-        pm = cal.mz(pk_t)
-        j = np.full(ref_mz.size, -1)
-        for i, (m, tl) in enumerate(zip(ref_mz, tol)):
-            sel = np.nonzero(np.abs(pm - m) <= tl)[0]
-            if sel.size:
-                j[i] = sel[np.argmax(pk_area[sel])]
-        return j
 
-    j0 = match(exported)
-    if not np.any(j0 >= 0) and _prior_consensus(exported, pk_t, pk_area, ref_mz, tol, bin_at) is None:
-        raise CalibrationError(f"none of the {len(names)} {polarity or ''} reference ions "
-                               f"({', '.join(names[:6])}, …) is found near its expected m/z: no usable "
-                               "reference ion", source)
+def _match_references(cal: Calibration, pk_t: np.ndarray, pk_area: np.ndarray, ref_mz: np.ndarray,
+                      tol: np.ndarray) -> np.ndarray:
+    """Index of the peak matched to each reference ion under ``cal`` (the largest within ``tol``), or −1.
+
+    Parameters
+    ----------
+    cal : Calibration
+        Calibration that turns peak channels into m/z.
+    pk_t, pk_area : numpy.ndarray
+        Peak positions (channels) and areas (counts).
+    ref_mz, tol : numpy.ndarray
+        Exact m/z of the reference ions and their matching tolerance (u/e).
+
+    Returns
+    -------
+    numpy.ndarray of int
+        One peak index per reference ion; −1 where none is within tolerance.
+    """
+    pm = cal.mz(pk_t)
+    j = np.full(ref_mz.size, -1)
+    for i, (m, tl) in enumerate(zip(ref_mz, tol)):
+        sel = np.nonzero(np.abs(pm - m) <= tl)[0]
+        if sel.size:
+            j[i] = sel[np.argmax(pk_area[sel])]
+    return j
+
+
+def _best_refit(start: Calibration, pk_t: np.ndarray, pk_area: np.ndarray, ref_mz: np.ndarray, tol: np.ndarray,
+                bin_at: np.ndarray, model: str) -> tuple | None:
+    """Robust refit by consensus, repeated from its own result for up to three rounds.
+
+    Each round matches peaks under the current calibration, keeps the largest consensus set
+    (:func:`_consensus`) and refits it by least squares; the best round has the most inliers, then
+    the smallest rms residual in bins.
+
+    Parameters
+    ----------
+    start : Calibration
+        Calibration of the first round.
+    pk_t, pk_area : numpy.ndarray
+        Peak positions (channels) and areas (counts).
+    ref_mz, tol, bin_at : numpy.ndarray
+        Exact m/z, matching tolerance and bin width at each reference ion (u/e).
+    model : str
+        Calibration model (:data:`MODELS`).
+
+    Returns
+    -------
+    tuple or None
+        ``(key, fit, hit, j, inl)``: ranking key, the refit, indices of the matched references, peak
+        index per reference, inlier mask over ``hit``; None when no round has enough references.
+    """
     need = 2 if model == "sqrt" else 4
     best = None
-    cal = _prior_consensus(exported, pk_t, pk_area, ref_mz, tol, bin_at) or exported
+    cal = start
     for _ in range(3):
-        j = match(cal)
+        j = _match_references(cal, pk_t, pk_area, ref_mz, tol)
         hit = np.nonzero(j >= 0)[0]
         if hit.size < need + 1:
             break
@@ -515,11 +637,40 @@ def recalibrate(spectrum, *, polarity: str | None = None, references: Sequence[s
         if best is None or key > best[0]:
             best = (key, fit, hit, j, inl)
         cal = fit
-    warnings: list[str] = []
-    if best is None:
-        return _keep(exported, names, ref_mz, pk_t, j0, bin_at, model,
-                     [f"too few reference ions for a {model!r} refit (found "
-                      f"{int(np.sum(j0 >= 0))}): the file's own calibration is kept"])
+    return best
+
+
+def _held_out_choice(exported: Calibration, best: tuple, names: np.ndarray, ref_mz: np.ndarray, pk_t: np.ndarray,
+                     j0: np.ndarray, bin_at: np.ndarray, model: str, t_axis: np.ndarray,
+                     mz_axis: np.ndarray) -> CalibrationCheck:
+    """Apply the refit only if it beats the exported calibration on held-out references.
+
+    The refit's leave-one-out residuals at its inliers are compared, in units of the local bin width,
+    with the exported calibration's residuals at the same peaks; the refit must also keep m/z
+    increasing over the channel range above m/z 0.5.
+
+    Parameters
+    ----------
+    exported : Calibration
+        The file's own calibration.
+    best : tuple
+        Result of :func:`_best_refit`.
+    names, ref_mz, bin_at : numpy.ndarray
+        Reference ion formulas, exact m/z and bin width there (u/e).
+    pk_t : numpy.ndarray
+        Peak positions (channels).
+    j0 : numpy.ndarray
+        Peaks matched under the exported calibration (:func:`_match_references`).
+    model : str
+        Calibration model.
+    t_axis, mz_axis : numpy.ndarray
+        Channel and exported m/z (u/e) of every bin.
+
+    Returns
+    -------
+    CalibrationCheck
+        The refit, or the exported calibration with a warning saying why.
+    """
     _, fit, hit, j, inl = best
     t, m = pk_t[j[hit]], ref_mz[hit]
     loo = _loo_residuals(t[inl], m[inl], model)
@@ -535,7 +686,7 @@ def recalibrate(spectrum, *, polarity: str | None = None, references: Sequence[s
                      for n, a, tt, u in zip(names[hit], m, t, inl))
         final = Calibration(fit.model, fit.params, fit.covariance, refs)
         return CalibrationCheck(final, exported, False, used, rejected, _rms_ppm(loo, m[inl]),
-                                _rms_ppm(exp_res, m[inl]), rms_b, exp_b, tuple(warnings))
+                                _rms_ppm(exp_res, m[inl]), rms_b, exp_b, ())
     why = ("the refit makes m/z non-monotonic over the spectrum" if not mono else
            f"the refit ({rms_b:.2f} bin held-out rms) does not beat the exported calibration ({exp_b:.2f} bin)")
     return _keep(exported, names, ref_mz, pk_t, j0, bin_at, model, [f"{why}: the file's own calibration is kept"],
