@@ -392,6 +392,24 @@ def _calibrate_boundary(sections: Sequence[_Section], mix: np.ndarray, v: int, p
     return out
 
 
+def _single_cut_rejected(sections: Sequence[_Section], mixes: Sequence[np.ndarray], v: int, p: float,
+                         seed: int) -> bool:
+    """Whether one level cut's first phase has the wrong connectivity: the Euler density of its
+    simulated sections differs from the image's by more than two standard deviations of count noise
+    (clusters and holes counted as Poisson, variance |χ|/area for each side). Only then are unions and
+    intersections of cuts tried — a model with more freedom is not chosen on noise."""
+    if not mixes:
+        return False
+    z2 = []
+    for sec in sections:
+        f = _model_fields(mixes[:1], sec.shape, np.random.default_rng(seed), sec.scale, "single")[0]
+        m = f <= np.quantile(f, p)
+        sim, target = euler_density(m), sec.euler[v]
+        var = abs(sim) / m.size + abs(target) / sec.labels.size
+        z2.append((sim - target) ** 2 / max(var, 1e-300))
+    return float(np.mean(z2)) > 4.0
+
+
 def _choose_couplings(sections: Sequence[_Section], mixes: Sequence[np.ndarray], order: Sequence[int],
                       frac: Mapping[int, float], couplings: Sequence[float], seed: int,
                       mode: str = "single") -> tuple[list[float], float]:
@@ -444,8 +462,13 @@ def fit_pluri_gaussian(labels2d: np.ndarray | Sequence[_Section], values: Sequen
     n_px = [sec.labels.size for sec in sections]
     frac = {v: float(np.average([np.mean(sec.labels == v) for sec in sections], weights=n_px)) for v in values}
     best = None
+    rejected: dict[tuple, bool] = {}
     for mode, order in itertools.product(modes, itertools.permutations(values)):
+        if mode != "single" and not rejected.get(order, True):
+            continue
         mixes, qs, s2_err = _fit_order(s2, frac, order, mode)
+        if mode == "single":
+            rejected[order] = _single_cut_rejected(sections, mixes, order[0], frac[order[0]], seed)
         if mode != "single":
             mixes[0] = _calibrate_boundary(sections, mixes[0], order[0], frac[order[0]], mode, seed)
         chosen, err = _choose_couplings(sections, mixes, order, frac, couplings, seed, mode)
