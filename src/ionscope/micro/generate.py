@@ -455,6 +455,13 @@ def fit_pluri_gaussian(labels2d: np.ndarray | Sequence[_Section], values: Sequen
 
     ``labels2d`` may instead be a list of sections with their stretch factors (anisotropic input,
     :func:`generate_anisotropic`); ``two_point`` is then the isotropic S₂ of the stretched model.
+
+    ``modes`` (:data:`FIRST_MODES`): how the first phase is cut — one level cut, or a union /
+    intersection of k cuts (Roberts 1997, doi:10.1103/PhysRevE.56.3203), which changes the phase's
+    connectivity at equal S₂. For each order the single cut is fitted first; the other modes are
+    tried only if its first phase's Euler density on simulated sections is rejected against the
+    image's at 2σ of count noise (:func:`_single_cut_rejected`), and then compete with the Euler
+    misfit added to the section error (Arns et al. 2001, doi:10.1103/PhysRevE.63.031112).
     """
     sections = list(labels2d) if isinstance(labels2d, list | tuple) and labels2d and isinstance(
         labels2d[0], _Section) else [_Section(np.asarray(labels2d), values, r_max)]
