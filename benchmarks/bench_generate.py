@@ -117,7 +117,9 @@ def main() -> None:
                   lambda s: generate(img, ph2, cube3, r_max=128, seed=s)[0], img, ph2, 1.0, "phase0",
                   real_phases=ph3)
     body = ("Default method (pluri-Gaussian random fields with correlated fields, order and couplings fitted on "
-            "simulated sections), three seeds per row (mean ± spread between realisations). Targets: |Δε| ≤ 0.01 "
+            "simulated sections; the first phase a union of k level cuts, k chosen by the Euler density of 2-D "
+            "sections when one cut's is rejected — on the NMC slices NMC = union of 16 cuts), "
+            "three seeds per row (mean ± spread between realisations). Targets: |Δε| ≤ 0.01 "
             "and |ΔSSA| ≤ 10 % on both pairs, |Δτ| ≤ 10 % for the NMC pore phase. σε in / σSSA in: 1σ "
             "representativity uncertainty of the input sections' own fraction and surface (2-D integral range, "
             "Kanit et al. 2003). The 518² image is compared with the stack by phase rank (85/170/255 → "
