@@ -28,7 +28,7 @@ import re
 import pytest
 
 #: The analysis packages whose public functions follow the rule.
-PACKAGES = ("micro", "depth", "diffusion", "imaging", "mva", "operando", "tomo")
+PACKAGES = ("micro", "depth", "diffusion", "imaging", "mva", "operando", "tomo", "correlate")
 
 #: Bare containers (and ``Any``, which hides the shape) not allowed in a return annotation.
 BARE = re.compile(r"(?<![\w.])(dict|tuple|list|Mapping|Sequence|Any|Dict|Tuple|List)\b")

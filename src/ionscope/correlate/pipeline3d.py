@@ -58,7 +58,7 @@ def is_volume_pair(fixed: xr.DataArray, moving: xr.DataArray) -> bool:
     return f3
 
 
-def cube_volume(cube: xr.DataArray, species: list[str] | None) -> tuple[np.ndarray, np.ndarray, bool]:
+def _cube_volume(cube: xr.DataArray, species: list[str] | None) -> tuple[np.ndarray, np.ndarray, bool]:
     """The cube as one (z, y, x) registration volume and its (y, x) depth-summed image.
 
     The channels are combined as in 2-D (:func:`ionscope.correlate.grid.registration_plane`): the sum
@@ -124,7 +124,7 @@ def register_volume_pair(fixed: xr.DataArray, moving: xr.DataArray, *, species: 
 
     fgrid = volume_grid(fixed, "fixed", fixed_pixel_um, fixed_slice_um)
     mgrid = cube_grid(moving, moving_pixel_um, rate_nm_s)
-    vol, proj, _ = cube_volume(moving, species)
+    vol, proj, _ = _cube_volume(moving, species)
     fvol = np.asarray(fixed.transpose("z", "y", "x").values, dtype=np.float32)
     initial, lm_rms = None, None
     if landmarks is not None:
@@ -141,7 +141,7 @@ def register_volume_pair(fixed: xr.DataArray, moving: xr.DataArray, *, species: 
                                        [1.0 if d in ("scan", "y", "x") else 0.0 for d in moving.dims])
 
         def resample(rng: np.random.Generator) -> np.ndarray:
-            return cube_volume(moving.copy(data=rng.poisson(mean).astype(np.float32)), species)[0]
+            return _cube_volume(moving.copy(data=rng.poisson(mean).astype(np.float32)), species)[0]
 
         boot = bootstrap_volumes(fvol, fgrid, resample, mgrid, reg, bootstrap, seed=seed)
     sd = np.sqrt(np.diag(reg.covariance)) if reg.covariance is not None else None
@@ -237,7 +237,7 @@ def _optional(ct: CorrelativeTransform) -> dict[str, Any]:
     return out
 
 
-def draw_matrices(ct: CorrelativeTransform, n: int, seed: int) -> list[np.ndarray]:
+def _draw_matrices(ct: CorrelativeTransform, n: int, seed: int) -> list[np.ndarray]:
     """Transforms drawn from the stored parameter covariance (registration uncertainty of a 3-D transfer)."""
     from ionscope.correlate.volume import matrix_from_params
 
@@ -277,7 +277,7 @@ def transfer_volume_labels(labels: xr.DataArray, cube: xr.DataArray, ct: Correla
     data = np.asarray(da.values, float)
     data = data if other else data[..., None]
     lab = np.asarray(labels.transpose("z", "y", "x").values)
-    mats = draw_matrices(ct, REGISTRATION_DRAWS if draws is None else draws, seed)
+    mats = _draw_matrices(ct, REGISTRATION_DRAWS if draws is None else draws, seed)
     tr = transfer_volume(lab, ct.fixed.grid, data, ct.moving.grid, ct.matrix, draws=mats)
     lnames = label_names(labels, tr.labels)
     vox_um3 = float(abs(np.linalg.det(ct.matrix[:3, :3])) * np.prod(ct.moving.grid.voxel_um))
@@ -365,5 +365,5 @@ def resample_cube(cube: xr.DataArray, ct: CorrelativeTransform) -> xr.DataArray:
     return labelled(out, "cube3d", coords=coords, units="counts", attrs=attrs)
 
 
-__all__ = ["DepthOptions", "cube_volume", "draw_matrices", "is_volume_pair", "register_volume_pair",
+__all__ = ["DepthOptions", "is_volume_pair", "register_volume_pair",
            "resample_cube", "transfer_volume_labels"]

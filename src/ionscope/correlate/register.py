@@ -103,7 +103,7 @@ def affine_transform(matrix: np.ndarray, centre: np.ndarray | None = None) -> An
     return tx
 
 
-def similarity_from_matrix(matrix: np.ndarray, centre: np.ndarray) -> Any:
+def _similarity_from_matrix(matrix: np.ndarray, centre: np.ndarray) -> Any:
     """The SimpleITK ``Similarity2DTransform`` closest to a 3×3 matrix, about ``centre``."""
     import SimpleITK as sitk
 
@@ -193,7 +193,7 @@ def _run(method: Any, moving_img: Any, fixed_img: Any, initial: Any) -> tuple[An
     return out, float(method.GetMetricValue()), int(method.GetOptimizerIteration())
 
 
-def prepare_fixed(plane: np.ndarray, grid: Grid, moving: Grid) -> tuple[Any, Grid]:
+def _prepare_fixed(plane: np.ndarray, grid: Grid, moving: Grid) -> tuple[Any, Grid]:
     """The fine image block-averaged to about half the coarse pixel size, as a SimpleITK image."""
     import SimpleITK as sitk
 
@@ -205,7 +205,7 @@ def prepare_fixed(plane: np.ndarray, grid: Grid, moving: Grid) -> tuple[Any, Gri
     return img, Grid((img.GetSize()[1], img.GetSize()[0]), (sp[1], sp[0]), (org[1], org[0]))
 
 
-def prepare_moving(plane: np.ndarray, grid: Grid, smooth_px: float) -> Any:
+def _prepare_moving(plane: np.ndarray, grid: Grid, smooth_px: float) -> Any:
     """The coarse image (already variance-stabilised if it holds counts), lightly smoothed."""
     p = ndimage.gaussian_filter(np.asarray(plane, float), smooth_px) if smooth_px > 0 else np.asarray(plane, float)
     return to_sitk(p, grid)
@@ -242,12 +242,12 @@ def register_planes(fixed: np.ndarray, fixed_grid: Grid, moving: np.ndarray, mov
 
     if model not in ("similarity", "affine"):
         raise ValidationError(f"unknown transform model {model!r}; use similarity or affine")
-    fixed_img, _ = prepare_fixed(fixed, fixed_grid, moving_grid)
-    moving_img = prepare_moving(moving, moving_grid, smooth_px)
+    fixed_img, _ = _prepare_fixed(fixed, fixed_grid, moving_grid)
+    moving_img = _prepare_moving(moving, moving_grid, smooth_px)
     centre = moving_grid.centre_xy
     levels = _shrink_factors(moving_grid.shape)
     if initial is not None:
-        start = similarity_from_matrix(initial, centre)
+        start = _similarity_from_matrix(initial, centre)
         if overlap_fraction(start, moving_grid, fixed_grid) < MIN_OVERLAP:
             raise NoOverlapError(f"the starting transform puts less than {MIN_OVERLAP:.0%} of the moving image "
                                  "on the fixed image: the images do not overlap")
