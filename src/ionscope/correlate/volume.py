@@ -65,6 +65,7 @@ from scipy import ndimage
 from ionscope.correlate.grid import Grid, PixelSizeMissingError
 from ionscope.correlate.register import BINS, MIN_OVERLAP, SMOOTH_PX, NoOverlapError, register_planes
 from ionscope.model.errors import ValidationError
+from ionscope.model.result import Result
 
 #: Names of the seven transform parameters, in order.
 PARAMS = ("rotation_rad", "scale_x", "scale_y", "depth_scale", "shift_x_um", "shift_y_um", "shift_z_um")
@@ -720,8 +721,9 @@ def point_jacobian(params: np.ndarray, centre: np.ndarray, pts: np.ndarray) -> n
 
 def bootstrap_volumes(fixed: np.ndarray, fixed_grid: Grid3, resample: Callable[[np.random.Generator], np.ndarray],
                       moving_grid: Grid3, reg: Registration3, n: int, *, smooth_vox: float = SMOOTH_PX, seed: int = 0,
-                      on_step: Callable[[], None] | None = None) -> tuple[float, float, np.ndarray]:
-    """TRE (µm, SIMS voxels) and parameter covariance from ``n`` re-registrations of resampled cubes.
+                      on_step: Callable[[], None] | None = None) -> Result:
+    """TRE (µm, SIMS voxels) and parameter covariance from ``n`` re-registrations of resampled cubes
+    (a Result with ``tre_um``, ``tre_voxels`` and ``covariance``).
 
     Each replicate draws a new registration volume (``resample``), starts from the optimum moved by a
     normal draw of one SIMS voxel along every axis (the search's precision) and refines again (the
@@ -759,12 +761,19 @@ def bootstrap_volumes(fixed: np.ndarray, fixed_grid: Grid3, resample: Callable[[
     vox = sims_voxel_in_fixed(reg.params, moving_grid)
     tre_um = float(np.sqrt(np.mean(np.sum(dev ** 2, axis=2))))
     tre_vox = float(np.sqrt(np.mean(np.sum((dev / vox) ** 2, axis=2))))
-    return tre_um, tre_vox, np.cov(par.T)
+    return Result("correlate.bootstrap_volumes", {"tre_um": tre_um, "tre_voxels": tre_vox,
+                                                   "covariance": np.cov(par.T)})
 
 
-def fit_landmarks3(moving_xyz: np.ndarray, fixed_xyz: np.ndarray, centre: np.ndarray) -> tuple[np.ndarray, float]:
+def fit_landmarks3(moving_xyz: np.ndarray, fixed_xyz: np.ndarray, centre: np.ndarray) -> Result:
     """The seven parameters (:data:`PARAMS`) fitted by least squares to landmark pairs (x, y, z) µm, and the
-    RMS residual (µm). At least 4 pairs: seven parameters from three coordinates each."""
+    RMS residual (µm). At least 4 pairs: seven parameters from three coordinates each.
+
+    Returns
+    -------
+    Result
+        ``kind="correlate.landmark_fit3"``: ``params`` (the seven parameters) and ``rms`` (µm).
+    """
     from scipy.optimize import least_squares
 
     mv, fx = np.asarray(moving_xyz, float), np.asarray(fixed_xyz, float)
@@ -773,4 +782,5 @@ def fit_landmarks3(moving_xyz: np.ndarray, fixed_xyz: np.ndarray, centre: np.nda
     p0 = np.array([0.0, 1.0, 1.0, 1.0, *(fx.mean(axis=0) - mv.mean(axis=0))])
     sol = least_squares(lambda q: (map_xyz(matrix_from_params(q, centre), mv) - fx).ravel(), p0)
     resid = map_xyz(matrix_from_params(sol.x, centre), mv) - fx
-    return sol.x, float(np.sqrt(np.mean(np.sum(resid ** 2, axis=1))))
+    return Result("correlate.landmark_fit3", {"params": sol.x,
+                                               "rms": float(np.sqrt(np.mean(np.sum(resid ** 2, axis=1))))})

@@ -168,7 +168,7 @@ def write_export(doc: Mapping[str, Any], path: str | PathLike[str], *, force: bo
     return write_text(path, json.dumps(doc, indent=2), force=force)
 
 
-def _microstructure_quantities(params: Mapping[str, Any]) -> dict[str, Any]:
+def _microstructure_quantities(params: Mapping[str, Any] | Result) -> dict[str, Any]:
     """The microstructure parameters of an export as quantities (τ's solver error carried to ε/τ)."""
     from ionscope.model.result import Quantity
 
@@ -228,7 +228,7 @@ def export_summary(params: Mapping[str, Any] | Result, exported: Result, output:
     inputs = [Path(volume), *([Path(base)] if to == "bpx" else [])]
     return Result("micro.export", {"output": str(output), "format": to, "base": base, "electrode": electrode,
                                    "microstructure": _microstructure_quantities(params),
-                                   "sources": exported["sources"]}, [],
+                                   "sources": exported["sources"]}, (),
                   make_provenance("ionscope.micro.export", inputs=inputs,
                                   parameters={"electrode": electrode, "base": base, "to": to, "active": active,
                                               "pore": pore, "axis": axis}))
