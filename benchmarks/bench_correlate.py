@@ -120,7 +120,7 @@ def case_3d(rows3: list) -> None:
     plain_fn = cpu_timed(lambda: plain_sitk_3d(fib, cube))
     ours = measure("ionscope 3-D", ours_fn, repeat=1)
     plain = measure("plain SimpleITK 3-D", plain_fn, repeat=1)
-    ct, res = ours.value
+    ct, res = ours.value["transform"], ours.value["summary"]
     dz = res.values["depth_scale"]
     pair = f"FIB-SEM {fib.shape} / SIMS {tuple(cube.shape[:3])}, depth scale 1.15"
     rows3.append({"pair": pair, "tool": "ionscope", "time (s)": ours.best, "CPU time (s)": ours_fn.cpu,
@@ -164,7 +164,7 @@ def main() -> None:
         m = truth.truth["matrix"]
         fg, mg = grid_of(sem, "fixed"), grid_of(sims, "moving")
         load = os.getloadavg()[0]
-        ours_fn = cpu_timed(lambda sem=sem, sims=sims: register_images(sem, sims)[0])
+        ours_fn = cpu_timed(lambda sem=sem, sims=sims: register_images(sem, sims)["transform"])
         plain_fn = cpu_timed(lambda sem=sem, sims=sims: plain_sitk(sem, sims))
         ours = measure("ionscope", ours_fn, repeat=2)
         ct = ours.value

@@ -28,7 +28,7 @@ import re
 import pytest
 
 #: The analysis packages whose public functions follow the rule.
-PACKAGES = ("micro", "depth", "diffusion", "imaging", "mva", "operando", "tomo")
+PACKAGES = ("micro", "depth", "diffusion", "imaging", "mva", "operando", "tomo", "correlate")
 
 #: Bare containers (and ``Any``, which hides the shape) not allowed in a return annotation.
 BARE = re.compile(r"(?<![\w.])(dict|tuple|list|Mapping|Sequence|Any|Dict|Tuple|List)\b")
@@ -66,6 +66,18 @@ EXEMPT = {
     "ionscope.tomo.train_unet.build_unet": "a PyTorch module (an untyped third-party class, imported lazily)",
     "ionscope.tomo.train_unet.train_unet": "a trained PyTorch module (an untyped third-party class, imported lazily)",
     "ionscope.tomo.train_unet.unet_from_arrays": "a PyTorch module rebuilt from stored weights (untyped, lazy)",
+    "ionscope.correlate.grid.to_sitk": "a SimpleITK image (an untyped third-party class, imported lazily) for "
+                                       "the registration",
+    "ionscope.correlate.register.affine_transform": "a SimpleITK transform (untyped third-party class, lazy)",
+    "ionscope.correlate.volume.itk_affine": "a SimpleITK 3-D transform (untyped third-party class, lazy)",
+    "ionscope.correlate.volume.to_sitk3": "a SimpleITK 3-D image (untyped third-party class, lazy)",
+    "ionscope.correlate.pipeline.label_names": "the display names of the label values (an input to the "
+                                               "per-label tables of pipeline and pipeline3d), not a result",
+    "ionscope.correlate.transfer.partial_volume_weights": "the (weights, coverage) arrays of one label image, an "
+                                                          "input to unmix inside the per-draw loop of transfer_labels",
+    "ionscope.correlate.transfer.unmix": "the (means, σ) arrays of one least-squares solve inside the per-draw "
+                                         "loops of transfer_labels and transfer3d: a Result is kept by the "
+                                         "command's flag recording (ionscope.model.flags), a tuple is not",
 }
 
 #: Modules outside the rule for now, and why.

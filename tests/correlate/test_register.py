@@ -34,7 +34,8 @@ def test_tre_below_half_a_sims_pixel(seed, rotation, shift):
     reg = register_planes(sem.values, fg, registration_plane(sims, None, True), mg)
     err = _true_error_px(reg.transform, sem, sims, truth)
     assert err <= 0.5
-    tre, cov, _ = curvature_tre(reg, mg, fg)
+    curv = curvature_tre(reg, mg, fg)
+    tre, cov = curv["tre"], curv["covariance"]
     assert tre is not None and cov.shape == (4, 4)
     # the curvature estimate is a TRE of the same order as the true error (here ≲ 0.1 px); it must not
     # be many times smaller than what is observed, which would make uncertainties meaningless

@@ -46,8 +46,9 @@ def test_transferred_phase_means_lie_within_their_uncertainty(seed):
                                         shift_um=(2.0, -3.0))
     fg, mg = grid_of(sem, "fixed"), grid_of(sims, "moving")
     reg = register_planes(sem.values, fg, registration_plane(sims, None, True), mg)
-    tre, _, _ = curvature_tre(reg, mg, fg)
-    chans, names, _, _ = channels_of(sims)
+    tre = curvature_tre(reg, mg, fg)["tre"]
+    ch = channels_of(sims)
+    chans, names = ch["channels"], ch["names"]
     tr = transfer_labels(truth.truth["phase"], fg, chans, mg, reg.transform, tre_um=tre)
     expected = np.array([[truth.truth["expected"][p][s] for s in names] for p in PHASES])
     z = (tr.mean - expected) / tr.sigma
@@ -58,7 +59,7 @@ def test_resampling_puts_the_ion_image_on_the_sem_grid():
     sem, sims, truth = correlative_pair((128, 128), seed=2, rotation_deg=5.0)
     fg, mg = grid_of(sem, "fixed"), grid_of(sims, "moving")
     tx = affine_transform(truth.truth["matrix"], mg.centre_xy)
-    chans, _, _, _ = channels_of(sims)
+    chans = channels_of(sims)["channels"]
     out = resample_to_fixed(chans, mg, fg, tx)
     assert out.shape == (128, 128, 3)
     ok = np.isfinite(out[..., 1])
@@ -87,8 +88,8 @@ def test_depth_profiles_per_phase_from_a_cube(tmp_path):
                     coords={"scan": coord("scan", np.arange(3), "index"), "y": sims["y"].variable,
                             "x": sims["x"].variable, "peak": sims["peak"].variable,
                             "sputter_time": coord("scan", [10.0, 20.0, 30.0], "s")})
-    ct, _ = register_images(sem, cube)
-    res, _ = transfer(truth.truth["phase"], cube, ct)
+    ct = register_images(sem, cube)["transform"]
+    res = transfer(truth.truth["phase"], cube, ct)["summary"]
     z2 = []
     for pi, pname in enumerate(PHASES):
         entry = res["labels"][f"label {PHASES[pname]}"]

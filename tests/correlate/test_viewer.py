@@ -62,7 +62,8 @@ def test_landmarks_are_saved_as_the_register_csv(served):
     pairs = [{"fixed": [1.0 + i, 2.0 * i], "moving": [0.5 * i, 3.0 + i]} for i in range(4)]
     status, doc = _post(f"{base}/api/landmarks", json.dumps(pairs).encode(), token)
     assert status == 200 and doc["saved"] == 4
-    mov, fix = read_landmarks(csv)
+    pairs = read_landmarks(csv)
+    mov, fix = pairs["moving"], pairs["fixed"]
     assert np.allclose(fix[:, 0], [1, 2, 3, 4]) and np.allclose(mov[:, 1], [3, 4, 5, 6])
     assert _post(f"{base}/api/landmarks", b"[{\"fixed\": [1]}]", token)[0] == 422
     assert _post(f"{base}/api/landmarks", b"[]", token, ctype="text/plain")[0] == 415

@@ -127,7 +127,8 @@ def test_transfer_with_the_true_transform_gives_the_yields():
 @pytest.fixture(scope="module")
 def registered3d():
     vol, cube, truth = correlative_volume_pair(seed=1)
-    ct, result = register_volume_pair(vol, cube)
+    reg = register_volume_pair(vol, cube)
+    ct, result = reg["transform"], reg["summary"]
     return vol, cube, truth, ct, result
 
 
@@ -160,7 +161,8 @@ def test_transfer_after_registration_and_the_transform_file(registered3d, tmp_pa
     from ionscope.correlate.pipeline import transfer
 
     labels = volume_labels(truth.truth["phase"], VOXEL)
-    res, table = transfer(labels, cube, back, draws=4)
+    outcome = transfer(labels, cube, back, draws=4)
+    res, table = outcome["summary"], outcome["table"]
     names = [str(p) for p in cube.peak.values]
     for phase in PHASES:
         for s in names:
@@ -245,7 +247,8 @@ def test_reported_uncertainty_covers_the_true_error_over_seeds():
     ratios, zs = [], []
     for seed in COVERAGE_SEEDS:
         vol, cube, truth = correlative_volume_pair(seed=seed, **_coverage_case(seed))
-        ct, result = register_volume_pair(vol, cube)
+        reg = register_volume_pair(vol, cube)
+        ct, result = reg["transform"], reg["summary"]
         err = true_error_voxels(ct.matrix, truth.truth["matrix"], ct.moving.grid, ct.fixed.grid)
         ratios.append(err / result.values["tre_voxels"].value)
         dz = result.values["depth_scale"]
@@ -294,9 +297,11 @@ def test_3d_landmark_csv_and_fit(tmp_path):
     fx = map_xyz(matrix_from_params(p, centre), mv)
     cols = ["fixed_x_um", "fixed_y_um", "fixed_z_um", "moving_x_um", "moving_y_um", "moving_z_um"]
     pd.DataFrame(np.hstack([fx, mv]), columns=cols).to_csv(tmp_path / "lm.csv", index=False)
-    m_read, f_read = read_landmarks(tmp_path / "lm.csv")
+    pairs = read_landmarks(tmp_path / "lm.csv")
+    m_read, f_read = pairs["moving"], pairs["fixed"]
     assert m_read.shape == (6, 3) and np.allclose(f_read, fx)
-    fit, rms = fit_landmarks3(m_read, f_read, centre)
+    lm_fit = fit_landmarks3(m_read, f_read, centre)
+    fit, rms = lm_fit["params"], lm_fit["rms"]
     assert np.allclose(fit, p, atol=1e-6) and rms < 1e-6
     with pytest.raises(ValidationError, match="at least 4"):
         fit_landmarks3(mv[:3], fx[:3], centre)
@@ -308,7 +313,8 @@ def test_bootstrap_and_landmark_start_in_3d():
     a depth-scale spread; landmarks near the truth (10 nm noise) start the refinement, which then
     reaches the truth within half a SIMS voxel."""
     vol, cube, truth = correlative_volume_pair((40, 100, 100), seed=3)
-    ct, res = register_volume_pair(vol, cube, bootstrap=4)
+    reg = register_volume_pair(vol, cube, bootstrap=4)
+    ct, res = reg["transform"], reg["summary"]
     assert 0 < res.values["tre_bootstrap_voxels"].value < 1
     assert res.values["depth_scale_sigma_bootstrap"].value > 0 and ct.extra["bootstrap"] == 4
     mg = cube_grid(cube)
@@ -316,6 +322,7 @@ def test_bootstrap_and_landmark_start_in_3d():
     pts = mg.centres(4)
     mv = pts[rng.choice(len(pts), 6, replace=False)]
     fx = map_xyz(truth.truth["matrix"], mv) + rng.normal(0, 0.01, (6, 3))
-    ct2, res2 = register_volume_pair(vol, cube, landmarks=(mv, fx))
+    reg2 = register_volume_pair(vol, cube, landmarks=(mv, fx))
+    ct2, res2 = reg2["transform"], reg2["summary"]
     assert res2.values["landmark_residual"].value < 0.05
     assert true_error_voxels(ct2.matrix, truth.truth["matrix"], ct2.moving.grid, ct2.fixed.grid) <= 0.5

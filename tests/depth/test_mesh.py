@@ -7,6 +7,7 @@ import pytest
 
 import ionscope
 from ionscope.io.mesh import grid_surface, read_mesh, stl_bytes, vtk_bytes
+from ionscope.model.errors import OutputExistsError
 from ionscope.synth.depth import layered_cube
 
 
@@ -88,3 +89,24 @@ def test_mesh_bad_input_one_line_exit_2(cli, tmp_path, args, message):
     args = [str(tmp_path / a) if a.startswith("x.") else a for a in args]
     code, _, err = cli("depth", "cube", src, "--out", tmp_path / "m.zarr", *args)
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_write_interface_meshes_adds_the_files_to_the_result(tmp_path):
+    """The library step behind ``--mesh``: one file per species, counts equal to the file's, flags kept."""
+    import xarray as xr
+
+    from ionscope.depth.cube_maps import write_interface_meshes
+    from ionscope.model.result import Result
+
+    depth = np.array([[100.0, 110.0, np.nan], [105.0, 120.0, 130.0]])
+    ds = xr.Dataset({"interface_A": (("y", "x"), depth, {"units": "nm"})},
+                    coords={"y": ("y", [0.25, 0.75], {"units": "µm"}), "x": ("x", [0.25, 0.75, 1.25], {"units": "µm"})})
+    before = Result("depth.cube", {"interfaces": []}, ("a warning",))
+    res = write_interface_meshes(ds, before, [("A", tmp_path / "a.stl")], tmp_path / "cube.zarr")
+    (entry,) = res["meshes"]
+    v, t, _ = read_mesh(tmp_path / "a.stl")
+    assert entry["path"] == str(tmp_path / "a.stl") and entry["unit"] == "µm" and entry["species"] == "A"
+    assert entry["triangles"] == len(t) > 0 and res["interfaces"] == [] and res.warnings == ("a warning",)
+    np.testing.assert_allclose(np.sort(np.unique(v[:, 2])), np.sort(depth[np.isfinite(depth)]) / 1000.0, rtol=1e-6)
+    with pytest.raises(OutputExistsError):
+        write_interface_meshes(ds, before, [("A", tmp_path / "a.stl")], tmp_path / "cube.zarr")

@@ -120,3 +120,19 @@ def test_map_cube_bad_input():
         map_cube(cube, ("Li6", "^16O-"), 3600.0, rate_nm_s=0.5)
     with pytest.raises(ValidationError, match="3-D depth profile"):
         map_cube(cube.isel(scan=0), ("^18O-", "^16O-"), 3600.0)
+
+
+def test_map_summary_drops_the_maps_and_adds_output_and_command_time(tmp_path):
+    import xarray as xr
+
+    from ionscope.diffusion.maps import map_summary
+    from ionscope.model.result import Quantity, Result
+
+    full = Result("diffusion.map", {"maps": xr.Dataset(), "D": Quantity(1e-12, 1e-13, "cm^2/s"), "pixels_fitted": 4},
+                  ("w",), {"function": "f"})
+    res = map_summary(full, tmp_path / "m.zarr", 2.5)
+    assert set(res.values) == {"D", "pixels_fitted", "output", "command_time"}
+    assert res["output"] == str(tmp_path / "m.zarr") and res["D"] is full["D"]
+    assert res["command_time"].value == 2.5 and res["command_time"].unit == "s"
+    assert res["command_time"].uncertainty is None and res.kind == full.kind and res.warnings == ("w",)
+    assert res.provenance == full.provenance and "maps" in full.values  # the input is left as it was

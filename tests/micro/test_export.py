@@ -71,3 +71,27 @@ def test_pybamm_export_runs_a_discharge(cli, tmp_path):
     values.update(doc["update"])
     sol = pybamm.Simulation(pybamm.lithium_ion.DFN(), parameter_values=values).solve([0, 3600])
     assert sol["Terminal voltage [V]"].entries[-1] > 2.0
+
+
+def test_export_summary_carries_the_solver_error_to_tau_and_efficiency(tmp_path):
+    from ionscope.micro.export import export_summary
+    from ionscope.model.result import Result
+
+    params = {"porosity": 0.3, "tortuosity": 2.0, "transport_efficiency": 0.15, "tortuosity_relative_error": 0.01,
+              "active_fraction": 0.6, "bruggeman": 1.6, "particle_radius_m": 5e-6,
+              "surface_area_per_volume_per_m": 3e5, "axis": "z"}
+    exported = Result("micro.bpx", {"document": {}, "sources": {"porosity": "measured"}})
+    (tmp_path / "v.tif").write_bytes(b"volume")
+    (tmp_path / "base.json").write_text("{}")
+    res = export_summary(params, exported, tmp_path / "p.json", to="bpx", base=str(tmp_path / "base.json"),
+                         electrode="positive", volume=tmp_path / "v.tif", active="nmc", pore="pore", axis="z")
+    m = res["microstructure"]
+    assert res.kind == "micro.export" and res["output"] == str(tmp_path / "p.json") and res["format"] == "bpx"
+    assert m["tortuosity"].uncertainty == pytest.approx(0.02) and m["transport_efficiency"].uncertainty == \
+        pytest.approx(0.0015)
+    assert m["porosity"].uncertainty is None and m["porosity"].why_no_uncertainty
+    assert m["particle_radius"].unit == "m" and m["surface_area_per_volume"].unit == "m^-1" and m["axis"] == "z"
+    assert res["sources"] == {"porosity": "measured"} and len(res.provenance["inputs"]) == 2
+    pybamm = export_summary(params, exported, tmp_path / "p.json", to="pybamm", base="Chen2020",
+                            electrode="negative", volume=tmp_path / "v.tif", active="nmc", pore="pore", axis="z")
+    assert len(pybamm.provenance["inputs"]) == 1

@@ -184,3 +184,41 @@ def test_unet_learns_and_roundtrips(sample, tmp_path):
     pred = tr.segment_with_model(back, img, chunk_z=6)["labels"].values
     iou = tr.iou_per_class(pred, truth, 3)
     assert iou[1] > 0.5
+
+
+def test_segment_by_model_writes_labels_and_reports_fractions(sample, tmp_path):
+    from ionscope.tomo.segment import segment_by_model
+
+    img, labels, truth, d = sample
+    path = tr.save_model(tr.train(img, labels, CLASSES, n_estimators=10), tmp_path / "m.ionseg")
+    written = []
+
+    def write(lab):
+        written.append(lab)
+        return tmp_path / "labels.zarr"
+
+    stages = []
+
+    class Stage:
+        def __init__(self, name):
+            stages.append(name)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+    res = segment_by_model(path, img, write, chunk_z=4, probabilities=tmp_path / "p.zarr", path=d / "stack.tif",
+                           stage=Stage)
+    (lab,) = written
+    assert res.kind == "tomo.segment" and res["output"] == str(tmp_path / "labels.zarr") and len(stages) == 1
+    assert res["learner"] == "random-forest" and set(res["volume_fraction"]) == set(CLASSES)
+    for c in CLASSES:  # the fractions are those of the label volume handed to ``write``
+        assert res["volume_fraction"][c] == pytest.approx(float((lab.values == lab.attrs["phases"][c]).mean()))
+    assert 0 <= res["mean_uncertainty"].value <= 1 and (tmp_path / "p.zarr").exists()
+    assert res["model"]["path"] == str(path) and len(res["model"]["sha256"]) == 64 and "input" in res.values
+    with pytest.raises(ValidationError, match="--chunk"):
+        segment_by_model(path, img, write, chunk_z=0)
+    with pytest.raises(ValidationError, match=".zarr"):
+        segment_by_model(path, img, write, probabilities=tmp_path / "p.h5")

@@ -118,7 +118,10 @@ def register_pair(
     mpx = quantity_option(moving_pixel_size, "--moving-pixel-size", "µm", require_unit=True, positive=True)
     fdz = quantity_option(fixed_slice_thickness, "--fixed-slice-thickness", "µm", require_unit=True, positive=True)
     rq = quantity_option(rate, "--rate", "nm/s", require_unit=True, positive=True)
-    lms = read_landmarks(landmarks) if landmarks is not None else None
+    lms = None
+    if landmarks is not None:
+        pairs = read_landmarks(landmarks)
+        lms = (pairs["moving"], pairs["fixed"])
     f_da = _read(fixed)
     m_da = _read(moving)
     from ionscope.correlate.pipeline import check_grids
@@ -130,12 +133,13 @@ def register_pair(
         check_grids(f_da, m_da, "moving", mpx and mpx.value, fdz and fdz.value, rq and rq.value)
     with progress("correlate register", quiet=json) as task:
         with naming(moving):
-            ct, result = register_images(
+            registration = register_images(
                 f_da, m_da, model=model, species=_species(species), fixed_pixel_um=fpx and fpx.value,
                 moving_pixel_um=mpx and mpx.value, landmarks=lms, landmarks_only=landmarks_only, bspline_mesh=bspline,
                 bootstrap=bootstrap, seed=seed, fixed_id=_identity(fixed), moving_id=_identity(moving),
                 on_stage=lambda name: task.update(description=f"correlate register: {name}"),
                 depth_options=DepthOptions(fdz and fdz.value, rq and rq.value, depth_scale_range))
+    ct, result = registration["transform"], registration["summary"]
     ct.save(out)
     if export_itk is not None:
         ct.export_itk(export_itk)
@@ -198,7 +202,8 @@ def transfer(
     check_image(ct.moving, "moving", _shape(m_da, ct.ndim, ("scan", "y", "x")), sha256_of(images), images,
                 force_pair)
     with progress("correlate transfer", quiet=json), naming(labels):
-        result, table = do_transfer(lab, m_da, ct, seed=seed)
+        outcome = do_transfer(lab, m_da, ct, seed=seed)
+    result, table = outcome["summary"], outcome["table"]
     if csv is not None:
         import pandas as pd
 
@@ -246,7 +251,8 @@ def _write_resampled(m_da, ct, path: Path, force: bool) -> None:
     from ionscope.correlate.transfer import resample_to_fixed
     from ionscope.model.arrays import coord, labelled, pixel_axis
 
-    chans, names, other, _ = channels_of(m_da)
+    ch = channels_of(m_da)
+    chans, names, other = ch["channels"], ch["names"], ch["other_dims"]
     out = resample_to_fixed(chans, ct.moving.grid, ct.fixed.grid, ct.itk())
     g = ct.fixed.grid
     coords = {"y": coord("y", g.origin_um[0] + np.arange(g.shape[0]) * g.pixel_um[0], "µm"),

@@ -297,23 +297,6 @@ def _mesh_paths(mesh: Path | None, specs: list[tuple[str, bool]], axis: str, for
     return paths
 
 
-def _write_meshes(ds, result, meshes: list[tuple[str, Path]], source: Path, force: bool):
-    """Write the surfaces and add ``meshes`` (path, vertex and triangle counts, unit) to the result."""
-    from ionscope.depth.cube_maps import interface_mesh
-    from ionscope.io.mesh import write_mesh
-    from ionscope.model.result import Result
-
-    done = []
-    for sp, p in meshes:
-        mesh = interface_mesh(ds, sp, source)
-        vertices, triangles = mesh.vertices, mesh.triangles
-        write_mesh(p, vertices, triangles, force=force,
-                   title=f"ionscope interface {sp} of {source.name}: x, y, z in um, z = depth below the surface")
-        done.append({"species": sp, "path": str(p), "vertices": int(len(vertices)),
-                     "triangles": int(len(triangles)), "unit": "µm"})
-    return Result(result.kind, {**result.values, "meshes": done}, result.warnings, result.provenance)
-
-
 @app.command()
 def cube(
     path: Annotated[Path, typer.Argument(help="3-D depth profile (scan, y, x, peak): Zarr, GRD, BIF6 or imzML.")],
@@ -342,7 +325,7 @@ def cube(
     """Interface-depth maps with per-pixel uncertainty and roughness, layer maps and side views of a cube."""
     import ionscope
     from ionscope.cli.common import print_warnings, quantity_option
-    from ionscope.depth.cube_maps import cube_maps
+    from ionscope.depth.cube_maps import cube_maps, write_interface_meshes
     from ionscope.io.atomic import check_writable
     from ionscope.model.provenance import describe_input
     from ionscope.model.result import Result
@@ -376,7 +359,7 @@ def cube(
                     found.provenance, found.flags)
     ionscope.save(ds, out, force=force)
     if meshes:
-        result = _write_meshes(ds, result, meshes, path, force)
+        result = write_interface_meshes(ds, result, meshes, path, force=force)
     if json:
         emit_json(result)
         return

@@ -219,10 +219,9 @@ def map_(
     import time as _time
 
     import ionscope
-    from ionscope.diffusion.maps import BLOCK_PIXELS, MODELS, WALL_CLOCK, map_cube, map_figure, write_map
+    from ionscope.diffusion.maps import BLOCK_PIXELS, MODELS, map_cube, map_figure, map_summary, write_map
     from ionscope.io.atomic import check_writable
     from ionscope.model.provenance import describe_input
-    from ionscope.model.result import Quantity, Result
 
     start = _time.perf_counter()
     if model not in MODELS:
@@ -247,10 +246,7 @@ def map_(
         from ionscope.depth.plots import save_figure
 
         save_figure(map_figure(ds), figure, force=force)
-    values = {k: v for k, v in result.values.items() if k != "maps"}
-    values["output"] = str(out)
-    values["command_time"] = Quantity(_time.perf_counter() - start, None, "s", why_no_uncertainty=WALL_CLOCK)
-    result = Result(result.kind, values, result.warnings, result.provenance)
+    result = map_summary(result, out, _time.perf_counter() - start)
     if json:
         emit_json(result)
         return
@@ -262,7 +258,7 @@ def map_(
                     f"{result['k_pixel_uncertainty'].value:.2g}")
     console.print(tab)
     console.print(f"χ²_red (median) {show(result['chi2_red'])}; {result['pixels_fitted']} pixels fitted in "
-                  f"{result['fit_time'].value:.2f} s (command {values['command_time'].value:.2f} s); wrote {out}")
+                  f"{result['fit_time'].value:.2f} s (command {result['command_time'].value:.2f} s); wrote {out}")
     print_warnings(result.warnings)
 
 

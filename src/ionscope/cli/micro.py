@@ -217,26 +217,6 @@ def transport(volume: Volume,
     print_warnings(res.warnings)
 
 
-def _export_quantities(params: dict[str, Any]) -> dict[str, Any]:
-    """The microstructure parameters of an export as quantities (τ's solver error carried to ε/τ)."""
-    from ionscope.model.result import Quantity
-
-    err = params["tortuosity_relative_error"]
-    counted = "counted from the voxels of this volume; its sampling uncertainty is not estimated here"
-    size = "from the marching-cubes surface and local thickness at this voxel size; no uncertainty is estimated"
-    tau, eff = params["tortuosity"], params["transport_efficiency"]
-    return {"porosity": Quantity(params["porosity"], None, "1", why_no_uncertainty=counted),
-            "tortuosity": Quantity(tau, tau * err, "1"),
-            "transport_efficiency": Quantity(eff, eff * err, "1"),
-            "active_fraction": Quantity(params["active_fraction"], None, "1", why_no_uncertainty=counted),
-            "bruggeman": Quantity(params["bruggeman"], None, "1",
-                                  why_no_uncertainty="derived from porosity and τ; not propagated"),
-            "particle_radius": Quantity(params["particle_radius_m"], None, "m", why_no_uncertainty=size),
-            "surface_area_per_volume": Quantity(params["surface_area_per_volume_per_m"], None, "m^-1",
-                                                why_no_uncertainty=size),
-            "axis": params["axis"]}
-
-
 @app.command()
 def export(volume: Volume,
            electrode: Annotated[str, typer.Option(help="positive or negative")],
@@ -253,11 +233,9 @@ def export(volume: Volume,
     """Write the parameters the microstructure determines into a base BPX file or PyBaMM set."""
     import numpy as np
 
-    from ionscope.micro.export import microstructure_parameters, to_bpx, to_pybamm, write_export
+    from ionscope.micro.export import export_summary, microstructure_parameters, to_bpx, to_pybamm, write_export
     from ionscope.micro.phases import analysis_phases, volume_spacing
     from ionscope.model.errors import ValidationError
-    from ionscope.model.provenance import make_provenance
-    from ionscope.model.result import Result
 
     if electrode not in ("positive", "negative"):
         raise ValidationError(f"--electrode must be positive or negative, got {electrode!r}")
@@ -271,11 +249,8 @@ def export(volume: Volume,
     exported = to_bpx(params, base, electrode) if to == "bpx" else to_pybamm(params, base, electrode)
     doc, sources = exported.document, exported.sources
     path = write_export(doc, out, force=force)
-    res = Result("micro.export", {"output": str(path), "format": to, "base": base, "electrode": electrode,
-                                  "microstructure": _export_quantities(params), "sources": sources}, [],
-                 make_provenance("ionscope.micro.export", inputs=[volume, *([Path(base)] if to == "bpx" else [])],
-                                 parameters={"electrode": electrode, "base": base, "to": to, "active": active,
-                                             "pore": pore, "axis": axis}))
+    res = export_summary(params, exported, path, to=to, base=base, electrode=electrode, volume=volume,
+                         active=active, pore=pore, axis=axis)
     if json:
         emit_json(res)
         return

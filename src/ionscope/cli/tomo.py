@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -212,8 +213,22 @@ def segment(stack: Stack, out: Out,
     from ionscope.micro.fractions import volume_fractions
 
     if model is not None:
-        _segment_model(stack, out, model, probabilities, allow_pixel_size_mismatch, chunk, pixel_size,
-                       slice_thickness, force, json)
+        from ionscope.io.atomic import check_writable
+        from ionscope.tomo.segment import segment_by_model
+
+        check_writable(out, force)
+        res = segment_by_model(model, open_stack(stack, pixel_size, slice_thickness),
+                               lambda lab: write_stack(lab, out, force, json), chunk_z=chunk,
+                               probabilities=probabilities, allow_pixel_size_mismatch=allow_pixel_size_mismatch,
+                               force=force, path=stack, stage=partial(dask_progress, quiet=json))
+        if json:
+            emit_json(Result(res.kind, {k: v for k, v in res.values.items() if k != "input"}, res.warnings,
+                             res.provenance))
+            return
+        fr = ", ".join(f"{k} {v:.3f}" for k, v in res["volume_fraction"].items())
+        console.print(f"wrote {res['output']} ({res['learner']}): {fr}; mean uncertainty "
+                      f"{res['mean_uncertainty'].value:.3f}", highlight=False)
+        print_warnings(res.warnings)
         return
     if probabilities is not None:
         raise ValidationError("--probabilities needs --model (multi-Otsu gives no probabilities)")
@@ -237,55 +252,6 @@ def segment(stack: Stack, out: Out,
     _finish(Result("tomo.segment", {"output": str(path), "phases": ph, "thresholds": lab.attrs["thresholds"],
                                     "volume_fraction": dict(volume_fractions(lab.values, ph).values),
                                     "input": describe_input(stack)}, (), lab.attrs["provenance"]), json)
-
-
-def _segment_model(stack: Path, out: Path, model_path: Path, probabilities: Path | None, allow: bool, chunk: int,
-                   pixel_size: str | None, slice_thickness: str | None, force: bool, json: bool) -> None:
-    from ionscope.io.atomic import check_writable
-    from ionscope.micro.fractions import volume_fractions
-    from ionscope.micro.phases import label_volume
-    from ionscope.tomo.train import check_pixel_size, load_model, segment_with_model
-
-    if chunk < 1:
-        raise ValidationError(f"--chunk must be at least 1, got {chunk}")
-    check_writable(out, force)
-    if probabilities is not None:
-        check_writable(probabilities, force)
-        if probabilities.suffix != ".zarr":
-            raise ValidationError(f"--probabilities must end in .zarr, got {probabilities.name}")
-    m = load_model(model_path)
-    vol = open_stack(stack, pixel_size, slice_thickness)
-    warnings = check_pixel_size(m, vol, allow, path=stack)
-    ds = segment_with_model(m, vol, chunk_z=chunk)
-    with dask_progress(f"segmenting with the {m.learner} ({chunk} slices per chunk)", quiet=json):
-        if probabilities is not None:
-            from ionscope.io.zarr_store import load, save
-
-            save(ds, probabilities, force=force)
-            loaded = load(probabilities)
-            assert isinstance(loaded, xr.Dataset)  # the store save() just wrote from a Dataset
-            ds = loaded
-        import dask
-
-        labels, unc = dask.compute(ds["labels"].data, ds["uncertainty"].data.mean())
-    labels, unc = np.asarray(labels), float(unc)
-    lab = label_volume(labels, m.phases, tuple(ds.attrs["spacing_um"]), provenance=ds.attrs["provenance"])
-    path = write_stack(lab, out, force, json)
-    values: dict[str, Any] = {"output": str(path), "phases": m.phases, "learner": m.learner,
-              "volume_fraction": dict(volume_fractions(labels, m.phases).values),
-              "mean_uncertainty": Quantity(unc, None, "1", why_no_uncertainty=(
-                  "a mean of normalised entropies; the sampling error of the mean is negligible")),
-              "probabilities": str(probabilities) if probabilities is not None else None,
-              "model": {"path": str(model_path), "sha256": describe_input(model_path)["sha256"],
-                        "training_inputs": m.meta.get("training_inputs", [])},
-              "input": describe_input(stack)}
-    res = Result("tomo.segment", values, tuple(warnings), ds.attrs["provenance"])
-    if json:
-        emit_json(Result(res.kind, {k: v for k, v in values.items() if k != "input"}, res.warnings, res.provenance))
-        return
-    fr = ", ".join(f"{k} {v:.3f}" for k, v in values["volume_fraction"].items())
-    console.print(f"wrote {path} ({m.learner}): {fr}; mean uncertainty {unc:.3f}", highlight=False)
-    print_warnings(warnings)
 
 
 @app.command()

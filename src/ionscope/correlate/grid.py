@@ -14,6 +14,7 @@ import numpy as np
 import xarray as xr
 
 from ionscope.model.errors import ValidationError
+from ionscope.model.result import Result
 
 
 class PixelSizeMissingError(ValidationError):
@@ -112,8 +113,15 @@ def channel_dim(da: xr.DataArray) -> str | None:
     return next((d for d in CHANNEL_DIMS if d in da.dims), None)
 
 
-def channels_of(da: xr.DataArray) -> tuple[np.ndarray, list[str], tuple[str, ...], dict[str, Any]]:
-    """Data as (y, x, channels), channel names, the non-spatial dims and their coordinates."""
+def channels_of(da: xr.DataArray) -> Result:
+    """Data as (y, x, channels), channel names, the non-spatial dims and their coordinates.
+
+    Returns
+    -------
+    Result
+        ``kind="correlate.channels"``: ``channels`` ((y, x, n) array), ``names`` (n channel names),
+        ``other_dims`` (the non-spatial dims of ``da``) and ``coords`` (their coordinates).
+    """
     other = tuple(d for d in da.dims if d not in ("y", "x"))
     arr = da.transpose("y", "x", *other).values
     ny, nx = arr.shape[:2]
@@ -121,7 +129,7 @@ def channels_of(da: xr.DataArray) -> tuple[np.ndarray, list[str], tuple[str, ...
     named = len(other) == 1 and other[0] in CHANNEL_DIMS
     names = [str(v) for v in da[other[0]].values] if named else [str(i) for i in range(flat.shape[2])]
     coords = {d: da[d].values for d in other if d in da.coords}
-    return flat, names, other, coords
+    return Result("correlate.channels", {"channels": flat, "names": names, "other_dims": other, "coords": coords})
 
 
 def registration_plane(da: xr.DataArray, species: list[str] | None, counts: bool) -> np.ndarray:

@@ -30,7 +30,8 @@ def overlay_rgb(fixed: xr.DataArray, moving: xr.DataArray, ct: CorrelativeTransf
 
     Colours are shown only where the moving image covers the fixed one.
     """
-    chans, names, other, _ = channels_of(moving)
+    ch = channels_of(moving)
+    chans, names, other = ch["channels"], ch["names"], ch["other_dims"]
     if other not in ((), ("peak",), ("element",)):
         raise ValidationError(f"overlay needs ion images (y, x, peak) or an image, got dims {tuple(moving.dims)}")
     if species:
@@ -64,7 +65,7 @@ def overlay_figure(fixed: xr.DataArray, moving: xr.DataArray, ct: CorrelativeTra
     g = ct.fixed.grid
     ext = [g.origin_um[1] - g.pixel_um[1] / 2, g.origin_um[1] + (g.shape[1] - 0.5) * g.pixel_um[1],
            g.origin_um[0] + (g.shape[0] - 0.5) * g.pixel_um[0], g.origin_um[0] - g.pixel_um[0] / 2]
-    _, names, _, _ = channels_of(moving)
+    names = channels_of(moving)["names"]
     shown = species or names[:3]
     fig, ax = plt.subplots(figsize=(6, 6 * g.shape[0] / g.shape[1]))
     ax.imshow(rgb, extent=ext, interpolation="nearest")

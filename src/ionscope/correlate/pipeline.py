@@ -43,10 +43,17 @@ LANDMARK_COLUMNS = ("fixed_x_um", "fixed_y_um", "moving_x_um", "moving_y_um")
 LANDMARK_COLUMNS_3D = ("fixed_x_um", "fixed_y_um", "fixed_z_um", "moving_x_um", "moving_y_um", "moving_z_um")
 
 
-def read_landmarks(path: str | PathLike[str]) -> tuple[np.ndarray, np.ndarray]:
+def read_landmarks(path: str | PathLike[str]) -> Result:
     """Landmark pairs from a CSV with columns ``fixed_x_um, fixed_y_um, moving_x_um, moving_y_um``
     (physical µm in each image's coordinates, as ``ionscope view`` saves them), or with
-    ``fixed_z_um`` and ``moving_z_um`` too for a 3-D pair (z: FIB-SEM depth and nominal SIMS depth)."""
+    ``fixed_z_um`` and ``moving_z_um`` too for a 3-D pair (z: FIB-SEM depth and nominal SIMS depth).
+
+    Returns
+    -------
+    Result
+        ``kind="correlate.landmarks"``: ``moving`` and ``fixed``, (n, 2) or (n, 3) positions in µm, row
+        *i* of each the same feature.
+    """
     import pandas as pd
 
     p = Path(path)
@@ -66,7 +73,7 @@ def read_landmarks(path: str | PathLike[str]) -> tuple[np.ndarray, np.ndarray]:
     if len(values) < 3:
         raise FormatError(f"need at least 3 landmark pairs, the file has {len(values)}", p)
     k = len(columns) // 2
-    return values[:, k:], values[:, :k]
+    return Result("correlate.landmarks", {"moving": values[:, k:], "fixed": values[:, :k]})
 
 
 def read_image(path: str | PathLike[str]) -> xr.DataArray:
@@ -129,7 +136,7 @@ def _register_3d(fixed: xr.DataArray, moving: xr.DataArray, *, model: str, speci
                  landmarks: tuple[np.ndarray, np.ndarray] | None, landmarks_only: bool, bspline_mesh: int,
                  bootstrap: int, seed: int, fixed_id: tuple[str | None, str | None],
                  moving_id: tuple[str | None, str | None], on_stage: Callable[[str], None] | None,
-                 depth_options: DepthOptions | None) -> tuple[CorrelativeTransform, Result]:
+                 depth_options: DepthOptions | None) -> Result:
     """:func:`register_images` for a (volume, cube) pair: the options a 3-D registration has, or an error."""
     from ionscope.correlate.pipeline3d import register_volume_pair
 
@@ -153,7 +160,7 @@ def register_images(fixed: xr.DataArray, moving: xr.DataArray, *, model: str = "
                     fixed_id: tuple[str | None, str | None] = (None, None),
                     moving_id: tuple[str | None, str | None] = (None, None),
                     on_stage: Callable[[str], None] | None = None, depth_options: DepthOptions | None = None
-                    ) -> tuple[CorrelativeTransform, Result]:
+                    ) -> Result:
     """Register ``moving`` (coarse: ion images, EDS map) onto ``fixed`` (fine: SEM) in µm.
 
     A FIB-SEM ``volume`` (z, y, x) as ``fixed`` with a SIMS ``cube3d`` as ``moving`` is registered in
@@ -189,7 +196,9 @@ def register_images(fixed: xr.DataArray, moving: xr.DataArray, *, model: str = "
 
     Returns
     -------
-    transform, result
+    Result
+        ``kind="correlate.registration"``: ``transform`` (the :class:`CorrelativeTransform`) and
+        ``summary`` (the ``correlate.register`` result a command prints).
     """
     from ionscope.correlate.pipeline3d import is_volume_pair
 
@@ -240,7 +249,8 @@ def register_images(fixed: xr.DataArray, moving: xr.DataArray, *, model: str = "
                                                                          "the search)"
         else:
             stage("metric curvature")
-            tre, cov, note = curvature_tre(reg, mgrid, fgrid)
+            curv = curvature_tre(reg, mgrid, fgrid)
+            tre, cov, note = curv["tre"], curv["covariance"], curv["note"]
             method = note
             if tre is None:
                 warnings.append(f"no curvature TRE: {note}")
@@ -256,12 +266,13 @@ def register_images(fixed: xr.DataArray, moving: xr.DataArray, *, model: str = "
                     return _plane_from(draw, moving, species)
                 return mplane + rng.normal(0, np.std(mplane - ndimage.gaussian_filter(mplane, 1.0)), mplane.shape)
 
-            boot, _ = bootstrap_tre(reg, fplane, fgrid, resample, mgrid, bootstrap, seed=seed)
+            boot = bootstrap_tre(reg, fplane, fgrid, resample, mgrid, bootstrap, seed=seed)["tre"]
             ct.extra["tre_bootstrap_um"] = boot
             ct.extra["bootstrap"] = bootstrap
     if cov is not None:
         ct.extra["parameter_covariance"] = np.asarray(cov).tolist()
-    return ct, _result(ct, cov, metric, iterations, overlap, warnings, mgrid)
+    return Result("correlate.registration",
+                  {"transform": ct, "summary": _result(ct, cov, metric, iterations, overlap, warnings, mgrid)})
 
 
 def _bootstrap_source(moving: xr.DataArray, species: list[str] | None, counts: bool) -> np.ndarray:
@@ -341,10 +352,11 @@ def label_names(labels: xr.DataArray | np.ndarray, values: list[int]) -> list[st
 
 
 def transfer(labels: xr.DataArray, moving: xr.DataArray, ct: CorrelativeTransform, *, seed: int = 0,
-             draws: int | None = None) -> tuple[Result, dict[str, Any]]:
+             draws: int | None = None) -> Result:
     """Per-label mean counts per pixel, totals and their uncertainty (Poisson + registration).
 
-    Returns the result and a table (rows: label, channel) for CSV export. A 3-D transform (volume,
+    Returns a Result with ``summary`` (the result a command prints) and ``table`` (``rows``: label,
+    channel) for CSV export. A 3-D transform (volume,
     cube) gives per-label results per depth (:func:`ionscope.correlate.pipeline3d.transfer_volume_labels`).
     """
     from ionscope.correlate.transfer import REGISTRATION_DRAWS
@@ -357,7 +369,8 @@ def transfer(labels: xr.DataArray, moving: xr.DataArray, ct: CorrelativeTransfor
         raise ValidationError("a label volume (z, y, x) needs a 3-D transform (from registering a volume and a cube)")
 
     lab = np.asarray(labels.transpose("y", "x").values if isinstance(labels, xr.DataArray) else labels)
-    chans, names, other, coords = channels_of(moving)
+    ch = channels_of(moving)
+    chans, names, other = ch["channels"], ch["names"], ch["other_dims"]
     tr = transfer_labels(lab, ct.fixed.grid, chans, ct.moving.grid, ct.itk(), tre_um=ct.tre_um,
                          draws=REGISTRATION_DRAWS if draws is None else draws, seed=seed)
     lnames = label_names(labels, tr.labels)
@@ -410,4 +423,5 @@ def transfer(labels: xr.DataArray, moving: xr.DataArray, ct: CorrelativeTransfor
     warnings = []
     if ct.tre_um is None:
         warnings.append("the transform has no TRE: the uncertainties hold the Poisson part only")
-    return Result("correlate.transfer", values, warnings=warnings), {"rows": rows}
+    return Result("correlate.transfer_table", {"summary": Result("correlate.transfer", values, warnings=warnings),
+                                               "table": {"rows": rows}})

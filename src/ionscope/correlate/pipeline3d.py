@@ -58,7 +58,7 @@ def is_volume_pair(fixed: xr.DataArray, moving: xr.DataArray) -> bool:
     return f3
 
 
-def cube_volume(cube: xr.DataArray, species: list[str] | None) -> tuple[np.ndarray, np.ndarray, bool]:
+def _cube_volume(cube: xr.DataArray, species: list[str] | None) -> tuple[np.ndarray, np.ndarray, bool]:
     """The cube as one (z, y, x) registration volume and its (y, x) depth-summed image.
 
     The channels are combined as in 2-D (:func:`ionscope.correlate.grid.registration_plane`): the sum
@@ -87,7 +87,7 @@ def register_volume_pair(fixed: xr.DataArray, moving: xr.DataArray, *, species: 
                          landmarks: tuple[np.ndarray, np.ndarray] | None = None, bootstrap: int = 0,
                          fixed_id: tuple[str | None, str | None] = (None, None),
                          moving_id: tuple[str | None, str | None] = (None, None),
-                         on_stage: Callable[[str], None] | None = None) -> tuple[CorrelativeTransform, Result]:
+                         on_stage: Callable[[str], None] | None = None) -> Result:
     """Register a depth-calibrated SIMS cube (scan, y, x, peak) onto a FIB-SEM volume (z, y, x).
 
     Parameters
@@ -118,19 +118,22 @@ def register_volume_pair(fixed: xr.DataArray, moving: xr.DataArray, *, species: 
 
     Returns
     -------
-    transform, result
+    Result
+        ``kind="correlate.registration"``: ``transform`` (the :class:`CorrelativeTransform`) and
+        ``summary`` (the ``correlate.register`` result a command prints).
     """
     from ionscope.correlate.volume import bootstrap_volumes, fit_landmarks3, matrix_from_params
 
     fgrid = volume_grid(fixed, "fixed", fixed_pixel_um, fixed_slice_um)
     mgrid = cube_grid(moving, moving_pixel_um, rate_nm_s)
-    vol, proj, _ = cube_volume(moving, species)
+    vol, proj, _ = _cube_volume(moving, species)
     fvol = np.asarray(fixed.transpose("z", "y", "x").values, dtype=np.float32)
     initial, lm_rms = None, None
     if landmarks is not None:
         if np.shape(landmarks[0])[1:] != (3,):
             raise ValidationError("a 3-D registration needs 3-D landmarks (columns fixed_z_um and moving_z_um too)")
-        p_lm, lm_rms = fit_landmarks3(landmarks[0], landmarks[1], mgrid.centre_xyz)
+        lm_fit = fit_landmarks3(landmarks[0], landmarks[1], mgrid.centre_xyz)
+        p_lm, lm_rms = lm_fit["params"], lm_fit["rms"]
         initial = matrix_from_params(p_lm, mgrid.centre_xyz)
     reg = register_volumes(fvol, fgrid, vol, mgrid, projection=proj, initial=initial,
                            depth_scale_range=depth_scale_range, seed=seed, on_stage=on_stage)
@@ -141,7 +144,7 @@ def register_volume_pair(fixed: xr.DataArray, moving: xr.DataArray, *, species: 
                                        [1.0 if d in ("scan", "y", "x") else 0.0 for d in moving.dims])
 
         def resample(rng: np.random.Generator) -> np.ndarray:
-            return cube_volume(moving.copy(data=rng.poisson(mean).astype(np.float32)), species)[0]
+            return _cube_volume(moving.copy(data=rng.poisson(mean).astype(np.float32)), species)[0]
 
         boot = bootstrap_volumes(fvol, fgrid, resample, mgrid, reg, bootstrap, seed=seed)
     sd = np.sqrt(np.diag(reg.covariance)) if reg.covariance is not None else None
@@ -155,11 +158,12 @@ def register_volume_pair(fixed: xr.DataArray, moving: xr.DataArray, *, species: 
     if lm_rms is not None:
         extra["landmark_residual_um"] = lm_rms
     if boot is not None:
-        extra.update(tre_bootstrap_um=boot[0], tre_bootstrap_voxels=boot[1], bootstrap=bootstrap,
-                     bootstrap_covariance=boot[2].tolist())
+        extra.update(tre_bootstrap_um=boot["tre_um"], tre_bootstrap_voxels=boot["tre_voxels"], bootstrap=bootstrap,
+                     bootstrap_covariance=boot["covariance"].tolist())
     ct = CorrelativeTransform(reg.matrix, MODEL_3D, ImageRecord(fgrid, *fixed_id), ImageRecord(mgrid, *moving_id),
                               reg.metric, reg.tre_um, reg.note, extra=extra)
-    return ct, _result(ct, reg.params, sd, reg.overlap, reg.evaluations, mgrid)
+    return Result("correlate.registration",
+                  {"transform": ct, "summary": _result(ct, reg.params, sd, reg.overlap, reg.evaluations, mgrid)})
 
 
 def _summary(rec: ImageRecord) -> dict[str, Any]:
@@ -237,7 +241,7 @@ def _optional(ct: CorrelativeTransform) -> dict[str, Any]:
     return out
 
 
-def draw_matrices(ct: CorrelativeTransform, n: int, seed: int) -> list[np.ndarray]:
+def _draw_matrices(ct: CorrelativeTransform, n: int, seed: int) -> list[np.ndarray]:
     """Transforms drawn from the stored parameter covariance (registration uncertainty of a 3-D transfer)."""
     from ionscope.correlate.volume import matrix_from_params
 
@@ -256,11 +260,12 @@ def _nan_none(a: np.ndarray) -> list:
 
 
 def transfer_volume_labels(labels: xr.DataArray, cube: xr.DataArray, ct: CorrelativeTransform, *, seed: int = 0,
-                           draws: int | None = None) -> tuple[Result, dict[str, Any]]:
+                           draws: int | None = None) -> Result:
     """Per-label, per-species mean counts per voxel and totals, per depth and depth-integrated, of a SIMS cube
     under a 3-D transform, with Poisson and registration uncertainty.
 
-    Returns the result and a table (rows: label, channel, scan) for CSV export.
+    Returns a Result with ``summary`` (the result a command prints) and ``table`` (``rows``: label,
+    channel, scan) for CSV export.
     """
     from ionscope.correlate.pipeline import label_names
     from ionscope.correlate.transfer3d import REGISTRATION_DRAWS, transfer_volume
@@ -277,7 +282,7 @@ def transfer_volume_labels(labels: xr.DataArray, cube: xr.DataArray, ct: Correla
     data = np.asarray(da.values, float)
     data = data if other else data[..., None]
     lab = np.asarray(labels.transpose("z", "y", "x").values)
-    mats = draw_matrices(ct, REGISTRATION_DRAWS if draws is None else draws, seed)
+    mats = _draw_matrices(ct, REGISTRATION_DRAWS if draws is None else draws, seed)
     tr = transfer_volume(lab, ct.fixed.grid, data, ct.moving.grid, ct.matrix, draws=mats)
     lnames = label_names(labels, tr.labels)
     vox_um3 = float(abs(np.linalg.det(ct.matrix[:3, :3])) * np.prod(ct.moving.grid.voxel_um))
@@ -320,7 +325,8 @@ def transfer_volume_labels(labels: xr.DataArray, cube: xr.DataArray, ct: Correla
                         "with transforms drawn from the registration's parameter covariance"}
     warnings = [] if mats else ["the transform has no parameter covariance: the uncertainties hold the Poisson part "
                                 "only"]
-    return Result("correlate.transfer", values, warnings=warnings), {"rows": rows}
+    return Result("correlate.transfer_table", {"summary": Result("correlate.transfer", values, warnings=warnings),
+                                               "table": {"rows": rows}})
 
 
 def resample_cube(cube: xr.DataArray, ct: CorrelativeTransform) -> xr.DataArray:
@@ -365,5 +371,5 @@ def resample_cube(cube: xr.DataArray, ct: CorrelativeTransform) -> xr.DataArray:
     return labelled(out, "cube3d", coords=coords, units="counts", attrs=attrs)
 
 
-__all__ = ["DepthOptions", "cube_volume", "draw_matrices", "is_volume_pair", "register_volume_pair",
+__all__ = ["DepthOptions", "is_volume_pair", "register_volume_pair",
            "resample_cube", "transfer_volume_labels"]

@@ -38,6 +38,7 @@ from scipy import ndimage
 
 from ionscope.correlate.grid import Grid, to_sitk
 from ionscope.model.errors import ValidationError
+from ionscope.model.result import Result
 
 
 class NoOverlapError(ValidationError):
@@ -103,7 +104,7 @@ def affine_transform(matrix: np.ndarray, centre: np.ndarray | None = None) -> An
     return tx
 
 
-def similarity_from_matrix(matrix: np.ndarray, centre: np.ndarray) -> Any:
+def _similarity_from_matrix(matrix: np.ndarray, centre: np.ndarray) -> Any:
     """The SimpleITK ``Similarity2DTransform`` closest to a 3×3 matrix, about ``centre``."""
     import SimpleITK as sitk
 
@@ -193,7 +194,7 @@ def _run(method: Any, moving_img: Any, fixed_img: Any, initial: Any) -> tuple[An
     return out, float(method.GetMetricValue()), int(method.GetOptimizerIteration())
 
 
-def prepare_fixed(plane: np.ndarray, grid: Grid, moving: Grid) -> tuple[Any, Grid]:
+def _prepare_fixed(plane: np.ndarray, grid: Grid, moving: Grid) -> tuple[Any, Grid]:
     """The fine image block-averaged to about half the coarse pixel size, as a SimpleITK image."""
     import SimpleITK as sitk
 
@@ -205,7 +206,7 @@ def prepare_fixed(plane: np.ndarray, grid: Grid, moving: Grid) -> tuple[Any, Gri
     return img, Grid((img.GetSize()[1], img.GetSize()[0]), (sp[1], sp[0]), (org[1], org[0]))
 
 
-def prepare_moving(plane: np.ndarray, grid: Grid, smooth_px: float) -> Any:
+def _prepare_moving(plane: np.ndarray, grid: Grid, smooth_px: float) -> Any:
     """The coarse image (already variance-stabilised if it holds counts), lightly smoothed."""
     p = ndimage.gaussian_filter(np.asarray(plane, float), smooth_px) if smooth_px > 0 else np.asarray(plane, float)
     return to_sitk(p, grid)
@@ -242,12 +243,12 @@ def register_planes(fixed: np.ndarray, fixed_grid: Grid, moving: np.ndarray, mov
 
     if model not in ("similarity", "affine"):
         raise ValidationError(f"unknown transform model {model!r}; use similarity or affine")
-    fixed_img, _ = prepare_fixed(fixed, fixed_grid, moving_grid)
-    moving_img = prepare_moving(moving, moving_grid, smooth_px)
+    fixed_img, _ = _prepare_fixed(fixed, fixed_grid, moving_grid)
+    moving_img = _prepare_moving(moving, moving_grid, smooth_px)
     centre = moving_grid.centre_xy
     levels = _shrink_factors(moving_grid.shape)
     if initial is not None:
-        start = similarity_from_matrix(initial, centre)
+        start = _similarity_from_matrix(initial, centre)
         if overlap_fraction(start, moving_grid, fixed_grid) < MIN_OVERLAP:
             raise NoOverlapError(f"the starting transform puts less than {MIN_OVERLAP:.0%} of the moving image "
                                  "on the fixed image: the images do not overlap")
@@ -338,21 +339,26 @@ def _param_jacobians(transform: Any, pts: np.ndarray) -> np.ndarray:
     return jac
 
 
-def curvature_tre(reg: Registration, moving: Grid, fixed: Grid) -> tuple[float | None, np.ndarray | None, str]:
+def _curvature(tre: float | None, cov: np.ndarray | None, note: str) -> Result:
+    return Result("correlate.curvature_tre", {"tre": tre, "covariance": cov, "note": note})
+
+
+def curvature_tre(reg: Registration, moving: Grid, fixed: Grid) -> Result:
     """TRE (µm) from the Hessian of the metric at the optimum; also the parameter covariance.
 
-    Returns ``(tre, covariance, note)``; ``tre`` is ``None`` (and ``note`` says why) when the
+    Returns a Result (``kind="correlate.curvature_tre"``) with ``tre`` (µm), ``covariance`` (of the
+    transform parameters) and ``note``; ``tre`` is ``None`` (and ``note`` says why) when the
     curvature is not positive definite or the transform is not a similarity/affine one.
     """
     import SimpleITK as sitk
 
     tx = reg.transform
     if isinstance(tx, sitk.CompositeTransform):
-        return None, None, "the metric curvature is not evaluated for B-spline transforms; use --bootstrap"
+        return _curvature(None, None, "the metric curvature is not evaluated for B-spline transforms; use --bootstrap")
     moving_img, fixed_img = reg.itk_images
     pts = _overlap_points(tx, moving, fixed)
     if len(pts) < 3:
-        return None, None, "too few overlapping pixels for a curvature estimate"
+        return _curvature(None, None, "too few overlapping pixels for a curvature estimate")
     jac = _param_jacobians(tx, pts)
     reach = np.sqrt((jac ** 2).sum(axis=1)).max(axis=0)  # µm per unit parameter, worst point
     step = 0.3 * min(moving.pixel_um) / np.maximum(reach, 1e-12)
@@ -381,10 +387,11 @@ def curvature_tre(reg: Registration, moving: Grid, fixed: Grid) -> tuple[float |
     try:
         np.linalg.cholesky(hess)
     except np.linalg.LinAlgError:
-        return None, None, "the metric is not curved upwards at the optimum (flat or saddle): no curvature estimate"
+        return _curvature(None, None, "the metric is not curved upwards at the optimum (flat or saddle): no "
+                                      "curvature estimate")
     cov = np.linalg.inv(hess) / n_eff
     tre2 = np.einsum("pik,kl,pil->p", jac, cov, jac).mean()
-    return float(np.sqrt(tre2)), cov, "metric curvature"
+    return _curvature(float(np.sqrt(tre2)), cov, "metric curvature")
 
 
 def landmark_fit(moving_xy: np.ndarray, fixed_xy: np.ndarray, model: str) -> np.ndarray:
@@ -427,7 +434,7 @@ def landmark_residual(transform: Any, moving_xy: np.ndarray, fixed_xy: np.ndarra
 
 def bootstrap_tre(reg: Registration, fixed: np.ndarray, fixed_grid: Grid, resample: Callable[[np.random.Generator],
                   np.ndarray], moving_grid: Grid, n: int, *, seed: int = 0,
-                  on_step: Callable[[], None] | None = None) -> tuple[float, list[np.ndarray]]:
+                  on_step: Callable[[], None] | None = None) -> Result:
     """TRE (µm) as the spread of re-registrations of resampled moving images from perturbed starts.
 
     Each replicate draws a new moving image (``resample``), starts from the optimum shifted by a
@@ -454,4 +461,5 @@ def bootstrap_tre(reg: Registration, fixed: np.ndarray, fixed_grid: Grid, resamp
             on_step()
     stack = np.stack(mapped)
     spread = stack - stack.mean(axis=0)
-    return float(np.sqrt(np.mean(np.sum(spread ** 2, axis=2)))), matrices
+    return Result("correlate.bootstrap_tre", {"tre": float(np.sqrt(np.mean(np.sum(spread ** 2, axis=2)))),
+                                               "matrices": matrices})

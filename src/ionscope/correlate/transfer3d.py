@@ -61,7 +61,7 @@ class Transfer3:
         return np.sqrt(np.nansum((self.sigma_z * self.weight_z[..., None]) ** 2, axis=1))
 
 
-def subsampling(moving: Grid3, fixed: Grid3, depth_scale: float) -> tuple[int, int]:
+def _subsampling(moving: Grid3, fixed: Grid3, depth_scale: float) -> tuple[int, int]:
     """Sub-points per SIMS voxel side: about one per FIB-SEM voxel (the label volume holds no finer
     detail), in x/y between 2 and 8, in z between 1 and 4."""
     kxy = int(np.clip(np.ceil(max(moving.voxel_um[1] / fixed.voxel_um[1], moving.voxel_um[2] / fixed.voxel_um[2])),
@@ -70,7 +70,7 @@ def subsampling(moving: Grid3, fixed: Grid3, depth_scale: float) -> tuple[int, i
     return kxy, kz
 
 
-def scan_weights(labels: np.ndarray, fixed: Grid3, moving: Grid3, matrix: np.ndarray, scan: int,
+def _scan_weights(labels: np.ndarray, fixed: Grid3, moving: Grid3, matrix: np.ndarray, scan: int,
                  lut: np.ndarray, n_labels: int, k: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     """Partial-volume weights (pixels, labels) and coverage (pixels) of one scan of the cube."""
     kxy, kz = k
@@ -121,7 +121,7 @@ def _transfer_once(labels: np.ndarray, fixed: Grid3, flat: np.ndarray, moving: G
     weight_z = np.zeros((n_l, nz))
     all_w, all_c = [], []
     for iz in range(nz):
-        w, cover = scan_weights(labels, fixed, moving, matrix, iz, lut, n_l, k)
+        w, cover = _scan_weights(labels, fixed, moving, matrix, iz, lut, n_l, k)
         full = cover >= FULL_COVERAGE
         if not full.any():
             continue
@@ -171,7 +171,7 @@ def transfer_volume(labels: np.ndarray, fixed: Grid3, cube: np.ndarray, moving: 
         raise ValidationError(f"the label volume holds {len(values)} labels; between 1 and 1000 can be transferred")
     nz, ny, nx = moving.shape
     flat = np.asarray(cube, float).reshape(nz, ny * nx, -1)
-    k = subsampling(moving, fixed, matrix[2, 2])
+    k = _subsampling(moving, fixed, matrix[2, 2])
     mean_z, sig_z, weight_z, mean, sig, n_vox = _transfer_once(lab, fixed, flat, moving, matrix, values, k)
     if on_step:
         on_step()

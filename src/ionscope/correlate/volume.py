@@ -65,6 +65,7 @@ from scipy import ndimage
 from ionscope.correlate.grid import Grid, PixelSizeMissingError
 from ionscope.correlate.register import BINS, MIN_OVERLAP, SMOOTH_PX, NoOverlapError, register_planes
 from ionscope.model.errors import ValidationError
+from ionscope.model.result import Result
 
 #: Names of the seven transform parameters, in order.
 PARAMS = ("rotation_rad", "scale_x", "scale_y", "depth_scale", "shift_x_um", "shift_y_um", "shift_z_um")
@@ -275,7 +276,7 @@ def _bin(vol: np.ndarray, factors: tuple[int, ...]) -> np.ndarray:
     return v.reshape(nz, fz, ny, fy, nx, fx).mean(axis=(1, 3, 5))
 
 
-def prepare_fixed3(vol: np.ndarray, grid: Grid3, moving: Grid3) -> tuple[np.ndarray, Grid3]:
+def _prepare_fixed3(vol: np.ndarray, grid: Grid3, moving: Grid3) -> tuple[np.ndarray, Grid3]:
     """The FIB-SEM volume block-averaged to about half the SIMS voxel along each axis."""
     f = tuple(max(1, int(mv / fv // 2)) for mv, fv in zip(moving.voxel_um, grid.voxel_um))
     binned = _bin(vol, f) if f != (1, 1, 1) else np.asarray(vol, np.float32)
@@ -400,13 +401,13 @@ def _search_level(mov: np.ndarray, mgrid: Grid3, fixed: np.ndarray, fgrid: Grid3
     from ionscope.correlate.register import MIN_SEARCH_PX
 
     if min(mgrid.shape[1:]) < MIN_SEARCH_PX:
-        f_b, g_b = prepare_fixed3(fixed, fgrid, mgrid)
+        f_b, g_b = _prepare_fixed3(fixed, fgrid, mgrid)
         return mov, mgrid, f_b, g_b
     m_b = _bin(mov, (1, 2, 2))
     vox = (mgrid.voxel_um[0], 2 * mgrid.voxel_um[1], 2 * mgrid.voxel_um[2])
     origin = tuple(o - v / 2 + w / 2 for o, v, w in zip(mgrid.origin_um, mgrid.voxel_um, vox))
     g = Grid3(m_b.shape, vox, origin)
-    f_b, g_b = prepare_fixed3(fixed, fgrid, g)
+    f_b, g_b = _prepare_fixed3(fixed, fgrid, g)
     return m_b, g, f_b, g_b
 
 
@@ -482,7 +483,7 @@ def register_volumes(fixed: np.ndarray, fixed_grid: Grid3, moving: np.ndarray, m
     stage = on_stage or (lambda _n: None)
     if not depth_scale_range > 1:
         raise ValidationError(f"the depth-scale range must exceed 1, got {depth_scale_range}")
-    fixed_b, fgrid_b = prepare_fixed3(fixed, fixed_grid, moving_grid)
+    fixed_b, fgrid_b = _prepare_fixed3(fixed, fixed_grid, moving_grid)
     mov = np.asarray(moving, float)
     mov = ndimage.gaussian_filter(mov, smooth_vox) if smooth_vox > 0 else mov
     centre = moving_grid.centre_xyz
@@ -531,7 +532,7 @@ def register_volumes(fixed: np.ndarray, fixed_grid: Grid3, moving: np.ndarray, m
     def hessian(p0: np.ndarray, h: np.ndarray) -> np.ndarray:
         return _hessian_exhaustive(moving_img, crop_img, p0, h, centre, seed)
 
-    corr_vox = max(correlation_volume(f) for f in score_fields(moving_img, crop_img, mov, p, centre))
+    corr_vox = max(correlation_volume(f) for f in _score_fields(moving_img, crop_img, mov, p, centre))
     out.search["correlation_volume_voxels"] = corr_vox
     _curvature(out, hessian, moving_grid, fixed_grid, corr_vox)
     out.evaluations = iters + calls[0] + 9 * 21
@@ -604,7 +605,7 @@ def _hessian_exhaustive(moving_img: Any, fixed_img: Any, p0: np.ndarray, h: np.n
     return hess
 
 
-def score_fields(moving_img: Any, fixed_img: Any, mov: np.ndarray, params: np.ndarray, centre: np.ndarray
+def _score_fields(moving_img: Any, fixed_img: Any, mov: np.ndarray, params: np.ndarray, centre: np.ndarray
                  ) -> list[np.ma.MaskedArray]:
     """Per-voxel contributions to the gradient of the fit along x, y and z: ``r · ∂g/∂x_a``.
 
@@ -720,8 +721,9 @@ def point_jacobian(params: np.ndarray, centre: np.ndarray, pts: np.ndarray) -> n
 
 def bootstrap_volumes(fixed: np.ndarray, fixed_grid: Grid3, resample: Callable[[np.random.Generator], np.ndarray],
                       moving_grid: Grid3, reg: Registration3, n: int, *, smooth_vox: float = SMOOTH_PX, seed: int = 0,
-                      on_step: Callable[[], None] | None = None) -> tuple[float, float, np.ndarray]:
-    """TRE (µm, SIMS voxels) and parameter covariance from ``n`` re-registrations of resampled cubes.
+                      on_step: Callable[[], None] | None = None) -> Result:
+    """TRE (µm, SIMS voxels) and parameter covariance from ``n`` re-registrations of resampled cubes
+    (a Result with ``tre_um``, ``tre_voxels`` and ``covariance``).
 
     Each replicate draws a new registration volume (``resample``), starts from the optimum moved by a
     normal draw of one SIMS voxel along every axis (the search's precision) and refines again (the
@@ -733,7 +735,7 @@ def bootstrap_volumes(fixed: np.ndarray, fixed_grid: Grid3, resample: Callable[[
         raise ValidationError(f"a bootstrap needs at least 2 re-registrations, got {n}")
     rng = np.random.default_rng(seed)
     centre = moving_grid.centre_xyz
-    fixed_b, fgrid_b = prepare_fixed3(fixed, fixed_grid, moving_grid)
+    fixed_b, fgrid_b = _prepare_fixed3(fixed, fixed_grid, moving_grid)
     crop, cgrid = _crop_fixed(fixed_b, fgrid_b, reg.matrix, moving_grid)
     fixed_img = to_sitk3(crop, cgrid)
     units = _units(reg.params, moving_grid)
@@ -759,12 +761,19 @@ def bootstrap_volumes(fixed: np.ndarray, fixed_grid: Grid3, resample: Callable[[
     vox = sims_voxel_in_fixed(reg.params, moving_grid)
     tre_um = float(np.sqrt(np.mean(np.sum(dev ** 2, axis=2))))
     tre_vox = float(np.sqrt(np.mean(np.sum((dev / vox) ** 2, axis=2))))
-    return tre_um, tre_vox, np.cov(par.T)
+    return Result("correlate.bootstrap_volumes", {"tre_um": tre_um, "tre_voxels": tre_vox,
+                                                   "covariance": np.cov(par.T)})
 
 
-def fit_landmarks3(moving_xyz: np.ndarray, fixed_xyz: np.ndarray, centre: np.ndarray) -> tuple[np.ndarray, float]:
+def fit_landmarks3(moving_xyz: np.ndarray, fixed_xyz: np.ndarray, centre: np.ndarray) -> Result:
     """The seven parameters (:data:`PARAMS`) fitted by least squares to landmark pairs (x, y, z) µm, and the
-    RMS residual (µm). At least 4 pairs: seven parameters from three coordinates each."""
+    RMS residual (µm). At least 4 pairs: seven parameters from three coordinates each.
+
+    Returns
+    -------
+    Result
+        ``kind="correlate.landmark_fit3"``: ``params`` (the seven parameters) and ``rms`` (µm).
+    """
     from scipy.optimize import least_squares
 
     mv, fx = np.asarray(moving_xyz, float), np.asarray(fixed_xyz, float)
@@ -773,4 +782,5 @@ def fit_landmarks3(moving_xyz: np.ndarray, fixed_xyz: np.ndarray, centre: np.nda
     p0 = np.array([0.0, 1.0, 1.0, 1.0, *(fx.mean(axis=0) - mv.mean(axis=0))])
     sol = least_squares(lambda q: (map_xyz(matrix_from_params(q, centre), mv) - fx).ravel(), p0)
     resid = map_xyz(matrix_from_params(sol.x, centre), mv) - fx
-    return sol.x, float(np.sqrt(np.mean(np.sum(resid ** 2, axis=1))))
+    return Result("correlate.landmark_fit3", {"params": sol.x,
+                                               "rms": float(np.sqrt(np.mean(np.sum(resid ** 2, axis=1))))})

@@ -12,6 +12,7 @@ scale (sputter rate), when given.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -370,3 +371,39 @@ def interface_mesh(maps: xr.Dataset, species: str, path=None) -> Result:
                               "coordinate)", path) from None
     vertices, triangles = grid_surface(depth_um, *xy)
     return Result("depth.interface_mesh", {"vertices": vertices, "triangles": triangles})
+
+
+def write_interface_meshes(ds: xr.Dataset, result: Result, meshes: Sequence[tuple[str, Path]], source: Path, *,
+                           force: bool = False) -> Result:
+    """Write each interface of a cube as a triangulated surface and list the files in the result.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        The maps of :func:`cube_maps` (interface depth in µm per pixel).
+    result : Result
+        The result the maps came with; it is returned with ``meshes`` added.
+    meshes : sequence of (str, Path)
+        ``(species, file)`` for every surface to write (.vtk or .stl).
+    source : Path
+        The cube the maps were computed from (named in the file title).
+    force : bool
+        Overwrite existing files.
+
+    Returns
+    -------
+    Result
+        ``result`` with ``meshes``: one entry per surface with ``species``, ``path``, ``vertices``,
+        ``triangles`` and ``unit`` (µm: x, y and depth below the surface).
+    """
+    from ionscope.io.mesh import write_mesh
+
+    done = []
+    for sp, p in meshes:
+        mesh = interface_mesh(ds, sp, source)
+        vertices, triangles = mesh.vertices, mesh.triangles
+        write_mesh(p, vertices, triangles, force=force,
+                   title=f"ionscope interface {sp} of {source.name}: x, y, z in um, z = depth below the surface")
+        done.append({"species": sp, "path": str(p), "vertices": int(len(vertices)),
+                     "triangles": int(len(triangles)), "unit": "µm"})
+    return Result(result.kind, {**result.values, "meshes": done}, result.warnings, result.provenance, result.flags)

@@ -394,3 +394,27 @@ def map_figure(ds: xr.Dataset) -> Figure:
         ax.set_title(labels[name])
         fig.colorbar(im, ax=ax, label=labels[name])
     return fig
+
+
+def map_summary(result: Result, out: str | Path, command_time_s: float) -> Result:
+    """The summary of a :func:`map_cube` result once its maps are written: everything but the maps.
+
+    Parameters
+    ----------
+    result : Result
+        What :func:`map_cube` returned (``maps`` holds the per-pixel Dataset).
+    out : str or Path
+        Where the maps were written.
+    command_time_s : float
+        Wall-clock time of the whole command, s (a single measurement: no uncertainty).
+
+    Returns
+    -------
+    Result
+        Same kind, warnings and provenance; the values without ``maps`` plus ``output`` (the path) and
+        ``command_time`` (s).
+    """
+    values = {k: v for k, v in result.values.items() if k != "maps"}
+    values["output"] = str(out)
+    values["command_time"] = Quantity(command_time_s, None, "s", why_no_uncertainty=WALL_CLOCK)
+    return Result(result.kind, values, result.warnings, result.provenance)

@@ -166,3 +166,69 @@ def to_pybamm(params: Mapping[str, Any] | Result, base: str, electrode: str) -> 
 def write_export(doc: Mapping[str, Any], path: str | PathLike[str], *, force: bool = False) -> Path:
     """Write the exported document as JSON atomically."""
     return write_text(path, json.dumps(doc, indent=2), force=force)
+
+
+def _microstructure_quantities(params: Mapping[str, Any] | Result) -> dict[str, Any]:
+    """The microstructure parameters of an export as quantities (τ's solver error carried to ε/τ)."""
+    from ionscope.model.result import Quantity
+
+    err = params["tortuosity_relative_error"]
+    counted = "counted from the voxels of this volume; its sampling uncertainty is not estimated here"
+    size = "from the marching-cubes surface and local thickness at this voxel size; no uncertainty is estimated"
+    tau, eff = params["tortuosity"], params["transport_efficiency"]
+    return {"porosity": Quantity(params["porosity"], None, "1", why_no_uncertainty=counted),
+            "tortuosity": Quantity(tau, tau * err, "1"),
+            "transport_efficiency": Quantity(eff, eff * err, "1"),
+            "active_fraction": Quantity(params["active_fraction"], None, "1", why_no_uncertainty=counted),
+            "bruggeman": Quantity(params["bruggeman"], None, "1",
+                                  why_no_uncertainty="derived from porosity and τ; not propagated"),
+            "particle_radius": Quantity(params["particle_radius_m"], None, "m", why_no_uncertainty=size),
+            "surface_area_per_volume": Quantity(params["surface_area_per_volume_per_m"], None, "m^-1",
+                                                why_no_uncertainty=size),
+            "axis": params["axis"]}
+
+
+def export_summary(params: Mapping[str, Any] | Result, exported: Result, output: str | PathLike[str], *,
+                   to: str, base: str, electrode: str, volume: str | PathLike[str], active: str, pore: str,
+                   axis: str) -> Result:
+    """What an export wrote and the microstructure numbers in it, with their uncertainties.
+
+    Parameters
+    ----------
+    params : mapping or Result
+        :func:`microstructure_parameters` of the volume.
+    exported : Result
+        :func:`to_bpx` or :func:`to_pybamm` of those parameters (its ``sources`` name where each
+        exported value came from).
+    output : str or PathLike
+        The file :func:`write_export` wrote.
+    to : str
+        ``"bpx"`` or ``"pybamm"``.
+    base : str
+        The base BPX file or PyBaMM parameter-set name.
+    electrode : str
+        ``"positive"`` or ``"negative"``.
+    volume : str or PathLike
+        The label volume analysed (recorded in the provenance).
+    active, pore : str
+        Active-material and pore phase names.
+    axis : str
+        Through-thickness axis of the volume.
+
+    Returns
+    -------
+    Result
+        ``kind="micro.export"``: ``output``, ``format``, ``base``, ``electrode``, ``microstructure``
+        (porosity, tortuosity and transport efficiency ε/τ with τ's relative solver error carried to
+        both, active fraction, Bruggeman exponent, particle radius in m, surface area per volume in m⁻¹,
+        axis) and ``sources``.
+    """
+    from ionscope.model.provenance import make_provenance
+
+    inputs = [Path(volume), *([Path(base)] if to == "bpx" else [])]
+    return Result("micro.export", {"output": str(output), "format": to, "base": base, "electrode": electrode,
+                                   "microstructure": _microstructure_quantities(params),
+                                   "sources": exported["sources"]}, (),
+                  make_provenance("ionscope.micro.export", inputs=inputs,
+                                  parameters={"electrode": electrode, "base": base, "to": to, "active": active,
+                                              "pore": pore, "axis": axis}))

@@ -224,9 +224,9 @@ def write_correlative_pair(folder, *, seed: int = 0, register: bool = True) -> d
         from ionscope.correlate.pipeline import read_image, register_images
         from ionscope.model.provenance import sha256_of
 
-        ct, _ = register_images(read_image(paths["sem"]), read_image(paths["sims"]),
-                                fixed_id=(sha256_of(paths["sem"]), str(paths["sem"])),
-                                moving_id=(sha256_of(paths["sims"]), str(paths["sims"])))
+        ct = register_images(read_image(paths["sem"]), read_image(paths["sims"]),
+                             fixed_id=(sha256_of(paths["sem"]), str(paths["sem"])),
+                             moving_id=(sha256_of(paths["sims"]), str(paths["sims"])))["transform"]
         paths["transform"] = ct.save(out / "transform.json")
     return {**paths, "truth": truth}
 

@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from os import PathLike
+from pathlib import Path
+from typing import Any
 
 import dask.array as dsa
 import numpy as np
@@ -20,6 +24,7 @@ from skimage.filters import threshold_multiotsu
 from ionscope.micro.phases import label_volume
 from ionscope.model.errors import ValidationError
 from ionscope.model.provenance import make_provenance
+from ionscope.model.result import Result
 
 FEATURE_SIGMAS = (1.0, 2.0, 4.0)
 
@@ -156,3 +161,86 @@ class RandomForestSegmenter:
 
         labels = dsa.map_blocks(_pred, feats, drop_axis=3, dtype=np.uint8)
         return _result(vol, labels, self.phases, "ionscope.tomo.RandomForestSegmenter", self.params)
+
+
+def segment_by_model(model_path: str | PathLike[str], vol: xr.DataArray, write: Callable[[xr.DataArray], Path], *,
+                     chunk_z: int = 16, probabilities: Path | None = None, allow_pixel_size_mismatch: bool = False,
+                     force: bool = False, path: str | PathLike[str] | None = None,
+                     stage: Callable[[str], AbstractContextManager[Any]] | None = None) -> Result:
+    """Segment a volume with a trained model file and write the label volume.
+
+    Each voxel gets the class of highest predicted probability; its uncertainty is the normalised
+    Shannon entropy of the class probabilities (Shannon 1948, doi:10.1002/j.1538-7305.1948.tb01338.x),
+    0 for a certain voxel and 1 for equal probabilities (:func:`ionscope.tomo.train.entropy_uncertainty`).
+
+    Parameters
+    ----------
+    model_path : str or PathLike
+        Model file written by :func:`ionscope.tomo.train.save_model`.
+    vol : xarray.DataArray
+        Grey volume (z, y, x) with its voxel size in µm.
+    write : callable
+        Writes the label volume and returns the path written.
+    chunk_z : int
+        Slices per chunk of inference (at least 1).
+    probabilities : Path, optional
+        Also write the per-class probabilities and the uncertainty map here (.zarr).
+    allow_pixel_size_mismatch : bool
+        Apply a model trained at another voxel size (with a warning) instead of refusing.
+    force : bool
+        Overwrite ``probabilities``.
+    path : str or PathLike, optional
+        The grey volume's file, named in errors and recorded in the result.
+    stage : callable, optional
+        ``stage(name)`` returns a context manager shown around the inference (a progress bar).
+
+    Returns
+    -------
+    Result
+        ``kind="tomo.segment"``: ``output``, ``phases``, ``learner``, ``volume_fraction`` (phase → 1),
+        ``mean_uncertainty`` (1), ``probabilities``, ``model`` (path, sha256, training inputs) and
+        ``input`` (the grey volume described, when ``path`` is given).
+    """
+    import contextlib
+
+    import dask
+
+    from ionscope.io.atomic import check_writable
+    from ionscope.micro.fractions import volume_fractions
+    from ionscope.model.provenance import describe_input
+    from ionscope.model.result import Quantity
+    from ionscope.tomo.train import check_pixel_size, load_model, segment_with_model
+
+    if chunk_z < 1:
+        raise ValidationError(f"--chunk must be at least 1, got {chunk_z}")
+    if probabilities is not None:
+        check_writable(probabilities, force)
+        if probabilities.suffix != ".zarr":
+            raise ValidationError(f"--probabilities must end in .zarr, got {probabilities.name}")
+    m = load_model(model_path)
+    warnings = check_pixel_size(m, vol, allow_pixel_size_mismatch, path=path)
+    ds = segment_with_model(m, vol, chunk_z=chunk_z)
+    show = stage or (lambda _name: contextlib.nullcontext())
+    with show(f"segmenting with the {m.learner} ({chunk_z} slices per chunk)"):
+        if probabilities is not None:
+            from ionscope.io.zarr_store import load, save
+
+            save(ds, probabilities, force=force)
+            loaded = load(probabilities)
+            assert isinstance(loaded, xr.Dataset)  # the store save() just wrote from a Dataset
+            ds = loaded
+        labels, unc = dask.compute(ds["labels"].data, ds["uncertainty"].data.mean())
+    labels, unc = np.asarray(labels), float(unc)
+    lab = label_volume(labels, m.phases, tuple(ds.attrs["spacing_um"]), provenance=ds.attrs["provenance"])
+    out = write(lab)
+    values: dict[str, Any] = {
+        "output": str(out), "phases": m.phases, "learner": m.learner,
+        "volume_fraction": dict(volume_fractions(labels, m.phases).values),
+        "mean_uncertainty": Quantity(unc, None, "1", why_no_uncertainty=(
+            "a mean of normalised entropies; the sampling error of the mean is negligible")),
+        "probabilities": str(probabilities) if probabilities is not None else None,
+        "model": {"path": str(model_path), "sha256": describe_input(model_path)["sha256"],
+                  "training_inputs": m.meta.get("training_inputs", [])}}
+    if path is not None:
+        values["input"] = describe_input(path)
+    return Result("tomo.segment", values, tuple(warnings), ds.attrs["provenance"])

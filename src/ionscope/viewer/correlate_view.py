@@ -107,74 +107,108 @@ def _static(name: str) -> bytes:
     return resources.files("ionscope.viewer").joinpath("static", "correlate", name).read_bytes()
 
 
+#: Content types of what the server sends, by file suffix.
+_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
+          ".css": "text/css; charset=utf-8", ".png": "image/png", ".json": "application/json"}
+
+
+class _PairHandler(BaseHTTPRequestHandler):
+    """Requests to the pair viewer: every one needs the session token and a loopback ``Host``.
+
+    :func:`make_server` subclasses it with the ``view`` to show and the session ``token``.
+    """
+
+    view: PairView
+    token: str
+
+    def log_message(self, *args: Any) -> None:  # quiet
+        pass
+
+    def _authorised(self) -> bool:
+        q = parse_qs(urlsplit(self.path).query)
+        given = (q.get("token") or [self.headers.get("X-Ionscope-Token", "")])[0]
+        host = (self.headers.get("Host") or "").rsplit(":", 1)[0]
+        return hmac.compare_digest(given, self.token) and host in ("127.0.0.1", "localhost", "[::1]")
+
+    def _send(self, code: int, body: bytes, ctype: str) -> None:
+        self.send_response(code)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _error(self, code: int, message: str) -> None:
+        self._send(code, json.dumps({"error": {"type": "HTTPError", "message": message, "path": None}}).encode(),
+                   _TYPES[".json"])
+
+    def _page(self) -> bytes:
+        """The HTML page with the token added to its script and style links."""
+        page = _static("correlate.html")
+        for asset in (b"correlate.js", b"correlate.css"):
+            page = page.replace(b'"' + asset + b'"', b'"' + asset + b"?token=" + self.token.encode() + b'"')
+        return page
+
+    def _get(self, route: str) -> tuple[int, bytes, str] | None:
+        """Status, body and content type of a GET ``route``, or None when there is no such route."""
+        images = self.view.images
+        if route == "/":
+            return 200, self._page(), _TYPES[".html"]
+        if route in ("/correlate.js", "/correlate.css"):
+            return 200, _static(route[1:]), _TYPES[Path(route).suffix]
+        if route.startswith("/img/") and route[5:] in images:
+            return 200, images[route[5:]], _TYPES[".png"]
+        if route == "/api/meta":
+            return 200, json.dumps(self.view.meta).encode(), _TYPES[".json"]
+        return None
+
+    def do_GET(self) -> None:
+        if not self._authorised():
+            return self._error(401, "missing or wrong token")
+        found = self._get(urlsplit(self.path).path)
+        if found is None:
+            return self._error(404, "no such route")
+        return self._send(*found)
+
+    def _body_length(self) -> int:
+        """The declared body length, -1 when it is not a number."""
+        try:
+            return int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            return -1
+
+    def _refusal(self) -> tuple[int, str] | None:
+        """Why a POST is refused (status and message), None when it may be read."""
+        if not self._authorised():
+            return 401, "missing or wrong token"
+        if urlsplit(self.path).path != "/api/landmarks":
+            return 404, "no such route"
+        if not (self.headers.get("Content-Type") or "").startswith("application/json"):
+            return 415, "send application/json"
+        length = self._body_length()
+        if not 0 < length <= MAX_BODY:
+            return 413 if length > MAX_BODY else 400, "bad request body size"
+        return None
+
+    def do_POST(self) -> None:
+        refused = self._refusal()
+        if refused is not None:
+            return self._error(*refused)
+        try:
+            pairs = json.loads(self.rfile.read(self._body_length()))
+            n = write_landmarks(self.view.landmarks_out, pairs)
+        except (json.JSONDecodeError, UnicodeDecodeError, ValidationError) as exc:
+            return self._error(422, str(exc))
+        return self._send(200, json.dumps({"saved": n, "path": str(self.view.landmarks_out)}).encode(),
+                          _TYPES[".json"])
+
+
 def make_server(view: PairView, *, port: int = 0) -> ThreadingHTTPServer:
     """A loopback server for ``view``; its URL (with the token) is ``server.url``."""
     token = secrets.token_urlsafe(24)
-    types = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
-             ".css": "text/css; charset=utf-8", ".png": "image/png", ".json": "application/json"}
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: Any) -> None:  # quiet
-            pass
-
-        def _authorised(self) -> bool:
-            q = parse_qs(urlsplit(self.path).query)
-            given = (q.get("token") or [self.headers.get("X-Ionscope-Token", "")])[0]
-            host = (self.headers.get("Host") or "").rsplit(":", 1)[0]
-            return hmac.compare_digest(given, token) and host in ("127.0.0.1", "localhost", "[::1]")
-
-        def _send(self, code: int, body: bytes, ctype: str) -> None:
-            self.send_response(code)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("Cache-Control", "no-store")
-            self.send_header("X-Content-Type-Options", "nosniff")
-            self.end_headers()
-            self.wfile.write(body)
-
-        def _error(self, code: int, message: str) -> None:
-            self._send(code, json.dumps({"error": {"type": "HTTPError", "message": message, "path": None}}).encode(),
-                       types[".json"])
-
-        def do_GET(self) -> None:
-            if not self._authorised():
-                return self._error(401, "missing or wrong token")
-            route = urlsplit(self.path).path
-            if route == "/":
-                page = _static("correlate.html")
-                for asset in (b"correlate.js", b"correlate.css"):
-                    page = page.replace(b'"' + asset + b'"', b'"' + asset + b"?token=" + token.encode() + b'"')
-                return self._send(200, page, types[".html"])
-            if route in ("/correlate.js", "/correlate.css"):
-                return self._send(200, _static(route[1:]), types[Path(route).suffix])
-            if route.startswith("/img/") and route[5:] in view.images:
-                return self._send(200, view.images[route[5:]], types[".png"])
-            if route == "/api/meta":
-                return self._send(200, json.dumps(view.meta).encode(), types[".json"])
-            return self._error(404, "no such route")
-
-        def do_POST(self) -> None:
-            if not self._authorised():
-                return self._error(401, "missing or wrong token")
-            if urlsplit(self.path).path != "/api/landmarks":
-                return self._error(404, "no such route")
-            if not (self.headers.get("Content-Type") or "").startswith("application/json"):
-                return self._error(415, "send application/json")
-            try:
-                length = int(self.headers.get("Content-Length") or 0)
-            except ValueError:
-                length = -1
-            if not 0 < length <= MAX_BODY:
-                return self._error(413 if length > MAX_BODY else 400, "bad request body size")
-            try:
-                pairs = json.loads(self.rfile.read(length))
-                n = write_landmarks(view.landmarks_out, pairs)
-            except (json.JSONDecodeError, UnicodeDecodeError, ValidationError) as exc:
-                return self._error(422, str(exc))
-            return self._send(200, json.dumps({"saved": n, "path": str(view.landmarks_out)}).encode(),
-                              types[".json"])
-
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    handler = type("Handler", (_PairHandler,), {"view": view, "token": token})
+    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
     server.daemon_threads = True
     server.url = f"http://127.0.0.1:{server.server_address[1]}/?token={token}"  # type: ignore[attr-defined]
     server.token = token  # type: ignore[attr-defined]
