@@ -170,16 +170,18 @@ def _print_identification(res) -> None:
         how = "file's own kept" if cal["kept_exported"] else "refit"
         console.print(f"  calibration: {cal['model']}, {how}, rms {_ppm(cal['rms'])} ppm, "
                       f"{cal['n_used']} reference ions used, {len(cal['rejected'])} rejected", highlight=False)
-    table = Table("element", "detected", "intensity (counts)", "3σ upper limit", "significance (σ)",
-                  "contrast (σ)", "evidence", box=None)
+    table = Table("element", "found", "counts", "3σ limit", "z", "zc", "evidence / failed test", box=None)
     for r in res["elements"]:
         q, ul = r["intensity"], r["upper_limit"]
+        why = ", ".join(r["evidence"]) if r["detected"] else ", ".join(r.get("not_detected_because") or [])
         table.add_row(r["element"], "yes" if r["detected"] else "no",
                       f"{q.value:.0f} ± {q.uncertainty:.0f}" if q else "",
                       f"< {ul.value:.0f}" if ul else "", f"{r['significance'] or 0:.1f}", f"{r['contrast'] or 0:.1f}",
-                      ", ".join(r["evidence"]))
+                      why if r["detected"] else f"[dim]{why}[/dim]")
     console.print(table)
-    console.print("  detected: the isotope pattern fits and its contrast over the local background passes the "
-                  "family-wise 3σ test (Bonferroni over the species tested); significance is the fitted intensity "
-                  "over zero, which background alone can make large", highlight=False, style="dim")
+    console.print("  z: fitted intensity over its 1σ (background alone can make it large); zc: contrast over the "
+                  "local background (σ). Detected: the isotope pattern fits and its contrast passes the "
+                  "family-wise 3σ test (Bonferroni over the species tested); a row not detected names the "
+                  "tests its form of largest contrast fails (significance, pattern, contrast, mass offset)",
+                  highlight=False, style="dim")
     print_warnings(res.warnings)

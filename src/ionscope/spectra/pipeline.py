@@ -206,7 +206,8 @@ SPECTRUM_SUFFIXES = (".txt",)
 
 def element_rows(fits, elements: Sequence[str], polarity: str) -> list[dict]:
     """One row per element: detected (intensity ± σ of its present species, evidence) or not detected
-    with a 3σ upper limit.
+    with a 3σ upper limit; ``not_detected_because`` lists the presence tests that the form shown
+    (the one of largest contrast) fails (``[]`` when detected).
 
     Intensity of a detected element: sum of its present species (counts), σ added in quadrature.
     Upper limit of an element not detected: ``max(x, 0) + 3σ`` of its atomic ion M± from the window
@@ -229,7 +230,7 @@ def element_rows(fits, elements: Sequence[str], polarity: str) -> list[dict]:
                        significance=max(f.significance for f in present),
                        contrast=max(f.contrast for f in present),
                        pattern_score=max(f.score for f in present),
-                       evidence=[f.formula for f in present])
+                       evidence=[f.formula for f in present], not_detected_because=[])
         else:
             atom = [f for f in mine if f.formula == el + sign]
             pool = atom or [f for f in mine if np.isfinite(f.uncertainty)] or mine
@@ -238,7 +239,8 @@ def element_rows(fits, elements: Sequence[str], polarity: str) -> list[dict]:
             best = max(mine, key=lambda f: f.contrast, default=None)
             row.update(intensity=None, upper_limit=Quantity(ul, None, "counts") if np.isfinite(ul) else None,
                        significance=best.significance if best else 0.0, contrast=best.contrast if best else 0.0,
-                       pattern_score=best.score if best else 0.0, evidence=[])
+                       pattern_score=best.score if best else 0.0, evidence=[],
+                       not_detected_because=list(best.failed) if best else ["not fitted"])
         rows.append(row)
     return rows
 
@@ -382,13 +384,16 @@ def identify_batch(paths: Sequence[str | PathLike[str]], *, elements: Sequence[s
 def _with_rows(res: Result, names: list[str]) -> Result:
     if res["error"] is not None:
         rows = [{"element": e, "detected": None, "intensity": None, "upper_limit": None, "significance": None,
-                 "contrast": None, "pattern_score": None, "evidence": [], "forms": []} for e in names]
+                 "contrast": None, "pattern_score": None, "evidence": [], "not_detected_because": [], "forms": []}
+                for e in names]
     else:
         screened = res["screened"] or {}
         have = {r["element"]: r for r in res["elements"]}
         rows = [have.get(e) or screened.get(e) or {"element": e, "detected": False, "intensity": None,
                                                    "upper_limit": None, "significance": None, "contrast": None,
-                                                   "pattern_score": None, "evidence": [], "forms": []}
+                                                   "pattern_score": None, "evidence": [],
+                                                   "not_detected_because": ["not screened"],
+                                                   "forms": []}
                 for e in names]
     values = dict(res.values)
     values["elements"] = rows
