@@ -23,7 +23,9 @@ PolarityOpt = Annotated[str, typer.Option("--polarity", help="auto (metadata or 
 def peaks(
     file: Annotated[Path, typer.Argument(help="Spectrum file (e.g. IONTOF .txt export).")],
     polarity: PolarityOpt = "auto",
-    min_snr: Annotated[float, typer.Option(help="Minimum S/N (Poisson σ of the baseline).")] = 3.0,
+    min_snr: Annotated[float, typer.Option(help="Detection threshold: height over the Poisson σ of the baseline "
+                                                "(Currie 1968 critical level); the S/N shown is "
+                                                "height/√(height + baseline).")] = 3.0,
     recalibrate: Annotated[bool, typer.Option(help="Auto-recalibrate first.")] = True,
     top: Annotated[int, typer.Option(help="Rows shown in the table (not in --json).")] = 30,
     json: JsonOpt = False,
