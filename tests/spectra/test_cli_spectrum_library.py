@@ -210,3 +210,15 @@ def test_identify_text_table_fits_80_columns_and_says_why_not_detected(cli, monk
     rows = {r["element"]: r for r in json.loads(out)["results"]["elements"]}
     assert rows["Ir"]["significance"] > 4 and rows["Ir"]["not_detected_because"] == ["contrast"]
     assert rows["Ru"]["detected"] and rows["Ru"]["not_detected_because"] == []
+
+
+def test_identify_a_depth_profile_store_says_it_is_not_a_spectrum(cli, tmp_path):
+    """A .zarr store is one dataset, not a folder of exports: a depth profile is named as such (exit 2)."""
+    import ionscope
+    from ionscope.synth.depth import layered_stack
+
+    store = tmp_path / "depth_profile.zarr"
+    ionscope.write(layered_stack(seed=1)[0], store)
+    code, _, err = cli("spectrum", "identify", store)
+    assert code == 2, err
+    assert "depth profile" in err and "not a spectrum" in err and "no spectrum files" not in err

@@ -144,7 +144,7 @@ def identify(
         for res in results:
             plot_identification(res, plot, polarity=pol)
     if json:
-        if len(paths) == 1 and len(results) == 1 and not paths[0].is_dir():
+        if len(paths) == 1 and len(results) == 1 and files[0] == paths[0]:
             emit_json(results[0])
         else:  # a batch: one entry per input file in the envelope's results
             emit_json(results, warnings=[f"{Path(r['file']).name}: {r['error']}" for r in results if r["error"]])

@@ -82,7 +82,8 @@ def read_spectrum(path: str | PathLike[str], polarity: str | None = None):
     if caught:
         spec.attrs["read_warnings"] = [str(w.message) for w in caught]
     if "mz" not in spec.dims:
-        raise ValidationError(f"{p.name} holds a {spec.attrs.get('kind', 'non-spectrum')}, not a spectrum", p)
+        kind = str(spec.attrs.get("kind") or "dataset without an m/z axis").replace("_", " ")
+        raise ValidationError(f"{p.name} holds a {kind}, not a spectrum (no m/z axis)", p)
     acq = dict(spec.attrs.get("acquisition") or {})
     if polarity in (None, "auto"):
         polarity = acq.get("polarity")
@@ -326,6 +327,9 @@ def _identify_file(path, *, elements, polarity, recalibrate, **options) -> Resul
 def spectrum_files(paths: Sequence[str | PathLike[str]]) -> list[Path]:
     """Expand files and folders (a folder means its ``*.txt`` spectrum files, sorted) into a file list.
 
+    A Zarr store is a folder but one dataset: it is listed as a file, so that reading it says what it
+    holds (e.g. a depth profile) rather than that the folder has no spectra.
+
     Raises
     ------
     InputNotFoundError
@@ -336,7 +340,7 @@ def spectrum_files(paths: Sequence[str | PathLike[str]]) -> list[Path]:
     out: list[Path] = []
     for raw in paths:
         p = Path(raw)
-        if p.is_dir():
+        if p.is_dir() and not _is_store(p):
             out += sorted(q for q in p.iterdir() if q.suffix.lower() in SPECTRUM_SUFFIXES and q.is_file())
         elif p.exists():
             out.append(p)
@@ -347,6 +351,11 @@ def spectrum_files(paths: Sequence[str | PathLike[str]]) -> list[Path]:
         raise InputNotFoundError("no spectrum files to analyse (empty folder or glob)",
                                  Path(paths[0]) if paths else None)
     return out
+
+
+def _is_store(p: Path) -> bool:
+    """A folder that is one dataset (a Zarr store), read as a file, not searched for spectrum exports."""
+    return p.suffix.lower() == ".zarr" or any((p / f).exists() for f in ("zarr.json", ".zgroup", ".zarray"))
 
 
 def identify_batch(paths: Sequence[str | PathLike[str]], *, elements: Sequence[str] | str = "auto",
