@@ -7,13 +7,14 @@ they are absent). ``ionscope view`` starts a server and is checked by the viewer
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT, SHARED_DATA
+from .conftest import ROOT, SHARED_DATA, shared_data
 
 FENCE = re.compile(r"```console\n(.*?)```", re.S)
 PYTHON = re.compile(r"```python\n(.*?)```", re.S)
@@ -114,3 +115,28 @@ def _producers(command: str) -> list[str]:
     args = shlex.split(command)
     earlier = cmds[: cmds.index(command)] if command in cmds else []
     return [c for c in earlier if set(_outputs(shlex.split(c))) & set(args[2:]) and not c.startswith("ionscope demo")]
+
+
+QUOTED_ROW = re.compile(r"^\| an IONTOF spectrum export \| "
+                        r"`ionscope (spectrum identify \S+ --elements \S+)` → (.*) \|$", re.M)
+
+
+def test_the_readme_quotes_what_spectrum_identify_prints(cli):
+    """The numbers the README quotes for its first spectrum command are the ones the command gives now."""
+    row = QUOTED_ROW.search((ROOT / "README.md").read_text(encoding="utf-8"))
+    assert row, "README row 'an IONTOF spectrum export' not found"
+    args, quoted = shlex.split(row.group(1)), row.group(2)
+    detected = {el: (int(v), int(u)) for el, v, u in re.findall(r"\b([A-Z][a-z]?) (\d+) ± (\d+)", quoted)}
+    limits = {el: int(v) for el, v in re.findall(r"\b([A-Z][a-z]?) not detected \(< (\d+)", quoted)}
+    assert detected and limits, quoted
+    path = shared_data("iontof_spectra", args[2])
+    code, out, err = cli(*args[:2], path, *args[3:], "--json")
+    assert code == 0, err[-2000:]
+    got = {e["element"]: e for e in json.loads(out)["results"]["elements"]}
+    for el, (value, sigma) in detected.items():
+        assert got[el]["detected"], el
+        i = got[el]["intensity"]
+        assert (round(i["value"]), round(i["uncertainty"])) == (value, sigma), (el, i)
+    for el, limit in limits.items():
+        assert not got[el]["detected"], el
+        assert round(got[el]["upper_limit"]["value"]) == limit, (el, got[el]["upper_limit"])

@@ -82,6 +82,18 @@ def test_cli_report(cli, files):
     assert code == 2 and "already exists" in err
 
 
+def test_cli_species_accepts_a_comma_separated_list(cli, files):
+    """``--species A,B`` is the same as ``--species A --species B`` (as for the other commands)."""
+    runs = []
+    for args in (("--species", "^58Ni+,^48Ti+"), ("--species", "^58Ni+", "--species", " ^48Ti+,")):
+        code, out, err = cli("operando", "analyze", files / "series.zarr", "--cycling", files / "log.csv",
+                             "--regions", files / "labels.npy", *args, "--json")
+        assert code == 0, err
+        runs.append(json.loads(out)["results"]["regions"])
+    assert runs[0] == runs[1]
+    assert {r["species"] for r in runs[0]} <= {"^58Ni+", "^48Ti+"}
+
+
 def test_cli_bad_input(cli, files, tmp_path):
     code, err, _ = cli("operando", "analyze", files / "series.zarr", "--cycling", files / "log.csv",
                        "--regions", files / "wrong.npy", "--json")

@@ -189,3 +189,36 @@ def test_identify_folder_of_real_files_with_a_table(cli, tmp_path):
     df = pd.read_csv(tmp_path / "t.csv")
     assert len(df) == 2 * len(list(folder.glob("*.txt"))) and df["error"].isna().all()
     assert df[(df.file == "N_Ru-Ir_Bi1_1.txt") & (df.element == "Ir")]["detected"].item()
+
+
+@pytest.mark.realdata
+def test_identify_text_table_fits_80_columns_and_says_why_not_detected(cli, monkeypatch):
+    """Ir on a Ru film: 22σ over zero but no contrast over the local background — the row says so."""
+    from ionscope.cli.common import console
+
+    monkeypatch.setattr(console, "width", 80)
+    path = shared_data("iontof_spectra", "N_Ru_Bi1_1.txt")
+    code, out, err = cli("spectrum", "identify", path, "--elements", "Ru,Rh,Pd,Ir,Pt")
+    assert code == 0, err
+    lines = out.splitlines()
+    header = next(line for line in lines if line.lstrip().startswith("element"))
+    assert "…" not in header and " z " in header and "zc" in header
+    ir = next(line for line in lines if line.split()[:2] == ["Ir", "no"])
+    assert "contrast" in ir, ir
+    assert any(line.strip().startswith("z: fitted intensity") for line in lines)
+    code, out, _ = cli("spectrum", "identify", path, "--elements", "Ru,Rh,Pd,Ir,Pt", "--json")
+    rows = {r["element"]: r for r in json.loads(out)["results"]["elements"]}
+    assert rows["Ir"]["significance"] > 4 and rows["Ir"]["not_detected_because"] == ["contrast"]
+    assert rows["Ru"]["detected"] and rows["Ru"]["not_detected_because"] == []
+
+
+def test_identify_a_depth_profile_store_says_it_is_not_a_spectrum(cli, tmp_path):
+    """A .zarr store is one dataset, not a folder of exports: a depth profile is named as such (exit 2)."""
+    import ionscope
+    from ionscope.synth.depth import layered_stack
+
+    store = tmp_path / "depth_profile.zarr"
+    ionscope.write(layered_stack(seed=1)[0], store)
+    code, _, err = cli("spectrum", "identify", store)
+    assert code == 2, err
+    assert "depth profile" in err and "not a spectrum" in err and "no spectrum files" not in err

@@ -33,7 +33,7 @@ def test_peak_table_measures_a_gaussian():
     assert row.resolving_power == pytest.approx(100.003 / (2.3548 * sigma), rel=0.02)
     assert row.height == pytest.approx(998, rel=0.01)
     assert row.area == pytest.approx(1000 * sigma * np.sqrt(2 * np.pi) / (x[1] - x[0]), rel=0.02)
-    assert row.snr > 100
+    assert row.snr == pytest.approx(998 / np.sqrt(1000), rel=0.01)  # h/√(h + b): Poisson σ of the apex
 
 
 def test_pure_poisson_noise_gives_few_peaks_at_5_sigma():
@@ -210,3 +210,17 @@ def test_a_kept_export_reports_the_accuracy_its_reference_ions_show():
     k, sk = check.calibration.params[1], check.calibration.uncertainties[1]
     floor = check.rms_ppm * 1e-6 / np.sqrt(len(check.used))
     assert 0.1 * floor < 2 * sk / k < 10 * floor
+
+
+def test_snr_is_the_poisson_precision_of_the_height_not_height_over_an_empty_baseline():
+    """On no background the S/N of a peak of h counts is √h (Currie 1968), not h over a 1-count floor."""
+    x = np.linspace(99, 101, 4001)
+    y = np.round(16000 * np.exp(-0.5 * ((x - 100.0) / 0.01) ** 2))
+    row = find_spectrum_peaks(y, x, baseline_window=1001).iloc[0]
+    assert row.snr == pytest.approx(np.sqrt(row.height), rel=0.01)
+    assert row.z_background == pytest.approx(row.height, rel=0.01)  # the detection statistic, floored σ = 1
+    # on a high background b a weak peak's S/N tends to h/√b
+    y2 = 600 * np.exp(-0.5 * ((x - 100.0) / 0.01) ** 2) + 1e4
+    row2 = find_spectrum_peaks(y2, x, baseline_window=1001).iloc[0]
+    assert row2.snr == pytest.approx(row2.height / np.sqrt(row2.height + row2.baseline), rel=1e-6)
+    assert row2.snr == pytest.approx(600 / np.sqrt(10600), rel=0.02)

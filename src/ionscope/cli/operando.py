@@ -25,7 +25,8 @@ CyclingOpt = Annotated[Path, typer.Option("--cycling", help="Cycling log: BioLog
 RegionsOpt = Annotated[Optional[Path], typer.Option("--regions", help="Label image (.npy, TIFF, Zarr) on the "
                                                     "series grid; default: segment the pristine frame.")]
 SpeciesOpt = Annotated[Optional[list[str]], typer.Option("--species",
-                                                         help="Species to track (repeatable; default all).")]
+                                                         help="Species to track: comma-separated and/or repeated "
+                                                              "(e.g. '^58Ni+,^48Ti+'; default all).")]
 ColumnOpt = Annotated[Optional[list[str]], typer.Option("--column", help="Log column ROLE=NAME (time, voltage, "
                                                         "current, capacity, cycle, step); repeatable.")]
 PrimaryCurrentPaOpt = Annotated[Optional[str], deprecated_spelling("--primary-current-pa", "--primary-current")]
@@ -39,6 +40,12 @@ NormalisationOpt = Annotated[str, typer.Option("--normalisation", help="none, to
 NormaliseOldOpt = Annotated[Optional[str], deprecated_spelling("--normalise", "--normalisation")]
 UnitOpt = Annotated[Optional[list[str]], typer.Option("--unit",
                                                       help="Log unit ROLE=UNIT, e.g. current=mA; repeatable.")]
+
+
+def _species_list(items: list[str] | None) -> list[str] | None:
+    """``--species`` values, each comma-separated (ion names hold no commas); None when none given."""
+    out = [name.strip() for item in items or [] for name in item.split(",") if name.strip()]
+    return out or None
 
 
 def _pairs(items: list[str] | None, what: str) -> dict[str, str]:
@@ -111,6 +118,7 @@ def analyze(
     normalise: NormaliseOldOpt = None,
 ) -> None:
     """Capacity, per-region reversibility and classes, and dose of an operando SERIES."""
+    species = _species_list(species)
     res = _run(series, cycling, regions, species, column, unit, current_sign, _area(area, area_cm2),
                _normalisation(normalisation, normalise),
                registration_channel, register, segment_species,
@@ -172,6 +180,7 @@ def report(
     from ionscope.report.html import Report
 
     check_writable(out, force)
+    species = _species_list(species)
     res = _run(series, cycling, regions, species, column, unit, current_sign, _area(area, area_cm2),
                _normalisation(normalisation, normalise),
                registration_channel, True, segment_species,

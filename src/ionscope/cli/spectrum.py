@@ -23,7 +23,9 @@ PolarityOpt = Annotated[str, typer.Option("--polarity", help="auto (metadata or 
 def peaks(
     file: Annotated[Path, typer.Argument(help="Spectrum file (e.g. IONTOF .txt export).")],
     polarity: PolarityOpt = "auto",
-    min_snr: Annotated[float, typer.Option(help="Minimum S/N (Poisson σ of the baseline).")] = 3.0,
+    min_snr: Annotated[float, typer.Option(help="Detection threshold: height over the Poisson σ of the baseline "
+                                                "(Currie 1968 critical level); the S/N shown is "
+                                                "height/√(height + baseline).")] = 3.0,
     recalibrate: Annotated[bool, typer.Option(help="Auto-recalibrate first.")] = True,
     top: Annotated[int, typer.Option(help="Rows shown in the table (not in --json).")] = 30,
     json: JsonOpt = False,
@@ -142,7 +144,7 @@ def identify(
         for res in results:
             plot_identification(res, plot, polarity=pol)
     if json:
-        if len(paths) == 1 and len(results) == 1 and not paths[0].is_dir():
+        if len(paths) == 1 and len(results) == 1 and files[0] == paths[0]:
             emit_json(results[0])
         else:  # a batch: one entry per input file in the envelope's results
             emit_json(results, warnings=[f"{Path(r['file']).name}: {r['error']}" for r in results if r["error"]])
@@ -170,16 +172,18 @@ def _print_identification(res) -> None:
         how = "file's own kept" if cal["kept_exported"] else "refit"
         console.print(f"  calibration: {cal['model']}, {how}, rms {_ppm(cal['rms'])} ppm, "
                       f"{cal['n_used']} reference ions used, {len(cal['rejected'])} rejected", highlight=False)
-    table = Table("element", "detected", "intensity (counts)", "3σ upper limit", "significance (σ)",
-                  "contrast (σ)", "evidence", box=None)
+    table = Table("element", "found", "counts", "3σ limit", "z", "zc", "evidence / failed test", box=None)
     for r in res["elements"]:
         q, ul = r["intensity"], r["upper_limit"]
+        why = ", ".join(r["evidence"]) if r["detected"] else ", ".join(r.get("not_detected_because") or [])
         table.add_row(r["element"], "yes" if r["detected"] else "no",
                       f"{q.value:.0f} ± {q.uncertainty:.0f}" if q else "",
                       f"< {ul.value:.0f}" if ul else "", f"{r['significance'] or 0:.1f}", f"{r['contrast'] or 0:.1f}",
-                      ", ".join(r["evidence"]))
+                      why if r["detected"] else f"[dim]{why}[/dim]")
     console.print(table)
-    console.print("  detected: the isotope pattern fits and its contrast over the local background passes the "
-                  "family-wise 3σ test (Bonferroni over the species tested); significance is the fitted intensity "
-                  "over zero, which background alone can make large", highlight=False, style="dim")
+    console.print("  z: fitted intensity over its 1σ (background alone can make it large); zc: contrast over the "
+                  "local background (σ). Detected: the isotope pattern fits and its contrast passes the "
+                  "family-wise 3σ test (Bonferroni over the species tested); a row not detected names the "
+                  "tests its form of largest contrast fails (significance, pattern, contrast, mass offset)",
+                  highlight=False, style="dim")
     print_warnings(res.warnings)

@@ -177,7 +177,10 @@ class SpeciesFit:
 
     ``interference`` marks a species fitted only to account for its counts (a hydride or dimer landing
     on a one- or two-isotope form of another element); its ``element`` is then its metal symbols
-    joined (``"IrRu"`` for RuIr⁺) and it is never ``present``.
+    joined (``"IrRu"`` for RuIr⁺) and it is never ``present``. ``failed`` names the presence tests
+    (module docstring) the species fails: ``"significance"`` (test 1), ``"pattern"`` (test 2),
+    ``"contrast"`` (test 3), ``"mass offset"`` (count centroid farther than ``max_offset`` from the
+    exact m/z) or ``"not reported"`` (an interference or nuisance species); empty when present.
     """
 
     formula: str
@@ -193,6 +196,7 @@ class SpeciesFit:
     diagnostic: bool
     present: bool
     interference: bool = False
+    failed: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -612,12 +616,21 @@ def _assess(species: _Species, fit: _WindowFit, data: _Spectrum, params: Identif
         if el is not None and fit.coef[s] > 0:
             contrast = _contrast_significance(s, species.cm, species.ca, species.idx, data.cs, data.x, data.dx,
                                               data.resolving_power, params.contrast_pad)
-        present = bool(el is not None and el not in hidden and z >= z_crit and abs(offset) <= params.max_offset
-                       and (not diagnostic or (match >= params.min_match and frac >= params.min_fraction))
-                       and (contrast >= z_crit or not (params.contrast or not diagnostic)))
+        failed = []
+        if el is None or el in hidden:
+            failed.append("not reported")
+        if not z >= z_crit:
+            failed.append("significance")
+        if diagnostic and not (match >= params.min_match and frac >= params.min_fraction):
+            failed.append("pattern")
+        if (params.contrast or not diagnostic) and not contrast >= z_crit:
+            failed.append("contrast")
+        if not abs(offset) <= params.max_offset:
+            failed.append("mass offset")
         owner = el if el is not None else "".join(sorted(species.metals[s]))
         out.append(SpeciesFit(species.formulas[s], owner, p.base_mz, float(fit.coef[s]), float(fit.sigma[s]), z,
-                              match, frac, float(offset), contrast, diagnostic, present, interference=el is None))
+                              match, frac, float(offset), contrast, diagnostic, not failed, interference=el is None,
+                              failed=tuple(failed)))
     out.sort(key=lambda f: (f.interference, -f.intensity))
     return out
 

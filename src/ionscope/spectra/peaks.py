@@ -9,9 +9,20 @@ Baseline: the mean of each block of ``baseline_window`` bins after excluding bin
 ``median + 3·sqrt(median)`` (peaks), linearly interpolated between block centres (unbiased for a
 sparse Poisson background, unlike a running minimum or a median).
 
-A peak is a local maximum whose height above the baseline exceeds ``min_snr`` standard deviations of
-the Poisson noise of the baseline (``S/N = (y − b)/σ(b)`` with ``σ(b) = sqrt(max(b, 1 count))``) and at
-least ``min_counts``, and whose prominence exceeds ``min_prominence`` Poisson σ of its apex. Widths
+Detection and S/N follow Currie (*Anal. Chem.* 40, 586, 1968, doi:10.1021/ac60259a007), who separates
+the *decision* "is there a signal?" from the *precision* of the net signal:
+
+- Detection (Currie's critical level ``L_C = z·σ₀``, σ₀ the noise of the blank): a peak is a local
+  maximum whose height above the baseline exceeds ``min_snr`` standard deviations of the Poisson
+  noise of the baseline, ``z_background = (y − b)/σ(b)`` with ``σ(b) = sqrt(max(b, 1 count))``, and at
+  least ``min_counts``, and whose prominence exceeds ``min_prominence`` Poisson σ of its apex.
+  ``z_background`` is a column of the table. On an empty baseline (b < 1 count) σ(b) is floored at
+  1 count, so ``z_background`` of a strong peak equals its height: a test statistic, not a S/N.
+- Reported S/N (``snr``): the net signal over its own standard deviation. The apex holds
+  ``y = h + b`` Poisson counts (variance ``y``), and the baseline, a mean over ~``baseline_window``
+  bins, adds a negligible ``b/window``, so ``σ(h) = sqrt(h + b)`` and ``S/N = h / sqrt(max(h + b, 1))``
+  (Currie 1968, eq. 4 with a well-known blank). It is ``sqrt(h)`` for a peak on no background and
+  ``h/sqrt(b)`` for a weak one on a high background. Widths
 come from :func:`scipy.signal.peak_widths` (or its NumPy twin in ``_peakfind`` for small spectra;
 linear interpolation at half height); centroids are the intensity-weighted mean m/z over the part
 above half height; areas are baseline-subtracted sums between the points where the peak falls to
@@ -29,8 +40,8 @@ import pandas as pd
 from ionscope.model.errors import ValidationError
 from ionscope.spectra import _peakfind
 
-PEAK_COLUMNS = ("mz", "height", "area", "fwhm", "resolving_power", "snr", "baseline", "left_mz", "right_mz",
-                "index")
+PEAK_COLUMNS = ("mz", "height", "area", "fwhm", "resolving_power", "snr", "z_background", "baseline", "left_mz",
+                "right_mz", "index")
 
 
 def estimate_baseline(y: np.ndarray, window: int = 101) -> np.ndarray:
@@ -95,7 +106,8 @@ def find_spectrum_peaks(spectrum, mz=None, *, min_snr: float = 3.0, min_counts: 
     mz
         m/z of each bin (strictly increasing), when ``spectrum`` is a plain array.
     min_snr
-        Minimum height above baseline in Poisson standard deviations of the baseline.
+        Minimum height above baseline in Poisson standard deviations of the baseline (the detection
+        threshold on ``z_background``, Currie's critical level; not the reported ``snr``).
     min_counts
         Minimum height above baseline in counts.
     baseline_window
@@ -113,8 +125,9 @@ def find_spectrum_peaks(spectrum, mz=None, *, min_snr: float = 3.0, min_counts: 
     -------
     pandas.DataFrame
         One row per peak, sorted by m/z: ``mz`` (centroid), ``height`` and ``baseline`` (counts at the
-        apex), ``area`` (counts), ``fwhm`` (m/z), ``resolving_power`` (m/Δm at FWHM), ``snr``,
-        ``left_mz``/``right_mz`` (5 % extent) and ``index`` (apex bin).
+        apex), ``area`` (counts), ``fwhm`` (m/z), ``resolving_power`` (m/Δm at FWHM), ``snr``
+        (height over its Poisson σ, ``h/sqrt(h + b)``), ``z_background`` (height over the baseline's
+        Poisson σ, the detection statistic), ``left_mz``/``right_mz`` (5 % extent) and ``index`` (apex bin).
     """
     if mz is None:
         if not hasattr(spectrum, "coords") or "mz" not in spectrum.coords:
@@ -170,7 +183,8 @@ def find_spectrum_peaks(spectrum, mz=None, *, min_snr: float = 3.0, min_counts: 
     area = cs_y[hi_b] - cs_y[lo_b]
     table = pd.DataFrame({
         "mz": centroid, "height": height, "area": area / counts_per_unit, "fwhm": fwhm,
-        "resolving_power": centroid / fwhm, "snr": height / sigma[idx], "baseline": base[idx] / counts_per_unit,
+        "resolving_power": centroid / fwhm, "snr": height / np.sqrt(np.maximum(height + base[idx], 1.0)),
+        "z_background": height / sigma[idx], "baseline": base[idx] / counts_per_unit,
         "left_mz": _interp(x, lb), "right_mz": _interp(x, rb), "index": idx,
     })
     table["height"] /= counts_per_unit

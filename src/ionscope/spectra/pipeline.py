@@ -82,7 +82,8 @@ def read_spectrum(path: str | PathLike[str], polarity: str | None = None):
     if caught:
         spec.attrs["read_warnings"] = [str(w.message) for w in caught]
     if "mz" not in spec.dims:
-        raise ValidationError(f"{p.name} holds a {spec.attrs.get('kind', 'non-spectrum')}, not a spectrum", p)
+        kind = str(spec.attrs.get("kind") or "dataset without an m/z axis").replace("_", " ")
+        raise ValidationError(f"{p.name} holds a {kind}, not a spectrum (no m/z axis)", p)
     acq = dict(spec.attrs.get("acquisition") or {})
     if polarity in (None, "auto"):
         polarity = acq.get("polarity")
@@ -206,7 +207,8 @@ SPECTRUM_SUFFIXES = (".txt",)
 
 def element_rows(fits, elements: Sequence[str], polarity: str) -> list[dict]:
     """One row per element: detected (intensity ± σ of its present species, evidence) or not detected
-    with a 3σ upper limit.
+    with a 3σ upper limit; ``not_detected_because`` lists the presence tests that the form shown
+    (the one of largest contrast) fails (``[]`` when detected).
 
     Intensity of a detected element: sum of its present species (counts), σ added in quadrature.
     Upper limit of an element not detected: ``max(x, 0) + 3σ`` of its atomic ion M± from the window
@@ -229,7 +231,7 @@ def element_rows(fits, elements: Sequence[str], polarity: str) -> list[dict]:
                        significance=max(f.significance for f in present),
                        contrast=max(f.contrast for f in present),
                        pattern_score=max(f.score for f in present),
-                       evidence=[f.formula for f in present])
+                       evidence=[f.formula for f in present], not_detected_because=[])
         else:
             atom = [f for f in mine if f.formula == el + sign]
             pool = atom or [f for f in mine if np.isfinite(f.uncertainty)] or mine
@@ -238,7 +240,8 @@ def element_rows(fits, elements: Sequence[str], polarity: str) -> list[dict]:
             best = max(mine, key=lambda f: f.contrast, default=None)
             row.update(intensity=None, upper_limit=Quantity(ul, None, "counts") if np.isfinite(ul) else None,
                        significance=best.significance if best else 0.0, contrast=best.contrast if best else 0.0,
-                       pattern_score=best.score if best else 0.0, evidence=[])
+                       pattern_score=best.score if best else 0.0, evidence=[],
+                       not_detected_because=list(best.failed) if best else ["not fitted"])
         rows.append(row)
     return rows
 
@@ -324,6 +327,9 @@ def _identify_file(path, *, elements, polarity, recalibrate, **options) -> Resul
 def spectrum_files(paths: Sequence[str | PathLike[str]]) -> list[Path]:
     """Expand files and folders (a folder means its ``*.txt`` spectrum files, sorted) into a file list.
 
+    A Zarr store is a folder but one dataset: it is listed as a file, so that reading it says what it
+    holds (e.g. a depth profile) rather than that the folder has no spectra.
+
     Raises
     ------
     InputNotFoundError
@@ -334,7 +340,7 @@ def spectrum_files(paths: Sequence[str | PathLike[str]]) -> list[Path]:
     out: list[Path] = []
     for raw in paths:
         p = Path(raw)
-        if p.is_dir():
+        if p.is_dir() and not _is_store(p):
             out += sorted(q for q in p.iterdir() if q.suffix.lower() in SPECTRUM_SUFFIXES and q.is_file())
         elif p.exists():
             out.append(p)
@@ -345,6 +351,11 @@ def spectrum_files(paths: Sequence[str | PathLike[str]]) -> list[Path]:
         raise InputNotFoundError("no spectrum files to analyse (empty folder or glob)",
                                  Path(paths[0]) if paths else None)
     return out
+
+
+def _is_store(p: Path) -> bool:
+    """A folder that is one dataset (a Zarr store), read as a file, not searched for spectrum exports."""
+    return p.suffix.lower() == ".zarr" or any((p / f).exists() for f in ("zarr.json", ".zgroup", ".zarray"))
 
 
 def identify_batch(paths: Sequence[str | PathLike[str]], *, elements: Sequence[str] | str = "auto",
@@ -382,13 +393,16 @@ def identify_batch(paths: Sequence[str | PathLike[str]], *, elements: Sequence[s
 def _with_rows(res: Result, names: list[str]) -> Result:
     if res["error"] is not None:
         rows = [{"element": e, "detected": None, "intensity": None, "upper_limit": None, "significance": None,
-                 "contrast": None, "pattern_score": None, "evidence": [], "forms": []} for e in names]
+                 "contrast": None, "pattern_score": None, "evidence": [], "not_detected_because": [], "forms": []}
+                for e in names]
     else:
         screened = res["screened"] or {}
         have = {r["element"]: r for r in res["elements"]}
         rows = [have.get(e) or screened.get(e) or {"element": e, "detected": False, "intensity": None,
                                                    "upper_limit": None, "significance": None, "contrast": None,
-                                                   "pattern_score": None, "evidence": [], "forms": []}
+                                                   "pattern_score": None, "evidence": [],
+                                                   "not_detected_because": ["not screened"],
+                                                   "forms": []}
                 for e in names]
     values = dict(res.values)
     values["elements"] = rows
