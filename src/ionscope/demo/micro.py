@@ -130,7 +130,7 @@ def build(ctx: DemoContext) -> None:
                    "sparse labels of the raw (drifted) stack (1 % of voxels, the true phases moved by the known "
                    "slice drift), as the viewer's Label mode "
                    "saves them", "ionscope tomo train demo-output/data/fibsem_stack.tif --labels "
-                   "demo-output/data/fibsem_stack.labels.zarr --out model.ionseg")
+                   "demo-output/data/fibsem_stack.labels.zarr --out demo-model.ionseg")
     ctx.save_input(vol, "fibsem_phases.zarr", "its true phase labels (z, y, x), 0.1 µm voxels",
                    "ionscope micro metrics demo-output/data/fibsem_phases.zarr --phases pore=0,nmc=1,cbd=2 "
                    "--spacing 0.1um")
