@@ -140,3 +140,22 @@ def test_the_readme_quotes_what_spectrum_identify_prints(cli):
     for el, limit in limits.items():
         assert not got[el]["detected"], el
         assert round(got[el]["upper_limit"]["value"]) == limit, (el, got[el]["upper_limit"])
+
+
+def test_the_data_readme_commands_do_not_overwrite_the_readme_outputs(demo_output):
+    """A user runs the README's tour and then the commands ``demo-output/data/README.md`` lists in the
+    same folder: their outputs must differ (outputs are never overwritten without --force), and a
+    clone must not be left with untracked files."""
+    import subprocess
+
+    text = (demo_output / "data" / "README.md").read_text(encoding="utf-8")
+    data_cmds = [shlex.split(c) for c in re.findall(r"`(ionscope [^`]+)`", text)]
+    assert data_cmds
+    ours = {o for args in data_cmds for o in _outputs(args)}
+    theirs = {o for args in (shlex.split(c) for c in readme_commands()) for o in _outputs(args)}
+    assert not ours & theirs, sorted(ours & theirs)
+    if (ROOT / ".git").exists():
+        res = subprocess.run(["git", "check-ignore", "--no-index", "--stdin", "-v", "-n"], cwd=ROOT, check=False,
+                             input="\n".join(sorted(ours)), capture_output=True, text=True)
+        missed = [line.split("\t")[-1] for line in res.stdout.splitlines() if line.startswith("::")]
+        assert not missed, f"not git-ignored: {missed}"

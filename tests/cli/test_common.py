@@ -30,3 +30,24 @@ def test_globs_and_stdin_are_left_to_the_command(cli, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     code, _, err = cli("spectrum", "identify", "nothing*.txt")
     assert code == 2 and "glob that matched nothing" in err
+
+
+def test_no_history_hint_names_where_sample_yaml_is_looked_up(cli, tmp_path):
+    """The hint's ``sample init PATH`` writes the template exactly where it is then found."""
+    import numpy as np
+    import tifffile
+
+    sub = tmp_path / "data" / "run"
+    sub.mkdir(parents=True)
+    tifffile.imwrite(sub / "a.tif", np.zeros((2, 6, 6), np.uint8))
+    code, out, err = cli("tomo", "destripe", sub / "a.tif", "--out", tmp_path / "b.tif")
+    assert code == 0, err
+    text = " ".join((out + err).split())
+    want = sub / "sample.yaml"
+    assert f"ionscope sample init {want}" in text and "current folder" not in text
+    code, _, err = cli("sample", "init", want)
+    assert code == 0, err
+    assert want.is_file()
+    code, out, err = cli("tomo", "destripe", sub / "a.tif", "--out", tmp_path / "c.tif")
+    assert code == 0, err
+    assert "no sample history" not in out + err

@@ -131,3 +131,24 @@ def test_cube_command_layers_rois_and_bad_input(cli, tmp_path):
                           (["--rect", "10um,10um,20um,20um"], "holds no pixel centre")):
         code, _, err = cli("depth", "cube", src, "--out", tmp_path / "x.zarr", *args)
         assert code == 2 and message in err and len(err.strip().splitlines()) == 1, (args, err)
+
+
+def test_cube_without_interface_refuses_and_lists_species(cli, tmp_path):
+    """Nothing asked for: one line naming --interface and the cube's species, exit 2, nothing written;
+    positions printed rounded to their uncertainty like other outputs."""
+    cube, _ = layered_cube((8, 8), seed=1)
+    src = ionscope.save(cube, tmp_path / "c.zarr")
+    out = tmp_path / "maps.zarr"
+    code, _, err = cli("depth", "cube", src, "--out", out)
+    assert code == 2 and "--interface SPECIES:rising|falling" in err
+    for sp in cube.coords["peak"].values:
+        assert str(sp) in err
+    assert not out.exists()
+    code, text, err = cli("depth", "cube", src, "--out", out, "--interface", "Li2O-:falling")
+    assert code == 0, err
+    line = next(ln for ln in text.splitlines() if "Li2O" in ln and "±" in ln)
+    # rounded to the uncertainty (2 significant digits at most), not 4 significant digits of each
+    import re
+
+    unc = re.search(r"± ([0-9.]+)", line).group(1)
+    assert len(unc.replace(".", "").lstrip("0")) <= 2

@@ -222,3 +222,21 @@ def test_segment_by_model_writes_labels_and_reports_fractions(sample, tmp_path):
         segment_by_model(path, img, write, chunk_z=0)
     with pytest.raises(ValidationError, match=".zarr"):
         segment_by_model(path, img, write, probabilities=tmp_path / "p.h5")
+
+
+def test_misaligned_labels_warn(sample, tmp_path, cli):
+    """Labels shifted against the stack (as labels of an aligned stack on a drifted one) give a hold-out
+    error above half the majority-guess error, and training warns; aligned labels do not."""
+    img, labels, _, d = sample
+    model = tr.train(img, labels, CLASSES, n_estimators=20)
+    p = model.meta["parameters"]
+    assert 0 < p["majority_guess_error"] < 2 / 3 + 1e-9
+    assert tr.label_mismatch_warning(p) is None
+    assert tr.label_mismatch_warning({"holdout_error": 0.385, "majority_guess_error": 2 / 3}) is not None
+    shifted = np.roll(labels, (7, 9), axis=(1, 2))  # further than the particles' size
+    tifffile.imwrite(tmp_path / "shifted.tif", shifted)
+    code, out, err = cli("tomo", "train", d / "stack.tif", "--labels", tmp_path / "shifted.tif", "--classes",
+                         "pore,nmc,cbd", "--out", tmp_path / "m.ionseg", "--trees", "20", "--pixel-size",
+                         "100nm", "--slice-thickness", "100nm", "--json")
+    assert code == 0, err
+    assert any("may not line up" in w for w in json.loads(out)["warnings"])

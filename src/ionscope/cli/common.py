@@ -349,7 +349,7 @@ def assess_command(paths: Iterable[str | Path], flags: Iterable[str] = ()) -> di
     assessments = []
     for p in paths:
         history, sources = history_for(Path(p), override)
-        assessments.append(assess(history, flags, sources))
+        assessments.append(assess(history, flags, sources, looked_up=str(Path(p).parent / "sample.yaml")))
     return combine(assessments)
 
 

@@ -341,6 +341,10 @@ def cube(
     check_writable(out, force)
     meshes = _mesh_paths(mesh, specs, axis, force)
     data = ionscope.read(path)
+    if not specs and not ranges and roi is None and not rects:
+        peaks = [str(p) for p in data.coords["peak"].values] if "peak" in getattr(data, "coords", {}) else []
+        raise ValidationError("nothing to map: give --interface SPECIES:rising|falling (repeatable) or --layers, "
+                              f"--roi, --rect; the cube's species: {', '.join(peaks) or 'none named'}", path=path)
     rois = []
     if roi is not None:
         from ionscope.depth.cube_maps import roi_masks_from_labels
@@ -368,8 +372,8 @@ def cube(
     tab = Table("interface", "pixels", "mean position", "roughness (rms)", box=None)
     for i in result["interfaces"]:
         if "mean_position" in i:
-            tab.add_row(f"{i['species']} ({i['edge']})", str(i["pixels"]), f"{i['mean_position']:.4g}",
-                        f"{i['roughness_rms']:.3g}")
+            tab.add_row(f"{i['species']} ({i['edge']})", str(i["pixels"]), show(i["mean_position"]),
+                        show(i["roughness_rms"]))
     console.print(tab)
     for r in result.values.get("rois", []):
         console.print(f"ROI {r['name']}: {r['pixels']} pixels")

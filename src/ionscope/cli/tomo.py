@@ -181,13 +181,19 @@ def train(stack: Stack, labels: Annotated[Path, typer.Option(help="Sparse label 
               "final_loss": Quantity(hist[-1], None, "1", why_no_uncertainty=why) if hist else None,
               "training_time": Quantity(model.meta["training_seconds"], None, "s",
                                         why_no_uncertainty="one wall-clock measurement")}
-    res = Result("tomo.train", values, (), make_provenance("ionscope.tomo.train", inputs=[stack, labels],
+    from ionscope.tomo.train import label_mismatch_warning
+
+    mismatch = label_mismatch_warning(model.meta["parameters"])
+    warns = (mismatch,) if mismatch else ()
+    res = Result("tomo.train", values, warns, make_provenance("ionscope.tomo.train", inputs=[stack, labels],
                                                           parameters={"learner": learner, "classes": names,
                                                                       **model.meta["parameters"]}))
     if json:
         emit_json(res)
         return
     loss_name = "hold-out error" if learner == "random-forest" else "final loss"
+    if mismatch:
+        typer.echo(f"warning: {mismatch}", err=True)
     console.print(f"wrote {path} ({learner}, classes {', '.join(names)}; {loss_name} {hist[-1]:.3g}, "
                   f"{model.meta['training_seconds']:.1f} s)", highlight=False)
 

@@ -40,7 +40,7 @@ def build(ctx: DemoContext) -> None:
                    "ionscope depth layers demo-output/data/depth_profile.zarr")
     ctx.save_input(layered_cube(seed=ctx.seed)[0], "depth_cube.zarr",
                    "3-D depth-profile cube (scan, y, x, peak) with a tilted interface",
-                   "ionscope depth cube demo-output/data/depth_cube.zarr --out maps.zarr")
+                   "ionscope depth cube demo-output/data/depth_cube.zarr --interface Li2O-:falling --out maps.zarr")
     species = list(truth.truth["layer_of_species"])
     layers = find_layers(profile, species)
     rates = [Quantity(r, 0.03 * r, "nm/s") for r in truth.truth["rates_nm_s"]]

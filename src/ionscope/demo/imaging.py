@@ -68,7 +68,7 @@ def build(ctx: DemoContext) -> None:
     ctx.note_input("drifting_run.grd", "raw TOF-SIMS events with stage drift (GRD)")
     ctx.note_input("drifting_run.imzML", "the same run as processed imzML spectra (+ .ibd)",
                    "ionscope image extract demo-output/data/drifting_run.imzML --peaks 7.016,58.93 "
-                   "--tolerance-ppm 50 --out images.zarr")
+                   "--tolerance-ppm 50 --out demo-images.zarr")
     imzml = write_imzml(_pixel_spectra(table), data_dir / "drifting_run.imzML", shape=(64, 64),
                         pixel_size_um=1.0, force=True)
     from_imzml = ion_images(ionscope.read(imzml), mz, tolerance_ppm=TOL_PPM)

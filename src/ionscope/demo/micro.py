@@ -91,15 +91,27 @@ def tpb_boundary_tolerance(truth: np.ndarray, rate: float, spacing_um: float, se
     return abs(_tpb_density(perturbed, spacing_um) - _tpb_density(truth, spacing_um))
 
 
-def _scribbles(vol, seed: int):
-    """Sparse training labels of the stack as the viewer's Label mode saves them: 1 % of the voxels,
-    drawn at random, carry their true phase + 1 (0: not labelled); classes named as :data:`PHASES`."""
+def _scribbles(vol, transforms: np.ndarray, fiducial_rows: int, seed: int):
+    """Sparse training labels of the raw stack as the viewer's Label mode saves them: 1 % of the voxels,
+    drawn at random, carry their phase + 1 (0: not labelled); classes named as :data:`PHASES`.
+
+    The labels belong to the stack as written (drifted), not to the true volume: slice ``k`` of the true
+    phases is moved by the same known per-slice transform ``transforms[k]`` (drift, rotation, shear) that
+    :func:`ionscope.synth.fibsem.image_stack` applied to the grey levels, with nearest-neighbour
+    interpolation so that phases stay phases. The fiducial rows carry no phase and stay unlabelled."""
+    from scipy import ndimage
+
     from ionscope.model.arrays import make_volume, spacing_of
     from ionscope.viewer.scribble import LABEL_FORMAT, LABEL_FORMAT_VERSION
 
-    truth = np.asarray(vol.values)
+    truth = np.asarray(vol.values).astype(np.int16) + 1
+    truth[:, :fiducial_rows] = 0
+    moved = np.empty_like(truth)
+    for k in range(truth.shape[0]):
+        inv = np.linalg.inv(transforms[k])
+        moved[k] = ndimage.affine_transform(truth[k], inv[:2, :2], offset=inv[:2, 2], order=0, mode="nearest")
     pick = np.random.default_rng(seed).random(truth.shape) < 0.01
-    labels = np.where(pick, truth + 1, 0).astype(np.uint8)
+    labels = np.where(pick, moved, 0).astype(np.uint8)
     classes = sorted(PHASES, key=PHASES.__getitem__)
     return make_volume(labels, spacing_of(vol, ("z", "y", "x")), units="label", name="labels",
                        phases={"unlabelled": 0, **{c: PHASES[c] + 1 for c in classes}},
@@ -114,10 +126,11 @@ def build(ctx: DemoContext) -> None:
     stack, itruth = image_stack(vol.values, fiducial_rows=FID, seed=ctx.seed + 1)
     ctx.save_input(stack, "fibsem_stack.tif", "raw FIB-SEM stack (z, y, x) with drift, curtaining and shading",
                    "ionscope tomo align demo-output/data/fibsem_stack.tif --out aligned.zarr", writer=write_tiff)
-    ctx.save_input(_scribbles(vol, ctx.seed + 2), "fibsem_stack.labels.zarr",
-                   "sparse labels of the stack (1 % of voxels, from the true phases), as the viewer's Label mode "
+    ctx.save_input(_scribbles(vol, itruth.truth["transform"], FID, ctx.seed + 2), "fibsem_stack.labels.zarr",
+                   "sparse labels of the raw (drifted) stack (1 % of voxels, the true phases moved by the known "
+                   "slice drift), as the viewer's Label mode "
                    "saves them", "ionscope tomo train demo-output/data/fibsem_stack.tif --labels "
-                   "demo-output/data/fibsem_stack.labels.zarr --out model.ionseg")
+                   "demo-output/data/fibsem_stack.labels.zarr --out demo-model.ionseg")
     ctx.save_input(vol, "fibsem_phases.zarr", "its true phase labels (z, y, x), 0.1 µm voxels",
                    "ionscope micro metrics demo-output/data/fibsem_phases.zarr --phases pore=0,nmc=1,cbd=2 "
                    "--spacing 0.1um")

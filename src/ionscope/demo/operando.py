@@ -9,7 +9,10 @@ classes with the ground truth.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+import xarray as xr
 
 from ionscope.demo.runner import DemoContext
 from ionscope.io.cycling import read_cycling, write_cycling_csv
@@ -36,20 +39,37 @@ def _explain(warning: str) -> str:
 ORDER = 50
 
 
-def build(ctx: DemoContext) -> None:
-    (series, log), truth = operando_cell(seed=ctx.seed)
-    log_path = write_cycling_csv(log, ctx.out / "data" / "operando_cycling_log.csv", force=True)
-    ctx.note_input("operando_cycling_log.csv", "cycling log (time, current, voltage) of the operando cell",
-                   "ionscope operando analyze demo-output/data/operando_series.zarr "
-                   "--cycling demo-output/data/operando_cycling_log.csv", info=False)
-    ctx.save_input(series, "operando_series.zarr", "operando image series (state, y, x, peak) of a cycled cell",
-                   "ionscope operando analyze demo-output/data/operando_series.zarr "
-                   "--cycling demo-output/data/operando_cycling_log.csv")
-    log_read = read_cycling(log_path)
-    labels = truth.truth["labels"].copy()
+def region_labels(truth: Any) -> np.ndarray:
+    """The regions the section analyses: the simulated particles (1…k), then the irreversible (k + 1) and
+    the reversible (k + 2) interphase masks of :func:`ionscope.synth.operando.operando_cell`."""
+    labels = np.asarray(truth.truth["labels"]).copy()
     k = int(labels.max())
     labels[truth.truth["llto_mask"]] = k + 1
     labels[truth.truth["lto_mask"]] = k + 2
+    return labels
+
+
+def regions_array(labels: np.ndarray, series: xr.DataArray) -> xr.DataArray:
+    """Region labels (y, x) on the grid of ``series`` (its y, x coordinates in µm), as ``--regions`` reads."""
+    return xr.DataArray(labels, dims=("y", "x"), name="regions",
+                        coords={d: series.coords[d].values for d in ("y", "x") if d in series.coords})
+
+
+def build(ctx: DemoContext) -> None:
+    (series, log), truth = operando_cell(seed=ctx.seed)
+    log_path = write_cycling_csv(log, ctx.out / "data" / "operando_cycling_log.csv", force=True)
+    labels = region_labels(truth)
+    command = ("ionscope operando analyze demo-output/data/operando_series.zarr --cycling "
+               "demo-output/data/operando_cycling_log.csv --regions demo-output/data/operando_regions.zarr "
+               "--species ^58Ni+ --species ^48Ti+ --species ^6Li+ --area 0.2cm^2")
+    ctx.note_input("operando_cycling_log.csv", "cycling log (time, current, voltage) of the operando cell",
+                   command, info=False)
+    ctx.save_input(series, "operando_series.zarr", "operando image series (state, y, x, peak) of a cycled cell",
+                   command)
+    ctx.save_input(regions_array(labels, series), "operando_regions.zarr",
+                   "region labels (y, x) of the operando series: the true NCA particles, then the irreversible "
+                   "and the reversible interphase (0: background)", command)
+    log_read = read_cycling(log_path)
     true_classes = list(truth.truth["classes"]) + ["irreversible", "reversible"]
     res = analyze_operando(series, log_read, labels=labels, species=["^58Ni+", "^48Ti+", "^6Li+"],
                            area_cm2=0.2, inputs=[truth.as_input(), log_path])

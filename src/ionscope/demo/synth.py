@@ -33,13 +33,14 @@ def build(ctx: DemoContext) -> None:
     for name, what in (("sem.tif", "SEM image, 50 nm pixels"), ("sims.zarr", "ion images of the same area"),
                        ("phase.tif", "SEM phase map"), ("transform.json", "their registration")):
         ctx.note_input(f"correlative/{name}", what, "ionscope correlate register demo-output/data/correlative/sem.tif "
-                       "demo-output/data/correlative/sims.zarr --out transform.json" if name == "sem.tif" else "",
+                       "demo-output/data/correlative/sims.zarr --out demo-transform.json" if name == "sem.tif" else "",
                        info=name != "transform.json")
     for name, what in (("fib.zarr", "FIB-SEM volume (z, y, x), anisotropic voxels"),
                        ("cube.zarr", "depth-calibrated TOF-SIMS cube of the same region"),
                        ("labels.zarr", "phase labels of the FIB-SEM volume")):
-        ctx.note_input(f"correlative/{name}", what, "ionscope correlate register demo-output/data/correlative/fib.zarr "
-                       "demo-output/data/correlative/cube.zarr --out transform3d.json" if name == "fib.zarr" else "")
+        command = ("ionscope correlate register demo-output/data/correlative/fib.zarr "
+                   "demo-output/data/correlative/cube.zarr --out demo-transform3d.json")
+        ctx.note_input(f"correlative/{name}", what, command if name == "fib.zarr" else "")
     loaded = ionscope.read(store)  # lazy, through the registry, exactly as a user's file
     phase = truth.truth["phase"]
     names = list(truth.truth["expected"])

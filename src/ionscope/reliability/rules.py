@@ -50,7 +50,7 @@ class Rule:
 
 RULES: dict[str, Rule] = {r.code: r for r in (
     Rule("no_history", UNKNOWN, "no sample history: put a sample.yaml beside the data or pass --sample "
-         "(`ionscope sample init` writes a template sample.yaml in the current folder)", LOPEZ_2021),
+         "({init})", LOPEZ_2021),
     Rule("preparation_unknown", UNKNOWN, "the sample history does not record the preparation route", LOPEZ_2021),
     Rule("manual_separation", "D", "manual separation destroys, partly or fully, the interphase it exposes: the "
          "probed material may not be the interphase", LOPEZ_2021),
@@ -183,8 +183,17 @@ def _flag_reason(code: str) -> dict[str, Any]:
     return {"code": code, "tier": f.tier, "message": f.meaning, "reference": f.reference}
 
 
+def init_hint(looked_up: str | None) -> str:
+    """The ``ionscope sample init`` command that writes a template where a history is looked up."""
+    import shlex
+
+    if looked_up is None or looked_up == "sample.yaml":
+        return "`ionscope sample init` writes a template sample.yaml in the current folder"
+    return f"`ionscope sample init {shlex.quote(looked_up)}` writes a template where it is looked up"
+
+
 def assess(history: SampleHistory | Mapping[str, Any] | None, flags: Iterable[str] = (),
-           sources: Iterable[str] = ()) -> dict[str, Any]:
+           sources: Iterable[str] = (), *, looked_up: str | None = None) -> dict[str, Any]:
     """The reliability tier of a result from its sample history and the analysis' artefact flags.
 
     Parameters
@@ -195,6 +204,10 @@ def assess(history: SampleHistory | Mapping[str, Any] | None, flags: Iterable[st
         Artefact-flag codes raised by the analysis (:data:`ionscope.model.flags.FLAGS`).
     sources
         Files the history was read from (recorded in the output).
+    looked_up
+        Where a folder history for the data is looked up (e.g. ``data/run/sample.yaml``): without a
+        history, the hint names ``ionscope sample init`` with this path, so the template lands where
+        it is found.
 
     Returns
     -------
@@ -204,7 +217,7 @@ def assess(history: SampleHistory | Mapping[str, Any] | None, flags: Iterable[st
     """
     flag_codes = list(dict.fromkeys(flags))
     if history is None:
-        reasons = [RULES["no_history"].reason()]
+        reasons = [RULES["no_history"].reason(init=init_hint(looked_up))]
         sample = None
     else:
         h = history if isinstance(history, SampleHistory) else SampleHistory.model_validate(dict(history))

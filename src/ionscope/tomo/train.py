@@ -243,11 +243,32 @@ def train_random_forest(vol: xr.DataArray, labels: np.ndarray, classes: Sequence
         if progress:
             progress(k + 1, steps, loss)
     arrays = _forest_arrays(rf, len(classes))
+    share = np.bincount(y[hold], minlength=len(classes)) / max(int(hold.sum()), 1)
     params = {"n_estimators": n_estimators, "max_depth": max_depth, "seed": seed,
               "feature_sigmas_px": list(FEATURE_SIGMAS), "training_voxels": int(y.size),
-              "holdout_error": losses[-1] if losses else None}
+              "holdout_error": losses[-1] if losses else None,
+              "majority_guess_error": float(1 - share.max()) if hold.any() else None}
     return SegmentationModel("random-forest", list(classes), _spacing(vol), norm, arrays,
                              {"parameters": params, "loss_history": losses})
+
+
+def label_mismatch_warning(params: Mapping[str, Any]) -> str | None:
+    """A warning when the hold-out error is large for what the classes' proportions allow, else None.
+
+    The reference is the error of always guessing the hold-out set's majority class,
+    ``e₀ = 1 − max_c p_c`` (``p_c``: share of class ``c`` among the held-out voxels; 2/3 for three
+    balanced classes). A classifier whose hold-out error ``e`` exceeds ``e₀ / 2`` removes less than
+    half of the errors of that trivial rule — for phases with distinct grey levels this points to
+    labels drawn on a different geometry than the stack (e.g. an unaligned stack with labels of the
+    aligned one), not to a hard problem. The factor 1/2 is a conservative rule of thumb, not a
+    statistical test: a warning, not an error.
+    """
+    err, base = params.get("holdout_error"), params.get("majority_guess_error")
+    if err is None or base is None or not np.isfinite(err) or base <= 0 or err <= base / 2:
+        return None
+    return (f"hold-out error {err:.3g} is more than half the error of always guessing the majority class "
+            f"({base:.3g}): the labels may not line up with the stack (labels drawn on an aligned or "
+            "differently cropped stack?)")
 
 
 def _balanced(y: np.ndarray, n_classes: int, cap: int, rng: np.random.Generator) -> np.ndarray:
