@@ -142,6 +142,7 @@ def test_the_readme_quotes_what_spectrum_identify_prints(cli):
         assert round(got[el]["upper_limit"]["value"]) == limit, (el, got[el]["upper_limit"])
 
 
+@pytest.mark.slow
 def test_the_data_readme_commands_do_not_overwrite_the_readme_outputs(demo_output):
     """A user runs the README's tour and then the commands ``demo-output/data/README.md`` lists in the
     same folder: their outputs must differ (outputs are never overwritten without --force), and a

@@ -122,6 +122,7 @@ def test_choose_markers_on_flat_profile_is_an_error(stack_file):
         choose_marker_species(flat)
 
 
+@pytest.mark.slow
 @pytest.mark.realdata
 def test_markers_chosen_on_every_real_profile():
     """On all 20 real exports a few markers are chosen, one per layer, and they give a layer table."""

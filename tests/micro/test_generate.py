@@ -38,6 +38,7 @@ def test_mixture_is_valid_and_close():
     assert np.max(np.abs(gen.mixture_correlation(mix, r) - rho)) < 0.05
 
 
+@pytest.mark.slow
 def test_generated_volume_matches_section_statistics():
     sec = _section()
     ph = {"a": 0, "b": 1, "c": 2}
@@ -69,6 +70,7 @@ def test_too_small_and_absent_phase():
         gen.generate(sec, {"a": 0, "z": 9}, (16, 16, 16))
 
 
+@pytest.mark.slow
 def test_cli_generate(cli, tmp_path):
     src = tmp_path / "sec.tif"
     tifffile.imwrite(src, _section())
@@ -87,6 +89,7 @@ def test_cli_generate(cli, tmp_path):
     assert code == 2 and "too small" in err
 
 
+@pytest.mark.slow
 @pytest.mark.realdata
 def test_nmc_slices_reproduce_fractions_and_pore_surface():
     """Four xy sections of the 256³ NMC electrode → 96³: fractions within 0.01 of the volume's and every
@@ -106,6 +109,7 @@ def test_nmc_slices_reproduce_fractions_and_pore_surface():
         assert abs(area[1] / area[0] - 1) < 0.10, v
 
 
+@pytest.mark.slow
 def test_cli_generate_segments_a_grey_image_first(cli, tmp_path):
     sec = _section()
     grey = (sec * 100.0 + np.random.default_rng(3).normal(0, 5, sec.shape)).astype(np.float32)
