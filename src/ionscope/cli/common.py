@@ -30,7 +30,7 @@ from rich.console import Console
 from rich.markup import escape
 
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)  # messages with paths are never broken across lines
 
 #: Set by the global ``--quiet`` option: no progress bars.
 _state: dict[str, bool] = {"quiet": False}
