@@ -81,6 +81,7 @@ def _run(series: Path, cycling: Path, regions: Path | None, species: list[str] |
     from ionscope.io.operando_series import load_labels, load_series
     from ionscope.operando.analysis import analyze_operando
 
+    species = _species_list(species)
     q = quantity_option(primary_current, "--primary-current", "pA", positive=True)
     current = None if q is None else q.value
     with progress("operando: reading the series and the cycling log", quiet=quiet):
@@ -118,7 +119,6 @@ def analyze(
     normalise: NormaliseOldOpt = None,
 ) -> None:
     """Capacity, per-region reversibility and classes, and dose of an operando SERIES."""
-    species = _species_list(species)
     res = _run(series, cycling, regions, species, column, unit, current_sign, _area(area, area_cm2),
                _normalisation(normalisation, normalise),
                registration_channel, register, segment_species,
@@ -180,7 +180,6 @@ def report(
     from ionscope.report.html import Report
 
     check_writable(out, force)
-    species = _species_list(species)
     res = _run(series, cycling, regions, species, column, unit, current_sign, _area(area, area_cm2),
                _normalisation(normalisation, normalise),
                registration_channel, True, segment_species,

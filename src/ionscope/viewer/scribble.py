@@ -42,7 +42,6 @@ Body of the POST
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import threading
@@ -453,15 +452,9 @@ def _slice(handler: Any, out: Path, shape: Sequence[int], params: dict[str, str]
 
 
 def _post(handler: Any, entry: Any, body: bytes, shape: Sequence[int], out: Path, scrub: Any) -> None:
-    from ionscope.viewer.server import _no_constant
+    from ionscope.viewer.server import strict_json
 
-    try:
-        decoded = json.loads(body, parse_constant=_no_constant)
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
-        raise ValidationError("the scribble body is not valid JSON") from None
-    except ValueError as exc:
-        raise ValidationError(f"the scribble body is not strict JSON: {exc}") from None
-    request = parse_request(decoded, shape)
+    request = parse_request(strict_json(body, "the scribble body"), shape)
     try:
         result = save_labels(entry.data, entry.path, request, name=entry.rel or entry.path.name)
     except OutputExistsError as exc:

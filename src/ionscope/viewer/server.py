@@ -718,12 +718,7 @@ class ViewerHandler(BaseHTTPRequestHandler):
     def _roi(self, entry: Entry, raw: bytes) -> None:
         from ionscope.viewer.slicing import roi_result
 
-        try:
-            body = json.loads(raw, parse_constant=_no_constant)
-        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
-            raise ValidationError("the ROI body is not valid JSON") from None
-        except ValueError as exc:
-            raise ValidationError(f"the ROI body is not strict JSON: {exc}") from None
+        body = strict_json(raw, "the ROI body")
         if not isinstance(body, dict) or "roi" not in body:
             raise ValidationError("the ROI body must be {\"roi\": {...}, \"what\": \"spectrum|profile|trajectory\"}")
         what = body.get("what", "spectrum")
@@ -734,6 +729,16 @@ class ViewerHandler(BaseHTTPRequestHandler):
 
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
+
+
+def strict_json(raw: bytes, what: str) -> Any:
+    """A request body parsed as strict JSON (no NaN or Infinity); ValidationError naming ``what`` else."""
+    try:
+        return json.loads(raw, parse_constant=_no_constant)
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+        raise ValidationError(f"{what} is not valid JSON") from None
+    except ValueError as exc:
+        raise ValidationError(f"{what} is not strict JSON: {exc}") from None
 
 
 def serve_in_thread(server: ViewerServer) -> threading.Thread:
