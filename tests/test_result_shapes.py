@@ -68,6 +68,7 @@ EXEMPT = {
     "ionscope.tomo.train_unet.unet_from_arrays": "a PyTorch module rebuilt from stored weights (untyped, lazy)",
     "ionscope.correlate.grid.to_sitk": "a SimpleITK image (an untyped third-party class, imported lazily) for "
                                        "the registration",
+    "ionscope.correlate.grid.sitk_image": "a SimpleITK image (untyped third-party class, lazy)",
     "ionscope.correlate.register.affine_transform": "a SimpleITK transform (untyped third-party class, lazy)",
     "ionscope.correlate.volume.itk_affine": "a SimpleITK 3-D transform (untyped third-party class, lazy)",
     "ionscope.correlate.volume.to_sitk3": "a SimpleITK 3-D image (untyped third-party class, lazy)",

@@ -89,11 +89,17 @@ def grid_of(da: xr.DataArray, what: str, pixel_size_um: float | None = None) -> 
 
 def to_sitk(plane: np.ndarray, grid: Grid) -> Any:
     """A float32 SimpleITK image of ``plane`` (y, x) placed on ``grid`` (origin at the first pixel centre)."""
+    return sitk_image(plane, grid.pixel_um, grid.origin_um)
+
+
+def sitk_image(array: np.ndarray, spacing_um: Any, origin_um: Any) -> Any:
+    """A float32 SimpleITK image of ``array`` with spacing and origin (µm) given in the array's axis order
+    (SimpleITK takes them x first)."""
     import SimpleITK as sitk
 
-    img = sitk.GetImageFromArray(np.ascontiguousarray(plane, dtype=np.float32))
-    img.SetSpacing((grid.pixel_um[1], grid.pixel_um[0]))
-    img.SetOrigin((grid.origin_um[1], grid.origin_um[0]))
+    img = sitk.GetImageFromArray(np.ascontiguousarray(array, dtype=np.float32))
+    img.SetSpacing(tuple(float(v) for v in spacing_um)[::-1])
+    img.SetOrigin(tuple(float(v) for v in origin_um)[::-1])
     return img
 
 

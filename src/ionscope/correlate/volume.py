@@ -62,7 +62,7 @@ import numpy as np
 import xarray as xr
 from scipy import ndimage
 
-from ionscope.correlate.grid import Grid, PixelSizeMissingError
+from ionscope.correlate.grid import Grid, PixelSizeMissingError, sitk_image
 from ionscope.correlate.register import BINS, MIN_OVERLAP, SMOOTH_PX, NoOverlapError, register_planes
 from ionscope.model.errors import ValidationError
 from ionscope.model.result import Result
@@ -238,12 +238,7 @@ def map_xyz(m: np.ndarray, xyz: np.ndarray) -> np.ndarray:
 
 def to_sitk3(vol: np.ndarray, grid: Grid3) -> Any:
     """A float32 SimpleITK image of ``vol`` (z, y, x) on ``grid`` (origin at the first voxel centre)."""
-    import SimpleITK as sitk
-
-    img = sitk.GetImageFromArray(np.ascontiguousarray(vol, dtype=np.float32))
-    img.SetSpacing(tuple(float(v) for v in grid.voxel_um[::-1]))
-    img.SetOrigin(tuple(float(v) for v in grid.origin_um[::-1]))
-    return img
+    return sitk_image(vol, grid.voxel_um, grid.origin_um)
 
 
 @dataclass
