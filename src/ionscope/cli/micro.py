@@ -377,7 +377,7 @@ def generate(out: Annotated[Path, typer.Option("--out", "-o", help="Output label
     warnings = list(info["warnings"])
     if not planes and (arr.ndim == 2 or arr.shape[0] == 1):
         warnings.append("an isotropic structure is assumed: the 2-D section stands for every direction")
-    res = Result("micro.generate", values, warnings, lab.attrs["provenance"])
+    res = Result("micro.generate", values, tuple(warnings), lab.attrs["provenance"])
     if json:
         emit_json(res)
         return
@@ -411,9 +411,12 @@ def _generate_inputs(image: Path | None, planes: dict[str, Path], method: str, s
                               + ", ".join(f"--{k}" for k in ("xy", "xz", "yz") if k not in planes) + ")")
     if planes and method not in ("grf", "anneal"):
         raise ValidationError(f"--xy/--xz/--yz work with --method grf or anneal, got {method!r}")
-    if image is None and not planes:
+    if image is not None:
+        sources = {"image": image}
+    elif planes:
+        sources = planes
+    else:
         raise ValidationError("give a 2-D label image, or three sections with --xy, --xz and --yz")
-    sources = planes or {"image": image}
     loaded = {k: _generate_input(p, spacing, grey_phases, max_slices=1 if planes else 16) for k, p in sources.items()}
     if planes:
         sizes = {k: v[1] for k, v in loaded.items()}
@@ -445,14 +448,15 @@ def _generate_input(path: Path, spacing: str | None, grey_phases: int, max_slice
     if arr.ndim == 3 and arr.shape[0] > max_slices:
         what = "one 2-D image" if max_slices == 1 else "a 2-D image or a few 2-D sections"
         raise ValidationError(f"{path.name} has {arr.shape[0]} slices: give {what}", path=path)
-    sp = parse_length_um(spacing) if spacing is not None else (src.attrs.get("spacing_um") or [None] * 3)[-1]
+    sp: Any = parse_length_um(spacing) if spacing is not None else \
+        (src.attrs.get("spacing_um") or [None] * 3)[-1]  # a length, or (z, y, x) lengths: the last is x
     if sp is None and "x" in src.dims and not str(src.attrs.get("pixel_size_source", "unknown")).startswith("unknown"):
         from ionscope.model.arrays import spacing_of
 
         sp = spacing_of(src, ("x",))[0]  # recorded in the file (e.g. TIFF resolution tags)
     if sp is None:
         raise ValidationError(f"{path.name} records no pixel size: give --spacing, e.g. 0.39um", path=path)
-    sp = float(sp if np.isscalar(sp) else sp[-1])
+    sp = float(np.ravel(sp)[-1])
     if np.issubdtype(arr.dtype, np.floating) or len(np.unique(arr)) > 16:
         from skimage.filters import threshold_multiotsu
 
@@ -465,17 +469,18 @@ def _shape(size: int | None, shape: str | None) -> tuple[int, int, int]:
 
     from ionscope.model.errors import ValidationError
 
-    if (size is None) == (shape is None):
-        raise ValidationError("give either --size N (cube edge) or --shape Z,Y,X")
-    if shape is not None:
+    if size is not None and shape is None:
+        dims = (size, size, size)
+    elif shape is not None and size is None:
         try:
-            dims = tuple(int(v) for v in shape.split(","))
+            edges = [int(v) for v in shape.split(",")]
         except ValueError as exc:
             raise ValidationError(f"--shape must be Z,Y,X whole numbers, got {shape!r}") from exc
-        if len(dims) != 3:
+        if len(edges) != 3:
             raise ValidationError(f"--shape must be Z,Y,X, got {shape!r}")
+        dims = (edges[0], edges[1], edges[2])
     else:
-        dims = (size, size, size)  # type: ignore[assignment]
+        raise ValidationError("give either --size N (cube edge) or --shape Z,Y,X")
     if min(dims) < 8 or math.prod(dims) > 1024**3:
         raise ValidationError(f"the volume {dims} must have every edge ≥ 8 voxels and at most 1024³ voxels")
-    return dims  # type: ignore[return-value]
+    return dims

@@ -40,8 +40,8 @@ class Grid:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Grid:
-        return cls(tuple(int(v) for v in d["shape"]), tuple(float(v) for v in d["pixel_size_um"]),
-                   tuple(float(v) for v in d["origin_um"]))
+        (ny, nx), (dy, dx), (y0, x0) = d["shape"], d["pixel_size_um"], d["origin_um"]
+        return cls((int(ny), int(nx)), (float(dy), float(dx)), (float(y0), float(x0)))
 
     def inside(self, xy: np.ndarray) -> np.ndarray:
         """Whether (n, 2) points (x, y) µm fall on a pixel of this grid."""

@@ -63,8 +63,8 @@ def overlay_figure(fixed: xr.DataArray, moving: xr.DataArray, ct: CorrelativeTra
 
     rgb = overlay_rgb(fixed, moving, ct, species=species, alpha=alpha)
     g = ct.fixed.grid
-    ext = [g.origin_um[1] - g.pixel_um[1] / 2, g.origin_um[1] + (g.shape[1] - 0.5) * g.pixel_um[1],
-           g.origin_um[0] + (g.shape[0] - 0.5) * g.pixel_um[0], g.origin_um[0] - g.pixel_um[0] / 2]
+    ext = (g.origin_um[1] - g.pixel_um[1] / 2, g.origin_um[1] + (g.shape[1] - 0.5) * g.pixel_um[1],
+           g.origin_um[0] + (g.shape[0] - 0.5) * g.pixel_um[0], g.origin_um[0] - g.pixel_um[0] / 2)
     names = channels_of(moving)["names"]
     shown = species or names[:3]
     fig, ax = plt.subplots(figsize=(6, 6 * g.shape[0] / g.shape[1]))

@@ -225,7 +225,7 @@ def register_images(fixed: xr.DataArray, moving: xr.DataArray, *, model: str = "
         initial = landmark_fit(mov_xy, fix_xy, model)
         lm_tre = landmark_tre(mov_xy, fix_xy, model)
     if landmarks_only:
-        if landmarks is None:
+        if initial is None:  # no landmarks given
             raise ValidationError("--landmarks-only needs --landmarks")
         from ionscope.correlate.register import affine_transform
 
@@ -294,9 +294,11 @@ def _plane_from(draw: np.ndarray, moving: xr.DataArray, species: list[str] | Non
 
 def _image_summary(rec: ImageRecord) -> dict[str, Any]:
     why = "as read from the file or declared"
-    return {"shape": list(rec.grid.shape), "pixel_size": Quantity(list(rec.grid.pixel_um), None, "µm",
-                                                                  why_no_uncertainty=why),
-            "origin": Quantity(list(rec.grid.origin_um), None, "µm", why_no_uncertainty=why),
+    # array Quantities: their values are lists (the annotation says float)
+    pixel: Any = list(rec.grid.pixel_um)
+    origin: Any = list(rec.grid.origin_um)
+    return {"shape": list(rec.grid.shape), "pixel_size": Quantity(pixel, None, "µm", why_no_uncertainty=why),
+            "origin": Quantity(origin, None, "µm", why_no_uncertainty=why),
             "sha256": rec.sha256, "path": rec.path}
 
 
@@ -308,7 +310,7 @@ def _result(ct: CorrelativeTransform, cov: np.ndarray | None, metric: float | No
     scale = float(np.sqrt(abs(np.linalg.det(a))))
     centre_in_fixed = map_points(ct.itk(), mgrid.centre_xy[None, :])[0] if ct.nonlinear is None else \
         (a @ mgrid.centre_xy + m[:2, 2])
-    sim = cov is not None and ct.model == "similarity"
+    sim = cov if ct.model == "similarity" else None  # the similarity's covariance: (scale, angle, tx, ty)
     why = "no parameter covariance (landmark fit, B-spline or affine model); see the TRE"
     px = float(np.mean(mgrid.pixel_um))
     tre_why = "the TRE is itself an error estimate"
@@ -316,10 +318,10 @@ def _result(ct: CorrelativeTransform, cov: np.ndarray | None, metric: float | No
         "convention": CONVENTION,
         "model": ct.model,
         "matrix": m.tolist(),
-        "rotation": Quantity(rot, float(np.degrees(np.sqrt(cov[1, 1]))) if sim else None, "deg",
-                             why_no_uncertainty=None if sim else why),
-        "scale": Quantity(scale, float(np.sqrt(cov[0, 0])) if sim else None, "1",
-                          why_no_uncertainty=None if sim else why),
+        "rotation": Quantity(rot, float(np.degrees(np.sqrt(sim[1, 1]))) if sim is not None else None, "deg",
+                             why_no_uncertainty=None if sim is not None else why),
+        "scale": Quantity(scale, float(np.sqrt(sim[0, 0])) if sim is not None else None, "1",
+                          why_no_uncertainty=None if sim is not None else why),
         "moving_centre_in_fixed": Quantity(centre_in_fixed.tolist(),
                                            np.sqrt(np.diag(cov)[-2:]).tolist() if cov is not None else None, "µm",
                                            why_no_uncertainty=None if cov is not None else why),
@@ -341,7 +343,7 @@ def _result(ct: CorrelativeTransform, cov: np.ndarray | None, metric: float | No
     if ct.tre_um is not None and ct.tre_um > 0.5 * px:
         warnings.append(f"target registration error {ct.tre_um / px:.2f} moving pixels exceeds half a pixel: "
                         "check the overlay before transferring labels")
-    return Result("correlate.register", values, warnings=warnings)
+    return Result("correlate.register", values, warnings=tuple(warnings))
 
 
 def label_names(labels: xr.DataArray | np.ndarray, values: list[int]) -> list[str]:
@@ -420,8 +422,8 @@ def transfer(labels: xr.DataArray, moving: xr.DataArray, ct: CorrelativeTransfor
         "method": "partial-volume least squares: E[counts] = Σ weight × label mean; Poisson covariance propagated "
                   "through the linear estimator; registration part from transfers with the transform shifted by "
                   "the TRE"}
-    warnings = []
+    warnings: tuple[str, ...] = ()
     if ct.tre_um is None:
-        warnings.append("the transform has no TRE: the uncertainties hold the Poisson part only")
+        warnings = ("the transform has no TRE: the uncertainties hold the Poisson part only",)
     return Result("correlate.transfer_table", {"summary": Result("correlate.transfer", values, warnings=warnings),
                                                "table": {"rows": rows}})

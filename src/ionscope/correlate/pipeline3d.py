@@ -169,15 +169,18 @@ def register_volume_pair(fixed: xr.DataArray, moving: xr.DataArray, *, species: 
 def _summary(rec: ImageRecord) -> dict[str, Any]:
     why = "as read from the file or declared"
     g = rec.grid
-    return {"shape": list(g.shape), "pixel_size": Quantity(list(g.voxel_um), None, "µm", why_no_uncertainty=why),
-            "origin": Quantity(list(g.origin_um), None, "µm", why_no_uncertainty=why), "axes": ["z", "y", "x"],
+    # array Quantities: their values are lists (the annotation says float)
+    voxel: Any = list(g.voxel_um)
+    origin: Any = list(g.origin_um)
+    return {"shape": list(g.shape), "pixel_size": Quantity(voxel, None, "µm", why_no_uncertainty=why),
+            "origin": Quantity(origin, None, "µm", why_no_uncertainty=why), "axes": ["z", "y", "x"],
             "sha256": rec.sha256, "path": rec.path}
 
 
 def _result(ct: CorrelativeTransform, p: np.ndarray, sd: np.ndarray | None, overlap: float, evaluations: int,
             mgrid: Grid3) -> Result:
     why = "no curvature estimate at the optimum (see warnings)"
-    warnings = [] if sd is not None else [f"no parameter uncertainty: {ct.tre_method}"]
+    warnings: list[str] = [] if sd is not None else [f"no parameter uncertainty: {ct.tre_method}"]
 
     def q(i: int, unit: str, k: float = 1.0) -> Quantity:
         return Quantity(float(p[i] * k), None if sd is None else float(sd[i] * k), unit,
@@ -185,6 +188,7 @@ def _result(ct: CorrelativeTransform, p: np.ndarray, sd: np.ndarray | None, over
 
     centre = map_xyz(ct.matrix, mgrid.centre_xyz[None, :])[0]
     vox = sims_voxel_in_fixed(p, mgrid)
+    centre_sd: Any = None if sd is None else [float(v) for v in sd[4:7]]  # an array Quantity's uncertainty: a list
     tre_vox = ct.extra.get("tre_voxels")
     tre_why = "the TRE is itself an error estimate"
     values: dict[str, Any] = {
@@ -201,8 +205,8 @@ def _result(ct: CorrelativeTransform, p: np.ndarray, sd: np.ndarray | None, over
                                why_no_uncertainty=None if sd is not None else why),
         "depth_step_nominal": Quantity(float(mgrid.voxel_um[0]), None, "µm",
                                        why_no_uncertainty="the nominal calibration the depth scale corrects"),
-        "moving_centre_in_fixed": Quantity(centre.tolist(), None if sd is None else [float(v) for v in sd[4:7]],
-                                           "µm", why_no_uncertainty=None if sd is not None else why),
+        "moving_centre_in_fixed": Quantity(centre.tolist(), centre_sd, "µm",
+                                           why_no_uncertainty=None if sd is not None else why),
         "metric": Quantity(ct.metric if ct.metric is not None else float("nan"), None, "1",
                            why_no_uncertainty="the optimum of the similarity measure, not a measured quantity"),
         "tre": Quantity(ct.tre_um if ct.tre_um is not None else float("nan"), None, "µm", why_no_uncertainty=tre_why),
@@ -221,7 +225,7 @@ def _result(ct: CorrelativeTransform, p: np.ndarray, sd: np.ndarray | None, over
     if sd is not None and abs(p[3] - 1) > 3 * sd[3]:
         warnings.append(f"the depth scale {p[3]:.3f} ± {sd[3]:.3f} differs from 1: the nominal sputter-rate "
                         f"calibration is off by {100 * (p[3] - 1):+.0f} %")
-    return Result("correlate.register", values, warnings=warnings)
+    return Result("correlate.register", values, warnings=tuple(warnings))
 
 
 def _optional(ct: CorrelativeTransform) -> dict[str, Any]:
@@ -255,7 +259,7 @@ def _draw_matrices(ct: CorrelativeTransform, n: int, seed: int) -> list[np.ndarr
     return [matrix_from_params(d, centre) for d in draws]
 
 
-def _nan_none(a: np.ndarray) -> list:
+def _nan_none(a: np.ndarray) -> Any:  # the value of an array Quantity: a list (the annotation says float)
     return [None if not np.isfinite(v) else float(v) for v in np.asarray(a, float).ravel()]
 
 
@@ -323,8 +327,8 @@ def transfer_volume_labels(labels: xr.DataArray, cube: xr.DataArray, ct: Correla
               "method": "partial-volume least squares per scan: E[counts] = Σ weight × label mean(depth); Poisson "
                         "covariance propagated through the linear estimator; registration part from transfers "
                         "with transforms drawn from the registration's parameter covariance"}
-    warnings = [] if mats else ["the transform has no parameter covariance: the uncertainties hold the Poisson part "
-                                "only"]
+    warnings = () if mats else ("the transform has no parameter covariance: the uncertainties hold the Poisson part "
+                                "only",)
     return Result("correlate.transfer_table", {"summary": Result("correlate.transfer", values, warnings=warnings),
                                                "table": {"rows": rows}})
 

@@ -69,7 +69,8 @@ def _pixel_size(tif: tifffile.TiffFile) -> float | None:
 
 def _page_names(tif: tifffile.TiffFile) -> list[str | None]:
     names = []
-    for page in tif.pages:
+    for frame in tif.pages:
+        page = frame.aspage()  # a TiffFrame (pages read with useframes) carries no tags of its own
         tag = page.tags.get("PageName") or page.tags.get("ImageDescription")
         value = str(tag.value) if tag is not None else ""
         names.append(element_of(value) if value and len(value) < 200 else None)

@@ -468,7 +468,7 @@ def fit_pluri_gaussian(labels2d: np.ndarray | Sequence[_Section], values: Sequen
     s2 = dict(two_point) if two_point is not None else sections[0].s2
     n_px = [sec.labels.size for sec in sections]
     frac = {v: float(np.average([np.mean(sec.labels == v) for sec in sections], weights=n_px)) for v in values}
-    best = None
+    best: dict[str, Any] | None = None
     rejected: dict[tuple, bool] = {}
     for mode, order in itertools.product(modes, itertools.permutations(values)):
         if mode != "single" and not rejected.get(order, True):
@@ -570,7 +570,8 @@ def section_representativity(labels2d: np.ndarray | Sequence[np.ndarray], values
         bnd_total = sum(marching_cubes_area(m, (1.0, 1.0)) for m in masks) / area
         k_frac, k_bnd, wts = [], [], []
         for e in edges:
-            fr, bd = [], []
+            fr: list[float] = []
+            bd: list[float] = []
             for m in masks:
                 jy, jx = m.shape[0] // e, m.shape[1] // e
                 fr.extend(m[:jy * e, :jx * e].reshape(jy, e, jx, e).mean(axis=(1, 3)).ravel())
@@ -658,7 +659,7 @@ def generate(labels2d: np.ndarray, values: Mapping[str, int], shape: Sequence[in
     info["seconds"] = time.perf_counter() - t0
     info["two_point_range_px"] = r
     info["correlation_length_px"] = lengths
-    longest = max(lengths, key=lengths.get)
+    longest = max(lengths, key=lengths.__getitem__)
     info["warnings"] = [] if min(shape) >= MIN_RANGE_FACTOR * lengths[longest] else [
         f"the volume's smallest edge ({min(shape)} voxels) is less than {MIN_RANGE_FACTOR:g} correlation lengths of "
         f"phase {longest} ({lengths[longest]:.1f} px): a periodic box this small misrepresents its structure"]
@@ -780,7 +781,7 @@ def generate_anisotropic(sections: Mapping[str, np.ndarray], values: Mapping[str
     info = {"order": [next(k for k, v in values.items() if v == o) for o in fit["order"]],
             "order_error": fit["error"], "couplings": fit["couplings"], "stretch_zyx": scale.tolist(),
             "seconds": time.perf_counter() - t0, "two_point_range_px": r, "correlation_length_px": lengths, **log}
-    longest = max(lengths, key=lengths.get)
+    longest = max(lengths, key=lengths.__getitem__)
     info["warnings"] = [] if min(shape) >= MIN_RANGE_FACTOR * lengths[longest] * max(scale) else [
         f"the volume's smallest edge ({min(shape)} voxels) is less than {MIN_RANGE_FACTOR:g} correlation lengths of "
         f"phase {longest} along its longest direction: a periodic box this small misrepresents its structure"]

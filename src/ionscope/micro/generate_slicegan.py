@@ -37,8 +37,9 @@ def build_generator(n_phases: int, nz: int = 16, width: int = 16) -> Any:
     for i in range(3):
         layers += [nn.ConvTranspose3d(c[i], c[i + 1], 4, 2, 1), nn.BatchNorm3d(c[i + 1]), nn.ReLU(inplace=True)]
     layers += [nn.Conv3d(c[3], n_phases, 3, 1, 1)]
+    module: Any = nn.Module  # torch is imported on demand, so its base class is a value here, not a name
 
-    class Generator(nn.Module):
+    class Generator(module):
         def __init__(self) -> None:
             super().__init__()
             self.net = nn.Sequential(*layers)

@@ -25,19 +25,20 @@ def _marker_table() -> tuple[list[str], np.ndarray]:
     return [m.ion for m in markers], np.asarray([m.mz for m in markers], dtype=float)
 
 
-def peak_labels(mz: Sequence[float], *, names: Sequence[str] | None = None, tolerance: float = 0.05) -> list[str]:
+def peak_labels(mz: Sequence[float] | np.ndarray, *, names: Sequence[str] | None = None,
+                tolerance: float = 0.05) -> list[str]:
     """A label for every peak position ``mz`` (m/z).
 
     If the data already names its peaks (``names``, e.g. the ``peak`` coordinate) those names are used;
     otherwise the nearest ion of the battery marker library (:func:`ionscope.library.builtin_library`)
     within ``tolerance`` (m/z), else the m/z rounded to 0.01.
     """
-    mz = np.asarray(mz, dtype=float)
-    if names is not None and len(names) == mz.size:
+    positions = np.asarray(mz, dtype=float)
+    if names is not None and len(names) == positions.size:
         return [str(n) for n in names]
     table_names, table = _marker_table()
     out = []
-    for m in mz:
+    for m in positions:
         if np.isfinite(m) and table.size:
             i = int(np.argmin(np.abs(table - m)))
             if abs(table[i] - m) <= tolerance:
@@ -96,7 +97,7 @@ def depth_interfaces(profile: xr.DataArray, axis: str = "sputter_time") -> dict[
     from ionscope.depth import find_layers
 
     unit = profile.coords[axis].attrs.get("units", "") if axis in profile.coords else "index"
-    empty = {"axis": axis, "unit": unit, "interfaces": [], "layers": [], "warnings": []}
+    empty: dict[str, Any] = {"axis": axis, "unit": unit, "interfaces": [], "layers": [], "warnings": []}
     names = [str(p) for p in profile.coords["peak"].values]
     finite = np.isfinite(np.asarray(profile.transpose("scan", "peak").values, dtype=float)).all(axis=0)
     species = [n for n, ok in zip(names, finite) if ok and n.lower() != "total"]
@@ -110,12 +111,16 @@ def depth_interfaces(profile: xr.DataArray, axis: str = "sputter_time") -> dict[
         res = find_layers(profile, species, axis=axis)
     except IonscopeError as exc:
         return {**empty, "warnings": [*notes, exc.problem]}
-    value = lambda q: float(q.value) if hasattr(q, "value") else float(q)  # noqa: E731
-    interfaces = [{"position": value(i["position"]), "width": value(i["width"]),
+    interfaces = [{"position": _value(i["position"]), "width": _value(i["width"]),
                    "species": [sp for sp in (i["upper"], i["lower"]) if sp]} for i in res["interfaces"]]
-    layers = [{"start": value(lay["start"]), "end": value(lay["end"]), "name": lay["dominant_species"] or "(no marker)"}
-              for lay in res["layers"]]
+    layers = [{"start": _value(lay["start"]), "end": _value(lay["end"]),
+               "name": lay["dominant_species"] or "(no marker)"} for lay in res["layers"]]
     return {**empty, "interfaces": interfaces, "layers": layers, "warnings": [*notes, *res.warnings]}
+
+
+def _value(q: Any) -> float:
+    """The number of a :class:`~ionscope.model.result.Quantity` or of a plain number."""
+    return float(q.value) if hasattr(q, "value") else float(q)
 
 
 def operando_curve(series: xr.DataArray) -> dict[str, Any]:

@@ -65,6 +65,12 @@ class Entry:
     def ok(self) -> bool:
         return self.error is None
 
+    def loaded(self) -> tuple[xr.DataArray, str]:
+        """The data and its kind, of an entry that opened (``ok``; the routes check that first)."""
+        if self.error is not None or self.data is None or self.kind is None:
+            raise ValidationError(f"{self.path.name} did not open" + (f": {self.error}" if self.error else ""))
+        return self.data, self.kind
+
     def summary(self) -> dict[str, Any]:
         """Short JSON description for the catalogue list."""
         out: dict[str, Any] = {"id": self.id, "name": self.path.name, "path": self.rel or self.path.name,
@@ -72,8 +78,8 @@ class Entry:
         if not self.ok:
             out["error"] = self.error
             return out
-        da = self.data
-        out.update(kind=self.kind, dims=list(da.dims), shape=[int(n) for n in da.shape],
+        da, kind = self.loaded()
+        out.update(kind=kind, dims=list(da.dims), shape=[int(n) for n in da.shape],
                    has_labels=self.labels is not None, maps=len(self.maps))
         return out
 
@@ -84,7 +90,7 @@ class Entry:
         out = self.summary()
         if not self.ok:
             return out
-        da = self.data
+        da, kind = self.loaded()
         coords: dict[str, Any] = {}
         for name, c in da.coords.items():
             info: dict[str, Any] = {"dims": list(c.dims), "unit": c.attrs.get("units")}
@@ -104,7 +110,7 @@ class Entry:
             out["map_variables"] = self.maps
         if "peak" in da.dims:
             out["peaks"] = [str(p) for p in da.coords["peak"].values]
-        if self.kind == "volume":
+        if kind == "volume":
             out["spacing_um"] = pixel_size_um(da, ("z", "y", "x"))
             if self.labels is not None:
                 out["phases"] = dict(self.labels.attrs.get("phases") or {})

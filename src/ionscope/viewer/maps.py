@@ -125,10 +125,11 @@ def map_variables(ds: xr.Dataset | None) -> list[dict[str, Any]]:
     return sorted(out, key=lambda v: _order(v["name"]))
 
 
-def _variable(ds: xr.Dataset | None, params: Mapping[str, Any]) -> tuple[str, xr.DataArray, dict[str, Any]]:
-    """The variable a request names (``var``), at peak ``peak`` if it has a peak dim."""
+def _variable(ds: xr.Dataset | None, params: Mapping[str, Any]
+              ) -> tuple[xr.Dataset, str, xr.DataArray, dict[str, Any]]:
+    """The dataset, and the variable a request names (``var``), at peak ``peak`` if it has a peak dim."""
     listed = {v["name"]: v for v in map_variables(ds)}
-    if not listed:
+    if ds is None or not listed:
         raise ValidationError("this dataset holds no map (a 2-D variable with a unit)")
     name = str(params.get("var", next(iter(listed))))
     if name not in listed:
@@ -138,7 +139,7 @@ def _variable(ds: xr.Dataset | None, params: Mapping[str, Any]) -> tuple[str, xr
     if "peak" in var.dims:
         sel["peak"] = int_param(params, "peak", var.sizes["peak"])
         var = var.isel(peak=sel["peak"])
-    return name, var.transpose(*listed[name]["dims"]), sel
+    return ds, name, var.transpose(*listed[name]["dims"]), sel
 
 
 def _axis(da: xr.DataArray, dim: str) -> dict[str, Any]:
@@ -171,14 +172,14 @@ def _image(plane: xr.DataArray, unit: str, shown: str, log: bool, max_px: int, s
     lo, hi = _range(small, log)
     header = {"shape": list(small.shape), "full_shape": list(values.shape), "factor": factor,
               "dims": list(plane.dims), "unit": shown, "units": shown, "scale": "log" if log else "linear",
-              "min": lo, "max": hi, "axes": [_axis(plane, d) for d in plane.dims], "selection": sel}
+              "min": lo, "max": hi, "axes": [_axis(plane, str(d)) for d in plane.dims], "selection": sel}
     return np.ascontiguousarray(small, dtype="<f4"), header
 
 
 def map_image(ds: xr.Dataset | None, params: Mapping[str, Any], max_px: int = MAX_IMAGE_PX
               ) -> tuple[np.ndarray, dict[str, Any]]:
     """A map variable as a float32 image in its display unit, and its header (unit, scale, range, axes)."""
-    name, var, sel = _variable(ds, params)
+    _, name, var, sel = _variable(ds, params)
     unit = str(var.attrs.get("units", ""))
     values = np.asarray(var.values, dtype=float)
     shown = display_unit(unit, values)
@@ -191,8 +192,8 @@ def _at(params: Mapping[str, Any], plane: xr.DataArray) -> tuple[int, int]:
 
 
 def _position(plane: xr.DataArray, row: int, col: int) -> dict[str, Any]:
-    out = {}
-    for dim, i in zip(plane.dims, (row, col)):
+    out: dict[str, Any] = {}
+    for dim, i in zip(map(str, plane.dims), (row, col)):
         ax = _axis(plane, dim)
         c = plane.coords.get(ax["name"]) if ax["unit"] != "index" else None
         value = float(np.asarray(c.values, dtype=float)[i]) if c is not None else float(i)
@@ -207,21 +208,21 @@ def map_value(ds: xr.Dataset | None, params: Mapping[str, Any]) -> dict[str, Any
     "position": {dim: {"index", "axis", "value", "unit"}}}``; a pixel without a value (no fit, no
     interface) has ``value`` null.
     """
-    name, var, sel = _variable(ds, params)
+    store, name, var, sel = _variable(ds, params)
     row, col = _at(params, var)
     unit = str(var.attrs.get("units", ""))
     shown = display_unit(unit, np.asarray(var.values, dtype=float))
     v = float(_in_unit(np.asarray(var[row, col].values, dtype=float), unit, shown))
     quantity: dict[str, Any] = {"value": v, "uncertainty": None, "unit": shown}
-    err_name = uncertainty_of(ds, name)
+    err_name = uncertainty_of(store, name)
     if err_name is not None:
-        err = ds[err_name].isel(peak=sel["peak"]) if "peak" in sel else ds[err_name]
+        err = store[err_name].isel(peak=sel["peak"]) if "peak" in sel else store[err_name]
         err = err.transpose(*var.dims)
         e_unit = str(err.attrs.get("units", unit)) or unit
         quantity["uncertainty"] = float(_in_unit(np.asarray(err[row, col].values, dtype=float), e_unit, shown))
     else:
         quantity["why_no_uncertainty"] = "the store holds no uncertainty for this variable"
-    return {"variable": name, "label": _label(name, ds[name]), "selection": sel, "value": quantity,
+    return {"variable": name, "label": _label(name, store[name]), "selection": sel, "value": quantity,
             "position": _position(var, row, col)}
 
 

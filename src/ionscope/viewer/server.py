@@ -341,7 +341,7 @@ class ViewerServer(HTTPServer):
         Switching species at the same depth or state then costs no chunk read. Blocks larger than
         :data:`MAX_BLOCK_BYTES` stay lazy (only the requested plane is read).
         """
-        block = entry.data.isel({lead: slice(index, index + 1)})
+        block = entry.loaded()[0].isel({lead: slice(index, index + 1)})
         if block.nbytes > MAX_BLOCK_BYTES:
             return block
         key = (entry.id, lead, index)
@@ -358,8 +358,9 @@ class ViewerServer(HTTPServer):
 
     @property
     def url(self) -> str:
-        host, port = self.server_address[:2]
-        shown = host if ":" not in str(host) else f"[{host}]"
+        address, port = self.server_address[:2]
+        host = address.decode() if isinstance(address, bytes) else str(address)  # typeshed allows bytes
+        shown = host if ":" not in host else f"[{host}]"
         return f"http://{shown}:{port}/?token={self.token}"
 
     def host_allowed(self, name: str) -> bool:
@@ -632,26 +633,28 @@ class ViewerHandler(BaseHTTPRequestHandler):
         key = (entry.id, "image", tuple(sorted(params.items())))
 
         def make() -> bytes:
-            lead = {"cube3d": "scan", "operando": "state"}.get(entry.kind or "")
+            data, kind = entry.loaded()
+            lead = {"cube3d": "scan", "operando": "state"}.get(kind)
             if lead is None or params.get(lead) == "sum":
-                return encode_image(*image_of(entry.data, entry.kind, params, max_px))
-            i = int_param(params, lead, entry.data.sizes[lead])
+                return encode_image(*image_of(data, kind, params, max_px))
+            i = int_param(params, lead, data.sizes[lead])
             block = self.server.lead_block(entry, lead, i)  # all species of this scan/state, read once
-            values, header = image_of(block, entry.kind, {**params, lead: 0}, max_px)
+            values, header = image_of(block, kind, {**params, lead: 0}, max_px)
             header["selection"][lead] = i
             return encode_image(values, header)
 
         self._send(200, self.server.cached(key, make), "application/octet-stream")
 
     def _labels(self, entry: Entry, params: dict[str, str]) -> None:
-        if entry.labels is None:
+        labels = entry.labels
+        if labels is None:
             raise HTTPError(404, f"{entry.path.name} has no label volume")
         key = (entry.id, "labels", tuple(sorted(params.items())))
 
         def make() -> bytes:
             from ionscope.viewer.slicing import MAX_IMAGE_PX, plane_of
 
-            plane, sel = plane_of(entry.labels, "volume", params)
+            plane, sel = plane_of(labels, "volume", params)
             values = np.asarray(plane.values)
             f = max(1, int(np.ceil(max(values.shape) / MAX_IMAGE_PX)))  # same factor as the grey image
             if f > 1:
@@ -667,14 +670,16 @@ class ViewerHandler(BaseHTTPRequestHandler):
         from ionscope.viewer.slicing import spectrum_of
 
         key = (entry.id, "spectrum", tuple(sorted(params.items())))
-        self._send(200, self.server.cached(key, lambda: json_bytes(spectrum_of(entry.data, entry.kind, params))),
+        data, kind = entry.loaded()
+        self._send(200, self.server.cached(key, lambda: json_bytes(spectrum_of(data, kind, params))),
                    "application/json")
 
     def _profile(self, entry: Entry, params: dict[str, str]) -> None:
         from ionscope.viewer.slicing import profile_of
 
         key = (entry.id, "profile")
-        self._send(200, self.server.cached(key, lambda: json_bytes(profile_of(entry.data, entry.kind))),
+        data, kind = entry.loaded()
+        self._send(200, self.server.cached(key, lambda: json_bytes(profile_of(data, kind))),
                    "application/json")
 
     def _map(self, entry: Entry, params: dict[str, str]) -> None:
@@ -687,19 +692,21 @@ class ViewerHandler(BaseHTTPRequestHandler):
     def _side(self, entry: Entry, params: dict[str, str]) -> None:
         from ionscope.viewer.maps import side_image
 
-        if entry.kind != "cube3d":
-            raise ValidationError(f"side views are cut from 3-D cubes, not from a {entry.kind}")
+        data, kind = entry.loaded()
+        if kind != "cube3d":
+            raise ValidationError(f"side views are cut from 3-D cubes, not from a {kind}")
         key = (entry.id, "side", tuple(sorted(params.items())))
-        self._send(200, self.server.cached(key, lambda: encode_image(*side_image(entry.data, params))),
+        self._send(200, self.server.cached(key, lambda: encode_image(*side_image(data, params))),
                    "application/octet-stream")
 
     def _value(self, entry: Entry, params: dict[str, str]) -> None:
         from ionscope.viewer.maps import map_value, side_value
 
         if "plane" in params:
-            if entry.kind != "cube3d":
-                raise ValidationError(f"side views are cut from 3-D cubes, not from a {entry.kind}")
-            self._json(200, side_value(entry.data, params))
+            data, kind = entry.loaded()
+            if kind != "cube3d":
+                raise ValidationError(f"side views are cut from 3-D cubes, not from a {kind}")
+            self._json(200, side_value(data, params))
         else:
             self._json(200, map_value(entry.dataset, params))
 
@@ -707,12 +714,13 @@ class ViewerHandler(BaseHTTPRequestHandler):
         from ionscope.viewer.annotations import operando_curve
         from ionscope.viewer.slicing import roi_result
 
-        if entry.kind != "operando":
-            raise ValidationError(f"a {entry.kind} is not an operando series")
-        whole = {"type": "rect", "x0": 0, "y0": 0, "x1": entry.data.sizes["x"], "y1": entry.data.sizes["y"]}
-        curve = operando_curve(entry.data)
-        curve["n_states"] = int(entry.data.sizes["state"])
-        curve["whole_field"] = roi_result(entry.data, "operando", whole, "trajectory")
+        data, kind = entry.loaded()
+        if kind != "operando":
+            raise ValidationError(f"a {kind} is not an operando series")
+        whole = {"type": "rect", "x0": 0, "y0": 0, "x1": data.sizes["x"], "y1": data.sizes["y"]}
+        curve = operando_curve(data)
+        curve["n_states"] = int(data.sizes["state"])
+        curve["whole_field"] = roi_result(data, "operando", whole, "trajectory")
         self._json(200, curve)
 
     def _roi(self, entry: Entry, raw: bytes) -> None:
@@ -724,7 +732,7 @@ class ViewerHandler(BaseHTTPRequestHandler):
         what = body.get("what", "spectrum")
         if what not in ("spectrum", "profile", "trajectory"):
             raise ValidationError(f"'what' must be spectrum, profile or trajectory, got {str(what)[:50]!r}")
-        self._json(200, roi_result(entry.data, entry.kind, body["roi"], what))
+        self._json(200, roi_result(*entry.loaded(), body["roi"], what))
 
 
 def _no_constant(name: str) -> Any:

@@ -8,7 +8,7 @@ Bad parameters raise :class:`ionscope.model.ValidationError` (the server answers
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 import xarray as xr
@@ -47,6 +47,10 @@ def int_param(params: Mapping[str, Any], name: str, size: int, default: int = 0)
     return value
 
 
+@overload
+def float_param(params: Mapping[str, Any], name: str, default: float) -> float: ...
+@overload
+def float_param(params: Mapping[str, Any], name: str, default: None = None) -> float | None: ...
 def float_param(params: Mapping[str, Any], name: str, default: float | None = None) -> float | None:
     raw = params.get(name, default)
     if raw is None or raw == "":
@@ -92,10 +96,10 @@ def plane_of(da: xr.DataArray, kind: str, params: Mapping[str, Any]) -> tuple[xr
         hi = float_param(params, "hi", float(mz[-1]))
         if hi < lo:
             raise ValidationError(f"m/z window {lo}…{hi} is empty")
-        i0, i1 = np.searchsorted(mz, lo, "left"), np.searchsorted(mz, hi, "right")
+        i0, i1 = int(np.searchsorted(mz, lo, "left")), int(np.searchsorted(mz, hi, "right"))
         if i1 <= i0:
             i1 = min(i0 + 1, mz.size)
-        plane = da.isel(mz=slice(int(i0), int(i1))).sum("mz")
+        plane = da.isel(mz=slice(i0, i1)).sum("mz")
         sel.update(lo=lo, hi=hi)
     elif kind in ("cube3d", "operando"):
         lead = "scan" if kind == "cube3d" else "state"
@@ -126,7 +130,7 @@ def image_of(da: xr.DataArray, kind: str, params: Mapping[str, Any], max_px: int
     values = np.asarray(plane.values, dtype=np.float32)
     small, factor = downsample2d(values, max_px)
     finite = small[np.isfinite(small)]
-    step = pixel_size_um(plane, plane.dims)
+    step = pixel_size_um(plane, [str(d) for d in plane.dims])
     header = {
         "shape": list(small.shape), "full_shape": list(values.shape), "factor": factor, "dims": list(plane.dims),
         "min": float(finite.min()) if finite.size else 0.0, "max": float(finite.max()) if finite.size else 0.0,
