@@ -105,7 +105,7 @@ class ErrorDocument(_Closed):
 class EnvelopeBase(_Closed):
     """The one JSON envelope of every command."""
 
-    schema_version: Literal[SCHEMA_VERSION]  # type: ignore[valid-type]
+    schema_version: Literal[SCHEMA_VERSION]  # type: ignore[valid-type]  # a constant, not a literal: mypy refuses it
     kind: str
     ionscope_version: str
     inputs: list[InputSchema]
@@ -650,7 +650,7 @@ def envelope_model(kind: str) -> type[BaseModel]:
     results = COMMANDS[kind]
     name = "".join(p.capitalize() for p in kind.replace("-", ".").split(".")) + "Envelope"
     return create_model(name, __base__=EnvelopeBase, __doc__=f"`ionscope {kind.replace('.', ' ')} --json` output.",
-                        kind=(Literal[kind], ...), results=(results, ...))  # type: ignore[arg-type]
+                        kind=(Literal[kind], ...), results=(results, ...))  # type: ignore[arg-type]  # run-time Literal
 
 
 def json_schema(kind: str) -> dict[str, Any]:

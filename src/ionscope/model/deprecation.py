@@ -16,12 +16,13 @@ import functools
 import inspect
 import warnings
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import ParamSpec, TypeVar
 
-F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
-def renamed_parameters(**renames: str) -> Callable[[F], F]:
+def renamed_parameters(**renames: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Decorator: accept each old keyword ``old=`` as the new one (``renames`` maps old → new).
 
     A call with an old name warns (``DeprecationWarning``, pointing at the caller) and passes the value
@@ -29,7 +30,7 @@ def renamed_parameters(**renames: str) -> Callable[[F], F]:
     :func:`inspect.signature` is the new one.
     """
 
-    def decorate(func: F) -> F:
+    def decorate(func: Callable[P, R]) -> Callable[P, R]:
         params = inspect.signature(func).parameters
         for old, new in renames.items():
             if new not in params:
@@ -38,7 +39,7 @@ def renamed_parameters(**renames: str) -> Callable[[F], F]:
                 raise TypeError(f"{func.__qualname__} still has the old parameter {old!r}")
 
         @functools.wraps(func)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
             for old, new in renames.items():
                 if old in kwargs:
                     if new in kwargs:
@@ -48,7 +49,8 @@ def renamed_parameters(**renames: str) -> Callable[[F], F]:
                     kwargs[new] = kwargs.pop(old)
             return func(*args, **kwargs)
 
+        # a marker for introspection; typeshed's functools._Wrapped declares no attributes beyond the wrapped ones
         wrapper.__renamed_parameters__ = dict(renames)  # type: ignore[attr-defined]
-        return wrapper  # type: ignore[return-value]
+        return wrapper
 
     return decorate

@@ -204,15 +204,22 @@ class _PairHandler(BaseHTTPRequestHandler):
                           _TYPES[".json"])
 
 
-def make_server(view: PairView, *, port: int = 0) -> ThreadingHTTPServer:
+class PairServer(ThreadingHTTPServer):
+    """The pair viewer's loopback server: its session ``token`` and the ``url`` that carries it."""
+
+    daemon_threads = True
+
+    def __init__(self, port: int, handler: type[_PairHandler], token: str) -> None:
+        super().__init__(("127.0.0.1", port), handler)
+        self.token = token
+        self.url = f"http://127.0.0.1:{self.server_address[1]}/?token={token}"
+
+
+def make_server(view: PairView, *, port: int = 0) -> PairServer:
     """A loopback server for ``view``; its URL (with the token) is ``server.url``."""
     token = secrets.token_urlsafe(24)
     handler = type("Handler", (_PairHandler,), {"view": view, "token": token})
-    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
-    server.daemon_threads = True
-    server.url = f"http://127.0.0.1:{server.server_address[1]}/?token={token}"  # type: ignore[attr-defined]
-    server.token = token  # type: ignore[attr-defined]
-    return server
+    return PairServer(port, handler, token)
 
 
 def pair_view(fixed_path: Path, moving_path: Path, transform_path: Path | None, landmarks_out: Path, *,

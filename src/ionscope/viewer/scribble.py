@@ -118,7 +118,7 @@ def label_path(stack: Path) -> Path:
 
 def volume_shape(da: xr.DataArray) -> tuple[int, int, int]:
     """(nz, ny, nx) of a (z, y, x) volume."""
-    return tuple(int(da.sizes[d]) for d in ("z", "y", "x"))  # type: ignore[return-value]
+    return int(da.sizes["z"]), int(da.sizes["y"]), int(da.sizes["x"])
 
 
 def _plane_shape(shape: Sequence[int], axis: str) -> tuple[int, int]:
