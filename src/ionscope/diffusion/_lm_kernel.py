@@ -86,15 +86,10 @@ def erfcx_nb(z, g, dg):
     return out
 
 
-@njit(cache=True)
-def _pass(p, npar, y, w, x, t, g, dg, JtJ, grad, F):  # noqa: PLR0915 - one compiled pass over the depth points
-    """Weighted cost at the nonlinear parameters of ``p`` (log₁₀ D and, for surface exchange, log₁₀ w with
-    ``w = h√(Dt) = k√(t/D)``), with C_s and C₀ set to their weighted
-    least-squares optimum (variable projection); fills JᵀWJ and JᵀWr of all parameters.
-
-    One pass over the points accumulates the weighted moments of the model F, its derivatives and the
-    data; JᵀWJ and JᵀWr follow from them once C_s and C₀ are known. The cost is summed from the
-    residuals themselves (a second, three-operation pass) so that it carries no cancellation."""
+@njit(cache=True, inline="always")
+def _moments(p, npar, y, w, x, t, g, dg, F):
+    """Step 1 of :func:`_pass`: the model F at every point (into ``F``) and the weighted moments of F,
+    its derivatives and the data: (s0, s1, s2, sy, sfy, a0, a00, a01, a0f, a0y, b1, b11, b1f, b1y)."""
     surface = npar == 4
     D = 10.0 ** p[0]
     L = math.sqrt(D * t)
@@ -140,7 +135,13 @@ def _pass(p, npar, y, w, x, t, g, dg, JtJ, grad, F):  # noqa: PLR0915 - one comp
         s2 += wf * Fj
         sy += wj * yj
         sfy += wf * yj
-    # y ≈ C₀ (1 − F) + C_s F: 2×2 weighted normal equations in (C₀, C_s)
+    return s0, s1, s2, sy, sfy, a0, a00, a01, a0f, a0y, b1, b11, b1f, b1y
+
+
+@njit(cache=True, inline="always")
+def _project_linear(p, npar, s0, s1, s2, sy, sfy):
+    """Step 2: C_s and C₀ (the last two entries of ``p``) at their weighted least-squares optimum,
+    from the 2×2 normal equations of y ≈ C₀ (1 − F) + C_s F (unchanged when they are singular)."""
     m11 = s0 - 2 * s1 + s2
     m12 = s1 - s2
     m22 = s2
@@ -150,6 +151,19 @@ def _pass(p, npar, y, w, x, t, g, dg, JtJ, grad, F):  # noqa: PLR0915 - one comp
     if det > 1e-12 * max(m11 * m22, 1e-300):
         p[npar - 1] = (m22 * r1 - m12 * r2) / det
         p[npar - 2] = (m11 * r2 - m12 * r1) / det
+
+
+@njit(cache=True)
+def _pass(p, npar, y, w, x, t, g, dg, JtJ, grad, F):
+    """Weighted cost at the nonlinear parameters of ``p`` (log₁₀ D and, for surface exchange, log₁₀ w with
+    ``w = h√(Dt) = k√(t/D)``), with C_s and C₀ set to their weighted
+    least-squares optimum (variable projection); fills JᵀWJ and JᵀWr of all parameters.
+
+    One pass over the points accumulates the weighted moments of the model F, its derivatives and the
+    data; JᵀWJ and JᵀWr follow from them once C_s and C₀ are known. The cost is summed from the
+    residuals themselves (a second, three-operation pass) so that it carries no cancellation."""
+    s0, s1, s2, sy, sfy, a0, a00, a01, a0f, a0y, b1, b11, b1f, b1y = _moments(p, npar, y, w, x, t, g, dg, F)
+    _project_linear(p, npar, s0, s1, s2, sy, sfy)
     cs, c0 = p[npar - 2], p[npar - 1]
     amp = cs - c0
     ics, ic0 = npar - 2, npar - 1
@@ -163,7 +177,7 @@ def _pass(p, npar, y, w, x, t, g, dg, JtJ, grad, F):  # noqa: PLR0915 - one comp
     grad[0] = amp * (c0 * a0 + amp * a0f - a0y)
     grad[ics] = c0 * s1 + amp * s2 - sfy
     grad[ic0] = (c0 * s0 + amp * s1 - sy) - grad[ics]
-    if surface:
+    if npar == 4:  # surface exchange: the log₁₀ w column
         JtJ[0, 1] = amp * amp * a01
         JtJ[1, 1] = amp * amp * b11
         JtJ[1, ics] = amp * b1f
@@ -241,11 +255,62 @@ def _start(y, w, x, t, npar, p):
     p[npar - 1] = min(max(c0, 0.0), 1.0)
 
 
+@njit(cache=True, inline="always")
+def _damped_system(JtJ, grad, lam, p, bounds, npar, A, rhs):
+    """Step 1 of an LM iteration: A = JᵀWJ + λ·diag(JᵀWJ), rhs = −JᵀWr; a parameter at a bound that
+    the descent pushes outward is held there (its row and column replaced by the identity)."""
+    for a in range(npar):
+        for b in range(npar):
+            A[a, b] = JtJ[a, b]
+        A[a, a] = JtJ[a, a] * (1.0 + lam) + 1e-12
+        rhs[a] = -grad[a]
+    for a in range(npar):
+        if (p[a] <= bounds[a, 0] + 1e-12 and grad[a] > 0.0) or (p[a] >= bounds[a, 1] - 1e-12 and grad[a] < 0.0):
+            for b in range(npar):
+                A[a, b] = 0.0
+                A[b, a] = 0.0
+            A[a, a] = 1.0
+            rhs[a] = 0.0
+
+
+@njit(cache=True, inline="always")
+def _clipped_trial(p, step, bounds, npar, trial):
+    """Step 2: the trial point p + step clipped to the bounds; returns the largest |step|."""
+    biggest = 0.0
+    for a in range(npar):
+        trial[a] = min(max(p[a] + step[a], bounds[a, 0]), bounds[a, 1])
+        biggest = max(biggest, abs(step[a]))
+    return biggest
+
+
+@njit(cache=True, inline="always")
+def _accept(p, trial, grad, grad_t, JtJ, JtJ_t, npar):
+    """Step 3 (a step that lowered the cost): the trial point with its gradient and normal matrix."""
+    for a in range(npar):
+        p[a] = trial[a]
+        grad[a] = grad_t[a]
+        for b in range(npar):
+            JtJ[a, b] = JtJ_t[a, b]
+
+
+@njit(cache=True, inline="always")
+def _invert_into(JtJ, npar, cov):
+    """The covariance (JᵀWJ)⁻¹ column by column into ``cov``; NaN columns where JᵀWJ is singular."""
+    e = np.zeros(4)
+    col = np.zeros(4)
+    for c in range(npar):
+        for a in range(npar):
+            e[a] = 0.0
+        e[c] = 1.0
+        ok = _solve(JtJ, e, col, npar)
+        for a in range(npar):
+            cov[a, c] = col[a] if ok else np.nan
+
+
 @njit(cache=True)
-# The branches are the LM algorithm in one compiled loop; split into numba helpers it ran 1–6 % slower.
-def _fit_pixel(y, w, x, t, npar, g, dg, bounds, iterations, p, cov):  # noqa: C901, PLR0912
+def _fit_pixel(y, w, x, t, npar, g, dg, bounds, iterations, p, cov):
     """Levenberg–Marquardt of one profile; leaves the parameters in ``p``, their covariance in ``cov``;
-    returns the weighted cost χ²."""
+    returns the weighted cost χ². The steps are inlined into one compiled loop (``inline="always"``)."""
     JtJ = np.zeros((4, 4))
     grad = np.zeros(4)
     JtJ_t = np.zeros((4, 4))
@@ -258,34 +323,15 @@ def _fit_pixel(y, w, x, t, npar, g, dg, bounds, iterations, p, cov):  # noqa: C9
     cost = _pass(p, npar, y, w, x, t, g, dg, JtJ, grad, F)
     lam = 1e-3
     for _ in range(iterations):
-        for a in range(npar):
-            for b in range(npar):
-                A[a, b] = JtJ[a, b]
-            A[a, a] = JtJ[a, a] * (1.0 + lam) + 1e-12
-            rhs[a] = -grad[a]
-        for a in range(npar):  # a parameter at a bound that the descent pushes outward is held there
-            if (p[a] <= bounds[a, 0] + 1e-12 and grad[a] > 0.0) or (p[a] >= bounds[a, 1] - 1e-12
-                                                                      and grad[a] < 0.0):
-                for b in range(npar):
-                    A[a, b] = 0.0
-                    A[b, a] = 0.0
-                A[a, a] = 1.0
-                rhs[a] = 0.0
+        _damped_system(JtJ, grad, lam, p, bounds, npar, A, rhs)
         if not _solve(A, rhs, step, npar):
             break
-        biggest = 0.0
-        for a in range(npar):
-            trial[a] = min(max(p[a] + step[a], bounds[a, 0]), bounds[a, 1])
-            biggest = max(biggest, abs(step[a]))
+        biggest = _clipped_trial(p, step, bounds, npar, trial)
         c_new = _pass(trial, npar, y, w, x, t, g, dg, JtJ_t, grad_t, F)
         if c_new < cost:
             gain = cost - c_new
             cost = c_new
-            for a in range(npar):
-                p[a] = trial[a]
-                grad[a] = grad_t[a]
-                for b in range(npar):
-                    JtJ[a, b] = JtJ_t[a, b]
+            _accept(p, trial, grad, grad_t, JtJ, JtJ_t, npar)
             lam = max(lam / 3.0, 1e-9)
             if gain < GAIN_TOL:
                 break
@@ -295,15 +341,7 @@ def _fit_pixel(y, w, x, t, npar, g, dg, bounds, iterations, p, cov):  # noqa: C9
                 break
         if biggest < 1e-9:
             break
-    e = np.zeros(4)
-    col = np.zeros(4)
-    for c in range(npar):
-        for a in range(npar):
-            e[a] = 0.0
-        e[c] = 1.0
-        ok = _solve(JtJ, e, col, npar)
-        for a in range(npar):
-            cov[a, c] = col[a] if ok else np.nan
+    _invert_into(JtJ, npar, cov)
     return cost
 
 
