@@ -153,3 +153,18 @@ def test_two_layer_numerical_model_reduces_to_erfc_for_equal_D():
     # a slow substrate holds the tracer back in the film
     slow = f(depth, D=D0, D_substrate=D0 / 100)
     assert slow[depth > L_nm].max() < f(depth, D=D0, D_substrate=D0)[depth > L_nm].max()
+
+
+def test_bounds_mapping_and_the_former_keywords():
+    da, truth = isotope_exchange_profile("surface-exchange", D=D0, k=K0, time_s=T0, seed=0)
+    x, f = da.depth.values, truth.truth["fraction"]
+    tight = fit_profile(x, f, T0, model="surface-exchange", bounds={"D": (1e-16, 1e-14)})
+    assert tight["D_cm2_s"] == pytest.approx(1e-14, rel=1e-3)  # held at the upper bound, with a warning
+    assert any("bound" in w for w in tight.warnings)
+    with pytest.warns(DeprecationWarning, match="D_bounds"):
+        old = fit_profile(x, f, T0, model="surface-exchange", D_bounds=(1e-16, 1e-14))
+    assert old["D_cm2_s"] == tight["D_cm2_s"]
+    assert tuple(old.provenance["parameters"]["D_bounds"]) == (1e-16, 1e-14)  # provenance keeps its keys
+    for bad in ({"E": (1, 2)}, {"D": (2e-12, 1e-12)}, {"k": "fast"}):
+        with pytest.raises(ValidationError, match="bounds"):
+            fit_profile(x, f, T0, model="surface-exchange", bounds=bad)

@@ -28,3 +28,24 @@ def test_make_volume_spacing_takes_lengths_with_units():
     with pytest.warns(DeprecationWarning):
         c = make_volume(np.zeros((2, 2, 2)), spacing_um=0.02)
     assert c.attrs["spacing_um"] == pytest.approx([0.02] * 3)
+
+
+def test_grouped_keywords_warn_and_merge_into_the_mapping():
+    from ionscope.model.deprecation import grouped_parameters
+
+    @grouped_parameters(bounds={"D_bounds": "D", "k_bounds": "k"})
+    def f(*, bounds=None):
+        return bounds
+
+    assert f() is None
+    assert f(bounds={"D": (1, 2)}) == {"D": (1, 2)}
+    with pytest.warns(DeprecationWarning, match=r"'k_bounds' is now bounds\['k'\]"):
+        assert f(bounds={"D": (1, 2)}, k_bounds=(3, 4)) == {"D": (1, 2), "k": (3, 4)}
+    with pytest.raises(TypeError, match="got .D_bounds. and bounds"):
+        f(bounds={"D": (1, 2)}, D_bounds=(1, 2))
+    with pytest.raises(TypeError, match="must be a mapping"):
+        f(bounds=(1, 2), D_bounds=(1, 2))
+    with pytest.raises(TypeError, match="no parameter"):
+        grouped_parameters(bounds={"a": "b"})(lambda c: c)
+    with pytest.raises(TypeError, match="still has"):
+        grouped_parameters(bounds={"a": "b"})(lambda bounds, a: a)

@@ -9,7 +9,7 @@ uncertainties are propagated linearly back to cm² s⁻¹ and cm s⁻¹.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +23,7 @@ from ionscope.diffusion.checks import (
     check_gradient_points,
     check_reaches_background,
 )
+from ionscope.model.deprecation import grouped_parameters
 from ionscope.model.errors import ValidationError
 from ionscope.model.provenance import make_provenance
 from ionscope.model.result import Quantity, Result
@@ -215,14 +216,38 @@ def _starts(problem: _Problem) -> list[np.ndarray]:
     return out
 
 
-# 17 parameters: each is a documented keyword users pass (the fit's model, fixed values, bounds and
-# uncertainty method); grouping them into an options object would break every call for no gain.
-def fit_profile(depth_nm, fraction, time_s: float, *, model: str = "surface-exchange", sigma=None,  # noqa: PLR0913
+#: Default search bounds of D (cm² s⁻¹) and k (cm s⁻¹), unchanged from the former ``D_bounds``/``k_bounds``
+#: defaults: many decades wide, so they only keep the search finite; a fit that ends at a bound is
+#: reported with a warning (:func:`ionscope.diffusion.checks.check_bounds`).
+DEFAULT_BOUNDS: Mapping[str, tuple[float, float]] = {"D": (1e-22, 1e-3), "k": (1e-16, 1.0)}
+
+
+def _bounds(bounds: Mapping[str, tuple[float, float]] | None) -> tuple[tuple[float, float], tuple[float, float]]:
+    """The (lower, upper) bounds of D and of k: ``bounds`` over :data:`DEFAULT_BOUNDS`."""
+    given = dict(bounds or {})
+    unknown = sorted(set(given) - set(DEFAULT_BOUNDS))
+    if unknown:
+        raise ValidationError(f"bounds are given for D and k only, not for {', '.join(map(repr, unknown))}")
+    merged = {**DEFAULT_BOUNDS, **given}
+    out = []
+    for name in ("D", "k"):
+        try:
+            lo, hi = (float(v) for v in merged[name])
+        except (TypeError, ValueError):
+            raise ValidationError(f"bounds[{name!r}] must be two numbers (lower, upper), got {merged[name]!r}") \
+                from None
+        if not (0 < lo < hi < np.inf):
+            raise ValidationError(f"bounds[{name!r}] must satisfy 0 < lower < upper, got {merged[name]!r}")
+        out.append((lo, hi))
+    return out[0], out[1]
+
+
+@grouped_parameters(bounds={"D_bounds": "D", "k_bounds": "k"})
+def fit_profile(depth_nm, fraction, time_s: float, *, model: str = "surface-exchange", sigma=None,
                 background: float | None = None, source: float | None = None, fit_offset: bool = False,
                 resolution_nm: float | str | None = None, film_thickness_nm: float | None = None,
-                sample_thickness_nm: float | None = None, D_bounds: tuple[float, float] = (1e-22, 1e-3),
-                k_bounds: tuple[float, float] = (1e-16, 1.0), uncertainty: str = "covariance",
-                n_boot: int = 100, seed: int = 0, inputs=()) -> Result:
+                sample_thickness_nm: float | None = None, bounds: Mapping[str, tuple[float, float]] | None = None,
+                uncertainty: str = "covariance", n_boot: int = 100, seed: int = 0, inputs=()) -> Result:
     """Fit an isotope-exchange depth profile.
 
     Parameters
@@ -251,8 +276,10 @@ def fit_profile(depth_nm, fraction, time_s: float, *, model: str = "surface-exch
         Thickness of the film for ``two-layer``.
     sample_thickness_nm
         Sample/layer thickness for the diffusion-length validity check.
-    D_bounds, k_bounds
-        Bounds of D (cm² s⁻¹) and k (cm s⁻¹).
+    bounds
+        Search bounds ``{"D": (lower, upper), "k": (lower, upper)}`` of D (cm² s⁻¹, also used for
+        D_substrate) and k (cm s⁻¹); a key left out keeps its default (:data:`DEFAULT_BOUNDS`). The
+        former keywords ``D_bounds=``/``k_bounds=`` still work, with a ``DeprecationWarning``.
     uncertainty
         ``"covariance"`` (linearised, from the Jacobian) or ``"bootstrap"`` (parametric, ``n_boot``
         refits of Gaussian-resampled data; the spread of log₁₀ D and log₁₀ k gives the 1σ).
@@ -264,10 +291,11 @@ def fit_profile(depth_nm, fraction, time_s: float, *, model: str = "surface-exch
         quantities ``D``/``k``/…, ``chi2_red``, ``aic``, ``bic``, ``depth_nm``, ``fitted``,
         ``residuals`` (normalised) and warnings.
     """
+    D_bounds, k_bounds = _bounds(bounds)
     if model == "auto":
         return compare_models(depth_nm, fraction, time_s, models=AUTO_MODELS, sigma=sigma, background=background,
                               source=source, fit_offset=fit_offset, resolution_nm=resolution_nm,
-                              sample_thickness_nm=sample_thickness_nm, D_bounds=D_bounds, k_bounds=k_bounds,
+                              sample_thickness_nm=sample_thickness_nm, bounds={"D": D_bounds, "k": k_bounds},
                               uncertainty=uncertainty, n_boot=n_boot, seed=seed, inputs=inputs)
     t, x_nm, y, s, extra = _checked_inputs(model, depth_nm, fraction, time_s, sigma, resolution_nm,
                                            film_thickness_nm, uncertainty)

@@ -1,4 +1,4 @@
-"""Renamed keyword arguments: the old name keeps working for a while, with a ``DeprecationWarning``.
+"""Renamed or grouped keyword arguments: the old names keep working for a while, with a ``DeprecationWarning``.
 
 >>> @renamed_parameters(normalise="normalisation")
 ... def f(x, *, normalisation="none"):
@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import inspect
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import ParamSpec, TypeVar
 
 P = ParamSpec("P")
@@ -51,6 +51,58 @@ def renamed_parameters(**renames: str) -> Callable[[Callable[P, R]], Callable[P,
 
         # a marker for introspection; typeshed's functools._Wrapped declares no attributes beyond the wrapped ones
         wrapper.__renamed_parameters__ = dict(renames)  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorate
+
+
+def grouped_parameters(**groups: Mapping[str, str]) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Decorator: accept separate old keywords as entries of one new mapping parameter.
+
+    ``groups`` maps each new parameter to ``{old keyword: key in the mapping}``: with
+    ``@grouped_parameters(bounds={"D_bounds": "D", "k_bounds": "k"})`` a call with ``D_bounds=(a, b)``
+    warns (``DeprecationWarning``, pointing at the caller) and passes ``bounds={"D": (a, b)}`` merged
+    with any ``bounds`` given; giving a key both ways is a ``TypeError``.
+
+    >>> @grouped_parameters(bounds={"D_bounds": "D"})
+    ... def f(*, bounds=None):
+    ...     return bounds
+    >>> import warnings
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     f(D_bounds=(1, 2))
+    {'D': (1, 2)}
+    """
+
+    def decorate(func: Callable[P, R]) -> Callable[P, R]:
+        params = inspect.signature(func).parameters
+        for new, olds in groups.items():
+            if new not in params:
+                raise TypeError(f"{func.__qualname__} has no parameter {new!r} to group {', '.join(olds)} into")
+            if any(old in params for old in olds):
+                raise TypeError(f"{func.__qualname__} still has one of the old parameters {', '.join(olds)}")
+
+        @functools.wraps(func)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            for new, olds in groups.items():
+                given = {old: kwargs.pop(old) for old in olds if old in kwargs}
+                if not given:
+                    continue
+                current = kwargs.get(new)
+                if current is not None and not isinstance(current, Mapping):
+                    raise TypeError(f"{func.__qualname__}(): {new} must be a mapping, got {type(current).__name__}")
+                merged = dict(current or {})
+                for old, value in given.items():
+                    if olds[old] in merged:
+                        raise TypeError(f"{func.__qualname__}() got {old!r} and {new}[{olds[old]!r}]")
+                    warnings.warn(f"{func.__qualname__}(): the parameter {old!r} is now {new}[{olds[old]!r}]; "
+                                  f"the old name will be removed", DeprecationWarning, stacklevel=2)
+                    merged[olds[old]] = value
+                kwargs[new] = merged
+            return func(*args, **kwargs)
+
+        # a marker for introspection; typeshed's functools._Wrapped declares no attributes beyond the wrapped ones
+        wrapper.__grouped_parameters__ = {k: dict(v) for k, v in groups.items()}  # type: ignore[attr-defined]
         return wrapper
 
     return decorate
