@@ -20,13 +20,17 @@ windows (iteratively re-weighted; robust to a few wrong matches).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ionscope.library.formula import parse_formula
 from ionscope.model.errors import ValidationError
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 MODELS = ("sqrt", "sqrt-quadratic")
 
@@ -263,7 +267,8 @@ def auto_calibrate(spectrum, *, polarity: str | None = None, references: Sequenc
     return best
 
 
-def apply_calibration(obj, cal: Calibration):
+def apply_calibration(obj: xr.DataArray | np.ndarray | Sequence[float], cal: Calibration
+                      ) -> xr.DataArray | np.ndarray:
     """Put calibrated m/z on data.
 
     * NumPy array (or list) of flight times/channels — e.g. event data — → array of m/z;
@@ -286,8 +291,36 @@ def apply_calibration(obj, cal: Calibration):
     return out
 
 
+@dataclass(frozen=True)
+class ScanCalibrations:
+    """One :class:`Calibration` per scan of a series (:func:`recalibrate_scans`), in scan order.
+
+    Indexing, ``len`` and iteration go over the calibrations; :attr:`t0` is the drift of the time
+    offset over the scans (channels or flight-time units), the usual charging diagnostic.
+    """
+
+    calibrations: tuple[Calibration, ...]
+
+    def __getitem__(self, scan: int) -> Calibration:
+        return self.calibrations[scan]
+
+    def __len__(self) -> int:
+        return len(self.calibrations)
+
+    def __iter__(self) -> Iterator[Calibration]:
+        return iter(self.calibrations)
+
+    @property
+    def t0(self) -> np.ndarray:
+        """Time offset ``t0`` of every scan (units of ``t``)."""
+        return np.array([c.params[0] for c in self.calibrations])
+
+    def to_dict(self) -> dict:
+        return {"calibrations": [c.to_dict() for c in self.calibrations]}
+
+
 def recalibrate_scans(counts, channel, *, references: Sequence[str], initial: Calibration,
-                      model: str = "sqrt", min_snr: float = 5.0) -> list[Calibration]:
+                      model: str = "sqrt", min_snr: float = 5.0) -> ScanCalibrations:
     """Per-scan recalibration of a drifting depth profile / frame series.
 
     Parameters
@@ -304,7 +337,7 @@ def recalibrate_scans(counts, channel, *, references: Sequence[str], initial: Ca
 
     Returns
     -------
-    list of Calibration, one per scan.
+    ScanCalibrations, one Calibration per scan.
     """
     from ionscope.model.arrays import make_spectrum
 
@@ -320,7 +353,7 @@ def recalibrate_scans(counts, channel, *, references: Sequence[str], initial: Ca
         spec = make_spectrum(row[keep], mz[keep], channel=channel[keep])
         cal = auto_calibrate(spec, references=references, model=model, min_snr=min_snr, initial=cal)
         out.append(cal)
-    return out
+    return ScanCalibrations(tuple(out))
 
 
 class CalibrationError(ValidationError):

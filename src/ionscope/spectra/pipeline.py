@@ -4,20 +4,26 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ionscope.model.errors import ValidationError
 from ionscope.model.provenance import make_provenance
 from ionscope.model.result import Quantity, Result
-from ionscope.spectra.calibration import REFERENCE_IONS, Calibration, apply_calibration, recalibrate
+from ionscope.spectra.calibration import REFERENCE_IONS, apply_calibration, recalibrate
 from ionscope.spectra.calibration import recalibrate as _recalibrate
-from ionscope.spectra.elements import elements_present, identify_elements, untestable
+from ionscope.spectra.elements import _untestable, identify_elements
 from ionscope.spectra.peaks import find_spectrum_peaks
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import xarray as xr
 
 #: Array libraries xarray imports only to check whether an array is one of theirs.
 _DUCK_ARRAY_LIBRARIES = ("dask", "pint", "sparse", "cupy", "cubed")
@@ -69,7 +75,7 @@ def numpy_only_arrays() -> Iterator[None]:
             xr_utils.is_dask_collection = is_dask
 
 
-def read_spectrum(path: str | PathLike[str], polarity: str | None = None):
+def read_spectrum(path: str | PathLike[str], polarity: str | None = None) -> xr.DataArray:
     """Read a spectrum file; polarity from the argument, the metadata, or the ``P_``/``N_`` file name."""
     import warnings as _warnings
 
@@ -103,11 +109,20 @@ def _polarity_of(spec) -> str:
     return pol
 
 
-def calibration_result(spec, *, model: str = "sqrt", references: Sequence[str] | None = None,
-                       source: str | PathLike[str] | None = None) -> tuple[Result, Calibration]:
+def calibration_result(spec: xr.DataArray, *, model: str = "sqrt", references: Sequence[str] | None = None,
+                       source: str | PathLike[str] | None = None, out: str | PathLike[str] | None = None,
+                       force: bool = False) -> Result:
     """Recalibrate ``spec`` (:func:`ionscope.spectra.calibration.recalibrate`: never worse than the file's
     own calibration); report parameters, per-reference residuals (ppm), the exported calibration's rms at
-    the same peaks and the calibration quality (model, rms ppm, ions used/rejected, kept or refit)."""
+    the same peaks and the calibration quality (model, rms ppm, ions used/rejected, kept or refit).
+
+    With ``out``, the recalibrated spectrum is written there (:func:`ionscope.write`, atomically; an
+    existing store is replaced only with ``force``), checked to be writable before anything is computed.
+    """
+    if out is not None:
+        from ionscope.io.atomic import check_writable
+
+        check_writable(Path(out), force)
     check = recalibrate(spec, polarity=(spec.attrs.get("acquisition") or {}).get("polarity"), model=model,
                         references=references, source=source)
     cal = check.calibration
@@ -122,12 +137,16 @@ def calibration_result(spec, *, model: str = "sqrt", references: Sequence[str] |
     names = ("t0", "k", "c")
     values = {names[i]: Quantity(v, unc[i], "channel" if i == 0 else "channel/√(m/z)" if i == 1 else "channel/(m/z)")
               for i, v in enumerate(cal.params)}
-    quality = quality_record(check)
+    quality = _quality_record(check)
     values.update({"model": cal.model, "rms": quality["rms"], "exported_rms": quality["exported_rms"],
-                   "references": [reference_record(r) for r in cal.references], "quality": quality})
+                   "references": [_reference_record(r) for r in cal.references], "quality": quality})
     prov = make_provenance("ionscope.spectra.recalibrate", inputs=[source] if source else [],
                            parameters={"model": model, "references": list(references) if references else "default"})
-    return Result("spectrum.calibration", values, tuple(warnings), prov), cal
+    if out is not None:
+        import ionscope
+
+        ionscope.write(apply_calibration(spec, cal), Path(out), force=force)
+    return Result("spectrum.calibration", values, tuple(warnings), prov)
 
 
 def peaks_result(spec, *, min_snr: float = 3.0, recalibrate: bool = True,
@@ -140,17 +159,18 @@ def peaks_result(spec, *, min_snr: float = 3.0, recalibrate: bool = True,
         check = _recalibrate(spec, source=source)
         spec = apply_calibration(spec, check.calibration)
         warnings += list(check.warnings)
-        quality = quality_record(check)
+        quality = _quality_record(check)
     elif recalibrate:
         warnings.append("not recalibrated (no channel axis or unknown polarity): m/z as exported")
     table = find_spectrum_peaks(spec, min_snr=min_snr)
     prov = make_provenance("ionscope.spectra.find_spectrum_peaks", inputs=[source] if source else [],
                            parameters={"min_snr": min_snr, "recalibrate": recalibrate})
-    return Result("spectrum.peaks", {"n_peaks": len(table), "peaks": [peak_record(r) for r in table.to_dict("records")],
-                                     "calibration": quality}, tuple(warnings), prov)
+    peaks = [_peak_record(r) for r in table.to_dict("records")]
+    return Result("spectrum.peaks", {"n_peaks": len(table), "peaks": peaks, "calibration": quality},
+                  tuple(warnings), prov)
 
 
-def peak_record(row: dict) -> dict:
+def _peak_record(row: dict) -> dict:
     """One peak of :func:`find_spectrum_peaks` with its physical numbers as quantities.
 
     Uncertainties from counting statistics of a peak of ``N`` counts (its area) and Gaussian width
@@ -181,7 +201,7 @@ def _rms_quantity(rms: float, n: int) -> Quantity | None:
     return Quantity(float(rms), float(rms / np.sqrt(2 * (n - 1))), "ppm")
 
 
-def quality_record(check) -> dict:
+def _quality_record(check) -> dict:
     """Calibration quality for results: model, rms (ppm, quantity) of the kept and the exported
     calibration, rms in bins, reference ions used and rejected, and whether the file's own was kept."""
     d = check.to_dict()
@@ -192,7 +212,7 @@ def quality_record(check) -> dict:
     return d
 
 
-def reference_record(ref: dict) -> dict:
+def _reference_record(ref: dict) -> dict:
     """A calibration reference ion: exact m/z, fitted m/z and residual as quantities (ppm)."""
     return {"ion": ref["ion"], "mz_true": Quantity(float(ref["mz_true"]), 0.0, "m/z"),
             "mz_fit": Quantity(float(ref["mz_fit"]), None, "m/z",
@@ -205,7 +225,7 @@ def reference_record(ref: dict) -> dict:
 SPECTRUM_SUFFIXES = (".txt",)
 
 
-def element_rows(fits, elements: Sequence[str], polarity: str) -> list[dict]:
+def _element_rows(fits, elements: Sequence[str], polarity: str) -> list[dict]:
     """One row per element: detected (intensity ± σ of its present species, evidence) or not detected
     with a 3σ upper limit; ``not_detected_because`` lists the presence tests that the form shown
     (the one of largest contrast) fails (``[]`` when detected).
@@ -299,14 +319,14 @@ def _identify_file(path, *, elements, polarity, recalibrate, **options) -> Resul
     auto = isinstance(elements, str) and elements == "auto"
     if not auto and not options.get("forms"):
         warnings += [f"{e}: no {pol} ion of it is expected (noble gases form only cations, elements with an "
-                     "unbound anion no M⁻): not tested" for e in untestable(elements, pol)]
+                     "unbound anion no M⁻): not tested" for e in _untestable(elements, pol)]
     fits = identify_elements(spec, polarity=pol, elements=elements, **options)
     if auto:
-        names = list(elements_present(fits))
+        names = list(fits.present().keys())
     else:
         names = list(elements)
-    rows = element_rows(fits, names, pol)
-    all_rows = element_rows(fits, sorted({f.element for f in fits if not f.interference}), pol) if auto else rows
+    rows = _element_rows(fits, names, pol)
+    all_rows = _element_rows(fits, sorted({f.element for f in fits if not f.interference}), pol) if auto else rows
     if auto:
         warnings.append("auto mode screens every element with a diagnostic isotope pattern (≥ 3 isotopes above 5 %); "
                         "minor and one- or two-isotope elements can be missed: test suspected ones with --elements")
@@ -314,7 +334,7 @@ def _identify_file(path, *, elements, polarity, recalibrate, **options) -> Resul
                            parameters={"elements": elements, "polarity": pol, "recalibrate": recalibrate, **options})
     return Result("spectrum.identify",
                   {"file": str(p), "polarity": pol, "elements": rows,
-                   "calibration": quality_record(check) if check else None,
+                   "calibration": _quality_record(check) if check else None,
                    "species": [{"formula": f.formula, "element": f.element, "mz": Quantity(f.mz, None, "m/z"),
                                 "intensity": Quantity(f.intensity, _fin(f.uncertainty), "counts"),
                                 "significance": f.significance, "contrast": f.contrast, "pattern_score": f.score}
@@ -358,9 +378,34 @@ def _is_store(p: Path) -> bool:
     return p.suffix.lower() == ".zarr" or any((p / f).exists() for f in ("zarr.json", ".zgroup", ".zarray"))
 
 
+@dataclass(frozen=True)
+class BatchIdentification:
+    """The identifications of a batch (:func:`identify_batch`): one ``spectrum.identify`` Result per file,
+    in file order. Indexing, ``len`` and iteration go over the per-file results; :meth:`table` is the
+    long table (:func:`long_table`)."""
+
+    results: tuple[Result, ...]
+
+    def __getitem__(self, i: int) -> Result:
+        return self.results[i]
+
+    def __len__(self) -> int:
+        return len(self.results)
+
+    def __iter__(self) -> Iterator[Result]:
+        return iter(self.results)
+
+    def table(self) -> pd.DataFrame:
+        """One row per file and element (:func:`long_table`)."""
+        return long_table(self.results)
+
+    def to_dict(self) -> dict:
+        return {"results": [r.to_dict() for r in self.results]}
+
+
 def identify_batch(paths: Sequence[str | PathLike[str]], *, elements: Sequence[str] | str = "auto",
-                   polarity: str | None = None, recalibrate: bool = True, on_file=None,
-                   **options) -> list[Result]:
+                   polarity: str | None = None, recalibrate: bool = True,
+                   on_file: Callable[[Path], object] | None = None, **options) -> BatchIdentification:
     """:func:`identify_file` over many files; a file that fails gives a Result whose ``error`` says why
     (its element rows are marked not analysed) and the others go on. ``on_file(path)`` is called after
     each file (progress). In auto mode every file gets a row for every element detected in any file."""
@@ -387,7 +432,7 @@ def identify_batch(paths: Sequence[str | PathLike[str]], *, elements: Sequence[s
         out = [_with_rows(res, union) for res in out]
     else:
         out = [res if res["error"] is None else _with_rows(res, list(elements)) for res in out]
-    return out
+    return BatchIdentification(tuple(out))
 
 
 def _with_rows(res: Result, names: list[str]) -> Result:
@@ -413,7 +458,7 @@ TABLE_COLUMNS = ("file", "polarity", "calibration", "calibration_rms_ppm", "elem
                  "sigma", "upper_limit", "significance", "contrast", "evidence", "error")
 
 
-def long_table(results: Sequence[Result]):
+def long_table(results: Sequence[Result]) -> pd.DataFrame:
     """One row per file and element (pandas DataFrame with :data:`TABLE_COLUMNS`; counts)."""
     import pandas as pd
 
@@ -432,5 +477,5 @@ def long_table(results: Sequence[Result]):
     return pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
 
 
-__all__ = ["REFERENCE_IONS", "calibration_result", "element_rows", "identify_batch", "identify_file",
+__all__ = ["REFERENCE_IONS", "BatchIdentification", "calibration_result", "identify_batch", "identify_file",
            "long_table", "parse_elements", "peaks_result", "read_spectrum", "spectrum_files"]
