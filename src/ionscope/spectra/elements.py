@@ -525,13 +525,10 @@ def _build_species(els: Sequence[str], polarity: str, params: IdentifyParameters
     if interferences:
         pairs += _deciding_interferences(pairs, _interference_species(els, polarity, max_mz=float(x.max())))
     pats = [isotope_pattern(f, resolution="unit") for f, _, _ in pairs]
-    cm, ca, idx = [], [], []
-    for s, p in enumerate(pats):
-        keep = p.abundance >= params.min_abundance * p.abundance.max()
-        cm.append(p.mz[keep])
-        ca.append(p.abundance[keep])
-        idx.append(np.full(int(keep.sum()), s))
-    cm, ca, idx = np.concatenate(cm), np.concatenate(ca), np.concatenate(idx)
+    keeps = [p.abundance >= params.min_abundance * p.abundance.max() for p in pats]
+    cm = np.concatenate([p.mz[k] for p, k in zip(pats, keeps)])
+    ca = np.concatenate([p.abundance[k] for p, k in zip(pats, keeps)])
+    idx = np.concatenate([np.full(int(k.sum()), s) for s, k in enumerate(keeps)])
     ok = (cm > x[0]) & (cm < x[-1])
     cm, ca, idx = cm[ok], ca[ok], idx[ok]
     half = np.maximum(cm / (2 * rp), np.interp(cm, x, data.dx))
@@ -593,7 +590,7 @@ def _sigmas(a: np.ndarray, b: np.ndarray, w: np.ndarray, coef: np.ndarray) -> np
     resid = (b - a @ coef) * w
     sigma = np.full(a.shape[1], np.inf)
 
-    def local(s: int) -> float:
+    def local(s: int | np.integer) -> float:
         rows = a[:, s] > 0
         return max(float(np.mean(resid[rows] ** 2)) if rows.any() else 1.0, 1.0)
 

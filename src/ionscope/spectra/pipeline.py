@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -43,11 +43,13 @@ def numpy_only_arrays() -> Iterator[None]:
     xarray version) this does nothing. Not meant for a process whose other threads import one of these
     libraries for the first time while the block runs.
     """
+    pycompat: Any  # private xarray internals, typed by xarray for its own use only
+    xr_utils: Any
     try:
         from xarray.namedarray import pycompat
         from xarray.namedarray import utils as xr_utils
 
-        cache = pycompat._cached_duck_array_modules
+        cache: dict[str, Any] = pycompat._cached_duck_array_modules
         module_type = pycompat.DuckArrayModule
         version = pycompat.Version("0.0.0")
         is_dask = xr_utils.is_dask_collection
@@ -135,8 +137,8 @@ def calibration_result(spec: xr.DataArray, *, model: str = "sqrt", references: S
         warnings.append(f"{len(check.rejected)} reference peak(s) rejected as outliers: {', '.join(check.rejected)}")
     unc = cal.uncertainties or (None,) * len(cal.params)
     names = ("t0", "k", "c")
-    values = {names[i]: Quantity(v, unc[i], "channel" if i == 0 else "channel/√(m/z)" if i == 1 else "channel/(m/z)")
-              for i, v in enumerate(cal.params)}
+    units = ("channel", "channel/√(m/z)", "channel/(m/z)")
+    values: dict[str, Any] = {names[i]: Quantity(v, unc[i], units[i]) for i, v in enumerate(cal.params)}
     quality = _quality_record(check)
     values.update({"model": cal.model, "rms": quality["rms"], "exported_rms": quality["exported_rms"],
                    "references": [_reference_record(r) for r in cal.references], "quality": quality})
@@ -436,6 +438,7 @@ def identify_batch(paths: Sequence[str | PathLike[str]], *, elements: Sequence[s
 
 
 def _with_rows(res: Result, names: list[str]) -> Result:
+    rows: list[dict[str, Any]]
     if res["error"] is not None:
         rows = [{"element": e, "detected": None, "intensity": None, "upper_limit": None, "significance": None,
                  "contrast": None, "pattern_score": None, "evidence": [], "not_detected_because": [], "forms": []}
