@@ -90,8 +90,7 @@ def read_spectrum(path: str | PathLike[str], polarity: str | None = None) -> xr.
     if caught:
         spec.attrs["read_warnings"] = [str(w.message) for w in caught]
     if "mz" not in spec.dims:
-        kind = str(spec.attrs.get("kind") or "dataset without an m/z axis").replace("_", " ")
-        raise ValidationError(f"{p.name} holds a {kind}, not a spectrum (no m/z axis)", p)
+        raise ValidationError(_not_a_spectrum(p.name, spec), p)
     acq = dict(spec.attrs.get("acquisition") or {})
     if polarity in (None, "auto"):
         polarity = acq.get("polarity")
@@ -102,6 +101,26 @@ def read_spectrum(path: str | PathLike[str], polarity: str | None = None) -> xr.
         acq["polarity"] = polarity
         spec.attrs["acquisition"] = acq
     return spec
+
+
+def _not_a_spectrum(name: str, data) -> str:
+    """Why ``data`` read from ``name`` is not a spectrum: what it holds (a depth profile; two unlabelled
+    arrays ``counts, mz`` of a NumPy archive) and, for two bare 1-D arrays of one length, one of them
+    ``mz``, how to make a spectrum of them."""
+    kind = str(data.attrs.get("kind") or "")
+    arrays = [str(v) for v in getattr(data, "data_vars", {})]
+    if kind == "arrays" or (not kind and arrays):
+        n = len(arrays)
+        what = (f"{n} unlabelled array{'' if n == 1 else 's'} ({', '.join(arrays)})" if n
+                else "no arrays")
+    else:
+        kind = kind.replace("_", " ") or "dataset without an m/z axis"
+        what = ("an " if kind[0] in "aeiou" else "a ") + kind
+    text = f"{name} holds {what}, not a spectrum (no m/z axis)"
+    if "mz" in arrays and len(arrays) == 2 and len({data[v].shape for v in arrays}) == 1 and data["mz"].ndim == 1:
+        text += ("; to analyse counts over m/z, make a spectrum with ionscope.model.make_spectrum(counts, mz) "
+                 "and save it with ionscope.write(spectrum, 'spectrum.zarr')")
+    return text
 
 
 def _polarity_of(spec) -> str:
