@@ -28,7 +28,7 @@ import re
 import pytest
 
 #: The analysis packages whose public functions follow the rule.
-PACKAGES = ("micro", "depth", "diffusion", "imaging", "mva", "operando", "tomo", "correlate")
+PACKAGES = ("micro", "depth", "diffusion", "imaging", "mva", "operando", "tomo", "correlate", "spectra")
 
 #: Bare containers (and ``Any``, which hides the shape) not allowed in a return annotation.
 BARE = re.compile(r"(?<![\w.])(dict|tuple|list|Mapping|Sequence|Any|Dict|Tuple|List)\b")
@@ -79,6 +79,10 @@ EXEMPT = {
     "ionscope.correlate.transfer.unmix": "the (means, σ) arrays of one least-squares solve inside the per-draw "
                                          "loops of transfer_labels and transfer3d: a Result is kept by the "
                                          "command's flag recording (ionscope.model.flags), a tuple is not",
+    "ionscope.spectra.pipeline.parse_elements": "parses the user's --elements text ('auto' or symbols) into the "
+                                                "element list that identify_file takes as input",
+    "ionscope.spectra.pipeline.spectrum_files": "the spectrum files a batch will read, expanded from the user's "
+                                                "files and folders: an input, known before anything is computed",
 }
 
 #: Modules outside the rule for now, and why.

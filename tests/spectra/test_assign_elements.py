@@ -13,7 +13,7 @@ from ionscope.spectra import (
     find_spectrum_peaks,
     identify_elements,
 )
-from ionscope.spectra.elements import oxide_fragment_allowed, untestable
+from ionscope.spectra.elements import _untestable, oxide_fragment_allowed
 from ionscope.synth.spectra import tof_spectrum
 
 METALS = {"Ru+": 2.0e4, "Pt+": 8e3, "Pd+": 6e3, "RuO+": 4e3, "Ir+": 3e3}
@@ -38,7 +38,7 @@ def test_identify_recovers_species_intensities_from_overlapping_patterns(metal_s
         # power adds up to ~4 % systematic error, so allow 4σ + 5 %
         assert abs(f.intensity - true) < 4 * f.uncertainty + 0.05 * true, (formula, f.intensity, true)
     present = elements_present(fits)
-    assert set(present) == {"Ru", "Pt", "Pd", "Ir"}  # Ru/Pd isobars at 102/104 and Mo at 96–100 decomposed
+    assert set(present.keys()) == {"Ru", "Pt", "Pd", "Ir"}  # Ru/Pd isobars at 102/104 and Mo at 96–100 decomposed
     assert by["Mo+"].present is False and by["Rh+"].present is False
     assert by["Rh+"].diagnostic is False and by["Ru+"].diagnostic is True  # monoisotopic: no pattern to confirm
 
@@ -47,36 +47,36 @@ def test_auto_mode_finds_only_elements_that_are_there():
     spec, _ = tof_spectrum(BASE, n_channels=200_000, seed=5)
     spec = apply_calibration(spec, auto_calibrate(spec))
     # auto screens elements with ≥ 3 isotopes above 5 %: none is in BASE
-    assert elements_present(identify_elements(spec, polarity="positive")) == {}
+    assert not elements_present(identify_elements(spec, polarity="positive")).keys()
     # two-isotope elements are found when named: C+ (12C/13C) and K+ (39K/41K) are in BASE, Cl and Ru are not
     named = elements_present(identify_elements(spec, polarity="positive", elements=["C", "K", "Cl", "Ru"]))
-    assert set(named) == {"C", "K"}
+    assert set(named.keys()) == {"C", "K"}
 
 
 def test_oxide_fragment_rule_drops_cations_beyond_the_oxide_valence():
     # Hirokawa et al. 2003: MOy+ needs valence >= 2y+1; rare earths (3) give DyO+ but not DyO2+
-    pos = {f for f, _ in candidate_species(["Dy", "Ru", "Pt", "Sr", "Fe"], "positive")}
+    pos = set(candidate_species(["Dy", "Ru", "Pt", "Sr", "Fe"], "positive")["formula"])
     assert {"Dy+", "DyO+", "Ru+", "RuO+", "RuO2+", "Pt+", "PtO+", "Sr+", "Fe+", "FeO+", "FeO2+"} <= pos
     assert not pos & {"DyO2+", "PtO2+", "SrO+", "SrO2+"}
     # negative ions and explicitly requested forms are not restricted
-    neg = {f for f, _ in candidate_species(["Dy", "Sr"], "negative")}
+    neg = set(candidate_species(["Dy", "Sr"], "negative")["formula"])
     assert {"DyO2-", "DyO3-", "SrO-", "SrO3-"} <= neg
-    assert ("DyO2+", "Dy") in candidate_species(["Dy"], "positive", forms=["{E}O2"])
+    assert candidate_species(["Dy"], "positive", forms=["{E}O2"]).values.tolist() == [["DyO2+", "Dy"]]
     assert oxide_fragment_allowed("Xx", "{E}O2", "positive")  # no tabulated valence: allowed
 
 
 def test_noble_gases_only_as_cations_and_no_unbound_atomic_anions():
-    neg = {f for f, _ in candidate_species(["Xe", "Kr", "Zn", "Ru"], "negative")}
+    neg = set(candidate_species(["Xe", "Kr", "Zn", "Ru"], "negative")["formula"])
     assert not neg & {"Xe-", "XeO-", "XeO2-", "XeO3-", "Kr-", "KrO3-", "Zn-"}
     assert {"ZnO-", "ZnO2-", "Ru-", "RuO3-"} <= neg  # zinc's oxide anions and Ru⁻ (bound) stay
-    pos = {f for f, _ in candidate_species(["Xe", "Zn"], "positive")}
+    pos = set(candidate_species(["Xe", "Zn"], "positive")["formula"])
     assert "Xe+" in pos and not pos & {"XeO+", "XeO2+"}
     assert "Zn+" in pos
-    assert untestable(["Xe", "Ru", "Zn"], "negative") == ["Xe"] and untestable(["Xe"], "positive") == []
+    assert _untestable(["Xe", "Ru", "Zn"], "negative") == ["Xe"] and _untestable(["Xe"], "positive") == []
 
 
 def test_candidate_species_and_polarity_errors():
-    assert ("RuO3-", "Ru") in candidate_species(["Ru"], "negative")
+    assert ["RuO3-", "Ru"] in candidate_species(["Ru"], "negative").values.tolist()
     with pytest.raises(ValidationError):
         candidate_species(["Ru"], "neutral")
     with pytest.raises(ValidationError):
@@ -140,7 +140,7 @@ def test_auto_contrast_rejects_organic_lookalikes_at_coarse_binning(seed):
     spec = apply_calibration(spec, auto_calibrate(spec))
     fits = identify_elements(spec, polarity="positive", elements="auto")
     assert {f.formula for f in fits if f.present} == set(truth)
-    assert set(elements_present(fits)) == {"Ru", "Pt"}
+    assert set(elements_present(fits).keys()) == {"Ru", "Pt"} == set(fits.present().keys())
     for f in fits:
         if f.present:
             # the ±1-bin windows also hold the organic ions of the same nominal masses; the fit is a

@@ -222,3 +222,17 @@ def test_identify_a_depth_profile_store_says_it_is_not_a_spectrum(cli, tmp_path)
     code, _, err = cli("spectrum", "identify", store)
     assert code == 2, err
     assert "depth profile" in err and "not a spectrum" in err and "no spectrum files" not in err
+
+
+def test_peaks_on_bare_numpy_arrays_says_what_the_file_holds(cli, tmp_path):
+    """A NumPy archive of unlabelled arrays names them (count and names) instead of "holds a arrays"."""
+    one = tmp_path / "one.npz"
+    np.savez(one, counts=np.ones(50))
+    code, _, err = cli("spectrum", "peaks", one)
+    assert code == 2 and "one.npz holds 1 unlabelled array (counts), not a spectrum" in " ".join(err.split())
+    pair = tmp_path / "pair.npz"
+    np.savez(pair, counts=np.ones(50), mz=np.linspace(1.0, 50.0, 50))
+    code, _, err = cli("spectrum", "peaks", pair)
+    text = " ".join(err.split())
+    assert code == 2 and "holds 2 unlabelled arrays (counts, mz)" in text and "make_spectrum(counts, mz)" in text
+    assert "holds a arrays" not in text

@@ -6,9 +6,9 @@ from ionscope.model import ValidationError
 from ionscope.spectra import apply_calibration, auto_calibrate, identify_elements
 from ionscope.spectra.elements import (
     IdentifyParameters,
-    candidate_species,
-    deciding_interferences,
-    interference_species,
+    _candidate_pairs,
+    _deciding_interferences,
+    _interference_species,
 )
 from ionscope.synth.spectra import tof_spectrum
 
@@ -54,12 +54,12 @@ def test_rhodium_under_the_ru_hydride_is_found_with_its_own_share(ru_rh):
 
 def test_deciding_interferences_land_on_one_or_two_isotope_forms_of_another_element():
     els = ["Ru", "Rh", "Pt"]
-    forms = [(f, frozenset((e,)), e) for f, e in candidate_species(els, "positive")]
-    chosen = {f for f, _, _ in deciding_interferences(forms, interference_species(els, "positive"))}
+    forms = [(f, frozenset((e,)), e) for f, e in _candidate_pairs(els, "positive")]
+    chosen = {f for f, _, _ in _deciding_interferences(forms, _interference_species(els, "positive"))}
     assert {"RuH+", "RuOH+"} <= chosen   # on Rh⁺, RhO⁺
     assert "RuO2H+" not in chosen  # RhO₂⁺ is not a form: Rh oxides reach valence 4 < 5 (fragment rule)
     assert "PtH+" not in chosen and "Pt2+" not in chosen  # lands on no one- or two-isotope form
-    assert ("RuPt+", frozenset({"Ru", "Pt"})) in interference_species(["Ru", "Pt"], "positive")
+    assert ("RuPt+", frozenset({"Ru", "Pt"})) in _interference_species(["Ru", "Pt"], "positive")
 
 
 def test_identification_options_are_validated():

@@ -67,18 +67,11 @@ def calibrate(
     json: JsonOpt = False,
 ) -> None:
     """Recalibrate m/z from reference ions; report parameters and residuals in ppm."""
-    import ionscope
-    from ionscope.io.atomic import check_writable
-    from ionscope.spectra.calibration import apply_calibration
     from ionscope.spectra.pipeline import calibration_result, read_spectrum
 
-    if out is not None:
-        check_writable(out, force)
     spec = read_spectrum(file, polarity)
     with progress("calibrating", quiet=json):
-        res, cal = calibration_result(spec, model=model, references=reference, source=file)
-    if out is not None:
-        ionscope.write(apply_calibration(spec, cal), out, force=force)
+        res = calibration_result(spec, model=model, references=reference, source=file, out=out, force=force)
     if json:
         emit_json(res)
         return
@@ -133,8 +126,8 @@ def identify(
         if len(files) == 1:  # a single file's failure is the command's error (one line, exit 2)
             results = [identify_file(files[0], elements=els, polarity=pol, recalibrate=recalibrate)]
         else:
-            results = identify_batch(files, elements=els, polarity=pol, recalibrate=recalibrate,
-                                     on_file=lambda _p: task.advance(1))
+            results = list(identify_batch(files, elements=els, polarity=pol, recalibrate=recalibrate,
+                                          on_file=lambda _p: task.advance(1)))
     if table_out is not None:
         long_table(results).to_csv(table_out, index=False)
     if plot is not None:

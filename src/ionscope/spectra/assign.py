@@ -21,6 +21,7 @@ row lists the others and the resolving power ``m/Δm`` that would separate them.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -40,14 +41,28 @@ def _unit_pattern(formula: str) -> tuple[np.ndarray, np.ndarray]:
     return p.mz, p.relative
 
 
-def candidate_table(formulas: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+@dataclass(frozen=True)
+class CandidateTable:
+    """Candidate ions sorted by exact m/z: ``mz`` (float array) and ``formulas`` (object array, same order).
+
+    Built once by :func:`candidate_table` and passed to :func:`assign_peaks` for many peak tables.
+    """
+
+    mz: np.ndarray
+    formulas: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.mz.size)
+
+
+def candidate_table(formulas: Sequence[str]) -> CandidateTable:
     """Sorted exact m/z and the matching formulas (as an object array) of candidate ions."""
     mz = np.array([parse_formula(f).mz for f in formulas], dtype=float)
     order = np.argsort(mz)
-    return mz[order], np.asarray(formulas, dtype=object)[order]
+    return CandidateTable(mz[order], np.asarray(formulas, dtype=object)[order])
 
 
-def assign_peaks(peaks: pd.DataFrame, candidates: Sequence[str] | tuple[np.ndarray, np.ndarray], *,
+def assign_peaks(peaks: pd.DataFrame, candidates: Sequence[str] | CandidateTable, *,
                  tolerance_ppm: float = 100.0, max_candidates: int = 5, min_pattern: float = 0.05,
                  pattern: bool = True) -> pd.DataFrame:
     """Rank candidate ions for every peak of a peak table.
@@ -77,7 +92,8 @@ def assign_peaks(peaks: pd.DataFrame, candidates: Sequence[str] | tuple[np.ndarr
     for col in ("mz", "height", "fwhm"):
         if col not in peaks:
             raise ValidationError(f"the peak table has no {col!r} column")
-    cmz, cform = candidates if isinstance(candidates, tuple) else candidate_table(candidates)
+    table = candidates if isinstance(candidates, CandidateTable) else candidate_table(candidates)
+    cmz, cform = table.mz, table.formulas
     pmz = peaks["mz"].to_numpy(float)
     ph = peaks["height"].to_numpy(float)
     pf = peaks["fwhm"].to_numpy(float)

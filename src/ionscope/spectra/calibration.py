@@ -20,13 +20,17 @@ windows (iteratively re-weighted; robust to a few wrong matches).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 
 from ionscope.library.formula import parse_formula
 from ionscope.model.errors import ValidationError
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 MODELS = ("sqrt", "sqrt-quadratic")
 
@@ -114,8 +118,9 @@ def _design(mz: np.ndarray, model: str) -> np.ndarray:
     return np.column_stack(cols)
 
 
-def fit_calibration(t: Sequence[float], mz: Sequence[float], *, model: str = "sqrt",
-                    weights: Sequence[float] | None = None, ions: Sequence[str] | None = None) -> Calibration:
+def fit_calibration(t: Sequence[float] | np.ndarray, mz: Sequence[float] | np.ndarray, *, model: str = "sqrt",
+                    weights: Sequence[float] | np.ndarray | None = None,
+                    ions: Sequence[str] | None = None) -> Calibration:
     """Fit a calibration from reference peaks (flight times ``t`` and true ``mz``).
 
     Parameters
@@ -132,29 +137,30 @@ def fit_calibration(t: Sequence[float], mz: Sequence[float], *, model: str = "sq
     """
     if model not in MODELS:
         raise ValidationError(f"unknown calibration model {model!r}; choose from {MODELS}")
-    t = np.asarray(t, dtype=float)
+    tv = np.asarray(t, dtype=float)
     m = np.asarray(mz, dtype=float)
     need = 2 if model == "sqrt" else 4
-    if t.size != m.size or t.size < need:
-        raise ValidationError(f"the {model!r} calibration needs ≥ {need} reference peaks, got {min(t.size, m.size)}")
-    if np.any(m <= 0) or not np.all(np.isfinite(t)):
+    if tv.size != m.size or tv.size < need:
+        raise ValidationError(f"the {model!r} calibration needs ≥ {need} reference peaks, "
+                              f"got {min(tv.size, m.size)}")
+    if np.any(m <= 0) or not np.all(np.isfinite(tv)):
         raise ValidationError("reference m/z must be positive and flight times finite")
-    w = np.ones_like(t) if weights is None else np.asarray(weights, dtype=float)
+    w = np.ones_like(tv) if weights is None else np.asarray(weights, dtype=float)
     a = _design(m, model)
     sw = np.sqrt(w)
-    coef, *_ = np.linalg.lstsq(a * sw[:, None], t * sw, rcond=None)
-    dof = t.size - coef.size
+    coef, *_ = np.linalg.lstsq(a * sw[:, None], tv * sw, rcond=None)
+    dof = tv.size - coef.size
     cov = None
     if dof > 0:
-        resid_t = t - a @ coef
+        resid_t = tv - a @ coef
         s2 = float(np.sum(w * resid_t ** 2) / dof)
         cov = s2 * np.linalg.pinv((a * w[:, None]).T @ a)
     cal = Calibration(model, tuple(float(c) for c in coef), cov)
-    mz_fit = cal.mz(t)
+    mz_fit = cal.mz(tv)
     names = list(ions) if ions is not None else [f"{x:.4f}" for x in m]
     refs = tuple({"ion": n, "mz_true": float(mt), "t": float(tt), "mz_fit": float(mf),
                   "residual_ppm": float((mf - mt) / mt * 1e6), "used": True}
-                 for n, mt, tt, mf in zip(names, m, t, mz_fit))
+                 for n, mt, tt, mf in zip(names, m, tv, mz_fit))
     return Calibration(model, cal.params, cov, refs)
 
 
@@ -240,8 +246,9 @@ def auto_calibrate(spectrum, *, polarity: str | None = None, references: Sequenc
                 break
             raise ValidationError(f"only {len(matched)} of {len(references)} reference ions found near their "
                                   f"expected m/z: cannot calibrate (need ≥ {need})")
-        names, mt, tt, hh = (list(x) for x in zip(*matched))
-        mt, tt = np.array(mt), np.array(tt)
+        names = [x[0] for x in matched]
+        mt = np.array([x[1] for x in matched], dtype=float)
+        tt = np.array([x[2] for x in matched], dtype=float)
         used = np.ones(mt.size, bool)
         for _ in range(3):
             fit_model = model if used.sum() >= need + 1 or model == "sqrt" else "sqrt"
@@ -260,10 +267,20 @@ def auto_calibrate(spectrum, *, polarity: str | None = None, references: Sequenc
         spread = max(4 * mad, 50.0) if np.isfinite(mad) else 500.0
         half = np.maximum(5 * spread * 1e-6 * ref_mz, 0.5 * min_window)
         _ = it
+    if best is None:
+        raise ValidationError(f"auto-calibration needs at least one iteration, got iterations={iterations}")
     return best
 
 
-def apply_calibration(obj, cal: Calibration):
+@overload
+def apply_calibration(obj: xr.DataArray, cal: Calibration) -> xr.DataArray: ...
+
+
+@overload
+def apply_calibration(obj: np.ndarray | Sequence[float], cal: Calibration) -> np.ndarray: ...
+
+
+def apply_calibration(obj: Any, cal: Calibration) -> xr.DataArray | np.ndarray:
     """Put calibrated m/z on data.
 
     * NumPy array (or list) of flight times/channels — e.g. event data — → array of m/z;
@@ -286,8 +303,36 @@ def apply_calibration(obj, cal: Calibration):
     return out
 
 
+@dataclass(frozen=True)
+class ScanCalibrations:
+    """One :class:`Calibration` per scan of a series (:func:`recalibrate_scans`), in scan order.
+
+    Indexing, ``len`` and iteration go over the calibrations; :attr:`t0` is the drift of the time
+    offset over the scans (channels or flight-time units), the usual charging diagnostic.
+    """
+
+    calibrations: tuple[Calibration, ...]
+
+    def __getitem__(self, scan: int) -> Calibration:
+        return self.calibrations[scan]
+
+    def __len__(self) -> int:
+        return len(self.calibrations)
+
+    def __iter__(self) -> Iterator[Calibration]:
+        return iter(self.calibrations)
+
+    @property
+    def t0(self) -> np.ndarray:
+        """Time offset ``t0`` of every scan (units of ``t``)."""
+        return np.array([c.params[0] for c in self.calibrations])
+
+    def to_dict(self) -> dict:
+        return {"calibrations": [c.to_dict() for c in self.calibrations]}
+
+
 def recalibrate_scans(counts, channel, *, references: Sequence[str], initial: Calibration,
-                      model: str = "sqrt", min_snr: float = 5.0) -> list[Calibration]:
+                      model: str = "sqrt", min_snr: float = 5.0) -> ScanCalibrations:
     """Per-scan recalibration of a drifting depth profile / frame series.
 
     Parameters
@@ -304,7 +349,7 @@ def recalibrate_scans(counts, channel, *, references: Sequence[str], initial: Ca
 
     Returns
     -------
-    list of Calibration, one per scan.
+    ScanCalibrations, one Calibration per scan.
     """
     from ionscope.model.arrays import make_spectrum
 
@@ -320,7 +365,7 @@ def recalibrate_scans(counts, channel, *, references: Sequence[str], initial: Ca
         spec = make_spectrum(row[keep], mz[keep], channel=channel[keep])
         cal = auto_calibrate(spec, references=references, model=model, min_snr=min_snr, initial=cal)
         out.append(cal)
-    return out
+    return ScanCalibrations(tuple(out))
 
 
 class CalibrationError(ValidationError):
@@ -764,15 +809,16 @@ def _prior_consensus(exported: Calibration, pk_t, pk_area, ref_mz, tol, bins) ->
     fewer than three references agree. Lets a badly exported calibration be repaired; every candidate
     peak within the prior window is considered, not just the nearest."""
     pm = exported.mz(pk_t)
-    ri, pj = [], []
+    pairs_r: list[int] = []
+    pairs_p: list[int] = []
     for i, m in enumerate(ref_mz):
         sel = np.nonzero(np.abs(pm - m) <= max(PRIOR_PPM * 1e-6 * m, tol[i]))[0]
         sel = sel[np.argsort(-pk_area[sel])][:5]
-        ri += [i] * sel.size
-        pj += list(sel)
-    if len(set(ri)) < 3:
+        pairs_r += [i] * sel.size
+        pairs_p += [int(q) for q in sel]
+    if len(set(pairs_r)) < 3:
         return None
-    ri, pj = np.array(ri), np.array(pj)
+    ri, pj = np.array(pairs_r, dtype=int), np.array(pairs_p, dtype=int)
     t, m, r = pk_t[pj], ref_mz[ri], np.sqrt(ref_mz[ri])
     best_n, best = 2, None
     for a in range(t.size):

@@ -50,7 +50,7 @@ Interferences (named mode). A one- or two-isotope form cannot tell itself apart 
 the same nominal mass: RuH⁺ (¹⁰²Ru¹H, m/z 102.912) sits on ¹⁰³Rh⁺ (102.905), RuOₙH⁻ on RhOₙ⁻, within
 one bin of these exports. In named mode the window fit therefore also holds every hydride/hydroxide
 (:data:`INTERFERENCE_FORMS`) and metal dimer (M₂±, MM'±) of the named elements that lands on a
-one- or two-isotope form of *another* named element (:func:`deciding_interferences`), so that the
+one- or two-isotope form of *another* named element (:func:`_deciding_interferences`), so that the
 form is credited only with what the other elements' ions cannot explain — their share being fixed by
 their own isotopologues at the other masses. Interference species are fitted, listed with
 ``interference=True`` and never reported as present. Hydrides are not fitted elsewhere: an element's
@@ -72,20 +72,25 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ionscope.library.isotopes import diagnostic_elements, element
 from ionscope.library.patterns import isotope_pattern
 from ionscope.model.errors import ValidationError
+from ionscope.model.result import Quantity, Result
 from ionscope.spectra import _peakfind
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _erf = np.frompyfunc(math.erf, 1, 1)
 
 
-def nnls(a: np.ndarray, b: np.ndarray, maxiter: int) -> tuple[np.ndarray, float]:
+def _nnls(a: np.ndarray, b: np.ndarray, maxiter: int) -> tuple[np.ndarray, float]:
     """Lawson–Hanson NNLS: :func:`scipy.optimize.nnls` (compiled) once ``scipy.optimize`` is imported
     (a batch imports it), else the NumPy twin (no import cost for a single spectrum)."""
     if "scipy.optimize" in sys.modules:
@@ -164,7 +169,7 @@ FORMS = {
 
 
 #: Interference species of each candidate element, by polarity: hydrides and hydroxides of its forms
-#: (RuH⁺ on ¹⁰³Rh⁺, RuO₃H⁻ on RhO₃⁻) — the dimers M₂± and MM'± are added by :func:`interference_species`.
+#: (RuH⁺ on ¹⁰³Rh⁺, RuO₃H⁻ on RhO₃⁻) — the dimers M₂± and MM'± are added by :func:`_interference_species`.
 INTERFERENCE_FORMS = {
     "positive": ("{E}H", "{E}OH", "{E}O2H"),
     "negative": ("{E}H", "{E}OH", "{E}O2H", "{E}O3H"),
@@ -202,11 +207,53 @@ class SpeciesFit:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
+@dataclass(frozen=True)
+class Identification:
+    """The outcome of :func:`identify_elements`: one :class:`SpeciesFit` per candidate species (the reported
+    forms by decreasing intensity, then the interference species), the polarity and the candidate
+    elements. Indexing, ``len`` and iteration go over the species fits; :meth:`present` gives the
+    elements found (:func:`elements_present`).
+    """
+
+    species: tuple[SpeciesFit, ...]
+    polarity: str
+    candidates: tuple[str, ...]
+
+    def __iter__(self) -> Iterator[SpeciesFit]:
+        return iter(self.species)
+
+    def __len__(self) -> int:
+        return len(self.species)
+
+    def __getitem__(self, i: int) -> SpeciesFit:
+        return self.species[i]
+
+    def present(self) -> Result:
+        """Element → summed intensity of its present species (:func:`elements_present`)."""
+        return elements_present(self.species)
+
+    def to_dict(self) -> dict:
+        return {"polarity": self.polarity, "candidates": list(self.candidates),
+                "species": [f.to_dict() for f in self.species]}
+
+
 def candidate_species(elements: Sequence[str], polarity: str, forms: Sequence[str] | None = None,
-                      max_mz: float | None = None) -> list[tuple[str, str]]:
-    """(formula, element) pairs for ``elements`` in the forms of ``polarity``: given ``forms`` all of
-    them, else the default :data:`FORMS` that the oxide fragment rule allows
-    (:func:`oxide_fragment_allowed`)."""
+                      max_mz: float | None = None) -> pd.DataFrame:
+    """The species tried for ``elements`` in the forms of ``polarity``: given ``forms`` all of them, else
+    the default :data:`FORMS` that the oxide fragment rule allows (:func:`oxide_fragment_allowed`).
+
+    Returns
+    -------
+    pandas.DataFrame with columns ``formula`` (ion, with charge) and ``element``, one row per species.
+    """
+    import pandas as pd
+
+    return pd.DataFrame(_candidate_pairs(elements, polarity, forms, max_mz), columns=["formula", "element"])
+
+
+def _candidate_pairs(elements: Sequence[str], polarity: str, forms: Sequence[str] | None = None,
+                     max_mz: float | None = None) -> list[tuple[str, str]]:
+    """(formula, element) pairs of :func:`candidate_species`."""
     if polarity not in FORMS:
         raise ValidationError(f"polarity must be 'positive' or 'negative', got {polarity!r}")
     sign = "+" if polarity == "positive" else "-"
@@ -222,13 +269,13 @@ def candidate_species(elements: Sequence[str], polarity: str, forms: Sequence[st
     return out
 
 
-def untestable(elements: Sequence[str], polarity: str) -> list[str]:
+def _untestable(elements: Sequence[str], polarity: str) -> list[str]:
     """The elements of which no ion of the default :data:`FORMS` is expected in ``polarity``
     (:func:`form_expected`), e.g. Xe in negative spectra: they cannot be tested there."""
     return [e for e in elements if not any(form_expected(e, f, polarity) for f in FORMS[polarity])]
 
 
-def interference_species(elements: Sequence[str], polarity: str, max_mz: float | None = None
+def _interference_species(elements: Sequence[str], polarity: str, max_mz: float | None = None
                           ) -> list[tuple[str, frozenset]]:
     """(formula, metal elements) of the interference species of ``elements``: hydrides/hydroxides
     (:data:`INTERFERENCE_FORMS`) of each, and the dimers M₂ and MM' of every pair (metal dimer ions are
@@ -273,7 +320,7 @@ class IdentifyParameters:
         Species templates reported per element, e.g. ``("{E}", "{E}O")``; default :data:`FORMS`.
     interferences
         Fit jointly the interference species that land on a one- or two-isotope form of another
-        candidate element (:func:`interference_species`, :func:`deciding_interferences`: RuH⁺ on
+        candidate element (:func:`_interference_species`, :func:`_deciding_interferences`: RuH⁺ on
         ¹⁰³Rh⁺, RuO₃H⁻ on RhO₃⁻ …). Default (None): in named mode only — over the ~30 candidates of
         auto mode they add hundreds of columns and let hydrides of absent elements absorb counts.
     resolving_power
@@ -378,7 +425,7 @@ class _WindowFit:
 
 
 def identify_elements(spectrum, mz=None, *, polarity: str, elements: Sequence[str] | str = "auto",
-                      parameters: IdentifyParameters | None = None, **options) -> list[SpeciesFit]:
+                      parameters: IdentifyParameters | None = None, **options) -> Identification:
     """Which elements are in a calibrated spectrum, and how much of each species.
 
     Parameters
@@ -388,27 +435,29 @@ def identify_elements(spectrum, mz=None, *, polarity: str, elements: Sequence[st
     polarity
         ``"positive"`` or ``"negative"`` (chooses the species forms).
     elements
-        ``"auto"`` (:func:`auto_candidates`: every element with a diagnostic pattern plus the one- and
-        two-isotope noble metals) or a list such as ``["Ru", "Pt", "Pd"]`` (any element).
+        ``"auto"`` (every element with a diagnostic pattern, ≥ 3 isotopes above 5 %, plus the
+        monoisotopic noble metals :data:`AUTO_NUISANCE`, fitted but never reported) or a list such as
+        ``["Ru", "Pt", "Pd"]`` (any element).
     parameters, **options
         :class:`IdentifyParameters`, or its fields by name (``min_match=0.8``).
 
     Returns
     -------
-    list of SpeciesFit (reported forms, then interference species), sorted by decreasing intensity.
+    Identification: its SpeciesFit records (reported forms, then interference species), sorted by
+    decreasing intensity.
     """
     params = IdentifyParameters.from_options(parameters, **options)
     auto = isinstance(elements, str) and elements == "auto"
-    els = auto_candidates() if auto else list(elements)
+    els = _auto_candidates() if auto else list(elements)
     interferences = (not auto) if params.interferences is None else params.interferences
     data = _prepare(spectrum, mz, params)
     species = _build_species(els, polarity, params, data, interferences)
     fit = _fit_windows(species, data, params)
     hidden = set(AUTO_NUISANCE) if auto else set()
-    return _assess(species, fit, data, params, hidden)
+    return Identification(tuple(_assess(species, fit, data, params, hidden)), polarity, tuple(els))
 
 
-def auto_candidates() -> list[str]:
+def _auto_candidates() -> list[str]:
     """Elements fitted in auto mode: those with a diagnostic pattern (≥ 3 isotopes above 5 %) and the
     monoisotopic noble metals :data:`AUTO_NUISANCE` (fitted, never reported)."""
     return list(dict.fromkeys(diagnostic_elements() + list(AUTO_NUISANCE)))
@@ -421,7 +470,7 @@ def _few_isotope_masses(formula: str) -> set[int]:
     return set(np.rint(main).astype(int).tolist()) if main.size <= 2 else set()
 
 
-def deciding_interferences(forms: list, candidates: list[tuple[str, frozenset]]) -> list:
+def _deciding_interferences(forms: list, candidates: list[tuple[str, frozenset]]) -> list:
     """Of ``candidates`` ((formula, elements) pairs), those landing with an isotopologue of ≥ 5 % of their
     largest on a nominal mass of a one- or two-isotope form (``forms``: (formula, elements, element)
     triples) of another element (RuH⁺ on
@@ -467,22 +516,19 @@ def _build_species(els: Sequence[str], polarity: str, params: IdentifyParameters
     isotopologues above ``min_abundance`` inside the m/z range, with the fraction of a Gaussian peak of
     FWHM m/R captured by a window of half-width ``max(m/2R, one bin)``."""
     x, rp = data.x, data.resolving_power
-    pairs = [(f, frozenset((e,)), e) for f, e in candidate_species(els, polarity, params.forms, max_mz=float(x.max()))]
+    pairs = [(f, frozenset((e,)), e) for f, e in _candidate_pairs(els, polarity, params.forms, max_mz=float(x.max()))]
     if not pairs:
-        none = untestable(els, polarity)
+        none = _untestable(els, polarity)
         why = (f"; no {polarity} ion of {', '.join(none)} is expected (noble gases form only cations, "
                "elements with an unbound anion no M⁻)") if none else ""
         raise ValidationError("no candidate species fall inside the m/z range of the spectrum" + why)
     if interferences:
-        pairs += deciding_interferences(pairs, interference_species(els, polarity, max_mz=float(x.max())))
+        pairs += _deciding_interferences(pairs, _interference_species(els, polarity, max_mz=float(x.max())))
     pats = [isotope_pattern(f, resolution="unit") for f, _, _ in pairs]
-    cm, ca, idx = [], [], []
-    for s, p in enumerate(pats):
-        keep = p.abundance >= params.min_abundance * p.abundance.max()
-        cm.append(p.mz[keep])
-        ca.append(p.abundance[keep])
-        idx.append(np.full(int(keep.sum()), s))
-    cm, ca, idx = np.concatenate(cm), np.concatenate(ca), np.concatenate(idx)
+    keeps = [p.abundance >= params.min_abundance * p.abundance.max() for p in pats]
+    cm = np.concatenate([p.mz[k] for p, k in zip(pats, keeps)])
+    ca = np.concatenate([p.abundance[k] for p, k in zip(pats, keeps)])
+    idx = np.concatenate([np.full(int(k.sum()), s) for s, k in enumerate(keeps)])
     ok = (cm > x[0]) & (cm < x[-1])
     cm, ca, idx = cm[ok], ca[ok], idx[ok]
     half = np.maximum(cm / (2 * rp), np.interp(cm, x, data.dx))
@@ -511,7 +557,7 @@ def _solve(species: _Species, data: _Spectrum, shift_ppm, rows=None):
     w = 1.0 / np.sqrt(np.maximum(var, 1.0))
     used = np.nonzero(a.any(axis=0))[0]
     coef = np.zeros(n)
-    coef[used], _ = nnls(a[:, used] * w[:, None], b * w, maxiter=50 * used.size + 50)
+    coef[used], _ = _nnls(a[:, used] * w[:, None], b * w, maxiter=50 * used.size + 50)
     return a, b, w, coef
 
 
@@ -544,7 +590,7 @@ def _sigmas(a: np.ndarray, b: np.ndarray, w: np.ndarray, coef: np.ndarray) -> np
     resid = (b - a @ coef) * w
     sigma = np.full(a.shape[1], np.inf)
 
-    def local(s: int) -> float:
+    def local(s: int | np.integer) -> float:
         rows = a[:, s] > 0
         return max(float(np.mean(resid[rows] ** 2)) if rows.any() else 1.0, 1.0)
 
@@ -674,7 +720,7 @@ def _contrast_significance(s: int, cm: np.ndarray, ca: np.ndarray, cs_idx: np.nd
     ramps = np.column_stack([even * t, even * (1 - t), (1 - even) * t, (1 - even) * (1 - t)])
     design = np.column_stack([a, ramps])
     w = 1.0 / np.sqrt(np.maximum(var, 1.0))
-    coef, _ = nnls(design * w[:, None], b * w, maxiter=50 * design.shape[1] + 50)
+    coef, _ = _nnls(design * w[:, None], b * w, maxiter=50 * design.shape[1] + 50)
     if coef[k] <= 0:
         return 0.0
     active = np.nonzero(coef > 0)[0]
@@ -697,13 +743,18 @@ def detection_threshold(n_tests: int, family_sigma: float = 3.0) -> float:
     return float(-nd.inv_cdf(nd.cdf(-family_sigma) / max(int(n_tests), 1)))
 
 
-def elements_present(fits: Sequence[SpeciesFit]) -> dict[str, float]:
-    """Element → summed intensity of its present species (counts)."""
-    res: dict[str, float] = {}
+def elements_present(fits: Iterable[SpeciesFit]) -> Result:
+    """Element → summed intensity of its present species (a :class:`~ionscope.model.result.Quantity` in
+    counts, σ added in quadrature), by decreasing intensity; ``keys()`` are the elements found."""
+    total: dict[str, float] = {}
+    var: dict[str, float] = {}
     for f in fits:
         if f.present:
-            res[f.element] = res.get(f.element, 0.0) + f.intensity
-    return dict(sorted(res.items(), key=lambda kv: -kv[1]))
+            total[f.element] = total.get(f.element, 0.0) + f.intensity
+            var[f.element] = var.get(f.element, 0.0) + (f.uncertainty ** 2 if np.isfinite(f.uncertainty) else 0.0)
+    order = sorted(total, key=lambda e: -total[e])
+    return Result("spectrum.elements_present",
+                  {e: Quantity(total[e], float(np.sqrt(var[e])), "counts") for e in order})
 
 
 #: z beyond which the two flanks of a window are taken to disagree (:func:`_window_counts`): a 3σ test

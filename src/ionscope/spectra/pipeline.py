@@ -4,20 +4,26 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ionscope.model.errors import ValidationError
 from ionscope.model.provenance import make_provenance
 from ionscope.model.result import Quantity, Result
-from ionscope.spectra.calibration import REFERENCE_IONS, Calibration, apply_calibration, recalibrate
+from ionscope.spectra.calibration import REFERENCE_IONS, apply_calibration, recalibrate
 from ionscope.spectra.calibration import recalibrate as _recalibrate
-from ionscope.spectra.elements import elements_present, identify_elements, untestable
+from ionscope.spectra.elements import _untestable, identify_elements
 from ionscope.spectra.peaks import find_spectrum_peaks
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import xarray as xr
 
 #: Array libraries xarray imports only to check whether an array is one of theirs.
 _DUCK_ARRAY_LIBRARIES = ("dask", "pint", "sparse", "cupy", "cubed")
@@ -37,11 +43,13 @@ def numpy_only_arrays() -> Iterator[None]:
     xarray version) this does nothing. Not meant for a process whose other threads import one of these
     libraries for the first time while the block runs.
     """
+    pycompat: Any  # private xarray internals, typed by xarray for its own use only
+    xr_utils: Any
     try:
         from xarray.namedarray import pycompat
         from xarray.namedarray import utils as xr_utils
 
-        cache = pycompat._cached_duck_array_modules
+        cache: dict[str, Any] = pycompat._cached_duck_array_modules
         module_type = pycompat.DuckArrayModule
         version = pycompat.Version("0.0.0")
         is_dask = xr_utils.is_dask_collection
@@ -69,7 +77,7 @@ def numpy_only_arrays() -> Iterator[None]:
             xr_utils.is_dask_collection = is_dask
 
 
-def read_spectrum(path: str | PathLike[str], polarity: str | None = None):
+def read_spectrum(path: str | PathLike[str], polarity: str | None = None) -> xr.DataArray:
     """Read a spectrum file; polarity from the argument, the metadata, or the ``P_``/``N_`` file name."""
     import warnings as _warnings
 
@@ -82,8 +90,7 @@ def read_spectrum(path: str | PathLike[str], polarity: str | None = None):
     if caught:
         spec.attrs["read_warnings"] = [str(w.message) for w in caught]
     if "mz" not in spec.dims:
-        kind = str(spec.attrs.get("kind") or "dataset without an m/z axis").replace("_", " ")
-        raise ValidationError(f"{p.name} holds a {kind}, not a spectrum (no m/z axis)", p)
+        raise ValidationError(_not_a_spectrum(p.name, spec), p)
     acq = dict(spec.attrs.get("acquisition") or {})
     if polarity in (None, "auto"):
         polarity = acq.get("polarity")
@@ -96,6 +103,26 @@ def read_spectrum(path: str | PathLike[str], polarity: str | None = None):
     return spec
 
 
+def _not_a_spectrum(name: str, data) -> str:
+    """Why ``data`` read from ``name`` is not a spectrum: what it holds (a depth profile; two unlabelled
+    arrays ``counts, mz`` of a NumPy archive) and, for two bare 1-D arrays of one length, one of them
+    ``mz``, how to make a spectrum of them."""
+    kind = str(data.attrs.get("kind") or "")
+    arrays = [str(v) for v in getattr(data, "data_vars", {})]
+    if kind == "arrays" or (not kind and arrays):
+        n = len(arrays)
+        what = (f"{n} unlabelled array{'' if n == 1 else 's'} ({', '.join(arrays)})" if n
+                else "no arrays")
+    else:
+        kind = kind.replace("_", " ") or "dataset without an m/z axis"
+        what = ("an " if kind[0] in "aeiou" else "a ") + kind
+    text = f"{name} holds {what}, not a spectrum (no m/z axis)"
+    if "mz" in arrays and len(arrays) == 2 and len({data[v].shape for v in arrays}) == 1 and data["mz"].ndim == 1:
+        text += ("; to analyse counts over m/z, make a spectrum with ionscope.model.make_spectrum(counts, mz) "
+                 "and save it with ionscope.write(spectrum, 'spectrum.zarr')")
+    return text
+
+
 def _polarity_of(spec) -> str:
     pol = (spec.attrs.get("acquisition") or {}).get("polarity")
     if pol not in ("positive", "negative"):
@@ -103,11 +130,20 @@ def _polarity_of(spec) -> str:
     return pol
 
 
-def calibration_result(spec, *, model: str = "sqrt", references: Sequence[str] | None = None,
-                       source: str | PathLike[str] | None = None) -> tuple[Result, Calibration]:
+def calibration_result(spec: xr.DataArray, *, model: str = "sqrt", references: Sequence[str] | None = None,
+                       source: str | PathLike[str] | None = None, out: str | PathLike[str] | None = None,
+                       force: bool = False) -> Result:
     """Recalibrate ``spec`` (:func:`ionscope.spectra.calibration.recalibrate`: never worse than the file's
     own calibration); report parameters, per-reference residuals (ppm), the exported calibration's rms at
-    the same peaks and the calibration quality (model, rms ppm, ions used/rejected, kept or refit)."""
+    the same peaks and the calibration quality (model, rms ppm, ions used/rejected, kept or refit).
+
+    With ``out``, the recalibrated spectrum is written there (:func:`ionscope.write`, atomically; an
+    existing store is replaced only with ``force``), checked to be writable before anything is computed.
+    """
+    if out is not None:
+        from ionscope.io.atomic import check_writable
+
+        check_writable(Path(out), force)
     check = recalibrate(spec, polarity=(spec.attrs.get("acquisition") or {}).get("polarity"), model=model,
                         references=references, source=source)
     cal = check.calibration
@@ -120,14 +156,18 @@ def calibration_result(spec, *, model: str = "sqrt", references: Sequence[str] |
         warnings.append(f"{len(check.rejected)} reference peak(s) rejected as outliers: {', '.join(check.rejected)}")
     unc = cal.uncertainties or (None,) * len(cal.params)
     names = ("t0", "k", "c")
-    values = {names[i]: Quantity(v, unc[i], "channel" if i == 0 else "channel/√(m/z)" if i == 1 else "channel/(m/z)")
-              for i, v in enumerate(cal.params)}
-    quality = quality_record(check)
+    units = ("channel", "channel/√(m/z)", "channel/(m/z)")
+    values: dict[str, Any] = {names[i]: Quantity(v, unc[i], units[i]) for i, v in enumerate(cal.params)}
+    quality = _quality_record(check)
     values.update({"model": cal.model, "rms": quality["rms"], "exported_rms": quality["exported_rms"],
-                   "references": [reference_record(r) for r in cal.references], "quality": quality})
+                   "references": [_reference_record(r) for r in cal.references], "quality": quality})
     prov = make_provenance("ionscope.spectra.recalibrate", inputs=[source] if source else [],
                            parameters={"model": model, "references": list(references) if references else "default"})
-    return Result("spectrum.calibration", values, tuple(warnings), prov), cal
+    if out is not None:
+        import ionscope
+
+        ionscope.write(apply_calibration(spec, cal), Path(out), force=force)
+    return Result("spectrum.calibration", values, tuple(warnings), prov)
 
 
 def peaks_result(spec, *, min_snr: float = 3.0, recalibrate: bool = True,
@@ -140,17 +180,18 @@ def peaks_result(spec, *, min_snr: float = 3.0, recalibrate: bool = True,
         check = _recalibrate(spec, source=source)
         spec = apply_calibration(spec, check.calibration)
         warnings += list(check.warnings)
-        quality = quality_record(check)
+        quality = _quality_record(check)
     elif recalibrate:
         warnings.append("not recalibrated (no channel axis or unknown polarity): m/z as exported")
     table = find_spectrum_peaks(spec, min_snr=min_snr)
     prov = make_provenance("ionscope.spectra.find_spectrum_peaks", inputs=[source] if source else [],
                            parameters={"min_snr": min_snr, "recalibrate": recalibrate})
-    return Result("spectrum.peaks", {"n_peaks": len(table), "peaks": [peak_record(r) for r in table.to_dict("records")],
-                                     "calibration": quality}, tuple(warnings), prov)
+    peaks = [_peak_record(r) for r in table.to_dict("records")]
+    return Result("spectrum.peaks", {"n_peaks": len(table), "peaks": peaks, "calibration": quality},
+                  tuple(warnings), prov)
 
 
-def peak_record(row: dict) -> dict:
+def _peak_record(row: dict) -> dict:
     """One peak of :func:`find_spectrum_peaks` with its physical numbers as quantities.
 
     Uncertainties from counting statistics of a peak of ``N`` counts (its area) and Gaussian width
@@ -181,7 +222,7 @@ def _rms_quantity(rms: float, n: int) -> Quantity | None:
     return Quantity(float(rms), float(rms / np.sqrt(2 * (n - 1))), "ppm")
 
 
-def quality_record(check) -> dict:
+def _quality_record(check) -> dict:
     """Calibration quality for results: model, rms (ppm, quantity) of the kept and the exported
     calibration, rms in bins, reference ions used and rejected, and whether the file's own was kept."""
     d = check.to_dict()
@@ -192,7 +233,7 @@ def quality_record(check) -> dict:
     return d
 
 
-def reference_record(ref: dict) -> dict:
+def _reference_record(ref: dict) -> dict:
     """A calibration reference ion: exact m/z, fitted m/z and residual as quantities (ppm)."""
     return {"ion": ref["ion"], "mz_true": Quantity(float(ref["mz_true"]), 0.0, "m/z"),
             "mz_fit": Quantity(float(ref["mz_fit"]), None, "m/z",
@@ -205,7 +246,7 @@ def reference_record(ref: dict) -> dict:
 SPECTRUM_SUFFIXES = (".txt",)
 
 
-def element_rows(fits, elements: Sequence[str], polarity: str) -> list[dict]:
+def _element_rows(fits, elements: Sequence[str], polarity: str) -> list[dict]:
     """One row per element: detected (intensity ± σ of its present species, evidence) or not detected
     with a 3σ upper limit; ``not_detected_because`` lists the presence tests that the form shown
     (the one of largest contrast) fails (``[]`` when detected).
@@ -299,14 +340,14 @@ def _identify_file(path, *, elements, polarity, recalibrate, **options) -> Resul
     auto = isinstance(elements, str) and elements == "auto"
     if not auto and not options.get("forms"):
         warnings += [f"{e}: no {pol} ion of it is expected (noble gases form only cations, elements with an "
-                     "unbound anion no M⁻): not tested" for e in untestable(elements, pol)]
+                     "unbound anion no M⁻): not tested" for e in _untestable(elements, pol)]
     fits = identify_elements(spec, polarity=pol, elements=elements, **options)
     if auto:
-        names = list(elements_present(fits))
+        names = list(fits.present().keys())
     else:
         names = list(elements)
-    rows = element_rows(fits, names, pol)
-    all_rows = element_rows(fits, sorted({f.element for f in fits if not f.interference}), pol) if auto else rows
+    rows = _element_rows(fits, names, pol)
+    all_rows = _element_rows(fits, sorted({f.element for f in fits if not f.interference}), pol) if auto else rows
     if auto:
         warnings.append("auto mode screens every element with a diagnostic isotope pattern (≥ 3 isotopes above 5 %); "
                         "minor and one- or two-isotope elements can be missed: test suspected ones with --elements")
@@ -314,7 +355,7 @@ def _identify_file(path, *, elements, polarity, recalibrate, **options) -> Resul
                            parameters={"elements": elements, "polarity": pol, "recalibrate": recalibrate, **options})
     return Result("spectrum.identify",
                   {"file": str(p), "polarity": pol, "elements": rows,
-                   "calibration": quality_record(check) if check else None,
+                   "calibration": _quality_record(check) if check else None,
                    "species": [{"formula": f.formula, "element": f.element, "mz": Quantity(f.mz, None, "m/z"),
                                 "intensity": Quantity(f.intensity, _fin(f.uncertainty), "counts"),
                                 "significance": f.significance, "contrast": f.contrast, "pattern_score": f.score}
@@ -358,9 +399,34 @@ def _is_store(p: Path) -> bool:
     return p.suffix.lower() == ".zarr" or any((p / f).exists() for f in ("zarr.json", ".zgroup", ".zarray"))
 
 
+@dataclass(frozen=True)
+class BatchIdentification:
+    """The identifications of a batch (:func:`identify_batch`): one ``spectrum.identify`` Result per file,
+    in file order. Indexing, ``len`` and iteration go over the per-file results; :meth:`table` is the
+    long table (:func:`long_table`)."""
+
+    results: tuple[Result, ...]
+
+    def __getitem__(self, i: int) -> Result:
+        return self.results[i]
+
+    def __len__(self) -> int:
+        return len(self.results)
+
+    def __iter__(self) -> Iterator[Result]:
+        return iter(self.results)
+
+    def table(self) -> pd.DataFrame:
+        """One row per file and element (:func:`long_table`)."""
+        return long_table(self.results)
+
+    def to_dict(self) -> dict:
+        return {"results": [r.to_dict() for r in self.results]}
+
+
 def identify_batch(paths: Sequence[str | PathLike[str]], *, elements: Sequence[str] | str = "auto",
-                   polarity: str | None = None, recalibrate: bool = True, on_file=None,
-                   **options) -> list[Result]:
+                   polarity: str | None = None, recalibrate: bool = True,
+                   on_file: Callable[[Path], object] | None = None, **options) -> BatchIdentification:
     """:func:`identify_file` over many files; a file that fails gives a Result whose ``error`` says why
     (its element rows are marked not analysed) and the others go on. ``on_file(path)`` is called after
     each file (progress). In auto mode every file gets a row for every element detected in any file."""
@@ -387,10 +453,11 @@ def identify_batch(paths: Sequence[str | PathLike[str]], *, elements: Sequence[s
         out = [_with_rows(res, union) for res in out]
     else:
         out = [res if res["error"] is None else _with_rows(res, list(elements)) for res in out]
-    return out
+    return BatchIdentification(tuple(out))
 
 
 def _with_rows(res: Result, names: list[str]) -> Result:
+    rows: list[dict[str, Any]]
     if res["error"] is not None:
         rows = [{"element": e, "detected": None, "intensity": None, "upper_limit": None, "significance": None,
                  "contrast": None, "pattern_score": None, "evidence": [], "not_detected_because": [], "forms": []}
@@ -413,7 +480,7 @@ TABLE_COLUMNS = ("file", "polarity", "calibration", "calibration_rms_ppm", "elem
                  "sigma", "upper_limit", "significance", "contrast", "evidence", "error")
 
 
-def long_table(results: Sequence[Result]):
+def long_table(results: Sequence[Result]) -> pd.DataFrame:
     """One row per file and element (pandas DataFrame with :data:`TABLE_COLUMNS`; counts)."""
     import pandas as pd
 
@@ -432,5 +499,5 @@ def long_table(results: Sequence[Result]):
     return pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
 
 
-__all__ = ["REFERENCE_IONS", "calibration_result", "element_rows", "identify_batch", "identify_file",
+__all__ = ["REFERENCE_IONS", "BatchIdentification", "calibration_result", "identify_batch", "identify_file",
            "long_table", "parse_elements", "peaks_result", "read_spectrum", "spectrum_files"]

@@ -6,18 +6,21 @@ from pathlib import Path
 
 import numpy as np
 
+from ionscope.model.result import Result
 
-def plot_identification(res, folder: Path, *, polarity: str | None = None) -> list[Path]:
+
+def plot_identification(res: Result, folder: Path, *, polarity: str | None = None) -> Result:
     """One PNG per element of an identification Result: for each of the element's species, the counts
     per bin around its pattern, the local background (clipped block mean,
     :func:`ionscope.spectra.peaks.estimate_baseline`) and the fitted pattern on top of it (Gaussian
     peaks of FWHM m/R at the exact isotopologue masses, R the median m/Δm of the 20 strongest peaks,
     areas = fitted intensity × isotopologue abundance).
 
-    Returns the written paths (none for a file that could not be analysed).
+    Returns a ``spectrum.figures`` Result: ``file`` and ``figures``, the paths written (none for a file
+    that could not be analysed).
     """
     if res["error"] is not None:
-        return []
+        return _figures(res, [])
     import matplotlib
 
     matplotlib.use("Agg")
@@ -64,4 +67,8 @@ def plot_identification(res, folder: Path, *, polarity: str | None = None) -> li
         fig.savefig(path, dpi=90)
         plt.close(fig)
         out.append(path)
-    return out
+    return _figures(res, out)
+
+
+def _figures(res: Result, paths: list[Path]) -> Result:
+    return Result("spectrum.figures", {"file": res["file"], "figures": paths})
