@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from ionscope.cli.common import console, emit_json, err_console, naming, print_warnings, progress, quantity_option, show
+from ionscope.cli.common import console, emit_json, naming, print_warnings, progress, quantity_option, show
 from ionscope.model.errors import ValidationError
 
 NAME = "correlate"
@@ -166,7 +166,7 @@ def register_pair(
         tab.add_row("tre (bootstrap)", show(values["tre_bootstrap"]))
     tab.add_row("TRE from", str(values["tre_method"]))
     console.print(tab)
-    err_console.print(f"wrote {out}" + (f" and {export_itk}" if export_itk else ""))
+    console.print(f"wrote {out}" + (f" and {export_itk}" if export_itk else ""), highlight=False)
     print_warnings(result.warnings)
 
 
@@ -300,7 +300,7 @@ def overlay(
                 force_pair)
     with naming(out):
         overlay_figure(f_da, m_da, ct, out, species=_species(species), alpha=alpha)
-    err_console.print(f"wrote {out}")
+    console.print(f"wrote {out}", highlight=False)
 
 
 def view_pair(*paths: Path, transform: Path | None, landmarks_out: Path = Path("landmarks.csv"), port: int = 0,
