@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 from rich.table import Table
@@ -317,11 +317,12 @@ def _overlay_result(ct, moving, out: Path, species: list[str] | None, alpha: flo
     g = ct.fixed.grid
     why = "the fixed image's grid as read from the file or declared at registration"
     shown = species or list(channels_of(moving)["names"])[:3]
+    pixel: Any = [float(v) for v in g.pixel_um]  # a Quantity holds a value per axis
+    extent: Any = [float(n * p) for n, p in zip(g.shape, g.pixel_um)]
     values = {"output": str(out), "sha256": sha256_of(out), "format": out.suffix.lower().lstrip("."),
               "colours": dict(zip(("red", "green", "blue"), map(str, shown))), "alpha": float(alpha),
-              "pixel_size": Quantity([float(v) for v in g.pixel_um], None, "µm", why_no_uncertainty=why),
-              "extent": Quantity([float(g.shape[0] * g.pixel_um[0]), float(g.shape[1] * g.pixel_um[1])], None, "µm",
-                                 why_no_uncertainty=why),
+              "pixel_size": Quantity(pixel, None, "µm", why_no_uncertainty=why),
+              "extent": Quantity(extent, None, "µm", why_no_uncertainty=why),
               "shape": [int(n) for n in g.shape]}
     return Result("correlate.overlay", values)
 

@@ -171,7 +171,7 @@ def _plot_result(profile, out: Path, names: list[str], axis: str, log: bool, nor
               "species": list(names), "axis": axis, "axis_unit": unit,
               "intensity_unit": "counts" if not normalisation else "1", "scale": "log" if log else "linear",
               "normalisation": normalisation, "interfaces": marked}
-    return Result("depth.plot", values, warnings=list(found.warnings) if found is not None else [])
+    return Result("depth.plot", values, warnings=tuple(found.warnings) if found is not None else ())
 
 
 @app.command()
