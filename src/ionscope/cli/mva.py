@@ -60,8 +60,10 @@ def _print_run(run: Any, data_path: Path) -> None:
     res = run.decomposition
     console.print(f"{run.label}: {res.n_components} components of {data_path}", highlight=False)
     if res.explained_variance_ratio is not None:
-        for i, v in enumerate(res.explained_variance_ratio):
-            console.print(f"  component {i + 1}: {100 * v:.2f} % of the variance", highlight=False)
+        top = run.result.values.get("top_peaks") or [[]] * len(res.explained_variance_ratio)
+        for i, (v, peaks) in enumerate(zip(res.explained_variance_ratio, top)):
+            named = f" (largest loadings: {', '.join(peaks)})" if peaks else ""
+            console.print(f"  component {i + 1}: {100 * v:.2f} % of the variance{named}", highlight=False)
     if res.method == "cluster":
         for i, f in enumerate(res.values["phase_fractions"]):
             console.print(f"  phase {i}: {100 * f:.1f} % of the samples", highlight=False)
