@@ -51,3 +51,39 @@ def test_no_history_hint_names_where_sample_yaml_is_looked_up(cli, tmp_path):
     code, out, err = cli("tomo", "destripe", sub / "a.tif", "--out", tmp_path / "c.tif")
     assert code == 0, err
     assert "no sample history" not in out + err
+
+
+_PIPED = """
+from ionscope.cli.common import console
+console.print("reliability: " + " ".join(f"word{i}" for i in range(60)), highlight=False)
+from rich.table import Table
+t = Table("a", "b", box=None)
+t.add_row("x" * 70, "y" * 70)
+console.print(t)
+"""
+
+
+def test_text_written_to_a_pipe_is_not_wrapped(tmp_path):
+    """Rich assumes 80 columns without a terminal; ``ionscope … | cat`` must get whole lines."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    res = subprocess.run([sys.executable, "-c", _PIPED], cwd=tmp_path, capture_output=True, text=True,
+                         timeout=120, check=False, env=env, stdin=subprocess.DEVNULL)
+    lines = res.stdout.splitlines()
+    assert lines[0].endswith("word59") and len(lines[0]) > 80, res.stdout
+    assert any("x" * 70 in ln and "y" * 70 in ln for ln in lines), res.stdout
+
+
+def test_real_depth_profile_piped_keeps_each_interface_on_one_line(tmp_path):
+    from tests.conftest import shared_data
+
+    path = shared_data("iontof_depth_profiles", "MAPI-stack", "I241209zc_C_MAPI-dev_4f-3nA_pos-B-electrode1.txt")
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    res = subprocess.run([sys.executable, "-m", "ionscope", "depth", "layers", str(path)], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=300, check=False, env=env,
+                         stdin=subprocess.DEVNULL)
+    assert res.returncode == 0, res.stderr[-500:]
+    assert all(ln.startswith(("  ", "reliability:")) for ln in res.stdout.splitlines()[1:]), res.stdout

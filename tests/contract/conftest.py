@@ -101,6 +101,7 @@ def cases(tmp_path_factory) -> dict[str, list]:
         "depth.cube": ["depth", "cube", layered, "--out", d / "maps.zarr", "--interface", "Li2O-:falling",
                        "--layers", "0:20,0s:10s", "--rect", "0um,0um,2um,2um", "--side-view", "xz", "--force"],
         "depth.mri": ["depth", "mri", mri_profile, "--species", "A+,B+,C+"],
+        "depth.plot": ["depth", "plot", depth, "--species", species, "--out", d / "profile.svg", "--force"],
         "diffusion.fit": ["diffusion", "fit", iso, "--time", "24h", "--model", "surface-exchange",
                           "--isotopes", "Li6,Li7"],
         "diffusion.arrhenius": ["diffusion", "arrhenius", arr],
@@ -215,4 +216,6 @@ def _correlate_cases(d: Path) -> dict[str, list]:
                 str(d / "pair3d.json")]
     return {"correlate.register": register,
             "correlate.transfer": ["correlate", "transfer", d / "phase.tif", d / "sims.zarr", "--transform",
-                                   d / "pair.json", "--phases", "electrolyte=0,cathode=1,cbd=2"]}
+                                   d / "pair.json", "--phases", "electrolyte=0,cathode=1,cbd=2"],
+            "correlate.overlay": ["correlate", "overlay", d / "sem.tif", d / "sims.zarr", "--transform",
+                                  d / "pair.json", "--out", d / "overlay.png", "--alpha", "0.6", "--force"]}

@@ -44,3 +44,18 @@ def test_exported_peak_images_are_selected_by_ion_name():
     by_mz = ion_images(images, [f, li7], tolerance_da=0.01)
     assert list(by_name["peak"].values) == ["c", "a"]
     np.testing.assert_array_equal(by_name.values, by_mz.values)
+
+
+def test_extract_text_result_on_stdout(cli, tmp_path):
+    """The per-peak totals are the result: stdout, with the tier line; stderr holds only warnings."""
+    import numpy as np
+
+    import ionscope
+    from ionscope.model.arrays import make_ion_image
+
+    grid = np.stack([np.full((4, 5), 1), np.full((4, 5), 2)], axis=-1).astype(np.int64)
+    path = tmp_path / "img.zarr"
+    ionscope.save(make_ion_image(grid, ["a", "b"], pixel_size_um=(1.0, 1.0), mz=np.array([12.0, 13.0])), path)
+    code, out, err = cli("image", "extract", path, "--peaks", "12,13", "--tolerance", "0.1")
+    assert code == 0, err
+    assert "m/z" in out and "in total" in out and "in total" not in err

@@ -64,3 +64,14 @@ def test_scheduler_option_runs_on_a_cluster(cli, store):
     local = json.loads(cli("mva", "pca", path, "--components", "2", "--json")[1])["results"]
     np.testing.assert_allclose(json.loads(out)["results"]["explained_variance_ratio"],
                                local["explained_variance_ratio"], rtol=1e-10)
+
+
+@pytest.mark.parametrize("method", ["pca", "cluster"])
+def test_text_results_on_stdout_warnings_on_stderr(cli, store, method):
+    """Results (components, phases) go to stdout with the tier line; only warnings go to stderr."""
+    path, _ = store
+    code, out, err = cli("mva", method, path, "--components", "3")
+    assert code == 0, err
+    assert "components of" in out and ("% of the variance" in out or "% of the samples" in out)
+    assert "components of" not in err and "% of the" not in err
+    assert "nothing was written" in err and "nothing was written" not in out

@@ -70,7 +70,7 @@ def test_mcr_says_where_its_output_went(cli, tmp_path):
     code, out, err = cli("mva", "mcr", path, "--components", "2")
     assert code == 0 and "nothing was written" in err and "--out" in err
     code, out, err = cli("mva", "mcr", path, "--components", "2", "--out", tmp_path / "o")
-    assert code == 0 and "wrote scores" in err and str(tmp_path / "o") in err
+    assert code == 0 and "wrote scores" in out and str(tmp_path / "o") in out
     code, out, err = cli("mva", "mcr", path, "--components", "2", "--json")
     data = json.loads(out)
     body = data.get("results", data)

@@ -29,7 +29,31 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
-console = Console()
+
+class _StdoutConsole(Console):
+    """The stdout console: wraps text to the terminal's width, and never wraps text written to a pipe.
+
+    Rich assumes 80 columns when stdout is not a terminal (``ionscope depth layers FILE | cat``,
+    redirection, a test runner) and would break long lines mid-value; a pipe has no width, so there every
+    line is written whole (soft wrap) and tables get their natural width. ``COLUMNS`` still wins.
+    """
+
+    @property
+    def size(self) -> Any:
+        dims = Console.size.fget(self)  # type: ignore[attr-defined]
+        if self._width is None and not self.is_terminal and not str(self._environ.get("COLUMNS", "")).isdigit():
+            return dims._replace(width=_PIPE_WIDTH)
+        return dims
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        Console.size.fset(self, new_size)  # type: ignore[attr-defined]
+
+
+#: Width of text written to a pipe: wide enough that no line of a command's output is ever wrapped.
+_PIPE_WIDTH = 100_000
+
+console = _StdoutConsole()
 err_console = Console(stderr=True, soft_wrap=True)  # messages with paths are never broken across lines
 
 #: Set by the global ``--quiet`` option: no progress bars.

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 from rich.table import Table
 
-from ionscope.cli.common import console, emit_json, err_console, naming, print_warnings, progress, quantity_option, show
+from ionscope.cli.common import console, emit_json, naming, print_warnings, progress, quantity_option, show
 from ionscope.model.errors import ValidationError
 
 NAME = "correlate"
@@ -166,7 +166,7 @@ def register_pair(
         tab.add_row("tre (bootstrap)", show(values["tre_bootstrap"]))
     tab.add_row("TRE from", str(values["tre_method"]))
     console.print(tab)
-    err_console.print(f"wrote {out}" + (f" and {export_itk}" if export_itk else ""))
+    console.print(f"wrote {out}" + (f" and {export_itk}" if export_itk else ""), highlight=False)
     print_warnings(result.warnings)
 
 
@@ -283,6 +283,7 @@ def overlay(
                      ] = 0.5,
     force_pair: ForcePair = False,
     force: Force = False,
+    json: Json = False,
 ) -> None:
     """SEM in grey with up to three species in red, green, blue on top (registered)."""
     from ionscope.correlate.overlay import overlay_figure
@@ -298,9 +299,32 @@ def overlay(
                 force_pair)
     check_image(ct.moving, "moving", (m_da.sizes.get("y", 0), m_da.sizes.get("x", 0)), sha256_of(moving), moving,
                 force_pair)
+    chosen = _species(species)
     with naming(out):
-        overlay_figure(f_da, m_da, ct, out, species=_species(species), alpha=alpha)
-    err_console.print(f"wrote {out}")
+        overlay_figure(f_da, m_da, ct, out, species=chosen, alpha=alpha)
+    if json:
+        emit_json(_overlay_result(ct, m_da, out, chosen, alpha))
+        return
+    console.print(f"wrote {out}", highlight=False)
+
+
+def _overlay_result(ct, moving, out: Path, species: list[str] | None, alpha: float):
+    """What `correlate overlay` drew: the figure (path, SHA-256), the species per colour, the µm grid."""
+    from ionscope.correlate.grid import channels_of
+    from ionscope.model.provenance import sha256_of
+    from ionscope.model.result import Quantity, Result
+
+    g = ct.fixed.grid
+    why = "the fixed image's grid as read from the file or declared at registration"
+    shown = species or list(channels_of(moving)["names"])[:3]
+    pixel: Any = [float(v) for v in g.pixel_um]  # a Quantity holds a value per axis
+    extent: Any = [float(n * p) for n, p in zip(g.shape, g.pixel_um)]
+    values = {"output": str(out), "sha256": sha256_of(out), "format": out.suffix.lower().lstrip("."),
+              "colours": dict(zip(("red", "green", "blue"), map(str, shown))), "alpha": float(alpha),
+              "pixel_size": Quantity(pixel, None, "µm", why_no_uncertainty=why),
+              "extent": Quantity(extent, None, "µm", why_no_uncertainty=why),
+              "shape": [int(n) for n in g.shape]}
+    return Result("correlate.overlay", values)
 
 
 def view_pair(*paths: Path, transform: Path | None, landmarks_out: Path = Path("landmarks.csv"), port: int = 0,

@@ -122,6 +122,7 @@ def plot(
                                              help="Mark the interfaces found from the species.")] = True,
     force: ForceOpt = False,
     normalise: Annotated[Optional[str], deprecated_spelling("--normalise", "--normalisation")] = None,
+    json: JsonOpt = False,
 ) -> None:
     """Plot the chosen species of PATH against sputter time, dose or fluence, with interfaces marked."""
     import ionscope
@@ -132,20 +133,45 @@ def plot(
     check_writable(out, force)
     if out.suffix.lower() not in (".svg", ".png", ".pdf"):
         raise ValidationError(f"--out must end in .svg, .png or .pdf, got {out.name!r}")
-    profile = ionscope.read(path)
-    if species is not None:
-        names = _species(species)
-    else:
-        chosen = choose_marker_species(profile, axis=axis)
-        _say_chosen(chosen)
-        names = list(chosen["species"])
-    found = find_layers(profile, names, axis=axis) if interfaces else None
-    normalisation = renamed(normalisation, normalise, old="--normalise", new="--normalisation")
-    fig = profile_figure(profile, names, axis=axis, log=log, normalise=normalisation, layers=found)
+    with naming(path):
+        profile = ionscope.read(path)
+        if species is not None:
+            names = _species(species)
+        else:
+            chosen = choose_marker_species(profile, axis=axis)
+            _say_chosen(chosen)
+            names = list(chosen["species"])
+        found = find_layers(profile, names, axis=axis) if interfaces else None
+        normalisation = renamed(normalisation, normalise, old="--normalise", new="--normalisation")
+        fig = profile_figure(profile, names, axis=axis, log=log, normalise=normalisation, layers=found)
     from ionscope.depth.plots import save_figure
 
     save_figure(fig, out, force=force)
-    console.print(f"wrote {out}")
+    result = _plot_result(profile, out, names, axis, log, normalisation, found)
+    if json:
+        emit_json(result)
+        return
+    console.print(f"wrote {out}", highlight=False)
+    from ionscope.cli.common import print_warnings
+
+    print_warnings(result.warnings)
+
+
+def _plot_result(profile, out: Path, names: list[str], axis: str, log: bool, normalisation: str | None, found):
+    """What `depth plot` drew: the figure (path, SHA-256), species, axis and intensity units, interfaces marked."""
+    from ionscope.depth._common import axis_values
+    from ionscope.model.provenance import sha256_of
+    from ionscope.model.result import Result
+
+    unit = axis_values(profile, axis)[1]
+    marked = [] if found is None else [
+        {"upper": i["upper"], "lower": i["lower"], "position": i["position"],
+         "resolved": bool(i.get("resolved", True))} for i in found["interfaces"]]
+    values = {"output": str(out), "sha256": sha256_of(out), "format": out.suffix.lower().lstrip("."),
+              "species": list(names), "axis": axis, "axis_unit": unit,
+              "intensity_unit": "counts" if not normalisation else "1", "scale": "log" if log else "linear",
+              "normalisation": normalisation, "interfaces": marked}
+    return Result("depth.plot", values, warnings=tuple(found.warnings) if found is not None else ())
 
 
 @app.command()

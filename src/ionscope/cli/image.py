@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 import ionscope
-from ionscope.cli.common import emit_json, err_console, naming, print_warnings, progress
+from ionscope.cli.common import console, emit_json, naming, print_warnings, progress
 from ionscope.cli.options import ForceOpt, JsonOpt, deprecated_spelling, renamed
 from ionscope.imaging.summary import ion_image_summary
 from ionscope.model.errors import ValidationError
@@ -79,11 +79,11 @@ def extract(
         emit_json(result)
     else:
         for label, d in result["peaks"].items():
-            err_console.print(f"m/z {label}: {d['total_counts'].value:.6g} counts in total, "
+            console.print(f"m/z {label}: {d['total_counts'].value:.6g} counts in total, "
                               f"max {d['max_per_pixel'].value:.6g}")
         print_warnings(result.warnings)
         if out is not None:
-            err_console.print(f"wrote {out}")
+            console.print(f"wrote {out}", highlight=False)
 
 
 @app.command("bin-events")
@@ -148,4 +148,4 @@ def bin_events_cmd(
     if json:
         emit_json(result)
     else:
-        err_console.print(f"{cube.attrs['events_counted']} of {cube.attrs['events_total']} events binned; wrote {out}")
+        console.print(f"{cube.attrs['events_counted']} of {cube.attrs['events_total']} events binned; wrote {out}")

@@ -53,22 +53,25 @@ def _run(method: str, data_path: Path, components: int, scaling: str, normalise:
 
 
 def _print_run(run: Any, data_path: Path) -> None:
-    """The run in a few lines on stderr: components, variance, phase fractions, iterations, warnings, files."""
-    from ionscope.cli.common import err_console, print_warnings
+    """The run in a few lines on stdout (components, variance, phase fractions, iterations, files written);
+    its warnings on stderr."""
+    from ionscope.cli.common import console, print_warnings
 
     res = run.decomposition
-    err_console.print(f"{run.label}: {res.n_components} components of {data_path}", highlight=False)
+    console.print(f"{run.label}: {res.n_components} components of {data_path}", highlight=False)
     if res.explained_variance_ratio is not None:
-        for i, v in enumerate(res.explained_variance_ratio):
-            err_console.print(f"  component {i + 1}: {100 * v:.2f} % of the variance", highlight=False)
+        top = run.result.values.get("top_peaks") or [[]] * len(res.explained_variance_ratio)
+        for i, (v, peaks) in enumerate(zip(res.explained_variance_ratio, top)):
+            named = f" (largest loadings: {', '.join(peaks)})" if peaks else ""
+            console.print(f"  component {i + 1}: {100 * v:.2f} % of the variance{named}", highlight=False)
     if res.method == "cluster":
         for i, f in enumerate(res.values["phase_fractions"]):
-            err_console.print(f"  phase {i}: {100 * f:.1f} % of the samples", highlight=False)
+            console.print(f"  phase {i}: {100 * f:.1f} % of the samples", highlight=False)
     if "iterations" in res.values:
-        err_console.print(f"  {res.values['iterations']} iterations", highlight=False)
+        console.print(f"  {res.values['iterations']} iterations", highlight=False)
     print_warnings(run.result.warnings)
     for k, p in run.outputs.items():
-        err_console.print(f"wrote {k}: {p}", highlight=False)
+        console.print(f"wrote {k}: {p}", highlight=False)
 
 
 @app.command("pca")

@@ -509,6 +509,37 @@ class CorrelateRegisterResults(_Open):
     output: str
 
 
+class MarkedInterface(_Open):
+    upper: str
+    lower: Optional[str]
+    position: Q
+    resolved: bool = True
+
+
+class DepthPlotResults(_Open):
+    output: str
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    format: Literal["svg", "png", "pdf"]
+    species: list[str]
+    axis: str
+    axis_unit: str
+    intensity_unit: str
+    scale: Literal["log", "linear"]
+    normalisation: Optional[str]
+    interfaces: list[MarkedInterface]
+
+
+class CorrelateOverlayResults(_Open):
+    output: str
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    format: str
+    colours: dict[str, str]
+    alpha: float
+    pixel_size: Q
+    extent: Q
+    shape: list[int]
+
+
 class CorrelateLabel(_Open):
     value: int
     area: Optional[Q] = None
@@ -601,6 +632,7 @@ COMMANDS: dict[str, Any] = {
     "depth.layers": DepthLayersResults,
     "depth.mri": DepthMriResults,
     "depth.cube": DepthCubeResults,
+    "depth.plot": DepthPlotResults,
     "diffusion.fit": DiffusionFitResults,
     "diffusion.arrhenius": ArrheniusResults,
     "diffusion.haven": HavenResults,
@@ -633,6 +665,7 @@ COMMANDS: dict[str, Any] = {
     "tomo.segment": TomoSegmentResults,
     "correlate.register": CorrelateRegisterResults,
     "correlate.transfer": CorrelateTransferResults,
+    "correlate.overlay": CorrelateOverlayResults,
     "tomo.train": TomoTrainResults,
     "micro.generate": MicroGenerateResults,
     "sample.check": SampleCheckResults,

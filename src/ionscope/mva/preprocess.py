@@ -102,8 +102,14 @@ def flatten(data: xr.DataArray) -> Flattened:
         arr = np.asarray(arr).reshape(n, p)
     coords = {k: v.variable for k, v in data.coords.items() if v.dims and set(v.dims) <= set(sample_dims)}
     peak_coords = {k: v.variable for k, v in data.coords.items() if v.dims == ("peak",)}
-    peaks = (np.array([str(v) for v in data.coords["peak"].values]) if "peak" in data.coords
-             else np.array([f"peak{i}" for i in range(p)]))
+    if "peak" in data.coords:
+        peaks = np.array([str(v) for v in data.coords["peak"].values])
+    elif "mz" in data.coords and data.coords["mz"].dims == ("peak",):  # channels named by their mass
+        from ionscope.io.variables import mass_labels
+
+        peaks = mass_labels(np.asarray(data.coords["mz"].values, dtype=float))
+    else:
+        peaks = np.array([f"peak{i}" for i in range(p)])
     return Flattened(arr, sample_dims, shape, coords, peaks, peak_coords)
 
 

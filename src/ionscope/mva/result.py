@@ -50,11 +50,25 @@ class MVAResult:
                                 "scores_dims": list(self.scores.dims)}
         if self.explained_variance_ratio is not None:
             vals["explained_variance_ratio"] = [float(v) for v in self.explained_variance_ratio]
+        if self.loadings is not None:
+            vals["top_peaks"] = _top_peaks(self.loadings)
         vals.update(self.values)
         return Result(kind=f"mva.{self.method}", values=vals, warnings=self.warnings, provenance=self.provenance)
 
     def to_dict(self) -> dict[str, Any]:
         return self.to_result().to_dict()
+
+
+def _top_peaks(loadings: xr.DataArray, n: int = 3) -> list[list[str]]:
+    """Per component, the labels of its ``n`` peaks of largest loading magnitude (largest first).
+
+    Peak labels are the file's (ion names, or channel masses for a converted image), so a component is
+    named by the channels that make it.
+    """
+    values = np.abs(np.asarray(loadings.transpose("component", "peak").values, dtype=float))
+    labels = [str(v) for v in loadings.coords["peak"].values]
+    order = np.argsort(-np.nan_to_num(values, nan=-1.0), axis=1, kind="stable")[:, :n]
+    return [[labels[j] for j in row] for row in order]
 
 
 def loadings_array(matrix: np.ndarray, flat: Any, name: str = "loadings", units: str = "1") -> xr.DataArray:
