@@ -58,9 +58,10 @@ def test_oxide_fragment_rule_drops_cations_beyond_the_oxide_valence():
     pos = set(candidate_species(["Dy", "Ru", "Pt", "Sr", "Fe"], "positive")["formula"])
     assert {"Dy+", "DyO+", "Ru+", "RuO+", "RuO2+", "Pt+", "PtO+", "Sr+", "Fe+", "FeO+", "FeO2+"} <= pos
     assert not pos & {"DyO2+", "PtO2+", "SrO+", "SrO2+"}
-    # negative ions and explicitly requested forms are not restricted
+    # anions: the metal's formal oxidation state in MOy- is 2y - 1, at most its valence (Dy 3, Sr 2)
     neg = set(candidate_species(["Dy", "Sr"], "negative")["formula"])
-    assert {"DyO2-", "DyO3-", "SrO-", "SrO3-"} <= neg
+    assert {"Dy-", "DyO-", "DyO2-", "Sr-", "SrO-"} <= neg and not neg & {"DyO3-", "SrO2-", "SrO3-"}
+    # explicitly requested forms are not restricted
     assert candidate_species(["Dy"], "positive", forms=["{E}O2"]).values.tolist() == [["DyO2+", "Dy"]]
     assert oxide_fragment_allowed("Xx", "{E}O2", "positive")  # no tabulated valence: allowed
 
@@ -68,11 +69,23 @@ def test_oxide_fragment_rule_drops_cations_beyond_the_oxide_valence():
 def test_noble_gases_only_as_cations_and_no_unbound_atomic_anions():
     neg = set(candidate_species(["Xe", "Kr", "Zn", "Ru"], "negative")["formula"])
     assert not neg & {"Xe-", "XeO-", "XeO2-", "XeO3-", "Kr-", "KrO3-", "Zn-"}
-    assert {"ZnO-", "ZnO2-", "Ru-", "RuO3-"} <= neg  # zinc's oxide anions and Ru⁻ (bound) stay
+    assert {"ZnO-", "Ru-", "RuO3-"} <= neg  # zinc's oxide anion and Ru⁻ (bound) stay; ZnO2- would be Zn(+3)
     pos = set(candidate_species(["Xe", "Zn"], "positive")["formula"])
     assert "Xe+" in pos and not pos & {"XeO+", "XeO2+"}
     assert "Zn+" in pos
     assert _untestable(["Xe", "Ru", "Zn"], "negative") == ["Xe"] and _untestable(["Xe"], "positive") == []
+
+
+def test_chloride_forms_only_for_chloride_formers_within_their_oxidation_states():
+    from ionscope.spectra.elements import chloride_allowed
+
+    neg = set(candidate_species(["Pd", "Dy", "Sr"], "negative", chlorides=True)["formula"])
+    # Pd (soft acid, up to +4): MCl- would hold Pd(0), PdO2Cl- Pd(+4)
+    assert {"PdCl2-", "PdCl3-", "PdOCl-", "PdOCl2-", "PdO2Cl-"} <= neg and "PdCl-" not in neg
+    assert not {f for f in neg if "Cl" in f and not f.startswith("Pd")}  # hard acids: oxides only
+    assert "PdCl2-" not in set(candidate_species(["Pd"], "negative")["formula"])  # off unless asked
+    assert chloride_allowed("Ru", "{E}O2Cl", "negative") and not chloride_allowed("Pt", "{E}O2Cl2", "negative")
+    assert chloride_allowed("Pt", "{E}Cl", "positive") and not chloride_allowed("Ti", "{E}Cl2", "negative")
 
 
 def test_candidate_species_and_polarity_errors():

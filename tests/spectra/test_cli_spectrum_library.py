@@ -236,3 +236,19 @@ def test_peaks_on_bare_numpy_arrays_says_what_the_file_holds(cli, tmp_path):
     text = " ".join(err.split())
     assert code == 2 and "holds 2 unlabelled arrays (counts, mz)" in text and "make_spectrum(counts, mz)" in text
     assert "holds a arrays" not in text
+
+
+@pytest.mark.realdata
+def test_identify_chloride_forms_and_primary_ion_options(cli):
+    """Negative Ru–Pd: Pd shows as PdCl₂⁻ (chlorine is seen), not without the chloride forms; a primary ion
+    that names no element is one clear line, exit 2."""
+    path = shared_data("iontof_spectra", "N_Ru-Pd_Bi1_1.txt")
+    rows = {}
+    for flag in ("--chlorides", "--no-chlorides"):
+        code, out, err = cli("spectrum", "identify", path, "--elements", "Ru,Pd", flag, "--json")
+        assert code == 0, err
+        rows[flag] = {r["element"]: r for r in json.loads(out)["results"]["elements"]}
+    assert rows["--chlorides"]["Pd"]["detected"] and "PdCl2-" in rows["--chlorides"]["Pd"]["evidence"]
+    assert not rows["--no-chlorides"]["Pd"]["detected"]
+    code, _, err = cli("spectrum", "identify", path, "--elements", "Ru,Pd", "--primary-ion", "Qq3+")
+    assert code == 2 and "unknown element 'Qq'" in err

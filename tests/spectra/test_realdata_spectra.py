@@ -30,22 +30,22 @@ EXPECTED = {
 }
 
 # Named mode (--elements Ru,Rh,Pd,Ir,Pt), measured on these files (contrast over the local background, σ):
-# * Pd has no pattern over the background in negative polarity (PdO⁻…PdO₃⁻ ≤ 2.2σ on all four Pd samples);
+# * Pd has no oxide-anion pattern over the background in negative polarity (PdO⁻, PdO₂⁻ ≤ 2.2σ); it is found
+#   on all four negative Pd samples through its chloro-anions (PdCl₂⁻ 21–34σ, PdCl₃⁻), fitted since chlorine
+#   (³⁵Cl⁻ ≈ 16 % of all counts) is seen in every negative spectrum — the same forms recovered Ru on the
+#   negative quaternary and HEA19 (RuO₂Cl⁻, RuOCl₂⁻);
 # * Pt⁺ in positive polarity stays at 0.8–3.1σ on the three richer Pt samples (Ru–Pt: 5.0σ, found):
 #   200-channel binning puts 0.17 m/z bins under Pt's isotopes, where metal-bearing cluster ions have
 #   the same nominal masses (Ru–Rh, without Pt, gives Pt⁺ 2.6σ); in negative polarity Pt⁻/PtO⁻/PtO₂⁻
 #   find it on every Pt sample;
 # * Ir in positive polarity: Ir⁺/IrO⁺ at 2.4–2.8σ on the Ir samples (the ions at m/z 191/193 of every
 #   sample have a metal-like mass defect, not an organic one); negative IrO₂⁻ finds every one;
-# * Ru in negative polarity on the quaternary, quinary and HEA19 alloys (RuOₓ⁻ ≤ 2.1σ);
+# * Ru in negative polarity on the quinary alloy (RuOₓ⁻ and its oxychloride anions below threshold);
 # * Rh on the negative quinary (RhO₂⁻ 2.0σ).
 KNOWN_MISSES = {
-    ("N_Ru-Pd_Bi1_1.txt", "Pd"), ("N_Ru-Pt-Pd_Bi1_1.txt", "Pd"), ("N_Ru-Pt-Pd-Ir_Bi1_1.txt", "Pd"),
-    ("N_Ru-Pt-Pd-Ir-Rh_Bi1_1.txt", "Pd"),
     ("P_Ru-Pt-Pd_Bi1_1.txt", "Pt"), ("P_Ru-Pt-Pd-Ir_Bi1_1.txt", "Pt"), ("P_Ru-Pt-Pd-Ir-Rh_Bi1_1.txt", "Pt"),
     ("P_Ru-Ir_Bi1_1.txt", "Ir"), ("P_Ru-Pt-Pd-Ir_Bi1_1.txt", "Ir"), ("P_Ru-Pt-Pd-Ir-Rh_Bi1_1.txt", "Ir"),
-    ("N_Ru-Pt-Pd-Ir_Bi1_1.txt", "Ru"), ("N_Ru-Pt-Pd-Ir-Rh_Bi1_1.txt", "Ru"), ("N_HEA19_Bi1_1.txt", "Ru"),
-    ("N_Ru-Pt-Pd-Ir-Rh_Bi1_1.txt", "Rh"),
+    ("N_Ru-Pt-Pd-Ir-Rh_Bi1_1.txt", "Ru"), ("N_Ru-Pt-Pd-Ir-Rh_Bi1_1.txt", "Rh"),
 }
 # Reports of elements the sample does not hold (named mode): Ir⁺ on Ru–Pd and Ru–Pt–Pd (ions at m/z 191/193
 # that a two-isotope pattern cannot tell apart at this binning; no candidate species of Ru, Pd or Pt lands
@@ -112,12 +112,15 @@ def test_auto_mode_finds_ru_in_positive_spectra_and_few_foreign_elements():
     # two negative spectra (Ru 15 of 19 before). Counting windows over their exact m/z interval
     # (unbiased single-isotope intensities) lifted BaO₂⁻ on the negative quinary from 4.0σ to 4.3σ,
     # just over the threshold, in the oxide-anion region whose unmodelled structure limits Ru and Pd
-    # there too: 5 reports.
+    # there too: 5 reports. Bounding the formal oxidation state of the metal in an oxide anion MOᵧ⁻
+    # (2y − 1) by its valence, as the fragment rule does for cations, removed SrO₂⁻, BaO₂⁻, DyO₃⁻ and
+    # ErO₃⁻ (Sr +3, Ba +3, Dy +5, Er +5): 3 reports (DyO₂⁻ ×2 on the masses of Pt⁻ and PdOCl₂⁻, ErO₂⁻), and
+    # Pt (PtO⁻/PtO₂⁻) found on two negative Pt spectra.
     ru = [n for n in EXPECTED if "Ru" in _found(n, "auto")]
     assert {n for n in EXPECTED if n.startswith("P_")} <= set(ru)
     assert len(ru) >= 17
     foreign = sum(len(_found(n, "auto") - e) for n, e in EXPECTED.items() if e is not None)
-    assert foreign <= 5
+    assert foreign <= 3
 
 
 def _rates(mode: str) -> dict[str, tuple[float, float]]:
@@ -132,8 +135,8 @@ def _rates(mode: str) -> dict[str, tuple[float, float]]:
 
 
 @pytest.mark.realdata
-@pytest.mark.xfail(strict=True, reason="not met on the shared files: Ru 84 %, Pd 50 %, Ir 50 % (18 % false), "
-                                       "Pt 62 %, Rh 75 %; see KNOWN_MISSES / KNOWN_FALSE")
+@pytest.mark.xfail(strict=True, reason="not met on the shared files: Ru 95 %, Ir 50 % (18 % false), Pt 62 %, "
+                                       "Rh 75 %; see KNOWN_MISSES / KNOWN_FALSE")
 def test_named_mode_meets_the_targets():
     # targets: each metal found in ≥ 90 % of the spectra holding it, ≤ 5 % false reports
     for el, (hit, false) in _rates("named").items():
@@ -143,7 +146,7 @@ def test_named_mode_meets_the_targets():
 @pytest.mark.slow
 @pytest.mark.realdata
 @pytest.mark.xfail(strict=True, reason="not met on the shared files: Ru 89 % (negative spectra of the "
-                                       "richer alloys), Rh/Ir are not auto candidates, Pt 0 %, Pd 50 %")
+                                       "richer alloys), Rh/Ir are not auto candidates, Pt 25 %, Pd 50 %")
 def test_auto_mode_meets_the_targets():
     # targets: Ru in ≥ 98 %; each metal ≥ 80 % with ≤ 5 % false reports
     rates = _rates("auto")

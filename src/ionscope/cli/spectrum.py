@@ -103,6 +103,15 @@ def identify(
                                                                       "file and element.")] = None,
     plot: Annotated[Optional[Path], typer.Option("--plot", help="Folder for one figure per file and element "
                                                                 "(counts, fitted pattern, background).")] = None,
+    chlorides: Annotated[Optional[bool], typer.Option(
+        "--chlorides/--no-chlorides", help="Fit chloride and oxychloride ions (MCl₂⁻, MOCl⁻ …) of the chloride-"
+                                           "forming elements (Pearson 1963 soft/borderline acids) as forms of "
+                                           "them; default: in named mode when ³⁵Cl/³⁷Cl is seen, never in auto "
+                                           "mode.")] = None,
+    primary_ion: Annotated[Optional[str], typer.Option(
+        "--primary-ion", help="Primary ion (e.g. Bi3+): its atomic, cluster and oxide ions are fitted as "
+                              "nuisance, never reported; default: from the metadata or a Bi1/Bi3/Au3 file-name "
+                              "tag.")] = None,
     json: JsonOpt = False,
 ) -> None:
     """Which elements are present: isotope patterns over a local background, NNLS decomposition of overlaps.
@@ -122,12 +131,13 @@ def identify(
     els = parse_elements(elements)
     files = spectrum_files(paths)
     pol = None if polarity == "auto" else polarity
+    given = {k: v for k, v in (("chlorides", chlorides), ("primary_ion", primary_ion)) if v is not None}
     with progress("identifying elements", total=len(files), quiet=json) as task:
         if len(files) == 1:  # a single file's failure is the command's error (one line, exit 2)
-            results = [identify_file(files[0], elements=els, polarity=pol, recalibrate=recalibrate)]
+            results = [identify_file(files[0], elements=els, polarity=pol, recalibrate=recalibrate, **given)]
         else:
             results = list(identify_batch(files, elements=els, polarity=pol, recalibrate=recalibrate,
-                                          on_file=lambda _p: task.advance(1)))
+                                          on_file=lambda _p: task.advance(1), **given))
     if table_out is not None:
         long_table(results).to_csv(table_out, index=False)
     if plot is not None:

@@ -1,9 +1,10 @@
 """Element identification from isotope patterns, with NNLS decomposition of overlapping patterns.
 
 Each candidate species (an element's atomic ion and its oxides for the polarity, :data:`FORMS`, less
-the ions that are not expected (:func:`form_expected`): oxide cations beyond the element's oxide
-valence by the fragment rule of Hirokawa et al. 2003 (no DyO₂⁺ or SrO⁺), atomic anions of elements
-whose anion is unbound (no Xe⁻, Zn⁻), noble gases other than as M⁺) has an isotope pattern. Around every
+the ions that are not expected (:func:`form_expected`): oxide ions in which the metal's formal
+oxidation state would exceed its highest one, the fragment rule of Hirokawa et al. 2003 for cations
+and its counterpart for anions (no DyO₂⁺, SrO⁺, DyO₃⁻ or SrO₂⁻), atomic anions of elements whose anion
+is unbound (no Xe⁻, Zn⁻), noble gases other than as M⁺) has an isotope pattern. Around every
 isotopologue m/z a window of ±FWHM/2 (``m/2R``, never narrower than one bin) holds the counts of
 that isotopologue minus a local background: the mean count per bin of two flanks one FWHM away from
 the peak (:func:`_window_counts`), whose Poisson variance is propagated into the window variance.
@@ -33,8 +34,8 @@ A species is reported *present* when
 Named mode runs the same tests as auto mode: naming an element does not make it present.
 ``z_crit`` comes from counting statistics (:func:`detection_threshold`): the one-sided z that keeps
 the false-report probability of the whole run of species tests at that of a single 3σ test
-(Bonferroni), e.g. 3.7σ for the 11 positive and 3.8σ for the 20 negative species of Ru, Rh, Pd, Ir,
-Pt, 4.1–4.2σ for the 54 positive and 100 negative species of auto mode.
+(Bonferroni), e.g. 3.7σ for the 11 positive and 4.0σ for the 41 negative species (chlorides
+included) of Ru, Rh, Pd, Ir, Pt, 4.1σ for the 54 positive and 74 negative species of auto mode.
 
 A species with a single isotopologue above 1 % of the largest (Rh⁺, RhO⁺, Au⁺, Co⁺ …;
 ``SpeciesFit.diagnostic`` False) has no pattern to confirm: it is present only when it passes tests 1
@@ -59,6 +60,20 @@ hydrides, MH⁺ windows next to the M⁺ ones biased Ru⁺ by +12 %), which leav
 undetermined and the significance of each form meaningless. Auto mode fits none: over ~30
 candidates they add hundreds of columns and let the hydrides of absent elements absorb counts.
 
+Chlorides. Where chlorine is seen (both ³⁵Cl and ³⁷Cl above background in their natural ratio,
+:func:`_chlorine_seen`), the chloride and oxychloride ions of the named elements (:data:`CHLORIDE_FORMS`:
+MCl₂⁻, MCl₃⁻, MOCl⁻, MOCl₂⁻, MO₂Cl⁻; MCl⁺, MCl₂⁺, MOCl⁺) are fitted as forms of them, limited to the
+chloride-forming (soft and borderline) metals and to formal oxidation states between +1 and the
+element's highest (:func:`chloride_allowed`). Their counts are then decomposed jointly instead of
+leaking into oxide anions of other elements at the same nominal masses, and a metal seen in negative
+ions only as chloro-complexes (PdCl₂⁻) is found. Auto mode fits no chlorides unless asked
+(``chlorides=True``): see :class:`IdentifyParameters`.
+
+Primary ion. The analysis beam's ions (Bi⁺, Bi₃⁺ … and their oxides, :data:`PRIMARY_ION_FORMS`) are
+implanted and sputtered back; given ``primary_ion`` they are fitted as nuisance species — never
+reported, not counted in the Bonferroni family — so that their counts are not credited to an element
+whose pattern overlaps them (Bi⁻ at m/z 209 lies inside the PdCl₃⁻ pattern).
+
 The work is split into named steps: :class:`IdentifyParameters` (settings), ``_prepare`` (arrays,
 running sums, resolving power), ``_build_species`` (forms, interferences, isotopologue windows),
 ``_fit_windows`` (joint NNLS and σ), ``_assess`` (tests 1–3 per species).
@@ -71,6 +86,7 @@ the recalibration is kept within a fraction of a bin).
 from __future__ import annotations
 
 import math
+import re
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -137,6 +153,8 @@ def form_expected(element_symbol: str, template: str, polarity: str) -> bool:
     atomic = template == "{E}"
     if element_symbol in NOBLE_GASES:
         return atomic and polarity == "positive"
+    if "Cl" in template:
+        return chloride_allowed(element_symbol, template, polarity)
     if atomic and polarity == "negative" and element_symbol in UNBOUND_ANION:
         return False
     return oxide_fragment_allowed(element_symbol, template, polarity)
@@ -146,19 +164,23 @@ def oxide_fragment_allowed(element_symbol: str, template: str, polarity: str) ->
     """Whether the oxide ion ``template`` (``"{E}O2"`` …) of an element is an expected SIMS fragment.
 
     Fragment rule of Hirokawa et al. (*Anal. Sci.* 19, 1231, 2003, doi:10.2116/analsci.19.1231): an
-    oxide fragment MₓOᵧ of a cation of valence ``n`` appears as a positive ion when ``n·x ≥ 2y + 1``
-    and as a negative ion when ``n·x ≤ 2y + 1``. For the cations MOᵧ⁺ tried here (x = 1) the largest
-    valence the element reaches in an oxide (:data:`OXIDE_VALENCE`) must be ≥ 2y + 1: a rare-earth
-    dioxide cation DyO₂⁺ (needs n ≥ 5, rare earths have 3) is not expected, whereas DyO⁺ is. The
-    negative rule excludes nothing here (valence 0 of the metal or 1 satisfies it for every MOᵧ⁻),
-    and atomic ions (y = 0) are always allowed. Elements without a tabulated valence are allowed.
+    oxide fragment MₓOᵧ of a cation of valence ``n`` appears as a positive ion when ``n·x ≥ 2y + 1``.
+    For the cations MOᵧ⁺ tried here (x = 1) the largest valence the element reaches in an oxide
+    (:data:`OXIDE_VALENCE`) must be ≥ 2y + 1, the formal oxidation state of the metal in the ion: a
+    rare-earth dioxide cation DyO₂⁺ (needs n ≥ 5, rare earths have 3) is not expected, whereas DyO⁺ is.
+    The same bound holds for an anion: the metal in MOᵧ⁻ has the formal oxidation state ``2y − 1``,
+    which cannot exceed the highest one the element reaches (:data:`OXIDE_VALENCE`) — PdO₃⁻ (Pd +5),
+    DyO₃⁻ (Dy +5) and SrO₂⁻ (Sr +3) are not expected, RuO₃⁻ (Ru +5) is. (Hirokawa's negative-ion
+    condition ``n·x ≤ 2y + 1`` is a lower bound, met by every MOᵧ⁻ here.) Atomic ions (y = 0) are always
+    allowed; elements without a tabulated valence are not restricted.
     """
     n = OXIDE_VALENCE.get(element_symbol)
     body = template.replace("{E}", "")
-    if n is None or polarity != "positive" or not body.startswith("O") or set(body[1:]) - set("0123456789"):
+    if n is None or not body.startswith("O") or set(body[1:]) - set("0123456789"):
         return True
     y = int(body[1:] or 1)
-    return n >= 2 * y + 1
+    return n >= 2 * y + (1 if polarity == "positive" else -1)
+
 
 #: Species forms tried for each element, by polarity (metal surfaces and their oxides: Laurent et al.,
 #: Anal. Chem. 2024).
@@ -166,6 +188,46 @@ FORMS = {
     "positive": ("{E}", "{E}O", "{E}O2"),
     "negative": ("{E}", "{E}O", "{E}O2", "{E}O3"),
 }
+
+
+#: Chloride and oxychloride ions tried for each element when chlorine is seen in the spectrum
+#: (:func:`_chlorine_seen`): metal chloro-complex anions MClₙ⁻ and oxychloride anions are among the
+#: strongest metal-bearing negative ions of surfaces that held chloride (precursor salts, HCl etching;
+#: e.g. PdCl₂⁻/PdCl₃⁻ and PtCl₃⁻ in Pd and Pt catalysts: Vickerman & Briggs, *ToF-SIMS: Materials
+#: Analysis by Mass Spectrometry*, 2nd ed., 2013, ch. 14). Fitted as forms of the element, so that their
+#: counts are decomposed jointly instead of being taken by oxide anions of other elements at the same
+#: nominal masses; limited by :func:`chloride_allowed`.
+CHLORIDE_FORMS = {
+    "positive": ("{E}Cl", "{E}Cl2", "{E}OCl"),
+    "negative": ("{E}Cl", "{E}Cl2", "{E}Cl3", "{E}OCl", "{E}OCl2", "{E}O2Cl"),
+}
+
+
+#: Soft and borderline Lewis acids among the metals (Pearson, *J. Am. Chem. Soc.* 85, 3533, 1963,
+#: doi:10.1021/ja00905a001, Table I; class (b) acceptors of Ahrland, Chatt & Davies, *Q. Rev. Chem. Soc.*
+#: 12, 265, 1958, doi:10.1039/QR9581200265): the metals that bind chloride in preference to oxygen and
+#: form chloro-complex anions. Hard acids (alkaline earths, rare earths, Ti, Zr, Hf, Mo, W …) bind the
+#: harder base oxygen, so their negative ions on an oxidised surface are oxides: no chloride forms.
+CHLORIDE_FORMERS = frozenset({"Cu", "Ag", "Au", "Tl", "Hg", "Pd", "Cd", "Pt", "Te", "Fe", "Co", "Ni", "Zn", "Pb",
+                              "Sn", "Sb", "Bi", "Rh", "Ir", "Ru", "Os"})
+
+
+def chloride_allowed(element_symbol: str, template: str, polarity: str) -> bool:
+    """Whether the (oxy)chloride ion ``template`` (``"{E}Cl2"``, ``"{E}OCl"`` …) of an element is expected:
+    the formal oxidation state of the metal in the ion, ``2·(O atoms) + (Cl atoms) + q`` for charge ``q``
+    (+1 for a cation, −1 for an anion), must lie between 0 and the highest oxidation state the element
+    reaches in its oxides (:data:`OXIDE_VALENCE`; Greenwood & Earnshaw 1997) — e.g. SrCl₃⁻ (Sr +2) is
+    allowed, SrOCl₂⁻ (+3) is not. Elements without a tabulated valence are not restricted."""
+    if element_symbol not in CHLORIDE_FORMERS:
+        return False
+    n = OXIDE_VALENCE.get(element_symbol)
+    if n is None:
+        return True
+    counts = {"O": 0, "Cl": 0, "H": 0}
+    for atom, k in re.findall(r"(Cl|O|H)(\d*)", template.replace("{E}", "")):
+        counts[atom] += int(k or 1)
+    state = 2 * counts["O"] + counts["Cl"] - counts["H"] + (1 if polarity == "positive" else -1)
+    return 1 <= state <= n
 
 
 #: Interference species of each candidate element, by polarity: hydrides and hydroxides of its forms
@@ -210,14 +272,17 @@ class SpeciesFit:
 @dataclass(frozen=True)
 class Identification:
     """The outcome of :func:`identify_elements`: one :class:`SpeciesFit` per candidate species (the reported
-    forms by decreasing intensity, then the interference species), the polarity and the candidate
-    elements. Indexing, ``len`` and iteration go over the species fits; :meth:`present` gives the
-    elements found (:func:`elements_present`).
+    forms by decreasing intensity, then the interference species), the polarity, the candidate
+    elements, whether (oxy)chloride forms were fitted and the primary-ion elements fitted as nuisance.
+    Indexing, ``len`` and iteration go over the species fits; :meth:`present` gives the elements found
+    (:func:`elements_present`).
     """
 
     species: tuple[SpeciesFit, ...]
     polarity: str
     candidates: tuple[str, ...]
+    chlorides: bool = False
+    nuisance: tuple[str, ...] = ()
 
     def __iter__(self) -> Iterator[SpeciesFit]:
         return iter(self.species)
@@ -233,14 +298,15 @@ class Identification:
         return elements_present(self.species)
 
     def to_dict(self) -> dict:
-        return {"polarity": self.polarity, "candidates": list(self.candidates),
-                "species": [f.to_dict() for f in self.species]}
+        return {"polarity": self.polarity, "candidates": list(self.candidates), "chlorides": self.chlorides,
+                "nuisance": list(self.nuisance), "species": [f.to_dict() for f in self.species]}
 
 
 def candidate_species(elements: Sequence[str], polarity: str, forms: Sequence[str] | None = None,
-                      max_mz: float | None = None) -> pd.DataFrame:
+                      max_mz: float | None = None, chlorides: bool = False) -> pd.DataFrame:
     """The species tried for ``elements`` in the forms of ``polarity``: given ``forms`` all of them, else
-    the default :data:`FORMS` that the oxide fragment rule allows (:func:`oxide_fragment_allowed`).
+    the default :data:`FORMS` (and, with ``chlorides``, :data:`CHLORIDE_FORMS`) that the expected-ion
+    rules allow (:func:`form_expected`).
 
     Returns
     -------
@@ -248,19 +314,21 @@ def candidate_species(elements: Sequence[str], polarity: str, forms: Sequence[st
     """
     import pandas as pd
 
-    return pd.DataFrame(_candidate_pairs(elements, polarity, forms, max_mz), columns=["formula", "element"])
+    return pd.DataFrame(_candidate_pairs(elements, polarity, forms, max_mz, chlorides),
+                        columns=["formula", "element"])
 
 
 def _candidate_pairs(elements: Sequence[str], polarity: str, forms: Sequence[str] | None = None,
-                     max_mz: float | None = None) -> list[tuple[str, str]]:
+                     max_mz: float | None = None, chlorides: bool = False) -> list[tuple[str, str]]:
     """(formula, element) pairs of :func:`candidate_species`."""
     if polarity not in FORMS:
         raise ValidationError(f"polarity must be 'positive' or 'negative', got {polarity!r}")
     sign = "+" if polarity == "positive" else "-"
+    templates = forms or FORMS[polarity] + (CHLORIDE_FORMS[polarity] if chlorides else ())
     out = []
     for e in elements:
         element(e)
-        for f in forms or FORMS[polarity]:
+        for f in templates:
             if not forms and not form_expected(e, f, polarity):
                 continue
             formula = f.format(E=e) + sign
@@ -344,6 +412,16 @@ class IdentifyParameters:
         Residual calibration error tolerated: in every ``band_width`` (m/z) band the window centres are
         shifted by a ppm offset on this grid chosen to maximise the intensity the species explain
         there; 0 disables.
+    chlorides
+        Fit the chloride and oxychloride ions of every candidate (:data:`CHLORIDE_FORMS`) as forms of
+        it. Default (None): in named mode when chlorine is seen in the spectrum (:func:`_chlorine_seen`);
+        in auto mode not (over the ~20 chloride-forming auto candidates, the chlorides of absent
+        elements took unmodelled oxychloride structure: measured on real Ru-alloy spectra, 10 reports
+        of absent elements instead of 3).
+    primary_ion
+        The primary ion of the measurement (``"Bi3+"``, ``"Bi"``, ``"Au"`` …): its atomic, cluster and
+        oxide ions (:data:`PRIMARY_ION_FORMS`) are fitted as unreported nuisance species, unless its
+        element is named. Default None (none fitted).
     """
 
     forms: tuple[str, ...] | None = None
@@ -359,6 +437,8 @@ class IdentifyParameters:
     max_shift_ppm: float = 0.0
     shift_step_ppm: float = 50.0
     band_width: float = 50.0
+    chlorides: bool | None = None
+    primary_ion: str | None = None
 
     @classmethod
     def from_options(cls, base: IdentifyParameters | None = None, **options) -> IdentifyParameters:
@@ -370,8 +450,9 @@ class IdentifyParameters:
         if unknown:
             raise ValidationError(f"unknown identification option(s) {', '.join(unknown)}; "
                                   f"known: {', '.join(sorted(known))}")
-        if options.get("contrast") is None:
-            options.pop("contrast", None)
+        for name in ("contrast",):
+            if name in options and options[name] is None:
+                options.pop(name)
         if options.get("forms") is not None:
             options["forms"] = tuple(options["forms"])
         return replace(base or cls(), **options)
@@ -451,16 +532,84 @@ def identify_elements(spectrum, mz=None, *, polarity: str, elements: Sequence[st
     els = _auto_candidates() if auto else list(elements)
     interferences = (not auto) if params.interferences is None else params.interferences
     data = _prepare(spectrum, mz, params)
-    species = _build_species(els, polarity, params, data, interferences)
+    chlorides = params.chlorides
+    if chlorides is None:
+        chlorides = not auto and _chlorine_seen(data, polarity, params)
+    nuisance = [e for e in _primary_elements(params.primary_ion) if e not in els]
+    species = _build_species(els, polarity, params, data, interferences, chlorides, nuisance)
     fit = _fit_windows(species, data, params)
-    hidden = set(AUTO_NUISANCE) if auto else set()
-    return Identification(tuple(_assess(species, fit, data, params, hidden)), polarity, tuple(els))
+    hidden = (set(AUTO_NUISANCE) if auto else set()) | set(nuisance)
+    return Identification(tuple(_assess(species, fit, data, params, hidden)), polarity, tuple(els), chlorides,
+                          tuple(nuisance))
 
 
 def _auto_candidates() -> list[str]:
     """Elements fitted in auto mode: those with a diagnostic pattern (≥ 3 isotopes above 5 %) and the
     monoisotopic noble metals :data:`AUTO_NUISANCE` (fitted, never reported)."""
     return list(dict.fromkeys(diagnostic_elements() + list(AUTO_NUISANCE)))
+
+
+#: Ions of the primary-ion element fitted as nuisance species (:func:`_primary_ion_species`): the atomic
+#: ion, the clusters that a cluster source (Bi₃⁺, Au₃⁺) implants and sputters back, and the oxide ions
+#: the implanted atoms form with the sample's oxygen (Bi₂O₃: BiO⁺, BiO₂⁻, BiO₃⁻).
+PRIMARY_ION_FORMS = {
+    "positive": ("{E}", "{E}2", "{E}3", "{E}O", "{E}2O"),
+    "negative": ("{E}", "{E}2", "{E}O", "{E}O2", "{E}O3"),
+}
+
+
+def _primary_elements(primary_ion: str | None) -> list[str]:
+    """Element symbols of a primary ion given as ``"Bi3+"``, ``"Bi3"``, ``"Bi"`` or ``"C60"`` (unknown
+    symbols raise ValidationError)."""
+    if not primary_ion:
+        return []
+    symbols = re.findall(r"[A-Z][a-z]?", primary_ion)
+    if not symbols:
+        raise ValidationError(f"primary ion {primary_ion!r} names no element (e.g. Bi3+, Au, Ga)")
+    for e in symbols:
+        element(e)
+    return list(dict.fromkeys(symbols))
+
+
+def _primary_ion_species(elements: Sequence[str], polarity: str, max_mz: float) -> list:
+    """(formula, elements, element) triples of the primary-ion nuisance species inside the m/z range."""
+    sign = "+" if polarity == "positive" else "-"
+    out = []
+    for e in elements:
+        for t in PRIMARY_ION_FORMS[polarity]:
+            f = t.format(E=e) + sign
+            if isotope_pattern(f, resolution="unit").mz.max() < max_mz:
+                out.append((f, frozenset((e,)), e))
+    return out
+
+
+#: One-sided z that each chlorine isotope must reach for chlorine to count as seen (:func:`_chlorine_seen`):
+#: the 3σ detection convention of counting statistics (Currie, *Anal. Chem.* 1968, doi:10.1021/ac60259a007).
+CHLORINE_Z = 3.0
+
+
+def _chlorine_seen(data: _Spectrum, polarity: str, params: IdentifyParameters) -> bool:
+    """Whether the atomic chlorine ion of ``polarity`` is in the spectrum with its isotope pattern.
+
+    Both ³⁵Cl and ³⁷Cl windows (±FWHM/2, background from the flanks, :func:`_window_counts`) must hold
+    counts :data:`CHLORINE_Z` σ above their background, and the pair must pass the pattern test of the
+    species (module docstring, test 2: cosine similarity to the natural 75.8 : 24.2 ratio ≥ ``min_match``
+    and each isotope ≥ ``min_fraction`` of its predicted share; IUPAC abundances, Meija et al., *Pure
+    Appl. Chem.* 88, 293, 2016, doi:10.1515/pac-2015-0503). Counting statistics alone would reject the
+    pattern where it is strongest: at 10⁶ counts a dead-time-saturated ³⁵Cl⁻ departs from the natural
+    ratio by many Poisson σ.
+    """
+    p = isotope_pattern("Cl+" if polarity == "positive" else "Cl-", resolution="unit")
+    mz, ab = p.mz, p.abundance
+    if mz.min() <= data.x[0] or mz.max() >= data.x[-1]:
+        return False
+    half = np.maximum(mz / (2 * data.resolving_power), np.interp(mz, data.x, data.dx))
+    b, var, _ = _window_counts(mz - half, mz + half, data.x, data.cs_raw, data.dx)
+    if not np.all(b >= CHLORINE_Z * np.sqrt(np.maximum(var, 1.0))):
+        return False
+    pred = ab / ab.sum() * b.sum()
+    cosine = float(b @ ab / (np.linalg.norm(b) * np.linalg.norm(ab)))
+    return bool(cosine >= params.min_match and np.min(b / pred) >= params.min_fraction)
 
 
 def _few_isotope_masses(formula: str) -> set[int]:
@@ -511,19 +660,22 @@ def _prepare(spectrum, mz, params: IdentifyParameters) -> _Spectrum:
 
 
 def _build_species(els: Sequence[str], polarity: str, params: IdentifyParameters, data: _Spectrum,
-                   interferences: bool) -> _Species:
-    """Reported forms of every element, plus (``interferences``) the deciding interference species; the
-    isotopologues above ``min_abundance`` inside the m/z range, with the fraction of a Gaussian peak of
-    FWHM m/R captured by a window of half-width ``max(m/2R, one bin)``."""
+                   interferences: bool, chlorides: bool = False, nuisance: Sequence[str] = ()) -> _Species:
+    """Reported forms of every element (with ``chlorides`` its (oxy)chloride ions too), plus
+    (``interferences``) the deciding interference species and the primary-ion species of the ``nuisance``
+    elements; the isotopologues above ``min_abundance`` inside the m/z range, with the fraction of a
+    Gaussian peak of FWHM m/R captured by a window of half-width ``max(m/2R, one bin)``."""
     x, rp = data.x, data.resolving_power
-    pairs = [(f, frozenset((e,)), e) for f, e in _candidate_pairs(els, polarity, params.forms, max_mz=float(x.max()))]
+    top = float(x.max())
+    pairs = [(f, frozenset((e,)), e) for f, e in _candidate_pairs(els, polarity, params.forms, top, chlorides)]
     if not pairs:
         none = _untestable(els, polarity)
         why = (f"; no {polarity} ion of {', '.join(none)} is expected (noble gases form only cations, "
                "elements with an unbound anion no M⁻)") if none else ""
         raise ValidationError("no candidate species fall inside the m/z range of the spectrum" + why)
     if interferences:
-        pairs += _deciding_interferences(pairs, _interference_species(els, polarity, max_mz=float(x.max())))
+        pairs += _deciding_interferences(pairs, _interference_species(els, polarity, max_mz=top))
+    pairs += _primary_ion_species(nuisance, polarity, top)
     pats = [isotope_pattern(f, resolution="unit") for f, _, _ in pairs]
     keeps = [p.abundance >= params.min_abundance * p.abundance.max() for p in pats]
     cm = np.concatenate([p.mz[k] for p, k in zip(pats, keeps)])

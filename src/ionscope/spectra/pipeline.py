@@ -99,8 +99,26 @@ def read_spectrum(path: str | PathLike[str], polarity: str | None = None) -> xr.
             polarity = None if not m else ("positive" if m.group(1) == "P" else "negative")
     if polarity is not None:
         acq["polarity"] = polarity
-        spec.attrs["acquisition"] = acq
+    if not acq.get("primary_ion"):
+        acq["primary_ion"] = primary_ion_from_name(p.name)
+    spec.attrs["acquisition"] = acq
     return spec
+
+
+#: Liquid-metal ion sources of TOF-SIMS analysis beams, named with the cluster size in export file names
+#: (``..._Bi1_1.txt``, ``Bi3``, ``Au3``, ``Ga1``; the IONTOF convention).
+_LMIG = re.compile(r"(?:^|[_\-])(Bi|Au|Ga)(\d{1,2})(?=[_\-.]|$)")
+
+
+def primary_ion_from_name(name: str) -> str | None:
+    """The analysis primary ion named in an export's file name (``P_Ru_Bi5_1.txt`` → ``"Bi5+"``,
+    ``Bi1`` → ``"Bi+"``), or None. Only liquid-metal-ion-source tags (Bi, Au, Ga with a cluster size) are
+    recognised."""
+    m = _LMIG.search(name)
+    if not m:
+        return None
+    n = int(m.group(2))
+    return f"{m.group(1)}{n if n > 1 else ''}+"
 
 
 def _not_a_spectrum(name: str, data) -> str:
@@ -341,6 +359,8 @@ def _identify_file(path, *, elements, polarity, recalibrate, **options) -> Resul
     if not auto and not options.get("forms"):
         warnings += [f"{e}: no {pol} ion of it is expected (noble gases form only cations, elements with an "
                      "unbound anion no M⁻): not tested" for e in _untestable(elements, pol)]
+    if "primary_ion" not in options:
+        options["primary_ion"] = (spec.attrs.get("acquisition") or {}).get("primary_ion")
     fits = identify_elements(spec, polarity=pol, elements=elements, **options)
     if auto:
         names = list(fits.present().keys())

@@ -1,0 +1,55 @@
+"""Chloride forms and the primary-ion nuisance in the joint window fit (synthetic spectra with known truth)."""
+
+import pytest
+
+from ionscope.spectra import apply_calibration, auto_calibrate, identify_elements
+from ionscope.synth.spectra import tof_spectrum
+
+BASE = {"H-": 3e4, "C-": 2e4, "CH-": 1e4, "O-": 8e4, "OH-": 6e4, "C2-": 3e4, "C2H-": 4e4, "C3-": 1e4,
+        "C4H-": 5e3, "PO2-": 4e3, "PO3-": 6e3}
+METALS = {"PdCl2-": 8e3, "PdCl3-": 3e3, "RuO2-": 6e3, "RuO3-": 4e3}
+
+
+def _spectrum(ions: dict, seed: int):
+    spec, _ = tof_spectrum(ions, n_channels=120_000, polarity="negative", seed=seed)
+    return apply_calibration(spec, auto_calibrate(spec))
+
+
+@pytest.fixture(scope="module")
+def chlorinated():
+    return _spectrum({**BASE, "Cl-": 5e4, **METALS}, seed=7)
+
+
+def test_palladium_seen_only_as_chloro_anions_is_found_when_chlorine_is_there(chlorinated):
+    res = identify_elements(chlorinated, polarity="negative", elements=["Ru", "Pd"])
+    by = {f.formula: f for f in res}
+    assert res.chlorides and "Pd" in res.present().keys() and "Ru" in res.present().keys()
+    assert by["PdCl2-"].present and by["PdCl2-"].intensity == pytest.approx(8e3, rel=0.15)
+    without = identify_elements(chlorinated, polarity="negative", elements=["Ru", "Pd"], chlorides=False)
+    assert not without.chlorides and "Pd" not in without.present().keys()  # no oxide anion of Pd there
+
+
+def test_no_chloride_forms_without_chlorine_or_in_auto_mode(chlorinated):
+    clean = _spectrum({**BASE, "RuO2-": 6e3, "RuO3-": 4e3}, seed=8)
+    res = identify_elements(clean, polarity="negative", elements=["Ru", "Pd"])
+    assert not res.chlorides and not any("Cl" in f.formula for f in res)
+    assert not identify_elements(chlorinated, polarity="negative", elements="auto").chlorides
+
+
+def test_primary_ion_species_are_fitted_but_never_reported(chlorinated):
+    spec = _spectrum({**BASE, "Cl-": 5e4, **METALS, "Bi-": 2e4, "BiO2-": 5e3}, seed=9)
+    res = identify_elements(spec, polarity="negative", elements=["Ru", "Pd"], primary_ion="Bi3+")
+    bi = {f.formula: f for f in res if f.element == "Bi"}
+    assert res.nuisance == ("Bi",) and {"Bi-", "BiO2-"} <= set(bi)
+    assert not any(f.present for f in bi.values()) and "Bi" not in res.present().keys()
+    assert bi["Bi-"].intensity == pytest.approx(2e4, rel=0.1)
+    named = identify_elements(spec, polarity="negative", elements=["Ru", "Bi"], primary_ion="Bi3+")
+    assert named.nuisance == () and "Bi" in named.present().keys()  # named: tested like any element
+
+
+def test_primary_ion_from_the_file_name():
+    from ionscope.spectra.pipeline import primary_ion_from_name
+
+    assert primary_ion_from_name("P_Ru_Bi5_1.txt") == "Bi5+" and primary_ion_from_name("N_Ru-Pt_Bi1_1.txt") == "Bi+"
+    assert primary_ion_from_name("sample-Au3.txt") == "Au3+"
+    assert primary_ion_from_name("GaN_film.txt") is None and primary_ion_from_name("Bismuth_2.txt") is None
