@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
@@ -291,196 +290,34 @@ def generate(out: Annotated[Path, typer.Option("--out", "-o", help="Output label
              json: JsonOpt = False) -> None:
     """Generate a 3-D volume whose fractions and two-point functions match a 2-D micrograph (or three
     orthogonal sections of an anisotropic material)."""
-    from ionscope.cli.tomo import write_stack
-    from ionscope.io.atomic import check_writable
-    from ionscope.micro.generate import (
-        anisotropic_section_statistics,
-        compare_statistics,
-        generate_anisotropic,
-        section_representativity,
-        section_statistics,
-    )
-    from ionscope.micro.generate import generate as run
-    from ionscope.micro.phases import label_volume
-    from ionscope.model.errors import ValidationError
-    from ionscope.model.provenance import make_provenance
-    from ionscope.model.result import Quantity, Result
+    from ionscope.cli.common import dask_progress
+    from ionscope.micro.generate_request import generate_from_sections, generation_request
 
-    dims = _shape(size, shape)
-    check_writable(out, force)
-    planes = {k: p for k, p in (("xy", xy), ("xz", xz), ("yz", yz)) if p is not None}
-    loaded, sources, ph = _generate_inputs(image, planes, method, spacing, grey_phases, phases)
-    arr, sp = next(iter(loaded.values()))
-    if iterations < 1:
-        raise ValidationError(f"--iterations must be at least 1, got {iterations}")
-    if sweeps <= 0:
-        raise ValidationError(f"--sweeps must be positive, got {sweeps}")
-    total = {"slicegan": iterations, "anneal": 10}.get(method)
-    with progress(f"generating ({method})", total, quiet=json) as task:
-        def report(done: int, total: int, loss: float) -> None:
-            what = "iteration" if method == "slicegan" else "annealing stage"
-            name = "Wasserstein estimate" if method == "slicegan" else "energy"
-            task.update(description=f"{what} {done}/{total}, {name} {loss:.3g}")
-            task.advance()
-
-        if planes:
-            vol, info = generate_anisotropic({k: v[0] for k, v in loaded.items()}, ph, dims, r_max=range_px,
-                                             seed=seed, paths=planes, method=method, sweeps=sweeps,
-                                             progress=report)
-        else:
-            vol, info = run(arr, ph, dims, method=method, r_max=range_px, seed=seed, path=image, device=device,
-                            iterations=iterations, sweeps=sweeps, progress=report)
-    r = info["two_point_range_px"]
-    with progress("statistics of the image and the volume", None, quiet=json):
-        if planes:
-            ref = anisotropic_section_statistics({k: v[0] for k, v in loaded.items()}, ph, sp, r_max=min(r, 32))
-        else:
-            ref = section_statistics(arr if arr.ndim == 3 else arr[None], ph, sp, axes=(1, 2), r_max=min(r, 32))
-        gen = section_statistics(vol, ph, sp, axes=(0, 1, 2), r_max=min(r, 32))
-        rep = section_representativity([v[0] for v in loaded.values()] if planes else arr, ph)
-    diff = compare_statistics(ref, gen)
-    lab = label_volume(vol, ph, sp, provenance=make_provenance("ionscope.micro.generate", inputs=list(sources.values()),
-                                                               parameters={
-        "method": method, "shape": list(dims), "seed": seed, "two_point_range_px": r, "order": info["order"],
-        "couplings": info.get("couplings", []), **({"stretch_zyx": info["stretch_zyx"]} if planes else {}),
-        **({"slicegan": info["parameters"]} if method == "slicegan" else {})}))
-    path = write_stack(lab, out, force, json)
-    why_img = ("measured on the image as given; its representativity uncertainty could not be estimated "
-               "(image too small for eight sub-squares)")
-    why_gen = "one realisation; generate with other seeds for the spread between realisations"
-
-    def _q(v: float, unit: str, why: str) -> Quantity:
-        return Quantity(float(v), None, unit, why_no_uncertainty=why)
-
-    def _block(st: dict, why: str, rep: dict | None = None) -> dict:
-        def unc(k: str, key: str, value: float, unit: str, rel: bool) -> Quantity:
-            u = (rep or {}).get(k, {}).get(key, float("nan"))
-            if not math.isfinite(u):
-                return _q(value, unit, why)
-            return Quantity(float(value), float(u * value if rel else u), unit)
-
-        return {k: {"volume_fraction": unc(k, "fraction_uncertainty", e["volume_fraction"], "1", False),
-                    "specific_surface_area": unc(k, "boundary_relative_uncertainty",
-                                                 e["specific_surface_area_per_um"], "µm^-1", True),
-                    "mean_chord_length": {a: _q(c, "µm", why) for a, c in e["mean_chord_length_um"].items()},
-                    "two_point": {a: Quantity(v, None, "1", why_no_uncertainty=why)
-                                  for a, v in e["two_point"].items()}}
-                for k, e in st.items()}
-
-    values = {"output": str(path), "method": method, "shape": list(dims),
-              "spacing": _q(sp, "µm", "the pixel size as given or recorded in the file"),
-              "phase_order": info["order"], "image": _block(ref, why_img, rep), "generated": _block(gen, why_gen),
-              "difference": {k: {m: _q(v, "1", why_gen) for m, v in d.items()} for k, d in diff.items()},
-              "time": _q(info["seconds"], "s", "one wall-clock measurement")}
-    if planes:
-        values["stretch_zyx"] = info["stretch_zyx"]
-    warnings = list(info["warnings"])
-    if not planes and (arr.ndim == 2 or arr.shape[0] == 1):
-        warnings.append("an isotropic structure is assumed: the 2-D section stands for every direction")
-    res = Result("micro.generate", values, tuple(warnings), lab.attrs["provenance"])
+    request = generation_request(out, image, sections={k: p for k, p in (("xy", xy), ("xz", xz), ("yz", yz))
+                                                       if p is not None},
+                                 size=size, shape=shape, method=method, spacing=spacing, grey_phases=grey_phases,
+                                 phases=phases, device=device, iterations=iterations, sweeps=sweeps,
+                                 range_px=range_px, seed=seed, force=force)
+    res = generate_from_sections(request, stage=partial(progress, quiet=json), compute=partial(dask_progress,
+                                                                                                quiet=json))
     if json:
         emit_json(res)
         return
-    console.print(f"wrote {path} ({'×'.join(map(str, dims))} voxels, {method}, {info['seconds']:.1f} s)",
-                  highlight=False)
-    if planes:
+    _print_generated(res)
+
+
+def _print_generated(res: Any) -> None:
+    v = res.values
+    console.print(f"wrote {v['output']} ({'×'.join(map(str, v['shape']))} voxels, {v['method']}, "
+                  f"{v['time'].value:.1f} s)", highlight=False)
+    if "stretch_zyx" in v:
         console.print("stretch of the correlation along z, y, x: "
-                      + " : ".join(f"{v:.2f}" for v in info["stretch_zyx"]), highlight=False)
-    for k in ph:
-        d = diff[k]
-        console.print(f"{k}: ε {gen[k]['volume_fraction']:.4f} (image {ref[k]['volume_fraction']:.4f}), "
-                      f"SSA {gen[k]['specific_surface_area_per_um']:.4g} µm^-1 "
-                      f"({d['specific_surface_area_relative']:+.1%} vs the image's (4/π)·L_A), "
-                      f"max |ΔS2| {d['two_point_max_abs']:.3f}, chord {d['mean_chord_length_relative']:+.1%}",
-                      highlight=False)
-    print_warnings(warnings)
-
-
-def _generate_inputs(image: Path | None, planes: dict[str, Path], method: str, spacing: str | None,
-                     grey_phases: int, phases: str | None) -> tuple[dict[str, Any], dict[str, Path], dict[str, int]]:
-    """Load and check ``micro generate``'s input: one image or three sections, their pixel size and phases."""
-    import numpy as np
-
-    from ionscope.micro.phases import parse_phases
-    from ionscope.model.errors import ValidationError
-
-    if planes and image is not None:
-        raise ValidationError("give either IMAGE or the sections --xy/--xz/--yz, not both")
-    if planes and len(planes) < 3:
-        raise ValidationError("anisotropic input needs all three sections --xy, --xz and --yz (missing "
-                              + ", ".join(f"--{k}" for k in ("xy", "xz", "yz") if k not in planes) + ")")
-    if planes and method not in ("grf", "anneal"):
-        raise ValidationError(f"--xy/--xz/--yz work with --method grf or anneal, got {method!r}")
-    if image is not None:
-        sources = {"image": image}
-    elif planes:
-        sources = planes
-    else:
-        raise ValidationError("give a 2-D label image, or three sections with --xy, --xz and --yz")
-    loaded = {k: _generate_input(p, spacing, grey_phases, max_slices=1 if planes else 16) for k, p in sources.items()}
-    if planes:
-        sizes = {k: v[1] for k, v in loaded.items()}
-        if max(sizes.values()) > 1.01 * min(sizes.values()):
-            raise ValidationError("the sections record different pixel sizes ("
-                                  + ", ".join(f"--{k} {v:g} µm" for k, v in sizes.items())
-                                  + "): resample them to one size, or give --spacing to state it")
-    arr = next(iter(loaded.values()))[0]
-    ph = parse_phases(phases) if phases is not None else {f"phase{int(v)}": int(v) for v in np.unique(arr)}
-    for k, (a, _) in loaded.items():
-        absent = [n for n, v in ph.items() if not (a == v).any()]
-        if absent:
-            raise ValidationError(f"phase {', '.join(absent)} does not occur in the image", path=sources[k])
-    return loaded, sources, ph
-
-
-def _generate_input(path: Path, spacing: str | None, grey_phases: int, max_slices: int) -> tuple[Any, float]:
-    """A label image for ``micro generate`` and its pixel size (µm): grey images segmented by multi-Otsu."""
-    import numpy as np
-
-    from ionscope.cli.tomo import open_stack
-    from ionscope.micro.phases import parse_length_um
-    from ionscope.model.errors import ValidationError
-
-    src = open_stack(path)
-    arr = np.asarray(src.values)
-    if arr.ndim == 3 and arr.shape[0] == 1 and max_slices == 1:
-        arr = arr[0]
-    if arr.ndim == 3 and arr.shape[0] > max_slices:
-        what = "one 2-D image" if max_slices == 1 else "a 2-D image or a few 2-D sections"
-        raise ValidationError(f"{path.name} has {arr.shape[0]} slices: give {what}", path=path)
-    sp: Any = parse_length_um(spacing) if spacing is not None else \
-        (src.attrs.get("spacing_um") or [None] * 3)[-1]  # a length, or (z, y, x) lengths: the last is x
-    if sp is None and "x" in src.dims and not str(src.attrs.get("pixel_size_source", "unknown")).startswith("unknown"):
-        from ionscope.model.arrays import spacing_of
-
-        sp = spacing_of(src, ("x",))[0]  # recorded in the file (e.g. TIFF resolution tags)
-    if sp is None:
-        raise ValidationError(f"{path.name} records no pixel size: give --spacing, e.g. 0.39um", path=path)
-    sp = float(np.ravel(sp)[-1])
-    if np.issubdtype(arr.dtype, np.floating) or len(np.unique(arr)) > 16:
-        from skimage.filters import threshold_multiotsu
-
-        arr = np.digitize(arr, threshold_multiotsu(arr, classes=grey_phases)).astype(np.uint8)
-    return arr, sp
-
-
-def _shape(size: int | None, shape: str | None) -> tuple[int, int, int]:
-    import math
-
-    from ionscope.model.errors import ValidationError
-
-    if size is not None and shape is None:
-        dims = (size, size, size)
-    elif shape is not None and size is None:
-        try:
-            edges = [int(v) for v in shape.split(",")]
-        except ValueError as exc:
-            raise ValidationError(f"--shape must be Z,Y,X whole numbers, got {shape!r}") from exc
-        if len(edges) != 3:
-            raise ValidationError(f"--shape must be Z,Y,X, got {shape!r}")
-        dims = (edges[0], edges[1], edges[2])
-    else:
-        raise ValidationError("give either --size N (cube edge) or --shape Z,Y,X")
-    if min(dims) < 8 or math.prod(dims) > 1024**3:
-        raise ValidationError(f"the volume {dims} must have every edge ≥ 8 voxels and at most 1024³ voxels")
-    return dims
+                      + " : ".join(f"{s:.2f}" for s in v["stretch_zyx"]), highlight=False)
+    for k, gen in v["generated"].items():
+        d, ref = v["difference"][k], v["image"][k]
+        console.print(f"{k}: ε {gen['volume_fraction'].value:.4f} (image {ref['volume_fraction'].value:.4f}), "
+                      f"SSA {gen['specific_surface_area'].value:.4g} µm^-1 "
+                      f"({d['specific_surface_area_relative'].value:+.1%} vs the image's (4/π)·L_A), "
+                      f"max |ΔS2| {d['two_point_max_abs'].value:.3f}, "
+                      f"chord {d['mean_chord_length_relative'].value:+.1%}", highlight=False)
+    print_warnings(res.warnings)

@@ -101,8 +101,6 @@ def grouped_parameters(**groups: Mapping[str, str]) -> Callable[[Callable[P, R]]
                 kwargs[new] = merged
             return func(*args, **kwargs)
 
-        # a marker for introspection; typeshed's functools._Wrapped declares no attributes beyond the wrapped ones
-        wrapper.__grouped_parameters__ = {k: dict(v) for k, v in groups.items()}  # type: ignore[attr-defined]
         return wrapper
 
     return decorate
