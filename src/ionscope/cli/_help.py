@@ -27,7 +27,7 @@ def show_flags_as_flags() -> None:
             return None
         return original(self, ctx)
 
-    display_type_rich._flags_as_flags = True  # type: ignore[attr-defined]
+    display_type_rich._flags_as_flags = True  # type: ignore[attr-defined]  # a marker on the function: patch once
     TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]  # a deliberate patch of typer
     _arguments_in_capitals()
 
@@ -44,5 +44,5 @@ def _arguments_in_capitals() -> None:
         name = name if self.required else f"[{name}]"
         return name + ("..." if self.nargs != 1 else "")
 
-    usage_name._capitals = True  # type: ignore[attr-defined]
+    usage_name._capitals = True  # type: ignore[attr-defined]  # a marker on the function: patch once
     TyperArgument._usage_display_name = usage_name  # type: ignore[method-assign]  # a deliberate patch of typer

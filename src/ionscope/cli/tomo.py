@@ -32,7 +32,10 @@ def open_stack(path: Path, pixel: str | None = None, thick: str | None = None) -
     if path.suffix == ".zarr":
         from ionscope.io.zarr_store import load
 
-        return load(path)  # type: ignore[return-value]
+        data = load(path)
+        if not isinstance(data, xr.DataArray):
+            raise ValidationError("the store holds several variables, not one image stack", path=path)
+        return data
     from ionscope.cli.common import quantity_option
 
     px = quantity_option(pixel, "--pixel-size", "µm", require_unit=True, positive=True)

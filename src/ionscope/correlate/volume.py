@@ -649,10 +649,11 @@ def correlation_volume(residual: np.ma.MaskedArray) -> float:
         return 1.0
     r = np.where(ok, np.ma.getdata(residual) - float(np.ma.getdata(residual)[ok].mean()), 0.0)
     shape = [2 * s for s in r.shape]
-    fr = np.fft.rfftn(r, shape)
-    fm = np.fft.rfftn(ok.astype(float), shape)
-    num = np.fft.irfftn(np.abs(fr) ** 2, shape)
-    pairs = np.fft.irfftn(np.abs(fm) ** 2, shape)
+    axes = tuple(range(r.ndim))
+    fr = np.fft.rfftn(r, shape, axes=axes)
+    fm = np.fft.rfftn(ok.astype(float), shape, axes=axes)
+    num = np.fft.irfftn(np.abs(fr) ** 2, shape, axes=axes)
+    pairs = np.fft.irfftn(np.abs(fm) ** 2, shape, axes=axes)
     with np.errstate(invalid="ignore", divide="ignore"):
         cov = np.where(pairs > 0.5 * n, num / np.maximum(pairs, 1.0), 0.0)
     if cov.flat[0] <= 0:

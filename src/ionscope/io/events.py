@@ -34,6 +34,9 @@ LUT_MAX_CHANNELS = (2 * 1024**3) // 12
 #: Events read per chunk (20 bytes each): 4 Mi events = 80 MiB.
 CHUNK_EVENTS = 1 << 22
 
+#: m/z bin edges (Da): any increasing 1-D sequence or array.
+MzEdges = Sequence[float] | np.ndarray
+
 
 @numba.njit(cache=True, nogil=True)
 def _bin_chunk(rec, lut, keep, scan0, shift_y, shift_x, nx_in, ny_in, b, shape, out):  # pragma: no cover
@@ -109,7 +112,7 @@ def channel_lut(cal: Calibration, lo: np.ndarray, hi: np.ndarray, *, what: str =
 
 
 def bin_events(events: EventTable, *, peaks: Sequence[float | str] | None = None, tolerance_ppm: float | None = None,
-               tolerance_da: float | None = None, mz_edges: Sequence[float] | None = None,
+               tolerance_da: float | None = None, mz_edges: MzEdges | None = None,
                keep_scans: bool = False, scans: tuple[int, int] | None = None, spatial_bin: int = 1,
                shifts: np.ndarray | None = None, chunk_events: int = CHUNK_EVENTS,
                event_range: tuple[int, int] | None = None,
@@ -191,7 +194,7 @@ def bin_events(events: EventTable, *, peaks: Sequence[float | str] | None = None
     return labelled(out[0], "ion_image", coords=coords, attrs=attrs, provenance=prov)
 
 
-def _check_request(events: EventTable, peaks: Sequence[float | str] | None, mz_edges: Sequence[float] | None,
+def _check_request(events: EventTable, peaks: Sequence[float | str] | None, mz_edges: MzEdges | None,
                    keep_scans: bool, spatial_bin: int) -> tuple[Calibration, Geometry, int]:
     """The event table's calibration and geometry and the spatial bin, after checking that the
     request is one :func:`bin_events` can serve."""
@@ -212,7 +215,7 @@ def _check_request(events: EventTable, peaks: Sequence[float | str] | None, mz_e
 
 def _output_bins(cal: Calibration, peaks: Sequence[float | str] | None, tolerance_ppm: float | None,
                  tolerance_da: float | None,
-                 mz_edges: Sequence[float] | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+                 mz_edges: MzEdges | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Output m/z (peak centres or bin centres), window bounds lo/hi and the channel lookup table."""
     if peaks is not None:
         mz, lo, hi = peak_windows(peaks, tolerance_ppm=tolerance_ppm, tolerance_da=tolerance_da)

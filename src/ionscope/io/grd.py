@@ -120,8 +120,7 @@ def read_grd(path: str | PathLike[str], *, k0: float | None = None, sf: float | 
         return bin_events(table, peaks=mz, tolerance_ppm=tol_ppm, tolerance_da=tol_da)
     assert mz_bin is not None  # no peaks, and not both None (returned above)
     edges = mz_bin_edges(p, mz_range, float(mz_bin), geo.nx * geo.ny)
-    # bin_events takes any 1-D array of edges (np.asarray); its annotation names only Sequence[float]
-    return bin_events(table, mz_edges=edges)  # type: ignore[arg-type]
+    return bin_events(table, mz_edges=edges)
 
 
 def write_grd(records: Any, path: str | PathLike[str], *, force: bool = False, append: bool = False) -> Path:

@@ -89,11 +89,13 @@ INT64_MAX = 2**63 - 1
 
 
 def _int(text: str | None, path: Path, what: str) -> int:
+    if text is None:
+        raise FormatError(f"{what} is missing", path)
     try:
-        value = int(text)  # type: ignore[arg-type]
+        value = int(text)
     except (TypeError, ValueError):
         try:
-            number = float(text)  # type: ignore[arg-type]
+            number = float(text)
         except (TypeError, ValueError):
             raise FormatError(f"{what} is not a number: {text!r}", path) from None
         if not number.is_integer():
