@@ -66,7 +66,7 @@ def _print_run(run: Any, data_path: Path) -> None:
             console.print(f"  component {i + 1}: {100 * v:.2f} % of the variance{named}", highlight=False)
     if res.method == "cluster":
         for i, f in enumerate(res.values["phase_fractions"]):
-            console.print(f"  phase {i}: {100 * f:.1f} % of the samples", highlight=False)
+            console.print(f"  phase {i}: {100 * f:.3g} % of the samples", highlight=False)
     if "iterations" in res.values:
         console.print(f"  {res.values['iterations']} iterations", highlight=False)
     print_warnings(run.result.warnings)
