@@ -347,7 +347,7 @@ def dask_progress(description: str, *, quiet: bool = False) -> Iterator[None]:
 # -- reliability, sample history and catalogue: one mechanism for every analysis command ------------------
 
 #: Command groups and commands that do not get ``--sample`` / ``--catalog`` (they are not analyses).
-NOT_ANALYSES = frozenset({"sample", "catalog", "formats"})
+NOT_ANALYSES = frozenset({"sample", "catalog", "formats", "convert"})
 
 
 def result_flags(obj: Any) -> list[str]:

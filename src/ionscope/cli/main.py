@@ -163,16 +163,24 @@ def convert(
     option: OptionArg = [],  # noqa: B006
     force: ForceOpt = False,
     salvage: SalvageArg = False,
+    json: JsonOpt = False,
 ) -> None:
     """Convert SRC to DST (e.g. a text export or TIFF stack to a Zarr store)."""
     from ionscope.io.atomic import check_writable
+    from ionscope.model.describe import describe
+    from ionscope.model.provenance import sha256_of
 
     check_writable(dst, force)
     with _warnings_to_stderr():
         data = _read(src, format, option, salvage)
-        with dask_progress(f"writing {dst.name}"):
+        with dask_progress(f"writing {dst.name}", quiet=json):
             ionscope.write(data, dst, force=force)
-    err_console.print(f"wrote {dst}")
+    if json:
+        desc = describe(data)
+        emit_json({"output": str(dst), "sha256": sha256_of(dst), "kind": desc["kind"], "dims": desc["dims"],
+                   "shape": desc["shape"], "units": desc.get("units")})
+        return
+    console.print(f"wrote {dst}", highlight=False)
 
 
 @app.command()
