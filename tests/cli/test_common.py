@@ -67,7 +67,7 @@ def test_text_written_to_a_pipe_is_not_wrapped(tmp_path):
     """Rich assumes 80 columns without a terminal; ``ionscope … | cat`` must get whole lines."""
     import os
 
-    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    env = {**os.environ, "COLUMNS": "80"}  # exported by some shells and test runners: terminals only
     res = subprocess.run([sys.executable, "-c", _PIPED], cwd=tmp_path, capture_output=True, text=True,
                          timeout=120, check=False, env=env, stdin=subprocess.DEVNULL)
     lines = res.stdout.splitlines()

@@ -96,6 +96,7 @@ def cases(tmp_path_factory) -> dict[str, list]:
                   d / "iso_cube.zarr")
     return {
         "info": ["info", image],
+        "convert": ["convert", stack, d / "converted.zarr", "--force"],
         "formats": ["formats"],
         "depth.layers": ["depth", "layers", depth, "--species", species, "--rates", "0.8±0.05nm/s"],
         "depth.cube": ["depth", "cube", layered, "--out", d / "maps.zarr", "--interface", "Li2O-:falling",

@@ -69,7 +69,7 @@ def test_every_json_command_has_a_schema_and_a_case(cases):
 
 #: Commands without ``--json``: the interactive ones (a browser page, the guided tour) and those still to be
 #: given one (each must leave this list when it gets its envelope; none may join it).
-WITHOUT_JSON = {"demo", "view", "correlate.view", "convert", "operando.report", "sample.init", "sample.export"}
+WITHOUT_JSON = {"demo", "view", "correlate.view", "operando.report", "sample.init", "sample.export"}
 
 
 def test_every_command_that_writes_a_figure_has_json():

@@ -58,4 +58,41 @@ def test_extract_text_result_on_stdout(cli, tmp_path):
     ionscope.save(make_ion_image(grid, ["a", "b"], pixel_size_um=(1.0, 1.0), mz=np.array([12.0, 13.0])), path)
     code, out, err = cli("image", "extract", path, "--peaks", "12,13", "--tolerance", "0.1")
     assert code == 0, err
-    assert "m/z" in out and "in total" in out and "in total" not in err
+    assert "m/z" in out and "per pixel counts" in out and "per pixel" not in err
+
+
+def test_the_unit_follows_the_data_counts_only_for_integer_counts(cli, tmp_path):
+    """Normalised (non-integer) intensities are not counts, even where the file's header says so."""
+    import numpy as np
+
+    import ionscope
+    from ionscope.imaging.summary import ion_image_summary
+    from ionscope.model.arrays import make_ion_image
+
+    grid = np.stack([np.full((4, 5), 0.346359), np.full((4, 5), 0.25)], axis=-1)
+    images = make_ion_image(grid, ["a", "b"], pixel_size_um=(1.0, 1.0), mz=np.array([12.0, 13.0]))
+    images.attrs["units"] = "counts"  # what an imzML header declares for normalised spectra
+    res = ion_image_summary(images, None, "imaging.ion_images")
+    total = res["peaks"]["a"]["total_counts"]
+    assert res["intensity_unit"] == "1" and total.unit == "1" and total.uncertainty is None
+    assert any("not integer counts" in w for w in res.warnings)
+    counts = make_ion_image(np.rint(grid * 10).astype(np.int64), ["a", "b"], pixel_size_um=(1.0, 1.0),
+                            mz=np.array([12.0, 13.0]))
+    res = ion_image_summary(counts, None, "imaging.ion_images")
+    assert res["peaks"]["a"]["total_counts"].unit == "counts" and res["peaks"]["a"]["total_counts"].uncertainty > 0
+    path = tmp_path / "norm.zarr"
+    ionscope.save(images, path)
+    code, out, err = cli("image", "extract", path, "--peaks", "12", "--tolerance", "0.1")
+    assert code == 0, err
+    assert "counts" not in out.split("reliability")[0].replace("not counts", "") and "normalised" in out
+
+
+@pytest.mark.realdata
+def test_real_imzml_float_intensities_are_not_counts(cli):
+    from ..conftest import shared_data
+
+    path = shared_data("imzml", "Example_Continuous.imzML")  # float intensities, header says detector counts
+    code, out, err = cli("image", "extract", path, "--peaks", "152", "--tolerance", "0.5", "--json")
+    assert code == 0, err
+    peak = json.loads(out)["results"]["peaks"]["152.0000"]["total_counts"]
+    assert peak["unit"] == "1" and peak["uncertainty"] is None

@@ -85,6 +85,8 @@ def test_mva_names_components_by_mass_channel(cli, tmp_path):
     assert code == 0, err
     res = json.loads(out)["results"]
     assert res["scores_dims"] == ["y", "x", "component"] and res["top_peaks"][0][0] == "4.00"
+    code, out, err = cli("mva", "pca", path, "-n", "2")
+    assert code == 0 and "component 1:" in out and "largest loadings: m/z 4.00" in out, out
 
 
 @pytest.mark.realdata

@@ -42,3 +42,18 @@ def test_info_text_shows_species(cli, tmp_path):
     code, out, err = cli("info", path)
     assert code == 0, err
     assert "species (5)" in out and "Au-" in out
+
+
+def test_info_text_lists_each_array_of_an_npz_with_its_sizes(cli, tmp_path):
+    """Each array on its own line with named sizes, not the dims of all arrays run together."""
+    import numpy as np
+
+    path = tmp_path / "trift.npz"
+    np.savez(path, counts_pixels_by_mz=np.zeros((64, 6), np.uint16), mz=np.arange(6.0), xy=np.array([8, 8]))
+    code, out, err = cli("info", path)
+    assert code == 0, err
+    assert "(64, 6, 6, 2)" not in out
+    lines = out.splitlines()
+    assert any(ln.strip() == "counts_pixels_by_mz: counts_pixels_by_mz_0=64 × counts_pixels_by_mz_1=6 (uint16)"
+               for ln in lines), out
+    assert any(ln.strip() == "mz: mz_0=6 (float64)" for ln in lines) and "3 arrays" in lines[0]

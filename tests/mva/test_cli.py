@@ -75,3 +75,20 @@ def test_text_results_on_stdout_warnings_on_stderr(cli, store, method):
     assert "components of" in out and ("% of the variance" in out or "% of the samples" in out)
     assert "components of" not in err and "% of the" not in err
     assert "nothing was written" in err and "nothing was written" not in out
+
+
+def test_a_cluster_of_a_few_outlier_pixels_is_called_an_outlier_phase(cli, tmp_path):
+    """Two phases plus three hot pixels, clustered into three: the third 'phase' is flagged, on stderr and in JSON."""
+    img, _ = mixture_image(2, shape=(32, 32), n_peaks=8, counts_per_pixel=300.0, seed=4)
+    values = np.array(img.values, dtype=float)
+    values[[3, 17, 29], [5, 20, 11], 2] += 5000.0  # hot pixels: one channel saturated
+    path = tmp_path / "hot.zarr"
+    ionscope.save(img.copy(data=values), path)
+    code, out, err = cli("mva", "cluster", path, "--components", "3")
+    assert code == 0, err
+    assert "outlier phase" in err and "outlier phase" not in out
+    code, out, err = cli("mva", "cluster", path, "--components", "3", "--json")
+    doc = json.loads(out)
+    assert any("phase 2 holds 3 of 1024 samples" in w and "not a material phase" in w for w in doc["warnings"])
+    code, out, err = cli("mva", "cluster", path, "--components", "2", "--json")
+    assert not any("outlier phase" in w for w in json.loads(out)["warnings"])

@@ -35,13 +35,19 @@ class _StdoutConsole(Console):
 
     Rich assumes 80 columns when stdout is not a terminal (``ionscope depth layers FILE | cat``,
     redirection, a test runner) and would break long lines mid-value; a pipe has no width, so there every
-    line is written whole (soft wrap) and tables get their natural width. ``COLUMNS`` still wins.
+    line is written whole and tables get their natural width (``COLUMNS``, which some shells and test
+    runners export, applies to terminals only).
     """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if "width" not in kwargs:
+            self._width = None  # rich fixes COLUMNS as the width at creation; for a terminal it is read per call
 
     @property
     def size(self) -> Any:
         dims = Console.size.fget(self)  # type: ignore[attr-defined]
-        if self._width is None and not self.is_terminal and not str(self._environ.get("COLUMNS", "")).isdigit():
+        if self._width is None and not self.is_terminal:
             return dims._replace(width=_PIPE_WIDTH)
         return dims
 
@@ -341,7 +347,7 @@ def dask_progress(description: str, *, quiet: bool = False) -> Iterator[None]:
 # -- reliability, sample history and catalogue: one mechanism for every analysis command ------------------
 
 #: Command groups and commands that do not get ``--sample`` / ``--catalog`` (they are not analyses).
-NOT_ANALYSES = frozenset({"sample", "catalog", "formats"})
+NOT_ANALYSES = frozenset({"sample", "catalog", "formats", "convert"})
 
 
 def result_flags(obj: Any) -> list[str]:

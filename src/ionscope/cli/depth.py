@@ -88,7 +88,8 @@ def _print_layers(path: Path, result, axis: str) -> None:
     if values.get("species_chosen") is not None:
         _say_chosen(values["species_chosen"])
     unit = values["layers"][0]["start"].unit if values["layers"] else ""
-    console.print(f"[bold]{path.name}[/bold]: {len(values['layers'])} layers on {axis} ({unit})", highlight=False)
+    n = len(values["layers"])
+    console.print(f"[bold]{path.name}[/bold]: {n} layer{'' if n == 1 else 's'} on {axis} ({unit})", highlight=False)
     for i in values["interfaces"]:
         lower = pretty_ion(i["lower"]) if i["lower"] else "unmarked layer"
         width = f"width {show(i['width'])}" if i.get("resolved", True) else f"unresolved: {i['unresolved_reason']}"

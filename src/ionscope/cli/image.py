@@ -78,9 +78,11 @@ def extract(
     if json:
         emit_json(result)
     else:
+        unit = result["intensity_unit"]
+        what = "counts" if unit == "counts" else "(normalised intensity, not counts)" if unit == "1" else unit
         for label, d in result["peaks"].items():
-            console.print(f"m/z {label}: {d['total_counts'].value:.6g} counts in total, "
-                              f"max {d['max_per_pixel'].value:.6g}")
+            console.print(f"m/z {label}: total {d['total_counts'].value:.6g}, max {d['max_per_pixel'].value:.6g} "
+                          f"per pixel {what}", highlight=False)
         print_warnings(result.warnings)
         if out is not None:
             console.print(f"wrote {out}", highlight=False)

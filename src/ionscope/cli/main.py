@@ -123,14 +123,33 @@ def info(
     if json:
         emit_json(desc)
         return
-    console.print(f"[bold]{path}[/bold]: {desc['kind']} {tuple(desc['shape'])} dims={tuple(desc['dims'])}")
+    _print_description(path, desc)
+
+
+def _sizes(desc: dict) -> str:
+    """Dimensions with their lengths, ``y=256 × x=256 × peak=200`` (``scalar`` for none)."""
+    return " × ".join(f"{d}={n}" for d, n in zip(desc["dims"], desc["shape"])) or "scalar"
+
+
+def _print_description(path: Path, desc: dict) -> None:
+    """`ionscope info` as text: kind and sizes, one line per array of a multi-array file, coordinates, attrs."""
+    variables = desc.get("variables") or {}
+    if variables:
+        console.print(f"[bold]{escape(str(path))}[/bold]: {desc['kind']}, {len(variables)} array"
+                      f"{'s' if len(variables) != 1 else ''}", highlight=False)
+        for name, var in variables.items():
+            console.print(f"  {escape(name)}: {_sizes(var)} ({var.get('dtype', '?')})", highlight=False)
+    else:
+        console.print(f"[bold]{escape(str(path))}[/bold]: {desc['kind']} {_sizes(desc)}", highlight=False)
     table = Table("coordinate", "unit", "range", box=None)
     for name, unit in desc["coords"].items():
         rng = desc.get("coord_ranges", {}).get(name)
         table.add_row(name, str(unit or ""), "" if rng is None else f"{rng[0]:.6g} … {rng[1]:.6g}")
-    console.print(table)
+    if desc["coords"]:
+        console.print(table)
     for key, value in desc.get("attrs", {}).items():
-        console.print(f"  [cyan]{key}[/cyan]: {value}")
+        if key != "kind":  # already on the first line
+            console.print(f"  [cyan]{escape(str(key))}[/cyan]: {escape(str(value))}", highlight=False)
     if desc.get("species"):  # species and masses of a peak dimension
         console.print(f"  [cyan]species ({len(desc['species'])})[/cyan]: " + ", ".join(
             s["name"] + ("" if s["mz"] is None else f" ({s['mz']:.4f})") for s in desc["species"]), highlight=False)
@@ -144,16 +163,24 @@ def convert(
     option: OptionArg = [],  # noqa: B006
     force: ForceOpt = False,
     salvage: SalvageArg = False,
+    json: JsonOpt = False,
 ) -> None:
     """Convert SRC to DST (e.g. a text export or TIFF stack to a Zarr store)."""
     from ionscope.io.atomic import check_writable
+    from ionscope.model.describe import describe
+    from ionscope.model.provenance import sha256_of
 
     check_writable(dst, force)
     with _warnings_to_stderr():
         data = _read(src, format, option, salvage)
-        with dask_progress(f"writing {dst.name}"):
+        with dask_progress(f"writing {dst.name}", quiet=json):
             ionscope.write(data, dst, force=force)
-    err_console.print(f"wrote {dst}")
+    if json:
+        desc = describe(data)
+        emit_json({"output": str(dst), "sha256": sha256_of(dst), "kind": desc["kind"], "dims": desc["dims"],
+                   "shape": desc["shape"], "units": desc.get("units")})
+        return
+    console.print(f"wrote {dst}", highlight=False)
 
 
 @app.command()

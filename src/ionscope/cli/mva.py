@@ -62,16 +62,25 @@ def _print_run(run: Any, data_path: Path) -> None:
     if res.explained_variance_ratio is not None:
         top = run.result.values.get("top_peaks") or [[]] * len(res.explained_variance_ratio)
         for i, (v, peaks) in enumerate(zip(res.explained_variance_ratio, top)):
-            named = f" (largest loadings: {', '.join(peaks)})" if peaks else ""
+            named = f" (largest loadings: {_channels(peaks)})" if peaks else ""
             console.print(f"  component {i + 1}: {100 * v:.2f} % of the variance{named}", highlight=False)
     if res.method == "cluster":
         for i, f in enumerate(res.values["phase_fractions"]):
-            console.print(f"  phase {i}: {100 * f:.1f} % of the samples", highlight=False)
+            console.print(f"  phase {i}: {100 * f:.3g} % of the samples", highlight=False)
     if "iterations" in res.values:
         console.print(f"  {res.values['iterations']} iterations", highlight=False)
     print_warnings(run.result.warnings)
     for k, p in run.outputs.items():
         console.print(f"wrote {k}: {p}", highlight=False)
+
+
+def _channels(labels: list[str]) -> str:
+    """Peak labels for text: channel masses read as ``m/z 43.00, 55.00``, ion names as they are."""
+    try:
+        [float(v) for v in labels]
+    except ValueError:
+        return ", ".join(labels)
+    return "m/z " + ", ".join(labels)
 
 
 @app.command("pca")

@@ -486,7 +486,69 @@ def _layer_resolution(x: np.ndarray, yn: np.ndarray, skip: int, end: int, *, abo
             widths.append(float(x16 - x[hi]))
             truncated = False
     resolved = truncated or all(plateau > w for w in widths)
-    return {"plateau": plateau, "edge_widths": widths, "resolved": resolved, "truncated": truncated}
+    out = {"plateau": plateau, "edge_widths": widths, "resolved": resolved, "truncated": truncated,
+           "interface_transient": False}
+    if not resolved and hi < end - 1 and widths:
+        below = _plateau_under_interface_peak(x, yn, skip, end, imax, widths[-1], above=above)
+        if below is not None:
+            out.update(below)
+    return out
+
+
+def _plateau_under_interface_peak(x: np.ndarray, yn: np.ndarray, skip: int, end: int, imax: int, width: float, *,
+                                  above: bool) -> dict[str, Any] | None:
+    """The layer's own plateau when its maximum is a secondary-ion yield transient at its lower interface.
+
+    Where the matrix changes, the ionisation probability of a species changes with it, so a metal
+    electrode's ions often peak at the metal/organic or metal/oxide interface although the metal's
+    concentration is flat above it (the SIMS matrix effect: Deline, Katz, Evans & Williams 1978, *Appl.
+    Phys. Lett.* 33, 832, doi:10.1063/1.90546). The depth over which the changed matrix is sampled is the
+    atomic-mixing length w of the MRI model (with the information depth λ and roughness σ), which also
+    sets the 16–84 % width of the edge (Hofmann 1994, *Surf. Interface Anal.* 21, 673,
+    doi:10.1002/sia.740210912): a yield transient is a peak at the fall whose extent, like the edge's, is
+    set by that mixing, so scans more than one measured edge width above its maximum sample the layer
+    itself. Judging the plateau against 84 % of the transient calls a thick layer "thinner than the
+    depth resolution".
+
+    The plateau is taken from the scans of the layer's ≥ 50 % extent that lie more than one edge width
+    (``width``) above the maximum: at least three scans whose smoothed signal stays within ±16 % of its
+    median L (the 16–84 % band of an edge, so a rising or falling flank is not a plateau), and the
+    maximum must stand above L/0.84. Relative to L, the plateau (≥ 0.84 L run) must then be longer than
+    the fall from 0.84 L to 0.16 L (and than the rise when a layer lies above), as for any layer.
+    Returns None when the profile does not show this shape (a resolution-limited peak has no flat part).
+    """
+    i50 = imax
+    while i50 < end - 1 and yn[i50] >= 0.5:
+        i50 += 1
+    a = imax
+    while a > skip and yn[a - 1] >= 0.5:
+        a -= 1
+    zone = x[imax] - width
+    region = np.nonzero((np.arange(x.size) >= a) & (np.arange(x.size) < i50) & (x < zone))[0]
+    if region.size < 3:
+        return None
+    level = float(np.median(yn[region]))
+    if not level > 0 or yn[imax] <= level / 0.84:
+        return None
+    seg = yn[region]
+    if np.any(seg < 0.84 * level) or np.any(seg > level / 0.84):
+        return None
+    lo = int(region[0])
+    hi = imax
+    while hi < end - 1 and yn[hi + 1] >= 0.84 * level:
+        hi += 1
+    x84 = float(x[hi])
+    x16 = _crossing(x, yn, 0.16 * level, hi, end - 1, True, "first")
+    if not np.isfinite(x16):
+        return None
+    widths = [x16 - x84]
+    if lo > skip and above:
+        x16_top = _crossing(x, yn, 0.16 * level, skip, lo, False, "last")
+        if np.isfinite(x16_top):
+            widths.insert(0, float(x[lo] - x16_top))
+    plateau = float(x84 - x[lo])
+    return {"plateau": plateau, "edge_widths": widths, "resolved": all(plateau > w for w in widths),
+            "interface_transient": True, "plateau_level": level}
 
 
 def choose_marker_species(profile: xr.DataArray, *, axis: str = "sputter_time", max_species: int = 6,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from os import PathLike
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -23,20 +24,43 @@ def ion_image_summary(images: xr.DataArray, out: str | PathLike[str] | None, kin
     kind
         The result's kind (``imaging.ion_images``, ``imaging.bin_events``).
     """
+    labels: list[Any] = list(images["peak"].values) if "peak" in images.dims else []
+    planes = [np.asarray(images.isel(peak=k).values, dtype=float) for k in range(len(labels))]
+    unit, counted = _intensity_unit(images, planes)
+    warnings = list(images.attrs.get("warnings") or ())
+    if not counted:
+        warnings.append(f"the intensities are not integer counts (unit {unit!r}: normalised or rescaled by the "
+                        "acquisition software), so no Poisson uncertainty (√N) is given for the totals")
     per_peak = {}
-    for k, label in enumerate(images["peak"].values if "peak" in images.dims else []):
-        im = np.asarray(images.isel(peak=k).values, dtype=float)
+    for k, (label, im) in enumerate(zip(labels, planes)):
         total, peak = float(im.sum()), float(im.max())
+        why = None if counted else "the intensities are not counts"
         per_peak[str(label)] = {
             "mz": Quantity(float(images["mz"].values[k]), None, "m/z",
                            why_no_uncertainty="the window centre as requested"),
-            "total_counts": Quantity(total, total ** 0.5, "counts"),  # Poisson counting: σ = √N
-            "max_per_pixel": Quantity(peak, peak ** 0.5, "counts")}
+            # Poisson counting: σ = √N, for counts only
+            "total_counts": Quantity(total, total ** 0.5 if counted else None, unit, why_no_uncertainty=why),
+            "max_per_pixel": Quantity(peak, peak ** 0.5 if counted else None, unit, why_no_uncertainty=why)}
     return Result(kind, {"output": None if out is None else str(out), "dims": list(images.dims),
-                         "shape": [int(n) for n in images.shape], "peaks": per_peak,
+                         "shape": [int(n) for n in images.shape], "peaks": per_peak, "intensity_unit": unit,
                          **{k: images.attrs[k] for k in ("events_counted", "events_drifted_out", "events_total")
                             if k in images.attrs}},
-                  warnings=tuple(images.attrs.get("warnings") or ()), provenance=images.attrs.get("provenance", {}))
+                  warnings=tuple(warnings), provenance=images.attrs.get("provenance", {}))
+
+
+def _intensity_unit(images: xr.DataArray, planes: list[np.ndarray]) -> tuple[str, bool]:
+    """The unit of the images' intensities and whether they are counts (so that σ = √N applies).
+
+    Counts are integers: a reader that says ``counts`` for non-integer values (an imzML file declaring
+    "number of detector counts" for normalised intensities, TIC-normalised exports) gives intensities in
+    the dimensionless unit ``"1"``; a reader's own non-count unit is kept as it is.
+    """
+    unit = str(images.attrs.get("units") or "counts")
+    if unit != "counts":
+        return unit, False
+    integral = np.issubdtype(images.dtype, np.integer) or all(
+        bool(np.all(im[np.isfinite(im)] == np.round(im[np.isfinite(im)]))) for im in planes)
+    return ("counts", True) if integral else ("1", False)
 
 
 __all__ = ["ion_image_summary"]

@@ -129,6 +129,15 @@ class InfoResults(_Open):
     attrs: dict[str, Any]
 
 
+class ConvertResults(_Open):
+    output: str
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    kind: str
+    dims: list[str]
+    shape: list[int]
+    units: Optional[str] = None
+
+
 class FormatResults(_Open):
     extensions: list[str]
     kinds: list[str]
@@ -629,6 +638,7 @@ class CatalogExportResults(_Open):
 COMMANDS: dict[str, Any] = {
     "info": InfoResults,
     "formats": dict[str, FormatResults],
+    "convert": ConvertResults,
     "depth.layers": DepthLayersResults,
     "depth.mri": DepthMriResults,
     "depth.cube": DepthCubeResults,

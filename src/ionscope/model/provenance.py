@@ -19,7 +19,8 @@ _DIGESTS: dict[tuple[str, int, int], str] = {}
 
 
 def sha256_of(path: str | PathLike[str]) -> str:
-    """SHA-256 hex digest of a file, or of every file below a folder in sorted order.
+    """SHA-256 hex digest of a file, or of every file below a folder in sorted order (sample-history
+    files left out: they are reliability inputs, recorded in the result's ``reliability``).
 
     A file is hashed once per process while its size and modification time stay the same.
     """
@@ -33,9 +34,21 @@ def sha256_of(path: str | PathLike[str]) -> str:
     return _hash(p)
 
 
+#: Sample-history files (``ionscope sample init`` writes them beside the data; ``ionscope.sample.history``
+#: looks them up): they set a result's reliability and are recorded there, so they are not part of a
+#: folder's data and writing one does not change the folder's content hash.
+HISTORY_NAMES = ("sample.yaml", "sample.yml", "sample.json")
+HISTORY_SUFFIXES = (".sample.yaml", ".sample.yml", ".sample.json")
+
+
+def _is_history(f: Path) -> bool:
+    name = f.name.lower()
+    return name in HISTORY_NAMES or name.endswith(HISTORY_SUFFIXES)
+
+
 def _hash(p: Path) -> str:
     h = hashlib.sha256()
-    files = sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p]
+    files = sorted(f for f in p.rglob("*") if f.is_file() and not _is_history(f)) if p.is_dir() else [p]
     for f in files:
         if p.is_dir():
             h.update(str(f.relative_to(p)).encode())

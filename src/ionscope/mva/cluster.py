@@ -16,6 +16,13 @@ METHODS = ("kmeans", "gmm")
 
 N_STARTS = 10  # k-means restarts from k-means++ seeds; the lowest within-cluster sum of squares wins
 
+#: A phase holding fewer samples than this fraction is called an outlier phase. After Poisson scaling the
+#: scores of one material phase scatter as a Gaussian (Keenan & Kotula 2004, Surf. Interface Anal. 36, 203,
+#: doi:10.1002/sia.1657), and 1 % of a Gaussian lies beyond ±2.58σ of its centre: a cluster no larger than
+#: that tail can be made of the other phases' tail samples or of a few extreme pixels (hot pixels, dust,
+#: detector spikes) rather than of a material.
+OUTLIER_PHASE_FRACTION = 0.01
+
 
 def cluster_scores(decomposition: MVAResult, n_clusters: int, *, method: str = "kmeans", seed: int = 0,
                    on_step: Callable[[str, int], None] | None = None) -> MVAResult:
@@ -94,6 +101,17 @@ def cluster_scores(decomposition: MVAResult, n_clusters: int, *, method: str = "
                                                                       "seed": seed},
                            parents=[decomposition.provenance])
     fractions = [float(v) for v in sizes[order] / sizes.sum()]
+    notes += _outlier_phase_notes(sizes[order])
     return MVAResult("cluster", label_da, None, None,
                      values={"n_clusters": int(n_clusters), "algorithm": method, "phase_fractions": fractions,
                              "centroids": centres[order].tolist()}, warnings=tuple(notes), provenance=prov)
+
+
+def _outlier_phase_notes(sizes: np.ndarray) -> list[str]:
+    """A warning per non-empty phase smaller than :data:`OUTLIER_PHASE_FRACTION` of the samples."""
+    total = int(sizes.sum())
+    small = [(i, int(n)) for i, n in enumerate(sizes) if 0 < n < OUTLIER_PHASE_FRACTION * total]
+    return [f"phase {i} holds {n} of {total} samples ({100 * n / total:.2g} %, under "
+            f"{100 * OUTLIER_PHASE_FRACTION:g} %): an outlier phase (extreme pixels such as hot pixels, dust or "
+            "detector spikes, or the tails of the other phases), not a material phase; try fewer clusters or "
+            "look at these pixels" for i, n in small]
