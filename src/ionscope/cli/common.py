@@ -22,7 +22,7 @@ import contextlib
 import functools
 import json
 import sys
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sized
 from pathlib import Path
 from typing import Any
 
@@ -46,14 +46,14 @@ class _StdoutConsole(Console):
 
     @property
     def size(self) -> Any:
-        dims = Console.size.fget(self)  # type: ignore[attr-defined]
+        dims = Console.size.fget(self)  # type: ignore[attr-defined]  # mypy types a class's property as its value
         if self._width is None and not self.is_terminal:
             return dims._replace(width=_PIPE_WIDTH)
         return dims
 
     @size.setter
     def size(self, new_size: tuple[int, int]) -> None:
-        Console.size.fset(self, new_size)  # type: ignore[attr-defined]
+        Console.size.fset(self, new_size)  # type: ignore[attr-defined]  # as above: the property object itself
 
 
 #: Width of text written to a pipe: wide enough that no line of a command's output is ever wrapped.
@@ -316,8 +316,8 @@ def progress(description: str, total: float | None = None, *, quiet: bool = Fals
 
 def track(items: Iterable[Any], description: str, total: int | None = None, *, quiet: bool = False) -> Iterator[Any]:
     """Iterate over ``items`` with a progress bar named ``description`` (total from ``len`` if known)."""
-    if total is None and hasattr(items, "__len__"):
-        total = len(items)  # type: ignore[arg-type]
+    if total is None and isinstance(items, Sized):
+        total = len(items)
     with progress(description, total=total, quiet=quiet) as task:
         for item in items:
             yield item
