@@ -49,8 +49,11 @@ KNOWN_MISSES = {
 }
 # Reports of elements the sample does not hold (named mode): Ir⁺ on Ru–Pd and Ru–Pt–Pd (ions at m/z 191/193
 # that a two-isotope pattern cannot tell apart at this binning; no candidate species of Ru, Pd or Pt lands
-# there). The interference species fitted jointly in named mode (RuO₃H⁻ on RhO₃⁻ …) removed the false Rh on
-# Ru–Ir and the false Ir on Ru (negative) of the per-species decision without them.
+# there: their excess over the even neighbours is 0.6–3.6 % of Ru⁺ on every positive spectrum, a family of
+# Ru-bearing ions with an odd-mass preference; RuC₇H₇⁺ as interference removes the Ru–Pd one but is not the
+# ion — its pattern matches at 0.71–0.90 and it absorbs Ir⁺ on Ru–Ir). The interference species fitted
+# jointly in named mode (RuO₃H⁻ on RhO₃⁻ …) removed the false Rh on Ru–Ir and the false Ir on Ru (negative)
+# of the per-species decision without them.
 KNOWN_FALSE = {("P_Ru-Pd_Bi1_1.txt", "Ir"), ("P_Ru-Pt-Pd_Bi1_1.txt", "Ir")}
 
 
