@@ -50,17 +50,17 @@ one- and two-isotope platinum-group metals :data:`AUTO_FEW_ISOTOPE` (Rh, Ir) as 
 against the elements the first stage found and their interference and chloride species. Name other
 few-isotope elements to test them.
 
-Interferences (named mode). A one- or two-isotope form cannot tell itself apart from another ion of
-the same nominal mass: RuH⁺ (¹⁰²Ru¹H, m/z 102.912) sits on ¹⁰³Rh⁺ (102.905), RuOₙH⁻ on RhOₙ⁻, within
-one bin of these exports. In named mode the window fit therefore also holds every hydride/hydroxide
-(:data:`INTERFERENCE_FORMS`) and metal dimer (M₂±, MM'±) of the named elements that lands on a
-one- or two-isotope form of *another* named element (:func:`_deciding_interferences`), so that the
-form is credited only with what the other elements' ions cannot explain — their share being fixed by
-their own isotopologues at the other masses. Interference species are fitted, listed with
+Interferences (named mode and the second auto stage). A one- or two-isotope form cannot tell itself
+apart from another ion of the same nominal mass: RuH⁺ (¹⁰²Ru¹H, m/z 102.912) sits on ¹⁰³Rh⁺ (102.905),
+RuOₙH⁻ on RhOₙ⁻, within one bin of these exports. In named mode the window fit therefore also holds
+every hydride/hydroxide (:data:`INTERFERENCE_FORMS`) and metal dimer (M₂±, MM'±) of the named elements
+that lands on a one- or two-isotope form of *another* named element (:func:`_deciding_interferences`),
+so that the form is credited only with what the other elements' ions cannot explain — their share being
+fixed by their own isotopologues at the other masses. Interference species are fitted, listed with
 ``interference=True`` and never reported as present. Hydrides are not fitted elsewhere: an element's
 hydride is its own pattern moved by one mass, nearly collinear with it (on synthetic spectra without
 hydrides, MH⁺ windows next to the M⁺ ones biased Ru⁺ by +12 %), which leaves the split between them
-undetermined and the significance of each form meaningless. Auto mode fits none: over ~30
+undetermined and the significance of each form meaningless. The first auto stage fits none: over ~30
 candidates they add hundreds of columns and let the hydrides of absent elements absorb counts.
 
 Chlorides. Where chlorine is seen (both ³⁵Cl and ³⁷Cl above background in their natural ratio,
@@ -392,8 +392,9 @@ class IdentifyParameters:
     interferences
         Fit jointly the interference species that land on a one- or two-isotope form of another
         candidate element (:func:`_interference_species`, :func:`_deciding_interferences`: RuH⁺ on
-        ¹⁰³Rh⁺, RuO₃H⁻ on RhO₃⁻ …). Default (None): in named mode only — over the ~30 candidates of
-        auto mode they add hundreds of columns and let hydrides of absent elements absorb counts.
+        ¹⁰³Rh⁺, RuO₃H⁻ on RhO₃⁻ …). Default (None): in named mode and the second auto stage
+        (:func:`_few_isotope_stage`) — over the ~30 candidates of the first auto stage they add hundreds
+        of columns and let hydrides of absent elements absorb counts.
     resolving_power
         m/Δm for the window half-width ``m/(2R)`` (default: median of the 20 strongest peaks); never
         narrower than one bin.
@@ -417,10 +418,10 @@ class IdentifyParameters:
         there; 0 disables.
     chlorides
         Fit the chloride and oxychloride ions of every candidate (:data:`CHLORIDE_FORMS`) as forms of
-        it. Default (None): in named mode when chlorine is seen in the spectrum (:func:`_chlorine_seen`);
-        in auto mode not (over the ~20 chloride-forming auto candidates, the chlorides of absent
-        elements took unmodelled oxychloride structure: measured on real Ru-alloy spectra, 10 reports
-        of absent elements instead of 3).
+        it. Default (None): in named mode and the second auto stage when chlorine is seen in the spectrum
+        (:func:`_chlorine_seen`); in the first auto stage not (over the ~20 chloride-forming auto
+        candidates, the chlorides of absent elements took unmodelled oxychloride structure: measured on
+        real Ru-alloy spectra, 10 reports of absent elements instead of 3).
     primary_ion
         The primary ion of the measurement (``"Bi3+"``, ``"Bi"``, ``"Au"`` …): its atomic, cluster and
         oxide ions (:data:`PRIMARY_ION_FORMS`) are fitted as unreported nuisance species, unless its
@@ -575,8 +576,9 @@ def _few_isotope_stage(fits: list[SpeciesFit], els: list[str], polarity: str, pa
     found = [e for e in dict.fromkeys(f.element for f in fits if f.present) if e not in AUTO_FEW_ISOTOPE]
     few = [e for e in AUTO_FEW_ISOTOPE if any(form_expected(e, t, polarity) for t in FORMS[polarity])]
     stage2_els = found + few
-    chlorides = _chlorine_seen(data, polarity, params)
-    species = _build_species(stage2_els, polarity, params, data, True, chlorides, nuisance)
+    chlorides = _chlorine_seen(data, polarity, params) if params.chlorides is None else params.chlorides
+    interferences = True if params.interferences is None else params.interferences
+    species = _build_species(stage2_els, polarity, params, data, interferences, chlorides, nuisance)
     n_first = sum(1 for f in fits if not f.interference and "not reported" not in f.failed)
     n_few = sum(1 for r in species.reported if r in few)
     z_crit = params.min_significance
