@@ -574,7 +574,10 @@ def _few_isotope_stage(fits: list[SpeciesFit], els: list[str], polarity: str, pa
     the first stage's tests plus the few-isotope forms tested here (:func:`detection_threshold`).
     """
     found = [e for e in dict.fromkeys(f.element for f in fits if f.present) if e not in AUTO_FEW_ISOTOPE]
-    few = [e for e in AUTO_FEW_ISOTOPE if any(form_expected(e, t, polarity) for t in FORMS[polarity])]
+    top = float(data.x.max())
+    few = [e for e in AUTO_FEW_ISOTOPE if _candidate_pairs([e], polarity, params.forms, top)]
+    if not few:  # no ion of them inside the m/z range
+        return fits, els
     stage2_els = found + few
     chlorides = _chlorine_seen(data, polarity, params) if params.chlorides is None else params.chlorides
     interferences = True if params.interferences is None else params.interferences
