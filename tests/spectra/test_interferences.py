@@ -67,3 +67,21 @@ def test_identification_options_are_validated():
     assert IdentifyParameters.from_options(forms=["{E}"]).forms == ("{E}",)
     with pytest.raises(ValidationError, match="unknown identification option"):
         IdentifyParameters.from_options(min_matsh=0.8)
+
+
+def test_auto_mode_tests_rhodium_against_the_elements_found(ru_only, ru_rh):
+    # second auto stage: Rh is a candidate, decided against Ru (found by its pattern) and RuH⁺
+    auto = identify_elements(ru_rh, polarity="positive", elements="auto")
+    assert {"Ru", "Rh", "Ir"} <= set(auto.candidates)
+    assert "Rh" in auto.present().keys() and "Ru" in auto.present().keys()
+    rh = next(f for f in auto if f.formula == "Rh+")
+    assert rh.intensity == pytest.approx(3e3, rel=0.3)
+    assert "Rh" not in identify_elements(ru_only, polarity="positive", elements="auto").present().keys()
+
+
+def test_auto_mode_below_the_mass_of_rhodium_still_works():
+    # no Rh or Ir ion inside the m/z range: no second stage (it used to raise "no candidate species")
+    spec = _spectrum({**BASE, "Zn+": 2e4}, seed=3)
+    low = spec.where(spec.coords["mz"] < 90, drop=True)
+    found = identify_elements(low, polarity="positive", elements="auto")
+    assert list(found.present().keys()) == ["Zn"] and "Ir" not in found.candidates

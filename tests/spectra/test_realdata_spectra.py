@@ -49,8 +49,11 @@ KNOWN_MISSES = {
 }
 # Reports of elements the sample does not hold (named mode): Ir⁺ on Ru–Pd and Ru–Pt–Pd (ions at m/z 191/193
 # that a two-isotope pattern cannot tell apart at this binning; no candidate species of Ru, Pd or Pt lands
-# there). The interference species fitted jointly in named mode (RuO₃H⁻ on RhO₃⁻ …) removed the false Rh on
-# Ru–Ir and the false Ir on Ru (negative) of the per-species decision without them.
+# there: their excess over the even neighbours is 0.6–3.6 % of Ru⁺ on every positive spectrum, a family of
+# Ru-bearing ions with an odd-mass preference; RuC₇H₇⁺ as interference removes the Ru–Pd one but is not the
+# ion — its pattern matches at 0.71–0.90 and it absorbs Ir⁺ on Ru–Ir). The interference species fitted
+# jointly in named mode (RuO₃H⁻ on RhO₃⁻ …) removed the false Rh on Ru–Ir and the false Ir on Ru (negative)
+# of the per-species decision without them.
 KNOWN_FALSE = {("P_Ru-Pd_Bi1_1.txt", "Ir"), ("P_Ru-Pt-Pd_Bi1_1.txt", "Ir")}
 
 
@@ -119,8 +122,18 @@ def test_auto_mode_finds_ru_in_positive_spectra_and_few_foreign_elements():
     ru = [n for n in EXPECTED if "Ru" in _found(n, "auto")]
     assert {n for n in EXPECTED if n.startswith("P_")} <= set(ru)
     assert len(ru) >= 17
-    foreign = sum(len(_found(n, "auto") - e) for n, e in EXPECTED.items() if e is not None)
+    foreign = sum(len(_found(n, "auto") - e - set(NAMED)) for n, e in EXPECTED.items() if e is not None)
     assert foreign <= 3
+
+
+@pytest.mark.slow
+@pytest.mark.realdata
+def test_auto_mode_tests_rh_and_ir_as_named_mode_does():
+    # Rh and Ir (one and two isotopes) are tested in a second auto stage against the elements the first
+    # found, with their interference and chloride species: on these files the same reports as named mode
+    # (Rh 0 → 3 of 4, Ir 0 → 3 of 6; Ir⁺ on Ru–Pd and Ru–Pt–Pd as in named mode, KNOWN_FALSE).
+    for name in EXPECTED:
+        assert _found(name, "auto") & {"Rh", "Ir"} == _found(name, "named") & {"Rh", "Ir"}, name
 
 
 def _rates(mode: str) -> dict[str, tuple[float, float]]:
@@ -146,7 +159,7 @@ def test_named_mode_meets_the_targets():
 @pytest.mark.slow
 @pytest.mark.realdata
 @pytest.mark.xfail(strict=True, reason="not met on the shared files: Ru 89 % (negative spectra of the "
-                                       "richer alloys), Rh/Ir are not auto candidates, Pt 25 %, Pd 50 %")
+                                       "richer alloys), Rh 75 %, Ir 50 % (18 % false), Pt 25 %, Pd 50 %")
 def test_auto_mode_meets_the_targets():
     # targets: Ru in ≥ 98 %; each metal ≥ 80 % with ≤ 5 % false reports
     rates = _rates("auto")

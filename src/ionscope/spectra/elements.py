@@ -41,23 +41,26 @@ A species with a single isotopologue above 1 % of the largest (Rh⁺, RhO⁺, Au
 ``SpeciesFit.diagnostic`` False) has no pattern to confirm: it is present only when it passes tests 1
 and 3, i.e. stands out of the local background at its own mass once the named multi-isotope
 elements are fitted jointly (Ru⁺ has no isotope at 103, so the Ru pattern fixes how much of m/z 103
-the Ru-bearing ions can explain). Such elements are not auto-mode candidates: screened over
-~35 elements a single-mass excess is what any organic or cluster ion produces. Auto mode fits the
-monoisotopic noble metals :data:`AUTO_NUISANCE` (Rh⁺ at m/z 103 inside the Ru and Pd patterns, Au⁺
-at 197 inside Pt's) without reporting them, so that a major Rh⁺ peak of an alloy does not spoil the
-local background of Ru⁺. Name them to test them.
+the Ru-bearing ions can explain). Screened among ~35 elements a single-mass excess is what any
+organic or cluster ion produces, so auto mode works in two stages: the first fits every element with a
+diagnostic pattern plus the monoisotopic noble metals :data:`AUTO_NUISANCE` (Rh⁺ at m/z 103 inside the
+Ru and Pd patterns, Au⁺ at 197 inside Pt's) without reporting the latter, so that a major Rh⁺ peak of
+an alloy does not spoil the local background of Ru⁺; the second (:func:`_few_isotope_stage`) tests the
+one- and two-isotope platinum-group metals :data:`AUTO_FEW_ISOTOPE` (Rh, Ir) as named mode does,
+against the elements the first stage found and their interference and chloride species. Name other
+few-isotope elements to test them.
 
-Interferences (named mode). A one- or two-isotope form cannot tell itself apart from another ion of
-the same nominal mass: RuH⁺ (¹⁰²Ru¹H, m/z 102.912) sits on ¹⁰³Rh⁺ (102.905), RuOₙH⁻ on RhOₙ⁻, within
-one bin of these exports. In named mode the window fit therefore also holds every hydride/hydroxide
-(:data:`INTERFERENCE_FORMS`) and metal dimer (M₂±, MM'±) of the named elements that lands on a
-one- or two-isotope form of *another* named element (:func:`_deciding_interferences`), so that the
-form is credited only with what the other elements' ions cannot explain — their share being fixed by
-their own isotopologues at the other masses. Interference species are fitted, listed with
+Interferences (named mode and the second auto stage). A one- or two-isotope form cannot tell itself
+apart from another ion of the same nominal mass: RuH⁺ (¹⁰²Ru¹H, m/z 102.912) sits on ¹⁰³Rh⁺ (102.905),
+RuOₙH⁻ on RhOₙ⁻, within one bin of these exports. In named mode the window fit therefore also holds
+every hydride/hydroxide (:data:`INTERFERENCE_FORMS`) and metal dimer (M₂±, MM'±) of the named elements
+that lands on a one- or two-isotope form of *another* named element (:func:`_deciding_interferences`),
+so that the form is credited only with what the other elements' ions cannot explain — their share being
+fixed by their own isotopologues at the other masses. Interference species are fitted, listed with
 ``interference=True`` and never reported as present. Hydrides are not fitted elsewhere: an element's
 hydride is its own pattern moved by one mass, nearly collinear with it (on synthetic spectra without
 hydrides, MH⁺ windows next to the M⁺ ones biased Ru⁺ by +12 %), which leaves the split between them
-undetermined and the significance of each form meaningless. Auto mode fits none: over ~30
+undetermined and the significance of each form meaningless. The first auto stage fits none: over ~30
 candidates they add hundreds of columns and let the hydrides of absent elements absorb counts.
 
 Chlorides. Where chlorine is seen (both ³⁵Cl and ³⁷Cl above background in their natural ratio,
@@ -89,7 +92,7 @@ import math
 import re
 import sys
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -389,8 +392,9 @@ class IdentifyParameters:
     interferences
         Fit jointly the interference species that land on a one- or two-isotope form of another
         candidate element (:func:`_interference_species`, :func:`_deciding_interferences`: RuH⁺ on
-        ¹⁰³Rh⁺, RuO₃H⁻ on RhO₃⁻ …). Default (None): in named mode only — over the ~30 candidates of
-        auto mode they add hundreds of columns and let hydrides of absent elements absorb counts.
+        ¹⁰³Rh⁺, RuO₃H⁻ on RhO₃⁻ …). Default (None): in named mode and the second auto stage
+        (:func:`_few_isotope_stage`) — over the ~30 candidates of the first auto stage they add hundreds
+        of columns and let hydrides of absent elements absorb counts.
     resolving_power
         m/Δm for the window half-width ``m/(2R)`` (default: median of the 20 strongest peaks); never
         narrower than one bin.
@@ -414,10 +418,10 @@ class IdentifyParameters:
         there; 0 disables.
     chlorides
         Fit the chloride and oxychloride ions of every candidate (:data:`CHLORIDE_FORMS`) as forms of
-        it. Default (None): in named mode when chlorine is seen in the spectrum (:func:`_chlorine_seen`);
-        in auto mode not (over the ~20 chloride-forming auto candidates, the chlorides of absent
-        elements took unmodelled oxychloride structure: measured on real Ru-alloy spectra, 10 reports
-        of absent elements instead of 3).
+        it. Default (None): in named mode and the second auto stage when chlorine is seen in the spectrum
+        (:func:`_chlorine_seen`); in the first auto stage not (over the ~20 chloride-forming auto
+        candidates, the chlorides of absent elements took unmodelled oxychloride structure: measured on
+        real Ru-alloy spectra, 10 reports of absent elements instead of 3).
     primary_ion
         The primary ion of the measurement (``"Bi3+"``, ``"Bi"``, ``"Au"`` …): its atomic, cluster and
         oxide ions (:data:`PRIMARY_ION_FORMS`) are fitted as unreported nuisance species, unless its
@@ -517,7 +521,8 @@ def identify_elements(spectrum, mz=None, *, polarity: str, elements: Sequence[st
         ``"positive"`` or ``"negative"`` (chooses the species forms).
     elements
         ``"auto"`` (every element with a diagnostic pattern, ≥ 3 isotopes above 5 %, plus the
-        monoisotopic noble metals :data:`AUTO_NUISANCE`, fitted but never reported) or a list such as
+        monoisotopic noble metals :data:`AUTO_NUISANCE`, fitted but never reported; then Rh and Ir,
+        :func:`_few_isotope_stage`) or a list such as
         ``["Ru", "Pt", "Pd"]`` (any element).
     parameters, **options
         :class:`IdentifyParameters`, or its fields by name (``min_match=0.8``).
@@ -539,8 +544,54 @@ def identify_elements(spectrum, mz=None, *, polarity: str, elements: Sequence[st
     species = _build_species(els, polarity, params, data, interferences, chlorides, nuisance)
     fit = _fit_windows(species, data, params)
     hidden = (set(AUTO_NUISANCE) if auto else set()) | set(nuisance)
-    return Identification(tuple(_assess(species, fit, data, params, hidden)), polarity, tuple(els), chlorides,
-                          tuple(nuisance))
+    fits = _assess(species, fit, data, params, hidden)
+    if auto:
+        fits, els = _few_isotope_stage(fits, els, polarity, params, data, nuisance)
+    return Identification(tuple(fits), polarity, tuple(els), chlorides, tuple(nuisance))
+
+
+#: Elements with one or two isotopes tested in the second stage of auto mode (:func:`_few_isotope_stage`):
+#: the platinum-group metals without a diagnostic pattern, ¹⁰³Rh (monoisotopic) and ¹⁹¹Ir/¹⁹³Ir (Meija et
+#: al., *Pure Appl. Chem.* 88, 293, 2016, doi:10.1515/pac-2015-0503). Ru, Pd, Os and Pt have ≥ 3 isotopes
+#: above 5 % and are screened in the first stage.
+AUTO_FEW_ISOTOPE = ("Rh", "Ir")
+
+
+def _few_isotope_stage(fits: list[SpeciesFit], els: list[str], polarity: str, params: IdentifyParameters,
+                       data: _Spectrum, nuisance: Sequence[str]) -> tuple[list[SpeciesFit], list[str]]:
+    """Second stage of auto mode: the one- or two-isotope elements :data:`AUTO_FEW_ISOTOPE`, tested as in
+    named mode against the elements the first stage found.
+
+    A form with one or two isotopologues has no pattern of its own to confirm it, so the evidence is
+    what stays at its masses once every ion that the elements *already established by their own
+    isotope patterns* can put there is decomposed jointly with it (NNLS): their forms, the hydrides,
+    hydroxides and dimers of them landing on the form (:func:`_deciding_interferences`: RuH⁺ on ¹⁰³Rh⁺,
+    RuO₂H⁻ on RhO₂⁻) and, when chlorine is seen (:func:`_chlorine_seen`), their (oxy)chloride ions
+    (RuCl₃⁻ at m/z 205–213 on IrO⁻). Screened among the ~30 first-stage candidates, the few-isotope
+    forms take counts that absent elements' oxides and unmodelled cluster ions leave; against the
+    established elements only, the same contrast test as in named mode decides. The threshold keeps the
+    false-report probability of the whole run (both stages) at that of one 3σ test: Bonferroni over
+    the first stage's tests plus the few-isotope forms tested here (:func:`detection_threshold`).
+    """
+    found = [e for e in dict.fromkeys(f.element for f in fits if f.present) if e not in AUTO_FEW_ISOTOPE]
+    top = float(data.x.max())
+    few = [e for e in AUTO_FEW_ISOTOPE if _candidate_pairs([e], polarity, params.forms, top)]
+    if not few:  # no ion of them inside the m/z range
+        return fits, els
+    stage2_els = found + few
+    chlorides = _chlorine_seen(data, polarity, params) if params.chlorides is None else params.chlorides
+    interferences = True if params.interferences is None else params.interferences
+    species = _build_species(stage2_els, polarity, params, data, interferences, chlorides, nuisance)
+    n_first = sum(1 for f in fits if not f.interference and "not reported" not in f.failed)
+    n_few = sum(1 for r in species.reported if r in few)
+    z_crit = params.min_significance
+    if z_crit is None:
+        z_crit = detection_threshold(n_first + n_few)
+    stage2 = _assess(species, _fit_windows(species, data, params),
+                     data, replace(params, min_significance=z_crit), set(found) | set(nuisance), set(few))
+    out = [f for f in fits if f.element not in few] + stage2
+    out.sort(key=lambda f: (f.interference, -f.intensity))
+    return out, list(dict.fromkeys(els + few))
 
 
 def _auto_candidates() -> list[str]:
@@ -795,9 +846,10 @@ def _centroid_offset(s: int, species: _Species, fit: _WindowFit, data: _Spectrum
 
 
 def _assess(species: _Species, fit: _WindowFit, data: _Spectrum, params: IdentifyParameters,
-            hidden: set[str]) -> list[SpeciesFit]:
+            hidden: set[str], only: set[str] | None = None) -> list[SpeciesFit]:
     """SpeciesFit records and presence (module docstring, tests 1–3) of the reported species; the
-    interference species follow with ``present=False``. Elements in ``hidden`` are never present."""
+    interference species follow with ``present=False``. Elements in ``hidden`` are never present; given
+    ``only``, just the species reported under those elements are assessed."""
     n = len(species.formulas)
     # the Bonferroni family: the tests that can report something (not the hidden nuisance elements)
     tested = [s for s in range(n) if species.reported[s] is not None and species.reported[s] not in hidden]
@@ -805,6 +857,8 @@ def _assess(species: _Species, fit: _WindowFit, data: _Spectrum, params: Identif
     out = []
     for s in range(n):
         el = species.reported[s]
+        if only is not None and el not in only:
+            continue
         z = float(fit.coef[s] / fit.sigma[s]) if np.isfinite(fit.sigma[s]) and fit.sigma[s] > 0 else 0.0
         match, frac = _pattern_agreement(s, fit)
         p = species.patterns[s]

@@ -369,8 +369,9 @@ def _identify_file(path, *, elements, polarity, recalibrate, **options) -> Resul
     rows = _element_rows(fits, names, pol)
     all_rows = _element_rows(fits, sorted({f.element for f in fits if not f.interference}), pol) if auto else rows
     if auto:
-        warnings.append("auto mode screens every element with a diagnostic isotope pattern (≥ 3 isotopes above 5 %); "
-                        "minor and one- or two-isotope elements can be missed: test suspected ones with --elements")
+        warnings.append("auto mode screens every element with a diagnostic isotope pattern (≥ 3 isotopes above 5 %), "
+                        "then Rh and Ir against the elements found; minor elements and other one- or two-isotope "
+                        "elements can be missed: test suspected ones with --elements")
     prov = make_provenance("ionscope.spectra.identify_elements", inputs=[p],
                            parameters={"elements": elements, "polarity": pol, "recalibrate": recalibrate, **options})
     return Result("spectrum.identify",
