@@ -265,16 +265,19 @@ def _energy_change(counts, targets, weights, deltas, phases, size):  # pragma: n
     """Change of Σ w·(count/size − target)² over the two swapped phases (``phases``: their rows).
 
     ``counts``, ``targets``: (3, phases, 3, r_max + 1) — S₂, lineal path, Euler (×4, r = 0 only);
-    ``weights`` (3, phases); ``deltas`` (3, 2, 3, r_max + 1)."""
+    ``weights`` (4, phases), the fourth for the surface term S₂(0) − S₂(1); ``deltas`` (3, 2, 3, r_max + 1)."""
     de = 0.0
-    for f in range(3):
-        for slot in range(2):
-            k = phases[slot]
-            for a in range(3):
+    for slot in range(2):
+        k = phases[slot]
+        for a in range(3):
+            for f in range(3):
                 for r in range(targets.shape[3] if f < 2 else 1):
                     old = counts[f, k, a, r] / size - targets[f, k, a, r]
                     new = old + deltas[f, slot, a, r] / size
                     de += weights[f, k] * (new * new - old * old)
+            old = (counts[0, k, a, 0] - counts[0, k, a, 1]) / size - (targets[0, k, a, 0] - targets[0, k, a, 1])
+            new = old + (deltas[0, slot, a, 0] - deltas[0, slot, a, 1]) / size
+            de += weights[3, k] * (new * new - old * old)
     return de
 
 
@@ -419,8 +422,9 @@ def _resolve_targets(labels2d: np.ndarray | None, values: Sequence[int], r_max: 
         chi, scale = section_euler(list(lab[None] if lab.ndim == 2 else lab), values)
         eu = np.stack([np.repeat(chi[:, None], 3, axis=1), np.repeat(scale[:, None], 3, axis=1)])
     frac = np.maximum(out[0, :, :, 0].mean(axis=1), 1e-12)
-    weights = np.zeros((3, n_ph))
+    weights = np.zeros((4, n_ph))
     weights[:2] = 1.0 / (frac[None] ** 2 * n_ph * 3 * (r_max + 1))
+    weights[3] = 1.0 / (np.maximum((out[0, :, :, 0] - out[0, :, :, 1]).mean(axis=1), 1e-12) ** 2 * n_ph * 3)
     if eu is not None:
         out[2, :, :, 0] = 4.0 * eu[0]
         weights[2] = 1.0 / ((4.0 * eu[1].mean(axis=1)) ** 2 * n_ph * 3)
@@ -465,7 +469,10 @@ def start_temperature(changes: np.ndarray, acceptance: float) -> float:
 
 
 def _energy(counts: np.ndarray, targets: np.ndarray, weights: np.ndarray, size: int) -> float:
-    return float(np.sum(weights[:, :, None, None] * (counts / size - targets) ** 2))
+    """The annealing energy (:func:`_energy_change` term by term)."""
+    d = counts / size - targets
+    surface = d[0, :, :, 0] - d[0, :, :, 1]
+    return float(np.sum(weights[:3, :, None, None] * d**2) + np.sum(weights[3, :, None] * surface**2))
 
 
 def anneal(start: np.ndarray, labels2d: np.ndarray | None, values: Sequence[int], *, r_max: int = 16,
