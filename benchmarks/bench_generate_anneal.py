@@ -33,6 +33,9 @@ def main() -> None:
     one, planes = nmc[[128]], _central(nmc)
     rows = _pair("NMC, 1 section → 128³, anneal", nmc,
                  lambda s: generate(one, ph, cube, r_max=64, seed=s, method="anneal")[0], one, ph, 0.39, "pore")
+    four = nmc[[32, 96, 160, 224]]
+    rows += _pair("NMC, 4 sections → 128³, anneal", nmc,
+                  lambda s: generate(four, ph, cube, r_max=64, seed=s, method="anneal")[0], four, ph, 0.39, "pore")
     rows += _pair("NMC, --xy/--xz/--yz → 128³, anneal", nmc,
                   lambda s: generate_anisotropic(planes, ph, cube, r_max=64, seed=s, method="anneal")[0],
                   np.stack(list(planes.values())), ph, 0.39, "pore")
