@@ -14,7 +14,7 @@ import pytest
 
 from ..conftest import CHROMIUM_ARGS, chromium_executable
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]  # a browser per module: not in the fast subset
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "_artifacts"
 TIMEOUT_MS = 15_000

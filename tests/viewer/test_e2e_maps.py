@@ -8,7 +8,7 @@ import pytest
 from .test_e2e import ARTIFACTS, TIMEOUT_MS, _at, _shot, _stats, _wait, browser, context  # noqa: F401
 from .test_maps import stores  # noqa: F401
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]  # a browser per module: not in the fast subset
 
 
 @pytest.fixture(scope="module")
