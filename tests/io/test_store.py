@@ -97,3 +97,17 @@ def test_atomic_files_get_ordinary_permissions(tmp_path):
     mask = os.umask(0)
     os.umask(mask)
     assert p.stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+def test_load_array_refuses_a_store_of_several_variables(tmp_path):
+    import xarray as xr
+
+    from ionscope.io.zarr_store import load_array, save
+    from ionscope.model.errors import ValidationError
+
+    one = make_volume(np.zeros((4, 5, 6), np.uint8), spacing=(1.0, 1.0, 1.0))
+    save(one, tmp_path / "one.zarr")
+    assert load_array(tmp_path / "one.zarr", "label image").shape == (4, 5, 6)
+    save(xr.Dataset({"a": ("x", np.arange(3)), "b": ("x", np.arange(3))}), tmp_path / "two.zarr")
+    with pytest.raises(ValidationError, match="several variables, not one label image"):
+        load_array(tmp_path / "two.zarr", "label image")

@@ -30,12 +30,9 @@ def open_stack(path: Path, pixel: str | None = None, thick: str | None = None) -
     from ionscope.micro.phases import parse_length_um
 
     if path.suffix == ".zarr":
-        from ionscope.io.zarr_store import load
+        from ionscope.io.zarr_store import load_array
 
-        data = load(path)
-        if not isinstance(data, xr.DataArray):
-            raise ValidationError("the store holds several variables, not one image stack", path=path)
-        return data
+        return load_array(path, "image stack")
     from ionscope.cli.common import quantity_option
 
     px = quantity_option(pixel, "--pixel-size", "µm", require_unit=True, positive=True)

@@ -215,6 +215,20 @@ def load(path: str | PathLike[str], *, lazy: bool = True) -> xr.DataArray | xr.D
     return out
 
 
+def load_array(path: str | PathLike[str], what: str, *, lazy: bool = True) -> xr.DataArray:
+    """Load a store that holds one labelled array (:func:`load`).
+
+    Raises
+    ------
+    ValidationError
+        The store holds several variables, not the one ``what`` (e.g. "label image") the caller needs.
+    """
+    data = load(path, lazy=lazy)
+    if not isinstance(data, xr.DataArray):
+        raise ValidationError(f"the store holds several variables, not one {what}", path=Path(path))
+    return data
+
+
 def _lazy(ds: xr.Dataset, p: Path) -> xr.Dataset:
     """Dask-back every data variable by the store's chunks, through :class:`_Guarded` reads."""
     import dask.array as dsa

@@ -207,14 +207,9 @@ def _phase_values(phases: str | None, sources: Mapping[str, Path], loaded: Mappi
 def _open(path: Path) -> Any:
     """The image or stack at ``path`` as a labelled array (``.zarr`` store or TIFF stack/folder)."""
     if path.suffix == ".zarr":
-        import xarray as xr
+        from ionscope.io.zarr_store import load_array
 
-        from ionscope.io.zarr_store import load
-
-        data = load(path)
-        if not isinstance(data, xr.DataArray):
-            raise ValidationError("the store holds several variables, not one label image", path=path)
-        return data
+        return load_array(path, "label image")
     from ionscope.io.tiff_stack import read_stack
 
     return read_stack(path)

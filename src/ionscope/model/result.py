@@ -19,12 +19,12 @@ import operator
 import re
 import reprlib
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from os import PathLike
 from types import MappingProxyType
-from typing import Any
+from typing import Any, ClassVar, Generic, TypeVar
 
 from ionscope.model.errors import UnitError
 from ionscope.model.flags import check_flags, note_result
@@ -485,6 +485,28 @@ class Result:
 
     def to_json(self, **kwargs: Any) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False, **kwargs)
+
+
+_Item = TypeVar("_Item")
+
+
+class RecordSequence(Generic[_Item]):
+    """Indexing, ``len`` and iteration of a record over its tuple field named :attr:`items_field`
+    (a batch's per-file results, a series' per-scan calibrations, …)."""
+
+    items_field: ClassVar[str]
+
+    def _items(self) -> tuple[_Item, ...]:
+        return getattr(self, self.items_field)
+
+    def __getitem__(self, i: int) -> _Item:
+        return self._items()[i]
+
+    def __len__(self) -> int:
+        return len(self._items())
+
+    def __iter__(self) -> Iterator[_Item]:
+        return iter(self._items())
 
 
 def _short(value: Any, limit: int = 60) -> str:

@@ -20,14 +20,15 @@ windows (iteratively re-weighted; robust to a few wrong matches).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, ClassVar, overload
 
 import numpy as np
 
 from ionscope.library.formula import parse_formula
 from ionscope.model.errors import ValidationError
+from ionscope.model.result import RecordSequence
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -304,23 +305,15 @@ def apply_calibration(obj: Any, cal: Calibration) -> xr.DataArray | np.ndarray:
 
 
 @dataclass(frozen=True)
-class ScanCalibrations:
+class ScanCalibrations(RecordSequence[Calibration]):
     """One :class:`Calibration` per scan of a series (:func:`recalibrate_scans`), in scan order.
 
     Indexing, ``len`` and iteration go over the calibrations; :attr:`t0` is the drift of the time
     offset over the scans (channels or flight-time units), the usual charging diagnostic.
     """
 
+    items_field: ClassVar[str] = "calibrations"
     calibrations: tuple[Calibration, ...]
-
-    def __getitem__(self, scan: int) -> Calibration:
-        return self.calibrations[scan]
-
-    def __len__(self) -> int:
-        return len(self.calibrations)
-
-    def __iter__(self) -> Iterator[Calibration]:
-        return iter(self.calibrations)
 
     @property
     def t0(self) -> np.ndarray:

@@ -91,16 +91,16 @@ from __future__ import annotations
 import math
 import re
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
 from ionscope.library.isotopes import diagnostic_elements, element
 from ionscope.library.patterns import isotope_pattern
 from ionscope.model.errors import ValidationError
-from ionscope.model.result import Quantity, Result
+from ionscope.model.result import Quantity, RecordSequence, Result
 from ionscope.spectra import _peakfind
 
 if TYPE_CHECKING:
@@ -273,7 +273,7 @@ class SpeciesFit:
 
 
 @dataclass(frozen=True)
-class Identification:
+class Identification(RecordSequence[SpeciesFit]):
     """The outcome of :func:`identify_elements`: one :class:`SpeciesFit` per candidate species (the reported
     forms by decreasing intensity, then the interference species), the polarity, the candidate
     elements, whether (oxy)chloride forms were fitted and the primary-ion elements fitted as nuisance.
@@ -286,15 +286,7 @@ class Identification:
     candidates: tuple[str, ...]
     chlorides: bool = False
     nuisance: tuple[str, ...] = ()
-
-    def __iter__(self) -> Iterator[SpeciesFit]:
-        return iter(self.species)
-
-    def __len__(self) -> int:
-        return len(self.species)
-
-    def __getitem__(self, i: int) -> SpeciesFit:
-        return self.species[i]
+    items_field: ClassVar[str] = "species"
 
     def present(self) -> Result:
         """Element → summed intensity of its present species (:func:`elements_present`)."""

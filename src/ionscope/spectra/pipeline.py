@@ -9,13 +9,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from ionscope.model.errors import ValidationError
 from ionscope.model.provenance import make_provenance
-from ionscope.model.result import Quantity, Result
+from ionscope.model.result import Quantity, RecordSequence, Result
 from ionscope.spectra.calibration import REFERENCE_IONS, apply_calibration, recalibrate
 from ionscope.spectra.calibration import recalibrate as _recalibrate
 from ionscope.spectra.elements import _untestable, identify_elements
@@ -421,21 +421,13 @@ def _is_store(p: Path) -> bool:
 
 
 @dataclass(frozen=True)
-class BatchIdentification:
+class BatchIdentification(RecordSequence[Result]):
     """The identifications of a batch (:func:`identify_batch`): one ``spectrum.identify`` Result per file,
     in file order. Indexing, ``len`` and iteration go over the per-file results; :meth:`table` is the
     long table (:func:`long_table`)."""
 
+    items_field: ClassVar[str] = "results"
     results: tuple[Result, ...]
-
-    def __getitem__(self, i: int) -> Result:
-        return self.results[i]
-
-    def __len__(self) -> int:
-        return len(self.results)
-
-    def __iter__(self) -> Iterator[Result]:
-        return iter(self.results)
 
     def table(self) -> pd.DataFrame:
         """One row per file and element (:func:`long_table`)."""
