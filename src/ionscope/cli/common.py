@@ -204,6 +204,13 @@ def command_inputs() -> list[Path]:
     return found
 
 
+def figure_written(out: Path) -> dict[str, str]:
+    """The ``output``, ``sha256`` and ``format`` (suffix) of a figure a command wrote, for its JSON."""
+    from ionscope.model.provenance import sha256_of
+
+    return {"output": str(out), "sha256": sha256_of(out), "format": out.suffix.lower().lstrip(".")}
+
+
 def emit_json(obj: Any, *, kind: str | None = None, inputs: Iterable[Any] | None = None,
               parameters: Mapping[str, Any] | None = None, warnings: Iterable[str] = (),
               reliability: Mapping[str, Any] | None = None) -> None:

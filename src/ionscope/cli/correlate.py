@@ -8,7 +8,16 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.table import Table
 
-from ionscope.cli.common import console, emit_json, naming, print_warnings, progress, quantity_option, show
+from ionscope.cli.common import (
+    console,
+    emit_json,
+    figure_written,
+    naming,
+    print_warnings,
+    progress,
+    quantity_option,
+    show,
+)
 from ionscope.model.errors import ValidationError
 
 NAME = "correlate"
@@ -311,7 +320,6 @@ def overlay(
 def _overlay_result(ct, moving, out: Path, species: list[str] | None, alpha: float):
     """What `correlate overlay` drew: the figure (path, SHA-256), the species per colour, the µm grid."""
     from ionscope.correlate.grid import channels_of
-    from ionscope.model.provenance import sha256_of
     from ionscope.model.result import Quantity, Result
 
     g = ct.fixed.grid
@@ -319,8 +327,8 @@ def _overlay_result(ct, moving, out: Path, species: list[str] | None, alpha: flo
     shown = species or list(channels_of(moving)["names"])[:3]
     pixel: Any = [float(v) for v in g.pixel_um]  # a Quantity holds a value per axis
     extent: Any = [float(n * p) for n, p in zip(g.shape, g.pixel_um)]
-    values = {"output": str(out), "sha256": sha256_of(out), "format": out.suffix.lower().lstrip("."),
-              "colours": dict(zip(("red", "green", "blue"), map(str, shown))), "alpha": float(alpha),
+    values = {**figure_written(out), "colours": dict(zip(("red", "green", "blue"), map(str, shown))),
+              "alpha": float(alpha),
               "pixel_size": Quantity(pixel, None, "µm", why_no_uncertainty=why),
               "extent": Quantity(extent, None, "µm", why_no_uncertainty=why),
               "shape": [int(n) for n in g.shape]}

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ionscope.cli.common import console, emit_json, naming, progress, show
+from ionscope.cli.common import console, emit_json, figure_written, naming, progress, show
 from ionscope.cli.options import ForceOpt, JsonOpt, deprecated_spelling, renamed
 from ionscope.model.errors import ValidationError
 
@@ -161,15 +161,13 @@ def plot(
 def _plot_result(profile, out: Path, names: list[str], axis: str, log: bool, normalisation: str | None, found):
     """What `depth plot` drew: the figure (path, SHA-256), species, axis and intensity units, interfaces marked."""
     from ionscope.depth._common import axis_values
-    from ionscope.model.provenance import sha256_of
     from ionscope.model.result import Result
 
     unit = axis_values(profile, axis)[1]
     marked = [] if found is None else [
         {"upper": i["upper"], "lower": i["lower"], "position": i["position"],
          "resolved": bool(i.get("resolved", True))} for i in found["interfaces"]]
-    values = {"output": str(out), "sha256": sha256_of(out), "format": out.suffix.lower().lstrip("."),
-              "species": list(names), "axis": axis, "axis_unit": unit,
+    values = {**figure_written(out), "species": list(names), "axis": axis, "axis_unit": unit,
               "intensity_unit": "counts" if not normalisation else "1", "scale": "log" if log else "linear",
               "normalisation": normalisation, "interfaces": marked}
     return Result("depth.plot", values, warnings=tuple(found.warnings) if found is not None else ())

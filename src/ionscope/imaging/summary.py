@@ -25,15 +25,14 @@ def ion_image_summary(images: xr.DataArray, out: str | PathLike[str] | None, kin
         The result's kind (``imaging.ion_images``, ``imaging.bin_events``).
     """
     labels: list[Any] = list(images["peak"].values) if "peak" in images.dims else []
-    planes = [np.asarray(images.isel(peak=k).values, dtype=float) for k in range(len(labels))]
-    unit, counted = _intensity_unit(images, planes)
+    stats = [_plane_stats(np.asarray(images.isel(peak=k).values, dtype=float)) for k in range(len(labels))]
+    unit, counted = _intensity_unit(images, all(integral for _, _, integral in stats))
     warnings = list(images.attrs.get("warnings") or ())
     if not counted:
         warnings.append(f"the intensities are not integer counts (unit {unit!r}: normalised or rescaled by the "
                         "acquisition software), so no Poisson uncertainty (√N) is given for the totals")
     per_peak = {}
-    for k, (label, im) in enumerate(zip(labels, planes)):
-        total, peak = float(im.sum()), float(im.max())
+    for k, (label, (total, peak, _)) in enumerate(zip(labels, stats)):
         why = None if counted else "the intensities are not counts"
         per_peak[str(label)] = {
             "mz": Quantity(float(images["mz"].values[k]), None, "m/z",
@@ -48,19 +47,24 @@ def ion_image_summary(images: xr.DataArray, out: str | PathLike[str] | None, kin
                   warnings=tuple(warnings), provenance=images.attrs.get("provenance", {}))
 
 
-def _intensity_unit(images: xr.DataArray, planes: list[np.ndarray]) -> tuple[str, bool]:
+def _plane_stats(im: np.ndarray) -> tuple[float, float, bool]:
+    """Total and largest value of one ion image, and whether every finite value is a whole number."""
+    finite = im[np.isfinite(im)]
+    return float(im.sum()), float(im.max()), bool(np.all(finite == np.round(finite)))
+
+
+def _intensity_unit(images: xr.DataArray, integral: bool) -> tuple[str, bool]:
     """The unit of the images' intensities and whether they are counts (so that σ = √N applies).
 
     Counts are integers: a reader that says ``counts`` for non-integer values (an imzML file declaring
     "number of detector counts" for normalised intensities, TIC-normalised exports) gives intensities in
-    the dimensionless unit ``"1"``; a reader's own non-count unit is kept as it is.
+    the dimensionless unit ``"1"``; a reader's own non-count unit is kept as it is. ``integral``: every
+    image holds whole numbers only.
     """
     unit = str(images.attrs.get("units") or "counts")
     if unit != "counts":
         return unit, False
-    integral = np.issubdtype(images.dtype, np.integer) or all(
-        bool(np.all(im[np.isfinite(im)] == np.round(im[np.isfinite(im)]))) for im in planes)
-    return ("counts", True) if integral else ("1", False)
+    return ("counts", True) if integral or np.issubdtype(images.dtype, np.integer) else ("1", False)
 
 
 __all__ = ["ion_image_summary"]

@@ -446,9 +446,8 @@ class IdentifyParameters:
         if unknown:
             raise ValidationError(f"unknown identification option(s) {', '.join(unknown)}; "
                                   f"known: {', '.join(sorted(known))}")
-        for name in ("contrast",):
-            if name in options and options[name] is None:
-                options.pop(name)
+        if options.get("contrast") is None:
+            options.pop("contrast", None)
         if options.get("forms") is not None:
             options["forms"] = tuple(options["forms"])
         return replace(base or cls(), **options)
