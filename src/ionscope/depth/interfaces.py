@@ -524,7 +524,7 @@ def _plateau_under_interface_peak(x: np.ndarray, yn: np.ndarray, skip: int, end:
     while a > skip and yn[a - 1] >= 0.5:
         a -= 1
     zone = x[imax] - width
-    region = np.nonzero((np.arange(x.size) >= a) & (np.arange(x.size) < i50) & (x < zone))[0]
+    region = a + np.nonzero(x[a:i50] < zone)[0]
     if region.size < 3:
         return None
     level = float(np.median(yn[region]))
