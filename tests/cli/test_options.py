@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import click
 import pytest
@@ -39,6 +40,22 @@ def test_shared_options_have_one_help_text_everywhere():
     assert helps["--json"] and helps["--force"]
     # correlate defines its own (owned elsewhere): allow at most that one other wording
     assert len(helps["--json"]) <= 2 and len(helps["--force"]) <= 2, helps
+
+
+def test_square_brackets_in_help_texts_are_printed(cli):
+    # rich reads [word] as markup and drops it: pip install 'ionscope[ml]' came out as 'ionscope'
+    checked = 0
+    for path, command in _commands():
+        texts = [command.help or ""] + [getattr(p, "help", None) or "" for p in command.params]
+        wanted = {re.sub(r"\\(?=\[)", "", m) for t in texts for m in re.findall(r"\\?\[[^\[\]]*\]", t)}
+        if not wanted:
+            continue
+        code, out, _ = cli(*path.split(), "--help")
+        flat = " ".join(out.split())
+        missing = {w for w in wanted if " ".join(w.split()) not in flat}
+        assert code == 0 and not missing, (path, missing)
+        checked += 1
+    assert checked >= 2  # micro generate and tomo train name the ml extra
 
 
 def test_every_hidden_old_spelling_has_its_new_option_on_the_same_command():

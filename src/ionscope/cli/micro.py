@@ -274,8 +274,8 @@ def generate(out: Annotated[Path, typer.Option("--out", "-o", help="Output label
                                                       "two-point, lineal-path, surface and Euler-density "
                                                       "statistics (up to 128³, about a minute per 128³ on 2 "
                                                       "cores; closer pore tortuosity); slicegan: a "
-                                                      "3-D GAN trained on 2-D slices (PyTorch, ionscope[ml]; "
-                                                      "hours on a CPU, use a GPU)")] = "grf",
+                                                      "3-D GAN trained on 2-D slices (PyTorch: pip install "
+                                                      "'ionscope\\[ml]'; hours on a CPU, use a GPU)")] = "grf",
              device: Annotated[str, typer.Option(help="slicegan: cpu or cuda")] = "cpu",
              iterations: Annotated[int, typer.Option(help="slicegan: generator steps")] = 300,
              sweeps: Annotated[float, typer.Option(help="anneal: swaps tried per voxel")] = 2.0,

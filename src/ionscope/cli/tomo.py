@@ -131,7 +131,7 @@ def train(stack: Stack, labels: Annotated[Path, typer.Option(help="Sparse label 
                                                            "pore,nmc,cbd (default: the names stored in the "
                                                            "label file, as `ionscope view` saves them)")] = None,
           learner: Annotated[str, typer.Option(help="random-forest (always available) or unet (PyTorch, "
-                                                    "ionscope[ml])")] = "random-forest",
+                                                    "pip install 'ionscope\\[ml]')")] = "random-forest",
           trees: Annotated[int, typer.Option(help="Random forest: number of trees")] = 60,
           epochs: Annotated[int, typer.Option(help="U-Net: training epochs")] = 30,
           seed: Annotated[int, typer.Option(help="Random seed (sampling, initial weights)")] = 0,
