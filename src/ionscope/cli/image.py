@@ -78,7 +78,10 @@ def extract(
     from ionscope.imaging import ion_images
 
     if out is not None:
+        from ionscope.io.registry import find_plugin
+
         ionscope.io.atomic.check_writable(out, force)
+        find_plugin(out, for_writing=True)  # an output no writer takes is refused before the work
     mz = _peaks(peaks)
     with progress("ion images", quiet=json), naming(file):
         images = ion_images(ionscope.read(file), mz, **_tolerances(tolerance_ppm, tolerance, tol_ppm, tol_da),
