@@ -196,13 +196,14 @@ def report(
     _summary_keys(rep, res.result.values)
     rep.record(res.result.provenance)
     rep.save(out, force=force)
+    result = _report_result(res, out, rep)  # built in text mode too: --catalog stores it
     if json:
-        emit_json(_report_result(res, out, rep))
+        emit_json(result)
         return
     from ionscope.cli.common import console
 
     console.print(f"wrote {out}", highlight=False)
-    print_warnings(res.result.warnings)
+    print_warnings(result.warnings)
 
 
 def _report_result(res, out: Path, rep) -> Any:
