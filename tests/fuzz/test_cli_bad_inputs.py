@@ -135,6 +135,18 @@ def test_bad_input_under_json_is_an_error_document(name, folder, monkeypatch):
     assert _snapshot(folder) == before, f"{name}: a file was changed, added or removed"
 
 
+def test_a_read_only_folder_is_refused_even_for_root(folder, monkeypatch, tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    try:
+        code, out, err = _run(folder, ["sample", "init", str(locked / "sample.yaml")], monkeypatch)
+        assert code == 2 and out == "" and "read-only" in err and str(locked) in err
+        assert not any(locked.iterdir())
+    finally:
+        locked.chmod(0o755)
+
+
 def test_the_same_commands_succeed_on_good_inputs(folder, monkeypatch, tmp_path):
     """The cases above fail for the bad input alone: with it replaced, each command runs (exit 0)."""
     good = [["sample", "init", str(tmp_path / "t.yaml")],

@@ -254,8 +254,9 @@ def check_output_file(out: Path, force: bool, suffixes: tuple[str, ...], option:
         parent = parent.parent
     if not parent.is_dir():
         raise ValidationError(f"cannot write below {parent}: it is a file, not a folder", out)
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise ValidationError(f"cannot write in {parent}: permission denied", out)
+    if not os.access(parent, os.W_OK | os.X_OK) or not parent.stat().st_mode & 0o222:
+        # a folder nobody may write to is refused for root too (a read-only data folder stays as it is)
+        raise ValidationError(f"cannot write in {parent}: the folder is read-only", out)
     return check_writable(out, force)
 
 
