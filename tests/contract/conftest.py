@@ -141,6 +141,8 @@ def cases(tmp_path_factory) -> dict[str, list]:
         "mva.cluster": ["mva", "cluster", mix, "--components", "3"],
         "operando.analyze": ["operando", "analyze", d / "series.zarr", "--cycling", d / "log.csv",
                              "--species", "^58Ni+", "--primary-current", "1.2pA"],
+        "operando.report": ["operando", "report", d / "series.zarr", "--cycling", d / "log.csv",
+                            "--species", "^58Ni+", "--primary-current", "1.2pA", "--out", d / "report.html", "--force"],
         "spectrum.peaks": ["spectrum", "peaks", spectrum],
         "spectrum.calibrate": ["spectrum", "calibrate", spectrum],
         "spectrum.identify": ["spectrum", "identify", spectrum, "--elements", "Ru,Pt,Pd"],
@@ -182,6 +184,10 @@ def _catalog_cases(d: Path, depth: Path) -> dict[str, list]:
     db = str(d / "catalog.sqlite")
     return {
         "sample.check": ["sample", "check", d / "stack.sample.yaml"],
+        # the template goes in a folder of its own: written beside the contract inputs as sample.yaml it
+        # would become their history and change the other cases' tiers
+        "sample.init": ["sample", "init", d / "template" / "template.yaml", "--force"],
+        "sample.export": ["sample", "export", d / "stack.sample.yaml", "--out", d / "history.jsonld", "--force"],
         "catalog.add": ["catalog", "add", result, "--db", str(d / "add.sqlite")],
         "catalog.list": ["catalog", "list", "--db", db],
         "catalog.query": ["catalog", "query", "--db", db, "--value", "D=1e-14..1e-12 cm^2/s", "--kind", "diffusion.*"],

@@ -105,3 +105,27 @@ def test_sample_init_writes_sample_yaml_in_the_current_folder(cli, tmp_path, mon
     assert cli("sample", "init", "--force")[0] == 0 and "preparation" in (tmp_path / "sample.yaml").read_text()
     code, text, _ = cli("sample", "init", "-")
     assert code == 0 and "preparation" in text
+
+
+def test_sample_json_outputs_name_what_they_merged_and_wrote(cli, tmp_path):
+    """`sample export DATA --json` hashes the history files it merged (not the data file) and, without --out,
+    carries the JSON-LD document; `sample init - --json` carries the template text."""
+    from ionscope.model.provenance import sha256_of
+
+    data = tmp_path / "run.txt"
+    data.write_text("not read")
+    (tmp_path / "sample.yaml").write_text("preparation: cryo-fib\nair_free_transfer: true\n")
+    (tmp_path / "run.sample.yaml").write_text("name: cell 7\n")
+    code, text, err = cli("sample", "export", data, "--json")
+    assert code == 0, err
+    doc = json.loads(text)
+    sources = [tmp_path / "sample.yaml", tmp_path / "run.sample.yaml"]
+    assert [i["sha256"] for i in doc["inputs"]] == [sha256_of(p) for p in sources]
+    res = doc["results"]
+    assert res["output"] is None and res["sources"] == [str(p) for p in sources]
+    assert res["fields"] == ["air_free_transfer", "name", "preparation"]
+    assert res["document"]["schema:name"] == "cell 7" and res["properties"] == len(res["document"]["hasProperty"])
+    code, text, _ = cli("sample", "init", "-", "--json")
+    res = json.loads(text)["results"]
+    assert code == 0 and res["text"] == template() and res["output"] is None
+    assert res["bytes"] == len(template().encode("utf-8"))

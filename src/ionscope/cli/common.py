@@ -211,6 +211,55 @@ def figure_written(out: Path) -> dict[str, str]:
     return {"output": str(out), "sha256": sha256_of(out), "format": out.suffix.lower().lstrip(".")}
 
 
+def file_written(out: Path) -> dict[str, Any]:
+    """:func:`figure_written` of any file a command wrote, plus its size (``bytes``), for its JSON."""
+    return {**figure_written(out), "bytes": out.stat().st_size}
+
+
+def check_output_file(out: Path, force: bool, suffixes: tuple[str, ...], option: str = "--out") -> Path:
+    """Refuse, before any work, an output path the command could not or should not write its file to.
+
+    The name must end in one of ``suffixes`` (a report saved as ``.txt`` is not opened by a browser, a
+    history named ``.txt`` is never found beside the data); an existing folder is refused even with
+    ``--force`` (replacing it by a file would delete everything in it); a path below a file, or in a
+    folder the user may not write to, is refused; an existing file needs ``--force``.
+
+    Parameters
+    ----------
+    out
+        The output file as given.
+    force
+        Whether ``--force`` was given.
+    suffixes
+        Accepted suffixes, lower case with the dot (``(".html", ".htm")``).
+    option
+        The option (or argument) that named ``out``, for the message.
+
+    Returns
+    -------
+    Path
+        ``out``.
+    """
+    import os
+
+    from ionscope.io.atomic import check_writable
+    from ionscope.model.errors import OutputExistsError, ValidationError
+
+    if out.is_dir():
+        raise OutputExistsError("is a folder; give a file name (a folder is never replaced, even with --force)", out)
+    if out.suffix.lower() not in suffixes:
+        raise ValidationError(f"{option} must end in {' or '.join(suffixes)}, got {out.name!r}", out)
+    parent = out.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ValidationError(f"cannot write below {parent}: it is a file, not a folder", out)
+    if not os.access(parent, os.W_OK | os.X_OK) or not parent.stat().st_mode & 0o222:
+        # a folder nobody may write to is refused for root too (a read-only data folder stays as it is)
+        raise ValidationError(f"cannot write in {parent}: the folder is read-only", out)
+    return check_writable(out, force)
+
+
 def emit_json(obj: Any, *, kind: str | None = None, inputs: Iterable[Any] | None = None,
               parameters: Mapping[str, Any] | None = None, warnings: Iterable[str] = (),
               reliability: Mapping[str, Any] | None = None) -> None:

@@ -54,7 +54,8 @@ def _tolerances(ppm: float | None, mz: float | None, tol_ppm: float | None, tol_
 
 @app.command()
 def extract(
-    file: Annotated[Path, typer.Argument(help="imzML, BIF6, or a Zarr ion-image/hyperspectral store.")],
+    file: Annotated[Path, typer.Argument(help="imzML, BIF6, a Zarr ion-image/hyperspectral store, or a flat "
+                                              "pixels × channels .npz with its 'mz' and 'xy' (TRIFT export).")],
     peaks: Annotated[str, typer.Option("--peaks", help="m/z values or ion names, e.g. 7.016,^58Ni+,Li2F+.")],
     tolerance_ppm: TolerancePpmOpt = None,
     tolerance: ToleranceOpt = None,
@@ -63,15 +64,28 @@ def extract(
     out: Annotated[Optional[Path], typer.Option("--out", help="Write the ion images (.zarr, .bif6, …).")] = None,
     force: ForceOpt = False,
     json: JsonOpt = False,
+    variable: Annotated[Optional[str], typer.Option("--variable", help="Array to use in a file holding several "
+                                                                       "(.npz, Zarr group).")] = None,
+    dims: Annotated[Optional[str], typer.Option("--dims", help="Names of that array's dimensions, in order, 'peak' "
+                                                               "for the channel axis (e.g. y,x,peak).")] = None,
 ) -> None:
-    """Extract ion images around PEAKS from FILE."""
+    """Extract ion images around PEAKS from FILE.
+
+    A flat TRIFT / ION-TOF export converted to .npz (counts as pixels × channels, the channel masses
+    'mz' and the image size 'xy') is read as y × x images of its channels, as `ionscope mva` reads it;
+    each peak picks the channel whose centre lies within the tolerance.
+    """
     from ionscope.imaging import ion_images
 
     if out is not None:
+        from ionscope.io.registry import find_plugin
+
         ionscope.io.atomic.check_writable(out, force)
+        find_plugin(out, for_writing=True)  # an output no writer takes is refused before the work
     mz = _peaks(peaks)
     with progress("ion images", quiet=json), naming(file):
-        images = ion_images(ionscope.read(file), mz, **_tolerances(tolerance_ppm, tolerance, tol_ppm, tol_da))
+        images = ion_images(ionscope.read(file), mz, **_tolerances(tolerance_ppm, tolerance, tol_ppm, tol_da),
+                            variable=variable, dims=None if dims is None else dims.split(","))
     if out is not None:
         ionscope.write(images, out, force=force)
     result = ion_image_summary(images, out, "imaging.ion_images")

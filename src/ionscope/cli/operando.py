@@ -8,11 +8,11 @@ ion-image file per state; see :mod:`ionscope.io.operando_series`.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
-from ionscope.cli.common import emit_json, err_console, print_warnings, progress
+from ionscope.cli.common import emit_json, print_warnings, progress
 from ionscope.cli.options import ForceOpt, JsonOpt, deprecated_spelling, renamed
 from ionscope.model.errors import ValidationError
 
@@ -156,7 +156,7 @@ def analyze(
 def report(
     series: SeriesArg,
     cycling: CyclingOpt,
-    out: Annotated[Path, typer.Option("--out", help="HTML report to write.")],
+    out: Annotated[Path, typer.Option("--out", help="HTML report to write (.html or .htm).")],
     regions: RegionsOpt = None,
     species: SpeciesOpt = None,
     column: ColumnOpt = None,
@@ -169,30 +169,55 @@ def report(
     primary_current_pa: PrimaryCurrentOpt = None,
     cycle: Annotated[int, typer.Option(help="Cycle defining reversibility.")] = 1,
     force: ForceOpt = False,
+    json: JsonOpt = False,
     primary_current_old: PrimaryCurrentPaOpt = None,
     area_cm2: AreaOldOpt = None,
     normalise: NormaliseOldOpt = None,
 ) -> None:
-    """Write an HTML report: state panels, voltage curve, trajectories, reversibility map, tables."""
-    from ionscope.cli.common import current_reliability
-    from ionscope.io.atomic import check_writable
+    """Write an HTML report: state panels, voltage curve, trajectories, reversibility map, tables.
+
+    With --json, print what was written (path, SHA-256, size, figures) and the analysis shown in it
+    (the results of `operando analyze`).
+    """
+    from ionscope.cli.common import check_output_file, current_reliability
     from ionscope.operando.figures import fill_section
     from ionscope.report.html import Report
 
-    check_writable(out, force)
+    check_output_file(out, force, (".html", ".htm"))
     res = _run(series, cycling, regions, species, column, unit, current_sign, _area(area, area_cm2),
                _normalisation(normalisation, normalise),
                registration_channel, True, segment_species,
                renamed(primary_current_pa, primary_current_old, old="--primary-current-pa", new="--primary-current"),
-               cycle, False)
+               cycle, json)
     rep = Report(f"Operando TOF-SIMS: {series.name}", f"cycling log {cycling.name}")
     rep.set_reliability(current_reliability())
-    with progress("report: figures"):
+    with progress("report: figures", quiet=json):
         fill_section(rep.section("Operando analysis"), res, species=species)
     _summary_keys(rep, res.result.values)
     rep.record(res.result.provenance)
     rep.save(out, force=force)
-    err_console.print(f"wrote {out}")
+    result = _report_result(res, out, rep)  # built in text mode too: --catalog stores it
+    if json:
+        emit_json(result)
+        return
+    from ionscope.cli.common import console
+
+    console.print(f"wrote {out}", highlight=False)
+    print_warnings(result.warnings)
+
+
+def _report_result(res, out: Path, rep) -> Any:
+    """What `operando report` wrote (path, SHA-256, size, sections and figures) and the analysis it shows,
+    with the quantities of `operando analyze`."""
+    from ionscope.cli.common import file_written
+    from ionscope.model.result import Result
+    from ionscope.operando.result import operando_result
+
+    shown = operando_result(res)
+    figures = sum(block.startswith("<figure>") for section in rep.sections for block in section.blocks)
+    values = {**file_written(out), "sections": [section.title for section in rep.sections], "figures": figures,
+              **shown.values}
+    return Result("operando.report", values, shown.warnings, shown.provenance, res.result.flags)
 
 
 def _summary_keys(rep, values) -> None:

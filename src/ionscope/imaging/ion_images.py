@@ -25,7 +25,8 @@ from ionscope.model.provenance import make_provenance
 
 
 def ion_images(data: Any, peaks: Sequence[float | str], *, tolerance_ppm: float | None = None,
-               tolerance_da: float | None = None, **options: Any) -> xr.DataArray:
+               tolerance_da: float | None = None, variable: str | None = None, dims: Sequence[str] | None = None,
+               **options: Any) -> xr.DataArray:
     """Ion images (y, x, peak): intensity summed in an m/z window around each of ``peaks``.
 
     Parameters
@@ -35,12 +36,19 @@ def ion_images(data: Any, peaks: Sequence[float | str], *, tolerance_ppm: float 
         ``hyperspectral`` array of a continuous file), a BIF6 ``ion_image`` (peaks are matched to the
         exported intervals), a binned ``(y, x, mz)`` event cube, or an
         :class:`~ionscope.model.events.EventTable` with calibration and geometry (binned on the fly,
-        ``options`` go to :func:`~ionscope.io.events.bin_events`).
+        ``options`` go to :func:`~ionscope.io.events.bin_events`), or a Dataset of arrays (``.npz``,
+        Zarr group) whose image array is chosen and shaped by :func:`ionscope.io.variables.select_array`:
+        a flat pixels × channels matrix stored with its channel masses (``mz``) and image size (``xy``),
+        as converted TRIFT / ION-TOF exports are, becomes (y, x, channel) images whose channels are
+        matched to ``peaks`` like exported intervals.
     peaks
         Peak centres: m/z values, or ion names (``"^7Li+"``, ``"Li2F+"``) whose exact m/z is used
         and which label the images.
     tolerance_ppm, tolerance_da
         Half-width of each window, relative (ppm) or absolute (m/z); exactly one.
+    variable, dims
+        For a Dataset: the array to use and names of its dimensions (``peak`` for the channel axis), as
+        in :func:`~ionscope.io.variables.select_array`; not needed for a flat image with ``mz`` and ``xy``.
 
     Returns
     -------
@@ -48,11 +56,19 @@ def ion_images(data: Any, peaks: Sequence[float | str], *, tolerance_ppm: float 
         ``ion_image`` with ``mz`` (window centre), ``mz_low``/``mz_high`` per peak; counts summed
         (float64 for imzML intensities). Pixels without a spectrum are 0.
     """
-    if isinstance(data, (str, PathLike)):
+    path = data if isinstance(data, (str, PathLike)) else None
+    if path is not None:
         import ionscope
 
-        data = ionscope.read(data, **options)
+        data = ionscope.read(path, **options)
         options = {}
+    if isinstance(data, xr.Dataset):
+        from ionscope.io.variables import select_array
+
+        data = select_array(data, path, need="peak", variable=variable, dims=dims)
+    elif variable is not None or dims is not None:
+        raise ValidationError("--variable and --dims apply only to a file holding several arrays (.npz, Zarr "
+                              "group)", path)
     if isinstance(data, EventTable):
         from ionscope.io.events import bin_events
 
@@ -119,9 +135,24 @@ def _from_peak_images(images: xr.DataArray, peaks: Sequence[float | str], tolera
         tol = m * tolerance_ppm * 1e-6 if tolerance_ppm is not None else tolerance_da
         k = int(np.nanargmin(np.abs(centre - m)))
         if tol is None or abs(centre[k] - m) > tol:
-            raise ValidationError(f"no exported interval contains m/z {m:g} (nearest centre {centre[k]:g})")
+            raise ValidationError(f"no exported interval contains m/z {m:g} (nearest centre {centre[k]:g}, "
+                                  f"{abs(centre[k] - m):.3g} away: a tolerance at least that wide picks it)")
         picks.append(k)
-    return images.isel(peak=picks)
+    return _without_repeats(images, mz, picks)
+
+
+def _without_repeats(images: xr.DataArray, mz: np.ndarray, picks: list[int]) -> xr.DataArray:
+    """The picked images, each once; a warning names the requested m/z that fell on an image already picked."""
+    kept = list(dict.fromkeys(picks))
+    out = images.isel(peak=kept)
+    repeats = [f"{m:g}" for i, (m, k) in enumerate(zip(mz, picks)) if k in picks[:i]]
+    if repeats:
+        label = images["peak"].values
+        shared = ", ".join(f"m/z {m:g} → {label[k]}" for m, k in zip(mz, picks) if picks.count(k) > 1)
+        out.attrs = {**out.attrs, "warnings": [*(out.attrs.get("warnings") or ()), (
+            f"m/z {', '.join(repeats)} picked an image already picked for another requested m/z ({shared}): "
+            "the channels or exported intervals do not resolve them, so each image is given once")]}
+    return out
 
 
 __all__ = ["ion_images"]

@@ -210,8 +210,8 @@ def cycling_frame(table: pd.DataFrame, *, columns: Mapping[str, str] | None = No
     mapping = _map_columns(table, columns, p)
     for role in ("time", "voltage", "current"):
         if role not in mapping:
-            raise FormatError(f"no {role} column found (columns: {list(table.columns)}); pass columns="
-                              f"{{'{role}': '<name>'}}", p)
+            raise FormatError(f"no {role} column found (columns: {list(table.columns)}); name it with --column "
+                              f"{role}=NAME (columns={{'{role}': NAME}} in Python)", p)
     if len(table) < 2:
         raise FormatError(f"a cycling log needs at least two rows, got {len(table)}", p)
     units = dict(units or {})

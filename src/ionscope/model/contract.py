@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any, Literal, Optional, Union
+from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
@@ -396,6 +396,47 @@ class OperandoResults(_Open):
     dose: dict[str, Any]
 
 
+Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+
+
+class OperandoReportResults(OperandoResults):
+    """The report written (path, SHA-256, size, its sections and number of figures) and the analysis it
+    shows, with the fields of ``operando.analyze``."""
+
+    output: str
+    sha256: Sha256
+    format: Literal["html", "htm"]
+    bytes: int = Field(ge=0)
+    sections: list[str]
+    figures: int = Field(ge=0)
+
+
+class SampleInitResults(_Open):
+    """The template written (path, SHA-256, size; all null and the template as ``text`` when printed
+    with ``-``) and the fields it asks for."""
+
+    output: Optional[str]
+    sha256: Optional[Sha256]
+    format: Literal["yaml"]
+    bytes: int = Field(ge=0)
+    fields: list[str]
+    text: Optional[str] = None
+
+
+class SampleExportResults(_Open):
+    """The JSON-LD written (path, SHA-256, size; the ``document`` itself instead when not written to a
+    file), the history files merged into it, the fields set and the number of properties exported."""
+
+    output: Optional[str]
+    sha256: Optional[Sha256]
+    format: Literal["jsonld"]
+    bytes: int = Field(ge=0)
+    sources: list[str]
+    fields: list[str]
+    properties: int = Field(ge=0)
+    document: Optional[dict[str, Any]] = None
+
+
 class SpectrumPeak(_Open):
     mz: Q
     height: Q
@@ -666,6 +707,7 @@ COMMANDS: dict[str, Any] = {
     "mva.mcr": MvaResults,
     "mva.cluster": MvaResults,
     "operando.analyze": OperandoResults,
+    "operando.report": OperandoReportResults,
     "spectrum.peaks": SpectrumPeaksResults,
     "spectrum.calibrate": SpectrumCalibrateResults,
     "spectrum.identify": Union[SpectrumIdentifyResults, list[SpectrumIdentifyEntry]],
@@ -679,6 +721,8 @@ COMMANDS: dict[str, Any] = {
     "tomo.train": TomoTrainResults,
     "micro.generate": MicroGenerateResults,
     "sample.check": SampleCheckResults,
+    "sample.init": SampleInitResults,
+    "sample.export": SampleExportResults,
     "catalog.add": CatalogAddResults,
     "catalog.list": CatalogListResults,
     "catalog.query": CatalogListResults,

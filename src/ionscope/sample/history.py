@@ -38,6 +38,8 @@ def load_history(path: Path) -> dict[str, Any]:
         Naming ``path`` and the problem.
     """
     path = Path(path)
+    if path.is_dir():
+        raise InputNotFoundError("is a folder, not a sample history file (.yaml, .yml or .json)", path=str(path))
     if not path.is_file():
         raise InputNotFoundError("sample history file not found", path=str(path))
     if path.stat().st_size > MAX_BYTES:
