@@ -87,3 +87,13 @@ def test_the_real_trift_image_gives_its_channel_images(cli):
     totals = [p["total_counts"]["value"] for p in doc["results"]["peaks"].values()]
     assert totals == [float(counts[:, k].sum(dtype=np.int64)) for k in channels]
     assert doc["inputs"][0]["path"] == str(path) and len(doc["inputs"][0]["sha256"]) == 64
+
+
+def test_without_a_tolerance_each_channel_holds_the_mz_nearest_to_it(cli, tmp_path):
+    path, cube, mz = _flat_npz(tmp_path / "flat.npz")
+    code, text, err = cli("image", "extract", path, "--peaks", f"{mz[6] + 0.3:.3f}", "--json")
+    assert code == 0, err
+    (peak,) = json.loads(text)["results"]["peaks"].values()
+    assert peak["total_counts"]["value"] == float(cube[:, :, 6].sum())
+    code, _, err = cli("image", "extract", path, "--peaks", f"{mz.max() + 5:g}")
+    assert code == 2 and "outside the exported intervals" in err

@@ -115,17 +115,24 @@ def _from_peak_images(images: xr.DataArray, peaks: Sequence[float | str], tolera
                       tolerance_da: float | None) -> xr.DataArray:
     """Select the exported intervals (BIF6, binned events) that match ``peaks``.
 
-    A peak matches an interval whose [mz_low, mz_high] contains it, else whose centre lies within
-    the tolerance (if one is given); no match raises. The total-ion image (label ``total``) never matches.
+    A peak matches an interval whose [mz_low, mz_high] contains it, else whose centre lies within the
+    tolerance (if one is given); no match raises. Channels given by their centre only are matched by
+    the tolerance when one is given, else each stands for the m/z nearer to it than to any other
+    (:func:`_channel_cells`). The total-ion image (label ``total``) never matches.
     """
     if "mz" not in images.coords:
         raise ValidationError("these ion images carry no m/z per peak; select them by label instead")
     mz = peak_positions(peaks)[0]  # ion names as well as m/z values
     centre = np.asarray(images["mz"].values, dtype=float)
-    low = np.asarray(images["mz_low"].values, dtype=float) if "mz_low" in images.coords else centre
-    high = np.asarray(images["mz_high"].values, dtype=float) if "mz_high" in images.coords else centre
     total = np.asarray([str(p) == "total" for p in images["peak"].values])
-    centre, low, high = (np.where(total, np.nan, a) for a in (centre, low, high))
+    centre = np.where(total, np.nan, centre)
+    if "mz_low" in images.coords and "mz_high" in images.coords:
+        low = np.where(total, np.nan, np.asarray(images["mz_low"].values, dtype=float))
+        high = np.where(total, np.nan, np.asarray(images["mz_high"].values, dtype=float))
+    elif tolerance_ppm is None and tolerance_da is None:
+        low, high = _channel_cells(centre)
+    else:
+        low, high = centre, centre
     picks = []
     for m in mz:
         inside = np.flatnonzero((low <= m) & (m <= high))
@@ -134,6 +141,9 @@ def _from_peak_images(images: xr.DataArray, peaks: Sequence[float | str], tolera
             continue
         tol = m * tolerance_ppm * 1e-6 if tolerance_ppm is not None else tolerance_da
         k = int(np.nanargmin(np.abs(centre - m)))
+        if tol is None and not np.nanmin(low) <= m <= np.nanmax(high):
+            raise ValidationError(f"m/z {m:g} lies outside the exported intervals "
+                                  f"({np.nanmin(low):g}–{np.nanmax(high):g} m/z): nothing was exported there")
         if tol is None or abs(centre[k] - m) > tol:
             raise ValidationError(f"no exported interval contains m/z {m:g} (nearest centre {centre[k]:g}, "
                                   f"{abs(centre[k] - m):.3g} away: a tolerance at least that wide picks it)")
@@ -141,10 +151,30 @@ def _from_peak_images(images: xr.DataArray, peaks: Sequence[float | str], tolera
     return _without_repeats(images, mz, picks)
 
 
+def _channel_cells(centre: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The m/z interval each channel of a binned export stands for, when the file gives centres only.
+
+    Every m/z is given to the channel of the nearest centre: a channel spans from half way to its lower
+    neighbour to half way to its upper one (the outer channels as far out as inward). Unit-mass channels
+    (27.0, 28.0 …) thus hold 26.5–27.5, where the ions of nominal mass 27 fall.
+    """
+    low, high = centre.copy(), centre.copy()
+    known = np.flatnonzero(np.isfinite(centre))
+    if known.size < 2:
+        return low, high
+    order = known[np.argsort(centre[known])]
+    c = centre[order]
+    mid = (c[1:] + c[:-1]) / 2
+    low[order] = np.concatenate(([2 * c[0] - mid[0]], mid))
+    high[order] = np.concatenate((mid, [2 * c[-1] - mid[-1]]))
+    return low, high
+
+
 def _without_repeats(images: xr.DataArray, mz: np.ndarray, picks: list[int]) -> xr.DataArray:
     """The picked images, each once; a warning names the requested m/z that fell on an image already picked."""
     kept = list(dict.fromkeys(picks))
     out = images.isel(peak=kept)
+    out.attrs = {**out.attrs, "mz_meaning": "the centre of the exported interval or channel picked"}
     repeats = [f"{m:g}" for i, (m, k) in enumerate(zip(mz, picks)) if k in picks[:i]]
     if repeats:
         label = images["peak"].values
