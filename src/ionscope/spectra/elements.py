@@ -93,12 +93,13 @@ import re
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
 from ionscope.library.isotopes import diagnostic_elements, element
-from ionscope.library.patterns import isotope_pattern
+from ionscope.library.patterns import IsotopePattern, isotope_pattern
 from ionscope.model.errors import ValidationError
 from ionscope.model.result import Quantity, RecordSequence, Result
 from ionscope.spectra import _peakfind
@@ -115,6 +116,17 @@ def _nnls(a: np.ndarray, b: np.ndarray, maxiter: int) -> tuple[np.ndarray, float
     if "scipy.optimize" in sys.modules:
         return sys.modules["scipy.optimize"].nnls(a, b, maxiter=maxiter)
     return _peakfind.nnls(a, b, maxiter=maxiter)
+
+
+@lru_cache(maxsize=8192)
+def _unit_pattern(formula: str) -> IsotopePattern:
+    """Unit-resolution isotope pattern of an ion (:func:`~ionscope.library.patterns.isotope_pattern`),
+    computed once per formula: the stages of auto mode ask for the same few hundred ions again and
+    again. The arrays are shared and therefore made read-only."""
+    p = isotope_pattern(formula, resolution="unit")
+    p.mz.flags.writeable = False
+    p.abundance.flags.writeable = False
+    return p
 
 
 def erf(v) -> np.ndarray:
@@ -327,7 +339,7 @@ def _candidate_pairs(elements: Sequence[str], polarity: str, forms: Sequence[str
             if not forms and not form_expected(e, f, polarity):
                 continue
             formula = f.format(E=e) + sign
-            if max_mz is None or isotope_pattern(formula, resolution="unit").mz.max() < max_mz:
+            if max_mz is None or _unit_pattern(formula).mz.max() < max_mz:
                 out.append((formula, e))
     return out
 
@@ -350,7 +362,7 @@ def _interference_species(elements: Sequence[str], polarity: str, max_mz: float 
         for f in els[i:]:
             out.append(((f"{e}2" if e == f else f"{e}{f}") + sign, frozenset((e, f))))
     if max_mz is not None:
-        out = [(f, m) for f, m in out if isotope_pattern(f, resolution="unit").mz.max() < max_mz]
+        out = [(f, m) for f, m in out if _unit_pattern(f).mz.max() < max_mz]
     return out
 
 
@@ -535,10 +547,92 @@ def identify_elements(spectrum, mz=None, *, polarity: str, elements: Sequence[st
     species = _build_species(els, polarity, params, data, interferences, chlorides, nuisance)
     fit = _fit_windows(species, data, params)
     hidden = (set(AUTO_NUISANCE) if auto else set()) | set(nuisance)
+    if auto and params.min_significance is None:
+        params = replace(params, min_significance=_auto_threshold(species, hidden, polarity, params, data,
+                                                                  chlorides))
     fits = _assess(species, fit, data, params, hidden)
     if auto:
+        if params.chlorides is None and _chlorine_seen(data, polarity, params):
+            fits = _chloro_complex_stage(fits, polarity, params, data, nuisance)
+            chlorides = True
         fits, els = _few_isotope_stage(fits, els, polarity, params, data, nuisance)
     return Identification(tuple(fits), polarity, tuple(els), chlorides, tuple(nuisance))
+
+
+def _auto_threshold(species: _Species, hidden: set[str], polarity: str, params: IdentifyParameters,
+                    data: _Spectrum, chlorides: bool) -> float:
+    """The z of every presence test of auto mode: Bonferroni (:func:`detection_threshold`) over all the tests
+    the three stages can make, counted before any is made — the first stage's reported species, the
+    chloro-complex ions of every metal :func:`_chloro_complex_stage` can test (when chlorine is seen and
+    chlorides are not fitted in the first stage) and the forms of :data:`AUTO_FEW_ISOTOPE` with their
+    chlorides where chlorine is seen. Fixing the family before the data decide which of the later tests
+    are run keeps the false-report probability of the whole run at that of one 3σ test."""
+    top = float(data.x.max())
+    n = sum(1 for r in species.reported if r is not None and r not in hidden)
+    chlorine = _chlorine_seen(data, polarity, params) if params.chlorides is None else params.chlorides
+    if params.chlorides is None and chlorine and not chlorides:
+        n += len(_chloro_complex_pairs(chloro_complex_metals(), polarity, top))
+    n += len(_candidate_pairs(AUTO_FEW_ISOTOPE, polarity, params.forms, top, chlorine))
+    return detection_threshold(n)
+
+
+def chloro_complex_metals() -> list[str]:
+    """Metals tested by their chloro-complex ions in auto mode (:func:`_chloro_complex_stage`): the
+    chloride-forming metals (:data:`CHLORIDE_FORMERS`) with a diagnostic isotope pattern (≥ 3 isotopes
+    above 5 %), whose chloro-complex ions carry the metal's own pattern convolved with ³⁵Cl/³⁷Cl."""
+    return [e for e in diagnostic_elements() if e in CHLORIDE_FORMERS]
+
+
+def _chloro_complex_pairs(elements: Sequence[str], polarity: str, max_mz: float) -> list[tuple[str, str]]:
+    """(formula, element) of the binary chloro-complex ions (the templates of :data:`CHLORIDE_FORMS`
+    without oxygen: MCl₂⁻, MCl₃⁻; MCl⁺, MCl₂⁺) of ``elements`` that :func:`chloride_allowed` admits."""
+    binary = [t for t in CHLORIDE_FORMS[polarity] if "O" not in t.replace("{E}", "")]
+    return [pair for e in elements for t in binary if chloride_allowed(e, t, polarity)
+            for pair in _candidate_pairs([e], polarity, (t,), max_mz)]
+
+
+def _chloro_complex_stage(fits: list[SpeciesFit], polarity: str, params: IdentifyParameters, data: _Spectrum,
+                          nuisance: Sequence[str]) -> list[SpeciesFit]:
+    """Second stage of auto mode where chlorine is seen: metals found by none of their oxide or atomic
+    ions, tested by their chloro-complex ions against the elements the first stage found.
+
+    A metal on a surface that held chloride can show in negative ions only as chloro-complex anions
+    (PdCl₂⁻, PdCl₃⁻, PtCl₂⁻: Vickerman & Briggs, *ToF-SIMS: Materials Analysis by Mass Spectrometry*, 2nd
+    ed., 2013, ch. 14), which the first stage does not fit (over its ~30 candidates, chlorides of absent
+    elements took unmodelled oxychloride structure). Here each metal of :func:`chloro_complex_metals` that
+    the first stage did not find is tested alone: its binary chloro-complex ions
+    (:func:`_chloro_complex_pairs`) are fitted jointly with every form and (oxy)chloride ion of the
+    established elements and the primary-ion species, so that they are credited only with what those
+    cannot explain, and must pass the same tests 1–3 (module docstring) at the auto-mode threshold
+    (:func:`_auto_threshold`). The metal's own oxychloride ions (MOCl⁻, MOCl₂⁻, MO₂Cl⁻) are not tested:
+    they share their nominal masses with the oxychloride anions of the matrix metal (RuOₓClᵧ⁻ up to Ru
+    +8), richer than any form list, and an oxychloride without the chloro-complex of the same metal is
+    no evidence of it. Metals that pass alone are fitted and tested once more together, so that no two
+    are credited with the same counts. Their records are added to the first stage's.
+    """
+    found = [e for e in dict.fromkeys(f.element for f in fits if f.present)]
+    top = float(data.x.max())
+    tested: dict[str, list[SpeciesFit]] = {}
+    for e in chloro_complex_metals():
+        pairs = _chloro_complex_pairs([e], polarity, top)
+        if e not in found and pairs:
+            tested[e] = _test_added(found, pairs, polarity, params, data, nuisance)
+    passed = [e for e, st in tested.items() if any(f.present for f in st)]
+    if len(passed) > 1:
+        joint = _test_added(found, _chloro_complex_pairs(passed, polarity, top), polarity, params, data, nuisance)
+        tested.update({e: [f for f in joint if f.element == e] for e in passed})
+    out = fits + [f for st in tested.values() for f in st]
+    out.sort(key=lambda f: (f.interference, -f.intensity))
+    return out
+
+
+def _test_added(found: list[str], pairs: list[tuple[str, str]], polarity: str, params: IdentifyParameters,
+                data: _Spectrum, nuisance: Sequence[str]) -> list[SpeciesFit]:
+    """Fit the species ``pairs`` ((formula, element)) jointly with every form and (oxy)chloride ion of the
+    ``found`` elements and the primary-ion species of ``nuisance``; the records of ``pairs`` (tests 1–3)."""
+    species = _build_species(found, polarity, params, data, False, True, nuisance, extra=pairs)
+    added = {e for _, e in pairs}
+    return _assess(species, _fit_windows(species, data, params), data, params, set(found) | set(nuisance), added)
 
 
 #: Elements with one or two isotopes tested in the second stage of auto mode (:func:`_few_isotope_stage`):
@@ -620,7 +714,7 @@ def _primary_ion_species(elements: Sequence[str], polarity: str, max_mz: float) 
     for e in elements:
         for t in PRIMARY_ION_FORMS[polarity]:
             f = t.format(E=e) + sign
-            if isotope_pattern(f, resolution="unit").mz.max() < max_mz:
+            if _unit_pattern(f).mz.max() < max_mz:
                 out.append((f, frozenset((e,)), e))
     return out
 
@@ -641,7 +735,7 @@ def _chlorine_seen(data: _Spectrum, polarity: str, params: IdentifyParameters) -
     pattern where it is strongest: at 10⁶ counts a dead-time-saturated ³⁵Cl⁻ departs from the natural
     ratio by many Poisson σ.
     """
-    p = isotope_pattern("Cl+" if polarity == "positive" else "Cl-", resolution="unit")
+    p = _unit_pattern("Cl+" if polarity == "positive" else "Cl-")
     mz, ab = p.mz, p.abundance
     if mz.min() <= data.x[0] or mz.max() >= data.x[-1]:
         return False
@@ -656,7 +750,7 @@ def _chlorine_seen(data: _Spectrum, polarity: str, params: IdentifyParameters) -
 
 def _few_isotope_masses(formula: str) -> set[int]:
     """Nominal masses of a species with at most two isotopologues ≥ 1 % (empty for richer patterns)."""
-    p = isotope_pattern(formula, resolution="unit")
+    p = _unit_pattern(formula)
     main = p.mz[p.abundance >= 0.01 * p.abundance.max()]
     return set(np.rint(main).astype(int).tolist()) if main.size <= 2 else set()
 
@@ -674,7 +768,7 @@ def _deciding_interferences(forms: list, candidates: list[tuple[str, frozenset]]
             targets.setdefault(m, set()).add(el)
     out = []
     for f, metals in candidates:
-        p = isotope_pattern(f, resolution="unit")
+        p = _unit_pattern(f)
         masses = np.rint(p.mz[p.abundance >= 0.05 * p.abundance.max()]).astype(int)
         if any(targets.get(int(m), set()) - metals for m in masses):
             out.append((f, metals, None))
@@ -702,14 +796,17 @@ def _prepare(spectrum, mz, params: IdentifyParameters) -> _Spectrum:
 
 
 def _build_species(els: Sequence[str], polarity: str, params: IdentifyParameters, data: _Spectrum,
-                   interferences: bool, chlorides: bool = False, nuisance: Sequence[str] = ()) -> _Species:
-    """Reported forms of every element (with ``chlorides`` its (oxy)chloride ions too), plus
-    (``interferences``) the deciding interference species and the primary-ion species of the ``nuisance``
-    elements; the isotopologues above ``min_abundance`` inside the m/z range, with the fraction of a
-    Gaussian peak of FWHM m/R captured by a window of half-width ``max(m/2R, one bin)``."""
+                   interferences: bool, chlorides: bool = False, nuisance: Sequence[str] = (),
+                   extra: Sequence[tuple[str, str]] = ()) -> _Species:
+    """Reported forms of every element (with ``chlorides`` its (oxy)chloride ions too) and the ``extra``
+    (formula, element) species, plus (``interferences``) the deciding interference species and the
+    primary-ion species of the ``nuisance`` elements; the isotopologues above ``min_abundance`` inside the
+    m/z range, with the fraction of a Gaussian peak of FWHM m/R captured by a window of half-width
+    ``max(m/2R, one bin)``."""
     x, rp = data.x, data.resolving_power
     top = float(x.max())
     pairs = [(f, frozenset((e,)), e) for f, e in _candidate_pairs(els, polarity, params.forms, top, chlorides)]
+    pairs += [(f, frozenset((e,)), e) for f, e in extra if (f, frozenset((e,)), e) not in pairs]
     if not pairs:
         none = _untestable(els, polarity)
         why = (f"; no {polarity} ion of {', '.join(none)} is expected (noble gases form only cations, "
@@ -718,7 +815,7 @@ def _build_species(els: Sequence[str], polarity: str, params: IdentifyParameters
     if interferences:
         pairs += _deciding_interferences(pairs, _interference_species(els, polarity, max_mz=top))
     pairs += _primary_ion_species(nuisance, polarity, top)
-    pats = [isotope_pattern(f, resolution="unit") for f, _, _ in pairs]
+    pats = [_unit_pattern(f) for f, _, _ in pairs]
     keeps = [p.abundance >= params.min_abundance * p.abundance.max() for p in pats]
     cm = np.concatenate([p.mz[k] for p, k in zip(pats, keeps)])
     ca = np.concatenate([p.abundance[k] for p, k in zip(pats, keeps)])
