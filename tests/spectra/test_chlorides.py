@@ -79,3 +79,21 @@ def test_primary_ion_from_the_file_name():
     assert primary_ion_from_name("P_Ru_Bi5_1.txt") == "Bi5+" and primary_ion_from_name("N_Ru-Pt_Bi1_1.txt") == "Bi+"
     assert primary_ion_from_name("sample-Au3.txt") == "Au3+"
     assert primary_ion_from_name("GaN_film.txt") is None and primary_ion_from_name("Bismuth_2.txt") is None
+
+
+def test_confirmation_drops_an_element_the_elements_found_explain_without_it(chlorinated):
+    from dataclasses import replace
+
+    from ionscope.spectra.elements import IdentifyParameters, _confirmation, _prepare
+
+    res = identify_elements(chlorinated, polarity="negative", elements="auto")
+    assert {f.element for f in res if "not confirmed" in f.failed} == set()  # Ru and Pd stand alone
+    # a screening record of an absent element marked present (as DyO₂⁻ on the masses of Pt⁻ in real
+    # spectra) fails the refit of the elements found, where its ions hold no counts of their own
+    fake = next(f for f in res if f.formula == "DyO2-")
+    fits = [replace(fake, present=True, failed=())] + [f for f in res if f is not fake]
+    params = IdentifyParameters()
+    again = _confirmation(fits, "negative", params, _prepare(chlorinated, None, params), (), True)
+    dy = next(f for f in again if f.formula == "DyO2-")
+    assert not dy.present and dy.failed == ("not confirmed",)
+    assert {f.element for f in again if f.present} == {"Ru", "Pd"}

@@ -262,7 +262,9 @@ class SpeciesFit:
     joined (``"IrRu"`` for RuIr⁺) and it is never ``present``. ``failed`` names the presence tests
     (module docstring) the species fails: ``"significance"`` (test 1), ``"pattern"`` (test 2),
     ``"contrast"`` (test 3), ``"mass offset"`` (count centroid farther than ``max_offset`` from the
-    exact m/z) or ``"not reported"`` (an interference or nuisance species); empty when present.
+    exact m/z), ``"not reported"`` (an interference or nuisance species) or ``"not confirmed"`` (auto mode:
+    present in the screening but the element failed in the fit of the elements found alone,
+    :func:`_confirmation`); empty when present.
     """
 
     formula: str
@@ -556,6 +558,7 @@ def identify_elements(spectrum, mz=None, *, polarity: str, elements: Sequence[st
             fits = _chloro_complex_stage(fits, polarity, params, data, nuisance)
             chlorides = True
         fits, els = _few_isotope_stage(fits, els, polarity, params, data, nuisance)
+        fits = _confirmation(fits, polarity, params, data, nuisance, chlorides)
     return Identification(tuple(fits), polarity, tuple(els), chlorides, tuple(nuisance))
 
 
@@ -677,6 +680,31 @@ def _few_isotope_stage(fits: list[SpeciesFit], els: list[str], polarity: str, pa
     out = [f for f in fits if f.element not in few] + stage2
     out.sort(key=lambda f: (f.interference, -f.intensity))
     return out, list(dict.fromkeys(els + few))
+
+
+def _confirmation(fits: list[SpeciesFit], polarity: str, params: IdentifyParameters, data: _Spectrum,
+                  nuisance: Sequence[str], chlorides: bool) -> list[SpeciesFit]:
+    """Last stage of auto mode: the elements found are fitted alone, as in named mode, and each must pass
+    again.
+
+    The screening fit of the first stage holds ~30 candidates; there, the ions of absent elements take
+    counts and shape the local background, and a candidate can be credited with the ions of an element
+    that only a later stage establishes (DyO₂⁻ at m/z 192–196 on Pt⁻ at 194–198, where Pt is found by
+    PtCl₂⁻). The elements found by all stages are therefore fitted together — every form, their
+    (oxy)chloride ions where ``chlorides``, the deciding hydride/dimer interferences and the primary-ion
+    species — and an element stays present only if one of its species passes tests 1–3 (module
+    docstring) in that fit too; the others' records are marked ``"not confirmed"``. Requiring a second
+    test to pass as well can only lower the false-report probability, so the Bonferroni threshold of
+    :func:`_auto_threshold` still bounds the whole run.
+    """
+    found = list(dict.fromkeys(f.element for f in fits if f.present))
+    if not found:
+        return fits
+    species = _build_species(found, polarity, params, data, True, chlorides, nuisance)
+    again = _assess(species, _fit_windows(species, data, params), data, params, set(nuisance))
+    kept = {f.element for f in again if f.present}
+    return [f if f.element in kept or not f.present else replace(f, present=False, failed=("not confirmed",))
+            for f in fits]
 
 
 def _auto_candidates() -> list[str]:
