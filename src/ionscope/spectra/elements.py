@@ -35,22 +35,28 @@ Named mode runs the same tests as auto mode: naming an element does not make it 
 ``z_crit`` comes from counting statistics (:func:`detection_threshold`): the one-sided z that keeps
 the false-report probability of the whole run of species tests at that of a single 3σ test
 (Bonferroni), e.g. 3.7σ for the 11 positive and 4.0σ for the 41 negative species (chlorides
-included) of Ru, Rh, Pd, Ir, Pt, 4.1σ for the 54 positive and 74 negative species of auto mode.
+included) of Ru, Rh, Pd, Ir, Pt. In auto mode the family is every test its stages can make, counted
+before any is made (:func:`_auto_threshold`): 4.07σ for the 58 positive tests, 4.22σ for the 110
+negative ones where chlorine is seen (74 screened species, 20 chloro-complex ions, 16 Rh/Ir forms).
 
 A species with a single isotopologue above 1 % of the largest (Rh⁺, RhO⁺, Au⁺, Co⁺ …;
 ``SpeciesFit.diagnostic`` False) has no pattern to confirm: it is present only when it passes tests 1
 and 3, i.e. stands out of the local background at its own mass once the named multi-isotope
 elements are fitted jointly (Ru⁺ has no isotope at 103, so the Ru pattern fixes how much of m/z 103
 the Ru-bearing ions can explain). Screened among ~35 elements a single-mass excess is what any
-organic or cluster ion produces, so auto mode works in two stages: the first fits every element with a
+organic or cluster ion produces, so auto mode works in stages. The screening fits every element with a
 diagnostic pattern plus the monoisotopic noble metals :data:`AUTO_NUISANCE` (Rh⁺ at m/z 103 inside the
 Ru and Pd patterns, Au⁺ at 197 inside Pt's) without reporting the latter, so that a major Rh⁺ peak of
-an alloy does not spoil the local background of Ru⁺; the second (:func:`_few_isotope_stage`) tests the
-one- and two-isotope platinum-group metals :data:`AUTO_FEW_ISOTOPE` (Rh, Ir) as named mode does,
-against the elements the first stage found and their interference and chloride species. Name other
-few-isotope elements to test them.
+an alloy does not spoil the local background of Ru⁺. Where chlorine is seen, the chloro-complex stage
+(:func:`_chloro_complex_stage`) tests each chloride-forming metal the screening did not find by its
+binary chloro-complex ions (PdCl₂⁻, PdCl₃⁻) against the elements found. The few-isotope stage
+(:func:`_few_isotope_stage`) tests the one- and two-isotope platinum-group metals
+:data:`AUTO_FEW_ISOTOPE` (Rh, Ir) as named mode does, against the elements found and their interference
+and chloride species. Name other few-isotope elements to test them. Last, the confirmation
+(:func:`_confirmation`) fits the elements found alone, as named mode would, and keeps only those that
+pass again.
 
-Interferences (named mode and the second auto stage). A one- or two-isotope form cannot tell itself
+Interferences (named mode and the few-isotope auto stage). A one- or two-isotope form cannot tell itself
 apart from another ion of the same nominal mass: RuH⁺ (¹⁰²Ru¹H, m/z 102.912) sits on ¹⁰³Rh⁺ (102.905),
 RuOₙH⁻ on RhOₙ⁻, within one bin of these exports. In named mode the window fit therefore also holds
 every hydride/hydroxide (:data:`INTERFERENCE_FORMS`) and metal dimer (M₂±, MM'±) of the named elements
@@ -60,7 +66,7 @@ fixed by their own isotopologues at the other masses. Interference species are f
 ``interference=True`` and never reported as present. Hydrides are not fitted elsewhere: an element's
 hydride is its own pattern moved by one mass, nearly collinear with it (on synthetic spectra without
 hydrides, MH⁺ windows next to the M⁺ ones biased Ru⁺ by +12 %), which leaves the split between them
-undetermined and the significance of each form meaningless. The first auto stage fits none: over ~30
+undetermined and the significance of each form meaningless. The auto screening fits none: over ~30
 candidates they add hundreds of columns and let the hydrides of absent elements absorb counts.
 
 Chlorides. Where chlorine is seen (both ³⁵Cl and ³⁷Cl above background in their natural ratio,
@@ -69,8 +75,10 @@ MCl₂⁻, MCl₃⁻, MOCl⁻, MOCl₂⁻, MO₂Cl⁻; MCl⁺, MCl₂⁺, MOCl�
 chloride-forming (soft and borderline) metals and to formal oxidation states between +1 and the
 element's highest (:func:`chloride_allowed`). Their counts are then decomposed jointly instead of
 leaking into oxide anions of other elements at the same nominal masses, and a metal seen in negative
-ions only as chloro-complexes (PdCl₂⁻) is found. Auto mode fits no chlorides unless asked
-(``chlorides=True``): see :class:`IdentifyParameters`.
+ions only as chloro-complexes (PdCl₂⁻) is found. The auto screening fits no chlorides unless asked
+(``chlorides=True``; see :class:`IdentifyParameters`); where chlorine is seen, the later auto stages fit
+those of the elements found, and the chloro-complex stage tests the binary chloro-complex ions of the
+chloride-forming metals not found.
 
 Primary ion. The analysis beam's ions (Bi⁺, Bi₃⁺ … and their oxides, :data:`PRIMARY_ION_FORMS`) are
 implanted and sputtered back; given ``primary_ion`` they are fitted as nuisance species — never
@@ -398,15 +406,16 @@ class IdentifyParameters:
     interferences
         Fit jointly the interference species that land on a one- or two-isotope form of another
         candidate element (:func:`_interference_species`, :func:`_deciding_interferences`: RuH⁺ on
-        ¹⁰³Rh⁺, RuO₃H⁻ on RhO₃⁻ …). Default (None): in named mode and the second auto stage
-        (:func:`_few_isotope_stage`) — over the ~30 candidates of the first auto stage they add hundreds
-        of columns and let hydrides of absent elements absorb counts.
+        ¹⁰³Rh⁺, RuO₃H⁻ on RhO₃⁻ …). Default (None): in named mode, the few-isotope auto stage
+        (:func:`_few_isotope_stage`) and the auto confirmation (:func:`_confirmation`) — over the ~30
+        candidates of the auto screening they add hundreds of columns and let hydrides of absent
+        elements absorb counts.
     resolving_power
         m/Δm for the window half-width ``m/(2R)`` (default: median of the 20 strongest peaks); never
         narrower than one bin.
     min_significance
         z needed in tests 1 and 3; default :func:`detection_threshold` of the number of reported
-        species tested.
+        species tested (auto mode: of all tests its stages can make, :func:`_auto_threshold`).
     min_match, min_fraction
         Pattern criteria of multi-isotope species (module docstring, test 2).
     min_abundance
@@ -424,10 +433,12 @@ class IdentifyParameters:
         there; 0 disables.
     chlorides
         Fit the chloride and oxychloride ions of every candidate (:data:`CHLORIDE_FORMS`) as forms of
-        it. Default (None): in named mode and the second auto stage when chlorine is seen in the spectrum
-        (:func:`_chlorine_seen`); in the first auto stage not (over the ~20 chloride-forming auto
+        it. Default (None): in named mode and the later auto stages when chlorine is seen in the
+        spectrum (:func:`_chlorine_seen`); in the auto screening not (over the ~20 chloride-forming auto
         candidates, the chlorides of absent elements took unmodelled oxychloride structure: measured on
-        real Ru-alloy spectra, 10 reports of absent elements instead of 3).
+        real Ru-alloy spectra, 10 reports of absent elements instead of 3) — there the chloride-forming
+        metals not found are tested by their binary chloro-complex ions (:func:`_chloro_complex_stage`).
+        True: in every auto stage, no chloro-complex stage; False: nowhere.
     primary_ion
         The primary ion of the measurement (``"Bi3+"``, ``"Bi"``, ``"Au"`` …): its atomic, cluster and
         oxide ions (:data:`PRIMARY_ION_FORMS`) are fitted as unreported nuisance species, unless its
@@ -526,9 +537,11 @@ def identify_elements(spectrum, mz=None, *, polarity: str, elements: Sequence[st
         ``"positive"`` or ``"negative"`` (chooses the species forms).
     elements
         ``"auto"`` (every element with a diagnostic pattern, ≥ 3 isotopes above 5 %, plus the
-        monoisotopic noble metals :data:`AUTO_NUISANCE`, fitted but never reported; then Rh and Ir,
-        :func:`_few_isotope_stage`) or a list such as
-        ``["Ru", "Pt", "Pd"]`` (any element).
+        monoisotopic noble metals :data:`AUTO_NUISANCE`, fitted but never reported; then, where chlorine
+        is seen, the chloride-forming metals not found by their chloro-complex ions,
+        :func:`_chloro_complex_stage`; then Rh and Ir, :func:`_few_isotope_stage`; last the elements found
+        are confirmed alone, :func:`_confirmation`) or a list such as ``["Ru", "Pt", "Pd"]`` (any
+        element).
     parameters, **options
         :class:`IdentifyParameters`, or its fields by name (``min_match=0.8``).
 
@@ -596,8 +609,8 @@ def _chloro_complex_pairs(elements: Sequence[str], polarity: str, max_mz: float)
 
 def _chloro_complex_stage(fits: list[SpeciesFit], polarity: str, params: IdentifyParameters, data: _Spectrum,
                           nuisance: Sequence[str]) -> list[SpeciesFit]:
-    """Second stage of auto mode where chlorine is seen: metals found by none of their oxide or atomic
-    ions, tested by their chloro-complex ions against the elements the first stage found.
+    """Chloro-complex stage of auto mode, where chlorine is seen: metals found by none of their oxide or
+    atomic ions, tested by their chloro-complex ions against the elements the screening found.
 
     A metal on a surface that held chloride can show in negative ions only as chloro-complex anions
     (PdCl₂⁻, PdCl₃⁻, PtCl₂⁻: Vickerman & Briggs, *ToF-SIMS: Materials Analysis by Mass Spectrometry*, 2nd
@@ -647,8 +660,8 @@ AUTO_FEW_ISOTOPE = ("Rh", "Ir")
 
 def _few_isotope_stage(fits: list[SpeciesFit], els: list[str], polarity: str, params: IdentifyParameters,
                        data: _Spectrum, nuisance: Sequence[str]) -> tuple[list[SpeciesFit], list[str]]:
-    """Second stage of auto mode: the one- or two-isotope elements :data:`AUTO_FEW_ISOTOPE`, tested as in
-    named mode against the elements the first stage found.
+    """Few-isotope stage of auto mode: the one- or two-isotope elements :data:`AUTO_FEW_ISOTOPE`, tested as
+    in named mode against the elements the screening and the chloro-complex stage found.
 
     A form with one or two isotopologues has no pattern of its own to confirm it, so the evidence is
     what stays at its masses once every ion that the elements *already established by their own
@@ -657,9 +670,9 @@ def _few_isotope_stage(fits: list[SpeciesFit], els: list[str], polarity: str, pa
     RuO₂H⁻ on RhO₂⁻) and, when chlorine is seen (:func:`_chlorine_seen`), their (oxy)chloride ions
     (RuCl₃⁻ at m/z 205–213 on IrO⁻). Screened among the ~30 first-stage candidates, the few-isotope
     forms take counts that absent elements' oxides and unmodelled cluster ions leave; against the
-    established elements only, the same contrast test as in named mode decides. The threshold keeps the
-    false-report probability of the whole run (both stages) at that of one 3σ test: Bonferroni over
-    the first stage's tests plus the few-isotope forms tested here (:func:`detection_threshold`).
+    established elements only, the same contrast test as in named mode decides. The threshold is that of
+    the whole auto run (:func:`_auto_threshold`, passed as ``params.min_significance``); called without
+    one, Bonferroni over the earlier stages' tests plus the few-isotope forms tested here.
     """
     found = [e for e in dict.fromkeys(f.element for f in fits if f.present) if e not in AUTO_FEW_ISOTOPE]
     top = float(data.x.max())
