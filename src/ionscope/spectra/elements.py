@@ -377,19 +377,15 @@ def _interference_species(elements: Sequence[str], polarity: str, max_mz: float 
 
 
 def _windows(centres: np.ndarray, half: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    order = np.argsort(centres)
+    """Merged windows ``[wlo, whi]`` of the intervals ``centres ± half`` that overlap, and the window of
+    each interval. In centre order a window ends where an interval starts beyond the upper ends of all
+    the intervals before it."""
+    order = np.argsort(centres, kind="stable")
     lo, hi = centres[order] - half[order], centres[order] + half[order]
-    group = np.zeros(lo.size, int)
-    g, end = 0, hi[0]
-    for i in range(1, lo.size):
-        if lo[i] > end:
-            g += 1
-            end = hi[i]
-        else:
-            end = max(end, hi[i])
-        group[i] = g
-    wlo = np.array([lo[group == k].min() for k in range(g + 1)])
-    whi = np.array([hi[group == k].max() for k in range(g + 1)])
+    starts = np.concatenate(([True], lo[1:] > np.maximum.accumulate(hi)[:-1]))
+    group = np.cumsum(starts) - 1
+    first = np.nonzero(starts)[0]
+    wlo, whi = np.minimum.reduceat(lo, first), np.maximum.reduceat(hi, first)
     inv = np.empty_like(group)
     inv[order] = group
     return wlo, whi, inv
@@ -714,7 +710,7 @@ def _confirmation(fits: list[SpeciesFit], polarity: str, params: IdentifyParamet
     if not found:
         return fits
     species = _build_species(found, polarity, params, data, True, chlorides, nuisance)
-    again = _assess(species, _fit_windows(species, data, params), data, params, set(nuisance))
+    again = _assess(species, _fit_windows(species, data, params), data, params, set(nuisance), lazy=True)
     kept = {f.element for f in again if f.present}
     return [f if f.element in kept or not f.present else replace(f, present=False, failed=("not confirmed",))
             for f in fits]
@@ -975,10 +971,12 @@ def _centroid_offset(s: int, species: _Species, fit: _WindowFit, data: _Spectrum
 
 
 def _assess(species: _Species, fit: _WindowFit, data: _Spectrum, params: IdentifyParameters,
-            hidden: set[str], only: set[str] | None = None) -> list[SpeciesFit]:
+            hidden: set[str], only: set[str] | None = None, lazy: bool = False) -> list[SpeciesFit]:
     """SpeciesFit records and presence (module docstring, tests 1–3) of the reported species; the
     interference species follow with ``present=False``. Elements in ``hidden`` are never present; given
-    ``only``, just the species reported under those elements are assessed."""
+    ``only``, just the species reported under those elements are assessed. ``lazy``: the contrast (the
+    costly test 3) is computed only for species that pass the others (0 for the rest) — for a caller
+    that needs presence alone."""
     n = len(species.formulas)
     # the Bonferroni family: the tests that can report something (not the hidden nuisance elements)
     tested = [s for s in range(n) if species.reported[s] is not None and species.reported[s] not in hidden]
@@ -993,10 +991,6 @@ def _assess(species: _Species, fit: _WindowFit, data: _Spectrum, params: Identif
         p = species.patterns[s]
         diagnostic = bool(np.sum(p.abundance >= 0.01 * p.abundance.max()) >= 2)
         offset = _centroid_offset(s, species, fit, data) if fit.coef[s] > 0 else float("nan")
-        contrast = 0.0
-        if el is not None and fit.coef[s] > 0:
-            contrast = _contrast_significance(s, species.cm, species.ca, species.idx, data.cs, data.x, data.dx,
-                                              data.resolving_power, params.contrast_pad)
         failed = []
         if el is None or el in hidden:
             failed.append("not reported")
@@ -1004,6 +998,10 @@ def _assess(species: _Species, fit: _WindowFit, data: _Spectrum, params: Identif
             failed.append("significance")
         if diagnostic and not (match >= params.min_match and frac >= params.min_fraction):
             failed.append("pattern")
+        contrast = 0.0
+        if el is not None and fit.coef[s] > 0 and not (lazy and failed):
+            contrast = _contrast_significance(s, species.cm, species.ca, species.idx, data.cs, data.x, data.dx,
+                                              data.resolving_power, params.contrast_pad)
         if (params.contrast or not diagnostic) and not contrast >= z_crit:
             failed.append("contrast")
         if not abs(offset) <= params.max_offset:
