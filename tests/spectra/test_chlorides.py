@@ -97,3 +97,13 @@ def test_confirmation_drops_an_element_the_elements_found_explain_without_it(chl
     dy = next(f for f in again if f.formula == "DyO2-")
     assert not dy.present and dy.failed == ("not confirmed",)
     assert {f.element for f in again if f.present} == {"Ru", "Pd"}
+
+
+@pytest.mark.parametrize("seed", [11, 12, 13])
+def test_chloro_complex_stage_reports_nothing_where_no_metal_chloride_is(seed):
+    # chlorine and Ru oxide anions, no chloro-complex ion: the ~20 chloro-complex tests of the auto run
+    # (Bonferroni over all its stages) must not turn Poisson noise into a metal
+    spec = _spectrum({**BASE, "Cl-": 5e4, "RuO2-": 6e3, "RuO3-": 4e3}, seed=seed)
+    res = identify_elements(spec, polarity="negative", elements="auto")
+    assert res.chlorides and set(res.present().keys()) == {"Ru"}
+    assert any(f.formula == "PdCl2-" for f in res)  # tested, not found
