@@ -37,6 +37,8 @@ def test_no_chloride_forms_without_chlorine(chlorinated):
     off = identify_elements(chlorinated, polarity="negative", elements="auto", chlorides=False)
     assert not off.chlorides and not any("Cl" in f.formula for f in off)
     assert "Pd" not in off.present().keys()  # its oxide anions are not in the spectrum
+    oxides = identify_elements(chlorinated, polarity="negative", elements="auto", forms=["{E}O2", "{E}O3"])
+    assert not oxides.chlorides and not any("Cl" in f.formula for f in oxides)  # the forms asked for only
 
 
 def test_auto_mode_finds_a_metal_seen_only_as_chloro_anions(chlorinated):

@@ -559,11 +559,10 @@ def identify_elements(spectrum, mz=None, *, polarity: str, elements: Sequence[st
     fit = _fit_windows(species, data, params)
     hidden = (set(AUTO_NUISANCE) if auto else set()) | set(nuisance)
     if auto and params.min_significance is None:
-        params = replace(params, min_significance=_auto_threshold(species, hidden, polarity, params, data,
-                                                                  chlorides))
+        params = replace(params, min_significance=_auto_threshold(species, hidden, polarity, params, data))
     fits = _assess(species, fit, data, params, hidden)
     if auto:
-        if params.chlorides is None and _chlorine_seen(data, polarity, params):
+        if _chloro_stage_runs(params, data, polarity):
             fits = _chloro_complex_stage(fits, polarity, params, data, nuisance)
             chlorides = True
         fits, els = _few_isotope_stage(fits, els, polarity, params, data, nuisance)
@@ -571,18 +570,25 @@ def identify_elements(spectrum, mz=None, *, polarity: str, elements: Sequence[st
     return Identification(tuple(fits), polarity, tuple(els), chlorides, tuple(nuisance))
 
 
+def _chloro_stage_runs(params: IdentifyParameters, data: _Spectrum, polarity: str) -> bool:
+    """Whether auto mode runs :func:`_chloro_complex_stage`: chlorine is seen (:func:`_chlorine_seen`),
+    the screening fits no chlorides (``chlorides`` left at None) and the default forms are used."""
+    return params.chlorides is None and not params.forms and _chlorine_seen(data, polarity, params)
+
+
 def _auto_threshold(species: _Species, hidden: set[str], polarity: str, params: IdentifyParameters,
-                    data: _Spectrum, chlorides: bool) -> float:
+                    data: _Spectrum) -> float:
     """The z of every presence test of auto mode: Bonferroni (:func:`detection_threshold`) over all the tests
-    the three stages can make, counted before any is made — the first stage's reported species, the
-    chloro-complex ions of every metal :func:`_chloro_complex_stage` can test (when chlorine is seen and
-    chlorides are not fitted in the first stage) and the forms of :data:`AUTO_FEW_ISOTOPE` with their
-    chlorides where chlorine is seen. Fixing the family before the data decide which of the later tests
-    are run keeps the false-report probability of the whole run at that of one 3σ test."""
+    its stages can make, counted before any is made — the screening's reported species (``species`` less
+    the ``hidden`` elements), the chloro-complex ions of every metal :func:`_chloro_complex_stage` can
+    test (when that stage runs) and the forms of :data:`AUTO_FEW_ISOTOPE` with their chlorides where
+    chlorine is seen; the confirmation (:func:`_confirmation`) re-tests, it adds no test. Fixing the family
+    before the data decide which of the later tests are run keeps the false-report probability of the
+    whole run at that of one 3σ test."""
     top = float(data.x.max())
     n = sum(1 for r in species.reported if r is not None and r not in hidden)
     chlorine = _chlorine_seen(data, polarity, params) if params.chlorides is None else params.chlorides
-    if params.chlorides is None and chlorine and not chlorides:
+    if _chloro_stage_runs(params, data, polarity):
         n += len(_chloro_complex_pairs(chloro_complex_metals(), polarity, top))
     n += len(_candidate_pairs(AUTO_FEW_ISOTOPE, polarity, params.forms, top, chlorine))
     return detection_threshold(n)
