@@ -149,8 +149,9 @@ def test_auto_mode_finds_pd_and_pt_by_their_chloro_complex_anions():
     # every negative spectrum holds chlorine; Pd shows there only as PdCl₂⁻/PdCl₃⁻ (its oxide anions fail
     # the pattern and contrast tests in both modes), Pt on the negative quaternary only as Pt⁻ and PtCl₂⁻
     # (Pt⁻ taken by DyO₂⁻ in the screening fit). The chloro-complex stage finds Pd on 3 of the 4 negative
-    # Pd samples (the quinary misses it: PdCl₂⁻ 4.2σ over the local background, where no Ru is found to
-    # explain the RuO₂Cl⁻ next to it) and Pt on the negative quaternary and quinary; the confirmation fit
+    # Pd samples (the quinary misses it: PdCl₂⁻ 4.2σ over the local background; with the quinary's Rh in the
+    # model — RhO₂Cl⁻, RhCl₂⁻ at m/z 170–177, but Rh is not found there — 5.0σ) and Pt on the negative
+    # quaternary and quinary; the confirmation fit
     # then drops DyO₂⁻/ErO₂⁻ (Dy ×2, Er) on the negative Pt samples.
     negative_pd = [n for n, e in EXPECTED.items() if n.startswith("N_") and e and "Pd" in e]
     assert sum("Pd" in _found(n, "auto") for n in negative_pd) >= 3
