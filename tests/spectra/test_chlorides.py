@@ -55,9 +55,9 @@ def test_auto_mode_finds_a_metal_seen_only_as_chloro_anions(chlorinated):
 
 
 def test_chloro_complex_ions_are_the_binary_chlorides_of_soft_metals():
-    from ionscope.spectra.elements import _chloro_complex_pairs, chloro_complex_metals
+    from ionscope.spectra.elements import _chloro_complex_metals, _chloro_complex_pairs
 
-    metals = chloro_complex_metals()
+    metals = _chloro_complex_metals()
     assert {"Pd", "Pt", "Ru", "Hg"} <= set(metals) and not {"Dy", "Sr", "Ba", "Rh", "Ir"} & set(metals)
     assert _chloro_complex_pairs(["Pd", "Dy"], "negative", 1000.0) == [("PdCl2-", "Pd"), ("PdCl3-", "Pd")]
     assert _chloro_complex_pairs(["Pd"], "positive", 1000.0) == [("PdCl+", "Pd"), ("PdCl2+", "Pd")]

@@ -589,12 +589,12 @@ def _auto_threshold(species: _Species, hidden: set[str], polarity: str, params: 
     n = sum(1 for r in species.reported if r is not None and r not in hidden)
     chlorine = _chlorine_seen(data, polarity, params) if params.chlorides is None else params.chlorides
     if _chloro_stage_runs(params, data, polarity):
-        n += len(_chloro_complex_pairs(chloro_complex_metals(), polarity, top))
+        n += len(_chloro_complex_pairs(_chloro_complex_metals(), polarity, top))
     n += len(_candidate_pairs(AUTO_FEW_ISOTOPE, polarity, params.forms, top, chlorine))
     return detection_threshold(n)
 
 
-def chloro_complex_metals() -> list[str]:
+def _chloro_complex_metals() -> list[str]:
     """Metals tested by their chloro-complex ions in auto mode (:func:`_chloro_complex_stage`): the
     chloride-forming metals (:data:`CHLORIDE_FORMERS`) with a diagnostic isotope pattern (≥ 3 isotopes
     above 5 %), whose chloro-complex ions carry the metal's own pattern convolved with ³⁵Cl/³⁷Cl."""
@@ -617,7 +617,7 @@ def _chloro_complex_stage(fits: list[SpeciesFit], polarity: str, params: Identif
     A metal on a surface that held chloride can show in negative ions only as chloro-complex anions
     (PdCl₂⁻, PdCl₃⁻, PtCl₂⁻: Vickerman & Briggs, *ToF-SIMS: Materials Analysis by Mass Spectrometry*, 2nd
     ed., 2013, ch. 14), which the first stage does not fit (over its ~30 candidates, chlorides of absent
-    elements took unmodelled oxychloride structure). Here each metal of :func:`chloro_complex_metals` that
+    elements took unmodelled oxychloride structure). Here each metal of :func:`_chloro_complex_metals` that
     the first stage did not find is tested alone: its binary chloro-complex ions
     (:func:`_chloro_complex_pairs`) are fitted jointly with every form and (oxy)chloride ion of the
     established elements and the primary-ion species, so that they are credited only with what those
@@ -631,7 +631,7 @@ def _chloro_complex_stage(fits: list[SpeciesFit], polarity: str, params: Identif
     found = [e for e in dict.fromkeys(f.element for f in fits if f.present)]
     top = float(data.x.max())
     tested: dict[str, list[SpeciesFit]] = {}
-    for e in chloro_complex_metals():
+    for e in _chloro_complex_metals():
         pairs = _chloro_complex_pairs([e], polarity, top)
         if e not in found and pairs:
             tested[e] = _test_added(found, pairs, polarity, params, data, nuisance)
