@@ -616,9 +616,9 @@ def _chloro_complex_stage(fits: list[SpeciesFit], polarity: str, params: Identif
 
     A metal on a surface that held chloride can show in negative ions only as chloro-complex anions
     (PdCl₂⁻, PdCl₃⁻, PtCl₂⁻: Vickerman & Briggs, *ToF-SIMS: Materials Analysis by Mass Spectrometry*, 2nd
-    ed., 2013, ch. 14), which the first stage does not fit (over its ~30 candidates, chlorides of absent
+    ed., 2013, ch. 14), which the screening does not fit (over its ~30 candidates, chlorides of absent
     elements took unmodelled oxychloride structure). Here each metal of :func:`_chloro_complex_metals` that
-    the first stage did not find is tested alone: its binary chloro-complex ions
+    the screening did not find is tested alone: its binary chloro-complex ions
     (:func:`_chloro_complex_pairs`) are fitted jointly with every form and (oxy)chloride ion of the
     established elements and the primary-ion species, so that they are credited only with what those
     cannot explain, and must pass the same tests 1–3 (module docstring) at the auto-mode threshold
@@ -626,7 +626,7 @@ def _chloro_complex_stage(fits: list[SpeciesFit], polarity: str, params: Identif
     they share their nominal masses with the oxychloride anions of the matrix metal (RuOₓClᵧ⁻ up to Ru
     +8), richer than any form list, and an oxychloride without the chloro-complex of the same metal is
     no evidence of it. Metals that pass alone are fitted and tested once more together, so that no two
-    are credited with the same counts. Their records are added to the first stage's.
+    are credited with the same counts. Their records are added to the screening's.
     """
     found = [e for e in dict.fromkeys(f.element for f in fits if f.present)]
     top = float(data.x.max())
@@ -653,10 +653,10 @@ def _test_added(found: list[str], pairs: list[tuple[str, str]], polarity: str, p
     return _assess(species, _fit_windows(species, data, params), data, params, set(found) | set(nuisance), added)
 
 
-#: Elements with one or two isotopes tested in the second stage of auto mode (:func:`_few_isotope_stage`):
+#: Elements with one or two isotopes tested in the few-isotope stage of auto mode (:func:`_few_isotope_stage`):
 #: the platinum-group metals without a diagnostic pattern, ¹⁰³Rh (monoisotopic) and ¹⁹¹Ir/¹⁹³Ir (Meija et
 #: al., *Pure Appl. Chem.* 88, 293, 2016, doi:10.1515/pac-2015-0503). Ru, Pd, Os and Pt have ≥ 3 isotopes
-#: above 5 % and are screened in the first stage.
+#: above 5 % and are screened.
 AUTO_FEW_ISOTOPE = ("Rh", "Ir")
 
 
@@ -670,7 +670,7 @@ def _few_isotope_stage(fits: list[SpeciesFit], els: list[str], polarity: str, pa
     isotope patterns* can put there is decomposed jointly with it (NNLS): their forms, the hydrides,
     hydroxides and dimers of them landing on the form (:func:`_deciding_interferences`: RuH⁺ on ¹⁰³Rh⁺,
     RuO₂H⁻ on RhO₂⁻) and, when chlorine is seen (:func:`_chlorine_seen`), their (oxy)chloride ions
-    (RuCl₃⁻ at m/z 205–213 on IrO⁻). Screened among the ~30 first-stage candidates, the few-isotope
+    (RuCl₃⁻ at m/z 205–213 on IrO⁻). Screened among the ~30 candidates of the screening, the few-isotope
     forms take counts that absent elements' oxides and unmodelled cluster ions leave; against the
     established elements only, the same contrast test as in named mode decides. The threshold is that of
     the whole auto run (:func:`_auto_threshold`, passed as ``params.min_significance``); called without
@@ -702,7 +702,7 @@ def _confirmation(fits: list[SpeciesFit], polarity: str, params: IdentifyParamet
     """Last stage of auto mode: the elements found are fitted alone, as in named mode, and each must pass
     again.
 
-    The screening fit of the first stage holds ~30 candidates; there, the ions of absent elements take
+    The screening fit holds ~30 candidates; there, the ions of absent elements take
     counts and shape the local background, and a candidate can be credited with the ions of an element
     that only a later stage establishes (DyO₂⁻ at m/z 192–196 on Pt⁻ at 194–198, where Pt is found by
     PtCl₂⁻). The elements found by all stages are therefore fitted together — every form, their
@@ -715,7 +715,8 @@ def _confirmation(fits: list[SpeciesFit], polarity: str, params: IdentifyParamet
     found = list(dict.fromkeys(f.element for f in fits if f.present))
     if not found:
         return fits
-    species = _build_species(found, polarity, params, data, True, chlorides, nuisance)
+    interferences = True if params.interferences is None else params.interferences
+    species = _build_species(found, polarity, params, data, interferences, chlorides, nuisance)
     again = _assess(species, _fit_windows(species, data, params), data, params, set(nuisance), lazy=True)
     kept = {f.element for f in again if f.present}
     return [f if f.element in kept or not f.present else replace(f, present=False, failed=("not confirmed",))
