@@ -119,21 +119,46 @@ def test_auto_mode_finds_ru_in_positive_spectra_and_few_foreign_elements():
     # (2y − 1) by its valence, as the fragment rule does for cations, removed SrO₂⁻, BaO₂⁻, DyO₃⁻ and
     # ErO₃⁻ (Sr +3, Ba +3, Dy +5, Er +5): 3 reports (DyO₂⁻ ×2 on the masses of Pt⁻ and PdOCl₂⁻, ErO₂⁻), and
     # Pt (PtO⁻/PtO₂⁻) found on two negative Pt spectra.
+    # The confirmation fit of the elements found (alone, with the chloro-complex ions of the negative
+    # spectra) removed those three: DyO₂⁻/ErO₂⁻ lose their counts to Pt⁻ once Pt is in the model.
     ru = [n for n in EXPECTED if "Ru" in _found(n, "auto")]
     assert {n for n in EXPECTED if n.startswith("P_")} <= set(ru)
     assert len(ru) >= 17
     foreign = sum(len(_found(n, "auto") - e - set(NAMED)) for n, e in EXPECTED.items() if e is not None)
-    assert foreign <= 3
+    assert foreign == 0
 
 
 @pytest.mark.slow
 @pytest.mark.realdata
 def test_auto_mode_tests_rh_and_ir_as_named_mode_does():
-    # Rh and Ir (one and two isotopes) are tested in a second auto stage against the elements the first
-    # found, with their interference and chloride species: on these files the same reports as named mode
-    # (Rh 0 → 3 of 4, Ir 0 → 3 of 6; Ir⁺ on Ru–Pd and Ru–Pt–Pd as in named mode, KNOWN_FALSE).
+    # Rh and Ir (one and two isotopes) are tested in a later auto stage against the elements found before,
+    # with their interference and chloride species: on these files the same reports as named mode (Rh 0 → 3
+    # of 4, Ir 0 → 3 of 6), except Ir⁺ on positive Ru–Pt–Pd (KNOWN_FALSE in named mode), which fails the
+    # confirmation fit of the elements found (Ru, Pd, Ir; named mode fits Pt and Rh too).
     for name in EXPECTED:
-        assert _found(name, "auto") & {"Rh", "Ir"} == _found(name, "named") & {"Rh", "Ir"}, name
+        auto, named = _found(name, "auto") & {"Rh", "Ir"}, _found(name, "named") & {"Rh", "Ir"}
+        if name == "P_Ru-Pt-Pd_Bi1_1.txt":
+            assert auto == named - {"Ir"}, name
+        else:
+            assert auto == named, name
+
+
+@pytest.mark.slow
+@pytest.mark.realdata
+def test_auto_mode_finds_pd_and_pt_by_their_chloro_complex_anions():
+    # every negative spectrum holds chlorine; Pd shows there only as PdCl₂⁻/PdCl₃⁻ (its oxide anions fail
+    # the pattern and contrast tests in both modes), Pt on the negative quaternary only as Pt⁻ and PtCl₂⁻
+    # (Pt⁻ taken by DyO₂⁻ in the screening fit). The chloro-complex stage finds Pd on 3 of the 4 negative
+    # Pd samples (the quinary misses it: PdCl₂⁻ 4.2σ over the local background; with the quinary's Rh in the
+    # model — RhO₂Cl⁻, RhCl₂⁻ at m/z 170–177, but Rh is not found there — 5.0σ) and Pt on the negative
+    # quaternary and quinary; the confirmation fit
+    # then drops DyO₂⁻/ErO₂⁻ (Dy ×2, Er) on the negative Pt samples.
+    negative_pd = [n for n, e in EXPECTED.items() if n.startswith("N_") and e and "Pd" in e]
+    assert sum("Pd" in _found(n, "auto") for n in negative_pd) >= 3
+    with_pt = {n for n in EXPECTED if "Pt" in _found(n, "auto")}
+    assert {"N_Ru-Pt-Pd-Ir_Bi1_1.txt", "N_Ru-Pt-Pd-Ir-Rh_Bi1_1.txt"} <= with_pt
+    for el in ("Pd", "Pt"):
+        assert not any(el in _found(n, "auto") for n, e in EXPECTED.items() if e is not None and el not in e), el
 
 
 def _rates(mode: str) -> dict[str, tuple[float, float]]:
@@ -159,7 +184,8 @@ def test_named_mode_meets_the_targets():
 @pytest.mark.slow
 @pytest.mark.realdata
 @pytest.mark.xfail(strict=True, reason="not met on the shared files: Ru 89 % (negative spectra of the "
-                                       "richer alloys), Rh 75 %, Ir 50 % (18 % false), Pt 25 %, Pd 50 %")
+                                       "richer alloys), Rh 75 %, Ir 50 % (9 % false), Pt 50 % (positive "
+                                       "spectra), Pd 88 %")
 def test_auto_mode_meets_the_targets():
     # targets: Ru in ≥ 98 %; each metal ≥ 80 % with ≤ 5 % false reports
     rates = _rates("auto")

@@ -106,8 +106,8 @@ def identify(
     chlorides: Annotated[Optional[bool], typer.Option(
         "--chlorides/--no-chlorides", help="Fit chloride and oxychloride ions (MCl₂⁻, MOCl⁻ …) of the chloride-"
                                            "forming elements (Pearson 1963 soft/borderline acids) as forms of "
-                                           "them; default: in named mode when ³⁵Cl/³⁷Cl is seen, never in auto "
-                                           "mode.")] = None,
+                                           "them; default: where ³⁵Cl/³⁷Cl is seen, in named mode and in auto "
+                                           "mode's later stages (not in its screening).")] = None,
     primary_ion: Annotated[Optional[str], typer.Option(
         "--primary-ion", help="Primary ion (e.g. Bi3+): its atomic, cluster and oxide ions are fitted as "
                               "nuisance, never reported; default: from the metadata or a Bi1/Bi3/Au3 file-name "

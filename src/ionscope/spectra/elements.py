@@ -35,22 +35,28 @@ Named mode runs the same tests as auto mode: naming an element does not make it 
 ``z_crit`` comes from counting statistics (:func:`detection_threshold`): the one-sided z that keeps
 the false-report probability of the whole run of species tests at that of a single 3σ test
 (Bonferroni), e.g. 3.7σ for the 11 positive and 4.0σ for the 41 negative species (chlorides
-included) of Ru, Rh, Pd, Ir, Pt, 4.1σ for the 54 positive and 74 negative species of auto mode.
+included) of Ru, Rh, Pd, Ir, Pt. In auto mode the family is every test its stages can make, counted
+before any is made (:func:`_auto_threshold`): 4.07σ for the 58 positive tests, 4.22σ for the 110
+negative ones where chlorine is seen (74 screened species, 20 chloro-complex ions, 16 Rh/Ir forms).
 
 A species with a single isotopologue above 1 % of the largest (Rh⁺, RhO⁺, Au⁺, Co⁺ …;
 ``SpeciesFit.diagnostic`` False) has no pattern to confirm: it is present only when it passes tests 1
 and 3, i.e. stands out of the local background at its own mass once the named multi-isotope
 elements are fitted jointly (Ru⁺ has no isotope at 103, so the Ru pattern fixes how much of m/z 103
 the Ru-bearing ions can explain). Screened among ~35 elements a single-mass excess is what any
-organic or cluster ion produces, so auto mode works in two stages: the first fits every element with a
+organic or cluster ion produces, so auto mode works in stages. The screening fits every element with a
 diagnostic pattern plus the monoisotopic noble metals :data:`AUTO_NUISANCE` (Rh⁺ at m/z 103 inside the
 Ru and Pd patterns, Au⁺ at 197 inside Pt's) without reporting the latter, so that a major Rh⁺ peak of
-an alloy does not spoil the local background of Ru⁺; the second (:func:`_few_isotope_stage`) tests the
-one- and two-isotope platinum-group metals :data:`AUTO_FEW_ISOTOPE` (Rh, Ir) as named mode does,
-against the elements the first stage found and their interference and chloride species. Name other
-few-isotope elements to test them.
+an alloy does not spoil the local background of Ru⁺. Where chlorine is seen, the chloro-complex stage
+(:func:`_chloro_complex_stage`) tests each chloride-forming metal the screening did not find by its
+binary chloro-complex ions (PdCl₂⁻, PdCl₃⁻) against the elements found. The few-isotope stage
+(:func:`_few_isotope_stage`) tests the one- and two-isotope platinum-group metals
+:data:`AUTO_FEW_ISOTOPE` (Rh, Ir) as named mode does, against the elements found and their interference
+and chloride species. Name other few-isotope elements to test them. Last, the confirmation
+(:func:`_confirmation`) fits the elements found alone, as named mode would, and keeps only those that
+pass again.
 
-Interferences (named mode and the second auto stage). A one- or two-isotope form cannot tell itself
+Interferences (named mode and the few-isotope auto stage). A one- or two-isotope form cannot tell itself
 apart from another ion of the same nominal mass: RuH⁺ (¹⁰²Ru¹H, m/z 102.912) sits on ¹⁰³Rh⁺ (102.905),
 RuOₙH⁻ on RhOₙ⁻, within one bin of these exports. In named mode the window fit therefore also holds
 every hydride/hydroxide (:data:`INTERFERENCE_FORMS`) and metal dimer (M₂±, MM'±) of the named elements
@@ -60,7 +66,7 @@ fixed by their own isotopologues at the other masses. Interference species are f
 ``interference=True`` and never reported as present. Hydrides are not fitted elsewhere: an element's
 hydride is its own pattern moved by one mass, nearly collinear with it (on synthetic spectra without
 hydrides, MH⁺ windows next to the M⁺ ones biased Ru⁺ by +12 %), which leaves the split between them
-undetermined and the significance of each form meaningless. The first auto stage fits none: over ~30
+undetermined and the significance of each form meaningless. The auto screening fits none: over ~30
 candidates they add hundreds of columns and let the hydrides of absent elements absorb counts.
 
 Chlorides. Where chlorine is seen (both ³⁵Cl and ³⁷Cl above background in their natural ratio,
@@ -69,8 +75,10 @@ MCl₂⁻, MCl₃⁻, MOCl⁻, MOCl₂⁻, MO₂Cl⁻; MCl⁺, MCl₂⁺, MOCl�
 chloride-forming (soft and borderline) metals and to formal oxidation states between +1 and the
 element's highest (:func:`chloride_allowed`). Their counts are then decomposed jointly instead of
 leaking into oxide anions of other elements at the same nominal masses, and a metal seen in negative
-ions only as chloro-complexes (PdCl₂⁻) is found. Auto mode fits no chlorides unless asked
-(``chlorides=True``): see :class:`IdentifyParameters`.
+ions only as chloro-complexes (PdCl₂⁻) is found. The auto screening fits no chlorides unless asked
+(``chlorides=True``; see :class:`IdentifyParameters`); where chlorine is seen, the later auto stages fit
+those of the elements found, and the chloro-complex stage tests the binary chloro-complex ions of the
+chloride-forming metals not found.
 
 Primary ion. The analysis beam's ions (Bi⁺, Bi₃⁺ … and their oxides, :data:`PRIMARY_ION_FORMS`) are
 implanted and sputtered back; given ``primary_ion`` they are fitted as nuisance species — never
@@ -93,12 +101,13 @@ import re
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
 from ionscope.library.isotopes import diagnostic_elements, element
-from ionscope.library.patterns import isotope_pattern
+from ionscope.library.patterns import IsotopePattern, isotope_pattern
 from ionscope.model.errors import ValidationError
 from ionscope.model.result import Quantity, RecordSequence, Result
 from ionscope.spectra import _peakfind
@@ -115,6 +124,17 @@ def _nnls(a: np.ndarray, b: np.ndarray, maxiter: int) -> tuple[np.ndarray, float
     if "scipy.optimize" in sys.modules:
         return sys.modules["scipy.optimize"].nnls(a, b, maxiter=maxiter)
     return _peakfind.nnls(a, b, maxiter=maxiter)
+
+
+@lru_cache(maxsize=8192)
+def _unit_pattern(formula: str) -> IsotopePattern:
+    """Unit-resolution isotope pattern of an ion (:func:`~ionscope.library.patterns.isotope_pattern`),
+    computed once per formula: the stages of auto mode ask for the same few hundred ions again and
+    again. The arrays are shared and therefore made read-only."""
+    p = isotope_pattern(formula, resolution="unit")
+    p.mz.flags.writeable = False
+    p.abundance.flags.writeable = False
+    return p
 
 
 def erf(v) -> np.ndarray:
@@ -250,7 +270,9 @@ class SpeciesFit:
     joined (``"IrRu"`` for RuIr⁺) and it is never ``present``. ``failed`` names the presence tests
     (module docstring) the species fails: ``"significance"`` (test 1), ``"pattern"`` (test 2),
     ``"contrast"`` (test 3), ``"mass offset"`` (count centroid farther than ``max_offset`` from the
-    exact m/z) or ``"not reported"`` (an interference or nuisance species); empty when present.
+    exact m/z), ``"not reported"`` (an interference or nuisance species) or ``"not confirmed"`` (auto mode:
+    present in the screening but the element failed in the fit of the elements found alone,
+    :func:`_confirmation`); empty when present.
     """
 
     formula: str
@@ -327,7 +349,7 @@ def _candidate_pairs(elements: Sequence[str], polarity: str, forms: Sequence[str
             if not forms and not form_expected(e, f, polarity):
                 continue
             formula = f.format(E=e) + sign
-            if max_mz is None or isotope_pattern(formula, resolution="unit").mz.max() < max_mz:
+            if max_mz is None or _unit_pattern(formula).mz.max() < max_mz:
                 out.append((formula, e))
     return out
 
@@ -350,24 +372,20 @@ def _interference_species(elements: Sequence[str], polarity: str, max_mz: float 
         for f in els[i:]:
             out.append(((f"{e}2" if e == f else f"{e}{f}") + sign, frozenset((e, f))))
     if max_mz is not None:
-        out = [(f, m) for f, m in out if isotope_pattern(f, resolution="unit").mz.max() < max_mz]
+        out = [(f, m) for f, m in out if _unit_pattern(f).mz.max() < max_mz]
     return out
 
 
 def _windows(centres: np.ndarray, half: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    order = np.argsort(centres)
+    """Merged windows ``[wlo, whi]`` of the intervals ``centres ± half`` that overlap, and the window of
+    each interval. In centre order a window ends where an interval starts beyond the upper ends of all
+    the intervals before it."""
+    order = np.argsort(centres, kind="stable")
     lo, hi = centres[order] - half[order], centres[order] + half[order]
-    group = np.zeros(lo.size, int)
-    g, end = 0, hi[0]
-    for i in range(1, lo.size):
-        if lo[i] > end:
-            g += 1
-            end = hi[i]
-        else:
-            end = max(end, hi[i])
-        group[i] = g
-    wlo = np.array([lo[group == k].min() for k in range(g + 1)])
-    whi = np.array([hi[group == k].max() for k in range(g + 1)])
+    starts = np.concatenate(([True], lo[1:] > np.maximum.accumulate(hi)[:-1]))
+    group = np.cumsum(starts) - 1
+    first = np.nonzero(starts)[0]
+    wlo, whi = np.minimum.reduceat(lo, first), np.maximum.reduceat(hi, first)
     inv = np.empty_like(group)
     inv[order] = group
     return wlo, whi, inv
@@ -384,15 +402,16 @@ class IdentifyParameters:
     interferences
         Fit jointly the interference species that land on a one- or two-isotope form of another
         candidate element (:func:`_interference_species`, :func:`_deciding_interferences`: RuH⁺ on
-        ¹⁰³Rh⁺, RuO₃H⁻ on RhO₃⁻ …). Default (None): in named mode and the second auto stage
-        (:func:`_few_isotope_stage`) — over the ~30 candidates of the first auto stage they add hundreds
-        of columns and let hydrides of absent elements absorb counts.
+        ¹⁰³Rh⁺, RuO₃H⁻ on RhO₃⁻ …). Default (None): in named mode, the few-isotope auto stage
+        (:func:`_few_isotope_stage`) and the auto confirmation (:func:`_confirmation`) — over the ~30
+        candidates of the auto screening they add hundreds of columns and let hydrides of absent
+        elements absorb counts.
     resolving_power
         m/Δm for the window half-width ``m/(2R)`` (default: median of the 20 strongest peaks); never
         narrower than one bin.
     min_significance
         z needed in tests 1 and 3; default :func:`detection_threshold` of the number of reported
-        species tested.
+        species tested (auto mode: of all tests its stages can make, :func:`_auto_threshold`).
     min_match, min_fraction
         Pattern criteria of multi-isotope species (module docstring, test 2).
     min_abundance
@@ -410,10 +429,12 @@ class IdentifyParameters:
         there; 0 disables.
     chlorides
         Fit the chloride and oxychloride ions of every candidate (:data:`CHLORIDE_FORMS`) as forms of
-        it. Default (None): in named mode and the second auto stage when chlorine is seen in the spectrum
-        (:func:`_chlorine_seen`); in the first auto stage not (over the ~20 chloride-forming auto
+        it. Default (None): in named mode and the later auto stages when chlorine is seen in the
+        spectrum (:func:`_chlorine_seen`); in the auto screening not (over the ~20 chloride-forming auto
         candidates, the chlorides of absent elements took unmodelled oxychloride structure: measured on
-        real Ru-alloy spectra, 10 reports of absent elements instead of 3).
+        real Ru-alloy spectra, 10 reports of absent elements instead of 3) — there the chloride-forming
+        metals not found are tested by their binary chloro-complex ions (:func:`_chloro_complex_stage`).
+        True: in every auto stage, no chloro-complex stage; False: nowhere.
     primary_ion
         The primary ion of the measurement (``"Bi3+"``, ``"Bi"``, ``"Au"`` …): its atomic, cluster and
         oxide ions (:data:`PRIMARY_ION_FORMS`) are fitted as unreported nuisance species, unless its
@@ -512,9 +533,11 @@ def identify_elements(spectrum, mz=None, *, polarity: str, elements: Sequence[st
         ``"positive"`` or ``"negative"`` (chooses the species forms).
     elements
         ``"auto"`` (every element with a diagnostic pattern, ≥ 3 isotopes above 5 %, plus the
-        monoisotopic noble metals :data:`AUTO_NUISANCE`, fitted but never reported; then Rh and Ir,
-        :func:`_few_isotope_stage`) or a list such as
-        ``["Ru", "Pt", "Pd"]`` (any element).
+        monoisotopic noble metals :data:`AUTO_NUISANCE`, fitted but never reported; then, where chlorine
+        is seen, the chloride-forming metals not found by their chloro-complex ions,
+        :func:`_chloro_complex_stage`; then Rh and Ir, :func:`_few_isotope_stage`; last the elements found
+        are confirmed alone, :func:`_confirmation`) or a list such as ``["Ru", "Pt", "Pd"]`` (any
+        element).
     parameters, **options
         :class:`IdentifyParameters`, or its fields by name (``min_match=0.8``).
 
@@ -535,34 +558,123 @@ def identify_elements(spectrum, mz=None, *, polarity: str, elements: Sequence[st
     species = _build_species(els, polarity, params, data, interferences, chlorides, nuisance)
     fit = _fit_windows(species, data, params)
     hidden = (set(AUTO_NUISANCE) if auto else set()) | set(nuisance)
+    if auto and params.min_significance is None:
+        params = replace(params, min_significance=_auto_threshold(species, hidden, polarity, params, data))
     fits = _assess(species, fit, data, params, hidden)
     if auto:
+        if _chloro_stage_runs(params, data, polarity):
+            fits = _chloro_complex_stage(fits, polarity, params, data, nuisance)
+            chlorides = True
         fits, els = _few_isotope_stage(fits, els, polarity, params, data, nuisance)
+        fits = _confirmation(fits, polarity, params, data, nuisance, chlorides)
     return Identification(tuple(fits), polarity, tuple(els), chlorides, tuple(nuisance))
 
 
-#: Elements with one or two isotopes tested in the second stage of auto mode (:func:`_few_isotope_stage`):
+def _chloro_stage_runs(params: IdentifyParameters, data: _Spectrum, polarity: str) -> bool:
+    """Whether auto mode runs :func:`_chloro_complex_stage`: chlorine is seen (:func:`_chlorine_seen`),
+    the screening fits no chlorides (``chlorides`` left at None) and the default forms are used."""
+    return params.chlorides is None and not params.forms and _chlorine_seen(data, polarity, params)
+
+
+def _auto_threshold(species: _Species, hidden: set[str], polarity: str, params: IdentifyParameters,
+                    data: _Spectrum) -> float:
+    """The z of every presence test of auto mode: Bonferroni (:func:`detection_threshold`) over all the tests
+    its stages can make, counted before any is made — the screening's reported species (``species`` less
+    the ``hidden`` elements), the chloro-complex ions of every metal :func:`_chloro_complex_stage` can
+    test (when that stage runs) and the forms of :data:`AUTO_FEW_ISOTOPE` with their chlorides where
+    chlorine is seen; the confirmation (:func:`_confirmation`) re-tests, it adds no test. Fixing the family
+    before the data decide which of the later tests are run keeps the false-report probability of the
+    whole run at that of one 3σ test."""
+    top = float(data.x.max())
+    n = sum(1 for r in species.reported if r is not None and r not in hidden)
+    chlorine = _chlorine_seen(data, polarity, params) if params.chlorides is None else params.chlorides
+    if _chloro_stage_runs(params, data, polarity):
+        n += len(_chloro_complex_pairs(_chloro_complex_metals(), polarity, top))
+    n += len(_candidate_pairs(AUTO_FEW_ISOTOPE, polarity, params.forms, top, chlorine))
+    return detection_threshold(n)
+
+
+def _chloro_complex_metals() -> list[str]:
+    """Metals tested by their chloro-complex ions in auto mode (:func:`_chloro_complex_stage`): the
+    chloride-forming metals (:data:`CHLORIDE_FORMERS`) with a diagnostic isotope pattern (≥ 3 isotopes
+    above 5 %), whose chloro-complex ions carry the metal's own pattern convolved with ³⁵Cl/³⁷Cl."""
+    return [e for e in diagnostic_elements() if e in CHLORIDE_FORMERS]
+
+
+def _chloro_complex_pairs(elements: Sequence[str], polarity: str, max_mz: float) -> list[tuple[str, str]]:
+    """(formula, element) of the binary chloro-complex ions (the templates of :data:`CHLORIDE_FORMS`
+    without oxygen: MCl₂⁻, MCl₃⁻; MCl⁺, MCl₂⁺) of ``elements`` that :func:`chloride_allowed` admits."""
+    binary = [t for t in CHLORIDE_FORMS[polarity] if "O" not in t.replace("{E}", "")]
+    return [pair for e in elements for t in binary if chloride_allowed(e, t, polarity)
+            for pair in _candidate_pairs([e], polarity, (t,), max_mz)]
+
+
+def _chloro_complex_stage(fits: list[SpeciesFit], polarity: str, params: IdentifyParameters, data: _Spectrum,
+                          nuisance: Sequence[str]) -> list[SpeciesFit]:
+    """Chloro-complex stage of auto mode, where chlorine is seen: metals found by none of their oxide or
+    atomic ions, tested by their chloro-complex ions against the elements the screening found.
+
+    A metal on a surface that held chloride can show in negative ions only as chloro-complex anions
+    (PdCl₂⁻, PdCl₃⁻, PtCl₂⁻: Vickerman & Briggs, *ToF-SIMS: Materials Analysis by Mass Spectrometry*, 2nd
+    ed., 2013, ch. 14), which the screening does not fit (over its ~30 candidates, chlorides of absent
+    elements took unmodelled oxychloride structure). Here each metal of :func:`_chloro_complex_metals` that
+    the screening did not find is tested alone: its binary chloro-complex ions
+    (:func:`_chloro_complex_pairs`) are fitted jointly with every form and (oxy)chloride ion of the
+    established elements and the primary-ion species, so that they are credited only with what those
+    cannot explain, and must pass the same tests 1–3 (module docstring) at the auto-mode threshold
+    (:func:`_auto_threshold`). The metal's own oxychloride ions (MOCl⁻, MOCl₂⁻, MO₂Cl⁻) are not tested:
+    they share their nominal masses with the oxychloride anions of the matrix metal (RuOₓClᵧ⁻ up to Ru
+    +8), richer than any form list, and an oxychloride without the chloro-complex of the same metal is
+    no evidence of it. Metals that pass alone are fitted and tested once more together, so that no two
+    are credited with the same counts. Their records are added to the screening's.
+    """
+    found = [e for e in dict.fromkeys(f.element for f in fits if f.present)]
+    top = float(data.x.max())
+    tested: dict[str, list[SpeciesFit]] = {}
+    for e in _chloro_complex_metals():
+        pairs = _chloro_complex_pairs([e], polarity, top)
+        if e not in found and pairs:
+            tested[e] = _test_added(found, pairs, polarity, params, data, nuisance)
+    passed = [e for e, st in tested.items() if any(f.present for f in st)]
+    if len(passed) > 1:
+        joint = _test_added(found, _chloro_complex_pairs(passed, polarity, top), polarity, params, data, nuisance)
+        tested.update({e: [f for f in joint if f.element == e] for e in passed})
+    out = fits + [f for st in tested.values() for f in st]
+    out.sort(key=lambda f: (f.interference, -f.intensity))
+    return out
+
+
+def _test_added(found: list[str], pairs: list[tuple[str, str]], polarity: str, params: IdentifyParameters,
+                data: _Spectrum, nuisance: Sequence[str]) -> list[SpeciesFit]:
+    """Fit the species ``pairs`` ((formula, element)) jointly with every form and (oxy)chloride ion of the
+    ``found`` elements and the primary-ion species of ``nuisance``; the records of ``pairs`` (tests 1–3)."""
+    species = _build_species(found, polarity, params, data, False, True, nuisance, extra=pairs)
+    added = {e for _, e in pairs}
+    return _assess(species, _fit_windows(species, data, params), data, params, set(found) | set(nuisance), added)
+
+
+#: Elements with one or two isotopes tested in the few-isotope stage of auto mode (:func:`_few_isotope_stage`):
 #: the platinum-group metals without a diagnostic pattern, ¹⁰³Rh (monoisotopic) and ¹⁹¹Ir/¹⁹³Ir (Meija et
 #: al., *Pure Appl. Chem.* 88, 293, 2016, doi:10.1515/pac-2015-0503). Ru, Pd, Os and Pt have ≥ 3 isotopes
-#: above 5 % and are screened in the first stage.
+#: above 5 % and are screened.
 AUTO_FEW_ISOTOPE = ("Rh", "Ir")
 
 
 def _few_isotope_stage(fits: list[SpeciesFit], els: list[str], polarity: str, params: IdentifyParameters,
                        data: _Spectrum, nuisance: Sequence[str]) -> tuple[list[SpeciesFit], list[str]]:
-    """Second stage of auto mode: the one- or two-isotope elements :data:`AUTO_FEW_ISOTOPE`, tested as in
-    named mode against the elements the first stage found.
+    """Few-isotope stage of auto mode: the one- or two-isotope elements :data:`AUTO_FEW_ISOTOPE`, tested as
+    in named mode against the elements the screening and the chloro-complex stage found.
 
     A form with one or two isotopologues has no pattern of its own to confirm it, so the evidence is
     what stays at its masses once every ion that the elements *already established by their own
     isotope patterns* can put there is decomposed jointly with it (NNLS): their forms, the hydrides,
     hydroxides and dimers of them landing on the form (:func:`_deciding_interferences`: RuH⁺ on ¹⁰³Rh⁺,
     RuO₂H⁻ on RhO₂⁻) and, when chlorine is seen (:func:`_chlorine_seen`), their (oxy)chloride ions
-    (RuCl₃⁻ at m/z 205–213 on IrO⁻). Screened among the ~30 first-stage candidates, the few-isotope
+    (RuCl₃⁻ at m/z 205–213 on IrO⁻). Screened among the ~30 candidates of the screening, the few-isotope
     forms take counts that absent elements' oxides and unmodelled cluster ions leave; against the
-    established elements only, the same contrast test as in named mode decides. The threshold keeps the
-    false-report probability of the whole run (both stages) at that of one 3σ test: Bonferroni over
-    the first stage's tests plus the few-isotope forms tested here (:func:`detection_threshold`).
+    established elements only, the same contrast test as in named mode decides. The threshold is that of
+    the whole auto run (:func:`_auto_threshold`, passed as ``params.min_significance``); called without
+    one, Bonferroni over the earlier stages' tests plus the few-isotope forms tested here.
     """
     found = [e for e in dict.fromkeys(f.element for f in fits if f.present) if e not in AUTO_FEW_ISOTOPE]
     top = float(data.x.max())
@@ -583,6 +695,32 @@ def _few_isotope_stage(fits: list[SpeciesFit], els: list[str], polarity: str, pa
     out = [f for f in fits if f.element not in few] + stage2
     out.sort(key=lambda f: (f.interference, -f.intensity))
     return out, list(dict.fromkeys(els + few))
+
+
+def _confirmation(fits: list[SpeciesFit], polarity: str, params: IdentifyParameters, data: _Spectrum,
+                  nuisance: Sequence[str], chlorides: bool) -> list[SpeciesFit]:
+    """Last stage of auto mode: the elements found are fitted alone, as in named mode, and each must pass
+    again.
+
+    The screening fit holds ~30 candidates; there, the ions of absent elements take
+    counts and shape the local background, and a candidate can be credited with the ions of an element
+    that only a later stage establishes (DyO₂⁻ at m/z 192–196 on Pt⁻ at 194–198, where Pt is found by
+    PtCl₂⁻). The elements found by all stages are therefore fitted together — every form, their
+    (oxy)chloride ions where ``chlorides``, the deciding hydride/dimer interferences and the primary-ion
+    species — and an element stays present only if one of its species passes tests 1–3 (module
+    docstring) in that fit too; the others' records are marked ``"not confirmed"``. Requiring a second
+    test to pass as well can only lower the false-report probability, so the Bonferroni threshold of
+    :func:`_auto_threshold` still bounds the whole run.
+    """
+    found = list(dict.fromkeys(f.element for f in fits if f.present))
+    if not found:
+        return fits
+    interferences = True if params.interferences is None else params.interferences
+    species = _build_species(found, polarity, params, data, interferences, chlorides, nuisance)
+    again = _assess(species, _fit_windows(species, data, params), data, params, set(nuisance), lazy=True)
+    kept = {f.element for f in again if f.present}
+    return [f if f.element in kept or not f.present else replace(f, present=False, failed=("not confirmed",))
+            for f in fits]
 
 
 def _auto_candidates() -> list[str]:
@@ -620,7 +758,7 @@ def _primary_ion_species(elements: Sequence[str], polarity: str, max_mz: float) 
     for e in elements:
         for t in PRIMARY_ION_FORMS[polarity]:
             f = t.format(E=e) + sign
-            if isotope_pattern(f, resolution="unit").mz.max() < max_mz:
+            if _unit_pattern(f).mz.max() < max_mz:
                 out.append((f, frozenset((e,)), e))
     return out
 
@@ -641,7 +779,7 @@ def _chlorine_seen(data: _Spectrum, polarity: str, params: IdentifyParameters) -
     pattern where it is strongest: at 10⁶ counts a dead-time-saturated ³⁵Cl⁻ departs from the natural
     ratio by many Poisson σ.
     """
-    p = isotope_pattern("Cl+" if polarity == "positive" else "Cl-", resolution="unit")
+    p = _unit_pattern("Cl+" if polarity == "positive" else "Cl-")
     mz, ab = p.mz, p.abundance
     if mz.min() <= data.x[0] or mz.max() >= data.x[-1]:
         return False
@@ -656,7 +794,7 @@ def _chlorine_seen(data: _Spectrum, polarity: str, params: IdentifyParameters) -
 
 def _few_isotope_masses(formula: str) -> set[int]:
     """Nominal masses of a species with at most two isotopologues ≥ 1 % (empty for richer patterns)."""
-    p = isotope_pattern(formula, resolution="unit")
+    p = _unit_pattern(formula)
     main = p.mz[p.abundance >= 0.01 * p.abundance.max()]
     return set(np.rint(main).astype(int).tolist()) if main.size <= 2 else set()
 
@@ -674,7 +812,7 @@ def _deciding_interferences(forms: list, candidates: list[tuple[str, frozenset]]
             targets.setdefault(m, set()).add(el)
     out = []
     for f, metals in candidates:
-        p = isotope_pattern(f, resolution="unit")
+        p = _unit_pattern(f)
         masses = np.rint(p.mz[p.abundance >= 0.05 * p.abundance.max()]).astype(int)
         if any(targets.get(int(m), set()) - metals for m in masses):
             out.append((f, metals, None))
@@ -702,14 +840,17 @@ def _prepare(spectrum, mz, params: IdentifyParameters) -> _Spectrum:
 
 
 def _build_species(els: Sequence[str], polarity: str, params: IdentifyParameters, data: _Spectrum,
-                   interferences: bool, chlorides: bool = False, nuisance: Sequence[str] = ()) -> _Species:
-    """Reported forms of every element (with ``chlorides`` its (oxy)chloride ions too), plus
-    (``interferences``) the deciding interference species and the primary-ion species of the ``nuisance``
-    elements; the isotopologues above ``min_abundance`` inside the m/z range, with the fraction of a
-    Gaussian peak of FWHM m/R captured by a window of half-width ``max(m/2R, one bin)``."""
+                   interferences: bool, chlorides: bool = False, nuisance: Sequence[str] = (),
+                   extra: Sequence[tuple[str, str]] = ()) -> _Species:
+    """Reported forms of every element (with ``chlorides`` its (oxy)chloride ions too) and the ``extra``
+    (formula, element) species, plus (``interferences``) the deciding interference species and the
+    primary-ion species of the ``nuisance`` elements; the isotopologues above ``min_abundance`` inside the
+    m/z range, with the fraction of a Gaussian peak of FWHM m/R captured by a window of half-width
+    ``max(m/2R, one bin)``."""
     x, rp = data.x, data.resolving_power
     top = float(x.max())
     pairs = [(f, frozenset((e,)), e) for f, e in _candidate_pairs(els, polarity, params.forms, top, chlorides)]
+    pairs += [(f, frozenset((e,)), e) for f, e in extra if (f, frozenset((e,)), e) not in pairs]
     if not pairs:
         none = _untestable(els, polarity)
         why = (f"; no {polarity} ion of {', '.join(none)} is expected (noble gases form only cations, "
@@ -718,7 +859,7 @@ def _build_species(els: Sequence[str], polarity: str, params: IdentifyParameters
     if interferences:
         pairs += _deciding_interferences(pairs, _interference_species(els, polarity, max_mz=top))
     pairs += _primary_ion_species(nuisance, polarity, top)
-    pats = [isotope_pattern(f, resolution="unit") for f, _, _ in pairs]
+    pats = [_unit_pattern(f) for f, _, _ in pairs]
     keeps = [p.abundance >= params.min_abundance * p.abundance.max() for p in pats]
     cm = np.concatenate([p.mz[k] for p, k in zip(pats, keeps)])
     ca = np.concatenate([p.abundance[k] for p, k in zip(pats, keeps)])
@@ -837,10 +978,12 @@ def _centroid_offset(s: int, species: _Species, fit: _WindowFit, data: _Spectrum
 
 
 def _assess(species: _Species, fit: _WindowFit, data: _Spectrum, params: IdentifyParameters,
-            hidden: set[str], only: set[str] | None = None) -> list[SpeciesFit]:
+            hidden: set[str], only: set[str] | None = None, lazy: bool = False) -> list[SpeciesFit]:
     """SpeciesFit records and presence (module docstring, tests 1–3) of the reported species; the
     interference species follow with ``present=False``. Elements in ``hidden`` are never present; given
-    ``only``, just the species reported under those elements are assessed."""
+    ``only``, just the species reported under those elements are assessed. ``lazy``: the contrast (the
+    costly test 3) is computed only for species that pass the others (0 for the rest) — for a caller
+    that needs presence alone."""
     n = len(species.formulas)
     # the Bonferroni family: the tests that can report something (not the hidden nuisance elements)
     tested = [s for s in range(n) if species.reported[s] is not None and species.reported[s] not in hidden]
@@ -855,10 +998,6 @@ def _assess(species: _Species, fit: _WindowFit, data: _Spectrum, params: Identif
         p = species.patterns[s]
         diagnostic = bool(np.sum(p.abundance >= 0.01 * p.abundance.max()) >= 2)
         offset = _centroid_offset(s, species, fit, data) if fit.coef[s] > 0 else float("nan")
-        contrast = 0.0
-        if el is not None and fit.coef[s] > 0:
-            contrast = _contrast_significance(s, species.cm, species.ca, species.idx, data.cs, data.x, data.dx,
-                                              data.resolving_power, params.contrast_pad)
         failed = []
         if el is None or el in hidden:
             failed.append("not reported")
@@ -866,6 +1005,10 @@ def _assess(species: _Species, fit: _WindowFit, data: _Spectrum, params: Identif
             failed.append("significance")
         if diagnostic and not (match >= params.min_match and frac >= params.min_fraction):
             failed.append("pattern")
+        contrast = 0.0
+        if el is not None and fit.coef[s] > 0 and not (lazy and failed):
+            contrast = _contrast_significance(s, species.cm, species.ca, species.idx, data.cs, data.x, data.dx,
+                                              data.resolving_power, params.contrast_pad)
         if (params.contrast or not diagnostic) and not contrast >= z_crit:
             failed.append("contrast")
         if not abs(offset) <= params.max_offset:

@@ -370,8 +370,10 @@ def _identify_file(path, *, elements, polarity, recalibrate, **options) -> Resul
     all_rows = _element_rows(fits, sorted({f.element for f in fits if not f.interference}), pol) if auto else rows
     if auto:
         warnings.append("auto mode screens every element with a diagnostic isotope pattern (≥ 3 isotopes above 5 %), "
-                        "then Rh and Ir against the elements found; minor elements and other one- or two-isotope "
-                        "elements can be missed: test suspected ones with --elements")
+                        "then (where chlorine is seen) the chloride-forming metals not found by their chloro-complex "
+                        "ions, then Rh and Ir against the elements found, and keeps the elements that pass again "
+                        "when fitted alone; minor elements and other one- or two-isotope elements can be missed: "
+                        "test suspected ones with --elements")
     prov = make_provenance("ionscope.spectra.identify_elements", inputs=[p],
                            parameters={"elements": elements, "polarity": pol, "recalibrate": recalibrate, **options})
     return Result("spectrum.identify",
