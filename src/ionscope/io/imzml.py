@@ -181,10 +181,13 @@ class ImzMLData:
         """Summary for ``ionscope info``."""
         d = describe_index(self.index)
         py, px = self.pixel_size_um
-        return {"kind": "imzml_spectra", "name": self.index.path.name, "dims": ["y", "x", "spectrum"],
+        ranges = {"y": [py / 2, py * (self.index.ny - 0.5)], "x": [px / 2, px * (self.index.nx - 0.5)]}
+        if (self.index.mz_length > 0).any():
+            ranges["mz"] = list(self.mz_range())
+        # a processed file has one m/z array per pixel: the third size is the longest spectrum's peak count
+        return {"kind": "imzml_spectra", "name": self.index.path.name, "dims": ["y", "x", "peak"],
                 "shape": [self.index.ny, self.index.nx, int(self.index.int_length.max(initial=0))],
-                "lazy": True, "coords": {"y": "µm", "x": "µm", "mz": "m/z"},
-                "coord_ranges": {"y": [py / 2, py * (self.index.ny - 0.5)], "x": [px / 2, px * (self.index.nx - 0.5)]},
+                "lazy": True, "coords": {"y": "µm", "x": "µm", "mz": "m/z"}, "coord_ranges": ranges,
                 "attrs": d}
 
 
