@@ -80,7 +80,7 @@ def microstructure_parameters(labels: np.ndarray, phases: Mapping[str, int], spa
 
 def to_bpx(params: Mapping[str, Any] | Result, base: str | PathLike[str], electrode: str) -> Result:
     """The base BPX document with this electrode's microstructure fields replaced, and the source of
-    each field. Validated with the ``bpx`` package (``pip install bpx``).
+    each field. Validated with the ``bpx`` package (``pip install 'ionscope[bpx]'``).
 
     Parameters
     ----------
@@ -100,7 +100,7 @@ def to_bpx(params: Mapping[str, Any] | Result, base: str | PathLike[str], electr
     try:
         import bpx
     except ImportError as exc:
-        raise UnsupportedError("BPX export needs the bpx package: pip install bpx") from exc
+        raise UnsupportedError("BPX export needs the bpx package: pip install 'ionscope[bpx]'") from exc
     path = Path(base)
     if not path.is_file():
         raise InputNotFoundError(f"base BPX file {path} not found", path=path)
