@@ -166,10 +166,12 @@ def find_plugin(path: str | PathLike[str], format: str | None = None, *, for_wri
     table = plugins()
     p = Path(path)
     if format is not None:
-        try:
-            plugin = table[format]
-        except KeyError:
-            raise UnknownFormatError(f"unknown format {format!r}; known formats: {', '.join(table)}", p) from None
+        # names are matched with '-' and '_' alike (iontof-spectrum, iontof_profile), case-insensitively
+        spelt = {k.lower().replace("_", "-"): v for k, v in table.items()}
+        named = spelt.get(format.lower().replace("_", "-"))
+        if named is None:
+            raise UnknownFormatError(f"unknown format {format!r}; known formats: {', '.join(table)}", p)
+        plugin = named
         if (plugin.write if for_writing else plugin.read) is None:
             raise UnsupportedError(f"format {format!r} cannot be {'written' if for_writing else 'read'}", p)
         return plugin
