@@ -366,15 +366,33 @@ def gb(
     if json:
         emit_json(result)
         return
-    tab = Table("method", "δD_gb", "D_gb", "β", "regime", box=None)
+    _print_gb(result)
+
+
+def _print_gb(result) -> None:
+    """The two δD_gb estimates, Harrison's regime and whether Le Claire's 6/5 law holds (same criteria as the JSON)."""
+    from ionscope.diffusion.gb2d import HARRISON, LE_CLAIRE_1963
+    from ionscope.diffusion.grain_boundary import BETA_MIN
+
+    tab = Table("method", "δD_gb", "D_gb", "β", f"β ≥ {BETA_MIN:g}", box=None)
     tab.add_row("2-D model", f"{show(result['delta_Dgb'])}", f"{show(result['D_gb'])}", f"{show(result['beta'])}",
-                result["regime"])
+                "yes" if result["beta"] >= BETA_MIN else "no")
     lc = result["le_claire"]
     if "delta_Dgb" in lc:
-        tab.add_row("Le Claire (eq. 9)", f"{show(lc['delta_Dgb'])}", f"{show(lc['D_gb'])}", f"{show(lc['beta'])}",
-                    lc["regime"])
+        tab.add_row("Le Claire tail", f"{show(lc['delta_Dgb'])}", f"{show(lc['D_gb'])}", f"{show(lc['beta'])}",
+                    "yes" if lc["beta"] >= BETA_MIN else "no")
     console.print(tab)
-    console.print(f"Le Claire {'holds' if result['le_claire_holds'] else 'does not hold'} here (type B needs "
-                  "β ≥ 10, α ≤ 0.1, √(D_bulk t) < grain size); χ²_red of the 2-D fit "
-                  f"{show(result['chi2_red'])}")
+    console.print(f"Harrison regime {result['regime']} (α = δ/2√(D_bulk t) = {result['alpha']:.3g}; {HARRISON})")
+    if result["le_claire_holds"]:
+        console.print(f"Le Claire's 6/5 law holds here: type B and β ≥ {BETA_MIN:g} for both estimates "
+                      f"({LE_CLAIRE_1963})")
+    else:
+        console.print(f"Le Claire's 6/5 law does not hold here: {'; '.join(result['le_claire_reasons'])} (it needs "
+                      f"type B and β ≳ {BETA_MIN:g}; {LE_CLAIRE_1963})")
+    if "delta_Dgb" in lc:
+        console.print(f"Le Claire / 2-D δD_gb = {result['ratio_le_claire_to_2d']:.3g}, "
+                      f"{result['z_le_claire_vs_2d']:.2g} combined σ apart")
+    birge = result["birge_ratio"]
+    note = f" (> {result['chi2_red_limit']:.3g}: poor fit, uncertainties ×{birge:.3g})" if birge > 1 else ""
+    console.print(f"χ²_red of the 2-D fit {show(result['chi2_red'])}{note}")
     print_warnings(result.warnings)

@@ -26,7 +26,7 @@ from scipy.linalg import cho_solve_banded, cholesky_banded
 from threadpoolctl import threadpool_limits
 
 from ionscope.model.errors import ValidationError
-from ionscope.model.result import Result
+from ionscope.model.result import Quantity, Result
 
 
 def graded_faces(length: float, first: float, growth: float = 1.15, max_cell: float | None = None,
@@ -270,6 +270,17 @@ def _bdf2_steps(solve, mass, g, y, dt, n_blocks, steps_per_doubling):
     return y
 
 
+def poor_fit_limit(dof: int) -> float:
+    """χ²_red above which a fit with ``dof`` degrees of freedom is statistically poor.
+
+    χ² of a correct model with Gaussian errors has mean ν and variance 2ν, so χ²_red = χ²/ν has
+    standard deviation √(2/ν); the limit ``1 + 3√(2/ν)`` is three of them above 1 (one-sided
+    p ≈ 0.1–0.3 % in the normal approximation; Bevington & Robinson 2003, *Data Reduction and Error
+    Analysis for the Physical Sciences*, 3rd ed., ch. 11).
+    """
+    return 1.0 + 3.0 * np.sqrt(2.0 / max(int(dof), 1))
+
+
 def fit_grain_boundary(depth_nm, fraction, time_s: float, *, D_bulk: float, grain_size_um: float,
                        delta_nm: float = 0.5, sigma=None, fit_D_bulk: bool = False, D_gb_start: float | None = None,
                        solver_options: dict | None = None, inputs=()) -> Result:
@@ -278,19 +289,21 @@ def fit_grain_boundary(depth_nm, fraction, time_s: float, *, D_bulk: float, grai
     Source and background fractions enter linearly and are eliminated at each step (variable
     projection), so only log₁₀ D_gb (and log₁₀ D_bulk) are iterated; each step solves the 2D model.
     Uncertainties come from the Jacobian of the projected residuals (scaled by χ²_red when ``sigma``
-    is not given).
+    is not given). When ``sigma`` is given and χ²_red exceeds :func:`poor_fit_limit`, the model does
+    not describe the profile within its errors: a warning says so and the uncertainties are inflated
+    by the Birge ratio √χ²_red (Birge 1932, Phys. Rev. 40, 207, doi:10.1103/PhysRev.40.207).
 
     Returns
     -------
     Result
         ``D_gb_cm2_s``, ``D_gb_err_cm2_s``, ``delta_Dgb_cm3_s``, ``D_bulk_cm2_s`` (fitted or given),
-        ``c_source``, ``c_background``, ``chi2_red``, ``n_solves``.
+        ``c_source``, ``c_background``, ``chi2_red``, ``chi2_red_limit``, ``birge_ratio`` (factor
+        applied to the uncertainties, 1 when none), ``n_solves``.
     """
     from scipy.optimize import least_squares
 
     from ionscope.diffusion.fit import validate_profile
     from ionscope.model.provenance import make_provenance
-    from ionscope.model.result import Quantity
 
     checked = validate_profile(depth_nm, fraction, sigma)
     x_nm, y, s = checked.depth_nm, checked.fraction, checked.sigma
@@ -326,11 +339,17 @@ def fit_grain_boundary(depth_nm, fraction, time_s: float, *, D_bulk: float, grai
     chi2_red = float(r @ r) / dof
     J = res.jac
     cov = np.linalg.pinv(J.T @ J) * (chi2_red if s is None else 1.0)
-    err = np.sqrt(np.clip(np.diag(cov), 0, None))
+    limit = poor_fit_limit(dof)
+    birge = float(np.sqrt(chi2_red)) if s is not None and chi2_red > limit else 1.0
+    err = birge * np.sqrt(np.clip(np.diag(cov), 0, None))
     Dgb = 10.0 ** res.x[0]
     Dgb_err = Dgb * np.log(10) * err[0]
     Db = 10.0 ** res.x[1] if fit_D_bulk else D_bulk
     warnings = []
+    if birge > 1:
+        warnings.append(f"poor 2-D fit: χ²_red = {chi2_red:.3g} > {limit:.3g} (1 + 3√(2/ν), ν = {dof}); the "
+                        "grain-boundary model does not describe this profile within its errors, uncertainties "
+                        f"inflated ×{birge:.3g} (Birge ratio √χ²_red)")
     if np.any(np.isclose(res.x, lo, atol=1e-3)) or np.any(np.isclose(res.x, hi, atol=1e-3)):
         warnings.append("a fitted diffusion coefficient is at its bound; the grain-boundary fit is not meaningful")
     beta = delta * Dgb / (2 * Db * np.sqrt(Db * time_s))
@@ -338,11 +357,61 @@ def fit_grain_boundary(depth_nm, fraction, time_s: float, *, D_bulk: float, grai
               "delta_Dgb_cm3_s": delta * Dgb, "D_bulk_cm2_s": Db,
               "D_bulk": Quantity(Db, Db * np.log(10) * err[1] if fit_D_bulk else None, "cm^2/s"),
               "c_background": float(coef[0]), "c_source": float(coef[0] + coef[1]), "beta": float(beta),
-              "chi2_red": chi2_red, "n_solves": n_solves[0]}
+              "chi2_red": chi2_red, "chi2_red_limit": float(limit), "birge_ratio": birge, "n_solves": n_solves[0]}
     prov = make_provenance("ionscope.diffusion.fit_grain_boundary", inputs=inputs, parameters={
         "time_s": time_s, "D_bulk": D_bulk, "grain_size_um": grain_size_um, "delta_nm": delta_nm,
         "fit_D_bulk": fit_D_bulk, "solver_options": opts})
     return Result("diffusion.grain_boundary_fit", values, warnings=tuple(warnings), provenance=prov)
+
+
+HARRISON = "Harrison 1961, Trans. Faraday Soc. 57, 1191, doi:10.1039/TF9615701191"
+LE_CLAIRE_1963 = "Le Claire 1963, Br. J. Appl. Phys. 14, 351, doi:10.1088/0508-3443/14/6/317"
+#: Two estimates disagree when they differ by more than this many combined 1σ (two-sided p ≈ 0.3 %).
+AGREEMENT_Z = 3.0
+
+
+def harrison_regime(D_bulk: float, time_s: float, delta_nm: float, grain_size_um: float) -> tuple[str, float, float]:
+    """Harrison's kinetic regime (A, B or C) with α = δ/(2√(D_bulk t)) and √(D_bulk t) (cm).
+
+    Type A when the bulk diffusion length reaches the grain size (the grains are penetrated and
+    the profile is one effective erfc); type B when δ ≪ √(D_bulk t) < grain size, taken as
+    α ≤ 0.1 (Kaur, Mishin & Lojkowski 1995, *Fundamentals of Grain and Interphase Boundary
+    Diffusion*, ch. 1); otherwise the boundary carries the tracer nearly alone (toward type C)
+    (Harrison 1961, Trans. Faraday Soc. 57, 1191, doi:10.1039/TF9615701191).
+    """
+    Lb = float(np.sqrt(D_bulk * time_s))
+    alpha = delta_nm * 1e-7 / (2 * Lb)
+    if Lb >= grain_size_um * 1e-4:
+        return "A", alpha, Lb
+    return ("C" if alpha > 0.1 else "B"), alpha, Lb
+
+
+def le_claire_reasons(regime: str, alpha: float, Lb: float, grain_size_um: float, betas: dict[str, float],
+                      beta_min: float) -> list[str]:
+    """Why Le Claire's 6/5 law does not hold (empty list: it holds).
+
+    It needs Harrison's type B and β ≳ ``beta_min`` (Le Claire 1963, Br. J. Appl. Phys. 14, 351,
+    doi:10.1088/0508-3443/14/6/317: the x^{6/5} slope and the constant 1.322 are established for
+    β ≥ 10); every available estimate of β (2-D fit, Le Claire's own tail) must satisfy it, since a
+    tail estimate whose own β is below the limit is not self-consistent.
+    """
+    reasons = []
+    if regime == "A":
+        reasons.append(f"type A: √(D_bulk t) = {Lb * 1e4:.3g} µm ≥ grain size {grain_size_um:.3g} µm")
+    elif regime == "C":
+        reasons.append(f"α = δ/2√(D_bulk t) = {alpha:.3g} > 0.1 (not type B)")
+    for name, beta in betas.items():
+        if not beta >= beta_min:
+            reasons.append(f"β = {beta:.3g} < {beta_min:g} from {name}")
+    return reasons
+
+
+def _agreement(lc_value: Quantity, value: float, err: float) -> tuple[float, float]:
+    """Ratio Le Claire / 2-D and the difference in combined 1σ (nan when unknown)."""
+    ratio = lc_value.value / value
+    sig = np.hypot(lc_value.uncertainty or 0.0, err)
+    z = abs(lc_value.value - value) / sig if sig > 0 else float("inf")
+    return float(ratio), float(z)
 
 
 def grain_boundary_analysis(depth_nm, fraction, time_s: float, *, D_bulk: float, grain_size_um: float,
@@ -351,24 +420,25 @@ def grain_boundary_analysis(depth_nm, fraction, time_s: float, *, D_bulk: float,
     """δ·D_gb from the numerical 2-D model, side by side with Le Claire's tail estimate and its regime.
 
     The 2-D fit (:func:`fit_grain_boundary`) uses the whole averaged profile and no asymptotics; Le
-    Claire's eq. 9 (Le Claire 1963, Br. J. Appl. Phys. 14, 351, doi:10.1088/0508-3443/14/6/317; eq. 9 of
-    Sharma et al. 2025, doi:10.1080/14686996.2025.2580917) uses the ln C̄ vs x^{6/5} tail above the
-    background C₀ of the 2-D fit. Le Claire
-    holds in Harrison's type-B regime: β = δD_gb/(2D_bulk√(D_bulk t)) ≥ 10, α = δ/(2√(D_bulk t)) ≤ 0.1
-    and a bulk diffusion length √(D_bulk t) below the grain size (else type A: the grains are
-    penetrated and the profile is one effective erfc; Kaur, Mishin & Lojkowski 1995, *Fundamentals of
-    Grain and Interphase Boundary Diffusion*, ch. 1).
+    Claire's tail formula (Le Claire 1963, Br. J. Appl. Phys. 14, 351, doi:10.1088/0508-3443/14/6/317;
+    eq. 9 of Sharma et al. 2025, doi:10.1080/14686996.2025.2580917) uses the ln C̄ vs x^{6/5} tail
+    above the background C₀ of the 2-D fit. It holds in Harrison's type-B regime (Harrison 1961,
+    Trans. Faraday Soc. 57, 1191, doi:10.1039/TF9615701191; :func:`harrison_regime`) with
+    β = δD_gb/(2D_bulk√(D_bulk t)) ≳ 10 for both the 2-D and the tail estimate of δD_gb
+    (:func:`le_claire_reasons`). A poor 2-D fit (χ²_red above :func:`poor_fit_limit`) is warned
+    and its uncertainty inflated by √χ²_red; two estimates more than 3 combined σ apart are warned.
 
     Returns
     -------
     Result
         Kind ``diffusion.gb``: ``delta_Dgb`` (cm³ s⁻¹), ``D_gb``, ``D_bulk`` (cm² s⁻¹), ``beta``,
-        ``alpha``, ``regime`` (A, B or C), ``le_claire_holds``, ``le_claire`` (its δD_gb, β, regime, or
-        the reason it failed), ``ratio_le_claire_to_2d``, ``chi2_red``, ``n_solves``.
+        ``alpha``, ``regime`` (Harrison A, B or C), ``le_claire_holds``, ``le_claire_reasons``,
+        ``le_claire`` (its δD_gb, β, regime, or the reason it failed), ``ratio_le_claire_to_2d``,
+        ``z_le_claire_vs_2d`` (difference in combined 1σ), ``chi2_red``, ``chi2_red_limit``,
+        ``birge_ratio``, ``n_solves``.
     """
     from ionscope.diffusion.grain_boundary import BETA_MIN, le_claire
     from ionscope.model.provenance import make_provenance
-    from ionscope.model.result import Quantity
 
     if not (D_bulk > 0 and grain_size_um > 0 and delta_nm > 0 and time_s > 0):
         raise ValidationError("D_bulk, grain size, δ and time must all be positive")
@@ -376,37 +446,38 @@ def grain_boundary_analysis(depth_nm, fraction, time_s: float, *, D_bulk: float,
                              delta_nm=delta_nm, sigma=sigma, solver_options=solver_options)
     delta = delta_nm * 1e-7
     Dgb, Dgb_err = fit["D_gb_cm2_s"], fit["D_gb_err_cm2_s"]
-    Lb = np.sqrt(D_bulk * time_s)
+    regime, alpha, Lb = harrison_regime(D_bulk, time_s, delta_nm, grain_size_um)
     beta = delta * Dgb / (2 * D_bulk * Lb)
-    alpha = delta / (2 * Lb)
-    if Lb >= grain_size_um * 1e-4:
-        regime = "A"
-    elif alpha > 0.1:
-        regime = "C"
-    else:
-        regime = "B"
-    holds = regime == "B" and beta >= BETA_MIN
     warnings = list(fit.warnings)
+    betas = {"the 2-D fit": float(beta)}
     lc: dict = {}
+    ratio, z = float("nan"), float("nan")
     try:
         lcr = le_claire(depth_nm, fraction, time_s, D_bulk, sigma=sigma, delta_nm=delta_nm,
                         tail_start_nm=tail_start_nm, background=fit["c_background"])
         lc = {"delta_Dgb": lcr["delta_Dgb"], "D_gb": lcr["D_gb"], "beta": lcr["beta"], "regime": lcr["regime"],
               "tail_start": lcr["tail_start"], "tail_end": lcr["tail_end"], "warnings": list(lcr.warnings)}
-        ratio = lcr["delta_Dgb"].value / (delta * Dgb)
+        betas["Le Claire's own tail"] = float(lcr["beta"])
+        ratio, z = _agreement(lcr["delta_Dgb"], delta * Dgb, delta * Dgb_err)
     except ValidationError as exc:
         lc = {"error": exc.problem}
-        ratio = float("nan")
         warnings.append(f"Le Claire's tail analysis failed: {lc['error']}")
-    if not holds:
-        warnings.append(f"regime {regime}, β = {beta:.3g}: Le Claire's eq. 9 does not hold here; use the 2-D result")
+    reasons = le_claire_reasons(regime, alpha, Lb, grain_size_um, betas, BETA_MIN)
+    if reasons:
+        warnings.append(f"Le Claire's 6/5 law does not hold here ({'; '.join(reasons)}); it needs type B and "
+                        f"β ≳ {BETA_MIN:g} ({LE_CLAIRE_1963}): use the 2-D result")
+    if z > AGREEMENT_Z:
+        warnings.append(f"the 2-D and Le Claire estimates of δD_gb disagree: ratio {ratio:.3g}, {z:.1f} combined σ "
+                        f"apart (> {AGREEMENT_Z:g})")
     values = {"delta_Dgb": Quantity(delta * Dgb, delta * Dgb_err, "cm^3/s"), "D_gb": Quantity(Dgb, Dgb_err, "cm^2/s"),
               "D_bulk": Quantity(D_bulk, None, "cm^2/s", why_no_uncertainty="D_bulk is given, held fixed in the fit"),
               "delta": Quantity(delta_nm, None, "nm", why_no_uncertainty="the grain-boundary width δ is assumed"),
               "grain_size": Quantity(grain_size_um, None, "µm", why_no_uncertainty="the grain size is given"),
-              "beta": float(beta), "alpha": float(alpha), "regime": regime, "le_claire_holds": bool(holds),
-              "le_claire": lc, "ratio_le_claire_to_2d": float(ratio), "chi2_red": fit["chi2_red"],
-              "c_source": fit["c_source"], "c_background": fit["c_background"], "n_solves": fit["n_solves"]}
+              "beta": float(beta), "alpha": float(alpha), "regime": regime, "le_claire_holds": not reasons,
+              "le_claire_reasons": reasons, "le_claire": lc, "ratio_le_claire_to_2d": ratio,
+              "z_le_claire_vs_2d": z, "chi2_red": fit["chi2_red"], "chi2_red_limit": fit["chi2_red_limit"],
+              "birge_ratio": fit["birge_ratio"], "c_source": fit["c_source"], "c_background": fit["c_background"],
+              "n_solves": fit["n_solves"]}
     prov = make_provenance("ionscope.diffusion.grain_boundary_analysis", inputs=inputs, parameters={
         "time_s": time_s, "D_bulk": D_bulk, "grain_size_um": grain_size_um, "delta_nm": delta_nm},
         parents=[dict(fit.provenance)])
