@@ -11,7 +11,8 @@ then one small lateral problem per mode); a finite surface exchange k uses impli
 BDF2 with banded Cholesky factorisations (LAPACK).
 
 Fitting the averaged profile with this solver gives δD_gb (and D_bulk) without the asymptotic
-assumptions of Le Claire's eq. 9 — the approach of the LMO pellet study discussed by Sharma,
+assumptions of Le Claire's tail formula (Le Claire 1963, Br. J. Appl. Phys. 14, 351,
+doi:10.1088/0508-3443/14/6/317; eq. 9 of Sharma et al. 2025) — the approach of the LMO pellet study discussed by Sharma,
 Hasegawa, Xing & Kuwata 2025 (doi:10.1080/14686996.2025.2580917, Fig. 10b).
 """
 
