@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Optional, overload
 
@@ -106,17 +107,23 @@ def fit(
 
 @app.command()
 def arrhenius(
-    table: Annotated[Path, typer.Argument(help="CSV with T_K (or T_C), D_cm2_s and optional D_err_cm2_s.")],
+    table: Annotated[Path, typer.Argument(help="CSV with T_K (or T_C), D_cm2_s and an optional 1σ of D: D_err, "
+                                               "D_sigma, dD or D_uncertainty, bare (cm²/s) or with _cm2_s/_m2_s. "
+                                               "Other columns are reported as unused.")],
     json: JsonOpt = False,
 ) -> None:
-    """Fit D = D₀ exp(−Eₐ/k_BT) (eq. 2): activation energy and prefactor with uncertainties."""
+    """Fit D = D₀ exp(−Eₐ/k_BT) (eq. 2 of Sharma et al. 2025, doi:10.1080/14686996.2025.2580917):
+    activation energy and prefactor with uncertainties."""
     from ionscope.diffusion.tables import read_arrhenius_table
     from ionscope.diffusion.transport import arrhenius as fit_arrhenius
     from ionscope.model.provenance import describe_input
 
     tab = read_arrhenius_table(table)
     T, D, err = tab.T_K, tab.D, tab.D_uncertainty
-    result = fit_arrhenius(T, D, err, inputs=[describe_input(table)])
+    fitted = fit_arrhenius(T, D, err, inputs=[describe_input(table)])
+    result = replace(fitted, values={**fitted.values, "uncertainty_column": tab.uncertainty_column,
+                                     "unused_columns": list(tab.unused_columns)},
+                     warnings=(*tab.warnings, *fitted.warnings))
     if json:
         emit_json(result)
         return
@@ -141,13 +148,16 @@ def haven(
     sigma_err: Annotated[Optional[str], deprecated_spelling("--sigma-err", "--sigma-uncertainty")] = None,
     json: JsonOpt = False,
 ) -> None:
-    """Nernst–Einstein D_σ (eq. 4) and Haven ratio H_R = D*/D_σ (eq. 5)."""
-    from ionscope.diffusion.transport import haven_ratio
+    """Nernst–Einstein D_σ and Haven ratio H_R = D*/D_σ (eqs. 4 and 5 of Sharma et al. 2025,
+    doi:10.1080/14686996.2025.2580917)."""
+    from ionscope.diffusion.transport import check_kelvin, haven_ratio
 
     D = quantity_option(dstar, "--dstar", "cm^2/s", positive=True)
     s = quantity_option(sigma, "--sigma", "S/cm", positive=True)
     conc = quantity_option(n, "--n", "cm^-3", positive=True)
     temp = quantity_option(T, "--T", "K")
+    check_kelvin(temp.value, what="--T", advice=f"a bare --T is in kelvin: for {temp.value:g} °C give "
+                                                f"'{temp.value + 273.15:g} K' or '{temp.value:g} degC'")
     dstar_uncertainty = renamed(dstar_uncertainty, dstar_err, old="--dstar-err", new="--dstar-uncertainty")
     sigma_uncertainty = renamed(sigma_uncertainty, sigma_err, old="--sigma-err", new="--sigma-uncertainty")
     D_err = quantity_option(dstar_uncertainty, "--dstar-uncertainty", "cm^2/s")
@@ -175,7 +185,9 @@ def leclaire(
                                                                            "its unit (e.g. '300nm').")] = None,
     json: JsonOpt = False,
 ) -> None:
-    """Grain-boundary δD_gb from the tail of ln C vs x^(6/5) (Le Claire, eq. 9) with the β regime check."""
+    """Grain-boundary δD_gb from the tail of ln C vs x^(6/5) (Le Claire 1963, Br. J. Appl. Phys. 14, 351,
+    doi:10.1088/0508-3443/14/6/317; eq. 9 of Sharma et al. 2025, doi:10.1080/14686996.2025.2580917) with the
+    β regime check."""
     from ionscope.diffusion.grain_boundary import le_claire
     from ionscope.diffusion.tables import read_profile
     from ionscope.model.provenance import describe_input
@@ -366,15 +378,33 @@ def gb(
     if json:
         emit_json(result)
         return
-    tab = Table("method", "δD_gb", "D_gb", "β", "regime", box=None)
+    _print_gb(result)
+
+
+def _print_gb(result) -> None:
+    """The two δD_gb estimates, Harrison's regime and whether Le Claire's 6/5 law holds (same criteria as the JSON)."""
+    from ionscope.diffusion.gb2d import HARRISON, LE_CLAIRE_1963
+    from ionscope.diffusion.grain_boundary import BETA_MIN
+
+    tab = Table("method", "δD_gb", "D_gb", "β", f"β ≥ {BETA_MIN:g}", box=None)
     tab.add_row("2-D model", f"{show(result['delta_Dgb'])}", f"{show(result['D_gb'])}", f"{show(result['beta'])}",
-                result["regime"])
+                "yes" if result["beta"] >= BETA_MIN else "no")
     lc = result["le_claire"]
     if "delta_Dgb" in lc:
-        tab.add_row("Le Claire (eq. 9)", f"{show(lc['delta_Dgb'])}", f"{show(lc['D_gb'])}", f"{show(lc['beta'])}",
-                    lc["regime"])
+        tab.add_row("Le Claire tail", f"{show(lc['delta_Dgb'])}", f"{show(lc['D_gb'])}", f"{show(lc['beta'])}",
+                    "yes" if lc["beta"] >= BETA_MIN else "no")
     console.print(tab)
-    console.print(f"Le Claire {'holds' if result['le_claire_holds'] else 'does not hold'} here (type B needs "
-                  "β ≥ 10, α ≤ 0.1, √(D_bulk t) < grain size); χ²_red of the 2-D fit "
-                  f"{show(result['chi2_red'])}")
+    console.print(f"Harrison regime {result['regime']} (α = δ/2√(D_bulk t) = {result['alpha']:.3g}; {HARRISON})")
+    if result["le_claire_holds"]:
+        console.print(f"Le Claire's 6/5 law holds here: type B and β ≥ {BETA_MIN:g} for both estimates "
+                      f"({LE_CLAIRE_1963})")
+    else:
+        console.print(f"Le Claire's 6/5 law does not hold here: {'; '.join(result['le_claire_reasons'])} (it needs "
+                      f"type B and β ≳ {BETA_MIN:g}; {LE_CLAIRE_1963})")
+    if "delta_Dgb" in lc:
+        console.print(f"Le Claire / 2-D δD_gb = {result['ratio_le_claire_to_2d']:.3g}, "
+                      f"{result['z_le_claire_vs_2d']:.2g} combined σ apart")
+    birge = result["birge_ratio"]
+    note = f" (> {result['chi2_red_limit']:.3g}: poor fit, uncertainties ×{birge:.3g})" if birge > 1 else ""
+    console.print(f"χ²_red of the 2-D fit {show(result['chi2_red'])}{note}")
     print_warnings(result.warnings)

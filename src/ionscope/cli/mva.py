@@ -15,8 +15,17 @@ app = typer.Typer(help="Multivariate analysis (PCA, NMF, MCR-ALS, clustering) wi
                   no_args_is_help=True)
 
 DataArg = Annotated[Path, typer.Argument(help="Any file ionscope reads that has a 'peak' dimension.")]
-ComponentsOpt = Annotated[int, typer.Option("--components", "-n",
-                                            help="Number of components (clusters for `cluster`).")]
+
+
+def _components_opt(text: str) -> Any:
+    """``--components``/``-n`` with the help text of one command."""
+    return Annotated[int, typer.Option("--components", "-n", help=text)]
+
+
+PcaComponentsOpt = _components_opt("Number of principal components kept (score maps and loading spectra).")
+NmfComponentsOpt = _components_opt("Number of NMF factors (non-negative spectra and their abundance maps).")
+McrComponentsOpt = _components_opt("Number of MCR-ALS components (pure spectra and their concentration maps).")
+ClusterComponentsOpt = _components_opt("Number of phases N (clusters of the scores of an (N−1)-component PCA).")
 ScalingOpt = Annotated[str, typer.Option("--scaling", help="poisson (Keenan & Kotula 2004, Surf. Interface Anal. "
                                                            "36, 203, doi:10.1002/sia.1657) or none.")]
 NormalisationOpt = Annotated[str, typer.Option("--normalisation", help="none or total (total-ion normalisation).")]
@@ -84,7 +93,7 @@ def _channels(labels: list[str]) -> str:
 
 
 @app.command("pca")
-def pca_cmd(data: DataArg, components: ComponentsOpt = 5, scaling: ScalingOpt = "poisson",
+def pca_cmd(data: DataArg, components: PcaComponentsOpt = 5, scaling: ScalingOpt = "poisson",
             normalisation: NormalisationOpt = "none", min_counts: MinCountsOpt = 0.0, out: OutOpt = None,
             scheduler: SchedulerOpt = None, json: JsonOpt = False, force: ForceOpt = False,
             normalise: NormaliseOldOpt = None, variable: VariableOpt = None, dims: DimsOpt = None) -> None:
@@ -94,7 +103,7 @@ def pca_cmd(data: DataArg, components: ComponentsOpt = 5, scaling: ScalingOpt = 
 
 
 @app.command("nmf")
-def nmf_cmd(data: DataArg, components: ComponentsOpt = 3, scaling: ScalingOpt = "none",
+def nmf_cmd(data: DataArg, components: NmfComponentsOpt = 3, scaling: ScalingOpt = "none",
             normalisation: NormalisationOpt = "none", min_counts: MinCountsOpt = 0.0, out: OutOpt = None,
             scheduler: SchedulerOpt = None, json: JsonOpt = False, force: ForceOpt = False,
             normalise: NormaliseOldOpt = None, variable: VariableOpt = None, dims: DimsOpt = None) -> None:
@@ -104,7 +113,7 @@ def nmf_cmd(data: DataArg, components: ComponentsOpt = 3, scaling: ScalingOpt = 
 
 
 @app.command("mcr")
-def mcr_cmd(data: DataArg, components: ComponentsOpt = 3, scaling: ScalingOpt = "none",
+def mcr_cmd(data: DataArg, components: McrComponentsOpt = 3, scaling: ScalingOpt = "none",
             normalisation: NormalisationOpt = "none", min_counts: MinCountsOpt = 0.0, out: OutOpt = None,
             scheduler: SchedulerOpt = None, json: JsonOpt = False, force: ForceOpt = False,
             normalise: NormaliseOldOpt = None, variable: VariableOpt = None, dims: DimsOpt = None) -> None:
@@ -114,7 +123,7 @@ def mcr_cmd(data: DataArg, components: ComponentsOpt = 3, scaling: ScalingOpt = 
 
 
 @app.command("cluster")
-def cluster_cmd(data: DataArg, components: ComponentsOpt = 3, scaling: ScalingOpt = "poisson",
+def cluster_cmd(data: DataArg, components: ClusterComponentsOpt = 3, scaling: ScalingOpt = "poisson",
                 normalisation: NormalisationOpt = "none", min_counts: MinCountsOpt = 0.0, out: OutOpt = None,
                 scheduler: SchedulerOpt = None, json: JsonOpt = False, force: ForceOpt = False,
                 normalise: NormaliseOldOpt = None, variable: VariableOpt = None, dims: DimsOpt = None,

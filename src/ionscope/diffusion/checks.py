@@ -15,7 +15,8 @@ def check_diffusion_length(D: float, t: float, thickness_cm: float | None, what:
     L = float(np.sqrt(D * t))
     if 3 * L > thickness_cm:
         return [f"diffusion length √(Dt) = {L * 1e7:.3g} nm is more than a third of the {what} thickness "
-                f"({thickness_cm * 1e7:.3g} nm): the semi-infinite models (eq. 3/8) do not apply; use a "
+                f"({thickness_cm * 1e7:.3g} nm): the semi-infinite models (eqs. 3 and 8 of "
+                f"Sharma et al. 2025, doi:10.1080/14686996.2025.2580917) do not apply; use a "
                 "finite-layer numerical model"]
     return []
 

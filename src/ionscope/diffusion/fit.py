@@ -1,4 +1,5 @@
-"""Least-squares fits of isotope-exchange depth profiles (eqs. 3 and 8, thin films, numerical models).
+"""Least-squares fits of isotope-exchange depth profiles (eqs. 3 and 8 of Sharma et al. 2025,
+doi:10.1080/14686996.2025.2580917; thin films, numerical models).
 
 A fit turns depths (nm), tracer fractions and their 1σ uncertainties into D (cm² s⁻¹), k (cm s⁻¹),
 source and background fractions, an optional depth offset and Gaussian depth resolution, with
@@ -257,8 +258,10 @@ def fit_profile(depth_nm, fraction, time_s: float, *, model: str = "surface-exch
     time_s
         Anneal (exchange) time, s.
     model
-        ``couple`` (eq. 3, interface position fitted), ``surface-exchange`` (eq. 8: D and k),
-        ``thin-film`` (enriched film of fitted thickness on a substrate, Crank 2.15),
+        ``couple`` (eq. 3 of Sharma et al. 2025, doi:10.1080/14686996.2025.2580917, interface position fitted),
+        ``surface-exchange`` (eq. 8 of the same paper: D and k),
+        ``thin-film`` (enriched film of fitted thickness on a substrate, eq. 2.15 of Crank 1975, *The Mathematics
+        of Diffusion*, 2nd ed., Oxford University Press, ISBN 978-0-19-853411-2),
         ``semi-infinite`` (eq. 8 with k → ∞), ``thin-source`` (Gaussian), ``two-layer`` (numerical:
         film of ``film_thickness_nm`` with D on a substrate with D_substrate), or ``auto``
         (lowest AIC of couple, surface-exchange and thin-film).

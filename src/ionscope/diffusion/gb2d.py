@@ -5,10 +5,14 @@ grain boundary of width δ with diffusivity D_gb (symmetry planes at x = 0 and x
 The isotope enters through the surface y = 0 (fixed source fraction, or finite exchange k) and
 the depth profile a SIMS raster measures is the laterally averaged C̄(y). Cell-centred finite
 volumes (the boundary is resolved by its own cells; geometric grading away from it and from the
-surface), harmonic face diffusivities, implicit variable-step BDF2 in time with banded Cholesky factorisations (LAPACK).
+surface), harmonic face diffusivities. With a fixed surface concentration the discrete system is
+separable and is solved exactly in time by two nested symmetric eigendecompositions (depth modes,
+then one small lateral problem per mode); a finite surface exchange k uses implicit variable-step
+BDF2 with banded Cholesky factorisations (LAPACK).
 
 Fitting the averaged profile with this solver gives δD_gb (and D_bulk) without the asymptotic
-assumptions of Le Claire's eq. 9 — the approach of the LMO pellet study discussed by Sharma,
+assumptions of Le Claire's tail formula (Le Claire 1963, Br. J. Appl. Phys. 14, 351,
+doi:10.1088/0508-3443/14/6/317; eq. 9 of Sharma et al. 2025) — the approach of the LMO pellet study discussed by Sharma,
 Hasegawa, Xing & Kuwata 2025 (doi:10.1080/14686996.2025.2580917, Fig. 10b).
 """
 
@@ -23,7 +27,7 @@ from scipy.linalg import cho_solve_banded, cholesky_banded
 from threadpoolctl import threadpool_limits
 
 from ionscope.model.errors import ValidationError
-from ionscope.model.result import Result
+from ionscope.model.result import Quantity, Result
 
 
 def graded_faces(length: float, first: float, growth: float = 1.15, max_cell: float | None = None,
@@ -62,7 +66,7 @@ class GrainBoundarySolution:
 def solve_grain_boundary(D_bulk: float, D_gb: float, delta: float, time: float, *, grain_size: float,
                          depth: float, k: float = np.inf, nx_boundary: int = 2, growth: float = 1.3,
                          first_dy: float | None = None, ny_max: int = 100, nx_max: int = 12,
-                         steps_per_doubling: int = 12) -> GrainBoundarySolution:
+                         steps_per_doubling: int = 12, method: str = "auto") -> GrainBoundarySolution:
     """Solve the 2D grain-boundary problem and return the field after ``time``.
 
     Parameters
@@ -87,11 +91,23 @@ def solve_grain_boundary(D_bulk: float, D_gb: float, delta: float, time: float, 
         First depth cell, cm (default √(D_bulk t)/20).
     ny_max, nx_max
         Depth and lateral cells are at most ``depth/ny_max`` and ``grain_size/2/nx_max`` wide.
+    steps_per_doubling
+        Time steps per doubling of time of the BDF2 integrator (``method="bdf2"`` only).
+    method
+        ``"spectral"``: exact in time on the finite-volume grid (:func:`_spectral_field`; needs a
+        fixed surface concentration, ``k = inf``); ``"bdf2"``: variable-step BDF2
+        (:func:`bdf2_symmetric`, any ``k``); ``"auto"``: spectral when ``k`` is infinite.
+        Both share the grid, so they differ only by the BDF2 time error (≈ 2e-4 of the source with
+        12 steps per doubling, falling as the square of the step).
     """
     for name, v in (("D_bulk", D_bulk), ("D_gb", D_gb), ("delta", delta), ("time", time),
                     ("grain_size", grain_size), ("depth", depth)):
         if not (np.isfinite(v) and v > 0):
             raise ValidationError(f"grain-boundary model needs a positive {name}, got {v!r}")
+    if method not in ("auto", "spectral", "bdf2"):
+        raise ValidationError(f"method must be auto, spectral or bdf2, got {method!r}")
+    if method == "spectral" and np.isfinite(k):
+        raise ValidationError("the spectral solver needs a fixed surface concentration (k = inf); use method='bdf2'")
     half = grain_size / 2
     if delta / 2 >= half:
         raise ValidationError("the grain-boundary width must be smaller than the grain size")
@@ -102,11 +118,60 @@ def solve_grain_boundary(D_bulk: float, D_gb: float, delta: float, time: float, 
     fy = _depth_faces(depth, Lb, first_dy or min(Lb / 20, depth / 200), growth, depth / ny_max)
     xc, yc = 0.5 * (fx[1:] + fx[:-1]), 0.5 * (fy[1:] + fy[:-1])
     wx, wy = np.diff(fx), np.diff(fy)
-    nx, ny = xc.size, yc.size
     Dx = np.where(xc < delta / 2, D_gb, D_bulk)
     # lateral conductances between columns i, i+1 (harmonic through the face)
     gx = 1.0 / ((fx[1:-1] - xc[:-1]) / Dx[:-1] + (xc[1:] - fx[1:-1]) / Dx[1:])
     gy = 1.0 / np.diff(yc)  # times D of the column (same material along y)
+    if method == "bdf2" or np.isfinite(k):
+        C = _bdf2_field(xc, yc, wx, wy, Dx, gx, gy, k, time, steps_per_doubling)
+    else:
+        C = _spectral_field(yc, wx, wy, Dx, gx, gy, time)
+    return GrainBoundarySolution(xc, yc, wx, C)
+
+
+def _laplacian_tridiagonal(g: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Diagonal and off-diagonal of the 1-D finite-volume Laplacian with conductances ``g`` (closed ends)."""
+    d = np.zeros(n)
+    d[:-1] -= g
+    d[1:] -= g
+    return d, g.copy()
+
+
+def _spectral_field(yc, wx, wy, Dx, gx, gy, time: float) -> np.ndarray:
+    """Field ``C[y, x]`` at ``time``, exact in time, for a fixed surface concentration 1.
+
+    With ``k = inf`` the finite-volume system ``M C' = K C + g`` is separable: ``M = W_y ⊗ W_x``
+    and ``K = W_y ⊗ G_x + G_y ⊗ D_x W_x`` (G: 1-D Laplacians, W: cell widths, D_x: the column's
+    diffusivity; the surface conductance D_x w_x / y₀ belongs to G_y). The symmetric tridiagonal
+    eigenproblem of ``W_y^{-1/2} G_y W_y^{-1/2}`` (eigenvalues λ_j < 0) decouples the depth modes;
+    each mode is the small lateral problem ``W_x^{-1/2} G_x W_x^{-1/2} + λ_j D_x``, diagonalised in
+    one batched LAPACK call. The steady state is C = 1, so ``C(t) = 1 + exp(M⁻¹K t)(C(0) − 1)``
+    evaluated mode by mode: no time steps and no time-discretisation error.
+    """
+    from scipy.linalg import eigh_tridiagonal
+
+    sy, sx = np.sqrt(wy), np.sqrt(wx)
+    dy, ey = _laplacian_tridiagonal(gy, yc.size)
+    dy[0] -= 1.0 / yc[0]  # the fixed-concentration surface, half a cell above the first centre
+    with threadpool_limits(1):  # small dense problems: BLAS threads only add contention
+        lam, Q = eigh_tridiagonal(dy / wy, ey / (sy[:-1] * sy[1:]))
+        dx, ex = _laplacian_tridiagonal(gx, wx.size)
+        n = wx.size
+        i = np.arange(n)
+        B = np.zeros((lam.size, n, n))
+        B[:, i, i] = dx / wx + lam[:, None] * Dx
+        B[:, i[:-1], i[1:]] = ex / (sx[:-1] * sx[1:])
+        B[:, i[1:], i[:-1]] = B[:, i[:-1], i[1:]]
+        mu, P = np.linalg.eigh(B)
+        w0 = -(Q.T @ sy)[:, None] * sx[None, :]  # C(0) − 1 = −1 in the scaled mode coordinates
+        coef = np.einsum("jki,jk->ji", P, w0) * np.exp(mu * time)
+        W = np.einsum("jik,jk->ji", P, coef)
+        return 1.0 + (Q @ W) / sy[:, None] / sx[None, :]
+
+
+def _bdf2_field(xc, yc, wx, wy, Dx, gx, gy, k: float, time: float, steps_per_doubling: int) -> np.ndarray:
+    """Field ``C[y, x]`` at ``time`` by the BDF2 integrator of the assembled sparse system (any ``k``)."""
+    nx, ny = xc.size, yc.size
     idx = np.arange(nx * ny).reshape(ny, nx)
     rows, cols, vals = [], [], []
     diag = np.zeros((ny, nx))
@@ -135,7 +200,7 @@ def solve_grain_boundary(D_bulk: float, D_gb: float, delta: float, time: float, 
     g[idx[0, :]] = g_surf
     C = bdf2_symmetric(K, cell_area.ravel(), g, np.zeros(nx * ny), time, bandwidth=nx,
                        steps_per_doubling=steps_per_doubling)
-    return GrainBoundarySolution(xc, yc, wx, C.reshape(ny, nx))
+    return C.reshape(ny, nx)
 
 
 def _depth_faces(depth: float, Lb: float, first: float, growth: float, max_cell: float) -> np.ndarray:
@@ -206,6 +271,17 @@ def _bdf2_steps(solve, mass, g, y, dt, n_blocks, steps_per_doubling):
     return y
 
 
+def poor_fit_limit(dof: int) -> float:
+    """χ²_red above which a fit with ``dof`` degrees of freedom is statistically poor.
+
+    χ² of a correct model with Gaussian errors has mean ν and variance 2ν, so χ²_red = χ²/ν has
+    standard deviation √(2/ν); the limit ``1 + 3√(2/ν)`` is three of them above 1 (one-sided
+    p ≈ 0.1–0.3 % in the normal approximation; Bevington & Robinson 2003, *Data Reduction and Error
+    Analysis for the Physical Sciences*, 3rd ed., ch. 11).
+    """
+    return 1.0 + 3.0 * np.sqrt(2.0 / max(int(dof), 1))
+
+
 def fit_grain_boundary(depth_nm, fraction, time_s: float, *, D_bulk: float, grain_size_um: float,
                        delta_nm: float = 0.5, sigma=None, fit_D_bulk: bool = False, D_gb_start: float | None = None,
                        solver_options: dict | None = None, inputs=()) -> Result:
@@ -214,19 +290,21 @@ def fit_grain_boundary(depth_nm, fraction, time_s: float, *, D_bulk: float, grai
     Source and background fractions enter linearly and are eliminated at each step (variable
     projection), so only log₁₀ D_gb (and log₁₀ D_bulk) are iterated; each step solves the 2D model.
     Uncertainties come from the Jacobian of the projected residuals (scaled by χ²_red when ``sigma``
-    is not given).
+    is not given). When ``sigma`` is given and χ²_red exceeds :func:`poor_fit_limit`, the model does
+    not describe the profile within its errors: a warning says so and the uncertainties are inflated
+    by the Birge ratio √χ²_red (Birge 1932, Phys. Rev. 40, 207, doi:10.1103/PhysRev.40.207).
 
     Returns
     -------
     Result
         ``D_gb_cm2_s``, ``D_gb_err_cm2_s``, ``delta_Dgb_cm3_s``, ``D_bulk_cm2_s`` (fitted or given),
-        ``c_source``, ``c_background``, ``chi2_red``, ``n_solves``.
+        ``c_source``, ``c_background``, ``chi2_red``, ``chi2_red_limit``, ``birge_ratio`` (factor
+        applied to the uncertainties, 1 when none), ``n_solves``.
     """
     from scipy.optimize import least_squares
 
     from ionscope.diffusion.fit import validate_profile
     from ionscope.model.provenance import make_provenance
-    from ionscope.model.result import Quantity
 
     checked = validate_profile(depth_nm, fraction, sigma)
     x_nm, y, s = checked.depth_nm, checked.fraction, checked.sigma
@@ -262,11 +340,17 @@ def fit_grain_boundary(depth_nm, fraction, time_s: float, *, D_bulk: float, grai
     chi2_red = float(r @ r) / dof
     J = res.jac
     cov = np.linalg.pinv(J.T @ J) * (chi2_red if s is None else 1.0)
-    err = np.sqrt(np.clip(np.diag(cov), 0, None))
+    limit = poor_fit_limit(dof)
+    birge = float(np.sqrt(chi2_red)) if s is not None and chi2_red > limit else 1.0
+    err = birge * np.sqrt(np.clip(np.diag(cov), 0, None))
     Dgb = 10.0 ** res.x[0]
     Dgb_err = Dgb * np.log(10) * err[0]
     Db = 10.0 ** res.x[1] if fit_D_bulk else D_bulk
     warnings = []
+    if birge > 1:
+        warnings.append(f"poor 2-D fit: χ²_red = {chi2_red:.3g} > {limit:.3g} (1 + 3√(2/ν), ν = {dof}); the "
+                        "grain-boundary model does not describe this profile within its errors, uncertainties "
+                        f"inflated ×{birge:.3g} (Birge ratio √χ²_red)")
     if np.any(np.isclose(res.x, lo, atol=1e-3)) or np.any(np.isclose(res.x, hi, atol=1e-3)):
         warnings.append("a fitted diffusion coefficient is at its bound; the grain-boundary fit is not meaningful")
     beta = delta * Dgb / (2 * Db * np.sqrt(Db * time_s))
@@ -274,11 +358,61 @@ def fit_grain_boundary(depth_nm, fraction, time_s: float, *, D_bulk: float, grai
               "delta_Dgb_cm3_s": delta * Dgb, "D_bulk_cm2_s": Db,
               "D_bulk": Quantity(Db, Db * np.log(10) * err[1] if fit_D_bulk else None, "cm^2/s"),
               "c_background": float(coef[0]), "c_source": float(coef[0] + coef[1]), "beta": float(beta),
-              "chi2_red": chi2_red, "n_solves": n_solves[0]}
+              "chi2_red": chi2_red, "chi2_red_limit": float(limit), "birge_ratio": birge, "n_solves": n_solves[0]}
     prov = make_provenance("ionscope.diffusion.fit_grain_boundary", inputs=inputs, parameters={
         "time_s": time_s, "D_bulk": D_bulk, "grain_size_um": grain_size_um, "delta_nm": delta_nm,
         "fit_D_bulk": fit_D_bulk, "solver_options": opts})
     return Result("diffusion.grain_boundary_fit", values, warnings=tuple(warnings), provenance=prov)
+
+
+HARRISON = "Harrison 1961, Trans. Faraday Soc. 57, 1191, doi:10.1039/TF9615701191"
+LE_CLAIRE_1963 = "Le Claire 1963, Br. J. Appl. Phys. 14, 351, doi:10.1088/0508-3443/14/6/317"
+#: Two estimates disagree when they differ by more than this many combined 1σ (two-sided p ≈ 0.3 %).
+AGREEMENT_Z = 3.0
+
+
+def harrison_regime(D_bulk: float, time_s: float, delta_nm: float, grain_size_um: float) -> tuple[str, float, float]:
+    """Harrison's kinetic regime (A, B or C) with α = δ/(2√(D_bulk t)) and √(D_bulk t) (cm).
+
+    Type A when the bulk diffusion length reaches the grain size (the grains are penetrated and
+    the profile is one effective erfc); type B when δ ≪ √(D_bulk t) < grain size, taken as
+    α ≤ 0.1 (Kaur, Mishin & Lojkowski 1995, *Fundamentals of Grain and Interphase Boundary
+    Diffusion*, ch. 1); otherwise the boundary carries the tracer nearly alone (toward type C)
+    (Harrison 1961, Trans. Faraday Soc. 57, 1191, doi:10.1039/TF9615701191).
+    """
+    Lb = float(np.sqrt(D_bulk * time_s))
+    alpha = delta_nm * 1e-7 / (2 * Lb)
+    if Lb >= grain_size_um * 1e-4:
+        return "A", alpha, Lb
+    return ("C" if alpha > 0.1 else "B"), alpha, Lb
+
+
+def le_claire_reasons(regime: str, alpha: float, Lb: float, grain_size_um: float, betas: dict[str, float],
+                      beta_min: float) -> list[str]:
+    """Why Le Claire's 6/5 law does not hold (empty list: it holds).
+
+    It needs Harrison's type B and β ≳ ``beta_min`` (Le Claire 1963, Br. J. Appl. Phys. 14, 351,
+    doi:10.1088/0508-3443/14/6/317: the x^{6/5} slope and the constant 1.322 are established for
+    β ≥ 10); every available estimate of β (2-D fit, Le Claire's own tail) must satisfy it, since a
+    tail estimate whose own β is below the limit is not self-consistent.
+    """
+    reasons = []
+    if regime == "A":
+        reasons.append(f"type A: √(D_bulk t) = {Lb * 1e4:.3g} µm ≥ grain size {grain_size_um:.3g} µm")
+    elif regime == "C":
+        reasons.append(f"α = δ/2√(D_bulk t) = {alpha:.3g} > 0.1 (not type B)")
+    for name, beta in betas.items():
+        if not beta >= beta_min:
+            reasons.append(f"β = {beta:.3g} < {beta_min:g} from {name}")
+    return reasons
+
+
+def _agreement(lc_value: Quantity, value: float, err: float) -> tuple[float, float]:
+    """Ratio Le Claire / 2-D and the difference in combined 1σ (nan when unknown)."""
+    ratio = lc_value.value / value
+    sig = np.hypot(lc_value.uncertainty or 0.0, err)
+    z = abs(lc_value.value - value) / sig if sig > 0 else float("inf")
+    return float(ratio), float(z)
 
 
 def grain_boundary_analysis(depth_nm, fraction, time_s: float, *, D_bulk: float, grain_size_um: float,
@@ -287,24 +421,25 @@ def grain_boundary_analysis(depth_nm, fraction, time_s: float, *, D_bulk: float,
     """δ·D_gb from the numerical 2-D model, side by side with Le Claire's tail estimate and its regime.
 
     The 2-D fit (:func:`fit_grain_boundary`) uses the whole averaged profile and no asymptotics; Le
-    Claire's eq. 9 (Le Claire 1963, Br. J. Appl. Phys. 14, 351, doi:10.1088/0508-3443/14/6/317; eq. 9 of
-    Sharma et al. 2025, doi:10.1080/14686996.2025.2580917) uses the ln C̄ vs x^{6/5} tail above the
-    background C₀ of the 2-D fit. Le Claire
-    holds in Harrison's type-B regime: β = δD_gb/(2D_bulk√(D_bulk t)) ≥ 10, α = δ/(2√(D_bulk t)) ≤ 0.1
-    and a bulk diffusion length √(D_bulk t) below the grain size (else type A: the grains are
-    penetrated and the profile is one effective erfc; Kaur, Mishin & Lojkowski 1995, *Fundamentals of
-    Grain and Interphase Boundary Diffusion*, ch. 1).
+    Claire's tail formula (Le Claire 1963, Br. J. Appl. Phys. 14, 351, doi:10.1088/0508-3443/14/6/317;
+    eq. 9 of Sharma et al. 2025, doi:10.1080/14686996.2025.2580917) uses the ln C̄ vs x^{6/5} tail
+    above the background C₀ of the 2-D fit. It holds in Harrison's type-B regime (Harrison 1961,
+    Trans. Faraday Soc. 57, 1191, doi:10.1039/TF9615701191; :func:`harrison_regime`) with
+    β = δD_gb/(2D_bulk√(D_bulk t)) ≳ 10 for both the 2-D and the tail estimate of δD_gb
+    (:func:`le_claire_reasons`). A poor 2-D fit (χ²_red above :func:`poor_fit_limit`) is warned
+    and its uncertainty inflated by √χ²_red; two estimates more than 3 combined σ apart are warned.
 
     Returns
     -------
     Result
         Kind ``diffusion.gb``: ``delta_Dgb`` (cm³ s⁻¹), ``D_gb``, ``D_bulk`` (cm² s⁻¹), ``beta``,
-        ``alpha``, ``regime`` (A, B or C), ``le_claire_holds``, ``le_claire`` (its δD_gb, β, regime, or
-        the reason it failed), ``ratio_le_claire_to_2d``, ``chi2_red``, ``n_solves``.
+        ``alpha``, ``regime`` (Harrison A, B or C), ``le_claire_holds``, ``le_claire_reasons``,
+        ``le_claire`` (its δD_gb, β, regime, or the reason it failed), ``ratio_le_claire_to_2d``,
+        ``z_le_claire_vs_2d`` (difference in combined 1σ), ``chi2_red``, ``chi2_red_limit``,
+        ``birge_ratio``, ``n_solves``.
     """
     from ionscope.diffusion.grain_boundary import BETA_MIN, le_claire
     from ionscope.model.provenance import make_provenance
-    from ionscope.model.result import Quantity
 
     if not (D_bulk > 0 and grain_size_um > 0 and delta_nm > 0 and time_s > 0):
         raise ValidationError("D_bulk, grain size, δ and time must all be positive")
@@ -312,37 +447,38 @@ def grain_boundary_analysis(depth_nm, fraction, time_s: float, *, D_bulk: float,
                              delta_nm=delta_nm, sigma=sigma, solver_options=solver_options)
     delta = delta_nm * 1e-7
     Dgb, Dgb_err = fit["D_gb_cm2_s"], fit["D_gb_err_cm2_s"]
-    Lb = np.sqrt(D_bulk * time_s)
+    regime, alpha, Lb = harrison_regime(D_bulk, time_s, delta_nm, grain_size_um)
     beta = delta * Dgb / (2 * D_bulk * Lb)
-    alpha = delta / (2 * Lb)
-    if Lb >= grain_size_um * 1e-4:
-        regime = "A"
-    elif alpha > 0.1:
-        regime = "C"
-    else:
-        regime = "B"
-    holds = regime == "B" and beta >= BETA_MIN
     warnings = list(fit.warnings)
+    betas = {"the 2-D fit": float(beta)}
     lc: dict = {}
+    ratio, z = float("nan"), float("nan")
     try:
         lcr = le_claire(depth_nm, fraction, time_s, D_bulk, sigma=sigma, delta_nm=delta_nm,
                         tail_start_nm=tail_start_nm, background=fit["c_background"])
         lc = {"delta_Dgb": lcr["delta_Dgb"], "D_gb": lcr["D_gb"], "beta": lcr["beta"], "regime": lcr["regime"],
               "tail_start": lcr["tail_start"], "tail_end": lcr["tail_end"], "warnings": list(lcr.warnings)}
-        ratio = lcr["delta_Dgb"].value / (delta * Dgb)
+        betas["Le Claire's own tail"] = float(lcr["beta"])
+        ratio, z = _agreement(lcr["delta_Dgb"], delta * Dgb, delta * Dgb_err)
     except ValidationError as exc:
         lc = {"error": exc.problem}
-        ratio = float("nan")
         warnings.append(f"Le Claire's tail analysis failed: {lc['error']}")
-    if not holds:
-        warnings.append(f"regime {regime}, β = {beta:.3g}: Le Claire's eq. 9 does not hold here; use the 2-D result")
+    reasons = le_claire_reasons(regime, alpha, Lb, grain_size_um, betas, BETA_MIN)
+    if reasons:
+        warnings.append(f"Le Claire's 6/5 law does not hold here ({'; '.join(reasons)}); it needs type B and "
+                        f"β ≳ {BETA_MIN:g} ({LE_CLAIRE_1963}): use the 2-D result")
+    if z > AGREEMENT_Z:
+        warnings.append(f"the 2-D and Le Claire estimates of δD_gb disagree: ratio {ratio:.3g}, {z:.1f} combined σ "
+                        f"apart (> {AGREEMENT_Z:g})")
     values = {"delta_Dgb": Quantity(delta * Dgb, delta * Dgb_err, "cm^3/s"), "D_gb": Quantity(Dgb, Dgb_err, "cm^2/s"),
               "D_bulk": Quantity(D_bulk, None, "cm^2/s", why_no_uncertainty="D_bulk is given, held fixed in the fit"),
               "delta": Quantity(delta_nm, None, "nm", why_no_uncertainty="the grain-boundary width δ is assumed"),
               "grain_size": Quantity(grain_size_um, None, "µm", why_no_uncertainty="the grain size is given"),
-              "beta": float(beta), "alpha": float(alpha), "regime": regime, "le_claire_holds": bool(holds),
-              "le_claire": lc, "ratio_le_claire_to_2d": float(ratio), "chi2_red": fit["chi2_red"],
-              "c_source": fit["c_source"], "c_background": fit["c_background"], "n_solves": fit["n_solves"]}
+              "beta": float(beta), "alpha": float(alpha), "regime": regime, "le_claire_holds": not reasons,
+              "le_claire_reasons": reasons, "le_claire": lc, "ratio_le_claire_to_2d": ratio,
+              "z_le_claire_vs_2d": z, "chi2_red": fit["chi2_red"], "chi2_red_limit": fit["chi2_red_limit"],
+              "birge_ratio": fit["birge_ratio"], "c_source": fit["c_source"], "c_background": fit["c_background"],
+              "n_solves": fit["n_solves"]}
     prov = make_provenance("ionscope.diffusion.grain_boundary_analysis", inputs=inputs, parameters={
         "time_s": time_s, "D_bulk": D_bulk, "grain_size_um": grain_size_um, "delta_nm": delta_nm},
         parents=[dict(fit.provenance)])

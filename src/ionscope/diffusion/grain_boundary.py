@@ -1,12 +1,14 @@
-"""Grain-boundary diffusion: Le Claire's tail analysis (eq. 9) and flux continuity in a map (eq. 10).
+"""Grain-boundary diffusion: Le Claire's tail analysis and flux continuity in a map (eqs. 9 and 10 of
+Sharma, Hasegawa, Xing & Kuwata 2025, Sci. Technol. Adv. Mater. 26, 2580917, doi:10.1080/14686996.2025.2580917).
 
-Le Claire (1963): in the type-B regime the deep tail of the laterally averaged profile follows
+Le Claire 1963 (Br. J. Appl. Phys. 14, 351, doi:10.1088/0508-3443/14/6/317): in the type-B
+regime the deep tail of the laterally averaged profile follows
 ``ln C̄ = const − (∂ln C̄/∂x^{6/5}) x^{6/5}`` and
 ``δ D_gb = 1.322 (D_bulk/t)^{1/2} (−∂ln C̄/∂x^{6/5})^{−5/3}`` (Sharma et al. 2025, eq. 9,
 doi:10.1080/14686996.2025.2580917). The regime
 parameter is ``β = δ D_gb / (2 D_bulk √(D_bulk t))`` (segregation factor 1); the 6/5 law holds
-for β ≳ 10 with ``α = δ / (2√(D_bulk t)) < 0.1`` (Harrison type B: √(D_bulk t) ≫ δ and smaller
-than the grain size).
+for β ≳ 10 with ``α = δ / (2√(D_bulk t)) < 0.1`` (Harrison 1961 type B,
+doi:10.1039/TF9615701191: √(D_bulk t) ≫ δ and smaller than the grain size).
 """
 
 from __future__ import annotations
@@ -43,7 +45,10 @@ def _line(s: np.ndarray, z: np.ndarray, w: np.ndarray):
 def le_claire(depth_nm, fraction, time_s: float, D_bulk: float, *, background: float = 0.0, sigma=None,
               delta_nm: float | None = None, tail_start_nm: float | None = None, min_points: int = 6,
               inputs=()) -> Result:
-    """δD_gb from the tail of ln C̄ vs x^{6/5} (eq. 9) with automatic tail selection and a β check.
+    """δD_gb from the tail of ln C̄ vs x^{6/5} with automatic tail selection and a β check.
+
+    Le Claire 1963, Br. J. Appl. Phys. 14, 351, doi:10.1088/0508-3443/14/6/317; eq. 9 of Sharma et al.
+    2025, doi:10.1080/14686996.2025.2580917.
 
     Parameters
     ----------
@@ -126,10 +131,12 @@ def le_claire(depth_nm, fraction, time_s: float, D_bulk: float, *, background: f
     beta = dDgb / (2 * D_bulk * Lb)
     alpha = delta / (2 * Lb)
     if beta < BETA_MIN:
-        warnings.append(f"β = {beta:.3g} < {BETA_MIN:g}: outside the type-B regime where eq. 9 holds; the 6/5 law "
+        warnings.append(f"β = {beta:.3g} < {BETA_MIN:g}: outside the type-B regime where Le Claire's 6/5 law "
+                        "(Le Claire 1963, doi:10.1088/0508-3443/14/6/317) holds; it "
                         "overestimates δD_gb — fit the whole profile with the numerical grain-boundary model")
     if alpha > 0.1:
-        warnings.append(f"α = δ/2√(D_bulk t) = {alpha:.3g} > 0.1: type-C-like regime, eq. 9 does not apply")
+        warnings.append(f"α = δ/2√(D_bulk t) = {alpha:.3g} > 0.1: type-C-like regime (Harrison 1961, "
+                        "doi:10.1039/TF9615701191), Le Claire's 6/5 law does not apply")
     if beta > 1e4:
         warnings.append(f"β = {beta:.3g} > 10⁴: beyond the range where the constant 1.322 was established")
     tail = x_nm[idx[start:]]
@@ -153,7 +160,9 @@ def le_claire(depth_nm, fraction, time_s: float, D_bulk: float, *, background: f
 
 def boundary_flux_continuity(position_um, fraction, *, D_bulk: float, delta_nm: float, boundary_um: float | None = None,
                              window_um: float | None = None, sigma=None, inputs=()) -> Result:
-    """D_gb from a line profile across a boundary in an isotope map (eq. 10).
+    """D_gb from a line profile across a boundary in an isotope map.
+
+    Eq. 10 of Sharma et al. 2025, doi:10.1080/14686996.2025.2580917.
 
     ``−D_bulk ∂C/∂x|bulk = −D_gb ΔC_gb/δ`` ⇒ ``D_gb = D_bulk |∂C/∂x|bulk δ / ΔC_gb``. The boundary is
     located at the steepest jump of C (or at ``boundary_um``); straight lines are fitted to the bulk

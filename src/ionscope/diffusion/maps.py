@@ -285,7 +285,7 @@ def map_cube(cube: xr.DataArray, isotopes: tuple[str, str], time_s: float, *, mo
         Anneal (exchange) time, s.
     model
         ``surface-exchange`` (D and k; eq. 8 of Sharma et al. 2025, doi:10.1080/14686996.2025.2580917)
-        or ``semi-infinite`` (D only; eq. 3).
+        or ``semi-infinite`` (D only; eq. 3 of Sharma et al. 2025, doi:10.1080/14686996.2025.2580917).
     rate_nm_s
         Sputter rate, nm s⁻¹, when the cube has no depth coordinate.
 

@@ -5,8 +5,9 @@ All functions take depth ``x`` in cm, time ``t`` in s and diffusivities in cm² 
 *normalised* isotope excess ``F = (C − C₀)/(C_s − C₀)`` (0 = background, 1 = source). The measured
 fraction is ``C₀ + (C_s − C₀) F``; see :func:`scaled_profile`.
 
-References: Crank, *The Mathematics of Diffusion* (2nd ed.), eqs. 2.14, 2.15, 3.15, 4.19; the review
-Sharma et al. 2025, eqs. 3 and 8.
+References: Crank 1975, *The Mathematics of Diffusion*, 2nd ed., Oxford University Press,
+ISBN 978-0-19-853411-2, eqs. 2.6, 2.14, 2.15, 2.67, 3.15, 4.19
+("Crank eq." below); the review Sharma et al. 2025 (doi above), eqs. 3 and 8 ("eq." below).
 """
 
 from __future__ import annotations
@@ -32,7 +33,9 @@ def diffusion_length(D: float, t: float) -> float:
 
 
 def couple_profile(x, D: float, t: float) -> np.ndarray:
-    """Diffusion couple, eq. 3: ``F = ½ erfc(x / 2√(Dt))``, defined for all x (x = 0 at the interface).
+    """Diffusion couple ``F = ½ erfc(x / 2√(Dt))``, defined for all x (x = 0 at the interface).
+
+    Eq. 3 of Sharma et al. 2025, doi:10.1080/14686996.2025.2580917.
 
     Parameters
     ----------
@@ -52,7 +55,8 @@ def semi_infinite_profile(x, D: float, t: float) -> np.ndarray:
 
 
 def surface_exchange_profile(x, D: float, k: float, t: float) -> np.ndarray:
-    """Semi-infinite medium with finite surface exchange, eq. 8 (Crank eq. 3.15).
+    """Semi-infinite medium with finite surface exchange, eq. 8 of Sharma et al. 2025, doi:10.1080/14686996.2025.2580917
+    (Crank 1975, eq. 3.15).
 
     ``F = erfc(u) − exp(hx + h²Dt) erfc(u + h√(Dt))`` with ``u = x/2√(Dt)``, ``h = k/D``. Because
     ``hx + h²Dt − (u + h√(Dt))² = −u²`` this equals ``exp(−u²) [erfcx(u) − erfcx(u + h√(Dt))]``, which
@@ -84,7 +88,7 @@ def film_exchange_profile(x, D: float, t: float, thickness: float) -> np.ndarray
     """Exchange from the surface into a film of ``thickness`` (cm) on a blocking substrate.
 
     Constant surface concentration at x = 0 and zero flux at x = thickness; method of images
-    (Crank eq. 2.67 form): ``F = Σₙ (−1)ⁿ [erfc((2nl + x)/2√(Dt)) + erfc((2(n+1)l − x)/2√(Dt))]``.
+    (Crank 1975, eq. 2.67 form): ``F = Σₙ (−1)ⁿ [erfc((2nl + x)/2√(Dt)) + erfc((2(n+1)l − x)/2√(Dt))]``.
     """
     L = _check_dt(D, t)
     ell = float(thickness)
@@ -101,7 +105,7 @@ def film_exchange_profile(x, D: float, t: float, thickness: float) -> np.ndarray
 def finite_source_profile(x, D: float, t: float, thickness: float) -> np.ndarray:
     """Enriched film of ``thickness`` (cm) on a substrate of the same D, reflecting free surface.
 
-    Crank eq. 2.15 with its image in the surface:
+    Crank 1975, eq. 2.15 with its image in the surface:
     ``F = ½ [erf((l − x)/2√(Dt)) + erf((l + x)/2√(Dt))]``, x ≥ 0 measured from the free surface.
     Written with erfc differences so the tail keeps full relative precision.
     """
@@ -114,7 +118,7 @@ def finite_source_profile(x, D: float, t: float, thickness: float) -> np.ndarray
 
 
 def thin_source_profile(x, D: float, t: float) -> np.ndarray:
-    """Instantaneous thin source at a reflecting surface (Crank eq. 2.6), normalised to F(0) = 1.
+    """Instantaneous thin source at a reflecting surface (Crank 1975, eq. 2.6), normalised to F(0) = 1.
 
     ``F = exp(−x²/4Dt)``; the amount per area is ``M = C_s √(π D t)``.
     """

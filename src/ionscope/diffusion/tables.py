@@ -97,19 +97,35 @@ def read_profile(path: str | PathLike[str], isotopes: tuple[str, str] | None = N
 
 
 def read_arrhenius_table(path: str | PathLike[str]) -> Result:
-    """Read ``T_K``/``T_C``, ``D_cm2_s`` and optional ``D_err_cm2_s`` from a CSV.
+    """Read ``T_K``/``T_C``, ``D_cm2_s`` and an optional 1σ of D from a CSV.
+
+    The 1σ column is recognised under the common spellings (``D_err``, ``D_sigma``, ``dD``,
+    ``D_uncertainty``, …; bare in the unit of ``D_cm2_s`` or with ``_cm2_s``/``_m2_s``, see
+    :func:`ionscope.io.profile_tables.read_arrhenius_columns`). Every column the fit does not use is
+    named in a warning, never dropped silently.
 
     Returns
     -------
     Result
         ``diffusion.arrhenius_table``: ``T_K`` (K), ``D`` and its 1σ ``D_uncertainty`` (cm²/s; ``None``
-        without the column).
+        without the column), ``uncertainty_column``, ``unused_columns``; warnings for unused columns
+        and for a bare uncertainty column whose unit was taken from ``D_cm2_s``.
     """
     from ionscope.diffusion.transport import check_kelvin
 
-    T, D, err = read_arrhenius_columns(path)
+    cols = read_arrhenius_columns(path)
     try:
-        check_kelvin(T)
+        check_kelvin(cols["T_K"], advice="were °C given? name that column T_C, or give kelvin in T_K")
     except ValidationError as exc:
         raise ValidationError(exc.problem, Path(path)) from None
-    return Result("diffusion.arrhenius_table", {"T_K": T, "D": D, "D_uncertainty": err})
+    warnings = []
+    name = cols["uncertainty_column"]
+    if name is not None and not name.lower().endswith("_s"):
+        warnings.append(f"column {name!r} taken as the 1σ of D in cm²/s, the unit of D_cm2_s")
+    for c in cols["unused"]:
+        warnings.append(f"column {c!r} is not used (the Arrhenius fit reads T_K or T_C, D_cm2_s and one 1σ column "
+                        "of D: D_err, D_sigma, dD or D_uncertainty, bare or with _cm2_s)")
+    return Result("diffusion.arrhenius_table", {"T_K": cols["T_K"], "D": cols["D"],
+                                                "D_uncertainty": cols["D_uncertainty"],
+                                                "uncertainty_column": name, "unused_columns": cols["unused"]},
+                  warnings=tuple(warnings))

@@ -21,14 +21,25 @@ T_MIN_K = 150.0
 T_MAX_K = 2500.0
 
 
-def check_kelvin(T_K, *, what: str = "temperature") -> np.ndarray:
-    """Temperatures in K, refusing values that look like °C (< 150 K) or are impossible."""
+def check_kelvin(T_K, *, what: str = "temperature", advice: str = "were °C given? kelvin = °C + 273.15") -> np.ndarray:
+    """Temperatures in K, refusing values that look like °C (< 150 K) or are impossible.
+
+    Parameters
+    ----------
+    T_K
+        Temperature(s), K.
+    what
+        What the values are, for the message (e.g. ``"--T"``).
+    advice
+        How the caller's user gives kelvin (a column, an option with a unit), appended to the
+        message for a value below :data:`T_MIN_K`.
+    """
     T = np.atleast_1d(np.asarray(T_K, dtype=float))
     if np.any(~np.isfinite(T)) or np.any(T <= 0):
         raise ValidationError(f"{what} must be positive kelvin values, got {T.tolist()}")
     if np.any(T < T_MIN_K):
-        raise ValidationError(f"{what} {T.min():g} K is implausibly low for an anneal: were the values given in °C? "
-                              "(use the T_C column or add 273.15)")
+        raise ValidationError(f"{what} {T.min():g} K is implausibly low (< {T_MIN_K:g} K) for diffusion or "
+                              f"conductivity data; {advice}")
     if np.any(T > T_MAX_K):
         raise ValidationError(f"{what} {T.max():g} K is implausibly high")
     return T
@@ -36,7 +47,8 @@ def check_kelvin(T_K, *, what: str = "temperature") -> np.ndarray:
 
 @renamed_parameters(D_err="D_uncertainty")
 def arrhenius(T_K, D, D_uncertainty=None, *, inputs=()) -> Result:
-    """Fit ``D = D₀ exp(−Eₐ/k_B T)`` (eq. 2) as a weighted straight line in (1/T, ln D).
+    """Fit ``D = D₀ exp(−Eₐ/k_B T)`` (eq. 2 of Sharma et al. 2025, doi:10.1080/14686996.2025.2580917)
+    as a weighted straight line in (1/T, ln D).
 
     Parameters
     ----------
@@ -104,7 +116,8 @@ def arrhenius_D(T_K, D0: float, Ea_eV: float) -> np.ndarray:
 
 
 def nernst_einstein(sigma_S_cm: float, n_per_cm3: float, T_K: float, z: int = 1) -> float:
-    """Charge diffusion coefficient ``D_σ = k_B T σ / (n (z e)²)`` (eq. 4), cm² s⁻¹.
+    """Charge diffusion coefficient ``D_σ = k_B T σ / (n (z e)²)`` (eq. 4 of Sharma et al. 2025,
+    doi:10.1080/14686996.2025.2580917), cm² s⁻¹.
 
     σ in S cm⁻¹ and n in cm⁻³ give cm² s⁻¹ directly (J·S·cm²/C² = cm² s⁻¹).
     """
@@ -118,7 +131,8 @@ def nernst_einstein(sigma_S_cm: float, n_per_cm3: float, T_K: float, z: int = 1)
 def haven_ratio(D_star: float, sigma_S_cm: float, n_per_cm3: float, T_K: float, *, z: int = 1,
                 D_star_uncertainty: float | None = None, sigma_uncertainty: float | None = None,
                 n_uncertainty: float | None = None, inputs=()) -> Result:
-    """Haven ratio ``H_R = D*/D_σ`` (eq. 5) with D_σ from Nernst–Einstein (eq. 4).
+    """Haven ratio ``H_R = D*/D_σ`` (eq. 5 of Sharma et al. 2025, doi:10.1080/14686996.2025.2580917) with D_σ
+    from Nernst–Einstein (eq. 4 there).
 
     Relative uncertainties of D*, σ and n add in quadrature (H_R ∝ D* n / σ). ``D_star_uncertainty``
     (cm²/s), ``sigma_uncertainty`` (S/cm) and ``n_uncertainty`` (cm⁻³) are their 1σ, in the units of
@@ -151,7 +165,8 @@ def haven_ratio(D_star: float, sigma_S_cm: float, n_per_cm3: float, T_K: float, 
 
 
 def thermodynamic_factor(x, E_V, T_K: float, *, smoothing: float | None = None) -> Result:
-    """Thermodynamic factor ``Θ = −(e x / k_B T) dE/dx`` (eq. 7) from an OCV curve E(x).
+    """Thermodynamic factor ``Θ = −(e x / k_B T) dE/dx`` (eq. 7 of Sharma et al. 2025,
+    doi:10.1080/14686996.2025.2580917) from an OCV curve E(x).
 
     The derivative comes from a cubic smoothing spline whose smoothing is chosen by generalised
     cross-validation (:func:`scipy.interpolate.make_smoothing_spline`) unless ``smoothing`` (λ) is
@@ -188,7 +203,8 @@ def thermodynamic_factor(x, E_V, T_K: float, *, smoothing: float | None = None) 
 
 
 def chemical_diffusion(theta, D_sigma) -> np.ndarray:
-    """Chemical diffusion coefficient ``D̃ = Θ D_σ`` (eq. 6), in the unit of D_σ."""
+    """Chemical diffusion coefficient ``D̃ = Θ D_σ`` (eq. 6 of Sharma et al. 2025,
+    doi:10.1080/14686996.2025.2580917), in the unit of D_σ."""
     return np.asarray(theta, dtype=float) * np.asarray(D_sigma, dtype=float)
 
 
@@ -198,7 +214,7 @@ def chemical_from_tracer(D_star: float, thermodynamic_factor: float, haven: floa
     """Chemical diffusion coefficient from the tracer one: ``D̃ = Θ D_σ = Θ D*/H_R``.
 
     Combines eqs. 5 and 6 of Sharma, Hasegawa, Xing & Kuwata 2025 (doi:10.1080/14686996.2025.2580917):
-    ``D_σ = D*/H_R`` (Haven ratio) and ``D̃ = Θ D_σ`` (thermodynamic factor Θ, eq. 7). Relative 1σ of
+    ``D_σ = D*/H_R`` (Haven ratio) and ``D̃ = Θ D_σ`` (thermodynamic factor Θ, eq. 7 of the same paper). Relative 1σ of
     D*, Θ and H_R add in quadrature, i.e. they are taken as independent — not so when H_R was itself
     computed from the same D* (then give D_σ from the conductivity via ``diffusion haven`` instead).
 

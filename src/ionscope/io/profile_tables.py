@@ -116,8 +116,35 @@ def read_profile_counts(path: str | PathLike[str], isotopes: tuple[str, str] | N
     return {"depth_nm": depth, "counts": counts, "isotopes": tuple(isotopes), "attrs": dict(data.attrs)}
 
 
-def read_arrhenius_columns(path: str | PathLike[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """``T_K``/``T_C``, ``D_cm2_s`` and optional ``D_err_cm2_s`` from a CSV: (T in K, D, σ_D)."""
+#: Spellings of the 1σ column of D in an Arrhenius table (case-insensitive), each bare (the unit of
+#: ``D_cm2_s``) or with a unit suffix from :data:`_SIGMA_UNITS`.
+ARRHENIUS_SIGMA_NAMES = ("D_err", "D_error", "D_sigma", "sigma_D", "dD", "D_uncertainty", "D_unc", "D_std")
+_SIGMA_UNITS = {"": 1.0, "_cm2_s": 1.0, "_m2_s": 1e4}
+
+
+def _sigma_columns(cols: list[str]) -> dict[str, float]:
+    """Columns that spell a 1σ of D, with the factor to cm²/s."""
+    found = {}
+    for c in cols:
+        for name in ARRHENIUS_SIGMA_NAMES:
+            for suffix, factor in _SIGMA_UNITS.items():
+                if c.lower() == (name + suffix).lower():
+                    found[c] = factor
+    return found
+
+
+def read_arrhenius_columns(path: str | PathLike[str]) -> dict[str, Any]:
+    """``T_K``/``T_C``, ``D_cm2_s`` and an optional 1σ of D from a CSV.
+
+    The 1σ column may be spelled as in :data:`ARRHENIUS_SIGMA_NAMES` (``D_err``, ``D_sigma``, ``dD``,
+    ``D_uncertainty``, …), bare (then in the unit of ``D_cm2_s``) or with ``_cm2_s`` / ``_m2_s``.
+
+    Returns
+    -------
+    dict
+        ``T_K`` (K), ``D`` (cm²/s), ``D_uncertainty`` (cm²/s or ``None``), ``uncertainty_column``
+        (its name or ``None``) and ``unused`` (every other column, in file order).
+    """
     p = Path(path)
     df = read_csv_table(p)
     cols = list(df.columns)
@@ -135,9 +162,20 @@ def read_arrhenius_columns(path: str | PathLike[str]) -> tuple[np.ndarray, np.nd
     if "D_cm2_s" not in cols:
         refuse_unitless([c for c in cols if c not in ("T_K", "T_C")], p, "D_cm2_s")
     D = numeric_column(df, "D_cm2_s", p)
-    err = numeric_column(df, "D_err_cm2_s", p) if "D_err_cm2_s" in cols else None
-    return T, D, err
+    sig = _sigma_columns(cols)
+    if len(sig) > 1:
+        raise FormatError(f"several uncertainty columns for D ({', '.join(sig)}); keep one", p)
+    err, name = None, None
+    if sig:
+        name, factor = next(iter(sig.items()))
+        err = numeric_column(df, name, p) * factor
+        if np.all(err >= D):
+            raise ValidationError(f"column {name!r}: every uncertainty is at least D itself; were relative "
+                                  "uncertainties or another unit given? (1σ in cm²/s expected)", p)
+    used = {"T_K" if "T_K" in cols else "T_C", "D_cm2_s", *sig}
+    return {"T_K": T, "D": D, "D_uncertainty": err, "uncertainty_column": name,
+            "unused": [c for c in cols if c not in used]}
 
 
-__all__ = ["numeric_column", "read_arrhenius_columns", "read_csv_table", "read_profile_columns",
-           "read_profile_counts", "refuse_unitless"]
+__all__ = ["ARRHENIUS_SIGMA_NAMES", "numeric_column", "read_arrhenius_columns", "read_csv_table",
+           "read_profile_columns", "read_profile_counts", "refuse_unitless"]
