@@ -84,7 +84,8 @@ def _align_summary(values: dict[str, Any], upsample: int) -> list[str]:
     um_per_px = np.divide(values["drift_um"], px, out=np.zeros_like(px), where=px != 0)
     drift = _largest(values, "drift_um", "drift_sigma_px", um_per_px, "µm")
     rotation = _largest(values, "rotation_deg", "rotation_sigma_deg", 1.0, "deg")
-    return [f"aligned {values['slices']} slices ({how}): largest drift {show(drift)}, largest rotation {show(rotation)}"]
+    return [f"aligned {values['slices']} slices ({how}): largest drift {show(drift)}, "
+            f"largest rotation {show(rotation)}"]
 
 
 def _fractions_summary(phases: dict[str, int], fractions: dict[str, float], thresholds: list[float]) -> list[str]:
