@@ -170,6 +170,9 @@ def test_transfer_after_registration_and_the_transform_file(registered3d, tmp_pa
             # Poisson + registration σ, plus the voxelised labels' bias (1 % of 50 counts: see above)
             assert abs(q.value - truth.truth["expected"][phase][s]) < 4 * q.uncertainty + 0.5
     assert len(table["rows"]) == len(PHASES) * len(names) * cube.sizes["scan"]
+    for phase in PHASES:  # the CSV's per-scan label volumes add up to the label's volume
+        scans = [r["volume_um3"] for r in table["rows"] if r["label"] == phase and r["channel"] == names[0]]
+        assert sum(scans) == pytest.approx(res.values["labels"][phase]["volume"].value, rel=1e-9)
     assert res.values["depth"].uncertainty[0] > 0
 
 

@@ -27,6 +27,12 @@ def test_particle_data_group_digits(u, digits):
     (6.04e-13, 2.9e-14, "(6.04 ± 0.29)×10⁻¹³"),
     (-0.0042, 0.0003, "-0.00420 ± 0.00030"),
     (0.0, 0.012, "0.000 ± 0.012"),
+    (-0.0012, 0.0399, "0.00 ± 0.04"),  # rounds to zero: no "-0.00"
+    (0.0003, 0.0088, "0.000 ± 0.009"),  # within its σ of 0: the σ sets the scale, not (3 ± 88)×10⁻⁴
+    (2.7e-6, 9.84e-5, "(0.0 ± 1.0)×10⁻⁴"),  # 984 rounds up to 1000: the power of ten after rounding
+    (2.7e-6, 3.1e-5, "(0.3 ± 3.1)×10⁻⁵"),
+    (0.4499, 0.00097, "0.4499 ± 0.0010"),  # 970 rounds up to 1000: two digits
+    (1391.13, 6.627, "1391 ± 7"),  # 663: one digit
 ])
 def test_format_measurement(value, u, expected):
     assert format_measurement(value, u) == expected

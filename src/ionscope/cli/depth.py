@@ -210,23 +210,44 @@ def mri(
     if json:
         emit_json(result)
         return
+    _print_mri(result, names)
+
+
+def _percent(q):
+    """A fraction (unit 1) as a quantity in %."""
+    from ionscope.model.result import Quantity
+
+    return Quantity(100 * q.value, None if q.uncertainty is None else 100 * q.uncertainty, "%")
+
+
+def _print_mri(result, names: list[str]) -> None:
+    """The MRI parameters and the per-layer signal fractions as text, rounded by :func:`show`; warnings on stderr.
+
+    The fractions are least-squares amplitudes and backgrounds of every species normalised per layer
+    (:func:`ionscope.depth.mri.mri_analysis`): not constrained to ≥ 0, so a small negative fraction within
+    its 1σ is noise; each row sums to 1 by construction.
+    """
     from rich.table import Table
+
+    from ionscope.cli.common import print_warnings
+    from ionscope.model.text import pretty_ion
 
     tab = Table("parameter", "value", box=None)
     for key, label in (("mixing_length", "mixing length w"), ("roughness", "roughness σ"),
                        ("information_depth", "information depth λ")):
-        tab.add_row(label, f"{result[key]:.3g}")
+        tab.add_row(label, show(result[key]))
     for k, q in enumerate(result["interfaces"]):
-        tab.add_row(f"interface {k + 1}", f"{q:.4g}")
-    tab.add_row("χ²_red", f"{result['reduced_chi2']:.3g}")
+        tab.add_row(f"interface {k + 1}", show(q))
+    tab.add_row("χ²_red", show(result["reduced_chi2"]))
     console.print(tab)
-    comp = Table("layer (marker)", *names, box=None)
+    comp = Table("layer (marker)", *map(pretty_ion, names), box=None)
     for layer in result["layers"]:
         c = layer["composition"]
-        comp.add_row(layer["marker"], *(f"{c[n].value:.3f} ± {c[n].uncertainty:.3f}" for n in names))
+        comp.add_row(pretty_ion(layer["marker"]), *(show(_percent(c[n])) for n in names))
     console.print(comp)
-    from ionscope.cli.common import print_warnings
-
+    console.print("  signal fractions (no relative sensitivity factors: not atomic fractions) from unconstrained "
+                  "least-squares amplitudes and backgrounds: a fraction may be negative within its 1σ; each row "
+                  "sums to 100 % by construction", highlight=False, style="dim")
     print_warnings(result.warnings)
 
 

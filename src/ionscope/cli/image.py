@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 import ionscope
-from ionscope.cli.common import console, emit_json, naming, print_warnings, progress
+from ionscope.cli.common import console, emit_json, naming, print_warnings, progress, show
 from ionscope.cli.options import ForceOpt, JsonOpt, deprecated_spelling, renamed
 from ionscope.imaging.summary import ion_image_summary
 from ionscope.model.errors import ValidationError
@@ -93,10 +93,10 @@ def extract(
         emit_json(result)
     else:
         unit = result["intensity_unit"]
-        what = "counts" if unit == "counts" else "(normalised intensity, not counts)" if unit == "1" else unit
+        what = " (normalised intensity, not counts)" if unit in ("", "1") else ""
         for label, d in result["peaks"].items():
-            console.print(f"m/z {label}: total {d['total_counts'].value:.6g}, max {d['max_per_pixel'].value:.6g} "
-                          f"per pixel {what}", highlight=False)
+            console.print(f"m/z {label}: total {show(d['total_counts'])}, max {show(d['max_per_pixel'])} "
+                          f"per pixel{what}", highlight=False)
         print_warnings(result.warnings)
         if out is not None:
             console.print(f"wrote {out}", highlight=False)

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ionscope.cli.common import console, emit_json, naming, print_warnings, progress
+from ionscope.cli.common import console, emit_json, naming, print_warnings, progress, show
 from ionscope.cli.options import ForceOpt, JsonOpt
 
 NAME = "micro"
@@ -82,30 +82,24 @@ def metrics(volume: Volume, phases: Phases = None, spacing: Spacing = None,
     print_warnings(res.warnings)
 
 
-def _q(q: Any, spec: str = ".4g") -> str:
-    """``value ± uncertainty unit`` with the unit left out when dimensionless."""
-    text = f"{q.value:{spec}}" if q.uncertainty is None else f"{q.value:{spec}} ± {q.uncertainty:.2g}"
-    return text if q.unit == "1" else f"{text} {q.unit}"
-
-
 def _print_metrics(res: Any) -> None:
     for name, p in res["phases"].items():
-        line = f"{name}: ε = {_q(p['volume_fraction'], '.4f')}"
+        line = f"{name}: ε = {show(p['volume_fraction'])}"
         if "specific_surface_area_per_um" in p:
-            line += (f", SSA = {_q(p['specific_surface_area_per_um'])} (marching cubes; "
-                     f"face count {p['face_count_area_per_um'].value:.4g})")
+            line += (f", SSA = {show(p['specific_surface_area_per_um'])} (marching cubes; "
+                     f"face count {show(p['face_count_area_per_um'])})")
         console.print(line, highlight=False)
         for d, t in (p.get("tortuosity") or {}).items():
             tau = t["tortuosity"]
-            console.print(f"  τ {d}: " + ("— (" + t["reason"] + ")" if tau is None else _q(tau)), highlight=False)
+            console.print(f"  τ {d}: " + ("— (" + t["reason"] + ")" if tau is None else show(tau)), highlight=False)
         if "local_thickness_um" in p:
             lt = p["local_thickness_um"]
             console.print(f"  local thickness d10/d50/d90 = {lt['d10']:.3g}/{lt['d50']:.3g}/{lt['d90']:.3g} µm",
                           highlight=False)
     for k, v in (res.values.get("interfacial_area_per_um") or {}).items():
-        console.print(f"{k}: interfacial area {_q(v)} (marching cubes)", highlight=False)
+        console.print(f"{k}: interfacial area {show(v)} (marching cubes)", highlight=False)
     if "tpb_density_per_um2" in res.values:
-        console.print(f"TPB density {_q(res['tpb_density_per_um2'])}", highlight=False)
+        console.print(f"TPB density {show(res['tpb_density_per_um2'])}", highlight=False)
     if res.values.get("unnamed_labels"):
         console.print(f"unnamed labels (not analysed): {res['unnamed_labels']}", highlight=False)
 
@@ -193,7 +187,6 @@ def transport(volume: Volume,
               json: JsonOpt = False) -> None:
     """Effective conductivity/diffusivity, MacMullin number and the blocking-electrode tortuosity factor."""
     from ionscope.micro.transport import transport_properties
-    from ionscope.model.result import Quantity
 
     dirs = _names(directions) or []
     res = transport_properties(_load(volume, phases, spacing), _coefficients(coefficients), unit=unit,
@@ -203,17 +196,27 @@ def transport(volume: Volume,
     if json:
         emit_json(res)
         return
+    _print_transport(values, dirs, electrode_axis)
+    print_warnings(res.warnings)
+
+
+def _print_transport(values: dict[str, Any], dirs: list[str], electrode_axis: str | None) -> None:
+    """Effective coefficient (in the unit of ``--unit``; relative when it is 1), τ and MacMullin number per
+    direction, each rounded to its solver error by :func:`show`."""
+    from ionscope.model.result import Quantity
+
     for d in dirs:
         v = values[d]
         if v["effective"] is None:
             console.print(f"{d}: — ({v['reason']})", highlight=False)
             continue
-        extra = f", τ = {v['tortuosity']:.4g}, MacMullin = {v['macmullin']:.4g}" if "macmullin" in v else ""
-        console.print(f"{d}: effective {v['effective']:.4g}{extra}", highlight=False)
+        eff = v["effective"]
+        relative = " (relative to the intrinsic coefficients: no --unit given)" if eff.unit in ("", "1") else ""
+        extra = f", τ = {show(v['tortuosity'])}, MacMullin = {show(v['macmullin'])}" if "macmullin" in v else ""
+        console.print(f"{d}: effective {show(eff)}{relative}{extra}", highlight=False)
     if isinstance(values.get("electrode_tortuosity"), Quantity):
-        console.print(f"electrode tortuosity factor ({electrode_axis}): {values['electrode_tortuosity']:.4g}",
+        console.print(f"electrode tortuosity factor ({electrode_axis}): {show(values['electrode_tortuosity'])}",
                       highlight=False)
-    print_warnings(res.warnings)
 
 
 @app.command()

@@ -154,6 +154,8 @@ def identify(
         return
     for res in results:
         _print_identification(res)
+    if any(res["error"] is None for res in results):
+        _print_columns_note()
     if table_out is not None:
         err_console.print(f"wrote {table_out}")
 
@@ -184,9 +186,13 @@ def _print_identification(res) -> None:
                       f"< {ul.value:.0f}" if ul else "", f"{r['significance'] or 0:.1f}", f"{r['contrast'] or 0:.1f}",
                       why if r["detected"] else f"[dim]{why}[/dim]")
     console.print(table)
+    print_warnings(res.warnings)
+
+
+def _print_columns_note() -> None:
+    """What the z and zc columns and 'detected' mean: once, after every file's table."""
     console.print("  z: fitted intensity over its 1σ (background alone can make it large); zc: contrast over the "
                   "local background (σ). Detected: the isotope pattern fits and its contrast passes the "
                   "family-wise 3σ test (Bonferroni over the species tested); a row not detected names the "
                   "tests its form of largest contrast fails (significance, pattern, contrast, mass offset)",
                   highlight=False, style="dim")
-    print_warnings(res.warnings)

@@ -10,7 +10,7 @@ import numpy as np
 import typer
 import xarray as xr
 
-from ionscope.cli.common import console, dask_progress, emit_json, print_warnings, progress, quantity_option
+from ionscope.cli.common import console, dask_progress, emit_json, print_warnings, progress, quantity_option, show
 from ionscope.cli.options import ForceOpt, JsonOpt, deprecated_spelling, renamed
 from ionscope.model.errors import ValidationError
 from ionscope.model.provenance import describe_input, make_provenance
@@ -51,7 +51,8 @@ def write_stack(vol: xr.DataArray, out: Path, force: bool, quiet: bool) -> Path:
         return write(vol, out, force=force)
 
 
-def _finish(result: Result, json: bool) -> None:
+def _finish(result: Result, json: bool, summary: list[str]) -> None:
+    """The result as the JSON envelope, or as ``summary`` (lines for people) and its warnings."""
     if json:
         from ionscope.model.result import suffixed_to_quantities
 
@@ -60,10 +61,38 @@ def _finish(result: Result, json: bool) -> None:
             values, "phase correlation gives no error estimate; its resolution is 1/upsample pixel"),
             result.warnings, result.provenance))
     else:
-        for k, v in result.values.items():
-            if not isinstance(v, list):
-                console.print(f"{k}: {v}")
+        for line in [*summary, f"wrote {result['output']}"]:
+            console.print(line, highlight=False)
         print_warnings(result.warnings)
+
+
+def _largest(values: dict[str, Any], name: str, sigma: str | None, scale: Any, unit: str) -> Quantity:
+    """The largest |value| of the per-slice curve ``name`` with the standard error of that same entry
+    (``sigma`` curve, times ``scale`` into ``unit``; none for translation, whose phase correlation gives none)."""
+    curve = np.abs(np.asarray(values[name], dtype=float))
+    k = np.unravel_index(int(np.argmax(curve)), curve.shape)
+    err = None if sigma is None or sigma not in values else float(
+        (np.asarray(values[sigma], dtype=float) * scale)[k])
+    return Quantity(float(curve[k]), err, unit)
+
+
+def _align_summary(values: dict[str, Any], upsample: int) -> list[str]:
+    """Slices, largest drift (µm) and rotation (deg) of an alignment, rounded by :func:`show`."""
+    how = f"phase correlation, resolution 1/{upsample} px" if values["transform"] == "translation" else \
+        values["transform"]
+    px = np.asarray(values["drift_px"], dtype=float)
+    um_per_px = np.divide(values["drift_um"], px, out=np.zeros_like(px), where=px != 0)
+    drift = _largest(values, "drift_um", "drift_sigma_px", um_per_px, "µm")
+    rotation = _largest(values, "rotation_deg", "rotation_sigma_deg", 1.0, "deg")
+    return [f"aligned {values['slices']} slices ({how}): largest drift {show(drift)}, "
+            f"largest rotation {show(rotation)}"]
+
+
+def _fractions_summary(phases: dict[str, int], fractions: dict[str, float], thresholds: list[float]) -> list[str]:
+    """Volume fraction of every phase (label value in brackets) and the multi-Otsu thresholds (grey levels)."""
+    cut = ", ".join(show(t) for t in thresholds)
+    parts = ", ".join(f"{name} (label {phases[name]}) {show(fractions[name])}" for name in phases)
+    return [f"segmented into {len(phases)} phases at grey-level thresholds {cut}", f"volume fractions: {parts}"]
 
 
 def _fiducial(text: str | None) -> tuple[slice, slice] | None:
@@ -93,7 +122,7 @@ def align(stack: Stack, out: Out, reference: Annotated[str, typer.Option(help="p
     path = write_stack(res.aligned, out, force, json)
     drift = {k: v for k, v in res.values.items() if k != "aligned"}
     _finish(Result(res.kind, {**drift, "output": str(path), "input": describe_input(stack)}, res.warnings,
-                   res.provenance), json)
+                   res.provenance), json, _align_summary(drift, upsample))
 
 
 @app.command()
@@ -106,8 +135,10 @@ def destripe(stack: Stack, out: Out, method: Annotated[str, typer.Option(help="w
     vol = open_stack(stack, pixel_size, slice_thickness)
     res = run(vol, method=method, levels=levels, sigma=sigma)
     path = write_stack(res, out, force, json)
+    how = f"{levels} wavelet levels, σ {show(sigma)}" if method == "wavelet-fft" else "FFT wedge"
     _finish(Result("tomo.destripe", {"output": str(path), "input": describe_input(stack)}, (),
-                   res.attrs["provenance"]), json)
+                   res.attrs["provenance"]), json,
+            [f"removed curtaining stripes from {vol.sizes.get('z', 1)} slices of {stack.name} ({method}: {how})"])
 
 
 def _read_labels(path: Path) -> tuple[np.ndarray, dict]:
@@ -231,9 +262,9 @@ def segment(stack: Stack, out: Out,
             emit_json(Result(res.kind, {k: v for k, v in res.values.items() if k != "input"}, res.warnings,
                              res.provenance))
             return
-        fr = ", ".join(f"{k} {v:.3f}" for k, v in res["volume_fraction"].items())
-        console.print(f"wrote {res['output']} ({res['learner']}): {fr}; mean uncertainty "
-                      f"{res['mean_uncertainty'].value:.3f}", highlight=False)
+        fr = ", ".join(f"{k} {show(v)}" for k, v in res["volume_fraction"].items())
+        console.print(f"wrote {res['output']} ({res['learner']}): volume fractions {fr}; mean uncertainty "
+                      f"{show(res['mean_uncertainty'])}", highlight=False)
         print_warnings(res.warnings)
         return
     if probabilities is not None:
@@ -255,9 +286,11 @@ def segment(stack: Stack, out: Out,
         lab = lab.load()
     path = write_stack(lab, out, force, json)
     ph = lab.attrs["phases"]
+    fractions = dict(volume_fractions(lab.values, ph).values)
     _finish(Result("tomo.segment", {"output": str(path), "phases": ph, "thresholds": lab.attrs["thresholds"],
-                                    "volume_fraction": dict(volume_fractions(lab.values, ph).values),
-                                    "input": describe_input(stack)}, (), lab.attrs["provenance"]), json)
+                                    "volume_fraction": fractions,
+                                    "input": describe_input(stack)}, (), lab.attrs["provenance"]), json,
+            _fractions_summary(ph, fractions, lab.attrs["thresholds"]))
 
 
 @app.command()
@@ -281,4 +314,7 @@ def correct(stack: Stack, out: Out,
                                     "spacing": Quantity(spacing, None, "µm",
                                                         why_no_uncertainty=why),
                                     "shear_per_slice": Quantity(shear, None, "px", why_no_uncertainty=why),
-                                    "input": describe_input(stack)}, (), res.attrs["provenance"]), json)
+                                    "input": describe_input(stack)}, (), res.attrs["provenance"]), json,
+            [f"view geometry corrected for a {show(tilt, 'deg')} tilt: voxel size z, y, x "
+             f"{', '.join(show(s) for s in spacing)} µm; "
+             + (f"shear of {show(shear, 'px')} per slice removed" if not keep_shear else "shear kept")])

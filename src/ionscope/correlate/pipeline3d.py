@@ -312,7 +312,7 @@ def transfer_volume_labels(labels: xr.DataArray, cube: xr.DataArray, ct: Correla
                              "mean_per_voxel": float(tr.mean_z[li, iz, ci]), "sigma": float(tr.sigma_z[li, iz, ci]),
                              "sigma_poisson": float(tr.sigma_poisson_z[li, iz, ci]),
                              "sigma_registration": float(tr.sigma_registration_z[li, iz, ci]),
-                             "voxels": float(tr.weight_z[li, iz])})
+                             "volume_um3": float(tr.weight_z[li, iz] * vox_um3)})
         per_label[ln] = {"value": lv,
                          "volume": Quantity(float(tr.weight_z[li].sum() * vox_um3), None, "µm^3",
                                             why_no_uncertainty="volume of the label in the used voxels under the "

@@ -56,13 +56,15 @@ def round_to_uncertainty(value: float, uncertainty: float) -> tuple[float, float
     (12400.0, 2600.0, -2)
     >>> round_to_uncertainty(1.0, 0.0996)
     (1.0, 0.1, 2)
+    >>> round_to_uncertainty(0.4499, 0.00097)
+    (0.4499, 0.001, 4)
     """
     u = abs(float(uncertainty))
     n = uncertainty_digits(u)
-    decimals = n - 1 - math.floor(math.log10(u))
-    u_r = round(u, decimals)
-    if u_r and math.floor(math.log10(u_r)) > math.floor(math.log10(u)):  # 0.0996 → 0.10: one digit fewer
-        decimals -= 1 if n == 2 else 0
+    exp = math.floor(math.log10(u))
+    if round(u / 10 ** (exp - 2)) >= 950:  # 950–999 round up to 1000, two digits kept: 0.00097 → 0.0010
+        return round(float(value), -exp), round(10.0 ** (exp + 1), -exp), -exp
+    decimals = n - 1 - exp
     return round(float(value), decimals), round(u, decimals), decimals
 
 
@@ -82,7 +84,8 @@ def format_measurement(value: float | None, uncertainty: float | None = None, un
     """``value ± uncertainty unit`` rounded to the uncertainty, in scientific notation when needed.
 
     Without a (finite, non-zero) uncertainty the value keeps ``digits`` significant digits.
-    Very large or small numbers share one power of ten: ``(6.0 ± 0.3)×10⁻¹³ cm²/s``.
+    Very large or small numbers share one power of ten: ``(6.0 ± 0.3)×10⁻¹³ cm²/s``, chosen from the
+    larger of the value and its uncertainty (``0.0003 ± 0.0098``, not ``(3 ± 98)×10⁻⁵``).
 
     >>> format_measurement(0.58123, 0.0123, "eV")
     '0.581 ± 0.012 eV'
@@ -97,7 +100,8 @@ def format_measurement(value: float | None, uncertainty: float | None = None, un
     value = float(value)
     u = math.nan if uncertainty is None else float(uncertainty)
     has_u = math.isfinite(u) and u != 0
-    scale_of = abs(u) if has_u and value == 0 else abs(value)
+    # a value within its σ of 0 takes the (rounded) σ's scale
+    scale_of = max(abs(value), round_to_uncertainty(value, u)[1]) if has_u else abs(value)
     exp = math.floor(math.log10(scale_of)) if scale_of > 0 else 0
     if not -3 <= exp <= 4:
         factor = 10.0 ** exp
@@ -108,6 +112,7 @@ def format_measurement(value: float | None, uncertainty: float | None = None, un
     if not has_u:
         return f"{_significant(value, digits)}{unit_text}"
     v, u_rounded, decimals = round_to_uncertainty(value, u)
+    v += 0.0  # a value that rounds to zero is written 0, not -0
     d = max(decimals, 0)
     return f"{v:.{d}f} ± {u_rounded:.{d}f}{unit_text}"
 

@@ -82,7 +82,7 @@ def pca(data: xr.DataArray, n_components: int, *, scaling: str = "poisson", norm
         pre = preprocess(flat, scaling=scaling, normalisation=normalisation, reference=reference, sqrt=sqrt,
                          centre=True, mask=mask)
         n, p = pre.matrix.shape
-        check_components(n_components, n - 1, p)
+        check_components(n_components, n, p, centred=True)
         total = float(np.sum(pre.matrix**2))
         if solver == "full":
             u, s, vt = np.linalg.svd(pre.matrix, full_matrices=False)
@@ -198,7 +198,7 @@ def _pca_gram(flat: Any, k: int, scaling: str, normalisation: str,
         names = [str(flat.peaks[c]) for c in np.flatnonzero(zero)[:10]]
         raise ValidationError(f"{int(zero.sum())} all-zero channel(s) {names}"
                               "; remove them before multivariate analysis")
-    check_components(k, n_kept - 1, p)
+    check_components(k, n_kept, p, centred=True)
     dcol = 1.0 / np.sqrt(colsum_x / n_kept) if poisson else np.ones(p)
     ybar = colsum_y / n_kept
     mu = dcol * ybar

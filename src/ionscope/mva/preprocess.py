@@ -306,11 +306,17 @@ def _reference_index(flat: Flattened, reference: str | None) -> int:
     return int(hits[0])
 
 
-def check_components(n_components: int, n_samples: int, n_peaks: int, rank: int | None = None) -> None:
-    """Raise if more components are asked for than the data's rank allows."""
-    limit = min(n_samples, n_peaks) if rank is None else rank
+def check_components(n_components: int, n_samples: int, n_peaks: int, rank: int | None = None, *,
+                     centred: bool = False) -> None:
+    """Raise if more components are asked for than the data's rank allows.
+
+    ``n_samples`` is the number of samples used; ``centred`` (PCA) subtracts the mean spectrum, which
+    takes one from the rank (min(n_samples − 1, n_peaks)), and the message says so.
+    """
+    limit = min(n_samples - int(centred), n_peaks) if rank is None else rank
     if not isinstance(n_components, (int, np.integer)) or n_components < 1:
         raise ValidationError(f"n_components must be a positive integer, got {n_components!r}")
     if n_components > limit:
+        why = "; centring takes one from the rank" if centred and n_samples - 1 < n_peaks else ""
         raise ValidationError(f"{n_components} components asked for but the data's rank is at most {limit} "
-                              f"({n_samples} samples × {n_peaks} peaks)")
+                              f"({n_samples} samples × {n_peaks} peaks{why})")
