@@ -127,7 +127,7 @@ def test_tomo_summaries(cli, tmp_path):
     fractions = json.loads(doc)["results"]["volume_fraction"]
     assert set(shown) == {"pore", "cbd", "nmc"}
     for name, text in shown.items():  # three significant digits of a fraction without uncertainty
-        assert float(text) == pytest.approx(fractions[name], abs=0.5 * 10 ** -_decimals(text))
+        assert float(text) == pytest.approx(fractions[name]["value"], abs=0.5 * 10 ** -_decimals(text))
 
 
 def test_depth_mri_text(cli, tmp_path):

@@ -153,7 +153,7 @@ def test_cli_train_and_segment(sample, tmp_path, cli):
     env = json.loads(out)
     seg = env["results"]
     assert seg["phases"] == {"pore": 0, "nmc": 1, "cbd": 2} and 0 < seg["mean_uncertainty"]["value"] < 1
-    assert abs(sum(seg["volume_fraction"].values()) - 1) < 1e-9
+    assert abs(sum(f["value"] for f in seg["volume_fraction"].values()) - 1) < 1e-9
     from ionscope.io.zarr_store import load
 
     ds = load(tmp_path / "p.zarr")
@@ -215,7 +215,7 @@ def test_segment_by_model_writes_labels_and_reports_fractions(sample, tmp_path):
     assert res.kind == "tomo.segment" and res["output"] == str(tmp_path / "labels.zarr") and len(stages) == 1
     assert res["learner"] == "random-forest" and set(res["volume_fraction"]) == set(CLASSES)
     for c in CLASSES:  # the fractions are those of the label volume handed to ``write``
-        assert res["volume_fraction"][c] == pytest.approx(float((lab.values == lab.attrs["phases"][c]).mean()))
+        assert float(res["volume_fraction"][c]) == pytest.approx(float((lab.values == lab.attrs["phases"][c]).mean()))
     assert 0 <= res["mean_uncertainty"].value <= 1 and (tmp_path / "p.zarr").exists()
     assert res["model"]["path"] == str(path) and len(res["model"]["sha256"]) == 64 and "input" in res.values
     with pytest.raises(ValidationError, match="--chunk"):

@@ -88,7 +88,7 @@ def _align_summary(values: dict[str, Any], upsample: int) -> list[str]:
             f"largest rotation {show(rotation)}"]
 
 
-def _fractions_summary(phases: dict[str, int], fractions: dict[str, float], thresholds: list[float]) -> list[str]:
+def _fractions_summary(phases: dict[str, int], fractions: dict[str, Any], thresholds: list[float]) -> list[str]:
     """Volume fraction of every phase (label value in brackets) and the multi-Otsu thresholds (grey levels)."""
     cut = ", ".join(show(t) for t in thresholds)
     parts = ", ".join(f"{name} (label {phases[name]}) {show(fractions[name])}" for name in phases)
@@ -247,7 +247,7 @@ def segment(stack: Stack, out: Out,
             json: JsonOpt = False,
             denoise_um: Annotated[float | None, deprecated_spelling("--denoise-um", "--denoise")] = None) -> None:
     """Segment into named phases by multi-Otsu thresholds or a trained model; writes a label volume."""
-    from ionscope.micro.fractions import volume_fractions
+    from ionscope.micro.fractions import counted_fractions
 
     if model is not None:
         from ionscope.io.atomic import check_writable
@@ -286,7 +286,7 @@ def segment(stack: Stack, out: Out,
         lab = lab.load()
     path = write_stack(lab, out, force, json)
     ph = lab.attrs["phases"]
-    fractions = dict(volume_fractions(lab.values, ph).values)
+    fractions = counted_fractions(lab.values, ph)
     _finish(Result("tomo.segment", {"output": str(path), "phases": ph, "thresholds": lab.attrs["thresholds"],
                                     "volume_fraction": fractions,
                                     "input": describe_input(stack)}, (), lab.attrs["provenance"]), json,

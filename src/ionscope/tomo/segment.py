@@ -206,7 +206,7 @@ def segment_by_model(model_path: str | PathLike[str], vol: xr.DataArray, write: 
     import dask
 
     from ionscope.io.atomic import check_writable
-    from ionscope.micro.fractions import volume_fractions
+    from ionscope.micro.fractions import counted_fractions
     from ionscope.model.provenance import describe_input
     from ionscope.model.result import Quantity
     from ionscope.tomo.train import check_pixel_size, load_model, segment_with_model
@@ -235,7 +235,7 @@ def segment_by_model(model_path: str | PathLike[str], vol: xr.DataArray, write: 
     out = write(lab)
     values: dict[str, Any] = {
         "output": str(out), "phases": m.phases, "learner": m.learner,
-        "volume_fraction": dict(volume_fractions(labels, m.phases).values),
+        "volume_fraction": counted_fractions(labels, m.phases),
         "mean_uncertainty": Quantity(unc, None, "1", why_no_uncertainty=(
             "a mean of normalised entropies; the sampling error of the mean is negligible")),
         "probabilities": str(probabilities) if probabilities is not None else None,
