@@ -179,8 +179,10 @@ def find_plugin(path: str | PathLike[str], format: str | None = None, *, for_wri
     if for_writing:
         if by_ext:
             return by_ext[0]
+        what = ("is a folder: name the output with the extension of a writable format" if p.is_dir() and not p.suffix
+                else f"no writer for the extension {''.join(p.suffixes) or '(none)'}")
         raise UnknownFormatError(
-            f"no writer for the extension {''.join(p.suffixes) or '(none)'}; writable formats: "
+            f"{what}; writable formats: "
             + ", ".join(f"{pl.name} ({'/'.join(pl.extensions)})" for pl in usable), p)
     head = b""
     if p.is_file():
@@ -282,10 +284,51 @@ def read(path: str | PathLike[str], format: str | None = None, **options: Any) -
     return reader(p, **validate_options(plugin, p, options))
 
 
+def check_output(path: str | PathLike[str], format: str | None = None, *, force: bool = False) -> FormatPlugin:
+    """The writer for ``path``, after refusing, before any work, an output it could not or must not write.
+
+    In this order: no writer takes the extension (or ``format``); the path exists but is not an output
+    of that writer (a folder that is not its store, a file where a store goes), which ``force`` never
+    replaces; the path exists and ``force`` is not given.
+
+    Parameters
+    ----------
+    path
+        The output as given.
+    format
+        Writer name; default: from the extension.
+    force
+        Replace an existing output of the same kind.
+
+    Returns
+    -------
+    FormatPlugin
+        The writer.
+    """
+    from ionscope.io.atomic import check_replaceable
+
+    plugin = find_plugin(path, format, for_writing=True)
+    p = Path(path)
+    ours = None
+    if plugin.is_directory and plugin.sniff is not None:
+        sniff = plugin.sniff
+
+        def ours(q: Path) -> bool:
+            return bool(sniff(q, b""))
+
+    check_replaceable(p, force, what=f"{plugin.name} store" if plugin.is_directory else f"{plugin.name} file",
+                      directory=plugin.is_directory, ours=ours)
+    return plugin
+
+
 def write(obj: Any, path: str | PathLike[str], format: str | None = None, *, force: bool = False,
           **options: Any) -> Path:
-    """Write ``obj`` to ``path`` in ``format`` (chosen from the extension when not given), atomically."""
-    plugin = find_plugin(path, format, for_writing=True)
+    """Write ``obj`` to ``path`` in ``format`` (chosen from the extension when not given), atomically.
+
+    The output is checked first (:func:`check_output`): an existing folder that is not this writer's
+    store is never replaced, even with ``force``.
+    """
+    plugin = check_output(path, format, force=force)
     writer = plugin.write
     if writer is None:  # find_plugin returns only plugins that write
         raise UnsupportedError(f"format {plugin.name!r} cannot be written", Path(path))
