@@ -240,6 +240,9 @@ def export(volume: Volume,
         raise ValidationError(f"--electrode must be positive or negative, got {electrode!r}")
     if to not in ("bpx", "pybamm"):
         raise ValidationError(f"--to must be bpx or pybamm, got {to!r}")
+    from ionscope.cli.common import check_output_file
+
+    check_output_file(out, force, None)
     lab = _load(volume, phases, spacing)
     ph = analysis_phases(lab).phases
     with progress("microstructure parameters", None, quiet=json):

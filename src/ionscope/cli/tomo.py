@@ -41,10 +41,20 @@ def open_stack(path: Path, pixel: str | None = None, thick: str | None = None) -
                       slice_thickness_um=parse_length_um(dz.value) if dz else None)
 
 
+def check_stack_output(out: Path, force: bool) -> Path:
+    """Refuse, before any work, an output stack that is not .zarr/.tif/.tiff or that exists (without
+    ``--force``), or a folder that is not a store of ours (:func:`ionscope.io.registry.check_output`)."""
+    if out.suffix.lower() not in (".zarr", ".tif", ".tiff"):
+        raise ValidationError(f"output must end in .zarr, .tif or .tiff, got {out.name}", out)
+    from ionscope.io.registry import check_output
+
+    check_output(out, force=force)
+    return out
+
+
 def write_stack(vol: xr.DataArray, out: Path, force: bool, quiet: bool) -> Path:
     """Write ``vol`` to ``out`` (.zarr, .tif or .tiff) through the format registry, with a progress bar."""
-    if out.suffix.lower() not in (".zarr", ".tif", ".tiff"):
-        raise ValidationError(f"output must end in .zarr, .tif or .tiff, got {out.name}")
+    check_stack_output(out, force)
     from ionscope.io import write
 
     with dask_progress(f"writing {out.name}", quiet=quiet):
@@ -86,6 +96,7 @@ def align(stack: Stack, out: Out, reference: Annotated[str, typer.Option(help="p
     """Align slices (translation, rigid or affine); report drift and rotation curves."""
     from ionscope.tomo.align import align_stack
 
+    check_stack_output(out, force)
     vol = open_stack(stack, pixel_size, slice_thickness)
     with progress(f"registering {vol.sizes.get('z', 0)} slices ({transform})", quiet=json):
         res = align_stack(vol, transform=transform, reference=reference, window=window, upsample=upsample,
@@ -103,6 +114,7 @@ def destripe(stack: Stack, out: Out, method: Annotated[str, typer.Option(help="w
     """Remove curtaining stripes (Münch wavelet–FFT filter or FFT wedge)."""
     from ionscope.tomo.destripe import destripe as run
 
+    check_stack_output(out, force)
     vol = open_stack(stack, pixel_size, slice_thickness)
     res = run(vol, method=method, levels=levels, sigma=sigma)
     path = write_stack(res, out, force, json)
@@ -218,11 +230,14 @@ def segment(stack: Stack, out: Out,
     """Segment into named phases by multi-Otsu thresholds or a trained model; writes a label volume."""
     from ionscope.micro.fractions import volume_fractions
 
+    check_stack_output(out, force)
+    if probabilities is not None:
+        from ionscope.io.zarr_store import check_store_output
+
+        check_store_output(probabilities, force)
     if model is not None:
-        from ionscope.io.atomic import check_writable
         from ionscope.tomo.segment import segment_by_model
 
-        check_writable(out, force)
         res = segment_by_model(model, open_stack(stack, pixel_size, slice_thickness),
                                lambda lab: write_stack(lab, out, force, json), chunk_z=chunk,
                                probabilities=probabilities, allow_pixel_size_mismatch=allow_pixel_size_mismatch,
@@ -271,6 +286,7 @@ def correct(stack: Stack, out: Out,
     """FIB-SEM view geometry: y pixel size ÷ sin(tilt) and removal of the t·cos(tilt) shift per slice."""
     from ionscope.tomo.geometry import correct_view_geometry
 
+    check_stack_output(out, force)
     vol = open_stack(stack, pixel_size, slice_thickness)
     res = correct_view_geometry(vol, angle_deg=tilt, remove_shear=not keep_shear)
     path = write_stack(res, out, force, json)

@@ -155,7 +155,7 @@ def atomic_path(path: str | PathLike[str], *, force: bool = False, directory: bo
 
     On an exception the temporary output is removed and ``path`` is left as it was.
     """
-    target = check_writable(path, force)
+    target = check_writable(path, force) if directory else check_replaceable(path, force, what="file")
     target.parent.mkdir(parents=True, exist_ok=True)
     clean_stale(target)
     prefix = f".{target.name}.tmp-{os.getpid()}-"

@@ -10,7 +10,6 @@ import numpy as np
 from ionscope.io.atomic import atomic_path
 from ionscope.model.result import Result
 
-
 #: Name of the figure of one element of one spectrum file in the ``--plot`` folder.
 FIGURE_NAME = "{stem}_{element}.png"
 _ELEMENT = re.compile(r"[A-Z][a-z]?")
