@@ -282,3 +282,23 @@ def test_identify_refuses_existing_outputs_before_any_work(cli, tmp_path, monkey
     assert code == 0, err
     assert table.read_text().startswith("file,") or "element" in table.read_text().splitlines()[0]
     assert (fig / "P_synthetic_Ru.png").read_bytes()[:4] == b"\x89PNG" and (fig / "notes.txt").read_text() == "keep"
+
+
+def test_element_symbols_are_read_case_insensitively_when_unambiguous(cli, tmp_path):
+    """``--elements ru,pd`` means Ru,Pd; an all-capitals pair of two symbols (CO) and unknown text are refused
+    with what was probably meant."""
+    from ionscope.model.errors import ValidationError
+    from ionscope.spectra.pipeline import parse_elements
+
+    assert parse_elements("ru, PT,Pd,rh") == ["Ru", "Pt", "Pd", "Rh"]
+    assert parse_elements(["ru", "Ru"]) == ["Ru"]
+    with pytest.raises(ValidationError, match=r"did you mean Co, or C and O"):
+        parse_elements("CO")
+    with pytest.raises(ValidationError, match=r"unknown element 'Xx'.*did you mean Xe"):
+        parse_elements("Xx")
+    path, _ = _export(tmp_path)
+    code, out, err = cli("spectrum", "identify", path, "--elements", "ru,pd", "--json")
+    assert code == 0, err
+    import json
+
+    assert [r["element"] for r in json.loads(out)["results"]["elements"]] == ["Ru", "Pd"]

@@ -310,18 +310,18 @@ def _fin(v: float, default=None):
 
 
 def parse_elements(text: str | Sequence[str]) -> str | list[str]:
-    """``"auto"`` or a validated list of element symbols (unknown symbols raise ``ValidationError``)."""
-    from ionscope.library.isotopes import element
+    """``"auto"`` or a validated list of element symbols, their case corrected where unambiguous
+    (``"ru,pt"`` → ``["Ru", "Pt"]``, :func:`ionscope.library.isotopes.element_symbol`); unknown or
+    ambiguous symbols raise ``ValidationError`` with a suggestion."""
+    from ionscope.library.isotopes import element_symbol
 
     if isinstance(text, str):
         if text.strip().lower() == "auto":
             return "auto"
         text = [e.strip() for e in text.split(",") if e.strip()]
-    els = list(dict.fromkeys(text))
+    els = list(dict.fromkeys(element_symbol(e) for e in text))
     if not els:
         raise ValidationError("no element given: pass --elements auto or symbols such as Ru,Pt,Pd")
-    for e in els:
-        element(e)
     return els
 
 
