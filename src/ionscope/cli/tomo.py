@@ -10,7 +10,15 @@ import numpy as np
 import typer
 import xarray as xr
 
-from ionscope.cli.common import console, dask_progress, emit_json, print_warnings, progress, quantity_option
+from ionscope.cli.common import (
+    console,
+    dask_progress,
+    emit_json,
+    naming,
+    print_warnings,
+    progress,
+    quantity_option,
+)
 from ionscope.cli.options import ForceOpt, JsonOpt, deprecated_spelling, renamed
 from ionscope.model.errors import ValidationError
 from ionscope.model.provenance import describe_input, make_provenance
@@ -98,7 +106,7 @@ def align(stack: Stack, out: Out, reference: Annotated[str, typer.Option(help="p
 
     check_stack_output(out, force)
     vol = open_stack(stack, pixel_size, slice_thickness)
-    with progress(f"registering {vol.sizes.get('z', 0)} slices ({transform})", quiet=json):
+    with progress(f"registering {vol.sizes.get('z', 0)} slices ({transform})", quiet=json), naming(stack):
         res = align_stack(vol, transform=transform, reference=reference, window=window, upsample=upsample,
                           fiducial=_fiducial(fiducial))
     path = write_stack(res.aligned, out, force, json)
@@ -116,7 +124,8 @@ def destripe(stack: Stack, out: Out, method: Annotated[str, typer.Option(help="w
 
     check_stack_output(out, force)
     vol = open_stack(stack, pixel_size, slice_thickness)
-    res = run(vol, method=method, levels=levels, sigma=sigma)
+    with naming(stack):
+        res = run(vol, method=method, levels=levels, sigma=sigma)
     path = write_stack(res, out, force, json)
     _finish(Result("tomo.destripe", {"output": str(path), "input": describe_input(stack)}, (),
                    res.attrs["provenance"]), json)
@@ -265,8 +274,9 @@ def segment(stack: Stack, out: Out,
         raise ValidationError(f"--denoise must not be negative, got {denoise!r}")
     if sigma is not None and sigma.value > 0:
         vol = gaussian_denoise(vol, sigma.value)
-    lab = multi_otsu_segment(vol, names)
-    with dask_progress("segmenting", quiet=json):
+    with naming(stack):
+        lab = multi_otsu_segment(vol, names)
+    with dask_progress("segmenting", quiet=json), naming(stack):
         lab = lab.load()
     path = write_stack(lab, out, force, json)
     ph = lab.attrs["phases"]
@@ -288,7 +298,8 @@ def correct(stack: Stack, out: Out,
 
     check_stack_output(out, force)
     vol = open_stack(stack, pixel_size, slice_thickness)
-    res = correct_view_geometry(vol, angle_deg=tilt, remove_shear=not keep_shear)
+    with naming(stack):
+        res = correct_view_geometry(vol, angle_deg=tilt, remove_shear=not keep_shear)
     path = write_stack(res, out, force, json)
     why = "follows from the nominal tilt and voxel size as given, whose uncertainties are not known"
     shear = res.attrs["provenance"]["parameters"]["shear_px_per_slice"]
