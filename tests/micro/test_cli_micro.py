@@ -100,3 +100,16 @@ def test_two_d_image_defaults_to_its_directions_and_errors_name_the_file(cli, tm
     assert code == 2 and "slice.tif" in err and err.count("slice.tif") == 1 and "--spacing" in err
     code, _, err = cli("tomo", "align", img, "--out", tmp_path / "aligned.zarr")
     assert code == 2 and "slice.tif" in err and "(z, y, x)" in err
+
+
+def test_a_file_that_is_not_a_stack_says_what_it_holds(cli, tmp_path):
+    """micro/tomo commands sniff the content as every reader does: a spectrum export (even named .tif) is
+    named as a spectrum, not reported as a TIFF parser's failure."""
+    rows = "".join(f"{c}\t{((c + 400) / 33000) ** 2:.6f}\t{c % 7}\n" for c in range(100, 20_000, 200))
+    for name in ("P_spectrum.txt", "P_spectrum.tif"):
+        path = tmp_path / name
+        path.write_text("# Binning: 200 channels\nChannel\tm/z\tIntensity\n" + rows)
+        for args in (("micro", "metrics", path, "--spacing", "1um"), ("tomo", "align", path, "--out",
+                                                                        tmp_path / "a.zarr")):
+            code, _, err = cli(*args)
+            assert code == 2 and name in err and "holds a spectrum" in err and "TiffFileError" not in err, err

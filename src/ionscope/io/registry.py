@@ -25,7 +25,14 @@ from typing import Any
 import pydantic
 
 from ionscope.io.checks import require_dir, require_file
-from ionscope.model.errors import InputNotFoundError, UnknownFormatError, UnsupportedError, ValidationError
+from ionscope.model.errors import (
+    FormatError,
+    InputNotFoundError,
+    IonscopeError,
+    UnknownFormatError,
+    UnsupportedError,
+    ValidationError,
+)
 
 #: Bytes handed to ``sniff`` functions.
 SNIFF_BYTES = 4096
@@ -282,6 +289,44 @@ def read(path: str | PathLike[str], format: str | None = None, **options: Any) -
     if reader is None:  # find_plugin returns only plugins that read
         raise UnsupportedError(f"format {plugin.name!r} cannot be read", p)
     return reader(p, **validate_options(plugin, p, options))
+
+
+def holding(data: Any) -> str:
+    """What ``data`` is, for messages: ``"a spectrum"``, ``"a depth profile"``, ``"2 unlabelled arrays
+    (counts, mz)"`` (a NumPy archive's bare arrays)."""
+    kind = str(getattr(data, "attrs", {}).get("kind") or "")
+    arrays = [str(v) for v in getattr(data, "data_vars", {})]
+    if kind == "arrays" or (not kind and arrays):
+        n = len(arrays)
+        return f"{n} unlabelled array{'' if n == 1 else 's'} ({', '.join(arrays)})" if n else "no arrays"
+    if not kind:
+        try:
+            from ionscope.model.arrays import kind_of
+
+            kind = str(kind_of(data))
+        except Exception:
+            kind = ""
+    kind = kind.replace("_", " ") or "dataset without an m/z axis"
+    return ("an " if kind[0] in "aeiou" else "a ") + kind
+
+
+def wrong_content(path: str | PathLike[str], expected: str) -> IonscopeError:
+    """The error for ``path`` given where ``expected`` was (e.g. ``"an image stack"``), found by content
+    sniffing as ``ionscope.read`` does: ``holds a spectrum, not an image stack``; a file no reader takes
+    gets the registry's own error (``not a format ionscope reads``).
+
+    A format that returns one kind of data is named without reading the file; otherwise the file is read
+    to tell (this runs only on the error path).
+    """
+    p = Path(path)
+    try:
+        plugin = find_plugin(p)
+        kinds = [k for k in plugin.kinds if k != "any"]
+        what = ("an " if kinds[0][0] in "aeiou" else "a ") + kinds[0].replace("_", " ") if len(kinds) == 1 \
+            else holding(read(p))
+    except IonscopeError as exc:
+        return exc
+    return FormatError(f"holds {what} ({plugin.name}), not {expected}", p)
 
 
 def check_output(path: str | PathLike[str], format: str | None = None, *, force: bool = False) -> FormatPlugin:

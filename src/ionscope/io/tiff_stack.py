@@ -18,6 +18,8 @@ import tifffile
 import xarray as xr
 
 from ionscope.io.checks import require_file
+from ionscope.io.registry import SNIFF_BYTES, wrong_content
+from ionscope.io.tiff import PLUGIN as TIFF_PLUGIN
 from ionscope.io.tiff import read_tiff
 from ionscope.model.arrays import make_volume
 from ionscope.model.errors import AbsurdSizeError, FormatError, InputNotFoundError, ValidationError
@@ -74,6 +76,10 @@ def read_stack(path: str | PathLike[str], *, pixel_size_um: float | None = None,
     p = require_file(p)
     if p.suffix.lower() == ".zip":
         return _read_zip(p, pixel_size_um, slice_thickness_um)
+    with open(p, "rb") as fh:
+        head = fh.read(SNIFF_BYTES)
+    if not TIFF_PLUGIN.sniff(p, head):  # what it is instead, found as `ionscope.read` finds it
+        raise wrong_content(p, "a TIFF image or stack")
     return read_tiff(p, pixel_size_um=pixel_size_um, slice_thickness_um=slice_thickness_um, lazy=lazy)
 
 
