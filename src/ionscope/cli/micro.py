@@ -29,12 +29,15 @@ def _load(volume: Path, phases: str | None, spacing: str | None) -> Any:
 
     ph = parse_phases(phases) if phases is not None else {}
     vol = open_stack(volume)
+    source = str(vol.attrs.get("pixel_size_source", ""))
     if spacing is not None:
         sp: Any = parse_length_um(spacing)
-    elif vol.attrs.get("spacing_um"):
+    elif vol.attrs.get("spacing_um") and not source.startswith("unknown"):
         sp = tuple(float(s) for s in vol.attrs["spacing_um"])
-    else:
-        raise ValidationError("records no voxel size: give --spacing, e.g. 0.39um", path=volume)
+    else:  # an assumed 1 µm (or a 72-ppi print density) is not a voxel size: metrics in µm need the real one
+        why = source.removeprefix("unknown: ").split("; 1 µm assumed")[0] if source.startswith("unknown: ") else ""
+        why = f" ({why})" if why and not why.startswith("1 µm") else ""
+        raise ValidationError(f"records no voxel size{why}: give --spacing, e.g. 0.39um", path=volume)
     with naming(volume):
         return label_volume(vol.values, ph, sp)
 
