@@ -247,7 +247,7 @@ def check_output_file(out: Path, force: bool, suffixes: tuple[str, ...] | None, 
     if suffixes is not None and out.suffix.lower() not in suffixes:
         raise ValidationError(f"{option} must end in {' or '.join(suffixes)}, got {out.name!r}", out)
     _check_parent(out)
-    return check_replaceable(out, force, what=f"{option} file")
+    return check_replaceable(out, force, what=f"the {option} output")
 
 
 def check_output_folder(folder: Path, force: bool, planned: Iterable[Path], option: str) -> Path:

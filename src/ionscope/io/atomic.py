@@ -47,7 +47,7 @@ def check_replaceable(path: str | PathLike[str], force: bool, *, what: str,
     force
         Whether replacing an existing output of ours was asked for.
     what
-        The output's kind for messages, e.g. ``"Zarr store"``.
+        The output's kind for messages, with its article, e.g. ``"a Zarr store"``, ``"the --table output"``.
     directory
         The output is a folder (a store).
     ours
@@ -61,10 +61,10 @@ def check_replaceable(path: str | PathLike[str], force: bool, *, what: str,
     p = Path(path)
     if p.is_dir() and not p.is_symlink():
         if not directory:
-            raise OutputExistsError(f"is a folder, and a {what} is a file: a folder is never replaced; give a "
-                                    "file name", p)
+            raise OutputExistsError(f"is a folder: {what} is a file, and ionscope never replaces a folder by a "
+                                    "file; give a file name", p)
         if ours is None or not ours(p):
-            raise OutputExistsError(f"is a folder that is not a {what}: ionscope replaces only its own outputs; "
+            raise OutputExistsError(f"is a folder that is not {what}: ionscope replaces only its own outputs; "
                                     "give a new name", p)
     return check_writable(p, force)
 
@@ -155,7 +155,7 @@ def atomic_path(path: str | PathLike[str], *, force: bool = False, directory: bo
 
     On an exception the temporary output is removed and ``path`` is left as it was.
     """
-    target = check_writable(path, force) if directory else check_replaceable(path, force, what="file")
+    target = check_writable(path, force) if directory else check_replaceable(path, force, what="the output")
     target.parent.mkdir(parents=True, exist_ok=True)
     clean_stale(target)
     prefix = f".{target.name}.tmp-{os.getpid()}-"

@@ -361,7 +361,7 @@ def check_output(path: str | PathLike[str], format: str | None = None, *, force:
         def ours(q: Path) -> bool:
             return bool(sniff(q, b""))
 
-    check_replaceable(p, force, what=f"{plugin.name} store" if plugin.is_directory else f"{plugin.name} file",
+    check_replaceable(p, force, what=f"a {plugin.name} store" if plugin.is_directory else f"a {plugin.name} file",
                       directory=plugin.is_directory, ours=ours)
     return plugin
 

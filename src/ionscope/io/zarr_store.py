@@ -247,7 +247,7 @@ def _lazy(ds: xr.Dataset, p: Path) -> xr.Dataset:
 def check_store_output(path: str | PathLike[str], force: bool) -> Path:
     """Refuse, before any work, a store output :func:`save` could not or must not write: an existing folder
     that is not a Zarr store (never replaced, even with ``force``), or an existing store without ``force``."""
-    return check_replaceable(path, force, what="Zarr store", directory=True, ours=_is_zarr)
+    return check_replaceable(path, force, what="a Zarr store", directory=True, ours=_is_zarr)
 
 
 def _is_zarr(p: Path) -> bool:
