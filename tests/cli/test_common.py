@@ -87,3 +87,87 @@ def test_real_depth_profile_piped_keeps_each_interface_on_one_line(tmp_path):
                          stdin=subprocess.DEVNULL)
     assert res.returncode == 0, res.stderr[-500:]
     assert all(ln.startswith(("  ", "reliability:")) for ln in res.stdout.splitlines()[1:]), res.stdout
+
+
+def test_overwrite_errors_say_add_force_on_the_cli_and_force_true_in_python(cli, tmp_path):
+    """The command line advises --force only; the Python API keeps its force=True wording."""
+    import json
+
+    import pytest
+
+    from ionscope.io.atomic import check_writable
+    from ionscope.model.errors import OutputExistsError
+
+    out = tmp_path / "taken.zarr"
+    out.mkdir()
+    (out / "zarr.json").write_text("{}")
+    with pytest.raises(OutputExistsError, match=r"force=True in Python"):
+        check_writable(out, False)
+    src = tmp_path / "p.txt"
+    rows = "".join(f"{i}\t{i / 10:.3f}\t{i}\n" for i in range(1, 50))
+    src.write_text("# Binning: 1\nChannel\tm/z\tIntensity\n" + rows)
+    code, _, err = cli("convert", src, out)
+    assert code == 2 and "add --force" in err and "Python" not in err
+    code, stdout, _ = cli("convert", src, out, "--json")
+    message = json.loads(stdout)["error"]["message"]
+    assert code == 2 and message.endswith("add --force to replace it"), message
+
+
+def test_a_folder_that_is_not_our_output_is_never_offered_for_replacement(cli, tmp_path):
+    """image extract --out FOLDER: the missing writer is reported first (with or without --force), and a
+    folder named like a store but not one is never replaced, even with --force."""
+    from ionscope.synth.viewer_samples import write_viewer_samples
+
+    cube = write_viewer_samples(tmp_path / "s", seed=0)["cube"]
+    plain = tmp_path / "existing_folder"
+    plain.mkdir()
+    for extra in ((), ("--force",)):
+        code, _, err = cli("image", "extract", cube, "--peaks", "27", "--out", plain, *extra)
+        assert code == 2 and "writable formats" in err and "--force" not in err, err
+    fake = tmp_path / "fake.zarr"
+    fake.mkdir()
+    (fake / "mine.txt").write_text("keep")
+    code, _, err = cli("image", "extract", cube, "--peaks", "27", "--out", fake, "--force")
+    assert code == 2 and "not a zarr store" in err and "add --force" not in err, err
+    assert (fake / "mine.txt").read_text() == "keep"
+
+
+_GARBAGE = "not data\n"
+
+#: Commands with their output option; the input is garbage, so an error about the input means the output
+#: was not checked first.
+_OUTPUT_COMMANDS = [
+    ("tomo", "align", "{inp}", "--out", "{out}.zarr"),
+    ("tomo", "destripe", "{inp}", "--out", "{out}.tif"),
+    ("tomo", "correct", "{inp}", "--out", "{out}.tif"),
+    ("tomo", "segment", "{inp}", "--out", "{out}.zarr"),
+    ("micro", "export", "{inp}", "--electrode", "positive", "--base", "Chen2020", "--to", "pybamm",
+     "--active", "nmc", "--out", "{out}.json"),
+    ("depth", "plot", "{inp}", "--out", "{out}.svg"),
+    ("depth", "mri", "{inp}", "--species", "Li", "--figure", "{out}.png"),
+    ("depth", "cube", "{inp}", "--out", "{out}.zarr"),
+    ("diffusion", "map", "{inp}", "--isotopes", "^18O-,^16O-", "--time", "1h", "--out", "{out}.zarr"),
+    ("spectrum", "calibrate", "{inp}", "--out", "{out}.zarr"),
+    ("spectrum", "identify", "{inp}", "--elements", "Ru", "--table", "{out}.csv"),
+    ("image", "extract", "{inp}", "--peaks", "27", "--out", "{out}.zarr"),
+]
+
+
+@pytest.mark.parametrize("args", _OUTPUT_COMMANDS, ids=lambda a: " ".join(a[:2]))
+def test_every_output_is_checked_before_any_work(cli, tmp_path, args):
+    """An existing output is refused (add --force) before the input is even read; an existing folder that
+    is not an output of ours is refused with --force too, and not replaced."""
+    inp = tmp_path / "input.txt"
+    inp.write_text(_GARBAGE)
+    out = tmp_path / "taken"
+    argv = [a.format(inp=inp, out=out) for a in args]
+    target = tmp_path / next(a for a in argv if a.startswith(str(out))).split("/")[-1]
+    target.write_text("mine")
+    code, _, err = cli(*argv)
+    assert code == 2 and "already exists; add --force" in err and target.name in err, err
+    target.unlink()
+    target.mkdir()
+    (target / "keep.txt").write_text("mine")
+    code, _, err = cli(*argv, "--force")
+    assert code == 2 and target.name in err and "folder" in err and "add --force" not in err, err
+    assert (target / "keep.txt").read_text() == "mine"

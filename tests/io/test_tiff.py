@@ -104,3 +104,43 @@ def test_write_tiff_refuses_overwrite_and_wrong_dims(tmp_path):
     write(vol, out, force=True)
     with pytest.raises(ValidationError, match="image \\(y, x\\) or a volume"):
         write(xr.DataArray(np.zeros((2, 2, 2, 2)), dims=("a", "b", "c", "d")), tmp_path / "w.tif")
+
+
+@pytest.mark.parametrize("ppi", [72, 96, 300])
+def test_a_print_resolution_is_not_a_pixel_size(tmp_path, ppi, cli):
+    """72/96/300 pixels per inch (what writers put in every TIFF) leave the pixel size unknown, for the
+    plain reader (info), the stack readers of micro/tomo (file and zip) alike; --spacing then sets it."""
+    import zipfile
+
+    from ionscope.io.tiff import read_tiff
+    from ionscope.io.tiff_stack import read_stack
+
+    labels = (np.arange(4 * 8 * 8).reshape(4, 8, 8) % 3 * 85).astype(np.uint8)
+    path = tmp_path / "stack.tif"
+    tifffile.imwrite(path, labels, resolution=(ppi, ppi), resolutionunit="INCH", photometric="minisblack")
+    zpath = tmp_path / "stack.tiff.zip"
+    with zipfile.ZipFile(zpath, "w") as zf:
+        zf.write(path, "stack.tif")
+    for vol in (read_tiff(path), read_stack(path), read_stack(zpath)):
+        assert vol.attrs["pixel_size_source"].startswith("unknown") and f"{ppi} pixels per inch" in \
+            vol.attrs["pixel_size_source"], vol.attrs
+        assert vol.attrs["spacing_um"][1] == 1.0
+    code, out, _ = cli("info", path)
+    assert code == 0 and "print/screen density" in out and "352.7" not in out
+    code, _, err = cli("micro", "metrics", zpath, "--only", "fractions")
+    assert code == 2 and "records no voxel size" in err and "pixels per inch" in err
+    code, _, err = cli("micro", "metrics", zpath, "--only", "fractions", "--spacing", "2um")
+    assert code == 0, err
+
+
+def test_a_microscope_resolution_in_inches_or_centimetres_is_kept(tmp_path):
+    """A physical resolution (254000 per inch = 0.1 µm, 5000 per cm = 2 µm) is still read from the tags."""
+    from ionscope.io.tiff import read_tiff
+
+    img = np.zeros((8, 8), np.uint8)
+    for res, unit, um in ((254000, "INCH", 0.1), (5000, "CENTIMETER", 2.0)):
+        path = tmp_path / f"{unit}.tif"
+        tifffile.imwrite(path, img, resolution=(res, res), resolutionunit=unit)
+        da = read_tiff(path)
+        assert da.attrs["pixel_size_source"] == "TIFF resolution tags"
+        assert float(da.x[1] - da.x[0]) == pytest.approx(um)

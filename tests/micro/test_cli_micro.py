@@ -78,3 +78,38 @@ def test_tomo_correct_tilt(cli, tmp_path):
     assert math.isclose(res["shear_per_slice"]["value"], 0.02 * math.cos(math.radians(52)) / 0.01, rel_tol=1e-9)
     code, _, err = cli("tomo", "correct", src, "--out", tmp_path / "d.zarr", "--tilt", "120")
     assert code == 2 and "angle" in err
+
+
+def test_two_d_image_defaults_to_its_directions_and_errors_name_the_file(cli, tmp_path):
+    """A 2-D label image needs no --directions (x, y by default); every error names the file (text, --json,
+    and tomo commands that need a stack)."""
+    path, _ = _labels(tmp_path)
+    img = tmp_path / "slice.tif"
+    tifffile.imwrite(img, tifffile.imread(path)[5])
+    code, out, err = cli("micro", "metrics", img, "--phases", "pore=0,nmc=85,cbd=170", "--spacing", "0.1um",
+                         "--skip", "sizes", "--json")
+    assert code == 0, err
+    res = json.loads(out)["results"]
+    assert set(res["phases"]["pore"]["tortuosity"]) == {"x", "y"}
+    code, _, err = cli("micro", "metrics", img, "--spacing", "0.1um", "--directions", "z")
+    assert code == 2 and "2-D image has no z" in err and "slice.tif" in err
+    code, out, _ = cli("micro", "metrics", img, "--phases", "a=1,b=128", "--spacing", "0.1um", "--json")
+    error = json.loads(out)["error"]
+    assert code == 2 and error["path"] == str(img) and "do not occur" in error["message"]
+    code, _, err = cli("micro", "metrics", img, "--phases", "pore=0")
+    assert code == 2 and "slice.tif" in err and err.count("slice.tif") == 1 and "--spacing" in err
+    code, _, err = cli("tomo", "align", img, "--out", tmp_path / "aligned.zarr")
+    assert code == 2 and "slice.tif" in err and "(z, y, x)" in err
+
+
+def test_a_file_that_is_not_a_stack_says_what_it_holds(cli, tmp_path):
+    """micro/tomo commands sniff the content as every reader does: a spectrum export (even named .tif) is
+    named as a spectrum, not reported as a TIFF parser's failure."""
+    rows = "".join(f"{c}\t{((c + 400) / 33000) ** 2:.6f}\t{c % 7}\n" for c in range(100, 20_000, 200))
+    for name in ("P_spectrum.txt", "P_spectrum.tif"):
+        path = tmp_path / name
+        path.write_text("# Binning: 200 channels\nChannel\tm/z\tIntensity\n" + rows)
+        for args in (("micro", "metrics", path, "--spacing", "1um"), ("tomo", "align", path, "--out",
+                                                                        tmp_path / "a.zarr")):
+            code, _, err = cli(*args)
+            assert code == 2 and name in err and "holds a spectrum" in err and "TiffFileError" not in err, err

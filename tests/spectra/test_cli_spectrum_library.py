@@ -252,3 +252,53 @@ def test_identify_chloride_forms_and_primary_ion_options(cli):
     assert not rows["--no-chlorides"]["Pd"]["detected"]
     code, _, err = cli("spectrum", "identify", path, "--elements", "Ru,Pd", "--primary-ion", "Qq3+")
     assert code == 2 and "unknown element 'Qq'" in err
+
+
+def test_identify_refuses_existing_outputs_before_any_work(cli, tmp_path, monkeypatch):
+    """--table and --plot outputs are never replaced without --force, and the refusal comes before any
+    spectrum is read; with --force the table is replaced and the other files of the folder are kept."""
+    import ionscope.spectra.pipeline as pipeline
+
+    path, _ = _export(tmp_path)
+    table, fig = tmp_path / "results.csv", tmp_path / "fig"
+    table.write_text("mine\n")
+    fig.mkdir()
+    (fig / "P_synthetic_Ru.png").write_bytes(b"mine")
+    (fig / "notes.txt").write_text("keep")
+
+    def no_work(*a, **k):
+        raise AssertionError("the spectrum was analysed before the outputs were checked")
+
+    with monkeypatch.context() as m:
+        m.setattr(pipeline, "identify_file", no_work)
+        code, _, err = cli("spectrum", "identify", path, "--elements", "Ru", "--table", table)
+        assert code == 2 and "results.csv" in err and "add --force" in err and "force=True" not in err
+        code, _, err = cli("spectrum", "identify", path, "--elements", "Ru", "--plot", fig)
+        assert code == 2 and "P_synthetic_Ru.png" in err and "add --force" in err
+        code, _, err = cli("spectrum", "identify", path, "--elements", "Ru", "--table", fig)
+        assert code == 2 and "--force" not in err.replace("--table", "")
+    assert table.read_text() == "mine\n" and (fig / "P_synthetic_Ru.png").read_bytes() == b"mine"
+    code, _, err = cli("spectrum", "identify", path, "--elements", "Ru", "--table", table, "--plot", fig, "--force")
+    assert code == 0, err
+    assert table.read_text().startswith("file,") or "element" in table.read_text().splitlines()[0]
+    assert (fig / "P_synthetic_Ru.png").read_bytes()[:4] == b"\x89PNG" and (fig / "notes.txt").read_text() == "keep"
+
+
+def test_element_symbols_are_read_case_insensitively_when_unambiguous(cli, tmp_path):
+    """``--elements ru,pd`` means Ru,Pd; an all-capitals pair of two symbols (CO) and unknown text are refused
+    with what was probably meant."""
+    from ionscope.model.errors import ValidationError
+    from ionscope.spectra.pipeline import parse_elements
+
+    assert parse_elements("ru, PT,Pd,rh") == ["Ru", "Pt", "Pd", "Rh"]
+    assert parse_elements(["ru", "Ru"]) == ["Ru"]
+    with pytest.raises(ValidationError, match=r"did you mean Co, or C and O"):
+        parse_elements("CO")
+    with pytest.raises(ValidationError, match=r"unknown element 'Xx'.*did you mean Xe"):
+        parse_elements("Xx")
+    path, _ = _export(tmp_path)
+    code, out, err = cli("spectrum", "identify", path, "--elements", "ru,pd", "--json")
+    assert code == 0, err
+    import json
+
+    assert [r["element"] for r in json.loads(out)["results"]["elements"]] == ["Ru", "Pd"]

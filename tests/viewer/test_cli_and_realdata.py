@@ -22,7 +22,7 @@ def no_serving(monkeypatch):
 def test_view_prints_the_tokenised_url_and_opens_the_browser(cli, samples, no_serving):
     import time
 
-    code, out, err = cli("view", samples["spectrum"], samples["broken"])
+    code, out, err = cli("view", samples["spectrum"], samples["broken"].parent)  # a folder holding the broken store
     assert code == 0
     url = next(line for line in out.splitlines() if line.startswith("http://127.0.0.1:"))
     assert "/?token=" in url and len(url.split("token=")[1]) >= 24
@@ -32,6 +32,24 @@ def test_view_prints_the_tokenised_url_and_opens_the_browser(cli, samples, no_se
             break
         time.sleep(0.02)
     assert no_serving == [url]
+
+
+@pytest.mark.parametrize("bad", ["missing", "broken", "not_data", "empty_folder"])
+def test_view_refuses_a_named_dataset_it_cannot_load(cli, samples, no_serving, tmp_path, monkeypatch, bad):
+    """A path given by name that cannot be loaded (or paths of which none loads): one ionscope error line
+    naming it, exit code 2, and no server is started."""
+    from ionscope.viewer.server import ViewerServer
+
+    served: list[object] = []
+    monkeypatch.setattr(ViewerServer, "serve_forever", lambda self, poll_interval=0.5: served.append(self))
+    (tmp_path / "LICENSE").write_text("Creative Commons Attribution 4.0\n")
+    (tmp_path / "empty").mkdir()
+    path = {"missing": tmp_path / "nosuch.zarr", "broken": samples["broken"], "not_data": tmp_path / "LICENSE",
+            "empty_folder": tmp_path / "empty"}[bad]
+    extra = [] if bad == "empty_folder" else [samples["volume"]]  # a good dataset beside does not excuse it
+    code, out, err = cli("view", "--no-browser", *extra, path)
+    assert code == 2 and served == [] and "token=" not in out
+    assert err.startswith("error: ") and path.name in err and len(err.strip().splitlines()) == 1, err
 
 
 def test_view_no_browser(cli, samples, no_serving):

@@ -173,6 +173,10 @@ def export(
     from ionscope.catalog import open_catalog
     from ionscope.catalog.export import export as do_export
 
+    if out is not None:
+        from ionscope.cli.common import check_output_file
+
+        check_output_file(out, force, None)
     with open_catalog(db) as cat:
         docs = list(cat.documents(entries or None))
     text = do_export(docs, to, out, force=force)

@@ -216,13 +216,14 @@ def file_written(out: Path) -> dict[str, Any]:
     return {**figure_written(out), "bytes": out.stat().st_size}
 
 
-def check_output_file(out: Path, force: bool, suffixes: tuple[str, ...], option: str = "--out") -> Path:
+def check_output_file(out: Path, force: bool, suffixes: tuple[str, ...] | None, option: str = "--out") -> Path:
     """Refuse, before any work, an output path the command could not or should not write its file to.
 
     The name must end in one of ``suffixes`` (a report saved as ``.txt`` is not opened by a browser, a
     history named ``.txt`` is never found beside the data); an existing folder is refused even with
     ``--force`` (replacing it by a file would delete everything in it); a path below a file, or in a
-    folder the user may not write to, is refused; an existing file needs ``--force``.
+    folder the user may not write to, is refused; an existing file needs ``--force``. The problems
+    ``--force`` cannot fix are reported first.
 
     Parameters
     ----------
@@ -231,7 +232,7 @@ def check_output_file(out: Path, force: bool, suffixes: tuple[str, ...], option:
     force
         Whether ``--force`` was given.
     suffixes
-        Accepted suffixes, lower case with the dot (``(".html", ".htm")``).
+        Accepted suffixes, lower case with the dot (``(".html", ".htm")``); ``None``: any.
     option
         The option (or argument) that named ``out``, for the message.
 
@@ -240,15 +241,58 @@ def check_output_file(out: Path, force: bool, suffixes: tuple[str, ...], option:
     Path
         ``out``.
     """
+    from ionscope.io.atomic import check_replaceable
+    from ionscope.model.errors import ValidationError
+
+    if suffixes is not None and out.suffix.lower() not in suffixes:
+        raise ValidationError(f"{option} must end in {' or '.join(suffixes)}, got {out.name!r}", out)
+    _check_parent(out)
+    return check_replaceable(out, force, what=f"the {option} output")
+
+
+def check_output_folder(folder: Path, force: bool, planned: Iterable[Path], option: str) -> Path:
+    """Refuse, before any work, a folder a command writes files into (``--plot DIR``…) that it could not
+    use, or where files it would write already exist and ``--force`` is not given.
+
+    The folder itself is never replaced: it is created if missing, and ``--force`` replaces only the
+    files of ours listed in ``planned`` (the others in it are left as they are).
+
+    Parameters
+    ----------
+    folder
+        The folder as given.
+    force
+        Whether ``--force`` was given.
+    planned
+        Files the command will write there that already exist (found from the inputs' names).
+    option
+        The option that named the folder, for the message.
+
+    Returns
+    -------
+    Path
+        ``folder``.
+    """
+    from ionscope.model.errors import OutputExistsError
+
+    if folder.exists() and not folder.is_dir():
+        raise OutputExistsError(f"{option} names a folder, and this is a file; give a folder name", folder)
+    _check_parent(folder / "x")
+    existing = sorted(p for p in planned if p.exists() or p.is_symlink())
+    if existing and not force:
+        shown = ", ".join(p.name for p in existing[:3]) + (f" and {len(existing) - 3} more" if len(existing) > 3
+                                                         else "")
+        raise OutputExistsError(f"already holds {shown}; add --force to replace them (force=True in Python)",
+                                folder, python_only=" (force=True in Python)")
+    return folder
+
+
+def _check_parent(out: Path) -> None:
+    """Refuse an output below a file or in a read-only folder (the nearest existing ancestor of ``out``)."""
     import os
 
-    from ionscope.io.atomic import check_writable
-    from ionscope.model.errors import OutputExistsError, ValidationError
+    from ionscope.model.errors import ValidationError
 
-    if out.is_dir():
-        raise OutputExistsError("is a folder; give a file name (a folder is never replaced, even with --force)", out)
-    if out.suffix.lower() not in suffixes:
-        raise ValidationError(f"{option} must end in {' or '.join(suffixes)}, got {out.name!r}", out)
     parent = out.parent
     while not parent.exists() and parent != parent.parent:
         parent = parent.parent
@@ -257,7 +301,6 @@ def check_output_file(out: Path, force: bool, suffixes: tuple[str, ...], option:
     if not os.access(parent, os.W_OK | os.X_OK) or not parent.stat().st_mode & 0o222:
         # a folder nobody may write to is refused for root too (a read-only data folder stays as it is)
         raise ValidationError(f"cannot write in {parent}: the folder is read-only", out)
-    return check_writable(out, force)
 
 
 def emit_json(obj: Any, *, kind: str | None = None, inputs: Iterable[Any] | None = None,
@@ -303,7 +346,7 @@ def emit_error(exc: BaseException) -> None:
     """Print ``{"error": {"type", "message", "path"}}`` for ``exc`` on stdout (``--json`` mode)."""
     from ionscope.model.result import error_document
 
-    sys.stdout.write(json.dumps(error_document(exc), indent=2, ensure_ascii=False) + "\n")
+    sys.stdout.write(json.dumps(error_document(exc, cli=True), indent=2, ensure_ascii=False) + "\n")
     sys.stdout.flush()
 
 

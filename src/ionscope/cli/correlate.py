@@ -69,12 +69,19 @@ def _identity(path: Path) -> tuple[str, str]:
     return sha256_of(path), str(path)
 
 
-def _check_writable(path: Path | None, force: bool) -> None:
+def _check_writable(path: Path | None, force: bool, option: str = "--out", *, store: bool = False) -> None:
+    """Refuse, before any work, an output file (or Zarr ``store``) that exists without --force or that
+    --force must not replace (a folder that is not an output of ours)."""
     if path is None:
         return
-    from ionscope.io.atomic import check_writable
+    if store:
+        from ionscope.io.zarr_store import check_store_output
 
-    check_writable(path, force)
+        check_store_output(path, force)
+        return
+    from ionscope.cli.common import check_output_file
+
+    check_output_file(path, force, None, option)
 
 
 @app.command(name="register")
@@ -122,7 +129,7 @@ def register_pair(
     if model not in ("similarity", "affine"):
         raise ValidationError(f"--model must be similarity or affine, got {model!r}")
     _check_writable(out, force)
-    _check_writable(export_itk, force)
+    _check_writable(export_itk, force, "--export-itk")
     fpx = quantity_option(fixed_pixel_size, "--fixed-pixel-size", "µm", require_unit=True, positive=True)
     mpx = quantity_option(moving_pixel_size, "--moving-pixel-size", "µm", require_unit=True, positive=True)
     fdz = quantity_option(fixed_slice_thickness, "--fixed-slice-thickness", "µm", require_unit=True, positive=True)
@@ -199,8 +206,8 @@ def transfer(
     from ionscope.correlate.transform import check_image, load_transform
     from ionscope.model.provenance import sha256_of
 
-    _check_writable(csv, force)
-    _check_writable(resampled, force)
+    _check_writable(csv, force, "--csv")
+    _check_writable(resampled, force, "--resampled", store=True)
     ct = load_transform(transform)
     lab = _read(labels)
     names = _phases(phases)

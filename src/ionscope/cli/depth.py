@@ -127,13 +127,11 @@ def plot(
 ) -> None:
     """Plot the chosen species of PATH against sputter time, dose or fluence, with interfaces marked."""
     import ionscope
+    from ionscope.cli.common import check_output_file
     from ionscope.depth import choose_marker_species, find_layers
     from ionscope.depth.plots import profile_figure
-    from ionscope.io.atomic import check_writable
 
-    check_writable(out, force)
-    if out.suffix.lower() not in (".svg", ".png", ".pdf"):
-        raise ValidationError(f"--out must end in .svg, .png or .pdf, got {out.name!r}")
+    check_output_file(out, force, (".svg", ".png", ".pdf"))
     with naming(path):
         profile = ionscope.read(path)
         if species is not None:
@@ -187,16 +185,14 @@ def mri(
     """Mixing–roughness–information-depth fit (Hofmann 1994, Surf. Interface Anal. 21, 673,
     doi:10.1002/sia.740210912): w, σ, λ, true interfaces and per-layer composition with uncertainties."""
     import ionscope
+    from ionscope.cli.common import check_output_file
     from ionscope.depth.mri import mri_analysis, mri_figure
-    from ionscope.io.atomic import check_writable
     from ionscope.model.provenance import describe_input
     from ionscope.model.result import Result
 
     names = _species(species)
     if figure is not None:
-        check_writable(figure, force)
-        if figure.suffix.lower() not in (".svg", ".png", ".pdf"):
-            raise ValidationError(f"--figure must end in .svg, .png or .pdf, got {figure.name!r}")
+        check_output_file(figure, force, (".svg", ".png", ".pdf"), option="--figure")
     with progress("MRI fit", quiet=json):
         profile = ionscope.read(path)
         analysis = mri_analysis(profile, names, axis=axis, inputs=[describe_input(path)])
@@ -321,7 +317,7 @@ def _mesh_paths(mesh: Path | None, specs: list[tuple[str, bool]], axis: str, for
     """``(species, file)`` for every interface surface ``--mesh`` asks for, checked before any work."""
     import re
 
-    from ionscope.io.atomic import check_writable
+    from ionscope.cli.common import check_output_file
     from ionscope.io.mesh import MESH_FORMATS
 
     if mesh is None:
@@ -339,7 +335,7 @@ def _mesh_paths(mesh: Path | None, specs: list[tuple[str, bool]], axis: str, for
         paths = [(sp, mesh.with_name(f"{mesh.stem}_{re.sub(r'[^A-Za-z0-9+-]+', '', sp) or i}{mesh.suffix}"))
                  for i, (sp, _) in enumerate(specs)]
     for _, p in paths:
-        check_writable(p, force)
+        check_output_file(p, force, None, option="--mesh")
     return paths
 
 
@@ -372,7 +368,7 @@ def cube(
     import ionscope
     from ionscope.cli.common import print_warnings, quantity_option
     from ionscope.depth.cube_maps import cube_maps, write_interface_meshes
-    from ionscope.io.atomic import check_writable
+    from ionscope.io.zarr_store import check_store_output
     from ionscope.model.provenance import describe_input
     from ionscope.model.result import Result
 
@@ -384,7 +380,7 @@ def cube(
     if axis not in ("sputter_time", "depth", "scan"):
         raise ValidationError(f"--axis must be sputter_time, depth or scan, got {axis!r}")
     r = quantity_option(rate, "--rate", "nm/s", require_unit=True, positive=True)
-    check_writable(out, force)
+    check_store_output(out, force)
     meshes = _mesh_paths(mesh, specs, axis, force)
     data = ionscope.read(path)
     if not specs and not ranges and roi is None and not rects:

@@ -231,8 +231,9 @@ def map_(
     import time as _time
 
     import ionscope
+    from ionscope.cli.common import check_output_file
     from ionscope.diffusion.maps import BLOCK_PIXELS, MODELS, map_cube, map_figure, map_summary, write_map
-    from ionscope.io.atomic import check_writable
+    from ionscope.io.zarr_store import check_store_output
     from ionscope.model.provenance import describe_input
 
     start = _time.perf_counter()
@@ -241,11 +242,9 @@ def map_(
     pair = _isotopes(isotopes)
     t = quantity_option(time, "--time", "s", require_unit=True, positive=True).value
     r = quantity_option(rate, "--rate", "nm/s", require_unit=True, positive=True)
-    check_writable(out, force)
+    check_store_output(out, force)
     if figure is not None:
-        check_writable(figure, force)
-        if figure.suffix.lower() not in (".svg", ".png", ".pdf"):
-            raise ValidationError(f"--figure must end in .svg, .png or .pdf, got {figure.name!r}")
+        check_output_file(figure, force, (".svg", ".png", ".pdf"), option="--figure")
     data = ionscope.read(cube)
     sizes = dict(getattr(data, "sizes", {}))
     blocks = -(-sizes.get("y", 1) // max(1, BLOCK_PIXELS // max(sizes.get("x", 1), 1)))

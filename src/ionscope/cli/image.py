@@ -77,11 +77,10 @@ def extract(
     """
     from ionscope.imaging import ion_images
 
-    if out is not None:
-        from ionscope.io.registry import find_plugin
+    if out is not None:  # an output no writer takes, or that is not ours to replace, is refused before the work
+        from ionscope.io.registry import check_output
 
-        ionscope.io.atomic.check_writable(out, force)
-        find_plugin(out, for_writing=True)  # an output no writer takes is refused before the work
+        check_output(out, force=force)
     mz = _peaks(peaks)
     with progress("ion images", quiet=json), naming(file):
         images = ion_images(ionscope.read(file), mz, **_tolerances(tolerance_ppm, tolerance, tol_ppm, tol_da),
@@ -131,8 +130,9 @@ def bin_events_cmd(
     from ionscope.cli.common import quantity_option
     from ionscope.imaging import bin_events
     from ionscope.io.grd import read_grd
+    from ionscope.io.registry import check_output
 
-    ionscope.io.atomic.check_writable(out, force)
+    check_output(out, force=force)
     pixel_size = renamed(pixel_size, None if pixel_size_um is None else f"{pixel_size_um!r} um",
                          old="--pixel-size-um", new="--pixel-size")
     px = quantity_option(pixel_size, "--pixel-size", "µm", require_unit=True, positive=True)

@@ -166,11 +166,11 @@ def convert(
     json: JsonOpt = False,
 ) -> None:
     """Convert SRC to DST (e.g. a text export or TIFF stack to a Zarr store)."""
-    from ionscope.io.atomic import check_writable
+    from ionscope.io.registry import check_output
     from ionscope.model.describe import describe
     from ionscope.model.provenance import sha256_of
 
-    check_writable(dst, force)
+    check_output(dst, force=force)
     with _warnings_to_stderr():
         data = _read(src, format, option, salvage)
         with dask_progress(f"writing {dst.name}", quiet=json):
@@ -275,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
         if as_json:
             emit_error(exc)
         else:
-            err_console.print(f"[bold red]error:[/bold red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+            err_console.print(f"[bold red]error:[/bold red] {escape(exc.for_cli())}", highlight=False, soft_wrap=True)
         return exc.exit_code
     except typer.Exit as exc:
         return exc.exit_code

@@ -29,16 +29,17 @@ def _load(volume: Path, phases: str | None, spacing: str | None) -> Any:
 
     ph = parse_phases(phases) if phases is not None else {}
     vol = open_stack(volume)
+    source = str(vol.attrs.get("pixel_size_source", ""))
     if spacing is not None:
         sp: Any = parse_length_um(spacing)
-    elif vol.attrs.get("spacing_um"):
+    elif vol.attrs.get("spacing_um") and not source.startswith("unknown"):
         sp = tuple(float(s) for s in vol.attrs["spacing_um"])
-    else:
-        raise ValidationError(f"{volume.name} records no voxel size: give --spacing, e.g. 0.39um", path=volume)
-    try:
+    else:  # an assumed 1 µm (or a 72-ppi print density) is not a voxel size: metrics in µm need the real one
+        why = source.removeprefix("unknown: ").split("; 1 µm assumed")[0] if source.startswith("unknown: ") else ""
+        why = f" ({why})" if why and not why.startswith("1 µm") else ""
+        raise ValidationError(f"records no voxel size{why}: give --spacing, e.g. 0.39um", path=volume)
+    with naming(volume):
         return label_volume(vol.values, ph, sp)
-    except ValidationError as exc:
-        raise ValidationError(str(exc), path=volume) from exc
 
 
 def _names(text: str | None) -> list[str] | None:
@@ -58,7 +59,8 @@ def metrics(volume: Volume, phases: Phases = None, spacing: Spacing = None,
             only: Annotated[str | None, typer.Option(help="Metrics to compute, comma separated: fractions, "
                                                            "surfaces, tpb, percolation, tortuosity, sizes")] = None,
             skip: Annotated[str | None, typer.Option(help="Metrics to leave out (same names as --only)")] = None,
-            directions: Annotated[str, typer.Option(help="τ directions, e.g. x,y,z")] = "x,y,z",
+            directions: Annotated[str | None, typer.Option(help="τ directions, e.g. x,y (default: x,y,z for a "
+                                                                "volume, x,y for a 2-D image)")] = None,
             tol: Annotated[float, typer.Option(help="Relative accuracy asked of τ (its solver error estimate "
                                                     "is reported)")] = 1e-2,
             sizes: Annotated[bool, typer.Option(help="Local-thickness size distribution per phase")] = True,
@@ -68,13 +70,13 @@ def metrics(volume: Volume, phases: Phases = None, spacing: Spacing = None,
     from ionscope.model.errors import ValidationError
 
     chosen = select_metrics(_names(only), _names(skip))
-    dirs = _names(directions) or []
+    dirs = _names(directions)
     if not 0 < tol < 0.1:
         raise ValidationError(f"--tol {tol} must lie between 0 and 0.1")
-    lab = _load(volume, phases, spacing)
-
-    res = microstructure_metrics(lab, metrics=chosen, tortuosity_phases=_names(tortuosity), sizes=sizes,
-                                 directions=dirs, tol=tol, inputs=[volume], stage=partial(progress, quiet=json))
+    with naming(volume):
+        res = microstructure_metrics(_load(volume, phases, spacing), metrics=chosen,
+                                     tortuosity_phases=_names(tortuosity), sizes=sizes, directions=dirs, tol=tol,
+                                     inputs=[volume], stage=partial(progress, quiet=json))
     if json:
         emit_json(res)
         return
@@ -189,9 +191,10 @@ def transport(volume: Volume,
     from ionscope.micro.transport import transport_properties
 
     dirs = _names(directions) or []
-    res = transport_properties(_load(volume, phases, spacing), _coefficients(coefficients), unit=unit,
-                               directions=dirs, electrode_axis=electrode_axis, tol=tol, source=volume,
-                               stage=partial(progress, quiet=json))
+    with naming(volume):
+        res = transport_properties(_load(volume, phases, spacing), _coefficients(coefficients), unit=unit,
+                                   directions=dirs, electrode_axis=electrode_axis, tol=tol, source=volume,
+                                   stage=partial(progress, quiet=json))
     values = res.values
     if json:
         emit_json(res)
@@ -243,9 +246,12 @@ def export(volume: Volume,
         raise ValidationError(f"--electrode must be positive or negative, got {electrode!r}")
     if to not in ("bpx", "pybamm"):
         raise ValidationError(f"--to must be bpx or pybamm, got {to!r}")
+    from ionscope.cli.common import check_output_file
+
+    check_output_file(out, force, None)
     lab = _load(volume, phases, spacing)
-    ph = analysis_phases(lab).phases
-    with progress("microstructure parameters", None, quiet=json):
+    with naming(volume), progress("microstructure parameters", None, quiet=json):
+        ph = analysis_phases(lab).phases
         params = microstructure_parameters(np.asarray(lab.values), ph, volume_spacing(lab).zyx, pore=pore,
                                            active=active, axis=axis)
     exported = to_bpx(params, base, electrode) if to == "bpx" else to_pybamm(params, base, electrode)

@@ -69,6 +69,10 @@ def calibrate(
     """Recalibrate m/z from reference ions; report parameters and residuals in ppm."""
     from ionscope.spectra.pipeline import calibration_result, read_spectrum
 
+    if out is not None:
+        from ionscope.io.registry import check_output
+
+        check_output(out, force=force)
     spec = read_spectrum(file, polarity)
     with progress("calibrating", quiet=json):
         res = calibration_result(spec, model=model, references=reference, source=file, out=out, force=force)
@@ -112,6 +116,7 @@ def identify(
         "--primary-ion", help="Primary ion (e.g. Bi3+): its atomic, cluster and oxide ions are fitted as "
                               "nuisance, never reported; default: from the metadata or a Bi1/Bi3/Au3 file-name "
                               "tag.")] = None,
+    force: ForceOpt = False,
     json: JsonOpt = False,
 ) -> None:
     """Which elements are present: isotope patterns over a local background, NNLS decomposition of overlaps.
@@ -130,6 +135,7 @@ def identify(
 
     els = parse_elements(elements)
     files = spectrum_files(paths)
+    _check_identify_outputs(files, table_out, plot, force)
     pol = None if polarity == "auto" else polarity
     given = {k: v for k, v in (("chlorides", chlorides), ("primary_ion", primary_ion)) if v is not None}
     with progress("identifying elements", total=len(files), quiet=json) as task:
@@ -139,13 +145,15 @@ def identify(
             results = list(identify_batch(files, elements=els, polarity=pol, recalibrate=recalibrate,
                                           on_file=lambda _p: task.advance(1), **given))
     if table_out is not None:
-        long_table(results).to_csv(table_out, index=False)
+        from ionscope.io.atomic import write_text
+
+        write_text(table_out, long_table(results).to_csv(index=False), force=force)
     if plot is not None:
         from ionscope.spectra.plots import plot_identification
 
         plot.mkdir(parents=True, exist_ok=True)
         for res in results:
-            plot_identification(res, plot, polarity=pol)
+            plot_identification(res, plot, polarity=pol, force=force)
     if json:
         if len(paths) == 1 and len(results) == 1 and files[0] == paths[0]:
             emit_json(results[0])
@@ -158,6 +166,19 @@ def identify(
         _print_columns_note()
     if table_out is not None:
         err_console.print(f"wrote {table_out}")
+
+
+def _check_identify_outputs(files: list[Path], table_out: Path | None, plot: Path | None, force: bool) -> None:
+    """Refuse, before any spectrum is read, a --table or --plot output that exists (without --force) or
+    cannot be written."""
+    from ionscope.cli.common import check_output_file, check_output_folder
+
+    if table_out is not None:
+        check_output_file(table_out, force, (".csv",), option="--table")
+    if plot is not None:
+        from ionscope.spectra.plots import existing_figures
+
+        check_output_folder(plot, force, existing_figures(plot, files), option="--plot")
 
 
 def _ppm(q) -> str:

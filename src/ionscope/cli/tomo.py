@@ -10,7 +10,16 @@ import numpy as np
 import typer
 import xarray as xr
 
-from ionscope.cli.common import console, dask_progress, emit_json, print_warnings, progress, quantity_option, show
+from ionscope.cli.common import (
+    console,
+    dask_progress,
+    emit_json,
+    naming,
+    print_warnings,
+    progress,
+    quantity_option,
+    show,
+)
 from ionscope.cli.options import ForceOpt, JsonOpt, deprecated_spelling, renamed
 from ionscope.model.errors import ValidationError
 from ionscope.model.provenance import describe_input, make_provenance
@@ -41,10 +50,20 @@ def open_stack(path: Path, pixel: str | None = None, thick: str | None = None) -
                       slice_thickness_um=parse_length_um(dz.value) if dz else None)
 
 
+def check_stack_output(out: Path, force: bool) -> Path:
+    """Refuse, before any work, an output stack that is not .zarr/.tif/.tiff or that exists (without
+    ``--force``), or a folder that is not a store of ours (:func:`ionscope.io.registry.check_output`)."""
+    if out.suffix.lower() not in (".zarr", ".tif", ".tiff"):
+        raise ValidationError(f"output must end in .zarr, .tif or .tiff, got {out.name}", out)
+    from ionscope.io.registry import check_output
+
+    check_output(out, force=force)
+    return out
+
+
 def write_stack(vol: xr.DataArray, out: Path, force: bool, quiet: bool) -> Path:
     """Write ``vol`` to ``out`` (.zarr, .tif or .tiff) through the format registry, with a progress bar."""
-    if out.suffix.lower() not in (".zarr", ".tif", ".tiff"):
-        raise ValidationError(f"output must end in .zarr, .tif or .tiff, got {out.name}")
+    check_stack_output(out, force)
     from ionscope.io import write
 
     with dask_progress(f"writing {out.name}", quiet=quiet):
@@ -115,8 +134,9 @@ def align(stack: Stack, out: Out, reference: Annotated[str, typer.Option(help="p
     """Align slices (translation, rigid or affine); report drift and rotation curves."""
     from ionscope.tomo.align import align_stack
 
+    check_stack_output(out, force)
     vol = open_stack(stack, pixel_size, slice_thickness)
-    with progress(f"registering {vol.sizes.get('z', 0)} slices ({transform})", quiet=json):
+    with progress(f"registering {vol.sizes.get('z', 0)} slices ({transform})", quiet=json), naming(stack):
         res = align_stack(vol, transform=transform, reference=reference, window=window, upsample=upsample,
                           fiducial=_fiducial(fiducial))
     path = write_stack(res.aligned, out, force, json)
@@ -132,8 +152,10 @@ def destripe(stack: Stack, out: Out, method: Annotated[str, typer.Option(help="w
     """Remove curtaining stripes (Münch wavelet–FFT filter or FFT wedge)."""
     from ionscope.tomo.destripe import destripe as run
 
+    check_stack_output(out, force)
     vol = open_stack(stack, pixel_size, slice_thickness)
-    res = run(vol, method=method, levels=levels, sigma=sigma)
+    with naming(stack):
+        res = run(vol, method=method, levels=levels, sigma=sigma)
     path = write_stack(res, out, force, json)
     how = f"{levels} wavelet levels, σ {show(sigma)}" if method == "wavelet-fft" else "FFT wedge"
     _finish(Result("tomo.destripe", {"output": str(path), "input": describe_input(stack)}, (),
@@ -249,11 +271,14 @@ def segment(stack: Stack, out: Out,
     """Segment into named phases by multi-Otsu thresholds or a trained model; writes a label volume."""
     from ionscope.micro.fractions import counted_fractions
 
+    check_stack_output(out, force)
+    if probabilities is not None:
+        from ionscope.io.zarr_store import check_store_output
+
+        check_store_output(probabilities, force)
     if model is not None:
-        from ionscope.io.atomic import check_writable
         from ionscope.tomo.segment import segment_by_model
 
-        check_writable(out, force)
         res = segment_by_model(model, open_stack(stack, pixel_size, slice_thickness),
                                lambda lab: write_stack(lab, out, force, json), chunk_z=chunk,
                                probabilities=probabilities, allow_pixel_size_mismatch=allow_pixel_size_mismatch,
@@ -281,8 +306,9 @@ def segment(stack: Stack, out: Out,
         raise ValidationError(f"--denoise must not be negative, got {denoise!r}")
     if sigma is not None and sigma.value > 0:
         vol = gaussian_denoise(vol, sigma.value)
-    lab = multi_otsu_segment(vol, names)
-    with dask_progress("segmenting", quiet=json):
+    with naming(stack):
+        lab = multi_otsu_segment(vol, names)
+    with dask_progress("segmenting", quiet=json), naming(stack):
         lab = lab.load()
     path = write_stack(lab, out, force, json)
     ph = lab.attrs["phases"]
@@ -304,8 +330,10 @@ def correct(stack: Stack, out: Out,
     """FIB-SEM view geometry: y pixel size ÷ sin(tilt) and removal of the t·cos(tilt) shift per slice."""
     from ionscope.tomo.geometry import correct_view_geometry
 
+    check_stack_output(out, force)
     vol = open_stack(stack, pixel_size, slice_thickness)
-    res = correct_view_geometry(vol, angle_deg=tilt, remove_shear=not keep_shear)
+    with naming(stack):
+        res = correct_view_geometry(vol, angle_deg=tilt, remove_shear=not keep_shear)
     path = write_stack(res, out, force, json)
     why = "follows from the nominal tilt and voxel size as given, whose uncertainties are not known"
     shear = res.attrs["provenance"]["parameters"]["shear_px_per_slice"]

@@ -38,7 +38,8 @@ def view(
         return view_pair(*paths, transform=transform, port=port, no_browser=no_browser)
     from ionscope.viewer.server import is_loopback, make_server, serve_until_interrupted
 
-    server = make_server(paths, host=host, port=port, allow_remote=allow_remote, allowed_hosts=allow_host or ())
+    server = make_server(paths, host=host, port=port, allow_remote=allow_remote, allowed_hosts=allow_host or (),
+                         strict=True)  # a named file that fails, or nothing loaded: an error, no server
     server.catalog_db = catalog_db  # read by the /catalog page; fixed here, never taken from a request
     if not is_loopback(host):
         names = ", ".join(sorted(server.allowed_hosts))

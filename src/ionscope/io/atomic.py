@@ -15,7 +15,7 @@ import re
 import shutil
 import tempfile
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from os import PathLike
 from pathlib import Path
 
@@ -26,8 +26,47 @@ def check_writable(path: str | PathLike[str], force: bool) -> Path:
     """Refuse an existing ``path`` unless ``force``; return it as a :class:`Path`."""
     p = Path(path)
     if (p.exists() or p.is_symlink()) and not force:
-        raise OutputExistsError("already exists; add --force to replace it (force=True in Python)", p)
+        raise OutputExistsError("already exists; add --force to replace it (force=True in Python)", p,
+                                python_only=" (force=True in Python)")
     return p
+
+
+def check_replaceable(path: str | PathLike[str], force: bool, *, what: str,
+                      directory: bool = False, ours: Callable[[Path], bool] | None = None) -> Path:
+    """Refuse an output ``path`` that ``--force`` cannot or must not replace, then :func:`check_writable`.
+
+    An existing folder is replaced only by a folder output (a store) and only when ``ours`` recognises
+    it as one of that kind (a Zarr store…): any other folder (the user's data, a folder named like a
+    store by hand) is never replaced, with or without ``force``, and the message does not suggest
+    ``--force``. An existing file (or symlink, never followed) is replaced with ``force``, as usual.
+
+    Parameters
+    ----------
+    path
+        The output as given.
+    force
+        Whether replacing an existing output of ours was asked for.
+    what
+        The output's kind for messages, with its article, e.g. ``"a Zarr store"``, ``"the --table output"``.
+    directory
+        The output is a folder (a store).
+    ours
+        Test that an existing folder is an output of this kind; without it no existing folder is replaced.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    p = Path(path)
+    if p.is_dir() and not p.is_symlink():
+        if not directory:
+            raise OutputExistsError(f"is a folder: {what} is a file, and ionscope never replaces a folder by a "
+                                    "file; give a file name", p)
+        if ours is None or not ours(p):
+            raise OutputExistsError(f"is a folder that is not {what}: ionscope replaces only its own outputs; "
+                                    "give a new name", p)
+    return check_writable(p, force)
 
 
 class StaleTemporaryWarning(UserWarning):
@@ -116,7 +155,7 @@ def atomic_path(path: str | PathLike[str], *, force: bool = False, directory: bo
 
     On an exception the temporary output is removed and ``path`` is left as it was.
     """
-    target = check_writable(path, force)
+    target = check_writable(path, force) if directory else check_replaceable(path, force, what="the output")
     target.parent.mkdir(parents=True, exist_ok=True)
     clean_stale(target)
     prefix = f".{target.name}.tmp-{os.getpid()}-"

@@ -61,9 +61,9 @@ def element_of(name: str) -> str | None:
 
 
 def _pixel_size(tif: tifffile.TiffFile) -> float | None:
-    from ionscope.io.tiff import _pixel_size_from_tags
+    from ionscope.io.tiff import pixel_size_from_tags
 
-    h, w, _ = _pixel_size_from_tags(tif)
+    h, w, _ = pixel_size_from_tags(tif)
     return None if w is None else float(w)
 
 

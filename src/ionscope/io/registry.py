@@ -25,7 +25,14 @@ from typing import Any
 import pydantic
 
 from ionscope.io.checks import require_dir, require_file
-from ionscope.model.errors import InputNotFoundError, UnknownFormatError, UnsupportedError, ValidationError
+from ionscope.model.errors import (
+    FormatError,
+    InputNotFoundError,
+    IonscopeError,
+    UnknownFormatError,
+    UnsupportedError,
+    ValidationError,
+)
 
 #: Bytes handed to ``sniff`` functions.
 SNIFF_BYTES = 4096
@@ -181,8 +188,10 @@ def find_plugin(path: str | PathLike[str], format: str | None = None, *, for_wri
     if for_writing:
         if by_ext:
             return by_ext[0]
+        what = ("is a folder: name the output with the extension of a writable format" if p.is_dir() and not p.suffix
+                else f"no writer for the extension {''.join(p.suffixes) or '(none)'}")
         raise UnknownFormatError(
-            f"no writer for the extension {''.join(p.suffixes) or '(none)'}; writable formats: "
+            f"{what}; writable formats: "
             + ", ".join(f"{pl.name} ({'/'.join(pl.extensions)})" for pl in usable), p)
     head = b""
     if p.is_file():
@@ -284,10 +293,89 @@ def read(path: str | PathLike[str], format: str | None = None, **options: Any) -
     return reader(p, **validate_options(plugin, p, options))
 
 
+def holding(data: Any) -> str:
+    """What ``data`` is, for messages: ``"a spectrum"``, ``"a depth profile"``, ``"2 unlabelled arrays
+    (counts, mz)"`` (a NumPy archive's bare arrays)."""
+    kind = str(getattr(data, "attrs", {}).get("kind") or "")
+    arrays = [str(v) for v in getattr(data, "data_vars", {})]
+    if kind == "arrays" or (not kind and arrays):
+        n = len(arrays)
+        return f"{n} unlabelled array{'' if n == 1 else 's'} ({', '.join(arrays)})" if n else "no arrays"
+    if not kind:
+        try:
+            from ionscope.model.arrays import kind_of
+
+            kind = str(kind_of(data))
+        except Exception:
+            kind = ""
+    kind = kind.replace("_", " ") or "dataset without an m/z axis"
+    return ("an " if kind[0] in "aeiou" else "a ") + kind
+
+
+def wrong_content(path: str | PathLike[str], expected: str) -> IonscopeError:
+    """The error for ``path`` given where ``expected`` was (e.g. ``"an image stack"``), found by content
+    sniffing as ``ionscope.read`` does: ``holds a spectrum, not an image stack``; a file no reader takes
+    gets the registry's own error (``not a format ionscope reads``).
+
+    A format that returns one kind of data is named without reading the file; otherwise the file is read
+    to tell (this runs only on the error path).
+    """
+    p = Path(path)
+    try:
+        plugin = find_plugin(p)
+        kinds = [k for k in plugin.kinds if k != "any"]
+        what = ("an " if kinds[0][0] in "aeiou" else "a ") + kinds[0].replace("_", " ") if len(kinds) == 1 \
+            else holding(read(p))
+    except IonscopeError as exc:
+        return exc
+    return FormatError(f"holds {what} ({plugin.name}), not {expected}", p)
+
+
+def check_output(path: str | PathLike[str], format: str | None = None, *, force: bool = False) -> FormatPlugin:
+    """The writer for ``path``, after refusing, before any work, an output it could not or must not write.
+
+    In this order: no writer takes the extension (or ``format``); the path exists but is not an output
+    of that writer (a folder that is not its store, a file where a store goes), which ``force`` never
+    replaces; the path exists and ``force`` is not given.
+
+    Parameters
+    ----------
+    path
+        The output as given.
+    format
+        Writer name; default: from the extension.
+    force
+        Replace an existing output of the same kind.
+
+    Returns
+    -------
+    FormatPlugin
+        The writer.
+    """
+    from ionscope.io.atomic import check_replaceable
+
+    plugin = find_plugin(path, format, for_writing=True)
+    p = Path(path)
+    ours = None
+    if plugin.is_directory and plugin.sniff is not None:
+        sniff = plugin.sniff
+
+        def ours(q: Path) -> bool:
+            return bool(sniff(q, b""))
+
+    check_replaceable(p, force, what=f"a {plugin.name} store" if plugin.is_directory else f"a {plugin.name} file",
+                      directory=plugin.is_directory, ours=ours)
+    return plugin
+
+
 def write(obj: Any, path: str | PathLike[str], format: str | None = None, *, force: bool = False,
           **options: Any) -> Path:
-    """Write ``obj`` to ``path`` in ``format`` (chosen from the extension when not given), atomically."""
-    plugin = find_plugin(path, format, for_writing=True)
+    """Write ``obj`` to ``path`` in ``format`` (chosen from the extension when not given), atomically.
+
+    The output is checked first (:func:`check_output`): an existing folder that is not this writer's
+    store is never replaced, even with ``force``.
+    """
+    plugin = check_output(path, format, force=force)
     writer = plugin.write
     if writer is None:  # find_plugin returns only plugins that write
         raise UnsupportedError(f"format {plugin.name!r} cannot be written", Path(path))

@@ -52,8 +52,31 @@ def _sniff(path: Path, head: bytes) -> bool:
     return head[:4] in _MAGICS or (path.name.lower().endswith(_ZIP_SUFFIXES) and head[:4] == b"PK\x03\x04")
 
 
-def _pixel_size_from_tags(tif: tifffile.TiffFile) -> tuple[float | None, float | None, str]:
-    """(pixel height, pixel width) in µm and where they came from."""
+#: Pixels per inch that writers put in every TIFF as a print or screen density, not a pixel size. The
+#: TIFF 6.0 specification (Adobe, 1992, section 8) makes XResolution/YResolution required fields with
+#: ResolutionUnit defaulting to inch, so software that knows no pixel size writes its display default:
+#: 72 ppi (Apple/Adobe, also Photoshop's and many libraries' default), 96 ppi (Windows' logical
+#: density), 144 (2 × 72, high-density displays), 150, 300 and 600 ppi (print). A microscope pixel read
+#: from them (25.4 mm / 72 = 352.8 µm) is an artefact of the writer: the pixel size is then unknown.
+PRINT_PPI = frozenset({72, 96, 144, 150, 300, 600})
+
+
+def _print_density(xres: Any, yres: Any, unit: Any, ij: dict[str, Any]) -> float | None:
+    """The pixels per inch of resolution tags that state a print/screen density (:data:`PRINT_PPI`),
+    else None. Only inch units count (ImageJ's ``unit`` or a centimetre unit state a physical size)."""
+    if xres is None or unit is None or int(unit.value) != 2 or ij.get("unit"):
+        return None
+    values = [xres.value] + ([yres.value] if yres is not None else [])
+    ppi = [num / den if den else 0.0 for num, den in values]
+    return ppi[0] if all(p == ppi[0] for p in ppi) and ppi[0] in PRINT_PPI else None
+
+
+def pixel_size_from_tags(tif: tifffile.TiffFile) -> tuple[float | None, float | None, str]:
+    """(pixel height, pixel width) in µm and where they came from (None, None and why when unknown).
+
+    Resolution tags at a print or screen density (:data:`PRINT_PPI`, e.g. 72 pixels per inch) are not a
+    pixel size: the size is then unknown, and the reason is given.
+    """
     fei = getattr(tif, "fei_metadata", None)
     if fei:
         scan = fei.get("Scan") or fei.get("EScan") or {}
@@ -71,6 +94,10 @@ def _pixel_size_from_tags(tif: tifffile.TiffFile) -> tuple[float | None, float |
     page = tif.pages.first
     xres, yres, unit = page.tags.get("XResolution"), page.tags.get("YResolution"), page.tags.get("ResolutionUnit")
     ij = tif.imagej_metadata or {}
+    ppi = _print_density(xres, yres, unit, ij)
+    if ppi is not None:
+        return None, None, (f"unknown: the resolution tags state {ppi:g} pixels per inch, a print/screen "
+                            "density its writer puts in every TIFF, not a pixel size")
     if xres is not None and unit is not None and int(unit.value) in (2, 3) or (xres is not None and ij.get("unit")):
         per = {2: 25400.0, 3: 10000.0}.get(int(unit.value) if unit is not None else 0)
         if ij.get("unit"):
@@ -207,7 +234,8 @@ def _read_open(tif: tifffile.TiffFile, p: Path, size: int, pixel_size_um: float 
     attrs = {"source_file": p.name, "pixel_size_source": source}
     if plane_x is None or plane_y is None:
         plane_y = plane_x = 1.0
-        attrs["pixel_size_source"] = "unknown: 1 µm assumed; declare pixel_size_um"
+        why = source.removeprefix("unknown: ") + "; " if source.startswith("unknown: ") else ""
+        attrs["pixel_size_source"] = f"unknown: {why}1 µm assumed; declare pixel_size_um"
     if data.ndim == 2:
         coords = {"y": coord("y", pixel_axis(data.shape[0], plane_y), "µm"),
                   "x": coord("x", pixel_axis(data.shape[1], plane_x), "µm")}
@@ -269,7 +297,7 @@ def _checked_series(tif: tifffile.TiffFile, p: Path, size: int, lazy: bool | Non
     if "S" in axes or "C" in axes and shape[axes.index("C")] > 1:
         raise UnsupportedError(f"colour/multi-sample TIFF (axes {axes}); save it as grey levels", p)
     squeeze_axes = [i for i, a in enumerate(axes) if a not in "ZYXQITC" or shape[i] == 1]
-    plane_y, plane_x, source = _pixel_size_from_tags(tif)
+    plane_y, plane_x, source = pixel_size_from_tags(tif)
     ij = tif.imagej_metadata or {}
     use_lazy = nbytes > LAZY_THRESHOLD if lazy is None else lazy
     if use_lazy:

@@ -18,7 +18,9 @@ import tifffile
 import xarray as xr
 
 from ionscope.io.checks import require_file
-from ionscope.io.tiff import read_tiff
+from ionscope.io.registry import SNIFF_BYTES, wrong_content
+from ionscope.io.tiff import PLUGIN as TIFF_PLUGIN
+from ionscope.io.tiff import pixel_size_from_tags, read_tiff
 from ionscope.model.arrays import make_volume
 from ionscope.model.errors import AbsurdSizeError, FormatError, InputNotFoundError, ValidationError
 
@@ -74,6 +76,10 @@ def read_stack(path: str | PathLike[str], *, pixel_size_um: float | None = None,
     p = require_file(p)
     if p.suffix.lower() == ".zip":
         return _read_zip(p, pixel_size_um, slice_thickness_um)
+    with open(p, "rb") as fh:
+        head = fh.read(SNIFF_BYTES)
+    if not TIFF_PLUGIN.sniff(p, head):  # what it is instead, found as `ionscope.read` finds it
+        raise wrong_content(p, "a TIFF image or stack")
     return read_tiff(p, pixel_size_um=pixel_size_um, slice_thickness_um=slice_thickness_um, lazy=lazy)
 
 
@@ -93,6 +99,8 @@ def _read_zip(p: Path, pixel_size_um: float | None, slice_thickness_um: float | 
                 raise AbsurdSizeError(f"member {m.filename} claims {m.file_size} bytes from {m.compress_size}", p)
         try:
             arrays = [tifffile.imread(io.BytesIO(zf.read(m))) for m in members]
+            with tifffile.TiffFile(io.BytesIO(zf.read(members[0]))) as first:
+                tag_y, tag_x, tag_source = pixel_size_from_tags(first)  # as read_tiff reads them
         except (tifffile.TiffFileError, zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
             raise FormatError(f"corrupt TIFF or zip member: {exc}", p) from None
     if len(arrays) == 1 and arrays[0].ndim == 3:
@@ -103,7 +111,14 @@ def _read_zip(p: Path, pixel_size_um: float | None, slice_thickness_um: float | 
         if len({a.shape for a in arrays}) != 1:
             raise ValidationError("slices in the zip have inconsistent shapes", p)
         data = np.stack(arrays)
-    px = float(pixel_size_um) if pixel_size_um else 1.0
+    if pixel_size_um:
+        py = px = float(pixel_size_um)
+        source = "declared"
+    elif tag_x is not None and tag_y is not None:
+        py, px, source = tag_y, tag_x, tag_source
+    else:
+        why = tag_source.removeprefix("unknown").lstrip(": ")
+        py = px = 1.0
+        source = f"unknown: {why + '; ' if why else ''}1 µm assumed"
     dz = float(slice_thickness_um) if slice_thickness_um else px
-    source = "declared" if pixel_size_um else "unknown: 1 µm assumed"
-    return make_volume(data, (dz, px, px), attrs={"source_file": p.name, "pixel_size_source": source})
+    return make_volume(data, (dz, py, px), attrs={"source_file": p.name, "pixel_size_source": source})

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from ionscope.io.atomic import atomic_path
+from ionscope.io.atomic import atomic_path, check_replaceable
 from ionscope.io.checks import MAX_IN_MEMORY_BYTES, checked_nbytes, require_dir
 from ionscope.io.registry import FormatPlugin, ReaderOptions
 from ionscope.model.errors import AbsurdSizeError, FormatError, IonscopeError, ValidationError
@@ -100,6 +100,7 @@ def save(obj: xr.DataArray | xr.Dataset, path: str | PathLike[str], *, force: bo
         if c.dtype.kind == "U":  # fixed-width unicode is stored as variable-length strings
             ds.coords[name] = c.astype(object)
     ds.attrs[COMPLETE_KEY] = True
+    check_store_output(path, force)
     with atomic_path(path, force=force, directory=True) as tmp:
         ds.to_zarr(tmp, mode="w", zarr_format=3, consolidated=False, compute=True, write_empty_chunks=True)
     return Path(path)
@@ -241,6 +242,12 @@ def _lazy(ds: xr.Dataset, p: Path) -> xr.Dataset:
                               lock=False, meta=np.empty((0,) * var.ndim, dtype=var.dtype))
         out[name] = var.copy(data=data)
     return out
+
+
+def check_store_output(path: str | PathLike[str], force: bool) -> Path:
+    """Refuse, before any work, a store output :func:`save` could not or must not write: an existing folder
+    that is not a Zarr store (never replaced, even with ``force``), or an existing store without ``force``."""
+    return check_replaceable(path, force, what="a Zarr store", directory=True, ours=_is_zarr)
 
 
 def _is_zarr(p: Path) -> bool:

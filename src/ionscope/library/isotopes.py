@@ -83,6 +83,36 @@ def element(symbol: str) -> Element:
         raise ValidationError(f"unknown element {symbol!r} (not in the stable-isotope table)") from None
 
 
+def element_symbol(text: str) -> str:
+    """The element symbol ``text`` stands for, its case corrected when that is unambiguous (``"ru"`` → ``"Ru"``).
+
+    Written case-insensitively, one- and two-letter symbols are unambiguous except an all-capitals pair
+    of two symbols (``"CO"``: cobalt, or carbon and oxygen?; ``"HF"``), which is refused with both
+    readings; anything else unknown is refused with the closest symbols.
+
+    Raises
+    ------
+    ValidationError
+        For text that is not (unambiguously) the symbol of an element with a stable isotope.
+    """
+    import difflib
+
+    table = isotope_table()
+    text = text.strip()
+    if text in table:
+        return text
+    by_lower = {s.lower(): s for s in table}
+    match = by_lower.get(text.lower())
+    if match is not None and not (len(text) == 2 and text.isupper() and all(c in table for c in text)):
+        return match
+    if match is not None:
+        raise ValidationError(f"ambiguous element {text!r}: did you mean {match}, or {text[0]} and {text[1]} "
+                              "(give them as two entries)? Element symbols are case-sensitive")
+    close = difflib.get_close_matches(text.lower(), list(by_lower), n=3, cutoff=0.5)
+    hint = f"; did you mean {' or '.join(by_lower[c] for c in close)}?" if close else ""
+    raise ValidationError(f"unknown element {text!r} (not in the stable-isotope table){hint}")
+
+
 def multi_isotope_elements(min_abundance: float = 0.01) -> list[str]:
     """Symbols of elements with at least two isotopes above ``min_abundance``."""
     return [s for s, e in isotope_table().items() if int(np.sum(e.abundances >= min_abundance)) >= 2]

@@ -48,7 +48,15 @@ def select_metrics(only: Iterable[str] | None = None, skip: Iterable[str] | None
     return chosen
 
 
-def _directions(directions: Sequence[str], two_d: bool) -> list[str]:
+def default_directions(two_d: bool) -> list[str]:
+    """The directions of the data: x, y for a 2-D image (a single z plane), x, y, z for a volume."""
+    return ["x", "y"] if two_d else ["x", "y", "z"]
+
+
+def _directions(directions: Sequence[str] | None, two_d: bool) -> list[str]:
+    """``directions`` checked against the data's dimensionality; ``None``: :func:`default_directions`."""
+    if directions is None:
+        return default_directions(two_d)
     out = []
     for d in directions:
         if d not in _AXES:
@@ -91,10 +99,11 @@ def _tau_entry(sol: Any) -> dict[str, Any]:
             "iterations": sol.iterations, "solver_relative_error": sol.relative_error}
 
 
-def tortuosity(vol: xr.DataArray, phase: str, directions: Sequence[str] = ("x", "y", "z"),
+def tortuosity(vol: xr.DataArray, phase: str, directions: Sequence[str] | None = None,
                phases: Mapping[str, int] | None = None, *, tol: float = DEFAULT_TOL) -> Result:
     """Tortuosity factor of ``phase`` along each direction (TauFactor definition, see
-    :mod:`ionscope.micro.tortuosity`); non-percolating directions give ``percolating: False`` and no τ."""
+    :mod:`ionscope.micro.tortuosity`); non-percolating directions give ``percolating: False`` and no τ.
+    ``directions`` default to those of the data (x, y for a 2-D image, x, y, z for a volume)."""
     ph = analysis_phases(vol, phases).phases
     if phase not in ph:
         raise ValidationError(f"phase {phase!r} is not in the phase map {ph}")
@@ -103,7 +112,8 @@ def tortuosity(vol: xr.DataArray, phase: str, directions: Sequence[str] = ("x", 
     labels = label_phase(mask)
     values: dict[str, Any] = {"phase": phase, "volume_fraction": float(mask.mean()), "tolerance": tol}
     warnings = []
-    for d in _directions(directions, mask.shape[0] == 1):
+    directions = _directions(directions, mask.shape[0] == 1)
+    for d in directions:
         sol = solve_diffusion(mask, d, sp, tol=tol, labels=labels)
         entry: dict[str, Any] = {"percolating": sol.percolating, "percolating_fraction": sol.percolating_fraction}
         if sol.percolating:
@@ -118,7 +128,7 @@ def tortuosity(vol: xr.DataArray, phase: str, directions: Sequence[str] = ("x", 
 
 def microstructure_metrics(vol: xr.DataArray, phases: Mapping[str, int] | None = None, *,
                            metrics: Sequence[str] | None = None, tortuosity_phases: Sequence[str] | None = None,
-                           directions: Sequence[str] = ("x", "y", "z"), pore_phase: str | None = None,
+                           directions: Sequence[str] | None = None, pore_phase: str | None = None,
                            sizes: bool = True, tol: float = DEFAULT_TOL, representativity: bool = True,
                            inputs: Sequence[Any] = (), stage: Stage | None = None) -> Result:
     """Volume fractions, surfaces (two conventions), TPB density, percolation, τ per phase and
@@ -130,6 +140,9 @@ def microstructure_metrics(vol: xr.DataArray, phases: Mapping[str, int] | None =
         Subset of :data:`METRICS` (default all; ``sizes=False`` drops ``sizes``).
     tortuosity_phases
         Phases whose τ is solved (default every analysed phase); each must be analysed.
+    directions
+        Directions of τ and percolation among x, y, z; default: those of the data (x, y for a 2-D
+        image, x, y, z for a volume).
     tol
         Relative accuracy asked of τ (see :func:`ionscope.micro.tortuosity.solve_diffusion`).
     representativity

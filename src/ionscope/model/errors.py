@@ -23,10 +23,26 @@ class IonscopeError(Exception):
 
     exit_code = 2
 
-    def __init__(self, message: str, path: str | PathLike[str] | None = None) -> None:
+    #: Part of :attr:`problem` that only applies to the Python API (e.g. ``" (force=True in Python)"``),
+    #: left out on the command line (:meth:`for_cli`).
+    python_only: str = ""
+
+    def __init__(self, message: str, path: str | PathLike[str] | None = None, *, python_only: str = "") -> None:
         self.path = None if path is None else str(path)
         self.problem = message
+        if python_only:
+            self.python_only = python_only
         super().__init__(f"{self.path}: {message}" if self.path else message)
+
+    @property
+    def cli_problem(self) -> str:
+        """:attr:`problem` as the command line shows it (without the Python-only part)."""
+        return self.problem.replace(self.python_only, "") if self.python_only else self.problem
+
+    def for_cli(self) -> str:
+        """The message as the command line shows it: the file, then :attr:`cli_problem`."""
+        text = str(self)
+        return text.replace(self.python_only, "") if self.python_only else text
 
 
 class InputNotFoundError(IonscopeError, FileNotFoundError):

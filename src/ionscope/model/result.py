@@ -718,10 +718,13 @@ def _batch_entry(result: Result) -> dict[str, Any]:
             "provenance": to_plain(dict(result.provenance))}
 
 
-def error_document(exc: BaseException) -> dict[str, Any]:
-    """``{"error": {"type", "message", "path"}}`` for an error shown under ``--json``."""
+def error_document(exc: BaseException, *, cli: bool = False) -> dict[str, Any]:
+    """``{"error": {"type", "message", "path"}}`` for an error shown under ``--json``.
+
+    With ``cli``, the message is the command line's (an ionscope error's Python-only advice left out).
+    """
     path = getattr(exc, "path", None)
-    message = getattr(exc, "problem", None) or str(exc)
+    message = getattr(exc, "cli_problem" if cli else "problem", None) or str(exc)
     if not isinstance(path, str):
         path = None
     return {"error": {"type": type(exc).__name__, "message": str(message), "path": path}}

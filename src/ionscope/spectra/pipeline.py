@@ -125,16 +125,10 @@ def _not_a_spectrum(name: str, data) -> str:
     """Why ``data`` read from ``name`` is not a spectrum: what it holds (a depth profile; two unlabelled
     arrays ``counts, mz`` of a NumPy archive) and, for two bare 1-D arrays of one length, one of them
     ``mz``, how to make a spectrum of them."""
-    kind = str(data.attrs.get("kind") or "")
+    from ionscope.io.registry import holding
+
     arrays = [str(v) for v in getattr(data, "data_vars", {})]
-    if kind == "arrays" or (not kind and arrays):
-        n = len(arrays)
-        what = (f"{n} unlabelled array{'' if n == 1 else 's'} ({', '.join(arrays)})" if n
-                else "no arrays")
-    else:
-        kind = kind.replace("_", " ") or "dataset without an m/z axis"
-        what = ("an " if kind[0] in "aeiou" else "a ") + kind
-    text = f"{name} holds {what}, not a spectrum (no m/z axis)"
+    text = f"{name} holds {holding(data)}, not a spectrum (no m/z axis)"
     if "mz" in arrays and len(arrays) == 2 and len({data[v].shape for v in arrays}) == 1 and data["mz"].ndim == 1:
         text += ("; to analyse counts over m/z, make a spectrum with ionscope.model.make_spectrum(counts, mz) "
                  "and save it with ionscope.write(spectrum, 'spectrum.zarr')")
@@ -310,18 +304,18 @@ def _fin(v: float, default=None):
 
 
 def parse_elements(text: str | Sequence[str]) -> str | list[str]:
-    """``"auto"`` or a validated list of element symbols (unknown symbols raise ``ValidationError``)."""
-    from ionscope.library.isotopes import element
+    """``"auto"`` or a validated list of element symbols, their case corrected where unambiguous
+    (``"ru,pt"`` → ``["Ru", "Pt"]``, :func:`ionscope.library.isotopes.element_symbol`); unknown or
+    ambiguous symbols raise ``ValidationError`` with a suggestion."""
+    from ionscope.library.isotopes import element_symbol
 
     if isinstance(text, str):
         if text.strip().lower() == "auto":
             return "auto"
         text = [e.strip() for e in text.split(",") if e.strip()]
-    els = list(dict.fromkeys(text))
+    els = list(dict.fromkeys(element_symbol(e) for e in text))
     if not els:
         raise ValidationError("no element given: pass --elements auto or symbols such as Ru,Pt,Pd")
-    for e in els:
-        element(e)
     return els
 
 

@@ -2,14 +2,40 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
 
+from ionscope.io.atomic import atomic_path
 from ionscope.model.result import Result
 
+#: Name of the figure of one element of one spectrum file in the ``--plot`` folder.
+FIGURE_NAME = "{stem}_{element}.png"
+_ELEMENT = re.compile(r"[A-Z][a-z]?")
 
-def plot_identification(res: Result, folder: Path, *, polarity: str | None = None) -> Result:
+
+def figure_path(folder: Path, file: str | Path, element: str) -> Path:
+    """Where :func:`plot_identification` draws ``element`` of spectrum ``file``."""
+    return Path(folder) / FIGURE_NAME.format(stem=Path(file).stem, element=element)
+
+
+def existing_figures(folder: Path, files: list[Path]) -> list[Path]:
+    """Figures of ``files`` already in ``folder`` (any element: auto mode's elements are known only after
+    the work), so that they are refused before it without ``force``."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    stems = {Path(f).stem for f in files}
+    found = []
+    for p in folder.iterdir():
+        stem, sep, element = p.name.removesuffix(".png").rpartition("_")
+        if p.suffix == ".png" and sep and stem in stems and _ELEMENT.fullmatch(element):
+            found.append(p)
+    return sorted(found)
+
+
+def plot_identification(res: Result, folder: Path, *, polarity: str | None = None, force: bool = False) -> Result:
     """One PNG per element of an identification Result: for each of the element's species, the counts
     per bin around its pattern, the local background (clipped block mean,
     :func:`ionscope.spectra.peaks.estimate_baseline`) and the fitted pattern on top of it (Gaussian
@@ -17,7 +43,8 @@ def plot_identification(res: Result, folder: Path, *, polarity: str | None = Non
     areas = fitted intensity × isotopologue abundance).
 
     Returns a ``spectrum.figures`` Result: ``file`` and ``figures``, the paths written (none for a file
-    that could not be analysed).
+    that could not be analysed). Each figure is written atomically; an existing one is replaced only with
+    ``force``.
     """
     if res["error"] is not None:
         return _figures(res, [])
@@ -63,8 +90,9 @@ def plot_identification(res: Result, folder: Path, *, polarity: str | None = Non
         axes[0][0].legend(fontsize=6)
         fig.suptitle(f"{stem}: {row['element']} {'detected' if row['detected'] else 'not detected'}", fontsize=9)
         fig.tight_layout()
-        path = Path(folder) / f"{stem}_{row['element']}.png"
-        fig.savefig(path, dpi=90)
+        path = figure_path(folder, res["file"], row["element"])
+        with atomic_path(path, force=force) as tmp:
+            fig.savefig(tmp, dpi=90, format="png")
         plt.close(fig)
         out.append(path)
     return _figures(res, out)

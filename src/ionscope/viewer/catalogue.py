@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from ionscope.model.errors import IonscopeError, ValidationError
+from ionscope.model.errors import FormatError, InputNotFoundError, IonscopeError, ValidationError
 from ionscope.viewer.wire import PathScrubber
 
 #: Coordinates longer than this are described by their range only.
@@ -58,6 +58,8 @@ class Entry:
     scrub: Any = field(default=str, repr=False)
     #: The whole store when the reader returned a Dataset (map stores: every map variable).
     dataset: xr.Dataset | None = field(default=None, repr=False)
+    #: Why it failed, as the error raised (unscrubbed paths: for the command line, never sent to a client).
+    failure: IonscopeError | None = field(default=None, repr=False)
     #: The map variables the Maps view shows (:func:`ionscope.viewer.maps.map_variables`).
     maps: list[dict[str, Any]] = field(default_factory=list)
 
@@ -235,9 +237,35 @@ class Catalogue:
             entry.labels = entry.data if same else self._resident(entry.labels)
         except IonscopeError as exc:
             entry.error = self.scrub(str(exc) if exc.path else f"{path}: {exc}")
+            entry.failure = exc if exc.path else FormatError(exc.problem, path)
         except Exception as exc:  # a reader bug must not stop the other datasets from showing
             entry.error = self.scrub(f"{path}: cannot be read ({type(exc).__name__}: {exc})")
+            entry.failure = FormatError(f"cannot be read ({type(exc).__name__}: {exc})", path)
         return entry
+
+    def require(self, given: dict[Path, list[Entry]]) -> None:
+        """Raise, for the command line, the error of a dataset given by name that could not be loaded, or
+        an error naming the first path when none of the given paths loaded anything.
+
+        A folder's entries that fail are not errors (they are listed as not loaded) as long as something
+        loaded.
+
+        Parameters
+        ----------
+        given
+            Each path as given → the entries :meth:`add` made of it.
+        """
+        for path, entries in given.items():
+            folder = Path(path).is_dir() and not _is_store(Path(path)) and not Path(path).name.lower().endswith(".zarr")
+            if not folder:
+                failed = next((e.failure for e in entries if e.failure is not None), None)
+                if failed is not None:
+                    raise failed
+        if given and not any(e.ok for entries in given.values() for e in entries):
+            first = next(iter(given))
+            failed = next((e.failure for e in given[first] if e.failure is not None), None)
+            raise failed or InputNotFoundError("holds no dataset the viewer shows (run `ionscope formats` for the "
+                                               "readable formats)", first)
 
     def _resident(self, da: xr.DataArray | None) -> xr.DataArray | None:
         """``da`` read into memory if it is lazy and small enough (see :data:`RESIDENT_BYTES`)."""

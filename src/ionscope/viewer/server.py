@@ -66,6 +66,7 @@ from http.cookies import CookieError, SimpleCookie
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from importlib import resources
 from os import PathLike
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -382,17 +383,21 @@ class ViewerServer(HTTPServer):
 
 def make_server(paths: Iterable[str | PathLike[str]], *, host: str = "127.0.0.1", port: int = 0,
                 token: str | None = None, allow_remote: bool = False,
-                allowed_hosts: Iterable[str] = ()) -> ViewerServer:
+                allowed_hosts: Iterable[str] = (), strict: bool = False) -> ViewerServer:
     """Build the catalogue from ``paths`` and bind a server (not yet serving; call ``serve_forever``).
 
     The address is bound before any dataset is read, so a bad ``host`` or ``port`` fails at once.
+    With ``strict`` (the command line), a path given by name that cannot be loaded, or paths of which
+    none loads, raise its :class:`~ionscope.model.IonscopeError` and the server is closed; otherwise
+    failures are listed in the catalogue.
     """
     catalogue = Catalogue()
     server = ViewerServer(catalogue, host=host, port=port, token=token, allow_remote=allow_remote,
                           allowed_hosts=allowed_hosts)
     try:
-        for p in paths:
-            catalogue.add(p)
+        given = {Path(p): catalogue.add(p) for p in paths}
+        if strict:
+            catalogue.require(given)
     except BaseException:
         server.server_close()
         raise
