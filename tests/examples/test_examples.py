@@ -71,6 +71,15 @@ def test_spectrum_identify_negative_real(tmp_path, monkeypatch, capsys):
     path = shared_data("iontof_spectra", "N_Ru-Pt_Bi1_1.txt")
     out = _run("spectrum_identify.py", str(path), tmp_path, monkeypatch, capsys)
     assert "negative ions" in out and "⁺" not in out
+    # the numbers of `ionscope spectrum identify` (same pipeline, same defaults)
+    from ionscope.model.text import format_measurement, pretty_ion
+    from ionscope.spectra.pipeline import identify_file
+
+    species = identify_file(path)["species"]
+    assert species
+    for s in species:
+        q = s["intensity"]
+        assert f"{pretty_ion(s['formula']):>5}: {format_measurement(q.value, q.uncertainty, 'counts')}" in out
 
 
 def test_default_figure_folder_is_in_the_current_directory(tmp_path, monkeypatch):
