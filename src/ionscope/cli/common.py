@@ -195,7 +195,17 @@ def show(value: Any, unit: str = "") -> str:
     return format_measurement(None if value is None else float(value), None, unit)
 
 
-def command_inputs() -> list[Path]:
+#: Inputs that are not measurements of a sample (a registration transform, landmark pairs): recorded as
+#: inputs, but their folder's ``sample.yaml`` says nothing about the sample the result is about.
+NOT_SAMPLE_DATA = frozenset({"transform", "landmarks"})
+
+
+def sample_data_inputs() -> list[Path]:
+    """The inputs whose sample history applies: :func:`command_inputs` less :data:`NOT_SAMPLE_DATA`."""
+    return command_inputs(skip=NOT_SAMPLE_DATA)
+
+
+def command_inputs(skip: frozenset[str] = frozenset()) -> list[Path]:
     """Existing files or folders passed to the running command, except outputs.
 
     Outputs are the parameters of :data:`OUTPUT_PARAMETERS` and any path that did not exist when the
@@ -205,7 +215,7 @@ def command_inputs() -> list[Path]:
     found: list[Path] = []
     before = _shared.get("preexisting")
     for name, value in command_parameters().items():
-        if name in OUTPUT_PARAMETERS:
+        if name in OUTPUT_PARAMETERS or name in skip:
             continue
         for v in value if isinstance(value, (list, tuple)) else [value]:
             if isinstance(v, Path) and v.exists() and (before is None or str(v) in before):
@@ -311,7 +321,9 @@ def emit_json(obj: Any, *, kind: str | None = None, inputs: Iterable[Any] | None
     doc = envelope(kind or command_kind(), obj, inputs=command_inputs() if inputs is None else inputs,
                    parameters=params, warnings=warnings, reliability=reliability)
     if reliability is None:
-        doc["reliability"] = assess_command([i["path"] for i in doc["inputs"]], result_flags(obj))
+        paths = [i["path"] for i in doc["inputs"]] if inputs is not None else \
+            [str(p) for p in sample_data_inputs()]
+        doc["reliability"] = assess_command(paths, result_flags(obj))
     sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
     sys.stdout.flush()
     if _shared["catalog"] or _shared["catalog_db"]:
@@ -469,7 +481,7 @@ def current_reliability() -> dict[str, Any]:
         from ionscope.reliability import assess
 
         return assess(None, result_flags(None))
-    return assess_command([str(p) for p in command_inputs()], result_flags(None))
+    return assess_command([str(p) for p in sample_data_inputs()], result_flags(None))
 
 
 def print_reliability(assessment: Mapping[str, Any]) -> None:
@@ -547,7 +559,7 @@ def _text_epilogue(record: Any) -> None:
     """Tier line after a command's text output; ``--catalog`` stores the command's final result."""
     inputs = command_inputs()
     flags = list(record.flags)
-    assessment = assess_command([str(p) for p in inputs], flags)
+    assessment = assess_command([str(p) for p in sample_data_inputs()], flags)
     if inputs or flags or _shared.get("sample"):
         print_reliability(assessment)
     if _shared["catalog"] or _shared["catalog_db"]:
