@@ -227,10 +227,12 @@ def mri(
         tab.add_row(f"interface {k + 1}", f"{q:.4g}")
     tab.add_row("χ²_red", f"{result['reduced_chi2']:.3g}")
     console.print(tab)
-    comp = Table("layer (marker)", *names, box=None)
+    from ionscope.depth import species_label
+
+    comp = Table("layer (marker)", *map(species_label, names), box=None)
     for layer in result["layers"]:
         c = layer["composition"]
-        comp.add_row(layer["marker"], *(f"{c[n].value:.3f} ± {c[n].uncertainty:.3f}" for n in names))
+        comp.add_row(species_label(layer["marker"]), *(f"{c[n].value:.3f} ± {c[n].uncertainty:.3f}" for n in names))
     console.print(comp)
     from ionscope.cli.common import print_warnings
 
@@ -401,10 +403,12 @@ def cube(
         return
     from rich.table import Table
 
+    from ionscope.depth import species_label
+
     tab = Table("interface", "pixels", "mean position", "roughness (rms)", box=None)
     for i in result["interfaces"]:
         if "mean_position" in i:
-            tab.add_row(f"{i['species']} ({i['edge']})", str(i["pixels"]), show(i["mean_position"]),
+            tab.add_row(f"{species_label(i['species'])} ({i['edge']})", str(i["pixels"]), show(i["mean_position"]),
                         show(i["roughness_rms"]))
     console.print(tab)
     for r in result.values.get("rois", []):
