@@ -67,16 +67,17 @@ def test_summed_column_is_labelled_and_not_preferred():
     assert "sums several species" in group["why"]
 
 
-def _isotopologues(shots: float | None):
-    """Major CH₃NH₃⁺ with an interfering background (so the minor has the higher contrast), minor ¹³C one."""
+def _isotopologues(shots: float | None, major_label: str = "CH_3NH_3+", minor_label: str = "^13CH_3NH_3+"):
+    """Major ion with an interfering background (so the minor has the higher contrast) and a minor isotopologue."""
     major = 1e5 * TOP
     recorded = major if shots is None else shots * (1 - np.exp(-major / shots))  # Poisson dead time
-    return _profile({"CH_3NH_3+": recorded + 200, "^13CH_3NH_3+": 0.02 * major + 0.5, "In+": 3000 * BOTTOM + 2})
+    return _profile({major_label: recorded + 200, minor_label: 0.02 * major + 0.5, "In+": 3000 * BOTTOM + 2})
 
 
-def test_major_isotopologue_preferred_when_not_saturated():
-    chosen = choose_marker_species(_isotopologues(None))
-    assert chosen["species"][0] == "CH_3NH_3+"
+@pytest.mark.parametrize(("major", "minor"), [("CH_3NH_3+", "^13CH_3NH_3+"), ("Pb_2I_5-", "^207Pb^206PbI_5-")])
+def test_major_isotopologue_preferred_when_not_saturated(major, minor):
+    chosen = choose_marker_species(_isotopologues(None, major, minor))
+    assert chosen["species"][0] == major
     assert not chosen["groups"][0].get("why")
 
 

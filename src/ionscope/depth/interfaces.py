@@ -12,7 +12,6 @@ not well above their scan-to-scan noise.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -560,12 +559,34 @@ def _plateau_under_interface_peak(x: np.ndarray, yn: np.ndarray, skip: int, end:
 #: One-sided significance (in σ of Poisson counting) of the drop of an isotopologue ratio at high intensity taken
 #: as detector saturation: 3σ, a chance of 1.3·10⁻³ per pair for a constant ratio.
 SATURATION_SIGMA = 3.0
-_ISOTOPE = re.compile(r"\^\d+|\[\d+([A-Z][a-z]?)\]")
+def _composition(label: str) -> tuple[tuple[tuple[str, int], ...], int, bool] | None:
+    """Element counts (isotopes merged), charge and whether any isotope is labelled; None if not a formula.
+
+    ``^207Pb^206PbI_5-`` and ``Pb_2I_5-`` have the same composition: isotopologues of one ion.
+    """
+    from ionscope.library.formula import parse_formula
+    from ionscope.model.errors import IonscopeError
+
+    try:
+        f = parse_formula(label.strip())
+    except (IonscopeError, ValueError, KeyError):
+        return None
+    counts: dict[str, int] = {}
+    for (sym, _), n in f.counts:
+        counts[sym] = counts.get(sym, 0) + n
+    return tuple(sorted(counts.items())), f.charge, any(a is not None for (_, a), _ in f.counts)
 
 
-def _major_label(label: str) -> str:
-    """The label with its isotope prefixes removed (``^206PbI_3-`` → ``PbI_3-``): the major isotopologue."""
-    return _ISOTOPE.sub(lambda m: m.group(1) or "", label.strip())
+def _major_of(label: str, labels: Sequence[str]) -> str | None:
+    """Among ``labels``, the unlabelled (natural, i.e. major) isotopologue of a labelled ``label``."""
+    comp = _composition(label)
+    if comp is None or not comp[2]:
+        return None
+    for other in labels:
+        c = _composition(other)
+        if c is not None and not c[2] and c[:2] == comp[:2]:
+            return other
+    return None
 
 
 def _ratio_drop(major: np.ndarray, minor: np.ndarray, norm: np.ndarray, bottoms: tuple[float, float],
@@ -606,14 +627,16 @@ def _major_isotopologue(pick: tuple, scored: list[tuple], cand: list[str], f: di
     Returns the pick and why a minor isotopologue is kept (None when not).
     """
     lead = pick[3]
-    major = _major_label(cand[lead])
-    if major == cand[lead].strip() or len(summed_species(cand[lead])) > 1:
+    if len(summed_species(cand[lead])) > 1:
         return pick, None
-    j = next((t[3] for t in scored if cand[t[3]].strip() == major), None)
-    if j is None:
-        j = next((k for k in qualified if cand[k].strip() == major), None)
-    if j is None:
-        return pick, None
+    pool = [t[3] for t in scored] + [k for k in qualified if k not in {t[3] for t in scored}]
+    major = _major_of(cand[lead], [cand[k] for k in pool])
+    if major is None:
+        comp = _composition(cand[lead])
+        labelled = comp is not None and comp[2]
+        return pick, (f"{species_label(cand[lead])}: a labelled isotopologue; no column of its major isotopologue "
+                      "has a significant step here" if labelled else None)
+    j = next(k for k in pool if cand[k] == major)
     stats = f["stats"]
     drop = _ratio_drop(f["raw"][:, j], f["raw"][:, lead], f["norm"][:, j], (stats[j]["bottom"], stats[lead]["bottom"]),
                        f["skip"], f["end"])
