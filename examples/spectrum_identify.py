@@ -2,6 +2,9 @@
 
 Run:  python examples/spectrum_identify.py [SPECTRUM.txt|-] [FIGURE_DIR]
 Without a file, a virtual spectrum with known content is simulated (ionscope.synth.tof_spectrum).
+A file goes through the same pipeline, with the same defaults, as `ionscope spectrum identify FILE`
+(ionscope.spectra.pipeline.identify_file: recalibration kept only if it beats the file's own, the primary
+ion from the file, elements screened automatically), so the numbers printed are the command's.
 """
 
 from __future__ import annotations
@@ -13,28 +16,28 @@ from ionscope.model.text import format_measurement, pretty_ion
 from ionscope.spectra.calibration import apply_calibration, auto_calibrate
 from ionscope.spectra.elements import identify_elements
 from ionscope.spectra.peaks import find_spectrum_peaks
-from ionscope.spectra.pipeline import read_spectrum
+from ionscope.spectra.pipeline import identify_file, read_spectrum
 from ionscope.synth.spectra import tof_spectrum
 
 path = input_path()
 if path is None:
     spectrum, truth = tof_spectrum(seed=0)
     spectrum = apply_calibration(spectrum, auto_calibrate(spectrum))  # the simulated export is miscalibrated
-    elements = ["Ru", "Pt", "Pd", "Ni", "Co"]
+    polarity = (spectrum.attrs.get("acquisition") or {}).get("polarity") or "positive"
+    fits = identify_elements(spectrum, polarity=polarity, elements=["Ru", "Pt", "Pd", "Ni", "Co"])
+    rows = [(f.formula, f.intensity, f.uncertainty, f.present) for f in fits
+            if f.present or f.formula in truth.truth["species"]]
 else:
-    # polarity from the file's metadata or its P_/N_ name, as `ionscope spectrum identify` does
-    spectrum, truth = read_spectrum(path), None
-    elements = ["Ru", "Pt", "Pd", "Ir", "Rh"]
+    # what `ionscope spectrum identify FILE` computes: polarity from the file's metadata or its P_/N_ name
+    result, truth = identify_file(path), None
+    spectrum, polarity = read_spectrum(path), result["polarity"]
+    rows = [(s["formula"], s["intensity"].value, s["intensity"].uncertainty, True) for s in result["species"]]
 peaks = find_spectrum_peaks(spectrum, min_snr=5)
-polarity = (spectrum.attrs.get("acquisition") or {}).get("polarity") or "positive"
-fits = identify_elements(spectrum, polarity=polarity, elements=elements)
 print(f"{len(peaks)} peaks above 5σ ({polarity} ions)")
-for f in fits:
-    if not f.present and (truth is None or f.formula not in truth.truth["species"]):
-        continue
-    true = "" if truth is None else f"  (true {truth.truth['species'].get(f.formula, 0):.0f})"
-    print(f"{pretty_ion(f.formula):>5}: {format_measurement(f.intensity, f.uncertainty, 'counts')}"
-          f"  {'present' if f.present else 'not present'}{true}")
+for formula, counts, sigma, present in rows:
+    true = "" if truth is None else f"  (true {truth.truth['species'].get(formula, 0):.0f})"
+    print(f"{pretty_ion(formula):>5}: {format_measurement(counts, sigma, 'counts')}"
+          f"  {'present' if present else 'not present'}{true}")
 
 mz, y = spectrum.coords["mz"].values, spectrum.values
 sel = (mz > 94) & (mz < 200)

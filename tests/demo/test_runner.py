@@ -41,13 +41,19 @@ def test_info_opens_every_file_the_demo_writes(demo_output, cli):
 
 @pytest.mark.slow
 def test_the_command_listed_for_each_file_runs(demo_output, cli, tmp_path_factory, monkeypatch):
-    """Every ``try`` command of data/README.md runs as written beside the demo's folder."""
+    """Every file of data/README.md has a ``try`` command, and each runs as written beside the demo's folder
+    (``a && b`` runs a, then b)."""
     import shlex
 
-    files = json.loads((demo_output / "results.json").read_text())["data_files"]
+    rows = [line.split(" | ") for line in (demo_output / "data" / "README.md").read_text().splitlines()
+            if line.startswith("| `data/")]
+    assert len(rows) == len(json.loads((demo_output / "results.json").read_text())["data_files"])
+    empty = [r[0] for r in rows if not r[-1].strip(" |`")]
+    assert not empty, f"no command to try for {empty}"
     work = tmp_path_factory.mktemp("try")
     (work / "demo-output").symlink_to(demo_output, target_is_directory=True)
     monkeypatch.chdir(work)
-    for command in sorted({info["try"] for info in files.values() if info["try"]}):
-        code, _, err = cli(*shlex.split(command)[1:])
-        assert code == 0, f"{command}\n{err[-1000:]}"
+    for command in sorted({r[-1].strip(" |`") for r in rows}):
+        for part in command.split(" && "):
+            code, _, err = cli(*shlex.split(part)[1:])
+            assert code == 0, f"{part}\n{err[-1000:]}"

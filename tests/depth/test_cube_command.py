@@ -146,7 +146,7 @@ def test_cube_without_interface_refuses_and_lists_species(cli, tmp_path):
     assert not out.exists()
     code, text, err = cli("depth", "cube", src, "--out", out, "--interface", "Li2O-:falling")
     assert code == 0, err
-    line = next(ln for ln in text.splitlines() if "Li2O" in ln and "±" in ln)
+    line = next(ln for ln in text.splitlines() if "Li₂O⁻" in ln and "±" in ln)
     # rounded to the uncertainty (2 significant digits at most), not 4 significant digits of each
     import re
 

@@ -71,6 +71,15 @@ def test_spectrum_identify_negative_real(tmp_path, monkeypatch, capsys):
     path = shared_data("iontof_spectra", "N_Ru-Pt_Bi1_1.txt")
     out = _run("spectrum_identify.py", str(path), tmp_path, monkeypatch, capsys)
     assert "negative ions" in out and "⁺" not in out
+    # the numbers of `ionscope spectrum identify` (same pipeline, same defaults)
+    from ionscope.model.text import format_measurement, pretty_ion
+    from ionscope.spectra.pipeline import identify_file
+
+    species = identify_file(path)["species"]
+    assert species
+    for s in species:
+        q = s["intensity"]
+        assert f"{pretty_ion(s['formula']):>5}: {format_measurement(q.value, q.uncertainty, 'counts')}" in out
 
 
 def test_default_figure_folder_is_in_the_current_directory(tmp_path, monkeypatch):
@@ -86,3 +95,22 @@ def test_make_example_figures_writes_the_readme_figures():
     makefile = (EXAMPLES.parent / "Makefile").read_text()
     assert "example-figures:" in makefile and "docs/images/examples" in makefile
     assert "example-figures/" in (EXAMPLES.parent / ".gitignore").read_text().splitlines()
+
+
+@pytest.mark.slow
+@pytest.mark.realdata
+def test_microstructure_real_states_what_it_analyses(tmp_path, monkeypatch, capsys):
+    """Fractions of the whole file (not of a silent corner); the tortuosity sub-volume is named."""
+    import numpy as np
+    import tifffile
+
+    path = shared_data("microstructure", "nmc_electrode_3phase_256.tiff")
+    out = _run("microstructure.py", str(path), tmp_path, monkeypatch, capsys)
+    labels = tifffile.imread(path)
+    shape = " × ".join(map(str, labels.shape))
+    assert f"volume fractions of the whole {shape} volume" in out
+    for name, value in (("pore", 0), ("nmc", 85), ("cbd", 170)):
+        frac = float(np.mean(labels == value))
+        (line,) = [ln for ln in out.splitlines() if ln.strip().startswith(f"{name}: volume fraction")]
+        assert abs(float(line.split("fraction ")[1].split(" ")[0]) - frac) < 1e-3, (line, frac)
+    assert "tortuosity solved on the central 64 × 64 × 64 voxels" in out

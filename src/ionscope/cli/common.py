@@ -67,13 +67,16 @@ _state: dict[str, bool] = {"quiet": False}
 
 #: Set by the shared options of analysis commands (``--sample``, ``--catalog``, ``--catalog-db``) and the
 #: artefact flags recorded while the command runs (:func:`ionscope.model.flags.recording`).
-_shared: dict[str, Any] = {"sample": None, "catalog": False, "catalog_db": None, "record": None}
+_shared: dict[str, Any] = {"sample": None, "catalog": False, "catalog_db": None, "record": None,
+                           "preexisting": None}
 
 #: Options parsed with a unit in the running command (name → Quantity), echoed in the envelope.
 _parsed: dict[str, Any] = {}
 
 #: Parameter names whose paths are outputs, not inputs, of a command.
-OUTPUT_PARAMETERS = frozenset({"out", "dst", "output"})
+#: Parameters that name files a command writes: never inputs, so never where a sample history is looked up.
+OUTPUT_PARAMETERS = frozenset({"out", "dst", "output", "figure", "mesh", "csv", "resampled", "export_itk",
+                               "table_out", "plot", "landmarks_out", "probabilities"})
 
 
 def set_quiet(quiet: bool) -> None:
@@ -85,7 +88,7 @@ def reset_command_state() -> None:
     """Forget what the previous command of this process set (``--quiet``, parsed options)."""
     _state["quiet"] = False
     _parsed.clear()
-    _shared.update(sample=None, catalog=False, catalog_db=None, record=None)
+    _shared.update(sample=None, catalog=False, catalog_db=None, record=None, preexisting=None)
 
 
 def quantity_option(text: str | float | None, option: str, unit: str, *, require_unit: bool = False,
@@ -192,16 +195,42 @@ def show(value: Any, unit: str = "") -> str:
     return format_measurement(None if value is None else float(value), None, unit)
 
 
-def command_inputs() -> list[Path]:
-    """Existing files or folders passed to the running command, except outputs (``--out`` …)."""
+#: Inputs that are not measurements of a sample (a registration transform, landmark pairs): recorded as
+#: inputs, but their folder's ``sample.yaml`` says nothing about the sample the result is about.
+NOT_SAMPLE_DATA = frozenset({"transform", "landmarks"})
+
+
+def sample_data_inputs() -> list[Path]:
+    """The inputs whose sample history applies: :func:`command_inputs` less :data:`NOT_SAMPLE_DATA`."""
+    return command_inputs(skip=NOT_SAMPLE_DATA)
+
+
+def command_inputs(skip: frozenset[str] = frozenset()) -> list[Path]:
+    """Existing files or folders passed to the running command, except outputs.
+
+    Outputs are the parameters of :data:`OUTPUT_PARAMETERS` and any path that did not exist when the
+    command started (a file it wrote): the sample history of a result belongs to its data, not to the
+    folder the result is written to.
+    """
     found: list[Path] = []
+    before = _shared.get("preexisting")
     for name, value in command_parameters().items():
-        if name in OUTPUT_PARAMETERS:
+        if name in OUTPUT_PARAMETERS or name in skip:
             continue
         for v in value if isinstance(value, (list, tuple)) else [value]:
-            if isinstance(v, Path) and v.exists():
+            if isinstance(v, Path) and v.exists() and (before is None or str(v) in before):
                 found.append(v)
     return found
+
+
+def _existing_paths(kwargs: dict[str, Any]) -> set[str]:
+    """The paths among a command's arguments that exist before it runs."""
+    out = set()
+    for value in kwargs.values():
+        for v in value if isinstance(value, (list, tuple)) else [value]:
+            if isinstance(v, Path) and v.exists():
+                out.add(str(v))
+    return out
 
 
 def figure_written(out: Path) -> dict[str, str]:
@@ -335,7 +364,9 @@ def emit_json(obj: Any, *, kind: str | None = None, inputs: Iterable[Any] | None
     doc = envelope(kind or command_kind(), obj, inputs=command_inputs() if inputs is None else inputs,
                    parameters=params, warnings=warnings, reliability=reliability)
     if reliability is None:
-        doc["reliability"] = assess_command([i["path"] for i in doc["inputs"]], result_flags(obj))
+        paths = [i["path"] for i in doc["inputs"]] if inputs is not None else \
+            [str(p) for p in sample_data_inputs()]
+        doc["reliability"] = assess_command(paths, result_flags(obj))
     sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
     sys.stdout.flush()
     if _shared["catalog"] or _shared["catalog_db"]:
@@ -479,7 +510,12 @@ def assess_command(paths: Iterable[str | Path], flags: Iterable[str] = ()) -> di
     for p in paths:
         history, sources = history_for(Path(p), override)
         assessments.append(assess(history, flags, sources, looked_up=str(Path(p).parent / "sample.yaml")))
-    return combine(assessments)
+    out = combine(assessments)
+    if out["sample"] is None and out["sample_sources"]:
+        # the inputs have different histories (or only some have one): say which input has which
+        out["samples"] = [{"input": str(p), "sample": a["sample"], "sample_sources": a["sample_sources"]}
+                          for p, a in zip(paths, assessments)]
+    return out
 
 
 def current_reliability() -> dict[str, Any]:
@@ -488,7 +524,7 @@ def current_reliability() -> dict[str, Any]:
         from ionscope.reliability import assess
 
         return assess(None, result_flags(None))
-    return assess_command([str(p) for p in command_inputs()], result_flags(None))
+    return assess_command([str(p) for p in sample_data_inputs()], result_flags(None))
 
 
 def print_reliability(assessment: Mapping[str, Any]) -> None:
@@ -547,6 +583,7 @@ def _wrap(callback: Any, own: frozenset[str], arguments: frozenset[str] = frozen
     @functools.wraps(callback)
     def run(*args: Any, **kwargs: Any) -> Any:
         _require_inputs(kwargs, arguments)
+        _shared["preexisting"] = _existing_paths(kwargs)
         for name in _SHARED_NAMES:
             if name not in own and name in kwargs:
                 value = kwargs.pop(name)
@@ -565,7 +602,7 @@ def _text_epilogue(record: Any) -> None:
     """Tier line after a command's text output; ``--catalog`` stores the command's final result."""
     inputs = command_inputs()
     flags = list(record.flags)
-    assessment = assess_command([str(p) for p in inputs], flags)
+    assessment = assess_command([str(p) for p in sample_data_inputs()], flags)
     if inputs or flags or _shared.get("sample"):
         print_reliability(assessment)
     if _shared["catalog"] or _shared["catalog_db"]:

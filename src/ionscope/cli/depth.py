@@ -69,20 +69,25 @@ def layers(
 
 def _say_chosen(chosen) -> None:
     """Tell (on stderr) which marker species were chosen automatically and how."""
+    from rich.markup import escape
+
     from ionscope.cli.common import err_console
-    from ionscope.model.text import pretty_ion
+    from ionscope.depth import species_label
 
     err_console.print(f"chose {len(chosen['species'])} marker species (of {chosen['qualified']} with a "
                       f"significant step or maximum, among {chosen['candidates']} species with finite counts in "
                       f"the {chosen['columns']} columns of the file): "
-                      f"{', '.join(pretty_ion(s) for s in chosen['species'])}; give --species to choose others",
-                      highlight=False, soft_wrap=True)
+                      f"{escape(', '.join(species_label(s) for s in chosen['species']))}; give --species to choose "
+                      "others", highlight=False, soft_wrap=True)
+    for group in chosen.get("groups", []):
+        if group.get("why"):
+            err_console.print(f"  marker {escape(group['why'])}", highlight=False, soft_wrap=True)
 
 
 def _print_layers(path: Path, result, axis: str) -> None:
     """The layer table as text on stdout; warnings on stderr."""
     from ionscope.cli.common import print_warnings
-    from ionscope.model.text import pretty_ion
+    from ionscope.depth import species_label as pretty_ion
 
     values = result.values
     if values.get("species_chosen") is not None:
@@ -128,25 +133,26 @@ def plot(
     """Plot the chosen species of PATH against sputter time, dose or fluence, with interfaces marked."""
     import ionscope
     from ionscope.cli.common import check_output_file
-    from ionscope.depth import choose_marker_species, find_layers
+    from ionscope.depth import check_artefacts, layer_table
     from ionscope.depth.plots import profile_figure
 
     check_output_file(out, force, (".svg", ".png", ".pdf"))
     with naming(path):
         profile = ionscope.read(path)
-        if species is not None:
-            names = _species(species)
-        else:
-            chosen = choose_marker_species(profile, axis=axis)
-            _say_chosen(chosen)
-            names = list(chosen["species"])
-        found = find_layers(profile, names, axis=axis) if interfaces else None
+        # the same analysis as `depth layers`, so the same warnings (interfaces and artefact flags)
+        given = _species(species) if species is not None else None
+        table = layer_table(profile, given, axis=axis) if interfaces or given is None else None
+        if table is not None and table.values.get("species_chosen") is not None:
+            _say_chosen(table.values["species_chosen"])
+        names = given if given is not None else list(table.values["species_chosen"]["species"])
+        found = table if interfaces else None
         normalisation = renamed(normalisation, normalise, old="--normalise", new="--normalisation")
         fig = profile_figure(profile, names, axis=axis, log=log, normalise=normalisation, layers=found)
     from ionscope.depth.plots import save_figure
 
     save_figure(fig, out, force=force)
-    result = _plot_result(profile, out, names, axis, log, normalisation, found)
+    result = _plot_result(profile, out, names, axis, log, normalisation, found,
+                          table.warnings if found is not None else check_artefacts(profile).warnings)
     if json:
         emit_json(result)
         return
@@ -156,7 +162,8 @@ def plot(
     print_warnings(result.warnings)
 
 
-def _plot_result(profile, out: Path, names: list[str], axis: str, log: bool, normalisation: str | None, found):
+def _plot_result(profile, out: Path, names: list[str], axis: str, log: bool, normalisation: str | None, found,
+                 warnings=()):
     """What `depth plot` drew: the figure (path, SHA-256), species, axis and intensity units, interfaces marked."""
     from ionscope.depth._common import axis_values
     from ionscope.model.result import Result
@@ -168,7 +175,7 @@ def _plot_result(profile, out: Path, names: list[str], axis: str, log: bool, nor
     values = {**figure_written(out), "species": list(names), "axis": axis, "axis_unit": unit,
               "intensity_unit": "counts" if not normalisation else "1", "scale": "log" if log else "linear",
               "normalisation": normalisation, "interfaces": marked}
-    return Result("depth.plot", values, warnings=tuple(found.warnings) if found is not None else ())
+    return Result("depth.plot", values, warnings=tuple(warnings))
 
 
 @app.command()
@@ -226,7 +233,6 @@ def _print_mri(result, names: list[str]) -> None:
     from rich.table import Table
 
     from ionscope.cli.common import print_warnings
-    from ionscope.model.text import pretty_ion
 
     tab = Table("parameter", "value", box=None)
     for key, label in (("mixing_length", "mixing length w"), ("roughness", "roughness σ"),
@@ -236,10 +242,12 @@ def _print_mri(result, names: list[str]) -> None:
         tab.add_row(f"interface {k + 1}", show(q))
     tab.add_row("χ²_red", show(result["reduced_chi2"]))
     console.print(tab)
-    comp = Table("layer (marker)", *map(pretty_ion, names), box=None)
+    from ionscope.depth import species_label
+
+    comp = Table("layer (marker)", *map(species_label, names), box=None)
     for layer in result["layers"]:
         c = layer["composition"]
-        comp.add_row(pretty_ion(layer["marker"]), *(show(_percent(c[n])) for n in names))
+        comp.add_row(species_label(layer["marker"]), *(show(_percent(c[n])) for n in names))
     console.print(comp)
     console.print("  signal fractions (no relative sensitivity factors: not atomic fractions) from unconstrained "
                   "least-squares amplitudes and backgrounds: a fraction may be negative within its 1σ; each row "
@@ -411,10 +419,12 @@ def cube(
         return
     from rich.table import Table
 
+    from ionscope.depth import species_label
+
     tab = Table("interface", "pixels", "mean position", "roughness (rms)", box=None)
     for i in result["interfaces"]:
         if "mean_position" in i:
-            tab.add_row(f"{i['species']} ({i['edge']})", str(i["pixels"]), show(i["mean_position"]),
+            tab.add_row(f"{species_label(i['species'])} ({i['edge']})", str(i["pixels"]), show(i["mean_position"]),
                         show(i["roughness_rms"]))
     console.print(tab)
     for r in result.values.get("rois", []):

@@ -30,17 +30,22 @@ def build(ctx: DemoContext) -> None:
     write_correlative_volume_pair(ctx.out / "data" / "correlative", seed=ctx.seed)
     ctx.note_input("composite_cross_section.zarr", "ion images (y, x, peak) of a composite cross-section",
                    "ionscope mva pca demo-output/data/composite_cross_section.zarr --components 4")
-    for name, what in (("sem.tif", "SEM image, 50 nm pixels"), ("sims.zarr", "ion images of the same area"),
-                       ("phase.tif", "SEM phase map"), ("transform.json", "their registration")):
-        ctx.note_input(f"correlative/{name}", what, "ionscope correlate register demo-output/data/correlative/sem.tif "
-                       "demo-output/data/correlative/sims.zarr --out demo-transform.json" if name == "sem.tif" else "",
-                       info=name != "transform.json")
-    for name, what in (("fib.zarr", "FIB-SEM volume (z, y, x), anisotropic voxels"),
-                       ("cube.zarr", "depth-calibrated TOF-SIMS cube of the same region"),
-                       ("labels.zarr", "phase labels of the FIB-SEM volume")):
-        command = ("ionscope correlate register demo-output/data/correlative/fib.zarr "
-                   "demo-output/data/correlative/cube.zarr --out demo-transform3d.json")
-        ctx.note_input(f"correlative/{name}", what, command if name == "fib.zarr" else "")
+    c = "demo-output/data/correlative"
+    register = f"ionscope correlate register {c}/sem.tif {c}/sims.zarr --out demo-transform.json"
+    transfer = f"ionscope correlate transfer {c}/phase.tif {c}/sims.zarr --transform {c}/transform.json"
+    for name, what, command in (("sem.tif", "SEM image, 50 nm pixels", register),
+                                ("sims.zarr", "ion images of the same area", register),
+                                ("phase.tif", "SEM phase map (counts of each phase: transfer)", transfer),
+                                ("transform.json", "their registration", transfer)):
+        ctx.note_input(f"correlative/{name}", what, command, info=name != "transform.json")
+    register3d = f"ionscope correlate register {c}/fib.zarr {c}/cube.zarr --out demo-transform3d.json"
+    for name, what, command in (
+            ("fib.zarr", "FIB-SEM volume (z, y, x), anisotropic voxels", register3d),
+            ("cube.zarr", "depth-calibrated TOF-SIMS cube of the same region", register3d),
+            ("labels.zarr", "phase labels of the FIB-SEM volume (counts of each phase after registration)",
+             f"{register3d} --force && ionscope correlate transfer {c}/labels.zarr {c}/cube.zarr "
+             "--transform demo-transform3d.json")):
+        ctx.note_input(f"correlative/{name}", what, command)
     loaded = ionscope.read(store)  # lazy, through the registry, exactly as a user's file
     phase = truth.truth["phase"]
     names = list(truth.truth["expected"])

@@ -3,6 +3,7 @@
 Sputter time, dose and fluence are the default axes; depth needs declared rates (:func:`to_depth`).
 """
 
+from ionscope.depth._common import species_label
 from ionscope.depth.artefacts import check_artefacts, compare_time_axes
 from ionscope.depth.axes import is_organic, layer_thickness, rate_from_crater, to_depth
 from ionscope.depth.cube import interface_depth_map, layer_maps, pixel_interfaces, roi_profile, side_view
@@ -17,5 +18,5 @@ __all__ = [
     "is_organic",
     "isotope_fraction", "layer_composition", "layer_maps", "mri_kernel", "mri_profile", "normalise",
     "order_of_maxima", "pixel_interfaces", "rate_from_crater", "ratio", "roi_profile", "side_view", "smooth",
-    "surface_transient_scans", "to_depth", "layer_table", "layer_thickness",
+    "species_label", "surface_transient_scans", "to_depth", "layer_table", "layer_thickness",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -100,3 +101,42 @@ def robust_smooth(y: np.ndarray, window: int) -> np.ndarray:
 def default_window(n_scans: int) -> int:
     """Smoothing window (scans): about 2 % of the profile, odd, between 3 and 15."""
     return int(np.clip(round(n_scans / 50) | 1, 3, 15))
+
+
+#: An IONTOF column that sums several species names them one after another ("^118SnI_3-SnI_3-",
+#: "^206PbI_3-, ^207PbI_3-PbI_3-"); a ratio column has " / ". A new name starts after a charge sign.
+_SUM_SPLIT = re.compile(r"(?<=[+-])(?:,\s*)?(?=[\^\[A-Z])|,\s+")
+
+
+def summed_species(label: str) -> list[str]:
+    """The species a summed IONTOF column adds up (``[label]`` for a single species or a ratio).
+
+    >>> summed_species("^118SnI_3-SnI_3-")
+    ['^118SnI_3-', 'SnI_3-']
+    >>> summed_species("PbI_3-")
+    ['PbI_3-']
+    """
+    text = label.strip()
+    if " / " in text:
+        return [text]
+    return [p.strip() for p in _SUM_SPLIT.split(text) if p.strip()]
+
+
+def is_ratio_column(label: str) -> bool:
+    """Whether a column is a ratio of intensities (``A / ( B )``): not counts, no Poisson statistics."""
+    return " / " in label
+
+
+def species_label(label: str) -> str:
+    """The label of a column for text output: one ion as chemists write it (:func:`pretty_ion`), a summed
+    column as ``sum of A + B``, a ratio as ``A / B``."""
+    from ionscope.model.text import pretty_ion
+
+    text = label.strip()
+    if is_ratio_column(text):
+        num, _, den = text.partition(" / ")
+        return f"ratio {species_label(num)} / {species_label(den.strip().strip('()').strip())}"
+    parts = summed_species(text)
+    if len(parts) > 1:
+        return "sum of " + " + ".join(pretty_ion(p) for p in parts)
+    return pretty_ion(text)

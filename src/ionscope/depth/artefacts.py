@@ -20,14 +20,25 @@ from collections.abc import Sequence
 import numpy as np
 import xarray as xr
 
-from ionscope.depth._common import axis_values, peak_labels, require_profile, robust_smooth
-from ionscope.depth.interfaces import surface_transient_scans
+from ionscope.depth._common import (
+    axis_values,
+    default_window,
+    peak_labels,
+    require_profile,
+    robust_smooth,
+    species_label,
+)
+from ionscope.depth.interfaces import MIN_PEAK_COUNTS, MIN_SNR, surface_transient_scans
 from ionscope.model.provenance import make_provenance
 from ionscope.model.result import Result
 
 #: (product markers, precursor markers, message) for beam-induced chemistry (López et al. 2021, doi:10.1039/D1TA04532F).
+#: Each reaction is flagged only when its premise holds: a Li-bearing product ion and a precursor ion are both
+#: above background in the profile (:func:`_above_background`). The LiTFSI precursors are its F-bearing
+#: fragments (TFSI⁻ = C₂F₆NO₄S₂⁻, CF₃⁻, CF₃SO₂⁻): F⁻ alone, or SO₂⁻/SO₃⁻, come from many other materials
+#: (fluorinated substrates, SnF₂ additives, sulfates) and are not evidence of LiTFSI.
 BEAM_REACTIONS = (
-    (("LiF", "LiF_2", "Li_2F", "F"), ("C_2F_6NO_4S_2", "CF_3", "SO_2", "SO_3", "CF_3SO_2", "NSO_2"),
+    (("LiF", "LiF_2", "Li_2F", "Li_2F_3"), ("C_2F_6NO_4S_2", "CF_3", "CF_3SO_2"),
      "LiF can be produced by the sputter beam from LiTFSI (Ar⁺-induced decomposition; López et al. 2021, "
      "doi:10.1039/D1TA04532F)"),
     (("Li_2O", "LiO", "Li_3O"), ("CO_3", "LiCO_3", "Li_2CO_3", "OH", "LiOH", "Li_2OH", "C_2O_4"),
@@ -41,8 +52,26 @@ def _core(label: str) -> str:
     return re.sub(r"\^\d+", "", label.strip()).rstrip("+-")
 
 
-def _present(labels: Sequence[str], markers: Sequence[str]) -> list[str]:
-    return [lab for lab in labels if _core(lab) in markers]
+def _above_background(column: np.ndarray, skip: int) -> bool:
+    """Whether a species is present above background: the same test as for a layer marker.
+
+    Its smoothed maximum after the surface transient exceeds its background (2nd percentile) by
+    :data:`~ionscope.depth.interfaces.MIN_SNR` times its scan-to-scan noise (at least Poisson √N) and
+    reaches :data:`~ionscope.depth.interfaces.MIN_PEAK_COUNTS` counts per scan.
+    """
+    y = np.asarray(column, dtype=float)
+    if y.size - skip < 5:
+        return False
+    sm = robust_smooth(y, default_window(y.size))
+    seg, raw = sm[skip:], y[skip:]
+    top, bottom = float(seg.max()), float(np.percentile(seg, 2))
+    noise = max(float(1.4826 * np.median(np.abs(raw - seg))), float(np.sqrt(max(bottom, 1.0))) / 3)
+    return top >= MIN_PEAK_COUNTS and (top - bottom) >= MIN_SNR * noise
+
+
+def _present(labels: Sequence[str], markers: Sequence[str], data: np.ndarray, skip: int) -> list[str]:
+    """Labels of ``markers`` (isotope prefixes and charge ignored) that are above background in ``data``."""
+    return [lab for i, lab in enumerate(labels) if _core(lab) in markers and _above_background(data[:, i], skip)]
 
 
 def check_artefacts(profile: xr.DataArray, *, layer_order: Sequence[str] | None = None,
@@ -57,22 +86,25 @@ def check_artefacts(profile: xr.DataArray, *, layer_order: Sequence[str] | None 
     flags: list[dict] = []
 
     cluster = bool(beam) and bool(_CLUSTER.search(beam))
+    n_tr = surface_transient_scans(prof)
     for products, precursors, message in BEAM_REACTIONS:
-        prod, prec = _present(labels, products), _present(labels, precursors)
-        if not (prod and prec) or cluster:
+        if cluster:
+            continue
+        prod, prec = _present(labels, products, data, n_tr), _present(labels, precursors, data, n_tr)
+        if not (prod and prec):
             continue
         smooth = robust_smooth(data, 5)
         pos = {lab: int(np.argmax(smooth[1:, labels.index(lab)])) + 1 for lab in prod + prec}
         deeper = min(pos[p] for p in prod) > max(pos[p] for p in prec)
         detail = {"products": prod, "precursors": prec, "beam": beam or "not recorded",
                   "product_deeper_than_precursor": deeper}
-        text = message + (f"; beam {beam}" if beam else "; the sputter beam is not recorded")
+        text = message + f" ({', '.join(map(species_label, prod))} with {', '.join(map(species_label, prec))})"
+        text += (f"; beam {beam}" if beam else "; the sputter beam is not recorded")
         if deeper:
             text += ": the profile shows the product below the precursor, the 'organic-outer / inorganic-inner' " \
                     "bilayer that beam damage alone produces"
         flags.append({"code": "beam_induced_stratigraphy", "message": text, "detail": detail})
 
-    n_tr = surface_transient_scans(prof)
     total = data[:, [i for i, lab in enumerate(labels) if lab.strip().lower() == "total"][0]] \
         if any(lab.strip().lower() == "total" for lab in labels) else data.sum(axis=1)
     if total.size > 3:

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from ionscope.depth._common import species_label
 from ionscope.depth.cube import interface_with_sigma
 from ionscope.model.errors import ValidationError
 from ionscope.model.provenance import make_provenance
@@ -190,8 +191,8 @@ def cube_maps(cube: xr.DataArray, *, interfaces: Sequence[tuple[str, bool]] = ()
         values["rois"] = _roi_profiles(c, regions, data)
     _side_views(c, side_views, data)
     ds = _dataset(c, data, axis)
-    warnings = [f"interface of {i['species']}: no 50 % crossing in any pixel" for i in values["interfaces"]
-                if i["pixels"] < 2]
+    warnings = [f"interface of {species_label(i['species'])}: no 50 % crossing in any pixel"
+                for i in values["interfaces"] if i["pixels"] < 2]
     prov = make_provenance("ionscope.depth.cube_maps", inputs=inputs, parameters={
         "interfaces": [list(i) for i in interfaces], "layers": [_layer_text(r) for r in layers],
         "rois": [n for n, _ in rois], "rects_um": [list(map(float, r)) for r in rects],

@@ -21,9 +21,12 @@ import xarray as xr
 from ionscope.depth._common import (
     axis_values,
     default_window,
+    is_ratio_column,
     require_profile,
     robust_smooth,
     species_counts,
+    species_label,
+    summed_species,
 )
 from ionscope.model.errors import ValidationError
 from ionscope.model.provenance import make_provenance
@@ -161,7 +164,8 @@ def order_of_maxima(profile: xr.DataArray, species: Sequence[str], *, axis: str 
         rows.append({"species": name, "position": Quantity(st["x_max"], half, f["unit"]),
                      "snr": round(st["snr"], 1), "weak": bool(st["snr"] < MIN_SNR)})
         if st["snr"] < MIN_SNR:
-            warnings.append(f"{name}: maximum is not above the noise (SNR {st['snr']:.1f}); its position is unreliable")
+            warnings.append(f"{species_label(name)}: maximum is not above the noise (SNR {st['snr']:.1f}); its "
+                            "position is unreliable")
     rows.sort(key=lambda r: r["position"].value)
     prov = make_provenance("ionscope.depth.order_of_maxima", parameters={
         "species": list(species), "axis": axis, "skip_scans": f["skip"], "window": f["window"]})
@@ -282,7 +286,7 @@ def _pair_interface(f: dict[str, Any], species: Sequence[str], extents: dict[int
         u_w = float(np.sqrt(u_cross ** 2 + (abs(widths[0] - widths[1]) / 2) ** 2))
         width_q = Quantity(width, u_w, unit)
     else:
-        warnings.append(f"{species[a]} → {species[b]}: {reason}; no width reported")
+        warnings.append(f"{species_label(species[a])} → {species_label(species[b])}: {reason}; no width reported")
         width_q = Quantity(float("nan"), None, unit, why_no_uncertainty=reason)
     return {
         "upper": species[a], "lower": species[b], "unit": unit, "resolved": reason is None,
@@ -324,8 +328,8 @@ def find_layers(profile: xr.DataArray, species: Sequence[str], *, axis: str = "s
     x, norm, stats, skip, unit, end = f["x"], f["norm"], f["stats"], f["skip"], f["unit"], f["end"]
     strong = [j for j, st in enumerate(stats) if st["snr"] >= min_snr and st["top"] >= MIN_PEAK_COUNTS]
     weak = [species[j] for j in range(len(species)) if j not in strong]
-    warnings = [f"{', '.join(weak)}: too weak (step < {min_snr:g}× noise or < {MIN_PEAK_COUNTS:g} counts per "
-                "scan); left out as noise"] if weak else []
+    warnings = [f"{', '.join(map(species_label, weak))}: too weak (step < {min_snr:g}× noise or < "
+                f"{MIN_PEAK_COUNTS:g} counts per scan); left out as noise"] if weak else []
     if not strong:
         raise ValidationError("none of the chosen species rises above its noise; choose stronger species")
     step = float(np.median(np.diff(x)))
@@ -366,8 +370,9 @@ def find_layers(profile: xr.DataArray, species: Sequence[str], *, axis: str = "s
                             "unmeasured material)")
     for k in range(1, len(interfaces)):
         if interfaces[k]["position"].value <= interfaces[k - 1]["position"].value:
-            warnings.append(f"interfaces {interfaces[k - 1]['upper']}/{interfaces[k - 1]['lower']} and "
-                            f"{interfaces[k]['upper']}/{interfaces[k]['lower']} overlap: layers are mixed or "
+            names = [species_label(n) if n else "unmarked layer" for n in (
+                interfaces[k - 1]["upper"], interfaces[k - 1]["lower"], interfaces[k]["upper"], interfaces[k]["lower"])]
+            warnings.append(f"interfaces {names[0]}/{names[1]} and {names[2]}/{names[3]} overlap: layers are mixed or "
                             "thinner than the depth resolution")
     layers: list[dict[str, Any]] = []
     start = Quantity(float(x[skip]), 0.0, unit)
@@ -377,7 +382,7 @@ def find_layers(profile: xr.DataArray, species: Sequence[str], *, axis: str = "s
                          unit)
         lay_reason = _layer_unresolved(thick, [interfaces[i] for i in (k - 1, k) if 0 <= i < len(interfaces)])
         if lay_reason:
-            warnings.append(f"layer {species[g[0]] if g else 'unmarked'}: not resolved ({lay_reason})")
+            warnings.append(f"layer {species_label(species[g[0]]) if g else 'unmarked'}: not resolved ({lay_reason})")
         layers.append({"index": k, "dominant_species": species[g[0]] if g else None,
                        "species": [species[i] for i in g], "resolved": lay_reason is None,
                        "unresolved_reason": lay_reason,
@@ -551,6 +556,103 @@ def _plateau_under_interface_peak(x: np.ndarray, yn: np.ndarray, skip: int, end:
             "interface_transient": True, "plateau_level": level}
 
 
+#: One-sided significance (in σ of Poisson counting) of the drop of an isotopologue ratio at high intensity taken
+#: as detector saturation: 3σ, a chance of 1.3·10⁻³ per pair for a constant ratio.
+SATURATION_SIGMA = 3.0
+def _composition(label: str) -> tuple[tuple[tuple[str, int], ...], int, bool] | None:
+    """Element counts (isotopes merged), charge and whether any isotope is labelled; None if not a formula.
+
+    ``^207Pb^206PbI_5-`` and ``Pb_2I_5-`` have the same composition: isotopologues of one ion.
+    """
+    from ionscope.library.formula import parse_formula
+    from ionscope.model.errors import IonscopeError
+
+    try:
+        f = parse_formula(label.strip())
+    except (IonscopeError, ValueError, KeyError):
+        return None
+    counts: dict[str, int] = {}
+    for (sym, _), n in f.counts:
+        counts[sym] = counts.get(sym, 0) + n
+    return tuple(sorted(counts.items())), f.charge, any(a is not None for (_, a), _ in f.counts)
+
+
+def _major_of(label: str, labels: Sequence[str]) -> str | None:
+    """Among ``labels``, the unlabelled (natural, i.e. major) isotopologue of a labelled ``label``."""
+    comp = _composition(label)
+    if comp is None or not comp[2]:
+        return None
+    for other in labels:
+        c = _composition(other)
+        if c is not None and not c[2] and c[:2] == comp[:2]:
+            return other
+    return None
+
+
+def _ratio_drop(major: np.ndarray, minor: np.ndarray, norm: np.ndarray, bottoms: tuple[float, float],
+                skip: int, end: int) -> tuple[float, float, float] | None:
+    """Ratio major/minor (background subtracted) where the major is on its plateau (≥ 84 %) and on its
+    flanks (16–50 %), and the significance (σ) of the drop from flank to plateau.
+
+    Two isotopologues of one ion follow the same composition, so their ratio is the isotope ratio at every
+    depth. A TOF detector records at most one ion per mass channel and primary shot, so the recorded rate
+    of an intense ion is ``N (1 − exp(−λ/N))`` (Poisson dead time; Stephan, Zehnpfenning & Benninghoven
+    1994, *J. Vac. Sci. Technol. A* 12, 405, doi:10.1116/1.579255): the ratio of the major to the minor
+    isotopologue falls where the major is intense. The 1σ of each ratio is Poisson,
+    ``r·√(1/ΣN_major + 1/ΣN_minor)`` on the raw counts. Returns None when a region is empty.
+    """
+    idx = np.arange(skip, end)
+    top = idx[norm[skip:end] >= 0.84]
+    flank = idx[(norm[skip:end] >= 0.16) & (norm[skip:end] < 0.5)]
+    out = []
+    for sel in (flank, top):
+        a, b = float(major[sel].sum()), float(minor[sel].sum())
+        a_net, b_net = a - bottoms[0] * sel.size, b - bottoms[1] * sel.size
+        if sel.size < 3 or a_net <= 0 or b_net <= 0:
+            return None
+        r = a_net / b_net
+        out.append((r, r * float(np.sqrt(1.0 / a + 1.0 / b))))
+    (r_flank, u_flank), (r_top, u_top) = out
+    return r_flank, r_top, (r_flank - r_top) / float(np.hypot(u_flank, u_top))
+
+
+def _major_isotopologue(pick: tuple, scored: list[tuple], cand: list[str], f: dict[str, Any],
+                        qualified: dict[int, tuple[int, int]], res_of: Any) -> tuple[tuple, str | None]:
+    """The major isotopologue in place of a minor one chosen as marker, unless the major is saturated.
+
+    A minor isotopologue (``^13CH_3NH_3+``, ``^206PbI_3-``) has the same depth profile as its major one
+    with fewer counts, so the major marks the layer with better statistics, unless the detector saturates
+    on it: then its plateau is flattened and its contrast understated, and the minor one is the better
+    marker (see :func:`_ratio_drop`; saturation when the ratio drops by more than :data:`SATURATION_SIGMA`).
+    Returns the pick and why a minor isotopologue is kept (None when not).
+    """
+    lead = pick[3]
+    if len(summed_species(cand[lead])) > 1:
+        return pick, None
+    pool = [t[3] for t in scored] + [k for k in qualified if k not in {t[3] for t in scored}]
+    major = _major_of(cand[lead], [cand[k] for k in pool])
+    if major is None:
+        comp = _composition(cand[lead])
+        labelled = comp is not None and comp[2]
+        return pick, (f"{species_label(cand[lead])}: a labelled isotopologue; no column of its major isotopologue "
+                      "has a significant step here" if labelled else None)
+    j = next(k for k in pool if cand[k] == major)
+    stats = f["stats"]
+    drop = _ratio_drop(f["raw"][:, j], f["raw"][:, lead], f["norm"][:, j], (stats[j]["bottom"], stats[lead]["bottom"]),
+                       f["skip"], f["end"])
+    if drop is not None and drop[2] > SATURATION_SIGMA:
+        return pick, (f"{species_label(cand[lead])} rather than the major {species_label(major)}: the ratio "
+                      f"{species_label(major)}/{species_label(cand[lead])} falls from {drop[0]:.3g} on the flanks to "
+                      f"{drop[1]:.3g} on the plateau ({drop[2]:.1f}σ), the detector saturates on the major "
+                      "isotopologue (Poisson dead time; Stephan et al. 1994, doi:10.1116/1.579255)")
+    if not res_of(j)["resolved"]:
+        return pick, (f"{species_label(cand[lead])} rather than the major {species_label(major)}: the major "
+                      "isotopologue has no plateau longer than its edges here")
+    c, u = _layer_contrast(f["raw"][:, j], *qualified.get(j, _extent(f["norm"][:, j], f["skip"], f["end"])),
+                           f["skip"], f["end"])
+    return (c - u if np.isfinite(c) else -np.inf, c, u, j), None
+
+
 def choose_marker_species(profile: xr.DataArray, *, axis: str = "sputter_time", max_species: int = 6,
                           min_snr: float = MIN_SNR) -> Result:
     """The species that define the layers of a profile, when the user names none.
@@ -590,7 +692,7 @@ def choose_marker_species(profile: xr.DataArray, *, axis: str = "sputter_time", 
     prof = require_profile(profile)
     peaks = [str(p) for p in prof.coords["peak"].values]
     finite = np.isfinite(np.asarray(prof.values, dtype=float)).all(axis=0)
-    cand = [p for p, ok in zip(peaks, finite) if ok and p.strip().lower() != "total"]
+    cand = [p for p, ok in zip(peaks, finite) if ok and p.strip().lower() != "total" and not is_ratio_column(p)]
     if not cand:
         raise ValidationError("the profile has no species columns to choose from")
     f = profile_features(prof, cand, axis=axis)
@@ -629,11 +731,19 @@ def choose_marker_species(profile: xr.DataArray, *, axis: str = "sputter_time", 
         def res_of(j: int, above: bool = above) -> dict[str, Any]:
             return _layer_resolution(x, f["norm"][:, j], skip, end, above=above)
 
+        # a column summing several species (no single mass) marks the layer only when no single species can
+        scored.sort(key=lambda t: len(summed_species(cand[t[3]])) > 1)
         pick = next((t for t in scored if res_of(t[3])["resolved"]), scored[0])
+        pick, why = _major_isotopologue(pick, scored, cand, f, qualified, res_of)
         _, c, u, lead = pick
         res = res_of(lead)
         row = {"marker": cand[lead], "members": [cand[j] for j in members],
                "contrast": Quantity(float(c), float(u), "1"), "_lead": lead, "_score": pick[0]}
+        if len(summed_species(cand[lead])) > 1:
+            why = (f"{species_label(cand[lead])}: a column of the file that sums several species (no single mass); "
+                   "no single-species column of this layer has a resolved plateau")
+        if why:
+            row["why"] = why
         if res["resolved"]:
             rows.append(row)
         else:

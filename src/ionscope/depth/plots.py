@@ -11,9 +11,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import xarray as xr
 
-from ionscope.depth._common import axis_values, species_counts
+from ionscope.depth._common import axis_values, species_counts, species_label
 from ionscope.depth.normalise import normalise as normalise_profile
-from ionscope.model.text import pretty_ion
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -34,13 +33,13 @@ def profile_figure(profile: xr.DataArray, species: Sequence[str], *, axis: str =
         prof, ylabel = normalise_profile(profile, normalise), f"normalised ({normalise})"
     elif normalise:
         prof, ylabel = (normalise_profile(profile, "reference", reference=normalise),
-                        f"relative to {pretty_ion(normalise)}")
+                        f"relative to {species_label(normalise)}")
     data = species_counts(profile, species) if prof is profile else np.stack(
         [np.asarray(prof.isel(peak=[str(p) for p in prof.peak.values].index(s)).values, float) for s in species], 1)
     fig, ax = plt.subplots(figsize=(7, 4))
     for j, s in enumerate(species):
         y = data[:, j]
-        ax.plot(x, np.where(y > 0, y, np.nan) if log else y, lw=1.2, label=pretty_ion(s))
+        ax.plot(x, np.where(y > 0, y, np.nan) if log else y, lw=1.2, label=species_label(s))
     if log:
         ax.set_yscale("log")
     if layers is not None:

@@ -183,10 +183,15 @@ def _flag_reason(code: str) -> dict[str, Any]:
     return {"code": code, "tier": f.tier, "message": f.meaning, "reference": f.reference}
 
 
-def init_hint(looked_up: str | None) -> str:
-    """The ``ionscope sample init`` command that writes a template where a history is looked up."""
+def init_hint(looked_up: str | list[str] | None) -> str:
+    """The ``ionscope sample init`` command(s) that write a template where a history is looked up."""
     import shlex
 
+    places = list(dict.fromkeys([looked_up] if isinstance(looked_up, str) or looked_up is None else looked_up))
+    if len(places) > 1:
+        return " and ".join(f"`ionscope sample init {shlex.quote(p)}`" for p in places) + \
+            " write templates where they are looked up"
+    looked_up = places[0] if places else None
     if looked_up is None or looked_up == "sample.yaml":
         return "`ionscope sample init` writes a template sample.yaml in the current folder"
     return f"`ionscope sample init {shlex.quote(looked_up)}` writes a template where it is looked up"
@@ -217,7 +222,7 @@ def assess(history: SampleHistory | Mapping[str, Any] | None, flags: Iterable[st
     """
     flag_codes = list(dict.fromkeys(flags))
     if history is None:
-        reasons = [RULES["no_history"].reason(init=init_hint(looked_up))]
+        reasons = [{**RULES["no_history"].reason(init=init_hint(looked_up)), "looked_up": looked_up}]
         sample = None
     else:
         h = history if isinstance(history, SampleHistory) else SampleHistory.model_validate(dict(history))
@@ -244,6 +249,13 @@ def combine(assessments: list[dict[str, Any]]) -> dict[str, Any]:
     reasons: list[dict[str, Any]] = []
     for a in assessments:
         reasons += [r for r in a["reasons"] if r not in reasons]
+    missing = [r for r in reasons if r["code"] == "no_history"]
+    if len(missing) > 1:  # one message naming every place a history is looked up
+        one = {**RULES["no_history"].reason(init=init_hint([r.get("looked_up") for r in missing])),
+               "looked_up": [r.get("looked_up") for r in missing]}
+        first = reasons.index(missing[0])
+        reasons = [r for r in reasons if r["code"] != "no_history"]
+        reasons.insert(first, one)
     known = worst(a["at_best"] for a in assessments)
     undetermined = any(a["tier"] == UNKNOWN for a in assessments)
     samples = [a["sample"] for a in assessments]
