@@ -53,6 +53,12 @@ EXEMPT = {
     "ionscope.diffusion.checks.check_reaches_background": "warning texts, added to the warnings of a fit's Result",
     "ionscope.diffusion.checks.check_gradient_points": "warning texts, added to the warnings of a fit's Result",
     "ionscope.diffusion.checks.check_bounds": "warning texts, added to the warnings of a fit's Result",
+    "ionscope.diffusion.gb2d.le_claire_reasons": "warning texts (why Le Claire's law does not hold), added to the "
+                                                 "gb Result's values and text",
+    "ionscope.micro.metrics.default_directions": "the default --directions of a volume (x, y and z, or x and y for "
+                                                 "a 2-D image), an input to microstructure_metrics",
+    "ionscope.spectra.plots.existing_figures": "the figures a --plot run would replace, found before any work to "
+                                               "refuse an overwrite without --force (an input check)",
     "ionscope.mva.preprocess.sparse_peak_warning": "warning texts, added to the warnings of an MVA result",
     "ionscope.mva.run.output_paths": "the stores a run will write (name → Path), an input to the writer and "
                                      "MVARun.paths, known before anything is computed",

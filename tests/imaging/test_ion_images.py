@@ -58,7 +58,7 @@ def test_extract_text_result_on_stdout(cli, tmp_path):
     ionscope.save(make_ion_image(grid, ["a", "b"], pixel_size_um=(1.0, 1.0), mz=np.array([12.0, 13.0])), path)
     code, out, err = cli("image", "extract", path, "--peaks", "12,13", "--tolerance", "0.1")
     assert code == 0, err
-    assert "m/z" in out and "per pixel counts" in out and "per pixel" not in err
+    assert "m/z" in out and "counts per pixel" in out and "per pixel" not in err
 
 
 def test_the_unit_follows_the_data_counts_only_for_integer_counts(cli, tmp_path):

@@ -312,7 +312,7 @@ def segment(stack: Stack, out: Out,
         lab = lab.load()
     path = write_stack(lab, out, force, json)
     ph = lab.attrs["phases"]
-    fractions = counted_fractions(lab.values, ph)
+    fractions = dict(counted_fractions(lab.values, ph).values)
     _finish(Result("tomo.segment", {"output": str(path), "phases": ph, "thresholds": lab.attrs["thresholds"],
                                     "volume_fraction": fractions,
                                     "input": describe_input(stack)}, (), lab.attrs["provenance"]), json,

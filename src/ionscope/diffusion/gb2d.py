@@ -19,6 +19,7 @@ Hasegawa, Xing & Kuwata 2025 (doi:10.1080/14686996.2025.2580917, Fig. 10b).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -371,7 +372,15 @@ LE_CLAIRE_1963 = "Le Claire 1963, Br. J. Appl. Phys. 14, 351, doi:10.1088/0508-3
 AGREEMENT_Z = 3.0
 
 
-def harrison_regime(D_bulk: float, time_s: float, delta_nm: float, grain_size_um: float) -> tuple[str, float, float]:
+class HarrisonRegime(NamedTuple):
+    """Harrison's kinetic regime letter, α = δ/(2√(D_bulk t)) (1) and √(D_bulk t) (cm)."""
+
+    regime: str
+    alpha: float
+    bulk_length_cm: float
+
+
+def harrison_regime(D_bulk: float, time_s: float, delta_nm: float, grain_size_um: float) -> HarrisonRegime:
     """Harrison's kinetic regime (A, B or C) with α = δ/(2√(D_bulk t)) and √(D_bulk t) (cm).
 
     Type A when the bulk diffusion length reaches the grain size (the grains are penetrated and
@@ -383,8 +392,8 @@ def harrison_regime(D_bulk: float, time_s: float, delta_nm: float, grain_size_um
     Lb = float(np.sqrt(D_bulk * time_s))
     alpha = delta_nm * 1e-7 / (2 * Lb)
     if Lb >= grain_size_um * 1e-4:
-        return "A", alpha, Lb
-    return ("C" if alpha > 0.1 else "B"), alpha, Lb
+        return HarrisonRegime("A", alpha, Lb)
+    return HarrisonRegime("C" if alpha > 0.1 else "B", alpha, Lb)
 
 
 def le_claire_reasons(regime: str, alpha: float, Lb: float, grain_size_um: float, betas: dict[str, float],

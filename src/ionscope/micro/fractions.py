@@ -23,7 +23,7 @@ def volume_fractions(labels: np.ndarray, phases: dict[str, int]) -> Result:
                   {name: float(counts[v - min(phases.values())]) / n for name, v in phases.items()})
 
 
-def counted_fractions(labels: np.ndarray, phases: dict[str, int]) -> dict[str, Quantity]:
+def counted_fractions(labels: np.ndarray, phases: dict[str, int]) -> Result:
     """:func:`volume_fractions` as quantities (unit 1) for a result: counted exactly on the labels given.
 
     Their sampling uncertainty (how well this volume represents the material) is a property of the
@@ -31,7 +31,8 @@ def counted_fractions(labels: np.ndarray, phases: dict[str, int]) -> dict[str, Q
     """
     why = "counted exactly on the segmented voxels; for the representativity uncertainty run micro metrics"
     fractions = dict(volume_fractions(labels, phases).values)
-    return {k: Quantity(float(v), None, "1", why_no_uncertainty=why) for k, v in fractions.items()}
+    return Result("micro.counted_fractions",
+                  {k: Quantity(float(v), None, "1", why_no_uncertainty=why) for k, v in fractions.items()})
 
 
 def volume_fraction_uncertainty(mask: np.ndarray, spacing: tuple[float, float, float],

@@ -235,7 +235,7 @@ def segment_by_model(model_path: str | PathLike[str], vol: xr.DataArray, write: 
     out = write(lab)
     values: dict[str, Any] = {
         "output": str(out), "phases": m.phases, "learner": m.learner,
-        "volume_fraction": counted_fractions(labels, m.phases),
+        "volume_fraction": dict(counted_fractions(labels, m.phases).values),
         "mean_uncertainty": Quantity(unc, None, "1", why_no_uncertainty=(
             "a mean of normalised entropies; the sampling error of the mean is negligible")),
         "probabilities": str(probabilities) if probabilities is not None else None,
