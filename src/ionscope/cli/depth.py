@@ -144,7 +144,11 @@ def plot(
         table = layer_table(profile, given, axis=axis) if interfaces or given is None else None
         if table is not None and table.values.get("species_chosen") is not None:
             _say_chosen(table.values["species_chosen"])
-        names = given if given is not None else list(table.values["species_chosen"]["species"])
+        if given is not None:
+            names = given
+        else:
+            assert table is not None  # made whenever no species are given
+            names = list(table.values["species_chosen"]["species"])
         found = table if interfaces else None
         normalisation = renamed(normalisation, normalise, old="--normalise", new="--normalisation")
         fig = profile_figure(profile, names, axis=axis, log=log, normalise=normalisation, layers=found)
@@ -152,7 +156,7 @@ def plot(
 
     save_figure(fig, out, force=force)
     result = _plot_result(profile, out, names, axis, log, normalisation, found,
-                          table.warnings if found is not None else check_artefacts(profile).warnings)
+                          found.warnings if found is not None else check_artefacts(profile).warnings)
     if json:
         emit_json(result)
         return

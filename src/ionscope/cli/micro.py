@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
@@ -203,7 +204,7 @@ def transport(volume: Volume,
     print_warnings(res.warnings)
 
 
-def _print_transport(values: dict[str, Any], dirs: list[str], electrode_axis: str | None) -> None:
+def _print_transport(values: Mapping[str, Any], dirs: list[str], electrode_axis: str | None) -> None:
     """Effective coefficient (in the unit of ``--unit``; relative when it is 1), τ and MacMullin number per
     direction, each rounded to its solver error by :func:`show`."""
     from ionscope.model.result import Quantity

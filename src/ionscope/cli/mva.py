@@ -17,15 +17,14 @@ app = typer.Typer(help="Multivariate analysis (PCA, NMF, MCR-ALS, clustering) wi
 DataArg = Annotated[Path, typer.Argument(help="Any file ionscope reads that has a 'peak' dimension.")]
 
 
-def _components_opt(text: str) -> Any:
-    """``--components``/``-n`` with the help text of one command."""
-    return Annotated[int, typer.Option("--components", "-n", help=text)]
-
-
-PcaComponentsOpt = _components_opt("Number of principal components kept (score maps and loading spectra).")
-NmfComponentsOpt = _components_opt("Number of NMF factors (non-negative spectra and their abundance maps).")
-McrComponentsOpt = _components_opt("Number of MCR-ALS components (pure spectra and their concentration maps).")
-ClusterComponentsOpt = _components_opt("Number of phases N (clusters of the scores of an (N−1)-component PCA).")
+PcaComponentsOpt = Annotated[int, typer.Option("--components", "-n", help=(
+    "Number of principal components kept (score maps and loading spectra)."))]
+NmfComponentsOpt = Annotated[int, typer.Option("--components", "-n", help=(
+    "Number of NMF factors (non-negative spectra and their abundance maps)."))]
+McrComponentsOpt = Annotated[int, typer.Option("--components", "-n", help=(
+    "Number of MCR-ALS components (pure spectra and their concentration maps)."))]
+ClusterComponentsOpt = Annotated[int, typer.Option("--components", "-n", help=(
+    "Number of phases N (clusters of the scores of an (N−1)-component PCA)."))]
 ScalingOpt = Annotated[str, typer.Option("--scaling", help="poisson (Keenan & Kotula 2004, Surf. Interface Anal. "
                                                            "36, 203, doi:10.1002/sia.1657) or none.")]
 NormalisationOpt = Annotated[str, typer.Option("--normalisation", help="none or total (total-ion normalisation).")]

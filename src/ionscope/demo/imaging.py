@@ -66,6 +66,7 @@ def build(ctx: DemoContext) -> None:
                      "corr. with truth, raw": round(float(c_raw), 3), "drift-corrected": round(float(c_fix), 3)})
         recovered[name] = {"true": true_mean, "value": float(mean), "uncertainty": float(sem)}
     cal = table.calibration  # a GRD file does not carry its mass calibration: the command needs it
+    assert cal is not None  # the simulated run is made with one
     ctx.note_input("drifting_run.grd", f"raw TOF-SIMS events with stage drift (GRD; mass calibration k0 = "
                    f"{cal.k0:g}, sf = {cal.sf:g}, binning {cal.binning:g}; 64 × 64 pixels of 1 µm)",
                    f"ionscope image bin-events demo-output/data/drifting_run.grd --nx 64 --ny 64 --k0 {cal.k0:g} "

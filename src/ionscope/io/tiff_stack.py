@@ -78,7 +78,8 @@ def read_stack(path: str | PathLike[str], *, pixel_size_um: float | None = None,
         return _read_zip(p, pixel_size_um, slice_thickness_um)
     with open(p, "rb") as fh:
         head = fh.read(SNIFF_BYTES)
-    if not TIFF_PLUGIN.sniff(p, head):  # what it is instead, found as `ionscope.read` finds it
+    # what it is instead, found as `ionscope.read` finds it
+    if TIFF_PLUGIN.sniff is not None and not TIFF_PLUGIN.sniff(p, head):
         raise wrong_content(p, "a TIFF image or stack")
     return read_tiff(p, pixel_size_um=pixel_size_um, slice_thickness_um=slice_thickness_um, lazy=lazy)
 

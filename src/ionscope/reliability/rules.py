@@ -183,11 +183,12 @@ def _flag_reason(code: str) -> dict[str, Any]:
     return {"code": code, "tier": f.tier, "message": f.meaning, "reference": f.reference}
 
 
-def init_hint(looked_up: str | list[str] | None) -> str:
+def init_hint(looked_up: str | list[str | None] | None) -> str:
     """The ``ionscope sample init`` command(s) that write a template where a history is looked up."""
     import shlex
 
-    places = list(dict.fromkeys([looked_up] if isinstance(looked_up, str) or looked_up is None else looked_up))
+    given = [looked_up] if isinstance(looked_up, str) or looked_up is None else looked_up
+    places = [p for p in dict.fromkeys(given) if p is not None]
     if len(places) > 1:
         return " and ".join(f"`ionscope sample init {shlex.quote(p)}`" for p in places) + \
             " write templates where they are looked up"
