@@ -181,12 +181,12 @@ def gaussian_field(mix: np.ndarray, shape: Sequence[int], rng: np.random.Generat
 #: cut, grains placed independently — a phase that stays in separate particles, like a Boolean model),
 #: or their intersection (``intersection-k``: the complement of a union) — Roberts 1997,
 #: doi:10.1103/PhysRevE.56.3203, for unions and intersections of level-cut Gaussian fields.
-FIRST_MODES = ("single", "union-2", "union-4", "union-8", "union-16", "intersection-2")
+FIRST_MODES = ("single", "union-2", "union-4", "union-8", "union-16", "intersection-2", "spheres")
 
 
 def _parse_mode(mode: str) -> tuple[str, int]:
-    if mode == "single":
-        return "single", 1
+    if mode in ("single", "spheres"):
+        return mode, 1
     kind, _, k = mode.partition("-")
     if kind not in ("union", "intersection") or not k.isdigit() or int(k) < 2:
         raise ValueError(f"unknown first-phase mode {mode!r}")
@@ -216,6 +216,12 @@ def _first_phase_fit(s2: np.ndarray, p: float, mode: str) -> tuple[np.ndarray, n
     """
     r = np.arange(s2.size)
     kind, k = _parse_mode(mode)
+    if kind == "spheres":
+        from ionscope.micro.generate_boolean import fit_sphere_radii
+        from ionscope.micro.generate_boolean import predicted_two_point as boolean_two_point
+
+        mix = fit_sphere_radii(s2, p)
+        return mix, boolean_two_point(mix, p, r)
     if kind == "single":
         mix = valid_correlation(invert_two_point(s2, p))
         return mix, predicted_two_point(mixture_correlation(mix, r), p)
@@ -360,6 +366,11 @@ def _model_fields(mixes: Sequence[np.ndarray], shape: Sequence[int], rng: np.ran
     """The truncation rule's ranking fields: the first phase's score (:func:`first_score`), then the others."""
     if not mixes:
         return [np.zeros(tuple(shape), np.float32)]
+    if mode == "spheres":
+        from ionscope.micro.generate_boolean import particle_score, sphere_particles
+
+        first = particle_score(sphere_particles(mixes[0], shape, rng, scale))
+        return [first] + [gaussian_field(m, shape, rng, scale) for m in mixes[1:]]
     fields = [gaussian_field(m, shape, rng, scale) for m in mixes]
     k = _parse_mode(mode)[1]
     if k > 1:
@@ -432,6 +443,22 @@ def _choose_couplings(sections: Sequence[_Section], mixes: Sequence[np.ndarray],
     return chosen, err
 
 
+def _particle_modes(s2: np.ndarray, p: float, modes: Sequence[str]) -> list[str]:
+    """The first-phase models to try when one level cut is rejected: the Boolean sphere model alone if
+    its S₂ (exact, :mod:`ionscope.micro.generate_boolean`) fits the phase's measured S₂ at least as
+    well as every union or intersection of cuts does, otherwise those. The comparison is analytic (no
+    simulated sections, so no sampling noise): a phase of finite particles has an S₂ that reaches p² at
+    about a diameter and dips below it, which spheres reproduce and level cuts of Gaussian fields,
+    whose correlation cannot vanish at a finite lag, do not."""
+    others = [m for m in modes if m != "single"]
+    if "spheres" not in others or len(others) == 1:
+        return others
+    misfit = {m: float(np.mean((_first_phase_fit(s2, p, m)[1] - s2) ** 2)) for m in others}
+    if misfit["spheres"] <= min(v for m, v in misfit.items() if m != "spheres"):
+        return ["spheres"]
+    return [m for m in others if m != "spheres"]
+
+
 def fit_pluri_gaussian(labels2d: np.ndarray | Sequence[_Section], values: Sequence[int], r_max: int, *,
                        couplings: Sequence[float] = COUPLINGS, seed: int = 12345,
                        two_point: Mapping[int, np.ndarray] | None = None,
@@ -469,19 +496,21 @@ def fit_pluri_gaussian(labels2d: np.ndarray | Sequence[_Section], values: Sequen
     n_px = [sec.labels.size for sec in sections]
     frac = {v: float(np.average([np.mean(sec.labels == v) for sec in sections], weights=n_px)) for v in values}
     best: dict[str, Any] | None = None
-    rejected: dict[tuple, bool] = {}
-    for mode, order in itertools.product(modes, itertools.permutations(values)):
-        if mode != "single" and not rejected.get(order, True):
-            continue
-        mixes, qs, s2_err = _fit_order(s2, frac, order, mode)
-        if mode == "single":
-            rejected[order] = _single_cut_rejected(sections, mixes, order[0], frac[order[0]], seed)
-        if mode != "single":
-            mixes[0] = _calibrate_boundary(sections, mixes[0], order[0], frac[order[0]], mode, seed)
-        chosen, err = _choose_couplings(sections, mixes, order, frac, couplings, seed, mode)
-        if best is None or err < best["error"]:
-            best = {"order": list(order), "rhos": mixes, "fractions": qs, "couplings": chosen, "error": err,
-                    "two_point_error_independent": s2_err, "first_mode": mode}
+    for order in itertools.permutations(values):
+        rejected = True
+        if "single" in modes:
+            single = _fit_order(s2, frac, order, "single")[0]
+            rejected = _single_cut_rejected(sections, single, order[0], frac[order[0]], seed)
+        tried = (["single"] if "single" in modes else []) + (
+            _particle_modes(s2[order[0]], frac[order[0]], modes) if rejected else [])
+        for mode in tried:
+            mixes, qs, s2_err = _fit_order(s2, frac, order, mode)
+            if mode not in ("single", "spheres"):
+                mixes[0] = _calibrate_boundary(sections, mixes[0], order[0], frac[order[0]], mode, seed)
+            chosen, err = _choose_couplings(sections, mixes, order, frac, couplings, seed, mode)
+            if best is None or err < best["error"]:
+                best = {"order": list(order), "rhos": mixes, "fractions": qs, "couplings": chosen, "error": err,
+                        "two_point_error_independent": s2_err, "first_mode": mode}
     assert best is not None
     best.update({"two_point": s2, "volume_fraction": frac,
                  "boundary_per_area_px": [sec.boundary for sec in sections]})
