@@ -109,6 +109,8 @@ def particle_score(particles: np.ndarray) -> np.ndarray:
     big = np.pad(m, pad, mode="wrap")
     inner = tuple(slice(a, a + n) for (a, _), n in zip(pad, m.shape, strict=True))
     d = ndimage.distance_transform_edt(~big)[inner] - ndimage.distance_transform_edt(big)[inner]
-    rank = np.argsort(np.argsort(d.ravel(), kind="stable"), kind="stable")
+    order = np.argsort(d.ravel().astype(np.float32), kind="stable")  # ties broken by position: no two alike
+    rank = np.empty(order.size, np.float64)
+    rank[order] = np.arange(order.size)
     u = (rank + 0.5) / rank.size
     return special.ndtri(u).reshape(m.shape).astype(np.float32)
