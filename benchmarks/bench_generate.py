@@ -131,9 +131,10 @@ def main() -> None:
                   real_phases=ph3)
     body = ("Default method (pluri-Gaussian random fields with correlated fields, order and couplings fitted on "
             "simulated sections; when one level cut's Euler density is rejected, the first phase is a Boolean "
-            "model of spheres whose radius distribution is fitted to its S₂ — chosen because its exact S₂ fits "
-            "better than any union or intersection of level cuts; on the NMC slices NMC = spheres of radius "
-            "≈ 8–9 px (3.3–3.6 µm); the ImageRep inputs keep one cut), "
+            "model of spheres whose radius distribution is fitted to its S₂ — tried when its exact S₂ fits "
+            "better than any union or intersection of level cuts, kept when its section error is within two "
+            "standard errors of theirs; on the NMC slices NMC = spheres; the ImageRep inputs keep their "
+            "earlier models), "
             "three seeds per row (mean ± spread between realisations). Targets: |Δε| ≤ 0.01 "
             "and |ΔSSA| ≤ 10 % on both pairs, |Δτ| ≤ 10 % for the NMC pore phase. σε in / σSSA in: 1σ "
             "representativity uncertainty of the input sections' own fraction and surface (2-D integral range, "
