@@ -130,15 +130,18 @@ def main() -> None:
                   lambda s: generate(img, ph2, cube3, r_max=128, seed=s)[0], img, ph2, 1.0, "phase0",
                   real_phases=ph3)
     body = ("Default method (pluri-Gaussian random fields with correlated fields, order and couplings fitted on "
-            "simulated sections; the first phase a union of k level cuts, k chosen by the Euler density of 2-D "
-            "sections when one cut's is rejected — on the NMC slices NMC = union of 16 cuts), "
+            "simulated sections; when one level cut's Euler density is rejected, the first phase is a Boolean "
+            "model of spheres whose radius distribution is fitted to its S₂ — tried when its exact S₂ fits "
+            "better than any union or intersection of level cuts, kept when its section error is within two "
+            "standard errors of theirs; on the NMC slices NMC = spheres; the ImageRep inputs keep their "
+            "earlier models), "
             "three seeds per row (mean ± spread between realisations). Targets: |Δε| ≤ 0.01 "
             "and |ΔSSA| ≤ 10 % on both pairs, |Δτ| ≤ 10 % for the NMC pore phase. σε in / σSSA in: 1σ "
             "representativity uncertainty of the input sections' own fraction and surface (2-D integral range, "
             "Kanit et al. 2003). The 518² image is compared with the stack by phase rank (85/170/255 → "
             "0/127/254); its fractions differ from the stack's by 30σ: it is not a section of that material. "
-            "Wall and CPU seconds per generation on a shared 2-core machine (load average in the last column; "
-            "not an idle-machine figure).\n\n" + table(rows))
+            "Wall and CPU seconds per generation (fit included) on a shared 2-core machine (load average in the "
+            "last column; not an idle-machine figure).\n\n" + table(rows))
     record("generate", "2-D → 3-D generation against real volumes", body)
 
 

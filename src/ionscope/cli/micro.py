@@ -279,7 +279,9 @@ def generate(out: Annotated[Path, typer.Option("--out", "-o", help="Output label
              grey_phases: Annotated[int, typer.Option(help="A grey image is segmented into this many phases "
                                                            "(multi-Otsu)")] = 2,
              method: Annotated[str, typer.Option(help="grf: pluri-Gaussian random fields matched to the "
-                                                      "two-point functions (minutes on 2 cores); anneal: grf "
+                                                      "two-point functions, a phase of separate particles as "
+                                                      "a Boolean model of spheres (seconds to minutes on 2 "
+                                                      "cores); anneal: grf "
                                                       "refined by simulated annealing of interface voxels on "
                                                       "two-point, lineal-path, surface and Euler-density "
                                                       "statistics (up to 128³, about a minute per 128³ on 2 "

@@ -3,7 +3,8 @@
 Default method (``grf``): thresholded Gaussian random fields, pluri-Gaussian for more than two
 phases (Quiblier 1984, doi:10.1016/0021-9797(84)90321-3; Adler, Jacquin & Quiblier 1990,
 doi:10.1016/0301-9322(90)90007-7; Armstrong et al. 2019, doi:10.1007/s11242-018-1175-4 for the
-pluri-Gaussian construction). Phase ``a`` is where a Gaussian field Z₁ < t₁; among the rest, phase
+pluri-Gaussian construction); a first phase of separate particles may instead be a Boolean model of
+spheres (:mod:`ionscope.micro.generate_boolean`). Phase ``a`` is where a Gaussian field Z₁ < t₁; among the rest, phase
 ``b`` is where an independent field Z₂ < t₂; and so on. For a field thresholded at
 ``t = Φ⁻¹(p)`` the indicator two-point function is ``S₂(r) = Φ₂(t, t; ρ(r))`` (bivariate normal
 probability), so the field correlation ``ρ(r)`` follows from the measured ``S₂(r)`` by inverting
@@ -180,13 +181,14 @@ def gaussian_field(mix: np.ndarray, shape: Sequence[int], rng: np.random.Generat
 #: union of k independent level cuts with the same correlation (``union-k``: at a small fraction per
 #: cut, grains placed independently — a phase that stays in separate particles, like a Boolean model),
 #: or their intersection (``intersection-k``: the complement of a union) — Roberts 1997,
-#: doi:10.1103/PhysRevE.56.3203, for unions and intersections of level-cut Gaussian fields.
-FIRST_MODES = ("single", "union-2", "union-4", "union-8", "union-16", "intersection-2")
+#: doi:10.1103/PhysRevE.56.3203, for unions and intersections of level-cut Gaussian fields — or a
+#: Boolean model of spheres (``spheres``, :mod:`ionscope.micro.generate_boolean`).
+FIRST_MODES = ("single", "union-2", "union-4", "union-8", "union-16", "intersection-2", "spheres")
 
 
 def _parse_mode(mode: str) -> tuple[str, int]:
-    if mode == "single":
-        return "single", 1
+    if mode in ("single", "spheres"):
+        return mode, 1
     kind, _, k = mode.partition("-")
     if kind not in ("union", "intersection") or not k.isdigit() or int(k) < 2:
         raise ValueError(f"unknown first-phase mode {mode!r}")
@@ -216,6 +218,12 @@ def _first_phase_fit(s2: np.ndarray, p: float, mode: str) -> tuple[np.ndarray, n
     """
     r = np.arange(s2.size)
     kind, k = _parse_mode(mode)
+    if kind == "spheres":
+        from ionscope.micro.generate_boolean import fit_sphere_radii
+        from ionscope.micro.generate_boolean import predicted_two_point as boolean_two_point
+
+        mix = fit_sphere_radii(s2, p)
+        return mix, boolean_two_point(mix, p, r)
     if kind == "single":
         mix = valid_correlation(invert_two_point(s2, p))
         return mix, predicted_two_point(mixture_correlation(mix, r), p)
@@ -360,6 +368,11 @@ def _model_fields(mixes: Sequence[np.ndarray], shape: Sequence[int], rng: np.ran
     """The truncation rule's ranking fields: the first phase's score (:func:`first_score`), then the others."""
     if not mixes:
         return [np.zeros(tuple(shape), np.float32)]
+    if mode == "spheres":
+        from ionscope.micro.generate_boolean import particle_score, sphere_particles
+
+        first = particle_score(sphere_particles(mixes[0], shape, rng, scale))
+        return [first] + [gaussian_field(m, shape, rng, scale) for m in mixes[1:]]
     fields = [gaussian_field(m, shape, rng, scale) for m in mixes]
     k = _parse_mode(mode)[1]
     if k > 1:
@@ -377,7 +390,8 @@ def _calibrate_boundary(sections: Sequence[_Section], mix: np.ndarray, v: int, p
     thresholds (S₂ there is curved on the scale of a pixel), so the fitted union can have a boundary
     (and surface area, ``S_V = (4/π)·L_A``) several per cent off. Boundary length per area scales as
     1/length: one simulated section per input plane gives the factor (ratio of simulated to measured
-    ``L_A``, geometric mean over planes).
+    ``L_A``, geometric mean over planes). For the sphere model the radii are scaled and the
+    intensities divided by the cube of the factor, which keeps the fraction.
     """
     from ionscope.micro.surface import marching_cubes_area
 
@@ -388,7 +402,10 @@ def _calibrate_boundary(sections: Sequence[_Section], mix: np.ndarray, v: int, p
         la = marching_cubes_area(m, (1.0, 1.0)) / m.size
         ratios.append(math.log(max(la, 1e-12) / max(sec.boundary[v], 1e-12)))
     out = mix.copy()
-    out[0] = out[0] * math.exp(float(np.mean(ratios)))
+    factor = math.exp(float(np.mean(ratios)))
+    out[0] = out[0] * factor
+    if mode == "spheres":  # radii × c, intensities / c³: the same fraction, boundary per area / c
+        out[1] = out[1] / factor**3
     return out
 
 
@@ -432,6 +449,53 @@ def _choose_couplings(sections: Sequence[_Section], mixes: Sequence[np.ndarray],
     return chosen, err
 
 
+def _candidate_error(sections: Sequence[_Section], cand: Mapping[str, Any], frac: Mapping[int, float],
+                     seed: int) -> float:
+    """The section error of a fitted candidate (its couplings fixed) with the noise of ``seed``: the
+    summed :func:`_section_error` plus the first phase's Euler misfit, as in :func:`_choose_couplings`."""
+    order, mode = cand["order"], cand["first_mode"]
+    err = 0.0
+    for sec in sections:
+        f = _model_fields(cand["rhos"], sec.shape, np.random.default_rng(seed), sec.scale, mode)
+        err += _section_error(_threshold_fields(f, order, frac, cand["couplings"]), sec.s2, frac, sec.boundary)
+        m = f[0] <= np.quantile(f[0], frac[order[0]])
+        err += _euler_misfit(euler_density(m), sec.euler[order[0]], m.size)
+    return err
+
+
+#: Noise seeds on which the sphere model's section error is compared with the best other model's.
+PREFERENCE_SEEDS = 4
+
+
+def _spheres_preferred(sections: Sequence[_Section], spheres: Mapping[str, Any], other: Mapping[str, Any] | None,
+                       frac: Mapping[int, float], seed: int) -> bool:
+    """Whether the sphere model replaces the best other model: its section error is larger by no more
+    than two standard errors of the difference, measured over :data:`PREFERENCE_SEEDS` noise seeds
+    (the errors of models built from different random structures differ by sampling noise even at equal
+    quality; common random numbers cannot pair them). Between models the sections cannot tell apart,
+    the one whose exact S₂ fits the phase better (:func:`_particle_modes`) is kept."""
+    if other is None:
+        return True
+    d = np.array([_candidate_error(sections, spheres, frac, seed + k)
+                  - _candidate_error(sections, other, frac, seed + k) for k in range(PREFERENCE_SEEDS)])
+    return float(d.mean()) <= 2.0 * float(d.std(ddof=1)) / math.sqrt(d.size)
+
+
+def _particle_modes(s2: np.ndarray, p: float, modes: Sequence[str]) -> list[str]:
+    """The first-phase models to try when one level cut is rejected: every union and intersection of
+    cuts, and the Boolean sphere model if its S₂ (exact, :mod:`ionscope.micro.generate_boolean`) fits the
+    phase's measured S₂ at least as well as every one of them. The comparison is analytic (no simulated
+    sections, so no sampling noise): a phase of finite particles has an S₂ that reaches p² at about a
+    diameter and dips below it, which spheres reproduce and level cuts of Gaussian fields, whose
+    correlation cannot vanish at a finite lag, do not."""
+    others = [m for m in modes if m != "single"]
+    if "spheres" not in others or len(others) == 1:
+        return others
+    misfit = {m: float(np.mean((_first_phase_fit(s2, p, m)[1] - s2) ** 2)) for m in others}
+    rest = [m for m in others if m != "spheres"]
+    return others if misfit["spheres"] <= min(misfit[m] for m in rest) else rest
+
+
 def fit_pluri_gaussian(labels2d: np.ndarray | Sequence[_Section], values: Sequence[int], r_max: int, *,
                        couplings: Sequence[float] = COUPLINGS, seed: int = 12345,
                        two_point: Mapping[int, np.ndarray] | None = None,
@@ -456,12 +520,14 @@ def fit_pluri_gaussian(labels2d: np.ndarray | Sequence[_Section], values: Sequen
     ``labels2d`` may instead be a list of sections with their stretch factors (anisotropic input,
     :func:`generate_anisotropic`); ``two_point`` is then the isotropic S₂ of the stretched model.
 
-    ``modes`` (:data:`FIRST_MODES`): how the first phase is cut — one level cut, or a union /
+    ``modes`` (:data:`FIRST_MODES`): how the first phase is cut — one level cut, a union /
     intersection of k cuts (Roberts 1997, doi:10.1103/PhysRevE.56.3203), which changes the phase's
-    connectivity at equal S₂. For each order the single cut is fitted first; the other modes are
-    tried only if its first phase's Euler density on simulated sections is rejected against the
-    image's at 2σ of count noise (:func:`_single_cut_rejected`), and then compete with the Euler
-    misfit added to the section error (Arns et al. 2001, doi:10.1103/PhysRevE.63.031112).
+    connectivity at equal S₂, or a Boolean model of spheres (:mod:`ionscope.micro.generate_boolean`).
+    For each order the single cut is fitted first; the other modes are tried only if its first
+    phase's Euler density on simulated sections is rejected against the image's at 2σ of count noise
+    (:func:`_single_cut_rejected`); then spheres alone if their exact S₂ fits the phase's at least as
+    well as every union or intersection (:func:`_particle_modes`), else those, which compete with the
+    Euler misfit added to the section error (Arns et al. 2001, doi:10.1103/PhysRevE.63.031112).
     """
     sections = list(labels2d) if isinstance(labels2d, list | tuple) and labels2d and isinstance(
         labels2d[0], _Section) else [_Section(np.asarray(labels2d), values, r_max)]
@@ -469,19 +535,28 @@ def fit_pluri_gaussian(labels2d: np.ndarray | Sequence[_Section], values: Sequen
     n_px = [sec.labels.size for sec in sections]
     frac = {v: float(np.average([np.mean(sec.labels == v) for sec in sections], weights=n_px)) for v in values}
     best: dict[str, Any] | None = None
-    rejected: dict[tuple, bool] = {}
-    for mode, order in itertools.product(modes, itertools.permutations(values)):
-        if mode != "single" and not rejected.get(order, True):
-            continue
-        mixes, qs, s2_err = _fit_order(s2, frac, order, mode)
-        if mode == "single":
-            rejected[order] = _single_cut_rejected(sections, mixes, order[0], frac[order[0]], seed)
-        if mode != "single":
-            mixes[0] = _calibrate_boundary(sections, mixes[0], order[0], frac[order[0]], mode, seed)
-        chosen, err = _choose_couplings(sections, mixes, order, frac, couplings, seed, mode)
-        if best is None or err < best["error"]:
-            best = {"order": list(order), "rhos": mixes, "fractions": qs, "couplings": chosen, "error": err,
+    spheres: dict[str, Any] | None = None
+    for order in itertools.permutations(values):
+        rejected = True
+        if "single" in modes:
+            single = _fit_order(s2, frac, order, "single")[0]
+            rejected = _single_cut_rejected(sections, single, order[0], frac[order[0]], seed)
+        tried = (["single"] if "single" in modes else []) + (
+            _particle_modes(s2[order[0]], frac[order[0]], modes) if rejected else [])
+        for mode in tried:
+            mixes, qs, s2_err = _fit_order(s2, frac, order, mode)
+            if mode != "single":
+                mixes[0] = _calibrate_boundary(sections, mixes[0], order[0], frac[order[0]], mode, seed)
+            chosen, err = _choose_couplings(sections, mixes, order, frac, couplings, seed, mode)
+            cand = {"order": list(order), "rhos": mixes, "fractions": qs, "couplings": chosen, "error": err,
                     "two_point_error_independent": s2_err, "first_mode": mode}
+            if mode == "spheres":
+                if spheres is None or err < spheres["error"]:
+                    spheres = cand
+            elif best is None or err < best["error"]:
+                best = cand
+    if spheres is not None and _spheres_preferred(sections, spheres, best, frac, seed):
+        best = spheres
     assert best is not None
     best.update({"two_point": s2, "volume_fraction": frac,
                  "boundary_per_area_px": [sec.boundary for sec in sections]})
