@@ -84,17 +84,17 @@ def sphere_particles(mix: np.ndarray, shape: Sequence[int], rng: np.random.Gener
     centres at intensity ``2R·s_n·λ`` per px², ``s_n`` the stretch normal to the plane (``s_n`` = 1 /
     the product of the plane's two factors, the three multiplying to 1)."""
     shape = tuple(int(n) for n in shape)
-    scale = np.ones(len(shape)) if scale is None else np.asarray(scale, float)
+    stretch = np.ones(len(shape)) if scale is None else np.asarray(scale, float)
     out = np.zeros(shape, bool)
     size = float(np.prod(shape))
-    s_n = 1.0 / float(np.prod(scale)) if len(shape) == 2 else 1.0
+    s_n = 1.0 / float(np.prod(stretch)) if len(shape) == 2 else 1.0
     for rad, lam in mix.T:
         mean = lam * size * (2 * rad * s_n if len(shape) == 2 else 1.0)
         for _ in range(rng.poisson(mean)):
             centre = rng.random(len(shape)) * np.asarray(shape)
             r_eff = rad if len(shape) == 3 else rad * math.sqrt(max(1.0 - rng.uniform(-1, 1) ** 2, 0.0))
             if r_eff > 0:
-                _paint(out, centre, r_eff * scale)
+                _paint(out, centre, r_eff * stretch)
     return out
 
 
