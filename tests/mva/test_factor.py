@@ -101,3 +101,30 @@ def test_solvers_return_named_factors():
     assert np.linalg.norm(x - fit.W @ fit.H) / np.linalg.norm(x) < 0.1  # Poisson noise of ~100 counts
     als = mcr_als(x, 2)
     assert als.C.shape == (40, 2) and 0 <= als.relative_residual < 0.1 and "S" in als
+
+
+def test_sparse_kl_updates_equal_the_dense_ones():
+    # the sparse evaluation skips only entries where X is 0, whose ratio X/WH is exactly 0
+    from ionscope.mva.factor import _DenseRatio, _SparseRatio
+
+    rng = np.random.default_rng(5)
+    x = rng.poisson(0.3, (200, 12)).astype(float)  # ~74 % zeros, as a sparse TOF-SIMS image
+    w, h = rng.random((200, 3)) + 0.1, rng.random((3, 12)) + 0.1
+    dense, sparse = _DenseRatio(x), _SparseRatio(x)
+    np.testing.assert_allclose(sparse.left(w, h), dense.left(w, h), rtol=1e-12)
+    np.testing.assert_allclose(sparse.right(w, h), dense.right(w, h), rtol=1e-12)
+    wh = w @ h
+    pos = x > 0
+    direct = np.sum(x[pos] * np.log(x[pos] / wh[pos])) - x.sum() + wh.sum()
+    assert sparse.divergence(w, h) == pytest.approx(direct, rel=1e-10)
+    assert dense.divergence(w, h) == pytest.approx(direct, rel=1e-10)
+
+
+def test_mcr_normal_equations_match_lstsq_residual():
+    from ionscope.mva import mcr_als
+
+    rng = np.random.default_rng(6)
+    x = rng.poisson(0.5, (300, 10)).astype(float)
+    fit = mcr_als(x, 2, max_iter=5, tol=0.0)
+    assert fit.relative_residual == pytest.approx(np.linalg.norm(x - fit.C @ fit.S) / np.linalg.norm(x), rel=1e-10)
+    assert not fit.converged and fit.iterations == 5

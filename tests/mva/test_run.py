@@ -6,6 +6,7 @@ import pytest
 import ionscope
 from ionscope.model.errors import OutputExistsError
 from ionscope.mva import pca, run_mva
+from ionscope.mva.run import ITERATION_LIMITS
 from ionscope.synth.mva import mixture_image
 
 
@@ -53,7 +54,8 @@ def test_run_mva_reports_its_stages_and_warns_when_nothing_is_written(store):
 
     run = run_mva(path, "nmf", 2, stage=stage, compute_stage=compute_stage)
     assert seen[0] == ("NMF: reading mix.zarr", None)
-    assert ("NMF: iterations (stops when converged)", 500) in seen and seen[-1] == ("update", 500)
+    limit = ITERATION_LIMITS["nmf"]
+    assert ("NMF: iterations (stops when converged)", limit) in seen and seen[-1] == ("update", limit)
     assert run.outputs == {} and run.result["outputs"] == {}
     assert any("nothing was written" in w and "scores.zarr" in w for w in run.result.warnings)
     assert run.to_dict()["kind"] == "mva.nmf"

@@ -23,7 +23,7 @@ from ionscope.mva.result import MVAResult
 #: Methods :func:`run_mva` runs and their names in messages.
 METHODS = {"pca": "PCA", "nmf": "NMF", "mcr": "MCR-ALS", "cluster": "clustering"}
 #: Iteration limits of NMF and MCR-ALS (their functions' defaults), the totals of their progress.
-ITERATION_LIMITS = {"nmf": 500, "mcr": 200}
+ITERATION_LIMITS = {"nmf": 1000, "mcr": 200}
 
 ComputeStage = Callable[[str], contextlib.AbstractContextManager[Any]]
 
