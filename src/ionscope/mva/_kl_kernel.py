@@ -17,6 +17,15 @@ from numba import njit
 EPS = 1e-12
 
 
+@njit(inline="always")
+def _wh(w: np.ndarray, h: np.ndarray, i: int, j: int) -> float:
+    """``(WH)[i, j] + EPS``."""
+    s = EPS
+    for c in range(h.shape[0]):
+        s += w[i, c] * h[c, j]
+    return s
+
+
 @njit(cache=True)
 def ratio_left(indptr: np.ndarray, indices: np.ndarray, v: np.ndarray, w: np.ndarray, h: np.ndarray) -> np.ndarray:
     """``Wᵀ (X / WH)`` (k × p) from the CSR arrays of ``X`` (n × p), ``W`` (n × k) and ``H`` (k × p)."""
@@ -25,9 +34,7 @@ def ratio_left(indptr: np.ndarray, indices: np.ndarray, v: np.ndarray, w: np.nda
     for i in range(indptr.size - 1):
         for t in range(indptr[i], indptr[i + 1]):
             j = indices[t]
-            s = EPS
-            for c in range(k):
-                s += w[i, c] * h[c, j]
+            s = _wh(w, h, i, j)
             r = v[t] / s
             for c in range(k):
                 out[c, j] += w[i, c] * r
@@ -43,9 +50,7 @@ def ratio_right(indptr: np.ndarray, indices: np.ndarray, v: np.ndarray, w: np.nd
     for i in range(n):
         for t in range(indptr[i], indptr[i + 1]):
             j = indices[t]
-            s = EPS
-            for c in range(k):
-                s += w[i, c] * h[c, j]
+            s = _wh(w, h, i, j)
             r = v[t] / s
             for c in range(k):
                 out[i, c] += r * h[c, j]
@@ -55,13 +60,10 @@ def ratio_right(indptr: np.ndarray, indices: np.ndarray, v: np.ndarray, w: np.nd
 @njit(cache=True)
 def x_log_wh(indptr: np.ndarray, indices: np.ndarray, v: np.ndarray, w: np.ndarray, h: np.ndarray) -> float:
     """``Σ x log(WH)`` over the non-zero entries ``x`` of ``X`` (the data term of the KL divergence)."""
-    k = h.shape[0]
     total = 0.0
     for i in range(indptr.size - 1):
         for t in range(indptr[i], indptr[i + 1]):
             j = indices[t]
-            s = EPS
-            for c in range(k):
-                s += w[i, c] * h[c, j]
+            s = _wh(w, h, i, j)
             total += v[t] * math.log(s)
     return total
