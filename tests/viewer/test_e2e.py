@@ -80,7 +80,14 @@ def _pixel(page, selector: str, fx: float, fy: float) -> list[int]:
 
 def _at(page, selector: str, fx: float, fy: float) -> tuple[float, float]:
     """Page coordinates of fractional position (fx, fy) of an element."""
-    box = page.locator(selector).bounding_box()
+    box = None
+    deadline = time.monotonic() + TIMEOUT_MS / 1000
+    while box is None:  # None while a re-render swaps the element; wait for the new one
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{selector} has no bounding box")
+        box = page.locator(selector).bounding_box()
+        if box is None:
+            page.wait_for_timeout(50)
     return box["x"] + fx * box["width"], box["y"] + fy * box["height"]
 
 
@@ -194,9 +201,8 @@ def test_cube_roi_depth_profile_links_to_the_depth_view(page, client):
     _wait(page, "document.querySelectorAll('#im-panels canvas').length === 3")
     first = _stats(page, "#im-panels .panel:first-child canvas")
     page.fill("#im-scan", "55")  # below 400 nm: the current collector, counts collapse
-    page.dispatch_event("#im-scan", "input")
     _wait(page, "document.querySelector('#im-scan-val').textContent.startsWith('55')")
-    page.wait_for_selector("#im-panels .panel:first-child canvas[data-scan='55']")
+    page.wait_for_selector("#im-panels:not([data-busy]) .panel:first-child canvas[data-scan='55']")
     assert _stats(page, "#im-panels .panel:first-child canvas")["mean"] != first["mean"]
     _drag(page, "#im-panels .panel:first-child canvas", (0.1, 0.1), (0.4, 0.4))
     page.wait_for_selector("body[data-view='depth']")

@@ -62,6 +62,11 @@ def _go_to_slice(page, z: int) -> None:
     _wait(page, f"+document.querySelector(\"{Z}\").dataset.index === {z}")
 
 
+_CENTRE_IS_RED = (f"(() => {{ const c = document.querySelector(\"{Z}\"); "
+                  "const d = c.getContext('2d').getImageData(c.width / 2, c.height / 2, 1, 1).data; "
+                  "return d[0] - d[2] > 40; })()")
+
+
 def _strokes_on_slice(page) -> int:
     return int(page.evaluate(f"+document.querySelector(\"{Z}\").dataset.strokes"))
 
@@ -114,8 +119,7 @@ def test_draw_move_undo_save_and_continue(page, stack_server):
     assert set(np.unique(v[[k for k in range(6) if k not in (z0, z0 + 1)]])) == {0}
     # the saved labels show again (from the file) and a new stroke adds to them: the page asks before replacing
     assert _strokes_on_slice(page) == 0
-    red = _pixel(page, Z, 0.5, 0.5)
-    assert red[0] - red[2] > 40
+    _wait(page, _CENTRE_IS_RED)  # the file's labels are fetched and drawn asynchronously after the save
     page.select_option("#lb-class", "1")
     _stroke(page, 0.9, 0.1, 0.3)
     page.once("dialog", lambda d: d.accept())
@@ -135,11 +139,7 @@ def test_load_saved_labels_to_continue(page, stack_server):
     page.click("#lb-load")
     _wait(page, "document.querySelectorAll('#lb-class option').length === 2")
     assert page.locator("#lb-legend li").first.text_content() == "pore (1)"
-    red = _pixel(page, Z, 0.5, 0.5)
-    _wait(page, f"(() => {{ const c = document.querySelector(\"{Z}\"); "
-                "const d = c.getContext('2d').getImageData(c.width / 2, c.height / 2, 1, 1).data; "
-                "return d[0] - d[2] > 40; })()")
-    assert red is not None
+    _wait(page, _CENTRE_IS_RED)
     # declining the overwrite keeps the file
     page.select_option("#lb-class", "2")
     _stroke(page, 0.1, 0.6, 0.9)

@@ -300,8 +300,10 @@ const im = S.views.images = {
     $("im-rgb-pickers").hidden = !rgb; $("im-species").hidden = rgb;
     const wanted = rgb ? ["im-r", "im-g", "im-b"].map(k => $(k).value === "" ? null : +$(k).value) : this.selected;
     const seq = this.seq = (this.seq || 0) + 1;
+    $("im-panels").dataset.busy = "1";
     const imgs = await Promise.all(wanted.map(i => (i === null || i === undefined ? null : getImage(`/api/datasets/${this.id}/image?${qs(this.params(i))}`))));
     if (seq !== this.seq) return; // a newer redraw is on its way
+    delete $("im-panels").dataset.busy;
     const log = $("im-scale").value === "log", shared = $("im-shared").checked;
     const got = imgs.filter(Boolean);
     const gmin = Math.min(...got.map(g => g.header.min)), gmax = Math.max(...got.map(g => g.header.max));
