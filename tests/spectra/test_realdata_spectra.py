@@ -11,6 +11,7 @@ from functools import cache
 import numpy as np
 import pytest
 
+from ionscope.spectra.elements import detection_threshold
 from ionscope.spectra.pipeline import identify_file
 
 from ..conftest import shared_data
@@ -94,6 +95,48 @@ def test_known_limits_are_still_limits():
         assert el not in _found(name, "named"), (name, el, "now found: remove it from KNOWN_MISSES")
     for name, el in KNOWN_FALSE:
         assert el in _found(name, "named"), (name, el, "no longer reported: remove it from KNOWN_FALSE")
+
+
+@cache
+def _nominal_fractions(name: str, lo: int = 100, hi: int = 800) -> tuple[np.ndarray, np.ndarray]:
+    """Counts within ±0.4 of each nominal mass lo…hi−1 over the spectrum's total, and their Poisson 1σ."""
+    table = np.loadtxt(shared_data("iontof_spectra", name), skiprows=3)
+    mz, counts = table[:, 1], table[:, 2]
+    k = np.rint(mz).astype(int)
+    ok = (np.abs(mz - k) < 0.4) & (k >= lo) & (k < hi)
+    per_mass = np.zeros(hi - lo)
+    np.add.at(per_mass, k[ok] - lo, counts[ok])
+    return per_mass / counts.sum(), np.sqrt(np.maximum(per_mass, 1.0)) / counts.sum()
+
+
+def _best_model_free_separation(element: str) -> tuple[int, float]:
+    """Over the positive spectra of known composition, the nominal mass (100–799) at which every spectrum
+    holding ``element`` stands highest above every spectrum without it: (mass, z of the weakest holder over
+    the strongest non-holder in Poisson σ). No species list, pattern or background model is involved."""
+    names = [n for n, e in EXPECTED.items() if n.startswith("P_") and e is not None]
+    f, s = zip(*(_nominal_fractions(n) for n in names))
+    f, s = np.array(f), np.array(s)
+    has = np.array([element in EXPECTED[n] for n in names])
+    cols = np.arange(f.shape[1])
+    weakest, strongest = f[has].argmin(0), f[~has].argmax(0)
+    z = (f[has][weakest, cols] - f[~has][strongest, cols]) / np.hypot(s[has][weakest, cols], s[~has][strongest, cols])
+    best = int(np.argmax(z))
+    return 100 + best, float(z[best])
+
+
+@pytest.mark.realdata
+def test_positive_pt_and_ir_leave_no_trace_at_any_mass():
+    # The positive Pt and Ir misses of KNOWN_MISSES are detection limits of the data, not of the method:
+    # without any model, no nominal mass from 100 to 799 is higher in every positive Pt (Ir) spectrum than in
+    # every positive spectrum without it by more than counting noise (Bonferroni over the 700 masses at
+    # the 3σ family level), while the same test finds Rh at m/z 103 and Pd at m/z 106 by far.
+    z_crit = detection_threshold(700)
+    for element in ("Pt", "Ir"):
+        mass, z = _best_model_free_separation(element)
+        assert z < z_crit, (element, mass, z)
+    for element, mass in (("Rh", 103), ("Pd", 106)):
+        assert _best_model_free_separation(element)[0] == mass
+        assert _best_model_free_separation(element)[1] > 10 * z_crit
 
 
 @pytest.mark.realdata
