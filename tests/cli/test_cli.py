@@ -73,3 +73,14 @@ def test_demo_writes_report_and_results(cli, demo_output):
 def test_console_script_runs():
     res = subprocess.run([sys.executable, "-m", "ionscope", "--version"], capture_output=True, text=True)
     assert res.returncode == 0 and "ionscope" in res.stdout
+
+
+def test_version_imports_no_scientific_library():
+    # start-up: `ionscope --version` loads typer and rich only (the scientific stack is imported lazily)
+    probe = ("import runpy, sys\nsys.argv = ['ionscope', '--version']\n"
+             "try:\n    runpy.run_module('ionscope', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+             "print(sorted(m for m in ('numpy', 'pydantic', 'xarray', 'pandas', 'scipy', 'numba', 'dask')"
+             " if m in sys.modules))")
+    res = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip().splitlines()[-1] == "[]"

@@ -1,6 +1,7 @@
 """The data model: labelled arrays, metadata schema, provenance, units, result records, errors.
 
-``arrays`` (xarray) and ``metadata`` (pydantic) load on first use (PEP 562), so the CLI starts fast.
+Only the errors load eagerly; ``arrays`` (xarray), ``metadata`` (pydantic), ``provenance`` and ``result``
+load on first use (PEP 562), so ``ionscope --version`` and ``--help`` start fast.
 """
 
 import lazy_loader
@@ -16,8 +17,6 @@ from ionscope.model.errors import (
     UnsupportedError,
     ValidationError,
 )
-from ionscope.model.provenance import make_provenance, sha256_of
-from ionscope.model.result import Quantity, Result
 
 __all__ = [
     "KIND_DIMS", "AbsurdSizeError", "Acquisition", "FormatError", "InputNotFoundError", "IonscopeError",
@@ -31,4 +30,6 @@ __getattr__, _, _ = lazy_loader.attach(__name__, submod_attrs={
     "arrays": ["KIND_DIMS", "coord", "kind_of", "labelled", "make_depth_profile", "make_ion_image", "make_spectrum",
                "make_volume", "pixel_axis", "spacing_of", "validate"],
     "metadata": ["Acquisition", "Provenance", "SampleHistory", "get_metadata", "set_metadata"],
+    "provenance": ["make_provenance", "sha256_of"],
+    "result": ["Quantity", "Result"],
 })
