@@ -176,6 +176,33 @@ def test_spectrum_zoom_and_peak_click_opens_its_ion_image(page, client):
     _shot(page, "spectrum_to_image")
 
 
+def test_hyperspectral_cube_shows_its_total_ion_image_and_any_mz_window(page, client):
+    """A hyperspectral cube (a flat TRIFT .npz, a processed imzML) opens on its total-ion image; an m/z
+    typed with its half-width adds that window's image. The sample's channel 50 (m/z 26) holds y·100 + x
+    counts and the 199 others 1 count, so the total peaks at 1929 + 199 and the window at 1929."""
+    page.click("#tabs button[data-view='images']")
+    page.select_option("#im-dataset", client.ids["hyperspectral"])
+    total = "#im-panels canvas[data-species='total ions']"
+    page.wait_for_selector(total)
+    assert page.is_visible("#im-mz-box")
+    page.uncheck("#im-shared")
+    _wait(page, f"document.querySelector(\"{total}\") && +document.querySelector(\"{total}\").dataset.max === 2128")
+    page.fill("#im-mz", "26")
+    page.fill("#im-mz-half", "0.1")
+    page.click("#im-mz-add")
+    window = "#im-panels canvas[data-species='m/z 26 ± 0.1']"
+    page.wait_for_selector(window)
+    assert float(page.get_attribute(window, "data-max")) == 1929
+    # y·100 + x: bright low on the image, dark at the top (viridis green rises with the value; the scale bar
+    # sits in the bottom-right corner, away from both points)
+    assert _pixel(page, window, 0.6, 0.8)[1] > _pixel(page, window, 0.05, 0.05)[1] + 100
+    _shot(page, "images_hyperspectral")
+    page.check("#im-shared")
+    page.select_option("#im-dataset", client.ids["cross_section"])
+    page.wait_for_selector("#im-panels canvas[data-species='^58Ni+']")
+    assert not page.is_visible("#im-mz-box")  # only a cube with an m/z axis takes a typed window
+
+
 def test_roi_rectangle_and_polygon_give_the_roi_spectrum(page):
     page.wait_for_selector("#im-panels[data-count='3']")
     canvas = "#im-panels canvas[data-species='^7Li+']"

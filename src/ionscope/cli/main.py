@@ -21,7 +21,7 @@ from rich.markup import escape
 from rich.table import Table
 
 import ionscope
-from ionscope.cli._help import show_flags_as_flags
+from ionscope.cli._help import show_flags_as_flags, unwrap_help_paragraphs
 from ionscope.cli.common import (
     console,
     dask_progress,
@@ -38,6 +38,7 @@ from ionscope.cli.options import ForceOpt, JsonOpt, QuietOpt
 from ionscope.model.errors import IonscopeError, ValidationError
 
 show_flags_as_flags()
+unwrap_help_paragraphs()
 app = typer.Typer(
     name="ionscope",
     help="Quantitative, reproducible analysis of buried battery interfaces (TOF-SIMS, FIB-SEM).",

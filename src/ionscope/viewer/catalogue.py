@@ -17,6 +17,11 @@ show like any other image:
 * a raw event file (GRD), which carries no mass calibration, becomes its total-ion ``image``: events
   counted per raster pixel (the raster is the file's declared geometry, else the largest x and y
   recorded). Mass-resolved images need ``ionscope image bin-events`` with a calibration.
+
+A flat TRIFT / ION-TOF image converted to ``.npz`` (a pixels × channels count matrix with its channel
+masses ``mz`` and image size ``xy``) is shown as the same ``hyperspectral`` cube, reshaped by the reader
+that ``ionscope image extract`` and ``ionscope mva`` use (:func:`ionscope.io.variables.flat_image_cube`):
+its total-ion image (the sum over every channel), images of m/z windows, and its spectrum.
 """
 
 from __future__ import annotations
@@ -302,6 +307,12 @@ def _densify(obj: Any, path: Path) -> Any:
         return obj.binned(edges)
     if isinstance(obj, EventTable):
         return _total_ion_image(obj, path)
+    if isinstance(obj, xr.Dataset) and not any(_has_kind(obj[n]) for n in obj.data_vars):
+        from ionscope.io.variables import flat_image_cube
+
+        cube = flat_image_cube(obj, path)
+        if cube is not None:
+            return cube
     return obj
 
 

@@ -65,14 +65,18 @@ def float_param(params: Mapping[str, Any], name: str, default: float | None = No
 
 
 def pixel_size_um(da: xr.DataArray, dims: Sequence[str] = ("y", "x")) -> list[float | None]:
-    """Pixel step along ``dims`` in µm from the coordinates (None where unknown)."""
+    """Pixel step along ``dims`` in µm from the coordinates (None where unknown).
+
+    A dimension without a coordinate has no physical step (xarray's default 0, 1, 2… index is not one):
+    None, so the browser draws no scale bar rather than one of an assumed size.
+    """
     from ionscope.model.arrays import spacing_of
     from ionscope.model.errors import IonscopeError
 
     out: list[float | None] = []
     for d in dims:
         try:
-            out.append(spacing_of(da, (d,))[0] if da.coords.get(d) is not None and da.coords[d].size > 1 else None)
+            out.append(spacing_of(da, (d,))[0] if d in da.coords and da.coords[d].size > 1 else None)
         except IonscopeError:
             out.append(None)
     return out

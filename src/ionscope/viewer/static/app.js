@@ -250,9 +250,9 @@ const im = S.views.images = {
     if (m.kind === "hyperspectral") {
       const spec = await getJSON(`/api/datasets/${id}/spectrum`);
       if (this.id !== id) return;
-      this.species = spec.peaks.map(p => ({ label: p.label, params: { lo: p.mz - 0.3, hi: p.mz + 0.3 } }));
+      // the total-ion image (every channel summed: no window) first, then a window around each detected peak
+      this.species = [{ label: "total ions", params: {} }, ...spec.peaks.map(p => ({ label: p.label, params: { lo: p.mz - 0.3, hi: p.mz + 0.3 } }))];
       if (focus && focus.lo !== undefined) this.species.unshift({ label: focus.label || `m/z ${((focus.lo + focus.hi) / 2).toFixed(2)}`, params: { lo: focus.lo, hi: focus.hi } });
-      if (!this.species.length) this.species = [{ label: "total", params: {} }];
     } else if (m.peaks) {
       this.species = m.peaks.map((p, i) => ({ label: p, params: { peak: i } }));
     } else {
@@ -268,6 +268,14 @@ const im = S.views.images = {
       $("im-scan-box").firstChild.textContent = lead === "scan" ? "Scan " : "State ";
       $("im-scan-sum").disabled = lead !== "scan";
     }
+    $("im-mz-box").hidden = m.kind !== "hyperspectral";
+    this.chips();
+    $("im-roi-what").querySelector('option[value="profile"]').disabled = m.kind !== "cube3d";
+    if (m.kind !== "cube3d") $("im-roi-what").value = "spectrum";
+    $("im-roi-plot").hidden = true; $("im-roi-title").hidden = true;
+    await this.redraw();
+  },
+  chips() { // the species chips and the RGB channel pickers
     const box = $("im-species"); box.replaceChildren();
     this.species.forEach((s, i) => {
       const lab = el("label", { className: "chip" });
@@ -282,10 +290,14 @@ const im = S.views.images = {
       const pick = this.selected[c] !== undefined ? this.selected[c] : (c < this.species.length ? c : "");
       sel.value = pick;
     }
-    $("im-roi-what").querySelector('option[value="profile"]').disabled = m.kind !== "cube3d";
-    if (m.kind !== "cube3d") $("im-roi-what").value = "spectrum";
-    $("im-roi-plot").hidden = true; $("im-roi-title").hidden = true;
-    await this.redraw();
+  },
+  addMz() { // a window of the user's choosing on a hyperspectral cube: its image, next to the others
+    const mz = parseFloat($("im-mz").value), half = parseFloat($("im-mz-half").value);
+    if (!Number.isFinite(mz) || !Number.isFinite(half) || half <= 0) { setStatus("give an m/z and a half-width > 0", true); return; }
+    this.species.push({ label: `m/z ${IS.fmt(mz)} ± ${IS.fmt(half)}`, params: { lo: mz - half, hi: mz + half } });
+    this.selected = [...this.selected, this.species.length - 1];
+    this.chips();
+    return this.redraw();
   },
   params(i) {
     const p = { ...this.species[i].params };
@@ -644,6 +656,8 @@ $("sp-reset").addEventListener("click", () => sp.plot.resetZoom());
 for (const id of ["im-mode", "im-scale", "im-shared", "im-r", "im-g", "im-b", "im-scan-sum"]) $(id).addEventListener("change", () => im.redraw());
 $("im-scan").addEventListener("input", () => im.redraw());
 $("im-export").addEventListener("click", () => im.exportPng());
+$("im-mz-add").addEventListener("click", guard(() => im.addMz()));
+for (const id of ["im-mz", "im-mz-half"]) $(id).addEventListener("keydown", e => { if (e.key === "Enter") guard(() => im.addMz())(); });
 for (const id of ["dp-axis", "dp-scale", "dp-annot"]) $(id).addEventListener("change", () => dp.redraw());
 $("op-state").addEventListener("input", () => op.redraw());
 $("op-scale").addEventListener("change", () => op.redraw());
