@@ -161,7 +161,7 @@ def check_tof_calibration(events: EventTable, *, windows: tuple[np.ndarray, np.n
     p_value = _tail(p_i, int(matched.sum()))
     table = tuple(_peak_row(cal, ci, ti, names, ref_mz, ref_ch, j, m) for ci, ti, j, m in zip(c, tol, near, matched))
     consistent = bool(p_value <= ALPHA)
-    suggestion = None if consistent else suggest_tof_calibration(peaks, cal, names, ref_mz)
+    suggestion = None if consistent else _suggest(peaks, cal, polarity)
     warn = () if consistent else (_message(cal, table, int(matched.sum()), float(p_i.sum()), p_value, polarity,
                                            n_win, above, suggestion),)
     if consistent and n_win and above == 0:
@@ -179,14 +179,17 @@ def find_tof_peaks(tof: np.ndarray) -> TofPeaks:
     a local maximum whose Poisson tail probability over the block-clipped baseline is below
     ``ALPHA`` / (number of bins). Each is measured on the raw channels of ±1.5 bins around it.
     """
-    empty = TofPeaks(*(np.zeros(0) for _ in range(4)), span=(0, 0), n_events=int(tof.size))
+    none = np.zeros(0)
+    empty = TofPeaks(none, none, none, none, span=(0, 0), n_events=int(tof.size))
     if tof.size < 2 or tof[-1] == tof[0]:
         return empty
     t0, span = int(tof[0]), int(tof[-1] - tof[0]) + 1
+    # events before each channel: a dense table when it is small (≤ 128 MiB), else binary search
+    cum = np.concatenate(([0], np.cumsum(np.bincount(tof - t0)))) if span <= 1 << 24 else None
     best = None
     w = 1 << max(0, int(np.ceil(np.log2(span / 2**22))))
     while span // w >= 4 * BASELINE_BLOCK:
-        counts, base = _binned(tof, t0, w, span)
+        counts, base = _binned(tof, cum, t0, w, span)
         score = _strongest(counts, base)
         if best is None or score < best[0]:
             best = (score, w, counts, base)
@@ -206,10 +209,12 @@ def find_tof_peaks(tof: np.ndarray) -> TofPeaks:
     return TofPeaks(arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3], (t0, t0 + span), int(tof.size))
 
 
-def _binned(tof: np.ndarray, t0: int, w: int, span: int) -> tuple[np.ndarray, np.ndarray]:
-    """Counts in bins of ``w`` channels from ``t0`` and their block-clipped baseline."""
-    edges = t0 + w * np.arange(span // w + 1, dtype=np.int64)
-    counts = np.diff(np.searchsorted(tof, edges, side="left")).astype(float)
+def _binned(tof: np.ndarray, cum: np.ndarray | None, t0: int, w: int, span: int) -> tuple[np.ndarray, np.ndarray]:
+    """Counts in bins of ``w`` channels from ``t0`` and their block-clipped baseline (``cum``: events
+    before each channel from ``t0``, or None to search the sorted ``tof``)."""
+    edges = w * np.arange(span // w + 1, dtype=np.int64)
+    below = cum[edges] if cum is not None else np.searchsorted(tof, t0 + edges, side="left")
+    counts = np.diff(below).astype(float)
     return counts, _baseline(counts)
 
 
@@ -337,11 +342,26 @@ def _windows_above_flat(tof: np.ndarray, cal: Calibration,
     return int(lo.size), int(np.sum((p < ALPHA / lo.size) & (n > flat)))
 
 
+def _suggest(peaks: TofPeaks, cal: Calibration, polarity: str | None) -> dict[str, Any] | None:
+    """The suggestion from the common ions of ``polarity``; when it is unknown, from the positive and
+    the negative ions separately (a spectrum has one polarity), the more significant of the two, with
+    the look-elsewhere count doubled for trying both."""
+    pols = (polarity,) if polarity in ("positive", "negative") else ("positive", "negative")
+    found = []
+    for pol in pols:
+        names, ref = reference_ions(pol)
+        s = suggest_tof_calibration(peaks, cal, names, np.asarray(ref), trials=len(pols))
+        if s is not None:
+            found.append({**s, "polarity": pol})
+    return min(found, key=lambda s: s["expected_false_matches"]) if found else None
+
+
 def suggest_tof_calibration(peaks: TofPeaks, cal: Calibration, names: tuple[str, ...],
-                            ref_mz: np.ndarray) -> dict[str, Any] | None:
+                            ref_mz: np.ndarray, *, trials: int = 1) -> dict[str, Any] | None:
     """(k0, sf) with uncertainties that put the strongest peaks on common ions, or None if none is significant.
 
     Hypotheses: k0 free (sf as given), sf free (k0 as given), or both; see the module docstring.
+    ``trials``: how many ion lists are tried in all (multiplies the look-elsewhere count).
     """
     c, sig, tol = peaks.channel[:N_PEAKS], peaks.channel_sigma[:N_PEAKS], peaks.fwhm[:N_PEAKS]
     if c.size < 3:
@@ -358,7 +378,7 @@ def suggest_tof_calibration(peaks: TofPeaks, cal: Calibration, names: tuple[str,
         hit = dist.min(axis=2) <= tol[None, :]
         k = hit.sum(axis=1)
         kmax = int(k.max())
-        look_elsewhere = k0s.size * float(stats.binom.sf(kmax - d - 1, c.size - d, p_bar))
+        look_elsewhere = trials * k0s.size * float(stats.binom.sf(kmax - d - 1, c.size - d, p_bar))
         assign = {tuple(np.where(h, np.argmin(dd, axis=1), -1)) for h, dd, n in zip(hit, dist, k) if n == kmax}
         if look_elsewhere < ALPHA and len(assign) == 1 and (best is None or look_elsewhere < best[0]):
             best = (look_elsewhere, np.array(next(iter(assign))))
@@ -428,8 +448,9 @@ def _message(cal: Calibration, peaks: tuple[dict[str, Any], ...], k: int, expect
     if suggestion is None:
         return text + "; no k0/sf pair puts those peaks on common ions unambiguously"
     k0, sf = suggestion["k0"], suggestion["sf"]
-    return (text + f"; matching the peaks to {', '.join(suggestion['ions'])} suggests k0 = {k0['value']:.6g} ± "
-            f"{k0['uncertainty']:.2g}, sf = {sf['value']:.7g} ± {sf['uncertainty']:.2g} (1σ)")
+    return (text + f"; matching the peaks to the {suggestion['polarity']} ions {', '.join(suggestion['ions'])} "
+            f"suggests k0 = {k0['value']:.6g} ± {k0['uncertainty']:.2g}, sf = {sf['value']:.7g} ± "
+            f"{sf['uncertainty']:.2g} (1σ)")
 
 
 __all__ = ["ALPHA", "N_PEAKS", "SAMPLE_EVENTS", "TofCalibrationCheck", "TofPeaks", "check_tof_calibration",
