@@ -87,7 +87,8 @@ class TofCalibrationCheck:
     windows_above_flat
         Requested windows holding significantly more events than a flat TOF distribution (None: no windows).
     suggestion
-        ``{"k0": {value, uncertainty}, "sf": {…}, "ions": […]}`` estimated from the peaks, or None.
+        ``{"k0": {value, uncertainty, unit}, "sf": {…}, "ions": […], "polarity": …}`` (k0 in channels ×
+        binning, sf in channels per √(m/z); 1σ) estimated from the peaks, or None.
     warnings
         Texts for the user (empty when the calibration fits).
     """
@@ -159,7 +160,8 @@ def check_tof_calibration(events: EventTable, *, windows: tuple[np.ndarray, np.n
     matched, near = _matches(c, tol, ref_ch)
     p_i = _chance(tol, ref_ch, peaks.span)
     p_value = _tail(p_i, int(matched.sum()))
-    table = tuple(_peak_row(cal, ci, ti, names, ref_mz, ref_ch, j, m) for ci, ti, j, m in zip(c, tol, near, matched))
+    se = peaks.channel_sigma[top]
+    table = tuple(_peak_row(cal, *row) for row in zip(c, se, tol, [names] * c.size, [ref_mz] * c.size, near, matched))
     consistent = bool(p_value <= ALPHA)
     suggestion = None if consistent else _suggest(peaks, cal, polarity)
     warn = () if consistent else (_message(cal, table, int(matched.sum()), float(p_i.sum()), p_value, polarity,
@@ -316,15 +318,23 @@ def _tail(p: np.ndarray, k: int) -> float:
     return float(min(1.0, dist[k:].sum()))
 
 
-def _peak_row(cal: Calibration, c: float, tol: float, names: tuple[str, ...], ref_mz: np.ndarray,
-              ref_ch: np.ndarray, j: int, matched: bool) -> dict[str, Any]:
-    """One tested peak for the record: channel, m/z, nearest common ion, offset and tolerance in ppm."""
+def _peak_row(cal: Calibration, c: float, se: float, tol: float, names: tuple[str, ...], ref_mz: np.ndarray,
+              j: int, matched: bool) -> dict[str, Any]:
+    """One tested peak for the record: channel (± its standard error), m/z, nearest common ion, offset
+    and tolerance (ppm of m/z; the tolerance is one FWHM, Δm/m = 2Δt/(t − k0))."""
     t = c * cal.binning - cal.k0
     mz = float(cal.mz(c)) if t > 0 else None
-    ppm = (lambda d: float(2e6 * d * cal.binning / t)) if t > 0 else (lambda d: None)
-    return {"channel": float(c), "mz": mz, "nearest_ion": names[j], "nearest_ion_mz": float(ref_mz[j]),
-            "offset_ppm": None if mz is None else float((mz - ref_mz[j]) / ref_mz[j] * 1e6),
-            "tolerance_ppm": ppm(tol), "matched": bool(matched)}
+    tol_ppm = float(2e6 * tol * cal.binning / t) if t > 0 else None
+    offset = None if mz is None else float((mz - ref_mz[j]) / ref_mz[j] * 1e6)
+    return {"channel": _q(c, se, "channel"), "mz": _q(mz, None, "m/z"), "nearest_ion": names[j],
+            "nearest_ion_mz": _q(float(ref_mz[j]), None, "m/z"), "offset": _q(offset, None, "ppm"),
+            "tolerance": _q(tol_ppm, None, "ppm"), "matched": bool(matched)}
+
+
+def _q(value: float | None, uncertainty: float | None, unit: str) -> dict[str, Any]:
+    """A plain ``{value, uncertainty, unit}`` record (JSON-ready)."""
+    return {"value": None if value is None else float(value),
+            "uncertainty": None if uncertainty is None else float(uncertainty), "unit": unit}
 
 
 def _windows_above_flat(tof: np.ndarray, cal: Calibration,
@@ -425,15 +435,14 @@ def _refit(t: np.ndarray, sigma: np.ndarray, mz: np.ndarray, ions: list[str], lo
     dof = t.size - 2
     cov = cov * max(1.0, chi2 / dof)
     u = np.sqrt(np.diag(cov))
-    return {"k0": {"value": float(coef[0]), "uncertainty": float(u[0])},
-            "sf": {"value": float(coef[1]), "uncertainty": float(u[1])},
+    return {"k0": _q(coef[0], u[0], "channel"), "sf": _q(coef[1], u[1], "channel"),
             "ions": ions, "chi2_per_dof": chi2 / dof, "expected_false_matches": look_elsewhere}
 
 
 def _message(cal: Calibration, peaks: tuple[dict[str, Any], ...], k: int, expected: float, p_value: float,
              polarity: str | None, n_win: int, above: int | None, suggestion: dict[str, Any] | None) -> str:
     """The warning for a calibration that does not fit the events."""
-    tol = [p["tolerance_ppm"] for p in peaks if p["tolerance_ppm"] is not None]
+    tol = [p["tolerance"]["value"] for p in peaks if p["tolerance"]["value"] is not None]
     within = (f"within their own peak width (±{min(tol):.0f}–{max(tol):.0f} ppm)" if tol
               else "within their own peak width")
     ions = f"common {polarity} ion" if polarity in ("positive", "negative") else "common ion (either polarity)"
