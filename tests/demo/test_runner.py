@@ -21,7 +21,8 @@ def test_every_section_leaves_its_simulated_input_in_data(demo_output):
     for name in ("depth_profile.zarr", "spectrum.zarr", "operando_series.zarr", "fibsem_stack.tif",
                  "fibsem_phases.zarr", "diffusion_profile.csv", "depth_cube.zarr"):
         assert name in files, name
-    top = {p.name for p in (demo_output / "data").iterdir()} - {"README.md", "drifting_run.ibd", "correlative"}
+    companions = {"README.md", "drifting_run.ibd", "drifting_run.grd.json", "correlative"}
+    top = {p.name for p in (demo_output / "data").iterdir()} - companions
     assert top <= set(files), f"written but not listed: {top - set(files)}"
 
 

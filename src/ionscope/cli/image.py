@@ -104,15 +104,22 @@ def extract(
 @app.command("bin-events")
 def bin_events_cmd(
     grd: Annotated[Path, typer.Argument(help="IONTOF GRD raw-event file.")],
-    nx: Annotated[int, typer.Option("--nx", help="Pixels per row.")],
-    ny: Annotated[int, typer.Option("--ny", help="Rows.")],
-    k0: Annotated[float, typer.Option("--k0", help="Calibration time zero (channels).")],
-    sf: Annotated[float, typer.Option("--sf", help="Calibration scale factor.")],
     out: Annotated[Path, typer.Option("--out", help="Output store (.zarr) or file.")],
-    binning: Annotated[float, typer.Option("--binning", help="TOF channel binning.")] = 1.0,
+    nx: Annotated[Optional[int], typer.Option("--nx", help="Pixels per row (default: the sidecar's).")] = None,
+    ny: Annotated[Optional[int], typer.Option("--ny", help="Rows (default: the sidecar's).")] = None,
+    k0: Annotated[Optional[float], typer.Option("--k0", help="Calibration time zero (channels; default: the "
+                                                             "sidecar's).")] = None,
+    sf: Annotated[Optional[float], typer.Option("--sf", help="Calibration scale factor (channels per √(m/z); "
+                                                             "default: the sidecar's).")] = None,
+    binning: Annotated[Optional[float], typer.Option("--binning", help="TOF channel binning (default: the "
+                                                                       "sidecar's, else 1).")] = None,
     pixel_size: Annotated[Optional[str], typer.Option("--pixel-size", help="Pixel size with its unit, e.g. "
-                                                                          "'0.39um' or '390nm'.")] = None,
+                                                                          "'0.39um' or '390nm' (default: the "
+                                                                          "sidecar's).")] = None,
     pixel_size_um: Annotated[Optional[float], deprecated_spelling("--pixel-size-um", "--pixel-size")] = None,
+    polarity: Annotated[Optional[str], typer.Option("--polarity", help="positive or negative: the common ions the "
+                                                                       "calibration check looks for (default: the "
+                                                                       "sidecar's, else both).")] = None,
     peaks: Annotated[Optional[str], typer.Option("--peaks", help="Comma-separated m/z values or ion names.")] = None,
     tolerance_ppm: TolerancePpmOpt = None,
     tolerance: ToleranceOpt = None,
@@ -126,20 +133,37 @@ def bin_events_cmd(
     force: ForceOpt = False,
     json: JsonOpt = False,
 ) -> None:
-    """Histogram the events of GRD into ion images or a cube and store it (e.g. Zarr)."""
+    """Histogram the events of GRD into ion images or a cube and store it (e.g. Zarr).
+
+    GRD files state no calibration or raster: give --k0, --sf, --nx, --ny and --pixel-size, or keep
+    them in a sidecar GRD.json beside the file (k0, sf, binning, nx, ny, pixel_size_um, polarity;
+    see docs/formats.md), which these options then override. The calibration is tested on the first
+    events: when the strongest time-of-flight peaks do not land on common ions (H⁺, C⁺, CH₃⁺, Na⁺, … /
+    H⁻, C⁻, O⁻, OH⁻, …; Vickerman & Briggs 2013) more often than chance, a warning says so and, when
+    the peaks determine one, suggests k0 and sf.
+    """
     from ionscope.cli.common import quantity_option
     from ionscope.imaging import bin_events
-    from ionscope.io.grd import read_grd
+    from ionscope.io.checks import require_file
+    from ionscope.io.grd import read_grd, read_grd_sidecar, sidecar_path
     from ionscope.io.registry import check_output
 
     check_output(out, force=force)
     pixel_size = renamed(pixel_size, None if pixel_size_um is None else f"{pixel_size_um!r} um",
                          old="--pixel-size-um", new="--pixel-size")
     px = quantity_option(pixel_size, "--pixel-size", "µm", require_unit=True, positive=True)
-    if px is None:
-        raise ValidationError("--pixel-size is required: GRD files do not state their pixel size (e.g. "
-                              "--pixel-size 0.39um)")
-    table = read_grd(grd, k0=k0, sf=sf, binning=binning, nx=nx, ny=ny, pixel_size_um=px.value)
+    side = read_grd_sidecar(require_file(grd))
+    missing = [flag for flag, key, given in (("--k0", "k0", k0), ("--sf", "sf", sf), ("--nx", "nx", nx),
+                                             ("--ny", "ny", ny), ("--pixel-size", "pixel_size_um", px))
+               if given is None and key not in side]
+    if missing:
+        raise ValidationError(f"{', '.join(missing)} needed: GRD files state no calibration, raster or pixel size "
+                              f"(e.g. --pixel-size 0.39um), and there is no sidecar {sidecar_path(grd).name} "
+                              "stating them", grd)
+    table = read_grd(grd, k0=k0, sf=sf, binning=binning, nx=nx, ny=ny,
+                     pixel_size_um=None if px is None else px.value, polarity=polarity)
+    geo = table.geometry
+    assert geo is not None  # nx and ny given or in the sidecar, checked above
     if (peaks is None) == (mz_bin is None):
         raise ValidationError("give either --peaks (with --tolerance-ppm or --tolerance) or --mz-bin")
     kwargs: dict = {"keep_scans": keep_scans, "spatial_bin": spatial_bin}
@@ -149,7 +173,7 @@ def bin_events_cmd(
         from ionscope.io.grd import mz_bin_edges
 
         lo, hi = _floats(mz_range, "--mz-range")[:2]
-        kwargs["mz_edges"] = mz_bin_edges(grd, (lo, hi), float(mz_bin), nx * ny)
+        kwargs["mz_edges"] = mz_bin_edges(grd, (lo, hi), float(mz_bin), geo.nx * geo.ny)
     with progress(f"binning {grd.name}", total=len(table), quiet=json) as task:
         if keep_scans and out.suffix.lower() == ".zarr":
             from ionscope.imaging import bin_events_to_zarr
@@ -165,3 +189,4 @@ def bin_events_cmd(
         emit_json(result)
     else:
         console.print(f"{cube.attrs['events_counted']} of {cube.attrs['events_total']} events binned; wrote {out}")
+        print_warnings(result.warnings)

@@ -16,6 +16,7 @@ import ionscope
 from ionscope.demo.runner import DemoContext
 from ionscope.graphics.panels import ion_image_panels
 from ionscope.imaging import bin_events, ion_images
+from ionscope.io.grd import write_grd_sidecar
 from ionscope.io.imzml_write import write_imzml
 from ionscope.model.provenance import make_provenance
 from ionscope.model.text import format_measurement
@@ -65,12 +66,13 @@ def build(ctx: DemoContext) -> None:
                      "recovered": format_measurement(mean, sem), "z": round(float((mean - true_mean) / sem), 2),
                      "corr. with truth, raw": round(float(c_raw), 3), "drift-corrected": round(float(c_fix), 3)})
         recovered[name] = {"true": true_mean, "value": float(mean), "uncertainty": float(sem)}
-    cal = table.calibration  # a GRD file does not carry its mass calibration: the command needs it
+    cal = table.calibration  # a GRD file does not carry its mass calibration: its sidecar states it
     assert cal is not None  # the simulated run is made with one
+    write_grd_sidecar(table.path, cal, geometry=table.geometry, polarity="positive", force=True)
     ctx.note_input("drifting_run.grd", f"raw TOF-SIMS events with stage drift (GRD; mass calibration k0 = "
-                   f"{cal.k0:g}, sf = {cal.sf:g}, binning {cal.binning:g}; 64 × 64 pixels of 1 µm)",
-                   f"ionscope image bin-events demo-output/data/drifting_run.grd --nx 64 --ny 64 --k0 {cal.k0:g} "
-                   f"--sf {cal.sf:g} --binning {cal.binning:g} --pixel-size 1um --peaks 7.016,58.93 "
+                   f"{cal.k0:g}, sf = {cal.sf:g}, binning {cal.binning:g}, 64 × 64 pixels of 1 µm, positive ions: "
+                   "stated by its sidecar `drifting_run.grd.json`, which the command reads)",
+                   "ionscope image bin-events demo-output/data/drifting_run.grd --peaks 7.016,58.93 "
                    "--tolerance-ppm 50 --out demo-grd-images.zarr")
     ctx.note_input("drifting_run.imzML", "the same run as processed imzML spectra (+ .ibd)",
                    "ionscope image extract demo-output/data/drifting_run.imzML --peaks 7.016,58.93 "

@@ -42,8 +42,8 @@ def ion_image_summary(images: xr.DataArray, out: str | PathLike[str] | None, kin
             "max_per_pixel": Quantity(peak, peak ** 0.5 if counted else None, unit, why_no_uncertainty=why)}
     return Result(kind, {"output": None if out is None else str(out), "dims": list(images.dims),
                          "shape": [int(n) for n in images.shape], "peaks": per_peak, "intensity_unit": unit,
-                         **{k: images.attrs[k] for k in ("events_counted", "events_drifted_out", "events_total")
-                            if k in images.attrs}},
+                         **{k: images.attrs[k] for k in ("events_counted", "events_drifted_out", "events_total",
+                                                         "calibration_check") if k in images.attrs}},
                   warnings=tuple(warnings), provenance=images.attrs.get("provenance", {}))
 
 

@@ -117,7 +117,7 @@ def bin_events(events: EventTable, *, peaks: Sequence[float | str] | None = None
                shifts: np.ndarray | None = None, chunk_events: int = CHUNK_EVENTS,
                event_range: tuple[int, int] | None = None,
                max_bytes: int = MAX_IN_MEMORY_BYTES,
-               on_chunk: Callable[[int], None] | None = None) -> xr.DataArray:
+               on_chunk: Callable[[int], None] | None = None, check_calibration: bool = True) -> xr.DataArray:
     """Histogram the events of ``events`` into ion images or an m/z-binned cube.
 
     Parameters
@@ -145,6 +145,11 @@ def bin_events(events: EventTable, *, peaks: Sequence[float | str] | None = None
         scan-ordered files without reading the rest (:func:`bin_events_to_zarr`).
     on_chunk
         Called with the number of events of each finished chunk (progress bars).
+    check_calibration
+        Test the calibration on the first events read (:func:`ionscope.io.tof_check.check_tof_calibration`:
+        do the strongest TOF peaks land on common ions, do the peak windows hold more than a flat
+        distribution?); its outcome goes to ``attrs["calibration_check"]`` and, when the calibration
+        looks wrong, a warning (with a suggested k0/sf when the peaks determine one) to ``attrs["warnings"]``.
 
     Returns
     -------
@@ -163,6 +168,11 @@ def bin_events(events: EventTable, *, peaks: Sequence[float | str] | None = None
     start, stop = (0, len(events)) if event_range is None else (int(event_range[0]), int(event_range[1]))
     # Buffers no larger than the events to read: a small file does not get 160 MB of chunk buffers.
     chunk_events = max(1, min(int(chunk_events), stop - start))
+    check = None
+    if check_calibration:  # on the first events, before the pass, which then finds them in the page cache
+        from ionscope.io.tof_check import check_tof_calibration
+
+        check = check_tof_calibration(events, windows=None if peaks is None else (lo, hi), start=start)
     tallies = _histogram(events, (start, stop), chunk_events, lut, keep_scans, scan0, (sy, sx), (geo.nx, geo.ny), b,
                          out, on_chunk)
     outside, drifted, counted, other = tallies
@@ -178,6 +188,8 @@ def bin_events(events: EventTable, *, peaks: Sequence[float | str] | None = None
                            parameters=params)
     attrs = {"source_file": events.path.name, "events_counted": int(counted), "events_drifted_out": int(drifted),
              "events_other_scans": int(other), "events_total": int(len(events))}
+    if check is not None:
+        attrs.update(calibration_check=check.to_dict(), warnings=list(check.warnings))
     coords: dict[str, Any] = {"y": coord("y", pixel_axis(nyo, geo.pixel_size_um * b), "µm"),
                               "x": coord("x", pixel_axis(nxo, geo.pixel_size_um * b), "µm")}
     if mz_edges is not None:
@@ -294,10 +306,14 @@ def bin_events_to_zarr(events: EventTable, path: str | PathLike[str], *, scans_p
     first = list(range(0, n_scans, max(1, int(scans_per_block)))) + [n_scans]
     bounds = np.searchsorted(scan_col, np.asarray(first, dtype=np.uint32), side="left")
     counted = drifted = 0
+    checked: dict[str, Any] = {}
+    check_first = options.pop("check_calibration", True)
     with atomic_path(path, force=force, directory=True) as tmp:
         for j in range(len(first) - 1):
             cube = bin_events(events, keep_scans=True, scans=(first[j], first[j + 1]),
-                              event_range=(int(bounds[j]), int(bounds[j + 1])), on_chunk=on_chunk, **options)
+                              event_range=(int(bounds[j]), int(bounds[j + 1])), on_chunk=on_chunk,
+                              check_calibration=j == 0 and check_first, **options)
+            checked = checked or {k: cube.attrs[k] for k in ("calibration_check", "warnings") if k in cube.attrs}
             if cube.attrs["events_other_scans"]:
                 raise ValidationError("events are not ordered by scan; bin with bin_events(keep_scans=True) "
                                       "instead", events.path)
@@ -318,7 +334,7 @@ def bin_events_to_zarr(events: EventTable, path: str | PathLike[str], *, scans_p
 
         group = zarr.open_group(tmp, mode="r+")
         attrs = dict(group["data"].attrs)
-        attrs.update(events_counted=int(counted), events_drifted_out=int(drifted))
+        attrs.update(events_counted=int(counted), events_drifted_out=int(drifted), **checked)
         group["data"].attrs.update(attrs)
     return Path(path)
 

@@ -1,12 +1,16 @@
 """IONTOF GRD raw-event export: headerless little-endian records of 5 × uint32 (scan, shot, x, y, tof).
 
 The file carries no calibration or geometry; the user supplies them (``k0``, ``sf``, ``binning``,
-``nx``, ``ny``, ``pixel_size_um``), as read from the accompanying SurfaceLab export. The reader
+``nx``, ``ny``, ``pixel_size_um``), as read from the accompanying SurfaceLab export, or writes them
+once into a sidecar ``NAME.grd.json`` beside the file (:func:`write_grd_sidecar`; format in
+``docs/formats.md``), which the reader then uses for every value not given explicitly. The reader
 only checks the size and maps the file (:class:`~ionscope.model.events.EventTable`).
 """
 
 from __future__ import annotations
 
+import json
+import math
 import warnings
 from os import PathLike
 from pathlib import Path
@@ -14,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ionscope.io.atomic import atomic_path
+from ionscope.io.atomic import atomic_path, write_text
 from ionscope.io.checks import MAX_IN_MEMORY_BYTES, TruncatedWarning, checked_nbytes, require_file
 from ionscope.io.registry import FiniteFloat, FormatPlugin, PositiveFloat, PositiveInt, ReaderOptions
 from ionscope.model.errors import FormatError, ValidationError
@@ -26,10 +30,11 @@ class GrdOptions(ReaderOptions):
 
     k0: FiniteFloat | None = None
     sf: PositiveFloat | None = None
-    binning: PositiveFloat = 1.0
+    binning: PositiveFloat | None = None
     nx: PositiveInt | None = None
     ny: PositiveInt | None = None
-    pixel_size_um: PositiveFloat = 1.0
+    pixel_size_um: PositiveFloat | None = None
+    polarity: str | None = None
     n_scans: PositiveInt | None = None
     peaks: str | None = None
     tol_ppm: PositiveFloat | None = None
@@ -64,12 +69,97 @@ def mz_bin_edges(path: str | PathLike[str], mz_range: str | tuple[float, float] 
     return lo + width * np.arange(n_bins + 1)
 
 
-def read_grd(path: str | PathLike[str], *, k0: float | None = None, sf: float | None = None, binning: float = 1.0,
-             nx: int | None = None, ny: int | None = None, pixel_size_um: float = 1.0,
-             n_scans: int | None = None, peaks: str | None = None, tol_ppm: float | None = None,
+#: Format tag of a GRD sidecar (``NAME.grd.json``).
+SIDECAR_FORMAT = "ionscope.grd-sidecar"
+#: The only time unit of ``k0`` and ``sf`` a sidecar may declare: TOF channels (× ``binning``).
+SIDECAR_UNITS = "channel"
+#: Sidecar keys and what each must be.
+_SIDECAR_KEYS = {"k0": "a finite number", "sf": "a positive number", "binning": "a positive number",
+                 "nx": "a positive integer", "ny": "a positive integer", "pixel_size_um": "a positive number",
+                 "n_scans": "a positive integer", "polarity": "'positive' or 'negative'", "units": "'channel'",
+                 "format": f"{SIDECAR_FORMAT!r}", "version": "1"}
+
+
+def sidecar_path(path: str | PathLike[str]) -> Path:
+    """The sidecar of a GRD file: the same name with ``.json`` appended (``run.grd`` → ``run.grd.json``)."""
+    p = Path(path)
+    return p.with_name(p.name + ".json")
+
+
+def read_grd_sidecar(path: str | PathLike[str]) -> dict[str, Any]:
+    """The calibration, geometry and polarity stated by the sidecar of GRD file ``path`` ({} when absent).
+
+    Raises
+    ------
+    FormatError
+        If the sidecar is not a JSON object of the keys of ``docs/formats.md`` with valid values.
+    """
+    side = sidecar_path(path)
+    if not side.is_file():
+        return {}
+    try:
+        meta = json.loads(side.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise FormatError(f"GRD sidecar is not valid JSON ({exc})", side) from None
+    if not isinstance(meta, dict):
+        raise FormatError("GRD sidecar must be a JSON object of k0, sf, binning, nx, ny, pixel_size_um, "
+                          "n_scans, polarity, units", side)
+    unknown = sorted(set(meta) - set(_SIDECAR_KEYS))
+    if unknown:
+        raise FormatError(f"GRD sidecar has unknown keys {unknown}; known: {sorted(_SIDECAR_KEYS)}", side)
+    for key, value in meta.items():
+        if not _sidecar_value_ok(key, value):
+            raise FormatError(f"GRD sidecar: {key} must be {_SIDECAR_KEYS[key]}, got {value!r}", side)
+    return {k: v for k, v in meta.items() if k not in ("format", "version", "units")}
+
+
+def _sidecar_value_ok(key: str, value: Any) -> bool:
+    """Whether ``value`` is what sidecar key ``key`` must be (:data:`_SIDECAR_KEYS`)."""
+    number = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    whole = isinstance(value, int) and not isinstance(value, bool)
+    return {"k0": number, "sf": number and value > 0, "binning": number and value > 0,
+            "pixel_size_um": number and value > 0, "nx": whole and value > 0, "ny": whole and value > 0,
+            "n_scans": whole and value > 0, "polarity": value in ("positive", "negative"),
+            "units": value == SIDECAR_UNITS, "format": value == SIDECAR_FORMAT, "version": value == 1}[key]
+
+
+def write_grd_sidecar(path: str | PathLike[str], calibration: Calibration, *, geometry: Geometry | None = None,
+                      polarity: str | None = None, force: bool = False) -> Path:
+    """Write the sidecar ``NAME.grd.json`` of GRD file ``path``: its calibration (TOF channels), and
+    optionally its raster geometry and polarity, so that readers need no ``k0``/``sf``/``nx``/``ny``.
+
+    Returns
+    -------
+    Path
+        The sidecar written.
+    """
+    if polarity not in (None, "positive", "negative"):
+        raise ValidationError(f"polarity must be 'positive' or 'negative', got {polarity!r}")
+    meta: dict[str, Any] = {"format": SIDECAR_FORMAT, "version": 1, "units": SIDECAR_UNITS,
+                            "k0": float(calibration.k0), "sf": float(calibration.sf),
+                            "binning": float(calibration.binning)}
+    if geometry is not None:
+        meta.update(nx=int(geometry.nx), ny=int(geometry.ny), pixel_size_um=float(geometry.pixel_size_um))
+        if geometry.n_scans is not None:
+            meta["n_scans"] = int(geometry.n_scans)
+    if polarity is not None:
+        meta["polarity"] = polarity
+    side = sidecar_path(path)
+    write_text(side, json.dumps(meta, indent=2) + "\n", force=force)
+    return side
+
+
+def read_grd(path: str | PathLike[str], *, k0: float | None = None, sf: float | None = None,
+             binning: float | None = None, nx: int | None = None, ny: int | None = None,
+             pixel_size_um: float | None = None, n_scans: int | None = None, polarity: str | None = None,
+             peaks: str | None = None, tol_ppm: float | None = None,
              tol_da: float | None = None, mz_bin: float | None = None, mz_range: str | None = None,
              salvage: bool = False) -> EventTable | Any:
     """Open a GRD file as a memory-mapped :class:`EventTable`.
+
+    Calibration (``k0``, ``sf``, ``binning``; default binning 1), geometry (``nx``, ``ny``,
+    ``pixel_size_um`` in µm, default 1; ``n_scans``) and ``polarity`` not given are taken from the
+    sidecar ``NAME.grd.json`` when there is one (:func:`read_grd_sidecar`); given values override it.
 
     With ``peaks`` (comma-separated m/z, plus ``tol_ppm`` or ``tol_da``) or ``mz_bin`` (m/z width, over
     ``mz_range`` "lo,hi", default 1–500) the events are binned at once
@@ -93,17 +183,27 @@ def read_grd(path: str | PathLike[str], *, k0: float | None = None, sf: float | 
     elif size % RECORD.itemsize:
         raise FormatError(f"length {size} bytes is not a multiple of the {RECORD.itemsize}-byte event record "
                           f"(5 × uint32): truncated or not a GRD file ({size % RECORD.itemsize} bytes left over)", p)
+    side = read_grd_sidecar(p)
+    k0, sf, binning = (v if v is not None else side.get(k) for k, v in (("k0", k0), ("sf", sf), ("binning", binning)))
+    nx, ny, n_scans = (v if v is not None else side.get(k) for k, v in (("nx", nx), ("ny", ny), ("n_scans", n_scans)))
+    pixel_size_um = pixel_size_um if pixel_size_um is not None else side.get("pixel_size_um", 1.0)
+    polarity = polarity if polarity is not None else side.get("polarity")
+    if polarity not in (None, "positive", "negative"):
+        raise ValidationError(f"polarity must be 'positive' or 'negative', got {polarity!r}", p)
     cal = None
     if k0 is not None or sf is not None:
         if k0 is None or sf is None:
             raise ValidationError("a mass calibration needs both k0 and sf", p)
-        cal = Calibration(float(k0), float(sf), float(binning))
+        cal = Calibration(float(k0), float(sf), 1.0 if binning is None else float(binning))
     geo = None
     if nx is not None or ny is not None:
         if nx is None or ny is None:
             raise ValidationError("the raster geometry needs both nx and ny", p)
         geo = Geometry(int(nx), int(ny), float(pixel_size_um), None if n_scans is None else int(n_scans))
-    table = EventTable(p, calibration=cal, geometry=geo)
+    attrs = {"polarity": polarity} if polarity else {}
+    if side:
+        attrs["sidecar"] = sidecar_path(p).name
+    table = EventTable(p, calibration=cal, geometry=geo, attrs=attrs)
     if peaks is None and mz_bin is None:
         return table
     from ionscope.io.events import bin_events
@@ -160,7 +260,9 @@ PLUGIN = FormatPlugin(
              "peaks": "bin at once: m/z list", "tol_ppm": "window", "tol_da": "window",
              "mz_bin": "bin at once: m/z bin width", "mz_range": "lo,hi for mz_bin",
              "nx": "pixels per row", "ny": "rows", "pixel_size_um": "pixel size", "n_scans": "scans",
+             "polarity": "positive or negative (for the calibration check)",
              "salvage": "read the complete records of a truncated file, with a warning"},
 )
 
-__all__ = ["GrdOptions", "mz_bin_edges", "read_grd", "write_grd"]
+__all__ = ["SIDECAR_FORMAT", "GrdOptions", "mz_bin_edges", "read_grd", "read_grd_sidecar", "sidecar_path",
+           "write_grd", "write_grd_sidecar"]

@@ -21,10 +21,11 @@ from ionscope.library.markers import (
     validate_library,
 )
 from ionscope.library.patterns import IsotopePattern, isotope_pattern
+from ionscope.library.reference_ions import REFERENCE_IONS, reference_ions
 
 __all__ = [
-    "COMPONENTS", "ELECTRON_MASS", "Element", "Formula", "FormulaError", "Interference", "IsotopePattern",
-    "LibraryError", "Marker", "MarkerLibrary", "builtin_library", "diagnostic_elements", "element",
+    "COMPONENTS", "ELECTRON_MASS", "REFERENCE_IONS", "Element", "Formula", "FormulaError", "Interference",
+    "IsotopePattern", "LibraryError", "Marker", "MarkerLibrary", "builtin_library", "diagnostic_elements", "element",
     "formula_from_counts", "interferences_for", "ion_mz", "isotope_pattern", "isotope_table", "load_library",
-    "multi_isotope_elements", "parse_formula", "validate_library",
+    "multi_isotope_elements", "parse_formula", "reference_ions", "validate_library",
 ]

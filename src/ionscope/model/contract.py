@@ -284,6 +284,8 @@ class ImageResults(_Open):
     dims: list[str]
     shape: list[int]
     peaks: dict[str, PeakImage]
+    #: raw events only: the test of the mass calibration on the first events (ionscope.io.tof_check)
+    calibration_check: Optional[dict[str, Any]] = None
 
 
 class LibraryShowResults(_Open):

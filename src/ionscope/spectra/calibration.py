@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, overload
 import numpy as np
 
 from ionscope.library.formula import parse_formula
+from ionscope.library.reference_ions import REFERENCE_IONS
 from ionscope.model.errors import ValidationError
 from ionscope.model.result import RecordSequence
 
@@ -34,16 +35,6 @@ if TYPE_CHECKING:
     import xarray as xr
 
 MODELS = ("sqrt", "sqrt-quadratic")
-
-#: Common ions used for calibration (hydrocarbon, alkali and halide ions present on every surface;
-#: Vickerman & Briggs 2013).
-REFERENCE_IONS = {
-    "positive": ("H+", "H2+", "^6Li+", "Li+", "C+", "CH+", "CH2+", "CH3+", "Na+", "C2H3+", "C2H5+", "K+",
-                 "C3H5+", "C3H7+", "C4H7+", "C4H9+", "C5H9+", "C6H5+", "C7H7+"),
-    "negative": ("H-", "C-", "CH-", "O-", "OH-", "F-", "C2-", "C2H-", "Cl-", "C3-", "C3H-", "C4-", "C4H-",
-                 "PO2-", "PO3-", "C6-", "C6H-"),
-}
-
 
 @dataclass(frozen=True)
 class Calibration:
