@@ -76,7 +76,8 @@ def test_not_an_ionscope_result_adds_nothing(tmp_path, cli):
     bad.write_text(json.dumps({"error": {"type": "X", "message": "m", "path": None}}))
     with pytest.raises(FormatError, match="error document"):
         check_document(json.loads(bad.read_text()), str(bad))
-    newer = {**make_doc(1), "schema_version": "2.0"}
+    assert check_document({**make_doc(1), "schema_version": "1.0"})["schema_version"] == "1.0"  # still read
+    newer = {**make_doc(1), "schema_version": "3.0"}
     with pytest.raises(UnsupportedError, match="newer"):
         check_document(newer)
 

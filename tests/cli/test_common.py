@@ -171,3 +171,29 @@ def test_every_output_is_checked_before_any_work(cli, tmp_path, args):
     code, _, err = cli(*argv, "--force")
     assert code == 2 and target.name in err and "folder" in err and "add --force" not in err, err
     assert (target / "keep.txt").read_text() == "mine"
+
+
+def test_text_mode_warns_about_a_quantity_without_uncertainty_or_reason_as_json_does(monkeypatch):
+    """The text epilogue prints on stderr the same `no uncertainty for …` warning the JSON envelope carries,
+    and nothing for quantities whose reason is stated (those are `uncertainty_notes`, not warnings)."""
+    import io
+
+    from rich.console import Console
+
+    from ionscope.cli import common
+    from ionscope.model.flags import recording
+    from ionscope.model.result import NoUncertainty, Quantity, Result, envelope
+
+    buf = io.StringIO()
+    monkeypatch.setattr(common, "err_console", Console(file=buf, width=200))
+    monkeypatch.setattr(common, "command_kind", lambda: "x.fit")
+    monkeypatch.setattr(common, "command_inputs", lambda skip=frozenset(): [])
+    with recording() as record:
+        stated = Result("x.fit", {"m": Quantity(7.016, None, "m/z", NoUncertainty.exact("tabulated"))})
+        common._text_epilogue(record)
+        assert buf.getvalue() == "" and envelope("x.fit", stated)["warnings"] == []
+        bare = Result("x.fit", {"area": Quantity(2.0, None, "µm^2")})
+        common._text_epilogue(record)
+    shown = " ".join(buf.getvalue().split())
+    assert shown == "warning: " + envelope("x.fit", bare)["warnings"][0]
+    assert "no uncertainty for area:" in shown

@@ -166,10 +166,74 @@ def test_no_bare_physical_number(kind, outputs):
     assert bare_physical_numbers(doc["results"]) == []
 
 
-def test_a_quantity_without_uncertainty_comes_with_a_warning(outputs):
+def _null_uncertainty_paths(doc, path=""):
+    """Dotted paths of every printed quantity with a finite value and ``"uncertainty": null``; a stored
+    envelope inside the results (``catalog show``) carries its own notes and is skipped."""
+    if isinstance(doc, dict):
+        if "schema_version" in doc and "warnings" in doc:
+            return []
+        if set(doc) == {"value", "uncertainty", "unit"}:
+            return [path] if doc["uncertainty"] is None and doc["value"] is not None else []
+        return [p for k, v in doc.items() for p in _null_uncertainty_paths(v, f"{path}.{k}" if path else str(k))]
+    if isinstance(doc, list):
+        return [p for i, v in enumerate(doc) for p in _null_uncertainty_paths(v, f"{path}[{i}]")]
+    return []
+
+
+def test_a_quantity_without_uncertainty_has_a_note_and_no_warning(outputs):
     _, doc, _ = outputs["diffusion.haven"]
     assert doc["results"]["H_R"]["uncertainty"] is None
-    assert any("H_R" in w and "no uncertainties of D*" in w for w in doc["warnings"])
+    assert doc["uncertainty_notes"]["H_R"] == {"kind": "not_estimated",
+                                               "reason": "no uncertainties of D*, σ or n were given"}
+    assert doc["uncertainty_notes"]["T"] == {"kind": "input", "reason": "the temperature is given, taken as exact"}
+    assert not any(w.startswith("no uncertainty for") for w in doc["warnings"])
+
+
+@pytest.mark.parametrize("kind", sorted(COMMANDS))
+def test_every_null_uncertainty_is_explained_in_the_notes(kind, outputs):
+    """The contract, machine-checked: each quantity printed without an uncertainty has a note (and only those)."""
+    code, doc, err = outputs[kind]
+    assert code == 0, err
+    entries = doc["results"] if isinstance(doc["results"], list) and doc["results"] and \
+        isinstance(doc["results"][0], dict) and "uncertainty_notes" in doc["results"][0] else [doc]
+    for entry in entries:
+        assert sorted(entry["uncertainty_notes"]) == sorted(_null_uncertainty_paths(entry["results"])), kind
+        unstated = [p for p, n in entry["uncertainty_notes"].items() if n["kind"] == "unstated"]
+        warned = [w for w in entry["warnings"] if w.startswith("no uncertainty for")]
+        assert bool(unstated) == bool(warned), (kind, unstated, warned)
+
+
+def test_every_command_states_why_a_quantity_has_no_uncertainty(outputs):
+    """No quantity of any command's output lacks an uncertainty without a stated reason (kind ``unstated``)."""
+    unstated = {}
+    for kind, (_, doc, _) in outputs.items():
+        entries = doc["results"] if isinstance(doc["results"], list) and doc["results"] and \
+            isinstance(doc["results"][0], dict) and "uncertainty_notes" in doc["results"][0] else [doc]
+        found = [p for e in entries for p, n in e["uncertainty_notes"].items() if n["kind"] == "unstated"]
+        if found:
+            unstated[kind] = found
+    assert unstated == {}
+
+
+def test_only_unstated_reasons_are_warnings():
+    from ionscope.model.result import NoUncertainty, Quantity, Result, envelope
+
+    r = Result("x.y", {"mass": Quantity(6.015, None, "m/z", NoUncertainty.exact("tabulated isotopic mass")),
+                       "limit": Quantity(12.0, None, "counts", NoUncertainty.bound("3σ upper limit")),
+                       "spacing": Quantity(0.5, None, "µm", NoUncertainty.given("as given")),
+                       "rms": Quantity(2.0, None, "ppm", "fewer than two ions"),
+                       "area": [Quantity(1.0, None, "µm^2"), Quantity(2.0, 0.1, "µm^2")],
+                       "nan": Quantity(float("nan"), None, "nm")}, ["a real concern"])
+    doc = envelope("x.y", r)
+    assert doc["uncertainty_notes"] == {
+        "mass": {"kind": "exact", "reason": "tabulated isotopic mass"},
+        "limit": {"kind": "bound", "reason": "3σ upper limit"},
+        "spacing": {"kind": "input", "reason": "as given"},
+        "rms": {"kind": "not_estimated", "reason": "fewer than two ions"},
+        "area[0]": {"kind": "unstated", "reason": "the method gives no error estimate for it"}}
+    assert doc["warnings"] == ["a real concern",
+                               "no uncertainty for area[0]: the method gives no error estimate for it"]
+    assert envelope("x.y", Result("x.y", {"rms": Quantity(2.0, None, "ppm", "one ion")}))["warnings"] == []
 
 
 def test_checker_catches_the_old_shapes():
@@ -277,8 +341,9 @@ def test_envelope_of_a_batch_has_one_entry_per_input(tmp_path):
     doc = json.loads(json.dumps(envelope("x.batch", results)))
     assert [e["inputs"][0]["sha256"] for e in doc["results"]] == [sha256_of(tmp_path / f"in{i}.txt") for i in range(2)]
     assert all(set(e["results"]) == {"D"} for e in doc["results"])  # the bare duplicate is left out
-    assert any("a single point" in w for w in doc["results"][0]["warnings"])
-    assert doc["reliability"] == {"tier": "unknown"} and doc["schema_version"] == "1.0"
+    assert doc["results"][0]["warnings"] == ["w"] and doc["uncertainty_notes"] == {}
+    assert doc["results"][0]["uncertainty_notes"] == {"D": {"kind": "not_estimated", "reason": "a single point"}}
+    assert doc["reliability"] == {"tier": "unknown"} and doc["schema_version"] == "2.0"
 
 
 def test_suffixed_numbers_become_quantities_with_their_sigma():

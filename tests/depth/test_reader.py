@@ -85,7 +85,7 @@ def test_sniff_tells_profile_from_spectrum(tmp_path):
     spec = _write(tmp_path, "# Binning: 200 channels\n# Deadtime Correction: on\nChannel\tm/z\tIntensity\n1\t1.0\t3\n",
                   "s.txt")
     plugin = find_plugin(prof)
-    assert plugin.name == "iontof_profile"
+    assert plugin.name == "iontof-profile"
     assert plugin.sniff(prof, prof.read_bytes()[:4096])
     assert not plugin.sniff(spec, spec.read_bytes()[:4096])
 

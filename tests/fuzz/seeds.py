@@ -140,7 +140,7 @@ def _h5oina(folder: Path) -> Path:
 
 #: Case → (builder, ``format=`` name to read with: explicit, so mutants reach the reader, not only sniffing).
 SEEDS: dict[str, tuple[Callable[[Path], Path], str | None]] = {
-    "iontof_profile": (_text("profile.txt", PROFILE_TEXT), "iontof_profile"),
+    "iontof_profile": (_text("profile.txt", PROFILE_TEXT), "iontof-profile"),
     "iontof_spectrum": (_text("P_spectrum.txt", SPECTRUM_TEXT), "iontof-spectrum"),
     "imzml_continuous": (_imzml("continuous"), "imzml"),
     "imzml_processed": (_imzml("processed"), "imzml"),

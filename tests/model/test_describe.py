@@ -34,6 +34,18 @@ def test_species_masses_and_missing_masses():
     assert rng["uncertainty"] is None
 
 
+def test_json_ranges_say_why_they_have_no_uncertainty():
+    from ionscope.model.describe import RANGE_WHY, with_range_quantities
+    from ionscope.model.result import envelope
+
+    profile, _ = layered_stack(seed=2)
+    doc = envelope("info", with_range_quantities(describe(profile)))
+    ranged = [i for i, a in enumerate(doc["results"]["axes"]) if a["range"] is not None]
+    assert ranged and doc["uncertainty_notes"] == {f"axes[{i}].range": {"kind": "input", "reason": str(RANGE_WHY)}
+                                                   for i in ranged}
+    assert doc["warnings"] == []
+
+
 def test_info_text_shows_species(cli, tmp_path):
     import ionscope
 

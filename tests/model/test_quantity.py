@@ -132,3 +132,26 @@ def test_result_access_repr_and_pickle():
     assert "D" in dir(r)
     assert pickle.loads(pickle.dumps(r)) == r
     assert r.to_dict()["D"] == {"value": 1.2e-12, "uncertainty": 4e-14, "unit": "cm^2/s"}
+
+
+def test_a_reason_names_its_kind_and_keeps_it_through_conversion_arithmetic_and_pickle():
+    from ionscope.model.result import NoUncertainty, no_uncertainty_kind
+
+    given = NoUncertainty.given("the voxel size as given")
+    q = Quantity(0.5, None, "µm", given)
+    assert q.why_no_uncertainty == "the voxel size as given" and no_uncertainty_kind(q.why_no_uncertainty) == "input"
+    for derived in (q.to("nm"), q * 2, -q, abs(q), q * Quantity(3.0, 0.1, "1")):
+        assert derived.uncertainty is None and no_uncertainty_kind(derived.why_no_uncertainty) == "input"
+    back = pickle.loads(pickle.dumps(q))
+    assert back == q and back.why_no_uncertainty.kind == "input"
+    assert no_uncertainty_kind(NoUncertainty.exact("x")) == "exact"
+    assert no_uncertainty_kind(NoUncertainty.bound("x")) == "bound"
+    assert no_uncertainty_kind("a plain text") == "not_estimated" and no_uncertainty_kind(None) == "unstated"
+    with pytest.raises(ValueError, match="unknown kind"):
+        NoUncertainty("x", "unstated")
+    with pytest.raises(ValueError, match="say something"):
+        NoUncertainty.exact("")
+
+
+def test_repr_shows_the_reason_only_without_an_uncertainty():
+    assert repr(Quantity(3.2, 0.1, "nm", why_no_uncertainty="unused")) == "Quantity(3.20 ± 0.10 nm)"

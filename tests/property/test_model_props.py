@@ -61,7 +61,10 @@ def test_result_envelope_round_trips_and_validates(values, warnings):
             assert doc["results"][key] == v
     assert set(warnings) <= set(doc["warnings"])
     missing = [k for k, v in values.items() if isinstance(v, Quantity) and v.uncertainty is None]
-    assert all(any(k in w for w in doc["warnings"]) for k in missing)  # each missing uncertainty is explained
+    # each missing uncertainty is explained by a note, and a stated reason is not a warning
+    assert {k: n["reason"] for k, n in doc["uncertainty_notes"].items()} == {k: values[k].why_no_uncertainty
+                                                                              for k in missing}
+    assert not any(w.startswith("no uncertainty for") for w in doc["warnings"])
     assert json.loads(r.to_json())["kind"] == "test.property"
 
 

@@ -15,7 +15,8 @@ from ionscope.model.errors import FormatError, InputNotFoundError, UnsupportedEr
 #: A result document larger than this is refused before it is read (largest demo result: < 2 MB).
 MAX_DOCUMENT_BYTES = 256 * 1024 * 1024
 ENVELOPE_KEYS = ("schema_version", "kind", "ionscope_version", "inputs", "results", "reliability", "provenance")
-SUPPORTED_MAJOR = 1
+#: Newest major envelope version read; 1.x documents (uncertainty reasons among the warnings) still are.
+SUPPORTED_MAJOR = 2
 
 
 @dataclass

@@ -599,7 +599,12 @@ def _wrap(callback: Any, own: frozenset[str], arguments: frozenset[str] = frozen
 
 
 def _text_epilogue(record: Any) -> None:
-    """Tier line after a command's text output; ``--catalog`` stores the command's final result."""
+    """After a command's text output: the warning about quantities of its result without an uncertainty
+    or a stated reason (as under ``--json``), the tier line; ``--catalog`` stores the command's final result."""
+    from ionscope.model.result import uncertainty_warnings
+
+    kind = command_kind()
+    print_warnings(dict.fromkeys(w for r in record.results if r.kind == kind for w in uncertainty_warnings(r)))
     inputs = command_inputs()
     flags = list(record.flags)
     assessment = assess_command([str(p) for p in sample_data_inputs()], flags)
@@ -609,7 +614,6 @@ def _text_epilogue(record: Any) -> None:
         from ionscope.model.errors import ValidationError
         from ionscope.model.result import envelope
 
-        kind = command_kind()
         results = [r for r in record.results if r.kind == kind] or record.results
         if not results:
             raise ValidationError(f"`{kind.replace('.', ' ')}` built no result to catalogue; run it with --json")

@@ -327,10 +327,10 @@ def overlay(
 def _overlay_result(ct, moving, out: Path, species: list[str] | None, alpha: float):
     """What `correlate overlay` drew: the figure (path, SHA-256), the species per colour, the µm grid."""
     from ionscope.correlate.grid import channels_of
-    from ionscope.model.result import Quantity, Result
+    from ionscope.model.result import NoUncertainty, Quantity, Result
 
     g = ct.fixed.grid
-    why = "the fixed image's grid as read from the file or declared at registration"
+    why = NoUncertainty.given("the fixed image's grid as read from the file or declared at registration")
     shown = species or list(channels_of(moving)["names"])[:3]
     pixel: Any = [float(v) for v in g.pixel_um]  # a Quantity holds a value per axis
     extent: Any = [float(n * p) for n, p in zip(g.shape, g.pixel_um)]

@@ -116,13 +116,13 @@ def info(
     salvage: SalvageArg = False,
 ) -> None:
     """Show what ionscope reads from PATH: kind, dimensions, coordinates with units, metadata."""
-    from ionscope.model.describe import describe
+    from ionscope.model.describe import describe, with_range_quantities
 
     with _warnings_to_stderr():
         desc = describe(_read(path, format, option, salvage))
     desc = {"path": str(path), **desc}
     if json:
-        emit_json(desc)
+        emit_json(with_range_quantities(desc))
         return
     _print_description(path, desc)
 

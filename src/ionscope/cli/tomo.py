@@ -23,7 +23,7 @@ from ionscope.cli.common import (
 from ionscope.cli.options import ForceOpt, JsonOpt, deprecated_spelling, renamed
 from ionscope.model.errors import ValidationError
 from ionscope.model.provenance import describe_input, make_provenance
-from ionscope.model.result import Quantity, Result
+from ionscope.model.result import NoUncertainty, Quantity, Result
 
 NAME = "tomo"
 app = typer.Typer(help="FIB-SEM serial-section stacks: slice alignment, curtaining removal, segmentation.")
@@ -229,7 +229,7 @@ def train(stack: Stack, labels: Annotated[Path, typer.Option(help="Sparse label 
     values = {"output": str(path), "learner": learner, "classes": names,
               "labelled_voxels": model.meta["labelled_voxels"],
               "pixel_size": Quantity(pixel, None, "µm",
-                                     why_no_uncertainty="the voxel size as given or recorded in the file")
+                                     NoUncertainty.given("the voxel size as given or recorded in the file"))
               if model.pixel_size_um else None,
               "final_loss": Quantity(hist[-1], None, "1", why_no_uncertainty=why) if hist else None,
               "training_time": Quantity(model.meta["training_seconds"], None, "s",

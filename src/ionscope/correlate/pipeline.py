@@ -36,7 +36,7 @@ from ionscope.correlate.register import (
 from ionscope.correlate.transfer import transfer_labels
 from ionscope.correlate.transform import CONVENTION, CorrelativeTransform, ImageRecord
 from ionscope.model.errors import FormatError, IonscopeError, ValidationError
-from ionscope.model.result import Quantity, Result
+from ionscope.model.result import NoUncertainty, Quantity, Result
 
 LANDMARK_COLUMNS = ("fixed_x_um", "fixed_y_um", "moving_x_um", "moving_y_um")
 #: Columns of 3-D landmark pairs (a FIB-SEM volume and a SIMS cube; z into the sample, µm).
@@ -293,7 +293,7 @@ def _plane_from(draw: np.ndarray, moving: xr.DataArray, species: list[str] | Non
 
 
 def _image_summary(rec: ImageRecord) -> dict[str, Any]:
-    why = "as read from the file or declared"
+    why = NoUncertainty.given("as read from the file or declared")
     # array Quantities: their values are lists (the annotation says float)
     pixel: Any = list(rec.grid.pixel_um)
     origin: Any = list(rec.grid.origin_um)

@@ -23,7 +23,7 @@ from ionscope.correlate.volume import (
     volume_grid,
 )
 from ionscope.model.errors import ValidationError
-from ionscope.model.result import Quantity, Result
+from ionscope.model.result import NoUncertainty, Quantity, Result
 
 MODEL_3D = "depth-scaled"
 
@@ -167,7 +167,7 @@ def register_volume_pair(fixed: xr.DataArray, moving: xr.DataArray, *, species: 
 
 
 def _summary(rec: ImageRecord) -> dict[str, Any]:
-    why = "as read from the file or declared"
+    why = NoUncertainty.given("as read from the file or declared")
     g = rec.grid
     # array Quantities: their values are lists (the annotation says float)
     voxel: Any = list(g.voxel_um)

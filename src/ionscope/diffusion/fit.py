@@ -27,7 +27,7 @@ from ionscope.diffusion.checks import (
 from ionscope.model.deprecation import grouped_parameters
 from ionscope.model.errors import ValidationError
 from ionscope.model.provenance import make_provenance
-from ionscope.model.result import Quantity, Result
+from ionscope.model.result import NoUncertainty, Quantity, Result
 
 NM = 1e-7  # cm per nm
 #: Models :func:`fit_profile` knows; ``auto`` compares the first three by AIC.
@@ -332,12 +332,12 @@ def fit_profile(depth_nm, fraction, time_s: float, *, model: str = "surface-exch
                 "aic": _aic(chi2, n, npar, s is not None), "bic": _bic(chi2, n, npar, s is not None),
                 "diffusion_length_nm": float(np.sqrt(D * t) / NM), "time_s": t,
                 "diffusion_length": Quantity(np.sqrt(D * t) / NM, 0.5 * np.sqrt(D * t) / NM * D_err / D, "nm"),
-                "time": Quantity(t, None, "s", why_no_uncertainty="the anneal time is given, taken as exact"),
+                "time": Quantity(t, None, "s", NoUncertainty.given("the anneal time is given, taken as exact")),
                 "correlation": {f"{ps[i].name}/{ps[j].name}": float(corr[i, j]) for i in range(npar)
                                 for j in range(i + 1, npar)},
                 "depth_nm": x_nm, "fitted": prob.curve(p), "residuals": r,
                 "depth": Quantity(depth_curve, None, "nm",
-                                  why_no_uncertainty="the depth scale of the profile, taken as exact")})
+                                  NoUncertainty.given("the depth scale of the profile, taken as exact"))})
     prov = make_provenance("ionscope.diffusion.fit_profile", inputs=inputs, parameters={
         "model": model, "time_s": t, "background": background, "source": source, "fit_offset": fit_offset,
         "resolution_nm": resolution_nm, "uncertainty": uncertainty, "D_bounds": D_bounds, "k_bounds": k_bounds})

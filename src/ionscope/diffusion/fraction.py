@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ionscope.model.errors import ValidationError
-from ionscope.model.result import Result
+from ionscope.model.result import NoUncertainty, Result
 
 #: Natural isotopic abundances (IUPAC 2013, representative values) of common tracer pairs.
 NATURAL_ABUNDANCE: dict[str, float] = {
@@ -206,7 +206,7 @@ def fraction_profile(axis, axis_unit: str, tracer_counts, other_counts, isotopes
     elif tail_f.size and abs(tail_mean - bg) > 3 * np.hypot(tail_err, bg_err):
         warnings.append(f"the deepest points have f = {tail_mean:.4g} ± {tail_err:.2g}, below the natural "
                         f"background {bg:.4g}: check the isotope order (tracer first) or a depleted material")
-    values = {"isotopes": list(isotopes), "axis": Quantity(axis, None, axis_unit, why_no_uncertainty=(
+    values = {"isotopes": list(isotopes), "axis": Quantity(axis, None, axis_unit, NoUncertainty.given(
                   "the depth/time scale of the file; its calibration uncertainty is not known here")),
               "background": bg_q, "source": source, "dead_time_corrected": shots is not None,
               "fraction": Quantity(f, s, "1"), "normalised_fraction": Quantity(norm, norm_err, "1"),

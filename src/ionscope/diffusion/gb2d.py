@@ -28,7 +28,7 @@ from scipy.linalg import cho_solve_banded, cholesky_banded
 from threadpoolctl import threadpool_limits
 
 from ionscope.model.errors import ValidationError
-from ionscope.model.result import Quantity, Result
+from ionscope.model.result import NoUncertainty, Quantity, Result
 
 
 def graded_faces(length: float, first: float, growth: float = 1.15, max_cell: float | None = None,
@@ -480,9 +480,9 @@ def grain_boundary_analysis(depth_nm, fraction, time_s: float, *, D_bulk: float,
         warnings.append(f"the 2-D and Le Claire estimates of δD_gb disagree: ratio {ratio:.3g}, {z:.1f} combined σ "
                         f"apart (> {AGREEMENT_Z:g})")
     values = {"delta_Dgb": Quantity(delta * Dgb, delta * Dgb_err, "cm^3/s"), "D_gb": Quantity(Dgb, Dgb_err, "cm^2/s"),
-              "D_bulk": Quantity(D_bulk, None, "cm^2/s", why_no_uncertainty="D_bulk is given, held fixed in the fit"),
-              "delta": Quantity(delta_nm, None, "nm", why_no_uncertainty="the grain-boundary width δ is assumed"),
-              "grain_size": Quantity(grain_size_um, None, "µm", why_no_uncertainty="the grain size is given"),
+              "D_bulk": Quantity(D_bulk, None, "cm^2/s", NoUncertainty.given("D_bulk is given, held fixed in the fit")),
+              "delta": Quantity(delta_nm, None, "nm", NoUncertainty.given("the grain-boundary width δ is assumed")),
+              "grain_size": Quantity(grain_size_um, None, "µm", NoUncertainty.given("the grain size is given")),
               "beta": float(beta), "alpha": float(alpha), "regime": regime, "le_claire_holds": not reasons,
               "le_claire_reasons": reasons, "le_claire": lc, "ratio_le_claire_to_2d": ratio,
               "z_le_claire_vs_2d": z, "chi2_red": fit["chi2_red"], "chi2_red_limit": fit["chi2_red_limit"],

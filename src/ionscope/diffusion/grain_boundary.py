@@ -17,7 +17,7 @@ import numpy as np
 
 from ionscope.model.errors import ValidationError
 from ionscope.model.provenance import make_provenance
-from ionscope.model.result import Quantity, Result
+from ionscope.model.result import NoUncertainty, Quantity, Result
 
 NM = 1e-7
 LE_CLAIRE = 1.322
@@ -148,9 +148,9 @@ def le_claire(depth_nm, fraction, time_s: float, D_bulk: float, *, background: f
         else "not B",
         "slope_per_cm6_5": slope, "slope_err": slope_err, "chi2_red_tail": chi2r,
         "tail_start_nm": float(tail[0]), "tail_end_nm": float(tail[-1]), "tail_points": int(tail.size),
-        "delta": Quantity(delta / NM, None, "nm", why_no_uncertainty="the grain-boundary width δ is assumed"),
-        "tail_start": Quantity(float(tail[0]), None, "nm", why_no_uncertainty="a depth point of the profile"),
-        "tail_end": Quantity(float(tail[-1]), None, "nm", why_no_uncertainty="a depth point of the profile"),
+        "delta": Quantity(delta / NM, None, "nm", NoUncertainty.given("the grain-boundary width δ is assumed")),
+        "tail_start": Quantity(float(tail[0]), None, "nm", NoUncertainty.given("a depth point of the profile")),
+        "tail_end": Quantity(float(tail[-1]), None, "nm", NoUncertainty.given("a depth point of the profile")),
     }
     prov = make_provenance("ionscope.diffusion.le_claire", inputs=inputs, parameters={
         "time_s": t, "D_bulk": D_bulk, "background": background, "delta_nm": delta / NM,

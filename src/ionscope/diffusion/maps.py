@@ -24,7 +24,7 @@ from ionscope.model.arrays import coord
 from ionscope.model.deprecation import renamed_parameters
 from ionscope.model.errors import ValidationError
 from ionscope.model.provenance import make_provenance
-from ionscope.model.result import Quantity, Result
+from ionscope.model.result import NoUncertainty, Quantity, Result
 from ionscope.model.units import length_um
 
 if TYPE_CHECKING:
@@ -343,7 +343,8 @@ def _median_quantity(values: np.ndarray, sigma: np.ndarray, unit: str) -> dict:
 def summarise_map(ds: xr.Dataset, model: str, time_s: float, isotopes, inputs=()) -> Result:
     """Summary :class:`Result` of a diffusion map (kind ``diffusion.map``)."""
     values: dict = {"model": model, "isotopes": list(isotopes), "shape": [int(ds.sizes["y"]), int(ds.sizes["x"])],
-                    "time": Quantity(time_s, None, "s", why_no_uncertainty="the anneal time is given, taken as exact")}
+                    "time": Quantity(time_s, None, "s",
+                                     NoUncertainty.given("the anneal time is given, taken as exact"))}
     fitted = np.isfinite(ds["D"].values)
     values["pixels_fitted"] = int(fitted.sum())
     D = _median_quantity(ds["D"].values, ds["D_uncertainty"].values, "cm^2/s")

@@ -10,7 +10,7 @@ import numpy as np
 from ionscope.model.deprecation import renamed_parameters
 from ionscope.model.errors import ValidationError
 from ionscope.model.provenance import make_provenance
-from ionscope.model.result import Quantity, Result
+from ionscope.model.result import NoUncertainty, Quantity, Result
 
 K_B_EV = 8.617333262e-5  # eV/K
 K_B = 1.380649e-23  # J/K
@@ -158,7 +158,7 @@ def haven_ratio(D_star: float, sigma_S_cm: float, n_per_cm3: float, T_K: float, 
                                   why_no_uncertainty="no uncertainties of σ or n were given"),
               "H_R": Quantity(H, H_err, "1", why_no_uncertainty="no uncertainties of D*, σ or n were given"),
               "T_K": float(T_K),
-              "T": Quantity(T_K, None, "K", why_no_uncertainty="the temperature is given, taken as exact")}
+              "T": Quantity(T_K, None, "K", NoUncertainty.given("the temperature is given, taken as exact"))}
     prov = make_provenance("ionscope.diffusion.haven_ratio", inputs=inputs, parameters={
         "D_star": D_star, "sigma_S_cm": sigma_S_cm, "n_per_cm3": n_per_cm3, "T_K": T_K, "z": z})
     return Result("diffusion.haven", values, warnings=tuple(warnings), provenance=prov)

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from ionscope.model.result import Quantity, Result
+from ionscope.model.result import NoUncertainty, Quantity, Result
 
 
 def ion_image_summary(images: xr.DataArray, out: str | PathLike[str] | None, kind: str) -> Result:
@@ -36,7 +36,8 @@ def ion_image_summary(images: xr.DataArray, out: str | PathLike[str] | None, kin
         why = None if counted else "the intensities are not counts"
         per_peak[str(label)] = {
             "mz": Quantity(float(images["mz"].values[k]), None, "m/z",
-                           why_no_uncertainty=images.attrs.get("mz_meaning", "the window centre as requested")),
+                           why_no_uncertainty=NoUncertainty.given(
+                               images.attrs.get("mz_meaning", "the window centre as requested"))),
             # Poisson counting: σ = √N, for counts only
             "total_counts": Quantity(total, total ** 0.5 if counted else None, unit, why_no_uncertainty=why),
             "max_per_pixel": Quantity(peak, peak ** 0.5 if counted else None, unit, why_no_uncertainty=why)}

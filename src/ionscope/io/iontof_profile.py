@@ -180,7 +180,7 @@ def read_iontof_profile(path: str | PathLike[str], *, salvage: bool = False) -> 
     profile = make_depth_profile(
         counts, labels_out, sputter_time_s=t, dose_ions=axes.get("dose"),
         fluence_ions_cm2=axes.get("fluence"), mz=mz,
-        attrs={"source_file": p.name, "smoothing": note, "format": "iontof_profile",
+        attrs={"source_file": p.name, "smoothing": note, "format": "iontof-profile",
                "axis_columns": [AXIS_COLUMNS[t] for t in titles[:n_axis]], **extra},
         acquisition={"instrument": "IONTOF (SurfaceLab export)", "technique": "TOF-SIMS",
                      "polarity": polarity},
@@ -303,7 +303,7 @@ def _check_values(values: np.ndarray, counts: np.ndarray, axes: dict[str, np.nda
 
 
 PLUGIN = FormatPlugin(
-    name="iontof_profile",
+    name="iontof-profile",
     extensions=(".txt",),
     kinds=("depth_profile",),
     description="IONTOF SurfaceLab depth-profile text export (time, dose, fluence; species labels and masses)",

@@ -45,7 +45,9 @@ class FormatPlugin:
     Attributes
     ----------
     name
-        Short identifier used with ``format=`` and ``--format`` (e.g. ``"imzml"``).
+        Short identifier used with ``format=`` and ``--format`` (e.g. ``"imzml"``): lower case, words joined
+        by hyphens (``"iontof-spectrum"``). A name given by a user matches with ``_`` for ``-`` and in any
+        case (:func:`format_key`).
     extensions
         Lower-case suffixes the plugin claims, with the dot (``".imzml"``; ``".tiff.zip"`` allowed).
     kinds
@@ -107,10 +109,22 @@ _INFRASTRUCTURE = {"registry", "atomic", "checks", "events", "imzml_index", "imz
                    "mesh", "operando_series", "profile_tables", "tiff_stack", "variables"}
 
 
+def format_key(name: str) -> str:
+    """``name`` as format names are compared: lower case, ``_`` read as ``-`` (``iontof_profile`` →
+    ``iontof-profile``), so the older underscore spellings keep working."""
+    return name.strip().lower().replace("_", "-")
+
+
 def register(plugin: FormatPlugin, *, replace: bool = False) -> FormatPlugin:
-    """Add ``plugin`` to the registry (third-party code may call this directly)."""
-    if plugin.name in _PLUGINS and not replace and _PLUGINS[plugin.name] is not plugin:
-        raise ValueError(f"a format named {plugin.name!r} is already registered")
+    """Add ``plugin`` to the registry (third-party code may call this directly).
+
+    Two names that differ only in ``-``/``_`` or case are the same format (:func:`format_key`).
+    """
+    same = [k for k in _PLUGINS if format_key(k) == format_key(plugin.name)]
+    if same and not replace and _PLUGINS[same[0]] is not plugin:
+        raise ValueError(f"a format named {same[0]!r} is already registered")
+    for k in same:
+        del _PLUGINS[k]
     _PLUGINS[plugin.name] = plugin
     return plugin
 
@@ -173,9 +187,9 @@ def find_plugin(path: str | PathLike[str], format: str | None = None, *, for_wri
     table = plugins()
     p = Path(path)
     if format is not None:
-        # names are matched with '-' and '_' alike (iontof-spectrum, iontof_profile), case-insensitively
-        spelt = {k.lower().replace("_", "-"): v for k, v in table.items()}
-        named = spelt.get(format.lower().replace("_", "-"))
+        # names are matched with '-' and '_' alike (iontof-profile, iontof_profile), case-insensitively
+        spelt = {format_key(k): v for k, v in table.items()}
+        named = spelt.get(format_key(format))
         if named is None:
             raise UnknownFormatError(f"unknown format {format!r}; known formats: {', '.join(table)}", p)
         plugin = named

@@ -93,7 +93,7 @@ def write_table(obj: xr.DataArray, path: str | PathLike[str], *, force: bool = F
 
 
 PLUGIN = FormatPlugin(
-    name="table_text",
+    name="table-text",
     extensions=(".csv", ".tsv"),
     kinds=("spectrum", "depth_profile"),
     description="CSV/TSV table of a spectrum or depth profile (writer)",

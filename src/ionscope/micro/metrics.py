@@ -21,11 +21,30 @@ from ionscope.micro.surface import AREA_CONVENTION, surface_metrics
 from ionscope.micro.tortuosity import DEFAULT_TOL, label_phase, solve_diffusion
 from ionscope.model.errors import ValidationError
 from ionscope.model.provenance import make_provenance
-from ionscope.model.result import Quantity, Result
+from ionscope.model.result import NoUncertainty, Quantity, Result
 from ionscope.model.stages import Stage, silent_stage
 
 #: Why the voxel size is printed without an uncertainty.
-SPACING_WHY = "the voxel size as given or as recorded in the file; its uncertainty is not known"
+SPACING_WHY = NoUncertainty.given("the voxel size as given or as recorded in the file; its uncertainty is not known")
+#: Why the face-count areas have no uncertainty.
+FACE_COUNT_WHY = ("the voxel-face count (TauFactor's convention, Cooper et al. 2016, "
+                  "doi:10.1016/j.softx.2016.09.002) is given for comparison; the representativity 1σ is estimated "
+                  "for the marching-cubes area only")
+#: Why the areas between two phases have no uncertainty.
+INTERFACE_WHY = "the representativity 1σ is estimated for the surface area of each phase, not per pair of phases"
+#: Why the TPB densities have no uncertainty.
+TPB_WHY = "no representativity 1σ is estimated for the triple-phase-boundary density"
+#: Why surface areas have no uncertainty when the representativity is not asked for.
+NO_REPRESENTATIVITY_WHY = "representativity not asked for (representativity=False): no 1σ is estimated"
+#: Why a fraction or area has no representativity 1σ although it was asked for.
+TOO_FEW_BLOCKS_WHY = "the volume holds fewer than 8 subvolume blocks: the representativity 1σ cannot be fitted"
+
+
+def _representativity_why(representativity: bool, unc: float | None) -> str | None:
+    """Why a volume fraction or surface area has no representativity 1σ ``unc`` (``None`` when it has one)."""
+    if unc is not None:
+        return None
+    return TOO_FEW_BLOCKS_WHY if representativity else NO_REPRESENTATIVITY_WHY
 
 _AXES = {"z": 0, "y": 1, "x": 2}
 METRICS = ("fractions", "surfaces", "tpb", "percolation", "tortuosity", "sizes")
@@ -218,7 +237,8 @@ def _fractions(labels: np.ndarray, ph: Mapping[str, int], sp: tuple[float, float
             mask = labels == val
             eps = float(np.count_nonzero(mask)) / n
             unc = additive_uncertainty(mask, sp)["uncertainty"] if representativity else None
-            per_phase[name] = {"label": val, "volume_fraction": Quantity(eps, unc, "1")}
+            per_phase[name] = {"label": val,
+                               "volume_fraction": Quantity(eps, unc, "1", _representativity_why(representativity, unc))}
             task.advance(1)
     return per_phase
 
@@ -232,8 +252,8 @@ def _surfaces_and_tpb(values: dict[str, Any], labels: np.ndarray, ph: Mapping[st
     if "surfaces" in chosen:
         _add_surfaces(values, surf, labels, ph, sp, representativity, stage)
     if "tpb" in chosen and "tpb_density_per_um2" in surf:
-        values["tpb_density_per_um2"] = Quantity(surf["tpb_density_per_um2"], None, "µm^-2")
-        values["tpb_edge_density_per_um2"] = Quantity(surf["tpb_edge_density_per_um2"], None, "µm^-2")
+        values["tpb_density_per_um2"] = Quantity(surf["tpb_density_per_um2"], None, "µm^-2", TPB_WHY)
+        values["tpb_edge_density_per_um2"] = Quantity(surf["tpb_edge_density_per_um2"], None, "µm^-2", TPB_WHY)
     elif "tpb" in chosen:
         return ["TPB density needs exactly three named phases filling a 3-D volume: not computed"]
     return []
@@ -298,10 +318,11 @@ def _add_surfaces(values: dict[str, Any], surf: Result, labels: np.ndarray, ph: 
     for name in ph:
         entry = values["phases"][name]
         entry["specific_surface_area_per_um"] = Quantity(surf["specific_surface_area_per_um"][name], unc[name],
-                                                         "µm^-1")
-        entry["face_count_area_per_um"] = Quantity(surf["face_count_area_per_um"][name], None, "µm^-1")
-    values["interfacial_area_per_um"] = {k: Quantity(v, None, "µm^-1")
+                                                         "µm^-1", _representativity_why(representativity, unc[name]))
+        entry["face_count_area_per_um"] = Quantity(surf["face_count_area_per_um"][name], None, "µm^-1",
+                                                   FACE_COUNT_WHY)
+    values["interfacial_area_per_um"] = {k: Quantity(v, None, "µm^-1", INTERFACE_WHY)
                                          for k, v in surf["interfacial_area_per_um"].items()}
-    values["face_count_interfacial_area_per_um"] = {k: Quantity(v, None, "µm^-1")
+    values["face_count_interfacial_area_per_um"] = {k: Quantity(v, None, "µm^-1", FACE_COUNT_WHY)
                                                     for k, v in surf["face_count_interfacial_area_per_um"].items()}
     values["area_convention"] = AREA_CONVENTION

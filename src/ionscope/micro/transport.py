@@ -42,7 +42,7 @@ from ionscope.micro.tortuosity import (
 )
 from ionscope.model.errors import ValidationError
 from ionscope.model.provenance import make_provenance
-from ionscope.model.result import Quantity, Result
+from ionscope.model.result import NoUncertainty, Quantity, Result
 from ionscope.model.stages import Stage, silent_stage
 
 
@@ -172,7 +172,7 @@ def electrode_tortuosity(mask: np.ndarray, axis: str | int, spacing: tuple[float
         "iterations": it, "volume_fraction": eps, "open_fraction": float(cluster.mean())})
 
 
-_GIVEN = "the intrinsic coefficient as given; its uncertainty is not known"
+_GIVEN = NoUncertainty.given("the intrinsic coefficient as given; its uncertainty is not known")
 
 
 def transport_properties(volume: Any, coefficients: Mapping[str, float], *, unit: str = "1",

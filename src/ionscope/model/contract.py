@@ -36,14 +36,35 @@ class QuantitySchema(_Closed):
     """A physical number: value, standard uncertainty (1σ, same unit) and unit (``docs/glossary.md``).
 
     ``value`` may be an array (nested lists) for a curve of one quantity; ``uncertainty`` then has the
-    same shape. ``uncertainty`` is ``null`` only where none can be estimated, and a warning says why.
-    ``value`` is ``null`` only where it is not finite.
+    same shape. ``uncertainty`` is ``null`` only where none is estimated, and the envelope's
+    ``uncertainty_notes`` then says why. ``value`` is ``null`` only where it is not finite.
     """
 
     model_config = ConfigDict(extra="forbid", title="Quantity")
     value: NumberArray
     uncertainty: NumberArray
     unit: str = Field(min_length=1)
+
+
+NoUncertaintyKind = Literal["exact", "bound", "input", "not_estimated", "unstated"]
+
+
+class UncertaintyNote(_Closed):
+    """Why one quantity is printed with ``"uncertainty": null``: the kind of reason and the reason.
+
+    ``kind``: ``exact`` (exact or tabulated, e.g. an isotopic mass), ``bound`` (an upper or detection limit,
+    itself the uncertainty statement), ``input`` (given by the user or recorded in the file, used as given),
+    ``not_estimated`` (computed; the method gives no error estimate, the reason says why) or ``unstated``
+    (no reason stated: also in ``warnings``).
+    """
+
+    model_config = ConfigDict(extra="forbid", title="Uncertainty note")
+    kind: NoUncertaintyKind
+    reason: str = Field(min_length=1)
+
+
+#: Dotted path of a quantity in ``results`` (``species[0].mz``) → why it has no uncertainty.
+UncertaintyNotes = dict[str, UncertaintyNote]
 
 
 class InputSchema(_Closed):
@@ -113,6 +134,7 @@ class EnvelopeBase(_Closed):
     results: Any
     reliability: ReliabilitySchema
     warnings: list[str]
+    uncertainty_notes: UncertaintyNotes
     provenance: ProvenanceSchema
 
 
@@ -505,12 +527,13 @@ class SpectrumIdentifyResults(_Open):
 
 
 class SpectrumIdentifyEntry(_Closed):
-    """One input file of a batch: its own inputs, results, warnings and provenance."""
+    """One input file of a batch: its own inputs, results, warnings, uncertainty notes and provenance."""
 
     kind: str
     inputs: list[InputSchema]
     results: SpectrumIdentifyResults
     warnings: list[str]
+    uncertainty_notes: UncertaintyNotes
     provenance: ProvenanceSchema
 
 

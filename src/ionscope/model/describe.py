@@ -9,7 +9,10 @@ import xarray as xr
 
 from ionscope.model.arrays import kind_of
 from ionscope.model.errors import ValidationError
-from ionscope.model.result import to_plain
+from ionscope.model.result import NoUncertainty, Quantity, to_plain
+
+#: Why a coordinate range has no uncertainty (its ``uncertainty_notes`` entry under ``--json``).
+RANGE_WHY = NoUncertainty.given("the first and last coordinate values as recorded in the file")
 
 
 def describe(obj: Any) -> dict[str, Any]:
@@ -63,6 +66,19 @@ def describe(obj: Any) -> dict[str, Any]:
             "attrs": to_plain({k: v for k, v in getattr(obj, "attrs", {}).items() if k != "units"}),
         }
     raise ValidationError(f"cannot describe a {type(obj).__name__}")
+
+
+def with_range_quantities(desc: dict[str, Any]) -> dict[str, Any]:
+    """``desc`` (from :func:`describe`) with each axis range as a :class:`Quantity` that says why it has no
+    uncertainty (:data:`RANGE_WHY`), for the JSON envelope's ``uncertainty_notes``."""
+    out = dict(desc)
+    if isinstance(desc.get("axes"), list):
+        out["axes"] = [{**a, "range": Quantity(a["range"]["value"], None, a["range"]["unit"] or "1", RANGE_WHY)}
+                       if isinstance(a.get("range"), dict) else a for a in desc["axes"]]
+    if isinstance(desc.get("variables"), dict):
+        out["variables"] = {k: with_range_quantities(v) if isinstance(v, dict) else v
+                            for k, v in desc["variables"].items()}
+    return out
 
 
 def _axes(obj: xr.DataArray | xr.Dataset) -> list[dict[str, Any]]:

@@ -5,7 +5,13 @@ named quantities, tables and warnings. Both serialise with ``to_dict()``. The CL
 output wraps results in one envelope for every command (:func:`envelope`)::
 
     {"schema_version", "kind", "ionscope_version", "inputs": [{"path", "sha256", "bytes"}],
-     "parameters", "results", "reliability", "warnings", "provenance"}
+     "parameters", "results", "reliability", "warnings", "uncertainty_notes", "provenance"}
+
+``uncertainty_notes`` maps the dotted path of every quantity printed without an uncertainty
+(``species[0].mz``, ``screened.Au.upper_limit``) to ``{"kind", "reason"}``: the kind of reason
+(:data:`NO_UNCERTAINTY_KINDS`) and the text of :attr:`Quantity.why_no_uncertainty`. ``warnings`` holds
+only what needs the user's attention; a quantity without an uncertainty is in it only when no reason
+was stated for it (kind ``"unstated"``).
 
 Its JSON Schema per command is generated from :mod:`ionscope.model.contract`.
 """
@@ -29,8 +35,81 @@ from typing import Any, ClassVar, Generic, TypeVar
 from ionscope.model.errors import UnitError
 from ionscope.model.flags import check_flags, note_result
 
-#: Version of the envelope layout; bump the major part on any incompatible change.
-SCHEMA_VERSION = "1.0"
+#: Version of the envelope layout; bump the major part on any incompatible change. 2.0: the reasons why
+#: quantities have no uncertainty moved from ``warnings`` into ``uncertainty_notes``.
+SCHEMA_VERSION = "2.0"
+
+#: The kinds of reason a quantity has no uncertainty: the ``kind`` of an ``uncertainty_notes`` entry.
+NO_UNCERTAINTY_KINDS: Mapping[str, str] = MappingProxyType({
+    "exact": "exact by definition, or tabulated far more precisely than it matters here (an isotopic mass, a "
+             "requested setting, a count)",
+    "bound": "a bound (a detection or upper limit at a stated confidence): the value is itself the statement of "
+             "uncertainty",
+    "input": "a value given by the user or recorded in the input file, used as given: its uncertainty is not known",
+    "not_estimated": "computed, but the method gives no error estimate for it; the reason says why",
+    "unstated": "no reason was stated; the envelope also warns about it",
+})
+
+#: The reason shown for a quantity without uncertainty whose code states none.
+UNSTATED_REASON = "the method gives no error estimate for it"
+
+
+class NoUncertainty(str):
+    """Why a quantity has no uncertainty (the text) and which kind of reason it is (:attr:`kind`).
+
+    A ``str``, so it is a :attr:`Quantity.why_no_uncertainty` anywhere a text is, and passes through
+    unit conversion and arithmetic with its kind. A plain text reason is of kind ``"not_estimated"``.
+
+    Parameters
+    ----------
+    reason
+        Why the quantity has no uncertainty, for the user.
+    kind
+        One of :data:`NO_UNCERTAINTY_KINDS` except ``"unstated"``.
+
+    Examples
+    --------
+    >>> why = NoUncertainty.bound("one-sided 3σ upper limit")
+    >>> why.kind, why == "one-sided 3σ upper limit"
+    ('bound', True)
+    """
+
+    kind: str
+
+    def __new__(cls, reason: str, kind: str = "not_estimated") -> NoUncertainty:
+        if kind not in NO_UNCERTAINTY_KINDS or kind == "unstated":
+            raise ValueError(f"unknown kind of reason {kind!r}: use one of "
+                             f"{', '.join(k for k in NO_UNCERTAINTY_KINDS if k != 'unstated')}")
+        if not reason:
+            raise ValueError("a reason for a missing uncertainty must say something")
+        self = super().__new__(cls, reason)
+        self.kind = kind
+        return self
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return type(self), (str(self), self.kind)
+
+    @classmethod
+    def exact(cls, reason: str) -> NoUncertainty:
+        """A reason of kind ``"exact"``: the value is exact or tabulated (an isotopic mass)."""
+        return cls(reason, "exact")
+
+    @classmethod
+    def bound(cls, reason: str) -> NoUncertainty:
+        """A reason of kind ``"bound"``: the value is a limit, itself the uncertainty statement."""
+        return cls(reason, "bound")
+
+    @classmethod
+    def given(cls, reason: str) -> NoUncertainty:
+        """A reason of kind ``"input"``: the value was given or recorded in the file and is used as given."""
+        return cls(reason, "input")
+
+
+def no_uncertainty_kind(why: str | None) -> str:
+    """The kind (:data:`NO_UNCERTAINTY_KINDS`) of a :attr:`Quantity.why_no_uncertainty`."""
+    if not why:
+        return "unstated"
+    return why.kind if isinstance(why, NoUncertainty) else "not_estimated"
 
 
 def to_plain(value: Any) -> Any:
@@ -73,7 +152,9 @@ class Quantity:
     drift of every slice); ``uncertainty`` then has the same shape or is ``None``.
 
     ``uncertainty`` is ``None`` only where no honest estimate exists; ``why_no_uncertainty`` then
-    says why, and the JSON envelope turns it into a warning (it is not part of ``to_dict()``).
+    says why — a text, or a :class:`NoUncertainty` that also names the kind of reason (an exact
+    tabulated value, a bound, a value given by the user) — and the JSON envelope lists it under
+    ``uncertainty_notes`` (it is not part of ``to_dict()``); one without a reason is also warned about.
 
     Arithmetic (``+ - * / **``, unary ``-``, ``abs``) works with numbers and other quantities and
     propagates the uncertainty to first order for independent errors (JCGM 100:2008, *Guide to the
@@ -142,7 +223,8 @@ class Quantity:
         return _measurement_text(self.value, self.uncertainty, self.unit)
 
     def __repr__(self) -> str:
-        why = f"; no uncertainty: {self.why_no_uncertainty}" if self.why_no_uncertainty else ""
+        why = f"; no uncertainty: {self.why_no_uncertainty}" if self.why_no_uncertainty and self.uncertainty is None \
+            else ""
         return f"Quantity({self}{why})"
 
     def __float__(self) -> float:
@@ -626,16 +708,28 @@ def _no_uncertainty(values: Any, path: str = "") -> Iterable[tuple[str, str | No
             yield from _no_uncertainty(v, f"{path}[{i}]")
 
 
+def uncertainty_notes(values: Any) -> dict[str, dict[str, str]]:
+    """``{dotted path: {"kind", "reason"}}`` for every quantity in ``values`` without an uncertainty.
+
+    ``kind`` is one of :data:`NO_UNCERTAINTY_KINDS`; a quantity whose code states no reason is of kind
+    ``"unstated"`` with :data:`UNSTATED_REASON` (and :func:`uncertainty_warnings` warns about it).
+    A quantity whose value is not finite (printed as ``null``) has nothing to qualify and is left out.
+    """
+    return {path: {"kind": no_uncertainty_kind(why), "reason": str(why) if why else UNSTATED_REASON}
+            for path, why in _no_uncertainty(values)}
+
+
 def uncertainty_warnings(values: Any, *, limit: int = 4) -> list[str]:
-    """One warning per distinct reason for the quantities in ``values`` that carry no uncertainty."""
-    by_reason: dict[str, list[str]] = {}
-    for path, why in _no_uncertainty(values):
-        by_reason.setdefault(why or "the method gives no error estimate for it", []).append(path)
-    out = []
-    for why, paths in by_reason.items():
-        shown = ", ".join(paths[:limit]) + (f" and {len(paths) - limit} more" if len(paths) > limit else "")
-        out.append(f"no uncertainty for {shown}: {why}")
-    return out
+    """One warning for the quantities in ``values`` that carry no uncertainty and no stated reason.
+
+    Quantities with a stated reason (exact, bounds, inputs, estimates the method does not give) are
+    not warnings: :func:`uncertainty_notes` lists them.
+    """
+    paths = [path for path, why in _no_uncertainty(values) if not why]
+    if not paths:
+        return []
+    shown = ", ".join(paths[:limit]) + (f" and {len(paths) - limit} more" if len(paths) > limit else "")
+    return [f"no uncertainty for {shown}: {UNSTATED_REASON}"]
 
 
 def _inputs_of(provenance: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -672,6 +766,13 @@ def envelope(kind: str, results: Any, *, inputs: Iterable[Any] = (), parameters:
         Reliability tier, its reasons and the sample history it rests on
         (:func:`ionscope.reliability.assess`); ``{"tier": "unknown"}`` when nothing is known. The command
         line always passes the assessed tier (:func:`ionscope.cli.common.emit_json`).
+
+    Notes
+    -----
+    ``uncertainty_notes`` (:func:`uncertainty_notes`) lists every quantity of ``results`` printed with
+    ``"uncertainty": null``, by dotted path, with the kind of reason and the reason; only those without a
+    stated reason are also in ``warnings`` (:func:`uncertainty_warnings`). A batch has an empty top-level
+    ``uncertainty_notes``: each entry carries its own.
     """
     from ionscope import __version__
     from ionscope.model.provenance import describe_input, make_provenance
@@ -679,16 +780,19 @@ def envelope(kind: str, results: Any, *, inputs: Iterable[Any] = (), parameters:
     warn = list(warnings)
     if isinstance(results, (list, tuple)) and all(isinstance(r, Result) for r in results):
         body: Any = [_batch_entry(r) for r in results]
+        notes: dict[str, dict[str, str]] = {}
         prov = dict(provenance or make_provenance(f"ionscope.cli.{kind}", parameters=parameters))
         recorded = [i for r in results for i in _inputs_of(r.provenance)]
     elif isinstance(results, Result):
         body = to_plain(json_values(results.values))
         warn = list(results.warnings) + warn + uncertainty_warnings(results)
+        notes = uncertainty_notes(results)
         prov = dict(provenance or results.provenance or make_provenance(results.kind, parameters=parameters))
         recorded = _inputs_of(results.provenance)
     else:
         body = to_plain(_json_value(results))
         warn += uncertainty_warnings(results)
+        notes = uncertainty_notes(results)
         prov = dict(provenance or make_provenance(f"ionscope.cli.{kind}", parameters=parameters))
         recorded = []
     described: dict[str, dict[str, Any]] = {}
@@ -706,6 +810,7 @@ def envelope(kind: str, results: Any, *, inputs: Iterable[Any] = (), parameters:
         "results": body,
         "reliability": to_plain(dict(reliability or {"tier": "unknown"})),
         "warnings": list(dict.fromkeys(str(w) for w in warn)),
+        "uncertainty_notes": notes,
         "provenance": to_plain(prov),
     }
 
@@ -715,6 +820,7 @@ def _batch_entry(result: Result) -> dict[str, Any]:
                                             for i in _inputs_of(result.provenance)],
             "results": to_plain(json_values(result.values)),
             "warnings": list(result.warnings) + uncertainty_warnings(result),
+            "uncertainty_notes": uncertainty_notes(result),
             "provenance": to_plain(dict(result.provenance))}
 
 

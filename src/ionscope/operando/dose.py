@@ -88,7 +88,8 @@ def dose_summary(series: xr.DataArray, *, primary_current_pA: float | None = Non
         "static_limit_ions_per_cm2": static_limit,
         "static_limit_exceeded": bool(past.size),
         "first_frame_past_static_limit": int(past[0]) if past.size else None,
-        "monolayers_removed": Quantity(monolayers, None, "monolayers"),
+        "monolayers_removed": Quantity(monolayers, None, "monolayers", why_no_uncertainty=(
+            f"an estimate at an assumed sputter yield of {sputter_yield:g} atom/ion and 1e15 surface atoms/cm²")),
         "sputter_yield_assumed": sputter_yield,
         "mean_per_frame_ions_per_cm2": float(per.mean()),
         "ratio_to_paper": float(per.mean() / PAPER_DOSE_IONS_CM2),

@@ -8,20 +8,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from ionscope.model.result import Result, suffixed_to_quantities
+from ionscope.model.result import NoUncertainty, Result, suffixed_to_quantities
 
 _DOSE = "primary current × time / raster area; the current has no stated uncertainty"
 #: Why each quantity without uncertainty has none.
 WHY_NO_UNCERTAINTY = {
-    "time_start": "frame times are read from the series, taken as exact",
-    "time_end": "frame times are read from the series, taken as exact",
-    "voltage": "the cycling log's voltage at the frame, taken as exact",
+    "time_start": NoUncertainty.given("frame times are read from the series, taken as exact"),
+    "time_end": NoUncertainty.given("frame times are read from the series, taken as exact"),
+    "voltage": NoUncertainty.given("the cycling log's voltage at the frame, taken as exact"),
     "charge": "charge passed up to the frame, integrated from the log",
     "shift": "phase correlation gives no error estimate; its resolution is 1/upsample pixel",
-    "max_shift": "the largest shift the registration searches, a setting",
-    "duration": "from the time stamps of the cycling log, taken as exact",
-    "area": "pixel count of the region mask times the pixel area, exact for the mask",
-    "tracked_area": "pixel count of the eroded region mask times the pixel area, exact for the mask",
+    "max_shift": NoUncertainty.given("the largest shift the registration searches, a setting"),
+    "duration": NoUncertainty.given("from the time stamps of the cycling log, taken as exact"),
+    "area": NoUncertainty.exact("pixel count of the region mask times the pixel area, exact for the mask"),
+    "tracked_area": NoUncertainty.exact("pixel count of the eroded region mask times the pixel area, exact for the "
+                                        "mask"),
     "total": _DOSE,
     "mean_per_frame": _DOSE,
     "cumulative": _DOSE,

@@ -15,7 +15,7 @@ import numpy as np
 
 from ionscope.model.errors import ValidationError
 from ionscope.model.provenance import make_provenance
-from ionscope.model.result import Quantity, RecordSequence, Result
+from ionscope.model.result import NoUncertainty, Quantity, RecordSequence, Result
 from ionscope.spectra.calibration import REFERENCE_IONS, apply_calibration, recalibrate
 from ionscope.spectra.calibration import recalibrate as _recalibrate
 from ionscope.spectra.elements import _untestable, identify_elements
@@ -258,6 +258,16 @@ def _reference_record(ref: dict) -> dict:
 SPECTRUM_SUFFIXES = (".txt",)
 
 
+#: Why the upper limit of an element not detected has no uncertainty: it is itself the uncertainty statement.
+UPPER_LIMIT_WHY = NoUncertainty.bound(
+    "a one-sided 3σ upper limit (max(x, 0) + 3σ of the window fit; Currie 1968, doi:10.1021/ac60259a007): "
+    "the limit is itself the statement of uncertainty")
+#: Why a species' m/z has no uncertainty: it is computed from tabulated isotopic masses.
+EXACT_MZ_WHY = NoUncertainty.exact(
+    "the exact m/z of the species' most abundant isotopologue, from tabulated isotopic masses (AME2012, "
+    "Wang et al. 2012, doi:10.1088/1674-1137/36/12/003)")
+
+
 def _element_rows(fits, elements: Sequence[str], polarity: str) -> list[dict]:
     """One row per element: detected (intensity ± σ of its present species, evidence) or not detected
     with a 3σ upper limit; ``not_detected_because`` lists the presence tests that the form shown
@@ -291,7 +301,9 @@ def _element_rows(fits, elements: Sequence[str], polarity: str) -> list[dict]:
             ul = min((max(f.intensity, 0.0) + 3 * f.uncertainty for f in pool if np.isfinite(f.uncertainty)),
                      default=float("nan"))
             best = max(mine, key=lambda f: f.contrast, default=None)
-            row.update(intensity=None, upper_limit=Quantity(ul, None, "counts") if np.isfinite(ul) else None,
+            row.update(intensity=None,
+                       upper_limit=Quantity(ul, None, "counts", why_no_uncertainty=UPPER_LIMIT_WHY)
+                       if np.isfinite(ul) else None,
                        significance=best.significance if best else 0.0, contrast=best.contrast if best else 0.0,
                        pattern_score=best.score if best else 0.0, evidence=[],
                        not_detected_because=list(best.failed) if best else ["not fitted"])
@@ -373,7 +385,8 @@ def _identify_file(path, *, elements, polarity, recalibrate, **options) -> Resul
     return Result("spectrum.identify",
                   {"file": str(p), "polarity": pol, "elements": rows,
                    "calibration": _quality_record(check) if check else None,
-                   "species": [{"formula": f.formula, "element": f.element, "mz": Quantity(f.mz, None, "m/z"),
+                   "species": [{"formula": f.formula, "element": f.element, "mz": Quantity(f.mz, None, "m/z",
+                                                                                           why_no_uncertainty=EXACT_MZ_WHY),
                                 "intensity": Quantity(f.intensity, _fin(f.uncertainty), "counts"),
                                 "significance": f.significance, "contrast": f.contrast, "pattern_score": f.score}
                                for f in fits if f.present],
