@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from ionscope.io.tof_check import check_quantities
 from ionscope.model.result import NoUncertainty, Quantity, Result
 
 
@@ -43,8 +44,10 @@ def ion_image_summary(images: xr.DataArray, out: str | PathLike[str] | None, kin
             "max_per_pixel": Quantity(peak, peak ** 0.5 if counted else None, unit, why_no_uncertainty=why)}
     return Result(kind, {"output": None if out is None else str(out), "dims": list(images.dims),
                          "shape": [int(n) for n in images.shape], "peaks": per_peak, "intensity_unit": unit,
-                         **{k: images.attrs[k] for k in ("events_counted", "events_drifted_out", "events_total",
-                                                         "calibration_check") if k in images.attrs}},
+                         **{k: images.attrs[k] for k in ("events_counted", "events_drifted_out", "events_total")
+                            if k in images.attrs},
+                         **({"calibration_check": check_quantities(images.attrs["calibration_check"])}
+                            if "calibration_check" in images.attrs else {})},
                   warnings=tuple(warnings), provenance=images.attrs.get("provenance", {}))
 
 

@@ -43,6 +43,7 @@ from scipy import stats
 
 from ionscope.library.reference_ions import reference_ions
 from ionscope.model.events import Calibration, EventTable
+from ionscope.model.result import NoUncertainty, Quantity
 
 #: Family-wise false-alarm probability of every test of this module (1 %).
 ALPHA = 0.01
@@ -326,9 +327,33 @@ def _peak_row(cal: Calibration, c: float, se: float, tol: float, names: tuple[st
     mz = float(cal.mz(c)) if t > 0 else None
     tol_ppm = float(2e6 * tol * cal.binning / t) if t > 0 else None
     offset = None if mz is None else float((mz - ref_mz[j]) / ref_mz[j] * 1e6)
-    return {"channel": _q(c, se, "channel"), "mz": _q(mz, None, "m/z"), "nearest_ion": names[j],
-            "nearest_ion_mz": _q(float(ref_mz[j]), None, "m/z"), "offset": _q(offset, None, "ppm"),
+    sigma_mz = 2.0 * mz * cal.binning * se / t if mz is not None and np.isfinite(se) else None  # m = ((t−k0)/sf)²
+    return {"channel": _q(c, se, "channel"), "mz": _q(mz, sigma_mz, "m/z"), "nearest_ion": names[j],
+            "nearest_ion_mz": _q(float(ref_mz[j]), None, "m/z"), "offset": _q(offset, None if sigma_mz is None else
+                                                                             sigma_mz / ref_mz[j] * 1e6, "ppm"),
             "tolerance": _q(tol_ppm, None, "ppm"), "matched": bool(matched)}
+
+
+#: Why a field of a check's record has no uncertainty (:func:`check_quantities`).
+_NO_UNCERTAINTY = {
+    "nearest_ion_mz": NoUncertainty.exact("the ion's m/z from tabulated isotopic masses (AME2012: Wang et al. "
+                                          "2012, doi:10.1088/1674-1137/36/12/003)"),
+    "tolerance": NoUncertainty("a test criterion (one peak width, FWHM, at this m/z), not a measurement"),
+}
+
+
+def check_quantities(record: Any, key: str = "") -> Any:
+    """A check's JSON-ready record (:meth:`TofCalibrationCheck.to_dict`) with its ``{value, uncertainty,
+    unit}`` entries as :class:`~ionscope.model.result.Quantity`, each without an uncertainty saying why."""
+    if isinstance(record, dict) and set(record) == {"value", "uncertainty", "unit"}:
+        why = _NO_UNCERTAINTY.get(key, NoUncertainty("the peak's channel has no standard error"))
+        return Quantity(record["value"], record["uncertainty"], record["unit"],
+                        why_no_uncertainty=why if record["uncertainty"] is None else None)
+    if isinstance(record, dict):
+        return {k: check_quantities(v, k) for k, v in record.items()}
+    if isinstance(record, (list, tuple)):
+        return [check_quantities(v, key) for v in record]
+    return record
 
 
 def _q(value: float | None, uncertainty: float | None, unit: str) -> dict[str, Any]:
