@@ -12,7 +12,8 @@ from ionscope.viewer.annotations import depth_interfaces, operando_curve, peak_l
 
 def test_peak_labels_prefer_the_data_names_then_the_table():
     assert peak_labels([7.016, 57.93], names=["Li", "Ni"]) == ["Li", "Ni"]
-    assert peak_labels([7.016, 57.935, 123.456], tolerance=0.01, polarity="positive") == ["^7Li+", "^58Ni+", "m/z 123.46"]
+    named = peak_labels([7.016, 57.935, 123.456], tolerance=0.01, polarity="positive")
+    assert named == ["^7Li+", "^58Ni+", "m/z 123.46"]
     assert peak_labels([7.2], tolerance=0.01, polarity="positive") == ["m/z 7.20"]  # 0.18 m/z from 7Li
     assert peak_labels([7.016]) == ["m/z 7.02"]  # no resolution given: nothing can be named
     assert peak_labels([7.016, 42.98], tolerance=0.01, nominal=True) == ["m/z 7", "m/z 43"]

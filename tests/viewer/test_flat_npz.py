@@ -210,7 +210,8 @@ def test_the_real_trift_image_peaks_sit_on_channels_and_claim_only_nominal_masse
         assert status == 200 and len(spec["peaks"]) >= 10
         labelling = spec["labelling"]
         assert labelling["polarity"] is None and labelling["channel_binned"]
-        assert labelling["channel_spacing"] == pytest.approx(1.0, abs=0.01) and "polarity not recorded" in labelling["note"]
+        assert labelling["channel_spacing"] == pytest.approx(1.0, abs=0.01)
+        assert "polarity not recorded" in labelling["note"]
         for p in spec["peaks"]:
             k = int(np.argmin(np.abs(mz - p["mz"])))
             assert p["mz"] == pytest.approx(mz[k], abs=1e-9), p  # on a channel centre

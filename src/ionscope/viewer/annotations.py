@@ -20,7 +20,6 @@ import xarray as xr
 
 from ionscope.model.errors import IonscopeError
 
-
 #: Polarities of the data model (``attrs["acquisition"]["polarity"]``, :mod:`ionscope.model.metadata`).
 POLARITIES = ("positive", "negative")
 #: Suffix of a label whose charge sign is not known (the data does not record its polarity).
