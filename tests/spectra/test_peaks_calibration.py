@@ -224,3 +224,29 @@ def test_snr_is_the_poisson_precision_of_the_height_not_height_over_an_empty_bas
     row2 = find_spectrum_peaks(y2, x, baseline_window=1001).iloc[0]
     assert row2.snr == pytest.approx(row2.height / np.sqrt(row2.height + row2.baseline), rel=1e-6)
     assert row2.snr == pytest.approx(600 / np.sqrt(10600), rel=0.02)
+
+
+def test_a_unit_mass_channel_peak_is_its_apex_channel_not_a_centroid_between_channels():
+    """Unit-mass channels (a PHI TRIFT image export): a strong CH3+ channel at 15 beside a CH2+ channel at 14
+    above half its height is the peak at 15, with that channel's counts, edges and width; a centroid over
+    both (14.6) is a mass no ion has."""
+    mz = np.arange(1.0, 101.0)
+    y = np.full(mz.size, 40.0)
+    y[[12, 13, 14]] = [5500, 9000, 12500]
+    (row,) = find_spectrum_peaks(y, mz, baseline_window=99).itertuples()
+    assert row.mz == 15.0 and row.index == 14
+    assert (row.left_mz, row.right_mz, row.fwhm) == (14.5, 15.5, 1.0)
+    assert row.area == pytest.approx(row.height) and row.height == pytest.approx(12500 - row.baseline)
+    # the same counts on a fine axis (0.1 m/z bins) are one wide peak and keep their centroid
+    fine = find_spectrum_peaks(y, 10 + mz / 10, baseline_window=99).iloc[0]
+    assert 11.35 < fine.mz < 11.5
+
+
+def test_channel_binned_is_the_median_spacing_of_half_a_mass_unit_or_more():
+    from ionscope.spectra.peaks import channel_binned
+
+    assert channel_binned(np.arange(1.0, 201.0)) and channel_binned(np.arange(1.0, 50.0, 0.5))
+    assert not channel_binned(np.arange(1.0, 50.0, 0.1))
+    # a TOF axis whose top channels are 0.5 m/z apart (IONTOF exports reach this near m/z 1800) is not
+    mz = np.arange(0.1, 42.45, 0.006) ** 2  # m/z ∝ t²: channels 0.0012 m/z apart at m/z 0.01, 0.51 at 1800
+    assert np.diff(mz).max() > 0.5 and not channel_binned(mz)

@@ -161,6 +161,7 @@ def test_spectrum_zoom_and_peak_click_opens_its_ion_image(page, client):
     page.click("#tabs button[data-view='spectrum']")
     page.select_option("#sp-dataset", client.ids["spectrum"])
     page.wait_for_selector(f"#sp-canvas[data-peaks='5'][data-dataset='{client.ids['spectrum']}']")
+    assert "positive ions" in page.text_content("#sp-labelling")  # the labels' polarity is shown
     _shot(page, "spectrum")
     plot = "ionscope.views.spectrum.plot"
     x50, x65 = page.evaluate(f"[{plot}.xMap(50) / {plot}.c.width, {plot}.xMap(65) / {plot}.c.width]")
@@ -197,6 +198,14 @@ def test_hyperspectral_cube_shows_its_total_ion_image_and_any_mz_window(page, cl
     # sits in the bottom-right corner, away from both points)
     assert _pixel(page, window, 0.6, 0.8)[1] > _pixel(page, window, 0.05, 0.05)[1] + 100
     _shot(page, "images_hyperspectral")
+    # its 0.5 m/z channels cannot tell the ions of one nominal mass apart, and it records no polarity: the
+    # spectrum view says so under the plot
+    page.click("#tabs button[data-view='spectrum']")
+    page.select_option("#sp-dataset", client.ids["hyperspectral"])
+    page.wait_for_selector(f"#sp-canvas[data-dataset='{client.ids['hyperspectral']}']")
+    note = page.text_content("#sp-labelling")
+    assert "nominal mass" in note and "polarity not recorded" in note, note
+    page.click("#tabs button[data-view='images']")
     page.check("#im-shared")
     page.select_option("#im-dataset", client.ids["cross_section"])
     page.wait_for_selector("#im-panels canvas[data-species='^58Ni+']")

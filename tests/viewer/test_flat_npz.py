@@ -189,3 +189,38 @@ def test_the_real_trift_image_shows_its_total_ion_image_and_spectrum():
         assert any(abs(p["mz"] - 43.0) < 0.5 for p in spec["peaks"])  # found among the peaks
     finally:
         _close(srv)
+
+
+@pytest.mark.realdata
+def test_the_real_trift_image_peaks_sit_on_channels_and_claim_only_nominal_masses():
+    """The poplar-wood TRIFT image (Lorenz et al., Bioconductor tofsimsData; GPL-3 data) has 200 unit-mass
+    channels and no recorded polarity: every detected peak is one channel (the CH3+ peak stays on channel 15,
+    not at 14.59 between the CH2+ and CH3+ channels), its label is that nominal mass (no ion name, so no
+    mixture of positive and negative battery markers), the answer says the polarity is unknown, and the
+    viewer's ±0.3 m/z window around each peak holds exactly that channel's image."""
+    path = shared_data("phi_trift_image", "poplar_wood_image.npz")
+    with np.load(path) as d:
+        counts, mz, xy = d["counts_pixels_by_mz"], d["mz"], d["xy"]
+    nx, ny = (int(v) for v in xy)
+    srv = _serve(path)
+    try:
+        c = Client(srv)
+        (d,) = c.json("/api/datasets")[1]["datasets"]
+        status, spec = c.json(f"/api/datasets/{d['id']}/spectrum")
+        assert status == 200 and len(spec["peaks"]) >= 10
+        labelling = spec["labelling"]
+        assert labelling["polarity"] is None and labelling["channel_binned"]
+        assert labelling["channel_spacing"] == pytest.approx(1.0, abs=0.01)
+        assert "polarity not recorded" in labelling["note"]
+        for p in spec["peaks"]:
+            k = int(np.argmin(np.abs(mz - p["mz"])))
+            assert p["mz"] == pytest.approx(mz[k], abs=1e-9), p  # on a channel centre
+            assert p["label"] == f"m/z {round(mz[k])}" and p["candidates"] == [], p
+            assert np.count_nonzero(np.abs(mz - p["mz"]) <= 0.3) == 1  # its window holds its channel
+        assert any(p["label"] == "m/z 15" for p in spec["peaks"])
+        strongest = max(spec["peaks"], key=lambda p: p["height"])
+        k = int(np.argmin(np.abs(mz - strongest["mz"])))
+        img, _ = _get_image(c, d["id"], f"lo={strongest['mz'] - 0.3}&hi={strongest['mz'] + 0.3}")
+        np.testing.assert_array_equal(img, counts[:, k].reshape(ny, nx).astype(np.float32))
+    finally:
+        _close(srv)

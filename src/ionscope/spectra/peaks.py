@@ -27,6 +27,16 @@ come from :func:`scipy.signal.peak_widths` (or its NumPy twin in ``_peakfind`` f
 linear interpolation at half height); centroids are the intensity-weighted mean m/z over the part
 above half height; areas are baseline-subtracted sums between the points where the peak falls to
 5 % of its height.
+
+Channel-binned (unit-mass) spectra: an export whose channels are ``≥`` :data:`NOMINAL_SPACING` (0.5 u)
+apart (median spacing, e.g. the 200 unit-mass channels of a PHI TRIFT image) is sampled at most twice
+per nominal mass, so by the sampling theorem (Shannon, *Proc. IRE* 37, 10, 1949,
+doi:10.1109/JRPROC.1949.232969) it resolves no mass difference below 2 × 0.5 = 1 u, the spacing of
+nominal masses: each channel holds the whole signal of its nominal mass and its neighbours hold other
+ions. Centroiding across channels there mixes different ions (a CH₃⁺ channel at 15 beside a CH₂⁺
+channel at 14 gives 14.6, a mass no ion has); such a peak is its apex channel: ``mz`` its centre,
+``fwhm``, ``left_mz``/``right_mz`` its width and edges (midway to the neighbouring channels), ``area``
+its counts above the baseline.
 """
 
 from __future__ import annotations
@@ -42,6 +52,28 @@ from ionscope.spectra import _peakfind
 
 PEAK_COLUMNS = ("mz", "height", "area", "fwhm", "resolving_power", "snr", "z_background", "baseline", "left_mz",
                 "right_mz", "index")
+#: Channel spacing (u) from which a spectrum is channel-binned at unit mass: at 0.5 u per channel the finest
+#: resolvable mass difference (two channels, sampling theorem) is 1 u, the spacing of nominal masses.
+NOMINAL_SPACING = 0.5
+
+
+def channel_binned(mz: np.ndarray) -> bool:
+    """Whether the m/z axis ``mz`` is channel-binned at unit mass: median spacing ≥ :data:`NOMINAL_SPACING`.
+
+    Such an axis samples each nominal mass at most twice, so it cannot tell apart ions of one nominal mass,
+    whose m/z differ only by their mass defects (Si⁺ 27.977, CO⁺ 27.995, C₂H₄⁺ 28.031); see the module
+    docstring. The median keeps a few wide gaps (a missing range of an export) from deciding it.
+    """
+    x = np.asarray(mz, dtype=float)
+    return x.size >= 2 and float(np.median(np.abs(np.diff(x)))) >= NOMINAL_SPACING
+
+
+def _channel_edges(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Lower and upper edge (m/z) of every channel: midway to its neighbours, mirrored at the ends."""
+    mid = (x[1:] + x[:-1]) / 2
+    lo = np.concatenate(([x[0] - (mid[0] - x[0])], mid))
+    hi = np.concatenate((mid, [x[-1] + (x[-1] - mid[-1])]))
+    return lo, hi
 
 
 def estimate_baseline(y: np.ndarray, window: int = 101) -> np.ndarray:
@@ -128,6 +160,8 @@ def find_spectrum_peaks(spectrum, mz=None, *, min_snr: float = 3.0, min_counts: 
         apex), ``area`` (counts), ``fwhm`` (m/z), ``resolving_power`` (m/Δm at FWHM), ``snr``
         (height over its Poisson σ, ``h/sqrt(h + b)``), ``z_background`` (height over the baseline's
         Poisson σ, the detection statistic), ``left_mz``/``right_mz`` (5 % extent) and ``index`` (apex bin).
+        On a channel-binned axis (:func:`channel_binned`) a peak is its apex channel: ``mz`` the channel
+        centre, ``left_mz``/``right_mz`` its edges, ``fwhm`` its width, ``area`` its counts over the baseline.
     """
     if mz is None:
         if not hasattr(spectrum, "coords") or "mz" not in spectrum.coords:
@@ -181,11 +215,15 @@ def find_spectrum_peaks(spectrum, mz=None, *, min_snr: float = 3.0, min_counts: 
     lo_b = np.floor(lb).astype(int)
     hi_b = np.minimum(np.ceil(rb).astype(int) + 1, y.size)
     area = cs_y[hi_b] - cs_y[lo_b]
+    left, right = _interp(x, lb), _interp(x, rb)
+    if channel_binned(x):  # one nominal mass per channel: the peak is its apex channel (module docstring)
+        left, right = (edge[idx] for edge in _channel_edges(x))
+        centroid, fwhm, area = x[idx], right - left, np.clip(height, 0, None)
     table = pd.DataFrame({
         "mz": centroid, "height": height, "area": area / counts_per_unit, "fwhm": fwhm,
         "resolving_power": centroid / fwhm, "snr": height / np.sqrt(np.maximum(height + base[idx], 1.0)),
         "z_background": height / sigma[idx], "baseline": base[idx] / counts_per_unit,
-        "left_mz": _interp(x, lb), "right_mz": _interp(x, rb), "index": idx,
+        "left_mz": left, "right_mz": right, "index": idx,
     })
     table["height"] /= counts_per_unit
     return table

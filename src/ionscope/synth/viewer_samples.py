@@ -56,7 +56,8 @@ def spectrum_sample(*, mz_range: tuple[float, float] = (1.0, 160.0), step: float
     truth = GroundTruth("ionscope.synth.viewer_samples.spectrum_sample",
                         {"mz_range": list(mz_range), "step": step, "resolution": resolution, "seed": _seed(seed)},
                         {"peaks": {sp: SPECIES_MZ[sp] for sp in SPECTRUM_HEIGHTS}})
-    return make_spectrum(counts, mz, name="counts"), truth
+    acquisition = {"instrument": "ionscope virtual TOF-SIMS", "technique": "TOF-SIMS", "polarity": "positive"}
+    return make_spectrum(counts, mz, name="counts", acquisition=acquisition), truth
 
 
 #: Layers of the synthetic thin-film stack: name, thickness (nm), relative yield per species.

@@ -159,10 +159,15 @@ def spectrum_of(da: xr.DataArray, kind: str, params: Mapping[str, Any]) -> dict[
     """The spectrum to draw: a continuous spectrum, a summed hyperspectral cube, or a stick spectrum.
 
     For ion images, cubes and operando series (which store peaks, not channels) the sticks are the
-    total counts of each peak at its m/z (or at its index when there is no m/z coordinate).
+    total counts of each peak at its m/z (or at its index when there is no m/z coordinate), labelled
+    with the data's peak names. ``labelling`` says what the labels can claim: the polarity recorded
+    with the data (None: not recorded), whether the channels are unit-mass bins (labels are then
+    nominal masses), the median channel spacing (m/z) and a sentence the viewer can show.
     """
-    from ionscope.viewer.annotations import peak_labels, spectrum_peaks
+    from ionscope.spectra.peaks import channel_binned
+    from ionscope.viewer.annotations import data_polarity, labelling_note, peak_labels, spectrum_peaks
 
+    polarity = data_polarity(da)
     if kind in ("spectrum", "hyperspectral"):
         line = da if kind == "spectrum" else da.sum(("y", "x"))
         mz = np.asarray(da.coords["mz"].values, dtype=float)
@@ -170,7 +175,12 @@ def spectrum_of(da: xr.DataArray, kind: str, params: Mapping[str, Any]) -> dict[
         i0, i1 = int(np.searchsorted(mz, lo, "left")), int(np.searchsorted(mz, hi, "right"))
         full = np.asarray(line.values, dtype=float)
         x, y = pooled_line(mz[i0:i1], full[i0:i1])
-        return {"mode": "line", "mz": x.tolist(), "counts": y.tolist(), "peaks": spectrum_peaks(mz, full),
+        nominal = channel_binned(mz)
+        spacing = float(np.median(np.diff(mz))) if mz.size > 1 else None
+        labelling = {"polarity": polarity, "channel_binned": nominal, "channel_spacing": spacing,
+                     "note": labelling_note(polarity, nominal, spacing)}
+        return {"mode": "line", "mz": x.tolist(), "counts": y.tolist(),
+                "peaks": spectrum_peaks(mz, full, polarity=polarity), "labelling": labelling,
                 "range": [float(mz[0]), float(mz[-1])]}
     if kind in ("ion_image", "cube3d", "operando"):
         totals = np.asarray(da.sum([d for d in da.dims if d != "peak"]).values, dtype=float)
@@ -178,7 +188,9 @@ def spectrum_of(da: xr.DataArray, kind: str, params: Mapping[str, Any]) -> dict[
         mz = (np.asarray(da.coords["mz"].values, dtype=float) if "mz" in da.coords
               else np.arange(len(names), dtype=float))
         labels = peak_labels(mz, names=names)
-        return {"mode": "sticks", "mz": mz.tolist(), "counts": totals.tolist(),
+        labelling = {"polarity": polarity, "channel_binned": False, "channel_spacing": None,
+                     "note": "the data's own peak names"}
+        return {"mode": "sticks", "mz": mz.tolist(), "counts": totals.tolist(), "labelling": labelling,
                 "peaks": [{"mz": float(m), "height": float(h), "label": lab, "index": i}
                           for i, (m, h, lab) in enumerate(zip(mz, totals, labels))],
                 "range": [float(np.nanmin(mz)) - 1, float(np.nanmax(mz)) + 1]}

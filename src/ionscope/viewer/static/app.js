@@ -184,6 +184,8 @@ const sp = S.views.spectrum = {
     if (this.id !== id) return; // a newer selection won the race
     this.data = data;
     this.peaks = this.data.peaks;
+    // what the labels can claim: the polarity (or that it is not recorded), nominal masses on unit-mass channels
+    $("sp-labelling").textContent = data.labelling ? `Peak labels: ${data.labelling.note}.` : "";
     this.plot.opts.xRange = this.data.range;
     this.plot.view = null;
     this.setData(this.data);
