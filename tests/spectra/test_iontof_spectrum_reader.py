@@ -32,7 +32,10 @@ def test_reads_header_channels_and_polarity_from_name(tmp_path):
     acq = s.attrs["acquisition"]
     assert acq["binning"] == 200 and acq["dead_time_corrected"] is True and acq["polarity"] == "positive"
     assert float(s.sum()) == float(np.sum(np.arange(50) % 7))
-    assert "polarity" not in ionscope.read(p).attrs["acquisition"]  # only on request
+    assert ionscope.read(p).attrs["acquisition"]["polarity"] == "positive"  # the name's prefix by default
+    assert ionscope.read(p, polarity="negative").attrs["acquisition"]["polarity"] == "negative"
+    other = _write(tmp_path, HEADER + _rows(), name="sample.txt")
+    assert "polarity" not in ionscope.read(other).attrs["acquisition"]  # no prefix, no option: unknown
 
 
 def test_polarity_from_a_name_without_prefix_is_an_error(tmp_path):

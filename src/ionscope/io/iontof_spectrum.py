@@ -22,7 +22,8 @@ line. No other row is ever dropped: ragged, non-numeric, truncated or negative r
 
 Polarity is not in the export. ``polarity="positive"|"negative"`` sets it; ``polarity="from-name"``
 uses IONTOF's file-name convention (``P_…`` positive, ``N_…`` negative) and fails if the name does
-not follow it; the default leaves it unset.
+not follow it; by default a name that follows it sets the polarity (so every command and the viewer
+see it) and any other name leaves it unset.
 """
 
 from __future__ import annotations
@@ -202,12 +203,14 @@ def read_iontof_spectrum(path: str | PathLike[str], *, polarity: str | None = No
 
 
 def _polarity(path: Path, option: str | None) -> str | None:
+    """The polarity given, or from the IONTOF ``P_``/``N_`` file-name prefix (``"from-name"`` requires one;
+    without an option a name without it leaves the polarity unknown)."""
+    m = re.match(r"^([PN])_", path.name)
     if option is None:
-        return None
+        return None if not m else ("positive" if m.group(1) == "P" else "negative")
     if option in ("positive", "negative"):
         return option
     if option == "from-name":
-        m = re.match(r"^([PN])_", path.name)
         if not m:
             raise ValidationError(f"cannot tell the polarity from the file name {path.name!r}: IONTOF names start "
                                   "with 'P_' (positive) or 'N_' (negative); pass polarity= explicitly", path)

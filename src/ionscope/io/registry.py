@@ -106,7 +106,7 @@ _DISCOVERED = False
 #: Modules of ``ionscope.io`` that define no format plugin: discovery does not import them (it imports
 #: every other module to find its ``PLUGIN``), so a read does not pay for their imports.
 _INFRASTRUCTURE = {"registry", "atomic", "checks", "events", "imzml_index", "imzml_scan", "imzml_sums", "imzml_write",
-                   "mesh", "operando_series", "profile_tables", "tiff_stack", "variables"}
+                   "mesh", "operando_series", "profile_tables", "tiff_stack", "tof_check", "variables"}
 
 
 def format_key(name: str) -> str:
