@@ -283,7 +283,8 @@ def fit_grain_boundary(depth_nm, fraction, time_s: float, *, D_bulk: float, grai
     Uncertainties come from the Jacobian of the projected residuals (scaled by χ²_red when ``sigma``
     is not given). When ``sigma`` is given and χ²_red exceeds
     :func:`~ionscope.model.goodness.poor_fit_limit`, the model does not describe the profile within its
-    errors: a warning says so and the uncertainties are inflated by the Birge ratio √χ²_red (Birge 1932, Phys. Rev. 40, 207, doi:10.1103/PhysRev.40.207).
+    errors: a warning says so and the uncertainties are inflated by the Birge ratio √χ²_red (Birge
+    1932, Phys. Rev. 40, 207, doi:10.1103/PhysRev.40.207).
 
     Returns
     -------
