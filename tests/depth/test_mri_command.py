@@ -55,3 +55,28 @@ def test_mri_command_unknown_species(cli, tmp_path):
     src = ionscope.save(prof, tmp_path / "p.zarr")
     code, _, err = cli("depth", "mri", src, "--species", "A+,Z+")
     assert code == 2 and "Z+" in err and len(err.strip().splitlines()) == 1
+
+
+def test_mri_poor_fit_rule_warns_and_inflates_by_the_birge_ratio(monkeypatch):
+    """χ²_red above 1 + 3√(2/ν) warns and inflates every 1σ by √χ²_red (Birge 1932,
+    doi:10.1103/PhysRev.40.207): counts scattered 10 % beyond Poisson noise fit poorly; the same fit
+    with the limit removed gives the uninflated uncertainties."""
+    from ionscope.depth import mri
+
+    prof, _ = _stack((3.0, 4.0, 1.5))
+    good = mri_analysis(prof, list(SPECIES))
+    assert good["birge_ratio"] == 1.0 and good["reduced_chi2"] <= good["chi2_red_limit"] < 1.5
+    assert not any("poor MRI fit" in w for w in good.warnings)
+    rng = np.random.default_rng(1)
+    noisy = prof.copy(data=prof.values * (1 + 0.1 * rng.standard_normal(prof.shape)))
+    poor = mri_analysis(noisy, list(SPECIES))
+    chi2 = poor["reduced_chi2"]
+    assert chi2 > poor["chi2_red_limit"] and poor["birge_ratio"] == pytest.approx(np.sqrt(chi2))
+    assert any("poor MRI fit" in w and "inflated" in w for w in poor.warnings)
+    monkeypatch.setattr(mri, "poor_fit_limit", lambda dof: np.inf)
+    plain = mri_analysis(noisy, list(SPECIES))
+    assert plain["birge_ratio"] == 1.0 and not any("poor MRI fit" in w for w in plain.warnings)
+    for key in ("mixing_length", "roughness", "information_depth"):
+        assert poor[key].uncertainty == pytest.approx(plain[key].uncertainty * np.sqrt(chi2), rel=1e-6)
+    b_poor, b_plain = poor["layers"][1]["composition"]["B+"], plain["layers"][1]["composition"]["B+"]
+    assert b_poor.uncertainty == pytest.approx(b_plain.uncertainty * np.sqrt(chi2), rel=1e-6)

@@ -96,6 +96,9 @@ def test_arrhenius_cli(cli, tmp_path):
     res = json.loads(out)["results"]
     assert res["Ea"]["value"] == pytest.approx(0.58, rel=1e-9) and res["Ea"]["unit"] == "eV"
     assert res["D0"]["unit"] == "cm^2/s" and res["D0"]["uncertainty"] > 0
+    assert res["chi2_red_limit"] == pytest.approx(1 + 3 * np.sqrt(2 / 3)) and res["birge_ratio"] == 1.0
+    code, text, err = cli("diffusion", "arrhenius", path)
+    assert code == 0 and "χ²_red" in text and "poor fit" not in text and not err.strip()
     bad = tmp_path / "k.csv"
     pd.DataFrame({"T_K": T_C, "D_cm2_s": D}).to_csv(bad, index=False)
     code, _, err = cli("diffusion", "arrhenius", bad)
@@ -104,6 +107,26 @@ def test_arrhenius_cli(cli, tmp_path):
     pd.DataFrame({"T": T_C, "D_cm2_s": D}).to_csv(nounit, index=False)
     code, _, err = cli("diffusion", "arrhenius", nounit)
     assert code == 2 and "no unit" in err
+
+
+def test_arrhenius_cli_poor_fit(cli, tmp_path):
+    """Five points off one line by ±30 % with 5 % errors: χ²_red far above 1 + 3√(2/3), so the text
+    says poor fit with the inflation factor, the warning goes to stderr and the JSON carries both."""
+    from ionscope.diffusion.transport import K_B_EV
+
+    T_K = np.array([300.0, 330, 360, 390, 420])
+    D = 1e-3 * np.exp(-0.6 / (K_B_EV * T_K)) * np.array([1.3, 0.7, 1.3, 0.7, 1.3])
+    path = tmp_path / "scatter.csv"
+    pd.DataFrame({"T_K": T_K, "D_cm2_s": D, "D_err_cm2_s": 0.05 * D}).to_csv(path, index=False)
+    code, out, err = cli("diffusion", "arrhenius", path, "--json")
+    assert code == 0, err
+    env = json.loads(out)
+    res = env["results"]
+    assert res["chi2_red"] > res["chi2_red_limit"] and res["birge_ratio"] == pytest.approx(np.sqrt(res["chi2_red"]))
+    assert any("poor Arrhenius fit" in w for w in env["warnings"])
+    code, text, err = cli("diffusion", "arrhenius", path)
+    assert code == 0 and "poor fit, uncertainties ×" in text and "poor Arrhenius fit" in err
+    assert "poor Arrhenius fit" not in text
 
 
 def test_haven_cli(cli):

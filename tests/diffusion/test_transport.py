@@ -35,6 +35,45 @@ def test_arrhenius_li3po4_recovers_0p58_eV_within_uncertainty():
     assert exact["D0_cm2_s"] == pytest.approx(D0, rel=1e-8)
 
 
+def _scattered(chi2_red, n=4, rel=0.05):
+    """Points on the Li₃PO₄ line moved off it, orthogonally to the fitted line, so that the weighted
+    fit returns the true Eₐ and D₀ with exactly this χ²_red (ν = n − 2)."""
+    T = np.linspace(300.0, 450.0, n)
+    A = np.c_[np.ones(n), -1.0 / (K_B_EV * T)]
+    v = np.resize([1.0, -1.0, -1.0, 1.0], n)
+    v = v - A @ np.linalg.lstsq(A, v, rcond=None)[0]
+    eps = rel * np.sqrt(chi2_red * (n - 2)) / np.linalg.norm(v)
+    D = arrhenius_D(T, D0, EA) * np.exp(eps * v)
+    return T, D, rel * D
+
+
+def test_arrhenius_poor_fit_rule_at_its_boundary():
+    """ν = 2: the limit is 1 + 3√(2/2) = 4 (Birge 1932, doi:10.1103/PhysRev.40.207, for the inflation).
+    Just below it nothing is flagged (a fixed χ²_red > 3 would have been); just above, a warning and
+    uncertainties × √χ²_red."""
+    below = arrhenius(*_scattered(0.95 * 4.0))
+    above = arrhenius(*_scattered(1.05 * 4.0))
+    assert below["chi2_red_limit"] == above["chi2_red_limit"] == pytest.approx(4.0)
+    assert below["chi2_red"] == pytest.approx(3.8) and below["chi2_red"] > 3
+    assert below["birge_ratio"] == 1.0 and not below.warnings
+    assert above["chi2_red"] == pytest.approx(4.2)
+    assert above["birge_ratio"] == pytest.approx(np.sqrt(4.2))
+    assert len(above.warnings) == 1 and "poor Arrhenius fit" in above.warnings[0] and "ν = 2" in above.warnings[0]
+    # the same points and weights give the same covariance: only the Birge ratio differs
+    assert above["Ea"].value == pytest.approx(EA, rel=1e-9) and below["Ea"].value == pytest.approx(EA, rel=1e-9)
+    assert above["Ea"].uncertainty == pytest.approx(below["Ea"].uncertainty * np.sqrt(4.2), rel=1e-9)
+    assert above["D0"].uncertainty > below["D0"].uncertainty
+    assert above["correlation_lnD0_Ea"] == pytest.approx(below["correlation_lnD0_Ea"])
+
+
+def test_arrhenius_poor_fit_rule_needs_uncertainties_and_degrees_of_freedom():
+    T, D, err = _scattered(10.0)
+    unweighted = arrhenius(T, D)  # covariance scaled by the residual variance: no Birge ratio on top
+    assert unweighted["birge_ratio"] == 1.0 and not unweighted.warnings
+    two = arrhenius(T[:2], D[:2], err[:2])  # ν = 0: nothing to judge
+    assert two["chi2_red_limit"] is None and two["birge_ratio"] == 1.0 and not two.warnings
+
+
 def test_haven_ratio_0p55_when_D_sigma_constructed_to_match():
     n = 2.4e22  # Li per cm³ in Li3PO4 (order of magnitude)
     T = np.array([298.15, 333.15, 373.15])

@@ -343,13 +343,20 @@ def _overlay_result(ct, moving, out: Path, species: list[str] | None, alpha: flo
 
 
 def view_pair(*paths: Path, transform: Path | None, landmarks_out: Path = Path("landmarks.csv"), port: int = 0,
-              no_browser: bool = False, force_pair: bool = False) -> None:
-    """Serve the pair page (shared by ``correlate view`` and ``ionscope view FIXED MOVING --transform``)."""
+              no_browser: bool = False, force_pair: bool = False, force: bool = False) -> None:
+    """Serve the pair page (shared by ``correlate view`` and ``ionscope view FIXED MOVING --transform``).
+
+    ``landmarks_out`` is checked before anything is read or served: a CSV name, not below a file, not a
+    folder, and not an existing file unless ``force``; Save then replaces only the file this session
+    wrote (or, with ``force``, the existing one).
+    """
+    from ionscope.cli.common import check_output_file
     from ionscope.viewer.correlate_view import pair_view, serve
 
     if len(paths) != 2:
         raise ValidationError(f"a correlative pair needs exactly two paths, FIXED MOVING; got {len(paths)}")
-    view = pair_view(paths[0], paths[1], transform, landmarks_out, force_pair=force_pair)
+    check_output_file(landmarks_out, force, (".csv",), "--landmarks-out")
+    view = pair_view(paths[0], paths[1], transform, landmarks_out, force_pair=force_pair, force=force)
     console.print(f"ionscope correlative viewer; landmarks are saved to {landmarks_out}", highlight=False)
     serve(view, port=port, open_browser=not no_browser)
 
@@ -366,7 +373,11 @@ def view(
     no_browser: Annotated[bool, typer.Option("--no-browser", help="Print the URL but do not open a browser.")
                           ] = False,
     force_pair: ForcePair = False,
+    force: Force = False,
 ) -> None:
-    """Show FIXED and MOVING in the browser: blend slider, landmark pairs clicked and saved as CSV."""
+    """Show FIXED and MOVING in the browser: blend slider, landmark pairs clicked and saved as CSV.
+
+    An existing --landmarks-out is refused at start-up unless --force is given; saving again in the same
+    session replaces the file the session wrote. The CSV is written atomically."""
     view_pair(fixed, moving, transform=transform, landmarks_out=landmarks_out, port=port, no_browser=no_browser,
-              force_pair=force_pair)
+              force_pair=force_pair, force=force)

@@ -244,7 +244,9 @@ def _print_mri(result, names: list[str]) -> None:
         tab.add_row(label, show(result[key]))
     for k, q in enumerate(result["interfaces"]):
         tab.add_row(f"interface {k + 1}", show(q))
-    tab.add_row("χ²_red", show(result["reduced_chi2"]))
+    birge = result["birge_ratio"]
+    note = f" (> {result['chi2_red_limit']:.3g}: poor fit, uncertainties ×{birge:.3g})" if birge > 1 else ""
+    tab.add_row("χ²_red", show(result["reduced_chi2"]) + note)
     console.print(tab)
     from ionscope.depth import species_label
 

@@ -113,7 +113,10 @@ def arrhenius(
     json: JsonOpt = False,
 ) -> None:
     """Fit D = D₀ exp(−Eₐ/k_BT) (eq. 2 of Sharma et al. 2025, doi:10.1080/14686996.2025.2580917):
-    activation energy and prefactor with uncertainties."""
+    activation energy and prefactor with uncertainties.
+
+    With a 1σ column, χ²_red above 1 + 3√(2/ν) (ν = points − 2) marks a poor fit: a warning, and the
+    uncertainties are inflated by the Birge ratio √χ²_red (Birge 1932, doi:10.1103/PhysRev.40.207)."""
     from ionscope.diffusion.tables import read_arrhenius_table
     from ionscope.diffusion.transport import arrhenius as fit_arrhenius
     from ionscope.model.provenance import describe_input
@@ -129,6 +132,10 @@ def arrhenius(
         return
     console.print(f"Eₐ = {show(result['Ea'])}")
     console.print(f"D₀ = {show(result['D0'])}")
+    if err is not None and result["chi2_red_limit"] is not None:
+        birge = result["birge_ratio"]
+        note = f" (> {result['chi2_red_limit']:.3g}: poor fit, uncertainties ×{birge:.3g})" if birge > 1 else ""
+        console.print(f"χ²_red {show(result['chi2_red'])}{note}")
     print_warnings(result.warnings)
 
 

@@ -27,6 +27,10 @@ def view(
     catalog_db: Annotated[str | None, typer.Option(
         "--catalog-db", metavar="PATH_OR_URL", help="Results catalogue shown at /catalog (default: the default "
                                                     "catalogue of `ionscope catalog`).")] = None,
+    landmarks_out: Annotated[Path, typer.Option(
+        "--landmarks-out", help="With --transform: where Save writes the landmark CSV.")] = Path("landmarks.csv"),
+    force: Annotated[bool, typer.Option("--force", help="With --transform: let Save replace an existing "
+                                                        "--landmarks-out.")] = False,
 ) -> None:
     """Explore spectra, ion images, depth profiles, operando series, volumes and maps in the browser.
 
@@ -35,7 +39,8 @@ def view(
     if transform is not None:  # a correlative pair: FIXED MOVING --transform T
         from ionscope.cli.correlate import view_pair
 
-        return view_pair(*paths, transform=transform, port=port, no_browser=no_browser)
+        return view_pair(*paths, transform=transform, landmarks_out=landmarks_out, port=port, no_browser=no_browser,
+                         force=force)
     from ionscope.viewer.server import is_loopback, make_server, serve_until_interrupted
 
     server = make_server(paths, host=host, port=port, allow_remote=allow_remote, allowed_hosts=allow_host or (),

@@ -104,8 +104,8 @@ def build(ctx: DemoContext) -> None:
              f"uncertainties of its true value (position on the time axis and the 3 % rate uncertainty).{early} "
              "The MRI fit recovers the "
              "three broadening lengths of the one-rate stack" + (
-                 "; its reduced χ² near 1 says the model explains the profiles to counting precision."
-                 if 0.7 < fit["reduced_chi2"] < 1.3 else
+                 "; its reduced χ² within 1 + 3√(2/ν) says the model explains the profiles to counting precision."
+                 if fit["reduced_chi2"] <= fit["chi2_red_limit"] else
                  f"; its reduced χ² of {fit['reduced_chi2']:.2f} says the model leaves structure unexplained."))
     for w in flags.warnings:
         sec.warning(w, _EXPECTED.get(_kind(w), ""))

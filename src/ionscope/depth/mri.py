@@ -21,6 +21,7 @@ from scipy.optimize import least_squares
 from scipy.signal import fftconvolve
 
 from ionscope.model.errors import ValidationError
+from ionscope.model.goodness import birge_ratio, poor_fit_limit
 from ionscope.model.provenance import make_provenance
 from ionscope.model.result import Quantity, Result
 
@@ -138,7 +139,15 @@ def fit_mri(z: np.ndarray, signals: np.ndarray, species_layer: Sequence[int], *,
     -------
     Result
         ``interfaces`` (true interface depths), ``thicknesses`` of the inner layers, ``w``, ``sigma``,
-        ``lam`` as :class:`Quantity` with 1σ from the Jacobian scaled by the reduced χ² (Poisson weights).
+        ``lam`` as :class:`Quantity` with 1σ from the Jacobian (Poisson weights), ``reduced_chi2``,
+        ``chi2_red_limit`` and ``birge_ratio`` (factor applied to the uncertainties, 1 when none).
+
+    Notes
+    -----
+    A reduced χ² above :func:`~ionscope.model.goodness.poor_fit_limit` ``1 + 3√(2/ν)`` (three standard
+    deviations √(2/ν) of χ²_red above its mean 1) says the model does not describe the profiles
+    within Poisson noise: a warning says so and the uncertainties are inflated by the Birge ratio
+    √χ²_red (Birge 1932, Phys. Rev. 40, 207, doi:10.1103/PhysRev.40.207).
     """
     z = np.asarray(z, dtype=float)
     data = np.atleast_2d(np.asarray(signals, dtype=float))
@@ -178,9 +187,11 @@ def fit_mri(z: np.ndarray, signals: np.ndarray, species_layer: Sequence[int], *,
     assert sol is not None  # three starts ran
     dof = max(sol.fun.size - sol.x.size - 2 * sl.size, 1)
     chi2 = float(np.sum(sol.fun ** 2) / dof)
+    limit = poor_fit_limit(dof)
+    birge = birge_ratio(chi2, limit)
     warnings: list[str] = []
     try:
-        cov = np.linalg.pinv(sol.jac.T @ sol.jac) * max(chi2, 1.0)
+        cov = np.linalg.pinv(sol.jac.T @ sol.jac) * birge ** 2
         err = np.sqrt(np.clip(np.diag(cov), 0, None))
     except np.linalg.LinAlgError:  # pragma: no cover - pinv handles singular matrices
         err = np.full(sol.x.size, np.nan)
@@ -190,8 +201,10 @@ def fit_mri(z: np.ndarray, signals: np.ndarray, species_layer: Sequence[int], *,
     for n, b in zip(names, at_bound):
         if b:
             warnings.append(f"{n} ended at a bound of the fit; its value and uncertainty are not reliable")
-    if chi2 > 3:
-        warnings.append(f"reduced χ² = {chi2:.2f}: the MRI model does not describe the profile within Poisson noise")
+    if birge > 1:
+        warnings.append(f"poor MRI fit: reduced χ² = {chi2:.3g} > {limit:.3g} (1 + 3√(2/ν), ν = {dof}); the MRI "
+                        "model does not describe the profile within Poisson noise, uncertainties inflated "
+                        f"×{birge:.3g} (Birge ratio √χ²_red)")
     thick = sol.x[: n_layers - 2]
     # Interface k = first + Σ_{i<k} thickness_i; its variance from the covariance of those parameters.
     idx_first = n_layers + 1
@@ -207,6 +220,8 @@ def fit_mri(z: np.ndarray, signals: np.ndarray, species_layer: Sequence[int], *,
         "sigma": Quantity(sol.x[n_layers - 1], err[n_layers - 1], unit),
         "lam": Quantity(sol.x[n_layers], err[n_layers], unit),
         "reduced_chi2": chi2,
+        "chi2_red_limit": limit,
+        "birge_ratio": birge,
         "correlation_w_sigma_lam": _correlation(cov, slice(n_layers - 2, n_layers + 1)),
         "species": list(labels) if labels is not None else list(range(sl.size)),
         "species_layer": sl.tolist(),
@@ -277,15 +292,16 @@ def _guesses(z: np.ndarray, counts: np.ndarray, profile, names, axis: str) -> li
     return [0.5 * (peaks[k] + peaks[k + 1]) for k in range(n - 1)]
 
 
-def _composition(z, counts, shapes, weights, chi2, names):
-    """Per-layer signal fractions of every species with 1σ (delta method over independent species)."""
+def _composition(z, counts, shapes, weights, scale, names):
+    """Per-layer signal fractions of every species with 1σ (delta method over independent species);
+    ``scale`` multiplies the variances (the squared Birge ratio of the fit, 1 for a good fit)."""
     n = len(names)
     amp, bkg, var = np.empty(n), np.empty(n), np.empty((n, 2, 2))
     for j in range(n):
         a = np.stack([shapes[j], np.ones_like(z)], axis=1) * weights[j][:, None]
         coef, *_ = np.linalg.lstsq(a, counts[j] * weights[j], rcond=None)
         amp[j], bkg[j] = coef
-        var[j] = np.linalg.pinv(a.T @ a) * max(chi2, 1.0)
+        var[j] = np.linalg.pinv(a.T @ a) * scale
     layers = []
     for k in range(n):
         S = np.array([amp[j] * (j == k) + bkg[j] for j in range(n)])
@@ -311,7 +327,8 @@ def mri_analysis(profile, species: Sequence[str], *, axis: str = "sputter_time",
     -------
     Result
         Kind ``depth.mri``: ``mixing_length``, ``roughness``, ``information_depth``, ``interfaces``,
-        ``thicknesses``, ``layers``, ``reduced_chi2``, ``correlation_w_sigma_lam``; and ``curves``,
+        ``thicknesses``, ``layers``, ``reduced_chi2``, ``chi2_red_limit``, ``birge_ratio`` (see
+        :func:`fit_mri`), ``correlation_w_sigma_lam``; and ``curves``,
         ``{"z", "data", "fitted", "unit", "species", "axis"}`` for :func:`mri_figure` (``r.curves``; the
         command line leaves it out of its JSON).
     """
@@ -350,8 +367,9 @@ def mri_analysis(profile, species: Sequence[str], *, axis: str = "sputter_time",
                             f"{'unknown' if rel is None or not np.isfinite(rel) else f'{rel:.0%}'})")
     values = {"axis": axis, "species": names, "mixing_length": fit["w"], "roughness": fit["sigma"],
               "information_depth": fit["lam"], "interfaces": fit["interfaces"], "thicknesses": fit["thicknesses"],
-              "layers": _composition(z, counts.T, shapes, weights, fit["reduced_chi2"], names),
-              "reduced_chi2": fit["reduced_chi2"], "correlation_w_sigma_lam": fit["correlation_w_sigma_lam"]}
+              "layers": _composition(z, counts.T, shapes, weights, fit["birge_ratio"] ** 2, names),
+              "reduced_chi2": fit["reduced_chi2"], "chi2_red_limit": fit["chi2_red_limit"],
+              "birge_ratio": fit["birge_ratio"], "correlation_w_sigma_lam": fit["correlation_w_sigma_lam"]}
     prov = make_provenance("ionscope.depth.mri_analysis", inputs=inputs,
                            parameters={"species": names, "axis": axis}, parents=[dict(fit.provenance)])
     values["curves"] = {"z": z, "data": counts.T, "fitted": fitted, "unit": unit, "species": names, "axis": axis}

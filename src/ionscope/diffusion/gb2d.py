@@ -28,6 +28,7 @@ from scipy.linalg import cho_solve_banded, cholesky_banded
 from threadpoolctl import threadpool_limits
 
 from ionscope.model.errors import ValidationError
+from ionscope.model.goodness import birge_ratio, poor_fit_limit
 from ionscope.model.result import NoUncertainty, Quantity, Result
 
 
@@ -272,17 +273,6 @@ def _bdf2_steps(solve, mass, g, y, dt, n_blocks, steps_per_doubling):
     return y
 
 
-def poor_fit_limit(dof: int) -> float:
-    """χ²_red above which a fit with ``dof`` degrees of freedom is statistically poor.
-
-    χ² of a correct model with Gaussian errors has mean ν and variance 2ν, so χ²_red = χ²/ν has
-    standard deviation √(2/ν); the limit ``1 + 3√(2/ν)`` is three of them above 1 (one-sided
-    p ≈ 0.1–0.3 % in the normal approximation; Bevington & Robinson 2003, *Data Reduction and Error
-    Analysis for the Physical Sciences*, 3rd ed., ch. 11).
-    """
-    return 1.0 + 3.0 * np.sqrt(2.0 / max(int(dof), 1))
-
-
 def fit_grain_boundary(depth_nm, fraction, time_s: float, *, D_bulk: float, grain_size_um: float,
                        delta_nm: float = 0.5, sigma=None, fit_D_bulk: bool = False, D_gb_start: float | None = None,
                        solver_options: dict | None = None, inputs=()) -> Result:
@@ -291,9 +281,10 @@ def fit_grain_boundary(depth_nm, fraction, time_s: float, *, D_bulk: float, grai
     Source and background fractions enter linearly and are eliminated at each step (variable
     projection), so only log₁₀ D_gb (and log₁₀ D_bulk) are iterated; each step solves the 2D model.
     Uncertainties come from the Jacobian of the projected residuals (scaled by χ²_red when ``sigma``
-    is not given). When ``sigma`` is given and χ²_red exceeds :func:`poor_fit_limit`, the model does
-    not describe the profile within its errors: a warning says so and the uncertainties are inflated
-    by the Birge ratio √χ²_red (Birge 1932, Phys. Rev. 40, 207, doi:10.1103/PhysRev.40.207).
+    is not given). When ``sigma`` is given and χ²_red exceeds
+    :func:`~ionscope.model.goodness.poor_fit_limit`, the model does not describe the profile within its
+    errors: a warning says so and the uncertainties are inflated by the Birge ratio √χ²_red (Birge
+    1932, Phys. Rev. 40, 207, doi:10.1103/PhysRev.40.207).
 
     Returns
     -------
@@ -342,7 +333,7 @@ def fit_grain_boundary(depth_nm, fraction, time_s: float, *, D_bulk: float, grai
     J = res.jac
     cov = np.linalg.pinv(J.T @ J) * (chi2_red if s is None else 1.0)
     limit = poor_fit_limit(dof)
-    birge = float(np.sqrt(chi2_red)) if s is not None and chi2_red > limit else 1.0
+    birge = birge_ratio(chi2_red, limit) if s is not None else 1.0
     err = birge * np.sqrt(np.clip(np.diag(cov), 0, None))
     Dgb = 10.0 ** res.x[0]
     Dgb_err = Dgb * np.log(10) * err[0]
@@ -435,7 +426,7 @@ def grain_boundary_analysis(depth_nm, fraction, time_s: float, *, D_bulk: float,
     above the background C₀ of the 2-D fit. It holds in Harrison's type-B regime (Harrison 1961,
     Trans. Faraday Soc. 57, 1191, doi:10.1039/TF9615701191; :func:`harrison_regime`) with
     β = δD_gb/(2D_bulk√(D_bulk t)) ≳ 10 for both the 2-D and the tail estimate of δD_gb
-    (:func:`le_claire_reasons`). A poor 2-D fit (χ²_red above :func:`poor_fit_limit`) is warned
+    (:func:`le_claire_reasons`). A poor 2-D fit (χ²_red above :func:`~ionscope.model.goodness.poor_fit_limit`) is warned
     and its uncertainty inflated by √χ²_red; two estimates more than 3 combined σ apart are warned.
 
     Returns

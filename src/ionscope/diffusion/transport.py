@@ -9,6 +9,7 @@ import numpy as np
 
 from ionscope.model.deprecation import renamed_parameters
 from ionscope.model.errors import ValidationError
+from ionscope.model.goodness import birge_ratio, poor_fit_limit
 from ionscope.model.provenance import make_provenance
 from ionscope.model.result import NoUncertainty, Quantity, Result
 
@@ -64,7 +65,17 @@ def arrhenius(T_K, D, D_uncertainty=None, *, inputs=()) -> Result:
     -------
     Result
         ``Ea_eV``, ``Ea_err_eV``, ``D0_cm2_s``, ``D0_err_cm2_s`` (σ of D₀ from σ of ln D₀), quantities
-        ``Ea``, ``D0``, the ln D₀–Eₐ correlation and χ²_red.
+        ``Ea``, ``D0``, the ln D₀–Eₐ correlation, ``chi2_red``, ``chi2_red_limit`` (None with ν = 0
+        degrees of freedom) and ``birge_ratio`` (factor applied to the uncertainties, 1 when none).
+
+    Notes
+    -----
+    With ``D_uncertainty`` and ν = n − 2 ≥ 1, χ²_red above
+    :func:`~ionscope.model.goodness.poor_fit_limit` ``1 + 3√(2/ν)`` (three standard deviations √(2/ν)
+    of χ²_red above its mean 1) says one straight line does not describe the points within their
+    errors (e.g. a change of mechanism between temperature ranges): a warning says so and the
+    uncertainties of Eₐ and D₀ are inflated by the Birge ratio √χ²_red (Birge 1932, Phys. Rev. 40,
+    207, doi:10.1103/PhysRev.40.207).
     """
     T = check_kelvin(T_K)
     Dv = np.atleast_1d(np.asarray(D, dtype=float))
@@ -93,18 +104,21 @@ def arrhenius(T_K, D, D_uncertainty=None, *, inputs=()) -> Result:
     cov = np.linalg.inv((A * w[:, None]).T @ A)
     if D_uncertainty is None:
         cov = cov * chi2_red
+    limit = poor_fit_limit(dof) if dof > 0 else None
+    birge = birge_ratio(chi2_red, limit) if D_uncertainty is not None and limit is not None else 1.0
     lnD0, Ea = coef
-    s_lnD0, s_Ea = np.sqrt(np.diag(cov))
+    s_lnD0, s_Ea = birge * np.sqrt(np.diag(cov))
     D0 = float(np.exp(lnD0))
     warnings = []
-    if D_uncertainty is not None and dof > 0 and chi2_red > 3:
-        warnings.append(f"χ²_red = {chi2_red:.3g}: the points scatter more than their uncertainties; a single "
-                        "Arrhenius line may not describe them (regime change?)")
+    if birge > 1:
+        warnings.append(f"poor Arrhenius fit: χ²_red = {chi2_red:.3g} > {limit:.3g} (1 + 3√(2/ν), ν = {dof}); the "
+                        "points scatter more than their uncertainties and a single Arrhenius line may not describe "
+                        f"them (regime change?); uncertainties inflated ×{birge:.3g} (Birge ratio √χ²_red)")
     values = {"Ea_eV": float(Ea), "Ea_err_eV": float(s_Ea), "D0_cm2_s": D0, "D0_err_cm2_s": float(D0 * s_lnD0),
               "Ea": Quantity(Ea, s_Ea, "eV"), "D0": Quantity(D0, D0 * s_lnD0, "cm^2/s"),
               "ln_D0": Quantity(lnD0, s_lnD0, "ln(cm^2/s)"),
               "correlation_lnD0_Ea": float(cov[0, 1] / np.sqrt(cov[0, 0] * cov[1, 1])),
-              "chi2_red": chi2_red, "n_points": int(T.size)}
+              "chi2_red": chi2_red, "chi2_red_limit": limit, "birge_ratio": birge, "n_points": int(T.size)}
     prov = make_provenance("ionscope.diffusion.arrhenius", inputs=inputs,
                            parameters={"T_K": T, "weighted": D_uncertainty is not None})
     return Result("diffusion.arrhenius", values, warnings=tuple(warnings), provenance=prov)

@@ -387,8 +387,31 @@ def _smooth(L: _Level | _MaskLevel, b: np.ndarray, x: np.ndarray, sweeps: int, f
         _gs_colour(L.gz, L.gy, L.gx, L.diag, b, x, 1 if forward else 0)
 
 
-def _vcycle(levels: list[_Level], lvl: int, b: np.ndarray, sweeps: int = 1) -> np.ndarray:
+class _Work:
+    """Work arrays of the V-cycle (correction, residual, coarse right-hand side per level), allocated
+    once per solve and reused by every cycle: a fresh 256³ float32 array per level and cycle cost
+    page faults and zero-filling in the kernel (a quarter of the CPU time of a pore solve).
+
+    The correction returned by :func:`_vcycle` is the level-0 ``x`` buffer: it is overwritten by the
+    next cycle, so a caller keeps it only until then (CG uses it at once).
+    """
+
+    def __init__(self) -> None:
+        self._arrays: dict[tuple[int, str], np.ndarray] = {}
+
+    def get(self, lvl: int, name: str, shape: tuple[int, ...]) -> np.ndarray:
+        """The float32 buffer ``name`` of level ``lvl`` (contents undefined)."""
+        a = self._arrays.get((lvl, name))
+        if a is None or a.shape != shape:
+            a = self._arrays[(lvl, name)] = np.empty(shape, _F)
+        return a
+
+
+def _vcycle(levels: list[_Level], lvl: int, b: np.ndarray, sweeps: int = 1, work: _Work | None = None) -> np.ndarray:
     """One V-cycle of unsmoothed aggregation multigrid, a symmetric preconditioner for CG.
+
+    ``work`` holds the arrays reused between cycles (see :class:`_Work`); without it they are
+    allocated afresh.
 
     The coarse correction is scaled by :data:`OVERCORRECTION`: piecewise-constant prolongation
     underestimates smooth error components, and over-correcting by a factor 1.5–2 restores a
@@ -397,21 +420,21 @@ def _vcycle(levels: list[_Level], lvl: int, b: np.ndarray, sweeps: int = 1) -> n
     iterations against 1.0.
     """
     L = levels[lvl]
-    x = np.zeros_like(b)
+    work = _Work() if work is None else work
+    x = work.get(lvl, "x", b.shape)
+    x.fill(0)
     if lvl == len(levels) - 1:
         _gs_serial(L.gz, L.gy, L.gx, L.diag, b, x, 20, True)
         _gs_serial(L.gz, L.gy, L.gx, L.diag, b, x, 20, False)
         return x
     _smooth(L, b, x, sweeps, True)
-    r = np.empty_like(b)
+    r = work.get(lvl, "r", b.shape)
     _level_apply(L, x, r)
     np.subtract(b, r, out=r)
-    rc = np.empty(levels[lvl + 1].diag.shape, _F)
+    rc = work.get(lvl + 1, "b", levels[lvl + 1].diag.shape)
     _restrict(r, rc)
-    del r
-    xc = _vcycle(levels, lvl + 1, rc, sweeps)
+    xc = _vcycle(levels, lvl + 1, rc, sweeps, work)
     _prolong_add(xc, x, L.m if isinstance(L, _MaskLevel) else L.diag, OVERCORRECTION)
-    del xc, rc
     _smooth(L, b, x, sweeps, False)
     return x
 
@@ -591,7 +614,8 @@ def _conjugate_gradients(levels: list[_Level], x: np.ndarray, cond: np.ndarray, 
     r = np.empty_like(b)
     _level_apply(fine, x, r)
     np.subtract(b, r, out=r)
-    z = _vcycle(levels, 0, r)
+    work = _Work()
+    z = _vcycle(levels, 0, r, work=work)
     p = z.copy()
     rz = _dot(r, z)
     rz0 = rz
@@ -615,7 +639,7 @@ def _conjugate_gradients(levels: list[_Level], x: np.ndarray, cond: np.ndarray, 
             callback(it, tau, err)
         if err <= tol:
             break
-        z = _vcycle(levels, 0, r)
+        z = _vcycle(levels, 0, r, work=work)  # overwrites the previous z, no longer needed
         rz_new = _dot(r, z)
         _update_p(p, z, _F(rz_new / rz))
         rz = rz_new

@@ -37,6 +37,7 @@ from ionscope.micro.tortuosity import (
     _level_apply,
     _update_p,
     _vcycle,
+    _Work,
     label_phase,
     solve_diffusion,
 )
@@ -143,7 +144,8 @@ def electrode_tortuosity(mask: np.ndarray, axis: str | int, spacing: tuple[float
     levels = _build_levels(cl, g, 2.0 * g[2], gb_last=0.0)
     x = np.zeros_like(b)
     r = b.copy()
-    z = _vcycle(levels, 0, r)
+    work = _Work()
+    z = _vcycle(levels, 0, r, work=work)
     p = z.copy()
     rz = rz0 = _dot(r, z)
     ap = np.empty_like(b)
@@ -160,7 +162,7 @@ def electrode_tortuosity(mask: np.ndarray, axis: str | int, spacing: tuple[float
         power = new
         if err <= tol:
             break
-        z = _vcycle(levels, 0, r)
+        z = _vcycle(levels, 0, r, work=work)  # overwrites the previous z, no longer needed
         rz_new = _dot(r, z)
         _update_p(p, z, _F(rz_new / rz))
         rz = rz_new

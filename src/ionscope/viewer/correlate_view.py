@@ -5,7 +5,8 @@ both images side by side for landmark picking: click a feature on the fixed imag
 feature on the moving image; the pairs (in each image's µm) are saved as the CSV that
 ``ionscope correlate register --landmarks`` reads. Standard library server, loopback only, every
 request needs the session token; the only write is the landmark CSV at the path given on the
-command line.
+command line. That CSV is written atomically (temporary file, then rename); an existing file is
+replaced only with ``force`` or when it is the one this session saved last (Save clicked again).
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from __future__ import annotations
 import hmac
 import io
 import json
+import os
 import secrets
+import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
@@ -23,7 +26,7 @@ from urllib.parse import parse_qs, urlsplit
 import numpy as np
 
 from ionscope.correlate.grid import Grid
-from ionscope.model.errors import ValidationError
+from ionscope.model.errors import IonscopeError, OutputExistsError, ValidationError
 
 #: Longest side (pixels) of the images sent to the browser.
 MAX_SIDE = 1024
@@ -67,10 +70,15 @@ def _extent(grid: Grid, factor: int) -> list[float]:
 
 
 class PairView:
-    """What the page shows: PNGs of the fixed, moving and resampled moving images, and their grids."""
+    """What the page shows: PNGs of the fixed, moving and resampled moving images, and their grids;
+    and where its landmarks are saved (:meth:`save_landmarks`).
+
+    ``force`` lets the first save replace an existing ``landmarks_out``; without it only the file this
+    view saved itself is replaced (by the next save).
+    """
 
     def __init__(self, fixed: np.ndarray, fixed_grid: Grid, moving: np.ndarray, moving_grid: Grid,
-                 warped: np.ndarray | None, landmarks_out: Path) -> None:
+                 warped: np.ndarray | None, landmarks_out: Path, *, force: bool = False) -> None:
         f_small, self.f_factor = _shrink(fixed)
         self.images = {"fixed.png": _png(f_small), "moving.png": _png(moving)}
         if warped is not None:
@@ -80,10 +88,36 @@ class PairView:
                      "moving_extent_um": _extent(moving_grid, 1),
                      "registered": warped is not None, "landmarks_file": str(landmarks_out)}
         self.landmarks_out = landmarks_out
+        self.force = force
+        self._saved: tuple[int, ...] | None = None  # identity of the file this view wrote last
+        self._lock = threading.Lock()
+
+    def save_landmarks(self, pairs: Any) -> int:
+        """Write ``pairs`` to ``landmarks_out`` (see :func:`write_landmarks`); return how many.
+
+        An existing file is replaced only with ``force`` or when it is still the file this view saved
+        last (same device, inode, size and modification time); anything else there raises
+        :class:`~ionscope.model.errors.OutputExistsError` and is left as it is.
+        """
+        with self._lock:
+            mine = self._saved is not None and _identity(self.landmarks_out) == self._saved
+            n = write_landmarks(self.landmarks_out, pairs, force=self.force or mine)
+            self._saved = _identity(self.landmarks_out)
+            return n
 
 
-def write_landmarks(path: Path, pairs: Any) -> int:
-    """Write landmark pairs ``[{fixed: [x, y], moving: [x, y]}, …]`` (µm) as the ``--landmarks`` CSV."""
+def _identity(path: Path) -> tuple[int, ...] | None:
+    """Device, inode, size and modification time (ns) of ``path`` (not followed if a link); None if absent."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
+
+
+def write_landmarks(path: Path, pairs: Any, *, force: bool = False) -> int:
+    """Write landmark pairs ``[{fixed: [x, y], moving: [x, y]}, …]`` (µm) as the ``--landmarks`` CSV,
+    atomically; an existing ``path`` is replaced only with ``force``."""
     if not isinstance(pairs, list) or not 1 <= len(pairs) <= MAX_PAIRS:
         raise ValidationError(f"landmarks must be a list of 1–{MAX_PAIRS} pairs")
     rows = []
@@ -99,7 +133,7 @@ def write_landmarks(path: Path, pairs: Any) -> int:
     from ionscope.correlate.pipeline import LANDMARK_COLUMNS
     from ionscope.io.atomic import write_text
 
-    write_text(path, ",".join(LANDMARK_COLUMNS) + "\n" + "\n".join(rows) + "\n", force=True)
+    write_text(path, ",".join(LANDMARK_COLUMNS) + "\n" + "\n".join(rows) + "\n", force=force)
     return len(rows)
 
 
@@ -197,9 +231,15 @@ class _PairHandler(BaseHTTPRequestHandler):
             return self._error(*refused)
         try:
             pairs = json.loads(self.rfile.read(self._body_length()))
-            n = write_landmarks(self.view.landmarks_out, pairs)
+            n = self.view.save_landmarks(pairs)
         except (json.JSONDecodeError, UnicodeDecodeError, ValidationError) as exc:
             return self._error(422, str(exc))
+        except OutputExistsError:  # another program wrote there since the viewer started
+            return self._error(409, f"{self.view.landmarks_out} was written by another program since this viewer "
+                                    "started; it is left as it is (start the viewer again with --force to replace "
+                                    "it, or with another --landmarks-out)")
+        except (IonscopeError, OSError) as exc:
+            return self._error(500, f"could not save {self.view.landmarks_out}: {exc}")
         return self._send(200, json.dumps({"saved": n, "path": str(self.view.landmarks_out)}).encode(),
                           _TYPES[".json"])
 
@@ -224,8 +264,12 @@ def make_server(view: PairView, *, port: int = 0) -> PairServer:
 
 def pair_view(fixed_path: Path, moving_path: Path, transform_path: Path | None, landmarks_out: Path, *,
               fixed_pixel_um: float | None = None, moving_pixel_um: float | None = None,
-              force_pair: bool = False) -> PairView:
-    """Read the pair (and the transform, checked against it) and build the page's images."""
+              force_pair: bool = False, force: bool = False) -> PairView:
+    """Read the pair (and the transform, checked against it) and build the page's images.
+
+    ``force`` lets Save replace an existing ``landmarks_out`` (see :class:`PairView`); the command line
+    checks ``landmarks_out`` before calling this, so that a refusal comes before any work.
+    """
     from ionscope.correlate.grid import grid_of, looks_like_counts, registration_plane
     from ionscope.correlate.pipeline import fixed_plane, read_image
     from ionscope.correlate.transfer import resample_to_fixed
@@ -247,7 +291,7 @@ def pair_view(fixed_path: Path, moving_path: Path, transform_path: Path | None, 
         warped = resample_to_fixed(mplane[..., None], mgrid, fgrid, ct.itk())[..., 0]
     else:
         fgrid, mgrid = grid_of(f_da, "fixed", fixed_pixel_um), grid_of(m_da, "moving", moving_pixel_um)
-    return PairView(fixed_plane(f_da), fgrid, mplane, mgrid, warped, landmarks_out)
+    return PairView(fixed_plane(f_da), fgrid, mplane, mgrid, warped, landmarks_out, force=force)
 
 
 def serve(view: PairView, *, port: int = 0, open_browser: bool = True) -> None:
