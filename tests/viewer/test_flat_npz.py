@@ -161,16 +161,21 @@ def test_npz_files_of_other_layouts_are_left_alone(tmp_path):
         assert not entry.ok and "match no ionscope data kind" in entry.error and "flat" not in entry.error
 
 
+def _poplar() -> tuple:
+    """The shared poplar-wood TRIFT image: its path, pixel × channel counts, channel m/z and (ny, nx)."""
+    path = shared_data("phi_trift_image", "poplar_wood_image.npz")
+    with np.load(path) as d:
+        nx, ny = (int(v) for v in d["xy"])
+        return path, d["counts_pixels_by_mz"], d["mz"], (ny, nx)
+
+
 @pytest.mark.realdata
 def test_the_real_trift_image_shows_its_total_ion_image_and_spectrum():
     """The PHI TRIFT-II poplar-wood image (Bioconductor tofsimsData, Lorenz et al.; GPL-3 data): 256 × 256
     pixels × 200 unit-mass channels. The total-ion image is the row sum of the pixel matrix, the spectrum its
     column sums, and the window around m/z 43 (C2H3O+, the acetyl fragment of wood's hemicellulose) the
     column of that channel."""
-    path = shared_data("phi_trift_image", "poplar_wood_image.npz")
-    with np.load(path) as d:
-        counts, mz, xy = d["counts_pixels_by_mz"], d["mz"], d["xy"]
-    nx, ny = (int(v) for v in xy)
+    path, counts, mz, (ny, nx) = _poplar()
     srv = _serve(path)
     try:
         c = Client(srv)
@@ -198,10 +203,7 @@ def test_the_real_trift_image_peaks_sit_on_channels_and_claim_only_nominal_masse
     not at 14.59 between the CH2+ and CH3+ channels), its label is that nominal mass (no ion name, so no
     mixture of positive and negative battery markers), the answer says the polarity is unknown, and the
     viewer's ±0.3 m/z window around each peak holds exactly that channel's image."""
-    path = shared_data("phi_trift_image", "poplar_wood_image.npz")
-    with np.load(path) as d:
-        counts, mz, xy = d["counts_pixels_by_mz"], d["mz"], d["xy"]
-    nx, ny = (int(v) for v in xy)
+    path, counts, mz, (ny, nx) = _poplar()
     srv = _serve(path)
     try:
         c = Client(srv)
