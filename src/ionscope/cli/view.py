@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from ionscope.cli.common import console, err_console
+from ionscope.cli.options import ForceOpt
 
 
 def view(
@@ -29,8 +30,7 @@ def view(
                                                     "catalogue of `ionscope catalog`).")] = None,
     landmarks_out: Annotated[Path, typer.Option(
         "--landmarks-out", help="With --transform: where Save writes the landmark CSV.")] = Path("landmarks.csv"),
-    force: Annotated[bool, typer.Option("--force", help="With --transform: let Save replace an existing "
-                                                        "--landmarks-out.")] = False,
+    force: ForceOpt = False,
 ) -> None:
     """Explore spectra, ion images, depth profiles, operando series, volumes and maps in the browser.
 

@@ -187,10 +187,12 @@ def find_tof_peaks(tof: np.ndarray) -> TofPeaks:
     if tof.size < 2 or tof[-1] == tof[0]:
         return empty
     t0, span = int(tof[0]), int(tof[-1] - tof[0]) + 1
-    # events before each channel: a dense table when it is small (≤ 128 MiB), else binary search
-    cum = np.concatenate(([0], np.cumsum(np.bincount(tof - t0)))) if span <= 1 << 24 else None
+    # memory follows the events read, not the flight-time range a corrupt event can stretch: at most
+    # 4 bins (and a dense table of events before each channel) per event, else binary search
+    max_bins = min(1 << 22, 4 * int(tof.size))
+    cum = np.concatenate(([0], np.cumsum(np.bincount(tof - t0)))) if span <= max_bins else None
     best = None
-    w = 1 << max(0, int(np.ceil(np.log2(span / 2**22))))
+    w = 1 << max(0, int(np.ceil(np.log2(span / max_bins))))
     while span // w >= 4 * BASELINE_BLOCK:
         counts, base = _binned(tof, cum, t0, w, span)
         score = _strongest(counts, base)
