@@ -130,10 +130,22 @@ def test_draw_move_undo_save_and_continue(page, stack_server):
     _shot(page, "scribble_saved")
 
 
-def test_load_saved_labels_to_continue(page, stack_server):
+@pytest.fixture
+def saved_labels(stack_server):
+    """The label file the previous test saves first — class 1 (pore, red) across the middle row of z = 3 —
+    written here when that test ran on another xdist worker (before the page loads, which looks for it)."""
+    import ionscope
+    from ionscope.viewer.scribble import LabelRequest, Stroke, save_labels
+
+    stack = stack_server[1] / "fib.tif"
+    if (stack_server[1] / "fib.labels.zarr").exists():
+        return
+    stroke = Stroke("z", 3, 1, 3.0, np.array([[13.0, 24.0], [51.0, 24.0]]))
+    save_labels(ionscope.read(stack), stack, LabelRequest(["pore", "solid"], ["#ff0000", "#0000ff"], [stroke]))
+
+
+def test_load_saved_labels_to_continue(saved_labels, page, stack_server):
     _, folder = stack_server
-    if not (folder / "fib.labels.zarr").exists():
-        pytest.skip("needs the label file saved by the previous test")
     page.check("#lb-on")
     _wait(page, "!document.getElementById('lb-load').disabled")
     page.click("#lb-load")
