@@ -116,3 +116,14 @@ def test_bin_events_carries_the_check_and_cli_warns(run, cli, tmp_path):
     doc = json.loads(out)
     assert doc["results"]["calibration_check"]["consistent"] is True
     assert not any("calibration" in w for w in doc["warnings"])
+
+
+def test_convert_of_binned_events_reports_the_check(run, cli, tmp_path):
+    # `convert run.grd cube.zarr -o peaks=…` bins through the same path: its warnings reach stderr and the JSON
+    opts = ["-o", f"sf={SF}", "-o", "nx=32", "-o", "ny=32", "-o", "peaks=7.0155,58.9326", "-o", "tol_ppm=50"]
+    code, out, err = cli("convert", run.path, tmp_path / "bad.zarr", "-o", f"k0={K0 + 100}", *opts)
+    assert code == 0 and "probably wrong" in err and "probably wrong" not in out
+    code, out, _ = cli("convert", run.path, tmp_path / "bad2.zarr", "-o", f"k0={K0 + 100}", *opts, "--json")
+    assert code == 0 and any("probably wrong" in w for w in json.loads(out)["warnings"])
+    code, out, err = cli("convert", run.path, tmp_path / "good.zarr", "-o", f"k0={K0}", *opts)
+    assert code == 0 and "calibration" not in err

@@ -176,12 +176,14 @@ def convert(
         data = _read(src, format, option, salvage)
         with dask_progress(f"writing {dst.name}", quiet=json):
             ionscope.write(data, dst, force=force)
+    warned = [str(w) for w in getattr(data, "attrs", {}).get("warnings") or ()]  # e.g. bin-events' calibration check
     if json:
         desc = describe(data)
         emit_json({"output": str(dst), "sha256": sha256_of(dst), "kind": desc["kind"], "dims": desc["dims"],
-                   "shape": desc["shape"], "units": desc.get("units")})
+                   "shape": desc["shape"], "units": desc.get("units")}, warnings=warned)
         return
     console.print(f"wrote {dst}", highlight=False)
+    print_warnings(warned)
 
 
 @app.command()
