@@ -381,6 +381,7 @@ def test_track_and_stage_name_each_step(monkeypatch):
 
     buf = io.StringIO()
     monkeypatch.setattr(common, "err_console", Console(file=buf, force_terminal=True, width=120))
+    monkeypatch.setitem(common._state, "quiet", False)  # an earlier in-process command may have run with --quiet
     assert list(common.track(range(5), "binning events")) == list(range(5))
     with common.progress("NMF", total=3) as task:
         task.stage("MCR-ALS iterations", total=10)

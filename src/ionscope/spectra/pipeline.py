@@ -247,7 +247,8 @@ def _quality_record(check) -> dict:
 
 def _reference_record(ref: dict) -> dict:
     """A calibration reference ion: exact m/z, fitted m/z and residual as quantities (ppm)."""
-    return {"ion": ref["ion"], "mz_true": Quantity(float(ref["mz_true"]), 0.0, "m/z"),
+    return {"ion": ref["ion"],
+            "mz_true": Quantity(float(ref["mz_true"]), None, "m/z", why_no_uncertainty=REFERENCE_MZ_WHY),
             "mz_fit": Quantity(float(ref["mz_fit"]), None, "m/z",
                                why_no_uncertainty="per-peak centroid uncertainties are not propagated"),
             "residual": Quantity(float(ref["residual_ppm"]), None, "ppm",
@@ -266,6 +267,10 @@ UPPER_LIMIT_WHY = NoUncertainty.bound(
 EXACT_MZ_WHY = NoUncertainty.exact(
     "the exact m/z of the species' most abundant isotopologue, from tabulated isotopic masses (AME2012, "
     "Wang et al. 2012, doi:10.1088/1674-1137/36/12/003)")
+#: Why a calibration reference ion's m/z has no uncertainty: it is computed from tabulated isotopic masses.
+REFERENCE_MZ_WHY = NoUncertainty.exact(
+    "the exact m/z of the reference ion, from tabulated isotopic masses (AME2012, Wang et al. 2012, "
+    "doi:10.1088/1674-1137/36/12/003)")
 
 
 def _element_rows(fits, elements: Sequence[str], polarity: str) -> list[dict]:
