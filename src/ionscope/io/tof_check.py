@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from ionscope.kernels.baseline import estimate_baseline
 from ionscope.library.reference_ions import reference_ions
 from ionscope.model.events import Calibration, EventTable
 from ionscope.model.result import NoUncertainty, Quantity
@@ -53,7 +54,7 @@ N_PEAKS = 5
 SAMPLE_EVENTS = 1 << 21
 #: FWHM of a Gaussian over its standard deviation, 2√(2 ln 2).
 FWHM_PER_SIGMA = 2.0 * np.sqrt(2.0 * np.log(2.0))
-#: Bins of the block-clipped baseline (as :func:`ionscope.spectra.estimate_baseline`).
+#: Bins per block of the clipped block-mean baseline (:func:`ionscope.kernels.baseline.estimate_baseline`).
 BASELINE_BLOCK = 101
 
 
@@ -220,19 +221,7 @@ def _binned(tof: np.ndarray, cum: np.ndarray | None, t0: int, w: int, span: int)
     edges = w * np.arange(span // w + 1, dtype=np.int64)
     below = cum[edges] if cum is not None else np.searchsorted(tof, t0 + edges, side="left")
     counts = np.diff(below).astype(float)
-    return counts, _baseline(counts)
-
-
-def _baseline(y: np.ndarray) -> np.ndarray:
-    """Block-clipped mean baseline (blocks of :data:`BASELINE_BLOCK` bins; bins above median + 3√median
-    dropped), interpolated between block centres: unbiased for sparse Poisson counts, unlike a median."""
-    n = max(1, y.size // BASELINE_BLOCK)
-    blocks = y[: n * BASELINE_BLOCK].reshape(n, -1)
-    med = np.median(blocks, axis=1)
-    keep = blocks <= (med + 3 * np.sqrt(np.maximum(med, 1.0)))[:, None]
-    level = np.sum(blocks * keep, axis=1) / np.maximum(keep.sum(axis=1), 1)
-    centres = (np.arange(n) + 0.5) * blocks.shape[1]
-    return np.interp(np.arange(y.size) + 0.5, centres, level)
+    return counts, estimate_baseline(counts, BASELINE_BLOCK)
 
 
 def _strongest(counts: np.ndarray, base: np.ndarray) -> float:

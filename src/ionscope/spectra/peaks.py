@@ -47,6 +47,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from ionscope.kernels.baseline import estimate_baseline
 from ionscope.model.errors import ValidationError
 from ionscope.spectra import _peakfind
 
@@ -74,31 +75,6 @@ def _channel_edges(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     lo = np.concatenate(([x[0] - (mid[0] - x[0])], mid))
     hi = np.concatenate((mid, [x[-1] + (x[-1] - mid[-1])]))
     return lo, hi
-
-
-def estimate_baseline(y: np.ndarray, window: int = 101) -> np.ndarray:
-    """Clipped block-mean baseline over blocks of ``window`` bins, interpolated to every bin (counts).
-
-    In each block, bins above ``median + 3·sqrt(max(median, 1))`` (peaks) are excluded and the rest
-    averaged. The mean, unlike the median, is unbiased for sparse Poisson counts (the median of
-    Poisson(0.5) counts is 0).
-    """
-    y = np.asarray(y, dtype=float)
-    if window < 3:
-        raise ValidationError(f"baseline window must be ≥ 3 bins, got {window}")
-    n_blocks = max(1, y.size // window)
-    used = n_blocks * window
-    blocks = [y[:used].reshape(n_blocks, window)]
-    centres = [np.arange(n_blocks) * window + (window - 1) / 2]
-    if used < y.size:
-        blocks.append(y[used:][None, :])
-        centres.append(np.array([(used + y.size - 1) / 2]))
-    levels = []
-    for b in blocks:
-        med = np.median(b, axis=1)
-        keep = b <= (med + 3 * np.sqrt(np.maximum(med, 1.0)))[:, None]
-        levels.append(np.sum(b * keep, axis=1) / np.maximum(keep.sum(axis=1), 1))
-    return np.interp(np.arange(y.size), np.concatenate(centres), np.concatenate(levels))
 
 
 #: Above this many bins the compiled SciPy peak functions pay for their import (~0.3 s): the NumPy ones
