@@ -10,13 +10,13 @@ only checks the size and maps the file (:class:`~ionscope.model.events.EventTabl
 from __future__ import annotations
 
 import json
-import math
 import warnings
 from os import PathLike
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
+import pydantic
 
 from ionscope.io.atomic import atomic_path, write_text
 from ionscope.io.checks import MAX_IN_MEMORY_BYTES, TruncatedWarning, checked_nbytes, require_file
@@ -107,20 +107,38 @@ def read_grd_sidecar(path: str | PathLike[str]) -> dict[str, Any]:
     unknown = sorted(set(meta) - set(_SIDECAR_KEYS))
     if unknown:
         raise FormatError(f"GRD sidecar has unknown keys {unknown}; known: {sorted(_SIDECAR_KEYS)}", side)
-    for key, value in meta.items():
-        if not _sidecar_value_ok(key, value):
-            raise FormatError(f"GRD sidecar: {key} must be {_SIDECAR_KEYS[key]}, got {value!r}", side)
+    key = next((k for k, v in meta.items() if v is None), None) or _first_invalid(meta)
+    if key is not None:
+        raise FormatError(f"GRD sidecar: {key} must be {_SIDECAR_KEYS[key]}, got {meta[key]!r}", side)
     return {k: v for k, v in meta.items() if k not in ("format", "version", "units")}
 
 
-def _sidecar_value_ok(key: str, value: Any) -> bool:
-    """Whether ``value`` is what sidecar key ``key`` must be (:data:`_SIDECAR_KEYS`)."""
-    number = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    whole = isinstance(value, int) and not isinstance(value, bool)
-    return {"k0": number, "sf": number and value > 0, "binning": number and value > 0,
-            "pixel_size_um": number and value > 0, "nx": whole and value > 0, "ny": whole and value > 0,
-            "n_scans": whole and value > 0, "polarity": value in ("positive", "negative"),
-            "units": value == SIDECAR_UNITS, "format": value == SIDECAR_FORMAT, "version": value == 1}[key]
+def _first_invalid(meta: dict[str, Any]) -> str | None:
+    """The first sidecar key whose value :class:`_Sidecar` refuses, or None."""
+    try:
+        _Sidecar.model_validate(meta)
+    except pydantic.ValidationError as exc:
+        return str(exc.errors()[0]["loc"][0])
+    return None
+
+
+class _Sidecar(pydantic.BaseModel):
+    """What each sidecar key must be (strict: no strings for numbers, no fractions or booleans for integers);
+    a key left out is not stated (:func:`read_grd_sidecar` refuses an explicit null)."""
+
+    model_config = pydantic.ConfigDict(extra="forbid", strict=True)
+
+    k0: FiniteFloat | None = None
+    sf: PositiveFloat | None = None
+    binning: PositiveFloat | None = None
+    nx: PositiveInt | None = None
+    ny: PositiveInt | None = None
+    pixel_size_um: PositiveFloat | None = None
+    n_scans: PositiveInt | None = None
+    polarity: Literal["positive", "negative"] | None = None
+    units: Literal["channel"] | None = None
+    format: Literal["ionscope.grd-sidecar"] | None = None
+    version: Literal[1] | None = None
 
 
 def write_grd_sidecar(path: str | PathLike[str], calibration: Calibration, *, geometry: Geometry | None = None,
