@@ -25,8 +25,8 @@ from ionscope.model.errors import FormatError, ValidationError
 from ionscope.model.events import RECORD, Calibration, EventTable, Geometry
 
 
-class GrdOptions(ReaderOptions):
-    """Reader options of GRD files (calibration and geometry are not in the file)."""
+class _Stated(pydantic.BaseModel):
+    """Calibration, geometry and polarity: not in a GRD file, given as reader options or in its sidecar."""
 
     k0: FiniteFloat | None = None
     sf: PositiveFloat | None = None
@@ -36,6 +36,11 @@ class GrdOptions(ReaderOptions):
     pixel_size_um: PositiveFloat | None = None
     polarity: str | None = None
     n_scans: PositiveInt | None = None
+
+
+class GrdOptions(ReaderOptions, _Stated):
+    """Reader options of GRD files (calibration and geometry are not in the file)."""
+
     peaks: str | None = None
     tol_ppm: PositiveFloat | None = None
     tol_da: PositiveFloat | None = None
@@ -122,19 +127,12 @@ def _first_invalid(meta: dict[str, Any]) -> str | None:
     return None
 
 
-class _Sidecar(pydantic.BaseModel):
+class _Sidecar(_Stated):
     """What each sidecar key must be (strict: no strings for numbers, no fractions or booleans for integers);
     a key left out is not stated (:func:`read_grd_sidecar` refuses an explicit null)."""
 
     model_config = pydantic.ConfigDict(extra="forbid", strict=True)
 
-    k0: FiniteFloat | None = None
-    sf: PositiveFloat | None = None
-    binning: PositiveFloat | None = None
-    nx: PositiveInt | None = None
-    ny: PositiveInt | None = None
-    pixel_size_um: PositiveFloat | None = None
-    n_scans: PositiveInt | None = None
     polarity: Literal["positive", "negative"] | None = None
     units: Literal["channel"] | None = None
     format: Literal["ionscope.grd-sidecar"] | None = None
