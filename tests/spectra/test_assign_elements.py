@@ -184,6 +184,27 @@ def test_window_background_ignores_a_peak_in_one_flank():
     assert abs(b[0]) < 4 * np.sqrt(var[0]), (b, var)
 
 
+def test_window_background_stays_clear_of_the_neighbouring_nominal_masses():
+    # coarse binning (0.3 m/z bins, as a 400-channel IONTOF export at m/z 180) makes the windows 0.6 m/z
+    # wide; a flank one window-width out would sit on the peaks one mass away and subtract them
+    from ionscope.spectra.elements import _window_counts
+
+    rng = np.random.default_rng(4)
+    x = np.arange(170.0, 190.0, 0.3) + 0.05
+    mu = np.full(x.size, 5.0)
+    for m in range(171, 190):
+        mu += 3000.0 * np.exp(-0.5 * ((x - m) / 0.08) ** 2)
+    y = rng.poisson(mu).astype(float)
+    cs = np.concatenate(([0.0], np.cumsum(y)))
+    dx = np.gradient(x)
+    b, var, flanks = _window_counts(np.array([179.7]), np.array([180.3]), x, cs, dx)
+    assert flanks.left[0][0] >= 179.0 + 0.3 and flanks.right[1][0] <= 181.0 - 0.3
+    edges = np.concatenate((x - dx / 2, [x[-1] + dx[-1] / 2]))
+    inside = np.interp(180.3, edges, cs) - np.interp(179.7, edges, cs)
+    # the peak's own counts stay (the flanks hold background and a little of the peak's tail)
+    assert b[0] > 0.9 * inside, (b, inside)
+
+
 def test_metal_next_to_hydrocarbon_ions_of_the_same_nominal_mass():
     # C15H14-16+ lie 0.15 m/z above 194-196Pt: 1.15 FWHM at m/dm = 1500, i.e. in the windows' upper flanks
     organics = {"C15H14+": 4e3, "C15H15+": 4e3, "C15H16+": 3e3}

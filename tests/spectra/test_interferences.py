@@ -62,6 +62,15 @@ def test_deciding_interferences_land_on_one_or_two_isotope_forms_of_another_elem
     assert ("RuPt+", frozenset({"Ru", "Pt"})) in _interference_species(["Ru", "Pt"], "positive")
 
 
+def test_hydrides_of_the_matrix_oxychlorides_decide_the_minor_metals_oxychlorides():
+    # ¹⁰²RuO₂³⁵ClH⁻ (m/z 170) lies on ¹⁰³RhO₂³⁵Cl⁻: where chlorides are fitted, so are their hydrides
+    els = ["Ru", "Rh"]
+    forms = [(f, frozenset((e,)), e) for f, e in _candidate_pairs(els, "negative", chlorides=True)]
+    with_cl = {f for f, _, _ in _deciding_interferences(forms, _interference_species(els, "negative", chlorides=True))}
+    assert "RuO2ClH-" in with_cl
+    assert "RuO2ClH-" not in {f for f, _ in _interference_species(els, "negative")}
+
+
 def test_identification_options_are_validated():
     assert IdentifyParameters.from_options(min_match=0.8).min_match == 0.8
     assert IdentifyParameters.from_options(forms=["{E}"]).forms == ("{E}",)

@@ -360,13 +360,18 @@ def _untestable(elements: Sequence[str], polarity: str) -> list[str]:
     return [e for e in elements if not any(form_expected(e, f, polarity) for f in FORMS[polarity])]
 
 
-def _interference_species(elements: Sequence[str], polarity: str, max_mz: float | None = None
-                          ) -> list[tuple[str, frozenset]]:
+def _interference_species(elements: Sequence[str], polarity: str, max_mz: float | None = None,
+                          chlorides: bool = False) -> list[tuple[str, frozenset]]:
     """(formula, metal elements) of the interference species of ``elements``: hydrides/hydroxides
-    (:data:`INTERFERENCE_FORMS`) of each, and the dimers M₂ and MM' of every pair (metal dimer ions are
-    among the strongest cluster ions of metal surfaces; Laurent et al., *Anal. Chem.* 2024)."""
+    (:data:`INTERFERENCE_FORMS`) of each — with ``chlorides``, also of each (oxy)chloride ion that
+    :func:`chloride_allowed` admits (RuO₂ClH⁻ at m/z 170 on ¹⁰³RhO₂³⁵Cl⁻) — and the dimers M₂ and MM' of
+    every pair (metal dimer ions are among the strongest cluster ions of metal surfaces; Laurent et al.,
+    *Anal. Chem.* 2024)."""
     sign = "+" if polarity == "positive" else "-"
     out = [(f.format(E=e) + sign, frozenset((e,))) for e in elements for f in INTERFERENCE_FORMS[polarity]]
+    if chlorides:
+        out += [(t.format(E=e) + "H" + sign, frozenset((e,))) for e in elements for t in CHLORIDE_FORMS[polarity]
+                if chloride_allowed(e, t + "H", polarity)]
     els = list(dict.fromkeys(elements))
     for i, e in enumerate(els):
         for f in els[i:]:
@@ -857,7 +862,7 @@ def _build_species(els: Sequence[str], polarity: str, params: IdentifyParameters
                "elements with an unbound anion no M⁻)") if none else ""
         raise ValidationError("no candidate species fall inside the m/z range of the spectrum" + why)
     if interferences:
-        pairs += _deciding_interferences(pairs, _interference_species(els, polarity, max_mz=top))
+        pairs += _deciding_interferences(pairs, _interference_species(els, polarity, top, chlorides))
     pairs += _primary_ion_species(nuisance, polarity, top)
     pats = [_unit_pattern(f) for f, _, _ in pairs]
     keeps = [p.abundance >= params.min_abundance * p.abundance.max() for p in pats]
@@ -1133,21 +1138,39 @@ def _window_counts(wlo: np.ndarray, whi: np.ndarray, x: np.ndarray, cs_raw: np.n
 
     width = np.maximum(whi - wlo, 0.0)
     s = counts(wlo, whi)
-    reach = np.maximum(width, width / 2 + np.interp(wlo, x, dx))  # each flank at least one bin wide
-    left = (wlo - reach, wlo - width / 2)
-    right = (whi + width / 2, whi + reach)
+    gap, wf = _flank_geometry(width, np.interp(wlo, x, dx))
+    left = (wlo - gap - wf, wlo - gap)
+    right = (whi + gap, whi + gap + wf)
     fl, fr = counts(*left), counts(*right)
-    wf = reach - width / 2
-    rate_l, rate_r = fl / wf, fr / wf
-    sd = np.sqrt(np.maximum(fl, 1) + np.maximum(fr, 1)) / wf
+    has = wf > 0
+    wfs = np.where(has, wf, 1.0)
+    rate_l, rate_r = fl / wfs, fr / wfs
+    sd = np.sqrt(np.maximum(fl, 1) + np.maximum(fr, 1)) / wfs
     discordant = np.abs(rate_l - rate_r) > FLANK_Z * sd
-    use_l = ~discordant | (rate_l <= rate_r)
-    use_r = ~discordant | (rate_r < rate_l)
+    use_l = has & (~discordant | (rate_l <= rate_r))
+    use_r = has & (~discordant | (rate_r < rate_l))
     f = fl * use_l + fr * use_r
-    wsum = wf * (use_l.astype(float) + use_r)
-    weight = width / wsum
+    wsum = wfs * (use_l.astype(float) + use_r)
+    weight = np.where(has, width / np.where(has, wsum, 1.0), 0.0)
     flanks = _Flanks(left, right, weight * use_l, weight * use_r)
     return s - weight * f, s + weight * weight * f, flanks
+
+
+def _flank_geometry(width: np.ndarray, bin_width: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Gap between a window and each of its flanks, and the flank width (m/z), for windows of ``width``.
+
+    Wanted: a gap of ``width/2`` (one FWHM from the peak centre for a ±FWHM/2 window) and a flank of
+    ``max(width/2, one bin)``. Singly charged ions of neighbouring nominal masses lie 1 m/z apart, so
+    their windows (about as wide) start ``1 − width`` beyond this one's edge; a flank reaching further
+    would count their peaks as background. Coarse binning (windows are never narrower than a bin: at
+    400 channels per bin in an IONTOF export, 0.3 m/z at m/z 180) makes that happen, so the flank is
+    kept inside that gap — the gap to the window shrinks first, then the flank; where no room is left
+    (windows ≥ 0.5 m/z wide) the window gets no flank and no background is subtracted.
+    """
+    room = np.clip(1.0 - width, 0.0, None)
+    wf = np.minimum(np.maximum(width / 2, bin_width), room)
+    gap = np.minimum(width / 2, room - wf)
+    return gap, wf
 
 
 @dataclass(frozen=True)
