@@ -227,29 +227,6 @@ def test_annealing_recovers_a_known_two_point_function():
     assert np.all(np.abs(s2 - exact[None]) <= tol[None] + 1e-3)
 
 
-README_EXAMPLE = ("micro generate ../shared/data/microstructure/three_phase_2d_518.tiff --size 128 --spacing 1um "
-                  "--out generated.zarr")
-
-
-@pytest.mark.realdata
-@pytest.mark.slow
-def test_readme_example_runs_as_written(cli, tmp_path, monkeypatch):
-    """The README console line for ``micro generate``, run from a folder with ``../shared`` beside it."""
-    import shlex
-
-    from ..conftest import SHARED_DATA
-
-    if not SHARED_DATA.exists():
-        pytest.skip(f"real data not available: {SHARED_DATA}")
-    work = tmp_path / "ionscope"
-    work.mkdir()
-    (tmp_path / "shared").symlink_to(SHARED_DATA.parent, target_is_directory=True)
-    monkeypatch.chdir(work)
-    code, out, err = cli(*shlex.split(README_EXAMPLE))
-    assert code == 0, err
-    assert "wrote generated.zarr (128×128×128 voxels" in out and (work / "generated.zarr").is_dir()
-
-
 def _anisotropic_truth(seed: int, n: int = 96, stretch=(2.0, 1.0, 0.6)) -> np.ndarray:
     """Two-phase volume: a Gaussian field with a Gaussian correlation of 3 px stretched by ``stretch``
     along z, y, x (correlation lengths 6, 3, 1.8 px), thresholded at 40 %."""
