@@ -4,7 +4,9 @@ Run:  python examples/spectrum_identify.py [SPECTRUM.txt|-] [FIGURE_DIR]
 Without a file, a virtual spectrum with known content is simulated (ionscope.synth.tof_spectrum).
 A file goes through the same pipeline, with the same defaults, as `ionscope spectrum identify FILE`
 (ionscope.spectra.pipeline.identify_file: recalibration kept only if it beats the file's own, the primary
-ion from the file, elements screened automatically), so the numbers printed are the command's.
+ion from the file, elements screened automatically), so the numbers printed are the command's; with
+`--elements Ru,Pt,Pd` the command fits those elements only and its numbers differ accordingly. A file also
+gets the command's `--plot` figures, one per element, beside the overview.
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ from ionscope.spectra.calibration import apply_calibration, auto_calibrate
 from ionscope.spectra.elements import identify_elements
 from ionscope.spectra.peaks import find_spectrum_peaks
 from ionscope.spectra.pipeline import identify_file, read_spectrum
+from ionscope.spectra.plots import plot_identification
 from ionscope.synth.spectra import tof_spectrum
 
 path = input_path()
+title = "simulated spectrum: isotope patterns of Ru, Pt and Pd"
 if path is None:
     spectrum, truth = tof_spectrum(seed=0)
     spectrum = apply_calibration(spectrum, auto_calibrate(spectrum))  # the simulated export is miscalibrated
@@ -32,6 +36,10 @@ else:
     result, truth = identify_file(path), None
     spectrum, polarity = read_spectrum(path), result["polarity"]
     rows = [(s["formula"], s["intensity"].value, s["intensity"].uncertainty, True) for s in result["species"]]
+    found = [r["element"] for r in result["elements"] if r["detected"]]
+    title = f"{path.name}: {', '.join(found) or 'no element'} detected (auto mode)"
+    # one figure per element: counts, the fitted pattern of each form and the local background
+    plot_identification(result, figure_dir(), force=True)
 peaks = find_spectrum_peaks(spectrum, min_snr=5)
 print(f"{len(peaks)} peaks above 5σ ({polarity} ions)")
 for formula, counts, sigma, present in rows:
@@ -43,6 +51,7 @@ mz, y = spectrum.coords["mz"].values, spectrum.values
 sel = (mz > 94) & (mz < 200)
 fig, ax = plt.subplots(figsize=(7, 3))
 ax.semilogy(mz[sel], y[sel] + 1, lw=0.7, color="k")
-ax.set(xlabel="m/z", ylabel="counts per channel + 1", title="Ru and Pt isotope patterns")
+ax.set(xlabel="m/z", ylabel="counts per channel + 1")
+ax.set_title(title, fontsize=9)
 fig.tight_layout()
 fig.savefig(figure_dir() / "spectrum_identify.png", dpi=90)

@@ -56,3 +56,20 @@ def test_two_inputs_without_history_give_one_message():
     missing = [r for r in both["reasons"] if "no sample history" in r["message"]]
     assert len(missing) == 1
     assert "sample init a/sample.yaml" in missing[0]["message"] and "sample init b/sample.yaml" in missing[0]["message"]
+
+
+def test_a_folder_of_data_files_is_described_by_its_own_sample_yaml(tmp_path):
+    """A folder given as input (a batch) is looked up inside, as each of its files is; a Zarr store is one
+    dataset, described from the folder that holds it."""
+    from ionscope.sample import history_folder, history_for
+
+    batch = tmp_path / "spectra"
+    batch.mkdir()
+    (batch / "P_a.txt").write_text("")
+    (batch / "sample.yaml").write_text("name: cell 3\n")
+    assert history_folder(batch) == history_folder(batch / "P_a.txt") == batch
+    assert history_for(batch)[0].name == history_for(batch / "P_a.txt")[0].name == "cell 3"
+    store = tmp_path / "cube.zarr"
+    store.mkdir()
+    (store / "zarr.json").write_text("{}")
+    assert history_folder(store) == tmp_path

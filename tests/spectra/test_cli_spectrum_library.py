@@ -4,6 +4,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from ionscope.spectra.pipeline import TABLE_COLUMNS
+
 from ..conftest import shared_data
 
 
@@ -50,7 +52,7 @@ def test_identify_batch_table_json_and_a_bad_file(cli, tmp_path):
     (folder / "P_bad.txt").write_text("# Binning: 1 channels\nChannel\tm/z\tIntensity\n1\t0.5\t3\n2\t0.4\t3\n")
     table = tmp_path / "results.csv"
     code, out, err = cli("spectrum", "identify", folder, "--elements", "Ru,Pd", "--table", table, "--json")
-    assert code == 0, err
+    assert code == 2 and "1 of 3 files not analysed (P_bad.txt)" in err, err  # every output written first
     doc = json.loads(out)
     assert isinstance(doc["results"], list) and len(doc["results"]) == 3  # one entry per input file
     files = {e["results"]["file"].rsplit("/", 1)[-1]: e["results"] for e in doc["results"]}
@@ -70,7 +72,25 @@ def test_identify_batch_table_json_and_a_bad_file(cli, tmp_path):
     assert len(df) == 6 and set(df["element"]) == {"Ru", "Pd"}
     assert df.loc[df.file == "P_bad.txt", "error"].notna().all()
     ok = df[(df.file == "P_one.txt") & (df.element == "Ru")].iloc[0]
-    assert bool(ok["detected"]) and ok["sigma"] > 0 and ok["calibration"] == "refit"
+    assert bool(ok["detected"]) and ok["intensity_sigma_counts"] > 0 and ok["calibration"] == "refit"
+    assert ok["calibration_rms_sigma_ppm"] > 0 and 0 < ok["pattern_score"] <= 1
+    assert list(df.columns) == list(TABLE_COLUMNS)
+    import re
+
+    numbers = re.findall(r"(?<![\w.])(\d*\.\d+|\d+)(?:e[-+]\d+)?(?![\w.])", table.read_text())
+    assert numbers and all(len(n.replace(".", "").lstrip("0")) <= 6 for n in numbers), "6 significant digits"
+
+
+def test_a_quoted_glob_is_expanded_and_batch_warnings_name_their_file(cli, tmp_path):
+    """A glob the shell left alone (quoted, or on Windows) means its matches; each warning of a batch starts
+    with the name of the file it is about."""
+    for name in ("P_one.txt", "P_two.txt"):
+        _export(tmp_path, name)
+    code, out, err = cli("spectrum", "identify", str(tmp_path / "P_*.txt"), "--elements", "Ru", "--no-recalibrate")
+    assert code == 0, err
+    assert "P_one.txt (positive)" in out and "P_two.txt (positive)" in out
+    warned = [line for line in err.splitlines() if line.startswith("warning:")]
+    assert warned and all(line.startswith(("warning: P_one.txt: ", "warning: P_two.txt: ")) for line in warned), err
 
 
 @pytest.mark.parametrize("args, words", [
@@ -129,6 +149,8 @@ def test_peaks_and_calibrate(cli, tmp_path):
     h = next(p for p in res["peaks"] if abs(p["mz"]["value"] - 1.0073) < 0.01)  # H+
     assert h["mz"]["unit"] == "m/z" and 0 < h["mz"]["uncertainty"] < h["fwhm"]["value"]
     assert h["height"]["uncertainty"] == pytest.approx(h["height"]["value"] ** 0.5)
+    code, out, err = cli("spectrum", "peaks", path)  # the text table, as a user first sees it
+    assert code == 0 and f"{res['n_peaks']} peaks" in out, err
     code, out, err = cli("spectrum", "calibrate", path, "--json")
     assert code == 0, err
     cal = json.loads(out)["results"]

@@ -23,6 +23,18 @@ def _write(tmp_path, text, name="P_sample.txt"):
     return p
 
 
+def test_an_export_without_its_comment_lines_is_read_and_one_without_columns_says_what_was_expected(tmp_path):
+    """Cutting the '# Binning' lines leaves a readable export (binning unknown); cutting the column header
+    too gives a message naming the formats the extension stands for and what the file begins with."""
+    s = ionscope.read(_write(tmp_path, HEADER.splitlines(keepends=True)[-1] + _rows()))
+    assert s.sizes["mz"] == 50 and s.attrs["acquisition"].get("binning") is None
+    with pytest.raises(FormatError) as info:
+        ionscope.read(_write(tmp_path, _rows(), name="P_bare.txt"))
+    msg = str(info.value)
+    assert "P_bare.txt" in msg and "iontof-spectrum: IONTOF SurfaceLab spectrum text export" in msg
+    assert "it begins '100\\t" in msg
+
+
 def test_reads_header_channels_and_polarity_from_name(tmp_path):
     p = _write(tmp_path, HEADER + _rows())
     s = ionscope.read(p, polarity="from-name")

@@ -498,7 +498,7 @@ def assess_command(paths: Iterable[str | Path], flags: Iterable[str] = ()) -> di
     (:func:`ionscope.reliability.combine`). Without inputs, ``--sample`` alone is used.
     """
     from ionscope.reliability import assess, combine
-    from ionscope.sample import history_for
+    from ionscope.sample import history_folder, history_for
 
     flags = list(flags)
     override = _shared.get("sample")
@@ -509,7 +509,7 @@ def assess_command(paths: Iterable[str | Path], flags: Iterable[str] = ()) -> di
     assessments = []
     for p in paths:
         history, sources = history_for(Path(p), override)
-        assessments.append(assess(history, flags, sources, looked_up=str(Path(p).parent / "sample.yaml")))
+        assessments.append(assess(history, flags, sources, looked_up=str(history_folder(Path(p)) / "sample.yaml")))
     out = combine(assessments)
     if out["sample"] is None and out["sample_sources"]:
         # the inputs have different histories (or only some have one): say which input has which

@@ -46,7 +46,7 @@ def peaks(
     console.print(f"{res['n_peaks']} peaks in {file.name} (strongest {len(rows)} shown)")
     if res["calibration"] is not None:
         q = res["calibration"]
-        how = "file's own kept" if q["kept_exported"] else "refit"
+        how = "exported (the file's own) kept" if q["kept_exported"] else "refit"
         console.print(f"calibration: {q['model']}, {how}, "
                       f"rms {_ppm(q['rms'])} ppm over {q['n_used']} reference ions "
                       f"({len(q['rejected'])} rejected)", highlight=False)
@@ -99,7 +99,11 @@ def calibrate(
 def identify(
     paths: Annotated[list[Path], typer.Argument(help="Spectrum files and/or folders (a folder means its .txt "
                                                      "spectrum exports).")],
-    elements: Annotated[str, typer.Option(help="auto | comma-separated symbols, e.g. Ru,Rh,Pd,Ir,Pt")] = "auto",
+    elements: Annotated[str, typer.Option(help=(
+        "Comma-separated symbols (e.g. Ru,Rh,Pd,Ir,Pt): each gets a row, detected or not with a 3σ upper "
+        "limit. 'auto': screens every element with ≥ 3 isotopes above 5 % (~30, by their isotope patterns), "
+        "then, where chlorine is seen, the chloride-forming metals by their chloro-complex ions, then Rh and "
+        "Ir; reports those found. Name an element to test it for sure."))] = "auto",
     polarity: PolarityOpt = "auto",
     recalibrate: Annotated[bool, typer.Option(help="Recalibrate from common ions (kept only if better than "
                                                    "the file's own calibration).")] = True,
@@ -122,8 +126,8 @@ def identify(
     """Which elements are present: isotope patterns over a local background, NNLS decomposition of overlaps.
 
     Every requested element gets a row: detected (intensity ± σ, evidence) or not detected with a 3σ
-    upper limit. A folder or several files run as a batch; a file that fails is reported in its rows and
-    the others go on.
+    upper limit. A folder or several files run as a batch; a file that fails is reported in its rows, the
+    others go on, and the command ends with exit code 2 once every output is written.
     """
     from ionscope.spectra.pipeline import (
         identify_batch,
@@ -147,7 +151,7 @@ def identify(
     if table_out is not None:
         from ionscope.io.atomic import write_text
 
-        write_text(table_out, long_table(results).to_csv(index=False), force=force)
+        write_text(table_out, long_table(results).to_csv(index=False, float_format="%.6g"), force=force)
     if plot is not None:
         from ionscope.spectra.plots import plot_identification
 
@@ -159,13 +163,24 @@ def identify(
             emit_json(results[0])
         else:  # a batch: one entry per input file in the envelope's results
             emit_json(results, warnings=[f"{Path(r['file']).name}: {r['error']}" for r in results if r["error"]])
-        return
-    for res in results:
-        _print_identification(res)
-    if any(res["error"] is None for res in results):
-        _print_columns_note()
-    if table_out is not None:
-        err_console.print(f"wrote {table_out}")
+    else:
+        for res in results:
+            _print_identification(res, batch=len(results) > 1)
+        if any(res["error"] is None for res in results):
+            _print_columns_note()
+        if table_out is not None:
+            err_console.print(f"wrote {table_out}")
+    _exit_if_any_failed(results)
+
+
+def _exit_if_any_failed(results) -> None:
+    """A batch in which some file could not be analysed ends with exit code 2 once every output is written,
+    and says which files on stderr, so that scripts notice."""
+    failed = [Path(r["file"]).name for r in results if r["error"] is not None]
+    if failed:
+        err_console.print(f"[red]error:[/red] {len(failed)} of {len(results)} files not analysed "
+                          f"({', '.join(failed)}); their rows say why", highlight=False)
+        raise typer.Exit(2)
 
 
 def _check_identify_outputs(files: list[Path], table_out: Path | None, plot: Path | None, force: bool) -> None:
@@ -186,7 +201,7 @@ def _ppm(q) -> str:
     return f"{q.value:.0f}" if q is not None else "nan"
 
 
-def _print_identification(res) -> None:
+def _print_identification(res, batch: bool = False) -> None:
     name = Path(res["file"]).name
     if res["error"] is not None:
         console.print(f"[bold]{name}[/bold]: [red]not analysed[/red] — {res['error']}", highlight=False)
@@ -195,7 +210,7 @@ def _print_identification(res) -> None:
     detected = [r["element"] for r in res["elements"] if r["detected"]]
     console.print(f"[bold]{name}[/bold] ({res['polarity']}): detected " + (", ".join(detected) or "none"))
     if cal is not None:
-        how = "file's own kept" if cal["kept_exported"] else "refit"
+        how = "exported (the file's own) kept" if cal["kept_exported"] else "refit"
         console.print(f"  calibration: {cal['model']}, {how}, rms {_ppm(cal['rms'])} ppm, "
                       f"{cal['n_used']} reference ions used, {len(cal['rejected'])} rejected", highlight=False)
     table = Table("element", "found", "counts", "3σ limit", "z", "zc", "evidence / failed test", box=None)
@@ -207,7 +222,7 @@ def _print_identification(res) -> None:
                       f"< {ul.value:.0f}" if ul else "", f"{r['significance'] or 0:.1f}", f"{r['contrast'] or 0:.1f}",
                       why if r["detected"] else f"[dim]{why}[/dim]")
     console.print(table)
-    print_warnings(res.warnings)
+    print_warnings([f"{name}: {w}" for w in res.warnings] if batch else res.warnings)
 
 
 def _print_columns_note() -> None:

@@ -64,6 +64,8 @@ def _is_column_header(line: str) -> bool:
 def _sniff(path: Path, head: bytes) -> bool:
     text = head.decode("utf-8", errors="replace")
     lines = text.splitlines()
+    if lines and _is_column_header(lines[0]):  # an export whose '# …' header lines were cut off
+        return True
     if not lines or not lines[0].startswith("#") or lines[0].lower().startswith("# profile"):
         return False
     return any(_is_column_header(ln) for ln in lines[:_HEADER_LIMIT])

@@ -219,12 +219,19 @@ def find_plugin(path: str | PathLike[str], format: str | None = None, *, for_wri
             if plugin.sniff(p, head):
                 return plugin
     if by_ext:
-        names = ", ".join(pl.name for pl in by_ext)
-        raise UnknownFormatError(f"the extension suggests {names} but the content does not match", p)
+        wanted = "; ".join(f"{pl.name}: {pl.description}" for pl in by_ext)
+        raise UnknownFormatError(f"the content does not match what its extension suggests ({wanted}); "
+                                 f"it begins {_first_line(head)}", p)
     if p.suffix.lower() == ".ibd":
         raise UnknownFormatError("is the binary half of an imzML pair: open the .imzML file beside it", p)
     what = "a folder that is not a store" if p.is_dir() else "not a format"
     raise UnknownFormatError(f"{what} ionscope reads (run `ionscope formats` for the list)", p)
+
+
+def _first_line(head: bytes) -> str:
+    """The first line of a file's head, shortened, for an error message."""
+    line = head.split(b"\n", 1)[0].decode("utf-8", errors="replace").rstrip("\r")
+    return repr(line[:60] + ("…" if len(line) > 60 else "")) if line else "empty"
 
 
 @functools.cache

@@ -7,10 +7,11 @@ there; ``NAME.sample.yaml`` beside one file overrides it field by field; a histo
 """
 
 from ionscope.sample.history import (
+    history_folder,
     history_for,
     history_sources,
     load_history,
     template,
 )
 
-__all__ = ["history_for", "history_sources", "load_history", "template"]
+__all__ = ["history_folder", "history_for", "history_sources", "load_history", "template"]

@@ -89,11 +89,23 @@ def _first_existing(candidates: Iterable[Path]) -> Path | None:
     return next((c for c in candidates if c.is_file()), None)
 
 
+def history_folder(data_path: Path) -> Path:
+    """The folder whose ``sample.yaml`` describes ``data_path``: the folder itself for a folder of data
+    files (a batch), the enclosing folder for a file or a Zarr store (one dataset)."""
+    data_path = Path(data_path)
+    store = data_path.suffix.lower() == ".zarr" or any((data_path / f).exists() for f in ZARR_MARKERS)
+    return data_path if data_path.is_dir() and not store else data_path.parent
+
+
+#: Files that make a folder a Zarr store (v3, v2 group, v2 array).
+ZARR_MARKERS = ("zarr.json", ".zgroup", ".zarray")
+
+
 def history_sources(data_path: Path, override: Path | None = None) -> list[Path]:
     """History files that apply to ``data_path``, lowest precedence first (folder, beside, override)."""
     data_path = Path(data_path)
     found: list[Path] = []
-    folder = _first_existing(data_path.parent / n for n in FOLDER_FILES)
+    folder = _first_existing(history_folder(data_path) / n for n in FOLDER_FILES)
     if folder is not None and folder.resolve() != data_path.resolve():
         found.append(folder)
     beside = _first_existing([data_path.with_name(data_path.stem + s) for s in FILE_SUFFIXES]

@@ -135,10 +135,11 @@ def _not_a_spectrum(name: str, data) -> str:
     return text
 
 
-def _polarity_of(spec) -> str:
+def _polarity_of(spec, path: Path | None = None) -> str:
     pol = (spec.attrs.get("acquisition") or {}).get("polarity")
     if pol not in ("positive", "negative"):
-        raise ValidationError("the polarity of this spectrum is unknown: pass --polarity positive|negative")
+        raise ValidationError("the polarity of this spectrum is unknown (neither its metadata nor a P_/N_ "
+                              "file-name prefix says): pass --polarity positive|negative", path)
     return pol
 
 
@@ -355,7 +356,7 @@ def identify_file(path: str | PathLike[str], *, elements: Sequence[str] | str = 
 def _identify_file(path, *, elements, polarity, recalibrate, **options) -> Result:
     p = Path(path)
     spec = read_spectrum(p, polarity)
-    pol = _polarity_of(spec)
+    pol = _polarity_of(spec, p)
     warnings: list[str] = list(spec.attrs.get("read_warnings", []))
     check = None
     if recalibrate and "channel" not in spec.coords:
@@ -414,7 +415,7 @@ def spectrum_files(paths: Sequence[str | PathLike[str]]) -> list[Path]:
     from ionscope.model.errors import InputNotFoundError
 
     out: list[Path] = []
-    for raw in paths:
+    for raw in _expand_globs(paths):
         p = Path(raw)
         if p.is_dir() and not _is_store(p):
             out += sorted(q for q in p.iterdir() if q.suffix.lower() in SPECTRUM_SUFFIXES and q.is_file())
@@ -426,6 +427,20 @@ def spectrum_files(paths: Sequence[str | PathLike[str]]) -> list[Path]:
     if not out:
         raise InputNotFoundError("no spectrum files to analyse (empty folder or glob)",
                                  Path(paths[0]) if paths else None)
+    return out
+
+
+def _expand_globs(paths: Sequence[str | PathLike[str]]) -> list[str | PathLike[str]]:
+    """Each path that does not exist but holds glob characters (``*?[``, e.g. quoted on the command line or
+    given on Windows, where the shell does not expand them) replaced by its sorted matches; no match leaves
+    it as given, so that the caller reports it."""
+    import glob
+
+    out: list[str | PathLike[str]] = []
+    for raw in paths:
+        text = str(raw)
+        matches = sorted(glob.glob(text)) if not Path(text).exists() and any(c in text for c in "*?[") else []
+        out += matches or [raw]
     return out
 
 
@@ -472,7 +487,7 @@ def identify_batch(paths: Sequence[str | PathLike[str]], *, elements: Sequence[s
                                    parameters={"elements": elements})
             out.append(Result("spectrum.identify", {"file": str(p), "polarity": None, "elements": [],
                                                     "calibration": None, "species": [], "screened": None,
-                                                    "error": f"{type(exc).__name__}: {exc}"}, (), prov))
+                                                    "error": exc.cli_problem}, (), prov))
         if on_file is not None:
             on_file(p)
     if isinstance(elements, str) and elements == "auto":
@@ -503,26 +518,34 @@ def _with_rows(res: Result, names: list[str]) -> Result:
     return Result(res.kind, values, res.warnings, res.provenance)
 
 
-TABLE_COLUMNS = ("file", "polarity", "calibration", "calibration_rms_ppm", "element", "detected", "intensity",
-                 "sigma", "upper_limit", "significance", "contrast", "evidence", "error")
+#: Columns of :func:`long_table`, units in the name: σ columns are one standard deviation, the upper limit
+#: is 3σ (Currie 1968, doi:10.1021/ac60259a007), ``significance_sigma`` and ``contrast_sigma`` are z values.
+TABLE_COLUMNS = ("file", "polarity", "calibration", "calibration_rms_ppm", "calibration_rms_sigma_ppm", "element",
+                 "detected", "intensity_counts", "intensity_sigma_counts", "upper_limit_3sigma_counts",
+                 "significance_sigma", "contrast_sigma", "pattern_score", "evidence", "error")
 
 
 def long_table(results: Sequence[Result]) -> pd.DataFrame:
-    """One row per file and element (pandas DataFrame with :data:`TABLE_COLUMNS`; counts)."""
+    """One row per file and element (pandas DataFrame with :data:`TABLE_COLUMNS`). ``calibration`` is
+    ``exported`` (the file's own calibration kept) or ``refit``; ``evidence`` lists, ``;``-separated, the
+    forms whose intensities make up ``intensity_counts``."""
     import pandas as pd
 
     rows = []
     for res in results:
         cal = res["calibration"] or {}
-        base = {"file": Path(res["file"]).name, "polarity": res["polarity"],
-                "calibration": cal.get("source"),
-                "calibration_rms_ppm": cal["rms"].value if cal.get("rms") else None, "error": res["error"]}
+        rms = cal.get("rms")
+        base = {"file": Path(res["file"]).name, "polarity": res["polarity"], "calibration": cal.get("source"),
+                "calibration_rms_ppm": rms.value if rms else None,
+                "calibration_rms_sigma_ppm": rms.uncertainty if rms else None, "error": res["error"]}
         for r in res["elements"] or [{"element": None}]:
             q, ul = r.get("intensity"), r.get("upper_limit")
             rows.append({**base, "element": r.get("element"), "detected": r.get("detected"),
-                         "intensity": q.value if q else None, "sigma": q.uncertainty if q else None,
-                         "upper_limit": ul.value if ul else None, "significance": r.get("significance"),
-                         "contrast": r.get("contrast"), "evidence": ";".join(r.get("evidence") or [])})
+                         "intensity_counts": q.value if q else None,
+                         "intensity_sigma_counts": q.uncertainty if q else None,
+                         "upper_limit_3sigma_counts": ul.value if ul else None,
+                         "significance_sigma": r.get("significance"), "contrast_sigma": r.get("contrast"),
+                         "pattern_score": r.get("pattern_score"), "evidence": ";".join(r.get("evidence") or [])})
     return pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
 
 

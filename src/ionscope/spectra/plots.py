@@ -53,7 +53,6 @@ def plot_identification(res: Result, folder: Path, *, polarity: str | None = Non
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from ionscope.library.patterns import isotope_pattern
     from ionscope.spectra.calibration import apply_calibration, recalibrate
     from ionscope.spectra.peaks import estimate_baseline, find_spectrum_peaks
     from ionscope.spectra.pipeline import read_spectrum
@@ -65,37 +64,86 @@ def plot_identification(res: Result, folder: Path, *, polarity: str | None = Non
     base = estimate_baseline(y, 101)
     top = find_spectrum_peaks(y, x, min_snr=10).nlargest(20, "height")
     resolving_power = float(np.median(top["resolving_power"])) if len(top) else 1000.0
+    edges = np.concatenate([[x[0] - (x[1] - x[0]) / 2], (x[1:] + x[:-1]) / 2, [x[-1] + (x[-1] - x[-2]) / 2]])
+    cal = res["calibration"]
+    cal_text = f", calibration rms {cal['rms'].value:.0f} ppm" if cal is not None and cal.get("rms") else ""
     out = []
     stem = Path(res["file"]).stem
     for row in res["elements"]:
         forms = [f for f in row["forms"] if f["intensity"].value > 0] or row["forms"][:1]
         if not forms:
             continue
-        fig, axes = plt.subplots(1, len(forms), figsize=(3.2 * len(forms), 2.8), squeeze=False)
-        for ax, f in zip(axes[0], forms):
-            pat = isotope_pattern(f["formula"], resolution="unit")
-            lo, hi = pat.mz.min() - 3, pat.mz.max() + 3
-            sel = (x >= lo) & (x <= hi)
-            ax.step(x[sel], y[sel], where="mid", lw=0.8, color="0.3", label="observed")
-            ax.plot(x[sel], base[sel], lw=0.8, color="tab:green", label="background")
-            frac = pat.relative / pat.relative.sum()
-            xs, dxs = x[sel], np.gradient(x)[sel]
-            sd = xs / (resolving_power * 2.354820045)
-            model = base[sel] + sum(max(f["intensity"].value, 0.0) * a * dxs / (sd * np.sqrt(2 * np.pi))
-                                    * np.exp(-0.5 * ((xs - m) / sd) ** 2) for m, a in zip(pat.mz, frac))
-            ax.plot(xs, model, lw=1.0, color="tab:red", label="fitted pattern + background")
-            ax.set_title(f"{f['formula']} ({f['contrast']:.1f}σ)", fontsize=8)
-            ax.set_xlabel("m/z", fontsize=8)
-        axes[0][0].set_ylabel("counts per bin", fontsize=8)
-        axes[0][0].legend(fontsize=6)
-        fig.suptitle(f"{stem}: {row['element']} {'detected' if row['detected'] else 'not detected'}", fontsize=9)
-        fig.tight_layout()
+        ncol = min(len(forms), MAX_COLUMNS)
+        nrow = -(-len(forms) // ncol)
+        fig, axes = plt.subplots(nrow, ncol, figsize=(3.2 * ncol, 2.6 * nrow + 0.6), squeeze=False)
+        for ax, f in zip(axes.flat, forms):
+            _draw_form(ax, f, res["species"], x, y, base, edges, resolving_power)
+        for ax in axes.flat[len(forms):]:
+            ax.set_visible(False)
+        for ax in axes[:, 0]:
+            ax.set_ylabel("counts per bin", fontsize=8)
+        handles, labels = axes[0][0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=7, frameon=False)
+        found = "detected" if row["detected"] else "not detected"
+        fig.suptitle(f"{stem}: {row['element']} {found} (R = {resolving_power:.0f}{cal_text}); per form: fitted "
+                     "counts ± 1σ, zc = contrast over the local background", fontsize=8)
+        fig.tight_layout(rect=(0, 0.07, 1, 1))
         path = figure_path(folder, res["file"], row["element"])
         with atomic_path(path, force=force) as tmp:
             fig.savefig(tmp, dpi=90, format="png")
         plt.close(fig)
         out.append(path)
     return _figures(res, out)
+
+
+#: Panels per row of an element's figure; more forms wrap onto further rows.
+MAX_COLUMNS = 4
+
+
+def _draw_form(ax, form: dict, species: list[dict], x: np.ndarray, y: np.ndarray, base: np.ndarray,
+               edges: np.ndarray, resolving_power: float) -> None:
+    """One panel: counts per bin around the form's pattern, the local background, the form's fitted
+    pattern on it and the sum of every fitted species there (the joint decomposition: what the form is
+    credited with is what the others leave). Each isotopologue is a Gaussian of FWHM m/R holding the
+    fitted intensity × its abundance, integrated over each bin (the counts a bin receives), so that a
+    peak narrower than a bin is drawn at its height."""
+    pat = _unit_pattern(form["formula"])
+    sel = (x >= pat.mz.min() - 3) & (x <= pat.mz.max() + 3)
+    lo, hi = edges[:-1][sel], edges[1:][sel]
+    xs = x[sel]
+    ax.step(xs, y[sel], where="mid", lw=0.8, color="0.3", label="observed")
+    ax.plot(xs, base[sel], lw=0.8, color="tab:green", label="background")
+    total = base[sel].copy()
+    for other in species:
+        p = _unit_pattern(other["formula"])
+        if p.mz.max() >= xs[0] - 1 and p.mz.min() <= xs[-1] + 1:
+            total += _binned_pattern(p, other["intensity"].value, lo, hi, resolving_power)
+    q = form["intensity"]
+    ax.step(xs, total, where="mid", lw=0.8, color="tab:blue", ls="--", label="all fitted species + background")
+    ax.step(xs, base[sel] + _binned_pattern(pat, q.value, lo, hi, resolving_power), where="mid", lw=1.0,
+            color="tab:red", label="this form + background")
+    ax.set_title(f"{form['formula']}: {q.value:.3g} ± {q.uncertainty:.2g}, zc {form['contrast']:.1f}",
+                 fontsize=8)
+    ax.set_xlabel("m/z", fontsize=8)
+
+
+def _unit_pattern(formula: str):
+    from ionscope.library.patterns import isotope_pattern
+
+    return isotope_pattern(formula, resolution="unit")
+
+
+def _binned_pattern(pat, intensity: float, lo: np.ndarray, hi: np.ndarray, resolving_power: float) -> np.ndarray:
+    """Counts per bin [lo, hi) of ``intensity`` counts spread over the isotopologues of ``pat`` (Gaussian
+    peaks of FWHM m/R at their exact masses)."""
+    from scipy.special import ndtr
+
+    out = np.zeros_like(lo)
+    frac = pat.relative / pat.relative.sum()
+    for m, a in zip(pat.mz, frac):
+        sd = m / (resolving_power * 2.354820045)
+        out += max(intensity, 0.0) * a * (ndtr((hi - m) / sd) - ndtr((lo - m) / sd))
+    return out
 
 
 def _figures(res: Result, paths: list[Path]) -> Result:
