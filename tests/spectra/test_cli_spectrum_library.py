@@ -177,6 +177,11 @@ def test_library_commands(cli, tmp_path):
     assert code == 0 and len(json.loads(out)["results"]["markers"]) > 100
     code, out, _ = cli("library", "search", "TFSI", "--json")
     assert "C2F6NO4S2-" in {m["ion"] for m in json.loads(out)["results"]["markers"]}
+    code, out, _ = cli("library", "search", "--mz", "33.03")  # each hit's deviation, nearest first
+    rows = [line.split() for line in out.splitlines()[2:] if line.strip()]
+    deltas = [abs(int(r[2])) for r in rows]
+    assert code == 0 and "within ±0.5 m/z of 33.03" in out and "Δ ppm" in out
+    assert deltas == sorted(deltas) and len(deltas) >= 2
     code, out, _ = cli("library", "show", "--interferences", "--json")
     assert any(set(i["ions"]) == {"^6LiH+", "^7Li+"} for i in json.loads(out)["results"]["interferences"])
     bad = tmp_path / "bad.yaml"

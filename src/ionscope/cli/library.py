@@ -17,10 +17,13 @@ app = typer.Typer(help="The battery marker library: show, search, validate user 
 FileOpt = Annotated[Optional[Path], typer.Option("--library", help="User library file merged over the built-in.")]
 
 
-def _table(markers) -> Table:
-    table = Table("ion", "m/z", "polarity", "parents", "component", box=None)
+def _table(markers, mz: float | None = None) -> Table:
+    """The markers as a table; given the searched ``mz``, with each marker's deviation from it (ppm)."""
+    columns = ["ion", "m/z"] + (["Δ ppm"] if mz is not None else []) + ["polarity", "parents", "component"]
+    table = Table(*columns, box=None)
     for m in markers:
-        table.add_row(m.ion, f"{m.mz:.4f}", m.polarity, ", ".join(m.parents), ", ".join(m.components))
+        delta = [f"{1e6 * (m.mz - mz) / mz:+.0f}"] if mz is not None else []
+        table.add_row(m.ion, f"{m.mz:.4f}", *delta, m.polarity, ", ".join(m.parents), ", ".join(m.components))
     return table
 
 
@@ -59,7 +62,7 @@ def show(
 def search(
     text: Annotated[Optional[str], typer.Argument(help="Text in ion, parent compound, component or notes.")] = None,
     mz: Annotated[Optional[float], typer.Option(help="m/z to match.")] = None,
-    tolerance: Annotated[float, typer.Option(help="m/z tolerance.")] = 0.5,
+    tolerance: Annotated[float, typer.Option(help="Half-width of the m/z window searched (m/z units).")] = 0.5,
     polarity: Annotated[Optional[str], typer.Option(help="positive | negative")] = None,
     component: Annotated[Optional[str], typer.Option(help="Battery component, e.g. SEI.")] = None,
     library: FileOpt = None,
@@ -72,12 +75,17 @@ def search(
     if text is None and mz is None and component is None:
         raise ValidationError("give search text, --mz or --component")
     hits = load_library(library).search(text, mz=mz, tolerance=tolerance, polarity=polarity, component=component)
+    if mz is not None:
+        hits = sorted(hits, key=lambda m: abs(m.mz - mz))
     if json:
         emit_json({"query": {"text": text, "mz": mz, "tolerance": tolerance, "polarity": polarity,
                              "component": component}, "markers": [m.to_dict() for m in hits]})
         return
-    console.print(f"{len(hits)} marker(s)")
-    console.print(_table(hits))
+    if mz is not None:
+        console.print(f"{len(hits)} marker(s) within ±{tolerance:g} m/z of {mz:g}, nearest first")
+    else:
+        console.print(f"{len(hits)} marker(s)")
+    console.print(_table(hits, mz))
 
 
 @app.command()
