@@ -46,8 +46,7 @@ def peaks(
     console.print(f"{res['n_peaks']} peaks in {file.name} (strongest {len(rows)} shown)")
     if res["calibration"] is not None:
         q = res["calibration"]
-        how = "exported (the file's own) kept" if q["kept_exported"] else "refit"
-        console.print(f"calibration: {q['model']}, {how}, "
+        console.print(f"calibration: {q['model']}, {_calibration_kept(q)}, "
                       f"rms {_ppm(q['rms'])} ppm over {q['n_used']} reference ions "
                       f"({len(q['rejected'])} rejected)", highlight=False)
     console.print(table)
@@ -196,6 +195,11 @@ def _check_identify_outputs(files: list[Path], table_out: Path | None, plot: Pat
         check_output_folder(plot, force, existing_figures(plot, files), option="--plot")
 
 
+def _calibration_kept(cal) -> str:
+    """Which calibration a spectrum result kept, in the words of the ``--table`` ``calibration`` column."""
+    return "exported (the file's own) kept" if cal["kept_exported"] else "refit"
+
+
 def _ppm(q) -> str:
     """An rms quantity (ppm) for text, or ``nan`` when there is none."""
     return f"{q.value:.0f}" if q is not None else "nan"
@@ -210,8 +214,7 @@ def _print_identification(res, batch: bool = False) -> None:
     detected = [r["element"] for r in res["elements"] if r["detected"]]
     console.print(f"[bold]{name}[/bold] ({res['polarity']}): detected " + (", ".join(detected) or "none"))
     if cal is not None:
-        how = "exported (the file's own) kept" if cal["kept_exported"] else "refit"
-        console.print(f"  calibration: {cal['model']}, {how}, rms {_ppm(cal['rms'])} ppm, "
+        console.print(f"  calibration: {cal['model']}, {_calibration_kept(cal)}, rms {_ppm(cal['rms'])} ppm, "
                       f"{cal['n_used']} reference ions used, {len(cal['rejected'])} rejected", highlight=False)
     table = Table("element", "found", "counts", "3σ limit", "z", "zc", "evidence / failed test", box=None)
     for r in res["elements"]:

@@ -20,6 +20,7 @@ from ionscope.io.atomic import atomic_path, check_replaceable
 from ionscope.io.checks import MAX_IN_MEMORY_BYTES, checked_nbytes, require_dir
 from ionscope.io.registry import FormatPlugin, ReaderOptions
 from ionscope.model.errors import AbsurdSizeError, FormatError, IonscopeError, ValidationError
+from ionscope.model.stores import is_zarr_store
 
 _DATAARRAY_KEY = "ionscope_dataarray"
 _DEFAULT_NAME = "data"
@@ -178,7 +179,7 @@ def load(path: str | PathLike[str], *, lazy: bool = True) -> xr.DataArray | xr.D
         A chunk shape too large to ever read (e.g. 10¹² elements).
     """
     p = require_dir(path)
-    if not _is_zarr(p):
+    if not is_zarr_store(p):
         raise FormatError("is a folder but not a Zarr store (no zarr.json or .zgroup)", p)
     try:
         ds = xr.open_zarr(p, consolidated=False, chunks=None)
@@ -247,11 +248,7 @@ def _lazy(ds: xr.Dataset, p: Path) -> xr.Dataset:
 def check_store_output(path: str | PathLike[str], force: bool) -> Path:
     """Refuse, before any work, a store output :func:`save` could not or must not write: an existing folder
     that is not a Zarr store (never replaced, even with ``force``), or an existing store without ``force``."""
-    return check_replaceable(path, force, what="a Zarr store", directory=True, ours=_is_zarr)
-
-
-def _is_zarr(p: Path) -> bool:
-    return p.is_dir() and any((p / f).exists() for f in ("zarr.json", ".zgroup", ".zarray"))
+    return check_replaceable(path, force, what="a Zarr store", directory=True, ours=is_zarr_store)
 
 
 PLUGIN = FormatPlugin(
@@ -261,7 +258,7 @@ PLUGIN = FormatPlugin(
     description="ionscope's own store: chunked Zarr v3 with units, metadata and provenance",
     read=lambda path, lazy=True: load(path, lazy=lazy),
     write=lambda obj, path, force=False, **kw: save(obj, path, force=force, **kw),
-    sniff=lambda path, head: _is_zarr(path),
+    sniff=lambda path, head: is_zarr_store(path),
     is_directory=True,
     options_model=ZarrOptions,
     options={"lazy": "Dask-backed (default true); false loads into memory"},

@@ -10,6 +10,7 @@ from typing import Any
 
 from ionscope.model.errors import FormatError, InputNotFoundError, ValidationError
 from ionscope.model.metadata import PREPARATIONS, SampleHistory
+from ionscope.model.stores import is_dataset_folder
 
 #: File names of a folder-wide history, in order of preference.
 FOLDER_FILES = ("sample.yaml", "sample.yml", "sample.json")
@@ -93,12 +94,7 @@ def history_folder(data_path: Path) -> Path:
     """The folder whose ``sample.yaml`` describes ``data_path``: the folder itself for a folder of data
     files (a batch), the enclosing folder for a file or a Zarr store (one dataset)."""
     data_path = Path(data_path)
-    store = data_path.suffix.lower() == ".zarr" or any((data_path / f).exists() for f in ZARR_MARKERS)
-    return data_path if data_path.is_dir() and not store else data_path.parent
-
-
-#: Files that make a folder a Zarr store (v3, v2 group, v2 array).
-ZARR_MARKERS = ("zarr.json", ".zgroup", ".zarray")
+    return data_path if data_path.is_dir() and not is_dataset_folder(data_path) else data_path.parent
 
 
 def history_sources(data_path: Path, override: Path | None = None) -> list[Path]:

@@ -16,6 +16,7 @@ import numpy as np
 from ionscope.model.errors import ValidationError
 from ionscope.model.provenance import make_provenance
 from ionscope.model.result import NoUncertainty, Quantity, RecordSequence, Result
+from ionscope.model.stores import is_dataset_folder
 from ionscope.spectra.calibration import REFERENCE_IONS, apply_calibration, recalibrate
 from ionscope.spectra.calibration import recalibrate as _recalibrate
 from ionscope.spectra.elements import _untestable, identify_elements
@@ -417,13 +418,13 @@ def spectrum_files(paths: Sequence[str | PathLike[str]]) -> list[Path]:
     out: list[Path] = []
     for raw in _expand_globs(paths):
         p = Path(raw)
-        if p.is_dir() and not _is_store(p):
+        if p.is_dir() and not is_dataset_folder(p):
             out += sorted(q for q in p.iterdir() if q.suffix.lower() in SPECTRUM_SUFFIXES and q.is_file())
         elif p.exists():
             out.append(p)
         else:
             raise InputNotFoundError("no such file or folder" + (" (a glob that matched nothing?)"
-                                                                  if any(c in str(p) for c in "*?[") else ""), p)
+                                                                  if _is_glob(str(p)) else ""), p)
     if not out:
         raise InputNotFoundError("no spectrum files to analyse (empty folder or glob)",
                                  Path(paths[0]) if paths else None)
@@ -439,14 +440,13 @@ def _expand_globs(paths: Sequence[str | PathLike[str]]) -> list[str | PathLike[s
     out: list[str | PathLike[str]] = []
     for raw in paths:
         text = str(raw)
-        matches = sorted(glob.glob(text)) if not Path(text).exists() and any(c in text for c in "*?[") else []
+        matches = sorted(glob.glob(text)) if not Path(text).exists() and _is_glob(text) else []
         out += matches or [raw]
     return out
 
 
-def _is_store(p: Path) -> bool:
-    """A folder that is one dataset (a Zarr store), read as a file, not searched for spectrum exports."""
-    return p.suffix.lower() == ".zarr" or any((p / f).exists() for f in ("zarr.json", ".zgroup", ".zarray"))
+def _is_glob(text: str) -> bool:
+    return any(c in text for c in "*?[")
 
 
 @dataclass(frozen=True)

@@ -54,7 +54,7 @@ def plot_identification(res: Result, folder: Path, *, polarity: str | None = Non
     import matplotlib.pyplot as plt
 
     from ionscope.spectra.calibration import apply_calibration, recalibrate
-    from ionscope.spectra.peaks import estimate_baseline, find_spectrum_peaks
+    from ionscope.spectra.peaks import _channel_edges, estimate_baseline, find_spectrum_peaks
     from ionscope.spectra.pipeline import read_spectrum
 
     spec = read_spectrum(res["file"], polarity)
@@ -64,7 +64,7 @@ def plot_identification(res: Result, folder: Path, *, polarity: str | None = Non
     base = estimate_baseline(y, 101)
     top = find_spectrum_peaks(y, x, min_snr=10).nlargest(20, "height")
     resolving_power = float(np.median(top["resolving_power"])) if len(top) else 1000.0
-    edges = np.concatenate([[x[0] - (x[1] - x[0]) / 2], (x[1:] + x[:-1]) / 2, [x[-1] + (x[-1] - x[-2]) / 2]])
+    edges = _channel_edges(x)
     cal = res["calibration"]
     cal_text = f", calibration rms {cal['rms'].value:.0f} ppm" if cal is not None and cal.get("rms") else ""
     out = []
@@ -101,15 +101,17 @@ MAX_COLUMNS = 4
 
 
 def _draw_form(ax, form: dict, species: list[dict], x: np.ndarray, y: np.ndarray, base: np.ndarray,
-               edges: np.ndarray, resolving_power: float) -> None:
+               edges: tuple[np.ndarray, np.ndarray], resolving_power: float) -> None:
     """One panel: counts per bin around the form's pattern, the local background, the form's fitted
     pattern on it and the sum of every fitted species there (the joint decomposition: what the form is
     credited with is what the others leave). Each isotopologue is a Gaussian of FWHM m/R holding the
     fitted intensity × its abundance, integrated over each bin (the counts a bin receives), so that a
     peak narrower than a bin is drawn at its height."""
+    from ionscope.spectra.elements import _unit_pattern
+
     pat = _unit_pattern(form["formula"])
     sel = (x >= pat.mz.min() - 3) & (x <= pat.mz.max() + 3)
-    lo, hi = edges[:-1][sel], edges[1:][sel]
+    lo, hi = edges[0][sel], edges[1][sel]
     xs = x[sel]
     ax.step(xs, y[sel], where="mid", lw=0.8, color="0.3", label="observed")
     ax.plot(xs, base[sel], lw=0.8, color="tab:green", label="background")
@@ -127,23 +129,14 @@ def _draw_form(ax, form: dict, species: list[dict], x: np.ndarray, y: np.ndarray
     ax.set_xlabel("m/z", fontsize=8)
 
 
-def _unit_pattern(formula: str):
-    from ionscope.library.patterns import isotope_pattern
-
-    return isotope_pattern(formula, resolution="unit")
-
-
 def _binned_pattern(pat, intensity: float, lo: np.ndarray, hi: np.ndarray, resolving_power: float) -> np.ndarray:
     """Counts per bin [lo, hi) of ``intensity`` counts spread over the isotopologues of ``pat`` (Gaussian
     peaks of FWHM m/R at their exact masses)."""
-    from scipy.special import ndtr
+    from ionscope.spectra.elements import _gaussian_share
 
-    out = np.zeros_like(lo)
-    frac = pat.relative / pat.relative.sum()
-    for m, a in zip(pat.mz, frac):
-        sd = m / (resolving_power * 2.354820045)
-        out += max(intensity, 0.0) * a * (ndtr((hi - m) / sd) - ndtr((lo - m) / sd))
-    return out
+    centre = pat.mz[:, None]
+    share = _gaussian_share(centre, centre / (resolving_power * 2.354820045), lo[None, :], hi[None, :])
+    return max(intensity, 0.0) * (pat.abundance / pat.abundance.sum()) @ share
 
 
 def _figures(res: Result, paths: list[Path]) -> Result:

@@ -36,6 +36,7 @@ import numpy as np
 import xarray as xr
 
 from ionscope.model.errors import FormatError, InputNotFoundError, IonscopeError, ValidationError
+from ionscope.model.stores import is_dataset_folder
 from ionscope.viewer.wire import PathScrubber
 
 #: Coordinates longer than this are described by their range only.
@@ -205,7 +206,7 @@ class Catalogue:
         """Add a file or store, or every readable entry of a plain folder (and its sub-folders down to
         ``depth`` levels, e.g. ``demo-output/data/*.zarr``, ``data/profiles/stack/*.txt``); return the new entries."""
         p = Path(path).expanduser().resolve()
-        folder = p.is_dir() and not _is_store(p) and not p.name.lower().endswith(".zarr")
+        folder = p.is_dir() and not is_dataset_folder(p)
         if not _nested:  # a command-line argument: the base its entries are named from
             given = Path(path).expanduser().absolute()
             self.scrub.add_base(p if folder else p.parent)
@@ -261,7 +262,7 @@ class Catalogue:
             Each path as given → the entries :meth:`add` made of it.
         """
         for path, entries in given.items():
-            folder = Path(path).is_dir() and not _is_store(Path(path)) and not Path(path).name.lower().endswith(".zarr")
+            folder = Path(path).is_dir() and not is_dataset_folder(path)
             if not folder:
                 failed = next((e.failure for e in entries if e.failure is not None), None)
                 if failed is not None:
@@ -341,15 +342,11 @@ def _total_ion_image(events: Any, path: Path) -> xr.DataArray:
     return image
 
 
-def _is_store(p: Path) -> bool:
-    return any((p / f).exists() for f in ("zarr.json", ".zgroup", ".zarray"))
-
-
 def _looks_readable(p: Path) -> bool:
     """Whether a folder entry has an extension some registered reader claims."""
     import ionscope
 
     name = p.name.lower()
     if p.is_dir():
-        return _is_store(p) or name.endswith(".zarr")
+        return is_dataset_folder(p)
     return any(name.endswith(ext) for pl in ionscope.plugins().values() if pl.read for ext in pl.extensions)
