@@ -250,3 +250,18 @@ def test_channel_binned_is_the_median_spacing_of_half_a_mass_unit_or_more():
     # a TOF axis whose top channels are 0.5 m/z apart (IONTOF exports reach this near m/z 1800) is not
     mz = np.arange(0.1, 42.45, 0.006) ** 2  # m/z ∝ t²: channels 0.0012 m/z apart at m/z 0.01, 0.51 at 1800
     assert np.diff(mz).max() > 0.5 and not channel_binned(mz)
+
+
+def test_a_refit_replaces_the_export_only_when_the_references_favour_it_beyond_chance():
+    from ionscope.spectra.calibration import REFIT_ALPHA, _refit_p_value
+
+    rng = np.random.default_rng(3)
+    exported = rng.normal(0.0, 0.3, 18)  # held-out residuals in bins at 18 reference peaks
+    # better at half the peaks (the largest residuals), worse at the other half: a smaller rms that
+    # chance gives as often as not must not replace the instrument's calibration
+    balanced = exported * np.where(np.abs(exported) > np.median(np.abs(exported)), 0.8, 1.15)
+    assert np.sqrt(np.mean(balanced ** 2)) < np.sqrt(np.mean(exported ** 2))
+    assert _refit_p_value(balanced, exported) > REFIT_ALPHA
+    # an export off by a bin loses at every peak: p = 2⁻¹⁸
+    assert _refit_p_value(exported, exported + np.sign(exported)) == pytest.approx(2.0 ** -18)
+    assert _refit_p_value(exported, exported) == 1.0  # no peak differs
