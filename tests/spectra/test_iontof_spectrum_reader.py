@@ -119,3 +119,23 @@ def test_real_exports_read_completely():
         assert s.sizes["mz"] == n_rows, path.name  # no row dropped
         assert s.attrs["acquisition"]["binning"] == 200
         assert s.attrs["acquisition"]["polarity"] == ("positive" if path.name.startswith("P_") else "negative")
+
+
+def test_printed_mz_that_ties_at_one_channel_per_bin_comes_from_the_channel_law(tmp_path):
+    """At one channel per bin the m/z step below m/z ~10⁻³ is under the printed 10⁻⁶, so rows tie; the
+    export's own law t = t0 + k√m reproduces every printed value and gives their order back."""
+    t0, k = -300.0, 33000.0
+    ch = np.concatenate([np.arange(0, 400), 2_000 + 100 * np.arange(2_000)])  # ties below m/z 1e-3
+    mz = ((ch - t0) / k) ** 2
+    body = "".join(f"{c}\t{m:.6f}\t{i % 5}\n" for i, (c, m) in enumerate(zip(ch, mz)))
+    assert len({f"{m:.6f}" for m in mz}) < ch.size
+    s = ionscope.read(_write(tmp_path, HEADER.replace("200", "1") + body))
+    got = s.coords["mz"].values
+    assert np.all(np.diff(got) > 0) and np.max(np.abs(got - mz)) < 1e-6
+    assert s.attrs["mz_from_channel_law"]["tied_rows"] > 0
+    # a tie the law does not reproduce (m/z ~10 repeated on the next channel) is still an error
+    rows = body.splitlines(keepends=True)
+    c, m, n = rows[1000].split("\t")
+    rows[1001] = "\t".join([rows[1001].split("\t")[0], m, n])
+    with pytest.raises(NonMonotonicError, match="non-monotonic"):
+        ionscope.read(_write(tmp_path, HEADER + "".join(rows), name="P_tie.txt"))

@@ -16,7 +16,9 @@ m/z ordering: the exported m/z comes from ``m = ((t − t0)/k)²``; channels bef
 so m/z can *decrease* over the first rows before it increases. Such a leading fold (m/z strictly
 decreasing from the first row down to its minimum, all below 1 m/z) is removed — with a warning, and
 the number of removed rows and their channel range recorded in ``attrs["dropped_leading_rows"]`` —
-unless ``fold="error"``. Any other non-increasing m/z raises :class:`NonMonotonicError` naming the
+unless ``fold="error"``. Rows whose printed m/z ties at the print precision (fine binning at the lowest
+masses) get their m/z from the export's own channel law (:func:`_untie_printed_mz`). Any other
+non-increasing m/z raises :class:`NonMonotonicError` naming the
 line. No other row is ever dropped: ragged, non-numeric, truncated or negative rows raise
 :class:`~ionscope.model.FormatError` with the line number.
 
@@ -143,6 +145,33 @@ def _leading_fold(mz: np.ndarray) -> int:
     return n if mz[n] < 1.0 else 0
 
 
+def _untie_printed_mz(channel: np.ndarray, mz: np.ndarray, attrs: dict[str, Any]) -> np.ndarray:
+    """m/z of every row from the export's own law where the printed m/z ties between channels.
+
+    SurfaceLab prints m/z to a fixed number of decimals. At fine binning the m/z step between channels
+    at the lowest masses, ``2√m·Δt/k`` (from ``m = ((t − t0)/k)²``), is smaller than the last printed
+    digit (10⁻⁶ u/e below m/z ~10⁻³ at one channel per bin), so neighbouring rows print the same m/z.
+    The law ``t = t0 + k√m`` is then fitted to the rows above m/z 1 and, if it reproduces *every*
+    printed value to within one printed digit (the smallest non-zero step of the column), its m/z
+    replaces the printed column — identical to print precision, now strictly ordered; the fit is recorded
+    in ``attrs["mz_from_channel_law"]``. Ties the law cannot reproduce are left for the monotonicity check.
+    """
+    step = np.diff(mz)
+    high = mz >= 1.0
+    if not np.any(step == 0) or not np.any(step > 0) or high.sum() < 3:
+        return mz
+    quantum = float(np.min(step[step > 0]))
+    design = np.column_stack([np.ones(int(high.sum())), np.sqrt(mz[high])])
+    (t0, k), *_ = np.linalg.lstsq(design, channel[high], rcond=None)
+    law = ((channel - t0) / k) ** 2
+    worst = float(np.max(np.abs(law - mz)))
+    if worst > quantum:
+        return mz
+    attrs["mz_from_channel_law"] = {"t0": float(t0), "k": float(k), "max_deviation": worst,
+                                    "print_step": quantum, "tied_rows": int(np.sum(step == 0))}
+    return law
+
+
 def read_iontof_spectrum(path: str | PathLike[str], *, polarity: str | None = None, fold: str = "drop",
                          **_: Any):
     """Read an IONTOF SurfaceLab spectrum text export.
@@ -176,6 +205,7 @@ def read_iontof_spectrum(path: str | PathLike[str], *, polarity: str | None = No
     if np.any(np.diff(channel) <= 0):
         raise FormatError(f"line {skip + int(np.argmax(np.diff(channel) <= 0)) + 2}: channels do not increase", p)
     attrs: dict[str, Any] = {"source": p.name, "header": dict(header)}
+    mz = _untie_printed_mz(channel, mz, attrs)
     n_fold = _leading_fold(mz)
     if n_fold:
         if fold == "error":

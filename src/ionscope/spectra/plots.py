@@ -54,7 +54,8 @@ def plot_identification(res: Result, folder: Path, *, polarity: str | None = Non
     import matplotlib.pyplot as plt
 
     from ionscope.spectra.calibration import apply_calibration, recalibrate
-    from ionscope.spectra.peaks import _channel_edges, estimate_baseline, find_spectrum_peaks
+    from ionscope.spectra.elements import instrument_resolving_power
+    from ionscope.spectra.peaks import _channel_edges, estimate_baseline
     from ionscope.spectra.pipeline import read_spectrum
 
     spec = read_spectrum(res["file"], polarity)
@@ -62,8 +63,8 @@ def plot_identification(res: Result, folder: Path, *, polarity: str | None = Non
         spec = apply_calibration(spec, recalibrate(spec, polarity=res["polarity"]).calibration)
     x, y = spec.coords["mz"].values, np.asarray(spec.values, float)
     base = estimate_baseline(y, 101)
-    top = find_spectrum_peaks(y, x, min_snr=10).nlargest(20, "height")
-    resolving_power = float(np.median(top["resolving_power"])) if len(top) else 1000.0
+    resolving_power = instrument_resolving_power(y, x)
+    r_text = f"R = {resolving_power:.0f}" if np.isfinite(resolving_power) else "peaks narrower than a bin"
     edges = _channel_edges(x)
     cal = res["calibration"]
     cal_text = f", calibration rms {cal['rms'].value:.0f} ppm" if cal is not None and cal.get("rms") else ""
@@ -85,7 +86,7 @@ def plot_identification(res: Result, folder: Path, *, polarity: str | None = Non
         handles, labels = axes[0][0].get_legend_handles_labels()
         fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=7, frameon=False)
         found = "detected" if row["detected"] else "not detected"
-        fig.suptitle(f"{stem}: {row['element']} {found} (R = {resolving_power:.0f}{cal_text}); per form: fitted "
+        fig.suptitle(f"{stem}: {row['element']} {found} ({r_text}{cal_text}); per form: fitted "
                      "counts ± 1σ, zc = contrast over the local background", fontsize=8)
         fig.tight_layout(rect=(0, 0.07, 1, 1))
         path = figure_path(folder, res["file"], row["element"])
@@ -132,10 +133,11 @@ def _draw_form(ax, form: dict, species: list[dict], x: np.ndarray, y: np.ndarray
 def _binned_pattern(pat, intensity: float, lo: np.ndarray, hi: np.ndarray, resolving_power: float) -> np.ndarray:
     """Counts per bin [lo, hi) of ``intensity`` counts spread over the isotopologues of ``pat`` (Gaussian
     peaks of FWHM m/R at their exact masses)."""
-    from ionscope.spectra.elements import _gaussian_share
+    from ionscope.spectra.elements import FWHM_SIGMA, _gaussian_share
 
     centre = pat.mz[:, None]
-    share = _gaussian_share(centre, centre / (resolving_power * 2.354820045), lo[None, :], hi[None, :])
+    share = _gaussian_share(centre, np.maximum(centre / (resolving_power * FWHM_SIGMA), 1e-6 * (hi - lo).min()),
+                            lo[None, :], hi[None, :])
     return max(intensity, 0.0) * (pat.abundance / pat.abundance.sum()) @ share
 
 
