@@ -374,13 +374,19 @@ def _interference_species(elements: Sequence[str], polarity: str, max_mz: float 
     if chlorides:
         out += [(t.format(E=e) + "H" + sign, frozenset((e,))) for e in elements for t in CHLORIDE_FORMS[polarity]
                 if chloride_allowed(e, t + "H", polarity)]
+    return _below(out, max_mz) + _dimer_species(elements, polarity, max_mz)
+
+
+def _dimer_species(elements: Sequence[str], polarity: str, max_mz: float | None = None) -> list[tuple[str, frozenset]]:
+    """(formula, metal elements) of the dimer ions M₂ and MM' of every pair of ``elements``."""
+    sign = "+" if polarity == "positive" else "-"
     els = list(dict.fromkeys(elements))
-    for i, e in enumerate(els):
-        for f in els[i:]:
-            out.append(((f"{e}2" if e == f else f"{e}{f}") + sign, frozenset((e, f))))
-    if max_mz is not None:
-        out = [(f, m) for f, m in out if _unit_pattern(f).mz.max() < max_mz]
-    return out
+    out = [((f"{e}2" if e == f else f"{e}{f}") + sign, frozenset((e, f))) for i, e in enumerate(els) for f in els[i:]]
+    return _below(out, max_mz)
+
+
+def _below(pairs: list[tuple[str, frozenset]], max_mz: float | None) -> list[tuple[str, frozenset]]:
+    return pairs if max_mz is None else [(f, m) for f, m in pairs if _unit_pattern(f).mz.max() < max_mz]
 
 
 def _windows(centres: np.ndarray, half: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -498,7 +504,7 @@ class _Spectrum:
 class _Species:
     """Candidate species: formula, its elements, the element it is reported under (None for an
     interference species), and its isotopologue rows (m/z, capture-weighted abundance, species index,
-    window half-width)."""
+    window half-width, abundance, bin width of the spectrum there)."""
 
     formulas: list[str]
     metals: list[frozenset]
@@ -509,6 +515,7 @@ class _Species:
     idx: np.ndarray
     half: np.ndarray
     ab: np.ndarray
+    bin_width: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -714,7 +721,7 @@ def _confirmation(fits: list[SpeciesFit], polarity: str, params: IdentifyParamet
     that only a later stage establishes (DyO₂⁻ at m/z 192–196 on Pt⁻ at 194–198, where Pt is found by
     PtCl₂⁻). The elements found by all stages are therefore fitted together — every form, their (oxy)chloride ions
     where ``chlorides``, the deciding hydride interferences, all their dimer ions (M₂⁺, MM'⁺ at m/z 190–230 for the
-    platinum-group metals, where WO₂⁺ took the Pd₂⁺/RuPd⁺ counts of a positive quinary alloy spectrum without them)
+    platinum-group metals, where Pt⁺/PtO⁺ and the oxides of heavier metals would otherwise take their counts)
     and the primary-ion species — and an element stays present only if one of its species passes tests 1–3 (module
     docstring) in that fit too; the others' records are marked ``"not confirmed"``. Requiring a second test to pass
     as well can only lower the false-report probability, so the Bonferroni threshold of :func:`_auto_threshold`
@@ -813,15 +820,13 @@ def _few_isotope_masses(formula: str) -> set[int]:
     return set(np.rint(main).astype(int).tolist()) if main.size <= 2 else set()
 
 
-def _deciding_interferences(forms: list, candidates: list[tuple[str, frozenset]], dimers: bool = False) -> list:
+def _deciding_interferences(forms: list, candidates: list[tuple[str, frozenset]]) -> list:
     """Of ``candidates`` ((formula, elements) pairs), those landing with an isotopologue of ≥ 5 % of their
     largest on a nominal mass of a one- or two-isotope form (``forms``: (formula, elements, element)
     triples) of another element (RuH⁺ on
     ¹⁰³Rh⁺, RuO₃H⁻ on RhO₃⁻), where no isotope pattern can tell them apart. Elsewhere hydrides are left
     out: an element's hydride is its own pattern moved by one mass, nearly collinear with it, which leaves
-    the split between the two undetermined and the significance of each form meaningless. With
-    ``dimers``, every dimer (M₂, MM') among ``candidates`` is kept too: no monomer form is collinear
-    with it, and where it is not fitted a multi-isotope form at the same masses takes its counts."""
+    the split between the two undetermined and the significance of each form meaningless."""
     targets: dict[int, set[str]] = {}
     for f, _, el in forms:
         for m in _few_isotope_masses(f):
@@ -830,8 +835,7 @@ def _deciding_interferences(forms: list, candidates: list[tuple[str, frozenset]]
     for f, metals in candidates:
         p = _unit_pattern(f)
         masses = np.rint(p.mz[p.abundance >= 0.05 * p.abundance.max()]).astype(int)
-        dimer = len(metals) == 2 or "2" in f
-        if (dimers and dimer) or any(targets.get(int(m), set()) - metals for m in masses):
+        if any(targets.get(int(m), set()) - metals for m in masses):
             out.append((f, metals, None))
     return out
 
@@ -890,13 +894,15 @@ def _build_species(els: Sequence[str], polarity: str, params: IdentifyParameters
                    interferences: bool, chlorides: bool = False, nuisance: Sequence[str] = (),
                    extra: Sequence[tuple[str, str]] = (), dimers: bool = False) -> _Species:
     """Reported forms of every element (with ``chlorides`` its (oxy)chloride ions too) and the ``extra``
-    (formula, element) species, plus (``interferences``) the deciding interference species and the
-    primary-ion species of the ``nuisance`` elements; the isotopologues above ``min_abundance`` inside the
-    m/z range, with the fraction of a Gaussian peak of FWHM m/R spread over its bin
-    (:func:`_binned_gaussian_share`) captured by a window of half-width ``max(m/2R, one bin)``."""
+    (formula, element) species, plus (``interferences``) the deciding interference species — with ``dimers``,
+    every dimer ion of ``els`` (no monomer form is collinear with one, and where it is not fitted a
+    multi-isotope form at the same masses takes its counts) — and the primary-ion species of the ``nuisance``
+    elements; the isotopologues above ``min_abundance`` inside the m/z range, with the fraction of a Gaussian
+    peak of FWHM m/R spread over its bin (:func:`_binned_gaussian_share`) captured by a window of half-width
+    ``max(m/2R, one bin)``."""
     x, rp = data.x, data.resolving_power
     top = float(x.max())
-    pairs = [(f, frozenset((e,)), e) for f, e in _candidate_pairs(els, polarity, params.forms, top, chlorides)]
+    pairs: list[tuple[str, frozenset, str | None]] = [(f, frozenset((e,)), e) for f, e in _candidate_pairs(els, polarity, params.forms, top, chlorides)]
     pairs += [(f, frozenset((e,)), e) for f, e in extra if (f, frozenset((e,)), e) not in pairs]
     if not pairs:
         none = _untestable(els, polarity)
@@ -904,7 +910,9 @@ def _build_species(els: Sequence[str], polarity: str, params: IdentifyParameters
                "elements with an unbound anion no M⁻)") if none else ""
         raise ValidationError("no candidate species fall inside the m/z range of the spectrum" + why)
     if interferences:
-        pairs += _deciding_interferences(pairs, _interference_species(els, polarity, top, chlorides), dimers)
+        pairs += _deciding_interferences(pairs, _interference_species(els, polarity, top, chlorides))
+        if dimers:
+            pairs += [(f, m, None) for f, m in _dimer_species(els, polarity, top) if (f, m, None) not in pairs]
     pairs += _primary_ion_species(nuisance, polarity, top)
     pats = [_unit_pattern(f) for f, _, _ in pairs]
     keeps = [p.abundance >= params.min_abundance * p.abundance.max() for p in pats]
@@ -917,7 +925,7 @@ def _build_species(els: Sequence[str], polarity: str, params: IdentifyParameters
     half = np.maximum(cm / (2 * rp), bin_width)
     captured = ca * _binned_gaussian_share(cm, cm / (rp * FWHM_SIGMA), bin_width, cm - half, cm + half)
     return _Species([f for f, _, _ in pairs], [m for _, m, _ in pairs], [r for _, _, r in pairs], pats,
-                    cm, captured, idx, half, ca)
+                    cm, captured, idx, half, ca, bin_width)
 
 
 def _solve(species: _Species, data: _Spectrum, shift_ppm, rows=None):
@@ -934,7 +942,7 @@ def _solve(species: _Species, data: _Spectrum, shift_ppm, rows=None):
     wlo, whi, win = _windows(centres, species.half[sel])
     b, var, flanks = _window_counts(wlo, whi, data.x, data.cs_raw, data.dx)
     sigma = centres / (data.resolving_power * FWHM_SIGMA)
-    kept = _captured_fraction(centres, sigma, np.interp(centres, data.x, data.dx), wlo, whi, flanks, win)
+    kept = _captured_fraction(centres, sigma, species.bin_width[sel], wlo, whi, flanks, win)
     a = np.zeros((wlo.size, n))
     np.add.at(a, (win, species.idx[sel]), species.ab[sel] * kept)
     w = 1.0 / np.sqrt(np.maximum(var, 1.0))
