@@ -902,7 +902,8 @@ def _build_species(els: Sequence[str], polarity: str, params: IdentifyParameters
     ``max(m/2R, one bin)``."""
     x, rp = data.x, data.resolving_power
     top = float(x.max())
-    pairs: list[tuple[str, frozenset, str | None]] = [(f, frozenset((e,)), e) for f, e in _candidate_pairs(els, polarity, params.forms, top, chlorides)]
+    candidates = _candidate_pairs(els, polarity, params.forms, top, chlorides)
+    pairs: list[tuple[str, frozenset, str | None]] = [(f, frozenset((e,)), e) for f, e in candidates]
     pairs += [(f, frozenset((e,)), e) for f, e in extra if (f, frozenset((e,)), e) not in pairs]
     if not pairs:
         none = _untestable(els, polarity)
