@@ -113,3 +113,42 @@ def test_chloro_complex_stage_reports_nothing_where_no_metal_chloride_is(seed):
     res = identify_elements(spec, polarity="negative", elements="auto")
     assert res.chlorides and set(res.present().keys()) == {"Ru"}
     assert any(f.formula == "PdCl2-" for f in res)  # tested, not found
+
+
+def test_oxychloride_ions_are_tested_only_when_asked():
+    from ionscope.spectra.elements import _chloro_complex_pairs
+
+    both = _chloro_complex_pairs(["Ru"], "negative", 1000.0, oxychlorides=True)
+    assert {"RuCl2-", "RuCl3-", "RuOCl-", "RuOCl2-", "RuO2Cl-"} <= {f for f, _ in both}
+    assert {f for f, _ in _chloro_complex_pairs(["Ru"], "negative", 1000.0)} == {"RuCl2-", "RuCl3-"}
+
+
+def test_oxide_pattern_seen_means_only_the_contrast_test_failed(chlorinated):
+    from dataclasses import replace
+
+    from ionscope.spectra.elements import _oxide_pattern_seen
+
+    res = list(identify_elements(chlorinated, polarity="negative", elements="auto"))
+    sn, te = (next(f for f in res if f.formula == name) for name in ("SnO2-", "TeO2-"))
+    fits = res + [replace(sn, present=False, failed=("contrast",)),
+                  replace(te, present=False, failed=("pattern", "contrast"))]
+    assert _oxide_pattern_seen(fits) == {"Sn"}  # Te's pattern is not seen; Ru and Pd are found
+    ru_found = replace(next(f for f in res if f.formula == "RuO-"), present=False, failed=("contrast",))
+    assert "Ru" not in _oxide_pattern_seen(res + [ru_found])
+
+
+def test_a_metal_seen_as_oxychloride_anions_is_found_in_the_second_chloride_round():
+    # RuO₂Cl⁻ without any binary chloro-complex ion: the first round (MCl₂⁻, MCl₃⁻) finds nothing; the
+    # second, for a metal whose oxide pattern was seen, tests its oxychloride ions and recovers the truth
+    from ionscope.spectra.elements import IdentifyParameters, _chloro_complex_stage, _prepare
+
+    spec = _spectrum({**BASE, "Cl-": 5e4, "RuO2Cl-": 8e3}, seed=21)
+    params = IdentifyParameters(min_significance=4.3)
+    data = _prepare(spec, None, params)
+    first = _chloro_complex_stage([], "negative", params, data, ())
+    assert not any(f.present for f in first)
+    second = _chloro_complex_stage(first, "negative", params, data, (), frozenset({"Ru"}))
+    assert {f.element for f in second if f.present} == {"Ru"}
+    ru = {f.formula: f for f in second if f.element == "Ru"}
+    assert ru["RuO2Cl-"].present and ru["RuO2Cl-"].intensity == pytest.approx(8e3, rel=0.1)
+    assert len(second) == len({f.formula for f in second})  # the retested ions replace their first records

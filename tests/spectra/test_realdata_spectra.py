@@ -157,7 +157,7 @@ def test_recalibration_never_fails_and_is_never_worse_than_the_export(name):
 @pytest.mark.slow
 @pytest.mark.realdata
 def test_auto_mode_finds_ru_in_positive_spectra_and_few_foreign_elements():
-    # auto screens ~30 elements with ≥ 3 isotopes above 5 %; measured on the 19 files: Ru in 17 of 19
+    # auto screens ~30 elements with ≥ 3 isotopes above 5 %; measured on the 19 files: Ru in 17 of 19 before the second chloride round
     # (every positive spectrum; missed on the negative quinary and HEA19), and 4 reports of foreign
     # elements (in no sample) over the 17 spectra of known composition: DyO₂⁻/DyO₃⁻/ErO₃⁻ on the masses
     # of Pt⁻/PtO⁻ (×3) and SrO₂⁻. The oxide fragment rule removed DyO₂⁺, GdO₂⁺ … and SrO⁺ (6 reports
@@ -174,9 +174,12 @@ def test_auto_mode_finds_ru_in_positive_spectra_and_few_foreign_elements():
     # Modelling each peak spread over its bin (unbiased intensities at 200 channels per bin) lifted WO₂⁺ on
     # the positive quinary to contrast 4.2 over z_crit 4.07, on the m/z 214–218 region of the Pd₂⁺/RuPd⁺
     # dimers and PtO⁺ (the dimers, fitted in the confirmation, do not take it): 1 report.
+    # Negative HEA19: RuO⁻/RuO₂⁻ show Ru's pattern (6.5σ, cosine 0.95) but no contrast over the continuum
+    # there, and Ru has no binary chloro-complex ion; the second chloride round, after Rh is found, tests
+    # its oxychloride ions: RuO₂Cl⁻ 5.5σ, contrast 8.9 (z_crit 4.29) — Ru in 18 of 19, as named mode.
     ru = [n for n in EXPECTED if "Ru" in _found(n, "auto")]
-    assert {n for n in EXPECTED if n.startswith("P_")} <= set(ru)
-    assert len(ru) >= 17
+    assert {n for n in EXPECTED if n.startswith("P_")} | {"N_HEA19_Bi1_1.txt"} <= set(ru)
+    assert len(ru) >= 18
     foreign = sum(len(_found(n, "auto") - e - set(NAMED)) for n, e in EXPECTED.items() if e is not None)
     assert foreign <= 1
 
@@ -236,8 +239,8 @@ def test_named_mode_meets_the_targets():
 
 @pytest.mark.slow
 @pytest.mark.realdata
-@pytest.mark.xfail(strict=True, reason="not met on the shared files: Ru 89 % (negative spectra of the "
-                                       "richer alloys), Rh 75 %, Ir 50 % (9 % false), Pt 62 % (positive "
+@pytest.mark.xfail(strict=True, reason="not met on the shared files: Ru 95 % (negative quinary), "
+                                       "Rh 75 %, Ir 50 % (9 % false), Pt 62 % (positive "
                                        "spectra)")
 def test_auto_mode_meets_the_targets():
     # targets: Ru in ≥ 98 %; each metal ≥ 80 % with ≤ 5 % false reports

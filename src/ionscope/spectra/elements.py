@@ -36,8 +36,9 @@ Named mode runs the same tests as auto mode: naming an element does not make it 
 the false-report probability of the whole run of species tests at that of a single 3σ test
 (Bonferroni), e.g. 3.7σ for the 11 positive and 4.0σ for the 41 negative species (chlorides
 included) of Ru, Rh, Pd, Ir, Pt. In auto mode the family is every test its stages can make, counted
-before any is made (:func:`_auto_threshold`): 4.07σ for the 58 positive tests, 4.22σ for the 110
-negative ones where chlorine is seen (74 screened species, 20 chloro-complex ions, 16 Rh/Ir forms).
+before any is made (:func:`_auto_threshold`): 4.07σ for the 58 positive tests, 4.29σ for the 154
+negative ones where chlorine is seen (74 screened species, 20 chloro-complex ions in the first round of
+the chloride stage and 44 chloride and oxychloride ions in its second, 16 Rh/Ir forms).
 
 A species with a single isotopologue above 1 % of the largest (Rh⁺, RhO⁺, Au⁺, Co⁺ …;
 ``SpeciesFit.diagnostic`` False) has no pattern to confirm: it is present only when it passes tests 1
@@ -52,7 +53,10 @@ an alloy does not spoil the local background of Ru⁺. Where chlorine is seen, t
 binary chloro-complex ions (PdCl₂⁻, PdCl₃⁻) against the elements found. The few-isotope stage
 (:func:`_few_isotope_stage`) tests the one- and two-isotope platinum-group metals
 :data:`AUTO_FEW_ISOTOPE` (Rh, Ir) as named mode does, against the elements found and their interference
-and chloride species. Name other few-isotope elements to test them. Last, the confirmation
+and chloride species. Name other few-isotope elements to test them. The chloro-complex stage then runs
+once more against everything found so far, and a metal whose oxide ions showed its isotope pattern but
+did not stand out of the local continuum is tested there by its oxychloride ions too
+(:func:`_oxide_pattern_seen`). Last, the confirmation
 (:func:`_confirmation`) fits the elements found alone, as named mode would and with all their dimer
 ions, keeps only those that pass again and reports their species from that fit: an element's intensity
 is then close to what named mode gives for the same elements, not a share left by ~30 screened
@@ -80,7 +84,8 @@ leaking into oxide anions of other elements at the same nominal masses, and a me
 ions only as chloro-complexes (PdCl₂⁻) is found. The auto screening fits no chlorides unless asked
 (``chlorides=True``; see :class:`IdentifyParameters`); where chlorine is seen, the later auto stages fit
 those of the elements found, and the chloro-complex stage tests the binary chloro-complex ions of the
-chloride-forming metals not found.
+chloride-forming metals not found (in its second round also the oxychloride ions of those with an oxide
+pattern seen).
 
 Primary ion. The analysis beam's ions (Bi⁺, Bi₃⁺ … and their oxides, :data:`PRIMARY_ION_FORMS`) are
 implanted and sputtered back; given ``primary_ion`` they are fitted as nuisance species — never
@@ -446,7 +451,7 @@ class IdentifyParameters:
         spectrum (:func:`_chlorine_seen`); in the auto screening not (over the ~20 chloride-forming auto
         candidates, the chlorides of absent elements took unmodelled oxychloride structure: measured on
         real Ru-alloy spectra, 10 reports of absent elements instead of 3) — there the chloride-forming
-        metals not found are tested by their binary chloro-complex ions (:func:`_chloro_complex_stage`).
+        metals not found are tested by their chloro-complex ions (:func:`_chloro_complex_stage`).
         True: in every auto stage, no chloro-complex stage; False: nowhere.
     primary_ion
         The primary ion of the measurement (``"Bi3+"``, ``"Bi"``, ``"Au"`` …): its atomic, cluster and
@@ -576,10 +581,13 @@ def identify_elements(spectrum, mz=None, *, polarity: str, elements: Sequence[st
         params = replace(params, min_significance=_auto_threshold(species, hidden, polarity, params, data))
     fits = _assess(species, fit, data, params, hidden)
     if auto:
-        if _chloro_stage_runs(params, data, polarity):
+        chloro = _chloro_stage_runs(params, data, polarity)
+        if chloro:
             fits = _chloro_complex_stage(fits, polarity, params, data, nuisance)
             chlorides = True
         fits, els = _few_isotope_stage(fits, els, polarity, params, data, nuisance)
+        if chloro:
+            fits = _chloro_complex_stage(fits, polarity, params, data, nuisance, _oxide_pattern_seen(fits))
         fits = _confirmation(fits, polarity, params, data, nuisance, chlorides)
     return Identification(tuple(fits), polarity, tuple(els), chlorides, tuple(nuisance))
 
@@ -594,8 +602,9 @@ def _auto_threshold(species: _Species, hidden: set[str], polarity: str, params: 
                     data: _Spectrum) -> float:
     """The z of every presence test of auto mode: Bonferroni (:func:`detection_threshold`) over all the tests
     its stages can make, counted before any is made — the screening's reported species (``species`` less
-    the ``hidden`` elements), the chloro-complex ions of every metal :func:`_chloro_complex_stage` can
-    test (when that stage runs) and the forms of :data:`AUTO_FEW_ISOTOPE` with their chlorides where
+    the ``hidden`` elements), the ions of every metal :func:`_chloro_complex_stage` can test in its two
+    rounds (when that stage runs: the binary chloro-complex ions, then every chloride and oxychloride ion)
+    and the forms of :data:`AUTO_FEW_ISOTOPE` with their chlorides where
     chlorine is seen; the confirmation (:func:`_confirmation`) re-tests, it adds no test. Fixing the family
     before the data decide which of the later tests are run keeps the false-report probability of the
     whole run at that of one 3σ test."""
@@ -603,7 +612,9 @@ def _auto_threshold(species: _Species, hidden: set[str], polarity: str, params: 
     n = sum(1 for r in species.reported if r is not None and r not in hidden)
     chlorine = _chlorine_seen(data, polarity, params) if params.chlorides is None else params.chlorides
     if _chloro_stage_runs(params, data, polarity):
-        n += len(_chloro_complex_pairs(_chloro_complex_metals(), polarity, top))
+        metals = _chloro_complex_metals()
+        n += len(_chloro_complex_pairs(metals, polarity, top))
+        n += len(_chloro_complex_pairs(metals, polarity, top, oxychlorides=True))
     n += len(_candidate_pairs(AUTO_FEW_ISOTOPE, polarity, params.forms, top, chlorine))
     return detection_threshold(n)
 
@@ -615,16 +626,31 @@ def _chloro_complex_metals() -> list[str]:
     return [e for e in diagnostic_elements() if e in CHLORIDE_FORMERS]
 
 
-def _chloro_complex_pairs(elements: Sequence[str], polarity: str, max_mz: float) -> list[tuple[str, str]]:
+def _chloro_complex_pairs(elements: Sequence[str], polarity: str, max_mz: float,
+                          oxychlorides: bool = False) -> list[tuple[str, str]]:
     """(formula, element) of the binary chloro-complex ions (the templates of :data:`CHLORIDE_FORMS`
-    without oxygen: MCl₂⁻, MCl₃⁻; MCl⁺, MCl₂⁺) of ``elements`` that :func:`chloride_allowed` admits."""
-    binary = [t for t in CHLORIDE_FORMS[polarity] if "O" not in t.replace("{E}", "")]
-    return [pair for e in elements for t in binary if chloride_allowed(e, t, polarity)
+    without oxygen: MCl₂⁻, MCl₃⁻; MCl⁺, MCl₂⁺) of ``elements`` that :func:`chloride_allowed` admits;
+    with ``oxychlorides`` also their oxychloride ions (MOCl⁻, MOCl₂⁻, MO₂Cl⁻; MOCl⁺)."""
+    templates = [t for t in CHLORIDE_FORMS[polarity] if oxychlorides or "O" not in t.replace("{E}", "")]
+    return [pair for e in elements for t in templates if chloride_allowed(e, t, polarity)
             for pair in _candidate_pairs([e], polarity, (t,), max_mz)]
 
 
+def _oxide_pattern_seen(fits: Sequence[SpeciesFit]) -> frozenset[str]:
+    """Elements not found one of whose atomic or oxide ions passed tests 1 and 2 (module docstring:
+    significant, its own isotope pattern seen) and failed only test 3, the contrast over the local
+    background — evidence of the metal that the continuum of cluster ions at those masses hides (RuO⁻ at
+    6.5σ with pattern cosine 0.95 and no contrast on a negative high-entropy-alloy spectrum). Only these
+    are tested by their oxychloride ions in the second round of :func:`_chloro_complex_stage`: an
+    oxychloride ion of a metal with no pattern anywhere else lies on the oxychloride anions of the matrix
+    metal (RuOₓClᵧ⁻), a continuum richer than any form list, and is no evidence of it."""
+    found = {f.element for f in fits if f.present}
+    return frozenset(f.element for f in fits if f.element not in found and not f.interference
+                     and "Cl" not in f.formula and f.failed == ("contrast",))
+
+
 def _chloro_complex_stage(fits: list[SpeciesFit], polarity: str, params: IdentifyParameters, data: _Spectrum,
-                          nuisance: Sequence[str]) -> list[SpeciesFit]:
+                          nuisance: Sequence[str], oxychlorides: frozenset[str] = frozenset()) -> list[SpeciesFit]:
     """Chloro-complex stage of auto mode, where chlorine is seen: metals found by none of their oxide or
     atomic ions, tested by their chloro-complex ions against the elements the screening found.
 
@@ -636,24 +662,30 @@ def _chloro_complex_stage(fits: list[SpeciesFit], polarity: str, params: Identif
     (:func:`_chloro_complex_pairs`) are fitted jointly with every form and (oxy)chloride ion of the
     established elements and the primary-ion species, so that they are credited only with what those
     cannot explain, and must pass the same tests 1–3 (module docstring) at the auto-mode threshold
-    (:func:`_auto_threshold`). The metal's own oxychloride ions (MOCl⁻, MOCl₂⁻, MO₂Cl⁻) are not tested:
-    they share their nominal masses with the oxychloride anions of the matrix metal (RuOₓClᵧ⁻ up to Ru
-    +8), richer than any form list, and an oxychloride without the chloro-complex of the same metal is
-    no evidence of it. Metals that pass alone are fitted and tested once more together, so that no two
-    are credited with the same counts. Their records are added to the screening's.
+    (:func:`_auto_threshold`). The metal's own oxychloride ions (MOCl⁻, MOCl₂⁻, MO₂Cl⁻) are tested only
+    for the metals in ``oxychlorides`` (:func:`_oxide_pattern_seen`): they share their nominal masses
+    with the oxychloride anions of the matrix metal (RuOₓClᵧ⁻ up to Ru +8), richer than any form list.
+    Metals that pass alone are fitted and tested once more together, so that no two are credited with the
+    same counts. Their records replace those of the same ions from an earlier round and are added to the
+    others.
+
+    Auto mode runs this stage twice: after the screening, and after the few-isotope stage against every
+    element found by then (on a negative high-entropy-alloy spectrum Ru is credited with RuO₂Cl⁻ only
+    once RhO₂Cl⁻, at the same nominal masses 170/172, is fitted with the Rh found in between).
     """
     found = [e for e in dict.fromkeys(f.element for f in fits if f.present)]
     top = float(data.x.max())
+    pairs = {e: _chloro_complex_pairs([e], polarity, top, e in oxychlorides) for e in _chloro_complex_metals()}
     tested: dict[str, list[SpeciesFit]] = {}
-    for e in _chloro_complex_metals():
-        pairs = _chloro_complex_pairs([e], polarity, top)
-        if e not in found and pairs:
-            tested[e] = _test_added(found, pairs, polarity, params, data, nuisance)
+    for e, mine in pairs.items():
+        if e not in found and mine:
+            tested[e] = _test_added(found, mine, polarity, params, data, nuisance)
     passed = [e for e, st in tested.items() if any(f.present for f in st)]
     if len(passed) > 1:
-        joint = _test_added(found, _chloro_complex_pairs(passed, polarity, top), polarity, params, data, nuisance)
+        joint = _test_added(found, [p for e in passed for p in pairs[e]], polarity, params, data, nuisance)
         tested.update({e: [f for f in joint if f.element == e] for e in passed})
-    out = fits + [f for st in tested.values() for f in st]
+    retested = {f.formula for st in tested.values() for f in st}
+    out = [f for f in fits if f.formula not in retested] + [f for st in tested.values() for f in st]
     out.sort(key=lambda f: (f.interference, -f.intensity))
     return out
 
