@@ -157,8 +157,9 @@ def test_recalibration_never_fails_and_is_never_worse_than_the_export(name):
 @pytest.mark.slow
 @pytest.mark.realdata
 def test_auto_mode_finds_ru_in_positive_spectra_and_few_foreign_elements():
-    # auto screens ~30 elements with ≥ 3 isotopes above 5 %; measured on the 19 files: Ru in 17 of 19 before the second chloride round
-    # (every positive spectrum; missed on the negative quinary and HEA19), and 4 reports of foreign
+    # auto screens ~30 elements with ≥ 3 isotopes above 5 %; measured on the 19 files before the second
+    # chloride round: Ru in 17 of 19 (every positive spectrum; missed on the negative quinary and HEA19), and 4
+    # reports of foreign
     # elements (in no sample) over the 17 spectra of known composition: DyO₂⁻/DyO₃⁻/ErO₃⁻ on the masses
     # of Pt⁻/PtO⁻ (×3) and SrO₂⁻. The oxide fragment rule removed DyO₂⁺, GdO₂⁺ … and SrO⁺ (6 reports
     # before it: Dy×3, Sr×2, Yb); Xe⁻, XeO⁻ and KrO₃⁻ (no such anions) had taken the Ru oxide anions of

@@ -585,9 +585,11 @@ def identify_elements(spectrum, mz=None, *, polarity: str, elements: Sequence[st
         if chloro:
             fits = _chloro_complex_stage(fits, polarity, params, data, nuisance)
             chlorides = True
+        before = {f.element for f in fits if f.present}
         fits, els = _few_isotope_stage(fits, els, polarity, params, data, nuisance)
-        if chloro:
-            fits = _chloro_complex_stage(fits, polarity, params, data, nuisance, _oxide_pattern_seen(fits))
+        oxychlorides = _oxide_pattern_seen(fits)
+        if chloro and ({f.element for f in fits if f.present} != before or oxychlorides):
+            fits = _chloro_complex_stage(fits, polarity, params, data, nuisance, oxychlorides)
         fits = _confirmation(fits, polarity, params, data, nuisance, chlorides)
     return Identification(tuple(fits), polarity, tuple(els), chlorides, tuple(nuisance))
 
@@ -670,7 +672,8 @@ def _chloro_complex_stage(fits: list[SpeciesFit], polarity: str, params: Identif
     others.
 
     Auto mode runs this stage twice: after the screening, and after the few-isotope stage against every
-    element found by then (on a negative high-entropy-alloy spectrum Ru is credited with RuO₂Cl⁻ only
+    element found by then (unless that round would repeat the first: same elements found, no oxychloride
+    ions to add) (on a negative high-entropy-alloy spectrum Ru is credited with RuO₂Cl⁻ only
     once RhO₂Cl⁻, at the same nominal masses 170/172, is fitted with the Rh found in between).
     """
     found = [e for e in dict.fromkeys(f.element for f in fits if f.present)]
