@@ -330,3 +330,17 @@ def test_element_symbols_are_read_case_insensitively_when_unambiguous(cli, tmp_p
     import json
 
     assert [r["element"] for r in json.loads(out)["results"]["elements"]] == ["Ru", "Pd"]
+
+
+def test_identify_fits_unnamed_elements_it_finds_unless_named_only(cli, tmp_path):
+    path, _ = _export(tmp_path)
+    code, out, err = cli("spectrum", "identify", path, "--elements", "Ru", "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["results"]["background_elements"] == ["Pt"]
+    assert any("also fitted, not reported: Pt" in w for w in doc["warnings"])
+    assert [r["element"] for r in doc["results"]["elements"]] == ["Ru"]
+    code, out, err = cli("spectrum", "identify", path, "--elements", "Ru", "--named-only", "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["results"]["background_elements"] == [] and not any("also fitted" in w for w in doc["warnings"])

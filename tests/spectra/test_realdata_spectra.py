@@ -35,7 +35,9 @@ EXPECTED = {
 #   on all four negative Pd samples through its chloro-anions (PdCl₂⁻ 21–34σ, PdCl₃⁻), fitted since chlorine
 #   (³⁵Cl⁻ ≈ 16 % of all counts) is seen in every negative spectrum — the same forms recovered Ru on the
 #   negative quaternary and HEA19 (RuO₂Cl⁻, RuOCl₂⁻);
-# * Pt⁺ in positive polarity stays at 0.8–3.1σ on the three richer Pt samples (Ru–Pt: 5.0σ, found):
+# * Pt⁺ in positive polarity stays at 0.8–3.1σ on the three richer Pt samples (Ru–Pt: 5.0σ, found; on the
+#   quinary PtO⁺ reaches 7.4σ, contrast 5.4, once the ions at m/z 212–218 that the auto screening assigns to
+#   WO₂⁺ — no W in the sample — are fitted as background species; before, they sat in PtO⁺'s local background):
 #   200-channel binning puts 0.17 m/z bins under Pt's isotopes, where a continuum of cluster ions has
 #   the same nominal masses (Ru–Rh, without Pt, gives Pt⁺ 2.6σ); per total ion count, the even Pt masses
 #   194/196/198 of the Pt samples stand no higher over their neighbours than on the Pt-free files, i.e. a
@@ -48,7 +50,7 @@ EXPECTED = {
 # * Ru in negative polarity on the quinary alloy (RuOₓ⁻ and its oxychloride anions below threshold);
 # * Rh on the negative quinary (RhO₂⁻ 2.0σ).
 KNOWN_MISSES = {
-    ("P_Ru-Pt-Pd_Bi1_1.txt", "Pt"), ("P_Ru-Pt-Pd-Ir_Bi1_1.txt", "Pt"), ("P_Ru-Pt-Pd-Ir-Rh_Bi1_1.txt", "Pt"),
+    ("P_Ru-Pt-Pd_Bi1_1.txt", "Pt"), ("P_Ru-Pt-Pd-Ir_Bi1_1.txt", "Pt"),
     ("P_Ru-Ir_Bi1_1.txt", "Ir"), ("P_Ru-Pt-Pd-Ir_Bi1_1.txt", "Ir"), ("P_Ru-Pt-Pd-Ir-Rh_Bi1_1.txt", "Ir"),
     ("N_Ru-Pt-Pd-Ir-Rh_Bi1_1.txt", "Ru"), ("N_Ru-Pt-Pd-Ir-Rh_Bi1_1.txt", "Rh"),
 }
@@ -230,7 +232,7 @@ def _rates(mode: str) -> dict[str, tuple[float, float]]:
 
 
 @pytest.mark.realdata
-@pytest.mark.xfail(strict=True, reason="not met on the shared files: Ru 95 %, Ir 50 % (18 % false), Pt 62 %, "
+@pytest.mark.xfail(strict=True, reason="not met on the shared files: Ru 95 %, Ir 50 % (18 % false), Pt 75 %, "
                                        "Rh 75 %; see KNOWN_MISSES / KNOWN_FALSE")
 def test_named_mode_meets_the_targets():
     # targets: each metal found in ≥ 90 % of the spectra holding it, ≤ 5 % false reports
@@ -249,3 +251,22 @@ def test_auto_mode_meets_the_targets():
     assert rates["Ru"][0] >= 0.98
     for el, (hit, false) in rates.items():
         assert hit >= 0.8 and false <= 0.05, (el, hit, false)
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("name, element", [("N_HEA19_Bi1_1.txt", "Ru"), ("N_Ru-Pt-Pd-Ir_Bi1_1.txt", "Ru"),
+                                           ("P_Ru-Pd_Bi1_1.txt", "Pd")])
+def test_naming_one_element_gives_what_naming_all_five_gives(name, element):
+    # the other elements the auto screening finds are fitted (not reported) in named mode; before, naming Ru
+    # alone on negative HEA19 gave "not detected, < 1.6·10⁵" against 2.6·10⁵ ± 0.5·10⁵ with all five named.
+    # Naming elements the sample lacks still changes the others: they are fitted as asked and take counts
+    # the model leaves (negative Ru–Rh: Rh 1.29·10⁶ ± 0.07·10⁶ named alone, 1.00·10⁶ ± 0.02·10⁶ with the
+    # absent Pd, Ir, Pt named too) — a model choice the σ (counting and misfit) does not hold.
+    def row(elements):
+        res = identify_file(shared_data("iontof_spectra", name), elements=elements)
+        return next(r for r in res["elements"] if r["element"] == element)
+
+    one, five = row([element]), row(NAMED)
+    assert one["detected"] and five["detected"]
+    assert abs(one["intensity"].value - five["intensity"].value) <= five["intensity"].uncertainty
+

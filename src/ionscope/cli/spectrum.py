@@ -102,7 +102,8 @@ def identify(
         "Comma-separated symbols (e.g. Ru,Rh,Pd,Ir,Pt): each gets a row, detected or not with a 3σ upper "
         "limit. 'auto': screens every element with ≥ 3 isotopes above 5 % (~30, by their isotope patterns), "
         "then, where chlorine is seen, the chloride-forming metals by their chloro-complex ions, then Rh and "
-        "Ir; reports those found. Name an element to test it for sure."))] = "auto",
+        "Ir; reports those found. Named elements are fitted together with the other elements that screening "
+        "finds (not reported), so a named element's result does not depend on which others are named."))] = "auto",
     polarity: PolarityOpt = "auto",
     recalibrate: Annotated[bool, typer.Option(help="Recalibrate from common ions (kept only if better than "
                                                    "the file's own calibration).")] = True,
@@ -119,6 +120,9 @@ def identify(
         "--primary-ion", help="Primary ion (e.g. Bi3+): its atomic, cluster and oxide ions are fitted as "
                               "nuisance, never reported; default: from the metadata or a Bi1/Bi3/Au3 file-name "
                               "tag.")] = None,
+    named_only: Annotated[bool, typer.Option(
+        "--named-only", help="With named --elements: fit only those (no auto screening for the other elements "
+                             "of the spectrum; faster, but their ions can then be credited to the named ones).")] = False,
     force: ForceOpt = False,
     json: JsonOpt = False,
 ) -> None:
@@ -141,6 +145,8 @@ def identify(
     _check_identify_outputs(files, table_out, plot, force)
     pol = None if polarity == "auto" else polarity
     given = {k: v for k, v in (("chlorides", chlorides), ("primary_ion", primary_ion)) if v is not None}
+    if named_only:
+        given["screen_unnamed"] = False
     with progress("identifying elements", total=len(files), quiet=json) as task:
         if len(files) == 1:  # a single file's failure is the command's error (one line, exit 2)
             results = [identify_file(files[0], elements=els, polarity=pol, recalibrate=recalibrate, **given)]

@@ -75,6 +75,13 @@ hydrides, MH⁺ windows next to the M⁺ ones biased Ru⁺ by +12 %), which leav
 undetermined and the significance of each form meaningless. The auto screening fits none: over ~30
 candidates they add hundreds of columns and let the hydrides of absent elements absorb counts.
 
+Elements not named. Named mode first runs auto mode's stages on the same spectrum and fits the elements
+found there that are not named as background species (fitted with all their forms, never reported, not
+in the Bonferroni family; ``IdentifyParameters.screen_unnamed``): an isotope pattern left out of the model
+is credited to whatever named pattern overlaps it, so naming Ru alone on a Ru–Rh–Pd spectrum would
+otherwise give Ru a different intensity (or none) than naming all three. On the real alloy spectra the
+named element's intensity is then the same whichever subset is named, within its σ.
+
 Chlorides. Where chlorine is seen (both ³⁵Cl and ³⁷Cl above background in their natural ratio,
 :func:`_chlorine_seen`), the chloride and oxychloride ions of the named elements (:data:`CHLORIDE_FORMS`:
 MCl₂⁻, MCl₃⁻, MOCl⁻, MOCl₂⁻, MO₂Cl⁻; MCl⁺, MCl₂⁺, MOCl⁺) are fitted as forms of them, limited to the
@@ -305,7 +312,9 @@ class SpeciesFit:
 class Identification(RecordSequence[SpeciesFit]):
     """The outcome of :func:`identify_elements`: one :class:`SpeciesFit` per candidate species (the reported
     forms by decreasing intensity, then the interference species), the polarity, the candidate
-    elements, whether (oxy)chloride forms were fitted and the primary-ion elements fitted as nuisance.
+    elements, whether (oxy)chloride forms were fitted, the primary-ion elements fitted as nuisance and,
+    in named mode, the elements the auto screening found that were fitted without being named
+    (``background``, :attr:`IdentifyParameters.screen_unnamed`).
     Indexing, ``len`` and iteration go over the species fits; :meth:`present` gives the elements found
     (:func:`elements_present`).
     """
@@ -315,6 +324,7 @@ class Identification(RecordSequence[SpeciesFit]):
     candidates: tuple[str, ...]
     chlorides: bool = False
     nuisance: tuple[str, ...] = ()
+    background: tuple[str, ...] = ()
     items_field: ClassVar[str] = "species"
 
     def present(self) -> Result:
@@ -323,7 +333,8 @@ class Identification(RecordSequence[SpeciesFit]):
 
     def to_dict(self) -> dict:
         return {"polarity": self.polarity, "candidates": list(self.candidates), "chlorides": self.chlorides,
-                "nuisance": list(self.nuisance), "species": [f.to_dict() for f in self.species]}
+                "nuisance": list(self.nuisance), "background": list(self.background),
+                "species": [f.to_dict() for f in self.species]}
 
 
 def candidate_species(elements: Sequence[str], polarity: str, forms: Sequence[str] | None = None,
@@ -457,6 +468,15 @@ class IdentifyParameters:
         The primary ion of the measurement (``"Bi3+"``, ``"Bi"``, ``"Au"`` …): its atomic, cluster and
         oxide ions (:data:`PRIMARY_ION_FORMS`) are fitted as unreported nuisance species, unless its
         element is named. Default None (none fitted).
+    screen_unnamed
+        Named mode: first screen the spectrum as auto mode does and fit the elements it finds that are
+        not named as unreported background species (``Identification.background``), so that their ions
+        are not credited to the named elements and a named element's result does not depend on which
+        others are named (Ru on a Ru–Pd–Rh spectrum: the Ru pattern at m/z 96–104 overlaps ¹⁰²Pd⁺–¹¹⁰Pd⁺
+        and ¹⁰³Rh⁺). Default True; False fits the named elements alone.
+    contrast_of_failed
+        Compute the contrast (test 3) also for species that already fail test 1 or 2, for the rows of
+        elements not detected. False gives the same decisions faster (named mode's screening).
     """
 
     forms: tuple[str, ...] | None = None
@@ -474,6 +494,8 @@ class IdentifyParameters:
     band_width: float = 50.0
     chlorides: bool | None = None
     primary_ion: str | None = None
+    screen_unnamed: bool = True
+    contrast_of_failed: bool = True
 
     @classmethod
     def from_options(cls, base: IdentifyParameters | None = None, **options) -> IdentifyParameters:
@@ -566,31 +588,51 @@ def identify_elements(spectrum, mz=None, *, polarity: str, elements: Sequence[st
     decreasing intensity.
     """
     params = IdentifyParameters.from_options(parameters, **options)
-    auto = isinstance(elements, str) and elements == "auto"
-    els = _auto_candidates() if auto else list(elements)
-    interferences = (not auto) if params.interferences is None else params.interferences
     data = _prepare(spectrum, mz, params)
-    chlorides = params.chlorides
-    if chlorides is None:
-        chlorides = not auto and _chlorine_seen(data, polarity, params)
+    if isinstance(elements, str) and elements == "auto":
+        return _identify_auto(data, polarity, params)
+    return _identify_named(list(elements), data, polarity, params)
+
+
+def _identify_named(els: list[str], data: _Spectrum, polarity: str, params: IdentifyParameters) -> Identification:
+    """Named mode: the named elements fitted jointly — with every form, their (oxy)chloride ions where
+    chlorine is seen, the deciding interference species, the primary-ion species and (``screen_unnamed``)
+    the elements auto mode finds that are not named, these last two fitted but never reported."""
+    background: list[str] = []
+    if params.screen_unnamed:
+        screened = _identify_auto(data, polarity, replace(params, contrast_of_failed=False))
+        background = [e for e in screened.present().keys() if e not in els]
+    chlorides = _chlorine_seen(data, polarity, params) if params.chlorides is None else params.chlorides
+    interferences = True if params.interferences is None else params.interferences
+    nuisance = [e for e in _primary_elements(params.primary_ion) if e not in els + background]
+    species = _build_species(els + background, polarity, params, data, interferences, chlorides, nuisance)
+    fits = _assess(species, _fit_windows(species, data, params), data, params, set(nuisance) | set(background))
+    return Identification(tuple(fits), polarity, tuple(els), chlorides, tuple(nuisance), tuple(background))
+
+
+def _identify_auto(data: _Spectrum, polarity: str, params: IdentifyParameters) -> Identification:
+    """Auto mode's stages (module docstring): screening, chloro-complex stage, few-isotope stage, second
+    chloro-complex round, confirmation."""
+    els = _auto_candidates()
+    interferences = False if params.interferences is None else params.interferences
+    chlorides = bool(params.chlorides)
     nuisance = [e for e in _primary_elements(params.primary_ion) if e not in els]
     species = _build_species(els, polarity, params, data, interferences, chlorides, nuisance)
     fit = _fit_windows(species, data, params)
-    hidden = (set(AUTO_NUISANCE) if auto else set()) | set(nuisance)
-    if auto and params.min_significance is None:
+    hidden = set(AUTO_NUISANCE) | set(nuisance)
+    if params.min_significance is None:
         params = replace(params, min_significance=_auto_threshold(species, hidden, polarity, params, data))
     fits = _assess(species, fit, data, params, hidden)
-    if auto:
-        chloro = _chloro_stage_runs(params, data, polarity)
-        if chloro:
-            fits = _chloro_complex_stage(fits, polarity, params, data, nuisance)
-            chlorides = True
-        before = {f.element for f in fits if f.present}
-        fits, els = _few_isotope_stage(fits, els, polarity, params, data, nuisance)
-        oxychlorides = _oxide_pattern_seen(fits)
-        if chloro and ({f.element for f in fits if f.present} != before or oxychlorides):
-            fits = _chloro_complex_stage(fits, polarity, params, data, nuisance, oxychlorides)
-        fits = _confirmation(fits, polarity, params, data, nuisance, chlorides)
+    chloro = _chloro_stage_runs(params, data, polarity)
+    if chloro:
+        fits = _chloro_complex_stage(fits, polarity, params, data, nuisance)
+        chlorides = True
+    before = {f.element for f in fits if f.present}
+    fits, els = _few_isotope_stage(fits, els, polarity, params, data, nuisance)
+    oxychlorides = _oxide_pattern_seen(fits)
+    if chloro and ({f.element for f in fits if f.present} != before or oxychlorides):
+        fits = _chloro_complex_stage(fits, polarity, params, data, nuisance, oxychlorides)
+    fits = _confirmation(fits, polarity, params, data, nuisance, chlorides)
     return Identification(tuple(fits), polarity, tuple(els), chlorides, tuple(nuisance))
 
 
@@ -1070,12 +1112,12 @@ def _centroid_offset(s: int, species: _Species, fit: _WindowFit, data: _Spectrum
 
 
 def _assess(species: _Species, fit: _WindowFit, data: _Spectrum, params: IdentifyParameters,
-            hidden: set[str], only: set[str] | None = None, lazy: bool = False) -> list[SpeciesFit]:
+            hidden: set[str], only: set[str] | None = None) -> list[SpeciesFit]:
     """SpeciesFit records and presence (module docstring, tests 1–3) of the reported species; the
     interference species follow with ``present=False``. Elements in ``hidden`` are never present; given
-    ``only``, just the species reported under those elements are assessed. ``lazy``: the contrast (the
-    costly test 3) is computed only for species that pass the others (0 for the rest) — for a caller
-    that needs presence alone."""
+    ``only``, just the species reported under those elements are assessed. Without
+    ``params.contrast_of_failed`` the contrast (the costly test 3) is computed only for species that pass
+    the others (0 for the rest): the same decisions."""
     n = len(species.formulas)
     # the Bonferroni family: the tests that can report something (not the hidden nuisance elements)
     tested = [s for s in range(n) if species.reported[s] is not None and species.reported[s] not in hidden]
@@ -1098,7 +1140,7 @@ def _assess(species: _Species, fit: _WindowFit, data: _Spectrum, params: Identif
         if diagnostic and not (match >= params.min_match and frac >= params.min_fraction):
             failed.append("pattern")
         contrast = 0.0
-        if el is not None and fit.coef[s] > 0 and not (lazy and failed):
+        if el is not None and fit.coef[s] > 0 and (params.contrast_of_failed or not failed):
             contrast = _contrast_significance(s, species.cm, species.ca, species.idx, data.cs, data.x, data.dx,
                                               data.resolving_power, params.contrast_pad)
         if (params.contrast or not diagnostic) and not contrast >= z_crit:

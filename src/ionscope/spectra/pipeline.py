@@ -375,6 +375,9 @@ def _identify_file(path, *, elements, polarity, recalibrate, **options) -> Resul
     if "primary_ion" not in options:
         options["primary_ion"] = (spec.attrs.get("acquisition") or {}).get("primary_ion")
     fits = identify_elements(spec, polarity=pol, elements=elements, **options)
+    if fits.background:
+        warnings.append(f"also fitted, not reported: {', '.join(fits.background)} — found by the auto screening, "
+                        "their ions share or neighbour the masses of the named elements' (name them for their rows)")
     if auto:
         names = list(fits.present().keys())
     else:
@@ -398,6 +401,7 @@ def _identify_file(path, *, elements, polarity, recalibrate, **options) -> Resul
                                 "significance": f.significance, "contrast": f.contrast, "pattern_score": f.score}
                                for f in fits if f.present],
                    "screened": {r["element"]: r for r in all_rows} if auto else None,
+                   "background_elements": list(fits.background),
                    "error": None},
                   tuple(warnings), prov)
 
@@ -487,7 +491,7 @@ def identify_batch(paths: Sequence[str | PathLike[str]], *, elements: Sequence[s
                                    parameters={"elements": elements})
             out.append(Result("spectrum.identify", {"file": str(p), "polarity": None, "elements": [],
                                                     "calibration": None, "species": [], "screened": None,
-                                                    "error": exc.cli_problem}, (), prov))
+                                                    "background_elements": [], "error": exc.cli_problem}, (), prov))
         if on_file is not None:
             on_file(p)
     if isinstance(elements, str) and elements == "auto":
