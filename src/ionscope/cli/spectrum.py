@@ -121,8 +121,9 @@ def identify(
                               "nuisance, never reported; default: from the metadata or a Bi1/Bi3/Au3 file-name "
                               "tag.")] = None,
     named_only: Annotated[bool, typer.Option(
-        "--named-only", help="With named --elements: fit only those (no auto screening for the other elements "
-                             "of the spectrum; faster, but their ions can then be credited to the named ones).")] = False,
+        "--named-only", help="With named --elements: fit only those (no auto screening for the other "
+                             "elements of the spectrum; faster, but their ions can then be credited to the "
+                             "named ones).")] = False,
     force: ForceOpt = False,
     json: JsonOpt = False,
 ) -> None:
