@@ -344,3 +344,19 @@ def test_identify_fits_unnamed_elements_it_finds_unless_named_only(cli, tmp_path
     assert code == 0, err
     doc = json.loads(out)
     assert doc["results"]["background_elements"] == [] and not any("also fitted" in w for w in doc["warnings"])
+
+
+def test_identify_says_which_ions_a_truncated_spectrum_cannot_test(cli, tmp_path):
+    path, _ = _export(tmp_path)
+    lines = path.read_text().splitlines()
+    keep = lines[:3] + [ln for ln in lines[3:] if float(ln.split("\t")[1]) < 125.0]
+    cut = tmp_path / "P_cut.txt"
+    cut.write_text("\n".join(keep) + "\n")
+    code, out, err = cli("spectrum", "identify", cut, "--elements", "Ru,Pt", "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    rows = {r["element"]: r for r in doc["results"]["elements"]}
+    assert rows["Ru"]["detected"] and not rows["Pt"]["detected"]
+    assert rows["Pt"]["not_detected_because"] == ["no ion of it fitted"]
+    assert any(w.startswith("Pt: all its ions (Pt+, PtO+") and "not tested" in w for w in doc["warnings"])
+    assert any(w.startswith("Ru: RuO2+") and "tested by its other ions only" in w for w in doc["warnings"])

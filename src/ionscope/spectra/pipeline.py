@@ -19,7 +19,7 @@ from ionscope.model.result import NoUncertainty, Quantity, RecordSequence, Resul
 from ionscope.model.stores import is_dataset_folder
 from ionscope.spectra.calibration import REFERENCE_IONS, apply_calibration, recalibrate
 from ionscope.spectra.calibration import recalibrate as _recalibrate
-from ionscope.spectra.elements import _untestable, identify_elements
+from ionscope.spectra.elements import _candidate_pairs, _untestable, identify_elements
 from ionscope.spectra.peaks import find_spectrum_peaks
 
 if TYPE_CHECKING:
@@ -313,9 +313,25 @@ def _element_rows(fits, elements: Sequence[str], polarity: str) -> list[dict]:
                        if np.isfinite(ul) else None,
                        significance=best.significance if best else 0.0, contrast=best.contrast if best else 0.0,
                        pattern_score=best.score if best else 0.0, evidence=[],
-                       not_detected_because=list(best.failed) if best else ["not fitted"])
+                       not_detected_because=list(best.failed) if best else ["no ion of it fitted"])
         rows.append(row)
     return rows
+
+
+def _beyond_range(elements: Sequence[str], polarity: str, top: float, forms: Sequence[str] | None) -> list[str]:
+    """Warnings for named elements some or all of whose ions (:func:`candidate_species` forms) lie beyond
+    the spectrum's highest m/z ``top``: a truncated export tests them by the rest, or not at all."""
+    out = []
+    for e in elements:
+        inside = {f for f, _ in _candidate_pairs([e], polarity, forms, top)}
+        beyond = [f for f, _ in _candidate_pairs([e], polarity, forms) if f not in inside]
+        if beyond and not inside:
+            out.append(f"{e}: all its ions ({', '.join(beyond)}) lie beyond the spectrum's m/z range (ends at "
+                       f"{top:.1f}): not tested")
+        elif beyond:
+            out.append(f"{e}: {', '.join(beyond)} {'lies' if len(beyond) == 1 else 'lie'} beyond the spectrum's "
+                       f"m/z range (ends at {top:.1f}): tested by its other ions only")
+    return out
 
 
 def _fin(v: float, default=None):
@@ -372,6 +388,7 @@ def _identify_file(path, *, elements, polarity, recalibrate, **options) -> Resul
     if not auto and not options.get("forms"):
         warnings += [f"{e}: no {pol} ion of it is expected (noble gases form only cations, elements with an "
                      "unbound anion no M⁻): not tested" for e in _untestable(elements, pol)]
+        warnings += _beyond_range(elements, pol, float(spec["mz"].max()), options.get("forms"))
     if "primary_ion" not in options:
         options["primary_ion"] = (spec.attrs.get("acquisition") or {}).get("primary_ion")
     fits = identify_elements(spec, polarity=pol, elements=elements, **options)
