@@ -201,7 +201,7 @@ def test_identify_real_file_via_cli(cli):
     res = json.loads(out)["results"]
     detected = {r["element"] for r in res["elements"] if r["detected"]}
     assert detected == {"Ru", "Pt"}
-    assert res["calibration"]["rms_bins"] < 0.5
+    assert res["calibration"]["rms_bins"]["value"] < 0.5 and res["calibration"]["rms_bins"]["unit"] == "bin"
 
 
 @pytest.mark.realdata

@@ -86,7 +86,8 @@ def calibrate(
     console.print(table)
     q = res["quality"]
     how = "the file's own calibration kept" if q["kept_exported"] else "recalibrated"
-    console.print(f"{how}: rms residual {_ppm(res['rms'])} ppm ({q['rms_bins'] or float('nan'):.2f} bin; exported "
+    bins = q["rms_bins"].value if q["rms_bins"] else float("nan")
+    console.print(f"{how}: rms residual {_ppm(res['rms'])} ppm ({bins:.2f} bin; exported "
                   f"calibration {_ppm(res['exported_rms'])} ppm), {q['n_used']} reference ions used, "
                   f"{len(q['rejected'])} rejected", highlight=False)
     print_warnings(res.warnings)

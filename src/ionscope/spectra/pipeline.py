@@ -168,10 +168,7 @@ def calibration_result(spec: xr.DataArray, *, model: str = "sqrt", references: S
                         "(≈ 2·binning/(k·√m) relative), not by the fit")
     if check.rejected:
         warnings.append(f"{len(check.rejected)} reference peak(s) rejected as outliers: {', '.join(check.rejected)}")
-    unc = cal.uncertainties or (None,) * len(cal.params)
-    names = ("t0", "k", "c")
-    units = ("channel", "channel/√(m/z)", "channel/(m/z)")
-    values: dict[str, Any] = {names[i]: Quantity(v, unc[i], units[i]) for i, v in enumerate(cal.params)}
+    values: dict[str, Any] = _calibration_parameters(cal)
     quality = _quality_record(check)
     values.update({"model": cal.model, "rms": quality["rms"], "exported_rms": quality["exported_rms"],
                    "references": [_reference_record(r) for r in cal.references], "quality": quality})
@@ -225,15 +222,27 @@ def _peak_record(row: dict) -> dict:
     return out
 
 
-def _rms_quantity(rms: float, n: int) -> Quantity | None:
-    """An rms residual (ppm) with the standard error of an rms from ``n`` normal residuals,
+def _rms_quantity(rms: float, n: int, unit: str = "ppm") -> Quantity | None:
+    """An rms residual (``unit``: ppm or bin) with the standard error of an rms from ``n`` normal residuals,
     ``rms/√(2(n−1))`` (Ahn & Fessler 2003, "Standard errors of mean, variance and standard deviation
     estimators", University of Michigan technical note)."""
-    if not np.isfinite(rms):
+    if rms is None or not np.isfinite(rms):
         return None
     if n < 2:
-        return Quantity(float(rms), None, "ppm", why_no_uncertainty="an rms from fewer than two reference ions")
-    return Quantity(float(rms), float(rms / np.sqrt(2 * (n - 1))), "ppm")
+        return Quantity(float(rms), None, unit, why_no_uncertainty="an rms from fewer than two reference ions")
+    return Quantity(float(rms), float(rms / np.sqrt(2 * (n - 1))), unit)
+
+
+def _calibration_parameters(cal) -> dict[str, Quantity]:
+    """The parameters of a channel → m/z calibration ``t = t0 + k·√(m/z) (+ c·m/z)`` as quantities, with
+    the 1σ of the least-squares fit where it has one."""
+    unc = cal.uncertainties or (None,) * len(cal.params)
+    names = ("t0", "k", "c")
+    units = ("channel", "channel/√(m/z)", "channel/(m/z)")
+    return {names[i]: Quantity(float(v), None if unc[i] is None else float(unc[i]), units[i],
+                               why_no_uncertainty=None if unc[i] is not None else
+                               "the calibration carries no fit covariance")
+            for i, v in enumerate(cal.params)}
 
 
 def _quality_record(check) -> dict:
@@ -243,6 +252,9 @@ def _quality_record(check) -> dict:
     n = len(check.used)
     d["rms"] = _rms_quantity(check.rms_ppm, n)
     d["exported_rms"] = _rms_quantity(check.exported_rms_ppm, n)
+    d["rms_bins"] = _rms_quantity(check.rms_bins, n, "bin")
+    d["exported_rms_bins"] = _rms_quantity(check.exported_rms_bins, n, "bin")
+    d["params"] = _calibration_parameters(check.calibration)
     del d["rms_ppm"], d["exported_rms_ppm"]
     return d
 
