@@ -83,14 +83,16 @@ def test_identify_batch_table_json_and_a_bad_file(cli, tmp_path):
 
 def test_a_quoted_glob_is_expanded_and_batch_warnings_name_their_file(cli, tmp_path):
     """A glob the shell left alone (quoted, or on Windows) means its matches; each warning of a batch starts
-    with the name of the file it is about."""
+    with the name of the file it is about, or with "every file" when all files carry it (printed once)."""
     for name in ("P_one.txt", "P_two.txt"):
         _export(tmp_path, name)
     code, out, err = cli("spectrum", "identify", str(tmp_path / "P_*.txt"), "--elements", "Ru", "--no-recalibrate")
     assert code == 0, err
     assert "P_one.txt (positive)" in out and "P_two.txt (positive)" in out
     warned = [line for line in err.splitlines() if line.startswith("warning:")]
-    assert warned and all(line.startswith(("warning: P_one.txt: ", "warning: P_two.txt: ")) for line in warned), err
+    assert warned and all(line.startswith(("warning: P_one.txt: ", "warning: P_two.txt: ", "warning: every file: "))
+                          for line in warned), err
+    assert len(warned) == len(set(warned))  # a warning shared by every file is printed once
 
 
 @pytest.mark.parametrize("args, words", [

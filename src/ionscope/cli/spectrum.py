@@ -171,8 +171,10 @@ def identify(
         else:  # a batch: one entry per input file in the envelope's results
             emit_json(results, warnings=[f"{Path(r['file']).name}: {r['error']}" for r in results if r["error"]])
     else:
+        shared = _shared_warnings(results)
         for res in results:
-            _print_identification(res, batch=len(results) > 1)
+            _print_identification(res, batch=len(results) > 1, shared=frozenset(shared))
+        print_warnings([f"every file: {w}" for w in shared])
         if any(res["error"] is None for res in results):
             _print_columns_note()
         if table_out is not None:
@@ -213,7 +215,8 @@ def _ppm(q) -> str:
     return f"{q.value:.0f}" if q is not None else "nan"
 
 
-def _print_identification(res, batch: bool = False) -> None:
+def _print_identification(res, batch: bool = False, shared: frozenset[str] = frozenset()) -> None:
+    """One file's rows and calibration; its warnings, less the ``shared`` ones printed once for the batch."""
     name = Path(res["file"]).name
     if res["error"] is not None:
         console.print(f"[bold]{name}[/bold]: [red]not analysed[/red] — {res['error']}", highlight=False)
@@ -233,7 +236,16 @@ def _print_identification(res, batch: bool = False) -> None:
                       f"< {ul.value:.0f}" if ul else "", f"{r['significance'] or 0:.1f}", f"{r['contrast'] or 0:.1f}",
                       why if r["detected"] else f"[dim]{why}[/dim]")
     console.print(table)
-    print_warnings([f"{name}: {w}" for w in res.warnings] if batch else res.warnings)
+    own = [w for w in res.warnings if w not in shared]
+    print_warnings([f"{name}: {w}" for w in own] if batch else own)
+
+
+def _shared_warnings(results) -> list[str]:
+    """Warnings every analysed file of a batch carries (the auto-mode caveat …): printed once, not per file."""
+    done = [r for r in results if r["error"] is None]
+    if len(done) < 2:
+        return []
+    return [w for w in done[0].warnings if all(w in r.warnings for r in done[1:])]
 
 
 def _print_columns_note() -> None:
