@@ -19,8 +19,10 @@ the number of removed rows and their channel range recorded in ``attrs["dropped_
 unless ``fold="error"``. Rows whose printed m/z ties at the print precision (fine binning at the lowest
 masses) get their m/z from the export's own channel law (:func:`_untie_printed_mz`). Any other
 non-increasing m/z raises :class:`NonMonotonicError` naming the
-line. No other row is ever dropped: ragged, non-numeric, truncated or negative rows raise
-:class:`~ionscope.model.FormatError` with the line number.
+line. No other row is ever dropped: ragged, non-numeric, non-finite, truncated or negative rows raise
+:class:`~ionscope.model.FormatError` with the line number. A column header with a column missing, extra or
+misplaced, or not separated by tabs, is refused with what it holds (:func:`_column_problem`); a UTF-8 byte
+order mark before the first line is read as if absent.
 
 Polarity is not in the export. ``polarity="positive"|"negative"`` sets it; ``polarity="from-name"``
 uses IONTOF's file-name convention (``P_…`` positive, ``N_…`` negative) and fails if the name does
