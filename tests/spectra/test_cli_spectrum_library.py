@@ -208,6 +208,35 @@ def test_an_unknown_primary_ion_names_the_option_and_the_form(cli, tmp_path, pri
     assert "--primary-ion" in err and repr(primary) in err and "Bi3+" in err, err
 
 
+@pytest.mark.parametrize("args", [
+    ["--mz", "nan"], ["--mz", "inf"], ["--mz", "-5"], ["--mz", "0"],
+    ["--mz", "33", "--tolerance", "nan"], ["--mz", "33", "--tolerance", "-0.1"], ["--mz", "33", "--tolerance", "0"],
+    ["Li", "--tolerance", "inf"],
+])
+def test_library_search_refuses_a_non_finite_or_non_positive_number(cli, args):
+    code, out, err = cli("library", "search", *args)
+    option = args[-2]
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1, (out, err)
+    assert option in err and "positive" in err, err
+
+
+def test_library_search_takes_a_large_mz_and_its_api_refuses_nan():
+    from ionscope.library.markers import load_library
+    from ionscope.model.errors import ValidationError
+
+    lib = load_library()
+    assert lib.search(mz=1e9) == []
+    with pytest.raises(ValidationError, match="mz"):
+        lib.search(mz=float("nan"))
+    with pytest.raises(ValidationError, match="tolerance"):
+        lib.search("Li", tolerance=-1.0)
+
+
+def test_library_search_cli_takes_a_large_mz(cli):
+    code, out, err = cli("library", "search", "--mz", "1e9")
+    assert code == 0 and "0 marker(s)" in out, err
+
+
 def test_library_commands(cli, tmp_path):
     code, out, _ = cli("library", "show", "--json")
     assert code == 0 and len(json.loads(out)["results"]["markers"]) > 100
