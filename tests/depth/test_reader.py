@@ -90,6 +90,17 @@ def test_sniff_tells_profile_from_spectrum(tmp_path):
     assert not plugin.sniff(spec, spec.read_bytes()[:4096])
 
 
+def test_a_utf8_byte_order_mark_is_read_as_if_absent(tmp_path):
+    """A profile saved by an editor with a UTF-8 byte order mark reads the same as without it."""
+    plain = read_iontof_profile(_write(tmp_path, HEADER + ROWS))
+    path = tmp_path / "bom.txt"
+    path.write_bytes(b"\xef\xbb\xbf" + (HEADER + ROWS).replace("\n", "\r\n").encode())
+    prof = ionscope.read(path)  # through the registry: sniffed as a profile, then read
+    assert find_plugin(path).name == "iontof-profile"
+    np.testing.assert_array_equal(prof.values, plain.values)
+    assert list(prof.peak.values) == list(plain.peak.values) and prof.attrs["smoothing"] == plain.attrs["smoothing"]
+
+
 @pytest.mark.parametrize("text, match", [
     (HEADER.split("\n", 2)[2] + ROWS, "header row"),  # smoothing and species rows missing
     (HEADER.split("\n", 1)[0] + "\n", "truncated"),  # header cut short

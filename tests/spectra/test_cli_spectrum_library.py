@@ -174,6 +174,71 @@ def test_unknown_polarity_is_a_clear_error(cli, tmp_path):
     assert code == 2 and "polarity" in err
 
 
+def _tiny_export(tmp_path, name="P_tiny.txt"):
+    """A small, well-formed export (for options refused before the file is analysed)."""
+    path = tmp_path / name
+    rows = "".join(f"{c}\t{((c + 400) / 33000) ** 2:.6f}\t{c % 7}\n" for c in range(100, 20_000, 200))
+    path.write_text("# Binning: 200 channels\nChannel\tm/z\tIntensity\n" + rows)
+    return path
+
+
+@pytest.mark.parametrize("command", ["peaks", "calibrate", "identify"])
+@pytest.mark.parametrize("json_flag", [[], ["--json"]])
+def test_an_invalid_polarity_is_refused_by_the_option(cli, tmp_path, command, json_flag):
+    """--polarity takes auto, positive or negative: any other value is a usage error naming them, not a
+    message that the polarity is unknown."""
+    code, out, err = cli("spectrum", command, _tiny_export(tmp_path), "--polarity", "sideways", *json_flag)
+    text = out if json_flag else err
+    assert code == 2 and "--polarity" in text and "sideways" in text, text
+    assert all(w in text for w in ("auto", "positive", "negative")) and "neither its metadata" not in text
+    if json_flag:
+        assert "error" in json.loads(out)
+
+
+def test_read_spectrum_refuses_an_invalid_polarity(tmp_path):
+    from ionscope.model.errors import ValidationError
+    from ionscope.spectra.pipeline import read_spectrum
+
+    with pytest.raises(ValidationError, match="polarity must be 'auto', 'positive' or 'negative', got 'sideways'"):
+        read_spectrum(_tiny_export(tmp_path), "sideways")
+
+
+@pytest.mark.parametrize("primary", ["Zz3+", "bi3+", "3+"])
+def test_an_unknown_primary_ion_names_the_option_and_the_form(cli, tmp_path, primary):
+    code, _, err = cli("spectrum", "identify", _tiny_export(tmp_path), "--elements", "Ru", "--primary-ion", primary)
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "--primary-ion" in err and repr(primary) in err and "Bi3+" in err, err
+
+
+@pytest.mark.parametrize("args", [
+    ["--mz", "nan"], ["--mz", "inf"], ["--mz", "-5"], ["--mz", "0"],
+    ["--mz", "33", "--tolerance", "nan"], ["--mz", "33", "--tolerance", "-0.1"], ["--mz", "33", "--tolerance", "0"],
+    ["Li", "--tolerance", "inf"],
+])
+def test_library_search_refuses_a_non_finite_or_non_positive_number(cli, args):
+    code, out, err = cli("library", "search", *args)
+    option = args[-2]
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1, (out, err)
+    assert option in err and "positive" in err, err
+
+
+def test_library_search_takes_a_large_mz_and_its_api_refuses_nan():
+    from ionscope.library.markers import load_library
+    from ionscope.model.errors import ValidationError
+
+    lib = load_library()
+    assert lib.search(mz=1e9) == []
+    with pytest.raises(ValidationError, match="mz"):
+        lib.search(mz=float("nan"))
+    with pytest.raises(ValidationError, match="tolerance"):
+        lib.search("Li", tolerance=-1.0)
+
+
+def test_library_search_cli_takes_a_large_mz(cli):
+    code, out, err = cli("library", "search", "--mz", "1e9")
+    assert code == 0 and "0 marker(s)" in out, err
+
+
 def test_library_commands(cli, tmp_path):
     code, out, _ = cli("library", "show", "--json")
     assert code == 0 and len(json.loads(out)["results"]["markers"]) > 100

@@ -4,7 +4,7 @@ import pytest
 import ionscope
 from ionscope.io.iontof_spectrum import NonMonotonicError, SpectrumFoldWarning, read_iontof_spectrum
 from ionscope.io.registry import find_plugin
-from ionscope.model import AbsurdSizeError, FormatError, ValidationError
+from ionscope.model import AbsurdSizeError, FormatError, UnknownFormatError, ValidationError
 
 from ..conftest import shared_data
 
@@ -90,12 +90,49 @@ def test_non_monotonic_mz_in_the_middle_is_an_error_with_line(tmp_path):
     ("100\t0.1\t5\n300\tabc\t6\n", "line 5 is not numeric"),           # non-numeric
     ("100\t0.1\t5\n300\t0.2\n", "line 5 has 2 fields"),                # truncated last row
     ("100\t0.1\t5\n300\t0.2\t-3\n", "negative intensity"),
+    ("100\t0.1\t5\n300\tnan\t6\n", "line 5 holds a non-finite value"),   # NaN, as pandas reads it
+    ("100\t0.1\t5\n\n300\t0.2\tinf\n", "line 6 holds a non-finite value"),  # after a blank line
     ("", "no data rows"),
 ])
 def test_corrupt_and_truncated_rows(tmp_path, body, match):
     p = _write(tmp_path, HEADER + body)
     with pytest.raises(FormatError, match=match):
         read_iontof_spectrum(p)
+
+
+def test_a_utf8_byte_order_mark_is_read_as_if_absent(tmp_path):
+    """Editors on Windows save UTF-8 with a byte order mark; the export reads the same as without it."""
+    plain = ionscope.read(_write(tmp_path, HEADER + _rows()))
+    for name, text in (("P_bom.txt", HEADER + _rows()), ("P_bom_crlf.txt", (HEADER + _rows()).replace("\n", "\r\n")),
+                       ("P_bom_bare.txt", HEADER.splitlines(keepends=True)[-1] + _rows())):
+        path = tmp_path / name
+        path.write_bytes(b"\xef\xbb\xbf" + text.encode())
+        assert find_plugin(path).name == "iontof-spectrum", name
+        s = ionscope.read(path)
+        np.testing.assert_array_equal(s.values, plain.values)
+        np.testing.assert_array_equal(s.coords["mz"].values, plain.coords["mz"].values)
+    assert ionscope.read(tmp_path / "P_bom.txt").attrs["acquisition"]["binning"] == 200
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    (HEADER.replace("Channel\tm/z\tIntensity", "Channel\tIntensity") + "100\t5\n300\t6\n",
+     ["line 3", "no m/z column", "'Channel', 'Intensity'"]),
+    ("m/z\tIntensity\n0.1\t5\n0.2\t6\n", ["line 1", "no Channel column", "'m/z', 'Intensity'"]),
+    (HEADER.replace("\t", ";") + "100;0.1;5\n300;0.2;6\n", ["line 3", "separated by ';'", "not by tabs"]),
+    (HEADER.replace("Intensity", "Intensity\tError") + "100\t0.1\t5\t1\n", ["line 3", "unexpected column 'Error'"]),
+    (HEADER.replace("Channel\tm/z", "m/z\tChannel") + "0.1\t100\t5\n", ["line 3", "order"]),
+    ("# Binning: 200 channels\nMass\tCounts\n0.1\t5\n",
+     ["line 2", "no Channel, m/z or Intensity column", "'Mass', 'Counts'"]),
+])
+def test_an_export_with_wrong_columns_says_what_is_missing(tmp_path, text, words):
+    """A file recognisably an IONTOF spectrum export ('# key: value' header or a column header naming two of
+    Channel, m/z, Intensity) whose columns are wrong is read by the spectrum reader, which says what it found."""
+    path = _write(tmp_path, text)
+    with pytest.raises(FormatError) as info:
+        ionscope.read(path)
+    msg = str(info.value)
+    assert not isinstance(info.value, UnknownFormatError), msg
+    assert "P_sample.txt" in msg and all(w in msg for w in words), msg
 
 
 def test_missing_header_and_absurd_binning(tmp_path):

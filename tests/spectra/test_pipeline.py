@@ -1,8 +1,10 @@
-"""Pipeline helpers: xarray's duck-array checks do not import array libraries nobody has imported."""
+"""Pipeline helpers: xarray's duck-array checks do not import array libraries nobody has imported; the
+expansion of spectrum files and folders."""
 
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 
 def test_numpy_only_arrays_imports_no_duck_array_library_and_restores_xarray():
@@ -29,3 +31,18 @@ def test_numpy_only_arrays_imports_no_duck_array_library_and_restores_xarray():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "{'dask': False, 'pint': False, 'sparse': False}"
+
+
+def test_spectrum_files_lists_a_file_given_twice_once_in_first_seen_order(tmp_path, monkeypatch):
+    """The same file named twice, through its folder, another spelling of its path or a glob is analysed once."""
+    from ionscope.spectra.pipeline import spectrum_files
+
+    for name in ("b.txt", "a.txt"):
+        (tmp_path / name).write_text("x")
+    a, b = tmp_path / "a.txt", tmp_path / "b.txt"
+    assert spectrum_files([b, b]) == [b]
+    assert spectrum_files([b, tmp_path]) == [b, a]  # the folder's own order (sorted) after the first
+    assert spectrum_files([tmp_path, b, str(tmp_path / "*.txt")]) == [a, b]
+    (tmp_path / "sub").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert spectrum_files(["a.txt", tmp_path / "sub" / ".." / "a.txt", a]) == [Path("a.txt")]

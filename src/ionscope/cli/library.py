@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Literal, Optional
 
 import typer
 from rich.table import Table
@@ -15,6 +15,8 @@ NAME = "library"
 app = typer.Typer(help="The battery marker library: show, search, validate user files.", no_args_is_help=True)
 
 FileOpt = Annotated[Optional[Path], typer.Option("--library", help="User library file merged over the built-in.")]
+#: positive or negative (any other value is refused by the option, exit 2); default: both.
+PolarityOpt = Annotated[Optional[Literal["positive", "negative"]], typer.Option(help="Only markers of this polarity.")]
 
 
 def _table(markers, mz: float | None = None) -> Table:
@@ -30,7 +32,7 @@ def _table(markers, mz: float | None = None) -> Table:
 @app.command()
 def show(
     library: FileOpt = None,
-    polarity: Annotated[Optional[str], typer.Option(help="positive | negative")] = None,
+    polarity: PolarityOpt = None,
     interferences: Annotated[bool, typer.Option(help="List known interferences instead.")] = False,
     json: JsonOpt = False,
 ) -> None:
@@ -61,19 +63,22 @@ def show(
 @app.command()
 def search(
     text: Annotated[Optional[str], typer.Argument(help="Text in ion, parent compound, component or notes.")] = None,
-    mz: Annotated[Optional[float], typer.Option(help="m/z to match.")] = None,
-    tolerance: Annotated[float, typer.Option(help="Half-width of the m/z window searched (m/z units).")] = 0.5,
-    polarity: Annotated[Optional[str], typer.Option(help="positive | negative")] = None,
+    mz: Annotated[Optional[float], typer.Option(help="m/z to match (positive).")] = None,
+    tolerance: Annotated[float, typer.Option(help="Half-width of the m/z window searched (m/z units, "
+                                                  "positive).")] = 0.5,
+    polarity: PolarityOpt = None,
     component: Annotated[Optional[str], typer.Option(help="Battery component, e.g. SEI.")] = None,
     library: FileOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Find markers by text, m/z, polarity or component."""
-    from ionscope.library.markers import load_library
+    from ionscope.library.markers import load_library, require_positive
     from ionscope.model.errors import ValidationError
 
     if text is None and mz is None and component is None:
         raise ValidationError("give search text, --mz or --component")
+    require_positive(mz, "--mz")
+    require_positive(tolerance, "--tolerance")
     hits = load_library(library).search(text, mz=mz, tolerance=tolerance, polarity=polarity, component=component)
     if mz is not None:
         hits = sorted(hits, key=lambda m: abs(m.mz - mz))

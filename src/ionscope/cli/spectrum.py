@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Literal, Optional
 
 import typer
 from rich.table import Table
@@ -15,8 +15,9 @@ NAME = "spectrum"
 app = typer.Typer(help="TOF-SIMS spectra: peak tables, mass calibration, element identification.",
                   no_args_is_help=True)
 
-PolarityOpt = Annotated[str, typer.Option("--polarity", help="auto (metadata or P_/N_ file name) | positive | "
-                                                             "negative")]
+#: auto, positive or negative: typer refuses any other value, naming these three (exit 2).
+PolarityOpt = Annotated[Literal["auto", "positive", "negative"],
+                        typer.Option("--polarity", help="auto: from the metadata or a P_/N_ file-name prefix.")]
 
 
 @app.command()
@@ -135,6 +136,7 @@ def identify(
     others go on, and the command ends with exit code 2 once every output is written.
     """
     from ionscope.spectra.pipeline import (
+        check_primary_ion,
         identify_batch,
         identify_file,
         long_table,
@@ -143,6 +145,7 @@ def identify(
     )
 
     els = parse_elements(elements)
+    check_primary_ion(primary_ion, "--primary-ion")
     files = spectrum_files(paths)
     _check_identify_outputs(files, table_out, plot, force)
     pol = None if polarity == "auto" else polarity

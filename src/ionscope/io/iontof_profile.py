@@ -67,6 +67,8 @@ def _header_lines(path: Path) -> tuple[list[str], int]:
             if not raw:
                 raise FormatError(f"ends after {i} of the 4 '#' header rows (truncated)", path)
             offset += len(raw)
+            if i == 0:
+                raw = raw.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte order mark, as some editors save
             try:
                 line = raw.decode("utf-8").rstrip("\r\n")
             except UnicodeDecodeError:

@@ -19,8 +19,10 @@ the number of removed rows and their channel range recorded in ``attrs["dropped_
 unless ``fold="error"``. Rows whose printed m/z ties at the print precision (fine binning at the lowest
 masses) get their m/z from the export's own channel law (:func:`_untie_printed_mz`). Any other
 non-increasing m/z raises :class:`NonMonotonicError` naming the
-line. No other row is ever dropped: ragged, non-numeric, truncated or negative rows raise
-:class:`~ionscope.model.FormatError` with the line number.
+line. No other row is ever dropped: ragged, non-numeric, non-finite, truncated or negative rows raise
+:class:`~ionscope.model.FormatError` with the line number. A column header with a column missing, extra or
+misplaced, or not separated by tabs, is refused with what it holds (:func:`_column_problem`); a UTF-8 byte
+order mark before the first line is read as if absent.
 
 Polarity is not in the export. ``polarity="positive"|"negative"`` sets it; ``polarity="from-name"``
 uses IONTOF's file-name convention (``P_…`` positive, ``N_…`` negative) and fails if the name does
@@ -45,6 +47,8 @@ from ionscope.model.arrays import make_spectrum
 from ionscope.model.errors import AbsurdSizeError, FormatError, ValidationError
 
 _COLUMNS = ("channel", "m/z", "intensity")
+#: The column titles as SurfaceLab writes them.
+_TITLES = ("Channel", "m/z", "Intensity")
 #: No SurfaceLab binning is coarser than this many channels per bin.
 MAX_BINNING = 1_000_000
 _HEADER_LIMIT = 200
@@ -63,25 +67,93 @@ def _is_column_header(line: str) -> bool:
     return tuple(parts) == _COLUMNS
 
 
+#: Keys of the ``# key: value`` lines SurfaceLab writes at the top of a spectrum export.
+_HEADER_KEYS = ("binning", "deadtime correction")
+
+
+def _is_export_header(line: str) -> bool:
+    """Whether ``line`` is one of SurfaceLab's own ``# key: value`` header lines (``# Binning: 200 channels``)."""
+    key, colon, _ = line.lstrip("#").partition(":")
+    return line.startswith("#") and bool(colon) and key.strip().lower() in _HEADER_KEYS
+
+
+def _column_names(line: str) -> tuple[str | None, list[str]]:
+    """The separator of a column-header line (tab, ``;``, ``,`` or ``None`` for spaces) and its names."""
+    text = line.strip()
+    sep = next((s for s in ("\t", ";", ",") if s in text), None)
+    return sep, [n.strip() for n in (text.split(sep) if sep else text.split())]
+
+
+def _names_columns(line: str) -> bool:
+    """Whether ``line`` is a column header naming at least two of Channel, m/z, Intensity (in any layout)."""
+    return len({n.lower() for n in _column_names(line)[1]} & set(_COLUMNS)) >= 2
+
+
+def _column_problem(line: str) -> str | None:
+    """What is wrong with ``line`` as the column header ``Channel<TAB>m/z<TAB>Intensity``: its separator, a
+    missing, unexpected or misplaced column; ``None`` for a line of numbers (a data row, not a header)."""
+    sep, names = _column_names(line)
+    keys = [n.lower() for n in names]
+    if all(_is_number(n) for n in names):
+        return None
+    found = ", ".join(repr(n) for n in names)
+    if sep != "\t" and set(keys) & set(_COLUMNS):
+        how = {None: "spaces", ";": "';'", ",": "','"}[sep]
+        return f"the column header {line.strip()[:60]!r} is separated by {how}, not by tabs"
+    missing = [title for title, key in zip(_TITLES, _COLUMNS) if key not in keys]
+    if missing:
+        listed = missing[0] if len(missing) == 1 else ", ".join(missing[:-1]) + " or " + missing[-1]
+        return f"the column header names {found} but has no {listed} column"
+    extra = [n for n, k in zip(names, keys) if k not in _COLUMNS]
+    if extra:
+        return f"the column header names {found}: unexpected column {extra[0]!r}"
+    return f"the column header names {found}: the columns must come in the order {', '.join(_TITLES)}"
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _head_lines(head: bytes) -> list[str]:
+    """The lines of a file's first bytes, a UTF-8 byte order mark removed."""
+    return head.decode("utf-8", errors="replace").removeprefix("\ufeff").splitlines()
+
+
 def _sniff(path: Path, head: bytes) -> bool:
-    text = head.decode("utf-8", errors="replace")
-    lines = text.splitlines()
+    """An IONTOF spectrum export: its column header, first or after ``#`` lines (other than a depth profile's).
+
+    A ``.txt`` file that is recognisably such an export with the wrong columns (its first line is a
+    SurfaceLab ``# Binning:`` line, or its column header names two of Channel, m/z, Intensity) is claimed too,
+    so that the reader says what is wrong with its columns.
+    """
+    lines = _head_lines(head)
     if lines and _is_column_header(lines[0]):  # an export whose '# …' header lines were cut off
         return True
-    if not lines or not lines[0].startswith("#") or lines[0].lower().startswith("# profile"):
+    if not lines or lines[0].lower().startswith("# profile"):
         return False
-    return any(_is_column_header(ln) for ln in lines[:_HEADER_LIMIT])
+    if lines[0].startswith("#") and any(_is_column_header(ln) for ln in lines[:_HEADER_LIMIT]):
+        return True
+    first = next((ln for ln in lines[:_HEADER_LIMIT] if not ln.startswith("#")), "")
+    return path.suffix.lower() == ".txt" and (_is_export_header(lines[0]) or _names_columns(first))
 
 
 def _read_header(path: Path) -> tuple[dict[str, str], int]:
     header: dict[str, str] = {}
-    with open(path, encoding="utf-8", errors="replace") as fh:
+    with open(path, encoding="utf-8-sig", errors="replace") as fh:  # -sig: a byte order mark is skipped
         for i, line in enumerate(fh):
             if i >= _HEADER_LIMIT:
                 break
             if _is_column_header(line):
                 return header, i + 1
             if not line.startswith("#"):
+                problem = _column_problem(line)
+                if problem is not None:
+                    raise FormatError(f"line {i + 1}: {problem}; an IONTOF spectrum export has the three "
+                                      f"tab-separated columns {', '.join(_TITLES)}", path)
                 raise FormatError(f"line {i + 1}: expected a '# key: value' header or the column header "
                                   "'Channel<TAB>m/z<TAB>Intensity', got " + repr(line[:60]), path)
             key, _, value = line[1:].partition(":")
@@ -108,6 +180,7 @@ def _dead_time(header: dict[str, str]) -> bool | None:
 
 
 def _locate_bad_row(path: Path, skip: int) -> str:
+    """The first data row that is not three finite numbers, as ``line N …`` for the error message."""
     with open(path, encoding="utf-8", errors="replace") as fh:
         for i, line in enumerate(fh):
             if i < skip or not line.strip():
@@ -116,9 +189,11 @@ def _locate_bad_row(path: Path, skip: int) -> str:
             if len(fields) != 3:
                 return f"line {i + 1} has {len(fields)} fields instead of 3 (ragged or truncated row)"
             try:
-                [float(f) for f in fields]
+                numbers = [float(f) for f in fields]
             except ValueError:
                 return f"line {i + 1} is not numeric: {line.strip()[:60]!r}"
+            if not all(np.isfinite(numbers)):
+                return f"line {i + 1} holds a non-finite value: {line.strip()[:60]!r}"
     return "unreadable rows"
 
 
@@ -129,10 +204,8 @@ def _parse_rows(path: Path, skip: int) -> np.ndarray:
     except (ValueError, pd.errors.ParserError) as exc:
         raise FormatError(_locate_bad_row(path, skip) + f" ({type(exc).__name__})", path) from None
     values = df.to_numpy()
-    bad = ~np.isfinite(values).all(axis=1)
-    if bad.any():
-        raise FormatError(_locate_bad_row(path, skip) if np.isnan(values).any() else
-                          f"line {skip + int(np.argmax(bad)) + 1} holds a non-finite value", path)
+    if not np.isfinite(values).all():  # NaN (also an empty field or 'nan') or ±inf: the line is looked up
+        raise FormatError(_locate_bad_row(path, skip), path)
     return values
 
 

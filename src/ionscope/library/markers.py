@@ -81,6 +81,25 @@ class Interference:
                 "required_resolving_power": self.required_resolving_power, "notes": self.notes}
 
 
+def require_positive(value: float | None, name: str) -> None:
+    """Refuse a search number (an m/z, a tolerance) that is NaN, infinite, zero or negative.
+
+    Parameters
+    ----------
+    value
+        The number; ``None`` (not given) passes.
+    name
+        What it is called where it was given (``"mz"`` in Python, ``"--mz"`` on the command line).
+
+    Raises
+    ------
+    ValidationError
+        One sentence naming ``name`` and the value.
+    """
+    if value is not None and not (np.isfinite(value) and value > 0):
+        raise ValidationError(f"{name} must be a positive, finite number, got {value:g}")
+
+
 @dataclass(frozen=True)
 class MarkerLibrary:
     """A loaded library (built-in, a user file, or both merged)."""
@@ -95,7 +114,15 @@ class MarkerLibrary:
     def search(self, text: str | None = None, *, mz: float | None = None, tolerance: float = 0.5,
                polarity: str | None = None, component: str | None = None) -> list[Marker]:
         """Markers whose ion, parents, components or notes contain ``text`` (case-insensitive), and/or
-        whose m/z lies within ``tolerance`` of ``mz``; optionally of one polarity/component."""
+        whose m/z lies within ``tolerance`` of ``mz``; optionally of one polarity/component.
+
+        Raises
+        ------
+        ValidationError
+            ``mz`` or ``tolerance`` is NaN, infinite, zero or negative (:func:`require_positive`).
+        """
+        require_positive(mz, "mz")
+        require_positive(tolerance, "tolerance")
         out = []
         for m in self.markers:
             if polarity and m.polarity != polarity:

@@ -827,10 +827,13 @@ def _batch_entry(result: Result) -> dict[str, Any]:
 def error_document(exc: BaseException, *, cli: bool = False) -> dict[str, Any]:
     """``{"error": {"type", "message", "path"}}`` for an error shown under ``--json``.
 
-    With ``cli``, the message is the command line's (an ionscope error's Python-only advice left out).
+    With ``cli``, the message is the command line's (an ionscope error's Python-only advice left out; a usage
+    error of the command-line parser with the option it is about, as its text form says it).
     """
     path = getattr(exc, "path", None)
-    message = getattr(exc, "cli_problem" if cli else "problem", None) or str(exc)
+    usage = getattr(exc, "format_message", None)  # click's usage errors: "Invalid value for '--polarity': …"
+    message = (usage() if cli and callable(usage) else None) or getattr(
+        exc, "cli_problem" if cli else "problem", None) or str(exc)
     if not isinstance(path, str):
         path = None
     return {"error": {"type": type(exc).__name__, "message": str(message), "path": path}}

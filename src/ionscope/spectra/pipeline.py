@@ -19,7 +19,7 @@ from ionscope.model.result import NoUncertainty, Quantity, RecordSequence, Resul
 from ionscope.model.stores import is_dataset_folder
 from ionscope.spectra.calibration import REFERENCE_IONS, apply_calibration, recalibrate
 from ionscope.spectra.calibration import recalibrate as _recalibrate
-from ionscope.spectra.elements import _candidate_pairs, _untestable, identify_elements
+from ionscope.spectra.elements import _candidate_pairs, _primary_elements, _untestable, identify_elements
 from ionscope.spectra.peaks import find_spectrum_peaks
 
 if TYPE_CHECKING:
@@ -79,12 +79,20 @@ def numpy_only_arrays() -> Iterator[None]:
 
 
 def read_spectrum(path: str | PathLike[str], polarity: str | None = None) -> xr.DataArray:
-    """Read a spectrum file; polarity from the argument, the metadata, or the ``P_``/``N_`` file name."""
+    """Read a spectrum file; polarity from the argument, the metadata, or the ``P_``/``N_`` file name.
+
+    Raises
+    ------
+    ValidationError
+        ``polarity`` is not None, ``"auto"``, ``"positive"`` or ``"negative"``.
+    """
     import warnings as _warnings
 
     import ionscope
 
     p = Path(path)
+    if polarity not in (None, "auto", "positive", "negative"):
+        raise ValidationError(f"polarity must be 'auto', 'positive' or 'negative', got {polarity!r}", p)
     with _warnings.catch_warnings(record=True) as caught, numpy_only_arrays():
         _warnings.simplefilter("always")
         spec = ionscope.read(p)
@@ -366,6 +374,31 @@ def parse_elements(text: str | Sequence[str]) -> str | list[str]:
     return els
 
 
+def check_primary_ion(text: str | None, option: str = "primary_ion") -> None:
+    """Refuse a primary ion that names no element of the isotope table, as identification would, but with
+    ``option`` (``"--primary-ion"`` on the command line) and the accepted form in the message.
+
+    Parameters
+    ----------
+    text
+        The primary ion as given (``"Bi3+"``); ``None`` or empty passes.
+    option
+        Where it was given, for the message.
+
+    Raises
+    ------
+    ValidationError
+        One sentence naming ``option``, the value, the problem and the accepted form.
+    """
+    try:
+        _primary_elements(text)
+    except ValidationError as exc:
+        why = exc.problem if re.search(r"[A-Z]", str(text)) else ("it holds no element symbol (symbols start "
+                                                                  "with a capital letter)")
+        raise ValidationError(f"{option} {text!r}: {why}; write the primary ion as an element symbol with an "
+                              "optional cluster size and charge, e.g. Bi3+, Bi+, Au3+ or Ga+") from None
+
+
 def identify_file(path: str | PathLike[str], *, elements: Sequence[str] | str = "auto", polarity: str | None = None,
                   recalibrate: bool = True, **options) -> Result:
     """Read, calibrate and identify one spectrum file; one row per requested (or, in auto mode, detected)
@@ -439,7 +472,9 @@ def spectrum_files(paths: Sequence[str | PathLike[str]]) -> list[Path]:
     """Expand files and folders (a folder means its ``*.txt`` spectrum files, sorted) into a file list.
 
     A Zarr store is a folder but one dataset: it is listed as a file, so that reading it says what it
-    holds (e.g. a depth profile) rather than that the folder has no spectra.
+    holds (e.g. a depth profile) rather than that the folder has no spectra. A file reached more than once
+    (named twice, through its folder or a glob, or by another spelling of its path) is listed once, where it
+    first appears.
 
     Raises
     ------
@@ -461,7 +496,10 @@ def spectrum_files(paths: Sequence[str | PathLike[str]]) -> list[Path]:
     if not out:
         raise InputNotFoundError("no spectrum files to analyse (empty folder or glob)",
                                  Path(paths[0]) if paths else None)
-    return out
+    first: dict[Path, Path] = {}
+    for p in out:
+        first.setdefault(p.resolve(), p)
+    return list(first.values())
 
 
 def _expand_globs(paths: Sequence[str | PathLike[str]]) -> list[str | PathLike[str]]:
@@ -582,5 +620,5 @@ def long_table(results: Sequence[Result]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
 
 
-__all__ = ["REFERENCE_IONS", "BatchIdentification", "calibration_result", "identify_batch", "identify_file",
-           "long_table", "parse_elements", "peaks_result", "read_spectrum", "spectrum_files"]
+__all__ = ["REFERENCE_IONS", "BatchIdentification", "calibration_result", "check_primary_ion", "identify_batch",
+           "identify_file", "long_table", "parse_elements", "peaks_result", "read_spectrum", "spectrum_files"]
