@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -86,9 +87,12 @@ def plot_identification(res: Result, folder: Path, *, polarity: str | None = Non
         handles, labels = axes[0][0].get_legend_handles_labels()
         fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=7, frameon=False)
         found = "detected" if row["detected"] else "not detected"
-        fig.suptitle(f"{stem}: {row['element']} {found} ({r_text}{cal_text}); per form: fitted "
-                     "counts ± 1σ, zc = contrast over the local background", fontsize=8)
-        fig.tight_layout(rect=(0, 0.07, 1, 1))
+        title = textwrap.fill(f"{stem}: {row['element']} {found} ({r_text}{cal_text}); per form: fitted counts "
+                              "± 1σ, zc = contrast over the local background", width=int(TITLE_CHARS_PER_INCH
+                                                                                        * 3.2 * ncol))
+        fig.suptitle(title, fontsize=8)
+        height = 2.6 * nrow + 0.6
+        fig.tight_layout(rect=(0, 0.07, 1, 1 - (0.15 * (title.count("\n") + 1) + 0.05) / height))
         path = figure_path(folder, res["file"], row["element"])
         with atomic_path(path, force=force) as tmp:
             fig.savefig(tmp, dpi=90, format="png")
@@ -96,6 +100,9 @@ def plot_identification(res: Result, folder: Path, *, polarity: str | None = Non
         out.append(path)
     return _figures(res, out)
 
+
+#: Characters of an 8-point title per inch of figure width (DejaVu Sans averages ~0.55 em per character).
+TITLE_CHARS_PER_INCH = 16
 
 #: Panels per row of an element's figure; more forms wrap onto further rows.
 MAX_COLUMNS = 4
