@@ -60,6 +60,11 @@ def test_identify_batch_table_json_and_a_bad_file(cli, tmp_path):
     entry = next(e for e in doc["results"] if e["results"]["file"].endswith("P_one.txt"))
     assert [i["path"].rsplit("/", 1)[-1] for i in entry["inputs"]] == ["P_one.txt"]
     assert any("P_bad.txt" in w for w in doc["warnings"])
+    # the batch's own provenance names the files it read (the bad file too: it was read); the top-level
+    # inputs also hold the folder given
+    read = {i["path"].rsplit("/", 1)[-1] for i in doc["provenance"]["inputs"]}
+    assert read == {"P_one.txt", "P_two.txt", "P_bad.txt"}
+    assert {i["sha256"] for i in doc["provenance"]["inputs"]} <= {i["sha256"] for i in doc["inputs"]}
     import jsonschema
 
     schema = Path(__file__).resolve().parents[2] / "docs" / "schemas" / "spectrum.identify.json"

@@ -781,8 +781,8 @@ def envelope(kind: str, results: Any, *, inputs: Iterable[Any] = (), parameters:
     if isinstance(results, (list, tuple)) and all(isinstance(r, Result) for r in results):
         body: Any = [_batch_entry(r) for r in results]
         notes: dict[str, dict[str, str]] = {}
-        prov = dict(provenance or make_provenance(f"ionscope.cli.{kind}", parameters=parameters))
         recorded = [i for r in results for i in _inputs_of(r.provenance)]
+        prov = dict(provenance or make_provenance(f"ionscope.cli.{kind}", inputs=recorded, parameters=parameters))
     elif isinstance(results, Result):
         body = to_plain(json_values(results.values))
         warn = list(results.warnings) + warn + uncertainty_warnings(results)
