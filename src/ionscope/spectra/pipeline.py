@@ -244,11 +244,10 @@ def _rms_quantity(rms: float, n: int, unit: str = "ppm") -> Quantity | None:
 def _calibration_parameters(cal) -> dict[str, Quantity]:
     """The parameters of a channel → m/z calibration ``t = t0 + k·√(m/z) (+ c·m/z)`` as quantities, with
     the 1σ of the least-squares fit where it has one."""
-    unc = cal.uncertainties or (None,) * len(cal.params)
+    unc: list[float | None] = [float(u) for u in cal.uncertainties] if cal.uncertainties else [None] * len(cal.params)
     names = ("t0", "k", "c")
     units = ("channel", "channel/√(m/z)", "channel/(m/z)")
-    return {names[i]: Quantity(float(v), None if unc[i] is None else float(unc[i]), units[i],
-                               why_no_uncertainty=None if unc[i] is not None else
+    return {names[i]: Quantity(float(v), unc[i], units[i], why_no_uncertainty=None if unc[i] is not None else
                                "the calibration carries no fit covariance")
             for i, v in enumerate(cal.params)}
 
