@@ -58,7 +58,7 @@ once more against everything found so far, and a metal whose oxide ions showed i
 did not stand out of the local continuum is tested there by its oxychloride ions too
 (:func:`_oxide_pattern_seen`). Last, the confirmation
 (:func:`_confirmation`) fits the elements found alone, as named mode would and with all their dimer
-ions, keeps only those that pass again and reports their species from that fit: an element's intensity
+ions and dimer oxides, keeps only those that pass again and reports their species from that fit: an element's intensity
 is then close to what named mode gives for the same elements, not a share left by ~30 screened
 candidates.
 
@@ -394,10 +394,16 @@ def _interference_species(elements: Sequence[str], polarity: str, max_mz: float 
 
 
 def _dimer_species(elements: Sequence[str], polarity: str, max_mz: float | None = None) -> list[tuple[str, frozenset]]:
-    """(formula, metal elements) of the dimer ions M₂ and MM' of every pair of ``elements``."""
+    """(formula, metal elements) of the dimer ions M₂, MM' of every pair of ``elements`` and their oxides with as
+    many oxygen atoms as the monomer forms of the polarity hold (:data:`FORMS`: M₂O⁺, M₂O₂⁺; M₂O⁻ … M₂O₃⁻).
+    Metal-oxide cluster ions MₓOᵧ± are among the main secondary ions of oxidised metal surfaces (Vickerman &
+    Briggs, *ToF-SIMS: Materials Analysis by Mass Spectrometry*, 2nd ed., 2013, ch. 14); Ru₂O⁺ at m/z 208–224
+    otherwise lands on the oxide patterns of absent heavier metals (WO₂⁺ at 212–218)."""
     sign = "+" if polarity == "positive" else "-"
+    oxygens = [t.replace("{E}", "") for t in FORMS[polarity]]  # "", "O", "O2" …
     els = list(dict.fromkeys(elements))
-    out = [((f"{e}2" if e == f else f"{e}{f}") + sign, frozenset((e, f))) for i, e in enumerate(els) for f in els[i:]]
+    out = [((f"{e}2" if e == f else f"{e}{f}") + o + sign, frozenset((e, f)))
+           for i, e in enumerate(els) for f in els[i:] for o in oxygens]
     return _below(out, max_mz)
 
 
@@ -797,8 +803,9 @@ def _confirmation(fits: list[SpeciesFit], polarity: str, params: IdentifyParamet
     counts and shape the local background, and a candidate can be credited with the ions of an element
     that only a later stage establishes (DyO₂⁻ at m/z 192–196 on Pt⁻ at 194–198, where Pt is found by
     PtCl₂⁻). The elements found by all stages are therefore fitted together — every form, their (oxy)chloride ions
-    where ``chlorides``, the deciding hydride interferences, all their dimer ions (M₂⁺, MM'⁺ at m/z 190–230 for the
-    platinum-group metals, where Pt⁺/PtO⁺ and the oxides of heavier metals would otherwise take their counts)
+    where ``chlorides``, the deciding hydride interferences, all their dimer ions and dimer oxides (M₂⁺, MM'⁺, M₂O⁺ …
+    at m/z 190–250 for the platinum-group metals, where Pt⁺/PtO⁺ and the oxides of heavier metals would otherwise
+    take their counts; :func:`_dimer_species`)
     and the primary-ion species — and an element stays present only if one of its species passes tests 1–3 (module
     docstring) in that fit too; the others' records are marked ``"not confirmed"``. Requiring a second test to pass
     as well can only lower the false-report probability, so the Bonferroni threshold of :func:`_auto_threshold`

@@ -1,0 +1,58 @@
+"""What the window fit holds besides the reported forms: in named mode the other elements the auto screening
+finds, so that a named element's result does not depend on which others are named (synthetic spectrum with
+known counts: Ru⁺ 7·10⁴, Pd⁺ 3·10⁴, Pt⁺ 4·10³); the dimer ions and dimer oxides of the elements found."""
+
+import pytest
+
+from ionscope.spectra.elements import identify_elements
+
+from .test_binning import _spectrum
+
+
+def _ru(elements, **options):
+    res = identify_elements(_spectrum(4000.0, 200), polarity="positive", elements=elements, **options)
+    return res, next(f for f in res if f.formula == "Ru+")
+
+
+def test_a_named_elements_intensity_does_not_depend_on_the_others_named():
+    alone, ru_alone = _ru(["Ru"])
+    assert alone.background == ("Pd", "Pt") and set(alone.present().keys()) == {"Ru"}  # fitted, not reported
+    for others in (["Pd"], ["Pd", "Pt"]):
+        res, ru = _ru(["Ru", *others])
+        assert ru.intensity == pytest.approx(ru_alone.intensity, rel=1e-6)
+        assert set(res.background) == {"Pd", "Pt"} - set(others)
+    assert abs(ru_alone.intensity - 7e4) < 3 * ru_alone.uncertainty
+
+
+def test_without_the_screening_the_unnamed_pattern_is_credited_to_the_named_one():
+    # ¹⁰²Pd⁺ and ¹⁰⁴Pd⁺ lie on ¹⁰²Ru⁺ and ¹⁰⁴Ru⁺: left out of the model, they raise Ru⁺, and the misfit of
+    # Pd's other masses inflates its σ
+    _, screened = _ru(["Ru"])
+    blind, ru = _ru(["Ru"], screen_unnamed=False)
+    assert blind.background == ()
+    assert ru.intensity > screened.intensity + 3 * screened.uncertainty
+    assert ru.uncertainty > 5 * screened.uncertainty
+
+
+def test_dimer_ions_come_with_the_oxygen_counts_of_the_monomer_forms():
+    from ionscope.spectra.elements import _dimer_species
+
+    positive = {f for f, _ in _dimer_species(["Ru", "Pd"], "positive")}
+    assert positive == {"Ru2+", "Ru2O+", "Ru2O2+", "RuPd+", "RuPdO+", "RuPdO2+", "Pd2+", "Pd2O+", "Pd2O2+"}
+    negative = {f for f, _ in _dimer_species(["Ru"], "negative")}
+    assert negative == {"Ru2-", "Ru2O-", "Ru2O2-", "Ru2O3-"}
+    assert {f for f, _ in _dimer_species(["Ru"], "negative", max_mz=215.0)} == {"Ru2-"}  # Ru₂O⁻ reaches m/z 224
+
+
+def test_auto_mode_fits_the_dimer_oxides_of_the_elements_found_without_reporting_them():
+    from ionscope.spectra import apply_calibration, auto_calibrate
+    from ionscope.synth.spectra import tof_spectrum
+
+    ions = {"H+": 3e5, "C+": 2e5, "CH3+": 4e5, "Na+": 2e6, "C2H3+": 5e5, "C2H5+": 3e5, "K+": 2e5, "C3H5+": 3e5,
+            "C4H7+": 1e5, "C7H7+": 5e4, "Ru+": 7e4, "RuO+": 2e4, "Ru2O+": 4e4}
+    spec, _ = tof_spectrum(ions, n_channels=300_000, polarity="positive", seed=1)
+    res = identify_elements(apply_calibration(spec, auto_calibrate(spec)), polarity="positive", elements="auto")
+    assert set(res.present().keys()) == {"Ru"}
+    ru2o = next(f for f in res if f.formula == "Ru2O+")
+    assert ru2o.interference and not ru2o.present
+    assert ru2o.intensity == pytest.approx(4e4, rel=0.15)  # a 20-isotopologue pattern in merged windows
