@@ -37,11 +37,12 @@ def test_without_the_screening_the_unnamed_pattern_is_credited_to_the_named_one(
 def test_dimer_ions_come_with_the_oxygen_counts_of_the_monomer_forms():
     from ionscope.spectra.elements import _dimer_species
 
-    positive = {f for f, _ in _dimer_species(["Ru", "Pd"], "positive")}
+    positive = {f for f, _ in _dimer_species(["Ru", "Pd"], "positive", oxides=True)}
     assert positive == {"Ru2+", "Ru2O+", "Ru2O2+", "RuPd+", "RuPdO+", "RuPdO2+", "Pd2+", "Pd2O+", "Pd2O2+"}
-    negative = {f for f, _ in _dimer_species(["Ru"], "negative")}
+    negative = {f for f, _ in _dimer_species(["Ru"], "negative", oxides=True)}
     assert negative == {"Ru2-", "Ru2O-", "Ru2O2-", "Ru2O3-"}
-    assert {f for f, _ in _dimer_species(["Ru"], "negative", max_mz=215.0)} == {"Ru2-"}  # Ru₂O⁻ reaches m/z 224
+    assert {f for f, _ in _dimer_species(["Ru"], "negative", max_mz=215.0, oxides=True)} == {"Ru2-"}  # Ru₂O⁻: 224
+    assert {f for f, _ in _dimer_species(["Ru", "Pd"], "positive")} == {"Ru2+", "RuPd+", "Pd2+"}
 
 
 def test_auto_mode_fits_the_dimer_oxides_of_the_elements_found_without_reporting_them():

@@ -393,14 +393,17 @@ def _interference_species(elements: Sequence[str], polarity: str, max_mz: float 
     return _below(out, max_mz) + _dimer_species(elements, polarity, max_mz)
 
 
-def _dimer_species(elements: Sequence[str], polarity: str, max_mz: float | None = None) -> list[tuple[str, frozenset]]:
-    """(formula, metal elements) of the dimer ions M₂, MM' of every pair of ``elements`` and their oxides with as
-    many oxygen atoms as the monomer forms of the polarity hold (:data:`FORMS`: M₂O⁺, M₂O₂⁺; M₂O⁻ … M₂O₃⁻).
-    Metal-oxide cluster ions MₓOᵧ± are among the main secondary ions of oxidised metal surfaces (Vickerman &
-    Briggs, *ToF-SIMS: Materials Analysis by Mass Spectrometry*, 2nd ed., 2013, ch. 14); Ru₂O⁺ at m/z 208–224
-    otherwise lands on the oxide patterns of absent heavier metals (WO₂⁺ at 212–218)."""
+def _dimer_species(elements: Sequence[str], polarity: str, max_mz: float | None = None,
+                   oxides: bool = False) -> list[tuple[str, frozenset]]:
+    """(formula, metal elements) of the dimer ions M₂, MM' of every pair of ``elements``; with ``oxides`` also
+    their oxides with as many oxygen atoms as the monomer forms of the polarity hold (:data:`FORMS`: M₂O⁺,
+    M₂O₂⁺; M₂O⁻ … M₂O₃⁻). Metal-oxide cluster ions MₓOᵧ± are among the main secondary ions of oxidised metal
+    surfaces (Vickerman & Briggs, *ToF-SIMS: Materials Analysis by Mass Spectrometry*, 2nd ed., 2013, ch. 14);
+    Ru₂O⁺ at m/z 208–224 otherwise lands on the oxide patterns of absent heavier metals (WO₂⁺ at 212–218). Only
+    for elements known to be present (auto mode's confirmation): the dimer oxides of a named, absent element
+    take the counts of present ones (Pd₂O⁻ at m/z 220–236 took PtO₂⁻ on negative Ru–Pt)."""
     sign = "+" if polarity == "positive" else "-"
-    oxygens = [t.replace("{E}", "") for t in FORMS[polarity]]  # "", "O", "O2" …
+    oxygens = [t.replace("{E}", "") for t in FORMS[polarity]] if oxides else [""]  # "", "O", "O2" …
     els = list(dict.fromkeys(elements))
     out = [((f"{e}2" if e == f else f"{e}{f}") + o + sign, frozenset((e, f)))
            for i, e in enumerate(els) for f in els[i:] for o in oxygens]
@@ -997,7 +1000,8 @@ def _build_species(els: Sequence[str], polarity: str, params: IdentifyParameters
     if interferences:
         pairs += _deciding_interferences(pairs, _interference_species(els, polarity, top, chlorides))
         if dimers:
-            pairs += [(f, m, None) for f, m in _dimer_species(els, polarity, top) if (f, m, None) not in pairs]
+            pairs += [(f, m, None) for f, m in _dimer_species(els, polarity, top, oxides=True)
+                      if (f, m, None) not in pairs]
     pairs += _primary_ion_species(nuisance, polarity, top)
     pats = [_unit_pattern(f) for f, _, _ in pairs]
     keeps = [p.abundance >= params.min_abundance * p.abundance.max() for p in pats]
