@@ -265,3 +265,17 @@ def test_a_refit_replaces_the_export_only_when_the_references_favour_it_beyond_c
     # an export off by a bin loses at every peak: p = 2⁻¹⁸
     assert _refit_p_value(exported, exported + np.sign(exported)) == pytest.approx(2.0 ** -18)
     assert _refit_p_value(exported, exported) == 1.0  # no peak differs
+
+
+def test_signed_rank_p_value_is_the_exact_wilcoxon_test():
+    from scipy.stats import wilcoxon
+
+    from ionscope.spectra.calibration import signed_rank_p_value
+
+    rng = np.random.default_rng(4)
+    for n in (6, 9, 15):
+        for shift in (0.0, 0.5, 1.5):
+            d = rng.normal(shift, 1.0, n)
+            assert signed_rank_p_value(d) == pytest.approx(wilcoxon(d, method="exact").pvalue, rel=1e-9)
+    assert signed_rank_p_value(np.ones(6)) == pytest.approx(2 / 64)
+    assert signed_rank_p_value(np.array([])) == 1.0

@@ -17,7 +17,7 @@ from ionscope.model.errors import ValidationError
 from ionscope.model.provenance import make_provenance
 from ionscope.model.result import NoUncertainty, Quantity, RecordSequence, Result
 from ionscope.model.stores import is_dataset_folder
-from ionscope.spectra.calibration import REFERENCE_IONS, apply_calibration, recalibrate
+from ionscope.spectra.calibration import REFERENCE_IONS, apply_calibration, recalibrate, reference_mz
 from ionscope.spectra.calibration import recalibrate as _recalibrate
 from ionscope.spectra.elements import _candidate_pairs, _primary_elements, _untestable, identify_elements
 from ionscope.spectra.peaks import find_spectrum_peaks
@@ -337,6 +337,34 @@ def _element_rows(fits, elements: Sequence[str], polarity: str) -> list[dict]:
     return rows
 
 
+#: Two-sided level of :func:`_high_mass_offset`: a warning, so a small chance of a false one per file.
+OFFSET_ALPHA = 0.01
+
+
+def _high_mass_offset(fits, above_mz: float, min_significance: float = 5.0) -> list[str]:
+    """A warning when the species fitted at ≥ ``min_significance`` σ above the highest reference ion
+    ``above_mz`` sit systematically to one side of their exact masses: the count centroids' offsets
+    (``SpeciesFit.mass_offset``, window half-widths) tested for symmetry about zero by the signed-rank test
+    (:func:`~ionscope.spectra.calibration.signed_rank_p_value`, two-sided, level :data:`OFFSET_ALPHA`, at
+    least 6 species). The reference ions of a spectrum all lie at low m/z, where an error in the scale of
+    the calibration is a fraction of a bin; at m/z 100–250 the same error moves the ions out of their
+    windows. A species at ≥ 5σ has a centroid whose counting noise is small next to the offsets sought."""
+    from ionscope.spectra.calibration import signed_rank_p_value
+
+    offsets = np.array([f.mass_offset for f in fits if not f.interference and f.significance >= min_significance
+                        and f.mz > above_mz and np.isfinite(f.mass_offset)])
+    if len(offsets) < 6:
+        return []
+    p = signed_rank_p_value(offsets)
+    if p >= OFFSET_ALPHA:
+        return []
+    side = "below" if np.median(offsets) < 0 else "above"
+    return [f"the {len(offsets)} ions fitted at ≥ {min_significance:g}σ above the highest reference ion (m/z "
+            f"{above_mz:.0f}) sit systematically {side} their exact masses (median {np.median(offsets):+.2f} window "
+            f"half-widths; Wilcoxon signed-rank p = {p:.1g}): the calibration is likely off at high m/z, where no "
+            "reference ion constrains it; detections and intensities there may be too low"]
+
+
 def _beyond_range(elements: Sequence[str], polarity: str, top: float, forms: Sequence[str] | None) -> list[str]:
     """Warnings for named elements some or all of whose ions (:func:`candidate_species` forms) lie beyond
     the spectrum's highest m/z ``top``: a truncated export tests them by the rest, or not at all."""
@@ -436,6 +464,8 @@ def _identify_file(path, *, elements, polarity, recalibrate, **options) -> Resul
     if "primary_ion" not in options:
         options["primary_ion"] = (spec.attrs.get("acquisition") or {}).get("primary_ion")
     fits = identify_elements(spec, polarity=pol, elements=elements, **options)
+    if check is not None and check.used:
+        warnings += _high_mass_offset(fits, float(np.max(reference_mz(check.used))))
     if fits.background:
         warnings.append(f"also fitted, not reported: {', '.join(fits.background)} — found by the auto screening, "
                         "their ions share or neighbour the masses of the named elements' (name them for their rows)")
