@@ -723,9 +723,9 @@ def _chloro_complex_stage(fits: list[SpeciesFit], polarity: str, params: Identif
     others.
 
     Auto mode runs this stage twice: after the screening, and after the few-isotope stage against every
-    element found by then (unless that round would repeat the first: same elements found, no oxychloride
-    ions to add) (on a negative high-entropy-alloy spectrum Ru is credited with RuO₂Cl⁻ only
-    once RhO₂Cl⁻, at the same nominal masses 170/172, is fitted with the Rh found in between).
+    element found by then — on a negative high-entropy-alloy spectrum Ru is credited with RuO₂Cl⁻ only once
+    RhO₂Cl⁻, at the same nominal masses 170/172, is fitted with the Rh found in between. The second round is
+    skipped when it would repeat the first (the same elements found, no oxychloride ions to add).
     """
     found = [e for e in dict.fromkeys(f.element for f in fits if f.present)]
     top = float(data.x.max())

@@ -17,7 +17,13 @@ from ionscope.model.errors import ValidationError
 from ionscope.model.provenance import make_provenance
 from ionscope.model.result import NoUncertainty, Quantity, RecordSequence, Result
 from ionscope.model.stores import is_dataset_folder
-from ionscope.spectra.calibration import REFERENCE_IONS, apply_calibration, recalibrate, reference_mz
+from ionscope.spectra.calibration import (
+    REFERENCE_IONS,
+    apply_calibration,
+    recalibrate,
+    reference_mz,
+    signed_rank_p_value,
+)
 from ionscope.spectra.calibration import recalibrate as _recalibrate
 from ionscope.spectra.elements import _candidate_pairs, _primary_elements, _untestable, identify_elements
 from ionscope.spectra.peaks import find_spectrum_peaks
@@ -349,8 +355,6 @@ def _high_mass_offset(fits, above_mz: float, min_significance: float = 5.0) -> l
     least 6 species). The reference ions of a spectrum all lie at low m/z, where an error in the scale of
     the calibration is a fraction of a bin; at m/z 100–250 the same error moves the ions out of their
     windows. A species at ≥ 5σ has a centroid whose counting noise is small next to the offsets sought."""
-    from ionscope.spectra.calibration import signed_rank_p_value
-
     offsets = np.array([f.mass_offset for f in fits if not f.interference and f.significance >= min_significance
                         and f.mz > above_mz and np.isfinite(f.mass_offset)])
     if len(offsets) < 6:
