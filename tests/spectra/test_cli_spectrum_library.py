@@ -36,6 +36,7 @@ def test_identify_json_gives_every_requested_element_a_row(cli, tmp_path):
     ru = rows["Ru"]["intensity"]
     assert ru["unit"] == "counts" and abs(ru["value"] - 2e4) < 4 * ru["uncertainty"] + 0.05 * 2e4
     assert rows["Pd"]["intensity"] is None and rows["Pd"]["upper_limit"]["value"] > 0
+    assert rows["Pd"]["upper_limit_form"] == "Pd+" and rows["Ru"]["upper_limit_form"] is None  # the ion it bounds
     assert "Ru+" in rows["Ru"]["evidence"]
     cal = res["calibration"]
     assert cal["n_used"] >= 8 and cal["rms"]["value"] < 50 and cal["rms"]["unit"] == "ppm"
@@ -416,6 +417,8 @@ def test_identify_fits_unnamed_elements_it_finds_unless_named_only(cli, tmp_path
     assert code == 0, err
     doc = json.loads(out)
     assert doc["results"]["background_elements"] == [] and not any("also fitted" in w for w in doc["warnings"])
+    code, _, err = cli("spectrum", "identify", path, "--named-only")  # nothing named: the option has no meaning
+    assert code == 2 and "--named-only needs named --elements" in err
 
 
 def test_identify_says_which_ions_a_truncated_spectrum_cannot_test(cli, tmp_path):
@@ -432,3 +435,7 @@ def test_identify_says_which_ions_a_truncated_spectrum_cannot_test(cli, tmp_path
     assert rows["Pt"]["not_detected_because"] == ["no ion of it fitted"]
     assert any(w.startswith("Pt: all its ions (Pt+, PtO+") and "not tested" in w for w in doc["warnings"])
     assert any(w.startswith("Ru: RuO2+") and "tested by its other ions only" in w for w in doc["warnings"])
+    code, out, err = cli("spectrum", "identify", cut, "--json")  # auto mode: how much of the screening is lost
+    assert code == 0, err
+    auto_warnings = json.loads(out)["warnings"]
+    assert any(w.startswith("the spectrum ends at m/z 12") and "lie beyond it" in w for w in auto_warnings)

@@ -105,7 +105,8 @@ def identify(
         "limit. 'auto': screens every element with ≥ 3 isotopes above 5 % (~30, by their isotope patterns), "
         "then, where chlorine is seen, the chloride-forming metals by their chloro-complex ions, then Rh and "
         "Ir; reports those found. Named elements are fitted together with the other elements that screening "
-        "finds (not reported), so a named element's result does not depend on which others are named."))] = "auto",
+        "finds (not reported), so leaving out an element that is there does not bias the named ones; naming "
+        "an element that is not there adds its ions to the model and can shift the others within a few σ."))] = "auto",
     polarity: PolarityOpt = "auto",
     recalibrate: Annotated[bool, typer.Option(help="Recalibrate from common ions (kept only if better than "
                                                    "the file's own calibration).")] = True,
@@ -124,16 +125,19 @@ def identify(
                               "tag.")] = None,
     named_only: Annotated[bool, typer.Option(
         "--named-only", help="With named --elements: fit only those (no auto screening for the other "
-                             "elements of the spectrum; faster, but their ions can then be credited to the "
-                             "named ones).")] = False,
+                             "elements of the spectrum; faster, but the ions of elements left out then sit in "
+                             "the named ones' windows and backgrounds: intensities biased, detections missed "
+                             "or made).")] = False,
     force: ForceOpt = False,
     json: JsonOpt = False,
 ) -> None:
     """Which elements are present: isotope patterns over a local background, NNLS decomposition of overlaps.
 
-    Every requested element gets a row: detected (intensity ± σ, evidence) or not detected with a 3σ
-    upper limit. A folder or several files run as a batch; a file that fails is reported in its rows, the
-    others go on, and the command ends with exit code 2 once every output is written.
+    Every requested element gets a row: detected (intensity ± σ, the sum of the ions that pass, listed as
+    evidence) or not detected with a 3σ upper limit of one ion (its atomic ion where in range; the JSON and
+    the table name it). Columns: z, the fitted intensity over its 1σ; zc, its contrast over the local
+    background (σ). A folder or several files run as a batch; a file that fails is reported in its rows,
+    the others go on, and the command ends with exit code 2 once every output is written.
     """
     from ionscope.spectra.pipeline import (
         check_primary_ion,
@@ -151,6 +155,11 @@ def identify(
     pol = None if polarity == "auto" else polarity
     given = {k: v for k, v in (("chlorides", chlorides), ("primary_ion", primary_ion)) if v is not None}
     if named_only:
+        if els == "auto":
+            from ionscope.model.errors import ValidationError
+
+            raise ValidationError("--named-only needs named --elements (it turns off the screening of the elements "
+                                  "not named)")
         given["screen_unnamed"] = False
     with progress("identifying elements", total=len(files), quiet=json) as task:
         if len(files) == 1:  # a single file's failure is the command's error (one line, exit 2)

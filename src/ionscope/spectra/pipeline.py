@@ -325,7 +325,7 @@ def _element_rows(fits, elements: Sequence[str], polarity: str) -> list[dict]:
             row.update(intensity=Quantity(x, s, "counts"), upper_limit=None,
                        significance=max(f.significance for f in present),
                        contrast=max(f.contrast for f in present),
-                       pattern_score=max(f.score for f in present),
+                       pattern_score=max(f.score for f in present), upper_limit_form=None,
                        evidence=[f.formula for f in present], not_detected_because=[])
         else:
             atom = [f for f in mine if f.formula == el + sign]
@@ -333,7 +333,9 @@ def _element_rows(fits, elements: Sequence[str], polarity: str) -> list[dict]:
             ul = min((max(f.intensity, 0.0) + 3 * f.uncertainty for f in pool if np.isfinite(f.uncertainty)),
                      default=float("nan"))
             best = max(mine, key=lambda f: f.contrast, default=None)
-            row.update(intensity=None,
+            limit_of = min((f for f in pool if np.isfinite(f.uncertainty)),
+                           key=lambda f: max(f.intensity, 0.0) + 3 * f.uncertainty, default=None)
+            row.update(intensity=None, upper_limit_form=limit_of.formula if limit_of else None,
                        upper_limit=Quantity(ul, None, "counts", why_no_uncertainty=UPPER_LIMIT_WHY)
                        if np.isfinite(ul) else None,
                        significance=best.significance if best else 0.0, contrast=best.contrast if best else 0.0,
@@ -366,16 +368,20 @@ def _high_mass_offset(fits, above_mz: float, min_significance: float = 5.0) -> l
     return [f"the {len(offsets)} ions fitted at ≥ {min_significance:g}σ above the highest reference ion (m/z "
             f"{above_mz:.0f}) sit systematically {side} their exact masses (median {np.median(offsets):+.2f} window "
             f"half-widths; Wilcoxon signed-rank p = {p:.1g}): the calibration is likely off at high m/z, where no "
-            "reference ion constrains it; detections and intensities there may be too low"]
+            "reference ion constrains it; detections and intensities there may be too low — recalibrate with "
+            "reference ions of known identity up there (`ionscope spectrum calibrate FILE -r ION … --out "
+            "recalibrated.zarr`) and identify the result"]
 
 
-def _beyond_range(elements: Sequence[str], polarity: str, top: float, forms: Sequence[str] | None) -> list[str]:
-    """Warnings for named elements some or all of whose ions (:func:`candidate_species` forms) lie beyond
-    the spectrum's highest m/z ``top``: a truncated export tests them by the rest, or not at all."""
+def _beyond_range(elements: Sequence[str], polarity: str, top: float, forms: Sequence[str] | None,
+                  chlorides: bool = False) -> list[str]:
+    """Warnings for named elements some or all of whose ions (:func:`candidate_species` forms, with their
+    (oxy)chloride ions where ``chlorides``) lie beyond the spectrum's highest m/z ``top``: a truncated export
+    tests them by the rest, or not at all."""
     out = []
     for e in elements:
-        inside = {f for f, _ in _candidate_pairs([e], polarity, forms, top)}
-        beyond = [f for f, _ in _candidate_pairs([e], polarity, forms) if f not in inside]
+        inside = {f for f, _ in _candidate_pairs([e], polarity, forms, top, chlorides)}
+        beyond = [f for f, _ in _candidate_pairs([e], polarity, forms, None, chlorides) if f not in inside]
         if beyond and not inside:
             out.append(f"{e}: all its ions ({', '.join(beyond)}) lie beyond the spectrum's m/z range (ends at "
                        f"{top:.1f}): not tested")
@@ -383,6 +389,16 @@ def _beyond_range(elements: Sequence[str], polarity: str, top: float, forms: Seq
             out.append(f"{e}: {', '.join(beyond)} {'lies' if len(beyond) == 1 else 'lie'} beyond the spectrum's "
                        f"m/z range (ends at {top:.1f}): tested by its other ions only")
     return out
+
+
+def _auto_beyond_range(fits, polarity: str, top: float, forms: Sequence[str] | None) -> list[str]:
+    """A warning when candidate ions of auto mode's screening lie beyond the spectrum's highest m/z ``top``."""
+    beyond = len(_candidate_pairs(fits.candidates, polarity, forms)) - len(_candidate_pairs(fits.candidates, polarity,
+                                                                                             forms, top))
+    if not beyond:
+        return []
+    return [f"the spectrum ends at m/z {top:.1f}: {beyond} ions of the elements screened lie beyond it, so an element "
+            "seen only there cannot be found"]
 
 
 def _fin(v: float, default=None):
@@ -464,18 +480,21 @@ def _identify_file(path, *, elements, polarity, recalibrate, **options) -> Resul
     if not auto and not options.get("forms"):
         warnings += [f"{e}: no {pol} ion of it is expected (noble gases form only cations, elements with an "
                      "unbound anion no M⁻): not tested" for e in _untestable(elements, pol)]
-        warnings += _beyond_range(elements, pol, float(spec["mz"].max()), options.get("forms"))
     if "primary_ion" not in options:
         options["primary_ion"] = (spec.attrs.get("acquisition") or {}).get("primary_ion")
     fits = identify_elements(spec, polarity=pol, elements=elements, **options)
     if check is not None and check.used:
         warnings += _high_mass_offset(fits, float(np.max(reference_mz(check.used))))
     if fits.background:
-        warnings.append(f"also fitted, not reported: {', '.join(fits.background)} — found by the auto screening, "
-                        "their ions share or neighbour the masses of the named elements' (name them for their rows)")
+        warnings.append(f"also fitted, not reported: {', '.join(fits.background)} — found by the auto screening; "
+                        "their ions share or neighbour the masses of the named elements' ions (name them for their "
+                        "rows)")
+    top = float(spec["mz"].max())
     if auto:
+        warnings += _auto_beyond_range(fits, pol, top, options.get("forms"))
         names = list(fits.present().keys())
     else:
+        warnings += _beyond_range(elements, pol, top, options.get("forms"), fits.chlorides)
         names = list(elements)
     rows = _element_rows(fits, names, pol)
     all_rows = _element_rows(fits, sorted({f.element for f in fits if not f.interference}), pol) if auto else rows
@@ -626,7 +645,7 @@ def _with_rows(res: Result, names: list[str]) -> Result:
 #: is 3σ (Currie 1968, doi:10.1021/ac60259a007), ``significance_sigma`` and ``contrast_sigma`` are z values.
 TABLE_COLUMNS = ("file", "polarity", "calibration", "calibration_rms_ppm", "calibration_rms_sigma_ppm", "element",
                  "detected", "intensity_counts", "intensity_sigma_counts", "upper_limit_3sigma_counts",
-                 "significance_sigma", "contrast_sigma", "pattern_score", "evidence", "error")
+                 "upper_limit_form", "significance_sigma", "contrast_sigma", "pattern_score", "evidence", "error")
 
 
 def long_table(results: Sequence[Result]) -> pd.DataFrame:
@@ -648,6 +667,7 @@ def long_table(results: Sequence[Result]) -> pd.DataFrame:
                          "intensity_counts": q.value if q else None,
                          "intensity_sigma_counts": q.uncertainty if q else None,
                          "upper_limit_3sigma_counts": ul.value if ul else None,
+                         "upper_limit_form": r.get("upper_limit_form"),
                          "significance_sigma": r.get("significance"), "contrast_sigma": r.get("contrast"),
                          "pattern_score": r.get("pattern_score"), "evidence": ";".join(r.get("evidence") or [])})
     return pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
