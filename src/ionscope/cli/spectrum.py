@@ -237,7 +237,8 @@ def _print_identification(res, batch: bool = False, shared: frozenset[str] = fro
     detected = [r["element"] for r in res["elements"] if r["detected"]]
     console.print(f"[bold]{name}[/bold] ({res['polarity']}): detected " + (", ".join(detected) or "none"))
     if cal is not None:
-        console.print(f"  calibration: {cal['model']}, {_calibration_kept(cal)}, rms {_ppm(cal['rms'])} ppm, "
+        bins = f" = {cal['rms_bins'].value:.2f} bin" if cal.get("rms_bins") else ""
+        console.print(f"  calibration: {cal['model']}, {_calibration_kept(cal)}, rms {_ppm(cal['rms'])} ppm{bins}, "
                       f"{cal['n_used']} reference ions used, {len(cal['rejected'])} rejected", highlight=False)
     table = Table("element", "found", "counts", "3σ limit", "z", "zc", "evidence / failed test", box=None)
     for r in res["elements"]:
