@@ -81,6 +81,10 @@ def test_identify_batch_table_json_and_a_bad_file(cli, tmp_path):
     assert bool(ok["detected"]) and ok["intensity_sigma_counts"] > 0 and ok["calibration"] == "refit"
     assert ok["calibration_rms_sigma_ppm"] > 0 and 0 < ok["pattern_score"] <= 1
     assert list(df.columns) == list(TABLE_COLUMNS)
+    import hashlib
+
+    one = hashlib.sha256((folder / "P_one.txt").read_bytes()).hexdigest()
+    assert set(df.loc[df.file == "P_one.txt", "sha256"]) == {one}  # each row names the bytes it came from
     import re
 
     numbers = re.findall(r"(?<![\w.])(\d*\.\d+|\d+)(?:e[-+]\d+)?(?![\w.])", table.read_text())

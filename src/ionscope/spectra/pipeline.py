@@ -643,13 +643,14 @@ def _with_rows(res: Result, names: list[str]) -> Result:
 
 #: Columns of :func:`long_table`, units in the name: σ columns are one standard deviation, the upper limit
 #: is 3σ (Currie 1968, doi:10.1021/ac60259a007), ``significance_sigma`` and ``contrast_sigma`` are z values.
-TABLE_COLUMNS = ("file", "polarity", "calibration", "calibration_rms_ppm", "calibration_rms_sigma_ppm", "element",
-                 "detected", "intensity_counts", "intensity_sigma_counts", "upper_limit_3sigma_counts",
+TABLE_COLUMNS = ("file", "sha256", "polarity", "calibration", "calibration_rms_ppm", "calibration_rms_sigma_ppm",
+                 "element", "detected", "intensity_counts", "intensity_sigma_counts", "upper_limit_3sigma_counts",
                  "upper_limit_form", "significance_sigma", "contrast_sigma", "pattern_score", "evidence", "error")
 
 
 def long_table(results: Sequence[Result]) -> pd.DataFrame:
-    """One row per file and element (pandas DataFrame with :data:`TABLE_COLUMNS`). ``calibration`` is
+    """One row per file and element (pandas DataFrame with :data:`TABLE_COLUMNS`); ``sha256`` is the file's
+    content hash from its provenance (empty when it could not be read). ``calibration`` is
     ``exported`` (the file's own calibration kept) or ``refit``; ``evidence`` lists, ``;``-separated, the
     forms whose intensities make up ``intensity_counts``."""
     import pandas as pd
@@ -658,7 +659,9 @@ def long_table(results: Sequence[Result]) -> pd.DataFrame:
     for res in results:
         cal = res["calibration"] or {}
         rms = cal.get("rms")
-        base = {"file": Path(res["file"]).name, "polarity": res["polarity"], "calibration": cal.get("source"),
+        hashes = [i.get("sha256") for i in res.provenance.get("inputs", ()) if isinstance(i, dict)]
+        base = {"file": Path(res["file"]).name, "sha256": next((h for h in hashes if h), None),
+                "polarity": res["polarity"], "calibration": cal.get("source"),
                 "calibration_rms_ppm": rms.value if rms else None,
                 "calibration_rms_sigma_ppm": rms.uncertainty if rms else None, "error": res["error"]}
         for r in res["elements"] or [{"element": None}]:
