@@ -25,7 +25,13 @@ from ionscope.spectra.calibration import (
     signed_rank_p_value,
 )
 from ionscope.spectra.calibration import recalibrate as _recalibrate
-from ionscope.spectra.elements import _candidate_pairs, _primary_elements, _untestable, identify_elements
+from ionscope.spectra.elements import (
+    _candidate_pairs,
+    _primary_elements,
+    _unit_pattern,
+    _untestable,
+    identify_elements,
+)
 from ionscope.spectra.peaks import find_spectrum_peaks
 
 if TYPE_CHECKING:
@@ -330,11 +336,10 @@ def _element_rows(fits, elements: Sequence[str], polarity: str) -> list[dict]:
         else:
             atom = [f for f in mine if f.formula == el + sign]
             pool = atom or [f for f in mine if np.isfinite(f.uncertainty)] or mine
-            ul = min((max(f.intensity, 0.0) + 3 * f.uncertainty for f in pool if np.isfinite(f.uncertainty)),
-                     default=float("nan"))
-            best = max(mine, key=lambda f: f.contrast, default=None)
             limit_of = min((f for f in pool if np.isfinite(f.uncertainty)),
                            key=lambda f: max(f.intensity, 0.0) + 3 * f.uncertainty, default=None)
+            ul = max(limit_of.intensity, 0.0) + 3 * limit_of.uncertainty if limit_of else float("nan")
+            best = max(mine, key=lambda f: f.contrast, default=None)
             row.update(intensity=None, upper_limit_form=limit_of.formula if limit_of else None,
                        upper_limit=Quantity(ul, None, "counts", why_no_uncertainty=UPPER_LIMIT_WHY)
                        if np.isfinite(ul) else None,
@@ -380,8 +385,7 @@ def _beyond_range(elements: Sequence[str], polarity: str, top: float, forms: Seq
     tests them by the rest, or not at all."""
     out = []
     for e in elements:
-        inside = {f for f, _ in _candidate_pairs([e], polarity, forms, top, chlorides)}
-        beyond = [f for f, _ in _candidate_pairs([e], polarity, forms, None, chlorides) if f not in inside]
+        inside, beyond = _split_at(top, _candidate_pairs([e], polarity, forms, None, chlorides))
         if beyond and not inside:
             out.append(f"{e}: all its ions ({', '.join(beyond)}) lie beyond the spectrum's m/z range (ends at "
                        f"{top:.1f}): not tested")
@@ -393,12 +397,18 @@ def _beyond_range(elements: Sequence[str], polarity: str, top: float, forms: Seq
 
 def _auto_beyond_range(fits, polarity: str, top: float, forms: Sequence[str] | None) -> list[str]:
     """A warning when candidate ions of auto mode's screening lie beyond the spectrum's highest m/z ``top``."""
-    beyond = len(_candidate_pairs(fits.candidates, polarity, forms)) - len(_candidate_pairs(fits.candidates, polarity,
-                                                                                             forms, top))
+    beyond = _split_at(top, _candidate_pairs(fits.candidates, polarity, forms))[1]
     if not beyond:
         return []
-    return [f"the spectrum ends at m/z {top:.1f}: {beyond} ions of the elements screened lie beyond it, so an element "
-            "seen only there cannot be found"]
+    return [f"the spectrum ends at m/z {top:.1f}: {len(beyond)} ions of the elements screened lie beyond it, so an "
+            "element seen only there cannot be found"]
+
+
+def _split_at(top: float, pairs: list[tuple[str, str]]) -> tuple[list[str], list[str]]:
+    """The formulas of (formula, element) ``pairs`` whose isotope pattern ends below m/z ``top``, and the rest
+    (the range rule of :func:`~ionscope.spectra.elements.candidate_species`)."""
+    below = [f for f, _ in pairs if _unit_pattern(f).mz.max() < top]
+    return below, [f for f, _ in pairs if f not in below]
 
 
 def _fin(v: float, default=None):
@@ -659,8 +669,8 @@ def long_table(results: Sequence[Result]) -> pd.DataFrame:
     for res in results:
         cal = res["calibration"] or {}
         rms = cal.get("rms")
-        hashes = [i.get("sha256") for i in res.provenance.get("inputs", ()) if isinstance(i, dict)]
-        base = {"file": Path(res["file"]).name, "sha256": next((h for h in hashes if h), None),
+        sha256 = next((i["sha256"] for i in res.provenance.get("inputs", ()) if i.get("sha256")), None)
+        base = {"file": Path(res["file"]).name, "sha256": sha256,
                 "polarity": res["polarity"], "calibration": cal.get("source"),
                 "calibration_rms_ppm": rms.value if rms else None,
                 "calibration_rms_sigma_ppm": rms.uncertainty if rms else None, "error": res["error"]}
