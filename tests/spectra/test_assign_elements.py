@@ -13,7 +13,7 @@ from ionscope.spectra import (
     find_spectrum_peaks,
     identify_elements,
 )
-from ionscope.spectra.elements import _untestable, oxide_fragment_allowed
+from ionscope.spectra.forms import _untestable, oxide_fragment_allowed
 from ionscope.synth.spectra import tof_spectrum
 
 METALS = {"Ru+": 2.0e4, "Pt+": 8e3, "Pd+": 6e3, "RuO+": 4e3, "Ir+": 3e3}
@@ -77,7 +77,7 @@ def test_noble_gases_only_as_cations_and_no_unbound_atomic_anions():
 
 
 def test_chloride_forms_only_for_chloride_formers_within_their_oxidation_states():
-    from ionscope.spectra.elements import chloride_allowed
+    from ionscope.spectra.forms import chloride_allowed
 
     neg = set(candidate_species(["Pd", "Dy", "Sr"], "negative", chlorides=True)["formula"])
     # Pd (soft acid, up to +4): MCl- would hold Pd(0), PdO2Cl- Pd(+4)
@@ -171,7 +171,7 @@ def test_auto_contrast_rejects_organic_lookalikes_at_coarse_binning(seed):
 
 
 def test_window_background_ignores_a_peak_in_one_flank():
-    from ionscope.spectra.elements import _window_counts
+    from ionscope.spectra.windowfit import _window_counts
 
     rng = np.random.default_rng(3)
     x = np.linspace(90.0, 110.0, 20001)
@@ -187,7 +187,7 @@ def test_window_background_ignores_a_peak_in_one_flank():
 def test_window_background_stays_clear_of_the_neighbouring_nominal_masses():
     # coarse binning (0.3 m/z bins, as a 400-channel IONTOF export at m/z 180) makes the windows 0.6 m/z
     # wide; a flank one window-width out would sit on the peaks one mass away and subtract them
-    from ionscope.spectra.elements import _window_counts
+    from ionscope.spectra.windowfit import _window_counts
 
     rng = np.random.default_rng(4)
     x = np.arange(170.0, 190.0, 0.3) + 0.05

@@ -11,12 +11,8 @@ import numpy as np
 import pytest
 
 from ionscope.model.arrays import make_spectrum
-from ionscope.spectra.elements import (
-    _binned_gaussian_share,
-    _gaussian_share,
-    identify_elements,
-    instrument_resolving_power,
-)
+from ionscope.spectra.elements import identify_elements
+from ionscope.spectra.windowfit import _binned_gaussian_share, _gaussian_share, instrument_resolving_power
 from ionscope.synth.spectra import tof_spectrum
 
 T0, K = -400.0, 33300.0  # the calibration law of the shared exports: m/z 250 at channel ~526 000

@@ -90,7 +90,9 @@ def test_primary_ion_from_the_file_name():
 def test_confirmation_drops_an_element_the_elements_found_explain_without_it(chlorinated):
     from dataclasses import replace
 
-    from ionscope.spectra.elements import IdentifyParameters, _confirmation, _prepare
+    from ionscope.spectra.elements import _confirmation
+    from ionscope.spectra.identification import IdentifyParameters
+    from ionscope.spectra.windowfit import _prepare
 
     res = identify_elements(chlorinated, polarity="negative", elements="auto")
     assert {f.element for f in res if "not confirmed" in f.failed} == set()  # Ru and Pd stand alone
@@ -140,7 +142,9 @@ def test_oxide_pattern_seen_means_only_the_contrast_test_failed(chlorinated):
 def test_a_metal_seen_as_oxychloride_anions_is_found_in_the_second_chloride_round():
     # RuO₂Cl⁻ without any binary chloro-complex ion: the first round (MCl₂⁻, MCl₃⁻) finds nothing; the
     # second, for a metal whose oxide pattern was seen, tests its oxychloride ions and recovers the truth
-    from ionscope.spectra.elements import IdentifyParameters, _chloro_complex_stage, _prepare
+    from ionscope.spectra.elements import _chloro_complex_stage
+    from ionscope.spectra.identification import IdentifyParameters
+    from ionscope.spectra.windowfit import _prepare
 
     spec = _spectrum({**BASE, "Cl-": 5e4, "RuO2Cl-": 8e3}, seed=21)
     params = IdentifyParameters(min_significance=4.3)

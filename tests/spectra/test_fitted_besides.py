@@ -35,7 +35,7 @@ def test_without_the_screening_the_unnamed_pattern_is_credited_to_the_named_one(
 
 
 def test_dimer_ions_come_with_the_oxygen_counts_of_the_monomer_forms():
-    from ionscope.spectra.elements import _dimer_species
+    from ionscope.spectra.forms import _dimer_species
 
     positive = {f for f, _ in _dimer_species(["Ru", "Pd"], "positive", oxides=True)}
     assert positive == {"Ru2+", "Ru2O+", "Ru2O2+", "RuPd+", "RuPdO+", "RuPdO2+", "Pd2+", "Pd2O+", "Pd2O2+"}

@@ -4,12 +4,8 @@ import pytest
 
 from ionscope.model import ValidationError
 from ionscope.spectra import apply_calibration, auto_calibrate, identify_elements
-from ionscope.spectra.elements import (
-    IdentifyParameters,
-    _candidate_pairs,
-    _deciding_interferences,
-    _interference_species,
-)
+from ionscope.spectra.forms import _candidate_pairs, _deciding_interferences, _interference_species
+from ionscope.spectra.identification import IdentifyParameters
 from ionscope.synth.spectra import tof_spectrum
 
 BASE = {"H+": 3e4, "C+": 2e4, "CH3+": 4e4, "Na+": 6e4, "C2H3+": 5e4, "K+": 2e4, "C3H5+": 3e4, "C7H7+": 5e3}

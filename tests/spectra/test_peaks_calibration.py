@@ -138,7 +138,7 @@ def test_recalibrate_without_reference_ions_is_a_calibration_error():
 
 
 def test_detection_threshold_is_bonferroni_at_three_sigma():
-    from ionscope.spectra.elements import detection_threshold
+    from ionscope.spectra.presence import detection_threshold
 
     assert detection_threshold(1) == pytest.approx(3.0)
     # Φ(−z) = Φ(−3)/20 → z = 3.817

@@ -11,8 +11,8 @@ from functools import cache
 import numpy as np
 import pytest
 
-from ionscope.spectra.elements import detection_threshold
 from ionscope.spectra.pipeline import identify_file
+from ionscope.spectra.presence import detection_threshold
 
 from ..conftest import shared_data
 

@@ -13,13 +13,9 @@ from ionscope.spectra.calibration import (
     fit_calibration,
     recalibrate_scans,
 )
-from ionscope.spectra.elements import (
-    Identification,
-    SpeciesFit,
-    candidate_species,
-    elements_present,
-    identify_elements,
-)
+from ionscope.spectra.elements import identify_elements
+from ionscope.spectra.forms import candidate_species
+from ionscope.spectra.identification import Identification, SpeciesFit, elements_present
 from ionscope.spectra.peaks import estimate_baseline, find_spectrum_peaks
 
 __all__ = [

@@ -25,13 +25,8 @@ from ionscope.spectra.calibration import (
     signed_rank_p_value,
 )
 from ionscope.spectra.calibration import recalibrate as _recalibrate
-from ionscope.spectra.elements import (
-    _candidate_pairs,
-    _primary_elements,
-    _unit_pattern,
-    _untestable,
-    identify_elements,
-)
+from ionscope.spectra.elements import identify_elements
+from ionscope.spectra.forms import _candidate_pairs, _primary_elements, _unit_pattern, _untestable
 from ionscope.spectra.peaks import find_spectrum_peaks
 
 if TYPE_CHECKING:
@@ -406,7 +401,7 @@ def _auto_beyond_range(fits, polarity: str, top: float, forms: Sequence[str] | N
 
 def _split_at(top: float, pairs: list[tuple[str, str]]) -> tuple[list[str], list[str]]:
     """The formulas of (formula, element) ``pairs`` whose isotope pattern ends below m/z ``top``, and the rest
-    (the range rule of :func:`~ionscope.spectra.elements.candidate_species`)."""
+    (the range rule of :func:`~ionscope.spectra.forms.candidate_species`)."""
     below = [f for f, _ in pairs if _unit_pattern(f).mz.max() < top]
     return below, [f for f, _ in pairs if f not in below]
 

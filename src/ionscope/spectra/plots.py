@@ -55,9 +55,9 @@ def plot_identification(res: Result, folder: Path, *, polarity: str | None = Non
     import matplotlib.pyplot as plt
 
     from ionscope.spectra.calibration import apply_calibration, recalibrate
-    from ionscope.spectra.elements import instrument_resolving_power
     from ionscope.spectra.peaks import _channel_edges, estimate_baseline
     from ionscope.spectra.pipeline import read_spectrum
+    from ionscope.spectra.windowfit import instrument_resolving_power
 
     spec = read_spectrum(res["file"], polarity)
     if res["calibration"] is not None:
@@ -115,7 +115,7 @@ def _draw_form(ax, form: dict, species: list[dict], x: np.ndarray, y: np.ndarray
     credited with is what the others leave). Each isotopologue is a Gaussian of FWHM m/R holding the
     fitted intensity × its abundance, integrated over each bin (the counts a bin receives), so that a
     peak narrower than a bin is drawn at its height."""
-    from ionscope.spectra.elements import _unit_pattern
+    from ionscope.spectra.forms import _unit_pattern
 
     pat = _unit_pattern(form["formula"])
     sel = (x >= pat.mz.min() - 3) & (x <= pat.mz.max() + 3)
@@ -140,7 +140,7 @@ def _draw_form(ax, form: dict, species: list[dict], x: np.ndarray, y: np.ndarray
 def _binned_pattern(pat, intensity: float, lo: np.ndarray, hi: np.ndarray, resolving_power: float) -> np.ndarray:
     """Counts per bin [lo, hi) of ``intensity`` counts spread over the isotopologues of ``pat`` (Gaussian
     peaks of FWHM m/R at their exact masses)."""
-    from ionscope.spectra.elements import FWHM_SIGMA, _gaussian_share
+    from ionscope.spectra.windowfit import FWHM_SIGMA, _gaussian_share
 
     centre = pat.mz[:, None]
     share = _gaussian_share(centre, np.maximum(centre / (resolving_power * FWHM_SIGMA), 1e-6 * (hi - lo).min()),

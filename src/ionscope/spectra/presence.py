@@ -1,0 +1,172 @@
+"""Whether a fitted species is present: the three tests, and the z they need.
+
+A species is reported *present* when
+
+1. its intensity is significant: ``x_s / σ(x_s) ≥ z_crit`` (σ from the weighted normal equations of
+   the active set, scaled by the mean squared weighted residual of the species' own windows when
+   that exceeds 1 — misfit elsewhere in the spectrum does not dilute it);
+2. for a species with ≥ 2 isotopologues, its own pattern is seen: over its isotopologues with ≥ 20 %
+   of its largest abundance, the counts left after removing the other species' fitted share reach at
+   least ``min_fraction`` of what it predicts in every one of them, and the cosine similarity of
+   observed and predicted pattern is ≥ ``min_match``;
+3. its pattern stands out from a smooth local background (``SpeciesFit.contrast``): windows at
+   *every* nominal mass from ``contrast_pad`` below to ``contrast_pad`` above the pattern —
+   including the masses where the species has no isotopologue — are fitted with the candidate
+   species plus a background linear in nominal mass, separately for even and odd masses (organic
+   fragment ions alternate in intensity with parity); the species must reach ``z_crit`` σ (σ scaled
+   by √(χ²/dof) of this local fit). An organic envelope spread over the same nominal masses as a
+   rare-earth or oxide pattern is absorbed by the background; a metal pattern with gaps (Ru⁺ has none
+   at 97 and 103, Pd⁺ none at 107 and 109) is not. A pad of 4 gives each parity two masses per side.
+
+``z_crit`` comes from counting statistics (:func:`detection_threshold`, Bonferroni over the species
+tested in a run).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ionscope.spectra.identification import IdentifyParameters, SpeciesFit
+from ionscope.spectra.windowfit import _nnls, _Species, _Spectrum, _WindowFit
+
+
+def _pattern_agreement(s: int, fit: _WindowFit) -> tuple[float, float]:
+    """Cosine similarity of observed (the other species' share removed) and predicted counts over the
+    species' windows, and the least observed/predicted ratio over its windows with ≥ 20 % of its
+    largest."""
+    a, b, coef = fit.a, fit.b, fit.coef
+    if coef[s] <= 0:
+        return 0.0, 0.0
+    fitted = fit.fitted
+    contrib = a[:, s] * coef[s]
+    rows = np.nonzero(contrib >= 0.2 * contrib.max())[0]
+    own = np.clip(b[rows] - (fitted[rows] - contrib[rows]), 0, None)
+    frac = float(np.min(own / contrib[rows]))
+    allrows = np.nonzero(contrib > 0)[0]
+    o = np.clip(b[allrows] - (fitted[allrows] - contrib[allrows]), 0, None)
+    match = float(o @ contrib[allrows] / (np.linalg.norm(o) * np.linalg.norm(contrib[allrows]) + 1e-300))
+    return match, frac
+
+
+def _centroid_offset(s: int, species: _Species, fit: _WindowFit, data: _Spectrum) -> float:
+    """Offset of the count centroid from the exact m/z in the species' main windows (half-widths)."""
+    sel = np.nonzero(species.idx == s)[0]
+    if not sel.size:
+        return float("nan")
+    sel = sel[species.ca[sel] >= 0.2 * species.ca[sel].max()]
+    half = species.half[sel]
+    c = species.cm[sel] * (1 + fit.shifts[sel] * 1e-6)
+    lo = np.searchsorted(data.x, c - half, side="left")
+    hi = np.searchsorted(data.x, c + half, side="right")
+    n = data.cs[hi] - data.cs[lo]
+    ok = n > 0
+    if not ok.any():
+        return float("nan")
+    centroid = (data.cs_x[hi[ok]] - data.cs_x[lo[ok]]) / n[ok]
+    return float(np.average((centroid - c[ok]) / half[ok], weights=species.ca[sel][ok]))
+
+
+def _assess(species: _Species, fit: _WindowFit, data: _Spectrum, params: IdentifyParameters,
+            hidden: set[str], only: set[str] | None = None) -> list[SpeciesFit]:
+    """SpeciesFit records and presence (module docstring, tests 1–3) of the reported species; the
+    interference species follow with ``present=False``. Elements in ``hidden`` are never present; given
+    ``only``, just the species reported under those elements are assessed. Without
+    ``params.contrast_of_failed`` the contrast (the costly test 3) is computed only for species that pass
+    the others (0 for the rest): the same decisions."""
+    n = len(species.formulas)
+    # the Bonferroni family: the tests that can report something (not the hidden nuisance elements)
+    tested = [s for s in range(n) if species.reported[s] is not None and species.reported[s] not in hidden]
+    z_crit = detection_threshold(len(tested)) if params.min_significance is None else params.min_significance
+    out = []
+    for s in range(n):
+        el = species.reported[s]
+        if only is not None and el not in only:
+            continue
+        z = float(fit.coef[s] / fit.sigma[s]) if np.isfinite(fit.sigma[s]) and fit.sigma[s] > 0 else 0.0
+        match, frac = _pattern_agreement(s, fit)
+        p = species.patterns[s]
+        diagnostic = bool(np.sum(p.abundance >= 0.01 * p.abundance.max()) >= 2)
+        offset = _centroid_offset(s, species, fit, data) if fit.coef[s] > 0 else float("nan")
+        failed = []
+        if el is None or el in hidden:
+            failed.append("not reported")
+        if not z >= z_crit:
+            failed.append("significance")
+        if diagnostic and not (match >= params.min_match and frac >= params.min_fraction):
+            failed.append("pattern")
+        contrast = 0.0
+        if el is not None and fit.coef[s] > 0 and (params.contrast_of_failed or not failed):
+            contrast = _contrast_significance(s, species.cm, species.ca, species.idx, data.cs, data.x, data.dx,
+                                              data.resolving_power, params.contrast_pad)
+        if (params.contrast or not diagnostic) and not contrast >= z_crit:
+            failed.append("contrast")
+        if not abs(offset) <= params.max_offset:
+            failed.append("mass offset")
+        owner = el if el is not None else "".join(sorted(species.metals[s]))
+        out.append(SpeciesFit(species.formulas[s], owner, p.base_mz, float(fit.coef[s]), float(fit.sigma[s]), z,
+                              match, frac, float(offset), contrast, diagnostic, not failed, interference=el is None,
+                              failed=tuple(failed)))
+    out.sort(key=lambda f: (f.interference, -f.intensity))
+    return out
+
+
+def _contrast_significance(s: int, cm: np.ndarray, ca: np.ndarray, cs_idx: np.ndarray, cs: np.ndarray,
+                           x: np.ndarray, dx: np.ndarray, resolving_power: float, pad: int) -> float:
+    """Significance of species ``s`` over a smooth local background (module docstring, test 3).
+
+    Windows at every nominal mass ``N`` from ``pad`` below to ``pad`` above the species' pattern, at
+    ``N`` + the species' mean mass defect, including the masses where the species has no
+    isotopologue. Model: every candidate species with an isotopologue in a window (capture fractions
+    ``ca``) plus a background linear in ``N``, separately for even and odd ``N`` (organic ions
+    alternate in intensity with the parity of their nominal mass), written as four non-negative
+    ramps. Poisson-weighted NNLS; σ of the species from the active set, scaled by √(χ²/dof) when > 1.
+    """
+    mine = cs_idx == s
+    if not mine.any():
+        return 0.0
+    nom = np.rint(cm[mine]).astype(int)
+    defect = float(np.average(cm[mine] - nom, weights=ca[mine]))
+    grid = np.arange(nom.min() - pad, nom.max() + pad + 1)
+    centres = grid + defect
+    ok = (centres > x[0]) & (centres < x[-1])
+    grid, centres = grid[ok], centres[ok]
+    if grid.size < 3:
+        return 0.0
+    half = np.maximum(centres / (2 * resolving_power), np.interp(centres, x, dx))
+    b = cs[np.searchsorted(x, centres + half, side="right")] - cs[np.searchsorted(x, centres - half, side="left")]
+    var = b
+    j = np.rint(cm - defect).astype(int) - grid[0]
+    inside = (j >= 0) & (j < grid.size)
+    inside[inside] &= np.abs(cm[inside] - centres[j[inside]]) <= half[j[inside]]
+    used = np.unique(cs_idx[inside])
+    if s not in used:
+        return 0.0
+    k = int(np.searchsorted(used, s))
+    a = np.zeros((grid.size, used.size))
+    np.add.at(a, (j[inside], np.searchsorted(used, cs_idx[inside])), ca[inside])
+    t = (grid - grid[0]) / max(grid[-1] - grid[0], 1)
+    even = (grid % 2 == 0).astype(float)
+    ramps = np.column_stack([even * t, even * (1 - t), (1 - even) * t, (1 - even) * (1 - t)])
+    design = np.column_stack([a, ramps])
+    w = 1.0 / np.sqrt(np.maximum(var, 1.0))
+    coef, _ = _nnls(design * w[:, None], b * w, maxiter=50 * design.shape[1] + 50)
+    if coef[k] <= 0:
+        return 0.0
+    active = np.nonzero(coef > 0)[0]
+    resid = (b - design @ coef) * w
+    dof = max(grid.size - active.size, 1)
+    aw = design[:, active] * w[:, None]
+    cov = np.linalg.pinv(aw.T @ aw) * max(float(resid @ resid) / dof, 1.0)
+    j = int(np.searchsorted(active, k))
+    var = cov[j, j]
+    return float(coef[k] / np.sqrt(var)) if var > 0 else 0.0
+
+
+def detection_threshold(n_tests: int, family_sigma: float = 3.0) -> float:
+    """One-sided z needed per species so that a whole run of ``n_tests`` species tests has at most the
+    false-report probability of a single ``family_sigma`` test (Bonferroni: ``p = Φ(−3)/n``; 3σ one-sided
+    is p = 1.35·10⁻³). E.g. 20 species → 3.82σ, 150 species → 4.32σ."""
+    from statistics import NormalDist
+
+    nd = NormalDist()
+    return float(-nd.inv_cdf(nd.cdf(-family_sigma) / max(int(n_tests), 1)))
