@@ -132,6 +132,31 @@ def test_identify_plot_writes_one_figure_per_element(cli, tmp_path):
     code, _, err = cli("spectrum", "identify", path, "--elements", "Ru,Pd", "--plot", tmp_path / "fig")
     assert code == 0, err
     assert sorted(p.name for p in (tmp_path / "fig").iterdir()) == ["P_synthetic_Pd.png", "P_synthetic_Ru.png"]
+    assert "wrote 2 figures to" in err
+
+
+def test_identify_json_names_the_figures_and_the_table_it_wrote(cli, tmp_path):
+    """--plot and --table outputs are listed in each file's results (path, SHA-256, format, bytes); a file
+    that could not be analysed has no figures, and without the options both are null."""
+    from ionscope.model.provenance import sha256_of
+
+    path, _ = _export(tmp_path)
+    code, out, err = cli("spectrum", "identify", path, "--elements", "Ru", "--json")
+    assert code == 0, err
+    res = json.loads(out)["results"]
+    assert res["figures"] is None and res["table"] is None
+    bad = tmp_path / "P_bad.txt"
+    bad.write_text("# Binning: 200 channels\nChannel\tm/z\tIntensity\n")
+    fig, table = tmp_path / "fig", tmp_path / "t.csv"
+    code, out, err = cli("spectrum", "identify", path, bad, "--elements", "Ru", "--plot", fig, "--table", table,
+                         "--json")
+    assert code == 2
+    good, failed = (entry["results"] for entry in json.loads(out)["results"])
+    assert [f["output"] for f in good["figures"]] == [str(fig / "P_synthetic_Ru.png")]
+    for record in good["figures"] + [good["table"]]:
+        written = Path(record["output"])
+        assert record["sha256"] == sha256_of(written) and record["bytes"] == written.stat().st_size
+    assert good["table"]["format"] == "csv" and failed["table"] == good["table"] and failed["figures"] == []
 
 
 def test_absurd_exported_calibration_is_rejected(tmp_path):

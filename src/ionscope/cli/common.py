@@ -241,8 +241,11 @@ def figure_written(out: Path) -> dict[str, str]:
 
 
 def file_written(out: Path) -> dict[str, Any]:
-    """:func:`figure_written` of any file a command wrote, plus its size (``bytes``), for its JSON."""
-    return {**figure_written(out), "bytes": out.stat().st_size}
+    """:func:`figure_written` of any file a command wrote, plus its size (``bytes``), for its JSON
+    (:func:`ionscope.model.provenance.written_file`)."""
+    from ionscope.model.provenance import written_file
+
+    return written_file(out)
 
 
 def check_output_file(out: Path, force: bool, suffixes: tuple[str, ...] | None, option: str = "--out") -> Path:

@@ -143,7 +143,6 @@ def identify(
         check_primary_ion,
         identify_batch,
         identify_file,
-        long_table,
         parse_elements,
         spectrum_files,
     )
@@ -163,20 +162,13 @@ def identify(
         given["screen_unnamed"] = False
     with progress("identifying elements", total=len(files), quiet=json) as task:
         if len(files) == 1:  # a single file's failure is the command's error (one line, exit 2)
-            results = [identify_file(files[0], elements=els, polarity=pol, recalibrate=recalibrate, **given)]
+            results = [identify_file(files[0], elements=els, polarity=pol, recalibrate=recalibrate, plot=plot,
+                                     force=force, **given)]
         else:
             results = list(identify_batch(files, elements=els, polarity=pol, recalibrate=recalibrate,
-                                          on_file=lambda _p: task.advance(1), **given))
+                                          on_file=lambda _p: task.advance(1), plot=plot, force=force, **given))
     if table_out is not None:
-        from ionscope.io.atomic import write_text
-
-        write_text(table_out, long_table(results).to_csv(index=False, float_format="%.6g"), force=force)
-    if plot is not None:
-        from ionscope.spectra.plots import plot_identification
-
-        plot.mkdir(parents=True, exist_ok=True)
-        for res in results:
-            plot_identification(res, plot, polarity=pol, force=force)
+        results = _write_table(results, table_out, force)
     if json:
         if len(paths) == 1 and len(results) == 1 and files[0] == paths[0]:
             emit_json(results[0])
@@ -189,9 +181,24 @@ def identify(
         print_warnings([f"every file: {w}" for w in shared])
         if any(res["error"] is None for res in results):
             _print_columns_note()
+        if plot is not None:
+            n = sum(len(r["figures"] or ()) for r in results)
+            err_console.print(f"wrote {n} figure{'s' * (n != 1)} to {plot}")
         if table_out is not None:
             err_console.print(f"wrote {table_out}")
     _exit_if_any_failed(results)
+
+
+def _write_table(results: list, table_out: Path, force: bool) -> list:
+    """Write the long table of ``results`` (atomically) and record it (path, SHA-256, size) in each."""
+    from ionscope.io.atomic import write_text
+    from ionscope.model.provenance import written_file
+    from ionscope.model.result import Result
+    from ionscope.spectra.pipeline import long_table
+
+    write_text(table_out, long_table(results).to_csv(index=False, float_format="%.6g"), force=force)
+    record = written_file(table_out)
+    return [Result(r.kind, {**r.values, "table": record}, r.warnings, r.provenance) for r in results]
 
 
 def _exit_if_any_failed(results) -> None:

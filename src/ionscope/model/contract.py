@@ -517,13 +517,27 @@ class ElementRow(_Open):
     evidence: list[str]
 
 
+class WrittenFile(_Closed):
+    """A file a command wrote: path, SHA-256, format (the suffix) and size."""
+
+    output: str
+    sha256: Sha256
+    format: str
+    bytes: int = Field(ge=0)
+
+
 class SpectrumIdentifyResults(_Open):
+    """One spectrum file's identification; ``figures`` (with ``--plot``) and ``table`` (with ``--table``,
+    the long table holding this file's rows) are the files written, null when not asked for."""
+
     file: str
     polarity: Optional[str]
     calibration: Optional[CalibrationQuality]
     species: list[dict[str, Any]]
     elements: list[ElementRow]
     error: Optional[str]
+    figures: Optional[list[WrittenFile]] = None
+    table: Optional[WrittenFile] = None
 
 
 class SpectrumIdentifyEntry(_Closed):

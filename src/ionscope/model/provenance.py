@@ -34,6 +34,14 @@ def sha256_of(path: str | PathLike[str]) -> str:
     return _hash(p)
 
 
+def written_file(path: str | PathLike[str]) -> dict[str, str | int]:
+    """What a command wrote, for its JSON: ``output`` (the path), ``sha256``, ``format`` (the suffix, lower
+    case, without the dot) and ``bytes``."""
+    p = Path(path)
+    return {"output": str(p), "sha256": sha256_of(p), "format": p.suffix.lower().lstrip("."),
+            "bytes": p.stat().st_size}
+
+
 #: Sample-history files (``ionscope sample init`` writes them beside the data; ``ionscope.sample.history``
 #: looks them up): they set a result's reliability and are recorded there, so they are not part of a
 #: folder's data and writing one does not change the folder's content hash.

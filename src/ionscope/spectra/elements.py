@@ -378,11 +378,11 @@ def _chlorine_seen(data: _Spectrum, polarity: str, params: IdentifyParameters) -
 
     Both ³⁵Cl and ³⁷Cl windows (±FWHM/2, background from the flanks, :func:`_window_counts`) must hold
     counts :data:`CHLORINE_Z` σ above their background, and the pair must pass the pattern test of the
-    species (:mod:`ionscope.spectra.presence`, test 2: cosine similarity to the natural 75.8 : 24.2 ratio ≥ ``min_match``
-    and each isotope ≥ ``min_fraction`` of its predicted share; IUPAC abundances, Meija et al., *Pure
-    Appl. Chem.* 88, 293, 2016, doi:10.1515/pac-2015-0503). Counting statistics alone would reject the
-    pattern where it is strongest: at 10⁶ counts a dead-time-saturated ³⁵Cl⁻ departs from the natural
-    ratio by many Poisson σ.
+    species (:mod:`ionscope.spectra.presence`, test 2: cosine similarity to the natural 75.8 : 24.2
+    ratio ≥ ``min_match`` and each isotope ≥ ``min_fraction`` of its predicted share; IUPAC abundances,
+    Meija et al., *Pure Appl. Chem.* 88, 293, 2016, doi:10.1515/pac-2015-0503). Counting statistics alone
+    would reject the pattern where it is strongest: at 10⁶ counts a dead-time-saturated ³⁵Cl⁻ departs from
+    the natural ratio by many Poisson σ.
     """
     p = _unit_pattern("Cl+" if polarity == "positive" else "Cl-")
     mz, ab = p.mz, p.abundance

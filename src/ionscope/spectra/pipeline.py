@@ -452,10 +452,15 @@ def check_primary_ion(text: str | None, option: str = "primary_ion") -> None:
 
 
 def identify_file(path: str | PathLike[str], *, elements: Sequence[str] | str = "auto", polarity: str | None = None,
-                  recalibrate: bool = True, **options) -> Result:
+                  recalibrate: bool = True, plot: str | PathLike[str] | None = None, force: bool = False,
+                  **options) -> Result:
     """Read, calibrate and identify one spectrum file; one row per requested (or, in auto mode, detected)
     element. ``calibration`` records the model, rms ppm, reference ions used/rejected and whether the
     file's own calibration was kept (see :func:`ionscope.spectra.calibration.recalibrate`).
+
+    Given a ``plot`` folder, one figure per element is drawn from the spectrum as identified
+    (:func:`ionscope.spectra.plots.plot_identification`; an existing figure is replaced only with
+    ``force``) and ``figures`` lists what was written (path, SHA-256, format, bytes); else it is None.
 
     The linear algebra runs with one BLAS thread: its matrices are at most a few hundred wide, where
     threads only add overhead — and on a loaded machine OpenBLAS's spinning threads made a 58 × 58
@@ -464,10 +469,17 @@ def identify_file(path: str | PathLike[str], *, elements: Sequence[str] | str = 
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=1, user_api="blas"), numpy_only_arrays():
-        return _identify_file(path, elements=elements, polarity=polarity, recalibrate=recalibrate, **options)
+        res, spec = _identify_file(path, elements=elements, polarity=polarity, recalibrate=recalibrate, **options)
+    if plot is None:
+        return res
+    from ionscope.spectra.plots import plot_identification
+
+    Path(plot).mkdir(parents=True, exist_ok=True)
+    figures = plot_identification(res, spec, Path(plot), force=force)["figures"]
+    return Result(res.kind, {**res.values, "figures": figures}, res.warnings, res.provenance)
 
 
-def _identify_file(path, *, elements, polarity, recalibrate, **options) -> Result:
+def _identify_file(path, *, elements, polarity, recalibrate, **options) -> tuple[Result, xr.DataArray]:
     p = Path(path)
     spec = read_spectrum(p, polarity)
     pol = _polarity_of(spec, p)
@@ -521,8 +533,8 @@ def _identify_file(path, *, elements, polarity, recalibrate, **options) -> Resul
                                for f in fits if f.present],
                    "screened": {r["element"]: r for r in all_rows} if auto else None,
                    "background_elements": list(fits.background),
-                   "error": None},
-                  tuple(warnings), prov)
+                   "error": None, "figures": None, "table": None},
+                  tuple(warnings), prov), spec
 
 
 def spectrum_files(paths: Sequence[str | PathLike[str]]) -> list[Path]:
@@ -596,10 +608,12 @@ class BatchIdentification(RecordSequence[Result]):
 
 def identify_batch(paths: Sequence[str | PathLike[str]], *, elements: Sequence[str] | str = "auto",
                    polarity: str | None = None, recalibrate: bool = True,
-                   on_file: Callable[[Path], object] | None = None, **options) -> BatchIdentification:
+                   on_file: Callable[[Path], object] | None = None, plot: str | PathLike[str] | None = None,
+                   force: bool = False, **options) -> BatchIdentification:
     """:func:`identify_file` over many files; a file that fails gives a Result whose ``error`` says why
-    (its element rows are marked not analysed) and the others go on. ``on_file(path)`` is called after
-    each file (progress). In auto mode every file gets a row for every element detected in any file."""
+    (its element rows are marked not analysed; no figures) and the others go on. ``on_file(path)`` is
+    called after each file (progress). In auto mode every file gets a row for every element detected in
+    any file."""
     from ionscope.model.errors import IonscopeError
 
     files = spectrum_files(paths)
@@ -609,13 +623,16 @@ def identify_batch(paths: Sequence[str | PathLike[str]], *, elements: Sequence[s
     out: list[Result] = []
     for p in files:
         try:
-            out.append(identify_file(p, elements=elements, polarity=polarity, recalibrate=recalibrate, **options))
+            out.append(identify_file(p, elements=elements, polarity=polarity, recalibrate=recalibrate, plot=plot,
+                                     force=force, **options))
         except IonscopeError as exc:
             prov = make_provenance("ionscope.spectra.identify_elements", inputs=[p] if Path(p).is_file() else [],
                                    parameters={"elements": elements})
             out.append(Result("spectrum.identify", {"file": str(p), "polarity": None, "elements": [],
                                                     "calibration": None, "species": [], "screened": None,
-                                                    "background_elements": [], "error": exc.cli_problem}, (), prov))
+                                                    "background_elements": [], "error": exc.cli_problem,
+                                                    "figures": None if plot is None else [], "table": None},
+                                 (), prov))
         if on_file is not None:
             on_file(p)
     if isinstance(elements, str) and elements == "auto":

@@ -5,11 +5,15 @@ from __future__ import annotations
 import re
 import textwrap
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ionscope.io.atomic import atomic_path
 from ionscope.model.result import Result
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 #: Name of the figure of one element of one spectrum file in the ``--plot`` folder.
 FIGURE_NAME = "{stem}_{element}.png"
@@ -36,16 +40,16 @@ def existing_figures(folder: Path, files: list[Path]) -> list[Path]:
     return sorted(found)
 
 
-def plot_identification(res: Result, folder: Path, *, polarity: str | None = None, force: bool = False) -> Result:
+def plot_identification(res: Result, spectrum: xr.DataArray, folder: Path, *, force: bool = False) -> Result:
     """One PNG per element of an identification Result: for each of the element's species, the counts
     per bin around its pattern, the local background (clipped block mean,
     :func:`ionscope.spectra.peaks.estimate_baseline`) and the fitted pattern on top of it (Gaussian
     peaks of FWHM m/R at the exact isotopologue masses, R the median m/Δm of the 20 strongest peaks,
     areas = fitted intensity × isotopologue abundance).
 
-    Returns a ``spectrum.figures`` Result: ``file`` and ``figures``, the paths written (none for a file
-    that could not be analysed). Each figure is written atomically; an existing one is replaced only with
-    ``force``.
+    ``spectrum`` is the spectrum as identified (calibrated). Returns a ``spectrum.figures`` Result:
+    ``file`` and ``figures``, what was written (path, SHA-256, format, bytes; none for a file that could
+    not be analysed). Each figure is written atomically; an existing one is replaced only with ``force``.
     """
     if res["error"] is not None:
         return _figures(res, [])
@@ -54,15 +58,10 @@ def plot_identification(res: Result, folder: Path, *, polarity: str | None = Non
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from ionscope.spectra.calibration import apply_calibration, recalibrate
     from ionscope.spectra.peaks import _channel_edges, estimate_baseline
-    from ionscope.spectra.pipeline import read_spectrum
     from ionscope.spectra.windowfit import instrument_resolving_power
 
-    spec = read_spectrum(res["file"], polarity)
-    if res["calibration"] is not None:
-        spec = apply_calibration(spec, recalibrate(spec, polarity=res["polarity"]).calibration)
-    x, y = spec.coords["mz"].values, np.asarray(spec.values, float)
+    x, y = spectrum.coords["mz"].values, np.asarray(spectrum.values, float)
     base = estimate_baseline(y, 101)
     resolving_power = instrument_resolving_power(y, x)
     r_text = f"R = {resolving_power:.0f}" if np.isfinite(resolving_power) else "peaks narrower than a bin"
@@ -149,4 +148,6 @@ def _binned_pattern(pat, intensity: float, lo: np.ndarray, hi: np.ndarray, resol
 
 
 def _figures(res: Result, paths: list[Path]) -> Result:
-    return Result("spectrum.figures", {"file": res["file"], "figures": paths})
+    from ionscope.model.provenance import written_file
+
+    return Result("spectrum.figures", {"file": res["file"], "figures": [written_file(p) for p in paths]})
