@@ -76,7 +76,8 @@ def plot_identification(res: Result, spectrum: xr.DataArray, folder: Path, *, fo
             continue
         ncol = min(len(forms), MAX_COLUMNS)
         nrow = -(-len(forms) // ncol)
-        fig, axes = plt.subplots(nrow, ncol, figsize=(3.2 * ncol, 2.6 * nrow + 0.6), squeeze=False)
+        fig, axes = plt.subplots(nrow, ncol, figsize=(3.2 * ncol, 2.6 * nrow + 0.6 + 0.3 * (ncol == 1)),
+                                 squeeze=False)
         for ax, f in zip(axes.flat, forms):
             _draw_form(ax, f, res["species"], x, y, base, edges, resolving_power)
         for ax in axes.flat[len(forms):]:
@@ -84,14 +85,14 @@ def plot_identification(res: Result, spectrum: xr.DataArray, folder: Path, *, fo
         for ax in axes[:, 0]:
             ax.set_ylabel("counts per bin", fontsize=8)
         handles, labels = axes[0][0].get_legend_handles_labels()
-        fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=7, frameon=False)
+        legend_columns = max(1, min(len(labels), int(3.2 * ncol // LEGEND_ENTRY_INCHES)))
+        fig.legend(handles, labels, loc="lower center", ncol=legend_columns, fontsize=7, frameon=False)
         found = "detected" if row["detected"] else "not detected"
         title = textwrap.fill(f"{stem}: {row['element']} {found} ({r_text}{cal_text}); per form: fitted counts "
                               "± 1σ, zc = contrast over the local background", width=int(TITLE_CHARS_PER_INCH
                                                                                         * 3.2 * ncol))
         fig.suptitle(title, fontsize=8)
-        height = 2.6 * nrow + 0.6
-        fig.tight_layout(rect=(0, 0.07, 1, 1 - (0.15 * (title.count("\n") + 1) + 0.05) / height))
+        _fixed_layout(fig, nrow, ncol, title.count("\n") + 1, -(-len(labels) // legend_columns))
         path = figure_path(folder, res["file"], row["element"])
         with atomic_path(path, force=force) as tmp:
             fig.savefig(tmp, dpi=90, format="png")
@@ -103,8 +104,33 @@ def plot_identification(res: Result, spectrum: xr.DataArray, folder: Path, *, fo
 #: Characters of an 8-point title per inch of figure width (DejaVu Sans averages ~0.55 em per character).
 TITLE_CHARS_PER_INCH = 16
 
+#: Margins of a panel grid, in inches: left of the first column (y label and tick labels), right, between
+#: columns (tick labels), above a panel (its title), below a panel (tick labels and x label), per line of
+#: the legend under the grid and per line of the figure title.
+MARGINS = {"left": 0.62, "right": 0.12, "between": 0.42, "above": 0.28, "below": 0.42, "legend_line": 0.15,
+           "title_line": 0.16}
+
+#: Width of one legend entry at 7 points (the longest label, "all fitted species + background", and its
+#: line), in inches: the legend takes as many columns as fit the figure.
+LEGEND_ENTRY_INCHES = 2.0
+
 #: Panels per row of an element's figure; more forms wrap onto further rows.
 MAX_COLUMNS = 4
+
+
+def _fixed_layout(fig, nrow: int, ncol: int, title_lines: int, legend_lines: int) -> None:
+    """Place the panel grid by :data:`MARGINS` (fixed inches): what ``tight_layout`` finds by measuring
+    every tick label, at a fraction of the cost (it took 40 % of the drawing time); tick labels are kept
+    short by an engineering formatter (``400k``)."""
+    width, height = fig.get_size_inches()
+    m = MARGINS
+    top = m["title_line"] * title_lines + 0.08 + m["above"]
+    bottom = m["legend_line"] * legend_lines + 0.05 + m["below"]
+    axes_w = (width - m["left"] - m["right"] - (ncol - 1) * m["between"]) / ncol
+    axes_h = (height - top - bottom - (nrow - 1) * (m["above"] + m["below"])) / nrow
+    fig.subplots_adjust(left=m["left"] / width, right=1 - m["right"] / width, top=1 - top / height,
+                        bottom=bottom / height, wspace=m["between"] / axes_w,
+                        hspace=(m["above"] + m["below"]) / axes_h)
 
 
 def _draw_form(ax, form: dict, species: list[dict], x: np.ndarray, y: np.ndarray, base: np.ndarray,
@@ -114,6 +140,8 @@ def _draw_form(ax, form: dict, species: list[dict], x: np.ndarray, y: np.ndarray
     credited with is what the others leave). Each isotopologue is a Gaussian of FWHM m/R holding the
     fitted intensity × its abundance, integrated over each bin (the counts a bin receives), so that a
     peak narrower than a bin is drawn at its height."""
+    from matplotlib.ticker import EngFormatter
+
     from ionscope.spectra.forms import _unit_pattern
 
     pat = _unit_pattern(form["formula"])
@@ -134,6 +162,8 @@ def _draw_form(ax, form: dict, species: list[dict], x: np.ndarray, y: np.ndarray
     ax.set_title(f"{form['formula']}: {q.value:.3g} ± {q.uncertainty:.2g}, zc {form['contrast']:.1f}",
                  fontsize=8)
     ax.set_xlabel("m/z", fontsize=8)
+    ax.tick_params(labelsize=7)
+    ax.yaxis.set_major_formatter(EngFormatter(sep=""))
 
 
 def _binned_pattern(pat, intensity: float, lo: np.ndarray, hi: np.ndarray, resolving_power: float) -> np.ndarray:
