@@ -101,6 +101,16 @@ def test_a_utf8_byte_order_mark_is_read_as_if_absent(tmp_path):
     assert list(prof.peak.values) == list(plain.peak.values) and prof.attrs["smoothing"] == plain.attrs["smoothing"]
 
 
+def test_numbers_with_a_decimal_comma_read_as_with_a_point(tmp_path):
+    """An export made under a German or French Windows locale (masses and data written 118,9011) is the
+    same profile."""
+    plain = read_iontof_profile(_write(tmp_path, HEADER + ROWS))
+    comma = read_iontof_profile(_write(tmp_path, (HEADER + ROWS).replace(".", ","), "comma.txt"))
+    np.testing.assert_array_equal(comma.values, plain.values)
+    for name in ("sputter_time", "dose", "fluence", "mz"):
+        np.testing.assert_array_equal(comma[name].values, plain[name].values)
+
+
 @pytest.mark.parametrize("text, match", [
     (HEADER.split("\n", 2)[2] + ROWS, "header row"),  # smoothing and species rows missing
     (HEADER.split("\n", 1)[0] + "\n", "truncated"),  # header cut short

@@ -114,6 +114,19 @@ def test_a_utf8_byte_order_mark_is_read_as_if_absent(tmp_path):
     assert ionscope.read(tmp_path / "P_bom.txt").attrs["acquisition"]["binning"] == 200
 
 
+def test_numbers_with_a_decimal_comma_read_as_with_a_point(tmp_path):
+    """An export made under a German or French Windows locale writes 0,000222: the same spectrum; a bad row
+    in it is still named by its line."""
+    plain = ionscope.read(_write(tmp_path, HEADER + _rows()))
+    comma = ionscope.read(_write(tmp_path, HEADER + _rows().replace(".", ","), "P_comma.txt"))
+    np.testing.assert_array_equal(comma.values, plain.values)
+    np.testing.assert_array_equal(comma.coords["mz"].values, plain.coords["mz"].values)
+    rows = _rows().replace(".", ",").splitlines(keepends=True)
+    rows[9] = rows[9].rsplit("\t", 1)[0] + "\tx\n"
+    with pytest.raises(FormatError, match="line 13 is not numeric"):
+        read_iontof_spectrum(_write(tmp_path, HEADER + "".join(rows), "P_comma_bad.txt"))
+
+
 @pytest.mark.parametrize(("text", "words"), [
     (HEADER.replace("Channel\tm/z\tIntensity", "Channel\tIntensity") + "100\t5\n300\t6\n",
      ["line 3", "no m/z column", "'Channel', 'Intensity'"]),

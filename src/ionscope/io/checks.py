@@ -69,3 +69,19 @@ def require_bytes(path: str | PathLike[str], offset: int, nbytes: int, *, what: 
         raise FormatError(
             f"{what} at byte {offset} of length {nbytes} lies beyond the end of the file "
             f"({size} bytes): truncated or corrupt", path)
+
+
+def decimal_mark(fields: list[str]) -> str:
+    """``","`` when a row of tab-separated numbers writes them with a decimal comma (a text export made
+    under a German or French Windows locale: ``100<TAB>0,000222<TAB>0``), else ``"."``. In a tab-separated
+    row a comma inside a number can only be a decimal mark."""
+    def number(text: str) -> bool:
+        try:
+            float(text.replace(",", "."))
+        except ValueError:
+            return False
+        return True
+
+    fields = [f.strip() for f in fields if f.strip()]
+    return "," if fields and any("," in f for f in fields) and all(map(number, fields)) else "."
+

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ionscope.io.checks import TruncatedWarning, checked_nbytes, require_file
+from ionscope.io.checks import TruncatedWarning, checked_nbytes, decimal_mark, require_file
 from ionscope.io.registry import FormatPlugin, ReaderOptions
 from ionscope.model.arrays import make_depth_profile
 from ionscope.model.errors import AbsurdSizeError, FormatError
@@ -93,7 +93,7 @@ def _parse_mass(text: str, path: Path, label: str) -> float:
     if text in ("N/A", ""):
         return float("nan")
     try:
-        value = float(text)
+        value = float(text.replace(",", "."))  # a decimal comma (German or French locale) is read as such
     except ValueError:
         raise FormatError(f"mass {text!r} of species {label!r} is not a number or N/A", path) from None
     if not (0 < value < 1e5):
@@ -263,9 +263,10 @@ def _data_lines(p: Path, data_offset: int, n_cols: int, salvage: bool) -> list[b
 
 def _numbers(lines: list[bytes], n_cols: int, p: Path) -> np.ndarray:
     """The data rows parsed as float64 (pandas' C parser); a missing or non-numeric value is refused."""
+    decimal = decimal_mark(lines[0].decode("utf-8", errors="replace").split("\t")) if lines else "."
     try:
         table = pd.read_csv(io.BytesIO(b"\n".join(lines)), sep="\t", header=None, engine="c", dtype=np.float64,
-                            names=range(n_cols), skip_blank_lines=True)
+                            names=range(n_cols), skip_blank_lines=True, decimal=decimal)
     except (ValueError, pd.errors.ParserError) as exc:
         msg = str(exc).splitlines()[0]
         raise FormatError(f"non-numeric value in the data rows ({msg})", p) from None

@@ -22,7 +22,8 @@ non-increasing m/z raises :class:`NonMonotonicError` naming the
 line. No other row is ever dropped: ragged, non-numeric, non-finite, truncated or negative rows raise
 :class:`~ionscope.model.FormatError` with the line number. A column header with a column missing, extra or
 misplaced, or not separated by tabs, is refused with what it holds (:func:`_column_problem`); a UTF-8 byte
-order mark before the first line is read as if absent.
+order mark before the first line is read as if absent, and numbers written with a decimal comma (an export
+made under a German or French Windows locale) are read as such (:func:`_decimal_mark`).
 
 Polarity is not in the export. ``polarity="positive"|"negative"`` sets it; ``polarity="from-name"``
 uses IONTOF's file-name convention (``P_…`` positive, ``N_…`` negative) and fails if the name does
@@ -41,7 +42,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ionscope.io.checks import MAX_IN_MEMORY_BYTES, checked_nbytes, require_file
+from ionscope.io.checks import MAX_IN_MEMORY_BYTES, checked_nbytes, decimal_mark, require_file
 from ionscope.io.registry import FormatPlugin
 from ionscope.model.arrays import make_spectrum
 from ionscope.model.errors import AbsurdSizeError, FormatError, ValidationError
@@ -179,7 +180,16 @@ def _dead_time(header: dict[str, str]) -> bool | None:
     return None if raw is None else raw.strip().lower() in ("on", "yes", "true", "1")
 
 
-def _locate_bad_row(path: Path, skip: int) -> str:
+def _decimal_mark(path: Path, skip: int) -> str:
+    """The decimal mark of the first data row (:func:`~ionscope.io.checks.decimal_mark`)."""
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        for i, line in enumerate(fh):
+            if i >= skip and line.strip():
+                return decimal_mark(line.strip().split("\t"))
+    return "."
+
+
+def _locate_bad_row(path: Path, skip: int, decimal: str = ".") -> str:
     """The first data row that is not three finite numbers, as ``line N …`` for the error message."""
     with open(path, encoding="utf-8", errors="replace") as fh:
         for i, line in enumerate(fh):
@@ -189,7 +199,7 @@ def _locate_bad_row(path: Path, skip: int) -> str:
             if len(fields) != 3:
                 return f"line {i + 1} has {len(fields)} fields instead of 3 (ragged or truncated row)"
             try:
-                numbers = [float(f) for f in fields]
+                numbers = [float(f.replace(decimal, ".")) for f in fields]
             except ValueError:
                 return f"line {i + 1} is not numeric: {line.strip()[:60]!r}"
             if not all(np.isfinite(numbers)):
@@ -198,14 +208,15 @@ def _locate_bad_row(path: Path, skip: int) -> str:
 
 
 def _parse_rows(path: Path, skip: int) -> np.ndarray:
+    decimal = _decimal_mark(path, skip)
     try:
         df = pd.read_csv(path, sep="\t", header=None, skiprows=skip, names=list(_COLUMNS), dtype=np.float64,
-                         engine="c", skip_blank_lines=True, comment=None)
+                         engine="c", skip_blank_lines=True, comment=None, decimal=decimal)
     except (ValueError, pd.errors.ParserError) as exc:
-        raise FormatError(_locate_bad_row(path, skip) + f" ({type(exc).__name__})", path) from None
+        raise FormatError(_locate_bad_row(path, skip, decimal) + f" ({type(exc).__name__})", path) from None
     values = df.to_numpy()
     if not np.isfinite(values).all():  # NaN (also an empty field or 'nan') or ±inf: the line is looked up
-        raise FormatError(_locate_bad_row(path, skip), path)
+        raise FormatError(_locate_bad_row(path, skip, decimal), path)
     return values
 
 
