@@ -19,7 +19,6 @@ from ionscope.spectra.calibration import apply_calibration, auto_calibrate
 from ionscope.spectra.elements import identify_elements
 from ionscope.spectra.peaks import find_spectrum_peaks
 from ionscope.spectra.pipeline import identify_file, read_spectrum
-from ionscope.spectra.plots import plot_identification
 from ionscope.synth.spectra import tof_spectrum
 
 path = input_path()
@@ -32,14 +31,13 @@ if path is None:
     rows = [(f.formula, f.intensity, f.uncertainty, f.present) for f in fits
             if f.present or f.formula in truth.truth["species"]]
 else:
-    # what `ionscope spectrum identify FILE` computes: polarity from the file's metadata or its P_/N_ name
-    result, truth = identify_file(path), None
+    # what `ionscope spectrum identify FILE --plot DIR` computes: polarity from the file's metadata or its
+    # P_/N_ name, and one figure per element (counts, the fitted pattern of each form, the local background)
+    result, truth = identify_file(path, plot=figure_dir(), force=True), None
     spectrum, polarity = read_spectrum(path), result["polarity"]
     rows = [(s["formula"], s["intensity"].value, s["intensity"].uncertainty, True) for s in result["species"]]
     found = [r["element"] for r in result["elements"] if r["detected"]]
     title = f"{path.name}: {', '.join(found) or 'no element'} detected (auto mode)"
-    # one figure per element: counts, the fitted pattern of each form and the local background
-    plot_identification(result, figure_dir(), force=True)
 peaks = find_spectrum_peaks(spectrum, min_snr=5)
 print(f"{len(peaks)} peaks above 5σ ({polarity} ions)")
 for formula, counts, sigma, present in rows:
