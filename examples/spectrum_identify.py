@@ -16,6 +16,7 @@ from _common import figure_dir, input_path
 
 from ionscope.model.text import format_measurement, pretty_ion
 from ionscope.spectra.calibration import apply_calibration, auto_calibrate
+from ionscope.spectra.deadtime import dead_time_corrected
 from ionscope.spectra.elements import identify_elements
 from ionscope.spectra.peaks import find_spectrum_peaks
 from ionscope.spectra.pipeline import identify_file, read_spectrum
@@ -25,6 +26,7 @@ path = input_path()
 title = "simulated spectrum: isotope patterns of Ru, Pt and Pd"
 if path is None:
     spectrum, truth = tof_spectrum(seed=0)
+    spectrum, _ = dead_time_corrected(spectrum)  # its detector counts at most one ion per channel per shot
     spectrum = apply_calibration(spectrum, auto_calibrate(spectrum))  # the simulated export is miscalibrated
     polarity = (spectrum.attrs.get("acquisition") or {}).get("polarity") or "positive"
     fits = identify_elements(spectrum, polarity=polarity, elements=["Ru", "Pt", "Pd", "Ni", "Co"])

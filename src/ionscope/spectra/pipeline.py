@@ -25,6 +25,7 @@ from ionscope.spectra.calibration import (
     signed_rank_p_value,
 )
 from ionscope.spectra.calibration import recalibrate as _recalibrate
+from ionscope.spectra.deadtime import dead_time_corrected
 from ionscope.spectra.elements import identify_elements
 from ionscope.spectra.forms import _candidate_pairs, _primary_elements, _unit_pattern, _untestable
 from ionscope.spectra.peaks import find_spectrum_peaks
@@ -86,7 +87,10 @@ def numpy_only_arrays() -> Iterator[None]:
 
 
 def read_spectrum(path: str | PathLike[str], polarity: str | None = None) -> xr.DataArray:
-    """Read a spectrum file; polarity from the argument, the metadata, or the ``P_``/``N_`` file name.
+    """Read a spectrum file; polarity from the argument, the metadata, or the ``P_``/``N_`` file name;
+    counts the metadata call uncorrected are dead-time corrected
+    (:func:`ionscope.spectra.deadtime.dead_time_corrected`). What the reading and the correction had to
+    say is in ``attrs["read_warnings"]``.
 
     Raises
     ------
@@ -118,6 +122,12 @@ def read_spectrum(path: str | PathLike[str], polarity: str | None = None) -> xr.
     if not acq.get("primary_ion"):
         acq["primary_ion"] = primary_ion_from_name(p.name)
     spec.attrs["acquisition"] = acq
+    try:
+        spec, notes = dead_time_corrected(spec)
+    except ValidationError as exc:
+        raise ValidationError(exc.problem, p) from None
+    if notes:
+        spec.attrs["read_warnings"] = list(spec.attrs.get("read_warnings", [])) + notes
     return spec
 
 
@@ -176,7 +186,7 @@ def calibration_result(spec: xr.DataArray, *, model: str = "sqrt", references: S
     check = recalibrate(spec, polarity=(spec.attrs.get("acquisition") or {}).get("polarity"), model=model,
                         references=references, source=source)
     cal = check.calibration
-    warnings = list(check.warnings)
+    warnings = list(spec.attrs.get("read_warnings", [])) + list(check.warnings)
     binning = (spec.attrs.get("acquisition") or {}).get("binning")
     if binning and binning > 1:
         warnings.append(f"the export is binned by {binning} channels: residuals are limited by the bin width "
@@ -200,7 +210,7 @@ def peaks_result(spec, *, min_snr: float = 3.0, recalibrate: bool = True,
                  source: str | PathLike[str] | None = None) -> Result:
     """Peak table of ``spec`` (recalibrated first when it has a channel axis and a known polarity; the
     calibration quality is reported under ``calibration``)."""
-    warnings = []
+    warnings = list(spec.attrs.get("read_warnings", []))
     quality = None
     if recalibrate and "channel" in spec.coords and (spec.attrs.get("acquisition") or {}).get("polarity"):
         check = _recalibrate(spec, source=source)
