@@ -142,6 +142,10 @@ def test_a_read_only_folder_is_refused_even_for_root(folder, monkeypatch, tmp_pa
     try:
         code, out, err = _run(folder, ["sample", "init", str(locked / "sample.yaml")], monkeypatch)
         assert code == 2 and out == "" and "read-only" in err and str(locked) in err
+        # the store outputs too (they are checked by the writer's registry, not by the command)
+        code, out, err = _run(folder, ["image", "extract", "flat.npz", *PEAKS, "--out", str(locked / "i.zarr")],
+                              monkeypatch)
+        assert code == 2 and out == "" and "read-only" in err and "Traceback" not in err
         assert not any(locked.iterdir())
     finally:
         locked.chmod(0o755)

@@ -320,19 +320,11 @@ def check_output_folder(folder: Path, force: bool, planned: Iterable[Path], opti
 
 
 def _check_parent(out: Path) -> None:
-    """Refuse an output below a file or in a read-only folder (the nearest existing ancestor of ``out``)."""
-    import os
+    """Refuse an output below a file or in a read-only folder
+    (:func:`ionscope.io.atomic.check_parent_writable`)."""
+    from ionscope.io.atomic import check_parent_writable
 
-    from ionscope.model.errors import ValidationError
-
-    parent = out.parent
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
-    if not parent.is_dir():
-        raise ValidationError(f"cannot write below {parent}: it is a file, not a folder", out)
-    if not os.access(parent, os.W_OK | os.X_OK) or not parent.stat().st_mode & 0o222:
-        # a folder nobody may write to is refused for root too (a read-only data folder stays as it is)
-        raise ValidationError(f"cannot write in {parent}: the folder is read-only", out)
+    check_parent_writable(out)
 
 
 def emit_json(obj: Any, *, kind: str | None = None, inputs: Iterable[Any] | None = None,

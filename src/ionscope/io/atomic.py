@@ -22,6 +22,22 @@ from pathlib import Path
 from ionscope.model.errors import OutputExistsError
 
 
+def check_parent_writable(path: str | PathLike[str]) -> None:
+    """Refuse an output below a file or in a read-only folder (the nearest existing ancestor of ``path``;
+    missing folders between it and ``path`` are created when the output is written)."""
+    from ionscope.model.errors import ValidationError
+
+    out = Path(path)
+    parent = out.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ValidationError(f"cannot write below {parent}: it is a file, not a folder", out)
+    if not os.access(parent, os.W_OK | os.X_OK) or not parent.stat().st_mode & 0o222:
+        # a folder nobody may write to is refused for root too (a read-only data folder stays as it is)
+        raise ValidationError(f"cannot write in {parent}: the folder is read-only", out)
+
+
 def check_writable(path: str | PathLike[str], force: bool) -> Path:
     """Refuse an existing ``path`` unless ``force``; return it as a :class:`Path`."""
     p = Path(path)

@@ -355,9 +355,10 @@ def wrong_content(path: str | PathLike[str], expected: str) -> IonscopeError:
 def check_output(path: str | PathLike[str], format: str | None = None, *, force: bool = False) -> FormatPlugin:
     """The writer for ``path``, after refusing, before any work, an output it could not or must not write.
 
-    In this order: no writer takes the extension (or ``format``); the path exists but is not an output
-    of that writer (a folder that is not its store, a file where a store goes), which ``force`` never
-    replaces; the path exists and ``force`` is not given.
+    In this order: no writer takes the extension (or ``format``); the path lies below a file or in a
+    read-only folder (:func:`~ionscope.io.atomic.check_parent_writable`); the path exists but is not an
+    output of that writer (a folder that is not its store, a file where a store goes), which ``force``
+    never replaces; the path exists and ``force`` is not given.
 
     Parameters
     ----------
@@ -373,7 +374,7 @@ def check_output(path: str | PathLike[str], format: str | None = None, *, force:
     FormatPlugin
         The writer.
     """
-    from ionscope.io.atomic import check_replaceable
+    from ionscope.io.atomic import check_parent_writable, check_replaceable
 
     plugin = find_plugin(path, format, for_writing=True)
     p = Path(path)
@@ -384,6 +385,7 @@ def check_output(path: str | PathLike[str], format: str | None = None, *, force:
         def ours(q: Path) -> bool:
             return bool(sniff(q, b""))
 
+    check_parent_writable(p)
     check_replaceable(p, force, what=f"a {plugin.name} store" if plugin.is_directory else f"a {plugin.name} file",
                       directory=plugin.is_directory, ours=ours)
     return plugin
