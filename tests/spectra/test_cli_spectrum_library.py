@@ -135,6 +135,21 @@ def test_identify_plot_writes_one_figure_per_element(cli, tmp_path):
     assert "wrote 2 figures to" in err
 
 
+def test_files_of_the_same_name_in_two_folders_get_their_own_figures(cli, tmp_path):
+    """a/P_synthetic.txt and b/P_synthetic.txt: figures named a-… and b-…, none replacing another."""
+    (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
+    first, _ = _export(tmp_path / "a")
+    second = tmp_path / "b" / first.name
+    second.write_text(first.read_text().replace("\t1\n", "\t2\n", 50))  # other counts, same name
+    fig = tmp_path / "fig"
+    code, out, err = cli("spectrum", "identify", first, second, "--elements", "Ru", "--plot", fig, "--json")
+    assert code == 0, err
+    entries = [e["results"] for e in json.loads(out)["results"]]
+    assert [Path(e["figures"][0]["output"]).name for e in entries] == ["a-P_synthetic_Ru.png", "b-P_synthetic_Ru.png"]
+    assert entries[0]["figures"][0]["sha256"] != entries[1]["figures"][0]["sha256"]
+    assert sorted(p.name for p in fig.iterdir()) == ["a-P_synthetic_Ru.png", "b-P_synthetic_Ru.png"]
+
+
 def test_identify_json_names_the_figures_and_the_table_it_wrote(cli, tmp_path):
     """--plot and --table outputs are listed in each file's results (path, SHA-256, format, bytes); a file
     that could not be analysed has no figures, and without the options both are null."""

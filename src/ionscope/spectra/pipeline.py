@@ -463,14 +463,15 @@ def check_primary_ion(text: str | None, option: str = "primary_ion") -> None:
 
 def identify_file(path: str | PathLike[str], *, elements: Sequence[str] | str = "auto", polarity: str | None = None,
                   recalibrate: bool = True, plot: str | PathLike[str] | None = None, force: bool = False,
-                  **options) -> Result:
+                  figure_stem: str | None = None, **options) -> Result:
     """Read, calibrate and identify one spectrum file; one row per requested (or, in auto mode, detected)
     element. ``calibration`` records the model, rms ppm, reference ions used/rejected and whether the
     file's own calibration was kept (see :func:`ionscope.spectra.calibration.recalibrate`).
 
     Given a ``plot`` folder, one figure per element is drawn from the spectrum as identified
-    (:func:`ionscope.spectra.plots.plot_identification`; an existing figure is replaced only with
-    ``force``) and ``figures`` lists what was written (path, SHA-256, format, bytes); else it is None.
+    (:func:`ionscope.spectra.plots.plot_identification`, named from ``figure_stem``, default the file's
+    stem; an existing figure is replaced only with ``force``) and ``figures`` lists what was written
+    (path, SHA-256, format, bytes); else it is None.
 
     The linear algebra runs with one BLAS thread: its matrices are at most a few hundred wide, where
     threads only add overhead — and on a loaded machine OpenBLAS's spinning threads made a 58 × 58
@@ -485,7 +486,7 @@ def identify_file(path: str | PathLike[str], *, elements: Sequence[str] | str = 
     from ionscope.spectra.plots import plot_identification
 
     Path(plot).mkdir(parents=True, exist_ok=True)
-    figures = plot_identification(res, spec, Path(plot), force=force)["figures"]
+    figures = plot_identification(res, spec, Path(plot), stem=figure_stem, force=force)["figures"]
     return Result(res.kind, {**res.values, "figures": figures}, res.warnings, res.provenance)
 
 
@@ -623,18 +624,21 @@ def identify_batch(paths: Sequence[str | PathLike[str]], *, elements: Sequence[s
     """:func:`identify_file` over many files; a file that fails gives a Result whose ``error`` says why
     (its element rows are marked not analysed; no figures) and the others go on. ``on_file(path)`` is
     called after each file (progress). In auto mode every file gets a row for every element detected in
-    any file."""
+    any file. Files of the same name in different folders get figures named apart
+    (:func:`ionscope.spectra.plots.figure_stems`)."""
     from ionscope.model.errors import IonscopeError
+    from ionscope.spectra.plots import figure_stems
 
     files = spectrum_files(paths)
     if len(files) > 3:  # the compiled peak finder and NNLS imports (~0.5 s) pay for themselves over a few files
         import scipy.optimize
         import scipy.signal  # noqa: F401
+    stems = figure_stems(files) if plot is not None else {}
     out: list[Result] = []
     for p in files:
         try:
             out.append(identify_file(p, elements=elements, polarity=polarity, recalibrate=recalibrate, plot=plot,
-                                     force=force, **options))
+                                     force=force, figure_stem=stems.get(p), **options))
         except IonscopeError as exc:
             prov = make_provenance("ionscope.spectra.identify_elements", inputs=[p] if Path(p).is_file() else [],
                                    parameters={"elements": elements})

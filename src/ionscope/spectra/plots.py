@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import textwrap
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,9 +21,26 @@ FIGURE_NAME = "{stem}_{element}.png"
 _ELEMENT = re.compile(r"[A-Z][a-z]?")
 
 
-def figure_path(folder: Path, file: str | Path, element: str) -> Path:
-    """Where :func:`plot_identification` draws ``element`` of spectrum ``file``."""
-    return Path(folder) / FIGURE_NAME.format(stem=Path(file).stem, element=element)
+def figure_path(folder: Path, stem: str, element: str) -> Path:
+    """Where :func:`plot_identification` draws ``element`` of the spectrum file named by ``stem``
+    (:func:`figure_stems`)."""
+    return Path(folder) / FIGURE_NAME.format(stem=stem, element=element)
+
+
+def figure_stems(files: Sequence[str | Path]) -> dict[Path, str]:
+    """The name each file's figures start with: its stem, or where two files of a batch share one
+    (``a/N_Ru.txt``, ``b/N_Ru.txt``), the stem led by as many of its folders as tell them apart
+    (``a-N_Ru``, ``b-N_Ru``), so that no figure replaces another."""
+    paths = [Path(f) for f in files]
+    stems = {p: p.stem for p in paths}
+    for stem in {s for s in stems.values() if list(stems.values()).count(s) > 1}:
+        group = [p for p in paths if p.stem == stem]
+        for depth in range(1, max(len(p.resolve().parts) for p in group)):
+            named = {p: "-".join([*p.resolve().parent.parts[-depth:], stem]) for p in group}
+            if len(set(named.values())) == len(group):
+                stems.update(named)
+                break
+    return stems
 
 
 def existing_figures(folder: Path, files: list[Path]) -> list[Path]:
@@ -31,7 +49,7 @@ def existing_figures(folder: Path, files: list[Path]) -> list[Path]:
     folder = Path(folder)
     if not folder.is_dir():
         return []
-    stems = {Path(f).stem for f in files}
+    stems = set(figure_stems(files).values())
     found = []
     for p in folder.iterdir():
         stem, sep, element = p.name.removesuffix(".png").rpartition("_")
@@ -40,14 +58,16 @@ def existing_figures(folder: Path, files: list[Path]) -> list[Path]:
     return sorted(found)
 
 
-def plot_identification(res: Result, spectrum: xr.DataArray, folder: Path, *, force: bool = False) -> Result:
+def plot_identification(res: Result, spectrum: xr.DataArray, folder: Path, *, stem: str | None = None,
+                        force: bool = False) -> Result:
     """One PNG per element of an identification Result: for each of the element's species, the counts
     per bin around its pattern, the local background (clipped block mean,
     :func:`ionscope.spectra.peaks.estimate_baseline`) and the fitted pattern on top of it (Gaussian
     peaks of FWHM m/R at the exact isotopologue masses, R the median m/Δm of the 20 strongest peaks,
     areas = fitted intensity × isotopologue abundance).
 
-    ``spectrum`` is the spectrum as identified (calibrated). Returns a ``spectrum.figures`` Result:
+    ``spectrum`` is the spectrum as identified (calibrated); ``stem`` starts the figures' names (default:
+    the file's stem; a batch gives :func:`figure_stems`). Returns a ``spectrum.figures`` Result:
     ``file`` and ``figures``, what was written (path, SHA-256, format, bytes; none for a file that could
     not be analysed). Each figure is written atomically; an existing one is replaced only with ``force``.
     """
@@ -69,7 +89,7 @@ def plot_identification(res: Result, spectrum: xr.DataArray, folder: Path, *, fo
     cal = res["calibration"]
     cal_text = f", calibration rms {cal['rms'].value:.0f} ppm" if cal is not None and cal.get("rms") else ""
     out = []
-    stem = Path(res["file"]).stem
+    stem = stem or Path(res["file"]).stem
     for row in res["elements"]:
         forms = [f for f in row["forms"] if f["intensity"].value > 0] or row["forms"][:1]
         if not forms:
@@ -93,7 +113,7 @@ def plot_identification(res: Result, spectrum: xr.DataArray, folder: Path, *, fo
                                                                                         * 3.2 * ncol))
         fig.suptitle(title, fontsize=8)
         _fixed_layout(fig, nrow, ncol, title.count("\n") + 1, -(-len(labels) // legend_columns))
-        path = figure_path(folder, res["file"], row["element"])
+        path = figure_path(folder, stem, row["element"])
         with atomic_path(path, force=force) as tmp:
             fig.savefig(tmp, dpi=90, format="png")
         plt.close(fig)
