@@ -4,7 +4,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ionscope.spectra.pipeline import TABLE_COLUMNS
+from ionscope.spectra.pipeline import NOT_TESTED, TABLE_COLUMNS
 
 from ..conftest import shared_data
 
@@ -471,12 +471,18 @@ def test_identify_says_which_ions_a_truncated_spectrum_cannot_test(cli, tmp_path
     keep = lines[:3] + [ln for ln in lines[3:] if float(ln.split("\t")[1]) < 125.0]
     cut = tmp_path / "P_cut.txt"
     cut.write_text("\n".join(keep) + "\n")
-    code, out, err = cli("spectrum", "identify", cut, "--elements", "Ru,Pt", "--json")
+    code, out, err = cli("spectrum", "identify", cut, "--elements", "Ru,Pt", "--json", "--table", tmp_path / "t.csv")
     assert code == 0, err
     doc = json.loads(out)
     rows = {r["element"]: r for r in doc["results"]["elements"]}
-    assert rows["Ru"]["detected"] and not rows["Pt"]["detected"]
-    assert rows["Pt"]["not_detected_because"] == ["no ion of it fitted"]
+    # Pt was not tested: neither detected nor absent, and no number that would read as a measurement
+    assert rows["Ru"]["detected"] and rows["Pt"]["detected"] is None
+    assert rows["Pt"]["not_detected_because"] == [NOT_TESTED]
+    assert rows["Pt"]["significance"] is None and rows["Pt"]["upper_limit"] is None
+    import pandas as pd
+
+    table = pd.read_csv(tmp_path / "t.csv").set_index("element")
+    assert pd.isna(table.loc["Pt", "detected"]) and table.loc["Pt", "not_detected_because"] == NOT_TESTED
     assert any(w.startswith("Pt: all its ions (Pt+, PtO+") and "not tested" in w for w in doc["warnings"])
     assert any(w.startswith("Ru: RuO2+") and "tested by its other ions only" in w for w in doc["warnings"])
     code, out, err = cli("spectrum", "identify", cut, "--json")  # auto mode: how much of the screening is lost

@@ -251,13 +251,17 @@ def _print_identification(res, batch: bool = False, shared: frozenset[str] = fro
     for r in res["elements"]:
         q, ul = r["intensity"], r["upper_limit"]
         why = ", ".join(r["evidence"]) if r["detected"] else ", ".join(r.get("not_detected_because") or [])
-        table.add_row(r["element"], "yes" if r["detected"] else "no",
+        table.add_row(r["element"], {True: "yes", False: "no", None: "untested"}[r["detected"]],
                       f"{q.value:.0f} ± {q.uncertainty:.0f}" if q else "",
-                      f"< {ul.value:.0f}" if ul else "", f"{r['significance'] or 0:.1f}", f"{r['contrast'] or 0:.1f}",
+                      f"< {ul.value:.0f}" if ul else "", _z(r["significance"]), _z(r["contrast"]),
                       why if r["detected"] else f"[dim]{why}[/dim]")
     console.print(table)
     own = [w for w in res.warnings if w not in shared]
     print_warnings([f"{name}: {w}" for w in own] if batch else own)
+
+
+def _z(value: float | None) -> str:
+    return "" if value is None else f"{value:.1f}"
 
 
 def _shared_warnings(results) -> list[str]:

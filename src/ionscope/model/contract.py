@@ -508,7 +508,8 @@ class SpectrumCalibrateResults(_Open):
 
 class ElementRow(_Open):
     """One requested (or, in auto mode, detected) element: detected with intensity ± σ and evidence,
-    or not detected with a 3σ upper limit; ``detected`` is null when the file could not be analysed."""
+    or not detected with a 3σ upper limit; ``detected`` is null when the file could not be analysed or
+    the element not tested (none of its ions in the spectrum's m/z range)."""
 
     element: str
     detected: Optional[bool]

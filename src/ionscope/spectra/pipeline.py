@@ -311,12 +311,18 @@ REFERENCE_MZ_WHY = NoUncertainty.exact(
     "doi:10.1088/1674-1137/36/12/003)")
 
 
+#: Why the row of an element none of whose ions was fitted has no result.
+NOT_TESTED = "not tested: none of its ions lies in the spectrum's m/z range or is expected in this polarity"
+
+
 def _element_rows(fits, elements: Sequence[str], polarity: str) -> list[dict]:
     """One row per element: detected (intensity ± σ of its present species, evidence) or not detected
     with a 3σ upper limit; ``not_detected_because`` lists the presence tests that the form shown
     (the one of largest contrast) fails (``[]`` when detected).
 
-    Intensity of a detected element: sum of its present species (counts), σ added in quadrature.
+    Intensity of a detected element: sum of its present species (counts), σ added in quadrature. An
+    element none of whose ions was fitted (all beyond the spectrum's m/z range, or none expected in the
+    polarity) was not tested: ``detected`` is None and no number is given.
     Upper limit of an element not detected: ``max(x, 0) + 3σ`` of its atomic ion M± from the window
     fit (one-sided 3σ, the counting-statistics convention of Currie, *Anal. Chem.* 1968,
     doi:10.1021/ac60259a007), or of its best-constrained form when the atomic ion is out of range.
@@ -330,7 +336,10 @@ def _element_rows(fits, elements: Sequence[str], polarity: str) -> list[dict]:
                   "significance": f.significance, "contrast": f.contrast, "pattern_score": f.score,
                   "present": f.present} for f in mine]
         row = {"element": el, "detected": bool(present), "forms": forms}
-        if present:
+        if not mine:
+            row.update(detected=None, intensity=None, upper_limit=None, upper_limit_form=None, significance=None,
+                       contrast=None, pattern_score=None, evidence=[], not_detected_because=[NOT_TESTED])
+        elif present:
             x = sum(f.intensity for f in present)
             s = float(np.sqrt(sum(_fin(f.uncertainty, 0.0) ** 2 for f in present)))
             row.update(intensity=Quantity(x, s, "counts"), upper_limit=None,
@@ -350,7 +359,7 @@ def _element_rows(fits, elements: Sequence[str], polarity: str) -> list[dict]:
                        if np.isfinite(ul) else None,
                        significance=best.significance if best else 0.0, contrast=best.contrast if best else 0.0,
                        pattern_score=best.score if best else 0.0, evidence=[],
-                       not_detected_because=list(best.failed) if best else ["no ion of it fitted"])
+                       not_detected_because=list(best.failed))
         rows.append(row)
     return rows
 
@@ -681,14 +690,16 @@ def _with_rows(res: Result, names: list[str]) -> Result:
 #: is 3σ (Currie 1968, doi:10.1021/ac60259a007), ``significance_sigma`` and ``contrast_sigma`` are z values.
 TABLE_COLUMNS = ("file", "sha256", "polarity", "calibration", "calibration_rms_ppm", "calibration_rms_sigma_ppm",
                  "element", "detected", "intensity_counts", "intensity_sigma_counts", "upper_limit_3sigma_counts",
-                 "upper_limit_form", "significance_sigma", "contrast_sigma", "pattern_score", "evidence", "error")
+                 "upper_limit_form", "significance_sigma", "contrast_sigma", "pattern_score", "evidence",
+                 "not_detected_because", "error")
 
 
 def long_table(results: Sequence[Result]) -> pd.DataFrame:
     """One row per file and element (pandas DataFrame with :data:`TABLE_COLUMNS`); ``sha256`` is the file's
     content hash from its provenance (empty when it could not be read). ``calibration`` is
     ``exported`` (the file's own calibration kept) or ``refit``; ``evidence`` lists, ``;``-separated, the
-    forms whose intensities make up ``intensity_counts``."""
+    forms whose intensities make up ``intensity_counts``, and ``not_detected_because`` the presence tests
+    an element not detected fails (or why it was not tested)."""
     import pandas as pd
 
     rows = []
@@ -708,7 +719,8 @@ def long_table(results: Sequence[Result]) -> pd.DataFrame:
                          "upper_limit_3sigma_counts": ul.value if ul else None,
                          "upper_limit_form": r.get("upper_limit_form"),
                          "significance_sigma": r.get("significance"), "contrast_sigma": r.get("contrast"),
-                         "pattern_score": r.get("pattern_score"), "evidence": ";".join(r.get("evidence") or [])})
+                         "pattern_score": r.get("pattern_score"), "evidence": ";".join(r.get("evidence") or []),
+                         "not_detected_because": ";".join(r.get("not_detected_because") or [])})
     return pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
 
 
