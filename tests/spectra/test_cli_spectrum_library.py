@@ -214,8 +214,14 @@ def test_peaks_and_calibrate(cli, tmp_path):
     assert code == 0 and out_store.exists()
     code, _, err = cli("spectrum", "calibrate", path, "--out", out_store)
     assert code != 0  # exists without --force
-    code, _, err = cli("spectrum", "calibrate", path, "--out", out_store, "--force")
-    assert code == 0
+    code, out, err = cli("spectrum", "calibrate", path, "--out", out_store, "--force", "--json")
+    assert code == 0, err
+    from ionscope.model.provenance import sha256_of
+
+    written = json.loads(out)["results"]["written"]
+    assert written["output"] == str(out_store) and written["sha256"] == sha256_of(out_store)
+    assert written["bytes"] == sum(f.stat().st_size for f in out_store.rglob("*") if f.is_file())
+    assert cal["written"] is None  # nothing written without --out
 
 
 def test_unknown_polarity_is_a_clear_error(cli, tmp_path):

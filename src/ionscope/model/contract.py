@@ -496,7 +496,19 @@ class CalibrationReference(_Open):
     used: bool
 
 
+class WrittenFile(_Closed):
+    """A file a command wrote: path, SHA-256, format (the suffix) and size."""
+
+    output: str
+    sha256: Sha256
+    format: str
+    bytes: int = Field(ge=0)
+
+
 class SpectrumCalibrateResults(_Open):
+    """The calibration kept (the refit or the file's own), its residuals and quality; with ``--out`` the
+    recalibrated store written (``written``: path, SHA-256, format, bytes), else null."""
+
     model: str
     t0: Q
     k: Q
@@ -504,6 +516,7 @@ class SpectrumCalibrateResults(_Open):
     exported_rms: Optional[Q]
     references: list[CalibrationReference]
     quality: CalibrationQuality
+    written: Optional[WrittenFile] = None
 
 
 class ElementRow(_Open):
@@ -516,15 +529,6 @@ class ElementRow(_Open):
     intensity: Optional[Q]
     upper_limit: Optional[Q]
     evidence: list[str]
-
-
-class WrittenFile(_Closed):
-    """A file a command wrote: path, SHA-256, format (the suffix) and size."""
-
-    output: str
-    sha256: Sha256
-    format: str
-    bytes: int = Field(ge=0)
 
 
 class SpectrumIdentifyResults(_Open):

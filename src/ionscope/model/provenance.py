@@ -35,11 +35,12 @@ def sha256_of(path: str | PathLike[str]) -> str:
 
 
 def written_file(path: str | PathLike[str]) -> dict[str, str | int]:
-    """What a command wrote, for its JSON: ``output`` (the path), ``sha256``, ``format`` (the suffix, lower
-    case, without the dot) and ``bytes``."""
+    """What a command wrote, for its JSON: ``output`` (the path), ``sha256`` (:func:`sha256_of`: of every
+    file below a folder output such as a Zarr store), ``format`` (the suffix, lower case, without the dot)
+    and ``bytes`` (summed over a folder's files)."""
     p = Path(path)
-    return {"output": str(p), "sha256": sha256_of(p), "format": p.suffix.lower().lstrip("."),
-            "bytes": p.stat().st_size}
+    size = p.stat().st_size if p.is_file() else sum(f.stat().st_size for f in p.rglob("*") if f.is_file())
+    return {"output": str(p), "sha256": sha256_of(p), "format": p.suffix.lower().lstrip("."), "bytes": size}
 
 
 #: Sample-history files (``ionscope sample init`` writes them beside the data; ``ionscope.sample.history``

@@ -199,10 +199,13 @@ def calibration_result(spec: xr.DataArray, *, model: str = "sqrt", references: S
                    "references": [_reference_record(r) for r in cal.references], "quality": quality})
     prov = make_provenance("ionscope.spectra.recalibrate", inputs=[source] if source else [],
                            parameters={"model": model, "references": list(references) if references else "default"})
+    values["written"] = None
     if out is not None:
         import ionscope
+        from ionscope.model.provenance import written_file
 
         ionscope.write(apply_calibration(spec, cal), Path(out), force=force)
+        values["written"] = written_file(out)
     return Result("spectrum.calibration", values, tuple(warnings), prov)
 
 
