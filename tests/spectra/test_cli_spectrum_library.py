@@ -224,6 +224,13 @@ def test_peaks_and_calibrate(cli, tmp_path):
     assert cal["written"] is None  # nothing written without --out
 
 
+@pytest.mark.parametrize("option", [["--top", "-5"], ["--min-snr", "-1"], ["--min-snr", "nan"], ["--min-snr", "inf"]])
+def test_peaks_refuses_a_negative_or_non_finite_option(cli, tmp_path, option):
+    path, _ = _export(tmp_path)
+    code, _, err = cli("spectrum", "peaks", path, *option)
+    assert code == 2 and option[0] in err
+
+
 def test_unknown_polarity_is_a_clear_error(cli, tmp_path):
     path, _ = _export(tmp_path, name="synthetic.txt")
     code, out, err = cli("spectrum", "identify", path)

@@ -59,3 +59,16 @@ def renamed(value: T, old_value: T | None, *, old: str, new: str, default: Any =
     err_console.print(f"[yellow]warning:[/yellow] {old} is deprecated and will be removed; use {new}",
                       highlight=False, soft_wrap=True)
     return old_value
+
+
+def finite_at_least(minimum: float) -> Any:
+    """A ``typer.Option`` callback refusing NaN, infinities and numbers below ``minimum`` as a usage error
+    naming the option (exit 2): click's ``min=`` lets NaN through, as every comparison with it is false."""
+    import math
+
+    def check(value: float | None) -> float | None:
+        if value is not None and not (math.isfinite(value) and value >= minimum):
+            raise typer.BadParameter(f"must be a finite number ≥ {minimum:g}, got {value}")
+        return value
+
+    return check

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from ionscope.cli.common import console, emit_json, err_console, print_warnings, progress
-from ionscope.cli.options import ForceOpt, JsonOpt
+from ionscope.cli.options import ForceOpt, JsonOpt, finite_at_least
 
 NAME = "spectrum"
 app = typer.Typer(help="TOF-SIMS spectra: peak tables, mass calibration, element identification.",
@@ -24,11 +24,12 @@ PolarityOpt = Annotated[Literal["auto", "positive", "negative"],
 def peaks(
     file: Annotated[Path, typer.Argument(help="Spectrum file (e.g. IONTOF .txt export).")],
     polarity: PolarityOpt = "auto",
-    min_snr: Annotated[float, typer.Option(help="Detection threshold: height over the Poisson σ of the baseline "
-                                                "(Currie 1968 critical level); the S/N shown is "
-                                                "height/√(height + baseline).")] = 3.0,
+    min_snr: Annotated[float, typer.Option(
+        callback=finite_at_least(0), help="Detection threshold: height over the Poisson σ of the baseline "
+                                          "(Currie 1968 critical level); the S/N shown is height/√(height + "
+                                          "baseline).")] = 3.0,
     recalibrate: Annotated[bool, typer.Option(help="Auto-recalibrate first.")] = True,
-    top: Annotated[int, typer.Option(help="Rows shown in the table (not in --json).")] = 30,
+    top: Annotated[int, typer.Option(min=0, help="Rows shown in the table (not in --json).")] = 30,
     json: JsonOpt = False,
 ) -> None:
     """Detect peaks: centroid, height, area, FWHM, m/Δm and S/N."""

@@ -139,6 +139,9 @@ def find_spectrum_peaks(spectrum, mz=None, *, min_snr: float = 3.0, min_counts: 
         On a channel-binned axis (:func:`channel_binned`) a peak is its apex channel: ``mz`` the channel
         centre, ``left_mz``/``right_mz`` its edges, ``fwhm`` its width, ``area`` its counts over the baseline.
     """
+    for name, value in (("min_snr", min_snr), ("min_counts", min_counts), ("min_prominence", min_prominence)):
+        if not (np.isfinite(value) and value >= 0):
+            raise ValidationError(f"find_spectrum_peaks: {name} must be a finite number ≥ 0, got {value}")
     if mz is None:
         if not hasattr(spectrum, "coords") or "mz" not in spectrum.coords:
             raise ValidationError("find_spectrum_peaks needs m/z values: pass a spectrum DataArray or mz=")
