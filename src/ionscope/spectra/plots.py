@@ -84,7 +84,8 @@ def plot_identification(res: Result, spectrum: xr.DataArray, folder: Path, *, st
     x, y = spectrum.coords["mz"].values, np.asarray(spectrum.values, float)
     base = estimate_baseline(y, 101)
     resolving_power = instrument_resolving_power(y, x)
-    r_text = f"R = {resolving_power:.0f}" if np.isfinite(resolving_power) else "peaks narrower than a bin"
+    r_text = (f"instrument m/Δm {resolving_power:.0f}, binning removed" if np.isfinite(resolving_power)
+              else "peaks within one bin")
     edges = _channel_edges(x)
     cal = res["calibration"]
     cal_text = f", calibration rms {cal['rms'].value:.0f} ppm" if cal is not None and cal.get("rms") else ""
@@ -96,7 +97,7 @@ def plot_identification(res: Result, spectrum: xr.DataArray, folder: Path, *, st
             continue
         ncol = min(len(forms), MAX_COLUMNS)
         nrow = -(-len(forms) // ncol)
-        fig, axes = plt.subplots(nrow, ncol, figsize=(3.2 * ncol, 2.6 * nrow + 0.6 + 0.3 * (ncol == 1)),
+        fig, axes = plt.subplots(nrow, ncol, figsize=(max(3.2 * ncol, MIN_WIDTH), 2.6 * nrow + 0.6),
                                  squeeze=False)
         for ax, f in zip(axes.flat, forms):
             _draw_form(ax, f, res["species"], x, y, base, edges, resolving_power)
@@ -105,12 +106,12 @@ def plot_identification(res: Result, spectrum: xr.DataArray, folder: Path, *, st
         for ax in axes[:, 0]:
             ax.set_ylabel("counts per bin", fontsize=8)
         handles, labels = axes[0][0].get_legend_handles_labels()
-        legend_columns = max(1, min(len(labels), int(3.2 * ncol // LEGEND_ENTRY_INCHES)))
+        legend_columns = max(1, min(len(labels), int(fig.get_size_inches()[0] // LEGEND_ENTRY_INCHES)))
         fig.legend(handles, labels, loc="lower center", ncol=legend_columns, fontsize=7, frameon=False)
         found = "detected" if row["detected"] else "not detected"
         title = textwrap.fill(f"{stem}: {row['element']} {found} ({r_text}{cal_text}); per form: fitted counts "
-                              "± 1σ, zc = contrast over the local background", width=int(TITLE_CHARS_PER_INCH
-                                                                                        * 3.2 * ncol))
+                              "± 1σ, zc = contrast over the local background; ✓ the forms that make up the "
+                              "element's counts", width=int(TITLE_CHARS_PER_INCH * fig.get_size_inches()[0]))
         fig.suptitle(title, fontsize=8)
         _fixed_layout(fig, nrow, ncol, title.count("\n") + 1, -(-len(labels) // legend_columns))
         path = figure_path(folder, stem, row["element"])
@@ -137,6 +138,9 @@ LEGEND_ENTRY_INCHES = 2.0
 #: Panels per row of an element's figure; more forms wrap onto further rows.
 MAX_COLUMNS = 4
 
+#: Narrowest figure (inches): a one-panel figure is widened to it, so that its title and legend fit.
+MIN_WIDTH = 5.5
+
 
 def _fixed_layout(fig, nrow: int, ncol: int, title_lines: int, legend_lines: int) -> None:
     """Place the panel grid by :data:`MARGINS` (fixed inches): what ``tight_layout`` finds by measuring
@@ -160,8 +164,9 @@ def _draw_form(ax, form: dict, species: list[dict], x: np.ndarray, y: np.ndarray
     credited with is what the others leave). Each isotopologue is a Gaussian of FWHM m/R holding the
     fitted intensity × its abundance, integrated over each bin (the counts a bin receives), so that a
     peak narrower than a bin is drawn at its height."""
-    from matplotlib.ticker import EngFormatter
+    from matplotlib.ticker import EngFormatter, MaxNLocator
 
+    from ionscope.model.text import format_measurement, pretty_ion
     from ionscope.spectra.forms import _unit_pattern
 
     pat = _unit_pattern(form["formula"])
@@ -179,10 +184,12 @@ def _draw_form(ax, form: dict, species: list[dict], x: np.ndarray, y: np.ndarray
     ax.step(xs, total, where="mid", lw=0.8, color="tab:blue", ls="--", label="all fitted species + background")
     ax.step(xs, base[sel] + _binned_pattern(pat, q.value, lo, hi, resolving_power), where="mid", lw=1.0,
             color="tab:red", label="this form + background")
-    ax.set_title(f"{form['formula']}: {q.value:.3g} ± {q.uncertainty:.2g}, zc {form['contrast']:.1f}",
-                 fontsize=8)
+    evidence = " ✓ evidence" if form["present"] else ""
+    ax.set_title(f"{pretty_ion(form['formula'])}: {format_measurement(q.value, q.uncertainty)}, zc "
+                 f"{form['contrast']:.1f}{evidence}", fontsize=8, color="tab:green" if evidence else "black")
     ax.set_xlabel("m/z", fontsize=8)
     ax.tick_params(labelsize=7)
+    ax.xaxis.set_major_locator(MaxNLocator(5))
     ax.yaxis.set_major_formatter(EngFormatter(sep=""))
 
 
