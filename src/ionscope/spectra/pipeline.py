@@ -225,22 +225,27 @@ def peaks_result(spec, *, min_snr: float = 3.0, recalibrate: bool = True,
     table = find_spectrum_peaks(spec, min_snr=min_snr)
     prov = make_provenance("ionscope.spectra.find_spectrum_peaks", inputs=[source] if source else [],
                            parameters={"min_snr": min_snr, "recalibrate": recalibrate})
-    peaks = [_peak_record(r) for r in table.to_dict("records")]
+    x = spec.coords["mz"].values
+    rms_bins = check.rms_bins if quality is not None and np.isfinite(check.rms_bins) else 0.0
+    peaks = [_peak_record(r, rms_bins * float(np.interp(r["mz"], x, np.gradient(x))))
+             for r in table.to_dict("records")]
     return Result("spectrum.peaks", {"n_peaks": len(table), "peaks": peaks, "calibration": quality},
                   tuple(warnings), prov)
 
 
-def _peak_record(row: dict) -> dict:
+def _peak_record(row: dict, calibration_sigma: float = 0.0) -> dict:
     """One peak of :func:`find_spectrum_peaks` with its physical numbers as quantities.
 
     Uncertainties from counting statistics of a peak of ``N`` counts (its area) and Gaussian width
     ``σ = FWHM/2.3548``: centroid ``σ/√N``, height ``√height``, area ``√N`` (Poisson), FWHM
     ``FWHM/√(2N)`` (the standard error of a width estimated from ``N`` samples); see Bevington &
     Robinson, *Data Reduction and Error Analysis for the Physical Sciences*, 3rd ed., McGraw-Hill 2003.
+    The m/z adds in quadrature ``calibration_sigma``: how far a centroid on this calibrated axis sits from
+    its exact mass, measured on the reference ions (their rms residual in bins times the bin width here).
     """
     n = max(float(row["area"]), 1.0)
     fwhm = float(row["fwhm"])
-    out = {"mz": Quantity(float(row["mz"]), fwhm / 2.3548 / np.sqrt(n), "m/z"),
+    out = {"mz": Quantity(float(row["mz"]), float(np.hypot(fwhm / 2.3548 / np.sqrt(n), calibration_sigma)), "m/z"),
            "height": Quantity(float(row["height"]), float(np.sqrt(max(row["height"], 1.0))), "counts"),
            "area": Quantity(float(row["area"]), float(np.sqrt(n)), "counts"),
            "fwhm": Quantity(fwhm, fwhm / np.sqrt(2 * n), "m/z"),
