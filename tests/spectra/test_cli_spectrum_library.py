@@ -231,6 +231,17 @@ def test_peaks_refuses_a_negative_or_non_finite_option(cli, tmp_path, option):
     assert code == 2 and option[0] in err
 
 
+def test_a_spectrum_analysed_in_the_wrong_polarity_is_warned(cli, tmp_path):
+    """The synthetic positive export (Na⁺, K⁺, hydrocarbons) analysed as negative: a warning names it; as
+    positive, none."""
+    path, _ = _export(tmp_path)
+    code, out, err = cli("spectrum", "peaks", path, "--polarity", "negative", "--no-recalibrate", "--json")
+    assert code == 0, err
+    assert any(w.startswith("the spectrum looks positive") for w in json.loads(out)["warnings"])
+    code, out, err = cli("spectrum", "peaks", path, "--json")
+    assert code == 0 and not any("looks" in w for w in json.loads(out)["warnings"])
+
+
 def test_unknown_polarity_is_a_clear_error(cli, tmp_path):
     path, _ = _export(tmp_path, name="synthetic.txt")
     code, out, err = cli("spectrum", "identify", path)

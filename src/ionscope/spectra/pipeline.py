@@ -119,6 +119,9 @@ def read_spectrum(path: str | PathLike[str], polarity: str | None = None) -> xr.
             polarity = None if not m else ("positive" if m.group(1) == "P" else "negative")
     if polarity is not None:
         acq["polarity"] = polarity
+        mismatch = polarity_mismatch(spec, polarity)
+        if mismatch:
+            spec.attrs["read_warnings"] = list(spec.attrs.get("read_warnings", [])) + [mismatch]
     if not acq.get("primary_ion"):
         acq["primary_ion"] = primary_ion_from_name(p.name)
     spec.attrs["acquisition"] = acq
@@ -129,6 +132,33 @@ def read_spectrum(path: str | PathLike[str], polarity: str | None = None) -> xr.
     if notes:
         spec.attrs["read_warnings"] = list(spec.attrs.get("read_warnings", [])) + notes
     return spec
+
+
+#: Nominal masses of the ions that dominate TOF-SIMS spectra of each polarity whatever the sample
+#: (Vickerman & Briggs, *ToF-SIMS: Materials Analysis by Mass Spectrometry*, 2nd ed., IM Publications 2013):
+#: O⁻, OH⁻, F⁻, C₂⁻, C₂H⁻, CN⁻, ³⁵Cl⁻, ³⁷Cl⁻; Li⁺, CH₃⁺, Na⁺, C₂H₃⁺, C₂H₅⁺, K⁺, C₃H₅⁺, C₃H₇⁺. On the 19 exports
+#: of Laurent et al. (2024) the markers of the file's own polarity hold 10–100 times the counts of the others'.
+POLARITY_MARKERS = {"negative": (16, 17, 19, 24, 25, 26, 35, 37), "positive": (7, 15, 23, 27, 29, 39, 41, 43)}
+
+
+def polarity_mismatch(spec: xr.DataArray, polarity: str) -> str | None:
+    """A warning when the other polarity's marker ions (:data:`POLARITY_MARKERS`, counts within ±0.3 of
+    their nominal masses) hold more of the spectrum's counts than ``polarity``'s own; else None. Positive
+    and negative ions of one formula differ by two electron masses (0.001 u), so only this chemistry, not
+    the masses, tells a spectrum's polarity."""
+    x, y = spec.coords["mz"].values, np.asarray(spec.values, dtype=float)
+    total = float(y.sum())
+    if total <= 0:
+        return None
+    share = {pol: sum(float(y[(x > m - 0.3) & (x < m + 0.3)].sum()) for m in masses) / total
+             for pol, masses in POLARITY_MARKERS.items()}
+    other = "negative" if polarity == "positive" else "positive"
+    if share[other] <= share[polarity]:
+        return None
+    return (f"the spectrum looks {other}: the ions that dominate {other} spectra (" +
+            ("O⁻, OH⁻, Cl⁻ …" if other == "negative" else "Na⁺, K⁺, CₓHᵧ⁺ …") +
+            f") hold {share[other]:.0%} of its counts, the {polarity} ones {share[polarity]:.0%}; it is analysed "
+            f"as {polarity}: check --polarity or the P_/N_ file-name prefix")
 
 
 #: Liquid-metal ion sources of TOF-SIMS analysis beams, named with the cluster size in export file names
