@@ -242,6 +242,18 @@ def test_a_spectrum_analysed_in_the_wrong_polarity_is_warned(cli, tmp_path):
     assert code == 0 and not any("looks" in w for w in json.loads(out)["warnings"])
 
 
+def test_naming_the_primary_ions_element_is_warned_and_a_nested_folder_is_pointed_to(cli, tmp_path):
+    path, _ = _export(tmp_path, name="P_synthetic_Bi1_1.txt")
+    code, out, err = cli("spectrum", "identify", path, "--elements", "Ru,Bi", "--json")
+    assert code == 0, err
+    assert any(w.startswith("Bi is the element of the primary ion (Bi+)") for w in json.loads(out)["warnings"])
+    nested = tmp_path / "top" / "sub"
+    nested.mkdir(parents=True)
+    path.rename(nested / path.name)
+    code, _, err = cli("spectrum", "identify", tmp_path / "top")
+    assert code == 2 and "its subfolders hold some" in err
+
+
 def test_unknown_polarity_is_a_clear_error(cli, tmp_path):
     path, _ = _export(tmp_path, name="synthetic.txt")
     code, out, err = cli("spectrum", "identify", path)

@@ -557,6 +557,10 @@ def _identify_file(path, *, elements, polarity, recalibrate, **options) -> tuple
                      "unbound anion no M⁻): not tested" for e in _untestable(elements, pol)]
     if "primary_ion" not in options:
         options["primary_ion"] = (spec.attrs.get("acquisition") or {}).get("primary_ion")
+    if not auto:
+        warnings += [f"{e} is the element of the primary ion ({options['primary_ion']}): its ions are implanted by "
+                     "the analysis beam and sputtered back, so finding them says nothing about the sample"
+                     for e in _primary_elements(options["primary_ion"]) if e in elements]
     fits = identify_elements(spec, polarity=pol, elements=elements, **options)
     if check is not None and check.used:
         warnings += _high_mass_offset(fits, float(np.max(reference_mz(check.used))))
@@ -621,8 +625,12 @@ def spectrum_files(paths: Sequence[str | PathLike[str]]) -> list[Path]:
             raise InputNotFoundError("no such file or folder" + (" (a glob that matched nothing?)"
                                                                   if _is_glob(str(p)) else ""), p)
     if not out:
-        raise InputNotFoundError("no spectrum files to analyse (empty folder or glob)",
-                                 Path(paths[0]) if paths else None)
+        first_path = Path(paths[0]) if paths else None
+        nested = first_path is not None and first_path.is_dir() and any(
+            q.suffix.lower() in SPECTRUM_SUFFIXES for q in first_path.glob("*/*") if q.is_file())
+        raise InputNotFoundError("no spectrum files to analyse (empty folder or glob)" if not nested else
+                                 "no spectrum files directly in this folder (its subfolders hold some: name them, "
+                                 "or a glob such as FOLDER/*/*.txt)", first_path)
     first: dict[Path, Path] = {}
     for p in out:
         first.setdefault(p.resolve(), p)
