@@ -59,6 +59,10 @@ EXEMPT = {
                                                  "a 2-D image), an input to microstructure_metrics",
     "ionscope.spectra.plots.existing_figures": "the figures a --plot run would replace, found before any work to "
                                                "refuse an overwrite without --force (an input check)",
+    "ionscope.spectra.plots.figure_stems": "the name each file's figures start with (file → name), an input to "
+                                           "plot_identification known before any work",
+    "ionscope.spectra.deadtime.dead_time_corrected": "the spectrum (a labelled array) and the warnings that say "
+                                                     "what was done, added to every spectrum command's warnings",
     "ionscope.mva.preprocess.sparse_peak_warning": "warning texts, added to the warnings of an MVA result",
     "ionscope.mva.run.output_paths": "the stores a run will write (name → Path), an input to the writer and "
                                      "MVARun.paths, known before anything is computed",
