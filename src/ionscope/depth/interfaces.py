@@ -420,20 +420,32 @@ def _log_profiles(smooth: np.ndarray, skip: int, end: int) -> np.ndarray:
 
 def _correlated_groups(z: np.ndarray, min_r2: float = SAME_LAYER_R2) -> list[list[int]]:
     """Average-linkage groups of the columns of ``z`` (standardised): merged while the mean r between two groups
-    is positive with r² > ``min_r2`` (average linkage tolerates single members distorted by dead time)."""
+    is positive with r² > ``min_r2`` (average linkage tolerates single members distorted by dead time).
+
+    Each step merges the first pair ``a < b`` (in the order a, then b) with the largest link; the links of
+    the groups a merge leaves unchanged are kept from the step before, and those of the merged group are
+    computed afresh, as the mean of its pairs' r.
+    """
     r = (z.T @ z) / max(z.shape[0], 1)
     groups: list[list[int]] = [[j] for j in range(z.shape[1])]
+
+    def link(a: int, b: int) -> float:
+        return float(np.mean([r[i, k] for i in groups[a] for k in groups[b]]))
+
+    links = np.triu(r, 1)  # between single columns the link is r itself
     while len(groups) > 1:
-        best, pair = -1.0, None
-        for a in range(len(groups)):
-            for b in range(a + 1, len(groups)):
-                link = float(np.mean([r[i, k] for i in groups[a] for k in groups[b]]))
-                if link > best:
-                    best, pair = link, (a, b)
-        if pair is None or best <= 0 or best ** 2 <= min_r2:
+        rows, cols = np.triu_indices(len(groups), 1)
+        upper = links[rows, cols]
+        k = int(np.argmax(np.where(np.isnan(upper), -np.inf, upper)))  # the first largest; NaN never wins
+        best = float(upper[k])
+        if not best > -1.0 or best <= 0 or best ** 2 <= min_r2:
             break
-        a, b = pair
+        a, b = int(rows[k]), int(cols[k])
         groups[a] = groups[a] + groups.pop(b)
+        links = np.delete(np.delete(links, b, axis=0), b, axis=1)
+        for c in range(len(groups)):
+            if c != a:
+                links[min(a, c), max(a, c)] = link(min(a, c), max(a, c))
     return groups
 
 
