@@ -1,7 +1,8 @@
-"""Shared fixtures: where the real data lives, and a CLI runner."""
+"""Shared fixtures: where the real data lives, and a CLI runner; how ``-n N`` shares the tests out."""
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 from pathlib import Path
@@ -68,3 +69,77 @@ def write_surfacelab_profile(profile, path: Path) -> Path:
         lines.append("\t".join(row) + "\t")
     path.write_text("\r\n".join(lines) + "\r\n")
     return path
+
+
+# --------------------------------------------------------------------------- sharing the tests out (xdist)
+#
+# Under ``-n N`` each worker process builds the session fixtures its tests use. xdist's default
+# (``--dist load``) hands out single tests in collection order, so both workers built the demo run
+# (~20 s) and the contract outputs, and modules were split between workers, their module fixtures
+# built twice. Instead, whole test modules are handed out, every module that uses the demo run as one
+# unit, the units estimated longest first (the longest ones must not start last, with the other
+# worker idle).
+
+#: Session fixtures slow to build: every test module that names one of them is one unit of work, so
+#: that one worker builds it.
+ONE_WORKER_FIXTURES = ("demo_output", "demo_report")
+
+
+@functools.cache
+def _unit_of_module(root: Path, module: str) -> str:
+    """The unit of work of a test module: the module itself, or one unit for every module that uses one
+    of :data:`ONE_WORKER_FIXTURES` (found in its source, which the scheduler, seeing only test ids, can
+    read as well as the workers)."""
+    try:
+        text = (root / module).read_text(encoding="utf-8")
+    except (OSError, ValueError):
+        return module
+    return "modules using the demo run" if any(name in text for name in ONE_WORKER_FIXTURES) else module
+
+
+def _unit(root: Path, nodeid: str) -> str:
+    return _unit_of_module(root, nodeid.split("::", 1)[0])
+
+
+def _sharing_modules(config: pytest.Config) -> bool:
+    return config.pluginmanager.hasplugin("xdist") and config.getoption("dist", None) == "load"
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """``-n N`` with xdist's default distribution: units of whole modules (:func:`_unit`), handed out in the
+    workers' collection order, which :func:`pytest_collection_modifyitems` sorts longest first."""
+    if not _sharing_modules(config):
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModuleUnits(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return _unit(config.rootpath, nodeid)
+
+    config.option.loadscopereorder = False  # keep the order of the collection (by number of tests otherwise)
+    return ModuleUnits(config, log)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node) -> None:
+    """Tell the workers (whose options say ``--dist no``) to order their collection for the module units."""
+    if _sharing_modules(node.config):
+        node.workerinput["module_units"] = True
+
+
+#: Estimated cost of a test for ordering the units: marked ``slow`` (more than a few seconds) or not.
+SLOW_COST, TEST_COST = 5.0, 0.1
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """In an xdist worker, order the units longest first (estimated from the ``slow`` marks and the number
+    of tests); the tests of a unit keep their order."""
+    if not getattr(config, "workerinput", {}).get("module_units"):
+        return
+    cost: dict[str, float] = {}
+    for item in items:
+        unit = _unit(config.rootpath, item.nodeid)
+        cost[unit] = cost.get(unit, 0.0) + (SLOW_COST if item.get_closest_marker("slow") else TEST_COST)
+    first = {unit: i for i, unit in enumerate(cost)}
+    items.sort(key=lambda item: (-cost[u := _unit(config.rootpath, item.nodeid)], first[u]))
