@@ -348,19 +348,34 @@ def _euler_misfit(sim: float, target: float, area: float) -> float:
 
 
 def _section_error(sim: np.ndarray, s2: Mapping[int, np.ndarray], frac: Mapping[int, float],
-                   boundary: Mapping[int, float]) -> float:
+                   boundary: Mapping[int, float], known: Callable[[int], Any] | None = None) -> float:
     """Misfit of a simulated 2-D section: per phase, the squared log ratio of boundary length per area
-    (the surface area, by stereology) and the mean squared S₂ difference relative to p²."""
-    from ionscope.micro.surface import marching_cubes_area
+    (the surface area, by stereology) and the mean squared S₂ difference relative to p².
 
+    ``known(v)``, if given, returns a memo (a dict) keyed by what phase ``v``'s region of ``sim`` depends
+    on, or None: a phase whose region another call already had gets that call's two terms."""
     r_max = next(iter(s2.values())).size - 1
     err = 0.0
     for v, target in s2.items():
-        m = sim == v
-        la = marching_cubes_area(m, (1.0, 1.0)) / m.size
-        err += math.log(max(la, 1e-12) / max(boundary[v], 1e-12)) ** 2
-        err += float(np.mean((radial_two_point(m, r_max) - target) ** 2)) / max(frac[v] ** 2, 1e-12)
+        memo = known(v) if known is not None else None
+        if memo is not None and "terms" in memo:
+            la_term, s2_term = memo["terms"]
+        else:
+            la_term, s2_term = _phase_terms(sim == v, target, frac[v], boundary[v], r_max)
+            if memo is not None:
+                memo["terms"] = (la_term, s2_term)
+        err += la_term
+        err += s2_term
     return err
+
+
+def _phase_terms(m: np.ndarray, target: np.ndarray, p: float, boundary: float, r_max: int) -> tuple[float, float]:
+    """The two terms of :func:`_section_error` for one phase's region ``m``."""
+    from ionscope.micro.surface import marching_cubes_area
+
+    la = marching_cubes_area(m, (1.0, 1.0)) / m.size
+    return (math.log(max(la, 1e-12) / max(boundary, 1e-12)) ** 2,
+            float(np.mean((radial_two_point(m, r_max) - target) ** 2)) / max(p ** 2, 1e-12))
 
 
 class _Section:
@@ -452,10 +467,16 @@ def _choose_couplings(sections: Sequence[_Section], mixes: Sequence[np.ndarray],
                       mode: str = "single") -> tuple[list[float], float]:
     """Couplings of the later fields, one at a time, minimising the summed :func:`_section_error`."""
     fields = [_model_fields(mixes, sec.shape, np.random.default_rng(seed), sec.scale, mode) for sec in sections]
+    # the region of phase order[j] depends on the couplings before it, cpl[:j], only (the truncation rule):
+    # the phases a candidate coupling leaves unchanged are not measured again
+    memos: dict[tuple, dict] = {}
 
     def error(cpl: list[float]) -> float:
-        return sum(_section_error(_threshold_fields(f, order, frac, cpl), sec.s2, frac, sec.boundary)
-                   for sec, f in zip(sections, fields, strict=True))
+        def known(i: int) -> Callable[[int], dict]:
+            return lambda v: memos.setdefault((i, v, tuple(cpl[:list(order).index(v)])), {})
+
+        return sum(_section_error(_threshold_fields(f, order, frac, cpl), sec.s2, frac, sec.boundary, known(i))
+                   for i, (sec, f) in enumerate(zip(sections, fields, strict=True)))
 
     chosen: list[float] = []
     err = error([0.0] * max(len(mixes) - 1, 0))
