@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal, Optional
+from typing import Annotated, Any, Literal, Optional
 
 import typer
 from rich.table import Table
@@ -153,7 +153,8 @@ def identify(
     files = spectrum_files(paths)
     _check_identify_outputs(files, table_out, plot, force)
     pol = None if polarity == "auto" else polarity
-    given = {k: v for k, v in (("chlorides", chlorides), ("primary_ion", primary_ion)) if v is not None}
+    given: dict[str, Any] = {k: v for k, v in (("chlorides", chlorides), ("primary_ion", primary_ion))
+                             if v is not None}
     if named_only:
         if els == "auto":
             from ionscope.model.errors import ValidationError

@@ -391,13 +391,12 @@ def _element_rows(fits, elements: Sequence[str], polarity: str) -> list[dict]:
             limit_of = min((f for f in pool if np.isfinite(f.uncertainty)),
                            key=lambda f: max(f.intensity, 0.0) + 3 * f.uncertainty, default=None)
             ul = max(limit_of.intensity, 0.0) + 3 * limit_of.uncertainty if limit_of else float("nan")
-            best = max(mine, key=lambda f: f.contrast, default=None)
+            best = max(mine, key=lambda f: f.contrast)
             row.update(intensity=None, upper_limit_form=limit_of.formula if limit_of else None,
                        upper_limit=Quantity(ul, None, "counts", why_no_uncertainty=UPPER_LIMIT_WHY)
                        if np.isfinite(ul) else None,
-                       significance=best.significance if best else 0.0, contrast=best.contrast if best else 0.0,
-                       pattern_score=best.score if best else 0.0, evidence=[],
-                       not_detected_because=list(best.failed))
+                       significance=best.significance, contrast=best.contrast, pattern_score=best.score,
+                       evidence=[], not_detected_because=list(best.failed))
         rows.append(row)
     return rows
 
