@@ -233,11 +233,14 @@ def _existing_paths(kwargs: dict[str, Any]) -> set[str]:
     return out
 
 
-def figure_written(out: Path) -> dict[str, str]:
-    """The ``output``, ``sha256`` and ``format`` (suffix) of a figure a command wrote, for its JSON."""
-    from ionscope.model.provenance import sha256_of
+def figure_written(out: Path) -> dict[str, Any]:
+    """The ``output``, ``sha256`` and ``format`` (suffix) of a figure a command wrote, for its JSON
+    (:func:`ionscope.model.provenance.written_file` without the size)."""
+    from ionscope.model.provenance import written_file
 
-    return {"output": str(out), "sha256": sha256_of(out), "format": out.suffix.lower().lstrip(".")}
+    record = written_file(out)
+    del record["bytes"]
+    return record
 
 
 def file_written(out: Path) -> dict[str, Any]:

@@ -23,7 +23,7 @@ line. No other row is ever dropped: ragged, non-numeric, non-finite, truncated o
 :class:`~ionscope.model.FormatError` with the line number. A column header with a column missing, extra or
 misplaced, or not separated by tabs, is refused with what it holds (:func:`_column_problem`); a UTF-8 byte
 order mark before the first line is read as if absent, and numbers written with a decimal comma (an export
-made under a German or French Windows locale) are read as such (:func:`_decimal_mark`).
+made under a German or French Windows locale) are read as such (:func:`_read_header`).
 
 Polarity is not in the export. ``polarity="positive"|"negative"`` sets it; ``polarity="from-name"``
 uses IONTOF's file-name convention (``P_…`` positive, ``N_…`` negative) and fails if the name does
@@ -142,14 +142,17 @@ def _sniff(path: Path, head: bytes) -> bool:
     return path.suffix.lower() == ".txt" and (_is_export_header(lines[0]) or _names_columns(first))
 
 
-def _read_header(path: Path) -> tuple[dict[str, str], int]:
+def _read_header(path: Path) -> tuple[dict[str, str], int, str]:
+    """The ``# key: value`` header, the number of lines up to the column header, and the decimal mark of
+    the first data row (:func:`~ionscope.io.checks.decimal_mark`)."""
     header: dict[str, str] = {}
     with open(path, encoding="utf-8-sig", errors="replace") as fh:  # -sig: a byte order mark is skipped
         for i, line in enumerate(fh):
             if i >= _HEADER_LIMIT:
                 break
             if _is_column_header(line):
-                return header, i + 1
+                first = next((row for row in fh if row.strip()), "")
+                return header, i + 1, decimal_mark(first.strip().split("\t"))
             if not line.startswith("#"):
                 problem = _column_problem(line)
                 if problem is not None:
@@ -180,15 +183,6 @@ def _dead_time(header: dict[str, str]) -> bool | None:
     return None if raw is None else raw.strip().lower() in ("on", "yes", "true", "1")
 
 
-def _decimal_mark(path: Path, skip: int) -> str:
-    """The decimal mark of the first data row (:func:`~ionscope.io.checks.decimal_mark`)."""
-    with open(path, encoding="utf-8", errors="replace") as fh:
-        for i, line in enumerate(fh):
-            if i >= skip and line.strip():
-                return decimal_mark(line.strip().split("\t"))
-    return "."
-
-
 def _locate_bad_row(path: Path, skip: int, decimal: str = ".") -> str:
     """The first data row that is not three finite numbers, as ``line N …`` for the error message."""
     with open(path, encoding="utf-8", errors="replace") as fh:
@@ -207,8 +201,7 @@ def _locate_bad_row(path: Path, skip: int, decimal: str = ".") -> str:
     return "unreadable rows"
 
 
-def _parse_rows(path: Path, skip: int) -> np.ndarray:
-    decimal = _decimal_mark(path, skip)
+def _parse_rows(path: Path, skip: int, decimal: str) -> np.ndarray:
     try:
         df = pd.read_csv(path, sep="\t", header=None, skiprows=skip, names=list(_COLUMNS), dtype=np.float64,
                          engine="c", skip_blank_lines=True, comment=None, decimal=decimal)
@@ -278,9 +271,9 @@ def read_iontof_spectrum(path: str | PathLike[str], *, polarity: str | None = No
     p = require_file(path)
     size = p.stat().st_size
     checked_nbytes(p, (size // 6 + 1, 3), np.float64, what="spectrum rows", limit=MAX_IN_MEMORY_BYTES)
-    header, skip = _read_header(p)
+    header, skip, decimal = _read_header(p)
     binning = _binning(header, p)
-    values = _parse_rows(p, skip)
+    values = _parse_rows(p, skip, decimal)
     if values.shape[0] == 0:
         raise FormatError("has a header but no data rows (truncated?)", p)
     channel, mz, counts = values[:, 0], values[:, 1], values[:, 2]

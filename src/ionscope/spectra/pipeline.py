@@ -245,18 +245,19 @@ def peaks_result(spec, *, min_snr: float = 3.0, recalibrate: bool = True,
     calibration quality is reported under ``calibration``)."""
     warnings = list(spec.attrs.get("read_warnings", []))
     quality = None
+    rms_bins = 0.0  # no calibration check: the m/z uncertainty is the centroid's alone
     if recalibrate and "channel" in spec.coords and (spec.attrs.get("acquisition") or {}).get("polarity"):
         check = _recalibrate(spec, source=source)
         spec = apply_calibration(spec, check.calibration)
         warnings += list(check.warnings)
         quality = _quality_record(check)
+        rms_bins = check.rms_bins if np.isfinite(check.rms_bins) else 0.0
     elif recalibrate:
         warnings.append("not recalibrated (no channel axis or unknown polarity): m/z as exported")
     table = find_spectrum_peaks(spec, min_snr=min_snr)
     prov = make_provenance("ionscope.spectra.find_spectrum_peaks", inputs=[source] if source else [],
                            parameters={"min_snr": min_snr, "recalibrate": recalibrate})
     x = spec.coords["mz"].values
-    rms_bins = check.rms_bins if quality is not None and np.isfinite(check.rms_bins) else 0.0
     peaks = [_peak_record(r, rms_bins * float(np.interp(r["mz"], x, np.gradient(x))))
              for r in table.to_dict("records")]
     return Result("spectrum.peaks", {"n_peaks": len(table), "peaks": peaks, "calibration": quality},

@@ -1,21 +1,19 @@
 """Window counts over a local background and their joint decomposition into species intensities.
 
-Around every
-isotopologue m/z a window of ±FWHM/2 (``m/2R``, never narrower than one bin) holds the counts of
-that isotopologue minus a local background: the mean count per bin of two flanks one FWHM away from
-the peak (:func:`_window_counts`), whose Poisson variance is propagated into the window variance.
-Windows of different species that overlap are merged. The window intensities ``b`` are modelled as
-``A·x`` with ``A[j, s]`` the fraction of species ``s``'s ions falling in window ``j`` and ``x ≥ 0``
-the total intensity of each species, solved by variance-weighted non-negative least squares
-(Lawson–Hanson 1974; the algorithm of :func:`scipy.optimize.nnls`).
+Around every isotopologue m/z a window of ±FWHM/2 (``m/2R``, never narrower than one bin) holds the counts
+of that isotopologue minus a local background: the mean count per bin of two flanks one FWHM away from the
+peak (:func:`_window_counts`), whose Poisson variance is propagated into the window variance. Windows of
+different species that overlap are merged. The window intensities ``b`` are modelled as ``A·x`` with
+``A[j, s]`` the fraction of species ``s``'s ions falling in window ``j`` and ``x ≥ 0`` the total intensity of each
+species, solved by variance-weighted non-negative least squares (Lawson–Hanson 1974; the algorithm of
+:func:`scipy.optimize.nnls`).
 
-Optionally (``max_shift_ppm`` > 0) a residual calibration error is absorbed by a ppm shift of the
-windows per 50-m/z band, chosen to maximise the intensity explained by the species (off by default:
-the recalibration is kept within a fraction of a bin).
+Optionally (``max_shift_ppm`` > 0) a residual calibration error is absorbed by a ppm shift of the windows
+per 50-m/z band, chosen to maximise the intensity explained by the species (off by default: the
+recalibration is kept within a fraction of a bin).
 
-
-Steps: ``_prepare`` (arrays, running sums, resolving power), ``_build_species`` (forms,
-interferences, isotopologue windows), ``_fit_windows`` (joint NNLS and σ).
+Steps: ``_prepare`` (arrays, running sums, resolving power), ``_build_species`` (forms, interferences,
+isotopologue windows), ``_fit_windows`` (joint NNLS and σ).
 """
 
 from __future__ import annotations
