@@ -57,3 +57,16 @@ def test_auto_mode_fits_the_dimer_oxides_of_the_elements_found_without_reporting
     ru2o = next(f for f in res if f.formula == "Ru2O+")
     assert ru2o.interference and not ru2o.present
     assert ru2o.intensity == pytest.approx(4e4, rel=0.15)  # a 20-isotopologue pattern in merged windows
+
+
+def test_naming_absent_elements_leaves_the_present_ones_intensities_unchanged():
+    # a species of an absent element has a non-negative coefficient, positive on noise, taken from the present
+    # species it overlaps (Rh⁺ at 103 and RuH⁺-type windows inside Ru⁺/Pd⁺, Ir⁺/Os⁺ beside Pt⁺): the detected
+    # elements' intensities come from the refit of the elements detected
+    present, _ = _ru(["Ru", "Pd", "Pt"])
+    more, _ = _ru(["Ru", "Pd", "Pt", "Rh", "Ir", "Os", "Ag"])
+    assert set(more.present().keys()) == set(present.present().keys()) == {"Ru", "Pd", "Pt"}
+    assert {f.element for f in more if not f.interference} >= {"Rh", "Ir", "Os", "Ag"}  # their rows are kept
+    before, after = present.present(), more.present()
+    for el in before.keys():
+        assert after[el].value == pytest.approx(before[el].value, rel=1e-9)

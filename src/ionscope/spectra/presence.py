@@ -74,9 +74,7 @@ def _assess(species: _Species, fit: _WindowFit, data: _Spectrum, params: Identif
     ``params.contrast_of_failed`` the contrast (the costly test 3) is computed only for species that pass
     the others (0 for the rest): the same decisions."""
     n = len(species.formulas)
-    # the Bonferroni family: the tests that can report something (not the hidden nuisance elements)
-    tested = [s for s in range(n) if species.reported[s] is not None and species.reported[s] not in hidden]
-    z_crit = detection_threshold(len(tested)) if params.min_significance is None else params.min_significance
+    z_crit = run_threshold(species, hidden, params)
     out = []
     for s in range(n):
         el = species.reported[s]
@@ -108,6 +106,15 @@ def _assess(species: _Species, fit: _WindowFit, data: _Spectrum, params: Identif
                               failed=tuple(failed)))
     out.sort(key=lambda f: (f.interference, -f.intensity))
     return out
+
+
+def run_threshold(species: _Species, hidden: set[str], params: IdentifyParameters) -> float:
+    """``z_crit`` of a fit: ``params.min_significance`` if set, else :func:`detection_threshold` over the
+    Bonferroni family of the species that can be reported (not interference species, not those of the
+    ``hidden`` nuisance and background elements)."""
+    if params.min_significance is not None:
+        return params.min_significance
+    return detection_threshold(sum(1 for r in species.reported if r is not None and r not in hidden))
 
 
 def _contrast_significance(s: int, cm: np.ndarray, ca: np.ndarray, cs_idx: np.ndarray, cs: np.ndarray,
