@@ -7,7 +7,10 @@ not in its name, so it counts only towards Ru (present in every sample) and its 
 neither true nor false.
 
 Run ``python benchmarks/bench_spectra_identify.py`` (``--no-record`` prints without touching
-``docs/benchmarks.md``; ``--batch N`` sets the batch size of the speed test, default 250).
+``docs/benchmarks.md``; ``--batch N`` sets the batch size of the speed test, default 250). With
+``--authors DIR`` (a folder holding the authors' own peak decompositions, the processed-spectra CSV files of
+https://github.com/Oscar-Laurent/ToF-SIMS_Article, ``data/ToF-SIMS_data/processed_spectra``; not shipped
+here) it also gives the rank correlation of the named-mode intensities with theirs.
 """
 
 from __future__ import annotations
@@ -78,6 +81,54 @@ def rows_of(stats: dict, foreign: dict, mode: str) -> list[dict]:
                     "reported / absent": ", ".join(f"{k}×{v}" for k, v in sorted(foreign.items())),
                     "false-report rate": "—"})
     return out
+
+
+def authors_intensities(folder: Path) -> dict[str, dict[str, float]]:
+    """File name → metal → the authors' intensity of its single-metal ions (M, MO, MO₂ … with one metal
+    atom: the forms ionscope reports), from their processed-spectra CSV files (one row per spectrum:
+    ``sample_name, state, polarity, primary_ion, replicat``, then one column per ion)."""
+    import pandas as pd
+
+    out: dict[str, dict[str, float]] = {}
+    for csv in sorted(folder.glob("*.csv")):
+        df = pd.read_csv(csv)
+        if not {"sample_name", "polarity", "primary_ion", "replicat"} <= set(df.columns):
+            continue
+        forms = {m: [c for c in df.columns if re.fullmatch(rf"{m}(O\d*)?", str(c))] for m in NAMED}
+        for _, r in df.iterrows():
+            name = f"{r.polarity}_{r.sample_name}_{r.primary_ion}_{int(r.replicat)}.txt"
+            out[name] = {m: float(sum(r[c] for c in cols)) for m, cols in forms.items()}
+    return out
+
+
+def rank_correlation_rows(files: list[Path], authors: dict[str, dict[str, float]]) -> list[dict]:
+    """Spearman's ρ between ionscope's named-mode intensities of each metal and the authors'
+    (:func:`authors_intensities`), per polarity: the reported intensity (every present form, chloro-complex
+    anions included, which the authors did not decompose) over the spectra where ionscope detects the metal,
+    and the fitted intensities of the same forms as theirs (M, MO, MO₂ …, whether present or not) over every
+    spectrum they decomposed with the metal (value > 0)."""
+    from scipy.stats import spearmanr
+
+    from ionscope.spectra.pipeline import identify_file
+
+    def rho(a: list[float], b: list[float]) -> str:
+        return f"{spearmanr(a, b).statistic:.2f}" if len(a) >= 3 else "— (fewer than 3)"
+
+    rows_of_file = {f.name: {r["element"]: r for r in identify_file(f, elements=NAMED)["elements"]}
+                    for f in files if f.name in authors}
+    rows = []
+    for pol, label in (("N", "negative"), ("P", "positive")):
+        for m in NAMED:
+            theirs = [n for n in rows_of_file if n.startswith(pol + "_") and authors[n][m] > 0]
+            both = [n for n in theirs if rows_of_file[n][m]["detected"]]
+            same = [sum(f["intensity"].value for f in rows_of_file[n][m]["forms"]
+                        if re.fullmatch(rf"{m}(O\d*)?[+-]", f["formula"])) for n in theirs]
+            rows.append({"polarity": label, "element": m, "spectra (authors)": len(theirs),
+                         "detected by ionscope": len(both),
+                         "ρ, reported intensity": rho([rows_of_file[n][m]["intensity"].value for n in both],
+                                                      [authors[n][m] for n in both]),
+                         "ρ, same forms, all their spectra": rho(same, [authors[n][m] for n in theirs])})
+    return rows
 
 
 def batch_speed(files: list[Path], n: int, elements) -> tuple[float, float, int]:
@@ -172,6 +223,8 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=250)
     ap.add_argument("--data", type=Path, default=FOLDER, help="folder of the IONTOF spectra")
     ap.add_argument("--thinned", type=int, default=3, help="Poisson-thinned copies (half the counts) of each file")
+    ap.add_argument("--authors", type=Path, default=None,
+                    help="folder of the authors' processed-spectra CSV files (rank correlation of the intensities)")
     args = ap.parse_args()
     files = sorted(args.data.glob("*.txt"))
     if not files:
@@ -185,6 +238,9 @@ def main() -> None:
     thin = thinned_rows(files, args.thinned) if args.thinned else []
     if thin:
         print(table(thin))
+    ranks = rank_correlation_rows(files, authors_intensities(args.authors)) if args.authors else []
+    if ranks:
+        print(table(ranks))
     load = os.getloadavg()[0]
     secs, cpu, n = batch_speed(files, args.batch, NAMED)
     load_auto = os.getloadavg()[0]
@@ -207,6 +263,12 @@ def main() -> None:
             + ("The same on binomially thinned copies of every file (half the counts of each bin, new Poisson draws "
                "the method was not developed on; counts summed over the copies):\n\n" + table(thin) + "\n\n"
                if thin else "")
+            + ("Named-mode intensities against the authors' own peak decomposition (their processed-spectra CSV "
+               "files, https://github.com/Oscar-Laurent/ToF-SIMS_Article; sum of the metal's single-metal ions M, "
+               "MO, MO₂ …), Spearman's ρ per polarity: ionscope's reported intensity over the spectra where it "
+               "detects the metal, and its fitted intensity of the same forms over every spectrum they decomposed "
+               "with the metal:\n\n" + table(ranks) + "\n\n"
+               if ranks else "")
             + speed)
     record("spectra_identify", "Element identification on real IONTOF alloy spectra", body)
 
