@@ -53,6 +53,26 @@ def test_no_history_hint_names_where_sample_yaml_is_looked_up(cli, tmp_path):
     assert "no sample history" not in out + err
 
 
+def test_no_history_hint_for_a_read_only_data_folder_suggests_sample_instead(cli, tmp_path, monkeypatch):
+    """Where the data folder cannot be written (a shared, read-only data set), the hint does not name a
+    command that would fail there: it writes the template in the current folder, to pass with --sample."""
+    import numpy as np
+    import tifffile
+
+    data = tmp_path / "data"
+    data.mkdir()
+    tifffile.imwrite(data / "a.tif", np.zeros((2, 6, 6), np.uint8))
+    data.chmod(0o555)
+    monkeypatch.chdir(tmp_path)
+    try:
+        code, out, err = cli("tomo", "destripe", data / "a.tif", "--out", tmp_path / "b.tif")
+    finally:
+        data.chmod(0o755)
+    assert code == 0, err
+    text = " ".join((out + err).split())
+    assert "read-only" in text and "--sample sample.yaml" in text and f"sample init {data}" not in text
+
+
 _PIPED = """
 from ionscope.cli.common import console
 console.print("reliability: " + " ".join(f"word{i}" for i in range(60)), highlight=False)

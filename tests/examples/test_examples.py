@@ -114,3 +114,13 @@ def test_microstructure_real_states_what_it_analyses(tmp_path, monkeypatch, caps
         (line,) = [ln for ln in out.splitlines() if ln.strip().startswith(f"{name}: volume fraction")]
         assert abs(float(line.split("fraction ")[1].split(" ")[0]) - frac) < 1e-3, (line, frac)
     assert "tortuosity solved on the central 64 × 64 × 64 voxels" in out
+
+
+@pytest.mark.realdata
+def test_microstructure_names_the_phases_of_other_segmentations(tmp_path, monkeypatch, capsys):
+    """A segmentation with other labels (ImageRep's 0/127/254) is analysed phase by phase, not refused with a
+    traceback; the tortuosity is that of the lowest label."""
+    path = shared_data("microstructure", "three_phase_stack_100.tiff")
+    out = _run("microstructure.py", str(path), tmp_path, monkeypatch, capsys)
+    assert all(f"phase {v}: volume fraction" in out for v in (0, 127, 254)), out
+    assert "phase 0 tortuosity along z" in out

@@ -75,6 +75,8 @@ def test_identify_batch_table_json_and_a_bad_file(cli, tmp_path):
     import pandas as pd
 
     df = pd.read_csv(table)
+    assert df.file.map(lambda p: Path(p).parent).nunique() == 1  # the paths as given, not bare names
+    df["file"] = df.file.map(lambda p: Path(p).name)
     assert len(df) == 6 and set(df["element"]) == {"Ru", "Pd"}
     assert df.loc[df.file == "P_bad.txt", "error"].notna().all()
     ok = df[(df.file == "P_one.txt") & (df.element == "Ru")].iloc[0]
@@ -367,6 +369,7 @@ def test_identify_folder_of_real_files_with_a_table(cli, tmp_path):
     import pandas as pd
 
     df = pd.read_csv(tmp_path / "t.csv")
+    df["file"] = df.file.map(lambda p: Path(p).name)
     assert len(df) == 2 * len(list(folder.glob("*.txt"))) and df["error"].isna().all()
     assert df[(df.file == "N_Ru-Ir_Bi1_1.txt") & (df.element == "Ir")]["detected"].item()
 
@@ -386,6 +389,7 @@ def test_identify_text_table_fits_80_columns_and_says_why_not_detected(cli, monk
     i = next(i for i, line in enumerate(lines) if line.split()[:2] == ["Ir", "no"])
     assert all(len(line) <= 80 for line in lines[i:i + 2])
     assert "contrast" in " ".join(lines[i:i + 2]), lines[i:i + 2]
+    assert "Ir⁻" in lines[i]  # the limit names the ion it is on (the detected rows sum several forms)
     assert any(line.strip().startswith("z: fitted intensity") for line in lines)
     code, out, _ = cli("spectrum", "identify", path, "--elements", "Ru,Rh,Pd,Ir,Pt", "--json")
     rows = {r["element"]: r for r in json.loads(out)["results"]["elements"]}
@@ -463,6 +467,18 @@ def test_identify_refuses_existing_outputs_before_any_work(cli, tmp_path, monkey
     assert code == 0, err
     assert table.read_text().startswith("file,") or "element" in table.read_text().splitlines()[0]
     assert (fig / "P_synthetic_Ru.png").read_bytes()[:4] == b"\x89PNG" and (fig / "notes.txt").read_text() == "keep"
+
+
+def test_a_plot_folder_in_a_read_only_folder_is_named_in_the_refusal(cli, tmp_path):
+    path, _ = _export(tmp_path)
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    try:
+        code, _, err = cli("spectrum", "identify", path, "--elements", "Ru", "--plot", locked / "figs")
+    finally:
+        locked.chmod(0o755)
+    assert code == 2 and "figs: cannot write in" in err and "figs/x" not in err, err
 
 
 def test_element_symbols_are_read_case_insensitively_when_unambiguous(cli, tmp_path):

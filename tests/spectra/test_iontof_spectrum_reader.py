@@ -35,6 +35,19 @@ def test_an_export_without_its_comment_lines_is_read_and_one_without_columns_say
     assert "it begins '100\\t" in msg
 
 
+def test_a_binary_or_utf16_file_named_txt_is_described_not_printed(tmp_path):
+    binary = tmp_path / "P_binary.txt"
+    binary.write_bytes(b"\x7fELF\x02\x01\x01" + bytes(range(256)) * 4)
+    with pytest.raises(FormatError) as info:
+        ionscope.read(binary)
+    assert "binary data (first bytes 7f 45 4c 46)" in str(info.value) and "\\x" not in str(info.value)
+    wide = tmp_path / "P_wide.txt"
+    wide.write_bytes((HEADER + _rows()).encode("utf-16"))
+    with pytest.raises(FormatError) as info:
+        ionscope.read(wide)
+    assert "UTF-16" in str(info.value)
+
+
 def test_reads_header_channels_and_polarity_from_name(tmp_path):
     p = _write(tmp_path, HEADER + _rows())
     s = ionscope.read(p, polarity="from-name")

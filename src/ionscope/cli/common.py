@@ -312,7 +312,7 @@ def check_output_folder(folder: Path, force: bool, planned: Iterable[Path], opti
 
     if folder.exists() and not folder.is_dir():
         raise OutputExistsError(f"{option} names a folder, and this is a file; give a folder name", folder)
-    _check_parent(folder / "x")
+    _check_parent(folder / "x", folder)
     existing = sorted(p for p in planned if p.exists() or p.is_symlink())
     if existing and not force:
         shown = ", ".join(p.name for p in existing[:3]) + (f" and {len(existing) - 3} more" if len(existing) > 3
@@ -322,12 +322,12 @@ def check_output_folder(folder: Path, force: bool, planned: Iterable[Path], opti
     return folder
 
 
-def _check_parent(out: Path) -> None:
+def _check_parent(out: Path, subject: Path | None = None) -> None:
     """Refuse an output below a file or in a read-only folder
-    (:func:`ionscope.io.atomic.check_parent_writable`)."""
+    (:func:`ionscope.io.atomic.check_parent_writable`), naming ``subject`` (default ``out``)."""
     from ionscope.io.atomic import check_parent_writable
 
-    check_parent_writable(out)
+    check_parent_writable(out, subject)
 
 
 def emit_json(obj: Any, *, kind: str | None = None, inputs: Iterable[Any] | None = None,

@@ -106,8 +106,9 @@ def identify(
         "limit. 'auto': screens every element with ≥ 3 isotopes above 5 % (~30, by their isotope patterns), "
         "then, where chlorine is seen, the chloride-forming metals by their chloro-complex ions, then Rh and "
         "Ir; reports those found. Named elements are fitted together with the other elements that screening "
-        "finds (not reported), so leaving out an element that is there does not bias the named ones; naming "
-        "an element that is not there adds its ions to the model and can shift the others within a few σ."))] = "auto",
+        "finds (not reported), so leaving out an element that is there does not bias the named ones; the "
+        "elements detected are fitted once more without the named ones not detected, so naming an element "
+        "that is not there does not lower the others."))] = "auto",
     polarity: PolarityOpt = "auto",
     recalibrate: Annotated[bool, typer.Option(help="Recalibrate from common ions (kept only if better than "
                                                    "the file's own calibration).")] = True,
@@ -238,6 +239,8 @@ def _ppm(q) -> str:
 
 def _print_identification(res, batch: bool = False, shared: frozenset[str] = frozenset()) -> None:
     """One file's rows and calibration; its warnings, less the ``shared`` ones printed once for the batch."""
+    from ionscope.model.text import pretty_ion
+
     name = Path(res["file"]).name
     if res["error"] is not None:
         console.print(f"[bold]{name}[/bold]: [red]not analysed[/red] — {res['error']}", highlight=False)
@@ -255,7 +258,8 @@ def _print_identification(res, batch: bool = False, shared: frozenset[str] = fro
         why = ", ".join(r["evidence"]) if r["detected"] else ", ".join(r.get("not_detected_because") or [])
         table.add_row(r["element"], {True: "yes", False: "no", None: "untested"}[r["detected"]],
                       f"{q.value:.0f} ± {q.uncertainty:.0f}" if q else "",
-                      f"< {ul.value:.0f}" if ul else "", _z(r["significance"]), _z(r["contrast"]),
+                      f"< {ul.value:.0f} {pretty_ion(r['upper_limit_form'])}" if ul else "",
+                      _z(r["significance"]), _z(r["contrast"]),
                       why if r["detected"] else f"[dim]{why}[/dim]")
     console.print(table)
     own = [w for w in res.warnings if w not in shared]

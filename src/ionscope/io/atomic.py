@@ -22,20 +22,22 @@ from pathlib import Path
 from ionscope.model.errors import OutputExistsError
 
 
-def check_parent_writable(path: str | PathLike[str]) -> None:
+def check_parent_writable(path: str | PathLike[str], subject: str | PathLike[str] | None = None) -> None:
     """Refuse an output below a file or in a read-only folder (the nearest existing ancestor of ``path``;
-    missing folders between it and ``path`` are created when the output is written)."""
+    missing folders between it and ``path`` are created when the output is written). The error names
+    ``subject`` (default ``path``): the folder a command writes several files into."""
     from ionscope.model.errors import ValidationError
 
     out = Path(path)
+    named = Path(subject) if subject is not None else out
     parent = out.parent
     while not parent.exists() and parent != parent.parent:
         parent = parent.parent
     if not parent.is_dir():
-        raise ValidationError(f"cannot write below {parent}: it is a file, not a folder", out)
+        raise ValidationError(f"cannot write below {parent}: it is a file, not a folder", named)
     if not os.access(parent, os.W_OK | os.X_OK) or not parent.stat().st_mode & 0o222:
         # a folder nobody may write to is refused for root too (a read-only data folder stays as it is)
-        raise ValidationError(f"cannot write in {parent}: the folder is read-only", out)
+        raise ValidationError(f"cannot write in {parent}: the folder is read-only", named)
 
 
 def check_writable(path: str | PathLike[str], force: bool) -> Path:

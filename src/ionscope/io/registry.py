@@ -229,9 +229,23 @@ def find_plugin(path: str | PathLike[str], format: str | None = None, *, for_wri
 
 
 def _first_line(head: bytes) -> str:
-    """The first line of a file's head, shortened, for an error message."""
+    """The first line of a file's head, shortened, for an error message; a binary head (a NUL byte, or
+    mostly bytes that are not printable text) is described, not printed."""
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return "with a UTF-16 byte-order mark: save the export as UTF-8 or ANSI text"
+    if b"\0" in head[:512] or _binary_share(head[:512]) > 0.3:
+        magic = head[:4].hex(" ")
+        return f"with binary data (first bytes {magic}), not text" if head else "empty"
     line = head.split(b"\n", 1)[0].decode("utf-8", errors="replace").rstrip("\r")
     return repr(line[:60] + ("…" if len(line) > 60 else "")) if line else "empty"
+
+
+def _binary_share(head: bytes) -> float:
+    """Fraction of the bytes of ``head`` that are control characters other than tab, CR, LF and FF."""
+    if not head:
+        return 0.0
+    text = set(range(32, 256)) | {9, 10, 12, 13}
+    return sum(b not in text for b in head) / len(head)
 
 
 @functools.cache

@@ -741,8 +741,9 @@ TABLE_COLUMNS = ("file", "sha256", "polarity", "calibration", "calibration_rms_p
 
 
 def long_table(results: Sequence[Result]) -> pd.DataFrame:
-    """One row per file and element (pandas DataFrame with :data:`TABLE_COLUMNS`); ``sha256`` is the file's
-    content hash from its provenance (empty when it could not be read). ``calibration`` is
+    """One row per file and element (pandas DataFrame with :data:`TABLE_COLUMNS`); ``file`` is the path as
+    given (files of the same name in different folders stay apart), ``sha256`` the file's content hash from
+    its provenance (empty when it could not be read). ``calibration`` is
     ``exported`` (the file's own calibration kept) or ``refit``; ``evidence`` lists, ``;``-separated, the
     forms whose intensities make up ``intensity_counts``, and ``not_detected_because`` the presence tests
     an element not detected fails (or why it was not tested)."""
@@ -753,7 +754,7 @@ def long_table(results: Sequence[Result]) -> pd.DataFrame:
         cal = res["calibration"] or {}
         rms = cal.get("rms")
         sha256 = next((i["sha256"] for i in res.provenance.get("inputs", ()) if i.get("sha256")), None)
-        base = {"file": Path(res["file"]).name, "sha256": sha256,
+        base = {"file": str(res["file"]), "sha256": sha256,
                 "polarity": res["polarity"], "calibration": cal.get("source"),
                 "calibration_rms_ppm": rms.value if rms else None,
                 "calibration_rms_sigma_ppm": rms.uncertainty if rms else None, "error": res["error"]}
