@@ -72,6 +72,13 @@ def test_one_rate_across_organic_and_inorganic_layers_warns(stack):
     assert warnings and "organic" in warnings[0]
 
 
+def test_one_rate_across_different_inorganic_layers_warns_and_one_material_does_not(stack):
+    profile, _ = stack
+    warnings = to_depth(profile, Quantity(1.0, 0.1, "nm/s"), layer_species=["Au-", "PbI_3-"]).warnings
+    assert len(warnings) == 1 and "different materials" in warnings[0] and "organic" not in warnings[0]
+    assert not to_depth(profile, Quantity(1.0, 0.1, "nm/s"), layer_species=["Au-", "Au-"]).warnings
+
+
 def test_rate_errors(stack):
     profile, _ = stack
     with pytest.raises(ValidationError, match="do not cover"):

@@ -2,8 +2,9 @@
 
 A depth ``z(t) = Σ_k r_k·Δt_k`` needs a sputter rate per material (crater depth ÷ time; López et al. 2021, J.
 Mater. Chem. A 9, 25341, doi:10.1039/D1TA04532F);
-rates of organic and inorganic layers differ by large factors, so one rate across such layers is
-flagged. Depth uncertainty: ``σ_z² = Σ_k (σ_r,k·Δt_k)² + Σ_i ((r_i − r_i+1)·σ_t,i)²`` (independent
+rates of organic and inorganic layers differ by large factors, and those of different inorganic materials
+by several times, so one rate across layers of different dominant species is flagged. Depth uncertainty:
+``σ_z² = Σ_k (σ_r,k·Δt_k)² + Σ_i ((r_i − r_i+1)·σ_t,i)²`` (independent
 rates; interface times with their uncertainties).
 """
 
@@ -119,11 +120,16 @@ def to_depth(profile: xr.DataArray, rates: Sequence[Quantity | float | tuple[flo
     for i in range(t_int.size):
         var += np.where(t > t_int[i], ((r[i, 0] - r[i + 1, 0]) * u_int[i]) ** 2, 0.0)
     warnings: list[str] = []
-    if len(r) == 1 and layer_species:
+    if len(r) == 1 and len(set(layer_species or ())) > 1:
         kinds = {is_organic(s) for s in layer_species}
         if len(kinds) > 1:
             warnings.append("one sputter rate is applied across organic and inorganic layers "
                             f"({', '.join(layer_species)}); their rates differ strongly: declare a rate per layer")
+        else:
+            warnings.append(f"one sputter rate is applied to {len(layer_species)} layers of different materials "
+                            f"({', '.join(layer_species)}); sputter yields differ between materials (e.g. by "
+                            "several times between a metal and an oxide), so each layer's thickness scales with "
+                            "its own rate: declare a rate per layer")
     out = prof.assign_coords(depth=("scan", depth), depth_uncertainty=("scan", np.sqrt(var)))
     out.coords["depth"].attrs["units"] = "nm"
     out.coords["depth_uncertainty"].attrs["units"] = "nm"
