@@ -189,7 +189,7 @@ def init_hint(looked_up: str | list[str | None] | None) -> str:
 
     given = [looked_up] if isinstance(looked_up, str) or looked_up is None else looked_up
     places = [p for p in dict.fromkeys(given) if p is not None]
-    if any(not _writable_folder(p) for p in places):
+    if any(_read_only_folder(p) for p in places):
         return ("the data folder is read-only: `ionscope sample init sample.yaml` writes a template here, "
                 "to pass with --sample sample.yaml")
     if len(places) > 1:
@@ -201,14 +201,16 @@ def init_hint(looked_up: str | list[str | None] | None) -> str:
     return f"`ionscope sample init {shlex.quote(looked_up)}` writes a template where it is looked up"
 
 
-def _writable_folder(history_path: str) -> bool:
-    """Whether the folder a history file would be written to exists and may be written (for root too: a
-    folder without write permission bits is treated as read-only)."""
+def _read_only_folder(history_path: str) -> bool:
+    """Whether the folder a history file would be written to exists and may not be written (for root too:
+    a folder without write permission bits counts as read-only)."""
     import os
     from pathlib import Path
 
     folder = Path(history_path).parent
-    return folder.is_dir() and os.access(folder, os.W_OK | os.X_OK) and bool(folder.stat().st_mode & 0o222)
+    if not folder.is_dir():
+        return False
+    return not (os.access(folder, os.W_OK | os.X_OK) and folder.stat().st_mode & 0o222)
 
 
 def assess(history: SampleHistory | Mapping[str, Any] | None, flags: Iterable[str] = (),
