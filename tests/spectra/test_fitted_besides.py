@@ -70,3 +70,22 @@ def test_naming_absent_elements_leaves_the_present_ones_intensities_unchanged():
     before, after = present.present(), more.present()
     for el in before.keys():
         assert after[el].value == pytest.approx(before[el].value, rel=1e-9)
+
+
+def test_a_detected_elements_further_forms_count_at_the_single_test_level():
+    from ionscope.spectra.identification import SpeciesFit, elements_present
+    from ionscope.spectra.presence import _further_forms
+
+    def fit(formula, element, z, contrast, failed=(), interference=False):
+        return SpeciesFit(formula, element, 100.0, 1000.0, 1000.0 / z, z, 1.0, 1.0, 0.0, contrast, True,
+                          not failed, interference, tuple(failed))
+
+    records = [fit("Ru+", "Ru", 12.0, 9.0),
+               fit("RuO+", "Ru", 3.5, 5.0, ["significance"]),               # counted: passes both at 3σ
+               fit("RuO2+", "Ru", 3.5, 2.5, ["significance", "contrast"]),  # its contrast is below 3σ
+               fit("RuCl+", "Ru", 8.0, 8.0, ["pattern"]),                   # the pattern test is not relaxed
+               fit("RuH+", "Ru", 9.0, 9.0, ["not reported"], interference=True),
+               fit("Pd+", "Pd", 3.9, 3.9, ["significance", "contrast"])]    # Pd is not detected
+    out = _further_forms(list(records), list(range(len(records))), None, None, None, 3.0)
+    assert [f.formula for f in out if f.present] == ["Ru+", "RuO+"]
+    assert out[1].failed == () and set(elements_present(out).keys()) == {"Ru"}
