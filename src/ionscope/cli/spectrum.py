@@ -282,6 +282,7 @@ def _print_columns_note() -> None:
     """What the z and zc columns and 'detected' mean: once, after every file's table."""
     console.print("  z: fitted intensity over its 1σ (background alone can make it large); zc: contrast over the "
                   "local background (σ). Detected: the isotope pattern fits and its contrast passes the "
-                  "family-wise 3σ test (Bonferroni over the species tested); a row not detected names the "
-                  "tests its form of largest contrast fails (significance, pattern, contrast, mass offset)",
+                  "family-wise 3σ test (Bonferroni over the species tested); the counts then sum every form "
+                  "that passes at 3σ on its own; a row not detected names the tests its form of largest "
+                  "contrast fails (significance, pattern, contrast, mass offset)",
                   highlight=False, style="dim")
