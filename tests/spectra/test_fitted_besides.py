@@ -86,6 +86,6 @@ def test_a_detected_elements_further_forms_count_at_the_single_test_level():
                fit("RuCl+", "Ru", 8.0, 8.0, ["pattern"]),                   # the pattern test is not relaxed
                fit("RuH+", "Ru", 9.0, 9.0, ["not reported"], interference=True),
                fit("Pd+", "Pd", 3.9, 3.9, ["significance", "contrast"])]    # Pd is not detected
-    out = _further_forms(list(records), list(range(len(records))), None, None, None, 3.0)
+    out = _further_forms(list(records), 3.0)
     assert [f.formula for f in out if f.present] == ["Ru+", "RuO+"]
     assert out[1].failed == () and set(elements_present(out).keys()) == {"Ru"}

@@ -77,12 +77,11 @@ def _assess(species: _Species, fit: _WindowFit, data: _Spectrum, params: Identif
     interference species follow with ``present=False``. Elements in ``hidden`` are never present; given
     ``only``, just the species reported under those elements are assessed. Without
     ``params.contrast_of_failed`` the contrast (the costly test 3) is computed only for species that pass
-    the others (0 for the rest): the same decisions. The further forms of a detected element are then
-    added (:func:`_further_forms`)."""
+    the others (0 for the rest) and the further forms of a detected element, which change no decision, are
+    not looked for; with it they are added (:func:`_further_forms`)."""
     n = len(species.formulas)
     z_crit = run_threshold(species, hidden, params)
     out = []
-    index = []
     for s in range(n):
         el = species.reported[s]
         if only is not None and el not in only:
@@ -111,8 +110,8 @@ def _assess(species: _Species, fit: _WindowFit, data: _Spectrum, params: Identif
         out.append(SpeciesFit(species.formulas[s], owner, p.base_mz, float(fit.coef[s]), float(fit.sigma[s]), z,
                               match, frac, float(offset), contrast, diagnostic, not failed, interference=el is None,
                               failed=tuple(failed)))
-        index.append(s)
-    out = _further_forms(out, index, species, data, params, min(FORM_Z, z_crit))
+    if params.contrast_of_failed:
+        out = _further_forms(out, min(FORM_Z, z_crit))
     out.sort(key=lambda f: (f.interference, -f.intensity))
     return out
 
@@ -123,8 +122,7 @@ def _assess(species: _Species, fit: _WindowFit, data: _Spectrum, params: Identif
 FORM_Z = 3.0
 
 
-def _further_forms(out: list[SpeciesFit], index: list[int], species: _Species, data: _Spectrum,
-                   params: IdentifyParameters, z_form: float) -> list[SpeciesFit]:
+def _further_forms(out: list[SpeciesFit], z_form: float) -> list[SpeciesFit]:
     """The records with the further forms of each detected element marked present: a form of an element
     that has a present form, failing only tests 1 and 3 at ``z_crit`` but passing both at ``z_form``.
 
@@ -134,18 +132,11 @@ def _further_forms(out: list[SpeciesFit], index: list[int], species: _Species, d
     depending on how many elements were named with it (Ru on a Ru-only spectrum: RuCl₃⁻ at z 4.96 counted
     with Ru named alone, z_crit 3.5, not with five metals named, z_crit 4.0)."""
     detected = {f.element for f in out if f.present and not f.interference}
-    for i, (f, s) in enumerate(zip(out, index)):
+    for i, f in enumerate(out):
         if f.present or f.interference or f.element not in detected or set(f.failed) - {"significance", "contrast"}:
             continue
-        if not f.significance >= z_form:
-            continue
-        contrast = f.contrast
-        if contrast == 0.0 and f.intensity > 0 and not params.contrast_of_failed:
-            contrast = _contrast_significance(s, species.cm, species.ca, species.idx, data.cs, data.x, data.dx,
-                                              data.resolving_power, params.contrast_pad)
-        if "contrast" in f.failed and not contrast >= z_form:
-            continue
-        out[i] = replace(f, contrast=contrast, present=True, failed=())
+        if f.significance >= z_form and ("contrast" not in f.failed or f.contrast >= z_form):
+            out[i] = replace(f, present=True, failed=())
     return out
 
 
