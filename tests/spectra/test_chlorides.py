@@ -84,6 +84,8 @@ def test_primary_ion_from_the_file_name():
 
     assert primary_ion_from_name("P_Ru_Bi5_1.txt") == "Bi5+" and primary_ion_from_name("N_Ru-Pt_Bi1_1.txt") == "Bi+"
     assert primary_ion_from_name("sample-Au3.txt") == "Au3+"
+    assert primary_ion_from_name("N_Ru-Ir_Bi3++_1.txt") == "Bi3++"  # a doubly charged cluster: still Bi
+    assert primary_ion_from_name("N_Ru-Ir_Bi3+_1.txt") == "Bi3+"
     assert primary_ion_from_name("GaN_film.txt") is None and primary_ion_from_name("Bismuth_2.txt") is None
 
 

@@ -163,18 +163,18 @@ def polarity_mismatch(spec: xr.DataArray, polarity: str) -> str | None:
 
 #: Liquid-metal ion sources of TOF-SIMS analysis beams, named with the cluster size in export file names
 #: (``..._Bi1_1.txt``, ``Bi3``, ``Au3``, ``Ga1``; the IONTOF convention).
-_LMIG = re.compile(r"(?:^|[_\-])(Bi|Au|Ga)(\d{1,2})(?=[_\-.]|$)")
+_LMIG = re.compile(r"(?:^|[_\-])(Bi|Au|Ga)(\d{1,2})(\+{1,2})?(?=[_\-.]|$)")
 
 
 def primary_ion_from_name(name: str) -> str | None:
     """The analysis primary ion named in an export's file name (``P_Ru_Bi5_1.txt`` → ``"Bi5+"``,
-    ``Bi1`` → ``"Bi+"``), or None. Only liquid-metal-ion-source tags (Bi, Au, Ga with a cluster size) are
-    recognised."""
+    ``Bi1`` → ``"Bi+"``, the doubly charged cluster ``Bi3++`` → ``"Bi3++"``), or None. Only
+    liquid-metal-ion-source tags (Bi, Au, Ga with a cluster size, optionally a charge) are recognised."""
     m = _LMIG.search(name)
     if not m:
         return None
     n = int(m.group(2))
-    return f"{m.group(1)}{n if n > 1 else ''}+"
+    return f"{m.group(1)}{n if n > 1 else ''}{m.group(3) or '+'}"
 
 
 def _not_a_spectrum(name: str, data) -> str:
