@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -73,3 +74,15 @@ def test_a_folder_of_data_files_is_described_by_its_own_sample_yaml(tmp_path):
     store.mkdir()
     (store / "zarr.json").write_text("{}")
     assert history_folder(store) == tmp_path
+
+
+def test_the_current_folder_given_as_dot_is_looked_up_like_any_folder(tmp_path, monkeypatch):
+    """`ionscope spectrum identify .` in a folder of exports: "." has no name to put a history beside; it
+    used to end in a traceback after the results."""
+    from ionscope.sample import history_for
+
+    (tmp_path / "sample.yaml").write_text("name: cell 3\n")
+    monkeypatch.chdir(tmp_path)
+    assert history_for(Path("."))[0].name == "cell 3"
+    (tmp_path / "sample.yaml").unlink()
+    assert history_for(Path("."))[0] is None and history_for(Path(".."))[0] is None

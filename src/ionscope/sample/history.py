@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -99,7 +100,7 @@ def history_folder(data_path: Path) -> Path:
 
 def history_sources(data_path: Path, override: Path | None = None) -> list[Path]:
     """History files that apply to ``data_path``, lowest precedence first (folder, beside, override)."""
-    data_path = Path(data_path)
+    data_path = Path(os.path.abspath(data_path))  # "." and ".." have no name to put a history beside
     found: list[Path] = []
     folder = _first_existing(history_folder(data_path) / n for n in FOLDER_FILES)
     if folder is not None and folder.resolve() != data_path.resolve():
