@@ -541,3 +541,27 @@ def test_identify_says_which_ions_a_truncated_spectrum_cannot_test(cli, tmp_path
     assert code == 0, err
     auto_warnings = json.loads(out)["warnings"]
     assert any(w.startswith("the spectrum ends at m/z 12") and "lie beyond it" in w for w in auto_warnings)
+
+
+def test_a_spectrum_cut_below_every_ion_tried_says_so_and_names_the_file(cli, tmp_path):
+    """An export cut short (here at m/z 20) leaves no ion of the named elements, nor of the screening (Mg⁺ at
+    24 is the lightest), inside its range: one line naming the file, the range and the lightest ion tried; the
+    noble gases, which no one asked about, are not mentioned."""
+    path, _ = _export(tmp_path)
+    lines = path.read_text().splitlines()
+    cut = tmp_path / "P_short.txt"
+    cut.write_text("\n".join(lines[:3] + [ln for ln in lines[3:] if float(ln.split("\t")[1]) < 20.0]) + "\n")
+    for args in (("--elements", "Pt"), ()):
+        code, _, err = cli("spectrum", "identify", cut, *args)
+        assert code == 2 and "P_short.txt" in err and "covers only m/z" in err and "cut short" in err, err
+        assert "noble" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_files_of_the_same_name_are_named_by_their_paths_in_the_text_output(cli, tmp_path):
+    path, _ = _export(tmp_path)
+    for sub in ("a", "b"):
+        (tmp_path / sub).mkdir()
+        (tmp_path / sub / path.name).write_bytes(path.read_bytes())
+    code, out, err = cli("spectrum", "identify", tmp_path / "a", tmp_path / "b", "--elements", "Ru")
+    assert code == 0, err
+    assert str(tmp_path / "a" / path.name) in out and str(tmp_path / "b" / path.name) in out

@@ -179,8 +179,10 @@ def identify(
             emit_json(results, warnings=[f"{Path(r['file']).name}: {r['error']}" for r in results if r["error"]])
     else:
         shared = _shared_warnings(results)
+        names = [Path(r["file"]).name for r in results]
         for res in results:
-            _print_identification(res, batch=len(results) > 1, shared=frozenset(shared))
+            _print_identification(res, batch=len(results) > 1, shared=frozenset(shared),
+                                  whole_path=names.count(Path(res["file"]).name) > 1)
         print_warnings([f"every file: {w}" for w in shared])
         if any(res["error"] is None for res in results):
             _print_columns_note()
@@ -237,11 +239,14 @@ def _ppm(q) -> str:
     return f"{q.value:.0f}" if q is not None else "nan"
 
 
-def _print_identification(res, batch: bool = False, shared: frozenset[str] = frozenset()) -> None:
-    """One file's rows and calibration; its warnings, less the ``shared`` ones printed once for the batch."""
+def _print_identification(res, batch: bool = False, shared: frozenset[str] = frozenset(),
+                          whole_path: bool = False) -> None:
+    """One file's rows and calibration; its warnings, less the ``shared`` ones printed once for the batch.
+    The file is named by its name, or (``whole_path``: another file of the batch has the same name) by its
+    path as given."""
     from ionscope.model.text import pretty_ion
 
-    name = Path(res["file"]).name
+    name = str(res["file"]) if whole_path else Path(res["file"]).name
     if res["error"] is not None:
         console.print(f"[bold]{name}[/bold]: [red]not analysed[/red] — {res['error']}", highlight=False)
         return

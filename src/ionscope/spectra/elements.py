@@ -91,6 +91,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ionscope.library.isotopes import diagnostic_elements
+from ionscope.model.errors import ValidationError
 from ionscope.spectra.forms import (
     CHLORIDE_FORMERS,
     CHLORIDE_FORMS,
@@ -147,10 +148,13 @@ def _identify_named(els: list[str], data: _Spectrum, polarity: str, params: Iden
     chlorine is seen, the deciding interference species, the primary-ion species and (``screen_unnamed``)
     the elements auto mode finds that are not named, these last two fitted but never reported."""
     background: list[str] = []
-    if params.screen_unnamed:
-        screened = _identify_auto(data, polarity, replace(params, contrast_of_failed=False))
-        background = [e for e in screened.present().keys() if e not in els]
     chlorides = _chlorine_seen(data, polarity, params) if params.chlorides is None else params.chlorides
+    if params.screen_unnamed and _candidate_pairs(els, polarity, params.forms, float(data.x.max()), chlorides):
+        try:
+            screened = _identify_auto(data, polarity, replace(params, contrast_of_failed=False))
+        except ValidationError:  # no screened element has an ion inside a short spectrum: none to add
+            screened = Identification((), polarity, ())
+        background = [e for e in screened.present().keys() if e not in els]
     interferences = True if params.interferences is None else params.interferences
     nuisance = [e for e in _primary_elements(params.primary_ion) if e not in els + background]
     hidden = set(nuisance) | set(background)

@@ -561,7 +561,12 @@ def _identify_file(path, *, elements, polarity, recalibrate, **options) -> tuple
         warnings += [f"{e} is the element of the primary ion ({options['primary_ion']}): its ions are implanted by "
                      "the analysis beam and sputtered back, so finding them says nothing about the sample"
                      for e in _primary_elements(options["primary_ion"]) if e in elements]
-    fits = identify_elements(spec, polarity=pol, elements=elements, **options)
+    try:
+        fits = identify_elements(spec, polarity=pol, elements=elements, **options)
+    except ValidationError as exc:
+        if exc.path is not None:
+            raise
+        raise ValidationError(exc.problem, p) from None
     if check is not None and check.used:
         warnings += _high_mass_offset(fits, float(np.max(reference_mz(check.used))))
     if fits.background:

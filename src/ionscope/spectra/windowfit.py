@@ -34,7 +34,6 @@ from ionscope.spectra.forms import (
     _interference_species,
     _primary_ion_species,
     _unit_pattern,
-    _untestable,
 )
 from ionscope.spectra.identification import IdentifyParameters
 
@@ -196,6 +195,19 @@ def _prepare(spectrum, mz, params: IdentifyParameters) -> _Spectrum:
                      np.concatenate((zero, np.cumsum(y))), np.concatenate((zero, np.cumsum(yb * x))), rp)
 
 
+def _nothing_in_range(els: Sequence[str], polarity: str, forms: Sequence[str] | None, chlorides: bool,
+                      lo: float, hi: float) -> str:
+    """Why no candidate species can be fitted: none of the elements forms an expected ion of the polarity,
+    or their ions all lie beyond the spectrum's m/z range (named, with the lightest one)."""
+    possible = _candidate_pairs(els, polarity, forms, None, chlorides)
+    if not possible:
+        return (f"no {polarity} ion of {', '.join(els)} is expected (noble gases form only cations, elements "
+                "with an unbound anion no M⁻)")
+    formula, mz = min(((f, float(_unit_pattern(f).mz.max())) for f, _ in possible), key=lambda t: t[1])
+    return (f"the spectrum covers only m/z {lo:.1f}–{hi:.1f}: no ion tried fits inside it (the lightest, "
+            f"{formula}, reaches m/z {mz:.1f}); is the export cut short?")
+
+
 def _build_species(els: Sequence[str], polarity: str, params: IdentifyParameters, data: _Spectrum,
                    interferences: bool, chlorides: bool = False, nuisance: Sequence[str] = (),
                    extra: Sequence[tuple[str, str]] = (), dimers: bool = False) -> _Species:
@@ -212,10 +224,7 @@ def _build_species(els: Sequence[str], polarity: str, params: IdentifyParameters
     pairs: list[tuple[str, frozenset, str | None]] = [(f, frozenset((e,)), e) for f, e in candidates]
     pairs += [(f, frozenset((e,)), e) for f, e in extra if (f, frozenset((e,)), e) not in pairs]
     if not pairs:
-        none = _untestable(els, polarity)
-        why = (f"; no {polarity} ion of {', '.join(none)} is expected (noble gases form only cations, "
-               "elements with an unbound anion no M⁻)") if none else ""
-        raise ValidationError("no candidate species fall inside the m/z range of the spectrum" + why)
+        raise ValidationError(_nothing_in_range(els, polarity, params.forms, chlorides, float(x.min()), top))
     if interferences:
         pairs += _deciding_interferences(pairs, _interference_species(els, polarity, top, chlorides))
         if dimers:
