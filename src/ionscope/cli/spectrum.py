@@ -289,5 +289,6 @@ def _print_columns_note() -> None:
                   "local background (σ). Detected: the isotope pattern fits and its contrast passes the "
                   "family-wise 3σ test (Bonferroni over the species tested); the counts then sum every form "
                   "that passes at 3σ on its own; a row not detected names the tests its form of largest "
-                  "contrast fails (significance, pattern, contrast, mass offset)",
+                  "contrast fails (significance, pattern, contrast, mass offset), and its limit is on the ion "
+                  "named (the atomic ion where in range; --json lists every form's fitted counts)",
                   highlight=False, style="dim")
