@@ -257,6 +257,10 @@ def _print_identification(res, batch: bool = False, shared: frozenset[str] = fro
         bins = f" = {cal['rms_bins'].value:.2f} bin" if cal.get("rms_bins") else ""
         console.print(f"  calibration: {cal['model']}, {_calibration_kept(cal)}, rms {_ppm(cal['rms'])} ppm{bins}, "
                       f"{cal['n_used']} reference ions used, {len(cal['rejected'])} rejected", highlight=False)
+    primary = (res.provenance.get("parameters") or {}).get("primary_ion")
+    if primary:
+        console.print(f"  primary ion: {pretty_ion(primary)} (its ions fitted as nuisance, never reported)",
+                      highlight=False)
     table = Table("element", "found", "counts", "3σ limit", "z", "zc", "evidence / failed test", box=None)
     for r in res["elements"]:
         q, ul = r["intensity"], r["upper_limit"]
