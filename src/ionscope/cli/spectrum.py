@@ -80,14 +80,14 @@ def calibrate(
     if json:
         emit_json(res)
         return
-    console.print(f"[bold]{file.name}[/bold]: model {res['model']}, t0 = {res['t0']}, k = {res['k']}")
+    q = res["quality"]
+    how = "the file's own calibration kept" if q["kept_exported"] else "recalibrated"
+    console.print(f"[bold]{file.name}[/bold]: {how}: model {res['model']}, t0 = {res['t0']}, k = {res['k']}")
     table = Table("ion", "m/z", "residual (ppm)", "used", box=None)
     for r in res["references"]:
         table.add_row(r["ion"], f"{r['mz_true'].value:.4f}", f"{r['residual'].value:+.0f}",
                       "yes" if r["used"] else "no")
     console.print(table)
-    q = res["quality"]
-    how = "the file's own calibration kept" if q["kept_exported"] else "recalibrated"
     bins = q["rms_bins"].value if q["rms_bins"] else float("nan")
     console.print(f"{how}: rms residual {_ppm(res['rms'])} ppm ({bins:.2f} bin; exported "
                   f"calibration {_ppm(res['exported_rms'])} ppm), {q['n_used']} reference ions used, "
