@@ -129,8 +129,8 @@ def _further_forms(out: list[SpeciesFit], z_form: float) -> list[SpeciesFit]:
     ``z_crit`` (Bonferroni over the run) bounds the probability of reporting an element that is absent. Which
     forms of a detected element count towards its intensity is a question about each form, answered at the
     single-test level: with the run's threshold, the same spectrum would give an element a different intensity
-    depending on how many elements were named with it (Ru on a Ru-only spectrum: RuCl₃⁻ at z 4.96 counted
-    with Ru named alone, z_crit 3.5, not with five metals named, z_crit 4.0)."""
+    depending on how many elements were named with it (Pt⁻ on a negative Ru–Pt spectrum, contrast 3.7σ:
+    counted with Pt named alone, z_crit 3.6 over its 8 forms, not with five metals named, z_crit 4.0)."""
     detected = {f.element for f in out if f.present and not f.interference}
     for i, f in enumerate(out):
         if f.present or f.interference or f.element not in detected or set(f.failed) - {"significance", "contrast"}:
