@@ -25,7 +25,9 @@ class SpeciesFit:
     ``"contrast"`` (test 3), ``"mass offset"`` (count centroid farther than ``max_offset`` from the
     exact m/z), ``"not reported"`` (an interference or nuisance species) or ``"not confirmed"`` (auto mode:
     present in the screening but the element failed in the fit of the elements found alone,
-    :func:`_confirmation`); empty when present.
+    :func:`_confirmation`); empty when present. ``local_intensity`` and ``local_uncertainty`` are the counts
+    of the species above the local continuum and their 1σ, from the fit of the contrast test (NaN where that
+    fit was not made): with the window fit's, the basis of the upper limit of an element not detected.
     """
 
     formula: str
@@ -42,6 +44,8 @@ class SpeciesFit:
     present: bool
     interference: bool = False
     failed: tuple[str, ...] = ()
+    local_intensity: float = float("nan")
+    local_uncertainty: float = float("nan")
 
     def to_dict(self) -> dict:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}

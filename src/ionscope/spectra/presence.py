@@ -98,10 +98,12 @@ def _assess(species: _Species, fit: _WindowFit, data: _Spectrum, params: Identif
             failed.append("significance")
         if diagnostic and not (match >= params.min_match and frac >= params.min_fraction):
             failed.append("pattern")
-        contrast = 0.0
-        if el is not None and fit.coef[s] > 0 and (params.contrast_of_failed or not failed):
-            contrast = _contrast_significance(s, species.cm, species.ca, species.idx, data.cs, data.x, data.dx,
-                                              data.resolving_power, params.contrast_pad)
+        contrast, local, local_sigma = 0.0, float("nan"), float("nan")
+        if el is not None and (params.contrast_of_failed or (fit.coef[s] > 0 and not failed)):
+            contrast, local, local_sigma = _local_fit(s, species.cm, species.ca, species.idx, data.cs, data.x,
+                                                      data.dx, data.resolving_power, params.contrast_pad)
+            if not fit.coef[s] > 0:  # the window fit has none of it: nothing to test, a limit to give
+                contrast = 0.0
         if (params.contrast or not diagnostic) and not contrast >= z_crit:
             failed.append("contrast")
         if not abs(offset) <= params.max_offset:
@@ -109,7 +111,7 @@ def _assess(species: _Species, fit: _WindowFit, data: _Spectrum, params: Identif
         owner = el if el is not None else "".join(sorted(species.metals[s]))
         out.append(SpeciesFit(species.formulas[s], owner, p.base_mz, float(fit.coef[s]), float(fit.sigma[s]), z,
                               match, frac, float(offset), contrast, diagnostic, not failed, interference=el is None,
-                              failed=tuple(failed)))
+                              failed=tuple(failed), local_intensity=local, local_uncertainty=local_sigma))
     if params.contrast_of_failed:
         out = _further_forms(out, min(FORM_Z, z_crit))
     out.sort(key=lambda f: (f.interference, -f.intensity))
@@ -149,20 +151,23 @@ def run_threshold(species: _Species, hidden: set[str], params: IdentifyParameter
     return detection_threshold(sum(1 for r in species.reported if r is not None and r not in hidden))
 
 
-def _contrast_significance(s: int, cm: np.ndarray, ca: np.ndarray, cs_idx: np.ndarray, cs: np.ndarray,
-                           x: np.ndarray, dx: np.ndarray, resolving_power: float, pad: int) -> float:
-    """Significance of species ``s`` over a smooth local background (module docstring, test 3).
+def _local_fit(s: int, cm: np.ndarray, ca: np.ndarray, cs_idx: np.ndarray, cs: np.ndarray, x: np.ndarray,
+               dx: np.ndarray, resolving_power: float, pad: int) -> tuple[float, float, float]:
+    """Significance of species ``s`` over a smooth local background (module docstring, test 3), and its
+    counts above that background with their 1σ: ``(z, counts, σ)``; ``(0, 0, nan)`` where it has no window.
 
     Windows at every nominal mass ``N`` from ``pad`` below to ``pad`` above the species' pattern, at
     ``N`` + the species' mean mass defect, including the masses where the species has no
     isotopologue. Model: every candidate species with an isotopologue in a window (capture fractions
     ``ca``) plus a background linear in ``N``, separately for even and odd ``N`` (organic ions
     alternate in intensity with the parity of their nominal mass), written as four non-negative
-    ramps. Poisson-weighted NNLS; σ of the species from the active set, scaled by √(χ²/dof) when > 1.
+    ramps. Poisson-weighted NNLS; σ of the species from the active set (with the species in it when its
+    coefficient is 0), scaled by √(χ²/dof) when > 1; ``z`` is 0 when the coefficient is.
     """
+    none = (0.0, 0.0, float("nan"))
     mine = cs_idx == s
     if not mine.any():
-        return 0.0
+        return none
     nom = np.rint(cm[mine]).astype(int)
     defect = float(np.average(cm[mine] - nom, weights=ca[mine]))
     grid = np.arange(nom.min() - pad, nom.max() + pad + 1)
@@ -170,7 +175,7 @@ def _contrast_significance(s: int, cm: np.ndarray, ca: np.ndarray, cs_idx: np.nd
     ok = (centres > x[0]) & (centres < x[-1])
     grid, centres = grid[ok], centres[ok]
     if grid.size < 3:
-        return 0.0
+        return none
     half = np.maximum(centres / (2 * resolving_power), np.interp(centres, x, dx))
     b = cs[np.searchsorted(x, centres + half, side="right")] - cs[np.searchsorted(x, centres - half, side="left")]
     var = b
@@ -179,7 +184,7 @@ def _contrast_significance(s: int, cm: np.ndarray, ca: np.ndarray, cs_idx: np.nd
     inside[inside] &= np.abs(cm[inside] - centres[j[inside]]) <= half[j[inside]]
     used = np.unique(cs_idx[inside])
     if s not in used:
-        return 0.0
+        return none
     k = int(np.searchsorted(used, s))
     a = np.zeros((grid.size, used.size))
     np.add.at(a, (j[inside], np.searchsorted(used, cs_idx[inside])), ca[inside])
@@ -189,16 +194,14 @@ def _contrast_significance(s: int, cm: np.ndarray, ca: np.ndarray, cs_idx: np.nd
     design = np.column_stack([a, ramps])
     w = 1.0 / np.sqrt(np.maximum(var, 1.0))
     coef, _ = _nnls(design * w[:, None], b * w, maxiter=50 * design.shape[1] + 50)
-    if coef[k] <= 0:
-        return 0.0
-    active = np.nonzero(coef > 0)[0]
+    active = np.union1d(np.nonzero(coef > 0)[0], [k])
     resid = (b - design @ coef) * w
     dof = max(grid.size - active.size, 1)
     aw = design[:, active] * w[:, None]
     cov = np.linalg.pinv(aw.T @ aw) * max(float(resid @ resid) / dof, 1.0)
-    j = int(np.searchsorted(active, k))
-    var = cov[j, j]
-    return float(coef[k] / np.sqrt(var)) if var > 0 else 0.0
+    sigma = float(np.sqrt(cov[int(np.searchsorted(active, k)), int(np.searchsorted(active, k))]))
+    x_k = float(coef[k])
+    return (x_k / sigma if x_k > 0 and sigma > 0 else 0.0), x_k, sigma
 
 
 def detection_threshold(n_tests: int, family_sigma: float = 3.0) -> float:
