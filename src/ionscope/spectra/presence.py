@@ -99,10 +99,11 @@ def _assess(species: _Species, fit: _WindowFit, data: _Spectrum, params: Identif
         if diagnostic and not (match >= params.min_match and frac >= params.min_fraction):
             failed.append("pattern")
         contrast, local, local_sigma = 0.0, float("nan"), float("nan")
-        if el is not None and (params.contrast_of_failed or (fit.coef[s] > 0 and not failed)):
+        atomic = species.formulas[s][:-1] == el
+        if el is not None and (fit.coef[s] > 0 or atomic) and (params.contrast_of_failed or not failed):
             contrast, local, local_sigma = _local_fit(s, species.cm, species.ca, species.idx, data.cs, data.x,
                                                       data.dx, data.resolving_power, params.contrast_pad)
-            if not fit.coef[s] > 0:  # the window fit has none of it: nothing to test, a limit to give
+            if not fit.coef[s] > 0:  # the window fit has none of it: nothing to test, the atomic ion's limit
                 contrast = 0.0
         if (params.contrast or not diagnostic) and not contrast >= z_crit:
             failed.append("contrast")
