@@ -27,6 +27,7 @@ def check_parent_writable(path: str | PathLike[str], subject: str | PathLike[str
     missing folders between it and ``path`` are created when the output is written). The error names
     ``subject`` (default ``path``): the folder a command writes several files into."""
     from ionscope.model.errors import ValidationError
+    from ionscope.model.stores import folder_writable
 
     out = Path(path)
     named = Path(subject) if subject is not None else out
@@ -35,8 +36,7 @@ def check_parent_writable(path: str | PathLike[str], subject: str | PathLike[str
         parent = parent.parent
     if not parent.is_dir():
         raise ValidationError(f"cannot write below {parent}: it is a file, not a folder", named)
-    if not os.access(parent, os.W_OK | os.X_OK) or not parent.stat().st_mode & 0o222:
-        # a folder nobody may write to is refused for root too (a read-only data folder stays as it is)
+    if not folder_writable(parent):
         raise ValidationError(f"cannot write in {parent}: the folder is read-only", named)
 
 

@@ -1,10 +1,12 @@
-"""What makes a folder a Zarr store: one dataset, opened as a file, not searched for data files.
+"""What makes a folder a Zarr store (one dataset, opened as a file, not searched for data files), and
+whether a folder may be written.
 
 Kept free of heavy imports (no zarr, no xarray) so that path checks in every command stay cheap.
 """
 
 from __future__ import annotations
 
+import os
 from os import PathLike
 from pathlib import Path
 
@@ -24,4 +26,11 @@ def is_dataset_folder(path: str | PathLike[str]) -> bool:
     return Path(path).suffix.lower() == ".zarr" or is_zarr_store(path)
 
 
-__all__ = ["ZARR_MARKERS", "is_dataset_folder", "is_zarr_store"]
+def folder_writable(path: str | PathLike[str]) -> bool:
+    """Whether the existing folder ``path`` may be written: the process has write and search access, and
+    some write permission bit is set — a folder nobody may write to counts as read-only for root too, so
+    that a read-only data folder stays as it is."""
+    return os.access(path, os.W_OK | os.X_OK) and bool(Path(path).stat().st_mode & 0o222)
+
+
+__all__ = ["ZARR_MARKERS", "folder_writable", "is_dataset_folder", "is_zarr_store"]

@@ -202,15 +202,14 @@ def init_hint(looked_up: str | list[str | None] | None) -> str:
 
 
 def _read_only_folder(history_path: str) -> bool:
-    """Whether the folder a history file would be written to exists and may not be written (for root too:
-    a folder without write permission bits counts as read-only)."""
-    import os
+    """Whether the folder a history file would be written to exists and may not be written
+    (:func:`ionscope.model.stores.folder_writable`)."""
     from pathlib import Path
 
+    from ionscope.model.stores import folder_writable
+
     folder = Path(history_path).parent
-    if not folder.is_dir():
-        return False
-    return not (os.access(folder, os.W_OK | os.X_OK) and folder.stat().st_mode & 0o222)
+    return folder.is_dir() and not folder_writable(folder)
 
 
 def assess(history: SampleHistory | Mapping[str, Any] | None, flags: Iterable[str] = (),

@@ -65,6 +65,10 @@ UNBOUND_ANION = frozenset({"He", "Be", "N", "Ne", "Mg", "Ar", "Mn", "Zn", "Kr", 
 NOBLE_GASES = frozenset({"He", "Ne", "Ar", "Kr", "Xe", "Rn"})
 
 
+#: Why an element has no expected ion of a polarity (:func:`form_expected`), for messages.
+NO_ION_WHY = "noble gases form only cations, elements with an unbound anion no M⁻"
+
+
 def form_expected(element_symbol: str, template: str, polarity: str) -> bool:
     """Whether the ion ``template`` (``"{E}"``, ``"{E}O2"`` …) of an element is an expected SIMS ion of
     ``polarity``: a noble gas only as M⁺ (:data:`NOBLE_GASES`); no atomic anion M⁻ of an element whose

@@ -27,7 +27,7 @@ from ionscope.spectra.calibration import (
 from ionscope.spectra.calibration import recalibrate as _recalibrate
 from ionscope.spectra.deadtime import dead_time_corrected
 from ionscope.spectra.elements import identify_elements
-from ionscope.spectra.forms import _candidate_pairs, _primary_elements, _unit_pattern, _untestable
+from ionscope.spectra.forms import NO_ION_WHY, _candidate_pairs, _primary_elements, _unit_pattern, _untestable
 from ionscope.spectra.peaks import find_spectrum_peaks
 
 if TYPE_CHECKING:
@@ -107,8 +107,7 @@ def read_spectrum(path: str | PathLike[str], polarity: str | None = None) -> xr.
     with _warnings.catch_warnings(record=True) as caught, numpy_only_arrays():
         _warnings.simplefilter("always")
         spec = ionscope.read(p)
-    if caught:
-        spec.attrs["read_warnings"] = [str(w.message) for w in caught]
+    notes = [str(w.message) for w in caught]
     if "mz" not in spec.dims:
         raise ValidationError(_not_a_spectrum(p.name, spec), p)
     acq = dict(spec.attrs.get("acquisition") or {})
@@ -121,16 +120,17 @@ def read_spectrum(path: str | PathLike[str], polarity: str | None = None) -> xr.
         acq["polarity"] = polarity
         mismatch = polarity_mismatch(spec, polarity)
         if mismatch:
-            spec.attrs["read_warnings"] = list(spec.attrs.get("read_warnings", [])) + [mismatch]
+            notes.append(mismatch)
     if not acq.get("primary_ion"):
         acq["primary_ion"] = primary_ion_from_name(p.name)
     spec.attrs["acquisition"] = acq
     try:
-        spec, notes = dead_time_corrected(spec)
+        spec, dead_time_notes = dead_time_corrected(spec)
     except ValidationError as exc:
         raise ValidationError(exc.problem, p) from None
+    notes += dead_time_notes
     if notes:
-        spec.attrs["read_warnings"] = list(spec.attrs.get("read_warnings", [])) + notes
+        spec.attrs["read_warnings"] = notes
     return spec
 
 
@@ -570,8 +570,8 @@ def _identify_file(path, *, elements, polarity, recalibrate, **options) -> tuple
         warnings.append("not recalibrated: m/z as exported")
     auto = isinstance(elements, str) and elements == "auto"
     if not auto and not options.get("forms"):
-        warnings += [f"{e}: no {pol} ion of it is expected (noble gases form only cations, elements with an "
-                     "unbound anion no M⁻): not tested" for e in _untestable(elements, pol)]
+        warnings += [f"{e}: no {pol} ion of it is expected ({NO_ION_WHY}): not tested"
+                     for e in _untestable(elements, pol)]
     if "primary_ion" not in options:
         options["primary_ion"] = (spec.attrs.get("acquisition") or {}).get("primary_ion")
     if not auto:

@@ -200,7 +200,8 @@ def _local_fit(s: int, cm: np.ndarray, ca: np.ndarray, cs_idx: np.ndarray, cs: n
     dof = max(grid.size - active.size, 1)
     aw = design[:, active] * w[:, None]
     cov = np.linalg.pinv(aw.T @ aw) * max(float(resid @ resid) / dof, 1.0)
-    sigma = float(np.sqrt(cov[int(np.searchsorted(active, k)), int(np.searchsorted(active, k))]))
+    j = int(np.searchsorted(active, k))
+    sigma = float(np.sqrt(cov[j, j]))
     x_k = float(coef[k])
     return (x_k / sigma if x_k > 0 and sigma > 0 else 0.0), x_k, sigma
 

@@ -28,6 +28,7 @@ import numpy as np
 from ionscope.model.errors import ValidationError
 from ionscope.spectra import _peakfind
 from ionscope.spectra.forms import (
+    NO_ION_WHY,
     _candidate_pairs,
     _deciding_interferences,
     _dimer_species,
@@ -201,8 +202,7 @@ def _nothing_in_range(els: Sequence[str], polarity: str, forms: Sequence[str] | 
     or their ions all lie beyond the spectrum's m/z range (named, with the lightest one)."""
     possible = _candidate_pairs(els, polarity, forms, None, chlorides)
     if not possible:
-        return (f"no {polarity} ion of {', '.join(els)} is expected (noble gases form only cations, elements "
-                "with an unbound anion no M⁻)")
+        return f"no {polarity} ion of {', '.join(els)} is expected ({NO_ION_WHY})"
     formula, mz = min(((f, float(_unit_pattern(f).mz.max())) for f, _ in possible), key=lambda t: t[1])
     return (f"the spectrum covers only m/z {lo:.1f}–{hi:.1f}: no ion tried fits inside it (the lightest, "
             f"{formula}, reaches m/z {mz:.1f}); is the export cut short?")
