@@ -255,8 +255,12 @@ def _print_identification(res, batch: bool = False, shared: frozenset[str] = fro
     console.print(f"[bold]{name}[/bold] ({res['polarity']}): detected " + (", ".join(detected) or "none"))
     if cal is not None:
         bins = f" = {cal['rms_bins'].value:.2f} bin" if cal.get("rms_bins") else ""
+        locks = set(cal.get("lock_masses") or ())
+        identified = sum(u in locks for u in cal["used"])
         console.print(f"  calibration: {cal['model']}, {_calibration_kept(cal)}, rms {_ppm(cal['rms'])} ppm{bins}, "
-                      f"{cal['n_used']} reference ions used, {len(cal['rejected'])} rejected", highlight=False)
+                      f"{cal['n_used']} reference ions used"
+                      + (f" ({identified} of them ions identified here)" if identified else "")
+                      + f", {len(cal['rejected'])} rejected", highlight=False)
     primary = (res.provenance.get("parameters") or {}).get("primary_ion")
     if primary:
         console.print(f"  primary ion: {pretty_ion(primary)} (its ions fitted as nuisance, never reported)",

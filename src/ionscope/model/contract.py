@@ -472,7 +472,8 @@ class SpectrumPeak(_Open):
 
 class CalibrationQuality(_Open):
     """Calibration quality: model, rms residual of the kept and of the exported calibration (ppm),
-    reference ions used and rejected, and whether the file's own calibration was kept."""
+    reference ions used and rejected, and whether the file's own calibration was kept; ``lock_masses``
+    labels the ions identified in the spectrum that were offered as further references."""
 
     model: str
     kept_exported: bool
@@ -481,6 +482,7 @@ class CalibrationQuality(_Open):
     n_used: int
     used: list[str]
     rejected: list[str]
+    lock_masses: list[str] = []
 
 
 class SpectrumPeaksResults(_Open):

@@ -379,6 +379,9 @@ class CalibrationCheck:
         The same rms residuals in units of the local bin width (what the export can resolve).
     warnings
         Why the exported calibration was kept, or other caveats.
+    lock_masses
+        Labels of the identified ions offered as further references (:func:`recalibrate`'s ``lock_masses``);
+        those matched appear in ``used`` or ``rejected`` like the common ions.
     """
 
     calibration: Calibration
@@ -391,6 +394,7 @@ class CalibrationCheck:
     rms_bins: float
     exported_rms_bins: float
     warnings: tuple[str, ...] = ()
+    lock_masses: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
         """Plain summary: model, rms ppm, ions used and rejected, kept or refit."""
@@ -399,13 +403,16 @@ class CalibrationCheck:
                 "exported_rms_ppm": _finite(self.exported_rms_ppm), "rms_bins": _finite(self.rms_bins),
                 "exported_rms_bins": _finite(self.exported_rms_bins), "n_used": len(self.used),
                 "used": list(self.used), "rejected": list(self.rejected),
-                "params": list(self.calibration.params)}
+                "lock_masses": list(self.lock_masses), "params": list(self.calibration.params)}
 
     def summary(self) -> str:
         """One line for text reports."""
         how = "file's own calibration kept" if self.kept_exported else "recalibrated"
+        locks = set(self.lock_masses)
+        n_lock = sum(u in locks for u in self.used)
         return (f"calibration: {how} ({self.calibration.model}), rms {self.rms_ppm:.0f} ppm = "
                 f"{self.rms_bins:.2f} bin over {len(self.used)} reference ions"
+                + (f" ({n_lock} of them identified ions)" if n_lock else "")
                 + (f" ({len(self.rejected)} rejected)" if self.rejected else "")
                 + (f"; exported {self.exported_rms_ppm:.0f} ppm" if np.isfinite(self.exported_rms_ppm) else ""))
 
@@ -463,8 +470,12 @@ def _loo_residuals(t: np.ndarray, m: np.ndarray, model: str) -> np.ndarray:
 
 
 def recalibrate(spectrum, *, polarity: str | None = None, references: Sequence[str] | None = None,
-                model: str = "sqrt", min_snr: float = 5.0, source=None) -> CalibrationCheck:
+                model: str = "sqrt", min_snr: float = 5.0, source=None,
+                lock_masses: Sequence[tuple[str, float]] = ()) -> CalibrationCheck:
     """Recalibrate from common ions, never worse than the file's own calibration.
+
+    ``lock_masses`` are further references of known identity, ``(label, exact m/z)`` — the ions identified in
+    the spectrum (:func:`ionscope.spectra.lockmass.lock_ions`) — matched and fitted like the others.
 
     1. Start from the exported calibration (:func:`exported_calibration`).
     2. Peaks (``min_snr`` Poisson σ over the baseline) are matched to reference ions within
@@ -492,6 +503,9 @@ def recalibrate(spectrum, *, polarity: str | None = None, references: Sequence[s
     mz_axis = np.asarray(spectrum.coords["mz"].values, dtype=float)
     exported = exported_calibration(t_axis, mz_axis, source=source)
     polarity, names, ref_mz = _reference_ions(spectrum, polarity, references, source)
+    if len(lock_masses):
+        names = np.concatenate([names, np.asarray([n for n, _ in lock_masses], dtype=object)])
+        ref_mz = np.concatenate([ref_mz, [m for _, m in lock_masses]])
     pk_t, pk_area, tol, bin_at = _calibration_peaks(spectrum, t_axis, mz_axis, ref_mz, min_snr, source)
     j0 = _match_references(exported, pk_t, pk_area, ref_mz, tol)
     prior = _prior_consensus(exported, pk_t, pk_area, ref_mz, tol, bin_at)
@@ -501,10 +515,12 @@ def recalibrate(spectrum, *, polarity: str | None = None, references: Sequence[s
                                "reference ion", source)
     best = _best_refit(prior or exported, pk_t, pk_area, ref_mz, tol, bin_at, model)
     if best is None:
-        return _keep(exported, names, ref_mz, pk_t, j0, bin_at, model,
-                     [f"too few reference ions for a {model!r} refit (found "
-                      f"{int(np.sum(j0 >= 0))}): the file's own calibration is kept"])
-    return _held_out_choice(exported, best, names, ref_mz, pk_t, j0, bin_at, model, t_axis, mz_axis)
+        check = _keep(exported, names, ref_mz, pk_t, j0, bin_at, model,
+                      [f"too few reference ions for a {model!r} refit (found "
+                       f"{int(np.sum(j0 >= 0))}): the file's own calibration is kept"])
+    else:
+        check = _held_out_choice(exported, best, names, ref_mz, pk_t, j0, bin_at, model, t_axis, mz_axis)
+    return replace(check, lock_masses=tuple(n for n, _ in lock_masses))
 
 
 def _reference_ions(spectrum, polarity: str | None, references: Sequence[str] | None,
@@ -722,8 +738,8 @@ def _held_out_choice(exported: Calibration, best: tuple, names: np.ndarray, ref_
         why = "the refit makes m/z non-monotonic over the spectrum"
     elif rms_b < exp_b:
         why = (f"the refit fits the {n} reference peaks a little better than the exported calibration ({rms_b:.2f} "
-               f"against {exp_b:.2f} bin rms, each peak held out of its own fit) but not beyond chance (sign test "
-               f"p = {p_value:.2g} ≥ {REFIT_ALPHA})")
+               f"against {exp_b:.2f} bin rms, each peak held out of its own fit) but not beyond chance (signed-rank "
+               f"test p = {p_value:.2g} ≥ {REFIT_ALPHA})")
     else:
         why = (f"the refit fits the {n} reference peaks no better than the exported calibration ({rms_b:.2f} "
                f"against {exp_b:.2f} bin rms, each peak held out of its own fit)")
@@ -735,30 +751,28 @@ REFIT_ALPHA = 0.05  #: one-sided level at which held-out references must favour 
 
 
 def _refit_p_value(refit: np.ndarray, exported: np.ndarray) -> float:
-    """Chance that held-out residuals (bins) favour the refit over the exported calibration this often.
+    """Chance that held-out residuals (bins) favour the refit over the exported calibration this much.
 
-    One-sided sign test (Dixon & Mood 1946, doi:10.1080/01621459.1946.10501137) over the reference
-    peaks, pairing each peak's squared residual under the two calibrations: ``P(K ≥ k)`` for ``K ~
-    Binomial(n, ½)``, with ``k`` the peaks the refit fits better and ``n`` those that differ. A refit that
-    is only as good as the instrument's own calibration at the ~20 reference centroids — all below
-    m/z ~100 — would replace it on a coin toss and extrapolate its noise to the metal ions at m/z
-    100–400; the file's calibration stays until the references show otherwise at level
-    :data:`REFIT_ALPHA`. An export off by a few bins loses at every peak: p = 2⁻ⁿ.
+    One-sided Wilcoxon signed-rank test (:func:`signed_rank_p_value`) of the paired differences of each
+    reference peak's squared residual under the two calibrations (exported² − refit²). A refit that is only as
+    good as the instrument's own calibration — better at some peaks, as much worse at others — would replace it
+    on a coin toss and extrapolate its noise to the metal ions at m/z 100–400; the file's calibration stays
+    until the references show otherwise at level :data:`REFIT_ALPHA`. The test weighs how much better: an error
+    in the calibration's scale is a fraction of a bin at the ~20 common ions below m/z ~100 but a large one at
+    the few identified ions above (:mod:`ionscope.spectra.lockmass`), which a count of peaks (the sign test)
+    would outvote. An export off by a few bins loses at every peak: p = 2⁻ⁿ.
     """
-    from math import comb
-
-    diff = exported ** 2 - refit ** 2
-    n, k = int(np.count_nonzero(diff)), int(np.count_nonzero(diff > 0))
-    return sum(comb(n, i) for i in range(k, n + 1)) / 2 ** n
+    return signed_rank_p_value(exported ** 2 - refit ** 2, alternative="greater")
 
 
-def signed_rank_p_value(d: np.ndarray) -> float:
-    """Two-sided exact Wilcoxon signed-rank p-value that the values ``d`` scatter symmetrically about zero.
+def signed_rank_p_value(d: np.ndarray, alternative: str = "two-sided") -> float:
+    """Exact Wilcoxon signed-rank p-value that the values ``d`` scatter symmetrically about zero.
 
     Wilcoxon, *Biometrics Bulletin* 1, 80 (1945), doi:10.2307/3001968: the sum ``W`` of the ranks of |d|
     carried by the positive values is compared with its distribution when each sign is a fair coin,
     counted exactly over the 2ⁿ sign patterns (dynamic programming over the ranks; zeros dropped, ties
-    ranked by order). Unlike the sign test it weighs how far each value lies from zero.
+    ranked by order). Unlike the sign test it weighs how far each value lies from zero. ``alternative``
+    ``"greater"`` gives the one-sided p-value against values that lie above zero: ``P(W ≥ w)``.
     """
     d = np.asarray(d, float)
     d = d[np.isfinite(d) & (d != 0)]
@@ -768,11 +782,13 @@ def signed_rank_p_value(d: np.ndarray) -> float:
     ranks = np.argsort(np.argsort(np.abs(d))) + 1
     total = n * (n + 1) // 2
     w = int(ranks[d > 0].sum())
-    w = min(w, total - w)
     ways = [1] + [0] * total  # ways[s]: sign patterns whose positive ranks sum to s
     for r in range(1, n + 1):
         for s in range(total, r - 1, -1):
             ways[s] += ways[s - r]
+    if alternative == "greater":
+        return sum(ways[w:]) / 2 ** n
+    w = min(w, total - w)
     return min(1.0, 2 * sum(ways[: w + 1]) / 2 ** n)
 
 

@@ -21,7 +21,6 @@ from ionscope.spectra.calibration import (
     REFERENCE_IONS,
     apply_calibration,
     recalibrate,
-    reference_mz,
     signed_rank_p_value,
 )
 from ionscope.spectra.calibration import recalibrate as _recalibrate
@@ -556,16 +555,15 @@ def identify_file(path: str | PathLike[str], *, elements: Sequence[str] | str = 
 
 def _identify_file(path, *, elements, polarity, recalibrate, **options) -> tuple[Result, xr.DataArray]:
     p = Path(path)
-    spec = read_spectrum(p, polarity)
-    pol = _polarity_of(spec, p)
-    warnings: list[str] = list(spec.attrs.get("read_warnings", []))
-    check = None
-    if recalibrate and "channel" not in spec.coords:
+    raw = read_spectrum(p, polarity)
+    pol = _polarity_of(raw, p)
+    warnings: list[str] = list(raw.attrs.get("read_warnings", []))
+    spec, check = raw, None
+    if recalibrate and "channel" not in raw.coords:
         warnings.append("not recalibrated: the file has no channel axis (m/z as read)")
     elif recalibrate:
-        check = _recalibrate(spec, polarity=pol, source=p)
-        spec = apply_calibration(spec, check.calibration)
-        warnings += list(check.warnings)
+        check = _recalibrate(raw, polarity=pol, source=p)
+        spec = apply_calibration(raw, check.calibration)
     else:
         warnings.append("not recalibrated: m/z as exported")
     auto = isinstance(elements, str) and elements == "auto"
@@ -573,19 +571,19 @@ def _identify_file(path, *, elements, polarity, recalibrate, **options) -> tuple
         warnings += [f"{e}: no {pol} ion of it is expected ({NO_ION_WHY}): not tested"
                      for e in _untestable(elements, pol)]
     if "primary_ion" not in options:
-        options["primary_ion"] = (spec.attrs.get("acquisition") or {}).get("primary_ion")
+        options["primary_ion"] = (raw.attrs.get("acquisition") or {}).get("primary_ion")
     if not auto:
         warnings += [f"{e} is the element of the primary ion ({options['primary_ion']}): its ions are implanted by "
                      "the analysis beam and sputtered back, so finding them says nothing about the sample"
                      for e in _primary_elements(options["primary_ion"]) if e in elements]
-    try:
-        fits = identify_elements(spec, polarity=pol, elements=elements, **options)
-    except ValidationError as exc:
-        if exc.path is not None:
-            raise
-        raise ValidationError(exc.problem, p) from None
-    if check is not None and check.used:
-        warnings += _high_mass_offset(fits, float(np.max(reference_mz(check.used))))
+    fits = _identified(spec, p, pol, elements, options)
+    if check is not None:
+        check, spec, fits = _with_lock_masses(raw, check, spec, fits, p, pol, elements, options)
+        warnings += list(check.warnings)
+        used_mz = [r["mz_true"] for r in check.calibration.references
+                   if r["used"] and r["ion"] not in check.lock_masses]
+        if used_mz:
+            warnings += _high_mass_offset(fits, float(max(used_mz)))
     if fits.background:
         warnings.append(f"also fitted, not reported: {', '.join(fits.background)} — found by the auto screening; "
                         "their ions share or neighbour the masses of the named elements' ions (name them for their "
@@ -619,6 +617,33 @@ def _identify_file(path, *, elements, polarity, recalibrate, **options) -> tuple
                    "background_elements": list(fits.background),
                    "error": None, "figures": None, "table": None},
                   tuple(warnings), prov), spec
+
+
+def _identified(spec: xr.DataArray, path: Path, polarity: str, elements, options: dict):
+    """:func:`identify_elements` on a calibrated spectrum; its errors name ``path``."""
+    try:
+        return identify_elements(spec, polarity=polarity, elements=elements, **options)
+    except ValidationError as exc:
+        if exc.path is not None:
+            raise
+        raise ValidationError(exc.problem, path) from None
+
+
+def _with_lock_masses(raw: xr.DataArray, check, spec: xr.DataArray, fits, path: Path, polarity: str, elements,
+                      options: dict):
+    """The recalibration redone with the ions identified at high significance as further references
+    (:mod:`ionscope.spectra.lockmass`), and the identification redone where it changes the calibration:
+    ``(check, spectrum, fits)``."""
+    from ionscope.spectra.lockmass import lock_ions
+
+    locks = lock_ions(fits)
+    if not locks:
+        return check, spec, fits
+    locked = _recalibrate(raw, polarity=polarity, source=path, lock_masses=locks)
+    if locked.calibration.params == check.calibration.params:
+        return locked, spec, fits
+    spec = apply_calibration(raw, locked.calibration)
+    return locked, spec, _identified(spec, path, polarity, elements, options)
 
 
 def spectrum_files(paths: Sequence[str | PathLike[str]]) -> list[Path]:
