@@ -91,11 +91,14 @@ def test_a_detected_elements_further_forms_count_at_the_single_test_level():
     assert out[1].failed == () and set(elements_present(out).keys()) == {"Ru"}
 
 
+@pytest.mark.slow
 def test_the_upper_limit_of_an_element_below_detection_covers_its_true_counts():
-    """Pd⁺ of 150 simulated counts next to Ru⁺ and Pt⁺ is mostly not detected; every 3σ limit given must lie
-    above the true 150 (one-sided 3σ: a miss has probability 1.3·10⁻³ per spectrum, 1 % over 8). The local
-    continuum fit alone loses part of a many-isotope pattern to its ramps (it gave 157 once): the limit is the
-    larger of that fit's and the window fit's."""
+    """Pd⁺ of 150 simulated counts next to Ru⁺ and Pt⁺ is mostly not detected; its 3σ limit must lie above the
+    true 150 but for the one-sided 3σ chance (1.35·10⁻³ per spectrum). Over 40 spectra two or more misses have
+    probability 1.4·10⁻³ at that rate, 1.7 % at four times it. The window fit counts only the central ±FWHM/2
+    of each peak, so its intensity carries the fluctuation of those counts (seed 1: 100 ± 16 counts, 3σ low);
+    the local continuum fit loses part of a many-isotope pattern to its ramps (1.3σ low on average): the
+    limit is the larger of the two fits'."""
     from ionscope.spectra import apply_calibration, auto_calibrate
     from ionscope.spectra.pipeline import _element_rows
     from ionscope.synth.spectra import tof_spectrum
@@ -103,7 +106,7 @@ def test_the_upper_limit_of_an_element_below_detection_covers_its_true_counts():
     ions = {"H+": 3e4, "C+": 2e4, "CH3+": 4e4, "Na+": 6e4, "C2H3+": 5e4, "C2H5+": 3e4, "K+": 2e4, "C3H5+": 3e4,
             "C4H7+": 1e4, "C7H7+": 5e3, "Ru+": 2e4, "Pt+": 8e3, "Pd+": 150.0}
     limits = []
-    for seed in range(8):
+    for seed in range(40):
         spec, _ = tof_spectrum(ions, n_channels=150_000, shots=None, seed=seed)
         fits = identify_elements(apply_calibration(spec, auto_calibrate(spec)), polarity="positive",
                                  elements=["Ru", "Pd", "Pt"])
@@ -111,4 +114,4 @@ def test_the_upper_limit_of_an_element_below_detection_covers_its_true_counts():
         if not row["detected"]:
             assert row["upper_limit_form"] == "Pd+"
             limits.append(row["upper_limit"].value)
-    assert len(limits) >= 5 and min(limits) > 150.0, limits
+    assert len(limits) >= 25 and sum(lim < 150.0 for lim in limits) <= 1, sorted(limits)[:3]
