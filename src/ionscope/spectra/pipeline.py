@@ -27,6 +27,7 @@ from ionscope.spectra.calibration import recalibrate as _recalibrate
 from ionscope.spectra.deadtime import dead_time_corrected
 from ionscope.spectra.elements import identify_elements
 from ionscope.spectra.forms import NO_ION_WHY, _candidate_pairs, _primary_elements, _unit_pattern, _untestable
+from ionscope.spectra.lockmass import lock_ions
 from ionscope.spectra.peaks import find_spectrum_peaks
 
 if TYPE_CHECKING:
@@ -634,8 +635,6 @@ def _with_lock_masses(raw: xr.DataArray, check, spec: xr.DataArray, fits, path: 
     """The recalibration redone with the ions identified at high significance as further references
     (:mod:`ionscope.spectra.lockmass`), and the identification redone where it changes the calibration:
     ``(check, spectrum, fits)``."""
-    from ionscope.spectra.lockmass import lock_ions
-
     locks = lock_ions(fits)
     if not locks:
         return check, spec, fits
