@@ -497,16 +497,48 @@ def recalibrate(spectrum, *, polarity: str | None = None, references: Sequence[s
     CalibrationError
         No reference ion at all near its expected m/z, or the exported calibration is absent/absurd.
     """
+    return _recalibration(spectrum, polarity=polarity, references=references, model=model, min_snr=min_snr,
+                          source=source, lock_masses=lock_masses)[0]
+
+
+@dataclass(frozen=True)
+class _Peaks:
+    """What a recalibration matches reference ions to: the exported calibration, the channel and m/z axes, the
+    peaks (channel, area) and the resolving power (median m/Δm of the 20 strongest peaks)."""
+
+    exported: Calibration
+    t_axis: np.ndarray
+    mz_axis: np.ndarray
+    pk_t: np.ndarray
+    pk_area: np.ndarray
+    resolving_power: float
+
+    def tolerance(self, ref_mz: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Matching tolerance ``max(Δbin(m), m/R)`` and bin width at each reference m/z (u/e)."""
+        bin_at = np.interp(ref_mz, self.mz_axis, np.gradient(self.mz_axis))
+        return np.maximum(bin_at, ref_mz / self.resolving_power), bin_at
+
+
+def _recalibration(spectrum, *, polarity: str | None = None, references: Sequence[str] | None = None,
+                   model: str = "sqrt", min_snr: float = 5.0, source=None,
+                   lock_masses: Sequence[tuple[str, float]] = (),
+                   peaks: _Peaks | None = None) -> tuple[CalibrationCheck, _Peaks]:
+    """:func:`recalibrate`, and the peaks it matched: given again as ``peaks`` (same spectrum and ``min_snr``),
+    they are not looked for again — a second recalibration with lock masses costs only the fit."""
     if "channel" not in spectrum.coords:
         raise CalibrationError("the spectrum has no channel axis: the exported calibration is absent", source)
-    t_axis = np.asarray(spectrum.coords["channel"].values, dtype=float)
-    mz_axis = np.asarray(spectrum.coords["mz"].values, dtype=float)
-    exported = exported_calibration(t_axis, mz_axis, source=source)
+    if peaks is None:
+        t_axis = np.asarray(spectrum.coords["channel"].values, dtype=float)
+        mz_axis = np.asarray(spectrum.coords["mz"].values, dtype=float)
+        exported = exported_calibration(t_axis, mz_axis, source=source)
     polarity, names, ref_mz = _reference_ions(spectrum, polarity, references, source)
     if len(lock_masses):
         names = np.concatenate([names, np.asarray([n for n, _ in lock_masses], dtype=object)])
         ref_mz = np.concatenate([ref_mz, [m for _, m in lock_masses]])
-    pk_t, pk_area, tol, bin_at = _calibration_peaks(spectrum, t_axis, mz_axis, ref_mz, min_snr, source)
+    if peaks is None:
+        peaks = _calibration_peaks(spectrum, exported, t_axis, mz_axis, min_snr, source)
+    exported, pk_t, pk_area = peaks.exported, peaks.pk_t, peaks.pk_area
+    tol, bin_at = peaks.tolerance(ref_mz)
     j0 = _match_references(exported, pk_t, pk_area, ref_mz, tol)
     prior = _prior_consensus(exported, pk_t, pk_area, ref_mz, tol, bin_at)
     if not np.any(j0 >= 0) and prior is None:
@@ -519,8 +551,9 @@ def recalibrate(spectrum, *, polarity: str | None = None, references: Sequence[s
                       [f"too few reference ions for a {model!r} refit (found "
                        f"{int(np.sum(j0 >= 0))}): the file's own calibration is kept"])
     else:
-        check = _held_out_choice(exported, best, names, ref_mz, pk_t, j0, bin_at, model, t_axis, mz_axis)
-    return replace(check, lock_masses=tuple(n for n, _ in lock_masses))
+        check = _held_out_choice(exported, best, names, ref_mz, pk_t, j0, bin_at, model, peaks.t_axis,
+                                 peaks.mz_axis)
+    return replace(check, lock_masses=tuple(n for n, _ in lock_masses)), peaks
 
 
 def _reference_ions(spectrum, polarity: str | None, references: Sequence[str] | None,
@@ -561,36 +594,22 @@ def _reference_ions(spectrum, polarity: str | None, references: Sequence[str] | 
     return polarity, np.asarray(list(references), dtype=object), reference_mz(references)
 
 
-def _calibration_peaks(spectrum, t_axis: np.ndarray, mz_axis: np.ndarray, ref_mz: np.ndarray, min_snr: float,
-                       source) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Peaks of the spectrum and the matching tolerance at every reference ion.
-
-    The tolerance is ``tol(m) = max(Δbin(m), m/R)``: one bin width or one FWHM at the measured
-    resolving power ``R`` (median m/Δm of the 20 strongest peaks), whichever is larger.
+def _calibration_peaks(spectrum, exported: Calibration, t_axis: np.ndarray, mz_axis: np.ndarray, min_snr: float,
+                       source) -> _Peaks:
+    """The peaks of the spectrum a recalibration matches reference ions to (:class:`_Peaks`).
 
     Parameters
     ----------
     spectrum : xarray.DataArray
         Counts per channel.
+    exported : Calibration
+        The file's own calibration.
     t_axis, mz_axis : numpy.ndarray
         Channel and exported m/z (u/e) of every bin.
-    ref_mz : numpy.ndarray
-        Exact m/z of the reference ions (u/e).
     min_snr : float
         Peak threshold in Poisson σ over the baseline.
     source : path-like or None
         File named in errors.
-
-    Returns
-    -------
-    pk_t : numpy.ndarray
-        Peak positions in channels.
-    pk_area : numpy.ndarray
-        Peak areas (counts).
-    tol : numpy.ndarray
-        Matching tolerance at each reference ion (u/e).
-    bin_at : numpy.ndarray
-        Bin width at each reference ion (u/e).
 
     Raises
     ------
@@ -602,14 +621,9 @@ def _calibration_peaks(spectrum, t_axis: np.ndarray, mz_axis: np.ndarray, ref_mz
     peaks = find_spectrum_peaks(np.asarray(spectrum.values, float), mz_axis, min_snr=min_snr)
     if len(peaks) == 0:
         raise CalibrationError("no peak stands out of the noise: no usable reference ion", source)
-    pk_t = np.interp(peaks["mz"].to_numpy(), mz_axis, t_axis)
-    pk_area = peaks["area"].to_numpy()
     top = peaks.nlargest(20, "height")
-    rp = float(np.median(top["resolving_power"])) if len(top) else 1000.0
-    dmz = np.gradient(mz_axis)
-    tol = np.maximum(np.interp(ref_mz, mz_axis, dmz), ref_mz / rp)
-    bin_at = np.interp(ref_mz, mz_axis, dmz)
-    return pk_t, pk_area, tol, bin_at
+    return _Peaks(exported, t_axis, mz_axis, np.interp(peaks["mz"].to_numpy(), mz_axis, t_axis),
+                  peaks["area"].to_numpy(), float(np.median(top["resolving_power"])) if len(top) else 1000.0)
 
 
 def _match_references(cal: Calibration, pk_t: np.ndarray, pk_area: np.ndarray, ref_mz: np.ndarray,
@@ -827,25 +841,25 @@ def _reference_covariance(cal: Calibration, t: np.ndarray, m: np.ndarray) -> np.
 
 
 def _consensus(t: np.ndarray, m: np.ndarray, tol: np.ndarray, bins: np.ndarray, model: str) -> np.ndarray:
-    """Largest set of references consistent with one calibration (RANSAC over all pairs)."""
-    best_n, best_rms, best = -1, np.inf, np.ones(t.size, bool)
+    """Largest set of references consistent with one calibration (RANSAC over all pairs, at once): each pair
+    defines ``t = t0 + k·√m``; its inliers lie within ``tol``; the most inliers win, then the smallest rms
+    residual in bins, then the first pair."""
     r = np.sqrt(m)
-    for a in range(t.size):
-        for b in range(a + 1, t.size):
-            if r[a] == r[b]:
-                continue
-            k = (t[b] - t[a]) / (r[b] - r[a])
-            if k <= 0:
-                continue
-            t0 = t[a] - k * r[a]
-            pred = ((t - t0) / k) ** 2
-            inl = np.abs(pred - m) <= tol
-            n = int(inl.sum())
-            if n < best_n:
-                continue
-            rms = float(np.sqrt(np.mean(((pred - m)[inl] / bins[inl]) ** 2)))
-            if n > best_n or rms < best_rms:
-                best_n, best_rms, best = n, rms, inl
+    a, b = np.triu_indices(t.size, 1)
+    dr = r[b] - r[a]
+    ok = dr != 0
+    k = np.where(ok, (t[b] - t[a]) / np.where(ok, dr, 1.0), 0.0)
+    ok &= k > 0
+    best = np.ones(t.size, bool)
+    if ok.any():
+        a, k = a[ok], k[ok]
+        t0 = t[a] - k * r[a]
+        err = ((t[None, :] - t0[:, None]) / k[:, None]) ** 2 - m[None, :]
+        inl = np.abs(err) <= tol[None, :]
+        n = inl.sum(axis=1)
+        rms = np.sqrt(np.where(inl, (err / bins[None, :]) ** 2, 0.0).sum(axis=1) / np.maximum(n, 1))
+        top = np.nonzero(n == n.max())[0]
+        best = inl[top[np.argmin(rms[top])]]
     if model != "sqrt" and best.sum() >= 4:
         fit = fit_calibration(t[best], m[best], model=model)
         best = np.abs(fit.mz(t) - m) <= tol

@@ -15,6 +15,7 @@ beats the file's own calibration on held-out peaks.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
 
@@ -52,13 +53,11 @@ def lock_ions(fits: Sequence[SpeciesFit]) -> list[tuple[str, float]]:
     list of (str, float)
         Label (``"RuO2- m/z 133.896"``) and exact m/z (u/e) of each lock mass.
     """
-    from ionscope.library.patterns import isotope_pattern
-
     nominal: dict[int, float] = {}
     patterns = {}
     for f in fits:
         if f.intensity > 0:
-            pat = patterns[f.formula] = isotope_pattern(f.formula)
+            pat = patterns[f.formula] = _pattern(f.formula)
             for m, a in zip(np.rint(pat.mz).astype(int), pat.abundance):
                 nominal[m] = nominal.get(m, 0.0) + f.intensity * a
     out = []
@@ -70,3 +69,11 @@ def lock_ions(fits: Sequence[SpeciesFit]) -> list[tuple[str, float]]:
             if a >= LOCK_ABUNDANCE * pat.abundance.max() and f.intensity * a >= (1 - LOCK_BLEND) * nominal[round(m)]:
                 out.append((f"{f.formula} m/z {m:.3f}", float(m)))
     return sorted(set(out), key=lambda p: p[1])
+
+
+@lru_cache(maxsize=4096)
+def _pattern(formula: str):
+    """The fine isotope pattern of an ion (:func:`ionscope.library.patterns.isotope_pattern`), kept per formula."""
+    from ionscope.library.patterns import isotope_pattern
+
+    return isotope_pattern(formula)

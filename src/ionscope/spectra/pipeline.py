@@ -19,6 +19,7 @@ from ionscope.model.result import NoUncertainty, Quantity, RecordSequence, Resul
 from ionscope.model.stores import is_dataset_folder
 from ionscope.spectra.calibration import (
     REFERENCE_IONS,
+    _recalibration,
     apply_calibration,
     recalibrate,
     signed_rank_p_value,
@@ -559,11 +560,11 @@ def _identify_file(path, *, elements, polarity, recalibrate, **options) -> tuple
     raw = read_spectrum(p, polarity)
     pol = _polarity_of(raw, p)
     warnings: list[str] = list(raw.attrs.get("read_warnings", []))
-    spec, check = raw, None
+    spec, check, peaks = raw, None, None
     if recalibrate and "channel" not in raw.coords:
         warnings.append("not recalibrated: the file has no channel axis (m/z as read)")
     elif recalibrate:
-        check = _recalibrate(raw, polarity=pol, source=p)
+        check, peaks = _recalibration(raw, polarity=pol, source=p)
         spec = apply_calibration(raw, check.calibration)
     else:
         warnings.append("not recalibrated: m/z as exported")
@@ -579,7 +580,7 @@ def _identify_file(path, *, elements, polarity, recalibrate, **options) -> tuple
                      for e in _primary_elements(options["primary_ion"]) if e in elements]
     fits = _identified(spec, p, pol, elements, options)
     if check is not None:
-        check, spec, fits = _with_lock_masses(raw, check, spec, fits, p, pol, elements, options)
+        check, spec, fits = _with_lock_masses(raw, (check, peaks), spec, fits, p, pol, elements, options)
         warnings += list(check.warnings)
         used_mz = [r["mz_true"] for r in check.calibration.references
                    if r["used"] and r["ion"] not in check.lock_masses]
@@ -630,15 +631,16 @@ def _identified(spec: xr.DataArray, path: Path, polarity: str, elements, options
         raise ValidationError(exc.problem, path) from None
 
 
-def _with_lock_masses(raw: xr.DataArray, check, spec: xr.DataArray, fits, path: Path, polarity: str, elements,
-                      options: dict):
-    """The recalibration redone with the ions identified at high significance as further references
-    (:mod:`ionscope.spectra.lockmass`), and the identification redone where it changes the calibration:
-    ``(check, spectrum, fits)``."""
+def _with_lock_masses(raw: xr.DataArray, first: tuple, spec: xr.DataArray, fits, path: Path, polarity: str,
+                      elements, options: dict):
+    """The recalibration ``first`` (check, peaks) redone on the same peaks with the ions identified at high
+    significance as further references (:mod:`ionscope.spectra.lockmass`), and the identification redone where
+    that changes the calibration: ``(check, spectrum, fits)``."""
+    check, peaks = first
     locks = lock_ions(fits)
     if not locks:
         return check, spec, fits
-    locked = _recalibrate(raw, polarity=polarity, source=path, lock_masses=locks)
+    locked, _ = _recalibration(raw, polarity=polarity, source=path, lock_masses=locks, peaks=peaks)
     if locked.calibration.params == check.calibration.params:
         return locked, spec, fits
     spec = apply_calibration(raw, locked.calibration)

@@ -157,49 +157,16 @@ def _local_fit(s: int, species: _Species, data: _Spectrum, pad: int) -> tuple[fl
     """Significance of species ``s`` over a smooth local background (module docstring, test 3), and its
     counts above that background with their 1σ: ``(z, counts, σ)``; ``(0, 0, nan)`` where it has no window.
 
-    Windows at every nominal mass ``N`` from ``pad`` below to ``pad`` above the species' pattern, at
-    ``N`` + the species' mean mass defect, half-width max(m/2R, one bin), including the masses where the
-    species has no isotopologue. Counts are taken over each window's exact m/z interval, a bin's counts
-    spread evenly over it, and each isotopologue's column holds the share of its peak (FWHM m/R, spread
-    over its bin) inside that interval (:func:`~ionscope.spectra.windowfit._binned_gaussian_share`), as in
-    the window fit: counting whole bins by their centres made the windows gain or lose a bin with the
-    phase of the binning, and the contrast of Rh⁺ on a 200-channel export swung between 3.5 and 30σ with
-    calibration shifts of a few hundredths of a bin. Model: every candidate species with a share in a
-    window plus a background linear in ``N``, separately for even and odd ``N`` (organic ions alternate in
-    intensity with the parity of their nominal mass), written as four non-negative ramps.
-    Poisson-weighted NNLS; σ of the species from the active set (with the species in it when its
-    coefficient is 0), scaled by √(χ²/dof) when > 1; ``z`` is 0 when the coefficient is.
+    Model, over the windows of :func:`_local_windows`: every candidate species with a share in a window plus a
+    background linear in ``N``, separately for even and odd ``N`` (organic ions alternate in intensity with
+    the parity of their nominal mass), written as four non-negative ramps. Poisson-weighted NNLS; σ of the
+    species from the active set (with the species in it when its coefficient is 0), scaled by √(χ²/dof) when
+    > 1; ``z`` is 0 when the coefficient is.
     """
-    none = (0.0, 0.0, float("nan"))
-    cm, x = species.cm, data.x
-    mine = species.idx == s
-    if not mine.any():
-        return none
-    nom = np.rint(cm[mine]).astype(int)
-    defect = float(np.average(cm[mine] - nom, weights=species.ab[mine]))
-    grid = np.arange(nom.min() - pad, nom.max() + pad + 1)
-    centres = grid + defect
-    ok = (centres > x[0]) & (centres < x[-1])
-    grid, centres = grid[ok], centres[ok]
-    if grid.size < 3:
-        return none
-    half = np.maximum(centres / (2 * data.resolving_power), np.interp(centres, x, data.dx))
-    edges = np.concatenate((x - data.dx / 2, [x[-1] + data.dx[-1] / 2]))
-    b = np.interp(centres + half, edges, data.cs) - np.interp(centres - half, edges, data.cs)
-    j = np.rint(cm - defect).astype(int) - grid[0]
-    rows = np.nonzero((j >= 0) & (j < grid.size))[0]
-    j = j[rows]
-    c = centres[j]
-    share = species.ab[rows] * _binned_gaussian_share(cm[rows], cm[rows] / (data.resolving_power * FWHM_SIGMA),
-                                                      species.bin_width[rows], c - half[j], c + half[j])
-    keep = share > 1e-3 * species.ab[rows]
-    rows, j, share = rows[keep], j[keep], share[keep]
-    used = np.unique(species.idx[rows])
-    if s not in used:
-        return none
-    k = int(np.searchsorted(used, s))
-    a = np.zeros((grid.size, used.size))
-    np.add.at(a, (j, np.searchsorted(used, species.idx[rows])), share)
+    windows = _local_windows(s, species, data, pad)
+    if windows is None:
+        return 0.0, 0.0, float("nan")
+    grid, b, a, k = windows
     t = (grid - grid[0]) / max(grid[-1] - grid[0], 1)
     even = (grid % 2 == 0).astype(float)
     ramps = np.column_stack([even * t, even * (1 - t), (1 - even) * t, (1 - even) * (1 - t)])
@@ -211,9 +178,54 @@ def _local_fit(s: int, species: _Species, data: _Spectrum, pad: int) -> tuple[fl
     dof = max(grid.size - active.size, 1)
     aw = design[:, active] * w[:, None]
     cov = np.linalg.pinv(aw.T @ aw) * max(float(resid @ resid) / dof, 1.0)
-    sigma = float(np.sqrt(cov[int(np.searchsorted(active, k)), int(np.searchsorted(active, k))]))
+    i = int(np.searchsorted(active, k))
+    sigma = float(np.sqrt(cov[i, i]))
     x_k = float(coef[k])
     return (x_k / sigma if x_k > 0 and sigma > 0 else 0.0), x_k, sigma
+
+
+def _local_windows(s: int, species: _Species, data: _Spectrum,
+                   pad: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, int] | None:
+    """The windows of the contrast test of species ``s``: ``(N, counts, shares, column of s)``, or None where
+    it has no window.
+
+    A window at every nominal mass ``N`` from ``pad`` below to ``pad`` above the species' pattern, at ``N`` +
+    the species' mean mass defect, half-width max(m/2R, one bin), including the masses where the species has
+    no isotopologue. Counts are taken over each window's exact m/z interval, a bin's counts spread evenly over
+    it, and each candidate species' column holds the share of its isotopologues' peaks (FWHM m/R, spread over
+    their bin) inside that interval (:func:`~ionscope.spectra.windowfit._binned_gaussian_share`), as in the
+    window fit: counting whole bins by their centres made the windows gain or lose a bin with the phase of the
+    binning, and the contrast of Rh⁺ on a 200-channel export swung between 3.5 and 30σ with calibration shifts
+    of a few hundredths of a bin.
+    """
+    cm, x = species.cm, data.x
+    mine = species.idx == s
+    if not mine.any():
+        return None
+    nom = np.rint(cm[mine]).astype(int)
+    defect = float(np.average(cm[mine] - nom, weights=species.ab[mine]))
+    grid = np.arange(nom.min() - pad, nom.max() + pad + 1)
+    grid = grid[(grid + defect > x[0]) & (grid + defect < x[-1])]
+    if grid.size < 3:
+        return None
+    centres = grid + defect
+    half = np.maximum(centres / (2 * data.resolving_power), np.interp(centres, x, data.dx))
+    edges = np.concatenate((x - data.dx / 2, [x[-1] + data.dx[-1] / 2]))
+    b = np.interp(centres + half, edges, data.cs) - np.interp(centres - half, edges, data.cs)
+    j = np.rint(cm - defect).astype(int) - grid[0]
+    rows = np.nonzero((j >= 0) & (j < grid.size))[0]
+    j = j[rows]
+    share = species.ab[rows] * _binned_gaussian_share(cm[rows], cm[rows] / (data.resolving_power * FWHM_SIGMA),
+                                                      species.bin_width[rows], centres[j] - half[j],
+                                                      centres[j] + half[j])
+    keep = share > 1e-3 * species.ab[rows]
+    rows, j, share = rows[keep], j[keep], share[keep]
+    used = np.unique(species.idx[rows])
+    if s not in used:
+        return None
+    a = np.zeros((grid.size, used.size))
+    np.add.at(a, (j, np.searchsorted(used, species.idx[rows])), share)
+    return grid, b, a, int(np.searchsorted(used, s))
 
 
 def detection_threshold(n_tests: int, family_sigma: float = 3.0) -> float:
