@@ -318,6 +318,29 @@ def test_a_calibration_wrong_in_scale_is_mended_by_the_identified_ions(tmp_path)
 
 
 @pytest.mark.realdata
+def test_spectrum_calibrate_mends_a_scale_error_with_lock_elements(cli, tmp_path):
+    # the same rescaled export (k 300 ppm too large): the common ions alone keep it; with the ions of Ru and Pt
+    # identified on it as further references the refit replaces it, as `spectrum identify` does
+    import json
+
+    path = _rescaled_export("N_Ru-Pt_Bi1_1.txt", tmp_path, 3e-4)
+    code, out, _ = cli("spectrum", "calibrate", path, "--json")
+    assert code == 0 and json.loads(out)["results"]["quality"]["kept_exported"]
+    code, out, _ = cli("spectrum", "calibrate", path, "--lock-elements", "Ru,Pt", "--json")
+    res = json.loads(out)["results"]
+    assert code == 0 and not res["quality"]["kept_exported"]
+    assert sum(u.startswith(("Ru", "Pt")) and " m/z " in u for u in res["quality"]["used"]) >= 10
+    assert res["quality"]["lock_masses"]
+    original = identify_file(shared_data("iontof_spectra", "N_Ru-Pt_Bi1_1.txt"), elements=["Ru", "Pt"])
+    c, m = original["calibration"]["params"], np.array([100.0, 150.0, 200.0, 250.0])
+    t = c["t0"].value + c["k"].value * np.sqrt(m)
+    fitted = ((t - res["t0"]["value"]) / res["k"]["value"]) ** 2
+    assert np.all(np.abs(fitted - m) < 0.2 * 2 * m * 200 / (t - c["t0"].value))  # within 0.2 bin
+    code, _, err = cli("spectrum", "calibrate", path, "--lock-elements", "Xx")
+    assert code == 2 and "unknown element 'Xx'" in err
+
+
+@pytest.mark.realdata
 def test_an_upper_limit_changes_little_with_the_elements_named():
     # Ir⁻ on negative Ru–Rh: from the window fit alone < 46 700 counts named alone and < 3 700 with five metals
     # named (12×: the other elements' ions took the continuum under Ir⁻); with the limit over the local

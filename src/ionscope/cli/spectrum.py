@@ -63,6 +63,12 @@ def calibrate(
     reference: Annotated[Optional[list[str]], typer.Option("--reference", "-r",
                                                            help="Reference ion (repeatable); default: "
                                                                 "common ions of the polarity.")] = None,
+    lock_elements: Annotated[Optional[str], typer.Option(
+        "--lock-elements", help="Also use as reference ions the ions of these elements (comma-separated symbols, or "
+                                "auto) that identification finds at ≥ 5σ: the common ions all lie below m/z ~100 and "
+                                "cannot fix the calibration's scale above it (Green, Gilmore & Seah, J. Am. Soc. Mass "
+                                "Spectrom. 2006, doi:10.1016/j.jasms.2005.12.005). spectrum identify does this with "
+                                "the elements it tests.")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", help="Write the recalibrated spectrum (.zarr).")] = None,
     force: ForceOpt = False,
     json: JsonOpt = False,
@@ -76,7 +82,8 @@ def calibrate(
         check_output(out, force=force)
     spec = read_spectrum(file, polarity)
     with progress("calibrating", quiet=json):
-        res = calibration_result(spec, model=model, references=reference, source=file, out=out, force=force)
+        res = calibration_result(spec, model=model, references=reference, source=file, out=out, force=force,
+                                 lock_elements=lock_elements)
     if json:
         emit_json(res)
         return
@@ -90,8 +97,8 @@ def calibrate(
     console.print(table)
     bins = q["rms_bins"].value if q["rms_bins"] else float("nan")
     console.print(f"{how}: rms residual {_ppm(res['rms'])} ppm ({bins:.2f} bin; exported "
-                  f"calibration {_ppm(res['exported_rms'])} ppm), {q['n_used']} reference ions used, "
-                  f"{len(q['rejected'])} rejected", highlight=False)
+                  f"calibration {_ppm(res['exported_rms'])} ppm), {q['n_used']} reference ions used"
+                  f"{_identified_note(q)}, {len(q['rejected'])} rejected", highlight=False)
     print_warnings(res.warnings)
     if out is not None:
         err_console.print(f"wrote {out}")
@@ -239,6 +246,13 @@ def _ppm(q) -> str:
     return f"{q.value:.0f}" if q is not None else "nan"
 
 
+def _identified_note(quality: dict) -> str:
+    """`` (N of them ions identified here)`` when lock masses are among the reference ions used, else empty."""
+    locks = set(quality.get("lock_masses") or ())
+    n = sum(u in locks for u in quality["used"])
+    return f" ({n} of them ions identified here)" if n else ""
+
+
 def _print_identification(res, batch: bool = False, shared: frozenset[str] = frozenset(),
                           whole_path: bool = False) -> None:
     """One file's rows and calibration; its warnings, less the ``shared`` ones printed once for the batch.
@@ -255,12 +269,9 @@ def _print_identification(res, batch: bool = False, shared: frozenset[str] = fro
     console.print(f"[bold]{name}[/bold] ({res['polarity']}): detected " + (", ".join(detected) or "none"))
     if cal is not None:
         bins = f" = {cal['rms_bins'].value:.2f} bin" if cal.get("rms_bins") else ""
-        locks = set(cal.get("lock_masses") or ())
-        identified = sum(u in locks for u in cal["used"])
         console.print(f"  calibration: {cal['model']}, {_calibration_kept(cal)}, rms {_ppm(cal['rms'])} ppm{bins}, "
-                      f"{cal['n_used']} reference ions used"
-                      + (f" ({identified} of them ions identified here)" if identified else "")
-                      + f", {len(cal['rejected'])} rejected", highlight=False)
+                      f"{cal['n_used']} reference ions used{_identified_note(cal)}, {len(cal['rejected'])} rejected",
+                      highlight=False)
     primary = (res.provenance.get("parameters") or {}).get("primary_ion")
     if primary:
         console.print(f"  primary ion: {pretty_ion(primary)} (its ions fitted as nuisance, never reported)",

@@ -21,7 +21,6 @@ from ionscope.spectra.calibration import (
     REFERENCE_IONS,
     _recalibration,
     apply_calibration,
-    recalibrate,
     signed_rank_p_value,
 )
 from ionscope.spectra.calibration import recalibrate as _recalibrate
@@ -202,10 +201,14 @@ def _polarity_of(spec, path: Path | None = None) -> str:
 
 def calibration_result(spec: xr.DataArray, *, model: str = "sqrt", references: Sequence[str] | None = None,
                        source: str | PathLike[str] | None = None, out: str | PathLike[str] | None = None,
-                       force: bool = False) -> Result:
+                       force: bool = False, lock_elements: Sequence[str] | str | None = None) -> Result:
     """Recalibrate ``spec`` (:func:`ionscope.spectra.calibration.recalibrate`: never worse than the file's
     own calibration); report parameters, per-reference residuals (ppm), the exported calibration's rms at
     the same peaks and the calibration quality (model, rms ppm, ions used/rejected, kept or refit).
+
+    With ``lock_elements`` (symbols, or ``"auto"``), the spectrum is identified for those elements on the first
+    calibration and the recalibration is redone with their ions found at ≥ 5σ as further references
+    (:func:`ionscope.spectra.lockmass.lock_ions`), as ``spectrum identify`` does.
 
     With ``out``, the recalibrated spectrum is written there (:func:`ionscope.write`, atomically; an
     existing store is replaced only with ``force``), checked to be writable before anything is computed.
@@ -214,8 +217,20 @@ def calibration_result(spec: xr.DataArray, *, model: str = "sqrt", references: S
         from ionscope.io.atomic import check_writable
 
         check_writable(Path(out), force)
-    check = recalibrate(spec, polarity=(spec.attrs.get("acquisition") or {}).get("polarity"), model=model,
-                        references=references, source=source)
+    acquisition = spec.attrs.get("acquisition") or {}
+    polarity = acquisition.get("polarity")
+    if lock_elements is not None:
+        lock_elements = parse_elements(lock_elements)
+        if polarity not in REFERENCE_IONS:
+            raise ValidationError("lock elements need the polarity: give --polarity positive|negative", source)
+    check, peaks = _recalibration(spec, polarity=polarity, model=model, references=references, source=source)
+    if lock_elements is not None:
+        fits = _identified(apply_calibration(spec, check.calibration), Path(source) if source else None,
+                           str(polarity), lock_elements, {"primary_ion": acquisition.get("primary_ion")})
+        locks = lock_ions(fits)
+        if locks:
+            check, _ = _recalibration(spec, polarity=polarity, model=model, references=references, source=source,
+                                      lock_masses=locks, peaks=peaks)
     cal = check.calibration
     warnings = list(spec.attrs.get("read_warnings", [])) + list(check.warnings)
     binning = (spec.attrs.get("acquisition") or {}).get("binning")
@@ -229,7 +244,8 @@ def calibration_result(spec: xr.DataArray, *, model: str = "sqrt", references: S
     values.update({"model": cal.model, "rms": quality["rms"], "exported_rms": quality["exported_rms"],
                    "references": [_reference_record(r) for r in cal.references], "quality": quality})
     prov = make_provenance("ionscope.spectra.recalibrate", inputs=[source] if source else [],
-                           parameters={"model": model, "references": list(references) if references else "default"})
+                           parameters={"model": model, "references": list(references) if references else "default",
+                                       "lock_elements": lock_elements})
     values["written"] = None
     if out is not None:
         import ionscope
@@ -621,7 +637,7 @@ def _identify_file(path, *, elements, polarity, recalibrate, **options) -> tuple
                   tuple(warnings), prov), spec
 
 
-def _identified(spec: xr.DataArray, path: Path, polarity: str, elements, options: dict):
+def _identified(spec: xr.DataArray, path: Path | None, polarity: str, elements, options: dict):
     """:func:`identify_elements` on a calibrated spectrum; its errors name ``path``."""
     try:
         return identify_elements(spec, polarity=polarity, elements=elements, **options)
