@@ -174,5 +174,5 @@ def test_spectrum_identify_batch_explains_the_columns_once(cli):
     files = [shared_data("iontof_spectra", name) for name in ("N_Ru_Bi1_1.txt", "N_Ru-Pt_Bi1_1.txt")]
     code, out, err = cli("spectrum", "identify", *files, "--elements", "Ru,Pt")
     assert code == 0, err
-    assert out.count("z: fitted intensity over its 1σ") == 1
-    assert out.index("z: fitted intensity") > out.index("N_Ru-Pt_Bi1_1.txt")
+    assert out.count("z: a form's fitted intensity over its 1σ") == 1
+    assert out.index("z: a form's fitted intensity") > out.index("N_Ru-Pt_Bi1_1.txt")

@@ -390,7 +390,7 @@ def test_identify_text_table_fits_80_columns_and_says_why_not_detected(cli, monk
     assert all(len(line) <= 80 for line in lines[i:i + 2])
     assert "contrast" in " ".join(lines[i:i + 2]), lines[i:i + 2]
     assert "Ir⁻" in lines[i]  # the limit names the ion it is on (the detected rows sum several forms)
-    assert any(line.strip().startswith("z: fitted intensity") for line in lines)
+    assert any(line.strip().startswith("z: a form's fitted intensity") for line in lines)
     code, out, _ = cli("spectrum", "identify", path, "--elements", "Ru,Rh,Pd,Ir,Pt", "--json")
     rows = {r["element"]: r for r in json.loads(out)["results"]["elements"]}
     assert not rows["Ir"]["detected"] and "contrast" in rows["Ir"]["not_detected_because"]

@@ -86,3 +86,20 @@ def test_identified_ions_recalibrate_a_simulated_export_to_its_true_law(tmp_path
     bin_width = 2 * m * 200 / (t - t0)
     assert np.all(np.abs(fitted - m) < 0.1 * bin_width)
     assert np.all(np.abs(exported - m) > 0.4 * bin_width)
+
+
+def test_a_lock_mass_at_a_reference_ions_mass_is_dropped():
+    # Li⁺ named on a positive spectrum: its ⁷Li lock mass is the common reference Li⁺ again; as a second
+    # reference at the same m/z it made the consensus divide by zero (a RuntimeWarning on the terminal)
+    import warnings
+
+    from ionscope.library.formula import parse_formula
+    from ionscope.spectra.calibration import recalibrate
+    from ionscope.synth.spectra import tof_spectrum
+
+    spec, _ = tof_spectrum(seed=0, shots=None)
+    li = parse_formula("Li+").mz
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check = recalibrate(spec, polarity="positive", lock_masses=[(f"Li+ m/z {li:.3f}", li)])
+    assert check.lock_masses == () and "Li+" in check.used

@@ -97,7 +97,7 @@ def calibrate(
     console.print(table)
     bins = q["rms_bins"].value if q["rms_bins"] else float("nan")
     console.print(f"{how}: rms residual {_ppm(res['rms'])} ppm ({bins:.2f} bin; exported "
-                  f"calibration {_ppm(res['exported_rms'])} ppm), {q['n_used']} reference ions used"
+                  f"calibration {_ppm(res['exported_rms'])} ppm), {q['n_used']} reference peaks used"
                   f"{_identified_note(q)}, {len(q['rejected'])} rejected", highlight=False)
     print_warnings(res.warnings)
     if out is not None:
@@ -237,8 +237,12 @@ def _check_identify_outputs(files: list[Path], table_out: Path | None, plot: Pat
 
 
 def _calibration_kept(cal) -> str:
-    """Which calibration a spectrum result kept, in the words of the ``--table`` ``calibration`` column."""
-    return "exported (the file's own) kept" if cal["kept_exported"] else "refit"
+    """Which calibration a spectrum result kept, in the words of the ``--table`` ``calibration`` column; a refit
+    says how far off the file's own was at the same peaks."""
+    if cal["kept_exported"]:
+        return "exported (the file's own) kept"
+    exported = cal.get("exported_rms_bins")
+    return "refit" + (f" (the file's own: {exported.value:.2f} bin rms)" if exported is not None else "")
 
 
 def _ppm(q) -> str:
@@ -247,10 +251,12 @@ def _ppm(q) -> str:
 
 
 def _identified_note(quality: dict) -> str:
-    """`` (N of them ions identified here)`` when lock masses are among the reference ions used, else empty."""
+    """`` (N of them isotope peaks of M ions identified here)`` when lock masses are among the references used,
+    else empty."""
     locks = set(quality.get("lock_masses") or ())
-    n = sum(u in locks for u in quality["used"])
-    return f" ({n} of them ions identified here)" if n else ""
+    used = [u for u in quality["used"] if u in locks]
+    ions = {u.split(" m/z ")[0] for u in used}
+    return f" ({len(used)} of them isotope peaks of {len(ions)} ions identified here)" if used else ""
 
 
 def _print_identification(res, batch: bool = False, shared: frozenset[str] = frozenset(),
@@ -268,9 +274,9 @@ def _print_identification(res, batch: bool = False, shared: frozenset[str] = fro
     detected = [r["element"] for r in res["elements"] if r["detected"]]
     console.print(f"[bold]{name}[/bold] ({res['polarity']}): detected " + (", ".join(detected) or "none"))
     if cal is not None:
-        bins = f" = {cal['rms_bins'].value:.2f} bin" if cal.get("rms_bins") else ""
+        bins = f" ({cal['rms_bins'].value:.2f} bin)" if cal.get("rms_bins") else ""
         console.print(f"  calibration: {cal['model']}, {_calibration_kept(cal)}, rms {_ppm(cal['rms'])} ppm{bins}, "
-                      f"{cal['n_used']} reference ions used{_identified_note(cal)}, {len(cal['rejected'])} rejected",
+                      f"{cal['n_used']} reference peaks used{_identified_note(cal)}, {len(cal['rejected'])} rejected",
                       highlight=False)
     primary = (res.provenance.get("parameters") or {}).get("primary_ion")
     if primary:
@@ -304,10 +310,12 @@ def _shared_warnings(results) -> list[str]:
 
 def _print_columns_note() -> None:
     """What the z and zc columns and 'detected' mean: once, after every file's table."""
-    console.print("  z: fitted intensity over its 1σ (background alone can make it large); zc: contrast over the "
-                  "local background (σ). Detected: the isotope pattern fits and its contrast passes the "
-                  "family-wise 3σ test (Bonferroni over the species tested); the counts then sum every form "
-                  "that passes at 3σ on its own; a row not detected names the tests its form of largest "
-                  "contrast fails (significance, pattern, contrast, mass offset), and its limit is on the ion "
-                  "named (the atomic ion where in range; --json lists every form's fitted counts)",
+    console.print("  z: a form's fitted intensity over its 1σ (background alone can make it large); zc: its "
+                  "contrast over the local background (σ) — the largest over the forms counted, or, for a row not "
+                  "detected, those of its form of largest contrast. Detected: the isotope pattern fits and its "
+                  "contrast passes the family-wise 3σ test (Bonferroni over the species tested); the counts then "
+                  "sum every form that passes at 3σ on its own; a row not detected names the tests its form of "
+                  "largest contrast fails (significance, pattern, contrast, mass offset; in auto mode also not "
+                  "confirmed when the elements found are fitted alone), and its limit is on the ion named (the "
+                  "atomic ion where in range; --json lists every form's fitted counts)",
                   highlight=False, style="dim")

@@ -532,7 +532,8 @@ def _recalibration(spectrum, *, polarity: str | None = None, references: Sequenc
         mz_axis = np.asarray(spectrum.coords["mz"].values, dtype=float)
         exported = exported_calibration(t_axis, mz_axis, source=source)
     polarity, names, ref_mz = _reference_ions(spectrum, polarity, references, source)
-    if len(lock_masses):
+    lock_masses = [(n, m) for n, m in lock_masses if not np.any(np.isclose(ref_mz, m, rtol=0, atol=1e-4))]
+    if lock_masses:
         names = np.concatenate([names, np.asarray([n for n, _ in lock_masses], dtype=object)])
         ref_mz = np.concatenate([ref_mz, [m for _, m in lock_masses]])
     if peaks is None:
@@ -552,7 +553,7 @@ def _recalibration(spectrum, *, polarity: str | None = None, references: Sequenc
                        f"{int(np.sum(j0 >= 0))}): the file's own calibration is kept"])
     else:
         check = _held_out_choice(exported, best, names, ref_mz, pk_t, j0, bin_at, model, peaks.t_axis,
-                                 peaks.mz_axis)
+                                 peaks.mz_axis, above=bool(lock_masses))
     return replace(check, lock_masses=tuple(n for n, _ in lock_masses)), peaks
 
 
@@ -701,7 +702,7 @@ def _best_refit(start: Calibration, pk_t: np.ndarray, pk_area: np.ndarray, ref_m
 
 def _held_out_choice(exported: Calibration, best: tuple, names: np.ndarray, ref_mz: np.ndarray, pk_t: np.ndarray,
                      j0: np.ndarray, bin_at: np.ndarray, model: str, t_axis: np.ndarray,
-                     mz_axis: np.ndarray) -> CalibrationCheck:
+                     mz_axis: np.ndarray, above: bool = False) -> CalibrationCheck:
     """Apply the refit only if it beats the exported calibration on held-out references.
 
     The refit's leave-one-out residuals at its inliers are compared, in units of the local bin width,
@@ -739,7 +740,7 @@ def _held_out_choice(exported: Calibration, best: tuple, names: np.ndarray, ref_
     used = tuple(names[hit][inl])
     rejected = tuple(names[hit][~inl])
     mono = bool(np.all(np.diff(fit.mz(t_axis[mz_axis > 0.5])) > 0)) and fit.params[0] < t_axis[mz_axis > 0.5][0]
-    p_value = _refit_p_value(loo / b, exp_res / b)
+    p_value = _refit_p_value(loo / b, exp_res / b, above=above)
     if mono and p_value < REFIT_ALPHA:
         refs = tuple({"ion": n, "mz_true": float(a), "t": float(tt), "mz_fit": float(fit.mz(tt)),
                       "residual_ppm": float((fit.mz(tt) - a) / a * 1e6), "used": bool(u)}
@@ -751,12 +752,13 @@ def _held_out_choice(exported: Calibration, best: tuple, names: np.ndarray, ref_
     if not mono:
         why = "the refit makes m/z non-monotonic over the spectrum"
     elif rms_b < exp_b:
-        why = (f"the refit fits the {n} reference peaks a little better than the exported calibration ({rms_b:.2f} "
-               f"against {exp_b:.2f} bin rms, each peak held out of its own fit) but not beyond chance (signed-rank "
-               f"test p = {p_value:.2g} ≥ {REFIT_ALPHA})")
+        test = "signed-rank test" if above else "sign test"
+        why = (f"the refit fits the {n} reference peaks a little better than the exported calibration ({rms_b:.3f} "
+               f"against {exp_b:.3f} bin rms, each peak held out of its own fit) but not beyond chance ({test} "
+               f"p = {p_value:.2g} ≥ {REFIT_ALPHA})")
     else:
-        why = (f"the refit fits the {n} reference peaks no better than the exported calibration ({rms_b:.2f} "
-               f"against {exp_b:.2f} bin rms, each peak held out of its own fit)")
+        why = (f"the refit fits the {n} reference peaks no better than the exported calibration ({rms_b:.3f} "
+               f"against {exp_b:.3f} bin rms, each peak held out of its own fit)")
     return _keep(exported, names, ref_mz, pk_t, j0, bin_at, model, [f"{why}: the file's own calibration is kept"],
                  rejected=rejected)
 
@@ -764,19 +766,30 @@ def _held_out_choice(exported: Calibration, best: tuple, names: np.ndarray, ref_
 REFIT_ALPHA = 0.05  #: one-sided level at which held-out references must favour the refit
 
 
-def _refit_p_value(refit: np.ndarray, exported: np.ndarray) -> float:
-    """Chance that held-out residuals (bins) favour the refit over the exported calibration this much.
+def _refit_p_value(refit: np.ndarray, exported: np.ndarray, above: bool = False) -> float:
+    """Chance that held-out residuals (bins) favour the refit over the exported calibration this often, or
+    (``above``: the references include identified ions at high m/z) this much.
 
-    One-sided Wilcoxon signed-rank test (:func:`signed_rank_p_value`) of the paired differences of each
-    reference peak's squared residual under the two calibrations (exported² − refit²). A refit that is only as
-    good as the instrument's own calibration — better at some peaks, as much worse at others — would replace it
-    on a coin toss and extrapolate its noise to the metal ions at m/z 100–400; the file's calibration stays
-    until the references show otherwise at level :data:`REFIT_ALPHA`. The test weighs how much better: an error
-    in the calibration's scale is a fraction of a bin at the ~20 common ions below m/z ~100 but a large one at
-    the few identified ions above (:mod:`ionscope.spectra.lockmass`), which a count of peaks (the sign test)
-    would outvote. An export off by a few bins loses at every peak: p = 2⁻ⁿ.
+    The squared residuals of each reference peak under the two calibrations are paired. A refit that is only
+    as good as the instrument's own calibration — better at some peaks, as much worse at others — would replace
+    it on a coin toss; the file's calibration stays until the references show otherwise at level
+    :data:`REFIT_ALPHA`. With the common ions alone, all below m/z ~100, the refit would be extrapolated to the
+    metal ions at m/z 100–400, so the test counts peaks: one-sided sign test (Dixon & Mood 1946,
+    doi:10.1080/01621459.1946.10501137), ``P(K ≥ k)`` for ``K ~ Binomial(n, ½)``, ``k`` the peaks the refit
+    fits better of the ``n`` that differ — a refit that fits a few peaks much better and the rest worse does not
+    pass. With identified ions above (:mod:`ionscope.spectra.lockmass`) the refit is checked where it is used,
+    and the test weighs how much better: one-sided Wilcoxon signed-rank test (:func:`signed_rank_p_value`) of
+    exported² − refit². An error in the calibration's scale is a fraction of a bin at the ~20 common ions but a
+    large one at the few identified ions, which a count of peaks would outvote. An export off by a few bins
+    loses at every peak: p = 2⁻ⁿ either way.
     """
-    return signed_rank_p_value(exported ** 2 - refit ** 2, alternative="greater")
+    if above:
+        return signed_rank_p_value(exported ** 2 - refit ** 2, alternative="greater")
+    from math import comb
+
+    diff = exported ** 2 - refit ** 2
+    n, k = int(np.count_nonzero(diff)), int(np.count_nonzero(diff > 0))
+    return sum(comb(n, i) for i in range(k, n + 1)) / 2 ** n
 
 
 def signed_rank_p_value(d: np.ndarray, alternative: str = "two-sided") -> float:
@@ -891,7 +904,7 @@ def _prior_consensus(exported: Calibration, pk_t, pk_area, ref_mz, tol, bins) ->
     best_n, best = 2, None
     for a in range(t.size):
         for b in range(a + 1, t.size):
-            if ri[a] == ri[b]:
+            if ri[a] == ri[b] or r[a] == r[b]:
                 continue
             k = (t[b] - t[a]) / (r[b] - r[a])
             if k <= 0:

@@ -387,9 +387,9 @@ def _element_rows(fits, elements: Sequence[str], polarity: str) -> list[dict]:
     3). Each bounds the ion's counts at 3σ, so the larger does too, and each fails alone in its own way: the
     window fit credits an ion with every count at its masses that the other fitted species leave, so its limit
     fell as more elements were named (Ir⁻ on a negative Ru–Rh spectrum: < 46 700 counts named alone, < 3 700
-    with five metals) although the continuum under Ir⁻ was the same (over it: < 49 400 and < 54 000); the
+    with five metals) although the continuum under Ir⁻ was the same (over it: < 46 700 and < 37 100); the
     local fit loses part of a many-isotope pattern to the continuum ramps (Pd⁺ of 150 simulated counts: 126
-    on average over 8 spectra, against 145 from the window fit).
+    on average over 40 spectra, against 144 from the window fit).
     """
     sign = "+" if polarity == "positive" else "-"
     rows = []
