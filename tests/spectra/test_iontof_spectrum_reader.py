@@ -41,6 +41,18 @@ def test_a_binary_or_utf16_file_named_txt_is_described_not_printed(tmp_path):
     with pytest.raises(FormatError) as info:
         ionscope.read(binary)
     assert "binary data (first bytes 7f 45 4c 46)" in str(info.value) and "\\x" not in str(info.value)
+    # random bytes without a NUL: an eighth of them control characters, half of them not UTF-8
+    noise = tmp_path / "P_noise.txt"
+    noise.write_bytes(bytes(b for b in np.random.default_rng(0).integers(1, 256, 600, dtype=np.uint8)))
+    with pytest.raises(FormatError) as info:
+        ionscope.read(noise)
+    assert "binary data (first bytes" in str(info.value) and "\ufffd" not in str(info.value)
+    # a Latin-1 µ in an ANSI export's header is still text
+    ansi = tmp_path / "P_ansi.txt"
+    ansi.write_bytes("Sample 5 \xb5m spot\n".encode("latin-1") + _rows().encode())
+    with pytest.raises(FormatError) as info:
+        ionscope.read(ansi)
+    assert "it begins 'Sample 5" in str(info.value)
     wide = tmp_path / "P_wide.txt"
     wide.write_bytes((HEADER + _rows()).encode("utf-16"))
     with pytest.raises(FormatError) as info:

@@ -341,6 +341,15 @@ def test_spectrum_calibrate_mends_a_scale_error_with_lock_elements(cli, tmp_path
 
 
 @pytest.mark.realdata
+def test_a_reference_ion_given_but_not_found_is_named(cli):
+    # "191IrO2-" (meant as ¹⁹¹IrO₂⁻, written ^191IrO2-) reads as 191 IrO₂ units, far beyond the spectrum: it
+    # was dropped without a word, "3 reference peaks used, 0 rejected"
+    path = shared_data("iontof_spectra", "N_HEA19_Bi1_1.txt")
+    code, _, err = cli("spectrum", "calibrate", path, "-r", "Cl-", "-r", "C-", "-r", "O-", "-r", "191IrO2-")
+    assert code == 0 and "reference ion(s) given not found" in err and "191IrO2-" in err
+
+
+@pytest.mark.realdata
 def test_an_upper_limit_changes_little_with_the_elements_named():
     # Ir⁻ on negative Ru–Rh: from the window fit alone < 46 700 counts named alone and < 3 700 with five metals
     # named (12×: the other elements' ions took the continuum under Ir⁻); with the limit over the local

@@ -25,9 +25,10 @@ def peaks(
     file: Annotated[Path, typer.Argument(help="Spectrum file (e.g. IONTOF .txt export).")],
     polarity: PolarityOpt = "auto",
     min_snr: Annotated[float, typer.Option(
-        callback=finite_at_least(0), help="Detection threshold: height over the Poisson σ of the baseline "
-                                          "(Currie 1968 critical level); the S/N shown is height/√(height + "
-                                          "baseline).")] = 3.0,
+        callback=finite_at_least(0), help="Detection threshold: height over the Poisson σ of the baseline, a "
+                                          "decision level in the sense of Currie (Anal. Chem. 40, 586, 1968, "
+                                          "doi:10.1021/ac60259a007): 3 lets noise pass at 1.3·10⁻³ per channel; "
+                                          "the S/N shown is height/√(height + baseline).")] = 3.0,
     recalibrate: Annotated[bool, typer.Option(help="Auto-recalibrate first.")] = True,
     top: Annotated[int, typer.Option(min=0, help="Rows shown in the table (not in --json).")] = 30,
     json: JsonOpt = False,
@@ -125,7 +126,8 @@ def identify(
                                                                 "(counts, fitted pattern, background).")] = None,
     chlorides: Annotated[Optional[bool], typer.Option(
         "--chlorides/--no-chlorides", help="Fit chloride and oxychloride ions (MCl₂⁻, MOCl⁻ …) of the chloride-"
-                                           "forming elements (Pearson 1963 soft/borderline acids) as forms of "
+                                           "forming elements (soft and borderline acids: Pearson, J. Am. Chem. "
+                                           "Soc. 85, 3533, 1963, doi:10.1021/ja00905a001) as forms of "
                                            "them; default: where ³⁵Cl/³⁷Cl is seen, in named mode and in auto "
                                            "mode's later stages (not in its screening).")] = None,
     primary_ion: Annotated[Optional[str], typer.Option(

@@ -241,11 +241,13 @@ def _first_line(head: bytes) -> str:
 
 
 def _binary_share(head: bytes) -> float:
-    """Fraction of the bytes of ``head`` that are control characters other than tab, CR, LF and FF."""
+    """Fraction of the characters of ``head`` that are not text: control characters other than tab, CR, LF
+    and FF, and bytes that are not UTF-8 (a Latin-1 ``µ`` or ``°`` in an ANSI export is a few of these, random
+    binary data about half)."""
     if not head:
         return 0.0
-    text = set(range(32, 256)) | {9, 10, 12, 13}
-    return sum(b not in text for b in head) / len(head)
+    chars = head.decode("utf-8", errors="replace")
+    return sum(c == "\ufffd" or (ord(c) < 32 and c not in "\t\n\r\f") for c in chars) / len(chars)
 
 
 @functools.cache

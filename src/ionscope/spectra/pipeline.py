@@ -239,6 +239,10 @@ def calibration_result(spec: xr.DataArray, *, model: str = "sqrt", references: S
                         "(≈ 2·binning/(k·√m) relative), not by the fit")
     if check.rejected:
         warnings.append(f"{len(check.rejected)} reference peak(s) rejected as outliers: {', '.join(check.rejected)}")
+    missing = [r for r in references or () if r not in check.used and r not in check.rejected]
+    if missing:
+        warnings.append(f"{len(missing)} reference ion(s) given not found (no peak within one bin or one FWHM of "
+                        f"the m/z expected): {', '.join(missing)}")
     values: dict[str, Any] = _calibration_parameters(cal)
     quality = _quality_record(check)
     values.update({"model": cal.model, "rms": quality["rms"], "exported_rms": quality["exported_rms"],
@@ -458,10 +462,11 @@ def _high_mass_offset(fits, above_mz: float, min_significance: float = 5.0) -> l
     side = "below" if np.median(offsets) < 0 else "above"
     return [f"the {len(offsets)} ions fitted at ≥ {min_significance:g}σ above the highest reference ion (m/z "
             f"{above_mz:.0f}) sit systematically {side} their exact masses (median {np.median(offsets):+.2f} window "
-            f"half-widths; Wilcoxon signed-rank p = {p:.1g}): the calibration is likely off at high m/z, where no "
-            "reference ion constrains it; detections and intensities there may be too low — recalibrate with "
-            "reference ions of known identity up there (`ionscope spectrum calibrate FILE -r ION … --out "
-            "recalibrated.zarr`) and identify the result"]
+            f"half-widths; Wilcoxon signed-rank p = {p:.1g}): the calibration is likely off at high m/z, where the "
+            "common reference ions do not reach and the ions identified here did not mend it; detections and "
+            "intensities there may be too low — name the elements you expect (--elements …: their ions found at "
+            "≥ 5σ serve as reference ions up there), or recalibrate the export on ions of known identity up there "
+            "in the acquisition software"]
 
 
 def _beyond_range(elements: Sequence[str], polarity: str, top: float, forms: Sequence[str] | None,
