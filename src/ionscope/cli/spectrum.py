@@ -92,7 +92,7 @@ def calibrate(
     how = "the file's own calibration kept" if q["kept_exported"] else "recalibrated"
     console.print(f"[bold]{file.name}[/bold]: {how}: model {res['model']}, t0 = {res['t0']}, k = {res['k']}")
     table = Table("ion", "m/z", "residual (ppm)", "used", box=None)
-    for r in res["references"]:
+    for r in sorted(res["references"], key=lambda r: r["mz_true"].value):
         table.add_row(r["ion"], f"{r['mz_true'].value:.4f}", f"{r['residual'].value:+.0f}",
                       "yes" if r["used"] else "no")
     console.print(table)
@@ -280,6 +280,8 @@ def _print_identification(res, batch: bool = False, shared: frozenset[str] = fro
         console.print(f"  calibration: {cal['model']}, {_calibration_kept(cal)}, rms {_ppm(cal['rms'])} ppm{bins}, "
                       f"{cal['n_used']} reference peaks used{_identified_note(cal)}, {len(cal['rejected'])} rejected",
                       highlight=False)
+    else:
+        console.print("  calibration: m/z as exported, not checked", highlight=False)
     primary = (res.provenance.get("parameters") or {}).get("primary_ion")
     if primary:
         console.print(f"  primary ion: {pretty_ion(primary)} (its ions fitted as nuisance, never reported)",
