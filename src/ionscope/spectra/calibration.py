@@ -410,9 +410,9 @@ class CalibrationCheck:
         how = "file's own calibration kept" if self.kept_exported else "recalibrated"
         locks = set(self.lock_masses)
         n_lock = sum(u in locks for u in self.used)
-        return (f"calibration: {how} ({self.calibration.model}), rms {self.rms_ppm:.0f} ppm = "
-                f"{self.rms_bins:.2f} bin over {len(self.used)} reference ions"
-                + (f" ({n_lock} of them identified ions)" if n_lock else "")
+        return (f"calibration: {how} ({self.calibration.model}), rms {self.rms_ppm:.0f} ppm "
+                f"({self.rms_bins:.2f} bin) over {len(self.used)} reference peaks"
+                + (f" ({n_lock} of them isotope peaks of identified ions)" if n_lock else "")
                 + (f" ({len(self.rejected)} rejected)" if self.rejected else "")
                 + (f"; exported {self.exported_rms_ppm:.0f} ppm" if np.isfinite(self.exported_rms_ppm) else ""))
 
@@ -553,7 +553,7 @@ def _recalibration(spectrum, *, polarity: str | None = None, references: Sequenc
                        f"{int(np.sum(j0 >= 0))}): the file's own calibration is kept"])
     else:
         check = _held_out_choice(exported, best, names, ref_mz, pk_t, j0, bin_at, model, peaks.t_axis,
-                                 peaks.mz_axis, above=bool(lock_masses))
+                                 peaks.mz_axis, frozenset(n for n, _ in lock_masses))
     return replace(check, lock_masses=tuple(n for n, _ in lock_masses)), peaks
 
 
@@ -702,7 +702,7 @@ def _best_refit(start: Calibration, pk_t: np.ndarray, pk_area: np.ndarray, ref_m
 
 def _held_out_choice(exported: Calibration, best: tuple, names: np.ndarray, ref_mz: np.ndarray, pk_t: np.ndarray,
                      j0: np.ndarray, bin_at: np.ndarray, model: str, t_axis: np.ndarray,
-                     mz_axis: np.ndarray, above: bool = False) -> CalibrationCheck:
+                     mz_axis: np.ndarray, locks: frozenset[str] = frozenset()) -> CalibrationCheck:
     """Apply the refit only if it beats the exported calibration on held-out references.
 
     The refit's leave-one-out residuals at its inliers are compared, in units of the local bin width,
@@ -725,6 +725,9 @@ def _held_out_choice(exported: Calibration, best: tuple, names: np.ndarray, ref_
         Calibration model.
     t_axis, mz_axis : numpy.ndarray
         Channel and exported m/z (u/e) of every bin.
+    locks : frozenset of str
+        Names of the references that are lock masses (ions identified in the spectrum): with any of them among
+        the inliers the signed-rank test decides, else the sign test (:func:`_refit_p_value`).
 
     Returns
     -------
@@ -740,6 +743,7 @@ def _held_out_choice(exported: Calibration, best: tuple, names: np.ndarray, ref_
     used = tuple(names[hit][inl])
     rejected = tuple(names[hit][~inl])
     mono = bool(np.all(np.diff(fit.mz(t_axis[mz_axis > 0.5])) > 0)) and fit.params[0] < t_axis[mz_axis > 0.5][0]
+    above = any(u in locks for u in used)  # identified ions among the inliers: the refit is checked up there
     p_value = _refit_p_value(loo / b, exp_res / b, above=above)
     if mono and p_value < REFIT_ALPHA:
         refs = tuple({"ion": n, "mz_true": float(a), "t": float(tt), "mz_fit": float(fit.mz(tt)),
