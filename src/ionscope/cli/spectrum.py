@@ -258,7 +258,9 @@ def _identified_note(quality: dict) -> str:
     locks = set(quality.get("lock_masses") or ())
     used = [u for u in quality["used"] if u in locks]
     ions = {u.split(" m/z ")[0] for u in used}
-    return f" ({len(used)} of them isotope peaks of {len(ions)} ions identified here)" if used else ""
+    if not used:
+        return ""
+    return f" ({len(used)} of them isotope peaks of {len(ions)} ion{'s' if len(ions) > 1 else ''} identified here)"
 
 
 def _print_identification(res, batch: bool = False, shared: frozenset[str] = frozenset(),
