@@ -227,13 +227,11 @@ def calibration_result(spec: xr.DataArray, *, model: str = "sqrt", references: S
     if lock_elements is not None:
         fits = _identified(apply_calibration(spec, check.calibration), Path(source) if source else None,
                            str(polarity), lock_elements, {"primary_ion": acquisition.get("primary_ion")})
-        locks = lock_ions(fits)
-        if locks:
-            check, _ = _recalibration(spec, polarity=polarity, model=model, references=references, source=source,
-                                      lock_masses=locks, peaks=peaks)
+        check = _lock_mass_check(spec, check, peaks, fits, polarity=polarity, source=source, model=model,
+                                 references=references)
     cal = check.calibration
     warnings = list(spec.attrs.get("read_warnings", [])) + list(check.warnings)
-    binning = (spec.attrs.get("acquisition") or {}).get("binning")
+    binning = acquisition.get("binning")
     if binning and binning > 1:
         warnings.append(f"the export is binned by {binning} channels: residuals are limited by the bin width "
                         "(≈ 2·binning/(k·√m) relative), not by the fit")
@@ -658,14 +656,22 @@ def _with_lock_masses(raw: xr.DataArray, first: tuple, spec: xr.DataArray, fits,
     significance as further references (:mod:`ionscope.spectra.lockmass`), and the identification redone where
     that changes the calibration: ``(check, spectrum, fits)``."""
     check, peaks = first
-    locks = lock_ions(fits)
-    if not locks:
-        return check, spec, fits
-    locked, _ = _recalibration(raw, polarity=polarity, source=path, lock_masses=locks, peaks=peaks)
+    locked = _lock_mass_check(raw, check, peaks, fits, polarity=polarity, source=path)
     if locked.calibration.params == check.calibration.params:
         return locked, spec, fits
     spec = apply_calibration(raw, locked.calibration)
     return locked, spec, _identified(spec, path, polarity, elements, options)
+
+
+def _lock_mass_check(raw: xr.DataArray, check, peaks, fits, *, polarity: str | None, source, model: str = "sqrt",
+                     references: Sequence[str] | None = None):
+    """The recalibration ``check`` redone on its ``peaks`` with the ions of ``fits`` identified at ≥ 5σ as
+    further references (:func:`ionscope.spectra.lockmass.lock_ions`); ``check`` itself when there are none."""
+    locks = lock_ions(fits)
+    if not locks:
+        return check
+    return _recalibration(raw, polarity=polarity, model=model, references=references, source=source,
+                          lock_masses=locks, peaks=peaks)[0]
 
 
 def spectrum_files(paths: Sequence[str | PathLike[str]]) -> list[Path]:
