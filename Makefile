@@ -13,12 +13,16 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# An editable install leaves the package's bytecode to be written on first import, which PYTHONDONTWRITEBYTECODE
+# forbids: every command would then compile its ~60 modules again (~0.15 s). compileall writes it once.
 $(VENV)/.installed: $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m compileall -q src/ionscope >/dev/null
 	@touch $@
 
 $(VENV)/.installed-dev: $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m compileall -q src/ionscope >/dev/null
 	@touch $(VENV)/.installed $@
 
 demo: $(VENV)/.installed

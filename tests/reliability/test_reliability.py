@@ -129,3 +129,13 @@ def test_same_profile_two_histories_two_tiers(cli, stack, tmp_path):
 def test_text_output_prints_unknown_without_history(cli, stack):
     code, out, _ = cli("depth", "layers", stack)
     assert code == 0 and "reliability: tier unknown — no sample history" in out
+
+
+def test_init_hint_names_each_folder_of_a_few_and_the_first_of_many(tmp_path):
+    from ionscope.reliability.rules import init_hint
+
+    few = [str(tmp_path / d / "sample.yaml") for d in ("a", "b")]
+    assert init_hint(few).count("ionscope sample init") == 2
+    many = [str(tmp_path / f"{i:03d}" / "sample.yaml") for i in range(250)]
+    hint = init_hint(many)
+    assert hint.count("ionscope sample init") == 1 and "000" in hint and "250 folders" in hint

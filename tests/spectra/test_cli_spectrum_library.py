@@ -565,3 +565,33 @@ def test_files_of_the_same_name_are_named_by_their_paths_in_the_text_output(cli,
     code, out, err = cli("spectrum", "identify", tmp_path / "a", tmp_path / "b", "--elements", "Ru")
     assert code == 0, err
     assert str(tmp_path / "a" / path.name) in out and str(tmp_path / "b" / path.name) in out
+
+
+def test_a_batch_over_worker_processes_gives_the_results_of_one_process(tmp_path, monkeypatch):
+    """Spectra spread over two worker processes: the same rows, in the order of the files, a bad file's row
+    saying why, and progress reported once per file."""
+    import ionscope.spectra.pipeline as pipeline
+
+    for name in ("P_a.txt", "P_b.txt", "P_c.txt"):
+        _export(tmp_path, name)
+    (tmp_path / "P_bad.txt").write_text("# Binning: 1 channels\nChannel\tm/z\tIntensity\n1\t0.5\t3\n2\t0.4\t3\n")
+
+    def rows(batch):
+        return [(Path(r["file"]).name, r["error"] is None,
+                 [(e["element"], e["detected"], getattr(e["intensity"], "value", None)) for e in r["elements"]])
+                for r in batch.results]
+
+    one = pipeline.identify_batch([tmp_path], elements=["Ru", "Pd"], workers=1)
+    monkeypatch.setattr(pipeline, "SPECTRA_PER_WORKER_START", 1)  # so that 4 files start 2 workers
+    seen: list[Path] = []
+    two = pipeline.identify_batch([tmp_path], elements=["Ru", "Pd"], workers=2, on_file=seen.append)
+    assert rows(two) == rows(one)
+    assert [r[0] for r in rows(two)] == ["P_a.txt", "P_b.txt", "P_bad.txt", "P_c.txt"]
+    assert [r[1] for r in rows(two)] == [True, True, False, True]
+    assert sorted(p.name for p in seen) == ["P_a.txt", "P_b.txt", "P_bad.txt", "P_c.txt"]
+
+
+def test_workers_must_be_a_positive_count(cli, tmp_path):
+    path, _ = _export(tmp_path)
+    code, _, err = cli("spectrum", "identify", path, "--workers", "0")
+    assert code == 2 and "--workers" in err

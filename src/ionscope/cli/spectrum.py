@@ -139,6 +139,10 @@ def identify(
                              "elements of the spectrum; faster, but the ions of elements left out then sit in "
                              "the named ones' windows and backgrounds: intensities biased, detections missed "
                              "or made).")] = False,
+    workers: Annotated[Optional[int], typer.Option(
+        "--workers", min=1, help="Worker processes of a batch (default: one per core available). Each costs a "
+                                 "start of ≈ 2 s, so a batch uses only as many as it has files to keep busy "
+                                 "(none for a few files); the results do not depend on it.")] = None,
     force: ForceOpt = False,
     json: JsonOpt = False,
 ) -> None:
@@ -178,7 +182,8 @@ def identify(
                                      force=force, **given)]
         else:
             results = list(identify_batch(files, elements=els, polarity=pol, recalibrate=recalibrate,
-                                          on_file=lambda _p: task.advance(1), plot=plot, force=force, **given))
+                                          on_file=lambda _p: task.advance(1), plot=plot, force=force,
+                                          workers=workers, **given))
     if table_out is not None:
         results = _write_table(results, table_out, force)
     if json:

@@ -192,6 +192,10 @@ def init_hint(looked_up: str | list[str | None] | None) -> str:
     if any(_read_only_folder(p) for p in places):
         return ("the data folder is read-only: `ionscope sample init sample.yaml` writes a template here, "
                 "to pass with --sample sample.yaml")
+    if len(places) > 3:
+        return (f"`ionscope sample init {shlex.quote(places[0])}` writes a template where it is looked up for the "
+                f"first of {len(places)} folders (each folder's spectra take its own sample.yaml; or pass one "
+                "with --sample)")
     if len(places) > 1:
         return " and ".join(f"`ionscope sample init {shlex.quote(p)}`" for p in places) + \
             " write templates where they are looked up"
