@@ -42,7 +42,9 @@ def ordered_map(func: Callable[[T], R], items: Sequence[T], workers: int,
     hold a lock can deadlock the child), so ``func`` and ``initializer`` must be importable module-level
     functions and items and results picklable. ``on_done(item)`` runs in this process as each item
     finishes (in completion order: a progress bar); the results are in the order of ``items``. An
-    exception raised by ``func`` is raised here, as it would be in a loop.
+    exception raised by ``func`` is raised here, as it would be in a loop. Ctrl-C stops the run from this
+    process (the workers ignore it, finish the task they hold, and are shut down): one message, not one
+    traceback per worker.
     """
     if workers <= 1 or len(items) <= 1:
         if initializer is not None:
@@ -58,7 +60,7 @@ def ordered_map(func: Callable[[T], R], items: Sequence[T], workers: int,
 
     results: list[Any] = [None] * len(items)
     with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                             initializer=initializer) as pool:
+                             initializer=_worker_start, initargs=(initializer,)) as pool:
         futures = {pool.submit(func, item): i for i, item in enumerate(items)}
         try:
             for fut in as_completed(futures):
@@ -71,6 +73,14 @@ def ordered_map(func: Callable[[T], R], items: Sequence[T], workers: int,
                 fut.cancel()
             raise
     return results
+
+
+def _worker_start(initializer: Callable[[], Any] | None) -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if initializer is not None:
+        initializer()
 
 
 __all__ = ["available_cores", "ordered_map", "worker_count"]

@@ -96,36 +96,46 @@ def widths(y: np.ndarray, peaks: np.ndarray, rel_height: float,
 def nnls(a: np.ndarray, b: np.ndarray, maxiter: int | None = None) -> tuple[np.ndarray, float]:
     """Non-negative least squares ``min ‖a·x − b‖, x ≥ 0`` by the active-set method of Lawson & Hanson
     (*Solving Least Squares Problems*, 1974, ch. 23) — the algorithm of :func:`scipy.optimize.nnls`,
-    here without importing ``scipy.optimize`` (start-up time). Returns ``(x, residual norm)``."""
+    here without importing ``scipy.optimize`` (start-up time). Each passive-set least-squares problem is
+    solved from the normal equations ``aᵀa``, ``aᵀb``, formed once (Bro & De Jong, *J. Chemometrics* 11,
+    393, 1997, doi:10.1002/(SICI)1099-128X(199709/10)11:5<393::AID-CEM483>3.0.CO;2-L); a singular one by
+    least squares. Returns ``(x, residual norm)``."""
     a = np.asarray(a, dtype=float)
     b = np.asarray(b, dtype=float)
     n = a.shape[1]
     maxiter = 3 * n if maxiter is None else maxiter
+    ata, atb = a.T @ a, a.T @ b
     x = np.zeros(n)
     passive = np.zeros(n, dtype=bool)
     tol = 10 * np.finfo(float).eps * max(np.abs(a).sum(axis=0).max(initial=0.0), 1.0) * max(a.shape)
-    w = a.T @ b
+    w = atb.copy()
     it = 0
     while (~passive).any() and np.max(np.where(passive, -np.inf, w)) > tol:
         passive[int(np.argmax(np.where(passive, -np.inf, w)))] = True
-        s = _ls_on(a, b, passive)
+        s = _ls_on(ata, atb, passive)
         while np.any(s[passive] <= tol) and it < maxiter:
             it += 1
             q = passive & (s <= tol)
             alpha = float(np.min(x[q] / (x[q] - s[q])))
             x = x + alpha * (s - x)
             passive &= x > tol
-            s = _ls_on(a, b, passive)
+            s = _ls_on(ata, atb, passive)
         x = s
-        w = a.T @ (b - a @ x)
+        w = atb - ata @ x
         if it >= maxiter:
             break
     x = np.where(passive, np.maximum(x, 0.0), 0.0)
     return x, float(np.linalg.norm(a @ x - b))
 
 
-def _ls_on(a: np.ndarray, b: np.ndarray, passive: np.ndarray) -> np.ndarray:
-    s = np.zeros(a.shape[1])
-    if passive.any():
-        s[passive] = np.linalg.lstsq(a[:, passive], b, rcond=None)[0]
+def _ls_on(ata: np.ndarray, atb: np.ndarray, passive: np.ndarray) -> np.ndarray:
+    """The least-squares solution on the ``passive`` columns (0 elsewhere), from the normal equations."""
+    s = np.zeros(atb.size)
+    idx = np.flatnonzero(passive)
+    if idx.size:
+        sub = ata[np.ix_(idx, idx)]
+        try:
+            s[idx] = np.linalg.solve(sub, atb[idx])
+        except np.linalg.LinAlgError:
+            s[idx] = np.linalg.lstsq(sub, atb[idx], rcond=None)[0]
     return s
