@@ -624,7 +624,8 @@ def _identify_file(path, *, elements, polarity, recalibrate, **options) -> tuple
                         "then (where chlorine is seen) the chloride-forming metals not found by their chloro-complex "
                         "ions, then Rh and Ir against the elements found, and keeps the elements that pass again "
                         "when fitted alone; minor elements and other one- or two-isotope elements can be missed: "
-                        "test suspected ones with --elements")
+                        "test suspected ones with --elements (gold is fitted, since its atomic ion at m/z 197 lies in "
+                        "platinum's pattern, but never reported in auto mode)")
     prov = make_provenance("ionscope.spectra.identify_elements", inputs=[p],
                            parameters={"elements": elements, "polarity": pol, "recalibrate": recalibrate, **options})
     return Result("spectrum.identify",
