@@ -237,3 +237,20 @@ def test_single_isotope_intensity_is_unbiased_whatever_the_bin_phase(interferenc
         co = next(f for f in fits if f.formula == "Co+")
         z.append((co.intensity - truth.truth["species"]["Co+"]) / co.uncertainty)
     assert abs(np.mean(z)) < 4 / np.sqrt(6), z
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_light_ion_between_isolated_peaks_is_found_and_not_made_up(seed):
+    """Below m/z 12 there is no molecular continuum: Li⁺ between H₂⁺, H₃⁺ and B⁺ peaks, which no linear
+    background follows, is found from its ⁶Li/⁷Li pattern, and not reported where there is none."""
+    light = {"H2+": 8e3, "H3+": 1e3, "B+": 1.5e4}
+    spec, _ = tof_spectrum({**BASE, **light, "Li+": 2.5e3}, n_channels=3500, resolving_power=1700, shots=None,
+                           seed=seed)
+    fits = identify_elements(apply_calibration(spec, auto_calibrate(spec)), polarity="positive",
+                             elements=["Li", "Ru"])
+    li = next(f for f in fits if f.formula == "Li+")
+    assert li.present and abs(li.intensity - 2.5e3) < 4 * li.uncertainty + 0.05 * 2.5e3, li
+    spec, _ = tof_spectrum({**BASE, **light}, n_channels=3500, resolving_power=1700, shots=None, seed=seed)
+    fits = identify_elements(apply_calibration(spec, auto_calibrate(spec)), polarity="positive",
+                             elements=["Li", "Ru"])
+    assert "Li" not in fits.present()

@@ -324,8 +324,9 @@ def _print_columns_note() -> None:
     console.print("  z: a form's fitted intensity over its 1σ (background alone can make it large); zc: its "
                   "contrast over the local background (σ) — the largest over the forms counted, or, for a row not "
                   "detected, those of its form of largest contrast. Detected: the isotope pattern fits and its "
-                  "contrast passes the family-wise 3σ test (Bonferroni over the species tested); the counts then "
-                  "sum every form that passes at 3σ on its own; a row not detected names the tests its form of "
+                  "contrast passes the family-wise 3σ test (Bonferroni over the species tested; not for ions below "
+                  "m/z 12, where no molecular continuum exists); the counts then sum every form that passes at 3σ "
+                  "on its own; a row not detected names the tests its form of "
                   "largest contrast fails (significance, pattern, contrast, mass offset; in auto mode also not "
                   "confirmed when the elements found are fitted alone), and its limit is on the ion named (the "
                   "atomic ion where in range; --json lists every form's fitted counts)",

@@ -19,6 +19,10 @@ A species is reported *present* when
    the binning. An organic envelope spread over the same nominal masses as a
    rare-earth or oxide pattern is absorbed by the background; a metal pattern with gaps (Ru⁺ has none
    at 97 and 103, Pd⁺ none at 107 and 109) is not. A pad of 4 gives each parity two masses per side.
+   Species whose whole pattern lies below m/z 12 (:data:`CONTINUUM_START_MZ`: Li⁺, Be⁺, B⁺ …) are exempt:
+   no molecular continuum exists below C⁺, and the isolated H₂⁺, H₃⁺ or B⁺ peaks that a linear background
+   cannot follow would only inflate the test's σ (a clean ⁶Li⁺/⁷Li⁺ pair between empty masses came out at
+   2.3σ).
 
 ``z_crit`` comes from counting statistics (:func:`detection_threshold`, Bonferroni over the species
 tested in a run). Once an element has a present species, its other forms that fail only tests 1 and 3 at
@@ -106,7 +110,8 @@ def _assess(species: _Species, fit: _WindowFit, data: _Spectrum, params: Identif
             contrast, local, local_sigma = _local_fit(s, species, data, params.contrast_pad)
             if not fit.coef[s] > 0:  # the window fit has none of it: nothing to test, the atomic ion's limit
                 contrast = 0.0
-        if (params.contrast or not diagnostic) and not contrast >= z_crit:
+        below_continuum = float(p.mz.max()) < CONTINUUM_START_MZ
+        if (params.contrast or not diagnostic) and not below_continuum and not contrast >= z_crit:
             failed.append("contrast")
         if not abs(offset) <= params.max_offset:
             failed.append("mass offset")
@@ -119,6 +124,12 @@ def _assess(species: _Species, fit: _WindowFit, data: _Spectrum, params: Identif
     out.sort(key=lambda f: (f.interference, -f.intensity))
     return out
 
+
+#: m/z below which the contrast test does not apply: the lightest molecular fragment ion of the organic and
+#: cluster quasi-continuum is C⁺ (m/z 12); below it only atomic ions (H, He, Li, Be, B) and H₂⁺/H₃⁺ occur, each
+#: an isolated peak (Vickerman & Briggs, *ToF-SIMS: Materials Analysis by Mass Spectrometry*, 2nd ed., 2013,
+#: ch. 3).
+CONTINUUM_START_MZ = 11.5
 
 #: z a further form of a detected element must reach in tests 1 and 3 to count towards the element: the
 #: single-test 3σ detection convention of counting statistics (Currie, *Anal. Chem.* 40, 586, 1968,
