@@ -595,3 +595,22 @@ def test_workers_must_be_a_positive_count(cli, tmp_path):
     path, _ = _export(tmp_path)
     code, _, err = cli("spectrum", "identify", path, "--workers", "0")
     assert code == 2 and "--workers" in err
+
+
+def test_the_detection_threshold_is_reported_with_the_tests_it_covers(cli, tmp_path):
+    """The z each form must reach is the Bonferroni threshold of the ions tested: given in the JSON and the text,
+    lower when fewer elements are named, higher in auto mode (every test its stages can make)."""
+    from ionscope.spectra.presence import detection_threshold
+
+    path, _ = _export(tmp_path)
+    seen = {}
+    for els in ("Pt", "Ru,Pt,Pd", "auto"):
+        code, out, err = cli("spectrum", "identify", path, "--elements", els, "--json")
+        assert code == 0, err
+        t = json.loads(out)["results"]["detection_threshold"]
+        assert t["tests"] > 0 and t["z"] == pytest.approx(detection_threshold(t["tests"]))
+        seen[els] = t
+    assert seen["Pt"]["tests"] < seen["Ru,Pt,Pd"]["tests"] < seen["auto"]["tests"]
+    assert seen["Pt"]["z"] < seen["Ru,Pt,Pd"]["z"] < seen["auto"]["z"]
+    code, out, _ = cli("spectrum", "identify", path, "--elements", "Ru,Pt,Pd")
+    assert f"detected where z and zc ≥ {seen['Ru,Pt,Pd']['z']:.2f}" in " ".join(out.split())

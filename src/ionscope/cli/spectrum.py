@@ -293,6 +293,9 @@ def _print_identification(res, batch: bool = False, shared: frozenset[str] = fro
     if primary:
         console.print(f"  primary ion: {pretty_ion(primary)} (its ions fitted as nuisance, never reported)",
                       highlight=False)
+    threshold = res.get("detection_threshold")
+    if threshold:
+        console.print(f"  {_threshold_note(threshold, auto=res['screened'] is not None)}", highlight=False)
     table = Table("element", "found", "counts", "3σ limit", "z", "zc", "evidence / failed test", box=None)
     for r in res["elements"]:
         q, ul = r["intensity"], r["upper_limit"]
@@ -317,6 +320,16 @@ def _shared_warnings(results) -> list[str]:
     if len(done) < 2:
         return []
     return [w for w in done[0].warnings if all(w in r.warnings for r in done[1:])]
+
+
+def _threshold_note(threshold: dict, auto: bool) -> str:
+    """The z the significance and contrast tests required, and why that z."""
+    z, n = threshold["z"], threshold["tests"]
+    if not n:
+        return f"detected where z and zc ≥ {z:.2f} (as given)"
+    family = (f"the {n} tests auto mode's stages can make" if auto else
+              f"the {n} ions tested of the elements named; naming fewer elements lowers it")
+    return f"detected where z and zc ≥ {z:.2f} (Bonferroni: a 3σ false-report probability over {family})"
 
 
 def _print_columns_note() -> None:

@@ -533,6 +533,14 @@ class ElementRow(_Open):
     evidence: list[str]
 
 
+class DetectionThreshold(_Closed):
+    """The z the significance and contrast tests required: the one-sided Bonferroni threshold that keeps the
+    false-report probability of ``tests`` tests at that of one 3σ test (0 tests: the z was given)."""
+
+    z: float
+    tests: int
+
+
 class SpectrumIdentifyResults(_Open):
     """One spectrum file's identification; ``figures`` (with ``--plot``) and ``table`` (with ``--table``,
     the long table holding this file's rows) are the files written, null when not asked for."""
@@ -543,6 +551,7 @@ class SpectrumIdentifyResults(_Open):
     species: list[dict[str, Any]]
     elements: list[ElementRow]
     error: Optional[str]
+    detection_threshold: Optional[DetectionThreshold] = None
     figures: Optional[list[WrittenFile]] = None
     table: Optional[WrittenFile] = None
 

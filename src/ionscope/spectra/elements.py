@@ -10,7 +10,7 @@ Named mode runs the same tests as auto mode: naming an element does not make it 
 the false-report probability of the whole run of species tests at that of a single 3σ test
 (Bonferroni), e.g. 3.7σ for the 11 positive and 4.0σ for the 41 negative species (chlorides
 included) of Ru, Rh, Pd, Ir, Pt. In auto mode the family is every test its stages can make, counted
-before any is made (:func:`_auto_threshold`): 4.07σ for the 58 positive tests, 4.29σ for the 154
+before any is made (:func:`_auto_test_count`): 4.07σ for the 58 positive tests, 4.29σ for the 154
 negative ones where chlorine is seen (74 screened species, 20 chloro-complex ions in the first round of
 the chloride stage and 44 chloride and oxychloride ions in its second, 16 Rh/Ir forms).
 
@@ -101,7 +101,7 @@ from ionscope.spectra.forms import (
     chloride_allowed,
 )
 from ionscope.spectra.identification import Identification, IdentifyParameters, SpeciesFit
-from ionscope.spectra.presence import _assess, detection_threshold, run_threshold
+from ionscope.spectra.presence import _assess, detection_threshold, reportable_count, run_threshold
 from ionscope.spectra.windowfit import _build_species, _fit_windows, _prepare, _Species, _Spectrum, _window_counts
 
 if TYPE_CHECKING:
@@ -159,6 +159,7 @@ def _identify_named(els: list[str], data: _Spectrum, polarity: str, params: Iden
     nuisance = [e for e in _primary_elements(params.primary_ion) if e not in els + background]
     hidden = set(nuisance) | set(background)
     species = _build_species(els + background, polarity, params, data, interferences, chlorides, nuisance)
+    n_tests = 0 if params.min_significance is not None else reportable_count(species, hidden)
     params = replace(params, min_significance=run_threshold(species, hidden, params))
     fits = _assess(species, _fit_windows(species, data, params), data, params, hidden)
     found = list(dict.fromkeys(f.element for f in fits if f.present))
@@ -166,7 +167,8 @@ def _identify_named(els: list[str], data: _Spectrum, polarity: str, params: Iden
         species = _build_species(found + background, polarity, params, data, interferences, chlorides, nuisance,
                                  dimers=interferences)
         fits = _found_refit(fits, _assess(species, _fit_windows(species, data, params), data, params, hidden))
-    return Identification(tuple(fits), polarity, tuple(els), chlorides, tuple(nuisance), tuple(background))
+    return Identification(tuple(fits), polarity, tuple(els), chlorides, tuple(nuisance), tuple(background),
+                          float(params.min_significance), n_tests)
 
 
 def _found_refit(fits: list[SpeciesFit], again: list[SpeciesFit]) -> list[SpeciesFit]:
@@ -201,8 +203,10 @@ def _identify_auto(data: _Spectrum, polarity: str, params: IdentifyParameters) -
     species = _build_species(els, polarity, params, data, interferences, chlorides, nuisance)
     fit = _fit_windows(species, data, params)
     hidden = set(AUTO_NUISANCE) | set(nuisance)
+    n_tests = 0
     if params.min_significance is None:
-        params = replace(params, min_significance=_auto_threshold(species, hidden, polarity, params, data))
+        n_tests = _auto_test_count(species, hidden, polarity, params, data)
+        params = replace(params, min_significance=detection_threshold(n_tests))
     fits = _assess(species, fit, data, params, hidden)
     chloro = _chloro_stage_runs(params, data, polarity)
     if chloro:
@@ -214,7 +218,8 @@ def _identify_auto(data: _Spectrum, polarity: str, params: IdentifyParameters) -
     if chloro and ({f.element for f in fits if f.present} != before or oxychlorides):
         fits = _chloro_complex_stage(fits, polarity, params, data, nuisance, oxychlorides)
     fits = _confirmation(fits, polarity, params, data, nuisance, chlorides)
-    return Identification(tuple(fits), polarity, tuple(els), chlorides, tuple(nuisance))
+    return Identification(tuple(fits), polarity, tuple(els), chlorides, tuple(nuisance), (),
+                          float(params.min_significance), n_tests)
 
 
 def _chloro_stage_runs(params: IdentifyParameters, data: _Spectrum, polarity: str) -> bool:
@@ -223,9 +228,10 @@ def _chloro_stage_runs(params: IdentifyParameters, data: _Spectrum, polarity: st
     return params.chlorides is None and not params.forms and _chlorine_seen(data, polarity, params)
 
 
-def _auto_threshold(species: _Species, hidden: set[str], polarity: str, params: IdentifyParameters,
-                    data: _Spectrum) -> float:
-    """The z of every presence test of auto mode: Bonferroni (:func:`detection_threshold`) over all the tests
+def _auto_test_count(species: _Species, hidden: set[str], polarity: str, params: IdentifyParameters,
+                     data: _Spectrum) -> int:
+    """The number of tests whose Bonferroni threshold (:func:`detection_threshold`) is the z of every presence
+    test of auto mode: all the tests
     its stages can make, counted before any is made — the screening's reported species (``species`` less
     the ``hidden`` elements), the ions of every metal :func:`_chloro_complex_stage` can test in its two
     rounds (when that stage runs: the binary chloro-complex ions, then every chloride and oxychloride ion)
@@ -234,14 +240,14 @@ def _auto_threshold(species: _Species, hidden: set[str], polarity: str, params: 
     before the data decide which of the later tests are run keeps the false-report probability of the
     whole run at that of one 3σ test."""
     top = float(data.x.max())
-    n = sum(1 for r in species.reported if r is not None and r not in hidden)
+    n = reportable_count(species, hidden)
     chlorine = _chlorine_seen(data, polarity, params) if params.chlorides is None else params.chlorides
     if _chloro_stage_runs(params, data, polarity):
         metals = _chloro_complex_metals()
         n += len(_chloro_complex_pairs(metals, polarity, top))
         n += len(_chloro_complex_pairs(metals, polarity, top, oxychlorides=True))
     n += len(_candidate_pairs(AUTO_FEW_ISOTOPE, polarity, params.forms, top, chlorine))
-    return detection_threshold(n)
+    return n
 
 
 def _chloro_complex_metals() -> list[str]:
@@ -287,7 +293,7 @@ def _chloro_complex_stage(fits: list[SpeciesFit], polarity: str, params: Identif
     (:func:`_chloro_complex_pairs`) are fitted jointly with every form and (oxy)chloride ion of the
     established elements and the primary-ion species, so that they are credited only with what those
     cannot explain, and must pass the same tests 1–3 (:mod:`ionscope.spectra.presence`) at the auto-mode threshold
-    (:func:`_auto_threshold`). The metal's own oxychloride ions (MOCl⁻, MOCl₂⁻, MO₂Cl⁻) are tested only
+    (:func:`_auto_test_count`). The metal's own oxychloride ions (MOCl⁻, MOCl₂⁻, MO₂Cl⁻) are tested only
     for the metals in ``oxychlorides`` (:func:`_oxide_pattern_seen`): they share their nominal masses
     with the oxychloride anions of the matrix metal (RuOₓClᵧ⁻ up to Ru +8), richer than any form list.
     Metals that pass alone are fitted and tested once more together, so that no two are credited with the
@@ -345,7 +351,7 @@ def _few_isotope_stage(fits: list[SpeciesFit], els: list[str], polarity: str, pa
     (RuCl₃⁻ at m/z 205–213 on IrO⁻). Screened among the ~30 candidates of the screening, the few-isotope
     forms take counts that absent elements' oxides and unmodelled cluster ions leave; against the
     established elements only, the same contrast test as in named mode decides. The threshold is that of
-    the whole auto run (:func:`_auto_threshold`, passed as ``params.min_significance``); called without
+    the whole auto run (:func:`_auto_test_count`, passed as ``params.min_significance``); called without
     one, Bonferroni over the earlier stages' tests plus the few-isotope forms tested here.
     """
     found = [e for e in dict.fromkeys(f.element for f in fits if f.present) if e not in AUTO_FEW_ISOTOPE]
@@ -383,7 +389,7 @@ def _confirmation(fits: list[SpeciesFit], polarity: str, params: IdentifyParamet
     take their counts; :func:`_dimer_species`)
     and the primary-ion species — and an element stays present only if one of its species passes tests 1–3 (module
     docstring) in that fit too; the others' records are marked ``"not confirmed"``. Requiring a second test to pass
-    as well can only lower the false-report probability, so the Bonferroni threshold of :func:`_auto_threshold`
+    as well can only lower the false-report probability, so the Bonferroni threshold of :func:`_auto_test_count`
     still bounds the whole run. The confirmed elements' records, and the interference species, are those of this fit
     (the model a user naming these elements would get, with their dimers: the screening splits their ions with the
     absent candidates, which left Ru at 0.25–0.8 and Pt at 0.3 of the named-mode intensity on negative spectra); the

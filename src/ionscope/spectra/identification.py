@@ -57,7 +57,9 @@ class Identification(RecordSequence[SpeciesFit]):
     forms by decreasing intensity, then the interference species), the polarity, the candidate
     elements, whether (oxy)chloride forms were fitted, the primary-ion elements fitted as nuisance and,
     in named mode, the elements the auto screening found that were fitted without being named
-    (``background``, :attr:`IdentifyParameters.screen_unnamed`).
+    (``background``, :attr:`IdentifyParameters.screen_unnamed`), and the z the significance and contrast
+    tests required (``z_crit``) with the number of tests it is the Bonferroni threshold of (``n_tests``; 0 when
+    ``min_significance`` was given).
     Indexing, ``len`` and iteration go over the species fits; :meth:`present` gives the elements found
     (:func:`elements_present`).
     """
@@ -68,6 +70,8 @@ class Identification(RecordSequence[SpeciesFit]):
     chlorides: bool = False
     nuisance: tuple[str, ...] = ()
     background: tuple[str, ...] = ()
+    z_crit: float = float("nan")
+    n_tests: int = 0
     items_field: ClassVar[str] = "species"
 
     def present(self) -> Result:
@@ -76,8 +80,8 @@ class Identification(RecordSequence[SpeciesFit]):
 
     def to_dict(self) -> dict:
         return {"polarity": self.polarity, "candidates": list(self.candidates), "chlorides": self.chlorides,
-                "nuisance": list(self.nuisance), "background": list(self.background),
-                "species": [f.to_dict() for f in self.species]}
+                "nuisance": list(self.nuisance), "background": list(self.background), "z_crit": self.z_crit,
+                "n_tests": self.n_tests, "species": [f.to_dict() for f in self.species]}
 
 
 @dataclass(frozen=True)
@@ -100,7 +104,7 @@ class IdentifyParameters:
         modelled peak width (default: :func:`instrument_resolving_power`).
     min_significance
         z needed in tests 1 and 3; default :func:`detection_threshold` of the number of reported
-        species tested (auto mode: of all tests its stages can make, :func:`_auto_threshold`).
+        species tested (auto mode: of all tests its stages can make, :func:`_auto_test_count`).
     min_match, min_fraction
         Pattern criteria of multi-isotope species (:mod:`ionscope.spectra.presence`, test 2).
     min_abundance

@@ -638,6 +638,7 @@ def _identify_file(path, *, elements, polarity, recalibrate, **options) -> tuple
                                for f in fits if f.present],
                    "screened": {r["element"]: r for r in all_rows} if auto else None,
                    "background_elements": list(fits.background),
+                   "detection_threshold": {"z": fits.z_crit, "tests": fits.n_tests},
                    "error": None, "figures": None, "table": None},
                   tuple(warnings), prov), spec
 
@@ -808,6 +809,7 @@ def _identify_or_error(item: tuple[Path, str | None], *, elements, **kwargs) -> 
                                parameters={"elements": elements})
         return Result("spectrum.identify", {"file": str(p), "polarity": None, "elements": [], "calibration": None,
                                             "species": [], "screened": None, "background_elements": [],
+                                            "detection_threshold": None,
                                             "error": exc.cli_problem,
                                             "figures": None if kwargs.get("plot") is None else [], "table": None},
                       (), prov)

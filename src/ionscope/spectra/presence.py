@@ -161,7 +161,13 @@ def run_threshold(species: _Species, hidden: set[str], params: IdentifyParameter
     ``hidden`` nuisance and background elements)."""
     if params.min_significance is not None:
         return params.min_significance
-    return detection_threshold(sum(1 for r in species.reported if r is not None and r not in hidden))
+    return detection_threshold(reportable_count(species, hidden))
+
+
+def reportable_count(species: _Species, hidden: set[str]) -> int:
+    """Number of species of a fit that can be reported (not interference species, not those of the ``hidden``
+    nuisance and background elements): the tests of its Bonferroni family."""
+    return sum(1 for r in species.reported if r is not None and r not in hidden)
 
 
 def _local_fit(s: int, species: _Species, data: _Spectrum, pad: int) -> tuple[float, float, float]:
