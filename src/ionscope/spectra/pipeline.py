@@ -754,6 +754,10 @@ class BatchIdentification(RecordSequence[Result]):
 #: ≈ 1.7 s) in spectra of the size of the Laurent et al. (2024) exports (≈ 0.13 s each), measured on 2 cores.
 SPECTRA_PER_WORKER_START = 13
 
+#: The same with ``--plot``: one figure per element at ≈ 0.2 s each makes a spectrum cost ≈ 1 s, and the worker
+#: also imports matplotlib (≈ 2.2 s in all).
+PLOTTED_SPECTRA_PER_WORKER_START = 2
+
 
 def identify_batch(paths: Sequence[str | PathLike[str]], *, elements: Sequence[str] | str = "auto",
                    polarity: str | None = None, recalibrate: bool = True,
@@ -766,16 +770,17 @@ def identify_batch(paths: Sequence[str | PathLike[str]], *, elements: Sequence[s
     (:func:`ionscope.spectra.plots.figure_stems`).
 
     ``workers`` caps the worker processes (None: every core available); as many start as pay for their
-    start (:func:`ionscope.kernels.parallel.worker_count`, :data:`SPECTRA_PER_WORKER_START`), none for a
-    few files. More than one needs the calling script guarded by ``if __name__ == "__main__":`` (they are
-    spawned). The results do not depend on it.
+    start (:func:`ionscope.kernels.parallel.worker_count`, :data:`SPECTRA_PER_WORKER_START`,
+    :data:`PLOTTED_SPECTRA_PER_WORKER_START`), none for a few files. More than one needs the calling script
+    guarded by ``if __name__ == "__main__":`` (they are spawned). The results do not depend on it.
     """
     from ionscope.kernels.parallel import ordered_map, worker_count
     from ionscope.spectra.plots import figure_stems
 
     files = spectrum_files(paths)
     stems = figure_stems(files) if plot is not None else {}
-    n = worker_count(len(files), workers, SPECTRA_PER_WORKER_START)
+    n = worker_count(len(files), workers,
+                     SPECTRA_PER_WORKER_START if plot is None else PLOTTED_SPECTRA_PER_WORKER_START)
     task = partial(_identify_or_error, elements=elements, polarity=polarity, recalibrate=recalibrate, plot=plot,
                    force=force, **options)
     out = ordered_map(task, [(p, stems.get(p)) for p in files], n,
