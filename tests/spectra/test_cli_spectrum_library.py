@@ -614,3 +614,17 @@ def test_the_detection_threshold_is_reported_with_the_tests_it_covers(cli, tmp_p
     assert seen["Pt"]["z"] < seen["Ru,Pt,Pd"]["z"] < seen["auto"]["z"]
     code, out, _ = cli("spectrum", "identify", path, "--elements", "Ru,Pt,Pd")
     assert f"detected where z and zc ≥ {seen['Ru,Pt,Pd']['z']:.2f}" in " ".join(out.split())
+
+
+def test_a_figure_spreads_a_peak_over_its_bin_as_the_fit_counts_it():
+    """In an export binned coarser than its peaks, a peak lands in two bins in the proportion of where it
+    falls; the figure's fitted pattern does the same (a single-bin bar stood 1.6× above the data)."""
+    from types import SimpleNamespace
+
+    from ionscope.spectra.plots import _binned_pattern
+
+    lo = np.arange(99.0, 101.0, 0.2)
+    pat = SimpleNamespace(mz=np.array([100.05]), abundance=np.array([1.0]))
+    counts = _binned_pattern(pat, 1000.0, lo, lo + 0.2, resolving_power=np.inf)
+    assert counts.sum() == pytest.approx(1000.0)
+    np.testing.assert_allclose(counts[[4, 5]], [250.0, 750.0], atol=1e-6)  # box [99.95, 100.15]

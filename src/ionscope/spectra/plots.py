@@ -63,8 +63,9 @@ def plot_identification(res: Result, spectrum: xr.DataArray, folder: Path, *, st
     """One PNG per element of an identification Result: for each of the element's species, the counts
     per bin around its pattern, the local background (clipped block mean,
     :func:`ionscope.spectra.peaks.estimate_baseline`) and the fitted pattern on top of it (Gaussian
-    peaks of FWHM m/R at the exact isotopologue masses, R the median m/Δm of the 20 strongest peaks,
-    areas = fitted intensity × isotopologue abundance).
+    peaks of FWHM m/R at the exact isotopologue masses, R the median m/Δm of the 20 strongest peaks, each
+    spread over its bin's width as the window fit counts it; areas = fitted intensity × isotopologue
+    abundance).
 
     ``spectrum`` is the spectrum as identified (calibrated); ``stem`` starts the figures' names (default:
     the file's stem; a batch gives :func:`figure_stems`). Returns a ``spectrum.figures`` Result:
@@ -85,7 +86,7 @@ def plot_identification(res: Result, spectrum: xr.DataArray, folder: Path, *, st
     base = estimate_baseline(y, 101)
     resolving_power = instrument_resolving_power(y, x)
     r_text = (f"instrument m/Δm {resolving_power:.0f}, binning removed" if np.isfinite(resolving_power)
-              else "peaks within one bin")
+              else "peaks narrower than a bin, each spread over its bin's width")
     edges = _channel_edges(x)
     cal = res["calibration"]
     cal_text = f", calibration rms {cal['rms'].value:.0f} ppm" if cal is not None and cal.get("rms") else ""
@@ -194,13 +195,16 @@ def _draw_form(ax, form: dict, species: list[dict], x: np.ndarray, y: np.ndarray
 
 
 def _binned_pattern(pat, intensity: float, lo: np.ndarray, hi: np.ndarray, resolving_power: float) -> np.ndarray:
-    """Counts per bin [lo, hi) of ``intensity`` counts spread over the isotopologues of ``pat`` (Gaussian
-    peaks of FWHM m/R at their exact masses)."""
-    from ionscope.spectra.windowfit import FWHM_SIGMA, _gaussian_share
+    """Counts per bin [lo, hi) of ``intensity`` counts spread over the isotopologues of ``pat``: Gaussian
+    peaks of FWHM m/R at their exact masses, each spread over the width of the bin it falls in, as the window
+    fit models them (:func:`~ionscope.spectra.windowfit._binned_gaussian_share`; an export that sums many TOF
+    channels per bin puts a peak narrower than a bin into two bins in the proportion of where it falls)."""
+    from ionscope.spectra.windowfit import FWHM_SIGMA, _binned_gaussian_share
 
     centre = pat.mz[:, None]
-    share = _gaussian_share(centre, np.maximum(centre / (resolving_power * FWHM_SIGMA), 1e-6 * (hi - lo).min()),
-                            lo[None, :], hi[None, :])
+    width = np.interp(pat.mz, 0.5 * (lo + hi), hi - lo)[:, None]
+    sigma = np.maximum(centre / (resolving_power * FWHM_SIGMA), 1e-6 * width)
+    share = _binned_gaussian_share(centre, sigma, width, lo[None, :], hi[None, :])
     return max(intensity, 0.0) * (pat.abundance / pat.abundance.sum()) @ share
 
 
