@@ -84,3 +84,16 @@ def test_version_imports_no_scientific_library():
     res = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize("args, words", [
+    (["spectrum", "identify", "x.txt", "--workers", "0"], "Invalid value for '--workers'"),
+    (["spectrum", "identify"], "Missing argument"),
+    (["spectrum", "identfy"], "No such command 'identfy'"),
+    (["info", "x", "--bogus"], "No such option: --bogus"),
+])
+def test_a_usage_error_is_one_line_naming_the_help_to_read(cli, args, words):
+    code, out, err = cli(*args)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 2 and len(lines) == 1 and lines[0].startswith("error: ") and words in lines[0], err
+    assert "--help`" in lines[0] and not out

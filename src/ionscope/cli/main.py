@@ -317,10 +317,20 @@ def main(argv: list[str] | None = None) -> int:
             if as_json:
                 emit_error(exc)
                 return 2
-            exc.show()
+            err_console.print(f"[bold red]error:[/bold red] {escape(_usage_problem(exc))}", highlight=False,
+                              soft_wrap=True)
             return exc.exit_code
         raise
     return rv if isinstance(rv, int) else 0
+
+
+def _usage_problem(exc: Exception) -> str:
+    """A usage error of the click layer (unknown option, invalid value, missing argument) as one line, with
+    the help command of the command it concerns."""
+    message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+    ctx = getattr(exc, "ctx", None)
+    where = getattr(ctx, "command_path", None) or "ionscope"
+    return f"{message.strip().rstrip('.')} (see `{where} --help`)"
 
 
 def run() -> None:
