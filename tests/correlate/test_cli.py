@@ -54,6 +54,9 @@ def test_transfer_csv_and_resampled(registered, cli, tmp_path):
     table = pd.read_csv(csv)
     assert set(table["label"]) == {"electrolyte", "cathode", "cbd"} and len(table) == 9
     assert ionscope.read(res).shape == (256, 256, 3)
+    code, text, err = cli("correlate", "transfer", registered["phase"], registered["sims"], "--transform",
+                          registered["transform"], "--csv", csv, "--force")
+    assert code == 0 and f"wrote {csv}" in " ".join(text.split()), err  # says what it wrote, as the other commands
 
 
 @pytest.mark.slow

@@ -242,6 +242,9 @@ def transfer(
             tab.add_row(name, ch, show(q.get("mean_per_pixel", q.get("mean_per_voxel"))), show(q["total"]))
     console.print(tab)
     print_warnings(result.warnings)
+    for path in (csv, resampled):
+        if path is not None:
+            console.print(f"wrote {path}", highlight=False)
 
 
 def _shape(da, ndim: int, dims3: tuple[str, str, str]) -> tuple[int, ...]:
