@@ -139,3 +139,16 @@ def test_init_hint_names_each_folder_of_a_few_and_the_first_of_many(tmp_path):
     many = [str(tmp_path / f"{i:03d}" / "sample.yaml") for i in range(250)]
     hint = init_hint(many)
     assert hint.count("ionscope sample init") == 1 and "000" in hint and "250 folders" in hint
+
+
+def test_a_history_missing_for_some_inputs_says_for_how_many():
+    """One input with a history (that lacks the preparation route) and one without: the line says the history
+    is missing for one of the two, not flatly that there is none."""
+    from ionscope.reliability import assess, combine
+    from ionscope.reliability.rules import tier_line
+
+    with_history = assess({"sample_id": "s1"}, [], ["a/sample.yaml"], looked_up="a/sample.yaml")
+    without = assess(None, [], [], looked_up="b/sample.yaml")
+    line = tier_line(combine([with_history, without]))
+    assert "no sample history for 1 of the 2 inputs" in line and "preparation route" in line
+    assert "no sample history for" not in tier_line(combine([without, assess(None, [], [], looked_up="c/s.yaml")]))

@@ -269,9 +269,14 @@ def combine(assessments: list[dict[str, Any]]) -> dict[str, Any]:
     for a in assessments:
         reasons += [r for r in a["reasons"] if r not in reasons]
     missing = [r for r in reasons if r["code"] == "no_history"]
-    if len(missing) > 1:  # one message naming every place a history is looked up
+    some_have = any(a["sample"] is not None for a in assessments)
+    if len(missing) > 1 or (missing and some_have):  # one message naming every place a history is looked up
         one = {**RULES["no_history"].reason(init=init_hint([r.get("looked_up") for r in missing])),
                "looked_up": [r.get("looked_up") for r in missing]}
+        if some_have:  # else "the sample history does not record …" of another input reads as a contradiction
+            lacking = sum(a["sample"] is None for a in assessments)
+            one["message"] = one["message"].replace(
+                "no sample history:", f"no sample history for {lacking} of the {len(assessments)} inputs:", 1)
         first = reasons.index(missing[0])
         reasons = [r for r in reasons if r["code"] != "no_history"]
         reasons.insert(first, one)
