@@ -415,12 +415,29 @@ def test_peaks_on_bare_numpy_arrays_says_what_the_file_holds(cli, tmp_path):
     np.savez(one, counts=np.ones(50))
     code, _, err = cli("spectrum", "peaks", one)
     assert code == 2 and "one.npz holds 1 unlabelled array (counts), not a spectrum" in " ".join(err.split())
-    pair = tmp_path / "pair.npz"
-    np.savez(pair, counts=np.ones(50), mz=np.linspace(1.0, 50.0, 50))
-    code, _, err = cli("spectrum", "peaks", pair)
+
+    image = tmp_path / "image.npz"
+    np.savez(image, counts=np.ones((4, 50)), mz=np.linspace(1.0, 50.0, 50))
+    code, _, err = cli("spectrum", "peaks", image)
     text = " ".join(err.split())
-    assert code == 2 and "holds 2 unlabelled arrays (counts, mz)" in text and "make_spectrum(counts, mz)" in text
+    assert code == 2 and "holds 2 unlabelled arrays (counts, mz), not a spectrum" in text
     assert "holds a arrays" not in text
+
+
+def test_an_archive_of_counts_and_mz_is_read_as_a_spectrum(cli, tmp_path):
+    """Two 1-D arrays of one length, one named ``mz`` (how spectra of other instruments are shared as
+    NumPy archives) are a spectrum; an m/z array that does not increase is one clear line."""
+    mz = np.linspace(1.0, 100.0, 20_000)
+    counts = np.random.default_rng(0).poisson(1.0, mz.size) + 500 * np.exp(-0.5 * ((mz - 27.0) / 0.01) ** 2)
+    pair = tmp_path / "pair.npz"
+    np.savez(pair, counts=counts.astype(np.int64), mz=mz)
+    code, out, err = cli("spectrum", "peaks", pair, "--json")
+    assert code == 0, err
+    peaks = json.loads(out)["results"]["peaks"]
+    assert any(abs(p["mz"]["value"] - 27.0) < 0.01 for p in peaks)
+    np.savez(pair, counts=counts, mz=mz[::-1])
+    code, _, err = cli("spectrum", "peaks", pair)
+    assert code == 2 and "pair.npz" in err and "the m/z array must increase strictly" in err
 
 
 @pytest.mark.realdata

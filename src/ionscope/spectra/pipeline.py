@@ -110,7 +110,7 @@ def read_spectrum(path: str | PathLike[str], polarity: str | None = None) -> xr.
         spec = ionscope.read(p)
     notes = [str(w.message) for w in caught]
     if "mz" not in spec.dims:
-        raise ValidationError(_not_a_spectrum(p.name, spec), p)
+        spec = _spectrum_of_arrays(spec, p)
     acq = dict(spec.attrs.get("acquisition") or {})
     if polarity in (None, "auto"):
         polarity = acq.get("polarity")
@@ -178,18 +178,24 @@ def primary_ion_from_name(name: str) -> str | None:
     return f"{m.group(1)}{n if n > 1 else ''}{m.group(3) or '+'}"
 
 
-def _not_a_spectrum(name: str, data) -> str:
-    """Why ``data`` read from ``name`` is not a spectrum: what it holds (a depth profile; two unlabelled
-    arrays ``counts, mz`` of a NumPy archive) and, for two bare 1-D arrays of one length, one of them
-    ``mz``, how to make a spectrum of them."""
+def _spectrum_of_arrays(data, p: Path) -> xr.DataArray:
+    """The spectrum held by two bare 1-D arrays of one length, one of them named ``mz`` (a NumPy archive of
+    ``counts`` and ``mz``, as spectra converted from other instruments are shared), or the error saying what
+    ``data`` holds instead (a depth profile, an image …)."""
     from ionscope.io.registry import holding
+    from ionscope.model.arrays import make_spectrum
 
     arrays = [str(v) for v in getattr(data, "data_vars", {})]
-    text = f"{name} holds {holding(data)}, not a spectrum (no m/z axis)"
-    if "mz" in arrays and len(arrays) == 2 and len({data[v].shape for v in arrays}) == 1 and data["mz"].ndim == 1:
-        text += ("; to analyse counts over m/z, make a spectrum with ionscope.model.make_spectrum(counts, mz) "
-                 "and save it with ionscope.write(spectrum, 'spectrum.zarr')")
-    return text
+    if not ("mz" in arrays and len(arrays) == 2 and all(data[v].ndim == 1 for v in arrays)
+            and len({data[v].size for v in arrays}) == 1):
+        raise ValidationError(f"{p.name} holds {holding(data)}, not a spectrum (no m/z axis)", p)
+    counts = np.asarray(data[next(v for v in arrays if v != "mz")].values, dtype=float)
+    mz = np.asarray(data["mz"].values, dtype=float)
+    if not (np.isfinite(counts).all() and np.isfinite(mz).all() and (counts >= 0).all()):
+        raise ValidationError("the counts and m/z arrays must be finite and the counts non-negative", p)
+    if mz.size > 1 and np.any(np.diff(mz) <= 0):
+        raise ValidationError("the m/z array must increase strictly", p)
+    return make_spectrum(counts, mz, attrs={"source_file": p.name})
 
 
 def _polarity_of(spec, path: Path | None = None) -> str:
