@@ -44,7 +44,7 @@ peaks = find_spectrum_peaks(spectrum, min_snr=5)
 print(f"{len(peaks)} peaks above 5σ ({polarity} ions)")
 for formula, counts, sigma, present in rows:
     true = "" if truth is None else f"  (true {truth.truth['species'].get(formula, 0):.0f})"
-    print(f"{pretty_ion(formula):>5}: {format_measurement(counts, sigma, 'counts')}"
+    print(f"{pretty_ion(formula)}: {format_measurement(counts, sigma, 'counts')}"
           f"  {'present' if present else 'not present'}{true}")
 
 mz, y = spectrum.coords["mz"].values, spectrum.values

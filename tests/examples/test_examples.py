@@ -79,7 +79,7 @@ def test_spectrum_identify_negative_real(tmp_path, monkeypatch, capsys):
     assert species
     for s in species:
         q = s["intensity"]
-        assert f"{pretty_ion(s['formula']):>5}: {format_measurement(q.value, q.uncertainty, 'counts')}" in out
+        assert f"{pretty_ion(s['formula'])}: {format_measurement(q.value, q.uncertainty, 'counts')}" in out
 
 
 def test_default_figure_folder_is_in_the_current_directory(tmp_path, monkeypatch):

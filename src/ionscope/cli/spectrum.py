@@ -299,7 +299,8 @@ def _print_identification(res, batch: bool = False, shared: frozenset[str] = fro
     table = Table("element", "found", "counts", "3σ limit", "z", "zc", "evidence / failed test", box=None)
     for r in res["elements"]:
         q, ul = r["intensity"], r["upper_limit"]
-        why = ", ".join(r["evidence"]) if r["detected"] else ", ".join(r.get("not_detected_because") or [])
+        why = (", ".join(pretty_ion(f) for f in r["evidence"]) if r["detected"]
+               else ", ".join(r.get("not_detected_because") or []))
         table.add_row(r["element"], {True: "yes", False: "no", None: "untested"}[r["detected"]],
                       f"{q.value:.0f} ± {q.uncertainty:.0f}" if q else "",
                       f"< {ul.value:.0f} {pretty_ion(r['upper_limit_form'])}" if ul else "",
