@@ -753,16 +753,16 @@ def _held_out_choice(exported: Calibration, best: tuple, names: np.ndarray, ref_
         return CalibrationCheck(final, exported, False, used, rejected, _rms_ppm(loo, m[inl]),
                                 _rms_ppm(exp_res, m[inl]), rms_b, exp_b, ())
     n = len(used)
+    digits = next((d for d in range(3, 7) if f"{rms_b:.{d}f}" != f"{exp_b:.{d}f}"), 6)  # two numbers that differ
+    pair = f"{rms_b:.{digits}f} against {exp_b:.{digits}f} bin rms, each peak held out of its own fit"
     if not mono:
         why = "the refit makes m/z non-monotonic over the spectrum"
     elif rms_b < exp_b:
         test = "signed-rank test" if above else "sign test"
-        why = (f"the refit fits the {n} reference peaks a little better than the exported calibration ({rms_b:.3f} "
-               f"against {exp_b:.3f} bin rms, each peak held out of its own fit) but not beyond chance ({test} "
-               f"p = {p_value:.2g} ≥ {REFIT_ALPHA})")
+        why = (f"the refit fits the {n} reference peaks a little better than the exported calibration ({pair}) but "
+               f"not beyond chance ({test} p = {p_value:.2g} ≥ {REFIT_ALPHA})")
     else:
-        why = (f"the refit fits the {n} reference peaks no better than the exported calibration ({rms_b:.3f} "
-               f"against {exp_b:.3f} bin rms, each peak held out of its own fit)")
+        why = f"the refit fits the {n} reference peaks no better than the exported calibration ({pair})"
     return _keep(exported, names, ref_mz, pk_t, j0, bin_at, model, [f"{why}: the file's own calibration is kept"],
                  rejected=rejected)
 
