@@ -155,7 +155,7 @@ def test_numbers_with_a_decimal_comma_read_as_with_a_point(tmp_path):
 @pytest.mark.parametrize(("text", "words"), [
     (HEADER.replace("Channel\tm/z\tIntensity", "Channel\tIntensity") + "100\t5\n300\t6\n",
      ["line 3", "no m/z column", "'Channel', 'Intensity'"]),
-    ("m/z\tIntensity\n0.1\t5\n0.2\t6\n", ["line 1", "no Channel column", "'m/z', 'Intensity'"]),
+    ("Channel\tIntensity\n100\t5\n300\t6\n", ["line 1", "no m/z column", "'Channel', 'Intensity'"]),
     (HEADER.replace("\t", ";") + "100;0.1;5\n300;0.2;6\n", ["line 3", "separated by ';'", "not by tabs"]),
     (HEADER.replace("Intensity", "Intensity\tError") + "100\t0.1\t5\t1\n", ["line 3", "unexpected column 'Error'"]),
     (HEADER.replace("Channel\tm/z", "m/z\tChannel") + "0.1\t100\t5\n", ["line 3", "order"]),
@@ -214,3 +214,23 @@ def test_printed_mz_that_ties_at_one_channel_per_bin_comes_from_the_channel_law(
     rows[1001] = "\t".join([rows[1001].split("\t")[0], m, n])
     with pytest.raises(NonMonotonicError, match="non-monotonic"):
         ionscope.read(_write(tmp_path, HEADER + "".join(rows), name="P_tie.txt"))
+
+
+def test_an_export_without_channels_or_with_a_tab_ending_every_row(tmp_path):
+    """``m/z  Intensity`` alone is a spectrum without a channel coordinate; rows (and the column header) that end
+    with a tab, and Windows line ends, read as without; a row with a value after its last tab is refused."""
+    plain = ionscope.read(_write(tmp_path, HEADER + _rows()))
+    two = "".join(line.split("\t", 1)[1] for line in (HEADER + _rows()).splitlines(keepends=True)[2:])
+    no_channel = ionscope.read(_write(tmp_path, "# Binning: 200 channels\n" + two, "P_two.txt"))
+    assert "channel" not in no_channel.coords
+    np.testing.assert_array_equal(no_channel.values, plain.values)
+    np.testing.assert_array_equal(no_channel.coords["mz"].values, plain.coords["mz"].values)
+    tabbed = (HEADER + _rows()).replace("\n", "\t\r\n").replace("channels\t\r\n", "channels\r\n")
+    tabbed = tabbed.replace("Correction: on\t\r\n", "Correction: on\r\n")
+    read = ionscope.read(_write(tmp_path, tabbed, "P_tabbed.txt"))
+    np.testing.assert_array_equal(read.values, plain.values)
+    np.testing.assert_array_equal(read.coords["channel"].values, plain.coords["channel"].values)
+    rows = tabbed.splitlines(keepends=True)
+    rows[5] = rows[5].replace("\t\r\n", "\t7\r\n")
+    with pytest.raises(FormatError, match="line 6 has 4 fields instead of 3"):
+        read_iontof_spectrum(_write(tmp_path, "".join(rows), "P_extra.txt"))

@@ -9,7 +9,9 @@ Layout (tab separated; checked against the Laurent et al. 2024 exports in ``../s
     …
 
 Header lines (``# key: value``) become metadata (``binning``, ``dead_time_corrected``). Rows become a
-``spectrum`` over ``mz`` with the TOF ``channel`` as a second coordinate. The rows are parsed with
+``spectrum`` over ``mz`` with the TOF ``channel`` as a second coordinate. An export of ``m/z  Intensity``
+alone is read too (no channel coordinate: its m/z are used as exported, since recalibration needs the TOF
+channels), and rows may end with a tab, as SurfaceLab's depth-profile exports do. The rows are parsed with
 pandas' C parser (10⁶ rows in well under a second).
 
 m/z ordering: the exported m/z comes from ``m = ((t − t0)/k)²``; channels before ``t0`` fold back,
@@ -64,8 +66,14 @@ class SpectrumFoldWarning(UserWarning):
 
 
 def _is_column_header(line: str) -> bool:
-    parts = [p.strip().lower() for p in line.strip().split("\t")]
-    return tuple(parts) == _COLUMNS
+    return _layout(line) is not None
+
+
+def _layout(line: str) -> tuple[str, ...] | None:
+    """The columns a column-header line names, if it is one of the two layouts read: ``Channel  m/z
+    Intensity``, or ``m/z  Intensity`` (an export without the TOF channel; it cannot be recalibrated)."""
+    parts = tuple(p.strip().lower() for p in line.strip().split("\t"))
+    return parts if parts in (_COLUMNS, _COLUMNS[1:]) else None
 
 
 #: Keys of the ``# key: value`` lines SurfaceLab writes at the top of a spectrum export.
@@ -142,17 +150,20 @@ def _sniff(path: Path, head: bytes) -> bool:
     return path.suffix.lower() == ".txt" and (_is_export_header(lines[0]) or _names_columns(first))
 
 
-def _read_header(path: Path) -> tuple[dict[str, str], int, str]:
-    """The ``# key: value`` header, the number of lines up to the column header, and the decimal mark of
-    the first data row (:func:`~ionscope.io.checks.decimal_mark`)."""
+def _read_header(path: Path) -> tuple[dict[str, str], int, str, tuple[str, ...], bool]:
+    """The ``# key: value`` header, the number of lines up to the column header, the decimal mark of the first
+    data row (:func:`~ionscope.io.checks.decimal_mark`), the columns (:func:`_layout`) and whether the rows end
+    with a tab (as SurfaceLab's profile exports do)."""
     header: dict[str, str] = {}
     with open(path, encoding="utf-8-sig", errors="replace") as fh:  # -sig: a byte order mark is skipped
         for i, line in enumerate(fh):
             if i >= _HEADER_LIMIT:
                 break
-            if _is_column_header(line):
-                first = next((row for row in fh if row.strip()), "")
-                return header, i + 1, decimal_mark(first.strip().split("\t"))
+            columns = _layout(line)
+            if columns is not None:
+                first = next((row for row in fh if row.strip()), "").rstrip("\r\n")
+                trailing = first.endswith("\t") and first.count("\t") == len(columns)
+                return header, i + 1, decimal_mark(first.strip().split("\t")), columns, trailing
             if not line.startswith("#"):
                 problem = _column_problem(line)
                 if problem is not None:
@@ -183,15 +194,17 @@ def _dead_time(header: dict[str, str]) -> bool | None:
     return None if raw is None else raw.strip().lower() in ("on", "yes", "true", "1")
 
 
-def _locate_bad_row(path: Path, skip: int, decimal: str = ".") -> str:
-    """The first data row that is not three finite numbers, as ``line N …`` for the error message."""
+def _locate_bad_row(path: Path, skip: int, decimal: str = ".", n_columns: int = 3, trailing: bool = False) -> str:
+    """The first data row that is not ``n_columns`` finite numbers (each followed by a tab with ``trailing``),
+    as ``line N …`` for the error message."""
     with open(path, encoding="utf-8", errors="replace") as fh:
         for i, line in enumerate(fh):
             if i < skip or not line.strip():
                 continue
-            fields = line.rstrip("\r\n").split("\t")
-            if len(fields) != 3:
-                return f"line {i + 1} has {len(fields)} fields instead of 3 (ragged or truncated row)"
+            text = line.rstrip("\r\n")
+            fields = (text[:-1] if trailing and text.endswith("\t") else text).split("\t")
+            if len(fields) != n_columns:
+                return f"line {i + 1} has {len(fields)} fields instead of {n_columns} (ragged or truncated row)"
             try:
                 numbers = [float(f.replace(decimal, ".")) for f in fields]
             except ValueError:
@@ -201,15 +214,24 @@ def _locate_bad_row(path: Path, skip: int, decimal: str = ".") -> str:
     return "unreadable rows"
 
 
-def _parse_rows(path: Path, skip: int, decimal: str) -> np.ndarray:
+def _parse_rows(path: Path, skip: int, decimal: str, columns: tuple[str, ...] = _COLUMNS,
+                trailing: bool = False) -> np.ndarray:
+    """The data rows as numbers, one column per name of ``columns``; with ``trailing``, each row ends with a tab
+    (an empty last field, which must stay empty)."""
+    names = [*columns, "_after_last_tab"] if trailing else list(columns)
     try:
-        df = pd.read_csv(path, sep="\t", header=None, skiprows=skip, names=list(_COLUMNS), dtype=np.float64,
+        df = pd.read_csv(path, sep="\t", header=None, skiprows=skip, names=names, dtype=np.float64,
                          engine="c", skip_blank_lines=True, comment=None, decimal=decimal)
     except (ValueError, pd.errors.ParserError) as exc:
-        raise FormatError(_locate_bad_row(path, skip, decimal) + f" ({type(exc).__name__})", path) from None
+        raise FormatError(_locate_bad_row(path, skip, decimal, len(columns), trailing)
+                          + f" ({type(exc).__name__})", path) from None
+    if trailing:
+        if df["_after_last_tab"].notna().any():
+            raise FormatError(_locate_bad_row(path, skip, decimal, len(columns), trailing), path)
+        df = df.drop(columns="_after_last_tab")
     values = df.to_numpy()
     if not np.isfinite(values).all():  # NaN (also an empty field or 'nan') or ±inf: the line is looked up
-        raise FormatError(_locate_bad_row(path, skip, decimal), path)
+        raise FormatError(_locate_bad_row(path, skip, decimal, len(columns), trailing), path)
     return values
 
 
@@ -271,34 +293,39 @@ def read_iontof_spectrum(path: str | PathLike[str], *, polarity: str | None = No
     p = require_file(path)
     size = p.stat().st_size
     checked_nbytes(p, (size // 6 + 1, 3), np.float64, what="spectrum rows", limit=MAX_IN_MEMORY_BYTES)
-    header, skip, decimal = _read_header(p)
+    header, skip, decimal, columns, trailing = _read_header(p)
     binning = _binning(header, p)
-    values = _parse_rows(p, skip, decimal)
+    values = _parse_rows(p, skip, decimal, columns, trailing)
     if values.shape[0] == 0:
         raise FormatError("has a header but no data rows (truncated?)", p)
-    channel, mz, counts = values[:, 0], values[:, 1], values[:, 2]
+    mz, counts = values[:, -2], values[:, -1]
+    channel = values[:, 0] if "channel" in columns else None
     if np.any(counts < 0):
         raise FormatError(f"line {skip + int(np.argmax(counts < 0)) + 1}: negative intensity", p)
-    if np.any(np.diff(channel) <= 0):
-        raise FormatError(f"line {skip + int(np.argmax(np.diff(channel) <= 0)) + 2}: channels do not increase", p)
     attrs: dict[str, Any] = {"source": p.name, "header": dict(header)}
-    mz = _untie_printed_mz(channel, mz, attrs)
+    if channel is not None:
+        if np.any(np.diff(channel) <= 0):
+            raise FormatError(f"line {skip + int(np.argmax(np.diff(channel) <= 0)) + 2}: channels do not increase",
+                              p)
+        mz = _untie_printed_mz(channel, mz, attrs)
     n_fold = _leading_fold(mz)
     if n_fold:
         if fold == "error":
             raise NonMonotonicError(f"m/z decreases over the first {n_fold} rows (before the TOF zero)", p)
-        warnings.warn(f"{p.name}: removed {n_fold} leading row(s) of folded m/z (channels "
-                      f"{channel[0]:g}–{channel[n_fold - 1]:g}, before the TOF zero)", SpectrumFoldWarning,
-                      stacklevel=2)
-        attrs["dropped_leading_rows"] = {"count": n_fold, "channels": [float(channel[0]),
-                                                                        float(channel[n_fold - 1])],
-                                         "counts": float(counts[:n_fold].sum())}
-        channel, mz, counts = channel[n_fold:], mz[n_fold:], counts[n_fold:]
+        where = ("channels " + f"{channel[0]:g}–{channel[n_fold - 1]:g}" if channel is not None
+                 else f"lines {skip + 1}–{skip + n_fold}")
+        warnings.warn(f"{p.name}: removed {n_fold} leading row(s) of folded m/z ({where}, before the TOF zero)",
+                      SpectrumFoldWarning, stacklevel=2)
+        attrs["dropped_leading_rows"] = {"count": n_fold, "counts": float(counts[:n_fold].sum())}
+        if channel is not None:
+            attrs["dropped_leading_rows"]["channels"] = [float(channel[0]), float(channel[n_fold - 1])]
+            channel = channel[n_fold:]
+        mz, counts = mz[n_fold:], counts[n_fold:]
     step = np.diff(mz)
     if np.any(step <= 0):
         i = int(np.argmax(step <= 0)) + n_fold
-        raise NonMonotonicError(f"line {skip + i + 2}: m/z {values[i + 1, 1]:g} does not exceed the previous "
-                                f"{values[i, 1]:g} (non-monotonic m/z)", p)
+        raise NonMonotonicError(f"line {skip + i + 2}: m/z {values[i + 1, -2]:g} does not exceed the previous "
+                                f"{values[i, -2]:g} (non-monotonic m/z)", p)
     acq: dict[str, Any] = {"instrument": "IONTOF", "technique": "TOF-SIMS"}
     if binning is not None:
         acq["binning"] = binning
