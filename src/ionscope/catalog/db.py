@@ -29,6 +29,30 @@ SQLITE_MAGIC = b"SQLite format 3\x00"
 RETRIES = 8
 
 
+#: How long opening a catalogue waits for another process that holds the lock while it switches the file to
+#: write-ahead logging (s).
+WAL_WAIT_S = 30.0
+
+
+def _write_ahead_log(connection) -> None:
+    """Put an SQLite catalogue in write-ahead-log mode (concurrent readers and one writer), once per file: the
+    mode is stored in the file, so a file already in it is left alone. Switching needs the file to itself; two
+    processes opening a new catalogue at the same moment find it locked, and the second one waits (up to
+    :data:`WAL_WAIT_S`) instead of failing with "database is locked"."""
+    import sqlite3
+
+    deadline = time.monotonic() + WAL_WAIT_S
+    while True:
+        try:
+            if str(connection.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                connection.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 class CatalogError(IonscopeError):
     """A catalogue that cannot be used: missing, corrupt, not an ionscope catalogue, newer schema, bad id."""
 
@@ -84,7 +108,7 @@ class Catalog:
             if self.engine.dialect.name == "sqlite":
                 raw = self.engine.raw_connection()  # persistent; set only on a checked ionscope catalogue
                 try:
-                    raw.driver_connection.execute("PRAGMA journal_mode=WAL")
+                    _write_ahead_log(raw.driver_connection)
                 finally:
                     raw.close()
         except BaseException:
