@@ -160,7 +160,8 @@ def _identify_named(els: list[str], data: _Spectrum, polarity: str, params: Iden
     hidden = set(nuisance) | set(background)
     species = _build_species(els + background, polarity, params, data, interferences, chlorides, nuisance)
     n_tests = 0 if params.min_significance is not None else reportable_count(species, hidden)
-    params = replace(params, min_significance=run_threshold(species, hidden, params))
+    z_crit = run_threshold(species, hidden, params)
+    params = replace(params, min_significance=z_crit)
     fits = _assess(species, _fit_windows(species, data, params), data, params, hidden)
     found = list(dict.fromkeys(f.element for f in fits if f.present))
     if found:
@@ -168,7 +169,7 @@ def _identify_named(els: list[str], data: _Spectrum, polarity: str, params: Iden
                                  dimers=interferences)
         fits = _found_refit(fits, _assess(species, _fit_windows(species, data, params), data, params, hidden))
     return Identification(tuple(fits), polarity, tuple(els), chlorides, tuple(nuisance), tuple(background),
-                          float(params.min_significance), n_tests)
+                          z_crit, n_tests)
 
 
 def _found_refit(fits: list[SpeciesFit], again: list[SpeciesFit]) -> list[SpeciesFit]:
@@ -203,10 +204,9 @@ def _identify_auto(data: _Spectrum, polarity: str, params: IdentifyParameters) -
     species = _build_species(els, polarity, params, data, interferences, chlorides, nuisance)
     fit = _fit_windows(species, data, params)
     hidden = set(AUTO_NUISANCE) | set(nuisance)
-    n_tests = 0
-    if params.min_significance is None:
-        n_tests = _auto_test_count(species, hidden, polarity, params, data)
-        params = replace(params, min_significance=detection_threshold(n_tests))
+    n_tests = 0 if params.min_significance is not None else _auto_test_count(species, hidden, polarity, params, data)
+    z_crit = params.min_significance if params.min_significance is not None else detection_threshold(n_tests)
+    params = replace(params, min_significance=z_crit)
     fits = _assess(species, fit, data, params, hidden)
     chloro = _chloro_stage_runs(params, data, polarity)
     if chloro:
@@ -218,8 +218,7 @@ def _identify_auto(data: _Spectrum, polarity: str, params: IdentifyParameters) -
     if chloro and ({f.element for f in fits if f.present} != before or oxychlorides):
         fits = _chloro_complex_stage(fits, polarity, params, data, nuisance, oxychlorides)
     fits = _confirmation(fits, polarity, params, data, nuisance, chlorides)
-    return Identification(tuple(fits), polarity, tuple(els), chlorides, tuple(nuisance), (),
-                          float(params.min_significance), n_tests)
+    return Identification(tuple(fits), polarity, tuple(els), chlorides, tuple(nuisance), (), z_crit, n_tests)
 
 
 def _chloro_stage_runs(params: IdentifyParameters, data: _Spectrum, polarity: str) -> bool:
