@@ -645,3 +645,25 @@ def test_a_figure_spreads_a_peak_over_its_bin_as_the_fit_counts_it():
     counts = _binned_pattern(pat, 1000.0, lo, lo + 0.2, resolving_power=np.inf)
     assert counts.sum() == pytest.approx(1000.0)
     np.testing.assert_allclose(counts[[4, 5]], [250.0, 750.0], atol=1e-6)  # box [99.95, 100.15]
+
+
+def test_an_export_without_channels_is_recalibrated_on_channels_rebuilt_from_its_mz(cli, tmp_path):
+    """m/z = ((t − t0)/k)², so √(m/z) is the flight time up to t0 and k: a miscalibrated export without its
+    channel column is recalibrated as with it, and says how."""
+    path, _ = _export(tmp_path, "P_with.txt")
+    lines = path.read_text().splitlines(keepends=True)
+    bare = tmp_path / "P_without.txt"
+    bare.write_text("".join(ln if ln.startswith("#") else ln.split("\t", 1)[1] for ln in lines))
+    runs = {}
+    for p in (path, bare):
+        code, out, err = cli("spectrum", "identify", p, "--elements", "Ru,Pt,Pd", "--json")
+        assert code == 0, err
+        runs[p.name] = json.loads(out)
+    with_ch, without = runs["P_with.txt"]["results"], runs["P_without.txt"]["results"]
+    assert without["calibration"]["kept_exported"] is with_ch["calibration"]["kept_exported"] is False
+    assert without["calibration"]["rms"]["value"] == pytest.approx(with_ch["calibration"]["rms"]["value"], rel=1e-3)
+    for a, b in zip(with_ch["elements"], without["elements"]):
+        assert a["detected"] == b["detected"]
+        if a["detected"]:
+            assert b["intensity"]["value"] == pytest.approx(a["intensity"]["value"], rel=1e-3)
+    assert any("channels rebuilt from its m/z" in w for w in runs["P_without.txt"]["warnings"])

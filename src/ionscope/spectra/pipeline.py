@@ -111,6 +111,9 @@ def read_spectrum(path: str | PathLike[str], polarity: str | None = None) -> xr.
     notes = [str(w.message) for w in caught]
     if "mz" not in spec.dims:
         spec = _spectrum_of_arrays(spec, p)
+    if "channel" not in spec.coords:
+        spec, note = _channels_from_mz(spec)
+        notes += [note] if note else []
     acq = dict(spec.attrs.get("acquisition") or {})
     if polarity in (None, "auto"):
         polarity = acq.get("polarity")
@@ -176,6 +179,24 @@ def primary_ion_from_name(name: str) -> str | None:
         return None
     n = int(m.group(2))
     return f"{m.group(1)}{n if n > 1 else ''}{m.group(3) or '+'}"
+
+
+def _channels_from_mz(spec: xr.DataArray) -> tuple[xr.DataArray, str | None]:
+    """A spectrum exported without its TOF channels, given channels rebuilt from its m/z, so that it can be
+    recalibrated: a TOF export's m/z come from ``t = t0 + k·√m``, so ``√m`` is the flight time up to ``t0`` and
+    ``k``; scaled so that one bin spans the export's binning (1 if not stated), it is the channel number less
+    ``t0``, and a refit of ``t0`` and ``k`` on it is the refit on the true channels. The note says so; a
+    spectrum whose m/z are not all positive is left as it is (None)."""
+    mz = np.asarray(spec.coords["mz"].values, dtype=float)
+    if mz.size < 3 or not np.all(mz > 0):
+        return spec, None
+    root = np.sqrt(mz)
+    binning = float((spec.attrs.get("acquisition") or {}).get("binning") or 1)
+    channel = root / float(np.median(np.diff(root))) * binning
+    out = spec.assign_coords(channel=("mz", channel, {"units": "channel",
+                                                      "rebuilt_from": "√(m/z) (the export has no channel column)"}))
+    return out, ("the export has no channel column: channels rebuilt from its m/z (a TOF export's m/z follow "
+                 "t = t0 + k·√m, so √(m/z) is the flight time up to t0 and k) for the recalibration")
 
 
 def _spectrum_of_arrays(data, p: Path) -> xr.DataArray:
