@@ -230,14 +230,13 @@ def _chloro_stage_runs(params: IdentifyParameters, data: _Spectrum, polarity: st
 def _auto_test_count(species: _Species, hidden: set[str], polarity: str, params: IdentifyParameters,
                      data: _Spectrum) -> int:
     """The number of tests whose Bonferroni threshold (:func:`detection_threshold`) is the z of every presence
-    test of auto mode: all the tests
-    its stages can make, counted before any is made — the screening's reported species (``species`` less
-    the ``hidden`` elements), the ions of every metal :func:`_chloro_complex_stage` can test in its two
-    rounds (when that stage runs: the binary chloro-complex ions, then every chloride and oxychloride ion)
-    and the forms of :data:`AUTO_FEW_ISOTOPE` with their chlorides where
-    chlorine is seen; the confirmation (:func:`_confirmation`) re-tests, it adds no test. Fixing the family
-    before the data decide which of the later tests are run keeps the false-report probability of the
-    whole run at that of one 3σ test."""
+    test of auto mode: all the tests its stages can make, counted before any is made — the screening's
+    reported species (``species`` less the ``hidden`` elements), the ions of every metal
+    :func:`_chloro_complex_stage` can test in its two rounds (when that stage runs: the binary chloro-complex
+    ions, then every chloride and oxychloride ion) and the forms of :data:`AUTO_FEW_ISOTOPE` with their
+    chlorides where chlorine is seen; the confirmation (:func:`_confirmation`) re-tests, it adds no test.
+    Fixing the family before the data decide which of the later tests are run keeps the false-report
+    probability of the whole run at that of one 3σ test."""
     top = float(data.x.max())
     n = reportable_count(species, hidden)
     chlorine = _chlorine_seen(data, polarity, params) if params.chlorides is None else params.chlorides
