@@ -10,8 +10,8 @@ Layout (tab separated; checked against the Laurent et al. 2024 exports in ``../s
 
 Header lines (``# key: value``) become metadata (``binning``, ``dead_time_corrected``). Rows become a
 ``spectrum`` over ``mz`` with the TOF ``channel`` as a second coordinate. An export of ``m/z  Intensity``
-alone is read too (no channel coordinate: its m/z are used as exported, since recalibration needs the TOF
-channels), and rows may end with a tab, as SurfaceLab's depth-profile exports do. The rows are parsed with
+alone is read too (no channel coordinate; the spectrum commands rebuild the channels from its m/z to
+recalibrate it), and rows may end with a tab, as SurfaceLab's depth-profile exports do. The rows are parsed with
 pandas' C parser (10⁶ rows in well under a second).
 
 m/z ordering: the exported m/z comes from ``m = ((t − t0)/k)²``; channels before ``t0`` fold back,
@@ -71,7 +71,7 @@ def _is_column_header(line: str) -> bool:
 
 def _layout(line: str) -> tuple[str, ...] | None:
     """The columns a column-header line names, if it is one of the two layouts read: ``Channel  m/z
-    Intensity``, or ``m/z  Intensity`` (an export without the TOF channel; it cannot be recalibrated)."""
+    Intensity``, or ``m/z  Intensity`` (an export without the TOF channel)."""
     parts = tuple(p.strip().lower() for p in line.strip().split("\t"))
     return parts if parts in (_COLUMNS, _COLUMNS[1:]) else None
 
@@ -312,7 +312,7 @@ def read_iontof_spectrum(path: str | PathLike[str], *, polarity: str | None = No
     if n_fold:
         if fold == "error":
             raise NonMonotonicError(f"m/z decreases over the first {n_fold} rows (before the TOF zero)", p)
-        where = ("channels " + f"{channel[0]:g}–{channel[n_fold - 1]:g}" if channel is not None
+        where = (f"channels {channel[0]:g}–{channel[n_fold - 1]:g}" if channel is not None
                  else f"lines {skip + 1}–{skip + n_fold}")
         warnings.warn(f"{p.name}: removed {n_fold} leading row(s) of folded m/z ({where}, before the TOF zero)",
                       SpectrumFoldWarning, stacklevel=2)
