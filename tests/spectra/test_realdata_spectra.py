@@ -318,6 +318,21 @@ def test_a_calibration_wrong_in_scale_is_mended_by_the_identified_ions(tmp_path)
 
 
 @pytest.mark.realdata
+def test_lock_masses_are_ions_of_the_identification_the_spectrum_ends_with(tmp_path):
+    """Positive Ru–Pt–Pd with every m/z 600 ppm high, auto mode: IrO⁺ passed on the exported calibration and
+    served as a lock mass, then failed on the calibration it helped make. The lock masses are taken again until
+    they are ions the final identification reports."""
+    lines = shared_data("iontof_spectra", "P_Ru-Pt-Pd_Bi1_1.txt").read_text().splitlines()
+    path = tmp_path / "P_Ru-Pt-Pd_Bi1_1.txt"
+    path.write_text("\n".join(ln if not ln[:1].isdigit() else "\t".join(
+        f"{float(v) * 1.0006:.6f}" if i == 1 else v for i, v in enumerate(ln.split("\t"))) for ln in lines) + "\n")
+    res = identify_file(path)
+    present = {s["formula"] for s in res["species"]}
+    locks = {m.split(" m/z ")[0] for m in res["calibration"]["lock_masses"]}
+    assert locks and locks <= present, (locks, present)
+
+
+@pytest.mark.realdata
 def test_spectrum_calibrate_mends_a_scale_error_with_lock_elements(cli, tmp_path):
     # the same rescaled export (k 300 ppm too large): the common ions alone keep it; with the ions of Ru and Pt
     # identified on it as further references the refit replaces it, as `spectrum identify` does

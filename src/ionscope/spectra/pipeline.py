@@ -253,10 +253,12 @@ def calibration_result(spec: xr.DataArray, *, model: str = "sqrt", references: S
             raise ValidationError("lock elements need the polarity: give --polarity positive|negative", source)
     check, peaks = _recalibration(spec, polarity=polarity, model=model, references=references, source=source)
     if lock_elements is not None:
-        fits = _identified(apply_calibration(spec, check.calibration), Path(source) if source else None,
-                           str(polarity), lock_elements, {"primary_ion": acquisition.get("primary_ion")})
-        check = _lock_mass_check(spec, check, peaks, fits, polarity=polarity, source=source, model=model,
-                                 references=references)
+        path = Path(source) if source else None
+        options = {"primary_ion": acquisition.get("primary_ion")}
+        calibrated = apply_calibration(spec, check.calibration)
+        fits = _identified(calibrated, path, str(polarity), lock_elements, options)
+        check, _, _ = _with_lock_masses(spec, (check, peaks), calibrated, fits, path, str(polarity), lock_elements,
+                                        options, model=model, references=references)
     cal = check.calibration
     warnings = list(spec.attrs.get("read_warnings", [])) + list(check.warnings)
     binning = acquisition.get("binning")
@@ -680,17 +682,36 @@ def _identified(spec: xr.DataArray, path: Path | None, polarity: str, elements, 
         raise ValidationError(exc.problem, path) from None
 
 
-def _with_lock_masses(raw: xr.DataArray, first: tuple, spec: xr.DataArray, fits, path: Path, polarity: str,
-                      elements, options: dict):
+#: Most recalibrations with lock masses per spectrum (:func:`_with_lock_masses`).
+LOCK_ROUNDS = 3
+
+
+def _with_lock_masses(raw: xr.DataArray, first: tuple, spec: xr.DataArray, fits, path: Path | None, polarity: str,
+                      elements, options: dict, **recalibration):
     """The recalibration ``first`` (check, peaks) redone on the same peaks with the ions identified at high
     significance as further references (:mod:`ionscope.spectra.lockmass`), and the identification redone where
-    that changes the calibration: ``(check, spectrum, fits)``."""
+    that changes the calibration: ``(check, spectrum, fits)``.
+
+    An ion identified on one calibration can fail on the next (IrO⁺ used as a lock mass, then not detected on
+    the calibration it helped make): the lock masses are then taken again from the new identification, until
+    they are those of the identification the spectrum ends with, for at most :data:`LOCK_ROUNDS` rounds.
+    """
     check, peaks = first
-    locked = _lock_mass_check(raw, check, peaks, fits, polarity=polarity, source=path)
-    if locked.calibration.params == check.calibration.params:
-        return locked, spec, fits
-    spec = apply_calibration(raw, locked.calibration)
-    return locked, spec, _identified(spec, path, polarity, elements, options)
+    current = check.calibration
+    locked = _lock_mass_check(raw, check, peaks, fits, polarity=polarity, source=path, **recalibration)
+    for _ in range(LOCK_ROUNDS):
+        if locked.calibration.params == current.params:
+            break
+        spec, current = apply_calibration(raw, locked.calibration), locked.calibration
+        fits = _identified(spec, path, polarity, elements, options)
+        again = _lock_mass_check(raw, check, peaks, fits, polarity=polarity, source=path, **recalibration)
+        if set(again.lock_masses) == set(locked.lock_masses):
+            break
+        locked = again
+    if locked.calibration.params != current.params:
+        spec = apply_calibration(raw, locked.calibration)
+        fits = _identified(spec, path, polarity, elements, options)
+    return locked, spec, fits
 
 
 def _lock_mass_check(raw: xr.DataArray, check, peaks, fits, *, polarity: str | None, source, model: str = "sqrt",
