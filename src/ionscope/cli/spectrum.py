@@ -295,7 +295,9 @@ def _print_identification(res, batch: bool = False, shared: frozenset[str] = fro
                       highlight=False)
     threshold = res.get("detection_threshold")
     if threshold:
-        console.print(f"  {_threshold_note(threshold, auto=res['screened'] is not None)}", highlight=False)
+        light = any(r["detected"] and (r["contrast"] or 0.0) < threshold["z"] for r in res["elements"])
+        console.print(f"  {_threshold_note(threshold, auto=res['screened'] is not None, light=light)}",
+                      highlight=False)
     table = Table("element", "found", "counts", "3σ limit", "z", "zc", "evidence / failed test", box=None)
     for r in res["elements"]:
         q, ul = r["intensity"], r["upper_limit"]
@@ -323,14 +325,16 @@ def _shared_warnings(results) -> list[str]:
     return [w for w in done[0].warnings if all(w in r.warnings for r in done[1:])]
 
 
-def _threshold_note(threshold: dict, auto: bool) -> str:
-    """The z the significance and contrast tests required, and why that z."""
+def _threshold_note(threshold: dict, auto: bool, light: bool = False) -> str:
+    """The z the significance and contrast tests required, and why that z; with ``light``, that ions below m/z 12
+    (a detected row's zc under it) need no contrast."""
     z, n = threshold["z"], threshold["tests"]
+    exempt = "; ions below m/z 12, where no molecular continuum exists, need z only" if light else ""
     if not n:
-        return f"detected where z and zc ≥ {z:.2f} (as given)"
+        return f"detected where z and zc ≥ {z:.2f} (as given{exempt})"
     family = (f"the {n} tests auto mode's stages can make" if auto else
               f"the {n} ions tested of the elements named; naming fewer elements lowers it")
-    return f"detected where z and zc ≥ {z:.2f} (Bonferroni: a 3σ false-report probability over {family})"
+    return f"detected where z and zc ≥ {z:.2f} (Bonferroni: a 3σ false-report probability over {family}{exempt})"
 
 
 def _print_columns_note() -> None:

@@ -194,8 +194,7 @@ def init_hint(looked_up: str | list[str | None] | None) -> str:
                 "to pass with --sample sample.yaml")
     if len(places) > 3:
         return (f"`ionscope sample init {shlex.quote(places[0])}` writes a template where it is looked up for the "
-                f"first of {len(places)} folders (each folder's spectra take its own sample.yaml; or pass one "
-                "with --sample)")
+                f"first of {len(places)} folders, each of which takes its own sample.yaml, or pass one with --sample")
     if len(places) > 1:
         return " and ".join(f"`ionscope sample init {shlex.quote(p)}`" for p in places) + \
             " write templates where they are looked up"

@@ -26,7 +26,7 @@ from ionscope.spectra.calibration import (
 )
 from ionscope.spectra.calibration import recalibrate as _recalibrate
 from ionscope.spectra.deadtime import dead_time_corrected
-from ionscope.spectra.elements import identify_elements
+from ionscope.spectra.elements import AUTO_FEW_ISOTOPE, AUTO_NUISANCE, identify_elements
 from ionscope.spectra.forms import NO_ION_WHY, _candidate_pairs, _primary_elements, _unit_pattern, _untestable
 from ionscope.spectra.lockmass import lock_ions
 from ionscope.spectra.peaks import find_spectrum_peaks
@@ -195,8 +195,8 @@ def _channels_from_mz(spec: xr.DataArray) -> tuple[xr.DataArray, str | None]:
     channel = root / float(np.median(np.diff(root))) * binning
     out = spec.assign_coords(channel=("mz", channel, {"units": "channel",
                                                       "rebuilt_from": "√(m/z) (the export has no channel column)"}))
-    return out, ("the export has no channel column: channels rebuilt from its m/z (a TOF export's m/z follow "
-                 "t = t0 + k·√m, so √(m/z) is the flight time up to t0 and k) for the recalibration")
+    return out, ("the export has no channel column: channels rebuilt from its m/z so that it can be recalibrated "
+                 "(a TOF export's m/z follow t = t0 + k·√m, so √(m/z) is the flight time up to t0 and k)")
 
 
 def _spectrum_of_arrays(data, p: Path) -> xr.DataArray:
@@ -302,7 +302,9 @@ def peaks_result(spec, *, min_snr: float = 3.0, recalibrate: bool = True,
         quality = _quality_record(check)
         rms_bins = check.rms_bins if np.isfinite(check.rms_bins) else 0.0
     elif recalibrate:
-        warnings.append("not recalibrated (no channel axis or unknown polarity): m/z as exported")
+        warnings.append("not recalibrated: m/z as exported (" + ("the polarity is unknown: give --polarity"
+                                                               if "channel" in spec.coords else
+                                                               "the m/z are not all positive") + ")")
     table = find_spectrum_peaks(spec, min_snr=min_snr)
     prov = make_provenance("ionscope.spectra.find_spectrum_peaks", inputs=[source] if source else [],
                            parameters={"min_snr": min_snr, "recalibrate": recalibrate})
@@ -642,6 +644,7 @@ def _identify_file(path, *, elements, polarity, recalibrate, **options) -> tuple
     top = float(spec["mz"].max())
     if auto:
         warnings += _auto_beyond_range(fits, pol, top, options.get("forms"))
+        warnings += _nuisance_that_passes(fits)
         names = list(fits.present().keys())
     else:
         warnings += _beyond_range(elements, pol, top, options.get("forms"), fits.chlorides)
@@ -670,6 +673,23 @@ def _identify_file(path, *, elements, polarity, recalibrate, **options) -> tuple
                    "detection_threshold": {"z": fits.z_crit, "tests": fits.n_tests},
                    "error": None, "figures": None, "table": None},
                   tuple(warnings), prov), spec
+
+
+def _nuisance_that_passes(fits) -> list[str]:
+    """A warning per element auto mode fits as a nuisance and never tests (gold, of
+    :data:`~ionscope.spectra.elements.AUTO_NUISANCE`) whose ions pass every presence test: it is there but has
+    no row."""
+    from ionscope.model.text import pretty_ion
+
+    out = []
+    for el in (e for e in AUTO_NUISANCE if e not in AUTO_FEW_ISOTOPE):
+        passing = [f for f in fits if f.element == el and f.failed == ("not reported",)]
+        if passing:
+            best = max(passing, key=lambda f: f.contrast)
+            out.append(f"{el} passes every test ({pretty_ion(best.formula)}: z {best.significance:.1f}, zc "
+                       f"{best.contrast:.1f}) but auto mode fits it only so that its ions do not pass for another "
+                       f"element's, and gives it no row: name it (--elements …,{el}) for its row")
+    return out
 
 
 def _identified(spec: xr.DataArray, path: Path | None, polarity: str, elements, options: dict):
