@@ -334,13 +334,19 @@ def test_lock_masses_are_ions_of_the_identification_the_spectrum_ends_with(tmp_p
 
 @pytest.mark.realdata
 def test_spectrum_calibrate_mends_a_scale_error_with_lock_elements(cli, tmp_path):
-    # the same rescaled export (k 300 ppm too large): the common ions alone keep it; with the ions of Ru and Pt
-    # identified on it as further references the refit replaces it, as `spectrum identify` does
+    # the same rescaled export (k 300 ppm too large): the common ions alone keep it (--lock-elements none); with
+    # the ions of Ru and Pt identified on it as further references the refit replaces it, as `spectrum identify`
+    # does, and so it does by default (the elements auto mode finds), in `spectrum peaks` too
     import json
 
     path = _rescaled_export("N_Ru-Pt_Bi1_1.txt", tmp_path, 3e-4)
-    code, out, _ = cli("spectrum", "calibrate", path, "--json")
+    code, out, _ = cli("spectrum", "calibrate", path, "--lock-elements", "none", "--json")
     assert code == 0 and json.loads(out)["results"]["quality"]["kept_exported"]
+    for command in ("calibrate", "peaks"):
+        code, out, _ = cli("spectrum", command, path, "--json")
+        results = json.loads(out)["results"]
+        quality = results["quality"] if command == "calibrate" else results["calibration"]
+        assert code == 0 and not quality["kept_exported"] and quality["lock_masses"], command
     code, out, _ = cli("spectrum", "calibrate", path, "--lock-elements", "Ru,Pt", "--json")
     res = json.loads(out)["results"]
     assert code == 0 and not res["quality"]["kept_exported"]

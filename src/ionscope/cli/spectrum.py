@@ -20,6 +20,15 @@ PolarityOpt = Annotated[Literal["auto", "positive", "negative"],
                         typer.Option("--polarity", help="auto: from the metadata or a P_/N_ file-name prefix.")]
 
 
+#: ``--lock-elements`` of the commands that recalibrate without identifying (calibrate, peaks).
+LockElementsOpt = Annotated[Optional[str], typer.Option(
+    "--lock-elements", help="Also use as reference ions the ions of these elements (comma-separated symbols) that "
+                            "identification finds at ≥ 5σ: the common ions all lie below m/z ~100 and cannot fix the "
+                            "calibration's scale above it (Green, Gilmore & Seah, J. Am. Soc. Mass Spectrom. 2006, "
+                            "doi:10.1016/j.jasms.2005.12.005). Default: auto, the elements auto mode finds, as "
+                            "spectrum identify does with the elements it tests; none: the common ions only.")]
+
+
 @app.command()
 def peaks(
     file: Annotated[Path, typer.Argument(help="Spectrum file (e.g. IONTOF .txt export).")],
@@ -30,14 +39,17 @@ def peaks(
                                           "doi:10.1021/ac60259a007): 3 lets noise pass at 1.3·10⁻³ per channel; "
                                           "the S/N shown is height/√(height + baseline).")] = 3.0,
     recalibrate: Annotated[bool, typer.Option(help="Auto-recalibrate first.")] = True,
+    lock_elements: LockElementsOpt = None,
     top: Annotated[int, typer.Option(min=0, help="Rows shown in the table (not in --json).")] = 30,
     json: JsonOpt = False,
 ) -> None:
     """Detect peaks: centroid, height, area, FWHM, m/Δm and S/N."""
-    from ionscope.spectra.pipeline import peaks_result, read_spectrum
+    from ionscope.spectra.pipeline import lock_elements_option, peaks_result, read_spectrum
 
+    spec = read_spectrum(file, polarity)
     with progress("finding peaks", quiet=json):
-        res = peaks_result(read_spectrum(file, polarity), min_snr=min_snr, recalibrate=recalibrate, source=file)
+        res = peaks_result(spec, min_snr=min_snr, recalibrate=recalibrate, source=file,
+                           lock_elements=lock_elements_option(lock_elements, spec))
     if json:
         emit_json(res)
         return
@@ -64,18 +76,13 @@ def calibrate(
     reference: Annotated[Optional[list[str]], typer.Option("--reference", "-r",
                                                            help="Reference ion (repeatable); default: "
                                                                 "common ions of the polarity.")] = None,
-    lock_elements: Annotated[Optional[str], typer.Option(
-        "--lock-elements", help="Also use as reference ions the ions of these elements (comma-separated symbols, or "
-                                "auto) that identification finds at ≥ 5σ: the common ions all lie below m/z ~100 and "
-                                "cannot fix the calibration's scale above it (Green, Gilmore & Seah, J. Am. Soc. Mass "
-                                "Spectrom. 2006, doi:10.1016/j.jasms.2005.12.005). spectrum identify does this with "
-                                "the elements it tests.")] = None,
+    lock_elements: LockElementsOpt = None,
     out: Annotated[Optional[Path], typer.Option("--out", help="Write the recalibrated spectrum (.zarr).")] = None,
     force: ForceOpt = False,
     json: JsonOpt = False,
 ) -> None:
     """Recalibrate m/z from reference ions; report parameters and residuals in ppm."""
-    from ionscope.spectra.pipeline import calibration_result, read_spectrum
+    from ionscope.spectra.pipeline import calibration_result, lock_elements_option, read_spectrum
 
     if out is not None:
         from ionscope.io.registry import check_output
@@ -84,7 +91,7 @@ def calibrate(
     spec = read_spectrum(file, polarity)
     with progress("calibrating", quiet=json):
         res = calibration_result(spec, model=model, references=reference, source=file, out=out, force=force,
-                                 lock_elements=lock_elements)
+                                 lock_elements=lock_elements_option(lock_elements, spec))
     if json:
         emit_json(res)
         return

@@ -24,7 +24,6 @@ from ionscope.spectra.calibration import (
     apply_calibration,
     signed_rank_p_value,
 )
-from ionscope.spectra.calibration import recalibrate as _recalibrate
 from ionscope.spectra.deadtime import dead_time_corrected
 from ionscope.spectra.elements import AUTO_FEW_ISOTOPE, AUTO_NUISANCE, identify_elements
 from ionscope.spectra.forms import NO_ION_WHY, _candidate_pairs, _primary_elements, _unit_pattern, _untestable
@@ -199,6 +198,40 @@ def _channels_from_mz(spec: xr.DataArray) -> tuple[xr.DataArray, str | None]:
                  "(a TOF export's m/z follow t = t0 + k·√m, so √(m/z) is the flight time up to t0 and k)")
 
 
+def lock_elements_option(option: str | None, spec: xr.DataArray) -> str | list[str] | None:
+    """What ``--lock-elements`` means for ``spec``: its elements (:func:`parse_elements`); ``"none"``: no lock
+    masses; not given: ``"auto"`` (the elements auto mode finds, as ``spectrum identify`` uses them) where the
+    polarity is known, else none."""
+    if option is None:
+        return "auto" if (spec.attrs.get("acquisition") or {}).get("polarity") in REFERENCE_IONS else None
+    if option.strip().lower() == "none":
+        return None
+    return parse_elements(option)
+
+
+def _checked_calibration(spec: xr.DataArray, *, model: str = "sqrt", references: Sequence[str] | None = None,
+                         source: str | PathLike[str] | None = None,
+                         lock_elements: Sequence[str] | str | None = None):
+    """The recalibration of ``spec`` (:func:`~ionscope.spectra.calibration.recalibrate`) and, with
+    ``lock_elements``, its redo with their ions identified at ≥ 5σ as further references
+    (:func:`_with_lock_masses`)."""
+    acquisition = spec.attrs.get("acquisition") or {}
+    polarity = acquisition.get("polarity")
+    if lock_elements is not None:
+        lock_elements = parse_elements(lock_elements)
+        if polarity not in REFERENCE_IONS:
+            raise ValidationError("lock elements need the polarity: give --polarity positive|negative", source)
+    check, peaks = _recalibration(spec, polarity=polarity, model=model, references=references, source=source)
+    if lock_elements is None:
+        return check
+    path = Path(source) if source else None
+    options = {"primary_ion": acquisition.get("primary_ion")}
+    calibrated = apply_calibration(spec, check.calibration)
+    fits = _identified(calibrated, path, str(polarity), lock_elements, options)
+    return _with_lock_masses(spec, (check, peaks), calibrated, fits, path, str(polarity), lock_elements, options,
+                             model=model, references=references)[0]
+
+
 def _spectrum_of_arrays(data, p: Path) -> xr.DataArray:
     """The spectrum held by two bare 1-D arrays of one length, one of them named ``mz`` (a NumPy archive of
     ``counts`` and ``mz``, as spectra converted from other instruments are shared), or the error saying what
@@ -247,18 +280,8 @@ def calibration_result(spec: xr.DataArray, *, model: str = "sqrt", references: S
         check_writable(Path(out), force)
     acquisition = spec.attrs.get("acquisition") or {}
     polarity = acquisition.get("polarity")
-    if lock_elements is not None:
-        lock_elements = parse_elements(lock_elements)
-        if polarity not in REFERENCE_IONS:
-            raise ValidationError("lock elements need the polarity: give --polarity positive|negative", source)
-    check, peaks = _recalibration(spec, polarity=polarity, model=model, references=references, source=source)
-    if lock_elements is not None:
-        path = Path(source) if source else None
-        options = {"primary_ion": acquisition.get("primary_ion")}
-        calibrated = apply_calibration(spec, check.calibration)
-        fits = _identified(calibrated, path, str(polarity), lock_elements, options)
-        check, _, _ = _with_lock_masses(spec, (check, peaks), calibrated, fits, path, str(polarity), lock_elements,
-                                        options, model=model, references=references)
+    check = _checked_calibration(spec, model=model, references=references, source=source,
+                                 lock_elements=lock_elements)
     cal = check.calibration
     warnings = list(spec.attrs.get("read_warnings", [])) + list(check.warnings)
     binning = acquisition.get("binning")
@@ -289,14 +312,16 @@ def calibration_result(spec: xr.DataArray, *, model: str = "sqrt", references: S
 
 
 def peaks_result(spec, *, min_snr: float = 3.0, recalibrate: bool = True,
-                 source: str | PathLike[str] | None = None) -> Result:
-    """Peak table of ``spec`` (recalibrated first when it has a channel axis and a known polarity; the
-    calibration quality is reported under ``calibration``)."""
+                 source: str | PathLike[str] | None = None,
+                 lock_elements: Sequence[str] | str | None = None) -> Result:
+    """Peak table of ``spec`` (recalibrated first when it has a channel axis and a known polarity, with the ions
+    of ``lock_elements`` as further references as in :func:`calibration_result`; the calibration quality is
+    reported under ``calibration``)."""
     warnings = list(spec.attrs.get("read_warnings", []))
     quality = None
     rms_bins = 0.0  # no calibration check: the m/z uncertainty is the centroid's alone
     if recalibrate and "channel" in spec.coords and (spec.attrs.get("acquisition") or {}).get("polarity"):
-        check = _recalibrate(spec, source=source)
+        check = _checked_calibration(spec, source=source, lock_elements=lock_elements)
         spec = apply_calibration(spec, check.calibration)
         warnings += list(check.warnings)
         quality = _quality_record(check)
