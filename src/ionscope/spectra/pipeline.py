@@ -279,7 +279,6 @@ def calibration_result(spec: xr.DataArray, *, model: str = "sqrt", references: S
 
         check_writable(Path(out), force)
     acquisition = spec.attrs.get("acquisition") or {}
-    polarity = acquisition.get("polarity")
     check = _checked_calibration(spec, model=model, references=references, source=source,
                                  lock_elements=lock_elements)
     cal = check.calibration
