@@ -254,3 +254,25 @@ def test_a_light_ion_between_isolated_peaks_is_found_and_not_made_up(seed):
     fits = identify_elements(apply_calibration(spec, auto_calibrate(spec)), polarity="positive",
                              elements=["Li", "Ru"])
     assert "Li" not in fits.present()
+
+
+def test_sandwich_sigma_carries_an_overlapping_species_misfit_to_a_one_window_species():
+    """A one-window species fits its own window exactly, so its own misfit says nothing of how well an
+    overlapping species' share there is known; the sandwich σ carries that species' misfit to it, and costs
+    nothing where the model fits (White 1980)."""
+    from ionscope.spectra.windowfit import _sigmas
+
+    rng = np.random.default_rng(4)
+    a = np.zeros((5, 2))
+    a[:, 0] = 0.2  # a species spread over five windows, e.g. RuH⁺ …
+    a[4, 1] = 1.0  # … and a one-window species on its last (Rh⁺ at 103)
+    truth = np.array([1e5, 5e4])
+    ratios = {}
+    for name, misfit in (("fits", np.zeros(5)), ("misfit", np.array([0.3, -0.3, 0.3, -0.3, 0.0]))):
+        b = rng.poisson(a @ truth * (1 + misfit)).astype(float)
+        w = 1 / np.sqrt(np.maximum(b, 1))
+        coef = np.linalg.lstsq(a * w[:, None], b * w, rcond=None)[0]
+        plain, robust = _sigmas(a, b, w, coef), _sigmas(a, b, w, coef, robust=True)
+        assert np.all(robust >= plain)
+        ratios[name] = robust[1] / plain[1]
+    assert ratios["fits"] < 2.0 and ratios["misfit"] > 5 * ratios["fits"], ratios

@@ -397,14 +397,3 @@ def test_auto_mode_does_not_hinge_on_the_phase_of_the_binning(tmp_path):
         path = _rescaled_export(name, tmp_path, bins * bin_103 / 103 / 2)
         res = identify_file(path, recalibrate=False)
         assert {"Ru", "Rh", "Pd"} <= {r["element"] for r in res["elements"] if r["detected"]}, bins
-
-
-@pytest.mark.realdata
-def test_gold_that_passes_in_auto_mode_is_named_in_a_warning():
-    """Auto mode fits gold (its ion sits in platinum's pattern) without testing it; on negative Ru–Pt its ions pass
-    every test, and the warning says so, with the way to its row."""
-    res = identify_file(shared_data("iontof_spectra", "N_Ru-Pt_Bi1_1.txt"))
-    assert "Au" not in {r["element"] for r in res["elements"]}
-    assert any(w.startswith("Au passes every test") and "--elements" in w for w in res.warnings)
-    named = identify_file(shared_data("iontof_spectra", "N_Ru-Pt_Bi1_1.txt"), elements=["Pt", "Au"])
-    assert {r["element"]: r["detected"] for r in named["elements"]}["Au"]

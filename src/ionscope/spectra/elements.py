@@ -162,12 +162,13 @@ def _identify_named(els: list[str], data: _Spectrum, polarity: str, params: Iden
     n_tests = 0 if params.min_significance is not None else reportable_count(species, hidden)
     z_crit = run_threshold(species, hidden, params)
     params = replace(params, min_significance=z_crit)
-    fits = _assess(species, _fit_windows(species, data, params), data, params, hidden)
+    fits = _assess(species, _fit_windows(species, data, params, robust=True), data, params, hidden)
     found = list(dict.fromkeys(f.element for f in fits if f.present))
     if found:
         species = _build_species(found + background, polarity, params, data, interferences, chlorides, nuisance,
                                  dimers=interferences)
-        fits = _found_refit(fits, _assess(species, _fit_windows(species, data, params), data, params, hidden))
+        fits = _found_refit(fits, _assess(species, _fit_windows(species, data, params, robust=True), data, params,
+                                          hidden))
     return Identification(tuple(fits), polarity, tuple(els), chlorides, tuple(nuisance), tuple(background),
                           z_crit, n_tests)
 
@@ -398,7 +399,7 @@ def _confirmation(fits: list[SpeciesFit], polarity: str, params: IdentifyParamet
         return fits
     interferences = True if params.interferences is None else params.interferences
     species = _build_species(found, polarity, params, data, interferences, chlorides, nuisance, dimers=True)
-    again = _assess(species, _fit_windows(species, data, params), data, params, set(nuisance))
+    again = _assess(species, _fit_windows(species, data, params, robust=True), data, params, set(nuisance))
     kept = {f.element for f in again if f.present}
     out = [f for f in again if f.element in kept or f.interference]
     out += [f if not f.present else replace(f, present=False, failed=("not confirmed",))

@@ -25,7 +25,7 @@ from ionscope.spectra.calibration import (
     signed_rank_p_value,
 )
 from ionscope.spectra.deadtime import dead_time_corrected
-from ionscope.spectra.elements import AUTO_FEW_ISOTOPE, AUTO_NUISANCE, identify_elements
+from ionscope.spectra.elements import identify_elements
 from ionscope.spectra.forms import NO_ION_WHY, _candidate_pairs, _primary_elements, _unit_pattern, _untestable
 from ionscope.spectra.lockmass import lock_ions
 from ionscope.spectra.peaks import find_spectrum_peaks
@@ -668,7 +668,6 @@ def _identify_file(path, *, elements, polarity, recalibrate, **options) -> tuple
     top = float(spec["mz"].max())
     if auto:
         warnings += _auto_beyond_range(fits, pol, top, options.get("forms"))
-        warnings += _nuisance_that_passes(fits)
         names = list(fits.present().keys())
     else:
         warnings += _beyond_range(elements, pol, top, options.get("forms"), fits.chlorides)
@@ -697,23 +696,6 @@ def _identify_file(path, *, elements, polarity, recalibrate, **options) -> tuple
                    "detection_threshold": {"z": fits.z_crit, "tests": fits.n_tests},
                    "error": None, "figures": None, "table": None},
                   tuple(warnings), prov), spec
-
-
-def _nuisance_that_passes(fits) -> list[str]:
-    """A warning per element auto mode fits as a nuisance and never tests (gold, of
-    :data:`~ionscope.spectra.elements.AUTO_NUISANCE`) whose ions pass every presence test: it is there but has
-    no row."""
-    from ionscope.model.text import pretty_ion
-
-    out = []
-    for el in (e for e in AUTO_NUISANCE if e not in AUTO_FEW_ISOTOPE):
-        passing = [f for f in fits if f.element == el and f.failed == ("not reported",)]
-        if passing:
-            best = max(passing, key=lambda f: f.contrast)
-            out.append(f"{el} passes every test ({pretty_ion(best.formula)}: z {best.significance:.1f}, zc "
-                       f"{best.contrast:.1f}) but auto mode fits it only so that its ions do not pass for another "
-                       f"element's, and gives it no row: name it (--elements …,{el}) for its row")
-    return out
 
 
 def _identified(spec: xr.DataArray, path: Path | None, polarity: str, elements, options: dict):

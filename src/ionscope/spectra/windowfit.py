@@ -284,17 +284,24 @@ def _band_shifts(species: _Species, data: _Spectrum, params: IdentifyParameters)
     return shifts
 
 
-def _fit_windows(species: _Species, data: _Spectrum, params: IdentifyParameters) -> _WindowFit:
-    """Joint window fit of all species and the 1σ of each intensity (:func:`_sigmas`)."""
+def _fit_windows(species: _Species, data: _Spectrum, params: IdentifyParameters, robust: bool = False) -> _WindowFit:
+    """Joint window fit of all species and the 1σ of each intensity (:func:`_sigmas`; ``robust``: at least the
+    sandwich σ)."""
     shifts = _band_shifts(species, data, params)
     a, b, w, coef = _solve(species, data, shifts)
-    return _WindowFit(a, b, w, coef, shifts, _sigmas(a, b, w, coef))
+    return _WindowFit(a, b, w, coef, shifts, _sigmas(a, b, w, coef, robust))
 
 
-def _sigmas(a: np.ndarray, b: np.ndarray, w: np.ndarray, coef: np.ndarray) -> np.ndarray:
+def _sigmas(a: np.ndarray, b: np.ndarray, w: np.ndarray, coef: np.ndarray, robust: bool = False) -> np.ndarray:
     """1σ of each coefficient from the weighted normal equations of the active set, scaled by the mean
     squared weighted residual of the species' own windows when that exceeds 1; a species not fitted
-    (x = 0) gets the σ it would have fitted alone."""
+    (x = 0) gets the σ it would have fitted alone.
+
+    With ``robust``, at least the heteroskedasticity-consistent ("sandwich") σ of the active set (White,
+    *Econometrica* 48, 817, 1980, doi:10.2307/1912934): the misfit of every window reaches a coefficient through
+    its coupling to the others. A one-window species (Rh⁺ at m/z 103) fits its own window exactly, so its own
+    misfit says nothing of how well the share of an overlapping species there (RuH⁺) is known; on positive Ru–Rh
+    Rh⁺ was 392 326 ± 743 counts with ~66 k of m/z 103 credited to RuH⁺, ± 18 000 with the sandwich."""
     resid = (b - a @ coef) * w
     sigma = np.full(a.shape[1], np.inf)
 
@@ -308,6 +315,9 @@ def _sigmas(a: np.ndarray, b: np.ndarray, w: np.ndarray, coef: np.ndarray) -> np
         cov = np.linalg.pinv(aw.T @ aw)
         for j, s in enumerate(active):
             sigma[s] = np.sqrt(max(cov[j, j], 0.0) * local(s))
+        if robust:
+            sandwich = cov @ (aw.T * resid ** 2) @ aw @ cov
+            sigma[active] = np.maximum(sigma[active], np.sqrt(np.clip(np.diag(sandwich), 0.0, None)))
     for s in np.nonzero(~np.isfinite(sigma) & a.any(axis=0))[0]:
         rows = a[:, s] > 0
         sigma[s] = np.sqrt(local(s) / float(np.sum((a[rows, s] * w[rows]) ** 2)))
