@@ -91,6 +91,8 @@ EXEMPT = {
                                          "command's flag recording (ionscope.model.flags), a tuple is not",
     "ionscope.spectra.pipeline.parse_elements": "parses the user's --elements text ('auto' or symbols) into the "
                                                 "element list that identify_file takes as input",
+    "ionscope.spectra.pipeline.lock_elements_option": "parses the user's --lock-elements text (symbols, 'none' or "
+                                                      "not given) into the lock_elements input of the calibration",
     "ionscope.spectra.lockmass.lock_ions": "the (label, exact m/z) pairs recalibrate takes as its lock_masses "
                                            "input (further references), not a result",
     "ionscope.spectra.pipeline.spectrum_files": "the spectrum files a batch will read, expanded from the user's "
