@@ -601,7 +601,10 @@ def test_a_batch_over_worker_processes_gives_the_results_of_one_process(tmp_path
     one = pipeline.identify_batch([tmp_path], elements=["Ru", "Pd"], workers=1)
     monkeypatch.setattr(pipeline, "SPECTRA_PER_WORKER_START", 1)  # so that 4 files start 2 workers
     seen: list[Path] = []
-    two = pipeline.identify_batch([tmp_path], elements=["Ru", "Pd"], workers=2, on_file=seen.append)
+    started: list[int] = []
+    two = pipeline.identify_batch([tmp_path], elements=["Ru", "Pd"], workers=2, on_file=seen.append,
+                                  on_workers=started.append)
+    assert started == [2]
     assert rows(two) == rows(one)
     assert [r[0] for r in rows(two)] == ["P_a.txt", "P_b.txt", "P_bad.txt", "P_c.txt"]
     assert [r[1] for r in rows(two)] == [True, True, False, True]

@@ -190,7 +190,7 @@ def identify(
         else:
             results = list(identify_batch(files, elements=els, polarity=pol, recalibrate=recalibrate,
                                           on_file=lambda _p: task.advance(1), plot=plot, force=force,
-                                          workers=workers, **given))
+                                          workers=workers, on_workers=_named_by_workers(task), **given))
     if table_out is not None:
         results = _write_table(results, table_out, force)
     if json:
@@ -213,6 +213,15 @@ def identify(
         if table_out is not None:
             err_console.print(f"wrote {table_out}")
     _exit_if_any_failed(results)
+
+
+def _named_by_workers(task):
+    """A callback that names the progress bar's stage after the worker processes of a batch (their start takes a
+    few seconds before the first file is done)."""
+    def name(n: int) -> None:
+        if n > 1:
+            task.update(description=f"identifying elements ({n} worker processes)")
+    return name
 
 
 def _write_table(results: list, table_out: Path, force: bool) -> list:

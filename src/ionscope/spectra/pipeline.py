@@ -836,7 +836,8 @@ PLOTTED_SPECTRA_PER_WORKER_START = 2
 def identify_batch(paths: Sequence[str | PathLike[str]], *, elements: Sequence[str] | str = "auto",
                    polarity: str | None = None, recalibrate: bool = True,
                    on_file: Callable[[Path], object] | None = None, plot: str | PathLike[str] | None = None,
-                   force: bool = False, workers: int | None = 1, **options) -> BatchIdentification:
+                   force: bool = False, workers: int | None = 1,
+                   on_workers: Callable[[int], object] | None = None, **options) -> BatchIdentification:
     """:func:`identify_file` over many files; a file that fails gives a Result whose ``error`` says why
     (its element rows are marked not analysed; no figures) and the others go on. ``on_file(path)`` is
     called after each file (progress). In auto mode every file gets a row for every element detected in
@@ -847,6 +848,8 @@ def identify_batch(paths: Sequence[str | PathLike[str]], *, elements: Sequence[s
     start (:func:`ionscope.kernels.parallel.worker_count`, :data:`SPECTRA_PER_WORKER_START`,
     :data:`PLOTTED_SPECTRA_PER_WORKER_START`), none for a few files. More than one needs the calling script
     guarded by ``if __name__ == "__main__":`` (they are spawned). The results do not depend on it.
+    ``on_workers(n)`` is called with the number of processes before they start (a progress bar's stage name:
+    their start takes a few seconds before the first file is done).
     """
     from ionscope.kernels.parallel import ordered_map, worker_count
     from ionscope.spectra.plots import figure_stems
@@ -857,6 +860,8 @@ def identify_batch(paths: Sequence[str | PathLike[str]], *, elements: Sequence[s
                      SPECTRA_PER_WORKER_START if plot is None else PLOTTED_SPECTRA_PER_WORKER_START)
     task = partial(_identify_or_error, elements=elements, polarity=polarity, recalibrate=recalibrate, plot=plot,
                    force=force, **options)
+    if on_workers is not None:
+        on_workers(n)
     out = ordered_map(task, [(p, stems.get(p)) for p in files], n,
                       on_done=None if on_file is None else (lambda item: on_file(item[0])),
                       initializer=_compiled_solvers if n > 1 or len(files) > 3 else None)
