@@ -670,3 +670,13 @@ def test_an_export_without_channels_is_recalibrated_on_channels_rebuilt_from_its
         if a["detected"]:
             assert b["intensity"]["value"] == pytest.approx(a["intensity"]["value"], rel=1e-3)
     assert any("channels rebuilt from its m/z" in w for w in runs["P_without.txt"]["warnings"])
+
+
+def test_an_unknown_primary_ion_is_said(cli, tmp_path):
+    """Without metadata or a Bi1/Bi3/Au3 tag in the file name, the primary ion's ions are not fitted: a warning
+    says so and what to give; given, it is not said."""
+    path, _ = _export(tmp_path)
+    code, out, _ = cli("spectrum", "identify", path, "--elements", "Ru", "--json")
+    assert code == 0 and any("primary ion is unknown" in w for w in json.loads(out)["warnings"])
+    code, out, _ = cli("spectrum", "identify", path, "--elements", "Ru", "--primary-ion", "Bi", "--json")
+    assert code == 0 and not any("primary ion is unknown" in w for w in json.loads(out)["warnings"])

@@ -649,6 +649,9 @@ def _identify_file(path, *, elements, polarity, recalibrate, **options) -> tuple
                      for e in _untestable(elements, pol)]
     if "primary_ion" not in options:
         options["primary_ion"] = (raw.attrs.get("acquisition") or {}).get("primary_ion")
+    if not options["primary_ion"]:
+        warnings.append("the primary ion is unknown (neither the metadata nor a Bi1/Bi3/Au3 file-name tag says): its "
+                        "ions are not fitted as nuisance and can pass for another element's; give --primary-ion")
     if not auto:
         warnings += [f"{e} is the element of the primary ion ({options['primary_ion']}): its ions are implanted by "
                      "the analysis beam and sputtered back, so finding them says nothing about the sample"
