@@ -306,7 +306,9 @@ def main() -> None:
     secs, cpu, n, mem = batch_speed(files, args.batch, NAMED)
     load_auto = os.getloadavg()[0]
     secs_auto, cpu_auto, _, mem_auto = batch_speed(files, args.batch, "auto")
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    from ionscope.kernels.parallel import available_cores
+
+    cores = available_cores()
     speed = (f"Batch: one `ionscope spectrum identify` command over {n} spectra (copies of the {len(files)} files, "
              f"with `--table` and `--json`) took {secs:.1f} s wall / {cpu:.1f} s CPU in named mode (load average "
              f"{load:.1f} when started) and {secs_auto:.1f} s wall / {cpu_auto:.1f} s CPU in auto mode (load "

@@ -276,12 +276,12 @@ def _ppm(q) -> str:
 def _identified_note(quality: dict) -> str:
     """`` (N of them isotope peaks of M ions identified here)`` when lock masses are among the references used,
     else empty."""
-    locks = set(quality.get("lock_masses") or ())
-    used = [u for u in quality["used"] if u in locks]
-    ions = {u.split(" m/z ")[0] for u in used}
-    if not used:
+    from ionscope.spectra.lockmass import lock_peaks_used
+
+    peaks, ions = lock_peaks_used(quality["used"], quality.get("lock_masses") or ())
+    if not peaks:
         return ""
-    return f" ({len(used)} of them isotope peaks of {len(ions)} ion{'s' if len(ions) > 1 else ''} identified here)"
+    return f" ({peaks} of them isotope peaks of {ions} ion{'s' if ions > 1 else ''} identified here)"
 
 
 def _print_identification(res, batch: bool = False, shared: frozenset[str] = frozenset(),

@@ -49,7 +49,7 @@ class Rule:
 
 
 RULES: dict[str, Rule] = {r.code: r for r in (
-    Rule("no_history", UNKNOWN, "no sample history: put a sample.yaml beside the data or pass --sample "
+    Rule("no_history", UNKNOWN, "no sample history{which}: put a sample.yaml beside the data or pass --sample "
          "({init})", LOPEZ_2021),
     Rule("preparation_unknown", UNKNOWN, "the sample history does not record the preparation route", LOPEZ_2021),
     Rule("manual_separation", "D", "manual separation destroys, partly or fully, the interphase it exposes: the "
@@ -240,7 +240,7 @@ def assess(history: SampleHistory | Mapping[str, Any] | None, flags: Iterable[st
     """
     flag_codes = list(dict.fromkeys(flags))
     if history is None:
-        reasons = [{**RULES["no_history"].reason(init=init_hint(looked_up)), "looked_up": looked_up}]
+        reasons = [{**RULES["no_history"].reason(which="", init=init_hint(looked_up)), "looked_up": looked_up}]
         sample = None
     else:
         h = history if isinstance(history, SampleHistory) else SampleHistory.model_validate(dict(history))
@@ -270,12 +270,11 @@ def combine(assessments: list[dict[str, Any]]) -> dict[str, Any]:
     missing = [r for r in reasons if r["code"] == "no_history"]
     some_have = any(a["sample"] is not None for a in assessments)
     if len(missing) > 1 or (missing and some_have):  # one message naming every place a history is looked up
-        one = {**RULES["no_history"].reason(init=init_hint([r.get("looked_up") for r in missing])),
-               "looked_up": [r.get("looked_up") for r in missing]}
-        if some_have:  # else "the sample history does not record …" of another input reads as a contradiction
-            lacking = sum(a["sample"] is None for a in assessments)
-            one["message"] = one["message"].replace(
-                "no sample history:", f"no sample history for {lacking} of the {len(assessments)} inputs:", 1)
+        # with some inputs' histories, "no sample history" alone read as contradicting what those say
+        lacking = sum(a["sample"] is None for a in assessments)
+        which = f" for {lacking} of the {len(assessments)} inputs" if some_have else ""
+        looked_up = [r.get("looked_up") for r in missing]
+        one = {**RULES["no_history"].reason(which=which, init=init_hint(looked_up)), "looked_up": looked_up}
         first = reasons.index(missing[0])
         reasons = [r for r in reasons if r["code"] != "no_history"]
         reasons.insert(first, one)

@@ -407,9 +407,10 @@ class CalibrationCheck:
 
     def summary(self) -> str:
         """One line for text reports."""
+        from ionscope.spectra.lockmass import lock_peaks_used
+
         how = "file's own calibration kept" if self.kept_exported else "recalibrated"
-        locks = set(self.lock_masses)
-        n_lock = sum(u in locks for u in self.used)
+        n_lock, _ = lock_peaks_used(self.used, self.lock_masses)
         return (f"calibration: {how} ({self.calibration.model}), rms {self.rms_ppm:.0f} ppm "
                 f"({self.rms_bins:.2f} bin) over {len(self.used)} reference peaks"
                 + (f" ({n_lock} of them isotope peaks of identified ions)" if n_lock else "")

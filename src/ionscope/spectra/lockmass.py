@@ -71,6 +71,14 @@ def lock_ions(fits: Sequence[SpeciesFit]) -> list[tuple[str, float]]:
     return sorted(set(out), key=lambda p: p[1])
 
 
+def lock_peaks_used(used: Sequence[str], lock_masses: Sequence[str]) -> tuple[int, int]:
+    """How many of the reference peaks ``used`` by a recalibration are lock masses (labels of
+    :func:`lock_ions`), and of how many ions."""
+    locks = set(lock_masses)
+    peaks = [u for u in used if u in locks]
+    return len(peaks), len({u.split(" m/z ")[0] for u in peaks})
+
+
 @lru_cache(maxsize=4096)
 def _pattern(formula: str):
     """The fine isotope pattern of an ion (:func:`ionscope.library.patterns.isotope_pattern`), kept per formula."""

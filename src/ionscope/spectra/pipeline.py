@@ -221,15 +221,11 @@ def _checked_calibration(spec: xr.DataArray, *, model: str = "sqrt", references:
         lock_elements = parse_elements(lock_elements)
         if polarity not in REFERENCE_IONS:
             raise ValidationError("lock elements need the polarity: give --polarity positive|negative", source)
-    check, peaks = _recalibration(spec, polarity=polarity, model=model, references=references, source=source)
     if lock_elements is None:
-        return check
-    path = Path(source) if source else None
+        return _recalibration(spec, polarity=polarity, model=model, references=references, source=source)[0]
     options = {"primary_ion": acquisition.get("primary_ion")}
-    calibrated = apply_calibration(spec, check.calibration)
-    fits = _identified(calibrated, path, str(polarity), lock_elements, options)
-    return _with_lock_masses(spec, (check, peaks), calibrated, fits, path, str(polarity), lock_elements, options,
-                             model=model, references=references)[0]
+    return _calibrated_identification(spec, str(polarity), lock_elements, options, Path(source) if source else None,
+                                      model=model, references=references)[0]
 
 
 def _spectrum_of_arrays(data, p: Path) -> xr.DataArray:
@@ -326,9 +322,8 @@ def peaks_result(spec, *, min_snr: float = 3.0, recalibrate: bool = True,
         quality = _quality_record(check)
         rms_bins = check.rms_bins if np.isfinite(check.rms_bins) else 0.0
     elif recalibrate:
-        warnings.append("not recalibrated: m/z as exported (" + ("the polarity is unknown: give --polarity"
-                                                               if "channel" in spec.coords else
-                                                               "the m/z are not all positive") + ")")
+        why = "the polarity is unknown: give --polarity" if "channel" in spec.coords else "the m/z are not all positive"
+        warnings.append(f"not recalibrated: m/z as exported ({why})")
     table = find_spectrum_peaks(spec, min_snr=min_snr)
     prov = make_provenance("ionscope.spectra.find_spectrum_peaks", inputs=[source] if source else [],
                            parameters={"min_snr": min_snr, "recalibrate": recalibrate})
@@ -635,13 +630,10 @@ def _identify_file(path, *, elements, polarity, recalibrate, **options) -> tuple
     raw = read_spectrum(p, polarity)
     pol = _polarity_of(raw, p)
     warnings: list[str] = list(raw.attrs.get("read_warnings", []))
-    spec, check, peaks = raw, None, None
-    if recalibrate and "channel" not in raw.coords:
+    recalibrating = recalibrate and "channel" in raw.coords
+    if recalibrate and not recalibrating:
         warnings.append("not recalibrated: the file has no channel axis (m/z as read)")
-    elif recalibrate:
-        check, peaks = _recalibration(raw, polarity=pol, source=p)
-        spec = apply_calibration(raw, check.calibration)
-    else:
+    elif not recalibrate:
         warnings.append("not recalibrated: m/z as exported")
     auto = isinstance(elements, str) and elements == "auto"
     if not auto and not options.get("forms"):
@@ -656,14 +648,15 @@ def _identify_file(path, *, elements, polarity, recalibrate, **options) -> tuple
         warnings += [f"{e} is the element of the primary ion ({options['primary_ion']}): its ions are implanted by "
                      "the analysis beam and sputtered back, so finding them says nothing about the sample"
                      for e in _primary_elements(options["primary_ion"]) if e in elements]
-    fits = _identified(spec, p, pol, elements, options)
-    if check is not None:
-        check, spec, fits = _with_lock_masses(raw, (check, peaks), spec, fits, p, pol, elements, options)
+    if recalibrating:
+        check, spec, fits = _calibrated_identification(raw, pol, elements, options, p)
         warnings += list(check.warnings)
         used_mz = [r["mz_true"] for r in check.calibration.references
                    if r["used"] and r["ion"] not in check.lock_masses]
         if used_mz:
             warnings += _high_mass_offset(fits, float(max(used_mz)))
+    else:
+        check, spec, fits = None, raw, _identified(raw, p, pol, elements, options)
     if fits.background:
         warnings.append(f"also fitted, not reported: {', '.join(fits.background)} — found by the auto screening; "
                         "their ions share or neighbour the masses of the named elements' ions (name them for their "
@@ -709,6 +702,17 @@ def _identified(spec: xr.DataArray, path: Path | None, polarity: str, elements, 
         if exc.path is not None:
             raise
         raise ValidationError(exc.problem, path) from None
+
+
+def _calibrated_identification(raw: xr.DataArray, polarity: str, elements, options: dict, path: Path | None,
+                               **recalibration):
+    """``raw`` recalibrated (:func:`~ionscope.spectra.calibration.recalibrate`), identified on that calibration,
+    and both redone with the ions identified as further references (:func:`_with_lock_masses`):
+    ``(check, spectrum, fits)``."""
+    check, peaks = _recalibration(raw, polarity=polarity, source=path, **recalibration)
+    spec = apply_calibration(raw, check.calibration)
+    fits = _identified(spec, path, polarity, elements, options)
+    return _with_lock_masses(raw, (check, peaks), spec, fits, path, polarity, elements, options, **recalibration)
 
 
 #: Most recalibrations with lock masses per spectrum (:func:`_with_lock_masses`).

@@ -38,7 +38,15 @@ from dataclasses import replace
 import numpy as np
 
 from ionscope.spectra.identification import IdentifyParameters, SpeciesFit
-from ionscope.spectra.windowfit import FWHM_SIGMA, _binned_gaussian_share, _nnls, _Species, _Spectrum, _WindowFit
+from ionscope.spectra.windowfit import (
+    FWHM_SIGMA,
+    _binned_gaussian_share,
+    _interval_counts,
+    _nnls,
+    _Species,
+    _Spectrum,
+    _WindowFit,
+)
 
 
 def _pattern_agreement(s: int, fit: _WindowFit) -> tuple[float, float]:
@@ -227,8 +235,7 @@ def _local_windows(s: int, species: _Species, data: _Spectrum,
         return None
     centres = grid + defect
     half = np.maximum(centres / (2 * data.resolving_power), np.interp(centres, x, data.dx))
-    edges = np.concatenate((x - data.dx / 2, [x[-1] + data.dx[-1] / 2]))
-    b = np.interp(centres + half, edges, data.cs) - np.interp(centres - half, edges, data.cs)
+    b = _interval_counts(centres - half, centres + half, x, data.cs, data.dx)
     j = np.rint(cm - defect).astype(int) - grid[0]
     rows = np.nonzero((j >= 0) & (j < grid.size))[0]
     j = j[rows]

@@ -330,6 +330,13 @@ def _sigmas(a: np.ndarray, b: np.ndarray, w: np.ndarray, coef: np.ndarray, robus
 FLANK_Z = 3.0
 
 
+def _interval_counts(lo: np.ndarray, hi: np.ndarray, x: np.ndarray, cs: np.ndarray, dx: np.ndarray) -> np.ndarray:
+    """Counts between the m/z ``lo`` and ``hi`` from the running sum ``cs`` of bins centred at ``x`` (widths
+    ``dx``), each bin's counts spread evenly over it (the running sum interpolated between bin edges)."""
+    edges = np.concatenate((x - dx / 2, [x[-1] + dx[-1] / 2]))
+    return np.interp(hi, edges, cs) - np.interp(lo, edges, cs)
+
+
 def _window_counts(wlo: np.ndarray, whi: np.ndarray, x: np.ndarray, cs_raw: np.ndarray,
                    dx: np.ndarray) -> tuple[np.ndarray, np.ndarray, _Flanks]:
     """Background-subtracted counts in each window, their Poisson variance, and the flanks used.
@@ -353,10 +360,8 @@ def _window_counts(wlo: np.ndarray, whi: np.ndarray, x: np.ndarray, cs_raw: np.n
     i.e. in its upper flank), and the lower flank alone gives the background. Pooling them would
     subtract that peak from the window: ¹⁹⁵Pt⁺ next to C₁₅H₁₅⁺ came out as zero.
     """
-    edges = np.concatenate((x - dx / 2, [x[-1] + dx[-1] / 2]))
-
     def counts(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return np.interp(b, edges, cs_raw) - np.interp(a, edges, cs_raw)
+        return _interval_counts(a, b, x, cs_raw, dx)
 
     width = np.maximum(whi - wlo, 0.0)
     s = counts(wlo, whi)
