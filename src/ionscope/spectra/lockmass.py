@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 
@@ -71,12 +72,19 @@ def lock_ions(fits: Sequence[SpeciesFit]) -> list[tuple[str, float]]:
     return sorted(set(out), key=lambda p: p[1])
 
 
-def lock_peaks_used(used: Sequence[str], lock_masses: Sequence[str]) -> tuple[int, int]:
+class LockPeaksUsed(NamedTuple):
+    """How many reference peaks of a recalibration are lock masses (``peaks``), and of how many ions (``ions``)."""
+
+    peaks: int
+    ions: int
+
+
+def lock_peaks_used(used: Sequence[str], lock_masses: Sequence[str]) -> LockPeaksUsed:
     """How many of the reference peaks ``used`` by a recalibration are lock masses (labels of
     :func:`lock_ions`), and of how many ions."""
     locks = set(lock_masses)
     peaks = [u for u in used if u in locks]
-    return len(peaks), len({u.split(" m/z ")[0] for u in peaks})
+    return LockPeaksUsed(len(peaks), len({u.split(" m/z ")[0] for u in peaks}))
 
 
 @lru_cache(maxsize=4096)
