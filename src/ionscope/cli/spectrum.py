@@ -59,6 +59,10 @@ def peaks(
         table.add_row(f"{r['mz'].value:.4f}", f"{r['height'].value:.0f}", f"{r['area'].value:.0f}",
                       f"{r['fwhm'].value:.4f}", f"{r['resolving_power']:.0f}", f"{r['snr']:.1f}")
     console.print(f"{res['n_peaks']} peaks in {file.name} (strongest {len(rows)} shown)")
+    if res.get("channels_per_bin"):
+        few, many = res["channels_per_bin"]
+        console.print(f"sampled far finer than its peaks: detected on {few}–{many} channels summed a bin (half a "
+                      "peak σ, from the spectrum's autocorrelation); heights per channel", highlight=False)
     if res["calibration"] is not None:
         q = res["calibration"]
         console.print(f"calibration: {q['model']}, {_calibration_kept(q)}, "

@@ -486,9 +486,13 @@ class CalibrationQuality(_Open):
 
 
 class SpectrumPeaksResults(_Open):
+    """``channels_per_bin``: the least and most channels summed into a bin where the spectrum was sampled
+    far finer than its peaks and summed to its resolution before detection (None where it was not)."""
+
     n_peaks: int
     peaks: list[SpectrumPeak]
     calibration: Optional[CalibrationQuality]
+    channels_per_bin: Optional[list[int]] = None
 
 
 class CalibrationReference(_Open):

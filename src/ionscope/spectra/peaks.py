@@ -37,6 +37,11 @@ ions. Centroiding across channels there mixes different ions (a CH₃⁺ channel
 channel at 14 gives 14.6, a mass no ion has); such a peak is its apex channel: ``mz`` its centre,
 ``fwhm``, ``left_mz``/``right_mz`` its width and edges (midway to the neighbouring channels), ``area``
 its counts above the baseline.
+
+Spectra sampled far finer than their peaks (a TOF histogram at the detector's time resolution, a few counts a
+channel) are first summed to about one peak σ a bin (:mod:`ionscope.spectra.oversampling`); heights and
+baselines are then per input channel, ``z_background`` that of the summed bins, ``index`` the input bin of most
+counts in the apex bin, and the table's ``attrs["channels_per_bin"]`` the least and most channels summed.
 """
 
 from __future__ import annotations
@@ -50,6 +55,7 @@ import pandas as pd
 from ionscope.kernels.baseline import estimate_baseline
 from ionscope.model.errors import ValidationError
 from ionscope.spectra import _peakfind
+from ionscope.spectra.oversampling import ResolutionBins, binned_to_resolution
 
 PEAK_COLUMNS = ("mz", "height", "area", "fwhm", "resolving_power", "snr", "z_background", "baseline", "left_mz",
                 "right_mz", "index")
@@ -133,7 +139,8 @@ def find_spectrum_peaks(spectrum, mz=None, *, min_snr: float = 3.0, min_counts: 
     -------
     pandas.DataFrame
         One row per peak, sorted by m/z: ``mz`` (centroid), ``height`` and ``baseline`` (counts at the
-        apex), ``area`` (counts), ``fwhm`` (m/z), ``resolving_power`` (m/Δm at FWHM), ``snr``
+        apex; per input channel for a spectrum summed to its resolution, module docstring), ``area`` (counts),
+        ``fwhm`` (m/z), ``resolving_power`` (m/Δm at FWHM), ``snr``
         (height over its Poisson σ, ``h/sqrt(h + b)``), ``z_background`` (height over the baseline's
         Poisson σ, the detection statistic), ``left_mz``/``right_mz`` (5 % extent) and ``index`` (apex bin).
         On a channel-binned axis (:func:`channel_binned`) a peak is its apex channel: ``mz`` the channel
@@ -155,7 +162,57 @@ def find_spectrum_peaks(spectrum, mz=None, *, min_snr: float = 3.0, min_counts: 
         return pd.DataFrame(columns=list(PEAK_COLUMNS))
     if np.any(np.diff(x) <= 0):
         raise ValidationError("m/z values must increase strictly for peak detection")
-    base = estimate_baseline(y, min(baseline_window, max(3, x.size | 1)))
+    binned = binned_to_resolution(y, x)
+    if binned is None:
+        return _measured_peaks(y, x, min_snr, min_counts, baseline_window, counts_per_unit, max_peaks,
+                               min_prominence, prominence_window)
+    table = _measured_peaks(binned.counts, binned.mz, min_snr, min_counts, baseline_window, counts_per_unit,
+                            max_peaks, min_prominence, prominence_window, half_edges=True)
+    out = _per_input_bin(table, binned, y, x, counts_per_unit).drop(columns=["half_left", "half_right"])
+    out.attrs["channels_per_bin"] = [int(binned.channels.min()), int(binned.channels.max())]
+    return out
+
+
+def _per_input_bin(table: pd.DataFrame, binned: ResolutionBins, counts: np.ndarray, x: np.ndarray,
+                   counts_per_unit: float) -> pd.DataFrame:
+    """The peaks of a spectrum summed to its resolution, told in its input bins: heights, baselines and the
+    S/N of the apex per input channel (``z_background`` stays the detection statistic of the summed bins),
+    centroids the weighted mean m/z of the input bins above the baseline between the peak's half-height
+    edges, interpolated on the summed bins (the summed bins' coarse centres would shift them with the phase of
+    the binning), ``index`` the input bin of
+    most counts in the apex bin."""
+    out = table.copy()
+    per_bin = binned.channels[table["index"].to_numpy(dtype=int)] if len(table) else 1
+    out["height"] /= per_bin
+    out["baseline"] /= per_bin
+    height, base = out["height"] * counts_per_unit, out["baseline"] * counts_per_unit
+    out["snr"] = height / np.sqrt(np.maximum(height + base, 1.0))
+    net = np.clip(counts - np.interp(x, out["mz"], base), 0, None) if len(out) else counts
+    cs, csx = np.concatenate(([0.0], np.cumsum(net))), np.concatenate(([0.0], np.cumsum(net * x)))
+    lo = np.searchsorted(x, out["half_left"].to_numpy(dtype=float))
+    hi = np.searchsorted(x, out["half_right"].to_numpy(dtype=float), side="right")
+    weight = cs[hi] - cs[lo]
+    centroid = np.where(weight > 0, (csx[hi] - csx[lo]) / np.where(weight > 0, weight, 1), out["mz"])
+    out["mz"] = centroid
+    out["resolving_power"] = out["mz"] / out["fwhm"]
+    out["index"] = _richest_input_bin(binned.bin_of, counts, table["index"].to_numpy(dtype=int))
+    return out
+
+
+def _richest_input_bin(group_of: np.ndarray, y: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """For each bin of a summed spectrum, the input bin of most counts among those summed into it."""
+    start = np.searchsorted(group_of, groups, side="left")
+    stop = np.searchsorted(group_of, groups, side="right")
+    return np.array([a + int(np.argmax(y[a:b])) if b > a else min(a, y.size - 1) for a, b in zip(start, stop)],
+                    dtype=int)
+
+
+def _measured_peaks(y: np.ndarray, x: np.ndarray, min_snr: float, min_counts: float, baseline_window: int,
+                    counts_per_unit: float, max_peaks: int | None, min_prominence: float,
+                    prominence_window: int, half_edges: bool = False) -> pd.DataFrame:
+    """Peaks of counts ``y`` on the axis ``x`` (both validated), as :func:`find_spectrum_peaks` returns them;
+    with ``half_edges`` also the m/z where each falls to half its height (``half_left``, ``half_right``)."""
+    base = estimate_baseline(y, max(3, min(baseline_window, x.size)))
     sigma = np.sqrt(np.maximum(base, 1.0))
     find_peaks, peak_prominences, peak_widths = _peak_functions(y.size)
     idx = find_peaks(y, base + np.maximum(min_snr * sigma, min_counts))
@@ -173,7 +230,7 @@ def find_spectrum_peaks(spectrum, mz=None, *, min_snr: float = 3.0, min_counts: 
         idx = idx[keep]
         prom_data = tuple(d[keep] for d in prom_data)
     if idx.size == 0:
-        return pd.DataFrame(columns=list(PEAK_COLUMNS))
+        return pd.DataFrame(columns=list(PEAK_COLUMNS) + (["half_left", "half_right"] if half_edges else []))
     yb = y - base
     height = yb[idx]
     with warnings.catch_warnings():
@@ -205,4 +262,6 @@ def find_spectrum_peaks(spectrum, mz=None, *, min_snr: float = 3.0, min_counts: 
         "left_mz": left, "right_mz": right, "index": idx,
     })
     table["height"] /= counts_per_unit
+    if half_edges:
+        table["half_left"], table["half_right"] = left_mz_h, right_mz_h
     return table

@@ -330,7 +330,8 @@ def peaks_result(spec, *, min_snr: float = 3.0, recalibrate: bool = True,
     x = spec.coords["mz"].values
     peaks = [_peak_record(r, rms_bins * float(np.interp(r["mz"], x, np.gradient(x))))
              for r in table.to_dict("records")]
-    return Result("spectrum.peaks", {"n_peaks": len(table), "peaks": peaks, "calibration": quality},
+    return Result("spectrum.peaks", {"n_peaks": len(table), "peaks": peaks, "calibration": quality,
+                                     "channels_per_bin": table.attrs.get("channels_per_bin")},
                   tuple(warnings), prov)
 
 
