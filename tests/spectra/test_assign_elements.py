@@ -256,6 +256,44 @@ def test_a_light_ion_between_isolated_peaks_is_found_and_not_made_up(seed):
     assert "Li" not in fits.present()
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_sodium_between_isolated_molecular_peaks_is_found_and_not_made_up(seed):
+    """No molecular ion has m/z 20–23, so Na⁺ is judged without the contrast test: between the H₃O⁺, C₂⁺, C₂H⁺,
+    C₂H₂⁺ and C₂H₃⁺ peaks, which no linear background follows, it was not detected at z > 200."""
+    around = {"H3O+": 3e4, "C2+": 3e3, "C2H+": 6e3, "C2H2+": 1.5e4, "C2H3+": 5e4}
+    base = {k: v for k, v in BASE.items() if k != "Na+"}
+    for na in (2e4, 0.0):
+        spec, _ = tof_spectrum({**base, **around, "Na+": na}, n_channels=3500, resolving_power=1700, shots=None,
+                               t0_offset=0.0, k_rel_offset=0.0, seed=seed)  # exported m/z exact
+        fits = identify_elements(spec, polarity="positive", elements=["Na", "Ru"])
+        fit = next(f for f in fits if f.formula == "Na+")
+        if na:
+            assert fit.present and abs(fit.intensity - na) < 4 * fit.uncertainty + 0.05 * na, fit
+        else:
+            assert not fit.present, fit
+
+
+def test_masses_no_molecular_ion_can_have():
+    """CcHhNnOo ions with rings-plus-double-bonds ≥ −½ fill every nominal mass from 12 up except 20–23."""
+    from ionscope.spectra.presence import outside_molecular_continuum
+
+    gaps = [n for n in range(1, 200) if outside_molecular_continuum(np.array([n + 0.01]))]
+    assert gaps == [4, 5, 6, 7, 8, 9, 10, 11, 20, 21, 22, 23]
+    assert outside_molecular_continuum(np.array([6.015, 7.016])) and outside_molecular_continuum([22.99])
+    assert not outside_molecular_continuum(np.array([22.99, 38.96]))  # one isotopologue in the continuum
+    assert not outside_molecular_continuum(np.array([]))
+
+
+def test_oxide_ions_of_alkali_metals_follow_the_fragment_rule():
+    """Na and Li are +1 in every oxide: NaO⁺ (which sits on ³⁹K⁺) and LiO₂⁻ are not expected, LiO⁻ is
+    (Hirokawa et al. 2003)."""
+    from ionscope.spectra.forms import oxide_fragment_allowed
+
+    assert not oxide_fragment_allowed("Na", "{E}O", "positive")
+    assert oxide_fragment_allowed("Li", "{E}O", "negative")
+    assert not oxide_fragment_allowed("Li", "{E}O2", "negative")
+
+
 def test_sandwich_sigma_carries_an_overlapping_species_misfit_to_a_one_window_species():
     """A one-window species fits its own window exactly, so its own misfit says nothing of how well an
     overlapping species' share there is known; the sandwich σ carries that species' misfit to it, and costs

@@ -43,8 +43,10 @@ def _unit_pattern(formula: str) -> IsotopePattern:
 #: Elements*, 2nd ed., Butterworth-Heinemann 1997): the valence ``n`` of the fragment rule of
 #: :func:`oxide_fragment_allowed`. Rare earths other than Ce, Pr, Tb form only M₂O₃; Pt, Pd, Rh, Ir
 #: at most MO₂ (PtO₃, RhO₃, IrO₃ are not established solids); Ru and Os MO₄; Ni and Co count with
-#: the +4 of delithiated layered oxides (NiO₂, CoO₂). Elements not listed are not restricted.
+#: the +4 of delithiated layered oxides (NiO₂, CoO₂); the alkali metals are +1 in every oxide (peroxides
+#: and superoxides included). Elements not listed are not restricted.
 OXIDE_VALENCE = {
+    "Li": 1, "Na": 1, "K": 1, "Rb": 1, "Cs": 1, "Be": 2,
     "Mg": 2, "Ca": 2, "Sr": 2, "Ba": 2, "Zn": 2, "Cd": 2, "Hg": 2, "Ni": 4, "Co": 4, "Cu": 3, "Ag": 3,
     "Ti": 4, "Zr": 4, "Hf": 4, "Ge": 4, "Sn": 4, "Pb": 4, "Si": 4, "Ce": 4, "Pr": 4, "Tb": 4,
     "Sc": 3, "Y": 3, "La": 3, "Nd": 3, "Sm": 3, "Eu": 3, "Gd": 3, "Dy": 3, "Ho": 3, "Er": 3, "Tm": 3,

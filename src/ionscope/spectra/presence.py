@@ -19,10 +19,11 @@ A species is reported *present* when
    the binning. An organic envelope spread over the same nominal masses as a
    rare-earth or oxide pattern is absorbed by the background; a metal pattern with gaps (Ru⁺ has none
    at 97 and 103, Pd⁺ none at 107 and 109) is not. A pad of 4 gives each parity two masses per side.
-   Species whose whole pattern lies below m/z 12 (:data:`CONTINUUM_START_MZ`: Li⁺, Be⁺, B⁺ …) are exempt:
-   no molecular continuum exists below C⁺, and the isolated H₂⁺, H₃⁺ or B⁺ peaks that a linear background
-   cannot follow would only inflate the test's σ (a clean ⁶Li⁺/⁷Li⁺ pair between empty masses came out at
-   2.3σ).
+   Species whose isotopologues (those with ≥ 20 % of the largest) all lie at nominal masses where no
+   molecular ion can exist (:func:`outside_molecular_continuum`: m/z 4–11 and 20–23, so Li⁺, Be⁺, B⁺, Na⁺)
+   are exempt: the isolated H₃O⁺, C₂⁺ or B⁺ peaks around them, which a linear background cannot follow,
+   would only inflate the test's σ (a clean ⁶Li⁺/⁷Li⁺ pair between empty masses came out at 2.3σ, Na⁺ of
+   z = 243 at 3.4σ).
 
 ``z_crit`` comes from counting statistics (:func:`detection_threshold`, Bonferroni over the species
 tested in a run). Once an element has a present species, its other forms that fail only tests 1 and 3 at
@@ -34,6 +35,7 @@ test which of its forms count towards its intensity.
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import lru_cache
 
 import numpy as np
 
@@ -118,8 +120,8 @@ def _assess(species: _Species, fit: _WindowFit, data: _Spectrum, params: Identif
             contrast, local, local_sigma = _local_fit(s, species, data, params.contrast_pad)
             if not fit.coef[s] > 0:  # the window fit has none of it: nothing to test, the atomic ion's limit
                 contrast = 0.0
-        below_continuum = float(p.mz.max()) < CONTINUUM_START_MZ
-        if (params.contrast or not diagnostic) and not below_continuum and not contrast >= z_crit:
+        isolated = outside_molecular_continuum(p.mz[p.abundance >= 0.2 * p.abundance.max()])
+        if (params.contrast or not diagnostic) and not isolated and not contrast >= z_crit:
             failed.append("contrast")
         if not abs(offset) <= params.max_offset:
             failed.append("mass offset")
@@ -133,11 +135,27 @@ def _assess(species: _Species, fit: _WindowFit, data: _Spectrum, params: Identif
     return out
 
 
-#: m/z below which the contrast test does not apply: the lightest molecular fragment ion of the organic and
-#: cluster quasi-continuum is C⁺ (m/z 12); below it only atomic ions (H, He, Li, Be, B) and H₂⁺/H₃⁺ occur, each
-#: an isolated peak (Vickerman & Briggs, *ToF-SIMS: Materials Analysis by Mass Spectrometry*, 2nd ed., 2013,
-#: ch. 3).
-CONTINUUM_START_MZ = 11.5
+def outside_molecular_continuum(mz: np.ndarray) -> bool:
+    """Whether no molecular ion of H, C, N and O can have the nominal mass of any of ``mz`` (u): the organic
+    and cluster quasi-continuum, against which the contrast test judges a species, has no ion there.
+
+    A CcHhNnOo ion of nominal mass ``N = 12c + h + 14n + 16o`` exists when its rings-plus-double-bonds
+    ``c − h/2 + n/2 + 1`` is at least −½, the value of the saturated even-electron ions (CH₅⁺, H₃O⁺, NH₄⁺,
+    H₃⁺; McLafferty & Tureček, *Interpretation of Mass Spectra*, 4th ed., University Science Books 1993,
+    ch. 2). No such ion has N = 4–11 or 20–23 (below m/z 120 no other).
+    """
+    return bool(len(mz)) and all(_no_molecular_ion(int(n)) for n in np.rint(np.asarray(mz, float)))
+
+
+@lru_cache(maxsize=512)
+def _no_molecular_ion(nominal: int) -> bool:
+    for c in range(nominal // 12 + 1):
+        for n in range((nominal - 12 * c) // 14 + 1):
+            for o in range((nominal - 12 * c - 14 * n) // 16 + 1):
+                h = nominal - 12 * c - 14 * n - 16 * o
+                if c + n + o + h and c - h / 2 + n / 2 + 1 >= -0.5:
+                    return False
+    return True
 
 #: z a further form of a detected element must reach in tests 1 and 3 to count towards the element: the
 #: single-test 3σ detection convention of counting statistics (Currie, *Anal. Chem.* 40, 586, 1968,
