@@ -126,6 +126,10 @@ def test_identify_empty_folder_and_single_bad_file_exit_2(cli, tmp_path):
     rows = "\n".join(f"{c}\t{((c + 400) / 33000) ** 2:.6f}\t0" for c in range(100, 200_000, 200))
     flat.write_text("# Binning: 200 channels\nChannel\tm/z\tIntensity\n" + rows + "\n")
     code, _, err = cli("spectrum", "identify", flat, "--elements", "Ru")
+    assert code == 2 and "every count of the spectrum is zero" in err and len(err.strip().splitlines()) == 1
+    rows = "\n".join(f"{c}\t{((c + 400) / 33000) ** 2:.6f}\t{c % 3}" for c in range(100, 200_000, 200))
+    flat.write_text("# Binning: 200 channels\nChannel\tm/z\tIntensity\n" + rows + "\n")
+    code, _, err = cli("spectrum", "identify", flat, "--elements", "Ru")
     assert code == 2 and "reference ion" in err and len(err.strip().splitlines()) == 1
 
 
@@ -416,12 +420,26 @@ def test_peaks_on_bare_numpy_arrays_says_what_the_file_holds(cli, tmp_path):
     code, _, err = cli("spectrum", "peaks", one)
     assert code == 2 and "one.npz holds 1 unlabelled array (counts), not a spectrum" in " ".join(err.split())
 
-    image = tmp_path / "image.npz"
-    np.savez(image, counts=np.ones((4, 50)), mz=np.linspace(1.0, 50.0, 50))
-    code, _, err = cli("spectrum", "peaks", image)
+    odd = tmp_path / "odd.npz"
+    np.savez(odd, counts=np.ones((4, 49)), mz=np.linspace(1.0, 50.0, 50))
+    code, _, err = cli("spectrum", "peaks", odd)
     text = " ".join(err.split())
     assert code == 2 and "holds 2 unlabelled arrays (counts, mz), not a spectrum" in text
     assert "holds a arrays" not in text
+
+
+def test_an_image_is_analysed_as_its_total_spectrum_and_a_processed_imzml_is_refused(cli, tmp_path):
+    """A pixels × m/z archive and a continuous imzML are summed over their pixels, with a note; an imzML in
+    processed mode (an m/z axis per pixel) is refused in one line. The spectrum commands crashed on both."""
+    image = tmp_path / "image.npz"
+    mz = np.linspace(1.0, 50.0, 50)
+    np.savez(image, counts=np.ones((4, 50)) * (mz == 23.0), mz=mz)
+    code, out, err = cli("spectrum", "peaks", image, "--json")
+    assert code == 0 and "its total spectrum (the sum over its 4 pixels)" in " ".join(err.split() + out.split())
+    code, _, err = cli("spectrum", "peaks", shared_data("imzml", "Example_Continuous.imzML"))
+    assert code == 0 and "the sum over its 9 pixels" in " ".join(err.split())
+    code, _, err = cli("spectrum", "identify", shared_data("imzml", "Example_Processed.imzML"))
+    assert code == 2 and "processed mode" in err and len(err.strip().splitlines()) == 1
 
 
 def test_an_archive_of_counts_and_mz_is_read_as_a_spectrum(cli, tmp_path):

@@ -61,8 +61,9 @@ def peaks(
     console.print(f"{res['n_peaks']} peaks in {file.name} (strongest {len(rows)} shown)")
     if res.get("channels_per_bin"):
         few, many = res["channels_per_bin"]
-        console.print(f"sampled far finer than its peaks: detected on {few}–{many} channels summed a bin (half a "
-                      "peak σ, from the spectrum's autocorrelation); heights per channel", highlight=False)
+        console.print(f"the spectrum is sampled far finer than its peaks: they were found on bins of {few}–{many} "
+                      "channels (half a peak σ, read from its autocorrelation); heights are per channel, S/N per "
+                      "bin", highlight=False)
     if res["calibration"] is not None:
         q = res["calibration"]
         console.print(f"calibration: {q['model']}, {_calibration_kept(q)}, "
@@ -119,7 +120,7 @@ def calibrate(
 @app.command()
 def identify(
     paths: Annotated[list[Path], typer.Argument(help="Spectrum files and/or folders (a folder means its .txt "
-                                                     "spectrum exports).")],
+                                                     "spectrum exports and .npz archives of counts and mz).")],
     elements: Annotated[str, typer.Option(help=(
         "Comma-separated symbols (e.g. Ru,Rh,Pd,Ir,Pt): each gets a row, detected or not with a 3σ upper "
         "limit. 'auto': screens every element with ≥ 3 isotopes above 5 % (~30, by their isotope patterns), "

@@ -21,6 +21,9 @@ def estimate_baseline(y: np.ndarray, window: int = 101) -> np.ndarray:
     y = np.asarray(y, dtype=float)
     if window < 3:
         raise ValidationError(f"baseline window must be ≥ 3 bins, got {window}")
+    if y.size == 0:
+        return y.copy()
+    window = min(window, y.size)  # a spectrum shorter than one block is one block
     n_blocks = max(1, y.size // window)
     used = n_blocks * window
     blocks = [y[:used].reshape(n_blocks, window)]

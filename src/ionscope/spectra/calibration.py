@@ -620,7 +620,10 @@ def _calibration_peaks(spectrum, exported: Calibration, t_axis: np.ndarray, mz_a
     """
     from ionscope.spectra.peaks import find_spectrum_peaks
 
-    peaks = find_spectrum_peaks(np.asarray(spectrum.values, float), mz_axis, min_snr=min_snr)
+    counts = np.asarray(spectrum.values, float)
+    if not counts.any():
+        raise CalibrationError("every count of the spectrum is zero: no ion to calibrate on", source)
+    peaks = find_spectrum_peaks(counts, mz_axis, min_snr=min_snr)
     if len(peaks) == 0:
         raise CalibrationError("no peak stands out of the noise: no usable reference ion", source)
     top = peaks.nlargest(20, "height")

@@ -40,8 +40,9 @@ its counts above the baseline.
 
 Spectra sampled far finer than their peaks (a TOF histogram at the detector's time resolution, a few counts a
 channel) are first summed to about one peak σ a bin (:mod:`ionscope.spectra.oversampling`); heights and
-baselines are then per input channel, ``z_background`` that of the summed bins, ``index`` the input bin of most
-counts in the apex bin, and the table's ``attrs["channels_per_bin"]`` the least and most channels summed.
+baselines are then per input channel, ``snr`` and ``z_background`` those of the summed bins, ``index`` the
+input bin of most counts in the apex bin, and the table's ``attrs["channels_per_bin"]`` the least and most
+channels summed.
 """
 
 from __future__ import annotations
@@ -175,8 +176,8 @@ def find_spectrum_peaks(spectrum, mz=None, *, min_snr: float = 3.0, min_counts: 
 
 def _per_input_bin(table: pd.DataFrame, binned: ResolutionBins, counts: np.ndarray, x: np.ndarray,
                    counts_per_unit: float) -> pd.DataFrame:
-    """The peaks of a spectrum summed to its resolution, told in its input bins: heights, baselines and the
-    S/N of the apex per input channel (``z_background`` stays the detection statistic of the summed bins),
+    """The peaks of a spectrum summed to its resolution, told in its input bins: heights and baselines per input
+    channel (``snr`` and ``z_background`` stay those of the summed bins, where the counts were tested),
     centroids the weighted mean m/z of the input bins above the baseline between the peak's half-height
     edges, interpolated on the summed bins (the summed bins' coarse centres would shift them with the phase of
     the binning), ``index`` the input bin of
@@ -185,8 +186,7 @@ def _per_input_bin(table: pd.DataFrame, binned: ResolutionBins, counts: np.ndarr
     per_bin = binned.channels[table["index"].to_numpy(dtype=int)] if len(table) else 1
     out["height"] /= per_bin
     out["baseline"] /= per_bin
-    height, base = out["height"] * counts_per_unit, out["baseline"] * counts_per_unit
-    out["snr"] = height / np.sqrt(np.maximum(height + base, 1.0))
+    base = out["baseline"] * counts_per_unit
     net = np.clip(counts - np.interp(x, out["mz"], base), 0, None) if len(out) else counts
     cs, csx = np.concatenate(([0.0], np.cumsum(net))), np.concatenate(([0.0], np.cumsum(net * x)))
     lo = np.searchsorted(x, out["half_left"].to_numpy(dtype=float))

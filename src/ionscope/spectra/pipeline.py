@@ -108,8 +108,11 @@ def read_spectrum(path: str | PathLike[str], polarity: str | None = None) -> xr.
         _warnings.simplefilter("always")
         spec = ionscope.read(p)
     notes = [str(w.message) for w in caught]
-    if "mz" not in spec.dims:
-        spec = _spectrum_of_arrays(spec, p)
+    spec, note = _one_spectrum(spec, p)
+    notes += [note] if note else []
+    if "channel" not in spec.coords:
+        spec, note = _with_empty_channels(spec)
+        notes += [note] if note else []
     if "channel" not in spec.coords:
         spec, note = _channels_from_mz(spec)
         notes += [note] if note else []
@@ -180,6 +183,33 @@ def primary_ion_from_name(name: str) -> str | None:
     return f"{m.group(1)}{n if n > 1 else ''}{m.group(3) or '+'}"
 
 
+#: Most channels a spectrum stored without its empty channels is restored to (8 bytes each).
+MAX_RESTORED_CHANNELS = 50_000_000
+
+
+def _with_empty_channels(spec: xr.DataArray) -> tuple[xr.DataArray, str | None]:
+    """A spectrum stored without its empty channels (a TOF histogram kept sparse), on its whole channel grid
+    with those channels restored as zeros, and a note; as it is when it has none left out, is on no channel
+    grid (:func:`ionscope.spectra.oversampling.channel_grid`), or would exceed :data:`MAX_RESTORED_CHANNELS`.
+    The window fit and the peak widths take each bin's neighbours as the adjacent channels: a gap read as one
+    bin spread its neighbours' counts over it (Na⁺ 9 % low on a simulated sparse histogram)."""
+    from ionscope.spectra.oversampling import channel_grid
+
+    mz = np.asarray(spec.coords["mz"].values, dtype=float)
+    grid = channel_grid(mz)
+    if grid is None or int(grid.channel[-1]) + 1 == mz.size or int(grid.channel[-1]) + 1 > MAX_RESTORED_CHANNELS:
+        return spec, None
+    every = np.arange(int(grid.channel[-1]) + 1)
+    axis = np.interp(every, grid.channel, np.sqrt(mz) if grid.in_root else mz)
+    counts = np.zeros(every.size)
+    counts[grid.channel] = np.asarray(spec.values, dtype=float)
+    from ionscope.model.arrays import make_spectrum
+
+    out = make_spectrum(counts, axis ** 2 if grid.in_root else axis, attrs=dict(spec.attrs))
+    return out, (f"{every.size - mz.size} empty channels left out of the file restored as zeros (its m/z lie "
+                 f"on a grid uniform in {'√(m/z)' if grid.in_root else 'm/z'})")
+
+
 def _channels_from_mz(spec: xr.DataArray) -> tuple[xr.DataArray, str | None]:
     """A spectrum exported without its TOF channels, given channels rebuilt from its m/z, so that it can be
     recalibrated: a TOF export's m/z come from ``t = t0 + k·√m``, so ``√m`` is the flight time up to ``t0`` and
@@ -228,19 +258,55 @@ def _checked_calibration(spec: xr.DataArray, *, model: str = "sqrt", references:
                                       model=model, references=references)[0]
 
 
-def _spectrum_of_arrays(data, p: Path) -> xr.DataArray:
-    """The spectrum held by two bare 1-D arrays of one length, one of them named ``mz`` (a NumPy archive of
-    ``counts`` and ``mz``, as spectra converted from other instruments are shared), or the error saying what
-    ``data`` holds instead (a depth profile, an image …)."""
+def _one_spectrum(data, p: Path) -> tuple[xr.DataArray, str | None]:
+    """The spectrum ``data`` holds, and a note when it is an image's total spectrum (its pixels summed), or
+    the error saying why ``data`` is no spectrum. An imzML image in processed mode (an m/z axis of its own
+    for each pixel) has no common axis to sum on and is refused."""
+    if getattr(data, "mode", None) == "processed" and hasattr(data, "n_spectra"):
+        raise ValidationError(f"an imzML image in processed mode ({data.n_spectra} pixels, an m/z axis of its own "
+                              "each), not one spectrum: take ion images of its peaks with "
+                              "`ionscope image extract`", p)
+    if not hasattr(data, "data_vars") and "mz" in getattr(data, "dims", ()):  # a labelled array over m/z
+        if data.ndim == 1:
+            return data, None
+        pixels = int(np.prod([data.sizes[d] for d in data.dims if d != "mz"]))
+        total = data.sum([d for d in data.dims if d != "mz"])
+        spec = _checked_spectrum(total.values, data.coords["mz"].values, p)
+        return spec, f"an image: its total spectrum (the sum over its {pixels} pixels) is analysed"
+    return _spectrum_of_arrays(data, p)
+
+
+def _spectrum_of_arrays(data, p: Path) -> tuple[xr.DataArray, str | None]:
+    """The spectrum held by bare arrays: an ``mz`` array and counts of its length (a NumPy archive of ``counts``
+    and ``mz``, as spectra converted from other instruments are shared), or the total spectrum of a pixels ×
+    m/z matrix beside it (a flat image archive; a third array, e.g. the pixels' positions, is left aside),
+    with a note; or the error saying what ``data`` holds instead (a depth profile …)."""
     from ionscope.io.registry import holding
-    from ionscope.model.arrays import make_spectrum
 
     arrays = [str(v) for v in getattr(data, "data_vars", {})]
-    if not ("mz" in arrays and len(arrays) == 2 and all(data[v].ndim == 1 for v in arrays)
-            and len({data[v].size for v in arrays}) == 1):
-        raise ValidationError(f"{p.name} holds {holding(data)}, not a spectrum (no m/z axis)", p)
-    counts = np.asarray(data[next(v for v in arrays if v != "mz")].values, dtype=float)
-    mz = np.asarray(data["mz"].values, dtype=float)
+    mz_name = next((v for v in arrays if data[v].ndim == 1 and v.split("_")[0] == "mz"), None)
+    others = [v for v in arrays if v != mz_name]
+    if mz_name is not None and len(others) == 1 and data[mz_name].size:
+        counts, n = data[others[0]], data[mz_name].size
+        if counts.ndim == 1 and counts.size == n:
+            return _checked_spectrum(counts.values, data[mz_name].values, p), None
+        if counts.ndim == 2 and counts.shape[1] == n:  # pixels × m/z (a flat image archive)
+            return (_checked_spectrum(np.asarray(counts.values, dtype=float).sum(axis=0), data[mz_name].values, p),
+                    f"an image: its total spectrum (the sum over its {counts.shape[0]} pixels) is analysed")
+    if mz_name is not None and len(others) == 2 and any(data[v].ndim == 2 for v in others):
+        pixels = next(v for v in others if data[v].ndim == 2)
+        if data[pixels].shape[1] == data[mz_name].size:
+            sub = data[[mz_name, pixels]]
+            return _spectrum_of_arrays(sub, p)
+    raise ValidationError(f"{p.name} holds {holding(data)}, not a spectrum (no m/z array with counts of its "
+                          "length, nor pixels × m/z)", p)
+
+
+def _checked_spectrum(counts, mz, p: Path) -> xr.DataArray:
+    """A spectrum of ``counts`` over ``mz`` read from ``p``, or the error naming what is wrong with them."""
+    from ionscope.model.arrays import make_spectrum
+
+    counts, mz = np.asarray(counts, dtype=float), np.asarray(mz, dtype=float)
     if not (np.isfinite(counts).all() and np.isfinite(mz).all() and (counts >= 0).all()):
         raise ValidationError("the counts and m/z arrays must be finite and the counts non-negative", p)
     if mz.size > 1 and np.any(np.diff(mz) <= 0):
@@ -325,6 +391,8 @@ def peaks_result(spec, *, min_snr: float = 3.0, recalibrate: bool = True,
         why = "the polarity is unknown: give --polarity" if "channel" in spec.coords else "the m/z are not all positive"
         warnings.append(f"not recalibrated: m/z as exported ({why})")
     table = find_spectrum_peaks(spec, min_snr=min_snr)
+    if not np.asarray(spec.values).any():
+        warnings.append("every count of the spectrum is zero")
     prov = make_provenance("ionscope.spectra.find_spectrum_peaks", inputs=[source] if source else [],
                            parameters={"min_snr": min_snr, "recalibrate": recalibrate})
     x = spec.coords["mz"].values
@@ -404,7 +472,9 @@ def _reference_record(ref: dict) -> dict:
             "channel": float(ref["t"]), "used": bool(ref["used"])}
 
 
-SPECTRUM_SUFFIXES = (".txt",)
+#: Files a folder given to a spectrum command stands for: text exports and NumPy archives of ``counts`` and
+#: ``mz`` (as spectra of other instruments are shared).
+SPECTRUM_SUFFIXES = (".txt", ".npz")
 
 
 #: Why the upper limit of an element not detected has no uncertainty: it is itself the uncertainty statement.
@@ -760,7 +830,8 @@ def _lock_mass_check(raw: xr.DataArray, check, peaks, fits, *, polarity: str | N
 
 
 def spectrum_files(paths: Sequence[str | PathLike[str]]) -> list[Path]:
-    """Expand files and folders (a folder means its ``*.txt`` spectrum files, sorted) into a file list.
+    """Expand files and folders (a folder means its spectrum files, :data:`SPECTRUM_SUFFIXES`, sorted) into a
+    file list.
 
     A Zarr store is a folder but one dataset: it is listed as a file, so that reading it says what it
     holds (e.g. a depth profile) rather than that the folder has no spectra. A file reached more than once
