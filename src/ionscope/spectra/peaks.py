@@ -180,8 +180,7 @@ def _per_input_bin(table: pd.DataFrame, binned: ResolutionBins, counts: np.ndarr
     channel (``snr`` and ``z_background`` stay those of the summed bins, where the counts were tested),
     centroids the weighted mean m/z of the input bins above the baseline between the peak's half-height
     edges, interpolated on the summed bins (the summed bins' coarse centres would shift them with the phase of
-    the binning), ``index`` the input bin of
-    most counts in the apex bin."""
+    the binning), ``index`` the input bin of most counts in the apex bin."""
     out = table.copy()
     per_bin = binned.channels[table["index"].to_numpy(dtype=int)] if len(table) else 1
     out["height"] /= per_bin
@@ -192,8 +191,7 @@ def _per_input_bin(table: pd.DataFrame, binned: ResolutionBins, counts: np.ndarr
     lo = np.searchsorted(x, out["half_left"].to_numpy(dtype=float))
     hi = np.searchsorted(x, out["half_right"].to_numpy(dtype=float), side="right")
     weight = cs[hi] - cs[lo]
-    centroid = np.where(weight > 0, (csx[hi] - csx[lo]) / np.where(weight > 0, weight, 1), out["mz"])
-    out["mz"] = centroid
+    out["mz"] = np.where(weight > 0, (csx[hi] - csx[lo]) / np.where(weight > 0, weight, 1), out["mz"])
     out["resolving_power"] = out["mz"] / out["fwhm"]
     out["index"] = _richest_input_bin(binned.bin_of, counts, table["index"].to_numpy(dtype=int))
     return out
