@@ -26,6 +26,9 @@ SPECTRUM_TEXT = ("# Binning: 200 channels\n# Deadtime Correction: on\nChannel\tm
                  + "".join(f"{100 + 200 * i}\t{(0.02 + 0.013 * i) ** 2 * 1000:.6f}\t{(i * 37) % 101}\n"
                            for i in range(60)))
 
+SPECTRUM_TABLE_TEXT = ("# units: \"counts\"\nm/z,intensity (counts)\n"
+                       + "".join(f"{(0.02 + 0.013 * i) ** 2 * 1000:.6f},{(i * 37) % 101}\n" for i in range(60)))
+
 MPT_COLUMNS = ["mode", "ox/red", "error", "control changes", "Ns changes", "counter inc.", "Ns", "time/s",
                "control/V/mA", "Ewe/V", "I/mA", "dQ/C", "(Q-Qo)/mA.h", "cycle number"]
 
@@ -142,6 +145,7 @@ def _h5oina(folder: Path) -> Path:
 SEEDS: dict[str, tuple[Callable[[Path], Path], str | None]] = {
     "iontof_profile": (_text("profile.txt", PROFILE_TEXT), "iontof-profile"),
     "iontof_spectrum": (_text("P_spectrum.txt", SPECTRUM_TEXT), "iontof-spectrum"),
+    "spectrum_table": (_text("spectrum.csv", SPECTRUM_TABLE_TEXT), "spectrum-table"),
     "imzml_continuous": (_imzml("continuous"), "imzml"),
     "imzml_processed": (_imzml("processed"), "imzml"),
     "grd": (_grd, "grd"),

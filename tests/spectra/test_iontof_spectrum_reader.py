@@ -25,14 +25,18 @@ def _write(tmp_path, text, name="P_sample.txt"):
 
 def test_an_export_without_its_comment_lines_is_read_and_one_without_columns_says_what_was_expected(tmp_path):
     """Cutting the '# Binning' lines leaves a readable export (binning unknown); cutting the column header
-    too gives a message naming the formats the extension stands for and what the file begins with."""
+    too leaves a table of channel, m/z and counts, read as such (with a warning saying so); a text that is
+    neither gives a message naming the formats the extension stands for and what the file begins with."""
     s = ionscope.read(_write(tmp_path, HEADER.splitlines(keepends=True)[-1] + _rows()))
     assert s.sizes["mz"] == 50 and s.attrs["acquisition"].get("binning") is None
+    with pytest.warns(UserWarning, match="no header"):
+        bare = ionscope.read(_write(tmp_path, _rows(), name="P_bare.txt"))
+    assert bare.sizes["mz"] == 50 and np.array_equal(bare.coords["mz"].values, s.coords["mz"].values)
     with pytest.raises(FormatError) as info:
-        ionscope.read(_write(tmp_path, _rows(), name="P_bare.txt"))
+        ionscope.read(_write(tmp_path, "a b c\n1 2\n", name="P_words.txt"))
     msg = str(info.value)
-    assert "P_bare.txt" in msg and "iontof-spectrum: IONTOF SurfaceLab spectrum text export" in msg
-    assert "it begins '100\\t" in msg
+    assert "P_words.txt" in msg and "iontof-spectrum: IONTOF SurfaceLab spectrum text export" in msg
+    assert "it begins 'a b c'" in msg
 
 
 def test_a_binary_or_utf16_file_named_txt_is_described_not_printed(tmp_path):

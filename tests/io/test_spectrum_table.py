@@ -1,0 +1,71 @@
+"""Spectra as delimited text tables (CSV, TSV, whitespace): columns by title, bad rows named by their line."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import ionscope
+from ionscope.io.spectrum_table import RepeatedMassWarning
+from ionscope.io.table_text import write_table
+from ionscope.model.arrays import make_spectrum
+from ionscope.model.errors import FormatError
+
+
+def test_own_csv_and_tsv_read_back_exactly(tmp_path):
+    spec = make_spectrum(np.array([0.0, 3.0, 7.5, 1.0]), np.array([1.007, 12.0, 22.99, 38.96]),
+                         channel=np.array([10.0, 20.0, 30.0, 40.0]))
+    for name in ("s.csv", "s.tsv"):
+        back = ionscope.read(write_table(spec, tmp_path / name))
+        assert np.array_equal(back.values, spec.values)
+        assert np.array_equal(back.coords["mz"].values, spec.coords["mz"].values)
+        assert np.array_equal(back.coords["channel"].values, spec.coords["channel"].values)
+
+
+@pytest.mark.parametrize("text", [
+    "Mass (u);Intensity\n1.0;5\n2.0;6\n3.0;7\n",
+    "m/z\tcounts\n1.0\t5\n2.0\t6\n3.0\t7\n",
+    "# exported by another program\n1.0 5\n2.0 6\n3.0 7\n",
+    "100\t1.0\t5\n300\t2.0\t6\n500\t3.0\t7\n",  # an IONTOF export without its header: channel, m/z, counts
+])
+def test_columns_are_found_by_title_or_layout(tmp_path, text):
+    p = tmp_path / "spectrum.txt"
+    p.write_text(text)
+    spec = ionscope.read(p)
+    assert np.array_equal(spec.values, [5.0, 6.0, 7.0]) and np.array_equal(spec.coords["mz"].values, [1, 2, 3])
+
+
+@pytest.mark.parametrize("text, message", [
+    ("m/z,counts\n1.0,5\n2.0,x\n", "line 3"),
+    ("m/z,counts\n2.0,5\n1.0,6\n", "line 3: m/z 1 is below"),
+    ("m/z,counts\n1.0,5\n2.0,-6\n", "line 3: m/z and counts must be finite"),
+    ("time,value\n1.0,5\n2.0,6\n", "no m/z column"),
+    ("m/z,counts\n", "no data rows"),
+])
+def test_bad_tables_name_the_line(tmp_path, text, message):
+    p = tmp_path / "bad.csv"
+    p.write_text(text)
+    with pytest.raises(FormatError, match=message):
+        ionscope.read(p, format="spectrum-table")
+
+
+def test_rows_of_one_mz_are_merged_with_a_warning(tmp_path):
+    """An export's m/z written with 6 decimals cannot tell adjacent channels apart at m/z 10⁻⁴."""
+    p = tmp_path / "s.csv"
+    p.write_text("m/z,counts\n0.000085,1\n0.000085,2\n0.000102,3\n")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        spec = ionscope.read(p)
+    assert np.array_equal(spec.values, [3.0, 3.0])
+    assert any(issubclass(w.category, RepeatedMassWarning) and "line 3" in str(w.message) for w in caught)
+
+
+def test_spectrum_commands_read_a_csv_spectrum(cli, tmp_path):
+    x = np.linspace(10.0, 60.0, 5001)
+    y = 2.0 + sum(h * np.exp(-0.5 * ((x - m) / 0.01) ** 2) for m, h in ((22.99, 500.0), (38.96, 300.0)))
+    p = tmp_path / "P_other.csv"
+    p.write_text("m/z,counts\n" + "".join(f"{a:.5f},{b:.0f}\n" for a, b in zip(x, y)))
+    code, out, err = cli("spectrum", "peaks", p, "--no-recalibrate")
+    assert code == 0 and "22.99" in out and "38.96" in out, err
