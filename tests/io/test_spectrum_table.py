@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import ionscope
-from ionscope.io.spectrum_table import RepeatedMassWarning
+from ionscope.io.spectrum_table import LayoutWarning, RepeatedMassWarning
 from ionscope.io.table_text import write_table
 from ionscope.model.arrays import make_spectrum
 from ionscope.model.errors import FormatError
@@ -24,17 +24,21 @@ def test_own_csv_and_tsv_read_back_exactly(tmp_path):
         assert np.array_equal(back.coords["channel"].values, spec.coords["channel"].values)
 
 
-@pytest.mark.parametrize("text", [
-    "Mass (u);Intensity\n1.0;5\n2.0;6\n3.0;7\n",
-    "m/z\tcounts\n1.0\t5\n2.0\t6\n3.0\t7\n",
-    "# exported by another program\n1.0 5\n2.0 6\n3.0 7\n",
-    "100\t1.0\t5\n300\t2.0\t6\n500\t3.0\t7\n",  # an IONTOF export without its header: channel, m/z, counts
+@pytest.mark.parametrize("text, headerless", [
+    ("Mass (u);Intensity\n1.0;5\n2.0;6\n3.0;7\n", False),
+    ("m/z\tcounts\n1.0\t5\n2.0\t6\n3.0\t7\n", False),
+    ("# exported by another program\n1.0 5\n2.0 6\n3.0 7\n", True),
+    ("100\t1.0\t5\n300\t2.0\t6\n500\t3.0\t7\n", True),  # an IONTOF export without its header
 ])
-def test_columns_are_found_by_title_or_layout(tmp_path, text):
+def test_columns_are_found_by_title_or_layout(tmp_path, text, headerless):
+    """By their titles, or without a header by their number and contents, with a warning saying which."""
     p = tmp_path / "spectrum.txt"
     p.write_text(text)
-    spec = ionscope.read(p)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        spec = ionscope.read(p)
     assert np.array_equal(spec.values, [5.0, 6.0, 7.0]) and np.array_equal(spec.coords["mz"].values, [1, 2, 3])
+    assert any(issubclass(w.category, LayoutWarning) for w in caught) == headerless
 
 
 @pytest.mark.parametrize("text, message", [
