@@ -57,7 +57,7 @@ def peaks(
     rows = sorted(res["peaks"], key=lambda r: -r["height"].value)[:top]
     for r in sorted(rows, key=lambda r: r["mz"].value):
         table.add_row(f"{r['mz'].value:.4f}", f"{r['height'].value:.0f}", f"{r['area'].value:.0f}",
-                      f"{r['fwhm'].value:.4f}", f"{r['resolving_power']:.0f}", f"{r['snr']:.1f}")
+                      f"{r['fwhm'].value:.4f}", f"{r['resolving_power'].value:.0f}", f"{r['snr']:.1f}")
     console.print(f"{res['n_peaks']} peaks in {file.name} (strongest {len(rows)} shown)")
     if res.get("channels_per_bin"):
         few, many = res["channels_per_bin"]

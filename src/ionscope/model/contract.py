@@ -466,7 +466,7 @@ class SpectrumPeak(_Open):
     height: Q
     area: Q
     fwhm: Q
-    resolving_power: float
+    resolving_power: Q
     snr: float
 
 

@@ -407,7 +407,8 @@ def _peak_record(row: dict, calibration_sigma: float = 0.0) -> dict:
 
     Uncertainties from counting statistics of a peak of ``N`` counts (its area) and Gaussian width
     ``σ = FWHM/2.3548``: centroid ``σ/√N``, height ``√height``, area ``√N`` (Poisson), FWHM
-    ``FWHM/√(2N)`` (the standard error of a width estimated from ``N`` samples); see Bevington &
+    ``FWHM/√(2N)`` (the standard error of a width estimated from ``N`` samples), m/Δm ``R/√(2N)`` (the FWHM's
+    relative error, the centroid's being far smaller); see Bevington &
     Robinson, *Data Reduction and Error Analysis for the Physical Sciences*, 3rd ed., McGraw-Hill 2003.
     The m/z adds in quadrature ``calibration_sigma``: how far a centroid on this calibrated axis sits from
     its exact mass, measured on the reference ions (their rms residual in bins times the bin width here).
@@ -418,7 +419,9 @@ def _peak_record(row: dict, calibration_sigma: float = 0.0) -> dict:
            "height": Quantity(float(row["height"]), float(np.sqrt(max(row["height"], 1.0))), "counts"),
            "area": Quantity(float(row["area"]), float(np.sqrt(n)), "counts"),
            "fwhm": Quantity(fwhm, fwhm / np.sqrt(2 * n), "m/z"),
-           "resolving_power": float(row["resolving_power"]), "snr": float(row["snr"]),
+           "resolving_power": Quantity(float(row["resolving_power"]), float(row["resolving_power"]) / np.sqrt(2 * n),
+                                       "1"),
+           "snr": float(row["snr"]),
            "baseline": Quantity(float(row["baseline"]), float(np.sqrt(max(row["baseline"], 1.0))), "counts"),
            "left_mz": float(row["left_mz"]), "right_mz": float(row["right_mz"]), "index": int(row["index"])}
     return out
