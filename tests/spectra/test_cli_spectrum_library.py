@@ -698,3 +698,18 @@ def test_an_unknown_primary_ion_is_said(cli, tmp_path):
     assert code == 0 and any("primary ion is unknown" in w for w in json.loads(out)["warnings"])
     code, out, _ = cli("spectrum", "identify", path, "--elements", "Ru", "--primary-ion", "Bi", "--json")
     assert code == 0 and not any("primary ion is unknown" in w for w in json.loads(out)["warnings"])
+
+
+def test_calibrate_and_identify_say_what_their_options_did(cli):
+    """A bare m/z as --reference is one usage line; a refit model that did not beat the file's own says so; a
+    --primary-ion other than the file's tag is used, with a warning (Bi1, Bi+ and Bi1+ are one ion)."""
+    path = shared_data("iontof_spectra", "P_Ru_Bi1_1.txt")
+    code, _, err = cli("spectrum", "calibrate", path, "-r", "22.99")
+    assert code == 2 and "--reference '22.99': not an ion formula" in err and "-r Na+" in err
+    code, out, _ = cli("spectrum", "calibrate", path, "--model", "sqrt-quadratic")
+    assert code == 0 and "kept (the sqrt-quadratic refit did not beat it)" in " ".join(out.split())
+    code, _, err = cli("spectrum", "identify", path, "--elements", "Ru", "--primary-ion", "Bi3")
+    said = " ".join(err.split())
+    assert code == 0 and "--primary-ion Bi3 used, although the file's metadata or name says Bi+" in said
+    code, _, err = cli("spectrum", "identify", path, "--elements", "Ru", "--primary-ion", "Bi1")
+    assert code == 0 and "--primary-ion Bi1 used" not in err

@@ -79,7 +79,8 @@ def calibrate(
     polarity: PolarityOpt = "auto",
     model: Annotated[str, typer.Option(help="sqrt | sqrt-quadratic")] = "sqrt",
     reference: Annotated[Optional[list[str]], typer.Option("--reference", "-r",
-                                                           help="Reference ion (repeatable); default: "
+                                                           help="Reference ion as a formula with its charge "
+                                                                "(repeatable, e.g. -r Na+ -r C3H5+); default: "
                                                                 "common ions of the polarity.")] = None,
     lock_elements: LockElementsOpt = None,
     out: Annotated[Optional[Path], typer.Option("--out", help="Write the recalibrated spectrum (.zarr).")] = None,
@@ -88,6 +89,8 @@ def calibrate(
 ) -> None:
     """Recalibrate m/z from reference ions; report parameters and residuals in ppm."""
     from ionscope.spectra.pipeline import calibration_result, lock_elements_option, read_spectrum
+
+    _check_references(reference or [])
 
     if out is not None:
         from ionscope.io.registry import check_output
@@ -102,6 +105,8 @@ def calibrate(
         return
     q = res["quality"]
     how = "the file's own calibration kept" if q["kept_exported"] else "recalibrated"
+    if q["kept_exported"] and model != res["model"]:
+        how += f" (the {model} refit did not beat it)"
     console.print(f"[bold]{file.name}[/bold]: {how}: model {res['model']}, t0 = {res['t0']}, k = {res['k']}")
     table = Table("ion", "m/z", "residual (ppm)", "used", box=None)
     for r in sorted(res["references"], key=lambda r: r["mz_true"].value):
@@ -336,6 +341,19 @@ def _print_identification(res, batch: bool = False, shared: frozenset[str] = fro
 
 def _z(value: float | None) -> str:
     return "" if value is None else f"{value:.1f}"
+
+
+def _check_references(references: list[str]) -> None:
+    """Each ``--reference`` parses as an ion formula, or a usage error naming it (a bare m/z is the common slip)."""
+    from ionscope.library.formula import FormulaError, parse_formula
+    from ionscope.model.errors import ValidationError
+
+    for text in references:
+        try:
+            parse_formula(text)
+        except FormulaError as exc:
+            raise ValidationError(f"--reference {text!r}: not an ion formula ({exc}); give the ion with its charge, "
+                             "e.g. -r Na+ -r C3H5+") from None
 
 
 def _shared_warnings(results) -> list[str]:

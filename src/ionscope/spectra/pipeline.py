@@ -644,6 +644,15 @@ def parse_elements(text: str | Sequence[str]) -> str | list[str]:
     return els
 
 
+def _same_primary_ion(a: str, b: str) -> bool | None:
+    """Whether two spellings name one primary ion (``Bi1``, ``Bi+`` and ``Bi1+`` do); None when one of them is
+    not an element symbol with a cluster size and charge."""
+    parts = [re.fullmatch(r"([A-Z][a-z]?)(\d*)(\+*)", t.strip()) for t in (a, b)]
+    if not all(parts):
+        return None
+    return len({(m.group(1), int(m.group(2) or 1), m.group(3) or "+") for m in parts if m}) == 1
+
+
 def check_primary_ion(text: str | None, option: str = "primary_ion") -> None:
     """Refuse a primary ion that names no element of the isotope table, as identification would, but with
     ``option`` (``"--primary-ion"`` on the command line) and the accepted form in the message.
@@ -712,8 +721,12 @@ def _identify_file(path, *, elements, polarity, recalibrate, **options) -> tuple
     if not auto and not options.get("forms"):
         warnings += [f"{e}: no {pol} ion of it is expected ({NO_ION_WHY}): not tested"
                      for e in _untestable(elements, pol)]
+    recorded = (raw.attrs.get("acquisition") or {}).get("primary_ion")
     if "primary_ion" not in options:
-        options["primary_ion"] = (raw.attrs.get("acquisition") or {}).get("primary_ion")
+        options["primary_ion"] = recorded
+    elif recorded and options["primary_ion"] and _same_primary_ion(options["primary_ion"], recorded) is False:
+        warnings.append(f"--primary-ion {options['primary_ion']} used, although the file's metadata or name says "
+                        f"{recorded}")
     if not options["primary_ion"]:
         warnings.append("the primary ion is unknown (neither the metadata nor a Bi1/Bi3/Au3 file-name tag says): its "
                         "ions are not fitted as nuisance and can pass for another element's; give --primary-ion")
