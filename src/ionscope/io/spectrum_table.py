@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from ionscope.io.iontof_spectrum import _is_number
 from ionscope.io.registry import FormatPlugin
 from ionscope.model.errors import FormatError
 
@@ -55,14 +56,6 @@ def _delimiter(line: str) -> str | None:
 
 def _fields(line: str, delimiter: str | None) -> list[str]:
     return [f.strip() for f in (line.split(delimiter) if delimiter else line.split())]
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _name(title: str) -> str:
