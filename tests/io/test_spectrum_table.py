@@ -29,6 +29,8 @@ def test_own_csv_and_tsv_read_back_exactly(tmp_path):
     ("m/z\tcounts\n1.0\t5\n2.0\t6\n3.0\t7\n", False),
     ("# exported by another program\n1.0 5\n2.0 6\n3.0 7\n", True),
     ("100\t1.0\t5\n300\t2.0\t6\n500\t3.0\t7\n", True),  # an IONTOF export without its header
+    ('\ufeff"m/z","counts"\r\n"1.0","5"\r\n"2.0","6"\r\n"3.0","7"\r\n', False),  # spreadsheet CSV
+    ("Masse (u);Intensität\n1,0;5\n2,0;6\n3,0;7\n", False),  # decimal commas
 ])
 def test_columns_are_found_by_title_or_layout(tmp_path, text, headerless):
     """By their titles, or without a header by their number and contents, with a warning saying which."""

@@ -436,8 +436,10 @@ def test_an_image_is_analysed_as_its_total_spectrum_and_a_processed_imzml_is_ref
     np.savez(image, counts=np.ones((4, 50)) * (mz == 23.0), mz=mz)
     code, out, err = cli("spectrum", "peaks", image, "--json")
     assert code == 0 and "its total spectrum (the sum over its 4 pixels)" in " ".join(err.split() + out.split())
-    code, _, err = cli("spectrum", "peaks", shared_data("imzml", "Example_Continuous.imzML"))
+    code, _, err = cli("spectrum", "peaks", shared_data("imzml", "Example_Continuous.imzML"), "--no-recalibrate")
     assert code == 0 and "the sum over its 9 pixels" in " ".join(err.split())
+    code, _, err = cli("spectrum", "peaks", shared_data("imzml", "Example_Continuous.imzML"))
+    assert code == 2 and "negative reference ions" in err  # the imzML's scan polarity is kept
     code, _, err = cli("spectrum", "identify", shared_data("imzml", "Example_Processed.imzML"))
     assert code == 2 and "processed mode" in err and len(err.strip().splitlines()) == 1
 

@@ -2,7 +2,8 @@
 software, spreadsheets and ionscope's own CSV/TSV writer (:mod:`ionscope.io.table_text`) leave them.
 
 Layout: optional ``#`` comment lines (ionscope's ``# units: "counts"`` is read), an optional header row, then
-one row per bin. With a header, the columns are found by name: m/z (``m/z``, ``mz``, ``mass`` …), counts
+one row per bin; fields may be quoted (spreadsheet CSV) and, where the columns are not comma-separated, use a
+decimal comma. With a header, the columns are found by name: m/z (``m/z``, ``mz``, ``mass`` …), counts
 (``intensity``, ``counts``, ``signal`` …) and optionally ``channel``. Without one, two columns are m/z and counts,
 and three columns are channel, m/z and counts when the first holds increasing whole numbers (the layout of an
 IONTOF export without its header). The m/z must not decrease and the counts be finite and non-negative; each
@@ -26,7 +27,7 @@ from ionscope.model.errors import FormatError
 
 #: Header names of the m/z column, the counts column and the channel column (case-insensitive, units in
 #: brackets ignored).
-MZ_NAMES = re.compile(r"^(m/?z|mz|mass(/charge)?|m|da|u)$")
+MZ_NAMES = re.compile(r"^(m/?z|mz|mass(/charge)?|masse|m|da|u)$")
 COUNT_NAMES = re.compile(r"^(intensity|intensities|counts?|signal|abundance|ions?|total|y)$")
 CHANNEL_NAMES = re.compile(r"^(channel|ch|bin|tof|time|flight time)$")
 #: Lines read to decide whether a file is a numeric table (the sniff).
@@ -55,7 +56,15 @@ def _delimiter(line: str) -> str | None:
 
 
 def _fields(line: str, delimiter: str | None) -> list[str]:
-    return [f.strip() for f in (line.split(delimiter) if delimiter else line.split())]
+    """The fields of a row: spaces and surrounding quotes (spreadsheet CSV) removed, a decimal comma read as a
+    point where the columns are not comma-separated (``22,99;150``)."""
+    fields = [f.strip().strip('"').strip() for f in (line.split(delimiter) if delimiter else line.split())]
+    if delimiter != ",":
+        fields = [f.replace(",", ".") if _DECIMAL_COMMA.match(f) else f for f in fields]
+    return fields
+
+
+_DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+([eE][+-]?\d+)?$")
 
 
 def _name(title: str) -> str:
@@ -118,13 +127,15 @@ def _numbers(rows: list[str], numbers: list[int], width: int, delimiter: str | N
         data = np.loadtxt(io.StringIO("\n".join(rows)), delimiter=delimiter, ndmin=2, dtype=float)
         if data.shape[1] == width:
             return data
-    except ValueError:
+    except ValueError:  # quoted fields, decimal commas, or a bad row: row by row
         pass
-    for row, number in zip(rows, numbers):
+    out = np.empty((len(rows), width))
+    for k, (row, number) in enumerate(zip(rows, numbers)):
         fields = _fields(row, delimiter)
         if len(fields) != width or not all(_is_number(f) for f in fields):
             raise FormatError(f"line {number}: expected {width} numbers, got {row[:80]!r}", path)
-    raise FormatError(f"rows of {width} numbers expected", path)
+        out[k] = [float(f) for f in fields]
+    return out
 
 
 def read_spectrum_table(path: str | PathLike[str]) -> Any:

@@ -118,7 +118,8 @@ def read_spectrum(path: str | PathLike[str], polarity: str | None = None) -> xr.
         notes += [note] if note else []
     acq = dict(spec.attrs.get("acquisition") or {})
     if polarity in (None, "auto"):
-        polarity = acq.get("polarity")
+        polarity = acq.get("polarity") or (spec.attrs.get("polarity") if spec.attrs.get("polarity") in
+                                           ("positive", "negative") else None)  # e.g. an imzML's scan polarity
         if polarity is None:
             m = re.match(r"^([PN])_", p.name)
             polarity = None if not m else ("positive" if m.group(1) == "P" else "negative")
@@ -272,6 +273,7 @@ def _one_spectrum(data, p: Path) -> tuple[xr.DataArray, str | None]:
         pixels = int(np.prod([data.sizes[d] for d in data.dims if d != "mz"]))
         total = data.sum([d for d in data.dims if d != "mz"])
         spec = _checked_spectrum(total.values, data.coords["mz"].values, p)
+        spec.attrs.update({k: data.attrs[k] for k in ("acquisition", "polarity") if k in data.attrs})
         return spec, f"an image: its total spectrum (the sum over its {pixels} pixels) is analysed"
     return _spectrum_of_arrays(data, p)
 
