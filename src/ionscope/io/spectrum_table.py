@@ -119,23 +119,78 @@ def _columns(header: list[str] | None, n: int, first: np.ndarray, path: Path) ->
     raise FormatError(f"{n} columns without a header naming them: give a header row (m/z, counts)", path)
 
 
-def _numbers(rows: list[str], numbers: list[int], width: int, delimiter: str | None, path: Path) -> np.ndarray:
-    """The rows as a (rows, width) array; the first row that is not ``width`` numbers named by its line."""
-    import io
-
-    try:
-        data = np.loadtxt(io.StringIO("\n".join(rows)), delimiter=delimiter, ndmin=2, dtype=float)
-        if data.shape[1] == width:
-            return data
-    except ValueError:  # quoted fields, decimal commas, or a bad row: row by row
-        pass
-    out = np.empty((len(rows), width))
-    for k, (row, number) in enumerate(zip(rows, numbers)):
+def _parsed_rows(lines: list[str], numbers: list[int], width: int, delimiter: str | None,
+                 path: Path) -> np.ndarray:
+    """The data rows parsed one by one (quoted fields, decimal commas), or the first that is not ``width``
+    numbers named by its line."""
+    out = np.empty((len(lines), width))
+    for k, (row, number) in enumerate(zip(lines, numbers)):
         fields = _fields(row, delimiter)
         if len(fields) != width or not all(_is_number(f) for f in fields):
-            raise FormatError(f"line {number}: expected {width} numbers, got {row[:80]!r}", path)
+            raise FormatError(f"line {number}: expected {width} numbers, got {row.strip()[:80]!r}", path)
         out[k] = [float(f) for f in fields]
     return out
+
+
+def _preamble(lines: list[str]) -> tuple[int, list[str] | None, str | None, str]:
+    """(index of the first data line, header fields or None, delimiter, units) of a table's lines."""
+    units, header, delimiter = "counts", None, None
+    for k, line in enumerate(lines):
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if stripped.startswith("#"):
+            m = re.match(r"#\s*units:\s*(.+)$", stripped)
+            if m:
+                units = str(json.loads(m.group(1))) if m.group(1).startswith('"') else m.group(1).strip()
+            continue
+        if delimiter is None and header is None:
+            delimiter = _delimiter(stripped)
+        fields = _fields(stripped, delimiter)
+        if header is None and not all(_is_number(f) for f in fields if f):
+            header = fields
+            continue
+        return k, header, delimiter, units
+    return len(lines), header, delimiter, units
+
+
+#: Characters of a table searched for its comments and header before the rest is handed to the CSV parser.
+PREAMBLE_CHARS = 65536
+
+
+def _table(text: str, path: Path) -> tuple[np.ndarray, list[int] | None, list[str] | None, str]:
+    """(data rows, their line numbers when parsed one by one, header, units) of a table's text: read at once by
+    :func:`pandas.read_csv`, row by row where that fails (quoted fields, decimal commas, a bad row)."""
+    import io
+
+    import pandas as pd
+
+    lines = text[:PREAMBLE_CHARS].splitlines()[:-1] or text.splitlines()  # the last may be cut short
+    start, header, delimiter, units = _preamble(lines)
+    if start == len(lines):
+        lines = text.splitlines()
+        start, header, delimiter, units = _preamble(lines)
+        if start == len(lines):
+            raise FormatError("no data rows", path)
+    width = len(header) if header is not None else len(_fields(lines[start], delimiter))
+    try:
+        frame = pd.read_csv(io.StringIO(text), skiprows=start, sep=delimiter or r"\s+", header=None, comment="#",
+                            dtype=float, skip_blank_lines=True, engine="c")
+        if frame.shape[1] == width:
+            return frame.to_numpy(), None, header, units
+    except (ValueError, pd.errors.ParserError):
+        pass
+    lines = text.splitlines()
+    rows = [(k + 1, ln) for k, ln in enumerate(lines) if k >= start and ln.strip() and not ln.lstrip().startswith("#")]
+    numbers = [n for n, _ in rows]
+    return _parsed_rows([ln for _, ln in rows], numbers, width, delimiter, path), numbers, header, units
+
+
+def _line_numbers(text: str) -> list[int]:
+    """Line numbers of the data rows (for messages), counted again only when one is needed."""
+    lines = text.splitlines()
+    start = _preamble(lines)[0]
+    return [k + 1 for k, ln in enumerate(lines) if k >= start and ln.strip() and not ln.lstrip().startswith("#")]
 
 
 def read_spectrum_table(path: str | PathLike[str]) -> Any:
@@ -152,56 +207,33 @@ def read_spectrum_table(path: str | PathLike[str]) -> Any:
     from ionscope.model.arrays import make_spectrum
 
     p = Path(path)
-    raw = p.read_bytes()
     try:
-        text = raw.decode("utf-8-sig")
+        text = p.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise FormatError(f"not UTF-8 text (byte {exc.start})", p) from None
-    units = "counts"
-    header: list[str] | None = None
-    rows: list[str] = []
-    numbers: list[int] = []
-    delimiter: str | None = None
-    for number, line in enumerate(text.splitlines(), start=1):
-        stripped = line.strip()
-        if not stripped:
-            continue
-        if stripped.startswith("#"):
-            m = re.match(r"#\s*units:\s*(.+)$", stripped)
-            if m:
-                units = str(json.loads(m.group(1))) if m.group(1).startswith('"') else m.group(1).strip()
-            continue
-        if delimiter is None and not rows and header is None:
-            delimiter = _delimiter(stripped)
-        fields = _fields(stripped, delimiter)
-        if header is None and not rows and not all(_is_number(f) for f in fields if f):
-            header = fields
-            continue
-        rows.append(stripped)
-        numbers.append(number)
-    if not rows:
-        raise FormatError("no data rows", p)
-    width = len(header) if header is not None else len(_fields(rows[0], delimiter))
-    data = _numbers(rows, numbers, width, delimiter, p)
-    channel, mz_col, count_col = _columns(header, width, data[:, 0], p)
+    data, numbers, header, units = _table(text, p)
+
+    def line(row: int) -> int:
+        return (numbers or _line_numbers(text))[row]
+
+    channel, mz_col, count_col = _columns(header, data.shape[1], data[:, 0], p)
     mz, counts = data[:, mz_col], data[:, count_col]
     bad = np.flatnonzero(~np.isfinite(mz) | ~np.isfinite(counts) | (counts < 0))
     if bad.size:
-        raise FormatError(f"line {numbers[bad[0]]}: m/z and counts must be finite and the counts non-negative", p)
+        raise FormatError(f"line {line(bad[0])}: m/z and counts must be finite and the counts non-negative", p)
     falls = np.flatnonzero(np.diff(mz) < 0)
     if falls.size:
-        raise FormatError(f"line {numbers[falls[0] + 1]}: m/z {mz[falls[0] + 1]:g} is below the m/z before it "
+        raise FormatError(f"line {line(falls[0] + 1)}: m/z {mz[falls[0] + 1]:g} is below the m/z before it "
                           f"({mz[falls[0]]:g}); sort the rows by m/z", p)
     channels = None if channel is None else data[:, channel]
     repeated = np.flatnonzero(np.diff(mz) == 0) + 1
     if repeated.size:  # adjacent bins the export's m/z digits do not tell apart
         rows_say = "1 row repeats" if repeated.size == 1 else f"{repeated.size} rows repeat"
         warnings.warn(f"{rows_say} the m/z of the row before (the file's m/z have too few digits "
-                      f"there, first at line {numbers[repeated[0]]}, m/z {mz[repeated[0]]:g}): their counts are "
+                      f"there, first at line {line(repeated[0])}, m/z {mz[repeated[0]]:g}): their counts are "
                       "added to it", RepeatedMassWarning, stacklevel=2)
         first = np.concatenate(([True], np.diff(mz) != 0))
-        group = np.cumsum(first) - 1
-        counts = np.bincount(group, weights=counts)
+        counts = np.bincount(np.cumsum(first) - 1, weights=counts)
         mz = mz[first]
         channels = None if channels is None else channels[first]
     return make_spectrum(counts, mz, channel=channels, units=units, attrs={"source_file": p.name})
