@@ -75,3 +75,8 @@ def test_spectrum_commands_read_a_csv_spectrum(cli, tmp_path):
     p.write_text("m/z,counts\n" + "".join(f"{a:.5f},{b:.0f}\n" for a, b in zip(x, y)))
     code, out, err = cli("spectrum", "peaks", p, "--no-recalibrate")
     assert code == 0 and "22.99" in out and "38.96" in out, err
+    assert "not whole numbers" not in err
+    scaled = tmp_path / "P_scaled.csv"  # counts per second: not Poisson counts
+    scaled.write_text("m/z,counts\n" + "".join(f"{a:.5f},{b * 0.37:.3f}\n" for a, b in zip(x, y)))
+    code, out, err = cli("spectrum", "peaks", scaled, "--no-recalibrate")
+    assert code == 0 and "intensities are not whole numbers: they are taken as counts" in " ".join(err.split())

@@ -131,6 +131,8 @@ def read_spectrum(path: str | PathLike[str], polarity: str | None = None) -> xr.
     if not acq.get("primary_ion"):
         acq["primary_ion"] = primary_ion_from_name(p.name)
     spec.attrs["acquisition"] = acq
+    note = _not_counts(spec)
+    notes += [note] if note else []
     try:
         spec, dead_time_notes = dead_time_corrected(spec)
     except ValidationError as exc:
@@ -182,6 +184,21 @@ def primary_ion_from_name(name: str) -> str | None:
         return None
     n = int(m.group(2))
     return f"{m.group(1)}{n if n > 1 else ''}{m.group(3) or '+'}"
+
+
+def _not_counts(spec: xr.DataArray) -> str | None:
+    """A warning when the intensities are not whole numbers and the file does not say they are dead-time
+    corrected counts: the σ, S/N and limits of every spectrum command take them as Poisson counts (a spectrum
+    per second, normalised to the total, or interpolated onto another axis has another variance)."""
+    values = np.asarray(spec.values, dtype=float)
+    if (spec.attrs.get("acquisition") or {}).get("dead_time_corrected") or not values.size:
+        return None
+    fractional = np.abs(values - np.rint(values)) > 1e-6 * np.maximum(np.abs(values), 1.0)
+    if not fractional.any():
+        return None
+    return (f"{int(fractional.sum())} of the {values.size} intensities are not whole numbers: they are taken as "
+            "counts, so σ, S/N and detection limits assume Poisson statistics; scaled intensities (per second, "
+            "normalised, interpolated) make them wrong")
 
 
 #: Most channels a spectrum stored without its empty channels is restored to (8 bytes each).
