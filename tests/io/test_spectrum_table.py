@@ -80,3 +80,14 @@ def test_spectrum_commands_read_a_csv_spectrum(cli, tmp_path):
     scaled.write_text("m/z,counts\n" + "".join(f"{a:.5f},{b * 0.37:.3f}\n" for a, b in zip(x, y)))
     code, out, err = cli("spectrum", "peaks", scaled, "--no-recalibrate")
     assert code == 0 and "intensities are not whole numbers: they are taken as counts" in " ".join(err.split())
+
+
+def test_a_channel_column_off_the_tof_law_is_refused_with_the_way_out(cli, tmp_path):
+    """Channels that are row numbers, not TOF channels, cannot calibrate: the message says by how much (u) and to
+    drop the column."""
+    mz = np.linspace(10.0, 60.0, 400)
+    p = tmp_path / "P_rows.csv"
+    p.write_text("channel,m/z,counts\n" + "".join(f"{k},{m:.5f},{k % 7}\n" for k, m in enumerate(mz, start=1)))
+    code, _, err = cli("spectrum", "peaks", p)
+    text = " ".join(err.split())
+    assert code == 2 and "u off the time-of-flight law" in text and "drop it" in text

@@ -456,8 +456,9 @@ def exported_calibration(channel, mz, *, source=None) -> Calibration:
             return quad
     i = int(np.argmax(dev - half_bin))
     raise CalibrationError(f"the exported m/z axis is absurd: m/z {m[i]:.4g} at channel {c[i]:.6g} is "
-                           f"{dev[i]:.3g} off the time-of-flight law m = ((t − t0)/k)² (or t = t0 + k√m + c·m) "
-                           "fitted to the axis, more than half a bin", source)
+                           f"{dev[i]:.3g} u off the time-of-flight law m = ((t − t0)/k)² (or t = t0 + k√m + c·m) "
+                           "fitted to the axis, more than half a bin; if the channel column is not the TOF "
+                           "channel, drop it (the channels are then rebuilt from √(m/z))", source)
 
 
 def _loo_residuals(t: np.ndarray, m: np.ndarray, model: str) -> np.ndarray:
