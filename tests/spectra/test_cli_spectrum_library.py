@@ -435,7 +435,9 @@ def test_an_image_is_analysed_as_its_total_spectrum_and_a_processed_imzml_is_ref
     mz = np.linspace(1.0, 50.0, 50)
     np.savez(image, counts=np.ones((4, 50)) * (mz == 23.0), mz=mz)
     code, out, err = cli("spectrum", "peaks", image, "--json")
-    assert code == 0 and "its total spectrum (the sum over its 4 pixels)" in " ".join(err.split() + out.split())
+    said = " ".join(err.split() + out.split())
+    assert code == 0 and "its total spectrum (the sum over its 4 pixels)" in said
+    assert "binned at unit mass" in said  # 1 u channels: FWHM and m/Δm are the channel's
     code, _, err = cli("spectrum", "peaks", shared_data("imzml", "Example_Continuous.imzML"), "--no-recalibrate")
     assert code == 0 and "the sum over its 9 pixels" in " ".join(err.split())
     code, _, err = cli("spectrum", "peaks", shared_data("imzml", "Example_Continuous.imzML"))

@@ -28,7 +28,7 @@ from ionscope.spectra.deadtime import dead_time_corrected
 from ionscope.spectra.elements import identify_elements
 from ionscope.spectra.forms import NO_ION_WHY, _candidate_pairs, _primary_elements, _unit_pattern, _untestable
 from ionscope.spectra.lockmass import lock_ions
-from ionscope.spectra.peaks import find_spectrum_peaks
+from ionscope.spectra.peaks import channel_binned, find_spectrum_peaks
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -411,6 +411,9 @@ def peaks_result(spec, *, min_snr: float = 3.0, recalibrate: bool = True,
     table = find_spectrum_peaks(spec, min_snr=min_snr)
     if not np.asarray(spec.values).any():
         warnings.append("every count of the spectrum is zero")
+    if channel_binned(spec.coords["mz"].values):
+        warnings.append("the spectrum is binned at unit mass (channels ≥ 0.5 u apart): each peak is its channel, "
+                        "its FWHM the channel's width and its m/Δm not the instrument's")
     prov = make_provenance("ionscope.spectra.find_spectrum_peaks", inputs=[source] if source else [],
                            parameters={"min_snr": min_snr, "recalibrate": recalibrate})
     x = spec.coords["mz"].values
