@@ -69,6 +69,9 @@ class FormatPlugin:
         The declared schema of the reader options: a :class:`ReaderOptions` subclass. Options are
         validated against it (unknown names, wrong types, out-of-range values) before the reader
         runs. Plugins without one get a schema derived from the ``read`` signature.
+    generic
+        The format is a generic layout (a numeric CSV table): its extensions alone do not make a file one
+        of its files, its ``sniff`` must accept the content too (a folder's other CSV files are not data).
     """
 
     name: str
@@ -81,6 +84,7 @@ class FormatPlugin:
     is_directory: bool = False
     options: dict[str, str] = field(default_factory=dict)
     options_model: type[pydantic.BaseModel] | None = None
+    generic: bool = False
 
 
 class ReaderOptions(pydantic.BaseModel):

@@ -55,6 +55,9 @@ def _delimiter(line: str) -> str | None:
     return next((d for d in ("\t", ",", ";") if d in line), None)
 
 
+_DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+([eE][+-]?\d+)?$")
+
+
 def _fields(line: str, delimiter: str | None) -> list[str]:
     """The fields of a row: spaces and surrounding quotes (spreadsheet CSV) removed, a decimal comma read as a
     point where the columns are not comma-separated (``22,99;150``)."""
@@ -63,8 +66,6 @@ def _fields(line: str, delimiter: str | None) -> list[str]:
         fields = [f.replace(",", ".") if _DECIMAL_COMMA.match(f) else f for f in fields]
     return fields
 
-
-_DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+([eE][+-]?\d+)?$")
 
 
 def _name(title: str) -> str:
@@ -77,7 +78,7 @@ def sniff(path: Path, head: bytes) -> bool:
     numbers each, and which the IONTOF readers do not claim (their exports keep their metadata there)."""
     from ionscope.io import iontof_profile, iontof_spectrum
 
-    if iontof_spectrum.PLUGIN.sniff(path, head) or iontof_profile.PLUGIN.sniff(path, head):  # type: ignore[misc]
+    if iontof_spectrum._sniff(path, head) or iontof_profile._sniff(path, head):
         return False
     lines = _text_lines(head)
     if not lines:
@@ -181,15 +182,15 @@ def _table(text: str, path: Path) -> tuple[np.ndarray, list[int] | None, list[st
     except (ValueError, pd.errors.ParserError):
         pass
     lines = text.splitlines()
-    rows = [(k + 1, ln) for k, ln in enumerate(lines) if k >= start and ln.strip() and not ln.lstrip().startswith("#")]
-    numbers = [n for n, _ in rows]
-    return _parsed_rows([ln for _, ln in rows], numbers, width, delimiter, path), numbers, header, units
+    numbers = _data_line_numbers(lines, start)
+    return _parsed_rows([lines[n - 1] for n in numbers], numbers, width, delimiter, path), numbers, header, units
 
 
-def _line_numbers(text: str) -> list[int]:
-    """Line numbers of the data rows (for messages), counted again only when one is needed."""
-    lines = text.splitlines()
-    start = _preamble(lines)[0]
+def _data_line_numbers(lines: list[str], start: int | None = None) -> list[int]:
+    """Line numbers (from 1) of the data rows from line index ``start`` (the first data line of the table when
+    None): the lines that are neither blank nor ``#`` comments."""
+    if start is None:
+        start = _preamble(lines)[0]
     return [k + 1 for k, ln in enumerate(lines) if k >= start and ln.strip() and not ln.lstrip().startswith("#")]
 
 
@@ -214,7 +215,7 @@ def read_spectrum_table(path: str | PathLike[str]) -> Any:
     data, numbers, header, units = _table(text, p)
 
     def line(row: int) -> int:
-        return (numbers or _line_numbers(text))[row]
+        return (numbers or _data_line_numbers(text.splitlines()))[row]
 
     channel, mz_col, count_col = _columns(header, data.shape[1], data[:, 0], p)
     mz, counts = data[:, mz_col], data[:, count_col]
@@ -246,6 +247,7 @@ PLUGIN = FormatPlugin(
     description="Spectrum as a delimited text table: m/z and counts columns (CSV, TSV, whitespace; reader)",
     read=read_spectrum_table,
     sniff=sniff,
+    generic=True,
 )
 
 __all__ = ["LayoutWarning", "RepeatedMassWarning", "read_spectrum_table", "sniff"]

@@ -71,6 +71,17 @@ def channel_grid(mz: np.ndarray) -> ChannelGrid | None:
     return None if best is None else ChannelGrid(*best[1:])
 
 
+def on_whole_grid(counts: np.ndarray, mz: np.ndarray, grid: ChannelGrid) -> ResolutionBins:
+    """``counts`` over ``mz`` placed on every channel of ``grid`` from the first to the last stored one, the
+    channels left out as zeros, their m/z interpolated on the grid (√(m/z) or m/z): a :class:`ResolutionBins`
+    of one channel a bin."""
+    every = np.arange(int(grid.channel[-1]) + 1)
+    axis = np.interp(every, grid.channel, np.sqrt(mz) if grid.in_root else np.asarray(mz, dtype=float))
+    full = np.zeros(every.size)
+    full[grid.channel] = counts
+    return ResolutionBins(full, axis ** 2 if grid.in_root else axis, grid.channel, np.ones(every.size, np.int64))
+
+
 def peak_sigma_channels(counts: np.ndarray, max_lag: int = 4096) -> float:
     """Typical standard deviation of the peaks of a count spectrum on a full channel grid, in channels.
 
@@ -181,23 +192,21 @@ def binned_to_resolution(counts: np.ndarray, mz: np.ndarray) -> ResolutionBins |
     grid = channel_grid(mz)
     if grid is None:
         return None
-    channel, width, in_root = grid
-    axis = np.sqrt(mz) if in_root else np.asarray(mz, dtype=float)
-    every = np.arange(int(channel[-1]) + 1)
-    full = np.zeros(every.size)
-    full[channel] = counts
-    at = np.interp(every, channel, axis)
-    sigma = peak_sigma_by_mass(full, at ** 2 if in_root else at, in_root)
+    whole = on_whole_grid(counts, mz, grid)
+    sigma = peak_sigma_by_mass(whole.counts, whole.mz, grid.in_root)
     if sigma is None:
         return None
     group = np.floor(sigma / 2)  # ≥ 2: σ ≥ MIN_SIGMA
     bin_of_channel = np.floor(np.concatenate(([0.0], np.cumsum(1.0 / group)[:-1])) + 1e-9).astype(np.int64)
     n_bins = int(bin_of_channel[-1]) + 1
-    summed = np.bincount(bin_of_channel, weights=full, minlength=n_bins)
     size = np.bincount(bin_of_channel, minlength=n_bins)
+    every = np.arange(whole.counts.size)
+    at = np.sqrt(whole.mz) if grid.in_root else whole.mz
     centre = np.interp(np.bincount(bin_of_channel, weights=every, minlength=n_bins) / size, every, at)
-    return ResolutionBins(summed, centre ** 2 if in_root else centre, bin_of_channel[channel], size)
+    return ResolutionBins(np.bincount(bin_of_channel, weights=whole.counts, minlength=n_bins),
+                          centre ** 2 if grid.in_root else centre, bin_of_channel[grid.channel], size)
 
 
 __all__ = ["GRID_TOLERANCE", "HALF_NOMINAL", "MIN_SIGMA", "SEGMENT_MIN_COUNTS", "WIDTH_EXPONENT", "ChannelGrid",
-           "ResolutionBins", "binned_to_resolution", "channel_grid", "peak_sigma_by_mass", "peak_sigma_channels"]
+           "ResolutionBins", "binned_to_resolution", "channel_grid", "on_whole_grid", "peak_sigma_by_mass",
+           "peak_sigma_channels"]

@@ -213,19 +213,16 @@ def _with_empty_channels(spec: xr.DataArray) -> tuple[xr.DataArray, str | None]:
     bin spread its neighbours' counts over it (Na⁺ 32 % low on a simulated sparse histogram, 12 % with the zeros
     kept)."""
     from ionscope.model.arrays import make_spectrum
-    from ionscope.spectra.oversampling import channel_grid
+    from ionscope.spectra.oversampling import channel_grid, on_whole_grid
 
     mz = np.asarray(spec.coords["mz"].values, dtype=float)
     grid = channel_grid(mz)
     if grid is None or int(grid.channel[-1]) + 1 == mz.size or int(grid.channel[-1]) + 1 > MAX_RESTORED_CHANNELS:
         return spec, None
-    every = np.arange(int(grid.channel[-1]) + 1)
-    axis = np.interp(every, grid.channel, np.sqrt(mz) if grid.in_root else mz)
-    counts = np.zeros(every.size)
-    counts[grid.channel] = np.asarray(spec.values, dtype=float)
-    out = make_spectrum(counts, axis ** 2 if grid.in_root else axis, attrs=dict(spec.attrs))
-    return out, (f"{every.size - mz.size} empty channels left out of the file restored as zeros (its m/z lie "
-                 f"on a grid uniform in {'√(m/z)' if grid.in_root else 'm/z'})")
+    whole = on_whole_grid(np.asarray(spec.values, dtype=float), mz, grid)
+    out = make_spectrum(whole.counts, whole.mz, attrs=dict(spec.attrs))
+    return out, (f"{whole.counts.size - mz.size} empty channels left out of the file restored as zeros (its m/z "
+                 f"lie on a grid uniform in {'√(m/z)' if grid.in_root else 'm/z'})")
 
 
 def _channels_from_mz(spec: xr.DataArray) -> tuple[xr.DataArray, str | None]:

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from functools import lru_cache
+from itertools import product
 
 import numpy as np
 
@@ -149,13 +150,9 @@ def outside_molecular_continuum(mz: np.ndarray) -> bool:
 
 @lru_cache(maxsize=512)
 def _no_molecular_ion(nominal: int) -> bool:
-    for c in range(nominal // 12 + 1):
-        for n in range((nominal - 12 * c) // 14 + 1):
-            for o in range((nominal - 12 * c - 14 * n) // 16 + 1):
-                h = nominal - 12 * c - 14 * n - 16 * o
-                if c + n + o + h and c - h / 2 + n / 2 + 1 >= -0.5:
-                    return False
-    return True
+    heavy = product(range(nominal // 12 + 1), range(nominal // 14 + 1), range(nominal // 16 + 1))
+    return not any((h := nominal - 12 * c - 14 * n - 16 * o) >= 0 and c + n + o + h and c - h / 2 + n / 2 + 1 >= -0.5
+                   for c, n, o in heavy)
 
 #: z a further form of a detected element must reach in tests 1 and 3 to count towards the element: the
 #: single-test 3σ detection convention of counting statistics (Currie, *Anal. Chem.* 40, 586, 1968,

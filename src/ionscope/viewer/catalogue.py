@@ -342,21 +342,16 @@ def _total_ion_image(events: Any, path: Path) -> xr.DataArray:
     return image
 
 
-#: Readers of generic text tables: a file whose extension only they claim (``.csv``) is a dataset only when
-#: its content is such a table (a CSV of other data beside the spectra is not).
-GENERIC_TABLE_READERS = frozenset({"spectrum-table"})
-
-
 def _looks_readable(p: Path) -> bool:
-    """Whether a folder entry has an extension some registered reader claims (and, where only a generic table
-    reader claims it, content that reader's sniff accepts)."""
+    """Whether a folder entry has an extension some registered reader claims (and, where only readers of a
+    generic layout claim it, ``FormatPlugin.generic``, content their sniff accepts)."""
     import ionscope
 
     name = p.name.lower()
     if p.is_dir():
         return is_dataset_folder(p)
     claimers = [pl for pl in ionscope.plugins().values() if pl.read and any(name.endswith(e) for e in pl.extensions)]
-    if not claimers or any(pl.name not in GENERIC_TABLE_READERS for pl in claimers):
+    if not claimers or not all(pl.generic for pl in claimers):
         return bool(claimers)
     from ionscope.io.registry import SNIFF_BYTES
 
