@@ -90,8 +90,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ionscope.library.isotopes import diagnostic_elements
+from ionscope.library.isotopes import diagnostic_elements, isotope_table
 from ionscope.model.errors import ValidationError
+from ionscope.spectra.continuum import outside_molecular_continuum, resolved_from_molecular_ions
 from ionscope.spectra.forms import (
     CHLORIDE_FORMERS,
     CHLORIDE_FORMS,
@@ -101,8 +102,16 @@ from ionscope.spectra.forms import (
     chloride_allowed,
 )
 from ionscope.spectra.identification import Identification, IdentifyParameters, SpeciesFit
-from ionscope.spectra.presence import _assess, detection_threshold, reportable_count, run_threshold
-from ionscope.spectra.windowfit import _build_species, _fit_windows, _prepare, _Species, _Spectrum, _window_counts
+from ionscope.spectra.presence import FORM_Z, _assess, detection_threshold, reportable_count, run_threshold
+from ionscope.spectra.windowfit import (
+    _build_species,
+    _fit_windows,
+    _prepare,
+    _Species,
+    _Spectrum,
+    _window_counts,
+    window_half_width,
+)
 
 if TYPE_CHECKING:
     pass
@@ -246,6 +255,7 @@ def _auto_test_count(species: _Species, hidden: set[str], polarity: str, params:
         n += len(_chloro_complex_pairs(metals, polarity, top))
         n += len(_chloro_complex_pairs(metals, polarity, top, oxychlorides=True))
     n += len(_candidate_pairs(AUTO_FEW_ISOTOPE, polarity, params.forms, top, chlorine))
+    n += sum(map(len, _resolved_few_isotope_pairs(polarity, params, data, set(hidden)).values()))
     return n
 
 
@@ -307,14 +317,27 @@ def _chloro_complex_stage(fits: list[SpeciesFit], polarity: str, params: Identif
     found = [e for e in dict.fromkeys(f.element for f in fits if f.present)]
     top = float(data.x.max())
     pairs = {e: _chloro_complex_pairs([e], polarity, top, e in oxychlorides) for e in _chloro_complex_metals()}
-    tested: dict[str, list[SpeciesFit]] = {}
-    for e, mine in pairs.items():
-        if e not in found and mine:
-            tested[e] = _test_added(found, mine, polarity, params, data, nuisance)
+    tested = _tested_alone_then_together(found, pairs, polarity, params, data, nuisance, chlorides=True)
+    return _with_records(fits, tested)
+
+
+def _tested_alone_then_together(found: list[str], pairs: dict[str, list[tuple[str, str]]], polarity: str,
+                                params: IdentifyParameters, data: _Spectrum, nuisance: Sequence[str],
+                                chlorides: bool) -> dict[str, list[SpeciesFit]]:
+    """Records of each element of ``pairs`` (element → its (formula, element) species) not in ``found``,
+    tested alone against the ``found`` elements (:func:`_test_added`); the elements that pass alone are
+    fitted and tested once more together, so that no two are credited with the same counts."""
+    tested = {e: _test_added(found, mine, polarity, params, data, nuisance, chlorides)
+              for e, mine in pairs.items() if e not in found and mine}
     passed = [e for e, st in tested.items() if any(f.present for f in st)]
     if len(passed) > 1:
-        joint = _test_added(found, [p for e in passed for p in pairs[e]], polarity, params, data, nuisance)
+        joint = _test_added(found, [p for e in passed for p in pairs[e]], polarity, params, data, nuisance, chlorides)
         tested.update({e: [f for f in joint if f.element == e] for e in passed})
+    return tested
+
+
+def _with_records(fits: list[SpeciesFit], tested: dict[str, list[SpeciesFit]]) -> list[SpeciesFit]:
+    """``fits`` with the records of the species in ``tested`` replacing those of the same ions, sorted."""
     retested = {f.formula for st in tested.values() for f in st}
     out = [f for f in fits if f.formula not in retested] + [f for st in tested.values() for f in st]
     out.sort(key=lambda f: (f.interference, -f.intensity))
@@ -322,10 +345,11 @@ def _chloro_complex_stage(fits: list[SpeciesFit], polarity: str, params: Identif
 
 
 def _test_added(found: list[str], pairs: list[tuple[str, str]], polarity: str, params: IdentifyParameters,
-                data: _Spectrum, nuisance: Sequence[str]) -> list[SpeciesFit]:
-    """Fit the species ``pairs`` ((formula, element)) jointly with every form and (oxy)chloride ion of the
-    ``found`` elements and the primary-ion species of ``nuisance``; the records of ``pairs`` (tests 1–3)."""
-    species = _build_species(found, polarity, params, data, False, True, nuisance, extra=pairs)
+                data: _Spectrum, nuisance: Sequence[str], chlorides: bool = True) -> list[SpeciesFit]:
+    """Fit the species ``pairs`` ((formula, element)) jointly with every form (and, with ``chlorides``,
+    (oxy)chloride ion) of the ``found`` elements and the primary-ion species of ``nuisance``; the records of
+    ``pairs`` (tests 1–3)."""
+    species = _build_species(found, polarity, params, data, False, chlorides, nuisance, extra=pairs)
     added = {e for _, e in pairs}
     return _assess(species, _fit_windows(species, data, params), data, params, set(found) | set(nuisance), added)
 
@@ -356,22 +380,137 @@ def _few_isotope_stage(fits: list[SpeciesFit], els: list[str], polarity: str, pa
     found = [e for e in dict.fromkeys(f.element for f in fits if f.present) if e not in AUTO_FEW_ISOTOPE]
     top = float(data.x.max())
     few = [e for e in AUTO_FEW_ISOTOPE if _candidate_pairs([e], polarity, params.forms, top)]
-    if not few:  # no ion of them inside the m/z range
-        return fits, els
-    stage2_els = found + few
     chlorides = _chlorine_seen(data, polarity, params) if params.chlorides is None else params.chlorides
-    interferences = True if params.interferences is None else params.interferences
-    species = _build_species(stage2_els, polarity, params, data, interferences, chlorides, nuisance)
-    n_first = sum(1 for f in fits if not f.interference and "not reported" not in f.failed)
-    n_few = sum(1 for r in species.reported if r in few)
-    z_crit = params.min_significance
-    if z_crit is None:
-        z_crit = detection_threshold(n_first + n_few)
-    stage2 = _assess(species, _fit_windows(species, data, params),
-                     data, replace(params, min_significance=z_crit), set(found) | set(nuisance), set(few))
-    out = [f for f in fits if f.element not in few] + stage2
-    out.sort(key=lambda f: (f.interference, -f.intensity))
-    return out, list(dict.fromkeys(els + few))
+    out = fits
+    if few:
+        interferences = True if params.interferences is None else params.interferences
+        species = _build_species(found + few, polarity, params, data, interferences, chlorides, nuisance)
+        n_first = sum(1 for f in fits if not f.interference and "not reported" not in f.failed)
+        n_few = sum(1 for r in species.reported if r in few)
+        z_crit = params.min_significance
+        if z_crit is None:
+            z_crit = detection_threshold(n_first + n_few)
+            params = replace(params, min_significance=z_crit)
+        stage2 = _assess(species, _fit_windows(species, data, params), data, params, set(found) | set(nuisance),
+                         set(few))
+        out = sorted([f for f in fits if f.element not in few] + stage2, key=lambda f: (f.interference, -f.intensity))
+    found = list(dict.fromkeys(f.element for f in out if f.present and not f.interference))
+    resolved = _resolved_few_isotope_pairs(polarity, params, data, exclude=set(found) | set(nuisance))
+    out = _with_records(out, _forward_selected(found, resolved, polarity, params, data, nuisance, chlorides))
+    return out, list(dict.fromkeys(els + few + list(resolved)))
+
+
+def _forward_selected(found: list[str], pairs: dict[str, list[tuple[str, str]]], polarity: str,
+                      params: IdentifyParameters, data: _Spectrum, nuisance: Sequence[str],
+                      chlorides: bool) -> dict[str, list[SpeciesFit]]:
+    """Records of the elements of ``pairs`` (element → its species), chosen by forward selection against
+    the ``found`` elements: each is tested alone (:func:`_test_added`); the one whose present form is most
+    significant joins the established elements, and those that passed are tested again against them, until
+    none passes. One-isotope ions of two candidates can be isobars (CoO⁺ 74.928 on As⁺ 74.922): tested side
+    by side, the element with no other evidence would take the oxide ion of the one established by its
+    atomic ion; tested after it, only what that element's forms leave. The selected elements are last fitted
+    together, each with its own forms, for their records; the others keep those of their last test."""
+    chosen: list[str] = []
+    kept: dict[str, list[tuple[str, str]]] = {}
+    tested: dict[str, list[SpeciesFit]] = {}
+    remaining = list(pairs)
+    while remaining:
+        own = {e: _apart_from(pairs[e], found + chosen, polarity, params, data, chlorides) for e in remaining}
+        remaining = [e for e in remaining if own[e]]
+        tested.update({e: _test_added(found + chosen, own[e], polarity, params, data, nuisance, chlorides)
+                       for e in remaining})
+        best = {e: max(f.significance for f in tested[e] if f.present) for e in remaining
+                if any(f.present for f in tested[e]) and _atomic_ion_seen(tested[e], polarity)}
+        if not best:
+            break
+        chosen.append(max(best, key=best.__getitem__))
+        kept[chosen[-1]] = own[chosen[-1]]
+        remaining = [e for e in best if e not in chosen]
+    if chosen:
+        joint = _test_added(found, [p for e in chosen for p in kept[e]], polarity, params, data, nuisance, chlorides)
+        tested.update({e: [f for f in joint if f.element == e] for e in chosen})
+    return {e: st if e in chosen else [replace(f, present=False, failed=f.failed + ("atomic ion",)) if f.present else f
+                                       for f in st] for e, st in tested.items()}
+
+
+def _atomic_ion_seen(records: list[SpeciesFit], polarity: str) -> bool:
+    """Whether a one- or two-isotope metal found by some form shows its atomic ion too, where that was tested
+    in a positive spectrum: its significance at least the single-test :data:`FORM_Z`. Positive secondary ions
+    of metals and their oxidised surfaces are led by M⁺, with MO⁺ beside it (Vickerman & Briggs, *ToF-SIMS:
+    Materials Analysis by Mass Spectrometry*, 2nd ed., 2013, ch. 14), so an MO⁺ many σ strong over an empty
+    M⁺ window is another ion at that mass (Ta⁺ 180.948 on HoO⁺ 180.925). Negative metal ions are led by
+    their oxide anions, and atomic anions are rare: no condition there."""
+    if polarity != "positive":
+        return True
+    atomic = [f for f in records if f.formula == f"{f.element}+"]
+    return not atomic or atomic[0].significance >= FORM_Z
+
+
+def _main_mz(formula: str) -> np.ndarray:
+    """m/z of a species' main isotopologues (≥ 20 % of the largest, as in the pattern test)."""
+    p = _unit_pattern(formula)
+    return p.mz[p.abundance >= 0.2 * p.abundance.max()]
+
+
+def _apart_from(pairs: list[tuple[str, str]], established: list[str], polarity: str, params: IdentifyParameters,
+                data: _Spectrum, chlorides: bool) -> list[tuple[str, str]]:
+    """The species of ``pairs`` whose main isotopologues lie more than two window half-widths from every
+    main isotopologue of the forms of the ``established`` elements: a one-isotope ion within the window of
+    another element's ion is collinear with it in the fit, and the active set of the NNLS would give all
+    the counts to one of the two with a σ that ignores the other."""
+    taken = [_main_mz(f) for f, _ in _candidate_pairs(established, polarity, params.forms, float(data.x.max()),
+                                                     chlorides)]
+    if not taken:
+        return list(pairs)
+    busy = np.sort(np.concatenate(taken))
+    out = []
+    for formula, e in pairs:
+        mz = _main_mz(formula)
+        gap = np.min(np.abs(busy[None, :] - mz[:, None]), axis=1)
+        if np.all(gap >= 2 * window_half_width(mz, data)):
+            out.append((formula, e))
+    return out
+
+
+#: Elements that are not metals or metalloids: their atomic and oxide ions are the molecular ions of the
+#: continuum itself (O⁻, OH⁻, F⁻, Cl⁻, PO₃⁻ …), not evidence of a metal.
+NONMETALS = ("H", "He", "C", "N", "O", "F", "Ne", "P", "S", "Cl", "Ar", "Se", "Br", "Kr", "I", "Xe", "Rn")
+
+
+def few_isotope_metals() -> list[str]:
+    """Metals and metalloids without a diagnostic isotope pattern (fewer than 3 isotopes above 5 %: Li, B, Na,
+    Al, K, Co, Mn, Ni, Cu, Y, Nb, Rh, Ir, Au …; Meija et al., *Pure Appl. Chem.* 88, 293, 2016,
+    doi:10.1515/pac-2015-0503)."""
+    diagnostic = set(diagnostic_elements())
+    return [e for e in isotope_table() if e not in diagnostic and e not in NONMETALS]
+
+
+def _resolved_few_isotope_pairs(polarity: str, params: IdentifyParameters, data: _Spectrum,
+                                exclude: set[str]) -> dict[str, list[tuple[str, str]]]:
+    """The forms, per element, by which auto mode tests the one- and two-isotope metals other than
+    :data:`AUTO_FEW_ISOTOPE` (:func:`few_isotope_metals`, less ``exclude``): those whose main isotopologues
+    (≥ 20 % of the largest, as in the pattern test) lie where no molecular ion can
+    (:func:`~ionscope.spectra.continuum.outside_molecular_continuum`: Li⁺, B⁺, Na⁺) or that this spectrum
+    resolves from every plausible CHNO ion of the same nominal mass
+    (:func:`~ionscope.spectra.continuum.resolved_from_molecular_ions`, with the window half-width of the
+    fit, the larger of FWHM/2 = m/(2R) and the bin width). Without a pattern, a form whose counts a
+    molecular ion at the same nominal mass can hold is no evidence of a metal: Co⁺ (58.933) and CHNO₂⁺
+    (59.001) are 0.068 u apart, resolved at m/Δm ≥ 870 but within one bin of a 200-channel export."""
+    top = float(data.x.max())
+    charge = 1 if polarity == "positive" else -1
+    out: dict[str, list[tuple[str, str]]] = {}
+    for e in few_isotope_metals():
+        if e in exclude or e in AUTO_FEW_ISOTOPE or e in AUTO_NUISANCE:
+            continue
+        mine = []
+        for formula, el in _candidate_pairs([e], polarity, params.forms, top):
+            main = _main_mz(formula)
+            half = window_half_width(main, data)
+            if outside_molecular_continuum(main) or resolved_from_molecular_ions(main, half, charge):
+                mine.append((formula, el))
+        if mine:
+            out[e] = mine
+    return out
 
 
 def _confirmation(fits: list[SpeciesFit], polarity: str, params: IdentifyParameters, data: _Spectrum,
@@ -434,7 +573,7 @@ def _chlorine_seen(data: _Spectrum, polarity: str, params: IdentifyParameters) -
     mz, ab = p.mz, p.abundance
     if mz.min() <= data.x[0] or mz.max() >= data.x[-1]:
         return False
-    half = np.maximum(mz / (2 * data.resolving_power), np.interp(mz, data.x, data.dx))
+    half = window_half_width(mz, data)
     b, var, _ = _window_counts(mz - half, mz + half, data.x, data.cs_raw, data.dx)
     if not np.all(b >= CHLORINE_Z * np.sqrt(np.maximum(var, 1.0))):
         return False

@@ -219,9 +219,17 @@ def _interference_species(elements: Sequence[str], polarity: str, max_mz: float 
     return _below(out, max_mz) + _dimer_species(elements, polarity, max_mz)
 
 
+#: Elements without metal dimer ions: the alkali and alkaline-earth metals, boron and silicon sit on a surface
+#: as salts, oxides and glass (ionic or covalent networks) and give M⁺ and salt cluster ions (Na₂Cl⁺, Na₂OH⁺),
+#: not the intermetallic M₂⁺, MM'⁺ of an alloy (Vickerman & Briggs, *ToF-SIMS: Materials Analysis by Mass
+#: Spectrometry*, 2nd ed., 2013, ch. 14).
+NO_DIMERS = frozenset(("Li", "Be", "Na", "Mg", "K", "Ca", "Rb", "Sr", "Cs", "Ba", "Fr", "Ra", "B", "Si"))
+
+
 def _dimer_species(elements: Sequence[str], polarity: str, max_mz: float | None = None,
                    oxides: bool = False) -> list[tuple[str, frozenset]]:
-    """(formula, metal elements) of the dimer ions M₂, MM' of every pair of ``elements``; with ``oxides`` also
+    """(formula, metal elements) of the dimer ions M₂, MM' of every pair of ``elements`` (not of
+    :data:`NO_DIMERS`); with ``oxides`` also
     their oxides with as many oxygen atoms as the monomer forms of the polarity hold (:data:`FORMS`: M₂O⁺,
     M₂O₂⁺; M₂O⁻ … M₂O₃⁻). Metal-oxide cluster ions MₓOᵧ± are among the main secondary ions of oxidised metal
     surfaces (Vickerman & Briggs, *ToF-SIMS: Materials Analysis by Mass Spectrometry*, 2nd ed., 2013, ch. 14);
@@ -230,7 +238,7 @@ def _dimer_species(elements: Sequence[str], polarity: str, max_mz: float | None 
     take the counts of present ones (Pd₂O⁻ at m/z 220–236 took PtO₂⁻ on negative Ru–Pt)."""
     sign = "+" if polarity == "positive" else "-"
     oxygens = [t.replace("{E}", "") for t in FORMS[polarity]] if oxides else [""]  # "", "O", "O2" …
-    els = list(dict.fromkeys(elements))
+    els = [e for e in dict.fromkeys(elements) if e not in NO_DIMERS]
     out = [((f"{e}2" if e == f else f"{e}{f}") + o + sign, frozenset((e, f)))
            for i, e in enumerate(els) for f in els[i:] for o in oxygens]
     return _below(out, max_mz)

@@ -25,7 +25,9 @@ class SpeciesFit:
     ``"contrast"`` (test 3), ``"mass offset"`` (count centroid farther than ``max_offset`` from the
     exact m/z), ``"not reported"`` (an interference or nuisance species) or ``"not confirmed"`` (auto mode:
     present in the screening but the element failed in the fit of the elements found alone,
-    :func:`_confirmation`); empty when present. ``local_intensity`` and ``local_uncertainty`` are the counts
+    :func:`_confirmation`) or ``"atomic ion"`` (auto mode: a one- or two-isotope metal found only by another form
+    of a positive spectrum whose atomic ion is not seen, :func:`~ionscope.spectra.elements._atomic_ion_seen`);
+    empty when present. ``local_intensity`` and ``local_uncertainty`` are the counts
     of the species above the local continuum and their 1σ, from the fit of the contrast test (NaN where that
     fit was not made): with the window fit's, the basis of the upper limit of an element not detected.
     """

@@ -35,11 +35,10 @@ test which of its forms count towards its intensity.
 from __future__ import annotations
 
 from dataclasses import replace
-from functools import lru_cache
-from itertools import product
 
 import numpy as np
 
+from ionscope.spectra.continuum import outside_molecular_continuum, resolved_from_molecular_ions
 from ionscope.spectra.identification import IdentifyParameters, SpeciesFit
 from ionscope.spectra.windowfit import (
     FWHM_SIGMA,
@@ -49,6 +48,7 @@ from ionscope.spectra.windowfit import (
     _Species,
     _Spectrum,
     _WindowFit,
+    window_half_width,
 )
 
 
@@ -121,7 +121,9 @@ def _assess(species: _Species, fit: _WindowFit, data: _Spectrum, params: Identif
             contrast, local, local_sigma = _local_fit(s, species, data, params.contrast_pad)
             if not fit.coef[s] > 0:  # the window fit has none of it: nothing to test, the atomic ion's limit
                 contrast = 0.0
-        isolated = outside_molecular_continuum(p.mz[p.abundance >= 0.2 * p.abundance.max()])
+        main = p.mz[p.abundance >= 0.2 * p.abundance.max()]
+        isolated = outside_molecular_continuum(main) or resolved_from_molecular_ions(
+            main, window_half_width(main, data), 1 if species.formulas[s].endswith("+") else -1)
         if (params.contrast or not diagnostic) and not isolated and not contrast >= z_crit:
             failed.append("contrast")
         if not abs(offset) <= params.max_offset:
@@ -135,24 +137,6 @@ def _assess(species: _Species, fit: _WindowFit, data: _Spectrum, params: Identif
     out.sort(key=lambda f: (f.interference, -f.intensity))
     return out
 
-
-def outside_molecular_continuum(mz: np.ndarray) -> bool:
-    """Whether no molecular ion of H, C, N and O can have the nominal mass of any of ``mz`` (u): the organic
-    and cluster quasi-continuum, against which the contrast test judges a species, has no ion there.
-
-    A CcHhNnOo ion of nominal mass ``N = 12c + h + 14n + 16o`` exists when its rings-plus-double-bonds
-    ``c − h/2 + n/2 + 1`` is at least −½, the value of the saturated even-electron ions (CH₅⁺, H₃O⁺, NH₄⁺,
-    H₃⁺; McLafferty & Tureček, *Interpretation of Mass Spectra*, 4th ed., University Science Books 1993,
-    ch. 2). No such ion has N = 4–11 or 20–23 (below m/z 120 no other).
-    """
-    return bool(len(mz)) and all(_no_molecular_ion(int(n)) for n in np.rint(np.asarray(mz, float)))
-
-
-@lru_cache(maxsize=512)
-def _no_molecular_ion(nominal: int) -> bool:
-    heavy = product(range(nominal // 12 + 1), range(nominal // 14 + 1), range(nominal // 16 + 1))
-    return not any((h := nominal - 12 * c - 14 * n - 16 * o) >= 0 and c + n + o + h and c - h / 2 + n / 2 + 1 >= -0.5
-                   for c, n, o in heavy)
 
 #: z a further form of a detected element must reach in tests 1 and 3 to count towards the element: the
 #: single-test 3σ detection convention of counting statistics (Currie, *Anal. Chem.* 40, 586, 1968,

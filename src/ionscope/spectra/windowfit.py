@@ -239,10 +239,17 @@ def _build_species(els: Sequence[str], polarity: str, params: IdentifyParameters
     ok = (cm > x[0]) & (cm < x[-1])
     cm, ca, idx = cm[ok], ca[ok], idx[ok]
     bin_width = np.interp(cm, x, data.dx)
-    half = np.maximum(cm / (2 * rp), bin_width)
+    half = window_half_width(cm, data)
     captured = ca * _binned_gaussian_share(cm, cm / (rp * FWHM_SIGMA), bin_width, cm - half, cm + half)
     return _Species([f for f, _, _ in pairs], [m for _, m, _ in pairs], [r for _, _, r in pairs], pats,
                     cm, captured, idx, half, ca, bin_width)
+
+
+def window_half_width(mz: np.ndarray, data: _Spectrum) -> np.ndarray:
+    """Half-width (u) of the window of an isotopologue at ``mz``: the larger of FWHM/2 = m/(2R) and the
+    spectrum's bin width there (a peak narrower than its bin is recorded in one bin, whose neighbour it
+    can spill into)."""
+    return np.maximum(mz / (2 * data.resolving_power), np.interp(mz, data.x, data.dx))
 
 
 def _solve(species: _Species, data: _Spectrum, shift_ppm, rows=None):
