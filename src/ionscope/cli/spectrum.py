@@ -368,8 +368,8 @@ def _threshold_note(threshold: dict, auto: bool, light: bool = False) -> str:
     """The z the significance and contrast tests required, and why that z; with ``light``, that ions at masses
     no molecular ion can have (a detected row's zc under it) need no contrast."""
     z, n = threshold["z"], threshold["tests"]
-    exempt = ("; ions at masses no molecular ion can have (m/z 4–11, 20–23: Li⁺, B⁺, Na⁺) need z only"
-              if light else "")
+    exempt = ("; ions at masses no molecular ion can have (m/z 4–11, 20–23: Li⁺, B⁺, Na⁺) or resolved from every "
+              "molecular ion of theirs need z only" if light else "")
     if not n:
         return f"detected where z and zc ≥ {z:.2f} (as given{exempt})"
     family = (f"the {n} tests auto mode's stages can make" if auto else
@@ -383,9 +383,11 @@ def _print_columns_note() -> None:
                   "contrast over the local background (σ) — the largest over the forms counted, or, for a row not "
                   "detected, those of its form of largest contrast. Detected: the isotope pattern fits and its "
                   "contrast passes the family-wise 3σ test (Bonferroni over the species tested; not for ions at "
-                  "masses no molecular ion can have, m/z 4–11 and 20–23); the counts then sum every form that "
+                  "masses no molecular ion can have, m/z 4–11 and 20–23, nor for ions the spectrum resolves from "
+                  "every molecular ion of their nominal mass); the counts then sum every form that "
                   "passes at 3σ on its own; a row not detected names the tests its form of "
                   "largest contrast fails (significance, pattern, contrast, mass offset; in auto mode also not "
-                  "confirmed when the elements found are fitted alone), and its limit is on the ion named (the "
+                  "confirmed when the elements found are fitted alone, or atomic ion when a metal's oxide ion stands "
+                  "over an empty atomic-ion window), and its limit is on the ion named (the "
                   "atomic ion where in range; --json lists every form's fitted counts)",
                   highlight=False, style="dim")

@@ -61,20 +61,32 @@ def molecular_ion_masses(nominal: int) -> np.ndarray:
     per C (Kind & Fiehn 2007, rule 4, extended ranges); without, at most :data:`MAX_CARBON_FREE_HEAVY` heavy
     atoms; at most :data:`MAX_SI` Si and :data:`MAX_S` S. Sorted; empty where none exists.
     """
-    mass = {s: float(element(s).masses[np.argmax(element(s).abundances)]) for s in ("C", "H", "N", "O", "Si", "S")}
-    out = []
+    parts = []
     for si, su in product(range(MAX_SI + 1), range(MAX_S + 1)):
-        rest = nominal - 28 * si - 32 * su
-        for c, n, o in product(range(max(rest, 0) // 12 + 1), range(max(rest, 0) // 14 + 1),
-                               range(max(rest, 0) // 16 + 1)):
-            h = rest - 12 * c - 14 * n - 16 * o
-            if h < 0 or not c + n + o + h + si + su or c + si - h / 2 + n / 2 + 1 < -0.5:
-                continue
-            if (o > MAX_O_PER_C * c or n > MAX_N_PER_C * c) if c else n + o + si + su > MAX_CARBON_FREE_HEAVY:
-                continue
-            out.append(c * mass["C"] + h * mass["H"] + n * mass["N"] + o * mass["O"] + si * mass["Si"]
-                       + su * mass["S"])
-    return np.sort(np.array(out))
+        if nominal - 28 * si - 32 * su >= 0:
+            masses, carbon_free_heavy, rdbe = _chno_ions(nominal - 28 * si - 32 * su)
+            ok = (carbon_free_heavy + si + su <= MAX_CARBON_FREE_HEAVY) & (rdbe + si >= -0.5)
+            if not si + su:
+                ok &= masses > 0  # the empty formula
+            parts.append(masses[ok] + si * _MASS["Si"] + su * _MASS["S"])
+    return np.sort(np.concatenate(parts))
+
+
+_MASS = {s: float(element(s).masses[np.argmax(element(s).abundances)]) for s in ("C", "H", "N", "O", "Si", "S")}
+
+
+@lru_cache(maxsize=1024)
+def _chno_ions(nominal: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Exact masses of the CcHhNnOo formulas of a nominal mass within the element ratios of
+    :func:`molecular_ion_masses` (carbon-bearing) — with, per formula, its number of N and O atoms when it has
+    no carbon (0 otherwise) and its rings-plus-double-bonds ``c − h/2 + n/2 + 1``."""
+    c, n, o = (a.ravel() for a in np.meshgrid(np.arange(nominal // 12 + 1), np.arange(nominal // 14 + 1),
+                                                np.arange(nominal // 16 + 1), indexing="ij"))
+    h = nominal - 12 * c - 14 * n - 16 * o
+    ok = (h >= 0) & np.where(c > 0, (o <= MAX_O_PER_C * c) & (n <= MAX_N_PER_C * c), True)
+    c, n, o, h = c[ok], n[ok], o[ok], h[ok]
+    masses = c * _MASS["C"] + h * _MASS["H"] + n * _MASS["N"] + o * _MASS["O"]
+    return masses, np.where(c > 0, 0, n + o), c - h / 2 + n / 2 + 1
 
 
 def mass_defect_gap(mz: float, charge: int = 1) -> float:

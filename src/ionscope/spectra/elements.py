@@ -27,7 +27,12 @@ an alloy does not spoil the local background of Ru⁺. Where chlorine is seen, t
 binary chloro-complex ions (PdCl₂⁻, PdCl₃⁻) against the elements found. The few-isotope stage
 (:func:`_few_isotope_stage`) tests the one- and two-isotope platinum-group metals
 :data:`AUTO_FEW_ISOTOPE` (Rh, Ir) as named mode does, against the elements found and their interference
-and chloride species. Name other few-isotope elements to test them. The chloro-complex stage then runs
+and chloride species; then every other one- and two-isotope metal (:func:`few_isotope_metals`: Li, Na, K,
+Co, Mn, Ni, Cu, Y, Nb …) by those of its ions that the spectrum resolves from every plausible molecular ion
+of the same nominal mass (:mod:`ionscope.spectra.continuum`) or that lie where no molecular ion can be,
+chosen by forward selection against the elements found (:func:`_forward_selected`); on a spectrum that
+resolves none of them (the 200-channel exports above m/z 23) only Li⁺, B⁺ and Na⁺ are tested, and other
+few-isotope elements must be named. The chloro-complex stage then runs
 once more against everything found so far, and a metal whose oxide ions showed its isotope pattern but
 did not stand out of the local continuum is tested there by its oxychloride ions too
 (:func:`_oxide_pattern_seen`). Last, the confirmation
@@ -134,7 +139,8 @@ def identify_elements(spectrum, mz=None, *, polarity: str, elements: Sequence[st
         ``"auto"`` (every element with a diagnostic pattern, ≥ 3 isotopes above 5 %, plus the
         monoisotopic noble metals :data:`AUTO_NUISANCE`, fitted but never reported; then, where chlorine
         is seen, the chloride-forming metals not found by their chloro-complex ions,
-        :func:`_chloro_complex_stage`; then Rh and Ir, :func:`_few_isotope_stage`; last the elements found
+        :func:`_chloro_complex_stage`; then Rh, Ir and the other one- and two-isotope metals whose ions the
+        spectrum resolves from the molecular ions, :func:`_few_isotope_stage`; last the elements found
         are confirmed alone, :func:`_confirmation`) or a list such as ``["Ru", "Pt", "Pd"]`` (any
         element).
     parameters, **options
@@ -364,7 +370,9 @@ AUTO_FEW_ISOTOPE = ("Rh", "Ir")
 def _few_isotope_stage(fits: list[SpeciesFit], els: list[str], polarity: str, params: IdentifyParameters,
                        data: _Spectrum, nuisance: Sequence[str]) -> tuple[list[SpeciesFit], list[str]]:
     """Few-isotope stage of auto mode: the one- or two-isotope elements :data:`AUTO_FEW_ISOTOPE`, tested as
-    in named mode against the elements the screening and the chloro-complex stage found.
+    in named mode against the elements the screening and the chloro-complex stage found; then the other
+    one- and two-isotope metals by their resolved ions (:func:`_resolved_few_isotope_pairs`), chosen by
+    forward selection against all the elements found (:func:`_forward_selected`).
 
     A form with one or two isotopologues has no pattern of its own to confirm it, so the evidence is
     what stays at its masses once every ion that the elements *already established by their own

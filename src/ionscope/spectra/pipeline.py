@@ -25,7 +25,7 @@ from ionscope.spectra.calibration import (
     signed_rank_p_value,
 )
 from ionscope.spectra.deadtime import dead_time_corrected
-from ionscope.spectra.elements import identify_elements
+from ionscope.spectra.elements import AUTO_NUISANCE, few_isotope_metals, identify_elements
 from ionscope.spectra.forms import NO_ION_WHY, _candidate_pairs, _primary_elements, _unit_pattern, _untestable
 from ionscope.spectra.lockmass import lock_ions
 from ionscope.spectra.peaks import channel_binned, find_spectrum_peaks
@@ -573,6 +573,23 @@ def _element_rows(fits, elements: Sequence[str], polarity: str) -> list[dict]:
     return rows
 
 
+def _auto_mode_note(fits) -> str:
+    """What auto mode tested, and the one- and two-isotope metals it could not test on this spectrum."""
+    untested = [e for e in few_isotope_metals() if e not in fits.candidates and e not in AUTO_NUISANCE
+                and e not in fits.nuisance]
+    note = ("auto mode screens every element with a diagnostic isotope pattern (≥ 3 isotopes above 5 %), then "
+            "(where chlorine is seen) the chloride-forming metals not found by their chloro-complex ions, then Rh "
+            "and Ir, then the other one- and two-isotope metals by those of their ions that the spectrum resolves "
+            "from every molecular ion (C, H, N, O, Si, S) of the same nominal mass or that lie where none can be "
+            "(Li⁺, B⁺, Na⁺), each against the elements found, and keeps the elements that pass again when fitted "
+            "alone; minor elements can be missed: test suspected ones with --elements (gold is fitted, since its "
+            "atomic ion at m/z 197 lies in platinum's pattern, but never reported in auto mode)")
+    if untested:
+        note += (f"; not tested here, no ion of theirs resolved from the molecular ions at this resolution and "
+                 f"binning: {', '.join(untested)}")
+    return note
+
+
 def _upper_limit(f) -> float:
     """One-sided 3σ upper limit (counts) of a species: the larger of ``max(x, 0) + 3σ`` from the window fit
     and from the fit over the local continuum (the contrast test's), each where it was made; NaN if neither."""
@@ -776,12 +793,7 @@ def _identify_file(path, *, elements, polarity, recalibrate, **options) -> tuple
     rows = _element_rows(fits, names, pol)
     all_rows = _element_rows(fits, sorted({f.element for f in fits if not f.interference}), pol) if auto else rows
     if auto:
-        warnings.append("auto mode screens every element with a diagnostic isotope pattern (≥ 3 isotopes above 5 %), "
-                        "then (where chlorine is seen) the chloride-forming metals not found by their chloro-complex "
-                        "ions, then Rh and Ir against the elements found, and keeps the elements that pass again "
-                        "when fitted alone; minor elements and other one- or two-isotope elements can be missed: "
-                        "test suspected ones with --elements (gold is fitted, since its atomic ion at m/z 197 lies in "
-                        "platinum's pattern, but never reported in auto mode)")
+        warnings.append(_auto_mode_note(fits))
     prov = make_provenance("ionscope.spectra.identify_elements", inputs=[p],
                            parameters={"elements": elements, "polarity": pol, "recalibrate": recalibrate, **options})
     return Result("spectrum.identify",

@@ -1,0 +1,79 @@
+"""Auto mode on one- and two-isotope metals: found where the spectrum resolves their ions from the molecular
+continuum, not where it cannot (ground truth from :mod:`ionscope.synth.spectra`)."""
+
+import numpy as np
+
+from ionscope.spectra import apply_calibration, auto_calibrate, identify_elements
+from ionscope.spectra.continuum import (
+    mass_defect_gap,
+    molecular_ion_masses,
+    outside_molecular_continuum,
+    resolved_from_molecular_ions,
+)
+from ionscope.synth.spectra import tof_spectrum
+
+ORGANICS = {"H+": 3e4, "C+": 2e4, "CH3+": 4e4, "C2H3+": 5e4, "C2H5+": 3e4, "C3H5+": 3e4, "C4H7+": 1e4,
+            "C7H7+": 5e3, "C3H7O+": 8e3, "C2H3O+": 2e4, "C4H9+": 1.5e4, "C5H9+": 6e3}
+#: a lithium-ion cathode (Li, Ni, Mn, Co oxide) with sodium: the metals' atomic and oxide ions
+CATHODE = {"Li+": 2e5, "Li2O+": 8e3, "Ni+": 3e4, "NiO+": 5e3, "Mn+": 1.2e4, "MnO+": 2e3, "Co+": 1e4, "CoO+": 1.5e3,
+           "Na+": 2e4}
+
+
+def _identified(species, resolving_power=4000.0, seed=0, n_channels=400_000, binning=1):
+    spec, _ = tof_spectrum(species, n_channels=n_channels, resolving_power=resolving_power, shots=None, seed=seed)
+    if binning > 1:  # an export that sums `binning` TOF channels a row, as IONTOF's 200-channel exports
+        spec = spec.coarsen(mz=binning, boundary="trim").sum()  # m/z and channel: the bins' means
+    spec = apply_calibration(spec, auto_calibrate(spec))
+    return identify_elements(spec, polarity="positive", elements="auto")
+
+
+def test_molecular_ions_of_a_nominal_mass():
+    masses = molecular_ion_masses(59)
+    for neutral in (59.0133, 59.0497, 59.0007):  # C₂H₃O₂, C₃H₇O, CHNO₂
+        assert np.min(np.abs(masses - neutral)) < 1e-3
+    assert molecular_ion_masses(7).size == 0 and outside_molecular_continuum(np.array([6.015, 7.016]))
+    assert np.min(np.abs(molecular_ion_masses(73) - 73.0474)) < 1e-3  # SiC₃H₉⁺ of polydimethylsiloxane
+    # Co⁺ 58.933 is 0.04 u below the nearest (SiCH₃O⁺ 58.995 lies 0.06 u above): resolved at m/Δm 4000
+    # (FWHM 0.015 u), not in the 0.09 u bins of a 200-channel export
+    gap = mass_defect_gap(58.9326)
+    assert 0.03 < gap < 0.07
+    assert resolved_from_molecular_ions([58.9326], [58.9326 / 8000]) and not resolved_from_molecular_ions([58.9326],
+                                                                                                       [0.09])
+
+
+def test_auto_mode_finds_the_metals_of_a_cathode_and_their_intensities():
+    fits = _identified({**ORGANICS, **CATHODE})
+    found = fits.present()
+    assert set(found.keys()) == {"Li", "Na", "Ni", "Mn", "Co"}
+    truth = {"Li": 2e5, "Na": 2e4, "Ni": 3.5e4, "Mn": 1.4e4, "Co": 1.15e4}  # atomic + oxide ions
+    for el, true in truth.items():
+        got = found[el]
+        # Poisson σ ≈ 1 %; the capture fraction with the estimated resolving power adds up to ~4 % (see
+        # test_assign_elements): 4σ + 5 %
+        assert abs(got.value - true) < 4 * got.uncertainty + 0.05 * true, (el, got, true)
+
+
+def test_auto_mode_does_not_test_metals_its_bins_cannot_tell_from_organic_ions():
+    # the same sample, 200 channels a bin: Ni⁺, Mn⁺, Co⁺ share their bins with the organic ions of their
+    # nominal masses; Li⁺ and Na⁺ lie where no molecular ion can
+    fits = _identified({**ORGANICS, **CATHODE}, binning=200, n_channels=800_000)
+    assert set(fits.present().keys()) == {"Li", "Na"}
+    assert not {"Ni", "Mn", "Co"} & set(fits.candidates)
+
+
+def test_an_isobar_of_an_established_metal_is_not_another_element():
+    # CoO⁺ 74.928 is As⁺ 74.922: Co, found by Co⁺, holds it; As has no other evidence
+    fits = _identified({**ORGANICS, "Co+": 5e3, "CoO+": 1.25e3}, seed=1)
+    assert set(fits.present().keys()) == {"Co"}
+    coo = next(f for f in fits if f.formula == "CoO+")
+    assert abs(coo.intensity - 1.25e3) < 4 * coo.uncertainty + 0.05 * 1.25e3
+
+
+def test_an_oxide_ion_alone_is_not_an_element_whose_atomic_ion_is_empty():
+    # positive metal ions are led by M⁺: counts at the exact mass of LaO⁺ (154.901) with none at La⁺
+    # (138.906) are another ion's; with La⁺ beside them they are lanthanum's (both resolved at m/Δm 10 000)
+    fits = _identified({**ORGANICS, "LaO+": 5e3}, resolving_power=10000.0, seed=2)
+    assert "La" not in fits.present().keys()
+    assert "atomic ion" in next(f for f in fits if f.formula == "LaO+").failed
+    fits = _identified({**ORGANICS, "LaO+": 5e3, "La+": 2e3}, resolving_power=10000.0, seed=2)
+    assert set(fits.present().keys()) == {"La"}
