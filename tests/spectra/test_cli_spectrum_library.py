@@ -3,6 +3,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ionscope.spectra.pipeline import NOT_TESTED, TABLE_COLUMNS
 
@@ -462,6 +464,24 @@ def test_an_archive_of_counts_and_mz_is_read_as_a_spectrum(cli, tmp_path):
     assert code == 2 and "pair.npz" in err and "the m/z array must increase strictly" in err
 
 
+def test_an_archive_with_the_tof_channels_keeps_them(cli, tmp_path):
+    """A third array of TOF channels beside m/z and counts is the spectrum's channel coordinate (its exported
+    calibration is then checked and refitted on the channels); channels that do not increase are one line."""
+    from ionscope.synth.spectra import tof_spectrum
+
+    spec, _ = tof_spectrum(None, n_channels=200_000, shots=None, seed=3)  # m/z axis 6 channels off
+    archive = tmp_path / "P_tof.npz"
+    np.savez(archive, mz=spec.mz.values, counts=spec.values, channel=spec.channel.values)
+    code, out, err = cli("spectrum", "identify", archive, "--json")
+    assert code == 0, err
+    res = json.loads(out)["results"]
+    assert not res["calibration"]["kept_exported"]
+    assert {r["element"] for r in res["elements"] if r["detected"]} == {"Li", "Na", "K", "Ni", "Co", "Ru", "Pt"}
+    np.savez(archive, mz=spec.mz.values, counts=spec.values, channel=spec.channel.values[::-1])
+    code, _, err = cli("spectrum", "identify", archive)
+    assert code == 2 and "P_tof.npz" in err and "the channel array must be finite and increase" in err
+
+
 @pytest.mark.realdata
 def test_identify_chloride_forms_and_primary_ion_options(cli):
     """Negative Ru–Pd: Pd shows as PdCl₂⁻ (chlorine is seen), not without the chloride forms; a primary ion
@@ -718,3 +738,21 @@ def test_calibrate_and_identify_say_what_their_options_did(cli):
     assert code == 0 and "--primary-ion Bi3 used, although the file's metadata or name says Bi+" in said
     code, _, err = cli("spectrum", "identify", path, "--elements", "Ru", "--primary-ion", "Bi1")
     assert code == 0 and "--primary-ion Bi1 used" not in err
+
+
+@settings(max_examples=60, deadline=None)
+@given(channel=st.lists(st.floats(allow_nan=True, allow_infinity=True, width=32), min_size=5, max_size=5),
+       name=st.sampled_from(["channel", "channels", "tof", "TOF_ch", "chan"]))
+def test_any_channel_array_gives_a_spectrum_or_one_clear_error(channel, name):
+    import xarray as xr
+
+    from ionscope.model.errors import ValidationError
+    from ionscope.spectra.pipeline import _spectrum_of_arrays
+
+    data = xr.Dataset({"mz": ("a", np.linspace(1.0, 5.0, 5)), "counts": ("b", np.arange(5.0)), name: ("c", channel)})
+    try:
+        spec, _ = _spectrum_of_arrays(data, Path("x.npz"))
+    except ValidationError as e:
+        assert "x.npz" in str(e)
+    else:
+        assert name != "chan" and np.all(np.diff(spec["channel"].values) > 0)

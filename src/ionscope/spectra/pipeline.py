@@ -294,18 +294,23 @@ def _one_spectrum(data, p: Path) -> tuple[xr.DataArray, str | None]:
 
 def _spectrum_of_arrays(data, p: Path) -> tuple[xr.DataArray, str | None]:
     """The spectrum held by bare arrays: an ``mz`` array and counts of its length (a NumPy archive of ``counts``
-    and ``mz``, as spectra converted from other instruments are shared), or the total spectrum of a pixels ×
+    and ``mz``, as spectra converted from other instruments are shared; an array of their TOF channels named
+    in :data:`CHANNEL_NAMES` becomes the ``channel`` coordinate), or the total spectrum of a pixels ×
     m/z matrix beside it (a flat image archive; a third array, e.g. the pixels' positions, is left aside),
     with a note; or the error saying what ``data`` holds instead (a depth profile …)."""
     from ionscope.io.registry import holding
 
     arrays = [str(v) for v in getattr(data, "data_vars", {})]
     mz_name = next((v for v in arrays if data[v].ndim == 1 and v.split("_")[0] == "mz"), None)
-    others = [v for v in arrays if v != mz_name]
+    channel = next((v for v in arrays if mz_name and data[v].ndim == 1 and data[v].size == data[mz_name].size
+                    and v.split("_")[0].lower() in CHANNEL_NAMES), None)
+    others = [v for v in arrays if v not in (mz_name, channel)]
     if mz_name is not None and len(others) == 1 and data[mz_name].size:
         counts, n = data[others[0]], data[mz_name].size
         if counts.ndim == 1 and counts.size == n:
-            return _checked_spectrum(counts.values, data[mz_name].values, p), None
+            spec = _checked_spectrum(counts.values, data[mz_name].values, p)
+            return (spec if channel is None else spec.assign_coords(channel=("mz", _checked_channels(data[channel], p)))
+                    ), None
         if counts.ndim == 2 and counts.shape[1] == n:  # pixels × m/z (a flat image archive)
             return (_checked_spectrum(np.asarray(counts.values, dtype=float).sum(axis=0), data[mz_name].values, p),
                     f"an image: its total spectrum (the sum over its {counts.shape[0]} pixels) is analysed")
@@ -315,6 +320,19 @@ def _spectrum_of_arrays(data, p: Path) -> tuple[xr.DataArray, str | None]:
             return _spectrum_of_arrays(data[[mz_name, pixels[0]]], p)
     raise ValidationError(f"{p.name} holds {holding(data)}, not a spectrum (no m/z array with counts of its "
                           "length, nor pixels × m/z)", p)
+
+
+#: Names of an archive's array of TOF channels (of each m/z), kept as the spectrum's ``channel`` coordinate.
+CHANNEL_NAMES = ("channel", "channels", "tof")
+
+
+def _checked_channels(channels, p: Path) -> np.ndarray:
+    """An archive's TOF channels, or the error naming what is wrong with them: finite and increasing, as the
+    m/z they go with."""
+    c = np.asarray(channels, dtype=float)
+    if not np.isfinite(c).all() or (c.size > 1 and np.any(np.diff(c) <= 0)):
+        raise ValidationError("the channel array must be finite and increase strictly with the m/z", p)
+    return c
 
 
 def _checked_spectrum(counts, mz, p: Path) -> xr.DataArray:
