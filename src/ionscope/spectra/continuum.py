@@ -97,13 +97,26 @@ def mass_defect_gap(mz: float, charge: int = 1) -> float:
     return float(np.min(np.abs(masses - neutral))) if masses.size else float("inf")
 
 
+#: Separation, in window half-widths (FWHM/2, or a bin where that is wider), at which two ions count as
+#: resolved: two FWHM. A Gaussian peak's height two FWHM from its centre is exp(−16 ln 2) = 1.5·10⁻⁵ of its
+#: apex, so an ion a thousand times weaker than its neighbour still stands out of its tail (at one FWHM, the
+#: m/Δm definition of "just resolved" for equal peaks — IUPAC *Gold Book*, "resolution in mass
+#: spectrometry", doi:10.1351/goldbook.R05318 — the neighbour's tail is 1/16 of its apex); a peak narrower
+#: than its bin is recorded in one bin, so two of them are told apart at four.
+RESOLVED_HALF_WIDTHS = 4.0
+
+
+def resolved(gap: np.ndarray, half_width: np.ndarray) -> np.ndarray:
+    """Whether two ions ``gap`` (u) apart are resolved in windows of ``half_width`` (u):
+    ``gap ≥`` :data:`RESOLVED_HALF_WIDTHS` ``× half_width``."""
+    return np.asarray(gap) >= RESOLVED_HALF_WIDTHS * np.asarray(half_width)
+
+
 def resolved_from_molecular_ions(mz: np.ndarray, half_width: np.ndarray, charge: int = 1) -> bool:
-    """Whether every one of ``mz`` lies farther from each plausible molecular ion of its nominal mass than
-    two window half-widths (``half_width``, u: the larger of FWHM/2 and the bin width): its window and
-    theirs are then disjoint, so that the counts at its exact mass are its own and not the flank of a
-    molecular ion. Two Gaussian peaks one FWHM apart are just resolved (the definition of m/Δm, IUPAC
-    *Gold Book*, "resolution in mass spectrometry", doi:10.1351/goldbook.R05318); a peak narrower than its
-    bin is recorded in one bin, so two of them are told apart at two bins.
+    """Whether the spectrum resolves every one of ``mz`` (:func:`resolved`, with the window ``half_width``,
+    u: the larger of FWHM/2 and the bin width) from each plausible molecular ion of its nominal mass
+    (:func:`molecular_ion_masses`): the counts at its exact mass are then its own, not the flank of a
+    molecular ion.
     """
     mz, half = np.atleast_1d(np.asarray(mz, float)), np.broadcast_to(np.asarray(half_width, float), np.shape(mz))
-    return bool(mz.size) and all(mass_defect_gap(m, charge) >= 2 * h for m, h in zip(mz, half))
+    return bool(mz.size) and bool(np.all(resolved(np.array([mass_defect_gap(m, charge) for m in mz]), half)))

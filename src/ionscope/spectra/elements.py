@@ -97,7 +97,7 @@ import numpy as np
 
 from ionscope.library.isotopes import diagnostic_elements, isotope_table
 from ionscope.model.errors import ValidationError
-from ionscope.spectra.continuum import outside_molecular_continuum, resolved_from_molecular_ions
+from ionscope.spectra.continuum import outside_molecular_continuum, resolved, resolved_from_molecular_ions
 from ionscope.spectra.forms import (
     CHLORIDE_FORMERS,
     CHLORIDE_FORMS,
@@ -428,7 +428,7 @@ def _forward_selected(found: list[str], pairs: dict[str, list[tuple[str, str]]],
         tested.update({e: _test_added(found + chosen, own[e], polarity, params, data, nuisance, chlorides)
                        for e in remaining})
         best = {e: max(f.significance for f in tested[e] if f.present) for e in remaining
-                if any(f.present for f in tested[e]) and _atomic_ion_seen(tested[e], polarity)}
+                if any(f.present for f in tested[e]) and _atomic_ion_seen(tested[e], polarity, data)}
         if not best:
             break
         chosen.append(max(best, key=best.__getitem__))
@@ -441,17 +441,27 @@ def _forward_selected(found: list[str], pairs: dict[str, list[tuple[str, str]]],
                                        for f in st] for e, st in tested.items()}
 
 
-def _atomic_ion_seen(records: list[SpeciesFit], polarity: str) -> bool:
-    """Whether a one- or two-isotope metal found by some form shows its atomic ion too, where that was tested
-    in a positive spectrum: its significance at least the single-test :data:`FORM_Z`. Positive secondary ions
-    of metals and their oxidised surfaces are led by M⁺, with MO⁺ beside it (Vickerman & Briggs, *ToF-SIMS:
-    Materials Analysis by Mass Spectrometry*, 2nd ed., 2013, ch. 14), so an MO⁺ many σ strong over an empty
-    M⁺ window is another ion at that mass (Ta⁺ 180.948 on HoO⁺ 180.925). Negative metal ions are led by
-    their oxide anions, and atomic anions are rare: no condition there."""
-    if polarity != "positive":
+def _atomic_ion_seen(records: list[SpeciesFit], polarity: str, data: _Spectrum) -> bool:
+    """Whether a one- or two-isotope metal found by some form of a positive spectrum shows its atomic ion too:
+    the atomic ion's significance, where it was tested, or else the counts over the local background in the
+    windows of its main isotopologues (where in range; molecular ions there can only add to them), at least
+    the single-test :data:`FORM_Z`. Positive secondary ions of metals and their oxidised surfaces are led by
+    M⁺, with MO⁺ beside it (Vickerman & Briggs, *ToF-SIMS: Materials Analysis by Mass Spectrometry*, 2nd ed.,
+    2013, ch. 14), so an MO⁺ many σ strong over an empty M⁺ window is another ion at that mass (Ta⁺ 180.948 on
+    HoO⁺ 180.925; ¹⁰⁹Ag⁺ 108.905 on NbO⁺ 108.901). Negative metal ions are led by their oxide anions, and
+    atomic anions are rare: no condition there."""
+    if polarity != "positive" or not records:
         return True
-    atomic = [f for f in records if f.formula == f"{f.element}+"]
-    return not atomic or atomic[0].significance >= FORM_Z
+    el = records[0].element
+    atomic = [f for f in records if f.formula == f"{el}+"]
+    if atomic:
+        return atomic[0].significance >= FORM_Z
+    mz = _main_mz(f"{el}+")
+    if mz.min() <= data.x[0] or mz.max() >= data.x[-1]:
+        return True
+    half = window_half_width(mz, data)
+    b, var, _ = _window_counts(mz - half, mz + half, data.x, data.cs_raw, data.dx)
+    return bool(b.sum() >= FORM_Z * np.sqrt(max(var.sum(), 1.0)))
 
 
 def _main_mz(formula: str) -> np.ndarray:
@@ -462,10 +472,11 @@ def _main_mz(formula: str) -> np.ndarray:
 
 def _apart_from(pairs: list[tuple[str, str]], established: list[str], polarity: str, params: IdentifyParameters,
                 data: _Spectrum, chlorides: bool) -> list[tuple[str, str]]:
-    """The species of ``pairs`` whose main isotopologues lie more than two window half-widths from every
-    main isotopologue of the forms of the ``established`` elements: a one-isotope ion within the window of
-    another element's ion is collinear with it in the fit, and the active set of the NNLS would give all
-    the counts to one of the two with a σ that ignores the other."""
+    """The species of ``pairs`` whose main isotopologues are resolved (:func:`~ionscope.spectra.continuum.resolved`)
+    from every main isotopologue of the forms of the ``established`` elements: a one-isotope ion near another
+    element's ion is nearly collinear with it in the fit, and the active set of the NNLS can give all the counts
+    to one of the two with a σ that ignores the other (GaO⁺ 84.921 passed 136 counts to ⁸⁵Rb⁺ 84.912 one FWHM
+    away at m/Δm 10 000)."""
     taken = [_main_mz(f) for f, _ in _candidate_pairs(established, polarity, params.forms, float(data.x.max()),
                                                      chlorides)]
     if not taken:
@@ -475,7 +486,7 @@ def _apart_from(pairs: list[tuple[str, str]], established: list[str], polarity: 
     for formula, e in pairs:
         mz = _main_mz(formula)
         gap = np.min(np.abs(busy[None, :] - mz[:, None]), axis=1)
-        if np.all(gap >= 2 * window_half_width(mz, data)):
+        if np.all(resolved(gap, window_half_width(mz, data))):
             out.append((formula, e))
     return out
 
@@ -502,8 +513,9 @@ def _resolved_few_isotope_pairs(polarity: str, params: IdentifyParameters, data:
     resolves from every plausible CHNO ion of the same nominal mass
     (:func:`~ionscope.spectra.continuum.resolved_from_molecular_ions`, with the window half-width of the
     fit, the larger of FWHM/2 = m/(2R) and the bin width). Without a pattern, a form whose counts a
-    molecular ion at the same nominal mass can hold is no evidence of a metal: Co⁺ (58.933) and CHNO₂⁺
-    (59.001) are 0.068 u apart, resolved at m/Δm ≥ 870 but within one bin of a 200-channel export."""
+    molecular ion at the same nominal mass can hold is no evidence of a metal: Co⁺ (58.933) lies 0.044 u from
+    the nearest (CH₃SiO⁺ … within the element ratios), resolved at m/Δm ≥ 2 700 but within one bin of a
+    200-channel export."""
     top = float(data.x.max())
     charge = 1 if polarity == "positive" else -1
     out: dict[str, list[tuple[str, str]]] = {}

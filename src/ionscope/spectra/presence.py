@@ -25,7 +25,7 @@ A species is reported *present* when
    would only inflate the test's σ (a clean ⁶Li⁺/⁷Li⁺ pair between empty masses came out at 2.3σ, Na⁺ of
    z = 243 at 3.4σ). So are species whose isotopologues the spectrum resolves from every plausible molecular
    ion of their nominal masses (:func:`~ionscope.spectra.continuum.resolved_from_molecular_ions`: farther than
-   two window half-widths): the counts at their exact masses are no molecular ion's, and the metals beside
+   two FWHM, or four bins): the counts at their exact masses are no molecular ion's, and the metals beside
    them at the neighbouring masses (Mn⁺, Co⁺, Ni⁺ of a cathode at m/z 55–62) are not a continuum (each
    failed the test at zc 1.2–2.9 with z 83–145 on a simulated spectrum at m/Δm 1500).
 
