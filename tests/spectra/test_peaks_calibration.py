@@ -299,6 +299,26 @@ def test_a_refit_replaces_the_export_only_when_the_references_favour_it_beyond_c
         assert _refit_p_value(exported, exported, above=above) == 1.0  # no peak differs
 
 
+def test_an_export_several_bins_off_is_refit_with_only_a_few_reference_peaks():
+    """A negative spectrum with four reference ions (O⁻, OH⁻, C₂⁻, C₂H⁻) whose exported axis is 6 channels
+    off in t0 (tens of bins at low m/z): no count of four peaks reaches p < 0.05, but an export that misplaces
+    every one of them by more than a bin is wrong whatever their number."""
+    from ionscope.spectra.calibration import _export_misplaces_every_peak, recalibrate
+
+    ions = {"O-": 3e5, "OH-": 1e5, "C2H-": 5e4, "C2-": 2e4, "NiO2-": 8e3, "MnO2-": 5e3}  # 4 reference ions
+    spec, truth = tof_spectrum(ions, n_channels=400_000, resolving_power=10000, shots=None, seed=0,
+                               polarity="negative")
+    check = recalibrate(spec, polarity="negative")
+    assert len(check.used) == 4 and not check.kept_exported and check.rms_bins < 0.5 < 1.0 < check.exported_rms_bins
+    t0, var = check.calibration.params[0], check.calibration.covariance[0, 0]
+    assert abs(t0 - truth.truth["t0"]) < 4 * np.sqrt(var)
+    good, _ = tof_spectrum(ions, n_channels=400_000, resolving_power=10000, shots=None, seed=0,
+                           polarity="negative", t0_offset=0.0, k_rel_offset=0.0)
+    assert recalibrate(good, polarity="negative").rms_bins < 0.5
+    assert not _export_misplaces_every_peak(np.array([0.1, 0.2]), np.array([1.5, 0.4]))  # one peak within a bin
+    assert not _export_misplaces_every_peak(np.array([0.1]), np.array([3.0]))  # one peak is no evidence
+
+
 def test_with_identified_ions_the_refit_test_sees_a_scale_error_that_grows_with_mass():
     """An export whose scale is 600 ppm off: at the positive common ions (m/z 1–91) and five identified ions at
     m/z 100–195 its residual is 0.05·√m bins (600 ppm over a bin that grows as √m, 0.165 m/z at m/z 191), on a

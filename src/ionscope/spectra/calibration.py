@@ -750,7 +750,7 @@ def _held_out_choice(exported: Calibration, best: tuple, names: np.ndarray, ref_
     mono = bool(np.all(np.diff(fit.mz(t_axis[mz_axis > 0.5])) > 0)) and fit.params[0] < t_axis[mz_axis > 0.5][0]
     above = any(u in locks for u in used)  # identified ions among the inliers: the refit is checked up there
     p_value = _refit_p_value(loo / b, exp_res / b, above=above)
-    if mono and p_value < REFIT_ALPHA:
+    if mono and (p_value < REFIT_ALPHA or _export_misplaces_every_peak(loo / b, exp_res / b)):
         refs = tuple({"ion": n, "mz_true": float(a), "t": float(tt), "mz_fit": float(fit.mz(tt)),
                       "residual_ppm": float((fit.mz(tt) - a) / a * 1e6), "used": bool(u)}
                      for n, a, tt, u in zip(names[hit], m, t, inl))
@@ -773,6 +773,21 @@ def _held_out_choice(exported: Calibration, best: tuple, names: np.ndarray, ref_
 
 
 REFIT_ALPHA = 0.05  #: one-sided level at which held-out references must favour the refit
+
+#: Residual (bins) beyond which a calibration misplaces a reference peak: a correct one puts a peak's centroid
+#: within half a bin of its exact m/z (the bin quantises it; the centroid's own σ is a small fraction of a bin
+#: at the counts of a reference peak).
+MISPLACED_BINS = 1.0
+
+
+def _export_misplaces_every_peak(refit: np.ndarray, exported: np.ndarray) -> bool:
+    """Whether the exported calibration puts every one of ≥ 2 reference peaks more than :data:`MISPLACED_BINS`
+    from its exact m/z while the refit, each peak held out of its own fit, puts each nearer (residuals in bins).
+    A file's axis several bins off (a wrong t0 in the export) is then wrong whatever the number of peaks: with
+    three or four references the tests of :func:`_refit_p_value` cannot reach :data:`REFIT_ALPHA` (p = 2⁻ⁿ ≥
+    0.0625) and would keep it."""
+    return bool(exported.size >= 2 and np.all(np.abs(exported) > MISPLACED_BINS)
+                and np.all(np.abs(refit) < np.abs(exported)))
 
 
 def _refit_p_value(refit: np.ndarray, exported: np.ndarray, above: bool = False) -> float:

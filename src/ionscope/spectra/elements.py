@@ -27,7 +27,7 @@ an alloy does not spoil the local background of Ru⁺. Where chlorine is seen, t
 binary chloro-complex ions (PdCl₂⁻, PdCl₃⁻) against the elements found. The few-isotope stage
 (:func:`_few_isotope_stage`) tests the one- and two-isotope platinum-group metals
 :data:`AUTO_FEW_ISOTOPE` (Rh, Ir) as named mode does, against the elements found and their interference
-and chloride species; then every other one- and two-isotope metal (:func:`few_isotope_metals`: Li, Na, K,
+and chloride species; then every other one- and two-isotope metal (:func:`_few_isotope_metals`: Li, Na, K,
 Co, Mn, Ni, Cu, Y, Nb …) by those of its ions that the spectrum resolves from every plausible molecular ion
 of the same nominal mass (:mod:`ionscope.spectra.continuum`) or that lie where no molecular ion can be,
 chosen by forward selection against the elements found (:func:`_forward_selected`); on a spectrum that
@@ -173,15 +173,16 @@ def _identify_named(els: list[str], data: _Spectrum, polarity: str, params: Iden
     interferences = True if params.interferences is None else params.interferences
     nuisance = [e for e in _primary_elements(params.primary_ion) if e not in els + background]
     hidden = set(nuisance) | set(background)
-    species = _build_species(els + background, polarity, params, data, interferences, chlorides, nuisance)
+    whole, tested_forms = _by_tested_forms(background, screened.species if background else ())
+    species = _build_species(els + whole, polarity, params, data, interferences, chlorides, nuisance, tested_forms)
     n_tests = 0 if params.min_significance is not None else reportable_count(species, hidden)
     z_crit = run_threshold(species, hidden, params)
     params = replace(params, min_significance=z_crit)
     fits = _assess(species, _fit_windows(species, data, params, robust=True), data, params, hidden)
     found = list(dict.fromkeys(f.element for f in fits if f.present))
     if found:
-        species = _build_species(found + background, polarity, params, data, interferences, chlorides, nuisance,
-                                 dimers=interferences)
+        species = _build_species(found + whole, polarity, params, data, interferences, chlorides, nuisance,
+                                 tested_forms, dimers=interferences)
         fits = _found_refit(fits, _assess(species, _fit_windows(species, data, params, robust=True), data, params,
                                           hidden))
     return Identification(tuple(fits), polarity, tuple(els), chlorides, tuple(nuisance), tuple(background),
@@ -496,7 +497,7 @@ def _apart_from(pairs: list[tuple[str, str]], established: list[str], polarity: 
 NONMETALS = ("H", "He", "C", "N", "O", "F", "Ne", "P", "S", "Cl", "Ar", "Se", "Br", "Kr", "I", "Xe", "Rn")
 
 
-def few_isotope_metals() -> list[str]:
+def _few_isotope_metals() -> list[str]:
     """Metals and metalloids without a diagnostic isotope pattern (fewer than 3 isotopes above 5 %: Li, B, Na,
     Al, K, Co, Mn, Ni, Cu, Y, Nb, Rh, Ir, Au …; Meija et al., *Pure Appl. Chem.* 88, 293, 2016,
     doi:10.1515/pac-2015-0503)."""
@@ -507,7 +508,7 @@ def few_isotope_metals() -> list[str]:
 def _resolved_few_isotope_pairs(polarity: str, params: IdentifyParameters, data: _Spectrum,
                                 exclude: set[str]) -> dict[str, list[tuple[str, str]]]:
     """The forms, per element, by which auto mode tests the one- and two-isotope metals other than
-    :data:`AUTO_FEW_ISOTOPE` (:func:`few_isotope_metals`, less ``exclude``): those whose main isotopologues
+    :data:`AUTO_FEW_ISOTOPE` (:func:`_few_isotope_metals`, less ``exclude``): those whose main isotopologues
     (≥ 20 % of the largest, as in the pattern test) lie where no molecular ion can
     (:func:`~ionscope.spectra.continuum.outside_molecular_continuum`: Li⁺, B⁺, Na⁺) or that this spectrum
     resolves from every plausible CHNO ion of the same nominal mass
@@ -519,7 +520,7 @@ def _resolved_few_isotope_pairs(polarity: str, params: IdentifyParameters, data:
     top = float(data.x.max())
     charge = 1 if polarity == "positive" else -1
     out: dict[str, list[tuple[str, str]]] = {}
-    for e in few_isotope_metals():
+    for e in _few_isotope_metals():
         if e in exclude or e in AUTO_FEW_ISOTOPE or e in AUTO_NUISANCE:
             continue
         mine = []
@@ -557,7 +558,9 @@ def _confirmation(fits: list[SpeciesFit], polarity: str, params: IdentifyParamet
     if not found:
         return fits
     interferences = True if params.interferences is None else params.interferences
-    species = _build_species(found, polarity, params, data, interferences, chlorides, nuisance, dimers=True)
+    whole, tested_forms = _by_tested_forms(found, fits)
+    species = _build_species(whole, polarity, params, data, interferences, chlorides, nuisance, extra=tested_forms,
+                             dimers=True)
     again = _assess(species, _fit_windows(species, data, params, robust=True), data, params, set(nuisance))
     kept = {f.element for f in again if f.present}
     out = [f for f in again if f.element in kept or f.interference]
@@ -565,6 +568,17 @@ def _confirmation(fits: list[SpeciesFit], polarity: str, params: IdentifyParamet
             for f in fits if f.element not in kept and not f.interference]
     out.sort(key=lambda f: (f.interference, -f.intensity))
     return out
+
+
+def _by_tested_forms(elements: Sequence[str], fits: Sequence[SpeciesFit]) -> tuple[list[str], list[tuple[str, str]]]:
+    """``elements`` split into those fitted with every form, and the (formula, element) species of those that
+    auto mode tests by their resolved forms only (:func:`_resolved_few_isotope_pairs`): the forms of theirs
+    in ``fits``. An unresolved form of such an element (BO₃⁻ at m/z 59 of boron found by ¹⁰B⁻/¹¹B⁻) holds the
+    molecular ions of its bins (C₂H₃O₂⁻, 4·10⁵ counts on a negative export), which the contrast test does not
+    tell from the metal's."""
+    restricted = {e for e in elements if e in _few_isotope_metals() and e not in AUTO_FEW_ISOTOPE}
+    forms = list(dict.fromkeys((f.formula, f.element) for f in fits if f.element in restricted and not f.interference))
+    return [e for e in elements if e not in restricted], forms
 
 
 def _auto_candidates() -> list[str]:

@@ -25,7 +25,7 @@ from ionscope.spectra.calibration import (
     signed_rank_p_value,
 )
 from ionscope.spectra.deadtime import dead_time_corrected
-from ionscope.spectra.elements import AUTO_NUISANCE, few_isotope_metals, identify_elements
+from ionscope.spectra.elements import AUTO_NUISANCE, _few_isotope_metals, identify_elements
 from ionscope.spectra.forms import NO_ION_WHY, _candidate_pairs, _primary_elements, _unit_pattern, _untestable
 from ionscope.spectra.lockmass import lock_ions
 from ionscope.spectra.peaks import channel_binned, find_spectrum_peaks
@@ -593,7 +593,7 @@ def _element_rows(fits, elements: Sequence[str], polarity: str) -> list[dict]:
 
 def _auto_mode_note(fits) -> str:
     """What auto mode tested, and the one- and two-isotope metals it could not test on this spectrum."""
-    untested = [e for e in few_isotope_metals() if e not in fits.candidates and e not in AUTO_NUISANCE
+    untested = [e for e in _few_isotope_metals() if e not in fits.candidates and e not in AUTO_NUISANCE
                 and e not in fits.nuisance]
     note = ("auto mode screens every element with a diagnostic isotope pattern (≥ 3 isotopes above 5 %), then "
             "(where chlorine is seen) the chloride-forming metals not found by their chloro-complex ions, then Rh "
