@@ -595,13 +595,11 @@ def _auto_mode_note(fits) -> str:
     """What auto mode tested, and the one- and two-isotope metals it could not test on this spectrum."""
     untested = [e for e in _few_isotope_metals() if e not in fits.candidates and e not in AUTO_NUISANCE
                 and e not in fits.nuisance]
-    note = ("auto mode screens every element with a diagnostic isotope pattern (≥ 3 isotopes above 5 %), then "
-            "(where chlorine is seen) the chloride-forming metals not found by their chloro-complex ions, then Rh "
-            "and Ir, then the other one- and two-isotope metals by those of their ions that the spectrum resolves "
-            "from every molecular ion (C, H, N, O, Si, S) of the same nominal mass or that lie where none can be "
-            "(Li⁺, B⁺, Na⁺), each against the elements found, and keeps the elements that pass again when fitted "
-            "alone; minor elements can be missed: test suspected ones with --elements (gold is fitted, since its "
-            "atomic ion at m/z 197 lies in platinum's pattern, but never reported in auto mode)")
+    note = ("auto mode tests the elements with a diagnostic isotope pattern (≥ 3 isotopes above 5 %), the "
+            "chloride-forming metals by their chloro-complex ions where chlorine is seen, Rh and Ir, and the other "
+            "one- and two-isotope metals by their ions resolved from the molecular ions (C, H, N, O, Si, S) of the "
+            "same nominal mass or lying where none can be (Li⁺, B⁺, Na⁺); gold is fitted, never reported; name "
+            "suspected elements with --elements")
     if untested:
         note += (f"; not tested here, no ion of theirs resolved from the molecular ions at this resolution and "
                  f"binning: {', '.join(untested)}")
