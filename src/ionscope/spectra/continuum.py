@@ -45,11 +45,19 @@ def outside_molecular_continuum(mz: np.ndarray) -> bool:
     return bool(len(mz)) and all(_no_molecular_ion(int(n)) for n in np.rint(np.asarray(mz, float)))
 
 
-@lru_cache(maxsize=512)
 def _no_molecular_ion(nominal: int) -> bool:
-    heavy = product(range(nominal // 12 + 1), range(nominal // 14 + 1), range(nominal // 16 + 1))
-    return not any((h := nominal - 12 * c - 14 * n - 16 * o) >= 0 and c + n + o + h and c - h / 2 + n / 2 + 1 >= -0.5
-                   for c, n, o in heavy)
+    c, n, o, h = _chno_formulas(nominal)
+    return not np.any(c - h / 2 + n / 2 + 1 >= -0.5)
+
+
+@lru_cache(maxsize=1024)
+def _chno_formulas(nominal: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Atom counts ``c, n, o, h`` of every non-empty CcHhNnOo formula of a nominal mass."""
+    c, n, o = (a.ravel() for a in np.meshgrid(np.arange(nominal // 12 + 1), np.arange(nominal // 14 + 1),
+                                                np.arange(nominal // 16 + 1), indexing="ij"))
+    h = nominal - 12 * c - 14 * n - 16 * o
+    ok = (h >= 0) & (c + n + o + h > 0)
+    return c[ok], n[ok], o[ok], h[ok]
 
 
 @lru_cache(maxsize=1024)
@@ -63,30 +71,20 @@ def molecular_ion_masses(nominal: int) -> np.ndarray:
     """
     parts = []
     for si, su in product(range(MAX_SI + 1), range(MAX_S + 1)):
-        if nominal - 28 * si - 32 * su >= 0:
-            masses, carbon_free_heavy, rdbe = _chno_ions(nominal - 28 * si - 32 * su)
-            ok = (carbon_free_heavy + si + su <= MAX_CARBON_FREE_HEAVY) & (rdbe + si >= -0.5)
-            if not si + su:
-                ok &= masses > 0  # the empty formula
-            parts.append(masses[ok] + si * _MASS["Si"] + su * _MASS["S"])
-    return np.sort(np.concatenate(parts))
+        rest = nominal - 28 * si - 32 * su
+        if rest == 0 and si + su:
+            parts.append(np.array([si * _MASS["Si"] + su * _MASS["S"]]))
+        elif rest > 0:
+            c, n, o, h = _chno_formulas(rest)
+            carbon_free_heavy = np.where(c > 0, 0, n + o) + si + su
+            ok = ((c + si - h / 2 + n / 2 + 1 >= -0.5) & (carbon_free_heavy <= MAX_CARBON_FREE_HEAVY)
+                  & ((c == 0) | ((o <= MAX_O_PER_C * c) & (n <= MAX_N_PER_C * c))))
+            parts.append(c[ok] * _MASS["C"] + h[ok] * _MASS["H"] + n[ok] * _MASS["N"] + o[ok] * _MASS["O"]
+                         + si * _MASS["Si"] + su * _MASS["S"])
+    return np.sort(np.concatenate(parts)) if parts else np.array([])
 
 
 _MASS = {s: float(element(s).masses[np.argmax(element(s).abundances)]) for s in ("C", "H", "N", "O", "Si", "S")}
-
-
-@lru_cache(maxsize=1024)
-def _chno_ions(nominal: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Exact masses of the CcHhNnOo formulas of a nominal mass within the element ratios of
-    :func:`molecular_ion_masses` (carbon-bearing) — with, per formula, its number of N and O atoms when it has
-    no carbon (0 otherwise) and its rings-plus-double-bonds ``c − h/2 + n/2 + 1``."""
-    c, n, o = (a.ravel() for a in np.meshgrid(np.arange(nominal // 12 + 1), np.arange(nominal // 14 + 1),
-                                                np.arange(nominal // 16 + 1), indexing="ij"))
-    h = nominal - 12 * c - 14 * n - 16 * o
-    ok = (h >= 0) & np.where(c > 0, (o <= MAX_O_PER_C * c) & (n <= MAX_N_PER_C * c), True)
-    c, n, o, h = c[ok], n[ok], o[ok], h[ok]
-    masses = c * _MASS["C"] + h * _MASS["H"] + n * _MASS["N"] + o * _MASS["O"]
-    return masses, np.where(c > 0, 0, n + o), c - h / 2 + n / 2 + 1
 
 
 def mass_defect_gap(mz: float, charge: int = 1) -> float:

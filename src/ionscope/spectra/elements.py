@@ -91,23 +91,32 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from functools import cache
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ionscope.library.isotopes import diagnostic_elements, isotope_table
 from ionscope.model.errors import ValidationError
-from ionscope.spectra.continuum import outside_molecular_continuum, resolved, resolved_from_molecular_ions
+from ionscope.spectra.continuum import resolved
 from ionscope.spectra.forms import (
     CHLORIDE_FORMERS,
     CHLORIDE_FORMS,
     _candidate_pairs,
+    _main_mz,
     _primary_elements,
     _unit_pattern,
     chloride_allowed,
 )
 from ionscope.spectra.identification import Identification, IdentifyParameters, SpeciesFit
-from ionscope.spectra.presence import FORM_Z, _assess, detection_threshold, reportable_count, run_threshold
+from ionscope.spectra.presence import (
+    FORM_Z,
+    _assess,
+    _clear_of_continuum,
+    detection_threshold,
+    reportable_count,
+    run_threshold,
+)
 from ionscope.spectra.windowfit import (
     _build_species,
     _fit_windows,
@@ -221,7 +230,9 @@ def _identify_auto(data: _Spectrum, polarity: str, params: IdentifyParameters) -
     species = _build_species(els, polarity, params, data, interferences, chlorides, nuisance)
     fit = _fit_windows(species, data, params)
     hidden = set(AUTO_NUISANCE) | set(nuisance)
-    n_tests = 0 if params.min_significance is not None else _auto_test_count(species, hidden, polarity, params, data)
+    resolved = _resolved_few_isotope_pairs(polarity, params, data, hidden)
+    n_tests = (0 if params.min_significance is not None else
+               _auto_test_count(species, hidden, polarity, params, data, resolved))
     z_crit = params.min_significance if params.min_significance is not None else detection_threshold(n_tests)
     params = replace(params, min_significance=z_crit)
     fits = _assess(species, fit, data, params, hidden)
@@ -230,7 +241,7 @@ def _identify_auto(data: _Spectrum, polarity: str, params: IdentifyParameters) -
         fits = _chloro_complex_stage(fits, polarity, params, data, nuisance)
         chlorides = True
     before = {f.element for f in fits if f.present}
-    fits, els = _few_isotope_stage(fits, els, polarity, params, data, nuisance)
+    fits, els = _few_isotope_stage(fits, els, polarity, params, data, nuisance, resolved)
     oxychlorides = _oxide_pattern_seen(fits)
     if chloro and ({f.element for f in fits if f.present} != before or oxychlorides):
         fits = _chloro_complex_stage(fits, polarity, params, data, nuisance, oxychlorides)
@@ -245,7 +256,7 @@ def _chloro_stage_runs(params: IdentifyParameters, data: _Spectrum, polarity: st
 
 
 def _auto_test_count(species: _Species, hidden: set[str], polarity: str, params: IdentifyParameters,
-                     data: _Spectrum) -> int:
+                     data: _Spectrum, resolved: dict[str, list[tuple[str, str]]]) -> int:
     """The number of tests whose Bonferroni threshold (:func:`detection_threshold`) is the z of every presence
     test of auto mode: all the tests its stages can make, counted before any is made — the screening's
     reported species (``species`` less the ``hidden`` elements), the ions of every metal
@@ -262,7 +273,7 @@ def _auto_test_count(species: _Species, hidden: set[str], polarity: str, params:
         n += len(_chloro_complex_pairs(metals, polarity, top))
         n += len(_chloro_complex_pairs(metals, polarity, top, oxychlorides=True))
     n += len(_candidate_pairs(AUTO_FEW_ISOTOPE, polarity, params.forms, top, chlorine))
-    n += sum(map(len, _resolved_few_isotope_pairs(polarity, params, data, set(hidden)).values()))
+    n += sum(map(len, resolved.values()))
     return n
 
 
@@ -369,7 +380,8 @@ AUTO_FEW_ISOTOPE = ("Rh", "Ir")
 
 
 def _few_isotope_stage(fits: list[SpeciesFit], els: list[str], polarity: str, params: IdentifyParameters,
-                       data: _Spectrum, nuisance: Sequence[str]) -> tuple[list[SpeciesFit], list[str]]:
+                       data: _Spectrum, nuisance: Sequence[str],
+                       resolved: dict[str, list[tuple[str, str]]]) -> tuple[list[SpeciesFit], list[str]]:
     """Few-isotope stage of auto mode: the one- or two-isotope elements :data:`AUTO_FEW_ISOTOPE`, tested as
     in named mode against the elements the screening and the chloro-complex stage found; then the other
     one- and two-isotope metals by their resolved ions (:func:`_resolved_few_isotope_pairs`), chosen by
@@ -404,9 +416,9 @@ def _few_isotope_stage(fits: list[SpeciesFit], els: list[str], polarity: str, pa
                          set(few))
         out = sorted([f for f in fits if f.element not in few] + stage2, key=lambda f: (f.interference, -f.intensity))
     found = list(dict.fromkeys(f.element for f in out if f.present and not f.interference))
-    resolved = _resolved_few_isotope_pairs(polarity, params, data, exclude=set(found) | set(nuisance))
-    out = _with_records(out, _forward_selected(found, resolved, polarity, params, data, nuisance, chlorides))
-    return out, list(dict.fromkeys(els + few + list(resolved)))
+    untested = {e: pairs for e, pairs in resolved.items() if e not in found}
+    out = _with_records(out, _forward_selected(found, untested, polarity, params, data, nuisance, chlorides))
+    return out, list(dict.fromkeys(els + few + list(untested)))
 
 
 def _forward_selected(found: list[str], pairs: dict[str, list[tuple[str, str]]], polarity: str,
@@ -457,18 +469,18 @@ def _atomic_ion_seen(records: list[SpeciesFit], polarity: str, data: _Spectrum) 
     atomic = [f for f in records if f.formula == f"{el}+"]
     if atomic:
         return atomic[0].significance >= FORM_Z
-    mz = _main_mz(f"{el}+")
+    excess = _excess_counts(_main_mz(f"{el}+"), data)
+    return excess is None or bool(excess[0].sum() >= FORM_Z * np.sqrt(max(excess[1].sum(), 1.0)))
+
+
+def _excess_counts(mz: np.ndarray, data: _Spectrum) -> tuple[np.ndarray, np.ndarray] | None:
+    """Counts over the local background in the fit's window around each of ``mz`` and their variance
+    (:func:`~ionscope.spectra.windowfit._window_counts`); None when any lies outside the spectrum."""
     if mz.min() <= data.x[0] or mz.max() >= data.x[-1]:
-        return True
+        return None
     half = window_half_width(mz, data)
     b, var, _ = _window_counts(mz - half, mz + half, data.x, data.cs_raw, data.dx)
-    return bool(b.sum() >= FORM_Z * np.sqrt(max(var.sum(), 1.0)))
-
-
-def _main_mz(formula: str) -> np.ndarray:
-    """m/z of a species' main isotopologues (≥ 20 % of the largest, as in the pattern test)."""
-    p = _unit_pattern(formula)
-    return p.mz[p.abundance >= 0.2 * p.abundance.max()]
+    return b, var
 
 
 def _apart_from(pairs: list[tuple[str, str]], established: list[str], polarity: str, params: IdentifyParameters,
@@ -497,12 +509,13 @@ def _apart_from(pairs: list[tuple[str, str]], established: list[str], polarity: 
 NONMETALS = ("H", "He", "C", "N", "O", "F", "Ne", "P", "S", "Cl", "Ar", "Se", "Br", "Kr", "I", "Xe", "Rn")
 
 
-def _few_isotope_metals() -> list[str]:
+@cache
+def _few_isotope_metals() -> tuple[str, ...]:
     """Metals and metalloids without a diagnostic isotope pattern (fewer than 3 isotopes above 5 %: Li, B, Na,
     Al, K, Co, Mn, Ni, Cu, Y, Nb, Rh, Ir, Au …; Meija et al., *Pure Appl. Chem.* 88, 293, 2016,
     doi:10.1515/pac-2015-0503)."""
     diagnostic = set(diagnostic_elements())
-    return [e for e in isotope_table() if e not in diagnostic and e not in NONMETALS]
+    return tuple(e for e in isotope_table() if e not in diagnostic and e not in NONMETALS)
 
 
 def _resolved_few_isotope_pairs(polarity: str, params: IdentifyParameters, data: _Spectrum,
@@ -518,19 +531,13 @@ def _resolved_few_isotope_pairs(polarity: str, params: IdentifyParameters, data:
     the nearest (CH₃SiO⁺ … within the element ratios), resolved at m/Δm ≥ 2 700 but within one bin of a
     200-channel export."""
     top = float(data.x.max())
-    charge = 1 if polarity == "positive" else -1
     out: dict[str, list[tuple[str, str]]] = {}
     for e in _few_isotope_metals():
-        if e in exclude or e in AUTO_FEW_ISOTOPE or e in AUTO_NUISANCE:
-            continue
-        mine = []
-        for formula, el in _candidate_pairs([e], polarity, params.forms, top):
-            main = _main_mz(formula)
-            half = window_half_width(main, data)
-            if outside_molecular_continuum(main) or resolved_from_molecular_ions(main, half, charge):
-                mine.append((formula, el))
-        if mine:
-            out[e] = mine
+        if e not in exclude and e not in AUTO_FEW_ISOTOPE and e not in AUTO_NUISANCE:
+            mine = [pair for pair in _candidate_pairs([e], polarity, params.forms, top)
+                    if _clear_of_continuum(pair[0], data)]
+            if mine:
+                out[e] = mine
     return out
 
 
@@ -604,11 +611,11 @@ def _chlorine_seen(data: _Spectrum, polarity: str, params: IdentifyParameters) -
     the natural ratio by many Poisson σ.
     """
     p = _unit_pattern("Cl+" if polarity == "positive" else "Cl-")
-    mz, ab = p.mz, p.abundance
-    if mz.min() <= data.x[0] or mz.max() >= data.x[-1]:
+    ab = p.abundance
+    excess = _excess_counts(p.mz, data)
+    if excess is None:
         return False
-    half = window_half_width(mz, data)
-    b, var, _ = _window_counts(mz - half, mz + half, data.x, data.cs_raw, data.dx)
+    b, var = excess
     if not np.all(b >= CHLORINE_Z * np.sqrt(np.maximum(var, 1.0))):
         return False
     pred = ab / ab.sum() * b.sum()

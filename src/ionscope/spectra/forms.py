@@ -39,6 +39,12 @@ def _unit_pattern(formula: str) -> IsotopePattern:
     return p
 
 
+def _main_mz(formula: str) -> np.ndarray:
+    """m/z of an ion's main isotopologues (≥ 20 % of the largest, as in the pattern test)."""
+    p = _unit_pattern(formula)
+    return p.mz[p.abundance >= 0.2 * p.abundance.max()]
+
+
 #: Highest oxidation state of each element in its known oxides (Greenwood & Earnshaw, *Chemistry of the
 #: Elements*, 2nd ed., Butterworth-Heinemann 1997): the valence ``n`` of the fragment rule of
 #: :func:`oxide_fragment_allowed`. Rare earths other than Ce, Pr, Tb form only M₂O₃; Pt, Pd, Rh, Ir

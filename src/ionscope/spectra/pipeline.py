@@ -285,10 +285,10 @@ def _one_spectrum(data, p: Path) -> tuple[xr.DataArray, str | None]:
         if data.ndim == 1:
             return data, None
         pixels = int(np.prod([data.sizes[d] for d in data.dims if d != "mz"]))
-        total = data.sum([d for d in data.dims if d != "mz"])
-        spec = _checked_spectrum(total.values, data.coords["mz"].values, p)
+        spec, note = _total_spectrum(data.sum([d for d in data.dims if d != "mz"]).values, data.coords["mz"].values,
+                                     pixels, p)
         spec.attrs.update({k: data.attrs[k] for k in ("acquisition", "polarity") if k in data.attrs})
-        return spec, f"an image: its total spectrum (the sum over its {pixels} pixels) is analysed"
+        return spec, note
     return _spectrum_of_arrays(data, p)
 
 
@@ -312,14 +312,20 @@ def _spectrum_of_arrays(data, p: Path) -> tuple[xr.DataArray, str | None]:
             return (spec if channel is None else spec.assign_coords(channel=("mz", _checked_channels(data[channel], p)))
                     ), None
         if counts.ndim == 2 and counts.shape[1] == n:  # pixels × m/z (a flat image archive)
-            return (_checked_spectrum(np.asarray(counts.values, dtype=float).sum(axis=0), data[mz_name].values, p),
-                    f"an image: its total spectrum (the sum over its {counts.shape[0]} pixels) is analysed")
+            return _total_spectrum(np.asarray(counts.values, dtype=float).sum(axis=0), data[mz_name].values,
+                                   counts.shape[0], p)
     if mz_name is not None and len(others) == 2:
         pixels = [v for v in others if data[v].ndim == 2 and data[v].shape[1] == data[mz_name].size]
         if len(pixels) == 1:
             return _spectrum_of_arrays(data[[mz_name, pixels[0]]], p)
     raise ValidationError(f"{p.name} holds {holding(data)}, not a spectrum (no m/z array with counts of its "
                           "length, nor pixels × m/z)", p)
+
+
+def _total_spectrum(total, mz, pixels: int, p: Path) -> tuple[xr.DataArray, str]:
+    """An image's total spectrum (``total``: its counts summed over its ``pixels``) and the note saying so."""
+    return (_checked_spectrum(total, mz, p),
+            f"an image: its total spectrum (the sum over its {pixels} pixels) is analysed")
 
 
 #: Names of an archive's array of TOF channels (of each m/z), kept as the spectrum's ``channel`` coordinate.

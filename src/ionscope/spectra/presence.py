@@ -43,6 +43,7 @@ from dataclasses import replace
 import numpy as np
 
 from ionscope.spectra.continuum import outside_molecular_continuum, resolved_from_molecular_ions
+from ionscope.spectra.forms import _main_mz
 from ionscope.spectra.identification import IdentifyParameters, SpeciesFit
 from ionscope.spectra.windowfit import (
     FWHM_SIGMA,
@@ -142,17 +143,22 @@ def _assess(species: _Species, fit: _WindowFit, data: _Spectrum, params: Identif
 
 
 def _off_continuum(s: int, species: _Species, data: _Spectrum, resolution_matters: bool) -> bool:
-    """Whether species ``s`` needs no contrast test (module docstring): its main isotopologues (≥ 20 % of the
-    largest) lie where no molecular ion can, or — looked at only where it decides presence
-    (``resolution_matters``: the species passes every other test, or fails only significance at a z that a
-    further form of a detected element needs, :func:`_further_forms`) — the spectrum resolves them from every
-    plausible molecular ion of their nominal masses."""
-    p = species.patterns[s]
-    main = p.mz[p.abundance >= 0.2 * p.abundance.max()]
+    """Whether species ``s`` needs no contrast test (module docstring, :func:`_clear_of_continuum`); whether the
+    spectrum resolves it is looked at only where that decides presence (``resolution_matters``: the species
+    passes every other test, or fails only significance at a z that a further form of a detected element
+    needs, :func:`_further_forms`)."""
+    return _clear_of_continuum(species.formulas[s], data, resolved=resolution_matters)
+
+
+def _clear_of_continuum(formula: str, data: _Spectrum, resolved: bool = True) -> bool:
+    """Whether the main isotopologues of an ion (≥ 20 % of the largest) all lie where no molecular ion can,
+    or (``resolved``) the spectrum resolves them from every plausible molecular ion of their nominal masses
+    with the windows of the fit (:func:`~ionscope.spectra.continuum.resolved_from_molecular_ions`)."""
+    main = _main_mz(formula)
     if outside_molecular_continuum(main):
         return True
-    charge = 1 if species.formulas[s].endswith("+") else -1
-    return resolution_matters and resolved_from_molecular_ions(main, window_half_width(main, data), charge)
+    charge = 1 if formula.endswith("+") else -1
+    return resolved and resolved_from_molecular_ions(main, window_half_width(main, data), charge)
 
 
 #: z a further form of a detected element must reach in tests 1 and 3 to count towards the element: the
