@@ -12,7 +12,12 @@ import pytest
 
 from ionscope.model.arrays import make_spectrum
 from ionscope.spectra.elements import identify_elements
-from ionscope.spectra.windowfit import _binned_gaussian_share, _gaussian_share, instrument_resolving_power
+from ionscope.spectra.windowfit import (
+    _binned_gaussian_share,
+    _gaussian_share,
+    _interval_counts,
+    instrument_resolving_power,
+)
 from ionscope.synth.spectra import tof_spectrum
 
 T0, K = -400.0, 33300.0  # the calibration law of the shared exports: m/z 250 at channel ~526 000
@@ -32,22 +37,29 @@ def _spectrum(resolving_power: float, binning: int):
 
 
 def test_a_peak_narrower_than_its_bin_is_the_bin():
-    centre, bin_width = np.array([100.0]), np.array([0.12])
-    assert _binned_gaussian_share(centre, np.array([0.0]), bin_width, centre - 0.06, centre + 0.06)[0] == \
+    edges = 100.0 + np.array([-0.18, -0.06, 0.06, 0.18])
+    centre = np.array([100.0])
+    assert _binned_gaussian_share(centre, np.array([0.0]), edges, centre - 0.06, centre + 0.06)[0] == \
         pytest.approx(1.0, abs=1e-6)
-    assert _binned_gaussian_share(centre, np.array([0.0]), bin_width, centre, centre + 1.0)[0] == pytest.approx(0.5)
+    assert _binned_gaussian_share(centre, np.array([0.0]), edges, centre, centre + 1.0)[0] == pytest.approx(0.5)
 
 
-def test_the_binned_share_is_the_gaussian_convolved_with_the_bin():
+def test_the_binned_share_is_what_the_window_counts_read_from_the_binned_peak():
+    # each bin holds the Gaussian's integral over it; the window count interpolates the running sum between
+    # bin edges: the share must be that count exactly, whatever the phase of the peak in its bins
     rng = np.random.default_rng(0)
-    for _ in range(20):
-        sigma, width = rng.uniform(0.005, 0.1), rng.uniform(0.001, 0.2)
-        lo, hi = 100 + rng.uniform(-0.2, 0.0), 100 + rng.uniform(0.0, 0.2)
-        shifts = ((np.arange(4000) + 0.5) / 4000 - 0.5) * width  # the bin's box, by the midpoint rule
-        numeric = np.mean(_gaussian_share(100.0 + shifts, sigma, lo, hi))
-        exact = _binned_gaussian_share(np.array([100.0]), np.array([sigma]), np.array([width]),
-                                       np.array([lo]), np.array([hi]))[0]
-        assert exact == pytest.approx(numeric, abs=1e-6)
+    for _ in range(50):
+        width, sigma = rng.uniform(0.001, 0.2), rng.uniform(0.0005, 0.1)
+        x = 100.0 + rng.uniform(-0.5, 0.5) * width + width * np.arange(-400, 401)
+        dx = np.gradient(x)
+        edges = np.concatenate((x - dx / 2, [x[-1] + dx[-1] / 2]))
+        centre = 100.0 + rng.uniform(-0.01, 0.01)
+        expected = _gaussian_share(centre, sigma, edges[:-1], edges[1:])
+        cs = np.concatenate(([0.0], np.cumsum(expected)))
+        lo, hi = centre - rng.uniform(0.0, 3 * sigma, 2), centre + rng.uniform(0.0, 3 * sigma, 2)
+        read = _interval_counts(lo, hi, x, cs, dx)
+        share = _binned_gaussian_share(np.full(2, centre), np.full(2, sigma), edges, lo, hi)
+        np.testing.assert_allclose(share, read, atol=1e-12)
 
 
 @pytest.mark.parametrize("resolving_power", [1500.0, 4000.0, 10000.0])

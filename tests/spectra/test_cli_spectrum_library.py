@@ -1,4 +1,5 @@
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -681,9 +682,10 @@ def test_the_detection_threshold_is_reported_with_the_tests_it_covers(cli, tmp_p
     assert f"detected where z and zc ≥ {seen['Ru,Pt,Pd']['z']:.2f}" in " ".join(out.split())
 
 
-def test_a_figure_spreads_a_peak_over_its_bin_as_the_fit_counts_it():
-    """In an export binned coarser than its peaks, a peak lands in two bins in the proportion of where it
-    falls; the figure's fitted pattern does the same (a single-bin bar stood 1.6× above the data)."""
+def test_a_figure_puts_a_peak_into_its_bins_as_the_fit_counts_it():
+    """The figure's fitted pattern is the fit's peak model: a peak narrower than its bin spread over one bin's
+    width (two bins in the proportion of where it falls; a single-bin bar stood 1.6× above the data), a
+    wider one integrated over each bin."""
     from types import SimpleNamespace
 
     from ionscope.spectra.plots import _binned_pattern
@@ -693,6 +695,10 @@ def test_a_figure_spreads_a_peak_over_its_bin_as_the_fit_counts_it():
     counts = _binned_pattern(pat, 1000.0, lo, lo + 0.2, resolving_power=np.inf)
     assert counts.sum() == pytest.approx(1000.0)
     np.testing.assert_allclose(counts[[4, 5]], [250.0, 750.0], atol=1e-6)  # box [99.95, 100.15]
+    pat = SimpleNamespace(mz=np.array([100.0]), abundance=np.array([1.0]))  # on the edge of two bins
+    counts = _binned_pattern(pat, 1000.0, lo, lo + 0.2, resolving_power=100.0 / (0.05 * 2.354820045))
+    np.testing.assert_allclose(counts[[4, 5]], [500.0, 500.0], rtol=1e-4)  # σ = 0.05: 4σ inside each bin
+    assert counts[3] == pytest.approx(1000.0 * (0.5 - 0.5 * math.erf(4 / math.sqrt(2))), rel=1e-3)
 
 
 def test_an_export_without_channels_is_recalibrated_on_channels_rebuilt_from_its_mz(cli, tmp_path):

@@ -196,15 +196,15 @@ def _draw_form(ax, form: dict, species: list[dict], x: np.ndarray, y: np.ndarray
 
 def _binned_pattern(pat, intensity: float, lo: np.ndarray, hi: np.ndarray, resolving_power: float) -> np.ndarray:
     """Counts per bin [lo, hi) of ``intensity`` counts spread over the isotopologues of ``pat``: Gaussian
-    peaks of FWHM m/R at their exact masses, each spread over the width of the bin it falls in, as the window
-    fit models them (:func:`~ionscope.spectra.windowfit._binned_gaussian_share`; an export that sums many TOF
-    channels per bin puts a peak narrower than a bin into two bins in the proportion of where it falls)."""
+    peaks of FWHM m/R at their exact masses over the bins, as the window fit models them
+    (:func:`~ionscope.spectra.windowfit._binned_gaussian_share`: integrated over each bin; a peak narrower
+    than its bin spread over one bin's width around its centre, i.e. over two bins in the proportion of
+    where it falls)."""
     from ionscope.spectra.windowfit import FWHM_SIGMA, _binned_gaussian_share
 
+    edges = np.append(lo, hi[-1])
     centre = pat.mz[:, None]
-    width = np.interp(pat.mz, 0.5 * (lo + hi), hi - lo)[:, None]
-    sigma = np.maximum(centre / (resolving_power * FWHM_SIGMA), 1e-6 * width)
-    share = _binned_gaussian_share(centre, sigma, width, lo[None, :], hi[None, :])
+    share = _binned_gaussian_share(centre, centre / (resolving_power * FWHM_SIGMA), edges, lo[None, :], hi[None, :])
     return max(intensity, 0.0) * (pat.abundance / pat.abundance.sum()) @ share
 
 

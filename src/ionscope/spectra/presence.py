@@ -262,8 +262,7 @@ def _local_windows(s: int, species: _Species, data: _Spectrum,
     rows = np.nonzero((j >= 0) & (j < grid.size))[0]
     j = j[rows]
     share = species.ab[rows] * _binned_gaussian_share(cm[rows], cm[rows] / (data.resolving_power * FWHM_SIGMA),
-                                                      species.bin_width[rows], centres[j] - half[j],
-                                                      centres[j] + half[j])
+                                                      data.edges, centres[j] - half[j], centres[j] + half[j])
     keep = share > 1e-3 * species.ab[rows]
     rows, j, share = rows[keep], j[keep], share[keep]
     used = np.unique(species.idx[rows])
