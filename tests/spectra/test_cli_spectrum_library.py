@@ -764,3 +764,16 @@ def test_any_channel_array_gives_a_spectrum_or_one_clear_error(channel, name):
         assert "x.npz" in str(e)
     else:
         assert name != "chan" and np.all(np.diff(spec["channel"].values) > 0)
+
+
+def test_the_wrong_polarity_warning_comes_before_the_results(cli, tmp_path, monkeypatch):
+    """The warning puts every row below it in doubt, so a terminal shows it above the table, not after it."""
+    import sys
+
+    path, _ = _export(tmp_path)
+    monkeypatch.setattr(sys, "stderr", sys.stdout)  # one stream, in the order a terminal shows them
+    for command in (["identify", "--elements", "Na,K"], ["peaks"]):
+        code, out, _ = cli("spectrum", *command, path, "--polarity", "negative", "--no-recalibrate")
+        assert code == 0, out
+        warning = out.index("the spectrum looks positive")
+        assert warning < out.index("m/z" if command[0] != "identify" else "element"), (command, out)

@@ -53,6 +53,7 @@ def peaks(
     if json:
         emit_json(res)
         return
+    warnings = _wrong_polarity_first(res.warnings)
     table = Table("m/z", "height", "area", "FWHM", "m/Δm", "S/N", box=None)
     rows = sorted(res["peaks"], key=lambda r: -r["height"].value)[:top]
     for r in sorted(rows, key=lambda r: r["mz"].value):
@@ -70,7 +71,7 @@ def peaks(
                       f"rms {_ppm(q['rms'])} ppm over {q['n_used']} reference ions "
                       f"({len(q['rejected'])} rejected)", highlight=False)
     console.print(table)
-    print_warnings(res.warnings)
+    print_warnings(warnings)
 
 
 @app.command()
@@ -104,6 +105,7 @@ def calibrate(
         emit_json(res)
         return
     q = res["quality"]
+    warnings = _wrong_polarity_first(res.warnings)
     how = "the file's own calibration kept" if q["kept_exported"] else "recalibrated"
     if q["kept_exported"] and model != res["model"]:
         how += f" (the {model} refit did not beat it)"
@@ -117,7 +119,7 @@ def calibrate(
     console.print(f"{how}: rms residual {_ppm(res['rms'])} ppm ({bins:.2f} bin; exported "
                   f"calibration {_ppm(res['exported_rms'])} ppm), {q['n_used']} reference peaks used"
                   f"{_identified_note(q)}, {len(q['rejected'])} rejected", highlight=False)
-    print_warnings(res.warnings)
+    print_warnings(warnings)
     if out is not None:
         err_console.print(f"wrote {out}")
 
@@ -308,6 +310,7 @@ def _print_identification(res, batch: bool = False, shared: frozenset[str] = fro
     cal = res["calibration"]
     detected = [r["element"] for r in res["elements"] if r["detected"]]
     console.print(f"[bold]{name}[/bold] ({res['polarity']}): detected " + (", ".join(detected) or "none"))
+    own = _wrong_polarity_first([f"{name}: {w}" if batch else w for w in res.warnings if w not in shared])
     if cal is not None:
         bins = f" ({cal['rms_bins'].value:.2f} bin)" if cal.get("rms_bins") else ""
         console.print(f"  calibration: {cal['model']}, {_calibration_kept(cal)}, rms {_ppm(cal['rms'])} ppm{bins}, "
@@ -335,8 +338,16 @@ def _print_identification(res, batch: bool = False, shared: frozenset[str] = fro
                       _z(r["significance"]), _z(r["contrast"]),
                       why if r["detected"] else f"[dim]{why}[/dim]")
     console.print(table)
-    own = [w for w in res.warnings if w not in shared]
-    print_warnings([f"{name}: {w}" for w in own] if batch else own)
+    print_warnings(own)
+
+
+def _wrong_polarity_first(warnings: list[str]) -> list[str]:
+    """Prints the warning that the spectrum looks of the other polarity, which puts every result below it in
+    doubt, before them; returns the other warnings, for after."""
+    from ionscope.spectra.pipeline import POLARITY_WARNING
+
+    print_warnings([w for w in warnings if POLARITY_WARNING in w])
+    return [w for w in warnings if POLARITY_WARNING not in w]
 
 
 def _z(value: float | None) -> str:

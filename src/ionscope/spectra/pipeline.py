@@ -149,6 +149,9 @@ def read_spectrum(path: str | PathLike[str], polarity: str | None = None) -> xr.
 #: of Laurent et al. (2024) the markers of the file's own polarity hold 10–100 times the counts of the others'.
 POLARITY_MARKERS = {"negative": (16, 17, 19, 24, 25, 26, 35, 37), "positive": (7, 15, 23, 27, 29, 39, 41, 43)}
 
+#: How the warning of :func:`polarity_mismatch` begins (the commands print it above their results).
+POLARITY_WARNING = "the spectrum looks "
+
 
 def polarity_mismatch(spec: xr.DataArray, polarity: str) -> str | None:
     """A warning when the other polarity's marker ions (:data:`POLARITY_MARKERS`, counts within ±0.3 of
@@ -164,7 +167,7 @@ def polarity_mismatch(spec: xr.DataArray, polarity: str) -> str | None:
     other = "negative" if polarity == "positive" else "positive"
     if share[other] <= share[polarity]:
         return None
-    return (f"the spectrum looks {other}: the ions that dominate {other} spectra (" +
+    return (f"{POLARITY_WARNING}{other}: the ions that dominate {other} spectra (" +
             ("O⁻, OH⁻, Cl⁻ …" if other == "negative" else "Na⁺, K⁺, CₓHᵧ⁺ …") +
             f") hold {share[other]:.0%} of its counts, the {polarity} ones {share[polarity]:.0%}; it is analysed "
             f"as {polarity}: check --polarity or the P_/N_ file-name prefix")
