@@ -99,10 +99,11 @@ def test_named_identification_matches_the_sample_name(name):
 @pytest.mark.parametrize("name", sorted(n for n in EXPECTED if n.startswith("P_")))
 def test_sodium_is_found_in_every_positive_spectrum(name):
     """Na⁺ (m/z 23, where no molecular ion exists) is among the strongest peaks of every positive spectrum; its
-    contrast test against the H₃O⁺ … C₂H₃⁺ peaks around it failed it on the quinary alloy at z = 243."""
+    contrast test against the H₃O⁺ … C₂H₃⁺ peaks around it failed it on the quinary alloy at z = 243. (Na₂OH⁺ at
+    m/z 63, 1 % of Na⁺, passes as a further form on some of them.)"""
     res = identify_file(shared_data("iontof_spectra", name), elements=["Na"])
     row = res["elements"][0]
-    assert row["detected"] and row["evidence"] == ["Na+"], row
+    assert row["detected"] and row["evidence"][0] == "Na+", row
 
 
 @pytest.mark.realdata

@@ -395,10 +395,10 @@ def _print_columns_note() -> None:
                   "detected, those of its form of largest contrast. Detected: the isotope pattern fits and its "
                   "contrast passes the family-wise 3σ test (Bonferroni over the species tested; not for ions at "
                   "masses no molecular ion can have, m/z 4–11 and 20–23, nor for ions the spectrum resolves from "
-                  "every molecular ion of their nominal mass); the counts then sum every form that "
-                  "passes at 3σ on its own; a row not detected names the tests its form of "
-                  "largest contrast fails (significance, pattern, contrast, mass offset; in auto mode also not "
-                  "confirmed when the elements found are fitted alone, or atomic ion when a metal's oxide ion stands "
-                  "over an empty atomic-ion window), and its limit is on the ion named (the "
-                  "atomic ion where in range; --json lists every form's fitted counts)",
+                  "every molecular ion of their nominal mass); the counts then sum every form that passes at 3σ on"
+                  " its own (an ion of two named elements, Li₂F⁺ or PF₆⁻, in both rows); a row not detected names "
+                  "the tests its form of largest contrast fails (significance, pattern, contrast, mass offset; in "
+                  "auto mode also not confirmed when the elements found are fitted alone, or atomic ion when a "
+                  "metal's oxide ion stands over an empty atomic-ion window), and its limit is on the ion named "
+                  "(the atomic ion where in range; --json lists every form's fitted counts)",
                   highlight=False, style="dim")

@@ -188,7 +188,7 @@ def _identify_named(els: list[str], data: _Spectrum, polarity: str, params: Iden
     z_crit = run_threshold(species, hidden, params)
     params = replace(params, min_significance=z_crit)
     fits = _assess(species, _fit_windows(species, data, params, robust=True), data, params, hidden)
-    found = list(dict.fromkeys(f.element for f in fits if f.present))
+    found = list(dict.fromkeys(e for f in fits if f.present for e in (f.element, *f.shared_with) if e in els))
     if found:
         species = _build_species(found + whole, polarity, params, data, interferences, chlorides, nuisance,
                                  tested_forms, dimers=interferences)

@@ -48,8 +48,9 @@ def _main_mz(formula: str) -> np.ndarray:
 #: Highest oxidation state of each element in its known oxides (Greenwood & Earnshaw, *Chemistry of the
 #: Elements*, 2nd ed., Butterworth-Heinemann 1997): the valence ``n`` of the fragment rule of
 #: :func:`oxide_fragment_allowed`. Rare earths other than Ce, Pr, Tb form only M₂O₃; Pt, Pd, Rh, Ir
-#: at most MO₂ (PtO₃, RhO₃, IrO₃ are not established solids); Ru and Os MO₄; Ni and Co count with
-#: the +4 of delithiated layered oxides (NiO₂, CoO₂); the alkali metals are +1 in every oxide (peroxides
+#: at most MO₂ (PtO₃, RhO₃, IrO₃ are not established solids); Ru and Os MO₄; fluorine, the most
+#: electronegative element, has no positive oxidation state (OF₂ is oxygen difluoride: no FOᵧ± ions); Ni and
+#: Co count with the +4 of delithiated layered oxides (NiO₂, CoO₂); the alkali metals are +1 in every oxide (peroxides
 #: and superoxides included). Elements not listed are not restricted.
 OXIDE_VALENCE = {
     "Li": 1, "Na": 1, "K": 1, "Rb": 1, "Cs": 1, "Be": 2,
@@ -59,7 +60,7 @@ OXIDE_VALENCE = {
     "Yb": 3, "Lu": 3, "Ga": 3, "In": 3, "Au": 3, "Al": 3,
     "Pt": 4, "Pd": 4, "Rh": 4, "Ir": 4,
     "V": 5, "Nb": 5, "Ta": 5, "Cr": 6, "Mo": 6, "W": 6, "Se": 6, "Te": 6, "Re": 7, "Mn": 7,
-    "Ru": 8, "Os": 8, "Xe": 8,
+    "Ru": 8, "Os": 8, "Xe": 8, "F": 0,
 }
 
 
@@ -169,6 +170,47 @@ INTERFERENCE_FORMS = {
 }
 
 
+#: Alkali metals: on a surface as salts, oxides and hydroxides (the LiF, Li₂O, LiOH and Li₂CO₃ of a battery's
+#: interphases; NaCl), which sputter as the cluster ions of the series Mₙ₊₁Xₙ⁺ and MₙXₙ₊₁⁻ (Vickerman & Briggs,
+#: *ToF-SIMS: Materials Analysis by Mass Spectrometry*, 2nd ed., 2013, ch. 14).
+ALKALI_METALS = ("Li", "Na", "K", "Rb", "Cs")
+
+#: Halogens: the anions of the alkali-halide cluster ions (:data:`SALT_CLUSTER_FORMS`).
+HALOGENS = ("F", "Cl", "Br", "I")
+
+#: Oxide and hydroxide cluster cations of the alkali metals, fitted as forms of the metal: Li₂O⁺ (m/z 30),
+#: Li₃O⁺ (37) and Li₂OH⁺ (31) are among the strongest positive ions of lithium oxide and hydroxide in battery
+#: interphases (Sharma, Hasegawa, Xing & Kuwata, *Sci. Technol. Adv. Mater.* 26, 2580917, 2025,
+#: doi:10.1080/14686996.2025.2580917); the fragment rule of :func:`oxide_fragment_allowed` (MOᵧ ions with one
+#: metal atom) does not apply to them.
+ALKALI_OXIDE_FORMS = {"positive": ("{E}2O", "{E}3O", "{E}2OH"), "negative": ()}
+
+#: Ions of two elements fitted as forms of both where both are named (:func:`_shared_form_species`): the first
+#: two members of the alkali-halide cluster series, M₂X⁺ and M₃X₂⁺, MX₂⁻ and M₂X₃⁻ (Li₂F⁺ and LiF₂⁻ are the
+#: markers of LiF in a solid-electrolyte interphase; Sharma et al. 2025) …
+SALT_CLUSTER_FORMS = {"positive": ("{M}2{X}", "{M}3{X}2"), "negative": ("{M}{X}2", "{M}2{X}3")}
+
+#: … and the complex anions of battery electrolyte salts, their hydrolysis and the corrosion they cause: PF₆⁻
+#: and PO₂F₂⁻ of LiPF₆, BF₄⁻ of LiBF₄, AlF₄⁻ of a corroded aluminium current collector (Sharma et al. 2025).
+COMPLEX_ANIONS = {("P", "F"): ("PF6", "PO2F2"), ("B", "F"): ("BF4",), ("Al", "F"): ("AlF4",)}
+
+
+def _shared_form_species(elements: Sequence[str], polarity: str, max_mz: float | None = None
+                         ) -> list[tuple[str, frozenset, str]]:
+    """(formula, its two elements, the element it is reported under) of the ions of two of ``elements``
+    (:data:`SALT_CLUSTER_FORMS`, :data:`COMPLEX_ANIONS`). Each is reported under its anion-forming element (the
+    halogen) and counts as a form of the other too: Li₂F⁺ is evidence of fluorine as much as of lithium, and on
+    a positive spectrum the only one of fluorine."""
+    sign = "+" if polarity == "positive" else "-"
+    named = set(elements)
+    out = [(t.format(M=m, X=x) + sign, frozenset((m, x)), x) for m in ALKALI_METALS if m in named
+           for x in HALOGENS if x in named for t in SALT_CLUSTER_FORMS[polarity]]
+    if polarity == "negative":
+        out += [(f + sign, frozenset(pair), pair[1]) for pair, formulas in COMPLEX_ANIONS.items()
+                if set(pair) <= named for f in formulas]
+    return out if max_mz is None else [t for t in out if _unit_pattern(t[0]).mz.max() < max_mz]
+
+
 def candidate_species(elements: Sequence[str], polarity: str, forms: Sequence[str] | None = None,
                       max_mz: float | None = None, chlorides: bool = False) -> pd.DataFrame:
     """The species tried for ``elements`` in the forms of ``polarity``: given ``forms`` all of them, else
@@ -195,8 +237,8 @@ def _candidate_pairs(elements: Sequence[str], polarity: str, forms: Sequence[str
     out = []
     for e in elements:
         element(e)
-        for f in templates:
-            if not forms and not form_expected(e, f, polarity):
+        for f in (*templates, *(ALKALI_OXIDE_FORMS[polarity] if not forms and e in ALKALI_METALS else ())):
+            if not forms and f not in ALKALI_OXIDE_FORMS[polarity] and not form_expected(e, f, polarity):
                 continue
             formula = f.format(E=e) + sign
             if max_mz is None or _unit_pattern(formula).mz.max() < max_mz:

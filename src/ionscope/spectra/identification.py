@@ -27,7 +27,9 @@ class SpeciesFit:
     present in the screening but the element failed in the fit of the elements found alone,
     :func:`_confirmation`) or ``"atomic ion"`` (auto mode: a one- or two-isotope metal found only by another form
     of a positive spectrum whose atomic ion is not seen, :func:`~ionscope.spectra.elements._atomic_ion_seen`);
-    empty when present. ``local_intensity`` and ``local_uncertainty`` are the counts
+    empty when present. ``shared_with`` names the other element of an ion of two elements reported under
+    ``element`` (Li for Li₂F⁺ under F, :func:`~ionscope.spectra.forms._shared_form_species`): the ion is a form
+    of both. ``local_intensity`` and ``local_uncertainty`` are the counts
     of the species above the local continuum and their 1σ, from the fit of the contrast test (NaN where that
     fit was not made): with the window fit's, the basis of the upper limit of an element not detected.
     """
@@ -46,6 +48,7 @@ class SpeciesFit:
     present: bool
     interference: bool = False
     failed: tuple[str, ...] = ()
+    shared_with: tuple[str, ...] = ()
     local_intensity: float = float("nan")
     local_uncertainty: float = float("nan")
 
@@ -181,14 +184,15 @@ class IdentifyParameters:
 
 
 def elements_present(fits: Iterable[SpeciesFit]) -> Result:
-    """Element → summed intensity of its present species (a :class:`~ionscope.model.result.Quantity` in
-    counts, σ added in quadrature), by decreasing intensity; ``keys()`` are the elements found."""
+    """Element → summed intensity of its present species, an ion of two elements counting for both (a
+    :class:`~ionscope.model.result.Quantity` in counts, σ added in quadrature), by decreasing intensity;
+    ``keys()`` are the elements found."""
     total: dict[str, float] = {}
     var: dict[str, float] = {}
     for f in fits:
-        if f.present:
-            total[f.element] = total.get(f.element, 0.0) + f.intensity
-            var[f.element] = var.get(f.element, 0.0) + (f.uncertainty ** 2 if np.isfinite(f.uncertainty) else 0.0)
+        for e in (f.element, *f.shared_with) if f.present else ():
+            total[e] = total.get(e, 0.0) + f.intensity
+            var[e] = var.get(e, 0.0) + (f.uncertainty ** 2 if np.isfinite(f.uncertainty) else 0.0)
     order = sorted(total, key=lambda e: -total[e])
     return Result("spectrum.elements_present",
                   {e: Quantity(total[e], float(np.sqrt(var[e])), "counts") for e in order})

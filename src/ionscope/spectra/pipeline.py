@@ -549,7 +549,8 @@ def _element_rows(fits, elements: Sequence[str], polarity: str) -> list[dict]:
     with a 3σ upper limit; ``not_detected_because`` lists the presence tests that the form shown
     (the one of largest contrast) fails (``[]`` when detected).
 
-    Intensity of a detected element: sum of its present species (counts), σ added in quadrature. An
+    Intensity of a detected element: sum of its present species (counts), σ added in quadrature; an ion of
+    two named elements (Li₂F⁺, PF₆⁻) is a form of both and counts in both rows. An
     element none of whose ions was fitted (all beyond the spectrum's m/z range, or none expected in the
     polarity) was not tested: ``detected`` is None and no number is given.
     Upper limit of an element not detected: ``max(x, 0) + 3σ`` of its atomic ion M± (one-sided 3σ, the
@@ -566,7 +567,7 @@ def _element_rows(fits, elements: Sequence[str], polarity: str) -> list[dict]:
     sign = "+" if polarity == "positive" else "-"
     rows = []
     for el in elements:
-        mine = [f for f in fits if f.element == el and not f.interference]
+        mine = [f for f in fits if (f.element == el or el in f.shared_with) and not f.interference]
         present = [f for f in mine if f.present]
         forms = [{"formula": f.formula, "intensity": Quantity(f.intensity, _fin(f.uncertainty), "counts"),
                   "significance": f.significance, "contrast": f.contrast, "pattern_score": f.score,

@@ -135,7 +135,8 @@ def _assess(species: _Species, fit: _WindowFit, data: _Spectrum, params: Identif
         owner = el if el is not None else "".join(sorted(species.metals[s]))
         out.append(SpeciesFit(species.formulas[s], owner, p.base_mz, float(fit.coef[s]), float(fit.sigma[s]), z,
                               match, frac, float(offset), contrast, diagnostic, not failed, interference=el is None,
-                              failed=tuple(failed), local_intensity=local, local_uncertainty=local_sigma))
+                              failed=tuple(failed), local_intensity=local, local_uncertainty=local_sigma,
+                              shared_with=tuple(sorted(species.metals[s] - {el})) if el is not None else ()))
     if params.contrast_of_failed:
         out = _further_forms(out, min(FORM_Z, z_crit))
     out.sort(key=lambda f: (f.interference, -f.intensity))
