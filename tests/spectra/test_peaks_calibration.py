@@ -88,6 +88,26 @@ def test_auto_calibration_rejects_a_wrong_reference_as_outlier():
     assert status.get("^7LiH+", False) is False
 
 
+@pytest.mark.parametrize("seed", [0, 1])
+def test_auto_calibration_takes_no_metal_ion_for_the_reference_ion_beside_it(seed):
+    """A lithium-ion cathode at m/Δm 10 000: metal and metal-oxide ions stronger than reference ions lie inside
+    their first search windows (Mn⁺ 54.938 is 0.117 u below C₄H₇⁺, Co⁺ 58.933 0.116 u below C₃H₇O⁺); taking
+    the largest peak there for the reference ion put t0 20 channels off (residuals 150–1600 ppm)."""
+    organics = {"H+": 3e4, "C+": 2e4, "CH3+": 4e4, "C2H3+": 5e4, "C2H5+": 3e4, "C3H5+": 3e4, "C4H7+": 1e4,
+                "C7H7+": 5e3, "C3H7O+": 8e3, "C2H3O+": 2e4, "C4H9+": 1.5e4, "C5H9+": 6e3}
+    cathode = {"Li+": 2e5, "Li2O+": 8e3, "Ni+": 3e4, "NiO+": 5e3, "Mn+": 1.2e4, "MnO+": 2e3, "Co+": 1e4,
+               "CoO+": 1.5e3, "Na+": 2e4}
+    spec, truth = tof_spectrum({**organics, **cathode}, n_channels=400_000, resolving_power=10000.0, shots=None,
+                               seed=seed)
+    cal = auto_calibrate(spec)
+    t0u, ku = cal.uncertainties
+    # as above: 4σ of the fit plus the centroid bias of a binned Gaussian
+    assert abs(cal.params[0] - truth.truth["t0"]) < 4 * t0u + 0.1
+    assert abs(cal.params[1] - truth.truth["k"]) < 4 * ku + 1e-5 * truth.truth["k"]
+    used = {r["ion"]: r["residual_ppm"] for r in cal.references if r["used"]}
+    assert "C4H7+" in used and abs(used["C4H7+"]) < 20  # FWHM 100 ppm: its centroid to a few ppm
+
+
 def test_apply_calibration_to_events_and_per_scan_recalibration():
     spec, truth = tof_spectrum(n_channels=120_000, shots=None, seed=4)
     cal = auto_calibrate(spec)

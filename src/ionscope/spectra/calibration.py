@@ -12,10 +12,12 @@ Models (``t`` is flight time or channel number — any unit linear in time):
 Both are linear in their parameters, so fits are weighted linear least squares; uncertainties come
 from the covariance scaled by the residual variance. Residuals are reported in ppm of m/z.
 
-:func:`auto_calibrate` needs no user input: it finds peaks, matches them to a polarity-specific list
-of common ions (H⁺, C⁺, CH₃⁺, Na⁺, … / H⁻, C⁻, O⁻, OH⁻, …) within a window around the current
-calibration, fits, rejects outliers by the median absolute deviation and repeats with narrower
-windows (iteratively re-weighted; robust to a few wrong matches).
+:func:`auto_calibrate` needs no user input: it finds peaks, takes every peak within a window around
+each ion of a polarity-specific list of common ions (H⁺, C⁺, CH₃⁺, Na⁺, … / H⁻, C⁻, O⁻, OH⁻, …) as a
+candidate for it, keeps the largest set of (ion, peak) pairs consistent with one calibration (RANSAC,
+Fischler & Bolles, *Commun. ACM* 24, 381, 1981, doi:10.1145/358669.358692) and refits by least squares;
+:func:`recalibrate` does the same and keeps the file's own calibration unless the refit beats it on
+held-out peaks.
 """
 
 from __future__ import annotations
@@ -175,8 +177,22 @@ def reference_mz(ions: Sequence[str]) -> np.ndarray:
 
 def auto_calibrate(spectrum, *, polarity: str | None = None, references: Sequence[str] | None = None,
                    model: str = "sqrt", window_ppm: float = 3000.0, min_window: float = 0.15,
-                   iterations: int = 4, min_snr: float = 5.0, initial: Calibration | None = None) -> Calibration:
-    """Recalibrate a spectrum automatically from common ions.
+                   iterations: int = 3, min_snr: float = 5.0, initial: Calibration | None = None) -> Calibration:
+    """Recalibrate a spectrum automatically from common ions (always a refit; :func:`recalibrate` also
+    keeps the file's own calibration where the refit does not beat it).
+
+    1. Peaks ``min_snr`` Poisson σ over the baseline; matching tolerance ``max(Δbin(m), m/R)`` at each
+       reference ion, ``R`` the median m/Δm of the 20 strongest peaks.
+    2. Every peak within ``±max(window_ppm·m/10⁶, min_window)`` of a reference ion under the starting
+       calibration (the five largest) is a candidate for it; the largest set of (reference, peak) pairs
+       consistent with one calibration, RANSAC over pairs of pairs (:func:`_prior_consensus`), starts
+       the refit. The largest peak near a reference is not taken for it: a metal ion stronger than the
+       reference ion 0.1 u away (Mn⁺ beside C₄H₇⁺) would be.
+    3. ``iterations`` rounds of matching within tolerance, consensus over pairs of matched references and
+       least squares on the inliers; the best round is kept (:func:`_best_refit`).
+    4. Steps 2–3 again from that calibration while they find more references consistent with one calibration
+       (at most ``iterations`` times): a start so far off that only a few reference ions lie within the window
+       (6 channels of t0 on a 3 500-channel spectrum: 0.4 u at m/z 23) is mended from those few.
 
     Parameters
     ----------
@@ -189,9 +205,9 @@ def auto_calibrate(spectrum, *, polarity: str | None = None, references: Sequenc
     model
         Calibration model (see :data:`MODELS`).
     window_ppm, min_window
-        First search window around each reference: ±max(window_ppm·m/10⁶, min_window) m/z.
+        Search window around each reference ion under the starting calibration (ppm, u/e).
     iterations
-        Match–fit–reject rounds; the window shrinks to 5× the robust residual spread each round.
+        Match–consensus–fit rounds.
     min_snr
         Peak detection threshold.
     initial
@@ -200,68 +216,36 @@ def auto_calibrate(spectrum, *, polarity: str | None = None, references: Sequenc
     Returns
     -------
     Calibration
-        With every matched reference and its residual (outliers marked ``used=False``).
+        With every matched reference and its residual (those outside the consensus ``used=False``).
     """
-    from ionscope.spectra.peaks import find_spectrum_peaks
-
     tname = "channel" if "channel" in spectrum.coords else "tof" if "tof" in spectrum.coords else None
     if tname is None:
         raise ValidationError("automatic calibration needs a 'channel' or 'tof' coordinate on the spectrum")
+    if iterations < 1:
+        raise ValidationError(f"auto-calibration needs at least one iteration, got iterations={iterations}")
     t_axis = np.asarray(spectrum.coords[tname].values, dtype=float)
     mz_axis = np.asarray(spectrum.coords["mz"].values, dtype=float)
-    if polarity is None:
-        polarity = (spectrum.attrs.get("acquisition") or {}).get("polarity")
-    if references is None:
-        if polarity not in REFERENCE_IONS:
-            raise ValidationError("auto-calibration needs the polarity (positive/negative) or a list of references")
-        references = REFERENCE_IONS[polarity]
-    ref_mz = reference_mz(references)
-    cal = initial or calibration_from_axis(t_axis, mz_axis, model="sqrt")
-    peaks = find_spectrum_peaks(spectrum.values, mz_axis, min_snr=min_snr)
-    if len(peaks) == 0:
-        raise ValidationError("no peaks found: cannot calibrate")
-    peak_t = np.interp(peaks["mz"].to_numpy(), mz_axis, t_axis)
-    peak_h = peaks["area"].to_numpy()
-    need = 2 if model == "sqrt" else 4
-    half = np.maximum(window_ppm * 1e-6 * ref_mz, min_window)
-    best = None
-    for it in range(iterations):
-        peak_mz = cal.mz(peak_t)
-        matched = []
-        for name, m, h in zip(references, ref_mz, half):
-            sel = np.nonzero(np.abs(peak_mz - m) <= h)[0]
-            if sel.size:
-                j = sel[np.argmax(peak_h[sel])]
-                matched.append((name, m, peak_t[j], peak_h[j]))
-        if len(matched) < need:
-            if best is not None:
-                break
-            raise ValidationError(f"only {len(matched)} of {len(references)} reference ions found near their "
-                                  f"expected m/z: cannot calibrate (need ≥ {need})")
-        names = [x[0] for x in matched]
-        mt = np.array([x[1] for x in matched], dtype=float)
-        tt = np.array([x[2] for x in matched], dtype=float)
-        used = np.ones(mt.size, bool)
-        for _ in range(3):
-            fit_model = model if used.sum() >= need + 1 or model == "sqrt" else "sqrt"
-            fit = fit_calibration(tt[used], mt[used], model=fit_model, ions=[n for n, u in zip(names, used) if u])
-            res = (fit.mz(tt) - mt) / mt * 1e6
-            mad = 1.4826 * np.median(np.abs(res[used] - np.median(res[used])))
-            new_used = np.abs(res - np.median(res[used])) <= max(4 * mad, 50.0)
-            if new_used.sum() < need or np.array_equal(new_used, used):
-                break
-            used = new_used
-        refs = tuple({"ion": n, "mz_true": float(a), "t": float(b), "mz_fit": float(fit.mz(b)),
-                      "residual_ppm": float(r), "used": bool(u)}
-                     for n, a, b, r, u in zip(names, mt, tt, res, used))
-        cal = Calibration(fit.model, fit.params, fit.covariance, refs)
-        best = cal
-        spread = max(4 * mad, 50.0) if np.isfinite(mad) else 500.0
-        half = np.maximum(5 * spread * 1e-6 * ref_mz, 0.5 * min_window)
-        _ = it
+    _, names, ref_mz = _reference_ions(spectrum, polarity, references, None)
+    start = initial or calibration_from_axis(t_axis, mz_axis, model="sqrt")
+    peaks = _calibration_peaks(spectrum, start, t_axis, mz_axis, min_snr, None)
+    tol, bin_at = peaks.tolerance(ref_mz)
+    best, cal = None, start
+    for _ in range(iterations):
+        prior = _prior_consensus(cal, peaks.pk_t, peaks.pk_area, ref_mz, tol, bin_at, window_ppm, min_window)
+        round_best = _best_refit(prior or cal, peaks.pk_t, peaks.pk_area, ref_mz, tol, bin_at, model, iterations)
+        if round_best is None or (best is not None and round_best[0] <= best[0]):
+            break
+        best, cal = round_best, round_best[1]
     if best is None:
-        raise ValidationError(f"auto-calibration needs at least one iteration, got iterations={iterations}")
-    return best
+        found = int(np.sum(_match_references(start, peaks.pk_t, peaks.pk_area, ref_mz, tol) >= 0))
+        raise ValidationError(f"only {found} of {len(names)} reference ions found near their expected m/z, too "
+                              f"few consistent with one calibration: cannot calibrate")
+    _, fit, hit, j, inl = best
+    t = peaks.pk_t[j[hit]]
+    refs = tuple({"ion": str(names[i]), "mz_true": float(ref_mz[i]), "t": float(tt), "mz_fit": float(fit.mz(tt)),
+                  "residual_ppm": float((fit.mz(tt) - ref_mz[i]) / ref_mz[i] * 1e6), "used": bool(u)}
+                 for i, tt, u in zip(hit, t, inl))
+    return Calibration(fit.model, fit.params, fit.covariance, refs)
 
 
 @overload
@@ -660,8 +644,8 @@ def _match_references(cal: Calibration, pk_t: np.ndarray, pk_area: np.ndarray, r
 
 
 def _best_refit(start: Calibration, pk_t: np.ndarray, pk_area: np.ndarray, ref_mz: np.ndarray, tol: np.ndarray,
-                bin_at: np.ndarray, model: str) -> tuple | None:
-    """Robust refit by consensus, repeated from its own result for up to three rounds.
+                bin_at: np.ndarray, model: str, rounds: int = 3) -> tuple | None:
+    """Robust refit by consensus, repeated from its own result for up to ``rounds`` rounds.
 
     Each round matches peaks under the current calibration, keeps the largest consensus set
     (:func:`_consensus`) and refits it by least squares; the best round has the most inliers, then
@@ -687,7 +671,7 @@ def _best_refit(start: Calibration, pk_t: np.ndarray, pk_area: np.ndarray, ref_m
     need = 2 if model == "sqrt" else 4
     best = None
     cal = start
-    for _ in range(3):
+    for _ in range(rounds):
         j = _match_references(cal, pk_t, pk_area, ref_mz, tol)
         hit = np.nonzero(j >= 0)[0]
         if hit.size < need + 1:
@@ -908,16 +892,17 @@ def _consensus(t: np.ndarray, m: np.ndarray, tol: np.ndarray, bins: np.ndarray, 
 PRIOR_PPM = 3000.0
 
 
-def _prior_consensus(exported: Calibration, pk_t, pk_area, ref_mz, tol, bins) -> Calibration | None:
-    """A calibration from the largest consistent set of (reference, peak) pairs within
-    :data:`PRIOR_PPM` of the exported calibration (RANSAC over pairs of candidate pairs), or None when
-    fewer than three references agree. Lets a badly exported calibration be repaired; every candidate
-    peak within the prior window is considered, not just the nearest."""
+def _prior_consensus(exported: Calibration, pk_t, pk_area, ref_mz, tol, bins, window_ppm: float = PRIOR_PPM,
+                     min_window: float = 0.0) -> Calibration | None:
+    """A calibration from the largest consistent set of (reference, peak) pairs within ``window_ppm``
+    (:data:`PRIOR_PPM`; at least ``min_window`` u/e) of the exported calibration (RANSAC over pairs of
+    candidate pairs), or None when fewer than three references agree. Lets a badly exported calibration
+    be repaired; every candidate peak within the prior window is considered, not just the nearest."""
     pm = exported.mz(pk_t)
     pairs_r: list[int] = []
     pairs_p: list[int] = []
     for i, m in enumerate(ref_mz):
-        sel = np.nonzero(np.abs(pm - m) <= max(PRIOR_PPM * 1e-6 * m, tol[i]))[0]
+        sel = np.nonzero(np.abs(pm - m) <= max(window_ppm * 1e-6 * m, tol[i], min_window))[0]
         sel = sel[np.argsort(-pk_area[sel])][:5]
         pairs_r += [i] * sel.size
         pairs_p += [int(q) for q in sel]
