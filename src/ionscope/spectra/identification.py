@@ -18,6 +18,10 @@ from ionscope.model.result import Quantity, RecordSequence, Result
 class SpeciesFit:
     """One candidate species: fitted intensity (counts), its 1σ, significance, pattern match, presence.
 
+    The 1σ holds counting statistics and the uncertainty of the capture fraction from where the calibration
+    puts the species' peaks (:func:`~ionscope.spectra.windowfit._placement_loss`); ``significance`` is the
+    intensity over the counting σ alone.
+
     ``interference`` marks a species fitted only to account for its counts (a hydride or dimer landing
     on a one- or two-isotope form of another element); its ``element`` is then its metal symbols
     joined (``"IrRu"`` for RuIr⁺) and it is never ``present``. ``failed`` names the presence tests

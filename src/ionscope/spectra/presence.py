@@ -103,6 +103,7 @@ def _assess(species: _Species, fit: _WindowFit, data: _Spectrum, params: Identif
     not looked for; with it they are added (:func:`_further_forms`)."""
     n = len(species.formulas)
     z_crit = run_threshold(species, hidden, params)
+    total_sigma = fit.total_sigma
     out = []
     for s in range(n):
         el = species.reported[s]
@@ -133,7 +134,7 @@ def _assess(species: _Species, fit: _WindowFit, data: _Spectrum, params: Identif
         if not abs(offset) <= params.max_offset:
             failed.append("mass offset")
         owner = el if el is not None else "".join(sorted(species.metals[s]))
-        out.append(SpeciesFit(species.formulas[s], owner, p.base_mz, float(fit.coef[s]), float(fit.sigma[s]), z,
+        out.append(SpeciesFit(species.formulas[s], owner, p.base_mz, float(fit.coef[s]), float(total_sigma[s]), z,
                               match, frac, float(offset), contrast, diagnostic, not failed, interference=el is None,
                               failed=tuple(failed), local_intensity=local, local_uncertainty=local_sigma,
                               shared_with=tuple(sorted(species.metals[s] - {el})) if el is not None else ()))
