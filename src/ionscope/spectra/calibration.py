@@ -529,9 +529,12 @@ def _recalibration(spectrum, *, polarity: str | None = None, references: Sequenc
     j0 = _match_references(exported, pk_t, pk_area, ref_mz, tol)
     prior = _prior_consensus(exported, pk_t, pk_area, ref_mz, tol, bin_at)
     if not np.any(j0 >= 0) and prior is None:
+        other = {"positive": "negative", "negative": "positive"}.get(polarity or "")
+        hint = (f" (or the spectrum is {other}: check --polarity or the P_/N_ file-name prefix)"
+                if other and references is None else "")
         raise CalibrationError(f"none of the {len(names)} {polarity or ''} reference ions "
                                f"({', '.join(names[:6])}, …) is found near its expected m/z: no usable "
-                               "reference ion", source)
+                               f"reference ion{hint}", source)
     best = _best_refit(prior or exported, pk_t, pk_area, ref_mz, tol, bin_at, model)
     if best is None:
         check = _keep(exported, names, ref_mz, pk_t, j0, bin_at, model,
@@ -578,6 +581,14 @@ def _reference_ions(spectrum, polarity: str | None, references: Sequence[str] | 
         if polarity not in REFERENCE_IONS:
             raise CalibrationError("recalibration needs the polarity (positive/negative) or reference ions", source)
         references = REFERENCE_IONS[polarity]
+    else:
+        uncharged = [r for r in references if parse_formula(r).charge == 0]
+        if uncharged:
+            raise CalibrationError(f"reference ion {uncharged[0]!r} has no charge: write it as an ion, "
+                                   f"{uncharged[0]}+ or {uncharged[0]}-", source)
+        if len(set(references)) < 2:
+            raise CalibrationError(f"{len(set(references))} reference ion given: a calibration m = ((t − t0)/k)² "
+                                   "has two parameters and needs at least two reference ions", source)
     return polarity, np.asarray(list(references), dtype=object), reference_mz(references)
 
 
@@ -677,7 +688,7 @@ def _best_refit(start: Calibration, pk_t: np.ndarray, pk_area: np.ndarray, ref_m
         if hit.size < need + 1:
             break
         t, m = pk_t[j[hit]], ref_mz[hit]
-        inl = _consensus(t, m, tol[hit], bin_at[hit], model)
+        inl = _clipped(t, m, _consensus(t, m, tol[hit], bin_at[hit], model), tol[hit], bin_at[hit], model)
         if inl.sum() < need + 1:
             break
         fit = fit_calibration(t[inl], m[inl], model=model)
@@ -689,6 +700,36 @@ def _best_refit(start: Calibration, pk_t: np.ndarray, pk_area: np.ndarray, ref_m
     return best
 
 
+#: Residual, in robust standard deviations of the others, beyond which an inlier of the consensus is another
+#: ion's peak (:func:`_clipped`): 3σ, the convention of iterative sigma clipping.
+CLIP_SIGMA = 3.0
+
+
+def _clipped(t: np.ndarray, m: np.ndarray, inl: np.ndarray, tol: np.ndarray, bins: np.ndarray,
+             model: str) -> np.ndarray:
+    """The consensus ``inl`` less the references whose least-squares residual lies beyond :data:`CLIP_SIGMA`
+    robust standard deviations (1.4826·MAD, in bins) of the inliers and beyond a quarter of their matching
+    tolerance ``tol`` (the ~0.25-bin scatter of reference centroids on a binned export; a small fraction of a
+    FWHM for resolved peaks), the worst first, one at a time, while more than one reference beyond the
+    parameters would remain.
+
+    The consensus counts a reference within one matching tolerance (one bin or one FWHM) as an inlier, and at
+    m/Δm 4 000 a FWHM is 250 ppm: an absent reference matched to another ion's peak 200 ppm away (C₆⁻ on the
+    ¹³C isotopologue of C₃H₃O₂⁻ at m/z 72.016) was kept and pulled the fit to 67 ppm rms (5 ppm without it)."""
+    need = (2 if model == "sqrt" else 3) + 1
+    inl = inl.copy()
+    while inl.sum() > need:
+        fit = fit_calibration(t[inl], m[inl], model=model)
+        r = (fit.mz(t) - m) / bins
+        mad = 1.4826 * float(np.median(np.abs(r[inl] - np.median(r[inl]))))
+        dev = np.where(inl, np.abs(r - np.median(r[inl])), -1.0)
+        worst = int(np.argmax(dev))
+        if dev[worst] <= max(CLIP_SIGMA * mad, 0.25 * tol[worst] / bins[worst]):
+            break
+        inl[worst] = False
+    return inl
+
+
 def _held_out_choice(exported: Calibration, best: tuple, names: np.ndarray, ref_mz: np.ndarray, pk_t: np.ndarray,
                      j0: np.ndarray, bin_at: np.ndarray, model: str, t_axis: np.ndarray,
                      mz_axis: np.ndarray, locks: frozenset[str] = frozenset()) -> CalibrationCheck:
@@ -696,7 +737,8 @@ def _held_out_choice(exported: Calibration, best: tuple, names: np.ndarray, ref_
 
     The refit's leave-one-out residuals at its inliers are compared, in units of the local bin width,
     with the exported calibration's residuals at the same peaks (:func:`_refit_p_value`); the refit
-    must also keep m/z increasing over the channel range above m/z 0.5.
+    must also keep m/z increasing over the whole channel range (t0 before the first channel), as
+    :func:`apply_calibration` requires.
 
     Parameters
     ----------
@@ -731,7 +773,7 @@ def _held_out_choice(exported: Calibration, best: tuple, names: np.ndarray, ref_
     rms_b, exp_b = float(np.sqrt(np.mean((loo / b) ** 2))), float(np.sqrt(np.mean((exp_res / b) ** 2)))
     used = tuple(names[hit][inl])
     rejected = tuple(names[hit][~inl])
-    mono = bool(np.all(np.diff(fit.mz(t_axis[mz_axis > 0.5])) > 0)) and fit.params[0] < t_axis[mz_axis > 0.5][0]
+    mono = bool(np.all(np.diff(fit.mz(t_axis)) > 0))  # as apply_calibration requires
     above = any(u in locks for u in used)  # identified ions among the inliers: the refit is checked up there
     p_value = _refit_p_value(loo / b, exp_res / b, above=above)
     if mono and (p_value < REFIT_ALPHA or _export_misplaces_every_peak(loo / b, exp_res / b)):
@@ -754,6 +796,38 @@ def _held_out_choice(exported: Calibration, best: tuple, names: np.ndarray, ref_
         why = f"the refit fits the {n} reference peaks no better than the exported calibration ({pair})"
     return _keep(exported, names, ref_mz, pk_t, j0, bin_at, model, [f"{why}: the file's own calibration is kept"],
                  rejected=rejected)
+
+
+def refit_is_worse(refit: Calibration, current: Calibration, peaks: _Peaks) -> bool:
+    """Whether ``current`` beats ``refit`` beyond chance at the references ``refit`` uses, every residual held
+    out of the fit it tests: the leave-one-out residuals of each calibration at the references it was fitted
+    to, its plain residuals at the others (lock masses ``current`` never saw), in bins, compared by the test a
+    refit must pass against the file's own calibration (:func:`_refit_p_value` with identified ions above)."""
+    used = [r for r in refit.references if r["used"]]
+    if len(used) < len(refit.params) + 1:
+        return True
+    t = np.array([r["t"] for r in used])
+    m = np.array([r["mz_true"] for r in used])
+    bins = peaks.tolerance(m)[1]
+    held_out = _loo_residuals(t, m, refit.model) / bins
+    return _refit_p_value(_held_out_residuals(current, t, m) / bins, held_out, above=True) < REFIT_ALPHA
+
+
+def _held_out_residuals(cal: Calibration, t: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """Residuals (u/e) of ``cal`` at the peaks ``t`` of references ``m``: leave-one-out at the references it was
+    fitted to, plain at the others."""
+    own = [r for r in cal.references if r["used"]]
+    out = cal.mz(t) - m
+    if len(own) <= len(cal.params):
+        return out
+    own_t = np.array([r["t"] for r in own])
+    own_m = np.array([r["mz_true"] for r in own])
+    loo = _loo_residuals(own_t, own_m, cal.model)
+    for i, (tt, mm) in enumerate(zip(t, m)):
+        hit = np.nonzero((own_t == tt) & (own_m == mm))[0]
+        if hit.size:
+            out[i] = loo[hit[0]]
+    return out
 
 
 REFIT_ALPHA = 0.05  #: one-sided level at which held-out references must favour the refit

@@ -183,7 +183,8 @@ def _identify_named(els: list[str], data: _Spectrum, polarity: str, params: Iden
     nuisance = [e for e in _primary_elements(params.primary_ion) if e not in els + background]
     hidden = set(nuisance) | set(background)
     whole, tested_forms = _by_tested_forms(background, screened.species if background else ())
-    species = _build_species(els + whole, polarity, params, data, interferences, chlorides, nuisance, tested_forms)
+    species = _build_species(els + whole, polarity, params, data, interferences, chlorides, nuisance, tested_forms,
+                             shared=els)
     n_tests = 0 if params.min_significance is not None else reportable_count(species, hidden)
     z_crit = run_threshold(species, hidden, params)
     params = replace(params, min_significance=z_crit)
@@ -191,7 +192,7 @@ def _identify_named(els: list[str], data: _Spectrum, polarity: str, params: Iden
     found = list(dict.fromkeys(e for f in fits if f.present for e in (f.element, *f.shared_with) if e in els))
     if found:
         species = _build_species(found + whole, polarity, params, data, interferences, chlorides, nuisance,
-                                 tested_forms, dimers=interferences)
+                                 tested_forms, dimers=interferences, shared=found)
         fits = _found_refit(fits, _assess(species, _fit_windows(species, data, params, robust=True), data, params,
                                           hidden))
     return Identification(tuple(fits), polarity, tuple(els), chlorides, tuple(nuisance), tuple(background),

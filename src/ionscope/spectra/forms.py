@@ -195,19 +195,33 @@ SALT_CLUSTER_FORMS = {"positive": ("{M}2{X}", "{M}3{X}2"), "negative": ("{M}{X}2
 COMPLEX_ANIONS = {("P", "F"): ("PF6", "PO2F2"), ("B", "F"): ("BF4",), ("Al", "F"): ("AlF4",)}
 
 
-def _shared_form_species(elements: Sequence[str], polarity: str, max_mz: float | None = None
-                         ) -> list[tuple[str, frozenset, str]]:
-    """(formula, its two elements, the element it is reported under) of the ions of two of ``elements``
-    (:data:`SALT_CLUSTER_FORMS`, :data:`COMPLEX_ANIONS`). Each is reported under its anion-forming element (the
-    halogen) and counts as a form of the other too: Li₂F⁺ is evidence of fluorine as much as of lithium, and on
-    a positive spectrum the only one of fluorine."""
+#: The partners tried for a named alkali metal or halogen without being named themselves: the halide ions of
+#: battery electrolytes and interphases (LiF, LiCl of Li₂OHCl-type electrolytes; NaCl and KCl contamination)
+#: and the alkali metals every surface carries.
+COMMON_PARTNERS = {"alkali": ("Li", "Na", "K"), "halogen": ("F", "Cl")}
+
+
+def _shared_form_species(named: Sequence[str], polarity: str, max_mz: float | None = None,
+                         found: Sequence[str] = ()) -> list[tuple[str, frozenset, str]]:
+    """(formula, its two elements, the element it is reported under) of the ions of two elements
+    (:data:`SALT_CLUSTER_FORMS`, :data:`COMMON_PARTNERS`) of which one is ``named`` and the other named, ``found``
+    (by the auto screening) or a common partner (:data:`COMMON_PARTNERS`; every electrolyte anion of
+    :data:`COMPLEX_ANIONS` of a named element): an element's total is then the same whichever others are named
+    (fluorine with and without phosphorus named, PF₆⁻ and PO₂F₂⁻ in both). Each is reported under its named
+    anion-forming element (the halogen), else under the other, and counts as a form of both: Li₂F⁺ is evidence
+    of fluorine as much as of lithium, and on a positive spectrum the only one of fluorine."""
     sign = "+" if polarity == "positive" else "-"
-    named = set(elements)
-    out = [(t.format(M=m, X=x) + sign, frozenset((m, x)), x) for m in ALKALI_METALS if m in named
-           for x in HALOGENS if x in named for t in SALT_CLUSTER_FORMS[polarity]]
+    named_set, seen = set(named), set(named) | set(found)
+    out = []
+    for m in ALKALI_METALS:
+        for x in HALOGENS:
+            if (m in named_set and (x in seen or x in COMMON_PARTNERS["halogen"])) or \
+                    (x in named_set and (m in seen or m in COMMON_PARTNERS["alkali"])):
+                owner = x if x in named_set else m
+                out += [(t.format(M=m, X=x) + sign, frozenset((m, x)), owner) for t in SALT_CLUSTER_FORMS[polarity]]
     if polarity == "negative":
-        out += [(f + sign, frozenset(pair), pair[1]) for pair, formulas in COMPLEX_ANIONS.items()
-                if set(pair) <= named for f in formulas]
+        out += [(f + sign, frozenset(pair), pair[1] if pair[1] in named_set else pair[0])
+                for pair, formulas in COMPLEX_ANIONS.items() if named_set & set(pair) for f in formulas]
     return out if max_mz is None else [t for t in out if _unit_pattern(t[0]).mz.max() < max_mz]
 
 

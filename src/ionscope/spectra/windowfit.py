@@ -241,23 +241,24 @@ def _nothing_in_range(els: Sequence[str], polarity: str, forms: Sequence[str] | 
 
 def _build_species(els: Sequence[str], polarity: str, params: IdentifyParameters, data: _Spectrum,
                    interferences: bool, chlorides: bool = False, nuisance: Sequence[str] = (),
-                   extra: Sequence[tuple[str, str]] = (), dimers: bool = False) -> _Species:
-    """Reported forms of every element (with ``chlorides`` its (oxy)chloride ions too), the ions of two of
-    them or of one of them and an element of the ``extra`` species
-    (:func:`~ionscope.spectra.forms._shared_form_species`: Li₂F⁺, PF₆⁻ …) and the ``extra`` (formula, element)
-    species, plus (``interferences``) the deciding interference species — with ``dimers``, every dimer ion of
-    ``els`` (no monomer form is collinear with one, and where it is not fitted a multi-isotope form at the same
-    masses takes its counts) — and the primary-ion species of the ``nuisance`` elements; the isotopologues
-    above ``min_abundance`` inside the m/z range, with the share of a Gaussian peak of FWHM m/R over its bins
-    (:func:`_binned_gaussian_share`) captured by a window of half-width ``max(m/2R, one bin)``."""
+                   extra: Sequence[tuple[str, str]] = (), dimers: bool = False,
+                   shared: Sequence[str] = ()) -> _Species:
+    """Reported forms of every element (with ``chlorides`` its (oxy)chloride ions too), the ions of two elements of
+    which one is ``shared`` (named; :func:`~ionscope.spectra.forms._shared_form_species`: Li₂F⁺, PF₆⁻ …) and the
+    ``extra`` (formula, element) species, plus (``interferences``) the deciding interference species — with
+    ``dimers``, every dimer ion of ``els`` (no monomer form is collinear with one, and where it is not fitted a
+    multi-isotope form at the same masses takes its counts) — and the primary-ion species of the ``nuisance``
+    elements; the isotopologues above ``min_abundance`` inside the m/z range, with the share of a Gaussian peak of
+    FWHM m/R over its bins (:func:`_binned_gaussian_share`) captured by a window of half-width ``max(m/2R, one
+    bin)``."""
     x, rp = data.x, data.resolving_power
     top = float(x.max())
     candidates = _candidate_pairs(els, polarity, params.forms, top, chlorides)
     pairs: list[tuple[str, frozenset, str | None]] = [(f, frozenset((e,)), e) for f, e in candidates]
     pairs += [(f, frozenset((e,)), e) for f, e in extra if (f, frozenset((e,)), e) not in pairs]
-    if not params.forms:
-        partners = list(els) + [e for _, e in extra]  # Li₂F⁺ of a named F and a Li the screening found
-        pairs += [t for t in _shared_form_species(partners, polarity, top) if t not in pairs]
+    if shared and not params.forms:
+        found = list(els) + [e for _, e in extra]  # Li₂F⁺ of a named F and a Li the screening found
+        pairs += [t for t in _shared_form_species(shared, polarity, top, found) if t not in pairs]
     if not pairs:
         raise ValidationError(_nothing_in_range(els, polarity, params.forms, chlorides, float(x.min()), top))
     if interferences:
