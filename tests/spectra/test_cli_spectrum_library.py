@@ -777,3 +777,36 @@ def test_the_wrong_polarity_warning_comes_before_the_results(cli, tmp_path, monk
         assert code == 0, out
         warning = out.index("the spectrum looks positive")
         assert warning < out.index("m/z" if command[0] != "identify" else "element"), (command, out)
+
+
+def test_an_archive_with_its_shots_is_dead_time_corrected_and_one_without_says_what_it_assumes(cli, tmp_path):
+    """Raw counts of 10⁵ shots lose a quarter of an intense Li⁺ peak to dead time; with a `shots` scalar in the
+    archive they are corrected on reading, without it a note says they are taken as corrected."""
+    from ionscope.spectra.pipeline import NO_SHOTS, identify_file
+    from ionscope.synth.spectra import tof_spectrum
+
+    ions = {"Li+": 3e5, "C2H3+": 5e4, "CH3+": 4e4, "Na+": 2e4, "C3H5+": 3e4, "H+": 3e4, "C+": 2e4, "C7H7+": 5e3,
+            "K+": 2e4}
+    spec, _ = tof_spectrum(ions, seed=0)  # 100 000 shots, dead time simulated
+    arrays = {"mz": spec.mz.values, "counts": spec.values, "channel": spec.channel.values}
+    np.savez(tmp_path / "P_raw.npz", **arrays, shots=spec.attrs["acquisition"]["shots_per_pixel"])
+    np.savez(tmp_path / "P_bare.npz", **arrays)
+    res = identify_file(tmp_path / "P_raw.npz", elements=["Li"])
+    li = res["elements"][0]["intensity"]
+    assert abs(li.value - 3e5) < 4 * li.uncertainty + 0.01 * 3e5, li  # Poisson σ; ~1 % for the capture
+    assert any(w.startswith("dead time corrected from 100000") for w in res.warnings)
+    res = identify_file(tmp_path / "P_bare.npz", elements=["Li"])
+    assert NO_SHOTS in res.warnings and res["elements"][0]["intensity"].value < 0.85 * 3e5
+    for bad in (-5, 1.5, np.nan):
+        np.savez(tmp_path / "P_bad.npz", **arrays, shots=bad)
+        code, _, err = cli("spectrum", "identify", tmp_path / "P_bad.npz", "--elements", "Li")
+        assert code == 2 and "P_bad.npz" in err and "shots" in err and "Traceback" not in err, err
+
+
+def test_naming_an_element_of_the_molecular_ions_says_what_its_row_can_hold(tmp_path):
+    from ionscope.spectra.pipeline import ORGANIC_NOTE, identify_file
+
+    path, _ = _export(tmp_path)
+    assert any(ORGANIC_NOTE in w and w.startswith("C, O named") for w in
+               identify_file(path, elements=["Na", "C", "O"]).warnings)
+    assert not any(ORGANIC_NOTE in w for w in identify_file(path, elements=["Na"]).warnings)

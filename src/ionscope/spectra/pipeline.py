@@ -297,24 +297,30 @@ def _one_spectrum(data, p: Path) -> tuple[xr.DataArray, str | None]:
 
 
 def _spectrum_of_arrays(data, p: Path) -> tuple[xr.DataArray, str | None]:
-    """The spectrum held by bare arrays: an ``mz`` array and counts of its length (a NumPy archive of ``counts``
-    and ``mz``, as spectra converted from other instruments are shared; an array of their TOF channels named
-    in :data:`CHANNEL_NAMES` becomes the ``channel`` coordinate), or the total spectrum of a pixels ×
-    m/z matrix beside it (a flat image archive; a third array, e.g. the pixels' positions, is left aside),
-    with a note; or the error saying what ``data`` holds instead (a depth profile …)."""
+    """The spectrum held by bare arrays: an ``mz`` array and counts of its length (a NumPy archive of ``counts`` and
+    ``mz``, as spectra converted from other instruments are shared; an array of their TOF channels named in
+    :data:`CHANNEL_NAMES` becomes the ``channel`` coordinate, a scalar named in :data:`SHOTS_NAMES` says the counts
+    are raw counts of that many primary-ion shots, dead-time corrected on reading; without it a note says the counts
+    are taken as corrected), or the total spectrum of a pixels × m/z matrix beside it (a flat image archive; a third
+    array, e.g. the pixels' positions, is left aside), with a note; or the error saying what ``data`` holds instead
+    (a depth profile …)."""
     from ionscope.io.registry import holding
 
     arrays = [str(v) for v in getattr(data, "data_vars", {})]
     mz_name = next((v for v in arrays if data[v].ndim == 1 and v.split("_")[0] == "mz"), None)
     channel = next((v for v in arrays if mz_name and data[v].ndim == 1 and data[v].size == data[mz_name].size
                     and v.split("_")[0].lower() in CHANNEL_NAMES), None)
-    others = [v for v in arrays if v not in (mz_name, channel)]
+    shots = next((v for v in arrays if data[v].ndim == 0 and v.lower() in SHOTS_NAMES), None)
+    others = [v for v in arrays if v not in (mz_name, channel, shots)]
     if mz_name is not None and len(others) == 1 and data[mz_name].size:
         counts, n = data[others[0]], data[mz_name].size
         if counts.ndim == 1 and counts.size == n:
             spec = _checked_spectrum(counts.values, data[mz_name].values, p)
+            note = None if shots is not None else NO_SHOTS
+            if shots is not None:  # raw counts of so many shots: dead-time corrected on reading
+                spec.attrs["acquisition"] = {"shots": _checked_shots(data[shots], p), "dead_time_corrected": False}
             return (spec if channel is None else spec.assign_coords(channel=("mz", _checked_channels(data[channel], p)))
-                    ), None
+                    ), note
         if counts.ndim == 2 and counts.shape[1] == n:  # pixels × m/z (a flat image archive)
             return _total_spectrum(np.asarray(counts.values, dtype=float).sum(axis=0), data[mz_name].values,
                                    counts.shape[0], p)
@@ -334,6 +340,25 @@ def _total_spectrum(total, mz, pixels: int, p: Path) -> tuple[xr.DataArray, str]
 
 #: Names of an archive's array of TOF channels (of each m/z), kept as the spectrum's ``channel`` coordinate.
 CHANNEL_NAMES = ("channel", "channels", "tof")
+
+
+#: Names of an archive's scalar holding the primary-ion shots its counts were summed over: with it the counts
+#: are taken as raw (not dead-time corrected) and corrected on reading.
+SHOTS_NAMES = ("shots", "shots_per_pixel")
+
+#: The note on an archive of bare arrays without :data:`SHOTS_NAMES`.
+NO_SHOTS = ("an archive of bare arrays says nothing of its acquisition: its counts are taken as dead-time corrected; "
+            "if they are raw counts, add the number of primary-ion shots as a scalar array `shots` (intense peaks "
+            "are otherwise under-counted: Stephan, Zehnpfenning & Benninghoven 1994, doi:10.1116/1.579255)")
+
+
+def _checked_shots(shots, p: Path) -> int:
+    """An archive's number of primary-ion shots, or the error saying it must be a positive whole number."""
+    value = float(np.asarray(shots))
+    if not np.isfinite(value) or value < 1 or value != int(value):
+        raise ValidationError(f"the shots array must hold the number of primary-ion shots, a positive whole number, "
+                              f"got {value:g}", p)
+    return int(value)
 
 
 def _checked_channels(channels, p: Path) -> np.ndarray:
@@ -770,6 +795,17 @@ def identify_file(path: str | PathLike[str], *, elements: Sequence[str] | str = 
     return Result(res.kind, {**res.values, "figures": figures}, res.warnings, res.provenance)
 
 
+#: The elements of the molecular ions of every spectrum (McLafferty & Tureček, *Interpretation of Mass Spectra*,
+#: 4th ed., 1993): what identification judges other ions against.
+ORGANIC_ELEMENTS = ("H", "C", "N", "O")
+
+#: Why their rows say little (:data:`ORGANIC_ELEMENTS`).
+ORGANIC_NOTE = ("H, C, N and O make the molecular ions of every spectrum: their rows count only their atomic and "
+                "oxide ions (C⁻, O⁻ …; not CH⁻, OH⁻, CN⁻ or carboxylates), and the contrast test, which judges an "
+                "ion against those molecular ions, can fail even a strong one beside unmodelled neighbours; look "
+                "their ions up with `ionscope library search --mz` and `ionscope spectrum peaks`")
+
+
 def _identify_file(path, *, elements, polarity, recalibrate, **options) -> tuple[Result, xr.DataArray]:
     p = Path(path)
     raw = read_spectrum(p, polarity)
@@ -784,6 +820,9 @@ def _identify_file(path, *, elements, polarity, recalibrate, **options) -> tuple
     if not auto and not options.get("forms"):
         warnings += [f"{e}: no {pol} ion of it is expected ({NO_ION_WHY}): not tested"
                      for e in _untestable(elements, pol)]
+    organic = [e for e in ORGANIC_ELEMENTS if not auto and e in elements]
+    if organic:
+        warnings.append(f"{', '.join(organic)} named — {ORGANIC_NOTE}")
     recorded = (raw.attrs.get("acquisition") or {}).get("primary_ion")
     if "primary_ion" not in options:
         options["primary_ion"] = recorded
