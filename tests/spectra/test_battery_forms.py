@@ -88,20 +88,21 @@ def test_lithium_fluoride_is_seen_in_a_positive_spectrum_through_li2f(tmp_path):
 
 def test_the_uncertainty_of_a_strong_ion_holds_where_the_calibration_puts_it():
     """A window of ±FWHM/2 keeps 76 % of a centred Gaussian peak and less of one the calibration puts δ off:
-    the capture's relative 1σ is that loss at δ = the calibration's uncertainty at a peak (rms at its n
+    the capture's relative 1σ holds that loss at δ = the calibration's uncertainty at a peak (rms at its n
     references × √(2/n)), which the intensity's σ holds beside counting statistics (⁷Li⁺ of 2·10⁵ counts at
-    m/Δm 2 000 was 2–10σ low on counting σ alone with a 110–160 ppm calibration)."""
+    m/Δm 2 000 was 2–10σ low on counting σ alone with a 110–160 ppm calibration), and the change when the peak
+    is as much wider as the peaks' resolving powers spread."""
     from ionscope.spectra.identification import IdentifyParameters
-    from ionscope.spectra.windowfit import FWHM_SIGMA, _build_species, _placement_loss, _prepare
+    from ionscope.spectra.windowfit import FWHM_SIGMA, _build_species, _capture_uncertainty, _prepare
 
     spec, _ = tof_spectrum({"Li+": 2e5, "C+": 2e4}, resolving_power=2000.0, shots=None, seed=0, n_channels=300_000)
     spec.attrs["calibration"] = {"rms_ppm": 160.0, "params": {"t0": {}, "k": {}},
                                  "references": [{"used": True}] * 13}
-    params = IdentifyParameters()
+    params = IdentifyParameters(resolving_power=2000.0)  # given: no spread of resolving powers, position alone
     data = _prepare(spec, None, params)
     assert data.position_ppm == pytest.approx(160.0 * np.sqrt(2 / 13))
     species = _build_species(["Li"], "positive", params, data, interferences=False)
-    loss = _placement_loss(species, data)[species.formulas.index("Li+")]
+    loss = _capture_uncertainty(species, data)[species.formulas.index("Li+")]
     m = 7.016
     sigma, half = m / (data.resolving_power * FWHM_SIGMA), m / (2 * data.resolving_power)
     delta = m * data.position_ppm * 1e-6
@@ -111,4 +112,6 @@ def test_the_uncertainty_of_a_strong_ion_holds_where_the_calibration_puts_it():
 
     assert loss == pytest.approx(1 - kept(delta) / kept(0.0), rel=0.1)  # bins of 0.1 FWHM: within 10 %
     spec.attrs.pop("calibration")
-    assert not _placement_loss(species, _prepare(spec, None, params)).any()  # no calibration record: none
+    assert not _capture_uncertainty(species, _prepare(spec, None, params)).any()  # no calibration record: none
+    data = _prepare(spec, None, IdentifyParameters())  # resolving power estimated: its peaks' spread counts too
+    assert data.resolving_power_spread > 0 and _capture_uncertainty(species, data).all()

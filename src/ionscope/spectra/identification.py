@@ -19,8 +19,8 @@ class SpeciesFit:
     """One candidate species: fitted intensity (counts), its 1σ, significance, pattern match, presence.
 
     The 1σ holds counting statistics and the uncertainty of the capture fraction from where the calibration
-    puts the species' peaks (:func:`~ionscope.spectra.windowfit._placement_loss`); ``significance`` is the
-    intensity over the counting σ alone.
+    puts the species' peaks and how wide they are (:func:`~ionscope.spectra.windowfit._capture_uncertainty`);
+    ``significance`` is the intensity over the counting σ alone.
 
     ``interference`` marks a species fitted only to account for its counts (a hydride or dimer landing
     on a one- or two-isotope form of another element); its ``element`` is then its metal symbols
