@@ -810,3 +810,16 @@ def test_naming_an_element_of_the_molecular_ions_says_what_its_row_can_hold(tmp_
     assert any(ORGANIC_NOTE in w and w.startswith("C, O named") for w in
                identify_file(path, elements=["Na", "C", "O"]).warnings)
     assert not any(ORGANIC_NOTE in w for w in identify_file(path, elements=["Na"]).warnings)
+
+
+def test_each_peak_names_its_likeliest_ion(cli, tmp_path):
+    """The peaks of the simulated positive export (Na⁺, K⁺, hydrocarbons …) name their ions within a few ppm of
+    the recalibrated axis; the table shows them."""
+    path, _ = _export(tmp_path)
+    code, out, err = cli("spectrum", "peaks", path, "--json")
+    assert code == 0, err
+    ions = {p["ion"]["formula"]: p["ion"] for p in json.loads(out)["results"]["peaks"] if p["ion"]}
+    for ion in ("Na+", "K+", "C2H3+", "C3H5+"):
+        assert abs(ions[ion]["error"]["value"]) < 4 * ions[ion]["error"]["uncertainty"] + 5, ions[ion]
+    code, out, _ = cli("spectrum", "peaks", path)
+    assert "likeliest ion" in out and "Na⁺" in out

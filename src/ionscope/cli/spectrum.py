@@ -54,11 +54,12 @@ def peaks(
         emit_json(res)
         return
     warnings = _wrong_polarity_first(res.warnings)
-    table = Table("m/z", "height", "area", "FWHM", "m/Δm", "S/N", box=None)
+    table = Table("m/z", "height", "area", "FWHM", "m/Δm", "S/N", "likeliest ion (ppm)", box=None)
     rows = sorted(res["peaks"], key=lambda r: -r["height"].value)[:top]
     for r in sorted(rows, key=lambda r: r["mz"].value):
         table.add_row(f"{r['mz'].value:.4f}", f"{r['height'].value:.0f}", f"{r['area'].value:.0f}",
-                      f"{r['fwhm'].value:.4f}", f"{r['resolving_power'].value:.0f}", f"{r['snr']:.1f}")
+                      f"{r['fwhm'].value:.4f}", f"{r['resolving_power'].value:.0f}", f"{r['snr']:.1f}",
+                      _ion_cell(r["ion"]))
     console.print(f"{res['n_peaks']} peaks in {file.name} (strongest {len(rows)} shown)")
     if res.get("channels_per_bin"):
         few, many = res["channels_per_bin"]
@@ -339,6 +340,16 @@ def _print_identification(res, batch: bool = False, shared: frozenset[str] = fro
                       why if r["detected"] else f"[dim]{why}[/dim]")
     console.print(table)
     print_warnings(own)
+
+
+def _ion_cell(ion: dict | None) -> str:
+    """A peak's likeliest library ion, its error and the ions it is not resolved from."""
+    if not ion:
+        return ""
+    from ionscope.model.text import pretty_ion
+
+    others = f" (or {', '.join(pretty_ion(f) for f in ion['unresolved_with'])})" if ion["unresolved_with"] else ""
+    return f"{pretty_ion(ion['formula'])} {ion['error'].value:+.0f}{others}"
 
 
 def _wrong_polarity_first(warnings: list[str]) -> list[str]:

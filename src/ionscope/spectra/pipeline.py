@@ -445,7 +445,8 @@ def peaks_result(spec, *, min_snr: float = 3.0, recalibrate: bool = True,
                  lock_elements: Sequence[str] | str | None = None) -> Result:
     """Peak table of ``spec`` (recalibrated first when it has a channel axis and a known polarity, with the ions
     of ``lock_elements`` as further references as in :func:`calibration_result`; the calibration quality is
-    reported under ``calibration``)."""
+    reported under ``calibration``); each peak with its likeliest ion of the marker library (:func:`_peak_ions`)
+    under ``ion``."""
     warnings = list(spec.attrs.get("read_warnings", []))
     quality = None
     rms_bins = 0.0  # no calibration check: the m/z uncertainty is the centroid's alone
@@ -467,11 +468,35 @@ def peaks_result(spec, *, min_snr: float = 3.0, recalibrate: bool = True,
     prov = make_provenance("ionscope.spectra.find_spectrum_peaks", inputs=[source] if source else [],
                            parameters={"min_snr": min_snr, "recalibrate": recalibrate})
     x = spec.coords["mz"].values
-    peaks = [_peak_record(r, rms_bins * float(np.interp(r["mz"], x, np.gradient(x))))
-             for r in table.to_dict("records")]
+    ions = _peak_ions(table, (spec.attrs.get("acquisition") or {}).get("polarity"))
+    peaks = [_peak_record(r, rms_bins * float(np.interp(r["mz"], x, np.gradient(x)))) for r in table.to_dict("records")]
+    for i, peak in enumerate(peaks):
+        ion = ions.get(i)
+        if ion is not None:  # its mass error known as well as the peak's m/z
+            ion["error"] = Quantity(ion.pop("error_ppm"), peak["mz"].uncertainty / peak["mz"].value * 1e6, "ppm")
+        peak["ion"] = ion
     return Result("spectrum.peaks", {"n_peaks": len(table), "peaks": peaks, "calibration": quality,
                                      "channels_per_bin": table.attrs.get("channels_per_bin")},
                   tuple(warnings), prov)
+
+
+def _peak_ions(table, polarity: str | None) -> dict[int, dict]:
+    """Peak row → the likeliest ion of it among the battery markers of the built-in library and the reference
+    ions of the polarity (:func:`~ionscope.spectra.assign.assign_peaks`: within max(100 ppm, FWHM/2), scored
+    by mass and isotope pattern), with its error (ppm), confidence among the candidates and the ions the peak
+    does not resolve from it; peaks without a candidate are absent. None of it without a polarity."""
+    from ionscope.library.markers import builtin_library
+    from ionscope.spectra.assign import assign_peaks
+
+    if polarity not in REFERENCE_IONS or not len(table):
+        return {}
+    candidates = list(dict.fromkeys(builtin_library().formulas(polarity) + list(REFERENCE_IONS[polarity])))
+    best = assign_peaks(table, candidates, max_candidates=3)
+    best = best[best["rank"] == 1]
+    return {int(r["peak"]): {"formula": r["formula"], "error_ppm": float(r["error_ppm"]),
+                             "confidence": float(r["confidence"]),
+                             "unresolved_with": [f for f in r["unresolved_with"].split(";") if f]}
+            for r in best.to_dict("records")}
 
 
 def _peak_record(row: dict, calibration_sigma: float = 0.0) -> dict:
