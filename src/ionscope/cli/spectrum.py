@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal, Optional
 
@@ -352,7 +353,7 @@ def _ion_cell(ion: dict | None) -> str:
     return f"{pretty_ion(ion['formula'])} {ion['error'].value:+.0f}{others}"
 
 
-def _wrong_polarity_first(warnings: list[str]) -> list[str]:
+def _wrong_polarity_first(warnings: Sequence[str]) -> list[str]:
     """Prints the warning that the spectrum looks of the other polarity, which puts every result below it in
     doubt, before them; returns the other warnings, for after."""
     from ionscope.spectra.pipeline import POLARITY_WARNING
