@@ -227,7 +227,7 @@ def _calibration_position_ppm(calibration: dict) -> float:
     """Uncertainty (ppm) of where the calibration puts a peak, from ``attrs["calibration"]`` as
     :func:`~ionscope.spectra.calibration.apply_calibration` writes it: the rms residual at its ``n`` reference
     ions times √(p/n), ``p`` its parameters — the standard error of a least-squares curve at a point of mean
-    leverage p/n (Draper & Smith, *Applied Regression Analysis*, 3rd ed., Wiley 1998, §8.1). 0 without one.
+    leverage p/n (Draper & Smith, *Applied Regression Analysis*, 3rd ed., Wiley 1998, section 8.1). 0 without one.
 
     On simulated spectra at m/Δm 2 000 (rms 110–160 ppm over 13 references) it gives 43–64 ppm; the calibration
     was 51–79 ppm off at ⁷Li⁺."""
