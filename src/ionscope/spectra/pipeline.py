@@ -659,8 +659,9 @@ def _auto_mode_note(fits) -> str:
     note = ("auto mode tests the elements with a diagnostic isotope pattern (≥ 3 isotopes above 5 %), the "
             "chloride-forming metals by their chloro-complex ions where chlorine is seen, Rh and Ir, and the other "
             "one- and two-isotope metals by their ions resolved from the molecular ions (C, H, N, O, Si, S) of the "
-            "same nominal mass or lying where none can be (Li⁺, B⁺, Na⁺); gold is fitted, never reported; name "
-            "suspected elements with --elements")
+            "same nominal mass or lying where none can be (Li⁺, B⁺, Na⁺); gold is fitted, never reported; the "
+            "non-metals with fewer than three isotopes (H, C, N, O, F, P, S, Cl, Br, I: of a battery interphase, "
+            "F⁻, PO₂⁻, LiF₂⁻, PF₆⁻ …) are never tested; name suspected elements with --elements")
     if untested:
         note += (f"; not tested here, no ion of theirs resolved from the molecular ions at this resolution and "
                  f"binning: {', '.join(untested)}")
