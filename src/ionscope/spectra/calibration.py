@@ -242,9 +242,15 @@ def auto_calibrate(spectrum, *, polarity: str | None = None, references: Sequenc
                               f"few consistent with one calibration: cannot calibrate")
     _, fit, hit, j, inl = best
     t = peaks.pk_t[j[hit]]
-    refs = tuple({"ion": str(names[i]), "mz_true": float(ref_mz[i]), "t": float(tt), "mz_fit": float(fit.mz(tt)),
-                  "residual_ppm": float((fit.mz(tt) - ref_mz[i]) / ref_mz[i] * 1e6), "used": bool(u)}
-                 for i, tt, u in zip(hit, t, inl))
+    return _with_references(fit, names[hit], ref_mz[hit], t, inl)
+
+
+def _with_references(fit: Calibration, names, m: np.ndarray, t: np.ndarray, used: np.ndarray) -> Calibration:
+    """``fit`` recording each reference ion (``names``, exact m/z ``m``, peak channel ``t``), its residual (ppm)
+    and whether the fit ``used`` it."""
+    refs = tuple({"ion": str(n), "mz_true": float(a), "t": float(tt), "mz_fit": float(fit.mz(tt)),
+                  "residual_ppm": float((fit.mz(tt) - a) / a * 1e6), "used": bool(u)}
+                 for n, a, tt, u in zip(names, m, t, used))
     return Calibration(fit.model, fit.params, fit.covariance, refs)
 
 
@@ -777,10 +783,7 @@ def _held_out_choice(exported: Calibration, best: tuple, names: np.ndarray, ref_
     above = any(u in locks for u in used)  # identified ions among the inliers: the refit is checked up there
     p_value = _refit_p_value(loo / b, exp_res / b, above=above)
     if mono and (p_value < REFIT_ALPHA or _export_misplaces_every_peak(loo / b, exp_res / b)):
-        refs = tuple({"ion": n, "mz_true": float(a), "t": float(tt), "mz_fit": float(fit.mz(tt)),
-                      "residual_ppm": float((fit.mz(tt) - a) / a * 1e6), "used": bool(u)}
-                     for n, a, tt, u in zip(names[hit], m, t, inl))
-        final = Calibration(fit.model, fit.params, fit.covariance, refs)
+        final = _with_references(fit, names[hit], m, t, inl)
         return CalibrationCheck(final, exported, False, used, rejected, _rms_ppm(loo, m[inl]),
                                 _rms_ppm(exp_res, m[inl]), rms_b, exp_b, ())
     n = len(used)

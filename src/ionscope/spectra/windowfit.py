@@ -115,7 +115,7 @@ class _WindowFit:
     coef: np.ndarray
     shifts: np.ndarray
     sigma: np.ndarray
-    placement: np.ndarray | None = None  # relative 1σ of each capture fraction (:func:`_capture_uncertainty`)
+    capture: np.ndarray | None = None  # relative 1σ of each capture fraction (:func:`_capture_uncertainty`)
 
     @property
     def fitted(self) -> np.ndarray:
@@ -126,7 +126,7 @@ class _WindowFit:
         """1σ of each intensity with the uncertainty of its capture fraction (the tests of presence use
         :attr:`sigma`, counting statistics alone: how well the capture is known says nothing of whether the
         ion is there)."""
-        return self.sigma if self.placement is None else np.hypot(self.sigma, self.coef * self.placement)
+        return self.sigma if self.capture is None else np.hypot(self.sigma, self.coef * self.capture)
 
 
 def instrument_resolving_power(y: np.ndarray, x: np.ndarray, n_peaks: int = 20) -> float:
