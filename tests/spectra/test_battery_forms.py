@@ -37,7 +37,8 @@ def test_the_two_element_ions_of_a_named_element():
     assert {"Li2F+", "Li3F2+", "Li2Cl+", "Na2F+", "K2F+"} <= set(positive) and "Rb2F+" not in positive
     assert positive["Li2F+"] == "F" and positive["Li2Cl+"] == "Li"
     negative = {f: (els, owner) for f, els, owner in _shared_form_species(["F"], "negative")}
-    assert {"LiF2-", "Li2F3-", "PF6-", "PO2F2-", "BF4-", "AlF4-"} <= set(negative)
+    assert {"LiF2-", "Li2F3-", "PF6-", "PO2F2-"} <= set(negative) and not {"BF4-", "AlF4-"} & set(negative)
+    assert "AlF4-" in {f for f, _, _ in _shared_form_species(["F", "Al"], "negative")}
     assert negative["PF6-"] == (frozenset({"P", "F"}), "F")
     assert _shared_form_species(["P"], "negative") == [("PF6-", frozenset({"P", "F"}), "P"),
                                                       ("PO2F2-", frozenset({"P", "F"}), "P")]
@@ -58,8 +59,9 @@ def test_an_elements_total_does_not_depend_on_which_others_are_named(tmp_path):
         assert abs(q.value - together[e].value) < q.uncertainty, (e, q, together[e])
 
 
-def test_fluorine_forms_no_oxide_ions():
+def test_fluorine_and_oxygen_form_no_oxide_ions():
     assert list(candidate_species(["F"], "negative")["formula"]) == ["F-"]
+    assert list(candidate_species(["O"], "negative")["formula"]) == ["O-"]  # no "OO2-"
 
 
 def test_the_salt_and_electrolyte_ions_of_an_interphase_count_for_both_their_elements(tmp_path):

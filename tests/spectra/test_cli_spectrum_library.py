@@ -797,7 +797,7 @@ def test_an_archive_with_its_shots_is_dead_time_corrected_and_one_without_says_w
     assert any(w.startswith("dead time corrected from 100000") for w in res.warnings)
     res = identify_file(tmp_path / "P_bare.npz", elements=["Li"])
     assert NO_SHOTS in res.warnings and res["elements"][0]["intensity"].value < 0.85 * 3e5
-    for bad in (-5, 1.5, np.nan):
+    for bad in (-5, 1.5, np.nan, "abc", [1, 2]):
         np.savez(tmp_path / "P_bad.npz", **arrays, shots=bad)
         code, _, err = cli("spectrum", "identify", tmp_path / "P_bad.npz", "--elements", "Li")
         assert code == 2 and "P_bad.npz" in err and "shots" in err and "Traceback" not in err, err
@@ -823,3 +823,23 @@ def test_each_peak_names_its_likeliest_ion(cli, tmp_path):
         assert abs(ions[ion]["error"]["value"]) < 4 * ions[ion]["error"]["uncertainty"] + 5, ions[ion]
     code, out, _ = cli("spectrum", "peaks", path)
     assert "likeliest ion" in out and "Na⁺" in out
+
+
+def test_a_reference_of_the_other_polarity_is_refused(cli, tmp_path):
+    path, _ = _export(tmp_path)  # positive
+    code, _, err = cli("spectrum", "calibrate", path, "-r", "Na-", "-r", "C3H5-")
+    assert code == 2 and "Na-" in err and "other polarity" in err and "Traceback" not in err, err
+
+
+def test_a_metal_isotope_peak_is_named_by_its_element_pattern(cli, tmp_path):
+    """¹⁰⁶Pd⁺ lies 37 ppm from ⁹⁰Zr¹⁶O⁺ and shares its mass number with ¹⁰⁶Cd⁺: the Pd isotopes beside it decide."""
+    from ionscope.synth.spectra import tof_spectrum
+
+    spec, _ = tof_spectrum({"H+": 3e4, "C+": 2e4, "CH3+": 4e4, "Na+": 6e4, "C2H3+": 5e4, "C3H5+": 3e4, "K+": 2e4,
+                            "C7H7+": 5e3, "Pd+": 5e4}, shots=None, seed=1)
+    path = tmp_path / "P_pd.npz"
+    np.savez(path, mz=spec.mz.values, counts=spec.values, channel=spec.channel.values)
+    code, out, err = cli("spectrum", "peaks", path, "--json")
+    assert code == 0, err
+    named = {round(p["mz"]["value"]): p["ion"]["formula"] for p in json.loads(out)["results"]["peaks"] if p["ion"]}
+    assert named[106] == "^106Pd+" and named[105] == "^105Pd+" and named[108] == "^108Pd+"

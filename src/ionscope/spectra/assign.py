@@ -20,6 +20,7 @@ row lists the others and the resolving power ``m/Δm`` that would separate them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -128,8 +129,16 @@ def assign_peaks(peaks: pd.DataFrame, candidates: Sequence[str] | CandidateTable
     return pd.DataFrame(rows, columns=list(ASSIGN_COLUMNS))
 
 
+#: An atomic ion of one isotope, ``^106Pd+``: scored by its element's natural pattern (:func:`_pattern_score`).
+_ISOTOPE_ION = re.compile(r"^\^(\d+)([A-Z][a-z]?)([+-])$")
+
+
 def _pattern_score(formula, main_mz, main_h, smz, sh, sf, tolerance_ppm, min_pattern) -> float:
-    mzs, rel = _unit_pattern(formula)
+    """Agreement of the peaks at a candidate's other isotopologues with its pattern scaled to the peak; the atomic
+    ion of one isotope (``^106Pd+``) is scored by its element's natural pattern, which its other isotopes must
+    show (¹⁰⁶Pd⁺ beside ¹⁰⁵Pd⁺ and ¹⁰⁸Pd⁺, not ¹⁰⁶Cd⁺ without the ¹¹⁴Cd⁺ 23 times larger)."""
+    isotope = _ISOTOPE_ION.match(formula)
+    mzs, rel = _unit_pattern(f"{isotope[2]}{isotope[3]}" if isotope else formula)
     if mzs.size < 2:
         return 1.0
     k0 = int(np.argmin(np.abs(mzs - main_mz)))

@@ -592,6 +592,11 @@ def _reference_ions(spectrum, polarity: str | None, references: Sequence[str] | 
         if uncharged:
             raise CalibrationError(f"reference ion {uncharged[0]!r} has no charge: write it as an ion, "
                                    f"{uncharged[0]}+ or {uncharged[0]}-", source)
+        sign = {"positive": 1, "negative": -1}.get(polarity or "")
+        wrong = [r for r in references if sign and parse_formula(r).charge * sign < 0]
+        if wrong:
+            raise CalibrationError(f"reference ion {wrong[0]!r} has the charge of the other polarity: this spectrum "
+                                   f"is {polarity}", source)
         if len(set(references)) < 2:
             raise CalibrationError(f"{len(set(references))} reference ion given: a calibration m = ((t − t0)/k)² "
                                    "has two parameters and needs at least two reference ions", source)

@@ -47,11 +47,12 @@ def _main_mz(formula: str) -> np.ndarray:
 
 #: Highest oxidation state of each element in its known oxides (Greenwood & Earnshaw, *Chemistry of the
 #: Elements*, 2nd ed., Butterworth-Heinemann 1997): the valence ``n`` of the fragment rule of
-#: :func:`oxide_fragment_allowed`. Rare earths other than Ce, Pr, Tb form only M₂O₃; Pt, Pd, Rh, Ir
-#: at most MO₂ (PtO₃, RhO₃, IrO₃ are not established solids); Ru and Os MO₄; fluorine, the most
-#: electronegative element, has no positive oxidation state (OF₂ is oxygen difluoride: no FOᵧ± ions); Ni and
-#: Co count with the +4 of delithiated layered oxides (NiO₂, CoO₂); the alkali metals are +1 in every oxide (peroxides
-#: and superoxides included). Elements not listed are not restricted.
+#: :func:`oxide_fragment_allowed`. Rare earths other than Ce, Pr, Tb form only M₂O₃; Pt, Pd, Rh, Ir at most MO₂
+#: (PtO₃, RhO₃, IrO₃ are not established solids); Ru and Os MO₄; fluorine, the most electronegative element, has
+#: no positive oxidation state (OF₂ is oxygen difluoride: no FOᵧ± ions), and oxygen has no oxide ions of its own
+#: (O₂⁻, O₃⁻ are molecular ions, not "OO", "OO₂"); Ni and Co count with the +4 of delithiated layered oxides
+#: (NiO₂, CoO₂); the alkali metals are +1 in every oxide (peroxides and superoxides included). Elements not
+#: listed are not restricted.
 OXIDE_VALENCE = {
     "Li": 1, "Na": 1, "K": 1, "Rb": 1, "Cs": 1, "Be": 2,
     "Mg": 2, "Ca": 2, "Sr": 2, "Ba": 2, "Zn": 2, "Cd": 2, "Hg": 2, "Ni": 4, "Co": 4, "Cu": 3, "Ag": 3,
@@ -60,7 +61,7 @@ OXIDE_VALENCE = {
     "Yb": 3, "Lu": 3, "Ga": 3, "In": 3, "Au": 3, "Al": 3,
     "Pt": 4, "Pd": 4, "Rh": 4, "Ir": 4,
     "V": 5, "Nb": 5, "Ta": 5, "Cr": 6, "Mo": 6, "W": 6, "Se": 6, "Te": 6, "Re": 7, "Mn": 7,
-    "Ru": 8, "Os": 8, "Xe": 8, "F": 0,
+    "Ru": 8, "Os": 8, "Xe": 8, "F": 0, "O": 0,
 }
 
 
@@ -195,21 +196,22 @@ SALT_CLUSTER_FORMS = {"positive": ("{M}2{X}", "{M}3{X}2"), "negative": ("{M}{X}2
 COMPLEX_ANIONS = {("P", "F"): ("PF6", "PO2F2"), ("B", "F"): ("BF4",), ("Al", "F"): ("AlF4",)}
 
 
-#: The partners tried for a named alkali metal or halogen without being named themselves: the halide ions of
-#: battery electrolytes and interphases (LiF, LiCl of Li₂OHCl-type electrolytes; NaCl and KCl contamination)
-#: and the alkali metals every surface carries.
-COMMON_PARTNERS = {"alkali": ("Li", "Na", "K"), "halogen": ("F", "Cl")}
+#: The partners tried for a named element without being named themselves: the halide ions of battery
+#: electrolytes and interphases (LiF, LiCl of Li₂OHCl-type electrolytes; NaCl and KCl contamination), the alkali
+#: metals every surface carries, and P and F of LiPF₆, the common electrolyte salt (BF₄⁻ and AlF₄⁻ need B or
+#: Al named or found: tried with every fluorine they took counts of the continuum, AlF₄⁻ 49 counts at 5σ).
+COMMON_PARTNERS = {"alkali": ("Li", "Na", "K"), "halogen": ("F", "Cl"), "central": ("P", "F")}
 
 
 def _shared_form_species(named: Sequence[str], polarity: str, max_mz: float | None = None,
                          found: Sequence[str] = ()) -> list[tuple[str, frozenset, str]]:
     """(formula, its two elements, the element it is reported under) of the ions of two elements
-    (:data:`SALT_CLUSTER_FORMS`, :data:`COMMON_PARTNERS`) of which one is ``named`` and the other named, ``found``
-    (by the auto screening) or a common partner (:data:`COMMON_PARTNERS`; every electrolyte anion of
-    :data:`COMPLEX_ANIONS` of a named element): an element's total is then the same whichever others are named
-    (fluorine with and without phosphorus named, PF₆⁻ and PO₂F₂⁻ in both). Each is reported under its named
-    anion-forming element (the halogen), else under the other, and counts as a form of both: Li₂F⁺ is evidence
-    of fluorine as much as of lithium, and on a positive spectrum the only one of fluorine."""
+    (:data:`SALT_CLUSTER_FORMS`, :data:`COMPLEX_ANIONS`) of which one is ``named`` and the other named, ``found``
+    (by the auto screening) or a common partner (:data:`COMMON_PARTNERS`): an element's total is then the same
+    whichever others are named (fluorine with and without phosphorus named, PF₆⁻ and PO₂F₂⁻ in both). Each is
+    reported under its named anion-forming element (the halogen), else under the other, and counts as a form of
+    both: Li₂F⁺ is evidence of fluorine as much as of lithium, and on a positive spectrum the only one of
+    fluorine."""
     sign = "+" if polarity == "positive" else "-"
     named_set, seen = set(named), set(named) | set(found)
     out = []
@@ -221,7 +223,8 @@ def _shared_form_species(named: Sequence[str], polarity: str, max_mz: float | No
                 out += [(t.format(M=m, X=x) + sign, frozenset((m, x)), owner) for t in SALT_CLUSTER_FORMS[polarity]]
     if polarity == "negative":
         out += [(f + sign, frozenset(pair), pair[1] if pair[1] in named_set else pair[0])
-                for pair, formulas in COMPLEX_ANIONS.items() if named_set & set(pair) for f in formulas]
+                for pair, formulas in COMPLEX_ANIONS.items()
+                if named_set & set(pair) and set(pair) <= seen | set(COMMON_PARTNERS["central"]) for f in formulas]
     return out if max_mz is None else [t for t in out if _unit_pattern(t[0]).mz.max() < max_mz]
 
 

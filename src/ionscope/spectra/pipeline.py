@@ -7,13 +7,14 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import partial
+from functools import cache, partial
 from os import PathLike
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from ionscope.library.formula import parse_formula
 from ionscope.model.errors import ValidationError
 from ionscope.model.provenance import make_provenance
 from ionscope.model.result import NoUncertainty, Quantity, RecordSequence, Result
@@ -310,7 +311,7 @@ def _spectrum_of_arrays(data, p: Path) -> tuple[xr.DataArray, str | None]:
     mz_name = next((v for v in arrays if data[v].ndim == 1 and v.split("_")[0] == "mz"), None)
     channel = next((v for v in arrays if mz_name and data[v].ndim == 1 and data[v].size == data[mz_name].size
                     and v.split("_")[0].lower() in CHANNEL_NAMES), None)
-    shots = next((v for v in arrays if data[v].ndim == 0 and v.lower() in SHOTS_NAMES), None)
+    shots = next((v for v in arrays if v.lower() in SHOTS_NAMES), None)
     others = [v for v in arrays if v not in (mz_name, channel, shots)]
     if mz_name is not None and len(others) == 1 and data[mz_name].size:
         counts, n = data[others[0]], data[mz_name].size
@@ -354,10 +355,15 @@ NO_SHOTS = ("an archive of bare arrays says nothing of its acquisition: its coun
 
 def _checked_shots(shots, p: Path) -> int:
     """An archive's number of primary-ion shots, or the error saying it must be a positive whole number."""
-    value = float(np.asarray(shots))
+    raw = np.asarray(shots)
+    try:
+        value = float(raw) if raw.ndim == 0 else float("nan")
+    except (TypeError, ValueError):
+        value = float("nan")
     if not np.isfinite(value) or value < 1 or value != int(value):
-        raise ValidationError(f"the shots array must hold the number of primary-ion shots, a positive whole number, "
-                              f"got {value:g}", p)
+        shown = np.array2string(raw, threshold=4) if raw.ndim else repr(raw.item())
+        raise ValidationError(f"the shots array must hold the number of primary-ion shots, one positive whole number, "
+                              f"got {shown}", p)
     return int(value)
 
 
@@ -480,9 +486,22 @@ def peaks_result(spec, *, min_snr: float = 3.0, recalibrate: bool = True,
                   tuple(warnings), prov)
 
 
+@cache
+def _atomic_isotope_ions(polarity: str) -> list[str]:
+    """The atomic ion of every isotope of ≥ 1 % natural abundance (``^106Pd+``), of the elements that form one in
+    ``polarity`` (:func:`~ionscope.spectra.forms.form_expected`)."""
+    from ionscope.library.isotopes import isotope_table
+    from ionscope.spectra.forms import form_expected
+
+    sign = "+" if polarity == "positive" else "-"
+    return [f"^{a}{sym}{sign}" for sym, el in isotope_table().items() if form_expected(sym, "{E}", polarity)
+            for a, ab in zip(el.mass_numbers, el.abundances) if ab >= 0.01]
+
+
 def _peak_ions(table, polarity: str | None) -> dict[int, dict]:
-    """Peak row → the likeliest ion of it among the battery markers of the built-in library and the reference
-    ions of the polarity (:func:`~ionscope.spectra.assign.assign_peaks`: within max(100 ppm, FWHM/2), scored
+    """Peak row → the likeliest ion of it among the battery markers of the built-in library, the reference
+    ions of the polarity and the atomic ions of every isotope (:func:`_atomic_isotope_ions`; ¹⁰⁶Pd⁺ was taken
+    for ZrO⁺ without them) (:func:`~ionscope.spectra.assign.assign_peaks`: within max(100 ppm, FWHM/2), scored
     by mass and isotope pattern), with its error (ppm), confidence among the candidates and the ions the peak
     does not resolve from it; peaks without a candidate are absent. None of it without a polarity."""
     from ionscope.library.markers import builtin_library
@@ -490,7 +509,10 @@ def _peak_ions(table, polarity: str | None) -> dict[int, dict]:
 
     if polarity not in REFERENCE_IONS or not len(table):
         return {}
-    candidates = list(dict.fromkeys(builtin_library().formulas(polarity) + list(REFERENCE_IONS[polarity])))
+    named = list(dict.fromkeys(builtin_library().formulas(polarity) + list(REFERENCE_IONS[polarity])))
+    taken = np.round([parse_formula(f).mz for f in named], 5)
+    candidates = named + [f for f in _atomic_isotope_ions(polarity)  # Na⁺, not ²³Na⁺ beside it
+                          if not np.isin(np.round(parse_formula(f).mz, 5), taken)]
     best = assign_peaks(table, candidates, max_candidates=3)
     best = best[best["rank"] == 1]
     return {int(r["peak"]): {"formula": r["formula"], "error_ppm": float(r["error_ppm"]),
