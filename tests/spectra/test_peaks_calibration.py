@@ -390,3 +390,29 @@ def test_an_absent_reference_on_another_ions_peak_is_clipped_from_the_refit():
     assert not check.kept_exported and check.calibration.rms_ppm < 15
     assert abs(check.calibration.params[0] - truth.truth["t0"]) < 4 * check.calibration.uncertainties[0] + 0.1
     assert "C6-" not in check.used
+
+
+def test_a_lock_mass_refit_pulled_by_a_blended_ion_is_worse_held_out():
+    """The refit with lock masses is kept unless the refit without them beats it on its references held out: one
+    lock ion 150 ppm off its exact mass (a blend) pulls the refit, which then loses at the clean references; the
+    same refit without the blend does not."""
+    from ionscope.spectra.calibration import _Peaks, _with_references, refit_is_worse
+
+    rng = np.random.default_rng(4)
+    t0, k = 120.0, 13411.0
+    m = np.array([1.008, 12.0, 13.008, 15.995, 17.003, 18.998, 24.0, 25.008, 34.969, 49.008, 62.964, 78.959])
+    t = t0 + k * np.sqrt(m) * (1 + rng.normal(0, 3e-6, m.size))  # centroids to 3 ppm
+    mz_axis = np.linspace(0.5, 200.0, 200_000)
+    peaks = _Peaks(None, t0 + k * np.sqrt(mz_axis), mz_axis, t, np.ones(m.size), 4000.0)
+    names = np.array([f"ref{i}" for i in range(m.size)], dtype=object)
+    current = _with_references(fit_calibration(t, m), names, m, t, np.ones(m.size, bool))
+    locks = np.array([71.028, 100.961, 144.965])
+    lock_t = t0 + k * np.sqrt(locks * (1 + np.array([-150e-6, 0.0, 0.0])))  # the first a blend, 150 ppm low
+    all_m, all_t = np.concatenate([m, locks]), np.concatenate([t, lock_t])
+    all_names = np.concatenate([names, ["Li2F3-", "PO2F2-", "PF6-"]])
+    pulled = _with_references(fit_calibration(all_t, all_m), all_names, all_m, all_t, np.ones(all_m.size, bool))
+    assert refit_is_worse(pulled, current, peaks)
+    clean = np.ones(all_m.size, bool)
+    clean[m.size] = False
+    honest = _with_references(fit_calibration(all_t[clean], all_m[clean]), all_names, all_m, all_t, clean)
+    assert not refit_is_worse(honest, current, peaks)
