@@ -178,7 +178,7 @@ def test_auto_contrast_rejects_organic_lookalikes_at_coarse_binning(seed):
 
 
 def test_window_background_ignores_a_peak_in_one_flank():
-    from ionscope.spectra.windowfit import _window_counts
+    from ionscope.spectra.windowfit import _bin_edges, _window_counts
 
     rng = np.random.default_rng(3)
     x = np.linspace(90.0, 110.0, 20001)
@@ -186,7 +186,8 @@ def test_window_background_ignores_a_peak_in_one_flank():
     mu += 2000.0 * np.exp(-0.5 * ((x - 100.075) / 0.005) ** 2)  # a peak in the upper flank [100.06, 100.09]
     y = rng.poisson(mu).astype(float)
     cs = np.concatenate(([0.0], np.cumsum(y)))
-    b, var, _ = _window_counts(np.array([99.97]), np.array([100.03]), x, cs, np.gradient(x))
+    b, var, _ = _window_counts(np.array([99.97]), np.array([100.03]), x, cs, np.gradient(x),
+                               _bin_edges(x, np.gradient(x)))
     # the window holds background only: 61 bins × 20 counts; the upper flank's peak must not be subtracted
     assert abs(b[0]) < 4 * np.sqrt(var[0]), (b, var)
 
@@ -194,7 +195,7 @@ def test_window_background_ignores_a_peak_in_one_flank():
 def test_window_background_stays_clear_of_the_neighbouring_nominal_masses():
     # coarse binning (0.3 m/z bins, as a 400-channel IONTOF export at m/z 180) makes the windows 0.6 m/z
     # wide; a flank one window-width out would sit on the peaks one mass away and subtract them
-    from ionscope.spectra.windowfit import _window_counts
+    from ionscope.spectra.windowfit import _bin_edges, _window_counts
 
     rng = np.random.default_rng(4)
     x = np.arange(170.0, 190.0, 0.3) + 0.05
@@ -204,7 +205,7 @@ def test_window_background_stays_clear_of_the_neighbouring_nominal_masses():
     y = rng.poisson(mu).astype(float)
     cs = np.concatenate(([0.0], np.cumsum(y)))
     dx = np.gradient(x)
-    b, var, flanks = _window_counts(np.array([179.7]), np.array([180.3]), x, cs, dx)
+    b, var, flanks = _window_counts(np.array([179.7]), np.array([180.3]), x, cs, dx, _bin_edges(x, dx))
     assert flanks.left[0][0] >= 179.0 + 0.3 and flanks.right[1][0] <= 181.0 - 0.3
     edges = np.concatenate((x - dx / 2, [x[-1] + dx[-1] / 2]))
     inside = np.interp(180.3, edges, cs) - np.interp(179.7, edges, cs)

@@ -57,7 +57,7 @@ def test_the_binned_share_is_what_the_window_counts_read_from_the_binned_peak():
         expected = _gaussian_share(centre, sigma, edges[:-1], edges[1:])
         cs = np.concatenate(([0.0], np.cumsum(expected)))
         lo, hi = centre - rng.uniform(0.0, 3 * sigma, 2), centre + rng.uniform(0.0, 3 * sigma, 2)
-        read = _interval_counts(lo, hi, x, cs, dx)
+        read = _interval_counts(lo, hi, edges, cs)
         share = _binned_gaussian_share(np.full(2, centre), np.full(2, sigma), edges, lo, hi)
         np.testing.assert_allclose(share, read, atol=1e-12)
 

@@ -480,7 +480,7 @@ def _excess_counts(mz: np.ndarray, data: _Spectrum) -> tuple[np.ndarray, np.ndar
     if mz.min() <= data.x[0] or mz.max() >= data.x[-1]:
         return None
     half = window_half_width(mz, data)
-    b, var, _ = _window_counts(mz - half, mz + half, data.x, data.cs_raw, data.dx)
+    b, var, _ = _window_counts(mz - half, mz + half, data.x, data.cs_raw, data.dx, data.edges)
     return b, var
 
 

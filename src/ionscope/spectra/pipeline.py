@@ -135,10 +135,8 @@ def read_spectrum(path: str | PathLike[str], polarity: str | None = None) -> xr.
     spec.attrs["acquisition"] = acq
     note = _not_counts(spec)
     notes += [note] if note else []
-    try:
+    with _errors_naming(p):
         spec, dead_time_notes = dead_time_corrected(spec)
-    except ValidationError as exc:
-        raise ValidationError(exc.problem, p) from None
     notes += dead_time_notes
     if notes:
         spec.attrs["read_warnings"] = notes
@@ -487,33 +485,35 @@ def peaks_result(spec, *, min_snr: float = 3.0, recalibrate: bool = True,
 
 
 @cache
-def _atomic_isotope_ions(polarity: str) -> list[str]:
-    """The atomic ion of every isotope of ≥ 1 % natural abundance (``^106Pd+``), of the elements that form one in
-    ``polarity`` (:func:`~ionscope.spectra.forms.form_expected`)."""
+def _peak_candidates(polarity: str):
+    """The ions a peak is named by (:func:`_peak_ions`), built once per polarity: the battery markers of the
+    built-in library, the reference ions, and the atomic ion of every isotope of ≥ 1 % natural abundance
+    (``^106Pd+``) of the elements that form one in ``polarity`` (:func:`~ionscope.spectra.forms.form_expected`)
+    where no ion of the first two has its mass (Na⁺, not ²³Na⁺ beside it)."""
     from ionscope.library.isotopes import isotope_table
+    from ionscope.library.markers import builtin_library
+    from ionscope.spectra.assign import candidate_table
     from ionscope.spectra.forms import form_expected
 
     sign = "+" if polarity == "positive" else "-"
-    return [f"^{a}{sym}{sign}" for sym, el in isotope_table().items() if form_expected(sym, "{E}", polarity)
-            for a, ab in zip(el.mass_numbers, el.abundances) if ab >= 0.01]
+    named = list(dict.fromkeys(builtin_library().formulas(polarity) + list(REFERENCE_IONS[polarity])))
+    taken = set(np.round([parse_formula(f).mz for f in named], 5).tolist())
+    isotopes = [f"^{a}{sym}{sign}" for sym, el in isotope_table().items() if form_expected(sym, "{E}", polarity)
+                for a, ab in zip(el.mass_numbers, el.abundances) if ab >= 0.01]
+    return candidate_table(named + [f for f in isotopes if round(parse_formula(f).mz, 5) not in taken])
 
 
 def _peak_ions(table, polarity: str | None) -> dict[int, dict]:
     """Peak row → the likeliest ion of it among the battery markers of the built-in library, the reference
-    ions of the polarity and the atomic ions of every isotope (:func:`_atomic_isotope_ions`; ¹⁰⁶Pd⁺ was taken
+    ions of the polarity and the atomic ions of every isotope (:func:`_peak_candidates`; ¹⁰⁶Pd⁺ was taken
     for ZrO⁺ without them) (:func:`~ionscope.spectra.assign.assign_peaks`: within max(100 ppm, FWHM/2), scored
     by mass and isotope pattern), with its error (ppm), confidence among the candidates and the ions the peak
     does not resolve from it; peaks without a candidate are absent. None of it without a polarity."""
-    from ionscope.library.markers import builtin_library
     from ionscope.spectra.assign import assign_peaks
 
     if polarity not in REFERENCE_IONS or not len(table):
         return {}
-    named = list(dict.fromkeys(builtin_library().formulas(polarity) + list(REFERENCE_IONS[polarity])))
-    taken = np.round([parse_formula(f).mz for f in named], 5)
-    candidates = named + [f for f in _atomic_isotope_ions(polarity)  # Na⁺, not ²³Na⁺ beside it
-                          if not np.isin(np.round(parse_formula(f).mz, 5), taken)]
-    best = assign_peaks(table, candidates, max_candidates=3)
+    best = assign_peaks(table, _peak_candidates(polarity), max_candidates=3)
     best = best[best["rank"] == 1]
     return {int(r["peak"]): {"formula": r["formula"], "error_ppm": float(r["error_ppm"]),
                              "confidence": float(r["confidence"]),
@@ -925,23 +925,28 @@ def _identify_file(path, *, elements, polarity, recalibrate, **options) -> tuple
                   tuple(warnings), prov), spec
 
 
-def _calibrated(raw: xr.DataArray, calibration, path: Path | None) -> xr.DataArray:
-    """``raw`` on ``calibration`` (:func:`~ionscope.spectra.calibration.apply_calibration`); its errors name
-    ``path``."""
+@contextmanager
+def _errors_naming(path: Path | None) -> Iterator[None]:
+    """A :class:`ValidationError` raised inside names ``path`` when it names no file."""
     try:
-        return apply_calibration(raw, calibration)
-    except ValidationError as exc:
-        raise ValidationError(exc.problem, exc.path or path) from None
-
-
-def _identified(spec: xr.DataArray, path: Path | None, polarity: str, elements, options: dict):
-    """:func:`identify_elements` on a calibrated spectrum; its errors name ``path``."""
-    try:
-        return identify_elements(spec, polarity=polarity, elements=elements, **options)
+        yield
     except ValidationError as exc:
         if exc.path is not None:
             raise
         raise ValidationError(exc.problem, path) from None
+
+
+def _calibrated(raw: xr.DataArray, calibration, path: Path | None) -> xr.DataArray:
+    """``raw`` on ``calibration`` (:func:`~ionscope.spectra.calibration.apply_calibration`); its errors name
+    ``path``."""
+    with _errors_naming(path):
+        return apply_calibration(raw, calibration)
+
+
+def _identified(spec: xr.DataArray, path: Path | None, polarity: str, elements, options: dict):
+    """:func:`identify_elements` on a calibrated spectrum; its errors name ``path``."""
+    with _errors_naming(path):
+        return identify_elements(spec, polarity=polarity, elements=elements, **options)
 
 
 def _calibrated_identification(raw: xr.DataArray, polarity: str, elements, options: dict, path: Path | None,

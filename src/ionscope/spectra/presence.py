@@ -127,9 +127,11 @@ def _assess(species: _Species, fit: _WindowFit, data: _Spectrum, params: Identif
             contrast, local, local_sigma = _local_fit(s, species, data, params.contrast_pad)
             if not fit.coef[s] > 0:  # the window fit has none of it: nothing to test, the atomic ion's limit
                 contrast = 0.0
-        decisive = not failed or (failed == ["significance"] and z >= min(FORM_Z, z_crit))  # _further_forms
-        if (params.contrast or not diagnostic) and not contrast >= z_crit and not _off_continuum(s, species, data,
-                                                                                                  decisive):
+        # whether the spectrum resolves it is looked at only where that decides presence: the species passes every
+        # other test, or fails only significance at a z a further form of a detected element needs (_further_forms)
+        decisive = not failed or (failed == ["significance"] and z >= min(FORM_Z, z_crit))
+        if (params.contrast or not diagnostic) and not contrast >= z_crit and not _clear_of_continuum(
+                species.formulas[s], data, resolved=decisive):
             failed.append("contrast")
         if not abs(offset) <= params.max_offset:
             failed.append("mass offset")
@@ -142,14 +144,6 @@ def _assess(species: _Species, fit: _WindowFit, data: _Spectrum, params: Identif
         out = _further_forms(out, min(FORM_Z, z_crit))
     out.sort(key=lambda f: (f.interference, -f.intensity))
     return out
-
-
-def _off_continuum(s: int, species: _Species, data: _Spectrum, resolution_matters: bool) -> bool:
-    """Whether species ``s`` needs no contrast test (module docstring, :func:`_clear_of_continuum`); whether the
-    spectrum resolves it is looked at only where that decides presence (``resolution_matters``: the species
-    passes every other test, or fails only significance at a z that a further form of a detected element
-    needs, :func:`_further_forms`)."""
-    return _clear_of_continuum(species.formulas[s], data, resolved=resolution_matters)
 
 
 def _clear_of_continuum(formula: str, data: _Spectrum, resolved: bool = True) -> bool:
@@ -259,7 +253,7 @@ def _local_windows(s: int, species: _Species, data: _Spectrum,
         return None
     centres = grid + defect
     half = np.maximum(centres / (2 * data.resolving_power), np.interp(centres, x, data.dx))
-    b = _interval_counts(centres - half, centres + half, x, data.cs, data.dx)
+    b = _interval_counts(centres - half, centres + half, data.edges, data.cs)
     j = np.rint(cm - defect).astype(int) - grid[0]
     rows = np.nonzero((j >= 0) & (j < grid.size))[0]
     j = j[rows]

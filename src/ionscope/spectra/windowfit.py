@@ -219,8 +219,7 @@ def _prepare(spectrum, mz, params: IdentifyParameters) -> _Spectrum:
     zero = np.zeros(1)
     dx = np.gradient(x)
     return _Spectrum(y, x, dx, np.concatenate((zero, np.cumsum(yb))), np.concatenate((zero, np.cumsum(y))),
-                     np.concatenate((zero, np.cumsum(yb * x))), rp, _bin_edges(x, dx),
-                     position if np.isfinite(position) else 0.0, spread if np.isfinite(rp) else 0.0)
+                     np.concatenate((zero, np.cumsum(yb * x))), rp, _bin_edges(x, dx), position, spread)
 
 
 def _calibration_position_ppm(calibration: dict) -> float:
@@ -310,7 +309,7 @@ def _solve(species: _Species, data: _Spectrum, shift_ppm, rows=None):
     shifts = shift_ppm if np.ndim(shift_ppm) == 0 else np.asarray(shift_ppm)[sel]
     centres = species.cm[sel] * (1 + shifts * 1e-6)
     wlo, whi, win = _windows(centres, species.half[sel])
-    b, var, flanks = _window_counts(wlo, whi, data.x, data.cs_raw, data.dx)
+    b, var, flanks = _window_counts(wlo, whi, data.x, data.cs_raw, data.dx, data.edges)
     sigma = centres / (data.resolving_power * FWHM_SIGMA)
     kept = _captured_fraction(centres, sigma, data.edges, wlo, whi, flanks, win)
     a = np.zeros((wlo.size, n))
@@ -368,10 +367,10 @@ def _capture_uncertainty(species: _Species, data: _Spectrum) -> np.ndarray:
     def share(centre, s):
         return _binned_gaussian_share(centre, s, data.edges, cm - half, cm + half)
 
-    centred = share(cm, sigma)
+    centred = np.divide(species.ca, species.ab, out=np.zeros(cm.size), where=species.ab > 0)  # _build_species'
     moved = 0.5 * (share(cm + delta, sigma) + share(cm - delta, sigma))
     wider = share(cm, sigma * (1 + data.resolving_power_spread))
-    kept = np.bincount(species.idx, species.ab * centred, minlength=n)
+    kept = np.bincount(species.idx, species.ca, minlength=n)
     off = np.bincount(species.idx, species.ab * np.clip(centred - moved, 0.0, None), minlength=n)
     width = np.bincount(species.idx, species.ab * np.abs(centred - wider), minlength=n)
     return np.divide(np.hypot(off, width), kept, out=np.zeros(n), where=kept > 0)
@@ -416,18 +415,19 @@ FLANK_Z = 3.0
 
 
 def _bin_edges(x: np.ndarray, dx: np.ndarray) -> np.ndarray:
+    """Bin edges (m/z) of bins centred at ``x`` with widths ``dx``: half a bin either side of each centre."""
     return np.concatenate((x - dx / 2, [x[-1] + dx[-1] / 2]))
 
 
-def _interval_counts(lo: np.ndarray, hi: np.ndarray, x: np.ndarray, cs: np.ndarray, dx: np.ndarray) -> np.ndarray:
-    """Counts between the m/z ``lo`` and ``hi`` from the running sum ``cs`` of bins centred at ``x`` (widths
-    ``dx``), each bin's counts spread evenly over it (the running sum interpolated between bin edges)."""
-    edges = _bin_edges(x, dx)
+def _interval_counts(lo: np.ndarray, hi: np.ndarray, edges: np.ndarray, cs: np.ndarray) -> np.ndarray:
+    """Counts between the m/z ``lo`` and ``hi`` from the running sum ``cs`` of bins with ``edges``
+    (:func:`_bin_edges`), each bin's counts spread evenly over it (the running sum interpolated between bin
+    edges)."""
     return np.interp(hi, edges, cs) - np.interp(lo, edges, cs)
 
 
-def _window_counts(wlo: np.ndarray, whi: np.ndarray, x: np.ndarray, cs_raw: np.ndarray,
-                   dx: np.ndarray) -> tuple[np.ndarray, np.ndarray, _Flanks]:
+def _window_counts(wlo: np.ndarray, whi: np.ndarray, x: np.ndarray, cs_raw: np.ndarray, dx: np.ndarray,
+                   edges: np.ndarray) -> tuple[np.ndarray, np.ndarray, _Flanks]:
     """Background-subtracted counts in each window, their Poisson variance, and the flanks used.
 
     Counts are taken over the exact m/z interval of a window, not over the bins whose centres fall in
@@ -450,7 +450,7 @@ def _window_counts(wlo: np.ndarray, whi: np.ndarray, x: np.ndarray, cs_raw: np.n
     subtract that peak from the window: ¹⁹⁵Pt⁺ next to C₁₅H₁₅⁺ came out as zero.
     """
     def counts(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return _interval_counts(a, b, x, cs_raw, dx)
+        return _interval_counts(a, b, edges, cs_raw)
 
     width = np.maximum(whi - wlo, 0.0)
     s = counts(wlo, whi)
@@ -526,10 +526,9 @@ def _binned_gaussian_share(centre: np.ndarray, sigma: np.ndarray, edges: np.ndar
     Laurent et al. (2024), about the standard deviation Δ/√12 = 0.29 Δ of that box; placing it exactly
     would claim a precision the axis does not have.
     """
-    width = np.diff(edges)
-    if not np.all(np.asarray(sigma) > 0):
-        return _box_share(centre, np.interp(centre, edges[:-1] + width / 2, width), lo, hi)
     last = edges.size - 2
+    if not np.all(np.asarray(sigma) > 0):
+        return _box_share(centre, _bin_width_at(centre, edges), lo, hi)
 
     def running(u):
         k = np.clip(np.searchsorted(edges, u, side="right") - 1, 0, last)
@@ -539,6 +538,17 @@ def _binned_gaussian_share(centre: np.ndarray, sigma: np.ndarray, edges: np.ndar
         return p0 + np.clip((u - e0) / (e1 - e0), 0.0, 1.0) * (p1 - p0)
 
     return running(hi) - running(lo)
+
+
+def _bin_width_at(mz: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Bin width at ``mz``, interpolated between the centres of the bins (``edges``) either side, as
+    ``np.interp(mz, centres, widths)`` gives it, from the two bins alone."""
+    last = edges.size - 2
+    k = np.clip(np.searchsorted(edges, mz, side="right") - 1, 0, last)
+    j = np.clip(k + (mz >= 0.5 * (edges[k] + edges[k + 1])), 1, last)  # the first bin whose centre lies above
+    c0, c1 = 0.5 * (edges[j - 1] + edges[j]), 0.5 * (edges[j] + edges[j + 1])
+    w0, w1 = edges[j] - edges[j - 1], edges[j + 1] - edges[j]
+    return np.where(mz <= c0, w0, np.where(mz >= c1, w1, w0 + (mz - c0) / (c1 - c0) * (w1 - w0)))
 
 
 def _box_share(centre: np.ndarray, bin_width: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
