@@ -1,4 +1,5 @@
 import numpy as np
+import pandas as pd
 import pytest
 
 from ionscope.library import builtin_library
@@ -112,6 +113,14 @@ def test_assignment_ranks_true_species_first_and_flags_unresolved(metal_spectrum
     rows = table[table["formula"].isin(["^102Ru+", "^102Pd+"])]
     assert rows["unresolved_with"].str.len().gt(0).all()
     assert rows["required_resolving_power"].iloc[0] == pytest.approx(101.904 / 0.00126, rel=0.02)
+
+
+def test_mass_error_is_measured_minus_exact():
+    """A peak 100 ppm above Na⁺ has an error of +100 ppm, the sign of a calibration residual."""
+    na = 22.989221
+    peaks = pd.DataFrame({"mz": [na * (1 + 1e-4)], "height": [1e4], "fwhm": [0.005]})
+    row = assign_peaks(peaks, ["Na+"]).iloc[0]
+    assert row["error_ppm"] == pytest.approx(100.0, abs=0.5)
 
 
 @pytest.mark.slow

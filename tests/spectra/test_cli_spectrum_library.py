@@ -843,3 +843,44 @@ def test_a_metal_isotope_peak_is_named_by_its_element_pattern(cli, tmp_path):
     assert code == 0, err
     named = {round(p["mz"]["value"]): p["ion"]["formula"] for p in json.loads(out)["results"]["peaks"] if p["ion"]}
     assert named[106] == "^106Pd+" and named[105] == "^105Pd+" and named[108] == "^108Pd+"
+
+
+def test_a_molecular_ion_names_a_peak_a_marker_does_not_fit(cli, tmp_path):
+    """CH₄N⁺ (30.0338) beside no lithium: on a calibrated spectrum the peak is not Li₂O⁺ (30.0266, 240 ppm off);
+    where Li₂O⁺ is there it is named; and a mass error is measured − exact (the calibration's sign)."""
+    from ionscope.synth.spectra import tof_spectrum
+
+    base = {"H+": 3e4, "C+": 2e4, "CH3+": 4e4, "Na+": 6e4, "C2H3+": 5e4, "C2H5+": 3e4, "C3H5+": 3e4, "K+": 2e4,
+            "C3H7+": 2e4, "C4H7+": 1e4, "C7H7+": 5e3}
+    for extra, expected in (({"CH4N+": 2e4}, "CH4N+"), ({"Li+": 1e5, "Li2O+": 2e4}, "Li2O+")):
+        spec, _ = tof_spectrum({**base, **extra}, resolving_power=5000, shots=None, seed=2)
+        path = tmp_path / f"P_{expected}.npz"
+        np.savez(path, mz=spec.mz.values, counts=spec.values, channel=spec.channel.values)
+        code, out, err = cli("spectrum", "peaks", path, "--json")
+        assert code == 0, err
+        peaks = json.loads(out)["results"]["peaks"]
+        at30 = next(p for p in peaks if abs(p["mz"]["value"] - 30.03) < 0.02)
+        assert at30["ion"]["formula"] == expected, at30["ion"]
+        assert abs(at30["ion"]["error"]["value"]) < 4 * at30["ion"]["error"]["uncertainty"] + 5, at30["ion"]
+
+
+def test_an_ion_of_two_named_elements_is_one_form_and_bounds_a_limit(tmp_path):
+    """Li₂F⁺ of 15 000 counts with Li and F named: one record in each row (it was listed twice where F was not
+    detected), and a row not detected has a limit at least its largest fitted form (fluorine had "< 14 F⁺")."""
+    from ionscope.spectra.pipeline import identify_file
+    from ionscope.synth.spectra import tof_spectrum
+
+    ions = {"H+": 3e4, "C+": 2e4, "CH3+": 4e4, "C2H3+": 5e4, "C2H5+": 3e4, "C3H5+": 3e4, "C2H3O+": 2e4,
+            "Li+": 2e5, "Li2F+": 1.5e4, "Li2O+": 1e4, "Li2OH+": 5e3, "Ni+": 2e4, "Na+": 2e4}
+    spec, _ = tof_spectrum(ions, n_channels=300_000, resolving_power=2000, shots=None, seed=1)
+    path = tmp_path / "P_cathode.npz"
+    np.savez(path, mz=spec.mz.values, counts=spec.values, channel=spec.channel.values)
+    for named in (["Li", "F"], ["Li", "Ni", "F", "O"]):
+        rows = {r["element"]: r for r in identify_file(path, elements=named)["elements"]}
+        for el, row in rows.items():
+            formulas = [f["formula"] for f in row["forms"]]
+            assert len(formulas) == len(set(formulas)), (el, formulas)
+            if row["detected"] is False and row["forms"]:
+                largest = max(f["intensity"].value for f in row["forms"])
+                assert row["upper_limit"].value >= largest, (el, row["upper_limit"], largest)
+        assert "Li2F+" in [f["formula"] for f in rows["F"]["forms"]]

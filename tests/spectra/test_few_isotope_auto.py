@@ -1,9 +1,14 @@
 """Auto mode on one- and two-isotope metals: found where the spectrum resolves their ions from the molecular
 continuum, not where it cannot (ground truth from :mod:`ionscope.synth.spectra`)."""
 
+import math
+
 import numpy as np
+import pytest
 
 from ionscope.spectra.continuum import (
+    isotopologue_counts,
+    isotopologue_ions,
     mass_defect_gap,
     molecular_ion_masses,
     outside_molecular_continuum,
@@ -41,9 +46,36 @@ def test_molecular_ions_of_a_nominal_mass():
     # m/Δm 4000), not in the 0.09 u bins of a 200-channel export
     gap = mass_defect_gap(58.9326)
     assert 0.03 < gap < 0.07
-    assert resolved_from_molecular_ions([58.9326], [58.9326 / 8000])
+    def only_co(mz):  # 10⁴ counts of Co⁺, none at the molecular ions whose isotopologues lie near it
+        return np.where(np.abs(np.asarray(mz) - 58.9326) < 1e-3, 1e4, 0.0)
+
+    assert resolved_from_molecular_ions([58.9326], [58.9326 / 8000], counts=only_co)
     assert not resolved_from_molecular_ions([58.9326], [58.9326 / 4000]) and not resolved_from_molecular_ions(
         [58.9326], [0.09])
+
+
+def test_isotopologues_of_molecular_ions_count_as_strongly_as_their_monoisotopic_ions():
+    """¹⁸OH⁻ (0.205 % of ¹⁶OH⁻; Meija et al. 2016) lies 0.0086 u from F⁻: at m/Δm 3 000 (FWHM 0.0063 u) the
+    tail of its peak reaches a window on F⁻, and how far follows from the OH⁻ counts of the same spectrum."""
+    masses, parents, shares = isotopologue_ions(19)
+    h18o = np.argmin(np.abs(masses - (17.99916 + 1.00783)))
+    assert abs(parents[h18o] - 17.00274) < 1e-4 and abs(shares[h18o] - 0.00205 / 0.99757) < 1e-5
+    f_minus, half = 18.99840 + 5.486e-4, 19.0 / 6000  # F⁻ ion, window ± FWHM/2 at m/Δm 3 000
+    assert mass_defect_gap(f_minus, -1) > 4 * half  # H₃O is resolved, so only the isotopologue decides
+
+    def spectrum(oh: float, f: float):
+        return lambda mz: np.where(np.abs(mz - 17.0033) < 0.01, oh, np.where(np.abs(mz - f_minus) < 0.01, f, 0.0))
+
+    sigma, offset = 2 * half / 2.354820045, masses[h18o] - 18.99840
+    scale = sigma * math.sqrt(2)
+    in_window = 0.5 * (math.erf((half - offset) / scale) - math.erf((-half - offset) / scale))
+    expected = 1e6 * shares[h18o] * in_window  # ≈ 45 counts of 2 055 ¹⁸OH⁻
+    assert isotopologue_counts(f_minus, half, -1, spectrum(1e6, 1e4)) == pytest.approx(expected, rel=1e-4)
+    assert 30 < expected < 60
+    assert resolved_from_molecular_ions([f_minus], [half], -1, spectrum(1e6, 1e4))  # 45 ≤ √10⁴
+    assert not resolved_from_molecular_ions([f_minus], [half], -1, spectrum(1e6, 1e3))  # 45 > 32
+    assert not resolved_from_molecular_ions([f_minus], [half], -1)  # no counts: counted as a molecular ion
+    assert resolved_from_molecular_ions([f_minus], [19.0 / 40000], -1)  # two FWHM apart at m/Δm 20 000 (also from ¹⁸OH)
 
 
 def test_auto_mode_finds_the_metals_of_a_cathode_and_their_intensities(tmp_path):

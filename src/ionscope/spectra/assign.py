@@ -11,6 +11,7 @@ For a peak at ``m`` with full width ``FWHM``, candidates are library ions whose 
   to the observed height of the assigned peak) with the heights of the peaks found at the other
   isotopologue positions: ``1 − Σ|oᵢ − pᵢ| / Σ(oᵢ + pᵢ)`` over isotopologues predicted above
   ``min_pattern`` of the main one (1 when the pattern has a single visible isotopologue);
+* ``error_ppm``: the peak's m/z less the ion's, in ppm of the ion's (the sign of a calibration residual);
 * ``score = mass score × pattern score`` and ``confidence = score / Σ scores`` of that peak's
   candidates.
 
@@ -122,7 +123,7 @@ def assign_peaks(peaks: pd.DataFrame, candidates: Sequence[str] | CandidateTable
             c = idx[j]
             others = [k for k in best if k != j and abs(cmz[idx[k]] - cmz[c]) < pf[i]]
             rp = [cmz[c] / abs(cmz[idx[k]] - cmz[c]) for k in others if cmz[idx[k]] != cmz[c]]
-            rows.append((i, m, rank, str(cform[c]), cmz[c], d[j] / cmz[c] * 1e6, mass_score[j], pat[j], score[j],
+            rows.append((i, m, rank, str(cform[c]), cmz[c], -d[j] / cmz[c] * 1e6, mass_score[j], pat[j], score[j],
                          score[j] / total if total > 0 else 0.0,
                          ";".join(str(cform[idx[k]]) for k in others),
                          float(max(rp)) if rp else np.nan))

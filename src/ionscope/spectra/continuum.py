@@ -9,10 +9,14 @@ have (:func:`outside_molecular_continuum`).
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Callable
 from functools import lru_cache
-from itertools import product
+from itertools import combinations_with_replacement, product
+from math import factorial
 
 import numpy as np
+from scipy.special import ndtr
 
 from ionscope.library.isotopes import ELECTRON_MASS, element
 
@@ -40,14 +44,10 @@ def outside_molecular_continuum(mz: np.ndarray) -> bool:
     A CcHhNnOo ion of nominal mass ``N = 12c + h + 14n + 16o`` exists when its rings-plus-double-bonds
     ``c − h/2 + n/2 + 1`` is at least −½, the value of the saturated even-electron ions (CH₅⁺, H₃O⁺, NH₄⁺,
     H₃⁺; McLafferty & Tureček, *Interpretation of Mass Spectra*, 4th ed., University Science Books 1993,
-    ch. 2). No such ion has N = 4–11 or 20–23 (below m/z 120 no other).
+    ch. 2). No such ion has N = 4–11 or 20–23 (below m/z 120 no other; of their isotopologues only
+    H₂¹⁸O⁺ and H₃¹⁸O⁺, 0.2 % of H₂O⁺ and H₃O⁺, reach m/z 20–21).
     """
-    return bool(len(mz)) and all(_no_molecular_ion(int(n)) for n in np.rint(np.asarray(mz, float)))
-
-
-def _no_molecular_ion(nominal: int) -> bool:
-    c, n, o, h = _chno_formulas(nominal)
-    return not np.any(c - h / 2 + n / 2 + 1 >= -0.5)
+    return bool(len(mz)) and all(_plausible_formulas(int(n)).size == 0 for n in np.rint(np.asarray(mz, float)))
 
 
 @lru_cache(maxsize=1024)
@@ -60,31 +60,115 @@ def _chno_formulas(nominal: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np
     return c[ok], n[ok], o[ok], h[ok]
 
 
-@lru_cache(maxsize=1024)
-def molecular_ion_masses(nominal: int) -> np.ndarray:
-    """Exact masses (u, neutral formula) of the plausible CcHhNnOoSiₓSᵧ ions of a nominal mass.
+FWHM_SIGMA = 2.354820045  #: FWHM of a Gaussian in units of its σ, 2√(2 ln 2)
 
-    Rings-plus-double-bonds ``c + x − h/2 + n/2 + 1`` ≥ −½ (:func:`outside_molecular_continuum`; Si is
-    tetravalent as C, S divalent as O); with carbon, at most :data:`MAX_O_PER_C` O and :data:`MAX_N_PER_C` N
-    per C (Kind & Fiehn 2007, rule 4, extended ranges); without, at most :data:`MAX_CARBON_FREE_HEAVY` heavy
-    atoms; at most :data:`MAX_SI` Si and :data:`MAX_S` S. Sorted; empty where none exists.
-    """
-    parts = []
+_ATOMS = ("C", "H", "N", "O", "Si", "S")
+
+
+@lru_cache(maxsize=1024)
+def _plausible_formulas(nominal: int) -> np.ndarray:
+    """Atom counts (rows; columns C, H, N, O, Si, S) of the plausible monoisotopic molecular ions of a nominal
+    mass (the rules of :func:`molecular_ion_masses`)."""
+    parts = [np.zeros((0, len(_ATOMS)), int)]
     for si, su in product(range(MAX_SI + 1), range(MAX_S + 1)):
         rest = nominal - 28 * si - 32 * su
         if rest == 0 and si + su:
-            parts.append(np.array([si * _MASS["Si"] + su * _MASS["S"]]))
+            parts.append(np.array([[0, 0, 0, 0, si, su]]))
         elif rest > 0:
             c, n, o, h = _chno_formulas(rest)
             carbon_free_heavy = np.where(c > 0, 0, n + o) + si + su
             ok = ((c + si - h / 2 + n / 2 + 1 >= -0.5) & (carbon_free_heavy <= MAX_CARBON_FREE_HEAVY)
                   & ((c == 0) | ((o <= MAX_O_PER_C * c) & (n <= MAX_N_PER_C * c))))
-            parts.append(c[ok] * _MASS["C"] + h[ok] * _MASS["H"] + n[ok] * _MASS["N"] + o[ok] * _MASS["O"]
-                         + si * _MASS["Si"] + su * _MASS["S"])
-    return np.sort(np.concatenate(parts)) if parts else np.array([])
+            k = int(ok.sum())
+            parts.append(np.column_stack([c[ok], h[ok], n[ok], o[ok], np.full(k, si), np.full(k, su)]))
+    return np.concatenate(parts)
 
 
-_MASS = {s: float(element(s).masses[np.argmax(element(s).abundances)]) for s in ("C", "H", "N", "O", "Si", "S")}
+@lru_cache(maxsize=1)
+def _heavy_isotopes() -> tuple[tuple[int, int, float, float], ...]:
+    """(atom column, nominal shift, mass shift in u, abundance relative to the main isotope) of every heavier
+    stable isotope of C, H, N, O, Si and S (Meija et al., *Pure Appl. Chem.* 88, 293, 2016,
+    doi:10.1515/pac-2015-0503)."""
+    out = []
+    for col, sym in enumerate(_ATOMS):
+        e = element(sym)
+        main = int(np.argmax(e.abundances))
+        for k in range(e.masses.size):
+            if k != main:
+                out.append((col, int(e.mass_numbers[k] - e.mass_numbers[main]),
+                            float(e.masses[k] - e.masses[main]), float(e.abundances[k] / e.abundances[main])))
+    return tuple(out)
+
+
+#: Most heavier-isotope atoms in an isotopologue counted: four ¹³C in C₁₆ (m/z ≈ 200) are 2·10⁻⁵ of its
+#: monoisotopic ion.
+MAX_SUBSTITUTED = 3
+
+
+@lru_cache(maxsize=1)
+def _substitutions() -> tuple[tuple[tuple[int, int, float, float], ...], ...]:
+    """The substitutions of one to :data:`MAX_SUBSTITUTED` atoms by heavier isotopes (each as the isotopes
+    substituted, with repetition)."""
+    return tuple(sub for n in range(1, MAX_SUBSTITUTED + 1)
+                 for sub in combinations_with_replacement(_heavy_isotopes(), n))
+
+
+def _isotopologue_share(atoms: np.ndarray, substitution: tuple[tuple[int, int, float, float], ...]) -> np.ndarray:
+    """Abundance of a substituted isotopologue of each formula (rows of ``atoms``) relative to its monoisotopic
+    ion: the number of ways to place the heavier atoms among the formula's atoms of their element times their
+    abundance ratios (multinomial; Yergey, *Int. J. Mass Spectrom. Ion Phys.* 52, 337, 1983,
+    doi:10.1016/0020-7381(83)85053-0)."""
+    share = np.ones(len(atoms))
+    placed = dict.fromkeys(range(len(_ATOMS)), 0)
+    for isotope, times in Counter(substitution).items():
+        col, _, _, ratio = isotope
+        for _ in range(times):
+            share *= np.clip(atoms[:, col] - placed[col], 0, None) * ratio
+            placed[col] += 1
+        share /= factorial(times)
+    return share
+
+
+@lru_cache(maxsize=1024)
+def molecular_ion_masses(nominal: int) -> np.ndarray:
+    """Exact masses (u, neutral formula) of the plausible monoisotopic CcHhNnOoSiₓSᵧ ions of a nominal mass.
+
+    Rings-plus-double-bonds ``c + x − h/2 + n/2 + 1`` ≥ −½ (:func:`outside_molecular_continuum`; Si is
+    tetravalent as C, S divalent as O); with carbon, at most :data:`MAX_O_PER_C` O and :data:`MAX_N_PER_C` N
+    per C (Kind & Fiehn 2007, rule 4, extended ranges); without, at most :data:`MAX_CARBON_FREE_HEAVY` heavy
+    atoms; at most :data:`MAX_SI` Si and :data:`MAX_S` S. Sorted; empty where none exists. Their
+    isotopologues: :func:`isotopologue_ions`.
+    """
+    return np.sort(_monoisotopic_masses(_plausible_formulas(nominal)))
+
+
+@lru_cache(maxsize=1024)
+def isotopologue_ions(nominal: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The isotopologues with heavier isotopes (¹³C, ¹⁸O, ³⁰Si …) of the plausible molecular ions of lighter
+    nominal mass (:func:`molecular_ion_masses`) that fall on ``nominal``: their exact masses, the masses of their
+    monoisotopic ions (u, neutral formulas) and their abundances relative to those (:func:`_isotopologue_share`),
+    with up to :data:`MAX_SUBSTITUTED` heavier atoms. ¹⁸OH (19.007) lies 0.009 u from F, ²⁸Si³⁰Si (57.951) 0.015 u
+    from ⁵⁸Ni.
+    """
+    masses, parents, shares = [np.zeros(0)], [np.zeros(0)], [np.zeros(0)]
+    for sub in _substitutions():
+        parent = nominal - sum(a[1] for a in sub)
+        if parent > 0:
+            atoms = _plausible_formulas(parent)
+            share = _isotopologue_share(atoms, sub)
+            keep = share > 0
+            mono = _monoisotopic_masses(atoms[keep])
+            masses.append(mono + sum(a[2] for a in sub))
+            parents.append(mono)
+            shares.append(share[keep])
+    return np.concatenate(masses), np.concatenate(parents), np.concatenate(shares)
+
+
+def _monoisotopic_masses(atoms: np.ndarray) -> np.ndarray:
+    return atoms @ np.array([_MASS[a] for a in _ATOMS])
+
+
+_MASS = {s: float(element(s).masses[np.argmax(element(s).abundances)]) for s in _ATOMS}
 
 
 def mass_defect_gap(mz: float, charge: int = 1) -> float:
@@ -110,11 +194,41 @@ def resolved(gap: np.ndarray, half_width: np.ndarray) -> np.ndarray:
     return np.asarray(gap) >= RESOLVED_HALF_WIDTHS * np.asarray(half_width)
 
 
-def resolved_from_molecular_ions(mz: np.ndarray, half_width: np.ndarray, charge: int = 1) -> bool:
-    """Whether the spectrum resolves every one of ``mz`` (:func:`resolved`, with the window ``half_width``,
-    u: the larger of FWHM/2 and the bin width) from each plausible molecular ion of its nominal mass
-    (:func:`molecular_ion_masses`): the counts at its exact mass are then its own, not the flank of a
-    molecular ion.
+def resolved_from_molecular_ions(mz: np.ndarray, half_width: np.ndarray, charge: int = 1,
+                                 counts: Callable[[np.ndarray], np.ndarray] | None = None) -> bool:
+    """Whether the counts at each of ``mz`` are its own, not a molecular ion's.
+
+    The spectrum must resolve each (:func:`resolved`, with the window ``half_width``, u: the larger of FWHM/2
+    and the bin width) from every plausible molecular ion of its nominal mass (:func:`molecular_ion_masses`),
+    and the isotopologues of molecular ions it does not resolve from them (:func:`isotopologue_ions`) must
+    hold no more than the counting noise of the ion's window: ``Σ share × counts(monoisotopic ion) ≤
+    √counts(ion)``, their abundance being fixed by nature relative to ions measured in the same spectrum.
+    ``counts`` gives the counts in the window at each of an array of m/z; without it every unresolved
+    isotopologue counts as a molecular ion.
     """
     mz, half = np.atleast_1d(np.asarray(mz, float)), np.broadcast_to(np.asarray(half_width, float), np.shape(mz))
-    return bool(mz.size) and bool(np.all(resolved(np.array([mass_defect_gap(m, charge) for m in mz]), half)))
+    if not mz.size or not np.all(resolved(np.array([mass_defect_gap(m, charge) for m in mz]), half)):
+        return False
+    bound = np.array([isotopologue_counts(m, h, charge, counts) for m, h in zip(mz, half)])
+    own = counts(mz) if counts is not None else np.zeros_like(mz)
+    return bool(np.all(bound <= np.sqrt(np.maximum(own, 1.0))))
+
+
+def isotopologue_counts(mz: float, half_width: float, charge: int = 1,
+                        counts: Callable[[np.ndarray], np.ndarray] | None = None) -> float:
+    """Most counts the isotopologues of molecular ions (:func:`isotopologue_ions`) that an ion at ``mz`` is not
+    resolved from (:func:`resolved`) can put in its window ``mz ± half_width``: their abundances relative to
+    their monoisotopic ions, times the counts of those (``counts``: counts in the window at each of an array of
+    m/z), times the share of a Gaussian peak of FWHM ``2·half_width`` at the isotopologue's mass that falls in
+    the window; 0 where none is that close, ``inf`` without ``counts``."""
+    neutral = mz + charge * ELECTRON_MASS
+    masses, parents, shares = isotopologue_ions(int(round(neutral)))
+    offset = masses - neutral
+    near = ~resolved(np.abs(offset), np.asarray(half_width))
+    if not near.any():
+        return 0.0
+    if counts is None:
+        return float("inf")
+    sigma = 2 * half_width / FWHM_SIGMA
+    inside = ndtr((half_width - offset[near]) / sigma) - ndtr((-half_width - offset[near]) / sigma)
+    return float((shares[near] * inside) @ counts(parents[near] - charge * ELECTRON_MASS))

@@ -215,8 +215,9 @@ def _found_refit(fits: list[SpeciesFit], again: list[SpeciesFit]) -> list[Specie
     kept = {f.element for f in again if f.present and not f.interference}
     refitted = {f.formula for f in again}
     out = [f for f in again if f.element in kept or f.interference]
-    out += [f for f in fits if (f.element not in kept and not f.interference)
-            or (f.interference and f.formula not in refitted)]
+    taken = {f.formula for f in out}  # an ion of two elements (Li₂F⁺) is one record, the refit's
+    out += [f for f in fits if f.formula not in taken and ((f.element not in kept and not f.interference)
+                                                           or (f.interference and f.formula not in refitted))]
     out.sort(key=lambda f: (f.interference, -f.intensity))
     return out
 

@@ -472,8 +472,9 @@ def peaks_result(spec, *, min_snr: float = 3.0, recalibrate: bool = True,
     prov = make_provenance("ionscope.spectra.find_spectrum_peaks", inputs=[source] if source else [],
                            parameters={"min_snr": min_snr, "recalibrate": recalibrate})
     x = spec.coords["mz"].values
-    ions = _peak_ions(table, (spec.attrs.get("acquisition") or {}).get("polarity"))
     peaks = [_peak_record(r, rms_bins * float(np.interp(r["mz"], x, np.gradient(x)))) for r in table.to_dict("records")]
+    ions = _peak_ions(table, (spec.attrs.get("acquisition") or {}).get("polarity"),
+                      np.array([p["mz"].uncertainty for p in peaks]))
     for i, peak in enumerate(peaks):
         ion = ions.get(i)
         if ion is not None:  # its mass error known as well as the peak's m/z
@@ -486,13 +487,14 @@ def peaks_result(spec, *, min_snr: float = 3.0, recalibrate: bool = True,
 
 @cache
 def _peak_candidates(polarity: str):
-    """The ions a peak is named by (:func:`_peak_ions`), built once per polarity: the battery markers of the
-    built-in library, the reference ions, and the atomic ion of every isotope of ≥ 1 % natural abundance
-    (``^106Pd+``) of the elements that form one in ``polarity`` (:func:`~ionscope.spectra.forms.form_expected`)
-    where no ion of the first two has its mass (Na⁺, not ²³Na⁺ beside it)."""
+    """The ions a peak is named by (:func:`_peak_ions`), built once per polarity: the library ions — the battery
+    markers of the built-in library, the reference ions and the atomic ion of every isotope of ≥ 1 % natural
+    abundance (``^106Pd+``) of the elements that form one in ``polarity``
+    (:func:`~ionscope.spectra.forms.form_expected`) — and, apart, the plausible molecular ions of C, H, N, O, Si
+    and S (:func:`_molecular_candidates`). Each where no ion before it has its mass (Na⁺, not ²³Na⁺ beside it)."""
     from ionscope.library.isotopes import isotope_table
     from ionscope.library.markers import builtin_library
-    from ionscope.spectra.assign import candidate_table
+    from ionscope.spectra.assign import CandidateTable, candidate_table
     from ionscope.spectra.forms import form_expected
 
     sign = "+" if polarity == "positive" else "-"
@@ -500,25 +502,93 @@ def _peak_candidates(polarity: str):
     taken = set(np.round([parse_formula(f).mz for f in named], 5).tolist())
     isotopes = [f"^{a}{sym}{sign}" for sym, el in isotope_table().items() if form_expected(sym, "{E}", polarity)
                 for a, ab in zip(el.mass_numbers, el.abundances) if ab >= 0.01]
-    return candidate_table(named + [f for f in isotopes if round(parse_formula(f).mz, 5) not in taken])
+    library = candidate_table(named + [f for f in isotopes if round(parse_formula(f).mz, 5) not in taken])
+    mz, formulas = _molecular_candidates(sign)
+    new = ~np.isin(np.round(mz, 5), np.round(library.mz, 5))
+    order = np.argsort(mz[new], kind="stable")
+    return library, CandidateTable(mz[new][order], formulas[new][order])
 
 
-def _peak_ions(table, polarity: str | None) -> dict[int, dict]:
-    """Peak row → the likeliest ion of it among the battery markers of the built-in library, the reference
-    ions of the polarity and the atomic ions of every isotope (:func:`_peak_candidates`; ¹⁰⁶Pd⁺ was taken
-    for ZrO⁺ without them) (:func:`~ionscope.spectra.assign.assign_peaks`: within max(100 ppm, FWHM/2), scored
-    by mass and isotope pattern), with its error (ppm), confidence among the candidates and the ions the peak
-    does not resolve from it; peaks without a candidate are absent. None of it without a polarity."""
+#: Mass accuracy (ppm) of a calibrated TOF-SIMS spectrum, 10–20 ppm (Green, Gilmore & Seah, *J. Am. Soc. Mass
+#: Spectrom.* 17, 514, 2006, doi:10.1016/j.jasms.2005.12.005): molecular ions name a peak up to the nominal mass where
+#: their formulas lie closer than this (:func:`_molecular_candidates`).
+MASS_ACCURACY_PPM = 20.0
+
+
+def _molecular_candidates(sign: str) -> tuple[np.ndarray, np.ndarray]:
+    """m/z and formulas (``CH4N+``) of the plausible molecular ions of C, H, N, O, Si and S
+    (:func:`~ionscope.spectra.continuum.molecular_ion_masses`) of every nominal mass up to the first whose
+    formulas lie a median :data:`MASS_ACCURACY_PPM` or less apart (m/z ≈ 100): above it a formula cannot be
+    told from the others by its mass, and a peak is named only by the library."""
+    from ionscope.library.isotopes import ELECTRON_MASS
+    from ionscope.spectra.continuum import _ATOMS, _monoisotopic_masses, _plausible_formulas
+
+    charge = 1 if sign == "+" else -1
+    masses, names = [], []
+    for nominal in range(1, 1000):
+        atoms = _plausible_formulas(nominal)
+        mono = _monoisotopic_masses(atoms)
+        if mono.size > 1 and np.median(np.diff(np.sort(mono))) <= MASS_ACCURACY_PPM * 1e-6 * nominal:
+            break
+        masses.append(mono - charge * ELECTRON_MASS)
+        names += ["".join(a + (str(n) if n > 1 else "") for a, n in zip(_ATOMS, row) if n) + sign for row in atoms]
+    return np.concatenate(masses), np.array(names, dtype=object)
+
+
+def _peak_ions(table, polarity: str | None, mz_sigma: np.ndarray) -> dict[int, dict]:
+    """Peak row → its likeliest ion, with its error (ppm), confidence among the candidates and the ions the
+    peak does not resolve from it; peaks without a candidate are absent, and all without a polarity.
+
+    The candidates (:func:`_peak_candidates`) within max(100 ppm, FWHM/2) are ranked by mass and isotope
+    pattern (:func:`~ionscope.spectra.assign.assign_peaks`). A library ion whose m/z the peak's agrees with
+    within 3σ (``mz_sigma``: centroid and calibration, u) names it: where the calibration cannot tell the
+    candidates apart, a curated marker is likelier than one of the many formulas of its nominal mass (C₃H₇⁺,
+    not C₂H₅N⁺). Else the molecular ion within 3σ with the fewest N, O, Si and S atoms (the best ranked of
+    those): the ions of adventitious carbon, hydrocarbons and then oxygenated ones, dominate an organic
+    surface's spectrum (Vickerman & Briggs, *ToF-SIMS: Materials Analysis by Mass Spectrometry*, 2nd ed.,
+    2013, ch. 4) — C₂H₂O⁺, not N₃⁺, at m/z 42.01 where the calibration cannot tell them. Else the best
+    candidate: CH₄N⁺ at m/z 30.034 on a spectrum calibrated to 10 ppm, not Li₂O⁺ 250 ppm away. The others
+    within the peak's FWHM are listed."""
     from ionscope.spectra.assign import assign_peaks
 
     if polarity not in REFERENCE_IONS or not len(table):
         return {}
-    best = assign_peaks(table, _peak_candidates(polarity), max_candidates=3)
-    best = best[best["rank"] == 1]
-    return {int(r["peak"]): {"formula": r["formula"], "error_ppm": float(r["error_ppm"]),
-                             "confidence": float(r["confidence"]),
-                             "unresolved_with": [f for f in r["unresolved_with"].split(";") if f]}
-            for r in best.to_dict("records")}
+    library, molecular = _peak_candidates(polarity)
+    lib = _by_peak(assign_peaks(table, library, max_candidates=3), library=True)
+    mol = _by_peak(assign_peaks(table, molecular, max_candidates=30, pattern=False), library=False)
+    fwhm = table["fwhm"].to_numpy(float)
+    out = {}
+    for peak in sorted(set(lib) | set(mol)):
+        rows = lib.get(peak, []) + mol.get(peak, [])
+        near = [r for r in rows if abs(r["ion_mz"] - r["peak_mz"]) <= 3 * mz_sigma[peak]]
+        agree_lib = [r for r in near if r["library"]]
+        if agree_lib:
+            best = agree_lib[0]
+        elif near:
+            best = min(near, key=lambda r: _heteroatoms(r["formula"]))
+        else:
+            best = rows[0]
+        others = sorted((r for r in rows if r["formula"] != best["formula"]
+                         and abs(r["ion_mz"] - best["ion_mz"]) < fwhm[peak]),
+                        key=lambda r: abs(r["ion_mz"] - best["ion_mz"]))
+        out[int(peak)] = {"formula": best["formula"], "error_ppm": float(best["error_ppm"]),
+                          "confidence": float(best["confidence"]),
+                          "unresolved_with": [r["formula"] for r in others[:5]]}
+    return out
+
+
+def _by_peak(ranked, library: bool) -> dict[int, list[dict]]:
+    """Rows of an :func:`~ionscope.spectra.assign.assign_peaks` table by peak, best first, each marked as a
+    ``library`` ion or not."""
+    out: dict[int, list[dict]] = {}
+    for r in ranked.to_dict("records"):
+        out.setdefault(int(r["peak"]), []).append({**r, "library": library})
+    return out
+
+
+def _heteroatoms(formula: str) -> int:
+    """Number of N, O, Si and S atoms of a molecular-ion formula (``C2H2O+`` → 1)."""
+    return sum(int(n or 1) for _, n in re.findall(r"(Si|N|O|S)(\d*)", formula))
 
 
 def _peak_record(row: dict, calibration_sigma: float = 0.0) -> dict:
@@ -628,16 +698,20 @@ def _element_rows(fits, elements: Sequence[str], polarity: str) -> list[dict]:
     polarity) was not tested: ``detected`` is None and no number is given.
     Upper limit of an element not detected: ``max(x, 0) + 3σ`` of its atomic ion M± (one-sided 3σ, the
     counting-statistics convention of Currie, *Anal. Chem.* 1968, doi:10.1021/ac60259a007), or of its
-    best-constrained form when the atomic ion is out of range: the larger of the limits from the window fit
-    and from the fit over the local continuum of the contrast test (:mod:`ionscope.spectra.presence`, test
-    3). Each bounds the ion's counts at 3σ, so the larger does too, and each fails alone in its own way: the
-    window fit credits an ion with every count at its masses that the other fitted species leave, so its limit
-    fell as more elements were named (Ir⁻ on a negative Ru–Rh spectrum: < 46 700 counts named alone, < 3 700
-    with five metals) although the continuum under Ir⁻ was the same (over it: < 46 700 and < 37 100); the
-    local fit loses part of a many-isotope pattern to the continuum ramps (Pd⁺ of 150 simulated counts: 126
-    on average over 40 spectra, against 144 from the window fit).
+    best-constrained form when the atomic ion is out of range; and when another of its forms was fitted with more
+    counts than that, of the form fitted with the most (a limit never lies below a form fitted but not
+    confirmed: Li₂F⁺ of 15 000 counts failing the contrast test had left fluorine at "< 14 F⁺", an ion fluorine
+    hardly forms). Each species' limit is the larger of those from the window fit and from the fit over the
+    local continuum of the contrast test (:mod:`ionscope.spectra.presence`, test 3). Each bounds the ion's
+    counts at 3σ, so the larger does too, and each fails alone in its own way: the window fit credits an ion
+    with every count at its masses that the other fitted species leave, so its limit fell as more elements
+    were named (Ir⁻ on a negative Ru–Rh spectrum: < 46 700 counts named alone, < 3 700 with five metals)
+    although the continuum under Ir⁻ was the same (over it: < 46 700 and < 37 100); the local fit loses part
+    of a many-isotope pattern to the continuum ramps (Pd⁺ of 150 simulated counts: 126 on average over 40
+    spectra, against 144 from the window fit). The limit of the element's total over its forms would be the
+    counterpart of a detected row's intensity, but where its forms share their masses with other elements'
+    ions it bounds nothing useful (Ir on the negative Ru–Rh spectrum: < 254 000 counts).
     """
-    sign = "+" if polarity == "positive" else "-"
     rows = []
     for el in elements:
         mine = [f for f in fits if (f.element == el or el in f.shared_with) and not f.interference]
@@ -658,12 +732,8 @@ def _element_rows(fits, elements: Sequence[str], polarity: str) -> list[dict]:
                        pattern_score=max(f.score for f in present), upper_limit_form=None,
                        evidence=[f.formula for f in present], not_detected_because=[])
         else:
-            atom = [f for f in mine if f.formula == el + sign]
-            limits = {f.formula: _upper_limit(f) for f in mine}
-            pool = ([f for f in atom if np.isfinite(limits[f.formula])]
-                    or [f for f in mine if np.isfinite(limits[f.formula])])
-            limit_of = min(pool, key=lambda f: limits[f.formula], default=None)
-            ul = limits[limit_of.formula] if limit_of else float("nan")
+            limit_of = _limit_form(mine, el + ("+" if polarity == "positive" else "-"))
+            ul = _upper_limit(limit_of) if limit_of else float("nan")
             best = max(mine, key=lambda f: f.contrast)
             row.update(intensity=None, upper_limit_form=limit_of.formula if limit_of else None,
                        upper_limit=Quantity(ul, None, "counts", why_no_uncertainty=UPPER_LIMIT_WHY)
@@ -688,6 +758,19 @@ def _auto_mode_note(fits) -> str:
         note += (f"; not tested here, no ion of theirs resolved from the molecular ions at this resolution and "
                  f"binning: {', '.join(untested)}")
     return note
+
+
+def _limit_form(forms: Sequence, atomic: str):
+    """The species an element's upper limit is on (:func:`_element_rows`): its atomic ion ``atomic``, else its
+    best-constrained form, unless another form was fitted with more counts than that limit — then the form
+    fitted with the most. None where no limit could be taken."""
+    bounded = [f for f in forms if np.isfinite(_upper_limit(f))]
+    ref = min((f for f in bounded if f.formula == atomic), key=_upper_limit, default=None) or \
+        min(bounded, key=_upper_limit, default=None)
+    if ref is None:
+        return None
+    strongest = max(bounded, key=lambda f: f.intensity)
+    return strongest if strongest.intensity > _upper_limit(ref) else ref
 
 
 def _upper_limit(f) -> float:

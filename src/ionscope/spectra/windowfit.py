@@ -27,6 +27,7 @@ import numpy as np
 
 from ionscope.model.errors import ValidationError
 from ionscope.spectra import _peakfind
+from ionscope.spectra.continuum import FWHM_SIGMA
 from ionscope.spectra.forms import (
     NO_ION_WHY,
     _candidate_pairs,
@@ -506,7 +507,6 @@ def _gaussian_share(centre: np.ndarray, sigma: np.ndarray, lo: np.ndarray, hi: n
     return 0.5 * (erf((hi - centre) * z) - erf((lo - centre) * z))
 
 
-FWHM_SIGMA = 2.354820045  #: FWHM of a Gaussian in units of its σ, 2√(2 ln 2)
 
 
 def _binned_gaussian_share(centre: np.ndarray, sigma: np.ndarray, edges: np.ndarray, lo: np.ndarray,
