@@ -884,3 +884,24 @@ def test_an_ion_of_two_named_elements_is_one_form_and_bounds_a_limit(tmp_path):
                 largest = max(f["intensity"].value for f in row["forms"])
                 assert row["upper_limit"].value >= largest, (el, row["upper_limit"], largest)
         assert "Li2F+" in [f["formula"] for f in rows["F"]["forms"]]
+
+
+def test_an_ion_of_an_absent_alkali_is_no_evidence_of_fluorine(tmp_path):
+    """An organic ion at m/z 103 (C₃H₃O₄⁻, 0.028 u from Na₂F₃⁻) on a negative LiPF₆-derived interphase without
+    sodium: Na₂F₃⁻ is fitted (it takes those counts from no one) but does not count as fluorine; PF₆⁻ does, with
+    fluorine named alone too (phosphorus, never screened, is taken on the ion's own evidence)."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    from bench_spectra_battery import NEGATIVE_SEI, NEGATIVE_SURFACE
+
+    from ionscope.spectra.pipeline import identify_file
+    from ionscope.synth.spectra import tof_spectrum
+
+    spec, _ = tof_spectrum({**NEGATIVE_SURFACE, **NEGATIVE_SEI, "C3H3O4-": 300.0}, n_channels=300_000,
+                           resolving_power=2000, shots=None, seed=0)
+    path = tmp_path / "N_sei.npz"
+    np.savez(path, mz=spec.mz.values, counts=spec.values, channel=spec.channel.values)
+    for named in (["Li", "F", "P"], ["F"]):
+        f_row = next(r for r in identify_file(path, elements=named)["elements"] if r["element"] == "F")
+        assert "Na2F3-" not in f_row["evidence"] and "PF6-" in f_row["evidence"], (named, f_row["evidence"])

@@ -27,7 +27,7 @@ from ionscope.spectra.calibration import (
     signed_rank_p_value,
 )
 from ionscope.spectra.deadtime import dead_time_corrected
-from ionscope.spectra.elements import AUTO_NUISANCE, _few_isotope_metals, identify_elements
+from ionscope.spectra.elements import AUTO_NUISANCE, NONMETALS, _few_isotope_metals, identify_elements
 from ionscope.spectra.forms import NO_ION_WHY, _candidate_pairs, _primary_elements, _unit_pattern, _untestable
 from ionscope.spectra.lockmass import lock_ions
 from ionscope.spectra.peaks import channel_binned, find_spectrum_peaks
@@ -693,7 +693,11 @@ def _element_rows(fits, elements: Sequence[str], polarity: str) -> list[dict]:
     (the one of largest contrast) fails (``[]`` when detected).
 
     Intensity of a detected element: sum of its present species (counts), σ added in quadrature; an ion of
-    two named elements (Li₂F⁺, PF₆⁻) is a form of both and counts in both rows. An
+    two elements (Li₂F⁺, PF₆⁻) is a form of both and counts in both rows where its metal is established —
+    named, found by the screening, or present by an ion of its own: Na₂F₃⁻ is no evidence of fluorine on a
+    spectrum without sodium (46 counts of an organic ion at m/z 103 had counted as fluorine). The non-metals
+    (F, Cl, P), which the screening never tests, are taken on the shared ion's own evidence (PF₆⁻ counts for
+    fluorine named alone). An
     element none of whose ions was fitted (all beyond the spectrum's m/z range, or none expected in the
     polarity) was not tested: ``detected`` is None and no number is given.
     Upper limit of an element not detected: ``max(x, 0) + 3σ`` of its atomic ion M± (one-sided 3σ, the
@@ -712,13 +716,16 @@ def _element_rows(fits, elements: Sequence[str], polarity: str) -> list[dict]:
     counterpart of a detected row's intensity, but where its forms share their masses with other elements'
     ions it bounds nothing useful (Ir on the negative Ru–Rh spectrum: < 254 000 counts).
     """
+    established = (set(elements) | set(getattr(fits, "background", ())) | set(NONMETALS)
+                   | {f.element for f in fits if f.present and not f.shared_with and not f.interference})
     rows = []
     for el in elements:
         mine = [f for f in fits if (f.element == el or el in f.shared_with) and not f.interference]
-        present = [f for f in mine if f.present]
+        counted = {f.formula for f in mine if f.present and {f.element, *f.shared_with} <= established}
+        present = [f for f in mine if f.formula in counted]
         forms = [{"formula": f.formula, "intensity": Quantity(f.intensity, _fin(f.uncertainty), "counts"),
                   "significance": f.significance, "contrast": f.contrast, "pattern_score": f.score,
-                  "present": f.present} for f in mine]
+                  "present": f.formula in counted} for f in mine]
         row = {"element": el, "detected": bool(present), "forms": forms}
         if not mine:
             row.update(detected=None, intensity=None, upper_limit=None, upper_limit_form=None, significance=None,
