@@ -421,14 +421,14 @@ def test_peaks_on_bare_numpy_arrays_says_what_the_file_holds(cli, tmp_path):
     one = tmp_path / "one.npz"
     np.savez(one, counts=np.ones(50))
     code, _, err = cli("spectrum", "peaks", one)
-    assert code == 2 and "one.npz holds 1 unlabelled array (counts), not a spectrum" in " ".join(err.split())
+    assert code == 2 and "one.npz: holds 1 unlabelled array (counts), not a spectrum" in " ".join(err.split())
 
     odd = tmp_path / "odd.npz"
     np.savez(odd, counts=np.ones((4, 49)), mz=np.linspace(1.0, 50.0, 50))
     code, _, err = cli("spectrum", "peaks", odd)
     text = " ".join(err.split())
     assert code == 2 and "holds 2 unlabelled arrays (counts, mz), not a spectrum" in text
-    assert "holds a arrays" not in text
+    assert "holds a arrays" not in text and "counts 4×49, mz 50" in text  # the shapes that do not fit
 
 
 def test_an_image_is_analysed_as_its_total_spectrum_and_a_processed_imzml_is_refused(cli, tmp_path):
@@ -894,7 +894,6 @@ def test_an_ion_of_an_absent_alkali_is_no_evidence_of_fluorine(tmp_path):
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
     from bench_spectra_battery import NEGATIVE_SEI, NEGATIVE_SURFACE
-
     from ionscope.spectra.pipeline import identify_file
     from ionscope.synth.spectra import tof_spectrum
 

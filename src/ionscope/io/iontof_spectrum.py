@@ -55,6 +55,7 @@ _TITLES = ("Channel", "m/z", "Intensity")
 #: No SurfaceLab binning is coarser than this many channels per bin.
 MAX_BINNING = 1_000_000
 _HEADER_LIMIT = 200
+UNREADABLE = "unreadable rows"
 
 
 class NonMonotonicError(FormatError):
@@ -211,7 +212,7 @@ def _locate_bad_row(path: Path, skip: int, decimal: str = ".", n_columns: int = 
                 return f"line {i + 1} is not numeric: {line.strip()[:60]!r}"
             if not all(np.isfinite(numbers)):
                 return f"line {i + 1} holds a non-finite value: {line.strip()[:60]!r}"
-    return "unreadable rows"
+    return UNREADABLE
 
 
 def _parse_rows(path: Path, skip: int, decimal: str, columns: tuple[str, ...] = _COLUMNS,
@@ -223,8 +224,8 @@ def _parse_rows(path: Path, skip: int, decimal: str, columns: tuple[str, ...] = 
         df = pd.read_csv(path, sep="\t", header=None, skiprows=skip, names=names, dtype=np.float64,
                          engine="c", skip_blank_lines=True, comment=None, decimal=decimal)
     except (ValueError, pd.errors.ParserError) as exc:
-        raise FormatError(_locate_bad_row(path, skip, decimal, len(columns), trailing)
-                          + f" ({type(exc).__name__})", path) from None
+        where = _locate_bad_row(path, skip, decimal, len(columns), trailing)
+        raise FormatError(where if where != UNREADABLE else f"{where}: {exc}", path) from None
     if trailing:
         if df["_after_last_tab"].notna().any():
             raise FormatError(_locate_bad_row(path, skip, decimal, len(columns), trailing), path)

@@ -327,8 +327,9 @@ def _spectrum_of_arrays(data, p: Path) -> tuple[xr.DataArray, str | None]:
         pixels = [v for v in others if data[v].ndim == 2 and data[v].shape[1] == data[mz_name].size]
         if len(pixels) == 1:
             return _spectrum_of_arrays(data[[mz_name, pixels[0]]], p)
-    raise ValidationError(f"{p.name} holds {holding(data)}, not a spectrum (no m/z array with counts of its "
-                          "length, nor pixels × m/z)", p)
+    shapes = ", ".join(f"{v} {'×'.join(map(str, data[v].shape))}" for v in getattr(data, "data_vars", ()))
+    raise ValidationError(f"holds {holding(data)}, not a spectrum: no m/z array with counts of its length, nor "
+                          f"pixels × m/z" + (f" (shapes: {shapes})" if shapes else ""), p)
 
 
 def _total_spectrum(total, mz, pixels: int, p: Path) -> tuple[xr.DataArray, str]:
