@@ -115,3 +115,20 @@ def test_an_oxide_ion_alone_is_not_an_element_whose_atomic_ion_is_empty(tmp_path
     found, _ = _identified({**ORGANICS, "LaO+": 5e3, "La+": 2e3}, tmp_path, resolving_power=20000.0,
                            n_channels=1_000_000)
     assert set(found) == {"La"}
+
+
+def test_auto_mode_finds_fluorine_by_its_resolved_anion_and_makes_none_of_hydroxide(tmp_path):
+    """F⁻ (18.998) is resolved from H₃O (19.018) from m/Δm ≈ 2 000; ¹⁸OH⁻ (19.007, 0.2 % of OH⁻) lies closer and
+    is weighed by the OH⁻ counts: 5·10⁴ F⁻ beside 5·10⁵ OH⁻ are found, 10⁶ OH⁻ alone make no fluorine."""
+    surface = {"H-": 2e5, "C-": 1e5, "CH-": 1e5, "O-": 3e5, "C2-": 5e4, "C2H-": 8e4, "CN-": 2e4, "CNO-": 1e4,
+               "C3H-": 1e4, "C4H-": 8e3}
+    for resolving_power in (3000.0, 8000.0):
+        for ions, fluorine in (({**surface, "OH-": 5e5, "F-": 5e4}, True), ({**surface, "OH-": 1e6}, False)):
+            spec, _ = tof_spectrum(ions, n_channels=300_000, resolving_power=resolving_power, shots=None, seed=4)
+            path = tmp_path / f"N_{fluorine}_{resolving_power:.0f}.npz"
+            np.savez(path, mz=spec.mz.values, counts=spec.values, channel=spec.channel.values)
+            rows = {r["element"]: r for r in identify_file(path, elements="auto")["elements"] if r["detected"]}
+            assert ("F" in rows) == fluorine, (resolving_power, fluorine, sorted(rows))
+            if fluorine:
+                got = rows["F"]["intensity"]
+                assert abs(got.value - 5e4) < 4 * got.uncertainty + 0.02 * 5e4, got

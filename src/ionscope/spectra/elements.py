@@ -28,11 +28,11 @@ binary chloro-complex ions (PdCl₂⁻, PdCl₃⁻) against the elements found. 
 (:func:`_few_isotope_stage`) tests the one- and two-isotope platinum-group metals
 :data:`AUTO_FEW_ISOTOPE` (Rh, Ir) as named mode does, against the elements found and their interference
 and chloride species; then every other one- and two-isotope metal (:func:`_few_isotope_metals`: Li, Na, K,
-Co, Mn, Ni, Cu, Y, Nb …) by those of its ions that the spectrum resolves from every plausible molecular ion
-of the same nominal mass (:mod:`ionscope.spectra.continuum`) or that lie where no molecular ion can be,
-chosen by forward selection against the elements found (:func:`_forward_selected`); on a spectrum that
-resolves none of them (the 200-channel exports above m/z 23) only Li⁺, B⁺ and Na⁺ are tested, and other
-few-isotope elements must be named. The chloro-complex stage then runs
+Co, Mn, Ni, Cu, Y, Nb …) and the halogens, P and S (:data:`RESOLVED_NONMETALS`) by those of its ions that the
+spectrum resolves from every plausible molecular ion of the same nominal mass (:mod:`ionscope.spectra.continuum`)
+or that lie where no molecular ion can be, chosen by forward selection against the elements found
+(:func:`_forward_selected`); on a spectrum that resolves none of them (the 200-channel exports above m/z 23)
+only Li⁺, B⁺ and Na⁺ are tested, and other few-isotope elements must be named. The chloro-complex stage then runs
 once more against everything found so far, and a metal whose oxide ions showed its isotope pattern but
 did not stand out of the local continuum is tested there by its oxychloride ions too
 (:func:`_oxide_pattern_seen`). Last, the confirmation
@@ -511,6 +511,22 @@ def _apart_from(pairs: list[tuple[str, str]], established: list[str], polarity: 
 NONMETALS = ("H", "He", "C", "N", "O", "F", "Ne", "P", "S", "Cl", "Ar", "Se", "Br", "Kr", "I", "Xe", "Rn")
 
 
+#: Non-metals auto mode tests as it tests the one- and two-isotope metals, by their ions resolved from the
+#: molecular ions (:func:`_resolved_form_elements`): the halogens, phosphorus and sulfur, whose atomic and oxide
+#: anions (F⁻, Cl⁻, PO₂⁻, SO₃⁻) mark electrolyte salts, their decomposition and contamination. H, C, N and O make
+#: the molecular ions themselves; Se and Te have a diagnostic pattern and are screened.
+RESOLVED_NONMETALS = ("F", "P", "S", "Cl", "Br", "I")
+
+
+@cache
+def _resolved_form_elements() -> tuple[str, ...]:
+    """Elements auto mode tests by their resolved ions only (:func:`_resolved_few_isotope_pairs`): the one- and
+    two-isotope metals (:func:`_few_isotope_metals`) other than :data:`AUTO_FEW_ISOTOPE` and
+    :data:`AUTO_NUISANCE`, and :data:`RESOLVED_NONMETALS`."""
+    return tuple(e for e in _few_isotope_metals() if e not in AUTO_FEW_ISOTOPE and e not in AUTO_NUISANCE) \
+        + RESOLVED_NONMETALS
+
+
 @cache
 def _few_isotope_metals() -> tuple[str, ...]:
     """Metals and metalloids without a diagnostic isotope pattern (fewer than 3 isotopes above 5 %: Li, B, Na,
@@ -523,19 +539,21 @@ def _few_isotope_metals() -> tuple[str, ...]:
 def _resolved_few_isotope_pairs(polarity: str, params: IdentifyParameters, data: _Spectrum,
                                 exclude: set[str]) -> dict[str, list[tuple[str, str]]]:
     """The forms, per element, by which auto mode tests the one- and two-isotope metals other than
-    :data:`AUTO_FEW_ISOTOPE` (:func:`_few_isotope_metals`, less ``exclude``): those whose main isotopologues
+    :data:`AUTO_FEW_ISOTOPE` and the non-metals :data:`RESOLVED_NONMETALS` (:func:`_resolved_form_elements`, less
+    ``exclude``): those whose main isotopologues
     (≥ 20 % of the largest, as in the pattern test) lie where no molecular ion can
     (:func:`~ionscope.spectra.continuum.outside_molecular_continuum`: Li⁺, B⁺, Na⁺) or that this spectrum
     resolves from every plausible CHNO ion of the same nominal mass
     (:func:`~ionscope.spectra.continuum.resolved_from_molecular_ions`, with the window half-width of the
-    fit, the larger of FWHM/2 = m/(2R) and the bin width). Without a pattern, a form whose counts a
+    fit, the larger of FWHM/2 = m/(2R) and the bin width, the isotopologues of molecular ions it does not
+    resolve holding no more than its counting noise). Without a pattern, a form whose counts a
     molecular ion at the same nominal mass can hold is no evidence of a metal: Co⁺ (58.933) lies 0.044 u from
     the nearest (CH₃SiO⁺ … within the element ratios), resolved at m/Δm ≥ 2 700 but within one bin of a
     200-channel export."""
     top = float(data.x.max())
     out: dict[str, list[tuple[str, str]]] = {}
-    for e in _few_isotope_metals():
-        if e not in exclude and e not in AUTO_FEW_ISOTOPE and e not in AUTO_NUISANCE:
+    for e in _resolved_form_elements():
+        if e not in exclude:
             mine = [pair for pair in _candidate_pairs([e], polarity, params.forms, top)
                     if _clear_of_continuum(pair[0], data)]
             if mine:
@@ -585,7 +603,7 @@ def _by_tested_forms(elements: Sequence[str], fits: Sequence[SpeciesFit]) -> tup
     in ``fits``. An unresolved form of such an element (BO₃⁻ at m/z 59 of boron found by ¹⁰B⁻/¹¹B⁻) holds the
     molecular ions of its bins (C₂H₃O₂⁻, 4·10⁵ counts on a negative export), which the contrast test does not
     tell from the metal's."""
-    restricted = {e for e in elements if e in _few_isotope_metals() and e not in AUTO_FEW_ISOTOPE}
+    restricted = {e for e in elements if e in _resolved_form_elements()}
     forms = list(dict.fromkeys((f.formula, f.element) for f in fits if f.element in restricted and not f.interference))
     return [e for e in elements if e not in restricted], forms
 

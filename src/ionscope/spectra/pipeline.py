@@ -27,7 +27,7 @@ from ionscope.spectra.calibration import (
     signed_rank_p_value,
 )
 from ionscope.spectra.deadtime import dead_time_corrected
-from ionscope.spectra.elements import AUTO_NUISANCE, NONMETALS, _few_isotope_metals, identify_elements
+from ionscope.spectra.elements import NONMETALS, _resolved_form_elements, identify_elements
 from ionscope.spectra.forms import NO_ION_WHY, _candidate_pairs, _primary_elements, _unit_pattern, _untestable
 from ionscope.spectra.lockmass import lock_ions
 from ionscope.spectra.peaks import channel_binned, find_spectrum_peaks
@@ -753,15 +753,14 @@ def _element_rows(fits, elements: Sequence[str], polarity: str) -> list[dict]:
 
 
 def _auto_mode_note(fits) -> str:
-    """What auto mode tested, and the one- and two-isotope metals it could not test on this spectrum."""
-    untested = [e for e in _few_isotope_metals() if e not in fits.candidates and e not in AUTO_NUISANCE
-                and e not in fits.nuisance]
+    """What auto mode tested, and the one- and two-isotope elements it could not test on this spectrum."""
+    untested = [e for e in _resolved_form_elements() if e not in fits.candidates and e not in fits.nuisance]
     note = ("auto mode tests the elements with a diagnostic isotope pattern (≥ 3 isotopes above 5 %), the "
             "chloride-forming metals by their chloro-complex ions where chlorine is seen, Rh and Ir, and the other "
-            "one- and two-isotope metals by their ions resolved from the molecular ions (C, H, N, O, Si, S) of the "
-            "same nominal mass or lying where none can be (Li⁺, B⁺, Na⁺); gold is fitted, never reported; the "
-            "non-metals with fewer than three isotopes (H, C, N, O, F, P, S, Cl, Br, I: of a battery interphase, "
-            "F⁻, PO₂⁻, LiF₂⁻, PF₆⁻ …) are never tested; name suspected elements with --elements")
+            "one- and two-isotope metals and F, P, S, Cl, Br, I by their ions resolved from the molecular ions "
+            "(C, H, N, O, Si, S) of the same nominal mass or lying where none can be (Li⁺, B⁺, Na⁺); gold is "
+            "fitted, never reported; H, C, N, O, which make the molecular ions, are never tested, nor the ions of "
+            "two elements (LiF₂⁻, PF₆⁻ …); name suspected elements with --elements")
     if untested:
         note += (f"; not tested here, no ion of theirs resolved from the molecular ions at this resolution and "
                  f"binning: {', '.join(untested)}")
