@@ -57,7 +57,7 @@ def test_molecular_ions_of_a_nominal_mass():
 def test_isotopologues_of_molecular_ions_count_as_strongly_as_their_monoisotopic_ions():
     """¹⁸OH⁻ (0.205 % of ¹⁶OH⁻; Meija et al. 2016) lies 0.0086 u from F⁻: at m/Δm 3 000 (FWHM 0.0063 u) the
     tail of its peak reaches a window on F⁻, and how far follows from the OH⁻ counts of the same spectrum."""
-    masses, parents, shares = isotopologue_ions(19)
+    masses, parents, shares = isotopologue_ions(18.99840, 0.02)
     h18o = np.argmin(np.abs(masses - (17.99916 + 1.00783)))
     assert abs(parents[h18o] - 17.00274) < 1e-4 and abs(shares[h18o] - 0.00205 / 0.99757) < 1e-5
     f_minus, half = 18.99840 + 5.486e-4, 19.0 / 6000  # F⁻ ion, window ± FWHM/2 at m/Δm 3 000

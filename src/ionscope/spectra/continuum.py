@@ -123,7 +123,7 @@ def _isotopologue_share(atoms: np.ndarray, substitution: tuple[tuple[int, int, f
     for isotope, times in Counter(substitution).items():
         col, _, _, ratio = isotope
         for _ in range(times):
-            share *= np.clip(atoms[:, col] - placed[col], 0, None) * ratio
+            share *= np.maximum(atoms[:, col] - placed[col], 0) * ratio
             placed[col] += 1
         share /= factorial(times)
     return share
@@ -142,26 +142,49 @@ def molecular_ion_masses(nominal: int) -> np.ndarray:
     return np.sort(_monoisotopic_masses(_plausible_formulas(nominal)))
 
 
-@lru_cache(maxsize=1024)
-def isotopologue_ions(nominal: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The isotopologues with heavier isotopes (¹³C, ¹⁸O, ³⁰Si …) of the plausible molecular ions of lighter
-    nominal mass (:func:`molecular_ion_masses`) that fall on ``nominal``: their exact masses, the masses of their
-    monoisotopic ions (u, neutral formulas) and their abundances relative to those (:func:`_isotopologue_share`),
-    with up to :data:`MAX_SUBSTITUTED` heavier atoms. ¹⁸OH (19.007) lies 0.009 u from F, ²⁸Si³⁰Si (57.951) 0.015 u
-    from ⁵⁸Ni.
+@lru_cache(maxsize=4096)
+def isotopologue_ions(neutral: float, reach: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The isotopologues with heavier isotopes (¹³C, ¹⁸O, ³⁰Si …) of the plausible molecular ions
+    (:func:`molecular_ion_masses`) whose mass lies within ``reach`` (u) of ``neutral`` (u): their exact masses,
+    the masses of their monoisotopic ions (u, neutral formulas) and their abundances relative to those
+    (:func:`_isotopologue_share`), with up to :data:`MAX_SUBSTITUTED` heavier atoms. ¹⁸OH (19.007) lies 0.009 u
+    from F, ²⁸Si³⁰Si (57.951) 0.015 u from ⁵⁸Ni.
     """
     masses, parents, shares = [np.zeros(0)], [np.zeros(0)], [np.zeros(0)]
-    for sub in _substitutions():
-        parent = nominal - sum(a[1] for a in sub)
-        if parent > 0:
-            atoms = _plausible_formulas(parent)
-            share = _isotopologue_share(atoms, sub)
+    for nominal_shift, (subs, mass_shifts) in _substitutions_by_shift().items():
+        parent = int(round(neutral)) - nominal_shift
+        if parent <= 0:
+            continue
+        mono, atoms = _sorted_formulas(parent)
+        lo = np.searchsorted(mono, neutral - mass_shifts - reach)
+        hi = np.searchsorted(mono, neutral - mass_shifts + reach, side="right")
+        for j in np.nonzero(hi > lo)[0]:
+            share = _isotopologue_share(atoms[lo[j]:hi[j]], subs[j])
             keep = share > 0
-            mono = _monoisotopic_masses(atoms[keep])
-            masses.append(mono + sum(a[2] for a in sub))
-            parents.append(mono)
+            masses.append(mono[lo[j]:hi[j]][keep] + mass_shifts[j])
+            parents.append(mono[lo[j]:hi[j]][keep])
             shares.append(share[keep])
     return np.concatenate(masses), np.concatenate(parents), np.concatenate(shares)
+
+
+@lru_cache(maxsize=1)
+def _substitutions_by_shift() -> dict[int, tuple[list, np.ndarray]]:
+    """The substitutions (:func:`_substitutions`) by the nominal mass they add, with the exact mass each adds."""
+    out: dict[int, tuple[list, list]] = {}
+    for sub in _substitutions():
+        subs, shifts = out.setdefault(sum(a[1] for a in sub), ([], []))
+        subs.append(sub)
+        shifts.append(sum(a[2] for a in sub))
+    return {k: (subs, np.array(shifts)) for k, (subs, shifts) in out.items()}
+
+
+@lru_cache(maxsize=1024)
+def _sorted_formulas(nominal: int) -> tuple[np.ndarray, np.ndarray]:
+    """Monoisotopic masses (sorted) and atom counts of the plausible molecular ions of a nominal mass."""
+    atoms = _plausible_formulas(nominal)
+    mono = _monoisotopic_masses(atoms)
+    order = np.argsort(mono)
+    return mono[order], atoms[order]
 
 
 def _monoisotopic_masses(atoms: np.ndarray) -> np.ndarray:
@@ -222,7 +245,7 @@ def isotopologue_counts(mz: float, half_width: float, charge: int = 1,
     m/z), times the share of a Gaussian peak of FWHM ``2·half_width`` at the isotopologue's mass that falls in
     the window; 0 where none is that close, ``inf`` without ``counts``."""
     neutral = mz + charge * ELECTRON_MASS
-    masses, parents, shares = isotopologue_ions(int(round(neutral)))
+    masses, parents, shares = isotopologue_ions(neutral, RESOLVED_HALF_WIDTHS * half_width)
     offset = masses - neutral
     near = ~resolved(np.abs(offset), np.asarray(half_width))
     if not near.any():
