@@ -132,3 +132,16 @@ def test_auto_mode_finds_fluorine_by_its_resolved_anion_and_makes_none_of_hydrox
             if fluorine:
                 got = rows["F"]["intensity"]
                 assert abs(got.value - 5e4) < 4 * got.uncertainty + 0.02 * 5e4, got
+
+
+def test_an_ion_is_resolved_only_as_well_as_the_calibration_places_it():
+    """At m/Δm 4 000 F⁻ lies 8 window half-widths from H₃O and 3.6 from ¹⁸OH⁻, whose tail (of 10⁵ OH⁻) puts 0.2
+    counts in its window: resolved on an exact axis. On one whose calibration is known to 150 ppm (0.003 u at
+    m/z 19) a 3σ shift can put the ¹⁸OH⁻ peak in F⁻'s window: not resolved."""
+    f_minus, half = 18.99840 + 5.486e-4, 19.0 / 8000
+
+    def hydroxide(mz):
+        return np.where(np.abs(np.asarray(mz) - 17.0033) < 0.01, 1e5, 0.0)
+
+    assert resolved_from_molecular_ions([f_minus], [half], -1, hydroxide)
+    assert not resolved_from_molecular_ions([f_minus], [half], -1, hydroxide, position_sigma=19.0 * 150e-6)

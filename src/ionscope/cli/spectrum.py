@@ -412,6 +412,6 @@ def _print_columns_note() -> None:
                   "the tests its form of largest contrast fails (significance, pattern, contrast, mass offset; in "
                   "auto mode also not confirmed when the elements found are fitted alone, or atomic ion when a "
                   "metal's oxide ion stands over an empty atomic-ion window), and its limit is on the ion named "
-                  "(the atomic ion where in range, or the form fitted with the most counts where that holds more; "
-                  "--json lists every form's fitted counts)",
+                  "(the atomic ion where in range; a warning names a form fitted with more; --json lists every "
+                  "form's fitted counts)",
                   highlight=False, style="dim")

@@ -762,7 +762,10 @@ def _held_out_choice(exported: Calibration, best: tuple, names: np.ndarray, ref_
     pk_t : numpy.ndarray
         Peak positions (channels).
     j0 : numpy.ndarray
-        Peaks matched under the exported calibration (:func:`_match_references`).
+        Peaks matched under the exported calibration (:func:`_match_references`); unused here: a kept
+        calibration is judged at the peaks the consistent refit identifies as the references, where its
+        held-out comparison was made (matched within the tolerance of an axis 17 bins off, ¹⁸OH⁻ alone had passed
+        for F⁻ and vouched for it at 157 ppm).
     model : str
         Calibration model.
     t_axis, mz_axis : numpy.ndarray
@@ -802,8 +805,10 @@ def _held_out_choice(exported: Calibration, best: tuple, names: np.ndarray, ref_
                f"not beyond chance ({test} p = {p_value:.2g} ≥ {REFIT_ALPHA})")
     else:
         why = f"the refit fits the {n} reference peaks no better than the exported calibration ({pair})"
-    return _keep(exported, names, ref_mz, pk_t, j0, bin_at, model, [f"{why}: the file's own calibration is kept"],
-                 rejected=rejected)
+    identified = np.full(j0.shape, -1)
+    identified[hit[inl]] = j[hit][inl]  # the peaks the consistent refit takes for the references
+    return _keep(exported, names, ref_mz, pk_t, identified, bin_at, model,
+                 [f"{why}: the file's own calibration is kept"], rejected=rejected)
 
 
 def refit_is_worse(refit: Calibration, current: Calibration, peaks: _Peaks) -> bool:

@@ -217,8 +217,15 @@ def resolved(gap: np.ndarray, half_width: np.ndarray) -> np.ndarray:
     return np.asarray(gap) >= RESOLVED_HALF_WIDTHS * np.asarray(half_width)
 
 
+#: How many standard deviations of the calibration at a peak an ion may sit off its exact mass in the resolved
+#: test (:func:`resolved_from_molecular_ions`): the one-sided 3σ convention of counting statistics (Currie,
+#: *Anal. Chem.* 40, 586, 1968, doi:10.1021/ac60259a007).
+POSITION_Z = 3.0
+
+
 def resolved_from_molecular_ions(mz: np.ndarray, half_width: np.ndarray, charge: int = 1,
-                                 counts: Callable[[np.ndarray], np.ndarray] | None = None) -> bool:
+                                 counts: Callable[[np.ndarray], np.ndarray] | None = None,
+                                 position_sigma: np.ndarray | float = 0.0) -> bool:
     """Whether the counts at each of ``mz`` are its own, not a molecular ion's.
 
     The spectrum must resolve each (:func:`resolved`, with the window ``half_width``, u: the larger of FWHM/2
@@ -227,27 +234,32 @@ def resolved_from_molecular_ions(mz: np.ndarray, half_width: np.ndarray, charge:
     hold no more than the counting noise of the ion's window: ``Σ share × counts(monoisotopic ion) ≤
     √counts(ion)``, their abundance being fixed by nature relative to ions measured in the same spectrum.
     ``counts`` gives the counts in the window at each of an array of m/z; without it every unresolved
-    isotopologue counts as a molecular ion.
+    isotopologue counts as a molecular ion. Each separation is first shortened by :data:`POSITION_Z` ×
+    ``position_sigma`` (u), the uncertainty of where the calibration puts a peak: on an axis 150 ppm off, the
+    ¹⁸OH⁻ peak 0.009 u from F⁻ can sit in F⁻'s window (a fluorine-free spectrum whose export calibration was
+    kept gave fluorine).
     """
     mz, half = np.atleast_1d(np.asarray(mz, float)), np.broadcast_to(np.asarray(half_width, float), np.shape(mz))
-    if not mz.size or not np.all(resolved(np.array([mass_defect_gap(m, charge) for m in mz]), half)):
+    slack = np.broadcast_to(POSITION_Z * np.asarray(position_sigma, float), np.shape(mz))
+    gaps = np.array([mass_defect_gap(m, charge) for m in mz])
+    if not mz.size or not np.all(resolved(np.maximum(gaps - slack, 0.0), half)):
         return False
-    bound = np.array([isotopologue_counts(m, h, charge, counts) for m, h in zip(mz, half)])
+    bound = np.array([isotopologue_counts(m, h, charge, counts, d) for m, h, d in zip(mz, half, slack)])
     own = counts(mz) if counts is not None else np.zeros_like(mz)
     return bool(np.all(bound <= np.sqrt(np.maximum(own, 1.0))))
 
 
 def isotopologue_counts(mz: float, half_width: float, charge: int = 1,
-                        counts: Callable[[np.ndarray], np.ndarray] | None = None) -> float:
+                        counts: Callable[[np.ndarray], np.ndarray] | None = None, slack: float = 0.0) -> float:
     """Most counts the isotopologues of molecular ions (:func:`isotopologue_ions`) that an ion at ``mz`` is not
     resolved from (:func:`resolved`) can put in its window ``mz ± half_width``: their abundances relative to
     their monoisotopic ions, times the counts of those (``counts``: counts in the window at each of an array of
-    m/z), times the share of a Gaussian peak of FWHM ``2·half_width`` at the isotopologue's mass that falls in
-    the window; 0 where none is that close, ``inf`` without ``counts``."""
+    m/z), times the share of a Gaussian peak of FWHM ``2·half_width`` at the isotopologue's mass, moved ``slack``
+    (u) towards the ion, that falls in the window; 0 where none is that close, ``inf`` without ``counts``."""
     neutral = mz + charge * ELECTRON_MASS
-    masses, parents, shares = isotopologue_ions(neutral, RESOLVED_HALF_WIDTHS * half_width)
-    offset = masses - neutral
-    near = ~resolved(np.abs(offset), np.asarray(half_width))
+    masses, parents, shares = isotopologue_ions(neutral, RESOLVED_HALF_WIDTHS * half_width + slack)
+    offset = np.maximum(np.abs(masses - neutral) - slack, 0.0)
+    near = ~resolved(offset, np.asarray(half_width))
     if not near.any():
         return 0.0
     if counts is None:

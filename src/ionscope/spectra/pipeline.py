@@ -19,6 +19,7 @@ from ionscope.model.errors import ValidationError
 from ionscope.model.provenance import make_provenance
 from ionscope.model.result import NoUncertainty, Quantity, RecordSequence, Result
 from ionscope.model.stores import is_dataset_folder
+from ionscope.model.text import pretty_ion
 from ionscope.spectra.calibration import (
     REFERENCE_IONS,
     _recalibration,
@@ -703,19 +704,18 @@ def _element_rows(fits, elements: Sequence[str], polarity: str) -> list[dict]:
     polarity) was not tested: ``detected`` is None and no number is given.
     Upper limit of an element not detected: ``max(x, 0) + 3σ`` of its atomic ion M± (one-sided 3σ, the
     counting-statistics convention of Currie, *Anal. Chem.* 1968, doi:10.1021/ac60259a007), or of its
-    best-constrained form when the atomic ion is out of range; and when another of its forms was fitted with more
-    counts than that, of the form fitted with the most (a limit never lies below a form fitted but not
-    confirmed: Li₂F⁺ of 15 000 counts failing the contrast test had left fluorine at "< 14 F⁺", an ion fluorine
-    hardly forms). Each species' limit is the larger of those from the window fit and from the fit over the
-    local continuum of the contrast test (:mod:`ionscope.spectra.presence`, test 3). Each bounds the ion's
-    counts at 3σ, so the larger does too, and each fails alone in its own way: the window fit credits an ion
-    with every count at its masses that the other fitted species leave, so its limit fell as more elements
-    were named (Ir⁻ on a negative Ru–Rh spectrum: < 46 700 counts named alone, < 3 700 with five metals)
-    although the continuum under Ir⁻ was the same (over it: < 46 700 and < 37 100); the local fit loses part
-    of a many-isotope pattern to the continuum ramps (Pd⁺ of 150 simulated counts: 126 on average over 40
-    spectra, against 144 from the window fit). The limit of the element's total over its forms would be the
-    counterpart of a detected row's intensity, but where its forms share their masses with other elements'
-    ions it bounds nothing useful (Ir on the negative Ru–Rh spectrum: < 254 000 counts).
+    best-constrained form when the atomic ion is out of range: the larger of the limits from the window fit
+    and from the fit over the local continuum of the contrast test (:mod:`ionscope.spectra.presence`, test
+    3). Each bounds the ion's counts at 3σ, so the larger does too, and each fails alone in its own way: the
+    window fit credits an ion with every count at its masses that the other fitted species leave, so its limit
+    fell as more elements were named (Ir⁻ on a negative Ru–Rh spectrum: < 46 700 counts named alone, < 3 700
+    with five metals) although the continuum under Ir⁻ was the same (over it: < 46 700 and < 37 100); the
+    local fit loses part of a many-isotope pattern to the continuum ramps (Pd⁺ of 150 simulated counts: 126
+    on average over 40 spectra, against 144 from the window fit). The limit is on one ion, not on the
+    element's total: the form fitted with the most counts bounds nothing where another ion shares its window
+    (Li₂O⁺ on CH₄N⁺: "< 88 000"), and the total over every form where the forms share their masses with other
+    elements' ions (Ir on the negative Ru–Rh spectrum: < 254 000). A form fitted above the limit is named in a
+    warning (:func:`_forms_above_limit`).
     """
     established = (set(elements) | set(getattr(fits, "background", ())) | set(NONMETALS)
                    | {f.element for f in fits if f.present and not f.shared_with and not f.interference})
@@ -769,15 +769,29 @@ def _auto_mode_note(fits) -> str:
 
 def _limit_form(forms: Sequence, atomic: str):
     """The species an element's upper limit is on (:func:`_element_rows`): its atomic ion ``atomic``, else its
-    best-constrained form, unless another form was fitted with more counts than that limit — then the form
-    fitted with the most. None where no limit could be taken."""
+    best-constrained form; None where no limit could be taken."""
     bounded = [f for f in forms if np.isfinite(_upper_limit(f))]
-    ref = min((f for f in bounded if f.formula == atomic), key=_upper_limit, default=None) or \
+    return min((f for f in bounded if f.formula == atomic), key=_upper_limit, default=None) or \
         min(bounded, key=_upper_limit, default=None)
-    if ref is None:
-        return None
-    strongest = max(bounded, key=lambda f: f.intensity)
-    return strongest if strongest.intensity > _upper_limit(ref) else ref
+
+
+def _forms_above_limit(rows: Sequence[dict]) -> list[str]:
+    """A warning for each element not detected one of whose other forms was fitted with more counts than its
+    limit: the limit bounds the ion named, not those counts, which the form's failed tests leave unexplained."""
+    out = []
+    for r in rows:
+        ul = r.get("upper_limit")
+        if r.get("detected") is not False or ul is None:
+            continue
+        above = [f for f in r["forms"] if f["formula"] != r["upper_limit_form"] and f["intensity"].value > ul.value]
+        if above:
+            f = max(above, key=lambda f: f["intensity"].value)
+            x, u = f["intensity"].value, f["intensity"].uncertainty
+            fails = ", ".join(r["not_detected_because"]) or "the tests"
+            out.append(f"{r['element']} not detected (< {ul.value:.0f} counts of {pretty_ion(r['upper_limit_form'])}, "
+                       f"3σ), but {pretty_ion(f['formula'])} was fitted with {x:.0f} ± {u:.0f} counts and fails "
+                       f"{fails}: another ion's counts, or the element in a form its limit does not bound")
+    return out
 
 
 def _upper_limit(f) -> float:
@@ -996,6 +1010,7 @@ def _identify_file(path, *, elements, polarity, recalibrate, **options) -> tuple
         names = list(elements)
     rows = _element_rows(fits, names, pol)
     all_rows = _element_rows(fits, sorted({f.element for f in fits if not f.interference}), pol) if auto else rows
+    warnings += _forms_above_limit(rows)
     if auto:
         warnings.append(_auto_mode_note(fits))
     prov = make_provenance("ionscope.spectra.identify_elements", inputs=[p],

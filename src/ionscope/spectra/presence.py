@@ -149,14 +149,16 @@ def _assess(species: _Species, fit: _WindowFit, data: _Spectrum, params: Identif
 def _clear_of_continuum(formula: str, data: _Spectrum, resolved: bool = True) -> bool:
     """Whether the main isotopologues of an ion (≥ 20 % of the largest) all lie where no molecular ion can,
     or (``resolved``) the spectrum resolves them from every plausible molecular ion of their nominal masses
-    with the windows of the fit, and the isotopologues of molecular ions it does not resolve hold no more than
-    their counting noise (:func:`~ionscope.spectra.continuum.resolved_from_molecular_ions`)."""
+    with the windows of the fit and the calibration's uncertainty at them, and the isotopologues of molecular
+    ions it does not resolve hold no more than their counting noise
+    (:func:`~ionscope.spectra.continuum.resolved_from_molecular_ions`)."""
     main = _main_mz(formula)
     if outside_molecular_continuum(main):
         return True
     charge = 1 if formula.endswith("+") else -1
     return resolved and resolved_from_molecular_ions(main, window_half_width(main, data), charge,
-                                                     lambda mz: _counts_around(mz, data))
+                                                     lambda mz: _counts_around(mz, data),
+                                                     main * data.position_ppm * 1e-6)
 
 
 def _counts_around(mz: np.ndarray, data: _Spectrum) -> np.ndarray:
