@@ -145,3 +145,16 @@ def test_an_ion_is_resolved_only_as_well_as_the_calibration_places_it():
 
     assert resolved_from_molecular_ions([f_minus], [half], -1, hydroxide)
     assert not resolved_from_molecular_ions([f_minus], [half], -1, hydroxide, position_sigma=19.0 * 150e-6)
+
+
+def test_auto_mode_says_which_ions_of_a_nonmetal_it_could_not_test(tmp_path):
+    """PO₂⁻ and PO₃⁻ lie within 0.01 u of molecular ions (unresolved at m/Δm 10 000): auto mode tests phosphorus
+    by P⁻ and PO⁻ only, and its note says so rather than leave phosphorus looking absent."""
+    ions = {"H-": 2e5, "C-": 1e5, "CH-": 1e5, "O-": 3e5, "OH-": 3e5, "C2-": 5e4, "C2H-": 8e4, "CN-": 2e4,
+            "PO2-": 2e4, "PO3-": 2e4}
+    spec, _ = tof_spectrum(ions, n_channels=300_000, resolving_power=10000, shots=None, seed=5)
+    path = tmp_path / "N_phosphate.npz"
+    np.savez(path, mz=spec.mz.values, counts=spec.values, channel=spec.channel.values)
+    res = identify_file(path, elements="auto")
+    assert "P" not in {r["element"] for r in res["elements"] if r["detected"]}
+    assert any("P (not PO₂⁻, PO₃⁻)" in w for w in res.warnings), res.warnings

@@ -28,7 +28,7 @@ from ionscope.spectra.calibration import (
     signed_rank_p_value,
 )
 from ionscope.spectra.deadtime import dead_time_corrected
-from ionscope.spectra.elements import NONMETALS, _resolved_form_elements, identify_elements
+from ionscope.spectra.elements import NONMETALS, RESOLVED_NONMETALS, _resolved_form_elements, identify_elements
 from ionscope.spectra.forms import NO_ION_WHY, _candidate_pairs, _primary_elements, _unit_pattern, _untestable
 from ionscope.spectra.lockmass import lock_ions
 from ionscope.spectra.peaks import channel_binned, find_spectrum_peaks
@@ -752,7 +752,7 @@ def _element_rows(fits, elements: Sequence[str], polarity: str) -> list[dict]:
     return rows
 
 
-def _auto_mode_note(fits) -> str:
+def _auto_mode_note(fits, top: float) -> str:
     """What auto mode tested, and the one- and two-isotope elements it could not test on this spectrum."""
     untested = [e for e in _resolved_form_elements() if e not in fits.candidates and e not in fits.nuisance]
     note = ("auto mode tests the elements with a diagnostic isotope pattern (≥ 3 isotopes above 5 %), the "
@@ -764,7 +764,31 @@ def _auto_mode_note(fits) -> str:
     if untested:
         note += (f"; not tested here, no ion of theirs resolved from the molecular ions at this resolution and "
                  f"binning: {', '.join(untested)}")
+    partly = _partly_tested(fits, top)
+    if partly:
+        note += ("; tested here by some of their ions only, the others not resolved (name the element to test "
+                 f"them all): {'; '.join(f'{e} (not {_pretty_ions(fs)})' for e, fs in partly.items())}")
     return note
+
+
+def _pretty_ions(formulas: Sequence[str]) -> str:
+    return ", ".join(pretty_ion(f) for f in formulas)
+
+
+def _partly_tested(fits, top: float) -> dict[str, list[str]]:
+    """Non-metals auto mode tested by their resolved ions (:data:`~ionscope.spectra.elements.RESOLVED_NONMETALS`)
+    and did not find, with their expected ions it could not test: their oxyanions are their main ions, and
+    phosphorus tested by P⁻ and PO⁻ alone, where PO₂⁻ and PO₃⁻ of a phosphate lie within reach of molecular
+    ions, is not shown absent."""
+    found = {f.element for f in fits if f.present}
+    out = {}
+    for e in RESOLVED_NONMETALS:
+        tested = {f.formula for f in fits if f.element == e}
+        if e in fits.candidates and e not in found and tested:
+            rest = [f for f, _ in _candidate_pairs([e], fits.polarity, None, top) if f not in tested]
+            if rest:
+                out[e] = rest
+    return out
 
 
 def _limit_form(forms: Sequence, atomic: str):
@@ -1012,7 +1036,7 @@ def _identify_file(path, *, elements, polarity, recalibrate, **options) -> tuple
     all_rows = _element_rows(fits, sorted({f.element for f in fits if not f.interference}), pol) if auto else rows
     warnings += _forms_above_limit(rows)
     if auto:
-        warnings.append(_auto_mode_note(fits))
+        warnings.append(_auto_mode_note(fits, top))
     prov = make_provenance("ionscope.spectra.identify_elements", inputs=[p],
                            parameters={"elements": elements, "polarity": pol, "recalibrate": recalibrate, **options})
     return Result("spectrum.identify",
