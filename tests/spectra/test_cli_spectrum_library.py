@@ -908,3 +908,20 @@ def test_an_ion_of_an_absent_alkali_is_no_evidence_of_fluorine(tmp_path):
     for named in (["Li", "F", "P"], ["F"]):
         f_row = next(r for r in identify_file(path, elements=named)["elements"] if r["element"] == "F")
         assert "Na2F3-" not in f_row["evidence"] and "PF6-" in f_row["evidence"], (named, f_row["evidence"])
+
+
+def test_an_isotope_peak_is_named_as_the_isotopologue_of_its_ion(cli, tmp_path):
+    """The ¹³C peak of C₂H₃O⁺ (m/z 44.021, 2.2 % of it) is ¹³CCH₃O⁺, not one of the molecular formulas of that
+    mass (H₂N₃⁺ at 44.022); ⁶Li⁷LiO⁺ beside Li₂O⁺ likewise."""
+    from ionscope.synth.spectra import tof_spectrum
+
+    ions = {"H+": 3e4, "C+": 2e4, "CH3+": 4e4, "Na+": 6e4, "C2H3+": 5e4, "C2H3O+": 5e4, "C3H5+": 3e4,
+            "Li+": 1e5, "Li2O+": 2e4}
+    spec, _ = tof_spectrum(ions, resolving_power=10000, n_channels=400_000, shots=None, seed=3)
+    path = tmp_path / "P_iso.npz"
+    np.savez(path, mz=spec.mz.values, counts=spec.values, channel=spec.channel.values)
+    code, out, err = cli("spectrum", "peaks", path, "--json")
+    assert code == 0, err
+    named = {round(p["mz"]["value"], 2): p["ion"]["formula"] for p in json.loads(out)["results"]["peaks"] if p["ion"]}
+    assert named[44.02] == "^13CCH3O+" and named[43.02] == "C2H3O+", named
+    assert named[29.03] == "^6LiLiO+", named

@@ -20,11 +20,12 @@ PolarityOpt = Annotated[Optional[Literal["positive", "negative"]], typer.Option(
 
 
 def _table(markers, mz: float | None = None) -> Table:
-    """The markers as a table; given the searched ``mz``, with each marker's deviation from it (ppm)."""
+    """The markers as a table; given the searched ``mz``, with its deviation from each marker (ppm of the marker's
+    m/z, searched − exact: the sign of a peak's mass error in ``spectrum peaks``)."""
     columns = ["ion", "m/z"] + (["Δ ppm"] if mz is not None else []) + ["polarity", "parents", "component"]
     table = Table(*columns, box=None)
     for m in markers:
-        delta = [f"{1e6 * (m.mz - mz) / mz:+.0f}"] if mz is not None else []
+        delta = [f"{1e6 * (mz - m.mz) / m.mz:+.0f}"] if mz is not None else []
         table.add_row(m.ion, f"{m.mz:.4f}", *delta, m.polarity, ", ".join(m.parents), ", ".join(m.components))
     return table
 

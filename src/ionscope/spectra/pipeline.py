@@ -575,8 +575,63 @@ def _peak_ions(table, polarity: str | None, mz_sigma: np.ndarray) -> dict[int, d
                         key=lambda r: abs(r["ion_mz"] - best["ion_mz"]))
         out[int(peak)] = {"formula": best["formula"], "error_ppm": float(best["error_ppm"]),
                           "confidence": float(best["confidence"]),
-                          "unresolved_with": [r["formula"] for r in others[:5]]}
+                          "unresolved_with": [r["formula"] for r in others[:5]],
+                          "firm": best["library"] and best in near}
+    out = _isotopologue_names(out, table, mz_sigma)
+    return {k: {n: v for n, v in ion.items() if n != "firm"} for k, ion in out.items()}
+
+
+#: Share of a peak's height an isotopologue of a stronger peak's ion must explain to name it: half.
+ISOTOPOLOGUE_SHARE = 0.5
+
+
+def _isotopologue_names(ions: dict[int, dict], table, mz_sigma: np.ndarray) -> dict[int, dict]:
+    """Peaks that are a heavier (or lighter) isotopologue of the ion a stronger peak is named by — ¹³CCH₃O⁺
+    beside C₂H₃O⁺, ⁶Li⁷LiO⁺ beside Li₂O⁺ — named so, unless a library ion within 3σ names them: within 3σ of the
+    isotopologue's m/z and at most 1/:data:`ISOTOPOLOGUE_SHARE` times the height its natural abundance predicts
+    (so it explains at least half the peak). The molecular formulas of a nominal mass otherwise name the ¹³C
+    peak of every strong ion (¹³C of C₂H₃O⁺ as H₂N₃⁺)."""
+    mz, height = table["mz"].to_numpy(float), table["height"].to_numpy(float)
+    out = dict(ions)
+    for q in sorted(ions, key=lambda i: -height[i]):
+        for name, iso_mz, ratio in _single_isotopologues(out[q]["formula"]):
+            near = np.nonzero(np.abs(mz - iso_mz) <= 3 * mz_sigma)[0]
+            for p in map(int, near):
+                if p == q or out.get(p, {}).get("firm") or height[p] * ISOTOPOLOGUE_SHARE > ratio * height[q]:
+                    continue
+                before = out.get(p)
+                out[p] = {"formula": name, "error_ppm": float((mz[p] - iso_mz) / iso_mz * 1e6), "confidence": 1.0,
+                          "unresolved_with": ([before["formula"]] if before else []), "firm": True}
     return out
+
+
+@cache
+def _single_isotopologues(formula: str) -> tuple[tuple[str, float, float], ...]:
+    """(name, m/z, abundance relative to the ion) of an ion's isotopologues with one atom of another stable
+    isotope (``^13CCH3O+``), at ≥ 0.5 % of the ion (the detection of a peak beside a strong one at 5σ needs no
+    less on 10⁴ counts); none for an ion already written with isotopes."""
+    from ionscope.library.isotopes import element
+
+    if "^" in formula:
+        return ()
+    try:
+        ion = parse_formula(formula)
+    except ValidationError:
+        return ()
+    sign = formula[len(formula.rstrip("+-")):]
+    out = []
+    for (sym, _), n in ion.counts:
+        el = element(sym)
+        main = int(np.argmax(el.abundances))
+        for k in range(el.masses.size):
+            ratio = n * el.abundances[k] / el.abundances[main]
+            if k == main or ratio < 0.005:
+                continue
+            rest = "".join(s + (str(c - (s == sym)) if c - (s == sym) > 1 else "")
+                           for (s, _), c in ion.counts if c - (s == sym) > 0)
+            name = f"^{el.mass_numbers[k]}{sym}{rest}{sign}"
+            out.append((name, parse_formula(name).mz, float(ratio)))
+    return tuple(out)
 
 
 def _by_peak(ranked, library: bool) -> dict[int, list[dict]]:
