@@ -500,8 +500,9 @@ def _peak_candidates(polarity: str):
     from ionscope.spectra.forms import form_expected
 
     sign = "+" if polarity == "positive" else "-"
-    named = list(dict.fromkeys(builtin_library().formulas(polarity) + list(REFERENCE_IONS[polarity])))
-    taken = set(np.round([parse_formula(f).mz for f in named], 5).tolist())
+    by_mass = {round(parse_formula(f).mz, 5): f
+               for f in reversed(builtin_library().formulas(polarity) + list(REFERENCE_IONS[polarity]))}
+    named, taken = list(by_mass.values()), set(by_mass)  # one name per ion: ⁷Li⁺ and Li⁺ are one
     isotopes = [f"^{a}{sym}{sign}" for sym, el in isotope_table().items() if form_expected(sym, "{E}", polarity)
                 for a, ab in zip(el.mass_numbers, el.abundances) if ab >= 0.01]
     library = candidate_table(named + [f for f in isotopes if round(parse_formula(f).mz, 5) not in taken])
@@ -587,20 +588,23 @@ ISOTOPOLOGUE_SHARE = 0.5
 
 def _isotopologue_names(ions: dict[int, dict], table, mz_sigma: np.ndarray) -> dict[int, dict]:
     """Peaks that are a heavier (or lighter) isotopologue of the ion a stronger peak is named by — ¹³CCH₃O⁺
-    beside C₂H₃O⁺, ⁶Li⁷LiO⁺ beside Li₂O⁺ — named so, unless a library ion within 3σ names them: within 3σ of the
-    isotopologue's m/z and at most 1/:data:`ISOTOPOLOGUE_SHARE` times the height its natural abundance predicts
-    (so it explains at least half the peak). The molecular formulas of a nominal mass otherwise name the ¹³C
-    peak of every strong ion (¹³C of C₂H₃O⁺ as H₂N₃⁺)."""
+    beside C₂H₃O⁺, ⁶Li⁷LiO⁺ beside Li₂O⁺ — named so, unless a library ion within 3σ names them: within 3σ or
+    FWHM/2 of the isotopologue's m/z and at most 1/:data:`ISOTOPOLOGUE_SHARE` times the height its natural
+    abundance predicts (so it explains at least half the peak; its confidence is the share it explains). The
+    molecular formulas of a nominal mass otherwise name the ¹³C peak of every strong ion (H₂N₃⁺ for that of
+    C₂H₃O⁺)."""
     mz, height = table["mz"].to_numpy(float), table["height"].to_numpy(float)
+    reach = np.maximum(3 * mz_sigma, table["fwhm"].to_numpy(float) / 2)
     out = dict(ions)
     for q in sorted(ions, key=lambda i: -height[i]):
         for name, iso_mz, ratio in _single_isotopologues(out[q]["formula"]):
-            near = np.nonzero(np.abs(mz - iso_mz) <= 3 * mz_sigma)[0]
+            near = np.nonzero(np.abs(mz - iso_mz) <= reach)[0]
             for p in map(int, near):
                 if p == q or out.get(p, {}).get("firm") or height[p] * ISOTOPOLOGUE_SHARE > ratio * height[q]:
                     continue
                 before = out.get(p)
-                out[p] = {"formula": name, "error_ppm": float((mz[p] - iso_mz) / iso_mz * 1e6), "confidence": 1.0,
+                out[p] = {"formula": name, "error_ppm": float((mz[p] - iso_mz) / iso_mz * 1e6),
+                          "confidence": float(min(ratio * height[q] / max(height[p], 1.0), 1.0)),
                           "unresolved_with": ([before["formula"]] if before else []), "firm": True}
     return out
 
@@ -608,8 +612,8 @@ def _isotopologue_names(ions: dict[int, dict], table, mz_sigma: np.ndarray) -> d
 @cache
 def _single_isotopologues(formula: str) -> tuple[tuple[str, float, float], ...]:
     """(name, m/z, abundance relative to the ion) of an ion's isotopologues with one atom of another stable
-    isotope (``^13CCH3O+``), at ≥ 0.5 % of the ion (the detection of a peak beside a strong one at 5σ needs no
-    less on 10⁴ counts); none for an ion already written with isotopes."""
+    isotope (``^13CCH3O+``; Meija et al., *Pure Appl. Chem.* 88, 293, 2016, doi:10.1515/pac-2015-0503); none for
+    an ion already written with isotopes."""
     from ionscope.library.isotopes import element
 
     if "^" in formula:
@@ -625,7 +629,7 @@ def _single_isotopologues(formula: str) -> tuple[tuple[str, float, float], ...]:
         main = int(np.argmax(el.abundances))
         for k in range(el.masses.size):
             ratio = n * el.abundances[k] / el.abundances[main]
-            if k == main or ratio < 0.005:
+            if k == main or ratio <= 0:
                 continue
             rest = "".join(s + (str(c - (s == sym)) if c - (s == sym) > 1 else "")
                            for (s, _), c in ion.counts if c - (s == sym) > 0)
