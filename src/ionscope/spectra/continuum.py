@@ -9,6 +9,7 @@ have (:func:`outside_molecular_continuum`).
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Callable
 from functools import lru_cache
@@ -16,7 +17,6 @@ from itertools import combinations_with_replacement, product
 from math import factorial
 
 import numpy as np
-from scipy.special import ndtr
 
 from ionscope.library.isotopes import ELECTRON_MASS, element
 
@@ -61,6 +61,14 @@ def _chno_formulas(nominal: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np
 
 
 FWHM_SIGMA = 2.354820045  #: FWHM of a Gaussian in units of its σ, 2√(2 ln 2)
+
+_erf = np.frompyfunc(math.erf, 1, 1)
+
+
+def erf(v) -> np.ndarray:
+    """Error function, element-wise (``math.erf``; avoids importing ``scipy.special`` at start-up)."""
+    return np.asarray(_erf(np.asarray(v, dtype=float)), dtype=float)
+
 
 _ATOMS = ("C", "H", "N", "O", "Si", "S")
 
@@ -265,5 +273,6 @@ def isotopologue_counts(mz: float, half_width: float, charge: int = 1,
     if counts is None:
         return float("inf")
     sigma = 2 * half_width / FWHM_SIGMA
-    inside = ndtr((half_width - offset[near]) / sigma) - ndtr((-half_width - offset[near]) / sigma)
+    z = np.sqrt(2.0) * sigma
+    inside = 0.5 * (erf((half_width - offset[near]) / z) - erf((-half_width - offset[near]) / z))
     return float((shares[near] * inside) @ counts(parents[near] - charge * ELECTRON_MASS))

@@ -18,7 +18,6 @@ isotopologue windows), ``_fit_windows`` (joint NNLS and σ).
 
 from __future__ import annotations
 
-import math
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ import numpy as np
 
 from ionscope.model.errors import ValidationError
 from ionscope.spectra import _peakfind
-from ionscope.spectra.continuum import FWHM_SIGMA
+from ionscope.spectra.continuum import FWHM_SIGMA, erf
 from ionscope.spectra.forms import (
     NO_ION_WHY,
     _candidate_pairs,
@@ -40,8 +39,6 @@ from ionscope.spectra.forms import (
 )
 from ionscope.spectra.identification import IdentifyParameters
 
-_erf = np.frompyfunc(math.erf, 1, 1)
-
 
 def _nnls(a: np.ndarray, b: np.ndarray, maxiter: int) -> tuple[np.ndarray, float]:
     """Lawson–Hanson NNLS: :func:`scipy.optimize.nnls` (compiled) once ``scipy.optimize`` is imported
@@ -49,11 +46,6 @@ def _nnls(a: np.ndarray, b: np.ndarray, maxiter: int) -> tuple[np.ndarray, float
     if "scipy.optimize" in sys.modules:
         return sys.modules["scipy.optimize"].nnls(a, b, maxiter=maxiter)
     return _peakfind.nnls(a, b, maxiter=maxiter)
-
-
-def erf(v) -> np.ndarray:
-    """Error function, element-wise (``math.erf``; avoids importing ``scipy.special`` at start-up)."""
-    return np.asarray(_erf(np.asarray(v, dtype=float)), dtype=float)
 
 
 def _windows(centres: np.ndarray, half: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
