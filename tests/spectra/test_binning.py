@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 from ionscope.model.arrays import make_spectrum
+from ionscope.spectra.continuum import gaussian_share as _gaussian_share
 from ionscope.spectra.elements import identify_elements
 from ionscope.spectra.windowfit import (
     _binned_gaussian_share,
-    _gaussian_share,
     _interval_counts,
     instrument_resolving_power,
 )

@@ -547,7 +547,7 @@ def _recalibration(spectrum, *, polarity: str | None = None, references: Sequenc
                       [f"too few reference ions for a {model!r} refit (found "
                        f"{int(np.sum(j0 >= 0))}): the file's own calibration is kept"])
     else:
-        check = _held_out_choice(exported, best, names, ref_mz, pk_t, j0, bin_at, model, peaks.t_axis,
+        check = _held_out_choice(exported, best, names, ref_mz, pk_t, bin_at, model, peaks.t_axis,
                                  peaks.mz_axis, frozenset(n for n, _ in lock_masses))
     return replace(check, lock_masses=tuple(n for n, _ in lock_masses)), peaks
 
@@ -742,12 +742,14 @@ def _clipped(t: np.ndarray, m: np.ndarray, inl: np.ndarray, tol: np.ndarray, bin
 
 
 def _held_out_choice(exported: Calibration, best: tuple, names: np.ndarray, ref_mz: np.ndarray, pk_t: np.ndarray,
-                     j0: np.ndarray, bin_at: np.ndarray, model: str, t_axis: np.ndarray,
+                     bin_at: np.ndarray, model: str, t_axis: np.ndarray,
                      mz_axis: np.ndarray, locks: frozenset[str] = frozenset()) -> CalibrationCheck:
     """Apply the refit only if it beats the exported calibration on held-out references.
 
     The refit's leave-one-out residuals at its inliers are compared, in units of the local bin width,
-    with the exported calibration's residuals at the same peaks (:func:`_refit_p_value`); the refit
+    with the exported calibration's residuals at the same peaks (:func:`_refit_p_value`), and a kept export is
+    reported at those peaks too (matched within its own tolerance on an axis 17 bins off, ¹⁸OH⁻ alone had
+    passed for F⁻ and vouched for it at 157 ppm); the refit
     must also keep m/z increasing over the whole channel range (t0 before the first channel), as
     :func:`apply_calibration` requires.
 
@@ -761,11 +763,6 @@ def _held_out_choice(exported: Calibration, best: tuple, names: np.ndarray, ref_
         Reference ion formulas, exact m/z and bin width there (u/e).
     pk_t : numpy.ndarray
         Peak positions (channels).
-    j0 : numpy.ndarray
-        Peaks matched under the exported calibration (:func:`_match_references`); unused here: a kept
-        calibration is judged at the peaks the consistent refit identifies as the references, where its
-        held-out comparison was made (matched within the tolerance of an axis 17 bins off, ¹⁸OH⁻ alone had passed
-        for F⁻ and vouched for it at 157 ppm).
     model : str
         Calibration model.
     t_axis, mz_axis : numpy.ndarray
@@ -805,7 +802,7 @@ def _held_out_choice(exported: Calibration, best: tuple, names: np.ndarray, ref_
                f"not beyond chance ({test} p = {p_value:.2g} ≥ {REFIT_ALPHA})")
     else:
         why = f"the refit fits the {n} reference peaks no better than the exported calibration ({pair})"
-    identified = np.full(j0.shape, -1)
+    identified = np.full(ref_mz.shape, -1)
     identified[hit[inl]] = j[hit][inl]  # the peaks the consistent refit takes for the references
     return _keep(exported, names, ref_mz, pk_t, identified, bin_at, model,
                  [f"{why}: the file's own calibration is kept"], rejected=rejected)

@@ -14,7 +14,6 @@ from collections import Counter
 from collections.abc import Callable
 from functools import lru_cache
 from itertools import combinations_with_replacement, product
-from math import factorial
 
 import numpy as np
 
@@ -70,6 +69,13 @@ def erf(v) -> np.ndarray:
     return np.asarray(_erf(np.asarray(v, dtype=float)), dtype=float)
 
 
+def gaussian_share(centre: np.ndarray | float, sigma: np.ndarray | float, lo: np.ndarray | float,
+                   hi: np.ndarray | float) -> np.ndarray:
+    """Share of a Gaussian peak (centre and σ in m/z) between ``lo`` and ``hi``."""
+    z = 1.0 / (sigma * np.sqrt(2))
+    return 0.5 * (erf((hi - centre) * z) - erf((lo - centre) * z))
+
+
 _ATOMS = ("C", "H", "N", "O", "Si", "S")
 
 
@@ -113,14 +119,6 @@ def _heavy_isotopes() -> tuple[tuple[int, int, float, float], ...]:
 MAX_SUBSTITUTED = 3
 
 
-@lru_cache(maxsize=1)
-def _substitutions() -> tuple[tuple[tuple[int, int, float, float], ...], ...]:
-    """The substitutions of one to :data:`MAX_SUBSTITUTED` atoms by heavier isotopes (each as the isotopes
-    substituted, with repetition)."""
-    return tuple(sub for n in range(1, MAX_SUBSTITUTED + 1)
-                 for sub in combinations_with_replacement(_heavy_isotopes(), n))
-
-
 def _isotopologue_share(atoms: np.ndarray, substitution: tuple[tuple[int, int, float, float], ...]) -> np.ndarray:
     """Abundance of a substituted isotopologue of each formula (rows of ``atoms``) relative to its monoisotopic
     ion: the number of ways to place the heavier atoms among the formula's atoms of their element times their
@@ -133,11 +131,10 @@ def _isotopologue_share(atoms: np.ndarray, substitution: tuple[tuple[int, int, f
         for _ in range(times):
             share *= np.maximum(atoms[:, col] - placed[col], 0) * ratio
             placed[col] += 1
-        share /= factorial(times)
+        share /= math.factorial(times)
     return share
 
 
-@lru_cache(maxsize=1024)
 def molecular_ion_masses(nominal: int) -> np.ndarray:
     """Exact masses (u, neutral formula) of the plausible monoisotopic CcHhNnOoSiₓSᵧ ions of a nominal mass.
 
@@ -147,7 +144,7 @@ def molecular_ion_masses(nominal: int) -> np.ndarray:
     atoms; at most :data:`MAX_SI` Si and :data:`MAX_S` S. Sorted; empty where none exists. Their
     isotopologues: :func:`isotopologue_ions`.
     """
-    return np.sort(_monoisotopic_masses(_plausible_formulas(nominal)))
+    return _sorted_formulas(nominal)[0]
 
 
 @lru_cache(maxsize=4096)
@@ -177,9 +174,11 @@ def isotopologue_ions(neutral: float, reach: float) -> tuple[np.ndarray, np.ndar
 
 @lru_cache(maxsize=1)
 def _substitutions_by_shift() -> dict[int, tuple[list, np.ndarray]]:
-    """The substitutions (:func:`_substitutions`) by the nominal mass they add, with the exact mass each adds."""
+    """The substitutions of one to :data:`MAX_SUBSTITUTED` atoms by heavier isotopes (each as the isotopes
+    substituted, with repetition) by the nominal mass they add, with the exact mass each adds."""
     out: dict[int, tuple[list, list]] = {}
-    for sub in _substitutions():
+    for sub in (sub for n in range(1, MAX_SUBSTITUTED + 1)
+                for sub in combinations_with_replacement(_heavy_isotopes(), n)):
         subs, shifts = out.setdefault(sum(a[1] for a in sub), ([], []))
         subs.append(sub)
         shifts.append(sum(a[2] for a in sub))
@@ -272,7 +271,5 @@ def isotopologue_counts(mz: float, half_width: float, charge: int = 1,
         return 0.0
     if counts is None:
         return float("inf")
-    sigma = 2 * half_width / FWHM_SIGMA
-    z = np.sqrt(2.0) * sigma
-    inside = 0.5 * (erf((half_width - offset[near]) / z) - erf((-half_width - offset[near]) / z))
+    inside = gaussian_share(offset[near], 2 * half_width / FWHM_SIGMA, -half_width, half_width)
     return float((shares[near] * inside) @ counts(parents[near] - charge * ELECTRON_MASS))

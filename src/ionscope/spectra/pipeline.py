@@ -826,12 +826,8 @@ def _auto_mode_note(fits, top: float) -> str:
     partly = _partly_tested(fits, top)
     if partly:
         note += ("; tested here by some of their ions only, the others not resolved (name the element to test "
-                 f"them all): {'; '.join(f'{e} (not {_pretty_ions(fs)})' for e, fs in partly.items())}")
+                 "them all): " + "; ".join(f"{e} (not {', '.join(map(pretty_ion, fs))})" for e, fs in partly.items()))
     return note
-
-
-def _pretty_ions(formulas: Sequence[str]) -> str:
-    return ", ".join(pretty_ion(f) for f in formulas)
 
 
 def _partly_tested(fits, top: float) -> dict[str, list[str]]:
@@ -853,9 +849,10 @@ def _partly_tested(fits, top: float) -> dict[str, list[str]]:
 def _limit_form(forms: Sequence, atomic: str):
     """The species an element's upper limit is on (:func:`_element_rows`): its atomic ion ``atomic``, else its
     best-constrained form; None where no limit could be taken."""
-    bounded = [f for f in forms if np.isfinite(_upper_limit(f))]
-    return min((f for f in bounded if f.formula == atomic), key=_upper_limit, default=None) or \
-        min(bounded, key=_upper_limit, default=None)
+    limits = {f.formula: _upper_limit(f) for f in forms}
+    bounded = [f for f in forms if np.isfinite(limits[f.formula])]
+    pool = [f for f in bounded if f.formula == atomic] or bounded
+    return min(pool, key=lambda f: limits[f.formula], default=None)
 
 
 def _forms_above_limit(rows: Sequence[dict]) -> list[str]:

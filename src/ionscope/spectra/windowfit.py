@@ -493,14 +493,6 @@ class _Flanks:
     right_weight: np.ndarray
 
 
-def _gaussian_share(centre: np.ndarray, sigma: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """Share of a Gaussian peak (centre and σ in m/z) between ``lo`` and ``hi``."""
-    z = 1.0 / (sigma * np.sqrt(2))
-    return 0.5 * (erf((hi - centre) * z) - erf((lo - centre) * z))
-
-
-
-
 def _binned_gaussian_share(centre: np.ndarray, sigma: np.ndarray, edges: np.ndarray, lo: np.ndarray,
                            hi: np.ndarray) -> np.ndarray:
     """Share between ``lo`` and ``hi`` of a Gaussian peak (centre, σ in m/z) as the window counts read it,
