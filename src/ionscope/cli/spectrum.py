@@ -44,7 +44,12 @@ def peaks(
     top: Annotated[int, typer.Option(min=0, help="Rows shown in the table (not in --json).")] = 30,
     json: JsonOpt = False,
 ) -> None:
-    """Detect peaks: centroid, height, area, FWHM, m/Δm and S/N."""
+    """Detect peaks: centroid, height, area, FWHM, m/Δm and S/N; name each by its likeliest ion.
+
+    A peak is named by an ion of the elements identified for the calibration (--lock-elements) whose fitted
+    counts explain at least half of it (¹⁰¹RuO₂⁻, not ¹³³Cs⁻, on a ruthenium oxide), else by a marker-library or
+    C, H, N, O, Si, S molecular ion whose m/z agrees within 3σ of the calibration, else as an isotopologue of a
+    stronger peak's ion; ions the peak cannot resolve are listed beside it."""
     from ionscope.spectra.pipeline import lock_elements_option, peaks_result, read_spectrum
 
     spec = read_spectrum(file, polarity)

@@ -143,9 +143,13 @@ MIN_SIGMA = 4.0
 
 
 def peak_sigma_by_mass(full: np.ndarray, mz_of_channel: np.ndarray, in_root: bool = True) -> np.ndarray | None:
-    """Peak σ in channels at each channel of a full TOF channel grid; None where no segment gives one, or where
-    one gives less than :data:`MIN_SIGMA` (an IONTOF export of 200-channel bins spreads H⁻ over a few bins, every
-    heavier ion within one: it is not summed).
+    """Peak σ in channels at each channel of a full TOF channel grid (at least two: groups of half of it are
+    one channel, not summed, where it is narrower); None where no segment gives :data:`MIN_SIGMA` or more, or
+    where a segment gives less above one that gives more (an IONTOF export of 200-channel bins spreads H⁻ over
+    a few bins, every heavier ion within one: it is not summed). A segment narrower than :data:`MIN_SIGMA`
+    below every wider one is the light end of a spectrum whose peaks widen with m/z, as at constant m/Δm
+    (σ ∝ t ∝ √m in channels): H⁻ two channels wide at m/Δm 1 000 does not stop the summing of the ions of
+    m/z 100–500, twenty channels wide, whose counting noise otherwise splits each into several peaks.
 
     :func:`peak_sigma_channels` over segments each spanning a factor 2 in m/z with at least
     :data:`SEGMENT_MIN_COUNTS` counts, lags up to :data:`HALF_NOMINAL`, then a power law ``σ = a·m^b`` through
@@ -153,15 +157,17 @@ def peak_sigma_by_mass(full: np.ndarray, mz_of_channel: np.ndarray, in_root: boo
     uniform in √(m/z)); it carries the width into the sparse high-mass range where the autocorrelation has
     too few counts.
     """
-    edges = np.searchsorted(mz_of_channel, 2.0 ** np.arange(-1, 13))
+    edges = np.searchsorted(mz_of_channel, 2.0 ** np.arange(0, 13) - 0.5)  # between nominal masses, not on them
     mass, sigma, weight = [], [], []
     for a, b in zip(edges[:-1], edges[1:]):
         n = float(full[a:b].sum())
         if b - a > 16 and n >= SEGMENT_MIN_COUNTS:
             per_channel = float(np.median(np.diff(mz_of_channel[a:b])))
             width = peak_sigma_channels(full[a:b], max_lag=int(HALF_NOMINAL / per_channel))
+            if width < MIN_SIGMA and sigma:
+                return None  # narrower than a lighter segment: binned to its resolution, peaks within a channel
             if width < MIN_SIGMA:
-                return None  # peaks within a channel or two here: the spectrum is binned to its resolution
+                continue  # light ions of a spectrum whose peaks widen with m/z: not summed there
             if np.isfinite(width):
                 mass.append(float(np.average(mz_of_channel[a:b], weights=full[a:b])))
                 sigma.append(width)
@@ -175,7 +181,7 @@ def peak_sigma_by_mass(full: np.ndarray, mz_of_channel: np.ndarray, in_root: boo
         slope = float(np.clip(np.polyfit(logm, logs, 1, w=np.sqrt(weight))[0], *WIDTH_EXPONENT[in_root]))
     level = float(np.average(logs - slope * logm, weights=weight))
     law = np.exp(level + slope * np.log(np.maximum(mz_of_channel, mz_of_channel[mz_of_channel > 0].min())))
-    return np.maximum(law, MIN_SIGMA)  # below the lightest segment the law is extrapolated; no segment is under
+    return np.maximum(law, 2.0)  # groups of one channel at least where the law falls below two channels
 
 
 def binned_to_resolution(counts: np.ndarray, mz: np.ndarray) -> ResolutionBins | None:

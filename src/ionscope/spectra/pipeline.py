@@ -7,14 +7,13 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cache, partial
+from functools import partial
 from os import PathLike
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from ionscope.library.formula import parse_formula
 from ionscope.model.errors import ValidationError
 from ionscope.model.provenance import make_provenance
 from ionscope.model.result import NoUncertainty, Quantity, RecordSequence, Result
@@ -31,6 +30,7 @@ from ionscope.spectra.deadtime import dead_time_corrected
 from ionscope.spectra.elements import NONMETALS, RESOLVED_NONMETALS, _resolved_form_elements, identify_elements
 from ionscope.spectra.forms import NO_ION_WHY, _candidate_pairs, _primary_elements, _unit_pattern, _untestable
 from ionscope.spectra.lockmass import lock_ions
+from ionscope.spectra.naming import _peak_ions
 from ionscope.spectra.peaks import channel_binned, find_spectrum_peaks
 
 if TYPE_CHECKING:
@@ -263,7 +263,8 @@ def _checked_calibration(spec: xr.DataArray, *, model: str = "sqrt", references:
                          lock_elements: Sequence[str] | str | None = None):
     """The recalibration of ``spec`` (:func:`~ionscope.spectra.calibration.recalibrate`) and, with
     ``lock_elements``, its redo with their ions identified at ≥ 5σ as further references
-    (:func:`_with_lock_masses`)."""
+    (:func:`_with_lock_masses`): ``(check, fits)``, the identification of ``lock_elements`` on the calibration
+    kept (``None`` without them)."""
     acquisition = spec.attrs.get("acquisition") or {}
     polarity = acquisition.get("polarity")
     if lock_elements is not None:
@@ -271,10 +272,11 @@ def _checked_calibration(spec: xr.DataArray, *, model: str = "sqrt", references:
         if polarity not in REFERENCE_IONS:
             raise ValidationError("lock elements need the polarity: give --polarity positive|negative", source)
     if lock_elements is None:
-        return _recalibration(spec, polarity=polarity, model=model, references=references, source=source)[0]
+        return _recalibration(spec, polarity=polarity, model=model, references=references, source=source)[0], None
     options = {"primary_ion": acquisition.get("primary_ion")}
-    return _calibrated_identification(spec, str(polarity), lock_elements, options, Path(source) if source else None,
-                                      model=model, references=references)[0]
+    check, _, fits = _calibrated_identification(spec, str(polarity), lock_elements, options,
+                                                Path(source) if source else None, model=model, references=references)
+    return check, fits
 
 
 def _one_spectrum(data, p: Path) -> tuple[xr.DataArray, str | None]:
@@ -415,7 +417,7 @@ def calibration_result(spec: xr.DataArray, *, model: str = "sqrt", references: S
 
         check_writable(Path(out), force)
     acquisition = spec.attrs.get("acquisition") or {}
-    check = _checked_calibration(spec, model=model, references=references, source=source,
+    check, _ = _checked_calibration(spec, model=model, references=references, source=source,
                                  lock_elements=lock_elements)
     cal = check.calibration
     warnings = list(spec.attrs.get("read_warnings", [])) + list(check.warnings)
@@ -451,13 +453,15 @@ def peaks_result(spec, *, min_snr: float = 3.0, recalibrate: bool = True,
                  lock_elements: Sequence[str] | str | None = None) -> Result:
     """Peak table of ``spec`` (recalibrated first when it has a channel axis and a known polarity, with the ions
     of ``lock_elements`` as further references as in :func:`calibration_result`; the calibration quality is
-    reported under ``calibration``); each peak with its likeliest ion of the marker library (:func:`_peak_ions`)
-    under ``ion``."""
+    reported under ``calibration``); each peak with its likeliest ion under ``ion``
+    (:func:`~ionscope.spectra.naming._peak_ions`: an ion of the elements identified for the calibration, of the
+    marker library or a molecular ion)."""
     warnings = list(spec.attrs.get("read_warnings", []))
     quality = None
     rms_bins = 0.0  # no calibration check: the m/z uncertainty is the centroid's alone
+    fits = None
     if recalibrate and "channel" in spec.coords and (spec.attrs.get("acquisition") or {}).get("polarity"):
-        check = _checked_calibration(spec, source=source, lock_elements=lock_elements)
+        check, fits = _checked_calibration(spec, source=source, lock_elements=lock_elements)
         spec = apply_calibration(spec, check.calibration)
         warnings += list(check.warnings)
         quality = _quality_record(check)
@@ -476,7 +480,7 @@ def peaks_result(spec, *, min_snr: float = 3.0, recalibrate: bool = True,
     x = spec.coords["mz"].values
     peaks = [_peak_record(r, rms_bins * float(np.interp(r["mz"], x, np.gradient(x)))) for r in table.to_dict("records")]
     ions = _peak_ions(table, (spec.attrs.get("acquisition") or {}).get("polarity"),
-                      np.array([p["mz"].uncertainty for p in peaks]))
+                      np.array([p["mz"].uncertainty for p in peaks]), fits)
     for i, peak in enumerate(peaks):
         ion = ions.get(i)
         if ion is not None:  # its mass error known as well as the peak's m/z
@@ -485,171 +489,6 @@ def peaks_result(spec, *, min_snr: float = 3.0, recalibrate: bool = True,
     return Result("spectrum.peaks", {"n_peaks": len(table), "peaks": peaks, "calibration": quality,
                                      "channels_per_bin": table.attrs.get("channels_per_bin")},
                   tuple(warnings), prov)
-
-
-@cache
-def _peak_candidates(polarity: str):
-    """The ions a peak is named by (:func:`_peak_ions`), built once per polarity: the library ions — the battery
-    markers of the built-in library, the reference ions and the atomic ion of every isotope of ≥ 1 % natural
-    abundance (``^106Pd+``) of the elements that form one in ``polarity``
-    (:func:`~ionscope.spectra.forms.form_expected`) — and, apart, the plausible molecular ions of C, H, N, O, Si
-    and S (:func:`_molecular_candidates`). Each where no ion before it has its mass (Na⁺, not ²³Na⁺ beside it)."""
-    from ionscope.library.isotopes import isotope_table
-    from ionscope.library.markers import builtin_library
-    from ionscope.spectra.assign import CandidateTable, candidate_table
-    from ionscope.spectra.forms import form_expected
-
-    sign = "+" if polarity == "positive" else "-"
-    by_mass = {round(parse_formula(f).mz, 5): f
-               for f in reversed(builtin_library().formulas(polarity) + list(REFERENCE_IONS[polarity]))}
-    named, taken = list(by_mass.values()), set(by_mass)  # one name per ion: ⁷Li⁺ and Li⁺ are one
-    isotopes = [f"^{a}{sym}{sign}" for sym, el in isotope_table().items() if form_expected(sym, "{E}", polarity)
-                for a, ab in zip(el.mass_numbers, el.abundances) if ab >= 0.01]
-    library = candidate_table(named + [f for f in isotopes if round(parse_formula(f).mz, 5) not in taken])
-    mz, formulas = _molecular_candidates(sign)
-    new = ~np.isin(np.round(mz, 5), np.round(library.mz, 5))
-    order = np.argsort(mz[new], kind="stable")
-    return library, CandidateTable(mz[new][order], formulas[new][order])
-
-
-#: Mass accuracy (ppm) of a calibrated TOF-SIMS spectrum, 10–20 ppm (Green, Gilmore & Seah, *J. Am. Soc. Mass
-#: Spectrom.* 17, 514, 2006, doi:10.1016/j.jasms.2005.12.005): molecular ions name a peak up to the nominal mass where
-#: their formulas lie closer than this (:func:`_molecular_candidates`).
-MASS_ACCURACY_PPM = 20.0
-
-
-def _molecular_candidates(sign: str) -> tuple[np.ndarray, np.ndarray]:
-    """m/z and formulas (``CH4N+``) of the plausible molecular ions of C, H, N, O, Si and S
-    (:func:`~ionscope.spectra.continuum.molecular_ion_masses`) of every nominal mass up to the first whose
-    formulas lie a median :data:`MASS_ACCURACY_PPM` or less apart (m/z ≈ 100): above it a formula cannot be
-    told from the others by its mass, and a peak is named only by the library."""
-    from ionscope.library.isotopes import ELECTRON_MASS
-    from ionscope.spectra.continuum import _ATOMS, _monoisotopic_masses, _plausible_formulas
-
-    charge = 1 if sign == "+" else -1
-    masses, names = [], []
-    for nominal in range(1, 1000):
-        atoms = _plausible_formulas(nominal)
-        mono = _monoisotopic_masses(atoms)
-        if mono.size > 1 and np.median(np.diff(np.sort(mono))) <= MASS_ACCURACY_PPM * 1e-6 * nominal:
-            break
-        masses.append(mono - charge * ELECTRON_MASS)
-        names += ["".join(a + (str(n) if n > 1 else "") for a, n in zip(_ATOMS, row) if n) + sign for row in atoms]
-    return np.concatenate(masses), np.array(names, dtype=object)
-
-
-def _peak_ions(table, polarity: str | None, mz_sigma: np.ndarray) -> dict[int, dict]:
-    """Peak row → its likeliest ion, with its error (ppm), confidence among the candidates and the ions the
-    peak does not resolve from it; peaks without a candidate are absent, and all without a polarity.
-
-    The candidates (:func:`_peak_candidates`) within max(100 ppm, FWHM/2) are ranked by mass and isotope
-    pattern (:func:`~ionscope.spectra.assign.assign_peaks`). A library ion whose m/z the peak's agrees with
-    within 3σ (``mz_sigma``: centroid and calibration, u) names it: where the calibration cannot tell the
-    candidates apart, a curated marker is likelier than one of the many formulas of its nominal mass (C₃H₇⁺,
-    not C₂H₅N⁺). Else the molecular ion within 3σ with the fewest N, O, Si and S atoms (the best ranked of
-    those): the ions of adventitious carbon, hydrocarbons and then oxygenated ones, dominate an organic
-    surface's spectrum (Vickerman & Briggs, *ToF-SIMS: Materials Analysis by Mass Spectrometry*, 2nd ed.,
-    2013, ch. 4) — C₂H₂O⁺, not N₃⁺, at m/z 42.01 where the calibration cannot tell them. Else the best
-    candidate: CH₄N⁺ at m/z 30.034 on a spectrum calibrated to 10 ppm, not Li₂O⁺ 250 ppm away. The others
-    within the peak's FWHM are listed."""
-    from ionscope.spectra.assign import assign_peaks
-
-    if polarity not in REFERENCE_IONS or not len(table):
-        return {}
-    library, molecular = _peak_candidates(polarity)
-    lib = _by_peak(assign_peaks(table, library, max_candidates=3), library=True)
-    mol = _by_peak(assign_peaks(table, molecular, max_candidates=30, pattern=False), library=False)
-    fwhm = table["fwhm"].to_numpy(float)
-    out = {}
-    for peak in sorted(set(lib) | set(mol)):
-        rows = lib.get(peak, []) + mol.get(peak, [])
-        near = [r for r in rows if abs(r["ion_mz"] - r["peak_mz"]) <= 3 * mz_sigma[peak]]
-        agree_lib = [r for r in near if r["library"]]
-        if agree_lib:
-            best = agree_lib[0]
-        elif near:
-            best = min(near, key=lambda r: _heteroatoms(r["formula"]))
-        else:
-            best = rows[0]
-        others = sorted((r for r in rows if r["formula"] != best["formula"]
-                         and abs(r["ion_mz"] - best["ion_mz"]) < fwhm[peak]),
-                        key=lambda r: abs(r["ion_mz"] - best["ion_mz"]))
-        out[int(peak)] = {"formula": best["formula"], "error_ppm": float(best["error_ppm"]),
-                          "confidence": float(best["confidence"]),
-                          "unresolved_with": [r["formula"] for r in others[:5]],
-                          "firm": best["library"] and best in near}
-    out = _isotopologue_names(out, table, mz_sigma)
-    return {k: {n: v for n, v in ion.items() if n != "firm"} for k, ion in out.items()}
-
-
-#: Share of a peak's height an isotopologue of a stronger peak's ion must explain to name it: half.
-ISOTOPOLOGUE_SHARE = 0.5
-
-
-def _isotopologue_names(ions: dict[int, dict], table, mz_sigma: np.ndarray) -> dict[int, dict]:
-    """Peaks that are a heavier (or lighter) isotopologue of the ion a stronger peak is named by — ¹³CCH₃O⁺
-    beside C₂H₃O⁺, ⁶Li⁷LiO⁺ beside Li₂O⁺ — named so, unless a library ion within 3σ names them: within 3σ or
-    FWHM/2 of the isotopologue's m/z and at most 1/:data:`ISOTOPOLOGUE_SHARE` times the height its natural
-    abundance predicts (so it explains at least half the peak; its confidence is the share it explains). The
-    molecular formulas of a nominal mass otherwise name the ¹³C peak of every strong ion (H₂N₃⁺ for that of
-    C₂H₃O⁺)."""
-    mz, height = table["mz"].to_numpy(float), table["height"].to_numpy(float)
-    reach = np.maximum(3 * mz_sigma, table["fwhm"].to_numpy(float) / 2)
-    out = dict(ions)
-    for q in sorted(ions, key=lambda i: -height[i]):
-        for name, iso_mz, ratio in _single_isotopologues(out[q]["formula"]):
-            near = np.nonzero(np.abs(mz - iso_mz) <= reach)[0]
-            for p in map(int, near):
-                if p == q or out.get(p, {}).get("firm") or height[p] * ISOTOPOLOGUE_SHARE > ratio * height[q]:
-                    continue
-                before = out.get(p)
-                out[p] = {"formula": name, "error_ppm": float((mz[p] - iso_mz) / iso_mz * 1e6),
-                          "confidence": float(min(ratio * height[q] / max(height[p], 1.0), 1.0)),
-                          "unresolved_with": ([before["formula"]] if before else []), "firm": True}
-    return out
-
-
-@cache
-def _single_isotopologues(formula: str) -> tuple[tuple[str, float, float], ...]:
-    """(name, m/z, abundance relative to the ion) of an ion's isotopologues with one atom of another stable
-    isotope (``^13CCH3O+``; Meija et al., *Pure Appl. Chem.* 88, 293, 2016, doi:10.1515/pac-2015-0503); none for
-    an ion already written with isotopes."""
-    from ionscope.library.isotopes import element
-
-    if "^" in formula:
-        return ()
-    try:
-        ion = parse_formula(formula)
-    except ValidationError:
-        return ()
-    sign = formula[len(formula.rstrip("+-")):]
-    out = []
-    for (sym, _), n in ion.counts:
-        el = element(sym)
-        main = int(np.argmax(el.abundances))
-        for k in range(el.masses.size):
-            ratio = n * el.abundances[k] / el.abundances[main]
-            if k == main or ratio <= 0:
-                continue
-            rest = "".join(s + (str(c - (s == sym)) if c - (s == sym) > 1 else "")
-                           for (s, _), c in ion.counts if c - (s == sym) > 0)
-            name = f"^{el.mass_numbers[k]}{sym}{rest}{sign}"
-            out.append((name, parse_formula(name).mz, float(ratio)))
-    return tuple(out)
-
-
-def _by_peak(ranked, library: bool) -> dict[int, list[dict]]:
-    """Rows of an :func:`~ionscope.spectra.assign.assign_peaks` table by peak, best first, each marked as a
-    ``library`` ion or not."""
-    out: dict[int, list[dict]] = {}
-    for r in ranked.to_dict("records"):
-        out.setdefault(int(r["peak"]), []).append({**r, "library": library})
-    return out
-
-
-def _heteroatoms(formula: str) -> int:
-    """Number of N, O, Si and S atoms of a molecular-ion formula (``C2H2O+`` → 1)."""
-    return sum(int(n or 1) for _, n in re.findall(r"(Si|N|O|S)(\d*)", formula))
 
 
 def _peak_record(row: dict, calibration_sigma: float = 0.0) -> dict:
