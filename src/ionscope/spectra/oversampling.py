@@ -158,7 +158,9 @@ def peak_sigma_by_mass(full: np.ndarray, mz_of_channel: np.ndarray, in_root: boo
     too few counts.
     """
     edges = np.searchsorted(mz_of_channel, 2.0 ** np.arange(0, 13) - 0.5)  # between nominal masses, not on them
-    mass, sigma, weight = [], [], []
+    mass: list[float] = []
+    sigma: list[float] = []
+    weight: list[float] = []
     for a, b in zip(edges[:-1], edges[1:]):
         n = float(full[a:b].sum())
         if b - a > 16 and n >= SEGMENT_MIN_COUNTS:
