@@ -65,6 +65,25 @@ def test_sparse_tof_histogram_gives_one_peak_per_ion():
     assert len(table) <= len(IONS) + 2
 
 
+def test_a_narrow_light_end_does_not_stop_the_summing():
+    """At constant m/Δm = 1 000 on TOF channels (σ ∝ √m channels), H⁻ is two channels wide and the oxide ions of
+    m/z 110–160 twenty: the light end had stopped the summing of the whole spectrum, and counting noise split each
+    heavy peak into several. One peak per ion, its FWHM within 15 % of m/R, as above."""
+    from ionscope.synth.spectra import tof_spectrum
+
+    ions = {"H-": 2e4, "C-": 3e4, "O-": 2e5, "OH-": 1.5e5, "C2H-": 6e4, "Cl-": 1e4, "C2H3O2-": 8e3,
+            "RuO2-": 1e5}
+    spec, _ = tof_spectrum(ions, polarity="negative", resolving_power=1000, shots=None, seed=0)
+    x = spec.mz.values
+    sigma = np.gradient(x) / (x / 1000 / 2.3548)  # channel width over peak σ
+    assert sigma[np.searchsorted(x, 1.0)] > 0.25 and sigma[np.searchsorted(x, 130.0)] < 0.05
+    table = find_spectrum_peaks(spec)
+    for mass in (130.9, 131.9, 132.9, 133.9, 135.9):  # ⁹⁹⁻¹⁰⁴Ru¹⁶O₂⁻
+        near = table[np.abs(table.mz - mass) < 0.3]
+        assert len(near) == 1, f"m/z {mass}: {len(near)} peaks"
+        assert near.iloc[0].fwhm == pytest.approx(mass / 1000, rel=0.15)
+
+
 def test_a_spectrum_binned_to_its_resolution_is_left_as_it_is():
     """Peaks of σ ≈ 1 bin (the 200-channel bins of an IONTOF export) are not summed again."""
     counts, mz = tof_histogram(np.random.default_rng(4), width=4e-3, drop_empty=False)
