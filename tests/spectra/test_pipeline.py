@@ -1,10 +1,14 @@
 """Pipeline helpers: xarray's duck-array checks do not import array libraries nobody has imported; the
 expansion of spectrum files and folders."""
 
+import json
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
+
+import numpy as np
+import pytest
 
 
 def test_numpy_only_arrays_imports_no_duck_array_library_and_restores_xarray():
@@ -46,3 +50,47 @@ def test_spectrum_files_lists_a_file_given_twice_once_in_first_seen_order(tmp_pa
     (tmp_path / "sub").mkdir()
     monkeypatch.chdir(tmp_path)
     assert spectrum_files(["a.txt", tmp_path / "sub" / ".." / "a.txt", a]) == [Path("a.txt")]
+
+
+def test_a_link_of_another_name_is_a_file_of_its_own(tmp_path):
+    """Two links of different names to one export (P_sampleA…, P_sampleB…) are two rows: a name can carry the
+    polarity, the primary ion and the sample (they had been merged into one, silently)."""
+    from ionscope.spectra.pipeline import spectrum_files
+
+    (tmp_path / "export.txt").write_text("x")
+    for name in ("P_sampleA_Bi1.txt", "N_sampleB_Bi1.txt"):
+        (tmp_path / name).symlink_to(tmp_path / "export.txt")
+    assert [p.name for p in spectrum_files([tmp_path])] == ["N_sampleB_Bi1.txt", "P_sampleA_Bi1.txt", "export.txt"]
+
+
+@pytest.mark.parametrize("n", [1, 2])
+def test_a_spectrum_too_short_to_hold_a_peak_is_refused_and_a_batch_goes_on(cli, tmp_path, n):
+    """One or two channels (a NumPy archive of m/z [1] and counts [5]) had ended in a NumPy traceback, and the
+    whole batch with it: one line naming the file, exit 2, and in a folder the other files are analysed."""
+    from ionscope.synth.spectra import tof_spectrum
+
+    np.savez(tmp_path / "P_short.npz", mz=np.arange(1.0, n + 1), counts=np.full(n, 5.0))
+    code, _, err = cli("spectrum", "identify", tmp_path / "P_short.npz", "--elements", "Na")
+    assert code == 2 and "P_short.npz" in err and "too few" in err and "Traceback" not in err, err
+    spec, _ = tof_spectrum({"H+": 3e4, "C+": 2e4, "CH3+": 4e4, "Na+": 6e4, "C2H3+": 5e4, "C3H5+": 3e4, "K+": 2e4},
+                           shots=None, seed=0)
+    np.savez(tmp_path / "P_good.npz", mz=spec.mz.values, counts=spec.values, channel=spec.channel.values)
+    code, out, err = cli("spectrum", "identify", tmp_path, "--elements", "Na", "--json")
+    files = {Path(r["results"]["file"]).name: r["results"] for r in json.loads(out)["results"]}
+    assert code == 2 and files["P_good.npz"]["error"] is None and "too few" in files["P_short.npz"]["error"], out
+
+
+def test_an_unexpected_error_in_one_file_does_not_end_a_batch(tmp_path, monkeypatch):
+    """Whatever one file raises, its row says so and names the file; the others are analysed."""
+    import ionscope.spectra.pipeline as pipeline
+
+    real = pipeline.identify_file
+
+    def failing(path, **kwargs):
+        if Path(path).name == "P_a.txt":
+            raise ZeroDivisionError("division by zero")
+        return real(path, **kwargs)
+
+    monkeypatch.setattr(pipeline, "identify_file", failing)
+    res = pipeline._identify_or_error((tmp_path / "P_a.txt", None), elements=["Na"])
+    assert "P_a.txt" in res["error"] and "ZeroDivisionError" in res["error"], res["error"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -89,6 +90,10 @@ def numpy_only_arrays() -> Iterator[None]:
             xr_utils.is_dask_collection = is_dask
 
 
+#: Fewest channels a spectrum can hold a peak in: a maximum between two lower channels.
+MIN_CHANNELS = 3
+
+
 def read_spectrum(path: str | PathLike[str], polarity: str | None = None) -> xr.DataArray:
     """Read a spectrum file; polarity from the argument, the metadata, or the ``P_``/``N_`` file name;
     counts the metadata call uncorrected are dead-time corrected
@@ -98,7 +103,8 @@ def read_spectrum(path: str | PathLike[str], polarity: str | None = None) -> xr.
     Raises
     ------
     ValidationError
-        ``polarity`` is not None, ``"auto"``, ``"positive"`` or ``"negative"``.
+        ``polarity`` is not None, ``"auto"``, ``"positive"`` or ``"negative"``; the file holds fewer than
+        :data:`MIN_CHANNELS` channels.
     """
     import warnings as _warnings
 
@@ -113,6 +119,9 @@ def read_spectrum(path: str | PathLike[str], polarity: str | None = None) -> xr.
     notes = [str(w.message) for w in caught]
     spec, note = _one_spectrum(spec, p)
     notes += [note] if note else []
+    if spec.sizes.get("mz", 0) < MIN_CHANNELS:
+        raise ValidationError(f"the spectrum has {spec.sizes.get('mz', 0)} channel(s): too few to hold a peak (a "
+                              f"maximum between two lower channels needs {MIN_CHANNELS}); is the export cut short?", p)
     if "channel" not in spec.coords:
         spec, note = _with_empty_channels(spec)
         notes += [note] if note else []
@@ -1041,8 +1050,9 @@ def spectrum_files(paths: Sequence[str | PathLike[str]]) -> list[Path]:
 
     A Zarr store is a folder but one dataset: it is listed as a file, so that reading it says what it
     holds (e.g. a depth profile) rather than that the folder has no spectra. A file reached more than once
-    (named twice, through its folder or a glob, or by another spelling of its path) is listed once, where it
-    first appears.
+    (named twice, through its folder or a glob, or by another spelling of its path: ``./a.txt``,
+    ``dir/../a.txt``) is listed once, where it first appears; a link of another name is a file of its own, as its
+    name can carry the polarity, the primary ion and the sample.
 
     Raises
     ------
@@ -1068,9 +1078,9 @@ def spectrum_files(paths: Sequence[str | PathLike[str]]) -> list[Path]:
         raise InputNotFoundError("no spectrum files to analyse (empty folder or glob)" if not nested else
                                  "no spectrum files directly in this folder (its subfolders hold some: name them, "
                                  "or a glob such as FOLDER/*/*.txt)", first_path)
-    first: dict[Path, Path] = {}
+    first: dict[str, Path] = {}
     for p in out:
-        first.setdefault(p.resolve(), p)
+        first.setdefault(os.path.normcase(os.path.abspath(p)), p)
     return list(first.values())
 
 
@@ -1167,19 +1177,22 @@ def _compiled_solvers() -> None:
 
 def _identify_or_error(item: tuple[Path, str | None], *, elements, **kwargs) -> Result:
     """:func:`identify_file` of ``item`` = (path, figure stem), or the Result of a file that could not be
-    analysed (its ``error`` says why)."""
+    analysed (its ``error`` says why: an ionscope error's message, or an unexpected one named as such, so that
+    one file never ends a batch)."""
     from ionscope.model.errors import IonscopeError
 
     p, stem = item
     try:
         return identify_file(p, elements=elements, figure_stem=stem, **kwargs)
-    except IonscopeError as exc:
+    except Exception as exc:  # one file's failure, whatever it is, must not end a batch of many
+        problem = exc.cli_problem if isinstance(exc, IonscopeError) else (
+            f"{p}: unexpected error ({type(exc).__name__}: {exc}); please report it with the file")
         prov = make_provenance("ionscope.spectra.identify_elements", inputs=[p] if Path(p).is_file() else [],
                                parameters={"elements": elements})
         return Result("spectrum.identify", {"file": str(p), "polarity": None, "elements": [], "calibration": None,
                                             "species": [], "screened": None, "background_elements": [],
                                             "detection_threshold": None,
-                                            "error": exc.cli_problem,
+                                            "error": problem,
                                             "figures": None if kwargs.get("plot") is None else [], "table": None},
                       (), prov)
 
