@@ -722,6 +722,31 @@ def _forms_above_limit(rows: Sequence[dict]) -> list[str]:
     return out
 
 
+def _forms_left_out(rows: Sequence[dict], fits) -> list[str]:
+    """A warning for each detected element with a form that passes the family-wise significance and pattern
+    tests but not the contrast test, so that its counts are not in the element's total: F⁻ of 10⁵ counts (z 265)
+    beside 3·10⁴ OH⁻ at m/Δm 1 000, whose misfit by the smooth background of the neighbouring nominal masses
+    sets the scale of the contrast (2.3σ) — the total of fluorine was then its other ions' alone, −72 %."""
+    found = {r["element"] for r in rows if r.get("detected")} | set(fits.present().keys()) | set(NONMETALS)
+    out = []
+    for r in rows:
+        if not r.get("detected"):
+            continue
+        el = r["element"]
+        left = [f for f in fits if (f.element == el or el in f.shared_with) and not f.interference
+                and {f.element, *f.shared_with} <= found and f.formula not in r["evidence"]
+                and f.significance >= fits.z_crit and set(f.failed) == {"contrast"}]
+        if left:
+            names = "; ".join(f"{pretty_ion(f.formula)} {f.intensity:.0f} ± {_fin(f.uncertainty, 0.0):.0f} counts (z "
+                              f"{f.significance:.0f}, contrast {f.contrast:.1f}σ)" for f in left)
+            out.append(f"{el}: {names} {'is' if len(left) == 1 else 'are'} fitted significantly with the isotope "
+                       f"pattern but not counted in its total of {r['intensity'].value:.0f} counts: "
+                       f"{'it does' if len(left) == 1 else 'they do'} not stand out of a smooth background over the "
+                       "neighbouring nominal masses, whose scatter a strong ion there of an element not tested (O, H, "
+                       "C …) can set (--json lists every form's counts)")
+    return out
+
+
 def _upper_limit(f) -> float:
     """One-sided 3σ upper limit (counts) of a species: the larger of ``max(x, 0) + 3σ`` from the window fit
     and from the fit over the local continuum (the contrast test's), each where it was made; NaN if neither."""
@@ -938,7 +963,7 @@ def _identify_file(path, *, elements, polarity, recalibrate, **options) -> tuple
         names = list(elements)
     rows = _element_rows(fits, names, pol)
     all_rows = _element_rows(fits, sorted({f.element for f in fits if not f.interference}), pol) if auto else rows
-    warnings += _forms_above_limit(rows)
+    warnings += _forms_above_limit(rows) + _forms_left_out(rows, fits)
     if auto:
         warnings.append(_auto_mode_note(fits, top))
     prov = make_provenance("ionscope.spectra.identify_elements", inputs=[p],
