@@ -416,3 +416,21 @@ def test_a_lock_mass_refit_pulled_by_a_blended_ion_is_worse_held_out():
     clean[m.size] = False
     honest = _with_references(fit_calibration(all_t[clean], all_m[clean]), all_names, all_m, all_t, clean)
     assert not refit_is_worse(honest, current, peaks)
+
+
+@pytest.mark.parametrize("scale, refused", [(1.0, False), (1.003, False), (0.99, True), (1.005, True)])
+def test_an_export_whose_peaks_sit_between_nominal_masses_is_refused(cli, tmp_path, scale, refused):
+    """An export whose m/z are scaled beyond what the refit can repair (0.5 %: Ru⁺ at m/z 102.4) had been kept
+    with a warning, and Ru reported "not detected (< 138 counts)" where it holds 81 600: the strongest peaks then
+    lie between nominal masses, where no ion can, and the file is refused with one line (exit 2). Scales the
+    refit repairs (0.3 %) are analysed."""
+    spec, _ = tof_spectrum({"H+": 3e4, "C+": 2e4, "CH3+": 4e4, "Na+": 6e4, "C2H3+": 5e4, "C2H5+": 3e4, "C3H5+": 3e4,
+                            "K+": 2e4, "C3H7+": 2e4, "C4H7+": 1e4, "C7H7+": 5e3, "Ru+": 5e4}, shots=None, seed=0,
+                           n_channels=60_000)
+    path = tmp_path / "P_scaled.npz"
+    np.savez(path, mz=spec.mz.values * scale, counts=spec.values, channel=spec.channel.values)
+    code, out, err = cli("spectrum", "identify", path, "--elements", "Ru")
+    if refused:
+        assert code == 2 and "P_scaled.npz" in err and "between nominal masses" in err, err
+    else:
+        assert code == 0 and "detected Ru" in out, (out, err)

@@ -549,7 +549,53 @@ def _recalibration(spectrum, *, polarity: str | None = None, references: Sequenc
     else:
         check = _held_out_choice(exported, best, names, ref_mz, pk_t, bin_at, model, peaks.t_axis,
                                  peaks.mz_axis, frozenset(n for n, _ in lock_masses))
+    off, strongest = _peaks_between_nominal_masses(check.calibration, peaks)
+    if strongest and off > strongest / 2:
+        raise CalibrationError(
+            f"the calibration puts {off} of the {strongest} strongest peaks of m/z {OFF_NOMINAL_RANGE[0]:g}–"
+            f"{OFF_NOMINAL_RANGE[1]:g} between nominal masses, where no ion can lie: the exported calibration is off "
+            f"(scaled or shifted) and the {'refit' if not check.kept_exported else 'consensus search'} could not "
+            "repair it; give reference ions this spectrum holds with -r, or export it again", source)
     return replace(check, lock_masses=tuple(n for n, _ in lock_masses)), peaks
+
+
+#: m/z range and number of the strongest peaks :func:`_peaks_between_nominal_masses` looks at: from the mass
+#: where 200-channel bins are a few hundredths of a unit wide to the one where the bounds on the mass defect still
+#: leave a gap of 0.4 u between nominal masses.
+OFF_NOMINAL_RANGE = (30.0, 250.0)
+OFF_NOMINAL_PEAKS = 20
+
+
+def _peaks_between_nominal_masses(calibration: Calibration, peaks: _Peaks) -> tuple[int, int]:
+    """How many of the :data:`OFF_NOMINAL_PEAKS` largest peaks in :data:`OFF_NOMINAL_RANGE` the calibration puts
+    between nominal masses, farther than one bin from any mass an ion can have, and how many were looked at (0
+    when fewer than 6). An ion of nominal mass N lies between N + ``N·δ₋`` (every nucleon as mass-deficient as
+    ⁵⁶Fe's, the most: −1.16·10⁻³ u) and N + the larger of ``N·δ₊`` (every nucleon as mass-rich as ⁷Li's:
+    +2.3·10⁻³ u; hydrogen aside) and the largest defect of the plausible C, H, N, O, Si, S ions of N
+    (:func:`~ionscope.spectra.continuum.molecular_ion_masses`; nuclide masses: Wang et al., *Chin. Phys. C* 45,
+    030003, 2021, doi:10.1088/1674-1137/abddaf). On a sound calibration none of the strongest peaks falls there
+    but a rare doubly charged ion; more than half of them is a calibration off by ≳ 0.4 % (an export scaled by
+    1.005 put the Ru⁺ isotopes at m/z 102.4, and every upper limit was then taken at the wrong masses)."""
+    from ionscope.library.isotopes import isotope_table
+    from ionscope.spectra.continuum import molecular_ion_masses
+
+    mz = calibration.mz(peaks.pk_t)
+    inside = np.nonzero((mz >= OFF_NOMINAL_RANGE[0]) & (mz <= OFF_NOMINAL_RANGE[1]))[0]
+    top = inside[np.argsort(-peaks.pk_area[inside])[:OFF_NOMINAL_PEAKS]]
+    if top.size < 6:
+        return 0, 0
+    deficient = min(float((m - a) / a) for el in isotope_table().values()
+                    for a, m in zip(el.mass_numbers, el.masses) if a > 1)
+    lithium = float(isotope_table()["Li"].masses[-1] - 7) / 7
+    bin_at = np.interp(mz[top], peaks.mz_axis, np.gradient(peaks.mz_axis))
+    off = 0
+    for m, tol in zip(mz[top], bin_at):
+        below, above = int(np.floor(m)), int(np.floor(m)) + 1
+        known = molecular_ion_masses(below)
+        highest = max(below * lithium, float(known.max()) - below if known.size else 0.0)
+        if m - below > highest + tol and above - m > -above * deficient + tol:
+            off += 1
+    return off, int(top.size)
 
 
 def _reference_ions(spectrum, polarity: str | None, references: Sequence[str] | None,
