@@ -9,6 +9,8 @@ import click
 import pytest
 import typer
 
+from ionscope.model.errors import ValidationError
+
 HAVEN = ["diffusion", "haven", "--dstar", "6e-13", "--sigma", "3e-4", "--n", "1e22", "--T", "298"]
 
 
@@ -121,3 +123,29 @@ def test_denoise_takes_a_length_and_the_old_micrometre_spelling_agrees(cli, tmp_
     assert json.loads(new)["results"]["volume_fraction"] == json.loads(old)["results"]["volume_fraction"]
     code, _, err = cli("tomo", "segment", src, "--out", tmp_path / "c.zarr", "--denoise", "0.05", *common)
     assert code == 2  # a bare number is refused: the length needs its unit
+
+
+def test_an_option_of_one_value_given_twice_is_refused(cli):
+    """``--elements Ru --elements Pt`` had kept Pt and dropped Ru silently: one line, exit 2; options that take
+    several values (``-r Na+ -r K+``) and flags may repeat."""
+    code, _, err = cli("spectrum", "identify", "P_any.txt", "--elements", "Ru", "--elements=Pt")
+    assert code == 2 and "--elements is given 2 times" in err, err
+    from ionscope.cli.main import _click_command, _refuse_repeated_options
+
+    def commands(group, path=()):
+        for name, cmd in (getattr(group, "commands", None) or {}).items():
+            yield from commands(cmd, (*path, name)) if getattr(cmd, "commands", None) else [((*path, name), cmd)]
+
+    checked = 0
+    for path, cmd in commands(_click_command()):
+        for p in cmd.params:
+            if getattr(p, "param_type_name", "") != "option" or getattr(p, "is_flag", False) or p.count:
+                continue
+            args = [*path, p.opts[0], "1", p.opts[-1], "2"]
+            if p.multiple:
+                _refuse_repeated_options(_click_command(), args)
+                continue
+            with pytest.raises(ValidationError, match="given 2 times"):
+                _refuse_repeated_options(_click_command(), args)
+            checked += 1
+    assert checked > 50

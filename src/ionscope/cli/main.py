@@ -300,6 +300,7 @@ def main(argv: list[str] | None = None) -> int:
     as_json = "--json" in args[: args.index("--")] if "--" in args else "--json" in args
     reset_command_state()
     try:
+        _refuse_repeated_options(_click_command(), args)
         rv = _click_command()(args=args, prog_name="ionscope", standalone_mode=False)
     except IonscopeError as exc:
         if as_json:
@@ -322,6 +323,26 @@ def main(argv: list[str] | None = None) -> int:
             return exc.exit_code
         raise
     return rv if isinstance(rv, int) else 0
+
+
+def _refuse_repeated_options(command, args: list[str]) -> None:
+    """A :class:`ValidationError` for an option of one value given more than once (``--elements Ru --elements
+    Pt``): the command-line parser keeps the last one and would drop the others silently. Flags and options that
+    take several values (``-r Na+ -r K+``) may repeat."""
+    tokens = args[: args.index("--")] if "--" in args else args
+    start = 0
+    for i, token in enumerate(tokens):
+        if token in (getattr(command, "commands", None) or {}):
+            command, start = command.commands[token], i + 1
+    for param in getattr(command, "params", ()):
+        if (getattr(param, "param_type_name", "") != "option" or param.multiple or getattr(param, "is_flag", False)
+                or getattr(param, "count", False)):
+            continue
+        names = [*param.opts, *param.secondary_opts]
+        given = [t for t in tokens[start:] for o in names if t == o or t.startswith(o + "=")]
+        if len(given) > 1:
+            raise ValidationError(f"{param.opts[0]} is given {len(given)} times: give it once"
+                                  + (" (several values comma-separated)" if "elements" in param.opts[0] else ""))
 
 
 def _usage_problem(exc: Exception) -> str:
