@@ -149,3 +149,22 @@ def test_an_option_of_one_value_given_twice_is_refused(cli):
                 _refuse_repeated_options(_click_command(), args)
             checked += 1
     assert checked > 50
+
+
+def test_a_reference_given_twice_is_refused_and_explicit_references_are_used_alone(cli, tmp_path):
+    """``-r Na+ -r Na+`` had used Na⁺ twice; ``-r`` given, the calibration uses those ions alone (lock masses only
+    with --lock-elements), as the option says."""
+    import numpy as np
+
+    from ionscope.synth.spectra import tof_spectrum
+
+    spec, _ = tof_spectrum({"H+": 3e4, "C+": 2e4, "CH3+": 4e4, "Na+": 6e4, "C2H3+": 5e4, "C3H5+": 3e4, "K+": 2e4,
+                            "Ru+": 5e4}, shots=None, seed=0, t0_offset=0.5, k_rel_offset=2e-5)
+    path = tmp_path / "P_s.npz"
+    np.savez(path, mz=spec.mz.values, counts=spec.values, channel=spec.channel.values)
+    code, _, err = cli("spectrum", "calibrate", path, "-r", "Na+", "-r", "Na+")
+    assert code == 2 and "'Na+' is given twice" in err, err
+    code, out, err = cli("spectrum", "calibrate", path, "-r", "Na+", "-r", "C3H5+", "-r", "K+", "-r", "CH3+", "--json")
+    assert code == 0, err
+    used = {r["ion"] for r in json.loads(out)["results"]["references"]}
+    assert used == {"Na+", "C3H5+", "K+", "CH3+"}, used

@@ -88,8 +88,9 @@ def calibrate(
     model: Annotated[str, typer.Option(help="sqrt | sqrt-quadratic")] = "sqrt",
     reference: Annotated[Optional[list[str]], typer.Option("--reference", "-r",
                                                            help="Reference ion as a formula with its charge "
-                                                                "(repeatable, e.g. -r Na+ -r C3H5+); default: "
-                                                                "common ions of the polarity.")] = None,
+                                                                "(repeatable, e.g. -r Na+ -r C3H5+): only these, "
+                                                                "and lock masses only with --lock-elements; "
+                                                                "default: common ions of the polarity.")] = None,
     lock_elements: LockElementsOpt = None,
     out: Annotated[Optional[Path], typer.Option("--out", help="Write the recalibrated spectrum (.zarr).")] = None,
     force: ForceOpt = False,
@@ -107,7 +108,8 @@ def calibrate(
     spec = read_spectrum(file, polarity)
     with progress("calibrating", quiet=json):
         res = calibration_result(spec, model=model, references=reference, source=file, out=out, force=force,
-                                 lock_elements=lock_elements_option(lock_elements, spec))
+                                 lock_elements=lock_elements_option(lock_elements or ("none" if reference else None),
+                                                                    spec))
     if json:
         emit_json(res)
         return
@@ -376,12 +378,14 @@ def _check_references(references: list[str]) -> None:
     from ionscope.library.formula import FormulaError, parse_formula
     from ionscope.model.errors import ValidationError
 
-    for text in references:
+    for i, text in enumerate(references):
         try:
             parse_formula(text)
         except FormulaError as exc:
             raise ValidationError(f"--reference {text!r}: not an ion formula ({exc}); give the ion with its charge, "
                              "e.g. -r Na+ -r C3H5+") from None
+        if text in references[:i]:
+            raise ValidationError(f"--reference {text!r} is given twice: each reference ion once")
 
 
 def _shared_warnings(results) -> list[str]:
