@@ -54,6 +54,18 @@ def test_molecular_ions_of_a_nominal_mass():
         [58.9326], [0.09])
 
 
+
+def test_no_molecular_anion_is_a_hydride_adduct_of_a_saturated_molecule():
+    """H₃O⁺, NH₄⁺ and H₃S⁺ (rings-plus-double-bonds −½) are cations of the continuum; H₃O⁻ and H₃S⁻ would hold an
+    electron in an antibonding orbital: no molecular anion has nominal mass 19, and at 35 Cl⁻ (34.969) has none
+    within 0.05 u."""
+    assert np.min(np.abs(molecular_ion_masses(19, 1) - 19.0184)) < 1e-3 and molecular_ion_masses(19, -1).size == 0
+    assert np.min(np.abs(molecular_ion_masses(35, 1) - 34.9950)) < 1e-3
+    assert mass_defect_gap(34.9694, -1) > 0.05 and mass_defect_gap(18.9989, -1) == np.inf
+    for n in range(1, 120):  # the anions are the cations less the adducts
+        assert set(np.round(molecular_ion_masses(n, -1), 6)) <= set(np.round(molecular_ion_masses(n, 1), 6))
+
+
 def test_isotopologues_of_molecular_ions_count_as_strongly_as_their_monoisotopic_ions():
     """¹⁸OH⁻ (0.205 % of ¹⁶OH⁻; Meija et al. 2016) lies 0.0086 u from F⁻: at m/Δm 3 000 (FWHM 0.0063 u) the
     tail of its peak reaches a window on F⁻, and how far follows from the OH⁻ counts of the same spectrum."""
@@ -118,20 +130,24 @@ def test_an_oxide_ion_alone_is_not_an_element_whose_atomic_ion_is_empty(tmp_path
 
 
 def test_auto_mode_finds_fluorine_by_its_resolved_anion_and_makes_none_of_hydroxide(tmp_path):
-    """F⁻ (18.998) is resolved from H₃O (19.018) from m/Δm ≈ 2 000; ¹⁸OH⁻ (19.007, 0.2 % of OH⁻) lies closer and
-    is weighed by the OH⁻ counts: 5·10⁴ F⁻ beside 5·10⁵ OH⁻ are found, 10⁶ OH⁻ alone make no fluorine."""
+    """No molecular anion has nominal mass 19 (H₃O⁻ is not bound): F⁻ is resolved from the continuum at any
+    resolving power where ¹⁸OH⁻ (19.007, 0.2 % of OH⁻, weighed by the OH⁻ counts) cannot hold more than its
+    counting noise — 10⁵ F⁻ beside 3·10⁴ OH⁻ at m/Δm 1 000 (it had failed the contrast test and left fluorine's
+    total at −72 %), 5·10⁴ F⁻ beside 5·10⁵ OH⁻ from m/Δm 3 000 — and 10⁶ OH⁻ alone make no fluorine."""
     surface = {"H-": 2e5, "C-": 1e5, "CH-": 1e5, "O-": 3e5, "C2-": 5e4, "C2H-": 8e4, "CN-": 2e4, "CNO-": 1e4,
                "C3H-": 1e4, "C4H-": 8e3}
-    for resolving_power in (3000.0, 8000.0):
-        for ions, fluorine in (({**surface, "OH-": 5e5, "F-": 5e4}, True), ({**surface, "OH-": 1e6}, False)):
-            spec, _ = tof_spectrum(ions, n_channels=300_000, resolving_power=resolving_power, shots=None, seed=4)
-            path = tmp_path / f"N_{fluorine}_{resolving_power:.0f}.npz"
-            np.savez(path, mz=spec.mz.values, counts=spec.values, channel=spec.channel.values)
-            rows = {r["element"]: r for r in identify_file(path, elements="auto")["elements"] if r["detected"]}
-            assert ("F" in rows) == fluorine, (resolving_power, fluorine, sorted(rows))
-            if fluorine:
-                got = rows["F"]["intensity"]
-                assert abs(got.value - 5e4) < 4 * got.uncertainty + 0.02 * 5e4, got
+    cases = [(1000.0, {**surface, "OH-": 3e4, "F-": 1e5}, True), (1000.0, {**surface, "OH-": 1e6}, False)]
+    cases += [(r, ions, fluorine) for r in (3000.0, 8000.0)
+              for ions, fluorine in (({**surface, "OH-": 5e5, "F-": 5e4}, True), ({**surface, "OH-": 1e6}, False))]
+    for resolving_power, ions, fluorine in cases:
+        spec, _ = tof_spectrum(ions, n_channels=300_000, resolving_power=resolving_power, shots=None, seed=4)
+        path = tmp_path / f"N_{fluorine}_{resolving_power:.0f}.npz"
+        np.savez(path, mz=spec.mz.values, counts=spec.values, channel=spec.channel.values)
+        rows = {r["element"]: r for r in identify_file(path, elements="auto")["elements"] if r["detected"]}
+        assert ("F" in rows) == fluorine, (resolving_power, fluorine, sorted(rows))
+        if fluorine:
+            got, true = rows["F"]["intensity"], ions["F-"]
+            assert abs(got.value - true) < 4 * got.uncertainty + 0.02 * true, got
 
 
 def test_an_ion_is_resolved_only_as_well_as_the_calibration_places_it():

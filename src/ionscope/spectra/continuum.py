@@ -44,7 +44,9 @@ def outside_molecular_continuum(mz: np.ndarray) -> bool:
     ``c − h/2 + n/2 + 1`` is at least −½, the value of the saturated even-electron ions (CH₅⁺, H₃O⁺, NH₄⁺,
     H₃⁺; McLafferty & Tureček, *Interpretation of Mass Spectra*, 4th ed., University Science Books 1993,
     ch. 2). No such ion has N = 4–11 or 20–23 (below m/z 120 no other; of their isotopologues only
-    H₂¹⁸O⁺ and H₃¹⁸O⁺, 0.2 % of H₂O⁺ and H₃O⁺, reach m/z 20–21).
+    H₂¹⁸O⁺ and H₃¹⁸O⁺, 0.2 % of H₂O⁺ and H₃O⁺, reach m/z 20–21). These are the masses of neither sign: the
+    anions, which lack the −½ ions (:data:`MIN_RDBE`), miss m/z 19 too, where ¹⁸OH⁻ of the strong OH⁻ lands, and
+    are left to :func:`resolved_from_molecular_ions`, which weighs it.
     """
     return bool(len(mz)) and all(_plausible_formulas(int(n)).size == 0 for n in np.rint(np.asarray(mz, float)))
 
@@ -79,10 +81,21 @@ def gaussian_share(centre: np.ndarray | float, sigma: np.ndarray | float, lo: np
 _ATOMS = ("C", "H", "N", "O", "Si", "S")
 
 
-@lru_cache(maxsize=1024)
-def _plausible_formulas(nominal: int) -> np.ndarray:
+#: Least rings-plus-double-bonds of a molecular ion's formula, by the sign of its charge. A cation is a closed-shell
+#: molecule protonated (one H more: −½ for a saturated one, H₃O⁺, NH₄⁺, CH₅⁺) or ionised (≥ 0); an anion is one
+#: deprotonated (≥ +½: OH⁻, CH₃O⁻) or with an electron attached (≥ 0, and bound only where the molecule is
+#: unsaturated: O₂⁻). A hydride adduct of a saturated molecule (H₃O⁻, H₃S⁻, NH₄⁻, −½) puts the extra electron in an
+#: antibonding orbital and is not bound (McLafferty & Tureček, *Interpretation of Mass Spectra*, 4th ed., 1993,
+#: ch. 2; Rienstra-Kiracofe et al., *Chem. Rev.* 102, 231, 2002, doi:10.1021/cr990044u, on which molecules
+#: bind an electron).
+MIN_RDBE = {1: -0.5, -1: 0.0}
+
+
+@lru_cache(maxsize=2048)
+def _plausible_formulas(nominal: int, charge: int = 1) -> np.ndarray:
     """Atom counts (rows; columns C, H, N, O, Si, S) of the plausible monoisotopic molecular ions of a nominal
-    mass (the rules of :func:`molecular_ion_masses`)."""
+    mass and charge sign (the rules of :func:`molecular_ion_masses`)."""
+    least = MIN_RDBE[1 if charge > 0 else -1]
     parts = [np.zeros((0, len(_ATOMS)), int)]
     for si, su in product(range(MAX_SI + 1), range(MAX_S + 1)):
         rest = nominal - 28 * si - 32 * su
@@ -91,7 +104,7 @@ def _plausible_formulas(nominal: int) -> np.ndarray:
         elif rest > 0:
             c, n, o, h = _chno_formulas(rest)
             carbon_free_heavy = np.where(c > 0, 0, n + o) + si + su
-            ok = ((c + si - h / 2 + n / 2 + 1 >= -0.5) & (carbon_free_heavy <= MAX_CARBON_FREE_HEAVY)
+            ok = ((c + si - h / 2 + n / 2 + 1 >= least) & (carbon_free_heavy <= MAX_CARBON_FREE_HEAVY)
                   & ((c == 0) | ((o <= MAX_O_PER_C * c) & (n <= MAX_N_PER_C * c))))
             k = int(ok.sum())
             parts.append(np.column_stack([c[ok], h[ok], n[ok], o[ok], np.full(k, si), np.full(k, su)]))
@@ -135,21 +148,22 @@ def _isotopologue_share(atoms: np.ndarray, substitution: tuple[tuple[int, int, f
     return share
 
 
-def molecular_ion_masses(nominal: int) -> np.ndarray:
-    """Exact masses (u, neutral formula) of the plausible monoisotopic CcHhNnOoSiₓSᵧ ions of a nominal mass.
+def molecular_ion_masses(nominal: int, charge: int = 1) -> np.ndarray:
+    """Exact masses (u, neutral formula) of the plausible monoisotopic CcHhNnOoSiₓSᵧ ions of a nominal mass and
+    charge sign.
 
-    Rings-plus-double-bonds ``c + x − h/2 + n/2 + 1`` ≥ −½ (:func:`outside_molecular_continuum`; Si is
+    Rings-plus-double-bonds ``c + x − h/2 + n/2 + 1`` ≥ −½ for cations, ≥ 0 for anions (:data:`MIN_RDBE`; Si is
     tetravalent as C, S divalent as O); with carbon, at most :data:`MAX_O_PER_C` O and :data:`MAX_N_PER_C` N
     per C (Kind & Fiehn 2007, rule 4, extended ranges); without, at most :data:`MAX_CARBON_FREE_HEAVY` heavy
     atoms; at most :data:`MAX_SI` Si and :data:`MAX_S` S. Sorted; empty where none exists. Their
     isotopologues: :func:`isotopologue_ions`.
     """
-    return _sorted_formulas(nominal)[0]
+    return _sorted_formulas(nominal, charge)[0]
 
 
 @lru_cache(maxsize=4096)
-def isotopologue_ions(neutral: float, reach: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The isotopologues with heavier isotopes (¹³C, ¹⁸O, ³⁰Si …) of the plausible molecular ions
+def isotopologue_ions(neutral: float, reach: float, charge: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The isotopologues with heavier isotopes (¹³C, ¹⁸O, ³⁰Si …) of the plausible molecular ions of a charge sign
     (:func:`molecular_ion_masses`) whose mass lies within ``reach`` (u) of ``neutral`` (u): their exact masses,
     the masses of their monoisotopic ions (u, neutral formulas) and their abundances relative to those
     (:func:`_isotopologue_share`), with up to :data:`MAX_SUBSTITUTED` heavier atoms. ¹⁸OH (19.007) lies 0.009 u
@@ -160,7 +174,7 @@ def isotopologue_ions(neutral: float, reach: float) -> tuple[np.ndarray, np.ndar
         parent = int(round(neutral)) - nominal_shift
         if parent <= 0:
             continue
-        mono, atoms = _sorted_formulas(parent)
+        mono, atoms = _sorted_formulas(parent, charge)
         lo = np.searchsorted(mono, neutral - mass_shifts - reach)
         hi = np.searchsorted(mono, neutral - mass_shifts + reach, side="right")
         for j in np.nonzero(hi > lo)[0]:
@@ -185,10 +199,11 @@ def _substitutions_by_shift() -> dict[int, tuple[list, np.ndarray]]:
     return {k: (subs, np.array(shifts)) for k, (subs, shifts) in out.items()}
 
 
-@lru_cache(maxsize=1024)
-def _sorted_formulas(nominal: int) -> tuple[np.ndarray, np.ndarray]:
-    """Monoisotopic masses (sorted) and atom counts of the plausible molecular ions of a nominal mass."""
-    atoms = _plausible_formulas(nominal)
+@lru_cache(maxsize=2048)
+def _sorted_formulas(nominal: int, charge: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Monoisotopic masses (sorted) and atom counts of the plausible molecular ions of a nominal mass and charge
+    sign."""
+    atoms = _plausible_formulas(nominal, 1 if charge > 0 else -1)
     mono = _monoisotopic_masses(atoms)
     order = np.argsort(mono)
     return mono[order], atoms[order]
@@ -205,7 +220,7 @@ def mass_defect_gap(mz: float, charge: int = 1) -> float:
     """Distance (u) from an ion's m/z to the nearest plausible molecular ion of the same nominal mass and
     charge sign (:func:`molecular_ion_masses`); ``inf`` where there is none."""
     neutral = mz + charge * ELECTRON_MASS
-    masses = molecular_ion_masses(int(round(neutral)))
+    masses = molecular_ion_masses(int(round(neutral)), charge)
     return float(np.min(np.abs(masses - neutral))) if masses.size else float("inf")
 
 
@@ -264,7 +279,8 @@ def isotopologue_counts(mz: float, half_width: float, charge: int = 1,
     m/z), times the share of a Gaussian peak of FWHM ``2·half_width`` at the isotopologue's mass, moved ``slack``
     (u) towards the ion, that falls in the window; 0 where none is that close, ``inf`` without ``counts``."""
     neutral = mz + charge * ELECTRON_MASS
-    masses, parents, shares = isotopologue_ions(neutral, RESOLVED_HALF_WIDTHS * half_width + slack)
+    masses, parents, shares = isotopologue_ions(neutral, RESOLVED_HALF_WIDTHS * half_width + slack,
+                                                1 if charge > 0 else -1)
     offset = np.maximum(np.abs(masses - neutral) - slack, 0.0)
     near = ~resolved(offset, np.asarray(half_width))
     if not near.any():

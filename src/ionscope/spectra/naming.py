@@ -67,7 +67,7 @@ def _molecular_candidates(sign: str) -> tuple[np.ndarray, np.ndarray]:
     charge = 1 if sign == "+" else -1
     masses, names = [], []
     for nominal in range(1, 1000):
-        atoms = _plausible_formulas(nominal)
+        atoms = _plausible_formulas(nominal, charge)
         mono = _monoisotopic_masses(atoms)
         if mono.size > 1 and np.median(np.diff(np.sort(mono))) <= MASS_ACCURACY_PPM * 1e-6 * nominal:
             break
