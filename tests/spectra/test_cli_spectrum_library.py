@@ -477,9 +477,9 @@ def test_an_archive_with_the_tof_channels_keeps_them(cli, tmp_path):
     assert code == 0, err
     res = json.loads(out)["results"]
     assert not res["calibration"]["kept_exported"]
-    # the simulated interphase's metals, less Ni: ⁶⁰Ni⁺ is 0.018 u from the nearest molecular ion, not two FWHM
-    # (0.03 u) at m/Δm 4000, so auto mode does not test it
-    assert {r["element"] for r in res["elements"] if r["detected"]} == {"Li", "Na", "K", "Co", "Ru", "Pt"}
+    # the simulated interphase's metals: ⁵⁸Ni⁺ and ⁶⁰Ni⁺ lie 0.035 and 0.036 u from the nearest molecular ions
+    # (Si₂H₂⁺, SiO₂⁺), over two FWHM (0.03 u) at m/Δm 4000
+    assert {r["element"] for r in res["elements"] if r["detected"]} == {"Li", "Na", "K", "Co", "Ni", "Ru", "Pt"}
     np.savez(archive, mz=spec.mz.values, counts=spec.values, channel=spec.channel.values[::-1])
     code, _, err = cli("spectrum", "identify", archive)
     assert code == 2 and "P_tof.npz" in err and "the channel array must be finite and increase" in err

@@ -2,6 +2,7 @@
 continuum, not where it cannot (ground truth from :mod:`ionscope.synth.spectra`)."""
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -101,6 +102,19 @@ def test_auto_mode_finds_the_metals_of_a_cathode_and_their_intensities(tmp_path)
         assert abs(got.value - true) < 4 * got.uncertainty + 0.05 * true, (el, got, true)
 
 
+@pytest.mark.parametrize("seed", [0, 1])
+def test_auto_mode_finds_nickel_from_the_resolving_power_its_ions_need(tmp_path, seed):
+    """⁵⁸Ni⁺ and ⁶⁰Ni⁺ lie 0.035 u from Si₂H₂⁺ and SiO₂⁺, two FWHM from m/Δm ≈ 3 400 (SiS⁺, 0.019 u from ⁶⁰Ni⁺, had
+    demanded 7 800: no contaminant ion holds both Si and S). At m/Δm 4 000, a typical bunched-mode spectrum, the
+    cathode's nickel is found with its counts, and none in the organic spectrum with its PDMS ions."""
+    pdms = {"SiC3H9+": 1e4, "SiH3O+": 3e3, "Si2C5H15O+": 3e3}
+    found, _ = _identified({**ORGANICS, **pdms, **CATHODE}, tmp_path, resolving_power=4000.0, seed=seed)
+    got = found["Ni"]["intensity"]
+    assert abs(got.value - 3e4) < 4 * got.uncertainty + 0.05 * 3e4, got  # Ni⁺; NiO⁺ unresolved at m/z 74–76
+    found, _ = _identified({**ORGANICS, **pdms}, tmp_path, resolving_power=4000.0, seed=seed)
+    assert "Ni" not in found, sorted(found)
+
+
 def test_auto_mode_does_not_test_metals_its_bins_cannot_tell_from_organic_ions(tmp_path):
     # the same sample, 200 channels a bin: Ni⁺, Mn⁺, Co⁺ share their bins with the organic ions of their
     # nominal masses; Li⁺ and Na⁺ lie where no molecular ion can, and the note names the metals not tested
@@ -164,13 +178,19 @@ def test_an_ion_is_resolved_only_as_well_as_the_calibration_places_it():
 
 
 def test_auto_mode_says_which_ions_of_a_nonmetal_it_could_not_test(tmp_path):
-    """PO₂⁻ and PO₃⁻ lie within 0.01 u of molecular ions (unresolved at m/Δm 10 000): auto mode tests phosphorus
-    by P⁻ and PO⁻ only, and its note says so rather than leave phosphorus looking absent."""
+    """PO₂⁻ and PO₃⁻ lie 0.013 u from HNOS⁻ and HNO₂S⁻, unresolved at m/Δm 6 000 (two FWHM are 0.021 u): auto mode
+    tests phosphorus by P⁻ only, and its note says so rather than leave phosphorus looking absent; at m/Δm 10 000
+    PO₂⁻ is resolved, and phosphorus is found by it (PO₃⁻, at m/z 79, needs m/Δm 12 000)."""
     ions = {"H-": 2e5, "C-": 1e5, "CH-": 1e5, "O-": 3e5, "OH-": 3e5, "C2-": 5e4, "C2H-": 8e4, "CN-": 2e4,
             "PO2-": 2e4, "PO3-": 2e4}
-    spec, _ = tof_spectrum(ions, n_channels=300_000, resolving_power=10000, shots=None, seed=5)
-    path = tmp_path / "N_phosphate.npz"
-    np.savez(path, mz=spec.mz.values, counts=spec.values, channel=spec.channel.values)
-    res = identify_file(path, elements="auto")
-    assert "P" not in {r["element"] for r in res["elements"] if r["detected"]}
-    assert any("P (not PO₂⁻, PO₃⁻)" in w for w in res.warnings), res.warnings
+    for resolving_power, found in ((6000, False), (10000, True)):
+        spec, _ = tof_spectrum(ions, n_channels=300_000, resolving_power=resolving_power, shots=None, seed=5)
+        path = tmp_path / f"N_phosphate_{resolving_power}.npz"
+        np.savez(path, mz=spec.mz.values, counts=spec.values, channel=spec.channel.values)
+        res = identify_file(path, elements="auto")
+        rows = {r["element"]: r for r in res["elements"] if r["detected"]}
+        assert ("P" in rows) == found, (resolving_power, sorted(rows))
+        if found:
+            assert abs(rows["P"]["intensity"].value - 2e4) < 4 * rows["P"]["intensity"].uncertainty + 400
+        else:
+            assert any(re.search(r"P \(not [^)]*PO₂⁻, PO₃⁻\)", w) for w in res.warnings), res.warnings

@@ -31,7 +31,8 @@ MAX_CARBON_FREE_HEAVY = 4
 
 #: Most Si and S atoms of a molecular ion: the fragment ions of polydimethylsiloxane (SiC₃H₉⁺, Si₂C₅H₁₅O⁺),
 #: the commonest surface contaminant, and of sulfur-bearing organics and sulfates (Vickerman & Briggs 2013,
-#: ch. 4).
+#: ch. 4). Never both in one ion: neither family holds the other's element (SiS⁺, 0.019 u from ⁶⁰Ni⁺, had kept
+#: nickel untested in auto mode below m/Δm ≈ 7 800).
 MAX_SI = 2
 MAX_S = 1
 
@@ -98,6 +99,8 @@ def _plausible_formulas(nominal: int, charge: int = 1) -> np.ndarray:
     least = MIN_RDBE[1 if charge > 0 else -1]
     parts = [np.zeros((0, len(_ATOMS)), int)]
     for si, su in product(range(MAX_SI + 1), range(MAX_S + 1)):
+        if si and su:
+            continue
         rest = nominal - 28 * si - 32 * su
         if rest == 0 and si + su:
             parts.append(np.array([[0, 0, 0, 0, si, su]]))
@@ -155,7 +158,7 @@ def molecular_ion_masses(nominal: int, charge: int = 1) -> np.ndarray:
     Rings-plus-double-bonds ``c + x − h/2 + n/2 + 1`` ≥ −½ for cations, ≥ 0 for anions (:data:`MIN_RDBE`; Si is
     tetravalent as C, S divalent as O); with carbon, at most :data:`MAX_O_PER_C` O and :data:`MAX_N_PER_C` N
     per C (Kind & Fiehn 2007, rule 4, extended ranges); without, at most :data:`MAX_CARBON_FREE_HEAVY` heavy
-    atoms; at most :data:`MAX_SI` Si and :data:`MAX_S` S. Sorted; empty where none exists. Their
+    atoms; at most :data:`MAX_SI` Si or :data:`MAX_S` S. Sorted; empty where none exists. Their
     isotopologues: :func:`isotopologue_ions`.
     """
     return _sorted_formulas(nominal, charge)[0]
