@@ -42,7 +42,7 @@ def test_spectrum_files_lists_a_file_given_twice_once_in_first_seen_order(tmp_pa
     from ionscope.spectra.pipeline import spectrum_files
 
     for name in ("b.txt", "a.txt"):
-        (tmp_path / name).write_text("x")
+        (tmp_path / name).write_text("1\t2\n")
     a, b = tmp_path / "a.txt", tmp_path / "b.txt"
     assert spectrum_files([b, b]) == [b]
     assert spectrum_files([b, tmp_path]) == [b, a]  # the folder's own order (sorted) after the first
@@ -57,7 +57,7 @@ def test_a_link_of_another_name_is_a_file_of_its_own(tmp_path):
     polarity, the primary ion and the sample (they had been merged into one, silently)."""
     from ionscope.spectra.pipeline import spectrum_files
 
-    (tmp_path / "export.txt").write_text("x")
+    (tmp_path / "export.txt").write_text("1\t2\n")
     for name in ("P_sampleA_Bi1.txt", "N_sampleB_Bi1.txt"):
         (tmp_path / name).symlink_to(tmp_path / "export.txt")
     assert [p.name for p in spectrum_files([tmp_path])] == ["N_sampleB_Bi1.txt", "P_sampleA_Bi1.txt", "export.txt"]
@@ -94,3 +94,22 @@ def test_an_unexpected_error_in_one_file_does_not_end_a_batch(tmp_path, monkeypa
     monkeypatch.setattr(pipeline, "identify_file", failing)
     res = pipeline._identify_or_error((tmp_path / "P_a.txt", None), elements=["Na"])
     assert "P_a.txt" in res["error"] and "ZeroDivisionError" in res["error"], res["error"]
+
+
+def test_a_folder_s_text_file_that_is_no_export_is_left_out_with_a_note(cli, tmp_path):
+    """``notes.txt`` beside the exports had become a failed row and exit 2; it is left out with a warning. An empty
+    export, or one cut after its header, is still a failed row: it is an export gone wrong."""
+    from ionscope.spectra.pipeline import spectrum_files
+
+    (tmp_path / "notes.txt").write_text("sample A, cycled 10 times\nsputtered 30 s\n")
+    (tmp_path / "P_cut.txt").write_text("# Binning: 200 channels\nChannel\tm/z\tIntensity\n")
+    (tmp_path / "P_empty.txt").write_text("")
+    (tmp_path / "P_ok.txt").write_text("Channel\tm/z\tIntensity\n100\t0,0002\t0\n")
+    skipped: list[Path] = []
+    assert [p.name for p in spectrum_files([tmp_path], skipped)] == ["P_cut.txt", "P_empty.txt", "P_ok.txt"]
+    assert [p.name for p in skipped] == ["notes.txt"]
+    assert [p.name for p in spectrum_files([tmp_path / "notes.txt"])] == ["notes.txt"]  # named: analysed
+    code, out, _ = cli("spectrum", "identify", tmp_path, "--elements", "Na", "--json")
+    doc = json.loads(out)
+    assert any(w.startswith("left out, not spectrum exports") and "notes.txt" in w for w in doc["warnings"])
+    assert {Path(r["results"]["file"]).name for r in doc["results"]} == {"P_cut.txt", "P_empty.txt", "P_ok.txt"}

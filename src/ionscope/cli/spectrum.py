@@ -192,7 +192,10 @@ def identify(
 
     els = parse_elements(elements)
     check_primary_ion(primary_ion, "--primary-ion")
-    files = spectrum_files(paths)
+    skipped: list[Path] = []
+    files = spectrum_files(paths, skipped)
+    skipped_note = ([f"left out, not spectrum exports (neither a row of numbers nor an m/z column header in "
+                     f"their first lines): {', '.join(q.name for q in skipped)}"] if skipped else [])
     _check_identify_outputs(files, table_out, plot, force)
     pol = None if polarity == "auto" else polarity
     given: dict[str, Any] = {k: v for k, v in (("chlorides", chlorides), ("primary_ion", primary_ion))
@@ -218,14 +221,15 @@ def identify(
         if len(paths) == 1 and len(results) == 1 and files[0] == paths[0]:
             emit_json(results[0])
         else:  # a batch: one entry per input file in the envelope's results
-            emit_json(results, warnings=[f"{Path(r['file']).name}: {r['error']}" for r in results if r["error"]])
+            emit_json(results, warnings=skipped_note + [f"{Path(r['file']).name}: {r['error']}" for r in results
+                                                         if r["error"]])
     else:
         shared = _shared_warnings(results)
         names = [Path(r["file"]).name for r in results]
         for res in results:
             _print_identification(res, batch=len(results) > 1, shared=frozenset(shared),
                                   whole_path=names.count(Path(res["file"]).name) > 1)
-        print_warnings([f"every file: {w}" for w in shared])
+        print_warnings([f"every file: {w}" for w in shared] + skipped_note)
         if any(res["error"] is None for res in results):
             _print_columns_note()
         if plot is not None:

@@ -1069,9 +1069,10 @@ def _lock_mass_check(raw: xr.DataArray, check, peaks, fits, *, polarity: str | N
     return check
 
 
-def spectrum_files(paths: Sequence[str | PathLike[str]]) -> list[Path]:
+def spectrum_files(paths: Sequence[str | PathLike[str]], skipped: list[Path] | None = None) -> list[Path]:
     """Expand files and folders (a folder means its spectrum files, :data:`SPECTRUM_SUFFIXES`, sorted) into a
-    file list.
+    file list. A text file of a folder that cannot be a spectrum export (:func:`_has_numeric_rows`: ``notes.txt``
+    beside the exports) is left out, and added to ``skipped``; a file named is never left out.
 
     A Zarr store is a folder but one dataset: it is listed as a file, so that reading it says what it
     holds (e.g. a depth profile) rather than that the folder has no spectra. A file reached more than once
@@ -1090,7 +1091,10 @@ def spectrum_files(paths: Sequence[str | PathLike[str]]) -> list[Path]:
     for raw in _expand_globs(paths):
         p = Path(raw)
         if p.is_dir() and not is_dataset_folder(p):
-            out += sorted(q for q in p.iterdir() if q.suffix.lower() in SPECTRUM_SUFFIXES and q.is_file())
+            found = sorted(q for q in p.iterdir() if q.suffix.lower() in SPECTRUM_SUFFIXES and q.is_file())
+            out += [q for q in found if q.suffix.lower() != ".txt" or _has_numeric_rows(q)]
+            if skipped is not None:
+                skipped += [q for q in found if q not in out]
         elif p.exists():
             out.append(p)
         else:
@@ -1107,6 +1111,25 @@ def spectrum_files(paths: Sequence[str | PathLike[str]]) -> list[Path]:
     for p in out:
         first.setdefault(os.path.normcase(os.path.abspath(p)), p)
     return list(first.values())
+
+
+#: Bytes of a text file read to tell a spectrum export from another text file (:func:`_has_numeric_rows`): the
+#: header of an IONTOF export is a few hundred bytes.
+HEAD_BYTES = 16384
+
+
+def _has_numeric_rows(path: Path) -> bool:
+    """Whether a text file can be a spectrum export: empty (a failed export, reported as such), or its first
+    :data:`HEAD_BYTES` hold a row of at least two numbers (tab, comma, semicolon or space separated; a decimal
+    comma allowed) or a column header naming m/z, mass or channels (an export cut after its header)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(HEAD_BYTES).decode("utf-8", "replace")
+    except OSError:
+        return True  # reading it again will say what is wrong
+    number = r"[-+]?(?:\d+[.,]?\d*|[.,]\d+)(?:[eE][-+]?\d+)?"
+    return (not head.strip() or re.search(r"m/z|\bmass\b|\bchannel", head, re.IGNORECASE) is not None
+            or re.search(rf"^\s*{number}(?:[\t;, ]+{number})+\s*$", head, re.MULTILINE) is not None)
 
 
 def _expand_globs(paths: Sequence[str | PathLike[str]]) -> list[str | PathLike[str]]:
