@@ -55,6 +55,7 @@ def test_the_peaks_of_an_identified_oxide_are_named_by_it(cli, tmp_path, resolvi
             assert named[nominal]["formula"] == expected, (nominal, named[nominal])
             error = named[nominal]["error"]
             assert abs(error["value"]) < 4 * error["uncertainty"], (expected, error)
+            assert named[nominal]["mass_agrees"] == (abs(error["value"]) <= 3 * error["uncertainty"])
 
 
 @pytest.mark.parametrize("name, mz, ion", [
@@ -71,3 +72,31 @@ def test_real_negative_exports_name_their_metal_ions(cli, name, mz, ion):
     peaks = json.loads(out)["results"]["peaks"]
     peak = min(peaks, key=lambda p: abs(p["mz"]["value"] - mz))
     assert abs(peak["mz"]["value"] - mz) < 0.2 and peak["ion"]["formula"] == ion, peak
+
+
+def test_the_atomic_ion_of_a_minor_isotope_needs_its_main_isotope():
+    """¹¹³In⁺ (4.3 % of indium) on a peak beside one no higher at m/z 115, where ¹¹⁵In⁺ would hold 22 times its
+    counts, is no name (the RuOH⁺/RuO⁺ ions of a Ru alloy had been ¹¹³In⁺, ¹¹⁴Cd⁺ …); ¹¹⁵In⁺ is, and ³⁷Cl⁻ beside
+    the spectrum's strongest peak, ³⁵Cl⁻, whose counts saturation caps, is too."""
+    import pandas as pd
+
+    from ionscope.spectra.naming import _main_isotope_missing
+
+    table = pd.DataFrame({"mz": [34.97, 36.97, 112.90, 114.94], "area": [4.6e6, 3.3e6, 13925.0, 14639.0]})
+    assert _main_isotope_missing("^113In+", 2, table) and not _main_isotope_missing("^115In+", 3, table)
+    assert not _main_isotope_missing("^37Cl-", 1, table) and not _main_isotope_missing("C3H-", 1, table)
+    weak = table.assign(area=[4.6e6, 3.3e6, 13925.0, 306e3])  # ¹¹⁵In⁺ at 22 times: ¹¹³In⁺ is a name
+    assert not _main_isotope_missing("^113In+", 2, weak)
+
+
+@pytest.mark.parametrize("name, absent", [("P_Ru-Pt_Bi1_1.txt", {"Cd", "Sn", "Te"}),
+                                          ("P_Ru-Ir_Bi1_1.txt", {"Pd"})])
+def test_no_peak_of_a_real_export_is_named_by_an_element_identification_rejects(cli, name, absent):
+    """Elements of a diagnostic pattern that the identification tested and did not find name no peak: the
+    RuO⁺/RuOH⁺ ions at m/z 112–121 of Ru–Pt had been ¹¹³Cd⁺, ¹¹⁴Cd⁺, ¹¹⁶Sn⁺ … ¹²⁵Te⁺, and Ru–Ir's m/z 105 ¹⁰⁵Pd⁺."""
+    import re
+
+    code, out, err = cli("spectrum", "peaks", shared_data("iontof_spectra", name), "--json")
+    assert code == 0, err
+    named = [p["ion"]["formula"] for p in json.loads(out)["results"]["peaks"] if p["ion"]]
+    assert not [f for f in named if set(re.findall(r"[A-Z][a-z]?", re.sub(r"\^\d+", "", f))) & absent], named

@@ -60,7 +60,7 @@ def peaks(
         emit_json(res)
         return
     warnings = _wrong_polarity_first(res.warnings)
-    table = Table("m/z", "height", "area", "FWHM", "m/Δm", "S/N", "likeliest ion (ppm)", box=None)
+    table = Table("m/z", "height", "area", "FWHM", "m/Δm", "S/N", "likeliest ion (error ± σ, ppm)", box=None)
     rows = sorted(res["peaks"], key=lambda r: -r["height"].value)[:top]
     for r in sorted(rows, key=lambda r: r["mz"].value):
         table.add_row(f"{r['mz'].value:.4f}", f"{r['height'].value:.0f}", f"{r['area'].value:.0f}",
@@ -355,13 +355,16 @@ def _print_identification(res, batch: bool = False, shared: frozenset[str] = fro
 
 
 def _ion_cell(ion: dict | None) -> str:
-    """A peak's likeliest library ion, its error and the ions it is not resolved from."""
+    """A peak's likeliest ion, its error ± σ (ppm; "?" where they disagree beyond 3σ) and the ions it is not
+    resolved from."""
     if not ion:
         return ""
     from ionscope.model.text import pretty_ion
 
     others = f" (or {', '.join(pretty_ion(f) for f in ion['unresolved_with'])})" if ion["unresolved_with"] else ""
-    return f"{pretty_ion(ion['formula'])} {ion['error'].value:+.0f}{others}"
+    error = f"{ion['error'].value:+.0f} ± {ion['error'].uncertainty:.0f}" + ("" if ion.get("mass_agrees", True)
+                                                                           else " ?")
+    return f"{pretty_ion(ion['formula'])} {error}{others}"
 
 
 def _wrong_polarity_first(warnings: Sequence[str]) -> list[str]:

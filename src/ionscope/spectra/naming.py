@@ -82,7 +82,11 @@ def _peak_ions(table, polarity: str | None, mz_sigma: np.ndarray,
     peak does not resolve from it; peaks without a candidate are absent, and all without a polarity.
 
     With the spectrum's identification ``fits``, a peak its identified ions explain is named by them first
-    (:func:`_identified_ion_names`): ¹⁰¹RuO₂⁻, not ¹³³Cs⁻, where RuO₂⁻ was found.
+    (:func:`_identified_ion_names`): ¹⁰¹RuO₂⁻, not ¹³³Cs⁻, where RuO₂⁻ was found; and no library ion of an
+    element the identification tested and did not find names a peak (:func:`_rejected_elements`: ¹¹⁴Cd⁺ and
+    ¹¹⁹Sn⁺ on the RuO⁺/RuOH⁺ ions of a Ru alloy, ⁷⁶Ge⁺ on ⁶⁰NiO⁺) — such a peak stays unnamed where nothing else
+    agrees. Nor does the atomic ion of a minor isotope whose element's main isotope is missing
+    (:func:`_main_isotope_missing`: ¹¹³In⁺, 4 % of indium, beside a peak where ¹¹⁵In⁺ would be 22 times higher).
 
     The candidates (:func:`_peak_candidates`) within max(100 ppm, FWHM/2) are ranked by mass and isotope
     pattern (:func:`~ionscope.spectra.assign.assign_peaks`). A library ion whose m/z the peak's agrees with
@@ -102,9 +106,13 @@ def _peak_ions(table, polarity: str | None, mz_sigma: np.ndarray,
     lib = _by_peak(assign_peaks(table, library, max_candidates=3), library=True)
     mol = _by_peak(assign_peaks(table, molecular, max_candidates=30, pattern=False), library=False)
     fwhm = table["fwhm"].to_numpy(float)
+    rejected = _rejected_elements(fits) if fits is not None else frozenset()
     out = {}
     for peak in sorted(set(lib) | set(mol)):
-        rows = lib.get(peak, []) + mol.get(peak, [])
+        rows = [r for r in lib.get(peak, []) if not _elements_in(r["formula"]) & rejected
+                and not _main_isotope_missing(r["formula"], peak, table)] + mol.get(peak, [])
+        if not rows:
+            continue
         near = [r for r in rows if abs(r["ion_mz"] - r["peak_mz"]) <= 3 * mz_sigma[peak]]
         agree_lib = [r for r in near if r["library"]]
         if agree_lib:
@@ -129,6 +137,51 @@ def _peak_ions(table, polarity: str | None, mz_sigma: np.ndarray,
 #: Share of a peak an ion must explain to name it — an isotopologue of a stronger peak's ion by its natural
 #: abundance, an identified ion by its fitted counts: half, so that no other ion can explain more.
 ISOTOPOLOGUE_SHARE = 0.5
+
+
+def _main_isotope_missing(formula: str, peak: int, table) -> bool:
+    """Whether ``formula`` is the atomic ion of a minor isotope (``^113In+``) and the peaks within half a unit of
+    its element's main isotope hold less than :data:`ISOTOPOLOGUE_SHARE` of the counts that isotope would have
+    beside this peak (natural abundances; Meija et al., *Pure Appl. Chem.* 88, 293, 2016,
+    doi:10.1515/pac-2015-0503): more ions at the main isotope's mass do not count against it, too few do — unless
+    that is the spectrum's strongest peak, whose counts saturation can cap (Stephan, Zehnpfenning & Benninghoven,
+    *J. Vac. Sci. Technol. A* 12, 405, 1994, doi:10.1116/1.579255: ³⁵Cl⁻ at 1.4 times ³⁷Cl⁻, not 3.1, on a
+    negative export)."""
+    from ionscope.library.isotopes import element
+
+    atomic = re.fullmatch(r"\^(\d+)([A-Z][a-z]?)([+-])", formula)
+    if atomic is None:
+        return False
+    el = element(atomic[2])
+    main, this = int(np.argmax(el.abundances)), list(el.mass_numbers).index(int(atomic[1]))
+    if this == main:
+        return False
+    mz, area = table["mz"].to_numpy(float), table["area"].to_numpy(float)
+    expected = area[peak] * el.abundances[main] / el.abundances[this]
+    at_main = area[np.abs(mz - mz[peak] - (el.masses[main] - el.masses[this])) < 0.5]
+    if at_main.size and at_main.max() >= area.max():
+        return False  # the strongest peak, the first whose detector saturates beyond the dead-time correction
+    return float(at_main.max(initial=0.0)) < ISOTOPOLOGUE_SHARE * expected
+
+
+def _rejected_elements(fits: Identification) -> frozenset[str]:
+    """The elements of a diagnostic isotope pattern (≥ 3 isotopes above 5 %) an identification tested and did not
+    find (the species it fitted, less those of the elements present, of the primary ion and of the background),
+    and the noble gases it did not find: in a sputtered solid they are implanted atoms of a beam, not ions of the
+    sample (Greenwood & Earnshaw, *Chemistry of the Elements*, 2nd ed., 1997, ch. 18). An element of one or two
+    isotopes that was not found may be there unresolved from the molecular ions (Cl⁻ on a 200-channel export):
+    its ions keep naming peaks."""
+    from ionscope.library.isotopes import diagnostic_elements
+    from ionscope.spectra.forms import NOBLE_GASES
+
+    found = set(fits.present().keys()) | set(fits.nuisance) | set(fits.background)
+    tested = {e for f in fits if not f.interference for e in re.findall(r"[A-Z][a-z]?", f.element)}
+    return frozenset(((tested & set(diagnostic_elements())) | NOBLE_GASES) - found)
+
+
+def _elements_in(formula: str) -> frozenset[str]:
+    """The elements of an ion's formula (``^106Pd+`` → Pd)."""
+    return frozenset(sym for (sym, _), _ in parse_formula(formula).counts)
 
 
 def _explaining_species(fits: Identification) -> list[tuple[str, frozenset[str], float]]:

@@ -494,6 +494,7 @@ def peaks_result(spec, *, min_snr: float = 3.0, recalibrate: bool = True,
         ion = ions.get(i)
         if ion is not None:  # its mass error known as well as the peak's m/z
             ion["error"] = Quantity(ion.pop("error_ppm"), peak["mz"].uncertainty / peak["mz"].value * 1e6, "ppm")
+            ion["mass_agrees"] = bool(abs(ion["error"].value) <= 3 * ion["error"].uncertainty)
         peak["ion"] = ion
     return Result("spectrum.peaks", {"n_peaks": len(table), "peaks": peaks, "calibration": quality,
                                      "channels_per_bin": table.attrs.get("channels_per_bin")},
