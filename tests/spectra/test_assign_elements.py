@@ -235,6 +235,22 @@ def test_metal_next_to_hydrocarbon_ions_of_the_same_nominal_mass():
     assert 0.9 * 3e3 < pt.intensity < 1.25 * 3e3, pt.intensity
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_tail_of_a_neighbour_is_no_ion_of_a_named_element(seed):
+    """Al⁺ (26.982) named on a spectrum without aluminium, 1.5 FWHM below C₂H₃⁺ (27.023) at m/Δm 1 000: the
+    C₂H₃⁺ tail puts ~500 counts in its window, all on the upper side, and Al had been detected (z ≈ 18, contrast
+    ≈ 14) in 11 of 12 seeds. Their centroid sits most of the way to the window's edge, many standard errors off:
+    not detected, for the mass offset."""
+    from ionscope.spectra.calibration import apply_calibration, auto_calibrate
+    from ionscope.spectra.elements import identify_elements
+
+    spec, _ = tof_spectrum({**BASE, "C2H3+": 5e4, "C2H5+": 3e4, "Li+": 2e5}, n_channels=300_000, seed=seed,
+                           resolving_power=1000, shots=None)
+    spec = apply_calibration(spec, auto_calibrate(spec))
+    al = {f.formula: f for f in identify_elements(spec, polarity="positive", elements=["Al"])}["Al+"]
+    assert not al.present and "mass offset" in al.failed, al
+
+
 @pytest.mark.parametrize("interferences", [False, True])
 def test_single_isotope_intensity_is_unbiased_whatever_the_bin_phase(interferences):
     # ⁵⁹Co⁺ spans ~8.6 channels (m/Δm = 4000). Counting the bins whose centres fall in the window made
