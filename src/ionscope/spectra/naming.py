@@ -234,8 +234,8 @@ def _identified_ion_names(ions: dict[int, dict], table, mz_sigma: np.ndarray,
 def _likeliest_isotopologue(formula: str, marked: frozenset[str], mz: float) -> str:
     """The most abundant isotopologue of ``formula`` whose nominal mass is that of ``mz`` (natural abundances,
     multinomial over the atoms of each element; Meija et al., *Pure Appl. Chem.* 88, 293, 2016,
-    doi:10.1515/pac-2015-0503), written with the mass number of every atom of the ``marked`` elements and of each
-    other atom not of its element's main isotope: ``^101RuO2-``, ``^104RuO2^37Cl-``."""
+    doi:10.1515/pac-2015-0503), written with the mass numbers of the ``marked`` elements' atoms and of each other
+    atom not of its element's main isotope (:func:`_written_atoms`): ``^101RuO2-``, ``^102RuO2^37Cl-``."""
     from ionscope.library.isotopes import element
 
     ion = parse_formula(formula)
