@@ -299,14 +299,14 @@ def _ppm(q) -> str:
 
 
 def _identified_note(quality: dict) -> str:
-    """`` (N of them isotope peaks of M ions identified here)`` when lock masses are among the references used,
+    """`` (N of them peaks of M ions identified here)`` when lock masses are among the references used,
     else empty."""
     from ionscope.spectra.lockmass import lock_peaks_used
 
     peaks, ions = lock_peaks_used(quality["used"], quality.get("lock_masses") or ())
     if not peaks:
         return ""
-    return f" ({peaks} of them isotope peaks of {ions} ion{'s' if ions > 1 else ''} identified here)"
+    return f" ({peaks} of them peaks of {ions} ion{'s' if ions > 1 else ''} identified here)"
 
 
 def _print_identification(res, batch: bool = False, shared: frozenset[str] = frozenset(),

@@ -403,7 +403,7 @@ class CalibrationCheck:
         n_lock, _ = lock_peaks_used(self.used, self.lock_masses)
         return (f"calibration: {how} ({self.calibration.model}), rms {self.rms_ppm:.0f} ppm "
                 f"({self.rms_bins:.2f} bin) over {len(self.used)} reference peaks"
-                + (f" ({n_lock} of them isotope peaks of identified ions)" if n_lock else "")
+                + (f" ({n_lock} of them peaks of identified ions)" if n_lock else "")
                 + (f" ({len(self.rejected)} rejected)" if self.rejected else "")
                 + (f"; exported {self.exported_rms_ppm:.0f} ppm" if np.isfinite(self.exported_rms_ppm) else ""))
 
