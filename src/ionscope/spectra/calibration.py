@@ -745,7 +745,7 @@ def _best_refit(start: Calibration, pk_t: np.ndarray, pk_area: np.ndarray, ref_m
         if hit.size < need + 1:
             break
         t, m = pk_t[j[hit]], ref_mz[hit]
-        inl = _clipped(t, m, _consensus(t, m, tol[hit], bin_at[hit], model), tol[hit], bin_at[hit], model)
+        inl = _clipped(t, m, _consensus(t, m, tol[hit], bin_at[hit], model), bin_at[hit], model)
         if inl.sum() < need + 1:
             break
         fit = fit_calibration(t[inl], m[inl], model=model)
@@ -761,14 +761,18 @@ def _best_refit(start: Calibration, pk_t: np.ndarray, pk_area: np.ndarray, ref_m
 #: ion's peak (:func:`_clipped`): 3σ, the convention of iterative sigma clipping.
 CLIP_SIGMA = 3.0
 
+#: Least residual (bins) an inlier is clipped at however well the others fit: the scatter of reference centroids
+#: on a binned export, a quarter of a bin (a uniform position within a bin has σ = 0.29 bin). A quarter of the
+#: matching tolerance (a FWHM where peaks are wider than a bin) let an absent reference on another ion's peak
+#: 190 ppm away through at m/Δm 1 000, where a FWHM is 1 000 ppm (C₆⁻ on the isotopologue of C₃H₃O₂⁻: rms
+#: 185 ppm, t0 3 channels off; 8 ppm and 0.1 channel without it).
+CLIP_FLOOR_BINS = 0.25
 
-def _clipped(t: np.ndarray, m: np.ndarray, inl: np.ndarray, tol: np.ndarray, bins: np.ndarray,
-             model: str) -> np.ndarray:
+
+def _clipped(t: np.ndarray, m: np.ndarray, inl: np.ndarray, bins: np.ndarray, model: str) -> np.ndarray:
     """The consensus ``inl`` less the references whose least-squares residual lies beyond :data:`CLIP_SIGMA`
-    robust standard deviations (1.4826·MAD, in bins) of the inliers and beyond a quarter of their matching
-    tolerance ``tol`` (the ~0.25-bin scatter of reference centroids on a binned export; a small fraction of a
-    FWHM for resolved peaks), the worst first, one at a time, while more than one reference beyond the
-    parameters would remain.
+    robust standard deviations (1.4826·MAD, in bins) of the inliers and beyond :data:`CLIP_FLOOR_BINS`, the
+    worst first, one at a time, while more than one reference beyond the parameters would remain.
 
     The consensus counts a reference within one matching tolerance (one bin or one FWHM) as an inlier, and at
     m/Δm 4 000 a FWHM is 250 ppm: an absent reference matched to another ion's peak 200 ppm away (C₆⁻ on the
@@ -781,7 +785,7 @@ def _clipped(t: np.ndarray, m: np.ndarray, inl: np.ndarray, tol: np.ndarray, bin
         mad = 1.4826 * float(np.median(np.abs(r[inl] - np.median(r[inl]))))
         dev = np.where(inl, np.abs(r - np.median(r[inl])), -1.0)
         worst = int(np.argmax(dev))
-        if dev[worst] <= max(CLIP_SIGMA * mad, 0.25 * tol[worst] / bins[worst]):
+        if dev[worst] <= max(CLIP_SIGMA * mad, CLIP_FLOOR_BINS):
             break
         inl[worst] = False
     return inl
