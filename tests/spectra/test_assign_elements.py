@@ -235,7 +235,7 @@ def test_metal_next_to_hydrocarbon_ions_of_the_same_nominal_mass():
     assert 0.9 * 3e3 < pt.intensity < 1.25 * 3e3, pt.intensity
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("seed", [0, 1])
 def test_the_tail_of_a_neighbour_is_no_ion_of_a_named_element(seed):
     """Al⁺ (26.982) named on a spectrum without aluminium, 1.5 FWHM below C₂H₃⁺ (27.023) at m/Δm 1 000: the
     C₂H₃⁺ tail puts ~500 counts in its window, all on the upper side, and Al had been detected (z ≈ 18, contrast

@@ -436,7 +436,7 @@ def test_an_export_whose_peaks_sit_between_nominal_masses_is_refused(cli, tmp_pa
         assert code == 0 and "detected Ru" in out, (out, err)
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("seed", [0, 1])
 def test_an_absent_reference_on_an_isotopologue_is_clipped_at_low_resolving_power(cli, tmp_path, seed):
     """At m/Δm 1 000 the matching tolerance is a FWHM, 1 000 ppm: C₆⁻, absent, matched the ¹³C/¹⁸O isotopologue
     of C₃H₃O₂⁻ at m/z 72.016 (190 ppm off), was kept, and pulled t0 three channels from the truth (rms 185 ppm).
