@@ -78,15 +78,13 @@ def test_the_atomic_ion_of_a_minor_isotope_needs_its_main_isotope():
     """¹¹³In⁺ (4.3 % of indium) on a peak beside one no higher at m/z 115, where ¹¹⁵In⁺ would hold 22 times its
     counts, is no name (the RuOH⁺/RuO⁺ ions of a Ru alloy had been ¹¹³In⁺, ¹¹⁴Cd⁺ …); ¹¹⁵In⁺ is, and ³⁷Cl⁻ beside
     the spectrum's strongest peak, ³⁵Cl⁻, whose counts saturation caps, is too."""
-    import pandas as pd
-
     from ionscope.spectra.naming import _main_isotope_missing
 
-    table = pd.DataFrame({"mz": [34.97, 36.97, 112.90, 114.94], "area": [4.6e6, 3.3e6, 13925.0, 14639.0]})
-    assert _main_isotope_missing("^113In+", 2, table) and not _main_isotope_missing("^115In+", 3, table)
-    assert not _main_isotope_missing("^37Cl-", 1, table) and not _main_isotope_missing("C3H-", 1, table)
-    weak = table.assign(area=[4.6e6, 3.3e6, 13925.0, 306e3])  # ¹¹⁵In⁺ at 22 times: ¹¹³In⁺ is a name
-    assert not _main_isotope_missing("^113In+", 2, weak)
+    mz, area = np.array([34.97, 36.97, 112.90, 114.94]), np.array([4.6e6, 3.3e6, 13925.0, 14639.0])
+    assert _main_isotope_missing("^113In+", 2, mz, area) and not _main_isotope_missing("^115In+", 3, mz, area)
+    assert not _main_isotope_missing("^37Cl-", 1, mz, area) and not _main_isotope_missing("C3H-", 1, mz, area)
+    weak = np.array([4.6e6, 3.3e6, 13925.0, 306e3])  # ¹¹⁵In⁺ at 22 times: ¹¹³In⁺ is a name
+    assert not _main_isotope_missing("^113In+", 2, mz, weak)
 
 
 @pytest.mark.parametrize("name, absent", [("P_Ru-Pt_Bi1_1.txt", {"Cd", "Sn", "Te"}),

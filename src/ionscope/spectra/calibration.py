@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, ClassVar, overload
 
 import numpy as np
@@ -576,7 +577,6 @@ def _peaks_between_nominal_masses(calibration: Calibration, peaks: _Peaks) -> tu
     030003, 2021, doi:10.1088/1674-1137/abddaf). On a sound calibration none of the strongest peaks falls there
     but a rare doubly charged ion; more than half of them is a calibration off by ≳ 0.4 % (an export scaled by
     1.005 put the Ru⁺ isotopes at m/z 102.4, and every upper limit was then taken at the wrong masses)."""
-    from ionscope.library.isotopes import isotope_table
     from ionscope.spectra.continuum import molecular_ion_masses
 
     mz = calibration.mz(peaks.pk_t)
@@ -584,9 +584,7 @@ def _peaks_between_nominal_masses(calibration: Calibration, peaks: _Peaks) -> tu
     top = inside[np.argsort(-peaks.pk_area[inside])[:OFF_NOMINAL_PEAKS]]
     if top.size < 6:
         return 0, 0
-    deficient = min(float((m - a) / a) for el in isotope_table().values()
-                    for a, m in zip(el.mass_numbers, el.masses) if a > 1)
-    lithium = float(isotope_table()["Li"].masses[-1] - 7) / 7
+    deficient, lithium = _defects_per_nucleon()
     bin_at = np.interp(mz[top], peaks.mz_axis, np.gradient(peaks.mz_axis))
     off = 0
     for m, tol in zip(mz[top], bin_at):
@@ -596,6 +594,18 @@ def _peaks_between_nominal_masses(calibration: Calibration, peaks: _Peaks) -> tu
         if m - below > highest + tol and above - m > -above * deficient + tol:
             off += 1
     return off, int(top.size)
+
+
+@lru_cache(maxsize=1)
+def _defects_per_nucleon() -> tuple[float, float]:
+    """Mass defect per nucleon (u) of the most mass-deficient nuclide (⁵⁶Fe) and of ⁷Li
+    (:func:`_peaks_between_nominal_masses`)."""
+    from ionscope.library.isotopes import element, isotope_table
+
+    deficient = min(float((m - a) / a) for el in isotope_table().values()
+                    for a, m in zip(el.mass_numbers, el.masses) if a > 1)
+    li = element("Li")
+    return deficient, float(li.isotope_mass(7) - 7) / 7
 
 
 def _reference_ions(spectrum, polarity: str | None, references: Sequence[str] | None,

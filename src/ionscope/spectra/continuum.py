@@ -95,8 +95,8 @@ MIN_RDBE = {1: -0.5, -1: 0.0}
 @lru_cache(maxsize=2048)
 def _plausible_formulas(nominal: int, charge: int = 1) -> np.ndarray:
     """Atom counts (rows; columns C, H, N, O, Si, S) of the plausible monoisotopic molecular ions of a nominal
-    mass and charge sign (the rules of :func:`molecular_ion_masses`)."""
-    least = MIN_RDBE[1 if charge > 0 else -1]
+    mass and charge sign (``charge`` ±1; the rules of :func:`molecular_ion_masses`)."""
+    least = MIN_RDBE[charge]
     parts = [np.zeros((0, len(_ATOMS)), int)]
     for si, su in product(range(MAX_SI + 1), range(MAX_S + 1)):
         if si and su:

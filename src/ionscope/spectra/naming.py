@@ -107,10 +107,11 @@ def _peak_ions(table, polarity: str | None, mz_sigma: np.ndarray,
     mol = _by_peak(assign_peaks(table, molecular, max_candidates=30, pattern=False), library=False)
     fwhm = table["fwhm"].to_numpy(float)
     rejected = _rejected_elements(fits) if fits is not None else frozenset()
+    mz, area = table["mz"].to_numpy(float), table["area"].to_numpy(float)
     out = {}
     for peak in sorted(set(lib) | set(mol)):
         rows = [r for r in lib.get(peak, []) if not _elements_in(r["formula"]) & rejected
-                and not _main_isotope_missing(r["formula"], peak, table)] + mol.get(peak, [])
+                and not _main_isotope_missing(r["formula"], peak, mz, area)] + mol.get(peak, [])
         if not rows:
             continue
         near = [r for r in rows if abs(r["ion_mz"] - r["peak_mz"]) <= 3 * mz_sigma[peak]]
@@ -139,14 +140,14 @@ def _peak_ions(table, polarity: str | None, mz_sigma: np.ndarray,
 ISOTOPOLOGUE_SHARE = 0.5
 
 
-def _main_isotope_missing(formula: str, peak: int, table) -> bool:
-    """Whether ``formula`` is the atomic ion of a minor isotope (``^113In+``) and the peaks within half a unit of
-    its element's main isotope hold less than :data:`ISOTOPOLOGUE_SHARE` of the counts that isotope would have
-    beside this peak (natural abundances; Meija et al., *Pure Appl. Chem.* 88, 293, 2016,
-    doi:10.1515/pac-2015-0503): more ions at the main isotope's mass do not count against it, too few do — unless
-    that is the spectrum's strongest peak, whose counts saturation can cap (Stephan, Zehnpfenning & Benninghoven,
-    *J. Vac. Sci. Technol. A* 12, 405, 1994, doi:10.1116/1.579255: ³⁵Cl⁻ at 1.4 times ³⁷Cl⁻, not 3.1, on a
-    negative export)."""
+def _main_isotope_missing(formula: str, peak: int, mz: np.ndarray, area: np.ndarray) -> bool:
+    """Whether ``formula`` is the atomic ion of a minor isotope (``^113In+``) and the peaks (``mz``, ``area`` of
+    the peak table) within half a unit of its element's main isotope hold less than :data:`ISOTOPOLOGUE_SHARE` of
+    the counts that isotope would have beside this peak (natural abundances; Meija et al., *Pure Appl. Chem.* 88,
+    293, 2016, doi:10.1515/pac-2015-0503): more ions at the main isotope's mass do not count against it, too few
+    do — unless that is the spectrum's strongest peak, whose counts saturation can cap (Stephan, Zehnpfenning &
+    Benninghoven, *J. Vac. Sci. Technol. A* 12, 405, 1994, doi:10.1116/1.579255: ³⁵Cl⁻ at 1.4 times ³⁷Cl⁻, not
+    3.1, on a negative export)."""
     from ionscope.library.isotopes import element
 
     atomic = re.fullmatch(r"\^(\d+)([A-Z][a-z]?)([+-])", formula)
@@ -156,7 +157,6 @@ def _main_isotope_missing(formula: str, peak: int, table) -> bool:
     main, this = int(np.argmax(el.abundances)), list(el.mass_numbers).index(int(atomic[1]))
     if this == main:
         return False
-    mz, area = table["mz"].to_numpy(float), table["area"].to_numpy(float)
     expected = area[peak] * el.abundances[main] / el.abundances[this]
     at_main = area[np.abs(mz - mz[peak] - (el.masses[main] - el.masses[this])) < 0.5]
     if at_main.size and at_main.max() >= area.max():

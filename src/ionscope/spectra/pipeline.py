@@ -1092,10 +1092,11 @@ def spectrum_files(paths: Sequence[str | PathLike[str]], skipped: list[Path] | N
     for raw in _expand_globs(paths):
         p = Path(raw)
         if p.is_dir() and not is_dataset_folder(p):
-            found = sorted(q for q in p.iterdir() if q.suffix.lower() in SPECTRUM_SUFFIXES and q.is_file())
-            out += [q for q in found if q.suffix.lower() != ".txt" or _has_numeric_rows(q)]
-            if skipped is not None:
-                skipped += [q for q in found if q not in out]
+            for q in sorted(q for q in p.iterdir() if q.suffix.lower() in SPECTRUM_SUFFIXES and q.is_file()):
+                if q.suffix.lower() != ".txt" or _has_numeric_rows(q):
+                    out.append(q)
+                elif skipped is not None:
+                    skipped.append(q)
         elif p.exists():
             out.append(p)
         else:
