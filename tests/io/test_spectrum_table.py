@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import warnings
 
 import numpy as np
@@ -76,10 +77,32 @@ def test_spectrum_commands_read_a_csv_spectrum(cli, tmp_path):
     code, out, err = cli("spectrum", "peaks", p, "--no-recalibrate")
     assert code == 0 and "22.99" in out and "38.96" in out, err
     assert "not whole numbers" not in err
-    scaled = tmp_path / "P_scaled.csv"  # counts per second: not Poisson counts
-    scaled.write_text("m/z,counts\n" + "".join(f"{a:.5f},{b * 0.37:.3f}\n" for a, b in zip(x, y)))
+    scaled = tmp_path / "P_scaled.csv"  # counts × 1.7 (a rate over 0.6 s): not Poisson counts, none below 1
+    scaled.write_text("m/z,counts\n" + "".join(f"{a:.5f},{b * 1.7:.3f}\n" for a, b in zip(x, y)))
     code, out, err = cli("spectrum", "peaks", scaled, "--no-recalibrate")
     assert code == 0 and "intensities are not whole numbers: they are taken as counts" in " ".join(err.split())
+
+
+def test_intensities_below_one_count_are_refused_whatever_the_header_says(cli, tmp_path):
+    """Per second or normalised intensities (most non-zero ones below 1) are no counts even in an export whose
+    header says dead-time corrected (a correction only raises whole counts): exit 2 naming the file, before any
+    analysis; a few such values beside counts are warned about."""
+    x = np.linspace(10.0, 60.0, 5001)
+    y = 2.0 + sum(h * np.exp(-0.5 * ((x - m) / 0.01) ** 2) for m, h in ((22.99, 500.0), (38.96, 300.0)))
+    rate = tmp_path / "P_rate.csv"
+    rate.write_text("# Deadtime Correction: on\nm/z,counts\n"
+                    + "".join(f"{a:.5f},{b * 0.37:.3f}\n" for a, b in zip(x, y)))
+    for command in ("peaks", "identify", "calibrate"):
+        code, out, err = cli("spectrum", command, rate)
+        text = " ".join(err.split())
+        assert code == 2 and "P_rate.csv" in text and "between 0 and 1" in text and "export the spectrum as counts" \
+            in text, (command, text)
+    few = tmp_path / "P_few.csv"
+    values = np.rint(y)
+    values[::1000] = 0.5
+    few.write_text("# Deadtime Correction: on\nm/z,counts\n" + "".join(f"{a:.5f},{b:g}\n" for a, b in zip(x, values)))
+    code, out, err = cli("spectrum", "peaks", few, "--no-recalibrate")
+    assert code == 0 and "6 of the 5001 intensities lie between 0 and 1" in " ".join(err.split()), err
 
 
 def test_a_channel_column_off_the_tof_law_is_refused_with_the_way_out(cli, tmp_path):
@@ -91,3 +114,17 @@ def test_a_channel_column_off_the_tof_law_is_refused_with_the_way_out(cli, tmp_p
     code, _, err = cli("spectrum", "peaks", p)
     text = " ".join(err.split())
     assert code == 2 and "u off the time-of-flight law" in text and "drop it" in text
+
+
+def test_info_and_convert_put_the_readers_warnings_in_the_json(cli, tmp_path):
+    """With --json, what the reader had to say (here: how the columns of a headerless table were read) is in the
+    envelope's warnings, and not repeated on stderr; as text it is on stderr."""
+    p = tmp_path / "P_bare.csv"
+    p.write_text("".join(f"{m:.3f},{k % 5}\n" for k, m in enumerate(np.linspace(10.0, 20.0, 50))))
+    code, out, err = cli("info", p, "--json")
+    doc = json.loads(out)
+    assert code == 0 and any("no header" in w for w in doc["warnings"]) and "no header" not in err, (doc, err)
+    code, out, err = cli("convert", p, tmp_path / "bare.zarr", "--json")
+    assert code == 0 and any("no header" in w for w in json.loads(out)["warnings"]) and "no header" not in err
+    code, out, err = cli("info", p)
+    assert code == 0 and "no header" in err and "no header" not in out

@@ -160,21 +160,62 @@ def test_numbers_with_a_decimal_comma_read_as_with_a_point(tmp_path):
     (HEADER.replace("Channel\tm/z\tIntensity", "Channel\tIntensity") + "100\t5\n300\t6\n",
      ["line 3", "no m/z column", "'Channel', 'Intensity'"]),
     ("Channel\tIntensity\n100\t5\n300\t6\n", ["line 1", "no m/z column", "'Channel', 'Intensity'"]),
-    (HEADER.replace("\t", ";") + "100;0.1;5\n300;0.2;6\n", ["line 3", "separated by ';'", "not by tabs"]),
-    (HEADER.replace("Intensity", "Intensity\tError") + "100\t0.1\t5\t1\n", ["line 3", "unexpected column 'Error'"]),
-    (HEADER.replace("Channel\tm/z", "m/z\tChannel") + "0.1\t100\t5\n", ["line 3", "order"]),
-    ("# Binning: 200 channels\nMass\tCounts\n0.1\t5\n",
-     ["line 2", "no Channel, m/z or Intensity column", "'Mass', 'Counts'"]),
+    (HEADER.replace("m/z", "Time") + "100\t0.1\t5\n", ["line 3", "no m/z column", "'Time'"]),
 ])
 def test_an_export_with_wrong_columns_says_what_is_missing(tmp_path, text, words):
     """A file recognisably an IONTOF spectrum export ('# key: value' header or a column header naming two of
-    Channel, m/z, Intensity) whose columns are wrong is read by the spectrum reader, which says what it found."""
+    Channel, m/z, Intensity) whose columns cannot be read by their names either is refused by the spectrum
+    reader, which says what it found."""
     path = _write(tmp_path, text)
     with pytest.raises(FormatError) as info:
         ionscope.read(path)
     msg = str(info.value)
     assert not isinstance(info.value, UnknownFormatError), msg
     assert "P_sample.txt" in msg and all(w in msg for w in words), msg
+
+
+def _semicolons(text: str) -> str:
+    return text.replace("\t", ";")
+
+
+@pytest.mark.parametrize("variant", [
+    _semicolons,
+    lambda t: t.replace("\t", "  "),
+    lambda t: t.replace("Channel\tm/z\tIntensity", "Channel\tm/z (u)\tIntensity (counts)"),
+    lambda t: t.replace("Channel\tm/z\tIntensity", "Channel\tMass (u)\tCounts"),
+    lambda t: "".join(ln.rstrip("\n") + ("\tError\n" if i == 2 else "\t1\n" if i > 2 else "\n")
+                      for i, ln in enumerate(t.splitlines(keepends=True))),
+], ids=["semicolons", "spaces", "units", "mass-counts", "extra-column"])
+def test_an_export_with_other_column_titles_or_separators_reads_as_the_export(tmp_path, variant):
+    """The same export with columns titled with units or synonyms, separated otherwise or with a column more is
+    read by the names of its columns, to the same spectrum and the same header metadata: a file's readability
+    does not depend on whether it is named .txt or .csv."""
+    plain = ionscope.read(_write(tmp_path, HEADER + _rows()))
+    other = ionscope.read(_write(tmp_path, variant(HEADER + _rows()), "P_other.txt"))
+    np.testing.assert_array_equal(other.values, plain.values)
+    np.testing.assert_array_equal(other.coords["mz"].values, plain.coords["mz"].values)
+    np.testing.assert_array_equal(other.coords["channel"].values, plain.coords["channel"].values)
+    assert other.attrs["acquisition"] == plain.attrs["acquisition"]
+    as_csv = ionscope.read(_write(tmp_path, _semicolons(HEADER + _rows()), "P_other.csv"))
+    assert as_csv.attrs["acquisition"] == plain.attrs["acquisition"]
+
+
+def test_a_binning_the_channels_contradict_is_replaced_with_a_warning(tmp_path):
+    """'# Binning: 64 channels' above rows that step by 200 channels: the rows' binning, said on a warning."""
+    with pytest.warns(UserWarning, match="states a binning of 64 channels, but the rows step by 200"):
+        s = ionscope.read(_write(tmp_path, HEADER.replace("200", "64") + _rows()))
+    assert s.attrs["acquisition"]["binning"] == 200
+
+
+def test_rows_sorted_from_high_to_low_mz_are_refused_not_dropped(tmp_path):
+    """m/z falling over the whole file is no fold before the TOF zero (whose m/z are all below 1): the rows
+    are refused with the hint to sort them, never read as a one-row spectrum."""
+    rows = _rows(k=3000.0).splitlines(keepends=True)  # m/z 0.02–12
+    mz_first = "m/z\tIntensity\n" + "".join("\t".join(r.split("\t")[1:]) for r in rows[::-1])
+    with pytest.raises(FormatError, match="sort them by m/z"):
+        ionscope.read(_write(tmp_path, mz_first))
+    with pytest.raises(FormatError, match="sort them by channel"):
+        ionscope.read(_write(tmp_path, HEADER + "".join(rows[::-1])))
 
 
 def test_missing_header_and_absurd_binning(tmp_path):

@@ -99,19 +99,27 @@ def test_an_unexpected_error_in_one_file_does_not_end_a_batch(tmp_path, monkeypa
 
 
 def test_a_folder_s_text_file_that_is_no_export_is_left_out_with_a_note(cli, tmp_path):
-    """``notes.txt`` beside the exports had become a failed row and exit 2; it is left out with a warning. An empty
-    export, or one cut after its header, is still a failed row: it is an export gone wrong."""
+    """``notes.txt`` beside the exports had become a failed row and exit 2; it is left out with a warning, as is a
+    compressed export (it had been left out silently). An empty export, or one cut after its header, is still a
+    failed row: it is an export gone wrong. A table of m/z and counts (.csv) is a spectrum file of the folder."""
     from ionscope.spectra.pipeline import spectrum_files
 
     (tmp_path / "notes.txt").write_text("sample A, cycled 10 times\nsputtered 30 s\n")
     (tmp_path / "P_cut.txt").write_text("# Binning: 200 channels\nChannel\tm/z\tIntensity\n")
     (tmp_path / "P_empty.txt").write_text("")
     (tmp_path / "P_ok.txt").write_text("Channel\tm/z\tIntensity\n100\t0,0002\t0\n")
-    skipped: list[Path] = []
-    assert [p.name for p in spectrum_files([tmp_path], skipped)] == ["P_cut.txt", "P_empty.txt", "P_ok.txt"]
-    assert [p.name for p in skipped] == ["notes.txt"]
+    (tmp_path / "P_zipped.txt.gz").write_bytes(b"\x1f\x8b")
+    (tmp_path / "P_table.csv").write_text("m/z,counts\n1.0,2\n")
+    (tmp_path / "figure.png").write_bytes(b"\x89PNG")
+    skipped: list[tuple[Path, str]] = []
+    assert [p.name for p in spectrum_files([tmp_path], skipped)] == ["P_cut.txt", "P_empty.txt", "P_ok.txt",
+                                                                    "P_table.csv"]
+    assert [(p.name, why.split()[0]) for p, why in skipped] == [("P_zipped.txt.gz", "compressed"),
+                                                                ("notes.txt", "not")]
     assert [p.name for p in spectrum_files([tmp_path / "notes.txt"])] == ["notes.txt"]  # named: analysed
     code, out, _ = cli("spectrum", "identify", tmp_path, "--elements", "Na", "--json")
     doc = json.loads(out)
     assert any(w.startswith("left out, not spectrum exports") and "notes.txt" in w for w in doc["warnings"])
-    assert {Path(r["results"]["file"]).name for r in doc["results"]} == {"P_cut.txt", "P_empty.txt", "P_ok.txt"}
+    assert any(w.startswith("left out, compressed") and "P_zipped.txt.gz" in w for w in doc["warnings"])
+    assert {Path(r["results"]["file"]).name for r in doc["results"]} == {"P_cut.txt", "P_empty.txt", "P_ok.txt",
+                                                                         "P_table.csv"}

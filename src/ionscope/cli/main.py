@@ -89,15 +89,17 @@ def _read(path: Path, format: str | None, option: list[str], salvage: bool) -> o
 
 
 @contextlib.contextmanager
-def _warnings_to_stderr() -> Iterator[None]:
-    """Collect Python warnings raised inside and print each as one line on stderr."""
+def _read_warnings(json: bool) -> Iterator[list[str]]:
+    """Collect the Python warnings raised inside: yields the list they are put in (for the JSON envelope with
+    ``json``), else prints each as one line on stderr."""
+    messages: list[str] = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            yield
+            yield messages
         finally:
-            messages = list(dict.fromkeys(str(w.message) for w in caught))
-            if messages:
+            messages += dict.fromkeys(str(w.message) for w in caught)
+            if messages and not json:
                 print_warnings(messages)
 
 
@@ -118,11 +120,11 @@ def info(
     """Show what ionscope reads from PATH: kind, dimensions, coordinates with units, metadata."""
     from ionscope.model.describe import describe, with_range_quantities
 
-    with _warnings_to_stderr():
+    with _read_warnings(json) as read_warnings:
         desc = describe(_read(path, format, option, salvage))
     desc = {"path": str(path), **desc}
     if json:
-        emit_json(with_range_quantities(desc))
+        emit_json(with_range_quantities(desc), warnings=read_warnings)
         return
     _print_description(path, desc)
 
@@ -172,11 +174,12 @@ def convert(
     from ionscope.model.provenance import sha256_of
 
     check_output(dst, force=force)
-    with _warnings_to_stderr():
+    with _read_warnings(json) as read_warnings:
         data = _read(src, format, option, salvage)
         with dask_progress(f"writing {dst.name}", quiet=json):
             ionscope.write(data, dst, force=force)
     warned = [str(w) for w in getattr(data, "attrs", {}).get("warnings") or ()]  # e.g. bin-events' calibration check
+    warned = [*(read_warnings if json else ()), *warned]
     if json:
         desc = describe(data)
         emit_json({"output": str(dst), "sha256": sha256_of(dst), "kind": desc["kind"], "dims": desc["dims"],

@@ -192,10 +192,10 @@ def identify(
 
     els = parse_elements(elements)
     check_primary_ion(primary_ion, "--primary-ion")
-    skipped: list[Path] = []
+    skipped: list[tuple[Path, str]] = []
     files = spectrum_files(paths, skipped)
-    skipped_note = ([f"left out, not spectrum exports (neither a row of numbers nor an m/z column header in "
-                     f"their first lines): {', '.join(q.name for q in skipped)}"] if skipped else [])
+    skipped_note = [f"left out, {why}: {', '.join(q.name for q, w in skipped if w == why)}"
+                    for why in dict.fromkeys(w for _, w in skipped)]
     _check_identify_outputs(files, table_out, plot, force)
     pol = None if polarity == "auto" else polarity
     given: dict[str, Any] = {k: v for k, v in (("chlorides", chlorides), ("primary_ion", primary_ion))

@@ -22,8 +22,11 @@ unless ``fold="error"``. Rows whose printed m/z ties at the print precision (fin
 masses) get their m/z from the export's own channel law (:func:`_untie_printed_mz`). Any other
 non-increasing m/z raises :class:`NonMonotonicError` naming the
 line. No other row is ever dropped: ragged, non-numeric, non-finite, truncated or negative rows raise
-:class:`~ionscope.model.FormatError` with the line number. A column header with a column missing, extra or
-misplaced, or not separated by tabs, is refused with what it holds (:func:`_column_problem`); a UTF-8 byte
+:class:`~ionscope.model.FormatError` with the line number. A column header with columns titled otherwise
+(``m/z (u)``, ``Mass``, ``Counts``), extra or misplaced, or not separated by tabs, is read by the names of its
+columns as a delimited table with the header's metadata (:func:`_read_by_column_names`), and refused with what it
+holds where that fails too (:func:`_column_problem`); a binning the channels contradict is replaced by theirs,
+with a warning (:func:`checked_binning`); a UTF-8 byte
 order mark before the first line is read as if absent, and numbers written with a decimal comma (an export
 made under a German or French Windows locale) are read as such (:func:`_read_header`).
 
@@ -45,7 +48,7 @@ import numpy as np
 import pandas as pd
 
 from ionscope.io.checks import MAX_IN_MEMORY_BYTES, checked_nbytes, decimal_mark, require_file
-from ionscope.io.registry import FormatPlugin
+from ionscope.io.registry import FormatPlugin, _binary_share
 from ionscope.model.arrays import make_spectrum
 from ionscope.model.errors import AbsurdSizeError, FormatError, ValidationError
 
@@ -60,6 +63,16 @@ UNREADABLE = "unreadable rows"
 
 class NonMonotonicError(FormatError):
     """The m/z column of a spectrum is not increasing (outside the allowed leading fold)."""
+
+
+class ColumnLayoutError(FormatError):
+    """The column header of an IONTOF export is not ``Channel<TAB>m/z<TAB>Intensity`` (another separator, a
+    column missing, extra or out of order); :func:`read_iontof_spectrum` then reads the columns by their names
+    where it can (:func:`~ionscope.io.spectrum_table.read_spectrum_table`)."""
+
+
+class BinningWarning(UserWarning):
+    """The binning the header states is not the step of the export's channels; the channels' is used."""
 
 
 class SpectrumFoldWarning(UserWarning):
@@ -165,10 +178,12 @@ def _read_header(path: Path) -> tuple[dict[str, str], int, str, tuple[str, ...],
                 first = next((row for row in fh if row.strip()), "").rstrip("\r\n")
                 trailing = first.endswith("\t") and first.count("\t") == len(columns)
                 return header, i + 1, decimal_mark(first.strip().split("\t")), columns, trailing
+            if _binary_share(line.encode("utf-8", errors="replace")) > 0.3:
+                raise FormatError(f"line {i + 1} is binary data, not text: not an IONTOF spectrum export", path)
             if not line.startswith("#"):
                 problem = _column_problem(line)
                 if problem is not None:
-                    raise FormatError(f"line {i + 1}: {problem}; an IONTOF spectrum export has the three "
+                    raise ColumnLayoutError(f"line {i + 1}: {problem}; an IONTOF spectrum export has the three "
                                       f"tab-separated columns {', '.join(_TITLES)}", path)
                 raise FormatError(f"line {i + 1}: expected a '# key: value' header or the column header "
                                   "'Channel<TAB>m/z<TAB>Intensity', got " + repr(line[:60]), path)
@@ -188,6 +203,38 @@ def _binning(header: dict[str, str], path: Path) -> int | None:
     if not 0 < b <= MAX_BINNING:
         raise AbsurdSizeError(f"header declares a binning of {b} channels (expected 1…{MAX_BINNING})", path)
     return b
+
+
+def checked_binning(binning: int | None, channel: np.ndarray | None, path: Path) -> int | None:
+    """The binning of an export: the header's, unless the channels of its rows step by another (most common) whole
+    number of channels, which is then used, with a :class:`BinningWarning` (a header edited or copied from
+    another export)."""
+    if channel is None or channel.size < 3:
+        return binning
+    steps, counts = np.unique(np.diff(channel), return_counts=True)
+    step = float(steps[np.argmax(counts)])
+    if binning is None or step == binning or step != round(step) or step < 1:
+        return binning
+    warnings.warn(f"{path.name}: the header states a binning of {binning} channels, but the rows step by "
+                  f"{step:g} channels: {step:g} used", BinningWarning, stacklevel=3)
+    return int(step)
+
+
+def export_acquisition(header: dict[str, str], path: Path, channel: np.ndarray | None = None,
+                       polarity: str | None = None) -> dict[str, Any]:
+    """The acquisition metadata of an IONTOF export: instrument, binning (:func:`checked_binning`), dead-time
+    correction from its ``# key: value`` ``header``, and the polarity (:func:`_polarity`)."""
+    acq: dict[str, Any] = {"instrument": "IONTOF", "technique": "TOF-SIMS"}
+    binning = checked_binning(_binning(header, path), channel, path)
+    if binning is not None:
+        acq["binning"] = binning
+    dt = _dead_time(header)
+    if dt is not None:
+        acq["dead_time_corrected"] = dt
+    pol = _polarity(path, polarity)
+    if pol is not None:
+        acq["polarity"] = pol
+    return acq
 
 
 def _dead_time(header: dict[str, str]) -> bool | None:
@@ -237,12 +284,13 @@ def _parse_rows(path: Path, skip: int, decimal: str, columns: tuple[str, ...] = 
 
 
 def _leading_fold(mz: np.ndarray) -> int:
-    """Number of leading rows whose m/z decreases down to the fold minimum (0 if none)."""
+    """Number of leading rows whose m/z decreases down to the fold minimum, all of them below m/z 1 (0 if none:
+    m/z decreasing from above 1 is no fold before the TOF zero but rows out of order)."""
     if mz.size < 2 or mz[1] >= mz[0]:
         return 0
     inc = np.nonzero(np.diff(mz) > 0)[0]
     n = int(inc[0]) if inc.size else mz.size - 1
-    return n if mz[n] < 1.0 else 0
+    return n if mz[0] < 1.0 else 0
 
 
 def _untie_printed_mz(channel: np.ndarray, mz: np.ndarray, attrs: dict[str, Any]) -> np.ndarray:
@@ -294,8 +342,11 @@ def read_iontof_spectrum(path: str | PathLike[str], *, polarity: str | None = No
     p = require_file(path)
     size = p.stat().st_size
     checked_nbytes(p, (size // 6 + 1, 3), np.float64, what="spectrum rows", limit=MAX_IN_MEMORY_BYTES)
-    header, skip, decimal, columns, trailing = _read_header(p)
-    binning = _binning(header, p)
+    try:
+        header, skip, decimal, columns, trailing = _read_header(p)
+    except ColumnLayoutError as exc:
+        return _read_by_column_names(p, exc, polarity)
+    _binning(header, p)  # an absurd binning is refused before the rows are read
     values = _parse_rows(p, skip, decimal, columns, trailing)
     if values.shape[0] == 0:
         raise FormatError("has a header but no data rows (truncated?)", p)
@@ -306,8 +357,9 @@ def read_iontof_spectrum(path: str | PathLike[str], *, polarity: str | None = No
     attrs: dict[str, Any] = {"source": p.name, "header": dict(header)}
     if channel is not None:
         if np.any(np.diff(channel) <= 0):
-            raise FormatError(f"line {skip + int(np.argmax(np.diff(channel) <= 0)) + 2}: channels do not increase",
-                              p)
+            order = "; the rows run backwards: sort them by channel" if np.mean(np.diff(channel) < 0) > 0.5 else ""
+            raise FormatError(f"line {skip + int(np.argmax(np.diff(channel) <= 0)) + 2}: channels do not increase"
+                              f"{order}", p)
         mz = _untie_printed_mz(channel, mz, attrs)
     n_fold = _leading_fold(mz)
     if n_fold:
@@ -325,18 +377,26 @@ def read_iontof_spectrum(path: str | PathLike[str], *, polarity: str | None = No
     step = np.diff(mz)
     if np.any(step <= 0):
         i = int(np.argmax(step <= 0)) + n_fold
+        order = "; the rows run from high to low m/z: sort them by m/z" if np.mean(step < 0) > 0.5 else ""
         raise NonMonotonicError(f"line {skip + i + 2}: m/z {values[i + 1, -2]:g} does not exceed the previous "
-                                f"{values[i, -2]:g} (non-monotonic m/z)", p)
-    acq: dict[str, Any] = {"instrument": "IONTOF", "technique": "TOF-SIMS"}
-    if binning is not None:
-        acq["binning"] = binning
-    dt = _dead_time(header)
-    if dt is not None:
-        acq["dead_time_corrected"] = dt
-    pol = _polarity(p, polarity)
-    if pol is not None:
-        acq["polarity"] = pol
+                                f"{values[i, -2]:g} (non-monotonic m/z{order})", p)
+    acq = export_acquisition(header, p, channel, polarity)
     return make_spectrum(counts, mz, channel=channel, name=p.stem, attrs=attrs, acquisition=acq)
+
+
+def _read_by_column_names(path: Path, layout: ColumnLayoutError, polarity: str | None):
+    """An export whose column header is not SurfaceLab's read by the names of its columns, as a delimited table
+    (``m/z (u)``, ``Counts``, ``;`` as separator …), with the metadata of its ``# key: value`` lines; ``layout``
+    is raised where the table reader cannot read it either (no m/z column …)."""
+    from ionscope.io.spectrum_table import read_spectrum_table
+
+    try:
+        spec = read_spectrum_table(path)
+    except FormatError:
+        raise layout from None
+    if polarity is not None:
+        spec.attrs["acquisition"] = {**spec.attrs.get("acquisition", {}), "polarity": _polarity(path, polarity)}
+    return spec
 
 
 def _polarity(path: Path, option: str | None) -> str | None:
@@ -366,5 +426,6 @@ PLUGIN = FormatPlugin(
              "fold": "drop (default) | error: leading rows of folded m/z before the TOF zero"},
 )
 
-__all__ = ["PLUGIN", "NonMonotonicError", "SpectrumFoldWarning", "read_iontof_spectrum"]
+__all__ = ["PLUGIN", "BinningWarning", "ColumnLayoutError", "NonMonotonicError", "SpectrumFoldWarning",
+           "export_acquisition", "read_iontof_spectrum"]
 

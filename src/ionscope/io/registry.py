@@ -240,6 +240,8 @@ def _first_line(head: bytes) -> str:
     if b"\0" in head[:512] or _binary_share(head[:512]) > 0.3:
         magic = head[:4].hex(" ")
         return f"with binary data (first bytes {magic}), not text" if head else "empty"
+    if head and not head.strip():
+        return "with blank lines only"
     line = head.split(b"\n", 1)[0].decode("utf-8", errors="replace").rstrip("\r")
     return repr(line[:60] + ("…" if len(line) > 60 else "")) if line else "empty"
 
@@ -296,7 +298,9 @@ def validate_options(plugin: FormatPlugin, path: str | PathLike[str] | None,
     except pydantic.ValidationError as exc:
         err = exc.errors()[0]
         key = ".".join(str(x) for x in err.get("loc", ())) or "?"
-        if err.get("type") == "extra_forbidden":
+        if err.get("type") == "extra_forbidden" and key == "salvage":
+            msg = f"--salvage: the {plugin.name} reader cannot read part of a truncated file"
+        elif err.get("type") == "extra_forbidden":
             msg = f"unknown reader option {key!r} for the {plugin.name} reader; accepted options: {accepted}"
         else:
             value = options.get(key, err.get("input"))

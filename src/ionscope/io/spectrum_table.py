@@ -6,8 +6,9 @@ one row per bin; fields may be quoted (spreadsheet CSV) and, where the columns a
 decimal comma. With a header, the columns are found by name: m/z (``m/z``, ``mz``, ``mass`` …), counts
 (``intensity``, ``counts``, ``signal`` …) and optionally ``channel``. Without one, two columns are m/z and counts,
 and three columns are channel, m/z and counts when the first holds increasing whole numbers (the layout of an
-IONTOF export without its header). The m/z must not decrease and the counts be finite and non-negative; each
-problem is reported with the line it was found on.
+IONTOF export without its header); SurfaceLab's ``# Binning:`` and ``# Deadtime Correction:`` lines become its
+acquisition metadata, as in :mod:`ionscope.io.iontof_spectrum`. The m/z must not decrease and the counts be
+finite and non-negative; each problem is reported with the line it was found on.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ionscope.io.iontof_spectrum import _is_number
+from ionscope.io.iontof_spectrum import _is_export_header, _is_number, export_acquisition
 from ionscope.io.registry import FormatPlugin
 from ionscope.model.errors import FormatError
 
@@ -186,6 +187,19 @@ def _table(text: str, path: Path) -> tuple[np.ndarray, list[int] | None, list[st
     return _parsed_rows([lines[n - 1] for n in numbers], numbers, width, delimiter, path), numbers, header, units
 
 
+def _export_header(text: str) -> dict[str, str]:
+    """SurfaceLab's ``# key: value`` lines (``# Binning: 200 channels``) before the first row of a table, by
+    lower-case key."""
+    header: dict[str, str] = {}
+    for line in text[:PREAMBLE_CHARS].splitlines():
+        if line.strip() and not line.startswith("#"):
+            break
+        if _is_export_header(line):
+            key, _, value = line[1:].partition(":")
+            header[key.strip().lower()] = value.strip()
+    return header
+
+
 def _data_line_numbers(lines: list[str], start: int | None = None) -> list[int]:
     """Line numbers (from 1) of the data rows from line index ``start`` (the first data line of the table when
     None): the lines that are neither blank nor ``#`` comments."""
@@ -237,7 +251,9 @@ def read_spectrum_table(path: str | PathLike[str]) -> Any:
         counts = np.bincount(np.cumsum(first) - 1, weights=counts)
         mz = mz[first]
         channels = None if channels is None else channels[first]
-    return make_spectrum(counts, mz, channel=channels, units=units, attrs={"source_file": p.name})
+    header = _export_header(text)
+    extra = {"acquisition": export_acquisition(header, p, channels)} if header else {}
+    return make_spectrum(counts, mz, channel=channels, units=units, attrs={"source_file": p.name}, **extra)
 
 
 PLUGIN = FormatPlugin(

@@ -143,7 +143,7 @@ def read_spectrum(path: str | PathLike[str], polarity: str | None = None) -> xr.
     if not acq.get("primary_ion"):
         acq["primary_ion"] = primary_ion_from_name(p.name)
     spec.attrs["acquisition"] = acq
-    note = _not_counts(spec)
+    note = _not_counts(spec, p)
     notes += [note] if note else []
     with _errors_naming(p):
         spec, dead_time_notes = dead_time_corrected(spec)
@@ -199,11 +199,30 @@ def primary_ion_from_name(name: str) -> str | None:
     return f"{m.group(1)}{n if n > 1 else ''}{m.group(3) or '+'}"
 
 
-def _not_counts(spec: xr.DataArray) -> str | None:
+def _not_counts(spec: xr.DataArray, path: Path) -> str | None:
     """A warning when the intensities are not whole numbers and the file does not say they are dead-time
     corrected counts: the σ, S/N and limits of every spectrum command take them as Poisson counts (a spectrum
-    per second, normalised to the total, or interpolated onto another axis has another variance)."""
+    per second, normalised to the total, or interpolated onto another axis has another variance).
+
+    Raises
+    ------
+    ValidationError
+        Most non-zero intensities lie between 0 and 1, which no count can: a dead-time correction only raises
+        the whole counts of a channel, ``N·ln(N/(N − n)) ≥ n`` (Stephan et al. 1994, doi:10.1116/1.579255), so a
+        channel with a count holds at least 1 — whatever the header says.
+    """
     values = np.asarray(spec.values, dtype=float)
+    positive = values[values > 0]
+    if positive.size and np.median(positive) < 1:
+        raise ValidationError(
+            f"{np.mean(positive < 1):.0%} of the non-zero intensities lie between 0 and 1 (median "
+            f"{np.median(positive):.3g}), which no count can, dead-time corrected or not: the export holds "
+            "intensities per second or normalised to a total, and every σ, S/N and limit here needs counts; "
+            "export the spectrum as counts", path)
+    if np.any(positive < 1):
+        return (f"{int(np.sum(positive < 1))} of the {values.size} intensities lie between 0 and 1, which no count "
+                "can, dead-time corrected or not: σ, S/N and detection limits assume Poisson counts, which scaled "
+                "intensities (per second, normalised, interpolated) are not")
     if (spec.attrs.get("acquisition") or {}).get("dead_time_corrected") or not values.size:
         return None
     fractional = np.abs(values - np.rint(values)) > 1e-6 * np.maximum(np.abs(values), 1.0)
@@ -573,9 +592,13 @@ def _reference_record(ref: dict) -> dict:
             "channel": float(ref["t"]), "used": bool(ref["used"])}
 
 
-#: Files a folder given to a spectrum command stands for: text exports and NumPy archives of ``counts`` and
-#: ``mz`` (as spectra of other instruments are shared).
-SPECTRUM_SUFFIXES = (".txt", ".npz")
+#: Text files a folder given to a spectrum command stands for: exports and delimited tables of m/z and counts.
+TEXT_SUFFIXES = (".txt", ".csv", ".tsv", ".dat")
+#: Files a folder given to a spectrum command stands for: text exports and tables, and NumPy archives of
+#: ``counts`` and ``mz`` (as spectra of other instruments are shared).
+SPECTRUM_SUFFIXES = (*TEXT_SUFFIXES, ".npz")
+#: Suffixes of compressed files: one of a spectrum file in a folder is named in a warning, not read.
+COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz", ".zip", ".7z")
 
 
 #: Why the upper limit of an element not detected has no uncertainty: it is itself the uncertainty statement.
@@ -1070,10 +1093,11 @@ def _lock_mass_check(raw: xr.DataArray, check, peaks, fits, *, polarity: str | N
     return check
 
 
-def spectrum_files(paths: Sequence[str | PathLike[str]], skipped: list[Path] | None = None) -> list[Path]:
+def spectrum_files(paths: Sequence[str | PathLike[str]], skipped: list[tuple[Path, str]] | None = None) -> list[Path]:
     """Expand files and folders (a folder means its spectrum files, :data:`SPECTRUM_SUFFIXES`, sorted) into a
     file list. A text file of a folder that cannot be a spectrum export (:func:`_has_numeric_rows`: ``notes.txt``
-    beside the exports) is left out, and added to ``skipped``; a file named is never left out.
+    beside the exports) is left out, as is a compressed spectrum file (``P_a.txt.gz``), and each is added to
+    ``skipped`` with the reason; a file named is never left out.
 
     A Zarr store is a folder but one dataset: it is listed as a file, so that reading it says what it
     holds (e.g. a depth profile) rather than that the folder has no spectra. A file reached more than once
@@ -1092,11 +1116,12 @@ def spectrum_files(paths: Sequence[str | PathLike[str]], skipped: list[Path] | N
     for raw in _expand_globs(paths):
         p = Path(raw)
         if p.is_dir() and not is_dataset_folder(p):
-            for q in sorted(q for q in p.iterdir() if q.suffix.lower() in SPECTRUM_SUFFIXES and q.is_file()):
-                if q.suffix.lower() != ".txt" or _has_numeric_rows(q):
+            for q in sorted(q for q in p.iterdir() if q.is_file()):
+                why = _left_out_because(q)
+                if why is None and q.suffix.lower() in SPECTRUM_SUFFIXES:
                     out.append(q)
-                elif skipped is not None:
-                    skipped.append(q)
+                elif why is not None and skipped is not None:
+                    skipped.append((q, why))
         elif p.exists():
             out.append(p)
         else:
@@ -1113,6 +1138,21 @@ def spectrum_files(paths: Sequence[str | PathLike[str]], skipped: list[Path] | N
     for p in out:
         first.setdefault(os.path.normcase(os.path.abspath(p)), p)
     return list(first.values())
+
+
+#: Why a folder's file is left out (:func:`spectrum_files`).
+SKIPPED_NOT_EXPORT = "not spectrum exports (neither a row of numbers nor an m/z column header in their first lines)"
+SKIPPED_COMPRESSED = "compressed (decompress them to analyse them)"
+
+def _left_out_because(path: Path) -> str | None:
+    """Why a folder's file is left out of a batch: a compressed spectrum file, or a text file that cannot be a
+    spectrum export (:func:`_has_numeric_rows`); None for the others."""
+    suffix = path.suffix.lower()
+    if suffix in COMPRESSED_SUFFIXES and Path(path.stem).suffix.lower() in SPECTRUM_SUFFIXES:
+        return SKIPPED_COMPRESSED
+    if suffix in TEXT_SUFFIXES and not _has_numeric_rows(path):
+        return SKIPPED_NOT_EXPORT
+    return None
 
 
 #: Bytes of a text file read to tell a spectrum export from another text file (:func:`_has_numeric_rows`): the
