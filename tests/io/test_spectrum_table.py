@@ -85,18 +85,24 @@ def test_spectrum_commands_read_a_csv_spectrum(cli, tmp_path):
 
 def test_intensities_below_one_count_are_refused_whatever_the_header_says(cli, tmp_path):
     """Per second or normalised intensities (most non-zero ones below 1) are no counts even in an export whose
-    header says dead-time corrected (a correction only raises whole counts): exit 2 naming the file, before any
-    analysis; a few such values beside counts are warned about."""
+    header says dead-time corrected (a correction only raises whole counts): the identification, whose every
+    number rests on counts, exits 2 naming the file; peaks and calibrate, whose positions do not, warn. A few such
+    values beside counts are warned about."""
     x = np.linspace(10.0, 60.0, 5001)
     y = 2.0 + sum(h * np.exp(-0.5 * ((x - m) / 0.01) ** 2) for m, h in ((22.99, 500.0), (38.96, 300.0)))
     rate = tmp_path / "P_rate.csv"
     rate.write_text("# Deadtime Correction: on\nm/z,counts\n"
                     + "".join(f"{a:.5f},{b * 0.37:.3f}\n" for a, b in zip(x, y)))
-    for command in ("peaks", "identify", "calibrate"):
-        code, out, err = cli("spectrum", command, rate)
-        text = " ".join(err.split())
-        assert code == 2 and "P_rate.csv" in text and "between 0 and 1" in text and "export the spectrum as counts" \
-            in text, (command, text)
+    code, out, err = cli("spectrum", "identify", rate)
+    text = " ".join(err.split())
+    assert code == 2 and "P_rate.csv" in text and "between 0 and 1" in text and "export the spectrum as counts" \
+        in text, text
+    code, out, err = cli("spectrum", "peaks", rate, "--no-recalibrate")
+    assert code == 0 and "intensities lie between 0 and 1, which no count can" in " ".join(err.split()), err
+    normalised = tmp_path / "P_normalised.csv"  # over Poisson noise no peak of it stands out: the error says why
+    normalised.write_text("m/z,counts\n" + "".join(f"{a:.5f},{b / y.sum():.4g}\n" for a, b in zip(x, y)))
+    code, out, err = cli("spectrum", "calibrate", normalised, "--polarity", "positive")
+    assert code == 2 and "mostly below 1, which no count is" in " ".join(err.split()), err
     few = tmp_path / "P_few.csv"
     values = np.rint(y)
     values[::1000] = 0.5

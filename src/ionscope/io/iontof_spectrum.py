@@ -206,14 +206,14 @@ def _binning(header: dict[str, str], path: Path) -> int | None:
 
 
 def checked_binning(binning: int | None, channel: np.ndarray | None, path: Path) -> int | None:
-    """The binning of an export: the header's, unless the channels of its rows step by another (most common) whole
-    number of channels, which is then used, with a :class:`BinningWarning` (a header edited or copied from
-    another export)."""
+    """The binning of an export: the header's, unless no two rows are that many channels apart and most step by
+    another whole number of channels, which is then used, with a :class:`BinningWarning` (a header edited or
+    copied from another export)."""
     if channel is None or channel.size < 3:
         return binning
     steps, counts = np.unique(np.diff(channel), return_counts=True)
     step = float(steps[np.argmax(counts)])
-    if binning is None or step == binning or step != round(step) or step < 1:
+    if binning is None or binning in steps or step != round(step) or step < 1:
         return binning
     warnings.warn(f"{path.name}: the header states a binning of {binning} channels, but the rows step by "
                   f"{step:g} channels: {step:g} used", BinningWarning, stacklevel=3)

@@ -94,7 +94,8 @@ def numpy_only_arrays() -> Iterator[None]:
 MIN_CHANNELS = 3
 
 
-def read_spectrum(path: str | PathLike[str], polarity: str | None = None) -> xr.DataArray:
+def read_spectrum(path: str | PathLike[str], polarity: str | None = None, counts_required: bool = False
+                  ) -> xr.DataArray:
     """Read a spectrum file; polarity from the argument, the metadata, or the ``P_``/``N_`` file name;
     counts the metadata call uncorrected are dead-time corrected
     (:func:`ionscope.spectra.deadtime.dead_time_corrected`). What the reading and the correction had to
@@ -104,7 +105,8 @@ def read_spectrum(path: str | PathLike[str], polarity: str | None = None) -> xr.
     ------
     ValidationError
         ``polarity`` is not None, ``"auto"``, ``"positive"`` or ``"negative"``; the file holds fewer than
-        :data:`MIN_CHANNELS` channels.
+        :data:`MIN_CHANNELS` channels; with ``counts_required`` (an analysis whose every number rests on Poisson
+        counts), its intensities cannot be counts (:func:`_not_counts`).
     """
     import warnings as _warnings
 
@@ -143,7 +145,7 @@ def read_spectrum(path: str | PathLike[str], polarity: str | None = None) -> xr.
     if not acq.get("primary_ion"):
         acq["primary_ion"] = primary_ion_from_name(p.name)
     spec.attrs["acquisition"] = acq
-    note = _not_counts(spec, p)
+    note = _not_counts(spec, p, counts_required)
     notes += [note] if note else []
     with _errors_naming(p):
         spec, dead_time_notes = dead_time_corrected(spec)
@@ -199,26 +201,28 @@ def primary_ion_from_name(name: str) -> str | None:
     return f"{m.group(1)}{n if n > 1 else ''}{m.group(3) or '+'}"
 
 
-def _not_counts(spec: xr.DataArray, path: Path) -> str | None:
+def _not_counts(spec: xr.DataArray, path: Path, required: bool = False) -> str | None:
     """A warning when the intensities are not whole numbers and the file does not say they are dead-time
     corrected counts: the σ, S/N and limits of every spectrum command take them as Poisson counts (a spectrum
     per second, normalised to the total, or interpolated onto another axis has another variance).
 
+    Intensities between 0 and 1 are no counts whatever the header says: a dead-time correction only raises the
+    whole counts of a channel, ``N·ln(N/(N − n)) ≥ n`` (Stephan et al. 1994, doi:10.1116/1.579255), so a channel
+    with a count holds at least 1.
+
     Raises
     ------
     ValidationError
-        Most non-zero intensities lie between 0 and 1, which no count can: a dead-time correction only raises
-        the whole counts of a channel, ``N·ln(N/(N − n)) ≥ n`` (Stephan et al. 1994, doi:10.1116/1.579255), so a
-        channel with a count holds at least 1 — whatever the header says.
+        With ``required``, when most non-zero intensities lie between 0 and 1.
     """
     values = np.asarray(spec.values, dtype=float)
     positive = values[values > 0]
-    if positive.size and np.median(positive) < 1:
+    if required and positive.size and np.median(positive) < 1:
         raise ValidationError(
             f"{np.mean(positive < 1):.0%} of the non-zero intensities lie between 0 and 1 (median "
             f"{np.median(positive):.3g}), which no count can, dead-time corrected or not: the export holds "
-            "intensities per second or normalised to a total, and every σ, S/N and limit here needs counts; "
-            "export the spectrum as counts", path)
+            "intensities per second or normalised to a total, and every σ, z and limit of an identification needs "
+            "counts; export the spectrum as counts", path)
     if np.any(positive < 1):
         return (f"{int(np.sum(positive < 1))} of the {values.size} intensities lie between 0 and 1, which no count "
                 "can, dead-time corrected or not: σ, S/N and detection limits assume Poisson counts, which scaled "
@@ -937,7 +941,7 @@ ORGANIC_NOTE = ("H, C, N and O make the molecular ions of every spectrum: their 
 
 def _identify_file(path, *, elements, polarity, recalibrate, **options) -> tuple[Result, xr.DataArray]:
     p = Path(path)
-    raw = read_spectrum(p, polarity)
+    raw = read_spectrum(p, polarity, counts_required=True)
     pol = _polarity_of(raw, p)
     warnings: list[str] = list(raw.attrs.get("read_warnings", []))
     recalibrating = recalibrate and "channel" in raw.coords
