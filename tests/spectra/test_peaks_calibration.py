@@ -456,3 +456,33 @@ def test_an_absent_reference_on_an_isotopologue_is_clipped_at_low_resolving_powe
     assert "C6-" not in {r["ion"] for r in res["references"] if r["used"]}
     t0 = res["t0"]
     assert abs(t0["value"] - truth.truth["t0"]) < 4 * t0["uncertainty"] + 0.05, t0
+
+
+def test_strong_mass_deficient_oxide_anions_do_not_make_a_sound_calibration_look_absurd(tmp_path):
+    """At m/Δm 1 000 an export 500 ppm off (a fraction of a peak width) puts the strongest peaks, RuO₃⁻, IrO₂⁻ and
+    CoO₂⁻ with their negative mass defects, a little beyond the most mass-deficient nominal mass: the check for
+    calibrations off by ≳ 0.4 % had refused the whole file. It is recalibrated and each metal's 10⁵ counts found."""
+    from ionscope.spectra.pipeline import identify_file
+    from ionscope.synth.spectra import tof_spectrum
+
+    species = {"H-": 2e4, "C-": 3e4, "CH-": 2e4, "O-": 2e5, "OH-": 1.5e5, "C2-": 4e4, "C2H-": 6e4, "CN-": 2e4,
+               "Cl-": 1e4, "CHO2-": 1e4, "C2H3O2-": 8e3, "C3H3O2-": 3e3, "CO3-": 5e3, "C4H-": 4e3}
+    for metal, (main, second) in {"Ru": ("RuO3-", "RuO2-"), "Ir": ("IrO2-", "IrO-"), "Co": ("CoO2-", "CoO-")}.items():
+        species.update({main: 6e4, second: 2.5e4, f"{metal}-": 1.5e4})
+    for m in range(44, 261):  # a hydrogen-poor organic anion at most nominal masses, odd ones stronger
+        c, o = next(((c, o) for c in range(m // 12, 0, -1) for o in range(4) if 0 <= m - 12 * c - 16 * o <= c / 2 + 2),
+                    (0, 0))
+        if not c:
+            continue
+        h = m - 12 * c - 16 * o
+        species[f"C{c}" + (f"H{h}" if h else "") + (f"O{o}" if o else "") + "-"] = (
+            3000.0 * (1.0 if m % 2 else 0.6) * np.exp(-(m - 44) / 45))
+    spec, _ = tof_spectrum(species, polarity="negative", resolving_power=1000, seed=10091, shots=100_000,
+                           background=0.5)
+    path = tmp_path / "N_oxides.npz"
+    np.savez(path, mz=spec.mz.values, counts=spec.values, channel=spec.channel.values, shots=np.int64(100_000))
+    res = identify_file(path, elements=["Ru", "Ir", "Co"])
+    assert not res["calibration"]["kept_exported"]
+    for row in res["elements"]:
+        q = row["intensity"]
+        assert row["detected"] and abs(q.value - 1e5) < 4 * q.uncertainty, (row["element"], q)
