@@ -193,3 +193,13 @@ def test_auto_mode_says_which_ions_of_a_nonmetal_it_could_not_test(tmp_path):
             assert abs(rows["P"]["intensity"].value - 2e4) < 4 * rows["P"]["intensity"].uncertainty + 400
         else:
             assert any(re.search(r"P \(not [^)]*PO₂⁻, PO₃⁻\)", w) for w in res.warnings), res.warnings
+
+
+def test_a_metal_counted_by_its_resolved_ions_alone_is_said_to_be_a_lower_bound(tmp_path):
+    """At m/Δm 3 000 auto mode tests cobalt by the ion it resolves from the molecular ions (Co⁺), not by CoO⁺
+    (at m/Δm 10 000 it counts both): the total then lacks CoO⁺'s counts, and a warning names the forms left out
+    and that the total is a lower bound."""
+    found, res = _identified({**ORGANICS, **CATHODE}, tmp_path, resolving_power=3000.0)
+    assert "Co" in found and found["Co"]["evidence"] == ["Co+"], found.get("Co")
+    said = next(w for w in res.warnings if w.startswith("counted by the ions auto mode tells"))
+    assert "lower bounds" in said and re.search(r"Co by Co⁺ \(not [^)]*CoO⁺", said), said
