@@ -569,16 +569,16 @@ OFF_NOMINAL_PEAKS = 20
 
 def _peaks_between_nominal_masses(calibration: Calibration, peaks: _Peaks) -> tuple[int, int]:
     """How many of the :data:`OFF_NOMINAL_PEAKS` largest peaks in :data:`OFF_NOMINAL_RANGE` the calibration puts
-    between nominal masses, farther than one bin and half a peak width (m/2R) from any mass an ion can have, and
-    how many were looked at (0 when fewer than 6). An ion of nominal mass N lies between N + ``N·δ₋`` (every nucleon as mass-deficient as
-    ⁵⁶Fe's, the most: −1.16·10⁻³ u) and N + the larger of ``N·δ₊`` (every nucleon as mass-rich as ⁷Li's:
-    +2.3·10⁻³ u; hydrogen aside) and the largest defect of the plausible C, H, N, O, Si, S ions of N
+    between nominal masses, farther than one bin and half a peak width (m/2R) from any mass an ion can have, and how
+    many were looked at (0 when fewer than 6). An ion of nominal mass N lies between N + ``N·δ₋`` (every nucleon as
+    mass-deficient as ⁵⁶Fe's, the most: −1.16·10⁻³ u) and N + the larger of ``N·δ₊`` (every nucleon as mass-rich as
+    ⁷Li's: +2.3·10⁻³ u; hydrogen aside) and the largest defect of the plausible C, H, N, O, Si, S ions of N
     (:func:`~ionscope.spectra.continuum.molecular_ion_masses`; nuclide masses: Wang et al., *Chin. Phys. C* 45,
-    030003, 2021, doi:10.1088/1674-1137/abddaf). On a sound calibration none of the strongest peaks falls there
-    but a rare doubly charged ion; more than half of them is a calibration off by ≳ 0.4 % (an export scaled by
-    1.005 put the Ru⁺ isotopes at m/z 102.4, and every upper limit was then taken at the wrong masses). The half
-    width keeps a calibration off by a fraction of a peak, which the window fit absorbs, from being refused where
-    the strongest peaks are mass-deficient oxide ions (RuO₃⁻ at m/z 149.89 read 500 ppm low at m/Δm 1 000)."""
+    030003, 2021, doi:10.1088/1674-1137/abddaf). On a sound calibration none of the strongest peaks falls there but
+    a rare doubly charged ion; more than half of them is a calibration off by ≳ 0.4 % (an export scaled by 1.005 put
+    the Ru⁺ isotopes at m/z 102.4, and every upper limit was then taken at the wrong masses). The half width keeps a
+    calibration off by a fraction of a peak, which the window fit absorbs, from being refused where the strongest
+    peaks are mass-deficient oxide ions (RuO₃⁻ at m/z 149.89 read 500 ppm low at m/Δm 1 000)."""
     from ionscope.spectra.continuum import molecular_ion_masses
 
     mz = calibration.mz(peaks.pk_t)

@@ -549,16 +549,43 @@ def _resolved_few_isotope_pairs(polarity: str, params: IdentifyParameters, data:
     resolve holding no more than its counting noise). Without a pattern, a form whose counts a
     molecular ion at the same nominal mass can hold is no evidence of a metal: Co⁺ (58.933) lies 0.044 u from
     the nearest (CH₃SiO⁺ … within the element ratios), resolved at m/Δm ≥ 2 700 but within one bin of a
-    200-channel export."""
+    200-channel export. An element each of whose resolved forms another element without a pattern can make
+    (:func:`_shares_masses`) has no evidence of its own and is not tested; one with an ion of its own is, with
+    all its resolved forms, and forward selection (:func:`_forward_selected`) gives a shared ion to the element
+    established first."""
     top = float(data.x.max())
     out: dict[str, list[tuple[str, str]]] = {}
+    pairs = _candidate_pairs([*_few_isotope_metals(), *RESOLVED_NONMETALS], polarity, params.forms, top)
+    masses = [_main_mz(f) for f, _ in pairs]
+    sizes = [m.size for m in masses]
+    rivals = (np.concatenate(masses), np.repeat([e for _, e in pairs], sizes), np.repeat(np.arange(len(pairs)), sizes))
     for e in _resolved_form_elements():
         if e not in exclude:
             mine = [pair for pair in _candidate_pairs([e], polarity, params.forms, top)
                     if _clear_of_continuum(pair[0], data)]
-            if mine:
+            if any(not _shares_masses(pair, rivals, data) for pair in mine):
                 out[e] = mine
     return out
+
+
+def _shares_masses(pair: tuple[str, str], rivals: tuple[np.ndarray, np.ndarray, np.ndarray], data: _Spectrum) -> bool:
+    """Whether ``pair``'s ion and an ion of another element without a diagnostic pattern (``rivals``: the main
+    isotopologues' m/z, their elements and ions) have their main isotopologues (≥ 20 % of the largest) all
+    pairwise unresolved (:func:`~ionscope.spectra.continuum.resolved`, windows of the fit): its counts alone are
+    then no evidence of either (⁷⁵As⁻ at 74.922 and ⁵⁹Co¹⁶O⁻ at 74.929, 7 mu apart: auto mode had reported As on
+    simulated cobalt oxides at m/Δm 3 000, and taken CoO⁻'s counts from a named Co). A rival with an isotope of
+    its own elsewhere is told apart by it (⁷¹Ga⁺ on ⁵⁵Mn¹⁶O⁺, with ⁶⁹Ga⁺ at 68.93), as is an element with a
+    pattern."""
+    mine = _main_mz(pair[0])
+    other = rivals[1] != pair[1]
+    theirs, ion = rivals[0][other], rivals[2][other]
+    if not theirs.size:
+        return False
+    close = ~resolved(np.abs(mine[:, None] - theirs[None, :]), window_half_width(mine, data)[:, None])
+    ions, first = np.unique(ion, return_index=True)
+    theirs_covered = np.logical_and.reduceat(close.any(axis=0), first)
+    mine_covered = np.logical_or.reduceat(close, first, axis=1).all(axis=0)
+    return bool(np.any(theirs_covered & mine_covered))
 
 
 def _confirmation(fits: list[SpeciesFit], polarity: str, params: IdentifyParameters, data: _Spectrum,

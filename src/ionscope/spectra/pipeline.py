@@ -697,8 +697,8 @@ def _auto_mode_note(fits, top: float) -> str:
             "fitted, never reported; H, C, N, O, which make the molecular ions, are never tested, nor the ions of "
             "two elements (LiF₂⁻, PF₆⁻ …); name suspected elements with --elements")
     if untested:
-        note += (f"; not tested here, no ion of theirs resolved from the molecular ions at this resolution and "
-                 f"binning: {', '.join(untested)}")
+        note += (f"; not tested here, no ion of theirs resolved at this resolution and binning from the molecular "
+                 f"ions and from every ion of another one- or two-isotope element: {', '.join(untested)}")
     partly = _partly_tested(fits, top)
     if partly:
         note += ("; tested here by some of their ions only, the others not resolved (name the element to test "
