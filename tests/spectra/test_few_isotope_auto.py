@@ -121,7 +121,7 @@ def test_auto_mode_does_not_test_metals_its_bins_cannot_tell_from_organic_ions(t
                              n_channels=800_000)
     assert set(found) == {"Li", "Na"}
     note = next(w for w in res.warnings if "not tested here" in w)
-    assert all(e in note.split("binning: ")[1].split(", ") for e in ("Ni", "Mn", "Co"))
+    assert all(e in note.split("two-isotope element: ")[1].split(", ") for e in ("Ni", "Mn", "Co"))
 
 
 def test_an_isobar_of_an_established_metal_is_not_another_element(tmp_path):
