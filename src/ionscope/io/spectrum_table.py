@@ -251,8 +251,8 @@ def read_spectrum_table(path: str | PathLike[str]) -> Any:
         counts = np.bincount(np.cumsum(first) - 1, weights=counts)
         mz = mz[first]
         channels = None if channels is None else channels[first]
-    header = _export_header(text)
-    extra = {"acquisition": export_acquisition(header, p, channels)} if header else {}
+    export_header = _export_header(text)
+    extra = {"acquisition": export_acquisition(export_header, p, channels)} if export_header else {}
     return make_spectrum(counts, mz, channel=channels, units=units, attrs={"source_file": p.name}, **extra)
 
 
