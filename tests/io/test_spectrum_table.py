@@ -134,3 +134,24 @@ def test_info_and_convert_put_the_readers_warnings_in_the_json(cli, tmp_path):
     assert code == 0 and any("no header" in w for w in json.loads(out)["warnings"]) and "no header" not in err
     code, out, err = cli("info", p)
     assert code == 0 and "no header" in err and "no header" not in out
+
+
+def test_counts_scaled_by_a_whole_factor_are_refused_by_the_identification(cli, tmp_path):
+    """A spectrum whose every non-zero count is even (Poisson counts ×2, which stay whole numbers) had passed as
+    counts with σ √2 too small: the identification exits 2 saying to divide by 2, peaks warns; the same counts
+    unscaled pass."""
+    from ionscope.synth.spectra import tof_spectrum
+
+    spec, _ = tof_spectrum({"H+": 3e4, "C+": 2e4, "CH3+": 4e4, "Na+": 6e4, "C2H3+": 5e4, "K+": 2e4}, shots=None,
+                           seed=0, n_channels=50_000)
+    for factor in (1, 2):
+        path = tmp_path / f"P_x{factor}.npz"
+        np.savez(path, mz=spec.mz.values, counts=spec.values * factor, channel=spec.channel.values)
+        code, out, err = cli("spectrum", "identify", path, "--elements", "Na")
+        text = " ".join(err.split())
+        if factor == 1:
+            assert code == 0 and "multiple of" not in text, text
+            continue
+        assert code == 2 and "every non-zero intensity is a multiple of 2" in text and "divide" in text, text
+        code, out, err = cli("spectrum", "peaks", path)
+        assert code == 0 and "multiple of 2" in " ".join(err.split()), err

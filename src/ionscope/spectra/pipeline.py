@@ -210,13 +210,24 @@ def _not_counts(spec: xr.DataArray, path: Path, required: bool = False) -> str |
     whole counts of a channel, ``N·ln(N/(N − n)) ≥ n`` (Stephan et al. 1994, doi:10.1116/1.579255), so a channel
     with a count holds at least 1.
 
+    Whole counts that are all multiples of one g > 1 were scaled by g (σ would come out √g too small): Poisson
+    counts of any mean are a multiple of g with probability at most ~0.6 per non-zero channel, so over
+    :data:`COMMON_FACTOR_CHANNELS` of them that happens by chance with probability below 10⁻⁶.
+
     Raises
     ------
     ValidationError
-        With ``required``, when most non-zero intensities lie between 0 and 1.
+        With ``required``, when most non-zero intensities lie between 0 and 1, or share a factor.
     """
     values = np.asarray(spec.values, dtype=float)
     positive = values[values > 0]
+    factor = _common_factor(positive)
+    if factor > 1:
+        message = (f"every non-zero intensity is a multiple of {factor}: counts scaled by {factor} (σ, S/N and limits "
+                   f"would come out √{factor} too small); divide the intensities by {factor}")
+        if required:
+            raise ValidationError(message, path)
+        return message
     if required and positive.size and np.median(positive) < 1:
         raise ValidationError(
             f"{np.mean(positive < 1):.0%} of the non-zero intensities lie between 0 and 1 (median "
@@ -235,6 +246,22 @@ def _not_counts(spec: xr.DataArray, path: Path, required: bool = False) -> str |
     return (f"{int(fractional.sum())} of the {values.size} intensities are not whole numbers: they are taken as "
             "counts, so σ, S/N and detection limits assume Poisson statistics; scaled intensities (per second, "
             "normalised, interpolated) make them wrong")
+
+
+#: Non-zero channels over which whole counts sharing a factor are taken as scaled (:func:`_not_counts`):
+#: 0.6³⁰ ≈ 2·10⁻⁷.
+COMMON_FACTOR_CHANNELS = 30
+
+
+def _common_factor(positive: np.ndarray) -> int:
+    """The greatest common divisor of whole non-zero counts over at least :data:`COMMON_FACTOR_CHANNELS` channels
+    (1 otherwise, or when they are not whole numbers)."""
+    if positive.size < COMMON_FACTOR_CHANNELS or positive.max() > 2 ** 53:
+        return 1
+    whole = np.rint(positive)
+    if np.any(np.abs(positive - whole) > 1e-6 * positive):
+        return 1
+    return int(np.gcd.reduce(whole.astype(np.int64)))
 
 
 #: Most channels a spectrum stored without its empty channels is restored to (8 bytes each).
