@@ -97,13 +97,14 @@ def main() -> None:
             "A metal is not tested in auto mode where none of its ions is resolved from the plausible molecular "
             "ions (C, H, N, O, up to 2 Si or 1 S, not both) of its nominal mass — two FWHM apart, or four bins "
             "where a bin is wider than FWHM/2 — and from their isotopologues beyond the counting noise their "
-            "monoisotopic ions allow. Auto mode counts such a metal by its resolved ions only (an unresolved "
-            "oxide ion, MO⁺, holds the molecular ions of its bins, which the contrast test does not tell from the"
-            " metal's), so its found / true is M⁺ / (M⁺ + MO⁺) = 0.8 where only M⁺ is resolved; named mode counts"
-            " both. At 200 channels a bin (0.09 u at m/z 59) none is resolved, and auto mode says which it could "
-            "not test; above m/z ~180 the Si- and S-bearing formulas are so dense that Ta, Ir (tested as a "
-            "platinum-group metal regardless) and Au (never reported in auto mode: fitted in platinum's pattern) "
-            "need naming at any resolving power.")
+            "monoisotopic ions allow, nor where each of them is an ion another one- or two-isotope element can "
+            "make (As⁺ on CoO⁺). Auto mode counts such a metal by its resolved ions only (an unresolved oxide "
+            "ion, MO⁺, holds the molecular ions of its bins, which the contrast test does not tell from the "
+            "metal's), so its found / true is M⁺ / (M⁺ + MO⁺) = 0.8 where only M⁺ is resolved, and a warning "
+            "names the forms left out; named mode counts both. At 200 channels a bin (0.09 u at m/z 59) none is "
+            "resolved, and auto mode says which it could not test; above m/z ~180 the Si- and S-bearing formulas "
+            "are so dense that Ta, Ir (tested as a platinum-group metal regardless) and Au (never reported in "
+            "auto mode: fitted in platinum's pattern) need naming at any resolving power.")
     record("spectra_few_isotope", "One- and two-isotope metals in auto mode (simulated spectra)", body)
 
 
