@@ -103,6 +103,8 @@ def test_the_uncertainty_of_a_strong_ion_holds_where_the_calibration_puts_it():
     params = IdentifyParameters(resolving_power=2000.0)  # given: no spread of resolving powers, position alone
     data = _prepare(spec, None, params)
     assert data.position_ppm == pytest.approx(160.0 * np.sqrt(2 / 13))
+    kept_own = {**spec.attrs["calibration"], "fitted_to_references": False}  # the file's own, not fitted to them
+    assert _prepare(spec.assign_attrs(calibration=kept_own), None, params).position_ppm == pytest.approx(160.0)
     species = _build_species(["Li"], "positive", params, data, interferences=False)
     loss = _capture_uncertainty(species, data)[species.formulas.index("Li+")]
     m = 7.016

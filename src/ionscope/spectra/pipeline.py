@@ -1071,11 +1071,13 @@ def _errors_naming(path: Path | None) -> Iterator[None]:
         raise ValidationError(exc.problem, path) from None
 
 
-def _calibrated(raw: xr.DataArray, calibration, path: Path | None) -> xr.DataArray:
-    """``raw`` on ``calibration`` (:func:`~ionscope.spectra.calibration.apply_calibration`); its errors name
-    ``path``."""
+def _calibrated(raw: xr.DataArray, check, path: Path | None) -> xr.DataArray:
+    """``raw`` on the calibration of ``check`` (:func:`~ionscope.spectra.calibration.apply_calibration`), marked
+    ``fitted_to_references`` unless it is the file's own kept; its errors name ``path``."""
     with _errors_naming(path):
-        return apply_calibration(raw, calibration)
+        out = apply_calibration(raw, check.calibration)
+    out.attrs["calibration"]["fitted_to_references"] = not check.kept_exported
+    return out
 
 
 def _identified(spec: xr.DataArray, path: Path | None, polarity: str, elements, options: dict):
@@ -1090,7 +1092,7 @@ def _calibrated_identification(raw: xr.DataArray, polarity: str, elements, optio
     and both redone with the ions identified as further references (:func:`_with_lock_masses`):
     ``(check, spectrum, fits)``."""
     check, peaks = _recalibration(raw, polarity=polarity, source=path, **recalibration)
-    spec = _calibrated(raw, check.calibration, path)
+    spec = _calibrated(raw, check, path)
     fits = _identified(spec, path, polarity, elements, options)
     return _with_lock_masses(raw, (check, peaks), spec, fits, path, polarity, elements, options, **recalibration)
 
@@ -1115,14 +1117,14 @@ def _with_lock_masses(raw: xr.DataArray, first: tuple, spec: xr.DataArray, fits,
     for _ in range(LOCK_ROUNDS):
         if locked.calibration.params == current.params:
             break
-        spec, current = _calibrated(raw, locked.calibration, path), locked.calibration
+        spec, current = _calibrated(raw, locked, path), locked.calibration
         fits = _identified(spec, path, polarity, elements, options)
         again = _lock_mass_check(raw, check, peaks, fits, polarity=polarity, source=path, **recalibration)
         if set(again.lock_masses) == set(locked.lock_masses):
             break
         locked = again
     if locked.calibration.params != current.params:
-        spec = _calibrated(raw, locked.calibration, path)
+        spec = _calibrated(raw, locked, path)
         fits = _identified(spec, path, polarity, elements, options)
     return locked, spec, fits
 

@@ -222,11 +222,16 @@ def _calibration_position_ppm(calibration: dict) -> float:
     leverage p/n (Draper & Smith, *Applied Regression Analysis*, 3rd ed., Wiley 1998, section 8.1). 0 without one.
 
     On simulated spectra at m/Δm 2 000 (rms 110–160 ppm over 13 references) it gives 43–64 ppm; the calibration
-    was 51–79 ppm off at ⁷Li⁺."""
+    was 51–79 ppm off at ⁷Li⁺. The file's own calibration kept (``fitted_to_references`` False) was not fitted to
+    the reference ions, so nothing averages its error down: the rms residual at them is its error at a peak (an
+    export 550 ppm off at m/Δm 1 000 had been taken as known to 190 ppm, and organic ions' tails passed for
+    CoO₂⁻ and PdOCl⁻ on a spectrum of neither)."""
     rms = calibration.get("rms_ppm")
     used = sum(1 for r in calibration.get("references") or () if r.get("used", True))
     if rms is None or not np.isfinite(rms) or used == 0:
         return 0.0
+    if calibration.get("fitted_to_references") is False:
+        return float(rms)
     return float(rms) * np.sqrt(min(len(calibration.get("params") or (0, 0)) / used, 1.0))
 
 
