@@ -101,7 +101,8 @@ def test_an_unexpected_error_in_one_file_does_not_end_a_batch(tmp_path, monkeypa
 def test_a_folder_s_text_file_that_is_no_export_is_left_out_with_a_note(cli, tmp_path):
     """``notes.txt`` beside the exports had become a failed row and exit 2; it is left out with a warning, as is a
     compressed export (it had been left out silently). An empty export, or one cut after its header, is still a
-    failed row: it is an export gone wrong. A table of m/z and counts (.csv) is a spectrum file of the folder."""
+    failed row: it is an export gone wrong, as is one saved as UTF-16, whose row says so. A table of m/z and counts
+    (.csv) is a spectrum file of the folder."""
     from ionscope.spectra.pipeline import spectrum_files
 
     (tmp_path / "notes.txt").write_text("sample A, cycled 10 times\nsputtered 30 s\n")
@@ -111,9 +112,10 @@ def test_a_folder_s_text_file_that_is_no_export_is_left_out_with_a_note(cli, tmp
     (tmp_path / "P_zipped.txt.gz").write_bytes(b"\x1f\x8b")
     (tmp_path / "P_table.csv").write_text("m/z,counts\n1.0,2\n")
     (tmp_path / "figure.png").write_bytes(b"\x89PNG")
+    (tmp_path / "P_utf16.txt").write_bytes("Channel\tm/z\tIntensity\n100\t0.1\t2\n".encode("utf-16"))
     skipped: list[tuple[Path, str]] = []
     assert [p.name for p in spectrum_files([tmp_path], skipped)] == ["P_cut.txt", "P_empty.txt", "P_ok.txt",
-                                                                    "P_table.csv"]
+                                                                    "P_table.csv", "P_utf16.txt"]
     assert [(p.name, why.split()[0]) for p, why in skipped] == [("P_zipped.txt.gz", "compressed"),
                                                                 ("notes.txt", "not")]
     assert [p.name for p in spectrum_files([tmp_path / "notes.txt"])] == ["notes.txt"]  # named: analysed
@@ -121,5 +123,6 @@ def test_a_folder_s_text_file_that_is_no_export_is_left_out_with_a_note(cli, tmp
     doc = json.loads(out)
     assert any(w.startswith("left out, not spectrum exports") and "notes.txt" in w for w in doc["warnings"])
     assert any(w.startswith("left out, compressed") and "P_zipped.txt.gz" in w for w in doc["warnings"])
-    assert {Path(r["results"]["file"]).name for r in doc["results"]} == {"P_cut.txt", "P_empty.txt", "P_ok.txt",
-                                                                         "P_table.csv"}
+    rows = {Path(r["results"]["file"]).name: r["results"] for r in doc["results"]}
+    assert set(rows) == {"P_cut.txt", "P_empty.txt", "P_ok.txt", "P_table.csv", "P_utf16.txt"}
+    assert "UTF-16" in rows["P_utf16.txt"]["error"]  # an export gone wrong: its row says how

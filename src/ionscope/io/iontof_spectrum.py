@@ -185,8 +185,8 @@ def _read_header(path: Path) -> tuple[dict[str, str], int, str, tuple[str, ...],
                 if problem is not None:
                     raise ColumnLayoutError(f"line {i + 1}: {problem}; an IONTOF spectrum export has the three "
                                       f"tab-separated columns {', '.join(_TITLES)}", path)
-                raise FormatError(f"line {i + 1}: expected a '# key: value' header or the column header "
-                                  "'Channel<TAB>m/z<TAB>Intensity', got " + repr(line[:60]), path)
+                raise ColumnLayoutError(f"line {i + 1}: expected a '# key: value' header or the column header "
+                                        "'Channel<TAB>m/z<TAB>Intensity', got " + repr(line[:60]), path)
             key, _, value = line[1:].partition(":")
             header[key.strip().lower()] = value.strip()
     raise FormatError("no 'Channel<TAB>m/z<TAB>Intensity' column header: not an IONTOF spectrum export", path)

@@ -223,9 +223,9 @@ def find_plugin(path: str | PathLike[str], format: str | None = None, *, for_wri
             if plugin.sniff(p, head):
                 return plugin
     if by_ext:
-        wanted = "; ".join(f"{pl.name}: {pl.description}" for pl in by_ext)
-        raise UnknownFormatError(f"the content does not match what its extension suggests ({wanted}); "
-                                 f"it begins {_first_line(head)}", p)
+        wanted = ", ".join(pl.name for pl in by_ext)
+        raise UnknownFormatError(f"it begins {_first_line(head)}: the content does not match what its extension "
+                                 f"suggests ({wanted}; `ionscope formats` describes each)", p)
     if p.suffix.lower() == ".ibd":
         raise UnknownFormatError("is the binary half of an imzML pair: open the .imzML file beside it", p)
     what = "a folder that is not a store" if p.is_dir() else "not a format"

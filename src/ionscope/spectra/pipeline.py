@@ -1027,8 +1027,8 @@ def _identify_file(path, *, elements, polarity, recalibrate, **options) -> tuple
     else:
         check, spec, fits = None, raw, _identified(raw, p, pol, elements, options)
     if fits.background:
-        warnings.append(f"also fitted, not reported: {', '.join(fits.background)} — found by the auto screening; "
-                        "their ions share or neighbour the masses of the named elements' ions (name them for their "
+        warnings.append(f"also fitted, not reported: {', '.join(fits.background)} — found by the auto screening, "
+                        "and fitted so that their ions cannot pass for the named elements' (name them for their "
                         "rows)")
     top = float(spec["mz"].max())
     if auto:
@@ -1216,14 +1216,20 @@ HEAD_BYTES = 16384
 
 
 def _has_numeric_rows(path: Path) -> bool:
-    """Whether a text file can be a spectrum export: empty (a failed export, reported as such), or its first
-    :data:`HEAD_BYTES` hold a row of at least two numbers (tab, comma, semicolon or space separated; a decimal
-    comma allowed) or a column header naming m/z, mass or channels (an export cut after its header)."""
+    """Whether a text file can be a spectrum export: empty (a failed export, reported as such), not UTF-8 text
+    (UTF-16, binary: an export gone wrong, whose row says how), or its first :data:`HEAD_BYTES` hold a row of at
+    least two numbers (tab, comma, semicolon or space separated; a decimal comma allowed) or a column header naming
+    m/z, mass or channels (an export cut after its header)."""
+    from ionscope.io.registry import _binary_share
+
     try:
         with open(path, "rb") as fh:
-            head = fh.read(HEAD_BYTES).decode("utf-8", "replace")
+            raw = fh.read(HEAD_BYTES)
     except OSError:
         return True  # reading it again will say what is wrong
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\0" in raw[:512] or _binary_share(raw[:512]) > 0.3:
+        return True
+    head = raw.decode("utf-8", "replace")
     number = r"[-+]?(?:\d+[.,]?\d*|[.,]\d+)(?:[eE][-+]?\d+)?"
     return (not head.strip() or re.search(r"m/z|\bmass\b|\bchannel", head, re.IGNORECASE) is not None
             or re.search(rf"^\s*{number}(?:[\t;, ]+{number})+\s*$", head, re.MULTILINE) is not None)
