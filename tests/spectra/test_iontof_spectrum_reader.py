@@ -220,7 +220,8 @@ def test_rows_sorted_from_high_to_low_mz_are_refused_not_dropped(tmp_path):
 
 def test_missing_header_and_absurd_binning(tmp_path):
     # the export's '#' lines above its rows without the column titles: read as a table of channel, m/z, counts
-    rows = ionscope.read(_write(tmp_path, "# Binning: 200 channels\n# Deadtime Correction: on\n" + _rows()))
+    with pytest.warns(UserWarning, match="no header: the three columns are read as channel, m/z and counts"):
+        rows = ionscope.read(_write(tmp_path, "# Binning: 200 channels\n# Deadtime Correction: on\n" + _rows()))
     plain = ionscope.read(_write(tmp_path, HEADER + _rows(), "P_plain.txt"))
     np.testing.assert_array_equal(rows.values, plain.values)
     assert rows.attrs["acquisition"] == plain.attrs["acquisition"]
