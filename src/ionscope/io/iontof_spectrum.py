@@ -48,7 +48,7 @@ import numpy as np
 import pandas as pd
 
 from ionscope.io.checks import MAX_IN_MEMORY_BYTES, checked_nbytes, decimal_mark, require_file
-from ionscope.io.registry import FormatPlugin, _binary_share
+from ionscope.io.registry import FormatPlugin, looks_binary
 from ionscope.model.arrays import make_spectrum
 from ionscope.model.errors import AbsurdSizeError, FormatError, ValidationError
 
@@ -178,7 +178,7 @@ def _read_header(path: Path) -> tuple[dict[str, str], int, str, tuple[str, ...],
                 first = next((row for row in fh if row.strip()), "").rstrip("\r\n")
                 trailing = first.endswith("\t") and first.count("\t") == len(columns)
                 return header, i + 1, decimal_mark(first.strip().split("\t")), columns, trailing
-            if _binary_share(line.encode("utf-8", errors="replace")) > 0.3:
+            if looks_binary(line.encode("utf-8", errors="replace")):
                 raise FormatError(f"line {i + 1} is binary data, not text: not an IONTOF spectrum export", path)
             if not line.startswith("#"):
                 problem = _column_problem(line)
@@ -384,7 +384,7 @@ def read_iontof_spectrum(path: str | PathLike[str], *, polarity: str | None = No
     return make_spectrum(counts, mz, channel=channel, name=p.stem, attrs=attrs, acquisition=acq)
 
 
-def _read_by_column_names(path: Path, layout: ColumnLayoutError, polarity: str | None):
+def _read_by_column_names(path: Path, layout: ColumnLayoutError, polarity: str | None) -> Any:
     """An export whose column header is not SurfaceLab's read by the names of its columns, as a delimited table
     (``m/z (u)``, ``Counts``, ``;`` as separator …), with the metadata of its ``# key: value`` lines; ``layout``
     is raised where the table reader cannot read it either (no m/z column …)."""

@@ -235,15 +235,25 @@ def find_plugin(path: str | PathLike[str], format: str | None = None, *, for_wri
 def _first_line(head: bytes) -> str:
     """The first line of a file's head, shortened, for an error message; a binary head (a NUL byte, or
     mostly bytes that are not printable text) is described, not printed."""
-    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+    if head[:2] in UTF16_BOMS:
         return "with a UTF-16 byte-order mark: save the export as UTF-8 or ANSI text"
-    if b"\0" in head[:512] or _binary_share(head[:512]) > 0.3:
+    if looks_binary(head):
         magic = head[:4].hex(" ")
         return f"with binary data (first bytes {magic}), not text" if head else "empty"
     if head and not head.strip():
         return "with blank lines only"
     line = head.split(b"\n", 1)[0].decode("utf-8", errors="replace").rstrip("\r")
     return repr(line[:60] + ("…" if len(line) > 60 else "")) if line else "empty"
+
+
+#: Byte-order marks of UTF-16 text (little- and big-endian).
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def looks_binary(head: bytes) -> bool:
+    """Whether the first 512 bytes of ``head`` are binary data, not text: a NUL byte, or more than 30 % of the
+    characters not text (:func:`_binary_share`; a Latin-1 export has a few such, random bytes about half)."""
+    return b"\0" in head[:512] or _binary_share(head[:512]) > 0.3
 
 
 def _binary_share(head: bytes) -> float:

@@ -587,9 +587,9 @@ def _peaks_between_nominal_masses(calibration: Calibration, peaks: _Peaks) -> tu
     if top.size < 6:
         return 0, 0
     deficient, lithium = _defects_per_nucleon()
-    bin_at = np.interp(mz[top], peaks.mz_axis, np.gradient(peaks.mz_axis)) + mz[top] / (2 * peaks.resolving_power)
+    margin = np.interp(mz[top], peaks.mz_axis, np.gradient(peaks.mz_axis)) + mz[top] / (2 * peaks.resolving_power)
     off = 0
-    for m, tol in zip(mz[top], bin_at):
+    for m, tol in zip(mz[top], margin):
         below, above = int(np.floor(m)), int(np.floor(m)) + 1
         known = molecular_ion_masses(below)
         highest = max(below * lithium, float(known.max()) - below if known.size else 0.0)

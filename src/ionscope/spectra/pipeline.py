@@ -1220,14 +1220,14 @@ def _has_numeric_rows(path: Path) -> bool:
     (UTF-16, binary: an export gone wrong, whose row says how), or its first :data:`HEAD_BYTES` hold a row of at
     least two numbers (tab, comma, semicolon or space separated; a decimal comma allowed) or a column header naming
     m/z, mass or channels (an export cut after its header)."""
-    from ionscope.io.registry import _binary_share
+    from ionscope.io.registry import UTF16_BOMS, looks_binary
 
     try:
         with open(path, "rb") as fh:
             raw = fh.read(HEAD_BYTES)
     except OSError:
         return True  # reading it again will say what is wrong
-    if raw[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\0" in raw[:512] or _binary_share(raw[:512]) > 0.3:
+    if raw[:2] in UTF16_BOMS or looks_binary(raw):
         return True
     head = raw.decode("utf-8", "replace")
     number = r"[-+]?(?:\d+[.,]?\d*|[.,]\d+)(?:[eE][-+]?\d+)?"
