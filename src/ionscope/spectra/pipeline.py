@@ -805,8 +805,8 @@ def _forms_left_out(rows: Sequence[dict], fits) -> list[str]:
 def _forms_not_fitted(rows: Sequence[dict], fits, top: float) -> list[str]:
     """Auto mode: a warning naming the detected elements it tests by their resolved ions alone
     (:func:`~ionscope.spectra.elements._resolved_form_elements`) with expected ions it did not fit, whose counts
-    are then missing from their totals (Co⁻ at m/Δm 3 000 counted by Co⁻ alone, without CoO₂⁻ and CoO⁻, was 85 %
-    low on a simulated spectrum)."""
+    are then missing from their totals (cobalt at m/Δm 3 000 counted by Co⁺ alone, without CoO⁺, was 30 % low on a
+    simulated spectrum)."""
     parts = []
     for r in rows:
         el = r["element"]
@@ -1198,6 +1198,7 @@ def spectrum_files(paths: Sequence[str | PathLike[str]], skipped: list[tuple[Pat
 #: Why a folder's file is left out (:func:`spectrum_files`).
 SKIPPED_NOT_EXPORT = "not spectrum exports (neither a row of numbers nor an m/z column header in their first lines)"
 SKIPPED_COMPRESSED = "compressed (decompress them to analyse them)"
+
 
 def _left_out_because(path: Path) -> str | None:
     """Why a folder's file is left out of a batch: a compressed spectrum file, or a text file that cannot be a
