@@ -426,7 +426,9 @@ def _identifiability_warnings(corr: np.ndarray, ps: Sequence[Param]) -> list[str
         for j in range(i + 1, len(ps)):
             if np.isfinite(corr[i, j]) and abs(corr[i, j]) > 0.995:
                 warnings.append(f"parameters {ps[i].name} and {ps[j].name} are not separately identifiable "
-                                f"(correlation {corr[i, j]:+.4f}); fix one of them")
+                                f"(correlation {corr[i, j]:+.4f}): either trades against the other at almost no "
+                                "cost to the fit, so neither value nor σ holds on its own; constrain one of them by "
+                                "another measurement")
     return warnings
 
 
