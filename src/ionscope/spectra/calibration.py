@@ -683,6 +683,7 @@ def _calibration_peaks(spectrum, exported: Calibration, t_axis: np.ndarray, mz_a
     CalibrationError
         No peak stands out of the noise.
     """
+    from ionscope.spectra.deadtime import mostly_below_one_count
     from ionscope.spectra.peaks import find_spectrum_peaks
 
     counts = np.asarray(spectrum.values, float)
@@ -690,9 +691,8 @@ def _calibration_peaks(spectrum, exported: Calibration, t_axis: np.ndarray, mz_a
         raise CalibrationError("every count of the spectrum is zero: no ion to calibrate on", source)
     peaks = find_spectrum_peaks(counts, mz_axis, min_snr=min_snr)
     if len(peaks) == 0:
-        positive = counts[counts > 0]
         why = (" (its intensities are mostly below 1, which no count is: peaks are found over Poisson noise, so "
-               "export the spectrum as counts)" if positive.size and np.median(positive) < 1 else "")
+               "export the spectrum as counts)" if mostly_below_one_count(counts) else "")
         raise CalibrationError(f"no peak stands out of the noise: no usable reference ion{why}", source)
     top = peaks.nlargest(20, "height")
     return _Peaks(exported, t_axis, mz_axis, np.interp(peaks["mz"].to_numpy(), mz_axis, t_axis),

@@ -28,6 +28,16 @@ UNCORRECTED = ("the counts are not dead-time corrected and the number of primary
                "spectrum with the dead-time correction on")
 
 
+def mostly_below_one_count(values: np.ndarray) -> bool:
+    """Whether most non-zero ``values`` lie between 0 and 1, which no count can, dead-time corrected or not: the
+    correction only raises the whole counts of a channel, ``−N·ln(1 − n/N) ≥ n`` (Stephan, Zehnpfenning &
+    Benninghoven 1994, doi:10.1116/1.579255), so a channel with a count holds at least 1. Intensities per second
+    or normalised to a total are such."""
+    positive = np.asarray(values, dtype=float)
+    positive = positive[positive > 0]
+    return bool(positive.size and np.median(positive) < 1)
+
+
 def dead_time_corrected(spectrum: xr.DataArray) -> tuple[xr.DataArray, list[str]]:
     """``spectrum`` with Poisson dead-time corrected counts, and what was done, as warnings.
 

@@ -582,7 +582,7 @@ def _shares_masses(pair: tuple[str, str], rivals: tuple[np.ndarray, np.ndarray, 
     if not theirs.size:
         return False
     close = ~resolved(np.abs(mine[:, None] - theirs[None, :]), window_half_width(mine, data)[:, None])
-    ions, first = np.unique(ion, return_index=True)
+    first = np.unique(ion, return_index=True)[1]
     theirs_covered = np.logical_and.reduceat(close.any(axis=0), first)
     mine_covered = np.logical_or.reduceat(close, first, axis=1).all(axis=0)
     return bool(np.any(theirs_covered & mine_covered))

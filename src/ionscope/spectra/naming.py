@@ -175,8 +175,14 @@ def _rejected_elements(fits: Identification) -> frozenset[str]:
     from ionscope.spectra.forms import NOBLE_GASES
 
     found = set(fits.present().keys()) | set(fits.nuisance) | set(fits.background)
-    tested = {e for f in fits if not f.interference for e in re.findall(r"[A-Z][a-z]?", f.element)}
+    tested = {e for f in fits if not f.interference for e in _owner_elements(f.element)}
     return frozenset(((tested & set(diagnostic_elements())) | NOBLE_GASES) - found)
+
+
+def _owner_elements(owner: str) -> frozenset[str]:
+    """The elements a species is recorded under: one, or the symbols of an ion of several run together ("IrRu" of
+    RuIrO₃⁻)."""
+    return frozenset(re.findall(r"[A-Z][a-z]?", owner))
 
 
 def _elements_in(formula: str) -> frozenset[str]:
@@ -191,7 +197,7 @@ def _explaining_species(fits: Identification) -> list[tuple[str, frozenset[str],
     found = set(fits.present().keys()) | set(fits.nuisance)
     out = []
     for f in fits:
-        elements = frozenset(re.findall(r"[A-Z][a-z]?", f.element)) | set(f.shared_with)  # "IrRu" of RuIrO₃⁻
+        elements = _owner_elements(f.element) | set(f.shared_with)
         if f.present or (elements <= found and not {"significance", "pattern"} & set(f.failed)):
             out.append((f.formula, elements, float(f.intensity)))
     return out

@@ -27,7 +27,7 @@ from ionscope.spectra.calibration import (
     refit_is_worse,
     signed_rank_p_value,
 )
-from ionscope.spectra.deadtime import dead_time_corrected
+from ionscope.spectra.deadtime import dead_time_corrected, mostly_below_one_count
 from ionscope.spectra.elements import NONMETALS, RESOLVED_NONMETALS, _resolved_form_elements, identify_elements
 from ionscope.spectra.forms import NO_ION_WHY, _candidate_pairs, _primary_elements, _unit_pattern, _untestable
 from ionscope.spectra.lockmass import lock_ions
@@ -202,46 +202,44 @@ def primary_ion_from_name(name: str) -> str | None:
 
 
 def _not_counts(spec: xr.DataArray, path: Path, required: bool = False) -> str | None:
-    """A warning when the intensities are not whole numbers and the file does not say they are dead-time
-    corrected counts: the σ, S/N and limits of every spectrum command take them as Poisson counts (a spectrum
-    per second, normalised to the total, or interpolated onto another axis has another variance).
+    """A warning when the intensities cannot be Poisson counts, which the σ, S/N and limits of every spectrum
+    command take them as (a spectrum per second, normalised to the total, or interpolated onto another axis has
+    another variance):
 
-    Intensities between 0 and 1 are no counts whatever the header says: a dead-time correction only raises the
-    whole counts of a channel, ``N·ln(N/(N − n)) ≥ n`` (Stephan et al. 1994, doi:10.1116/1.579255), so a channel
-    with a count holds at least 1.
-
-    Whole counts that are all multiples of one g > 1 were scaled by g (σ would come out √g too small): Poisson
-    counts of any mean are a multiple of g with probability at most ~0.6 per non-zero channel, so over
-    :data:`COMMON_FACTOR_CHANNELS` of them that happens by chance with probability below 10⁻⁶.
+    - most non-zero ones lie between 0 and 1, which no count can whatever the header says
+      (:func:`~ionscope.spectra.deadtime.mostly_below_one_count`); some do;
+    - whole counts are all multiples of one g > 1: scaled by g (σ would come out √g too small). Poisson counts of
+      any mean are a multiple of g with probability at most ~0.6 per non-zero channel, so over
+      :data:`COMMON_FACTOR_CHANNELS` of them that happens by chance with probability below 10⁻⁶;
+    - some are not whole numbers and the file does not say they are dead-time corrected counts.
 
     Raises
     ------
     ValidationError
-        With ``required``, when most non-zero intensities lie between 0 and 1, or share a factor.
+        With ``required``, for the first two.
     """
     values = np.asarray(spec.values, dtype=float)
     positive = values[values > 0]
-    factor = _common_factor(positive)
+    fractional = np.abs(positive - np.rint(positive)) > 1e-6 * np.maximum(positive, 1.0)
+    factor = _common_factor(positive) if not fractional.any() else 1
+    refused = None
     if factor > 1:
-        message = (f"every non-zero intensity is a multiple of {factor}: counts scaled by {factor} (σ, S/N and limits "
+        refused = (f"every non-zero intensity is a multiple of {factor}: counts scaled by {factor} (σ, S/N and limits "
                    f"would come out √{factor} too small); divide the intensities by {factor}")
-        if required:
-            raise ValidationError(message, path)
-        return message
-    if required and positive.size and np.median(positive) < 1:
-        raise ValidationError(
-            f"{np.mean(positive < 1):.0%} of the non-zero intensities lie between 0 and 1 (median "
-            f"{np.median(positive):.3g}), which no count can, dead-time corrected or not: the export holds "
-            "intensities per second or normalised to a total, and every σ, z and limit of an identification needs "
-            "counts; export the spectrum as counts", path)
+    elif mostly_below_one_count(positive):
+        refused = (f"{np.mean(positive < 1):.0%} of the non-zero intensities lie between 0 and 1 (median "
+                   f"{np.median(positive):.3g}), which no count can, dead-time corrected or not: the export holds "
+                   "intensities per second or normalised to a total, and every σ, z and limit of an identification "
+                   "needs counts; export the spectrum as counts")
+    if refused and required:
+        raise ValidationError(refused, path)
+    if factor > 1:
+        return refused
     if np.any(positive < 1):
         return (f"{int(np.sum(positive < 1))} of the {values.size} intensities lie between 0 and 1, which no count "
                 "can, dead-time corrected or not: σ, S/N and detection limits assume Poisson counts, which scaled "
                 "intensities (per second, normalised, interpolated) are not")
-    if (spec.attrs.get("acquisition") or {}).get("dead_time_corrected") or not values.size:
-        return None
-    fractional = np.abs(values - np.rint(values)) > 1e-6 * np.maximum(np.abs(values), 1.0)
-    if not fractional.any():
+    if (spec.attrs.get("acquisition") or {}).get("dead_time_corrected") or not fractional.any():
         return None
     return (f"{int(fractional.sum())} of the {values.size} intensities are not whole numbers: they are taken as "
             "counts, so σ, S/N and detection limits assume Poisson statistics; scaled intensities (per second, "
@@ -253,15 +251,12 @@ def _not_counts(spec: xr.DataArray, path: Path, required: bool = False) -> str |
 COMMON_FACTOR_CHANNELS = 30
 
 
-def _common_factor(positive: np.ndarray) -> int:
+def _common_factor(whole: np.ndarray) -> int:
     """The greatest common divisor of whole non-zero counts over at least :data:`COMMON_FACTOR_CHANNELS` channels
-    (1 otherwise, or when they are not whole numbers)."""
-    if positive.size < COMMON_FACTOR_CHANNELS or positive.max() > 2 ** 53:
+    (1 with fewer)."""
+    if whole.size < COMMON_FACTOR_CHANNELS or whole.max() > 2 ** 53:
         return 1
-    whole = np.rint(positive)
-    if np.any(np.abs(positive - whole) > 1e-6 * positive):
-        return 1
-    return int(np.gcd.reduce(whole.astype(np.int64)))
+    return int(np.gcd.reduce(np.rint(whole).astype(np.int64)))
 
 
 #: Most channels a spectrum stored without its empty channels is restored to (8 bytes each).
